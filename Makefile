@@ -1,0 +1,81 @@
+# Joint Supervision Platform: `make run` starts everything, `make test` runs every test.
+# Both install what they need (virtualenv, Python packages, Kafka jars, PostgreSQL binaries) on their own.
+
+SHELL      := /bin/bash
+PYTHON     ?= $(shell command -v python3.11 || command -v python3)
+VENV       := .venv
+PY         := $(VENV)/bin/python
+SERVICES   := $(notdir $(wildcard services/*))
+KAFKA_LIBS := .local/kafka/libs
+INFRA      := $(PY) deploy/local/infra.py
+
+# The test and benchmark servers run beside a developer's `make run`, on their own ports and data.
+TEST_ENV := JSP_DATA_DIR=$(CURDIR)/.local/test JSP_KAFKA_PORT=19092 JSP_KAFKA_CONTROLLER_PORT=19093 \
+            JSP_PG_PORT=15432 JSP_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 \
+            JSP_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:15432 JSP_ENVIRONMENT=test
+BENCH_ENV := $(subst .local/test,.local/bench,$(TEST_ENV))
+
+.PHONY: help run test bench demo venv kafka-jars infra-up infra-down topics migrate schemas clean
+
+help:
+	@echo "make run         start Kafka, PostgreSQL and every service (local defaults)"
+	@echo "make test        run every test against real Kafka and PostgreSQL"
+	@echo "make bench       run the benchmarks (ours beside a baseline from the same run)"
+	@echo "make demo        push sample registrations and work orders through the gateway"
+	@echo "make infra-up    start only Kafka (127.0.0.1:9092) and PostgreSQL (127.0.0.1:5432)"
+	@echo "make infra-down  stop them"
+
+$(VENV)/.installed: requirements-dev.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -r requirements-dev.txt -e libs/common $(foreach s,$(SERVICES),-e services/$(s))
+	@touch $@
+
+venv: $(VENV)/.installed
+
+$(KAFKA_LIBS)/.fetched: deploy/local/kafka/pom.xml
+	@command -v mvn >/dev/null || { echo "error: Maven (mvn) is needed to fetch the Kafka jars: apt-get install maven"; exit 1; }
+	@rm -rf $(KAFKA_LIBS)
+	@mvn -q -B -f deploy/local/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+		-DoutputDirectory=$(CURDIR)/$(KAFKA_LIBS)
+	@touch $@
+
+kafka-jars: $(KAFKA_LIBS)/.fetched
+
+infra-up: venv kafka-jars
+	@$(INFRA) up
+	@$(MAKE) --no-print-directory topics
+
+infra-down: venv
+	@$(INFRA) down
+
+topics: venv
+	@$(PY) -m jsp_common.topics create
+
+migrate: venv
+	@for s in $(SERVICES); do $(PY) -m $$s migrate || exit 1; done
+
+schemas: venv
+	@$(PY) -m jsp_common.contracts_export
+
+run: infra-up migrate
+	@$(PY) deploy/local/run.py $(SERVICES)
+
+test: venv kafka-jars
+	@rm -rf .local/test
+	@$(TEST_ENV) $(INFRA) up
+	@status=0; \
+	 $(TEST_ENV) $(PY) -m jsp_common.topics create && \
+	 $(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	 $(TEST_ENV) $(INFRA) down; exit $$status
+
+bench: venv kafka-jars
+	@rm -rf .local/bench
+	@$(BENCH_ENV) $(INFRA) up
+	@status=0; \
+	 $(BENCH_ENV) $(PY) -m jsp_common.topics create && \
+	 $(BENCH_ENV) $(PY) bench/run.py $(BENCH_ARGS) || status=$$?; \
+	 $(BENCH_ENV) $(INFRA) down; exit $$status
+
+clean:
+	rm -rf .local/test .local/bench

@@ -1,0 +1,299 @@
+"""The one consumer loop: consumer groups, inbox de-duplication, retries, dead-lettering.
+
+For every message: parse the CloudEvents envelope, validate ``data`` against the event catalogue,
+then run the handler in a database transaction that also writes the inbox row (a second delivery of
+the same event id is a no-op). The offset is committed only after that transaction has committed.
+A poison message (not JSON, not an envelope, schema-invalid, unknown type, rejected by its handler,
+or still failing after N attempts) goes to the dead-letter topic with its original bytes, headers and
+the reason, and the partition moves on. A lost database connection is retried until it comes back:
+that is not the message's fault.
+
+Messages of one poll are applied in one transaction for throughput; if that fails, each is applied on
+its own with retries, so one bad message never blocks or loses the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping, Sequence
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import clock, outbox, tracing
+from .db import Database
+from .envelope import Envelope, EnvelopeError, field_errors
+from .events import EventData, UnknownEventType, parse_data
+from .logs import bound_contextvars, get_logger
+from .messaging_tables import inbox
+from .metrics import EVENTS_FAILED, EVENTS_IN, HANDLER_SECONDS
+from .producer import EventProducer
+from .topics import dead_letter_topic
+
+log = get_logger(__name__)
+
+
+class Reject(Exception):
+    """Raised by a handler: this event can never be processed (dead-letter it, do not retry)."""
+
+    def __init__(self, reason: str, details: Any = None):
+        super().__init__(reason)
+        self.reason, self.details = reason, details
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message as Kafka delivered it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+    @property
+    def key_str(self) -> str | None:
+        return self.key.decode(errors="replace") if self.key is not None else None
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets: the event, its validated data, and the transaction to write in."""
+
+    envelope: Envelope
+    data: EventData
+    session: AsyncSession
+    delivery: Delivery
+    group: str
+    source: str
+    _dead_letter: tuple[str, Any] | None = None
+
+    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> Envelope:
+        """Publish an event after this transaction commits (through the outbox)."""
+        return await outbox.emit(self.session, topic, data, key=key, source=self.source, subject=subject)
+
+    def dead_letter(self, reason: str, details: Any = None) -> None:
+        """Keep this transaction's effects (e.g. a rejection receipt) and dead-letter the original message."""
+        self._dead_letter = (reason, details)
+
+
+@dataclass
+class PoisonContext:
+    """What an ``on_poison`` hook gets, inside a transaction, before the message is dead-lettered."""
+
+    session: AsyncSession
+    delivery: Delivery
+    envelope: Envelope | None
+    reason: str
+    details: Any
+    source: str
+
+    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> Envelope:
+        return await outbox.emit(self.session, topic, data, key=key, source=self.source, subject=subject)
+
+
+Handler = Callable[[HandlerContext], Awaitable[None]]
+PoisonHook = Callable[[PoisonContext], Awaitable[None]]
+
+
+@dataclass
+class _Item:
+    delivery: Delivery
+    envelope: Envelope | None = None
+    data: EventData | None = None
+    handler: Handler | None = None
+    poison: tuple[str, Any] | None = None  # (reason, details) found before any handler ran
+
+
+def _is_infrastructure_error(exc: BaseException) -> bool:
+    if isinstance(exc, (OSError, ConnectionError, asyncio.TimeoutError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or isinstance(exc, OperationalError)):
+        return True
+    return False
+
+
+class ConsumerLoop:
+    def __init__(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler], db: Database,
+                 producer: EventProducer, source: str, on_poison: PoisonHook | None = None,
+                 max_attempts: int = 5, backoff_initial_s: float = 0.2, backoff_max_s: float = 5.0,
+                 max_records: int = 500, **client_options):
+        self.group, self.topics, self.handlers = group, list(topics), dict(handlers)
+        self.db, self.producer, self.source, self.on_poison = db, producer, source, on_poison
+        self.max_attempts, self.backoff_initial_s, self.backoff_max_s = max_attempts, backoff_initial_s, backoff_max_s
+        self.max_records = max_records
+        self._consumer = AIOKafkaConsumer(*self.topics, group_id=group, enable_auto_commit=False,
+                                          auto_offset_reset="earliest", client_id=group, **client_options)
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self.run(), name=f"consumer-{self.group}")
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        self._stopping = True
+        if self._task:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+    async def assigned(self, timeout_s: float = 30.0) -> None:
+        """Wait until the group has given this consumer its partitions (useful in tests and start-up)."""
+        deadline = time.monotonic() + timeout_s
+        while not self._consumer.assignment():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"consumer group {self.group} got no partitions within {timeout_s}s")
+            await asyncio.sleep(0.05)
+
+    async def run(self) -> None:
+        while not self._stopping:
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
+            for tp, records in batches.items():
+                deliveries = [Delivery(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()))
+                              for r in records]
+                await self.process(deliveries)
+                try:
+                    await self._consumer.commit({tp: records[-1].offset + 1})
+                except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+                    # Partition moved to another member: it re-reads from the last commit; the inbox dedups.
+                    log.warning("offset commit failed", error=str(exc), topic=tp.topic, partition=tp.partition)
+
+    # ------------------------------------------------------------------ processing
+    def _prepare(self, d: Delivery) -> _Item:
+        item = _Item(d)
+        try:
+            item.envelope = Envelope.from_bytes(d.value)
+        except EnvelopeError as exc:
+            item.poison = (exc.reason, None)
+            return item
+        item.handler = self.handlers.get(item.envelope.type)
+        try:
+            item.data = parse_data(item.envelope.type, item.envelope.data)
+        except UnknownEventType as exc:
+            item.poison = (str(exc.args[0]), None)
+        except ValidationError as exc:
+            errors = field_errors(exc)
+            item.poison = ("schema-invalid: " + "; ".join(f"{e['field']}: {e['reason']}" for e in errors), errors)
+        return item
+
+    async def process(self, deliveries: list[Delivery]) -> None:
+        """Apply a batch of deliveries from one partition, in order; returns when every one is settled."""
+        items = [self._prepare(d) for d in deliveries]
+        started = time.perf_counter()
+        try:
+            post: list[tuple[_Item, tuple[str, Any]]] = []
+            async with self.db.transaction() as session:
+                for item in items:
+                    await self._apply(session, item, post)
+            await self._dead_letter_all(post)
+        except Exception as exc:  # noqa: BLE001 - fall back to one at a time
+            if len(items) > 1 or not isinstance(exc, Reject):
+                log.info("batch failed; applying one at a time", error=repr(exc), size=len(items))
+            for item in items:
+                await self._process_one(item)
+        HANDLER_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+
+    async def _apply(self, session: AsyncSession, item: _Item, post: list) -> None:
+        env = item.envelope
+        if item.poison is not None:
+            await self._run_poison_hook(session, item, *item.poison)
+            post.append((item, item.poison))
+            return
+        assert env is not None
+        if item.handler is None:  # a known event type this group does not handle
+            EVENTS_IN.labels(self.group, env.type, "ignored").inc()
+            return
+        first_time = (await session.execute(
+            pg_insert(inbox).values(consumer_group=self.group, event_id=env.id)
+            .on_conflict_do_nothing().returning(inbox.c.event_id))).first()
+        if first_time is None:
+            EVENTS_IN.labels(self.group, env.type, "duplicate").inc()
+            return
+        ctx = HandlerContext(env, item.data, session, item.delivery, self.group, self.source)
+        token = tracing.current_traceparent.set(env.traceparent)
+        try:
+            with bound_contextvars(event_id=env.id, trace_id=env.trace_id, event_type=env.type):
+                await item.handler(ctx)
+        finally:
+            tracing.current_traceparent.reset(token)
+        if ctx._dead_letter:
+            post.append((item, ctx._dead_letter))
+        else:
+            EVENTS_IN.labels(self.group, env.type, "handled").inc()
+
+    async def _process_one(self, item: _Item) -> None:
+        attempt, delay = 0, self.backoff_initial_s
+        while True:
+            try:
+                post: list = []
+                async with self.db.transaction() as session:
+                    await self._apply(session, item, post)
+                await self._dead_letter_all(post)
+                return
+            except Reject as exc:
+                await self._poison(item, exc.reason, exc.details)
+                return
+            except Exception as exc:  # noqa: BLE001
+                infra = _is_infrastructure_error(exc)
+                EVENTS_FAILED.labels(self.group, "infrastructure" if infra else "handler").inc()
+                if not infra:
+                    attempt += 1
+                    if attempt >= self.max_attempts:
+                        await self._poison(item, f"handler failed {attempt} times: {type(exc).__name__}: {exc}", None)
+                        return
+                log.warning("handler failed; retrying", error=repr(exc), attempt=attempt, infrastructure=infra,
+                            event_id=item.envelope.id if item.envelope else None)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+
+    async def _run_poison_hook(self, session: AsyncSession, item: _Item, reason: str, details: Any) -> None:
+        if self.on_poison:
+            await self.on_poison(PoisonContext(session, item.delivery, item.envelope, reason, details, self.source))
+
+    async def _poison(self, item: _Item, reason: str, details: Any) -> None:
+        delay = self.backoff_initial_s
+        while True:
+            try:
+                async with self.db.transaction() as session:
+                    await self._run_poison_hook(session, item, reason, details)
+                break
+            except Exception as exc:  # noqa: BLE001 - the hook must not keep a message from its dead-letter topic
+                if not _is_infrastructure_error(exc):
+                    log.exception("on_poison hook failed; dead-lettering without it")
+                    break
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+        await self._dead_letter_all([(item, (reason, details))])
+
+    async def _dead_letter_all(self, post: list[tuple[_Item, tuple[str, Any]]]) -> None:
+        for item, (reason, details) in post:
+            d = item.delivery
+            headers = list(d.headers) + [
+                ("dlq.reason", reason.encode()),
+                ("dlq.original.topic", d.topic.encode()),
+                ("dlq.original.partition", str(d.partition).encode()),
+                ("dlq.original.offset", str(d.offset).encode()),
+                ("dlq.consumer.group", self.group.encode()),
+                ("dlq.failed_at", clock.now().isoformat().encode()),
+            ]
+            if details is not None:
+                headers.append(("dlq.details", json.dumps(details, ensure_ascii=False, default=str).encode()))
+            fut = await self.producer.enqueue(dead_letter_topic(d.topic, self.group), d.value or b"",
+                                              key=d.key_str, headers=headers)
+            await fut
+            EVENTS_IN.labels(self.group, item.envelope.type if item.envelope else "(unparsed)", "dead_lettered").inc()
+            log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)

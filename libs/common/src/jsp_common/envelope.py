@@ -1,0 +1,89 @@
+"""The one event envelope: CloudEvents 1.0, structured JSON mode, with W3C trace context.
+
+Every message on every topic is one of these, serialised as UTF-8 JSON
+(``content-type: application/cloudevents+json``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import clock, tracing
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+class EnvelopeError(ValueError):
+    """The bytes are not a valid CloudEvents envelope; ``reason`` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: str = Field("1.0", pattern=r"^1\.0$")
+    id: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1, max_length=500)
+    type: str = Field(min_length=1, max_length=200)
+    time: datetime
+    subject: str | None = Field(None, max_length=500)
+    datacontenttype: str = "application/json"
+    dataschema: str | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
+    data: dict[str, Any] | None = None
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @property
+    def trace_id(self) -> str | None:
+        return tracing.trace_id_of(self.traceparent)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | None) -> "Envelope":
+        if raw is None:
+            raise EnvelopeError("empty message (tombstone)")
+        try:
+            doc = json.loads(raw)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise EnvelopeError(f"not JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise EnvelopeError("not a CloudEvents envelope: the JSON is not an object")
+        try:
+            return cls.model_validate(doc)
+        except ValidationError as exc:
+            raise EnvelopeError("invalid CloudEvents envelope: " + describe_errors(exc)) from None
+
+
+def describe_errors(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors())
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Field-level reasons, as senders and the dead-letter topic see them."""
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "(root)", "reason": e["msg"]} for e in exc.errors()]
+
+
+def new_envelope(*, type: str, source: str, data: dict[str, Any], subject: str | None = None,
+                 id: str | None = None, time: datetime | None = None, traceparent: str | None = None,
+                 dataschema: str | None = None) -> Envelope:
+    """Build an envelope; the trace continues the current one (HTTP request or consumed event)."""
+    return Envelope(
+        id=id or str(uuid.uuid4()),
+        source=source,
+        type=type,
+        time=time or clock.now(),
+        subject=subject,
+        data=data,
+        dataschema=dataschema,
+        traceparent=traceparent or tracing.child_of(tracing.current_traceparent.get()),
+    )

@@ -1,0 +1,71 @@
+"""The HTTP side of the service kit: app factory with health, readiness, metrics, problem+json
+errors, request ids and trace context."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import asynccontextmanager
+from typing import Callable, Iterable
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from . import tracing
+from .logs import bound_contextvars
+from .problems import install_problem_handlers, problem_response
+from .runtime import ServiceRuntime
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime
+
+
+def create_service_app(*, title: str, runtime_factory: Callable[[], ServiceRuntime],
+                       routers: Iterable[APIRouter] = (), description: str = "", version: str = "1.0.0") -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        runtime = runtime_factory()
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next):
+        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        incoming = request.headers.get("traceparent")
+        traceparent = tracing.child_of(incoming) if tracing.valid(incoming) else tracing.new_traceparent()
+        token = tracing.current_traceparent.set(traceparent)
+        try:
+            with bound_contextvars(request_id=request_id, trace_id=tracing.trace_id_of(traceparent)):
+                response = await call_next(request)
+        finally:
+            tracing.current_traceparent.reset(token)
+        response.headers["x-request-id"] = request_id
+        response.headers["traceparent"] = traceparent
+        return response
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: database and Kafka reachable")
+    async def readyz(request: Request):
+        checks = await get_runtime(request).readiness()
+        if all(v == "ok" for v in checks.values()):
+            return {"status": "ready", "checks": checks}
+        return problem_response(503, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
+                                checks=checks)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for r in routers:
+        app.include_router(r)
+    return app

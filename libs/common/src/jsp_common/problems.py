@@ -1,0 +1,68 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``), never a stack trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .logs import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+log = get_logger(__name__)
+
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+           409: "Conflict", 413: "Request too large", 415: "Unsupported media type", 422: "Invalid request",
+           429: "Too many requests", 500: "Internal error", 502: "Bad gateway", 503: "Service unavailable",
+           504: "Gateway timeout"}
+
+
+class Problem(Exception):
+    """Raise from a route or handler to answer with a problem document."""
+
+    def __init__(self, status: int, detail: str, *, title: str | None = None, type: str = "about:blank",
+                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.status, self.detail, self.title, self.type = status, detail, title or _TITLES.get(status, "Error"), type
+        self.errors, self.headers, self.extra = errors, headers, extra
+
+
+def problem_response(status: int, detail: str, *, title: str | None = None, instance: str | None = None,
+                     type: str = "about:blank", errors: list | None = None, headers: dict | None = None,
+                     **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": type, "title": title or _TITLES.get(status, "Error"), "status": status,
+                            "detail": detail}
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return problem_response(exc.status, exc.detail, title=exc.title, type=exc.type, errors=exc.errors,
+                                instance=request.url.path, headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem_response(exc.status_code, detail, instance=request.url.path,
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+        return problem_response(422, "The request is not valid: " + "; ".join(f"{e['field']}: {e['reason']}"
+                                                                              for e in errors),
+                                errors=errors, instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error", path=request.url.path)
+        return problem_response(500, "An unexpected error occurred; it has been logged.", instance=request.url.path)

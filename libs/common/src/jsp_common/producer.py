@@ -1,0 +1,57 @@
+"""The one Kafka producer: acks=all, idempotent, keyed for per-entity ordering."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Iterable
+
+from aiokafka import AIOKafkaProducer
+
+from .envelope import CONTENT_TYPE, Envelope
+from .metrics import EVENTS_OUT
+
+Headers = list[tuple[str, bytes]]
+
+
+def envelope_headers(env: Envelope) -> Headers:
+    headers = [("content-type", CONTENT_TYPE.encode()), ("ce_id", env.id.encode()), ("ce_type", env.type.encode())]
+    if env.traceparent:
+        headers.append(("traceparent", env.traceparent.encode()))
+    return headers
+
+
+class EventProducer:
+    def __init__(self, *, client_id: str, linger_ms: int = 5, **client_options):
+        self._producer = AIOKafkaProducer(
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=linger_ms,
+            max_batch_size=256 * 1024,
+            request_timeout_ms=30000,
+            **client_options,
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def enqueue(self, topic: str, value: bytes, *, key: str | None = None,
+                      headers: Iterable[tuple[str, bytes]] = ()) -> asyncio.Future:
+        """Hand one message to the producer's buffer; await the returned future for the broker's ack."""
+        fut = await self._producer.send(topic, value=value, key=key.encode() if key is not None else None,
+                                        headers=list(headers))
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception() or EVENTS_OUT.labels(topic).inc())
+        return fut
+
+    async def publish(self, topic: str, env: Envelope, *, key: str | None = None) -> None:
+        """Publish one envelope and wait until the broker has it (acks=all)."""
+        await (await self.enqueue(topic, env.to_bytes(), key=key, headers=envelope_headers(env)))
+
+    async def ping(self) -> None:
+        """Raise unless a broker answers a metadata request."""
+        ok = await self._producer.client.force_metadata_update()
+        if not ok:
+            raise ConnectionError("no Kafka broker answered a metadata request")

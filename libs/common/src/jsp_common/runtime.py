@@ -1,0 +1,101 @@
+"""Everything a service runs besides its routes: database, producer, outbox relay, consumer loops and
+periodic jobs, built once (in the service's bootstrap) and started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Mapping, Sequence
+
+from .consumer import ConsumerLoop, Handler, PoisonHook
+from .db import Database
+from .logs import get_logger
+from .outbox import OutboxRelay
+from .producer import EventProducer
+from .settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass
+class _Periodic:
+    name: str
+    job: Callable[[], Awaitable[None]]
+    interval_s: float
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings):
+        self.settings = settings
+        self.source = f"/jsp/{settings.service_name}"
+        self.db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        kafka = settings.kafka_client_options()
+        self.producer = EventProducer(client_id=settings.service_name, **kafka)
+        self.relay = OutboxRelay(self.db, self.producer, service=settings.service_name,
+                                 batch_size=settings.outbox_batch_size,
+                                 poll_interval_s=settings.outbox_poll_interval_s,
+                                 keep_sent_hours=settings.outbox_keep_sent_hours)
+        self.consumers: list[ConsumerLoop] = []
+        self._periodic: list[_Periodic] = []
+        self._tasks: list[asyncio.Task] = []
+        self.started = False
+
+    def add_consumer(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler],
+                     on_poison: PoisonHook | None = None) -> ConsumerLoop:
+        s = self.settings
+        loop = ConsumerLoop(group=group, topics=topics, handlers=handlers, db=self.db, producer=self.producer,
+                            source=self.source, on_poison=on_poison, max_attempts=s.consumer_max_attempts,
+                            backoff_initial_s=s.consumer_backoff_initial_s, backoff_max_s=s.consumer_backoff_max_s,
+                            **s.kafka_client_options())
+        self.consumers.append(loop)
+        return loop
+
+    def add_periodic(self, name: str, job: Callable[[], Awaitable[None]], interval_s: float) -> None:
+        """A job run every ``interval_s`` seconds (e.g. scanning for overdue deadlines)."""
+        self._periodic.append(_Periodic(name, job, interval_s))
+
+    async def _run_periodic(self, p: _Periodic) -> None:
+        while True:
+            try:
+                await p.job()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - log and try again next round
+                log.exception("periodic job failed", job=p.name)
+            await asyncio.sleep(p.interval_s)
+
+    async def start(self) -> None:
+        await self.producer.start()
+        self.relay.start()
+        for c in self.consumers:
+            await c.start()
+        self._tasks = [asyncio.create_task(self._run_periodic(p), name=p.name) for p in self._periodic]
+        self.started = True
+        log.info("service started", consumers=[c.group for c in self.consumers])
+
+    async def stop(self) -> None:
+        """Graceful shutdown: finish the current batches, publish what is committed, close connections."""
+        for c in self.consumers:
+            await c.stop()
+        for t in self._tasks:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.relay.publish_batch(), 10)
+        await self.relay.stop()
+        await self.producer.stop()
+        await self.db.dispose()
+        self.started = False
+        log.info("service stopped")
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        for name, probe in (("database", self.db.ping), ("kafka", self.producer.ping)):
+            try:
+                await asyncio.wait_for(probe(), 3)
+                checks[name] = "ok"
+            except Exception as exc:  # noqa: BLE001
+                checks[name] = f"unavailable: {type(exc).__name__}"
+        return checks

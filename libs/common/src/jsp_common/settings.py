@@ -1,0 +1,74 @@
+"""The one settings base every service extends (pydantic-settings, environment variables).
+
+Shared addresses are read from fixed ``JSP_*`` names so one environment serves every service;
+a service's own settings use its prefix, e.g. ``JSP_REGISTRY_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_MARKER = "change-me"
+
+
+def _shared(name: str, *more: str) -> AliasChoices:
+    return AliasChoices(name, *more)
+
+
+class ServiceSettings(BaseSettings):
+    """Settings common to every service. Subclasses set ``service_name`` and their env prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="JSP_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "service"
+    environment: Literal["development", "test", "production"] = Field(
+        "development", validation_alias=_shared("JSP_ENVIRONMENT"))
+    log_level: str = Field("INFO", validation_alias=_shared("JSP_LOG_LEVEL"))
+    log_json: bool = Field(True, validation_alias=_shared("JSP_LOG_JSON"))
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias=_shared("JSP_KAFKA_BOOTSTRAP_SERVERS"))
+    kafka_security_protocol: str = Field("PLAINTEXT", validation_alias=_shared("JSP_KAFKA_SECURITY_PROTOCOL"))
+    kafka_sasl_mechanism: str | None = Field(None, validation_alias=_shared("JSP_KAFKA_SASL_MECHANISM"))
+    kafka_sasl_username: str | None = Field(None, validation_alias=_shared("JSP_KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: str | None = Field(None, validation_alias=_shared("JSP_KAFKA_SASL_PASSWORD"))
+
+    postgres_url: str = Field("postgresql+asyncpg://postgres@127.0.0.1:5432",
+                              validation_alias=_shared("JSP_POSTGRES_URL"))
+    # Full URL of this service's own database; default: postgres_url + "/" + service_name.
+    database_url: str | None = None
+    db_pool_size: int = 10
+
+    consumer_max_attempts: int = Field(5, validation_alias=_shared("JSP_CONSUMER_MAX_ATTEMPTS"))
+    consumer_backoff_initial_s: float = Field(0.2, validation_alias=_shared("JSP_CONSUMER_BACKOFF_INITIAL_S"))
+    consumer_backoff_max_s: float = Field(5.0, validation_alias=_shared("JSP_CONSUMER_BACKOFF_MAX_S"))
+    outbox_batch_size: int = Field(500, validation_alias=_shared("JSP_OUTBOX_BATCH_SIZE"))
+    outbox_poll_interval_s: float = Field(0.5, validation_alias=_shared("JSP_OUTBOX_POLL_INTERVAL_S"))
+    outbox_keep_sent_hours: float = Field(24.0, validation_alias=_shared("JSP_OUTBOX_KEEP_SENT_HOURS"))
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    @model_validator(mode="after")
+    def _derive(self) -> "ServiceSettings":
+        if not self.database_url:
+            self.database_url = f"{self.postgres_url.rstrip('/')}/{self.service_name}"
+        return self
+
+    def refuse_placeholder_secrets(self, **secrets: str | None) -> None:
+        """Outside development a placeholder secret is a configuration error, not a default."""
+        if self.environment == "production":
+            bad = [k for k, v in secrets.items() if not v or DEV_SECRET_MARKER in v]
+            if bad:
+                raise ValueError(f"set real values for {', '.join(bad)} in production")
+
+    def kafka_client_options(self) -> dict:
+        opts: dict = {"bootstrap_servers": self.kafka_bootstrap_servers,
+                      "security_protocol": self.kafka_security_protocol}
+        if self.kafka_sasl_mechanism:
+            opts.update(sasl_mechanism=self.kafka_sasl_mechanism,
+                        sasl_plain_username=self.kafka_sasl_username,
+                        sasl_plain_password=self.kafka_sasl_password)
+        return opts

@@ -1,0 +1,174 @@
+"""pytest plugin (``-p jsp_common.testing``): real Kafka and PostgreSQL for integration tests.
+
+The servers are started by ``make test`` (on their own ports and data folder); the addresses come
+from the same settings the services read. Nothing here fakes a broker or a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from .envelope import Envelope, EnvelopeError
+from .settings import ServiceSettings
+from .topics import Topic, all_topics, create_topics
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that restart the broker run last, so they disturb no other test."""
+    items.sort(key=lambda item: item.get_closest_marker("broker_restart") is not None)
+
+
+async def wait_until(predicate: Callable[[], Awaitable[Any] | Any], *, timeout: float = 30.0,
+                     interval: float = 0.05, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class Received:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes
+    headers: dict[str, bytes]
+
+    @property
+    def envelope(self) -> Envelope:
+        return Envelope.from_bytes(self.value)
+
+    def is_envelope(self) -> bool:
+        try:
+            Envelope.from_bytes(self.value)
+            return True
+        except EnvelopeError:
+            return False
+
+
+class TopicTail:
+    """Reads topics from the position they had when the tail was opened (or from the beginning)."""
+
+    def __init__(self, bootstrap: str, topics: list[str], from_beginning: bool = False):
+        self.bootstrap, self.topics, self.from_beginning = bootstrap, topics, from_beginning
+        self.received: list[Received] = []
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def __aenter__(self) -> "TopicTail":
+        c = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None)
+        await c.start()
+        tps = []
+        for t in self.topics:
+            parts = c.partitions_for_topic(t)
+            if parts is None:
+                await c._client.force_metadata_update()  # noqa: SLF001 - first look-up of a new topic
+                parts = c.partitions_for_topic(t) or set()
+            if not parts:
+                raise AssertionError(f"topic {t} does not exist")
+            tps += [TopicPartition(t, p) for p in parts]
+        c.assign(tps)
+        if self.from_beginning:
+            await c.seek_to_beginning(*tps)
+        else:
+            ends = await c.end_offsets(tps)
+            for tp, off in ends.items():
+                c.seek(tp, off)
+        self._consumer = c
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def poll(self) -> list[Received]:
+        assert self._consumer is not None
+        batches = await self._consumer.getmany(timeout_ms=100)
+        new = [Received(r.topic, r.partition, r.offset, r.key.decode() if r.key else None, r.value or b"",
+                        {k: v for k, v in (r.headers or ())})
+               for recs in batches.values() for r in recs]
+        self.received.extend(new)
+        return new
+
+    async def wait_for(self, predicate: Callable[[Received], bool], *, count: int = 1, timeout: float = 30.0,
+                       what: str = "messages") -> list[Received]:
+        """Wait until ``count`` received messages satisfy ``predicate``; returns them."""
+        async def enough():
+            await self.poll()
+            hits = [m for m in self.received if predicate(m)]
+            return hits if len(hits) >= count else None
+        return await wait_until(enough, timeout=timeout, interval=0, what=what)
+
+    def events(self, type_: str | None = None, topic: str | None = None) -> list[Envelope]:
+        out = []
+        for m in self.received:
+            if topic and m.topic != topic:
+                continue
+            if m.is_envelope():
+                env = m.envelope
+                if type_ is None or env.type == type_:
+                    out.append(env)
+        return out
+
+
+def of_type(type_: str, **data_match: Any) -> Callable[[Received], bool]:
+    """Predicate: an envelope of ``type_`` whose data contains ``data_match``."""
+    def pred(m: Received) -> bool:
+        if not m.is_envelope():
+            return False
+        env = m.envelope
+        return env.type == type_ and all((env.data or {}).get(k) == v for k, v in data_match.items())
+    return pred
+
+
+@pytest.fixture(scope="session")
+def settings() -> ServiceSettings:
+    return ServiceSettings(service_name="test")
+
+
+@pytest.fixture(scope="session")
+def bootstrap(settings: ServiceSettings) -> str:
+    return settings.kafka_bootstrap_servers
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def kafka_topics(bootstrap: str) -> list[Topic]:
+    """Every catalogue topic exists (created the way the deployment creates them)."""
+    topics = all_topics()
+    await create_topics(bootstrap, topics)
+    return topics
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def raw_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    """A plain producer for sending what outside systems send, including garbage."""
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+@contextlib.asynccontextmanager
+async def tail(bootstrap: str, *topics: str, from_beginning: bool = False) -> AsyncIterator[TopicTail]:
+    async with TopicTail(bootstrap, list(topics), from_beginning) as t:
+        yield t
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,280 @@
+"""The topic catalogue: every Kafka topic, its key, its event types, who produces and who may consume.
+
+Topics are created from this list by an explicit start-up step (``python -m jsp_common.topics create``);
+the broker's automatic topic creation is off. Department-facing topics share the per-department
+prefix ``dept.<department>.`` so access can be granted per department by topic prefix.
+Dead-letter topics are derived from the topic and the consumer group (:func:`dead_letter_topic`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass, field
+
+from . import departments
+
+DAY_MS = 24 * 3600 * 1000
+TOPIC_ALREADY_EXISTS = 36  # Kafka error code
+FOREVER = -1
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str
+    event_types: tuple[str, ...]
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]  # consumer groups of our services, or outside subscribers
+    description: str
+    partitions: int = 3
+    retention_ms: int = 30 * DAY_MS
+    compacted: bool = False
+    per_department: bool = False  # a template: ``{department}`` is filled in for every department
+
+    def configs(self) -> dict[str, str]:
+        cfg = {"retention.ms": str(self.retention_ms), "min.insync.replicas": "1"}
+        if self.compacted:
+            cfg["cleanup.policy"] = "compact"
+        return cfg
+
+    def for_department(self, department_code: str) -> "Topic":
+        assert self.per_department
+        return Topic(**{**self.__dict__, "name": self.name.format(department=department_code),
+                        "per_department": False})
+
+    @property
+    def service_groups(self) -> tuple[str, ...]:
+        """Consumer groups run by our own services (``<service>.<purpose>``); they get dead-letter topics."""
+        return tuple(c for c in self.consumers if c.split(".", 1)[0] in SERVICES)
+
+
+SERVICES = ("registry", "clues", "gateway")  # services that run consumer groups today
+DEPARTMENT_PREFIX = "dept.{department}."
+
+# Event-type names, so producers and consumers spell them once.
+MARKET_ENTITY_EVENTS = (
+    "market.entity.registered.v1",
+    "market.entity.changed.v1",
+    "market.entity.deregistered.v1",
+    "market.entity.revoked.v1",
+)
+
+CATALOGUE: tuple[Topic, ...] = (
+    # ------------------------------------------------------------------ registry
+    Topic(
+        name="market.registrations.v1",
+        key="uscc",
+        event_types=MARKET_ENTITY_EVENTS,
+        producers=("market regulation bureau", "gateway (HTTP ingest)"),
+        consumers=("registry.intake",),
+        description="Registration events of new, changed, deregistered and revoked market entities, "
+                    "pushed by the provincial market regulation bureau (省市场监管局).",
+        partitions=6,
+        retention_ms=90 * DAY_MS,
+    ),
+    Topic(
+        name="market.registration-receipts.v1",
+        key="uscc",
+        event_types=("registry.registration.accepted.v1", "registry.registration.rejected.v1"),
+        producers=("registry",),
+        consumers=("market regulation bureau",),
+        description="Acceptance and rejection receipts for every registration event, with field-level reasons.",
+        retention_ms=90 * DAY_MS,
+    ),
+    Topic(
+        name="registry.entities.v1",
+        key="uscc",
+        event_types=("registry.entity.changed.v1",),
+        producers=("registry",),
+        consumers=("clues.replica", "inspection and risk services (planned)"),
+        description="The current record of every supervised object, with its responsible departments, "
+                    "so other services keep their own replicas. Compacted: the latest record per USCC is kept.",
+        partitions=6,
+        retention_ms=FOREVER,
+        compacted=True,
+    ),
+    Topic(
+        name="registry.adjudication.v1",
+        key="uscc",
+        event_types=("registry.adjudication.requested.v1", "registry.adjudication.decided.v1",
+                     "registry.assignment.disputed.v1"),
+        producers=("registry",),
+        consumers=("task-force office",),
+        description="Entities whose responsible department is unclear or disputed (研判定性), and the office's decisions.",
+        retention_ms=365 * DAY_MS,
+    ),
+    Topic(
+        name=DEPARTMENT_PREFIX + "notifications.v1",
+        key="uscc",
+        event_types=("registry.notification.issued.v1", "registry.notification.reminded.v1",
+                     "registry.notification.acknowledged.v1"),
+        producers=("registry",),
+        consumers=("the department's line system",),
+        description="Dual notification (双告知): entities this department must now supervise, reminders for "
+                    "unacknowledged notifications, and acknowledgements.",
+        partitions=1,
+        retention_ms=365 * DAY_MS,
+        per_department=True,
+    ),
+    # ------------------------------------------------------------------ clues
+    Topic(
+        name="hotline.work-orders.v1",
+        key="work_order_no",
+        event_types=("hotline.work-order.submitted.v1",),
+        producers=("12345 hotline system", "gateway (HTTP ingest)"),
+        consumers=("clues.intake",),
+        description="Work orders (complaints, reports) forwarded by the 12345 government service hotline.",
+        partitions=6,
+        retention_ms=90 * DAY_MS,
+    ),
+    Topic(
+        name="clues.submissions.v1",
+        key="channel_ref",
+        event_types=("clues.clue.submitted.v1",),
+        producers=("government service website", "industry associations", "news media", "risk", "inspection",
+                   "gateway (HTTP ingest)"),
+        consumers=("clues.intake",),
+        description="Clues from channels other than the hotline, each with the sender's own reference.",
+        partitions=3,
+        retention_ms=90 * DAY_MS,
+    ),
+    Topic(
+        name="hotline.replies.v1",
+        key="work_order_no",
+        event_types=("clues.submission.accepted.v1", "clues.submission.rejected.v1", "clues.reply.published.v1"),
+        producers=("clues",),
+        consumers=("12345 hotline system",),
+        description="Receipts for submitted work orders and the handling outcome replied to the source channel.",
+        retention_ms=365 * DAY_MS,
+    ),
+    Topic(
+        name="clues.lifecycle.v1",
+        key="clue_id",
+        event_types=("clues.clue.transitioned.v1",),
+        producers=("clues",),
+        consumers=("risk service (planned)", "task-force office dashboards"),
+        description="Every state change of every clue (who, when, what), for risk monitoring and dashboards.",
+        partitions=6,
+        retention_ms=365 * DAY_MS,
+    ),
+    Topic(
+        name="clues.case-transfers.v1",
+        key="transfer_id",
+        event_types=("clues.case.transfer-changed.v1",),
+        producers=("clues",),
+        consumers=("public security line system", "procuratorate line system"),
+        description="Transfers of cases to criminal justice (行刑衔接) and their statutory timers.",
+        retention_ms=3 * 365 * DAY_MS,
+    ),
+    Topic(
+        name=DEPARTMENT_PREFIX + "clues.v1",
+        key="clue_id",
+        event_types=("clues.clue.dispatched.v1", "clues.clue.chased.v1", "clues.clue.escalated.v1"),
+        producers=("clues",),
+        consumers=("the department's line system",),
+        description="Clues dispatched to this department (lead or co-handler), chasers (催办) and escalations (督办).",
+        partitions=1,
+        retention_ms=365 * DAY_MS,
+        per_department=True,
+    ),
+)
+
+
+def dead_letter_topic(topic: str, group: str) -> str:
+    """The dead-letter topic of one consumer group on one topic."""
+    return f"{topic}.dlq.{group}"
+
+
+def by_name(name: str) -> Topic:
+    for t in CATALOGUE:
+        if t.name == name:
+            return t
+    raise KeyError(f"no topic {name!r} in the catalogue")
+
+
+def department_topic(template: str, department_code: str) -> str:
+    """The name of a per-department topic, e.g. ``dept.samr-410100.notifications.v1``."""
+    departments.department(department_code)  # refuses unknown departments
+    return template.format(department=department_code)
+
+
+NOTIFICATIONS = DEPARTMENT_PREFIX + "notifications.v1"
+DEPARTMENT_CLUES = DEPARTMENT_PREFIX + "clues.v1"
+
+
+def dead_letter(topic: Topic) -> list[Topic]:
+    return [
+        Topic(name=dead_letter_topic(topic.name, g), key=topic.key, event_types=(), producers=(g,),
+              consumers=("operators",), partitions=1, retention_ms=FOREVER,
+              description=f"Messages of {topic.name} that consumer group {g} could not process, "
+                          "with the original bytes and headers and the reason in the dlq.* headers.")
+        for g in topic.service_groups
+    ]
+
+
+def all_topics(department_codes: list[str] | None = None) -> list[Topic]:
+    """Every concrete topic: the catalogue with per-department templates expanded, plus dead-letter topics."""
+    codes = department_codes if department_codes is not None else [d.code for d in departments.all_departments()]
+    out: list[Topic] = []
+    for t in CATALOGUE:
+        if t.per_department:
+            out.extend(t.for_department(c) for c in codes)
+        else:
+            out.append(t)
+            out.extend(dead_letter(t))
+    return out
+
+
+async def create_topics(bootstrap_servers: str, topics: list[Topic] | None = None, **client_options) -> list[str]:
+    """Create every missing topic (idempotent). Returns the names created."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    topics = topics if topics is not None else all_topics()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t.name not in existing]
+        for i in range(0, len(missing), 100):
+            chunk = missing[i:i + 100]
+            resp = await admin.create_topics([NewTopic(t.name, t.partitions, 1, topic_configs=t.configs())
+                                              for t in chunk], timeout_ms=60000)
+            errors = [(e[0], e[1]) for e in resp.topic_errors if e[1] not in (0, TOPIC_ALREADY_EXISTS)]
+            if errors:
+                raise RuntimeError(f"Kafka refused to create topics: {errors}")
+        # Creation is asynchronous: wait until every topic is visible in the cluster metadata.
+        wanted = {t.name for t in topics}
+        deadline = asyncio.get_running_loop().time() + 60
+        while not wanted <= set(await admin.list_topics()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError("topics were created but did not appear in the metadata within 60s")
+            await asyncio.sleep(0.2)
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .settings import ServiceSettings
+
+    parser = argparse.ArgumentParser(prog="python -m jsp_common.topics")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("create", help="create every topic of the catalogue that does not exist yet")
+    sub.add_parser("list", help="print every concrete topic")
+    args = parser.parse_args(argv)
+    if args.cmd == "list":
+        for t in all_topics():
+            print(f"{t.name}\t{t.partitions}\t{t.key}")
+        return 0
+    settings = ServiceSettings()
+    created = asyncio.run(create_topics(settings.kafka_bootstrap_servers,
+                                        **{k: v for k, v in settings.kafka_client_options().items()
+                                           if k != "bootstrap_servers"}))
+    print(f"topics: {len(created)} created, {len(all_topics()) - len(created)} already there")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Working-day calendar (工作日) for statutory time limits, in Asia/Shanghai.
+
+Official holidays and make-up working days (调休) come from ``chinese_calendar``.
+Years it has no data for fall back to Monday–Friday. Overrides (date → is a
+working day) win over both; they can be passed to :class:`WorkCalendar` or, for
+the default calendar, read from the CSV at ``$JSP_WORKDAY_OVERRIDES`` (columns
+``date,is_workday``, e.g. ``2027-02-08,false``) — add next year's schedule there
+until ``chinese_calendar`` is upgraded.
+
+Counting rule ("within n working days of receipt"): the receipt day never
+counts; the deadline is the end (23:59:59 Asia/Shanghai) of the n-th working
+day after the receipt date. Received on Tue 2025-09-30, 5 working days → end
+of 2025-10-14 (Oct 1–8 are holidays, Sat Oct 11 is a make-up working day).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import overload
+
+import chinese_calendar
+
+from jsp_common.clock import TZ, as_local
+
+OVERRIDES_ENV = "JSP_WORKDAY_OVERRIDES"
+END_OF_DAY = time(23, 59, 59)
+_TRUE = {"1", "true", "yes", "y", "t", "workday"}
+_FALSE = {"0", "false", "no", "n", "f", "holiday", "rest"}
+
+
+def _local_date(value: date | datetime) -> date:
+    return as_local(value).date() if isinstance(value, datetime) else value
+
+
+def deadline_end_of(day: date) -> datetime:
+    """The last second of ``day`` in Asia/Shanghai: the deadline moment for that day."""
+    return datetime.combine(day, END_OF_DAY, tzinfo=TZ)
+
+
+def load_overrides(path: str | os.PathLike[str]) -> dict[date, bool]:
+    """Read an overrides CSV with columns ``date,is_workday`` (ISO date; true/false or 1/0)."""
+    overrides: dict[date, bool] = {}
+    with Path(path).open(encoding="utf-8", newline="") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            flag = (row.get("is_workday") or "").strip().lower()
+            if flag not in _TRUE | _FALSE:
+                raise ValueError(f"{path}:{line}: is_workday must be true or false, got {flag!r}")
+            overrides[date.fromisoformat((row.get("date") or "").strip())] = flag in _TRUE
+    return overrides
+
+
+class WorkCalendar:
+    """Working days: overrides, then ``chinese_calendar``, then Monday–Friday for unknown years."""
+
+    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
+        self._overrides = dict(overrides or {})
+
+    @staticmethod
+    def has_official_data(year: int) -> bool:
+        """Whether ``chinese_calendar`` knows the holiday schedule of ``year``."""
+        try:
+            chinese_calendar.is_workday(date(year, 1, 1))
+        except NotImplementedError:
+            return False
+        return True
+
+    def is_workday(self, day: date | datetime) -> bool:
+        """Whether ``day`` (a datetime is taken at its Asia/Shanghai date) is a working day."""
+        day = _local_date(day)
+        if day in self._overrides:
+            return self._overrides[day]
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            return day.weekday() < 5
+
+    def _step(self, day: date, n: int) -> date:
+        """The |n|-th working day after (n > 0) or before (n < 0) ``day``; ``day`` itself for 0."""
+        step = timedelta(days=1 if n > 0 else -1)
+        remaining = abs(n)
+        while remaining:
+            day += step
+            if self.is_workday(day):
+                remaining -= 1
+        return day
+
+    @overload
+    def add_workdays(self, start: datetime, n: int) -> datetime: ...
+    @overload
+    def add_workdays(self, start: date, n: int) -> date: ...
+
+    def add_workdays(self, start: date | datetime, n: int) -> date | datetime:
+        """The n-th working day after the receipt ``start``; the receipt day does not count.
+
+        A ``date`` gives a ``date``; a ``datetime`` (naive means Asia/Shanghai)
+        gives the deadline moment, 23:59:59 Asia/Shanghai of that day.
+        ``n = 0`` is the receipt day itself; a negative ``n`` counts back.
+        """
+        day = self._step(_local_date(start), n)
+        return deadline_end_of(day) if isinstance(start, datetime) else day
+
+    def workdays_between(self, a: date | datetime, b: date | datetime) -> int:
+        """Working days ``d`` with ``a < d <= b`` (negative if ``b`` is before ``a``).
+
+        The inverse of :meth:`add_workdays`: ``workdays_between(a, add_workdays(a, n)) == n``.
+        """
+        first, last = _local_date(a), _local_date(b)
+        sign = 1
+        if last < first:
+            first, last, sign = last, first, -1
+        count = sum(
+            self.is_workday(first + timedelta(days=i)) for i in range(1, (last - first).days + 1)
+        )
+        return sign * count
+
+
+@cache
+def default_calendar() -> WorkCalendar:
+    """The shared calendar, with overrides from ``$JSP_WORKDAY_OVERRIDES`` if set (cached; ``cache_clear()`` to reload)."""
+    path = os.environ.get(OVERRIDES_ENV)
+    return WorkCalendar(load_overrides(path) if path else None)
+
+
+def is_workday(day: date | datetime) -> bool:
+    """Whether ``day`` is a working day in the default calendar."""
+    return default_calendar().is_workday(day)
+
+
+@overload
+def add_workdays(start: datetime, n: int) -> datetime: ...
+@overload
+def add_workdays(start: date, n: int) -> date: ...
+
+
+def add_workdays(start: date | datetime, n: int) -> date | datetime:
+    """The n-th working day after receipt in the default calendar (see :meth:`WorkCalendar.add_workdays`)."""
+    return default_calendar().add_workdays(start, n)
+
+
+def workdays_between(a: date | datetime, b: date | datetime) -> int:
+    """Working days in ``(a, b]`` in the default calendar."""
+    return default_calendar().workdays_between(a, b)

@@ -1,0 +1,218 @@
+"""The messaging core against the real broker and database: outbox relay, inbox, dead letters, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, Text, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from jsp_common import outbox
+from jsp_common.consumer import ConsumerLoop, HandlerContext, Reject
+from jsp_common.db import Database, ensure_database
+from jsp_common.envelope import new_envelope
+from jsp_common.events import EventData, event
+from jsp_common.messaging_tables import metadata as messaging_metadata
+from jsp_common.messaging_tables import outbox as outbox_table
+from jsp_common.producer import EventProducer, envelope_headers
+from jsp_common.testing import tail, unique, wait_until
+from jsp_common.topics import Topic, create_topics, dead_letter_topic
+
+ROOT = Path(__file__).resolve().parents[4]
+
+
+@event("test.counter.incremented.v1")
+class CounterIncremented(EventData):
+    counter: str
+    by: int = 1
+
+
+effects_metadata = MetaData()
+counters = Table("counters", effects_metadata, Column("name", Text, primary_key=True),
+                 Column("value", Integer, nullable=False))
+
+
+@pytest.fixture(scope="module")
+async def db(settings):
+    url = f"{settings.postgres_url}/common_test"
+    await ensure_database(url)
+    database = Database(url)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(messaging_metadata.create_all)
+        await conn.run_sync(effects_metadata.create_all)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def topic(bootstrap):
+    """A fresh topic with a dead-letter topic for the group ``test.loop``."""
+    name = unique("test.events")
+    await create_topics(bootstrap, [Topic(name, "key", (), (), (), "test", partitions=2),
+                                    Topic(dead_letter_topic(name, "test.loop"), "key", (), (), (), "test", 1)])
+    return name
+
+
+@pytest.fixture
+async def producer(bootstrap):
+    p = EventProducer(client_id="test", bootstrap_servers=bootstrap)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+async def increment(ctx: HandlerContext) -> None:
+    data: CounterIncremented = ctx.data  # type: ignore[assignment]
+    if data.by < 0:
+        raise Reject("a counter never goes down", {"by": data.by})
+    if data.by == 13:
+        raise RuntimeError("unlucky number")  # fails on every attempt
+    await ctx.session.execute(pg_insert(counters).values(name=data.counter, value=data.by)
+                              .on_conflict_do_update(index_elements=["name"],
+                                                     set_={"value": counters.c.value + data.by}))
+
+
+async def counter(db: Database, name: str) -> int | None:
+    async with db.transaction() as s:
+        return await s.scalar(select(counters.c.value).where(counters.c.name == name))
+
+
+def envelope_for(name: str, by: int = 1, **kw):
+    return new_envelope(type=CounterIncremented.event_type, source="/test", subject=name,
+                        data=CounterIncremented(counter=name, by=by).model_dump(), **kw)
+
+
+@pytest.fixture
+async def loop(db, producer, bootstrap, topic):
+    c = ConsumerLoop(group="test.loop", topics=[topic], handlers={CounterIncremented.event_type: increment},
+                     db=db, producer=producer, source="/test", max_attempts=3, backoff_initial_s=0.01,
+                     bootstrap_servers=bootstrap)
+    await c.start()
+    yield c
+    await c.stop()
+
+
+async def test_same_event_delivered_twice_has_one_effect(loop, producer, topic, db):
+    name = unique("c")
+    twice = envelope_for(name, by=5)
+    await producer.publish(topic, twice, key=name)
+    await producer.publish(topic, twice, key=name)  # redelivery of the very same event id
+    marker = envelope_for(name, by=100)
+    await producer.publish(topic, marker, key=name)
+
+    await wait_until(lambda: counter(db, name), what="counter to exist")
+    assert await wait_until(lambda: _eq(counter(db, name), 105), what="marker applied") == 105
+
+
+async def _eq(value_coro, expected):
+    return (await value_coro) == expected and expected
+
+
+async def test_poison_messages_go_to_dead_letter_topic_and_the_next_good_one_is_processed(
+        loop, producer, raw_producer, topic, db):
+    name = unique("c")
+    dlq = dead_letter_topic(topic, "test.loop")
+    schema_invalid = new_envelope(type=CounterIncremented.event_type, source="/test", data={"by": "many"})
+    unknown_type = new_envelope(type="test.nothing.v1", source="/test", data={})
+    poison = [
+        (b'{"specversion": "1.0", "id": "tr', "not JSON"),
+        (b'{"hello": "world"}', "invalid CloudEvents envelope"),
+        (schema_invalid.to_bytes(), "schema-invalid: counter: Field required; by: Input should be a valid integer"),
+        (unknown_type.to_bytes(), "unknown event type 'test.nothing.v1'"),
+        (envelope_for(name, by=-1).to_bytes(), "a counter never goes down"),
+        (envelope_for(name, by=13).to_bytes(), "handler failed 3 times: RuntimeError: unlucky number"),
+    ]
+    async with tail(loop.producer._producer.client._bootstrap_servers, dlq) as dead:
+        for raw, _ in poison:
+            await raw_producer.send_and_wait(topic, raw, key=name.encode(), headers=[("origin", b"test")])
+        await producer.publish(topic, envelope_for(name, by=7), key=name)
+
+        got = await dead.wait_for(lambda m: True, count=len(poison), what="dead letters")
+    assert await wait_until(lambda: _eq(counter(db, name), 7), what="good message after the poison") == 7
+    assert [m.value for m in got] == [raw for raw, _ in poison]  # original bytes, in order
+    for m, (_, reason) in zip(got, poison):
+        assert m.headers["dlq.reason"].decode().startswith(reason), m.headers["dlq.reason"]
+        assert m.headers["origin"] == b"test"  # original headers kept
+        assert m.headers["dlq.original.topic"].decode() == topic
+        assert m.key == name
+    assert b'"field": "by"' in got[2].headers["dlq.details"] or b'"field":"by"' in got[2].headers["dlq.details"]
+
+
+async def test_outbox_relay_killed_mid_batch_loses_no_event(db, bootstrap, topic, settings):
+    total = 3000
+    envs = [envelope_for(unique("k"), by=i) for i in range(total)]
+    async with db.transaction() as s:
+        await s.execute(update(outbox_table).where(outbox_table.c.sent_at.is_(None)).values(sent_at=func.now()))
+        for env in envs:
+            await outbox.add(s, topic, env, key=env.subject)
+
+    # A relay in its own process, killed with SIGKILL while it is publishing.
+    script = textwrap.dedent(f"""
+        import asyncio
+        from jsp_common.db import Database
+        from jsp_common.outbox import OutboxRelay
+        from jsp_common.producer import EventProducer
+        async def main():
+            db = Database({db.url!r})
+            p = EventProducer(client_id="relay", bootstrap_servers={bootstrap!r})
+            await p.start()
+            relay = OutboxRelay(db, p, service="test", batch_size=200)
+            while True:
+                await relay.publish_batch()
+        asyncio.run(main())
+    """)
+    async with tail(bootstrap, topic) as out:
+        proc = subprocess.Popen([sys.executable, "-c", script])
+        try:
+            await out.wait_for(lambda m: True, count=400, timeout=60, what="the first batches")
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        async with db.transaction() as s:
+            unsent = await s.scalar(select(func.count()).select_from(outbox_table)
+                                    .where(outbox_table.c.sent_at.is_(None)))
+        assert unsent > 0, "the relay finished before it was killed; nothing was tested"
+
+        p = EventProducer(client_id="relay-2", bootstrap_servers=bootstrap)
+        await p.start()
+        try:
+            from jsp_common.outbox import OutboxRelay
+            relay = OutboxRelay(db, p, service="test", batch_size=500)
+            while await relay.publish_batch():
+                pass
+        finally:
+            await p.stop()
+        wanted = {e.id for e in envs}
+        await wait_until(lambda: _all_seen(out, wanted), timeout=60, what="every outbox event")
+
+
+async def _all_seen(out, wanted: set[str]) -> bool:
+    await out.poll()
+    return wanted <= {m.envelope.id for m in out.received}
+
+
+@pytest.mark.broker_restart
+async def test_broker_restart_loses_no_committed_message(bootstrap, topic, db, producer, loop):
+    names = [unique("r") for _ in range(50)]
+    for n in names:
+        await producer.publish(topic, envelope_for(n, by=1), key=n)  # acks=all: committed
+    env = {**os.environ}
+    infra = [sys.executable, str(ROOT / "deploy/local/infra.py")]
+    subprocess.run(infra + ["kafka-stop"], check=True, env=env)
+    subprocess.run(infra + ["kafka-start"], check=True, env=env)
+
+    async with tail(bootstrap, topic, from_beginning=True) as t:
+        await t.wait_for(lambda m: m.key in names, count=len(names), timeout=60, what="messages after restart")
+    # The consumer loop and the producer reconnect and carry on.
+    after = unique("after")
+    await producer.publish(topic, envelope_for(after, by=3), key=after)
+    assert await wait_until(lambda: _eq(counter(db, after), 3), timeout=60, what="processing after restart") == 3
+    for n in names:
+        assert await counter(db, n) == 1
