@@ -197,8 +197,9 @@ class ConsumerLoop:
         try:
             post: list[tuple[_Item, tuple[str, Any]]] = []
             async with self.db.transaction() as session:
+                fresh = await self._claim(session, items)
                 for item in items:
-                    await self._apply(session, item, post)
+                    await self._apply(session, item, post, fresh)
             await self._dead_letter_all(post)
         except Exception as exc:  # noqa: BLE001 - fall back to one at a time
             if len(items) > 1 or not isinstance(exc, Reject):
@@ -207,7 +208,24 @@ class ConsumerLoop:
                 await self._process_one(item)
         HANDLER_SECONDS.labels(self.group).observe(time.perf_counter() - started)
 
-    async def _apply(self, session: AsyncSession, item: _Item, post: list) -> None:
+    async def _claim(self, session: AsyncSession, items: list[_Item]) -> set[int]:
+        """Write the inbox rows of a whole batch in one statement; the items (by id()) seen for the first time."""
+        wanted = {id(it): it.envelope.id for it in items
+                  if it.poison is None and it.handler is not None and it.envelope is not None}
+        if not wanted:
+            return set()
+        ids = list(dict.fromkeys(wanted.values()))
+        new_ids = set((await session.execute(
+            pg_insert(inbox).values([{"consumer_group": self.group, "event_id": e} for e in ids])
+            .on_conflict_do_nothing().returning(inbox.c.event_id))).scalars())
+        fresh: set[int] = set()
+        for i, e in wanted.items():
+            if e in new_ids:
+                fresh.add(i)
+                new_ids.discard(e)  # a second copy within the same batch is a duplicate
+        return fresh
+
+    async def _apply(self, session: AsyncSession, item: _Item, post: list, fresh: set[int] | None = None) -> None:
         env = item.envelope
         if item.poison is not None:
             await self._run_poison_hook(session, item, *item.poison)
@@ -217,10 +235,13 @@ class ConsumerLoop:
         if item.handler is None:  # a known event type this group does not handle
             EVENTS_IN.labels(self.group, env.type, "ignored").inc()
             return
-        first_time = (await session.execute(
-            pg_insert(inbox).values(consumer_group=self.group, event_id=env.id)
-            .on_conflict_do_nothing().returning(inbox.c.event_id))).first()
-        if first_time is None:
+        if fresh is not None:
+            first_time = id(item) in fresh
+        else:
+            first_time = (await session.execute(
+                pg_insert(inbox).values(consumer_group=self.group, event_id=env.id)
+                .on_conflict_do_nothing().returning(inbox.c.event_id))).first() is not None
+        if not first_time:
             EVENTS_IN.labels(self.group, env.type, "duplicate").inc()
             return
         ctx = HandlerContext(env, item.data, session, item.delivery, self.group, self.source)

@@ -29,13 +29,31 @@ log = get_logger(__name__)
 _WAKE_KEY = "jsp_outbox_written"
 
 
+_PENDING_KEY = "jsp_outbox_pending"
+
+
 async def add(session: AsyncSession, topic: str, env: Envelope, *, key: str | None) -> None:
-    """Queue one event for publication, atomically with whatever else this transaction writes."""
-    await session.execute(insert(outbox).values(
+    """Queue one event for publication, atomically with whatever else this transaction writes.
+
+    Rows are buffered on the session and inserted in one statement just before it commits."""
+    session.sync_session.info.setdefault(_PENDING_KEY, []).append(dict(
         event_id=env.id, event_type=env.type, topic=topic, key=key, payload=env.to_bytes(),
         headers={k: v.decode() for k, v in envelope_headers(env)},
     ))
-    session.sync_session.info[_WAKE_KEY] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_pending(session: Session) -> None:
+    rows = session.info.pop(_PENDING_KEY, None)
+    if rows:
+        session.execute(insert(outbox), rows)  # sync API inside the commit, as SQLAlchemy asyncio requires
+        session.info[_WAKE_KEY] = True
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, previous_transaction) -> None:
+    session.info.pop(_PENDING_KEY, None)
+    session.info.pop(_WAKE_KEY, None)
 
 
 async def emit(session: AsyncSession, topic: str, data: EventData, *, key: str | None, source: str,

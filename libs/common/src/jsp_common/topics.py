@@ -150,6 +150,16 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=365 * DAY_MS,
     ),
     Topic(
+        name="clues.channel-replies.v1",
+        key="channel_ref",
+        event_types=("clues.submission.accepted.v1", "clues.submission.rejected.v1", "clues.reply.published.v1"),
+        producers=("clues",),
+        consumers=("government service website", "industry associations", "news media", "risk", "inspection"),
+        description="Receipts and outcome replies for clues of the channels other than the hotline "
+                    "(the channel field says whose); the counterpart of hotline.replies.v1.",
+        retention_ms=365 * DAY_MS,
+    ),
+    Topic(
         name="clues.lifecycle.v1",
         key="clue_id",
         event_types=("clues.clue.transitioned.v1",),

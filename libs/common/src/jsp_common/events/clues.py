@@ -1,1 +1,269 @@
-"""Events owned by the clues service and the 12345 hotline feed."""
+"""Events owned by the clues service and the 12345 hotline feed.
+
+Intake (consumed by ``clues.intake``):
+
+* ``hotline.work-order.submitted.v1`` on ``hotline.work-orders.v1``: a 12345 work order (工单), keyed by its
+  work-order number. The gateway validates HTTP submissions against this same model before publishing.
+* ``clues.clue.submitted.v1`` on ``clues.submissions.v1``: a clue from any other channel (government service
+  website, industry associations, news media, risk triggers, inspection findings), keyed by the sender's
+  own reference.
+
+Structural validation lives here, so a bad message is refused with field-level reasons (missing content, an
+unknown channel, an invalid USCC, oversized text, a division outside Henan) wherever it enters.
+
+Personal information: callers' names and phones appear in intake events only. Every event the clues
+service publishes carries them masked (``138****5678``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from .. import divisions, uscc
+from ..domains import Domain
+from .base import EventData, event
+
+MAX_CONTENT_CHARS = 4000   # a clue's free text; longer is refused, not truncated
+MAX_SHORT_CHARS = 200
+MAX_ADDRESS_CHARS = 300
+MAX_REF_CHARS = 64
+
+
+class Channel(StrEnum):
+    """Where a clue came from (线索来源)."""
+
+    HOTLINE = "hotline"                  # 12345 政务服务便民热线
+    WEBSITE = "website"                  # 河南政务服务网
+    ASSOCIATION = "association"          # 行业协会
+    MEDIA = "media"                      # 新闻媒体
+    RISK = "risk"                        # automatic trigger of the risk service (风险预警)
+    INSPECTION = "inspection"            # finding of an inspection (检查发现)
+    PUBLIC_SECURITY = "public_security"  # a case sent back by the police for administrative handling
+
+
+SUBMISSION_CHANNELS = ("website", "association", "media", "risk", "inspection")
+SubmissionChannel = Literal["website", "association", "media", "risk", "inspection"]
+
+
+class Urgency(StrEnum):
+    URGENT = "urgent"    # 紧急
+    NORMAL = "normal"    # 一般
+    COMPLEX = "complex"  # 疑难复杂
+
+
+class Finding(StrEnum):
+    """Outcome of verification (核查结论)."""
+
+    SUBSTANTIATED = "substantiated"      # 属实
+    PARTLY = "partly"                    # 部分属实
+    UNSUBSTANTIATED = "unsubstantiated"  # 不属实
+
+
+class _ClueFields(EventData):
+    """What every intake carries about the matter itself."""
+
+    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS,
+                         description="The complaint or report, Chinese free text")
+    received_at: datetime = Field(description="When the channel received it (the deadline clock starts here)")
+    address: str | None = Field(None, max_length=MAX_ADDRESS_CHARS, description="Place of the matter")
+    division_code: str | None = Field(None, description="Henan division code (GB/T 2260) if the sender knows it")
+    business_name: str | None = Field(None, max_length=MAX_SHORT_CHARS, description="The business concerned")
+    uscc: str | None = Field(None, description="Its unified social credit code, when given")
+    domain: Domain | None = Field(None, description="The sender's own domain hint, if any")
+    urgency: Urgency = Urgency.NORMAL
+    category: str | None = Field(None, max_length=MAX_SHORT_CHARS, description="The sender's category")
+
+    @field_validator("content")
+    @classmethod
+    def _content_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("content is empty")
+        return v
+
+    @field_validator("uscc")
+    @classmethod
+    def _valid_uscc(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        try:
+            return uscc.validate(v)
+        except uscc.InvalidUSCC as exc:
+            raise ValueError(f"invalid USCC: {exc}") from None
+
+    @field_validator("division_code")
+    @classmethod
+    def _henan_division(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        try:
+            return divisions.get(v.strip()).code
+        except divisions.UnknownDivision:
+            raise ValueError(f"{v!r} is not a current Henan division code") from None
+
+    @field_validator("received_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("received_at needs a time zone offset, e.g. 2025-09-30T10:00:00+08:00")
+        return v
+
+
+@event("hotline.work-order.submitted.v1")
+class WorkOrderSubmitted(_ClueFields):
+    """A 12345 hotline work order (工单). A resent work order (same number) is recognised, not duplicated."""
+
+    work_order_no: str = Field(min_length=1, max_length=MAX_REF_CHARS, pattern=r"^[0-9A-Za-z_\-]+$")
+    caller_name: str | None = Field(None, max_length=50)
+    caller_phone: str | None = Field(None, max_length=30, pattern=r"^[0-9+\-() ]*$")
+
+
+@event("clues.clue.submitted.v1")
+class ClueSubmitted(_ClueFields):
+    """A clue from a channel other than the hotline, with the sender's own reference."""
+
+    channel: SubmissionChannel
+    channel_ref: str = Field(min_length=1, max_length=MAX_REF_CHARS, pattern=r"^[0-9A-Za-z_\-.:]+$")
+    reporter_name: str | None = Field(None, max_length=50)
+    reporter_phone: str | None = Field(None, max_length=30, pattern=r"^[0-9+\-() ]*$")
+
+
+class FieldError(EventData):
+    field: str
+    reason: str
+
+
+@event("clues.submission.accepted.v1")
+class SubmissionAccepted(EventData):
+    """Receipt: the clue was taken in (``resent`` if the reference was already known)."""
+
+    channel: Channel
+    channel_ref: str
+    clue_id: str
+    state: str
+    resent: bool = False
+    duplicate_of: str | None = None
+    source_event_id: str | None = None
+
+
+@event("clues.submission.rejected.v1")
+class SubmissionRejected(EventData):
+    """Receipt: the message was refused; the original is on the dead-letter topic."""
+
+    channel: str | None = None
+    channel_ref: str | None = None
+    source_event_id: str | None = None
+    reason: str
+    errors: list[FieldError] = []
+
+
+@event("clues.reply.published.v1")
+class ReplyPublished(EventData):
+    """The handling outcome, replied to the source channel (答复)."""
+
+    clue_id: str
+    channel: Channel
+    channel_ref: str
+    finding: Finding
+    measures: str
+    reply_text: str
+    lead_department: str
+    replied_at: datetime
+    answered_by_clue_id: str | None = Field(None, description="Set when a linked duplicate is answered by its first")
+
+
+@event("clues.clue.transitioned.v1")
+class ClueTransitioned(EventData):
+    """One state change (or recorded action) of a clue: who, when, from, to, what."""
+
+    clue_id: str
+    channel: Channel
+    channel_ref: str
+    action: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    actor_department: str | None = None
+    at: datetime
+    domain: Domain | None = None
+    division_code: str | None = None
+    uscc: str | None = None
+    lead_department: str | None = None
+    co_departments: list[str] = []
+    deadline: datetime | None = None
+    details: dict[str, Any] = {}
+
+
+class _DepartmentClue(EventData):
+    clue_id: str
+    department: str
+    role: Literal["lead", "co"]
+    deadline: datetime | None = None
+
+
+@event("clues.clue.dispatched.v1")
+class ClueDispatched(_DepartmentClue):
+    """A clue for this department to act on, as lead (主办) or co-handler (协办). Personal details masked."""
+
+    round: int
+    channel: Channel
+    channel_ref: str
+    content: str
+    received_at: datetime
+    address: str | None = None
+    division_code: str | None = None
+    business_name: str | None = None
+    uscc: str | None = None
+    match_confidence: float | None = None
+    domain: Domain
+    urgency: Urgency
+    lead_department: str
+    co_departments: list[str] = []
+    return_deadline: datetime | None = None
+    caller_name: str | None = Field(None, description="masked")
+    caller_phone: str | None = Field(None, description="masked, e.g. 138****5678")
+    arbitrated: bool = False
+
+
+@event("clues.clue.chased.v1")
+class ClueChased(_DepartmentClue):
+    """A chaser (催办): the clue is near or past its deadline."""
+
+    state: str
+    workdays_left: int
+
+
+@event("clues.clue.escalated.v1")
+class ClueEscalated(_DepartmentClue):
+    """An escalation (督办): the clue is overdue after its chaser; the office's topic gets a copy."""
+
+    state: str
+    overdue_workdays: int
+
+
+@event("clues.case.transfer-changed.v1")
+class CaseTransferChanged(EventData):
+    """A case transfer to or from criminal justice (行刑衔接) changed, or one of its statutory timers ran out."""
+
+    transfer_id: str
+    clue_id: str
+    direction: Literal["to_police", "from_police"]
+    status: str
+    change: str
+    department: str
+    police_department: str
+    procuratorate_department: str | None = None
+    documents: list[str] = []
+    team: list[str] = []
+    approval_deadline: datetime | None = None
+    handover_deadline: datetime | None = None
+    decision_deadline: datetime | None = None
+    decision: str | None = None
+    reason: str | None = None
+    case_ref: str | None = None
+    overdue: list[str] = []
+    actor: str
+    at: datetime

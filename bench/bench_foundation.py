@@ -1,0 +1,120 @@
+"""Foundation figures: the messaging core (consumer loop + inbox + outbox relay) passing events through,
+beside a bare aiokafka consume-and-produce loop; asyncpg COPY (what the services use for bulk loads)
+beside ``psql \\copy`` of the same generated file."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+from harness import BenchEnv, Figure, bare_consume_produce, libpq_url, measure_pipeline, psql_copy
+from jsp_common.consumer import ConsumerLoop, HandlerContext
+from jsp_common.db import Database, ensure_database
+from jsp_common.envelope import Envelope, new_envelope
+from jsp_common.events import EventData, event
+from jsp_common.messaging_tables import metadata as messaging_metadata
+from jsp_common.outbox import OutboxRelay
+from jsp_common.producer import EventProducer
+from jsp_common.topics import Topic, create_topics, dead_letter_topic
+
+
+@event("bench.ping.sent.v1")
+class PingSent(EventData):
+    n: int
+    body: str
+
+
+def message(i: int) -> tuple[str, str, bytes]:
+    env = new_envelope(type=PingSent.event_type, source="/bench", data={"n": i, "body": "x" * 200})
+    return env.id, f"k{i % 64}", env.to_bytes()
+
+
+def correlate_baseline(record) -> str | None:
+    return Envelope.from_bytes(record.value).id
+
+
+def correlate_ours(record) -> str | None:
+    return Envelope.from_bytes(record.value).subject  # the pass-through handler names the input event
+
+
+async def run(env: BenchEnv) -> list[Figure]:
+    run_id = uuid.uuid4().hex[:8]
+    t_in, t_base, t_ours = f"bench.{run_id}.in", f"bench.{run_id}.base", f"bench.{run_id}.ours"
+    group = "bench.passthrough"
+    await create_topics(env.bootstrap, [Topic(t, "k", (), (), (), "bench", partitions=3) for t in (t_in, t_base, t_ours)]
+                        + [Topic(dead_letter_topic(t_in, group), "k", (), (), (), "bench", partitions=1)])
+    n = env.n(20000)
+
+    async with bare_consume_produce(env, in_topic=t_in, route=lambda r: [t_base]):
+        base = await measure_pipeline(env, in_topic=t_in, out_topics=[t_base], make_message=message,
+                                      correlate=correlate_baseline, n_throughput=n)
+
+    db_url = f"{env.postgres_url}/bench_core"
+    await ensure_database(db_url)
+    db = Database(db_url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(messaging_metadata.create_all)
+    producer = EventProducer(client_id="bench", bootstrap_servers=env.bootstrap)
+    await producer.start()
+    relay = OutboxRelay(db, producer, service="bench")
+
+    async def passthrough(ctx: HandlerContext) -> None:
+        await ctx.emit(t_ours, ctx.data, key=ctx.delivery.key_str, subject=ctx.envelope.id)
+
+    loop = ConsumerLoop(group=group, topics=[t_in], handlers={PingSent.event_type: passthrough}, db=db,
+                        producer=producer, source="/bench", bootstrap_servers=env.bootstrap)
+    # Start from the end of the input topic: the baseline's messages are not ours to count.
+    await loop.start()
+    await loop.assigned()
+    relay.start()
+    try:
+        ours = await measure_pipeline(env, in_topic=t_in, out_topics=[t_ours], make_message=message,
+                                      correlate=correlate_ours, n_throughput=n)
+    finally:
+        await loop.stop()
+        await relay.stop()
+        await producer.stop()
+        await db.dispose()
+
+    copy_ours, copy_base, rows = await copy_figures(env)
+    return [
+        Figure("events/s through consumer loop + inbox + outbox relay", ours.throughput, base.throughput, "events/s"),
+        Figure("p50 latency, input topic → output topic", ours.p50_ms, base.p50_ms, "ms", higher_is_better=False),
+        Figure("p99 latency, input topic → output topic", ours.p99_ms, base.p99_ms, "ms", higher_is_better=False),
+        Figure(f"rows/s, asyncpg COPY of {rows} generated rows vs psql \\copy", copy_ours, copy_base, "rows/s"),
+    ]
+
+
+async def copy_figures(env: BenchEnv) -> tuple[float, float, int]:
+    rows = env.n(500_000)
+    db_url = f"{env.postgres_url}/bench_core"
+    ddl = "CREATE UNLOGGED TABLE IF NOT EXISTS {t} (id bigint, uscc text, name text, address text, division text)"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rows.csv"
+        with path.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["id", "uscc", "name", "address", "division"])
+            for i in range(rows):
+                w.writerow([i, f"91410100MA{i:07d}X", f"河南某某食品有限公司{i}", f"郑州市金水区花园路{i}号", "410105"])
+        path.chmod(0o644)
+        Path(tmp).chmod(0o755)
+        conn = await asyncpg.connect(libpq_url(db_url))
+        try:
+            for t in ("copy_base", "copy_ours"):
+                await conn.execute(f"DROP TABLE IF EXISTS {t}")
+                await conn.execute(ddl.format(t=t))
+            base_s = await asyncio.to_thread(psql_copy, db_url, "copy_base",
+                                             ["id", "uscc", "name", "address", "division"], path)
+            started = time.perf_counter()
+            with path.open("rb") as f:
+                await conn.copy_to_table("copy_ours", source=f, format="csv", header=True)
+            ours_s = time.perf_counter() - started
+        finally:
+            await conn.close()
+    return rows / ours_s, rows / base_s, rows

