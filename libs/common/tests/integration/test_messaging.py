@@ -34,6 +34,7 @@ class CounterIncremented(EventData):
     by: int = 1
 
 
+FLAKY: dict[str, int] = {}
 effects_metadata = MetaData()
 counters = Table("counters", effects_metadata, Column("name", Text, primary_key=True),
                  Column("value", Integer, nullable=False))
@@ -74,6 +75,9 @@ async def increment(ctx: HandlerContext) -> None:
         raise Reject("a counter never goes down", {"by": data.by})
     if data.by == 13:
         raise RuntimeError("unlucky number")  # fails on every attempt
+    if data.by == 2 and FLAKY.setdefault(data.counter, 0) < 2:
+        FLAKY[data.counter] += 1
+        raise RuntimeError("flaky dependency")  # fails twice, then succeeds
     await ctx.session.execute(pg_insert(counters).values(name=data.counter, value=data.by)
                               .on_conflict_do_update(index_elements=["name"],
                                                      set_={"value": counters.c.value + data.by}))
@@ -109,6 +113,16 @@ async def test_same_event_delivered_twice_has_one_effect(loop, producer, topic, 
 
     await wait_until(lambda: counter(db, name), what="counter to exist")
     assert await wait_until(lambda: _eq(counter(db, name), 105), what="marker applied") == 105
+
+
+async def test_a_transient_failure_is_retried_and_applied_once(loop, producer, topic, db, bootstrap):
+    name = unique("c")
+    async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+        await producer.publish(topic, envelope_for(name, by=2), key=name)
+        assert await wait_until(lambda: _eq(counter(db, name), 2), what="retried event applied") == 2
+        await dead.poll()
+    assert FLAKY[name] == 2
+    assert [m for m in dead.received if m.key == name] == []
 
 
 async def _eq(value_coro, expected):
