@@ -24,6 +24,8 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
+from sqlalchemy import Text, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +41,11 @@ from .producer import EventProducer
 from .topics import dead_letter_topic
 
 log = get_logger(__name__)
+
+_CLAIM = text(
+    "INSERT INTO inbox (consumer_group, event_id) SELECT :group, unnest(:ids) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(bindparam("ids", type_=ARRAY(Text)))
 
 
 class Reject(Exception):
@@ -215,9 +222,7 @@ class ConsumerLoop:
         if not wanted:
             return set()
         ids = list(dict.fromkeys(wanted.values()))
-        new_ids = set((await session.execute(
-            pg_insert(inbox).values([{"consumer_group": self.group, "event_id": e} for e in ids])
-            .on_conflict_do_nothing().returning(inbox.c.event_id))).scalars())
+        new_ids = set((await session.execute(_CLAIM, {"group": self.group, "ids": ids})).scalars())
         fresh: set[int] = set()
         for i, e in wanted.items():
             if e in new_ids:

@@ -6,7 +6,6 @@ Every message on every topic is one of these, serialised as UTF-8 JSON
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -53,14 +52,13 @@ class Envelope(BaseModel):
         if raw is None:
             raise EnvelopeError("empty message (tombstone)")
         try:
-            doc = json.loads(raw)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise EnvelopeError(f"not JSON: {exc}") from None
-        if not isinstance(doc, dict):
-            raise EnvelopeError("not a CloudEvents envelope: the JSON is not an object")
-        try:
-            return cls.model_validate(doc)
+            return cls.model_validate_json(raw)
         except ValidationError as exc:
+            kinds = {e["type"] for e in exc.errors()}
+            if "json_invalid" in kinds:
+                raise EnvelopeError(f"not JSON: {exc.errors()[0]['msg']}") from None
+            if "model_type" in kinds and all(not e["loc"] for e in exc.errors()):
+                raise EnvelopeError("not a CloudEvents envelope: the JSON is not an object") from None
             raise EnvelopeError("invalid CloudEvents envelope: " + describe_errors(exc)) from None
 
 

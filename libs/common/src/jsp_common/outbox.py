@@ -12,7 +12,8 @@ import contextlib
 import time
 from datetime import timedelta
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import LargeBinary, Text, bindparam, delete, event, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -42,11 +43,22 @@ async def add(session: AsyncSession, topic: str, env: Envelope, *, key: str | No
     ))
 
 
+_COLUMNS = ("event_id", "event_type", "topic", "key", "payload", "headers")
+_INSERT_MANY = text(
+    "INSERT INTO outbox (event_id, event_type, topic, key, payload, headers) "
+    "SELECT * FROM unnest(:event_id, :event_type, :topic, :key, :payload, :headers)"
+).bindparams(bindparam("event_id", type_=ARRAY(Text)), bindparam("event_type", type_=ARRAY(Text)),
+             bindparam("topic", type_=ARRAY(Text)), bindparam("key", type_=ARRAY(Text)),
+             bindparam("payload", type_=ARRAY(LargeBinary)), bindparam("headers", type_=ARRAY(JSONB)))
+
+
 @event.listens_for(Session, "before_commit")
 def _insert_pending(session: Session) -> None:
     rows = session.info.pop(_PENDING_KEY, None)
     if rows:
-        session.execute(insert(outbox), rows)  # sync API inside the commit, as SQLAlchemy asyncio requires
+        # One statement for the whole transaction's events (sync API inside the commit, as SQLAlchemy
+        # asyncio requires for event hooks); arrays keep it one small statement however many rows.
+        session.execute(_INSERT_MANY, {c: [r[c] for r in rows] for c in _COLUMNS})
         session.info[_WAKE_KEY] = True
 
 
