@@ -85,8 +85,9 @@ class HandlerContext:
     _dead_letter: tuple[str, Any] | None = None
 
     async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> Envelope:
-        """Publish an event after this transaction commits (through the outbox)."""
-        return await outbox.emit(self.session, topic, data, key=key, source=self.source, subject=subject)
+        """Publish an event after this transaction commits (through the outbox), in this event's trace."""
+        return await outbox.emit(self.session, topic, data, key=key, source=self.source, subject=subject,
+                                 traceparent=tracing.child_of(self.envelope.traceparent))
 
     def dead_letter(self, reason: str, details: Any = None) -> None:
         """Keep this transaction's effects (e.g. a rejection receipt) and dead-letter the original message."""
@@ -109,6 +110,8 @@ class PoisonContext:
 
 
 Handler = Callable[[HandlerContext], Awaitable[None]]
+# A batch handler gets consecutive events of a poll (in partition order) at once, to work set-wise.
+BatchHandler = Callable[[list[HandlerContext]], Awaitable[None]]
 PoisonHook = Callable[[PoisonContext], Awaitable[None]]
 
 
@@ -118,6 +121,7 @@ class _Item:
     envelope: Envelope | None = None
     data: EventData | None = None
     handler: Handler | None = None
+    batch: BatchHandler | None = None
     poison: tuple[str, Any] | None = None  # (reason, details) found before any handler ran
 
 
@@ -132,9 +136,11 @@ def _is_infrastructure_error(exc: BaseException) -> bool:
 class ConsumerLoop:
     def __init__(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler], db: Database,
                  producer: EventProducer, source: str, on_poison: PoisonHook | None = None,
+                 batch_handlers: Mapping[str, BatchHandler] | None = None,
                  max_attempts: int = 5, backoff_initial_s: float = 0.2, backoff_max_s: float = 5.0,
                  max_records: int = 500, **client_options):
         self.group, self.topics, self.handlers = group, list(topics), dict(handlers)
+        self.batch_handlers = dict(batch_handlers or {})
         self.db, self.producer, self.source, self.on_poison = db, producer, source, on_poison
         self.max_attempts, self.backoff_initial_s, self.backoff_max_s = max_attempts, backoff_initial_s, backoff_max_s
         self.max_records = max_records
@@ -188,6 +194,7 @@ class ConsumerLoop:
             item.poison = (exc.reason, None)
             return item
         item.handler = self.handlers.get(item.envelope.type)
+        item.batch = self.batch_handlers.get(item.envelope.type)
         try:
             item.data = parse_data(item.envelope.type, item.envelope.data)
         except UnknownEventType as exc:
@@ -205,8 +212,7 @@ class ConsumerLoop:
             post: list[tuple[_Item, tuple[str, Any]]] = []
             async with self.db.transaction() as session:
                 fresh = await self._claim(session, items)
-                for item in items:
-                    await self._apply(session, item, post, fresh)
+                await self._apply_all(session, items, post, fresh)
             await self._dead_letter_all(post)
         except Exception as exc:  # noqa: BLE001 - fall back to one at a time
             if len(items) > 1 or not isinstance(exc, Reject):
@@ -218,7 +224,7 @@ class ConsumerLoop:
     async def _claim(self, session: AsyncSession, items: list[_Item]) -> set[int]:
         """Write the inbox rows of a whole batch in one statement; the items (by id()) seen for the first time."""
         wanted = {id(it): it.envelope.id for it in items
-                  if it.poison is None and it.handler is not None and it.envelope is not None}
+                  if it.poison is None and (it.handler or it.batch) and it.envelope is not None}
         if not wanted:
             return set()
         ids = list(dict.fromkeys(wanted.values()))
@@ -230,16 +236,50 @@ class ConsumerLoop:
                 new_ids.discard(e)  # a second copy within the same batch is a duplicate
         return fresh
 
-    async def _apply(self, session: AsyncSession, item: _Item, post: list, fresh: set[int] | None = None) -> None:
+    async def _apply_all(self, session: AsyncSession, items: list[_Item], post: list,
+                         fresh: set[int] | None) -> None:
+        """Apply items in order; consecutive items with the same batch handler go to it together."""
+        run: list[tuple[_Item, HandlerContext]] = []
+
+        async def flush() -> None:
+            if run:
+                await run[0][0].batch([ctx for _, ctx in run])
+                for it, ctx in run:
+                    self._settled(it, ctx, post)
+                run.clear()
+
+        for item in items:
+            ctx = await self._context(session, item, post, fresh)
+            if ctx is None:
+                continue
+            if item.batch is not None:
+                if run and run[0][0].batch is not item.batch:
+                    await flush()
+                run.append((item, ctx))
+                continue
+            await flush()
+            token = tracing.current_traceparent.set(ctx.envelope.traceparent)
+            try:
+                with bound_contextvars(event_id=ctx.envelope.id, trace_id=ctx.envelope.trace_id,
+                                       event_type=ctx.envelope.type):
+                    await item.handler(ctx)
+            finally:
+                tracing.current_traceparent.reset(token)
+            self._settled(item, ctx, post)
+        await flush()
+
+    async def _context(self, session: AsyncSession, item: _Item, post: list,
+                       fresh: set[int] | None) -> HandlerContext | None:
+        """The handler context of an item to handle, or None when it is poison, ignored or a duplicate."""
         env = item.envelope
         if item.poison is not None:
             await self._run_poison_hook(session, item, *item.poison)
             post.append((item, item.poison))
-            return
+            return None
         assert env is not None
-        if item.handler is None:  # a known event type this group does not handle
+        if item.handler is None and item.batch is None:  # a known event type this group does not handle
             EVENTS_IN.labels(self.group, env.type, "ignored").inc()
-            return
+            return None
         if fresh is not None:
             first_time = id(item) in fresh
         else:
@@ -248,18 +288,14 @@ class ConsumerLoop:
                 .on_conflict_do_nothing().returning(inbox.c.event_id))).first() is not None
         if not first_time:
             EVENTS_IN.labels(self.group, env.type, "duplicate").inc()
-            return
-        ctx = HandlerContext(env, item.data, session, item.delivery, self.group, self.source)
-        token = tracing.current_traceparent.set(env.traceparent)
-        try:
-            with bound_contextvars(event_id=env.id, trace_id=env.trace_id, event_type=env.type):
-                await item.handler(ctx)
-        finally:
-            tracing.current_traceparent.reset(token)
+            return None
+        return HandlerContext(env, item.data, session, item.delivery, self.group, self.source)
+
+    def _settled(self, item: _Item, ctx: HandlerContext, post: list) -> None:
         if ctx._dead_letter:
             post.append((item, ctx._dead_letter))
         else:
-            EVENTS_IN.labels(self.group, env.type, "handled").inc()
+            EVENTS_IN.labels(self.group, ctx.envelope.type, "handled").inc()
 
     async def _process_one(self, item: _Item) -> None:
         attempt, delay = 0, self.backoff_initial_s
@@ -267,7 +303,7 @@ class ConsumerLoop:
             try:
                 post: list = []
                 async with self.db.transaction() as session:
-                    await self._apply(session, item, post)
+                    await self._apply_all(session, [item], post, None)
                 await self._dead_letter_all(post)
                 return
             except Reject as exc:

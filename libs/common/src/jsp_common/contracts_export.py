@@ -1,4 +1,5 @@
-"""Export the published contracts: JSON Schemas of every event type and the AsyncAPI 3.0 document.
+"""Export the published contracts: JSON Schemas of every event type, the AsyncAPI 3.0 document and
+the README's table of topics.
 
     python -m jsp_common.contracts_export          # write docs/schemas/*.json and docs/asyncapi.yaml
     python -m jsp_common.contracts_export --check  # exit 1 if the committed files are out of step
@@ -118,10 +119,33 @@ def asyncapi() -> dict[str, Any]:
     }
 
 
+README = DOCS.parent / "README.md"
+TABLE_START, TABLE_END = "<!-- topics:start -->", "<!-- topics:end -->"
+
+
+def topics_markdown() -> str:
+    """The README's table of topics, generated from the catalogue."""
+    lines = ["| topic | key | event types | produced by | consumed by |", "|---|---|---|---|---|"]
+    for t in topics.CATALOGUE:
+        lines.append(f"| `{t.name}` | {t.key} | {'<br>'.join(f'`{e}`' for e in t.event_types)} | "
+                     f"{', '.join(t.producers)} | {', '.join(t.consumers)} |")
+    return "\n".join([TABLE_START, *lines, TABLE_END])
+
+
+def readme_with_table(readme: str) -> str:
+    if TABLE_START in readme:
+        head, rest = readme.split(TABLE_START, 1)
+        tail = rest.split(TABLE_END, 1)[1]
+        return head + topics_markdown() + tail
+    return readme
+
+
 def rendered() -> dict[Path, str]:
     files = {DOCS / "asyncapi.yaml": yaml.safe_dump(asyncapi(), allow_unicode=True, sort_keys=False, width=110)}
     for t in published_types():
         files[DOCS / "schemas" / f"{t}.json"] = json.dumps(schema_of(t), ensure_ascii=False, indent=2) + "\n"
+    if README.exists():
+        files[README] = readme_with_table(README.read_text())
     return files
 
 

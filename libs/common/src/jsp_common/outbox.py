@@ -69,9 +69,10 @@ def _forget_pending(session: Session, previous_transaction) -> None:
 
 
 async def emit(session: AsyncSession, topic: str, data: EventData, *, key: str | None, source: str,
-               subject: str | None = None) -> Envelope:
+               subject: str | None = None, traceparent: str | None = None) -> Envelope:
     """Wrap a contract in a new envelope (continuing the current trace) and queue it in the outbox."""
-    env = new_envelope(type=data.event_type, source=source, subject=subject, data=data.model_dump(mode="json"))
+    env = new_envelope(type=data.event_type, source=source, subject=subject, data=data.model_dump(mode="json"),
+                       traceparent=traceparent)
     await add(session, topic, env, key=key)
     return env
 

@@ -8,7 +8,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Mapping, Sequence
 
-from .consumer import ConsumerLoop, Handler, PoisonHook
+from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
 from .db import Database
 from .logs import get_logger
 from .outbox import OutboxRelay
@@ -42,10 +42,11 @@ class ServiceRuntime:
         self.started = False
 
     def add_consumer(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler],
-                     on_poison: PoisonHook | None = None) -> ConsumerLoop:
+                     on_poison: PoisonHook | None = None,
+                     batch_handlers: Mapping[str, BatchHandler] | None = None) -> ConsumerLoop:
         s = self.settings
         loop = ConsumerLoop(group=group, topics=topics, handlers=handlers, db=self.db, producer=self.producer,
-                            source=self.source, on_poison=on_poison, max_attempts=s.consumer_max_attempts,
+                            source=self.source, on_poison=on_poison, batch_handlers=batch_handlers, max_attempts=s.consumer_max_attempts,
                             backoff_initial_s=s.consumer_backoff_initial_s, backoff_max_s=s.consumer_backoff_max_s,
                             **s.kafka_client_options())
         self.consumers.append(loop)

@@ -230,3 +230,28 @@ async def test_broker_restart_loses_no_committed_message(bootstrap, topic, db, p
     assert await wait_until(lambda: _eq(counter(db, after), 3), timeout=60, what="processing after restart") == 3
     for n in names:
         assert await counter(db, n) == 1
+
+
+async def test_a_batch_handler_gets_a_poll_at_once_and_a_rejected_event_alone(db, producer, bootstrap, topic):
+    name = unique("b")
+    batches: list[int] = []
+
+    async def increment_all(ctxs: list[HandlerContext]) -> None:
+        batches.append(len(ctxs))
+        for ctx in ctxs:
+            await increment(ctx)
+
+    for by in [1] * 30 + [-1] + [1] * 9:  # one poison event among forty, all waiting before the loop starts
+        await producer.publish(topic, envelope_for(name, by=by), key=name)
+    c = ConsumerLoop(group="test.loop", topics=[topic], handlers={},
+                     batch_handlers={CounterIncremented.event_type: increment_all}, db=db, producer=producer,
+                     source="/test", max_attempts=2, backoff_initial_s=0.01, bootstrap_servers=bootstrap)
+    async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+        await c.start()
+        try:
+            assert await wait_until(lambda: _eq(counter(db, name), 39), what="39 good events applied") == 39
+            await dead.wait_for(lambda m: m.key == name, what="the rejected event dead-lettered")
+        finally:
+            await c.stop()
+    assert batches[0] == 40, "the whole poll went to the batch handler at once"
+    assert 1 in batches[1:], "after the batch failed, events were applied one by one"

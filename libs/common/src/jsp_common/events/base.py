@@ -7,6 +7,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 CATALOGUE: dict[str, type["EventData"]] = {}
+RESERVED_FIELDS = {"event_type", "version"}
 T = TypeVar("T", bound=type["EventData"])
 
 
@@ -28,6 +29,9 @@ def event(event_type: str):
     def register(cls: T) -> T:
         if event_type in CATALOGUE:
             raise ValueError(f"event type {event_type} declared twice")
+        clash = RESERVED_FIELDS & set(cls.model_fields)
+        if clash:
+            raise TypeError(f"{cls.__name__}: field name(s) {sorted(clash)} are reserved for the event's own type")
         cls.event_type = event_type
         cls.version = int(event_type.rsplit(".v", 1)[1])
         CATALOGUE[event_type] = cls
