@@ -1,0 +1,179 @@
+"""Registry figures.
+
+1. Registration events per second and p50/p99 latency from the bureau topic to the department
+   notification topics, through the real registry intake (consumer loop, inbox, validation, history,
+   rules, notification rows, receipts, entity replica events, outbox relay), beside a bare aiokafka
+   consume-and-produce loop forwarding the same messages to the same department topics in the same run.
+2. Bulk import rows per second for generated entities (1,000,000 at scale 1) through
+   ``registry import`` (streaming, row checks, rules, COPY to staging, merge into the indexed directory),
+   beside ``psql \\copy`` of the same file into a table with the same columns and indexes.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import tempfile
+import uuid
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from harness import BenchEnv, Figure, bare_consume_produce, libpq_url, measure_pipeline, psql_copy
+from jsp_common import clock
+from jsp_common.envelope import Envelope, new_envelope
+from jsp_common.uscc import ALPHABET, with_check_char
+
+INTAKE = "market.registrations.v1"
+SERVICE_DIR = Path(__file__).resolve().parents[1] / "services" / "registry"
+
+# (division, industry, business scope, licence, responsible department): one per key domain and city.
+CASES = [
+    ("410105", "6210", "餐饮服务；食品经营（销售预包装食品）", "食品经营许可证", "samr-410100"),
+    ("410305", "5169", "危险化学品经营（不带储存设施）；化工产品销售", "危险化学品经营许可证", "mem-410300"),
+    ("410204", "4511", "燃气经营；燃气器具安装维修", "燃气经营许可证", "mohurd-410200"),
+    ("410702", "6635", "小额贷款；融资担保", "", "finance-410700"),
+    ("410502", "4790", "房屋建筑工程施工；住宅室内装饰装修", "建筑业企业资质证书", "mohurd-410500"),
+    ("411302", "5251", "药品零售；第二类医疗器械销售", "药品经营许可证", "samr-411300"),
+]
+TOPICS = sorted({f"dept.{c[4]}.notifications.v1" for c in CASES})
+NAMES = ["好味道", "鑫源", "华安", "豫鼎", "中原", "恒通", "金盾", "瑞丰", "宏达", "嘉禾"]
+
+
+def _uscc(division: str) -> str:
+    return with_check_char(f"91{division}" + "".join(random.choice(ALPHABET) for _ in range(9)))
+
+
+def make_message(routes: dict[str, str]):
+    def build(i: int) -> tuple[str, str, bytes]:
+        division, industry, scope, licence, dept = CASES[i % len(CASES)]
+        code = _uscc(division)
+        routes[code] = f"dept.{dept}.notifications.v1"
+        data = {"uscc": code, "name": f"{random.choice(NAMES)}{i}有限公司", "entity_type": "有限责任公司",
+                "legal_representative": "张三", "address": f"河南省某市某区某路{i}号", "division_code": division,
+                "industry_code": industry, "business_scope": scope,
+                "licences": [{"type": licence}] if licence else [], "established_on": clock.today().isoformat(),
+                "occurred_at": clock.now().isoformat()}
+        env = new_envelope(type="market.entity.registered.v1", source="/bench/bureau", data=data, subject=code)
+        return code, code, env.to_bytes()
+    return build
+
+
+def correlate_ours(record) -> str | None:
+    env = Envelope.from_bytes(record.value)
+    if env.type != "registry.notification.issued.v1":
+        return None
+    return env.data["entity"]["uscc"]
+
+
+def correlate_baseline(record) -> str | None:
+    return record.key.decode() if record.key else None
+
+
+async def _skip_backlog(env: BenchEnv, group: str) -> None:
+    """Start the intake group at the end of the bureau topic: earlier messages are not ours to count."""
+    c = AIOKafkaConsumer(bootstrap_servers=env.bootstrap, group_id=group, enable_auto_commit=False)
+    await c.start()
+    try:
+        await c._client.force_metadata_update()  # noqa: SLF001
+        tps = [TopicPartition(INTAKE, p) for p in c.partitions_for_topic(INTAKE) or ()]
+        c.assign(tps)
+        await c.commit(dict(await c.end_offsets(tps)))
+    finally:
+        await c.stop()
+
+
+async def _events(env: BenchEnv, settings) -> list[Figure]:
+    from registry.bootstrap import build_runtime
+
+    n = env.n(5000)
+    await _skip_backlog(env, settings.intake_group)
+    runtime = build_runtime(settings, with_jobs=False)
+    await runtime.start()
+    routes: dict[str, str] = {}
+    try:
+        await runtime.intake.assigned()
+        ours = await measure_pipeline(env, in_topic=INTAKE, out_topics=TOPICS, make_message=make_message(routes),
+                                      correlate=correlate_ours, n_throughput=n, n_latency=300, latency_rate=100)
+    finally:
+        await runtime.stop()
+    async with bare_consume_produce(env, in_topic=INTAKE, route=lambda r: [routes[r.key.decode()]]):
+        base = await measure_pipeline(env, in_topic=INTAKE, out_topics=TOPICS, make_message=make_message(routes),
+                                      correlate=correlate_baseline, n_throughput=n, n_latency=300, latency_rate=100)
+    await _skip_backlog(env, settings.intake_group)  # the baseline's messages are not the registry's
+    return [
+        Figure("registrations notified/s, bureau topic → department topic", ours.throughput, base.throughput,
+               "events/s", note=f"{n} registrations, 6 domains and cities"),
+        Figure("p50 latency, bureau topic → department topic", ours.p50_ms, base.p50_ms, "ms",
+               higher_is_better=False),
+        Figure("p99 latency, bureau topic → department topic", ours.p99_ms, base.p99_ms, "ms",
+               higher_is_better=False, note="paced at 100 registrations/s"),
+    ]
+
+
+IMPORT_COLUMNS = ["uscc", "name", "entity_type", "legal_representative", "address", "division_code", "industry_code",
+                  "business_scope", "licences", "established_on", "approved_on", "status", "closed_on",
+                  "registration_authority"]
+BASELINE_DDL = """
+DROP TABLE IF EXISTS copy_baseline;
+CREATE TABLE copy_baseline (
+    uscc text PRIMARY KEY, name text NOT NULL, entity_type text NOT NULL, legal_representative text,
+    address text NOT NULL, division_code text NOT NULL, industry_code text NOT NULL, business_scope text,
+    licences text, established_on date NOT NULL, approved_on date, status text, closed_on date,
+    registration_authority text);
+CREATE INDEX ON copy_baseline (division_code);
+CREATE INDEX ON copy_baseline (industry_code);
+CREATE INDEX ON copy_baseline (status);
+CREATE INDEX ON copy_baseline USING gin (name gin_trgm_ops);
+"""
+
+
+def generate(path: Path, n: int) -> None:
+    rng = random.Random(42)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(IMPORT_COLUMNS)
+        for i in range(n):
+            division, industry, scope, licence, _ = CASES[i % len(CASES)]
+            code = with_check_char(f"92{division}{i:09d}")
+            w.writerow([code, f"{rng.choice(NAMES)}{rng.choice(NAMES)}{i}商贸有限公司", "有限责任公司", "李四",
+                        f"河南省某市某区某路{i}号", division, industry, scope, licence,
+                        f"20{rng.randint(10, 23)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "", "存续", "", ""])
+
+
+async def _import(env: BenchEnv, settings) -> list[Figure]:
+    from registry.importer import run_import
+
+    n = env.n(1_000_000, minimum=1000)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "directory.csv"
+        generate(path, n)
+        conn = await asyncpg.connect(libpq_url(settings.database_url))
+        try:
+            await conn.execute("TRUNCATE entities, adjudication_cases, notifications")
+            await conn.execute("VACUUM ANALYZE entities")
+        finally:
+            await conn.close()
+        report = await run_import(settings, path, fmt="csv", rejects_path=Path(tmp) / "rejects.csv", progress=False)
+        assert report.rejected == 0 and report.inserted == n, report.summary()
+
+        conn = await asyncpg.connect(libpq_url(settings.database_url))
+        try:
+            await conn.execute(BASELINE_DDL)
+        finally:
+            await conn.close()
+        seconds = psql_copy(settings.database_url, "copy_baseline", IMPORT_COLUMNS, path)
+    return [Figure("bulk import rows/s into the directory", n / report.seconds, n / seconds, "rows/s",
+                   note=f"{n:,} generated entities; baseline psql \\copy into a table with the same indexes")]
+
+
+async def run(env: BenchEnv) -> list[Figure]:
+    from jsp_common.migrations import upgrade
+
+    from registry.settings import Settings
+
+    settings = Settings(database_url=f"{env.postgres_url.rstrip('/')}/registry_bench", log_level="WARNING",
+                        outbox_poll_interval_s=0.05)
+    await upgrade(SERVICE_DIR, settings.database_url)
+    return [*await _events(env, settings), *await _import(env, settings)]

@@ -1,0 +1,31 @@
+"""What every route needs: the runtime's registry, a transaction, paging."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import Query, Request
+
+from jsp_common.http import get_runtime
+
+from ..handlers import ApiTx, Registry
+
+
+def registry_of(request: Request) -> Registry:
+    return get_runtime(request).registry
+
+
+@asynccontextmanager
+async def transaction(request: Request):
+    runtime = get_runtime(request)
+    async with runtime.db.transaction() as session:
+        yield ApiTx(session, runtime.source)
+
+
+class Paging:
+    def __init__(self, page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500)):
+        self.page, self.page_size = page, page_size
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size

@@ -1,0 +1,81 @@
+"""Responsibility rules as data: read, publish a new version, dry-run a change (the office only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
+
+from jsp_common.envelope import field_errors
+from jsp_common.principal import Principal, Role, require
+from jsp_common.problems import Problem
+
+from .. import handlers
+from ..adapters.tables import rule_sets
+from ..domain.rules import CompiledRules, Rule, RuleSet
+from .deps import registry_of, transaction
+
+router = APIRouter(prefix="/rules", tags=["responsibility rules"])
+office = require(Role.OFFICE)
+
+
+class RuleSetIn(BaseModel):
+    rules: list[Rule]
+    note: str | None = Field(None, max_length=2000)
+    reassess: bool = Field(False, description="re-decide existing rule-assigned entities under the new version")
+
+
+class DryRunIn(BaseModel):
+    rules: list[Rule]
+
+
+def _checked(rules: list[Rule]) -> list[dict]:
+    try:
+        RuleSet(rules=rules)
+    except ValidationError as exc:
+        errs = field_errors(exc)
+        raise Problem(422, "the rule set is not valid: " + "; ".join(e["reason"] for e in errs), errors=errs) from None
+    return [r.model_dump(mode="json") for r in rules]
+
+
+@router.get("", summary="The rule set in force")
+async def current(request: Request, principal: Principal = Depends(office)) -> dict:
+    async with transaction(request) as tx:
+        compiled = await registry_of(request).rules.get(tx.session)
+        row = (await tx.session.execute(select(rule_sets).where(rule_sets.c.version == compiled.version))).first()
+    return dict(row._mapping)
+
+
+@router.get("/versions", summary="Every version, newest first (without the rules)")
+async def versions(request: Request, principal: Principal = Depends(office)) -> list[dict]:
+    async with transaction(request) as tx:
+        rows = (await tx.session.execute(select(rule_sets.c.version, rule_sets.c.note, rule_sets.c.created_by,
+                                                rule_sets.c.created_at, rule_sets.c.reassess)
+                                         .order_by(rule_sets.c.version.desc()))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+@router.get("/{version}", summary="One version")
+async def one(version: int, request: Request, principal: Principal = Depends(office)) -> dict:
+    async with transaction(request) as tx:
+        row = (await tx.session.execute(select(rule_sets).where(rule_sets.c.version == version))).first()
+    if row is None:
+        raise Problem(404, f"no rule set version {version}")
+    return dict(row._mapping)
+
+
+@router.put("", status_code=201, summary="Publish a new version of the rule set")
+async def publish(body: RuleSetIn, request: Request, principal: Principal = Depends(office)) -> dict:
+    rules = _checked(body.rules)
+    async with transaction(request) as tx:
+        version = await handlers.publish_rules(registry_of(request), tx, rules, body.note, body.reassess, principal)
+    return {"version": version, "reassess": body.reassess}
+
+
+@router.post("/dry-run", summary="Which entities a proposed rule set would move, without changing anything")
+async def dry_run(body: DryRunIn, request: Request, limit: int = Query(100, ge=0, le=10000),
+                  principal: Principal = Depends(office)) -> dict:
+    rules = _checked(body.rules)
+    async with transaction(request) as tx:
+        current = await registry_of(request).rules.get(tx.session)
+        return await handlers.dry_run(tx.session, current, CompiledRules.from_json(0, rules), limit=limit)

@@ -1,0 +1,22 @@
+"""Event type -> handler, for the registry's consumer groups."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from jsp_common.runtime import ServiceRuntime
+from jsp_common.topics import MARKET_ENTITY_EVENTS
+
+from . import handlers
+from .handlers import Registry
+
+INTAKE_TOPIC = "market.registrations.v1"
+INTAKE_GROUP = "registry.intake"
+
+
+def register(runtime: ServiceRuntime, registry: Registry):
+    """The intake consumer: the bureau's registration events (and the same events ingested by the gateway)."""
+    handle = partial(handlers.handle_market_event, registry)
+    return runtime.add_consumer(group=registry.settings.intake_group or INTAKE_GROUP, topics=[INTAKE_TOPIC],
+                                handlers={t: handle for t in MARKET_ENTITY_EVENTS},
+                                on_poison=partial(handlers.on_poison, registry))

@@ -1,0 +1,158 @@
+"""The directory's state changes: applying a bureau event to an entity's current record. Pure; no I/O.
+
+Changes of one entity are applied in the order they happened at the bureau (``occurred_at``), not
+the order they arrive: an event older than the current record is *superseded* (kept in the history,
+not applied). A deregistration or revocation of an entity the directory does not know is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from jsp_common import divisions
+from jsp_common.events.registry import (EntityStatus, MarketEntityChanged, MarketEntityDeregistered,
+                                        MarketEntityRegistered, MarketEntityRevoked)
+
+from .rules import Assignment, Facts, compare
+
+CLOSED = (EntityStatus.DEREGISTERED.value, EntityStatus.REVOKED.value)
+
+
+class UnknownEntity(Exception):
+    """The event needs an existing record and there is none."""
+
+
+class InconsistentDates(Exception):
+    """The event's dates contradict the record (e.g. closed before it was established)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """The current record of one entity (the columns of ``entities`` the domain cares about)."""
+
+    uscc: str
+    name: str
+    entity_type: str
+    legal_representative: str | None
+    address: str
+    division_code: str
+    industry_code: str
+    business_scope: str
+    licences: list[dict[str, Any]]
+    status: str
+    established_on: date
+    approved_on: date | None
+    closed_on: date | None
+    registration_authority: str | None
+    departments: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    matched_rules: tuple[str, ...] = ()
+    assignment_state: str = "assigned"
+    assignment_source: str = "rules"
+    rule_version: int | None = None
+    version: int = 0
+    last_changed_at: datetime | None = None
+
+    @property
+    def city_code(self) -> str | None:
+        try:
+            return divisions.city_of(self.division_code).code
+        except (ValueError, KeyError):
+            return None
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED
+
+    def facts(self) -> Facts:
+        return Facts(self.division_code, self.industry_code, self.business_scope,
+                     tuple(str(lic.get("type", "")) for lic in self.licences))
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The outcome of applying one event."""
+
+    outcome: str                      # applied | superseded
+    record: Record | None             # the record after the event (None when superseded)
+    cause: str = ""                   # registered | changed | deregistered | revoked
+    created: bool = False
+
+
+_CAUSE = {MarketEntityRegistered: "registered", MarketEntityChanged: "changed",
+          MarketEntityDeregistered: "deregistered", MarketEntityRevoked: "revoked"}
+
+
+def apply_event(current: Record | None, data, *, event_type: str) -> Applied:
+    """The record after ``data`` (a market.entity.* contract), or *superseded* if it is older."""
+    cause = _CAUSE[type(data)]
+    if current is not None and current.last_changed_at is not None and data.occurred_at < current.last_changed_at:
+        return Applied("superseded", None, cause)
+    if isinstance(data, (MarketEntityRegistered, MarketEntityChanged)):
+        fields = dict(
+            uscc=data.uscc, name=data.name, entity_type=data.entity_type,
+            legal_representative=data.legal_representative, address=data.address,
+            division_code=data.division_code, industry_code=data.industry_code,
+            business_scope=data.business_scope, licences=[lic.model_dump(mode="json") for lic in data.licences],
+            established_on=data.established_on, approved_on=data.approved_on,
+            registration_authority=data.registration_authority,
+        )
+        if current is None:
+            record = Record(**fields, status=EntityStatus.ACTIVE.value, closed_on=None,
+                            version=1, last_changed_at=data.occurred_at)
+            return Applied("applied", record, cause, created=True)
+        record = replace(current, **fields, version=current.version + 1, last_changed_at=data.occurred_at)
+        if isinstance(data, MarketEntityRegistered) and current.closed:
+            record = replace(record, status=EntityStatus.ACTIVE.value, closed_on=None)  # registered again
+        return Applied("applied", record, cause)
+    if current is None:
+        raise UnknownEntity(f"entity {data.uscc} is not in the directory")
+    closed_on = data.deregistered_on if isinstance(data, MarketEntityDeregistered) else data.revoked_on
+    if closed_on < current.established_on:
+        raise InconsistentDates(f"closing date {closed_on.isoformat()} is before the establishment date "
+                                f"{current.established_on.isoformat()}")
+    status = EntityStatus.DEREGISTERED if isinstance(data, MarketEntityDeregistered) else EntityStatus.REVOKED
+    record = replace(current, status=status.value, closed_on=closed_on, version=current.version + 1,
+                     last_changed_at=data.occurred_at)
+    return Applied("applied", record, cause)
+
+
+@dataclass(frozen=True)
+class Responsibility:
+    """What changes in who is responsible after an applied event."""
+
+    record: Record
+    notify_new: list[str] = field(default_factory=list)     # departments that must now supervise
+    notify_closed: list[str] = field(default_factory=list)  # departments told the entity closed
+    open_adjudication: bool = False                          # no rule matched: to the office
+    close_adjudication: bool = False                         # an open case is no longer needed
+
+
+def assign(before: Record | None, after: Record, assignment: Assignment | None, rule_version: int | None) -> Responsibility:
+    """Decide responsibility for ``after``. ``assignment`` is the rules' answer (None: keep as is).
+
+    Closed entities keep their departments, which are told of the closure. Assignments made by the
+    office stand until the office changes them. Otherwise the rules decide: departments newly
+    responsible are notified; no department at all sends the entity to adjudication.
+    """
+    prior = before.departments if before else ()
+    waiting = before is not None and before.assignment_state == "adjudication"
+    if after.closed:
+        told = list(prior) if (before is None or not before.closed) else []
+        return Responsibility(after, notify_closed=told, close_adjudication=waiting)
+    if after.assignment_source == "office" or assignment is None:
+        return Responsibility(after)
+    if waiting and prior:
+        return Responsibility(after)  # disputed by a department: waits for the office
+    if assignment.empty:
+        rec = replace(after, departments=(), domains=(), matched_rules=(), assignment_state="adjudication",
+                      assignment_source="rules", rule_version=rule_version)
+        already = before is not None and before.assignment_state == "adjudication"
+        return Responsibility(rec, open_adjudication=not already)
+    added, _removed = compare(prior, assignment.departments)
+    rec = replace(after, departments=assignment.departments, domains=assignment.domains,
+                  matched_rules=assignment.matched_rules, assignment_state="assigned", assignment_source="rules",
+                  rule_version=rule_version)
+    return Responsibility(rec, notify_new=added, close_adjudication=waiting)

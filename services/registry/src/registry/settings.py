@@ -1,0 +1,40 @@
+"""The registry's settings (environment variables ``JSP_REGISTRY_*``; shared ones ``JSP_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from jsp_common.settings import ServiceSettings
+
+_SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="JSP_REGISTRY_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "registry"
+    http_port: int = 8101
+    # Where alembic.ini and migrations/ live (the source tree; set in the container image).
+    service_dir: Path = _SERVICE_DIR
+
+    # The intake consumer group (the catalogue's registry.intake; tests on shared brokers use their own).
+    intake_group: str = "registry.intake"
+
+    # Dual notification: a department acknowledges (签收) within this many working days of issue.
+    ack_workdays: int = 3
+    # While a notification stays unacknowledged, remind again every this many working days.
+    remind_every_workdays: int = 1
+    overdue_scan_interval_s: float = 60.0
+    overdue_scan_batch: int = 500
+
+    # Rule set used when the database has none yet (seeded on first use); None: the shipped starter set.
+    starter_rules_file: Path | None = None
+    # How long a consumer keeps the rule set in force in memory before looking for a newer version.
+    rules_cache_s: float = 5.0
+    # Re-assessing entities after a rule change, and publishing imported records, run in batches.
+    reassess_batch: int = 500
+    reassess_interval_s: float = 5.0
+    replicate_batch: int = 1000
+    replicate_interval_s: float = 2.0

@@ -1,0 +1,100 @@
+"""Bulk import through COPY, and the rules API (publish, dry-run, re-assessment)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from jsp_common.testing import of_type, tail, wait_until
+from jsp_common.topics import NOTIFICATIONS, department_topic
+from registry.importer import run_import
+
+HEADER = ["uscc", "name", "entity_type", "legal_representative", "address", "division_code", "industry_code",
+          "business_scope", "licences", "established_on", "approved_on", "status", "closed_on",
+          "registration_authority"]
+
+
+def row(code, **over):
+    base = dict(uscc=code, name="洛阳市老城区某某超市", entity_type="个体工商户", legal_representative="李四",
+                address="河南省洛阳市老城区中州东路1号", division_code="410302", industry_code="5212",
+                business_scope="食品经营（销售预包装食品）；日用百货销售", licences="食品经营许可证",
+                established_on="2019-05-06", approved_on="", status="存续", closed_on="", registration_authority="")
+    return {**base, **over}
+
+
+async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(registry, registry_settings, kit,
+                                                                            tmp_path):
+    good = [kit.new_uscc("410302") for _ in range(5)]
+    wrong = kit.new_uscc("410302")
+    wrong = wrong[:-1] + ("0" if wrong[-1] != "0" else "1")
+    unmatched = kit.new_uscc("410302")
+    rows = [row(c) for c in good] + [
+        row(wrong), row(kit.new_uscc(), division_code="419999"), row(kit.new_uscc(), established_on="2019-02-30"),
+        row(kit.new_uscc(), industry_code="9999"), row(unmatched, industry_code="7215", business_scope="企业管理咨询",
+                                                      licences=""),
+        row(good[0], name="洛阳市老城区某某超市（更名）", approved_on="2020-01-01"),  # a later line for the same entity
+    ]
+    path = tmp_path / "directory.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, HEADER)
+        w.writeheader()
+        w.writerows(rows)
+    rejects = tmp_path / "rejects.csv"
+
+    report = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False)
+    assert (report.read, report.loaded, report.rejected) == (11, 7, 4)
+    assert (report.inserted, report.updated, report.adjudication_cases) == (6, 0, 1)
+    with rejects.open(encoding="utf-8") as fh:
+        bad = {(r["line"], r["field"]) for r in csv.DictReader(fh)}
+    assert bad == {("7", "uscc"), ("8", "division_code"), ("9", "established_on"), ("10", "industry_code")}
+
+    office = kit.OFFICE
+    first = (await registry.call("GET", f"/entities/{good[0]}", office)).json()
+    assert first["name"] == "洛阳市老城区某某超市（更名）"
+    assert first["responsible_departments"] == ["samr-410300"]
+    assert (await registry.call("GET", f"/entities/{unmatched}", office)).json()["assignment_state"] == "adjudication"
+
+    again = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False)
+    assert (again.inserted, again.updated, again.unchanged, again.adjudication_cases) == (0, 0, 6, 0)
+    # The service's replicate job publishes the imported records for replicas.
+    await wait_until(lambda: registry.fetchval(
+        "SELECT count(*) = 0 FROM entities WHERE published_version < version AND uscc = ANY($1::text[])",
+        good + [unmatched]), what="imported records published")
+
+
+async def test_rules_publish_dry_run_and_reassess(registry, raw_producer, bootstrap, kit):
+    code = kit.new_uscc("410305")
+    data = kit.entity_data(code, division_code="410305", industry_code="5299", business_scope="直播带货；日用百货销售",
+                           address="河南省洛阳市涧西区")
+    async with tail(bootstrap, "market.registration-receipts.v1") as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", data), code)
+        [receipt] = await t.wait_for(kit.mine(of_type("registry.registration.accepted.v1", uscc=code)))
+    assert receipt.envelope.data["in_adjudication"] is True
+
+    current = (await registry.call("GET", "/rules", kit.OFFICE)).json()
+    extra = {"id": "live-streaming-ly", "domain": "other", "agencies": ["mofcom"], "divisions": ["410300"],
+             "description": "洛阳直播电商由商务部门监管", "match": {"scope_keywords": ["直播带货"]}}
+    proposed = current["rules"] + [extra]
+    assert (await registry.call("PUT", "/rules", kit.department("samr-410100"),
+                                json={"rules": proposed})).status_code == 403
+    bad = await registry.call("POST", "/rules/dry-run", kit.OFFICE,
+                              json={"rules": proposed + [{**extra, "agencies": ["nobody"]}]})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+    dry = (await registry.call("POST", "/rules/dry-run", kit.OFFICE, json={"rules": proposed},
+                               params={"limit": 10000})).json()
+    moved = {e["uscc"]: e for e in dry["entities"]}
+    assert moved[code]["departments_after"] == ["mofcom-410300"] and moved[code]["departments_now"] == []
+    assert (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()["responsible_departments"] == []
+
+    topic = department_topic(NOTIFICATIONS, "mofcom-410300")
+    async with tail(bootstrap, topic) as t:
+        r = await registry.call("PUT", "/rules", kit.OFFICE,
+                                json={"rules": proposed, "note": "直播电商", "reassess": True})
+        assert r.status_code == 201 and r.json()["version"] == current["version"] + 1
+        await t.wait_for(kit.mine(lambda m: of_type("registry.notification.issued.v1", cause="rules")(m)
+                                  and m.envelope.data["entity"]["uscc"] == code))
+    entity = (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()
+    assert entity["responsible_departments"] == ["mofcom-410300"] and entity["assignment_state"] == "assigned"
+    versions = (await registry.call("GET", "/rules/versions", kit.OFFICE)).json()
+    assert versions[0]["created_by"] == "office-user" and versions[0]["note"] == "直播电商"

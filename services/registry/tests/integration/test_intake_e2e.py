@@ -1,0 +1,182 @@
+"""End to end on real Kafka and PostgreSQL: bureau topic -> directory -> department topics and receipts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from jsp_common import clock
+from jsp_common.testing import of_type, tail, unique
+from jsp_common.topics import NOTIFICATIONS, department_topic
+from registry import handlers
+
+RECEIPTS = "market.registration-receipts.v1"
+INTAKE = "market.registrations.v1"
+SAMR_ZZ = department_topic(NOTIFICATIONS, "samr-410100")
+MEM_ZZ = department_topic(NOTIFICATIONS, "mem-410100")
+MOFCOM_ZZ = department_topic(NOTIFICATIONS, "mofcom-410100")
+ADJ = "registry.adjudication.v1"
+ENTITIES = "registry.entities.v1"
+
+
+def issued_to(topic: str, uscc: str, **match):
+    return lambda m: (m.topic == topic and of_type("registry.notification.issued.v1", **match)(m)
+                      and m.envelope.data["entity"]["uscc"] == uscc)
+
+
+async def test_registration_notifies_departments_and_acknowledgement_clears_overdue(registry, raw_producer,
+                                                                                   bootstrap, kit):
+    code = kit.new_uscc("410105")  # 金水区: its city's departments (郑州) are responsible
+    data = kit.entity_data(code, business_scope="餐饮服务；食品经营；危险化学品经营（不带储存设施）",
+                           licences=[{"type": "食品经营许可证", "number": "JY14101050000001"}])
+    async with tail(bootstrap, RECEIPTS, SAMR_ZZ, MEM_ZZ, ENTITIES) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", data), code)
+        [receipt] = await t.wait_for(kit.mine(of_type("registry.registration.accepted.v1", uscc=code)))
+        assert receipt.envelope.data["outcome"] == "applied"
+        assert receipt.envelope.data["responsible_departments"] == ["mem-410100", "samr-410100"]
+        food = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code)))
+        await t.wait_for(kit.mine(issued_to(MEM_ZZ, code)))
+        [changed] = await t.wait_for(kit.mine(of_type("registry.entity.changed.v1", uscc=code)))
+        assert changed.key == code
+        assert changed.envelope.data["responsible_departments"] == ["mem-410100", "samr-410100"]
+    notification_id = food[0].envelope.data["notification_id"]
+    samr = kit.department("samr-410100")
+
+    # Each department sees the entity; another department gets 404.
+    assert (await registry.call("GET", f"/entities/{code}", samr)).status_code == 200
+    assert (await registry.call("GET", f"/entities/{code}", kit.department("nmpa-410000"))).status_code == 404
+    assert (await registry.call("GET", f"/notifications/{notification_id}",
+                                kit.department("mem-410100"))).status_code == 404
+
+    # Not acknowledged in time: a reminder on the department's topic, and the notification shows overdue.
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        later = clock.now() + timedelta(days=30)
+        while await handlers.remind_overdue(registry.runtime.registry, registry.runtime.db, now=later):
+            pass  # every overdue notification in the test database, in batches
+        await t.wait_for(kit.mine(of_type("registry.notification.reminded.v1", notification_id=notification_id)))
+    listed = (await registry.call("GET", "/notifications", samr, params={"overdue": "true", "uscc": code})).json()
+    assert [n["id"] for n in listed["items"]] == [notification_id]
+
+    # Acknowledgement (签收) by the department itself clears the overdue state; the office may not sign for it.
+    assert (await registry.call("POST", f"/notifications/{notification_id}/acknowledgement",
+                                kit.OFFICE)).status_code == 403
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        r = await registry.call("POST", f"/notifications/{notification_id}/acknowledgement", samr)
+        assert r.status_code == 200, r.text
+        assert r.json()["overdue"] is False and r.json()["acknowledged_by"] == "samr-410100-clerk"
+        [ack] = await t.wait_for(kit.mine(of_type("registry.notification.acknowledged.v1",
+                                                  notification_id=notification_id)))
+        assert ack.envelope.data["was_overdue"] is True
+    still = (await registry.call("GET", "/notifications", samr, params={"overdue": "true", "uscc": code})).json()
+    assert still["total"] == 0
+
+
+async def test_unmatched_entity_waits_in_adjudication_until_the_office_assigns(registry, raw_producer,
+                                                                              bootstrap, kit):
+    code = kit.new_uscc("410102")
+    data = kit.entity_data(code, name="郑州元宇宙数字藏品运营有限公司", industry_code="7215",
+                           business_scope="数字藏品运营；企业管理咨询", division_code="410102")
+    async with tail(bootstrap, RECEIPTS, ADJ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", data), code)
+        [receipt] = await t.wait_for(kit.mine(of_type("registry.registration.accepted.v1", uscc=code)))
+        assert receipt.envelope.data["in_adjudication"] is True
+        assert receipt.envelope.data["responsible_departments"] == []
+        [requested] = await t.wait_for(kit.mine(of_type("registry.adjudication.requested.v1", uscc=code)))
+    case_id = requested.envelope.data["case_id"]
+    assert await registry.fetchval("SELECT count(*) FROM notifications WHERE uscc = $1", code) == 0
+
+    queue = (await registry.call("GET", "/adjudication", kit.OFFICE)).json()
+    assert case_id in [c["id"] for c in queue["items"]]
+    assert (await registry.call("GET", "/adjudication", kit.department("samr-410100"))).status_code == 403
+
+    async with tail(bootstrap, MOFCOM_ZZ, ADJ) as t:
+        r = await registry.call("POST", f"/adjudication/{case_id}/decision", kit.OFFICE,
+                                json={"departments": ["mofcom-410100"], "note": "数字藏品平台由商务部门牵头"})
+        assert r.status_code == 200, r.text
+        await t.wait_for(kit.mine(of_type("registry.adjudication.decided.v1", case_id=case_id,
+                                          decided_by="office-user")))
+        await t.wait_for(kit.mine(issued_to(MOFCOM_ZZ, code, cause="adjudicated")))
+    entity = (await registry.call("GET", f"/entities/{code}", kit.department("mofcom-410100"))).json()
+    assert entity["assignment_state"] == "assigned" and entity["assignment_source"] == "office"
+    assert (await registry.call("POST", f"/adjudication/{case_id}/decision", kit.OFFICE,
+                                json={"departments": ["samr-410100"]})).status_code == 409
+
+    # The department disputes it: back in the queue; the decision trail keeps who and when.
+    mofcom = kit.department("mofcom-410100")
+    r = await registry.call("POST", f"/entities/{code}/disputes", mofcom, json={"reason": "不属于商务部门职责"})
+    assert r.status_code == 201, r.text
+    history = (await registry.call("GET", f"/entities/{code}/history", kit.OFFICE)).json()
+    actions = [(d["action"], d["actor"]) for d in history["decisions"]]
+    assert actions == [("adjudication_requested", "registry"), ("adjudication_decided", "office-user"),
+                       ("assignment_disputed", "mofcom-410100-clerk")]
+    queue = (await registry.call("GET", "/adjudication", kit.OFFICE)).json()
+    assert r.json()["case_id"] in [c["id"] for c in queue["items"]]
+
+
+async def test_bad_input_is_rejected_with_reasons_and_dead_lettered(registry, raw_producer, bootstrap, kit):
+    good = kit.new_uscc()
+    wrong_check = kit.new_uscc()
+    wrong_check = wrong_check[:-1] + ("0" if wrong_check[-1] != "0" else "1")
+    unknown_division = kit.new_uscc()
+    truncated_key = kit.new_uscc()
+    truncated_id = unique("evt")
+    truncated = kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(truncated_key),
+                                   event_id=truncated_id)[:120]
+    bad = (wrong_check, unknown_division, truncated_key)
+    async with tail(bootstrap, RECEIPTS, kit.DLQ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1",
+                                                        kit.entity_data(wrong_check)), wrong_check)
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1",
+                                                        kit.entity_data(unknown_division, division_code="110105")),
+                       unknown_division)
+        await kit.send(raw_producer, truncated, truncated_key)
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(good)), good)
+
+        rejected = await t.wait_for(kit.mine(lambda m: of_type("registry.registration.rejected.v1")(m)
+                                             and m.envelope.data["uscc"] in bad), count=3)
+        await t.wait_for(kit.mine(of_type("registry.registration.accepted.v1", uscc=good)))
+        by_uscc = {m.envelope.data["uscc"]: m.envelope.data for m in rejected}
+        assert by_uscc[wrong_check]["errors"][0]["field"] == "uscc"
+        assert "check character" in by_uscc[wrong_check]["errors"][0]["reason"]
+        [division_error] = by_uscc[unknown_division]["errors"]
+        assert division_error["field"] == "division_code"
+        assert "unknown division code '110105'" in division_error["reason"]
+        cut = by_uscc[truncated_key]
+        assert cut["event_id"] == truncated_id and cut["reason"].startswith("not JSON")
+        assert cut["topic"] == INTAKE and cut["offset"] is not None and cut["sender"] == kit.BUREAU
+        dead = await t.wait_for(lambda m: m.topic == kit.DLQ and m.key in bad, count=3)
+        assert all(m.headers["dlq.reason"] for m in dead)
+        assert any(m.value == truncated for m in dead)
+    for code in bad:
+        assert await registry.fetchval("SELECT count(*) FROM entities WHERE uscc = $1", code) == 0
+        assert await registry.fetchval("SELECT count(*) FROM entity_history WHERE uscc = $1", code) == 0
+        assert await registry.fetchval("SELECT count(*) FROM notifications WHERE uscc = $1", code) == 0
+    assert await registry.fetchval("SELECT count(*) FROM entities WHERE uscc = $1", good) == 1
+
+
+async def test_changes_apply_in_bureau_order_and_duplicates_are_ignored(registry, raw_producer, bootstrap, kit):
+    code = kit.new_uscc()
+    t0 = clock.now() - timedelta(days=3)
+    registered = kit.entity_data(code, occurred_at=t0.isoformat())
+    newer = kit.entity_data(code, name="新名称有限公司", occurred_at=(t0 + timedelta(days=2)).isoformat(),
+                            changed_items=["名称"])
+    older = kit.entity_data(code, name="旧名称有限公司", occurred_at=(t0 + timedelta(days=1)).isoformat(),
+                            changed_items=["名称"])
+    first = kit.envelope_bytes("market.entity.registered.v1", registered)
+    closed = kit.envelope_bytes("market.entity.deregistered.v1", {
+        "uscc": code, "occurred_at": (t0 + timedelta(days=2, hours=1)).isoformat(),
+        "deregistered_on": clock.today().isoformat()})
+    accepted = kit.mine(of_type("registry.registration.accepted.v1", uscc=code))
+    async with tail(bootstrap, RECEIPTS) as t:
+        # the duplicate of the first event is followed by a last event on the same partition, so once that
+        # last receipt is in, the duplicate has been consumed too
+        for value in (first, kit.envelope_bytes("market.entity.changed.v1", newer),
+                      kit.envelope_bytes("market.entity.changed.v1", older), first, closed):
+            await kit.send(raw_producer, value, code)
+        await t.wait_for(lambda m: accepted(m) and m.envelope.data["original_type"].endswith("deregistered.v1"))
+    outcomes = [m.envelope.data["outcome"] for m in t.received if accepted(m)]
+    assert outcomes == ["applied", "applied", "superseded", "applied"]  # no second receipt for the duplicate
+    entity = (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()
+    assert entity["name"] == "新名称有限公司" and entity["status"] == "deregistered"
+    history = (await registry.call("GET", f"/entities/{code}/history", kit.OFFICE)).json()
+    assert [(c["event_type"].split(".")[2], c["outcome"]) for c in history["changes"]] == [
+        ("registered", "applied"), ("changed", "superseded"), ("changed", "applied"), ("deregistered", "applied")]

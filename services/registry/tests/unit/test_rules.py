@@ -1,0 +1,95 @@
+"""Responsibility rules and the directory's state changes (pure domain, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from jsp_common import clock, uscc
+from jsp_common.events.registry import MarketEntityChanged, MarketEntityDeregistered, MarketEntityRegistered
+from registry.adapters.repository import starter_rules
+from registry.domain import directory
+from registry.domain.rules import CompiledRules, Facts, RuleSet, affirmative_scope
+
+RULES = CompiledRules.from_json(1, starter_rules(None)["rules"])
+
+
+@pytest.mark.parametrize("facts,departments", [
+    # a county's entity goes to its city's department
+    (Facts("410105", "6210", "餐饮服务"), ("samr-410100",)),
+    (Facts("410105", "5212", "日用百货销售", ("食品经营许可证",)), ("samr-410100",)),
+    # agencies that exist only at province level resolve to the province
+    (Facts("410305", "2720", ""), ("nmpa-410000",)),
+    (Facts("410102", "5299", "瓶装液化石油气经营；燃气具销售"), ("mohurd-410100", "samr-410100")),
+    (Facts("419001", "4790", "房屋建筑工程施工"), ("mohurd-419001",)),
+    (Facts("410105", "7299", "企业管理咨询"), ()),
+])
+def test_starter_rules_pick_the_usual_lead_departments(facts, departments):
+    assert RULES.evaluate(facts).departments == departments
+
+
+def test_negated_scope_clauses_do_not_count():
+    scope = "化工产品销售（不含危险化学品）；企业管理咨询（未经金融监管部门批准，不得从事吸收存款、融资担保、代客理财等金融业务）；危险化学品仓储除外"
+    assert "危险化学品" not in affirmative_scope(scope)
+    assert RULES.evaluate(Facts("410105", "7299", scope)).empty
+    assert RULES.evaluate(Facts("410105", "7299", "融资担保；企业管理咨询")).departments == ("finance-410100",)
+
+
+def test_rule_limited_to_a_city_covers_its_counties_only():
+    rules = CompiledRules.from_json(2, [{"id": "zz-live-streaming", "domain": "other", "agencies": ["mofcom"],
+                                         "divisions": ["410100"], "match": {"scope_keywords": ["直播带货"]}}])
+    assert rules.evaluate(Facts("410105", "5299", "直播带货")).departments == ("mofcom-410100",)
+    assert rules.evaluate(Facts("410305", "5299", "直播带货")).empty
+
+
+def test_invalid_rule_sets_are_refused():
+    with pytest.raises(ValidationError, match="unknown agency"):
+        RuleSet(rules=[{"id": "x1", "domain": "food", "agencies": ["nobody"], "match": {"industries": ["14"]}}])
+    with pytest.raises(ValidationError, match="at least one"):
+        RuleSet(rules=[{"id": "x1", "domain": "food", "agencies": ["samr"], "match": {}}])
+    with pytest.raises(ValidationError, match="used twice"):
+        rule = {"id": "x1", "domain": "food", "agencies": ["samr"], "match": {"industries": ["14"]}}
+        RuleSet(rules=[rule, rule])
+
+
+CODE = uscc.with_check_char("91410105MA9ABCDE1")
+T0 = clock.now() - timedelta(days=10)
+
+
+def _registered(at: datetime, **over) -> MarketEntityRegistered:
+    data = {"uscc": CODE, "name": "甲公司", "entity_type": "有限责任公司", "address": "郑州", "division_code": "410105",
+            "industry_code": "6210", "established_on": "2024-01-02", "occurred_at": at}
+    return MarketEntityRegistered(**{**data, **over})
+
+
+def test_an_older_change_is_superseded_not_applied():
+    created = directory.apply_event(None, _registered(T0), event_type="").record
+    newer = directory.apply_event(created, MarketEntityChanged(**{**_registered(T0).model_dump(), "name": "乙公司",
+                                                                  "occurred_at": T0 + timedelta(days=2)}),
+                                  event_type="").record
+    older = MarketEntityChanged(**{**_registered(T0).model_dump(), "name": "丙公司", "occurred_at": T0 + timedelta(days=1)})
+    assert directory.apply_event(newer, older, event_type="").outcome == "superseded"
+    assert newer.name == "乙公司" and newer.version == 2
+
+
+def test_closing_an_unknown_or_younger_entity_is_refused():
+    closing = MarketEntityDeregistered(uscc=CODE, occurred_at=T0, deregistered_on="2023-01-01")
+    with pytest.raises(directory.UnknownEntity):
+        directory.apply_event(None, closing, event_type="")
+    created = directory.apply_event(None, _registered(T0 - timedelta(days=1)), event_type="").record
+    with pytest.raises(directory.InconsistentDates):
+        directory.apply_event(created, closing, event_type="")
+
+
+def test_responsibility_new_departments_adjudication_and_closure():
+    created = directory.apply_event(None, _registered(T0), event_type="").record
+    first = directory.assign(None, created, RULES.evaluate(created.facts()), 1)
+    assert first.notify_new == ["samr-410100"] and first.record.assignment_state == "assigned"
+    unmatched = directory.assign(None, created, RULES.evaluate(Facts("410105", "7299", "咨询")), 1)
+    assert unmatched.open_adjudication and unmatched.record.assignment_state == "adjudication"
+    closed = directory.apply_event(first.record, MarketEntityDeregistered(
+        uscc=CODE, occurred_at=T0 + timedelta(days=1), deregistered_on="2024-06-01"), event_type="").record
+    after = directory.assign(first.record, closed, None, None)
+    assert after.notify_closed == ["samr-410100"] and after.notify_new == []
