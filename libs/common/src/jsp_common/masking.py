@@ -36,3 +36,10 @@ def mask_phone(phone: str) -> str:
     if len(value) == 11 and value.isdigit() and value.startswith("1"):
         return _keep(value, 3, 4)
     return _keep(value, 0, 4)
+
+
+def mask_name(name: str | None) -> str | None:
+    """A person's name with only the family name kept: 张三 → 张*."""
+    if not name:
+        return None
+    return name[0] + "*" * max(len(name) - 1, 1)

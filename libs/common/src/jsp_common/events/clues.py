@@ -17,13 +17,13 @@ service publishes carries them masked (``138****5678``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from .. import divisions, uscc
+from .. import clock, divisions, uscc
 from ..domains import Domain
 from .base import EventData, event
 
@@ -31,6 +31,8 @@ MAX_CONTENT_CHARS = 4000   # a clue's free text; longer is refused, not truncate
 MAX_SHORT_CHARS = 200
 MAX_ADDRESS_CHARS = 300
 MAX_REF_CHARS = 64
+EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=clock.TZ)
+CLOCK_SKEW = timedelta(hours=1)  # the sender's clock may run ahead of ours by this much
 
 
 class Channel(StrEnum):
@@ -63,6 +65,14 @@ class Finding(StrEnum):
     UNSUBSTANTIATED = "unsubstantiated"  # 不属实
 
 
+def _printable(v: Any) -> Any:
+    """Text must not carry NUL or other C0 control characters (tabs and line breaks are fine)."""
+    for text in ([v] if isinstance(v, str) else v if isinstance(v, list) else []):
+        if isinstance(text, str) and any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+            raise ValueError("contains control characters")
+    return v
+
+
 class _ClueFields(EventData):
     """What every intake carries about the matter itself."""
 
@@ -76,6 +86,11 @@ class _ClueFields(EventData):
     domain: Domain | None = Field(None, description="The sender's own domain hint, if any")
     urgency: Urgency = Urgency.NORMAL
     category: str | None = Field(None, max_length=MAX_SHORT_CHARS, description="The sender's category")
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, v: Any) -> Any:
+        return _printable(v)
 
     @field_validator("content")
     @classmethod
@@ -109,6 +124,10 @@ class _ClueFields(EventData):
     def _aware(cls, v: datetime) -> datetime:
         if v.tzinfo is None:
             raise ValueError("received_at needs a time zone offset, e.g. 2025-09-30T10:00:00+08:00")
+        if v < EARLIEST_RECEIPT:
+            raise ValueError(f"received_at is before {EARLIEST_RECEIPT.date().isoformat()}")
+        if v > clock.now() + CLOCK_SKEW:
+            raise ValueError("received_at is in the future")
         return v
 
 

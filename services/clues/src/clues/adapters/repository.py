@@ -1,0 +1,244 @@
+"""Reading and writing the clues service's tables (SQLAlchemy Core, inside the caller's transaction)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jsp_common.domains import Domain
+
+from ..domain import lifecycle
+from ..domain.routing import Rule
+from ..domain.text import search_grams
+from .tables import case_transfers, clues, deadline_policies, entities, extensions, routing_rules, transitions
+
+
+async def clue_by_ref(session: AsyncSession, channel: str, channel_ref: str) -> dict | None:
+    row = (await session.execute(select(clues).where(clues.c.channel == channel,
+                                                     clues.c.channel_ref == channel_ref))).mappings().first()
+    return dict(row) if row else None
+
+
+async def get_clue(session: AsyncSession, clue_id: str, *, for_update: bool = False) -> dict | None:
+    q = select(clues).where(clues.c.id == clue_id)
+    if for_update:
+        q = q.with_for_update()
+    row = (await session.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_clue(session: AsyncSession, values: dict) -> dict | None:
+    """Insert a new clue and return the full row; None if its (channel, reference) is already known."""
+    res = await session.execute(pg_insert(clues).values(**values)
+                                .on_conflict_do_nothing(constraint="clues_channel_ref").returning(clues))
+    row = res.mappings().first()
+    return dict(row) if row else None
+
+
+async def update_clue(session: AsyncSession, clue_id: str, **values: Any) -> None:
+    await session.execute(update(clues).where(clues.c.id == clue_id).values(**values, updated_at=func.now()))
+
+
+async def add_transition(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(transitions).values(**values))
+
+
+async def history(session: AsyncSession, clue_id: str) -> list[dict]:
+    rows = (await session.execute(select(transitions).where(transitions.c.clue_id == clue_id)
+                                  .order_by(transitions.c.id))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def visible_to(department: str):
+    return or_(clues.c.lead_department == department, clues.c.co_departments.any(department))
+
+
+async def list_clues(session: AsyncSession, *, department: str | None = None, channel: str | None = None,
+                     state: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+    q = select(clues)
+    if department:
+        q = q.where(visible_to(department))
+    if channel:
+        q = q.where(clues.c.channel == channel)
+    if state:
+        q = q.where(clues.c.state == state)
+    q = q.order_by(clues.c.received_at.desc(), clues.c.id).limit(limit).offset(offset)
+    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+
+
+async def linked_duplicates(session: AsyncSession, clue_id: str, state: str) -> list[dict]:
+    q = select(clues).where(clues.c.duplicate_of == clue_id, clues.c.state == state).with_for_update()
+    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+
+
+async def duplicate_candidates(session: AsyncSession, *, clue_id: str, uscc: str | None, division_code: str | None,
+                               since: datetime, limit: int = 50) -> list[dict]:
+    """Open first clues (not themselves duplicates) about the same business, or the same place when no
+    business is known, received since ``since``."""
+    if uscc:
+        cond = clues.c.uscc == uscc
+    elif division_code:
+        cond = and_(clues.c.division_code == division_code, clues.c.uscc.is_(None))
+    else:
+        return []
+    q = (select(clues.c.id, clues.c.content, clues.c.domain, clues.c.state)
+         .where(cond, clues.c.id != clue_id, clues.c.duplicate_of.is_(None), clues.c.received_at >= since,
+                clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES]))
+         .order_by(clues.c.received_at).limit(limit))
+    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+
+
+async def timed_clues(session: AsyncSession, *, before: datetime, limit: int = 500) -> list[dict]:
+    """Clues whose handling clock runs and whose deadline is before ``before``, locked for this scan."""
+    q = (select(clues).where(clues.c.state.in_([s.value for s in lifecycle.TIMED_STATES]),
+                             clues.c.escalated_at.is_(None), clues.c.deadline < before)
+         .order_by(clues.c.deadline).limit(limit).with_for_update(skip_locked=True))
+    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+
+
+# ---------------------------------------------------------------- extensions
+async def add_extension(session: AsyncSession, **values: Any) -> int:
+    return (await session.execute(insert(extensions).values(**values).returning(extensions.c.id))).scalar_one()
+
+
+async def get_extension(session: AsyncSession, clue_id: str, ext_id: int) -> dict | None:
+    row = (await session.execute(select(extensions).where(extensions.c.id == ext_id, extensions.c.clue_id == clue_id)
+                                 .with_for_update())).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_extensions(session: AsyncSession, clue_id: str) -> list[dict]:
+    rows = (await session.execute(select(extensions).where(extensions.c.clue_id == clue_id)
+                                  .order_by(extensions.c.id))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def update_extension(session: AsyncSession, ext_id: int, **values: Any) -> None:
+    await session.execute(update(extensions).where(extensions.c.id == ext_id).values(**values))
+
+
+# ---------------------------------------------------------------- case transfers
+async def add_transfer(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(case_transfers).values(**values))
+
+
+async def get_transfer(session: AsyncSession, transfer_id: str, *, for_update: bool = False) -> dict | None:
+    q = select(case_transfers).where(case_transfers.c.id == transfer_id)
+    if for_update:
+        q = q.with_for_update()
+    row = (await session.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def transfers_of_clue(session: AsyncSession, clue_id: str, *, direction: str | None = None,
+                            status: str | None = None) -> list[dict]:
+    q = select(case_transfers).where(case_transfers.c.clue_id == clue_id)
+    if direction:
+        q = q.where(case_transfers.c.direction == direction)
+    if status:
+        q = q.where(case_transfers.c.status == status)
+    return [dict(r) for r in (await session.execute(q.order_by(case_transfers.c.requested_at))).mappings().all()]
+
+
+async def update_transfer(session: AsyncSession, transfer_id: str, **values: Any) -> None:
+    await session.execute(update(case_transfers).where(case_transfers.c.id == transfer_id).values(**values))
+
+
+async def open_transfers(session: AsyncSession, limit: int = 500) -> list[dict]:
+    q = (select(case_transfers).where(case_transfers.c.status.in_(["pending_approval", "approved", "handed_over"]))
+         .limit(limit).with_for_update(skip_locked=True))
+    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+
+
+# ---------------------------------------------------------------- rules and policies
+async def load_rules(session: AsyncSession) -> list[Rule]:
+    rows = (await session.execute(select(routing_rules).where(routing_rules.c.enabled)
+                                  .order_by(routing_rules.c.id))).mappings().all()
+    return [Rule(keyword=r["keyword"], domain=Domain(r["domain"]), lead_agency=r["lead_agency"],
+                 co_agencies=tuple(r["co_agencies"]), priority=r["priority"], id=r["id"]) for r in rows]
+
+
+async def list_rules(session: AsyncSession) -> list[dict]:
+    rows = (await session.execute(select(routing_rules).order_by(routing_rules.c.id))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def add_rule(session: AsyncSession, **values: Any) -> dict:
+    row = (await session.execute(insert(routing_rules).values(**values).returning(routing_rules))).mappings().one()
+    return dict(row)
+
+
+async def update_rule(session: AsyncSession, rule_id: int, **values: Any) -> dict | None:
+    row = (await session.execute(update(routing_rules).where(routing_rules.c.id == rule_id)
+                                 .values(**values, updated_at=func.now()).returning(routing_rules))).mappings().first()
+    return dict(row) if row else None
+
+
+async def load_policies(session: AsyncSession) -> dict[tuple[str, str], int]:
+    rows = (await session.execute(select(deadline_policies))).mappings().all()
+    return {(r["channel"], r["urgency"]): r["workdays"] for r in rows}
+
+
+async def list_policies(session: AsyncSession) -> list[dict]:
+    rows = (await session.execute(select(deadline_policies).order_by(deadline_policies.c.channel,
+                                                                     deadline_policies.c.urgency))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def put_policy(session: AsyncSession, channel: str, urgency: str, workdays: int, by: str) -> None:
+    stmt = pg_insert(deadline_policies).values(channel=channel, urgency=urgency, workdays=workdays, updated_by=by)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=["channel", "urgency"],
+        set_={"workdays": workdays, "updated_by": by, "updated_at": func.now()}))
+
+
+class ConfigCache:
+    """Routing rules and deadline policies, re-read from the database at most every ``ttl_s`` seconds."""
+
+    def __init__(self, ttl_s: float):
+        self.ttl_s = ttl_s
+        self._at = -1e9
+        self.rules: list[Rule] = []
+        self.policies: dict[tuple[str, str], int] = {}
+
+    def invalidate(self) -> None:
+        self._at = -1e9
+
+    async def refresh(self, session: AsyncSession) -> "ConfigCache":
+        if time.monotonic() - self._at > self.ttl_s:
+            self.rules = await load_rules(session)
+            self.policies = await load_policies(session)
+            self._at = time.monotonic()
+        return self
+
+
+# ---------------------------------------------------------------- registry replica
+async def upsert_entity(session: AsyncSession, values: dict) -> None:
+    """Keep the newest record per USCC (an older version arriving late is ignored)."""
+    stmt = pg_insert(entities).values(**values)
+    cols = {c: stmt.excluded[c] for c in values if c != "uscc"}
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=["uscc"], set_=cols,
+        where=entities.c.version <= stmt.excluded.version))
+
+
+async def entity(session: AsyncSession, uscc: str) -> dict | None:
+    row = (await session.execute(select(entities).where(entities.c.uscc == uscc))).mappings().first()
+    return dict(row) if row else None
+
+
+async def entity_candidates(session: AsyncSession, name: str, *, city_code: str | None, limit: int) -> list[dict]:
+    grams = search_grams(name)
+    if not grams:
+        return []
+    q = select(entities).where(entities.c.name_grams.overlap(grams))
+    if city_code:
+        q = q.where(entities.c.city_code == city_code)
+    q = q.order_by(text("(SELECT count(*) FROM unnest(replica_entities.name_grams) g WHERE g = ANY(:grams)) DESC"))
+    q = q.limit(limit).params(grams=grams)
+    return [dict(r) for r in (await session.execute(q)).mappings().all()]

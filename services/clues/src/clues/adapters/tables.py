@@ -1,0 +1,163 @@
+"""The clues service's own tables (its database only)."""
+
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData,
+                        PrimaryKeyConstraint, Table, Text, UniqueConstraint, func, text)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = MetaData()
+
+clues = Table(
+    "clues", metadata,
+    Column("id", Text, primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("channel_ref", Text, nullable=False),
+    Column("source_event_id", Text),
+    Column("content", Text, nullable=False),
+    Column("category", Text),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("address", Text),
+    Column("division_code", Text),
+    Column("business_name", Text),
+    Column("uscc", Text),                      # given by the sender or matched
+    Column("match_method", Text),              # uscc | name_place | None
+    Column("match_confidence", Float),
+    Column("domain", Text),
+    Column("urgency", Text, nullable=False),
+    # Personal information: encrypted at rest; the masked forms are what departments and events see.
+    Column("caller_name_enc", LargeBinary),
+    Column("caller_phone_enc", LargeBinary),
+    Column("caller_name_masked", Text),
+    Column("caller_phone_masked", Text),
+    Column("state", Text, nullable=False),
+    Column("lead_department", Text),
+    Column("co_departments", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("routing_note", Text),
+    Column("round", Integer, nullable=False, server_default=text("0")),
+    Column("arbitrated", Boolean, nullable=False, server_default=text("false")),
+    Column("dispatched_at", DateTime(timezone=True)),
+    Column("return_deadline", DateTime(timezone=True)),
+    Column("deadline", DateTime(timezone=True)),
+    Column("chased_at", DateTime(timezone=True)),
+    Column("escalated_at", DateTime(timezone=True)),
+    Column("duplicate_of", Text, ForeignKey("clues.id")),
+    Column("duplicate_similarity", Float),
+    Column("finding", Text),
+    Column("measures", Text),
+    Column("reply_text", Text),
+    Column("replied_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("satisfaction", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("channel", "channel_ref", name="clues_channel_ref"),
+    Index("clues_lead", "lead_department", "state"),
+    Index("clues_co", "co_departments", postgresql_using="gin"),
+    Index("clues_state", "state"),
+    Index("clues_timed", "deadline", postgresql_where=text(
+        "state IN ('dispatched','accepted','verifying','handled') AND escalated_at IS NULL")),
+    Index("clues_dup_uscc", "uscc", "received_at"),
+    Index("clues_dup_division", "division_code", "received_at"),
+    Index("clues_duplicate_of", "duplicate_of"),
+)
+
+# Every transition and recorded action: who, when, from, to, what. Only ever inserted.
+transitions = Table(
+    "clue_transitions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("clue_id", Text, ForeignKey("clues.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("actor_department", Text),
+    Column("action", Text, nullable=False),
+    Column("from_state", Text),
+    Column("to_state", Text, nullable=False),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("clue_transitions_clue", "clue_id", "id"),
+)
+
+extensions = Table(
+    "clue_extensions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("clue_id", Text, ForeignKey("clues.id"), nullable=False),
+    Column("department", Text, nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("workdays", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", Text, nullable=False),   # pending | approved | refused
+    Column("decided_by", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("note", Text),
+    Column("new_deadline", DateTime(timezone=True)),
+    Index("clue_extensions_clue", "clue_id"),
+)
+
+routing_rules = Table(
+    "routing_rules", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("keyword", Text, nullable=False),
+    Column("domain", Text, nullable=False),
+    Column("lead_agency", Text, nullable=False),
+    Column("co_agencies", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("updated_by", Text, nullable=False, server_default=text("'seed'")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+deadline_policies = Table(
+    "deadline_policies", metadata,
+    Column("channel", Text, nullable=False),   # a channel or "*"
+    Column("urgency", Text, nullable=False),
+    Column("workdays", Integer, nullable=False),
+    Column("updated_by", Text, nullable=False, server_default=text("'seed'")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("channel", "urgency"),
+)
+
+case_transfers = Table(
+    "case_transfers", metadata,
+    Column("id", Text, primary_key=True),
+    Column("clue_id", Text, ForeignKey("clues.id"), nullable=False),
+    Column("direction", Text, nullable=False),     # to_police | from_police
+    Column("status", Text, nullable=False),
+    Column("department", Text, nullable=False),
+    Column("police_department", Text, nullable=False),
+    Column("procuratorate_department", Text),
+    Column("documents", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("team", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("case_ref", Text),
+    Column("requested_by", Text, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("approval_deadline", DateTime(timezone=True)),
+    Column("approved_by", Text),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("refusal_reason", Text),
+    Column("handover_deadline", DateTime(timezone=True)),
+    Column("handed_over_at", DateTime(timezone=True)),
+    Column("decision_deadline", DateTime(timezone=True)),
+    Column("decision", Text),
+    Column("decision_reason", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("overdue", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Index("case_transfers_clue", "clue_id"),
+    Index("case_transfers_open", "status", postgresql_where=text(
+        "status IN ('pending_approval','approved','handed_over')")),
+)
+
+# This service's own replica of the registry's directory (from registry.entities.v1).
+entities = Table(
+    "replica_entities", metadata,
+    Column("uscc", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("address", Text),
+    Column("division_code", Text),
+    Column("city_code", Text),
+    Column("status", Text),
+    Column("responsible_departments", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("name_grams", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("version", Integer, nullable=False, server_default=text("0")),
+    Column("changed_at", DateTime(timezone=True)),
+    Index("replica_entities_grams", "name_grams", postgresql_using="gin"),
+    Index("replica_entities_city", "city_code"),
+)

@@ -1,0 +1,61 @@
+"""Event type → handler, for the clues service's consumer groups."""
+
+from __future__ import annotations
+
+from jsp_common import divisions
+from jsp_common.consumer import HandlerContext, PoisonContext
+from jsp_common.events.clues import ClueSubmitted, WorkOrderSubmitted
+
+from . import handlers
+from .adapters import repository as repo
+from .domain.text import search_grams
+from .handlers import Deps, Tx
+
+INTAKE_GROUP = "clues.intake"
+REPLICA_GROUP = "clues.replica"
+INTAKE_TOPICS = ("hotline.work-orders.v1", "clues.submissions.v1")
+REPLICA_TOPICS = ("registry.entities.v1",)
+
+
+def intake_handlers(deps: Deps):
+    async def work_order(ctx: HandlerContext) -> None:
+        d: WorkOrderSubmitted = ctx.data  # type: ignore[assignment]
+        await handlers.intake(deps, Tx(ctx.session, deps), channel="hotline", channel_ref=d.work_order_no,
+                              fields=d, caller_name=d.caller_name, caller_phone=d.caller_phone,
+                              source_event_id=ctx.envelope.id)
+
+    async def submitted(ctx: HandlerContext) -> None:
+        d: ClueSubmitted = ctx.data  # type: ignore[assignment]
+        await handlers.intake(deps, Tx(ctx.session, deps), channel=d.channel, channel_ref=d.channel_ref,
+                              fields=d, caller_name=d.reporter_name, caller_phone=d.reporter_phone,
+                              source_event_id=ctx.envelope.id)
+
+    return {"hotline.work-order.submitted.v1": work_order, "clues.clue.submitted.v1": submitted}
+
+
+async def reject_poison(ctx: PoisonContext) -> None:
+    """A message that cannot be taken in (not JSON, not an envelope, schema-invalid, unknown type) gets a
+    rejection receipt with field-level reasons before it goes to the dead-letter topic."""
+    env = ctx.envelope
+    topic, receipt, key = handlers.rejection(ctx.delivery.topic, ctx.delivery.key_str, env.data if env else None,
+                                             ctx.reason, ctx.details, env.id if env else None)
+    await ctx.emit(topic, receipt, key=key)
+
+
+def replica_handlers(deps: Deps):
+    async def entity_changed(ctx: HandlerContext) -> None:
+        d = ctx.data
+        city = d.city_code
+        if not city:
+            try:
+                city = divisions.city_of(d.division_code).code
+            except divisions.UnknownDivision:
+                city = None
+        await repo.upsert_entity(ctx.session, {
+            "uscc": d.uscc, "name": d.name, "address": d.address, "division_code": d.division_code,
+            "city_code": city, "status": d.status.value if hasattr(d.status, "value") else str(d.status),
+            "responsible_departments": list(d.responsible_departments), "name_grams": search_grams(d.name),
+            "version": d.record_version, "changed_at": d.last_changed_at,
+        })
+
+    return {"registry.entity.changed.v1": entity_changed}

@@ -1,0 +1,125 @@
+"""Routing (分办): which domain a clue belongs to, and which departments lead (主办) and co-handle (协办).
+
+Inputs: keyword rules over the Chinese content (data the office edits), the sender's domain hint, the
+business's responsible departments from the registry replica, and the place (a county's clue goes to
+its city's department). No usable answer → the office's manual dispatch queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from jsp_common import departments
+from jsp_common.domains import Domain
+
+
+@dataclass(frozen=True)
+class Rule:
+    keyword: str
+    domain: Domain
+    lead_agency: str
+    co_agencies: tuple[str, ...] = ()
+    priority: int = 0
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class RoutingInput:
+    content: str
+    division_code: str | None = None            # the place of the matter
+    domain_hint: Domain | None = None
+    entity_departments: tuple[str, ...] = ()     # the business's responsible departments (registry)
+    entity_division_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    domain: Domain
+    lead: str
+    co: tuple[str, ...]
+    reason: str
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unroutable:
+    reason: str
+    domain: Domain | None = None
+    keywords: tuple[str, ...] = field(default=())
+
+
+def _covers(department_code: str, domain: Domain) -> bool:
+    try:
+        return domain in departments.department(department_code).agency.domains
+    except departments.UnknownDepartment:
+        return False
+
+
+def _agency_of(department_code: str) -> str:
+    return department_code.split("-", 1)[0]
+
+
+def _at_place(agency: str, division: str) -> str | None:
+    try:
+        return departments.department_for(agency, division).code
+    except departments.UnknownDepartment:
+        return None
+
+
+def route(inp: RoutingInput, rules: list[Rule]) -> Route | Unroutable:
+    hits = [r for r in rules if r.keyword and r.keyword in inp.content]
+    domain: Domain | None = None
+    lead_agency: str | None = None
+    co_agencies: list[str] = []
+    keywords: tuple[str, ...] = ()
+    if hits:
+        by_domain: dict[Domain, list[Rule]] = {}
+        for r in hits:
+            by_domain.setdefault(r.domain, []).append(r)
+        domain = max(by_domain, key=lambda d: (max(r.priority for r in by_domain[d]), len(by_domain[d])))
+        chosen = sorted(by_domain[domain], key=lambda r: (-r.priority, r.keyword))
+        lead_agency = chosen[0].lead_agency
+        keywords = tuple(r.keyword for r in chosen)
+        for r in chosen:
+            for a in (r.lead_agency, *r.co_agencies):
+                if a != lead_agency and a not in co_agencies:
+                    co_agencies.append(a)
+    elif inp.domain_hint is not None:
+        domain = inp.domain_hint
+    entity_depts = [d for d in inp.entity_departments if domain is None or _covers(d, domain)]
+    if domain is None and inp.entity_departments:
+        # Nothing in the text says what it is about, but the business's departments are known.
+        domain = Domain.OTHER
+        entity_depts = list(inp.entity_departments)
+    if domain is None:
+        return Unroutable("no routing rule matched the content and no domain or business was given")
+    place = inp.division_code or inp.entity_division_code
+
+    lead: str | None = None
+    if lead_agency is None and entity_depts:
+        lead = entity_depts[0]
+    elif lead_agency is None:
+        # A domain hint alone: the first agency that covers the domain.
+        lead_agency = next((a.code for a in departments.agencies() if domain in a.domains), None)
+        if lead_agency is None:
+            return Unroutable(f"no agency covers the domain {domain.value}", domain, keywords)
+    if lead is None:
+        # The business's own department of the lead agency wins over the place's.
+        lead = next((d for d in entity_depts if _agency_of(d) == lead_agency), None)
+        if lead is None and place:
+            lead = _at_place(lead_agency, place)
+        if lead is None:
+            return Unroutable("the place of the matter is unknown: no division code, no address in Henan "
+                              "and no business found in the directory", domain, keywords)
+    co: list[str] = []
+    for d in entity_depts:
+        if d != lead and d not in co:
+            co.append(d)
+    if place:
+        for a in co_agencies:
+            d = _at_place(a, place)
+            if d and d != lead and d not in co and _agency_of(d) not in {_agency_of(x) for x in co}:
+                co.append(d)
+    why = (f"keywords {', '.join(keywords)}" if keywords else
+           "the sender's domain" if inp.domain_hint else "the business's responsible departments")
+    return Route(domain, lead, tuple(co), f"routed by {why}", keywords)

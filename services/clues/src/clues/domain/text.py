@@ -1,0 +1,87 @@
+"""Text similarity for Chinese names and free text: character bigrams and the Dice coefficient."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+from jsp_common import divisions
+
+# Legal-form suffixes that say nothing about which business it is.
+_NAME_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "分公司", "集团", "公司", "个体工商户")
+
+
+def normalize(text: str) -> str:
+    """NFKC, only letters and digits (CJK included), upper-case."""
+    text = unicodedata.normalize("NFKC", text or "")
+    return "".join(ch for ch in text if ch.isalnum()).upper()
+
+
+def bigrams(text: str) -> set[str]:
+    t = normalize(text)
+    if len(t) < 2:
+        return {t} if t else set()
+    return {t[i:i + 2] for i in range(len(t) - 1)}
+
+
+def dice(a: str, b: str) -> float:
+    """Dice coefficient of the character bigrams (0..1)."""
+    x, y = bigrams(a), bigrams(b)
+    if not x or not y:
+        return 0.0
+    return 2 * len(x & y) / (len(x) + len(y))
+
+
+@cache
+def _place_names() -> tuple[str, ...]:
+    names: set[str] = set()
+    for d in divisions.all_divisions():
+        for n in (d.name, *d.aliases):
+            names.add(n)
+            if len(n) > 2 and n[-1] in "省市县":
+                names.add(n[:-1])
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+def name_core(name: str) -> str:
+    """A business name without place names and legal-form suffixes: 郑州好味道餐饮有限公司 → 好味道餐饮."""
+    t = normalize(name)
+    for suffix in _NAME_SUFFIXES:
+        if t.endswith(suffix) and len(t) > len(suffix) + 1:
+            t = t[: -len(suffix)]
+            break
+    changed = True
+    while changed:
+        changed = False
+        for place in _place_names():
+            if t.startswith(place) and len(t) > len(place) + 1:
+                t, changed = t[len(place):], True
+                break
+    return t
+
+
+def name_similarity(a: str, b: str) -> float:
+    """How alike two business names are (0..1), ignoring place names and legal forms."""
+    ca, cb = name_core(a), name_core(b)
+    if not ca or not cb:
+        return 0.0
+    if ca == cb:
+        return 1.0
+    score = dice(ca, cb)
+    shorter, longer = sorted((ca, cb), key=len)
+    if len(shorter) >= 3 and shorter in longer:
+        score = max(score, 0.9)
+    return score
+
+
+def match_confidence(name: str, address: str | None, cand_name: str, cand_address: str | None) -> float:
+    """Confidence that a clue's business (name, address) is a directory entity; name weighs most."""
+    n = name_similarity(name, cand_name)
+    if address and cand_address:
+        return round(0.8 * n + 0.2 * dice(address, cand_address), 3)
+    return round(0.9 * n, 3)
+
+
+def search_grams(name: str) -> list[str]:
+    """The bigrams of a name's core, as stored for index look-ups."""
+    return sorted(bigrams(name_core(name)))

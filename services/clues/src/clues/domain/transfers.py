@@ -1,0 +1,75 @@
+"""Case transfer to criminal justice (行刑衔接, State Council Decree 310), as pure rules.
+
+To the police: the case team (at least two officials) lists the documents and asks for approval →
+the agency head approves (or refuses with reasons) within 3 days → the approved case is handed over
+within 24 hours, with a copy to the procuratorate → the police decide within 3 days whether to open a
+case. From the police: a case sent back for administrative handling becomes a clue and is accepted.
+Each limit is configurable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+PENDING_APPROVAL = "pending_approval"
+APPROVED = "approved"
+REFUSED = "refused"
+HANDED_OVER = "handed_over"
+CASE_OPENED = "case_opened"
+DECLINED = "declined"
+RECEIVED = "received"      # from the police
+ACCEPTED = "accepted"      # from the police, taken up by the department
+
+# action -> (statuses it is allowed in, resulting status)
+ACTIONS = {
+    "approve": ({PENDING_APPROVAL}, APPROVED),
+    "refuse": ({PENDING_APPROVAL}, REFUSED),
+    "hand_over": ({APPROVED}, HANDED_OVER),
+    "open_case": ({HANDED_OVER}, CASE_OPENED),
+    "decline": ({HANDED_OVER}, DECLINED),
+    "accept_returned": ({RECEIVED}, ACCEPTED),
+}
+MIN_TEAM = 2
+REQUIRED_DOCUMENTS = ("transfer_letter", "investigation_report")  # 移送书, 调查报告
+
+
+class TransferNotAllowed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Limits:
+    approval: timedelta
+    handover: timedelta
+    decision: timedelta
+
+
+def next_status(current: str, action: str) -> str:
+    allowed, target = ACTIONS[action]
+    if current not in allowed:
+        raise TransferNotAllowed(f"cannot {action.replace('_', ' ')} a transfer that is {current}; "
+                                 f"allowed only when {', '.join(sorted(allowed))}")
+    return target
+
+
+def check_request(documents: list[str], team: list[str]) -> list[dict[str, str]]:
+    """Field errors of a transfer request (empty when fine)."""
+    errors = []
+    if len({t.strip() for t in team if t.strip()}) < MIN_TEAM:
+        errors.append({"field": "team", "reason": f"at least {MIN_TEAM} officials form the case team"})
+    missing = [d for d in REQUIRED_DOCUMENTS if d not in documents]
+    if missing:
+        errors.append({"field": "documents", "reason": "the file must list " + ", ".join(missing)})
+    return errors
+
+
+def overdue_timers(status: str, now: datetime, *, approval_deadline: datetime | None,
+                   handover_deadline: datetime | None, decision_deadline: datetime | None) -> list[str]:
+    """The statutory timers running out at ``now`` in the current status."""
+    running = {PENDING_APPROVAL: ("approval", approval_deadline),
+               APPROVED: ("handover", handover_deadline),
+               HANDED_OVER: ("police_decision", decision_deadline)}.get(status)
+    if running and running[1] is not None and now > running[1]:
+        return [running[0]]
+    return []

@@ -1,0 +1,52 @@
+"""The clues service's settings (environment variables ``JSP_CLUES_*``).
+
+Handling deadlines per urgency and channel and the routing keyword rules are data in the database
+(editable by the office through the API); the numbers here are the remaining time limits and thresholds.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from jsp_common.settings import DEV_SECRET_MARKER, ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="JSP_CLUES_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "clues"
+    http_port: int = 8102
+
+    # Personal information (PIPL art. 51): callers' names and phones are encrypted at rest (Fernet,
+    # AES-128-CBC + HMAC). The key is derived from this secret; put the new one first to rotate,
+    # older ones still decrypt.
+    pi_keys: list[str] = Field(default_factory=lambda: [f"{DEV_SECRET_MARKER}-clues-pi-key"])
+
+    # Time limits (working days, Asia/Shanghai calendar with official holidays and make-up days).
+    return_within_workdays: int = 2          # a misrouted clue may be returned (退回) within this
+    chase_when_workdays_left: int = 1        # chaser (催办) when this many working days or fewer are left
+    escalate_after_overdue_workdays: int = 1 # escalation (督办) once this many working days overdue
+    max_extension_workdays: int = 10         # one extension may add at most this many working days
+    deadline_fallback_workdays: int = 5      # when no deadline policy row fits
+
+    # Duplicates: an open clue about the same business and matter within the window is linked.
+    duplicate_window_days: int = 30
+    duplicate_min_similarity: float = 0.5            # same business: content similarity needed
+    duplicate_min_similarity_no_business: float = 0.8  # same place but no business identified
+
+    # Matching a business without USCC against the registry replica by name and place.
+    match_min_confidence: float = 0.6
+    match_candidates: int = 50
+
+    # Case transfer to public security (行刑衔接, State Council Decree 310): statutory timers.
+    transfer_approval_days: int = 3          # the agency head approves or refuses within 3 days
+    transfer_handover_hours: int = 24        # an approved case goes to the police within 24 hours
+    transfer_police_decision_days: int = 3   # the police decide whether to open a case within 3 days
+
+    deadline_scan_interval_s: float = 60.0   # periodic job: chasers, escalations, transfer timers
+    rules_cache_s: float = 5.0               # routing rules and deadline policies are re-read this often
+
+    def check(self) -> "Settings":
+        self.refuse_placeholder_secrets(pi_key=self.pi_keys[0] if self.pi_keys else None)
+        return self

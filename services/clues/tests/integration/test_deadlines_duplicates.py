@@ -1,0 +1,85 @@
+"""Working-day deadlines across a public holiday, chasers and escalations, extensions; duplicates
+linked and answered by their first clue; a resent work order recognised."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jsp_common.clock import TZ
+from jsp_common.testing import of_type, tail, unique
+
+from clues.handlers import scan_deadlines
+
+from .conftest import HOTLINE_P, HOTLINE_REPLIES, OFFICE, dept, new_uscc
+
+KAIFENG_SAMR, KAIFENG_OFFICE = "dept.samr-410200.clues.v1", "dept.office-410200.clues.v1"
+
+
+async def test_deadline_crosses_national_day_then_chaser_escalation_extension(service, bootstrap):
+    no = unique("WO")
+    # Received Tue 30 Sep 2025; Oct 1-8 are holidays and Sat 11 Oct a make-up working day:
+    # 5 working days end on Tue 14 Oct.
+    async with tail(bootstrap, KAIFENG_SAMR, KAIFENG_OFFICE) as t:
+        await service.work_order(no, "开封市龙亭区某商场电梯多次突然停运，存在安全隐患。", address="河南省开封市龙亭区",
+                                 uscc=new_uscc("410202"), received_at="2025-09-30T10:00:00+08:00")
+        d = (await t.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=no)))[0].envelope.data
+        assert datetime.fromisoformat(d["deadline"]) == datetime(2025, 10, 14, 23, 59, 59, tzinfo=TZ)
+        clue_id = d["clue_id"]
+
+        # Mon 13 Oct: one working day left -> a chaser (催办) to the lead department, once.
+        await scan_deadlines(service.deps, now=datetime(2025, 10, 13, 9, tzinfo=TZ))
+        chaser = (await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id)))[0]
+        assert chaser.topic == KAIFENG_SAMR and chaser.envelope.data["workdays_left"] == 1
+        await scan_deadlines(service.deps, now=datetime(2025, 10, 13, 15, tzinfo=TZ))
+        # Thu 16 Oct: overdue by two working days -> escalation (督办) to the department and the city's office.
+        await scan_deadlines(service.deps, now=datetime(2025, 10, 16, 9, tzinfo=TZ))
+        esc = await t.wait_for(of_type("clues.clue.escalated.v1", clue_id=clue_id), count=2)
+        assert {m.topic for m in esc} == {KAIFENG_SAMR, KAIFENG_OFFICE}
+        assert esc[0].envelope.data["overdue_workdays"] == 2
+        assert len([m for m in t.received if of_type("clues.clue.chased.v1", clue_id=clue_id)(m)]) == 1
+
+    samr = dept("samr-410200")
+    assert (await service.post(f"/clues/{clue_id}/accept", samr)).status_code == 200
+    r = await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 3, "reason": "需委托检测机构检验"})
+    assert r.status_code == 200, r.text
+    ext_id = r.json()["id"]
+    assert (await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", samr,
+                               {"approved": True})).status_code == 403
+    r = await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", OFFICE, {"approved": True})
+    assert datetime.fromisoformat(r.json()["new_deadline"]) == datetime(2025, 10, 17, 23, 59, 59, tzinfo=TZ)
+    again = await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", OFFICE, {"approved": True})
+    assert again.status_code == 409
+    clue = (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()
+    assert clue["escalated_at"] is None and clue["chased_at"] is None  # the new deadline is watched afresh
+    assert [h["action"] for h in clue["history"]][-4:] == ["escalate", "accept", "request_extension",
+                                                            "approve_extension"]
+
+
+async def test_duplicate_linked_answered_by_first_and_resend_recognised(service, bootstrap):
+    first_no, second_no = unique("WO"), unique("WO")
+    business = new_uscc("410104")
+    async with tail(bootstrap, HOTLINE_REPLIES, "dept.samr-410100.clues.v1") as t:
+        await service.work_order(first_no, "郑州市管城区老街烧烤店使用过期肉类，食品安全堪忧。", uscc=business,
+                                 address="郑州市管城区东大街5号")
+        first = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=first_no)))[0].envelope.data
+        await service.work_order(second_no, "管城区老街烧烤店用过期肉类烤串，食品安全有问题。", uscc=business,
+                                 caller_phone="13900001111")
+        second = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=second_no)))[0].envelope.data
+        assert second["state"] == "linked" and second["duplicate_of"] == first["clue_id"]
+        # A resent work order is recognised: same clue, no new one.
+        await service.work_order(first_no, "郑州市管城区老街烧烤店使用过期肉类，食品安全堪忧。", uscc=business)
+        resent = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=first_no, resent=True)))[0]
+        assert resent.envelope.data["clue_id"] == first["clue_id"]
+
+        samr, clue_id = dept("samr-410100"), first["clue_id"]
+        for path, body in (("accept", None), ("verify", None),
+                           ("handle", {"finding": "substantiated", "measures": "没收过期肉类，罚款5000元"}),
+                           ("reply", {})):
+            assert (await service.post(f"/clues/{clue_id}/{path}", samr, body)).status_code == 200
+        replies = await t.wait_for(lambda m: of_type("clues.reply.published.v1")(m)
+                                   and m.key in (first_no, second_no), count=2)
+    answered = next(m.envelope.data for m in replies if m.key == second_no)
+    assert answered["answered_by_clue_id"] == clue_id and answered["finding"] == "substantiated"
+    assert (await service.post(f"/clues/{clue_id}/close", HOTLINE_P)).status_code == 200
+    dup = (await service.client.get(f"/work-orders/{second_no}/reply", headers=HOTLINE_P)).json()
+    assert dup["state"] == "closed" and dup["duplicate_of"] == clue_id and "没收过期肉类" in dup["reply_text"]

@@ -1,0 +1,106 @@
+"""A 12345 work order from the hotline topic to the department topics, handled, replied on the hotline's
+topic and closed; a return and re-dispatch; personal details encrypted, masked and scoped."""
+
+from __future__ import annotations
+
+from jsp_common.testing import of_type, tail, unique
+
+from .conftest import HOTLINE_P, HOTLINE_REPLIES, LIFECYCLE, OFFICE, dept, new_uscc
+
+SAMR_ZZ, NHC_ZZ = "dept.samr-410100.clues.v1", "dept.nhc-410100.clues.v1"
+PHONE = "13812345678"
+
+
+async def test_work_order_routed_handled_replied_closed(service, bootstrap):
+    no = unique("WO")
+    content = "我在郑州市金水区花园路8号的好味道餐馆吃饭后全家食物中毒，怀疑食品过期变质，请相关部门查处。"
+    async with tail(bootstrap, SAMR_ZZ, NHC_ZZ, HOTLINE_REPLIES, LIFECYCLE) as t:
+        await service.work_order(no, content, address="河南省郑州市金水区花园路8号", business_name="好味道餐馆",
+                                 uscc=new_uscc(), caller_name="张三", caller_phone=PHONE)
+        receipt = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=no)))[0].envelope.data
+        clue_id = receipt["clue_id"]
+        lead = (await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=clue_id, department="samr-410100")))[0]
+        co = (await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=clue_id, department="nhc-410100")))[0]
+    assert receipt["state"] == "dispatched"
+    assert lead.topic == SAMR_ZZ and co.topic == NHC_ZZ
+    assert lead.envelope.data["role"] == "lead" and co.envelope.data["role"] == "co"
+    assert lead.envelope.data["domain"] == "food" and lead.envelope.data["division_code"] == "410105"
+    # Personal details: masked in every event, encrypted at rest.
+    assert lead.envelope.data["caller_phone"] == "138****5678" and lead.envelope.data["caller_name"] == "张*"
+    assert PHONE.encode() not in lead.value and PHONE.encode() not in co.value
+    row = await service.clue("hotline", no)
+    assert PHONE.encode() not in bytes(row["caller_phone_enc"]) and row["caller_phone_masked"] == "138****5678"
+
+    # Scoping: the lead and co-handler see it (masked); another department gets 404; office and hotline see the phone.
+    samr, nhc, mem = dept("samr-410100"), dept("nhc-410100"), dept("mem-410100")
+    r = await service.client.get(f"/clues/{clue_id}", headers=samr)
+    assert r.status_code == 200 and r.json()["caller_phone"] == "138****5678"
+    assert (await service.client.get(f"/clues/{clue_id}", headers=nhc)).status_code == 200
+    r = await service.client.get(f"/clues/{clue_id}", headers=mem)
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["caller_phone"] == PHONE
+    assert (await service.client.get(f"/clues/{clue_id}", headers=HOTLINE_P)).json()["caller_name"] == "张三"
+    assert (await service.post(f"/clues/{clue_id}/accept", mem)).status_code == 404
+    assert (await service.post(f"/clues/{clue_id}/accept", nhc)).status_code == 403
+
+    # An action the state does not allow is refused with a clear message.
+    r = await service.post(f"/clues/{clue_id}/handle", samr, {"finding": "substantiated", "measures": "x"})
+    assert r.status_code == 409 and "cannot handle a clue that is dispatched" in r.json()["detail"]
+
+    async with tail(bootstrap, HOTLINE_REPLIES, SAMR_ZZ) as t:
+        for path, body in (("accept", None), ("verify", None),
+                           ("handle", {"finding": "partly", "measures": "责令停业整改，没收过期食品，罚款2万元"}),
+                           ("reply", {"text": "经核查，反映情况部分属实，已责令整改并立案处罚。"})):
+            r = await service.post(f"/clues/{clue_id}/{path}", samr, body)
+            assert r.status_code == 200, r.text
+        reply = (await t.wait_for(of_type("clues.reply.published.v1", channel_ref=no)))[0]
+        assert reply.topic == HOTLINE_REPLIES and reply.key == no
+        assert reply.envelope.data["finding"] == "partly" and reply.envelope.data["lead_department"] == "samr-410100"
+        r = await service.client.get(f"/work-orders/{no}/reply", headers=HOTLINE_P)
+        assert r.json()["state"] == "replied" and "部分属实" in r.json()["reply_text"]
+
+        assert (await service.post(f"/clues/{clue_id}/close", HOTLINE_P)).json()["state"] == "closed"
+        # An unsatisfied revisit reopens it: the department gets it again, with a new deadline.
+        r = await service.post(f"/clues/{clue_id}/revisit", HOTLINE_P, {"satisfied": False, "comment": "仍在营业"})
+        assert r.json()["state"] == "dispatched" and r.json()["satisfaction"] == "unsatisfied"
+        again = await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=clue_id, round=2))
+        assert again[0].topic == SAMR_ZZ
+
+    history = (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["history"]
+    assert [(h["action"], h["from_state"], h["to_state"]) for h in history] == [
+        ("receive", None, "received"), ("dispatch", "received", "dispatched"), ("accept", "dispatched", "accepted"),
+        ("verify", "accepted", "verifying"), ("handle", "verifying", "handled"), ("reply", "handled", "replied"),
+        ("close", "replied", "closed"), ("reopen", "closed", "dispatched")]
+    assert history[2]["actor"] == "officer@samr-410100" and history[2]["actor_department"] == "samr-410100"
+
+
+async def test_return_redispatch_and_arbitration(service, bootstrap):
+    no = unique("WO")
+    async with tail(bootstrap, "dept.samr-410300.clues.v1", "dept.mohurd-410300.clues.v1", HOTLINE_REPLIES) as t:
+        await service.work_order(no, "洛阳市西工区某小区电梯经常困人，物业不管。", address="河南省洛阳市西工区中州路12号",
+                                 uscc=new_uscc("410303"))
+        rec = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=no)))[0].envelope.data
+        clue_id = rec["clue_id"]
+        await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=clue_id, department="samr-410300"))
+        samr, mohurd = dept("samr-410300"), dept("mohurd-410300")
+        r = await service.post(f"/clues/{clue_id}/return", samr, {"reason": "小区物业管理问题，属住建部门职责"})
+        assert r.status_code == 200 and r.json()["state"] == "returned"
+        queue = (await service.client.get("/queue/manual-dispatch", headers=OFFICE)).json()
+        assert clue_id in [c["id"] for c in queue]
+        assert (await service.post(f"/clues/{clue_id}/dispatch", samr, {"lead": "mohurd-410300"})).status_code == 403
+        r = await service.post(f"/clues/{clue_id}/dispatch", OFFICE, {"lead": "mohurd-410300", "co": ["samr-410300"]})
+        assert r.status_code == 200 and r.json()["lead_department"] == "mohurd-410300"
+        got = (await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=clue_id, department="mohurd-410300")))[0]
+        assert got.envelope.data["round"] == 2 and got.envelope.data["role"] == "lead"
+        # mohurd returns it too; the office arbitrates: it cannot be returned again (no ping-pong).
+        assert (await service.post(f"/clues/{clue_id}/return", mohurd, {"reason": "电梯属特种设备"})).status_code == 200
+        r = await service.post(f"/clues/{clue_id}/dispatch", OFFICE,
+                               {"lead": "samr-410300", "arbitrate": True, "note": "电梯安全属特种设备监管"})
+        assert r.status_code == 200 and r.json()["arbitrated"] is True
+    r = await service.post(f"/clues/{clue_id}/return", samr, {"reason": "again"})
+    assert r.status_code == 409 and "arbitrated" in r.json()["detail"]
+    assert (await service.post(f"/clues/{clue_id}/accept", samr)).json()["state"] == "accepted"
+    # The returning department no longer sees the clue.
+    assert (await service.client.get(f"/clues/{clue_id}", headers=mohurd)).status_code == 404
+    actions = [h["action"] for h in (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["history"]]
+    assert actions == ["receive", "dispatch", "return", "redispatch", "return", "arbitrate", "accept"]

@@ -1,0 +1,128 @@
+"""Case transfer to public security with its statutory timers, a case coming back from the police, and
+matching a clue without USCC by name and place against the registry replica."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from jsp_common import clock
+from jsp_common.events.registry import EntityChanged
+from jsp_common.testing import of_type, tail, unique, wait_until
+
+from clues.handlers import scan_transfer_timers
+
+from .conftest import OFFICE, dept, new_uscc
+
+TRANSFERS = "clues.case-transfers.v1"
+
+
+async def _accepted_clue(service, bootstrap, content: str, address: str, lead: str) -> str:
+    no = unique("WO")
+    async with tail(bootstrap, f"dept.{lead}.clues.v1") as t:
+        await service.work_order(no, content, address=address, uscc=new_uscc(), urgency="complex")
+        clue_id = (await t.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=no)))[0].envelope.data["clue_id"]
+    for path in ("accept", "verify"):
+        assert (await service.post(f"/clues/{clue_id}/{path}", dept(lead))).status_code == 200
+    return clue_id
+
+
+async def test_transfer_to_public_security_with_timers(service, bootstrap):
+    clue_id = await _accepted_clue(service, bootstrap, "郑州市惠济区某药店大量销售假药，涉案金额巨大。",
+                                   "河南省郑州市惠济区天河路3号", "samr-410100")
+    samr, mps = dept("samr-410100"), dept("mps-410100")
+    r = await service.post(f"/clues/{clue_id}/case-transfers", samr,
+                           {"documents": ["transfer_letter"], "team": ["王执法"]})
+    assert r.status_code == 422 and {e["field"] for e in r.json()["errors"]} == {"team", "documents"}
+    async with tail(bootstrap, TRANSFERS) as t:
+        r = await service.post(f"/clues/{clue_id}/case-transfers", samr, {
+            "documents": ["transfer_letter", "investigation_report", "seized_items_list", "test_reports"],
+            "team": ["王执法", "李执法"]})
+        assert r.status_code == 200, r.text
+        tr = r.json()
+        requested = (await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"])))[0].envelope
+        assert requested.data["status"] == "pending_approval" and requested.data["police_department"] == "mps-410100"
+        assert requested.data["procuratorate_department"] == "procuratorate-410100"
+        asked = datetime.fromisoformat(requested.data["approval_deadline"]) - datetime.fromisoformat(requested.data["at"])
+        assert timedelta(days=3) - timedelta(seconds=5) < asked <= timedelta(days=3)
+
+        # Nobody approved within 3 days: the approval timer is announced as overdue, once.
+        late = clock.now() + timedelta(days=3, hours=1)
+        await scan_transfer_timers(service.deps, now=late)
+        await scan_transfer_timers(service.deps, now=late)
+        await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"], change="timer_overdue",
+                                 overdue=["approval"]))
+
+        assert (await service.post(f"/case-transfers/{tr['id']}/police-decision", mps,
+                                   {"open_case": True})).status_code == 409
+        r = await service.post(f"/case-transfers/{tr['id']}/approval", samr, {"approved": True})
+        handover_by = datetime.fromisoformat(r.json()["handover_deadline"])
+        assert timedelta(hours=23) < handover_by - clock.now() <= timedelta(hours=24)
+        r = await service.post(f"/case-transfers/{tr['id']}/handover", samr, {})
+        assert r.json()["status"] == "handed_over"
+        assert timedelta(days=2, hours=23) < datetime.fromisoformat(r.json()["decision_deadline"]) - clock.now()
+        assert (await service.client.get(f"/case-transfers/{tr['id']}", headers=dept("samr-410300"))).status_code == 404
+        assert (await service.post(f"/case-transfers/{tr['id']}/police-decision", samr,
+                                   {"open_case": True})).status_code == 403
+        r = await service.post(f"/case-transfers/{tr['id']}/police-decision", mps,
+                               {"open_case": True, "reason": "涉嫌生产销售假药罪", "case_ref": "郑公立字〔2026〕88号"})
+        assert r.json()["status"] == "case_opened"
+        changes = await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"]), count=5)
+    assert [m.envelope.data["change"] for m in changes] == ["requested", "timer_overdue", "approved", "handed_over",
+                                                            "case_opened"]
+    actions = [h["action"] for h in (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["history"]]
+    assert "transfer_case" in actions
+
+
+async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootstrap):
+    ref = unique("PS")
+    mps = dept("mps-410700")
+    async with tail(bootstrap, TRANSFERS, "dept.samr-410700.clues.v1") as t:
+        r = await service.post("/case-transfers/incoming", mps, {
+            "case_ref": ref, "content": "经审查不构成犯罪，移回行政处理：新乡市红旗区某超市销售过期食品。",
+            "received_at": clock.now().isoformat(), "address": "河南省新乡市红旗区", "uscc": new_uscc("410702"),
+            "documents": ["case_return_letter"]})
+        assert r.status_code == 201, r.text
+        clue_id, tr = r.json()["clue"]["id"], r.json()["transfer"]
+        assert r.json()["clue"]["channel"] == "public_security" and tr["status"] == "received"
+        await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=clue_id, department="samr-410700"))
+        assert (await service.post(f"/clues/{clue_id}/accept", dept("samr-410700"))).status_code == 200
+        await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"], status="accepted"))
+    assert (await service.post("/case-transfers/incoming", dept("samr-410700"), {
+        "case_ref": unique("PS"), "content": "x", "received_at": clock.now().isoformat()})).status_code == 403
+
+
+async def test_clue_without_uscc_matched_by_name_and_place(service, bootstrap):
+    uscc = new_uscc("410105")
+    name = f"郑州{unique('')[-6:].upper()}味坊餐饮管理有限公司"
+    record = EntityChanged(
+        uscc=uscc, name=name, entity_type="有限责任公司", address="河南省郑州市金水区农业路18号",
+        division_code="410105", city_code="410100", industry_code="6210", status="active",
+        established_on="2020-05-01", responsible_departments=["samr-410100", "nhc-410100", "mee-410100"], domains=["food"],
+        assignment_state="assigned", assignment_source="rules", record_version=3,
+        last_changed_at=clock.now(), updated_at=clock.now())
+    await service.send("registry.entities.v1", "registry.entity.changed.v1", record.model_dump(mode="json"), uscc)
+    # An older version arriving late does not overwrite the replica.
+    stale = record.model_copy(update={"record_version": 1, "name": "旧名称"})
+    await service.send("registry.entities.v1", "registry.entity.changed.v1", stale.model_dump(mode="json"), uscc)
+
+    async def replicated():
+        async with service.deps.db.transaction() as s:
+            from clues.adapters.repository import entity
+            return await entity(s, uscc)
+    await wait_until(replicated, what="the replica row")
+
+    no = unique("WO")
+    short = name.removeprefix("郑州").removesuffix("管理有限公司")
+    async with tail(bootstrap, "dept.samr-410100.clues.v1", "dept.nhc-410100.clues.v1") as t:
+        await service.work_order(no, f"金水区{short}店门口污水横流，后厨食品变质。", business_name=short,
+                                 address="郑州市金水区农业路18号")
+        lead = (await t.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=no, role="lead")))[0].envelope.data
+        co = (await t.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=no, role="co")))[0]
+    assert lead["uscc"] == uscc and lead["business_name"] == short
+    assert 0.6 <= lead["match_confidence"] < 1.0
+    # The business's departments that cover the domain co-handle (nhc); the environment bureau does not.
+    assert lead["department"] == "samr-410100" and co.topic == "dept.nhc-410100.clues.v1"
+    assert lead["co_departments"] == ["nhc-410100"]
+    row = await service.clue("hotline", no)
+    assert row["match_method"] == "name_place"
+    assert (await replicated())["name"] == name

@@ -1,0 +1,155 @@
+"""Pure rules: the state machine, routing, working-day deadlines, similarity, transfers, contracts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from jsp_common.clock import TZ
+from jsp_common.domains import Domain
+from jsp_common.events.clues import MAX_CONTENT_CHARS, ClueSubmitted, WorkOrderSubmitted
+from jsp_common.workdays import WorkCalendar
+
+from clues.adapters.crypto import PiCipher
+from clues.domain import deadlines, lifecycle, transfers
+from clues.domain.routing import Route, RoutingInput, Rule, Unroutable, route
+from clues.domain.text import match_confidence, name_core, name_similarity
+from clues.handlers import mask_name, rejection
+
+RULES = [
+    Rule("食品", Domain.FOOD, "samr", priority=1),
+    Rule("食物中毒", Domain.FOOD, "samr", ("nhc",), priority=4),
+    Rule("燃气", Domain.GAS, "mohurd", ("samr", "mem"), priority=4),
+    Rule("电梯", Domain.SPECIAL_EQUIPMENT, "samr", priority=3),
+]
+
+
+def test_state_machine_refuses_with_a_reason():
+    assert lifecycle.next_state("dispatched", "accept") is lifecycle.State.ACCEPTED
+    assert lifecycle.next_state("closed", "reopen") is lifecycle.State.DISPATCHED
+    with pytest.raises(lifecycle.NotAllowed, match="cannot reply a clue that is accepted; allowed only when handled"):
+        lifecycle.next_state("accepted", "reply")
+    with pytest.raises(lifecycle.NotAllowed):
+        lifecycle.next_state("linked", "accept")
+
+
+def test_routing_by_keywords_place_and_business():
+    r = route(RoutingInput("饭店食品变质，全家食物中毒", division_code="410105"), RULES)
+    assert isinstance(r, Route) and (r.domain, r.lead, r.co) == (Domain.FOOD, "samr-410100", ("nhc-410100",))
+    # Gas: the more specific domain wins over a generic food word; county → its city's departments.
+    r = route(RoutingInput("饭店燃气泄漏，食品加工间有异味", division_code="410302"), RULES)
+    assert (r.domain, r.lead, r.co) == (Domain.GAS, "mohurd-410300", ("samr-410300", "mem-410300"))
+    # The business's responsible departments join; its own department of the lead agency wins.
+    r = route(RoutingInput("电梯困人", division_code="410105", entity_departments=("samr-410200",)), RULES)
+    assert r.lead == "samr-410200"
+    # Nothing to go on → the office's manual queue, with the reason.
+    u = route(RoutingInput("噪音扰民", division_code="410105"), RULES)
+    assert isinstance(u, Unroutable) and "no routing rule matched" in u.reason
+    u = route(RoutingInput("食品过期"), RULES)
+    assert isinstance(u, Unroutable) and "place of the matter is unknown" in u.reason
+    # A domain hint alone goes to the first agency covering the domain at the place.
+    assert route(RoutingInput("见附件", division_code="410105", domain_hint=Domain.ILLEGAL_FINANCE), RULES).lead \
+        == "finance-410100"
+
+
+def test_deadline_counts_working_days_across_national_day():
+    cal = WorkCalendar()
+    received = datetime(2025, 9, 30, 10, tzinfo=TZ)
+    policies = {("*", "normal"): 5, ("*", "urgent"): 1, ("media", "normal"): 3}
+    assert deadlines.handling_workdays(policies, "hotline", "normal", 9) == 5
+    assert deadlines.handling_workdays(policies, "media", "normal", 9) == 3
+    assert deadlines.handling_workdays(policies, "hotline", "complex", 9) == 9
+    assert deadlines.handling_deadline(cal, received, 5) == datetime(2025, 10, 14, 23, 59, 59, tzinfo=TZ)
+    assert deadlines.handling_deadline(cal, received, 1) == datetime(2025, 10, 9, 23, 59, 59, tzinfo=TZ)
+
+
+def test_chaser_before_deadline_escalation_after():
+    cal, deadline = WorkCalendar(), datetime(2025, 10, 14, 23, 59, 59, tzinfo=TZ)
+    kw = dict(chase_when_left=1, escalate_after_overdue=1)
+    assert deadlines.due_action(cal, datetime(2025, 10, 10, 9, tzinfo=TZ), deadline, chased=False,
+                                escalated=False, **kw) is None      # Fri: Sat 11 (make-up) and Tue 14 left
+    assert deadlines.due_action(cal, datetime(2025, 10, 13, 9, tzinfo=TZ), deadline, chased=False,
+                                escalated=False, **kw) == deadlines.Chase(1)
+    assert deadlines.due_action(cal, datetime(2025, 10, 14, 9, tzinfo=TZ), deadline, chased=True,
+                                escalated=False, **kw) is None
+    assert deadlines.due_action(cal, datetime(2025, 10, 15, 9, tzinfo=TZ), deadline, chased=True,
+                                escalated=False, **kw) == deadlines.Escalate(1)
+    assert deadlines.due_action(cal, datetime(2025, 10, 16, 9, tzinfo=TZ), deadline, chased=True,
+                                escalated=True, **kw) is None
+
+
+def test_business_names_match_without_place_and_legal_form():
+    assert name_core("郑州市好味道餐饮有限公司") == "好味道餐饮"
+    assert name_similarity("好味道餐饮", "郑州好味道餐饮有限公司") == 1.0
+    assert name_similarity("好味道餐馆", "郑州好味道餐饮有限公司") >= 0.7
+    assert name_similarity("老王烧烤", "郑州好味道餐饮有限公司") < 0.2
+    assert match_confidence("好味道餐饮", "金水区农业路18号", "郑州好味道餐饮有限公司", "郑州市金水区农业路18号") > 0.9
+
+
+def test_transfer_rules():
+    assert transfers.check_request(["transfer_letter", "investigation_report"], ["甲", "乙"]) == []
+    assert {e["field"] for e in transfers.check_request(["transfer_letter"], ["甲", "甲"])} == {"team", "documents"}
+    with pytest.raises(transfers.TransferNotAllowed, match="cannot hand over a transfer that is pending_approval"):
+        transfers.next_status("pending_approval", "hand_over")
+    t0 = datetime(2026, 1, 5, 9, tzinfo=TZ)
+    assert transfers.overdue_timers("approved", t0 + timedelta(hours=25), approval_deadline=t0,
+                                    handover_deadline=t0 + timedelta(hours=24), decision_deadline=None) == ["handover"]
+    assert transfers.overdue_timers("handed_over", t0, approval_deadline=None, handover_deadline=None,
+                                    decision_deadline=t0 + timedelta(days=3)) == []
+
+
+def test_intake_contracts_give_field_level_reasons():
+    base = {"work_order_no": "ZZ1", "content": "食品过期", "received_at": "2026-03-02T09:00:00+08:00"}
+    WorkOrderSubmitted.model_validate(base)
+
+    def fields(**change) -> set[str]:
+        with pytest.raises(ValidationError) as exc:
+            WorkOrderSubmitted.model_validate({**base, **change})
+        return {".".join(map(str, e["loc"])) for e in exc.value.errors()}
+
+    assert fields(content="   ") == {"content"}
+    assert fields(content="x" * (MAX_CONTENT_CHARS + 1)) == {"content"}
+    assert fields(uscc="91410105MA44AAAA0X") == {"uscc"}
+    assert fields(division_code="320102") == {"division_code"}
+    assert fields(received_at="2026-03-02T09:00:00") == {"received_at"}
+    with pytest.raises(ValidationError, match="channel"):
+        ClueSubmitted.model_validate({"channel": "wechat", "channel_ref": "a1", "content": "x",
+                                      "received_at": "2026-03-02T09:00:00+08:00"})
+
+
+def test_rejection_receipt_for_unreadable_message_uses_the_key():
+    topic, receipt, key = rejection("hotline.work-orders.v1", "ZZ9", None, "not JSON: ...", None, None)
+    assert topic == "hotline.replies.v1" and key == "ZZ9" and receipt.channel == "hotline"
+    topic, receipt, _ = rejection("clues.submissions.v1", "r1", {"channel": "wechat"}, "schema-invalid",
+                                  [{"field": "channel", "reason": "bad"}], "e1")
+    assert topic == "clues.channel-replies.v1" and receipt.errors[0].field == "channel"
+
+
+def test_personal_information_encrypted_and_rotatable():
+    old = PiCipher(["old-secret"])
+    token = old.encrypt("13812345678")
+    assert b"13812345678" not in token
+    assert PiCipher(["new-secret", "old-secret"]).decrypt(token) == "13812345678"
+    with pytest.raises(ValueError):
+        PiCipher(["other"]).decrypt(token)
+    assert mask_name("张三丰") == "张**"
+
+
+def test_placeholder_key_refused_in_production():
+    from clues.settings import Settings
+
+    Settings().check()  # development: the placeholder is fine
+    with pytest.raises(ValueError, match="pi_key"):
+        Settings(environment="production").check()
+    Settings(environment="production", pi_keys=["a-real-secret-from-the-vault"]).check()
+
+
+def test_intake_refuses_control_characters_and_impossible_times():
+    base = {"work_order_no": "ZZ1", "content": "食品过期", "received_at": "2026-03-02T09:00:00+08:00"}
+    for change in ({"content": "食品\x00过期"}, {"received_at": "9999-12-31T00:00:00+08:00"},
+                   {"received_at": "1999-12-31T00:00:00+08:00"}):
+        with pytest.raises(ValidationError):
+            WorkOrderSubmitted.model_validate({**base, **change})
+    WorkOrderSubmitted.model_validate({**base, "content": "第一行\n第二行\t完"})
