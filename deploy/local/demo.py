@@ -1,0 +1,131 @@
+"""`make demo`: realistic sample traffic through the front door and the topics, so a newcomer sees
+notifications and clues flow within a minute.
+
+Registrations as the market regulation bureau sends them and 12345 work orders about those businesses
+(Faker zh_CN over real Henan division codes), half through the gateway's ingest routes (with an
+Idempotency-Key) and half straight onto the bureau's and hotline's topics with the same envelope. Then
+it reads, through the gateway, the departments' notifications and the routed clues, and prints them.
+
+    python deploy/local/demo.py [--count 20] [--gateway http://127.0.0.1:8000]
+
+Needs `make run` running; logs in with the office account from .local/office-account.txt
+(or JSP_DEMO_USERNAME / JSP_DEMO_PASSWORD).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from jsp_common.envelope import new_envelope
+from jsp_common.producer import EventProducer
+from jsp_common.settings import ServiceSettings
+
+from gateway import samples
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def office_credentials() -> tuple[str, str]:
+    if os.environ.get("JSP_DEMO_USERNAME"):
+        return os.environ["JSP_DEMO_USERNAME"], os.environ["JSP_DEMO_PASSWORD"]
+    path = ROOT / ".local" / "office-account.txt"
+    if not path.exists():
+        sys.exit("no office account: start `make run` first (it creates one), or set JSP_DEMO_USERNAME/PASSWORD")
+    username, _, password = path.read_text().strip().partition(" ")
+    return username, password
+
+
+async def system(http: httpx.AsyncClient, office: dict, name: str, role: str) -> dict:
+    created = await http.post("/admin/clients", headers=office, json={"name": name, "kind": "system", "roles": [role]})
+    created.raise_for_status()
+    body = created.json()
+    token = await http.post("/auth/token", data={"grant_type": "client_credentials",
+                                                 "client_id": body["client"]["client_id"],
+                                                 "client_secret": body["credential"]["secret"]})
+    token.raise_for_status()
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+async def main(count: int, gateway: str) -> int:
+    rng = random.Random()
+    username, password = office_credentials()
+    settings = ServiceSettings(service_name="demo")
+    producer = EventProducer(client_id="demo", **settings.kafka_client_options())
+    await producer.start()
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+        login = await http.post("/auth/login", json={"username": username, "password": password})
+        if login.status_code != 200:
+            sys.exit(f"cannot log in as {username}: {login.text}")
+        office = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        bureau = await system(http, office, "省市场监管局登记系统 (demo)", "bureau")
+        hotline = await system(http, office, "12345热线系统 (demo)", "hotline")
+
+        started = time.monotonic()
+        registrations = [samples.registration(rng) for _ in range(count)]
+        orders = [samples.work_order(r, rng) for r in rng.sample(registrations, max(1, count // 2))]
+        for i, data in enumerate(registrations):
+            if i % 2 == 0:
+                resp = await http.post("/ingest/registrations", headers={**bureau, "Idempotency-Key": str(uuid.uuid4())},
+                                       json={"type": "market.entity.registered.v1", "data": data})
+                resp.raise_for_status()
+            else:
+                env = new_envelope(type="market.entity.registered.v1", source="/henan/samr/registration",
+                                   subject=data["uscc"], data=data)
+                await producer.publish("market.registrations.v1", env, key=data["uscc"])
+        for i, data in enumerate(orders):
+            if i % 2 == 0:
+                resp = await http.post("/ingest/work-orders", headers={**hotline, "Idempotency-Key": str(uuid.uuid4())},
+                                       json={"type": "hotline.work-order.submitted.v1", "data": data})
+                resp.raise_for_status()
+            else:
+                env = new_envelope(type="hotline.work-order.submitted.v1", source="/henan/12345",
+                                   subject=data["work_order_no"], data=data)
+                await producer.publish("hotline.work-orders.v1", env, key=data["work_order_no"])
+        print(f"sent {len(registrations)} registrations and {len(orders)} work orders "
+              f"(half through {gateway}, half on the topics)")
+
+        usccs = {r["uscc"]: r for r in registrations}
+        seen_notes: dict[str, list[str]] = {}
+        seen_clues: dict[str, dict] = {}
+        refs = {o["work_order_no"] for o in orders}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (len(seen_notes) < len(usccs) or len(seen_clues) < len(refs)):
+            notes = (await http.get("/registry/notifications", headers=office, params={"page_size": 200})).json()
+            for n in notes.get("items", []):
+                if n["uscc"] in usccs:
+                    seen_notes.setdefault(n["uscc"], []).append(n["department"])
+            clues = (await http.get("/clues/clues", headers=office, params={"channel": "hotline", "limit": 500})).json()
+            for c in clues if isinstance(clues, list) else []:
+                if c.get("channel_ref") in refs:
+                    seen_clues[c["channel_ref"]] = c
+            await asyncio.sleep(1)
+        took = time.monotonic() - started
+        print(f"\nafter {took:.0f}s: {len(seen_notes)} of {len(usccs)} entities notified, "
+              f"{len(seen_clues)} of {len(refs)} work orders routed\n")
+        print("dual notification (双告知):")
+        for uscc, depts in list(seen_notes.items())[:10]:
+            print(f"  {usccs[uscc]['name']:<24} {uscc}  -> {', '.join(sorted(set(depts)))}")
+        print("\nclues (12345 work orders):")
+        for ref, c in list(seen_clues.items())[:10]:
+            print(f"  {ref}  {c.get('state'):<16} lead={c.get('lead_department')}  {c.get('content', '')[:30]}")
+        print(f"\nsee more: {gateway}/docs (log in as {username}); the departments' topics are "
+              "dept.<department>.notifications.v1 and dept.<department>.clues.v1")
+    await producer.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--count", type=int, default=20)
+    p.add_argument("--gateway", default=os.environ.get("JSP_GATEWAY_PUBLIC_URL", "http://127.0.0.1:8000"))
+    a = p.parse_args()
+    sys.exit(asyncio.run(main(a.count, a.gateway)))

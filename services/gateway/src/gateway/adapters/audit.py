@@ -1,0 +1,68 @@
+"""The audit writer: entries are queued by the request path and written in batches by one task.
+
+Writing off the request path keeps a database round trip out of every call; a full queue makes
+callers wait (nothing is dropped), and stopping the gateway flushes what is queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from jsp_common.db import Database
+from jsp_common.logs import get_logger
+
+from . import repositories
+
+log = get_logger(__name__)
+
+
+class AuditWriter:
+    def __init__(self, db: Database, *, batch_size: int, flush_interval_s: float, queue_max: int):
+        self.db, self.batch_size, self.flush_interval_s = db, batch_size, flush_interval_s
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=queue_max)
+        self._task: asyncio.Task | None = None
+
+    async def record(self, entry: dict[str, Any]) -> None:
+        await self.queue.put(entry)
+
+    async def flush(self) -> int:
+        batch: list[dict[str, Any]] = []
+        while not self.queue.empty() and len(batch) < self.batch_size:
+            batch.append(self.queue.get_nowait())
+        if not batch:
+            return 0
+        try:
+            async with self.db.transaction() as session:
+                await repositories.append_audit(session, batch)
+        except Exception:
+            for entry in batch:  # keep them: put back and try again next round
+                with contextlib.suppress(asyncio.QueueFull):
+                    self.queue.put_nowait(entry)
+            raise
+        return len(batch)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                written = await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - database away: keep the entries, retry
+                log.exception("audit flush failed; retrying")
+                written = 0
+            if written < self.batch_size:
+                await asyncio.sleep(self.flush_interval_s)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="gateway-audit-writer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(Exception):
+            while await self.flush():
+                pass

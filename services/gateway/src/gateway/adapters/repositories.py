@@ -1,0 +1,163 @@
+"""Reading and writing the gateway's tables (the session is the caller's unit of work)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jsp_common import clock
+
+from ..domain.identity import ClientSpec, CredentialKind
+from .tables import audit_log, clients, credentials, idempotency_keys
+
+
+# ---------------------------------------------------------------- clients and credentials
+async def insert_client(session: AsyncSession, client_id: str, spec: ClientSpec, *, created_by: str) -> dict:
+    row = dict(client_id=client_id, kind=spec.kind.value, name=spec.name, username=spec.username,
+               roles=[r.value for r in spec.roles], department=spec.department, division=spec.division,
+               created_by=created_by)
+    await session.execute(insert(clients).values(**row))
+    return await get_client(session, client_id)
+
+
+async def get_client(session: AsyncSession, client_id: str) -> dict | None:
+    row = (await session.execute(select(clients).where(clients.c.client_id == client_id))).mappings().first()
+    return dict(row) if row else None
+
+
+async def get_client_by_username(session: AsyncSession, username: str) -> dict | None:
+    row = (await session.execute(select(clients).where(clients.c.username == username))).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_clients(session: AsyncSession) -> list[dict]:
+    rows = (await session.execute(select(clients).order_by(clients.c.created_at))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def set_client_status(session: AsyncSession, client_id: str, status: str) -> bool:
+    res = await session.execute(update(clients).where(clients.c.client_id == client_id)
+                                .values(status=status, updated_at=clock.now()))
+    return res.rowcount == 1
+
+
+async def add_credential(session: AsyncSession, *, credential_id: str, client_id: str, kind: CredentialKind,
+                         hashed: str, created_by: str, expires_at: datetime | None = None) -> dict:
+    await session.execute(insert(credentials).values(credential_id=credential_id, client_id=client_id,
+                                                     kind=kind.value, hash=hashed, created_by=created_by,
+                                                     expires_at=expires_at))
+    return await get_credential(session, credential_id)
+
+
+async def get_credential(session: AsyncSession, credential_id: str) -> dict | None:
+    row = (await session.execute(select(credentials).where(credentials.c.credential_id == credential_id))
+           ).mappings().first()
+    return dict(row) if row else None
+
+
+async def usable_credentials(session: AsyncSession, client_id: str, kinds: Sequence[CredentialKind]) -> list[dict]:
+    now = clock.now()
+    rows = (await session.execute(
+        select(credentials).where(credentials.c.client_id == client_id,
+                                  credentials.c.kind.in_([k.value for k in kinds]),
+                                  credentials.c.revoked_at.is_(None),
+                                  or_(credentials.c.expires_at.is_(None), credentials.c.expires_at > now))
+        .order_by(credentials.c.created_at.desc()))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def client_credentials(session: AsyncSession, client_id: str) -> list[dict]:
+    rows = (await session.execute(select(credentials).where(credentials.c.client_id == client_id)
+                                  .order_by(credentials.c.created_at))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def revoke_credential(session: AsyncSession, credential_id: str, *, by: str) -> bool:
+    res = await session.execute(update(credentials)
+                                .where(credentials.c.credential_id == credential_id,
+                                       credentials.c.revoked_at.is_(None))
+                                .values(revoked_at=clock.now(), revoked_by=by))
+    return res.rowcount == 1
+
+
+async def expire_credential(session: AsyncSession, credential_id: str, at: datetime) -> None:
+    await session.execute(update(credentials).where(credentials.c.credential_id == credential_id,
+                                                    or_(credentials.c.expires_at.is_(None),
+                                                        credentials.c.expires_at > at))
+                          .values(expires_at=at))
+
+
+async def touch_credential(session: AsyncSession, credential_id: str) -> None:
+    await session.execute(update(credentials).where(credentials.c.credential_id == credential_id)
+                          .values(last_used_at=clock.now()))
+
+
+async def unusable_since(session: AsyncSession, since: datetime) -> tuple[set[str], set[str]]:
+    """Credentials revoked or expired, and clients disabled, since ``since``: their tokens stop working."""
+    now = clock.now()
+    creds = (await session.execute(select(credentials.c.credential_id).where(or_(
+        credentials.c.revoked_at >= since,
+        and_(credentials.c.expires_at >= since, credentials.c.expires_at <= now))))).scalars().all()
+    disabled = (await session.execute(select(clients.c.client_id).where(clients.c.status != "active"))
+                ).scalars().all()
+    return set(creds), set(disabled)
+
+
+# ---------------------------------------------------------------- audit log
+async def append_audit(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
+    if entries:
+        await session.execute(insert(audit_log), list(entries))
+
+
+async def query_audit(session: AsyncSession, *, subject: str | None = None, object_id: str | None = None,
+                      route: str | None = None, outcome: str | None = None, since: datetime | None = None,
+                      until: datetime | None = None, before_id: int | None = None, limit: int = 100) -> list[dict]:
+    q = select(audit_log)
+    for col, value in ((audit_log.c.subject, subject), (audit_log.c.object_id, object_id),
+                       (audit_log.c.route, route), (audit_log.c.outcome, outcome)):
+        if value is not None:
+            q = q.where(col == value)
+    if since is not None:
+        q = q.where(audit_log.c.at >= since)
+    if until is not None:
+        q = q.where(audit_log.c.at < until)
+    if before_id is not None:
+        q = q.where(audit_log.c.id < before_id)
+    rows = (await session.execute(q.order_by(audit_log.c.id.desc()).limit(limit))).mappings().all()
+    return [dict(r) for r in rows]
+
+
+# ---------------------------------------------------------------- idempotency keys
+async def claim_idempotency_key(session: AsyncSession, *, subject: str, key: str, route: str,
+                                request_hash: str) -> dict | None:
+    """Reserve ``key`` for this transaction; returns the earlier record if the key was used before.
+
+    A concurrent request with the same key waits here until the first one's transaction ends.
+    """
+    res = await session.execute(pg_insert(idempotency_keys)
+                                .values(subject=subject, key=key, route=route, request_hash=request_hash,
+                                        status=0, response={})
+                                .on_conflict_do_nothing(index_elements=["subject", "key"]))
+    if res.rowcount == 1:
+        return None
+    row = (await session.execute(select(idempotency_keys).where(idempotency_keys.c.subject == subject,
+                                                                idempotency_keys.c.key == key))).mappings().first()
+    return dict(row)
+
+
+async def record_idempotent_response(session: AsyncSession, *, subject: str, key: str, status: int,
+                                     response: dict) -> None:
+    await session.execute(update(idempotency_keys)
+                          .where(idempotency_keys.c.subject == subject, idempotency_keys.c.key == key)
+                          .values(status=status, response=response))
+
+
+async def purge_idempotency_keys(session: AsyncSession, older_than: datetime) -> int:
+    from sqlalchemy import delete
+
+    res = await session.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < older_than))
+    return res.rowcount

@@ -1,0 +1,116 @@
+"""Clients and their credentials (admin role): create, rotate, revoke, disable. Secrets are shown once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from jsp_common.principal import Principal, Role
+
+from .. import handlers
+from ..domain.identity import ClientSpec, CredentialKind, Kind
+from .fields import Text
+from .security import gateway, require
+
+router = APIRouter(prefix="/admin", tags=["administration"])
+admin = require(Role.ADMIN)
+
+
+class ClientCreate(BaseModel):
+    name: Text = Field(min_length=1, max_length=200, description="e.g. 12345热线系统, 郑州市市场监管局业务系统")
+    kind: Kind
+    roles: list[Role] = Field(min_length=1)
+    department: Text | None = Field(None, max_length=40, description="department code, e.g. samr-410100")
+    username: Text | None = Field(None, min_length=1, max_length=200, description="people only")
+    password: Text | None = Field(None, min_length=12, max_length=500,
+                                 description="people only; generated when absent")
+
+
+class CredentialOut(BaseModel):
+    credential_id: str
+    kind: CredentialKind
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    last_used_at: datetime | None = None
+
+
+class ClientOut(BaseModel):
+    client_id: str
+    kind: Kind
+    name: str
+    username: str | None = None
+    roles: list[Role]
+    department: str | None = None
+    division: str | None = None
+    status: Literal["active", "disabled"]
+    created_at: datetime
+    created_by: str
+    credentials: list[CredentialOut] = []
+
+
+class IssuedOut(BaseModel):
+    credential_id: str
+    kind: CredentialKind
+    secret: str = Field(description="shown once: store it now, it cannot be read again")
+
+
+class ClientCreated(BaseModel):
+    client: ClientOut
+    credential: IssuedOut
+
+
+class RotateRequest(BaseModel):
+    kind: CredentialKind
+    retire_previous_after_s: int | None = Field(
+        None, ge=0, le=30 * 86400,
+        description="the previous credentials of this kind stop working after this many seconds (0: now); "
+                    "absent: they stay valid until revoked")
+
+
+class StatusChange(BaseModel):
+    status: Literal["active", "disabled"]
+
+
+def _issued(c: handlers.IssuedCredential) -> IssuedOut:
+    return IssuedOut(credential_id=c.credential_id, kind=c.kind, secret=c.secret)
+
+
+@router.post("/clients", status_code=201, response_model=ClientCreated, summary="Create a system or a person")
+async def create_client(request: Request, body: ClientCreate, who: Principal = Depends(admin)) -> ClientCreated:
+    spec = ClientSpec(name=body.name, kind=body.kind, roles=tuple(body.roles), department=body.department,
+                      username=body.username)
+    client, cred = await handlers.create_client(gateway(request), spec, by=who.subject, password=body.password)
+    request.state.audit_object = client["client_id"]
+    return ClientCreated(client=ClientOut(**client), credential=_issued(cred))
+
+
+@router.get("/clients", response_model=list[ClientOut], summary="Every client with its credentials (no secrets)")
+async def list_clients(request: Request, who: Principal = Depends(admin)) -> list[ClientOut]:
+    return [ClientOut(**c) for c in await handlers.list_clients(gateway(request))]
+
+
+@router.post("/clients/{client_id}/credentials", status_code=201, response_model=IssuedOut,
+             summary="Issue a new secret, API key or password (rotation)")
+async def rotate(request: Request, client_id: str, body: RotateRequest, who: Principal = Depends(admin)) -> IssuedOut:
+    return _issued(await handlers.issue_credential(gateway(request), client_id, body.kind, by=who.subject,
+                                                   retire_previous_after_s=body.retire_previous_after_s))
+
+
+@router.post("/clients/{client_id}/credentials/{credential_id}/revoke", response_model=CredentialOut,
+             summary="Revoke a credential: it and the tokens issued for it stop working")
+async def revoke(request: Request, client_id: str, credential_id: str, who: Principal = Depends(admin)
+                 ) -> CredentialOut:
+    return CredentialOut(**await handlers.revoke_credential(gateway(request), client_id, credential_id,
+                                                            by=who.subject))
+
+
+@router.post("/clients/{client_id}/status", response_model=ClientOut, summary="Disable or re-enable a client")
+async def set_status(request: Request, client_id: str, body: StatusChange, who: Principal = Depends(admin)
+                     ) -> ClientOut:
+    return ClientOut(**await handlers.set_client_status(gateway(request), client_id, body.status, by=who.subject))

@@ -1,0 +1,84 @@
+"""Log in: OAuth2 token endpoint (client credentials for systems, password for people) and /auth/login."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Form, Request
+from pydantic import BaseModel, Field
+
+from jsp_common.principal import Principal
+from jsp_common.problems import Problem
+
+from .. import handlers
+from .fields import Text
+from .security import current_principal, gateway, public_caller
+
+router = APIRouter(tags=["authentication"])
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the token expires")
+    roles: list[str]
+    department: str | None = None
+    division: str | None = None
+
+
+class LoginRequest(BaseModel):
+    username: Text = Field(min_length=1, max_length=200)
+    password: Text = Field(min_length=1, max_length=500)
+
+
+def _answer(token: str, ttl: int, claims) -> TokenResponse:
+    return TokenResponse(access_token=token, expires_in=ttl, roles=[r.value for r in claims.roles],
+                         department=claims.department, division=claims.division)
+
+
+def _basic(request: Request) -> tuple[str | None, str | None]:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None, None
+    try:
+        user, _, pwd = base64.b64decode(header[6:]).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Problem(400, "malformed Basic authorization header") from None
+    return user, pwd
+
+
+@router.post("/auth/token", response_model=TokenResponse, dependencies=[Depends(public_caller)],
+             summary="OAuth2 token endpoint (client_credentials for systems, password for people)",
+             responses={400: {"description": "unsupported grant"}, 401: {"description": "bad credentials"}})
+async def token(request: Request,
+                grant_type: Literal["client_credentials", "password"] = Form(),
+                client_id: Text | None = Form(None, max_length=200),
+                client_secret: Text | None = Form(None, max_length=500,
+                                                 description="the client secret, or one of the client's API keys"),
+                username: Text | None = Form(None, max_length=200),
+                password: Text | None = Form(None, max_length=500)) -> TokenResponse:
+    rt = gateway(request)
+    if grant_type == "password":
+        if not username or not password:
+            raise Problem(400, "grant_type=password needs username and password")
+        return _answer(*await handlers.token_for_password(rt, username, password))
+    basic_id, basic_secret = _basic(request)
+    client_id, client_secret = client_id or basic_id, client_secret or basic_secret
+    if not client_id or not client_secret:
+        raise Problem(400, "grant_type=client_credentials needs client_id and client_secret "
+                           "(form fields or HTTP Basic)")
+    return _answer(*await handlers.token_for_client_secret(rt, client_id, client_secret))
+
+
+@router.post("/auth/login", response_model=TokenResponse, dependencies=[Depends(public_caller)],
+             summary="A person logs in with user name and password",
+             responses={401: {"description": "bad credentials"}})
+async def login(request: Request, body: LoginRequest) -> TokenResponse:
+    return _answer(*await handlers.token_for_password(gateway(request), body.username, body.password))
+
+
+@router.get("/auth/me", response_model=Principal, summary="Who the token says you are")
+async def me(principal: Principal = Depends(current_principal)) -> Principal:
+    return principal

@@ -1,0 +1,58 @@
+"""Forwarding a call to a service: the principal header, request id and trace context ride along."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Depends, Request, Response
+
+from jsp_common import tracing
+from jsp_common.logs import get_logger
+from jsp_common.principal import HEADER as PRINCIPAL_HEADER
+from jsp_common.principal import Principal
+from jsp_common.problems import Problem
+from structlog.contextvars import get_contextvars
+
+from ..adapters.upstream import UpstreamError
+from ..domain.policy import Rule, department_query_allowed
+from .security import gateway, require
+
+log = get_logger(__name__)
+PASS_REQUEST = ("content-type", "accept", "accept-language", "idempotency-key", "if-match", "if-none-match")
+PASS_RESPONSE = ("content-type", "location", "etag", "cache-control", "link", "x-total-count", "retry-after")
+
+
+def upstream_headers(request: Request, principal: Principal) -> dict[str, str]:
+    headers = {k: v for k in PASS_REQUEST if (v := request.headers.get(k))}
+    headers[PRINCIPAL_HEADER] = principal.header_value()
+    request_id = get_contextvars().get("request_id")
+    if request_id:
+        headers["x-request-id"] = request_id
+    traceparent = tracing.current_traceparent.get()
+    if traceparent:
+        headers["traceparent"] = traceparent
+    return headers
+
+
+def proxy_endpoint(rule: Rule):
+    async def endpoint(request: Request, principal: Principal = Depends(require(*rule.roles))) -> Response:
+        if rule.department_param and not department_query_allowed(
+                rule, principal.roles, principal.department, request.query_params.get(rule.department_param)):
+            raise Problem(404, "a department sees only what is assigned to its own department")
+        path = rule.path.format(**{k: quote(str(v), safe="") for k, v in request.path_params.items()})
+        body = await request.body() if rule.method not in ("GET", "HEAD") else None
+        try:
+            resp = await gateway(request).upstreams[rule.service].request(
+                rule.method, path, params=list(request.query_params.multi_items()),
+                headers=upstream_headers(request, principal), content=body)
+        except UpstreamError as exc:
+            raise Problem(exc.status, str(exc) + "; try again later", service=exc.service) from None
+        if resp.status_code >= 500:
+            log.warning("service failed", service=rule.service, status=resp.status_code, path=path)
+            raise Problem(502, f"the {rule.service} service failed to answer this request "
+                               f"(status {resp.status_code})", service=rule.service)
+        headers = {k: v for k in PASS_RESPONSE if (v := resp.headers.get(k))}
+        return Response(content=resp.content, status_code=resp.status_code, headers=headers)
+
+    endpoint.__name__ = f"{rule.service}_{rule.method.lower()}_{rule.path.strip('/').replace('/', '_')}"
+    return endpoint

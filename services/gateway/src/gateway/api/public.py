@@ -1,0 +1,32 @@
+"""What is meant to be public: the departments of joint supervision (names and codes are public facts)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from jsp_common import departments
+
+from .security import public_caller
+
+router = APIRouter(prefix="/public", tags=["public"], dependencies=[Depends(public_caller)])
+
+
+class DepartmentOut(BaseModel):
+    code: str
+    name: str
+    agency: str
+    division_code: str
+    notifications_topic: str
+    clues_topic: str
+
+
+@router.get("/departments", response_model=list[DepartmentOut],
+            summary="Departments, with the topics their systems subscribe to")
+async def list_departments() -> list[DepartmentOut]:
+    from jsp_common.topics import DEPARTMENT_CLUES, NOTIFICATIONS
+
+    return [DepartmentOut(code=d.code, name=d.name, agency=d.agency_code, division_code=d.division_code,
+                          notifications_topic=NOTIFICATIONS.format(department=d.code),
+                          clues_topic=DEPARTMENT_CLUES.format(department=d.code))
+            for d in departments.all_departments()]

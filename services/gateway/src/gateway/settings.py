@@ -1,0 +1,50 @@
+"""The gateway's settings (environment variables ``JSP_GATEWAY_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from jsp_common.settings import DEV_SECRET_MARKER, ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="JSP_GATEWAY_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "gateway"
+    http_port: int = 8000
+    # Address the gateway is reached at (printed by `make run`, used in the OpenAPI document).
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Services behind the gateway (never reachable from outside).
+    registry_url: str = "http://127.0.0.1:8101"
+    clues_url: str = "http://127.0.0.1:8102"
+    upstream_connect_timeout_s: float = 1.0
+    upstream_timeout_s: float = 10.0
+    upstream_retries: int = 2           # extra attempts, for safe methods (GET, HEAD) only
+    upstream_retry_backoff_s: float = 0.1
+    upstream_max_connections: int = 100
+    openapi_refresh_s: float = 30.0     # how long a fetched service OpenAPI document is reused
+
+    # Tokens: short-lived JWTs signed with HS256. Rotation: put the new key first; old ones still verify.
+    jwt_keys: list[str] = Field(default_factory=lambda: [f"{DEV_SECRET_MARKER}-gateway-jwt-key-0123456789abcdef"])
+    jwt_issuer: str = "jsp-gateway"
+    jwt_audience: str = "jsp"
+    token_ttl_s: int = 900
+    revocation_refresh_s: float = 5.0   # how often revoked keys and disabled clients are reloaded
+
+    # Protection.
+    rate_limit_per_minute: int = 600    # per client (or per address for public routes)
+    rate_limit_burst: int = 100
+    max_body_bytes: int = 1_000_000
+    idempotency_keep_hours: float = 72.0
+
+    # Audit log: written in batches off the request path; kept at least six months (Cybersecurity Law art. 21).
+    audit_flush_interval_s: float = 0.2
+    audit_batch_size: int = 500
+    audit_queue_max: int = 10_000
+    audit_retention_days: int = 190
+
+    def check(self) -> "Settings":
+        self.refuse_placeholder_secrets(jwt_key=self.jwt_keys[0] if self.jwt_keys else None)
+        return self

@@ -1,0 +1,95 @@
+"""Every published route × every role (and no token at all): the outcome the access policy promises.
+
+The expectations for the gateway's own routes are written out here, independently of the code; a route
+published without an expectation fails the test. Service routes follow the published policy
+(gateway.domain.policy.RULES); with the services not running, an allowed caller gets a clear 503.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gateway import samples
+from gateway.domain.policy import RULES
+
+from .conftest import is_problem
+
+ANYONE = {"anonymous", "office", "admin", "department", "other_department", "bureau", "hotline"}
+ROLES = ANYONE - {"anonymous"}
+DEPARTMENTS = {"department", "other_department"}
+
+OWN_ROUTES: dict[tuple[str, str], set[str]] = {
+    ("post", "/auth/token"): ANYONE,
+    ("post", "/auth/login"): ANYONE,
+    ("get", "/auth/me"): ROLES,
+    ("get", "/public/departments"): ANYONE,
+    ("post", "/ingest/registrations"): {"bureau"},
+    ("post", "/ingest/work-orders"): {"hotline"},
+    ("get", "/entities/{uscc}/360"): {"office"} | DEPARTMENTS,
+    ("get", "/audit"): {"office"},
+    ("get", "/admin/clients"): {"admin"},
+    ("post", "/admin/clients"): {"admin"},
+    ("post", "/admin/clients/{client_id}/credentials"): {"admin"},
+    ("post", "/admin/clients/{client_id}/credentials/{credential_id}/revoke"): {"admin"},
+    ("post", "/admin/clients/{client_id}/status"): {"admin"},
+    ("get", "/healthz"): ANYONE,
+    ("get", "/readyz"): ANYONE,
+}
+ROLE_ACTOR = {"office": {"office"}, "department": DEPARTMENTS, "bureau": {"bureau"}, "hotline": {"hotline"},
+              "admin": {"admin"}}
+
+
+def expected_callers() -> dict[tuple[str, str], set[str]]:
+    table = dict(OWN_ROUTES)
+    for rule in RULES:
+        table[(rule.method.lower(), rule.gateway_path)] = set().union(*(ROLE_ACTOR[r.value] for r in rule.roles))
+    return table
+
+
+def fill(path: str) -> str:
+    return re.sub(r"{(\w+)}", lambda m: samples.new_uscc("410102") if m.group(1) == "uscc" else "x1", path)
+
+
+@pytest.fixture(scope="module")
+async def published(gw) -> set[tuple[str, str]]:
+    doc = (await gw.http.get("/openapi.json")).json()
+    return {(m, p) for p, item in doc["paths"].items() for m in item if m in ("get", "post", "put", "patch", "delete")}
+
+
+async def test_every_published_route_has_an_expectation(published):
+    assert published - expected_callers().keys() == set()
+    assert expected_callers().keys() - published - {("get", "/healthz"), ("get", "/readyz")} == set()
+
+
+@pytest.mark.parametrize("method, path", sorted(expected_callers()))
+async def test_route_outcome_for_every_role(gw, actors, method, path):
+    allowed = expected_callers()[(method, path)]
+    url = fill(path)
+    outcomes = {}
+    for who in sorted(ANYONE):
+        headers = actors[who]["headers"] if who != "anonymous" else {}
+        kwargs = {"json": {}} if method != "get" and path != "/auth/token" else {}
+        if path == "/auth/token":
+            kwargs = {"data": {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"}}
+        if path == "/auth/login":
+            kwargs = {"json": {"username": "nobody", "password": "x"}}
+        resp = await gw.http.request(method.upper(), url, headers=headers, **kwargs)
+        outcomes[who] = resp.status_code
+        if resp.status_code >= 400:
+            assert is_problem(resp), f"{method} {path} as {who}: {resp.text}"
+    if path in ("/auth/token", "/auth/login"):
+        # open to anyone: the answer depends on the credentials sent, never on the caller's token
+        assert set(outcomes.values()) == {401}, outcomes
+        return
+    for who, status in outcomes.items():
+        if who in allowed:
+            assert status not in (401, 403, 429) and status < 500 or status == 503, (who, outcomes)
+        elif who == "anonymous":
+            assert status == 401, (who, outcomes)
+        else:
+            assert status == 403, (who, outcomes)
+    if (method, path) in {(r.method.lower(), r.gateway_path) for r in RULES}:
+        # the services are not running here: every allowed caller is told so, at once and clearly
+        assert {outcomes[w] for w in allowed} == {503}, outcomes

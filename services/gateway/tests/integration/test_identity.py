@@ -1,0 +1,130 @@
+"""Identity: client credentials, API keys, people's login; rotation, revocation, disabling; the admin command."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+from jsp_common.principal import Role
+from jsp_common.testing import unique
+
+from .conftest import DEPARTMENT, is_problem
+
+
+async def _token(gw, **form) -> tuple[int, dict]:
+    resp = await gw.http.post("/auth/token", data=form)
+    return resp.status_code, resp.json()
+
+
+async def test_a_token_carries_department_division_and_roles(gw):
+    dept = await gw.client_for(Role.DEPARTMENT, department=DEPARTMENT)
+    me = (await gw.http.get("/auth/me", headers=dept["headers"])).json()
+    assert me == {"subject": dept["client_id"], "kind": "system", "roles": ["department"],
+                  "department": DEPARTMENT, "division": "410100"}
+
+
+async def test_people_log_in_and_wrong_secrets_are_refused_alike(gw):
+    person = await gw.client_for(Role.OFFICE, person=True)
+    ok = await gw.http.post("/auth/login", json={"username": person["username"], "password": person["secret"]})
+    assert ok.status_code == 200 and ok.json()["roles"] == ["office"]
+    for username, password in ((person["username"], "wrong-password"), (unique("nobody"), "wrong-password")):
+        bad = await gw.http.post("/auth/login", json={"username": username, "password": password})
+        assert bad.status_code == 401 and is_problem(bad)
+        assert bad.json()["detail"] == "invalid user name or password"
+    system = await gw.client_for(Role.BUREAU)
+    status, body = await _token(gw, grant_type="client_credentials", client_id=system["client_id"],
+                                client_secret="not-the-secret")
+    assert status == 401 and body["detail"] == "invalid client credentials"
+
+
+async def test_api_keys_work_directly_and_for_a_token_until_revoked(gw, actors):
+    system = await gw.client_for(Role.HOTLINE)
+    admin = actors["admin"]["headers"]
+    issued = await gw.http.post(f"/admin/clients/{system['client_id']}/credentials", headers=admin,
+                                json={"kind": "api_key"})
+    assert issued.status_code == 201, issued.text
+    key, key_id = issued.json()["secret"], issued.json()["credential_id"]
+    assert (await gw.http.get("/auth/me", headers={"X-API-Key": key})).status_code == 200
+    status, body = await _token(gw, grant_type="client_credentials", client_id=system["client_id"],
+                                client_secret=key)
+    assert status == 200
+    key_token = {"Authorization": f"Bearer {body['access_token']}"}
+    # stored hashed: nothing in the database holds the key itself
+    listed = (await gw.http.get("/admin/clients", headers=admin)).text
+    assert key not in listed and system["secret"] not in listed
+
+    revoked = await gw.http.post(f"/admin/clients/{system['client_id']}/credentials/{key_id}/revoke", headers=admin)
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert (await gw.http.get("/auth/me", headers={"X-API-Key": key})).status_code == 401
+    assert (await gw.http.get("/auth/me", headers=key_token)).status_code == 401
+    # the client secret and its token are untouched
+    assert (await gw.http.get("/auth/me", headers=system["headers"])).status_code == 200
+
+
+async def test_rotation_keeps_the_old_secret_for_the_grace_period_only(gw, actors):
+    system = await gw.client_for(Role.BUREAU)
+    admin = actors["admin"]["headers"]
+    keep = await gw.http.post(f"/admin/clients/{system['client_id']}/credentials", headers=admin,
+                              json={"kind": "secret", "retire_previous_after_s": 3600})
+    new_secret = keep.json()["secret"]
+    for secret in (system["secret"], new_secret):
+        status, _ = await _token(gw, grant_type="client_credentials", client_id=system["client_id"],
+                                 client_secret=secret)
+        assert status == 200
+    now = await gw.http.post(f"/admin/clients/{system['client_id']}/credentials", headers=admin,
+                             json={"kind": "secret", "retire_previous_after_s": 0})
+    results = [await _token(gw, grant_type="client_credentials", client_id=system["client_id"], client_secret=s)
+               for s in (system["secret"], new_secret, now.json()["secret"])]
+    assert [s for s, _ in results] == [401, 401, 200]
+    assert (await gw.http.get("/auth/me", headers=system["headers"])).status_code == 401
+
+
+async def test_a_disabled_client_is_locked_out_at_once(gw, actors):
+    system = await gw.client_for(Role.HOTLINE)
+    admin = actors["admin"]["headers"]
+    off = await gw.http.post(f"/admin/clients/{system['client_id']}/status", headers=admin, json={"status": "disabled"})
+    assert off.status_code == 200
+    assert (await gw.http.get("/auth/me", headers=system["headers"])).status_code == 401
+    status, _ = await _token(gw, grant_type="client_credentials", client_id=system["client_id"],
+                             client_secret=system["secret"])
+    assert status == 401
+    await gw.http.post(f"/admin/clients/{system['client_id']}/status", headers=admin, json={"status": "active"})
+    assert (await gw.http.get("/auth/me", headers=system["headers"])).status_code == 200
+
+
+async def test_clients_are_checked_when_created(gw, actors):
+    admin = actors["admin"]["headers"]
+    no_dept = await gw.http.post("/admin/clients", headers=admin,
+                                 json={"name": "x", "kind": "system", "roles": ["department"]})
+    bad_dept = await gw.http.post("/admin/clients", headers=admin,
+                                  json={"name": "x", "kind": "system", "roles": ["department"],
+                                        "department": "samr-999999"})
+    assert no_dept.status_code == bad_dept.status_code == 422
+    assert is_problem(no_dept) and "department" in no_dept.json()["detail"]
+    created = await gw.http.post("/admin/clients", headers=admin,
+                                 json={"name": "郑州市市场监管局业务系统", "kind": "system", "roles": ["department"],
+                                       "department": DEPARTMENT})
+    assert created.status_code == 201 and created.json()["client"]["division"] == "410100"
+    status, _ = await _token(gw, grant_type="client_credentials", client_id=created.json()["client"]["client_id"],
+                             client_secret=created.json()["credential"]["secret"])
+    assert status == 200
+
+
+async def test_the_admin_command_creates_the_first_office_account_once(gw, gateway_db):
+    username = unique("office")
+    env_db = {"JSP_GATEWAY_DATABASE_URL": gateway_db}
+
+    def run(*args):
+        import os
+
+        return subprocess.run([sys.executable, "-m", "gateway", "create-office-account", "--username", username,
+                               *args], capture_output=True, text=True, env={**os.environ, **env_db}, timeout=60)
+
+    first = await asyncio.to_thread(run)
+    assert first.returncode == 0, first.stderr
+    password = first.stdout.split("password=")[1].split()[0]
+    again = await asyncio.to_thread(run, "--if-missing")
+    assert again.returncode == 0 and "exists already" in again.stdout
+    login = await gw.http.post("/auth/login", json={"username": username, "password": password})
+    assert login.status_code == 200 and set(login.json()["roles"]) == {"office", "admin"}

@@ -1,0 +1,97 @@
+"""Rate limits, size limits, problem documents, and the audit log (append-only, office-readable)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from jsp_common.principal import Role
+from jsp_common.testing import unique, wait_until
+
+from gateway import samples
+
+from .conftest import gateway_settings, is_problem, start
+
+
+async def test_each_client_has_its_own_rate_limit(settings, gateway_db, kafka_topics):
+    running, ctx = await start(gateway_settings(settings, rate_limit_per_minute=6, rate_limit_burst=3))
+    try:
+        greedy = await running.client_for(Role.HOTLINE)
+        calm = await running.client_for(Role.HOTLINE)
+        statuses = [(await running.http.get("/auth/me", headers=greedy["headers"])).status_code for _ in range(5)]
+        assert statuses[:2] == [200, 200] and statuses[-1] == 429  # the token request took one
+        limited = await running.http.get("/auth/me", headers=greedy["headers"])
+        assert is_problem(limited) and int(limited.headers["Retry-After"]) >= 1
+        assert (await running.http.get("/auth/me", headers=calm["headers"])).status_code == 200
+    finally:
+        await running.http.aclose()
+        await ctx.__aexit__(None, None, None)
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_read(gw, actors):
+    big = {"type": "hotline.work-order.submitted.v1", "data": {**samples.work_order(), "content": "投诉" * 600_000}}
+    resp = await gw.http.post("/ingest/work-orders", json=big, headers=actors["hotline"]["headers"])
+    assert resp.status_code == 413 and is_problem(resp)
+
+    async def chunks():
+        for _ in range(30):
+            yield b"x" * 50_000
+    streamed = await gw.http.post("/ingest/work-orders", content=chunks(),
+                                  headers={**actors["hotline"]["headers"], "content-type": "application/json"})
+    assert streamed.status_code == 413 and is_problem(streamed)
+
+
+@pytest.mark.parametrize("method, path, body, expected", [
+    ("GET", "/no/such/route", None, 404),
+    ("POST", "/ingest/registrations", b"{not json", 422),
+    ("DELETE", "/audit", None, 405),
+    ("GET", "/entities/not-a-uscc/360", None, 422),
+])
+async def test_every_error_is_a_problem_document_without_a_stack_trace(gw, actors, method, path, body, expected):
+    headers = {**actors["office"]["headers"], "content-type": "application/json"}
+    if path.startswith("/ingest"):
+        headers = {**actors["bureau"]["headers"], "content-type": "application/json"}
+    resp = await gw.http.request(method, path, content=body, headers=headers)
+    assert resp.status_code == expected and is_problem(resp), resp.text
+
+
+async def test_every_call_is_audited_and_the_office_can_query_it(gw, actors):
+    dept = await gw.client_for(Role.DEPARTMENT, department="samr-410100")
+    uscc = samples.new_uscc("410102")
+    denied = await gw.http.get("/audit", headers=dept["headers"])
+    await gw.http.get(f"/entities/{uscc}/360", headers=dept["headers"])
+    assert denied.status_code == 403
+
+    async def entries():
+        resp = await gw.http.get("/audit", params={"subject": dept["client_id"]}, headers=actors["office"]["headers"])
+        assert resp.status_code == 200
+        rows = resp.json()
+        return rows if {r["route"] for r in rows} >= {"/audit", "/entities/{uscc}/360"} else None
+
+    rows = await wait_until(entries, timeout=10, what="audit entries")
+    by_route = {r["route"]: r for r in rows}
+    assert by_route["/audit"]["outcome"] == "denied" and by_route["/audit"]["status"] == 403
+    e360 = by_route["/entities/{uscc}/360"]
+    assert e360["object_id"] == uscc and e360["department"] == "samr-410100" and e360["request_id"]
+    assert e360["trace_id"] and e360["method"] == "GET" and e360["outcome"] == "ok"  # degraded, not failed
+    anonymous = await gw.http.get("/auth/me")
+    assert anonymous.status_code == 401
+    rid = anonymous.headers["x-request-id"]
+
+    async def anonymous_entry():
+        rows = (await gw.http.get("/audit", params={"route": "/auth/me", "outcome": "denied"},
+                                  headers=actors["office"]["headers"])).json()
+        return [r for r in rows if r["request_id"] == rid]
+    [row] = await wait_until(anonymous_entry, timeout=10, what="the anonymous call's entry")
+    assert row["subject"] is None
+
+
+async def test_the_audit_log_cannot_be_edited_or_deleted(gw):
+    async with gw.runtime.db.engine.connect() as conn:
+        for stmt in ("UPDATE audit_log SET outcome = 'ok'", "DELETE FROM audit_log"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                await conn.execute(text(stmt))
+            await conn.rollback()
+    doc = (await gw.http.get("/openapi.json")).json()
+    assert {(p, m) for p, item in doc["paths"].items() for m in item if p.startswith("/audit")} == {("/audit", "get")}

@@ -1,0 +1,101 @@
+"""The gateway's pure rules: tokens, client definitions, rate limits, composition, policy, ingest ids."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from jsp_common.principal import Role
+
+from gateway.domain import composition
+from gateway.domain.identity import (ClientSpec, InvalidClient, InvalidToken, Kind, TokenClaims, TokenIssuer,
+                                     api_key_id, new_api_key)
+from gateway.domain.ingest import event_id_for
+from gateway.domain.policy import RULES, department_query_allowed
+from gateway.domain.ratelimit import RateLimiter
+
+CLAIMS = TokenClaims(sub="jspc_1", kind=Kind.SYSTEM, roles=[Role.DEPARTMENT], department="samr-410100",
+                     division="410100", cid="sec_1")
+
+
+def issuer(*keys: str, ttl: int = 60) -> TokenIssuer:
+    return TokenIssuer(keys=keys, issuer="jsp-gateway", audience="jsp", ttl_s=ttl)
+
+
+def test_a_token_round_trips_its_identity_and_survives_key_rotation():
+    token, _ = issuer("old-key-0123456789abcdef0123456789").issue(CLAIMS)
+    rotated = issuer("new-key-0123456789abcdef0123456789", "old-key-0123456789abcdef0123456789")
+    assert rotated.verify(token).principal().department == "samr-410100"
+    with pytest.raises(InvalidToken, match="no longer accepted"):
+        issuer("new-key-0123456789abcdef0123456789").verify(token)
+
+
+def test_expired_forged_and_foreign_tokens_are_refused():
+    key = "key-0123456789abcdef0123456789abcd"
+    expired, _ = issuer(key, ttl=60).issue(CLAIMS, now=1_000_000)
+    with pytest.raises(InvalidToken, match="expired"):
+        issuer(key).verify(expired)
+    good, _ = issuer(key).issue(CLAIMS)
+    payload = jwt.decode(good, key, algorithms=["HS256"], audience="jsp")
+    forged = jwt.encode({**payload, "roles": ["office"]}, "another-key-0123456789abcdef0123",
+                        headers=jwt.get_unverified_header(good))
+    with pytest.raises(InvalidToken):
+        issuer(key).verify(forged)
+    foreign = jwt.encode({**payload, "aud": "elsewhere"}, key, headers=jwt.get_unverified_header(good))
+    with pytest.raises(InvalidToken):
+        issuer(key).verify(foreign)
+
+
+@pytest.mark.parametrize("spec, reason", [
+    (ClientSpec("x", Kind.SYSTEM, ()), "at least one role"),
+    (ClientSpec("x", Kind.SYSTEM, (Role.DEPARTMENT,)), "needs a department"),
+    (ClientSpec("x", Kind.SYSTEM, (Role.DEPARTMENT,), department="samr-410102"), "county"),
+    (ClientSpec("x", Kind.PERSON, (Role.OFFICE,)), "user name"),
+])
+def test_client_definitions_are_checked(spec, reason):
+    with pytest.raises(InvalidClient, match=reason):
+        spec.checked()
+
+
+def test_api_keys_carry_a_public_id():
+    key_id, key = new_api_key()
+    assert api_key_id(key) == key_id
+    assert api_key_id("jspk_short.x") is None and api_key_id(key.replace(".", "")) is None
+
+
+def test_rate_limit_is_per_caller_and_refills():
+    limiter = RateLimiter(per_minute=60, burst=2)
+    assert [limiter.take("a", 0.0) for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
+    assert limiter.take("b", 0.0) == 0.0
+    assert limiter.take("a", 1.0) == 0.0
+
+
+def test_entity_360_names_missing_parts_and_keeps_only_the_entity_s_items():
+    record = composition.Part("registry", 200, {"uscc": "U"})
+    clues = composition.only_about("U", composition.Part("clues", 200, [{"uscc": "U"}, {"uscc": "V"}]))
+    assert composition.compose("U", record, [clues]) == {"uscc": "U", "registry": {"uscc": "U"},
+                                                         "clues": [{"uscc": "U"}], "missing": [], "complete": True}
+    down = composition.compose("U", composition.Part("registry", 0, reason="the registry service is unavailable"),
+                               [clues])
+    assert down["missing"] == [{"part": "registry", "reason": "the registry service is unavailable"}]
+    assert down["clues"] == [{"uscc": "U"}] and not down["complete"]
+    with pytest.raises(composition.EntityNotFound):
+        composition.compose("U", composition.Part("registry", 404), [clues])
+
+
+def test_a_department_may_filter_only_by_its_own_department():
+    rule = next(r for r in RULES if r.department_param)
+    assert department_query_allowed(rule, [Role.DEPARTMENT], "samr-410100", "samr-410100")
+    assert not department_query_allowed(rule, [Role.DEPARTMENT], "samr-410100", "samr-410200")
+    assert department_query_allowed(rule, [Role.OFFICE], None, "samr-410200")
+
+
+def test_every_published_service_route_names_its_roles_and_no_route_is_listed_twice():
+    keys = [(r.method, r.gateway_path) for r in RULES]
+    assert len(keys) == len(set(keys)) and all(r.roles for r in RULES)
+
+
+def test_event_ids_follow_the_idempotency_key():
+    assert event_id_for("c", "k1", None) == event_id_for("c", "k1", None) != event_id_for("c", "k2", None)
+    assert event_id_for("c", "k1", None) != event_id_for("other", "k1", None)
+    assert event_id_for("c", "k1", "sender-id") == "sender-id"
