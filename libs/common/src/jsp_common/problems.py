@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .logs import get_logger
@@ -61,6 +62,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(422, "The request is not valid: " + "; ".join(f"{e['field']}: {e['reason']}"
                                                                               for e in errors),
                                 errors=errors, instance=request.url.path)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError):
+        # A value PostgreSQL cannot store or compare (out of range, NUL byte, bad encoding): the caller's input.
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        return problem_response(400, f"a value in the request is not acceptable: {reason}", instance=request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -60,7 +60,7 @@ class ServiceSettings(BaseSettings):
     def refuse_placeholder_secrets(self, **secrets: str | None) -> None:
         """Outside development a placeholder secret is a configuration error, not a default."""
         if self.environment == "production":
-            bad = [k for k, v in secrets.items() if not v or DEV_SECRET_MARKER in v]
+            bad = [k for k, v in secrets.items() if not v or DEV_SECRET_MARKER in v.lower()]
             if bad:
                 raise ValueError(f"set real values for {', '.join(bad)} in production")
 

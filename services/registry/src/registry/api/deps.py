@@ -23,7 +23,7 @@ async def transaction(request: Request):
 
 
 class Paging:
-    def __init__(self, page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500)):
+    def __init__(self, page: int = Query(1, ge=1, le=100_000), page_size: int = Query(50, ge=1, le=500)):
         self.page, self.page_size = page, page_size
 
     @property

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as FastAPIPath
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
@@ -56,7 +59,7 @@ async def versions(request: Request, principal: Principal = Depends(office)) -> 
 
 
 @router.get("/{version}", summary="One version")
-async def one(version: int, request: Request, principal: Principal = Depends(office)) -> dict:
+async def one(version: Annotated[int, FastAPIPath(ge=1, le=2**31 - 1)], request: Request, principal: Principal = Depends(office)) -> dict:
     async with transaction(request) as tx:
         row = (await tx.session.execute(select(rule_sets).where(rule_sets.c.version == version))).first()
     if row is None:
