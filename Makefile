@@ -15,7 +15,7 @@ TEST_ENV := JSP_DATA_DIR=$(CURDIR)/.local/test JSP_KAFKA_PORT=19092 JSP_KAFKA_CO
             JSP_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:15432 JSP_ENVIRONMENT=test
 BENCH_ENV := $(subst .local/test,.local/bench,$(TEST_ENV))
 
-.PHONY: help run test bench demo venv kafka-jars infra-up infra-down topics migrate schemas clean
+.PHONY: help run test bench demo acls venv kafka-jars infra-up infra-down topics migrate schemas clean
 
 help:
 	@echo "make run         start Kafka, PostgreSQL and every service (local defaults)"
@@ -24,6 +24,8 @@ help:
 	@echo "make demo        push sample registrations and work orders through the gateway"
 	@echo "make infra-up    start only Kafka (127.0.0.1:9092) and PostgreSQL (127.0.0.1:5432)"
 	@echo "make infra-down  stop them"
+	@echo "make schemas     regenerate docs/schemas, docs/asyncapi.yaml and the README's topic table"
+	@echo "make acls        regenerate the Kafka ACLs per department (deploy/k8s/kafka-acls)"
 
 $(VENV)/.installed: requirements-dev.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +62,12 @@ schemas: venv
 
 run: infra-up migrate
 	@$(PY) deploy/local/run.py $(SERVICES)
+
+demo: venv
+	@$(PY) deploy/local/demo.py $(DEMO_ARGS)
+
+acls: venv
+	@$(PY) deploy/k8s/kafka-acls/generate.py > deploy/k8s/kafka-acls/acls.yaml
 
 test: venv kafka-jars
 	@rm -rf .local/test

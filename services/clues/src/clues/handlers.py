@@ -207,7 +207,8 @@ async def intake(deps: Deps, tx: Tx, *, channel: str, channel_ref: str, fields: 
     decision = route(RoutingInput(
         content=fields.content, division_code=division, domain_hint=fields.domain,
         entity_departments=tuple(ent["responsible_departments"]) if ent else (),
-        entity_division_code=ent["division_code"] if ent else None), cfg.rules)
+        entity_division_code=ent["division_code"] if ent else None,
+        names=tuple(n for n in (fields.business_name, ent["name"] if ent else None) if n)), cfg.rules)
     domain = decision.domain
     first = await _find_duplicate(deps, tx, clue, domain)
     if first is not None:

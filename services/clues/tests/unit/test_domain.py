@@ -44,6 +44,10 @@ def test_routing_by_keywords_place_and_business():
     # The business's responsible departments join; its own department of the lead agency wins.
     r = route(RoutingInput("电梯困人", division_code="410105", entity_departments=("samr-410200",)), RULES)
     assert r.lead == "samr-410200"
+    # A business's name is not evidence of the matter: a gas company's food complaint is about food.
+    r = route(RoutingInput("郑州某某燃气有限公司食堂食物中毒", division_code="410105", names=("郑州某某燃气有限公司",)),
+              RULES)
+    assert r.domain == Domain.FOOD
     # Nothing to go on → the office's manual queue, with the reason.
     u = route(RoutingInput("噪音扰民", division_code="410105"), RULES)
     assert isinstance(u, Unroutable) and "no routing rule matched" in u.reason

@@ -59,8 +59,11 @@ def visible_to(department: str):
 
 
 async def list_clues(session: AsyncSession, *, department: str | None = None, channel: str | None = None,
-                     state: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+                     state: str | None = None, uscc: str | None = None, limit: int = 100,
+                     offset: int = 0) -> list[dict]:
     q = select(clues)
+    if uscc:
+        q = q.where(clues.c.uscc == uscc)
     if department:
         q = q.where(visible_to(department))
     if channel:

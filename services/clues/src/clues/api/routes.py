@@ -43,6 +43,7 @@ async def _in_tx(deps: Deps, fn: Callable[[Tx], Awaitable[Any]]) -> Any:
 @router.get("/clues", summary="Clues the caller may see (a department: those dispatched to it)")
 async def list_clues(request: Request, state: str | None = Query(None, pattern=r"^[a-z_]{1,30}$"),
                      channel: str | None = Query(None, pattern=r"^[a-z_]{1,30}$"),
+                     uscc: str | None = Query(None, pattern=r"^[0-9A-Z]{18}$", description="the business concerned"),
                      limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
                      principal: Principal = Depends(principal_from_request)) -> list[dict]:
     deps, actor = _deps(request), Actor.of(principal)
@@ -55,7 +56,7 @@ async def list_clues(request: Request, state: str | None = Query(None, pattern=r
     else:
         raise Problem(403, "clues are for the office, the departments and the hotline")
     async with deps.db.transaction() as session:
-        rows = await repo.list_clues(session, department=department, channel=channel, state=state,
+        rows = await repo.list_clues(session, department=department, channel=channel, state=state, uscc=uscc,
                                      limit=limit, offset=offset)
     return [handlers.view(deps, r, actor) for r in rows]
 

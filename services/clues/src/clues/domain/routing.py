@@ -30,6 +30,7 @@ class RoutingInput:
     domain_hint: Domain | None = None
     entity_departments: tuple[str, ...] = ()     # the business's responsible departments (registry)
     entity_division_code: str | None = None
+    names: tuple[str, ...] = ()                  # business names in the text: not evidence of the matter
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,11 @@ def _at_place(agency: str, division: str) -> str | None:
 
 
 def route(inp: RoutingInput, rules: list[Rule]) -> Route | Unroutable:
-    hits = [r for r in rules if r.keyword and r.keyword in inp.content]
+    text = inp.content
+    for name in inp.names:  # "某某燃气有限公司无证销售处方药" is about drugs, whatever the company is called
+        if name:
+            text = text.replace(name, " ")
+    hits = [r for r in rules if r.keyword and r.keyword in text]
     domain: Domain | None = None
     lead_agency: str | None = None
     co_agencies: list[str] = []
