@@ -1,0 +1,51 @@
+"""The one command line of every service: ``python -m <service> migrate | serve | <its own commands>``.
+
+``migrate`` creates or upgrades the service's own database (a separate start-up step, never inside the
+app); ``serve`` runs the HTTP API with its consumers and periodic jobs. A service adds its own commands
+as :class:`Command` entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .logs import configure_logging
+from .settings import ServiceSettings
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    run: Callable[[ServiceSettings, argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
+
+
+def service_main(*, name: str, service_dir: Path, settings: Callable[[], ServiceSettings],
+                 create_app: Callable[[Any], Any], commands: dict[str, Command] | None = None,
+                 argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m {name}")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("migrate", help=f"create or upgrade the {name} database (a separate start-up step)")
+    sub.add_parser("serve", help="run the HTTP API, the consumers and the periodic jobs")
+    for cmd, spec in (commands or {}).items():
+        spec.arguments(sub.add_parser(cmd, help=spec.help))
+    args = parser.parse_args(argv)
+
+    s = settings()
+    configure_logging(s.service_name, s.log_level, s.log_json)
+    if args.cmd == "migrate":
+        from .migrations import upgrade
+
+        asyncio.run(upgrade(service_dir, s.database_url))
+        print(f"{name}: database {s.database_url.rsplit('/', 1)[-1]} is at the latest revision")
+        return 0
+    if args.cmd == "serve":
+        import uvicorn
+
+        uvicorn.run(create_app(s), host=s.http_host, port=s.http_port, log_config=None, access_log=False)
+        return 0
+    return commands[args.cmd].run(s, args)
