@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="default: from the file name (.csv, .jsonl/.ndjson)")
     imp.add_argument("--rejects", type=Path, default=None,
                      help="where rejected rows go with their reasons (default: FILE.rejects.csv)")
-    imp.add_argument("--batch-size", type=int, default=20000)
+    imp.add_argument("--batch-size", type=int, default=5000, help="lines checked by a worker at a time")
+    imp.add_argument("--workers", type=int, default=None,
+                     help="processes checking rows (default: one per CPU; 1: check in this process)")
     imp.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
@@ -42,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         fmt = args.format or ("jsonl" if args.file.suffix in (".jsonl", ".ndjson") else "csv")
         rejects = args.rejects or args.file.with_name(args.file.name + ".rejects.csv")
         report = asyncio.run(run_import(settings, args.file, fmt=fmt, rejects_path=rejects,
-                                        batch_size=args.batch_size, progress=not args.no_progress))
+                                        batch_size=args.batch_size, progress=not args.no_progress,
+                                        workers=args.workers))
         print(report.summary())
         return 0 if report.loaded or not report.read else 1
     return 2

@@ -8,8 +8,8 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,6 +88,13 @@ class Registry:
     rules: RulesCache
     source: str
     calendar: WorkCalendar
+    _due: tuple[datetime, datetime] | None = None
+
+    def acknowledge_by(self, issued_at: datetime) -> datetime:
+        """When a notification issued at ``issued_at`` must be acknowledged (cached: one batch shares ``now``)."""
+        if self._due is None or self._due[0] != issued_at:
+            self._due = (issued_at, self.calendar.add_workdays(issued_at, self.settings.ack_workdays))
+        return self._due[1]
 
     @classmethod
     def build(cls, settings: Settings, source: str) -> "Registry":
@@ -118,96 +125,122 @@ def notified_entity(record: Record) -> NotifiedEntity:
         established_on=record.established_on, closed_on=record.closed_on)
 
 
-async def issue_notifications(reg: Registry, tx: Tx, record: Record, depts: list[str], *, kind: NotificationKind,
-                              cause: str, now: datetime) -> list[str]:
-    """Dual notification (双告知): one notification per department, on the department's own topic."""
+async def issue_notifications(reg: Registry, tx: Tx, w: repo.Writes, record: Record, depts: list[str], *,
+                              kind: NotificationKind, cause: str, now: datetime) -> None:
+    """Dual notification (双告知): one notification per department, on the department's own topic
+    (the rows go to ``w``)."""
     if not depts:
-        return []
-    due = reg.calendar.add_workdays(now, reg.settings.ack_workdays)
-    rows, ids = [], []
+        return
+    due = reg.acknowledge_by(now)
+    entity = notified_entity(record)
+    matched, doms = list(record.matched_rules), list(record.domains)
     for dept in depts:
         nid = str(uuid.uuid4())
-        ids.append(nid)
-        rows.append(dict(id=nid, uscc=record.uscc, department=dept, kind=kind.value, cause=cause,
-                         matched_rules=list(record.matched_rules), domains=list(record.domains),
-                         issued_at=now, acknowledge_by=due, next_reminder_at=due))
+        w.add_notification(id=nid, uscc=record.uscc, department=dept, kind=kind.value, cause=cause,
+                           matched_rules=matched, domains=doms, issued_at=now, acknowledge_by=due)
         await tx.emit(topics.department_topic(topics.NOTIFICATIONS, dept), NotificationIssued(
-            notification_id=nid, department=dept, kind=kind, cause=cause, entity=notified_entity(record),
-            matched_rules=list(record.matched_rules), domains=list(record.domains), issued_at=now,
-            acknowledge_by=due), key=record.uscc)
-    await repo.add_notifications(tx.session, rows)
-    return ids
+            notification_id=nid, department=dept, kind=kind, cause=cause, entity=entity, matched_rules=matched,
+            domains=doms, issued_at=now, acknowledge_by=due), key=record.uscc)
 
 
-async def settle(reg: Registry, tx: Tx, before: Record | None, resp: Responsibility, *, cause: str, actor: str,
-                 event_id: str | None, now: datetime) -> None:
-    """Persist a record and everything its responsibility decision implies."""
+async def settle_into(reg: Registry, tx: Tx, w: repo.Writes, before: Record | None, resp: Responsibility, *,
+                      cause: str, event_id: str | None, now: datetime) -> None:
+    """Everything a record's responsibility decision implies: rows into ``w`` (written by its flush),
+    adjudication cases at once, events into the outbox."""
     record = resp.record
     session = tx.session
-    await repo.save_record(session, record, event_id=event_id, now=now)
+    w.save_record(record, event_id=event_id, now=now)
     prior = set(before.departments) if before else set()
-    if set(record.departments) != prior and record.assignment_source == "rules":
-        await repo.add_decision(session, uscc=record.uscc, action="assigned_by_rules", actor=SYSTEM, now=now,
-                                details={"departments": list(record.departments),
-                                         "previous": sorted(prior), "rules": list(record.matched_rules),
-                                         "rule_version": record.rule_version, "cause": cause})
-    await issue_notifications(reg, tx, record, resp.notify_new, kind=NotificationKind.NEW_RESPONSIBILITY,
+    if record.assignment_source == "rules" and set(record.departments) != prior:
+        w.add_decision(uscc=record.uscc, action="assigned_by_rules", actor=SYSTEM, now=now,
+                       details={"departments": list(record.departments), "previous": sorted(prior),
+                                "rules": list(record.matched_rules), "rule_version": record.rule_version,
+                                "cause": cause})
+    await issue_notifications(reg, tx, w, record, resp.notify_new, kind=NotificationKind.NEW_RESPONSIBILITY,
                               cause=cause, now=now)
-    await issue_notifications(reg, tx, record, resp.notify_closed, kind=NotificationKind.CLOSED, cause=cause, now=now)
+    await issue_notifications(reg, tx, w, record, resp.notify_closed, kind=NotificationKind.CLOSED, cause=cause,
+                              now=now)
     if resp.close_adjudication:
         case = await repo.withdraw_open_case(session, uscc=record.uscc, actor=SYSTEM, now=now,
                                              note=f"no longer needed after {cause}")
         if case:
-            await repo.add_decision(session, uscc=record.uscc, action="adjudication_withdrawn", actor=SYSTEM,
-                                    now=now, details={"case_id": case, "cause": cause})
+            w.add_decision(uscc=record.uscc, action="adjudication_withdrawn", actor=SYSTEM, now=now,
+                           details={"case_id": case, "cause": cause})
     if resp.open_adjudication:
         case = await repo.open_case(session, case_id=str(uuid.uuid4()), uscc=record.uscc, reason="no_rule_matched",
                                     candidates=[], detail=f"no responsibility rule matches (after {cause})",
                                     opened_by=SYSTEM, now=now)
-        await repo.add_decision(session, uscc=record.uscc, action="adjudication_requested", actor=SYSTEM, now=now,
-                                details={"case_id": case, "reason": "no_rule_matched", "cause": cause})
+        w.add_decision(uscc=record.uscc, action="adjudication_requested", actor=SYSTEM, now=now,
+                       details={"case_id": case, "reason": "no_rule_matched", "cause": cause})
         await tx.emit(ADJUDICATION, AdjudicationRequested(
             case_id=case, uscc=record.uscc, name=record.name, reason="no_rule_matched",
             detail=f"no responsibility rule matches (after {cause})", requested_at=now), key=record.uscc)
     await tx.emit(ENTITIES, entity_changed(record, now), key=record.uscc)
 
 
+async def settle(reg: Registry, tx: Tx, before: Record | None, resp: Responsibility, *, cause: str,
+                 event_id: str | None, now: datetime) -> None:
+    """Persist a record and everything its responsibility decision implies."""
+    w = repo.Writes()
+    await settle_into(reg, tx, w, before, resp, cause=cause, event_id=event_id, now=now)
+    await w.flush(tx.session)
+
+
 # ------------------------------------------------------------------ intake: market.registrations.v1
-async def handle_market_event(reg: Registry, ctx: HandlerContext) -> None:
-    """Apply one bureau event to the directory, decide responsibility, notify, and send a receipt."""
-    data, env, session = ctx.data, ctx.envelope, ctx.session
+async def handle_market_events(reg: Registry, ctxs: list[HandlerContext]) -> None:
+    """Apply bureau events (consecutive ones of a poll, in order, one transaction) to the directory, set-wise.
+
+    The current records of all their entities are read (and locked) with one statement; each event is
+    applied in memory in order, so a later event of the same entity sees the record the earlier one made;
+    history, records, decisions and notifications are then written with one statement per table."""
+    if not ctxs:
+        return
+    session = ctxs[0].session
     now = clock.now()
-    current = await repo.load_record(session, data.uscc, lock=True)
-    try:
-        applied = directory.apply_event(current, data, event_type=env.type)
-    except directory.UnknownEntity as exc:
-        await _reject_in_handler(ctx, str(exc), [{"field": "uscc", "reason": str(exc)}], now)
-        return
-    except directory.InconsistentDates as exc:
-        field = "deregistered_on" if env.type.endswith("deregistered.v1") else "revoked_on"
-        await _reject_in_handler(ctx, str(exc), [{"field": field, "reason": str(exc)}], now)
-        return
-    await repo.add_history(session, uscc=data.uscc, event_id=env.id, event_type=env.type, sender=env.source,
-                           occurred_at=data.occurred_at, outcome=applied.outcome, data=env.data or {}, now=now)
-    if applied.outcome == "superseded":
-        assert current is not None
+    state: dict[str, Record | None] = await repo.load_records(session, [c.data.uscc for c in ctxs], lock=True)
+    w = repo.Writes()
+    rules: CompiledRules | None = None
+    for ctx in ctxs:
+        data, env = ctx.data, ctx.envelope
+        current = state.get(data.uscc)
+        try:
+            applied = directory.apply_event(current, data, event_type=env.type)
+        except directory.UnknownEntity as exc:
+            await _reject_in_handler(ctx, str(exc), [{"field": "uscc", "reason": str(exc)}], now)
+            continue
+        except directory.InconsistentDates as exc:
+            field = "deregistered_on" if env.type.endswith("deregistered.v1") else "revoked_on"
+            await _reject_in_handler(ctx, str(exc), [{"field": field, "reason": str(exc)}], now)
+            continue
+        w.add_history(uscc=data.uscc, event_id=env.id, event_type=env.type, sender=env.source,
+                      occurred_at=data.occurred_at, outcome=applied.outcome, data=env.data or {}, now=now)
+        if applied.outcome == "superseded":
+            assert current is not None
+            await ctx.emit(RECEIPTS, RegistrationAccepted(
+                event_id=env.id, original_type=env.type, sender=env.source, uscc=data.uscc, outcome="superseded",
+                received_at=now, responsible_departments=list(current.departments),
+                in_adjudication=current.assignment_state == "adjudication"), key=data.uscc)
+            continue
+        record = applied.record
+        assert record is not None
+        assignment, version = None, None
+        if not record.closed and record.assignment_source != "office":
+            if rules is None:
+                rules = await reg.rules.get(session)
+            assignment, version = rules.evaluate(record.facts()), rules.version
+        resp = directory.assign(current, record, assignment, version)
+        await settle_into(reg, ctx, w, current, resp, cause=applied.cause, event_id=env.id, now=now)
+        state[data.uscc] = resp.record
         await ctx.emit(RECEIPTS, RegistrationAccepted(
-            event_id=env.id, original_type=env.type, sender=env.source, uscc=data.uscc, outcome="superseded",
-            received_at=now, responsible_departments=list(current.departments),
-            in_adjudication=current.assignment_state == "adjudication"), key=data.uscc)
-        return
-    record = applied.record
-    assert record is not None
-    assignment, version = None, None
-    if not record.closed and record.assignment_source != "office":
-        rules = await reg.rules.get(session)
-        assignment, version = rules.evaluate(record.facts()), rules.version
-    resp = directory.assign(current, record, assignment, version)
-    await settle(reg, ctx, current, resp, cause=applied.cause, actor=env.source, event_id=env.id, now=now)
-    await ctx.emit(RECEIPTS, RegistrationAccepted(
-        event_id=env.id, original_type=env.type, sender=env.source, uscc=data.uscc, outcome="applied",
-        received_at=now, responsible_departments=list(resp.record.departments),
-        in_adjudication=resp.record.assignment_state == "adjudication"), key=data.uscc)
+            event_id=env.id, original_type=env.type, sender=env.source, uscc=data.uscc, outcome="applied",
+            received_at=now, responsible_departments=list(resp.record.departments),
+            in_adjudication=resp.record.assignment_state == "adjudication"), key=data.uscc)
+    await w.flush(session)
+
+
+async def handle_market_event(reg: Registry, ctx: HandlerContext) -> None:
+    """Apply one bureau event (the set-wise handler with a batch of one)."""
+    await handle_market_events(reg, [ctx])
 
 
 async def _reject_in_handler(ctx: HandlerContext, reason: str, errors: list[dict], now: datetime) -> None:
@@ -367,7 +400,7 @@ async def decide(reg: Registry, tx: Tx, case_id: str, depts: list[str], note: st
                                                     note=note, decided_by=principal.subject, decided_at=now),
                   key=case.uscc)
     await settle(reg, tx, before, Responsibility(after, notify_new=added), cause="adjudicated",
-                 actor=principal.subject, event_id=None, now=now)
+                 event_id=None, now=now)
     return {"case_id": case_id, "uscc": case.uscc, "status": "decided", "departments": list(chosen),
             "decided_by": principal.subject, "decided_at": now}
 
@@ -449,7 +482,7 @@ async def reassess_pending(reg: Registry, db: Database) -> int:
                 continue
             resp = Responsibility(replace(resp.record, version=before.version + 1), resp.notify_new,
                                   resp.notify_closed, resp.open_adjudication, resp.close_adjudication)
-            await settle(reg, tx, before, resp, cause="rules", actor=SYSTEM, event_id=row.last_event_id, now=now)
+            await settle(reg, tx, before, resp, cause="rules", event_id=row.last_event_id, now=now)
         return len(rows)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common import divisions
 
 from ..domain.directory import Record
-from .tables import adjudication_cases, decisions, entities, entity_history, notifications, rule_sets
+from .tables import adjudication_cases, decisions, entities, rule_sets
 
 _RECORD_FIELDS = ("uscc", "name", "entity_type", "legal_representative", "address", "division_code",
                   "industry_code", "business_scope", "licences", "status", "established_on", "approved_on",
@@ -48,48 +48,24 @@ async def load_records(session: AsyncSession, usccs: Sequence[str], *, lock: boo
     return {row.uscc: record_from_row(row) for row in rows}
 
 
-def _values(record: Record, event_id: str | None, now: datetime) -> dict[str, Any]:
-    v = {k: getattr(record, k) for k in _RECORD_FIELDS}
-    v.update(departments=list(record.departments), domains=list(record.domains),
-             matched_rules=list(record.matched_rules), city_code=record.city_code,
-             last_event_id=event_id, updated_at=now)
-    return v
-
-
-async def save_record(session: AsyncSession, record: Record, *, event_id: str | None, now: datetime,
-                      published: bool = True) -> None:
-    """Insert or replace the current record. ``published``: its entity-changed event is in the outbox."""
-    values = _values(record, event_id, now)
-    values["published_version"] = record.version if published else 0
-    stmt = pg_insert(entities).values(**values)
-    stmt = stmt.on_conflict_do_update(index_elements=[entities.c.uscc],
-                                      set_={k: stmt.excluded[k] for k in values if k != "uscc"})
-    await session.execute(stmt)
-
-
 # ------------------------------------------------------------------ set-wise writes
 # Multi-row statements over arrays (``unnest``): one small statement however many rows, compiled once.
 # Text-array columns travel as one string joined by U+001F (arrays of arrays cannot be unnested).
 _SEP = "\x1f"
 
 
-def _arrays(columns: dict[str, Any]) -> tuple[list[str], list]:
-    return list(columns), [bindparam(c, type_=ARRAY(t)) for c, t in columns.items()]
-
-
-def _unnest_insert(table: str, columns: dict[str, Any], select_list: str, suffix: str = ""):
-    names, params = _arrays(columns)
-    return text(f"INSERT INTO {table} ({', '.join(c for c in select_list.split('|'))}) "
-                f"SELECT {', '.join(_cast(c, columns) for c in select_list.split('|'))} "
+def _unnest_insert(table: str, columns: dict[str, Any], suffix: str = ""):
+    names = list(columns)
+    return text(f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(map(_cast, names))} "
                 f"FROM unnest({', '.join(':' + n for n in names)}) AS u({', '.join(names)}) {suffix}"
-                ).bindparams(*params)
+                ).bindparams(*(bindparam(c, type_=ARRAY(t)) for c, t in columns.items()))
 
 
 _JSON_COLUMNS = {"licences", "data", "details"}
 _LIST_COLUMNS = {"departments", "domains", "matched_rules"}
 
 
-def _cast(column: str, columns: dict[str, Any]) -> str:
+def _cast(column: str) -> str:
     if column in _JSON_COLUMNS:
         return f"u.{column}::jsonb"
     if column in _LIST_COLUMNS:
@@ -104,18 +80,18 @@ _ENTITY_COLUMNS = dict(
     assignment_state=Text, assignment_source=Text, rule_version=Integer, version=Integer, published_version=Integer,
     last_changed_at=DateTime(timezone=True), last_event_id=Text, updated_at=DateTime(timezone=True))
 _UPSERT_ENTITIES = _unnest_insert(
-    "entities", _ENTITY_COLUMNS, "|".join(_ENTITY_COLUMNS),
+    "entities", _ENTITY_COLUMNS,
     "ON CONFLICT (uscc) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _ENTITY_COLUMNS if c != "uscc"))
 _HISTORY_COLUMNS = dict(uscc=Text, event_id=Text, event_type=Text, sender=Text, occurred_at=DateTime(timezone=True),
                         outcome=Text, data=Text, received_at=DateTime(timezone=True))
-_INSERT_HISTORY = _unnest_insert("entity_history", _HISTORY_COLUMNS, "|".join(_HISTORY_COLUMNS))
+_INSERT_HISTORY = _unnest_insert("entity_history", _HISTORY_COLUMNS)
 _DECISION_COLUMNS = dict(uscc=Text, action=Text, actor=Text, at=DateTime(timezone=True), details=Text)
-_INSERT_DECISIONS = _unnest_insert("decisions", _DECISION_COLUMNS, "|".join(_DECISION_COLUMNS))
+_INSERT_DECISIONS = _unnest_insert("decisions", _DECISION_COLUMNS)
 _NOTIFICATION_COLUMNS = dict(id=Text, uscc=Text, department=Text, kind=Text, cause=Text, matched_rules=Text,
                              domains=Text, issued_at=DateTime(timezone=True), acknowledge_by=DateTime(timezone=True),
                              next_reminder_at=DateTime(timezone=True))
-_INSERT_NOTIFICATIONS = _unnest_insert("notifications", _NOTIFICATION_COLUMNS, "|".join(_NOTIFICATION_COLUMNS))
+_INSERT_NOTIFICATIONS = _unnest_insert("notifications", _NOTIFICATION_COLUMNS)
 
 
 def _json(value: Any) -> str:
@@ -166,22 +142,10 @@ class Writes:
         self.history, self.records, self.decisions, self.notifications = [], {}, [], []
 
 
-async def add_history(session: AsyncSession, *, uscc: str, event_id: str, event_type: str, sender: str | None,
-                      occurred_at: datetime, outcome: str, data: dict, now: datetime) -> None:
-    await session.execute(insert(entity_history).values(
-        uscc=uscc, event_id=event_id, event_type=event_type, sender=sender, occurred_at=occurred_at,
-        outcome=outcome, data=data, received_at=now))
-
-
 async def add_decision(session: AsyncSession, *, uscc: str | None, action: str, actor: str, now: datetime,
                        details: dict | None = None) -> None:
     await session.execute(insert(decisions).values(uscc=uscc, action=action, actor=actor, at=now,
                                                    details=details or {}))
-
-
-async def add_notifications(session: AsyncSession, rows: list[dict]) -> None:
-    if rows:
-        await session.execute(insert(notifications), rows)
 
 
 async def open_case(session: AsyncSession, *, case_id: str, uscc: str, reason: str, candidates: Sequence[str],

@@ -123,6 +123,9 @@ class CompiledRules:
     version: int
     rules: list[Rule]
     _keyword_re: re.Pattern | None = field(init=False, default=None)
+    # Answers already worked out: many entities share division, industry, scope and licences.
+    _memo: dict[Facts, Assignment] = field(init=False, default_factory=dict, repr=False)
+    MEMO_SIZE = 100_000
 
     def __post_init__(self) -> None:
         self.rules = [r for r in self.rules if r.enabled]
@@ -149,6 +152,14 @@ class CompiledRules:
         return set(self._keyword_re.findall(affirmative_scope(scope)))
 
     def evaluate(self, facts: Facts) -> Assignment:
+        got = self._memo.get(facts)
+        if got is None:
+            if len(self._memo) >= self.MEMO_SIZE:
+                self._memo.clear()
+            got = self._memo[facts] = self._evaluate(facts)
+        return got
+
+    def _evaluate(self, facts: Facts) -> Assignment:
         try:
             city = divisions.city_of(facts.division_code).code
         except (ValueError, KeyError):
