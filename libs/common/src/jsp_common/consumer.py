@@ -36,7 +36,7 @@ from .envelope import Envelope, EnvelopeError, field_errors
 from .events import EventData, UnknownEventType, parse_data
 from .logs import bound_contextvars, get_logger
 from .messaging_tables import inbox
-from .metrics import EVENTS_FAILED, EVENTS_IN, HANDLER_SECONDS
+from .metrics import EVENTS_FAILED, EVENTS_IN, EVENTS_OUT, HANDLER_SECONDS
 from .producer import EventProducer
 from .topics import dead_letter_topic
 
@@ -175,15 +175,18 @@ class ConsumerLoop:
     async def run(self) -> None:
         while not self._stopping:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
-            for tp, records in batches.items():
-                deliveries = [Delivery(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()))
-                              for r in records]
-                await self.process(deliveries)
-                try:
-                    await self._consumer.commit({tp: records[-1].offset + 1})
-                except (CommitFailedError, IllegalStateError, KafkaError) as exc:
-                    # Partition moved to another member: it re-reads from the last commit; the inbox dedups.
-                    log.warning("offset commit failed", error=str(exc), topic=tp.topic, partition=tp.partition)
+            if not batches:
+                continue
+            # Partitions are independent (one entity's events share a partition): apply them concurrently,
+            # each in its own transaction, so one partition's database waits overlap another's work.
+            await asyncio.gather(*(self.process([Delivery(r.topic, r.partition, r.offset, r.key, r.value,
+                                                          tuple(r.headers or ())) for r in records])
+                                   for records in batches.values()))
+            try:
+                await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+            except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+                # Partitions moved to another member: it re-reads from the last commit; the inbox dedups.
+                log.warning("offset commit failed", error=str(exc))
 
     # ------------------------------------------------------------------ processing
     def _prepare(self, d: Delivery) -> _Item:
@@ -357,5 +360,6 @@ class ConsumerLoop:
             fut = await self.producer.enqueue(dead_letter_topic(d.topic, self.group), d.value or b"",
                                               key=d.key_str, headers=headers)
             await fut
+            EVENTS_OUT.labels(dead_letter_topic(d.topic, self.group)).inc()
             EVENTS_IN.labels(self.group, item.envelope.type if item.envelope else "(unparsed)", "dead_lettered").inc()
             log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)

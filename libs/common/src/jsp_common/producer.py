@@ -41,14 +41,13 @@ class EventProducer:
     async def enqueue(self, topic: str, value: bytes, *, key: str | None = None,
                       headers: Iterable[tuple[str, bytes]] = ()) -> asyncio.Future:
         """Hand one message to the producer's buffer; await the returned future for the broker's ack."""
-        fut = await self._producer.send(topic, value=value, key=key.encode() if key is not None else None,
-                                        headers=list(headers))
-        fut.add_done_callback(lambda f: f.cancelled() or f.exception() or EVENTS_OUT.labels(topic).inc())
-        return fut
+        return await self._producer.send(topic, value=value, key=key.encode() if key is not None else None,
+                                         headers=list(headers))
 
     async def publish(self, topic: str, env: Envelope, *, key: str | None = None) -> None:
         """Publish one envelope and wait until the broker has it (acks=all)."""
         await (await self.enqueue(topic, env.to_bytes(), key=key, headers=envelope_headers(env)))
+        EVENTS_OUT.labels(topic).inc()
 
     async def ping(self) -> None:
         """Raise unless a broker answers a metadata request."""

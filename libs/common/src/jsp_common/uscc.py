@@ -15,6 +15,8 @@ WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 LENGTH = 18
 _ALPHABET_TEXT = "0-9 A-H J-N P-R T U W X Y"
 _DIVISION = slice(2, 8)
+_VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+_CANONICAL = frozenset(ALPHABET)
 
 
 class InvalidUSCC(ValueError):
@@ -23,8 +25,15 @@ class InvalidUSCC(ValueError):
 
 def compact(code: str) -> str:
     """Normalise full-width characters, drop spaces and hyphens, upper-case."""
+    if len(code) == LENGTH and _CANONICAL.issuperset(code):  # the usual case, checked on every event
+        return code
     text = unicodedata.normalize("NFKC", code)
     return "".join(ch for ch in text if not ch.isspace() and ch != "-").upper()
+
+
+def _checksum(body: str) -> str:
+    total = sum(_VALUE[ch] * weight for ch, weight in zip(body, WEIGHTS))
+    return ALPHABET[(31 - total % 31) % 31]
 
 
 def _check_alphabet(text: str) -> None:
@@ -41,8 +50,7 @@ def calc_check_char(first17: str) -> str:
     if len(body) != LENGTH - 1:
         raise InvalidUSCC(f"need the first 17 characters to compute a check character, got {len(body)}")
     _check_alphabet(body)
-    total = sum(ALPHABET.index(ch) * weight for ch, weight in zip(body, WEIGHTS))
-    return ALPHABET[(31 - total % 31) % 31]
+    return _checksum(body)
 
 
 def with_check_char(first17: str) -> str:
@@ -63,7 +71,7 @@ def validate(code: str) -> str:
                 f"illegal character {value[position - 1]!r} at position {position} "
                 "(positions 3-8 are the division code and must be digits)"
             )
-    expected = calc_check_char(value[:-1])
+    expected = _checksum(value[:-1])
     if value[-1] != expected:
         raise InvalidUSCC(f"wrong check character: expected {expected!r}, got {value[-1]!r}")
     return value
