@@ -96,9 +96,11 @@ async def main(count: int, gateway: str) -> int:
         usccs = {r["uscc"]: r for r in registrations}
         seen_notes: dict[str, list[str]] = {}
         seen_clues: dict[str, dict] = {}
+        waiting: set[str] = set()  # no rule matched: in the office's adjudication queue (研判定性)
         refs = {o["work_order_no"] for o in orders}
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (len(seen_notes) < len(usccs) or len(seen_clues) < len(refs)):
+        while time.monotonic() < deadline and (len(seen_notes) + len(waiting) < len(usccs)
+                                               or len(seen_clues) < len(refs)):
             notes = (await http.get("/registry/notifications", headers=office, params={"page_size": 200})).json()
             for n in notes.get("items", []):
                 if n["uscc"] in usccs:
@@ -107,13 +109,19 @@ async def main(count: int, gateway: str) -> int:
             for c in clues if isinstance(clues, list) else []:
                 if c.get("channel_ref") in refs:
                     seen_clues[c["channel_ref"]] = c
+            for uscc in set(usccs) - set(seen_notes) - waiting:
+                entity = await http.get(f"/registry/entities/{uscc}", headers=office)
+                if entity.status_code == 200 and entity.json().get("assignment_state") == "adjudication":
+                    waiting.add(uscc)
             await asyncio.sleep(1)
         took = time.monotonic() - started
-        print(f"\nafter {took:.0f}s: {len(seen_notes)} of {len(usccs)} entities notified, "
-              f"{len(seen_clues)} of {len(refs)} work orders routed\n")
+        print(f"\nafter {took:.0f}s: {len(seen_notes)} of {len(usccs)} entities notified, {len(waiting)} waiting "
+              f"for the office's adjudication, {len(seen_clues)} of {len(refs)} work orders routed\n")
         print("dual notification (双告知):")
         for uscc, depts in list(seen_notes.items())[:10]:
             print(f"  {usccs[uscc]['name']:<24} {uscc}  -> {', '.join(sorted(set(depts)))}")
+        for uscc in list(waiting)[:5]:
+            print(f"  {usccs[uscc]['name']:<24} {uscc}  -> adjudication queue (no rule matched)")
         print("\nclues (12345 work orders):")
         for ref, c in list(seen_clues.items())[:10]:
             print(f"  {ref}  {c.get('state'):<16} lead={c.get('lead_department')}  {c.get('content', '')[:30]}")
