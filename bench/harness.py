@@ -125,7 +125,7 @@ async def measure_pipeline(env: BenchEnv, *, in_topic: str, out_topics: Iterable
                            make_message: Callable[[int], tuple[str, str, bytes]],
                            correlate: Callable[[object], str | None], n_throughput: int,
                            n_latency: int = 500, latency_rate: float = 200.0, timeout: float = 600) -> PipelineResult:
-    """Drive a running pipeline. ``make_message(i)`` returns (correlation id, key, value)."""
+    """Drive a running pipeline. ``make_message(i)`` returns (correlation id, key, value[, headers])."""
     producer = AIOKafkaProducer(bootstrap_servers=env.bootstrap, acks="all", enable_idempotence=True,
                                 linger_ms=5, max_batch_size=512 * 1024)
     await producer.start()
@@ -133,8 +133,8 @@ async def measure_pipeline(env: BenchEnv, *, in_topic: str, out_topics: Iterable
         async with Collector(env.bootstrap, out_topics, correlate) as col:
             msgs = [make_message(i) for i in range(n_throughput)]
             started = time.perf_counter()
-            for cid, key, value in msgs:
-                await producer.send(in_topic, value, key=key.encode())
+            for cid, key, value, *headers in msgs:
+                await producer.send(in_topic, value, key=key.encode(), headers=headers[0] if headers else None)
             await producer.flush()
             last = await col.wait_for([m[0] for m in msgs], timeout)
             throughput = len(msgs) / (last - started)
@@ -143,12 +143,12 @@ async def measure_pipeline(env: BenchEnv, *, in_topic: str, out_topics: Iterable
             interval = 1.0 / latency_rate
             t0 = time.perf_counter()
             for i in range(n_latency):
-                cid, key, value = make_message(n_throughput + i)
+                cid, key, value, *headers = make_message(n_throughput + i)
                 wait = t0 + i * interval - time.perf_counter()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 sent[cid] = time.perf_counter()
-                await producer.send_and_wait(in_topic, value, key=key.encode())
+                await producer.send_and_wait(in_topic, value, key=key.encode(), headers=headers[0] if headers else None)
             await col.wait_for(sent, timeout)
             lat = [(col.arrived[c] - t) * 1000 for c, t in sent.items()]
     finally:
@@ -188,6 +188,31 @@ async def bare_consume_produce(env: BenchEnv, *, in_topic: str, route: Callable[
             await task
         await consumer.stop()
         await producer.stop()
+
+
+@contextlib.asynccontextmanager
+async def service_process(*argv: str, ready: str = "ready", timeout: float = 120):
+    """Run a pipeline in its own process, as it runs in production (``python bench/<script> ...``), and
+    wait until it prints ``ready``; it is terminated on exit."""
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(sys.executable, *argv, stdout=asyncio.subprocess.PIPE,
+                                                cwd=str(ROOT))
+    try:
+        async def until_ready() -> None:
+            while True:
+                line = await proc.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"{argv[0]} exited before it was ready (code {await proc.wait()})")
+                if line.decode().strip() == ready:
+                    return
+        await asyncio.wait_for(until_ready(), timeout)
+        drain = asyncio.create_task(proc.stdout.read())  # keep its pipe from filling up
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            await proc.wait()
 
 
 def psql_path() -> str:
