@@ -357,9 +357,16 @@ class ConsumerLoop:
             ]
             if details is not None:
                 headers.append(("dlq.details", json.dumps(details, ensure_ascii=False, default=str).encode()))
-            fut = await self.producer.enqueue(dead_letter_topic(d.topic, self.group), d.value or b"",
-                                              key=d.key_str, headers=headers)
-            await fut
+            delay = self.backoff_initial_s
+            while True:  # the offset is committed after this: a dead letter is never skipped
+                try:
+                    await (await self.producer.enqueue(dead_letter_topic(d.topic, self.group), d.value or b"",
+                                                       key=d.key_str, headers=headers))
+                    break
+                except Exception as exc:  # noqa: BLE001 - broker away: wait for it
+                    log.warning("dead-letter publish failed; retrying", error=repr(exc))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.backoff_max_s)
             EVENTS_OUT.labels(dead_letter_topic(d.topic, self.group)).inc()
             EVENTS_IN.labels(self.group, item.envelope.type if item.envelope else "(unparsed)", "dead_lettered").inc()
             log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)
