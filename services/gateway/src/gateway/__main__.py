@@ -1,4 +1,4 @@
-"""``python -m gateway migrate | serve | create-office-account``."""
+"""``python -m gateway migrate | serve | create-office-account | purge-audit``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,23 @@ def create_account(settings, args) -> int:
                                              password=args.password, if_missing=args.if_missing))
 
 
+def purge_audit(settings, args) -> int:
+    from jsp_common.db import Database
+
+    from .adapters.repositories import purge_audit as purge
+
+    async def once() -> int:
+        db = Database(settings.database_url)
+        try:
+            async with db.transaction() as session:
+                return await purge(session, settings.audit_retention_days)
+        finally:
+            await db.dispose()
+
+    print(f"gateway: {asyncio.run(once())} audit entries older than {settings.audit_retention_days} days removed")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from .main import create_app
     from .settings import Settings
@@ -33,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     return service_main(name="gateway", service_dir=SERVICE_DIR, settings=Settings, create_app=create_app,
                         argv=argv, commands={"create-office-account": Command(
                             "create a task-force office account (roles office and admin); prints its password",
-                            create_account, account_arguments)})
+                            create_account, account_arguments),
+                            "purge-audit": Command("remove audit entries past the retention period "
+                                                   "(JSP_GATEWAY_AUDIT_RETENTION_DAYS)", purge_audit)})
 
 
 if __name__ == "__main__":

@@ -95,3 +95,23 @@ async def test_the_audit_log_cannot_be_edited_or_deleted(gw):
             await conn.rollback()
     doc = (await gw.http.get("/openapi.json")).json()
     assert {(p, m) for p, item in doc["paths"].items() for m in item if p.startswith("/audit")} == {("/audit", "get")}
+
+
+async def test_only_entries_past_retention_are_purged(gw):
+    from datetime import timedelta
+
+    from jsp_common import clock
+    from jsp_common.testing import unique
+    from gateway.adapters.repositories import purge_audit
+    from gateway.adapters.tables import audit_log
+
+    subject = unique("purge")
+    entry = dict(subject=subject, method="GET", route="/audit", path="/audit", status=200, outcome="ok")
+    async with gw.runtime.db.transaction() as s:
+        await s.execute(audit_log.insert(), [{**entry, "at": clock.now() - timedelta(days=200)},
+                                             {**entry, "at": clock.now() - timedelta(days=10)}])
+    async with gw.runtime.db.transaction() as s:
+        await purge_audit(s, retention_days=190)
+    async with gw.runtime.db.transaction() as s:
+        left = (await s.execute(audit_log.select().where(audit_log.c.subject == subject))).all()
+    assert len(left) == 1 and clock.now() - left[0].at < timedelta(days=11)  # the recent one stays

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -157,7 +157,14 @@ async def record_idempotent_response(session: AsyncSession, *, subject: str, key
 
 
 async def purge_idempotency_keys(session: AsyncSession, older_than: datetime) -> int:
-    from sqlalchemy import delete
-
     res = await session.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < older_than))
+    return res.rowcount
+
+
+async def purge_audit(session: AsyncSession, retention_days: int) -> int:
+    """Delete audit entries older than the retention period: the one deletion the append-only trigger allows."""
+    await session.execute(text("SELECT set_config('jsp.audit_purge', 'on', true), "
+                               "set_config('jsp.audit_retention_days', :days, true)"), {"days": str(retention_days)})
+    res = await session.execute(delete(audit_log).where(
+        audit_log.c.at < func.now() - func.make_interval(0, 0, 0, retention_days)))
     return res.rowcount
