@@ -9,10 +9,10 @@ import random
 import uuid
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from harness import BenchEnv, Figure, bare_consume_produce, measure_pipeline
 from jsp_common import clock
+from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.uscc import ALPHABET, with_check_char
 
@@ -63,17 +63,8 @@ def correlate_ours(record) -> str | None:
 
 
 async def _skip_backlog(env: BenchEnv, group: str) -> None:
-    """Start the intake group at the end of the hotline topic: earlier messages are not ours to count."""
-    c = AIOKafkaConsumer(bootstrap_servers=env.bootstrap, group_id=group, enable_auto_commit=False)
-    await c.start()
-    try:
-        await c._client.force_metadata_update()  # noqa: SLF001
-        tps = [TopicPartition(HOTLINE, p) for p in c.partitions_for_topic(HOTLINE) or ()]
-        c.assign(tps)
-        ends = await c.end_offsets(tps)
-        await c.commit({tp: off for tp, off in ends.items()})
-    finally:
-        await c.stop()
+    """Start the intake group at the end of its topic: earlier messages are not ours to count."""
+    await move_group_to_end(group, [HOTLINE], bootstrap_servers=env.bootstrap)
 
 
 async def run(env: BenchEnv) -> list[Figure]:

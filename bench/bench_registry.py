@@ -20,10 +20,10 @@ import tempfile
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from harness import BenchEnv, Figure, libpq_url, measure_pipeline, psql_copy, service_process
 from jsp_common import clock
+from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import new_envelope
 from jsp_common.uscc import ALPHABET, with_check_char
 
@@ -85,16 +85,8 @@ def correlate_baseline(record) -> str | None:
 
 
 async def _skip_backlog(env: BenchEnv, group: str) -> None:
-    """Start the intake group at the end of the bureau topic: earlier messages are not ours to count."""
-    c = AIOKafkaConsumer(bootstrap_servers=env.bootstrap, group_id=group, enable_auto_commit=False)
-    await c.start()
-    try:
-        await c._client.force_metadata_update()  # noqa: SLF001
-        tps = [TopicPartition(INTAKE, p) for p in c.partitions_for_topic(INTAKE) or ()]
-        c.assign(tps)
-        await c.commit(dict(await c.end_offsets(tps)))
-    finally:
-        await c.stop()
+    """Start the intake group at the end of its topic: earlier messages are not ours to count."""
+    await move_group_to_end(group, [INTAKE], bootstrap_servers=env.bootstrap)
 
 
 async def _measure(env: BenchEnv, routes: dict[str, str], correlate, n: int):

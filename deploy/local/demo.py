@@ -72,24 +72,23 @@ async def main(count: int, gateway: str) -> int:
         started = time.monotonic()
         registrations = [samples.registration(rng) for _ in range(count)]
         orders = [samples.work_order(r, rng) for r in rng.sample(registrations, max(1, count // 2))]
+        async def deliver(i: int, route: str, headers: dict, type_: str, topic: str, source: str, key: str,
+                          data: dict) -> None:
+            """Every other one through the gateway's ingest route, the rest straight onto the topic."""
+            if i % 2 == 0:
+                resp = await http.post(route, headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+                                       json={"type": type_, "data": data})
+                resp.raise_for_status()
+            else:
+                env = new_envelope(type=type_, source=source, subject=key, data=data)
+                await producer.publish(topic, env, key=key)
+
         for i, data in enumerate(registrations):
-            if i % 2 == 0:
-                resp = await http.post("/ingest/registrations", headers={**bureau, "Idempotency-Key": str(uuid.uuid4())},
-                                       json={"type": "market.entity.registered.v1", "data": data})
-                resp.raise_for_status()
-            else:
-                env = new_envelope(type="market.entity.registered.v1", source="/henan/samr/registration",
-                                   subject=data["uscc"], data=data)
-                await producer.publish("market.registrations.v1", env, key=data["uscc"])
+            await deliver(i, "/ingest/registrations", bureau, "market.entity.registered.v1",
+                          "market.registrations.v1", "/henan/samr/registration", data["uscc"], data)
         for i, data in enumerate(orders):
-            if i % 2 == 0:
-                resp = await http.post("/ingest/work-orders", headers={**hotline, "Idempotency-Key": str(uuid.uuid4())},
-                                       json={"type": "hotline.work-order.submitted.v1", "data": data})
-                resp.raise_for_status()
-            else:
-                env = new_envelope(type="hotline.work-order.submitted.v1", source="/henan/12345",
-                                   subject=data["work_order_no"], data=data)
-                await producer.publish("hotline.work-orders.v1", env, key=data["work_order_no"])
+            await deliver(i, "/ingest/work-orders", hotline, "hotline.work-order.submitted.v1",
+                          "hotline.work-orders.v1", "/henan/12345", data["work_order_no"], data)
         print(f"sent {len(registrations)} registrations and {len(orders)} work orders "
               f"(half through {gateway}, half on the topics)")
 

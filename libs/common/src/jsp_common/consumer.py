@@ -370,3 +370,18 @@ class ConsumerLoop:
             EVENTS_OUT.labels(dead_letter_topic(d.topic, self.group)).inc()
             EVENTS_IN.labels(self.group, item.envelope.type if item.envelope else "(unparsed)", "dead_lettered").inc()
             log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)
+
+
+async def move_group_to_end(group: str, topics: Sequence[str], **client_options) -> None:
+    """Commit the end of ``topics`` as consumer group ``group``'s position: it starts from now, skipping any
+    backlog (an operator's reset, and how tests and benchmarks keep earlier traffic out). The group must
+    have no running member."""
+    c = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **client_options)
+    await c.start()
+    try:
+        await c._client.force_metadata_update()  # noqa: SLF001 - the topics may be new to this client
+        tps = [TopicPartition(t, p) for t in topics for p in c.partitions_for_topic(t) or ()]
+        c.assign(tps)
+        await c.commit(dict(await c.end_offsets(tps)))
+    finally:
+        await c.stop()

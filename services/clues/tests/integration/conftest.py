@@ -13,11 +13,13 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from jsp_common import clock
+from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import new_envelope
 from jsp_common.http import create_service_app
 from jsp_common.migrations import upgrade
 from jsp_common.principal import Principal, Role
 
+from clues import consumers
 from clues.adapters.tables import clues as clues_table
 from clues.api.routes import router
 from clues.bootstrap import build
@@ -78,6 +80,10 @@ async def service(settings, kafka_topics, raw_producer):
     s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/clues_test", deadline_scan_interval_s=3600,
                  rules_cache_s=0.0)
     await upgrade(SERVICE_DIR, s.database_url)
+    # Start from now: traffic left on a shared broker by other runs is not this test's to process.
+    for group, topics in ((consumers.INTAKE_GROUP, consumers.INTAKE_TOPICS),
+                          (consumers.REPLICA_GROUP, consumers.REPLICA_TOPICS)):
+        await move_group_to_end(group, topics, bootstrap_servers=s.kafka_bootstrap_servers)
     runtime, deps = build(s, periodic=False)
     await runtime.start()
     for c in runtime.consumers:

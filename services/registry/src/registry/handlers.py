@@ -103,26 +103,18 @@ class Registry:
 
 
 # ------------------------------------------------------------------ shared steps
+def notified_entity(record: Record) -> NotifiedEntity:
+    return NotifiedEntity(**{f: getattr(record, f) for f in NotifiedEntity.model_fields})
+
+
 def entity_changed(record: Record, now: datetime) -> EntityChanged:
     return EntityChanged(
-        uscc=record.uscc, name=record.name, entity_type=record.entity_type,
-        legal_representative=record.legal_representative, address=record.address,
-        division_code=record.division_code, city_code=record.city_code, industry_code=record.industry_code,
-        business_scope=record.business_scope, licences=record.licences, status=record.status,
-        established_on=record.established_on, approved_on=record.approved_on, closed_on=record.closed_on,
+        **{f: getattr(record, f) for f in NotifiedEntity.model_fields},
+        city_code=record.city_code, approved_on=record.approved_on,
         registration_authority=record.registration_authority,
         responsible_departments=list(record.departments), domains=list(record.domains),
         assignment_state=record.assignment_state, assignment_source=record.assignment_source,
         record_version=record.version, last_changed_at=record.last_changed_at, updated_at=now)
-
-
-def notified_entity(record: Record) -> NotifiedEntity:
-    return NotifiedEntity(
-        uscc=record.uscc, name=record.name, entity_type=record.entity_type,
-        legal_representative=record.legal_representative, address=record.address,
-        division_code=record.division_code, industry_code=record.industry_code,
-        business_scope=record.business_scope, licences=record.licences, status=record.status,
-        established_on=record.established_on, closed_on=record.closed_on)
 
 
 async def issue_notifications(reg: Registry, tx: Tx, w: repo.Writes, record: Record, depts: list[str], *,

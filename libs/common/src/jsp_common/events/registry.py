@@ -243,25 +243,29 @@ class AssignmentState(StrEnum):
     ADJUDICATION = "adjudication"  # waiting for the office (研判定性)
 
 
-class EntityRecord(BaseModel):
-    """The registry's current record of one supervised object."""
+class NotifiedEntity(BaseModel):
+    """What a department learns about an entity; the registry's full record (below) extends it."""
 
     model_config = ConfigDict(extra="forbid")
-
     uscc: str
     name: str
     entity_type: str
     legal_representative: str | None = None
     address: str
     division_code: str
-    city_code: str | None = None
     industry_code: str
     business_scope: str = ""
     licences: list[Licence] = Field(default_factory=list)
     status: EntityStatus
     established_on: date
-    approved_on: date | None = None
     closed_on: date | None = None
+
+
+class EntityRecord(NotifiedEntity):
+    """The registry's current record of one supervised object."""
+
+    city_code: str | None = None
+    approved_on: date | None = None
     registration_authority: str | None = None
     responsible_departments: list[str] = Field(default_factory=list)
     domains: list[str] = Field(default_factory=list)
@@ -327,24 +331,6 @@ class AssignmentDisputed(EventData):
 class NotificationKind(StrEnum):
     NEW_RESPONSIBILITY = "new_responsibility"  # the department must now supervise this entity
     CLOSED = "closed"                          # an entity it supervises was deregistered or revoked
-
-
-class NotifiedEntity(BaseModel):
-    """What a department learns about the entity."""
-
-    model_config = ConfigDict(extra="forbid")
-    uscc: str
-    name: str
-    entity_type: str
-    legal_representative: str | None = None
-    address: str
-    division_code: str
-    industry_code: str
-    business_scope: str = ""
-    licences: list[Licence] = Field(default_factory=list)
-    status: EntityStatus
-    established_on: date
-    closed_on: date | None = None
 
 
 @event("registry.notification.issued.v1")
