@@ -27,6 +27,8 @@ async def main(in_topic: str) -> None:
     await producer.start()
     while not consumer.assignment():
         await asyncio.sleep(0.05)
+    for tp in consumer.assignment():  # resolve "latest" now: what is sent after "ready" is read
+        await consumer.position(tp)
     print("ready", flush=True)
     while True:
         batches = await consumer.getmany(timeout_ms=50, max_records=500)
