@@ -84,8 +84,9 @@ class HandlerContext:
     source: str
     _dead_letter: tuple[str, Any] | None = None
 
-    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> Envelope:
-        """Publish an event after this transaction commits (through the outbox), in this event's trace."""
+    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> str:
+        """Publish an event after this transaction commits (through the outbox), in this event's trace.
+        Returns the event id."""
         return await outbox.emit(self.session, topic, data, key=key, source=self.source, subject=subject,
                                  traceparent=tracing.child_of(self.envelope.traceparent))
 
@@ -105,7 +106,7 @@ class PoisonContext:
     details: Any
     source: str
 
-    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> Envelope:
+    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> str:
         return await outbox.emit(self.session, topic, data, key=key, source=self.source, subject=subject)
 
 

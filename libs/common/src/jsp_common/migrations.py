@@ -6,7 +6,8 @@ A service's ``migrations/env.py`` is two lines::
     from registry.adapters.tables import metadata
     run_env(metadata)
 
-Its first revision creates the messaging tables with :func:`create_messaging_tables`.
+Its first revision creates the messaging tables with :func:`create_messaging_tables` (their first shape);
+a later one moves the outbox to one row per transaction with :func:`outbox_per_transaction`.
 Migrations run as a separate step (``python -m <service> migrate``), never inside the app.
 """
 
@@ -19,16 +20,51 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from .db import ensure_database
+from .messaging_tables import inbox, outbox_batches
 from .messaging_tables import metadata as messaging_metadata
+
+_FIRST_OUTBOX = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id bigserial PRIMARY KEY, event_id text NOT NULL, event_type text NOT NULL, topic text NOT NULL, key text,
+    payload bytea NOT NULL, headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(), sent_at timestamptz);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL
+"""
 
 
 def create_messaging_tables(op) -> None:
-    """Create the outbox and inbox tables in a migration (``op`` is ``alembic.op``)."""
-    bind = op.get_bind()
-    messaging_metadata.create_all(bind, checkfirst=True)
+    """Create the inbox and the first outbox (one row per event) in a service's first revision
+    (``op`` is ``alembic.op``)."""
+    inbox.create(op.get_bind(), checkfirst=True)
+    for statement in _FIRST_OUTBOX.split(";"):
+        op.execute(statement)
+
+
+def outbox_per_transaction(op) -> None:
+    """Replace the one-row-per-event outbox by one row per transaction, carrying over unsent events in order."""
+    outbox_batches.create(op.get_bind(), checkfirst=True)  # after_create stores payloads uncompressed
+    op.execute(
+        "INSERT INTO outbox_batches (topics, keys, payloads, event_ids, event_types, traceparents) "
+        "SELECT array_agg(topic ORDER BY id), array_agg(key ORDER BY id), array_agg(payload ORDER BY id), "
+        "array_agg(event_id ORDER BY id), array_agg(event_type ORDER BY id), "
+        "array_agg(headers->>'traceparent' ORDER BY id) FROM outbox WHERE sent_at IS NULL HAVING count(*) > 0")
+    op.execute("DROP TABLE outbox")
+
+
+def outbox_per_event(op) -> None:
+    """Undo :func:`outbox_per_transaction`."""
+    for statement in _FIRST_OUTBOX.split(";"):
+        op.execute(statement)
+    op.execute(
+        "INSERT INTO outbox (event_id, event_type, topic, key, payload, headers) "
+        "SELECT e, t, tp, k, p, jsonb_strip_nulls(jsonb_build_object('traceparent', tr)) "
+        "FROM outbox_batches b, unnest(b.event_ids, b.event_types, b.topics, b.keys, b.payloads, b.traceparents) "
+        "AS u(e, t, tp, k, p, tr) WHERE b.sent_at IS NULL ORDER BY b.id")
+    outbox_batches.drop(op.get_bind(), checkfirst=True)
 
 
 def drop_messaging_tables(op) -> None:
+    op.execute("DROP TABLE IF EXISTS outbox")
     messaging_metadata.drop_all(op.get_bind(), checkfirst=True)
 
 

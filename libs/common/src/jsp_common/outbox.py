@@ -1,8 +1,10 @@
 """Transactional outbox: write events with the state change, relay them to Kafka afterwards.
 
-A handler calls :func:`add` inside its transaction; :class:`OutboxRelay` publishes unsent rows in id
-order and marks them sent. A relay killed at any point loses nothing: unmarked rows are sent again
-(a duplicate publish is allowed; consumers' inboxes make it harmless).
+A handler calls :func:`add` (or :func:`emit`) inside its transaction; the transaction's events are written
+just before it commits, as one ``outbox_batches`` row (parallel arrays, in emission order).
+:class:`OutboxRelay` publishes unsent rows in id order and marks them sent. A relay killed at any point
+loses nothing: unmarked rows are sent again (a duplicate publish is allowed; consumers' inboxes make it
+harmless).
 """
 
 from __future__ import annotations
@@ -13,56 +15,60 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import LargeBinary, Text, bindparam, delete, event, func, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy import LargeBinary, Text, bindparam, event, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from . import clock
 from .db import Database
-from .envelope import CONTENT_TYPE, Envelope, new_envelope
+from .envelope import CONTENT_TYPE, Envelope, encode_event
 from .events import EventData
 from .logs import get_logger
-from .messaging_tables import outbox
 from .metrics import EVENTS_OUT, OUTBOX_BACKLOG
-from .producer import EventProducer, envelope_headers
+from .producer import EventProducer
 
 log = get_logger(__name__)
 _WAKE_KEY = "jsp_outbox_written"
-
-
 _PENDING_KEY = "jsp_outbox_pending"
+_COLUMNS = ("topics", "keys", "payloads", "event_ids", "event_types", "traceparents")
 
 
 async def add(session: AsyncSession, topic: str, env: Envelope, *, key: str | None) -> None:
-    """Queue one event for publication, atomically with whatever else this transaction writes.
-
-    Rows are buffered on the session and inserted in one statement just before it commits."""
-    session.sync_session.info.setdefault(_PENDING_KEY, []).append(dict(
-        event_id=env.id, event_type=env.type, topic=topic, key=key, payload=env.to_bytes(),
-        headers={k: v.decode() for k, v in envelope_headers(env)},
-    ))
+    """Queue one event for publication, atomically with whatever else this transaction writes."""
+    _queue(session, topic, key, env.to_bytes(), env.id, env.type, env.traceparent)
 
 
-_SELECT_UNSENT = ("SELECT id, event_id, event_type, topic, key, payload, headers->>'traceparent' AS traceparent "
-                  "FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED")
+def _queue(session: AsyncSession, *row) -> None:
+    pending = session.sync_session.info.get(_PENDING_KEY)
+    if pending is None:
+        pending = session.sync_session.info[_PENDING_KEY] = tuple([] for _ in _COLUMNS)
+    for column, value in zip(pending, row):
+        column.append(value)
+
+
+_INSERT = text(
+    "INSERT INTO outbox_batches (topics, keys, payloads, event_ids, event_types, traceparents) "
+    "VALUES (:topics, :keys, :payloads, :event_ids, :event_types, :traceparents)"
+).bindparams(*(bindparam(c, type_=ARRAY(LargeBinary if c == "payloads" else Text)) for c in _COLUMNS))
+_SELECT_UNSENT = ("SELECT id, topics, keys, payloads, event_ids, event_types, traceparents FROM outbox_batches "
+                  "WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED")
+# One relay publishes at a time (per service database): with several replicas, two relays publishing
+# different rows at once could put an entity's later event on its partition before an earlier one.
+RELAY_LOCK = 0x6A73_705F_6F75_7462  # "jsp_outb"
+_TAKE_RELAY_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
+_MARK_SENT = "UPDATE outbox_batches SET sent_at = now() WHERE id = ANY($1::bigint[])"
+_DELETE_SENT = "DELETE FROM outbox_batches WHERE sent_at < $1"
+_BACKLOG = "SELECT coalesce(sum(cardinality(topics)), 0) FROM outbox_batches WHERE sent_at IS NULL"
 CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
-_COLUMNS = ("event_id", "event_type", "topic", "key", "payload", "headers")
-_INSERT_MANY = text(
-    "INSERT INTO outbox (event_id, event_type, topic, key, payload, headers) "
-    "SELECT * FROM unnest(:event_id, :event_type, :topic, :key, :payload, :headers)"
-).bindparams(bindparam("event_id", type_=ARRAY(Text)), bindparam("event_type", type_=ARRAY(Text)),
-             bindparam("topic", type_=ARRAY(Text)), bindparam("key", type_=ARRAY(Text)),
-             bindparam("payload", type_=ARRAY(LargeBinary)), bindparam("headers", type_=ARRAY(JSONB)))
 
 
 @event.listens_for(Session, "before_commit")
 def _insert_pending(session: Session) -> None:
-    rows = session.info.pop(_PENDING_KEY, None)
-    if rows:
-        # One statement for the whole transaction's events (sync API inside the commit, as SQLAlchemy
-        # asyncio requires for event hooks); arrays keep it one small statement however many rows.
-        session.execute(_INSERT_MANY, {c: [r[c] for r in rows] for c in _COLUMNS})
+    pending = session.info.pop(_PENDING_KEY, None)
+    if pending:
+        # Sync API inside the commit, as SQLAlchemy asyncio requires for event hooks.
+        session.execute(_INSERT, dict(zip(_COLUMNS, pending)))
         session.info[_WAKE_KEY] = True
 
 
@@ -73,16 +79,17 @@ def _forget_pending(session: Session, previous_transaction) -> None:
 
 
 async def emit(session: AsyncSession, topic: str, data: EventData, *, key: str | None, source: str,
-               subject: str | None = None, traceparent: str | None = None) -> Envelope:
-    """Wrap a contract in a new envelope (continuing the current trace) and queue it in the outbox."""
-    env = new_envelope(type=data.event_type, source=source, subject=subject, data=data.model_dump(mode="json"),
-                       traceparent=traceparent)
-    await add(session, topic, env, key=key)
-    return env
+               subject: str | None = None, traceparent: str | None = None) -> str:
+    """Wrap a contract in a new envelope (continuing the current trace) and queue it in the outbox.
+    Returns the event id."""
+    event_id, traceparent, payload = encode_event(type=data.event_type, source=source, subject=subject,
+                                                  data_json=data.model_dump_json(), traceparent=traceparent)
+    _queue(session, topic, key, payload, event_id, data.event_type, traceparent)
+    return event_id
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, producer: EventProducer, *, service: str, batch_size: int = 500,
+    def __init__(self, db: Database, producer: EventProducer, *, service: str, batch_size: int = 20,
                  poll_interval_s: float = 0.5, keep_sent_hours: float = 24.0):
         self.db, self.producer, self.service = db, producer, service
         self.batch_size, self.poll_interval_s = batch_size, poll_interval_s
@@ -100,30 +107,38 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_batch(self) -> int:
-        """Publish up to one batch of unsent rows, in order, and mark them sent. Returns how many."""
+        """Publish up to ``batch_size`` transactions' events, in order, and mark them sent. Returns how many
+        transactions (outbox rows); 0 also when another relay of the service is publishing."""
         async with self.db.transaction() as session:
             conn = await (await session.connection()).get_raw_connection()
             pg = conn.driver_connection  # asyncpg: this loop runs for every event, so no ORM rows here
+            if not await pg.fetchval(_TAKE_RELAY_LOCK, RELAY_LOCK):
+                return 0  # another replica's relay is publishing
             rows = await pg.fetch(_SELECT_UNSENT, self.batch_size)
             if not rows:
                 return 0
-            futures = []
+            futures, sent = [], Counter()
             for r in rows:
-                headers = [("content-type", CONTENT_TYPE_BYTES), ("ce_id", r["event_id"].encode()),
-                           ("ce_type", r["event_type"].encode())]
-                if r["traceparent"]:
-                    headers.append(("traceparent", r["traceparent"].encode()))
-                futures.append(await self.producer.enqueue(r["topic"], r["payload"], key=r["key"], headers=headers))
+                for topic, key, payload, event_id, event_type, traceparent in zip(
+                        r["topics"], r["keys"], r["payloads"], r["event_ids"], r["event_types"], r["traceparents"]):
+                    headers = [("content-type", CONTENT_TYPE_BYTES), ("ce_id", event_id.encode()),
+                               ("ce_type", event_type.encode())]
+                    if traceparent:
+                        headers.append(("traceparent", traceparent.encode()))
+                    futures.append(await self.producer.enqueue(topic, payload, key=key, headers=headers))
+                sent.update(r["topics"])
             await asyncio.gather(*futures)
-            await pg.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
-        for topic, n in Counter(r["topic"] for r in rows).items():
+            await pg.execute(_MARK_SENT, [r["id"] for r in rows])
+        for topic, n in sent.items():
             EVENTS_OUT.labels(topic).inc(n)
         return len(rows)
 
     async def housekeeping(self) -> None:
         async with self.db.transaction() as session:
-            await session.execute(delete(outbox).where(outbox.c.sent_at < clock.now() - self.keep_sent))
-            backlog = await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))
+            conn = await (await session.connection()).get_raw_connection()
+            pg = conn.driver_connection
+            await pg.execute(_DELETE_SENT, clock.now() - self.keep_sent)
+            backlog = await pg.fetchval(_BACKLOG)
         OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
 
     async def run(self) -> None:

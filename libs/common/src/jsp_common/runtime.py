@@ -48,7 +48,7 @@ class ServiceRuntime:
         loop = ConsumerLoop(group=group, topics=topics, handlers=handlers, db=self.db, producer=self.producer,
                             source=self.source, on_poison=on_poison, batch_handlers=batch_handlers, max_attempts=s.consumer_max_attempts,
                             backoff_initial_s=s.consumer_backoff_initial_s, backoff_max_s=s.consumer_backoff_max_s,
-                            **s.kafka_client_options())
+                            max_records=s.consumer_max_records, **s.kafka_client_options())
         self.consumers.append(loop)
         return loop
 

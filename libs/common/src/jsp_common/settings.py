@@ -44,7 +44,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(5, validation_alias=_shared("JSP_CONSUMER_MAX_ATTEMPTS"))
     consumer_backoff_initial_s: float = Field(0.2, validation_alias=_shared("JSP_CONSUMER_BACKOFF_INITIAL_S"))
     consumer_backoff_max_s: float = Field(5.0, validation_alias=_shared("JSP_CONSUMER_BACKOFF_MAX_S"))
-    outbox_batch_size: int = Field(500, validation_alias=_shared("JSP_OUTBOX_BATCH_SIZE"))
+    consumer_max_records: int = Field(500, validation_alias=_shared("JSP_CONSUMER_MAX_RECORDS"))
+    outbox_batch_size: int = Field(20, validation_alias=_shared("JSP_OUTBOX_BATCH_SIZE"))
     outbox_poll_interval_s: float = Field(0.5, validation_alias=_shared("JSP_OUTBOX_POLL_INTERVAL_S"))
     outbox_keep_sent_hours: float = Field(24.0, validation_alias=_shared("JSP_OUTBOX_KEEP_SENT_HOURS"))
 

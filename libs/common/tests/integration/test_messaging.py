@@ -20,7 +20,7 @@ from jsp_common.db import Database, ensure_database
 from jsp_common.envelope import new_envelope
 from jsp_common.events import EventData, event
 from jsp_common.messaging_tables import metadata as messaging_metadata
-from jsp_common.messaging_tables import outbox as outbox_table
+from jsp_common.messaging_tables import outbox_batches as outbox_table
 from jsp_common.producer import EventProducer, envelope_headers
 from jsp_common.testing import tail, unique, wait_until
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
@@ -160,12 +160,14 @@ async def test_poison_messages_go_to_dead_letter_topic_and_the_next_good_one_is_
 
 
 async def test_outbox_relay_killed_mid_batch_loses_no_event(db, bootstrap, topic, settings):
-    total = 3000
-    envs = [envelope_for(unique("k"), by=i) for i in range(total)]
+    transactions, per_transaction = 30, 100
+    envs = [envelope_for(unique("k"), by=i) for i in range(transactions * per_transaction)]
     async with db.transaction() as s:
         await s.execute(update(outbox_table).where(outbox_table.c.sent_at.is_(None)).values(sent_at=func.now()))
-        for env in envs:
-            await outbox.add(s, topic, env, key=env.subject)
+    for t in range(transactions):  # each transaction's events are one outbox row
+        async with db.transaction() as s:
+            for env in envs[t * per_transaction:(t + 1) * per_transaction]:
+                await outbox.add(s, topic, env, key=env.subject)
 
     # A relay in its own process, killed with SIGKILL while it is publishing.
     script = textwrap.dedent(f"""
@@ -177,7 +179,7 @@ async def test_outbox_relay_killed_mid_batch_loses_no_event(db, bootstrap, topic
             db = Database({db.url!r})
             p = EventProducer(client_id="relay", bootstrap_servers={bootstrap!r})
             await p.start()
-            relay = OutboxRelay(db, p, service="test", batch_size=200)
+            relay = OutboxRelay(db, p, service="test", batch_size=2)
             while True:
                 await relay.publish_batch()
         asyncio.run(main())
@@ -198,13 +200,79 @@ async def test_outbox_relay_killed_mid_batch_loses_no_event(db, bootstrap, topic
         await p.start()
         try:
             from jsp_common.outbox import OutboxRelay
-            relay = OutboxRelay(db, p, service="test", batch_size=500)
+            relay = OutboxRelay(db, p, service="test")
             while await relay.publish_batch():
                 pass
         finally:
             await p.stop()
         wanted = {e.id for e in envs}
         await wait_until(lambda: _all_seen(out, wanted), timeout=60, what="every outbox event")
+
+
+async def test_one_relay_publishes_at_a_time(db, bootstrap, topic):
+    """Two replicas' relays never publish at once (an entity's events would race to its partition)."""
+    from jsp_common.outbox import RELAY_LOCK, OutboxRelay
+
+    async with db.transaction() as s:
+        await s.execute(update(outbox_table).where(outbox_table.c.sent_at.is_(None)).values(sent_at=func.now()))
+    envs = [envelope_for("same-entity", by=i) for i in range(3)]
+    for env in envs:
+        async with db.transaction() as s:
+            await outbox.add(s, topic, env, key=env.subject)
+    p = EventProducer(client_id="relay-b", bootstrap_servers=bootstrap)
+    await p.start()
+    try:
+        async with tail(bootstrap, topic) as out:
+            relay_b = OutboxRelay(db, p, service="test")
+            async with db.transaction() as other:  # relay A, in the middle of publishing
+                await other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": RELAY_LOCK})
+                assert await relay_b.publish_batch() == 0
+            assert await relay_b.publish_batch() == 3  # A is done: B takes over, in order
+            got = await out.wait_for(lambda m: True, count=3, what="the three events")
+        assert [m.envelope.id for m in got] == [e.id for e in envs]
+    finally:
+        await p.stop()
+
+
+async def test_outbox_upgrade_carries_unsent_events_over_in_order(settings, bootstrap, topic):
+    """A service migrating from the one-row-per-event outbox publishes the events it had not sent yet."""
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    from jsp_common.migrations import create_messaging_tables, outbox_per_transaction
+
+    url = f"{settings.postgres_url}/{unique('outbox_upgrade').replace('.', '_').replace('-', '_')}"
+    await ensure_database(url)
+    database = Database(url)
+    envs = [envelope_for("c", by=i) for i in range(5)]
+
+    def migrate(sync_conn, step) -> None:
+        step(Operations(MigrationContext.configure(sync_conn)))
+
+    try:
+        async with database.engine.begin() as conn:
+            await conn.run_sync(migrate, create_messaging_tables)
+            for i, env in enumerate(envs):  # the first was sent before the upgrade, the others not yet
+                await conn.execute(text(
+                    "INSERT INTO outbox (event_id, event_type, topic, key, payload, headers, sent_at) "
+                    "VALUES (:id, :type, :topic, 'c', :payload, jsonb_build_object('traceparent', CAST(:tp AS text)), "
+                    "CASE WHEN CAST(:sent AS boolean) THEN now() END)"),
+                    {"id": env.id, "type": env.type, "topic": topic, "payload": env.to_bytes(),
+                     "tp": env.traceparent, "sent": i == 0})
+            await conn.run_sync(migrate, outbox_per_transaction)
+        async with tail(bootstrap, topic) as out:
+            p = EventProducer(client_id="relay-upgrade", bootstrap_servers=bootstrap)
+            await p.start()
+            try:
+                from jsp_common.outbox import OutboxRelay
+                assert await OutboxRelay(database, p, service="test").publish_batch() == 1
+            finally:
+                await p.stop()
+            got = await out.wait_for(lambda m: True, count=4, what="the carried-over events")
+        assert [m.envelope.id for m in got] == [e.id for e in envs[1:]]  # the sent one is not sent again
+        assert got[0].headers["traceparent"] == envs[1].traceparent.encode()
+    finally:
+        await database.dispose()
 
 
 async def _all_seen(out, wanted: set[str]) -> bool:

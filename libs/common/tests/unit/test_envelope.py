@@ -3,7 +3,7 @@ import json
 import pytest
 
 from jsp_common import tracing
-from jsp_common.envelope import Envelope, EnvelopeError, new_envelope
+from jsp_common.envelope import Envelope, EnvelopeError, encode_event, new_envelope
 
 
 def test_envelope_round_trips_as_structured_cloudevent():
@@ -40,3 +40,17 @@ def test_bad_bytes_are_refused_with_the_reason(raw, reason):
     with pytest.raises(EnvelopeError) as exc:
         Envelope.from_bytes(raw)
     assert reason in exc.value.reason
+
+
+@pytest.mark.parametrize("subject", [None, '91410100 "引号" \\ 名称'])
+def test_encoded_event_is_the_envelope_it_describes_byte_for_byte(subject):
+    data = {"uscc": "91410100MA44XXXX0X", "name": "郑州\"好味道\"餐饮", "licences": [{"type": "食品经营许可证"}],
+            "closed_on": None}
+    event_id, traceparent, raw = encode_event(type="x.y.v1", source="/jsp/registry", subject=subject,
+                                              data_json=json.dumps(data, ensure_ascii=False,
+                                                                                    separators=(",", ":")))
+    env = Envelope.from_bytes(raw)
+    assert (env.id, env.type, env.source, env.subject, env.traceparent) == (
+        event_id, "x.y.v1", "/jsp/registry", subject, traceparent)
+    assert env.data == data
+    assert env.to_bytes() == raw

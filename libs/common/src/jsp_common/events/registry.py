@@ -17,6 +17,8 @@ the history but does not overwrite the current record.
 
 from __future__ import annotations
 
+import functools
+
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -34,9 +36,13 @@ CLOCK_SKEW = timedelta(days=1)
 
 
 # ---------------------------------------------------------------------------- field types
+# An entity's code is checked on the way in and again in each event about it: remember the valid ones.
+_validate_uscc = functools.lru_cache(maxsize=8192)(uscc_mod.validate)
+
+
 def _check_uscc(value: str) -> str:
     try:
-        return uscc_mod.validate(value)
+        return _validate_uscc(value)
     except uscc_mod.InvalidUSCC as exc:
         raise ValueError(str(exc)) from None
 
