@@ -51,8 +51,13 @@ _INSERT = text(
     "INSERT INTO outbox_batches (topics, keys, payloads, event_ids, event_types, traceparents) "
     "VALUES (:topics, :keys, :payloads, :event_ids, :event_types, :traceparents)"
 ).bindparams(*(bindparam(c, type_=ARRAY(LargeBinary if c == "payloads" else Text)) for c in _COLUMNS))
-_SELECT_UNSENT = ("SELECT id, topics, keys, payloads, event_ids, event_types, traceparents FROM outbox_batches "
-                  "WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED")
+# Unsent rows in id order, up to a row count and (beyond the first row) a byte budget: pg_column_size reads
+# the stored size without fetching the payloads.
+_SELECT_UNSENT = (
+    "WITH unsent AS (SELECT id, sum(pg_column_size(payloads)) OVER (ORDER BY id) - pg_column_size(payloads) AS before "
+    "FROM outbox_batches WHERE sent_at IS NULL ORDER BY id LIMIT $1) "
+    "SELECT b.id, b.topics, b.keys, b.payloads, b.event_ids, b.event_types, b.traceparents "
+    "FROM outbox_batches b JOIN unsent u ON u.id = b.id WHERE u.before < $2 ORDER BY b.id FOR UPDATE OF b")
 # One relay publishes at a time (per service database): with several replicas, two relays publishing
 # different rows at once could put an entity's later event on its partition before an earlier one.
 RELAY_LOCK = 0x6A73_705F_6F75_7462  # "jsp_outb"
@@ -90,9 +95,10 @@ async def emit(session: AsyncSession, topic: str, data: EventData, *, key: str |
 
 class OutboxRelay:
     def __init__(self, db: Database, producer: EventProducer, *, service: str, batch_size: int = 20,
+                 batch_bytes: int = 16 * 1024 * 1024,
                  poll_interval_s: float = 0.5, keep_sent_hours: float = 24.0):
         self.db, self.producer, self.service = db, producer, service
-        self.batch_size, self.poll_interval_s = batch_size, poll_interval_s
+        self.batch_size, self.batch_bytes, self.poll_interval_s = batch_size, batch_bytes, poll_interval_s
         self.keep_sent = timedelta(hours=keep_sent_hours)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -107,14 +113,15 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_batch(self) -> int:
-        """Publish up to ``batch_size`` transactions' events, in order, and mark them sent. Returns how many
-        transactions (outbox rows); 0 also when another relay of the service is publishing."""
+        """Publish the events of up to ``batch_size`` transactions (and, beyond the first, ``batch_bytes`` of
+        payload), in order, and mark them sent. Returns how many transactions (outbox rows); 0 also when
+        another relay of the service is publishing."""
         async with self.db.transaction() as session:
             conn = await (await session.connection()).get_raw_connection()
             pg = conn.driver_connection  # asyncpg: this loop runs for every event, so no ORM rows here
             if not await pg.fetchval(_TAKE_RELAY_LOCK, RELAY_LOCK):
                 return 0  # another replica's relay is publishing
-            rows = await pg.fetch(_SELECT_UNSENT, self.batch_size)
+            rows = await pg.fetch(_SELECT_UNSENT, self.batch_size, self.batch_bytes)
             if not rows:
                 return 0
             futures, sent = [], Counter()
@@ -155,7 +162,7 @@ class OutboxRelay:
                 log.exception("outbox relay failed; retrying")
                 sent = 0
                 await asyncio.sleep(self.poll_interval_s)
-            if sent < self.batch_size:
+            if not sent:  # all published: wait for the next commit (or the poll interval)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
 

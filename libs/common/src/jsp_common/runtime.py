@@ -33,7 +33,7 @@ class ServiceRuntime:
         kafka = settings.kafka_client_options()
         self.producer = EventProducer(client_id=settings.service_name, **kafka)
         self.relay = OutboxRelay(self.db, self.producer, service=settings.service_name,
-                                 batch_size=settings.outbox_batch_size,
+                                 batch_size=settings.outbox_batch_size, batch_bytes=settings.outbox_batch_bytes,
                                  poll_interval_s=settings.outbox_poll_interval_s,
                                  keep_sent_hours=settings.outbox_keep_sent_hours)
         self.consumers: list[ConsumerLoop] = []

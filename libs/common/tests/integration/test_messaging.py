@@ -234,6 +234,29 @@ async def test_one_relay_publishes_at_a_time(db, bootstrap, topic):
         await p.stop()
 
 
+async def test_relay_round_keeps_to_its_byte_budget(db, bootstrap, topic):
+    """A round takes whole transactions in order while they fit the budget (always at least one)."""
+    from jsp_common.outbox import OutboxRelay
+
+    async with db.transaction() as s:
+        await s.execute(update(outbox_table).where(outbox_table.c.sent_at.is_(None)).values(sent_at=func.now()))
+    sizes = [3, 1, 1, 2]  # events per transaction
+    envs = [[envelope_for(unique("k"), by=i) for i in range(n)] for n in sizes]
+    for tx in envs:
+        async with db.transaction() as s:
+            for env in tx:
+                await outbox.add(s, topic, env, key=env.subject)
+    one_event = len(envs[1][0].to_bytes())
+    p = EventProducer(client_id="relay-budget", bootstrap_servers=bootstrap)
+    await p.start()
+    try:
+        relay = OutboxRelay(db, p, service="test", batch_bytes=int(2.5 * one_event))
+        # The first transaction alone (the second would start beyond the budget), then the other three.
+        assert [await relay.publish_batch() for _ in range(3)] == [1, 3, 0]
+    finally:
+        await p.stop()
+
+
 async def test_outbox_upgrade_carries_unsent_events_over_in_order(settings, bootstrap, topic):
     """A service migrating from the one-row-per-event outbox publishes the events it had not sent yet."""
     from alembic.operations import Operations

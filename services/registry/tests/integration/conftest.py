@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from jsp_common import clock, uscc
+from jsp_common.consumer import move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
 from jsp_common.migrations import upgrade
@@ -55,6 +56,8 @@ async def registry(registry_settings, registry_db, kafka_topics, bootstrap):
     intake = by_name("market.registrations.v1")
     await create_topics(bootstrap, [Topic(dead_letter_topic(intake.name, TEST_GROUP), intake.key, (), (), (),
                                           "test dead letters", partitions=1)])
+    # Start from now: registrations left on a shared broker by other runs are not this session's to process.
+    await move_group_to_end(TEST_GROUP, [intake.name], bootstrap_servers=bootstrap)
     app = create_app(registry_settings)
     runtime = build_runtime(registry_settings)
     app.state.runtime = runtime
