@@ -8,4 +8,4 @@ EVENTS_OUT = Counter("jsp_events_published_total", "Events published to Kafka", 
 EVENTS_FAILED = Counter("jsp_events_failed_total", "Handler attempts that failed", ["group", "kind"])
 HANDLER_SECONDS = Histogram("jsp_handler_seconds", "Time to handle one batch of events", ["group"],
                             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-OUTBOX_BACKLOG = Gauge("jsp_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_BACKLOG = Gauge("jsp_outbox_backlog", "Events in the outbox not yet published", ["service"])
