@@ -63,6 +63,12 @@ def outbox_per_event(op) -> None:
     outbox_batches.drop(op.get_bind(), checkfirst=True)
 
 
+def outbox_per_transaction_revision():
+    """``upgrade, downgrade`` of a service's revision that applies :func:`outbox_per_transaction`."""
+    from alembic import op
+    return (lambda: outbox_per_transaction(op)), (lambda: outbox_per_event(op))
+
+
 def drop_messaging_tables(op) -> None:
     op.execute("DROP TABLE IF EXISTS outbox")
     messaging_metadata.drop_all(op.get_bind(), checkfirst=True)
