@@ -120,6 +120,16 @@ def city_of(code: str) -> Division:
     return division if division.level == "city" else table[division.parent_code or ""]
 
 
+def city_code(code: str | None) -> str | None:
+    """The code of the city-level unit ``code`` belongs to; None for the province, an unknown or no code."""
+    if not code:
+        return None
+    try:
+        return city_of(code).code
+    except ValueError:  # the province, or UnknownDivision
+        return None
+
+
 # --- finding a division in an address -------------------------------------------------
 
 

@@ -25,6 +25,11 @@ def test_lookup():
         divisions.city_of("410000")
 
 
+def test_city_code_is_none_where_there_is_no_city():
+    assert divisions.city_code("410306") == "410300"
+    assert [divisions.city_code(c) for c in ("410000", "410199x", "110105", "", None)] == [None] * 5
+
+
 def test_is_henan():
     assert divisions.is_henan("410105") and divisions.is_henan("410306")
     assert not divisions.is_henan("110000") and not divisions.is_henan("4101")

@@ -45,15 +45,10 @@ async def reject_poison(ctx: PoisonContext) -> None:
 def replica_handlers(deps: Deps):
     async def entity_changed(ctx: HandlerContext) -> None:
         d = ctx.data
-        city = d.city_code
-        if not city:
-            try:
-                city = divisions.city_of(d.division_code).code
-            except divisions.UnknownDivision:
-                city = None
+        city = d.city_code or divisions.city_code(d.division_code)
         await repo.upsert_entity(ctx.session, {
             "uscc": d.uscc, "name": d.name, "address": d.address, "division_code": d.division_code,
-            "city_code": city, "status": d.status.value if hasattr(d.status, "value") else str(d.status),
+            "city_code": city, "status": d.status.value,
             "responsible_departments": list(d.responsible_departments), "name_grams": search_grams(d.name),
             "version": d.record_version, "changed_at": d.last_changed_at,
         })

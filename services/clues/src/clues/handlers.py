@@ -90,15 +90,6 @@ def reply_topic(channel: str) -> str:
     return HOTLINE_REPLIES if channel == Channel.HOTLINE else CHANNEL_REPLIES
 
 
-def _city(division_code: str | None) -> str | None:
-    if not division_code:
-        return None
-    try:
-        return divisions.city_of(division_code).code
-    except divisions.UnknownDivision:
-        return None
-
-
 # ====================================================================== recording
 async def _set(tx: Tx, clue: dict, **values: Any) -> None:
     await repo.update_clue(tx.session, clue["id"], **values)
@@ -141,7 +132,7 @@ async def match_business(deps: Deps, session: AsyncSession, *, uscc: str | None,
         return await repo.entity(session, uscc), "uscc", 1.0
     if not name or not search_grams(name):
         return None, None, None
-    candidates = await repo.entity_candidates(session, name, city_code=_city(division_code),
+    candidates = await repo.entity_candidates(session, name, city_code=divisions.city_code(division_code),
                                               limit=deps.settings.match_candidates)
     best, best_score = None, 0.0
     for c in candidates:

@@ -288,10 +288,7 @@ class RowChecker:
                 divisions.get(code)
             except divisions.UnknownDivision as exc:
                 raise RowError("division_code", str(exc)) from None
-            try:
-                self._divisions[code] = divisions.city_of(code).code
-            except ValueError:
-                self._divisions[code] = None
+            self._divisions[code] = divisions.city_code(code)
         return code, self._divisions[code]
 
     def _industry(self, code: str) -> str:

@@ -57,10 +57,7 @@ class Record:
 
     @property
     def city_code(self) -> str | None:
-        try:
-            return divisions.city_of(self.division_code).code
-        except (ValueError, KeyError):
-            return None
+        return divisions.city_code(self.division_code)
 
     @property
     def closed(self) -> bool:

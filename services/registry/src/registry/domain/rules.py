@@ -160,10 +160,7 @@ class CompiledRules:
         return got
 
     def _evaluate(self, facts: Facts) -> Assignment:
-        try:
-            city = divisions.city_of(facts.division_code).code
-        except (ValueError, KeyError):
-            city = None
+        city = divisions.city_code(facts.division_code)
         words = self.keywords_in(facts.business_scope)
         depts: set[str] = set()
         matched: list[str] = []
