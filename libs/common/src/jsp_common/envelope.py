@@ -87,8 +87,13 @@ def new_envelope(*, type: str, source: str, data: dict[str, Any], subject: str |
         subject=subject,
         data=data,
         dataschema=dataschema,
-        traceparent=traceparent or tracing.child_of(tracing.current_traceparent.get()),
+        traceparent=_continue_trace(traceparent),
     )
+
+
+def _continue_trace(traceparent: str | None) -> str:
+    """The given trace context, or a child of the current one (the HTTP request or consumed event)."""
+    return traceparent or tracing.child_of(tracing.current_traceparent.get())
 
 
 _quote = json.JSONEncoder(ensure_ascii=False).encode
@@ -100,7 +105,7 @@ def encode_event(*, type: str, source: str, data_json: str, subject: str | None 
     :meth:`Envelope.to_bytes` writes them, without building the envelope or serialising ``data`` twice:
     the outbox's path for every emitted event. Returns (id, traceparent, bytes)."""
     event_id = str(uuid.uuid4())
-    traceparent = traceparent or tracing.child_of(tracing.current_traceparent.get())
+    traceparent = _continue_trace(traceparent)
     parts = ['{"specversion":"1.0","id":"', event_id, '","source":', _quote(source), ',"type":', _quote(type),
              ',"time":"', clock.now().isoformat(), '"']
     if subject is not None:

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .db import Database
-from .envelope import CONTENT_TYPE, Envelope, encode_event
+from .envelope import Envelope, encode_event
 from .events import EventData
 from .logs import get_logger
 from .metrics import EVENTS_OUT, OUTBOX_BACKLOG
-from .producer import EventProducer
+from .producer import EventProducer, event_headers
 
 log = get_logger(__name__)
 _WAKE_KEY = "jsp_outbox_written"
@@ -65,7 +65,6 @@ _TAKE_RELAY_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
 _MARK_SENT = "UPDATE outbox_batches SET sent_at = now() WHERE id = ANY($1::bigint[])"
 _DELETE_SENT = "DELETE FROM outbox_batches WHERE sent_at < $1"
 _BACKLOG = "SELECT coalesce(sum(cardinality(topics)), 0) FROM outbox_batches WHERE sent_at IS NULL"
-CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
 
 
 @event.listens_for(Session, "before_commit")
@@ -128,11 +127,8 @@ class OutboxRelay:
             for r in rows:
                 for topic, key, payload, event_id, event_type, traceparent in zip(
                         r["topics"], r["keys"], r["payloads"], r["event_ids"], r["event_types"], r["traceparents"]):
-                    headers = [("content-type", CONTENT_TYPE_BYTES), ("ce_id", event_id.encode()),
-                               ("ce_type", event_type.encode())]
-                    if traceparent:
-                        headers.append(("traceparent", traceparent.encode()))
-                    futures.append(await self.producer.enqueue(topic, payload, key=key, headers=headers))
+                    futures.append(await self.producer.enqueue(topic, payload, key=key,
+                                                               headers=event_headers(event_id, event_type, traceparent)))
                 sent.update(r["topics"])
             await asyncio.gather(*futures)
             await pg.execute(_MARK_SENT, [r["id"] for r in rows])

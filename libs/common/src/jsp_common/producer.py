@@ -13,11 +13,19 @@ from .metrics import EVENTS_OUT
 Headers = list[tuple[str, bytes]]
 
 
-def envelope_headers(env: Envelope) -> Headers:
-    headers = [("content-type", CONTENT_TYPE.encode()), ("ce_id", env.id.encode()), ("ce_type", env.type.encode())]
-    if env.traceparent:
-        headers.append(("traceparent", env.traceparent.encode()))
+_CONTENT_TYPE = CONTENT_TYPE.encode()
+
+
+def event_headers(event_id: str, event_type: str, traceparent: str | None) -> Headers:
+    """The Kafka headers of every event: content type, CloudEvents id and type, trace context."""
+    headers = [("content-type", _CONTENT_TYPE), ("ce_id", event_id.encode()), ("ce_type", event_type.encode())]
+    if traceparent:
+        headers.append(("traceparent", traceparent.encode()))
     return headers
+
+
+def envelope_headers(env: Envelope) -> Headers:
+    return event_headers(env.id, env.type, env.traceparent)
 
 
 class EventProducer:
