@@ -13,9 +13,9 @@ from pathlib import Path
 
 import asyncpg
 
-from harness import BenchEnv, Figure, bare_consume_produce, libpq_url, measure_pipeline, psql_copy
+from harness import BenchEnv, Figure, bare_consume_produce, measure_pipeline, psql_copy
 from jsp_common.consumer import ConsumerLoop, HandlerContext
-from jsp_common.db import Database, ensure_database
+from jsp_common.db import Database, asyncpg_dsn, ensure_database
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.events import EventData, event
 from jsp_common.messaging_tables import metadata as messaging_metadata
@@ -104,7 +104,7 @@ async def copy_figures(env: BenchEnv) -> tuple[float, float, int]:
                 w.writerow([i, f"91410100MA{i:07d}X", f"河南某某食品有限公司{i}", f"郑州市金水区花园路{i}号", "410105"])
         path.chmod(0o644)
         Path(tmp).chmod(0o755)
-        conn = await asyncpg.connect(libpq_url(db_url))
+        conn = await asyncpg.connect(asyncpg_dsn(db_url))
         try:
             for t in ("copy_base", "copy_ours"):
                 await conn.execute(f"DROP TABLE IF EXISTS {t}")

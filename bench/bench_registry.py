@@ -21,11 +21,13 @@ from pathlib import Path
 
 import asyncpg
 
-from harness import BenchEnv, Figure, libpq_url, measure_pipeline, psql_copy, service_process
+from harness import BenchEnv, Figure, measure_pipeline, psql_copy, service_process
 from jsp_common import clock
 from jsp_common.consumer import move_group_to_end
+from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
 from jsp_common.uscc import ALPHABET, with_check_char
+from registry import importer
 
 INTAKE = "market.registrations.v1"
 RECEIPTS = "market.registration-receipts.v1"
@@ -122,9 +124,7 @@ async def _events(env: BenchEnv, settings) -> list[Figure]:
     ]
 
 
-IMPORT_COLUMNS = ["uscc", "name", "entity_type", "legal_representative", "address", "division_code", "industry_code",
-                  "business_scope", "licences", "established_on", "approved_on", "status", "closed_on",
-                  "registration_authority"]
+IMPORT_COLUMNS = list(importer.COLUMNS)  # the import's CSV columns
 BASELINE_DDL = """
 DROP TABLE IF EXISTS copy_baseline;
 CREATE TABLE copy_baseline (
@@ -159,7 +159,7 @@ async def _import(env: BenchEnv, settings) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "directory.csv"
         generate(path, n)
-        conn = await asyncpg.connect(libpq_url(settings.database_url))
+        conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
         try:
             await conn.execute("TRUNCATE entities, adjudication_cases, notifications")
             await conn.execute("VACUUM ANALYZE entities")
@@ -168,7 +168,7 @@ async def _import(env: BenchEnv, settings) -> list[Figure]:
         report = await run_import(settings, path, fmt="csv", rejects_path=Path(tmp) / "rejects.csv", progress=False)
         assert report.rejected == 0 and report.inserted == n, report.summary()
 
-        conn = await asyncpg.connect(libpq_url(settings.database_url))
+        conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
         try:
             await conn.execute(BASELINE_DDL)
         finally:

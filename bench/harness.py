@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import statistics
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, Callable, Iterable
+from typing import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy.engine import make_url
+
+from jsp_common.db import asyncpg_dsn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -220,18 +219,11 @@ def psql_path() -> str:
     return str(POSTGRES_BIN_PATH / "psql")
 
 
-def libpq_url(sqlalchemy_url: str, database: str | None = None) -> str:
-    u = make_url(sqlalchemy_url).set(drivername="postgresql")
-    if database:
-        u = u.set(database=database)
-    return u.render_as_string(hide_password=False)
-
-
 def psql_copy(db_url: str, table: str, columns: list[str], csv_path: Path, *, header: bool = True) -> float:
     """Baseline: ``psql \\copy`` of a CSV file into ``table``; returns seconds taken."""
     cmd = f"\\copy {table} ({', '.join(columns)}) FROM '{csv_path}' WITH (FORMAT csv{', HEADER true' if header else ''})"
     started = time.perf_counter()
-    subprocess.run([psql_path(), libpq_url(db_url), "-v", "ON_ERROR_STOP=1", "-q", "-c", cmd], check=True)
+    subprocess.run([psql_path(), asyncpg_dsn(db_url), "-v", "ON_ERROR_STOP=1", "-q", "-c", cmd], check=True)
     return time.perf_counter() - started
 
 

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -26,7 +26,6 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy import Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +34,6 @@ from .db import Database
 from .envelope import Envelope, EnvelopeError, field_errors
 from .events import EventData, UnknownEventType, parse_data
 from .logs import bound_contextvars, get_logger
-from .messaging_tables import inbox
 from .metrics import EVENTS_FAILED, EVENTS_IN, EVENTS_OUT, HANDLER_SECONDS
 from .producer import EventProducer
 from .topics import dead_letter_topic
@@ -95,19 +93,15 @@ class HandlerContext:
         self._dead_letter = (reason, details)
 
 
-@dataclass
-class PoisonContext:
-    """What an ``on_poison`` hook gets, inside a transaction, before the message is dead-lettered."""
+@dataclass(kw_only=True)
+class PoisonContext(outbox.SessionTx):
+    """What an ``on_poison`` hook gets, inside a transaction (to emit a receipt, say), before the message is
+    dead-lettered."""
 
-    session: AsyncSession
     delivery: Delivery
     envelope: Envelope | None
     reason: str
     details: Any
-    source: str
-
-    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> str:
-        return await outbox.emit(self.session, topic, data, key=key, source=self.source, subject=subject)
 
 
 Handler = Callable[[HandlerContext], Awaitable[None]]
@@ -240,8 +234,7 @@ class ConsumerLoop:
                 new_ids.discard(e)  # a second copy within the same batch is a duplicate
         return fresh
 
-    async def _apply_all(self, session: AsyncSession, items: list[_Item], post: list,
-                         fresh: set[int] | None) -> None:
+    async def _apply_all(self, session: AsyncSession, items: list[_Item], post: list, fresh: set[int]) -> None:
         """Apply items in order; consecutive items with the same batch handler go to it together."""
         run: list[tuple[_Item, HandlerContext]] = []
 
@@ -273,7 +266,7 @@ class ConsumerLoop:
         await flush()
 
     async def _context(self, session: AsyncSession, item: _Item, post: list,
-                       fresh: set[int] | None) -> HandlerContext | None:
+                       fresh: set[int]) -> HandlerContext | None:
         """The handler context of an item to handle, or None when it is poison, ignored or a duplicate."""
         env = item.envelope
         if item.poison is not None:
@@ -284,13 +277,7 @@ class ConsumerLoop:
         if item.handler is None and item.batch is None:  # a known event type this group does not handle
             EVENTS_IN.labels(self.group, env.type, "ignored").inc()
             return None
-        if fresh is not None:
-            first_time = id(item) in fresh
-        else:
-            first_time = (await session.execute(
-                pg_insert(inbox).values(consumer_group=self.group, event_id=env.id)
-                .on_conflict_do_nothing().returning(inbox.c.event_id))).first() is not None
-        if not first_time:
+        if id(item) not in fresh:
             EVENTS_IN.labels(self.group, env.type, "duplicate").inc()
             return None
         return HandlerContext(env, item.data, session, item.delivery, self.group, self.source)
@@ -307,7 +294,7 @@ class ConsumerLoop:
             try:
                 post: list = []
                 async with self.db.transaction() as session:
-                    await self._apply_all(session, [item], post, None)
+                    await self._apply_all(session, [item], post, await self._claim(session, [item]))
                 await self._dead_letter_all(post)
                 return
             except Reject as exc:
@@ -328,7 +315,8 @@ class ConsumerLoop:
 
     async def _run_poison_hook(self, session: AsyncSession, item: _Item, reason: str, details: Any) -> None:
         if self.on_poison:
-            await self.on_poison(PoisonContext(session, item.delivery, item.envelope, reason, details, self.source))
+            await self.on_poison(PoisonContext(session=session, source=self.source, delivery=item.delivery,
+                                               envelope=item.envelope, reason=reason, details=details))
 
     async def _poison(self, item: _Item, reason: str, details: Any) -> None:
         delay = self.backoff_initial_s

@@ -39,7 +39,7 @@ def create_service_app(*, title: str, runtime_factory: Callable[[], ServiceRunti
     async def request_context(request: Request, call_next):
         request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
         incoming = request.headers.get("traceparent")
-        traceparent = tracing.child_of(incoming) if tracing.valid(incoming) else tracing.new_traceparent()
+        traceparent = tracing.child_of(incoming)  # a fresh trace when the header is missing or malformed
         token = tracing.current_traceparent.set(traceparent)
         try:
             with bound_contextvars(request_id=request_id, trace_id=tracing.trace_id_of(traceparent)):

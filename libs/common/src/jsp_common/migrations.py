@@ -32,12 +32,16 @@ CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL
 """
 
 
+def _create_first_outbox(op) -> None:
+    for statement in _FIRST_OUTBOX.split(";"):
+        op.execute(statement)
+
+
 def create_messaging_tables(op) -> None:
     """Create the inbox and the first outbox (one row per event) in a service's first revision
     (``op`` is ``alembic.op``)."""
     inbox.create(op.get_bind(), checkfirst=True)
-    for statement in _FIRST_OUTBOX.split(";"):
-        op.execute(statement)
+    _create_first_outbox(op)
 
 
 def outbox_per_transaction(op) -> None:
@@ -53,8 +57,7 @@ def outbox_per_transaction(op) -> None:
 
 def outbox_per_event(op) -> None:
     """Undo :func:`outbox_per_transaction`."""
-    for statement in _FIRST_OUTBOX.split(";"):
-        op.execute(statement)
+    _create_first_outbox(op)
     op.execute(
         "INSERT INTO outbox (event_id, event_type, topic, key, payload, headers) "
         "SELECT e, t, tp, k, p, jsonb_strip_nulls(jsonb_build_object('traceparent', tr)) "

@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import LargeBinary, Text, bindparam, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -90,6 +92,25 @@ async def emit(session: AsyncSession, topic: str, data: EventData, *, key: str |
                                                   data_json=data.model_dump_json(), traceparent=traceparent)
     _queue(session, topic, key, payload, event_id, data.event_type, traceparent)
     return event_id
+
+
+class Transaction(Protocol):
+    """What a handler writes in and emits from: a consumer's ``HandlerContext`` or a :class:`SessionTx`."""
+
+    session: AsyncSession
+
+    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> str: ...
+
+
+@dataclass
+class SessionTx:
+    """A transaction outside a consumer (an HTTP request, a periodic job): its session and the events' source."""
+
+    session: AsyncSession
+    source: str
+
+    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> str:
+        return await emit(self.session, topic, data, key=key, source=self.source, subject=subject)
 
 
 class OutboxRelay:

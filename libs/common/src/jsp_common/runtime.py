@@ -39,7 +39,6 @@ class ServiceRuntime:
         self.consumers: list[ConsumerLoop] = []
         self._periodic: list[_Periodic] = []
         self._tasks: list[asyncio.Task] = []
-        self.started = False
 
     def add_consumer(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler],
                      on_poison: PoisonHook | None = None,
@@ -72,7 +71,6 @@ class ServiceRuntime:
         for c in self.consumers:
             await c.start()
         self._tasks = [asyncio.create_task(self._run_periodic(p), name=p.name) for p in self._periodic]
-        self.started = True
         log.info("service started", consumers=[c.group for c in self.consumers])
 
     async def stop(self) -> None:
@@ -88,7 +86,6 @@ class ServiceRuntime:
         await self.relay.stop()
         await self.producer.stop()
         await self.db.dispose()
-        self.started = False
         log.info("service stopped")
 
     async def readiness(self) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events import EventData, event
 from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.messaging_tables import outbox_batches as outbox_table
-from jsp_common.producer import EventProducer, envelope_headers
+from jsp_common.producer import EventProducer
 from jsp_common.testing import tail, unique, wait_until
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
 

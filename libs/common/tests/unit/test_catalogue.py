@@ -1,10 +1,7 @@
 """The event and topic catalogues agree with each other and with the published documents."""
 
-import json
-
 from jsp_common import contracts_export, events, topics
 from jsp_common.departments import all_departments
-from jsp_common.envelope import Envelope, new_envelope
 
 
 def test_every_topic_event_type_is_declared_and_every_declared_type_is_on_a_topic():

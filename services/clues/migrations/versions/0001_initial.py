@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 from importlib.resources import files
 
-import sqlalchemy as sa
 from alembic import op
 
 from jsp_common.migrations import create_messaging_tables, drop_messaging_tables

@@ -9,7 +9,7 @@ from jsp_common.events.clues import ClueSubmitted, WorkOrderSubmitted
 from . import handlers
 from .adapters import repository as repo
 from .domain.text import search_grams
-from .handlers import Deps, Tx
+from .handlers import Deps
 
 INTAKE_GROUP = "clues.intake"
 REPLICA_GROUP = "clues.replica"
@@ -20,13 +20,13 @@ REPLICA_TOPICS = ("registry.entities.v1",)
 def intake_handlers(deps: Deps):
     async def work_order(ctx: HandlerContext) -> None:
         d: WorkOrderSubmitted = ctx.data  # type: ignore[assignment]
-        await handlers.intake(deps, Tx(ctx.session, deps), channel="hotline", channel_ref=d.work_order_no,
+        await handlers.intake(deps, ctx, channel="hotline", channel_ref=d.work_order_no,
                               fields=d, caller_name=d.caller_name, caller_phone=d.caller_phone,
                               source_event_id=ctx.envelope.id)
 
     async def submitted(ctx: HandlerContext) -> None:
         d: ClueSubmitted = ctx.data  # type: ignore[assignment]
-        await handlers.intake(deps, Tx(ctx.session, deps), channel=d.channel, channel_ref=d.channel_ref,
+        await handlers.intake(deps, ctx, channel=d.channel, channel_ref=d.channel_ref,
                               fields=d, caller_name=d.reporter_name, caller_phone=d.reporter_phone,
                               source_event_id=ctx.envelope.id)
 

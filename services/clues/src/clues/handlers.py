@@ -4,21 +4,21 @@ rules and the repository, and publish through the outbox in the same transaction
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jsp_common import clock, departments, divisions, outbox, topics
+from jsp_common import clock, departments, divisions, topics
 from jsp_common.db import Database
 from jsp_common.domains import Domain
-from jsp_common.events import EventData
 from jsp_common.events.clues import (CaseTransferChanged, Channel, ClueChased, ClueDispatched, ClueEscalated,
                                      ClueTransitioned, Finding, ReplyPublished, SubmissionAccepted,
-                                     SubmissionRejected, Urgency, _ClueFields)
-from jsp_common.logs import get_logger
+                                     SubmissionRejected, _ClueFields)
 from jsp_common.masking import mask_name, mask_phone
+from jsp_common.outbox import SessionTx
+from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 from jsp_common.workdays import WorkCalendar
@@ -27,11 +27,9 @@ from .adapters import repository as repo
 from .adapters.crypto import PiCipher
 from .domain import deadlines, lifecycle, transfers
 from .domain.lifecycle import NotAllowed, State
-from .domain.routing import Route, RoutingInput, Unroutable, route
+from .domain.routing import Route, RoutingInput, route
 from .domain.text import dice, match_confidence, search_grams
 from .settings import Settings
-
-log = get_logger(__name__)
 
 HOTLINE_REPLIES = "hotline.replies.v1"
 CHANNEL_REPLIES = "clues.channel-replies.v1"
@@ -73,19 +71,6 @@ INTAKE = Actor("clues.intake")
 SCANNER = Actor("clues.deadline-scan")
 
 
-@dataclass
-class Tx:
-    """One unit of work: the session and the outbox of this transaction."""
-
-    session: AsyncSession
-    deps: Deps
-    emitted: list[str] = field(default_factory=list)
-
-    async def emit(self, topic: str, data: EventData, *, key: str | None) -> None:
-        await outbox.emit(self.session, topic, data, key=key, source=self.deps.source)
-        self.emitted.append(data.event_type)
-
-
 def reply_topic(channel: str) -> str:
     return HOTLINE_REPLIES if channel == Channel.HOTLINE else CHANNEL_REPLIES
 
@@ -112,14 +97,19 @@ async def _record(tx: Tx, clue: dict, action: str, from_state: str | None, actor
         deadline=clue.get("deadline"), details=details), key=clue["id"])
 
 
+def _allowed(clue: dict, action: str) -> State:
+    """The state ``action`` leads the clue to; 409 when its state does not allow it."""
+    try:
+        return lifecycle.next_state(clue["state"], action)
+    except NotAllowed as exc:
+        raise Problem(409, str(exc), state=clue["state"]) from None
+
+
 async def _move(tx: Tx, clue: dict, action: str, actor: Actor, *, record_as: str | None = None,
                 details: dict | None = None, **values: Any) -> None:
     """Apply a state-machine action (409 when the state does not allow it) and record it."""
     from_state = clue["state"]
-    try:
-        to = lifecycle.next_state(from_state, action)
-    except NotAllowed as exc:
-        raise Problem(409, str(exc), state=from_state) from None
+    to = _allowed(clue, action)
     await _set(tx, clue, state=to.value, **values)
     await _record(tx, clue, record_as or action, from_state, actor, details)
 
@@ -341,7 +331,7 @@ async def accept(deps: Deps, tx: Tx, clue_id: str, actor: Actor) -> dict:
     _require_lead(clue, actor, what="accept this clue")
     await _move(tx, clue, "accept", actor)
     for t in await repo.transfers_of_clue(tx.session, clue_id, direction="from_police", status=transfers.RECEIVED):
-        await _transfer_step(deps, tx, t, "accept_returned", actor, change="accepted", department=actor.department)
+        await _transfer_step(tx, t, "accept_returned", actor, change="accepted", department=actor.department)
     return clue
 
 
@@ -433,10 +423,7 @@ async def revisit(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, satisfied: 
 async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, workdays: int, reason: str) -> dict:
     clue = await load(tx, clue_id, actor)
     _require_lead(clue, actor, what="request an extension")
-    try:
-        lifecycle.next_state(clue["state"], "request_extension")
-    except NotAllowed as exc:
-        raise Problem(409, str(exc), state=clue["state"]) from None
+    _allowed(clue, "request_extension")
     if not 1 <= workdays <= deps.settings.max_extension_workdays:
         raise Problem(422, f"an extension is 1 to {deps.settings.max_extension_workdays} working days",
                       errors=[{"field": "workdays", "reason": "out of range"}])
@@ -456,10 +443,7 @@ async def decide_extension(deps: Deps, tx: Tx, clue_id: str, ext_id: int, actor:
         raise Problem(404, f"no extension {ext_id} on clue {clue_id}")
     if ext["status"] != "pending":
         raise Problem(409, f"extension {ext_id} was already {ext['status']}")
-    try:
-        lifecycle.next_state(clue["state"], "decide_extension")
-    except NotAllowed as exc:
-        raise Problem(409, str(exc), state=clue["state"]) from None
+    _allowed(clue, "decide_extension")
     new_deadline = deps.calendar.add_workdays(clue["deadline"], ext["workdays"]) if approved else None
     status = "approved" if approved else "refused"
     await repo.update_extension(tx.session, ext_id, status=status, decided_by=actor.subject,
@@ -480,7 +464,7 @@ async def scan_deadlines(deps: Deps, now: datetime | None = None) -> int:
     horizon = now + timedelta(days=3 * s.chase_when_workdays_left + 14)  # generous: holidays in between
     sent = 0
     async with deps.db.transaction() as session:
-        tx = Tx(session, deps)
+        tx = SessionTx(session, deps.source)
         for clue in await repo.timed_clues(session, before=horizon):
             due = deadlines.due_action(deps.calendar, now, clue["deadline"], chased=clue["chased_at"] is not None,
                                        escalated=clue["escalated_at"] is not None,
@@ -509,12 +493,6 @@ async def scan_deadlines(deps: Deps, now: datetime | None = None) -> int:
 
 
 # ====================================================================== case transfer (行刑衔接)
-def _limits(s: Settings) -> transfers.Limits:
-    return transfers.Limits(approval=timedelta(days=s.transfer_approval_days),
-                            handover=timedelta(hours=s.transfer_handover_hours),
-                            decision=timedelta(days=s.transfer_police_decision_days))
-
-
 async def _emit_transfer(tx: Tx, t: dict, change: str, actor: Actor, reason: str | None = None) -> None:
     await tx.emit(CASE_TRANSFERS, CaseTransferChanged(
         transfer_id=t["id"], clue_id=t["clue_id"], direction=t["direction"], status=t["status"], change=change,
@@ -525,7 +503,7 @@ async def _emit_transfer(tx: Tx, t: dict, change: str, actor: Actor, reason: str
         overdue=list(t["overdue"]), actor=actor.subject, at=clock.now()), key=t["id"])
 
 
-async def _transfer_step(deps: Deps, tx: Tx, t: dict, action: str, actor: Actor, *, change: str,
+async def _transfer_step(tx: Tx, t: dict, action: str, actor: Actor, *, change: str,
                          reason: str | None = None, **values: Any) -> dict:
     try:
         status = transfers.next_status(t["status"], action)
@@ -551,10 +529,7 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, do
     """The lead department's case team asks to transfer the case to public security (移送公安)."""
     clue = await load(tx, clue_id, actor)
     _require_lead(clue, actor, what="transfer this case")
-    try:
-        lifecycle.next_state(clue["state"], "transfer_case")
-    except NotAllowed as exc:
-        raise Problem(409, str(exc), state=clue["state"]) from None
+    _allowed(clue, "transfer_case")
     errors = transfers.check_request(documents, team)
     if errors:
         raise Problem(422, "the transfer request is incomplete: " + "; ".join(e["reason"] for e in errors),
@@ -567,7 +542,7 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, do
              status=transfers.PENDING_APPROVAL, department=clue["lead_department"], police_department=police,
              procuratorate_department=departments.department_for("procuratorate", division).code,
              documents=documents, team=team, case_ref=None, requested_by=actor.subject, requested_at=now,
-             approval_deadline=now + _limits(deps.settings).approval, handover_deadline=None,
+             approval_deadline=now + timedelta(days=deps.settings.transfer_approval_days), handover_deadline=None,
              decision_deadline=None, decision=None, overdue=[])
     await repo.add_transfer(tx.session, **t)
     await _emit_transfer(tx, t, "requested", actor)
@@ -575,51 +550,49 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, do
     return t
 
 
-async def load_transfer(tx: Tx, transfer_id: str, actor: Actor) -> tuple[dict, dict]:
-    t = await repo.get_transfer(tx.session, transfer_id, for_update=True)
-    if t is not None:
-        clue = await repo.get_clue(tx.session, t["clue_id"])
-        if actor.has(Role.OFFICE) or (actor.has(Role.DEPARTMENT) and actor.department in
-                                      (t["department"], t["police_department"], t["procuratorate_department"])):
-            return t, clue
+async def load_transfer(tx: Tx, transfer_id: str, actor: Actor, *, for_update: bool = True) -> dict:
+    t = await repo.get_transfer(tx.session, transfer_id, for_update=for_update)
+    if t is not None and (actor.has(Role.OFFICE) or (actor.has(Role.DEPARTMENT) and actor.department in (
+            t["department"], t["police_department"], t["procuratorate_department"]))):
+        return t
     raise Problem(404, f"no case transfer {transfer_id}")
 
 
 async def decide_transfer_approval(deps: Deps, tx: Tx, transfer_id: str, actor: Actor, *, approved: bool,
                                    reason: str | None) -> dict:
     """The agency head approves (handover within 24 hours) or refuses with reasons."""
-    t, _ = await load_transfer(tx, transfer_id, actor)
+    t = await load_transfer(tx, transfer_id, actor)
     if not (actor.has(Role.OFFICE) or actor.department == t["department"]):
         raise Problem(403, f"the head of {t['department']} approves this transfer")
     if not approved and not reason:
         raise Problem(422, "a refusal is recorded with its reasons", errors=[{"field": "reason", "reason": "required"}])
     now = clock.now()
     if approved:
-        return await _transfer_step(deps, tx, t, "approve", actor, change="approved", reason=reason,
+        return await _transfer_step(tx, t, "approve", actor, change="approved", reason=reason,
                                     approved_by=actor.subject, approved_at=now,
-                                    handover_deadline=now + _limits(deps.settings).handover)
-    return await _transfer_step(deps, tx, t, "refuse", actor, change="refused", reason=reason,
+                                    handover_deadline=now + timedelta(hours=deps.settings.transfer_handover_hours))
+    return await _transfer_step(tx, t, "refuse", actor, change="refused", reason=reason,
                                 approved_by=actor.subject, approved_at=now, refusal_reason=reason)
 
 
 async def hand_over(deps: Deps, tx: Tx, transfer_id: str, actor: Actor, *, documents: list[str] | None) -> dict:
     """The file goes to the police, a copy to the procuratorate; the police decision timer starts."""
-    t, _ = await load_transfer(tx, transfer_id, actor)
+    t = await load_transfer(tx, transfer_id, actor)
     if not (actor.has(Role.OFFICE) or actor.department == t["department"]):
         raise Problem(403, f"{t['department']} hands this case over")
     now = clock.now()
-    return await _transfer_step(deps, tx, t, "hand_over", actor, change="handed_over",
+    return await _transfer_step(tx, t, "hand_over", actor, change="handed_over",
                                 reason=f"copy to {t['procuratorate_department']}", handed_over_at=now,
                                 documents=documents or None,
-                                decision_deadline=now + _limits(deps.settings).decision)
+                                decision_deadline=now + timedelta(days=deps.settings.transfer_police_decision_days))
 
 
 async def police_decision(deps: Deps, tx: Tx, transfer_id: str, actor: Actor, *, open_case: bool,
                           reason: str | None, case_ref: str | None) -> dict:
-    t, _ = await load_transfer(tx, transfer_id, actor)
+    t = await load_transfer(tx, transfer_id, actor)
     if not (actor.has(Role.OFFICE) or actor.department == t["police_department"]):
         raise Problem(403, f"the decision is recorded by {t['police_department']}")
-    return await _transfer_step(deps, tx, t, "open_case" if open_case else "decline", actor,
+    return await _transfer_step(tx, t, "open_case" if open_case else "decline", actor,
                                 change="case_opened" if open_case else "declined", reason=reason,
                                 decision="open_case" if open_case else "decline", decision_reason=reason,
                                 decided_at=clock.now(), case_ref=case_ref)
@@ -657,7 +630,7 @@ async def scan_transfer_timers(deps: Deps, now: datetime | None = None) -> int:
     now = now or clock.now()
     n = 0
     async with deps.db.transaction() as session:
-        tx = Tx(session, deps)
+        tx = SessionTx(session, deps.source)
         for t in await repo.open_transfers(session):
             late = [x for x in transfers.overdue_timers(t["status"], now, approval_deadline=t["approval_deadline"],
                                                         handover_deadline=t["handover_deadline"],

@@ -11,14 +11,11 @@ from . import handlers
 from .handlers import Registry
 
 INTAKE_TOPIC = "market.registrations.v1"
-INTAKE_GROUP = "registry.intake"
 
 
 def register(runtime: ServiceRuntime, registry: Registry):
     """The intake consumer: the bureau's registration events (and the same events ingested by the gateway)."""
-    handle = partial(handlers.handle_market_event, registry)
     handle_many = partial(handlers.handle_market_events, registry)
-    return runtime.add_consumer(group=registry.settings.intake_group or INTAKE_GROUP, topics=[INTAKE_TOPIC],
-                                handlers={t: handle for t in MARKET_ENTITY_EVENTS},
+    return runtime.add_consumer(group=registry.settings.intake_group, topics=[INTAKE_TOPIC], handlers={},
                                 batch_handlers={t: handle_many for t in MARKET_ENTITY_EVENTS},
                                 on_poison=partial(handlers.on_poison, registry))

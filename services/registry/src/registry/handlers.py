@@ -9,20 +9,20 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jsp_common import clock, departments, outbox, topics
+from jsp_common import clock, departments, topics
 from jsp_common.consumer import HandlerContext, PoisonContext
 from jsp_common.db import Database
-from jsp_common.events import EventData
 from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequested, AssignmentDisputed,
                                         EntityChanged, NotificationAcknowledged, NotificationIssued,
                                         NotificationKind, NotificationReminded, NotifiedEntity,
                                         RegistrationAccepted, RegistrationRejected)
 from jsp_common.logs import get_logger
+from jsp_common.outbox import SessionTx
+from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 from jsp_common.workdays import WorkCalendar, default_calendar
@@ -40,23 +40,6 @@ RECEIPTS = "market.registration-receipts.v1"
 ENTITIES = "registry.entities.v1"
 ADJUDICATION = "registry.adjudication.v1"
 SYSTEM = "registry"
-
-
-class Tx(Protocol):
-    """A transaction to write in and emit from: the consumer's HandlerContext or :class:`ApiTx`."""
-
-    session: AsyncSession
-
-    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None): ...
-
-
-@dataclass
-class ApiTx:
-    session: AsyncSession
-    source: str
-
-    async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None):
-        return await outbox.emit(self.session, topic, data, key=key, source=self.source, subject=subject)
 
 
 class RulesCache:
@@ -196,7 +179,7 @@ async def handle_market_events(reg: Registry, ctxs: list[HandlerContext]) -> Non
         data, env = ctx.data, ctx.envelope
         current = state.get(data.uscc)
         try:
-            applied = directory.apply_event(current, data, event_type=env.type)
+            applied = directory.apply_event(current, data)
         except directory.UnknownEntity as exc:
             await _reject_in_handler(ctx, str(exc), [{"field": "uscc", "reason": str(exc)}], now)
             continue
@@ -228,11 +211,6 @@ async def handle_market_events(reg: Registry, ctxs: list[HandlerContext]) -> Non
             received_at=now, responsible_departments=list(resp.record.departments),
             in_adjudication=resp.record.assignment_state == "adjudication"), key=data.uscc)
     await w.flush(session)
-
-
-async def handle_market_event(reg: Registry, ctx: HandlerContext) -> None:
-    """Apply one bureau event (the set-wise handler with a batch of one)."""
-    await handle_market_events(reg, [ctx])
 
 
 async def _reject_in_handler(ctx: HandlerContext, reason: str, errors: list[dict], now: datetime) -> None:
@@ -320,7 +298,7 @@ async def remind_overdue(reg: Registry, db: Database, *, now: datetime | None = 
                                         notifications.c.next_reminder_at < now)
             .order_by(notifications.c.next_reminder_at).limit(reg.settings.overdue_scan_batch)
             .with_for_update(skip_locked=True))).all()
-        tx = ApiTx(session, reg.source)
+        tx = SessionTx(session, reg.source)
         next_at = reg.calendar.add_workdays(now, reg.settings.remind_every_workdays)
         for row in rows:
             count = row.reminder_count + 1
@@ -401,7 +379,6 @@ async def decide(reg: Registry, tx: Tx, case_id: str, depts: list[str], note: st
 async def publish_rules(reg: Registry, tx: Tx, rules: list[dict], note: str | None, reassess: bool,
                         principal: Principal) -> int:
     now = clock.now()
-    CompiledRules.from_json(0, rules)  # validated by the route already; compile once more to be sure
     version = await repo.add_rule_set(tx.session, rules=rules, note=note, actor=principal.subject, now=now,
                                       reassess=reassess)
     await repo.add_decision(tx.session, uscc=None, action="rules_published", actor=principal.subject, now=now,
@@ -463,7 +440,7 @@ async def reassess_pending(reg: Registry, db: Database) -> int:
             await session.execute(update(rule_sets).where(rule_sets.c.version <= rules.version,
                                                           rule_sets.c.reassess == "pending").values(reassess="done"))
             return 0
-        tx, now = ApiTx(session, reg.source), clock.now()
+        tx, now = SessionTx(session, reg.source), clock.now()
         for row in rows:
             before = repo.record_from_row(row)
             resp = directory.assign(before, before, rules.evaluate(before.facts()), rules.version)
@@ -472,8 +449,7 @@ async def reassess_pending(reg: Registry, db: Database) -> int:
                 await session.execute(update(entities).where(entities.c.uscc == row.uscc)
                                       .values(rule_version=rules.version))
                 continue
-            resp = Responsibility(replace(resp.record, version=before.version + 1), resp.notify_new,
-                                  resp.notify_closed, resp.open_adjudication, resp.close_adjudication)
+            resp = replace(resp, record=replace(resp.record, version=before.version + 1))
             await settle(reg, tx, before, resp, cause="rules", event_id=row.last_event_id, now=now)
         return len(rows)
 
@@ -486,7 +462,7 @@ async def replicate_pending(reg: Registry, db: Database) -> int:
             .limit(reg.settings.replicate_batch).with_for_update(skip_locked=True))).all()
         if not rows:
             return 0
-        tx, now = ApiTx(session, reg.source), clock.now()
+        tx, now = SessionTx(session, reg.source), clock.now()
         for row in rows:
             await tx.emit(ENTITIES, entity_changed(repo.record_from_row(row), now), key=row.uscc)
         await session.execute(update(entities).where(entities.c.uscc.in_([r.uscc for r in rows]))

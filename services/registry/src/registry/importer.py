@@ -46,6 +46,7 @@ from .adapters import repository as repo
 from .domain.rules import CompiledRules, Facts
 from .settings import Settings
 
+# The columns of an import file (CSV header or JSON Lines keys).
 COLUMNS = ("uscc", "name", "entity_type", "legal_representative", "address", "division_code", "industry_code",
            "business_scope", "licences", "established_on", "approved_on", "status", "closed_on",
            "registration_authority")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import httpx

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 
 from jsp_common.testing import of_type, tail, wait_until
 from jsp_common.topics import NOTIFICATIONS, department_topic

@@ -65,31 +65,30 @@ def _registered(at: datetime, **over) -> MarketEntityRegistered:
 
 
 def test_an_older_change_is_superseded_not_applied():
-    created = directory.apply_event(None, _registered(T0), event_type="").record
+    created = directory.apply_event(None, _registered(T0)).record
     newer = directory.apply_event(created, MarketEntityChanged(**{**_registered(T0).model_dump(), "name": "乙公司",
-                                                                  "occurred_at": T0 + timedelta(days=2)}),
-                                  event_type="").record
+                                                                  "occurred_at": T0 + timedelta(days=2)})).record
     older = MarketEntityChanged(**{**_registered(T0).model_dump(), "name": "丙公司", "occurred_at": T0 + timedelta(days=1)})
-    assert directory.apply_event(newer, older, event_type="").outcome == "superseded"
+    assert directory.apply_event(newer, older).outcome == "superseded"
     assert newer.name == "乙公司" and newer.version == 2
 
 
 def test_closing_an_unknown_or_younger_entity_is_refused():
     closing = MarketEntityDeregistered(uscc=CODE, occurred_at=T0, deregistered_on="2023-01-01")
     with pytest.raises(directory.UnknownEntity):
-        directory.apply_event(None, closing, event_type="")
-    created = directory.apply_event(None, _registered(T0 - timedelta(days=1)), event_type="").record
+        directory.apply_event(None, closing)
+    created = directory.apply_event(None, _registered(T0 - timedelta(days=1))).record
     with pytest.raises(directory.InconsistentDates):
-        directory.apply_event(created, closing, event_type="")
+        directory.apply_event(created, closing)
 
 
 def test_responsibility_new_departments_adjudication_and_closure():
-    created = directory.apply_event(None, _registered(T0), event_type="").record
+    created = directory.apply_event(None, _registered(T0)).record
     first = directory.assign(None, created, RULES.evaluate(created.facts()), 1)
     assert first.notify_new == ["samr-410100"] and first.record.assignment_state == "assigned"
     unmatched = directory.assign(None, created, RULES.evaluate(Facts("410105", "7299", "咨询")), 1)
     assert unmatched.open_adjudication and unmatched.record.assignment_state == "adjudication"
     closed = directory.apply_event(first.record, MarketEntityDeregistered(
-        uscc=CODE, occurred_at=T0 + timedelta(days=1), deregistered_on="2024-06-01"), event_type="").record
+        uscc=CODE, occurred_at=T0 + timedelta(days=1), deregistered_on="2024-06-01")).record
     after = directory.assign(first.record, closed, None, None)
     assert after.notify_closed == ["samr-410100"] and after.notify_new == []

@@ -14,11 +14,12 @@ from jsp_common import departments
 from jsp_common.events.clues import Channel
 from jsp_common.http import get_runtime
 from jsp_common.principal import Principal, Role, principal_from_request, require
+from jsp_common.outbox import SessionTx
 from jsp_common.problems import Problem
 
 from .. import handlers
 from ..adapters import repository as repo
-from ..handlers import Actor, Deps, Tx
+from ..handlers import Actor, Deps
 from . import schemas
 
 router = APIRouter(tags=["clues"])
@@ -34,9 +35,9 @@ def _deps(request: Request) -> Deps:
     return get_runtime(request).deps  # type: ignore[attr-defined]
 
 
-async def _in_tx(deps: Deps, fn: Callable[[Tx], Awaitable[Any]]) -> Any:
+async def _in_tx(deps: Deps, fn: Callable[[SessionTx], Awaitable[Any]]) -> Any:
     async with deps.db.transaction() as session:
-        return await fn(Tx(session, deps))
+        return await fn(SessionTx(session, deps.source))
 
 
 # ------------------------------------------------------------------ reading
@@ -74,7 +75,7 @@ async def manual_queue(request: Request, principal: Principal = Depends(require(
 async def get_clue(request: Request, clue_id: str = ClueId, principal: Principal = Depends(principal_from_request)) -> dict:
     deps, actor = _deps(request), Actor.of(principal)
     async with deps.db.transaction() as session:
-        clue = await handlers.load(Tx(session, deps), clue_id, actor, for_update=False)
+        clue = await handlers.load(SessionTx(session, deps.source), clue_id, actor, for_update=False)
         out = handlers.view(deps, clue, actor)
         out["history"] = await repo.history(session, clue_id)
         out["extensions"] = await repo.list_extensions(session, clue_id)
@@ -159,7 +160,7 @@ async def decide_extension(body: schemas.DecisionBody, request: Request, clue_id
 async def get_transfer(request: Request, transfer_id: str = TransferId,
                        principal: Principal = Depends(principal_from_request)) -> dict:
     deps = _deps(request)
-    t, _ = await _in_tx(deps, lambda tx: handlers.load_transfer(tx, transfer_id, Actor.of(principal)))
+    t = await _in_tx(deps, lambda tx: handlers.load_transfer(tx, transfer_id, Actor.of(principal), for_update=False))
     return t
 
 

@@ -9,8 +9,7 @@ Each limit is configurable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 PENDING_APPROVAL = "pending_approval"
 APPROVED = "approved"
@@ -36,13 +35,6 @@ REQUIRED_DOCUMENTS = ("transfer_letter", "investigation_report")  # 移送书, �
 
 class TransferNotAllowed(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class Limits:
-    approval: timedelta
-    handover: timedelta
-    decision: timedelta
 
 
 def next_status(current: str, action: str) -> str:

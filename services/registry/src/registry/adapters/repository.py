@@ -113,14 +113,14 @@ class Writes:
                     outcome: str, data: dict, now: datetime) -> None:
         self.history.append((uscc, event_id, event_type, sender, occurred_at, outcome, _json(data), now))
 
-    def save_record(self, record: Record, *, event_id: str | None, now: datetime, published: bool = True) -> None:
+    def save_record(self, record: Record, *, event_id: str | None, now: datetime) -> None:
         r = record
         self.records[r.uscc] = (
             r.uscc, r.name, r.entity_type, r.legal_representative, r.address, r.division_code, r.city_code,
             r.industry_code, r.business_scope, _json(r.licences), r.status, r.established_on, r.approved_on,
             r.closed_on, r.registration_authority, _SEP.join(r.departments), _SEP.join(r.domains),
             _SEP.join(r.matched_rules), r.assignment_state, r.assignment_source, r.rule_version, r.version,
-            r.version if published else 0, r.last_changed_at, event_id, now)
+            r.version, r.last_changed_at, event_id, now)
 
     def add_decision(self, *, uscc: str | None, action: str, actor: str, now: datetime,
                      details: dict | None = None) -> None:

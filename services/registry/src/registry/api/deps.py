@@ -8,7 +8,9 @@ from fastapi import Query, Request
 
 from jsp_common.http import get_runtime
 
-from ..handlers import ApiTx, Registry
+from jsp_common.outbox import SessionTx
+
+from ..handlers import Registry
 
 
 def registry_of(request: Request) -> Registry:
@@ -19,7 +21,7 @@ def registry_of(request: Request) -> Registry:
 async def transaction(request: Request):
     runtime = get_runtime(request)
     async with runtime.db.transaction() as session:
-        yield ApiTx(session, runtime.source)
+        yield SessionTx(session, runtime.source)
 
 
 class Paging:

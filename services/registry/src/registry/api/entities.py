@@ -88,8 +88,9 @@ async def search(request: Request, name: str | None = Query(None, description="C
 @router.get("/{uscc}", response_model=EntityOut, summary="One entity by USCC")
 async def get_entity(uscc: str, request: Request, principal: Principal = Depends(principal_from_request)):
     async with transaction(request) as tx:
-        await handlers.entity_for(tx.session, principal, uscc)
         row = (await tx.session.execute(select(repo.entities).where(repo.entities.c.uscc == uscc))).first()
+    if row is None or not handlers.can_see_entity(principal, row.departments):
+        raise Problem(404, f"no entity {uscc} here")
     return EntityOut.of(row)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from sqlalchemy import and_, func, not_, or_, select
 
@@ -37,7 +37,8 @@ class NotificationOut(BaseModel):
 
     @classmethod
     def of(cls, row, now: datetime) -> "NotificationOut":
-        m = dict(row._mapping)
+        """From a row (or its mapping)."""
+        m = dict(getattr(row, "_mapping", row))
         m["overdue"] = m["acknowledged_at"] is None and (m["overdue_since"] is not None or now > m["acknowledge_by"])
         return cls.model_validate(m)
 
@@ -100,6 +101,5 @@ async def get_notification(notification_id: str, request: Request,
 async def acknowledge(notification_id: str, request: Request,
                       principal: Principal = Depends(require(Role.DEPARTMENT, Role.OFFICE))):
     async with transaction(request) as tx:
-        await handlers.acknowledge(registry_of(request), tx, notification_id, principal)
-        row = (await tx.session.execute(select(notifications).where(notifications.c.id == notification_id))).first()
+        row = await handlers.acknowledge(registry_of(request), tx, notification_id, principal)
     return NotificationOut.of(row, clock.now())

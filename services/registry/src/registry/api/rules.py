@@ -78,7 +78,7 @@ async def publish(body: RuleSetIn, request: Request, principal: Principal = Depe
 @router.post("/dry-run", summary="Which entities a proposed rule set would move, without changing anything")
 async def dry_run(body: DryRunIn, request: Request, limit: int = Query(100, ge=0, le=10000),
                   principal: Principal = Depends(office)) -> dict:
-    rules = _checked(body.rules)
+    _checked(body.rules)
     async with transaction(request) as tx:
         current = await registry_of(request).rules.get(tx.session)
-        return await handlers.dry_run(tx.session, current, CompiledRules.from_json(0, rules), limit=limit)
+        return await handlers.dry_run(tx.session, current, CompiledRules(0, body.rules), limit=limit)

@@ -75,14 +75,13 @@ class Applied:
     outcome: str                      # applied | superseded
     record: Record | None             # the record after the event (None when superseded)
     cause: str = ""                   # registered | changed | deregistered | revoked
-    created: bool = False
 
 
 _CAUSE = {MarketEntityRegistered: "registered", MarketEntityChanged: "changed",
           MarketEntityDeregistered: "deregistered", MarketEntityRevoked: "revoked"}
 
 
-def apply_event(current: Record | None, data, *, event_type: str) -> Applied:
+def apply_event(current: Record | None, data) -> Applied:
     """The record after ``data`` (a market.entity.* contract), or *superseded* if it is older."""
     cause = _CAUSE[type(data)]
     if current is not None and current.last_changed_at is not None and data.occurred_at < current.last_changed_at:
@@ -99,7 +98,7 @@ def apply_event(current: Record | None, data, *, event_type: str) -> Applied:
         if current is None:
             record = Record(**fields, status=EntityStatus.ACTIVE.value, closed_on=None,
                             version=1, last_changed_at=data.occurred_at)
-            return Applied("applied", record, cause, created=True)
+            return Applied("applied", record, cause)
         record = replace(current, **fields, version=current.version + 1, last_changed_at=data.occurred_at)
         if isinstance(data, MarketEntityRegistered) and current.closed:
             record = replace(record, status=EntityStatus.ACTIVE.value, closed_on=None)  # registered again
