@@ -21,18 +21,19 @@ from pathlib import Path
 
 import asyncpg
 
-from harness import BenchEnv, Figure, measure_pipeline, psql_copy, service_process
+from harness import (BenchEnv, Figure, correlate_by_key, measure_pipeline, psql_copy, random_uscc,
+                     service_process)
 from jsp_common import clock
 from jsp_common.consumer import move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
-from jsp_common.uscc import ALPHABET, with_check_char
+from jsp_common.uscc import with_check_char
 from registry import importer
+from registry.__main__ import SERVICE_DIR
 
 INTAKE = "market.registrations.v1"
 RECEIPTS = "market.registration-receipts.v1"
 ENTITIES = "registry.entities.v1"
-SERVICE_DIR = Path(__file__).resolve().parents[1] / "services" / "registry"
 
 # (division, industry, business scope, licence, responsible department): one per key domain and city.
 CASES = [
@@ -47,14 +48,11 @@ TOPICS = sorted({f"dept.{c[4]}.notifications.v1" for c in CASES})
 NAMES = ["好味道", "鑫源", "华安", "豫鼎", "中原", "恒通", "金盾", "瑞丰", "宏达", "嘉禾"]
 
 
-def _uscc(division: str) -> str:
-    return with_check_char(f"91{division}" + "".join(random.choice(ALPHABET) for _ in range(9)))
-
 
 def make_message(routes: dict[str, str]):
     def build(i: int) -> tuple[str, str, bytes]:
         division, industry, scope, licence, dept = CASES[i % len(CASES)]
-        code = _uscc(division)
+        code = random_uscc(division)
         routes[code] = f"dept.{dept}.notifications.v1"
         data = {"uscc": code, "name": f"{random.choice(NAMES)}{i}有限公司", "entity_type": "有限责任公司",
                 "legal_representative": "张三", "address": f"河南省某市某区某路{i}号", "division_code": division,
@@ -82,9 +80,6 @@ def correlate_ours(record) -> str | None:
     return record.key.decode() if record.key else None
 
 
-def correlate_baseline(record) -> str | None:
-    return record.key.decode() if record.key else None
-
 
 async def _skip_backlog(env: BenchEnv, group: str) -> None:
     """Start the intake group at the end of its topic: earlier messages are not ours to count."""
@@ -111,7 +106,7 @@ async def _events(env: BenchEnv, settings) -> list[Figure]:
                                settings.intake_group):
         ours = await _measure(env, routes, correlate_ours, n)
     async with service_process("bench/bare_loop.py", INTAKE):
-        base = await _measure(env, routes, correlate_baseline, n)
+        base = await _measure(env, routes, correlate_by_key, n)
     await _skip_backlog(env, settings.intake_group)  # the baseline's messages are not the registry's
     return [
         Figure("registrations notified/s, bureau topic → department topic", ours.throughput, base.throughput,
@@ -188,5 +183,5 @@ async def run(env: BenchEnv) -> list[Figure]:
     # topic's partitions with the one measured here nor has its notifications counted.
     settings = Settings(database_url=f"{env.postgres_url.rstrip('/')}/registry_bench", log_level="WARNING",
                         outbox_poll_interval_s=0.05, service_name=BENCH_SERVICE, intake_group=BENCH_GROUP)
-    await upgrade(SERVICE_DIR, settings.database_url)
+    await upgrade(SERVICE_DIR, settings.database_url)  # the service's own migrations
     return [*await _events(env, settings), *await _import(env, settings)]

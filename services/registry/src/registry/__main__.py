@@ -8,6 +8,8 @@ from pathlib import Path
 
 from jsp_common.cli import Command, service_main
 
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
 
 def import_arguments(parser) -> None:
     parser.add_argument("file", type=Path)
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from .settings import Settings
 
     settings = Settings()
-    return service_main(name="registry", service_dir=settings.service_dir, settings=lambda: settings,
+    return service_main(name="registry", service_dir=SERVICE_DIR, settings=lambda: settings,
                         create_app=create_app, argv=argv, commands={"import": Command(
                             "bulk-load an existing directory (CSV or JSON Lines) through COPY", bulk_import,
                             import_arguments)})

@@ -9,16 +9,12 @@ from pydantic_settings import SettingsConfigDict
 
 from jsp_common.settings import ServiceSettings
 
-_SERVICE_DIR = Path(__file__).resolve().parents[2]
-
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="JSP_REGISTRY_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="JSP_REGISTRY_")
 
     service_name: str = "registry"
     http_port: int = 8101
-    # Where alembic.ini and migrations/ live (the source tree; set in the container image).
-    service_dir: Path = _SERVICE_DIR
 
     # The intake consumer group (the catalogue's registry.intake; tests on shared brokers use their own).
     intake_group: str = "registry.intake"

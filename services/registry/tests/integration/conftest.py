@@ -17,6 +17,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.migrations import upgrade
 from jsp_common.principal import Principal, Role
 from jsp_common.topics import Topic, by_name, create_topics, dead_letter_topic
+from registry.__main__ import SERVICE_DIR
 from registry.bootstrap import build_runtime
 from registry.main import create_app
 from registry.settings import Settings
@@ -44,7 +45,7 @@ async def registry_db(registry_settings: Settings) -> str:
         await admin.execute("DROP DATABASE IF EXISTS registry_test WITH (FORCE)")
     finally:
         await admin.close()
-    await upgrade(registry_settings.service_dir, url)
+    await upgrade(SERVICE_DIR, url)
     return url
 
 
