@@ -60,7 +60,7 @@ migrate: venv
 schemas: venv
 	@$(PY) -m jsp_common.contracts_export
 
-run: infra-up migrate
+run: infra-up  # run.py migrates each service before it starts it
 	@$(PY) deploy/local/run.py $(SERVICES)
 
 demo: venv

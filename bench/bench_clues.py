@@ -5,16 +5,14 @@ consume-and-produce loop forwarding the same messages to the same department top
 
 from __future__ import annotations
 
-import random
 import uuid
 from pathlib import Path
 
 
-from harness import BenchEnv, Figure, bare_consume_produce, measure_pipeline
+from harness import BenchEnv, Figure, bare_consume_produce, correlate_by_key, measure_pipeline, random_uscc
 from jsp_common import clock
 from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import Envelope, new_envelope
-from jsp_common.uscc import ALPHABET, with_check_char
 
 HOTLINE = "hotline.work-orders.v1"
 SERVICE_DIR = Path(__file__).resolve().parents[1] / "services" / "clues"
@@ -31,16 +29,13 @@ CASES = [
 TOPICS = sorted({f"dept.{c[2]}.clues.v1" for c in CASES})
 
 
-def _uscc(division: str = "410105") -> str:
-    return with_check_char(f"91{division}" + "".join(random.choice(ALPHABET) for _ in range(9)))
-
 
 def make_message(run: str):
     def build(i: int) -> tuple[str, str, bytes]:
         content, address, _ = CASES[i % len(CASES)]
         no = f"B{run}{i:08d}"
         data = {"work_order_no": no, "content": content.format(n=i), "address": address.format(n=i),
-                "received_at": clock.now().isoformat(), "uscc": _uscc(), "caller_phone": "13800000000"}
+                "received_at": clock.now().isoformat(), "uscc": random_uscc(), "caller_phone": "13800000000"}
         env = new_envelope(type="hotline.work-order.submitted.v1", source="/bench/12345", data=data)
         return no, no, env.to_bytes()
     return build
@@ -50,9 +45,6 @@ def expected_topic(record) -> list[str]:
     i = int(record.key.decode()[-8:])
     return [f"dept.{CASES[i % len(CASES)][2]}.clues.v1"]
 
-
-def correlate_baseline(record) -> str | None:
-    return record.key.decode() if record.key else None
 
 
 def correlate_ours(record) -> str | None:
@@ -90,9 +82,9 @@ async def run(env: BenchEnv) -> list[Figure]:
     finally:
         await runtime.stop()
 
-    async with bare_consume_produce(env, in_topic=HOTLINE, route=expected_topic):
+    async with bare_consume_produce(env.bootstrap, in_topic=HOTLINE, route=expected_topic):
         base = await measure_pipeline(env, in_topic=HOTLINE, out_topics=TOPICS,
-                                      make_message=make_message(run_id + "b"), correlate=correlate_baseline,
+                                      make_message=make_message(run_id + "b"), correlate=correlate_by_key,
                                       n_throughput=n, n_latency=300, latency_rate=100)
     # The baseline's messages stay on the hotline topic; the intake group skips them on its next start.
     return [

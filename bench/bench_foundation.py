@@ -51,7 +51,7 @@ async def run(env: BenchEnv) -> list[Figure]:
                         + [Topic(dead_letter_topic(t_in, group), "k", (), (), (), "bench", partitions=1)])
     n = env.n(20000)
 
-    async with bare_consume_produce(env, in_topic=t_in, route=lambda r: [t_base]):
+    async with bare_consume_produce(env.bootstrap, in_topic=t_in, route=lambda r: [t_base]):
         base = await measure_pipeline(env, in_topic=t_in, out_topics=[t_base], make_message=message,
                                       correlate=correlate_baseline, n_throughput=n)
 
@@ -102,8 +102,6 @@ async def copy_figures(env: BenchEnv) -> tuple[float, float, int]:
             w.writerow(["id", "uscc", "name", "address", "division"])
             for i in range(rows):
                 w.writerow([i, f"91410100MA{i:07d}X", f"河南某某食品有限公司{i}", f"郑州市金水区花园路{i}号", "410105"])
-        path.chmod(0o644)
-        Path(tmp).chmod(0o755)
         conn = await asyncpg.connect(asyncpg_dsn(db_url))
         try:
             for t in ("copy_base", "copy_ours"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import subprocess
 import time
 import uuid
@@ -20,6 +21,7 @@ from typing import Callable, Iterable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from jsp_common.db import asyncpg_dsn
+from jsp_common.uscc import ALPHABET, with_check_char
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +47,6 @@ class BenchEnv:
     bootstrap: str
     postgres_url: str  # SQLAlchemy URL of the server, without a database
     scale: float = 1.0
-    root: Path = ROOT
 
     def n(self, base: int, minimum: int = 100) -> int:
         return max(minimum, int(base * self.scale))
@@ -56,7 +57,6 @@ class PipelineResult:
     throughput: float  # messages per second, input produced → last output seen
     p50_ms: float
     p99_ms: float
-    count: int
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -152,17 +152,17 @@ async def measure_pipeline(env: BenchEnv, *, in_topic: str, out_topics: Iterable
             lat = [(col.arrived[c] - t) * 1000 for c, t in sent.items()]
     finally:
         await producer.stop()
-    return PipelineResult(throughput, percentile(lat, 50), percentile(lat, 99), n_throughput)
+    return PipelineResult(throughput, percentile(lat, 50), percentile(lat, 99))
 
 
 @contextlib.asynccontextmanager
-async def bare_consume_produce(env: BenchEnv, *, in_topic: str, route: Callable[[object], list[str]],
-                               group: str | None = None):
+async def bare_consume_produce(bootstrap: str, *, in_topic: str, route: Callable[[object], list[str]]):
     """Baseline: a bare aiokafka loop that consumes ``in_topic`` and produces each message, unchanged,
-    to the topics ``route(record)`` names (same key), committing offsets after each batch."""
-    consumer = AIOKafkaConsumer(in_topic, bootstrap_servers=env.bootstrap, group_id=group or f"bench.{uuid.uuid4().hex}",
+    to the topics ``route(record)`` names (same key), committing offsets after each batch. Ready (it has
+    its partitions and their start offsets) when the context is entered."""
+    consumer = AIOKafkaConsumer(in_topic, bootstrap_servers=bootstrap, group_id=f"bench.{uuid.uuid4().hex}",
                                 enable_auto_commit=False, auto_offset_reset="latest", fetch_max_wait_ms=10)
-    producer = AIOKafkaProducer(bootstrap_servers=env.bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
                                 max_batch_size=512 * 1024)
     await consumer.start()
     await producer.start()
@@ -178,6 +178,8 @@ async def bare_consume_produce(env: BenchEnv, *, in_topic: str, route: Callable[
 
     while not consumer.assignment():
         await asyncio.sleep(0.05)
+    for tp in consumer.assignment():  # resolve "latest" now: what is sent from here on is read
+        await consumer.position(tp)
     task = asyncio.create_task(loop())
     try:
         yield
@@ -225,6 +227,16 @@ def psql_copy(db_url: str, table: str, columns: list[str], csv_path: Path, *, he
     started = time.perf_counter()
     subprocess.run([psql_path(), asyncpg_dsn(db_url), "-v", "ON_ERROR_STOP=1", "-q", "-c", cmd], check=True)
     return time.perf_counter() - started
+
+
+def random_uscc(division: str = "410105") -> str:
+    """A valid enterprise USCC registered in ``division`` (random organisation code)."""
+    return with_check_char(f"91{division}" + "".join(random.choice(ALPHABET) for _ in range(9)))
+
+
+def correlate_by_key(record) -> str | None:
+    """A baseline's correlation: the Kafka key (a bare loop forwards messages unchanged)."""
+    return record.key.decode() if record.key else None
 
 
 def print_figures(title: str, figures: list[Figure]) -> None:

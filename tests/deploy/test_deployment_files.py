@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jsp_common.settings import ServiceSettings
-
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists())
 
@@ -23,10 +21,6 @@ def known_variables(service: str) -> set[str]:
         choices = getattr(alias, "choices", None) or ([alias] if isinstance(alias, str) else [])
         names |= {c.upper() for c in choices if isinstance(c, str)} or {f"{prefix}{name}".upper()}
     return names
-
-
-SHARED = {c.upper() for f in ServiceSettings.model_fields.values()
-          for c in (getattr(f.validation_alias, "choices", None) or []) if isinstance(c, str)}
 
 
 def k8s_documents() -> list[dict]:
@@ -50,7 +44,7 @@ def test_compose_runs_every_service_after_its_migration_and_the_topic_step():
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_variable_set_for_a_service_is_read_by_its_settings(service):
-    known = known_variables(service) | SHARED
+    known = known_variables(service)  # a service's settings include the shared ones
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     set_in_compose = set(compose[service].get("environment", {}))
     set_in_k8s = set()
@@ -68,7 +62,6 @@ def test_every_variable_set_for_a_service_is_read_by_its_settings(service):
 
 def test_kubernetes_deploys_every_service_with_migrations_and_probes():
     docs = k8s_documents()
-    docs += [d for d in yaml.safe_load_all((ROOT / "deploy/k8s/secrets.example.yaml").read_text()) if d]
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
     services = {d["metadata"]["name"] for d in docs if d["kind"] == "Service"}
     for svc in SERVICES:

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import clock, outbox, tracing
 from .db import Database
-from .envelope import Envelope, EnvelopeError, field_errors
+from .envelope import Envelope, EnvelopeError, describe, field_errors
 from .events import EventData, UnknownEventType, parse_data
 from .logs import bound_contextvars, get_logger
 from .metrics import EVENTS_FAILED, EVENTS_IN, EVENTS_OUT, HANDLER_SECONDS
@@ -199,7 +199,7 @@ class ConsumerLoop:
             item.poison = (str(exc.args[0]), None)
         except ValidationError as exc:
             errors = field_errors(exc)
-            item.poison = ("schema-invalid: " + "; ".join(f"{e['field']}: {e['reason']}" for e in errors), errors)
+            item.poison = ("schema-invalid: " + describe(errors), errors)
         return item
 
     async def process(self, deliveries: list[Delivery]) -> None:

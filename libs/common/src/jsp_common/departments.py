@@ -15,10 +15,9 @@ from functools import cache
 from importlib.resources import files
 
 from jsp_common import divisions
-from jsp_common.domains import DOMAINS, Domain
+from jsp_common.domains import Domain
 
 __all__ = [
-    "DOMAINS",
     "Agency",
     "Department",
     "UnknownDepartment",

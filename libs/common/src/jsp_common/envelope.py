@@ -64,12 +64,17 @@ class Envelope(BaseModel):
 
 
 def describe_errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors())
+    return describe(field_errors(exc))
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     """Field-level reasons, as senders and the dead-letter topic see them."""
     return [{"field": ".".join(str(p) for p in e["loc"]) or "(root)", "reason": e["msg"]} for e in exc.errors()]
+
+
+def describe(errors: list[dict[str, str]]) -> str:
+    """Field-level reasons in one line: ``field: reason; field: reason``."""
+    return "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
 
 
 def new_envelope(*, type: str, source: str, data: dict[str, Any], subject: str | None = None,

@@ -6,9 +6,9 @@ import logging
 import sys
 
 import structlog
-from structlog.contextvars import bind_contextvars, bound_contextvars, clear_contextvars, merge_contextvars
+from structlog.contextvars import bound_contextvars, merge_contextvars
 
-__all__ = ["configure_logging", "get_logger", "bind_contextvars", "bound_contextvars", "clear_contextvars"]
+__all__ = ["configure_logging", "get_logger", "bound_contextvars"]
 
 
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:

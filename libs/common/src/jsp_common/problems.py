@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .envelope import describe, field_errors
 from .logs import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -58,10 +59,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
-        return problem_response(422, "The request is not valid: " + "; ".join(f"{e['field']}: {e['reason']}"
-                                                                              for e in errors),
-                                errors=errors, instance=request.url.path)
+        errors = field_errors(exc)
+        return problem_response(422, "The request is not valid: " + describe(errors), errors=errors,
+                                instance=request.url.path)
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError):

@@ -14,10 +14,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_SECRET_MARKER = "change-me"
 
 
-def _shared(name: str, *more: str) -> AliasChoices:
-    return AliasChoices(name, *more)
-
-
 class ServiceSettings(BaseSettings):
     """Settings common to every service. Subclasses set ``service_name`` and their env prefix."""
 
@@ -25,30 +21,30 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "service"
     environment: Literal["development", "test", "production"] = Field(
-        "development", validation_alias=_shared("JSP_ENVIRONMENT"))
-    log_level: str = Field("INFO", validation_alias=_shared("JSP_LOG_LEVEL"))
-    log_json: bool = Field(True, validation_alias=_shared("JSP_LOG_JSON"))
+        "development", validation_alias=AliasChoices("JSP_ENVIRONMENT"))
+    log_level: str = Field("INFO", validation_alias=AliasChoices("JSP_LOG_LEVEL"))
+    log_json: bool = Field(True, validation_alias=AliasChoices("JSP_LOG_JSON"))
 
-    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias=_shared("JSP_KAFKA_BOOTSTRAP_SERVERS"))
-    kafka_security_protocol: str = Field("PLAINTEXT", validation_alias=_shared("JSP_KAFKA_SECURITY_PROTOCOL"))
-    kafka_sasl_mechanism: str | None = Field(None, validation_alias=_shared("JSP_KAFKA_SASL_MECHANISM"))
-    kafka_sasl_username: str | None = Field(None, validation_alias=_shared("JSP_KAFKA_SASL_USERNAME"))
-    kafka_sasl_password: str | None = Field(None, validation_alias=_shared("JSP_KAFKA_SASL_PASSWORD"))
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias=AliasChoices("JSP_KAFKA_BOOTSTRAP_SERVERS"))
+    kafka_security_protocol: str = Field("PLAINTEXT", validation_alias=AliasChoices("JSP_KAFKA_SECURITY_PROTOCOL"))
+    kafka_sasl_mechanism: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_MECHANISM"))
+    kafka_sasl_username: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_PASSWORD"))
 
     postgres_url: str = Field("postgresql+asyncpg://postgres@127.0.0.1:5432",
-                              validation_alias=_shared("JSP_POSTGRES_URL"))
+                              validation_alias=AliasChoices("JSP_POSTGRES_URL"))
     # Full URL of this service's own database; default: postgres_url + "/" + service_name.
     database_url: str | None = None
     db_pool_size: int = 10
 
-    consumer_max_attempts: int = Field(5, validation_alias=_shared("JSP_CONSUMER_MAX_ATTEMPTS"))
-    consumer_backoff_initial_s: float = Field(0.2, validation_alias=_shared("JSP_CONSUMER_BACKOFF_INITIAL_S"))
-    consumer_backoff_max_s: float = Field(5.0, validation_alias=_shared("JSP_CONSUMER_BACKOFF_MAX_S"))
-    consumer_max_records: int = Field(500, validation_alias=_shared("JSP_CONSUMER_MAX_RECORDS"))
-    outbox_batch_size: int = Field(20, validation_alias=_shared("JSP_OUTBOX_BATCH_SIZE"))
-    outbox_batch_bytes: int = Field(16 * 1024 * 1024, validation_alias=_shared("JSP_OUTBOX_BATCH_BYTES"))
-    outbox_poll_interval_s: float = Field(0.5, validation_alias=_shared("JSP_OUTBOX_POLL_INTERVAL_S"))
-    outbox_keep_sent_hours: float = Field(24.0, validation_alias=_shared("JSP_OUTBOX_KEEP_SENT_HOURS"))
+    consumer_max_attempts: int = Field(5, validation_alias=AliasChoices("JSP_CONSUMER_MAX_ATTEMPTS"))
+    consumer_backoff_initial_s: float = Field(0.2, validation_alias=AliasChoices("JSP_CONSUMER_BACKOFF_INITIAL_S"))
+    consumer_backoff_max_s: float = Field(5.0, validation_alias=AliasChoices("JSP_CONSUMER_BACKOFF_MAX_S"))
+    consumer_max_records: int = Field(500, validation_alias=AliasChoices("JSP_CONSUMER_MAX_RECORDS"))
+    outbox_batch_size: int = Field(20, validation_alias=AliasChoices("JSP_OUTBOX_BATCH_SIZE"))
+    outbox_batch_bytes: int = Field(16 * 1024 * 1024, validation_alias=AliasChoices("JSP_OUTBOX_BATCH_BYTES"))
+    outbox_poll_interval_s: float = Field(0.5, validation_alias=AliasChoices("JSP_OUTBOX_POLL_INTERVAL_S"))
+    outbox_keep_sent_hours: float = Field(24.0, validation_alias=AliasChoices("JSP_OUTBOX_KEEP_SENT_HOURS"))
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -51,16 +52,22 @@ class Received:
     value: bytes
     headers: dict[str, bytes]
 
+    @functools.cached_property
+    def _parsed(self) -> Envelope | EnvelopeError:
+        """The envelope, or why the bytes are not one (parsed once: predicates look at a message many times)."""
+        try:
+            return Envelope.from_bytes(self.value)
+        except EnvelopeError as exc:
+            return exc
+
     @property
     def envelope(self) -> Envelope:
-        return Envelope.from_bytes(self.value)
+        if isinstance(self._parsed, EnvelopeError):
+            raise self._parsed
+        return self._parsed
 
     def is_envelope(self) -> bool:
-        try:
-            Envelope.from_bytes(self.value)
-            return True
-        except EnvelopeError:
-            return False
+        return not isinstance(self._parsed, EnvelopeError)
 
 
 class TopicTail:

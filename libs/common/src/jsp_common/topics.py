@@ -52,6 +52,8 @@ class Topic:
 
 SERVICES = ("registry", "clues", "gateway")  # services that run consumer groups today
 DEPARTMENT_PREFIX = "dept.{department}."
+NOTIFICATIONS = DEPARTMENT_PREFIX + "notifications.v1"
+DEPARTMENT_CLUES = DEPARTMENT_PREFIX + "clues.v1"
 
 # Event-type names, so producers and consumers spell them once.
 MARKET_ENTITY_EVENTS = (
@@ -106,7 +108,7 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=365 * DAY_MS,
     ),
     Topic(
-        name=DEPARTMENT_PREFIX + "notifications.v1",
+        name=NOTIFICATIONS,
         key="uscc",
         event_types=("registry.notification.issued.v1", "registry.notification.reminded.v1",
                      "registry.notification.acknowledged.v1"),
@@ -179,7 +181,7 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=3 * 365 * DAY_MS,
     ),
     Topic(
-        name=DEPARTMENT_PREFIX + "clues.v1",
+        name=DEPARTMENT_CLUES,
         key="clue_id",
         event_types=("clues.clue.dispatched.v1", "clues.clue.chased.v1", "clues.clue.escalated.v1"),
         producers=("clues",),
@@ -209,9 +211,6 @@ def department_topic(template: str, department_code: str) -> str:
     departments.department(department_code)  # refuses unknown departments
     return template.format(department=department_code)
 
-
-NOTIFICATIONS = DEPARTMENT_PREFIX + "notifications.v1"
-DEPARTMENT_CLUES = DEPARTMENT_PREFIX + "clues.v1"
 
 
 def dead_letter(topic: Topic) -> list[Topic]:

@@ -13,7 +13,7 @@ from jsp_common.settings import DEV_SECRET_MARKER, ServiceSettings
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="JSP_CLUES_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="JSP_CLUES_")
 
     service_name: str = "clues"
     http_port: int = 8102

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from jsp_common import clock
@@ -49,7 +48,7 @@ class GatewayRuntime(ServiceRuntime):
         self.upstreams: dict[str, Upstream] = {}
         for name, url in (("registry", settings.registry_url), ("clues", settings.clues_url)):
             self.upstreams[name] = Upstream(
-                name=name, base_url=url,
+                name=name,
                 client=build_client(url, connect_timeout_s=settings.upstream_connect_timeout_s,
                                     timeout_s=settings.upstream_timeout_s,
                                     max_connections=settings.upstream_max_connections),
@@ -57,9 +56,6 @@ class GatewayRuntime(ServiceRuntime):
                 openapi_ttl_s=settings.openapi_refresh_s)
         self.add_periodic("gateway-revocations", self.refresh_revocations, settings.revocation_refresh_s)
         self.add_periodic("gateway-idempotency-purge", self.purge_idempotency_keys, 3600)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
 
     async def refresh_revocations(self) -> None:
         since = clock.now() - timedelta(seconds=self.settings.token_ttl_s + 60)

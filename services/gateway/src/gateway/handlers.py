@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from jsp_common import clock, outbox
-from jsp_common.envelope import field_errors, new_envelope
+from jsp_common.envelope import describe, field_errors, new_envelope
 from jsp_common.events import UnknownEventType, parse_data
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
@@ -33,7 +34,6 @@ class IssuedCredential:
     credential_id: str
     kind: CredentialKind
     secret: str          # shown once, never stored
-    expires_at: datetime | None = None
 
 
 # ---------------------------------------------------------------- clients and credentials
@@ -94,11 +94,10 @@ async def issue_credential(rt: GatewayRuntime, client_id: str, kind: CredentialK
 
 async def revoke_credential(rt: GatewayRuntime, client_id: str, credential_id: str, *, by: str) -> dict:
     async with rt.db.transaction() as session:
-        cred = await repo.get_credential(session, credential_id)
+        cred = (await repo.revoke_credential(session, credential_id, by=by, client_id=client_id)
+                or await repo.get_credential(session, credential_id))  # revoked already: as it stands
         if cred is None or cred["client_id"] != client_id:
             raise Problem(404, f"no credential {credential_id} for client {client_id}")
-        await repo.revoke_credential(session, credential_id, by=by)
-        cred = await repo.get_credential(session, credential_id)
     rt.revocations.credentials.add(credential_id)
     rt.api_key_cache.clear()
     return cred
@@ -120,8 +119,9 @@ async def set_client_status(rt: GatewayRuntime, client_id: str, status: str, *, 
 async def list_clients(rt: GatewayRuntime) -> list[dict]:
     async with rt.db.transaction() as session:
         clients = await repo.list_clients(session)
-        for c in clients:
-            c["credentials"] = await repo.client_credentials(session, c["client_id"])
+        by_client = await repo.credentials_by_client(session, [c["client_id"] for c in clients])
+    for c in clients:
+        c["credentials"] = by_client.get(c["client_id"], [])
     return clients
 
 
@@ -145,8 +145,13 @@ async def token_for_client_secret(rt: GatewayRuntime, client_id: str, secret: st
         client = await repo.get_client(session, client_id)
         if client is None or client["status"] != "active" or client["kind"] != Kind.SYSTEM:
             raise Problem(401, INVALID_CREDENTIALS)
-        kinds = [CredentialKind.API_KEY] if api_key_id(secret) else [CredentialKind.SECRET]
-        cred = await _verify_any(rt, await repo.usable_credentials(session, client_id, kinds), secret)
+        key_id = api_key_id(secret)
+        if key_id:  # an API key names its credential: verify that one only
+            key = await repo.usable_credential(session, key_id, CredentialKind.API_KEY)
+            candidates = [key] if key is not None and key["client_id"] == client_id else []
+        else:
+            candidates = await repo.usable_credentials(session, client_id, [CredentialKind.SECRET])
+        cred = await _verify_any(rt, candidates, secret)
         if cred is None:
             raise Problem(401, INVALID_CREDENTIALS)
         await repo.touch_credential(session, cred["credential_id"])
@@ -174,24 +179,22 @@ async def token_for_password(rt: GatewayRuntime, username: str, password: str) -
 async def claims_for_api_key(rt: GatewayRuntime, key: str) -> TokenClaims:
     """An API key sent directly (``X-API-Key``); verified results are kept briefly in memory."""
     cached = rt.api_key_cache.get(key)
-    if cached and cached[0] > rt.monotonic():
+    if cached and cached[0] > time.monotonic():
         return cached[1]  # type: ignore[return-value]
     key_id = api_key_id(key)
     if key_id is None:
         raise Problem(401, "malformed API key")
     async with rt.db.transaction() as session:
-        cred = await repo.get_credential(session, key_id)
+        cred = await repo.usable_credential(session, key_id, CredentialKind.API_KEY)
         client = await repo.get_client(session, cred["client_id"]) if cred else None
-        usable = (cred is not None and client is not None and cred["kind"] == CredentialKind.API_KEY
-                  and cred["revoked_at"] is None and client["status"] == "active"
-                  and (cred["expires_at"] is None or cred["expires_at"] > clock.now()))
+        usable = cred is not None and client is not None and client["status"] == "active"
         if not usable or not await rt.hasher.verify(cred["hash"], key):
             raise Problem(401, "invalid API key")
         await repo.touch_credential(session, key_id)
     claims = _claims(client, key_id)
     if len(rt.api_key_cache) > 10_000:
         rt.api_key_cache.clear()
-    rt.api_key_cache[key] = (rt.monotonic() + 30.0, claims)
+    rt.api_key_cache[key] = (time.monotonic() + 30.0, claims)
     return claims
 
 
@@ -213,8 +216,7 @@ async def ingest(rt: GatewayRuntime, principal: Principal, feed: Feed, body: dic
         raise Problem(503, f"the contract of {event_type} is not published yet; the event was not accepted") from None
     except ValidationError as exc:
         errors = [{**e, "field": f"data.{e['field']}"} for e in field_errors(exc)]
-        raise Problem(422, "the event does not match its contract: "
-                           + "; ".join(f"{e['field']}: {e['reason']}" for e in errors), errors=errors) from None
+        raise Problem(422, "the event does not match its contract: " + describe(errors), errors=errors) from None
     payload = data.model_dump(mode="json")
     key = payload.get(feed.key_field)
     event_id = event_id_for(principal.subject, idempotency_key, body.get("id"))
@@ -241,10 +243,10 @@ async def ingest(rt: GatewayRuntime, principal: Principal, feed: Feed, body: dic
 
 
 # ---------------------------------------------------------------- entity 360
-async def _part(rt: GatewayRuntime, name: str, service: str, path: str, headers: dict, params=None,
-                timeout: float | None = None) -> composition.Part:
+async def _part(rt: GatewayRuntime, name: str, service: str, path: str, headers: dict, params=None
+                ) -> composition.Part:
     try:
-        resp = await rt.upstreams[service].request("GET", path, params=params, headers=headers, timeout=timeout)
+        resp = await rt.upstreams[service].request("GET", path, params=params, headers=headers)
     except UpstreamError as exc:
         return composition.Part(name, 0, reason=str(exc))
     try:

@@ -9,9 +9,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from jsp_common import clock, divisions, industries, uscc
-
-ORG_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+from jsp_common import clock, divisions, uscc
 
 # (industry class, business scope, licence) per kind of business the key domains care about.
 TRADES: tuple[tuple[str, str, str | None], ...] = (
@@ -50,13 +48,8 @@ def _counties() -> tuple[divisions.Division, ...]:
     return tuple(d for d in divisions.all_divisions() if d.level == "county")
 
 
-def _trades() -> tuple[tuple[str, str, str | None], ...]:
-    valid = tuple(t for t in TRADES if industries.is_valid_class(t[0]))
-    return valid or ((next(i.code for i in industries.all_industries() if i.level == "class"), "一般经营", None),)
-
-
 def new_uscc(division_code: str) -> str:
-    return uscc.with_check_char("91" + division_code + "".join(secrets.choice(ORG_CHARS) for _ in range(9)))
+    return uscc.with_check_char("91" + division_code + "".join(secrets.choice(uscc.ALPHABET) for _ in range(9)))
 
 
 def registration(rng: random.Random | None = None) -> dict[str, Any]:
@@ -65,7 +58,7 @@ def registration(rng: random.Random | None = None) -> dict[str, Any]:
     fake = _faker()
     county = rng.choice(_counties())
     city = divisions.city_of(county.code)
-    industry, scope, licence = rng.choice(_trades())
+    industry, scope, licence = rng.choice(TRADES)
     established = clock.today() - timedelta(days=rng.randint(0, 30))
     name = f"{city.name.removesuffix('市')}{fake.company_prefix()}{rng.choice(['商贸', '餐饮', '医药', '燃气', '科技', '实业'])}有限公司"
     return {

@@ -9,7 +9,7 @@ from jsp_common.settings import DEV_SECRET_MARKER, ServiceSettings
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="JSP_GATEWAY_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="JSP_GATEWAY_")
 
     service_name: str = "gateway"
     http_port: int = 8000

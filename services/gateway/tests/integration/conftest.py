@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import pytest
 import pytest_asyncio
 
 from jsp_common.migrations import upgrade

@@ -101,7 +101,6 @@ async def test_only_entries_past_retention_are_purged(gw):
     from datetime import timedelta
 
     from jsp_common import clock
-    from jsp_common.testing import unique
     from gateway.adapters.repositories import purge_audit
     from gateway.adapters.tables import audit_log
 

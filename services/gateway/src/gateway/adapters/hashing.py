@@ -7,6 +7,8 @@ import asyncio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ..domain.identity import new_secret
+
 
 class SecretHasher:
     def __init__(self, time_cost: int = 2, memory_cost: int = 19 * 1024, parallelism: int = 1):
@@ -27,11 +29,5 @@ class SecretHasher:
     async def burn(self, secret: str) -> None:
         """Spend the time of one verification (so an unknown user name answers as slowly as a wrong password)."""
         if self._dummy is None:
-            self._dummy = await self.hash(new_dummy())
+            self._dummy = await self.hash(new_secret())
         await self.verify(self._dummy, secret)
-
-
-def new_dummy() -> str:
-    import secrets
-
-    return secrets.token_urlsafe(16)

@@ -46,11 +46,9 @@ async def set_client_status(session: AsyncSession, client_id: str, status: str) 
 
 
 async def add_credential(session: AsyncSession, *, credential_id: str, client_id: str, kind: CredentialKind,
-                         hashed: str, created_by: str, expires_at: datetime | None = None) -> dict:
+                         hashed: str, created_by: str) -> None:
     await session.execute(insert(credentials).values(credential_id=credential_id, client_id=client_id,
-                                                     kind=kind.value, hash=hashed, created_by=created_by,
-                                                     expires_at=expires_at))
-    return await get_credential(session, credential_id)
+                                                     kind=kind.value, hash=hashed, created_by=created_by))
 
 
 async def get_credential(session: AsyncSession, credential_id: str) -> dict | None:
@@ -59,29 +57,49 @@ async def get_credential(session: AsyncSession, credential_id: str) -> dict | No
     return dict(row) if row else None
 
 
+def _usable(kinds: Sequence[CredentialKind]) -> tuple:
+    """The conditions of a usable credential: one of ``kinds``, not revoked, not expired."""
+    return (credentials.c.kind.in_([k.value for k in kinds]),
+            credentials.c.revoked_at.is_(None),
+            or_(credentials.c.expires_at.is_(None), credentials.c.expires_at > clock.now()))
+
+
 async def usable_credentials(session: AsyncSession, client_id: str, kinds: Sequence[CredentialKind]) -> list[dict]:
-    now = clock.now()
     rows = (await session.execute(
-        select(credentials).where(credentials.c.client_id == client_id,
-                                  credentials.c.kind.in_([k.value for k in kinds]),
-                                  credentials.c.revoked_at.is_(None),
-                                  or_(credentials.c.expires_at.is_(None), credentials.c.expires_at > now))
+        select(credentials).where(credentials.c.client_id == client_id, *_usable(kinds))
         .order_by(credentials.c.created_at.desc()))).mappings().all()
     return [dict(r) for r in rows]
 
 
-async def client_credentials(session: AsyncSession, client_id: str) -> list[dict]:
-    rows = (await session.execute(select(credentials).where(credentials.c.client_id == client_id)
+async def usable_credential(session: AsyncSession, credential_id: str, kind: CredentialKind) -> dict | None:
+    """The credential ``credential_id`` if it is of ``kind`` and usable (same conditions as above), else None."""
+    row = (await session.execute(
+        select(credentials).where(credentials.c.credential_id == credential_id, *_usable([kind]))
+    )).mappings().first()
+    return dict(row) if row else None
+
+
+async def credentials_by_client(session: AsyncSession, client_ids: Sequence[str]) -> dict[str, list[dict]]:
+    """The credentials of each of ``client_ids`` (oldest first), in one query."""
+    by_client: dict[str, list[dict]] = {}
+    if not client_ids:
+        return by_client
+    rows = (await session.execute(select(credentials).where(credentials.c.client_id.in_(client_ids))
                                   .order_by(credentials.c.created_at))).mappings().all()
-    return [dict(r) for r in rows]
+    for r in rows:
+        by_client.setdefault(r["client_id"], []).append(dict(r))
+    return by_client
 
 
-async def revoke_credential(session: AsyncSession, credential_id: str, *, by: str) -> bool:
-    res = await session.execute(update(credentials)
-                                .where(credentials.c.credential_id == credential_id,
-                                       credentials.c.revoked_at.is_(None))
-                                .values(revoked_at=clock.now(), revoked_by=by))
-    return res.rowcount == 1
+async def revoke_credential(session: AsyncSession, credential_id: str, *, by: str,
+                            client_id: str | None = None) -> dict | None:
+    """Revoke a credential not revoked yet (only of ``client_id``, when given): the revoked row, else None."""
+    q = update(credentials).where(credentials.c.credential_id == credential_id, credentials.c.revoked_at.is_(None))
+    if client_id is not None:
+        q = q.where(credentials.c.client_id == client_id)
+    row = (await session.execute(q.values(revoked_at=clock.now(), revoked_by=by).returning(credentials))
+           ).mappings().first()
+    return dict(row) if row else None
 
 
 async def expire_credential(session: AsyncSession, credential_id: str, at: datetime) -> None:

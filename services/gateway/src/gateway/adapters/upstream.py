@@ -26,7 +26,6 @@ class UpstreamError(Exception):
 @dataclass
 class Upstream:
     name: str
-    base_url: str
     client: httpx.AsyncClient
     retries: int = 2
     backoff_s: float = 0.1
@@ -34,14 +33,13 @@ class Upstream:
     _openapi: dict | None = field(default=None, repr=False)
     _openapi_at: float = 0.0
 
-    async def request(self, method: str, path: str, *, params=None, headers=None, content: bytes | None = None,
-                      timeout: float | None = None) -> httpx.Response:
+    async def request(self, method: str, path: str, *, params=None, headers=None, content: bytes | None = None
+                      ) -> httpx.Response:
         attempts = 1 + (self.retries if method.upper() in SAFE_METHODS else 0)
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                resp = await self.client.request(method, path, params=params, headers=headers, content=content,
-                                                 **({"timeout": timeout} if timeout is not None else {}))
+                resp = await self.client.request(method, path, params=params, headers=headers, content=content)
             except httpx.TimeoutException:
                 if last:
                     raise UpstreamError(self.name, 504, "did not answer in time") from None

@@ -9,8 +9,9 @@ import re
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+
+from jsp_common.problems import PROBLEM_JSON
 
 from ..domain.policy import RULES, Rule
 from .security import gateway
@@ -41,7 +42,7 @@ def _problem_responses(op: dict) -> None:
         responses.setdefault(code, {"description": text})
     for code, entry in responses.items():
         if code[:1] in ("4", "5"):
-            entry["content"] = {"application/problem+json": {"schema": PROBLEM}}
+            entry["content"] = {PROBLEM_JSON: {"schema": PROBLEM}}
 
 
 def _prefix_refs(node: Any, prefix: str) -> Any:

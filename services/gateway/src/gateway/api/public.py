@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from jsp_common import departments
+from jsp_common.topics import DEPARTMENT_CLUES, NOTIFICATIONS, department_topic
 
 from .security import public_caller
 
@@ -24,9 +25,7 @@ class DepartmentOut(BaseModel):
 @router.get("/departments", response_model=list[DepartmentOut],
             summary="Departments, with the topics their systems subscribe to")
 async def list_departments() -> list[DepartmentOut]:
-    from jsp_common.topics import DEPARTMENT_CLUES, NOTIFICATIONS
-
     return [DepartmentOut(code=d.code, name=d.name, agency=d.agency_code, division_code=d.division_code,
-                          notifications_topic=NOTIFICATIONS.format(department=d.code),
-                          clues_topic=DEPARTMENT_CLUES.format(department=d.code))
+                          notifications_topic=department_topic(NOTIFICATIONS, d.code),
+                          clues_topic=department_topic(DEPARTMENT_CLUES, d.code))
             for d in departments.all_departments()]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from typing import cast
+
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from jsp_common.http import get_runtime
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
@@ -18,11 +22,11 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jsp"'}
 
 
 def gateway(request: Request) -> GatewayRuntime:
-    return request.app.state.runtime
+    return cast(GatewayRuntime, get_runtime(request))
 
 
 def _limit(rt: GatewayRuntime, caller: str) -> None:
-    wait = rt.limiter.take(caller, rt.monotonic())
+    wait = rt.limiter.take(caller, time.monotonic())
     if wait:
         raise Problem(429, "too many requests from this client; slow down",
                       headers={"Retry-After": str(max(1, round(wait)))})
@@ -60,7 +64,6 @@ def require(*roles: Role):
             raise Problem(403, "this route needs one of the roles: " + ", ".join(r.value for r in roles))
         return principal
 
-    check.roles = roles  # type: ignore[attr-defined]  # read by the access matrix and the OpenAPI merge
     return check
 
 

@@ -44,9 +44,6 @@ class InvalidToken(ValueError):
     pass
 
 
-ALL_ROLES: tuple[Role, ...] = tuple(Role)
-
-
 @dataclass(frozen=True)
 class ClientSpec:
     """What a new client is: checked before it is stored."""

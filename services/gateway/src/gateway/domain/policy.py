@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from jsp_common.principal import Role
 
-OFFICE, DEPARTMENT, BUREAU, HOTLINE, ADMIN = Role.OFFICE, Role.DEPARTMENT, Role.BUREAU, Role.HOTLINE, Role.ADMIN
+OFFICE, DEPARTMENT, HOTLINE = Role.OFFICE, Role.DEPARTMENT, Role.HOTLINE
 
 
 @dataclass(frozen=True)
