@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from jsp_common.consumer import assign_all
 from jsp_common.db import asyncpg_dsn
 from jsp_common.uscc import ALPHABET, with_check_char
 
@@ -80,10 +81,7 @@ class Collector:
         c = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
                              fetch_max_wait_ms=10)
         await c.start()
-        await c._client.force_metadata_update()  # noqa: SLF001
-        tps = [TopicPartition(t, p) for t in self.topics for p in (c.partitions_for_topic(t) or ())]
-        c.assign(tps)
-        for tp, off in (await c.end_offsets(tps)).items():
+        for tp, off in (await c.end_offsets(await assign_all(c, self.topics))).items():
             c.seek(tp, off)
         self._consumer = c
         self._task = asyncio.create_task(self._read())

@@ -361,6 +361,20 @@ class ConsumerLoop:
             log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)
 
 
+async def assign_all(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    """Assign every partition of ``topics`` to a started consumer (no group membership) and return them.
+    Raises ``LookupError`` for a topic that does not exist."""
+    await consumer._client.force_metadata_update()  # noqa: SLF001 - the topics may be new to this client
+    tps = []
+    for t in topics:
+        parts = consumer.partitions_for_topic(t)
+        if not parts:
+            raise LookupError(f"topic {t} does not exist")
+        tps += [TopicPartition(t, p) for p in parts]
+    consumer.assign(tps)
+    return tps
+
+
 async def move_group_to_end(group: str, topics: Sequence[str], **client_options) -> None:
     """Commit the end of ``topics`` as consumer group ``group``'s position: it starts from now, skipping any
     backlog (an operator's reset, and how tests and benchmarks keep earlier traffic out). The group must
@@ -368,9 +382,6 @@ async def move_group_to_end(group: str, topics: Sequence[str], **client_options)
     c = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **client_options)
     await c.start()
     try:
-        await c._client.force_metadata_update()  # noqa: SLF001 - the topics may be new to this client
-        tps = [TopicPartition(t, p) for t in topics for p in c.partitions_for_topic(t) or ()]
-        c.assign(tps)
-        await c.commit(dict(await c.end_offsets(tps)))
+        await c.commit(dict(await c.end_offsets(await assign_all(c, topics))))
     finally:
         await c.stop()

@@ -16,8 +16,9 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from .consumer import assign_all
 from .envelope import Envelope, EnvelopeError
 from .settings import ServiceSettings
 from .topics import Topic, all_topics, create_topics
@@ -81,21 +82,11 @@ class TopicTail:
     async def __aenter__(self) -> "TopicTail":
         c = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None)
         await c.start()
-        tps = []
-        for t in self.topics:
-            parts = c.partitions_for_topic(t)
-            if parts is None:
-                await c._client.force_metadata_update()  # noqa: SLF001 - first look-up of a new topic
-                parts = c.partitions_for_topic(t) or set()
-            if not parts:
-                raise AssertionError(f"topic {t} does not exist")
-            tps += [TopicPartition(t, p) for p in parts]
-        c.assign(tps)
+        tps = await assign_all(c, self.topics)
         if self.from_beginning:
             await c.seek_to_beginning(*tps)
         else:
-            ends = await c.end_offsets(tps)
-            for tp, off in ends.items():
+            for tp, off in (await c.end_offsets(tps)).items():
                 c.seek(tp, off)
         self._consumer = c
         return self

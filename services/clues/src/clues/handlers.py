@@ -49,26 +49,13 @@ class Deps:
     source: str
 
 
-@dataclass(frozen=True)
-class Actor:
-    subject: str
-    department: str | None = None
-    roles: tuple[Role, ...] = ()
-
-    @classmethod
-    def of(cls, p: Principal) -> "Actor":
-        return cls(p.subject, p.department, tuple(p.roles))
-
-    def has(self, *roles: Role) -> bool:
-        return any(r in self.roles for r in roles)
-
-    @property
-    def sees_personal_info(self) -> bool:
-        return self.has(Role.OFFICE, Role.HOTLINE)
+# The service acting on its own account.
+INTAKE = Principal(subject="clues.intake", roles=[])
+SCANNER = Principal(subject="clues.deadline-scan", roles=[])
 
 
-INTAKE = Actor("clues.intake")
-SCANNER = Actor("clues.deadline-scan")
+def sees_personal_info(actor: Principal) -> bool:
+    return actor.has(Role.OFFICE, Role.HOTLINE)
 
 
 def reply_topic(channel: str) -> str:
@@ -81,7 +68,7 @@ async def _set(tx: Tx, clue: dict, **values: Any) -> None:
     clue.update(values)
 
 
-async def _record(tx: Tx, clue: dict, action: str, from_state: str | None, actor: Actor,
+async def _record(tx: Tx, clue: dict, action: str, from_state: str | None, actor: Principal,
                   details: dict | None = None) -> None:
     """Keep one transition (who, when, from, to, what) and publish it on the lifecycle topic."""
     at = clock.now()
@@ -105,7 +92,7 @@ def _allowed(clue: dict, action: str) -> State:
         raise Problem(409, str(exc), state=clue["state"]) from None
 
 
-async def _move(tx: Tx, clue: dict, action: str, actor: Actor, *, record_as: str | None = None,
+async def _move(tx: Tx, clue: dict, action: str, actor: Principal, *, record_as: str | None = None,
                 details: dict | None = None, **values: Any) -> None:
     """Apply a state-machine action (409 when the state does not allow it) and record it."""
     from_state = clue["state"]
@@ -151,7 +138,7 @@ def _new_clue_id(received_at: datetime) -> str:
 
 async def intake(deps: Deps, tx: Tx, *, channel: str, channel_ref: str, fields: _ClueFields,
                  caller_name: str | None, caller_phone: str | None, source_event_id: str | None,
-                 actor: Actor = INTAKE) -> dict:
+                 actor: Principal = INTAKE) -> dict:
     """Take in one clue: recognise a resend, match the business, link a duplicate or route and dispatch
     (or queue it for the office), and send the receipt to the channel."""
     session = tx.session
@@ -237,7 +224,7 @@ def _check_department(code: str, field_name: str) -> str:
 
 
 async def _dispatch(deps: Deps, tx: Tx, clue: dict, *, lead: str, co: list[str], domain: Domain | str | None,
-                    actor: Actor, note: str | None, record_as: str, arbitrated: bool = False,
+                    actor: Principal, note: str | None, record_as: str, arbitrated: bool = False,
                     reopen: bool = False, details: dict | None = None) -> None:
     """Send a clue to its lead and co-handling departments, each on its own topic."""
     s = deps.settings
@@ -271,7 +258,7 @@ async def _dispatch(deps: Deps, tx: Tx, clue: dict, *, lead: str, co: list[str],
 
 
 # ====================================================================== access
-def can_see(clue: dict, actor: Actor) -> bool:
+def can_see(clue: dict, actor: Principal) -> bool:
     if actor.has(Role.OFFICE):
         return True
     if actor.has(Role.DEPARTMENT) and actor.department and (
@@ -282,14 +269,14 @@ def can_see(clue: dict, actor: Actor) -> bool:
     return False
 
 
-async def load(tx: Tx, clue_id: str, actor: Actor, *, for_update: bool = True) -> dict:
+async def load(tx: Tx, clue_id: str, actor: Principal, *, for_update: bool = True) -> dict:
     clue = await repo.get_clue(tx.session, clue_id, for_update=for_update)
     if clue is None or not can_see(clue, actor):
         raise Problem(404, f"no clue {clue_id}")
     return clue
 
 
-def _require_lead(clue: dict, actor: Actor, *, office_too: bool = False, what: str) -> None:
+def _require_lead(clue: dict, actor: Principal, *, office_too: bool = False, what: str) -> None:
     if office_too and actor.has(Role.OFFICE):
         return
     if actor.has(Role.DEPARTMENT) and actor.department == clue["lead_department"]:
@@ -298,10 +285,10 @@ def _require_lead(clue: dict, actor: Actor, *, office_too: bool = False, what: s
                        + (" (or the office)" if office_too else ""))
 
 
-def view(deps: Deps, clue: dict, actor: Actor) -> dict:
+def view(deps: Deps, clue: dict, actor: Principal) -> dict:
     """A clue as this caller may see it: personal details in clear only for the office and the hotline."""
     out = {k: v for k, v in clue.items() if not k.endswith("_enc") and not k.endswith("_masked")}
-    if actor.sees_personal_info:
+    if sees_personal_info(actor):
         out["caller_name"] = deps.cipher.decrypt(clue["caller_name_enc"])
         out["caller_phone"] = deps.cipher.decrypt(clue["caller_phone_enc"])
     else:
@@ -311,10 +298,12 @@ def view(deps: Deps, clue: dict, actor: Actor) -> dict:
 
 
 # ====================================================================== department actions
-async def dispatch(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, lead: str, co: list[str],
+async def dispatch(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, lead: str, co: list[str],
                    domain: Domain | None, note: str | None, arbitrate: bool) -> dict:
     """The office dispatches a queued clue, re-dispatches a returned one, or arbitrates (仲裁) it: the
     named department must take it and cannot return it again."""
+    if not actor.has(Role.OFFICE):
+        raise Problem(403, "only the office dispatches, re-dispatches and arbitrates clues")
     clue = await load(tx, clue_id, actor)
     lead = _check_department(lead, "lead")
     co = [_check_department(c, "co") for c in co]
@@ -326,7 +315,7 @@ async def dispatch(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, lead: str,
     return clue
 
 
-async def accept(deps: Deps, tx: Tx, clue_id: str, actor: Actor) -> dict:
+async def accept(deps: Deps, tx: Tx, clue_id: str, actor: Principal) -> dict:
     clue = await load(tx, clue_id, actor)
     _require_lead(clue, actor, what="accept this clue")
     await _move(tx, clue, "accept", actor)
@@ -335,7 +324,7 @@ async def accept(deps: Deps, tx: Tx, clue_id: str, actor: Actor) -> dict:
     return clue
 
 
-async def return_clue(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, reason: str) -> dict:
+async def return_clue(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, reason: str) -> dict:
     """Return (退回) a misrouted clue to the office, within the return window, unless it was arbitrated."""
     clue = await load(tx, clue_id, actor)
     _require_lead(clue, actor, what="return this clue")
@@ -351,14 +340,14 @@ async def return_clue(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, reason:
     return clue
 
 
-async def start_verification(deps: Deps, tx: Tx, clue_id: str, actor: Actor) -> dict:
+async def start_verification(deps: Deps, tx: Tx, clue_id: str, actor: Principal) -> dict:
     clue = await load(tx, clue_id, actor)
     _require_lead(clue, actor, what="verify this clue")
     await _move(tx, clue, "verify", actor)
     return clue
 
 
-async def handle(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, finding: Finding, measures: str) -> dict:
+async def handle(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, finding: Finding, measures: str) -> dict:
     clue = await load(tx, clue_id, actor)
     _require_lead(clue, actor, what="record the handling of this clue")
     await _move(tx, clue, "handle", actor, details={"finding": finding.value, "measures": measures},
@@ -371,7 +360,7 @@ def _default_reply(clue: dict) -> str:
     return f"经核查，反映情况{names.get(clue['finding'], '')}。处理措施：{clue['measures']}"
 
 
-async def reply(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, text: str | None) -> dict:
+async def reply(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, text: str | None) -> dict:
     """Publish the outcome to the source channel; linked duplicates are answered by the same outcome."""
     clue = await load(tx, clue_id, actor)
     _require_lead(clue, actor, office_too=True, what="reply")
@@ -392,7 +381,7 @@ async def reply(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, text: str | N
     return clue
 
 
-async def close(deps: Deps, tx: Tx, clue_id: str, actor: Actor) -> dict:
+async def close(deps: Deps, tx: Tx, clue_id: str, actor: Principal) -> dict:
     clue = await load(tx, clue_id, actor)
     if not actor.has(Role.OFFICE, Role.HOTLINE):
         _require_lead(clue, actor, office_too=True, what="close this clue")
@@ -403,7 +392,7 @@ async def close(deps: Deps, tx: Tx, clue_id: str, actor: Actor) -> dict:
     return clue
 
 
-async def revisit(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, satisfied: bool, comment: str | None) -> dict:
+async def revisit(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, satisfied: bool, comment: str | None) -> dict:
     """Record the caller's satisfaction (回访); an unsatisfied revisit reopens the clue to its departments."""
     if not actor.has(Role.OFFICE, Role.HOTLINE):
         raise Problem(403, "revisits are recorded by the hotline or the office")
@@ -420,7 +409,7 @@ async def revisit(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, satisfied: 
 
 
 # ====================================================================== extensions
-async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, workdays: int, reason: str) -> dict:
+async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, workdays: int, reason: str) -> dict:
     clue = await load(tx, clue_id, actor)
     _require_lead(clue, actor, what="request an extension")
     _allowed(clue, "request_extension")
@@ -435,7 +424,7 @@ async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, w
     return {"id": ext_id, "clue_id": clue_id, "workdays": workdays, "reason": reason, "status": "pending"}
 
 
-async def decide_extension(deps: Deps, tx: Tx, clue_id: str, ext_id: int, actor: Actor, *, approved: bool,
+async def decide_extension(deps: Deps, tx: Tx, clue_id: str, ext_id: int, actor: Principal, *, approved: bool,
                            note: str | None) -> dict:
     clue = await load(tx, clue_id, actor)
     ext = await repo.get_extension(tx.session, clue_id, ext_id)
@@ -493,7 +482,7 @@ async def scan_deadlines(deps: Deps, now: datetime | None = None) -> int:
 
 
 # ====================================================================== case transfer (行刑衔接)
-async def _emit_transfer(tx: Tx, t: dict, change: str, actor: Actor, reason: str | None = None) -> None:
+async def _emit_transfer(tx: Tx, t: dict, change: str, actor: Principal, reason: str | None = None) -> None:
     await tx.emit(CASE_TRANSFERS, CaseTransferChanged(
         transfer_id=t["id"], clue_id=t["clue_id"], direction=t["direction"], status=t["status"], change=change,
         department=t["department"], police_department=t["police_department"],
@@ -503,7 +492,7 @@ async def _emit_transfer(tx: Tx, t: dict, change: str, actor: Actor, reason: str
         overdue=list(t["overdue"]), actor=actor.subject, at=clock.now()), key=t["id"])
 
 
-async def _transfer_step(tx: Tx, t: dict, action: str, actor: Actor, *, change: str,
+async def _transfer_step(tx: Tx, t: dict, action: str, actor: Principal, *, change: str,
                          reason: str | None = None, **values: Any) -> dict:
     try:
         status = transfers.next_status(t["status"], action)
@@ -524,7 +513,7 @@ def _division_of(clue: dict, fallback_department: str | None) -> str:
     return divisions.PROVINCE_CODE
 
 
-async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, documents: list[str],
+async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, documents: list[str],
                            team: list[str], police_department: str | None) -> dict:
     """The lead department's case team asks to transfer the case to public security (移送公安)."""
     clue = await load(tx, clue_id, actor)
@@ -550,7 +539,7 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Actor, *, do
     return t
 
 
-async def load_transfer(tx: Tx, transfer_id: str, actor: Actor, *, for_update: bool = True) -> dict:
+async def load_transfer(tx: Tx, transfer_id: str, actor: Principal, *, for_update: bool = True) -> dict:
     t = await repo.get_transfer(tx.session, transfer_id, for_update=for_update)
     if t is not None and (actor.has(Role.OFFICE) or (actor.has(Role.DEPARTMENT) and actor.department in (
             t["department"], t["police_department"], t["procuratorate_department"]))):
@@ -558,7 +547,7 @@ async def load_transfer(tx: Tx, transfer_id: str, actor: Actor, *, for_update: b
     raise Problem(404, f"no case transfer {transfer_id}")
 
 
-async def decide_transfer_approval(deps: Deps, tx: Tx, transfer_id: str, actor: Actor, *, approved: bool,
+async def decide_transfer_approval(deps: Deps, tx: Tx, transfer_id: str, actor: Principal, *, approved: bool,
                                    reason: str | None) -> dict:
     """The agency head approves (handover within 24 hours) or refuses with reasons."""
     t = await load_transfer(tx, transfer_id, actor)
@@ -575,7 +564,7 @@ async def decide_transfer_approval(deps: Deps, tx: Tx, transfer_id: str, actor: 
                                 approved_by=actor.subject, approved_at=now, refusal_reason=reason)
 
 
-async def hand_over(deps: Deps, tx: Tx, transfer_id: str, actor: Actor, *, documents: list[str] | None) -> dict:
+async def hand_over(deps: Deps, tx: Tx, transfer_id: str, actor: Principal, *, documents: list[str] | None) -> dict:
     """The file goes to the police, a copy to the procuratorate; the police decision timer starts."""
     t = await load_transfer(tx, transfer_id, actor)
     if not (actor.has(Role.OFFICE) or actor.department == t["department"]):
@@ -587,7 +576,7 @@ async def hand_over(deps: Deps, tx: Tx, transfer_id: str, actor: Actor, *, docum
                                 decision_deadline=now + timedelta(days=deps.settings.transfer_police_decision_days))
 
 
-async def police_decision(deps: Deps, tx: Tx, transfer_id: str, actor: Actor, *, open_case: bool,
+async def police_decision(deps: Deps, tx: Tx, transfer_id: str, actor: Principal, *, open_case: bool,
                           reason: str | None, case_ref: str | None) -> dict:
     t = await load_transfer(tx, transfer_id, actor)
     if not (actor.has(Role.OFFICE) or actor.department == t["police_department"]):
@@ -598,7 +587,7 @@ async def police_decision(deps: Deps, tx: Tx, transfer_id: str, actor: Actor, *,
                                 decided_at=clock.now(), case_ref=case_ref)
 
 
-async def receive_from_police(deps: Deps, tx: Tx, actor: Actor, *, case_ref: str, fields: _ClueFields,
+async def receive_from_police(deps: Deps, tx: Tx, actor: Principal, *, case_ref: str, fields: _ClueFields,
                               documents: list[str]) -> tuple[dict, dict]:
     """A case the police send back for administrative handling: it becomes a clue (channel public_security),
     routed like any other; the transfer is accepted when the lead department accepts the clue."""

@@ -30,6 +30,7 @@ from jsp_common.workdays import WorkCalendar, default_calendar
 from .adapters import repository as repo
 from .adapters.tables import adjudication_cases, entities, notifications, rule_sets
 from .domain import directory
+from .domain.acknowledgement import is_overdue
 from .domain.directory import Record, Responsibility
 from .domain.rules import CompiledRules
 from .settings import Settings
@@ -268,14 +269,15 @@ async def acknowledge(reg: Registry, tx: Tx, notification_id: str, principal: Pr
     session = tx.session
     row = (await session.execute(select(notifications).where(notifications.c.id == notification_id)
                                  .with_for_update())).first()
-    if row is None or not (principal.is_office or principal.department == row.department):
+    if row is None or not can_see_entity(principal, [row.department]):
         raise Problem(404, f"no notification {notification_id} here")
     if principal.department != row.department:
         raise Problem(403, "only the notified department acknowledges its notifications")
     if row.acknowledged_at is not None:
         return dict(row._mapping)
     now = clock.now()
-    was_overdue = row.overdue_since is not None or now > row.acknowledge_by
+    was_overdue = is_overdue(acknowledged_at=None, overdue_since=row.overdue_since,
+                             acknowledge_by=row.acknowledge_by, now=now)
     actor = principal.subject
     await session.execute(update(notifications).where(notifications.c.id == notification_id)
                           .values(acknowledged_at=now, acknowledged_by=actor))

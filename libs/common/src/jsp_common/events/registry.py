@@ -5,8 +5,8 @@ Two groups:
 * ``market.entity.*.v1`` — what the market regulation bureau (省市场监管局) sends about a market
   entity (市场主体), on ``market.registrations.v1`` or through the gateway's HTTP ingest. Their
   models carry the structural *and* format checks (USCC check character, Henan division, GB/T 4754
-  industry class, sane dates), so the registry's consumer and the gateway refuse the same input
-  with the same field-level reasons: :func:`validate_market_event`.
+  industry class, sane dates), so the registry's consumer and the gateway's ingest (both through
+  ``events.parse_data``) refuse the same input with the same field-level reasons.
 * ``registry.*.v1`` — what the registry publishes: receipts for the bureau, the current record of
   every entity for replicas, adjudication (研判定性) and per-department dual notification (双告知).
 
@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from .. import clock, divisions, industries, uscc as uscc_mod
 from ..envelope import field_errors
+from ..topics import MARKET_ENTITY_EVENTS
 from .base import EventData, event, model_for
 
 # Dates before this are not plausible registration dates (the first business licences of the PRC).
@@ -180,16 +181,11 @@ class MarketEntityRevoked(EventData):
     authority: str | None = Field(None, max_length=200)
 
 
-MARKET_EVENT_MODELS = (MarketEntityRegistered, MarketEntityChanged, MarketEntityDeregistered, MarketEntityRevoked)
-
-
 def validate_market_event(event_type: str, data: dict[str, Any] | None) -> tuple[EventData | None, list[dict[str, str]]]:
-    """Check one bureau event; returns ``(model, [])`` or ``(None, [{field, reason}, ...])``.
-
-    The one check used by the registry's consumer and by the gateway's HTTP ingest.
-    """
-    if event_type not in {m.event_type for m in MARKET_EVENT_MODELS}:
-        known = ", ".join(m.event_type for m in MARKET_EVENT_MODELS)
+    """Check one bureau event as the consumer and the ingest do; returns ``(model, [])`` or
+    ``(None, [{field, reason}, ...])`` (for checking a bureau's feed before sending it)."""
+    if event_type not in MARKET_ENTITY_EVENTS:
+        known = ", ".join(MARKET_ENTITY_EVENTS)
         return None, [{"field": "type", "reason": f"unknown event type {event_type!r}; expected one of {known}"}]
     try:
         return model_for(event_type).model_validate(data or {}), []

@@ -19,7 +19,7 @@ from jsp_common.problems import Problem
 
 from .. import handlers
 from ..adapters import repository as repo
-from ..handlers import Actor, Deps
+from ..handlers import Deps
 from . import schemas
 
 router = APIRouter(tags=["clues"])
@@ -47,36 +47,36 @@ async def list_clues(request: Request, state: str | None = Query(None, pattern=r
                      uscc: str | None = Query(None, pattern=r"^[0-9A-Z]{18}$", description="the business concerned"),
                      limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
                      principal: Principal = Depends(principal_from_request)) -> list[dict]:
-    deps, actor = _deps(request), Actor.of(principal)
-    if actor.has(Role.OFFICE):
+    deps = _deps(request)
+    if principal.has(Role.OFFICE):
         department = None
-    elif actor.has(Role.DEPARTMENT) and actor.department:
-        department = actor.department
-    elif actor.has(Role.HOTLINE):
+    elif principal.has(Role.DEPARTMENT) and principal.department:
+        department = principal.department
+    elif principal.has(Role.HOTLINE):
         department, channel = None, Channel.HOTLINE.value
     else:
         raise Problem(403, "clues are for the office, the departments and the hotline")
     async with deps.db.transaction() as session:
         rows = await repo.list_clues(session, department=department, channel=channel, state=state, uscc=uscc,
                                      limit=limit, offset=offset)
-    return [handlers.view(deps, r, actor) for r in rows]
+    return [handlers.view(deps, r, principal) for r in rows]
 
 
 @router.get("/queue/manual-dispatch", summary="The office's manual dispatch queue: unroutable and returned clues")
 async def manual_queue(request: Request, principal: Principal = Depends(require(Role.OFFICE))) -> list[dict]:
-    deps, actor = _deps(request), Actor.of(principal)
+    deps = _deps(request)
     async with deps.db.transaction() as session:
         rows = (await repo.list_clues(session, state="pending_dispatch", limit=500)
                 + await repo.list_clues(session, state="returned", limit=500))
-    return [handlers.view(deps, r, actor) for r in rows]
+    return [handlers.view(deps, r, principal) for r in rows]
 
 
 @router.get("/clues/{clue_id}", summary="One clue (personal details in clear only for the office and hotline)")
 async def get_clue(request: Request, clue_id: str = ClueId, principal: Principal = Depends(principal_from_request)) -> dict:
-    deps, actor = _deps(request), Actor.of(principal)
+    deps = _deps(request)
     async with deps.db.transaction() as session:
-        clue = await handlers.load(SessionTx(session, deps.source), clue_id, actor, for_update=False)
-        out = handlers.view(deps, clue, actor)
+        clue = await handlers.load(SessionTx(session, deps.source), clue_id, principal, for_update=False)
+        out = handlers.view(deps, clue, principal)
         out["history"] = await repo.history(session, clue_id)
         out["extensions"] = await repo.list_extensions(session, clue_id)
         out["case_transfers"] = await repo.transfers_of_clue(session, clue_id)
@@ -99,28 +99,28 @@ async def work_order_reply(request: Request, work_order_no: str = Path(pattern=I
 
 # ------------------------------------------------------------------ actions
 def _action(path: str, summary: str, body_model, call):
-    """Register POST /clues/{clue_id}/<path>: runs ``call(deps, tx, clue_id, actor, body)`` in one transaction."""
+    """Register POST /clues/{clue_id}/<path>: runs ``call(deps, tx, clue_id, principal, body)`` in one transaction."""
 
     if body_model is None:
         async def endpoint(request: Request, clue_id: str = ClueId,
                            principal: Principal = Depends(principal_from_request)) -> dict:
-            deps, actor = _deps(request), Actor.of(principal)
-            clue = await _in_tx(deps, lambda tx: call(deps, tx, clue_id, actor, None))
-            return handlers.view(deps, clue, actor)
+            deps = _deps(request)
+            clue = await _in_tx(deps, lambda tx: call(deps, tx, clue_id, principal, None))
+            return handlers.view(deps, clue, principal)
     else:
         async def endpoint(body: body_model, request: Request, clue_id: str = ClueId,  # type: ignore[valid-type]
                            principal: Principal = Depends(principal_from_request)) -> dict:
-            deps, actor = _deps(request), Actor.of(principal)
-            clue = await _in_tx(deps, lambda tx: call(deps, tx, clue_id, actor, body))
-            return handlers.view(deps, clue, actor) if "channel_ref" in clue else clue
+            deps = _deps(request)
+            clue = await _in_tx(deps, lambda tx: call(deps, tx, clue_id, principal, body))
+            return handlers.view(deps, clue, principal) if "channel_ref" in clue else clue
 
     endpoint.__name__ = path.replace("-", "_")
     router.post(f"/clues/{{clue_id}}/{path}", summary=summary, responses=CONFLICT)(endpoint)
 
 
 _action("dispatch", "Office: dispatch a queued clue, re-dispatch a returned one, or arbitrate", schemas.DispatchBody,
-        lambda d, tx, c, a, b: (_office(a), handlers.dispatch(d, tx, c, a, lead=b.lead, co=b.co, domain=b.domain,
-                                                              note=b.note, arbitrate=b.arbitrate))[1])
+        lambda d, tx, c, a, b: handlers.dispatch(d, tx, c, a, lead=b.lead, co=b.co, domain=b.domain, note=b.note,
+                                                 arbitrate=b.arbitrate))
 _action("accept", "Lead department: accept the clue", None, lambda d, tx, c, a, b: handlers.accept(d, tx, c, a))
 _action("return", "Lead department: return a misrouted clue (退回) with the reason", schemas.ReturnBody,
         lambda d, tx, c, a, b: handlers.return_clue(d, tx, c, a, reason=b.reason))
@@ -140,18 +140,13 @@ _action("case-transfers", "Lead department: transfer the case to public security
                                                          police_department=b.police_department))
 
 
-def _office(actor: Actor) -> None:
-    if not actor.has(Role.OFFICE):
-        raise Problem(403, "only the office dispatches, re-dispatches and arbitrates clues")
-
-
 @router.post("/clues/{clue_id}/extensions/{ext_id}/decision", summary="Office: approve or refuse an extension",
              responses=CONFLICT)
 async def decide_extension(body: schemas.DecisionBody, request: Request, clue_id: str = ClueId,
                            ext_id: int = RowId,
                            principal: Principal = Depends(require(Role.OFFICE))) -> dict:
     deps = _deps(request)
-    return await _in_tx(deps, lambda tx: handlers.decide_extension(deps, tx, clue_id, ext_id, Actor.of(principal),
+    return await _in_tx(deps, lambda tx: handlers.decide_extension(deps, tx, clue_id, ext_id, principal,
                                                                    approved=body.approved, note=body.note))
 
 
@@ -160,7 +155,7 @@ async def decide_extension(body: schemas.DecisionBody, request: Request, clue_id
 async def get_transfer(request: Request, transfer_id: str = TransferId,
                        principal: Principal = Depends(principal_from_request)) -> dict:
     deps = _deps(request)
-    t = await _in_tx(deps, lambda tx: handlers.load_transfer(tx, transfer_id, Actor.of(principal), for_update=False))
+    t = await _in_tx(deps, lambda tx: handlers.load_transfer(tx, transfer_id, principal, for_update=False))
     return t
 
 
@@ -170,7 +165,7 @@ async def transfer_approval(body: schemas.ApprovalBody, request: Request, transf
                             principal: Principal = Depends(principal_from_request)) -> dict:
     deps = _deps(request)
     return await _in_tx(deps, lambda tx: handlers.decide_transfer_approval(
-        deps, tx, transfer_id, Actor.of(principal), approved=body.approved, reason=body.reason))
+        deps, tx, transfer_id, principal, approved=body.approved, reason=body.reason))
 
 
 @router.post("/case-transfers/{transfer_id}/handover", tags=["case transfers"],
@@ -178,7 +173,7 @@ async def transfer_approval(body: schemas.ApprovalBody, request: Request, transf
 async def transfer_handover(body: schemas.HandoverBody, request: Request, transfer_id: str = TransferId,
                             principal: Principal = Depends(principal_from_request)) -> dict:
     deps = _deps(request)
-    return await _in_tx(deps, lambda tx: handlers.hand_over(deps, tx, transfer_id, Actor.of(principal),
+    return await _in_tx(deps, lambda tx: handlers.hand_over(deps, tx, transfer_id, principal,
                                                             documents=body.documents))
 
 
@@ -188,7 +183,7 @@ async def transfer_decision(body: schemas.PoliceDecisionBody, request: Request, 
                             principal: Principal = Depends(principal_from_request)) -> dict:
     deps = _deps(request)
     return await _in_tx(deps, lambda tx: handlers.police_decision(
-        deps, tx, transfer_id, Actor.of(principal), open_case=body.open_case, reason=body.reason,
+        deps, tx, transfer_id, principal, open_case=body.open_case, reason=body.reason,
         case_ref=body.case_ref))
 
 
@@ -196,10 +191,10 @@ async def transfer_decision(body: schemas.PoliceDecisionBody, request: Request, 
              summary="Public security sends a case back for administrative handling; it becomes a clue")
 async def incoming_case(body: schemas.IncomingCaseBody, request: Request,
                         principal: Principal = Depends(principal_from_request)) -> dict:
-    deps, actor = _deps(request), Actor.of(principal)
+    deps = _deps(request)
     clue, t = await _in_tx(deps, lambda tx: handlers.receive_from_police(
-        deps, tx, actor, case_ref=body.case_ref, fields=body, documents=body.documents))
-    return {"clue": handlers.view(deps, clue, actor), "transfer": t}
+        deps, tx, principal, case_ref=body.case_ref, fields=body, documents=body.documents))
+    return {"clue": handlers.view(deps, clue, principal), "transfer": t}
 
 
 # ------------------------------------------------------------------ rules and policies (office)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common import divisions
 
 from ..domain.directory import Record
-from .tables import adjudication_cases, decisions, entities, rule_sets
+from .tables import adjudication_cases, decisions, entities, notifications, rule_sets
 
 _RECORD_FIELDS = ("uscc", "name", "entity_type", "legal_representative", "address", "division_code",
                   "industry_code", "business_scope", "licences", "status", "established_on", "approved_on",
@@ -46,6 +46,12 @@ async def load_records(session: AsyncSession, usccs: Sequence[str], *, lock: boo
         q = q.with_for_update()
     rows = (await session.execute(q, {"ids": sorted(set(usccs))})).all()
     return {row.uscc: record_from_row(row) for row in rows}
+
+
+def overdue_condition(now: datetime):
+    """The notifications that are overdue at ``now`` (``domain.acknowledgement.is_overdue`` in SQL)."""
+    return and_(notifications.c.acknowledged_at.is_(None),
+                or_(notifications.c.overdue_since.is_not(None), notifications.c.acknowledge_by < now))
 
 
 # ------------------------------------------------------------------ set-wise writes

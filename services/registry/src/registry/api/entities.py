@@ -15,7 +15,7 @@ from jsp_common.problems import Problem
 from .. import handlers
 from ..adapters import repository as repo
 from ..adapters.tables import decisions, entity_history, notifications
-from .deps import Paging, registry_of, transaction
+from .deps import Paging, department_scope, registry_of, transaction
 
 router = APIRouter(prefix="/entities", tags=["directory"])
 
@@ -71,12 +71,10 @@ async def search(request: Request, name: str | None = Query(None, description="C
                  department: str | None = None, status: str | None = None,
                  assignment_state: str | None = None, paging: Paging = Depends(),
                  principal: Principal = Depends(principal_from_request)):
-    if not principal.is_office:
-        if not principal.department:
-            raise Problem(403, "only the office and departments query the directory")
-        if department and department != principal.department:
-            return EntityPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
-        department = principal.department
+    visible, department = department_scope(principal, department,
+                                           refused="only the office and departments query the directory")
+    if not visible:
+        return EntityPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
     where = repo.entity_filters(name=name, division=division, industry=industry, department=department,
                                 status=status, assignment_state=assignment_state)
     async with transaction(request) as tx:

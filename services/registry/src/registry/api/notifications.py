@@ -6,15 +6,17 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import and_, func, not_, select
 
 from jsp_common import clock
 from jsp_common.principal import Principal, Role, principal_from_request, require
 from jsp_common.problems import Problem
 
 from .. import handlers
+from ..adapters import repository as repo
 from ..adapters.tables import notifications
-from .deps import Paging, registry_of, transaction
+from ..domain.acknowledgement import is_overdue
+from .deps import Paging, department_scope, registry_of, transaction
 
 router = APIRouter(prefix="/notifications", tags=["dual notification"])
 
@@ -39,7 +41,8 @@ class NotificationOut(BaseModel):
     def of(cls, row, now: datetime) -> "NotificationOut":
         """From a row (or its mapping)."""
         m = dict(getattr(row, "_mapping", row))
-        m["overdue"] = m["acknowledged_at"] is None and (m["overdue_since"] is not None or now > m["acknowledge_by"])
+        m["overdue"] = is_overdue(acknowledged_at=m["acknowledged_at"], overdue_since=m["overdue_since"],
+                                  acknowledge_by=m["acknowledge_by"], now=now)
         return cls.model_validate(m)
 
 
@@ -50,21 +53,14 @@ class NotificationPage(BaseModel):
     items: list[NotificationOut]
 
 
-def _overdue(now: datetime):
-    return and_(notifications.c.acknowledged_at.is_(None),
-                or_(notifications.c.overdue_since.is_not(None), notifications.c.acknowledge_by < now))
-
-
 @router.get("", response_model=NotificationPage, summary="Notifications (a department sees only its own)")
 async def list_notifications(request: Request, department: str | None = None, uscc: str | None = None,
                              acknowledged: bool | None = None, overdue: bool | None = None,
                              paging: Paging = Depends(), principal: Principal = Depends(principal_from_request)):
-    if not principal.is_office:
-        if not principal.department:
-            raise Problem(403, "only the office and departments read notifications")
-        if department and department != principal.department:
-            return NotificationPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
-        department = principal.department
+    visible, department = department_scope(principal, department,
+                                           refused="only the office and departments read notifications")
+    if not visible:
+        return NotificationPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
     now = clock.now()
     where = []
     if department:
@@ -75,7 +71,7 @@ async def list_notifications(request: Request, department: str | None = None, us
         where.append(notifications.c.acknowledged_at.is_not(None) if acknowledged
                      else notifications.c.acknowledged_at.is_(None))
     if overdue is not None:
-        where.append(_overdue(now) if overdue else not_(_overdue(now)))
+        where.append(repo.overdue_condition(now) if overdue else not_(repo.overdue_condition(now)))
     cond = and_(*where) if where else True
     async with transaction(request) as tx:
         total = (await tx.session.execute(select(func.count()).select_from(notifications).where(cond))).scalar_one()
@@ -91,7 +87,7 @@ async def get_notification(notification_id: str, request: Request,
                            principal: Principal = Depends(principal_from_request)):
     async with transaction(request) as tx:
         row = (await tx.session.execute(select(notifications).where(notifications.c.id == notification_id))).first()
-    if row is None or not (principal.is_office or principal.department == row.department):
+    if row is None or not handlers.can_see_entity(principal, [row.department]):
         raise Problem(404, f"no notification {notification_id} here")
     return NotificationOut.of(row, clock.now())
 
