@@ -7,7 +7,6 @@ process) and driven by the same client in the same run.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,7 @@ import uuid
 import httpx
 
 from harness import ROOT, BenchEnv, Figure, percentile
+from jsp_common.testing import local_stack_module
 
 PORTS = {"gateway": 18400, "registry": 18401, "clues": 18402}
 BARE_PORT = 18410
@@ -33,14 +33,6 @@ BARE_APP = textwrap.dedent('''
         return entity
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 ''')
-
-
-def _run_module():
-    spec = importlib.util.spec_from_file_location("jsp_local_run", ROOT / "deploy" / "local" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["jsp_local_run"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 async def _load(url: str, headers: dict, seconds: float) -> tuple[float, float, int]:
@@ -68,13 +60,11 @@ async def _load(url: str, headers: dict, seconds: float) -> tuple[float, float, 
 async def run(env: BenchEnv) -> list[Figure]:
     from gateway import samples
 
-    run_mod = _run_module()
+    run_mod = local_stack_module(ROOT)
     base = env.postgres_url.rstrip("/")
     names = ["registry", "gateway"]
     stack = run_mod.Stack(names, ports=PORTS, log_dir=ROOT / ".local" / "bench-logs",
                           per_service={n: {f"JSP_{n.upper()}_DATABASE_URL": f"{base}/{n}_bench"} for n in names})
-    for svc in stack.services.values():
-        svc.env.update(JSP_KAFKA_BOOTSTRAP_SERVERS=env.bootstrap, JSP_POSTGRES_URL=env.postgres_url)
     stack.services["gateway"].env.update(JSP_GATEWAY_RATE_LIMIT_PER_MINUTE="100000000",
                                          JSP_GATEWAY_RATE_LIMIT_BURST="1000000")
     seconds = max(3.0, 10.0 * env.scale)

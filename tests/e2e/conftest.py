@@ -4,7 +4,6 @@ test databases and ports of its own, driven through the gateway and the topics a
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from jsp_common.testing import unique
+from jsp_common.testing import local_stack_module, unique
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("registry", "clues", "gateway")
@@ -23,17 +22,9 @@ PORTS = {"gateway": int(os.environ.get("JSP_E2E_GATEWAY_PORT", "18000")),
          "clues": int(os.environ.get("JSP_E2E_CLUES_PORT", "18102"))}
 
 
-def _run_module():
-    spec = importlib.util.spec_from_file_location("jsp_local_run", ROOT / "deploy" / "local" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["jsp_local_run"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def stack(settings, kafka_topics):
-    run = _run_module()
+    run = local_stack_module(ROOT)
     base = settings.postgres_url.rstrip("/")
     s = run.Stack(list(SERVICES), ports=PORTS, log_dir=ROOT / ".local" / "e2e-logs",
                   env={"JSP_LOG_JSON": "true", "JSP_OUTBOX_POLL_INTERVAL_S": "0.1"},

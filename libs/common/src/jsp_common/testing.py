@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import importlib.util
+import sys
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -42,6 +45,17 @@ async def wait_until(predicate: Callable[[], Awaitable[Any] | Any], *, timeout: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+def local_stack_module(root: Path):
+    """``deploy/local/run.py`` (what ``make run`` runs) as a module, for its ``Stack`` of service processes
+    (end-to-end tests and benchmarks start the services the way a developer does)."""
+    if "jsp_local_run" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("jsp_local_run", root / "deploy" / "local" / "run.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["jsp_local_run"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["jsp_local_run"]
 
 
 @dataclass
