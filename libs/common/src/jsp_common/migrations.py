@@ -6,7 +6,8 @@ A service's ``migrations/env.py`` is two lines::
     from registry.adapters.tables import metadata
     run_env(metadata)
 
-Its first revision creates the messaging tables with :func:`create_messaging_tables` (their first shape);
+Its first revision creates its tables as first released, from frozen SQL (:func:`run_script`), and the
+messaging tables with :func:`create_messaging_tables` (their first shape);
 a later one moves the outbox to one row per transaction with :func:`outbox_per_transaction`.
 Migrations run as a separate step (``python -m <service> migrate``), never inside the app.
 """
@@ -14,6 +15,7 @@ Migrations run as a separate step (``python -m <service> migrate``), never insid
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from sqlalchemy import MetaData, pool
@@ -32,9 +34,16 @@ CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL
 """
 
 
+def run_script(op, script: str) -> None:
+    """Execute a frozen SQL script (statements end with ``;`` at the end of a line): how a first revision
+    creates its schema, so that later changes to a service's tables never change what it does."""
+    for statement in re.split(r";[ \t]*$", script, flags=re.M):
+        if statement.strip():
+            op.execute(statement)
+
+
 def _create_first_outbox(op) -> None:
-    for statement in _FIRST_OUTBOX.split(";"):
-        op.execute(statement)
+    run_script(op, _FIRST_OUTBOX)
 
 
 def create_messaging_tables(op) -> None:
