@@ -10,7 +10,8 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Text, and_, any_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock, departments, topics
@@ -73,6 +74,7 @@ class Registry:
     source: str
     calendar: WorkCalendar
     _due: tuple[datetime, datetime] | None = None
+    reassess_after: str = ""  # where the reassessment pass in progress has got to (USCC order)
 
     def acknowledge_by(self, issued_at: datetime) -> datetime:
         """When a notification issued at ``issued_at`` must be acknowledged (cached: one batch shares ``now``)."""
@@ -293,24 +295,24 @@ async def acknowledge(reg: Registry, tx: Tx, notification_id: str, principal: Pr
 async def remind_overdue(reg: Registry, db: Database, *, now: datetime | None = None) -> int:
     """Periodic: remind departments of notifications not acknowledged in time. Returns how many reminders."""
     now = now or clock.now()
-    sent = 0
+    next_at = reg.calendar.add_workdays(now, reg.settings.remind_every_workdays)
+    due = (select(notifications.c.id).where(notifications.c.acknowledged_at.is_(None),
+                                            notifications.c.next_reminder_at < now)
+           .order_by(notifications.c.next_reminder_at).limit(reg.settings.overdue_scan_batch)
+           .with_for_update(skip_locked=True))
     async with db.transaction() as session:
         rows = (await session.execute(
-            select(notifications).where(notifications.c.acknowledged_at.is_(None),
-                                        notifications.c.next_reminder_at < now)
-            .order_by(notifications.c.next_reminder_at).limit(reg.settings.overdue_scan_batch)
-            .with_for_update(skip_locked=True))).all()
+            update(notifications).where(notifications.c.id.in_(due.scalar_subquery())).values(
+                reminder_count=notifications.c.reminder_count + 1, last_reminded_at=now, next_reminder_at=next_at,
+                overdue_since=func.coalesce(notifications.c.overdue_since, now))
+            .returning(notifications))).all()
         tx = SessionTx(session, reg.source)
-        next_at = reg.calendar.add_workdays(now, reg.settings.remind_every_workdays)
         for row in rows:
-            count = row.reminder_count + 1
-            await session.execute(update(notifications).where(notifications.c.id == row.id).values(
-                reminder_count=count, last_reminded_at=now, next_reminder_at=next_at,
-                overdue_since=row.overdue_since or now))
             await tx.emit(topics.department_topic(topics.NOTIFICATIONS, row.department), NotificationReminded(
                 notification_id=row.id, department=row.department, uscc=row.uscc, issued_at=row.issued_at,
-                acknowledge_by=row.acknowledge_by, reminded_at=now, reminder_count=count), key=row.uscc)
-            sent += 1
+                acknowledge_by=row.acknowledge_by, reminded_at=now, reminder_count=row.reminder_count),
+                key=row.uscc)
+    sent = len(rows)
     if sent:
         log.info("overdue notifications reminded", count=sent)
     return sent
@@ -422,7 +424,9 @@ async def dry_run(session: AsyncSession, current: CompiledRules, proposed: Compi
 
 
 async def reassess_pending(reg: Registry, db: Database) -> int:
-    """Periodic: after a rule set published with ``reassess``, re-decide rule-assigned entities in batches."""
+    """Periodic: after a rule set published with ``reassess``, re-decide rule-assigned entities, a batch per
+    transaction in USCC order (each batch continues where the last ended, so a pass over the directory reads
+    it once). Returns how many entities the batch examined; 0 when a pass from the start finds none left."""
     async with db.transaction() as session:
         pending = (await session.execute(select(rule_sets.c.version).where(rule_sets.c.reassess == "pending")
                                          .order_by(rule_sets.c.version.desc()).limit(1))).scalar()
@@ -432,27 +436,36 @@ async def reassess_pending(reg: Registry, db: Database) -> int:
         if rules.version < pending:
             reg.rules.invalidate()
             rules = await reg.rules.get(session)
+        after = reg.reassess_after
         rows = (await session.execute(
-            select(entities).where(entities.c.status == "active", entities.c.assignment_source != "office",
+            select(entities).where(entities.c.uscc > after, entities.c.status == "active",
+                                   entities.c.assignment_source != "office",
                                    or_(entities.c.rule_version.is_(None), entities.c.rule_version < rules.version),
                                    ~and_(entities.c.assignment_state == "adjudication",
                                          func.cardinality(entities.c.departments) > 0))
-            .limit(reg.settings.reassess_batch).with_for_update(skip_locked=True))).all()
+            .order_by(entities.c.uscc).limit(reg.settings.reassess_batch).with_for_update(skip_locked=True))).all()
         if not rows:
+            reg.reassess_after = ""
+            if after:  # end of a pass: one more from the start for rows that were locked or written meanwhile
+                return 1
             await session.execute(update(rule_sets).where(rule_sets.c.version <= rules.version,
                                                           rule_sets.c.reassess == "pending").values(reassess="done"))
             return 0
-        tx, now = SessionTx(session, reg.source), clock.now()
+        tx, now, w, unchanged = SessionTx(session, reg.source), clock.now(), repo.Writes(), []
         for row in rows:
             before = repo.record_from_row(row)
             resp = directory.assign(before, before, rules.evaluate(before.facts()), rules.version)
             if set(resp.record.departments) == set(before.departments) and \
                     resp.record.assignment_state == before.assignment_state:
-                await session.execute(update(entities).where(entities.c.uscc == row.uscc)
-                                      .values(rule_version=rules.version))
+                unchanged.append(row.uscc)
                 continue
             resp = replace(resp, record=replace(resp.record, version=before.version + 1))
-            await settle(reg, tx, before, resp, cause="rules", event_id=row.last_event_id, now=now)
+            await settle_into(reg, tx, w, before, resp, cause="rules", event_id=row.last_event_id, now=now)
+        if unchanged:
+            await session.execute(update(entities).where(entities.c.uscc == any_(bindparam("ids", type_=ARRAY(Text))))
+                                  .values(rule_version=rules.version), {"ids": unchanged})
+        await w.flush(session)
+        reg.reassess_after = rows[-1].uscc
         return len(rows)
 
 
