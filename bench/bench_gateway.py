@@ -58,7 +58,7 @@ async def _load(url: str, headers: dict, seconds: float) -> tuple[float, float, 
 
 
 async def run(env: BenchEnv) -> list[Figure]:
-    from gateway import samples
+    from gateway import front_door, samples
 
     run_mod = local_stack_module(ROOT)
     base = env.postgres_url.rstrip("/")
@@ -73,19 +73,12 @@ async def run(env: BenchEnv) -> list[Figure]:
     try:
         gw = stack.services["gateway"].url
         username, password = f"bench-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
-        subprocess.run([sys.executable, "-m", "gateway", "create-office-account", "--username", username,
-                        "--password", password], env=stack.services["gateway"].env, check=True, capture_output=True)
+        front_door.create_office_account(stack.services["gateway"].env, username, password)
         async with httpx.AsyncClient(base_url=gw, timeout=30) as http:
-            token = (await http.post("/auth/login", json={"username": username, "password": password})).json()
-            headers = {"Authorization": f"Bearer {token['access_token']}"}
-            bureau = await http.post("/admin/clients", headers=headers,
-                                     json={"name": "bench bureau", "kind": "system", "roles": ["bureau"]})
-            creds = bureau.json()
-            btoken = (await http.post("/auth/token", data={
-                "grant_type": "client_credentials", "client_id": creds["client"]["client_id"],
-                "client_secret": creds["credential"]["secret"]})).json()["access_token"]
+            headers = await front_door.login(http, username, password)
+            _, bureau = await front_door.register_system(http, headers, name="bench bureau", roles=["bureau"])
             data = samples.registration()
-            await http.post("/ingest/registrations", headers={"Authorization": f"Bearer {btoken}"},
+            await http.post("/ingest/registrations", headers=bureau,
                             json={"type": "market.entity.registered.v1", "data": data})
             deadline = time.monotonic() + 60
             while True:

@@ -29,7 +29,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.producer import EventProducer
 from jsp_common.settings import ServiceSettings
 
-from gateway import samples
+from gateway import front_door, samples
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,17 +44,6 @@ def office_credentials() -> tuple[str, str]:
     return username, password
 
 
-async def system(http: httpx.AsyncClient, office: dict, name: str, role: str) -> dict:
-    created = await http.post("/admin/clients", headers=office, json={"name": name, "kind": "system", "roles": [role]})
-    created.raise_for_status()
-    body = created.json()
-    token = await http.post("/auth/token", data={"grant_type": "client_credentials",
-                                                 "client_id": body["client"]["client_id"],
-                                                 "client_secret": body["credential"]["secret"]})
-    token.raise_for_status()
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
 async def main(count: int, gateway: str) -> int:
     rng = random.Random()
     username, password = office_credentials()
@@ -62,12 +51,12 @@ async def main(count: int, gateway: str) -> int:
     producer = EventProducer(client_id="demo", **settings.kafka_client_options())
     await producer.start()
     async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
-        login = await http.post("/auth/login", json={"username": username, "password": password})
-        if login.status_code != 200:
-            sys.exit(f"cannot log in as {username}: {login.text}")
-        office = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        bureau = await system(http, office, "省市场监管局登记系统 (demo)", "bureau")
-        hotline = await system(http, office, "12345热线系统 (demo)", "hotline")
+        try:
+            office = await front_door.login(http, username, password)
+        except front_door.FrontDoorError as exc:
+            sys.exit(f"cannot log in as {username}: {exc}")
+        _, bureau = await front_door.register_system(http, office, name="省市场监管局登记系统 (demo)", roles=["bureau"])
+        _, hotline = await front_door.register_system(http, office, name="12345热线系统 (demo)", roles=["hotline"])
 
         started = time.monotonic()
         registrations = [samples.registration(rng) for _ in range(count)]

@@ -137,12 +137,13 @@ def office_account(env: dict[str, str]) -> tuple[str, str]:
         username, _, password = OFFICE_FILE.read_text().strip().partition(" ")
     else:
         password = secrets.token_urlsafe(12)
-    done = subprocess.run([PYTHON, "-m", "gateway", "create-office-account", "--username", username,
-                           "--password", password, "--if-missing"], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
-    if done.returncode != 0:
-        raise StartError(f"create-office-account failed:\n{done.stdout}\n{done.stderr}")
-    if "exists already" in done.stdout and not OFFICE_FILE.exists():
+    from gateway.front_door import FrontDoorError, create_office_account
+
+    try:
+        said = create_office_account(env, username, password, if_missing=True)
+    except FrontDoorError as exc:
+        raise StartError(str(exc)) from None
+    if "exists already" in said and not OFFICE_FILE.exists():
         return username, "(set before; reset with `python -m gateway create-office-account --username other`)"
     OFFICE_FILE.parent.mkdir(parents=True, exist_ok=True)
     OFFICE_FILE.write_text(f"{username} {password}\n")

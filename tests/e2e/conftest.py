@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
 
+from gateway import front_door
 from jsp_common.testing import local_stack_module, unique
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,14 +47,8 @@ async def front(stack):
 async def office(stack, front) -> dict:
     """The first office account, made by the admin command, logged in through the front door."""
     username, password = unique("office"), unique("pw") + "-Aa1"
-    done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "gateway", "create-office-account", "--username", username,
-                         "--password", password], env=stack.services["gateway"].env, capture_output=True,
-        text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    resp = await front.post("/auth/login", json={"username": username, "password": password})
-    assert resp.status_code == 200, resp.text
-    return {"headers": {"Authorization": f"Bearer {resp.json()['access_token']}"}}
+    await asyncio.to_thread(front_door.create_office_account, stack.services["gateway"].env, username, password)
+    return {"headers": await front_door.login(front, username, password)}
 
 
 class Clients:
@@ -64,16 +57,9 @@ class Clients:
 
     async def system(self, *roles: str, department: str | None = None) -> dict:
         """A line system registered by the office (admin API) and its token (client credentials)."""
-        created = await self.front.post("/admin/clients", headers=self.office["headers"], json={
-            "name": unique("system"), "kind": "system", "roles": list(roles), "department": department})
-        assert created.status_code == 201, created.text
-        body = created.json()
-        token = await self.front.post("/auth/token", data={
-            "grant_type": "client_credentials", "client_id": body["client"]["client_id"],
-            "client_secret": body["credential"]["secret"]})
-        assert token.status_code == 200, token.text
-        return {"client_id": body["client"]["client_id"],
-                "headers": {"Authorization": f"Bearer {token.json()['access_token']}"}}
+        client_id, headers = await front_door.register_system(self.front, self.office["headers"], name=unique("system"),
+                                                              roles=list(roles), department=department)
+        return {"client_id": client_id, "headers": headers}
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
