@@ -39,7 +39,7 @@ from typing import Any, AsyncIterator, Iterator
 import asyncpg
 
 from jsp_common import clock, divisions, industries, uscc as uscc_mod
-from jsp_common.db import asyncpg_dsn
+from jsp_common.db import Database, asyncpg_dsn
 from jsp_common.events.registry import CLOCK_SKEW, EARLIEST_DATE
 
 from .adapters import repository as repo
@@ -475,7 +475,7 @@ async def run_import(settings: Settings, path: Path, *, fmt: str, rejects_path: 
     conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     run = _Run(conn, path, fmt, rejects_path, batch_size, progress, workers)
     try:
-        version, rule_list = await _rules(conn, settings)
+        version, rule_list = await _rules(settings)
         today = clock.now()
         if workers > 1:
             run.pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(version, rule_list, today))
@@ -633,13 +633,12 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-async def _rules(conn: asyncpg.Connection, settings: Settings) -> tuple[int, list[dict]]:
-    row = await conn.fetchrow("SELECT version, rules FROM rule_sets ORDER BY version DESC LIMIT 1")
-    if row is None:
-        starter = repo.starter_rules(settings.starter_rules_file)
-        await conn.execute("INSERT INTO rule_sets (version, rules, note, created_by) VALUES (1, $1::jsonb, $2, "
-                           "'system') ON CONFLICT DO NOTHING", json.dumps(starter["rules"], ensure_ascii=False),
-                           starter.get("note", "starter rule set"))
-        row = await conn.fetchrow("SELECT version, rules FROM rule_sets ORDER BY version DESC LIMIT 1")
-    rules = row["rules"]
-    return row["version"], json.loads(rules) if isinstance(rules, str) else rules
+async def _rules(settings: Settings) -> tuple[int, list[dict]]:
+    """The rule set in force (the starter set becomes version 1 if there is none), as the service reads it."""
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction() as session:
+            return (await repo.current_rules(session)
+                    or await repo.seed_rules(session, repo.starter_rules(settings.starter_rules_file), clock.now()))
+    finally:
+        await db.dispose()
