@@ -51,3 +51,27 @@ async def test_chain_builds_the_declared_schema_and_unwinds(settings, service):
             assert await conn.run_sync(_differences, declared) == []
     finally:
         await database.dispose()
+
+
+async def test_starter_rules_added_later_reach_databases_seeded_before(settings):
+    """A clues database seeded with the first starter rules gets the ones added since when it upgrades, and
+    keeps the office's own edit of a keyword it already had."""
+    url = f"{settings.postgres_url}/{unique('chain_clues_data').replace('.', '_').replace('-', '_')}"
+    await ensure_database(url)
+    cfg = alembic_config(SERVICES / "clues", url)
+    database = Database(url)
+    keywords = "SELECT keyword, lead_agency, enabled FROM routing_rules WHERE keyword = ANY($1::text[])"
+    try:
+        await asyncio.to_thread(command.upgrade, cfg, "0002")
+        async with database.engine.begin() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            assert await pg.fetch(keywords, ["后厨", "腹泻", "卫生条件"]) == []
+            await pg.execute("INSERT INTO routing_rules (keyword, domain, lead_agency, enabled) "
+                             "VALUES ('腹泻', 'food', 'nhc', false)")  # the office's own rule, disabled
+        await asyncio.to_thread(command.upgrade, cfg, "head")
+        async with database.engine.connect() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            got = {tuple(r) for r in await pg.fetch(keywords, ["后厨", "腹泻", "卫生条件"])}
+        assert got == {("卫生条件", "samr", True), ("后厨", "samr", True), ("腹泻", "nhc", False)}
+    finally:
+        await database.dispose()

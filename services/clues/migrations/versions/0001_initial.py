@@ -2,7 +2,9 @@
 the starter routing rules and deadline policies.
 
 The schema as first released, frozen here: later changes to ``clues.adapters.tables`` need a revision of
-their own (tests/migrations checks the chain against the tables the code declares).
+their own (tests/migrations checks the chain against the tables the code declares). Likewise the starter
+data (``clues/data/*.csv``) is the set first released: a later addition is a revision that adds it to
+databases seeded before (0003).
 
 Revision ID: 0001
 Revises:
