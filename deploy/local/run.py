@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -81,6 +82,8 @@ class Stack:
 
     def start(self, name: str, *, timeout: float = 60.0) -> Service:
         svc = self.services[name]
+        if port_in_use(svc.port):  # its readiness check would be answered by whatever holds the port
+            raise StartError(f"{name}: port {svc.port} is in use (is `make run` running already?)")
         log = open(svc.log, "ab")
         svc.process = subprocess.Popen([PYTHON, "-m", name, "serve"], env=svc.env, cwd=ROOT, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
@@ -126,6 +129,11 @@ def ready_url(url: str) -> bool:
             return resp.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) == 0
 
 
 def office_account(env: dict[str, str]) -> tuple[str, str]:
