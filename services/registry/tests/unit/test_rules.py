@@ -44,6 +44,20 @@ def test_rule_limited_to_a_city_covers_its_counties_only():
     assert rules.evaluate(Facts("410305", "5299", "直播带货")).empty
 
 
+def test_a_keyword_counts_wherever_it_appears_even_inside_another_rules_longer_keyword():
+    rules = CompiledRules.from_json(2, [
+        {"id": "gas", "domain": "gas", "agencies": ["mohurd"], "match": {"scope_keywords": ["燃气"]}},
+        {"id": "gas-retail", "domain": "gas", "agencies": ["samr"], "match": {"scope_keywords": ["燃气经营"]}},
+        {"id": "filling", "domain": "gas", "agencies": ["mem"], "match": {"scope_keywords": ["加气站"]}},
+        {"id": "vehicle-filling", "domain": "gas", "agencies": ["mot"],
+         "match": {"scope_keywords": ["燃气汽车加气站"]}},
+    ])
+    assert rules.keywords_in("燃气经营；燃气汽车加气站经营") == {"燃气", "燃气经营", "加气站", "燃气汽车加气站"}
+    assert rules.evaluate(Facts("410105", "5299", "燃气汽车加气站")).matched_rules == ("gas", "filling",
+                                                                                      "vehicle-filling")
+    assert rules.evaluate(Facts("410105", "5299", "燃气经营")).departments == ("mohurd-410100", "samr-410100")
+
+
 def test_invalid_rule_sets_are_refused():
     with pytest.raises(ValidationError, match="unknown agency"):
         RuleSet(rules=[{"id": "x1", "domain": "food", "agencies": ["nobody"], "match": {"industries": ["14"]}}])

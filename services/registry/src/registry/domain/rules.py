@@ -123,6 +123,8 @@ class CompiledRules:
     version: int
     rules: list[Rule]
     _keyword_re: re.Pattern | None = field(init=False, default=None)
+    # For each keyword, the keywords it starts with (itself included): found where it is found.
+    _prefixes: dict[str, frozenset[str]] = field(init=False, default_factory=dict, repr=False)
     # Answers already worked out: many entities share division, industry, scope and licences.
     _memo: dict[Facts, Assignment] = field(init=False, default_factory=dict, repr=False)
     MEMO_SIZE = 100_000
@@ -130,7 +132,10 @@ class CompiledRules:
     def __post_init__(self) -> None:
         self.rules = [r for r in self.rules if r.enabled]
         words = sorted({k for r in self.rules for k in r.match.scope_keywords}, key=len, reverse=True)
-        self._keyword_re = re.compile("|".join(map(re.escape, words))) if words else None
+        # A lookahead matches at every position, so keywords inside or overlapping others are found too;
+        # at one position the longest wins, and the shorter ones there are its prefixes.
+        self._keyword_re = re.compile(f"(?=({'|'.join(map(re.escape, words))}))") if words else None
+        self._prefixes = {w: frozenset(k for k in words if w.startswith(k)) for w in words}
 
     @classmethod
     def from_json(cls, version: int, rules: list[dict]) -> "CompiledRules":
@@ -147,9 +152,13 @@ class CompiledRules:
         return divisions.PROVINCE_CODE in allowed or division_code in allowed or (city_code in allowed)
 
     def keywords_in(self, scope: str) -> set[str]:
+        """Every rule keyword in the affirmative part of ``scope``, also where one lies inside another."""
         if not self._keyword_re or not scope:
             return set()
-        return set(self._keyword_re.findall(affirmative_scope(scope)))
+        found: set[str] = set()
+        for word in set(self._keyword_re.findall(affirmative_scope(scope))):
+            found |= self._prefixes[word]
+        return found
 
     def evaluate(self, facts: Facts) -> Assignment:
         got = self._memo.get(facts)
