@@ -126,5 +126,17 @@ def matches(code: str, prefixes: tuple[str, ...] | list[str]) -> bool:
     return False
 
 
+def digit_prefixes(prefixes: tuple[str, ...] | list[str]) -> list[str]:
+    """The same classes as ``prefixes`` (section letters, divisions, groups or classes) as digit prefixes
+    only: a section letter becomes its divisions (for a prefix match on stored four-digit classes)."""
+    out: list[str] = []
+    for p in prefixes:
+        if p.isalpha():
+            out += sorted(d for d, section in _section_of_division().items() if section == p.upper())
+        else:
+            out.append(p)
+    return out
+
+
 def all_industries() -> tuple[Industry, ...]:
     return tuple(_rows()[0].values())

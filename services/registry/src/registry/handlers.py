@@ -33,7 +33,7 @@ from .adapters.tables import adjudication_cases, entities, notifications, rule_s
 from .domain import directory
 from .domain.acknowledgement import is_overdue
 from .domain.directory import Record, Responsibility
-from .domain.rules import CompiledRules
+from .domain.rules import CompiledRules, changed_rules
 from .settings import Settings
 
 log = get_logger(__name__)
@@ -391,20 +391,21 @@ async def publish_rules(reg: Registry, tx: Tx, rules: list[dict], note: str | No
     return version
 
 
-async def dry_run(session: AsyncSession, current: CompiledRules, proposed: CompiledRules, *, limit: int,
-                  batch: int = 2000) -> dict:
-    """Which entities would change responsible departments under ``proposed`` (rule-assigned, active ones)."""
+async def dry_run(session: AsyncSession, current: CompiledRules, proposed: CompiledRules, *, limit: int) -> dict:
+    """Which entities would change responsible departments under ``proposed`` (active, rule-assigned ones).
+
+    Only candidates are evaluated: entities that a rule the two sets do not share may match, and entities
+    last assigned under an older version than ``current`` (whose departments may be out of date anyway).
+    ``examined`` counts the candidates."""
     moved, counts = [], {"examined": 0, "moved": 0, "to_adjudication": 0, "from_adjudication": 0}
-    last = ""
-    while True:
-        rows = (await session.execute(
-            select(entities.c.uscc, entities.c.name, entities.c.division_code, entities.c.industry_code,
-                   entities.c.business_scope, entities.c.licences, entities.c.departments)
-            .where(entities.c.uscc > last, entities.c.status == "active", entities.c.assignment_source != "office")
-            .order_by(entities.c.uscc).limit(batch))).all()
-        if not rows:
-            break
-        last = rows[-1].uscc
+    candidates = or_(entities.c.rule_version.is_(None), entities.c.rule_version < current.version,
+                     repo.matched_by_any(changed_rules(current, proposed)))
+    result = await session.stream(
+        select(entities.c.uscc, entities.c.name, entities.c.division_code, entities.c.industry_code,
+               entities.c.business_scope, entities.c.licences, entities.c.departments)
+        .where(entities.c.status == "active", entities.c.assignment_source != "office", candidates)
+        .order_by(entities.c.uscc).execution_options(yield_per=2000))
+    async for rows in result.partitions():
         for r in rows:
             counts["examined"] += 1
             facts = Record(r.uscc, r.name, "", None, "", r.division_code, r.industry_code, r.business_scope,

@@ -66,6 +66,40 @@ async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(reg
         good + [unmatched]), what="imported records published")
 
 
+async def test_dry_run_evaluates_the_entities_a_changed_rule_may_match_and_those_assigned_under_older_rules(
+        registry, registry_settings, kit, tmp_path):
+    by_industry, by_licence, by_scope, untouched = (kit.new_uscc("410302") for _ in range(4))
+    path = tmp_path / "directory.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, HEADER)
+        w.writeheader()
+        w.writerows([row(by_industry, industry_code="8310", business_scope="学前教育服务", licences=""),
+                     row(by_licence, industry_code="7215", business_scope="企业管理咨询", licences="研学旅行服务备案证"),
+                     row(by_scope, industry_code="7215", business_scope="企业管理咨询；研学旅行策划", licences=""),
+                     row(untouched, industry_code="7215", business_scope="企业管理咨询", licences="")])
+    report = await run_import(registry_settings, path, fmt="csv", rejects_path=tmp_path / "rejects.csv", progress=False)
+    assert report.inserted == 4
+
+    async def moved(rules: list[dict]) -> dict[str, list[str]]:
+        dry = await registry.call("POST", "/rules/dry-run", kit.OFFICE, json={"rules": rules}, params={"limit": 10000})
+        assert dry.status_code == 200, dry.text
+        return {e["uscc"]: e["departments_after"] for e in dry.json()["entities"]}
+
+    # One new rule, matching on a section letter, a licence type and a scope keyword: each finds its entity.
+    current = (await registry.call("GET", "/rules", kit.OFFICE)).json()["rules"]
+    study_tours = {"id": "study-tours", "domain": "other", "agencies": ["moe"], "match": {
+        "industries": ["P"], "licence_types": ["研学旅行"], "scope_keywords": ["研学旅行"]}}
+    got = await moved(current + [study_tours])
+    assert {c: "moe-410300" in got.get(c, []) for c in (by_industry, by_licence, by_scope, untouched)} == {
+        by_industry: True, by_licence: True, by_scope: True, untouched: False}
+
+    # Published without re-assessment, the rule set in force has not moved them yet: a dry-run of that very
+    # set (no rule changed) still lists them.
+    assert (await registry.call("PUT", "/rules", kit.OFFICE, json={"rules": current + [study_tours]})).status_code == 201
+    in_force = (await registry.call("GET", "/rules", kit.OFFICE)).json()["rules"]
+    assert {by_industry, by_licence, by_scope} <= set(await moved(in_force))
+
+
 async def test_rules_publish_dry_run_and_reassess(registry, raw_producer, bootstrap, kit):
     code = kit.new_uscc("410305")
     data = kit.entity_data(code, division_code="410305", industry_code="5299", business_scope="直播带货；日用百货销售",

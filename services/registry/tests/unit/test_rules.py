@@ -11,7 +11,7 @@ from jsp_common import clock, uscc
 from jsp_common.events.registry import MarketEntityChanged, MarketEntityDeregistered, MarketEntityRegistered
 from registry.adapters.repository import starter_rules
 from registry.domain import directory
-from registry.domain.rules import CompiledRules, Facts, RuleSet, affirmative_scope
+from registry.domain.rules import CompiledRules, Facts, RuleSet, affirmative_scope, changed_rules
 
 RULES = CompiledRules.from_json(1, starter_rules(None)["rules"])
 
@@ -56,6 +56,19 @@ def test_a_keyword_counts_wherever_it_appears_even_inside_another_rules_longer_k
     assert rules.evaluate(Facts("410105", "5299", "燃气汽车加气站")).matched_rules == ("gas", "filling",
                                                                                       "vehicle-filling")
     assert rules.evaluate(Facts("410105", "5299", "燃气经营")).departments == ("mohurd-410100", "samr-410100")
+
+
+def test_changed_rules_are_those_added_removed_altered_or_switched_off():
+    def rule(rid, keyword, **over):
+        return {"id": rid, "domain": "other", "agencies": ["mofcom"], "match": {"scope_keywords": [keyword]}, **over}
+    current = CompiledRules.from_json(1, [rule("same", "甲"), rule("altered", "乙"), rule("removed", "丙"),
+                                          rule("switched-off", "丁")])
+    proposed = CompiledRules.from_json(2, [rule("same", "甲"), rule("altered", "乙乙"), rule("added", "戊"),
+                                           rule("switched-off", "丁", enabled=False)])
+    got = [(r.id, r.match.scope_keywords) for r in changed_rules(current, proposed)]
+    assert got == [("added", ["戊"]), ("altered", ["乙"]), ("altered", ["乙乙"]), ("removed", ["丙"]),
+                   ("switched-off", ["丁"])]
+    assert changed_rules(current, current) == []
 
 
 def test_invalid_rule_sets_are_refused():

@@ -8,15 +8,17 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Sequence
 
-from sqlalchemy import (Date, DateTime, Integer, Text, and_, any_, bindparam, func, insert, or_, select, text,
+from sqlalchemy import (Date, DateTime, Integer, Text, and_, any_, bindparam, cast, false, func, insert, or_, select,
+                        text,
                         update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jsp_common import divisions
+from jsp_common import divisions, industries
 
 from ..domain.directory import Record
+from ..domain.rules import Rule
 from .tables import adjudication_cases, decisions, entities, notifications, rule_sets
 
 _RECORD_FIELDS = ("uscc", "name", "entity_type", "legal_representative", "address", "division_code",
@@ -46,6 +48,18 @@ async def load_records(session: AsyncSession, usccs: Sequence[str], *, lock: boo
         q = q.with_for_update()
     rows = (await session.execute(q, {"ids": sorted(set(usccs))})).all()
     return {row.uscc: record_from_row(row) for row in rows}
+
+
+def matched_by_any(rules: Sequence[Rule]):
+    """The entities one of ``rules`` may match, by industry, licence type or scope keyword: a superset that
+    SQL can narrow cheaply (divisions and negated scope clauses are left to the rules themselves)."""
+    conds = []
+    for r in rules:
+        conds += [entities.c.industry_code.startswith(p, autoescape=True)
+                  for p in industries.digit_prefixes(r.match.industries)]
+        conds += [cast(entities.c.licences, Text).contains(t, autoescape=True) for t in r.match.licence_types]
+        conds += [entities.c.business_scope.contains(k, autoescape=True) for k in r.match.scope_keywords]
+    return or_(false(), *conds)
 
 
 def overdue_condition(now: datetime):

@@ -195,6 +195,15 @@ class CompiledRules:
         return Assignment(tuple(sorted(depts)), tuple(matched), tuple(doms))
 
 
+def changed_rules(current: CompiledRules, proposed: CompiledRules) -> list[Rule]:
+    """The rules (as in either set, enabled ones) that one set has and the other has not, or has otherwise.
+    An entity's departments come from the rules that match it alone, so only an entity that one of these
+    matches can be assigned differently under ``proposed`` than under ``current``."""
+    before, after = {r.id: r for r in current.rules}, {r.id: r for r in proposed.rules}
+    return [r for rid in sorted(before.keys() | after.keys()) if before.get(rid) != after.get(rid)
+            for r in (before.get(rid), after.get(rid)) if r is not None]
+
+
 def compare(old: Iterable[str], new: Iterable[str]) -> tuple[list[str], list[str]]:
     """(added, removed) departments."""
     o, n = set(old), set(new)
