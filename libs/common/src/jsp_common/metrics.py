@@ -9,3 +9,7 @@ EVENTS_FAILED = Counter("jsp_events_failed_total", "Handler attempts that failed
 HANDLER_SECONDS = Histogram("jsp_handler_seconds", "Time to handle one batch of events", ["group"],
                             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 OUTBOX_BACKLOG = Gauge("jsp_outbox_backlog", "Events in the outbox not yet published", ["service"])
+WORKDAY_CALENDAR_KNOWN_UNTIL = Gauge(
+    "jsp_workday_calendar_known_until_seconds",
+    "End (Unix time) of the last year whose holiday schedule the working-day calendar knows; working-day "
+    "deadlines after it count Monday to Friday")

@@ -8,12 +8,15 @@ import contextlib
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Mapping, Sequence
 
+from . import clock
 from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
 from .db import Database
 from .logs import get_logger
+from .metrics import WORKDAY_CALENDAR_KNOWN_UNTIL
 from .outbox import OutboxRelay
 from .producer import EventProducer
 from .settings import ServiceSettings
+from .workdays import OVERRIDES_ENV, WorkCalendar, deadline_end_of
 
 log = get_logger(__name__)
 
@@ -54,6 +57,19 @@ class ServiceRuntime:
     def add_periodic(self, name: str, job: Callable[[], Awaitable[None]], interval_s: float) -> None:
         """A job run every ``interval_s`` seconds (e.g. scanning for overdue deadlines)."""
         self._periodic.append(_Periodic(name, job, interval_s))
+
+    def watch_calendar(self, calendar: WorkCalendar) -> None:
+        """For a service that counts working days: once a day, publish how far ahead ``calendar`` knows the
+        holidays (a gauge to alert on) and warn when that is less than ``workday_calendar_warn_days``."""
+        async def check() -> None:
+            today = clock.today()
+            until = calendar.known_until(today)
+            WORKDAY_CALENDAR_KNOWN_UNTIL.set(deadline_end_of(until).timestamp())
+            if (until - today).days < self.settings.workday_calendar_warn_days:
+                log.warning("the working-day calendar has no holiday schedule after this date: deadlines later "
+                            "than it count Monday to Friday; add the official schedule to the "
+                            f"{OVERRIDES_ENV} CSV or upgrade chinese-calendar", known_until=until.isoformat())
+        self.add_periodic("workday-calendar", check, 24 * 3600)
 
     async def _run_periodic(self, p: _Periodic) -> None:
         while True:

@@ -69,6 +69,16 @@ class WorkCalendar:
             return False
         return True
 
+    def known_until(self, today: date) -> date:
+        """The last day of the last year, counting on from ``today``'s, whose holiday schedule is known
+        (official data or overrides); working days after it are counted as Monday–Friday. The day before
+        this year starts when even this year is unknown."""
+        years_overridden = {d.year for d in self._overrides}
+        year = today.year
+        while self.has_official_data(year) or year in years_overridden:
+            year += 1
+        return date(year - 1, 12, 31)
+
     def is_workday(self, day: date | datetime) -> bool:
         """Whether ``day`` (a datetime is taken at its Asia/Shanghai date) is a working day."""
         day = _local_date(day)

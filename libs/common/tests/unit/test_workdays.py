@@ -39,3 +39,15 @@ def test_overrides_from_env(tmp_path, monkeypatch):
     finally:
         monkeypatch.undo()
         default_calendar.cache_clear()
+
+
+def test_calendar_knows_holidays_until_the_end_of_the_last_year_with_a_schedule():
+    assert WorkCalendar.has_official_data(2025) and not WorkCalendar.has_official_data(2040)
+    official = WorkCalendar()
+    last = next(y for y in range(2025, 2041) if not WorkCalendar.has_official_data(y)) - 1
+    assert official.known_until(date(2025, 6, 1)) == date(last, 12, 31)
+    # Next year's schedule added as overrides extends it; a later year alone does not (a gap stops it).
+    assert WorkCalendar({date(last + 1, 2, 8): False}).known_until(date(2025, 6, 1)) == date(last + 1, 12, 31)
+    assert WorkCalendar({date(last + 2, 2, 8): False}).known_until(date(2025, 6, 1)) == date(last, 12, 31)
+    # In a year nobody knows, not even the current one is known.
+    assert official.known_until(date(2040, 3, 1)) == date(2039, 12, 31)

@@ -26,5 +26,6 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     if periodic:
         runtime.add_periodic("clues-deadline-scan", lambda: handlers.periodic_scan(deps),
                              settings.deadline_scan_interval_s)
+        runtime.watch_calendar(deps.calendar)
     runtime.deps = deps  # type: ignore[attr-defined]  # the routes reach the handlers' dependencies here
     return runtime, deps

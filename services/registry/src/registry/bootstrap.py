@@ -25,6 +25,7 @@ class RegistryRuntime(ServiceRuntime):
                               settings.reassess_interval_s)
             self.add_periodic("registry-replicate", partial(_drain, handlers.replicate_pending, self.registry, self.db),
                               settings.replicate_interval_s)
+            self.watch_calendar(self.registry.calendar)
 
 
 async def _drain(job, registry: Registry, db) -> None:

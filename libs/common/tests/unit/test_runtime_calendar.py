@@ -1,0 +1,26 @@
+"""The daily check of how far ahead the working-day calendar knows holidays (no servers: the job only
+reads the calendar and sets a gauge)."""
+
+from datetime import date
+
+from prometheus_client import REGISTRY
+
+from jsp_common import clock
+from jsp_common.runtime import ServiceRuntime
+from jsp_common.settings import ServiceSettings
+from jsp_common.workdays import WorkCalendar, deadline_end_of
+
+
+async def test_the_gauge_tells_when_deadlines_stop_knowing_holidays(monkeypatch):
+    runtime = ServiceRuntime(ServiceSettings(service_name="calendar-check"))
+    calendar = WorkCalendar()
+    runtime.watch_calendar(calendar)
+    [job] = [p for p in runtime._periodic if p.name == "workday-calendar"]
+    for today in (date(2025, 6, 1), date(2040, 3, 1)):
+        monkeypatch.setattr(clock, "today", lambda today=today: today)
+        await job.job()
+        assert REGISTRY.get_sample_value("jsp_workday_calendar_known_until_seconds") == \
+            deadline_end_of(calendar.known_until(today)).timestamp()
+    assert REGISTRY.get_sample_value("jsp_workday_calendar_known_until_seconds") == \
+        deadline_end_of(date(2039, 12, 31)).timestamp()
+    await runtime.db.dispose()
