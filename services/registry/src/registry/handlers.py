@@ -427,7 +427,8 @@ async def dry_run(session: AsyncSession, current: CompiledRules, proposed: Compi
 async def reassess_pending(reg: Registry, db: Database) -> int:
     """Periodic: after a rule set published with ``reassess``, re-decide rule-assigned entities, a batch per
     transaction in USCC order (each batch continues where the last ended, so a pass over the directory reads
-    it once). Returns how many entities the batch examined; 0 when a pass from the start finds none left."""
+    it once). Returns how many entities the batch examined (1 at the end of a pass, to go on with one more
+    from the start); 0 when a pass from the start finds none left."""
     async with db.transaction() as session:
         pending = (await session.execute(select(rule_sets.c.version).where(rule_sets.c.reassess == "pending")
                                          .order_by(rule_sets.c.version.desc()).limit(1))).scalar()
