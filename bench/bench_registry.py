@@ -10,6 +10,10 @@
    beside ``psql \\copy`` of the same file into a table with its columns, a primary key and the name
    trigram, division, industry and status indexes (the directory has these and three more: city,
    departments, unpublished).
+3. Over that directory, the office's rule maintenance: a rule dry-run (a new rule that moves no entity, and
+   one that moves a sixth of them) beside reading every entity the rules could look at (the floor of
+   evaluating them all), and re-assessment after publishing a version that moves nobody beside one
+   ``UPDATE`` re-stamping the same rows.
 """
 
 from __future__ import annotations
@@ -174,6 +178,62 @@ async def _import(env: BenchEnv, settings) -> list[Figure]:
                           "indexed table")]
 
 
+async def _rules(settings) -> list[Figure]:
+    import time
+
+    from registry.bootstrap import drain
+    from registry.domain.rules import CompiledRules
+    from registry.handlers import Registry, dry_run, reassess_pending
+    from jsp_common.db import Database
+
+    reg = Registry.build(settings, "/bench/registry")
+    db = Database(settings.database_url)
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+    try:
+        await conn.execute("VACUUM ANALYZE entities")
+        active = "status = 'active' AND assignment_source <> 'office'"
+        started = time.perf_counter()
+        n = len(await conn.fetch(f"SELECT uscc, name, division_code, industry_code, business_scope, licences, "
+                                 f"departments FROM entities WHERE {active}"))
+        read_all = time.perf_counter() - started
+
+        async with db.transaction() as session:
+            current = await reg.rules.get(session)
+            seconds = {}
+            for label, keyword in (("none", "直播带货"), ("a sixth", "化工产品销售")):
+                proposed = CompiledRules(0, current.rules + CompiledRules.from_json(0, [
+                    {"id": "bench-extra", "domain": "other", "agencies": ["mofcom"],
+                     "match": {"scope_keywords": [keyword]}}]).rules)
+                started = time.perf_counter()
+                await dry_run(session, current, proposed, limit=100)
+                seconds[label] = time.perf_counter() - started
+
+        version = await conn.fetchval(
+            "INSERT INTO rule_sets (version, rules, note, created_by, reassess) SELECT max(version) + 1, "
+            "(SELECT rules FROM rule_sets ORDER BY version DESC LIMIT 1), 'bench: same rules', 'bench', 'pending' "
+            "FROM rule_sets RETURNING version")
+        reg.rules.invalidate()
+        started = time.perf_counter()
+        await drain(reassess_pending, reg, db)
+        reassessed = time.perf_counter() - started
+        started = time.perf_counter()
+        status = await conn.execute(f"UPDATE entities SET rule_version = $1 WHERE {active}", version + 1)
+        restamped = time.perf_counter() - started
+        assert int(status.split()[-1]) == n
+    finally:
+        await conn.close()
+        await db.dispose()
+    note = f"{n:,} entities"
+    return [
+        Figure("rule dry-run, a new rule that moves no entity", 1000 * seconds["none"], 1000 * read_all, "ms",
+               higher_is_better=False, note=f"{note}; baseline: reading every entity the rules look at"),
+        Figure("rule dry-run, a new rule that moves a sixth", 1000 * seconds["a sixth"], 1000 * read_all, "ms",
+               higher_is_better=False, note=f"{note}; same baseline"),
+        Figure("re-assessment after a rule change that moves nobody", n / reassessed, n / restamped, "entities/s",
+               note=f"{note}; baseline: one UPDATE re-stamping the same rows"),
+    ]
+
+
 async def run(env: BenchEnv) -> list[Figure]:
     from jsp_common.migrations import upgrade
 
@@ -184,4 +244,4 @@ async def run(env: BenchEnv) -> list[Figure]:
     settings = Settings(database_url=f"{env.postgres_url.rstrip('/')}/registry_bench", log_level="WARNING",
                         outbox_poll_interval_s=0.05, service_name=BENCH_SERVICE, intake_group=BENCH_GROUP)
     await upgrade(SERVICE_DIR, settings.database_url)  # the service's own migrations
-    return [*await _events(env, settings), *await _import(env, settings)]
+    return [*await _events(env, settings), *await _import(env, settings), *await _rules(settings)]

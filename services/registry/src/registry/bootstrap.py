@@ -21,14 +21,14 @@ class RegistryRuntime(ServiceRuntime):
         if with_jobs:
             self.add_periodic("registry-overdue", partial(handlers.remind_overdue, self.registry, self.db),
                               settings.overdue_scan_interval_s)
-            self.add_periodic("registry-reassess", partial(_drain, handlers.reassess_pending, self.registry, self.db),
+            self.add_periodic("registry-reassess", partial(drain, handlers.reassess_pending, self.registry, self.db),
                               settings.reassess_interval_s)
-            self.add_periodic("registry-replicate", partial(_drain, handlers.replicate_pending, self.registry, self.db),
+            self.add_periodic("registry-replicate", partial(drain, handlers.replicate_pending, self.registry, self.db),
                               settings.replicate_interval_s)
             self.watch_calendar(self.registry.calendar)
 
 
-async def _drain(job, registry: Registry, db) -> None:
+async def drain(job, registry: Registry, db) -> None:
     """Run a batch job until a round finds nothing to do."""
     while await job(registry, db):
         pass
