@@ -72,3 +72,21 @@ def test_kubernetes_deploys_every_service_with_migrations_and_probes():
     kustomization = yaml.safe_load((ROOT / "deploy/k8s/kustomization.yaml").read_text())
     for res in kustomization["resources"]:
         assert (ROOT / "deploy/k8s" / res).exists(), res
+
+
+@pytest.mark.parametrize("service", ["registry", "clues"])  # the services that count working days
+def test_services_counting_working_days_are_given_the_holiday_overrides_file(service):
+    docs = k8s_documents()
+    overrides = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "jsp-workday-overrides")
+    pod = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == service)["spec"]["template"]["spec"]
+    [container] = [c for c in pod["containers"] if c["name"] == service]
+    path = {e["name"]: e.get("value") for e in container["env"]}["JSP_WORKDAY_OVERRIDES"]
+    [mount] = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"].rstrip("/") + "/")]
+    volume = {v["name"]: v for v in pod["volumes"]}[mount["name"]]
+    assert volume["configMap"]["name"] == "jsp-workday-overrides"
+    assert path.rsplit("/", 1)[1] in overrides["data"]
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][service]
+    assert compose["environment"]["JSP_WORKDAY_OVERRIDES"] == path
+    [host] = [v.split(":")[0] for v in compose["volumes"] if v.split(":")[1] == path]
+    assert (ROOT / host).read_text().startswith("date,is_workday")

@@ -46,6 +46,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(0.5, validation_alias=AliasChoices("JSP_OUTBOX_POLL_INTERVAL_S"))
     outbox_keep_sent_hours: float = Field(24.0, validation_alias=AliasChoices("JSP_OUTBOX_KEEP_SENT_HOURS"))
 
+    # A CSV (date,is_workday) with holiday schedules chinese-calendar does not know yet (jsp_common.workdays).
+    workday_overrides: str | None = Field(None, validation_alias=AliasChoices("JSP_WORKDAY_OVERRIDES"))
     # Warn (log, daily) when the working-day calendar knows holidays for fewer days ahead than this.
     workday_calendar_warn_days: int = Field(45, validation_alias=AliasChoices("JSP_WORKDAY_CALENDAR_WARN_DAYS"))
 

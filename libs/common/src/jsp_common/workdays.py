@@ -130,10 +130,14 @@ class WorkCalendar:
 
 
 @cache
-def default_calendar() -> WorkCalendar:
-    """The shared calendar, with overrides from ``$JSP_WORKDAY_OVERRIDES`` if set (cached; ``cache_clear()`` to reload)."""
-    path = os.environ.get(OVERRIDES_ENV)
+def calendar_with_overrides(path: str | None) -> WorkCalendar:
+    """The calendar with the overrides CSV at ``path`` (a service's ``workday_overrides`` setting), if any."""
     return WorkCalendar(load_overrides(path) if path else None)
+
+
+def default_calendar() -> WorkCalendar:
+    """The shared calendar, with overrides from ``$JSP_WORKDAY_OVERRIDES`` if set (cached per path)."""
+    return calendar_with_overrides(os.environ.get(OVERRIDES_ENV))
 
 
 def is_workday(day: date | datetime) -> bool:

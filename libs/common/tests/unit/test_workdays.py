@@ -1,7 +1,9 @@
 from datetime import date, datetime, timezone
 
 from jsp_common.clock import TZ
-from jsp_common.workdays import WorkCalendar, add_workdays, default_calendar, is_workday, workdays_between
+from jsp_common.settings import ServiceSettings
+from jsp_common.workdays import (WorkCalendar, add_workdays, calendar_with_overrides, default_calendar, is_workday,
+                                 workdays_between)
 
 
 def test_deadline_crosses_national_day_2025():
@@ -29,16 +31,15 @@ def test_unknown_year_falls_back_to_weekdays_with_overrides():
     assert default_calendar().add_workdays(date(2039, 12, 30), 1) == date(2040, 1, 2)
 
 
-def test_overrides_from_env(tmp_path, monkeypatch):
+def test_overrides_from_the_setting(tmp_path, monkeypatch):
     path = tmp_path / "overrides.csv"
     path.write_text("date,is_workday\n2040-01-07,true\n", encoding="utf-8")
     monkeypatch.setenv("JSP_WORKDAY_OVERRIDES", str(path))
-    default_calendar.cache_clear()
-    try:
-        assert is_workday(date(2040, 1, 7))  # a Saturday
-    finally:
-        monkeypatch.undo()
-        default_calendar.cache_clear()
+    settings = ServiceSettings(service_name="calendar")
+    assert calendar_with_overrides(settings.workday_overrides).is_workday(date(2040, 1, 7))  # a Saturday
+    assert default_calendar().is_workday(date(2040, 1, 7))
+    monkeypatch.delenv("JSP_WORKDAY_OVERRIDES")
+    assert not default_calendar().is_workday(date(2040, 1, 7))
 
 
 def test_calendar_knows_holidays_until_the_end_of_the_last_year_with_a_schedule():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jsp_common.runtime import ServiceRuntime
-from jsp_common.workdays import default_calendar
+from jsp_common.workdays import calendar_with_overrides
 
 from . import consumers, handlers
 from .adapters.crypto import PiCipher
@@ -16,7 +16,7 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     settings = (settings or Settings()).check()
     runtime = ServiceRuntime(settings)
     deps = handlers.Deps(settings=settings, db=runtime.db, cipher=PiCipher(settings.pi_keys),
-                         calendar=default_calendar(), config=ConfigCache(settings.rules_cache_s),
+                         calendar=calendar_with_overrides(settings.workday_overrides), config=ConfigCache(settings.rules_cache_s),
                          source=runtime.source)
     if consume:
         runtime.add_consumer(group=consumers.INTAKE_GROUP, topics=consumers.INTAKE_TOPICS,

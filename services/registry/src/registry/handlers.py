@@ -26,7 +26,7 @@ from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
-from jsp_common.workdays import WorkCalendar, default_calendar
+from jsp_common.workdays import WorkCalendar, calendar_with_overrides
 
 from .adapters import repository as repo
 from .adapters.tables import adjudication_cases, entities, notifications, rule_sets
@@ -85,7 +85,7 @@ class Registry:
     @classmethod
     def build(cls, settings: Settings, source: str) -> "Registry":
         return cls(settings, RulesCache(repo.starter_rules(settings.starter_rules_file), settings.rules_cache_s),
-                   source, default_calendar())
+                   source, calendar_with_overrides(settings.workday_overrides))
 
 
 # ------------------------------------------------------------------ shared steps
