@@ -21,6 +21,8 @@ class Settings(ServiceSettings):
     clues_url: str = "http://127.0.0.1:8102"
     upstream_connect_timeout_s: float = 1.0
     upstream_timeout_s: float = 10.0
+    # Routes marked long-running in domain/policy.py (the registry's rule dry-run over the whole directory).
+    upstream_long_timeout_s: float = 120.0
     upstream_retries: int = 2           # extra attempts, for safe methods (GET, HEAD) only
     upstream_retry_backoff_s: float = 0.1
     upstream_max_connections: int = 100

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -27,6 +32,37 @@ async def test_each_client_has_its_own_rate_limit(settings, gateway_db, kafka_to
     finally:
         await running.http.aclose()
         await ctx.__aexit__(None, None, None)
+
+
+async def test_the_rule_dry_run_may_take_longer_than_other_calls_to_a_service(settings, gateway_db, kafka_topics):
+    """The dry-run evaluates up to the whole directory: the gateway waits upstream_long_timeout_s for it, while
+    other calls give up after upstream_timeout_s with a 504 problem."""
+    slow = FastAPI()
+
+    @slow.api_route("/{path:path}", methods=["GET", "POST"])
+    async def answer_late(path: str) -> dict:
+        await asyncio.sleep(0.5)  # a registry busy for half a second (the behaviour under test, not a wait)
+        return {"path": path}
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()  # connections wait in the backlog until the server accepts them
+    server = uvicorn.Server(uvicorn.Config(slow, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    running, ctx = await start(gateway_settings(
+        settings, registry_url=f"http://127.0.0.1:{sock.getsockname()[1]}", upstream_timeout_s=0.2,
+        upstream_long_timeout_s=5.0, upstream_retries=0))
+    try:
+        office = await running.client_for(Role.OFFICE, person=True)
+        dry = await running.http.post("/registry/rules/dry-run", headers=office["headers"], json={"rules": []})
+        assert dry.status_code == 200 and dry.json() == {"path": "rules/dry-run"}
+        rules = await running.http.get("/registry/rules", headers=office["headers"])
+        assert rules.status_code == 504 and is_problem(rules)
+    finally:
+        await running.http.aclose()
+        await ctx.__aexit__(None, None, None)
+        server.should_exit = True
+        await serving
 
 
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(gw, actors):

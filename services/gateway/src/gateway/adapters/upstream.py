@@ -33,13 +33,17 @@ class Upstream:
     _openapi: dict | None = field(default=None, repr=False)
     _openapi_at: float = 0.0
 
-    async def request(self, method: str, path: str, *, params=None, headers=None, content: bytes | None = None
-                      ) -> httpx.Response:
+    async def request(self, method: str, path: str, *, params=None, headers=None, content: bytes | None = None,
+                      timeout_s: float | None = None) -> httpx.Response:
+        """``timeout_s``: this call's own read timeout instead of the client's (a long-running route)."""
         attempts = 1 + (self.retries if method.upper() in SAFE_METHODS else 0)
+        timeout = (httpx.Timeout(timeout_s, connect=self.client.timeout.connect) if timeout_s is not None
+                   else httpx.USE_CLIENT_DEFAULT)
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                resp = await self.client.request(method, path, params=params, headers=headers, content=content)
+                resp = await self.client.request(method, path, params=params, headers=headers, content=content,
+                                                 timeout=timeout)
             except httpx.TimeoutException:
                 if last:
                     raise UpstreamError(self.name, 504, "did not answer in time") from None

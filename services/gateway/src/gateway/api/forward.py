@@ -42,9 +42,11 @@ def proxy_endpoint(rule: Rule):
         path = rule.path.format(**{k: quote(str(v), safe="") for k, v in request.path_params.items()})
         body = await request.body() if rule.method not in ("GET", "HEAD") else None
         try:
-            resp = await gateway(request).upstreams[rule.service].request(
+            rt = gateway(request)
+            resp = await rt.upstreams[rule.service].request(
                 rule.method, path, params=list(request.query_params.multi_items()),
-                headers=upstream_headers(request, principal), content=body)
+                headers=upstream_headers(request, principal), content=body,
+                timeout_s=rt.settings.upstream_long_timeout_s if rule.long_running else None)
         except UpstreamError as exc:
             raise Problem(exc.status, str(exc) + "; try again later", service=exc.service) from None
         if resp.status_code >= 500:

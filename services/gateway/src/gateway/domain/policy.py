@@ -22,6 +22,7 @@ class Rule:
     path: str                       # the service's own path template, e.g. /entities/{uscc}
     roles: tuple[Role, ...]
     department_param: str | None = None   # query parameter naming a department, checked for departments
+    long_running: bool = False      # may take longer than upstream_timeout_s (upstream_long_timeout_s)
 
     @property
     def gateway_path(self) -> str:
@@ -46,7 +47,7 @@ RULES: tuple[Rule, ...] = (
         ("GET", "/rules/versions", (OFFICE,)),
         ("GET", "/rules/{version}", (OFFICE,)),
         ("PUT", "/rules", (OFFICE,)),
-        ("POST", "/rules/dry-run", (OFFICE,)),
+        ("POST", "/rules/dry-run", (OFFICE,), None, True),  # evaluates up to the whole directory
         ("GET", "/adjudication", (OFFICE,)),
         ("GET", "/adjudication/{case_id}", (OFFICE,)),
         ("POST", "/adjudication/{case_id}/decision", (OFFICE,)),
