@@ -138,6 +138,8 @@ async def settle_into(reg: Registry, tx: Tx, w: repo.Writes, before: Record | No
                               cause=cause, now=now)
     await issue_notifications(reg, tx, w, record, resp.notify_closed, kind=NotificationKind.CLOSED, cause=cause,
                               now=now)
+    await issue_notifications(reg, tx, w, record, directory.ended(before, record),
+                              kind=NotificationKind.RESPONSIBILITY_ENDED, cause=cause, now=now)
     if resp.close_adjudication:
         case = await repo.withdraw_open_case(session, uscc=record.uscc, actor=SYSTEM, now=now,
                                              note=f"no longer needed after {cause}")

@@ -180,3 +180,26 @@ async def test_changes_apply_in_bureau_order_and_duplicates_are_ignored(registry
     history = (await registry.call("GET", f"/entities/{code}/history", kit.OFFICE)).json()
     assert [(c["event_type"].split(".")[2], c["outcome"]) for c in history["changes"]] == [
         ("registered", "applied"), ("changed", "superseded"), ("changed", "applied"), ("deregistered", "applied")]
+
+
+async def test_a_department_whose_responsibility_ends_is_told_on_its_own_topic(registry, raw_producer, bootstrap,
+                                                                             kit):
+    code = kit.new_uscc("410105")
+    t0 = clock.now() - timedelta(days=2)
+    food = kit.entity_data(code, occurred_at=t0.isoformat())  # catering: market regulation
+    chemicals = kit.entity_data(code, industry_code="5169", business_scope="危险化学品经营（不带储存设施）",
+                                occurred_at=(t0 + timedelta(days=1)).isoformat(), changed_items=["经营范围"])
+    async with tail(bootstrap, SAMR_ZZ, MEM_ZZ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", food), code)
+        await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code, kind="new_responsibility")))
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.changed.v1", chemicals), code)
+        [ended] = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code, kind="responsibility_ended")))
+        await t.wait_for(kit.mine(issued_to(MEM_ZZ, code, kind="new_responsibility")))
+    assert ended.envelope.data["cause"] == "changed"
+    assert ended.envelope.data["entity"]["uscc"] == code
+    # The department no longer sees the entity, but acknowledges (签收) the notice of the end.
+    samr = kit.department("samr-410100")
+    assert (await registry.call("GET", f"/entities/{code}", samr)).status_code == 404
+    ack = await registry.call("POST", f"/notifications/{ended.envelope.data['notification_id']}/acknowledgement",
+                              samr)
+    assert ack.status_code == 200, ack.text

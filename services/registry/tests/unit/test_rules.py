@@ -119,3 +119,18 @@ def test_responsibility_new_departments_adjudication_and_closure():
         uscc=CODE, occurred_at=T0 + timedelta(days=1), deregistered_on="2024-06-01")).record
     after = directory.assign(first.record, closed, None, None)
     assert after.notify_closed == ["samr-410100"] and after.notify_new == []
+    assert directory.ended(first.record, closed) == []  # told of the closure instead
+
+
+def test_departments_dropped_by_a_change_are_the_ones_whose_responsibility_ends():
+    created = directory.apply_event(None, _registered(T0, business_scope="餐饮服务；危险化学品经营")).record
+    both = directory.assign(None, created, RULES.evaluate(created.facts()), 1).record
+    assert both.departments == ("mem-410100", "samr-410100")
+    changed = directory.apply_event(both, MarketEntityChanged(**{
+        **_registered(T0).model_dump(), "industry_code": "5169", "business_scope": "危险化学品经营",
+        "occurred_at": T0 + timedelta(days=1)})).record
+    chemicals_only = directory.assign(both, changed, RULES.evaluate(changed.facts()), 1).record
+    assert directory.ended(both, chemicals_only) == ["samr-410100"]
+    nothing = directory.assign(both, changed, RULES.evaluate(Facts("410105", "7299", "咨询")), 1).record
+    assert directory.ended(both, nothing) == ["mem-410100", "samr-410100"]  # to adjudication
+    assert directory.ended(None, both) == []

@@ -333,6 +333,9 @@ class AssignmentDisputed(EventData):
 class NotificationKind(StrEnum):
     NEW_RESPONSIBILITY = "new_responsibility"  # the department must now supervise this entity
     CLOSED = "closed"                          # an entity it supervises was deregistered or revoked
+    # It no longer supervises this entity: the entity's business or the rules changed, or the office
+    # assigned it elsewhere (the departments now responsible get new_responsibility).
+    RESPONSIBILITY_ENDED = "responsibility_ended"
 
 
 @event("registry.notification.issued.v1")

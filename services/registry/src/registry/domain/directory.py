@@ -126,6 +126,14 @@ class Responsibility:
     close_adjudication: bool = False                         # an open case is no longer needed
 
 
+def ended(before: Record | None, after: Record) -> list[str]:
+    """The departments that supervised ``before`` and do not supervise ``after`` (a closed entity keeps its
+    departments: they are told it closed instead)."""
+    if before is None or after.closed:
+        return []
+    return sorted(set(before.departments) - set(after.departments))
+
+
 def assign(before: Record | None, after: Record, assignment: Assignment | None, rule_version: int | None) -> Responsibility:
     """Decide responsibility for ``after``. ``assignment`` is the rules' answer (None: keep as is).
 
