@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from jsp_common import clock
@@ -23,12 +25,43 @@ class Revocations:
     and updated at once in the replica that made it.
     """
 
-    def __init__(self) -> None:
+    # How long a change made here is re-applied over reloads: a reload whose read began before the change
+    # was committed must not undo it.
+    KEEP_LOCAL_S = 60.0
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
         self.credentials: set[str] = set()
         self.clients: set[str] = set()
+        self._local: list[tuple[float, str, str, bool]] = []  # (when, "credential" | "client", id, blocked)
 
     def blocks(self, client_id: str, credential_id: str) -> bool:
         return credential_id in self.credentials or client_id in self.clients
+
+    def revoke_credential(self, credential_id: str) -> None:
+        self._record("credential", credential_id, True)
+
+    def set_client_blocked(self, client_id: str, blocked: bool) -> None:
+        self._record("client", client_id, blocked)
+
+    def reload(self, credentials: set[str], clients: set[str]) -> None:
+        """The state read from the database, with this replica's recent changes applied on top."""
+        horizon = self._monotonic() - self.KEEP_LOCAL_S
+        self._local = [c for c in self._local if c[0] >= horizon]
+        self.credentials, self.clients = set(credentials), set(clients)
+        for _, kind, key, blocked in self._local:
+            self._apply(kind, key, blocked)
+
+    def _record(self, kind: str, key: str, blocked: bool) -> None:
+        self._local.append((self._monotonic(), kind, key, blocked))
+        self._apply(kind, key, blocked)
+
+    def _apply(self, kind: str, key: str, blocked: bool) -> None:
+        target = self.credentials if kind == "credential" else self.clients
+        if blocked:
+            target.add(key)
+        else:
+            target.discard(key)
 
 
 class GatewayRuntime(ServiceRuntime):
@@ -61,7 +94,7 @@ class GatewayRuntime(ServiceRuntime):
         since = clock.now() - timedelta(seconds=self.settings.token_ttl_s + 60)
         async with self.db.transaction() as session:
             creds, clients = await repositories.unusable_since(session, since)
-        self.revocations.credentials, self.revocations.clients = creds, clients
+        self.revocations.reload(creds, clients)
 
     async def purge_idempotency_keys(self) -> None:
         older = clock.now() - timedelta(hours=self.settings.idempotency_keep_hours)

@@ -81,14 +81,19 @@ async def issue_credential(rt: GatewayRuntime, client_id: str, kind: CredentialK
                                + ", ".join(sorted(k.value for k in allowed)))
         previous = await repo.usable_credentials(session, client_id, [kind])
         cred = await _new_credential(rt, session, client_id, kind, by=by)
+        revoked = []
         if retire_previous_after_s is not None:
             for old in previous:
                 if retire_previous_after_s == 0:
                     await repo.revoke_credential(session, old["credential_id"], by=by)
-                    rt.revocations.credentials.add(old["credential_id"])
+                    revoked.append(old["credential_id"])
                 else:
                     await repo.expire_credential(session, old["credential_id"],
                                                  clock.now() + timedelta(seconds=retire_previous_after_s))
+    for credential_id in revoked:  # committed: this replica stops their tokens at once
+        rt.revocations.revoke_credential(credential_id)
+    if revoked:
+        rt.api_key_cache.clear()
     return cred
 
 
@@ -98,7 +103,7 @@ async def revoke_credential(rt: GatewayRuntime, client_id: str, credential_id: s
                 or await repo.get_credential(session, credential_id))  # revoked already: as it stands
         if cred is None or cred["client_id"] != client_id:
             raise Problem(404, f"no credential {credential_id} for client {client_id}")
-    rt.revocations.credentials.add(credential_id)
+    rt.revocations.revoke_credential(credential_id)
     rt.api_key_cache.clear()
     return cred
 
@@ -108,10 +113,7 @@ async def set_client_status(rt: GatewayRuntime, client_id: str, status: str, *, 
         if not await repo.set_client_status(session, client_id, status):
             raise Problem(404, f"no client {client_id}")
         client = await repo.get_client(session, client_id)
-    if status == "active":
-        rt.revocations.clients.discard(client_id)
-    else:
-        rt.revocations.clients.add(client_id)
+    rt.revocations.set_client_blocked(client_id, status != "active")
     rt.api_key_cache.clear()
     return client
 

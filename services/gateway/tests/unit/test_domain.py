@@ -99,3 +99,19 @@ def test_event_ids_follow_the_idempotency_key():
     assert event_id_for("c", "k1", None) == event_id_for("c", "k1", None) != event_id_for("c", "k2", None)
     assert event_id_for("c", "k1", None) != event_id_for("other", "k1", None)
     assert event_id_for("c", "k1", "sender-id") == "sender-id"
+
+
+def test_a_reload_read_before_a_local_revocation_committed_does_not_undo_it():
+    from gateway.bootstrap import Revocations
+
+    now = [100.0]
+    r = Revocations(monotonic=lambda: now[0])
+    r.revoke_credential("cred-1")
+    r.set_client_blocked("client-x", True)
+    r.set_client_blocked("client-y", True)
+    r.set_client_blocked("client-y", False)  # disabled, then enabled again here
+    r.reload(set(), {"client-y"})  # a periodic read that began before those changes were committed
+    assert r.blocks("client-a", "cred-1") and r.blocks("client-x", "cred-9") and not r.blocks("client-y", "cred-9")
+    now[0] += Revocations.KEEP_LOCAL_S + 1
+    r.reload({"cred-2"}, set())  # long after: the database has the last word
+    assert not r.blocks("client-a", "cred-1") and r.blocks("client-a", "cred-2") and not r.blocks("client-x", "cred-9")
