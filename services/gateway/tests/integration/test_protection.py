@@ -38,10 +38,13 @@ async def test_the_rule_dry_run_may_take_longer_than_other_calls_to_a_service(se
     """The dry-run evaluates up to the whole directory: the gateway waits upstream_long_timeout_s for it, while
     other calls give up after upstream_timeout_s with a 504 problem."""
     slow = FastAPI()
+    arrived = {"rules/dry-run": asyncio.Event()}
+    release = asyncio.Event()
 
     @slow.api_route("/{path:path}", methods=["GET", "POST"])
-    async def answer_late(path: str) -> dict:
-        await asyncio.sleep(0.5)  # a registry busy for half a second (the behaviour under test, not a wait)
+    async def answer_when_released(path: str) -> dict:
+        arrived.setdefault(path, asyncio.Event()).set()
+        await release.wait()  # a registry busy until the test lets it answer
         return {"path": path}
 
     sock = socket.socket()
@@ -51,14 +54,22 @@ async def test_the_rule_dry_run_may_take_longer_than_other_calls_to_a_service(se
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     running, ctx = await start(gateway_settings(
         settings, registry_url=f"http://127.0.0.1:{sock.getsockname()[1]}", upstream_timeout_s=0.2,
-        upstream_long_timeout_s=5.0, upstream_retries=0))
+        upstream_long_timeout_s=30.0, upstream_retries=0))
     try:
         office = await running.client_for(Role.OFFICE, person=True)
-        dry = await running.http.post("/registry/rules/dry-run", headers=office["headers"], json={"rules": []})
-        assert dry.status_code == 200 and dry.json() == {"path": "rules/dry-run"}
+        dry_run = asyncio.create_task(
+            running.http.post("/registry/rules/dry-run", headers=office["headers"], json={"rules": []}))
+        await asyncio.wait_for(arrived["rules/dry-run"].wait(), 10)
+        # While the registry is still busy, another call gives up after upstream_timeout_s ...
         rules = await running.http.get("/registry/rules", headers=office["headers"])
         assert rules.status_code == 504 and is_problem(rules)
+        # ... and the dry-run, sent before it, is still waiting for its answer.
+        assert not dry_run.done()
+        release.set()
+        dry = await asyncio.wait_for(dry_run, 10)
+        assert dry.status_code == 200 and dry.json() == {"path": "rules/dry-run"}
     finally:
+        release.set()
         await running.http.aclose()
         await ctx.__aexit__(None, None, None)
         server.should_exit = True
