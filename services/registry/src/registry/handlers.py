@@ -10,8 +10,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Text, and_, any_, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock, departments, topics
@@ -465,9 +464,7 @@ async def reassess_pending(reg: Registry, db: Database) -> int:
                 continue
             resp = replace(resp, record=replace(resp.record, version=before.version + 1))
             await settle_into(reg, tx, w, before, resp, cause="rules", event_id=row.last_event_id, now=now)
-        if unchanged:
-            await session.execute(update(entities).where(entities.c.uscc == any_(bindparam("ids", type_=ARRAY(Text))))
-                                  .values(rule_version=rules.version), {"ids": unchanged})
+        await repo.stamp_rule_version(session, unchanged, rules.version)
         await w.flush(session)
         reg.reassess_after = rows[-1].uscc
         return len(rows)

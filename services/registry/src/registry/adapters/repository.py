@@ -41,9 +41,19 @@ async def load_record(session: AsyncSession, uscc: str, *, lock: bool = False) -
     return record_from_row(row) if row else None
 
 
+def _uscc_in(name: str = "ids"):
+    return entities.c.uscc == any_(bindparam(name, type_=ARRAY(Text)))
+
+
+async def stamp_rule_version(session: AsyncSession, usccs: Sequence[str], version: int) -> None:
+    """Mark entities as decided under rule set ``version`` (their departments stay as they are)."""
+    if usccs:
+        await session.execute(update(entities).where(_uscc_in()).values(rule_version=version), {"ids": list(usccs)})
+
+
 async def load_records(session: AsyncSession, usccs: Sequence[str], *, lock: bool = False) -> dict[str, Record]:
     """The current records of several entities at once (locked in USCC order, so two writers cannot deadlock)."""
-    q = select(entities).where(entities.c.uscc == any_(bindparam("ids", type_=ARRAY(Text)))).order_by(entities.c.uscc)
+    q = select(entities).where(_uscc_in()).order_by(entities.c.uscc)
     if lock:
         q = q.with_for_update()
     rows = (await session.execute(q, {"ids": sorted(set(usccs))})).all()
@@ -55,11 +65,24 @@ def matched_by_any(rules: Sequence[Rule]):
     SQL can narrow cheaply (divisions and negated scope clauses are left to the rules themselves)."""
     conds = []
     for r in rules:
-        conds += [entities.c.industry_code.startswith(p, autoescape=True)
-                  for p in industries.digit_prefixes(r.match.industries)]
-        conds += [cast(entities.c.licences, Text).contains(t, autoescape=True) for t in r.match.licence_types]
-        conds += [entities.c.business_scope.contains(k, autoescape=True) for k in r.match.scope_keywords]
+        conds += [_starts_with(entities.c.industry_code, p) for p in industries.digit_prefixes(r.match.industries)]
+        conds += [_contains(cast(entities.c.licences, Text), t) for t in r.match.licence_types]
+        conds += [_contains(entities.c.business_scope, k) for k in r.match.scope_keywords]
     return or_(false(), *conds)
+
+
+def _like_literal(text: str) -> str:
+    """``text`` with LIKE's wildcards escaped (backslash, PostgreSQL's default escape: the plain ``LIKE``
+    form, which the name's trigram index serves)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _contains(column, text: str):
+    return column.like(f"%{_like_literal(text)}%")
+
+
+def _starts_with(column, text: str):
+    return column.like(f"{_like_literal(text)}%")
 
 
 def overdue_condition(now: datetime):
@@ -229,12 +252,11 @@ def entity_filters(*, name: str | None = None, division: str | None = None, indu
                    assignment_state: str | None = None) -> list:
     where = []
     if name:
-        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(entities.c.name.like(f"%{escaped}%"))
+        where.append(_contains(entities.c.name, name))
     if division and division != divisions.PROVINCE_CODE:
         where.append(or_(entities.c.division_code == division, entities.c.city_code == division))
     if industry:
-        where.append(entities.c.industry_code.startswith(industry))
+        where.append(_starts_with(entities.c.industry_code, industry))
     if department:
         where.append(entities.c.departments.contains([department]))
     if status:
