@@ -129,3 +129,10 @@ async def upgrade(service_dir: Path, database_url: str, revision: str = "head") 
 
     await ensure_database(database_url)
     await asyncio.to_thread(command.upgrade, alembic_config(service_dir, database_url), revision)
+
+
+async def downgrade(service_dir: Path, database_url: str, revision: str) -> None:
+    """Migrate a database back to ``revision`` (``"base"``: nothing left)."""
+    from alembic import command
+
+    await asyncio.to_thread(command.downgrade, alembic_config(service_dir, database_url), revision)

@@ -184,3 +184,8 @@ async def tail(bootstrap: str, *topics: str, from_beginning: bool = False) -> As
 
 def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def unique_database_url(settings: ServiceSettings, prefix: str) -> str:
+    """The URL of a database of its own on the test server (created on first use, e.g. by a migration)."""
+    return f"{settings.postgres_url.rstrip('/')}/{unique(prefix).replace('.', '_').replace('-', '_')}"

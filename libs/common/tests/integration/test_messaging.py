@@ -21,7 +21,7 @@ from jsp_common.events import EventData, event
 from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.messaging_tables import outbox_batches as outbox_table
 from jsp_common.producer import EventProducer
-from jsp_common.testing import tail, unique, wait_until
+from jsp_common.testing import tail, unique, unique_database_url, wait_until
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -263,7 +263,7 @@ async def test_outbox_upgrade_carries_unsent_events_over_in_order(settings, boot
 
     from jsp_common.migrations import create_messaging_tables, outbox_per_transaction
 
-    url = f"{settings.postgres_url}/{unique('outbox_upgrade').replace('.', '_').replace('-', '_')}"
+    url = unique_database_url(settings, "outbox_upgrade")
     await ensure_database(url)
     database = Database(url)
     envs = [envelope_for("c", by=i) for i in range(5)]
