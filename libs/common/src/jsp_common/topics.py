@@ -50,7 +50,7 @@ class Topic:
         return tuple(c for c in self.consumers if c.split(".", 1)[0] in SERVICES)
 
 
-SERVICES = ("registry", "clues", "gateway")  # services that run consumer groups today
+SERVICES = ("registry", "clues", "gateway", "inspection", "risk")  # services that run consumer groups
 DEPARTMENT_PREFIX = "dept.{department}."
 NOTIFICATIONS = DEPARTMENT_PREFIX + "notifications.v1"
 DEPARTMENT_CLUES = DEPARTMENT_PREFIX + "clues.v1"
@@ -90,7 +90,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="uscc",
         event_types=("registry.entity.changed.v1",),
         producers=("registry",),
-        consumers=("clues.replica", "inspection and risk services (planned)"),
+        consumers=("clues.replica", "inspection.replica", "risk.replica"),
         description="The current record of every supervised object, with its responsible departments, "
                     "so other services keep their own replicas. Compacted: the latest record per USCC is kept.",
         partitions=6,
@@ -190,6 +190,32 @@ CATALOGUE: tuple[Topic, ...] = (
         partitions=1,
         retention_ms=365 * DAY_MS,
         per_department=True,
+    ),
+    # ------------------------------------------------------------------ inspection
+    Topic(
+        name="inspection.results.v1",
+        key="uscc",
+        event_types=("inspection.result.published.v1",),
+        producers=("inspection",),
+        consumers=("risk.indicators", "public feed", "task-force office dashboards"),
+        description="Published results of joint random inspections (双随机、一公开), one record per entity "
+                    "inspected, with an outcome per inspection item.",
+        partitions=6,
+        retention_ms=FOREVER,
+    ),
+    # ------------------------------------------------------------------ risk
+    Topic(
+        name="risk.credit-classes.v1",
+        key="uscc",
+        event_types=("risk.credit-class.changed.v1",),
+        producers=("risk",),
+        consumers=("inspection.credit",),
+        description="Every entity's credit risk class (A-D, 信用风险分类) as it changes, for credit-based "
+                    "supervision such as the inspection service's sampling ratios. Compacted: the latest "
+                    "class per USCC is kept.",
+        partitions=6,
+        retention_ms=FOREVER,
+        compacted=True,
     ),
 )
 

@@ -12,5 +12,7 @@ from .base import CATALOGUE, EventData, UnknownEventType, event, model_for, pars
 # Importing the owner modules registers their events.
 from . import registry as _registry  # noqa: E402,F401
 from . import clues as _clues  # noqa: E402,F401
+from . import inspection as _inspection  # noqa: E402,F401
+from . import risk as _risk  # noqa: E402,F401
 
 __all__ = ["CATALOGUE", "EventData", "UnknownEventType", "event", "model_for", "parse_data"]
