@@ -55,6 +55,20 @@ DEPARTMENT_PREFIX = "dept.{department}."
 NOTIFICATIONS = DEPARTMENT_PREFIX + "notifications.v1"
 DEPARTMENT_CLUES = DEPARTMENT_PREFIX + "clues.v1"
 
+# Topic names: services name topics only through these constants (and the per-department templates).
+MARKET_REGISTRATIONS = "market.registrations.v1"
+REGISTRATION_RECEIPTS = "market.registration-receipts.v1"
+REGISTRY_ENTITIES = "registry.entities.v1"
+REGISTRY_ADJUDICATION = "registry.adjudication.v1"
+HOTLINE_WORK_ORDERS = "hotline.work-orders.v1"
+CLUE_SUBMISSIONS = "clues.submissions.v1"
+HOTLINE_REPLIES = "hotline.replies.v1"
+CHANNEL_REPLIES = "clues.channel-replies.v1"
+CLUE_LIFECYCLE = "clues.lifecycle.v1"
+CASE_TRANSFERS = "clues.case-transfers.v1"
+INSPECTION_RESULTS = "inspection.results.v1"
+CREDIT_CLASSES = "risk.credit-classes.v1"
+
 # Event-type names, so producers and consumers spell them once.
 MARKET_ENTITY_EVENTS = (
     "market.entity.registered.v1",
@@ -66,7 +80,7 @@ MARKET_ENTITY_EVENTS = (
 CATALOGUE: tuple[Topic, ...] = (
     # ------------------------------------------------------------------ registry
     Topic(
-        name="market.registrations.v1",
+        name=MARKET_REGISTRATIONS,
         key="uscc",
         event_types=MARKET_ENTITY_EVENTS,
         producers=("market regulation bureau", "gateway (HTTP ingest)"),
@@ -77,7 +91,7 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=90 * DAY_MS,
     ),
     Topic(
-        name="market.registration-receipts.v1",
+        name=REGISTRATION_RECEIPTS,
         key="uscc",
         event_types=("registry.registration.accepted.v1", "registry.registration.rejected.v1"),
         producers=("registry",),
@@ -86,7 +100,7 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=90 * DAY_MS,
     ),
     Topic(
-        name="registry.entities.v1",
+        name=REGISTRY_ENTITIES,
         key="uscc",
         event_types=("registry.entity.changed.v1",),
         producers=("registry",),
@@ -98,7 +112,7 @@ CATALOGUE: tuple[Topic, ...] = (
         compacted=True,
     ),
     Topic(
-        name="registry.adjudication.v1",
+        name=REGISTRY_ADJUDICATION,
         key="uscc",
         event_types=("registry.adjudication.requested.v1", "registry.adjudication.decided.v1",
                      "registry.assignment.disputed.v1"),
@@ -122,7 +136,7 @@ CATALOGUE: tuple[Topic, ...] = (
     ),
     # ------------------------------------------------------------------ clues
     Topic(
-        name="hotline.work-orders.v1",
+        name=HOTLINE_WORK_ORDERS,
         key="work_order_no",
         event_types=("hotline.work-order.submitted.v1",),
         producers=("12345 hotline system", "gateway (HTTP ingest)"),
@@ -132,7 +146,7 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=90 * DAY_MS,
     ),
     Topic(
-        name="clues.submissions.v1",
+        name=CLUE_SUBMISSIONS,
         key="channel_ref",
         event_types=("clues.clue.submitted.v1",),
         producers=("government service website", "industry associations", "news media", "risk", "inspection",
@@ -143,7 +157,7 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=90 * DAY_MS,
     ),
     Topic(
-        name="hotline.replies.v1",
+        name=HOTLINE_REPLIES,
         key="work_order_no",
         event_types=("clues.submission.accepted.v1", "clues.submission.rejected.v1", "clues.reply.published.v1"),
         producers=("clues",),
@@ -152,7 +166,7 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=365 * DAY_MS,
     ),
     Topic(
-        name="clues.channel-replies.v1",
+        name=CHANNEL_REPLIES,
         key="channel_ref",
         event_types=("clues.submission.accepted.v1", "clues.submission.rejected.v1", "clues.reply.published.v1"),
         producers=("clues",),
@@ -162,7 +176,7 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=365 * DAY_MS,
     ),
     Topic(
-        name="clues.lifecycle.v1",
+        name=CLUE_LIFECYCLE,
         key="clue_id",
         event_types=("clues.clue.transitioned.v1",),
         producers=("clues",),
@@ -172,7 +186,7 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=365 * DAY_MS,
     ),
     Topic(
-        name="clues.case-transfers.v1",
+        name=CASE_TRANSFERS,
         key="transfer_id",
         event_types=("clues.case.transfer-changed.v1",),
         producers=("clues",),
@@ -193,7 +207,7 @@ CATALOGUE: tuple[Topic, ...] = (
     ),
     # ------------------------------------------------------------------ inspection
     Topic(
-        name="inspection.results.v1",
+        name=INSPECTION_RESULTS,
         key="uscc",
         event_types=("inspection.result.published.v1",),
         producers=("inspection",),
@@ -205,7 +219,7 @@ CATALOGUE: tuple[Topic, ...] = (
     ),
     # ------------------------------------------------------------------ risk
     Topic(
-        name="risk.credit-classes.v1",
+        name=CREDIT_CLASSES,
         key="uscc",
         event_types=("risk.credit-class.changed.v1",),
         producers=("risk",),
