@@ -8,7 +8,7 @@ from datetime import datetime
 from jsp_common.clock import TZ
 from jsp_common.testing import of_type, tail, unique
 
-from clues.handlers import scan_deadlines
+from clues.usecases.deadlines import scan_deadlines
 
 from .conftest import HOTLINE_P, HOTLINE_REPLIES, OFFICE, dept, new_uscc
 
