@@ -160,14 +160,24 @@ class WorkCalendar:
 
 
 @cache
+def _overrides_at(path: str | None) -> tuple[tuple[date, bool], ...]:
+    return tuple(load_overrides(path).items()) if path else ()
+
+
 def calendar_with_overrides(path: str | None) -> WorkCalendar:
-    """The calendar with the overrides CSV at ``path`` (a service's ``workday_overrides`` setting), if any."""
-    return WorkCalendar(load_overrides(path) if path else None)
+    """A calendar of its own (published schedules are applied to it as they arrive) with the overrides CSV at
+    ``path`` (a service's ``workday_overrides`` setting), if any."""
+    return WorkCalendar(dict(_overrides_at(path)))
+
+
+@cache
+def _default_calendar(path: str | None) -> WorkCalendar:
+    return calendar_with_overrides(path)
 
 
 def default_calendar() -> WorkCalendar:
-    """The shared calendar, with overrides from ``$JSP_WORKDAY_OVERRIDES`` if set (cached per path)."""
-    return calendar_with_overrides(os.environ.get(OVERRIDES_ENV))
+    """The module-level calendar, with overrides from ``$JSP_WORKDAY_OVERRIDES`` if set (one per path)."""
+    return _default_calendar(os.environ.get(OVERRIDES_ENV))
 
 
 def is_workday(day: date | datetime) -> bool:
