@@ -18,8 +18,9 @@ from .logs import get_logger
 from .metrics import WORKDAY_CALENDAR_KNOWN_UNTIL
 from .outbox import OutboxRelay
 from .producer import EventProducer
+from .schedule_feed import OnChange, ScheduleFeed
 from .settings import ServiceSettings
-from .workdays import OVERRIDES_ENV, WorkCalendar, deadline_end_of
+from .workdays import WorkCalendar, deadline_end_of
 
 log = get_logger(__name__)
 
@@ -51,6 +52,7 @@ class ServiceRuntime(Generic[DepsT]):
         self.consumers: list[ConsumerLoop] = []
         self._periodic: list[_Periodic] = []
         self._tasks: list[asyncio.Task] = []
+        self.schedule_feed: ScheduleFeed | None = None
 
     def add_consumer(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler],
                      on_poison: PoisonHook | None = None,
@@ -81,9 +83,14 @@ class ServiceRuntime(Generic[DepsT]):
             WORKDAY_CALENDAR_KNOWN_UNTIL.set(deadline_end_of(until).timestamp())
             if (until - today).days < self.settings.workday_calendar_warn_days:
                 log.warning("the working-day calendar has no holiday schedule after this date: deadlines later "
-                            "than it count Monday to Friday; add the official schedule to the "
-                            f"{OVERRIDES_ENV} CSV or upgrade chinese-calendar", known_until=until.isoformat())
+                            "than it are provisional and count Monday to Friday; the office uploads the official "
+                            "schedule through the gateway (PUT /calendar/years/{year})", known_until=until.isoformat())
         self.add_periodic("workday-calendar", check, 24 * 3600)
+
+    def follow_schedules(self, calendar: WorkCalendar, on_change: OnChange | None = None) -> None:
+        """Keep ``calendar`` current from the published working-day schedules (read whole before the consumers
+        start, then followed); ``on_change`` recomputes the service's provisional deadlines."""
+        self.schedule_feed = ScheduleFeed(calendar, on_change=on_change, **self.settings.kafka_client_options())
 
     async def _run_periodic(self, p: _Periodic) -> None:
         while True:
@@ -98,6 +105,8 @@ class ServiceRuntime(Generic[DepsT]):
     async def start(self) -> None:
         await self.producer.start()
         self.relay.start()
+        if self.schedule_feed is not None:
+            await self.schedule_feed.start()
         for c in self.consumers:
             await c.start()
         self._tasks = [asyncio.create_task(self._run_periodic(p), name=p.name) for p in self._periodic]
@@ -111,6 +120,8 @@ class ServiceRuntime(Generic[DepsT]):
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        if self.schedule_feed is not None:
+            await self.schedule_feed.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.relay.publish_batch(), 10)
         await self.relay.stop()
