@@ -11,7 +11,7 @@ import pytest_asyncio
 from jsp_common.migrations import upgrade
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Role
-from jsp_common.testing import unique
+from jsp_testkit.testing import unique
 
 from gateway.usecases import clients
 from gateway.domain.identity import ClientSpec, Kind
