@@ -16,7 +16,7 @@ from jsp_common.principal import Principal, Role, principal_from_request, requir
 from ..deps import Deps
 from ..usecases import access, dispatch, extensions, handling, replies, transfers, views
 from . import schemas
-from .context import CONFLICT, ID, ClueId, RowId, deps_of, in_tx
+from .context import CONFLICT, ID, ClueId, RowId, deps_of, transaction
 
 router = APIRouter(tags=["clues"])
 
@@ -28,27 +28,28 @@ async def list_clues(request: Request, state: str | None = Query(None, pattern=r
                      uscc: str | None = Query(None, pattern=r"^[0-9A-Z]{18}$", description="the business concerned"),
                      limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
                      principal: Principal = Depends(principal_from_request)) -> list[dict]:
-    deps = deps_of(request)
-    return await in_tx(deps, lambda tx: views.list_clues(deps.cipher, tx, principal, state=state, channel=channel,
-                                                         uscc=uscc, limit=limit, offset=offset))
+    async with transaction(request) as tx:
+        return await views.list_clues(deps_of(request).cipher, tx, principal, state=state, channel=channel,
+                                      uscc=uscc, limit=limit, offset=offset)
 
 
 @router.get("/queue/manual-dispatch", summary="The office's manual dispatch queue: unroutable and returned clues")
 async def manual_queue(request: Request, principal: Principal = Depends(require(Role.OFFICE))) -> list[dict]:
-    deps = deps_of(request)
-    return await in_tx(deps, lambda tx: views.manual_queue(deps.cipher, tx, principal))
+    async with transaction(request) as tx:
+        return await views.manual_queue(deps_of(request).cipher, tx, principal)
 
 
 @router.get("/clues/{clue_id}", summary="One clue (personal details in clear only for the office and hotline)")
 async def get_clue(request: Request, clue_id: str = ClueId, principal: Principal = Depends(principal_from_request)) -> dict:
-    deps = deps_of(request)
-    return await in_tx(deps, lambda tx: views.clue_detail(deps.cipher, tx, clue_id, principal))
+    async with transaction(request) as tx:
+        return await views.clue_detail(deps_of(request).cipher, tx, clue_id, principal)
 
 
 @router.get("/work-orders/{work_order_no}/reply", summary="The hotline reads the outcome of its own work order")
 async def work_order_reply(request: Request, work_order_no: str = Path(pattern=ID),
                            principal: Principal = Depends(require(Role.HOTLINE, Role.OFFICE))) -> dict:
-    return await in_tx(deps_of(request), lambda tx: views.work_order_reply(tx, work_order_no))
+    async with transaction(request) as tx:
+        return await views.work_order_reply(tx, work_order_no)
 
 
 # ------------------------------------------------------------------ actions
@@ -61,7 +62,8 @@ def _action(path: str, summary: str, body_model: type | None, call: Action) -> N
 
     async def run(request: Request, clue_id: str, principal: Principal, body: Any) -> dict:
         deps = deps_of(request)
-        out = await in_tx(deps, lambda tx: call(deps, tx, clue_id, principal, body))
+        async with transaction(request) as tx:
+            out = await call(deps, tx, clue_id, principal, body)
         return access.view(deps.cipher, out, principal) if "channel_ref" in out else out
 
     if body_model is None:
@@ -104,6 +106,6 @@ _action("case-transfers", "Lead department: transfer the case to public security
 async def decide_extension(body: schemas.DecisionBody, request: Request, clue_id: str = ClueId,
                            ext_id: int = RowId,
                            principal: Principal = Depends(require(Role.OFFICE))) -> dict:
-    deps = deps_of(request)
-    return await in_tx(deps, lambda tx: extensions.decide_extension(deps, tx, clue_id, ext_id, principal,
-                                                                    approved=body.approved, note=body.note))
+    async with transaction(request) as tx:
+        return await extensions.decide_extension(deps_of(request), tx, clue_id, ext_id, principal,
+                                                 approved=body.approved, note=body.note)

@@ -1,8 +1,10 @@
-"""What every clues route shares: the service's dependencies, one transaction per request, path parameters."""
+"""What every clues route shares: the service's dependencies, a transaction of its own (the route owns it:
+committed when the route returns, rolled back when it raises), path parameters."""
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Path, Request
 
@@ -10,8 +12,6 @@ from jsp_common.http import get_runtime
 from jsp_common.outbox import SessionTx
 
 from ..deps import Deps
-
-T = TypeVar("T")
 
 ID = r"^[A-Za-z0-9_\-.:]{1,64}$"
 ClueId = Path(pattern=ID, description="clue id, e.g. CL20260302-0123456789ab")
@@ -24,7 +24,8 @@ def deps_of(request: Request) -> Deps:
     return get_runtime(request).deps
 
 
-async def in_tx(deps: Deps, use_case: Callable[[SessionTx], Awaitable[T]]) -> T:
-    """Run a use case in the request's transaction (committed when it returns, rolled back when it raises)."""
-    async with deps.db.transaction() as session:
-        return await use_case(SessionTx(session, deps.source))
+@asynccontextmanager
+async def transaction(request: Request) -> AsyncIterator[SessionTx]:
+    runtime = get_runtime(request)
+    async with runtime.db.transaction() as session:
+        yield SessionTx(session, runtime.source)

@@ -11,7 +11,7 @@ from jsp_common.principal import Principal, principal_from_request
 from ..deps import Deps
 from ..usecases import access, transfers
 from . import schemas
-from .context import CONFLICT, TransferId, deps_of, in_tx
+from .context import CONFLICT, TransferId, deps_of, transaction
 
 router = APIRouter(tags=["clues", "case transfers"])
 
@@ -19,8 +19,8 @@ router = APIRouter(tags=["clues", "case transfers"])
 @router.get("/case-transfers/{transfer_id}", summary="One case transfer")
 async def get_transfer(request: Request, transfer_id: str = TransferId,
                        principal: Principal = Depends(principal_from_request)) -> dict:
-    return await in_tx(deps_of(request), lambda tx: transfers.load_transfer(tx, transfer_id, principal,
-                                                                           for_update=False))
+    async with transaction(request) as tx:
+        return await transfers.load_transfer(tx, transfer_id, principal, for_update=False)
 
 
 Step = Callable[[Deps, SessionTx, str, Principal, Any], Awaitable[dict]]
@@ -30,8 +30,8 @@ def _step(path: str, name: str, summary: str, body_model: type, call: Step) -> N
     """Register POST /case-transfers/{transfer_id}/<path>: ``call(deps, tx, transfer_id, principal, body)``."""
     async def endpoint(body: body_model, request: Request, transfer_id: str = TransferId,  # type: ignore[valid-type]
                        principal: Principal = Depends(principal_from_request)) -> dict:
-        deps = deps_of(request)
-        return await in_tx(deps, lambda tx: call(deps, tx, transfer_id, principal, body))
+        async with transaction(request) as tx:
+            return await call(deps_of(request), tx, transfer_id, principal, body)
 
     endpoint.__name__ = name
     router.post(f"/case-transfers/{{transfer_id}}/{path}", summary=summary, responses=CONFLICT)(endpoint)
@@ -53,6 +53,7 @@ _step("police-decision", "transfer_decision", "Public security records whether a
 async def incoming_case(body: schemas.IncomingCaseBody, request: Request,
                         principal: Principal = Depends(principal_from_request)) -> dict:
     deps = deps_of(request)
-    clue, t = await in_tx(deps, lambda tx: transfers.receive_from_police(
-        deps, tx, principal, case_ref=body.case_ref, fields=body, documents=body.documents))
+    async with transaction(request) as tx:
+        clue, t = await transfers.receive_from_police(deps, tx, principal, case_ref=body.case_ref, fields=body,
+                                                      documents=body.documents)
     return {"clue": access.view(deps.cipher, clue, principal), "transfer": t}
