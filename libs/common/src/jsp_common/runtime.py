@@ -53,6 +53,8 @@ class ServiceRuntime(Generic[DepsT]):
         self._periodic: list[_Periodic] = []
         self._tasks: list[asyncio.Task] = []
         self.schedule_feed: ScheduleFeed | None = None
+        self._on_start: list[Callable[[], Awaitable[None] | None]] = []
+        self._on_stop: list[Callable[[], Awaitable[None] | None]] = []
 
     def add_consumer(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler],
                      on_poison: PoisonHook | None = None,
@@ -69,6 +71,16 @@ class ServiceRuntime(Generic[DepsT]):
         """Wait until every consumer has its partitions (tests and benchmarks start producing after this)."""
         for c in self.consumers:
             await c.assigned(timeout_s)
+
+    def on_start(self, step: Callable[[], Awaitable[None] | None]) -> None:
+        """A service's own start-up step (e.g. load state before the first request, start a writer task), run
+        in order before the runtime's producer, relay, consumers and periodic jobs start."""
+        self._on_start.append(step)
+
+    def on_stop(self, step: Callable[[], Awaitable[None] | None]) -> None:
+        """A service's own shutdown step (e.g. flush a queue, close HTTP clients), run in order before the
+        runtime stops its consumers, jobs, relay, producer and database."""
+        self._on_stop.append(step)
 
     def add_periodic(self, name: str, job: Callable[[], Awaitable[None]], interval_s: float) -> None:
         """A job run every ``interval_s`` seconds (e.g. scanning for overdue deadlines)."""
@@ -103,6 +115,9 @@ class ServiceRuntime(Generic[DepsT]):
             await asyncio.sleep(p.interval_s)
 
     async def start(self) -> None:
+        for step in self._on_start:
+            if asyncio.iscoroutine(done := step()):
+                await done
         await self.producer.start()
         self.relay.start()
         if self.schedule_feed is not None:
@@ -114,6 +129,9 @@ class ServiceRuntime(Generic[DepsT]):
 
     async def stop(self) -> None:
         """Graceful shutdown: finish the current batches, publish what is committed, close connections."""
+        for step in self._on_stop:
+            if asyncio.iscoroutine(done := step()):
+                await done
         for c in self.consumers:
             await c.stop()
         for t in self._tasks:

@@ -9,7 +9,7 @@ from jsp_common import clock
 from jsp_common.envelope import new_envelope
 from jsp_common.events.calendar import WorkdaySchedulePublished
 from jsp_common.schedule_feed import ScheduleFeed
-from jsp_common.testing import wait_until
+from jsp_testkit.testing import wait_until
 from jsp_common.topics import WORKDAY_SCHEDULES
 from jsp_common.workdays import WorkCalendar
 

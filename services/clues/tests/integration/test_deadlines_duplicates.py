@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from jsp_common.clock import TZ
-from jsp_common.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, tail, unique
 
 from clues.handlers import scan_deadlines
 

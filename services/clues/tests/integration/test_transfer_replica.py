@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from jsp_common import clock
 from jsp_common.events.registry import EntityChanged
-from jsp_common.testing import of_type, tail, unique, wait_until
+from jsp_testkit.testing import of_type, tail, unique, wait_until
 
 from clues.handlers import scan_transfer_timers
 
