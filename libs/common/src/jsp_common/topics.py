@@ -126,11 +126,11 @@ CATALOGUE: tuple[Topic, ...] = (
         name=NOTIFICATIONS,
         key="uscc",
         event_types=("registry.notification.issued.v1", "registry.notification.reminded.v1",
-                     "registry.notification.acknowledged.v1"),
+                     "registry.notification.acknowledged.v1", "registry.notification.due-changed.v1"),
         producers=("registry",),
         consumers=("the department's line system",),
         description="Dual notification (双告知): entities this department must now supervise, reminders for "
-                    "unacknowledged notifications, and acknowledgements.",
+                    "unacknowledged notifications, acknowledgements, and acknowledge-by times recomputed when a year's holiday schedule is published.",
         partitions=1,
         retention_ms=365 * DAY_MS,
         per_department=True,

@@ -64,6 +64,7 @@ class WorkCalendar:
     def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
         self._overrides = dict(overrides or {})
         self._years: dict[int, YearSchedule] = {}
+        self.generation = 0  # rises with every schedule applied: a key for caching what was counted with it
 
     def apply(self, schedule: YearSchedule) -> bool:
         """Use ``schedule`` for its year from now on. False (and nothing changes) when the calendar already
@@ -72,6 +73,7 @@ class WorkCalendar:
         if held is not None and held.revision >= schedule.revision:
             return False
         self._years[schedule.year] = schedule
+        self.generation += 1
         return True
 
     def schedule_of(self, year: int) -> YearSchedule | None:

@@ -42,6 +42,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         runtime.add_periodic("registry-replicate", lambda: drain(replication.replicate_pending, deps),
                              settings.replicate_interval_s)
         runtime.watch_calendar(deps.calendar)
+    # Published holiday schedules reach the calendar without a restart; provisional deadlines are recomputed.
+    runtime.follow_schedules(deps.calendar, lambda schedules: notifications.recompute_provisional(deps, schedules))
     return runtime
 
 

@@ -351,6 +351,27 @@ class NotificationIssued(EventData):
     domains: list[str] = Field(default_factory=list)
     issued_at: datetime
     acknowledge_by: datetime
+    acknowledge_by_provisional: bool = Field(
+        False, description="true when acknowledge_by was counted through a year whose holiday schedule is not "
+                           "published yet (Monday to Friday there); registry.notification.due-changed.v1 follows "
+                           "once it is")
+
+
+@event("registry.notification.due-changed.v1")
+class NotificationDueChanged(EventData):
+    """A notification's acknowledge-by time was recomputed after a year's holiday schedule was published
+    (or corrected). Both times are given; ``previous_passed`` says the earlier one had already passed."""
+
+    notification_id: str
+    department: DepartmentCode
+    uscc: str
+    issued_at: datetime
+    previous_acknowledge_by: datetime
+    acknowledge_by: datetime
+    acknowledge_by_provisional: bool = Field(description="still counted through a year not yet published")
+    previous_passed: bool = Field(description="the previous acknowledge-by time had already passed")
+    reason: str = Field(max_length=500)
+    changed_at: datetime
 
 
 @event("registry.notification.reminded.v1")

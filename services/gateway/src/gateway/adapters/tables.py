@@ -1,7 +1,7 @@
 """The gateway's own tables: clients and their hashed credentials, the audit log, idempotency keys.
 (The outbox and inbox come from jsp_common.messaging_tables.)"""
 
-from sqlalchemy import (ARRAY, BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData,
+from sqlalchemy import (ARRAY, BigInteger, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
                         PrimaryKeyConstraint, Table, Text, func)
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -72,4 +72,17 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("subject", "key"),
     Index("idempotency_by_time", "created_at"),
+)
+
+# The official working-day schedule of each year (节假日安排) as the office uploaded and corrected it; every
+# change is also published on reference.workday-schedules.v1 for the services that count working days.
+workday_schedules = Table(
+    "workday_schedules", metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("holidays", ARRAY(Date), nullable=False),
+    Column("makeup_workdays", ARRAY(Date), nullable=False),
+    Column("notice", Text, nullable=False, server_default=""),
+    Column("revision", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", Text, nullable=False),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, not_, or_, select, true, update
+from sqlalchemy import and_, func, not_, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .tables import notifications
@@ -62,3 +62,22 @@ async def remind_due(session: AsyncSession, *, now: datetime, next_at: datetime,
             reminder_count=notifications.c.reminder_count + 1, last_reminded_at=now, next_reminder_at=next_at,
             overdue_since=func.coalesce(notifications.c.overdue_since, now))
         .returning(notifications))).all()
+
+
+async def provisional(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int
+                      ) -> list[dict[str, Any]]:
+    """Unacknowledged notifications whose acknowledge-by time is provisional, in (issued_at, id) order after
+    ``after``, locked (those locked by another replica are skipped: it recomputes them)."""
+    q = select(notifications).where(notifications.c.acknowledge_by_provisional,
+                                    notifications.c.acknowledged_at.is_(None))
+    if after is not None:
+        q = q.where(tuple_(notifications.c.issued_at, notifications.c.id) > tuple_(*after))
+    q = (q.order_by(notifications.c.issued_at, notifications.c.id).limit(limit)
+         .with_for_update(skip_locked=True))
+    return [dict(r._mapping) for r in (await session.execute(q)).all()]
+
+
+async def set_due(session: AsyncSession, notification_id: str, *, acknowledge_by: datetime, provisional: bool,
+                  next_reminder_at: datetime | None) -> None:
+    await session.execute(update(notifications).where(notifications.c.id == notification_id).values(
+        acknowledge_by=acknowledge_by, acknowledge_by_provisional=provisional, next_reminder_at=next_reminder_at))

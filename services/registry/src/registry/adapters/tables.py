@@ -1,6 +1,7 @@
 """The registry's own tables (its database only; other services keep replicas from registry.entities.v1)."""
 
-from sqlalchemy import (BigInteger, Column, Date, DateTime, Index, Integer, MetaData, Table, Text, func, text)
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, Table, Text, false,
+                        func, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData()
@@ -73,6 +74,8 @@ notifications = Table(
     Column("domains", TextArray, nullable=False, server_default=EMPTY_ARRAY),
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("acknowledge_by", DateTime(timezone=True), nullable=False),
+    # Counted through a year whose holiday schedule is not published yet: recomputed once it is.
+    Column("acknowledge_by_provisional", Boolean, nullable=False, server_default=false()),
     Column("acknowledged_at", DateTime(timezone=True)),
     Column("acknowledged_by", Text),
     Column("overdue_since", DateTime(timezone=True)),
@@ -82,6 +85,8 @@ notifications = Table(
     Index("notifications_department", "department", "issued_at"),
     Index("notifications_uscc", "uscc"),
     Index("notifications_reminder_due", "next_reminder_at", postgresql_where=text("acknowledged_at IS NULL")),
+    Index("notifications_provisional", "issued_at",
+          postgresql_where=text("acknowledge_by_provisional AND acknowledged_at IS NULL")),
 )
 
 # The office's adjudication queue (研判定性).

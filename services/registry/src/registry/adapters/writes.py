@@ -92,10 +92,11 @@ class Writes:
 
     def add_notification(self, *, id: str, uscc: str, department: str, kind: str, cause: str,
                          matched_rules: Sequence[str], domains: Sequence[str], issued_at: datetime,
-                         acknowledge_by: datetime) -> None:
+                         acknowledge_by: datetime, acknowledge_by_provisional: bool) -> None:
         self.notifications.append(dict(id=id, uscc=uscc, department=department, kind=kind, cause=cause,
                                        matched_rules=matched_rules, domains=domains, issued_at=issued_at,
-                                       acknowledge_by=acknowledge_by, next_reminder_at=acknowledge_by))
+                                       acknowledge_by=acknowledge_by, next_reminder_at=acknowledge_by,
+                                       acknowledge_by_provisional=acknowledge_by_provisional))
 
     async def flush(self, session: AsyncSession) -> None:
         for table, rows in ((entity_history, self.history), (entities, list(self.records.values())),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from jsp_common import clock
 from jsp_common.principal import Principal, Role, principal_from_request, require
@@ -28,6 +28,8 @@ class NotificationOut(BaseModel):
     domains: list[str]
     issued_at: datetime
     acknowledge_by: datetime
+    acknowledge_by_provisional: bool = Field(description="counted through a year whose holiday schedule is not "
+                                                         "published yet: it moves once the schedule is")
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     reminder_count: int

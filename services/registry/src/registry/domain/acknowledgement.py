@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
 from jsp_common.workdays import WorkCalendar
 
 
-@lru_cache(maxsize=16)
-def acknowledge_by(calendar: WorkCalendar, issued_at: datetime, workdays: int) -> datetime:
+@dataclass(frozen=True)
+class Due:
+    at: datetime
+    provisional: bool  # counted through a year whose holiday schedule is not published yet
+
+
+def acknowledge_by(calendar: WorkCalendar, issued_at: datetime, workdays: int) -> Due:
     """When a notification issued at ``issued_at`` must be acknowledged: ``workdays`` working days later
-    (remembered: the notifications of one transaction share their issue time)."""
-    return calendar.add_workdays(issued_at, workdays)
+    (remembered per calendar state: the notifications of one transaction share their issue time)."""
+    return _acknowledge_by(calendar, calendar.generation, issued_at, workdays)
+
+
+@lru_cache(maxsize=16)
+def _acknowledge_by(calendar: WorkCalendar, generation: int, issued_at: datetime, workdays: int) -> Due:
+    at = calendar.add_workdays(issued_at, workdays)
+    return Due(at, calendar.is_provisional(issued_at, at))
 
 
 def is_overdue(*, acknowledged_at: datetime | None, overdue_since: datetime | None, acknowledge_by: datetime,

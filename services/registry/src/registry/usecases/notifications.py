@@ -3,13 +3,15 @@ reminders of those not acknowledged in time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock, topics
-from jsp_common.events.registry import NotificationAcknowledged, NotificationReminded
+from jsp_common.events.registry import NotificationAcknowledged, NotificationDueChanged, NotificationReminded
+from jsp_common.holidays import YearSchedule
 from jsp_common.logs import get_logger
 from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
@@ -20,7 +22,8 @@ from ..adapters import adjudication as cases
 from ..adapters import notifications as notes
 from ..deps import Deps
 from ..domain.access import can_see_entity
-from ..domain.acknowledgement import is_overdue
+from ..domain.acknowledgement import Due, acknowledge_by, is_overdue
+from .responsibility import SYSTEM
 
 log = get_logger(__name__)
 
@@ -77,3 +80,47 @@ async def remind_overdue(deps: Deps, *, now: datetime | None = None) -> int:
     if sent:
         log.info("overdue notifications reminded", count=sent)
     return sent
+
+
+async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
+    """A year's holiday schedule was published or corrected: recompute every unacknowledged notification whose
+    acknowledge-by time was provisional, record the change on the entity's history and tell the department
+    (``registry.notification.due-changed.v1``, both times given). Returns how many moved or became final."""
+    now = now or clock.now()
+    reason = "holiday schedule published: " + ", ".join(f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})"
+                                                       for s in schedules)
+    changed, after, batch = 0, None, deps.settings.overdue_scan_batch
+    while True:
+        async with deps.db.transaction() as session:
+            rows = await notes.provisional(session, after=after, limit=batch)
+            tx = SessionTx(session, deps.source)
+            moved = [(row, due) for row in rows
+                     if (due := acknowledge_by(deps.calendar, row["issued_at"], deps.settings.ack_workdays))
+                     != Due(row["acknowledge_by"], True)]
+            for row, due in moved:
+                await _announce_due(tx, row, due, reason=reason, now=now)
+        changed += len(moved)
+        if len(rows) < batch:
+            break
+        after = (rows[-1]["issued_at"], rows[-1]["id"])
+    if changed:
+        log.info("provisional acknowledge-by times recomputed", count=changed)
+    return changed
+
+
+async def _announce_due(tx: Tx, row: dict[str, Any], due: Due, *, reason: str, now: datetime) -> None:
+    session = tx.session
+    # A reminder not yet sent was due at the old time; one already sent keeps its own schedule.
+    next_at = due.at if row["reminder_count"] == 0 else row["next_reminder_at"]
+    await notes.set_due(session, row["id"], acknowledge_by=due.at, provisional=due.provisional,
+                        next_reminder_at=next_at)
+    passed = now > row["acknowledge_by"]
+    await cases.add_decision(session, uscc=row["uscc"], action="notification_due_changed", actor=SYSTEM, now=now,
+                             details={"notification_id": row["id"], "department": row["department"],
+                                      "previous_acknowledge_by": row["acknowledge_by"].isoformat(),
+                                      "acknowledge_by": due.at.isoformat(), "provisional": due.provisional,
+                                      "previous_passed": passed, "reason": reason})
+    await tx.emit(topics.department_topic(topics.NOTIFICATIONS, row["department"]), NotificationDueChanged(
+        notification_id=row["id"], department=row["department"], uscc=row["uscc"], issued_at=row["issued_at"],
+        previous_acknowledge_by=row["acknowledge_by"], acknowledge_by=due.at, acknowledge_by_provisional=due.provisional,
+        previous_passed=passed, reason=reason[:500], changed_at=now), key=row["uscc"])

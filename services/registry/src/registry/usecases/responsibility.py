@@ -48,10 +48,12 @@ async def issue_notifications(deps: Deps, tx: Tx, w: Writes, record: Record, dep
     for dept in depts:
         nid = str(uuid.uuid4())
         w.add_notification(id=nid, uscc=record.uscc, department=dept, kind=kind.value, cause=cause,
-                           matched_rules=matched, domains=doms, issued_at=now, acknowledge_by=due)
+                           matched_rules=matched, domains=doms, issued_at=now, acknowledge_by=due.at,
+                           acknowledge_by_provisional=due.provisional)
         await tx.emit(topics.department_topic(topics.NOTIFICATIONS, dept), NotificationIssued(
             notification_id=nid, department=dept, kind=kind, cause=cause, entity=entity, matched_rules=matched,
-            domains=doms, issued_at=now, acknowledge_by=due), key=record.uscc)
+            domains=doms, issued_at=now, acknowledge_by=due.at, acknowledge_by_provisional=due.provisional),
+            key=record.uscc)
 
 
 async def settle_into(deps: Deps, tx: Tx, w: Writes, before: Record | None, resp: Responsibility, *,
