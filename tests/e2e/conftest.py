@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
 
+from jsp_common import clock
+from jsp_common.workdays import WorkCalendar
 from jsp_testkit import front_door
 from jsp_testkit.testing import local_stack_module, unique
 
@@ -21,6 +25,33 @@ PORTS = {"gateway": int(os.environ.get("JSP_E2E_GATEWAY_PORT", "18000")),
          "clues": int(os.environ.get("JSP_E2E_CLUES_PORT", "18102"))}
 
 
+@dataclass(frozen=True)
+class ScheduleGap:
+    """The first year whose holiday schedule is not known, a working day in it still ahead (the holiday a test
+    uploads), and the working days from today that count two days past it."""
+
+    year: int
+    holiday: date
+    workdays: int
+
+
+def schedule_gap(today: date) -> ScheduleGap:
+    calendar = WorkCalendar()
+    year = calendar.known_until(today).year + 1
+    holiday = max(date(year, 1, 1), today + timedelta(days=2))
+    while holiday.weekday() >= 5:
+        holiday += timedelta(days=1)
+    return ScheduleGap(year, holiday, calendar.workdays_between(today, holiday) + 2)
+
+
+SCHEDULE_GAP = schedule_gap(clock.today())
+
+
+@pytest.fixture(scope="session", name="schedule_gap")
+def schedule_gap_fixture() -> ScheduleGap:
+    return SCHEDULE_GAP
+
+
 @pytest.fixture(scope="session")
 def stack(settings, kafka_topics):
     run = local_stack_module(ROOT)
@@ -28,6 +59,8 @@ def stack(settings, kafka_topics):
     s = run.Stack(list(SERVICES), ports=PORTS, log_dir=ROOT / ".local" / "e2e-logs",
                   env={"JSP_LOG_JSON": "true", "JSP_OUTBOX_POLL_INTERVAL_S": "0.1"},
                   per_service={n: {f"JSP_{n.upper()}_DATABASE_URL": f"{base}/{n}_e2e"} for n in SERVICES})
+    # Notifications are due past the next holiday-to-be, so the working-day schedule test can move them.
+    s.services["registry"].env.update(JSP_REGISTRY_ACK_WORKDAYS=str(SCHEDULE_GAP.workdays))
     # rate limits are tested on their own (services/gateway/tests); here they would only slow the fuzzing
     s.services["gateway"].env.update(JSP_GATEWAY_RATE_LIMIT_PER_MINUTE="1000000", JSP_GATEWAY_RATE_LIMIT_BURST="100000")
     try:

@@ -10,18 +10,9 @@ from jsp_testkit import samples
 OTHER = "samr-410200"
 
 
-def food_business_in_zhengzhou() -> dict:
-    data = samples.registration()
-    county = "410102"
-    data.update(uscc=samples.new_uscc(county), division_code=county, industry_code="5221",
-                business_scope="预包装食品销售；散装食品销售；食品经营",
-                name=f"郑州{unique('食品')[-6:]}商贸有限公司", address="河南省郑州市中原区建设西路100号")
-    return data
-
-
 async def test_bureau_registration_reaches_the_department_which_acknowledges(front, clients, office, bootstrap):
     bureau = await clients.system("bureau")
-    data = food_business_in_zhengzhou()
+    data = samples.food_business_in_zhengzhou()
     trace = tracing.new_traceparent()
     async with tail(bootstrap, "market.registration-receipts.v1") as receipts:
         resp = await front.post("/ingest/registrations", json={"type": "market.entity.registered.v1", "data": data},
@@ -71,7 +62,7 @@ async def test_bureau_registration_reaches_the_department_which_acknowledges(fro
 async def test_hotline_work_order_is_handled_by_the_department_and_the_hotline_reads_the_reply(
         front, clients, office, bootstrap):
     hotline = await clients.system("hotline")
-    order = samples.work_order(food_business_in_zhengzhou())
+    order = samples.work_order(samples.food_business_in_zhengzhou())
     order["content"] = f"{order['business_name']}销售过期食品，消费者购买后发现已过保质期，要求查处。"
     async with tail(bootstrap, "hotline.replies.v1") as replies:
         resp = await front.post("/ingest/work-orders", headers={**hotline["headers"], "Idempotency-Key": unique("wo")},

@@ -198,10 +198,12 @@ CATALOGUE: tuple[Topic, ...] = (
     Topic(
         name=DEPARTMENT_CLUES,
         key="clue_id",
-        event_types=("clues.clue.dispatched.v1", "clues.clue.chased.v1", "clues.clue.escalated.v1"),
+        event_types=("clues.clue.dispatched.v1", "clues.clue.chased.v1", "clues.clue.escalated.v1",
+                     "clues.clue.deadline-changed.v1"),
         producers=("clues",),
         consumers=("the department's line system",),
-        description="Clues dispatched to this department (lead or co-handler), chasers (催办) and escalations (督办).",
+        description="Clues dispatched to this department (lead or co-handler), chasers (催办), escalations (督办) and "
+                    "deadlines recomputed when a year's holiday schedule is published.",
         partitions=1,
         retention_ms=365 * DAY_MS,
         per_department=True,

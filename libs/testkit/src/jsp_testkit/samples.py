@@ -96,3 +96,13 @@ def work_order(about: dict[str, Any] | None = None, rng: random.Random | None = 
         "caller_name": fake.name(),
         "caller_phone": fake.phone_number(),
     }
+
+
+def food_business_in_zhengzhou() -> dict[str, Any]:
+    """A registration the starter rules give to Zhengzhou's market regulation bureau (samr-410100)."""
+    data = registration()
+    county = "410102"
+    data.update(uscc=new_uscc(county), division_code=county, industry_code="5221",
+                business_scope="预包装食品销售；散装食品销售；食品经营",
+                name=f"郑州{secrets.token_hex(3)}食品商贸有限公司", address="河南省郑州市中原区建设西路100号")
+    return data

@@ -15,6 +15,7 @@ from .domain.receipts import submission_rejected
 from .settings import Settings
 from .usecases.configuration import load_configuration
 from .usecases.deadlines import periodic_scan
+from .usecases.schedules import recompute_provisional
 
 
 def build(settings: Settings | None = None, *, consume: bool = True, periodic: bool = True) -> ServiceRuntime[Deps]:
@@ -33,4 +34,6 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     if periodic:
         runtime.add_periodic("clues-deadline-scan", lambda: periodic_scan(deps), settings.deadline_scan_interval_s)
         runtime.watch_calendar(deps.calendar)
+    # Published holiday schedules reach the calendar without a restart; provisional deadlines are recomputed.
+    runtime.follow_schedules(deps.calendar, lambda schedules: recompute_provisional(deps, schedules))
     return runtime

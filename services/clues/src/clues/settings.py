@@ -49,6 +49,7 @@ class Settings(ServiceSettings):
     transfer_police_decision_days: int = 3   # the police decide whether to open a case within 3 days
 
     deadline_scan_interval_s: float = 60.0   # periodic job: chasers, escalations, transfer timers
+    schedule_recompute_batch: int = 500      # provisional deadlines recomputed per transaction
     rules_cache_s: float = 5.0               # routing rules and deadline policies are re-read this often
 
     def check(self) -> "Settings":

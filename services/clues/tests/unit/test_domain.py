@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -158,3 +158,20 @@ def test_intake_refuses_control_characters_and_impossible_times():
         with pytest.raises(ValidationError):
             WorkOrderSubmitted.model_validate({**base, **change})
     WorkOrderSubmitted.model_validate({**base, "content": "第一行\n第二行\t完"})
+
+
+def test_a_deadline_counted_through_an_unpublished_year_is_provisional_until_its_schedule_arrives():
+    from jsp_common import holidays
+    from clues.domain import deadlines as dl
+    far = 2095  # Mon 3 Jan 2095 ... a year chinese_calendar does not know
+    cal = WorkCalendar()
+    cal.apply(holidays.schedule(far - 1, [date(far - 1, 10, 1)], []))
+    received = datetime(far - 1, 12, 28, 9, 0, tzinfo=TZ)  # Tuesday
+    first = dl.counted(cal, received, 5)  # Wed 29, Thu 30, Fri 31, Mon 3, Tue 4 Jan (Monday to Friday)
+    assert first.at == datetime(far, 1, 4, 23, 59, 59, tzinfo=TZ) and first.provisional
+    assert dl.recount(cal, first) is None  # nothing new: nothing to announce
+    cal.apply(holidays.schedule(far, [date(far, 1, 1), date(far, 1, 3)], []))
+    again = dl.recount(cal, first)
+    assert again is not None and not again.provisional
+    assert again.at == datetime(far, 1, 5, 23, 59, 59, tzinfo=TZ)  # one working day later: 3 Jan is a holiday
+    assert dl.extended(cal, again, 2).at == datetime(far, 1, 7, 23, 59, 59, tzinfo=TZ)

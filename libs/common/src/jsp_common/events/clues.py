@@ -213,6 +213,9 @@ class ClueTransitioned(EventData):
     lead_department: str | None = None
     co_departments: list[str] = []
     deadline: datetime | None = None
+    deadline_provisional: bool = Field(False, description="true when the deadline was counted through a year whose holiday schedule "
+                                                 "is not published yet (Monday to Friday there); "
+                                                 "clues.clue.deadline-changed.v1 follows once it is")
     details: dict[str, Any] = {}
 
 
@@ -221,6 +224,9 @@ class _DepartmentClue(EventData):
     department: str
     role: Literal["lead", "co"]
     deadline: datetime | None = None
+    deadline_provisional: bool = Field(False, description="true when the deadline was counted through a year whose holiday schedule "
+                                                 "is not published yet (Monday to Friday there); "
+                                                 "clues.clue.deadline-changed.v1 follows once it is")
 
 
 @event("clues.clue.dispatched.v1")
@@ -261,6 +267,17 @@ class ClueEscalated(_DepartmentClue):
 
     state: str
     overdue_workdays: int
+
+
+@event("clues.clue.deadline-changed.v1")
+class ClueDeadlineChanged(_DepartmentClue):
+    """The clue's handling deadline was recomputed after a year's holiday schedule was published (or
+    corrected). Both dates are given; ``previous_passed`` says the earlier one had already passed."""
+
+    previous_deadline: datetime
+    previous_passed: bool = Field(description="the previous deadline had already passed when it was recomputed")
+    state: str
+    reason: str = Field(max_length=500)
 
 
 @event("clues.case.transfer-changed.v1")

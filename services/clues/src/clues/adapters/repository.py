@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import and_, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,6 +100,16 @@ async def timed_clues(session: AsyncSession, *, before: datetime, limit: int = 5
     q = (select(clues).where(clues.c.state.in_([s.value for s in lifecycle.TIMED_STATES]),
                              clues.c.escalated_at.is_(None), clues.c.deadline < before)
          .order_by(clues.c.deadline).limit(limit).with_for_update(skip_locked=True))
+    return await _all(session, q)
+
+
+async def provisional_clues(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int) -> list[dict]:
+    """Clues with a provisional handling deadline, in (received_at, id) order after ``after``, locked (those
+    another replica holds are skipped: it recomputes them)."""
+    q = select(clues).where(clues.c.deadline_provisional)
+    if after is not None:
+        q = q.where(tuple_(clues.c.received_at, clues.c.id) > tuple_(*after))
+    q = q.order_by(clues.c.received_at, clues.c.id).limit(limit).with_for_update(skip_locked=True)
     return await _all(session, q)
 
 

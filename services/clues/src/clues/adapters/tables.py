@@ -39,6 +39,11 @@ clues = Table(
     Column("dispatched_at", DateTime(timezone=True)),
     Column("return_deadline", DateTime(timezone=True)),
     Column("deadline", DateTime(timezone=True)),
+    # The handling deadline is ``deadline_workdays`` working days after ``deadline_from``; provisional when it
+    # was counted through a year whose holiday schedule is not published yet (recomputed once it is).
+    Column("deadline_from", DateTime(timezone=True)),
+    Column("deadline_workdays", Integer),
+    Column("deadline_provisional", Boolean, nullable=False, server_default=text("false")),
     Column("chased_at", DateTime(timezone=True)),
     Column("escalated_at", DateTime(timezone=True)),
     Column("duplicate_of", Text, ForeignKey("clues.id")),
@@ -58,6 +63,7 @@ clues = Table(
     Index("clues_timed", "deadline", postgresql_where=text(
         "state IN ('dispatched','accepted','verifying','handled') AND escalated_at IS NULL")),
     Index("clues_dup_uscc", "uscc", "received_at"),
+    Index("clues_provisional", "received_at", "id", postgresql_where=text("deadline_provisional")),
     Index("clues_dup_division", "division_code", "received_at"),
     Index("clues_duplicate_of", "duplicate_of"),
 )

@@ -21,6 +21,38 @@ def handling_deadline(calendar: WorkCalendar, received_at: datetime, workdays: i
 
 
 @dataclass(frozen=True)
+class Deadline:
+    """A handling deadline: ``workdays`` working days after ``start``; provisional when counted through a year
+    whose holiday schedule is not published yet (Monday to Friday there)."""
+
+    at: datetime
+    start: datetime
+    workdays: int
+    provisional: bool
+
+    def columns(self) -> dict:
+        return {"deadline": self.at, "deadline_from": self.start, "deadline_workdays": self.workdays,
+                "deadline_provisional": self.provisional}
+
+
+def counted(calendar: WorkCalendar, start: datetime, workdays: int) -> Deadline:
+    at = calendar.add_workdays(start, workdays)
+    return Deadline(at, start, workdays, calendar.is_provisional(start, at))
+
+
+def extended(calendar: WorkCalendar, current: Deadline, workdays: int) -> Deadline:
+    """``current`` moved by an approved extension of ``workdays`` working days."""
+    return counted(calendar, current.start, current.workdays + workdays)
+
+
+def recount(calendar: WorkCalendar, current: Deadline) -> Deadline | None:
+    """``current`` counted again with the calendar as it is now; None when neither the date nor its being
+    provisional changes."""
+    again = counted(calendar, current.start, current.workdays)
+    return None if (again.at, again.provisional) == (current.at, current.provisional) else again
+
+
+@dataclass(frozen=True)
 class Chase:
     workdays_left: int
 

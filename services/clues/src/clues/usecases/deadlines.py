@@ -33,7 +33,8 @@ async def chase_and_escalate(deps: Deps, tx: Tx, now: datetime) -> int:
             await journal.set_values(tx, clue, chased_at=now)
             await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, lead), ClueChased(
                 clue_id=clue["id"], department=lead, role="lead", deadline=clue["deadline"],
-                state=clue["state"], workdays_left=due.workdays_left), key=clue["id"])
+                deadline_provisional=clue["deadline_provisional"], state=clue["state"],
+                workdays_left=due.workdays_left), key=clue["id"])
             await journal.record(tx, clue, "chase", clue["state"], SCANNER, {"workdays_left": due.workdays_left})
             sent += 1
         elif isinstance(due, deadlines.Escalate):
@@ -42,7 +43,8 @@ async def chase_and_escalate(deps: Deps, tx: Tx, now: datetime) -> int:
             for dept in dict.fromkeys([lead, office]):
                 await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueEscalated(
                     clue_id=clue["id"], department=dept, role="lead" if dept == lead else "co",
-                    deadline=clue["deadline"], state=clue["state"], overdue_workdays=due.overdue_workdays),
+                    deadline=clue["deadline"], deadline_provisional=clue["deadline_provisional"],
+                    state=clue["state"], overdue_workdays=due.overdue_workdays),
                     key=clue["id"])
             await journal.record(tx, clue, "escalate", clue["state"], SCANNER,
                                  {"overdue_workdays": due.overdue_workdays, "office": office})

@@ -25,15 +25,15 @@ async def send_to_departments(deps: Deps, tx: Tx, clue: dict, *, lead: str, co: 
     config = await deps.config.get(tx.session)
     now = clock.now()
     domain_value = Domain(domain).value if domain else (clue["domain"] or Domain.OTHER.value)
-    deadline = clue["deadline"]
-    if deadline is None or reopen:
+    deadline: dict = {}
+    if clue["deadline"] is None or reopen:
         start = now if reopen else clue["received_at"]
         n = deadlines.handling_workdays(config.policies, clue["channel"], clue["urgency"],
                                         s.deadline_fallback_workdays)
-        deadline = deadlines.handling_deadline(deps.calendar, start, n)
+        deadline = deadlines.counted(deps.calendar, start, n).columns()
     co = [d for d in dict.fromkeys(co) if d != lead]
     values = dict(lead_department=lead, co_departments=co, domain=domain_value, round=clue["round"] + 1,
-                  arbitrated=arbitrated, dispatched_at=now, deadline=deadline,
+                  arbitrated=arbitrated, dispatched_at=now, **deadline,
                   return_deadline=deps.calendar.add_workdays(now, s.return_within_workdays),
                   routing_note=note)
     if reopen:
@@ -43,7 +43,8 @@ async def send_to_departments(deps: Deps, tx: Tx, clue: dict, *, lead: str, co: 
                        **values)
     for dept, role in [(lead, "lead"), *[(d, "co") for d in co]]:
         await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueDispatched(
-            clue_id=clue["id"], department=dept, role=role, deadline=clue["deadline"], round=clue["round"],
+            clue_id=clue["id"], department=dept, role=role, deadline=clue["deadline"],
+            deadline_provisional=clue["deadline_provisional"], round=clue["round"],
             channel=clue["channel"], channel_ref=clue["channel_ref"], content=clue["content"],
             received_at=clue["received_at"], address=clue["address"], division_code=clue["division_code"],
             business_name=clue["business_name"], uscc=clue["uscc"], match_confidence=clue["match_confidence"],

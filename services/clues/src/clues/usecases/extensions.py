@@ -9,7 +9,16 @@ from jsp_common.problems import Problem
 
 from ..adapters import repository as repo
 from ..deps import Deps
+from ..domain import deadlines
 from . import access, journal
+
+
+def deadline_of(clue: dict) -> deadlines.Deadline:
+    """The clue's handling deadline as counted (a clue from before the count was kept counts on from it)."""
+    if clue["deadline_from"] is None:
+        return deadlines.Deadline(clue["deadline"], clue["deadline"], 0, clue["deadline_provisional"])
+    return deadlines.Deadline(clue["deadline"], clue["deadline_from"], clue["deadline_workdays"],
+                              clue["deadline_provisional"])
 
 
 async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, workdays: int, reason: str) -> dict:
@@ -37,12 +46,13 @@ async def decide_extension(deps: Deps, tx: Tx, clue_id: str, ext_id: int, actor:
     if ext["status"] != "pending":
         raise Problem(409, f"extension {ext_id} was already {ext['status']}")
     journal.allowed(clue, "decide_extension")
-    new_deadline = deps.calendar.add_workdays(clue["deadline"], ext["workdays"]) if approved else None
+    moved = deadlines.extended(deps.calendar, deadline_of(clue), ext["workdays"]) if approved else None
+    new_deadline = moved.at if moved else None
     status = "approved" if approved else "refused"
     await repo.update_extension(tx.session, ext_id, status=status, decided_by=actor.subject,
                                 decided_at=clock.now(), note=note, new_deadline=new_deadline)
-    if approved:
-        await journal.set_values(tx, clue, deadline=new_deadline, chased_at=None, escalated_at=None)
+    if moved:
+        await journal.set_values(tx, clue, **moved.columns(), chased_at=None, escalated_at=None)
     await journal.record(tx, clue, "approve_extension" if approved else "refuse_extension", clue["state"], actor,
                          {"extension_id": ext_id, "workdays": ext["workdays"], "note": note,
                           "new_deadline": new_deadline.isoformat() if new_deadline else None})

@@ -34,7 +34,8 @@ async def record(tx: Tx, clue: dict, action: str, from_state: str | None, actor:
         from_state=from_state, to_state=clue["state"], actor=actor.subject, actor_department=actor.department,
         at=at, domain=clue.get("domain"), division_code=clue.get("division_code"), uscc=clue.get("uscc"),
         lead_department=clue.get("lead_department"), co_departments=list(clue.get("co_departments") or []),
-        deadline=clue.get("deadline"), details=details), key=clue["id"])
+        deadline=clue.get("deadline"), deadline_provisional=bool(clue.get("deadline_provisional")),
+        details=details), key=clue["id"])
 
 
 def allowed(clue: dict, action: str) -> State:

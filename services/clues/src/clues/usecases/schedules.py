@@ -1,0 +1,76 @@
+"""A year's holiday schedule was published or corrected: every open clue whose handling deadline was
+provisional is counted again, the change recorded on its timeline and announced to its departments
+(``clues.clue.deadline-changed.v1``, both dates given)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from jsp_common import clock, topics
+from jsp_common.events.clues import ClueDeadlineChanged
+from jsp_common.holidays import YearSchedule
+from jsp_common.logs import get_logger
+from jsp_common.outbox import SessionTx
+from jsp_common.outbox import Transaction as Tx
+from jsp_common.principal import Principal
+
+from ..adapters import repository as repo
+from ..deps import Deps
+from ..domain import deadlines, lifecycle
+from . import journal
+from .extensions import deadline_of
+
+log = get_logger(__name__)
+CALENDAR = Principal(subject="clues.workday-schedule", roles=[])
+OPEN = {s.value for s in lifecycle.TIMED_STATES} | {lifecycle.State.RETURNED.value}
+
+
+def describe(schedules: Sequence[YearSchedule]) -> str:
+    return "holiday schedule published: " + ", ".join(
+        f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})" for s in schedules)
+
+
+async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
+    """Returns how many deadlines moved or became final."""
+    now, reason = now or clock.now(), describe(schedules)
+    changed, after, batch = 0, None, deps.settings.schedule_recompute_batch
+    while True:
+        async with deps.db.transaction() as session:
+            tx = SessionTx(session, deps.source)
+            rows = await repo.provisional_clues(session, after=after, limit=batch)
+            for clue in rows:
+                changed += await _recount(deps, tx, clue, reason=reason, now=now)
+        if len(rows) < batch:
+            break
+        after = (rows[-1]["received_at"], rows[-1]["id"])
+    if changed:
+        log.info("provisional deadlines recomputed", count=changed)
+    return changed
+
+
+async def _recount(deps: Deps, tx: Tx, clue: dict, *, reason: str, now: datetime) -> int:
+    if clue["state"] not in OPEN or clue["deadline_from"] is None:
+        # Finished (or from before deadlines were kept as counted): nothing runs against this deadline now.
+        await journal.set_values(tx, clue, deadline_provisional=False)
+        return 0
+    before = deadline_of(clue)
+    again = deadlines.recount(deps.calendar, before)
+    if again is None:
+        return 0
+    passed = now > before.at
+    moved_later = again.at > before.at
+    # A chaser or escalation sent for the old date stands when the new one is not later; a later date restarts them.
+    await journal.set_values(tx, clue, **again.columns(),
+                             **({"chased_at": None, "escalated_at": None} if moved_later else {}))
+    await journal.record(tx, clue, "recompute_deadline", clue["state"], CALENDAR, {
+        "previous_deadline": before.at.isoformat(), "deadline": again.at.isoformat(),
+        "provisional": again.provisional, "previous_passed": passed, "reason": reason})
+    lead = clue["lead_department"]
+    for dept, role in [(lead, "lead"), *[(d, "co") for d in clue["co_departments"] or [] if d != lead]]:
+        if dept:
+            await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueDeadlineChanged(
+                clue_id=clue["id"], department=dept, role=role, deadline=again.at,
+                deadline_provisional=again.provisional, previous_deadline=before.at, previous_passed=passed,
+                state=clue["state"], reason=reason[:500]), key=clue["id"])
+    return 1
