@@ -5,7 +5,7 @@ from __future__ import annotations
 from jsp_common import tracing
 from jsp_testkit.testing import of_type, tail, unique, wait_until
 
-from jsp_testkit import samples
+from jsp_testkit import front_door, samples
 
 OTHER = "samr-410200"
 
@@ -22,19 +22,9 @@ async def test_bureau_registration_reaches_the_department_which_acknowledges(fro
                                             timeout=60)
     # the trace started by the sender's HTTP call continues onto the registry's receipt
     assert receipt.envelope.trace_id == tracing.trace_id_of(trace)
-    departments = receipt.envelope.data["responsible_departments"]
-    if not departments:  # no rule matched: it waits in adjudication until the office assigns it
-        assert receipt.envelope.data["in_adjudication"], receipt.envelope.data
-        first = (await front.get("/registry/adjudication", headers=office["headers"],
-                                 params={"page_size": 500})).json()
-        last = max(1, -(-first["total"] // 500))  # oldest first: the newest case is on the last page
-        queue = (await front.get("/registry/adjudication", headers=office["headers"],
-                                 params={"page_size": 500, "page": last})).json()
-        [case] = [c for c in first["items"] + queue["items"] if c["uscc"] == data["uscc"]]
-        decided = await front.post(f"/registry/adjudication/{case['id']}/decision", headers=office["headers"],
-                                   json={"departments": ["samr-410100"], "note": "食品经营，由市场监管部门监管"})
-        assert decided.status_code == 200, decided.text
-        departments = ["samr-410100"]
+    # no rule matched: it waits in adjudication until the office assigns it
+    departments = await front_door.responsible_departments(front, office["headers"], receipt.envelope.data,
+                                                           otherwise="samr-410100")
     department = departments[0]
     dept = await clients.system("department", department=department)
     other = await clients.system("department", department=OTHER if department != OTHER else "samr-410300")

@@ -10,7 +10,7 @@ import pytest
 
 from jsp_common import clock
 from jsp_common.workdays import WorkCalendar
-from jsp_testkit import samples
+from jsp_testkit import front_door, samples
 from jsp_testkit.testing import of_type, tail, unique, wait_until
 
 
@@ -47,13 +47,18 @@ async def test_an_uploaded_schedule_moves_provisional_deadlines_and_departments_
     try:
         order = samples.work_order(business) | {"urgency": "complex",
                                                 "content": f"{business['name']}销售过期食品，要求查处。"}
-        async with tail(bootstrap, f"dept.{DEPARTMENT}.clues.v1", f"dept.{DEPARTMENT}.notifications.v1") as t:
+        async with tail(bootstrap, f"dept.{DEPARTMENT}.clues.v1", f"dept.{DEPARTMENT}.notifications.v1",
+                        "market.registration-receipts.v1") as t:
             reg = await front.post("/ingest/registrations", headers={**bureau["headers"], "Idempotency-Key": unique("r")},
                                    json={"type": "market.entity.registered.v1", "data": business})
             assert reg.status_code == 202, reg.text
             wo = await front.post("/ingest/work-orders", headers={**hotline["headers"], "Idempotency-Key": unique("w")},
                                   json={"type": "hotline.work-order.submitted.v1", "data": order})
             assert wo.status_code == 202, wo.text
+            [receipt] = await t.wait_for(of_type("registry.registration.accepted.v1", uscc=business["uscc"]),
+                                         timeout=60)
+            assert DEPARTMENT in await front_door.responsible_departments(
+                front, office["headers"], receipt.envelope.data, otherwise=DEPARTMENT)
             [dispatched] = await t.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=order["work_order_no"]),
                                             timeout=60)
             clue_id = dispatched.envelope.data["clue_id"]

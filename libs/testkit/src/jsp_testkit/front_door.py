@@ -54,3 +54,20 @@ async def register_system(http: httpx.AsyncClient, office: Headers, *, name: str
         "grant_type": "client_credentials", "client_id": client_id,
         "client_secret": created["credential"]["secret"]}), 200)
     return client_id, bearer(token["access_token"])
+
+
+async def responsible_departments(http: httpx.AsyncClient, office: Headers, receipt: Mapping, *,
+                                  otherwise: str) -> list[str]:
+    """The departments a registration was assigned to, from its acceptance receipt's data; when no rule matched
+    and it waits in adjudication, the office assigns it to ``otherwise`` (研判定性) and that is the answer."""
+    if receipt["responsible_departments"]:
+        return list(receipt["responsible_departments"])
+    if not receipt["in_adjudication"]:
+        raise FrontDoorError(f"registration {receipt['uscc']} has no department and waits for no adjudication")
+    first = _ok(await http.get("/registry/adjudication", headers=office, params={"page_size": 500}), 200)
+    last = max(1, -(-first["total"] // 500))  # oldest first: the newest case is on the last page
+    queue = _ok(await http.get("/registry/adjudication", headers=office, params={"page_size": 500, "page": last}), 200)
+    [case] = [c for c in first["items"] + queue["items"] if c["uscc"] == receipt["uscc"]]
+    _ok(await http.post(f"/registry/adjudication/{case['id']}/decision", headers=office,
+                        json={"departments": [otherwise], "note": "由研判指定的部门监管"}), 200)
+    return [otherwise]
