@@ -1,5 +1,9 @@
 """Everything a service runs besides its routes: database, producer, outbox relay, consumer loops and
-periodic jobs, built once (in the service's bootstrap) and started and stopped together."""
+periodic jobs, built once (in the service's bootstrap) and started and stopped together.
+
+The relay, the consumers and the periodic jobs start only once the service's database is at the head of
+its migration chain (the migration Job of a release may still be running): until then the service is
+not ready (``/readyz`` says ``schema: behind ...``) and touches none of its tables."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from . import clock
 from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
 from .db import Database
 from .logs import get_logger
+from .migrations import schema_state, service_dir_of
 from .metrics import WORKDAY_CALENDAR_KNOWN_UNTIL
 from .outbox import OutboxRelay
 from .producer import EventProducer
@@ -42,6 +47,10 @@ class ServiceRuntime:
         self.consumers: list[ConsumerLoop] = []
         self._periodic: list[_Periodic] = []
         self._tasks: list[asyncio.Task] = []
+        self._service_dir = service_dir_of(settings.service_name)
+        self._schema_ok = self._service_dir is None  # a runtime without migrations of its own
+        self._working = False
+        self._waiting: asyncio.Task | None = None
 
     def add_consumer(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler],
                      on_poison: PoisonHook | None = None,
@@ -81,9 +90,41 @@ class ServiceRuntime:
                 log.exception("periodic job failed", job=p.name)
             await asyncio.sleep(p.interval_s)
 
+    async def schema(self) -> str:
+        """``"ok"`` once the database is at (or past) the head of this service's migrations."""
+        if not self._schema_ok:
+            async with self.db.engine.connect() as conn:
+                state = await schema_state(conn, self._service_dir)
+            self._schema_ok = state == "ok"
+            return state
+        return "ok"
+
     async def start(self) -> None:
         await self.producer.start()
+        try:
+            ready = await self.schema() == "ok"
+        except Exception:  # noqa: BLE001 - database not reachable yet: wait like for a migration
+            ready = False
+        if ready:
+            await self._start_work()
+        else:
+            self._waiting = asyncio.create_task(self._start_when_migrated(), name="wait-for-schema")
+
+    async def _start_when_migrated(self, interval_s: float = 2.0) -> None:
+        while True:
+            try:
+                state = await self.schema()
+            except Exception as exc:  # noqa: BLE001
+                state = f"unavailable: {type(exc).__name__}"
+            if state == "ok":
+                await self._start_work()
+                return
+            log.info("waiting for the database to be migrated before consuming", schema=state)
+            await asyncio.sleep(interval_s)
+
+    async def _start_work(self) -> None:
         self.relay.start()
+        self._working = True
         for c in self.consumers:
             await c.start()
         self._tasks = [asyncio.create_task(self._run_periodic(p), name=p.name) for p in self._periodic]
@@ -91,15 +132,20 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         """Graceful shutdown: finish the current batches, publish what is committed, close connections."""
-        for c in self.consumers:
-            await c.stop()
-        for t in self._tasks:
-            t.cancel()
+        if self._waiting:
+            self._waiting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await t
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.relay.publish_batch(), 10)
-        await self.relay.stop()
+                await self._waiting
+        if self._working:
+            for c in self.consumers:
+                await c.stop()
+            for t in self._tasks:
+                t.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.relay.publish_batch(), 10)
+            await self.relay.stop()
         await self.producer.stop()
         await self.db.dispose()
         log.info("service stopped")
@@ -112,4 +158,9 @@ class ServiceRuntime:
                 checks[name] = "ok"
             except Exception as exc:  # noqa: BLE001
                 checks[name] = f"unavailable: {type(exc).__name__}"
+        if checks["database"] == "ok":
+            try:
+                checks["schema"] = await asyncio.wait_for(self.schema(), 3)
+            except Exception as exc:  # noqa: BLE001
+                checks["schema"] = f"unavailable: {type(exc).__name__}"
         return checks
