@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from . import Service, bootstrap_servers, label_selector, platform, services
 
-CA_DIR = "/etc/jsp/kafka-ca"
-OVERRIDES_DIR = "/etc/jsp/workdays"
+CA_DIR = "/etc/kafka-ca"
+OVERRIDES_DIR = "/etc/jsp"  # as in docker-compose.yml
 
 
 def common_config() -> list[dict]:
@@ -43,7 +43,7 @@ def _image(s: Service) -> str:
 def _env(s: Service) -> list[dict]:
     prefix = f"JSP_{s.name.upper()}_"
     env = [{"name": f"{prefix}HTTP_HOST", "value": "0.0.0.0"}, {"name": f"{prefix}HTTP_PORT", "value": str(s['port'])},
-           _database_env(s),
+           _database_env(s), {"name": f"{prefix}DB_POOL_SIZE", "value": str(s['db_pool'])},
            {"name": "JSP_KAFKA_SASL_USERNAME", "value": s.kafka_user},
            _secret_env("JSP_KAFKA_SASL_PASSWORD", s.kafka_user, "password")]
     if s["workday_overrides"]:
