@@ -246,3 +246,21 @@ def test_the_capacity_model_grows_partitions_with_the_load(monkeypatch):
     monkeypatch.setattr(capacity, "capacity_inputs", lambda: inputs)
     hotline = next(t for t in capacity.topic_loads(3) if t.topic.name == topics.HOTLINE_WORK_ORDERS)
     assert hotline.partitions_needed > hotline.topic.partitions
+
+
+def test_a_restore_is_a_new_cluster_recovered_to_a_point_in_time_that_validates():
+    """The runbook's restore: `database` and `restore_from` in platform.yaml make a new Cluster recovered from
+    the old one's backups and WAL up to a time, and repoint the service at it."""
+    from generator import Service, postgres, workloads
+
+    s = Service("registry", {**platform()["services"]["registry"], "database": "registry-db-r1",
+                             "restore_from": {"cluster": "registry-db", "target_time": "2026-12-01T08:00:00+08:00"}})
+    cluster = postgres.cluster(s, 3)
+    assert validate.validate(cluster) is None
+    assert cluster["metadata"]["name"] == "registry-db-r1"
+    assert cluster["spec"]["bootstrap"] == {"recovery": {
+        "source": "registry-db", "database": "registry", "owner": "registry",
+        "recoveryTarget": {"targetTime": "2026-12-01T08:00:00+08:00"}}}
+    assert cluster["spec"]["externalClusters"][0]["barmanObjectStore"]["serverName"] == "registry-db"
+    env = {e["name"]: e for e in workloads.deployment(s)["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["JSP_REGISTRY_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "registry-db-r1-app"

@@ -57,7 +57,8 @@ class Service:
 
     @property
     def database(self) -> str:
-        return f"{self.name}-db"  # its CloudNativePG Cluster
+        """Its CloudNativePG Cluster: ``<service>-db``, or the one restored into (``database`` in platform.yaml)."""
+        return self.spec.get("database") or f"{self.name}-db"
 
     @property
     def kafka_user(self) -> str:
