@@ -5,7 +5,8 @@ in sync; the single test broker refuses the cluster's three copies instead of cr
 from __future__ import annotations
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from jsp_common.testing import unique
 from jsp_common.topics import REPLICATION, Topic, create_topics
