@@ -31,8 +31,10 @@ def per_replica(group: str) -> float:
     return float(c["per_replica"].get(group, c["unmeasured_per_replica"]))
 
 
-def topic_loads(replicas: int) -> list[TopicLoad]:
+def topic_loads(replicas: int, growth: float | None = None) -> list[TopicLoad]:
+    """Every catalogue topic's load at ``growth`` times today's (default: the model's ``growth``)."""
     c = capacity_inputs()
+    growth = c["growth"] if growth is None else growth
     readers: dict[str, list[str]] = {}
     for g in consumer_groups():
         for t in g.topics:
@@ -41,7 +43,7 @@ def topic_loads(replicas: int) -> list[TopicLoad]:
     out = []
     for t in topics.CATALOGUE:
         fan_out = c["topics"][t.name]
-        total = sum(c["daily"][inp] * f for inp, f in fan_out.items()) * c["growth"]
+        total = sum(c["daily"][inp] * f for inp, f in fan_out.items()) * growth
         daily = total * c["department_share"] if t.per_department else total  # the busiest department's
         peak = daily * c["busy_hour_share"] / 3600
         needed = peak * catch_up
@@ -59,9 +61,9 @@ def topic_loads(replicas: int) -> list[TopicLoad]:
     return out
 
 
-def broker_disk_gib(replicas: int, brokers: int, headroom: float = 2.0) -> int:
+def broker_disk_gib(replicas: int, brokers: int, headroom: float = 2.0, growth: float | None = None) -> int:
     """Disk per broker: every topic's retained bytes with its replicas, spread over the brokers, doubled."""
-    total = sum(t.disk_bytes for t in topic_loads(replicas))
+    total = sum(t.disk_bytes for t in topic_loads(replicas, growth))
     return max(10, math.ceil(total * headroom / brokers / 2**30))
 
 

@@ -17,8 +17,9 @@ def _api() -> str:
     return platform()["kafka"]["api_version"]
 
 
-def kafka(replication: topics.Replication, nodes: int) -> list[dict]:
-    """The Kafka cluster: `nodes` controllers and `nodes` brokers (one node in both roles when nodes == 1)."""
+def kafka(replication: topics.Replication, nodes: int, growth: float | None = None) -> list[dict]:
+    """The Kafka cluster: `nodes` controllers and `nodes` brokers (one node in both roles when nodes == 1),
+    broker disk from the capacity model at `growth` times today's load (default: the model's)."""
     k = platform()["kafka"]
     config = {
         "auto.create.topics.enable": False,  # topics come only from KafkaTopics (the catalogue)
@@ -42,7 +43,7 @@ def kafka(replication: topics.Replication, nodes: int) -> list[dict]:
             "entityOperator": {"topicOperator": {}, "userOperator": {}},
         },
     }
-    disk = f"{broker_disk_gib(replication.replicas, nodes)}Gi"
+    disk = f"{broker_disk_gib(replication.replicas, nodes, growth=growth)}Gi"
     if nodes == 1:
         pools = [_pool("dual", 1, ["controller", "broker"], disk)]
     else:
