@@ -15,7 +15,7 @@ TEST_ENV := JSP_DATA_DIR=$(CURDIR)/.local/test JSP_KAFKA_PORT=19092 JSP_KAFKA_CO
             JSP_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:15432 JSP_ENVIRONMENT=test
 BENCH_ENV := $(subst .local/test,.local/bench,$(TEST_ENV))
 
-.PHONY: help run test bench demo acls venv kafka-jars infra-up infra-down topics migrate schemas clean
+.PHONY: help run test bench demo k8s k8s-validate venv kafka-jars infra-up infra-down topics migrate schemas clean
 
 help:
 	@echo "make run         start Kafka, PostgreSQL and every service (local defaults)"
@@ -25,7 +25,8 @@ help:
 	@echo "make infra-up    start only Kafka (127.0.0.1:9092) and PostgreSQL (127.0.0.1:5432)"
 	@echo "make infra-down  stop them"
 	@echo "make schemas     regenerate docs/schemas, docs/asyncapi.yaml and the README's topic table"
-	@echo "make acls        regenerate the Kafka ACLs per department (deploy/k8s/kafka-acls)"
+	@echo "make k8s         regenerate deploy/k8s (topics, users, services, autoscaling) and docs/capacity.md"
+	@echo "make k8s-validate render every Kubernetes overlay and validate it strictly, offline (part of make test)"
 
 $(VENV)/.installed: requirements-dev.txt libs/common/pyproject.toml libs/testkit/pyproject.toml \
                     $(wildcard services/*/pyproject.toml)
@@ -67,10 +68,15 @@ run: infra-up  # run.py migrates each service before it starts it
 demo: venv
 	@$(PY) deploy/local/demo.py $(DEMO_ARGS)
 
-acls: venv
-	@$(PY) deploy/k8s/kafka-acls/generate.py > deploy/k8s/kafka-acls/acls.yaml
+k8s: venv
+	@$(PY) deploy/k8s/generate.py
 
-test: venv kafka-jars
+# Builds kustomize (go install) and Strimzi's CRDs (Maven Central, Java 21+) into .local/k8s the first time.
+k8s-validate: venv
+	@$(PY) deploy/k8s/generate.py --check
+	@$(PY) deploy/k8s/validate.py
+
+test: venv kafka-jars k8s-validate
 	@rm -rf .local/test
 	@$(TEST_ENV) $(INFRA) up
 	@status=0; \

@@ -38,18 +38,23 @@ def asyncpg_dsn(url: str) -> str:
 
 
 async def ensure_database(url: str) -> bool:
-    """Create the database named in ``url`` if it does not exist (local and test set-ups). True if created."""
+    """Create the database named in ``url`` if it does not exist (local and test set-ups). True if created.
+
+    Where the database exists (a CloudNativePG cluster's, made by ``bootstrap.initdb``) nothing else is
+    touched: its owner may not connect to ``postgres`` nor create databases."""
     u = make_url(url)
     name = u.database
+    try:
+        await (await asyncpg.connect(asyncpg_dsn(url))).close()
+        return False
+    except asyncpg.InvalidCatalogNameError:
+        pass
     conn = await asyncpg.connect(asyncpg_dsn(u.set(database="postgres").render_as_string(hide_password=False)))
     try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not exists:
-            try:
-                await conn.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                return False
-            return True
-        return False
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+            return False  # created meanwhile by a migration started at the same time
+        return True
     finally:
         await conn.close()

@@ -9,19 +9,28 @@ A service's ``migrations/env.py`` is two lines::
 Its first revision creates its tables as first released, from frozen SQL (:func:`run_script`), and the
 messaging tables with :func:`create_messaging_tables` (their first shape);
 a later one moves the outbox to one row per transaction with :func:`outbox_per_transaction`.
-Migrations run as a separate step (``python -m <service> migrate``), never inside the app.
+Migrations run as a separate step (``python -m <service> migrate``), never inside the app. Two of them
+started together (two replicas' start-up, a Job retried while the first still runs) take turns under a
+PostgreSQL advisory lock: the second finds the chain at head and does nothing.
+A running service is ready only once its database is at the head its code knows (:func:`schema_state`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import importlib.util
 import re
+from functools import lru_cache
 from pathlib import Path
 
+import asyncpg
+
 from sqlalchemy import MetaData, pool
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from .db import ensure_database
+from .db import asyncpg_dsn, ensure_database
 from .messaging_tables import inbox, outbox_batches
 from .messaging_tables import metadata as messaging_metadata
 
@@ -123,12 +132,57 @@ def alembic_config(service_dir: Path, database_url: str):
     return cfg
 
 
+def lock_key(database_url: str) -> int:
+    """The advisory-lock key of one database's migrations (a signed 64-bit integer)."""
+    name = make_url(database_url).database or ""
+    return int.from_bytes(hashlib.sha256(f"jsp-migrate:{name}".encode()).digest()[:8], "big", signed=True)
+
+
 async def upgrade(service_dir: Path, database_url: str, revision: str = "head") -> None:
-    """Create the database if needed and migrate it (safe to run from inside an event loop)."""
+    """Create the database if needed and migrate it (safe to run from inside an event loop), holding the
+    database's migration lock meanwhile so that migrations started together run one after the other."""
     from alembic import command
 
     await ensure_database(database_url)
-    await asyncio.to_thread(command.upgrade, alembic_config(service_dir, database_url), revision)
+    lock = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        await lock.execute("SELECT pg_advisory_lock($1)", lock_key(database_url))
+        await asyncio.to_thread(command.upgrade, alembic_config(service_dir, database_url), revision)
+    finally:
+        await lock.close()  # ends the session, which releases the lock even if the upgrade failed
+
+
+@lru_cache
+def head_revisions(service_dir: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """``(heads, every revision)`` of a service's migration chain, read from its scripts."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config(service_dir, ""))
+    return frozenset(scripts.get_heads()), frozenset(r.revision for r in scripts.walk_revisions())
+
+
+def service_dir_of(package: str) -> Path | None:
+    """``services/<name>`` of an installed service package, if its migrations are there."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        return None
+    candidate = Path(spec.origin).resolve().parents[2]
+    return candidate if (candidate / "alembic.ini").exists() else None
+
+
+async def schema_state(connection, service_dir: Path) -> str:
+    """``"ok"`` when the database (``connection``: a SQLAlchemy async connection) is at this code's head, or
+    past it (a newer release migrated it; its changes keep older code working); otherwise what it is at."""
+    from sqlalchemy import text
+
+    heads, known = head_revisions(service_dir)
+    try:
+        current = set((await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+    except Exception:  # noqa: BLE001 - no alembic_version table: never migrated
+        return "not migrated"
+    if current == heads or not current <= known:
+        return "ok"
+    return f"behind: at {', '.join(sorted(current)) or 'base'}, head {', '.join(sorted(heads))}"
 
 
 async def downgrade(service_dir: Path, database_url: str, revision: str) -> None:

@@ -2,7 +2,11 @@
 periodic jobs, built once (in the service's bootstrap) and started and stopped together.
 
 ``ServiceRuntime[Deps]`` is generic over the service's dependency container (``deps.py``): the bootstrap
-sets ``runtime.deps`` once, and routes reach it typed through ``jsp_common.http.get_runtime``."""
+sets ``runtime.deps`` once, and routes reach it typed through ``jsp_common.http.get_runtime``.
+
+The relay, the consumers and the periodic jobs start only once the service's database is at the head of
+its migration chain (the migration Job of a release may still be running): until then the service is
+not ready (``/readyz`` says ``schema: behind ...``) and touches none of its tables."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from . import clock
 from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
 from .db import Database
 from .logs import get_logger
+from .migrations import schema_state, service_dir_of
 from .metrics import WORKDAY_CALENDAR_KNOWN_UNTIL
 from .outbox import OutboxRelay
 from .producer import EventProducer
@@ -55,6 +60,10 @@ class ServiceRuntime(Generic[DepsT]):
         self.schedule_feed: ScheduleFeed | None = None
         self._on_start: list[Callable[[], Awaitable[None] | None]] = []
         self._on_stop: list[Callable[[], Awaitable[None] | None]] = []
+        self._service_dir = service_dir_of(settings.service_name)
+        self._schema_ok = self._service_dir is None  # a runtime without migrations of its own
+        self._working = False
+        self._waiting: asyncio.Task | None = None
 
     def add_consumer(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler],
                      on_poison: PoisonHook | None = None,
@@ -114,12 +123,44 @@ class ServiceRuntime(Generic[DepsT]):
                 log.exception("periodic job failed", job=p.name)
             await asyncio.sleep(p.interval_s)
 
+    async def schema(self) -> str:
+        """``"ok"`` once the database is at (or past) the head of this service's migrations."""
+        if not self._schema_ok:
+            async with self.db.engine.connect() as conn:
+                state = await schema_state(conn, self._service_dir)
+            self._schema_ok = state == "ok"
+            return state
+        return "ok"
+
     async def start(self) -> None:
         for step in self._on_start:
             if asyncio.iscoroutine(done := step()):
                 await done
         await self.producer.start()
+        try:
+            ready = await self.schema() == "ok"
+        except Exception:  # noqa: BLE001 - database not reachable yet: wait like for a migration
+            ready = False
+        if ready:
+            await self._start_work()
+        else:
+            self._waiting = asyncio.create_task(self._start_when_migrated(), name="wait-for-schema")
+
+    async def _start_when_migrated(self, interval_s: float = 2.0) -> None:
+        while True:
+            try:
+                state = await self.schema()
+            except Exception as exc:  # noqa: BLE001
+                state = f"unavailable: {type(exc).__name__}"
+            if state == "ok":
+                await self._start_work()
+                return
+            log.info("waiting for the database to be migrated before consuming", schema=state)
+            await asyncio.sleep(interval_s)
+
+    async def _start_work(self) -> None:
         self.relay.start()
+        self._working = True
         if self.schedule_feed is not None:
             await self.schedule_feed.start()
         for c in self.consumers:
@@ -132,17 +173,22 @@ class ServiceRuntime(Generic[DepsT]):
         for step in self._on_stop:
             if asyncio.iscoroutine(done := step()):
                 await done
-        for c in self.consumers:
-            await c.stop()
-        for t in self._tasks:
-            t.cancel()
+        if self._waiting:
+            self._waiting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await t
-        if self.schedule_feed is not None:
-            await self.schedule_feed.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.relay.publish_batch(), 10)
-        await self.relay.stop()
+                await self._waiting
+        if self._working:
+            for c in self.consumers:
+                await c.stop()
+            for t in self._tasks:
+                t.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+            if self.schedule_feed is not None:
+                await self.schedule_feed.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.relay.publish_batch(), 10)
+            await self.relay.stop()
         await self.producer.stop()
         await self.db.dispose()
         log.info("service stopped")
@@ -155,4 +201,9 @@ class ServiceRuntime(Generic[DepsT]):
                 checks[name] = "ok"
             except Exception as exc:  # noqa: BLE001
                 checks[name] = f"unavailable: {type(exc).__name__}"
+        if checks["database"] == "ok":
+            try:
+                checks["schema"] = await asyncio.wait_for(self.schema(), 3)
+            except Exception as exc:  # noqa: BLE001
+                checks["schema"] = f"unavailable: {type(exc).__name__}"
         return checks

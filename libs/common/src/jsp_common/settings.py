@@ -14,6 +14,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_SECRET_MARKER = "change-me"
 
 
+def asyncpg_url(url: str) -> str:
+    """A database URL for SQLAlchemy's asyncpg driver: ``postgresql://`` and ``postgres://`` (libpq's forms,
+    e.g. the ``uri`` of a CloudNativePG ``<cluster>-app`` Secret) become ``postgresql+asyncpg://``."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+asyncpg://" + url[len(scheme):]
+    return url
+
+
 class ServiceSettings(BaseSettings):
     """Settings common to every service. Subclasses set ``service_name`` and their env prefix."""
 
@@ -30,6 +39,11 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_mechanism: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_MECHANISM"))
     kafka_sasl_username: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_USERNAME"))
     kafka_sasl_password: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_PASSWORD"))
+    # The CA that signed the brokers' certificates (SSL, SASL_SSL), e.g. Strimzi's <cluster>-cluster-ca-cert.
+    kafka_ssl_cafile: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SSL_CAFILE"))
+    # Replicas per partition when topics are created: jsp_common.topics.REPLICATION (local 1/1, cluster 3/2).
+    kafka_replication: Literal["local", "cluster"] = Field(
+        "local", validation_alias=AliasChoices("JSP_KAFKA_REPLICATION"))
 
     postgres_url: str = Field("postgresql+asyncpg://postgres@127.0.0.1:5432",
                               validation_alias=AliasChoices("JSP_POSTGRES_URL"))
@@ -56,8 +70,10 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _derive(self) -> "ServiceSettings":
+        self.postgres_url = asyncpg_url(self.postgres_url)
         if not self.database_url:
             self.database_url = f"{self.postgres_url.rstrip('/')}/{self.service_name}"
+        self.database_url = asyncpg_url(self.database_url)
         return self
 
     def refuse_placeholder_secrets(self, **secrets: str | None) -> None:
@@ -70,6 +86,10 @@ class ServiceSettings(BaseSettings):
     def kafka_client_options(self) -> dict:
         opts: dict = {"bootstrap_servers": self.kafka_bootstrap_servers,
                       "security_protocol": self.kafka_security_protocol}
+        if self.kafka_ssl_cafile:
+            from aiokafka.helpers import create_ssl_context
+
+            opts["ssl_context"] = create_ssl_context(cafile=self.kafka_ssl_cafile)
         if self.kafka_sasl_mechanism:
             opts.update(sasl_mechanism=self.kafka_sasl_mechanism,
                         sasl_plain_username=self.kafka_sasl_username,

@@ -4,6 +4,8 @@ Topics are created from this list by an explicit start-up step (``python -m jsp_
 the broker's automatic topic creation is off. Department-facing topics share the per-department
 prefix ``dept.<department>.`` so access can be granted per department by topic prefix.
 Dead-letter topics are derived from the topic and the consumer group (:func:`dead_letter_topic`).
+How many copies each partition keeps depends on where the platform runs (:data:`REPLICATION`): the one
+place both ``create`` and the Kubernetes generator (deploy/k8s/generate.py, KafkaTopics) read it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,19 @@ FOREVER = -1
 
 
 @dataclass(frozen=True)
+class Replication:
+    """Copies of every partition, and how many must have a write before it is acknowledged (acks=all)."""
+    replicas: int
+    min_insync_replicas: int
+
+
+# One broker locally (make run, tests, the one-node overlay); three brokers on a cluster, where a write is
+# kept on two before it is acknowledged, so one broker's loss neither stops a partition nor loses an event.
+REPLICATION = {"local": Replication(replicas=1, min_insync_replicas=1),
+               "cluster": Replication(replicas=3, min_insync_replicas=2)}
+
+
+@dataclass(frozen=True)
 class Topic:
     name: str
     key: str
@@ -33,8 +48,9 @@ class Topic:
     compacted: bool = False
     per_department: bool = False  # a template: ``{department}`` is filled in for every department
 
-    def configs(self) -> dict[str, str]:
-        cfg = {"retention.ms": str(self.retention_ms), "min.insync.replicas": "1"}
+    def configs(self, replication: Replication = REPLICATION["local"]) -> dict[str, str]:
+        cfg = {"retention.ms": str(self.retention_ms),
+               "min.insync.replicas": str(replication.min_insync_replicas)}
         if self.compacted:
             cfg["cleanup.policy"] = "compact"
         return cfg
@@ -293,8 +309,9 @@ def all_topics(department_codes: list[str] | None = None) -> list[Topic]:
     return out
 
 
-async def create_topics(bootstrap_servers: str, topics: list[Topic] | None = None, **client_options) -> list[str]:
-    """Create every missing topic (idempotent). Returns the names created."""
+async def create_topics(bootstrap_servers: str, topics: list[Topic] | None = None, *,
+                        replication: Replication = REPLICATION["local"], **client_options) -> list[str]:
+    """Create every missing topic (idempotent) with ``replication``. Returns the names created."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     topics = topics if topics is not None else all_topics()
@@ -305,7 +322,8 @@ async def create_topics(bootstrap_servers: str, topics: list[Topic] | None = Non
         missing = [t for t in topics if t.name not in existing]
         for i in range(0, len(missing), 100):
             chunk = missing[i:i + 100]
-            resp = await admin.create_topics([NewTopic(t.name, t.partitions, 1, topic_configs=t.configs())
+            resp = await admin.create_topics([NewTopic(t.name, t.partitions, replication.replicas,
+                                                                       topic_configs=t.configs(replication))
                                               for t in chunk], timeout_ms=60000)
             errors = [(e[0], e[1]) for e in resp.topic_errors if e[1] not in (0, TOPIC_ALREADY_EXISTS)]
             if errors:
@@ -327,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m jsp_common.topics")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("create", help="create every topic of the catalogue that does not exist yet")
+    create = sub.add_parser("create", help="create every topic of the catalogue that does not exist yet")
+    create.add_argument("--replication", choices=sorted(REPLICATION),
+                        help="replicas and min.insync.replicas (default: JSP_KAFKA_REPLICATION, else local)")
     sub.add_parser("list", help="print every concrete topic")
     args = parser.parse_args(argv)
     if args.cmd == "list":
@@ -335,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{t.name}\t{t.partitions}\t{t.key}")
         return 0
     settings = ServiceSettings()
-    created = asyncio.run(create_topics(settings.kafka_bootstrap_servers,
+    replication = REPLICATION[args.replication or settings.kafka_replication]
+    created = asyncio.run(create_topics(settings.kafka_bootstrap_servers, replication=replication,
                                         **{k: v for k, v in settings.kafka_client_options().items()
                                            if k != "bootstrap_servers"}))
     print(f"topics: {len(created)} created, {len(all_topics()) - len(created)} already there")
