@@ -82,7 +82,8 @@ def department_user(code: str, name: str) -> dict:
     return _user(f"dept-{code}", [
         _acl("topic", prefix, ["Read", "Describe"], "prefix"),
         _acl("group", f"{code}.", ["Read", "Describe"], "prefix"),
-    ], f"{name}: reads only its own topics {prefix}* with consumer groups {code}.<purpose>",
+        *(_acl("topic", t.name, ["Read", "Describe"]) for t in topics.CATALOGUE if t.reference),
+    ], f"{name}: reads only its own topics {prefix}* (and the reference data) with consumer groups {code}.<purpose>",
         platform()["kafka"]["quotas"]["department"])
 
 
@@ -94,6 +95,8 @@ def service_user(service: Service) -> dict:
         if any(p == service.name or p.startswith(f"{service.name} ") for p in t.producers):
             acls.append(_acl("topic", name, ["Write", "Describe"], pattern))
         groups = [g for g in t.service_groups if g.split(".", 1)[0] == service.name]
+        if t.reference and not groups:  # read whole from the beginning, without a consumer group
+            acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
         if groups:
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
             for g in groups:

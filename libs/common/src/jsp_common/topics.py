@@ -47,6 +47,7 @@ class Topic:
     retention_ms: int = 30 * DAY_MS
     compacted: bool = False
     per_department: bool = False  # a template: ``{department}`` is filled in for every department
+    reference: bool = False  # reference data every service and department may read (whole, without a group)
 
     def configs(self, replication: Replication = REPLICATION["local"]) -> dict[str, str]:
         cfg = {"retention.ms": str(self.retention_ms),
@@ -263,6 +264,7 @@ CATALOGUE: tuple[Topic, ...] = (
         partitions=1,
         retention_ms=FOREVER,
         compacted=True,
+        reference=True,
     ),
 )
 
