@@ -10,7 +10,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 from jsp_common import departments, topics
-from jsp_common.testing import unique
+from jsp_testkit.testing import unique
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy/k8s"))

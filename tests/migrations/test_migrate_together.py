@@ -14,7 +14,7 @@ import pytest
 
 from jsp_common.db import asyncpg_dsn, ensure_database
 from jsp_common.migrations import head_revisions, lock_key
-from jsp_common.testing import unique_database_url, wait_until
+from jsp_testkit.testing import unique_database_url, wait_until
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 

@@ -11,7 +11,7 @@ from jsp_common.db import ensure_database
 from jsp_common.migrations import head_revisions, upgrade
 from jsp_common.runtime import ServiceRuntime
 from jsp_common.settings import ServiceSettings
-from jsp_common.testing import unique_database_url, wait_until
+from jsp_testkit.testing import unique_database_url, wait_until
 
 REGISTRY = Path(__file__).resolve().parents[2] / "services/registry"
 

@@ -8,7 +8,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from jsp_common.testing import unique
+from jsp_testkit.testing import unique
 from jsp_common.topics import REPLICATION, Topic, create_topics
 
 
