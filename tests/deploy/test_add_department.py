@@ -44,4 +44,5 @@ async def test_a_new_department_gets_its_topics_kafka_topics_and_user(monkeypatc
     assert validate.validate(user) is None
     assert [a["resource"] for a in user["spec"]["authorization"]["acls"]] == [
         {"type": "topic", "name": f"dept.{code}.", "patternType": "prefix"},
-        {"type": "group", "name": f"{code}.", "patternType": "prefix"}]
+        {"type": "group", "name": f"{code}.", "patternType": "prefix"},
+        {"type": "topic", "name": "reference.workday-schedules.v1", "patternType": "literal"}]  # reference data
