@@ -67,7 +67,7 @@ async def responsible_departments(http: httpx.AsyncClient, office: Headers, rece
     first = _ok(await http.get("/registry/adjudication", headers=office, params={"page_size": 500}), 200)
     last = max(1, -(-first["total"] // 500))  # oldest first: the newest case is on the last page
     queue = _ok(await http.get("/registry/adjudication", headers=office, params={"page_size": 500, "page": last}), 200)
-    [case] = [c for c in first["items"] + queue["items"] if c["uscc"] == receipt["uscc"]]
+    [case] = {c["id"]: c for c in first["items"] + queue["items"] if c["uscc"] == receipt["uscc"]}.values()
     _ok(await http.post(f"/registry/adjudication/{case['id']}/decision", headers=office,
                         json={"departments": [otherwise], "note": "由研判指定的部门监管"}), 200)
     return [otherwise]
