@@ -7,15 +7,15 @@ from fastapi import FastAPI
 from jsp_common.http import create_service_app
 
 from .api import adjudication, entities, notifications, rules
-from .bootstrap import build_runtime
+from .bootstrap import build
 from .settings import Settings
 
 
-def create_app(settings: Settings | None = None, **runtime_options) -> FastAPI:
+def create_app(settings: Settings | None = None, **build_options) -> FastAPI:
     return create_service_app(
         title="JSP registry",
         description="Directory of supervised objects (综合监管对象名录库), responsibility rules, "
                     "dual notification (双告知) and adjudication (研判定性).",
-        runtime_factory=lambda: build_runtime(settings, **runtime_options),
+        runtime_factory=lambda: build(settings, **build_options),
         routers=[entities.router, notifications.router, adjudication.router, rules.router],
     )
