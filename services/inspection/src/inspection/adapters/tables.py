@@ -150,6 +150,7 @@ targets = Table(
     Column("departments", ARRAY(Text), nullable=False),
     Column("inspectors", ARRAY(Text), nullable=False),
     Column("year", Integer, nullable=False),
+    Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
     Column("inspected_on", Date),
     Column("due_on", Date),                              # publication deadline (working days)
