@@ -62,9 +62,9 @@ class Service:
         await self.producer.send(topic, env.to_bytes(), key=key.encode())
 
     async def entities(self, n: int, industry: str, *, classes: dict[str, str] | None = None,
-                       division: str = "410102") -> list[str]:
+                       division: str = "410102", usccs: list[str] | None = None) -> list[str]:
         """``n`` active entities published by 'the registry' (and their classes by 'risk'), replicated."""
-        usccs = [new_uscc(division) for _ in range(n)]
+        usccs = usccs or [new_uscc(division) for _ in range(n)]
         now = clock.now()
         for u in usccs:
             await self.send(topics.REGISTRY_ENTITIES, EntityChanged(
@@ -86,18 +86,29 @@ class Service:
         await wait_until(replicated, timeout=60, what=f"{n} entities and their classes in the replica")
         return usccs
 
-    async def post(self, path: str, who: dict, body: Any = None, **kw) -> httpx.Response:
-        return await self.client.post(path, headers=who, json=body, **kw)
+    async def post(self, path: str, who: dict, body: Any = None, *, headers: dict | None = None,
+                   **kw) -> httpx.Response:
+        if body is not None:
+            kw["json"] = body
+        return await self.client.post(path, headers={**who, **(headers or {})}, **kw)
+
+    async def retire_inspectors(self, department: str) -> None:
+        """Deactivate a department's inspectors left by earlier tests (a test that counts on its pool)."""
+        for i in (await self.get("/inspectors", OFFICE, params={"department": department, "limit": 500})).json():
+            if i["active"]:
+                r = await self.client.patch(f"/inspectors/{i['id']}", headers=OFFICE, json={"active": False})
+                assert r.status_code == 200, r.text
 
     async def get(self, path: str, who: dict | None = None, **kw) -> httpx.Response:
         return await self.client.get(path, headers=who or {}, **kw)
 
-    async def matter(self, lead: str = "samr-410100", co: tuple[str, ...] = ("nhc-410100",), kind: str = "key") -> dict:
+    async def matter(self, lead: str = "samr-410100", co: tuple[str, ...] = ("nhc-410100",), kind: str = "key",
+                     division: str = "410100") -> dict:
         code = unique("M").replace("-", "")[:40]
         items = [{"code": f"{code}-S1", "department": lead, "title": "经营许可与进货查验"}] + \
                 [{"code": f"{code}-{d[:3].upper()}1", "department": d, "title": "从业人员健康"} for d in co]
-        r = await self.post("/batches", OFFICE, {"division_code": "410100", "title": "第一批", "matters": [{
-            "code": code, "name": "餐饮食品安全联合抽查", "domain": "food", "division_code": "410100", "kind": kind,
+        r = await self.post("/batches", OFFICE, {"division_code": division, "title": "第一批", "matters": [{
+            "code": code, "name": "餐饮食品安全联合抽查", "domain": "food", "division_code": division, "kind": kind,
             "lead_department": lead, "cooperating_departments": list(co), "legal_basis": "《食品安全法》",
             "items": items, "effective_from": "2025-01-01"}]})
         assert r.status_code == 201, r.text
