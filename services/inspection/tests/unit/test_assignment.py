@@ -72,3 +72,18 @@ def test_only_active_inspectors_with_a_certificate_valid_through_the_period_are_
     people = [Inspector("a", "d", "1", date(2026, 6, 30)), Inspector("b", "d", "2", date(2026, 6, 29)),
               Inspector("c", "d", "3", date(2027, 1, 1), active=False), Inspector("e", "d", "4", None)]
     assert [i.id for i in eligible(people, END)] == ["a"]
+
+
+def test_the_documented_inspector_vector():
+    """docs/inspection-draw.md: the inspector part of the test vector."""
+    seed = "dfe4550bc2adcfc875d855bc1c24bb330c4f3af3aae5dbf3cdcd418ec6a160dd"
+    t5, t3 = target("91410100MA0000005A", "d"), target("91410100MA0000003A", "d")
+    ids = lambda conflicts=frozenset(): [Inspector("I-1", "d", "1", date(2030, 1, 1)),  # noqa: E731
+                                         Inspector("I-2", "d", "2", date(2030, 1, 1)),
+                                         Inspector("I-3", "d", "3", date(2030, 1, 1), conflicts=conflicts)]
+    assert assign(seed, [t3, t5], {"d": ids()}, lead="d", rules=Rules()) == {
+        "91410100MA0000005A": ["I-2", "I-3"], "91410100MA0000003A": ["I-2", "I-3"]}
+    assert assign(seed, [t3, t5], {"d": ids(frozenset({t3.uscc}))}, lead="d", rules=Rules())[t3.uscc] == ["I-2", "I-1"]
+    with pytest.raises(DrawRefused) as exc:
+        assign(seed, [t3, t5], {"d": ids()}, lead="d", rules=Rules(cap_per_inspector=1))
+    assert exc.value.facts["uscc"] == t3.uscc and exc.value.facts["available"] == 1

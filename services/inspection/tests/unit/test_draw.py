@@ -50,3 +50,12 @@ def test_seeds_are_64_hex_characters():
     with pytest.raises(ValueError):
         draw.check_seed("ABC")
     assert draw.seed_hash(SEED) == hashlib.sha256(SEED.encode()).hexdigest()
+
+
+def test_the_documented_stratum_vector():
+    from decimal import Decimal
+
+    from inspection.domain.sampling import Candidate, draw_strata, stratify
+
+    (s,) = draw_strata(SEED, stratify([Candidate(m, "C") for m in MEMBERS], {"C": Decimal("0.3")}))
+    assert s.sample == ["91410100MA0000005A", "91410100MA0000003A"]
