@@ -82,7 +82,7 @@ def test_the_documented_inspector_vector():
                                          Inspector("I-2", "d", "2", date(2030, 1, 1)),
                                          Inspector("I-3", "d", "3", date(2030, 1, 1), conflicts=conflicts)]
     assert assign(seed, [t3, t5], {"d": ids()}, lead="d", rules=Rules()) == {
-        "91410100MA0000005A": ["I-2", "I-3"], "91410100MA0000003A": ["I-2", "I-3"]}
+        "91410100MA0000005A": ["I-2", "I-1"], "91410100MA0000003A": ["I-3", "I-2"]}
     assert assign(seed, [t3, t5], {"d": ids(frozenset({t3.uscc}))}, lead="d", rules=Rules())[t3.uscc] == ["I-2", "I-1"]
     with pytest.raises(DrawRefused) as exc:
         assign(seed, [t3, t5], {"d": ids()}, lead="d", rules=Rules(cap_per_inspector=1))

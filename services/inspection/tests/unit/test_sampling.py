@@ -70,3 +70,14 @@ def test_each_class_is_drawn_from_its_own_members_only():
     for s in draw_strata(draw.new_seed(), stratify(population, ratios)):
         assert set(s.sample) <= set(s.members)
         assert s.snapshot == draw.snapshot(s.members)
+
+
+def test_walking_one_shared_ranking_gives_the_same_samples_as_ranking_each_stratum():
+    rng = random.Random(5)
+    population = _population(20_000, rng)
+    ratios = resolve_ratios({"D": 0.9}, key_matter=True, general_cap=CAP, proactive_a=False)
+    seed = draw.new_seed()
+    each = draw_strata(seed, stratify(population, ratios))
+    ranks = {c.uscc: draw.rank(seed, c.uscc) for c in population}
+    walked = draw_strata(seed, stratify(population, ratios), order=sorted(ranks, key=lambda m: (ranks[m], m)))
+    assert [s.sample for s in walked] == [s.sample for s in each]

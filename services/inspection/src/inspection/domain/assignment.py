@@ -7,12 +7,17 @@ declared a conflict with an entity (回避) is never drawn for it; no inspector 
 ``cap_per_inspector`` targets in the period (targets already held in other tasks count). When the pool
 cannot satisfy the rules the draw is refused with the reason: it never quietly draws fewer.
 
-Order, so that anyone can replay it: targets by their rank ``SHA-256(seed || uscc)``; for each target the
-candidates of a department by ``SHA-256(seed || uscc + "/" + inspector_id)``.
+Order, so that anyone can replay it: targets by their rank ``SHA-256(seed || uscc)``. Each department's
+inspectors queue by ``SHA-256(seed || inspector_id)``; for a target the department's queue is walked from
+its head: an inspector who can go is taken and moves to the back, one who cannot go to this entity
+(conflicted, already in its team) also moves to the back, one at the cap leaves the queue. A queue walked
+once without enough inspectors refuses the draw. (Targets cost the same whatever the size of the pools, and
+loads stay even.)
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from datetime import date
 from typing import Mapping, Sequence
@@ -62,30 +67,49 @@ def needs(target: JointTarget, lead: str, rules: Rules) -> dict[str, int]:
     return need
 
 
+def queue_order(seed: str, pool: Sequence[Inspector]) -> list[str]:
+    """A department's inspectors in the order they queue: by ``SHA-256(seed || inspector_id)``."""
+    return [i for _, i in sorted((draw.rank(seed, i.id), i.id) for i in pool)]
+
+
 def assign(seed: str, targets: Sequence[JointTarget], pools: Mapping[str, Sequence[Inspector]], *,
-           lead: str, rules: Rules, prior_load: Mapping[str, int] | None = None) -> dict[str, list[str]]:
+           lead: str, rules: Rules, prior_load: Mapping[str, int] | None = None,
+           ranks: Mapping[str, bytes] | None = None) -> dict[str, list[str]]:
     """Inspector ids per USCC. ``pools``: each department's eligible inspectors; ``prior_load``: targets
-    each inspector already holds in the period. Raises :class:`DrawRefused`."""
+    each inspector already holds in the period; ``ranks``: the targets' ranks if already computed.
+    Raises :class:`DrawRefused`."""
     load = dict(prior_load or {})
+    conflicts = {i.id: i.conflicts for pool in pools.values() for i in pool}
+    queues = {d: deque(i for i in queue_order(seed, pool) if load.get(i, 0) < rules.cap_per_inspector)
+              for d, pool in pools.items()}
     out: dict[str, list[str]] = {}
-    for t in sorted(targets, key=lambda t: (draw.rank(seed, t.uscc), t.uscc)):
+    rank_of = ranks if ranks is not None else draw.ranks(seed, (t.uscc for t in targets))
+    for t in sorted(targets, key=lambda t: (rank_of[t.uscc], t.uscc)):
         chosen: list[str] = []
         for dept, n in needs(t, lead, rules).items():
-            pool = pools.get(dept, ())
-            conflicted = [i for i in pool if t.uscc in i.conflicts]
-            capped = [i for i in pool if t.uscc not in i.conflicts and load.get(i.id, 0) >= rules.cap_per_inspector]
-            free = [i.id for i in pool if t.uscc not in i.conflicts and load.get(i.id, 0) < rules.cap_per_inspector
-                    and i.id not in chosen]
-            if len(free) < n:
+            queue = queues.setdefault(dept, deque())
+            took, conflicted = 0, 0
+            for _ in range(len(queue)):
+                if took == n:
+                    break
+                i = queue.popleft()
+                if load.get(i, 0) >= rules.cap_per_inspector:
+                    continue                      # at the cap: leaves the queue
+                queue.append(i)                   # to the back, whether it goes or not
+                if t.uscc in conflicts[i]:
+                    conflicted += 1
+                elif i not in chosen:
+                    chosen.append(i)
+                    load[i] = load.get(i, 0) + 1
+                    took += 1
+            if took < n:
+                pool = pools.get(dept, ())
+                at_cap = sum(1 for i in pool if load.get(i.id, 0) >= rules.cap_per_inspector)
                 raise DrawRefused(
-                    f"entity {t.uscc} needs {n} inspector(s) of {dept} but only {len(free)} can go: "
-                    f"{len(pool)} eligible (active, certificate valid through the period), {len(conflicted)} "
-                    f"conflicted (回避), {len(capped)} at the cap of {rules.cap_per_inspector} targets per period",
-                    uscc=t.uscc, department=dept, needed=n, available=len(free), pool=len(pool),
-                    conflicted=len(conflicted), at_cap=len(capped))
-            picked = sorted(free, key=lambda i: (draw.rank(seed, f"{t.uscc}/{i}"), i))[:n]
-            for i in picked:
-                load[i] = load.get(i, 0) + 1
-            chosen.extend(picked)
+                    f"entity {t.uscc} needs {n} inspector(s) of {dept} but only {took} can go: {len(pool)} "
+                    f"eligible (active, certificate valid through the period), {sum(1 for i in pool if t.uscc in i.conflicts)} "
+                    f"conflicted (回避), {at_cap} at the cap of {rules.cap_per_inspector} targets per period",
+                    uscc=t.uscc, department=dept, needed=n, available=took, pool=len(pool),
+                    conflicted=sum(1 for i in pool if t.uscc in i.conflicts), at_cap=at_cap)
         out[t.uscc] = chosen
     return out

@@ -47,6 +47,18 @@ def rank(seed: str, member: str) -> bytes:
     return hashlib.sha256((seed + member).encode("utf-8")).digest()
 
 
+def ranks(seed: str, members: Iterable[str]) -> dict[str, bytes]:
+    """``rank(seed, m)`` for every distinct member (the seed's hash state is computed once)."""
+    start = hashlib.sha256(seed.encode("utf-8"))
+    out: dict[str, bytes] = {}
+    for m in members:
+        if m not in out:
+            h = start.copy()
+            h.update(m.encode("utf-8"))
+            out[m] = h.digest()
+    return out
+
+
 @dataclass(frozen=True)
 class Snapshot:
     size: int

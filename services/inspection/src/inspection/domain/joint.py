@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from . import draw
 from .assignment import Inspector, Rules, assign
 from .merge import DepartmentSample, JointTarget, merge
-from .sampling import Candidate, Stratum, draw_strata, stratify
+from .sampling import Candidate, Stratum, fill_samples, stratify
 
 ALGORITHM = "jsp-joint-draw-v1"
 
@@ -50,17 +50,31 @@ class DrawOutcome:
 
 
 def perform(inp: DrawInput) -> DrawOutcome:
-    """Draw every plan, merge, draw the inspectors. Raises ``DrawRefused`` when the pool cannot do it."""
-    ranks: dict[str, bytes] = {}
+    """Draw every plan, merge, draw the inspectors. Raises ``DrawRefused`` when the pool cannot do it.
+
+    Work is shared where the result allows: one seed ranks each entity once for every plan, and plans over
+    the same population (the same filter) are split by class once and filled in one walk of the ranking."""
+    ranks = draw.ranks(inp.seed, (c.uscc for p in inp.plans for c in p.population))
+    order = sorted(ranks, key=lambda m: (ranks[m], m))  # one ranking for every plan (one seed)
+    strata: dict[str, list[Stratum]] = {}
+    groups: dict[int, list[PlanInput]] = {}
     for p in inp.plans:
-        for c in p.population:
-            if c.uscc not in ranks:
-                ranks[c.uscc] = draw.rank(inp.seed, c.uscc)
-    strata = {p.plan_id: draw_strata(inp.seed, stratify(p.population, p.ratios), ranks) for p in inp.plans}
+        groups.setdefault(id(p.population), []).append(p)
+    for group in groups.values():
+        shared = stratify(group[0].population, {})
+        per_plan = {p.plan_id: [Stratum(s.credit_class, p.ratios.get(s.credit_class, Decimal(0)), s.members, s.snapshot)
+                                for s in shared] for p in group}
+        for p in group:  # a class the plan names but the population lacks is an empty stratum
+            for cls in sorted(set(p.ratios) - {s.credit_class for s in shared}):
+                per_plan[p.plan_id].append(Stratum(cls, p.ratios[cls], [], draw.snapshot([])))
+            per_plan[p.plan_id].sort(key=lambda s: s.credit_class)
+        fill_samples(list(per_plan.values()), order)
+        strata.update(per_plan)
     samples = [DepartmentSample(p.department, p.plan_id, tuple(p.items),
                                 tuple(u for s in strata[p.plan_id] for u in s.sample)) for p in inp.plans]
     targets = merge(samples, inp.recognised)
-    inspectors = assign(inp.seed, targets, inp.pools, lead=inp.lead, rules=inp.rules, prior_load=inp.prior_load)
+    inspectors = assign(inp.seed, targets, inp.pools, lead=inp.lead, rules=inp.rules, prior_load=inp.prior_load,
+                        ranks=ranks)
     return DrawOutcome(strata, targets, inspectors)
 
 

@@ -95,7 +95,10 @@ def stratify(population: Sequence[Candidate], ratios: Mapping[str, Decimal]) -> 
     """The population split by credit class, each class's members sorted and snapshotted."""
     by_class: dict[str, list[str]] = {c: [] for c in ratios}
     for c in population:
-        by_class.setdefault(c.credit_class, []).append(c.uscc)
+        members = by_class.get(c.credit_class)
+        if members is None:
+            members = by_class[c.credit_class] = []
+        members.append(c.uscc)
     out = []
     for cls in sorted(by_class):
         members = sorted(by_class[cls])  # USCCs are ASCII: code-point order is byte order
@@ -103,8 +106,41 @@ def stratify(population: Sequence[Candidate], ratios: Mapping[str, Decimal]) -> 
     return out
 
 
-def draw_strata(seed: str, strata: Sequence[Stratum], ranks: dict[str, bytes] | None = None) -> list[Stratum]:
-    """Fill each stratum's sample: ``sample_size(ratio, size)`` lowest-ranked members."""
-    for s in strata:
-        s.sample = draw.take_lowest(seed, s.members, draw.sample_size(s.ratio, len(s.members)), ranks)
+def draw_strata(seed: str, strata: Sequence[Stratum], ranks: dict[str, bytes] | None = None,
+                order: Sequence[str] | None = None) -> list[Stratum]:
+    """Fill each stratum's sample: ``sample_size(ratio, size)`` lowest-ranked members. ``order`` (every
+    member, lowest rank first) may be given when several plans share one seed: walked instead of ranking."""
+    if order is None:
+        for s in strata:
+            s.sample = draw.take_lowest(seed, s.members, draw.sample_size(s.ratio, len(s.members)), ranks)
+        return list(strata)
+    fill_samples([list(strata)], order)
     return list(strata)
+
+
+def fill_samples(plans: Sequence[Sequence[Stratum]], order: Sequence[str]) -> None:
+    """Fill the samples of several plans whose strata have the same members class by class (one population),
+    in one walk of ``order`` (every member, lowest rank first): each stratum takes its first members."""
+    if not plans:
+        return
+    classes = [s.credit_class for s in plans[0]]
+    index = {c: k for k, c in enumerate(classes)}
+    class_of = {m: index[s.credit_class] for s in plans[0] for m in s.members}
+    wanted = [[draw.sample_size(s.ratio, len(s.members)) for s in strata] for strata in plans]
+    samples = [[[] for _ in classes] for _ in plans]
+    open_count = sum(1 for w in wanted for k in w if k)
+    for m in order:
+        if not open_count:
+            break
+        k = class_of.get(m)
+        if k is None:
+            continue
+        for w, got in zip(wanted, samples):
+            bucket = got[k]
+            if len(bucket) < w[k]:
+                bucket.append(m)
+                if len(bucket) == w[k]:
+                    open_count -= 1
+    for strata, got in zip(plans, samples):
+        for s, sample in zip(strata, got):
+            s.sample = sample
