@@ -67,6 +67,17 @@ def needs(target: JointTarget, lead: str, rules: Rules) -> dict[str, int]:
     return need
 
 
+def _refusal(uscc: str, dept: str, n: int, took: int, pool: Sequence[Inspector], load: Mapping[str, int],
+             cap: int) -> DrawRefused:
+    conflicted = sum(1 for i in pool if uscc in i.conflicts)
+    at_cap = sum(1 for i in pool if load.get(i.id, 0) >= cap)
+    return DrawRefused(
+        f"entity {uscc} needs {n} inspector(s) of {dept} but only {took} can go: {len(pool)} eligible (active, "
+        f"certificate valid through the period), {conflicted} conflicted (回避), {at_cap} at the cap of {cap} "
+        "targets per period", uscc=uscc, department=dept, needed=n, available=took, pool=len(pool),
+        conflicted=conflicted, at_cap=at_cap)
+
+
 def queue_order(seed: str, pool: Sequence[Inspector]) -> list[str]:
     """A department's inspectors in the order they queue: by ``SHA-256(seed || inspector_id)``."""
     return [i for _, i in sorted((draw.rank(seed, i.id), i.id) for i in pool)]
@@ -84,32 +95,30 @@ def assign(seed: str, targets: Sequence[JointTarget], pools: Mapping[str, Sequen
               for d, pool in pools.items()}
     out: dict[str, list[str]] = {}
     rank_of = ranks if ranks is not None else draw.ranks(seed, (t.uscc for t in targets))
+    cap, per_department, minimum = rules.cap_per_inspector, rules.per_department, rules.min_per_entity
     for t in sorted(targets, key=lambda t: (rank_of[t.uscc], t.uscc)):
         chosen: list[str] = []
-        for dept, n in needs(t, lead, rules).items():
-            queue = queues.setdefault(dept, deque())
-            took, conflicted = 0, 0
+        departments = t.departments
+        extra = minimum - per_department * len(departments)
+        top_up = (lead if lead in departments else departments[0]) if extra > 0 else None
+        for dept in departments:  # as needs() says, inlined: this loop runs once per target
+            n = per_department + (extra if dept == top_up else 0)
+            queue = queues.get(dept)
+            if queue is None:
+                queue = queues[dept] = deque()
+            took = 0
             for _ in range(len(queue)):
                 if took == n:
                     break
                 i = queue.popleft()
-                if load.get(i, 0) >= rules.cap_per_inspector:
+                if load.get(i, 0) >= cap:
                     continue                      # at the cap: leaves the queue
                 queue.append(i)                   # to the back, whether it goes or not
-                if t.uscc in conflicts[i]:
-                    conflicted += 1
-                elif i not in chosen:
+                if t.uscc not in conflicts[i] and i not in chosen:
                     chosen.append(i)
                     load[i] = load.get(i, 0) + 1
                     took += 1
             if took < n:
-                pool = pools.get(dept, ())
-                at_cap = sum(1 for i in pool if load.get(i.id, 0) >= rules.cap_per_inspector)
-                raise DrawRefused(
-                    f"entity {t.uscc} needs {n} inspector(s) of {dept} but only {took} can go: {len(pool)} "
-                    f"eligible (active, certificate valid through the period), {sum(1 for i in pool if t.uscc in i.conflicts)} "
-                    f"conflicted (回避), {at_cap} at the cap of {rules.cap_per_inspector} targets per period",
-                    uscc=t.uscc, department=dept, needed=n, available=took, pool=len(pool),
-                    conflicted=sum(1 for i in pool if t.uscc in i.conflicts), at_cap=at_cap)
+                raise _refusal(t.uscc, dept, n, took, pools.get(dept, ()), load, cap)
         out[t.uscc] = chosen
     return out

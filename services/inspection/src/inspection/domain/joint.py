@@ -55,7 +55,7 @@ def perform(inp: DrawInput) -> DrawOutcome:
     Work is shared where the result allows: one seed ranks each entity once for every plan, and plans over
     the same population (the same filter) are split by class once and filled in one walk of the ranking."""
     ranks = draw.ranks(inp.seed, (c.uscc for p in inp.plans for c in p.population))
-    order = sorted(ranks, key=lambda m: (ranks[m], m))  # one ranking for every plan (one seed)
+    order = [m for _, m in sorted(zip(ranks.values(), ranks.keys()))]  # one ranking for every plan (one seed)
     strata: dict[str, list[Stratum]] = {}
     groups: dict[int, list[PlanInput]] = {}
     for p in inp.plans:

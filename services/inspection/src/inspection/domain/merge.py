@@ -9,6 +9,7 @@ not inspected again; an entity left with no item is not visited.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable, Mapping
 
 
@@ -30,7 +31,7 @@ class JointTarget:
     parts: tuple[tuple[str, tuple[str, ...]], ...]   # (department, items), by department
     recognised: tuple[str, ...] = ()                 # items not inspected: an accepted result covers them
 
-    @property
+    @cached_property
     def departments(self) -> tuple[str, ...]:
         return tuple(d for d, _ in self.parts)
 
@@ -43,19 +44,34 @@ def merge(samples: Iterable[DepartmentSample],
           recognised: Mapping[str, Iterable[str]] | None = None) -> list[JointTarget]:
     """One target per USCC over every department's sample, by USCC; each department keeps its items there
     that no accepted result of the period covers yet."""
-    recognised = {u: set(items) for u, items in (recognised or {}).items()}
-    wanted: dict[str, dict[str, set[str]]] = {}
+    done_of = {u: frozenset(items) for u, items in (recognised or {}).items()}
+    # Departments in code order, each with its items sorted: a target's parts come out in order.
+    by_department: dict[str, set[str]] = {}
+    members: dict[str, set[str]] = {}
     for s in samples:
-        for uscc in s.sample:
-            wanted.setdefault(uscc, {}).setdefault(s.department, set()).update(s.items)
+        by_department.setdefault(s.department, set()).update(s.items)
+        members.setdefault(s.department, set()).update(s.sample)
+    parts_of: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for dept in sorted(by_department):
+        part = (dept, tuple(sorted(by_department[dept])))
+        for uscc in members[dept]:
+            got = parts_of.get(uscc)
+            if got is None:
+                parts_of[uscc] = [part]
+            else:
+                got.append(part)
     out = []
-    for uscc in sorted(wanted):
-        done = recognised.get(uscc, set())
-        parts = tuple((d, tuple(sorted(items - done))) for d, items in sorted(wanted[uscc].items()))
-        parts = tuple(p for p in parts if p[1])
-        skipped = tuple(sorted(done & set().union(*wanted[uscc].values())))
-        if parts:
-            out.append(JointTarget(uscc, parts, skipped))
+    for uscc in sorted(parts_of):
+        parts = parts_of[uscc]
+        done = done_of.get(uscc)
+        if not done:
+            out.append(JointTarget(uscc, tuple(parts)))
+            continue
+        kept = tuple((d, tuple(i for i in items if i not in done)) for d, items in parts)
+        kept = tuple(p for p in kept if p[1])
+        skipped = tuple(sorted(done & {i for _, items in parts for i in items}))
+        if kept:
+            out.append(JointTarget(uscc, kept, skipped))
     return out
 
 

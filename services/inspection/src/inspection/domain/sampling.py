@@ -120,27 +120,26 @@ def draw_strata(seed: str, strata: Sequence[Stratum], ranks: dict[str, bytes] | 
 
 def fill_samples(plans: Sequence[Sequence[Stratum]], order: Sequence[str]) -> None:
     """Fill the samples of several plans whose strata have the same members class by class (one population),
-    in one walk of ``order`` (every member, lowest rank first): each stratum takes its first members."""
+    from ``order`` (every member, lowest rank first): each stratum takes its first members in that order."""
     if not plans:
         return
-    classes = [s.credit_class for s in plans[0]]
-    index = {c: k for k, c in enumerate(classes)}
-    class_of = {m: index[s.credit_class] for s in plans[0] for m in s.members}
     wanted = [[draw.sample_size(s.ratio, len(s.members)) for s in strata] for strata in plans]
-    samples = [[[] for _ in classes] for _ in plans]
-    open_count = sum(1 for w in wanted for k in w if k)
+    need = [max(w[k] for w in wanted) for k in range(len(plans[0]))]
+    index = {s.credit_class: k for k, s in enumerate(plans[0])}
+    class_of = {m: index[s.credit_class] for s in plans[0] if need[index[s.credit_class]] for m in s.members}
+    ranked: list[list[str]] = [[] for _ in plans[0]]   # each class's members in rank order, as far as needed
+    open_classes = sum(1 for n in need if n)
     for m in order:
-        if not open_count:
+        if not open_classes:
             break
         k = class_of.get(m)
-        if k is None:
-            continue
-        for w, got in zip(wanted, samples):
-            bucket = got[k]
-            if len(bucket) < w[k]:
-                bucket.append(m)
-                if len(bucket) == w[k]:
-                    open_count -= 1
-    for strata, got in zip(plans, samples):
-        for s, sample in zip(strata, got):
-            s.sample = sample
+        if k is not None:
+            bucket = ranked[k]
+            bucket.append(m)
+            if len(bucket) == need[k]:
+                open_classes -= 1
+                for member in plans[0][k].members:
+                    class_of.pop(member, None)
+    for strata, w in zip(plans, wanted):
+        for k, s in enumerate(strata):
+            s.sample = ranked[k][:w[k]]
