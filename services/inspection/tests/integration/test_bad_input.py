@@ -6,6 +6,8 @@ from sqlalchemy import func, select
 
 from inspection.adapters.tables import draws, matter_batches, matters, plans, results, targets, tasks
 
+from jsp_common.testing import unique
+
 from .conftest import OFFICE, dept, new_industry
 
 SAMR, NHC = "samr-410100", "nhc-410100"
@@ -34,19 +36,20 @@ async def test_a_batch_with_an_unknown_department_is_refused_whole(service):
     assert "unknown department 'abc-410100'" in r.json()["errors"][0]["reason"]
     assert (await _count(service, matter_batches), await _count(service, matters)) == before
 
+    first = unique("CSV").replace(".", "-")
     csv = ("code,name,domain,division_code,kind,lead_department,cooperating_departments,legal_basis,items,effective_from\n"
-           "CSV1,特种设备,special_equipment,410100,key,samr-410100,,《特种设备安全法》,E1:samr-410100:电梯,2026-01-01\n"
+           f"{first},特种设备,special_equipment,410100,key,samr-410100,,《特种设备安全法》,E1:samr-410100:电梯,2026-01-01\n"
            "CSV2,药品,drugs,410100,key,samr-410100,zz-410100,,D1:samr-410100:x,2026-13-01\n")
     r = await service.post("/batches/file", OFFICE, content=csv.encode(), headers={"content-type": "text/csv"},
                            params={"division_code": "410100", "title": "第三批"})
     assert r.status_code == 422, r.text
-    assert {x["row"] for x in r.json()["rejected"]} == {3} and r.json()["accepted"][0]["code"] == "CSV1"
+    assert {x["row"] for x in r.json()["rejected"]} == {3} and r.json()["accepted"][0]["code"] == first
     assert (await _count(service, matters)) == before[1]
     ok = await service.post("/batches/file", OFFICE, content=csv.splitlines(keepends=True)[0].encode()
                             + csv.splitlines(keepends=True)[1].encode(), headers={"content-type": "text/csv"},
                             params={"division_code": "410100", "title": "第三批"})
     assert ok.status_code == 201, ok.text
-    assert ok.json()["accepted"] == [{"row": 2, "code": "CSV1", "version": 1}]
+    assert ok.json()["accepted"] == [{"row": 2, "code": first, "version": 1}]
 
 
 async def test_a_plan_whose_filter_matches_no_entity_is_refused(service):
