@@ -31,6 +31,11 @@ class Settings(ServiceSettings):
     max_targets_per_inspector: int = 20         # per plan period
     max_inspections_per_entity_per_year: int = 2  # across all departments
 
+    # Events: a draw lists its samples and targets in its event up to this many targets (the full record is
+    # always served); a department's part of a task comes in messages of at most this many targets.
+    max_targets_in_event: int = 2000
+    max_targets_per_assignment: int = 500
+
     # Publication (一公开): within this many working days of the inspection.
     publish_within_workdays: int = 20
     public_feed_limit: int = 200

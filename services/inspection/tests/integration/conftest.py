@@ -131,7 +131,8 @@ class Service:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def service(settings, kafka_topics, raw_producer):
-    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/inspection_test", max_targets_per_inspector=1000)
+    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/inspection_test", max_targets_per_inspector=1000,
+                 max_targets_per_assignment=5, max_targets_in_event=100)
     from jsp_common.migrations import upgrade
 
     await upgrade(SERVICE_DIR, s.database_url)

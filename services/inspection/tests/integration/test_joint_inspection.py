@@ -44,8 +44,11 @@ async def test_overlapping_plans_make_one_joint_visit_per_entity_replayable_from
         first = (await t.wait_for(of_type("inspection.draw.announced.v1", task_id=task["id"])))[0]
         performed = (await t.wait_for(of_type("inspection.draw.performed.v1", task_id=task["id"])))[0]
         assert first.offset < performed.offset  # the seed's hash went out before the result
-        parts = {m.topic: m.envelope.data for m in await t.wait_for(of_type("inspection.task.assigned.v1",
-                                                                            task_id=task["id"]), count=2)}
+        def part_of(topic: str):
+            return lambda m: m.topic == topic and of_type("inspection.task.assigned.v1", task_id=task["id"])(m)
+        await t.wait_for(part_of(f"dept.{SAMR}.inspections.v1"), what="samr's part")
+        first_nhc = (await t.wait_for(part_of(f"dept.{NHC}.inspections.v1"), what="nhc's part"))[0].envelope.data
+        nhc_parts = await t.wait_for(part_of(f"dept.{NHC}.inspections.v1"), count=first_nhc["parts"])
 
     detail = (await service.get(f"/tasks/{task['id']}", OFFICE)).json()
     targets = detail["targets"]
@@ -57,9 +60,12 @@ async def test_overlapping_plans_make_one_joint_visit_per_entity_replayable_from
         assert len(x["inspectors"]) >= 2
     sampled = 8 + 6  # 20% and 15% of 40 unrated (class B) entities
     assert len(targets) == sampled - len(shared)
-    nhc_part = parts[f"dept.{NHC}.inspections.v1"]
-    assert {x["uscc"] for x in nhc_part["targets"]} == {x["uscc"] for x in targets if NHC in x["departments"]}
-    assert all(x["items"] == p2["items"] and x["inspectors"] for x in nhc_part["targets"])
+    # nhc's part, in messages of at most 5 targets (max_targets_per_assignment), covers its entities once.
+    nhc_targets = [x for m in nhc_parts for x in m.envelope.data["targets"]]
+    assert sorted(m.envelope.data["part"] for m in nhc_parts) == list(range(1, first_nhc["parts"] + 1))
+    assert all(len(m.envelope.data["targets"]) <= 5 for m in nhc_parts)
+    assert sorted(x["uscc"] for x in nhc_targets) == sorted(x["uscc"] for x in targets if NHC in x["departments"])
+    assert all(x["items"] == p2["items"] and x["inspectors"] for x in nhc_targets)
 
     # The conflicted inspector is never drawn.
     drawn = {i for x in targets for i in x["inspectors"]}

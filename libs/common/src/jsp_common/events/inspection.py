@@ -100,6 +100,9 @@ class DrawPerformed(EventData):
     algorithm: str
     strata: list[StratumRecord]
     targets: list[DrawnTarget]
+    listed_in_full: bool = Field(True, description="false when the draw is too large for one message: the samples "
+                                 "and targets lists are then empty; the snapshots are here and the full record "
+                                 "is served by the gateway")
     performed_at: datetime
 
 
@@ -144,4 +147,6 @@ class TaskAssigned(EventData):
     period_start: date
     period_end: date
     targets: list[AssignedTarget]
+    part: int = Field(1, ge=1, description="a large task comes in several messages: this is part `part` of `parts`")
+    parts: int = Field(1, ge=1)
     assigned_at: datetime

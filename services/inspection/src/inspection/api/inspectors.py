@@ -68,4 +68,5 @@ async def one(request: Request, inspector_id: str = Path(pattern=ID), actor: Pri
 async def edit(body: InspectorChange, request: Request, inspector_id: str = Path(pattern=ID),
                actor: Principal = Depends(STAFF)):
     async with transaction(request) as tx:
-        return await uc.edit_inspector(tx, actor, inspector_id, body.model_dump(exclude_unset=True))
+        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+        return await uc.edit_inspector(tx, actor, inspector_id, changes)

@@ -67,7 +67,7 @@ async def manual_page(request: Request, code: str = Path(pattern=CODE)):
 async def feed(request: Request, since: datetime | None = None, limit: int | None = Query(None, ge=1, le=1000)):
     cap = deps_of(request).settings.public_feed_limit
     async with transaction(request) as tx:
-        return await results.feed(tx, since=since, limit=min(limit or cap, cap))
+        return await results.feed(tx, since=clock.as_local(since) if since else None, limit=min(limit or cap, cap))
 
 
 @router.get("/draws/{draw_id}", summary="A draw as published: the seed's hash before, the seed and full record after")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,6 +11,7 @@ from jsp_common.domains import Domain
 from jsp_common.events.inspection import ItemOutcome
 
 CODE = r"^[A-Za-z0-9_\-.]{1,64}$"
+Ratio = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 DEPT = r"^[a-z]+-\d{6}$"
 
 
@@ -106,7 +107,7 @@ class PlanIn(Body):
     period_end: date
     frequency: int = Field(1, ge=1, le=12, description="times a year")
     filter: FilterIn = Field(default_factory=FilterIn)
-    ratios: dict[str, float] = Field(default_factory=dict, description="per credit class, e.g. {\"D\": 0.7}; "
+    ratios: dict[str, Ratio] = Field(default_factory=dict, description="per credit class, e.g. {\"D\": 0.7}; "
                                      "unnamed classes take their band's default")
 
     @model_validator(mode="after")

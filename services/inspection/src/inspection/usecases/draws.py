@@ -97,33 +97,37 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
         "address": names[t.uscc]["address"], "parts": [{"department": d, "items": list(i)} for d, i in t.parts],
         "departments": list(t.departments), "inspectors": out.inspectors[t.uscc], "year": task["period_start"].year,
         "period_start": task["period_start"], "period_end": task["period_end"]} for t in out.targets])
+    full = len(out.targets) <= deps.settings.max_targets_in_event
     await tx.emit(topics.INSPECTION_DRAWS, DrawPerformed(
         draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"], seed=row["seed"], algorithm=joint.ALGORITHM,
         strata=[StratumRecord(plan_id=p["plan_id"], department=p["department"], credit_class=s["credit_class"],
-                              ratio=s["ratio"], size=s["size"], digest=s["digest"], sample=s["sample"])
+                              ratio=s["ratio"], size=s["size"], digest=s["digest"], sample=s["sample"] if full else [])
                 for p in rec["plans"] for s in p["strata"]],
         targets=[DrawnTarget(uscc=t.uscc, departments=list(t.departments), inspectors=out.inspectors[t.uscc])
-                 for t in out.targets], performed_at=at), key=task["id"])
-    await _assign(tx, task, draw_id, inp, out, names, at)
+                 for t in out.targets] if full else [], listed_in_full=full, performed_at=at), key=task["id"])
+    await _assign(tx, task, draw_id, inp, out, names, at, deps.settings.max_targets_per_assignment)
     return {"draw_id": draw_id, "task_id": task["id"], "status": "performed", "seed": row["seed"],
             "seed_hash": row["seed_hash"], "targets": len(out.targets),
             "sampled": sum(len(s.sample) for st in out.strata.values() for s in st)}
 
 
 async def _assign(tx: Transaction, task: dict, draw_id: str, inp: joint.DrawInput, out: joint.DrawOutcome,
-                  names: dict, at) -> None:
-    """Each department's part of the joint task, on its own topic."""
+                  names: dict, at, per_message: int) -> None:
+    """Each department's part of the joint task, on its own topic (in parts of ``per_message`` targets)."""
     department_of = {i.id: d for d, pool in inp.pools.items() for i in pool}
     for dept in task["departments"]:
         mine = [t for t in out.targets if dept in t.departments]
-        await tx.emit(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, dept), TaskAssigned(
-            task_id=task["id"], draw_id=draw_id, matter_code=task["matter_code"], matter_version=task["matter_version"],
-            lead_department=task["lead_department"], department=dept, period_start=task["period_start"],
-            period_end=task["period_end"], assigned_at=at, targets=[AssignedTarget(
-                uscc=t.uscc, entity_name=names[t.uscc]["name"], address=names[t.uscc]["address"],
-                items=list(dict(t.parts)[dept]), joint_departments=list(t.departments),
-                inspectors=[i for i in out.inspectors[t.uscc] if department_of.get(i) == dept],
-                team=out.inspectors[t.uscc]) for t in mine]), key=task["id"])
+        chunks = [mine[k:k + per_message] for k in range(0, len(mine), per_message)] or [[]]
+        for n, chunk in enumerate(chunks, start=1):
+            await tx.emit(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, dept), TaskAssigned(
+                task_id=task["id"], draw_id=draw_id, matter_code=task["matter_code"],
+                matter_version=task["matter_version"], lead_department=task["lead_department"], department=dept,
+                period_start=task["period_start"], period_end=task["period_end"], assigned_at=at, part=n,
+                parts=len(chunks), targets=[AssignedTarget(
+                    uscc=t.uscc, entity_name=names[t.uscc]["name"], address=names[t.uscc]["address"],
+                    items=list(dict(t.parts)[dept]), joint_departments=list(t.departments),
+                    inspectors=[i for i in out.inspectors[t.uscc] if department_of.get(i) == dept],
+                    team=out.inspectors[t.uscc]) for t in chunk]), key=task["id"])
 
 
 async def abandon(tx: Transaction, actor: Principal, draw_id: str, reason: str) -> dict:

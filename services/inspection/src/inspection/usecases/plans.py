@@ -83,6 +83,7 @@ async def visible_plan(tx: Transaction, actor: Principal, plan_id: str) -> dict:
 async def create_task(tx: Transaction, actor: Principal, plan_ids: list[str]) -> dict:
     """A joint task over plans of one matter version and one period, one per department; the lead is the
     department of the matter's lead agency, and only it (or the office) creates the task."""
+    plan_ids = sorted(set(plan_ids))
     found = await repo.plans_by_id(tx.session, plan_ids)
     missing = sorted(set(plan_ids) - {p["id"] for p in found})
     if missing:
