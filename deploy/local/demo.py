@@ -30,7 +30,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.producer import EventProducer
 from jsp_common.settings import ServiceSettings
 
-from gateway import front_door, samples
+from jsp_testkit import front_door, samples
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo_inspection import joint_inspection  # noqa: E402

@@ -16,7 +16,7 @@ import uuid
 
 import httpx
 
-from gateway import front_door, samples
+from jsp_testkit import front_door, samples
 from inspection.domain import joint
 
 LEAD, CO = "samr-410100", "nhc-410100"

@@ -9,7 +9,7 @@ import random
 import sys
 from pathlib import Path
 
-from jsp_common.testing import of_type, tail
+from jsp_testkit.testing import of_type, tail
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))

@@ -70,6 +70,7 @@ CASE_TRANSFERS = "clues.case-transfers.v1"
 INSPECTION_RESULTS = "inspection.results.v1"
 INSPECTION_DRAWS = "inspection.draws.v1"
 CREDIT_CLASSES = "risk.credit-classes.v1"
+WORKDAY_SCHEDULES = "reference.workday-schedules.v1"
 
 # Event-type names, so producers and consumers spell them once.
 MARKET_ENTITY_EVENTS = (
@@ -252,6 +253,20 @@ CATALOGUE: tuple[Topic, ...] = (
                     "supervision such as the inspection service's sampling ratios. Compacted: the latest "
                     "class per USCC is kept.",
         partitions=6,
+        retention_ms=FOREVER,
+        compacted=True,
+    ),
+    # ------------------------------------------------------------------ reference data
+    Topic(
+        name=WORKDAY_SCHEDULES,
+        key="year",
+        event_types=("reference.workday-schedule.published.v1",),
+        producers=("gateway (the office's upload)",),
+        consumers=("every service that counts working days (reads it whole, no consumer group)",
+                   "department line systems"),
+        description="The official holiday schedule (节假日安排) of each year, as the office uploads and corrects "
+                    "it. Compacted: the newest revision per year is kept.",
+        partitions=1,
         retention_ms=FOREVER,
         compacted=True,
     ),

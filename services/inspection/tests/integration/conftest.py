@@ -18,7 +18,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
 from jsp_common.events.risk import CreditClassChanged
 from jsp_common.principal import Principal, Role
-from jsp_common.testing import unique, wait_until
+from jsp_testkit.testing import unique, wait_until
 from jsp_common.uscc import ALPHABET, with_check_char
 
 from inspection.adapters import directory

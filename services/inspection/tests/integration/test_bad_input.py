@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from inspection.adapters.tables import draws, matter_batches, matters, plans, results, targets, tasks
 
-from jsp_common.testing import unique
+from jsp_testkit.testing import unique
 
 from .conftest import OFFICE, dept, new_industry
 

@@ -7,7 +7,7 @@ import math
 import random
 
 from jsp_common import topics
-from jsp_common.testing import of_type, tail
+from jsp_testkit.testing import of_type, tail
 
 from inspection.domain.draw import sample_size
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from jsp_common import topics
-from jsp_common.testing import of_type, tail
+from jsp_testkit.testing import of_type, tail
 
 from inspection.__main__ import main as cli
 from inspection.domain import draw, joint

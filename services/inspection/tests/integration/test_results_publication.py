@@ -5,7 +5,7 @@ problem found, and mutual recognition in a later draw."""
 from __future__ import annotations
 
 from jsp_common import topics
-from jsp_common.testing import of_type, tail
+from jsp_testkit.testing import of_type, tail
 
 from .conftest import OFFICE, dept, new_industry
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from jsp_common.testing import of_type, tail, wait_until
+from jsp_testkit.testing import of_type, tail, wait_until
 from jsp_common.topics import NOTIFICATIONS, department_topic
 from registry.usecases.bulk_import import run_import
 

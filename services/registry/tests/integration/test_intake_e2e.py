@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jsp_common import clock
-from jsp_common.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, tail, unique
 from jsp_common.topics import NOTIFICATIONS, department_topic
 from registry.usecases import notifications
 

@@ -16,5 +16,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Clues",
         description="Clues from the 12345 hotline and other channels: routing, handling on working-day "
                     "deadlines, replies, duplicates and case transfer to public security.",
-        runtime_factory=lambda: build(settings)[0],
+        runtime_factory=lambda: build(settings),
         routers=[router])

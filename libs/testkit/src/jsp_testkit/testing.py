@@ -1,4 +1,4 @@
-"""pytest plugin (``-p jsp_common.testing``): real Kafka and PostgreSQL for integration tests.
+"""pytest plugin (``-p jsp_testkit.testing``): real Kafka and PostgreSQL for integration tests.
 
 The servers are started by ``make test`` (on their own ports and data folder); the addresses come
 from the same settings the services read. Nothing here fakes a broker or a database.
@@ -21,10 +21,10 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from .consumer import assign_all
-from .envelope import Envelope, EnvelopeError
-from .settings import ServiceSettings
-from .topics import Topic, all_topics, create_topics
+from jsp_common.consumer import assign_all
+from jsp_common.envelope import Envelope, EnvelopeError
+from jsp_common.settings import ServiceSettings
+from jsp_common.topics import Topic, all_topics, create_topics
 
 
 def pytest_collection_modifyitems(config, items):

@@ -9,7 +9,7 @@ from jsp_common.http import create_service_app
 from .api import admin, audit, auth, entities, ingest, openapi, public
 from .api.forward import proxy_endpoint
 from .api.middleware import AuditMiddleware, BodyLimitMiddleware
-from .bootstrap import build_runtime
+from .bootstrap import build
 from .domain.policy import RULES
 from .settings import Settings
 
@@ -30,7 +30,7 @@ DESCRIPTION = """The one authenticated front door of the Joint Supervision Platf
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = create_service_app(title="Joint Supervision Platform — gateway", description=DESCRIPTION,
-                             runtime_factory=lambda: build_runtime(settings),
+                             runtime_factory=lambda: build(settings),
                              routers=[auth.router, ingest.router, entities.router, audit.router, admin.router,
                                       public.router])
     for rule in RULES:
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def record(entry: dict) -> None:
         runtime = getattr(app.state, "runtime", None)
         if runtime is not None:
-            await runtime.audit.record(entry)
+            await runtime.deps.audit.record(entry)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AuditMiddleware, record=record)
