@@ -8,7 +8,7 @@ from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
 from ..usecases import draws as uc
-from .deps import ID, deps_of, transaction
+from .context import ID, deps_of, transaction
 from .schemas import AbandonIn
 
 router = APIRouter(tags=["draws"])

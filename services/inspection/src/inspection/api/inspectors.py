@@ -13,7 +13,7 @@ from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
 from ..usecases import directory as uc
-from .deps import ID, Paging, transaction
+from .context import ID, Paging, transaction
 from .schemas import InspectorChange, InspectorIn
 
 router = APIRouter(prefix="/inspectors", tags=["inspectors"])

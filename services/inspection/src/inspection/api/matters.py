@@ -14,7 +14,7 @@ from jsp_common.problems import Problem
 from ..adapters import matters as repo
 from ..domain import batch_files
 from ..usecases import matters as uc
-from .deps import Paging, transaction
+from .context import Paging, transaction
 from .schemas import BatchIn, CODE, ManualIn, MatterIn, PromotionIn, WorkPlanIn
 
 router = APIRouter(tags=["matters"])

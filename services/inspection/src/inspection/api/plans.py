@@ -10,7 +10,7 @@ from jsp_common.problems import Problem
 from ..adapters import tasks as repo
 from ..domain import access
 from ..usecases import plans as uc
-from .deps import ID, Paging, deps_of, transaction
+from .context import ID, Paging, deps_of, transaction
 from .schemas import PlanIn, TaskIn
 
 router = APIRouter(tags=["plans and joint tasks"])

@@ -14,7 +14,7 @@ from jsp_common import clock
 from ..adapters import matters as repo
 from ..usecases import draws, results
 from ..usecases import matters as uc
-from .deps import ID, deps_of, transaction
+from .context import ID, deps_of, transaction
 from .schemas import CODE
 
 router = APIRouter(prefix="/public", tags=["public"])

@@ -9,7 +9,7 @@ from jsp_common.principal import Principal, Role, require
 
 from ..usecases import results as uc
 from ..usecases.plans import visible_task
-from .deps import ID, USCC_PATTERN, Paging, deps_of, transaction
+from .context import ID, USCC_PATTERN, Paging, deps_of, transaction
 from .schemas import ResultsIn
 
 router = APIRouter(tags=["results"])

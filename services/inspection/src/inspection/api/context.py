@@ -1,4 +1,5 @@
-"""What every route needs: the service's dependencies, a transaction, paging."""
+"""What every inspection route shares: the service's dependencies, a transaction of its own (the route owns it:
+committed when the route returns, rolled back when it raises), paging, path patterns."""
 
 from __future__ import annotations
 
