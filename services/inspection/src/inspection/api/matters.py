@@ -82,6 +82,9 @@ async def publish_batch(body: BatchIn, request: Request, actor: Principal = Depe
 async def publish_batch_file(request: Request, division_code: str = Query(pattern=r"^41\d{4}$"),
                              title: str = Query(min_length=1, max_length=300), dry_run: bool = False,
                              actor: Principal = Depends(require(Role.OFFICE))):
+    if any(ord(ch) < 32 for ch in title):
+        raise Problem(422, "the title contains control characters",
+                      errors=[{"field": "title", "reason": "contains control characters"}])
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     text = (await request.body()).decode("utf-8", errors="replace")
     try:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jsp_common.domains import Domain
+from jsp_common.events.clues import _printable
 from jsp_common.events.inspection import ItemOutcome
 
 CODE = r"^[A-Za-z0-9_\-.]{1,64}$"
@@ -17,6 +18,11 @@ DEPT = r"^[a-z]+-\d{6}$"
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, v: Any) -> Any:
+        return _printable(v)
 
 
 class ItemIn(Body):
