@@ -17,6 +17,9 @@ from .context import ID, Paging, transaction
 from .schemas import InspectorChange, InspectorIn
 
 router = APIRouter(prefix="/inspectors", tags=["inspectors"])
+LOAD_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "array", "items": InspectorIn.model_json_schema()}},
+    "text/csv": {"schema": {"type": "string"}}}}}
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 
 
@@ -27,7 +30,7 @@ async def list_inspectors(request: Request, department: str | None = None, pagin
         return await uc.list_inspectors(tx, actor, department=department, limit=paging.limit, offset=paging.offset)
 
 
-@router.post("", status_code=201, summary="Add or update inspectors by certificate number (JSON list, or CSV body)")
+@router.post("", status_code=201, openapi_extra=LOAD_BODY, summary="Add or update inspectors by certificate number (JSON list, or CSV body)")
 async def load(request: Request, actor: Principal = Depends(STAFF)):
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     raw = (await request.body()).decode("utf-8", errors="replace")

@@ -17,6 +17,11 @@ from ..usecases import matters as uc
 from .context import Paging, transaction
 from .schemas import BatchIn, CODE, ManualIn, MatterIn, PromotionIn, WorkPlanIn
 
+FILE_BODY = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}
+UNSUPPORTED = {415: {"description": "The body is neither text/csv nor application/json (problem+json)"}}
+
 router = APIRouter(tags=["matters"])
 READERS = require(Role.OFFICE, Role.DEPARTMENT)
 Code = Path(pattern=CODE)
@@ -77,7 +82,7 @@ async def publish_batch(body: BatchIn, request: Request, actor: Principal = Depe
     return _answer(report)
 
 
-@router.post("/batches/file", status_code=201,
+@router.post("/batches/file", status_code=201, openapi_extra=FILE_BODY, responses=UNSUPPORTED,
              summary="Publish a batch from a CSV or JSON file (the request body); the report names every refused row")
 async def publish_batch_file(request: Request, division_code: str = Query(pattern=r"^41\d{4}$"),
                              title: str = Query(min_length=1, max_length=300), dry_run: bool = False,
