@@ -35,7 +35,11 @@ async def load(request: Request, actor: Principal = Depends(STAFF)):
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     raw = (await request.body()).decode("utf-8", errors="replace")
     if kind in ("text/csv", "application/csv"):
-        docs = [{k: v for k, v in r.items() if v not in (None, "")} for r in csv.DictReader(io.StringIO(raw.lstrip("\ufeff")))]
+        try:
+            docs = [{k: v for k, v in r.items() if k is not None and v not in (None, "")}
+                    for r in csv.DictReader(io.StringIO(raw.lstrip("\ufeff")))]
+        except csv.Error as exc:
+            raise Problem(422, f"not a readable CSV file: {exc}", errors=[{"field": "body", "reason": str(exc)}]) from None
         for d in docs:
             for key in ("fields", "conflicts"):
                 if key in d:

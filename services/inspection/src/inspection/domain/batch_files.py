@@ -32,12 +32,16 @@ def _items(text: str) -> list[dict[str, str]]:
 
 def read_csv(text: str) -> list[dict[str, Any]]:
     """Rows as dicts (``row``: the line number), or :class:`UnreadableFile` when the header is wrong."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    try:
+        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+        read = list(reader)
+    except csv.Error as exc:
+        raise UnreadableFile(f"not a readable CSV file: {exc}") from None
     if missing:
         raise UnreadableFile(f"the CSV header lacks: {', '.join(missing)} (columns: {','.join(CSV_COLUMNS)})")
     rows = []
-    for line, r in enumerate(reader, start=2):
+    for line, r in enumerate(read, start=2):
         rows.append({"row": line, "code": r["code"], "name": r["name"], "domain": r["domain"],
                      "division_code": r["division_code"], "kind": r["kind"], "lead_department": r["lead_department"],
                      "cooperating_departments": [d.strip() for d in (r["cooperating_departments"] or "").split(";") if d.strip()],
