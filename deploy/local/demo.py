@@ -1,10 +1,11 @@
 """`make demo`: realistic sample traffic through the front door and the topics, so a newcomer sees
-notifications and clues flow within a minute.
+notifications, clues and a joint inspection flow within a minute.
 
 Registrations as the market regulation bureau sends them and 12345 work orders about those businesses
 (Faker zh_CN over real Henan division codes), half through the gateway's ingest routes (with an
 Idempotency-Key) and half straight onto the bureau's and hotline's topics with the same envelope. Then
-it reads, through the gateway, the departments' notifications and the routed clues, and prints them.
+it reads, through the gateway, the departments' notifications and the routed clues, and prints them; then a
+joint inspection of two departments, drawn and verified (deploy/local/demo_inspection.py).
 
     python deploy/local/demo.py [--count 20] [--gateway http://127.0.0.1:8000]
 
@@ -30,6 +31,9 @@ from jsp_common.producer import EventProducer
 from jsp_common.settings import ServiceSettings
 
 from jsp_testkit import front_door, samples
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from demo_inspection import joint_inspection  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,6 +117,7 @@ async def main(count: int, gateway: str) -> int:
         print("\nclues (12345 work orders):")
         for ref, c in list(seen_clues.items())[:10]:
             print(f"  {ref}  {c.get('state'):<16} lead={c.get('lead_department')}  {c.get('content', '')[:30]}")
+        await joint_inspection(http, office, bureau, rng, max(6, count // 2))
         print(f"\nsee more: {gateway}/docs (log in as {username}); the departments' topics are "
               "dept.<department>.notifications.v1 and dept.<department>.clues.v1")
     await producer.stop()

@@ -71,6 +71,7 @@ SERVICES = ("registry", "clues", "gateway", "inspection", "risk")  # services th
 DEPARTMENT_PREFIX = "dept.{department}."
 NOTIFICATIONS = DEPARTMENT_PREFIX + "notifications.v1"
 DEPARTMENT_CLUES = DEPARTMENT_PREFIX + "clues.v1"
+DEPARTMENT_INSPECTIONS = DEPARTMENT_PREFIX + "inspections.v1"
 
 # Topic names: services name topics only through these constants (and the per-department templates).
 MARKET_REGISTRATIONS = "market.registrations.v1"
@@ -84,6 +85,7 @@ CHANNEL_REPLIES = "clues.channel-replies.v1"
 CLUE_LIFECYCLE = "clues.lifecycle.v1"
 CASE_TRANSFERS = "clues.case-transfers.v1"
 INSPECTION_RESULTS = "inspection.results.v1"
+INSPECTION_DRAWS = "inspection.draws.v1"
 CREDIT_CLASSES = "risk.credit-classes.v1"
 WORKDAY_SCHEDULES = "reference.workday-schedules.v1"
 
@@ -236,6 +238,28 @@ CATALOGUE: tuple[Topic, ...] = (
                     "inspected, with an outcome per inspection item.",
         partitions=6,
         retention_ms=FOREVER,
+    ),
+    Topic(
+        name=INSPECTION_DRAWS,
+        key="task_id",
+        event_types=("inspection.draw.announced.v1", "inspection.draw.performed.v1", "inspection.draw.abandoned.v1"),
+        producers=("inspection",),
+        consumers=("public verifiers", "task-force office dashboards"),
+        description="Draws of joint random inspections anyone can verify: the seed's hash before the draw, the "
+                    "seed, the population snapshots and the result after it; refused and abandoned draws too.",
+        retention_ms=FOREVER,
+    ),
+    Topic(
+        name=DEPARTMENT_INSPECTIONS,
+        key="task_id",
+        event_types=("inspection.task.assigned.v1",),
+        producers=("inspection",),
+        consumers=("the department's line system",),
+        description="This department's part of joint inspection tasks (汇总取重): the entities, its items there "
+                    "and the joint team.",
+        partitions=1,
+        retention_ms=365 * DAY_MS,
+        per_department=True,
     ),
     # ------------------------------------------------------------------ risk
     Topic(

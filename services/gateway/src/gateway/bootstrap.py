@@ -63,4 +63,5 @@ def _upstreams(settings: Settings) -> dict[str, Upstream]:
                                                max_connections=settings.upstream_max_connections),
                            retries=settings.upstream_retries, backoff_s=settings.upstream_retry_backoff_s,
                            openapi_ttl_s=settings.openapi_refresh_s)
-            for name, url in (("registry", settings.registry_url), ("clues", settings.clues_url))}
+            for name, url in (("registry", settings.registry_url), ("clues", settings.clues_url),
+                              ("inspection", settings.inspection_url))}

@@ -48,7 +48,8 @@ ROLE_ACTOR = {"office": {"office"}, "department": DEPARTMENTS, "bureau": {"burea
 def expected_callers() -> dict[tuple[str, str], set[str]]:
     table = dict(OWN_ROUTES)
     for rule in RULES:
-        table[(rule.method.lower(), rule.gateway_path)] = set().union(*(ROLE_ACTOR[r.value] for r in rule.roles))
+        table[(rule.method.lower(), rule.gateway_path)] = (
+            set().union(*(ROLE_ACTOR[r.value] for r in rule.roles)) if rule.roles else ANYONE)  # public: anyone
     return table
 
 

@@ -49,3 +49,104 @@ class InspectionResultPublished(EventData):
     items: list[ItemResult] = Field(min_length=1)
     problems_found: bool = Field(description="true when any item's outcome is other than no_problem")
     published_at: datetime
+
+
+# ---------------------------------------------------------------------------- draws (on inspection.draws.v1)
+class StratumRecord(BaseModel):
+    """One credit class of one department's plan as drawn: the snapshot of its population and the sample."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: str
+    department: DepartmentCode
+    credit_class: str = Field(pattern=r"^[A-D]$")
+    ratio: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description="decimal, e.g. 0.70")
+    size: int = Field(ge=0, description="members of the population in this class")
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the members sorted, joined by a newline")
+    sample: list[USCC] = Field(description="the drawn members, lowest rank SHA-256(seed || uscc) first")
+
+
+class DrawnTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: USCC
+    departments: list[DepartmentCode] = Field(min_length=1, description="departments whose items are inspected")
+    inspectors: list[str] = Field(min_length=2, description="inspector ids of the joint team")
+
+
+@event("inspection.draw.announced.v1")
+class DrawAnnounced(EventData):
+    """A joint task's draw is committed to a seed, published before the draw: only its hash (SHA-256 of the
+    seed's 64 hex characters). The seed is revealed with the result (or when the draw is abandoned)."""
+
+    draw_id: str
+    task_id: str
+    matter_code: str
+    lead_department: DepartmentCode
+    departments: list[DepartmentCode]
+    seed_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    announced_at: datetime
+
+
+@event("inspection.draw.performed.v1")
+class DrawPerformed(EventData):
+    """The draw was made: the seed, every population's snapshot and the result. Replay it with
+    ``python -m inspection verify`` on the full record (``GET /inspection/draws/{draw_id}/record``)."""
+
+    draw_id: str
+    task_id: str
+    seed_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    seed: str = Field(pattern=r"^[0-9a-f]{64}$")
+    algorithm: str
+    strata: list[StratumRecord]
+    targets: list[DrawnTarget]
+    listed_in_full: bool = Field(True, description="false when the draw is too large for one message: the samples "
+                                 "and targets lists are then empty; the snapshots are here and the full record "
+                                 "is served by the gateway")
+    performed_at: datetime
+
+
+@event("inspection.draw.abandoned.v1")
+class DrawAbandoned(EventData):
+    """A draw that produced no kept result: refused (the pool cannot satisfy the rules) or abandoned by the
+    office with a reason. It stays on the record; its seed is revealed."""
+
+    draw_id: str
+    task_id: str
+    seed_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    seed: str = Field(pattern=r"^[0-9a-f]{64}$")
+    status: str = Field(pattern=r"^(refused|abandoned)$")
+    reason: str = Field(min_length=1, max_length=2000)
+    at: datetime
+
+
+# ---------------------------------------------------------------------------- a department's part of a joint task
+class AssignedTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: USCC
+    entity_name: str
+    address: str | None = None
+    items: list[str] = Field(min_length=1, description="this department's inspection items at this entity")
+    joint_departments: list[DepartmentCode] = Field(description="every department of the one joint visit")
+    inspectors: list[str] = Field(description="this department's inspectors in the joint team")
+    team: list[str] = Field(min_length=2, description="the whole joint team")
+
+
+@event("inspection.task.assigned.v1")
+class TaskAssigned(EventData):
+    """This department's part of a joint inspection task (联合抽查), on its own topic
+    ``dept.<department>.inspections.v1``: the entities it inspects with the others in one visit."""
+
+    task_id: str
+    draw_id: str
+    matter_code: str
+    matter_version: int = Field(ge=1)
+    lead_department: DepartmentCode
+    department: DepartmentCode
+    period_start: date
+    period_end: date
+    targets: list[AssignedTarget]
+    part: int = Field(1, ge=1, description="a large task comes in several messages: this is part `part` of `parts`")
+    parts: int = Field(1, ge=1)
+    assigned_at: datetime

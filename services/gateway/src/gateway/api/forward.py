@@ -16,7 +16,7 @@ from structlog.contextvars import get_contextvars
 from ..adapters.upstream import UpstreamError
 from ..domain.policy import Rule, department_query_allowed
 from .context import deps_of
-from .security import require
+from .security import public_caller, require
 
 log = get_logger(__name__)
 PASS_REQUEST = ("content-type", "accept", "accept-language", "idempotency-key", "if-match", "if-none-match")
@@ -35,8 +35,18 @@ def upstream_headers(request: Request, principal: Principal) -> dict[str, str]:
     return headers
 
 
+ANONYMOUS = Principal(subject="public", kind="person", roles=[])
+
+
+def _anyone(request: Request) -> Principal:
+    """A public route's caller: no token, rate-limited per address."""
+    public_caller(request)
+    return ANONYMOUS
+
+
 def proxy_endpoint(rule: Rule):
-    async def endpoint(request: Request, principal: Principal = Depends(require(*rule.roles))) -> Response:
+    async def endpoint(request: Request,
+                       principal: Principal = Depends(require(*rule.roles) if rule.roles else _anyone)) -> Response:
         if not department_query_allowed(
                 rule, principal.roles, principal.department, request.query_params.get(rule.department_param)):
             raise Problem(404, "a department sees only what is assigned to its own department")

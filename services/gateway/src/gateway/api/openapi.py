@@ -60,6 +60,8 @@ def _prefix_refs(node: Any, prefix: str) -> Any:
 
 
 def _roles_note(rule_roles) -> str:
+    if not rule_roles:
+        return "Public: no token needed."
     return "Roles: " + ", ".join(r.value for r in rule_roles) + "."
 
 
@@ -112,7 +114,7 @@ async def merged_openapi(app: FastAPI, request: Request) -> dict:
             op["description"] = (op.get("description", "") + "\n\n" + _roles_note(rule.roles)).strip()
         op["operationId"] = f"{rule.service}_{op.get('operationId') or rule.method.lower() + rule.path}"
         op["tags"] = [rule.service]
-        op["security"] = SECURITY
+        op["security"] = SECURITY if rule.roles else []
         _strip_principal_header(op)
         paths.setdefault(rule.gateway_path, {})[rule.method.lower()] = op
     doc["x-jsp-services"] = {n: ("merged" if d else "unavailable") for n, d in services.items()}

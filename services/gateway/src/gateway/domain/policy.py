@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from jsp_common.principal import Role
 
 OFFICE, DEPARTMENT, HOTLINE = Role.OFFICE, Role.DEPARTMENT, Role.HOTLINE
+PUBLIC: tuple[Role, ...] = ()  # no token: published for anyone (rate-limited per address)
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Rule:
     service: str
     method: str
     path: str                       # the service's own path template, e.g. /entities/{uscc}
-    roles: tuple[Role, ...]
+    roles: tuple[Role, ...]         # PUBLIC (empty): anyone, without a token
     department_param: str | None = None   # query parameter naming a department, checked for departments
     long_running: bool = False      # may take longer than upstream_timeout_s (upstream_long_timeout_s)
 
@@ -79,6 +80,40 @@ RULES: tuple[Rule, ...] = (
         ("PATCH", "/routing-rules/{rule_id}", (OFFICE,)),
         ("GET", "/deadline-policies", (OFFICE,)),
         ("PUT", "/deadline-policies", (OFFICE,)),
+    ),
+    *_rules(
+        "inspection",
+        ("GET", "/matters", (OFFICE, DEPARTMENT)),
+        ("GET", "/matters/{code}", (OFFICE, DEPARTMENT)),
+        ("GET", "/batches", (OFFICE, DEPARTMENT)),
+        ("POST", "/batches", (OFFICE,)),
+        ("POST", "/batches/file", (OFFICE,)),
+        ("POST", "/matters/{code}/promotion", (OFFICE,)),
+        ("PUT", "/matters/{code}/work-plan", (OFFICE, DEPARTMENT)),
+        ("GET", "/matters/{code}/work-plan", (OFFICE, DEPARTMENT)),
+        ("PUT", "/matters/{code}/manual", (OFFICE, DEPARTMENT)),
+        ("GET", "/inspectors", (OFFICE, DEPARTMENT), "department"),
+        ("POST", "/inspectors", (OFFICE, DEPARTMENT)),
+        ("GET", "/inspectors/{inspector_id}", (OFFICE, DEPARTMENT)),
+        ("PATCH", "/inspectors/{inspector_id}", (OFFICE, DEPARTMENT)),
+        ("POST", "/plans", (OFFICE, DEPARTMENT)),
+        ("GET", "/plans", (OFFICE, DEPARTMENT)),
+        ("GET", "/plans/{plan_id}", (OFFICE, DEPARTMENT)),
+        ("POST", "/tasks", (OFFICE, DEPARTMENT)),
+        ("GET", "/tasks", (OFFICE, DEPARTMENT)),
+        ("GET", "/tasks/{task_id}", (OFFICE, DEPARTMENT)),
+        ("POST", "/tasks/{task_id}/draws", (OFFICE, DEPARTMENT)),
+        ("POST", "/draws/{draw_id}/perform", (OFFICE, DEPARTMENT), None, True),  # reads whole populations
+        ("POST", "/draws/{draw_id}/abandon", (OFFICE, DEPARTMENT)),
+        ("POST", "/tasks/{task_id}/targets/{uscc}/results", (OFFICE, DEPARTMENT)),
+        ("GET", "/tasks/{task_id}/targets/{uscc}", (OFFICE, DEPARTMENT)),
+        ("POST", "/tasks/{task_id}/targets/{uscc}/publication", (OFFICE, DEPARTMENT)),
+        ("GET", "/publications/overdue", (OFFICE,)),
+        ("GET", "/public/matters", PUBLIC),
+        ("GET", "/public/matters/{code}/manual", PUBLIC),
+        ("GET", "/public/matters/{code}/manual.html", PUBLIC),
+        ("GET", "/public/results", PUBLIC),
+        ("GET", "/public/draws/{draw_id}", PUBLIC),
     ),
 )
 

@@ -1,0 +1,50 @@
+"""Commands: ``python -m inspection migrate | serve | verify RECORD``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from jsp_common.cli import Command, service_main
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+def verify_arguments(parser) -> None:
+    parser.add_argument("record", type=Path, help="a draw's published record (JSON: GET /public/draws/{id}, its "
+                                                  "'record', or the whole answer); '-' reads standard input")
+
+
+def verify(settings, args) -> int:
+    from .domain import joint
+
+    raw = sys.stdin.read() if str(args.record) == "-" else args.record.read_text(encoding="utf-8")
+    rec = json.loads(raw)
+    rec = rec.get("record", rec)
+    try:
+        problems = joint.verify(rec)
+    except (KeyError, TypeError, ValueError) as exc:
+        print(f"not a verifiable record: {exc}")
+        return 2
+    if problems:
+        print("NOT VERIFIED:\n  " + "\n  ".join(problems))
+        return 1
+    print(f"verified: draw of task {rec['task_id']}, seed hash {rec['seed_hash']}, "
+          f"{sum(s['size'] for p in rec['plans'] for s in p['strata'])} candidates in "
+          f"{sum(len(p['strata']) for p in rec['plans'])} strata, {len(rec['targets'])} targets: identical result")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .app import create_app
+    from .settings import Settings
+
+    return service_main(name="inspection", service_dir=SERVICE_DIR, settings=lambda: Settings().check(),
+                        create_app=create_app, argv=argv,
+                        commands={"verify": Command("replay a draw from its published record", verify,
+                                                    verify_arguments)})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

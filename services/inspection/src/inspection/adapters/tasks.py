@@ -1,0 +1,164 @@
+"""Plans, joint tasks, draws, targets and results (SQLAlchemy Core, inside the caller's transaction)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .tables import draws, plans, results, targets, tasks
+
+
+
+def _one(row) -> dict | None:
+    return dict(row) if row else None
+
+
+# ------------------------------------------------------------------ plans
+async def add_plan(session: AsyncSession, values: dict[str, Any]) -> dict:
+    return dict((await session.execute(insert(plans).values(**values).returning(plans))).mappings().one())
+
+
+async def plan(session: AsyncSession, plan_id: str) -> dict | None:
+    return _one((await session.execute(select(plans).where(plans.c.id == plan_id))).mappings().first())
+
+
+async def plans_by_id(session: AsyncSession, ids: list[str]) -> list[dict]:
+    rows = await session.execute(select(plans).where(plans.c.id.in_(ids)).order_by(plans.c.id))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def list_plans(session: AsyncSession, *, department: str | None, matter_code: str | None, limit: int,
+                     offset: int) -> list[dict]:
+    q = select(plans)
+    if department:
+        q = q.where(plans.c.department == department)
+    if matter_code:
+        q = q.where(plans.c.matter_code == matter_code)
+    rows = await session.execute(q.order_by(plans.c.created_at.desc(), plans.c.id).limit(limit).offset(offset))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def plans_in_tasks(session: AsyncSession, ids: list[str]) -> list[str]:
+    """Which of ``ids`` already belong to a joint task."""
+    q = select(func.unnest(tasks.c.plan_ids).label("p")).where(tasks.c.plan_ids.overlap(ids))
+    return sorted(set((await session.execute(q)).scalars()) & set(ids))
+
+
+# ------------------------------------------------------------------ tasks
+async def add_task(session: AsyncSession, values: dict[str, Any]) -> dict:
+    return dict((await session.execute(insert(tasks).values(**values).returning(tasks))).mappings().one())
+
+
+async def task(session: AsyncSession, task_id: str, *, for_update: bool = False) -> dict | None:
+    q = select(tasks).where(tasks.c.id == task_id)
+    return _one((await session.execute(q.with_for_update() if for_update else q)).mappings().first())
+
+
+async def list_tasks(session: AsyncSession, *, department: str | None, limit: int, offset: int) -> list[dict]:
+    q = select(tasks)
+    if department:
+        q = q.where(tasks.c.departments.any(department))
+    rows = await session.execute(q.order_by(tasks.c.created_at.desc(), tasks.c.id).limit(limit).offset(offset))
+    return [dict(r) for r in rows.mappings()]
+
+
+# ------------------------------------------------------------------ draws
+async def add_draw(session: AsyncSession, values: dict[str, Any]) -> dict:
+    return dict((await session.execute(insert(draws).values(**values).returning(draws))).mappings().one())
+
+
+async def draw(session: AsyncSession, draw_id: str, *, for_update: bool = False) -> dict | None:
+    q = select(draws).where(draws.c.id == draw_id)
+    return _one((await session.execute(q.with_for_update() if for_update else q)).mappings().first())
+
+
+async def live_draw(session: AsyncSession, task_id: str) -> dict | None:
+    q = select(draws).where(draws.c.task_id == task_id, draws.c.status.in_(("announced", "performed")))
+    return _one((await session.execute(q)).mappings().first())
+
+
+async def draws_of(session: AsyncSession, task_id: str) -> list[dict]:
+    q = select(draws.c.id, draws.c.seed_hash, draws.c.status, draws.c.reason, draws.c.announced_at,
+               draws.c.closed_at, draws.c.actor).where(draws.c.task_id == task_id).order_by(draws.c.announced_at)
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def close_draw(session: AsyncSession, draw_id: str, *, status: str, at: datetime,
+                     reason: str | None = None, record: dict | None = None) -> None:
+    await session.execute(update(draws).where(draws.c.id == draw_id)
+                          .values(status=status, closed_at=at, reason=reason, record=record))
+
+
+# ------------------------------------------------------------------ targets
+async def add_targets(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(targets), rows)
+
+
+async def remove_targets(session: AsyncSession, task_id: str) -> None:
+    await session.execute(delete(targets).where(targets.c.task_id == task_id))
+
+
+async def targets_of(session: AsyncSession, task_id: str, *, department: str | None = None) -> list[dict]:
+    q = select(targets).where(targets.c.task_id == task_id)
+    if department:
+        q = q.where(targets.c.departments.any(department))
+    return [dict(r) for r in (await session.execute(q.order_by(targets.c.uscc))).mappings()]
+
+
+async def target(session: AsyncSession, task_id: str, uscc: str, *, for_update: bool = False) -> dict | None:
+    q = select(targets).where(targets.c.task_id == task_id, targets.c.uscc == uscc)
+    return _one((await session.execute(q.with_for_update() if for_update else q)).mappings().first())
+
+
+async def any_result(session: AsyncSession, task_id: str) -> bool:
+    q = select(targets.c.uscc).where(targets.c.task_id == task_id, targets.c.recorded_at.is_not(None)).limit(1)
+    return (await session.execute(q)).first() is not None
+
+
+async def set_target(session: AsyncSession, task_id: str, uscc: str, **values: Any) -> None:
+    await session.execute(update(targets).where(targets.c.task_id == task_id, targets.c.uscc == uscc).values(**values))
+
+
+# ------------------------------------------------------------------ results
+async def add_results(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await session.execute(insert(results), rows)
+
+
+async def results_of(session: AsyncSession, task_id: str, uscc: str) -> list[dict]:
+    q = select(results).where(results.c.task_id == task_id, results.c.uscc == uscc).order_by(results.c.item_code)
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def recognised(session: AsyncSession, items: list[str], start: date, end: date) -> dict[str, list[str]]:
+    """Items with an accepted result in [start, end], per entity (mutual recognition)."""
+    if not items:
+        return {}
+    q = (select(results.c.uscc, results.c.item_code).distinct()
+         .where(results.c.item_code.in_(items), results.c.inspected_on.between(start, end)))
+    out: dict[str, list[str]] = {}
+    for uscc, item in (await session.execute(q)).all():
+        out.setdefault(uscc, []).append(item)
+    return out
+
+
+# ------------------------------------------------------------------ publication
+async def published(session: AsyncSession, *, since: datetime | None, limit: int) -> list[dict]:
+    q = select(targets, tasks.c.matter_code, tasks.c.lead_department).join(tasks, tasks.c.id == targets.c.task_id) \
+        .where(targets.c.published_at.is_not(None))
+    if since:
+        q = q.where(targets.c.published_at > since)
+    rows = await session.execute(q.order_by(targets.c.published_at, targets.c.uscc).limit(limit))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def overdue(session: AsyncSession, today: date, *, limit: int) -> list[dict]:
+    q = (select(targets, tasks.c.matter_code, tasks.c.lead_department).join(tasks, tasks.c.id == targets.c.task_id)
+         .where(targets.c.published_at.is_(None), targets.c.due_on < today)
+         .order_by(targets.c.due_on, targets.c.task_id, targets.c.uscc).limit(limit))
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+

@@ -1,0 +1,79 @@
+"""The inspector directory: a department's own inspectors (the office sees all)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import ValidationError
+
+from jsp_common.principal import Principal, Role, require
+from jsp_common.problems import Problem
+
+from ..usecases import directory as uc
+from .context import ID, Paging, transaction
+from .schemas import InspectorChange, InspectorIn
+
+router = APIRouter(prefix="/inspectors", tags=["inspectors"])
+LOAD_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "array", "items": InspectorIn.model_json_schema()}},
+    "text/csv": {"schema": {"type": "string"}}}}}
+STAFF = require(Role.OFFICE, Role.DEPARTMENT)
+
+
+@router.get("", summary="Inspectors (a department: its own)")
+async def list_inspectors(request: Request, department: str | None = None, paging: Paging = Depends(),
+                          actor: Principal = Depends(STAFF)):
+    async with transaction(request) as tx:
+        return await uc.list_inspectors(tx, actor, department=department, limit=paging.limit, offset=paging.offset)
+
+
+@router.post("", status_code=201, openapi_extra=LOAD_BODY, summary="Add or update inspectors by certificate number (JSON list, or CSV body)")
+async def load(request: Request, actor: Principal = Depends(STAFF)):
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    if kind in ("text/csv", "application/csv"):
+        try:
+            docs = [{k: v for k, v in r.items() if k is not None and v not in (None, "")}
+                    for r in csv.DictReader(io.StringIO(raw.lstrip("\ufeff")))]
+        except csv.Error as exc:
+            raise Problem(422, f"not a readable CSV file: {exc}", errors=[{"field": "body", "reason": str(exc)}]) from None
+        for d in docs:
+            for key in ("fields", "conflicts"):
+                if key in d:
+                    d[key] = [x.strip() for x in d[key].split(";") if x.strip()]
+    else:
+        try:
+            docs = json.loads(raw)
+        except ValueError:
+            raise Problem(422, "the body is neither a JSON list of inspectors nor text/csv",
+                          errors=[{"field": "body", "reason": "not JSON"}]) from None
+        if not isinstance(docs, list):
+            raise Problem(422, "a JSON list of inspectors", errors=[{"field": "body", "reason": "not a list"}])
+    rows, errors = [], []
+    for n, d in enumerate(docs):
+        try:
+            rows.append(InspectorIn.model_validate(d).model_dump())
+        except ValidationError as exc:
+            errors += [{"field": f"inspectors[{n}]." + ".".join(str(p) for p in e["loc"]), "reason": e["msg"]}
+                       for e in exc.errors()]
+    if errors:
+        raise Problem(422, "some inspectors cannot be loaded; nothing was written", errors=errors)
+    async with transaction(request) as tx:
+        return await uc.load_inspectors(tx, actor, rows)
+
+
+@router.get("/{inspector_id}", summary="One inspector")
+async def one(request: Request, inspector_id: str = Path(pattern=ID), actor: Principal = Depends(STAFF)):
+    async with transaction(request) as tx:
+        return await uc.visible_inspector(tx, actor, inspector_id)
+
+
+@router.patch("/{inspector_id}", summary="Edit an inspector (certificate validity, active, conflicts, ...)")
+async def edit(body: InspectorChange, request: Request, inspector_id: str = Path(pattern=ID),
+               actor: Principal = Depends(STAFF)):
+    async with transaction(request) as tx:
+        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+        return await uc.edit_inspector(tx, actor, inspector_id, changes)

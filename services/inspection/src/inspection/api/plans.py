@@ -1,0 +1,65 @@
+"""Departments' sampling plans and joint tasks (a department: only its own plans and the tasks it is in)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from jsp_common.principal import Principal, Role, require
+from jsp_common.problems import Problem
+
+from ..adapters import tasks as repo
+from ..domain import access
+from ..usecases import plans as uc
+from .context import ID, Paging, deps_of, transaction
+from .schemas import PlanIn, TaskIn
+
+router = APIRouter(tags=["plans and joint tasks"])
+STAFF = require(Role.OFFICE, Role.DEPARTMENT)
+
+
+@router.post("/plans", status_code=201, summary="A department's sampling plan for a matter and period")
+async def create_plan(body: PlanIn, request: Request, actor: Principal = Depends(STAFF)):
+    async with transaction(request) as tx:
+        return await uc.create_plan(deps_of(request), tx, actor, body.fields())
+
+
+@router.get("/plans", summary="Plans (a department: its own)")
+async def list_plans(request: Request, matter_code: str | None = None, paging: Paging = Depends(),
+                     actor: Principal = Depends(STAFF)):
+    department = access.department_of(actor)
+    if department == "":
+        raise Problem(403, "plans are for the office and the departments")
+    async with transaction(request) as tx:
+        return await repo.list_plans(tx.session, department=department, matter_code=matter_code,
+                                     limit=paging.limit, offset=paging.offset)
+
+
+@router.get("/plans/{plan_id}", summary="One plan")
+async def one_plan(request: Request, plan_id: str = Path(pattern=ID), actor: Principal = Depends(STAFF)):
+    async with transaction(request) as tx:
+        return await uc.visible_plan(tx, actor, plan_id)
+
+
+@router.post("/tasks", status_code=201, summary="The lead department merges plans into one joint task (汇总取重)")
+async def create_task(body: TaskIn, request: Request, actor: Principal = Depends(STAFF)):
+    async with transaction(request) as tx:
+        return await uc.create_task(tx, actor, body.plan_ids)
+
+
+@router.get("/tasks", summary="Joint tasks (a department: those its items are part of)")
+async def list_tasks(request: Request, paging: Paging = Depends(), actor: Principal = Depends(STAFF)):
+    department = access.department_of(actor)
+    if department == "":
+        raise Problem(403, "joint tasks are for the office and the departments")
+    async with transaction(request) as tx:
+        return await repo.list_tasks(tx.session, department=department, limit=paging.limit, offset=paging.offset)
+
+
+@router.get("/tasks/{task_id}", summary="One joint task: its draws and its targets (a department: those it inspects)")
+async def one_task(request: Request, task_id: str = Path(pattern=ID), actor: Principal = Depends(STAFF)):
+    async with transaction(request) as tx:
+        task = await uc.visible_task(tx, actor, task_id)
+        return {**task, "draws": await repo.draws_of(tx.session, task_id),
+                "targets": await repo.targets_of(tx.session, task_id, department=access.department_of(actor))}
+
+

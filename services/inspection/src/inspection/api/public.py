@@ -1,0 +1,76 @@
+"""Public routes, no login (the gateway publishes them without a token): the matters in effect, each
+matter's service manual (JSON and a readable page), the published results feed and the draws' records."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from html import escape
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+
+from jsp_common import clock
+
+from ..adapters import matters as repo
+from ..usecases import draws, results
+from ..usecases import matters as uc
+from .context import ID, deps_of, transaction
+from .schemas import CODE
+
+router = APIRouter(prefix="/public", tags=["public"])
+
+_LABELS = (("implementing_body", "实施主体 Implementing body"), ("legal_basis", "法律依据 Legal basis"),
+           ("measures", "监管措施 Measures"), ("rules_and_standards", "规则标准 Rules and standards"),
+           ("procedure", "工作流程 Procedure"), ("enquiries", "咨询渠道 Where to ask"),
+           ("complaints", "投诉渠道 Where to complain"))
+
+
+@router.get("/matters", summary="The key supervision matters in effect (public)")
+async def public_matters(request: Request, division_code: str | None = Query(None, pattern=r"^41\d{4}$"),
+                         on: date | None = None):
+    async with transaction(request) as tx:
+        rows = await repo.listing(tx.session, division_code=division_code, on=on or clock.today(), limit=2000, offset=0)
+    return [{k: r[k] for k in ("code", "version", "name", "domain", "division_code", "kind", "lead_department",
+                               "cooperating_departments", "legal_basis", "items", "batch_no", "effective_from")}
+            for r in rows]
+
+
+async def _manual(request: Request, code: str) -> tuple[dict, dict]:
+    async with transaction(request) as tx:
+        m = await uc.in_effect(tx, code)
+        doc = await uc.document(tx, code, "manual")
+    return doc, {"code": m.code, "name": m.name, "version": m.version, "lead_department": m.lead_department}
+
+
+@router.get("/matters/{code}/manual", summary="A matter's public service manual (JSON)")
+async def manual(request: Request, code: str = Path(pattern=CODE)):
+    doc, matter = await _manual(request, code)
+    return {**doc, "matter": matter}
+
+
+@router.get("/matters/{code}/manual.html", response_class=HTMLResponse, summary="A matter's service manual (a page)")
+async def manual_page(request: Request, code: str = Path(pattern=CODE)):
+    doc, matter = await _manual(request, code)
+    sections = "".join(f"<section><h2>{escape(label)}</h2><p>{escape(str(doc[key])).replace(chr(10), '<br>')}</p></section>"
+                       for key, label in _LABELS)
+    title = escape(f"{matter['name']} · 服务手册")
+    return HTMLResponse(
+        f"<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title}</title>"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<style>body{font-family:sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.6}"
+        "h2{font-size:1.1rem;border-bottom:1px solid #ccc}</style></head><body>"
+        f"<h1>{title}</h1><p>事项 {escape(matter['code'])} (v{matter['version']}) · 牵头部门 "
+        f"{escape(matter['lead_department'])} · {escape(str(doc['filed_at']))}</p>{sections}</body></html>")
+
+
+@router.get("/results", summary="Published inspection results (一公开), oldest first after `since`")
+async def feed(request: Request, since: datetime | None = None, limit: int | None = Query(None, ge=1, le=1000)):
+    cap = deps_of(request).settings.public_feed_limit
+    async with transaction(request) as tx:
+        return await results.feed(tx, since=clock.as_local(since) if since else None, limit=min(limit or cap, cap))
+
+
+@router.get("/draws/{draw_id}", summary="A draw as published: the seed's hash before, the seed and full record after")
+async def public_draw(request: Request, draw_id: str = Path(pattern=ID)):
+    async with transaction(request) as tx:
+        return await draws.public_draw(tx, draw_id)

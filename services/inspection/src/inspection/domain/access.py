@@ -1,0 +1,29 @@
+"""Who sees what: the office sees everything; a department only its own plans and inspectors and the joint
+tasks its items are part of. Anything else is answered as if it did not exist (404)."""
+
+from __future__ import annotations
+
+from jsp_common.principal import Principal, Role
+
+
+def sees_all(p: Principal) -> bool:
+    return p.has(Role.OFFICE)
+
+
+def department_of(p: Principal) -> str | None:
+    """The department a department caller acts for (None for the office)."""
+    if sees_all(p):
+        return None
+    return p.department if p.has(Role.DEPARTMENT) and p.department else ""
+
+
+def owns(p: Principal, department: str) -> bool:
+    return sees_all(p) or (p.has(Role.DEPARTMENT) and p.department == department)
+
+
+def in_task(p: Principal, task: dict) -> bool:
+    return sees_all(p) or (p.has(Role.DEPARTMENT) and p.department in task["departments"])
+
+
+def leads(p: Principal, task: dict) -> bool:
+    return sees_all(p) or (p.has(Role.DEPARTMENT) and p.department == task["lead_department"])

@@ -1,0 +1,61 @@
+"""A batch of matters as a file: CSV (one matter per line) or JSON (a list of matters, or ``{"matters": [...]}``).
+
+CSV columns: ``code,name,domain,division_code,kind,lead_department,cooperating_departments,legal_basis,items,
+effective_from``; ``cooperating_departments`` separated by ``;``; ``items`` as ``code:department:title``
+separated by ``;``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+CSV_COLUMNS = ("code", "name", "domain", "division_code", "kind", "lead_department", "cooperating_departments",
+               "legal_basis", "items", "effective_from")
+
+
+class UnreadableFile(ValueError):
+    pass
+
+
+def _items(text: str) -> list[dict[str, str]]:
+    out = []
+    for part in (p.strip() for p in text.split(";")):
+        if part:
+            code, _, rest = part.partition(":")
+            department, _, title = rest.partition(":")
+            out.append({"code": code.strip(), "department": department.strip(), "title": title.strip()})
+    return out
+
+
+def read_csv(text: str) -> list[dict[str, Any]]:
+    """Rows as dicts (``row``: the line number), or :class:`UnreadableFile` when the header is wrong."""
+    try:
+        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+        read = list(reader)
+    except csv.Error as exc:
+        raise UnreadableFile(f"not a readable CSV file: {exc}") from None
+    if missing:
+        raise UnreadableFile(f"the CSV header lacks: {', '.join(missing)} (columns: {','.join(CSV_COLUMNS)})")
+    rows = []
+    for line, r in enumerate(read, start=2):
+        rows.append({"row": line, "code": r["code"], "name": r["name"], "domain": r["domain"],
+                     "division_code": r["division_code"], "kind": r["kind"], "lead_department": r["lead_department"],
+                     "cooperating_departments": [d.strip() for d in (r["cooperating_departments"] or "").split(";") if d.strip()],
+                     "legal_basis": r["legal_basis"] or "", "items": _items(r["items"] or ""),
+                     "effective_from": r["effective_from"]})
+    return rows
+
+
+def read_json(text: str) -> list[dict[str, Any]]:
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise UnreadableFile(f"not JSON: {exc}") from None
+    rows = doc.get("matters") if isinstance(doc, dict) else doc
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise UnreadableFile("a JSON batch is a list of matters or {\"matters\": [...]}")
+    return [{**r, "row": n} for n, r in enumerate(rows, start=1)]

@@ -1,0 +1,162 @@
+"""A joint task's draw, end to end, and its published record: what ``verify`` replays.
+
+Every department's plan is drawn with the task's one seed (so an entity ranks the same in every plan and
+its rank is computed once), per credit class; the samples are merged by USCC (汇总取重); then the
+inspectors are drawn. The record (:func:`record`) holds everything needed to replay it: the seed, each
+stratum's members, snapshot, ratio and sample, the items mutual recognition took out, each inspector
+pool with the conflicts and prior loads that matter, and the result. :func:`replay` recomputes the result
+from a record alone; :func:`verify` lists every difference (none: the record is what the algorithm gives).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from . import draw
+from .assignment import Inspector, Rules, assign
+from .merge import DepartmentSample, JointTarget, merge
+from .sampling import Candidate, Stratum, fill_samples, stratify
+
+ALGORITHM = "jsp-joint-draw-v1"
+
+
+@dataclass
+class PlanInput:
+    plan_id: str
+    department: str
+    items: tuple[str, ...]
+    ratios: Mapping[str, Decimal]
+    population: Sequence[Candidate]
+
+
+@dataclass
+class DrawInput:
+    seed: str
+    lead: str
+    plans: Sequence[PlanInput]
+    pools: Mapping[str, Sequence[Inspector]]      # eligible inspectors per department
+    rules: Rules = field(default_factory=Rules)
+    recognised: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    prior_load: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class DrawOutcome:
+    strata: dict[str, list[Stratum]]               # plan id -> strata
+    targets: list[JointTarget]
+    inspectors: dict[str, list[str]]               # uscc -> inspector ids
+
+
+def perform(inp: DrawInput) -> DrawOutcome:
+    """Draw every plan, merge, draw the inspectors. Raises ``DrawRefused`` when the pool cannot do it.
+
+    Work is shared where the result allows: one seed ranks each entity once for every plan, and plans over
+    the same population (the same filter) are split by class once and filled in one walk of the ranking."""
+    ranks = draw.ranks(inp.seed, (c.uscc for p in inp.plans for c in p.population))
+    order = [m for _, m in sorted(zip(ranks.values(), ranks.keys()))]  # one ranking for every plan (one seed)
+    strata: dict[str, list[Stratum]] = {}
+    groups: dict[int, list[PlanInput]] = {}
+    for p in inp.plans:
+        groups.setdefault(id(p.population), []).append(p)
+    for group in groups.values():
+        shared = stratify(group[0].population, {})
+        per_plan = {p.plan_id: [Stratum(s.credit_class, p.ratios.get(s.credit_class, Decimal(0)), s.members, s.snapshot)
+                                for s in shared] for p in group}
+        for p in group:  # a class the plan names but the population lacks is an empty stratum
+            for cls in sorted(set(p.ratios) - {s.credit_class for s in shared}):
+                per_plan[p.plan_id].append(Stratum(cls, p.ratios[cls], [], draw.snapshot([])))
+            per_plan[p.plan_id].sort(key=lambda s: s.credit_class)
+        fill_samples(list(per_plan.values()), order)
+        strata.update(per_plan)
+    samples = [DepartmentSample(p.department, p.plan_id, tuple(p.items),
+                                tuple(u for s in strata[p.plan_id] for u in s.sample)) for p in inp.plans]
+    targets = merge(samples, inp.recognised)
+    inspectors = assign(inp.seed, targets, inp.pools, lead=inp.lead, rules=inp.rules, prior_load=inp.prior_load,
+                        ranks=ranks)
+    return DrawOutcome(strata, targets, inspectors)
+
+
+def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = True) -> dict[str, Any]:
+    """The published record of a performed draw (JSON-ready). ``members=False`` leaves the population
+    lists out (the snapshot still identifies them), for an event."""
+    targets_set = {t.uscc for t in out.targets}
+    return {
+        "algorithm": ALGORITHM,
+        "task_id": task_id,
+        "seed_hash": draw.seed_hash(inp.seed),
+        "seed": inp.seed,
+        "lead_department": inp.lead,
+        "rules": {"min_per_entity": inp.rules.min_per_entity, "per_department": inp.rules.per_department,
+                  "cap_per_inspector": inp.rules.cap_per_inspector},
+        "plans": [{
+            "plan_id": p.plan_id, "department": p.department, "items": list(p.items),
+            "strata": [{"credit_class": s.credit_class, "ratio": str(s.ratio), "size": s.snapshot.size,
+                        "digest": s.snapshot.digest, "members": s.members if members else None,
+                        "sample": s.sample} for s in out.strata[p.plan_id]],
+        } for p in inp.plans],
+        "recognised": {u: sorted(v) for u, v in sorted(inp.recognised.items()) if v},
+        "inspector_pools": [{
+            "department": d,
+            **_pool_snapshot(pool),
+            "inspectors": [{"id": i.id, "conflicts": sorted(i.conflicts & targets_set),
+                            "prior_load": inp.prior_load.get(i.id, 0)} for i in pool],
+        } for d, pool in sorted(inp.pools.items())],
+        "targets": [{"uscc": t.uscc, "parts": [{"department": d, "items": list(items)} for d, items in t.parts],
+                     "recognised": list(t.recognised), "inspectors": out.inspectors[t.uscc]} for t in out.targets],
+    }
+
+
+def _pool_snapshot(pool: Sequence[Inspector]) -> dict[str, Any]:
+    s = draw.snapshot(i.id for i in pool)
+    return {"size": s.size, "digest": s.digest}
+
+
+def input_from_record(rec: Mapping[str, Any]) -> DrawInput:
+    """The draw's inputs as the record states them (raises ValueError on a malformed record)."""
+    if rec.get("algorithm") != ALGORITHM:
+        raise ValueError(f"not a {ALGORITHM} record")
+    plans = []
+    for p in rec["plans"]:
+        population, ratios = [], {}
+        for s in p["strata"]:
+            if s.get("members") is None:
+                raise ValueError(f"plan {p['plan_id']} class {s['credit_class']}: the record has no members "
+                                 "(fetch the full record of the draw)")
+            ratios[s["credit_class"]] = Decimal(s["ratio"])
+            population.extend(Candidate(u, s["credit_class"]) for u in s["members"])
+        plans.append(PlanInput(p["plan_id"], p["department"], tuple(p["items"]), ratios, population))
+    pools, load = {}, {}
+    for pool in rec["inspector_pools"]:
+        pools[pool["department"]] = [Inspector(i["id"], pool["department"], "", None,
+                                               conflicts=frozenset(i["conflicts"])) for i in pool["inspectors"]]
+        load.update({i["id"]: i["prior_load"] for i in pool["inspectors"] if i["prior_load"]})
+    return DrawInput(seed=draw.check_seed(rec["seed"]), lead=rec["lead_department"], plans=plans, pools=pools,
+                     rules=Rules(**rec["rules"]), recognised=rec.get("recognised", {}), prior_load=load)
+
+
+def replay(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """The record the algorithm gives for the inputs ``rec`` states."""
+    inp = input_from_record(rec)
+    return record(rec["task_id"], inp, perform(inp))
+
+
+def verify(rec: Mapping[str, Any]) -> list[str]:
+    """Every way ``rec`` differs from its replay (an empty list: verified)."""
+    problems = []
+    if draw.seed_hash(rec["seed"]) != rec["seed_hash"]:
+        problems.append("the seed does not hash to the seed hash published before the draw")
+    for p in rec["plans"]:
+        for s in p["strata"]:
+            snap = draw.snapshot(s["members"] or [])
+            if (snap.size, snap.digest) != (s["size"], s["digest"]):
+                problems.append(f"plan {p['plan_id']} class {s['credit_class']}: the members do not match the "
+                                f"snapshot (size {snap.size}, digest {snap.digest})")
+    if problems:
+        return problems
+    again = replay(rec)
+    for key in ("plans", "targets", "inspector_pools"):
+        if again[key] != rec[key]:
+            problems.append(f"{key}: the replay differs from the record")
+    return problems

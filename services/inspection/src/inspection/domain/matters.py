@@ -1,0 +1,114 @@
+"""The key supervision matters list (重点事项清单): matters of the province and of each city, published in
+numbered batches ("mature one batch, publish one batch", 成熟一批、发布一批).
+
+A matter (code) has versions with effective dates: a change is a new version from a date on, never a
+rewrite, and a plan keeps the version it was made under. A city's matter can be promoted to the province
+list (a province version that names the city matter it came from). Each matter has a lead department,
+cooperating departments and inspection items, each item owned by one of those departments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Mapping
+
+from jsp_common import departments, divisions
+from jsp_common.domains import Domain
+
+PROVINCE = divisions.PROVINCE_CODE
+KINDS = ("key", "general")   # key matters: no cap on the ratio; general ones: capped (setting)
+
+
+@dataclass(frozen=True)
+class Item:
+    code: str
+    department: str
+    title: str
+
+
+@dataclass(frozen=True)
+class MatterVersion:
+    code: str
+    version: int
+    name: str
+    domain: str
+    division_code: str          # 410000 (province list) or a city's code
+    kind: str
+    lead_department: str
+    cooperating_departments: tuple[str, ...]
+    legal_basis: str
+    items: tuple[Item, ...]
+    batch_no: int
+    effective_from: date
+    promoted_from: str | None = None
+
+    @property
+    def departments(self) -> tuple[str, ...]:
+        return (self.lead_department, *self.cooperating_departments)
+
+    def items_of(self, department: str) -> tuple[str, ...]:
+        """Item codes a department carries out: its own, or (a city department under a province matter)
+        those of the same agency."""
+        agency = department.split("-", 1)[0]
+        return tuple(i.code for i in self.items if i.department == department
+                     or i.department.split("-", 1)[0] == agency)
+
+
+def check(fields: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Field-level errors of a matter's particulars (empty: good)."""
+    errors: list[dict[str, str]] = []
+
+    def err(field: str, reason: str) -> None:
+        errors.append({"field": field, "reason": reason})
+
+    def known(field: str, code: str) -> None:
+        try:
+            departments.department(code)
+        except (departments.UnknownDepartment, ValueError):
+            err(field, f"unknown department {code!r} (the list: GET /public/departments)")
+
+    try:
+        Domain(fields.get("domain"))
+    except ValueError:
+        err("domain", f"unknown domain {fields.get('domain')!r}; one of {', '.join(d.value for d in Domain)}")
+    division = fields.get("division_code") or ""
+    try:
+        level = divisions.get(division).level
+    except divisions.UnknownDivision:
+        level = None
+    if level not in ("province", "city"):
+        err("division_code", f"{division!r} is neither the province (410000) nor a Henan city")
+    if fields.get("kind") not in KINDS:
+        err("kind", "key or general")
+    lead = fields.get("lead_department") or ""
+    known("lead_department", lead)
+    co = list(fields.get("cooperating_departments") or [])
+    for n, code in enumerate(co):
+        known(f"cooperating_departments[{n}]", code)
+    if lead in co:
+        err("cooperating_departments", "the lead department is not also a cooperating one")
+    owners = {lead, *co}
+    items = list(fields.get("items") or [])
+    if not items:
+        err("items", "a matter has at least one inspection item")
+    seen = set()
+    for n, item in enumerate(items):
+        if item.get("department") not in owners:
+            err(f"items[{n}].department", f"{item.get('department')!r} is neither the lead nor a cooperating "
+                                         "department of the matter")
+        if item.get("code") in seen:
+            err(f"items[{n}].code", f"item {item.get('code')!r} appears twice")
+        seen.add(item.get("code"))
+    return errors
+
+
+def next_version(current: MatterVersion | None, effective_from: date) -> tuple[int, list[dict[str, str]]]:
+    """The number of a new version effective from ``effective_from``, or why not: versions follow each other
+    (a new one takes effect after the current one did; history is never rewritten)."""
+    if current is None:
+        return 1, []
+    if effective_from <= current.effective_from:
+        return 0, [{"field": "effective_from", "reason": f"version {current.version} is effective from "
+                    f"{current.effective_from.isoformat()}; a new version takes effect after it"}]
+    return current.version + 1, []

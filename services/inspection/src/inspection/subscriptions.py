@@ -1,0 +1,21 @@
+"""Event type -> thin adapter into a use case, per consumer group."""
+
+from __future__ import annotations
+
+from jsp_common import replica
+from jsp_common.consumer import BatchHandler
+
+from .adapters.tables import entities
+from .usecases import directory
+
+CREDIT_CLASS_CHANGED = "risk.credit-class.changed.v1"
+
+
+def replica_handlers() -> dict[str, BatchHandler]:
+    """``inspection.replica``: the registry's directory, with each entity's domains."""
+    return replica.batch_handlers(entities, extras=lambda e: {"domains": list(e.domains)})
+
+
+def credit_handlers() -> dict[str, BatchHandler]:
+    """``inspection.credit``: the risk service's credit classes."""
+    return {CREDIT_CLASS_CHANGED: directory.apply_credit_classes}

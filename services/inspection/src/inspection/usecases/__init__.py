@@ -1,0 +1,1 @@
+"""One module per area: decide with domain/, persist with adapters/, emit through the caller's transaction."""

@@ -1,0 +1,174 @@
+"""Draws of a joint task: announce (the seed's hash), perform (populations, samples, merge, inspectors),
+abandon. Every draw stays on the record; a task has at most one live draw."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from jsp_common import clock, topics
+from jsp_common.events.inspection import (AssignedTarget, DrawAbandoned, DrawAnnounced, DrawnTarget, DrawPerformed,
+                                          StratumRecord, TaskAssigned)
+from jsp_common.outbox import Transaction
+from jsp_common.principal import Principal
+from jsp_common.problems import Problem
+
+from ..adapters import directory
+from ..adapters import tasks as repo
+from ..deps import Deps
+from ..domain import access, draw, joint
+from ..domain.assignment import DrawRefused, Rules, eligible
+from .plans import tx_matter, visible_task
+
+
+@dataclass
+class Refused:
+    draw_id: str
+    reason: str
+    facts: dict[str, Any]
+
+
+async def announce(tx: Transaction, actor: Principal, task_id: str) -> dict:
+    task = await visible_task(tx, actor, task_id, for_update=True)
+    if not access.leads(actor, task):
+        raise Problem(403, f"the lead department {task['lead_department']} (or the office) draws a joint task")
+    live = await repo.live_draw(tx.session, task_id)
+    if live:
+        raise Problem(409, f"draw {live['id']} of this task is {live['status']}; abandon it (with a reason) first",
+                      draw_id=live["id"])
+    seed, at = draw.new_seed(), clock.now()
+    row = await repo.add_draw(tx.session, {"id": f"DR-{uuid.uuid4().hex[:12]}", "task_id": task_id, "seed": seed,
+                                           "seed_hash": draw.seed_hash(seed), "status": "announced", "announced_at": at,
+                                           "actor": actor.subject})
+    await tx.emit(topics.INSPECTION_DRAWS, DrawAnnounced(
+        draw_id=row["id"], task_id=task_id, matter_code=task["matter_code"], lead_department=task["lead_department"],
+        departments=task["departments"], seed_hash=row["seed_hash"], announced_at=at), key=task_id)
+    return public_view(row)
+
+
+def rules_of(deps: Deps) -> Rules:
+    s = deps.settings
+    return Rules(min_per_entity=s.min_inspectors_per_entity, per_department=s.inspectors_per_department,
+                 cap_per_inspector=s.max_targets_per_inspector)
+
+
+async def draw_input(deps: Deps, tx: Transaction, task: dict, seed: str) -> joint.DrawInput:
+    """Everything the draw takes, read now: the snapshot of each plan's population, the pools."""
+    s, session = deps.settings, tx.session
+    plans = await repo.plans_by_id(session, task["plan_ids"])
+    inputs = []
+    for p in plans:
+        population, _ = await directory.population(session, p["filter"], year=task["period_start"].year,
+                                                   yearly_cap=s.max_inspections_per_entity_per_year)
+        inputs.append(joint.PlanInput(p["id"], p["department"], tuple(p["items"]),
+                                      {k: Decimal(v) for k, v in p["ratios"].items()}, population))
+    items = sorted({i for p in plans for i in p["items"]})
+    recognised = await repo.recognised(session, items, task["period_start"], task["period_end"])
+    pools = {d: eligible(pool, task["period_end"]) for d, pool in (await directory.pools(session, task["departments"])).items()}
+    load = await directory.loads(session, [i.id for pool in pools.values() for i in pool], task["period_start"],
+                                 task["period_end"])
+    return joint.DrawInput(seed=seed, lead=task["lead_department"], plans=inputs, pools=pools, rules=rules_of(deps),
+                           recognised=recognised, prior_load=load)
+
+
+async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -> dict | Refused:
+    row = await _visible_draw(tx, actor, draw_id, for_update=True)
+    task = await visible_task(tx, actor, row["task_id"], for_update=True)
+    if not access.leads(actor, task):
+        raise Problem(403, f"the lead department {task['lead_department']} (or the office) draws a joint task")
+    if row["status"] != "announced":
+        raise Problem(409, f"draw {draw_id} is {row['status']}; a draw is performed once", status_now=row["status"])
+    inp = await draw_input(deps, tx, task, row["seed"])
+    at = clock.now()
+    try:
+        out = joint.perform(inp)
+    except DrawRefused as exc:
+        await repo.close_draw(tx.session, draw_id, status="refused", at=at, reason=exc.reason)
+        await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
+                      seed=row["seed"], status="refused", reason=exc.reason, at=at), key=task["id"])
+        return Refused(draw_id, exc.reason, exc.facts)
+    rec = joint.record(task["id"], inp, out)
+    await repo.close_draw(tx.session, draw_id, status="performed", at=at, record=rec)
+    names = await directory.entity_names(tx.session, [t.uscc for t in out.targets])
+    await repo.add_targets(tx.session, [{
+        "task_id": task["id"], "uscc": t.uscc, "draw_id": draw_id, "entity_name": names[t.uscc]["name"],
+        "address": names[t.uscc]["address"], "parts": [{"department": d, "items": list(i)} for d, i in t.parts],
+        "departments": list(t.departments), "inspectors": out.inspectors[t.uscc], "year": task["period_start"].year,
+        "period_start": task["period_start"], "period_end": task["period_end"]} for t in out.targets])
+    full = len(out.targets) <= deps.settings.max_targets_in_event
+    await tx.emit(topics.INSPECTION_DRAWS, DrawPerformed(
+        draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"], seed=row["seed"], algorithm=joint.ALGORITHM,
+        strata=[StratumRecord(plan_id=p["plan_id"], department=p["department"], credit_class=s["credit_class"],
+                              ratio=s["ratio"], size=s["size"], digest=s["digest"], sample=s["sample"] if full else [])
+                for p in rec["plans"] for s in p["strata"]],
+        targets=[DrawnTarget(uscc=t.uscc, departments=list(t.departments), inspectors=out.inspectors[t.uscc])
+                 for t in out.targets] if full else [], listed_in_full=full, performed_at=at), key=task["id"])
+    await _assign(tx, task, draw_id, inp, out, names, at, deps.settings.max_targets_per_assignment)
+    return {"draw_id": draw_id, "task_id": task["id"], "status": "performed", "seed": row["seed"],
+            "seed_hash": row["seed_hash"], "targets": len(out.targets),
+            "sampled": sum(len(s.sample) for st in out.strata.values() for s in st)}
+
+
+async def _assign(tx: Transaction, task: dict, draw_id: str, inp: joint.DrawInput, out: joint.DrawOutcome,
+                  names: dict, at, per_message: int) -> None:
+    """Each department's part of the joint task, on its own topic (in parts of ``per_message`` targets)."""
+    department_of = {i.id: d for d, pool in inp.pools.items() for i in pool}
+    for dept in task["departments"]:
+        mine = [t for t in out.targets if dept in t.departments]
+        chunks = [mine[k:k + per_message] for k in range(0, len(mine), per_message)] or [[]]
+        for n, chunk in enumerate(chunks, start=1):
+            await tx.emit(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, dept), TaskAssigned(
+                task_id=task["id"], draw_id=draw_id, matter_code=task["matter_code"],
+                matter_version=task["matter_version"], lead_department=task["lead_department"], department=dept,
+                period_start=task["period_start"], period_end=task["period_end"], assigned_at=at, part=n,
+                parts=len(chunks), targets=[AssignedTarget(
+                    uscc=t.uscc, entity_name=names[t.uscc]["name"], address=names[t.uscc]["address"],
+                    items=list(dict(t.parts)[dept]), joint_departments=list(t.departments),
+                    inspectors=[i for i in out.inspectors[t.uscc] if department_of.get(i) == dept],
+                    team=out.inspectors[t.uscc]) for t in chunk]), key=task["id"])
+
+
+async def abandon(tx: Transaction, actor: Principal, draw_id: str, reason: str) -> dict:
+    row = await _visible_draw(tx, actor, draw_id, for_update=True)
+    task = await visible_task(tx, actor, row["task_id"], for_update=True)
+    if not access.leads(actor, task):
+        raise Problem(403, f"the lead department {task['lead_department']} (or the office) abandons a draw")
+    if row["status"] not in ("announced", "performed"):
+        raise Problem(409, f"draw {draw_id} is already {row['status']}")
+    if row["status"] == "performed" and await repo.any_result(tx.session, task["id"]):
+        raise Problem(409, "results are recorded for this draw's targets: it can no longer be abandoned")
+    at = clock.now()
+    await repo.remove_targets(tx.session, task["id"])
+    await repo.close_draw(tx.session, draw_id, status="abandoned", at=at, reason=reason, record=row["record"])
+    await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
+                  seed=row["seed"], status="abandoned", reason=reason, at=at), key=task["id"])
+    return public_view({**row, "status": "abandoned", "reason": reason, "closed_at": at})
+
+
+async def _visible_draw(tx: Transaction, actor: Principal, draw_id: str, *, for_update: bool = False) -> dict:
+    row = await repo.draw(tx.session, draw_id, for_update=for_update)
+    if row is None:
+        raise Problem(404, f"no draw {draw_id}")
+    await visible_task(tx, actor, row["task_id"])
+    return row
+
+
+def public_view(row: dict) -> dict:
+    """What anyone may see of a draw: before it is performed only the seed's hash; after, the seed, the
+    reason of a refusal or abandonment, and (performed) the full record to replay."""
+    out = {"draw_id": row["id"], "task_id": row["task_id"], "status": row["status"], "seed_hash": row["seed_hash"],
+           "announced_at": row["announced_at"], "closed_at": row.get("closed_at"), "reason": row.get("reason")}
+    if row["status"] != "announced":
+        out["seed"] = row["seed"]
+    if row.get("record") is not None and row["status"] == "performed":
+        out["record"] = row["record"]
+    return out
+
+
+async def public_draw(tx: Transaction, draw_id: str) -> dict:
+    row = await repo.draw(tx.session, draw_id)
+    if row is None:
+        raise Problem(404, f"no draw {draw_id}")
+    return public_view(row)

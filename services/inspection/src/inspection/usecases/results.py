@@ -1,0 +1,130 @@
+"""Results per entity and item, mutual recognition, publication (一公开) and clues from problems found."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from jsp_common import clock, topics
+from jsp_common.events.clues import ClueSubmitted
+from jsp_common.events.inspection import InspectionResultPublished, ItemResult
+from jsp_common.outbox import Transaction
+from jsp_common.principal import Principal
+from jsp_common.problems import Problem
+
+from ..adapters import tasks as repo
+from ..deps import Deps
+from ..domain import access, publication
+from .plans import tx_matter, visible_task
+
+
+def _owner_of(target: dict) -> dict[str, str]:
+    return {i: p["department"] for p in target["parts"] for i in p["items"]}
+
+
+async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, uscc: str, body: dict[str, Any]) -> dict:
+    """The joint team's results at one entity. Refused whole (nothing written) when the entity was not
+    drawn, an item is not one inspected there, or an item already has a result."""
+    task = await visible_task(tx, actor, task_id)
+    target = await repo.target(tx.session, task_id, uscc, for_update=True)
+    if target is None:
+        raise Problem(422, f"entity {uscc} was not drawn in joint task {task_id}: no result can be recorded for it",
+                      errors=[{"field": "uscc", "reason": "not a target of this task"}])
+    if not (actor.is_office or actor.department in target["departments"]):
+        raise Problem(403, "the departments inspecting this entity record its results")
+    inspected_on: date = body["inspected_on"]
+    errors = []
+    if not (task["period_start"] <= inspected_on <= min(task["period_end"], clock.today())):
+        errors.append({"field": "inspected_on", "reason": f"within the task's period {task['period_start']}–"
+                       f"{task['period_end']} and not in the future"})
+    owner = _owner_of(target)
+    done = {r["item_code"] for r in await repo.results_of(tx.session, task_id, uscc)}
+    rows = []
+    for n, item in enumerate(body["items"]):
+        code = item["item_code"]
+        if code not in owner:
+            errors.append({"field": f"items[{n}].item_code", "reason": f"{code!r} is not inspected at this entity "
+                           f"(its items: {', '.join(sorted(owner))})"})
+        elif code in done or any(r["item_code"] == code for r in rows):
+            errors.append({"field": f"items[{n}].item_code", "reason": f"{code!r} already has a result"})
+        else:
+            rows.append({"task_id": task_id, "uscc": uscc, "item_code": code, "department": owner[code],
+                         "outcome": item["outcome"], "note": item.get("note") or "", "inspected_on": inspected_on,
+                         "recorded_by": actor.subject})
+    problems = publication.problems_found([r["outcome"] for r in rows])
+    if body.get("raise_clue") and not problems:
+        errors.append({"field": "raise_clue", "reason": "a clue is raised only for a problem found"})
+    if errors:
+        raise Problem(422, "the results cannot be recorded; nothing was written", errors=errors)
+    await repo.add_results(tx.session, rows)
+    if target["inspected_on"] is None:
+        due = publication.due_on(deps.calendar, inspected_on, deps.settings.publish_within_workdays)
+        await repo.set_target(tx.session, task_id, uscc, inspected_on=inspected_on, due_on=due, recorded_at=clock.now())
+    if body.get("raise_clue"):
+        m = await tx_matter(tx, task["matter_code"], task["matter_version"])
+        ref = f"{task_id}.{uscc}"
+        await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
+            channel="inspection", channel_ref=ref, content=body.get("clue_text") or _clue_text(target, rows),
+            received_at=clock.now(), address=target["address"], business_name=target["entity_name"], uscc=uscc,
+            domain=m.domain, category="inspection finding"), key=ref)
+    return await view(tx, task_id, uscc)
+
+
+def _clue_text(target: dict, rows: list[dict]) -> str:
+    found = "; ".join(f"{r['item_code']}: {r['outcome']}" + (f" ({r['note']})" if r["note"] else "")
+                      for r in rows if r["outcome"] != "no_problem")
+    return f"联合抽查发现问题 {target['entity_name']}: {found}"
+
+
+async def view(tx: Transaction, task_id: str, uscc: str) -> dict:
+    target = await repo.target(tx.session, task_id, uscc)
+    if target is None:
+        raise Problem(404, f"no target {uscc} in task {task_id}")
+    recorded = await repo.results_of(tx.session, task_id, uscc)
+    items = set(_owner_of(target))
+    return {**target, "results": recorded, "complete": items <= {r["item_code"] for r in recorded}}
+
+
+async def publish(tx: Transaction, actor: Principal, task_id: str, uscc: str) -> dict:
+    """Publish one entity's complete results: the public feed and ``inspection.result.published.v1``."""
+    task = await visible_task(tx, actor, task_id)
+    if not access.leads(actor, task):
+        raise Problem(403, f"the lead department {task['lead_department']} (or the office) publishes results")
+    current = await view(tx, task_id, uscc)
+    if current["published_at"] is not None:
+        raise Problem(409, f"the results of {uscc} in {task_id} are already published")
+    if not current["complete"]:
+        raise Problem(409, "some items have no result yet; publish when every item is recorded")
+    at = clock.now()
+    await repo.set_target(tx.session, task_id, uscc, published_at=at)
+    await tx.emit(topics.INSPECTION_RESULTS, published_event(task, current, at), key=uscc)
+    return {**current, "published_at": at}
+
+
+def published_event(task: dict, target: dict, at) -> InspectionResultPublished:
+    items = [ItemResult(item_code=r["item_code"], department=r["department"], outcome=r["outcome"], note=r["note"])
+             for r in target["results"]]
+    return InspectionResultPublished(
+        uscc=target["uscc"], entity_name=target["entity_name"], task_id=task["id"], matter_code=task["matter_code"],
+        lead_department=task["lead_department"], departments=target["departments"], inspected_on=target["inspected_on"],
+        items=items, problems_found=publication.problems_found([i.outcome for i in items]), published_at=at)
+
+
+async def feed(tx: Transaction, *, since, limit: int) -> list[dict]:
+    out = []
+    for t in await repo.published(tx.session, since=since, limit=limit):
+        rs = await repo.results_of(tx.session, t["task_id"], t["uscc"])
+        out.append({"uscc": t["uscc"], "entity_name": t["entity_name"], "task_id": t["task_id"],
+                    "matter_code": t["matter_code"], "lead_department": t["lead_department"],
+                    "departments": t["departments"], "inspected_on": t["inspected_on"],
+                    "published_at": t["published_at"],
+                    "items": [{k: r[k] for k in ("item_code", "department", "outcome", "note")} for r in rs],
+                    "problems_found": publication.problems_found([r["outcome"] for r in rs])})
+    return out
+
+
+async def overdue(tx: Transaction, *, today: date, limit: int) -> list[dict]:
+    return [{"task_id": t["task_id"], "uscc": t["uscc"], "entity_name": t["entity_name"],
+             "matter_code": t["matter_code"], "lead_department": t["lead_department"],
+             "inspected_on": t["inspected_on"], "due_on": t["due_on"], "days_overdue": (today - t["due_on"]).days}
+            for t in await repo.overdue(tx.session, today, limit=limit)]

@@ -1,0 +1,148 @@
+"""The inspection service against real Kafka and PostgreSQL: its own test database, its real consumers; the
+registry's directory and the credit classes arrive on their topics as the registry and risk publish them."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest_asyncio
+
+from jsp_common import clock, replica, topics
+from jsp_common.consumer import move_group_to_end
+from jsp_common.envelope import new_envelope
+from jsp_common.events.registry import EntityChanged
+from jsp_common.events.risk import CreditClassChanged
+from jsp_common.principal import Principal, Role
+from jsp_testkit.testing import unique, wait_until
+from jsp_common.uscc import ALPHABET, with_check_char
+
+from inspection.adapters import directory
+from inspection.app import create_app
+from inspection.bootstrap import build
+from inspection.deps import Deps
+from inspection.settings import Settings
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+def principal(*roles: Role, department: str | None = None, subject: str | None = None) -> dict[str, str]:
+    p = Principal(subject=subject or (department or roles[0].value), roles=list(roles), department=department)
+    return {"x-jsp-principal": p.header_value()}
+
+
+OFFICE = principal(Role.OFFICE, subject="office-duty")
+
+
+def dept(code: str) -> dict[str, str]:
+    return principal(Role.DEPARTMENT, department=code, subject=f"officer@{code}")
+
+
+def new_uscc(division: str = "410102") -> str:
+    return with_check_char(f"91{division}" + "".join(random.choice(ALPHABET) for _ in range(9)))
+
+
+def new_industry() -> str:
+    """A 4-digit industry class of this test's own (plans filter by it, so tests do not draw each other's)."""
+    return f"{random.randrange(1000, 9999)}"
+
+
+@dataclass
+class Service:
+    deps: Deps
+    client: httpx.AsyncClient
+    producer: Any
+
+    async def send(self, topic: str, data: Any, key: str) -> None:
+        env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
+        await self.producer.send(topic, env.to_bytes(), key=key.encode())
+
+    async def entities(self, n: int, industry: str, *, classes: dict[str, str] | None = None,
+                       division: str = "410102", usccs: list[str] | None = None) -> list[str]:
+        """``n`` active entities published by 'the registry' (and their classes by 'risk'), replicated."""
+        usccs = usccs or [new_uscc(division) for _ in range(n)]
+        now = clock.now()
+        for u in usccs:
+            await self.send(topics.REGISTRY_ENTITIES, EntityChanged(
+                uscc=u, name=f"郑州{u[-6:]}食品有限公司", entity_type="有限责任公司", address="河南省郑州市中原区建设路1号",
+                division_code=division, city_code=division[:4] + "00", industry_code=industry, status="active",
+                established_on=date(2020, 5, 1), responsible_departments=["samr-410100", "nhc-410100"],
+                domains=["food"], assignment_state="assigned", assignment_source="rules", record_version=1,
+                last_changed_at=now, updated_at=now), u)
+        for u, c in (classes or {}).items():
+            await self.send(topics.CREDIT_CLASSES, CreditClassChanged(
+                uscc=u, credit_class=c, score=80.0, model_version=1, record_version=1, changed_at=now), u)
+        await self.producer.flush()
+
+        async def replicated():
+            async with self.deps.db.transaction() as s:
+                pop, _ = await directory.population(s, {"industry_code": industry}, year=2026, yearly_cap=99)
+            got = {c.uscc: c.credit_class for c in pop}
+            return len(got) == n and all(got.get(u) == c for u, c in (classes or {}).items())
+        await wait_until(replicated, timeout=60, what=f"{n} entities and their classes in the replica")
+        return usccs
+
+    async def post(self, path: str, who: dict, body: Any = None, *, headers: dict | None = None,
+                   **kw) -> httpx.Response:
+        if body is not None:
+            kw["json"] = body
+        return await self.client.post(path, headers={**who, **(headers or {})}, **kw)
+
+    async def retire_inspectors(self, department: str) -> None:
+        """Deactivate a department's inspectors left by earlier tests (a test that counts on its pool)."""
+        for i in (await self.get("/inspectors", OFFICE, params={"department": department, "limit": 500})).json():
+            if i["active"]:
+                r = await self.client.patch(f"/inspectors/{i['id']}", headers=OFFICE, json={"active": False})
+                assert r.status_code == 200, r.text
+
+    async def get(self, path: str, who: dict | None = None, **kw) -> httpx.Response:
+        return await self.client.get(path, headers=who or {}, **kw)
+
+    async def matter(self, lead: str = "samr-410100", co: tuple[str, ...] = ("nhc-410100",), kind: str = "key",
+                     division: str = "410100") -> dict:
+        code = unique("M").replace("-", "")[:40]
+        items = [{"code": f"{code}-S1", "department": lead, "title": "经营许可与进货查验"}] + \
+                [{"code": f"{code}-{d[:3].upper()}1", "department": d, "title": "从业人员健康"} for d in co]
+        r = await self.post("/batches", OFFICE, {"division_code": division, "title": "第一批", "matters": [{
+            "code": code, "name": "餐饮食品安全联合抽查", "domain": "food", "division_code": division, "kind": kind,
+            "lead_department": lead, "cooperating_departments": list(co), "legal_basis": "《食品安全法》",
+            "items": items, "effective_from": "2025-01-01"}]})
+        assert r.status_code == 201, r.text
+        return {"code": code, "items": items}
+
+    async def inspectors(self, department: str, n: int, *, conflicts: list[str] | None = None) -> list[dict]:
+        r = await self.post("/inspectors", dept(department), [
+            {"name": f"检查员{k}", "certificate_no": unique("C").replace(".", "-")[:60], "certificate_valid_until": "2030-12-31",
+             "conflicts": conflicts if (k == 0 and conflicts) else []} for k in range(n)])
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def plan(self, department: str, matter: str, industry: str, ratios: dict, **period) -> dict:
+        r = await self.post("/plans", dept(department), {
+            "matter_code": matter, "period_start": period.get("start", "2026-01-01"),
+            "period_end": period.get("end", "2026-12-31"), "filter": {"industry_code": industry}, "ratios": ratios})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def service(settings, kafka_topics, raw_producer):
+    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/inspection_test", max_targets_per_inspector=1000,
+                 max_targets_per_assignment=5, max_targets_in_event=100)
+    from jsp_common.migrations import upgrade
+
+    await upgrade(SERVICE_DIR, s.database_url)
+    for group, tps in ((s.replica_group, replica.TOPICS), (s.credit_group, [topics.CREDIT_CLASSES])):
+        await move_group_to_end(group, tps, bootstrap_servers=s.kafka_bootstrap_servers)
+    runtime = build(s, periodic=False)
+    await runtime.start()
+    await runtime.assigned()
+    app = create_app(s)
+    app.state.runtime = runtime
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://inspection") as client:
+        yield Service(runtime.deps, client, raw_producer)
+    await runtime.stop()

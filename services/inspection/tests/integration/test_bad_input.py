@@ -1,0 +1,113 @@
+"""Bad input: a clear problem+json error with field-level reasons, and nothing half-written."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from inspection.adapters.tables import draws, matter_batches, matters, plans, results, targets, tasks
+
+from jsp_testkit.testing import unique
+
+from .conftest import OFFICE, dept, new_industry
+
+SAMR, NHC = "samr-410100", "nhc-410100"
+PROBLEM = "application/problem+json"
+
+
+async def _count(service, table, *where) -> int:
+    async with service.deps.db.transaction() as s:
+        return int((await s.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
+
+
+def _fields(r) -> set[str]:
+    assert r.headers["content-type"].startswith(PROBLEM), r.text
+    return {e["field"] for e in r.json()["errors"]}
+
+
+async def test_a_batch_with_an_unknown_department_is_refused_whole(service):
+    before = (await _count(service, matter_batches), await _count(service, matters))
+    good = {"code": "GOODM1", "name": "燃气安全", "domain": "gas", "division_code": "410100", "kind": "key",
+            "lead_department": "mem-410100", "items": [{"code": "G1", "department": "mem-410100"}],
+            "effective_from": "2026-01-01"}
+    bad = {**good, "code": "BADM1", "cooperating_departments": ["abc-410100"]}
+    r = await service.post("/batches", OFFICE, {"division_code": "410100", "title": "第二批", "matters": [good, bad]})
+    assert r.status_code == 422
+    assert _fields(r) == {"rows[2].cooperating_departments[0]"}
+    assert "unknown department 'abc-410100'" in r.json()["errors"][0]["reason"]
+    assert (await _count(service, matter_batches), await _count(service, matters)) == before
+
+    first = unique("CSV").replace(".", "-")
+    csv = ("code,name,domain,division_code,kind,lead_department,cooperating_departments,legal_basis,items,effective_from\n"
+           f"{first},特种设备,special_equipment,410100,key,samr-410100,,《特种设备安全法》,E1:samr-410100:电梯,2026-01-01\n"
+           "CSV2,药品,drugs,410100,key,samr-410100,zz-410100,,D1:samr-410100:x,2026-13-01\n")
+    r = await service.post("/batches/file", OFFICE, content=csv.encode(), headers={"content-type": "text/csv"},
+                           params={"division_code": "410100", "title": "第三批"})
+    assert r.status_code == 422, r.text
+    assert {x["row"] for x in r.json()["rejected"]} == {3} and r.json()["accepted"][0]["code"] == first
+    assert (await _count(service, matters)) == before[1]
+    ok = await service.post("/batches/file", OFFICE, content=csv.splitlines(keepends=True)[0].encode()
+                            + csv.splitlines(keepends=True)[1].encode(), headers={"content-type": "text/csv"},
+                            params={"division_code": "410100", "title": "第三批"})
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["accepted"] == [{"row": 2, "code": first, "version": 1}]
+
+
+async def test_a_plan_whose_filter_matches_no_entity_is_refused(service):
+    matter = await service.matter()
+    before = await _count(service, plans)
+    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], "period_start": "2026-01-01",
+                                                   "period_end": "2026-12-31", "filter": {"industry_code": "0000"}})
+    assert r.status_code == 422 and _fields(r) == {"filter"}
+    assert "matches no entity" in r.json()["detail"]
+    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], "period_start": "2026-01-01",
+                                                   "period_end": "2026-12-31", "ratios": {"A": 0.05, "D": 0.3}})
+    assert r.status_code == 422 and _fields(r) == {"ratios.A", "ratios.D"}
+    assert await _count(service, plans) == before
+
+
+async def test_an_inspector_pool_too_small_refuses_the_draw_on_the_record_without_targets(service):
+    luoyang = "samr-410300"
+    industry = new_industry()
+    usccs = await service.entities(5, industry, division="410302")
+    await service.retire_inspectors(luoyang)
+    await service.inspectors(luoyang, 1)          # two needed per entity: one is not enough
+    matter = await service.matter(lead=luoyang, co=(), division="410300")
+    p = await service.plan(luoyang, matter["code"], industry, {"B": 0.2})
+    task = (await service.post("/tasks", dept(luoyang), {"plan_ids": [p["id"]]})).json()
+    d = (await service.post(f"/tasks/{task['id']}/draws", dept(luoyang))).json()
+    r = await service.post(f"/draws/{d['draw_id']}/perform", dept(luoyang))
+    assert r.status_code == 409 and r.headers["content-type"].startswith(PROBLEM)
+    body = r.json()
+    assert body["refusal"]["needed"] == 2 and body["refusal"]["department"] == luoyang
+    assert "needs 2 inspector(s) of samr-410300 but only 1 can go" in body["detail"]
+    assert await _count(service, targets, targets.c.task_id == task["id"]) == 0
+    public = (await service.get(f"/public/draws/{d['draw_id']}")).json()
+    assert public["status"] == "refused" and "needs 2" in public["reason"] and len(public["seed"]) == 64
+    # The refusal stays on the record; a new draw may be announced for the task.
+    assert (await service.post(f"/tasks/{task['id']}/draws", dept(luoyang))).status_code == 201
+    assert await _count(service, draws, draws.c.task_id == task["id"]) == 2
+    assert len(usccs) == 5
+
+
+async def test_a_result_for_an_entity_not_drawn_is_refused_and_nothing_written(service):
+    industry = new_industry()
+    usccs = await service.entities(10, industry)
+    await service.inspectors(SAMR, 2)
+    matter = await service.matter(co=())
+    p = await service.plan(SAMR, matter["code"], industry, {"B": 0.1})
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [p["id"]]})).json()
+    d = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
+    assert (await service.post(f"/draws/{d['draw_id']}/perform", dept(SAMR))).status_code == 200
+    drawn = {t["uscc"] for t in (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"]}
+    not_drawn = next(u for u in usccs if u not in drawn)
+    body = {"inspected_on": "2026-03-02", "items": [{"item_code": matter["items"][0]["code"], "outcome": "no_problem"}]}
+    r = await service.post(f"/tasks/{task['id']}/targets/{not_drawn}/results", dept(SAMR), body)
+    assert r.status_code == 422 and _fields(r) == {"uscc"}
+    assert "was not drawn" in r.json()["detail"]
+    one = next(iter(drawn))
+    r = await service.post(f"/tasks/{task['id']}/targets/{one}/results", dept(SAMR), {
+        "inspected_on": "2026-03-02", "items": [{"item_code": matter["items"][0]["code"], "outcome": "no_problem"},
+                                                {"item_code": "NOPE", "outcome": "no_problem"}]})
+    assert r.status_code == 422 and _fields(r) == {"items[1].item_code"}
+    assert await _count(service, results, results.c.task_id == task["id"]) == 0
+    assert await _count(service, tasks, tasks.c.id == task["id"]) == 1

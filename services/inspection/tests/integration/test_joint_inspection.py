@@ -1,0 +1,106 @@
+"""Two departments' overlapping plans become one joint inspection per shared entity covering both
+departments' items; the draw replays from its published record; a conflicted inspector is never drawn;
+each department gets its part on its own topic; another department sees none of it (404)."""
+
+from __future__ import annotations
+
+import json
+
+from jsp_common import topics
+from jsp_testkit.testing import of_type, tail
+
+from inspection.__main__ import main as cli
+from inspection.domain import draw, joint
+
+from .conftest import OFFICE, dept, new_industry
+
+SAMR, NHC, OTHER = "samr-410100", "nhc-410100", "samr-410200"
+
+
+async def test_overlapping_plans_make_one_joint_visit_per_entity_replayable_from_the_record(service, bootstrap, tmp_path):
+    industry = new_industry()
+    usccs = await service.entities(40, industry, classes={u: "D" for u in []})
+    conflicted_everywhere = await service.inspectors(SAMR, 3, conflicts=usccs)
+    await service.inspectors(NHC, 3)
+    matter = await service.matter()
+    p1 = await service.plan(SAMR, matter["code"], industry, {"B": 0.2})
+    p2 = await service.plan(NHC, matter["code"], industry, {"B": 0.15})
+    assert p1["items"] == [f"{matter['code']}-S1"] and p2["items"] == [f"{matter['code']}-NHC1"]
+
+    # Only the lead department (or the office) merges the plans.
+    assert (await service.post("/tasks", dept(NHC), {"plan_ids": [p1["id"], p2["id"]]})).status_code == 403
+    r = await service.post("/tasks", dept(SAMR), {"plan_ids": [p1["id"], p2["id"]]})
+    assert r.status_code == 201, r.text
+    task = r.json()
+    assert task["lead_department"] == SAMR and task["departments"] == [NHC, SAMR]
+
+    async with tail(bootstrap, topics.INSPECTION_DRAWS, f"dept.{SAMR}.inspections.v1", f"dept.{NHC}.inspections.v1") as t:
+        announced = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
+        assert "seed" not in announced
+        assert (await service.get(f"/public/draws/{announced['draw_id']}")).json()["seed_hash"] == announced["seed_hash"]
+        r = await service.post(f"/draws/{announced['draw_id']}/perform", dept(SAMR))
+        assert r.status_code == 200, r.text
+        assert draw.seed_hash(r.json()["seed"]) == announced["seed_hash"]
+        first = (await t.wait_for(of_type("inspection.draw.announced.v1", task_id=task["id"])))[0]
+        performed = (await t.wait_for(of_type("inspection.draw.performed.v1", task_id=task["id"])))[0]
+        assert first.offset < performed.offset  # the seed's hash went out before the result
+        def part_of(topic: str):
+            return lambda m: m.topic == topic and of_type("inspection.task.assigned.v1", task_id=task["id"])(m)
+        await t.wait_for(part_of(f"dept.{SAMR}.inspections.v1"), what="samr's part")
+        first_nhc = (await t.wait_for(part_of(f"dept.{NHC}.inspections.v1"), what="nhc's part"))[0].envelope.data
+        nhc_parts = await t.wait_for(part_of(f"dept.{NHC}.inspections.v1"), count=first_nhc["parts"])
+
+    detail = (await service.get(f"/tasks/{task['id']}", OFFICE)).json()
+    targets = detail["targets"]
+    assert len({x["uscc"] for x in targets}) == len(targets)  # one visit per entity
+    shared = [x for x in targets if len(x["departments"]) == 2]
+    assert shared, "one seed ranks an entity alike in both plans: the samples overlap"
+    for x in shared:
+        assert {p["department"]: p["items"] for p in x["parts"]} == {SAMR: p1["items"], NHC: p2["items"]}
+        assert len(x["inspectors"]) >= 2
+    sampled = 8 + 6  # 20% and 15% of 40 unrated (class B) entities
+    assert len(targets) == sampled - len(shared)
+    # nhc's part, in messages of at most 5 targets (max_targets_per_assignment), covers its entities once.
+    nhc_targets = [x for m in nhc_parts for x in m.envelope.data["targets"]]
+    assert sorted(m.envelope.data["part"] for m in nhc_parts) == list(range(1, first_nhc["parts"] + 1))
+    assert all(len(m.envelope.data["targets"]) <= 5 for m in nhc_parts)
+    assert sorted(x["uscc"] for x in nhc_targets) == sorted(x["uscc"] for x in targets if NHC in x["departments"])
+    assert all(x["items"] == p2["items"] and x["inspectors"] for x in nhc_targets)
+
+    # The conflicted inspector is never drawn.
+    drawn = {i for x in targets for i in x["inspectors"]}
+    assert conflicted_everywhere[0]["id"] not in drawn
+
+    # Anyone can replay the draw from what was published, here and with the command.
+    rec = (await service.get(f"/public/draws/{announced['draw_id']}")).json()["record"]
+    assert joint.verify(rec) == []
+    assert [t_["uscc"] for t_ in rec["targets"]] == [x["uscc"] for x in targets]
+    assert {s["digest"] for s in performed.envelope.data["strata"]} == {s["digest"] for p in rec["plans"] for s in p["strata"]}
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(rec))
+    assert cli(["verify", str(path)]) == 0
+    rec["targets"][0]["inspectors"].reverse()
+    path.write_text(json.dumps(rec))
+    assert cli(["verify", str(path)]) == 1
+
+    # A draw cannot be silently re-run: a second one needs the first abandoned, on the record.
+    assert (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).status_code == 409
+
+    # Another department sees none of it.
+    other = dept(OTHER)
+    assert (await service.get(f"/tasks/{task['id']}", other)).status_code == 404
+    assert (await service.get(f"/plans/{p2['id']}", dept(SAMR))).status_code == 404
+    assert (await service.get(f"/plans/{p1['id']}", other)).status_code == 404
+    assert (await service.get(f"/inspectors/{conflicted_everywhere[1]['id']}", dept(NHC))).status_code == 404
+    assert (await service.post(f"/draws/{announced['draw_id']}/abandon", other, {"reason": "x"})).status_code == 404
+    assert task["id"] not in {x["id"] for x in (await service.get("/tasks", other)).json()}
+    assert task["id"] in {x["id"] for x in (await service.get("/tasks", dept(NHC))).json()}
+
+
+def test_a_draw_recorded_in_an_earlier_run_still_replays_identically():
+    """The record of a draw made through the service in an earlier run (kept in tests/integration/data)."""
+    from pathlib import Path
+
+    rec = json.loads((Path(__file__).parent / "data" / "earlier_draw.json").read_text())
+    assert joint.verify(rec) == []
+    assert joint.replay(rec)["targets"] == rec["targets"]

@@ -1,0 +1,90 @@
+"""Results per item, publication within working days (holidays skipped, make-up days counted), the public
+feed and the event the risk service consumes, overdue publications for the office, a clue raised from a
+problem found, and mutual recognition in a later draw."""
+
+from __future__ import annotations
+
+from jsp_common import topics
+from jsp_testkit.testing import of_type, tail
+
+from .conftest import OFFICE, dept, new_industry
+
+SAMR, NHC = "samr-410100", "nhc-410100"
+PERIOD = {"start": "2025-09-01", "end": "2025-12-31"}
+
+
+async def _drawn_task(service, industry: str, ratios: dict) -> tuple[dict, dict, list[dict]]:
+    matter = await service.matter()
+    p1 = await service.plan(SAMR, matter["code"], industry, ratios, **PERIOD)
+    p2 = await service.plan(NHC, matter["code"], industry, ratios, **PERIOD)
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [p1["id"], p2["id"]]})).json()
+    d = (await service.post(f"/tasks/{task['id']}/draws", OFFICE)).json()
+    r = await service.post(f"/draws/{d['draw_id']}/perform", OFFICE)
+    assert r.status_code == 200, r.text
+    targets = (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"]
+    return matter, task, targets
+
+
+async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(service, bootstrap):
+    industry = new_industry()
+    await service.entities(10, industry)
+    await service.inspectors(SAMR, 3)
+    await service.inspectors(NHC, 3)
+    matter, task, targets = await _drawn_task(service, industry, {"B": 0.2})
+    joint_ = next(x for x in targets if len(x["departments"]) == 2)
+    items = [i for p in joint_["parts"] for i in p["items"]]
+    base = f"/tasks/{task['id']}/targets/{joint_['uscc']}"
+
+    async with tail(bootstrap, topics.INSPECTION_RESULTS, topics.CLUE_SUBMISSIONS) as t:
+        # Fri 26 Sep 2025: 20 working days, with Sun 28 Sep and Sat 11 Oct worked and 1-8 Oct off.
+        r = await service.post(f"{base}/results", dept(NHC), {
+            "inspected_on": "2025-09-26", "raise_clue": True,
+            "items": [{"item_code": items[0], "outcome": "correction_ordered", "note": "进货查验记录不全"},
+                      {"item_code": items[1], "outcome": "no_problem"}]})
+        assert r.status_code == 201, r.text
+        assert r.json()["due_on"] == "2025-10-30" and r.json()["complete"]
+        clue = (await t.wait_for(of_type("clues.clue.submitted.v1", channel_ref=f"{task['id']}.{joint_['uscc']}")))[0]
+        assert clue.envelope.data["channel"] == "inspection" and clue.envelope.data["uscc"] == joint_["uscc"]
+
+        overdue = (await service.get("/publications/overdue", OFFICE, params={"limit": 500})).json()
+        assert any(o["task_id"] == task["id"] and o["uscc"] == joint_["uscc"] for o in overdue)
+        assert (await service.get("/publications/overdue", dept(SAMR))).status_code == 403
+
+        assert (await service.post(f"{base}/publication", dept(NHC))).status_code == 403  # the lead publishes
+        r = await service.post(f"{base}/publication", dept(SAMR))
+        assert r.status_code == 200, r.text
+        published = (await t.wait_for(of_type("inspection.result.published.v1", task_id=task["id"])))[0].envelope.data
+    assert published["problems_found"] and published["departments"] == [NHC, SAMR]
+    assert {i["item_code"]: i["outcome"] for i in published["items"]} == {items[0]: "correction_ordered",
+                                                                         items[1]: "no_problem"}
+    feed = (await service.get("/public/results", params={"since": "2020-01-01T00:00:00Z", "limit": 1000})).json()
+    assert any(f["task_id"] == task["id"] and f["uscc"] == joint_["uscc"] for f in feed)
+    overdue = (await service.get("/publications/overdue", OFFICE, params={"limit": 500})).json()
+    assert not any(o["task_id"] == task["id"] and o["uscc"] == joint_["uscc"] for o in overdue)
+    assert (await service.post(f"{base}/publication", dept(SAMR))).status_code == 409
+
+
+async def test_a_result_counts_for_the_other_departments_on_the_same_items(service):
+    """Mutual recognition: once the items have an accepted result in the period, a later joint task of the
+    same matter does not visit the entity for them again (every entity is class D, drawn at 100%)."""
+    from .conftest import new_uscc
+
+    industry = new_industry()
+    classes = {new_uscc(): "D" for _ in range(4)}
+    await service.entities(4, industry, classes=classes, usccs=list(classes))
+    await service.inspectors(SAMR, 4)
+    await service.inspectors(NHC, 4)
+    matter, task, targets = await _drawn_task(service, industry, {"D": 1.0})
+    assert sorted(t["uscc"] for t in targets) == sorted(classes)
+    x = targets[0]
+    items = [i for p in x["parts"] for i in p["items"]]
+    r = await service.post(f"/tasks/{task['id']}/targets/{x['uscc']}/results", dept(SAMR), {
+        "inspected_on": "2025-10-09", "items": [{"item_code": i, "outcome": "no_problem"} for i in items]})
+    assert r.status_code == 201, r.text
+    again = [await service.plan(d, matter["code"], industry, {"D": 1.0}, **PERIOD) for d in (SAMR, NHC)]
+    later = (await service.post("/tasks", OFFICE, {"plan_ids": [p["id"] for p in again]})).json()
+    d = (await service.post(f"/tasks/{later['id']}/draws", OFFICE)).json()
+    assert (await service.post(f"/draws/{d['draw_id']}/perform", OFFICE)).status_code == 200
+    rec = (await service.get(f"/public/draws/{d['draw_id']}")).json()["record"]
+    assert sorted(rec["recognised"][x["uscc"]]) == sorted(items)
+    assert sorted(t["uscc"] for t in rec["targets"]) == sorted(set(classes) - {x["uscc"]})

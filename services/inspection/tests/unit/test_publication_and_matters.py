@@ -1,0 +1,49 @@
+"""Publication deadlines on the working-day calendar; a matter's particulars checked field by field."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from jsp_common.workdays import WorkCalendar
+
+from inspection.domain import matters, publication
+
+MATTER = {"domain": "food", "division_code": "410100", "kind": "key", "lead_department": "samr-410100",
+          "cooperating_departments": ["nhc-410100"],
+          "items": [{"code": "S1", "department": "samr-410100"}, {"code": "H1", "department": "nhc-410100"}]}
+
+
+def test_the_deadline_skips_the_national_day_holidays_and_counts_make_up_working_days():
+    cal = WorkCalendar()
+    # Fri 26 Sep 2025: Sun 28 Sep is a make-up working day, 1-8 Oct are holidays, Sat 11 Oct works.
+    assert publication.due_on(cal, date(2025, 9, 26), 20) == date(2025, 10, 30)
+    assert publication.due_on(cal, date(2025, 9, 26), 1) == date(2025, 9, 28)
+    plain = WorkCalendar({date(2025, 9, 28): False, date(2025, 10, 11): False})
+    assert publication.due_on(plain, date(2025, 9, 26), 20) == date(2025, 11, 3)
+
+
+def test_overdue_only_when_unpublished_after_the_due_day():
+    assert publication.overdue(date(2025, 10, 30), date(2025, 10, 31), published=False)
+    assert not publication.overdue(date(2025, 10, 30), date(2025, 10, 30), published=False)
+    assert not publication.overdue(date(2025, 10, 30), date(2025, 11, 30), published=True)
+
+
+def test_a_good_matter_has_no_errors_and_unknown_departments_are_named():
+    assert matters.check(MATTER) == []
+    bad = {**MATTER, "cooperating_departments": ["nope-410100"], "items": [{"code": "S1", "department": "xx-1"}]}
+    fields = {e["field"] for e in matters.check(bad)}
+    assert fields == {"cooperating_departments[0]", "items[0].department"}
+
+
+def test_versions_follow_each_other_and_never_rewrite_history():
+    v1 = matters.MatterVersion("M1", 1, "n", "food", "410100", "key", "samr-410100", (), "", (), 1, date(2026, 1, 1))
+    assert matters.next_version(None, date(2026, 1, 1)) == (1, [])
+    assert matters.next_version(v1, date(2026, 3, 1)) == (2, [])
+    assert matters.next_version(v1, date(2026, 1, 1))[1][0]["field"] == "effective_from"
+
+
+def test_a_city_department_carries_out_its_agencys_items_of_a_province_matter():
+    items = (matters.Item("S1", "samr-410000", ""), matters.Item("H1", "nhc-410000", ""))
+    m = matters.MatterVersion("M1", 1, "n", "food", "410000", "key", "samr-410000", ("nhc-410000",), "", items, 1,
+                              date(2026, 1, 1))
+    assert m.items_of("samr-410100") == ("S1",)
