@@ -10,6 +10,7 @@ from jsp_common.workdays import calendar_with_overrides
 from . import subscriptions
 from .deps import Deps
 from .settings import Settings
+from .usecases.schedules import recompute_provisional
 
 
 def build(settings: Settings | None = None, *, consume: bool = True, periodic: bool = True) -> ServiceRuntime[Deps]:
@@ -24,4 +25,6 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
                              batch_handlers=subscriptions.credit_handlers())
     if periodic:
         runtime.watch_calendar(deps.calendar)
+    # Published holiday schedules reach the calendar without a restart; provisional deadlines are recomputed.
+    runtime.follow_schedules(deps.calendar, lambda schedules: recompute_provisional(deps, schedules))
     return runtime

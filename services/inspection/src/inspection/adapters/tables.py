@@ -154,6 +154,8 @@ targets = Table(
     Column("period_end", Date, nullable=False),
     Column("inspected_on", Date),
     Column("due_on", Date),                              # publication deadline (working days)
+    # Counted through a year whose holiday schedule is not published yet: recomputed once it is.
+    Column("due_provisional", Boolean, nullable=False, server_default=text("false")),
     Column("recorded_at", DateTime(timezone=True)),
     Column("published_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("task_id", "uscc"),
@@ -161,6 +163,7 @@ targets = Table(
     Index("targets_inspectors", "inspectors", postgresql_using="gin"),
     Index("targets_unpublished", "due_on", postgresql_where=text("published_at IS NULL AND due_on IS NOT NULL")),
     Index("targets_published", "published_at"),
+    Index("targets_due_provisional", "inspected_on", postgresql_where=text("due_provisional AND published_at IS NULL")),
 )
 
 # Results per entity and item; an accepted result counts for the other departments on the same items.

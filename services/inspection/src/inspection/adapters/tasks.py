@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .tables import draws, plans, results, targets, tasks
@@ -162,3 +162,14 @@ async def overdue(session: AsyncSession, today: date, *, limit: int) -> list[dic
     return [dict(r) for r in (await session.execute(q)).mappings()]
 
 
+
+
+async def provisional_dues(session: AsyncSession, *, after: tuple | None, limit: int) -> list[dict]:
+    """Unpublished targets whose publication deadline is provisional, in (inspected_on, task_id, uscc) order
+    after ``after``, locked (another replica's are skipped: it recomputes them)."""
+    key = (targets.c.inspected_on, targets.c.task_id, targets.c.uscc)
+    q = select(targets).where(targets.c.due_provisional, targets.c.published_at.is_(None))
+    if after is not None:
+        q = q.where(tuple_(*key) > tuple_(*after))
+    q = q.order_by(*key).limit(limit).with_for_update(skip_locked=True)
+    return [dict(r) for r in (await session.execute(q)).mappings()]

@@ -14,6 +14,11 @@ def due_on(calendar: WorkCalendar, inspected_on: date, workdays: int) -> date:
     return calendar.add_workdays(inspected_on, workdays)
 
 
+def is_provisional(calendar: WorkCalendar, inspected_on: date, due: date) -> bool:
+    """Counted through a year whose holiday schedule is not published yet (Monday to Friday there)."""
+    return calendar.is_provisional(inspected_on, due)
+
+
 def overdue(due: date, today: date, published: bool) -> bool:
     return not published and today > due
 

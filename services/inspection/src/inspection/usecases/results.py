@@ -59,7 +59,8 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
     await repo.add_results(tx.session, rows)
     if target["inspected_on"] is None:
         due = publication.due_on(deps.calendar, inspected_on, deps.settings.publish_within_workdays)
-        await repo.set_target(tx.session, task_id, uscc, inspected_on=inspected_on, due_on=due, recorded_at=clock.now())
+        await repo.set_target(tx.session, task_id, uscc, inspected_on=inspected_on, due_on=due, recorded_at=clock.now(),
+                              due_provisional=publication.is_provisional(deps.calendar, inspected_on, due))
     if body.get("raise_clue"):
         m = await tx_matter(tx, task["matter_code"], task["matter_version"])
         ref = f"{task_id}.{uscc}"
