@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import asynccontextmanager
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -16,11 +16,12 @@ from .problems import install_problem_handlers, problem_response
 from .runtime import ServiceRuntime
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+def get_runtime(request: Request) -> ServiceRuntime[Any]:
+    """The service's runtime; a service's ``api/`` types its ``deps`` (``get_runtime(request).deps``)."""
     return request.app.state.runtime
 
 
-def create_service_app(*, title: str, runtime_factory: Callable[[], ServiceRuntime],
+def create_service_app(*, title: str, runtime_factory: Callable[[], ServiceRuntime[Any]],
                        routers: Iterable[APIRouter] = (), description: str = "", version: str = "1.0.0") -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -1,12 +1,15 @@
 """Everything a service runs besides its routes: database, producer, outbox relay, consumer loops and
-periodic jobs, built once (in the service's bootstrap) and started and stopped together."""
+periodic jobs, built once (in the service's bootstrap) and started and stopped together.
+
+``ServiceRuntime[Deps]`` is generic over the service's dependency container (``deps.py``): the bootstrap
+sets ``runtime.deps`` once, and routes reach it typed through ``jsp_common.http.get_runtime``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Mapping, Sequence
+from typing import Awaitable, Callable, Generic, Mapping, Sequence, TypeVar
 
 from . import clock
 from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
@@ -20,6 +23,8 @@ from .workdays import OVERRIDES_ENV, WorkCalendar, deadline_end_of
 
 log = get_logger(__name__)
 
+DepsT = TypeVar("DepsT")
+
 
 @dataclass
 class _Periodic:
@@ -28,7 +33,11 @@ class _Periodic:
     interval_s: float
 
 
-class ServiceRuntime:
+class ServiceRuntime(Generic[DepsT]):
+    """The shared runtime of one service; ``deps`` is what its use cases need (set once by its bootstrap)."""
+
+    deps: DepsT
+
     def __init__(self, settings: ServiceSettings):
         self.settings = settings
         self.source = f"/jsp/{settings.service_name}"
@@ -53,6 +62,11 @@ class ServiceRuntime:
                             max_records=s.consumer_max_records, inbox=inbox, **s.kafka_client_options())
         self.consumers.append(loop)
         return loop
+
+    async def assigned(self, timeout_s: float = 30.0) -> None:
+        """Wait until every consumer has its partitions (tests and benchmarks start producing after this)."""
+        for c in self.consumers:
+            await c.assigned(timeout_s)
 
     def add_periodic(self, name: str, job: Callable[[], Awaitable[None]], interval_s: float) -> None:
         """A job run every ``interval_s`` seconds (e.g. scanning for overdue deadlines)."""
