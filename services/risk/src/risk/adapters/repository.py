@@ -1,0 +1,209 @@
+"""Reading and writing models, observations, standings, credit classes and alerts (SQLAlchemy Core, in the
+caller's transaction). Rows are plain dicts by column name."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, bindparam, case, func, insert, literal, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jsp_common import replica
+
+from ..domain.model import RiskModel
+from ..domain.scoring import Observation
+from .tables import alert_history, alerts, class_history, entities, model_versions, observations, standings
+
+# ------------------------------------------------------------------ models
+
+
+async def latest_model(session: AsyncSession) -> tuple[int, RiskModel] | None:
+    row = (await session.execute(select(model_versions.c.version, model_versions.c.document)
+                                 .order_by(model_versions.c.version.desc()).limit(1))).first()
+    return (row.version, RiskModel.model_validate(row.document)) if row else None
+
+
+async def model_version(session: AsyncSession, version: int) -> dict | None:
+    row = (await session.execute(select(model_versions).where(model_versions.c.version == version))).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_models(session: AsyncSession) -> list[dict]:
+    q = select(model_versions.c.version, model_versions.c.note, model_versions.c.created_by,
+               model_versions.c.created_at).order_by(model_versions.c.version.desc())
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def add_model(session: AsyncSession, model: RiskModel, *, note: str, created_by: str) -> int:
+    """Store a new version (the next number); two saving at once: one waits for the other's number."""
+    await session.execute(text("LOCK TABLE model_versions IN SHARE ROW EXCLUSIVE MODE"))
+    version = (await session.execute(select(func.coalesce(func.max(model_versions.c.version), 0) + 1))).scalar_one()
+    await session.execute(insert(model_versions).values(version=version, document=model.model_dump(mode="json"),
+                                                        note=note, created_by=created_by))
+    return version
+
+
+async def level_counts(session: AsyncSession, model: RiskModel) -> dict[str | None, int]:
+    """How many entities each level would hold under ``model``, from their current counts (one scan)."""
+    score = literal(0.0, Float)
+    for i in model.indicators:
+        count = func.coalesce(standings.c.counts[i.code].astext.cast(Float), 0.0)
+        score = score + literal(i.weight, Float) * func.least(count, literal(float(i.cap), Float))
+    scored = select(score.label("score")).subquery()
+    level = case(*((scored.c.score >= literal(r.min_score, Float), literal(r.level.value))
+                   for r in reversed(model.levels)), else_=None).label("level")
+    q = select(level, func.count()).group_by(level)
+    return {row[0]: row[1] for row in (await session.execute(q))}
+
+
+# ------------------------------------------------------------------ observations and standings
+async def add_observations(session: AsyncSession, rows: list[dict]) -> list[str]:
+    """Insert observations (uscc, indicator, ref, at, amount); a ref already counted is skipped. Returns the
+    USCCs that got a new observation."""
+    if not rows:
+        return []
+    res = await session.execute(pg_insert(observations).values(rows)
+                                .on_conflict_do_nothing(constraint="observations_ref").returning(observations.c.uscc))
+    return sorted(set(res.scalars()))
+
+
+async def observations_of(session: AsyncSession, uscc: str, since: datetime) -> list[Observation]:
+    q = (select(observations.c.indicator, observations.c.at, observations.c.amount)
+         .where(observations.c.uscc == uscc, observations.c.at >= since))
+    return [Observation(r.indicator, r.at, r.amount) for r in await session.execute(q)]
+
+
+async def counts_for(session: AsyncSession, usccs: list[str], windows: dict[str, datetime]) -> dict[str, dict[str, float]]:
+    """Counts per indicator within its window for many entities at once (full re-scoring)."""
+    if not usccs or not windows:
+        return {}
+    codes, sinces = list(windows), [windows[c] for c in windows]
+    q = text("SELECT o.uscc, o.indicator, sum(o.amount) FROM observations o "
+             "JOIN unnest(CAST(:codes AS text[]), CAST(:sinces AS timestamptz[])) AS w(code, since) "
+             "ON o.indicator = w.code AND o.at >= w.since WHERE o.uscc = ANY(:usccs) GROUP BY 1, 2")
+    out: dict[str, dict[str, float]] = {}
+    for uscc, code, total in await session.execute(q, {"codes": codes, "sinces": sinces, "usccs": usccs}):
+        out.setdefault(uscc, {})[code] = float(total)
+    return out
+
+
+async def standing(session: AsyncSession, uscc: str, *, for_update: bool = False) -> dict | None:
+    q = select(standings).where(standings.c.uscc == uscc)
+    if for_update:
+        q = q.with_for_update()
+    row = (await session.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def ensure_standing(session: AsyncSession, uscc: str, departments: list[str] = ()) -> dict:
+    """The entity's standing row, locked (created empty when new); ``departments`` named by an event are kept."""
+    stmt = pg_insert(standings).values(uscc=uscc, departments=sorted(set(departments)))
+    if departments:
+        stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={
+            "departments": func.array(select(func.unnest(func.array_cat(standings.c.departments,
+                                                                         stmt.excluded.departments))).distinct()
+                                      .scalar_subquery())})
+    else:
+        stmt = stmt.on_conflict_do_nothing()
+    await session.execute(stmt)
+    return await standing(session, uscc, for_update=True)  # type: ignore[return-value]
+
+
+async def update_standing(session: AsyncSession, uscc: str, **values: Any) -> None:
+    await session.execute(update(standings).where(standings.c.uscc == uscc).values(**values))
+
+
+async def update_standings(session: AsyncSession, rows: list[dict]) -> None:
+    """Set score, level, counts, contributions, classes for many entities (full re-scoring), one statement."""
+    if rows:
+        await session.execute(update(standings).where(standings.c.uscc == bindparam("k_uscc")),
+                              [{**{k: v for k, v in r.items() if k != "uscc"}, "k_uscc": r["uscc"]} for r in rows])
+
+
+async def standing_keys(session: AsyncSession, after: str, limit: int) -> list[str]:
+    q = select(standings.c.uscc).where(standings.c.uscc > after).order_by(standings.c.uscc).limit(limit)
+    return list((await session.execute(q)).scalars())
+
+
+async def standings_page(session: AsyncSession, usccs: list[str]) -> dict[str, dict]:
+    q = select(standings).where(standings.c.uscc.in_(usccs))
+    return {r["uscc"]: dict(r) for r in (await session.execute(q)).mappings()}
+
+
+async def add_class_history(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(class_history).values(**values))
+
+
+async def class_history_of(session: AsyncSession, uscc: str) -> list[dict]:
+    q = select(class_history).where(class_history.c.uscc == uscc).order_by(class_history.c.class_version)
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def entity(session: AsyncSession, uscc: str) -> dict | None:
+    return await replica.entity(session, entities, uscc)
+
+
+# ------------------------------------------------------------------ alerts
+async def open_alert(session: AsyncSession, uscc: str) -> dict | None:
+    q = select(alerts).where(alerts.c.uscc == uscc, alerts.c.state != "closed").with_for_update()
+    row = (await session.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def last_alert_at_level(session: AsyncSession, uscc: str, level: str) -> dict | None:
+    q = (select(alerts).where(alerts.c.uscc == uscc, alerts.c.level == level)
+         .order_by(alerts.c.raised_at.desc()).limit(1))
+    row = (await session.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_alert(session: AsyncSession, values: dict) -> None:
+    await session.execute(insert(alerts).values(**values))
+
+
+async def update_alert(session: AsyncSession, alert_id: str, **values: Any) -> None:
+    await session.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+
+
+async def get_alert(session: AsyncSession, alert_id: str, *, for_update: bool = False) -> dict | None:
+    q = select(alerts).where(alerts.c.id == alert_id)
+    if for_update:
+        q = q.with_for_update()
+    row = (await session.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_alerts(session: AsyncSession, *, department: str | None, level: str | None, state: str | None,
+                      uscc: str | None, limit: int, offset: int) -> list[dict]:
+    q = select(alerts)
+    if department:
+        q = q.where(alerts.c.departments.any(department))
+    if level:
+        q = q.where(alerts.c.level == level)
+    if state == "unclosed":
+        q = q.where(alerts.c.state != "closed")
+    elif state:
+        q = q.where(alerts.c.state == state)
+    if uscc:
+        q = q.where(alerts.c.uscc == uscc)
+    q = q.order_by(alerts.c.raised_at.desc(), alerts.c.id).limit(limit).offset(offset)
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def due_alerts(session: AsyncSession, now: datetime, limit: int = 500) -> list[dict]:
+    """Alerts whose plan escalates, unanswered past their deadline, not yet escalated; locked for this scan."""
+    q = (select(alerts).where(alerts.c.escalate, alerts.c.escalated_at.is_(None),
+                              alerts.c.state.in_(("open", "acknowledged")), alerts.c.respond_by < now)
+         .order_by(alerts.c.respond_by).limit(limit).with_for_update(skip_locked=True))
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def add_alert_history(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(alert_history).values(**values))
+
+
+async def alert_history_of(session: AsyncSession, alert_id: str) -> list[dict]:
+    q = select(alert_history).where(alert_history.c.alert_id == alert_id).order_by(alert_history.c.id)
+    return [dict(r) for r in (await session.execute(q)).mappings()]

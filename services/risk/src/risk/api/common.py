@@ -1,0 +1,26 @@
+"""What every route of the risk API shares: the dependencies and a transaction to call a use case in."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from fastapi import Path, Request
+
+from jsp_common.http import get_runtime
+from jsp_common.outbox import SessionTx
+
+from ..deps import Deps
+
+USCC = Path(pattern=r"^[0-9A-Z]{18}$", description="统一社会信用代码")
+ALERT_ID = Path(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="alert id, e.g. RA20260302-0123456789ab")
+DEVICE_ID = Path(pattern=r"^[0-9A-Za-z_\-.:]{1,64}$")
+
+
+def deps_of(request: Request) -> Deps:
+    return get_runtime(request).deps
+
+
+async def in_tx(request: Request, fn: Callable[[SessionTx], Awaitable[Any]]) -> Any:
+    deps = deps_of(request)
+    async with deps.db.transaction() as session:
+        return await fn(SessionTx(session, deps.source))
