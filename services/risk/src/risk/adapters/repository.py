@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, bindparam, case, func, insert, literal, select, text, update
+from sqlalchemy import Float, bindparam, case, func, insert, literal, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,10 +101,8 @@ async def ensure_standing(session: AsyncSession, uscc: str, departments: list[st
     """The entity's standing row, locked (created empty when new); ``departments`` named by an event are kept."""
     stmt = pg_insert(standings).values(uscc=uscc, departments=sorted(set(departments)))
     if departments:
-        stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={
-            "departments": func.array(select(func.unnest(func.array_cat(standings.c.departments,
-                                                                         stmt.excluded.departments))).distinct()
-                                      .scalar_subquery())})
+        stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={"departments": literal_column(
+            "ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d ORDER BY d)")})
     else:
         stmt = stmt.on_conflict_do_nothing()
     await session.execute(stmt)
