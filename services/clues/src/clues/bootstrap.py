@@ -21,8 +21,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     if consume:
         runtime.add_consumer(group=consumers.INTAKE_GROUP, topics=consumers.INTAKE_TOPICS,
                              handlers=consumers.intake_handlers(deps), on_poison=consumers.reject_poison)
-        runtime.add_consumer(group=consumers.REPLICA_GROUP, topics=consumers.REPLICA_TOPICS,
-                             handlers=consumers.replica_handlers(deps))
+        runtime.add_consumer(group=consumers.REPLICA_GROUP, topics=consumers.REPLICA_TOPICS, handlers={},
+                             batch_handlers=consumers.replica_handlers(deps))
     if periodic:
         runtime.add_periodic("clues-deadline-scan", lambda: handlers.periodic_scan(deps),
                              settings.deadline_scan_interval_s)

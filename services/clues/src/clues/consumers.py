@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from jsp_common import divisions
+from jsp_common import replica
 from jsp_common.consumer import HandlerContext, PoisonContext
 from jsp_common.events.clues import ClueSubmitted, WorkOrderSubmitted
 
 from . import handlers
-from .adapters import repository as repo
+from .adapters.tables import entities
 from .domain.text import search_grams
 from .handlers import Deps
 
 INTAKE_GROUP = "clues.intake"
 REPLICA_GROUP = "clues.replica"
 INTAKE_TOPICS = ("hotline.work-orders.v1", "clues.submissions.v1")
-REPLICA_TOPICS = ("registry.entities.v1",)
+REPLICA_TOPICS = replica.TOPICS
 
 
 def intake_handlers(deps: Deps):
@@ -43,14 +43,5 @@ async def reject_poison(ctx: PoisonContext) -> None:
 
 
 def replica_handlers(deps: Deps):
-    async def entity_changed(ctx: HandlerContext) -> None:
-        d = ctx.data
-        city = d.city_code or divisions.city_code(d.division_code)
-        await repo.upsert_entity(ctx.session, {
-            "uscc": d.uscc, "name": d.name, "address": d.address, "division_code": d.division_code,
-            "city_code": city, "status": d.status.value,
-            "responsible_departments": list(d.responsible_departments), "name_grams": search_grams(d.name),
-            "version": d.record_version, "changed_at": d.last_changed_at,
-        })
-
-    return {"registry.entity.changed.v1": entity_changed}
+    """The registry's directory into this service's replica, with each name's bigrams for matching."""
+    return replica.batch_handlers(entities, extras=lambda record: {"name_grams": search_grams(record.name)})

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common import replica
 from jsp_common.domains import Domain
 
 from ..domain import lifecycle
@@ -220,19 +221,9 @@ class ConfigCache:
         return self
 
 
-# ---------------------------------------------------------------- registry replica
-async def upsert_entity(session: AsyncSession, values: dict) -> None:
-    """Keep the newest record per USCC (an older version arriving late is ignored)."""
-    stmt = pg_insert(entities).values(**values)
-    cols = {c: stmt.excluded[c] for c in values if c != "uscc"}
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=["uscc"], set_=cols,
-        where=entities.c.version <= stmt.excluded.version))
-
-
+# ---------------------------------------------------------------- registry replica (kept by jsp_common.replica)
 async def entity(session: AsyncSession, uscc: str) -> dict | None:
-    row = (await session.execute(select(entities).where(entities.c.uscc == uscc))).mappings().first()
-    return dict(row) if row else None
+    return await replica.entity(session, entities, uscc)
 
 
 async def entity_candidates(session: AsyncSession, name: str, *, city_code: str | None, limit: int) -> list[dict]:

@@ -4,6 +4,8 @@ from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Int
                         PrimaryKeyConstraint, Table, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from jsp_common import replica
+
 metadata = MetaData()
 
 clues = Table(
@@ -145,19 +147,10 @@ case_transfers = Table(
         "status IN ('pending_approval','approved','handed_over')")),
 )
 
-# This service's own replica of the registry's directory (from registry.entities.v1).
-entities = Table(
-    "replica_entities", metadata,
-    Column("uscc", Text, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("address", Text),
-    Column("division_code", Text),
-    Column("city_code", Text),
-    Column("status", Text),
-    Column("responsible_departments", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+# This service's own replica of the registry's directory (from registry.entities.v1), with the bigrams of each
+# name's core for matching a clue's business by name (first released without the industry class).
+entities = replica.entity_table(
+    metadata,
     Column("name_grams", ARRAY(Text), nullable=False, server_default=text("'{}'")),
-    Column("version", Integer, nullable=False, server_default=text("0")),
-    Column("changed_at", DateTime(timezone=True)),
     Index("replica_entities_grams", "name_grams", postgresql_using="gin"),
-    Index("replica_entities_city", "city_code"),
-)
+    industry_code=False)

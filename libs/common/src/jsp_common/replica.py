@@ -1,0 +1,165 @@
+"""A service's own replica of the registry's directory (市场主体名录), kept from ``registry.entities.v1``.
+
+The registry publishes the full current record of an entity (``registry.entity.changed.v1``,
+:class:`~jsp_common.events.registry.EntityChanged`) on a compacted topic keyed by USCC after every change.
+A service that needs to know businesses (clues matches a complaint to one; inspection and risk plan by
+them) keeps its own table of them, never the registry's database:
+
+    # adapters/tables.py
+    entities = replica.entity_table(metadata, Column("name_grams", ARRAY(Text), ...), Index(...))
+    # subscriptions.py
+    replica_handlers = replica.batch_handlers(entities, extras=lambda e: {"name_grams": grams(e.name)})
+    # bootstrap.py
+    runtime.add_consumer(group=settings.replica_group, topics=replica.TOPICS, handlers={},
+                         batch_handlers=replica_handlers)
+    # migrations/versions/0001_initial.py (a service's first revision)
+    replica.create_entity_table(op)
+
+The upsert is version-guarded: a record is written only if its ``record_version`` is not older than the
+one the replica has, so a late, older record never overwrites a newer one (redelivery of the same version
+writes the same values again, which also lets a replay of the topic refresh a service's derived columns).
+A poll's records are written with one statement.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Table, Text, select, text
+from sqlalchemy.sql.schema import SchemaItem
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import divisions, topics
+from .consumer import BatchHandler, HandlerContext
+from .events.registry import EntityChanged
+from .migrations import run_script
+
+ENTITY_CHANGED = "registry.entity.changed.v1"
+TOPICS: tuple[str, ...] = (topics.REGISTRY_ENTITIES,)
+
+# A service's own columns of the replica, derived from the record (e.g. clues' name bigrams).
+Extras = Callable[[EntityChanged], Mapping[str, Any]]
+
+
+def entity_table(metadata: MetaData, *extra: SchemaItem, name: str = "replica_entities",
+                 industry_code: bool = True) -> Table:
+    """The replica table on a service's ``metadata``: the standard columns, then the service's own columns
+    and indexes (``extra``). ``industry_code=False`` leaves out the industry class (clues' table was first
+    released without it)."""
+    columns: list[SchemaItem] = [
+        Column("uscc", Text, primary_key=True),
+        Column("name", Text, nullable=False),
+        Column("address", Text),
+        Column("division_code", Text),
+        Column("city_code", Text),
+        Column("status", Text),
+    ]
+    if industry_code:
+        columns.append(Column("industry_code", Text))
+    columns += [
+        Column("responsible_departments", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+        Column("version", Integer, nullable=False, server_default=text("0")),  # the record_version replicated
+        Column("changed_at", DateTime(timezone=True)),                           # its last_changed_at
+        Index(f"{name}_city", "city_code"),
+    ]
+    return Table(name, metadata, *columns, *extra)
+
+
+def standard_values(record: EntityChanged) -> dict[str, Any]:
+    """The standard columns' values for one record (a table without a column simply ignores it)."""
+    return {
+        "uscc": record.uscc, "name": record.name, "address": record.address,
+        "division_code": record.division_code,
+        "city_code": record.city_code or divisions.city_code(record.division_code),
+        "status": record.status.value, "industry_code": record.industry_code,
+        "responsible_departments": list(record.responsible_departments),
+        "version": record.record_version, "changed_at": record.last_changed_at,
+    }
+
+
+def entity_row(table: Table, record: EntityChanged, extras: Extras | None = None) -> dict[str, Any]:
+    """The row of ``table`` for one record, by column name: the standard values the table has, and the
+    service's own (``extras``), which must all be columns of the table."""
+    row = {k: v for k, v in standard_values(record).items() if k in table.c}
+    if extras is not None:
+        own = dict(extras(record))
+        unknown = set(own) - set(table.c.keys())
+        if unknown:
+            raise ValueError(f"extras name no column of {table.name}: {', '.join(sorted(unknown))}")
+        row.update(own)
+    return row
+
+
+def newest_per_entity(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per USCC, the highest version (the later one on a tie): one INSERT may not touch a row twice."""
+    best: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        seen = best.get(r["uscc"])
+        if seen is None or r["version"] >= seen["version"]:
+            best[r["uscc"]] = dict(r)
+    return list(best.values())
+
+
+def upsert_statement(table: Table, rows: Sequence[Mapping[str, Any]]):
+    """``INSERT ... ON CONFLICT (uscc) DO UPDATE ... WHERE replica.version <= new.version`` for a batch of
+    rows (one per USCC; see :func:`newest_per_entity`)."""
+    stmt = pg_insert(table).values(list(rows))
+    columns = set().union(*(r.keys() for r in rows)) - {"uscc"}
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.uscc], set_={c: stmt.excluded[c] for c in sorted(columns)},
+        where=table.c.version <= stmt.excluded.version)
+
+
+async def upsert(session: AsyncSession, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Apply records to the replica in one statement; an older record than the replica's is ignored."""
+    batch = newest_per_entity(rows)
+    if batch:
+        await session.execute(upsert_statement(table, batch))
+
+
+async def entity(session: AsyncSession, table: Table, uscc: str) -> dict[str, Any] | None:
+    """The replica's row for one USCC, or None."""
+    row = (await session.execute(select(table).where(table.c.uscc == uscc))).mappings().first()
+    return dict(row) if row else None
+
+
+def batch_handlers(table: Table, extras: Extras | None = None) -> dict[str, BatchHandler]:
+    """``{event type: batch handler}`` for the replica's consumer group (``ServiceRuntime.add_consumer(...,
+    batch_handlers=...)``): each poll's records are written set-wise in the consumer's transaction."""
+    async def apply(contexts: list[HandlerContext]) -> None:
+        if contexts:
+            await upsert(contexts[0].session, table,
+                         (entity_row(table, ctx.data, extras) for ctx in contexts))  # type: ignore[arg-type]
+
+    return {ENTITY_CHANGED: apply}
+
+
+# ------------------------------------------------------------------ migrations
+# The standard table as first released, frozen: a later change to entity_table() needs a revision of its own
+# in every service that keeps a replica (tests/migrations compares each chain with the declared tables).
+_FIRST_SHAPE = """
+CREATE TABLE {name} (
+    uscc TEXT NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT,
+    division_code TEXT,
+    city_code TEXT,
+    status TEXT,{industry}
+    responsible_departments TEXT[] DEFAULT '{{}}' NOT NULL,
+    version INTEGER DEFAULT 0 NOT NULL,
+    changed_at TIMESTAMP WITH TIME ZONE,
+    PRIMARY KEY (uscc));
+CREATE INDEX {name}_city ON {name} (city_code);
+"""
+
+
+def create_table_sql(name: str = "replica_entities", *, industry_code: bool = True) -> str:
+    """The frozen SQL that creates :func:`entity_table`'s standard columns (a service adds its own after)."""
+    return _FIRST_SHAPE.format(name=name, industry="\n    industry_code TEXT," if industry_code else "")
+
+
+def create_entity_table(op, name: str = "replica_entities", *, industry_code: bool = True) -> None:
+    """In a service's first revision (``op`` is ``alembic.op``): create the replica table as first released."""
+    run_script(op, create_table_sql(name, industry_code=industry_code))
