@@ -74,7 +74,7 @@ def test_kubernetes_deploys_every_service_with_migrations_and_probes():
         assert (ROOT / "deploy/k8s" / res).exists(), res
 
 
-@pytest.mark.parametrize("service", ["registry", "clues"])  # the services that count working days
+@pytest.mark.parametrize("service", ["registry", "clues", "risk"])  # the services that count working days
 def test_services_counting_working_days_are_given_the_holiday_overrides_file(service):
     docs = k8s_documents()
     overrides = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "jsp-workday-overrides")

@@ -7,8 +7,9 @@ Writes Strimzi ``KafkaUser`` resources (SCRAM-SHA-512, simple authorization):
 * one user per department, ``dept-<department>``: Read/Describe on topics with the prefix
   ``dept.<department>.`` (its notifications and clues, nothing else) and on consumer groups with the
   prefix ``<department>.`` (groups are named ``<department>.<purpose>``);
-* the outside senders: the market regulation bureau (writes registrations, reads its receipts) and the
-  12345 hotline (writes work orders, reads receipts and replies);
+* the outside senders: the market regulation bureau (writes registrations, reads its receipts), the
+  12345 hotline (writes work orders, reads receipts and replies) and the monitoring device platforms
+  (write device readings); the ministries' systems read the general risk alerts topic;
 * the platform's services, each with what the catalogue says it produces and consumes.
 """
 
@@ -74,6 +75,12 @@ def sender_users() -> list[dict]:
                                  _acl("group", "hotline.", ["Read", "Describe"], "prefix"),
                                  _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
               "the 12345 hotline: sends work orders, reads receipts and replies (groups hotline.<purpose>)"),
+        _user("sender-monitoring", [_acl("topic", topics.DEVICE_READINGS, ["Write", "Describe"]),
+                                    _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
+              "monitoring device platforms: send device readings and heartbeats"),
+        _user("reader-ministries", [_acl("topic", topics.RISK_ALERTS, ["Read", "Describe"]),
+                                    _acl("group", "ministry.", ["Read", "Describe"], "prefix")],
+              "ministries' and the office's line systems: read every risk alert (groups ministry.<purpose>)"),
     ]
 
 
