@@ -3,6 +3,7 @@ caller's transaction). Rows are plain dicts by column name."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -75,16 +76,25 @@ async def observations_of(session: AsyncSession, uscc: str, since: datetime) -> 
     return [Observation(r.indicator, r.at, r.amount) for r in await session.execute(q)]
 
 
-async def counts_for(session: AsyncSession, usccs: list[str], windows: dict[str, datetime]) -> dict[str, dict[str, float]]:
-    """Counts per indicator within its window for many entities at once (full re-scoring)."""
-    if not usccs or not windows:
+async def _pg(session: AsyncSession):
+    """The asyncpg connection under the session (the full re-scoring reads and writes a million rows)."""
+    return (await (await session.connection()).get_raw_connection()).driver_connection
+
+
+_COUNTS = ("SELECT o.uscc, o.indicator, sum(o.amount) FROM observations o "
+           "JOIN unnest($1::text[], $2::timestamptz[]) AS w(code, since) ON o.indicator = w.code AND o.at >= w.since "
+           "WHERE o.uscc BETWEEN $3 AND $4 GROUP BY 1, 2")
+
+
+async def counts_for(session: AsyncSession, first: str, last: str, windows: dict[str, datetime]
+                     ) -> dict[str, dict[str, float]]:
+    """Counts per indicator within its window of the entities from USCC ``first`` to ``last`` (a page of a full
+    re-scoring), in one statement."""
+    if not windows:
         return {}
-    codes, sinces = list(windows), [windows[c] for c in windows]
-    q = text("SELECT o.uscc, o.indicator, sum(o.amount) FROM observations o "
-             "JOIN unnest(CAST(:codes AS text[]), CAST(:sinces AS timestamptz[])) AS w(code, since) "
-             "ON o.indicator = w.code AND o.at >= w.since WHERE o.uscc = ANY(:usccs) GROUP BY 1, 2")
     out: dict[str, dict[str, float]] = {}
-    for uscc, code, total in await session.execute(q, {"codes": codes, "sinces": sinces, "usccs": usccs}):
+    for uscc, code, total in await (await _pg(session)).fetch(_COUNTS, list(windows), list(windows.values()),
+                                                              first, last):
         out.setdefault(uscc, {})[code] = float(total)
     return out
 
@@ -98,36 +108,49 @@ async def standing(session: AsyncSession, uscc: str, *, for_update: bool = False
 
 
 async def ensure_standing(session: AsyncSession, uscc: str, departments: list[str] = ()) -> dict:
-    """The entity's standing row, locked (created empty when new); ``departments`` named by an event are kept."""
+    """The entity's standing row, locked (created empty when new); ``departments`` named by an event are kept.
+    One statement: the upsert returns the row and holds its lock until the transaction ends."""
     stmt = pg_insert(standings).values(uscc=uscc, departments=sorted(set(departments)))
-    if departments:
-        stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={"departments": literal_column(
-            "ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d ORDER BY d)")})
-    else:
-        stmt = stmt.on_conflict_do_nothing()
-    await session.execute(stmt)
-    return await standing(session, uscc, for_update=True)  # type: ignore[return-value]
+    merged = literal_column("ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d "
+                            "ORDER BY d)") if departments else standings.c.departments
+    stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={"departments": merged})
+    return dict((await session.execute(stmt.returning(standings))).mappings().one())
 
 
 async def update_standing(session: AsyncSession, uscc: str, **values: Any) -> None:
     await session.execute(update(standings).where(standings.c.uscc == uscc).values(**values))
 
 
-async def update_standings(session: AsyncSession, rows: list[dict]) -> None:
-    """Set score, level, counts, contributions, classes for many entities (full re-scoring), one statement."""
-    if rows:
-        await session.execute(update(standings).where(standings.c.uscc == bindparam("k_uscc")),
-                              [{**{k: v for k, v in r.items() if k != "uscc"}, "k_uscc": r["uscc"]} for r in rows])
+RESCORED = ("score", "level", "counts", "contributions", "model_version", "computed_class", "class_reasons")
+_TYPES = ("float8", "text", "jsonb", "jsonb", "int4", "text", "jsonb")
+_UPDATE_RESCORED = (
+    "UPDATE standings s SET " + ", ".join(f"{c} = r.{c}::{t}" for c, t in zip(RESCORED, _TYPES))
+    + ", scored_at = $9 FROM unnest($1::text[], "
+    + ", ".join(f"${n + 2}::{'text' if t == 'jsonb' else t}[]" for n, t in enumerate(_TYPES))
+    + ") AS r(uscc, " + ", ".join(RESCORED) + ") WHERE s.uscc = r.uscc")
 
 
-async def standing_keys(session: AsyncSession, after: str, limit: int) -> list[str]:
-    q = select(standings.c.uscc).where(standings.c.uscc > after).order_by(standings.c.uscc).limit(limit)
-    return list((await session.execute(q)).scalars())
+def rescored_values(a_score: float, level: str | None, counts: dict, contributions: list, model_version: int,
+                    computed_class: str, class_reasons: list) -> tuple:
+    """One entity's new standing in the column order of :func:`update_standings` (JSON serialised once, so
+    entities with the same assessment share it)."""
+    return (a_score, level, json.dumps(counts), json.dumps(contributions, ensure_ascii=False), model_version,
+            computed_class, json.dumps(class_reasons, ensure_ascii=False))
 
 
-async def standings_page(session: AsyncSession, usccs: list[str]) -> dict[str, dict]:
-    q = select(standings).where(standings.c.uscc.in_(usccs))
-    return {r["uscc"]: dict(r) for r in (await session.execute(q)).mappings()}
+async def update_standings(session: AsyncSession, usccs: list[str], values: list[tuple], scored_at: datetime) -> None:
+    """Set the new standing (:func:`rescored_values`) of many entities: one statement, one array per column."""
+    if usccs:
+        await (await _pg(session)).execute(_UPDATE_RESCORED, usccs, *(list(col) for col in zip(*values)), scored_at)
+
+
+_PAGE = ("SELECT uscc, level, credit_class, corrected_class FROM standings WHERE uscc > $1 ORDER BY uscc LIMIT $2")
+
+
+async def standings_page(session: AsyncSession, after: str, limit: int) -> list[tuple]:
+    """The next ``limit`` standings after USCC ``after`` as (uscc, level, credit_class, corrected_class): what a
+    re-scoring compares against."""
+    return [tuple(r) for r in await (await _pg(session)).fetch(_PAGE, after, limit)]
 
 
 async def add_class_history(session: AsyncSession, **values: Any) -> None:

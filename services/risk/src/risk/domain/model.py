@@ -9,6 +9,7 @@ with the field it concerns. Nothing here reads or writes anything.
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -144,6 +145,11 @@ class RiskModel(_Data):
         if errors:
             raise ValueError("; ".join(f"{e['field']}: {e['reason']}" for e in errors))
         return self
+
+    @cached_property
+    def weights(self) -> dict[str, tuple[int, float, float]]:
+        """Per indicator code: its position in the model, its weight and its cap (scoring reads only these)."""
+        return {i.code: (n, i.weight, float(i.cap)) for n, i in enumerate(self.indicators)}
 
     def indicator(self, code: str) -> Indicator | None:
         return next((i for i in self.indicators if i.code == code), None)

@@ -51,13 +51,15 @@ def counts(model: RiskModel, observations: Iterable[Observation], now: datetime)
 def assess(model: RiskModel, version: int, indicator_counts: Mapping[str, float]) -> Assessment:
     """Score, level and computed credit class from the counts per indicator."""
     contributions, score = [], 0.0
-    for i in model.indicators:
-        n = float(indicator_counts.get(i.code, 0.0))
+    weights = model.weights
+    for code in sorted((c for c in indicator_counts if c in weights), key=lambda c: weights[c][0]):
+        n = float(indicator_counts[code])
         if n <= 0:
             continue
-        points = i.weight * min(n, float(i.cap))
+        _, weight, cap = weights[code]
+        points = weight * min(n, cap)
         score += points
-        contributions.append({"indicator": i.code, "count": n, "weight": i.weight, "points": round(points, 4)})
+        contributions.append({"indicator": code, "count": n, "weight": weight, "points": round(points, 4)})
     score = round(score, 4)
     klass, reasons = credit_class(model, score, indicator_counts)
     return Assessment(score=score, level=model.level_for(score), counts=dict(indicator_counts),

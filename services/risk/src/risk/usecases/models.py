@@ -63,32 +63,40 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
         deps.model.invalidate()
         version, model = await deps.model.get(session)
     windows = {i.code: now - timedelta(days=i.window_days) for i in model.indicators}
+    assessed: dict[tuple, tuple[rules.Assessment, tuple]] = {}  # the same counts score the same
+
+    def assess(counts: dict[str, float]) -> tuple[rules.Assessment, tuple]:
+        key = tuple(sorted(counts.items()))
+        if key not in assessed:
+            a = rules.assess(model, version, counts)
+            assessed[key] = (a, repo.rescored_values(a.score, a.level.value if a.level else None, a.counts,
+                                                     a.contributions, version, a.computed_class.value,
+                                                     a.class_reasons))
+        return assessed[key]
+
     while True:
         async with deps.db.transaction() as session:
             tx = SessionTx(session, deps.source)
-            keys = await repo.standing_keys(session, after, deps.settings.rescore_page)
-            if not keys:
+            page = await repo.standings_page(session, after, deps.settings.rescore_page)
+            if not page:
                 break
-            counts = await repo.counts_for(session, keys, windows)
-            olds = await repo.standings_page(session, keys)
-            updates, follow = [], []
-            for uscc in keys:
-                a = rules.assess(model, version, counts.get(uscc, {}))
-                old = olds[uscc]
-                updates.append({"uscc": uscc, "score": a.score, "level": a.level.value if a.level else None,
-                                "counts": a.counts, "contributions": a.contributions, "model_version": version,
-                                "computed_class": a.computed_class.value, "class_reasons": a.class_reasons,
-                                "scored_at": now})
-                if old["level"] != (a.level.value if a.level else None) or (
-                        not old["corrected_class"] and old["credit_class"] != a.computed_class.value
-                        and not (old["credit_class"] is None and a.score == 0)):
-                    follow.append((old, a))
-            await repo.update_standings(session, updates)
-            for old, a in follow:
-                await alerts.evaluate(deps, tx, old, a, model, now=now)
-                await credit.follow(tx, old, a, now=now)
+            counts = await repo.counts_for(session, page[0][0], page[-1][0], windows)
+            usccs, values, follow = [], [], []
+            for uscc, level, klass, corrected in page:
+                a, row = assess(counts.get(uscc, {}))
+                usccs.append(uscc)
+                values.append(row)
+                if level != (a.level.value if a.level else None) or (
+                        not corrected and klass != a.computed_class.value and not (klass is None and a.score == 0)):
+                    follow.append(uscc)
+            await repo.update_standings(session, usccs, values, now)
+            for uscc in follow:  # level or class moved: the full standing, locked, through the same path as events
+                standing = await repo.standing(session, uscc, for_update=True)
+                a, _ = assess(counts.get(uscc, {}))
+                await alerts.evaluate(deps, tx, standing, a, model, now=now)
+                await credit.follow(tx, standing, a, now=now)
             moved += len(follow)
-            total += len(keys)
+            total += len(page)
             pages += 1
-            after = keys[-1]
+            after = page[-1][0]
     return {"entities": total, "changed": moved, "pages": pages, "model_version": version}
