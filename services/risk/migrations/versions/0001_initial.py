@@ -96,6 +96,7 @@ CREATE TABLE device_windows (
 	late INTEGER DEFAULT 0 NOT NULL,
 	due_at TIMESTAMP WITH TIME ZONE,
 	silent_at TIMESTAMP WITH TIME ZONE,
+	partition INTEGER,
 	PRIMARY KEY (device_id)
 );
 
@@ -164,6 +165,7 @@ CREATE TABLE stream_offsets (
 	topic TEXT NOT NULL,
 	partition INTEGER NOT NULL,
 	"offset" BIGINT NOT NULL,
+	watermark TIMESTAMP WITH TIME ZONE,
 	PRIMARY KEY (consumer_group, topic, partition)
 );
 """

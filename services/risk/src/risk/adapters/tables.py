@@ -138,6 +138,7 @@ device_windows = Table(
     Column("late", Integer, nullable=False, server_default=text("0")),
     Column("due_at", DateTime(timezone=True)),     # when the window ends (null while it has no reading)
     Column("silent_at", DateTime(timezone=True)),  # when the device counts as silent without a message
+    Column("partition", Integer),                  # the readings partition its messages come on
     Index("device_windows_due", "due_at"),
     Index("device_windows_silent", "silent_at", postgresql_where=text("silent_since IS NULL")),
 )
@@ -150,5 +151,6 @@ stream_offsets = Table(
     Column("topic", Text, nullable=False),
     Column("partition", Integer, nullable=False),
     Column("offset", BIGINT, nullable=False),
+    Column("watermark", DateTime(timezone=True)),  # the latest measured_at applied: event time on this partition
     PrimaryKeyConstraint("consumer_group", "topic", "partition"),
 )

@@ -28,11 +28,12 @@ from ..domain.model import MetricProfile, RiskModel, Source
 from . import scoring
 
 
-def _due(w: win.Window, p: MetricProfile) -> tuple[win.Window, datetime | None, datetime | None]:
+def _due(w: win.Window, p: MetricProfile, partition: int | None = None
+         ) -> tuple[win.Window, datetime | None, datetime | None, int | None]:
     due = w.start + timedelta(seconds=p.window_s) if w.readings else None
     silent = (w.last_seen + timedelta(seconds=p.heartbeat_timeout_s)
               if p.heartbeat_timeout_s and w.last_seen and w.silent_since is None else None)
-    return w, due, silent
+    return w, due, silent, partition
 
 
 def problem_with(r: DeviceReadingRecorded, reg: dict | None, model: RiskModel) -> str | None:
@@ -60,9 +61,9 @@ async def readings(deps: Deps, contexts: list[HandlerContext]) -> None:
                                                                 for c in contexts}))
     version, model = await deps.model.get(session)
     known = await mon.devices_with_windows(session, sorted({c.data.device_id for c in contexts}))  # type: ignore[attr-defined]
-    open_windows: dict[str, tuple[win.Window, MetricProfile]] = {}
+    open_windows: dict[str, tuple[win.Window, MetricProfile, int]] = {}
     closed: list[tuple[dict, MetricProfile, win.Closed]] = []
-    last: dict[tuple[str, int], int] = {}
+    last: dict[tuple[str, int], tuple[int, datetime]] = {}
     for c in contexts:
         r: DeviceReadingRecorded = c.data  # type: ignore[assignment]
         d = c.delivery
@@ -73,16 +74,17 @@ async def readings(deps: Deps, contexts: list[HandlerContext]) -> None:
             continue
         if d.offset <= applied.get((d.topic, d.partition), -1):
             continue  # applied before a crash, with the window state below
-        last[(d.topic, d.partition)] = max(d.offset, last.get((d.topic, d.partition), -1))
+        seen = last.get((d.topic, d.partition))
+        last[(d.topic, d.partition)] = (d.offset, r.measured_at if seen is None else max(seen[1], r.measured_at))
         profile = model.metric(r.metric)
         assert profile is not None and reg is not None
         w = open_windows[r.device_id][0] if r.device_id in open_windows else \
             stored or win.new_window(r.device_id, r.measured_at, profile)
         w, done = win.apply(w, profile, value=r.value, at=r.measured_at, heartbeat=r.kind == "heartbeat")
-        open_windows[r.device_id] = (w, profile)
+        open_windows[r.device_id] = (w, profile, d.partition)
         if done is not None:
             closed.append((reg, profile, done))
-    await mon.save_windows(session, [_due(w, p) for w, p in open_windows.values()])
+    await mon.save_windows(session, [_due(w, p, part) for w, p, part in open_windows.values()])
     await mon.save_offsets(session, group, last)
     await out_of_range(deps, tx, closed, model)
 
@@ -117,17 +119,17 @@ async def raise_clue(tx: Tx, reg: dict, profile: MetricProfile, c: win.Closed) -
                 f"（触发值{profile.clue_at:g}{profile.unit}）。请立即核查处置。"), key=ref[:64])
 
 
-async def scan_windows(deps: Deps, now: datetime | None = None) -> int:
-    """Close windows whose devices went quiet and report devices that missed their heartbeat (periodic job, one
-    transaction per round). Returns how many windows it looked at."""
-    now = now or clock.now()
+async def scan_windows(deps: Deps) -> int:
+    """Close windows whose devices went quiet and report devices that missed their heartbeat, by the event time
+    of their partition (periodic job, one transaction per round). Returns how many windows it looked at."""
     s = deps.settings
     async with deps.db.transaction() as session:
         tx = SessionTx(session, deps.source)
         version, model = await deps.model.get(session)
-        found = await mon.windows_to_check(session, now, s.window_grace_s, s.window_scan_batch)
+        found = await mon.windows_to_check(session, s.monitoring_group, topics.DEVICE_READINGS, s.window_grace_s,
+                                           s.window_scan_batch)
         closed, saved, silent_rows = [], [], []
-        for reg, w in found:
+        for reg, w, now in found:
             profile = model.metric(reg["metric"])
             if profile is None:
                 continue
@@ -143,7 +145,7 @@ async def scan_windows(deps: Deps, now: datetime | None = None) -> int:
             saved.append(_due(w, profile))
         await mon.save_windows(session, saved)
         await out_of_range(deps, tx, closed, model)
-        await scoring.observe(deps, tx, silent_rows, now=now)
+        await scoring.observe(deps, tx, silent_rows, now=clock.now())
     return len(found)
 
 
