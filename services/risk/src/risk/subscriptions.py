@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jsp_common import replica, topics
-from jsp_common.consumer import BatchHandler, Handler, HandlerContext
+from jsp_common.consumer import BatchHandler, HandlerContext
 
 from .adapters.tables import entities
 from .deps import Deps
@@ -18,14 +18,12 @@ def replica_handlers() -> dict[str, BatchHandler]:
     return replica.batch_handlers(entities)
 
 
-def indicator_handlers(deps: Deps) -> dict[str, Handler]:
-    async def clue_transitioned(ctx: HandlerContext) -> None:
-        await indicators.clue_transitioned(deps, ctx, ctx.data)  # type: ignore[arg-type]
+def indicator_handlers(deps: Deps) -> dict[str, BatchHandler]:
+    """Clue and inspection events of a poll, together: one observation insert and one re-scoring for all."""
+    async def apply(contexts: list[HandlerContext]) -> None:
+        await indicators.apply(deps, contexts)
 
-    async def inspection_result(ctx: HandlerContext) -> None:
-        await indicators.inspection_result(deps, ctx, ctx.data)  # type: ignore[arg-type]
-
-    return {"clues.clue.transitioned.v1": clue_transitioned, "inspection.result.published.v1": inspection_result}
+    return {event_type: apply for event_type in indicators.READERS}
 
 
 def monitoring_handlers(deps: Deps) -> dict[str, BatchHandler]:

@@ -94,3 +94,11 @@ async def test_credit_class_explained_and_corrected_by_the_office(service, boots
     assert corrected.envelope.data["reason"] == body["reason"]
     history = (await service.client.get(f"/entities/{uscc}/credit-class", headers=OFFICE)).json()["history"]
     assert [(h["credit_class"], h["actor"]) for h in history] == [("D", "risk"), ("B", "office-duty")]
+
+    # a code whose check character is wrong, a reason with control characters: refused, nothing recorded
+    bad = uscc[:-1] + ("0" if uscc[-1] != "0" else "1")
+    r = await service.post(f"/entities/{bad}/credit-class/correction", OFFICE, body)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "uscc"
+    r = await service.post(f"/entities/{uscc}/credit-class/correction", OFFICE, {"credit_class": "A", "reason": "ok\x13 fine"})
+    assert r.status_code == 422 and "control characters" in r.json()["detail"]
+    assert len((await service.client.get(f"/entities/{uscc}/credit-class", headers=OFFICE)).json()["history"]) == 2

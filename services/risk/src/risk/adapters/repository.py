@@ -7,7 +7,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, bindparam, case, func, insert, literal, literal_column, select, text, update
+from sqlalchemy import Float, Text, bindparam, case, func, insert, literal, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,6 +116,41 @@ async def ensure_standing(session: AsyncSession, uscc: str, departments: list[st
                             "ORDER BY d)") if departments else standings.c.departments
     stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={"departments": merged})
     return dict((await session.execute(stmt.returning(standings))).mappings().one())
+
+
+async def ensure_standings(session: AsyncSession, departments: dict[str, list[str]]) -> dict[str, dict]:
+    """The standing rows of many entities, locked (created empty when new; departments named by the events
+    kept): one statement for a poll's entities."""
+    if not departments:
+        return {}
+    stmt = pg_insert(standings).values([{"uscc": u, "departments": sorted(set(d))}
+                                        for u, d in sorted(departments.items())])
+    stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={"departments": literal_column(
+        "ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d ORDER BY d)")})
+    return {r["uscc"]: dict(r) for r in (await session.execute(stmt.returning(standings))).mappings()}
+
+
+async def observations_of_many(session: AsyncSession, usccs: list[str], since: datetime
+                               ) -> dict[str, list[Observation]]:
+    q = (select(observations.c.uscc, observations.c.indicator, observations.c.at, observations.c.amount)
+         .where(observations.c.uscc == func.any(bindparam("usccs", usccs, type_=ARRAY(Text))),
+                observations.c.at >= since))
+    out: dict[str, list[Observation]] = {}
+    for r in await session.execute(q):
+        out.setdefault(r.uscc, []).append(Observation(r.indicator, r.at, r.amount))
+    return out
+
+
+async def alerts_of_many(session: AsyncSession, usccs: list[str]) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
+    """For many entities: their open alerts (locked), and their latest alert at each level (cool-down)."""
+    arr = bindparam("usccs", usccs, type_=ARRAY(Text))
+    q = select(alerts).where(alerts.c.uscc == func.any(arr), alerts.c.state != "closed").with_for_update()
+    opened = {r["uscc"]: dict(r) for r in (await session.execute(q)).mappings()}
+    q = (select(alerts).where(alerts.c.uscc == func.any(arr))
+         .order_by(alerts.c.uscc, alerts.c.level, alerts.c.raised_at.desc())
+         .distinct(alerts.c.uscc, alerts.c.level))
+    latest = {(r["uscc"], r["level"]): dict(r) for r in (await session.execute(q)).mappings()}
+    return opened, latest
 
 
 async def update_standing(session: AsyncSession, uscc: str, **values: Any) -> None:

@@ -11,7 +11,7 @@ from ..adapters import monitoring as mon
 from ..adapters import repository as repo
 from ..usecases import credit, monitoring
 from . import schemas
-from .common import DEVICE_ID, USCC, deps_of, in_tx
+from .common import DEVICE_ID, USCC, deps_of, in_tx, valid_uscc
 
 router = APIRouter(tags=["entities"])
 
@@ -30,6 +30,8 @@ async def _visible(tx, uscc: str, principal: Principal) -> None:
 @router.get("/entities/{uscc}/credit-class", summary="The entity's credit class and why: inputs, rules, correction")
 async def explain(request: Request, uscc: str = USCC,
                   principal: Principal = Depends(require(Role.OFFICE, Role.DEPARTMENT))) -> dict:
+    valid_uscc(uscc)
+
     async def read(tx):
         await _visible(tx, uscc, principal)
         return await credit.explain(tx, uscc)
@@ -41,6 +43,7 @@ async def explain(request: Request, uscc: str = USCC,
              responses={409: {"description": "Nothing to undo (problem+json)"}})
 async def correct(body: schemas.CorrectionBody, request: Request, uscc: str = USCC,
                   principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+    valid_uscc(uscc)
     return await in_tx(request, lambda tx: credit.correct(tx, uscc, principal, credit_class=body.credit_class,
                                                           reason=body.reason))
 

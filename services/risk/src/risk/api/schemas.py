@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jsp_common.events.registry import USCC
 from jsp_common.events.risk import CreditClass
@@ -12,6 +14,14 @@ from ..domain.model import RiskModel
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _printable(cls, v: Any) -> Any:
+        """Text carries no NUL or other control characters (tabs and line breaks are fine)."""
+        if isinstance(v, str) and any(ord(ch) < 32 and ch not in "\t\n\r" for ch in v):
+            raise ValueError("contains control characters")
+        return v
 
 
 class ResponseBody(_Body):

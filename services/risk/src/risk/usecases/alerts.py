@@ -48,15 +48,28 @@ async def _history(tx: Tx, alert: dict, action: str, actor: str, department: str
                                  department=department, details=details)
 
 
+async def evaluate_many(deps: Deps, tx: Tx, assessed: list[tuple[dict, Assessment]], model: RiskModel, *,
+                        now: datetime) -> None:
+    """:func:`evaluate` for many entities, their alerts read with two statements."""
+    opened, latest = await repo.alerts_of_many(tx.session, [s["uscc"] for s, _ in assessed])
+    for standing, a in assessed:
+        prev = latest.get((standing["uscc"], a.level.value)) if a.level else None
+        await _decide(deps, tx, standing, a, model, opened.get(standing["uscc"]), prev, now=now)
+
+
 async def evaluate(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: RiskModel, *, now: datetime) -> None:
     """Raise, keep, suppress or close the entity's alert after a new assessment."""
     uscc = standing["uscc"]
     row = await repo.open_alert(tx.session, uscc)
+    prev = await repo.last_alert_at_level(tx.session, uscc, a.level.value) if a.level is not None else None
+    await _decide(deps, tx, standing, a, model, row, prev, now=now)
+
+
+async def _decide(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: RiskModel, row: dict | None,
+                  prev: dict | None, *, now: datetime) -> None:
+    uscc = standing["uscc"]
     open_alert = rules.OpenAlert(row["id"], WarningLevel(row["level"]), row["score"]) if row else None
-    last = None
-    if a.level is not None:
-        prev = await repo.last_alert_at_level(tx.session, uscc, a.level.value)
-        last = rules.LastAlert(WarningLevel(prev["level"]), prev["raised_at"], prev["score"]) if prev else None
+    last = rules.LastAlert(WarningLevel(prev["level"]), prev["raised_at"], prev["score"]) if prev else None
     decision = rules.decide(level=a.level, score=a.score, open_alert=open_alert, last_at_level=last, now=now,
                             cooldown_hours=model.cooldown_hours)
     if isinstance(decision, rules.Close):

@@ -1,7 +1,9 @@
-"""Observations in, one entity re-scored: its standing, then its alerts and its credit class.
+"""Observations in, entities re-scored: their standings, then their alerts and credit classes.
 
-Called for every incoming fact (a clue verified, an inspection item failed, a device window out of range):
-only the entity concerned is re-scored, from its own observations; nothing rescans the directory.
+Called for every poll of incoming facts (clues verified, inspection items failed, device windows out of
+range): only the entities concerned are re-scored, from their own observations, set-wise (one statement
+per step for the whole poll); nothing rescans the directory. Alerts and classes follow for the entities
+whose level or class moved.
 """
 
 from __future__ import annotations
@@ -28,26 +30,25 @@ async def observe(deps: Deps, tx: Tx, rows: list[dict], *, departments: dict[str
     version, model = await deps.model.get(tx.session)
     rows = [r for r in rows if model.indicator(r["indicator"]) is not None]
     changed = await repo.add_observations(tx.session, rows)
-    for uscc in changed:
-        await rescore(deps, tx, uscc, now=now, departments=(departments or {}).get(uscc, []))
+    if changed:
+        await rescore(deps, tx, changed, now=now, departments=departments or {})
     return changed
 
 
-async def rescore(deps: Deps, tx: Tx, uscc: str, *, now: datetime, departments: list[str] = ()) -> scoring.Assessment:
-    """Re-score one entity from its observations and act on the result (alerts, credit class)."""
+async def rescore(deps: Deps, tx: Tx, usccs: list[str], *, now: datetime,
+                  departments: dict[str, list[str]] | None = None) -> dict[str, scoring.Assessment]:
+    """Re-score entities from their observations and act on the results (alerts, credit classes)."""
     version, model = await deps.model.get(tx.session)
-    standing = await repo.ensure_standing(tx.session, uscc, list(departments))
-    seen = await repo.observations_of(tx.session, uscc, now - longest_window(model))
-    assessment = scoring.assess(model, version, scoring.counts(model, seen, now))
-    await settle(deps, tx, standing, assessment, model, now=now)
-    return assessment
-
-
-async def settle(deps: Deps, tx: Tx, standing: dict, a: scoring.Assessment, model: RiskModel, *,
-                 now: datetime) -> None:
-    """Store an entity's new assessment, then raise/close alerts and publish a class change as they follow."""
-    await repo.update_standing(tx.session, standing["uscc"], score=a.score, level=a.level.value if a.level else None,
-                               counts=a.counts, contributions=a.contributions, model_version=a.model_version,
-                               computed_class=a.computed_class.value, class_reasons=a.class_reasons, scored_at=now)
-    await alerts.evaluate(deps, tx, standing, a, model, now=now)
-    await credit.follow(tx, standing, a, now=now)
+    standings = await repo.ensure_standings(tx.session, {u: (departments or {}).get(u, []) for u in usccs})
+    seen = await repo.observations_of_many(tx.session, usccs, now - longest_window(model))
+    out: dict[str, scoring.Assessment] = {}
+    values = []
+    for uscc in usccs:
+        a = out[uscc] = scoring.assess(model, version, scoring.counts(model, seen.get(uscc, []), now))
+        values.append(repo.rescored_values(a.score, a.level.value if a.level else None, a.counts, a.contributions,
+                                           version, a.computed_class.value, a.class_reasons))
+    await repo.update_standings(tx.session, usccs, values, now)
+    await alerts.evaluate_many(deps, tx, [(standings[u], out[u]) for u in usccs], model, now=now)
+    for uscc in usccs:
+        await credit.follow(tx, standings[uscc], out[uscc], now=now)
+    return out
