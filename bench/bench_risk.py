@@ -103,7 +103,6 @@ async def _send(env: BenchEnv, topic: str, msgs) -> None:
 
 async def readings_figure(env: BenchEnv, runtime, db_url: str, run: str) -> tuple[float, float, int]:
     from risk.adapters import monitoring as mon
-    from jsp_common.outbox import SessionTx
 
     n_devices, n = env.n(2000), env.n(60000)
     devices = [(f"gd-{run}-{i:05d}", random_uscc()) for i in range(n_devices)]

@@ -12,6 +12,7 @@ from jsp_common.events.clues import ClueSubmitted, Urgency
 from jsp_common.events.risk import (Contribution, RiskAlertAcknowledged, RiskAlertClosed, RiskAlertEscalated,
                                     RiskAlertRaised, RiskAlertResponded, WarningLevel)
 from jsp_common.logs import get_logger
+from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
@@ -90,7 +91,8 @@ async def close(tx: Tx, alert: dict, reason: str, score: float, now: datetime) -
     await publish(tx, RiskAlertClosed(**_base(alert), reason=reason, score=score, at=now), list(alert["departments"]))
 
 
-async def departments_of(tx: Tx, standing: dict, entity: dict | None) -> list[str]:
+def departments_of(standing: dict, entity: dict | None) -> list[str]:
+    """The registry's responsible departments and those the events named."""
     named = set(standing.get("departments") or [])
     if entity is not None:
         named |= set(entity["responsible_departments"] or [])
@@ -102,7 +104,7 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
     assert a.level is not None
     plan = model.plan(a.level)
     entity = await repo.entity(tx.session, standing["uscc"])
-    departments = await departments_of(tx, standing, entity) if plan.notify_departments else []
+    departments = departments_of(standing, entity) if plan.notify_departments else []
     alert = {"id": new_alert_id(now), "uscc": standing["uscc"], "level": a.level.value,
              "previous_level": previous.value if previous else None, "state": "open", "score": a.score,
              "model_version": a.model_version, "departments": departments, "contributions": a.contributions,
@@ -176,8 +178,6 @@ async def respond(tx: Tx, alert_id: str, actor: Principal, *, measures: str) -> 
 async def escalate_due(deps: Deps, now: datetime | None = None) -> int:
     """Escalate every alert unanswered past its deadline (its own transaction). Returns how many."""
     now = now or clock.now()
-    from jsp_common.outbox import SessionTx
-
     async with deps.db.transaction() as session:
         tx = SessionTx(session, deps.source)
         due = [a for a in await repo.due_alerts(session, now)
@@ -189,7 +189,3 @@ async def escalate_due(deps: Deps, now: datetime | None = None) -> int:
             await publish(tx, RiskAlertEscalated(**_base(alert), respond_by=alert["respond_by"], at=now),
                           list(alert["departments"]))
     return len(due)
-
-
-def view(alert: dict) -> dict:
-    return {k: v for k, v in alert.items()}
