@@ -27,10 +27,11 @@ help:
 	@echo "make schemas     regenerate docs/schemas, docs/asyncapi.yaml and the README's topic table"
 	@echo "make acls        regenerate the Kafka ACLs per department (deploy/k8s/kafka-acls)"
 
-$(VENV)/.installed: requirements-dev.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
+$(VENV)/.installed: requirements-dev.txt libs/common/pyproject.toml libs/testkit/pyproject.toml \
+                    $(wildcard services/*/pyproject.toml)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -r requirements-dev.txt -e libs/common $(foreach s,$(SERVICES),-e services/$(s))
+	@$(PY) -m pip install -q -r requirements-dev.txt -e libs/common -e libs/testkit $(foreach s,$(SERVICES),-e services/$(s))
 	@touch $@
 
 venv: $(VENV)/.installed

@@ -63,7 +63,6 @@ async def run(env: BenchEnv) -> list[Figure]:
     from jsp_common.migrations import upgrade
 
     from clues.bootstrap import build
-    from clues.consumers import INTAKE_GROUP
     from clues.settings import Settings
 
     n = env.n(5000)
@@ -71,8 +70,8 @@ async def run(env: BenchEnv) -> list[Figure]:
     settings = Settings(database_url=f"{env.postgres_url.rstrip('/')}/clues_bench", log_level="WARNING",
                         outbox_poll_interval_s=0.05)
     await upgrade(SERVICE_DIR, settings.database_url)
-    await _skip_backlog(env, INTAKE_GROUP)
-    runtime, _ = build(settings, periodic=False)
+    await _skip_backlog(env, settings.intake_group)
+    runtime = build(settings, periodic=False)
     await runtime.start()
     try:
         for c in runtime.consumers:

@@ -16,7 +16,7 @@ import uuid
 import httpx
 
 from harness import ROOT, BenchEnv, Figure, percentile
-from jsp_common.testing import local_stack_module
+from jsp_testkit.testing import local_stack_module
 
 PORTS = {"gateway": 18400, "registry": 18401, "clues": 18402}
 BARE_PORT = 18410
@@ -58,7 +58,7 @@ async def _load(url: str, headers: dict, seconds: float) -> tuple[float, float, 
 
 
 async def run(env: BenchEnv) -> list[Figure]:
-    from gateway import front_door, samples
+    from jsp_testkit import front_door, samples
 
     run_mod = local_stack_module(ROOT)
     base = env.postgres_url.rstrip("/")

@@ -32,7 +32,7 @@ from jsp_common.consumer import move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
 from jsp_common.uscc import with_check_char
-from registry import importer
+from registry.domain import import_rows
 from registry.__main__ import SERVICE_DIR
 
 INTAKE = "market.registrations.v1"
@@ -123,7 +123,7 @@ async def _events(env: BenchEnv, settings) -> list[Figure]:
     ]
 
 
-IMPORT_COLUMNS = list(importer.COLUMNS)  # the import's CSV columns
+IMPORT_COLUMNS = list(import_rows.COLUMNS)  # the import's CSV columns
 BASELINE_DDL = """
 DROP TABLE IF EXISTS copy_baseline;
 CREATE TABLE copy_baseline (
@@ -152,7 +152,7 @@ def generate(path: Path, n: int) -> None:
 
 
 async def _import(env: BenchEnv, settings) -> list[Figure]:
-    from registry.importer import run_import
+    from registry.usecases.bulk_import import run_import
 
     n = env.n(1_000_000, minimum=1000)
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,13 +181,14 @@ async def _import(env: BenchEnv, settings) -> list[Figure]:
 async def _rules(settings) -> list[Figure]:
     import time
 
-    from registry.bootstrap import drain
+    from registry.bootstrap import build_deps, drain
     from registry.domain.rules import CompiledRules
-    from registry.handlers import Registry, dry_run, reassess_pending
+    from registry.usecases.reassessment import reassess_pending
+    from registry.usecases.rules import dry_run
     from jsp_common.db import Database
 
-    reg = Registry.build(settings, "/bench/registry")
     db = Database(settings.database_url)
+    reg = build_deps(settings, db, "/bench/registry")
     conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     try:
         await conn.execute("VACUUM ANALYZE entities")
@@ -214,7 +215,7 @@ async def _rules(settings) -> list[Figure]:
             "FROM rule_sets RETURNING version")
         reg.rules.invalidate()
         started = time.perf_counter()
-        await drain(reassess_pending, reg, db)
+        await drain(reassess_pending, reg)
         reassessed = time.perf_counter() - started
         started = time.perf_counter()
         status = await conn.execute(f"UPDATE entities SET rule_version = $1 WHERE {active}", version + 1)

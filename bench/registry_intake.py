@@ -13,17 +13,17 @@ import sys
 
 
 async def main(database_url: str, service_name: str, group: str) -> None:
-    from registry.bootstrap import build_runtime
+    from registry.bootstrap import build
     from registry.settings import Settings
 
     settings = Settings(database_url=database_url, log_level="WARNING", outbox_poll_interval_s=0.05,
                         service_name=service_name, intake_group=group)
-    runtime = build_runtime(settings, with_jobs=False)
+    runtime = build(settings, periodic=False)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await runtime.start()
     try:
-        await runtime.intake.assigned()
+        await runtime.assigned()
         print("ready", flush=True)
         await stop.wait()
     finally:

@@ -34,7 +34,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.producer import EventProducer
 from jsp_common.settings import ServiceSettings
 
-from gateway import front_door, samples
+from jsp_testkit import front_door, samples
 
 ROOT = Path(__file__).resolve().parents[2]
 

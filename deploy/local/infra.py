@@ -157,8 +157,9 @@ def kafka_start() -> None:
     jvm = [java, f"-Xms{KAFKA_HEAP}", f"-Xmx{KAFKA_HEAP}", "-XX:+UseG1GC", "-XX:MaxMetaspaceSize=256m",
            "-Xss512k", f"-Dlog4j2.configurationFile={log4j}", "-cp", cp]
     if not (KAFKA_DATA / "logs" / "meta.properties").exists():
+        # One argument: an id beginning with '-' would otherwise be read as an option and formatting would fail.
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        subprocess.run(jvm + ["kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
+        subprocess.run(jvm + ["kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={cluster_id}",
                               "-c", str(props)], check=True, stdout=subprocess.DEVNULL)
     with open(KAFKA_DATA / "kafka.out", "ab") as out:
         proc = subprocess.Popen(jvm + ["kafka.Kafka", str(props)], stdout=out, stderr=out,

@@ -145,7 +145,7 @@ def office_account(env: dict[str, str]) -> tuple[str, str]:
         username, _, password = OFFICE_FILE.read_text().strip().partition(" ")
     else:
         password = secrets.token_urlsafe(12)
-    from gateway.front_door import FrontDoorError, create_office_account
+    from jsp_testkit.front_door import FrontDoorError, create_office_account
 
     try:
         said = create_office_account(env, username, password, if_missing=True)

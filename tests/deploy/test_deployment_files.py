@@ -36,10 +36,31 @@ def test_compose_runs_every_service_after_its_migration_and_the_topic_step():
         assert svc in compose and f"{svc}-migrate" in compose, svc
         deps = compose[svc]["depends_on"]
         assert deps[f"{svc}-migrate"]["condition"] == "service_completed_successfully"
-        assert (ROOT / "services" / svc / "Dockerfile").exists()
     assert compose["topics"]["command"][-2:] == ["jsp_common.topics", "create"]
     published = [name for name, s in compose.items() if s.get("ports")]
     assert published == ["gateway"], "only the gateway is reachable from outside"
+
+
+def test_every_service_image_is_built_from_the_one_dockerfile_with_its_name_and_port():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "ARG SERVICE" in dockerfile and "ARG PORT" in dockerfile
+    assert "COPY services/${SERVICE} " in dockerfile, "the service folder comes from the build argument"
+    assert not list((ROOT / "services").glob("*/Dockerfile")), "one Dockerfile at the root, none per service"
+    assert (ROOT / "deploy/docker/serve.sh").exists() and "COPY deploy/docker/serve.sh " in dockerfile
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    built = {name: s["build"] for name, s in compose.items() if "build" in s}
+    for name, build in built.items():
+        assert build.get("dockerfile", "Dockerfile") == "Dockerfile" and build["context"] == ".", name
+        assert build["args"]["SERVICE"] in SERVICES, name
+    for svc in SERVICES:
+        for name in (svc, f"{svc}-migrate"):
+            assert built[name]["args"]["SERVICE"] == svc, name
+        port = known_default(svc, "http_port")
+        assert built[svc]["args"]["PORT"] == str(port), f"{svc} listens on {port}"
+
+
+def known_default(service: str, field: str):
+    return importlib.import_module(f"{service}.settings").Settings.model_fields[field].default
 
 
 @pytest.mark.parametrize("service", SERVICES)

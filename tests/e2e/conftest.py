@@ -11,8 +11,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from gateway import front_door
-from jsp_common.testing import local_stack_module, unique
+from jsp_testkit import front_door
+from jsp_testkit.testing import local_stack_module, unique
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("registry", "clues", "risk", "gateway")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from jsp_common.testing import wait_until
+from jsp_testkit.testing import wait_until
 
-from gateway import samples
+from jsp_testkit import samples
 
 QUICK = httpx.Timeout(15.0)  # a guard against hanging, not a speed assertion
 

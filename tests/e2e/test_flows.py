@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from jsp_common import tracing
-from jsp_common.testing import of_type, tail, unique, wait_until
+from jsp_testkit.testing import of_type, tail, unique, wait_until
 
-from gateway import samples
+from jsp_testkit import samples
 
 OTHER = "samr-410200"
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from jsp_common import clock
 from jsp_common.envelope import new_envelope
-from jsp_common.testing import of_type, tail, unique, wait_until
+from jsp_testkit.testing import of_type, tail, unique, wait_until
 
-from gateway import samples
+from jsp_testkit import samples
 
 
 def restaurant_in_zhengzhou() -> dict:

@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from jsp_common.db import Database
 from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.migrations import downgrade, upgrade
-from jsp_common.testing import unique_database_url
+from jsp_testkit.testing import unique_database_url
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 

@@ -66,7 +66,7 @@ class Refusal:
     def key(self) -> str | None:
         return self.delivery.key_str
 
-    def text(self, name: str, *, scan: bool = True) -> str | None:
+    def string(self, name: str, *, scan: bool = True) -> str | None:
         """A string field of the data; when it is not there (the message is not even an envelope, or the
         field has the wrong type) and ``scan``, the value found for ``name`` in the raw bytes."""
         value = self.data.get(name)

@@ -18,8 +18,9 @@ from .logs import get_logger
 from .metrics import WORKDAY_CALENDAR_KNOWN_UNTIL
 from .outbox import OutboxRelay
 from .producer import EventProducer
+from .schedule_feed import OnChange, ScheduleFeed
 from .settings import ServiceSettings
-from .workdays import OVERRIDES_ENV, WorkCalendar, deadline_end_of
+from .workdays import WorkCalendar, deadline_end_of
 
 log = get_logger(__name__)
 
@@ -51,6 +52,9 @@ class ServiceRuntime(Generic[DepsT]):
         self.consumers: list[ConsumerLoop] = []
         self._periodic: list[_Periodic] = []
         self._tasks: list[asyncio.Task] = []
+        self.schedule_feed: ScheduleFeed | None = None
+        self._on_start: list[Callable[[], Awaitable[None] | None]] = []
+        self._on_stop: list[Callable[[], Awaitable[None] | None]] = []
 
     def add_consumer(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler],
                      on_poison: PoisonHook | None = None,
@@ -68,6 +72,16 @@ class ServiceRuntime(Generic[DepsT]):
         for c in self.consumers:
             await c.assigned(timeout_s)
 
+    def on_start(self, step: Callable[[], Awaitable[None] | None]) -> None:
+        """A service's own start-up step (e.g. load state before the first request, start a writer task), run
+        in order before the runtime's producer, relay, consumers and periodic jobs start."""
+        self._on_start.append(step)
+
+    def on_stop(self, step: Callable[[], Awaitable[None] | None]) -> None:
+        """A service's own shutdown step (e.g. flush a queue, close HTTP clients), run in order before the
+        runtime stops its consumers, jobs, relay, producer and database."""
+        self._on_stop.append(step)
+
     def add_periodic(self, name: str, job: Callable[[], Awaitable[None]], interval_s: float) -> None:
         """A job run every ``interval_s`` seconds (e.g. scanning for overdue deadlines)."""
         self._periodic.append(_Periodic(name, job, interval_s))
@@ -81,9 +95,14 @@ class ServiceRuntime(Generic[DepsT]):
             WORKDAY_CALENDAR_KNOWN_UNTIL.set(deadline_end_of(until).timestamp())
             if (until - today).days < self.settings.workday_calendar_warn_days:
                 log.warning("the working-day calendar has no holiday schedule after this date: deadlines later "
-                            "than it count Monday to Friday; add the official schedule to the "
-                            f"{OVERRIDES_ENV} CSV or upgrade chinese-calendar", known_until=until.isoformat())
+                            "than it are provisional and count Monday to Friday; the office uploads the official "
+                            "schedule through the gateway (PUT /calendar/years/{year})", known_until=until.isoformat())
         self.add_periodic("workday-calendar", check, 24 * 3600)
+
+    def follow_schedules(self, calendar: WorkCalendar, on_change: OnChange | None = None) -> None:
+        """Keep ``calendar`` current from the published working-day schedules (read whole before the consumers
+        start, then followed); ``on_change`` recomputes the service's provisional deadlines."""
+        self.schedule_feed = ScheduleFeed(calendar, on_change=on_change, **self.settings.kafka_client_options())
 
     async def _run_periodic(self, p: _Periodic) -> None:
         while True:
@@ -96,8 +115,13 @@ class ServiceRuntime(Generic[DepsT]):
             await asyncio.sleep(p.interval_s)
 
     async def start(self) -> None:
+        for step in self._on_start:
+            if asyncio.iscoroutine(done := step()):
+                await done
         await self.producer.start()
         self.relay.start()
+        if self.schedule_feed is not None:
+            await self.schedule_feed.start()
         for c in self.consumers:
             await c.start()
         self._tasks = [asyncio.create_task(self._run_periodic(p), name=p.name) for p in self._periodic]
@@ -105,12 +129,17 @@ class ServiceRuntime(Generic[DepsT]):
 
     async def stop(self) -> None:
         """Graceful shutdown: finish the current batches, publish what is committed, close connections."""
+        for step in self._on_stop:
+            if asyncio.iscoroutine(done := step()):
+                await done
         for c in self.consumers:
             await c.stop()
         for t in self._tasks:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        if self.schedule_feed is not None:
+            await self.schedule_feed.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.relay.publish_batch(), 10)
         await self.relay.stop()

@@ -73,6 +73,7 @@ DEVICE_READINGS = "monitoring.device-readings.v1"
 RISK_ALERTS = "risk.alerts.v1"
 RISK_ALERT_EVENTS = ("risk.alert.raised.v1", "risk.alert.acknowledged.v1", "risk.alert.responded.v1",
                      "risk.alert.escalated.v1", "risk.alert.closed.v1")
+WORKDAY_SCHEDULES = "reference.workday-schedules.v1"
 
 # Event-type names, so producers and consumers spell them once.
 MARKET_ENTITY_EVENTS = (
@@ -270,6 +271,20 @@ CATALOGUE: tuple[Topic, ...] = (
         partitions=1,
         retention_ms=365 * DAY_MS,
         per_department=True,
+    ),
+    # ------------------------------------------------------------------ reference data
+    Topic(
+        name=WORKDAY_SCHEDULES,
+        key="year",
+        event_types=("reference.workday-schedule.published.v1",),
+        producers=("gateway (the office's upload)",),
+        consumers=("every service that counts working days (reads it whole, no consumer group)",
+                   "department line systems"),
+        description="The official holiday schedule (节假日安排) of each year, as the office uploads and corrects "
+                    "it. Compacted: the newest revision per year is kept.",
+        partitions=1,
+        retention_ms=FOREVER,
+        compacted=True,
     ),
 )
 

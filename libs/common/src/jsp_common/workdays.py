@@ -1,11 +1,13 @@
 """Working-day calendar (工作日) for statutory time limits, in Asia/Shanghai.
 
-Official holidays and make-up working days (调休) come from ``chinese_calendar``.
-Years it has no data for fall back to Monday–Friday. Overrides (date → is a
-working day) win over both; they can be passed to :class:`WorkCalendar` or, for
-the default calendar, read from the CSV at ``$JSP_WORKDAY_OVERRIDES`` (columns
-``date,is_workday``, e.g. ``2027-02-08,false``) — add next year's schedule there
-until ``chinese_calendar`` is upgraded.
+Official holidays and make-up working days (调休) come from the schedules the office
+publishes (:mod:`jsp_common.holidays`, delivered to every service on the reference
+topic ``reference.workday-schedules.v1``) and, for the years it knows, from
+``chinese_calendar``. Years known to neither fall back to Monday–Friday: a deadline
+counted through such a year is *provisional* (:meth:`WorkCalendar.is_provisional`)
+until the year's schedule arrives. Overrides (date → is a working day) win over all;
+they can be passed to :class:`WorkCalendar` or read from the CSV at
+``$JSP_WORKDAY_OVERRIDES`` (columns ``date,is_workday``, e.g. ``2027-02-08,false``).
 
 Counting rule ("within n working days of receipt"): the receipt day never
 counts; the deadline is the end (23:59:59 Asia/Shanghai) of the n-th working
@@ -26,6 +28,7 @@ from typing import overload
 import chinese_calendar
 
 from jsp_common.clock import TZ, as_local
+from jsp_common.holidays import YearSchedule
 
 OVERRIDES_ENV = "JSP_WORKDAY_OVERRIDES"
 END_OF_DAY = time(23, 59, 59)
@@ -55,10 +58,35 @@ def load_overrides(path: str | os.PathLike[str]) -> dict[date, bool]:
 
 
 class WorkCalendar:
-    """Working days: overrides, then ``chinese_calendar``, then Monday–Friday for unknown years."""
+    """Working days: overrides, then the published year schedules, then ``chinese_calendar``, then
+    Monday–Friday for unknown years."""
 
     def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
         self._overrides = dict(overrides or {})
+        self._years: dict[int, YearSchedule] = {}
+
+    def apply(self, schedule: YearSchedule) -> bool:
+        """Use ``schedule`` for its year from now on. False (and nothing changes) when the calendar already
+        has that revision or a later one of the year."""
+        held = self._years.get(schedule.year)
+        if held is not None and held.revision >= schedule.revision:
+            return False
+        self._years[schedule.year] = schedule
+        return True
+
+    def schedule_of(self, year: int) -> YearSchedule | None:
+        """The published schedule of ``year``, if any."""
+        return self._years.get(year)
+
+    def is_known(self, year: int) -> bool:
+        """Whether the holiday schedule of ``year`` is known (published, overridden or in ``chinese_calendar``)."""
+        return year in self._years or self.has_official_data(year) or any(d.year == year for d in self._overrides)
+
+    def is_provisional(self, start: date | datetime, deadline: date | datetime) -> bool:
+        """Whether a deadline counted from ``start`` to ``deadline`` goes through a year whose schedule is not
+        known: it was counted Monday to Friday there and may move once the schedule is published."""
+        first, last = _local_date(start), _local_date(deadline)
+        return not all(self.is_known(y) for y in range(min(first, last).year, max(first, last).year + 1))
 
     @staticmethod
     def has_official_data(year: int) -> bool:
@@ -73,9 +101,8 @@ class WorkCalendar:
         """The last day of the last year, counting on from ``today``'s, whose holiday schedule is known
         (official data or overrides); working days after it are counted as Monday–Friday. The day before
         this year starts when even this year is unknown."""
-        years_overridden = {d.year for d in self._overrides}
         year = today.year
-        while self.has_official_data(year) or year in years_overridden:
+        while self.is_known(year):
             year += 1
         return date(year - 1, 12, 31)
 
@@ -84,6 +111,9 @@ class WorkCalendar:
         day = _local_date(day)
         if day in self._overrides:
             return self._overrides[day]
+        published = self._years.get(day.year)
+        if published is not None:
+            return published.is_workday(day)
         try:
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
@@ -130,14 +160,24 @@ class WorkCalendar:
 
 
 @cache
+def _overrides_at(path: str | None) -> tuple[tuple[date, bool], ...]:
+    return tuple(load_overrides(path).items()) if path else ()
+
+
 def calendar_with_overrides(path: str | None) -> WorkCalendar:
-    """The calendar with the overrides CSV at ``path`` (a service's ``workday_overrides`` setting), if any."""
-    return WorkCalendar(load_overrides(path) if path else None)
+    """A calendar of its own (published schedules are applied to it as they arrive) with the overrides CSV at
+    ``path`` (a service's ``workday_overrides`` setting), if any."""
+    return WorkCalendar(dict(_overrides_at(path)))
+
+
+@cache
+def _default_calendar(path: str | None) -> WorkCalendar:
+    return calendar_with_overrides(path)
 
 
 def default_calendar() -> WorkCalendar:
-    """The shared calendar, with overrides from ``$JSP_WORKDAY_OVERRIDES`` if set (cached per path)."""
-    return calendar_with_overrides(os.environ.get(OVERRIDES_ENV))
+    """The module-level calendar, with overrides from ``$JSP_WORKDAY_OVERRIDES`` if set (one per path)."""
+    return _default_calendar(os.environ.get(OVERRIDES_ENV))
 
 
 def is_workday(day: date | datetime) -> bool:

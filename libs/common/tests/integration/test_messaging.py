@@ -21,7 +21,7 @@ from jsp_common.events import EventData, event
 from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.messaging_tables import outbox_batches as outbox_table
 from jsp_common.producer import EventProducer
-from jsp_common.testing import tail, unique, unique_database_url, wait_until
+from jsp_testkit.testing import tail, unique, unique_database_url, wait_until
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
 
 ROOT = Path(__file__).resolve().parents[4]

@@ -18,7 +18,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
 from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.producer import EventProducer
-from jsp_common.testing import unique, unique_database_url, wait_until
+from jsp_testkit.testing import unique, unique_database_url, wait_until
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
 from jsp_common.uscc import ALPHABET, with_check_char
 

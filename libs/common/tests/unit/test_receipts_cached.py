@@ -36,7 +36,7 @@ def test_an_unreadable_message_is_described_from_its_headers_then_its_bytes():
     r = receipts.refusal_of_poison(_poison(raw, headers=[("ce_id", b"ev-in-header")]))
     assert (r.event_id, r.event_type, r.sender) == ("ev-in-header", "market.entity.registered.v1", None)
     assert r.errors is None and r.reason == "not JSON"
-    assert r.text("uscc") is None  # cut off before its closing quote: nothing is made up
+    assert r.string("uscc") is None  # cut off before its closing quote: nothing is made up
     assert r.key == "KEY-1" and r.delivery.offset == 41
 
 
@@ -47,8 +47,8 @@ def test_a_field_is_taken_from_the_data_before_the_bytes():
                                            details=[{"field": "uscc", "reason": "not a string"}]))
     assert (r.event_id, r.sender) == (env.id, "/bureau")
     assert r.errors == [{"field": "uscc", "reason": "not a string"}]
-    assert r.text("name") == "甲"
-    assert r.text("uscc") == "from-bytes" and r.text("uscc", scan=False) is None
+    assert r.string("name") == "甲"
+    assert r.string("uscc") == "from-bytes" and r.string("uscc", scan=False) is None
 
 
 def test_details_that_are_not_field_level_give_no_errors_and_long_reasons_are_cut():

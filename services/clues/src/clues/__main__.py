@@ -13,10 +13,12 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 def scan(settings, args) -> int:
     from .bootstrap import build
-    from .handlers import scan_deadlines, scan_transfer_timers
+    from .usecases.deadlines import scan_deadlines
+    from .usecases.transfers import scan_transfer_timers
 
     async def once() -> None:
-        runtime, deps = build(settings, consume=False, periodic=False)
+        runtime = build(settings, consume=False, periodic=False)
+        deps = runtime.deps
         try:
             print(f"chasers and escalations: {await scan_deadlines(deps)}; "
                   f"transfer timers: {await scan_transfer_timers(deps)} (published by `serve`)")
@@ -28,7 +30,7 @@ def scan(settings, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .main import create_app
+    from .app import create_app
     from .settings import Settings
 
     return service_main(name="clues", service_dir=SERVICE_DIR, settings=lambda: Settings().check(),

@@ -1,31 +1,36 @@
-"""Builds the clues service once: runtime (database, producer, outbox relay), consumers, periodic job."""
+"""The one place that wires the clues service: its runtime (database, producer, outbox relay), dependencies,
+the intake and replica consumers and the periodic deadline scan."""
 
 from __future__ import annotations
 
+from jsp_common import receipts
+from jsp_common.cached import Refreshing
 from jsp_common.runtime import ServiceRuntime
 from jsp_common.workdays import calendar_with_overrides
 
-from . import consumers, handlers
+from . import subscriptions
 from .adapters.crypto import PiCipher
-from .adapters.repository import ConfigCache
+from .deps import Deps
+from .domain.receipts import submission_rejected
 from .settings import Settings
+from .usecases.configuration import load_configuration
+from .usecases.deadlines import periodic_scan
 
 
-def build(settings: Settings | None = None, *, consume: bool = True, periodic: bool = True
-          ) -> tuple[ServiceRuntime, handlers.Deps]:
+def build(settings: Settings | None = None, *, consume: bool = True, periodic: bool = True) -> ServiceRuntime[Deps]:
+    """The clues runtime; ``consume=False`` leaves out the consumers, ``periodic=False`` the scan."""
     settings = (settings or Settings()).check()
-    runtime = ServiceRuntime(settings)
-    deps = handlers.Deps(settings=settings, db=runtime.db, cipher=PiCipher(settings.pi_keys),
-                         calendar=calendar_with_overrides(settings.workday_overrides), config=ConfigCache(settings.rules_cache_s),
-                         source=runtime.source)
+    runtime: ServiceRuntime[Deps] = ServiceRuntime(settings)
+    runtime.deps = deps = Deps(settings=settings, db=runtime.db, cipher=PiCipher(settings.pi_keys),
+                               calendar=calendar_with_overrides(settings.workday_overrides),
+                               config=Refreshing(load_configuration, settings.rules_cache_s), source=runtime.source)
     if consume:
-        runtime.add_consumer(group=consumers.INTAKE_GROUP, topics=consumers.INTAKE_TOPICS,
-                             handlers=consumers.intake_handlers(deps), on_poison=consumers.reject_poison)
-        runtime.add_consumer(group=consumers.REPLICA_GROUP, topics=consumers.REPLICA_TOPICS, handlers={},
-                             batch_handlers=consumers.replica_handlers(deps))
+        runtime.add_consumer(group=settings.intake_group, topics=subscriptions.INTAKE_TOPICS,
+                             handlers=subscriptions.intake_handlers(deps),
+                             on_poison=receipts.on_poison(submission_rejected))
+        runtime.add_consumer(group=settings.replica_group, topics=subscriptions.REPLICA_TOPICS, handlers={},
+                             batch_handlers=subscriptions.replica_handlers())
     if periodic:
-        runtime.add_periodic("clues-deadline-scan", lambda: handlers.periodic_scan(deps),
-                             settings.deadline_scan_interval_s)
+        runtime.add_periodic("clues-deadline-scan", lambda: periodic_scan(deps), settings.deadline_scan_interval_s)
         runtime.watch_calendar(deps.calendar)
-    runtime.deps = deps  # type: ignore[attr-defined]  # the routes reach the handlers' dependencies here
-    return runtime, deps
+    return runtime

@@ -18,6 +18,10 @@ class Settings(ServiceSettings):
     service_name: str = "clues"
     http_port: int = 8102
 
+    # Consumer groups (<service>.<purpose>): the clue intake, and the replica of the registry's directory.
+    intake_group: str = "clues.intake"
+    replica_group: str = "clues.replica"
+
     # Personal information (PIPL art. 51): callers' names and phones are encrypted at rest (Fernet,
     # AES-128-CBC + HMAC). The key is derived from this secret; put the new one first to rotate,
     # older ones still decrypt.

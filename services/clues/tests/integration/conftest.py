@@ -19,11 +19,11 @@ from jsp_common.http import create_service_app
 from jsp_common.migrations import upgrade
 from jsp_common.principal import Principal, Role
 
-from clues import consumers
+from clues import subscriptions
 from clues.adapters.tables import clues as clues_table
 from clues.api.routes import router
 from clues.bootstrap import build
-from clues.handlers import Deps
+from clues.deps import Deps
 from clues.settings import Settings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -81,10 +81,11 @@ async def service(settings, kafka_topics, raw_producer):
                  rules_cache_s=0.0)
     await upgrade(SERVICE_DIR, s.database_url)
     # Start from now: traffic left on a shared broker by other runs is not this test's to process.
-    for group, topics in ((consumers.INTAKE_GROUP, consumers.INTAKE_TOPICS),
-                          (consumers.REPLICA_GROUP, consumers.REPLICA_TOPICS)):
+    for group, topics in ((s.intake_group, subscriptions.INTAKE_TOPICS),
+                          (s.replica_group, subscriptions.REPLICA_TOPICS)):
         await move_group_to_end(group, topics, bootstrap_servers=s.kafka_bootstrap_servers)
-    runtime, deps = build(s, periodic=False)
+    runtime = build(s, periodic=False)
+    deps = runtime.deps
     await runtime.start()
     for c in runtime.consumers:
         await c.assigned()

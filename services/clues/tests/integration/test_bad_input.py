@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from jsp_common.events.clues import MAX_CONTENT_CHARS
-from jsp_common.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, tail, unique
 
 from .conftest import HOTLINE, HOTLINE_REPLIES, SUBMISSIONS, new_uscc
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from jsp_common.clock import TZ
-from jsp_common.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, tail, unique
 
-from clues.handlers import scan_deadlines
+from clues.usecases.deadlines import scan_deadlines
 
 from .conftest import HOTLINE_P, HOTLINE_REPLIES, OFFICE, dept, new_uscc
 

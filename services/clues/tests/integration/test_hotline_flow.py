@@ -3,7 +3,7 @@ topic and closed; a return and re-dispatch; personal details encrypted, masked a
 
 from __future__ import annotations
 
-from jsp_common.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, tail, unique
 
 from .conftest import HOTLINE_P, HOTLINE_REPLIES, LIFECYCLE, OFFICE, dept, new_uscc
 

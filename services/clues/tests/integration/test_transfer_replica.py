@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from jsp_common import clock
 from jsp_common.events.registry import EntityChanged
-from jsp_common.testing import of_type, tail, unique, wait_until
+from jsp_testkit.testing import of_type, tail, unique, wait_until
 
-from clues.handlers import scan_transfer_timers
+from clues.usecases.transfers import scan_transfer_timers
 
 from .conftest import OFFICE, dept, new_uscc
 

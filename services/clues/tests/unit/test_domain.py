@@ -10,13 +10,14 @@ from pydantic import ValidationError
 from jsp_common.clock import TZ
 from jsp_common.domains import Domain
 from jsp_common.events.clues import MAX_CONTENT_CHARS, ClueSubmitted, WorkOrderSubmitted
+from jsp_common.masking import mask_name
 from jsp_common.workdays import WorkCalendar
 
 from clues.adapters.crypto import PiCipher
 from clues.domain import deadlines, lifecycle, transfers
 from clues.domain.routing import Route, RoutingInput, Rule, Unroutable, route
+from clues.domain.receipts import rejection
 from clues.domain.text import match_confidence, name_core, name_similarity
-from clues.handlers import mask_name, rejection
 
 RULES = [
     Rule("食品", Domain.FOOD, "samr", priority=1),

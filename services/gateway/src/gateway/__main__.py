@@ -20,22 +20,48 @@ def account_arguments(parser) -> None:
 
 
 def create_account(settings, args) -> int:
-    from .admin_cli import create_office_account
+    """The first office account: created from the command line, since no one can log in to create it."""
+    from jsp_common.outbox import SessionTx
+    from jsp_common.principal import Role
 
-    return asyncio.run(create_office_account(settings, username=args.username, name=args.name,
-                                             password=args.password, if_missing=args.if_missing))
+    from .bootstrap import build
+    from .domain.identity import ClientSpec, Kind
+    from .usecases import clients
+
+    async def once() -> int:
+        runtime = build(settings, consume=False, periodic=False)
+        try:
+            async with runtime.db.transaction() as session:
+                tx = SessionTx(session, runtime.source)
+                existing = await clients.client_by_username(tx, args.username)
+                if existing:
+                    print(f"the account {args.username!r} exists already (client {existing['client_id']})")
+                    return 0 if args.if_missing else 1
+                spec = ClientSpec(name=args.name, kind=Kind.PERSON, roles=(Role.OFFICE, Role.ADMIN),
+                                  username=args.username)
+                client, cred = await clients.create_client(runtime.deps, tx, spec, by="create-office-account",
+                                                           password=args.password)
+            print(f"office account created: username={args.username} password={cred.secret} "
+                  f"client_id={client['client_id']}")
+            return 0
+        finally:
+            await runtime.db.dispose()
+
+    return asyncio.run(once())
 
 
 def purge_audit(settings, args) -> int:
     from jsp_common.db import Database
+    from jsp_common.outbox import SessionTx
 
-    from .adapters.repositories import purge_audit as purge
+    from .usecases import audit
 
     async def once() -> int:
         db = Database(settings.database_url)
         try:
             async with db.transaction() as session:
-                return await purge(session, settings.audit_retention_days)
+                return await audit.purge(SessionTx(session, f"/jsp/{settings.service_name}"),
+                                         settings.audit_retention_days)
         finally:
             await db.dispose()
 
@@ -44,7 +70,7 @@ def purge_audit(settings, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .main import create_app
+    from .app import create_app
     from .settings import Settings
 
     return service_main(name="gateway", service_dir=SERVICE_DIR, settings=Settings, create_app=create_app,

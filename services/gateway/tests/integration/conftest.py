@@ -9,12 +9,13 @@ import httpx
 import pytest_asyncio
 
 from jsp_common.migrations import upgrade
+from jsp_common.outbox import SessionTx
 from jsp_common.principal import Role
-from jsp_common.testing import unique
+from jsp_testkit.testing import unique
 
-from gateway import handlers
+from gateway.usecases import clients
 from gateway.domain.identity import ClientSpec, Kind
-from gateway.main import create_app
+from gateway.app import create_app
 from gateway.settings import Settings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -51,7 +52,9 @@ class Running:
         name = unique("client")
         spec = ClientSpec(name=name, kind=Kind.PERSON if person else Kind.SYSTEM, roles=tuple(roles),
                           department=department, username=name if person else None)
-        client, cred = await handlers.create_client(self.runtime, spec, by="test")
+        async with self.runtime.db.transaction() as session:
+            client, cred = await clients.create_client(self.runtime.deps, SessionTx(session, self.runtime.source),
+                                                       spec, by="test")
         if person:
             form = {"grant_type": "password", "username": name, "password": cred.secret}
         else:

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from gateway import samples
+from jsp_testkit import samples
 from gateway.domain.policy import RULES
 
 from .conftest import is_problem

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from jsp_common.principal import Role
-from jsp_common.testing import unique
+from jsp_testkit.testing import unique
 
 from .conftest import DEPARTMENT, is_problem
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from jsp_common import tracing
-from jsp_common.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, tail, unique
 
-from gateway import samples
+from jsp_testkit import samples
 
 from .conftest import is_problem
 

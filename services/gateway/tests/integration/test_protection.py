@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from jsp_common.principal import Role
-from jsp_common.testing import unique, wait_until
+from jsp_testkit.testing import unique, wait_until
 
-from gateway import samples
+from jsp_testkit import samples
 
 from .conftest import gateway_settings, is_problem, start
 

@@ -102,7 +102,7 @@ def test_event_ids_follow_the_idempotency_key():
 
 
 def test_a_reload_read_before_a_local_revocation_committed_does_not_undo_it():
-    from gateway.bootstrap import Revocations
+    from gateway.domain.revocations import Revocations
 
     now = [100.0]
     r = Revocations(monotonic=lambda: now[0])

@@ -24,7 +24,7 @@ def import_arguments(parser) -> None:
 
 
 def bulk_import(settings, args) -> int:
-    from .importer import run_import
+    from .usecases.bulk_import import run_import
 
     fmt = args.format or ("jsonl" if args.file.suffix in (".jsonl", ".ndjson") else "csv")
     rejects = args.rejects or args.file.with_name(args.file.name + ".rejects.csv")
@@ -35,7 +35,7 @@ def bulk_import(settings, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .main import create_app
+    from .app import create_app
     from .settings import Settings
 
     settings = Settings()

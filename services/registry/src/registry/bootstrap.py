@@ -1,38 +1,51 @@
-"""Builds the registry's runtime once: database, producer, outbox relay, intake consumer, periodic jobs."""
+"""The one place that wires the registry: its runtime (database, producer, outbox relay), dependencies,
+the intake consumer and the periodic jobs."""
 
 from __future__ import annotations
 
-from functools import partial
+from typing import Awaitable, Callable
 
+from jsp_common import receipts, topics
+from jsp_common.cached import Refreshing
+from jsp_common.db import Database
 from jsp_common.runtime import ServiceRuntime
+from jsp_common.workdays import calendar_with_overrides
 
-from . import consumers, handlers
-from .handlers import Registry
+from . import subscriptions
+from .adapters.rules import starter_rules
+from .deps import Deps
 from .settings import Settings
+from .usecases import intake, notifications, reassessment, replication
+from .usecases.rules import compiled_rules
 
 
-class RegistryRuntime(ServiceRuntime):
-    """The shared runtime plus the registry's own dependencies."""
-
-    def __init__(self, settings: Settings, *, with_consumers: bool = True, with_jobs: bool = True):
-        super().__init__(settings)
-        self.registry = Registry.build(settings, self.source)
-        self.intake = consumers.register(self, self.registry) if with_consumers else None
-        if with_jobs:
-            self.add_periodic("registry-overdue", partial(handlers.remind_overdue, self.registry, self.db),
-                              settings.overdue_scan_interval_s)
-            self.add_periodic("registry-reassess", partial(drain, handlers.reassess_pending, self.registry, self.db),
-                              settings.reassess_interval_s)
-            self.add_periodic("registry-replicate", partial(drain, handlers.replicate_pending, self.registry, self.db),
-                              settings.replicate_interval_s)
-            self.watch_calendar(self.registry.calendar)
+def build_deps(settings: Settings, db: Database, source: str) -> Deps:
+    return Deps(settings=settings, db=db, source=source,
+                calendar=calendar_with_overrides(settings.workday_overrides),
+                rules=Refreshing(compiled_rules(starter_rules(settings.starter_rules_file)), settings.rules_cache_s))
 
 
-async def drain(job, registry: Registry, db) -> None:
+def build(settings: Settings | None = None, *, consume: bool = True, periodic: bool = True) -> ServiceRuntime[Deps]:
+    """The registry's runtime; ``consume=False`` leaves out the intake consumer, ``periodic=False`` the jobs."""
+    settings = settings or Settings()
+    runtime: ServiceRuntime[Deps] = ServiceRuntime(settings)
+    runtime.deps = deps = build_deps(settings, runtime.db, runtime.source)
+    if consume:
+        runtime.add_consumer(group=settings.intake_group, topics=[topics.MARKET_REGISTRATIONS], handlers={},
+                             batch_handlers=subscriptions.intake_handlers(deps),
+                             on_poison=receipts.on_poison(intake.registration_rejected))
+    if periodic:
+        runtime.add_periodic("registry-overdue", lambda: notifications.remind_overdue(deps),
+                             settings.overdue_scan_interval_s)
+        runtime.add_periodic("registry-reassess", lambda: drain(reassessment.reassess_pending, deps),
+                             settings.reassess_interval_s)
+        runtime.add_periodic("registry-replicate", lambda: drain(replication.replicate_pending, deps),
+                             settings.replicate_interval_s)
+        runtime.watch_calendar(deps.calendar)
+    return runtime
+
+
+async def drain(job: Callable[[Deps], Awaitable[int]], deps: Deps) -> None:
     """Run a batch job until a round finds nothing to do."""
-    while await job(registry, db):
+    while await job(deps):
         pass
-
-
-def build_runtime(settings: Settings | None = None, **kw) -> RegistryRuntime:
-    return RegistryRuntime(settings or Settings(), **kw)

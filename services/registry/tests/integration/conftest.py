@@ -18,8 +18,8 @@ from jsp_common.migrations import upgrade
 from jsp_common.principal import Principal, Role
 from jsp_common.topics import Topic, by_name, create_topics, dead_letter_topic
 from registry.__main__ import SERVICE_DIR
-from registry.bootstrap import build_runtime
-from registry.main import create_app
+from registry.app import create_app
+from registry.bootstrap import build
 from registry.settings import Settings
 
 BUREAU = "/bureau/henan-samr"
@@ -58,10 +58,10 @@ async def registry(registry_settings, registry_db, kafka_topics, bootstrap):
     # Start from now: registrations left on a shared broker by other runs are not this session's to process.
     await move_group_to_end(TEST_GROUP, [intake.name], bootstrap_servers=bootstrap)
     app = create_app(registry_settings)
-    runtime = build_runtime(registry_settings)
+    runtime = build(registry_settings)
     app.state.runtime = runtime
     await runtime.start()
-    await runtime.intake.assigned()
+    await runtime.assigned()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://registry")
     yield RegistryUnderTest(app, runtime, client)
     await client.aclose()

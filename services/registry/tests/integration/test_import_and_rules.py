@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 
-from jsp_common.testing import of_type, tail, wait_until
+from jsp_testkit.testing import of_type, tail, wait_until
 from jsp_common.topics import NOTIFICATIONS, department_topic
-from registry.importer import run_import
+from registry.usecases.bulk_import import run_import
 
 HEADER = ["uscc", "name", "entity_type", "legal_representative", "address", "division_code", "industry_code",
           "business_scope", "licences", "established_on", "approved_on", "status", "closed_on",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jsp_common import clock
-from jsp_common.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, tail, unique
 from jsp_common.topics import NOTIFICATIONS, department_topic
-from registry import handlers
+from registry.usecases import notifications
 
 RECEIPTS = "market.registration-receipts.v1"
 INTAKE = "market.registrations.v1"
@@ -50,7 +50,7 @@ async def test_registration_notifies_departments_and_acknowledgement_clears_over
     # Not acknowledged in time: a reminder on the department's topic, and the notification shows overdue.
     async with tail(bootstrap, SAMR_ZZ) as t:
         later = clock.now() + timedelta(days=30)
-        while await handlers.remind_overdue(registry.runtime.registry, registry.runtime.db, now=later):
+        while await notifications.remind_overdue(registry.runtime.deps, now=later):
             pass  # every overdue notification in the test database, in batches
         await t.wait_for(kit.mine(of_type("registry.notification.reminded.v1", notification_id=notification_id)))
     listed = (await registry.call("GET", "/notifications", samr, params={"overdue": "true", "uscc": code})).json()

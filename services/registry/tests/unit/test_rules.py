@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from jsp_common import clock, uscc
 from jsp_common.events.registry import MarketEntityChanged, MarketEntityDeregistered, MarketEntityRegistered
-from registry.adapters.repository import starter_rules
+from registry.adapters.rules import starter_rules
 from registry.domain import directory
 from registry.domain.rules import CompiledRules, Facts, RuleSet, affirmative_scope, changed_rules
 

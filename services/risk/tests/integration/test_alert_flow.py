@@ -3,7 +3,7 @@ departments' topics, its class published; departments see only their own alerts,
 
 from __future__ import annotations
 
-from jsp_common.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, tail, unique
 
 from .conftest import OFFICE, dept, new_uscc
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jsp_common import clock
-from jsp_common.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, tail, unique
 
 from risk.usecases.alerts import escalate_due
 from risk.usecases.models import rescore_all

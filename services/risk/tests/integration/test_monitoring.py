@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jsp_common import clock
-from jsp_common.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, tail, unique
 
 from .conftest import OFFICE, dept, new_uscc
 
@@ -94,7 +94,7 @@ async def test_overlapping_thresholds_are_refused_and_change_nothing(service):
 async def test_dry_run_counts_entities_per_level_under_a_proposal(service):
     uscc = new_uscc()
     await service.inspection(uscc, ["samr-410100"], ["correction_ordered", "correction_ordered"], unique("T"))
-    from jsp_common.testing import wait_until
+    from jsp_testkit.testing import wait_until
     await wait_until(lambda: service.standing(uscc), what="the entity scored")
     doc = (await service.client.get("/models/current", headers=OFFICE)).json()["model"]
     doc["indicators"] = [{**i, "weight": i["weight"] * 3} if i["code"] == "inspection_items_failed" else i

@@ -8,7 +8,7 @@ from datetime import timedelta
 from aiokafka.partitioner import DefaultPartitioner
 
 from jsp_common import clock
-from jsp_common.testing import unique, wait_until
+from jsp_testkit.testing import unique, wait_until
 
 from risk.usecases.monitoring import scan_windows
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -19,26 +18,28 @@ from ..domain.text import search_grams
 from .tables import case_transfers, clues, deadline_policies, entities, extensions, routing_rules, transitions
 
 
-async def clue_by_ref(session: AsyncSession, channel: str, channel_ref: str) -> dict | None:
-    row = (await session.execute(select(clues).where(clues.c.channel == channel,
-                                                     clues.c.channel_ref == channel_ref))).mappings().first()
+async def _first(session: AsyncSession, statement) -> dict | None:
+    row = (await session.execute(statement)).mappings().first()
     return dict(row) if row else None
+
+
+async def _all(session: AsyncSession, statement) -> list[dict]:
+    return [dict(r) for r in (await session.execute(statement)).mappings().all()]
+
+
+async def clue_by_ref(session: AsyncSession, channel: str, channel_ref: str) -> dict | None:
+    return await _first(session, select(clues).where(clues.c.channel == channel, clues.c.channel_ref == channel_ref))
 
 
 async def get_clue(session: AsyncSession, clue_id: str, *, for_update: bool = False) -> dict | None:
     q = select(clues).where(clues.c.id == clue_id)
-    if for_update:
-        q = q.with_for_update()
-    row = (await session.execute(q)).mappings().first()
-    return dict(row) if row else None
+    return await _first(session, q.with_for_update() if for_update else q)
 
 
 async def insert_clue(session: AsyncSession, values: dict) -> dict | None:
     """Insert a new clue and return the full row; None if its (channel, reference) is already known."""
-    res = await session.execute(pg_insert(clues).values(**values)
-                                .on_conflict_do_nothing(constraint="clues_channel_ref").returning(clues))
-    row = res.mappings().first()
-    return dict(row) if row else None
+    return await _first(session, pg_insert(clues).values(**values)
+                        .on_conflict_do_nothing(constraint="clues_channel_ref").returning(clues))
 
 
 async def update_clue(session: AsyncSession, clue_id: str, **values: Any) -> None:
@@ -50,9 +51,7 @@ async def add_transition(session: AsyncSession, **values: Any) -> None:
 
 
 async def history(session: AsyncSession, clue_id: str) -> list[dict]:
-    rows = (await session.execute(select(transitions).where(transitions.c.clue_id == clue_id)
-                                  .order_by(transitions.c.id))).mappings().all()
-    return [dict(r) for r in rows]
+    return await _all(session, select(transitions).where(transitions.c.clue_id == clue_id).order_by(transitions.c.id))
 
 
 def visible_to(department: str):
@@ -71,13 +70,12 @@ async def list_clues(session: AsyncSession, *, department: str | None = None, ch
         q = q.where(clues.c.channel == channel)
     if state:
         q = q.where(clues.c.state == state)
-    q = q.order_by(clues.c.received_at.desc(), clues.c.id).limit(limit).offset(offset)
-    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+    return await _all(session, q.order_by(clues.c.received_at.desc(), clues.c.id).limit(limit).offset(offset))
 
 
 async def linked_duplicates(session: AsyncSession, clue_id: str, state: str) -> list[dict]:
-    q = select(clues).where(clues.c.duplicate_of == clue_id, clues.c.state == state).with_for_update()
-    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+    return await _all(session, select(clues).where(clues.c.duplicate_of == clue_id, clues.c.state == state)
+                      .with_for_update())
 
 
 async def duplicate_candidates(session: AsyncSession, *, clue_id: str, uscc: str | None, division_code: str | None,
@@ -94,7 +92,7 @@ async def duplicate_candidates(session: AsyncSession, *, clue_id: str, uscc: str
          .where(cond, clues.c.id != clue_id, clues.c.duplicate_of.is_(None), clues.c.received_at >= since,
                 clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES]))
          .order_by(clues.c.received_at).limit(limit))
-    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+    return await _all(session, q)
 
 
 async def timed_clues(session: AsyncSession, *, before: datetime, limit: int = 500) -> list[dict]:
@@ -102,7 +100,7 @@ async def timed_clues(session: AsyncSession, *, before: datetime, limit: int = 5
     q = (select(clues).where(clues.c.state.in_([s.value for s in lifecycle.TIMED_STATES]),
                              clues.c.escalated_at.is_(None), clues.c.deadline < before)
          .order_by(clues.c.deadline).limit(limit).with_for_update(skip_locked=True))
-    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+    return await _all(session, q)
 
 
 # ---------------------------------------------------------------- extensions
@@ -111,15 +109,12 @@ async def add_extension(session: AsyncSession, **values: Any) -> int:
 
 
 async def get_extension(session: AsyncSession, clue_id: str, ext_id: int) -> dict | None:
-    row = (await session.execute(select(extensions).where(extensions.c.id == ext_id, extensions.c.clue_id == clue_id)
-                                 .with_for_update())).mappings().first()
-    return dict(row) if row else None
+    return await _first(session, select(extensions).where(extensions.c.id == ext_id, extensions.c.clue_id == clue_id)
+                        .with_for_update())
 
 
 async def list_extensions(session: AsyncSession, clue_id: str) -> list[dict]:
-    rows = (await session.execute(select(extensions).where(extensions.c.clue_id == clue_id)
-                                  .order_by(extensions.c.id))).mappings().all()
-    return [dict(r) for r in rows]
+    return await _all(session, select(extensions).where(extensions.c.clue_id == clue_id).order_by(extensions.c.id))
 
 
 async def update_extension(session: AsyncSession, ext_id: int, **values: Any) -> None:
@@ -133,10 +128,7 @@ async def add_transfer(session: AsyncSession, **values: Any) -> None:
 
 async def get_transfer(session: AsyncSession, transfer_id: str, *, for_update: bool = False) -> dict | None:
     q = select(case_transfers).where(case_transfers.c.id == transfer_id)
-    if for_update:
-        q = q.with_for_update()
-    row = (await session.execute(q)).mappings().first()
-    return dict(row) if row else None
+    return await _first(session, q.with_for_update() if for_update else q)
 
 
 async def transfers_of_clue(session: AsyncSession, clue_id: str, *, direction: str | None = None,
@@ -146,7 +138,7 @@ async def transfers_of_clue(session: AsyncSession, clue_id: str, *, direction: s
         q = q.where(case_transfers.c.direction == direction)
     if status:
         q = q.where(case_transfers.c.status == status)
-    return [dict(r) for r in (await session.execute(q.order_by(case_transfers.c.requested_at))).mappings().all()]
+    return await _all(session, q.order_by(case_transfers.c.requested_at))
 
 
 async def update_transfer(session: AsyncSession, transfer_id: str, **values: Any) -> None:
@@ -156,7 +148,7 @@ async def update_transfer(session: AsyncSession, transfer_id: str, **values: Any
 async def open_transfers(session: AsyncSession, limit: int = 500) -> list[dict]:
     q = (select(case_transfers).where(case_transfers.c.status.in_(["pending_approval", "approved", "handed_over"]))
          .limit(limit).with_for_update(skip_locked=True))
-    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+    return await _all(session, q)
 
 
 # ---------------------------------------------------------------- rules and policies
@@ -168,19 +160,16 @@ async def load_rules(session: AsyncSession) -> list[Rule]:
 
 
 async def list_rules(session: AsyncSession) -> list[dict]:
-    rows = (await session.execute(select(routing_rules).order_by(routing_rules.c.id))).mappings().all()
-    return [dict(r) for r in rows]
+    return await _all(session, select(routing_rules).order_by(routing_rules.c.id))
 
 
 async def add_rule(session: AsyncSession, **values: Any) -> dict:
-    row = (await session.execute(insert(routing_rules).values(**values).returning(routing_rules))).mappings().one()
-    return dict(row)
+    return dict((await session.execute(insert(routing_rules).values(**values).returning(routing_rules))).mappings().one())
 
 
 async def update_rule(session: AsyncSession, rule_id: int, **values: Any) -> dict | None:
-    row = (await session.execute(update(routing_rules).where(routing_rules.c.id == rule_id)
-                                 .values(**values, updated_at=func.now()).returning(routing_rules))).mappings().first()
-    return dict(row) if row else None
+    return await _first(session, update(routing_rules).where(routing_rules.c.id == rule_id)
+                        .values(**values, updated_at=func.now()).returning(routing_rules))
 
 
 async def load_policies(session: AsyncSession) -> dict[tuple[str, str], int]:
@@ -189,9 +178,8 @@ async def load_policies(session: AsyncSession) -> dict[tuple[str, str], int]:
 
 
 async def list_policies(session: AsyncSession) -> list[dict]:
-    rows = (await session.execute(select(deadline_policies).order_by(deadline_policies.c.channel,
-                                                                     deadline_policies.c.urgency))).mappings().all()
-    return [dict(r) for r in rows]
+    return await _all(session, select(deadline_policies).order_by(deadline_policies.c.channel,
+                                                                  deadline_policies.c.urgency))
 
 
 async def put_policy(session: AsyncSession, channel: str, urgency: str, workdays: int, by: str) -> None:
@@ -199,26 +187,6 @@ async def put_policy(session: AsyncSession, channel: str, urgency: str, workdays
     await session.execute(stmt.on_conflict_do_update(
         index_elements=["channel", "urgency"],
         set_={"workdays": workdays, "updated_by": by, "updated_at": func.now()}))
-
-
-class ConfigCache:
-    """Routing rules and deadline policies, re-read from the database at most every ``ttl_s`` seconds."""
-
-    def __init__(self, ttl_s: float):
-        self.ttl_s = ttl_s
-        self._at = -1e9
-        self.rules: list[Rule] = []
-        self.policies: dict[tuple[str, str], int] = {}
-
-    def invalidate(self) -> None:
-        self._at = -1e9
-
-    async def refresh(self, session: AsyncSession) -> "ConfigCache":
-        if time.monotonic() - self._at > self.ttl_s:
-            self.rules = await load_rules(session)
-            self.policies = await load_policies(session)
-            self._at = time.monotonic()
-        return self
 
 
 # ---------------------------------------------------------------- registry replica (kept by jsp_common.replica)
@@ -234,5 +202,4 @@ async def entity_candidates(session: AsyncSession, name: str, *, city_code: str 
     if city_code:
         q = q.where(entities.c.city_code == city_code)
     q = q.order_by(text("(SELECT count(*) FROM unnest(replica_entities.name_grams) g WHERE g = ANY(:grams)) DESC"))
-    q = q.limit(limit).params(grams=grams)
-    return [dict(r) for r in (await session.execute(q)).mappings().all()]
+    return await _all(session, q.limit(limit).params(grams=grams))

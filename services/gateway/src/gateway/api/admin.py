@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 
 from jsp_common.principal import Principal, Role
 
-from .. import handlers
+from ..usecases import clients
 from ..domain.identity import ClientSpec, CredentialKind, Kind
 from .fields import Text
-from .security import gateway, require
+from .context import deps_of, transaction
+from .security import require
 
 router = APIRouter(prefix="/admin", tags=["administration"])
 admin = require(Role.ADMIN)
@@ -77,7 +78,7 @@ class StatusChange(BaseModel):
     status: Literal["active", "disabled"]
 
 
-def _issued(c: handlers.IssuedCredential) -> IssuedOut:
+def _issued(c: clients.IssuedCredential) -> IssuedOut:
     return IssuedOut(credential_id=c.credential_id, kind=c.kind, secret=c.secret)
 
 
@@ -85,32 +86,39 @@ def _issued(c: handlers.IssuedCredential) -> IssuedOut:
 async def create_client(request: Request, body: ClientCreate, who: Principal = Depends(admin)) -> ClientCreated:
     spec = ClientSpec(name=body.name, kind=body.kind, roles=tuple(body.roles), department=body.department,
                       username=body.username)
-    client, cred = await handlers.create_client(gateway(request), spec, by=who.subject, password=body.password)
+    async with transaction(request) as tx:
+        client, cred = await clients.create_client(deps_of(request), tx, spec, by=who.subject, password=body.password)
     request.state.audit_object = client["client_id"]
     return ClientCreated(client=ClientOut(**client), credential=_issued(cred))
 
 
 @router.get("/clients", response_model=list[ClientOut], summary="Every client with its credentials (no secrets)")
 async def list_clients(request: Request, who: Principal = Depends(admin)) -> list[ClientOut]:
-    return [ClientOut(**c) for c in await handlers.list_clients(gateway(request))]
+    async with transaction(request) as tx:
+        return [ClientOut(**c) for c in await clients.list_clients(tx)]
 
 
 @router.post("/clients/{client_id}/credentials", status_code=201, response_model=IssuedOut,
              summary="Issue a new secret, API key or password (rotation)")
 async def rotate(request: Request, client_id: str, body: RotateRequest, who: Principal = Depends(admin)) -> IssuedOut:
-    return _issued(await handlers.issue_credential(gateway(request), client_id, body.kind, by=who.subject,
-                                                   retire_previous_after_s=body.retire_previous_after_s))
+    async with transaction(request) as tx:
+        issued = await clients.issue_credential(deps_of(request), tx, client_id, body.kind, by=who.subject,
+                                                retire_previous_after_s=body.retire_previous_after_s)
+    return _issued(issued)
 
 
 @router.post("/clients/{client_id}/credentials/{credential_id}/revoke", response_model=CredentialOut,
              summary="Revoke a credential: it and the tokens issued for it stop working")
 async def revoke(request: Request, client_id: str, credential_id: str, who: Principal = Depends(admin)
                  ) -> CredentialOut:
-    return CredentialOut(**await handlers.revoke_credential(gateway(request), client_id, credential_id,
-                                                            by=who.subject))
+    async with transaction(request) as tx:
+        cred = await clients.revoke_credential(deps_of(request), tx, client_id, credential_id, by=who.subject)
+    return CredentialOut(**cred)
 
 
 @router.post("/clients/{client_id}/status", response_model=ClientOut, summary="Disable or re-enable a client")
 async def set_status(request: Request, client_id: str, body: StatusChange, who: Principal = Depends(admin)
                      ) -> ClientOut:
-    return ClientOut(**await handlers.set_client_status(gateway(request), client_id, body.status, by=who.subject))
+    async with transaction(request) as tx:
+        client = await clients.set_client_status(deps_of(request), tx, client_id, body.status, by=who.subject)
+    return ClientOut(**client)

@@ -9,9 +9,10 @@ from pydantic import BaseModel
 
 from jsp_common.principal import Principal, Role
 
-from ..adapters import repositories
+from ..usecases import audit
 from .fields import Text
-from .security import gateway, require
+from .context import transaction
+from .security import require
 
 router = APIRouter(tags=["audit"])
 
@@ -45,8 +46,7 @@ async def query(request: Request,
                 before_id: int | None = Query(None, ge=1, le=2**62, description="paging: entries older than this id"),
                 limit: int = Query(100, ge=1, le=1000),
                 who: Principal = Depends(require(Role.OFFICE))) -> list[AuditEntry]:
-    async with gateway(request).db.transaction() as session:
-        rows = await repositories.query_audit(session, subject=subject, object_id=object_id, route=route,
-                                              outcome=outcome, since=since, until=until, before_id=before_id,
-                                              limit=limit)
+    async with transaction(request) as tx:
+        rows = await audit.query(tx, subject=subject, object_id=object_id, route=route, outcome=outcome,
+                                 since=since, until=until, before_id=before_id, limit=limit)
     return [AuditEntry(**r) for r in rows]

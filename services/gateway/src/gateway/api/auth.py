@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
-from .. import handlers
+from ..usecases import auth
 from .fields import Text
-from .security import current_principal, gateway, public_caller
+from .context import deps_of, transaction
+from .security import current_principal, public_caller
 
 router = APIRouter(tags=["authentication"])
 
@@ -59,24 +60,27 @@ async def token(request: Request,
                                                  description="the client secret, or one of the client's API keys"),
                 username: Text | None = Form(None, max_length=200),
                 password: Text | None = Form(None, max_length=500)) -> TokenResponse:
-    rt = gateway(request)
+    deps = deps_of(request)
     if grant_type == "password":
         if not username or not password:
             raise Problem(400, "grant_type=password needs username and password")
-        return _answer(*await handlers.token_for_password(rt, username, password))
+        async with transaction(request) as tx:
+            return _answer(*await auth.token_for_password(deps, tx, username, password))
     basic_id, basic_secret = _basic(request)
     client_id, client_secret = client_id or basic_id, client_secret or basic_secret
     if not client_id or not client_secret:
         raise Problem(400, "grant_type=client_credentials needs client_id and client_secret "
                            "(form fields or HTTP Basic)")
-    return _answer(*await handlers.token_for_client_secret(rt, client_id, client_secret))
+    async with transaction(request) as tx:
+        return _answer(*await auth.token_for_client_secret(deps, tx, client_id, client_secret))
 
 
 @router.post("/auth/login", response_model=TokenResponse, dependencies=[Depends(public_caller)],
              summary="A person logs in with user name and password",
              responses={401: {"description": "bad credentials"}})
 async def login(request: Request, body: LoginRequest) -> TokenResponse:
-    return _answer(*await handlers.token_for_password(gateway(request), body.username, body.password))
+    async with transaction(request) as tx:
+        return _answer(*await auth.token_for_password(deps_of(request), tx, body.username, body.password))
 
 
 @router.get("/auth/me", response_model=Principal, summary="Who the token says you are")

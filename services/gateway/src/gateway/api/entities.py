@@ -9,9 +9,10 @@ from pydantic import BaseModel
 
 from jsp_common.principal import Principal, Role
 
-from .. import handlers
+from ..usecases import composition
 from .forward import upstream_headers
-from .security import gateway, require
+from .context import deps_of
+from .security import require
 
 router = APIRouter(tags=["composition"])
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
@@ -42,4 +43,4 @@ async def entity_360(request: Request, uscc: str = Path(pattern=USCC_PATTERN, de
                      principal: Principal = Depends(require(Role.OFFICE, Role.DEPARTMENT))) -> dict:
     parts = [(name, service, path, {k: v.format(uscc=uscc) for k, v in params.items()})
              for name, service, path, params in PARTS]
-    return await handlers.entity_360(gateway(request), uscc, upstream_headers(request, principal), parts=parts)
+    return await composition.entity_360(deps_of(request), uscc, upstream_headers(request, principal), parts=parts)

@@ -15,7 +15,8 @@ from structlog.contextvars import get_contextvars
 
 from ..adapters.upstream import UpstreamError
 from ..domain.policy import Rule, department_query_allowed
-from .security import gateway, require
+from .context import deps_of
+from .security import require
 
 log = get_logger(__name__)
 PASS_REQUEST = ("content-type", "accept", "accept-language", "idempotency-key", "if-match", "if-none-match")
@@ -42,11 +43,11 @@ def proxy_endpoint(rule: Rule):
         path = rule.path.format(**{k: quote(str(v), safe="") for k, v in request.path_params.items()})
         body = await request.body() if rule.method not in ("GET", "HEAD") else None
         try:
-            rt = gateway(request)
-            resp = await rt.upstreams[rule.service].request(
+            deps = deps_of(request)
+            resp = await deps.upstreams[rule.service].request(
                 rule.method, path, params=list(request.query_params.multi_items()),
                 headers=upstream_headers(request, principal), content=body,
-                timeout_s=rt.settings.upstream_long_timeout_s if rule.long_running else None)
+                timeout_s=deps.settings.upstream_long_timeout_s if rule.long_running else None)
         except UpstreamError as exc:
             raise Problem(exc.status, str(exc) + "; try again later", service=exc.service) from None
         if resp.status_code >= 500:

@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 
 from jsp_common.principal import Principal
 
-from .. import handlers
+from ..usecases import ingest
 from ..domain.ingest import FEEDS, Feed
 from .fields import Text
-from .security import gateway, require
+from .context import transaction
+from .security import require
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 
@@ -42,9 +43,10 @@ def _route(feed: Feed):
                    idempotency_key: Text | None = Header(None, min_length=1, max_length=200,
                                                         description="resending with the same key has one effect"),
                    principal: Principal = Depends(require(feed.role))) -> JSONResponse:
-        status, answer, replayed = await handlers.ingest(
-            gateway(request), principal, feed, body.model_dump(mode="json", exclude_none=True),
-            idempotency_key=idempotency_key, route=f"/ingest/{feed.name}")
+        async with transaction(request) as tx:
+            status, answer, replayed = await ingest.ingest(
+                tx, principal, feed, body.model_dump(mode="json", exclude_none=True),
+                idempotency_key=idempotency_key, route=f"/ingest/{feed.name}")
         request.state.audit_object = answer.get("event_id")
         return JSONResponse(answer, status_code=status,
                             headers={"Idempotent-Replayed": "true"} if replayed else None)

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from jsp_common.problems import PROBLEM_JSON
 
 from ..domain.policy import RULES, Rule
-from .security import gateway
+from .context import deps_of
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
@@ -93,8 +93,7 @@ async def merged_openapi(app: FastAPI, request: Request) -> dict:
             "clientCredentials": {"tokenUrl": "/auth/token", "scopes": {}},
             "password": {"tokenUrl": "/auth/token", "scopes": {}}}},
     })
-    rt = gateway(request)
-    services: dict[str, dict | None] = {name: await up.openapi() for name, up in rt.upstreams.items()}
+    services: dict[str, dict | None] = {name: await up.openapi() for name, up in deps_of(request).upstreams.items()}
     for name, sdoc in services.items():
         if sdoc:
             prefix = name.capitalize() + "_"

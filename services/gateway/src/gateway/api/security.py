@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import time
-from typing import cast
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from jsp_common.http import get_runtime
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
-from .. import handlers
-from ..bootstrap import GatewayRuntime
-from ..domain.identity import InvalidToken
+from ..deps import Deps
+from ..usecases import auth
+from .context import deps_of, transaction
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer", description="A token from POST /auth/token or /auth/login")
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey", description="A system's API key (jspk_...)")
-CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jsp"'}
 
 
-def gateway(request: Request) -> GatewayRuntime:
-    return cast(GatewayRuntime, get_runtime(request))
-
-
-def _limit(rt: GatewayRuntime, caller: str) -> None:
-    wait = rt.limiter.take(caller, time.monotonic())
+def _limit(deps: Deps, caller: str) -> None:
+    wait = deps.limiter.take(caller, time.monotonic())
     if wait:
         raise Problem(429, "too many requests from this client; slow down",
                       headers={"Retry-After": str(max(1, round(wait)))})
@@ -36,23 +29,20 @@ async def current_principal(request: Request,
                             token: HTTPAuthorizationCredentials | None = Depends(bearer),
                             key: str | None = Depends(api_key)) -> Principal:
     """The authenticated caller (401 when there is none or the token is not good)."""
-    rt = gateway(request)
+    deps = deps_of(request)
     if token is not None:
-        try:
-            claims = rt.issuer.verify(token.credentials)
-        except InvalidToken as exc:
-            raise Problem(401, str(exc), headers=CHALLENGE) from None
+        claims = auth.claims_for_token(deps, token.credentials)
     elif key:
-        claims = await handlers.claims_for_api_key(rt, key)
+        claims = auth.verified_api_key(deps, key)
+        if claims is None:
+            async with transaction(request) as tx:
+                claims = await auth.claims_for_api_key(deps, tx, key)
     else:
         raise Problem(401, "authentication required: send 'Authorization: Bearer <token>' (POST /auth/token) "
-                           "or 'X-API-Key'", headers=CHALLENGE)
-    if rt.revocations.blocks(claims.sub, claims.cid):
-        raise Problem(401, "the credential behind this token was revoked or the client disabled",
-                      headers=CHALLENGE)
-    principal = claims.principal()
+                           "or 'X-API-Key'", headers=auth.CHALLENGE)
+    principal = auth.principal_of(deps, claims)
     request.state.principal = principal
-    _limit(rt, principal.subject)
+    _limit(deps, principal.subject)
     return principal
 
 
@@ -69,4 +59,4 @@ def require(*roles: Role):
 
 def public_caller(request: Request) -> None:
     """Public routes: no token, rate-limited per address."""
-    _limit(gateway(request), "ip:" + (request.client.host if request.client else "unknown"))
+    _limit(deps_of(request), "ip:" + (request.client.host if request.client else "unknown"))

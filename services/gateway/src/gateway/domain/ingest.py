@@ -29,9 +29,9 @@ class Feed:
 
 
 FEEDS: tuple[Feed, ...] = (
-    Feed("registrations", "market.registrations.v1", "uscc", Role.BUREAU,
+    Feed("registrations", topics.MARKET_REGISTRATIONS, "uscc", Role.BUREAU,
          "Registration events of market entities from the market regulation bureau"),
-    Feed("work-orders", "hotline.work-orders.v1", "work_order_no", Role.HOTLINE,
+    Feed("work-orders", topics.HOTLINE_WORK_ORDERS, "work_order_no", Role.HOTLINE,
          "Work orders (complaints, reports) from the 12345 hotline system"),
 )
 

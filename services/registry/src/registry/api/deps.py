@@ -1,4 +1,4 @@
-"""What every route needs: the runtime's registry, a transaction, paging."""
+"""What every route needs: the service's dependencies, a transaction, paging."""
 
 from __future__ import annotations
 
@@ -8,31 +8,20 @@ from fastapi import Query, Request
 
 from jsp_common.http import get_runtime
 from jsp_common.outbox import SessionTx
-from jsp_common.principal import Principal
-from jsp_common.problems import Problem
 
-from ..handlers import Registry
+from ..deps import Deps
 
 
-def registry_of(request: Request) -> Registry:
-    return get_runtime(request).registry
+def deps_of(request: Request) -> Deps:
+    return get_runtime(request).deps
 
 
 @asynccontextmanager
 async def transaction(request: Request):
+    """The route's transaction: the use case writes and emits in it; it commits when the route is done."""
     runtime = get_runtime(request)
     async with runtime.db.transaction() as session:
         yield SessionTx(session, runtime.source)
-
-
-def department_scope(principal: Principal, requested: str | None, *, refused: str) -> tuple[bool, str | None]:
-    """(visible, department filter) of a listing: the office sees what it asks for; a department sees only its
-    own (asking for another's gives nothing); anyone else is refused (403, ``refused``)."""
-    if principal.is_office:
-        return True, requested
-    if not principal.department:
-        raise Problem(403, refused)
-    return (not requested or requested == principal.department), principal.department
 
 
 class Paging:

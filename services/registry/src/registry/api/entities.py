@@ -2,55 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, get_type_hints
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
-from sqlalchemy import select
+from pydantic import BaseModel, Field, create_model
 
 from jsp_common.principal import Principal, Role, principal_from_request, require
-from jsp_common.problems import Problem
 
-from .. import handlers
-from ..adapters import repository as repo
-from ..adapters.tables import decisions, entity_history, notifications
-from .deps import Paging, department_scope, registry_of, transaction
+from ..domain.access import department_scope
+from ..domain.directory import Record
+from ..usecases import adjudication, directory
+from .deps import Paging, deps_of, transaction
 
 router = APIRouter(prefix="/entities", tags=["directory"])
 
 
-class EntityOut(BaseModel):
-    uscc: str
-    name: str
-    entity_type: str
-    legal_representative: str | None
-    address: str
-    division_code: str
-    city_code: str | None
-    industry_code: str
-    business_scope: str
-    licences: list[dict[str, Any]]
-    status: str
-    established_on: date
-    approved_on: date | None
-    closed_on: date | None
-    registration_authority: str | None
-    responsible_departments: list[str]
-    domains: list[str]
-    matched_rules: list[str]
-    assignment_state: str
-    assignment_source: str
-    rule_version: int | None
-    version: int
-    last_changed_at: datetime
-    updated_at: datetime
-
+class _EntityView(BaseModel):
     @classmethod
     def of(cls, row) -> "EntityOut":
         m = dict(row._mapping)
         m["responsible_departments"] = list(m.pop("departments"))
         return cls.model_validate(m)
+
+
+def _entity_fields() -> dict[str, Any]:
+    """An entity as the API shows it: the record's fields (its ``departments`` as ``responsible_departments``),
+    every one present, and the columns the registry keeps beside them."""
+    hints = get_type_hints(Record)
+    shown = {("responsible_departments" if f.name == "departments" else f.name): (hints[f.name], ...)
+             for f in fields(Record)}
+    shown.update(version=(int, ...), last_changed_at=(datetime, ...), city_code=(str | None, ...),
+                 updated_at=(datetime, ...))
+    return shown
+
+
+EntityOut = create_model("EntityOut", __base__=_EntityView, **_entity_fields())
 
 
 class EntityPage(BaseModel):
@@ -75,43 +63,28 @@ async def search(request: Request, name: str | None = Query(None, description="C
                                            refused="only the office and departments query the directory")
     if not visible:
         return EntityPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
-    where = repo.entity_filters(name=name, division=division, industry=industry, department=department,
-                                status=status, assignment_state=assignment_state)
     async with transaction(request) as tx:
-        total, rows = await repo.search_entities(tx.session, where=where, limit=paging.page_size,
-                                                 offset=paging.offset)
+        total, rows = await directory.search(tx.session, limit=paging.page_size, offset=paging.offset, name=name,
+                                             division=division, industry=industry, department=department,
+                                             status=status, assignment_state=assignment_state)
     return EntityPage(total=total, page=paging.page, page_size=paging.page_size, items=[EntityOut.of(r) for r in rows])
 
 
 @router.get("/{uscc}", response_model=EntityOut, summary="One entity by USCC")
 async def get_entity(uscc: str, request: Request, principal: Principal = Depends(principal_from_request)):
     async with transaction(request) as tx:
-        row = (await tx.session.execute(select(repo.entities).where(repo.entities.c.uscc == uscc))).first()
-    if row is None or not handlers.can_see_entity(principal, row.departments):
-        raise Problem(404, f"no entity {uscc} here")
+        row = await directory.entity_row(tx.session, principal, uscc)
     return EntityOut.of(row)
 
 
 @router.get("/{uscc}/history", summary="Every change received (applied or superseded) and every decision")
 async def history(uscc: str, request: Request, principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
-        await handlers.entity_for(tx.session, principal, uscc)
-        changes = (await tx.session.execute(select(entity_history).where(entity_history.c.uscc == uscc)
-                                            .order_by(entity_history.c.occurred_at, entity_history.c.id))).all()
-        made = (await tx.session.execute(select(decisions).where(decisions.c.uscc == uscc)
-                                         .order_by(decisions.c.at, decisions.c.id))).all()
-        q = select(notifications).where(notifications.c.uscc == uscc)
-        if not principal.is_office:
-            q = q.where(notifications.c.department == principal.department)
-        notes = (await tx.session.execute(q.order_by(notifications.c.issued_at))).all()
-    return {"uscc": uscc,
-            "changes": [{k: v for k, v in r._mapping.items() if k != "id"} for r in changes],
-            "decisions": [{k: v for k, v in r._mapping.items() if k != "id"} for r in made],
-            "notifications": [dict(r._mapping) for r in notes]}
+        return await directory.history(tx.session, principal, uscc)
 
 
 @router.post("/{uscc}/disputes", status_code=201, summary="A department disputes that it is responsible")
 async def dispute(uscc: str, body: DisputeIn, request: Request,
                   principal: Principal = Depends(require(Role.DEPARTMENT))) -> dict:
     async with transaction(request) as tx:
-        return await handlers.dispute(registry_of(request), tx, uscc, principal, body.reason)
+        return await adjudication.dispute(deps_of(request), tx, uscc, principal, body.reason)

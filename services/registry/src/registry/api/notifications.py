@@ -6,17 +6,14 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from sqlalchemy import and_, func, not_, select
 
 from jsp_common import clock
 from jsp_common.principal import Principal, Role, principal_from_request, require
-from jsp_common.problems import Problem
 
-from .. import handlers
-from ..adapters import repository as repo
-from ..adapters.tables import notifications
+from ..domain.access import department_scope
 from ..domain.acknowledgement import is_overdue
-from .deps import Paging, department_scope, registry_of, transaction
+from ..usecases import notifications
+from .deps import Paging, deps_of, transaction
 
 router = APIRouter(prefix="/notifications", tags=["dual notification"])
 
@@ -38,9 +35,8 @@ class NotificationOut(BaseModel):
     overdue: bool
 
     @classmethod
-    def of(cls, row, now: datetime) -> "NotificationOut":
-        """From a row (or its mapping)."""
-        m = dict(getattr(row, "_mapping", row))
+    def of(cls, row: dict, now: datetime) -> "NotificationOut":
+        m = dict(row)
         m["overdue"] = is_overdue(acknowledged_at=m["acknowledged_at"], overdue_since=m["overdue_since"],
                                   acknowledge_by=m["acknowledge_by"], now=now)
         return cls.model_validate(m)
@@ -62,22 +58,10 @@ async def list_notifications(request: Request, department: str | None = None, us
     if not visible:
         return NotificationPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
     now = clock.now()
-    where = []
-    if department:
-        where.append(notifications.c.department == department)
-    if uscc:
-        where.append(notifications.c.uscc == uscc)
-    if acknowledged is not None:
-        where.append(notifications.c.acknowledged_at.is_not(None) if acknowledged
-                     else notifications.c.acknowledged_at.is_(None))
-    if overdue is not None:
-        where.append(repo.overdue_condition(now) if overdue else not_(repo.overdue_condition(now)))
-    cond = and_(*where) if where else True
     async with transaction(request) as tx:
-        total = (await tx.session.execute(select(func.count()).select_from(notifications).where(cond))).scalar_one()
-        rows = (await tx.session.execute(select(notifications).where(cond)
-                                         .order_by(notifications.c.issued_at.desc(), notifications.c.id)
-                                         .limit(paging.page_size).offset(paging.offset))).all()
+        total, rows = await notifications.search(tx.session, department=department, uscc=uscc,
+                                                 acknowledged=acknowledged, overdue=overdue, now=now,
+                                                 limit=paging.page_size, offset=paging.offset)
     return NotificationPage(total=total, page=paging.page, page_size=paging.page_size,
                             items=[NotificationOut.of(r, now) for r in rows])
 
@@ -86,9 +70,7 @@ async def list_notifications(request: Request, department: str | None = None, us
 async def get_notification(notification_id: str, request: Request,
                            principal: Principal = Depends(principal_from_request)):
     async with transaction(request) as tx:
-        row = (await tx.session.execute(select(notifications).where(notifications.c.id == notification_id))).first()
-    if row is None or not handlers.can_see_entity(principal, [row.department]):
-        raise Problem(404, f"no notification {notification_id} here")
+        row = await notifications.visible(tx.session, principal, notification_id)
     return NotificationOut.of(row, clock.now())
 
 
@@ -97,5 +79,5 @@ async def get_notification(notification_id: str, request: Request,
 async def acknowledge(notification_id: str, request: Request,
                       principal: Principal = Depends(require(Role.DEPARTMENT, Role.OFFICE))):
     async with transaction(request) as tx:
-        row = await handlers.acknowledge(registry_of(request), tx, notification_id, principal)
+        row = await notifications.acknowledge(deps_of(request), tx, notification_id, principal)
     return NotificationOut.of(row, clock.now())

@@ -7,16 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as FastAPIPath
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
 
 from jsp_common.envelope import field_errors
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
-from .. import handlers
-from ..adapters.tables import rule_sets
 from ..domain.rules import CompiledRules, Rule, RuleSet
-from .deps import registry_of, transaction
+from ..usecases import rules as usecase
+from .deps import deps_of, transaction
 
 router = APIRouter(prefix="/rules", tags=["responsibility rules"])
 office = require(Role.OFFICE)
@@ -44,34 +42,26 @@ def _checked(rules: list[Rule]) -> list[dict]:
 @router.get("", summary="The rule set in force")
 async def current(request: Request, principal: Principal = Depends(office)) -> dict:
     async with transaction(request) as tx:
-        compiled = await registry_of(request).rules.get(tx.session)
-        row = (await tx.session.execute(select(rule_sets).where(rule_sets.c.version == compiled.version))).first()
-    return dict(row._mapping)
+        return await usecase.current(deps_of(request), tx.session)
 
 
 @router.get("/versions", summary="Every version, newest first (without the rules)")
 async def versions(request: Request, principal: Principal = Depends(office)) -> list[dict]:
     async with transaction(request) as tx:
-        rows = (await tx.session.execute(select(rule_sets.c.version, rule_sets.c.note, rule_sets.c.created_by,
-                                                rule_sets.c.created_at, rule_sets.c.reassess)
-                                         .order_by(rule_sets.c.version.desc()))).all()
-    return [dict(r._mapping) for r in rows]
+        return await usecase.versions(tx.session)
 
 
 @router.get("/{version}", summary="One version")
 async def one(version: Annotated[int, FastAPIPath(ge=1, le=2**31 - 1)], request: Request, principal: Principal = Depends(office)) -> dict:
     async with transaction(request) as tx:
-        row = (await tx.session.execute(select(rule_sets).where(rule_sets.c.version == version))).first()
-    if row is None:
-        raise Problem(404, f"no rule set version {version}")
-    return dict(row._mapping)
+        return await usecase.version(tx.session, version)
 
 
 @router.put("", status_code=201, summary="Publish a new version of the rule set")
 async def publish(body: RuleSetIn, request: Request, principal: Principal = Depends(office)) -> dict:
     rules = _checked(body.rules)
     async with transaction(request) as tx:
-        version = await handlers.publish_rules(registry_of(request), tx, rules, body.note, body.reassess, principal)
+        version = await usecase.publish(deps_of(request), tx, rules, body.note, body.reassess, principal)
     return {"version": version, "reassess": body.reassess}
 
 
@@ -80,5 +70,5 @@ async def dry_run(body: DryRunIn, request: Request, limit: int = Query(100, ge=0
                   principal: Principal = Depends(office)) -> dict:
     _checked(body.rules)
     async with transaction(request) as tx:
-        current = await registry_of(request).rules.get(tx.session)
-        return await handlers.dry_run(tx.session, current, CompiledRules(0, body.rules), limit=limit)
+        current = await deps_of(request).rules.get(tx.session)
+        return await usecase.dry_run(tx.session, current, CompiledRules(0, body.rules), limit=limit)

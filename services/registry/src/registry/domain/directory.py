@@ -7,7 +7,7 @@ not applied). A deregistration or revocation of an entity the directory does not
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -64,8 +64,23 @@ class Record:
         return self.status in CLOSED
 
     def facts(self) -> Facts:
-        return Facts(self.division_code, self.industry_code, self.business_scope,
-                     tuple(str(lic.get("type", "")) for lic in self.licences))
+        return facts_of(self.division_code, self.industry_code, self.business_scope, self.licences)
+
+
+def facts_of(division_code: str, industry_code: str, business_scope: str, licences: list[dict[str, Any]]) -> Facts:
+    """What the rules look at, from a record's columns."""
+    return Facts(division_code, industry_code, business_scope, tuple(str(lic.get("type", "")) for lic in licences))
+
+
+# The fields of a record, and those registration decides (the ones without a default: the rest is the
+# directory's own, who supervises the entity and the record's version).
+RECORD_FIELDS = tuple(f.name for f in fields(Record))
+REGISTRATION_FIELDS = tuple(f.name for f in fields(Record)
+                            if f.default is MISSING and f.default_factory is MISSING)
+# Who supervises the entity: kept as they are when the office decided it (an import does not change them).
+ASSIGNMENT_FIELDS = ("departments", "domains", "matched_rules", "assignment_state")
+# What a registration or change event states (the status and closing date come from the event's type).
+_STATED = tuple(f for f in REGISTRATION_FIELDS if f not in ("status", "closed_on"))
 
 
 @dataclass(frozen=True)
@@ -87,19 +102,13 @@ def apply_event(current: Record | None, data) -> Applied:
     if current is not None and current.last_changed_at is not None and data.occurred_at < current.last_changed_at:
         return Applied("superseded", None, cause)
     if isinstance(data, (MarketEntityRegistered, MarketEntityChanged)):
-        fields = dict(
-            uscc=data.uscc, name=data.name, entity_type=data.entity_type,
-            legal_representative=data.legal_representative, address=data.address,
-            division_code=data.division_code, industry_code=data.industry_code,
-            business_scope=data.business_scope, licences=[lic.model_dump(mode="json") for lic in data.licences],
-            established_on=data.established_on, approved_on=data.approved_on,
-            registration_authority=data.registration_authority,
-        )
+        stated = {f: getattr(data, f) for f in _STATED}
+        stated["licences"] = [lic.model_dump(mode="json") for lic in data.licences]
         if current is None:
-            record = Record(**fields, status=EntityStatus.ACTIVE.value, closed_on=None,
+            record = Record(**stated, status=EntityStatus.ACTIVE.value, closed_on=None,
                             version=1, last_changed_at=data.occurred_at)
             return Applied("applied", record, cause)
-        record = replace(current, **fields, version=current.version + 1, last_changed_at=data.occurred_at)
+        record = replace(current, **stated, version=current.version + 1, last_changed_at=data.occurred_at)
         if isinstance(data, MarketEntityRegistered) and current.closed:
             record = replace(record, status=EntityStatus.ACTIVE.value, closed_on=None)  # registered again
         return Applied("applied", record, cause)

@@ -1,0 +1,113 @@
+"""Keeps a service's working-day calendar up to date from ``reference.workday-schedules.v1``.
+
+The topic is compacted reference data, read whole by every replica of every service that counts working
+days (no consumer group, nothing committed): at start the feed reads it from the beginning to the end
+offsets it found, so the service counts with every published schedule before it takes any work, and then
+follows it. Each new schedule (or revision) is applied to the calendar in memory, and the service's
+``on_change`` hook gets the schedules that changed so it can recompute its provisional deadlines. A hook
+that fails is tried again until it succeeds: a recomputation must not be skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
+
+from .consumer import assign_all
+from .envelope import Envelope, EnvelopeError
+from .events.calendar import WorkdaySchedulePublished
+from .holidays import YearSchedule
+from .logs import get_logger
+from .topics import WORKDAY_SCHEDULES
+from .workdays import WorkCalendar
+
+log = get_logger(__name__)
+
+OnChange = Callable[[list[YearSchedule]], Awaitable[None]]
+
+
+def decode(raw: bytes | None) -> YearSchedule | None:
+    """The schedule a record carries, or None (logged) for a record that is not one."""
+    try:
+        env = Envelope.from_bytes(raw)
+        if env.type != WorkdaySchedulePublished.event_type:
+            raise EnvelopeError(f"unexpected event type {env.type!r}")
+        return WorkdaySchedulePublished.model_validate(env.data or {}).schedule()
+    except (EnvelopeError, ValidationError) as exc:
+        log.error("ignored a record on the working-day schedule topic", error=str(exc))
+        return None
+
+
+class ScheduleFeed:
+    def __init__(self, calendar: WorkCalendar, *, on_change: OnChange | None = None, retry_s: float = 5.0,
+                 **client_options) -> None:
+        self.calendar, self.on_change, self.retry_s = calendar, on_change, retry_s
+        self._options = client_options
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self, timeout_s: float = 60.0) -> None:
+        """Read every published schedule (up to the end offsets now), then keep following the topic."""
+        self._consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
+                                          **self._options)
+        await self._consumer.start()
+        tps = await assign_all(self._consumer, [WORKDAY_SCHEDULES])
+        await self._consumer.seek_to_beginning(*tps)
+        ends = await self._consumer.end_offsets(tps)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not await self._caught_up(ends):
+            if loop.time() > deadline:
+                log.warning("working-day schedules not read to the end in time; continuing in the background")
+                break
+            await self._apply(await self._consumer.getmany(timeout_ms=500))
+        self._task = asyncio.create_task(self._follow(), name="workday-schedule-feed")
+
+    async def _caught_up(self, ends: dict) -> bool:
+        assert self._consumer is not None
+        for tp, end in ends.items():
+            if await self._consumer.position(tp) < end:
+                return False
+        return True
+
+    async def _follow(self) -> None:
+        assert self._consumer is not None
+        while True:
+            try:
+                await self._apply(await self._consumer.getmany(timeout_ms=1000))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the broker may be away; the consumer reconnects
+                log.exception("reading the working-day schedules failed; retrying")
+                await asyncio.sleep(self.retry_s)
+
+    async def _apply(self, batches: dict) -> None:
+        changed: dict[int, YearSchedule] = {}
+        for records in batches.values():
+            for record in records:
+                schedule = decode(record.value)
+                if schedule is not None and self.calendar.apply(schedule):
+                    changed[schedule.year] = schedule
+                    log.info("working-day schedule applied", year=schedule.year, revision=schedule.revision)
+        if changed and self.on_change is not None:
+            while True:
+                try:
+                    await self.on_change(sorted(changed.values(), key=lambda s: s.year))
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - e.g. the database is away: the recomputation must happen
+                    log.exception("recomputing deadlines after a schedule change failed; retrying")
+                    await asyncio.sleep(self.retry_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()

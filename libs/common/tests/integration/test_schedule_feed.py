@@ -1,0 +1,52 @@
+"""A published working-day schedule reaches a running service's calendar through the reference topic,
+without a restart, and the service's recomputation hook runs until it succeeds."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from jsp_common import clock
+from jsp_common.envelope import new_envelope
+from jsp_common.events.calendar import WorkdaySchedulePublished
+from jsp_common.schedule_feed import ScheduleFeed
+from jsp_testkit.testing import wait_until
+from jsp_common.topics import WORKDAY_SCHEDULES
+from jsp_common.workdays import WorkCalendar
+
+YEAR = 2092  # this test's own year: no other test publishes it
+
+
+def schedule_event(revision: int, holidays: list[date]) -> bytes:
+    data = WorkdaySchedulePublished(year=YEAR, holidays=holidays, makeup_workdays=[date(YEAR, 1, 5)],
+                                    notice="test notice", revision=revision, published_at=clock.now())
+    return new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json")).to_bytes()
+
+
+async def test_schedules_are_read_at_start_then_followed_and_the_hook_is_retried(kafka_topics, raw_producer,
+                                                                                 bootstrap):
+    await raw_producer.send_and_wait(WORKDAY_SCHEDULES, schedule_event(1, [date(YEAR, 1, 1)]), key=str(YEAR).encode())
+    await raw_producer.send_and_wait(WORKDAY_SCHEDULES, b"not an envelope", key=str(YEAR).encode())
+
+    calendar, seen, failures = WorkCalendar(), [], [1]
+
+    async def on_change(schedules):
+        if failures and schedules[0].revision == 2:
+            failures.pop()
+            raise ConnectionError("database away")
+        seen.extend((s.year, s.revision) for s in schedules if s.year == YEAR)
+
+    feed = ScheduleFeed(calendar, on_change=on_change, retry_s=0.05, bootstrap_servers=bootstrap)
+    await feed.start()
+    try:
+        # Read whole before start() returns: the service counts with it before it takes any work.
+        assert calendar.schedule_of(YEAR).revision >= 1
+        assert not calendar.is_workday(date(YEAR, 1, 1)) and calendar.is_workday(date(YEAR, 1, 5))
+        assert not calendar.is_provisional(datetime(YEAR, 1, 2, tzinfo=clock.TZ), date(YEAR, 3, 1))
+
+        await raw_producer.send_and_wait(WORKDAY_SCHEDULES, schedule_event(2, [date(YEAR, 1, 1), date(YEAR, 1, 2)]),
+                                         key=str(YEAR).encode())
+        await wait_until(lambda: (YEAR, 2) in seen, timeout=30)
+        assert not failures  # the failing hook was tried again, not skipped
+        assert not calendar.is_workday(date(YEAR, 1, 2))
+    finally:
+        await feed.stop()

@@ -1,0 +1,191 @@
+"""pytest plugin (``-p jsp_testkit.testing``): real Kafka and PostgreSQL for integration tests.
+
+The servers are started by ``make test`` (on their own ports and data folder); the addresses come
+from the same settings the services read. Nothing here fakes a broker or a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import importlib.util
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from jsp_common.consumer import assign_all
+from jsp_common.envelope import Envelope, EnvelopeError
+from jsp_common.settings import ServiceSettings
+from jsp_common.topics import Topic, all_topics, create_topics
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that restart the broker run last, so they disturb no other test."""
+    items.sort(key=lambda item: item.get_closest_marker("broker_restart") is not None)
+
+
+async def wait_until(predicate: Callable[[], Awaitable[Any] | Any], *, timeout: float = 30.0,
+                     interval: float = 0.05, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+def local_stack_module(root: Path):
+    """``deploy/local/run.py`` (what ``make run`` runs) as a module, for its ``Stack`` of service processes
+    (end-to-end tests and benchmarks start the services the way a developer does)."""
+    if "jsp_local_run" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("jsp_local_run", root / "deploy" / "local" / "run.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["jsp_local_run"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["jsp_local_run"]
+
+
+@dataclass
+class Received:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes
+    headers: dict[str, bytes]
+
+    @functools.cached_property
+    def _parsed(self) -> Envelope | EnvelopeError:
+        """The envelope, or why the bytes are not one (parsed once: predicates look at a message many times)."""
+        try:
+            return Envelope.from_bytes(self.value)
+        except EnvelopeError as exc:
+            return exc
+
+    @property
+    def envelope(self) -> Envelope:
+        if isinstance(self._parsed, EnvelopeError):
+            raise self._parsed
+        return self._parsed
+
+    def is_envelope(self) -> bool:
+        return not isinstance(self._parsed, EnvelopeError)
+
+
+class TopicTail:
+    """Reads topics from the position they had when the tail was opened (or from the beginning)."""
+
+    def __init__(self, bootstrap: str, topics: list[str], from_beginning: bool = False):
+        self.bootstrap, self.topics, self.from_beginning = bootstrap, topics, from_beginning
+        self.received: list[Received] = []
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def __aenter__(self) -> "TopicTail":
+        c = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None)
+        await c.start()
+        tps = await assign_all(c, self.topics)
+        if self.from_beginning:
+            await c.seek_to_beginning(*tps)
+        else:
+            for tp, off in (await c.end_offsets(tps)).items():
+                c.seek(tp, off)
+        self._consumer = c
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def poll(self) -> list[Received]:
+        assert self._consumer is not None
+        batches = await self._consumer.getmany(timeout_ms=100)
+        new = [Received(r.topic, r.partition, r.offset, r.key.decode() if r.key else None, r.value or b"",
+                        {k: v for k, v in (r.headers or ())})
+               for recs in batches.values() for r in recs]
+        self.received.extend(new)
+        return new
+
+    async def wait_for(self, predicate: Callable[[Received], bool], *, count: int = 1, timeout: float = 30.0,
+                       what: str = "messages") -> list[Received]:
+        """Wait until ``count`` received messages satisfy ``predicate``; returns them."""
+        async def enough():
+            await self.poll()
+            hits = [m for m in self.received if predicate(m)]
+            return hits if len(hits) >= count else None
+        return await wait_until(enough, timeout=timeout, interval=0, what=what)
+
+    def events(self, type_: str | None = None, topic: str | None = None) -> list[Envelope]:
+        out = []
+        for m in self.received:
+            if topic and m.topic != topic:
+                continue
+            if m.is_envelope():
+                env = m.envelope
+                if type_ is None or env.type == type_:
+                    out.append(env)
+        return out
+
+
+def of_type(type_: str, **data_match: Any) -> Callable[[Received], bool]:
+    """Predicate: an envelope of ``type_`` whose data contains ``data_match``."""
+    def pred(m: Received) -> bool:
+        if not m.is_envelope():
+            return False
+        env = m.envelope
+        return env.type == type_ and all((env.data or {}).get(k) == v for k, v in data_match.items())
+    return pred
+
+
+@pytest.fixture(scope="session")
+def settings() -> ServiceSettings:
+    return ServiceSettings(service_name="test")
+
+
+@pytest.fixture(scope="session")
+def bootstrap(settings: ServiceSettings) -> str:
+    return settings.kafka_bootstrap_servers
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def kafka_topics(bootstrap: str) -> list[Topic]:
+    """Every catalogue topic exists (created the way the deployment creates them)."""
+    topics = all_topics()
+    await create_topics(bootstrap, topics)
+    return topics
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def raw_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    """A plain producer for sending what outside systems send, including garbage."""
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+@contextlib.asynccontextmanager
+async def tail(bootstrap: str, *topics: str, from_beginning: bool = False) -> AsyncIterator[TopicTail]:
+    async with TopicTail(bootstrap, list(topics), from_beginning) as t:
+        yield t
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def unique_database_url(settings: ServiceSettings, prefix: str) -> str:
+    """The URL of a database of its own on the test server (created on first use, e.g. by a migration)."""
+    return f"{settings.postgres_url.rstrip('/')}/{unique(prefix).replace('.', '_').replace('-', '_')}"

@@ -1,0 +1,51 @@
+"""The office's configuration: keyword routing rules and handling limits (deadline policies)."""
+
+from fastapi import APIRouter, Depends, Request
+
+from jsp_common.principal import Principal, Role, require
+
+from ..usecases import configuration
+from . import schemas
+from .context import RowId, deps_of, transaction
+
+router = APIRouter(tags=["clues", "configuration"])
+
+
+@router.get("/routing-rules", summary="Keyword routing rules")
+async def list_rules(request: Request, principal: Principal = Depends(require(Role.OFFICE))) -> list[dict]:
+    async with transaction(request) as tx:
+        return await configuration.list_rules(tx)
+
+
+@router.post("/routing-rules", status_code=201, summary="Add a keyword routing rule")
+async def add_rule(body: schemas.RuleBody, request: Request,
+                   principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+    async with transaction(request) as tx:
+        row = await configuration.add_rule(tx, principal, body.model_dump(mode="json"))
+    deps_of(request).config.invalidate()  # committed: the next clue is routed with it
+    return row
+
+
+@router.patch("/routing-rules/{rule_id}", summary="Change or disable a routing rule")
+async def patch_rule(body: schemas.RulePatch, request: Request, rule_id: int = RowId,
+                     principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+    async with transaction(request) as tx:
+        row = await configuration.change_rule(tx, principal, rule_id, body.model_dump(mode="json", exclude_none=True))
+    deps_of(request).config.invalidate()
+    return row
+
+
+@router.get("/deadline-policies", summary="Handling limits in working days")
+async def list_policies(request: Request, principal: Principal = Depends(require(Role.OFFICE))) -> list[dict]:
+    async with transaction(request) as tx:
+        return await configuration.list_policies(tx)
+
+
+@router.put("/deadline-policies", summary="Set the limit for a channel and urgency")
+async def put_policy(body: schemas.PolicyBody, request: Request,
+                     principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+    async with transaction(request) as tx:
+        await configuration.put_policy(tx, principal, channel=body.channel, urgency=body.urgency.value,
+                                       workdays=body.workdays)
+    deps_of(request).config.invalidate()
+    return body.model_dump(mode="json")

@@ -1,0 +1,69 @@
+"""Sending a clue to its lead and co-handling departments (交办), each on its own topic, with the handling
+deadline in working days; the office's manual dispatch, re-dispatch and arbitration (仲裁)."""
+
+from __future__ import annotations
+
+from jsp_common import clock, topics
+from jsp_common.domains import Domain
+from jsp_common.events.clues import ClueDispatched
+from jsp_common.outbox import Transaction as Tx
+from jsp_common.principal import Principal, Role
+from jsp_common.problems import Problem
+
+from ..deps import Deps
+from ..domain import deadlines
+from ..domain.lifecycle import State
+from . import access, journal
+
+
+async def send_to_departments(deps: Deps, tx: Tx, clue: dict, *, lead: str, co: list[str],
+                              domain: Domain | str | None, actor: Principal, note: str | None, record_as: str,
+                              arbitrated: bool = False, reopen: bool = False, details: dict | None = None) -> None:
+    """Dispatch (or reopen) a clue: its departments, domain, round and deadlines, recorded and published to
+    each department's topic."""
+    s = deps.settings
+    config = await deps.config.get(tx.session)
+    now = clock.now()
+    domain_value = Domain(domain).value if domain else (clue["domain"] or Domain.OTHER.value)
+    deadline = clue["deadline"]
+    if deadline is None or reopen:
+        start = now if reopen else clue["received_at"]
+        n = deadlines.handling_workdays(config.policies, clue["channel"], clue["urgency"],
+                                        s.deadline_fallback_workdays)
+        deadline = deadlines.handling_deadline(deps.calendar, start, n)
+    co = [d for d in dict.fromkeys(co) if d != lead]
+    values = dict(lead_department=lead, co_departments=co, domain=domain_value, round=clue["round"] + 1,
+                  arbitrated=arbitrated, dispatched_at=now, deadline=deadline,
+                  return_deadline=deps.calendar.add_workdays(now, s.return_within_workdays),
+                  routing_note=note)
+    if reopen:
+        values.update(chased_at=None, escalated_at=None, closed_at=None)
+    info = {"lead": lead, "co": co, "note": note, "arbitrated": arbitrated, **(details or {})}
+    await journal.move(tx, clue, "reopen" if reopen else "dispatch", actor, record_as=record_as, details=info,
+                       **values)
+    for dept, role in [(lead, "lead"), *[(d, "co") for d in co]]:
+        await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueDispatched(
+            clue_id=clue["id"], department=dept, role=role, deadline=clue["deadline"], round=clue["round"],
+            channel=clue["channel"], channel_ref=clue["channel_ref"], content=clue["content"],
+            received_at=clue["received_at"], address=clue["address"], division_code=clue["division_code"],
+            business_name=clue["business_name"], uscc=clue["uscc"], match_confidence=clue["match_confidence"],
+            domain=clue["domain"], urgency=clue["urgency"], lead_department=lead, co_departments=co,
+            return_deadline=clue["return_deadline"], caller_name=clue["caller_name_masked"],
+            caller_phone=clue["caller_phone_masked"], arbitrated=arbitrated), key=clue["id"])
+
+
+async def dispatch(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, lead: str, co: list[str],
+                   domain: Domain | None, note: str | None, arbitrate: bool) -> dict:
+    """The office dispatches a queued clue, re-dispatches a returned one, or arbitrates (仲裁) it: the
+    named department must take it and cannot return it again."""
+    if not actor.has(Role.OFFICE):
+        raise Problem(403, "only the office dispatches, re-dispatches and arbitrates clues")
+    clue = await access.load(tx, clue_id, actor)
+    lead = access.check_department(lead, "lead")
+    co = [access.check_department(c, "co") for c in co]
+    if arbitrate and clue["state"] != State.RETURNED:
+        raise Problem(409, f"only a returned clue is arbitrated; this one is {clue['state']}", state=clue["state"])
+    action = "arbitrate" if arbitrate else ("redispatch" if clue["state"] == State.RETURNED else "dispatch")
+    await send_to_departments(deps, tx, clue, lead=lead, co=co, domain=domain, actor=actor, note=note,
+                              record_as=action, arbitrated=arbitrate)
+    return clue

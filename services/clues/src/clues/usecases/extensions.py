@@ -1,0 +1,49 @@
+"""Extensions (延期): the lead department asks for more working days; the office approves or refuses."""
+
+from __future__ import annotations
+
+from jsp_common import clock
+from jsp_common.outbox import Transaction as Tx
+from jsp_common.principal import Principal
+from jsp_common.problems import Problem
+
+from ..adapters import repository as repo
+from ..deps import Deps
+from . import access, journal
+
+
+async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, workdays: int, reason: str) -> dict:
+    clue = await access.load(tx, clue_id, actor)
+    access.require_lead(clue, actor, what="request an extension")
+    journal.allowed(clue, "request_extension")
+    if not 1 <= workdays <= deps.settings.max_extension_workdays:
+        raise Problem(422, f"an extension is 1 to {deps.settings.max_extension_workdays} working days",
+                      errors=[{"field": "workdays", "reason": "out of range"}])
+    ext_id = await repo.add_extension(tx.session, clue_id=clue_id, department=actor.department,
+                                      requested_by=actor.subject, requested_at=clock.now(), workdays=workdays,
+                                      reason=reason, status="pending")
+    await journal.record(tx, clue, "request_extension", clue["state"], actor,
+                         {"extension_id": ext_id, "workdays": workdays, "reason": reason})
+    return {"id": ext_id, "clue_id": clue_id, "workdays": workdays, "reason": reason, "status": "pending"}
+
+
+async def decide_extension(deps: Deps, tx: Tx, clue_id: str, ext_id: int, actor: Principal, *, approved: bool,
+                           note: str | None) -> dict:
+    """The office's decision; an approved extension moves the deadline and restarts the chasers."""
+    clue = await access.load(tx, clue_id, actor)
+    ext = await repo.get_extension(tx.session, clue_id, ext_id)
+    if ext is None:
+        raise Problem(404, f"no extension {ext_id} on clue {clue_id}")
+    if ext["status"] != "pending":
+        raise Problem(409, f"extension {ext_id} was already {ext['status']}")
+    journal.allowed(clue, "decide_extension")
+    new_deadline = deps.calendar.add_workdays(clue["deadline"], ext["workdays"]) if approved else None
+    status = "approved" if approved else "refused"
+    await repo.update_extension(tx.session, ext_id, status=status, decided_by=actor.subject,
+                                decided_at=clock.now(), note=note, new_deadline=new_deadline)
+    if approved:
+        await journal.set_values(tx, clue, deadline=new_deadline, chased_at=None, escalated_at=None)
+    await journal.record(tx, clue, "approve_extension" if approved else "refuse_extension", clue["state"], actor,
+                         {"extension_id": ext_id, "workdays": ext["workdays"], "note": note,
+                          "new_deadline": new_deadline.isoformat() if new_deadline else None})
+    return {**ext, "status": status, "decided_by": actor.subject, "note": note, "new_deadline": new_deadline}

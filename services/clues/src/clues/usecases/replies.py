@@ -1,0 +1,77 @@
+"""The outcome back to the source channel (答复), closing (办结) and the revisit (回访): the hotline gets its
+answer on its topic, other channels on theirs; linked duplicates are answered and closed with their first
+clue; an unsatisfied revisit reopens the clue to its departments."""
+
+from __future__ import annotations
+
+from jsp_common import clock, topics
+from jsp_common.events.clues import Channel, ReplyPublished
+from jsp_common.outbox import Transaction as Tx
+from jsp_common.principal import Principal, Role
+from jsp_common.problems import Problem
+
+from ..adapters import repository as repo
+from ..deps import Deps
+from ..domain.lifecycle import State
+from . import access, journal
+from .dispatch import send_to_departments
+
+
+def reply_topic(channel: str) -> str:
+    """Where a channel reads receipts and replies: the hotline its own topic, the other channels one."""
+    return topics.HOTLINE_REPLIES if channel == Channel.HOTLINE else topics.CHANNEL_REPLIES
+
+
+def _default_reply(clue: dict) -> str:
+    names = {"substantiated": "属实", "partly": "部分属实", "unsubstantiated": "不属实"}
+    return f"经核查，反映情况{names.get(clue['finding'], '')}。处理措施：{clue['measures']}"
+
+
+async def reply(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, text: str | None) -> dict:
+    """Publish the outcome to the source channel; linked duplicates are answered by the same outcome."""
+    clue = await access.load(tx, clue_id, actor)
+    access.require_lead(clue, actor, office_too=True, what="reply")
+    now = clock.now()
+    reply_text = text or _default_reply(clue)
+    await journal.move(tx, clue, "reply", actor, details={"reply_text": reply_text}, reply_text=reply_text,
+                       replied_at=now)
+    targets = [(clue, None)] + [(d, clue["id"]) for d in await repo.linked_duplicates(tx.session, clue_id,
+                                                                                      State.LINKED.value)]
+    for target, answered_by in targets:
+        if answered_by:
+            await journal.move(tx, target, "answer", actor, details={"answered_by": answered_by},
+                               finding=clue["finding"], measures=clue["measures"], reply_text=reply_text,
+                               replied_at=now)
+        await tx.emit(reply_topic(target["channel"]), ReplyPublished(
+            clue_id=target["id"], channel=target["channel"], channel_ref=target["channel_ref"],
+            finding=clue["finding"], measures=clue["measures"], reply_text=reply_text,
+            lead_department=clue["lead_department"], replied_at=now, answered_by_clue_id=answered_by),
+            key=target["channel_ref"])
+    return clue
+
+
+async def close(deps: Deps, tx: Tx, clue_id: str, actor: Principal) -> dict:
+    clue = await access.load(tx, clue_id, actor)
+    if not actor.has(Role.OFFICE, Role.HOTLINE):
+        access.require_lead(clue, actor, office_too=True, what="close this clue")
+    now = clock.now()
+    await journal.move(tx, clue, "close", actor, closed_at=now)
+    for dup in await repo.linked_duplicates(tx.session, clue_id, State.REPLIED.value):
+        await journal.move(tx, dup, "close", actor, details={"closed_with": clue_id}, closed_at=now)
+    return clue
+
+
+async def revisit(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, satisfied: bool, comment: str | None) -> dict:
+    """Record the caller's satisfaction (回访); an unsatisfied revisit reopens the clue to its departments."""
+    if not actor.has(Role.OFFICE, Role.HOTLINE):
+        raise Problem(403, "revisits are recorded by the hotline or the office")
+    clue = await access.load(tx, clue_id, actor)
+    details = {"satisfied": satisfied, "comment": comment}
+    if satisfied:
+        await journal.move(tx, clue, "revisit", actor, details=details, satisfaction="satisfied")
+    else:
+        await journal.set_values(tx, clue, satisfaction="unsatisfied")
+        await send_to_departments(deps, tx, clue, lead=clue["lead_department"], co=list(clue["co_departments"]),
+                                  domain=clue["domain"], actor=actor, note="reopened after an unsatisfied revisit",
+                                  record_as="reopen", reopen=True, details=details)
+    return clue

@@ -1,0 +1,25 @@
+"""What the gateway's use cases need, built once by bootstrap.build(): a typed container, no logic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .adapters.audit import AuditWriter
+from .adapters.hashing import SecretHasher
+from .adapters.upstream import Upstream
+from .domain.identity import TokenIssuer
+from .domain.ratelimit import RateLimiter
+from .domain.revocations import Revocations, VerifiedKeys
+from .settings import Settings
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    hasher: SecretHasher
+    issuer: TokenIssuer
+    limiter: RateLimiter
+    audit: AuditWriter
+    upstreams: dict[str, Upstream]          # the services behind the gateway, by name
+    revocations: Revocations = field(default_factory=Revocations)
+    verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)

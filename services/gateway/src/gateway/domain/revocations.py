@@ -1,0 +1,80 @@
+"""Which credentials this replica honours right now: credentials revoked and clients disabled (their tokens
+stop working), and API keys verified lately (argon2 is slow on purpose, so a verified key is kept briefly).
+In memory, no I/O; the clock is passed in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class Revocations:
+    """Credentials revoked and clients disabled: tokens issued for them stop working.
+
+    Reloaded from the database every few seconds (so every gateway replica learns of a revocation),
+    and updated at once in the replica that made it.
+    """
+
+    # How long a change made here is re-applied over reloads: a reload whose read began before the change
+    # was committed must not undo it.
+    KEEP_LOCAL_S = 60.0
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self.credentials: set[str] = set()
+        self.clients: set[str] = set()
+        self._local: list[tuple[float, str, str, bool]] = []  # (when, "credential" | "client", id, blocked)
+
+    def blocks(self, client_id: str, credential_id: str) -> bool:
+        return credential_id in self.credentials or client_id in self.clients
+
+    def revoke_credential(self, credential_id: str) -> None:
+        self._record("credential", credential_id, True)
+
+    def set_client_blocked(self, client_id: str, blocked: bool) -> None:
+        self._record("client", client_id, blocked)
+
+    def reload(self, credentials: set[str], clients: set[str]) -> None:
+        """The state read from the database, with this replica's recent changes applied on top."""
+        horizon = self._monotonic() - self.KEEP_LOCAL_S
+        self._local = [c for c in self._local if c[0] >= horizon]
+        self.credentials, self.clients = set(credentials), set(clients)
+        for _, kind, key, blocked in self._local:
+            self._apply(kind, key, blocked)
+
+    def _record(self, kind: str, key: str, blocked: bool) -> None:
+        self._local.append((self._monotonic(), kind, key, blocked))
+        self._apply(kind, key, blocked)
+
+    def _apply(self, kind: str, key: str, blocked: bool) -> None:
+        target = self.credentials if kind == "credential" else self.clients
+        if blocked:
+            target.add(key)
+        else:
+            target.discard(key)
+
+
+class VerifiedKeys:
+    """API keys sent directly (``X-API-Key``) and verified lately, with the claims they stand for; forgotten
+    after ``ttl_s`` seconds, all at once when more than ``max_keys`` are held or any credential changes."""
+
+    def __init__(self, ttl_s: float = 30.0, max_keys: int = 10_000,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s, self.max_keys, self._monotonic = ttl_s, max_keys, monotonic
+        self._held: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> Any | None:
+        held = self._held.get(key)
+        return held[1] if held and held[0] > self._monotonic() else None
+
+    def put(self, key: str, claims: Any) -> None:
+        if len(self._held) > self.max_keys:
+            self._held.clear()
+        self._held[key] = (self._monotonic() + self.ttl_s, claims)
+
+    def clear(self) -> None:
+        self._held.clear()
+
+    def __len__(self) -> int:
+        return len(self._held)

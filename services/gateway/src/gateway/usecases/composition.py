@@ -1,0 +1,41 @@
+"""Entity 360: the registry record of one USCC and the other services' parts, fetched concurrently; a part
+that cannot be had is named in ``missing`` instead of failing the whole answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from jsp_common.problems import Problem
+
+from ..adapters.upstream import UpstreamError
+from ..deps import Deps
+from ..domain import composition
+
+PartSpec = tuple[str, str, str, dict]   # (name, service, path, query parameters)
+
+
+async def _part(deps: Deps, name: str, service: str, path: str, headers: dict, params=None) -> composition.Part:
+    try:
+        resp = await deps.upstreams[service].request("GET", path, params=params, headers=headers)
+    except UpstreamError as exc:
+        return composition.Part(name, 0, reason=str(exc))
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if resp.is_success:
+        return composition.Part(name, resp.status_code, body)
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return composition.Part(name, resp.status_code, reason=f"the {service} service answered {resp.status_code}"
+                                                           + (f": {detail}" if detail else ""))
+
+
+async def entity_360(deps: Deps, uscc: str, headers: dict, *, parts: list[PartSpec]) -> dict:
+    """``parts``: the parts besides the registry record."""
+    record, *others = await asyncio.gather(
+        _part(deps, "registry", "registry", f"/entities/{uscc}", headers),
+        *(_part(deps, name, service, path, headers, params) for name, service, path, params in parts))
+    try:
+        return composition.compose(uscc, record, [composition.only_about(uscc, p) for p in others])
+    except composition.EntityNotFound:
+        raise Problem(404, f"no entity {uscc} visible to you") from None

@@ -1,0 +1,71 @@
+"""The office's adjudication cases (研判定性) and the append-only log of decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .tables import adjudication_cases, decisions, entities
+
+
+async def add_decision(session: AsyncSession, *, uscc: str | None, action: str, actor: str, now: datetime,
+                       details: dict | None = None) -> None:
+    await session.execute(insert(decisions).values(uscc=uscc, action=action, actor=actor, at=now,
+                                                   details=details or {}))
+
+
+async def open_case(session: AsyncSession, *, case_id: str, uscc: str, reason: str, candidates: Sequence[str],
+                    detail: str | None, opened_by: str, now: datetime) -> str:
+    """Open an adjudication case unless one is open for the entity; returns the open case's id."""
+    stmt = pg_insert(adjudication_cases).values(
+        id=case_id, uscc=uscc, reason=reason, status="open", candidate_departments=list(candidates),
+        detail=detail, opened_at=now, opened_by=opened_by,
+    ).on_conflict_do_nothing(index_elements=[adjudication_cases.c.uscc],
+                             index_where=text("status = 'open'")).returning(adjudication_cases.c.id)
+    got = (await session.execute(stmt)).scalar()
+    if got:
+        return got
+    return (await session.execute(select(adjudication_cases.c.id).where(
+        adjudication_cases.c.uscc == uscc, adjudication_cases.c.status == "open"))).scalar_one()
+
+
+async def withdraw_open_case(session: AsyncSession, *, uscc: str, actor: str, note: str, now: datetime) -> str | None:
+    return (await session.execute(
+        update(adjudication_cases).where(adjudication_cases.c.uscc == uscc, adjudication_cases.c.status == "open")
+        .values(status="withdrawn", decided_at=now, decided_by=actor, note=note)
+        .returning(adjudication_cases.c.id))).scalar()
+
+
+async def case_for_decision(session: AsyncSession, case_id: str):
+    """A case, locked (its ``status``, ``uscc``, ``reason``), or None."""
+    return (await session.execute(select(adjudication_cases).where(adjudication_cases.c.id == case_id)
+                                  .with_for_update())).first()
+
+
+async def decide_case(session: AsyncSession, case_id: str, *, departments: list[str], note: str | None, by: str,
+                      now: datetime) -> None:
+    await session.execute(update(adjudication_cases).where(adjudication_cases.c.id == case_id).values(
+        status="decided", decided_at=now, decided_by=by, departments=departments, note=note))
+
+
+def _with_name():
+    return select(adjudication_cases, entities.c.name).join(
+        entities, entities.c.uscc == adjudication_cases.c.uscc, isouter=True)
+
+
+async def queue(session: AsyncSession, *, status: str, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    """A page of the cases in ``status``, oldest first (with the entity's name), and how many there are."""
+    total = (await session.execute(select(func.count()).select_from(adjudication_cases)
+                                   .where(adjudication_cases.c.status == status))).scalar_one()
+    rows = (await session.execute(_with_name().where(adjudication_cases.c.status == status)
+                                  .order_by(adjudication_cases.c.opened_at).limit(limit).offset(offset))).all()
+    return total, [dict(r._mapping) for r in rows]
+
+
+async def case(session: AsyncSession, case_id: str) -> dict[str, Any] | None:
+    row = (await session.execute(_with_name().where(adjudication_cases.c.id == case_id))).first()
+    return dict(row._mapping) if row else None

@@ -1,0 +1,178 @@
+"""The directory's records: reading them as domain values, searching, and the batch jobs' selections."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, AsyncIterator, Sequence
+
+from sqlalchemy import Text, and_, any_, bindparam, cast, false, func, or_, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jsp_common import divisions, industries
+
+from ..domain.directory import RECORD_FIELDS, Record
+from ..domain.rules import Rule
+from .tables import decisions, entities, entity_history, notifications
+
+# Record fields kept as tuples (their columns are arrays).
+_TUPLES = frozenset(f.name for f in fields(Record) if str(f.type).startswith("tuple"))
+
+
+def record_from_row(row) -> Record:
+    m = row._mapping
+    return Record(**{k: tuple(m[k]) if k in _TUPLES else m[k] for k in RECORD_FIELDS})
+
+
+async def load_record(session: AsyncSession, uscc: str, *, lock: bool = False) -> Record | None:
+    q = select(entities).where(entities.c.uscc == uscc)
+    if lock:
+        q = q.with_for_update()
+    row = (await session.execute(q)).first()
+    return record_from_row(row) if row else None
+
+
+def _uscc_in(name: str = "ids"):
+    return entities.c.uscc == any_(bindparam(name, type_=ARRAY(Text)))
+
+
+async def load_records(session: AsyncSession, usccs: Sequence[str], *, lock: bool = False) -> dict[str, Record]:
+    """The current records of several entities at once (locked in USCC order, so two writers cannot deadlock)."""
+    q = select(entities).where(_uscc_in()).order_by(entities.c.uscc)
+    if lock:
+        q = q.with_for_update()
+    rows = (await session.execute(q, {"ids": sorted(set(usccs))})).all()
+    return {row.uscc: record_from_row(row) for row in rows}
+
+
+async def stamp_rule_version(session: AsyncSession, usccs: Sequence[str], version: int) -> None:
+    """Mark entities as decided under rule set ``version`` (their departments stay as they are)."""
+    if usccs:
+        await session.execute(update(entities).where(_uscc_in()).values(rule_version=version), {"ids": list(usccs)})
+
+
+async def mark_disputed(session: AsyncSession, uscc: str, now: datetime) -> None:
+    """The entity waits for the office (a new version of the record, published with it)."""
+    await session.execute(update(entities).where(entities.c.uscc == uscc).values(
+        assignment_state="adjudication", version=entities.c.version + 1, published_version=entities.c.version + 1,
+        updated_at=now))
+
+
+# ------------------------------------------------------------------ matching in SQL
+def _like_literal(text: str) -> str:
+    """``text`` with LIKE's wildcards escaped (backslash, PostgreSQL's default escape: the plain ``LIKE``
+    form, which the name's trigram index serves)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _contains(column, text: str):
+    return column.like(f"%{_like_literal(text)}%")
+
+
+def _starts_with(column, text: str):
+    return column.like(f"{_like_literal(text)}%")
+
+
+def matched_by_any(rules: Sequence[Rule]):
+    """The entities one of ``rules`` may match, by industry, licence type or scope keyword: a superset that
+    SQL can narrow cheaply (divisions and negated scope clauses are left to the rules themselves)."""
+    conds = []
+    for r in rules:
+        conds += [_starts_with(entities.c.industry_code, p) for p in industries.digit_prefixes(r.match.industries)]
+        conds += [_contains(cast(entities.c.licences, Text), t) for t in r.match.licence_types]
+        conds += [_contains(entities.c.business_scope, k) for k in r.match.scope_keywords]
+    return or_(false(), *conds)
+
+
+# ------------------------------------------------------------------ queries
+def entity_filters(*, name: str | None = None, division: str | None = None, industry: str | None = None,
+                   department: str | None = None, status: str | None = None,
+                   assignment_state: str | None = None) -> list:
+    where = []
+    if name:
+        where.append(_contains(entities.c.name, name))
+    if division and division != divisions.PROVINCE_CODE:
+        where.append(or_(entities.c.division_code == division, entities.c.city_code == division))
+    if industry:
+        where.append(_starts_with(entities.c.industry_code, industry))
+    if department:
+        where.append(entities.c.departments.contains([department]))
+    if status:
+        where.append(entities.c.status == status)
+    if assignment_state:
+        where.append(entities.c.assignment_state == assignment_state)
+    return where
+
+
+async def search_entities(session: AsyncSession, *, where: list, limit: int, offset: int) -> tuple[int, list]:
+    cond = and_(*where) if where else true()
+    total = (await session.execute(select(func.count()).select_from(entities).where(cond))).scalar_one()
+    rows = (await session.execute(select(entities).where(cond).order_by(entities.c.uscc)
+                                  .limit(limit).offset(offset))).all()
+    return total, rows
+
+
+async def entity_row(session: AsyncSession, uscc: str):
+    """The whole row of an entity (with the columns the domain does not keep), or None."""
+    return (await session.execute(select(entities).where(entities.c.uscc == uscc))).first()
+
+
+def _without_id(rows) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r._mapping.items() if k != "id"} for r in rows]
+
+
+async def history(session: AsyncSession, uscc: str, *, department: str | None) -> dict[str, list[dict]]:
+    """Every change received for an entity, every decision about it and its notifications (only
+    ``department``'s, unless None)."""
+    changes = (await session.execute(select(entity_history).where(entity_history.c.uscc == uscc)
+                                     .order_by(entity_history.c.occurred_at, entity_history.c.id))).all()
+    made = (await session.execute(select(decisions).where(decisions.c.uscc == uscc)
+                                  .order_by(decisions.c.at, decisions.c.id))).all()
+    q = select(notifications).where(notifications.c.uscc == uscc)
+    if department is not None:
+        q = q.where(notifications.c.department == department)
+    notes = (await session.execute(q.order_by(notifications.c.issued_at))).all()
+    return {"changes": _without_id(changes), "decisions": _without_id(made),
+            "notifications": [dict(r._mapping) for r in notes]}
+
+
+# ------------------------------------------------------------------ the rules' batch jobs
+async def dry_run_candidates(session: AsyncSession, *, older_than: int, rules: Sequence[Rule]) -> AsyncIterator[list]:
+    """Active, rule-assigned entities that ``rules`` may match or that were last assigned under a version older
+    than ``older_than`` (the columns the rules look at, with name and departments), in batches."""
+    candidates = or_(entities.c.rule_version.is_(None), entities.c.rule_version < older_than, matched_by_any(rules))
+    result = await session.stream(
+        select(entities.c.uscc, entities.c.name, entities.c.division_code, entities.c.industry_code,
+               entities.c.business_scope, entities.c.licences, entities.c.departments)
+        .where(entities.c.status == "active", entities.c.assignment_source != "office", candidates)
+        .order_by(entities.c.uscc).execution_options(yield_per=2000))
+    async for rows in result.partitions():
+        yield rows
+
+
+async def to_reassess(session: AsyncSession, *, after: str, older_than: int,
+                      limit: int) -> list[tuple[Record, str | None]]:
+    """The next rule-assigned active entities after USCC ``after`` decided under a version older than
+    ``older_than`` (not those a department disputed: they wait for the office), locked, skipping locked ones;
+    with the id of the event each record last took in."""
+    rows = (await session.execute(
+        select(entities).where(entities.c.uscc > after, entities.c.status == "active",
+                               entities.c.assignment_source != "office",
+                               or_(entities.c.rule_version.is_(None), entities.c.rule_version < older_than),
+                               ~and_(entities.c.assignment_state == "adjudication",
+                                     func.cardinality(entities.c.departments) > 0))
+        .order_by(entities.c.uscc).limit(limit).with_for_update(skip_locked=True))).all()
+    return [(record_from_row(r), r.last_event_id) for r in rows]
+
+
+async def unpublished(session: AsyncSession, *, limit: int) -> list[Record]:
+    """Records written without their entity-changed event (bulk import), locked, skipping locked ones."""
+    rows = (await session.execute(select(entities).where(entities.c.published_version < entities.c.version)
+                                  .limit(limit).with_for_update(skip_locked=True))).all()
+    return [record_from_row(r) for r in rows]
+
+
+async def mark_published(session: AsyncSession, usccs: Sequence[str]) -> None:
+    await session.execute(update(entities).where(entities.c.uscc.in_(list(usccs)))
+                          .values(published_version=entities.c.version))

@@ -1,0 +1,64 @@
+"""Dual notifications (双告知): reading, acknowledging, reminding."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, not_, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .tables import notifications
+
+
+def overdue_condition(now: datetime):
+    """The notifications that are overdue at ``now`` (``domain.acknowledgement.is_overdue`` in SQL)."""
+    return and_(notifications.c.acknowledged_at.is_(None),
+                or_(notifications.c.overdue_since.is_not(None), notifications.c.acknowledge_by < now))
+
+
+async def one(session: AsyncSession, notification_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+    q = select(notifications).where(notifications.c.id == notification_id)
+    if lock:
+        q = q.with_for_update()
+    row = (await session.execute(q)).first()
+    return dict(row._mapping) if row else None
+
+
+async def search(session: AsyncSession, *, department: str | None, uscc: str | None, acknowledged: bool | None,
+                 overdue: bool | None, now: datetime, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    """A page of notifications, newest first, and how many there are."""
+    where = []
+    if department:
+        where.append(notifications.c.department == department)
+    if uscc:
+        where.append(notifications.c.uscc == uscc)
+    if acknowledged is not None:
+        where.append(notifications.c.acknowledged_at.is_not(None) if acknowledged
+                     else notifications.c.acknowledged_at.is_(None))
+    if overdue is not None:
+        where.append(overdue_condition(now) if overdue else not_(overdue_condition(now)))
+    cond = and_(*where) if where else true()
+    total = (await session.execute(select(func.count()).select_from(notifications).where(cond))).scalar_one()
+    rows = (await session.execute(select(notifications).where(cond)
+                                  .order_by(notifications.c.issued_at.desc(), notifications.c.id)
+                                  .limit(limit).offset(offset))).all()
+    return total, [dict(r._mapping) for r in rows]
+
+
+async def acknowledge(session: AsyncSession, notification_id: str, *, by: str, now: datetime) -> None:
+    await session.execute(update(notifications).where(notifications.c.id == notification_id)
+                          .values(acknowledged_at=now, acknowledged_by=by))
+
+
+async def remind_due(session: AsyncSession, *, now: datetime, next_at: datetime, limit: int) -> list:
+    """Count a reminder on up to ``limit`` unacknowledged notifications whose reminder is due (locked ones are
+    another replica's), mark them overdue and set their next reminder; their rows after the update."""
+    due = (select(notifications.c.id).where(notifications.c.acknowledged_at.is_(None),
+                                            notifications.c.next_reminder_at < now)
+           .order_by(notifications.c.next_reminder_at).limit(limit).with_for_update(skip_locked=True))
+    return (await session.execute(
+        update(notifications).where(notifications.c.id.in_(due.scalar_subquery())).values(
+            reminder_count=notifications.c.reminder_count + 1, last_reminded_at=now, next_reminder_at=next_at,
+            overdue_since=func.coalesce(notifications.c.overdue_since, now))
+        .returning(notifications))).all()

@@ -1,0 +1,79 @@
+"""Dual notifications (双告知) after they are issued: a department's list, acknowledgement (签收), and the
+reminders of those not acknowledged in time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jsp_common import clock, topics
+from jsp_common.events.registry import NotificationAcknowledged, NotificationReminded
+from jsp_common.logs import get_logger
+from jsp_common.outbox import SessionTx
+from jsp_common.outbox import Transaction as Tx
+from jsp_common.principal import Principal
+from jsp_common.problems import Problem
+
+from ..adapters import adjudication as cases
+from ..adapters import notifications as notes
+from ..deps import Deps
+from ..domain.access import can_see_entity
+from ..domain.acknowledgement import is_overdue
+
+log = get_logger(__name__)
+
+
+async def search(session: AsyncSession, *, department: str | None, uscc: str | None, acknowledged: bool | None,
+                 overdue: bool | None, now: datetime, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    return await notes.search(session, department=department, uscc=uscc, acknowledged=acknowledged,
+                              overdue=overdue, now=now, limit=limit, offset=offset)
+
+
+async def visible(session: AsyncSession, principal: Principal, notification_id: str, *,
+                  lock: bool = False) -> dict[str, Any]:
+    """A notification the caller may see (404 otherwise: another department's does not exist for it)."""
+    row = await notes.one(session, notification_id, lock=lock)
+    if row is None or not can_see_entity(principal, [row["department"]]):
+        raise Problem(404, f"no notification {notification_id} here")
+    return row
+
+
+async def acknowledge(deps: Deps, tx: Tx, notification_id: str, principal: Principal) -> dict[str, Any]:
+    session = tx.session
+    row = await visible(session, principal, notification_id, lock=True)
+    if principal.department != row["department"]:
+        raise Problem(403, "only the notified department acknowledges its notifications")
+    if row["acknowledged_at"] is not None:
+        return row
+    now = clock.now()
+    was_overdue = is_overdue(acknowledged_at=None, overdue_since=row["overdue_since"],
+                             acknowledge_by=row["acknowledge_by"], now=now)
+    actor = principal.subject
+    await notes.acknowledge(session, notification_id, by=actor, now=now)
+    await cases.add_decision(session, uscc=row["uscc"], action="notification_acknowledged", actor=actor, now=now,
+                             details={"notification_id": notification_id, "department": row["department"],
+                                      "was_overdue": was_overdue})
+    await tx.emit(topics.department_topic(topics.NOTIFICATIONS, row["department"]), NotificationAcknowledged(
+        notification_id=notification_id, department=row["department"], uscc=row["uscc"], acknowledged_by=actor,
+        acknowledged_at=now, was_overdue=was_overdue), key=row["uscc"])
+    return {**row, "acknowledged_at": now, "acknowledged_by": actor}
+
+
+async def remind_overdue(deps: Deps, *, now: datetime | None = None) -> int:
+    """Periodic: remind departments of notifications not acknowledged in time. Returns how many reminders."""
+    now = now or clock.now()
+    next_at = deps.calendar.add_workdays(now, deps.settings.remind_every_workdays)
+    async with deps.db.transaction() as session:
+        rows = await notes.remind_due(session, now=now, next_at=next_at, limit=deps.settings.overdue_scan_batch)
+        tx = SessionTx(session, deps.source)
+        for row in rows:
+            await tx.emit(topics.department_topic(topics.NOTIFICATIONS, row.department), NotificationReminded(
+                notification_id=row.id, department=row.department, uscc=row.uscc, issued_at=row.issued_at,
+                acknowledge_by=row.acknowledge_by, reminded_at=now, reminder_count=row.reminder_count),
+                key=row.uscc)
+    sent = len(rows)
+    if sent:
+        log.info("overdue notifications reminded", count=sent)
+    return sent
