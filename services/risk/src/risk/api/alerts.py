@@ -11,7 +11,7 @@ from jsp_common.problems import Problem
 from ..adapters import repository as repo
 from ..usecases import alerts
 from . import schemas
-from .common import ALERT_ID, in_tx
+from .context import ALERT_ID, in_tx
 
 router = APIRouter(tags=["alerts"])
 CONFLICT = {409: {"description": "The alert is closed (problem+json)"}}

@@ -11,7 +11,7 @@ from ..adapters import monitoring as mon
 from ..adapters import repository as repo
 from ..usecases import credit, monitoring
 from . import schemas
-from .common import DEVICE_ID, USCC, deps_of, in_tx, valid_uscc
+from .context import DEVICE_ID, USCC, deps_of, in_tx, valid_uscc
 
 router = APIRouter(tags=["entities"])
 

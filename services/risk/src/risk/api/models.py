@@ -11,7 +11,7 @@ from ..adapters import repository as repo
 from ..domain.model import RiskModel
 from ..usecases import models
 from . import schemas
-from .common import deps_of, in_tx
+from .context import deps_of, in_tx
 
 router = APIRouter(tags=["models"])
 OFFICE = Depends(require(Role.OFFICE))

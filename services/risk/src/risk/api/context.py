@@ -1,4 +1,5 @@
-"""What every route of the risk API shares: the dependencies and a transaction to call a use case in."""
+"""What every risk route shares: the service's dependencies, a transaction of its own (the route owns it),
+the path parameters and their checks."""
 
 from __future__ import annotations
 
