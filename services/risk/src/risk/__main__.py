@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 import sys
 from pathlib import Path
 
@@ -19,8 +20,10 @@ def rescore(settings, args) -> int:
         runtime = build(settings, consume=False, periodic=False)
         try:
             done = await rescore_all(runtime.deps)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"re-scored {done['entities']} entities under model version {done['model_version']}: "
-                  f"{done['changed']} changed level or class (their events are published by `serve`)")
+                  f"{done['changed']} changed level or class (their events are published by `serve`); "
+                  f"peak memory {peak:.0f} MiB")
         finally:
             await runtime.db.dispose()
 

@@ -6,6 +6,7 @@ in the database, edited by the office through the API; these are the service's o
 
 from __future__ import annotations
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from jsp_common.settings import ServiceSettings
@@ -21,6 +22,9 @@ class Settings(ServiceSettings):
     replica_group: str = "risk.replica"          # registry.entities.v1 -> the directory replica
     indicators_group: str = "risk.indicators"    # clues.lifecycle.v1, inspection.results.v1 -> observations
     monitoring_group: str = "risk.monitoring"    # monitoring.device-readings.v1 -> device windows
+    # Readings and indicator events are applied a poll at a time, set-wise: bigger polls, fewer transactions.
+    consumer_max_records: int = Field(5000, validation_alias=AliasChoices("JSP_RISK_CONSUMER_MAX_RECORDS",
+                                                                          "JSP_CONSUMER_MAX_RECORDS"))
 
     model_cache_s: float = 5.0           # the model in force is re-read this often (at once where it was saved)
     window_grace_s: float = 10.0         # a window closes this long after its end when no later reading came
