@@ -12,6 +12,18 @@ from jsp_common.cli import Command, service_main
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
+def peak_memory_mib() -> float:
+    """This process's peak resident memory since it started (VmHWM; ru_maxrss would carry over the parent's
+    peak across fork and exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def rescore(settings, args) -> int:
     from .bootstrap import build
     from .usecases.models import rescore_all
@@ -20,7 +32,7 @@ def rescore(settings, args) -> int:
         runtime = build(settings, consume=False, periodic=False)
         try:
             done = await rescore_all(runtime.deps)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            peak = peak_memory_mib()
             print(f"re-scored {done['entities']} entities under model version {done['model_version']}: "
                   f"{done['changed']} changed level or class (their events are published by `serve`); "
                   f"peak memory {peak:.0f} MiB")
