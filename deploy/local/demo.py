@@ -6,6 +6,10 @@ Registrations as the market regulation bureau sends them and 12345 work orders a
 Idempotency-Key) and half straight onto the bureau's and hotline's topics with the same envelope. Then
 it reads, through the gateway, the departments' notifications and the routed clues, and prints them; then a
 joint inspection of two departments, drawn and verified (deploy/local/demo_inspection.py).
+it reads, through the gateway, the departments' notifications and the routed clues, and prints them.
+Last, a gas leak: the office registers a gas detector in one restaurant, the detector's readings go onto
+the monitoring topic, and the risk service turns the leak into a risk alert and a clue that the clues
+service dispatches.
 
     python deploy/local/demo.py [--count 20] [--gateway http://127.0.0.1:8000]
 
@@ -22,10 +26,12 @@ import random
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
+from jsp_common import clock
 from jsp_common.envelope import new_envelope
 from jsp_common.producer import EventProducer
 from jsp_common.settings import ServiceSettings
@@ -64,6 +70,8 @@ async def main(count: int, gateway: str) -> int:
 
         started = time.monotonic()
         registrations = [samples.registration(rng) for _ in range(count)]
+        registrations[0].update(industry_code="6210", business_scope="餐饮服务；食品经营；热食类食品制售",
+                                name=registrations[0]["name"].replace("有限公司", "餐饮有限公司"))  # the gas leak's
         orders = [samples.work_order(r, rng) for r in rng.sample(registrations, max(1, count // 2))]
         async def deliver(i: int, route: str, headers: dict, type_: str, topic: str, source: str, key: str,
                           data: dict) -> None:
@@ -118,10 +126,39 @@ async def main(count: int, gateway: str) -> int:
         for ref, c in list(seen_clues.items())[:10]:
             print(f"  {ref}  {c.get('state'):<16} lead={c.get('lead_department')}  {c.get('content', '')[:30]}")
         await joint_inspection(http, office, bureau, rng, max(6, count // 2))
+        await gas_leak(http, office, producer, registrations[0])
         print(f"\nsee more: {gateway}/docs (log in as {username}); the departments' topics are "
               "dept.<department>.notifications.v1 and dept.<department>.clues.v1")
     await producer.stop()
     return 0
+
+
+async def gas_leak(http: httpx.AsyncClient, office: dict, producer: EventProducer, restaurant: dict) -> None:
+    """A gas detector in ``restaurant`` reports a leak: an alert and an automatically raised, dispatched clue."""
+    device = f"GD-{uuid.uuid4().hex[:8]}"
+    resp = await http.put(f"/risk/devices/{device}", headers=office, json={"uscc": restaurant["uscc"], "metric": "gas_lel"})
+    resp.raise_for_status()
+    start = clock.now().replace(second=0, microsecond=0) - timedelta(minutes=2)
+    for s, value in ((0, 5), (15, 33), (30, 68), (45, 41), (65, 6)):  # %LEL; the last reading opens the next minute
+        env = new_envelope(type="monitoring.device.reading-recorded.v1", source="/henan/iot/gas", subject=device,
+                           data={"device_id": device, "uscc": restaurant["uscc"], "metric": "gas_lel", "value": value,
+                                 "unit": "%LEL", "measured_at": (start + timedelta(seconds=s)).isoformat()})
+        await producer.publish("monitoring.device-readings.v1", env, key=device)
+    print(f"\ngas leak: detector {device} at {restaurant['name']} reported up to 68 %LEL")
+    deadline = time.monotonic() + 60
+    alert, clue = None, None
+    while time.monotonic() < deadline and not (alert and clue):
+        alerts = (await http.get("/risk/alerts", headers=office, params={"uscc": restaurant["uscc"]})).json()
+        alert = alerts[0] if isinstance(alerts, list) and alerts else None
+        clues = (await http.get("/clues/clues", headers=office, params={"uscc": restaurant["uscc"], "channel": "risk"})).json()
+        clue = next((c for c in clues if c.get("state") == "dispatched"), None) if isinstance(clues, list) else None
+        await asyncio.sleep(1)
+    if alert:
+        print(f"  risk alert {alert['id']}: {alert['level']} (score {alert['score']:g}) -> {', '.join(alert['departments'])}")
+    if clue:
+        print(f"  clue {clue['id']} dispatched to {clue['lead_department']}: {clue['content'][:40]}")
+    if not (alert and clue):
+        print("  (not yet: is the risk service running? see .local/logs/risk.log)")
 
 
 if __name__ == "__main__":

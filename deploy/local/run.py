@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-DEFAULT_PORTS = {"gateway": 8000, "registry": 8101, "clues": 8102, "inspection": 8103}
+DEFAULT_PORTS = {"gateway": 8000, "registry": 8101, "clues": 8102, "inspection": 8103, "risk": 8104}
 FRONT = "gateway"
 OFFICE_FILE = ROOT / ".local" / "office-account.txt"
 

@@ -81,7 +81,7 @@ def test_every_variable_set_for_a_service_is_read_by_its_settings(service):
     assert unknown == [], f"{service}: variables no settings field reads"
 
 
-@pytest.mark.parametrize("service", ["registry", "clues", "inspection"])  # the services that count working days
+@pytest.mark.parametrize("service", ["registry", "clues", "inspection", "risk"])  # the services that count working days
 def test_services_counting_working_days_are_given_the_holiday_overrides_file(service):
     docs = k8s_documents()
     overrides = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "jsp-workday-overrides")

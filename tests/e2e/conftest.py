@@ -19,11 +19,12 @@ from jsp_testkit import front_door
 from jsp_testkit.testing import local_stack_module, unique
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "clues", "inspection", "gateway")
+SERVICES = ("registry", "clues", "inspection", "risk", "gateway")
 PORTS = {"gateway": int(os.environ.get("JSP_E2E_GATEWAY_PORT", "18000")),
          "registry": int(os.environ.get("JSP_E2E_REGISTRY_PORT", "18101")),
          "clues": int(os.environ.get("JSP_E2E_CLUES_PORT", "18102")),
-         "inspection": int(os.environ.get("JSP_E2E_INSPECTION_PORT", "18103"))}
+         "inspection": int(os.environ.get("JSP_E2E_INSPECTION_PORT", "18103")),
+         "risk": int(os.environ.get("JSP_E2E_RISK_PORT", "18104"))}
 
 
 @dataclass(frozen=True)

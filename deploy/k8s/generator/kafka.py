@@ -122,6 +122,13 @@ def sender_users() -> list[dict]:
                                  _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
               "the 12345 hotline: sends work orders, reads receipts and replies (groups hotline.<purpose>)",
               quotas),
+        _user("sender-monitoring", [_acl("topic", topics.DEVICE_READINGS, ["Write", "Describe"]),
+                                    _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
+              "monitoring device platforms: send device readings and heartbeats", quotas),
+        _user("reader-ministries", [_acl("topic", topics.RISK_ALERTS, ["Read", "Describe"]),
+                                    _acl("group", "ministry.", ["Read", "Describe"], "prefix")],
+              "ministries' and the office's line systems: read every risk alert (groups ministry.<purpose>)",
+              quotas),
     ]
 
 

@@ -134,8 +134,12 @@ class ConsumerLoop:
                  producer: EventProducer, source: str, on_poison: PoisonHook | None = None,
                  batch_handlers: Mapping[str, BatchHandler] | None = None,
                  max_attempts: int = 5, backoff_initial_s: float = 0.2, backoff_max_s: float = 5.0,
-                 max_records: int = 500, **client_options):
+                 max_records: int = 500, inbox: bool = True, **client_options):
         self.group, self.topics, self.handlers = group, list(topics), dict(handlers)
+        # inbox=False: the handlers de-duplicate themselves (e.g. the risk service's device windows keep each
+        # partition's last applied offset in the same transaction as their state), and no inbox row is written
+        # per event: for high-volume streams whose event ids would fill the inbox.
+        self.inbox = inbox
         self.batch_handlers = dict(batch_handlers or {})
         self.db, self.producer, self.source, self.on_poison = db, producer, source, on_poison
         self.max_attempts, self.backoff_initial_s, self.backoff_max_s = max_attempts, backoff_initial_s, backoff_max_s
@@ -233,6 +237,8 @@ class ConsumerLoop:
                   if it.poison is None and (it.handler or it.batch) and it.envelope is not None}
         if not wanted:
             return set()
+        if not self.inbox:
+            return set(wanted)
         ids = list(dict.fromkeys(wanted.values()))
         new_ids = set((await session.execute(_CLAIM, {"group": self.group, "ids": ids})).scalars())
         fresh: set[int] = set()

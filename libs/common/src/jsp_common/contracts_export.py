@@ -22,7 +22,8 @@ from . import events, topics
 from .envelope import CONTENT_TYPE
 
 DOCS = Path(__file__).resolve().parents[4] / "docs"
-PUBLISHED_PREFIXES = ("market.", "registry.", "hotline.", "clues.", "inspection.", "risk.", "reference.")
+PUBLISHED_PREFIXES = ("market.", "registry.", "hotline.", "clues.", "inspection.", "risk.", "monitoring.",
+                      "reference.")
 
 
 def published_types() -> list[str]:

@@ -72,6 +72,7 @@ DEPARTMENT_PREFIX = "dept.{department}."
 NOTIFICATIONS = DEPARTMENT_PREFIX + "notifications.v1"
 DEPARTMENT_CLUES = DEPARTMENT_PREFIX + "clues.v1"
 DEPARTMENT_INSPECTIONS = DEPARTMENT_PREFIX + "inspections.v1"
+DEPARTMENT_ALERTS = DEPARTMENT_PREFIX + "alerts.v1"
 
 # Topic names: services name topics only through these constants (and the per-department templates).
 MARKET_REGISTRATIONS = "market.registrations.v1"
@@ -87,6 +88,10 @@ CASE_TRANSFERS = "clues.case-transfers.v1"
 INSPECTION_RESULTS = "inspection.results.v1"
 INSPECTION_DRAWS = "inspection.draws.v1"
 CREDIT_CLASSES = "risk.credit-classes.v1"
+DEVICE_READINGS = "monitoring.device-readings.v1"
+RISK_ALERTS = "risk.alerts.v1"
+RISK_ALERT_EVENTS = ("risk.alert.raised.v1", "risk.alert.acknowledged.v1", "risk.alert.responded.v1",
+                     "risk.alert.escalated.v1", "risk.alert.closed.v1")
 WORKDAY_SCHEDULES = "reference.workday-schedules.v1"
 
 # Event-type names, so producers and consumers spell them once.
@@ -200,7 +205,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="clue_id",
         event_types=("clues.clue.transitioned.v1",),
         producers=("clues",),
-        consumers=("risk service (planned)", "task-force office dashboards"),
+        consumers=("risk.indicators", "task-force office dashboards"),
         description="Every state change of every clue (who, when, what), for risk monitoring and dashboards.",
         partitions=6,
         retention_ms=365 * DAY_MS,
@@ -274,6 +279,41 @@ CATALOGUE: tuple[Topic, ...] = (
         partitions=6,
         retention_ms=FOREVER,
         compacted=True,
+    ),
+    Topic(
+        name=DEVICE_READINGS,
+        key="device_id",
+        event_types=("monitoring.device.reading-recorded.v1",),
+        producers=("monitoring device platforms (gas detectors, cold-chain thermometers, lift controllers)",),
+        consumers=("risk.monitoring",),
+        description="Readings and heartbeats of monitoring devices registered to entities (物联网监测): the "
+                    "high-volume stream, thousands a second province-wide; keyed by device so one device's "
+                    "readings stay in order.",
+        partitions=12,
+        retention_ms=7 * DAY_MS,
+    ),
+    Topic(
+        name=RISK_ALERTS,
+        key="uscc",
+        event_types=RISK_ALERT_EVENTS,
+        producers=("risk",),
+        consumers=("ministries' line systems", "task-force office"),
+        description="Risk alerts (风险预警) of every level for every entity: raised, acknowledged, responded to, "
+                    "escalated to the office when unanswered, closed.",
+        partitions=6,
+        retention_ms=365 * DAY_MS,
+    ),
+    Topic(
+        name=DEPARTMENT_ALERTS,
+        key="uscc",
+        event_types=RISK_ALERT_EVENTS,
+        producers=("risk",),
+        consumers=("the department's line system",),
+        description="Risk alerts about entities this department is responsible for, with the level's response "
+                    "plan and deadline, and what happened to them since.",
+        partitions=1,
+        retention_ms=365 * DAY_MS,
+        per_department=True,
     ),
     # ------------------------------------------------------------------ reference data
     Topic(

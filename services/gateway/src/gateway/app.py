@@ -20,7 +20,7 @@ DESCRIPTION = """The one authenticated front door of the Joint Supervision Platf
   `Authorization: Bearer <token>`; systems may also send `X-API-Key` directly.
 * **Ingest**: `POST /ingest/registrations` (bureau) and `POST /ingest/work-orders` (hotline), with an
   `Idempotency-Key` header.
-* **Services**: `/registry/...` and `/clues/...` are the services' own routes, published here with the roles
+* **Services**: `/registry/...`, `/clues/...` and `/risk/...` are the services' own routes, published here with the roles
   each needs; a department sees only what is assigned to it.
 * **Entity 360**: `GET /entities/{uscc}/360`.
 * Every error is `application/problem+json`.

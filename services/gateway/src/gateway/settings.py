@@ -20,6 +20,7 @@ class Settings(ServiceSettings):
     registry_url: str = "http://127.0.0.1:8101"
     clues_url: str = "http://127.0.0.1:8102"
     inspection_url: str = "http://127.0.0.1:8103"
+    risk_url: str = "http://127.0.0.1:8104"
     upstream_connect_timeout_s: float = 1.0
     upstream_timeout_s: float = 10.0
     # Routes marked long-running in domain/policy.py (the registry's rule dry-run over the whole directory).

@@ -5,17 +5,25 @@
   The inspection service keeps the latest class per entity for its credit-based sampling ratios; an entity
   without a class counts as B. ``record_version`` rises with every change of one entity, so a replica applies
   only newer records.
+* ``monitoring.device.reading-recorded.v1`` on ``monitoring.device-readings.v1`` (keyed by device id): one
+  reading (or heartbeat) of a monitoring device registered to an entity: combustible gas detectors in
+  restaurants, cold-chain thermometers, lift controllers. The high-volume stream of the platform.
+* ``risk.alert.*.v1`` on ``risk.alerts.v1`` (ministries, the task-force office) and on each responsible
+  department's ``dept.<department>.alerts.v1`` (keyed by USCC): an entity crossed a warning level (预警),
+  the department acknowledged it or recorded its response, an unanswered alert was escalated to the office,
+  or the alert closed because the score fell.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .base import EventData, event
-from .registry import USCC
+from .registry import USCC, DepartmentCode
 
 
 class CreditClass(StrEnum):
@@ -40,3 +48,112 @@ class CreditClassChanged(EventData):
     reason: str = Field("", max_length=1000, description="why: the rule that fired, or the office's reason")
     record_version: int = Field(ge=1, description="per-entity sequence number; a replica keeps only newer records")
     changed_at: datetime
+
+
+# ---------------------------------------------------------------------------- monitoring devices
+DeviceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-.:]+$",
+                                description="the device's own id")]
+
+
+@event("monitoring.device.reading-recorded.v1")
+class DeviceReadingRecorded(EventData):
+    """One reading of a monitoring device (物联网监测), or a heartbeat (``kind: heartbeat``, value ignored).
+
+    The device must be registered to an entity with the risk service (``PUT /risk/devices/{device_id}``);
+    ``unit`` must be the unit of the metric (``%LEL`` for combustible gas, ``degC`` for temperature, ...).
+    """
+
+    device_id: DeviceId
+    uscc: USCC = Field(description="the entity the device is installed at")
+    metric: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$", description="e.g. gas_lel, cold_chain_temp")
+    value: float = Field(description="the measured value, in ``unit``; 0 for a heartbeat")
+    unit: str = Field(min_length=1, max_length=16)
+    kind: Literal["reading", "heartbeat"] = "reading"
+    measured_at: datetime
+
+    @field_validator("measured_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("measured_at needs a time zone offset, e.g. 2026-03-02T10:00:00+08:00")
+        return v
+
+
+# ---------------------------------------------------------------------------- risk alerts
+class WarningLevel(StrEnum):
+    """The four warning levels (预警等级), lowest first."""
+
+    BLUE = "blue"      # 一般
+    YELLOW = "yellow"  # 较重
+    ORANGE = "orange"  # 严重
+    RED = "red"        # 特别严重
+
+
+class Contribution(BaseModel):
+    """One indicator's part of a score: count in its window (capped) times its weight."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    indicator: str
+    count: float
+    weight: float
+    points: float
+
+
+class _AlertBase(EventData):
+    alert_id: str = Field(min_length=1, max_length=64)
+    uscc: USCC
+    level: WarningLevel
+    departments: list[DepartmentCode] = Field(description="the departments responsible for the entity")
+
+
+@event("risk.alert.raised.v1")
+class RiskAlertRaised(_AlertBase):
+    """An entity's risk score crossed a warning level; the response plan of that level applies."""
+
+    entity_name: str | None = None
+    division_code: str | None = None
+    previous_level: WarningLevel | None = None
+    score: float = Field(ge=0)
+    model_version: int = Field(ge=1)
+    contributions: list[Contribution] = Field(default_factory=list, description="why: each indicator's points")
+    actions: list[Literal["notify_departments", "notify_office", "request_inspection", "raise_clue"]] = Field(
+        default_factory=list, description="the level's response plan (预案)")
+    respond_by: datetime | None = Field(None, description="departments record their response before this")
+    raised_at: datetime
+
+
+@event("risk.alert.acknowledged.v1")
+class RiskAlertAcknowledged(_AlertBase):
+    """A responsible department acknowledged the alert (签收)."""
+
+    department: DepartmentCode
+    by: str
+    at: datetime
+
+
+@event("risk.alert.responded.v1")
+class RiskAlertResponded(_AlertBase):
+    """A responsible department recorded its response (处置) to the alert."""
+
+    department: DepartmentCode
+    by: str
+    measures: str = Field(min_length=1, max_length=2000)
+    at: datetime
+
+
+@event("risk.alert.escalated.v1")
+class RiskAlertEscalated(_AlertBase):
+    """No response by the deadline: the alert goes to the task-force office (督办)."""
+
+    respond_by: datetime
+    at: datetime
+
+
+@event("risk.alert.closed.v1")
+class RiskAlertClosed(_AlertBase):
+    """The alert ended: the score fell below its level, or a higher level's alert superseded it."""
+
+    reason: Literal["score_fell", "superseded"]
+    score: float = Field(ge=0)
+    at: datetime

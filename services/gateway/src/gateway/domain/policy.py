@@ -115,6 +115,22 @@ RULES: tuple[Rule, ...] = (
         ("GET", "/public/results", PUBLIC),
         ("GET", "/public/draws/{draw_id}", PUBLIC),
     ),
+    *_rules(
+        "risk",
+        ("GET", "/alerts", (OFFICE, DEPARTMENT)),
+        ("GET", "/alerts/{alert_id}", (OFFICE, DEPARTMENT)),
+        ("POST", "/alerts/{alert_id}/acknowledgement", (DEPARTMENT,)),
+        ("POST", "/alerts/{alert_id}/response", (DEPARTMENT,)),
+        ("GET", "/entities/{uscc}/credit-class", (OFFICE, DEPARTMENT)),
+        ("POST", "/entities/{uscc}/credit-class/correction", (OFFICE,)),
+        ("PUT", "/devices/{device_id}", (OFFICE,)),
+        ("GET", "/devices/{device_id}", (OFFICE,)),
+        ("GET", "/models", (OFFICE,)),
+        ("GET", "/models/current", (OFFICE,)),
+        ("GET", "/models/{version}", (OFFICE,)),
+        ("POST", "/models", (OFFICE,)),
+        ("POST", "/models/dry-run", (OFFICE,), None, True),  # counts every entity's level under the proposal
+    ),
 )
 
 

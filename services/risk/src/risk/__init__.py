@@ -1,0 +1,1 @@
+"""The risk service: joint monitoring, early warning, automatic clues and credit classes."""

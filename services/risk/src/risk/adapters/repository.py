@@ -1,0 +1,266 @@
+"""Reading and writing models, observations, standings, credit classes and alerts (SQLAlchemy Core, in the
+caller's transaction). Rows are plain dicts by column name."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, Text, bindparam, case, func, insert, literal, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jsp_common import replica
+
+from ..domain.model import RiskModel
+from ..domain.scoring import Observation
+from .tables import alert_history, alerts, class_history, entities, model_versions, observations, standings
+
+# ------------------------------------------------------------------ models
+
+
+async def latest_model(session: AsyncSession) -> tuple[int, RiskModel] | None:
+    row = (await session.execute(select(model_versions.c.version, model_versions.c.document)
+                                 .order_by(model_versions.c.version.desc()).limit(1))).first()
+    return (row.version, RiskModel.model_validate(row.document)) if row else None
+
+
+async def model_version(session: AsyncSession, version: int) -> dict | None:
+    row = (await session.execute(select(model_versions).where(model_versions.c.version == version))).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_models(session: AsyncSession) -> list[dict]:
+    q = select(model_versions.c.version, model_versions.c.note, model_versions.c.created_by,
+               model_versions.c.created_at).order_by(model_versions.c.version.desc())
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def add_model(session: AsyncSession, model: RiskModel, *, note: str, created_by: str) -> int:
+    """Store a new version (the next number); two saving at once: one waits for the other's number."""
+    await session.execute(text("LOCK TABLE model_versions IN SHARE ROW EXCLUSIVE MODE"))
+    version = (await session.execute(select(func.coalesce(func.max(model_versions.c.version), 0) + 1))).scalar_one()
+    await session.execute(insert(model_versions).values(version=version, document=model.model_dump(mode="json"),
+                                                        note=note, created_by=created_by))
+    return version
+
+
+async def level_counts(session: AsyncSession, model: RiskModel) -> dict[str | None, int]:
+    """How many entities each level would hold under ``model``, from their current counts (one scan)."""
+    score = literal(0.0, Float)
+    for i in model.indicators:
+        count = func.coalesce(standings.c.counts[i.code].astext.cast(Float), 0.0)
+        score = score + literal(i.weight, Float) * func.least(count, literal(float(i.cap), Float))
+    scored = select(score.label("score")).subquery()
+    level = case(*((scored.c.score >= literal(r.min_score, Float), literal(r.level.value))
+                   for r in reversed(model.levels)), else_=None).label("level")
+    q = select(level, func.count()).group_by(level)
+    return {row[0]: row[1] for row in (await session.execute(q))}
+
+
+# ------------------------------------------------------------------ observations and standings
+async def add_observations(session: AsyncSession, rows: list[dict]) -> list[str]:
+    """Insert observations (uscc, indicator, ref, at, amount); a ref already counted is skipped. Returns the
+    USCCs that got a new observation."""
+    if not rows:
+        return []
+    res = await session.execute(pg_insert(observations).values(rows)
+                                .on_conflict_do_nothing(constraint="observations_ref").returning(observations.c.uscc))
+    return sorted(set(res.scalars()))
+
+
+async def observations_of(session: AsyncSession, uscc: str, since: datetime) -> list[Observation]:
+    q = (select(observations.c.indicator, observations.c.at, observations.c.amount)
+         .where(observations.c.uscc == uscc, observations.c.at >= since))
+    return [Observation(r.indicator, r.at, r.amount) for r in await session.execute(q)]
+
+
+async def _pg(session: AsyncSession):
+    """The asyncpg connection under the session (the full re-scoring reads and writes a million rows)."""
+    return (await (await session.connection()).get_raw_connection()).driver_connection
+
+
+_COUNTS = ("SELECT o.uscc, o.indicator, sum(o.amount) FROM observations o "
+           "JOIN unnest($1::text[], $2::timestamptz[]) AS w(code, since) ON o.indicator = w.code AND o.at >= w.since "
+           "WHERE o.uscc BETWEEN $3 AND $4 GROUP BY 1, 2")
+
+
+async def counts_for(session: AsyncSession, first: str, last: str, windows: dict[str, datetime]
+                     ) -> dict[str, dict[str, float]]:
+    """Counts per indicator within its window of the entities from USCC ``first`` to ``last`` (a page of a full
+    re-scoring), in one statement."""
+    if not windows:
+        return {}
+    out: dict[str, dict[str, float]] = {}
+    for uscc, code, total in await (await _pg(session)).fetch(_COUNTS, list(windows), list(windows.values()),
+                                                              first, last):
+        out.setdefault(uscc, {})[code] = float(total)
+    return out
+
+
+async def standing(session: AsyncSession, uscc: str, *, for_update: bool = False) -> dict | None:
+    q = select(standings).where(standings.c.uscc == uscc)
+    if for_update:
+        q = q.with_for_update()
+    row = (await session.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def ensure_standing(session: AsyncSession, uscc: str, departments: list[str] = ()) -> dict:
+    """The entity's standing row, locked (created empty when new); ``departments`` named by an event are kept.
+    One statement: the upsert returns the row and holds its lock until the transaction ends."""
+    stmt = pg_insert(standings).values(uscc=uscc, departments=sorted(set(departments)))
+    merged = literal_column("ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d "
+                            "ORDER BY d)") if departments else standings.c.departments
+    stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={"departments": merged})
+    return dict((await session.execute(stmt.returning(standings))).mappings().one())
+
+
+async def ensure_standings(session: AsyncSession, departments: dict[str, list[str]]) -> dict[str, dict]:
+    """The standing rows of many entities, locked (created empty when new; departments named by the events
+    kept): one statement for a poll's entities."""
+    if not departments:
+        return {}
+    stmt = pg_insert(standings).values([{"uscc": u, "departments": sorted(set(d))}
+                                        for u, d in sorted(departments.items())])
+    stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={"departments": literal_column(
+        "ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d ORDER BY d)")})
+    return {r["uscc"]: dict(r) for r in (await session.execute(stmt.returning(standings))).mappings()}
+
+
+async def observations_of_many(session: AsyncSession, usccs: list[str], since: datetime
+                               ) -> dict[str, list[Observation]]:
+    q = (select(observations.c.uscc, observations.c.indicator, observations.c.at, observations.c.amount)
+         .where(observations.c.uscc == func.any(bindparam("usccs", usccs, type_=ARRAY(Text))),
+                observations.c.at >= since))
+    out: dict[str, list[Observation]] = {}
+    for r in await session.execute(q):
+        out.setdefault(r.uscc, []).append(Observation(r.indicator, r.at, r.amount))
+    return out
+
+
+async def alerts_of_many(session: AsyncSession, usccs: list[str]) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
+    """For many entities: their open alerts (locked), and their latest alert at each level (cool-down)."""
+    arr = bindparam("usccs", usccs, type_=ARRAY(Text))
+    q = select(alerts).where(alerts.c.uscc == func.any(arr), alerts.c.state != "closed").with_for_update()
+    opened = {r["uscc"]: dict(r) for r in (await session.execute(q)).mappings()}
+    q = (select(alerts).where(alerts.c.uscc == func.any(arr))
+         .order_by(alerts.c.uscc, alerts.c.level, alerts.c.raised_at.desc())
+         .distinct(alerts.c.uscc, alerts.c.level))
+    latest = {(r["uscc"], r["level"]): dict(r) for r in (await session.execute(q)).mappings()}
+    return opened, latest
+
+
+async def update_standing(session: AsyncSession, uscc: str, **values: Any) -> None:
+    await session.execute(update(standings).where(standings.c.uscc == uscc).values(**values))
+
+
+RESCORED = ("score", "level", "counts", "contributions", "model_version", "computed_class", "class_reasons")
+_TYPES = ("float8", "text", "jsonb", "jsonb", "int4", "text", "jsonb")
+_UPDATE_RESCORED = (
+    "UPDATE standings s SET " + ", ".join(f"{c} = r.{c}::{t}" for c, t in zip(RESCORED, _TYPES))
+    + ", scored_at = $9 FROM unnest($1::text[], "
+    + ", ".join(f"${n + 2}::{'text' if t == 'jsonb' else t}[]" for n, t in enumerate(_TYPES))
+    + ") AS r(uscc, " + ", ".join(RESCORED) + ") WHERE s.uscc = r.uscc")
+
+
+def rescored_values(a_score: float, level: str | None, counts: dict, contributions: list, model_version: int,
+                    computed_class: str, class_reasons: list) -> tuple:
+    """One entity's new standing in the column order of :func:`update_standings` (JSON serialised once, so
+    entities with the same assessment share it)."""
+    return (a_score, level, json.dumps(counts), json.dumps(contributions, ensure_ascii=False), model_version,
+            computed_class, json.dumps(class_reasons, ensure_ascii=False))
+
+
+async def update_standings(session: AsyncSession, usccs: list[str], values: list[tuple], scored_at: datetime) -> None:
+    """Set the new standing (:func:`rescored_values`) of many entities: one statement, one array per column."""
+    if usccs:
+        await (await _pg(session)).execute(_UPDATE_RESCORED, usccs, *(list(col) for col in zip(*values)), scored_at)
+
+
+_PAGE = ("SELECT uscc, level, credit_class, corrected_class FROM standings WHERE uscc > $1 ORDER BY uscc LIMIT $2")
+
+
+async def standings_page(session: AsyncSession, after: str, limit: int) -> list[tuple]:
+    """The next ``limit`` standings after USCC ``after`` as (uscc, level, credit_class, corrected_class): what a
+    re-scoring compares against."""
+    return [tuple(r) for r in await (await _pg(session)).fetch(_PAGE, after, limit)]
+
+
+async def add_class_history(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(class_history).values(**values))
+
+
+async def class_history_of(session: AsyncSession, uscc: str) -> list[dict]:
+    q = select(class_history).where(class_history.c.uscc == uscc).order_by(class_history.c.class_version)
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def entity(session: AsyncSession, uscc: str) -> dict | None:
+    return await replica.entity(session, entities, uscc)
+
+
+# ------------------------------------------------------------------ alerts
+async def open_alert(session: AsyncSession, uscc: str) -> dict | None:
+    q = select(alerts).where(alerts.c.uscc == uscc, alerts.c.state != "closed").with_for_update()
+    row = (await session.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def last_alert_at_level(session: AsyncSession, uscc: str, level: str) -> dict | None:
+    q = (select(alerts).where(alerts.c.uscc == uscc, alerts.c.level == level)
+         .order_by(alerts.c.raised_at.desc()).limit(1))
+    row = (await session.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_alert(session: AsyncSession, values: dict) -> None:
+    await session.execute(insert(alerts).values(**values))
+
+
+async def update_alert(session: AsyncSession, alert_id: str, **values: Any) -> None:
+    await session.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+
+
+async def get_alert(session: AsyncSession, alert_id: str, *, for_update: bool = False) -> dict | None:
+    q = select(alerts).where(alerts.c.id == alert_id)
+    if for_update:
+        q = q.with_for_update()
+    row = (await session.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_alerts(session: AsyncSession, *, department: str | None, level: str | None, state: str | None,
+                      uscc: str | None, limit: int, offset: int) -> list[dict]:
+    q = select(alerts)
+    if department:
+        q = q.where(alerts.c.departments.any(department))
+    if level:
+        q = q.where(alerts.c.level == level)
+    if state == "unclosed":
+        q = q.where(alerts.c.state != "closed")
+    elif state:
+        q = q.where(alerts.c.state == state)
+    if uscc:
+        q = q.where(alerts.c.uscc == uscc)
+    q = q.order_by(alerts.c.raised_at.desc(), alerts.c.id).limit(limit).offset(offset)
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def due_alerts(session: AsyncSession, now: datetime, limit: int = 500) -> list[dict]:
+    """Alerts whose plan escalates, unanswered past their deadline, not yet escalated; locked for this scan."""
+    q = (select(alerts).where(alerts.c.escalate, alerts.c.escalated_at.is_(None),
+                              alerts.c.state.in_(("open", "acknowledged")), alerts.c.respond_by < now)
+         .order_by(alerts.c.respond_by).limit(limit).with_for_update(skip_locked=True))
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def add_alert_history(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(alert_history).values(**values))
+
+
+async def alert_history_of(session: AsyncSession, alert_id: str) -> list[dict]:
+    q = select(alert_history).where(alert_history.c.alert_id == alert_id).order_by(alert_history.c.id)
+    return [dict(r) for r in (await session.execute(q)).mappings()]

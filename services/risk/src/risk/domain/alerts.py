@@ -1,0 +1,97 @@
+"""When an entity's new assessment raises, keeps, suppresses or closes a risk alert (pure).
+
+* An entity has at most one open alert. Crossing into a higher level raises a new alert (the lower one is
+  closed as superseded); the same level keeps the open alert.
+* A falling score closes the alert: below the alert's level, it ends (``score_fell``). No new alert is raised
+  for a lower level on the way down: the departments already act on the higher one.
+* Cool-down: the same entity and level do not alert again within ``cooldown_hours`` of the last alert at
+  that level, unless the score is higher than it was then.
+* Escalation: an alert whose level's plan escalates, with no response recorded by its deadline, goes to the
+  office once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from jsp_common.events.risk import WarningLevel
+from jsp_common.workdays import WorkCalendar
+
+from .model import ResponsePlan, rank
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    id: str
+    level: WarningLevel
+    score: float
+
+
+@dataclass(frozen=True)
+class LastAlert:
+    """The latest alert of an entity at one level (open or closed)."""
+
+    level: WarningLevel
+    raised_at: datetime
+    score: float
+
+
+@dataclass(frozen=True)
+class Raise:
+    level: WarningLevel
+    supersedes: OpenAlert | None = None
+
+
+@dataclass(frozen=True)
+class Close:
+    alert: OpenAlert
+    reason: str = "score_fell"
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    level: WarningLevel
+    reason: str
+
+
+@dataclass(frozen=True)
+class Keep:
+    pass
+
+
+Decision = Raise | Close | Suppressed | Keep
+
+
+def decide(*, level: WarningLevel | None, score: float, open_alert: OpenAlert | None,
+           last_at_level: LastAlert | None, now: datetime, cooldown_hours: float) -> Decision:
+    """What the new assessment (``level``, ``score``) means for the entity's alerts."""
+    if open_alert is not None:
+        if rank(level) < rank(open_alert.level):
+            return Close(open_alert, "score_fell")
+        if rank(level) == rank(open_alert.level):
+            return Keep()
+    if level is None:
+        return Keep()
+    if last_at_level is not None and last_at_level.level == level:
+        within = now - last_at_level.raised_at < timedelta(hours=cooldown_hours)
+        if within and score <= last_at_level.score:
+            return Suppressed(level, f"a {level} alert was raised at {last_at_level.raised_at.isoformat()} with "
+                                     f"score {last_at_level.score:g}; cool-down {cooldown_hours:g} h")
+    return Raise(level, supersedes=open_alert)
+
+
+def respond_by(plan: ResponsePlan, raised_at: datetime, calendar: WorkCalendar) -> datetime | None:
+    """The response deadline of an alert raised at ``raised_at`` under ``plan``."""
+    if plan.respond_within_hours:
+        return raised_at + timedelta(hours=plan.respond_within_hours)
+    if plan.respond_within_workdays:
+        return calendar.add_workdays(raised_at, plan.respond_within_workdays)
+    return None
+
+
+def overdue(*, state: str, escalate: bool, respond_by_at: datetime | None, escalated_at: datetime | None,
+            now: datetime) -> bool:
+    """Whether an alert escalates now: its plan escalates, no response yet, deadline passed, not escalated."""
+    return (escalate and respond_by_at is not None and escalated_at is None and state in ("open", "acknowledged")
+            and now > respond_by_at)

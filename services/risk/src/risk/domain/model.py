@@ -1,0 +1,219 @@
+"""A risk model (监测预警模型) as versioned data: indicators and weights, the four warning levels' score
+ranges, the response plan (预案) of each level, the monitoring devices' metrics and the credit classes' rules.
+
+The office proposes a new version through the API; it is validated here (levels ordered and not
+overlapping, unique indicator codes, a metric for every device indicator, ...) and every error is reported
+with the field it concerns. Nothing here reads or writes anything.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from jsp_common.domains import Domain
+from jsp_common.events.risk import CreditClass, WarningLevel
+
+LEVELS: tuple[WarningLevel, ...] = tuple(WarningLevel)  # lowest first
+CLASSES: tuple[CreditClass, ...] = tuple(CreditClass)   # A (low risk) first
+
+
+def rank(level: WarningLevel | None) -> int:
+    """0 for no level, 1 blue ... 4 red."""
+    return 0 if level is None else LEVELS.index(level) + 1
+
+
+class Source(StrEnum):
+    """Where an indicator's observations come from."""
+
+    CLUE_RECEIVED = "clue_received"              # a clue about the entity was taken in (clues.lifecycle.v1)
+    CLUE_SUBSTANTIATED = "clue_substantiated"    # a clue's verification found it (partly) true
+    INSPECTION_ITEM_FAILED = "inspection_item_failed"  # an inspection item with a problem (inspection.results.v1)
+    INSPECTION_NOT_FOUND = "inspection_not_found"      # not found at the registered address (经营异常 risk)
+    DEVICE_OUT_OF_RANGE = "device_out_of_range"  # a device window over its limit (monitoring.device-readings.v1)
+    DEVICE_SILENT = "device_silent"              # a device missed its heartbeat
+
+
+DEVICE_SOURCES = (Source.DEVICE_OUT_OF_RANGE, Source.DEVICE_SILENT)
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Indicator(_Data):
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=200)
+    source: Source
+    metric: str | None = Field(None, description="for device sources: the metric it counts (e.g. gas_lel)")
+    weight: float = Field(ge=0, le=1000, description="points per observation")
+    window_days: int = Field(ge=1, le=3650, description="observations older than this no longer count")
+    cap: int = Field(1, ge=1, le=1000, description="at most this many observations count")
+
+
+class LevelRange(_Data):
+    """Scores from ``min_score`` (inclusive) to ``max_score`` (exclusive; none for the top level)."""
+
+    level: WarningLevel
+    min_score: float = Field(gt=0)
+    max_score: float | None = None
+
+
+class ResponsePlan(_Data):
+    """What happens when an entity reaches a level (预案)."""
+
+    level: WarningLevel
+    notify_departments: bool = True
+    notify_office: bool = False
+    request_inspection: bool = False
+    raise_clue: bool = False
+    respond_within_hours: int | None = Field(None, ge=1, le=24 * 90)
+    respond_within_workdays: int | None = Field(None, ge=1, le=60)
+    escalate_when_unanswered: bool = False
+
+    @model_validator(mode="after")
+    def _one_deadline(self) -> "ResponsePlan":
+        if self.respond_within_hours and self.respond_within_workdays:
+            raise ValueError("give the response deadline in hours or in working days, not both")
+        if self.escalate_when_unanswered and not (self.respond_within_hours or self.respond_within_workdays):
+            raise ValueError("escalating an unanswered alert needs a response deadline")
+        return self
+
+    @property
+    def actions(self) -> list[str]:
+        return [a for a, on in (("notify_departments", self.notify_departments), ("notify_office", self.notify_office),
+                                ("request_inspection", self.request_inspection), ("raise_clue", self.raise_clue)) if on]
+
+
+class MetricProfile(_Data):
+    """How one device metric is evaluated: tumbling windows of ``window_s`` per device; a window with at least
+    ``min_breaches`` readings beyond ``limit`` is out of range (one observation, however many readings)."""
+
+    metric: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=16)
+    limit: float
+    direction: Literal["above", "below"] = "above"
+    window_s: int = Field(ge=1, le=86400)
+    min_breaches: int = Field(1, ge=1, le=100000)
+    clue_at: float | None = Field(None, description="a window reaching this value raises a clue (线索自动触发)")
+    clue_cooldown_s: int = Field(3600, ge=0, le=30 * 86400, description="at most one clue per device this often")
+    heartbeat_timeout_s: int | None = Field(None, ge=10, le=7 * 86400, description="silent longer: device_silent")
+    domain: Domain = Domain.OTHER
+
+    def breaches(self, value: float, at: float) -> bool:
+        return value > at if self.direction == "above" else value < at
+
+
+class CreditRule(_Data):
+    """An entity gets at least ``credit_class`` when its score reaches ``min_score`` or, if given, when it has at
+    least ``min_count`` observations of ``indicator``; the highest class whose rule holds wins."""
+
+    credit_class: CreditClass
+    min_score: float | None = Field(None, ge=0)
+    indicator: str | None = None
+    min_count: float | None = Field(None, gt=0)
+    reason: str = Field(min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _condition(self) -> "CreditRule":
+        if (self.min_score is None) == (self.indicator is None):
+            raise ValueError("a credit rule has either min_score or indicator with min_count")
+        if (self.indicator is None) != (self.min_count is None):
+            raise ValueError("indicator and min_count go together")
+        return self
+
+
+class RiskModel(_Data):
+    """One version of the risk model. ``version`` is given by the service when the office saves it."""
+
+    name: str = Field("joint monitoring model", min_length=1, max_length=200)
+    indicators: list[Indicator] = Field(min_length=1, max_length=200)
+    levels: list[LevelRange] = Field(min_length=4, max_length=4)
+    plans: list[ResponsePlan] = Field(min_length=4, max_length=4)
+    metrics: list[MetricProfile] = Field(default_factory=list, max_length=100)
+    credit_rules: list[CreditRule] = Field(default_factory=list, max_length=100)
+    cooldown_hours: float = Field(24, ge=0, le=24 * 90, description="the same entity and level alert again "
+                                  "within this only when the score rises further")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RiskModel":
+        errors = model_errors(self)
+        if errors:
+            raise ValueError("; ".join(f"{e['field']}: {e['reason']}" for e in errors))
+        return self
+
+    @cached_property
+    def weights(self) -> dict[str, tuple[int, float, float]]:
+        """Per indicator code: its position in the model, its weight and its cap (scoring reads only these)."""
+        return {i.code: (n, i.weight, float(i.cap)) for n, i in enumerate(self.indicators)}
+
+    def indicator(self, code: str) -> Indicator | None:
+        return next((i for i in self.indicators if i.code == code), None)
+
+    def metric(self, metric: str) -> MetricProfile | None:
+        return next((m for m in self.metrics if m.metric == metric), None)
+
+    def plan(self, level: WarningLevel) -> ResponsePlan:
+        return next(p for p in self.plans if p.level == level)
+
+    def level_for(self, score: float) -> WarningLevel | None:
+        """The level whose range holds ``score``; None below the lowest."""
+        for r in reversed(self.levels):
+            if score >= r.min_score:
+                return r.level
+        return None
+
+    def indicators_of(self, source: Source, metric: str | None = None) -> list[Indicator]:
+        return [i for i in self.indicators if i.source == source and (metric is None or i.metric == metric)]
+
+
+def model_errors(m: RiskModel) -> list[dict[str, str]]:
+    """Everything inconsistent in a model, field by field (empty when it is usable)."""
+    errors: list[dict[str, str]] = []
+
+    def err(field: str, reason: str) -> None:
+        errors.append({"field": field, "reason": reason})
+
+    codes = [i.code for i in m.indicators]
+    for c in sorted({c for c in codes if codes.count(c) > 1}):
+        err("indicators", f"indicator code {c} is given twice")
+    metrics = [p.metric for p in m.metrics]
+    for c in sorted({c for c in metrics if metrics.count(c) > 1}):
+        err("metrics", f"metric {c} is given twice")
+    for n, i in enumerate(m.indicators):
+        if i.source in DEVICE_SOURCES:
+            if not i.metric:
+                err(f"indicators.{n}.metric", f"{i.code}: a device indicator names its metric")
+            elif i.metric not in metrics:
+                err(f"indicators.{n}.metric", f"{i.code}: no metric profile for {i.metric}")
+        elif i.metric:
+            err(f"indicators.{n}.metric", f"{i.code}: only device indicators have a metric")
+
+    if [r.level for r in m.levels] != list(LEVELS):
+        err("levels", "give the four levels in order: blue, yellow, orange, red")
+    else:
+        for n, (low, high) in enumerate(zip(m.levels, m.levels[1:])):
+            if low.max_score is None:
+                err(f"levels.{n}.max_score", f"{low.level} needs an upper bound below {high.level}")
+            elif low.max_score <= low.min_score:
+                err(f"levels.{n}.max_score", f"{low.level} ends at {low.max_score:g}, not above its start "
+                                             f"{low.min_score:g}")
+            elif high.min_score < low.max_score:
+                err(f"levels.{n + 1}.min_score", f"the levels overlap: {high.level} starts at {high.min_score:g} "
+                                                 f"but {low.level} runs to {low.max_score:g}")
+            elif high.min_score > low.max_score:
+                err(f"levels.{n + 1}.min_score", f"gap between levels: {low.level} ends at {low.max_score:g} and "
+                                                 f"{high.level} starts at {high.min_score:g}")
+        if m.levels[-1].max_score is not None:
+            err("levels.3.max_score", "red has no upper bound")
+
+    if sorted(p.level for p in m.plans) != sorted(LEVELS):
+        err("plans", "give one response plan per level")
+    for n, r in enumerate(m.credit_rules):
+        if r.indicator is not None and r.indicator not in codes:
+            err(f"credit_rules.{n}.indicator", f"no indicator {r.indicator} in this model")
+    return errors

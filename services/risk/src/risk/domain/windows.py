@@ -1,0 +1,111 @@
+"""Device readings evaluated in tumbling windows, per device (pure).
+
+Each device has one open window (``window_s`` of its metric, aligned to the epoch). A reading of the open
+window updates its counters; a reading of a later window closes the open one first; a reading older than
+the open window is late and only counted as such. A closed window with at least ``min_breaches`` readings
+beyond the limit is out of range: one observation for the entity, and a clue when its worst value reaches
+``clue_at`` (at most once per ``clue_cooldown_s`` per device). No per-reading state survives the window:
+only the counters below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from .model import MetricProfile
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The open window of one device."""
+
+    device_id: str
+    start: datetime
+    readings: int = 0
+    breaches: int = 0
+    worst: float | None = None       # the value furthest beyond the limit direction (max above, min below)
+    last_seen: datetime | None = None
+    last_clue_at: datetime | None = None
+    silent_since: datetime | None = None  # set once a missed heartbeat was observed, until the next message
+    late: int = 0
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A window that ended out of range."""
+
+    device_id: str
+    start: datetime
+    end: datetime
+    readings: int
+    breaches: int
+    worst: float
+    raise_clue: bool
+
+
+def window_start(at: datetime, window_s: int) -> datetime:
+    seconds = int((at - EPOCH).total_seconds())
+    return datetime.fromtimestamp(seconds - seconds % window_s, tz=timezone.utc)
+
+
+def new_window(device_id: str, at: datetime, profile: MetricProfile) -> Window:
+    return Window(device_id=device_id, start=window_start(at, profile.window_s))
+
+
+def _worse(profile: MetricProfile, a: float | None, b: float) -> float:
+    if a is None:
+        return b
+    return max(a, b) if profile.direction == "above" else min(a, b)
+
+
+def close(w: Window, profile: MetricProfile) -> Closed | None:
+    """The out-of-range verdict of a window that ends now (None: in range or empty)."""
+    if w.breaches < profile.min_breaches or w.worst is None:
+        return None
+    end = datetime.fromtimestamp(w.start.timestamp() + profile.window_s, tz=timezone.utc)
+    clue = profile.clue_at is not None and not profile.breaches(profile.clue_at, w.worst) and (
+        w.last_clue_at is None or (end - w.last_clue_at).total_seconds() >= profile.clue_cooldown_s)
+    return Closed(w.device_id, w.start, end, w.readings, w.breaches, w.worst, clue)
+
+
+def apply(w: Window, profile: MetricProfile, *, value: float, at: datetime, heartbeat: bool
+          ) -> tuple[Window, Closed | None]:
+    """Add one reading (or heartbeat) of the device; returns its window now and a window it closed, if any."""
+    start = window_start(at, profile.window_s)
+    seen = at if w.last_seen is None or at > w.last_seen else w.last_seen
+    if start < w.start:
+        return replace(w, late=w.late + 1, last_seen=seen, silent_since=None), None
+    closed = None
+    if start > w.start:
+        closed = close(w, profile)
+        last_clue = closed.end if closed is not None and closed.raise_clue else w.last_clue_at
+        w = Window(device_id=w.device_id, start=start, last_seen=w.last_seen, last_clue_at=last_clue)
+    w = replace(w, last_seen=seen, silent_since=None)
+    if heartbeat:
+        return w, closed
+    breach = profile.breaches(value, profile.limit)
+    return replace(w, readings=w.readings + 1, breaches=w.breaches + breach,
+                   worst=_worse(profile, w.worst, value) if breach else w.worst), closed
+
+
+def due(w: Window, profile: MetricProfile, now: datetime, grace_s: float) -> bool:
+    """Whether a window has ended (plus a grace period for stragglers) with nothing newer arriving."""
+    return w.readings > 0 and now.timestamp() >= w.start.timestamp() + profile.window_s + grace_s
+
+
+def flush(w: Window, profile: MetricProfile) -> tuple[Window, Closed | None]:
+    """Close a due window without a newer reading (the device went quiet)."""
+    closed = close(w, profile)
+    last_clue = closed.end if closed is not None and closed.raise_clue else w.last_clue_at
+    start = datetime.fromtimestamp(w.start.timestamp() + profile.window_s, tz=timezone.utc)
+    return Window(device_id=w.device_id, start=start, last_seen=w.last_seen, last_clue_at=last_clue,
+                  silent_since=w.silent_since), closed
+
+
+def silent(w: Window, profile: MetricProfile, now: datetime) -> bool:
+    """A device that has not been heard for longer than its heartbeat timeout (and not yet reported)."""
+    return (profile.heartbeat_timeout_s is not None and w.last_seen is not None and w.silent_since is None
+            and (now - w.last_seen).total_seconds() > profile.heartbeat_timeout_s)

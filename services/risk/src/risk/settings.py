@@ -1,0 +1,34 @@
+"""The risk service's settings (environment variables ``JSP_RISK_*``).
+
+The model itself (indicators, weights, warning levels, response plans, device metrics, credit rules) is data
+in the database, edited by the office through the API; these are the service's own timings and names.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from jsp_common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="JSP_RISK_")
+
+    service_name: str = "risk"
+    http_port: int = 8104
+
+    # Consumer groups.
+    replica_group: str = "risk.replica"          # registry.entities.v1 -> the directory replica
+    indicators_group: str = "risk.indicators"    # clues.lifecycle.v1, inspection.results.v1 -> observations
+    monitoring_group: str = "risk.monitoring"    # monitoring.device-readings.v1 -> device windows
+    # Readings and indicator events are applied a poll at a time, set-wise: bigger polls, fewer transactions.
+    consumer_max_records: int = Field(5000, validation_alias=AliasChoices("JSP_RISK_CONSUMER_MAX_RECORDS",
+                                                                          "JSP_CONSUMER_MAX_RECORDS"))
+
+    model_cache_s: float = 5.0           # the model in force is re-read this often (at once where it was saved)
+    window_grace_s: float = 10.0         # a window closes this long after its end when no later reading came
+    window_scan_interval_s: float = 15.0 # periodic job: close quiet windows, report silent devices
+    window_scan_batch: int = 2000
+    escalation_scan_interval_s: float = 60.0  # periodic job: escalate unanswered alerts past their deadline
+    rescore_page: int = 5000             # entities per transaction in a full re-scoring

@@ -1,0 +1,33 @@
+"""Event type -> use case, per consumer group of the risk service."""
+
+from __future__ import annotations
+
+from jsp_common import replica, topics
+from jsp_common.consumer import BatchHandler, HandlerContext
+
+from .adapters.tables import entities
+from .deps import Deps
+from .usecases import indicators, monitoring
+
+REPLICA_TOPICS = replica.TOPICS
+INDICATOR_TOPICS = (topics.CLUE_LIFECYCLE, topics.INSPECTION_RESULTS)
+MONITORING_TOPICS = (topics.DEVICE_READINGS,)
+
+
+def replica_handlers() -> dict[str, BatchHandler]:
+    return replica.batch_handlers(entities)
+
+
+def indicator_handlers(deps: Deps) -> dict[str, BatchHandler]:
+    """Clue and inspection events of a poll, together: one observation insert and one re-scoring for all."""
+    async def apply(contexts: list[HandlerContext]) -> None:
+        await indicators.apply(deps, contexts)
+
+    return {event_type: apply for event_type in indicators.READERS}
+
+
+def monitoring_handlers(deps: Deps) -> dict[str, BatchHandler]:
+    async def readings(contexts: list[HandlerContext]) -> None:
+        await monitoring.readings(deps, contexts)
+
+    return {"monitoring.device.reading-recorded.v1": readings}

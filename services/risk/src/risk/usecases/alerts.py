@@ -1,0 +1,191 @@
+"""Risk alerts: raised and closed as scores move, acknowledged and answered by departments, escalated to the
+office when a red alert stays unanswered past its deadline. Every change goes to the general alerts topic
+(ministries, the office) and to each responsible department's own ``dept.<department>.alerts.v1``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from jsp_common import clock, topics
+from jsp_common.events.clues import ClueSubmitted, Urgency
+from jsp_common.events.risk import (Contribution, RiskAlertAcknowledged, RiskAlertClosed, RiskAlertEscalated,
+                                    RiskAlertRaised, RiskAlertResponded, WarningLevel)
+from jsp_common.logs import get_logger
+from jsp_common.outbox import SessionTx
+from jsp_common.outbox import Transaction as Tx
+from jsp_common.principal import Principal, Role
+from jsp_common.problems import Problem
+
+from ..adapters import repository as repo
+from ..deps import Deps
+from ..domain import alerts as rules
+from ..domain.model import RiskModel
+from ..domain.scoring import Assessment
+
+log = get_logger(__name__)
+SYSTEM = "risk"
+
+
+def new_alert_id(now: datetime) -> str:
+    return f"RA{clock.as_local(now):%Y%m%d}-{uuid.uuid4().hex[:12]}"
+
+
+async def publish(tx: Tx, event, departments: list[str]) -> None:
+    """One alert event on the general topic and on every responsible department's topic."""
+    await tx.emit(topics.RISK_ALERTS, event, key=event.uscc)
+    for d in departments:
+        await tx.emit(topics.department_topic(topics.DEPARTMENT_ALERTS, d), event, key=event.uscc)
+
+
+def _base(alert: dict) -> dict:
+    return {"alert_id": alert["id"], "uscc": alert["uscc"], "level": alert["level"],
+            "departments": list(alert["departments"])}
+
+
+async def _history(tx: Tx, alert: dict, action: str, actor: str, department: str | None, at: datetime,
+                   **details) -> None:
+    await repo.add_alert_history(tx.session, alert_id=alert["id"], at=at, action=action, actor=actor,
+                                 department=department, details=details)
+
+
+async def evaluate_many(deps: Deps, tx: Tx, assessed: list[tuple[dict, Assessment]], model: RiskModel, *,
+                        now: datetime) -> None:
+    """:func:`evaluate` for many entities, their alerts read with two statements."""
+    opened, latest = await repo.alerts_of_many(tx.session, [s["uscc"] for s, _ in assessed])
+    for standing, a in assessed:
+        prev = latest.get((standing["uscc"], a.level.value)) if a.level else None
+        await _decide(deps, tx, standing, a, model, opened.get(standing["uscc"]), prev, now=now)
+
+
+async def evaluate(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: RiskModel, *, now: datetime) -> None:
+    """Raise, keep, suppress or close the entity's alert after a new assessment."""
+    uscc = standing["uscc"]
+    row = await repo.open_alert(tx.session, uscc)
+    prev = await repo.last_alert_at_level(tx.session, uscc, a.level.value) if a.level is not None else None
+    await _decide(deps, tx, standing, a, model, row, prev, now=now)
+
+
+async def _decide(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: RiskModel, row: dict | None,
+                  prev: dict | None, *, now: datetime) -> None:
+    uscc = standing["uscc"]
+    open_alert = rules.OpenAlert(row["id"], WarningLevel(row["level"]), row["score"]) if row else None
+    last = rules.LastAlert(WarningLevel(prev["level"]), prev["raised_at"], prev["score"]) if prev else None
+    decision = rules.decide(level=a.level, score=a.score, open_alert=open_alert, last_at_level=last, now=now,
+                            cooldown_hours=model.cooldown_hours)
+    if isinstance(decision, rules.Close):
+        await close(tx, row, decision.reason, a.score, now)
+    elif isinstance(decision, rules.Suppressed):
+        log.info("alert suppressed by the cool-down", uscc=uscc, level=decision.level.value, reason=decision.reason)
+    elif isinstance(decision, rules.Raise):
+        if row is not None:
+            await close(tx, row, "superseded", a.score, now)
+        await raise_alert(deps, tx, standing, a, model, now=now, previous=open_alert.level if open_alert else None)
+    elif row is not None and a.score != row["score"]:
+        await repo.update_alert(tx.session, row["id"], score=a.score)
+
+
+async def close(tx: Tx, alert: dict, reason: str, score: float, now: datetime) -> None:
+    await repo.update_alert(tx.session, alert["id"], state="closed", closed_at=now, close_reason=reason)
+    await _history(tx, alert, "close", SYSTEM, None, now, reason=reason, score=score)
+    await publish(tx, RiskAlertClosed(**_base(alert), reason=reason, score=score, at=now), list(alert["departments"]))
+
+
+def departments_of(standing: dict, entity: dict | None) -> list[str]:
+    """The registry's responsible departments and those the events named."""
+    named = set(standing.get("departments") or [])
+    if entity is not None:
+        named |= set(entity["responsible_departments"] or [])
+    return sorted(named)
+
+
+async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: RiskModel, *, now: datetime,
+                      previous: WarningLevel | None) -> dict:
+    assert a.level is not None
+    plan = model.plan(a.level)
+    entity = await repo.entity(tx.session, standing["uscc"])
+    departments = departments_of(standing, entity) if plan.notify_departments else []
+    alert = {"id": new_alert_id(now), "uscc": standing["uscc"], "level": a.level.value,
+             "previous_level": previous.value if previous else None, "state": "open", "score": a.score,
+             "model_version": a.model_version, "departments": departments, "contributions": a.contributions,
+             "actions": plan.actions, "escalate": plan.escalate_when_unanswered,
+             "respond_by": rules.respond_by(plan, now, deps.calendar), "raised_at": now}
+    await repo.insert_alert(tx.session, alert)
+    await _history(tx, alert, "raise", SYSTEM, None, now, score=a.score, previous_level=alert["previous_level"])
+    await publish(tx, RiskAlertRaised(
+        **_base(alert), entity_name=entity["name"] if entity else None,
+        division_code=entity["division_code"] if entity else None, previous_level=previous, score=a.score,
+        model_version=a.model_version, contributions=[Contribution(**c) for c in a.contributions],
+        actions=plan.actions, respond_by=alert["respond_by"], raised_at=now), departments)
+    if plan.raise_clue:
+        await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
+            channel="risk", channel_ref=f"alert:{alert['id']}", received_at=now, uscc=standing["uscc"],
+            business_name=entity["name"] if entity else None, address=entity["address"] if entity else None,
+            division_code=entity["division_code"] if entity else None, urgency=Urgency.URGENT,
+            content=f"风险预警（{a.level.value}级）：{entity['name'] if entity else standing['uscc']}风险分值"
+                    f"{a.score:g}，" + "；".join(f"{c['indicator']}×{c['count']:g}" for c in a.contributions)
+                    + "。请核查处置。"), key=f"alert:{alert['id']}")
+    return alert
+
+
+# ------------------------------------------------------------------ departments and the office act on alerts
+async def load(tx: Tx, alert_id: str, actor: Principal, *, for_update: bool = False) -> dict:
+    """The alert, if the caller may see it: the office any, a department those about its entities (else 404)."""
+    alert = await repo.get_alert(tx.session, alert_id, for_update=for_update)
+    if alert is None or not (actor.has(Role.OFFICE) or (actor.has(Role.DEPARTMENT) and actor.department
+                                                         and actor.department in alert["departments"])):
+        raise Problem(404, f"no alert {alert_id}")
+    return alert
+
+
+def _acting_department(alert: dict, actor: Principal) -> str:
+    if not actor.has(Role.DEPARTMENT) or not actor.department:
+        raise Problem(403, "only a responsible department acknowledges and answers an alert")
+    return actor.department
+
+
+async def acknowledge(tx: Tx, alert_id: str, actor: Principal) -> dict:
+    alert = await load(tx, alert_id, actor, for_update=True)
+    department = _acting_department(alert, actor)
+    if alert["state"] == "closed":
+        raise Problem(409, "the alert is closed", state=alert["state"])
+    now = clock.now()
+    if alert["state"] == "open":
+        await repo.update_alert(tx.session, alert_id, state="acknowledged", acknowledged_at=now)
+        alert.update(state="acknowledged", acknowledged_at=now)
+    await _history(tx, alert, "acknowledge", actor.subject, department, now)
+    await publish(tx, RiskAlertAcknowledged(**_base(alert), department=department, by=actor.subject, at=now),
+                  list(alert["departments"]))
+    return alert
+
+
+async def respond(tx: Tx, alert_id: str, actor: Principal, *, measures: str) -> dict:
+    alert = await load(tx, alert_id, actor, for_update=True)
+    department = _acting_department(alert, actor)
+    if alert["state"] == "closed":
+        raise Problem(409, "the alert is closed", state=alert["state"])
+    now = clock.now()
+    values = {"state": "responded", "responded_at": now, "measures": measures,
+              "acknowledged_at": alert["acknowledged_at"] or now}
+    await repo.update_alert(tx.session, alert_id, **values)
+    alert.update(values)
+    await _history(tx, alert, "respond", actor.subject, department, now, measures=measures)
+    await publish(tx, RiskAlertResponded(**_base(alert), department=department, by=actor.subject, measures=measures,
+                                         at=now), list(alert["departments"]))
+    return alert
+
+
+async def escalate_due(deps: Deps, now: datetime | None = None) -> int:
+    """Escalate every alert unanswered past its deadline (its own transaction). Returns how many."""
+    now = now or clock.now()
+    async with deps.db.transaction() as session:
+        tx = SessionTx(session, deps.source)
+        due = [a for a in await repo.due_alerts(session, now)
+               if rules.overdue(state=a["state"], escalate=a["escalate"], respond_by_at=a["respond_by"],
+                                escalated_at=a["escalated_at"], now=now)]
+        for alert in due:
+            await repo.update_alert(session, alert["id"], escalated_at=now)
+            await _history(tx, alert, "escalate", SYSTEM, None, now, respond_by=alert["respond_by"].isoformat())
+            await publish(tx, RiskAlertEscalated(**_base(alert), respond_by=alert["respond_by"], at=now),
+                          list(alert["departments"]))
+    return len(due)

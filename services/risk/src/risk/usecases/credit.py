@@ -1,0 +1,90 @@
+"""Credit risk classes (信用风险分类, A-D): computed from the model's rules with their inputs kept, corrected by
+the office with a reason, published on ``risk.credit-classes.v1`` whenever the class in force changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jsp_common import clock, topics
+from jsp_common.events.risk import CreditClass, CreditClassChanged
+from jsp_common.outbox import Transaction as Tx
+from jsp_common.principal import Principal
+from jsp_common.problems import Problem
+
+from ..adapters import repository as repo
+from ..domain.scoring import Assessment
+
+SYSTEM = "risk"
+
+
+def inputs_of(a: Assessment) -> dict:
+    return {"score": a.score, "counts": a.counts, "contributions": a.contributions, "rules": a.class_reasons,
+            "model_version": a.model_version}
+
+
+async def _change(tx: Tx, standing: dict, new: CreditClass, *, score: float, model_version: int, corrected: bool,
+                  reason: str, inputs: dict, actor: str, now: datetime, **extra) -> None:
+    version = standing["class_version"] + 1
+    previous = standing["credit_class"]
+    await repo.update_standing(tx.session, standing["uscc"], credit_class=new.value, class_version=version,
+                               class_changed_at=now, **extra)
+    await repo.add_class_history(tx.session, uscc=standing["uscc"], class_version=version, credit_class=new.value,
+                                 previous_class=previous, corrected_by_office=corrected, reason=reason, inputs=inputs,
+                                 actor=actor, at=now)
+    await tx.emit(topics.CREDIT_CLASSES, CreditClassChanged(
+        uscc=standing["uscc"], credit_class=new, previous_class=CreditClass(previous) if previous else None,
+        score=score, model_version=max(model_version, 1), corrected_by_office=corrected, reason=reason[:1000],
+        record_version=version, changed_at=now), key=standing["uscc"])
+    standing.update(credit_class=new.value, class_version=version, **extra)
+
+
+async def follow(tx: Tx, standing: dict, a: Assessment, *, now: datetime) -> None:
+    """Publish the computed class when it differs from the class in force, unless the office corrected it."""
+    if standing.get("corrected_class"):
+        return
+    if standing["credit_class"] == a.computed_class.value:
+        return
+    if standing["credit_class"] is None and a.computed_class == CreditClass.A and a.score == 0:
+        return  # an entity nothing is known against: no record needed (subscribers count it as low risk)
+    await _change(tx, standing, a.computed_class, score=a.score, model_version=a.model_version, corrected=False,
+                  reason="; ".join(a.class_reasons) or "no rule holds: low risk", inputs=inputs_of(a),
+                  actor=SYSTEM, now=now)
+
+
+async def correct(tx: Tx, uscc: str, actor: Principal, *, credit_class: CreditClass | None, reason: str) -> dict:
+    """The office sets an entity's class by hand (``None``: back to the computed class), with a reason."""
+    standing = await repo.standing(tx.session, uscc, for_update=True)
+    if standing is None:
+        standing = await repo.ensure_standing(tx.session, uscc)
+    now = clock.now()
+    inputs = {"score": standing["score"], "counts": standing["counts"], "rules": standing["class_reasons"],
+              "model_version": standing["model_version"], "computed_class": standing["computed_class"]}
+    if credit_class is None:
+        if not standing["corrected_class"]:
+            raise Problem(409, "the class of this entity is not corrected")
+        target = CreditClass(standing["computed_class"] or "A")
+        extra = {"corrected_class": None, "correction_reason": None, "corrected_by": None, "corrected_at": None}
+    else:
+        target = credit_class
+        extra = {"corrected_class": credit_class.value, "correction_reason": reason, "corrected_by": actor.subject,
+                 "corrected_at": now}
+    await _change(tx, standing, target, score=standing["score"], model_version=standing["model_version"],
+                  corrected=credit_class is not None, reason=reason, inputs=inputs, actor=actor.subject, now=now,
+                  **extra)
+    return await explain(tx, uscc)
+
+
+async def explain(tx: Tx, uscc: str) -> dict:
+    """Why the entity has its class: the inputs of the class in force, the computed class, any correction."""
+    standing = await repo.standing(tx.session, uscc)
+    if standing is None:
+        raise Problem(404, f"nothing is known about {uscc}: its class is A (low risk) by default")
+    return {"uscc": uscc, "credit_class": standing["credit_class"] or "A", "class_version": standing["class_version"],
+            "computed_class": standing["computed_class"], "score": standing["score"], "level": standing["level"],
+            "counts": standing["counts"], "contributions": standing["contributions"],
+            "rules": standing["class_reasons"], "model_version": standing["model_version"],
+            "scored_at": standing["scored_at"],
+            "correction": None if not standing["corrected_class"] else {
+                "credit_class": standing["corrected_class"], "reason": standing["correction_reason"],
+                "by": standing["corrected_by"], "at": standing["corrected_at"]},
+            "history": await repo.class_history_of(tx.session, uscc)}

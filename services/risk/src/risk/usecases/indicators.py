@@ -1,0 +1,64 @@
+"""What the platform already publishes, as observations: clues taken in and verified (clues.lifecycle.v1),
+inspection results (inspection.results.v1). A poll's events are recorded and their entities re-scored
+together (one statement per step)."""
+
+from __future__ import annotations
+
+from jsp_common import clock
+from jsp_common.consumer import HandlerContext
+from jsp_common.events.clues import ClueTransitioned, Finding
+from jsp_common.events.inspection import InspectionResultPublished, ItemOutcome
+
+from ..deps import Deps
+from ..domain.model import RiskModel, Source
+from . import scoring
+
+FOUND_TRUE = (Finding.SUBSTANTIATED.value, Finding.PARTLY.value)
+FAILED_OUTCOMES = (ItemOutcome.CORRECTION_ORDERED, ItemOutcome.REFERRED_FOR_CASE, ItemOutcome.NOT_COOPERATING)
+Found = tuple[list[dict], list[str]]  # observation rows, departments named by the event
+
+
+def _rows(model: RiskModel, source: Source, uscc: str, ref: str, at) -> list[dict]:
+    return [{"uscc": uscc, "indicator": i.code, "ref": ref, "at": at} for i in model.indicators_of(source)]
+
+
+def clue_transitioned(model: RiskModel, e: ClueTransitioned) -> Found:
+    """A clue about a known business: taken in (``receive``) or found (partly) true (``handle``)."""
+    if not e.uscc:
+        return [], []
+    if e.action == "receive":
+        rows = _rows(model, Source.CLUE_RECEIVED, e.uscc, e.clue_id, e.at)
+    elif e.action == "handle" and e.details.get("finding") in FOUND_TRUE:
+        rows = _rows(model, Source.CLUE_SUBSTANTIATED, e.uscc, e.clue_id, e.at)
+    else:
+        return [], []
+    return rows, [d for d in [e.lead_department, *e.co_departments] if d]
+
+
+def inspection_result(model: RiskModel, e: InspectionResultPublished) -> Found:
+    """Each failed item of a published inspection result, and a business not found at its address."""
+    rows: list[dict] = []
+    for item in e.items:
+        ref = f"{e.task_id}:{e.uscc}:{item.item_code}"
+        if item.outcome in FAILED_OUTCOMES:
+            rows += _rows(model, Source.INSPECTION_ITEM_FAILED, e.uscc, ref, e.published_at)
+        elif item.outcome == ItemOutcome.NOT_FOUND_AT_ADDRESS:
+            rows += _rows(model, Source.INSPECTION_NOT_FOUND, e.uscc, ref, e.published_at)
+    return rows, list(e.departments)
+
+
+READERS = {"clues.clue.transitioned.v1": clue_transitioned, "inspection.result.published.v1": inspection_result}
+
+
+async def apply(deps: Deps, contexts: list[HandlerContext]) -> None:
+    """A poll's clue and inspection events (batch handler of the indicators group)."""
+    tx = contexts[0]
+    _, model = await deps.model.get(tx.session)
+    rows: list[dict] = []
+    departments: dict[str, list[str]] = {}
+    for c in contexts:
+        found, named = READERS[c.envelope.type](model, c.data)  # type: ignore[arg-type]
+        rows += found
+        if found:
+            departments.setdefault(found[0]["uscc"], []).extend(named)
+    await scoring.observe(deps, tx, rows, departments=departments, now=clock.now())

@@ -1,0 +1,102 @@
+"""The risk model's versions: the office saves a new one (validated), and tries one first (dry-run: how many
+entities each level would hold), and a full re-scoring applies the version in force to every entity."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from jsp_common import clock
+from jsp_common.outbox import SessionTx
+from jsp_common.outbox import Transaction as Tx
+from jsp_common.principal import Principal
+from jsp_common.problems import Problem
+
+from ..adapters import repository as repo
+from ..deps import Deps
+from ..domain import scoring as rules
+from ..domain.model import LEVELS, RiskModel
+from . import alerts, credit
+
+
+async def current(tx: Tx) -> dict:
+    found = await repo.latest_model(tx.session)
+    if found is None:
+        raise Problem(404, "no risk model yet (run `python -m risk migrate`)")
+    version, model = found
+    return {"version": version, "model": model.model_dump(mode="json")}
+
+
+async def get(tx: Tx, version: int) -> dict:
+    row = await repo.model_version(tx.session, version)
+    if row is None:
+        raise Problem(404, f"no model version {version}")
+    return {"version": row["version"], "note": row["note"], "created_by": row["created_by"],
+            "created_at": row["created_at"], "model": row["document"]}
+
+
+async def save(deps: Deps, tx: Tx, model: RiskModel, *, note: str, actor: Principal) -> dict:
+    """A new version in force from now; entities are re-scored as events arrive, or all at once by
+    ``python -m risk rescore``."""
+    version = await repo.add_model(tx.session, model, note=note, created_by=actor.subject)
+    deps.model.invalidate()
+    return {"version": version, "note": note}
+
+
+async def dry_run(tx: Tx, model: RiskModel) -> dict:
+    """How many entities each level would hold under ``model`` (from their current counts), beside now."""
+    proposed = await repo.level_counts(tx.session, model)
+    found = await repo.latest_model(tx.session)
+    now = await repo.level_counts(tx.session, found[1]) if found else {}
+    levels = [None, *LEVELS]
+    return {"levels": [{"level": lv.value if lv else "none",
+                        "proposed": proposed.get(lv.value if lv else None, 0),
+                        "current": now.get(lv.value if lv else None, 0)} for lv in levels],
+            "current_version": found[0] if found else None}
+
+
+async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
+    """Re-score every entity under the model in force, page by page (one transaction each): scores, levels
+    and classes from their observations; alerts follow where the level changed. Returns counts."""
+    now = now or clock.now()
+    after, pages, total, moved = "", 0, 0, 0
+    async with deps.db.transaction() as session:
+        deps.model.invalidate()
+        version, model = await deps.model.get(session)
+    windows = {i.code: now - timedelta(days=i.window_days) for i in model.indicators}
+    assessed: dict[tuple, tuple[rules.Assessment, tuple]] = {}  # the same counts score the same
+
+    def assess(counts: dict[str, float]) -> tuple[rules.Assessment, tuple]:
+        key = tuple(sorted(counts.items()))
+        if key not in assessed:
+            a = rules.assess(model, version, counts)
+            assessed[key] = (a, repo.rescored_values(a.score, a.level.value if a.level else None, a.counts,
+                                                     a.contributions, version, a.computed_class.value,
+                                                     a.class_reasons))
+        return assessed[key]
+
+    while True:
+        async with deps.db.transaction() as session:
+            tx = SessionTx(session, deps.source)
+            page = await repo.standings_page(session, after, deps.settings.rescore_page)
+            if not page:
+                break
+            counts = await repo.counts_for(session, page[0][0], page[-1][0], windows)
+            usccs, values, follow = [], [], []
+            for uscc, level, klass, corrected in page:
+                a, row = assess(counts.get(uscc, {}))
+                usccs.append(uscc)
+                values.append(row)
+                if level != (a.level.value if a.level else None) or (
+                        not corrected and klass != a.computed_class.value and not (klass is None and a.score == 0)):
+                    follow.append(uscc)
+            await repo.update_standings(session, usccs, values, now)
+            for uscc in follow:  # level or class moved: the full standing, locked, through the same path as events
+                standing = await repo.standing(session, uscc, for_update=True)
+                a, _ = assess(counts.get(uscc, {}))
+                await alerts.evaluate(deps, tx, standing, a, model, now=now)
+                await credit.follow(tx, standing, a, now=now)
+            moved += len(follow)
+            total += len(page)
+            pages += 1
+            after = page[-1][0]
+    return {"entities": total, "changed": moved, "pages": pages, "model_version": version}

@@ -1,0 +1,157 @@
+"""Off-site monitoring (非现场监管): device readings evaluated in windows, devices registered to entities.
+
+Each poll of a partition of ``monitoring.device-readings.v1`` is one transaction: the devices' open windows
+are read once, updated in memory reading by reading, and written back once, together with the partition's
+last applied offset; windows that closed out of range become observations (and clues) in the same
+transaction. A reading at or below the stored offset was applied before a crash and is skipped, so a
+kill -9 at any point neither loses nor repeats an alert; no inbox row or database write per reading.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from jsp_common import clock, topics
+from jsp_common.consumer import HandlerContext
+from jsp_common.events.clues import ClueSubmitted, Urgency
+from jsp_common.events.risk import DeviceReadingRecorded
+from jsp_common.outbox import SessionTx
+from jsp_common.outbox import Transaction as Tx
+from jsp_common.principal import Principal
+from jsp_common.problems import Problem
+
+from ..adapters import monitoring as mon
+from ..adapters import repository as repo
+from ..deps import Deps
+from ..domain import windows as win
+from ..domain.model import MetricProfile, RiskModel, Source
+from . import scoring
+
+
+def _due(w: win.Window, p: MetricProfile, partition: int | None = None
+         ) -> tuple[win.Window, datetime | None, datetime | None, int | None]:
+    due = w.start + timedelta(seconds=p.window_s) if w.readings else None
+    silent = (w.last_seen + timedelta(seconds=p.heartbeat_timeout_s)
+              if p.heartbeat_timeout_s and w.last_seen and w.silent_since is None else None)
+    return w, due, silent, partition
+
+
+def problem_with(r: DeviceReadingRecorded, reg: dict | None, model: RiskModel) -> str | None:
+    """Why a reading cannot be evaluated (dead-lettered with this reason), or None."""
+    if reg is None:
+        return f"unknown device {r.device_id}: register it to its entity first (PUT /risk/devices/{r.device_id})"
+    if reg["uscc"] != r.uscc:
+        return f"device {r.device_id} is registered to {reg['uscc']}, not {r.uscc}"
+    if reg["metric"] != r.metric:
+        return f"device {r.device_id} measures {reg['metric']}, not {r.metric}"
+    profile = model.metric(r.metric)
+    if profile is None:
+        return f"metric {r.metric} is not in the risk model (version in force)"
+    if r.unit != profile.unit:
+        return f"unit {r.unit!r} does not match metric {r.metric}, measured in {profile.unit!r}"
+    return None
+
+
+async def readings(deps: Deps, contexts: list[HandlerContext]) -> None:
+    """A poll's readings of one partition (batch handler of the monitoring group)."""
+    tx = contexts[0]
+    session = tx.session
+    group = deps.settings.monitoring_group
+    applied = await mon.applied_offsets(session, group, sorted({(c.delivery.topic, c.delivery.partition)
+                                                                for c in contexts}))
+    version, model = await deps.model.get(session)
+    known = await mon.devices_with_windows(session, sorted({c.data.device_id for c in contexts}))  # type: ignore[attr-defined]
+    open_windows: dict[str, tuple[win.Window, MetricProfile, int]] = {}
+    closed: list[tuple[dict, MetricProfile, win.Closed]] = []
+    last: dict[tuple[str, int], tuple[int, datetime]] = {}
+    for c in contexts:
+        r: DeviceReadingRecorded = c.data  # type: ignore[assignment]
+        d = c.delivery
+        reg, stored = known.get(r.device_id, (None, None))
+        reason = problem_with(r, reg, model)
+        if reason is not None:
+            c.dead_letter(reason)  # dead-lettered again if redelivered: the reason does not depend on state
+            continue
+        if d.offset <= applied.get((d.topic, d.partition), -1):
+            continue  # applied before a crash, with the window state below
+        seen = last.get((d.topic, d.partition))
+        last[(d.topic, d.partition)] = (d.offset, r.measured_at if seen is None else max(seen[1], r.measured_at))
+        profile = model.metric(r.metric)
+        assert profile is not None and reg is not None
+        w = open_windows[r.device_id][0] if r.device_id in open_windows else \
+            stored or win.new_window(r.device_id, r.measured_at, profile)
+        w, done = win.apply(w, profile, value=r.value, at=r.measured_at, heartbeat=r.kind == "heartbeat")
+        open_windows[r.device_id] = (w, profile, d.partition)
+        if done is not None:
+            closed.append((reg, profile, done))
+    await mon.save_windows(session, [_due(w, p, part) for w, p, part in open_windows.values()])
+    await mon.save_offsets(session, group, last)
+    await out_of_range(deps, tx, closed, model)
+
+
+async def out_of_range(deps: Deps, tx: Tx, closed: list[tuple[dict, MetricProfile, win.Closed]],
+                       model: RiskModel) -> None:
+    """Windows that ended out of range: an observation each for the entity, and a clue where the rule says."""
+    if not closed:
+        return
+    rows = []
+    for reg, profile, c in closed:
+        ref = f"{c.device_id}:{c.start.isoformat()}"
+        rows += [{"uscc": reg["uscc"], "indicator": i.code, "ref": ref, "at": c.end}
+                 for i in model.indicators_of(Source.DEVICE_OUT_OF_RANGE, profile.metric)]
+        if c.raise_clue:
+            await raise_clue(tx, reg, profile, c)
+    await scoring.observe(deps, tx, rows, now=clock.now())
+
+
+async def raise_clue(tx: Tx, reg: dict, profile: MetricProfile, c: win.Closed) -> None:
+    """A clue on the clues service's intake topic (线索自动触发), routed like any other clue."""
+    entity = await repo.entity(tx.session, reg["uscc"])
+    name = entity["name"] if entity else reg["uscc"]
+    local = clock.as_local(c.start)
+    ref = f"device:{c.device_id}:{local:%Y%m%dT%H%M%S}"
+    await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
+        channel="risk", channel_ref=ref[:64], received_at=c.end, uscc=reg["uscc"], business_name=entity["name"] if entity else None,
+        address=entity["address"] if entity else None, division_code=entity["division_code"] if entity else None,
+        domain=profile.domain, urgency=Urgency.URGENT, category=f"monitoring:{profile.metric}",
+        content=f"{profile.name}超限（物联网监测自动触发）：{name}的设备{c.device_id}在{local:%Y-%m-%d %H:%M}起的"
+                f"{profile.window_s}秒内{c.breaches}次超过限值{profile.limit:g}{profile.unit}，最高{c.worst:g}{profile.unit}"
+                f"（触发值{profile.clue_at:g}{profile.unit}）。请立即核查处置。"), key=ref[:64])
+
+
+async def scan_windows(deps: Deps) -> int:
+    """Close windows whose devices went quiet and report devices that missed their heartbeat, by the event time
+    of their partition (periodic job, one transaction per round). Returns how many windows it looked at."""
+    s = deps.settings
+    async with deps.db.transaction() as session:
+        tx = SessionTx(session, deps.source)
+        version, model = await deps.model.get(session)
+        found = await mon.windows_to_check(session, s.monitoring_group, topics.DEVICE_READINGS, s.window_grace_s,
+                                           s.window_scan_batch)
+        closed, saved, silent_rows = [], [], []
+        for reg, w, now in found:
+            profile = model.metric(reg["metric"])
+            if profile is None:
+                continue
+            if win.due(w, profile, now, s.window_grace_s):
+                w, done = win.flush(w, profile)
+                if done is not None:
+                    closed.append((reg, profile, done))
+            if win.silent(w, profile, now):
+                silent_rows += [{"uscc": reg["uscc"], "indicator": i.code, "at": now,
+                                 "ref": f"{w.device_id}:silent:{w.last_seen.isoformat()}"}
+                                for i in model.indicators_of(Source.DEVICE_SILENT, profile.metric)]
+                w = win.Window(**{**w.__dict__, "silent_since": now})
+            saved.append(_due(w, profile))
+        await mon.save_windows(session, saved)
+        await out_of_range(deps, tx, closed, model)
+        await scoring.observe(deps, tx, silent_rows, now=clock.now())
+    return len(found)
+
+
+async def register_device(deps: Deps, tx: Tx, device_id: str, *, uscc: str, metric: str, actor: Principal) -> dict:
+    _, model = await deps.model.get(tx.session)
+    if model.metric(metric) is None:
+        raise Problem(422, f"metric {metric} is not in the risk model in force",
+                      errors=[{"field": "metric", "reason": "known: " + ", ".join(m.metric for m in model.metrics)}])
+    return await mon.register_device(tx.session, device_id=device_id, uscc=uscc, metric=metric, by=actor.subject)

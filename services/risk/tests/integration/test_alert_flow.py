@@ -1,0 +1,104 @@
+"""Clue and inspection events raise an entity's level: one alert on the general topic and the responsible
+departments' topics, its class published; departments see only their own alerts, acknowledge and answer."""
+
+from __future__ import annotations
+
+from jsp_testkit.testing import of_type, tail, unique
+
+from .conftest import OFFICE, dept, new_uscc
+
+ALERTS = "risk.alerts.v1"
+SAMR, NHC = "samr-410100", "nhc-410100"
+SAMR_ALERTS, NHC_ALERTS, MEM_ALERTS = (f"dept.{d}.alerts.v1" for d in (SAMR, NHC, "mem-410100"))
+CLASSES = "risk.credit-classes.v1"
+
+
+async def test_substantiated_clues_and_a_failed_inspection_raise_one_alert(service, bootstrap):
+    uscc = new_uscc()
+    await service.entity(uscc, [SAMR, NHC])
+    async with tail(bootstrap, ALERTS, SAMR_ALERTS, NHC_ALERTS, MEM_ALERTS, CLASSES) as t:
+        # two substantiated clues: 2 received (2 each) + 2 substantiated (15 each) = 34 -> blue
+        for _ in range(2):
+            await service.clue_handled(uscc, unique("CL"), SAMR)
+        await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"), count=3)
+        # a failed inspection item (20) -> 54 -> yellow: one new alert, the blue one superseded
+        await service.inspection(uscc, [SAMR], ["correction_ordered", "no_problem"], unique("T"))
+        yellow = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="yellow"), count=3)
+        await t.wait_for(of_type("risk.alert.closed.v1", uscc=uscc, reason="superseded"), count=3)
+        klass = await t.wait_for(of_type("risk.credit-class.changed.v1", uscc=uscc, credit_class="C"))
+    raised = [m for m in t.received if m.is_envelope() and m.envelope.type == "risk.alert.raised.v1"
+              and m.envelope.data["uscc"] == uscc]
+    # one alert per level, each on the general topic and on each responsible department's topic only
+    assert sorted((m.envelope.data["level"], m.topic) for m in raised) == sorted(
+        (lv, tp) for lv in ("blue", "yellow") for tp in (ALERTS, SAMR_ALERTS, NHC_ALERTS))
+    data = yellow[0].envelope.data
+    assert data["previous_level"] == "blue" and data["score"] == 54 and data["departments"] == [NHC, SAMR]
+    assert {c["indicator"]: c["points"] for c in data["contributions"]} == {
+        "clues_received": 4, "clues_substantiated": 30, "inspection_items_failed": 20}
+    assert all(m.key == uscc for m in raised)
+    assert klass[0].key == uscc and klass[0].envelope.data["previous_class"] == "A"
+    assert "一年内两条以上属实线索" in klass[0].envelope.data["reason"]
+
+    # a replayed inspection result counts once: same level, no new alert
+    standing = await service.standing(uscc)
+    assert standing["score"] == 54 and standing["level"] == "yellow"
+
+    alert_id = data["alert_id"]
+    r = await service.client.get(f"/alerts/{alert_id}", headers=dept(SAMR))
+    assert r.status_code == 200 and r.json()["state"] == "open" and r.json()["level"] == "yellow"
+    r = await service.client.get(f"/alerts/{alert_id}", headers=dept("mem-410100"))
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    listed = (await service.client.get("/alerts", headers=dept("mem-410100"), params={"uscc": uscc})).json()
+    assert listed == []
+    listed = (await service.client.get("/alerts", headers=dept(NHC), params={"uscc": uscc, "state": "unclosed"})).json()
+    assert [a["id"] for a in listed] == [alert_id]
+
+    async with tail(bootstrap, ALERTS, NHC_ALERTS) as t:
+        assert (await service.post(f"/alerts/{alert_id}/acknowledgement", dept("mem-410100"))).status_code == 404
+        assert (await service.post(f"/alerts/{alert_id}/acknowledgement", OFFICE)).status_code == 403
+        r = await service.post(f"/alerts/{alert_id}/acknowledgement", dept(SAMR))
+        assert r.status_code == 200 and r.json()["state"] == "acknowledged"
+        r = await service.post(f"/alerts/{alert_id}/response", dept(SAMR), {"measures": "已约谈负责人并责令整改"})
+        assert r.status_code == 200 and r.json()["state"] == "responded"
+        r = await service.post(f"/alerts/{alert_id}/response", dept(SAMR), {"measures": ""})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("measures")
+        await t.wait_for(of_type("risk.alert.responded.v1", alert_id=alert_id, department=SAMR), count=2)
+        await t.wait_for(of_type("risk.alert.acknowledged.v1", alert_id=alert_id), count=2)
+    history = (await service.client.get(f"/alerts/{alert_id}", headers=OFFICE)).json()["history"]
+    assert [(h["action"], h["department"]) for h in history] == [("raise", None), ("acknowledge", SAMR),
+                                                                 ("respond", SAMR)]
+
+
+async def test_credit_class_explained_and_corrected_by_the_office(service, bootstrap):
+    uscc = new_uscc()
+    await service.entity(uscc, [SAMR])
+    async with tail(bootstrap, CLASSES) as t:
+        await service.inspection(uscc, [SAMR], ["not_found_at_address"], unique("T"))
+        first = (await t.wait_for(of_type("risk.credit-class.changed.v1", uscc=uscc)))[0].envelope.data
+        assert first["credit_class"] == "D" and first["previous_class"] is None and first["record_version"] == 1
+        r = await service.client.get(f"/entities/{uscc}/credit-class", headers=dept(SAMR))
+        why = r.json()
+        assert r.status_code == 200 and why["credit_class"] == "D" and why["counts"] == {"not_found_at_address": 1}
+        assert why["rules"] == ["通过登记住所无法联系"] and why["history"][0]["inputs"]["score"] == 25
+        assert (await service.client.get(f"/entities/{uscc}/credit-class", headers=dept(NHC))).status_code == 404
+
+        body = {"credit_class": "B", "reason": "经实地核查，企业已在登记住所正常经营"}
+        assert (await service.post(f"/entities/{uscc}/credit-class/correction", dept(SAMR), body)).status_code == 403
+        r = await service.post(f"/entities/{uscc}/credit-class/correction", OFFICE, {"credit_class": "B", "reason": ""})
+        assert r.status_code == 422
+        r = await service.post(f"/entities/{uscc}/credit-class/correction", OFFICE, body)
+        assert r.status_code == 200 and r.json()["credit_class"] == "B" and r.json()["computed_class"] == "D"
+        assert r.json()["correction"]["reason"] == body["reason"] and r.json()["correction"]["by"] == "office-duty"
+        corrected = (await t.wait_for(of_type("risk.credit-class.changed.v1", uscc=uscc, record_version=2)))[0]
+    assert corrected.envelope.data["corrected_by_office"] is True and corrected.envelope.data["previous_class"] == "D"
+    assert corrected.envelope.data["reason"] == body["reason"]
+    history = (await service.client.get(f"/entities/{uscc}/credit-class", headers=OFFICE)).json()["history"]
+    assert [(h["credit_class"], h["actor"]) for h in history] == [("D", "risk"), ("B", "office-duty")]
+
+    # a code whose check character is wrong, a reason with control characters: refused, nothing recorded
+    bad = uscc[:-1] + ("0" if uscc[-1] != "0" else "1")
+    r = await service.post(f"/entities/{bad}/credit-class/correction", OFFICE, body)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "uscc"
+    r = await service.post(f"/entities/{uscc}/credit-class/correction", OFFICE, {"credit_class": "A", "reason": "ok\x13 fine"})
+    assert r.status_code == 422 and "control characters" in r.json()["detail"]
+    assert len((await service.client.get(f"/entities/{uscc}/credit-class", headers=OFFICE)).json()["history"]) == 2

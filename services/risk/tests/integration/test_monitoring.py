@@ -1,0 +1,108 @@
+"""Device readings: a gas concentration over the limit becomes an observation, an alert and a clue on the clues
+service's intake; bad input (unknown device, wrong unit, overlapping model thresholds) is refused with its
+reason and changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from jsp_common import clock
+from jsp_testkit.testing import of_type, tail, unique
+
+from .conftest import OFFICE, dept, new_uscc
+
+READINGS = "monitoring.device-readings.v1"
+DLQ = "monitoring.device-readings.v1.dlq.risk.monitoring"
+ALERTS = "risk.alerts.v1"
+SUBMISSIONS = "clues.submissions.v1"
+MOHURD = "mohurd-410100"
+
+
+def reading(device: str, uscc: str, value: float, at, *, unit: str = "%LEL", metric: str = "gas_lel") -> dict:
+    return {"device_id": device, "uscc": uscc, "metric": metric, "value": value, "unit": unit,
+            "measured_at": at.isoformat()}
+
+
+async def send_reading(service, data: dict) -> str:
+    return await service.send(READINGS, "monitoring.device.reading-recorded.v1", data, data["device_id"])
+
+
+async def test_gas_over_the_limit_raises_an_alert_and_a_clue(service, bootstrap):
+    uscc, device = new_uscc(), unique("gd")
+    await service.entity(uscc, [MOHURD], name="老张烧烤店")
+    r = await service.client.put(f"/devices/{device}", headers=OFFICE, json={"uscc": uscc, "metric": "gas_lel"})
+    assert r.status_code == 200 and r.json()["uscc"] == uscc
+    assert (await service.client.put(f"/devices/{device}", headers=dept(MOHURD),
+                                     json={"uscc": uscc, "metric": "gas_lel"})).status_code == 403
+    start = clock.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    async with tail(bootstrap, ALERTS, SUBMISSIONS, f"dept.{MOHURD}.alerts.v1") as t:
+        # a minute of readings, a leak peaking at 62 %LEL, then the next minute's first reading closes the window
+        for s, v in ((0, 8), (10, 31), (20, 62), (30, 55), (40, 12)):
+            await send_reading(service, reading(device, uscc, v, start + timedelta(seconds=s)))
+        await send_reading(service, reading(device, uscc, 3, start + timedelta(seconds=65)))
+        clue = (await t.wait_for(of_type("clues.clue.submitted.v1", uscc=uscc)))[0]
+        alert = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"), count=2)
+    data = clue.envelope.data
+    assert data["channel"] == "risk" and data["domain"] == "gas" and data["urgency"] == "urgent"
+    assert data["business_name"] == "老张烧烤店" and "62%LEL" in data["content"] and device in data["content"]
+    assert clue.key == data["channel_ref"] and data["channel_ref"].startswith(f"device:{device}:")
+    assert {m.topic for m in alert} == {ALERTS, f"dept.{MOHURD}.alerts.v1"}
+    assert alert[0].envelope.data["score"] == 30
+    standing = await service.standing(uscc)
+    assert standing["counts"] == {"gas_over_limit": 1.0}
+    # one clue and one observation per window, however many readings were over the limit
+    clues = [m for m in t.received if m.is_envelope() and m.envelope.type == "clues.clue.submitted.v1"
+             and m.envelope.data["uscc"] == uscc]
+    assert len(clues) == 1
+
+
+async def test_unknown_device_and_wrong_unit_go_to_the_dead_letter_topic(service, bootstrap):
+    uscc, device = new_uscc(), unique("gd")
+    await service.client.put(f"/devices/{device}", headers=OFFICE, json={"uscc": uscc, "metric": "gas_lel"})
+    now = clock.now()
+    async with tail(bootstrap, DLQ) as t:
+        await send_reading(service, reading("no-such-device", uscc, 90, now))
+        await send_reading(service, reading(device, uscc, 90, now, unit="ppm"))
+        await send_reading(service, reading(device, new_uscc(), 90, now))
+        await send_reading(service, reading(device, uscc, 90, now, metric="cold_chain_temp", unit="degC"))
+        dead = await t.wait_for(lambda m: True, count=4)
+    reasons = [m.headers["dlq.reason"].decode() for m in dead]
+    assert reasons[0].startswith("unknown device no-such-device")
+    assert reasons[1] == "unit 'ppm' does not match metric gas_lel, measured in '%LEL'"
+    assert "is registered to" in reasons[2] and "measures gas_lel, not cold_chain_temp" in reasons[3]
+    assert all(m.headers["dlq.consumer.group"] == b"risk.monitoring" for m in dead)
+    from risk.adapters import monitoring as mon
+    async with service.deps.db.transaction() as s:
+        assert await mon.devices_with_windows(s, [device]) == {device: (await mon.device(s, device), None)}
+    assert await service.standing(uscc) is None
+
+
+async def test_overlapping_thresholds_are_refused_and_change_nothing(service):
+    before = (await service.client.get("/models/current", headers=OFFICE)).json()
+    doc = before["model"]
+    doc["levels"][2]["min_score"] = 50  # orange from 50 while yellow runs to 60
+    for path in ("/models", "/models/dry-run"):
+        body = {"model": doc} if path == "/models" else doc
+        r = await service.post(path, OFFICE, body)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+        assert "the levels overlap: orange starts at 50 but yellow runs to 60" in r.json()["detail"]
+    after = (await service.client.get("/models/current", headers=OFFICE)).json()
+    assert after["version"] == before["version"]
+    assert (await service.post("/models", dept(MOHURD), {"model": before["model"]})).status_code == 403
+
+
+async def test_dry_run_counts_entities_per_level_under_a_proposal(service):
+    uscc = new_uscc()
+    await service.inspection(uscc, ["samr-410100"], ["correction_ordered", "correction_ordered"], unique("T"))
+    from jsp_testkit.testing import wait_until
+    await wait_until(lambda: service.standing(uscc), what="the entity scored")
+    doc = (await service.client.get("/models/current", headers=OFFICE)).json()["model"]
+    doc["indicators"] = [{**i, "weight": i["weight"] * 3} if i["code"] == "inspection_items_failed" else i
+                         for i in doc["indicators"]]
+    r = await service.post("/models/dry-run", OFFICE, doc)
+    assert r.status_code == 200
+    levels = {row["level"]: row for row in r.json()["levels"]}
+    assert set(levels) == {"none", "blue", "yellow", "orange", "red"}
+    assert sum(row["proposed"] for row in levels.values()) == sum(row["current"] for row in levels.values())
+    # this entity moves from yellow (40) to red (120): the proposal holds one more red entity than now, at least
+    assert levels["red"]["proposed"] >= levels["red"]["current"] + 1

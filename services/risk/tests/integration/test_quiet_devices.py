@@ -1,0 +1,79 @@
+"""A device that goes quiet: its last window is closed and its silence reported by the periodic scan, once the
+other readings of its partition have moved past them (event time), never earlier because of the wall clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiokafka.partitioner import DefaultPartitioner
+
+from jsp_common import clock
+from jsp_testkit.testing import unique, wait_until
+
+from risk.usecases.monitoring import scan_windows
+
+from .conftest import OFFICE, new_uscc
+
+READINGS = "monitoring.device-readings.v1"
+PARTITIONS = list(range(12))
+
+
+def same_partition_pair() -> tuple[str, str]:
+    part = DefaultPartitioner()
+    first = unique("gd")
+    target = part(first.encode(), PARTITIONS, PARTITIONS)
+    while True:
+        other = unique("gd")
+        if part(other.encode(), PARTITIONS, PARTITIONS) == target:
+            return first, other
+
+
+async def send(service, device: str, uscc: str, value: float, at) -> None:
+    await service.send(READINGS, "monitoring.device.reading-recorded.v1", {
+        "device_id": device, "uscc": uscc, "metric": "gas_lel", "value": value, "unit": "%LEL",
+        "measured_at": at.isoformat()}, device)
+
+
+async def test_quiet_device_window_closed_and_silence_reported_by_event_time(service):
+    quiet, busy = same_partition_pair()
+    q_uscc, b_uscc = new_uscc(), new_uscc()
+    for device, uscc in ((quiet, q_uscc), (busy, b_uscc)):
+        r = await service.client.put(f"/devices/{device}", headers=OFFICE, json={"uscc": uscc, "metric": "gas_lel"})
+        assert r.status_code == 200
+    t0 = clock.now().replace(second=0, microsecond=0) - timedelta(days=1)  # a day ago: the wall clock is far ahead
+    await send(service, quiet, q_uscc, 30, t0 + timedelta(seconds=5))     # over 25 %LEL, then nothing more
+    await send(service, busy, b_uscc, 2, t0 + timedelta(seconds=20))
+    from risk.adapters import monitoring as mon
+
+    async def window_of(device):
+        async with service.deps.db.transaction() as s:
+            return (await mon.devices_with_windows(s, [device]))[device][1]
+    await wait_until(lambda: window_of(busy), what="the busy device's window")
+    await scan_windows(service.deps)
+    assert await service.standing(q_uscc) is None  # its partition has not moved past the window: still open
+
+    # the busy device's readings move its partition past the quiet window (60 s + 10 s grace) ...
+    await send(service, busy, b_uscc, 2, t0 + timedelta(seconds=90))
+
+    async def moved():
+        w = await window_of(busy)
+        return w is not None and w.start >= t0 + timedelta(seconds=60)
+    await wait_until(moved, what="the busy device's later reading applied")
+    await scan_windows(service.deps)
+    standing = await service.standing(q_uscc)
+    assert standing is not None and standing["counts"] == {"gas_over_limit": 1.0}
+    assert standing["level"] == "blue"
+
+    # ... and past the quiet device's heartbeat timeout (300 s): silent, reported once
+    await send(service, busy, b_uscc, 2, t0 + timedelta(seconds=330))
+
+    async def later():
+        w = await window_of(busy)
+        return w is not None and w.start >= t0 + timedelta(seconds=300)
+    await wait_until(later, what="the busy device's latest reading applied")
+    await scan_windows(service.deps)
+    await scan_windows(service.deps)
+    standing = await service.standing(q_uscc)
+    assert standing["counts"] == {"gas_over_limit": 1.0, "gas_detector_silent": 1.0}
+    assert (await window_of(quiet)).silent_since is not None
+    assert (await service.standing(b_uscc)) is None  # the busy device's readings were all in range

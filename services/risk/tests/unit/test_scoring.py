@@ -1,0 +1,41 @@
+"""Scores from observations in their windows, levels and credit classes with their reasons."""
+
+from datetime import datetime, timedelta
+
+from jsp_common import clock
+from jsp_common.events.risk import CreditClass, WarningLevel
+from risk.domain.scoring import Observation, assess, counts
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=clock.TZ)
+
+
+def test_counts_keep_only_observations_in_each_indicators_window(starter):
+    seen = [Observation("clues_received", NOW - timedelta(days=10)),
+            Observation("clues_received", NOW - timedelta(days=91)),      # outside its 90 days
+            Observation("clues_substantiated", NOW - timedelta(days=200)),  # inside its 365 days
+            Observation("not_in_the_model", NOW)]
+    assert counts(starter, seen, NOW) == {"clues_received": 1.0, "clues_substantiated": 1.0}
+
+
+def test_score_is_weighted_and_capped_and_explains_itself(starter):
+    a = assess(starter, 3, {"clues_received": 9, "clues_substantiated": 2})
+    # clues_received: weight 2, cap 5 -> 10; clues_substantiated: 15 each -> 30
+    assert a.score == 40 and a.level == WarningLevel.YELLOW and a.model_version == 3
+    assert {c["indicator"]: c["points"] for c in a.contributions} == {"clues_received": 10, "clues_substantiated": 30}
+
+
+def test_substantiated_clues_and_a_failed_inspection_raise_the_level(starter):
+    before = assess(starter, 1, {"clues_received": 2, "clues_substantiated": 2})
+    after = assess(starter, 1, {"clues_received": 2, "clues_substantiated": 2, "inspection_items_failed": 1})
+    assert before.level == WarningLevel.BLUE and after.level == WarningLevel.YELLOW
+
+
+def test_credit_class_takes_the_highest_rule_that_holds_with_its_reasons(starter):
+    assert assess(starter, 1, {}).computed_class == CreditClass.A
+    assert assess(starter, 1, {"clues_received": 5}).computed_class == CreditClass.A  # 10 points
+    b = assess(starter, 1, {"gas_over_limit": 1})  # 30 points
+    assert b.computed_class == CreditClass.B and b.class_reasons == ["风险分值达到20（一般风险）"]
+    c = assess(starter, 1, {"clues_substantiated": 2})  # 30 points, but two substantiated clues
+    assert c.computed_class == CreditClass.C and c.class_reasons == ["一年内两条以上属实线索"]
+    d = assess(starter, 1, {"not_found_at_address": 1})
+    assert d.computed_class == CreditClass.D and d.score == 25

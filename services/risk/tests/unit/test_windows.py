@@ -1,0 +1,66 @@
+"""Device readings in tumbling windows: one observation per window out of range, clues with a cool-down."""
+
+from datetime import datetime, timedelta, timezone
+
+from risk.domain.windows import Window, apply, due, flush, new_window, silent
+
+T0 = datetime(2026, 3, 2, 2, 0, 0, tzinfo=timezone.utc)
+
+
+def feed(profile, values_at, w=None):
+    w = w or new_window("gd-1", values_at[0][1], profile)
+    closed = []
+    for v, at in values_at:
+        w, done = apply(w, profile, value=v, at=at, heartbeat=False)
+        if done:
+            closed.append(done)
+    return w, closed
+
+
+def test_a_window_over_the_limit_is_one_observation_however_many_readings(starter):
+    gas = starter.metric("gas_lel")  # limit 25 %LEL, 60 s windows, clue at 50
+    w, closed = feed(gas, [(30, T0 + timedelta(seconds=s)) for s in range(0, 60, 5)])
+    assert closed == [] and w.readings == 12 and w.breaches == 12 and w.worst == 30
+    w, closed = feed(gas, [(0, T0 + timedelta(seconds=61))], w)  # the next window closes this one
+    assert len(closed) == 1 and closed[0].breaches == 12 and not closed[0].raise_clue
+    assert w.start == T0 + timedelta(seconds=60) and w.readings == 1 and w.breaches == 0
+
+
+def test_readings_in_range_close_nothing_and_late_readings_are_counted_only(starter):
+    gas = starter.metric("gas_lel")
+    w, closed = feed(gas, [(5, T0), (10, T0 + timedelta(seconds=70)), (80, T0 + timedelta(seconds=10))])
+    assert closed == [] and w.late == 1 and w.breaches == 0
+
+
+def test_a_clue_once_per_cool_down_per_device(starter):
+    gas = starter.metric("gas_lel")  # clue at 50, at most one clue an hour
+    w, closed = feed(gas, [(55, T0), (0, T0 + timedelta(seconds=60)), (60, T0 + timedelta(seconds=120)),
+                           (0, T0 + timedelta(seconds=180))])
+    assert [c.raise_clue for c in closed] == [True, False]
+    w, closed = feed(gas, [(60, T0 + timedelta(hours=2)), (0, T0 + timedelta(hours=2, seconds=60))], w)
+    assert [c.raise_clue for c in closed] == [True]
+
+
+def test_sustained_excursion_needs_several_readings(starter):
+    cold = starter.metric("cold_chain_temp")  # above -18 degC, 3 readings in 30 minutes
+    _, closed = feed(cold, [(-10, T0), (-12, T0 + timedelta(minutes=5)), (-20, T0 + timedelta(minutes=40))])
+    assert closed == []
+    _, closed = feed(cold, [(-10, T0), (-12, T0 + timedelta(minutes=5)), (-15, T0 + timedelta(minutes=9)),
+                            (-20, T0 + timedelta(minutes=40))])
+    assert len(closed) == 1 and closed[0].worst == -10
+
+
+def test_quiet_window_is_flushed_after_its_end_and_silence_is_reported_once(starter):
+    gas = starter.metric("gas_lel")  # heartbeat timeout 300 s
+    w, _ = feed(gas, [(40, T0 + timedelta(seconds=3))])
+    assert not due(w, gas, T0 + timedelta(seconds=65), grace_s=10)
+    assert due(w, gas, T0 + timedelta(seconds=71), grace_s=10)
+    w, closed = flush(w, gas)
+    assert closed is not None and closed.worst == 40 and w.readings == 0
+    assert not silent(w, gas, T0 + timedelta(seconds=200))
+    assert silent(w, gas, T0 + timedelta(seconds=400))
+    reported = Window(**{**w.__dict__, "silent_since": T0 + timedelta(seconds=400)})
+    assert not silent(reported, gas, T0 + timedelta(seconds=900))
+    # a heartbeat ends the silence and counts no reading
+    w, done = apply(reported, gas, value=0, at=T0 + timedelta(seconds=950), heartbeat=True)
+    assert w.silent_since is None and w.readings == 0 and done is None
