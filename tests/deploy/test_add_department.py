@@ -26,7 +26,8 @@ async def test_a_new_department_gets_its_topics_kafka_topics_and_user(monkeypatc
     monkeypatch.setattr(departments, "all_departments", lambda: (*existing, new))
 
     mine = [t for t in topics.all_topics() if t.name.startswith(f"dept.{code}.")]
-    assert sorted(t.name for t in mine) == [f"dept.{code}.clues.v1", f"dept.{code}.notifications.v1"]
+    assert sorted(t.name for t in mine) == [f"dept.{code}.{kind}.v1"
+                                            for kind in ("alerts", "clues", "inspections", "notifications")]
     created = await topics.create_topics(bootstrap, mine)
     assert sorted(created) == sorted(t.name for t in mine)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
