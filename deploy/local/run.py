@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-DEFAULT_PORTS = {"gateway": 8000, "registry": 8101, "clues": 8102}
+DEFAULT_PORTS = {"gateway": 8000, "registry": 8101, "clues": 8102, "dashboard": 8105}
 FRONT = "gateway"
 OFFICE_FILE = ROOT / ".local" / "office-account.txt"
 
@@ -72,6 +72,8 @@ class Stack:
             for b in backends:
                 gw.env.setdefault(f"JSP_GATEWAY_{b.upper()}_URL", self.services[b].url)
             gw.env.setdefault("JSP_GATEWAY_PUBLIC_URL", gw.url)
+            if "dashboard" in self.services:  # it asks the gateway for entity 360 views under the person's token
+                self.services["dashboard"].env.setdefault("JSP_DASHBOARD_GATEWAY_URL", gw.url)
 
     def migrate(self, name: str) -> None:
         svc = self.services[name]

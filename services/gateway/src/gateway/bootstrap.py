@@ -79,7 +79,8 @@ class GatewayRuntime(ServiceRuntime):
                                  flush_interval_s=settings.audit_flush_interval_s, queue_max=settings.audit_queue_max)
         self.api_key_cache: dict[str, tuple[float, object]] = {}
         self.upstreams: dict[str, Upstream] = {}
-        for name, url in (("registry", settings.registry_url), ("clues", settings.clues_url)):
+        for name, url in (("registry", settings.registry_url), ("clues", settings.clues_url),
+                          ("dashboard", settings.dashboard_url)):
             self.upstreams[name] = Upstream(
                 name=name,
                 client=build_client(url, connect_timeout_s=settings.upstream_connect_timeout_s,
