@@ -15,10 +15,11 @@ from gateway import front_door
 from jsp_common.testing import local_stack_module, unique
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "clues", "gateway")
+SERVICES = ("registry", "clues", "dashboard", "gateway")
 PORTS = {"gateway": int(os.environ.get("JSP_E2E_GATEWAY_PORT", "18000")),
          "registry": int(os.environ.get("JSP_E2E_REGISTRY_PORT", "18101")),
-         "clues": int(os.environ.get("JSP_E2E_CLUES_PORT", "18102"))}
+         "clues": int(os.environ.get("JSP_E2E_CLUES_PORT", "18102")),
+         "dashboard": int(os.environ.get("JSP_E2E_DASHBOARD_PORT", "18105"))}
 
 
 @pytest.fixture(scope="session")
