@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from datetime import date, datetime
 from pathlib import Path
 from typing import AsyncIterator
 from urllib.parse import urlencode
@@ -22,35 +21,12 @@ from jsp_common.problems import Problem
 from ..deps import Deps
 from ..domain import clues as clue_rules
 from ..domain import figures
+from ..domain.formats import moment, number
 from ..domain.places import city_name, department_name
 
 PACKAGE = Path(__file__).resolve().parents[1]
 STATIC_DIR = PACKAGE / "static"
 templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
-
-
-def number(value) -> str:
-    """Numbers for Chinese readers: 1,234; 12.3万; 1.2亿."""
-    if value is None:
-        return "—"
-    v = int(value)
-    if abs(v) >= 100_000_000:
-        return f"{v / 100_000_000:.1f}".rstrip("0").rstrip(".") + "亿"
-    if abs(v) >= 100_000:
-        return f"{v / 10_000:.1f}".rstrip("0").rstrip(".") + "万"
-    return f"{v:,}"
-
-
-def moment(value) -> str:
-    """A moment in Asia/Shanghai: 2026年12月1日 15:47."""
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        v = clock.as_local(value)
-        return f"{v.year}年{v.month}月{v.day}日 {v:%H:%M}"
-    if isinstance(value, date):
-        return f"{value.year}年{value.month}月{value.day}日"
-    return str(value)
 
 
 templates.env.filters.update(

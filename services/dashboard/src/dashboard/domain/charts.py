@@ -11,7 +11,7 @@ PALETTE = ("#1f6fb2", "#d9480f", "#2b8a3e", "#7048e8", "#c2255c")
 
 def line_chart(weeks: list[date], series: list[tuple[str, list[int]]], *, width: int = 640, height: int = 220,
                title: str = "") -> str:
-    left, right, top, bottom = 44, 12, 16, 44
+    left, right, top, bottom = 44, 28, 16, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     highest = max([1] + [v for _, values in series for v in values])
     step = plot_w / max(1, len(weeks) - 1)

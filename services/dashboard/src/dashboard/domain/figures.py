@@ -28,16 +28,17 @@ class Row:
 
 
 def merge(parts: list[dict], keys: list[tuple[str | None, str]] | None, names) -> list[Row]:
-    """One row per key: the fixed ``keys`` (every city, in order) or else every key any part has."""
+    """One row per key: the fixed ``keys`` (every city, in order; then one row for items with no key, so the
+    rows add up to the totals) or else every key any part has."""
     rows: dict[str | None, Row] = {}
     if keys is not None:
         for k, name in keys:
             rows[k] = Row(k, name)
     for part in parts:
         for k, values in part.items():
+            if keys is not None and k not in rows and k is not None:
+                k = None  # not one of the fixed keys: counted with the items that have none
             if k not in rows:
-                if keys is not None and k is not None:
-                    continue
                 rows[k] = Row(k, names(k))
             for fig, v in values.items():
                 if fig == "adjudication_oldest":
@@ -69,7 +70,7 @@ def heat(value: int, highest: int) -> str:
     if value <= 0 or highest <= 0:
         return "#eef6ee"
     share = min(1.0, value / highest)
-    steps = ("#fde8e4", "#f9c0b3", "#f28e7a", "#e25a45", "#c0321f")
+    steps = ("#fde8e4", "#fbd3ca", "#f8b9ab", "#f49d8a", "#ef8169")  # dark text stays readable
     return steps[min(len(steps) - 1, int(share * (len(steps) - 1) + 0.5))]
 
 
