@@ -50,7 +50,7 @@ class Topic:
         return tuple(c for c in self.consumers if c.split(".", 1)[0] in SERVICES)
 
 
-SERVICES = ("registry", "clues", "gateway", "inspection", "risk")  # services that run consumer groups
+SERVICES = ("registry", "clues", "gateway", "inspection", "risk", "dashboard")  # services that run consumer groups
 DEPARTMENT_PREFIX = "dept.{department}."
 NOTIFICATIONS = DEPARTMENT_PREFIX + "notifications.v1"
 DEPARTMENT_CLUES = DEPARTMENT_PREFIX + "clues.v1"
@@ -104,7 +104,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="uscc",
         event_types=("registry.entity.changed.v1",),
         producers=("registry",),
-        consumers=("clues.replica", "inspection.replica", "risk.replica"),
+        consumers=("clues.replica", "inspection.replica", "risk.replica", "dashboard.read-model"),
         description="The current record of every supervised object, with its responsible departments, "
                     "so other services keep their own replicas. Compacted: the latest record per USCC is kept.",
         partitions=6,
@@ -117,7 +117,7 @@ CATALOGUE: tuple[Topic, ...] = (
         event_types=("registry.adjudication.requested.v1", "registry.adjudication.decided.v1",
                      "registry.assignment.disputed.v1"),
         producers=("registry",),
-        consumers=("task-force office",),
+        consumers=("task-force office", "dashboard.read-model"),
         description="Entities whose responsible department is unclear or disputed (研判定性), and the office's decisions.",
         retention_ms=365 * DAY_MS,
     ),
@@ -127,7 +127,7 @@ CATALOGUE: tuple[Topic, ...] = (
         event_types=("registry.notification.issued.v1", "registry.notification.reminded.v1",
                      "registry.notification.acknowledged.v1"),
         producers=("registry",),
-        consumers=("the department's line system",),
+        consumers=("the department's line system", "the office's dashboard (read model)"),
         description="Dual notification (双告知): entities this department must now supervise, reminders for "
                     "unacknowledged notifications, and acknowledgements.",
         partitions=1,
@@ -180,7 +180,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="clue_id",
         event_types=("clues.clue.transitioned.v1",),
         producers=("clues",),
-        consumers=("risk service (planned)", "task-force office dashboards"),
+        consumers=("risk service (planned)", "dashboard.read-model"),
         description="Every state change of every clue (who, when, what), for risk monitoring and dashboards.",
         partitions=6,
         retention_ms=365 * DAY_MS,
@@ -199,7 +199,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="clue_id",
         event_types=("clues.clue.dispatched.v1", "clues.clue.chased.v1", "clues.clue.escalated.v1"),
         producers=("clues",),
-        consumers=("the department's line system",),
+        consumers=("the department's line system", "the office's dashboard (read model)"),
         description="Clues dispatched to this department (lead or co-handler), chasers (催办) and escalations (督办).",
         partitions=1,
         retention_ms=365 * DAY_MS,
@@ -211,7 +211,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="uscc",
         event_types=("inspection.result.published.v1",),
         producers=("inspection",),
-        consumers=("risk.indicators", "public feed", "task-force office dashboards"),
+        consumers=("risk.indicators", "dashboard.read-model"),
         description="Published results of joint random inspections (双随机、一公开), one record per entity "
                     "inspected, with an outcome per inspection item.",
         partitions=6,
