@@ -185,6 +185,7 @@ def main(argv: list[str]) -> int:
             print(f"\nJoint Supervision Platform is running.\n"
                   f"  gateway:   {gw.url}\n"
                   f"  docs:      {gw.url}/docs\n"
+                  f"  pages:     {gw.url}/ui/ (sign in as the office below), public pages {gw.url}/ui/public/\n"
                   f"  office:    username={username} password={password}\n"
                   f"  log in:    curl -s {gw.url}/auth/login -H 'content-type: application/json' "
                   f"-d '{{\"username\":\"{username}\",\"password\":\"{password}\"}}'\n"
