@@ -26,11 +26,12 @@ def signed_in(request: Request) -> Principal:
     return p
 
 
-def filters(department: str | None = Query(None, max_length=40), city: str | None = Query(None, pattern=r"^41\d{4}$"),
+def filters(department: str | None = Query(None, max_length=40),
+            city: str | None = Query(None, pattern=r"^(41\d{4})?$", description="empty: every city"),
             status: str | None = Query(None, max_length=20), state: str | None = Query(None, max_length=30),
             q: str | None = Query(None, max_length=100), page: int = Query(1, ge=1, le=100_000)) -> Filters:
-    return Filters(department=department, city=city, status=status, state=state, q=(q or "").strip() or None,
-                   page=page)
+    return Filters(department=department or None, city=city or None, status=status or None, state=state or None,
+                   q=(q or "").strip() or None, page=page)
 
 
 @router.get("/", response_class=HTMLResponse)
