@@ -63,10 +63,10 @@ async def _load(url: str, entities: int, clues: int) -> None:
                 city = divisions.city_code(county.code)
                 seen = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
                 rows.append((f"BENCH{i:013d}", f"基准{i}商贸有限公司", county.code, city, "active",
-                             [samr.get(city, "samr-410000")], "assigned", 1, seen, seen))
+                             [samr.get(city, "samr-410000")], "assigned", 1, seen, seen, seen))
             await conn.copy_records_to_table("entities", records=rows, columns=[
                 "uscc", "name", "division_code", "city_code", "status", "departments", "assignment_state",
-                "record_version", "first_seen_at", "last_changed_at"])
+                "record_version", "first_seen_at", "last_changed_at", "updated_at"])
         rows = []
         for i in range(clues):
             county = rng.choice(counties)

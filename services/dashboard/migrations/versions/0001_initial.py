@@ -98,6 +98,7 @@ CREATE TABLE entities (
     record_version BIGINT NOT NULL,
     first_seen_at TIMESTAMP WITH TIME ZONE NOT NULL,
     last_changed_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (uscc)
 );
 CREATE INDEX entities_city ON entities (city_code);

@@ -40,6 +40,13 @@ def overdue_notification(now: datetime):
     return and_(n.acknowledged_at.is_(None), n.acknowledge_by < now)
 
 
+def open_case():
+    """Waiting for the office: not decided, and the entity not assigned since (the registry withdraws a case
+    without an adjudication event when a later change lets the rules assign the entity; the directory says so)."""
+    withdrawn = and_(e.assignment_state == "assigned", e.updated_at >= a.requested_at)
+    return and_(a.decided_at.is_(None), or_(e.uscc.is_(None), ~withdrawn))
+
+
 def open_clue():
     return c.state.in_(OPEN_STATES)
 
@@ -96,7 +103,7 @@ async def adjudication_figures(session: AsyncSession, by_city: bool) -> dict:
     rows = (await session.execute(
         select(key.label("k"), func.count().label("n"), func.min(a.requested_at).label("oldest"))
         .select_from(adjudication_cases.outerjoin(entities, e.uscc == a.uscc))
-        .where(a.decided_at.is_(None)).group_by(key))).mappings().all()
+        .where(open_case()).group_by(key))).mappings().all()
     return {r["k"] or None: {"adjudication_open": r["n"], "adjudication_oldest": r["oldest"]} for r in rows}
 
 
@@ -176,7 +183,7 @@ async def clue_alert_list(session: AsyncSession, clue_id: str) -> list[dict]:
 
 
 async def adjudication_list(session: AsyncSession, *, limit: int, offset: int, city: str | None = None):
-    cond = a.decided_at.is_(None)
+    cond = open_case()
     if city:
         cond = and_(cond, e.city_code == city)
     source = adjudication_cases.outerjoin(entities, e.uscc == a.uscc)

@@ -23,6 +23,7 @@ entities = Table(
     Column("record_version", BigInteger, nullable=False),
     Column("first_seen_at", TZ, nullable=False),   # last_changed_at of the first record received
     Column("last_changed_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),      # when the registry wrote the record
     Index("entities_city", "city_code"),
     Index("entities_first_seen", "first_seen_at"),
     Index("entities_departments", "departments", postgresql_using="gin"),

@@ -53,10 +53,12 @@ async def notification_acknowledged(session: AsyncSession, row: dict[str, Any], 
 
 
 async def upsert_case(session: AsyncSession, row: dict[str, Any]) -> None:
+    """A case keeps the moment it was first requested (the registry repeats the request for a case still open)."""
     stmt = insert(adjudication_cases).values(**row)
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[adjudication_cases.c.case_id],
-        set_={k: stmt.excluded[k] for k in row if k != "case_id"}))
+    changing = {k: stmt.excluded[k] for k in row if k not in ("case_id", "requested_at")}
+    if "requested_at" in row:
+        changing["requested_at"] = func.least(adjudication_cases.c.requested_at, stmt.excluded.requested_at)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[adjudication_cases.c.case_id], set_=changing))
 
 
 async def record_transition(session: AsyncSession, clue: dict[str, Any], step: dict[str, Any], *,

@@ -19,7 +19,8 @@ async def entity_changed(session: AsyncSession, d: EntityChanged, env: Envelope)
         "uscc": d.uscc, "name": d.name, "division_code": d.division_code,
         "city_code": d.city_code or city_of(d.division_code), "status": d.status.value,
         "departments": list(d.responsible_departments), "assignment_state": d.assignment_state.value,
-        "record_version": d.record_version, "first_seen_at": d.last_changed_at, "last_changed_at": d.last_changed_at})
+        "record_version": d.record_version, "first_seen_at": d.last_changed_at, "last_changed_at": d.last_changed_at,
+        "updated_at": d.updated_at})
     await writes.announce(session, "entities")
 
 
