@@ -226,7 +226,13 @@ async def test_the_figures_agree_with_the_services(stack, front, people, demo):
 
 async def test_the_read_model_rebuilt_from_the_topics_gives_the_same_figures(stack, front, people, demo):
     """``python -m dashboard rebuild`` (the dashboard stopped): the read model is emptied and replayed from the
-    topics, and the figures agree with the services again; the timeline of a clue is whole again."""
+    topics, and the figures agree with the services again; the timeline of a clue is whole again. While a
+    dashboard still runs, the command refuses and forgets nothing."""
+    refused = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "dashboard", "rebuild"],
+                                      env=stack.services["dashboard"].env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 1 and "stop every running dashboard first" in refused.stderr, refused.stderr
+    before = await figures_agree(stack, front, people)
+    assert before["dashboard"]["states"]
     stack.stop("dashboard")
     try:
         done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "dashboard", "rebuild"],

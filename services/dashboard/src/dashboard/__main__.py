@@ -12,9 +12,14 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def rebuild(settings, args) -> int:
+    from .usecases.rebuild import RebuildRefused
     from .usecases.rebuild import rebuild as run
 
-    counts = asyncio.run(run(settings))
+    try:
+        counts = asyncio.run(run(settings))
+    except RebuildRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print("read model rebuilt from the topics: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 

@@ -8,6 +8,7 @@ import time
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from jsp_common.consumer import assign_all
 
@@ -15,6 +16,10 @@ from .. import subscriptions
 from ..adapters import writes
 from ..bootstrap import build
 from ..settings import Settings
+
+
+class RebuildRefused(RuntimeError):
+    """The read model was left as it was."""
 
 
 async def _rewind(group: str, topics: list[str], options: dict) -> dict:
@@ -45,17 +50,30 @@ async def _caught_up(group: str, ends: dict, options: dict) -> bool:
 async def rebuild(settings: Settings, timeout_s: float = 3600.0) -> dict[str, int]:
     options = settings.kafka_client_options()
     runtime = build(settings)
+    started = False
     try:
+        # Rewind first: it fails while a dashboard still consumes in the group, before anything is forgotten.
+        try:
+            ends = await _rewind(settings.read_model_group, subscriptions.read_model_topics(), options)
+        except KafkaError as exc:
+            raise RebuildRefused(f"cannot move consumer group {settings.read_model_group} back to the start of "
+                                 f"the topics ({type(exc).__name__}): stop every running dashboard first") from None
         async with runtime.db.transaction() as session:
             await writes.empty_read_model(session, settings.read_model_group)
-        ends = await _rewind(settings.read_model_group, subscriptions.read_model_topics(), options)
         await runtime.start()
+        started = True
         deadline = time.monotonic() + timeout_s
         while not await _caught_up(settings.read_model_group, ends, options):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the read model did not catch up within {timeout_s:.0f}s")
             await asyncio.sleep(1.0)
     finally:
-        await runtime.stop()
-    async with runtime.db.transaction() as session:  # noqa: the engine reconnects after stop()
-        return await writes.counts(session)
+        if started:
+            await runtime.stop()
+        else:
+            await runtime.deps.gateway.aclose()
+            await runtime.db.dispose()
+    async with runtime.db.transaction() as session:  # the engine opens a new pool after dispose()
+        counts = await writes.counts(session)
+    await runtime.db.dispose()
+    return counts
