@@ -104,6 +104,13 @@ CREATE TABLE entities (
 CREATE INDEX entities_city ON entities (city_code);
 CREATE INDEX entities_departments ON entities USING gin (departments);
 CREATE INDEX entities_first_seen ON entities (first_seen_at);
+CREATE TABLE entity_tally (
+    city_code TEXT NOT NULL,
+    department TEXT NOT NULL,
+    week DATE NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (city_code, department, week)
+);
 CREATE TABLE inspection_results (
     task_id TEXT NOT NULL,
     uscc TEXT NOT NULL,
@@ -140,17 +147,58 @@ CREATE INDEX notifications_pending ON notifications (department, acknowledge_by)
 CREATE INDEX notifications_uscc ON notifications (uscc);
 """
 
-_TABLES = ("adjudication_cases", "clue_alerts", "clue_transitions", "clues", "entities", "inspection_results",
-           "notifications")
+TALLY = (  # each executed on its own: the function body holds semicolons
+    """CREATE FUNCTION entities_tally() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO entity_tally (city_code, department, week, n)
+        SELECT coalesce(r.city_code, ''), d, date_trunc('week', r.first_seen_at AT TIME ZONE 'Asia/Shanghai')::date,
+               count(*)
+        FROM new_rows r, unnest(array_append(r.departments, '')) AS d GROUP BY 1, 2, 3
+        ON CONFLICT (city_code, department, week) DO UPDATE SET n = entity_tally.n + excluded.n;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO entity_tally (city_code, department, week, n)
+        SELECT coalesce(r.city_code, ''), d, date_trunc('week', r.first_seen_at AT TIME ZONE 'Asia/Shanghai')::date,
+               -count(*)
+        FROM old_rows r, unnest(array_append(r.departments, '')) AS d GROUP BY 1, 2, 3
+        ON CONFLICT (city_code, department, week) DO UPDATE SET n = entity_tally.n + excluded.n;
+    ELSE
+        INSERT INTO entity_tally (city_code, department, week, n)
+        SELECT city, department, week, sum(delta) FROM (
+            SELECT coalesce(r.city_code, '') AS city, d AS department,
+                   date_trunc('week', r.first_seen_at AT TIME ZONE 'Asia/Shanghai')::date AS week, -1 AS delta
+            FROM old_rows r, unnest(array_append(r.departments, '')) AS d
+            UNION ALL
+            SELECT coalesce(r.city_code, ''), d, date_trunc('week', r.first_seen_at AT TIME ZONE 'Asia/Shanghai')::date, 1
+            FROM new_rows r, unnest(array_append(r.departments, '')) AS d
+        ) AS changes GROUP BY city, department, week HAVING sum(delta) <> 0
+        ON CONFLICT (city_code, department, week) DO UPDATE SET n = entity_tally.n + excluded.n;
+    END IF;
+    RETURN NULL;
+END
+$$""",
+    """CREATE TRIGGER entities_tally_insert AFTER INSERT ON entities REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION entities_tally()""",
+    """CREATE TRIGGER entities_tally_update AFTER UPDATE ON entities REFERENCING OLD TABLE AS old_rows
+    NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION entities_tally()""",
+    """CREATE TRIGGER entities_tally_delete AFTER DELETE ON entities REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION entities_tally()""",
+)
+
+_TABLES = ("adjudication_cases", "clue_alerts", "clue_transitions", "clues", "entities", "entity_tally",
+           "inspection_results", "notifications")
 
 
 def upgrade() -> None:
     create_messaging_tables(op)
     outbox_per_transaction(op)
     run_script(op, SCHEMA)
+    for statement in TALLY:
+        op.execute(statement)
 
 
 def downgrade() -> None:
     for t in _TABLES:
         op.drop_table(t)
+    op.execute("DROP FUNCTION entities_tally()")
     drop_messaging_tables(op)

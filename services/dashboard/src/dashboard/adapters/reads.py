@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, true
+from sqlalchemy import and_, case, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain.clues import OPEN_STATES, TIMED_STATES
-from .tables import adjudication_cases, clue_alerts, clue_transitions, clues, entities, inspection_results, notifications
+from .tables import (adjudication_cases, clue_alerts, clue_transitions, clues, entities, entity_tally, inspection_results,
+                     notifications)
 
-n, c, a, e, ir, ca = notifications.c, clues.c, adjudication_cases.c, entities.c, inspection_results.c, clue_alerts.c
+n, c, a, e, ir, ca, et = (notifications.c, clues.c, adjudication_cases.c, entities.c, inspection_results.c,
+                          clue_alerts.c, entity_tally.c)
 
 
 # ---------------------------------------------------------------------------- scopes
@@ -82,20 +84,28 @@ async def notification_figures(session: AsyncSession, department: str | None, no
     return await _grouped(session, by, cols, and_(notification_scope(department), pending()))
 
 
-async def clue_figures(session: AsyncSession, department: str | None, now: datetime, within: timedelta, by) -> dict:
-    cols = {"clues_open": _count_if(open_clue()), "clues_overdue": _count_if(overdue_clue(now)),
+async def clue_facts(session: AsyncSession, department: str | None, now: datetime, within: timedelta,
+                     since: datetime) -> list[dict]:
+    """One pass over the clues: counts per lead department, city, state and week received (None before
+    ``since``): open, overdue, due soon, chased, escalated (once per clue), returns and re-dispatches."""
+    alerts = select(ca.clue_id, func.bool_or(ca.kind == "chased").label("chased"),
+                    func.bool_or(ca.kind == "escalated").label("escalated")).group_by(ca.clue_id)
+    if department is not None:
+        alerts = alerts.where(ca.department == department)
+    alerts = alerts.subquery()
+    week = case((c.received_at >= since, func.date_trunc("week", func.timezone("Asia/Shanghai", c.received_at))))
+    cols = {"clues": func.count(), "clues_open": _count_if(open_clue()), "clues_overdue": _count_if(overdue_clue(now)),
             "clues_due_soon": _count_if(due_soon_clue(now, within)),
-            "clues_chased": _count_if(alerted("chased", department)),
-            "clues_escalated": _count_if(alerted("escalated", department)),
+            "clues_chased": _count_if(alerts.c.chased.is_(True)),
+            "clues_escalated": _count_if(alerts.c.escalated.is_(True)),
             "clues_returned": func.coalesce(func.sum(c.returns), 0),
             "clues_redispatched": func.coalesce(func.sum(c.redispatches), 0)}
-    return await _grouped(session, by, cols, clue_scope(department))
-
-
-async def clue_states(session: AsyncSession, department: str | None) -> dict[str, int]:
-    rows = (await session.execute(select(c.state, func.count()).where(clue_scope(department))
-                                  .group_by(c.state))).all()
-    return {state: count for state, count in rows}
+    keys = {"lead": c.lead_department, "city": c.city_code, "state": c.state, "week": week}
+    rows = (await session.execute(
+        select(*[v.label(k) for k, v in keys.items()], *[v.label(k) for k, v in cols.items()])
+        .select_from(clues.outerjoin(alerts, alerts.c.clue_id == c.clue_id))
+        .where(clue_scope(department)).group_by(*keys.values()))).mappings().all()
+    return [{**{k: r[k] for k in keys}, **{k: int(r[k] or 0) for k in cols}} for r in rows]
 
 
 async def adjudication_figures(session: AsyncSession, by_city: bool) -> dict:
@@ -122,9 +132,16 @@ async def inspection_figures_by_city(session: AsyncSession, department: str | No
 
 
 async def entity_figures(session: AsyncSession, department: str | None) -> dict:
-    rows = (await session.execute(select(e.city_code, func.count()).where(entity_scope(department))
-                                  .group_by(e.city_code))).all()
-    return {city: {"entities": count} for city, count in rows}
+    """Entities per city, from the tally the triggers keep (a few thousand rows, not a million)."""
+    rows = (await session.execute(select(et.city_code, func.sum(et.n)).where(et.department == (department or ""))
+                                  .group_by(et.city_code))).all()
+    return {city or None: {"entities": int(count)} for city, count in rows if count}
+
+
+async def entity_weeks(session: AsyncSession, department: str | None, since) -> dict:
+    rows = (await session.execute(select(et.week, func.sum(et.n)).where(
+        and_(et.department == (department or ""), et.week >= since)).group_by(et.week))).all()
+    return {week: int(count) for week, count in rows}
 
 
 async def weekly(session: AsyncSession, column, where, since: datetime) -> dict[datetime, int]:

@@ -86,3 +86,17 @@ def age(since: datetime | None, now: datetime) -> str:
         return f"{hours}小时"
     minutes = seconds // 60
     return f"{minutes}分钟" if minutes else "刚刚"
+
+
+def regroup(facts: list[dict], key: str, figures_: tuple[str, ...]) -> dict:
+    """Sum per-fact counts by one of their keys (e.g. the clues' counts by ``lead`` or by ``city``)."""
+    out: dict = {}
+    for f in facts:
+        row = out.setdefault(f[key], {k: 0 for k in figures_})
+        for k in figures_:
+            row[k] += f.get(k, 0)
+    return out
+
+
+CLUE_FIGURES = ("clues_open", "clues_overdue", "clues_due_soon", "clues_chased", "clues_escalated", "clues_returned",
+                "clues_redispatched")
