@@ -4,6 +4,7 @@ test databases and ports of its own, driven through the gateway and the topics a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 import pytest_asyncio
 
 from gateway import front_door
+from dashboard.subscriptions import read_model_topics as dashboard_topics
+from jsp_common.consumer import move_group_to_end
 from jsp_common.testing import local_stack_module, unique
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +34,11 @@ def stack(settings, kafka_topics):
                   per_service={n: {f"JSP_{n.upper()}_DATABASE_URL": f"{base}/{n}_e2e"} for n in SERVICES})
     # rate limits are tested on their own (services/gateway/tests); here they would only slow the fuzzing
     s.services["gateway"].env.update(JSP_GATEWAY_RATE_LIMIT_PER_MINUTE="1000000", JSP_GATEWAY_RATE_LIMIT_BURST="100000")
+    # The dashboard's read model starts from now: what other tests left on the shared broker (published by
+    # service instances with databases of their own) is not this platform's, and would not match its services.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its own event loop, beside the session's
+        pool.submit(asyncio.run, move_group_to_end("dashboard.read-model", dashboard_topics(),
+                                                   **settings.kafka_client_options())).result()
     try:
         s.start_all()
         yield s

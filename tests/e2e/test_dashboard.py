@@ -224,15 +224,15 @@ async def test_the_figures_agree_with_the_services(stack, front, people, demo):
     assert seen["dashboard"]["states"] and seen["dashboard"]["pending"] >= 1
 
 
-async def test_the_read_model_rebuilt_from_the_topics_gives_the_same_figures(stack, front, people, demo):
-    """``python -m dashboard rebuild`` (the dashboard stopped): the read model is emptied and replayed from the
-    topics, and the figures agree with the services again; the timeline of a clue is whole again. While a
-    dashboard still runs, the command refuses and forgets nothing."""
+async def test_the_read_model_rebuilt_from_the_topics_holds_the_runs_items_again(stack, front, people, demo):
+    """``python -m dashboard rebuild`` (the dashboard stopped) empties the read model and replays the topics into
+    it: the run's clue timeline, acknowledgement and inspection result are back. While a dashboard still runs,
+    the command refuses and forgets nothing. (The rebuilt model also holds what other tests left on the shared
+    broker, so its totals are not compared with this platform's services here; they are above.)"""
     refused = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "dashboard", "rebuild"],
                                       env=stack.services["dashboard"].env, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 1 and "stop every running dashboard first" in refused.stderr, refused.stderr
-    before = await figures_agree(stack, front, people)
-    assert before["dashboard"]["states"]
+    await figures_agree(stack, front, people)  # nothing was forgotten
     stack.stop("dashboard")
     try:
         done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "dashboard", "rebuild"],
@@ -242,12 +242,16 @@ async def test_the_read_model_rebuilt_from_the_topics_gives_the_same_figures(sta
         assert "read model rebuilt from the topics" in done.stdout, done.stdout
     finally:
         await asyncio.to_thread(stack.start, "dashboard")
-    seen = await figures_agree(stack, front, people)
-    assert seen["dashboard"]["states"]
     cookies = await support.session_cookie(gateway_url(stack), people["office"])
+    html = {"accept": "text/html"}
     async with httpx.AsyncClient(base_url=gateway_url(stack), cookies=cookies) as http:
-        page = await http.get(f"/ui/clues/{demo.overdue_order['clue_id']}", headers={"accept": "text/html"})
-    assert page.status_code == 200 and "分派" in page.text
+        clue = await http.get(f"/ui/clues/{demo.overdue_order['clue_id']}", headers=html)
+        assert clue.status_code == 200 and "接收" in clue.text and "分派" in clue.text
+        notes = await http.get("/ui/notifications", headers=html,
+                               params={"status": "acknowledged", "q": demo.zhengzhou[1]["uscc"]})
+        assert demo.zhengzhou[1]["name"] in notes.text
+        results = await http.get("/ui/public/", headers=html, params={"q": demo.luoyang[1]["name"]})
+        assert "发现问题" in results.text
 
 
 async def figures_agree(stack, front, people) -> dict:

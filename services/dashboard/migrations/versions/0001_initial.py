@@ -40,7 +40,6 @@ CREATE TABLE clue_alerts (
     department TEXT NOT NULL,
     role TEXT NOT NULL,
     kind TEXT NOT NULL,
-    round INTEGER NOT NULL,
     state TEXT NOT NULL,
     workdays INTEGER NOT NULL,
     at TIMESTAMP WITH TIME ZONE NOT NULL,

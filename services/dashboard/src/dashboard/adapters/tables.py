@@ -128,7 +128,6 @@ clue_alerts = Table(
     Column("department", Text, nullable=False),
     Column("role", Text, nullable=False),
     Column("kind", Text, nullable=False),   # chased | escalated
-    Column("round", Integer, nullable=False),
     Column("state", Text, nullable=False),
     Column("workdays", Integer, nullable=False),  # working days left (chased) or overdue (escalated)
     Column("at", TZ, nullable=False),

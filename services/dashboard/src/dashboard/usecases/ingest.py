@@ -88,7 +88,7 @@ async def clue_dispatched(session: AsyncSession, d: ClueDispatched, env: Envelop
 
 async def _alert(session: AsyncSession, d, env: Envelope, kind: str, workdays: int) -> None:
     await writes.record_clue_alert(session, {"event_id": env.id, "clue_id": d.clue_id, "department": d.department,
-                                             "role": d.role, "kind": kind, "round": d.round, "state": d.state,
+                                             "role": d.role, "kind": kind, "state": d.state,
                                              "workdays": workdays, "at": env.time})
     await writes.announce(session, "clues")
 
