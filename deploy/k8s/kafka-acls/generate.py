@@ -52,6 +52,8 @@ def service_user(service: str) -> dict:
         if any(p == service or p.startswith(f"{service} ") for p in t.producers):
             acls.append(_acl("topic", name, ["Write", "Describe"], pattern))
         groups = [g for g in t.service_groups if g.split(".", 1)[0] == service]
+        if t.per_department and any(c.startswith(f"{service} ") for c in t.consumers):
+            acls.append(_acl("topic", name, ["Read", "Describe"], pattern))  # e.g. the dashboard: every department's
         if groups:
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
             for g in groups:

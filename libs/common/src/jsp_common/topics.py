@@ -127,7 +127,7 @@ CATALOGUE: tuple[Topic, ...] = (
         event_types=("registry.notification.issued.v1", "registry.notification.reminded.v1",
                      "registry.notification.acknowledged.v1"),
         producers=("registry",),
-        consumers=("the department's line system", "the office's dashboard (read model)"),
+        consumers=("the department's line system", "dashboard (read model, every department's topic)"),
         description="Dual notification (双告知): entities this department must now supervise, reminders for "
                     "unacknowledged notifications, and acknowledgements.",
         partitions=1,
@@ -199,7 +199,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="clue_id",
         event_types=("clues.clue.dispatched.v1", "clues.clue.chased.v1", "clues.clue.escalated.v1"),
         producers=("clues",),
-        consumers=("the department's line system", "the office's dashboard (read model)"),
+        consumers=("the department's line system", "dashboard (read model, every department's topic)"),
         description="Clues dispatched to this department (lead or co-handler), chasers (催办) and escalations (督办).",
         partitions=1,
         retention_ms=365 * DAY_MS,
