@@ -15,7 +15,7 @@ TEST_ENV := JSP_DATA_DIR=$(CURDIR)/.local/test JSP_KAFKA_PORT=19092 JSP_KAFKA_CO
             JSP_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:15432 JSP_ENVIRONMENT=test
 BENCH_ENV := $(subst .local/test,.local/bench,$(TEST_ENV))
 
-.PHONY: help run test bench demo k8s k8s-validate venv kafka-jars infra-up infra-down topics migrate schemas clean
+.PHONY: help run test bench demo k8s k8s-validate venv kafka-jars browser infra-up infra-down topics migrate schemas clean
 
 help:
 	@echo "make run         start Kafka, PostgreSQL and every service (local defaults)"
@@ -45,6 +45,12 @@ $(KAFKA_LIBS)/.fetched: deploy/local/kafka/pom.xml
 	@touch $@
 
 kafka-jars: $(KAFKA_LIBS)/.fetched
+
+# The browser the end-to-end page tests and the page benchmark drive: Debian's chromium with CJK fonts,
+# installed only when missing (Playwright is pointed at it; `playwright install` is never run).
+browser:
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium fonts-noto-cjk; }
+	@fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || apt-get install -y fonts-noto-cjk
 
 infra-up: venv kafka-jars
 	@$(INFRA) up
@@ -76,7 +82,7 @@ k8s-validate: venv
 	@$(PY) deploy/k8s/generate.py --check
 	@$(PY) deploy/k8s/validate.py
 
-test: venv kafka-jars k8s-validate
+test: venv kafka-jars k8s-validate browser
 	@rm -rf .local/test
 	@$(TEST_ENV) $(INFRA) up
 	@status=0; \
@@ -84,7 +90,7 @@ test: venv kafka-jars k8s-validate
 	 $(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
 	 $(TEST_ENV) $(INFRA) down; exit $$status
 
-bench: venv kafka-jars
+bench: venv kafka-jars browser
 	@rm -rf .local/bench
 	@$(BENCH_ENV) $(INFRA) up
 	@status=0; \

@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-DEFAULT_PORTS = {"gateway": 8000, "registry": 8101, "clues": 8102, "inspection": 8103, "risk": 8104}
+DEFAULT_PORTS = {"gateway": 8000, "registry": 8101, "clues": 8102, "inspection": 8103, "risk": 8104, "dashboard": 8105}
 FRONT = "gateway"
 OFFICE_FILE = ROOT / ".local" / "office-account.txt"
 
@@ -72,6 +72,8 @@ class Stack:
             for b in backends:
                 gw.env.setdefault(f"JSP_GATEWAY_{b.upper()}_URL", self.services[b].url)
             gw.env.setdefault("JSP_GATEWAY_PUBLIC_URL", gw.url)
+            if "dashboard" in self.services:  # it asks the gateway for entity 360 views under the person's token
+                self.services["dashboard"].env.setdefault("JSP_DASHBOARD_GATEWAY_URL", gw.url)
 
     def migrate(self, name: str) -> None:
         svc = self.services[name]
@@ -183,6 +185,7 @@ def main(argv: list[str]) -> int:
             print(f"\nJoint Supervision Platform is running.\n"
                   f"  gateway:   {gw.url}\n"
                   f"  docs:      {gw.url}/docs\n"
+                  f"  pages:     {gw.url}/ui/ (sign in as the office below), public pages {gw.url}/ui/public/\n"
                   f"  office:    username={username} password={password}\n"
                   f"  log in:    curl -s {gw.url}/auth/login -H 'content-type: application/json' "
                   f"-d '{{\"username\":\"{username}\",\"password\":\"{password}\"}}'\n"

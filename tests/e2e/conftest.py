@@ -4,6 +4,7 @@ test databases and ports of its own, driven through the gateway and the topics a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -13,18 +14,21 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from dashboard.subscriptions import read_model_topics as dashboard_topics
 from jsp_common import clock
+from jsp_common.consumer import move_group_to_end
 from jsp_common.workdays import WorkCalendar
 from jsp_testkit import front_door
 from jsp_testkit.testing import local_stack_module, unique
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "clues", "inspection", "risk", "gateway")
+SERVICES = ("registry", "clues", "inspection", "risk", "dashboard", "gateway")
 PORTS = {"gateway": int(os.environ.get("JSP_E2E_GATEWAY_PORT", "18000")),
          "registry": int(os.environ.get("JSP_E2E_REGISTRY_PORT", "18101")),
          "clues": int(os.environ.get("JSP_E2E_CLUES_PORT", "18102")),
          "inspection": int(os.environ.get("JSP_E2E_INSPECTION_PORT", "18103")),
-         "risk": int(os.environ.get("JSP_E2E_RISK_PORT", "18104"))}
+         "risk": int(os.environ.get("JSP_E2E_RISK_PORT", "18104")),
+         "dashboard": int(os.environ.get("JSP_E2E_DASHBOARD_PORT", "18105"))}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,11 @@ def stack(settings, kafka_topics):
     s.services["registry"].env.update(JSP_REGISTRY_ACK_WORKDAYS=str(SCHEDULE_GAP.workdays))
     # rate limits are tested on their own (services/gateway/tests); here they would only slow the fuzzing
     s.services["gateway"].env.update(JSP_GATEWAY_RATE_LIMIT_PER_MINUTE="1000000", JSP_GATEWAY_RATE_LIMIT_BURST="100000")
+    # The dashboard's read model starts from now: what other tests left on the shared broker (published by
+    # service instances with databases of their own) is not this platform's, and would not match its services.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its own event loop, beside the session's
+        pool.submit(asyncio.run, move_group_to_end("dashboard.read-model", dashboard_topics(),
+                                                   **settings.kafka_client_options())).result()
     try:
         s.start_all()
         yield s

@@ -97,6 +97,8 @@ def service_user(service: Service) -> dict:
         groups = [g for g in t.service_groups if g.split(".", 1)[0] == service.name]
         if t.reference and not groups:  # read whole from the beginning, without a consumer group
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
+        if t.per_department and any(c.startswith(f"{service.name} ") for c in t.consumers):
+            acls.append(_acl("topic", name, ["Read", "Describe"], pattern))  # e.g. the dashboard: every department's
         if groups:
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
             for g in groups:

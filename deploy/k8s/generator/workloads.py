@@ -124,12 +124,15 @@ def _ns(name: str) -> dict:
 
 
 def network_policy(s: Service) -> dict:
-    """Ingress: the gateway from the ingress controller, the others from the gateway; metrics from monitoring.
-    Egress: DNS, the Kafka brokers, its own database, and (the gateway) the services it calls."""
+    """Ingress: the public service from the ingress controller, every service from those that call it (the
+    gateway; the dashboard calls the gateway); metrics from monitoring.
+    Egress: DNS, the Kafka brokers, its own database, and the services it calls."""
     by_name = {x.name: x for x in services()}
     port = [{"port": s["port"], "protocol": "TCP"}]
-    source = _ns("ingress-nginx") if s["public"] else {"podSelector": {"matchLabels": label_selector("gateway")}}
-    ingress = [{"from": [source], "ports": port}, {"from": [_ns("monitoring")], "ports": port}]
+    sources = [_ns("ingress-nginx")] if s["public"] else []
+    sources += [{"podSelector": {"matchLabels": label_selector(x.name)}} for x in services()
+                if s.name in (x["calls"] or [])]
+    ingress = [{"from": sources, "ports": port}, {"from": [_ns("monitoring")], "ports": port}]
     kafka = platform()["kafka"]
     egress = [
         {"to": [{**_ns("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],

@@ -67,7 +67,7 @@ class Topic:
         return tuple(c for c in self.consumers if c.split(".", 1)[0] in SERVICES)
 
 
-SERVICES = ("registry", "clues", "gateway", "inspection", "risk")  # services that run consumer groups
+SERVICES = ("registry", "clues", "gateway", "inspection", "risk", "dashboard")  # services that run consumer groups
 DEPARTMENT_PREFIX = "dept.{department}."
 NOTIFICATIONS = DEPARTMENT_PREFIX + "notifications.v1"
 DEPARTMENT_CLUES = DEPARTMENT_PREFIX + "clues.v1"
@@ -129,7 +129,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="uscc",
         event_types=("registry.entity.changed.v1",),
         producers=("registry",),
-        consumers=("clues.replica", "inspection.replica", "risk.replica"),
+        consumers=("clues.replica", "inspection.replica", "risk.replica", "dashboard.read-model"),
         description="The current record of every supervised object, with its responsible departments, "
                     "so other services keep their own replicas. Compacted: the latest record per USCC is kept.",
         partitions=6,
@@ -142,7 +142,7 @@ CATALOGUE: tuple[Topic, ...] = (
         event_types=("registry.adjudication.requested.v1", "registry.adjudication.decided.v1",
                      "registry.assignment.disputed.v1"),
         producers=("registry",),
-        consumers=("task-force office",),
+        consumers=("task-force office", "dashboard.read-model"),
         description="Entities whose responsible department is unclear or disputed (研判定性), and the office's decisions.",
         retention_ms=365 * DAY_MS,
     ),
@@ -152,7 +152,7 @@ CATALOGUE: tuple[Topic, ...] = (
         event_types=("registry.notification.issued.v1", "registry.notification.reminded.v1",
                      "registry.notification.acknowledged.v1", "registry.notification.due-changed.v1"),
         producers=("registry",),
-        consumers=("the department's line system",),
+        consumers=("the department's line system", "dashboard (read model, every department's topic)"),
         description="Dual notification (双告知): entities this department must now supervise, reminders for "
                     "unacknowledged notifications, acknowledgements, and acknowledge-by times recomputed when a year's holiday schedule is published.",
         partitions=1,
@@ -205,7 +205,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="clue_id",
         event_types=("clues.clue.transitioned.v1",),
         producers=("clues",),
-        consumers=("risk.indicators", "task-force office dashboards"),
+        consumers=("risk.indicators", "dashboard.read-model"),
         description="Every state change of every clue (who, when, what), for risk monitoring and dashboards.",
         partitions=6,
         retention_ms=365 * DAY_MS,
@@ -225,7 +225,7 @@ CATALOGUE: tuple[Topic, ...] = (
         event_types=("clues.clue.dispatched.v1", "clues.clue.chased.v1", "clues.clue.escalated.v1",
                      "clues.clue.deadline-changed.v1"),
         producers=("clues",),
-        consumers=("the department's line system",),
+        consumers=("the department's line system", "dashboard (read model, every department's topic)"),
         description="Clues dispatched to this department (lead or co-handler), chasers (催办), escalations (督办) and "
                     "deadlines recomputed when a year's holiday schedule is published.",
         partitions=1,
@@ -238,7 +238,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="uscc",
         event_types=("inspection.result.published.v1",),
         producers=("inspection",),
-        consumers=("risk.indicators", "public feed", "task-force office dashboards"),
+        consumers=("risk.indicators", "dashboard.read-model"),
         description="Published results of joint random inspections (双随机、一公开), one record per entity "
                     "inspected, with an outcome per inspection item.",
         partitions=6,

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from jsp_common.http import create_service_app
 
-from .api import admin, audit, auth, calendar, entities, ingest, openapi, public
+from .api import admin, audit, auth, calendar, entities, ingest, openapi, pages, public
 from .api.forward import proxy_endpoint
 from .api.middleware import AuditMiddleware, BodyLimitMiddleware
 from .bootstrap import build
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(title="Joint Supervision Platform — gateway", description=DESCRIPTION,
                              runtime_factory=lambda: build(settings),
                              routers=[auth.router, ingest.router, entities.router, audit.router, admin.router,
-                                      public.router, calendar.router])
+                                      public.router, calendar.router, pages.router])
     for rule in RULES:
         app.add_api_route(rule.gateway_path, proxy_endpoint(rule), methods=[rule.method], include_in_schema=False,
                           tags=[rule.service])

@@ -64,4 +64,5 @@ def _upstreams(settings: Settings) -> dict[str, Upstream]:
                            retries=settings.upstream_retries, backoff_s=settings.upstream_retry_backoff_s,
                            openapi_ttl_s=settings.openapi_refresh_s)
             for name, url in (("registry", settings.registry_url), ("clues", settings.clues_url),
-                              ("inspection", settings.inspection_url), ("risk", settings.risk_url))}
+                              ("inspection", settings.inspection_url), ("risk", settings.risk_url),
+                              ("dashboard", settings.dashboard_url))}

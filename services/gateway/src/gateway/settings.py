@@ -21,6 +21,7 @@ class Settings(ServiceSettings):
     clues_url: str = "http://127.0.0.1:8102"
     inspection_url: str = "http://127.0.0.1:8103"
     risk_url: str = "http://127.0.0.1:8104"
+    dashboard_url: str = "http://127.0.0.1:8105"
     upstream_connect_timeout_s: float = 1.0
     upstream_timeout_s: float = 10.0
     # Routes marked long-running in domain/policy.py (the registry's rule dry-run over the whole directory).
@@ -37,6 +38,11 @@ class Settings(ServiceSettings):
     token_ttl_s: int = 900
     revocation_refresh_s: float = 5.0   # how often revoked keys and disabled clients are reloaded
 
+    # People signed in on the dashboard's pages: the token lives in this HttpOnly cookie (Secure in production).
+    session_cookie: str = "jsp_session"
+    session_cookie_secure: bool | None = None   # default: secure outside development and test
+    stream_idle_timeout_s: float = 60.0         # a live page's event stream (the dashboard sends keep-alives)
+
     # Protection.
     rate_limit_per_minute: int = 600    # per client (or per address for public routes)
     rate_limit_burst: int = 100
@@ -50,5 +56,7 @@ class Settings(ServiceSettings):
     audit_retention_days: int = 190
 
     def check(self) -> "Settings":
+        if self.session_cookie_secure is None:
+            self.session_cookie_secure = self.environment == "production"
         self.refuse_placeholder_secrets(jwt_key=self.jwt_keys[0] if self.jwt_keys else None)
         return self

@@ -1,0 +1,68 @@
+"""Live pages: the read model's changes, heard from PostgreSQL (LISTEN on the channel the writing
+transactions NOTIFY on commit) and handed to every open page's event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+
+from jsp_common.db import asyncpg_dsn
+from jsp_common.logs import get_logger
+
+from .writes import CHANNEL
+
+log = get_logger(__name__)
+
+
+class ChangeFeed:
+    """One LISTEN connection per process; each subscriber gets the areas changed (``clues``, ...)."""
+
+    def __init__(self, database_url: str, reconnect_s: float = 2.0):
+        self._dsn = asyncpg_dsn(database_url)
+        self._reconnect_s = reconnect_s
+        self._subscribers: set[asyncio.Queue[str]] = set()
+        self._task: asyncio.Task | None = None
+
+    def subscribe(self) -> asyncio.Queue[str]:
+        q: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
+        self._subscribers.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[str]) -> None:
+        self._subscribers.discard(q)
+
+    def _heard(self, connection, pid, channel, payload: str) -> None:
+        for q in list(self._subscribers):
+            with contextlib.suppress(asyncio.QueueFull):  # a slow page refreshes on a later change anyway
+                q.put_nowait(payload)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                conn = await asyncpg.connect(self._dsn)
+                try:
+                    await conn.add_listener(CHANNEL, self._heard)
+                    while not conn.is_closed():
+                        await asyncio.sleep(self._reconnect_s)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database comes back; pages keep their last figures
+                log.warning("change feed lost its connection", error=type(exc).__name__)
+            for q in list(self._subscribers):  # changes may have been missed: let the pages refresh
+                with contextlib.suppress(asyncio.QueueFull):
+                    q.put_nowait("reconnected")
+            await asyncio.sleep(self._reconnect_s)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="dashboard-change-feed")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,155 @@
+"""The read model (只读视图): what the dashboard knows, built only from the platform's topics.
+
+Every table can be emptied and rebuilt from the topics (``python -m dashboard rebuild``). Rows are keyed by
+the publisher's own ids, so a replayed event lands on the row it made before.
+"""
+
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, Table, Text, text)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = MetaData()
+TZ = DateTime(timezone=True)
+
+# registry.entities.v1: the current record of every supervised object (only what the pages show).
+entities = Table(
+    "entities", metadata,
+    Column("uscc", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("division_code", Text, nullable=False),
+    Column("city_code", Text),
+    Column("status", Text, nullable=False),
+    Column("departments", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("assignment_state", Text, nullable=False),
+    Column("record_version", BigInteger, nullable=False),
+    Column("first_seen_at", TZ, nullable=False),   # last_changed_at of the first record received
+    Column("last_changed_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),      # when the registry wrote the record
+    Index("entities_city", "city_code"),
+    Index("entities_first_seen", "first_seen_at"),
+    Index("entities_departments", "departments", postgresql_using="gin"),
+)
+
+# Entities per city, department and week first seen, kept by triggers on ``entities`` (created in the
+# migration), so the figures over a million entities are sums over a few thousand rows. ``department`` ''
+# is every entity (the office's figures); ``city_code`` '' is an entity with no city.
+entity_tally = Table(
+    "entity_tally", metadata,
+    Column("city_code", Text, primary_key=True),
+    Column("department", Text, primary_key=True),
+    Column("week", Date, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
+# dept.*.notifications.v1: dual notifications (双告知) and their acknowledgement (签收).
+notifications = Table(
+    "notifications", metadata,
+    Column("notification_id", Text, primary_key=True),
+    Column("department", Text, nullable=False),
+    Column("uscc", Text, nullable=False),
+    Column("entity_name", Text, nullable=False, server_default=""),
+    Column("city_code", Text),
+    Column("kind", Text, nullable=False, server_default=""),
+    Column("cause", Text, nullable=False, server_default=""),
+    Column("issued_at", TZ),
+    Column("acknowledge_by", TZ),
+    Column("acknowledged_at", TZ),
+    Column("acknowledged_by", Text),
+    Column("reminder_count", Integer, nullable=False, server_default="0"),
+    Column("last_reminded_at", TZ),
+    Index("notifications_pending", "department", "acknowledge_by", postgresql_where=text("acknowledged_at IS NULL")),
+    Index("notifications_issued", "issued_at"),
+    Index("notifications_uscc", "uscc"),
+)
+
+# registry.adjudication.v1: the office's queue (研判定性).
+adjudication_cases = Table(
+    "adjudication_cases", metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("uscc", Text, nullable=False),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("candidates", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("detail", Text),
+    Column("disputed_by", Text),   # the department that disputed its assignment
+    Column("requested_at", TZ),
+    Column("decided_at", TZ),
+    Column("decided_by", Text),
+    Column("departments", ARRAY(Text), nullable=False, server_default="{}"),
+    Index("adjudication_open", "requested_at", postgresql_where=text("decided_at IS NULL")),
+)
+
+# clues.lifecycle.v1: every clue's current state, and every transition (the timeline).
+clues = Table(
+    "clues", metadata,
+    Column("clue_id", Text, primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("channel_ref", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("domain", Text),
+    Column("division_code", Text),
+    Column("city_code", Text),
+    Column("uscc", Text),
+    Column("lead_department", Text),
+    Column("co_departments", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("deadline", TZ),
+    Column("received_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    Column("returns", Integer, nullable=False, server_default="0"),      # 退回
+    Column("redispatches", Integer, nullable=False, server_default="0"),  # dispatched again after a return
+    Index("clues_state", "state"),
+    Index("clues_lead", "lead_department", "state"),
+    Index("clues_co", "co_departments", postgresql_using="gin"),
+    Index("clues_deadline", "deadline"),
+    Index("clues_received", "received_at"),
+    Index("clues_uscc", "uscc"),
+)
+
+clue_transitions = Table(
+    "clue_transitions", metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("clue_id", Text, nullable=False),
+    Column("at", TZ, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("from_state", Text),
+    Column("to_state", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("actor_department", Text),
+    Column("lead_department", Text),
+    Column("deadline", TZ),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    Index("clue_transitions_clue", "clue_id", "at"),
+)
+
+# dept.*.clues.v1: chasers (催办) and escalations (督办).
+clue_alerts = Table(
+    "clue_alerts", metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("clue_id", Text, nullable=False),
+    Column("department", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("kind", Text, nullable=False),   # chased | escalated
+    Column("state", Text, nullable=False),
+    Column("workdays", Integer, nullable=False),  # working days left (chased) or overdue (escalated)
+    Column("at", TZ, nullable=False),
+    Index("clue_alerts_clue", "clue_id"),
+    Index("clue_alerts_department", "department", "kind"),
+)
+
+# inspection.results.v1: published results of joint random inspections (双随机、一公开).
+inspection_results = Table(
+    "inspection_results", metadata,
+    Column("task_id", Text, primary_key=True),
+    Column("uscc", Text, primary_key=True),
+    Column("entity_name", Text, nullable=False),
+    Column("matter_code", Text, nullable=False),
+    Column("lead_department", Text, nullable=False),
+    Column("departments", ARRAY(Text), nullable=False),
+    Column("inspected_on", Date, nullable=False),
+    Column("problems_found", Boolean, nullable=False),
+    Column("published_at", TZ, nullable=False),
+    Column("items", JSONB, nullable=False),
+    Index("inspection_results_published", "published_at"),
+    Index("inspection_results_departments", "departments", postgresql_using="gin"),
+)
+
+READ_MODEL = (entities, entity_tally, notifications, adjudication_cases, clues, clue_transitions, clue_alerts, inspection_results)

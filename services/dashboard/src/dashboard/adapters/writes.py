@@ -1,0 +1,105 @@
+"""Every statement that changes the read model: one function per fact learnt from a topic.
+
+Each is an upsert keyed by the publisher's ids, so a replayed event (rebuild, redelivery) changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .tables import (READ_MODEL, adjudication_cases, clue_alerts, clue_transitions, clues, entities,
+                     inspection_results, notifications)
+
+CHANNEL = "dashboard_changes"  # PostgreSQL NOTIFY channel: delivered when the writing transaction commits
+
+
+async def announce(session: AsyncSession, area: str) -> None:
+    """Tell the live pages that ``area`` changed (NOTIFY is delivered only if the transaction commits)."""
+    await session.execute(select(func.pg_notify(CHANNEL, area)))
+
+
+async def upsert_entity(session: AsyncSession, row: dict[str, Any]) -> None:
+    """The latest record wins (by record_version); the first one seen keeps its ``first_seen_at``."""
+    stmt = insert(entities).values(**row)
+    changing = {k: stmt.excluded[k] for k in row if k not in ("uscc", "first_seen_at")}
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[entities.c.uscc], set_=changing,
+        where=entities.c.record_version < stmt.excluded.record_version))
+
+
+async def upsert_notification(session: AsyncSession, row: dict[str, Any]) -> None:
+    stmt = insert(notifications).values(**row)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[notifications.c.notification_id],
+        set_={k: stmt.excluded[k] for k in row if k != "notification_id"}))
+
+
+async def notification_reminded(session: AsyncSession, row: dict[str, Any], reminded_at, count: int) -> None:
+    stmt = insert(notifications).values(**row, reminder_count=count, last_reminded_at=reminded_at)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[notifications.c.notification_id],
+        set_={"reminder_count": func.greatest(notifications.c.reminder_count, count),
+              "last_reminded_at": func.greatest(notifications.c.last_reminded_at, reminded_at)}))
+
+
+async def notification_acknowledged(session: AsyncSession, row: dict[str, Any], at, by: str) -> None:
+    stmt = insert(notifications).values(**row, acknowledged_at=at, acknowledged_by=by)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[notifications.c.notification_id], set_={"acknowledged_at": at, "acknowledged_by": by}))
+
+
+async def upsert_case(session: AsyncSession, row: dict[str, Any]) -> None:
+    """A case keeps the moment it was first requested (the registry repeats the request for a case still open)."""
+    stmt = insert(adjudication_cases).values(**row)
+    changing = {k: stmt.excluded[k] for k in row if k not in ("case_id", "requested_at")}
+    if "requested_at" in row:
+        changing["requested_at"] = func.least(adjudication_cases.c.requested_at, stmt.excluded.requested_at)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[adjudication_cases.c.case_id], set_=changing))
+
+
+async def record_transition(session: AsyncSession, clue: dict[str, Any], step: dict[str, Any], *,
+                            returned: bool, redispatched: bool) -> bool:
+    """One transition of a clue: its timeline row and the clue's current state. False when already known."""
+    new = (await session.execute(insert(clue_transitions).values(**step).on_conflict_do_nothing()
+                                 .returning(clue_transitions.c.event_id))).first()
+    if new is None:
+        return False
+    stmt = insert(clues).values(**clue, returns=int(returned), redispatches=int(redispatched))
+    later = stmt.excluded.updated_at >= clues.c.updated_at
+    changing = {k: func.coalesce(stmt.excluded[k], clues.c[k]) if k in ("domain", "division_code", "city_code",
+                                                                        "uscc", "lead_department", "deadline")
+                else stmt.excluded[k] for k in clue if k not in ("clue_id", "received_at")}
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[clues.c.clue_id],
+        set_={**{k: case((later, v), else_=clues.c[k]) for k, v in changing.items()},
+              "received_at": func.least(clues.c.received_at, stmt.excluded.received_at),
+              "returns": clues.c.returns + int(returned), "redispatches": clues.c.redispatches + int(redispatched)}))
+    return True
+
+
+async def record_clue_alert(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(insert(clue_alerts).values(**row).on_conflict_do_nothing())
+
+
+async def upsert_inspection_result(session: AsyncSession, row: dict[str, Any]) -> None:
+    stmt = insert(inspection_results).values(**row)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[inspection_results.c.task_id, inspection_results.c.uscc],
+        set_={k: stmt.excluded[k] for k in row if k not in ("task_id", "uscc")}))
+
+
+async def empty_read_model(session: AsyncSession, group: str) -> None:
+    """Forget everything learnt from the topics (before a rebuild replays them): the read model and the
+    group's inbox (else the replayed events would be taken for duplicates)."""
+    names = ", ".join(t.name for t in READ_MODEL)
+    await session.execute(text(f"TRUNCATE {names}"))
+    await session.execute(text("DELETE FROM inbox WHERE consumer_group = :g").bindparams(g=group))
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """Rows per read-model table (what a rebuild reports)."""
+    return {t.name: (await session.execute(select(func.count()).select_from(t))).scalar_one() for t in READ_MODEL}

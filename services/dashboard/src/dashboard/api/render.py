@@ -1,0 +1,75 @@
+"""Rendering pages: the Jinja2 environment with Chinese number and date formats, the caller, the database."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jsp_common import clock
+from jsp_common.http import get_runtime
+from jsp_common.principal import Principal, Role, principal_from_request
+from jsp_common.problems import Problem
+
+from ..deps import Deps
+from ..domain import clues as clue_rules
+from ..domain import figures
+from ..domain.formats import moment, number
+from ..domain.places import city_name, department_name
+
+PACKAGE = Path(__file__).resolve().parents[1]
+STATIC_DIR = PACKAGE / "static"
+templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
+
+
+templates.env.filters.update(
+    number=number, moment=moment, city=city_name, department=department_name,
+    state=lambda s: clue_rules.STATE_LABELS.get(s, s), action=lambda s: clue_rules.ACTION_LABELS.get(s, s))
+templates.env.globals.update(svg=Markup)
+
+
+def deps_of(request: Request) -> Deps:
+    return get_runtime(request).deps  # type: ignore[attr-defined]
+
+
+@asynccontextmanager
+async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    async with deps_of(request).db.transaction() as session:
+        yield session
+
+
+def viewer(request: Request) -> Principal:
+    """The signed-in person (the gateway vouches in its header): the office or a department's staff."""
+    p = principal_from_request(request)
+    if not p.has(Role.OFFICE, Role.DEPARTMENT):
+        raise Problem(403, "the dashboard is for the task-force office and the departments")
+    return p
+
+
+def scope_of(p: Principal) -> str | None:
+    """None: the office sees every department; else the caller's own department."""
+    return None if p.is_office else p.department
+
+
+def page_link(request: Request, **changes) -> str:
+    params = {**dict(request.query_params), **{k: v for k, v in changes.items()}}
+    params = {k: v for k, v in params.items() if v not in (None, "") and k != "partial"}
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    principal = getattr(request.state, "viewer", None)
+    return templates.TemplateResponse(request, template, status_code=status_code, context={
+        "now": clock.now(), "viewer": principal, "partial": request.query_params.get("partial") == "1",
+        "link": lambda **kw: page_link(request, **kw), "age": lambda t: figures.age(t, clock.now()), **context})
+
+
+def pages_count(total: int, page_size: int) -> int:
+    return max(1, -(-total // page_size))

@@ -1,0 +1,49 @@
+"""The live stream (server-sent events): a page subscribes and refreshes its figures when the read model
+changes, at most once per ``live_min_interval_s``; a comment every ``live_keepalive_s`` keeps it open."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+
+from jsp_common.principal import Principal
+
+from .office import signed_in
+from .render import deps_of
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+@router.get("/stream")
+async def stream(request: Request, p: Principal = Depends(signed_in)) -> StreamingResponse:
+    return StreamingResponse(_events(request), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+
+@router.get("/public/stream")
+async def public_stream(request: Request) -> StreamingResponse:
+    return StreamingResponse(_events(request), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+
+async def _events(request: Request):
+    deps = deps_of(request)
+    feed, s = deps.changes, deps.settings
+    queue = feed.subscribe()
+    try:
+        yield "retry: 3000\n: connected\n\n"
+        while True:
+            try:
+                area = await asyncio.wait_for(queue.get(), s.live_keepalive_s)
+            except asyncio.TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            await asyncio.sleep(s.live_min_interval_s)  # let a burst of changes land, then refresh once
+            areas = {area}
+            while not queue.empty():
+                areas.add(queue.get_nowait())
+            yield f"event: changed\ndata: {','.join(sorted(areas))}\n\n"
+    finally:
+        feed.unsubscribe(queue)

@@ -1,0 +1,20 @@
+"""What the dashboard's use cases and pages need, built once in bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from jsp_common.db import Database
+
+from .adapters.live import ChangeFeed
+from .settings import Settings
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    db: Database
+    gateway: httpx.AsyncClient   # the entity 360 view and the inspection service's public routes
+    changes: ChangeFeed          # read-model changes, for the live pages

@@ -1,0 +1,32 @@
+"""The dashboard's settings (environment variables ``JSP_DASHBOARD_*``)."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from jsp_common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="JSP_DASHBOARD_")
+
+    service_name: str = "dashboard"
+    http_port: int = 8105
+
+    # The consumer group that builds the read model from the platform's topics.
+    read_model_group: str = "dashboard.read-model"
+
+    # The gateway, for the entity 360 view (called with the signed-in person's own token, so the gateway's
+    # own scoping applies) and the inspection service's public routes (key matters, service manuals).
+    gateway_url: str = "http://127.0.0.1:8000"
+    upstream_timeout_s: float = 5.0
+
+    # Figures: a clue is "due soon" when its deadline is within this many hours; trends cover these weeks.
+    due_soon_hours: int = 48
+    trend_weeks: int = 8
+    page_size: int = 20
+
+    # Live updates: the read model announces changes (PostgreSQL NOTIFY on commit); pages refresh at most
+    # this often, and the stream sends a keep-alive comment this often.
+    live_min_interval_s: float = 1.0
+    live_keepalive_s: float = 15.0

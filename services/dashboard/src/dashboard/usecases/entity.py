@@ -1,0 +1,34 @@
+"""One entity: the gateway's entity 360 view (asked with the signed-in person's own token, so the gateway
+and the services scope it exactly as for any other call) beside what the read model holds about it."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jsp_common.problems import Problem
+
+from ..adapters import reads
+from ..deps import Deps
+
+
+async def entity_360(deps: Deps, uscc: str, authorization: str | None) -> dict:
+    if not authorization:
+        raise Problem(401, "sign in again: the page needs your session to ask for the entity")
+    try:
+        resp = await deps.gateway.get(f"/entities/{uscc}/360", headers={"authorization": authorization})
+    except httpx.HTTPError:
+        return {"uscc": uscc, "registry": None, "clues": None, "complete": False,
+                "missing": [{"part": "gateway", "reason": "网关暂时无法访问"}]}
+    if resp.status_code in (403, 404):
+        raise Problem(404, f"no entity {uscc}")
+    if resp.status_code == 401:
+        raise Problem(401, "your session has ended; sign in again")
+    if resp.status_code != 200:
+        return {"uscc": uscc, "registry": None, "clues": None, "complete": False,
+                "missing": [{"part": "gateway", "reason": f"网关返回 {resp.status_code}"}]}
+    return resp.json()
+
+
+async def about(session: AsyncSession, uscc: str, department: str | None) -> dict:
+    return await reads.about_entity(session, uscc, department)

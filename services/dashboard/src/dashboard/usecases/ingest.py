@@ -1,0 +1,110 @@
+"""Building the read model from the topics: one function per event type, each an idempotent upsert."""
+
+from __future__ import annotations
+
+from jsp_common.envelope import Envelope
+from jsp_common.events.clues import ClueChased, ClueDispatched, ClueEscalated, ClueTransitioned
+from jsp_common.events.inspection import InspectionResultPublished
+from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequested, AssignmentDisputed, EntityChanged,
+                                        NotificationAcknowledged, NotificationIssued, NotificationReminded)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..adapters import writes
+from ..domain import clues as clue_rules
+from ..domain.places import city_of
+
+
+async def entity_changed(session: AsyncSession, d: EntityChanged, env: Envelope) -> None:
+    await writes.upsert_entity(session, {
+        "uscc": d.uscc, "name": d.name, "division_code": d.division_code,
+        "city_code": d.city_code or city_of(d.division_code), "status": d.status.value,
+        "departments": list(d.responsible_departments), "assignment_state": d.assignment_state.value,
+        "record_version": d.record_version, "first_seen_at": d.last_changed_at, "last_changed_at": d.last_changed_at,
+        "updated_at": d.updated_at})
+    await writes.announce(session, "entities")
+
+
+async def adjudication_requested(session: AsyncSession, d: AdjudicationRequested, env: Envelope) -> None:
+    await writes.upsert_case(session, {"case_id": d.case_id, "uscc": d.uscc, "name": d.name, "reason": d.reason.value,
+                                       "candidates": list(d.candidate_departments), "detail": d.detail,
+                                       "requested_at": d.requested_at})
+    await writes.announce(session, "adjudication")
+
+
+async def adjudication_decided(session: AsyncSession, d: AdjudicationDecided, env: Envelope) -> None:
+    await writes.upsert_case(session, {"case_id": d.case_id, "uscc": d.uscc, "decided_at": d.decided_at,
+                                       "decided_by": d.decided_by, "departments": list(d.departments)})
+    await writes.announce(session, "adjudication")
+
+
+async def assignment_disputed(session: AsyncSession, d: AssignmentDisputed, env: Envelope) -> None:
+    await writes.upsert_case(session, {"case_id": d.case_id, "uscc": d.uscc, "reason": "disputed",
+                                       "disputed_by": d.department, "detail": d.reason, "requested_at": d.disputed_at})
+    await writes.announce(session, "adjudication")
+
+
+def _notification_key(notification_id: str, department: str, uscc: str) -> dict:
+    return {"notification_id": notification_id, "department": department, "uscc": uscc}
+
+
+async def notification_issued(session: AsyncSession, d: NotificationIssued, env: Envelope) -> None:
+    await writes.upsert_notification(session, {
+        **_notification_key(d.notification_id, d.department, d.entity.uscc), "entity_name": d.entity.name,
+        "city_code": city_of(d.entity.division_code), "kind": d.kind.value, "cause": d.cause,
+        "issued_at": d.issued_at, "acknowledge_by": d.acknowledge_by})
+    await writes.announce(session, "notifications")
+
+
+async def notification_reminded(session: AsyncSession, d: NotificationReminded, env: Envelope) -> None:
+    await writes.notification_reminded(session, {**_notification_key(d.notification_id, d.department, d.uscc),
+                                                 "issued_at": d.issued_at, "acknowledge_by": d.acknowledge_by},
+                                       d.reminded_at, d.reminder_count)
+    await writes.announce(session, "notifications")
+
+
+async def notification_acknowledged(session: AsyncSession, d: NotificationAcknowledged, env: Envelope) -> None:
+    await writes.notification_acknowledged(session, _notification_key(d.notification_id, d.department, d.uscc),
+                                           d.acknowledged_at, d.acknowledged_by)
+    await writes.announce(session, "notifications")
+
+
+async def clue_transitioned(session: AsyncSession, d: ClueTransitioned, env: Envelope) -> None:
+    clue = {"clue_id": d.clue_id, "channel": d.channel.value, "channel_ref": d.channel_ref, "state": d.to_state,
+            "domain": d.domain.value if d.domain else None, "division_code": d.division_code,
+            "city_code": city_of(d.division_code), "uscc": d.uscc, "lead_department": d.lead_department,
+            "co_departments": list(d.co_departments), "deadline": d.deadline, "received_at": d.at,
+            "updated_at": d.at}
+    step = {"event_id": env.id, "clue_id": d.clue_id, "at": d.at, "action": d.action, "from_state": d.from_state,
+            "to_state": d.to_state, "actor": d.actor, "actor_department": d.actor_department,
+            "lead_department": d.lead_department, "deadline": d.deadline, "details": d.details}
+    if await writes.record_transition(session, clue, step, returned=clue_rules.is_return(d.action),
+                                      redispatched=clue_rules.is_redispatch(d.action, d.from_state)):
+        await writes.announce(session, "clues")
+
+
+async def clue_dispatched(session: AsyncSession, d: ClueDispatched, env: Envelope) -> None:
+    """The dispatch itself is on the lifecycle topic too; nothing more to learn here."""
+
+
+async def _alert(session: AsyncSession, d, env: Envelope, kind: str, workdays: int) -> None:
+    await writes.record_clue_alert(session, {"event_id": env.id, "clue_id": d.clue_id, "department": d.department,
+                                             "role": d.role, "kind": kind, "state": d.state,
+                                             "workdays": workdays, "at": env.time})
+    await writes.announce(session, "clues")
+
+
+async def clue_chased(session: AsyncSession, d: ClueChased, env: Envelope) -> None:
+    await _alert(session, d, env, "chased", d.workdays_left)
+
+
+async def clue_escalated(session: AsyncSession, d: ClueEscalated, env: Envelope) -> None:
+    await _alert(session, d, env, "escalated", d.overdue_workdays)
+
+
+async def inspection_published(session: AsyncSession, d: InspectionResultPublished, env: Envelope) -> None:
+    await writes.upsert_inspection_result(session, {
+        "task_id": d.task_id, "uscc": d.uscc, "entity_name": d.entity_name, "matter_code": d.matter_code,
+        "lead_department": d.lead_department, "departments": list(d.departments), "inspected_on": d.inspected_on,
+        "problems_found": d.problems_found, "published_at": d.published_at,
+        "items": [i.model_dump(mode="json") for i in d.items]})
+    await writes.announce(session, "inspections")

@@ -1,0 +1,89 @@
+"""The dashboard's pure rules: figures merged by department and city, ping-pong counting, overdue and due
+soon, Chinese number and date formats, the division table's colours and the trend chart."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from jsp_common import clock
+
+from dashboard.domain import charts, clues, figures, formats, places
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=clock.TZ)
+
+
+def test_figures_of_several_areas_make_one_row_per_city_in_order_with_every_city_present():
+    cities = list(places.cities())
+    rows = figures.merge([{"410100": {"notes_pending": 2}}, {"410100": {"clues_overdue": 1}, "410300": {"clues_open": 4}},
+                          {None: {"clues_open": 7}, "999999": {"clues_open": 1}}], cities, places.city_name)
+    # every city in order; what has no city (a clue with no place given) in a row of its own, so totals add up
+    assert [r.key for r in rows] == [c for c, _ in cities] + [None]
+    assert rows[-1].name == "省级/未知" and rows[-1].get("clues_open") == 8
+    zhengzhou = rows[0]
+    assert (zhengzhou.name, zhengzhou.get("notes_pending"), zhengzhou.get("clues_overdue"), zhengzhou.late) == \
+        ("郑州市", 2, 1, 1)
+    assert len(cities) == 18 and figures.totals(rows)["clues_open"] == 12
+
+
+def test_departments_with_late_work_come_first_and_quiet_ones_are_left_out():
+    rows = figures.merge([{"samr-410100": {"clues_open": 5}, "samr-410300": {"notes_overdue": 1},
+                           "nmpa-410000": {"notes_pending": 0}}], None, places.department_name)
+    ordered = figures.busiest_first(rows)
+    assert [r.key for r in ordered] == ["samr-410300", "samr-410100"]
+    assert ordered[1].name == "郑州市市场监督管理局"
+
+
+def test_a_dispatch_after_a_return_is_a_redispatch_and_nothing_else_is():
+    assert clues.is_return("return")
+    assert clues.is_redispatch("dispatch", "returned")
+    assert not clues.is_redispatch("dispatch", "received")
+    assert not clues.is_redispatch("reopen", "closed")
+
+
+def test_a_clue_is_overdue_only_while_its_deadline_runs():
+    past, soon = NOW - timedelta(hours=1), NOW + timedelta(hours=5)
+    assert clues.is_overdue("verifying", past, NOW)
+    assert not clues.is_overdue("replied", past, NOW)       # answered: the clock stopped
+    assert not clues.is_overdue("pending_dispatch", past, NOW)
+    assert clues.is_due_soon("accepted", soon, NOW, timedelta(hours=48))
+    assert not clues.is_due_soon("accepted", soon, NOW, timedelta(hours=4))
+
+
+def test_numbers_read_as_chinese_readers_expect():
+    assert [formats.number(v) for v in (0, 1234, 99_999, 123_456, 1_000_000, 250_000_000, None)] == \
+        ["0", "1,234", "99,999", "12.3万", "100万", "2.5亿", "—"]
+
+
+def test_moments_are_shown_in_beijing_time_whatever_zone_they_came_in():
+    utc = datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc)
+    assert formats.moment(utc) == "2026年12月1日 00:30"
+    assert formats.moment("2026-11-30T16:30:00Z") == "2026年12月1日 00:30"
+    assert formats.moment(date(2026, 3, 8)) == "2026年3月8日"
+    assert formats.moment(None) == "—"
+
+
+def test_cities_with_more_late_work_are_coloured_deeper():
+    shades = [figures.heat(v, 10) for v in (0, 1, 5, 10)]
+    assert len(set(shades)) == 4 and shades[0] == figures.heat(0, 0)
+
+
+def test_waiting_time_in_chinese():
+    assert figures.age(NOW - timedelta(days=3, hours=5), NOW) == "3天5小时"
+    assert figures.age(NOW - timedelta(minutes=7), NOW) == "7分钟"
+    assert figures.age(None, NOW) == "—"
+
+
+def test_weeks_end_with_the_current_one():
+    weeks = figures.weeks(date(2026, 12, 3), 3)  # a Thursday
+    assert weeks == [date(2026, 11, 16), date(2026, 11, 23), date(2026, 11, 30)]
+
+
+def test_the_trend_chart_draws_a_labelled_line_per_series():
+    svg = charts.line_chart([date(2026, 11, 23), date(2026, 11, 30)], [("新收线索", [1, 4]), ("双告知发出", [0, 2])])
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2
+    assert "新收线索" in svg and "11/30" in svg and ">4<" in svg  # the axis reaches the highest value
+
+
+def test_a_departments_city_comes_from_its_code():
+    assert places.department_city("samr-410100") == "410100"
+    assert places.department_city("samr-410000") is None

@@ -1,0 +1,137 @@
+"""The dashboard's pages through the front door: people sign in on a page, and the token the gateway issues
+(the same POST /auth/login) is kept in an HttpOnly cookie, never seen by scripts or pasted by hand.
+
+``/ui/public/...``, ``/ui/static/...`` and ``/ui/login`` are public; every other ``/ui/...`` page needs a
+signed-in office or department person (no cookie: back to the sign-in page). The pages are forwarded to the
+dashboard service with the principal header, like any service route, and with the person's token, which the
+dashboard uses to ask the gateway for an entity's 360 view under the person's own rights. The live stream
+(server-sent events) is forwarded as a stream.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+import httpx
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from starlette.background import BackgroundTask
+
+from jsp_common.principal import Principal, Role
+from jsp_common.problems import Problem
+
+from ..adapters.upstream import UpstreamError
+from .auth import LoginRequest, login
+from .forward import PASS_RESPONSE, upstream_headers
+from .context import deps_of
+from .security import current_principal, public_caller
+
+router = APIRouter(include_in_schema=False)
+SERVICE = "dashboard"
+PUBLIC_PREFIXES = ("public/", "static/")
+STREAMS = ("stream", "public/stream")
+
+
+def _cookie(request: Request) -> str:
+    return deps_of(request).settings.session_cookie
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a page of the dashboard (never another site) after signing in."""
+    return target if target and target.startswith("/ui/") and not target.startswith("//") else "/ui/"
+
+
+@router.post("/ui/login")
+async def sign_in(request: Request, username: str = Form("", max_length=200), password: str = Form("", max_length=500),
+                  next: str = Form("/ui/", max_length=2000)) -> Response:
+    target = _safe_next(next)
+    try:
+        answer = await login(request, LoginRequest(username=username or "-", password=password or "-"))
+    except Problem as exc:
+        error = "busy" if exc.status == 429 else "1"
+        return RedirectResponse("/ui/login?" + urlencode({"error": error, "next": target}), status_code=303)
+    settings = deps_of(request).settings
+    resp = RedirectResponse(target, status_code=303)
+    resp.set_cookie(_cookie(request), answer.access_token, max_age=answer.expires_in, httponly=True,
+                    secure=settings.session_cookie_secure, samesite="lax", path="/")
+    return resp
+
+
+@router.post("/ui/logout")
+async def sign_out(request: Request) -> Response:
+    resp = RedirectResponse("/ui/login", status_code=303)
+    resp.delete_cookie(_cookie(request), path="/")
+    return resp
+
+
+@router.get("/ui")
+async def ui_root() -> Response:
+    return RedirectResponse("/ui/", status_code=307)
+
+
+async def _person(request: Request) -> tuple[Principal | None, str | None]:
+    token = request.cookies.get(_cookie(request))
+    if not token:
+        return None, None
+    try:
+        principal = await current_principal(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token),
+                                            None)
+    except Problem as exc:
+        if exc.status == 429:
+            raise
+        return None, token
+    return principal, token
+
+
+@router.get("/ui/{path:path}")
+async def page(request: Request, path: str) -> Response:
+    public = path == "login" or path.startswith(PUBLIC_PREFIXES)
+    headers: dict[str, str]
+    if public:
+        public_caller(request)
+        headers = {k: v for k in ("accept", "accept-language") if (v := request.headers.get(k))}
+    else:
+        principal, token = await _person(request)
+        if principal is None:
+            query = {"next": "/ui/" + path + (f"?{request.url.query}" if request.url.query else "")}
+            if token:
+                query["error"] = "expired"
+            return RedirectResponse("/ui/login?" + urlencode(query), status_code=303)
+        if not principal.has(Role.OFFICE, Role.DEPARTMENT):
+            raise Problem(403, "the dashboard is for the task-force office and the departments")
+        headers = upstream_headers(request, principal)
+        headers["authorization"] = f"Bearer {token}"
+    upstream = deps_of(request).upstreams[SERVICE]
+    url = "/ui/" + quote(path)
+    if path in STREAMS:
+        return await _stream(request, upstream.client, url, headers)
+    try:
+        resp = await upstream.request("GET", url, params=list(request.query_params.multi_items()), headers=headers)
+    except UpstreamError as exc:
+        raise Problem(exc.status, str(exc) + "; try again later", service=exc.service) from None
+    out = {k: v for k in PASS_RESPONSE if (v := resp.headers.get(k))}
+    return Response(content=resp.content, status_code=resp.status_code, headers=out)
+
+
+async def _stream(request: Request, client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> Response:
+    settings = deps_of(request).settings
+    timeout = httpx.Timeout(settings.stream_idle_timeout_s, connect=settings.upstream_connect_timeout_s)
+    try:
+        resp = await client.send(client.build_request("GET", url, headers=headers, timeout=timeout), stream=True)
+    except httpx.HTTPError:
+        raise Problem(503, "the dashboard service is unavailable; try again later", service=SERVICE) from None
+    if resp.status_code != 200:
+        body = await resp.aread()
+        await resp.aclose()
+        return Response(body, status_code=resp.status_code, media_type=resp.headers.get("content-type"))
+
+    async def relay():
+        try:
+            async for chunk in resp.aiter_raw():
+                yield chunk
+        except httpx.HTTPError:
+            return  # the page reconnects by itself (EventSource)
+
+    return StreamingResponse(relay(), media_type="text/event-stream", background=BackgroundTask(resp.aclose),
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
