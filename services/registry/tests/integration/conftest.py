@@ -49,7 +49,7 @@ async def registry_db(registry_settings: Settings) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped after each module: it must not consume beside later tests' registries
 async def registry(registry_settings, registry_db, kafka_topics, bootstrap):
     """The running service: HTTP app, intake consumer (partitions assigned), outbox relay."""
     intake = by_name("market.registrations.v1")
