@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from jsp_common.principal import Principal, Role, require
+from jsp_common.access import enforced
+from jsp_common.principal import Principal, principal_from_request
 
 from .. import handlers
 from ..adapters.tables import adjudication_cases, entities
 from .deps import Paging, registry_of, transaction
 
-router = APIRouter(prefix="/adjudication", tags=["adjudication"])
-office = require(Role.OFFICE)
+router = APIRouter(prefix="/adjudication", tags=["adjudication"], dependencies=[enforced("registry")])
+office = principal_from_request  # who may call: jsp_common.access (the router checks it)
 
 
 class CaseOut(BaseModel):

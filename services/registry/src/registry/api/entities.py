@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from jsp_common.principal import Principal, Role, principal_from_request, require
+from jsp_common.access import enforced
+from jsp_common.principal import Principal, principal_from_request
 from jsp_common.problems import Problem
 
 from .. import handlers
@@ -17,7 +18,7 @@ from ..adapters import repository as repo
 from ..adapters.tables import decisions, entity_history, notifications
 from .deps import Paging, department_scope, registry_of, transaction
 
-router = APIRouter(prefix="/entities", tags=["directory"])
+router = APIRouter(prefix="/entities", tags=["directory"], dependencies=[enforced("registry")])
 
 
 class EntityOut(BaseModel):
@@ -112,6 +113,6 @@ async def history(uscc: str, request: Request, principal: Principal = Depends(pr
 
 @router.post("/{uscc}/disputes", status_code=201, summary="A department disputes that it is responsible")
 async def dispute(uscc: str, body: DisputeIn, request: Request,
-                  principal: Principal = Depends(require(Role.DEPARTMENT))) -> dict:
+                  principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
         return await handlers.dispute(registry_of(request), tx, uscc, principal, body.reason)
