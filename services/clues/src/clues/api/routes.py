@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from jsp_common import departments
 from jsp_common.events.clues import Channel
 from jsp_common.http import get_runtime
-from jsp_common.principal import Principal, Role, principal_from_request, require
+from jsp_common.access import enforced
+from jsp_common.principal import Principal, Role, principal_from_request
 from jsp_common.outbox import SessionTx
 from jsp_common.problems import Problem
 
@@ -22,12 +23,14 @@ from ..adapters import repository as repo
 from ..handlers import Deps
 from . import schemas
 
-router = APIRouter(tags=["clues"])
+router = APIRouter(tags=["clues"], dependencies=[enforced("clues")])  # who may call: jsp_common.access
 
 ID = r"^[A-Za-z0-9_\-.:]{1,64}$"
 ClueId = Path(pattern=ID, description="clue id, e.g. CL20260302-0123456789ab")
 TransferId = Path(pattern=ID)
-RowId = Path(ge=1, le=2**31 - 1)
+# One Path() object per parameter: FastAPI names a shared one after the first parameter it meets.
+ExtId = Path(ge=1, le=2**31 - 1, description="extension request id")
+RuleId = Path(ge=1, le=2**31 - 1, description="routing rule id")
 CONFLICT = {409: {"description": "The current state does not allow this action (problem+json, with the state)"}}
 
 
@@ -63,7 +66,7 @@ async def list_clues(request: Request, state: str | None = Query(None, pattern=r
 
 
 @router.get("/queue/manual-dispatch", summary="The office's manual dispatch queue: unroutable and returned clues")
-async def manual_queue(request: Request, principal: Principal = Depends(require(Role.OFFICE))) -> list[dict]:
+async def manual_queue(request: Request, principal: Principal = Depends(principal_from_request)) -> list[dict]:
     deps = _deps(request)
     async with deps.db.transaction() as session:
         rows = (await repo.list_clues(session, state="pending_dispatch", limit=500)
@@ -85,7 +88,7 @@ async def get_clue(request: Request, clue_id: str = ClueId, principal: Principal
 
 @router.get("/work-orders/{work_order_no}/reply", summary="The hotline reads the outcome of its own work order")
 async def work_order_reply(request: Request, work_order_no: str = Path(pattern=ID),
-                           principal: Principal = Depends(require(Role.HOTLINE, Role.OFFICE))) -> dict:
+                           principal: Principal = Depends(principal_from_request)) -> dict:
     deps = _deps(request)
     async with deps.db.transaction() as session:
         clue = await repo.clue_by_ref(session, Channel.HOTLINE.value, work_order_no)
@@ -143,8 +146,8 @@ _action("case-transfers", "Lead department: transfer the case to public security
 @router.post("/clues/{clue_id}/extensions/{ext_id}/decision", summary="Office: approve or refuse an extension",
              responses=CONFLICT)
 async def decide_extension(body: schemas.DecisionBody, request: Request, clue_id: str = ClueId,
-                           ext_id: int = RowId,
-                           principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+                           ext_id: int = ExtId,
+                           principal: Principal = Depends(principal_from_request)) -> dict:
     deps = _deps(request)
     return await _in_tx(deps, lambda tx: handlers.decide_extension(deps, tx, clue_id, ext_id, principal,
                                                                    approved=body.approved, note=body.note))
@@ -199,7 +202,7 @@ async def incoming_case(body: schemas.IncomingCaseBody, request: Request,
 
 # ------------------------------------------------------------------ rules and policies (office)
 @router.get("/routing-rules", tags=["configuration"], summary="Keyword routing rules")
-async def list_rules(request: Request, principal: Principal = Depends(require(Role.OFFICE))) -> list[dict]:
+async def list_rules(request: Request, principal: Principal = Depends(principal_from_request)) -> list[dict]:
     deps = _deps(request)
     async with deps.db.transaction() as session:
         return await repo.list_rules(session)
@@ -215,7 +218,7 @@ def _check_agencies(*codes: str) -> None:
 
 @router.post("/routing-rules", tags=["configuration"], status_code=201, summary="Add a keyword routing rule")
 async def add_rule(body: schemas.RuleBody, request: Request,
-                   principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+                   principal: Principal = Depends(principal_from_request)) -> dict:
     deps = _deps(request)
     _check_agencies(body.lead_agency, *body.co_agencies)
     async with deps.db.transaction() as session:
@@ -225,8 +228,8 @@ async def add_rule(body: schemas.RuleBody, request: Request,
 
 
 @router.patch("/routing-rules/{rule_id}", tags=["configuration"], summary="Change or disable a routing rule")
-async def patch_rule(body: schemas.RulePatch, request: Request, rule_id: int = RowId,
-                     principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+async def patch_rule(body: schemas.RulePatch, request: Request, rule_id: int = RuleId,
+                     principal: Principal = Depends(principal_from_request)) -> dict:
     deps = _deps(request)
     values = body.model_dump(mode="json", exclude_none=True)
     _check_agencies(*([values["lead_agency"]] if "lead_agency" in values else []), *values.get("co_agencies", []))
@@ -239,7 +242,7 @@ async def patch_rule(body: schemas.RulePatch, request: Request, rule_id: int = R
 
 
 @router.get("/deadline-policies", tags=["configuration"], summary="Handling limits in working days")
-async def list_policies(request: Request, principal: Principal = Depends(require(Role.OFFICE))) -> list[dict]:
+async def list_policies(request: Request, principal: Principal = Depends(principal_from_request)) -> list[dict]:
     deps = _deps(request)
     async with deps.db.transaction() as session:
         return await repo.list_policies(session)
@@ -247,7 +250,7 @@ async def list_policies(request: Request, principal: Principal = Depends(require
 
 @router.put("/deadline-policies", tags=["configuration"], summary="Set the limit for a channel and urgency")
 async def put_policy(body: schemas.PolicyBody, request: Request,
-                     principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+                     principal: Principal = Depends(principal_from_request)) -> dict:
     if body.channel != "*" and body.channel not in {c.value for c in Channel}:
         raise Problem(422, f"unknown channel {body.channel!r}", errors=[{"field": "channel", "reason": "unknown"}])
     deps = _deps(request)
