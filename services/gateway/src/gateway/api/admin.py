@@ -81,7 +81,8 @@ def _issued(c: handlers.IssuedCredential) -> IssuedOut:
     return IssuedOut(credential_id=c.credential_id, kind=c.kind, secret=c.secret)
 
 
-@router.post("/clients", status_code=201, response_model=ClientCreated, summary="Create a system or a person")
+@router.post("/clients", status_code=201, response_model=ClientCreated, summary="Create a system or a person",
+             responses={409: {"description": "The user name is taken"}})
 async def create_client(request: Request, body: ClientCreate, who: Principal = Depends(admin)) -> ClientCreated:
     spec = ClientSpec(name=body.name, kind=body.kind, roles=tuple(body.roles), department=body.department,
                       username=body.username)

@@ -35,6 +35,13 @@ SECURITY = [{"bearer": []}, {"apiKey": []}]
 _REF = re.compile(r"^#/components/schemas/(.+)$")
 
 
+HEADERS = {
+    "401": {"WWW-Authenticate": {"description": "how to authenticate", "schema": {"type": "string"}}},
+    "405": {"Allow": {"description": "every method this path takes", "schema": {"type": "string"}}},
+    "429": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+}
+
+
 def _problem_responses(op: dict) -> None:
     """Every error the gateway answers is a problem document (its own and the services' alike)."""
     responses = op.setdefault("responses", {})
@@ -43,6 +50,8 @@ def _problem_responses(op: dict) -> None:
     for code, entry in responses.items():
         if code[:1] in ("4", "5"):
             entry["content"] = {PROBLEM_JSON: {"schema": PROBLEM}}
+        if code in HEADERS:
+            entry["headers"] = HEADERS[code]
 
 
 def _prefix_refs(node: Any, prefix: str) -> Any:
