@@ -15,7 +15,15 @@ TEST_ENV := JSP_DATA_DIR=$(CURDIR)/.local/test JSP_KAFKA_PORT=19092 JSP_KAFKA_CO
             JSP_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:15432 JSP_ENVIRONMENT=test
 BENCH_ENV := $(subst .local/test,.local/bench,$(TEST_ENV))
 
-.PHONY: help run test bench demo acls venv kafka-jars infra-up infra-down topics migrate schemas clean
+# The official AsyncAPI CLI checks docs/asyncapi.yaml in `make test`: installed from npm into .local/node (never
+# globally), metrics off. 4.x is the last line that runs on Node 20.
+NODE_DIR          := .local/node
+ASYNCAPI_CLI      := 4.1.1
+ASYNCAPI          := $(NODE_DIR)/node_modules/.bin/asyncapi
+# The CLI's usage metrics are off: its analytics file (kept here, not in the home folder) says so.
+export ASYNCAPI_METRICS_CONFIG_PATH := $(CURDIR)/$(NODE_DIR)/asyncapi-analytics.json
+
+.PHONY: help run test bench demo acls venv kafka-jars contract-tools infra-up infra-down topics migrate schemas clean
 
 help:
 	@echo "make run         start Kafka, PostgreSQL and every service (local defaults)"
@@ -26,6 +34,7 @@ help:
 	@echo "make infra-down  stop them"
 	@echo "make schemas     regenerate docs/schemas, docs/asyncapi.yaml and the README's topic table"
 	@echo "make acls        regenerate the Kafka ACLs per department (deploy/k8s/kafka-acls)"
+	@echo "make contract-tools  install the AsyncAPI CLI (.local/node) and kcat, which make test uses"
 
 $(VENV)/.installed: requirements-dev.txt libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +52,19 @@ $(KAFKA_LIBS)/.fetched: deploy/local/kafka/pom.xml
 	@touch $@
 
 kafka-jars: $(KAFKA_LIBS)/.fetched
+
+$(NODE_DIR)/.asyncapi-$(ASYNCAPI_CLI):
+	@command -v npm >/dev/null || { echo "error: Node.js 20 and npm are needed for the AsyncAPI CLI"; exit 1; }
+	@mkdir -p $(NODE_DIR)
+	@npm install --prefix $(NODE_DIR) --no-save --no-audit --no-fund --loglevel=error @asyncapi/cli@$(ASYNCAPI_CLI)
+	@echo '{"analyticsEnabled": "false", "infoMessageShown": "true", "userID": "none"}' > $(ASYNCAPI_METRICS_CONFIG_PATH)
+	@touch $@
+
+# The line-system tools the contract tests use: the AsyncAPI CLI, and kcat (apt-get, only when missing).
+contract-tools: $(NODE_DIR)/.asyncapi-$(ASYNCAPI_CLI)
+	@command -v kcat >/dev/null || { apt-get install -y -q kcat >/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q kcat >/dev/null; }; } || \
+		{ echo "error: kcat is needed (Debian package kcat)"; exit 1; }
 
 infra-up: venv kafka-jars
 	@$(INFRA) up
@@ -69,7 +91,7 @@ demo: venv
 acls: venv
 	@$(PY) deploy/k8s/kafka-acls/generate.py > deploy/k8s/kafka-acls/acls.yaml
 
-test: venv kafka-jars
+test: venv kafka-jars contract-tools
 	@rm -rf .local/test
 	@$(TEST_ENV) $(INFRA) up
 	@status=0; \
