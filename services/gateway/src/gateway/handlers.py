@@ -77,7 +77,7 @@ async def issue_credential(rt: GatewayRuntime, client_id: str, kind: CredentialK
         allowed = ({CredentialKind.PASSWORD} if client["kind"] == Kind.PERSON
                    else {CredentialKind.SECRET, CredentialKind.API_KEY})
         if kind not in allowed:
-            raise Problem(422, f"a {client['kind']} holds credentials of kind: "
+            raise Problem(409, f"a {client['kind']} holds credentials of kind: "
                                + ", ".join(sorted(k.value for k in allowed)))
         previous = await repo.usable_credentials(session, client_id, [kind])
         cred = await _new_credential(rt, session, client_id, kind, by=by)
@@ -229,7 +229,7 @@ async def ingest(rt: GatewayRuntime, principal: Principal, feed: Feed, body: dic
                                                        route=route, request_hash=fingerprint)
             if earlier is not None:
                 if earlier["request_hash"] != fingerprint:
-                    raise Problem(422, "this Idempotency-Key was used for a different request; "
+                    raise Problem(409, "this Idempotency-Key was used for a different request; "
                                        "use a new key for a new request")
                 return earlier["status"], earlier["response"], True
         env = new_envelope(type=event_type, id=event_id, source=f"/jsp/gateway/ingest/{principal.subject}",

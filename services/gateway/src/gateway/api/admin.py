@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from jsp_common.api_types import DepartmentCode
 
 from jsp_common.principal import Principal, Role
 
@@ -20,10 +22,20 @@ admin = require(Role.ADMIN)
 
 
 class ClientCreate(BaseModel):
+    # What ClientSpec.checked enforces, stated in the schema: a person logs in with a user name, a system
+    # never has one; the department role needs a department.
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"if": {"properties": {"kind": {"const": "person"}}},
+         "then": {"required": ["username"], "properties": {"username": {"type": "string"}}}},
+        {"if": {"properties": {"kind": {"const": "system"}}},
+         "then": {"properties": {"username": {"type": "null"}, "password": {"type": "null"}}}},
+        {"if": {"properties": {"roles": {"contains": {"const": "department"}}}},
+         "then": {"required": ["department"], "properties": {"department": {"type": "string"}}}}]})
+
     name: Text = Field(min_length=1, max_length=200, description="e.g. 12345热线系统, 郑州市市场监管局业务系统")
     kind: Kind
     roles: list[Role] = Field(min_length=1)
-    department: Text | None = Field(None, max_length=40, description="department code, e.g. samr-410100")
+    department: DepartmentCode | None = Field(None, description="department code, e.g. samr-410100")
     username: Text | None = Field(None, min_length=1, max_length=200, description="people only")
     password: Text | None = Field(None, min_length=12, max_length=500,
                                  description="people only; generated when absent")
@@ -97,7 +109,9 @@ async def list_clients(request: Request, who: Principal = Depends(admin)) -> lis
 
 
 @router.post("/clients/{client_id}/credentials", status_code=201, response_model=IssuedOut,
-             summary="Issue a new secret, API key or password (rotation)")
+             summary="Issue a new secret, API key or password (rotation)",
+             responses={409: {"description": "The client does not hold credentials of this kind (a person has "
+                                             "passwords; a system secrets and API keys)"}})
 async def rotate(request: Request, client_id: str, body: RotateRequest, who: Principal = Depends(admin)) -> IssuedOut:
     return _issued(await handlers.issue_credential(gateway(request), client_id, body.kind, by=who.subject,
                                                    retire_previous_after_s=body.retire_previous_after_s))

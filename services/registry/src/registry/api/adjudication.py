@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from jsp_common.access import enforced
+from jsp_common.api_types import DepartmentCode
 from jsp_common.principal import Principal, principal_from_request
 
 from .. import handlers
@@ -36,7 +38,7 @@ class CaseOut(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    departments: list[str] = Field(min_length=1, description="department codes, e.g. samr-410100")
+    departments: list[DepartmentCode] = Field(min_length=1, description="department codes, e.g. samr-410100")
     note: str | None = Field(None, max_length=2000)
 
 
@@ -46,7 +48,8 @@ def _query():
 
 
 @router.get("", summary="The queue (default: open cases, oldest first)")
-async def queue(request: Request, status: str = Query("open"), paging: Paging = Depends(),
+async def queue(request: Request, status: Literal["open", "decided", "withdrawn"] = Query("open"),
+                paging: Paging = Depends(),
                 principal: Principal = Depends(office)) -> dict:
     async with transaction(request) as tx:
         total = (await tx.session.execute(select(func.count()).select_from(adjudication_cases)

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from jsp_common.access import enforced
+from jsp_common.api_types import NONBLANK_PRINTABLE, DepartmentCode, DivisionCode
+from jsp_common.events.registry import AssignmentState, EntityStatus
 from jsp_common.principal import Principal, principal_from_request
 from jsp_common.problems import Problem
 
@@ -62,22 +64,23 @@ class EntityPage(BaseModel):
 
 
 class DisputeIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, pattern=NONBLANK_PRINTABLE)
 
 
 @router.get("", response_model=EntityPage, summary="Search the directory")
 async def search(request: Request, name: str | None = Query(None, description="Chinese substring of the name"),
-                 division: str | None = Query(None, description="division code; a city includes its counties"),
-                 industry: str | None = Query(None, description="industry code or prefix"),
-                 department: str | None = None, status: str | None = None,
-                 assignment_state: str | None = None, paging: Paging = Depends(),
+                 division: DivisionCode | None = Query(None, description="division code; a city includes its counties"),
+                 industry: str | None = Query(None, pattern=r"^[0-9A-Za-z]{1,5}$", description="industry code or prefix"),
+                 department: DepartmentCode | None = None, status: EntityStatus | None = None,
+                 assignment_state: AssignmentState | None = None, paging: Paging = Depends(),
                  principal: Principal = Depends(principal_from_request)):
     visible, department = department_scope(principal, department,
                                            refused="only the office and departments query the directory")
     if not visible:
         return EntityPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
     where = repo.entity_filters(name=name, division=division, industry=industry, department=department,
-                                status=status, assignment_state=assignment_state)
+                                status=status and status.value,
+                                assignment_state=assignment_state and assignment_state.value)
     async with transaction(request) as tx:
         total, rows = await repo.search_entities(tx.session, where=where, limit=paging.page_size,
                                                  offset=paging.offset)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, not_, select
 
 from jsp_common import clock
 from jsp_common.access import enforced
+from jsp_common.api_types import DepartmentCode
 from jsp_common.principal import Principal, principal_from_request
 from jsp_common.problems import Problem
 
@@ -55,7 +56,7 @@ class NotificationPage(BaseModel):
 
 
 @router.get("", response_model=NotificationPage, summary="Notifications (a department sees only its own)")
-async def list_notifications(request: Request, department: str | None = None, uscc: str | None = None,
+async def list_notifications(request: Request, department: DepartmentCode | None = None, uscc: str | None = None,
                              acknowledged: bool | None = None, overdue: bool | None = None,
                              paging: Paging = Depends(), principal: Principal = Depends(principal_from_request)):
     visible, department = department_scope(principal, department,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as FastAPIPath
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictBool, ValidationError
 from sqlalchemy import select
 
 from jsp_common.envelope import field_errors
@@ -27,7 +27,7 @@ office = principal_from_request  # who may call: jsp_common.access (the router c
 class RuleSetIn(BaseModel):
     rules: list[Rule]
     note: str | None = Field(None, max_length=2000)
-    reassess: bool = Field(False, description="re-decide existing rule-assigned entities under the new version")
+    reassess: StrictBool = Field(False, description="re-decide existing rule-assigned entities under the new version")
     confirm: str | None = Field(None, max_length=500, description=(
         "needed only for a drastic change (an empty or nearly empty rule set, or one that moves a large share of "
         "the directory): the phrase a 409 answer or the dry-run's `confirmation.confirm` names"))
