@@ -140,3 +140,12 @@ def digit_prefixes(prefixes: tuple[str, ...] | list[str]) -> list[str]:
 
 def all_industries() -> tuple[Industry, ...]:
     return tuple(_rows()[0].values())
+
+
+def class_code_pattern() -> str:
+    """A pattern of the class codes :func:`validate_class` accepts in their four-digit form: the known classes,
+    and any class of a division whose classes the data does not list completely."""
+    table, complete = _rows()
+    known = sorted(c for c, i in table.items() if i.level == "class")
+    open_divisions = sorted(c for c, i in table.items() if i.level == "division" and c not in complete)
+    return "^(?:" + "|".join(known + [f"{d}[0-9]{{2}}" for d in open_divisions]) + ")$"

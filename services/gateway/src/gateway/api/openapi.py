@@ -11,9 +11,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from jsp_common import contracts_export
 from jsp_common.problems import PROBLEM_JSON
 
 from ..domain.policy import RULES, Rule
+from .ingest import EVENT_SCHEMA_PREFIX
 from .security import gateway
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -102,6 +104,9 @@ async def merged_openapi(app: FastAPI, request: Request) -> dict:
             "clientCredentials": {"tokenUrl": "/auth/token", "scopes": {}},
             "password": {"tokenUrl": "/auth/token", "scopes": {}}}},
     })
+    # the event contracts the ingest routes take (the same schemas as docs/asyncapi.yaml)
+    for sname, schema in contracts_export.asyncapi_schemas()[0].items():
+        schemas[EVENT_SCHEMA_PREFIX + sname] = _prefix_refs(schema, EVENT_SCHEMA_PREFIX)
     rt = gateway(request)
     services: dict[str, dict | None] = {name: await up.openapi() for name, up in rt.upstreams.items()}
     for name, sdoc in services.items():
@@ -130,8 +135,10 @@ async def merged_openapi(app: FastAPI, request: Request) -> dict:
         for method, op in path_item.items():
             if isinstance(op, dict) and "responses" in op:
                 _problem_responses(op)
-    for unused in ("HTTPValidationError", "ValidationError"):
-        if unused in schemas and not _uses(doc, unused):
+    # FastAPI's validation error models: every 422 is a Problem here (the services' copies would clash in a
+    # generated client)
+    for unused in [n for n in schemas if n.rsplit("_", 1)[-1] in ("HTTPValidationError", "ValidationError")]:
+        if not _uses(doc, unused):
             schemas.pop(unused)
     return doc
 
