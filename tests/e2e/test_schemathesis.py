@@ -76,5 +76,5 @@ def test_the_api_does_what_its_published_document_says(stack, tokens, role, tmp_
                "--seed", "16", "--workers", "2", "--suppress-health-check", "all", "--request-timeout", "60",
                "--header", f"Authorization: Bearer {tokens[role]}", "--warnings", "off",
                "--report", "junit", "--report-dir", str(tmp_path), *operations_of(role)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"schemathesis as {role}:\n{done.stdout[-12000:]}\n{done.stderr[-2000:]}"
