@@ -72,7 +72,7 @@ def test_a_client_generated_from_the_published_document_makes_an_authenticated_c
                                                       "package_name_override": "jsp_client", "post_hooks": []}))
     done = subprocess.run([str(Path(sys.executable).with_name("openapi-python-client")), "generate",
                            "--path", str(tmp_path / "openapi.json"), "--config", str(tmp_path / "config.json"),
-                           "--output-path", str(tmp_path / "out"), "--meta", "none", "--overwrite"],
+                           "--output-path", str(tmp_path / "out" / "jsp_client"), "--meta", "none", "--overwrite"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Warning" not in done.stdout + done.stderr, done.stdout + done.stderr  # nothing of the document left out

@@ -32,8 +32,8 @@ def _industry_prefix_pattern() -> str:
     rows = industries.all_industries()
     sections = "".join(sorted({i.code for i in rows if i.level == "section"}))
     lower = sections.lower()
-    two = "|".join(sorted({i.code for i in rows if i.level == "division"}))
-    return f"^(?:[{sections}{lower}]|(?:{two})[0-9]{{0,2}})$"
+    two = industries.digits_pattern(sorted({i.code for i in rows if i.level == "division"}))
+    return f"^(?:[{sections}{lower}]|{two}[0-9]{{0,2}})$"
 
 
 DepartmentCode = Annotated[Literal[_department_codes()],  # type: ignore[valid-type]

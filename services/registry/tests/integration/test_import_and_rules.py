@@ -95,7 +95,11 @@ async def test_dry_run_evaluates_the_entities_a_changed_rule_may_match_and_those
 
     # Published without re-assessment, the rule set in force has not moved them yet: a dry-run of that very
     # set (no rule changed) still lists them.
-    assert (await registry.call("PUT", "/rules", kit.OFFICE, json={"rules": current + [study_tours]})).status_code == 201
+    published = await registry.call("PUT", "/rules", kit.OFFICE, json={"rules": current + [study_tours]})
+    if published.status_code == 409:  # in a small test directory the new rule moves a large share: confirm it
+        published = await registry.call("PUT", "/rules", kit.OFFICE,
+                                        json={"rules": current + [study_tours], "confirm": published.json()["confirm"]})
+    assert published.status_code == 201, published.text
     in_force = (await registry.call("GET", "/rules", kit.OFFICE)).json()["rules"]
     assert {by_industry, by_licence, by_scope} <= set(await moved(in_force))
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from jsp_common.api_types import DepartmentCode
 
@@ -79,7 +79,7 @@ class ClientCreated(BaseModel):
 
 class RotateRequest(BaseModel):
     kind: CredentialKind
-    retire_previous_after_s: int | None = Field(
+    retire_previous_after_s: StrictInt | None = Field(
         None, ge=0, le=30 * 86400,
         description="the previous credentials of this kind stop working after this many seconds (0: now); "
                     "absent: they stay valid until revoked")
