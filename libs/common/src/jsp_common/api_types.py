@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from . import departments, divisions, industries, uscc
 
@@ -49,6 +49,16 @@ USCC_PATTERN = f"^[{uscc.ALPHABET}]{{18}}$"
 Uscc = Annotated[str, Field(pattern=USCC_PATTERN, json_schema_extra={"format": "uscc"},
                             description="unified social credit code (统一社会信用代码, GB 32100-2015), 18 "
                                         "characters with a valid check character")]
+
+
+def _no_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+# An integer as JSON Schema has it: 8 and 8.0 alike, but not true or false.
+Integer = Annotated[int, BeforeValidator(_no_bool)]
 # Free text: no C0 control character but tab and line breaks; and, where required, not only blanks.
 PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
 NONBLANK_PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*[^\s\x00-\x08\x0B\x0C\x0E-\x1F][^\x00-\x08\x0B\x0C\x0E-\x1F]*$"

@@ -6,9 +6,10 @@ from typing import Any
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from jsp_common.api_types import NONBLANK_PRINTABLE, PRINTABLE, AgencyCode, DepartmentCode, DivisionCode, Uscc
+from jsp_common.api_types import (NONBLANK_PRINTABLE, PRINTABLE, AgencyCode, DepartmentCode, DivisionCode, Integer,
+                                  Uscc)
 from jsp_common.domains import Domain
 from jsp_common.events.clues import (MAX_ADDRESS_CHARS, MAX_CONTENT_CHARS, MAX_SHORT_CHARS, Channel, Finding,
                                      Urgency, _ClueFields, _printable)
@@ -54,7 +55,7 @@ class RevisitBody(Body):
 
 
 class ExtensionBody(Body):
-    workdays: StrictInt = Field(ge=1, le=365)
+    workdays: Integer = Field(ge=1, le=365)
     reason: Required = Field(min_length=1, max_length=1000)
 
 
@@ -68,7 +69,7 @@ class RuleBody(Body):
     domain: Domain
     lead_agency: AgencyCode
     co_agencies: list[AgencyCode] = Field(default_factory=list, max_length=20)
-    priority: StrictInt = Field(0, ge=-1000, le=1000)
+    priority: Integer = Field(0, ge=-1000, le=1000)
     enabled: StrictBool = True
 
 
@@ -77,14 +78,14 @@ class RulePatch(Body):
     domain: Domain | None = None
     lead_agency: AgencyCode | None = None
     co_agencies: list[AgencyCode] | None = Field(None, max_length=20)
-    priority: StrictInt | None = Field(None, ge=-1000, le=1000)
+    priority: Integer | None = Field(None, ge=-1000, le=1000)
     enabled: StrictBool | None = None
 
 
 class PolicyBody(Body):
     channel: ChannelOrAll = Field(description="a channel, or * for every channel")
     urgency: Urgency
-    workdays: StrictInt = Field(ge=1, le=60)
+    workdays: Integer = Field(ge=1, le=60)
 
 
 class TransferBody(Body):

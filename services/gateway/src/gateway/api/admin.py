@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
-from jsp_common.api_types import DepartmentCode
+from jsp_common.api_types import DepartmentCode, Integer
 
 from jsp_common.principal import Principal, Role
 
@@ -25,12 +25,11 @@ class ClientCreate(BaseModel):
     # What ClientSpec.checked enforces, stated in the schema: a person logs in with a user name, a system
     # never has one; the department role needs a department.
     model_config = ConfigDict(json_schema_extra={"allOf": [
-        {"if": {"properties": {"kind": {"const": "person"}}},
-         "then": {"required": ["username"], "properties": {"username": {"type": "string"}}}},
-        {"if": {"properties": {"kind": {"const": "system"}}},
-         "then": {"properties": {"username": {"type": "null"}, "password": {"type": "null"}}}},
-        {"if": {"properties": {"roles": {"contains": {"const": "department"}}}},
-         "then": {"required": ["department"], "properties": {"department": {"type": "string"}}}}]})
+        {"oneOf": [{"required": ["kind", "username"],
+                    "properties": {"kind": {"const": "person"}, "username": {"type": "string"}}},
+                   {"properties": {"kind": {"const": "system"}, "username": {"type": "null"}}}]},
+        {"anyOf": [{"properties": {"roles": {"items": {"not": {"const": "department"}}}}},
+                   {"required": ["department"], "properties": {"department": {"type": "string"}}}]}]})
 
     name: Text = Field(min_length=1, max_length=200, description="e.g. 12345热线系统, 郑州市市场监管局业务系统")
     kind: Kind
@@ -79,7 +78,7 @@ class ClientCreated(BaseModel):
 
 class RotateRequest(BaseModel):
     kind: CredentialKind
-    retire_previous_after_s: StrictInt | None = Field(
+    retire_previous_after_s: Integer | None = Field(
         None, ge=0, le=30 * 86400,
         description="the previous credentials of this kind stop working after this many seconds (0: now); "
                     "absent: they stay valid until revoked")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from jsp_common.access import enforced
-from jsp_common.api_types import DepartmentCode
+from jsp_common.api_types import PRINTABLE, DepartmentCode
 from jsp_common.principal import Principal, principal_from_request
 
 from .. import handlers
@@ -39,7 +39,7 @@ class CaseOut(BaseModel):
 
 class DecisionIn(BaseModel):
     departments: list[DepartmentCode] = Field(min_length=1, description="department codes, e.g. samr-410100")
-    note: str | None = Field(None, max_length=2000)
+    note: str | None = Field(None, max_length=2000, pattern=PRINTABLE)
 
 
 def _query():

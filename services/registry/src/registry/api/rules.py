@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from jsp_common.envelope import field_errors
 from jsp_common.access import enforced
+from jsp_common.api_types import PRINTABLE
 from jsp_common.principal import Principal, principal_from_request
 from jsp_common.problems import Problem
 
@@ -26,9 +27,9 @@ office = principal_from_request  # who may call: jsp_common.access (the router c
 
 class RuleSetIn(BaseModel):
     rules: list[Rule]
-    note: str | None = Field(None, max_length=2000)
+    note: str | None = Field(None, max_length=2000, pattern=PRINTABLE)
     reassess: StrictBool = Field(False, description="re-decide existing rule-assigned entities under the new version")
-    confirm: str | None = Field(None, max_length=500, description=(
+    confirm: str | None = Field(None, max_length=500, pattern=PRINTABLE, description=(
         "needed only for a drastic change (an empty or nearly empty rule set, or one that moves a large share of "
         "the directory): the phrase a 409 answer or the dry-run's `confirmation.confirm` names"))
 

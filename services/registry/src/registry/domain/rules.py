@@ -16,12 +16,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Literal
+from typing import Annotated, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from jsp_common import departments, divisions, industries
-from jsp_common.api_types import AgencyCode, DivisionCode, IndustryPrefix
+from jsp_common.api_types import PRINTABLE, AgencyCode, DivisionCode, IndustryPrefix
+
+PrintableText = Annotated[str, Field(pattern=PRINTABLE)]  # no control characters (no NUL in the database)
 from jsp_common.domains import Domain
 
 # A negated clause runs from its marker to the next clause boundary.
@@ -37,8 +39,9 @@ class RuleMatch(BaseModel):
 
     industries: list[IndustryPrefix] = Field(default_factory=list,
                                              description="GB/T 4754 prefixes: 'C', '14', '526', '5265'")
-    licence_types: list[str] = Field(default_factory=list, description="matched as a substring of the licence type")
-    scope_keywords: list[str] = Field(default_factory=list, description="matched in the business scope")
+    licence_types: list[PrintableText] = Field(default_factory=list,
+                                               description="matched as a substring of the licence type")
+    scope_keywords: list[PrintableText] = Field(default_factory=list, description="matched in the business scope")
 
     @field_validator("industries")
     @classmethod
@@ -62,7 +65,7 @@ class Rule(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
     domain: Domain
-    description: str = ""
+    description: PrintableText = ""
     agencies: list[AgencyCode] = Field(min_length=1)
     match: RuleMatch
     divisions: list[DivisionCode] = Field(default_factory=list,
