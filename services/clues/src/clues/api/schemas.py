@@ -91,7 +91,7 @@ class PolicyBody(Body):
 class TransferBody(Body):
     documents: list[Text] = Field(max_length=100, description="file contents: transfer_letter, investigation_report, "
                                              "seized_items_list, test_reports, ...")
-    team: list[Required] = Field(min_length=2, max_length=50, description="the case team: at least two officials")
+    team: list[Required] = Field(max_length=50, description="the case team: at least two officials")
     police_department: DepartmentCode | None = Field(None, description="default: the public security bureau of the place")
 
 
