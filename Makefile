@@ -15,7 +15,15 @@ TEST_ENV := JSP_DATA_DIR=$(CURDIR)/.local/test JSP_KAFKA_PORT=19092 JSP_KAFKA_CO
             JSP_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:15432 JSP_ENVIRONMENT=test
 BENCH_ENV := $(subst .local/test,.local/bench,$(TEST_ENV))
 
-.PHONY: help run test bench demo k8s k8s-validate venv kafka-jars browser infra-up infra-down topics migrate schemas clean
+# The official AsyncAPI CLI checks docs/asyncapi.yaml in `make test`: installed from npm into .local/node (never
+# globally), metrics off. 4.x is the last line that runs on Node 20.
+NODE_DIR          := .local/node
+ASYNCAPI_CLI      := 4.1.1
+ASYNCAPI          := $(NODE_DIR)/node_modules/.bin/asyncapi
+# The CLI's usage metrics are off: its analytics file (kept here, not in the home folder) says so.
+export ASYNCAPI_METRICS_CONFIG_PATH := $(CURDIR)/$(NODE_DIR)/asyncapi-analytics.json
+
+.PHONY: help run test bench demo k8s k8s-validate venv kafka-jars browser contract-tools infra-up infra-down topics migrate schemas clean
 
 help:
 	@echo "make run         start Kafka, PostgreSQL and every service (local defaults)"
@@ -27,6 +35,7 @@ help:
 	@echo "make schemas     regenerate docs/schemas, docs/asyncapi.yaml and the README's topic table"
 	@echo "make k8s         regenerate deploy/k8s (topics, users, services, autoscaling) and docs/capacity.md"
 	@echo "make k8s-validate render every Kubernetes overlay and validate it strictly, offline (part of make test)"
+	@echo "make contract-tools  install the AsyncAPI CLI (.local/node) and kcat, which make test uses"
 
 $(VENV)/.installed: requirements-dev.txt libs/common/pyproject.toml libs/testkit/pyproject.toml \
                     $(wildcard services/*/pyproject.toml)
@@ -51,6 +60,19 @@ kafka-jars: $(KAFKA_LIBS)/.fetched
 browser:
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium fonts-noto-cjk; }
 	@fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || apt-get install -y fonts-noto-cjk
+
+$(NODE_DIR)/.asyncapi-$(ASYNCAPI_CLI):
+	@command -v npm >/dev/null || { echo "error: Node.js 20 and npm are needed for the AsyncAPI CLI"; exit 1; }
+	@mkdir -p $(NODE_DIR)
+	@npm install --prefix $(NODE_DIR) --no-save --no-audit --no-fund --loglevel=error @asyncapi/cli@$(ASYNCAPI_CLI)
+	@echo '{"analyticsEnabled": "false", "infoMessageShown": "true", "userID": "none"}' > $(ASYNCAPI_METRICS_CONFIG_PATH)
+	@touch $@
+
+# The line-system tools the contract tests use: the AsyncAPI CLI, and kcat (apt-get, only when missing).
+contract-tools: $(NODE_DIR)/.asyncapi-$(ASYNCAPI_CLI)
+	@command -v kcat >/dev/null || { apt-get install -y -q kcat >/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q kcat >/dev/null; }; } || \
+		{ echo "error: kcat is needed (Debian package kcat)"; exit 1; }
 
 infra-up: venv kafka-jars
 	@$(INFRA) up
@@ -82,7 +104,7 @@ k8s-validate: venv
 	@$(PY) deploy/k8s/generate.py --check
 	@$(PY) deploy/k8s/validate.py
 
-test: venv kafka-jars k8s-validate browser
+test: venv kafka-jars k8s-validate browser contract-tools
 	@rm -rf .local/test
 	@$(TEST_ENV) $(INFRA) up
 	@status=0; \

@@ -39,6 +39,11 @@ async def test_bureau_registration_reaches_the_department_which_acknowledges(fro
     assert (await front.get(f"/registry/notifications/{note['id']}", headers=other["headers"])).status_code == 404
     assert (await front.post(f"/registry/notifications/{note['id']}/acknowledgement",
                              headers=other["headers"])).status_code == 404
+    # Acknowledgement (签收) is the notified department's own act: the gateway refuses the office by the same
+    # route × role matrix the registry checks, rather than letting it through to be refused there.
+    refused = await front.post(f"/registry/notifications/{note['id']}/acknowledgement", headers=office["headers"])
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["detail"] == "this route needs one of the roles: department"
     ack = await front.post(f"/registry/notifications/{note['id']}/acknowledgement", headers=dept["headers"])
     assert ack.status_code == 200, ack.text
     again = await front.get(f"/registry/notifications/{note['id']}", headers=dept["headers"])

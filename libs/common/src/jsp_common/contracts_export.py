@@ -45,34 +45,75 @@ def _message_name(event_type: str) -> str:
 
 ENVELOPE_SCHEMA = {
     "type": "object",
+    "additionalProperties": True,
     "required": ["specversion", "id", "source", "type", "time", "data"],
     "properties": {
-        "specversion": {"const": "1.0"},
+        "specversion": {"type": "string", "const": "1.0"},
         "id": {"type": "string", "description": "Unique per event; consumers de-duplicate on it."},
         "source": {"type": "string", "description": "The producing system, e.g. /jsp/registry."},
         "type": {"type": "string"},
         "time": {"type": "string", "format": "date-time"},
         "subject": {"type": "string"},
-        "datacontenttype": {"const": "application/json"},
+        "datacontenttype": {"type": "string", "const": "application/json"},
         "traceparent": {"type": "string", "description": "W3C trace context."},
         "data": {"type": "object"},
     },
 }
 
 
-def asyncapi() -> dict[str, Any]:
+def _component_refs(node: Any) -> Any:
+    """An event schema's own ``#/$defs/X`` references, pointed at the document's ``#/components/schemas/X``."""
+    if isinstance(node, dict):
+        return {k: (f"#/components/schemas/{v[len('#/$defs/'):]}" if k == "$ref" and isinstance(v, str)
+                    and v.startswith("#/$defs/") else _component_refs(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_component_refs(v) for v in node]
+    return node
+
+
+def data_schema_name(event_type: str) -> str:
+    """The component name of an event's ``data`` schema: its model's class name (unique in the catalogue)."""
+    return events.CATALOGUE[event_type].__name__
+
+
+def asyncapi_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(component schemas, messages): every event's ``data`` schema and the schemas it shares with other events
+    are components of their own, so each ``$ref`` resolves from the document root."""
+    schemas: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for t in published_types():
         schema = schema_of(t)
-        schema.pop("$schema", None)
+        for key in ("$schema", "$id"):
+            schema.pop(key, None)
+        for name, shared in _component_refs(schema.pop("$defs", {})).items():
+            if schemas.setdefault(name, shared) != shared:
+                raise ValueError(f"two event contracts define {name} differently; rename one of them")
+        data_name = data_schema_name(t)
+        if data_name in schemas:
+            raise ValueError(f"component schema {data_name} defined twice (event {t})")
+        schemas[data_name] = {**_component_refs(schema), "title": data_name}
+        envelope_name = data_name + "Event"
+        schemas[envelope_name] = {
+            **ENVELOPE_SCHEMA, "title": envelope_name,
+            "description": f"The CloudEvents envelope of a {t} event.",
+            "properties": {**ENVELOPE_SCHEMA["properties"], "type": {"type": "string", "const": t},
+                           "data": {"$ref": f"#/components/schemas/{data_name}"}},
+        }
         messages[_message_name(t)] = {
             "name": t,
             "title": t,
             "summary": schema.get("description") or t,
             "contentType": CONTENT_TYPE,
-            "payload": {**ENVELOPE_SCHEMA, "properties": {**ENVELOPE_SCHEMA["properties"],
-                                                          "type": {"const": t}, "data": schema}},
+            "payload": {"$ref": f"#/components/schemas/{envelope_name}"},
+            "bindings": {"kafka": {"key": {"type": "string", "description": "the topic's key (see the channel's "
+                                                                             "x-key), e.g. the USCC"},
+                                   "bindingVersion": "0.5.0"}},
         }
+    return schemas, messages
+
+
+def asyncapi() -> dict[str, Any]:
+    schemas, messages = asyncapi_schemas()
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for topic in topics.CATALOGUE:
@@ -84,14 +125,16 @@ def asyncapi() -> dict[str, Any]:
                          for t in topic.event_types},
             "bindings": {"kafka": {"topic": topic.name, "partitions": topic.partitions,
                                    "topicConfiguration": {"retention.ms": topic.retention_ms,
-                                                          "cleanup.policy": ["compact"] if topic.compacted else ["delete"]}}},
+                                                          "cleanup.policy": ["compact"] if topic.compacted else ["delete"]},
+                                   "bindingVersion": "0.5.0"}},
             "x-key": topic.key,
             "x-producers": list(topic.producers),
             "x-consumers": list(topic.consumers),
         }
         if topic.per_department:
             channel["parameters"] = {"department": {
-                "description": "Department code: agency and division, e.g. samr-410100 (Zhengzhou market regulation)."}}
+                "description": "Department code: agency and division, e.g. samr-410100 (Zhengzhou market regulation).",
+                "examples": ["samr-410100"]}}
         channels[cid] = channel
         platform_sends = any(p.split(" ")[0] in topics.SERVICES for p in topic.producers)
         operations[f"{'send' if platform_sends else 'receive'}_{cid}"] = {
@@ -116,7 +159,7 @@ def asyncapi() -> dict[str, Any]:
                               "description": "make run / make infra-up"}},
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {"schemas": schemas, "messages": messages},
     }
 
 

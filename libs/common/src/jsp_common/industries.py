@@ -140,3 +140,30 @@ def digit_prefixes(prefixes: tuple[str, ...] | list[str]) -> list[str]:
 
 def all_industries() -> tuple[Industry, ...]:
     return tuple(_rows()[0].values())
+
+
+def class_code_pattern() -> str:
+    """A pattern of the class codes :func:`validate_class` accepts in their four-digit form: the known classes,
+    and any class of a division whose classes the data does not list completely (digit by digit, so it stays
+    small)."""
+    table, complete = _rows()
+    codes = [c for c, i in table.items() if i.level == "class"]
+    codes += [d + "**" for d, i in table.items() if i.level == "division" and d not in complete]
+    return "^" + digits_pattern(codes) + "$"
+
+
+def digits_pattern(codes: list[str]) -> str:
+    """A compact regular expression matching exactly ``codes`` (digit strings of one length; ``*`` stands for
+    any digit), written as a tree of their common prefixes."""
+    if not codes or not codes[0]:
+        return ""
+    heads: dict[str, list[str]] = {}
+    for c in codes:
+        heads.setdefault(c[0], []).append(c[1:])
+    if "*" in heads:  # any digit here covers the rest
+        return "[0-9]" + digits_pattern(heads["*"])
+    by_rest: dict[str, list[str]] = {}
+    for head, rests in sorted(heads.items()):
+        by_rest.setdefault(digits_pattern(sorted(set(rests))), []).append(head)
+    parts = [(f"[{''.join(hs)}]" if len(hs) > 1 else hs[0]) + rest for rest, hs in by_rest.items()]
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"

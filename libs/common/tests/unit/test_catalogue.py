@@ -45,3 +45,33 @@ def test_published_documents_are_in_step_with_the_catalogues():
     doc = contracts_export.asyncapi()
     assert doc["asyncapi"] == "3.0.0"
     assert {c["address"] for c in doc["channels"].values()} == {t.name for t in topics.CATALOGUE}
+
+
+def _refs(node, path=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str):
+                yield path, v
+            else:
+                yield from _refs(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _refs(v, f"{path}.{i}")
+
+
+def test_every_reference_of_the_asyncapi_document_resolves_from_its_root():
+    import yaml
+
+    doc = yaml.safe_load((contracts_export.DOCS / "asyncapi.yaml").read_text())
+    unresolved = []
+    for where, ref in _refs(doc):
+        node = doc
+        for part in ref.removeprefix("#/").split("/"):
+            node = node.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(node, dict) else None
+        if not ref.startswith("#/") or node is None:
+            unresolved.append(f"{where}: {ref}")
+    assert unresolved == []
+    schemas = doc["components"]["schemas"]
+    for message in doc["components"]["messages"].values():  # every event's payload is a schema of its own
+        envelope = schemas[message["payload"]["$ref"].rsplit("/", 1)[1]]
+        assert envelope["properties"]["data"]["$ref"].startswith("#/components/schemas/")

@@ -8,6 +8,7 @@ from jsp_common.http import create_service_app
 
 from .api import admin, audit, auth, calendar, entities, ingest, openapi, pages, public
 from .api.forward import proxy_endpoint
+from .api.methods import AllowMiddleware
 from .api.middleware import AuditMiddleware, BodyLimitMiddleware
 from .bootstrap import build
 from .domain.policy import RULES
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                              routers=[auth.router, ingest.router, entities.router, audit.router, admin.router,
                                       public.router, calendar.router, pages.router])
     for rule in RULES:
-        app.add_api_route(rule.gateway_path, proxy_endpoint(rule), methods=[rule.method], include_in_schema=False,
+        app.add_api_route(rule.gateway_route, proxy_endpoint(rule), methods=[rule.method], include_in_schema=False,
                           tags=[rule.service])
     openapi.install(app)
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if runtime is not None:
             await runtime.deps.audit.record(entry)
 
+    app.add_middleware(AllowMiddleware, routes=lambda: app.router.routes)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AuditMiddleware, record=record)
     return app

@@ -13,6 +13,7 @@ import pytest
 
 from jsp_testkit import samples
 from gateway.domain.policy import RULES
+from jsp_common.access import INTEGER_PARAMETERS
 
 from .conftest import is_problem
 
@@ -54,7 +55,9 @@ def expected_callers() -> dict[tuple[str, str], set[str]]:
 
 
 def fill(path: str) -> str:
-    return re.sub(r"{(\w+)}", lambda m: samples.new_uscc("410102") if m.group(1) == "uscc" else "x1", path)
+    def value(name: str) -> str:
+        return samples.new_uscc("410102") if name == "uscc" else "1" if name in INTEGER_PARAMETERS else "x1"
+    return re.sub(r"{(\w+)}", lambda m: value(m.group(1)), path)
 
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,7 @@ async def test_reusing_a_key_for_a_different_request_is_refused(gw, actors):
     other = await gw.http.post("/ingest/work-orders", headers=headers,
                                json={"type": "hotline.work-order.submitted.v1", "data": samples.work_order()})
     assert ok.status_code == 202
-    assert other.status_code == 422 and is_problem(other)
+    assert other.status_code == 409 and is_problem(other)  # the key is taken by another request
     assert "Idempotency-Key" in other.json()["detail"]
 
 

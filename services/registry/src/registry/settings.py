@@ -33,6 +33,11 @@ class Settings(ServiceSettings):
     starter_rules_file: Path | None = None
     # How long a consumer keeps the rule set in force in memory before looking for a newer version.
     rules_cache_s: float = 5.0
+    # Publishing a rule set needs the office's explicit confirmation (naming the consequence) when it keeps
+    # fewer than this share of the enabled rules in force (an empty set always does) ...
+    publish_confirm_keep_share: float = Field(0.5, ge=0, le=1)
+    # ... or when it moves more than this share of the active, rule-assigned directory.
+    publish_confirm_move_share: float = Field(0.1, ge=0, le=1)
     # Re-assessing entities after a rule change, and publishing imported records, run in batches.
     reassess_batch: int = 500
     reassess_interval_s: float = 5.0

@@ -31,6 +31,20 @@ MAX_CONTENT_CHARS = 4000   # a clue's free text; longer is refused, not truncate
 MAX_SHORT_CHARS = 200
 MAX_ADDRESS_CHARS = 300
 MAX_REF_CHARS = 64
+# What _printable and the validators below enforce, stated in the schemas (no C0 control characters but tab
+# and line breaks; a blank division or USCC counts as not given).
+_PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
+_NONBLANK_PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*[^\s\x00-\x08\x0B\x0C\x0E-\x1F][^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
+
+
+def _division_or_blank(schema: dict) -> None:
+    schema["anyOf"] = [{"type": "string", "enum": [d.code for d in divisions.all_divisions()]},
+                       {"type": "string", "pattern": r"^\s*$"}, {"type": "null"}]
+
+
+def _uscc_or_blank(schema: dict) -> None:
+    schema["anyOf"] = [{"type": "string", "pattern": f"^[{uscc.ALPHABET}]{{18}}$", "format": "uscc"},
+                       {"type": "string", "pattern": r"^\s*$"}, {"type": "null"}]
 EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=clock.TZ)
 CLOCK_SKEW = timedelta(hours=1)  # the sender's clock may run ahead of ours by this much
 
@@ -76,16 +90,19 @@ def _printable(v: Any) -> Any:
 class _ClueFields(EventData):
     """What every intake carries about the matter itself."""
 
-    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS,
+    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS, pattern=_NONBLANK_PRINTABLE,
                          description="The complaint or report, Chinese free text")
     received_at: datetime = Field(description="When the channel received it (the deadline clock starts here)")
-    address: str | None = Field(None, max_length=MAX_ADDRESS_CHARS, description="Place of the matter")
-    division_code: str | None = Field(None, description="Henan division code (GB/T 2260) if the sender knows it")
-    business_name: str | None = Field(None, max_length=MAX_SHORT_CHARS, description="The business concerned")
-    uscc: str | None = Field(None, description="Its unified social credit code, when given")
+    address: str | None = Field(None, max_length=MAX_ADDRESS_CHARS, pattern=_PRINTABLE, description="Place of the matter")
+    division_code: str | None = Field(None, description="Henan division code (GB/T 2260) if the sender knows it",
+                                      json_schema_extra=_division_or_blank)
+    business_name: str | None = Field(None, max_length=MAX_SHORT_CHARS, pattern=_PRINTABLE,
+                                      description="The business concerned")
+    uscc: str | None = Field(None, description="Its unified social credit code, when given",
+                             json_schema_extra=_uscc_or_blank)
     domain: Domain | None = Field(None, description="The sender's own domain hint, if any")
     urgency: Urgency = Urgency.NORMAL
-    category: str | None = Field(None, max_length=MAX_SHORT_CHARS, description="The sender's category")
+    category: str | None = Field(None, max_length=MAX_SHORT_CHARS, pattern=_PRINTABLE, description="The sender's category")
 
     @field_validator("*")
     @classmethod
@@ -136,7 +153,7 @@ class WorkOrderSubmitted(_ClueFields):
     """A 12345 hotline work order (工单). A resent work order (same number) is recognised, not duplicated."""
 
     work_order_no: str = Field(min_length=1, max_length=MAX_REF_CHARS, pattern=r"^[0-9A-Za-z_\-]+$")
-    caller_name: str | None = Field(None, max_length=50)
+    caller_name: str | None = Field(None, max_length=50, pattern=_PRINTABLE)
     caller_phone: str | None = Field(None, max_length=30, pattern=r"^[0-9+\-() ]*$")
 
 
@@ -146,7 +163,7 @@ class ClueSubmitted(_ClueFields):
 
     channel: SubmissionChannel
     channel_ref: str = Field(min_length=1, max_length=MAX_REF_CHARS, pattern=r"^[0-9A-Za-z_\-.:]+$")
-    reporter_name: str | None = Field(None, max_length=50)
+    reporter_name: str | None = Field(None, max_length=50, pattern=_PRINTABLE)
     reporter_phone: str | None = Field(None, max_length=30, pattern=r"^[0-9+\-() ]*$")
 
 

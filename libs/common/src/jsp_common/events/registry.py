@@ -80,13 +80,26 @@ def _check_past_moment(value: datetime) -> datetime:
     return value
 
 
-USCC = Annotated[str, Field(min_length=18, max_length=40, description="统一社会信用代码 (GB 32100)"),
-                 AfterValidator(_check_uscc)]
-DivisionCode = Annotated[str, Field(description="Henan administrative division code (GB/T 2260, six digits)"),
-                         AfterValidator(_check_division)]
+def _uscc_schema(schema: dict) -> None:
+    schema.update(pattern=f"^[{uscc_mod.ALPHABET}]{{18}}$", format="uscc")
+
+
+def _division_schema(schema: dict) -> None:
+    schema["enum"] = [d.code for d in divisions.all_divisions()]
+
+
+def _industry_schema(schema: dict) -> None:
+    schema["pattern"] = industries.class_code_pattern()
+
+
+# The schemas state what the checks enforce (a USCC's check character, which no pattern can, as format uscc).
+USCC = Annotated[str, Field(min_length=18, max_length=40, description="统一社会信用代码 (GB 32100)",
+                            json_schema_extra=_uscc_schema), AfterValidator(_check_uscc)]
+DivisionCode = Annotated[str, Field(description="Henan administrative division code (GB/T 2260, six digits)",
+                                    json_schema_extra=_division_schema), AfterValidator(_check_division)]
 IndustryCode = Annotated[str, Field(description="GB/T 4754-2017 industry class, four digits (a section letter "
-                                                "prefix such as 'F5212' is accepted and dropped)"),
-                         AfterValidator(_check_industry)]
+                                                "prefix such as 'F5212' is accepted and dropped)",
+                                    json_schema_extra=_industry_schema), AfterValidator(_check_industry)]
 PastDate = Annotated[date, AfterValidator(_check_past_date)]
 PastMoment = Annotated[datetime, AfterValidator(_check_past_moment)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]

@@ -11,14 +11,15 @@ from typing import Any, Awaitable, Callable
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from jsp_common.outbox import SessionTx
-from jsp_common.principal import Principal, Role, principal_from_request, require
+from jsp_common.access import enforced
+from jsp_common.principal import Principal, principal_from_request
 
 from ..deps import Deps
 from ..usecases import access, dispatch, extensions, handling, replies, transfers, views
 from . import schemas
-from .context import CONFLICT, ID, ClueId, RowId, deps_of, transaction
+from .context import CONFLICT, ID, ClueId, ExtId, deps_of, transaction
 
-router = APIRouter(tags=["clues"])
+router = APIRouter(tags=["clues"], dependencies=[enforced("clues")])  # who may call: jsp_common.access
 
 
 # ------------------------------------------------------------------ reading
@@ -34,7 +35,7 @@ async def list_clues(request: Request, state: str | None = Query(None, pattern=r
 
 
 @router.get("/queue/manual-dispatch", summary="The office's manual dispatch queue: unroutable and returned clues")
-async def manual_queue(request: Request, principal: Principal = Depends(require(Role.OFFICE))) -> list[dict]:
+async def manual_queue(request: Request, principal: Principal = Depends(principal_from_request)) -> list[dict]:
     async with transaction(request) as tx:
         return await views.manual_queue(deps_of(request).cipher, tx, principal)
 
@@ -47,7 +48,7 @@ async def get_clue(request: Request, clue_id: str = ClueId, principal: Principal
 
 @router.get("/work-orders/{work_order_no}/reply", summary="The hotline reads the outcome of its own work order")
 async def work_order_reply(request: Request, work_order_no: str = Path(pattern=ID),
-                           principal: Principal = Depends(require(Role.HOTLINE, Role.OFFICE))) -> dict:
+                           principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
         return await views.work_order_reply(tx, work_order_no)
 
@@ -104,8 +105,8 @@ _action("case-transfers", "Lead department: transfer the case to public security
 @router.post("/clues/{clue_id}/extensions/{ext_id}/decision", summary="Office: approve or refuse an extension",
              responses=CONFLICT)
 async def decide_extension(body: schemas.DecisionBody, request: Request, clue_id: str = ClueId,
-                           ext_id: int = RowId,
-                           principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+                           ext_id: int = ExtId,
+                           principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
         return await extensions.decide_extension(deps_of(request), tx, clue_id, ext_id, principal,
                                                  approved=body.approved, note=body.note)

@@ -2,24 +2,25 @@
 
 from fastapi import APIRouter, Depends, Request
 
-from jsp_common.principal import Principal, Role, require
+from jsp_common.access import enforced
+from jsp_common.principal import Principal, principal_from_request
 
 from ..usecases import configuration
 from . import schemas
-from .context import RowId, deps_of, transaction
+from .context import RuleId, deps_of, transaction
 
-router = APIRouter(tags=["clues", "configuration"])
+router = APIRouter(tags=["clues", "configuration"], dependencies=[enforced("clues")])  # who may call: jsp_common.access
 
 
 @router.get("/routing-rules", summary="Keyword routing rules")
-async def list_rules(request: Request, principal: Principal = Depends(require(Role.OFFICE))) -> list[dict]:
+async def list_rules(request: Request, principal: Principal = Depends(principal_from_request)) -> list[dict]:
     async with transaction(request) as tx:
         return await configuration.list_rules(tx)
 
 
 @router.post("/routing-rules", status_code=201, summary="Add a keyword routing rule")
 async def add_rule(body: schemas.RuleBody, request: Request,
-                   principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+                   principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
         row = await configuration.add_rule(tx, principal, body.model_dump(mode="json"))
     deps_of(request).config.invalidate()  # committed: the next clue is routed with it
@@ -27,8 +28,8 @@ async def add_rule(body: schemas.RuleBody, request: Request,
 
 
 @router.patch("/routing-rules/{rule_id}", summary="Change or disable a routing rule")
-async def patch_rule(body: schemas.RulePatch, request: Request, rule_id: int = RowId,
-                     principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+async def patch_rule(body: schemas.RulePatch, request: Request, rule_id: int = RuleId,
+                     principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
         row = await configuration.change_rule(tx, principal, rule_id, body.model_dump(mode="json", exclude_none=True))
     deps_of(request).config.invalidate()
@@ -36,14 +37,14 @@ async def patch_rule(body: schemas.RulePatch, request: Request, rule_id: int = R
 
 
 @router.get("/deadline-policies", summary="Handling limits in working days")
-async def list_policies(request: Request, principal: Principal = Depends(require(Role.OFFICE))) -> list[dict]:
+async def list_policies(request: Request, principal: Principal = Depends(principal_from_request)) -> list[dict]:
     async with transaction(request) as tx:
         return await configuration.list_policies(tx)
 
 
 @router.put("/deadline-policies", summary="Set the limit for a channel and urgency")
 async def put_policy(body: schemas.PolicyBody, request: Request,
-                     principal: Principal = Depends(require(Role.OFFICE))) -> dict:
+                     principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
         await configuration.put_policy(tx, principal, channel=body.channel, urgency=body.urgency.value,
                                        workdays=body.workdays)

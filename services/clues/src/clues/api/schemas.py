@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from jsp_common.api_types import (NONBLANK_PRINTABLE, PRINTABLE, AgencyCode, DepartmentCode, DivisionCode, Integer,
+                                  Uscc)
 from jsp_common.domains import Domain
-from jsp_common.events.clues import MAX_CONTENT_CHARS, Finding, Urgency, _ClueFields, _printable
+from jsp_common.events.clues import (MAX_ADDRESS_CHARS, MAX_CONTENT_CHARS, MAX_SHORT_CHARS, Channel, Finding,
+                                     Urgency, _ClueFields, _printable)
+
+# Text as the service takes it (no control characters; a required text not only blanks), said in the schema.
+Text = Annotated[str, Field(pattern=PRINTABLE)]
+Required = Annotated[str, Field(pattern=NONBLANK_PRINTABLE)]
+ChannelOrAll = Literal[tuple([c.value for c in Channel] + ["*"])]  # type: ignore[valid-type]
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -19,89 +29,97 @@ class Body(BaseModel):
 
 
 class DispatchBody(Body):
-    lead: str = Field(description="lead department (主办), e.g. samr-410100")
-    co: list[str] = Field(default_factory=list, max_length=20, description="co-handling departments (协办)")
+    lead: DepartmentCode = Field(description="lead department (主办), e.g. samr-410100")
+    co: list[DepartmentCode] = Field(default_factory=list, max_length=20, description="co-handling departments (协办)")
     domain: Domain | None = None
-    note: str | None = Field(None, max_length=1000)
-    arbitrate: bool = Field(False, description="arbitration (仲裁) of a returned clue: it cannot be returned again")
+    note: Text | None = Field(None, max_length=1000)
+    arbitrate: StrictBool = Field(False, description="arbitration (仲裁) of a returned clue: it cannot be returned again")
 
 
 class ReturnBody(Body):
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Required = Field(min_length=1, max_length=1000)
 
 
 class HandleBody(Body):
     finding: Finding
-    measures: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    measures: Required = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
 
 
 class ReplyBody(Body):
-    text: str | None = Field(None, max_length=MAX_CONTENT_CHARS)
+    text: Text | None = Field(None, max_length=MAX_CONTENT_CHARS)
 
 
 class RevisitBody(Body):
-    satisfied: bool
-    comment: str | None = Field(None, max_length=1000)
+    satisfied: StrictBool
+    comment: Text | None = Field(None, max_length=1000)
 
 
 class ExtensionBody(Body):
-    workdays: int = Field(ge=1, le=365)
-    reason: str = Field(min_length=1, max_length=1000)
+    workdays: Integer = Field(ge=1, le=365)
+    reason: Required = Field(min_length=1, max_length=1000)
 
 
 class DecisionBody(Body):
-    approved: bool
-    note: str | None = Field(None, max_length=1000)
+    approved: StrictBool
+    note: Text | None = Field(None, max_length=1000)
 
 
 class RuleBody(Body):
-    keyword: str = Field(min_length=1, max_length=50)
+    keyword: Required = Field(min_length=1, max_length=50)
     domain: Domain
-    lead_agency: str
-    co_agencies: list[str] = Field(default_factory=list, max_length=20)
-    priority: int = Field(0, ge=-1000, le=1000)
-    enabled: bool = True
+    lead_agency: AgencyCode
+    co_agencies: list[AgencyCode] = Field(default_factory=list, max_length=20)
+    priority: Integer = Field(0, ge=-1000, le=1000)
+    enabled: StrictBool = True
 
 
 class RulePatch(Body):
-    keyword: str | None = Field(None, min_length=1, max_length=50)
+    keyword: Required | None = Field(None, min_length=1, max_length=50)
     domain: Domain | None = None
-    lead_agency: str | None = None
-    co_agencies: list[str] | None = None
-    priority: int | None = Field(None, ge=-1000, le=1000)
-    enabled: bool | None = None
+    lead_agency: AgencyCode | None = None
+    co_agencies: list[AgencyCode] | None = Field(None, max_length=20)
+    priority: Integer | None = Field(None, ge=-1000, le=1000)
+    enabled: StrictBool | None = None
 
 
 class PolicyBody(Body):
-    channel: str = Field(description="a channel, or * for every channel")
+    channel: ChannelOrAll = Field(description="a channel, or * for every channel")
     urgency: Urgency
-    workdays: int = Field(ge=1, le=60)
+    workdays: Integer = Field(ge=1, le=60)
 
 
 class TransferBody(Body):
-    documents: list[str] = Field(max_length=100, description="file contents: transfer_letter, investigation_report, "
+    documents: list[Text] = Field(max_length=100, description="file contents: transfer_letter, investigation_report, "
                                              "seized_items_list, test_reports, ...")
-    team: list[str] = Field(max_length=50, description="the case team: at least two officials")
-    police_department: str | None = Field(None, description="default: the public security bureau of the place")
+    team: list[Required] = Field(max_length=50, description="the case team: at least two officials")
+    police_department: DepartmentCode | None = Field(None, description="default: the public security bureau of the place")
 
 
 class ApprovalBody(Body):
-    approved: bool
-    reason: str | None = Field(None, max_length=1000)
+    approved: StrictBool
+    reason: Text | None = Field(None, max_length=1000)
 
 
 class HandoverBody(Body):
-    documents: list[str] | None = Field(None, max_length=100)
+    documents: list[Text] | None = Field(None, max_length=100)
 
 
 class PoliceDecisionBody(Body):
-    open_case: bool = Field(description="true: a criminal case is opened (立案); false: declined (不予立案)")
-    reason: str | None = Field(None, max_length=1000)
-    case_ref: str | None = Field(None, max_length=100)
+    open_case: StrictBool = Field(description="true: a criminal case is opened (立案); false: declined (不予立案)")
+    reason: Text | None = Field(None, max_length=1000)
+    case_ref: Text | None = Field(None, max_length=100)
 
 
 class IncomingCaseBody(_ClueFields):
     """A case sent back by the police for administrative handling."""
 
-    case_ref: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/]+$")
-    documents: list[str] = Field(default_factory=list, max_length=100)
+    # the checks of the intake, stated in the schema (an empty division or USCC is left out, not sent blank)
+    division_code: DivisionCode | None = Field(None, description="Henan division code (GB/T 2260) if known")
+    uscc: Uscc | None = Field(None, description="its unified social credit code, when given")
+    address: Text | None = Field(None, max_length=MAX_ADDRESS_CHARS, description="Place of the matter")
+    business_name: Text | None = Field(None, max_length=MAX_SHORT_CHARS, description="The business concerned")
+    category: Text | None = Field(None, max_length=MAX_SHORT_CHARS, description="The sender's category")
+    content: Required = Field(min_length=1, max_length=MAX_CONTENT_CHARS, description="The case, Chinese free text")
+
+    case_ref: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/\x00-\x1F]+$")
+    documents: list[Text] = Field(default_factory=list, max_length=100)

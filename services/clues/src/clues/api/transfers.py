@@ -6,6 +6,7 @@ from typing import Any, Awaitable, Callable
 from fastapi import APIRouter, Depends, Request
 
 from jsp_common.outbox import SessionTx
+from jsp_common.access import enforced
 from jsp_common.principal import Principal, principal_from_request
 
 from ..deps import Deps
@@ -13,7 +14,7 @@ from ..usecases import access, transfers
 from . import schemas
 from .context import CONFLICT, TransferId, deps_of, transaction
 
-router = APIRouter(tags=["clues", "case transfers"])
+router = APIRouter(tags=["clues", "case transfers"], dependencies=[enforced("clues")])  # who may call: jsp_common.access
 
 
 @router.get("/case-transfers/{transfer_id}", summary="One case transfer")

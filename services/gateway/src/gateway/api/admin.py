@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from jsp_common.api_types import DepartmentCode, Integer
 
 from jsp_common.principal import Principal, Role
 
@@ -21,10 +23,19 @@ admin = require(Role.ADMIN)
 
 
 class ClientCreate(BaseModel):
+    # What ClientSpec.checked enforces, stated in the schema: a person logs in with a user name, a system
+    # never has one; the department role needs a department.
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"oneOf": [{"required": ["kind", "username"],
+                    "properties": {"kind": {"const": "person"}, "username": {"type": "string"}}},
+                   {"properties": {"kind": {"const": "system"}, "username": {"type": "null"}}}]},
+        {"anyOf": [{"properties": {"roles": {"items": {"not": {"const": "department"}}}}},
+                   {"required": ["department"], "properties": {"department": {"type": "string"}}}]}]})
+
     name: Text = Field(min_length=1, max_length=200, description="e.g. 12345热线系统, 郑州市市场监管局业务系统")
     kind: Kind
     roles: list[Role] = Field(min_length=1)
-    department: Text | None = Field(None, max_length=40, description="department code, e.g. samr-410100")
+    department: DepartmentCode | None = Field(None, description="department code, e.g. samr-410100")
     username: Text | None = Field(None, min_length=1, max_length=200, description="people only")
     password: Text | None = Field(None, min_length=12, max_length=500,
                                  description="people only; generated when absent")
@@ -68,7 +79,7 @@ class ClientCreated(BaseModel):
 
 class RotateRequest(BaseModel):
     kind: CredentialKind
-    retire_previous_after_s: int | None = Field(
+    retire_previous_after_s: Integer | None = Field(
         None, ge=0, le=30 * 86400,
         description="the previous credentials of this kind stop working after this many seconds (0: now); "
                     "absent: they stay valid until revoked")
@@ -82,7 +93,8 @@ def _issued(c: clients.IssuedCredential) -> IssuedOut:
     return IssuedOut(credential_id=c.credential_id, kind=c.kind, secret=c.secret)
 
 
-@router.post("/clients", status_code=201, response_model=ClientCreated, summary="Create a system or a person")
+@router.post("/clients", status_code=201, response_model=ClientCreated, summary="Create a system or a person",
+             responses={409: {"description": "The user name is taken"}})
 async def create_client(request: Request, body: ClientCreate, who: Principal = Depends(admin)) -> ClientCreated:
     spec = ClientSpec(name=body.name, kind=body.kind, roles=tuple(body.roles), department=body.department,
                       username=body.username)
@@ -99,7 +111,9 @@ async def list_clients(request: Request, who: Principal = Depends(admin)) -> lis
 
 
 @router.post("/clients/{client_id}/credentials", status_code=201, response_model=IssuedOut,
-             summary="Issue a new secret, API key or password (rotation)")
+             summary="Issue a new secret, API key or password (rotation)",
+             responses={409: {"description": "The client does not hold credentials of this kind (a person has "
+                                             "passwords; a system secrets and API keys)"}})
 async def rotate(request: Request, client_id: str, body: RotateRequest, who: Principal = Depends(admin)) -> IssuedOut:
     async with transaction(request) as tx:
         issued = await clients.issue_credential(deps_of(request), tx, client_id, body.kind, by=who.subject,

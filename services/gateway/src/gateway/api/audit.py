@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from jsp_common.principal import Principal, Role
 
 from ..usecases import audit
-from .fields import Text
+from .fields import Text, Timestamp
 from .context import transaction
 from .security import require
 
@@ -42,7 +42,7 @@ async def query(request: Request,
                 object_id: Text | None = Query(None, max_length=200, description="e.g. a USCC or a clue id"),
                 route: Text | None = Query(None, max_length=300, description="route template, e.g. /ingest/registrations"),
                 outcome: Text | None = Query(None, max_length=40),
-                since: datetime | None = None, until: datetime | None = None,
+                since: Timestamp | None = None, until: Timestamp | None = None,
                 before_id: int | None = Query(None, ge=1, le=2**62, description="paging: entries older than this id"),
                 limit: int = Query(100, ge=1, le=1000),
                 who: Principal = Depends(require(Role.OFFICE))) -> list[AuditEntry]:

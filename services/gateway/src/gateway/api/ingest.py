@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from jsp_common import contracts_export
 from jsp_common.principal import Principal
 
 from ..usecases import ingest
@@ -19,6 +20,7 @@ from .context import transaction
 from .security import require
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
+EVENT_SCHEMA_PREFIX = "Event_"  # the event contracts' data schemas, as components of the OpenAPI document
 
 
 class IngestEvent(BaseModel):
@@ -58,7 +60,13 @@ def _route(feed: Feed):
         description=f"Queues one event on `{feed.topic}` (types: {types}) after checking it against its "
                     "contract. 202 means the event is committed for publication; the receipt comes on the "
                     "receipts topic as for events sent on Kafka.",
-        responses={202: {"description": "accepted (or replayed: header Idempotent-Replayed: true)"}})
+        responses={202: {"description": "accepted (or replayed: header Idempotent-Replayed: true)"},
+                   409: {"description": "this Idempotency-Key was used for a different request"}},
+        openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"oneOf": [
+            {"type": "object", "required": ["type", "data"],
+             "properties": {"type": {"const": t}, "data": {"$ref": f"#/components/schemas/{EVENT_SCHEMA_PREFIX}"
+                                                                   f"{contracts_export.data_schema_name(t)}"}}}
+            for t in feed.event_types]}}}}})
 
 
 for _feed in FEEDS:

@@ -11,10 +11,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from jsp_common import contracts_export
 from jsp_common.problems import PROBLEM_JSON
 
 from ..domain.policy import RULES, Rule
 from .context import deps_of
+from .ingest import EVENT_SCHEMA_PREFIX
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA = {
@@ -35,6 +37,13 @@ SECURITY = [{"bearer": []}, {"apiKey": []}]
 _REF = re.compile(r"^#/components/schemas/(.+)$")
 
 
+HEADERS = {
+    "401": {"WWW-Authenticate": {"description": "how to authenticate", "schema": {"type": "string"}}},
+    "405": {"Allow": {"description": "every method this path takes", "schema": {"type": "string"}}},
+    "429": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+}
+
+
 def _problem_responses(op: dict) -> None:
     """Every error the gateway answers is a problem document (its own and the services' alike)."""
     responses = op.setdefault("responses", {})
@@ -43,6 +52,8 @@ def _problem_responses(op: dict) -> None:
     for code, entry in responses.items():
         if code[:1] in ("4", "5"):
             entry["content"] = {PROBLEM_JSON: {"schema": PROBLEM}}
+        if code in HEADERS:
+            entry["headers"] = HEADERS[code]
 
 
 def _prefix_refs(node: Any, prefix: str) -> Any:
@@ -95,6 +106,9 @@ async def merged_openapi(app: FastAPI, request: Request) -> dict:
             "clientCredentials": {"tokenUrl": "/auth/token", "scopes": {}},
             "password": {"tokenUrl": "/auth/token", "scopes": {}}}},
     })
+    # the event contracts the ingest routes take (the same schemas as docs/asyncapi.yaml)
+    for sname, schema in contracts_export.asyncapi_schemas()[0].items():
+        schemas[EVENT_SCHEMA_PREFIX + sname] = _prefix_refs(schema, EVENT_SCHEMA_PREFIX)
     services: dict[str, dict | None] = {name: await up.openapi() for name, up in deps_of(request).upstreams.items()}
     for name, sdoc in services.items():
         if sdoc:
@@ -122,8 +136,10 @@ async def merged_openapi(app: FastAPI, request: Request) -> dict:
         for method, op in path_item.items():
             if isinstance(op, dict) and "responses" in op:
                 _problem_responses(op)
-    for unused in ("HTTPValidationError", "ValidationError"):
-        if unused in schemas and not _uses(doc, unused):
+    # FastAPI's validation error models: every 422 is a Problem here (the services' copies would clash in a
+    # generated client)
+    for unused in [n for n in schemas if n.rsplit("_", 1)[-1] in ("HTTPValidationError", "ValidationError")]:
+        if not _uses(doc, unused):
             schemas.pop(unused)
     return doc
 

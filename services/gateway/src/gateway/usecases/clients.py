@@ -63,7 +63,7 @@ async def issue_credential(deps: Deps, tx: Transaction, client_id: str, kind: Cr
     allowed = ({CredentialKind.PASSWORD} if client["kind"] == Kind.PERSON
                else {CredentialKind.SECRET, CredentialKind.API_KEY})
     if kind not in allowed:
-        raise Problem(422, f"a {client['kind']} holds credentials of kind: "
+        raise Problem(409, f"a {client['kind']} holds credentials of kind: "
                            + ", ".join(sorted(k.value for k in allowed)))
     previous = await repo.usable_credentials(tx.session, client_id, [kind])
     cred = await _new_credential(deps, tx, client_id, kind, by=by)

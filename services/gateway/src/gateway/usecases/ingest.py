@@ -48,7 +48,7 @@ async def ingest(tx: Transaction, principal: Principal, feed: Feed, body: dict[s
                                                    route=route, request_hash=fingerprint)
         if earlier is not None:
             if earlier["request_hash"] != fingerprint:
-                raise Problem(422, "this Idempotency-Key was used for a different request; "
+                raise Problem(409, "this Idempotency-Key was used for a different request; "
                                    "use a new key for a new request")
             return earlier["status"], earlier["response"], True
     env = new_envelope(type=body["type"], id=event_id, source=f"/jsp/gateway/ingest/{principal.subject}",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from jsp_common.principal import Principal, Role, require
+from jsp_common.access import enforced
+from jsp_common.api_types import PRINTABLE, DepartmentCode
+from jsp_common.principal import Principal, principal_from_request
 
 from ..usecases import adjudication
 from .deps import Paging, deps_of, transaction
 
-router = APIRouter(prefix="/adjudication", tags=["adjudication"])
-office = require(Role.OFFICE)
+router = APIRouter(prefix="/adjudication", tags=["adjudication"], dependencies=[enforced("registry")])
+office = principal_from_request  # who may call: jsp_common.access (the router checks it)
 
 
 class CaseOut(BaseModel):
@@ -33,12 +36,13 @@ class CaseOut(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    departments: list[str] = Field(min_length=1, description="department codes, e.g. samr-410100")
-    note: str | None = Field(None, max_length=2000)
+    departments: list[DepartmentCode] = Field(min_length=1, description="department codes, e.g. samr-410100")
+    note: str | None = Field(None, max_length=2000, pattern=PRINTABLE)
 
 
 @router.get("", summary="The queue (default: open cases, oldest first)")
-async def queue(request: Request, status: str = Query("open"), paging: Paging = Depends(),
+async def queue(request: Request, status: Literal["open", "decided", "withdrawn"] = Query("open"),
+                paging: Paging = Depends(),
                 principal: Principal = Depends(office)) -> dict:
     async with transaction(request) as tx:
         total, rows = await adjudication.queue(tx.session, status=status, limit=paging.page_size,

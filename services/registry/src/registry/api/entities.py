@@ -9,14 +9,17 @@ from typing import Any, get_type_hints
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, create_model
 
-from jsp_common.principal import Principal, Role, principal_from_request, require
+from jsp_common.access import enforced
+from jsp_common.api_types import NONBLANK_PRINTABLE, DepartmentCode, DivisionCode
+from jsp_common.events.registry import AssignmentState, EntityStatus
+from jsp_common.principal import Principal, principal_from_request
 
 from ..domain.access import department_scope
 from ..domain.directory import Record
 from ..usecases import adjudication, directory
 from .deps import Paging, deps_of, transaction
 
-router = APIRouter(prefix="/entities", tags=["directory"])
+router = APIRouter(prefix="/entities", tags=["directory"], dependencies=[enforced("registry")])
 
 
 class _EntityView(BaseModel):
@@ -49,15 +52,15 @@ class EntityPage(BaseModel):
 
 
 class DisputeIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, pattern=NONBLANK_PRINTABLE)
 
 
 @router.get("", response_model=EntityPage, summary="Search the directory")
 async def search(request: Request, name: str | None = Query(None, description="Chinese substring of the name"),
-                 division: str | None = Query(None, description="division code; a city includes its counties"),
-                 industry: str | None = Query(None, description="industry code or prefix"),
-                 department: str | None = None, status: str | None = None,
-                 assignment_state: str | None = None, paging: Paging = Depends(),
+                 division: DivisionCode | None = Query(None, description="division code; a city includes its counties"),
+                 industry: str | None = Query(None, pattern=r"^[0-9A-Za-z]{1,5}$", description="industry code or prefix"),
+                 department: DepartmentCode | None = None, status: EntityStatus | None = None,
+                 assignment_state: AssignmentState | None = None, paging: Paging = Depends(),
                  principal: Principal = Depends(principal_from_request)):
     visible, department = department_scope(principal, department,
                                            refused="only the office and departments query the directory")
@@ -66,7 +69,8 @@ async def search(request: Request, name: str | None = Query(None, description="C
     async with transaction(request) as tx:
         total, rows = await directory.search(tx.session, limit=paging.page_size, offset=paging.offset, name=name,
                                              division=division, industry=industry, department=department,
-                                             status=status, assignment_state=assignment_state)
+                                             status=status and status.value,
+                                             assignment_state=assignment_state and assignment_state.value)
     return EntityPage(total=total, page=paging.page, page_size=paging.page_size, items=[EntityOut.of(r) for r in rows])
 
 
@@ -85,6 +89,6 @@ async def history(uscc: str, request: Request, principal: Principal = Depends(pr
 
 @router.post("/{uscc}/disputes", status_code=201, summary="A department disputes that it is responsible")
 async def dispute(uscc: str, body: DisputeIn, request: Request,
-                  principal: Principal = Depends(require(Role.DEPARTMENT))) -> dict:
+                  principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
         return await adjudication.dispute(deps_of(request), tx, uscc, principal, body.reason)

@@ -6,24 +6,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as FastAPIPath
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictBool, ValidationError
 
 from jsp_common.envelope import field_errors
-from jsp_common.principal import Principal, Role, require
+from jsp_common.access import enforced
+from jsp_common.api_types import PRINTABLE
+from jsp_common.principal import Principal, principal_from_request
 from jsp_common.problems import Problem
 
-from ..domain.rules import CompiledRules, Rule, RuleSet
+from ..domain.rules import Rule, RuleSet
+from ..usecases import rule_publication
 from ..usecases import rules as usecase
 from .deps import deps_of, transaction
 
-router = APIRouter(prefix="/rules", tags=["responsibility rules"])
-office = require(Role.OFFICE)
+router = APIRouter(prefix="/rules", tags=["responsibility rules"], dependencies=[enforced("registry")])
+office = principal_from_request  # who may call: jsp_common.access (the router checks it)
 
 
 class RuleSetIn(BaseModel):
     rules: list[Rule]
-    note: str | None = Field(None, max_length=2000)
-    reassess: bool = Field(False, description="re-decide existing rule-assigned entities under the new version")
+    note: str | None = Field(None, max_length=2000, pattern=PRINTABLE)
+    reassess: StrictBool = Field(False, description="re-decide existing rule-assigned entities under the new version")
+    confirm: str | None = Field(None, max_length=500, pattern=PRINTABLE, description=(
+        "needed only for a drastic change (an empty or nearly empty rule set, or one that moves a large share of "
+        "the directory): the phrase a 409 answer or the dry-run's `confirmation.confirm` names"))
 
 
 class DryRunIn(BaseModel):
@@ -57,10 +63,14 @@ async def one(version: Annotated[int, FastAPIPath(ge=1, le=2**31 - 1)], request:
         return await usecase.version(tx.session, version)
 
 
-@router.put("", status_code=201, summary="Publish a new version of the rule set")
+@router.put("", status_code=201, summary="Publish a new version of the rule set",
+            responses={409: {"description": "A drastic change (empty or nearly empty rule set, or one that moves "
+                                            "a large share of the directory) needs `confirm`: the answer names "
+                                            "the consequence and the phrase"}})
 async def publish(body: RuleSetIn, request: Request, principal: Principal = Depends(office)) -> dict:
     rules = _checked(body.rules)
     async with transaction(request) as tx:
+        await rule_publication.check_confirmed(deps_of(request), tx.session, body.rules, body.confirm)
         version = await usecase.publish(deps_of(request), tx, rules, body.note, body.reassess, principal)
     return {"version": version, "reassess": body.reassess}
 
@@ -70,5 +80,5 @@ async def dry_run(body: DryRunIn, request: Request, limit: int = Query(100, ge=0
                   principal: Principal = Depends(office)) -> dict:
     _checked(body.rules)
     async with transaction(request) as tx:
-        current = await deps_of(request).rules.get(tx.session)
-        return await usecase.dry_run(tx.session, current, CompiledRules(0, body.rules), limit=limit)
+        run, confirmation = await rule_publication.assess(deps_of(request), tx.session, body.rules, limit=limit)
+    return {**run, "confirmation": confirmation}

@@ -16,11 +16,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Literal
+from typing import Annotated, Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from jsp_common import departments, divisions, industries
+from jsp_common.api_types import PRINTABLE, AgencyCode, DivisionCode, IndustryPrefix
+
+PrintableText = Annotated[str, Field(pattern=PRINTABLE)]  # no control characters (no NUL in the database)
 from jsp_common.domains import Domain
 
 # A negated clause runs from its marker to the next clause boundary.
@@ -29,11 +32,16 @@ _NEGATED = re.compile(r"(?:不含|不得|不涉及|不包括|禁止|严禁|未�
 
 
 class RuleMatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # at least one criterion (the validator below), stated in the schema too
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"anyOf": [
+        {"required": [k], "properties": {k: {"minItems": 1}}}
+        for k in ("industries", "licence_types", "scope_keywords")]})
 
-    industries: list[str] = Field(default_factory=list, description="GB/T 4754 prefixes: 'C', '14', '526', '5265'")
-    licence_types: list[str] = Field(default_factory=list, description="matched as a substring of the licence type")
-    scope_keywords: list[str] = Field(default_factory=list, description="matched in the business scope")
+    industries: list[IndustryPrefix] = Field(default_factory=list,
+                                             description="GB/T 4754 prefixes: 'C', '14', '526', '5265'")
+    licence_types: list[PrintableText] = Field(default_factory=list,
+                                               description="matched as a substring of the licence type")
+    scope_keywords: list[PrintableText] = Field(default_factory=list, description="matched in the business scope")
 
     @field_validator("industries")
     @classmethod
@@ -57,12 +65,13 @@ class Rule(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
     domain: Domain
-    description: str = ""
-    agencies: list[str] = Field(min_length=1)
+    description: PrintableText = ""
+    agencies: list[AgencyCode] = Field(min_length=1)
     match: RuleMatch
-    divisions: list[str] = Field(default_factory=list, description="only entities in these divisions (empty: all)")
+    divisions: list[DivisionCode] = Field(default_factory=list,
+                                          description="only entities in these divisions (empty: all)")
     level: Literal["local", "province"] = "local"
-    enabled: bool = True
+    enabled: StrictBool = True
 
     @field_validator("agencies")
     @classmethod
