@@ -8,7 +8,7 @@ import pytest
 
 from jsp_common import access
 from jsp_common.principal import Principal, Role
-from clues.main import create_app
+from clues.app import create_app
 
 OPERATIONS = {"/healthz", "/readyz", "/metrics"}
 

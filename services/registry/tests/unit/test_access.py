@@ -8,7 +8,7 @@ import pytest
 
 from jsp_common import access
 from jsp_common.principal import Principal, Role
-from registry.main import create_app
+from registry.app import create_app
 
 OPERATIONS = {"/healthz", "/readyz", "/metrics"}
 
