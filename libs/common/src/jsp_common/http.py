@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from contextlib import asynccontextmanager
-from typing import Any, Callable, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import tracing
 from .logs import bound_contextvars
+from .outbox import SessionTx
 from .problems import install_problem_handlers, problem_response
 from .runtime import ServiceRuntime
 
@@ -19,6 +20,20 @@ from .runtime import ServiceRuntime
 def get_runtime(request: Request) -> ServiceRuntime[Any]:
     """The service's runtime; a service's ``api/`` types its ``deps`` (``get_runtime(request).deps``)."""
     return request.app.state.runtime
+
+
+def deps_of(request: Request) -> Any:
+    """The service's dependency container (its ``deps.py``), as its bootstrap set it on the runtime."""
+    return get_runtime(request).deps
+
+
+@asynccontextmanager
+async def transaction(request: Request) -> AsyncIterator[SessionTx]:
+    """The route's own transaction: the use case writes and emits (outbox) in it; committed when the route's
+    block ends, rolled back when it raises."""
+    runtime = get_runtime(request)
+    async with runtime.db.transaction() as session:
+        yield SessionTx(session, runtime.source)
 
 
 def create_service_app(*, title: str, runtime_factory: Callable[[], ServiceRuntime[Any]],

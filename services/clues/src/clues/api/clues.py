@@ -12,12 +12,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from jsp_common.outbox import SessionTx
 from jsp_common.access import enforced
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..deps import Deps
 from ..usecases import access, dispatch, extensions, handling, replies, transfers, views
 from . import schemas
-from .context import CONFLICT, ID, ClueId, ExtId, deps_of, transaction
+from .context import CONFLICT, ID, ClueId, ExtId
 
 router = APIRouter(tags=["clues"], dependencies=[enforced("clues")])  # who may call: jsp_common.access
 

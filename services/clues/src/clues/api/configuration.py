@@ -3,11 +3,12 @@
 from fastapi import APIRouter, Depends, Request
 
 from jsp_common.access import enforced
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..usecases import configuration
 from . import schemas
-from .context import RuleId, deps_of, transaction
+from .context import RuleId
 
 router = APIRouter(tags=["clues", "configuration"], dependencies=[enforced("clues")])  # who may call: jsp_common.access
 

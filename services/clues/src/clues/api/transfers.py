@@ -7,12 +7,13 @@ from fastapi import APIRouter, Depends, Request
 
 from jsp_common.outbox import SessionTx
 from jsp_common.access import enforced
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..deps import Deps
 from ..usecases import access, transfers
 from . import schemas
-from .context import CONFLICT, TransferId, deps_of, transaction
+from .context import CONFLICT, TransferId
 
 router = APIRouter(tags=["clues", "case transfers"], dependencies=[enforced("clues")])  # who may call: jsp_common.access
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from jsp_common.http import deps_of, transaction
+
 from ..domain.places import cities
 from ..usecases import public
 from ..usecases.lists import Filters
 from .office import filters
-from .render import deps_of, pages_count, render, transaction
+from .render import pages_count, render
 
 router = APIRouter(prefix="/ui/public", include_in_schema=False)
 
@@ -22,8 +24,8 @@ def _page(request: Request, template: str, total: int, items: list, f: Filters, 
 
 @router.get("/", response_class=HTMLResponse)
 async def results(request: Request, f: Filters = Depends(filters)):
-    async with transaction(request) as session:
-        total, items = await public.results(session, deps_of(request).settings.page_size, f)
+    async with transaction(request) as tx:
+        total, items = await public.results(tx.session, deps_of(request).settings.page_size, f)
     return _page(request, "public/results.html", total, items, f)
 
 

@@ -1,24 +1,19 @@
-"""Rendering pages: the Jinja2 environment with Chinese number and date formats, the caller, the database."""
+"""Rendering pages: the Jinja2 environment with Chinese number and date formats, the caller."""
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock
-from jsp_common.http import get_runtime
 from jsp_common.principal import Principal, Role, principal_from_request
 from jsp_common.problems import Problem
 
-from ..deps import Deps
 from ..domain import clues as clue_rules
 from ..domain import figures
 from ..domain.formats import moment, number
@@ -33,16 +28,6 @@ templates.env.filters.update(
     number=number, moment=moment, city=city_name, department=department_name,
     state=lambda s: clue_rules.STATE_LABELS.get(s, s), action=lambda s: clue_rules.ACTION_LABELS.get(s, s))
 templates.env.globals.update(svg=Markup)
-
-
-def deps_of(request: Request) -> Deps:
-    return get_runtime(request).deps  # type: ignore[attr-defined]
-
-
-@asynccontextmanager
-async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    async with deps_of(request).db.transaction() as session:
-        yield session
 
 
 def viewer(request: Request) -> Principal:

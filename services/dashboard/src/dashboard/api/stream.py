@@ -8,10 +8,10 @@ import asyncio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
+from jsp_common.http import deps_of
 from jsp_common.principal import Principal
 
 from .office import signed_in
-from .render import deps_of
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from jsp_common.api_types import DepartmentCode, Integer
+from jsp_common.http import deps_of, transaction
 
 from jsp_common.principal import Principal, Role
 
 from ..usecases import clients
 from ..domain.identity import ClientSpec, CredentialKind, Kind
 from .fields import Text
-from .context import deps_of, transaction
 from .security import require
 
 router = APIRouter(prefix="/admin", tags=["administration"])

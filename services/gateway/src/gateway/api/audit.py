@@ -7,11 +7,11 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from jsp_common.http import transaction
 from jsp_common.principal import Principal, Role
 
 from ..usecases import audit
 from .fields import Text, Timestamp
-from .context import transaction
 from .security import require
 
 router = APIRouter(tags=["audit"])

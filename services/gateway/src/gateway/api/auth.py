@@ -9,12 +9,12 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Form, Request
 from pydantic import BaseModel, Field
 
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
 from ..usecases import auth
 from .fields import Text
-from .context import deps_of, transaction
 from .security import current_principal, public_caller
 
 router = APIRouter(tags=["authentication"])

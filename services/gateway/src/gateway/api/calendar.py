@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from jsp_common import clock
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, Role
 
 from ..usecases import calendar
-from .context import deps_of, transaction
 from .fields import Text
 from .security import require
 

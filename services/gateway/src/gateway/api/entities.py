@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel
 
+from jsp_common.http import deps_of
 from jsp_common.principal import Principal, Role
 
 from ..usecases import composition
 from .forward import upstream_headers
-from .context import deps_of
 from .security import require
 
 router = APIRouter(tags=["composition"])

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request, Response
 
 from jsp_common import tracing
+from jsp_common.http import deps_of
 from jsp_common.logs import get_logger
 from jsp_common.principal import HEADER as PRINCIPAL_HEADER
 from jsp_common.principal import Principal
@@ -15,7 +16,6 @@ from structlog.contextvars import get_contextvars
 
 from ..adapters.upstream import UpstreamError
 from ..domain.policy import Rule, department_query_allowed
-from .context import deps_of
 from .security import public_caller, require
 
 log = get_logger(__name__)

@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from jsp_common import contracts_export
+from jsp_common.http import transaction
 from jsp_common.principal import Principal
 
 from ..usecases import ingest
 from ..domain.ingest import FEEDS, Feed
 from .fields import Text
-from .context import transaction
 from .security import require
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])

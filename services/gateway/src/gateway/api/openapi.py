@@ -12,10 +12,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from jsp_common import contracts_export
+from jsp_common.http import deps_of
 from jsp_common.problems import PROBLEM_JSON
 
 from ..domain.policy import RULES, Rule
-from .context import deps_of
 from .ingest import EVENT_SCHEMA_PREFIX
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}

@@ -18,13 +18,13 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.background import BackgroundTask
 
+from jsp_common.http import deps_of
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
 from ..adapters.upstream import UpstreamError
 from .auth import LoginRequest, login
 from .forward import PASS_RESPONSE, upstream_headers
-from .context import deps_of
 from .security import current_principal, public_caller
 
 router = APIRouter(include_in_schema=False)

@@ -7,12 +7,12 @@ import time
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
 from ..deps import Deps
 from ..usecases import auth
-from .context import deps_of, transaction
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer", description="A token from POST /auth/token or /auth/login")
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey", description="A system's API key (jspk_...)")

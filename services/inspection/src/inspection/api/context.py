@@ -1,31 +1,11 @@
-"""What every inspection route shares: the service's dependencies, a transaction of its own (the route owns it:
-committed when the route returns, rolled back when it raises), paging, path patterns."""
+"""What the inspection routes share besides ``jsp_common.http.deps_of`` and ``transaction``: paging, path patterns."""
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-
-from fastapi import Query, Request
-
-from jsp_common.http import get_runtime
-from jsp_common.outbox import SessionTx
-
-from ..deps import Deps
+from fastapi import Query
 
 ID = r"^[A-Za-z0-9_\-.:]{1,64}$"
 USCC_PATTERN = r"^[0-9A-Z]{18}$"
-
-
-def deps_of(request: Request) -> Deps:
-    return get_runtime(request).deps
-
-
-@asynccontextmanager
-async def transaction(request: Request):
-    """The route's transaction: the use case writes and emits in it; it commits when the route is done."""
-    runtime = get_runtime(request)
-    async with runtime.db.transaction() as session:
-        yield SessionTx(session, runtime.source)
 
 
 class Paging:

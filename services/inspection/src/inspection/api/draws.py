@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
 from ..usecases import draws as uc
-from .context import ID, deps_of, transaction
+from .context import ID
 from .schemas import AbandonIn
 
 router = APIRouter(tags=["draws"])

@@ -9,11 +9,12 @@ import json
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import ValidationError
 
+from jsp_common.http import transaction
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
 from ..usecases import directory as uc
-from .context import ID, Paging, transaction
+from .context import ID, Paging
 from .schemas import InspectorChange, InspectorIn
 
 router = APIRouter(prefix="/inspectors", tags=["inspectors"])

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import ValidationError
 
 from jsp_common import clock
+from jsp_common.http import transaction
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
 from ..adapters import matters as repo
 from ..domain import batch_files
 from ..usecases import matters as uc
-from .context import Paging, transaction
+from .context import Paging
 from .schemas import BatchIn, CODE, ManualIn, MatterIn, PromotionIn, WorkPlanIn
 
 FILE_BODY = {"requestBody": {"required": True, "content": {

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
 from ..adapters import tasks as repo
 from ..domain import access
 from ..usecases import plans as uc
-from .context import ID, Paging, deps_of, transaction
+from .context import ID, Paging
 from .schemas import PlanIn, TaskIn
 
 router = APIRouter(tags=["plans and joint tasks"])

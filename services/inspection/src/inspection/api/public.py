@@ -10,11 +10,12 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from jsp_common import clock
+from jsp_common.http import deps_of, transaction
 
 from ..adapters import matters as repo
 from ..usecases import draws, results
 from ..usecases import matters as uc
-from .context import ID, deps_of, transaction
+from .context import ID
 from .schemas import CODE
 
 router = APIRouter(prefix="/public", tags=["public"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Request
 
 from jsp_common import clock
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, Role, require
 
 from ..usecases import results as uc
 from ..usecases.plans import visible_task
-from .context import ID, USCC_PATTERN, Paging, deps_of, transaction
+from .context import ID, USCC_PATTERN, Paging
 from .schemas import ResultsIn
 
 router = APIRouter(tags=["results"])

@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 
 from jsp_common.access import enforced
 from jsp_common.api_types import PRINTABLE, DepartmentCode
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..usecases import adjudication
-from .deps import Paging, deps_of, transaction
+from .context import Paging
 
 router = APIRouter(prefix="/adjudication", tags=["adjudication"], dependencies=[enforced("registry")])
 office = principal_from_request  # who may call: jsp_common.access (the router checks it)

@@ -12,12 +12,13 @@ from pydantic import BaseModel, Field, create_model
 from jsp_common.access import enforced
 from jsp_common.api_types import NONBLANK_PRINTABLE, DepartmentCode, DivisionCode
 from jsp_common.events.registry import AssignmentState, EntityStatus
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..domain.access import department_scope
 from ..domain.directory import Record
 from ..usecases import adjudication, directory
-from .deps import Paging, deps_of, transaction
+from .context import Paging
 
 router = APIRouter(prefix="/entities", tags=["directory"], dependencies=[enforced("registry")])
 

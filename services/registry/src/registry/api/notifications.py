@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 from jsp_common import clock
 from jsp_common.access import enforced
 from jsp_common.api_types import DepartmentCode
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..domain.access import department_scope
 from ..domain.acknowledgement import is_overdue
 from ..usecases import notifications
-from .deps import Paging, deps_of, transaction
+from .context import Paging
 
 router = APIRouter(prefix="/notifications", tags=["dual notification"], dependencies=[enforced("registry")])
 

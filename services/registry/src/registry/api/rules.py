@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field, StrictBool, ValidationError
 from jsp_common.envelope import field_errors
 from jsp_common.access import enforced
 from jsp_common.api_types import PRINTABLE
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, principal_from_request
 from jsp_common.problems import Problem
 
 from ..domain.rules import Rule, RuleSet
 from ..usecases import rule_publication
 from ..usecases import rules as usecase
-from .deps import deps_of, transaction
 
 router = APIRouter(prefix="/rules", tags=["responsibility rules"], dependencies=[enforced("registry")])
 office = principal_from_request  # who may call: jsp_common.access (the router checks it)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from jsp_common.http import transaction
 from jsp_common.principal import Principal, Role, principal_from_request, require
 from jsp_common.problems import Problem
 
 from ..adapters import repository as repo
 from ..usecases import alerts
 from . import schemas
-from .context import ALERT_ID, in_tx
+from .context import ALERT_ID
 
 router = APIRouter(tags=["alerts"])
 CONFLICT = {409: {"description": "The alert is closed (problem+json)"}}
@@ -26,28 +27,30 @@ async def list_alerts(request: Request, level: str | None = Query(None, pattern=
     department = None if principal.has(Role.OFFICE) else principal.department
     if department is None and not principal.has(Role.OFFICE):
         raise Problem(403, "a department account without a department sees no alerts")
-    return await in_tx(request, lambda tx: repo.list_alerts(tx.session, department=department, level=level,
-                                                            state=state, uscc=uscc, limit=limit, offset=offset))
+    async with transaction(request) as tx:
+        return await repo.list_alerts(tx.session, department=department, level=level, state=state, uscc=uscc,
+                                      limit=limit, offset=offset)
 
 
 @router.get("/alerts/{alert_id}", summary="One alert with its history")
 async def get_alert(request: Request, alert_id: str = ALERT_ID,
                     principal: Principal = Depends(principal_from_request)) -> dict:
-    async def read(tx):
+    async with transaction(request) as tx:
         alert = await alerts.load(tx, alert_id, principal)
         return {**alert, "history": await repo.alert_history_of(tx.session, alert_id)}
-    return await in_tx(request, read)
 
 
 @router.post("/alerts/{alert_id}/acknowledgement", summary="A responsible department acknowledges the alert (签收)",
              responses=CONFLICT)
 async def acknowledge(request: Request, alert_id: str = ALERT_ID,
                       principal: Principal = Depends(principal_from_request)) -> dict:
-    return await in_tx(request, lambda tx: alerts.acknowledge(tx, alert_id, principal))
+    async with transaction(request) as tx:
+        return await alerts.acknowledge(tx, alert_id, principal)
 
 
 @router.post("/alerts/{alert_id}/response", summary="A responsible department records its response (处置)",
              responses=CONFLICT)
 async def respond(body: schemas.ResponseBody, request: Request, alert_id: str = ALERT_ID,
                   principal: Principal = Depends(principal_from_request)) -> dict:
-    return await in_tx(request, lambda tx: alerts.respond(tx, alert_id, principal, measures=body.measures))
+    async with transaction(request) as tx:
+        return await alerts.respond(tx, alert_id, principal, measures=body.measures)

@@ -1,18 +1,12 @@
-"""What every risk route shares: the service's dependencies, a transaction of its own (the route owns it),
-the path parameters and their checks."""
+"""What the risk routes share besides ``jsp_common.http.deps_of`` and ``transaction``: the path parameters and
+their checks."""
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
-
-from fastapi import Path, Request
+from fastapi import Path
 
 from jsp_common import uscc as uscc_mod
-from jsp_common.http import get_runtime
 from jsp_common.problems import Problem
-from jsp_common.outbox import SessionTx
-
-from ..deps import Deps
 
 USCC = Path(pattern=r"^[0-9A-Z]{18}$", description="统一社会信用代码")
 ALERT_ID = Path(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="alert id, e.g. RA20260302-0123456789ab")
@@ -26,12 +20,3 @@ def valid_uscc(value: str) -> str:
     except uscc_mod.InvalidUSCC as exc:
         raise Problem(422, f"invalid USCC {value}: {exc}", errors=[{"field": "uscc", "reason": str(exc)}]) from None
 
-
-def deps_of(request: Request) -> Deps:
-    return get_runtime(request).deps
-
-
-async def in_tx(request: Request, fn: Callable[[SessionTx], Awaitable[Any]]) -> Any:
-    deps = deps_of(request)
-    async with deps.db.transaction() as session:
-        return await fn(SessionTx(session, deps.source))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
@@ -11,7 +12,7 @@ from ..adapters import monitoring as mon
 from ..adapters import repository as repo
 from ..usecases import credit, monitoring
 from . import schemas
-from .context import DEVICE_ID, USCC, deps_of, in_tx, valid_uscc
+from .context import DEVICE_ID, USCC, valid_uscc
 
 router = APIRouter(tags=["entities"])
 
@@ -32,10 +33,9 @@ async def explain(request: Request, uscc: str = USCC,
                   principal: Principal = Depends(require(Role.OFFICE, Role.DEPARTMENT))) -> dict:
     valid_uscc(uscc)
 
-    async def read(tx):
+    async with transaction(request) as tx:
         await _visible(tx, uscc, principal)
         return await credit.explain(tx, uscc)
-    return await in_tx(request, read)
 
 
 @router.post("/entities/{uscc}/credit-class/correction",
@@ -44,22 +44,23 @@ async def explain(request: Request, uscc: str = USCC,
 async def correct(body: schemas.CorrectionBody, request: Request, uscc: str = USCC,
                   principal: Principal = Depends(require(Role.OFFICE))) -> dict:
     valid_uscc(uscc)
-    return await in_tx(request, lambda tx: credit.correct(tx, uscc, principal, credit_class=body.credit_class,
-                                                          reason=body.reason))
+    async with transaction(request) as tx:
+        return await credit.correct(tx, uscc, principal, credit_class=body.credit_class, reason=body.reason)
 
 
 @router.put("/devices/{device_id}", summary="Office: register a monitoring device to an entity (its metric)")
 async def register_device(body: schemas.DeviceBody, request: Request, device_id: str = DEVICE_ID,
                           principal: Principal = Depends(require(Role.OFFICE))) -> dict:
-    deps = deps_of(request)
-    return await in_tx(request, lambda tx: monitoring.register_device(deps, tx, device_id, uscc=body.uscc,
-                                                                      metric=body.metric, actor=principal))
+    async with transaction(request) as tx:
+        return await monitoring.register_device(deps_of(request), tx, device_id, uscc=body.uscc, metric=body.metric,
+                                                actor=principal)
 
 
 @router.get("/devices/{device_id}", summary="Office: a monitoring device's registration")
 async def get_device(request: Request, device_id: str = DEVICE_ID,
                      principal: Principal = Depends(require(Role.OFFICE))) -> dict:
-    found = await in_tx(request, lambda tx: mon.device(tx.session, device_id))
+    async with transaction(request) as tx:
+        found = await mon.device(tx.session, device_id)
     if found is None:
         raise Problem(404, f"no device {device_id}")
     return found

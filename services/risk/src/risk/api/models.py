@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, Role, require
 
 from ..adapters import repository as repo
 from ..domain.model import RiskModel
 from ..usecases import models
 from . import schemas
-from .context import deps_of, in_tx
 
 router = APIRouter(tags=["models"])
 OFFICE = Depends(require(Role.OFFICE))
@@ -19,25 +19,29 @@ OFFICE = Depends(require(Role.OFFICE))
 
 @router.get("/models", summary="Office: every version of the risk model")
 async def list_models(request: Request, principal: Principal = OFFICE) -> list[dict]:
-    return await in_tx(request, lambda tx: repo.list_models(tx.session))
+    async with transaction(request) as tx:
+        return await repo.list_models(tx.session)
 
 
 @router.get("/models/current", summary="Office: the version in force")
 async def current(request: Request, principal: Principal = OFFICE) -> dict:
-    return await in_tx(request, models.current)
+    async with transaction(request) as tx:
+        return await models.current(tx)
 
 
 @router.get("/models/{version}", summary="Office: one version")
 async def get(request: Request, version: int = Path(ge=1, le=2**31 - 1), principal: Principal = OFFICE) -> dict:
-    return await in_tx(request, lambda tx: models.get(tx, version))
+    async with transaction(request) as tx:
+        return await models.get(tx, version)
 
 
 @router.post("/models/dry-run", summary="Office: how many entities each level would hold under a proposed model")
 async def dry_run(body: RiskModel, request: Request, principal: Principal = OFFICE) -> dict:
-    return await in_tx(request, lambda tx: models.dry_run(tx, body))
+    async with transaction(request) as tx:
+        return await models.dry_run(tx, body)
 
 
 @router.post("/models", status_code=201, summary="Office: save a new version, in force from now")
 async def save(body: schemas.ModelBody, request: Request, principal: Principal = OFFICE) -> dict:
-    deps = deps_of(request)
-    return await in_tx(request, lambda tx: models.save(deps, tx, body.model, note=body.note, actor=principal))
+    async with transaction(request) as tx:
+        return await models.save(deps_of(request), tx, body.model, note=body.note, actor=principal)
