@@ -18,10 +18,9 @@ from jsp_common.consumer import ConsumerLoop, HandlerContext, Reject
 from jsp_common.db import Database, ensure_database
 from jsp_common.envelope import new_envelope
 from jsp_common.events import EventData, event
-from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.messaging_tables import outbox_batches as outbox_table
 from jsp_common.producer import EventProducer
-from jsp_testkit.testing import tail, unique, unique_database_url, wait_until
+from jsp_testkit.testing import database_with_tables, tail, unique, unique_database_url, wait_until
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -41,14 +40,8 @@ counters = Table("counters", effects_metadata, Column("name", Text, primary_key=
 
 @pytest.fixture(scope="module")
 async def db(settings):
-    url = f"{settings.postgres_url}/common_test"
-    await ensure_database(url)
-    database = Database(url)
-    async with database.engine.begin() as conn:
-        await conn.run_sync(messaging_metadata.create_all)
-        await conn.run_sync(effects_metadata.create_all)
-    yield database
-    await database.dispose()
+    async with database_with_tables(f"{settings.postgres_url}/common_test", effects_metadata) as database:
+        yield database
 
 
 @pytest.fixture

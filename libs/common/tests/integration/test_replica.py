@@ -16,11 +16,10 @@ from jsp_common.consumer import ConsumerLoop
 from jsp_common.db import Database, ensure_database
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
-from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.producer import EventProducer
-from jsp_testkit.testing import unique, unique_database_url, wait_until
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
-from jsp_common.uscc import ALPHABET, with_check_char
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import database_with_tables, unique, unique_database_url, wait_until
 
 metadata = MetaData()
 # A service's replica with a column of its own, derived from the record.
@@ -29,12 +28,6 @@ entities = replica.entity_table(metadata, Column("name_upper", Text), name="test
 
 def upper(record: EntityChanged) -> dict:
     return {"name_upper": record.name.upper()}
-
-
-def new_uscc() -> str:
-    import random
-
-    return with_check_char("91410105" + "".join(random.choice(ALPHABET) for _ in range(9)))
 
 
 def record(uscc: str, version: int, name: str, **more) -> EntityChanged:
@@ -49,14 +42,8 @@ def record(uscc: str, version: int, name: str, **more) -> EntityChanged:
 
 @pytest.fixture(scope="module")
 async def db(settings):
-    url = f"{settings.postgres_url}/common_test"
-    await ensure_database(url)
-    database = Database(url)
-    async with database.engine.begin() as conn:
-        await conn.run_sync(messaging_metadata.create_all)
-        await conn.run_sync(metadata.create_all)
-    yield database
-    await database.dispose()
+    async with database_with_tables(f"{settings.postgres_url}/common_test", metadata) as database:
+        yield database
 
 
 async def current(db: Database, uscc: str) -> dict | None:

@@ -48,7 +48,8 @@ def _counties() -> tuple[divisions.Division, ...]:
     return tuple(d for d in divisions.all_divisions() if d.level == "county")
 
 
-def new_uscc(division_code: str) -> str:
+def new_uscc(division_code: str = "410105") -> str:
+    """A valid USCC of a business in ``division_code``, random (each test names its own business)."""
     return uscc.with_check_char("91" + division_code + "".join(secrets.choice(uscc.ALPHABET) for _ in range(9)))
 
 

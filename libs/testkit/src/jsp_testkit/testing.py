@@ -15,14 +15,22 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
+import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+from sqlalchemy import MetaData
 
-from jsp_common.consumer import assign_all
+from jsp_common.consumer import assign_all, move_group_to_end
+from jsp_common.db import Database, ensure_database
 from jsp_common.envelope import Envelope, EnvelopeError
+from jsp_common.messaging_tables import metadata as messaging_metadata
+from jsp_common.migrations import upgrade
+from jsp_common.principal import Principal, Role
+from jsp_common.runtime import ServiceRuntime
 from jsp_common.settings import ServiceSettings
 from jsp_common.topics import Topic, all_topics, create_topics
 
@@ -189,3 +197,56 @@ def unique(prefix: str = "t") -> str:
 def unique_database_url(settings: ServiceSettings, prefix: str) -> str:
     """The URL of a database of its own on the test server (created on first use, e.g. by a migration)."""
     return f"{settings.postgres_url.rstrip('/')}/{unique(prefix).replace('.', '_').replace('-', '_')}"
+
+
+def principal(*roles: Role, department: str | None = None, subject: str | None = None) -> dict[str, str]:
+    """The headers of a call the gateway vouches for (``X-JSP-Principal``), as a service receives it."""
+    p = Principal(subject=subject or (department or roles[0].value), roles=list(roles), department=department)
+    return {"x-jsp-principal": p.header_value()}
+
+
+OFFICE = principal(Role.OFFICE, subject="office-duty")
+
+
+def dept(code: str) -> dict[str, str]:
+    """A department's officer calling."""
+    return principal(Role.DEPARTMENT, department=code, subject=f"officer@{code}")
+
+
+@contextlib.asynccontextmanager
+async def running_service(settings: ServiceSettings, *, service_dir: Path,
+                          build: Callable[..., ServiceRuntime[Any]], create_app: Callable[[Any], FastAPI],
+                          start_from_end: Iterable[tuple[str, Sequence[str]]] = ()
+                          ) -> AsyncIterator[tuple[ServiceRuntime[Any], httpx.AsyncClient]]:
+    """One service on its test database (migrated to head) and the real broker, without periodic jobs; and a
+    client of its app on that runtime. ``start_from_end``: (consumer group, topics) moved to the end first,
+    since traffic left on a shared broker by other runs is not the test's to process. Stopped on exit."""
+    await upgrade(service_dir, settings.database_url)
+    for group, topic_names in start_from_end:
+        await move_group_to_end(group, topic_names, bootstrap_servers=settings.kafka_bootstrap_servers)
+    runtime = build(settings, periodic=False)
+    await runtime.start()
+    try:
+        await runtime.assigned()
+        app = create_app(settings)
+        app.state.runtime = runtime
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url=f"http://{settings.service_name}") as client:
+            yield runtime, client
+    finally:
+        await runtime.stop()
+
+
+@contextlib.asynccontextmanager
+async def database_with_tables(url: str, *metadatas: MetaData) -> AsyncIterator[Database]:
+    """A database on the test server (created when missing) with the messaging tables and ``metadatas``'
+    tables created, for tests of the common library that have no migrations of their own."""
+    await ensure_database(url)
+    database = Database(url)
+    try:
+        async with database.engine.begin() as conn:
+            for m in (messaging_metadata, *metadatas):
+                await conn.run_sync(m.create_all)
+        yield database
+    finally:
+        await database.dispose()

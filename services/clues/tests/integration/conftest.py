@@ -13,15 +13,13 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from jsp_common import clock
-from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import new_envelope
-from jsp_common.http import create_service_app
-from jsp_common.migrations import upgrade
-from jsp_common.principal import Principal, Role
+from jsp_common.principal import Role
+from jsp_testkit.testing import principal, running_service
 
 from clues import subscriptions
 from clues.adapters.tables import clues as clues_table
-from clues.api.routes import router
+from clues.app import create_app
 from clues.bootstrap import build
 from clues.deps import Deps
 from clues.settings import Settings
@@ -31,19 +29,7 @@ HOTLINE = "hotline.work-orders.v1"
 SUBMISSIONS = "clues.submissions.v1"
 HOTLINE_REPLIES = "hotline.replies.v1"
 LIFECYCLE = "clues.lifecycle.v1"
-
-
-def principal(*roles: Role, department: str | None = None, subject: str | None = None) -> dict[str, str]:
-    p = Principal(subject=subject or (department or roles[0].value), roles=list(roles), department=department)
-    return {"x-jsp-principal": p.header_value()}
-
-
-OFFICE = principal(Role.OFFICE, subject="office-duty")
 HOTLINE_P = principal(Role.HOTLINE, subject="12345")
-
-
-def dept(code: str) -> dict[str, str]:
-    return principal(Role.DEPARTMENT, department=code, subject=f"officer@{code}")
 
 
 @dataclass
@@ -79,21 +65,10 @@ async def service(settings, kafka_topics, raw_producer):
     services that end-to-end tests start later in the same run."""
     s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/clues_test", deadline_scan_interval_s=3600,
                  rules_cache_s=0.0)
-    await upgrade(SERVICE_DIR, s.database_url)
-    # Start from now: traffic left on a shared broker by other runs is not this test's to process.
-    for group, topics in ((s.intake_group, subscriptions.INTAKE_TOPICS),
-                          (s.replica_group, subscriptions.REPLICA_TOPICS)):
-        await move_group_to_end(group, topics, bootstrap_servers=s.kafka_bootstrap_servers)
-    runtime = build(s, periodic=False)
-    deps = runtime.deps
-    await runtime.start()
-    for c in runtime.consumers:
-        await c.assigned()
-    app = create_service_app(title="clues-test", runtime_factory=lambda: runtime, routers=[router])
-    app.state.runtime = runtime
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://clues") as client:
-        yield Service(deps, client, raw_producer)
-    await runtime.stop()
+    async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app, start_from_end=(
+            (s.intake_group, subscriptions.INTAKE_TOPICS), (s.replica_group, subscriptions.REPLICA_TOPICS))
+            ) as (runtime, client):
+        yield Service(runtime.deps, client, raw_producer)
 
 
 def data_of(m) -> dict:
@@ -102,13 +77,3 @@ def data_of(m) -> dict:
 
 def as_json(m) -> dict:
     return json.loads(m.value)
-
-
-def new_uscc(division: str = "410105") -> str:
-    """A valid, unique USCC (each test names its own business, so no two tests' clues are duplicates)."""
-    import random
-
-    from jsp_common.uscc import ALPHABET, with_check_char
-
-    body = "".join(random.choice(ALPHABET) for _ in range(9))
-    return with_check_char(f"91{division}{body}")

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 from jsp_common.events.clues import MAX_CONTENT_CHARS
+from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import of_type, tail, unique
 
-from .conftest import HOTLINE, HOTLINE_REPLIES, SUBMISSIONS, new_uscc
+from .conftest import HOTLINE, HOTLINE_REPLIES, SUBMISSIONS
 
 CHANNEL_REPLIES = "clues.channel-replies.v1"
 HOTLINE_DLQ = "hotline.work-orders.v1.dlq.clues.intake"

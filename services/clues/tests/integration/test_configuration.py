@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from jsp_testkit.testing import unique
+from jsp_testkit.testing import OFFICE, unique
 
-from .conftest import OFFICE
 
 
 async def test_the_office_changes_and_disables_a_routing_rule(service):

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from jsp_common.clock import TZ
-from jsp_testkit.testing import of_type, tail, unique
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
 
 from clues.usecases.deadlines import scan_deadlines
 
-from .conftest import HOTLINE_P, HOTLINE_REPLIES, OFFICE, dept, new_uscc
+from .conftest import HOTLINE_P, HOTLINE_REPLIES
 
 KAIFENG_SAMR, KAIFENG_OFFICE = "dept.samr-410200.clues.v1", "dept.office-410200.clues.v1"
 

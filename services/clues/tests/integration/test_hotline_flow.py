@@ -3,9 +3,10 @@ topic and closed; a return and re-dispatch; personal details encrypted, masked a
 
 from __future__ import annotations
 
-from jsp_testkit.testing import of_type, tail, unique
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
 
-from .conftest import HOTLINE_P, HOTLINE_REPLIES, LIFECYCLE, OFFICE, dept, new_uscc
+from .conftest import HOTLINE_P, HOTLINE_REPLIES, LIFECYCLE
 
 SAMR_ZZ, NHC_ZZ = "dept.samr-410100.clues.v1", "dept.nhc-410100.clues.v1"
 PHONE = "13812345678"

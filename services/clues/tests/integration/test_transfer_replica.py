@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 from jsp_common import clock
 from jsp_common.events.registry import EntityChanged
-from jsp_testkit.testing import of_type, tail, unique, wait_until
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique, wait_until
 
 from clues.usecases.transfers import scan_transfer_timers
 
-from .conftest import OFFICE, dept, new_uscc
 
 TRANSFERS = "clues.case-transfers.v1"
 

@@ -3,23 +3,22 @@ registry's directory and the credit classes arrive on their topics as the regist
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import httpx
 import pytest_asyncio
 
 from jsp_common import clock, replica, topics
-from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
 from jsp_common.events.risk import CreditClassChanged
-from jsp_common.principal import Principal, Role
-from jsp_testkit.testing import unique, wait_until
-from jsp_common.uscc import ALPHABET, with_check_char
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, running_service, unique, wait_until
 
 from inspection.adapters import directory
 from inspection.app import create_app
@@ -28,22 +27,6 @@ from inspection.deps import Deps
 from inspection.settings import Settings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
-
-
-def principal(*roles: Role, department: str | None = None, subject: str | None = None) -> dict[str, str]:
-    p = Principal(subject=subject or (department or roles[0].value), roles=list(roles), department=department)
-    return {"x-jsp-principal": p.header_value()}
-
-
-OFFICE = principal(Role.OFFICE, subject="office-duty")
-
-
-def dept(code: str) -> dict[str, str]:
-    return principal(Role.DEPARTMENT, department=code, subject=f"officer@{code}")
-
-
-def new_uscc(division: str = "410102") -> str:
-    return with_check_char(f"91{division}" + "".join(random.choice(ALPHABET) for _ in range(9)))
 
 
 def new_industry() -> str:
@@ -129,20 +112,18 @@ class Service:
         return r.json()
 
 
+@contextlib.asynccontextmanager
+async def started(settings, raw_producer, **overrides) -> AsyncIterator[Service]:
+    """The service on its test database and the real broker (``overrides``: settings of a test module's own)."""
+    s = Settings(**{"database_url": f"{settings.postgres_url.rstrip('/')}/inspection_test",
+                    "max_targets_per_inspector": 1000, "max_targets_per_assignment": 5, "max_targets_in_event": 100,
+                    **overrides})
+    async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app, start_from_end=(
+            (s.replica_group, replica.TOPICS), (s.credit_group, [topics.CREDIT_CLASSES]))) as (runtime, client):
+        yield Service(runtime.deps, client, raw_producer)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def service(settings, kafka_topics, raw_producer):
-    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/inspection_test", max_targets_per_inspector=1000,
-                 max_targets_per_assignment=5, max_targets_in_event=100)
-    from jsp_common.migrations import upgrade
-
-    await upgrade(SERVICE_DIR, s.database_url)
-    for group, tps in ((s.replica_group, replica.TOPICS), (s.credit_group, [topics.CREDIT_CLASSES])):
-        await move_group_to_end(group, tps, bootstrap_servers=s.kafka_bootstrap_servers)
-    runtime = build(s, periodic=False)
-    await runtime.start()
-    await runtime.assigned()
-    app = create_app(s)
-    app.state.runtime = runtime
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://inspection") as client:
-        yield Service(runtime.deps, client, raw_producer)
-    await runtime.stop()
+    async with started(settings, raw_producer) as running:
+        yield running

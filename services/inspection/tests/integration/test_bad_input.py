@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 
 from inspection.adapters.tables import draws, matter_batches, matters, plans, results, targets, tasks
 
-from jsp_testkit.testing import unique
+from jsp_testkit.testing import OFFICE, dept, unique
 
-from .conftest import OFFICE, dept, new_industry
+from .conftest import new_industry
 
 SAMR, NHC = "samr-410100", "nhc-410100"
 PROBLEM = "application/problem+json"

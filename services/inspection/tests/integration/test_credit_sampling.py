@@ -7,11 +7,12 @@ import math
 import random
 
 from jsp_common import topics
-from jsp_testkit.testing import of_type, tail
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import dept, of_type, tail
 
 from inspection.domain.draw import sample_size
 
-from .conftest import dept, new_industry, new_uscc
+from .conftest import new_industry
 
 SAMR = "samr-410100"
 

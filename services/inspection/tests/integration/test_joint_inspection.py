@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 
 from jsp_common import topics
-from jsp_testkit.testing import of_type, tail
+from jsp_testkit.testing import OFFICE, dept, of_type, tail
 
 from inspection.__main__ import main as cli
 from inspection.domain import draw, joint
 
-from .conftest import OFFICE, dept, new_industry
+from .conftest import new_industry
 
 SAMR, NHC, OTHER = "samr-410100", "nhc-410100", "samr-410200"
 

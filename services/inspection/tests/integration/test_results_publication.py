@@ -5,9 +5,9 @@ problem found, and mutual recognition in a later draw."""
 from __future__ import annotations
 
 from jsp_common import topics
-from jsp_testkit.testing import of_type, tail
+from jsp_testkit.testing import OFFICE, dept, of_type, tail
 
-from .conftest import OFFICE, dept, new_industry
+from .conftest import new_industry
 
 SAMR, NHC = "samr-410100", "nhc-410100"
 PERIOD = {"start": "2025-09-01", "end": "2025-12-31"}
@@ -67,10 +67,10 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
 async def test_a_result_counts_for_the_other_departments_on_the_same_items(service):
     """Mutual recognition: once the items have an accepted result in the period, a later joint task of the
     same matter does not visit the entity for them again (every entity is class D, drawn at 100%)."""
-    from .conftest import new_uscc
+    from jsp_testkit.samples import new_uscc
 
     industry = new_industry()
-    classes = {new_uscc(): "D" for _ in range(4)}
+    classes = {new_uscc("410102"): "D" for _ in range(4)}
     await service.entities(4, industry, classes=classes, usccs=list(classes))
     await service.inspectors(SAMR, 4)
     await service.inspectors(NHC, 4)

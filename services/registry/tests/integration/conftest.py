@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import timedelta
 
@@ -10,13 +9,14 @@ import asyncpg
 import httpx
 import pytest
 
-from jsp_common import clock, uscc
+from jsp_common import clock
 from jsp_common.consumer import move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
 from jsp_common.migrations import upgrade
 from jsp_common.principal import Principal, Role
 from jsp_common.topics import Topic, by_name, create_topics, dead_letter_topic
+from jsp_testkit.samples import new_uscc
 from registry.__main__ import SERVICE_DIR
 from registry.app import create_app
 from registry.bootstrap import build
@@ -93,13 +93,6 @@ OFFICE = Principal(subject="office-user", kind="person", roles=[Role.OFFICE], de
 def department(code: str) -> Principal:
     return Principal(subject=f"{code}-clerk", kind="person", roles=[Role.DEPARTMENT], department=code,
                      division=code.split("-")[1])
-
-
-_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-
-
-def new_uscc(division: str = "410105") -> str:
-    return uscc.with_check_char("91" + division + "".join(random.choice(_ALPHABET) for _ in range(9)))
 
 
 def entity_data(code: str, **over) -> dict:

@@ -12,38 +12,18 @@ import httpx
 import pytest_asyncio
 
 from jsp_common import clock
-from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
-from jsp_common.http import create_service_app
-from jsp_common.migrations import upgrade
-from jsp_common.principal import Principal, Role
 from jsp_common.runtime import ServiceRuntime
-from jsp_common.uscc import ALPHABET, with_check_char
+from jsp_testkit.testing import running_service
 
 from risk import subscriptions
-from risk.api import alerts, entities, models
+from risk.app import create_app
 from risk.bootstrap import build
 from risk.deps import Deps
 from risk.settings import Settings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
-
-
-def principal(*roles: Role, department: str | None = None, subject: str | None = None) -> dict[str, str]:
-    p = Principal(subject=subject or (department or roles[0].value), roles=list(roles), department=department)
-    return {"x-jsp-principal": p.header_value()}
-
-
-OFFICE = principal(Role.OFFICE, subject="office-duty")
-
-
-def dept(code: str) -> dict[str, str]:
-    return principal(Role.DEPARTMENT, department=code, subject=f"officer@{code}")
-
-
-def new_uscc(division: str = "410105") -> str:
-    return with_check_char(f"91{division}" + "".join(random.choice(ALPHABET) for _ in range(9)))
 
 
 @dataclass
@@ -104,20 +84,10 @@ async def service(settings, kafka_topics, raw_producer):
     """The service for one test module (stopped after it), on its own test database."""
     s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/risk_test", model_cache_s=0.0,
                  window_scan_interval_s=3600, escalation_scan_interval_s=3600, outbox_poll_interval_s=0.05)
-    await upgrade(SERVICE_DIR, s.database_url)
-    for group, topics in ((s.replica_group, subscriptions.REPLICA_TOPICS),
-                          (s.indicators_group, subscriptions.INDICATOR_TOPICS),
-                          (s.monitoring_group, subscriptions.MONITORING_TOPICS)):
-        await move_group_to_end(group, topics, bootstrap_servers=s.kafka_bootstrap_servers)
-    runtime = build(s, periodic=False)
-    await runtime.start()
-    await runtime.assigned()
-    app = create_service_app(title="risk-test", runtime_factory=lambda: runtime,
-                             routers=[alerts.router, entities.router, models.router])
-    app.state.runtime = runtime
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://risk") as client:
+    async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app, start_from_end=(
+            (s.replica_group, subscriptions.REPLICA_TOPICS), (s.indicators_group, subscriptions.INDICATOR_TOPICS),
+            (s.monitoring_group, subscriptions.MONITORING_TOPICS))) as (runtime, client):
         yield Service(runtime, client, raw_producer)
-    await runtime.stop()
 
 
 def data_of(m) -> dict:

@@ -3,9 +3,9 @@ departments' topics, its class published; departments see only their own alerts,
 
 from __future__ import annotations
 
-from jsp_testkit.testing import of_type, tail, unique
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
 
-from .conftest import OFFICE, dept, new_uscc
 
 ALERTS = "risk.alerts.v1"
 SAMR, NHC = "samr-410100", "nhc-410100"

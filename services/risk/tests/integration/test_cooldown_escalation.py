@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jsp_common import clock
-from jsp_testkit.testing import of_type, tail, unique
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
 
 from risk.usecases.alerts import escalate_due
 from risk.usecases.models import rescore_all
 
-from .conftest import OFFICE, dept, new_uscc
 
 ALERTS = "risk.alerts.v1"
 MEM = "mem-410300"

@@ -22,11 +22,11 @@ from jsp_common.consumer import assign_all, move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
 from jsp_common.migrations import upgrade
+from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import local_stack_module, unique, unique_database_url, wait_until
 
 from risk import subscriptions
 
-from .conftest import new_uscc
 
 ROOT = Path(__file__).resolve().parents[4]
 SERVICE_DIR = Path(__file__).resolve().parents[2]

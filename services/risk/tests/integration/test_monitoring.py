@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jsp_common import clock
-from jsp_testkit.testing import of_type, tail, unique
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
 
-from .conftest import OFFICE, dept, new_uscc
 
 READINGS = "monitoring.device-readings.v1"
 DLQ = "monitoring.device-readings.v1.dlq.risk.monitoring"

@@ -8,11 +8,11 @@ from datetime import timedelta
 from aiokafka.partitioner import DefaultPartitioner
 
 from jsp_common import clock
-from jsp_testkit.testing import unique, wait_until
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, unique, wait_until
 
 from risk.usecases.monitoring import scan_windows
 
-from .conftest import OFFICE, new_uscc
 
 READINGS = "monitoring.device-readings.v1"
 PARTITIONS = list(range(12))
