@@ -1,14 +1,15 @@
 """Request field types that carry into the published OpenAPI the constraints the services enforce, so a
 client generated from the document cannot send what a service will refuse: department, agency and
 division codes as enumerations of the platform's data, industry prefixes and USCCs as patterns (a USCC's
-check character, which no pattern can state, as ``format: uscc``), text without control characters."""
+check character, which no pattern can state, as ``format: uscc``), text without control characters; and the base
+of every request body (:class:`RequestBody`)."""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from . import departments, divisions, industries, uscc
 
@@ -62,3 +63,23 @@ Integer = Annotated[int, BeforeValidator(_no_bool)]
 # Free text: no C0 control character but tab and line breaks; and, where required, not only blanks.
 PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
 NONBLANK_PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*[^\s\x00-\x08\x0B\x0C\x0E-\x1F][^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
+
+
+def printable(v: Any) -> Any:
+    """Text (or a list of texts) must not carry NUL or other C0 control characters (tabs and line breaks are fine)."""
+    for text in ([v] if isinstance(v, str) else v if isinstance(v, list) else []):
+        if isinstance(text, str) and any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+            raise ValueError("contains control characters")
+    return v
+
+
+class RequestBody(BaseModel):
+    """The base of a service's request bodies: an unknown field is refused, text is stripped of surrounding blanks
+    and carries no control characters (422 with the field, before any use case runs)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, v: Any) -> Any:
+        return printable(v)

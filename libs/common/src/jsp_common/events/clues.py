@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from .. import clock, divisions, uscc
+from ..api_types import printable
 from ..domains import Domain
 from .base import EventData, event
 
@@ -79,12 +80,7 @@ class Finding(StrEnum):
     UNSUBSTANTIATED = "unsubstantiated"  # 不属实
 
 
-def _printable(v: Any) -> Any:
-    """Text must not carry NUL or other C0 control characters (tabs and line breaks are fine)."""
-    for text in ([v] if isinstance(v, str) else v if isinstance(v, list) else []):
-        if isinstance(text, str) and any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
-            raise ValueError("contains control characters")
-    return v
+_printable = printable  # the validator of every text field below
 
 
 class _ClueFields(EventData):

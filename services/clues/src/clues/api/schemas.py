@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import Field, StrictBool
 
 from jsp_common.api_types import (NONBLANK_PRINTABLE, PRINTABLE, AgencyCode, DepartmentCode, DivisionCode, Integer,
-                                  Uscc)
+                                  RequestBody, Uscc)
 from jsp_common.domains import Domain
 from jsp_common.events.clues import (MAX_ADDRESS_CHARS, MAX_CONTENT_CHARS, MAX_SHORT_CHARS, Channel, Finding,
-                                     Urgency, _ClueFields, _printable)
+                                     Urgency, _ClueFields)
 
 # Text as the service takes it (no control characters; a required text not only blanks), said in the schema.
 Text = Annotated[str, Field(pattern=PRINTABLE)]
 Required = Annotated[str, Field(pattern=NONBLANK_PRINTABLE)]
 ChannelOrAll = Literal[tuple([c.value for c in Channel] + ["*"])]  # type: ignore[valid-type]
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*")
-    @classmethod
-    def _no_control_characters(cls, v: Any) -> Any:
-        return _printable(v)
-
-
-class DispatchBody(Body):
+class DispatchBody(RequestBody):
     lead: DepartmentCode = Field(description="lead department (主办), e.g. samr-410100")
     co: list[DepartmentCode] = Field(default_factory=list, max_length=20, description="co-handling departments (协办)")
     domain: Domain | None = None
@@ -36,35 +25,35 @@ class DispatchBody(Body):
     arbitrate: StrictBool = Field(False, description="arbitration (仲裁) of a returned clue: it cannot be returned again")
 
 
-class ReturnBody(Body):
+class ReturnBody(RequestBody):
     reason: Required = Field(min_length=1, max_length=1000)
 
 
-class HandleBody(Body):
+class HandleBody(RequestBody):
     finding: Finding
     measures: Required = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
 
 
-class ReplyBody(Body):
+class ReplyBody(RequestBody):
     text: Text | None = Field(None, max_length=MAX_CONTENT_CHARS)
 
 
-class RevisitBody(Body):
+class RevisitBody(RequestBody):
     satisfied: StrictBool
     comment: Text | None = Field(None, max_length=1000)
 
 
-class ExtensionBody(Body):
+class ExtensionBody(RequestBody):
     workdays: Integer = Field(ge=1, le=365)
     reason: Required = Field(min_length=1, max_length=1000)
 
 
-class DecisionBody(Body):
+class DecisionBody(RequestBody):
     approved: StrictBool
     note: Text | None = Field(None, max_length=1000)
 
 
-class RuleBody(Body):
+class RuleBody(RequestBody):
     keyword: Required = Field(min_length=1, max_length=50)
     domain: Domain
     lead_agency: AgencyCode
@@ -73,7 +62,7 @@ class RuleBody(Body):
     enabled: StrictBool = True
 
 
-class RulePatch(Body):
+class RulePatch(RequestBody):
     keyword: Required | None = Field(None, min_length=1, max_length=50)
     domain: Domain | None = None
     lead_agency: AgencyCode | None = None
@@ -82,29 +71,29 @@ class RulePatch(Body):
     enabled: StrictBool | None = None
 
 
-class PolicyBody(Body):
+class PolicyBody(RequestBody):
     channel: ChannelOrAll = Field(description="a channel, or * for every channel")
     urgency: Urgency
     workdays: Integer = Field(ge=1, le=60)
 
 
-class TransferBody(Body):
+class TransferBody(RequestBody):
     documents: list[Text] = Field(max_length=100, description="file contents: transfer_letter, investigation_report, "
                                              "seized_items_list, test_reports, ...")
     team: list[Required] = Field(max_length=50, description="the case team: at least two officials")
     police_department: DepartmentCode | None = Field(None, description="default: the public security bureau of the place")
 
 
-class ApprovalBody(Body):
+class ApprovalBody(RequestBody):
     approved: StrictBool
     reason: Text | None = Field(None, max_length=1000)
 
 
-class HandoverBody(Body):
+class HandoverBody(RequestBody):
     documents: list[Text] | None = Field(None, max_length=100)
 
 
-class PoliceDecisionBody(Body):
+class PoliceDecisionBody(RequestBody):
     open_case: StrictBool = Field(description="true: a criminal case is opened (立案); false: declined (不予立案)")
     reason: Text | None = Field(None, max_length=1000)
     case_ref: Text | None = Field(None, max_length=100)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
+from jsp_common.api_types import RequestBody
 from jsp_common.domains import Domain
-from jsp_common.events.clues import _printable
 from jsp_common.events.inspection import ItemOutcome
 
 CODE = r"^[A-Za-z0-9_\-.]{1,64}$"
@@ -16,22 +16,13 @@ Ratio = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 DEPT = r"^[a-z]+-\d{6}$"
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*")
-    @classmethod
-    def _no_control_characters(cls, v: Any) -> Any:
-        return _printable(v)
-
-
-class ItemIn(Body):
+class ItemIn(RequestBody):
     code: str = Field(pattern=CODE)
     department: str = Field(pattern=DEPT, description="the department that owns the item")
     title: str = Field("", max_length=500)
 
 
-class MatterIn(Body):
+class MatterIn(RequestBody):
     code: str = Field(pattern=CODE, description="the matter's code; an existing code gets a new version")
     name: str = Field(min_length=1, max_length=300)
     domain: Domain
@@ -44,14 +35,14 @@ class MatterIn(Body):
     effective_from: date
 
 
-class BatchIn(Body):
+class BatchIn(RequestBody):
     division_code: str = Field(pattern=r"^41\d{4}$")
     title: str = Field(min_length=1, max_length=300)
     dry_run: bool = False
     matters: list[MatterIn] = Field(min_length=1, max_length=2000)
 
 
-class PromotionIn(Body):
+class PromotionIn(RequestBody):
     province_code: str = Field(pattern=CODE, description="the code on the province list")
     effective_from: date
     lead_department: str = Field(pattern=DEPT)
@@ -59,7 +50,7 @@ class PromotionIn(Body):
     items: list[ItemIn] = Field(min_length=1, max_length=200)
 
 
-class WorkPlanIn(Body):
+class WorkPlanIn(RequestBody):
     """A matter's work plan (工作方案), filed with the office."""
 
     division_of_duties: str = Field(min_length=1, max_length=20000)
@@ -68,7 +59,7 @@ class WorkPlanIn(Body):
     steps: list[str] = Field(min_length=1, max_length=100)
 
 
-class ManualIn(Body):
+class ManualIn(RequestBody):
     """A matter's public service manual (服务手册)."""
 
     implementing_body: str = Field(min_length=1, max_length=2000)
@@ -80,7 +71,7 @@ class ManualIn(Body):
     complaints: str = Field(min_length=1, max_length=2000, description="where to complain")
 
 
-class InspectorIn(Body):
+class InspectorIn(RequestBody):
     department: str | None = Field(None, pattern=DEPT, description="a department's own by default; the office names it")
     name: str = Field(min_length=1, max_length=100)
     certificate_no: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z\-]+$")
@@ -91,7 +82,7 @@ class InspectorIn(Body):
     conflicts: list[str] = Field(default_factory=list, max_length=1000, description="USCCs the inspector must not inspect (回避)")
 
 
-class InspectorChange(Body):
+class InspectorChange(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=100)
     certificate_valid_until: date | None = None
     fields: list[str] | None = Field(None, max_length=20)
@@ -99,14 +90,14 @@ class InspectorChange(Body):
     conflicts: list[str] | None = Field(None, max_length=1000)
 
 
-class FilterIn(Body):
+class FilterIn(RequestBody):
     division_code: str | None = Field(None, pattern=r"^41\d{4}$")
     industry_code: str | None = Field(None, pattern=r"^[A-T]?\d{0,4}$")
     domain: Domain | None = None
     responsible_department: str | None = Field(None, pattern=DEPT)
 
 
-class PlanIn(Body):
+class PlanIn(RequestBody):
     department: str | None = Field(None, pattern=DEPT, description="the office names it; a department plans for itself")
     matter_code: str = Field(pattern=CODE)
     period_start: date
@@ -126,21 +117,21 @@ class PlanIn(Body):
         return {**self.model_dump(), "filter": self.filter.model_dump(mode="json")}
 
 
-class TaskIn(Body):
+class TaskIn(RequestBody):
     plan_ids: list[str] = Field(min_length=1, max_length=20)
 
 
-class AbandonIn(Body):
+class AbandonIn(RequestBody):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class ItemResultIn(Body):
+class ItemResultIn(RequestBody):
     item_code: str = Field(pattern=CODE)
     outcome: ItemOutcome
     note: str = Field("", max_length=2000)
 
 
-class ResultsIn(Body):
+class ResultsIn(RequestBody):
     inspected_on: date
     items: list[ItemResultIn] = Field(min_length=1, max_length=200)
     raise_clue: bool = Field(False, description="raise a clue on the clues service's intake (a problem found)")
