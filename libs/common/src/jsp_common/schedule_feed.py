@@ -6,28 +6,58 @@ offsets it found, so the service counts with every published schedule before it 
 follows it. Each new schedule (or revision) is applied to the calendar in memory, and the service's
 ``on_change`` hook gets the schedules that changed so it can recompute its provisional deadlines. A hook
 that fails is tried again until it succeeds: a recomputation must not be skipped.
+
+A hook counts its open provisional deadlines again with :func:`recount_provisional` (page by page, each page in
+a transaction of its own) and gives :func:`describe` as the reason it records and announces.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from .consumer import assign_all
+from .db import Database
 from .envelope import Envelope, EnvelopeError
 from .events.calendar import WorkdaySchedulePublished
 from .holidays import YearSchedule
 from .logs import get_logger
+from .outbox import SessionTx
 from .topics import WORKDAY_SCHEDULES
 from .workdays import WorkCalendar
 
 log = get_logger(__name__)
 
 OnChange = Callable[[list[YearSchedule]], Awaitable[None]]
+
+
+def describe(schedules: Sequence[YearSchedule]) -> str:
+    """Why deadlines moved, as recorded on an item's history and announced with the change."""
+    return "holiday schedule published: " + ", ".join(
+        f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})" for s in schedules)
+
+
+async def recount_provisional(db: Database, source: str, *, fetch: Callable[..., Awaitable[list[dict[str, Any]]]],
+                              recount: Callable[[SessionTx, dict[str, Any]], Awaitable[int]],
+                              after_of: Callable[[dict[str, Any]], tuple], batch: int) -> int:
+    """Every open provisional deadline counted again, ``batch`` rows a transaction: ``fetch(session, after=...,
+    limit=...)`` gives the next rows (locked) in key order after ``after``, ``recount(tx, row)`` writes and
+    announces a change through the transaction and returns 1 (0 when nothing changes), ``after_of(row)`` is a
+    row's key. Returns how many changed."""
+    changed, after = 0, None
+    while True:
+        async with db.transaction() as session:
+            tx = SessionTx(session, source)
+            rows = await fetch(session, after=after, limit=batch)
+            for row in rows:
+                changed += await recount(tx, row)
+        if len(rows) < batch:
+            return changed
+        after = after_of(rows[-1])
 
 
 def decode(raw: bytes | None) -> YearSchedule | None:

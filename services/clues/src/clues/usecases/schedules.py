@@ -11,9 +11,9 @@ from jsp_common import clock, topics
 from jsp_common.events.clues import ClueDeadlineChanged
 from jsp_common.holidays import YearSchedule
 from jsp_common.logs import get_logger
-from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
+from jsp_common.schedule_feed import describe, recount_provisional
 
 from ..adapters import repository as repo
 from ..deps import Deps
@@ -26,24 +26,13 @@ CALENDAR = Principal(subject="clues.workday-schedule", roles=[])
 OPEN = {s.value for s in lifecycle.TIMED_STATES} | {lifecycle.State.RETURNED.value}
 
 
-def describe(schedules: Sequence[YearSchedule]) -> str:
-    return "holiday schedule published: " + ", ".join(
-        f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})" for s in schedules)
-
-
 async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
     """Returns how many deadlines moved or became final."""
     now, reason = now or clock.now(), describe(schedules)
-    changed, after, batch = 0, None, deps.settings.schedule_recompute_batch
-    while True:
-        async with deps.db.transaction() as session:
-            tx = SessionTx(session, deps.source)
-            rows = await repo.provisional_clues(session, after=after, limit=batch)
-            for clue in rows:
-                changed += await _recount(deps, tx, clue, reason=reason, now=now)
-        if len(rows) < batch:
-            break
-        after = (rows[-1]["received_at"], rows[-1]["id"])
+    changed = await recount_provisional(
+        deps.db, deps.source, fetch=repo.provisional_clues, batch=deps.settings.schedule_recompute_batch,
+        recount=lambda tx, clue: _recount(deps, tx, clue, reason=reason, now=now),
+        after_of=lambda clue: (clue["received_at"], clue["id"]))
     if changed:
         log.info("provisional deadlines recomputed", count=changed)
     return changed

@@ -17,6 +17,7 @@ from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
+from jsp_common.schedule_feed import describe, recount_provisional
 
 from ..adapters import adjudication as cases
 from ..adapters import notifications as notes
@@ -86,23 +87,18 @@ async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *
     """A year's holiday schedule was published or corrected: recompute every unacknowledged notification whose
     acknowledge-by time was provisional, record the change on the entity's history and tell the department
     (``registry.notification.due-changed.v1``, both times given). Returns how many moved or became final."""
-    now = now or clock.now()
-    reason = "holiday schedule published: " + ", ".join(f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})"
-                                                       for s in schedules)
-    changed, after, batch = 0, None, deps.settings.overdue_scan_batch
-    while True:
-        async with deps.db.transaction() as session:
-            rows = await notes.provisional(session, after=after, limit=batch)
-            tx = SessionTx(session, deps.source)
-            moved = [(row, due) for row in rows
-                     if (due := acknowledge_by(deps.calendar, row["issued_at"], deps.settings.ack_workdays))
-                     != Due(row["acknowledge_by"], True)]
-            for row, due in moved:
-                await _announce_due(tx, row, due, reason=reason, now=now)
-        changed += len(moved)
-        if len(rows) < batch:
-            break
-        after = (rows[-1]["issued_at"], rows[-1]["id"])
+    now, reason = now or clock.now(), describe(schedules)
+
+    async def recount(tx: Tx, row: dict[str, Any]) -> int:
+        due = acknowledge_by(deps.calendar, row["issued_at"], deps.settings.ack_workdays)
+        if due == Due(row["acknowledge_by"], True):
+            return 0
+        await _announce_due(tx, row, due, reason=reason, now=now)
+        return 1
+
+    changed = await recount_provisional(deps.db, deps.source, fetch=notes.provisional, recount=recount,
+                                        after_of=lambda row: (row["issued_at"], row["id"]),
+                                        batch=deps.settings.overdue_scan_batch)
     if changed:
         log.info("provisional acknowledge-by times recomputed", count=changed)
     return changed
