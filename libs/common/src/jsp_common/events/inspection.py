@@ -3,6 +3,9 @@
 * ``inspection.result.published.v1`` on ``inspection.results.v1`` (keyed by USCC): the published result
   (一公开) of one joint inspection of one entity, one outcome per inspected item. The risk service takes
   failed items as indicator inputs; the public feed shows the same record.
+* ``inspection.task.assigned.v1`` and ``inspection.publication.due-changed.v1`` on each department's
+  ``dept.<department>.inspections.v1`` (keyed by task id): its part of a joint task, and a publication
+  deadline recounted once the holiday schedule of a year it counted through was published.
 """
 
 from __future__ import annotations
@@ -150,3 +153,21 @@ class TaskAssigned(EventData):
     part: int = Field(1, ge=1, description="a large task comes in several messages: this is part `part` of `parts`")
     parts: int = Field(1, ge=1)
     assigned_at: datetime
+
+
+@event("inspection.publication.due-changed.v1")
+class PublicationDueChanged(EventData):
+    """An entity's publication deadline (一公开, working days after the inspection) was recomputed after a year's
+    holiday schedule was published (or corrected); told to every department of the joint visit. Both dates are
+    given; ``previous_passed`` says the earlier one had already passed."""
+
+    task_id: str
+    uscc: USCC
+    department: DepartmentCode
+    inspected_on: date
+    previous_due_on: date
+    due_on: date
+    due_provisional: bool = Field(description="still counted through a year whose schedule is not published")
+    previous_passed: bool = Field(description="the previous deadline had already passed when it was recomputed")
+    reason: str = Field(max_length=500)
+    changed_at: datetime

@@ -1,13 +1,19 @@
 """A year's holiday schedule was published or corrected: every unpublished result whose publication deadline
-was provisional (counted through a year whose schedule was not known) is counted again; the office's list of
-overdue publications uses the new date."""
+was provisional (counted through a year whose schedule was not known) is counted again; each department of
+the joint visit is told on its own topic (``inspection.publication.due-changed.v1``, both dates given), and
+the office's list of overdue publications uses the new date."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 
+from jsp_common import clock, topics
+from jsp_common.events.inspection import PublicationDueChanged
 from jsp_common.holidays import YearSchedule
 from jsp_common.logs import get_logger
+from jsp_common.outbox import SessionTx
+from jsp_common.schedule_feed import describe, recount_provisional
 
 from ..adapters import tasks as repo
 from ..deps import Deps
@@ -17,21 +23,28 @@ log = get_logger(__name__)
 BATCH = 500
 
 
-async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule]) -> int:
+async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
     """Returns how many publication deadlines moved or became final."""
-    changed, after = 0, None
-    while True:
-        async with deps.db.transaction() as session:
-            rows = await repo.provisional_dues(session, after=after, limit=BATCH)
-            for t in rows:
-                due = publication.due_on(deps.calendar, t["inspected_on"], deps.settings.publish_within_workdays)
-                provisional = publication.is_provisional(deps.calendar, t["inspected_on"], due)
-                if (due, provisional) != (t["due_on"], True):
-                    await repo.set_target(session, t["task_id"], t["uscc"], due_on=due, due_provisional=provisional)
-                    log.info("publication deadline recomputed", task_id=t["task_id"], uscc=t["uscc"],
-                             previous=t["due_on"].isoformat(), due_on=due.isoformat(), provisional=provisional,
-                             years=[s.year for s in schedules])
-                    changed += 1
-        if len(rows) < BATCH:
-            return changed
-        after = (rows[-1]["inspected_on"], rows[-1]["task_id"], rows[-1]["uscc"])
+    now, reason = now or clock.now(), describe(schedules)
+    changed = await recount_provisional(
+        deps.db, deps.source, fetch=repo.provisional_dues, batch=BATCH,
+        recount=lambda tx, t: _recount(deps, tx, t, reason=reason, now=now),
+        after_of=lambda t: (t["inspected_on"], t["task_id"], t["uscc"]))
+    if changed:
+        log.info("publication deadlines recomputed", count=changed, years=[s.year for s in schedules])
+    return changed
+
+
+async def _recount(deps: Deps, tx: SessionTx, t: dict, *, reason: str, now: datetime) -> int:
+    due: date = publication.due_on(deps.calendar, t["inspected_on"], deps.settings.publish_within_workdays)
+    provisional = publication.is_provisional(deps.calendar, t["inspected_on"], due)
+    if (due, provisional) == (t["due_on"], True):
+        return 0
+    await repo.set_target(tx.session, t["task_id"], t["uscc"], due_on=due, due_provisional=provisional)
+    passed = publication.overdue(t["due_on"], clock.as_local(now).date(), published=False)
+    for department in t["departments"]:
+        await tx.emit(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, department), PublicationDueChanged(
+            task_id=t["task_id"], uscc=t["uscc"], department=department, inspected_on=t["inspected_on"],
+            previous_due_on=t["due_on"], due_on=due, due_provisional=provisional, previous_passed=passed,
+            reason=reason[:500], changed_at=now), key=t["task_id"])
+    return 1

@@ -1,0 +1,83 @@
+"""A publication deadline (一公开) counted through a year whose holiday schedule is not published yet is
+provisional; when the schedule arrives it is counted again, marked final, and every department of the joint
+visit is told on its own topic with both dates."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest_asyncio
+
+from jsp_common import clock, holidays, topics
+from jsp_common.workdays import WorkCalendar
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, of_type, tail
+
+from inspection.usecases.schedules import recompute_provisional
+
+from .conftest import new_industry, started
+
+SAMR, NHC = "samr-410100", "nhc-410100"
+TODAY = clock.today()
+GAP_YEAR = WorkCalendar().known_until(TODAY).year + 1  # the first year the platform has no schedule for
+HOLIDAY = next(d for d in (date(GAP_YEAR, 1, 1) + timedelta(days=n) for n in range(7)) if d.weekday() < 5)
+# Enough working days that a result recorded today is due a week into that year.
+WORKDAYS = WorkCalendar().workdays_between(TODAY, HOLIDAY) + 5
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def service(settings, kafka_topics, raw_producer):
+    async with started(settings, raw_producer, publish_within_workdays=WORKDAYS) as running:
+        yield running
+
+
+def next_weekday(day: date) -> date:
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+async def test_a_published_schedule_moves_a_provisional_publication_deadline_and_departments_are_told(
+        service, bootstrap):
+    industry = new_industry()
+    classes = {new_uscc("410102"): "D" for _ in range(4)}  # class D is drawn at 100%
+    await service.entities(4, industry, classes=classes, usccs=list(classes))
+    await service.inspectors(SAMR, 3)
+    await service.inspectors(NHC, 3)
+    matter = await service.matter()
+    period = {"start": date(TODAY.year, 1, 1).isoformat(), "end": date(TODAY.year, 12, 31).isoformat()}
+    plans = [await service.plan(d, matter["code"], industry, {"D": 1.0}, **period) for d in (SAMR, NHC)]
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [p["id"] for p in plans]})).json()
+    draw = (await service.post(f"/tasks/{task['id']}/draws", OFFICE)).json()
+    assert (await service.post(f"/draws/{draw['draw_id']}/perform", OFFICE)).status_code == 200
+    joint = next(x for x in (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"]
+                 if len(x["departments"]) == 2)
+    base = f"/tasks/{task['id']}/targets/{joint['uscc']}"
+    items = [i for p in joint["parts"] for i in p["items"]]
+    recorded = await service.post(f"{base}/results", dept(NHC), {
+        "inspected_on": TODAY.isoformat(), "items": [{"item_code": i, "outcome": "no_problem"} for i in items]})
+    assert recorded.status_code == 201, recorded.text
+    before = recorded.json()
+    assert before["due_provisional"] is True
+    previous = date.fromisoformat(before["due_on"])
+    assert previous > HOLIDAY
+
+    schedule = holidays.schedule(GAP_YEAR, [HOLIDAY], [], notice="国务院办公厅通知（测试）")
+    service.deps.calendar.apply(schedule)  # as the service's schedule feed does when the year is published
+    async with tail(bootstrap, *(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, d)
+                                 for d in (SAMR, NHC))) as t:
+        assert await recompute_provisional(service.deps, [schedule]) >= 1
+        told = await t.wait_for(of_type("inspection.publication.due-changed.v1", task_id=task["id"],
+                                        uscc=joint["uscc"]), count=2, timeout=60)
+    assert {m.topic for m in told} == {f"dept.{SAMR}.inspections.v1", f"dept.{NHC}.inspections.v1"}
+    for m in told:
+        data = m.envelope.data
+        assert date.fromisoformat(data["previous_due_on"]) == previous and data["previous_passed"] is False
+        assert date.fromisoformat(data["due_on"]) == next_weekday(previous)  # the holiday pushed it a day
+        assert data["due_provisional"] is False and str(GAP_YEAR) in data["reason"]
+        assert data["department"] == m.topic.split(".")[1]
+    after = (await service.get(base, dept(SAMR))).json()
+    assert date.fromisoformat(after["due_on"]) == next_weekday(previous) and after["due_provisional"] is False
+    # Final now: counted again with the same schedule, nothing is provisional and nothing moves.
+    assert await recompute_provisional(service.deps, [schedule]) == 0
