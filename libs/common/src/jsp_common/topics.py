@@ -91,7 +91,7 @@ CREDIT_CLASSES = "risk.credit-classes.v1"
 DEVICE_READINGS = "monitoring.device-readings.v1"
 RISK_ALERTS = "risk.alerts.v1"
 RISK_ALERT_EVENTS = ("risk.alert.raised.v1", "risk.alert.acknowledged.v1", "risk.alert.responded.v1",
-                     "risk.alert.escalated.v1", "risk.alert.closed.v1")
+                     "risk.alert.escalated.v1", "risk.alert.respond-by-changed.v1", "risk.alert.closed.v1")
 WORKDAY_SCHEDULES = "reference.workday-schedules.v1"
 
 # Event-type names, so producers and consumers spell them once.

@@ -11,6 +11,7 @@ from .adapters import repository as repo
 from .deps import Deps
 from .settings import Settings
 from .usecases import alerts, monitoring
+from .usecases import schedules as schedules_uc
 
 
 async def _model(session):
@@ -45,6 +46,7 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         runtime.add_periodic("risk-window-scan", scan, settings.window_scan_interval_s)
         runtime.add_periodic("risk-escalation", escalate, settings.escalation_scan_interval_s)
         runtime.watch_calendar(deps.calendar)
-    # Published holiday schedules reach the calendar without a restart (response deadlines of new alerts).
-    runtime.follow_schedules(deps.calendar)
+    # Published holiday schedules reach the calendar without a restart; provisional response deadlines are
+    # recomputed.
+    runtime.follow_schedules(deps.calendar, lambda schedules: schedules_uc.recompute_provisional(deps, schedules))
     return runtime

@@ -4,8 +4,10 @@ from datetime import date, datetime, timedelta
 
 from jsp_common import clock
 from jsp_common.events.risk import WarningLevel as L
+from jsp_common import holidays
 from jsp_common.workdays import WorkCalendar
-from risk.domain.alerts import Close, Keep, LastAlert, OpenAlert, Raise, Suppressed, decide, overdue, respond_by
+from risk.domain.alerts import (Close, Keep, LastAlert, OpenAlert, Raise, Suppressed, decide, overdue, recount,
+                                respond_by, response_deadline)
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=clock.TZ)  # a Monday
 
@@ -42,6 +44,23 @@ def test_response_deadline_in_hours_or_working_days(starter):
     assert respond_by(starter.plan(L.RED), NOW, cal) == NOW + timedelta(hours=24)
     by = respond_by(starter.plan(L.ORANGE), NOW, cal)  # 2 working days, Tuesday off
     assert clock.as_local(by).date() == date(2026, 3, 5)
+
+
+def test_a_deadline_counted_through_an_unknown_year_is_provisional_and_counted_again_once_it_is_known(starter):
+    year = WorkCalendar().known_until(NOW.date()).year + 1  # the first year without a schedule
+    raised = datetime(year - 1, 12, 28, 10, 0, tzinfo=clock.TZ)
+    cal = WorkCalendar()
+    plan = starter.plan(L.BLUE).model_copy(update={"respond_within_workdays": 10})
+    before = response_deadline(plan, raised, cal)
+    assert before.provisional and before.workdays == 10 and before.at.year == year
+    assert recount(cal, raised, before) is None  # nothing new known: nothing changes
+    cal.apply(holidays.schedule(year, [date(year, 1, 1) + timedelta(days=n) for n in range(3)
+                                       if date(year, 1, 1 + n).weekday() < 5], []))
+    again = recount(cal, raised, before)
+    assert again is not None and not again.provisional and again.at > before.at and again.workdays == 10
+    assert recount(cal, raised, again) is None
+    hours = response_deadline(starter.plan(L.RED), raised, cal)  # counted in hours: never provisional
+    assert hours.workdays is None and not hours.provisional and recount(cal, raised, hours) is None
 
 
 def test_only_unanswered_alerts_past_their_deadline_escalate_once():

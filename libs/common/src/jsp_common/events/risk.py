@@ -11,7 +11,8 @@
 * ``risk.alert.*.v1`` on ``risk.alerts.v1`` (ministries, the task-force office) and on each responsible
   department's ``dept.<department>.alerts.v1`` (keyed by USCC): an entity crossed a warning level (预警),
   the department acknowledged it or recorded its response, an unanswered alert was escalated to the office,
-  or the alert closed because the score fell.
+  its response deadline was recomputed once a year's holiday schedule was published, or the alert closed
+  because the score fell.
 """
 
 from __future__ import annotations
@@ -120,6 +121,10 @@ class RiskAlertRaised(_AlertBase):
     actions: list[Literal["notify_departments", "notify_office", "request_inspection", "raise_clue"]] = Field(
         default_factory=list, description="the level's response plan (预案)")
     respond_by: datetime | None = Field(None, description="departments record their response before this")
+    respond_by_provisional: bool = Field(False, description="true when respond_by was counted in working days through "
+                                                            "a year whose holiday schedule is not published yet "
+                                                            "(Monday to Friday there); "
+                                                            "risk.alert.respond-by-changed.v1 follows once it is")
     raised_at: datetime
 
 
@@ -147,6 +152,20 @@ class RiskAlertEscalated(_AlertBase):
     """No response by the deadline: the alert goes to the task-force office (督办)."""
 
     respond_by: datetime
+    at: datetime
+
+
+@event("risk.alert.respond-by-changed.v1")
+class RiskAlertRespondByChanged(_AlertBase):
+    """The alert's response deadline was recomputed after a year's holiday schedule was published (or
+    corrected). Both times are given; ``previous_passed`` says the earlier one had already passed."""
+
+    previous_respond_by: datetime
+    respond_by: datetime
+    respond_by_provisional: bool = Field(description="still counted through a year not yet published")
+    previous_passed: bool = Field(description="the previous deadline had already passed when it was recomputed")
+    state: str
+    reason: str = Field(max_length=500)
     at: datetime
 
 

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Text, bindparam, case, func, insert, literal, literal_column, select, text, update
+from sqlalchemy import Float, Text, bindparam, case, func, insert, literal, literal_column, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -254,6 +254,17 @@ async def due_alerts(session: AsyncSession, now: datetime, limit: int = 500) -> 
     q = (select(alerts).where(alerts.c.escalate, alerts.c.escalated_at.is_(None),
                               alerts.c.state.in_(("open", "acknowledged")), alerts.c.respond_by < now)
          .order_by(alerts.c.respond_by).limit(limit).with_for_update(skip_locked=True))
+    return [dict(r) for r in (await session.execute(q)).mappings()]
+
+
+async def provisional_alerts(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int) -> list[dict]:
+    """Unanswered alerts whose response deadline is provisional, in (raised_at, id) order after ``after``, locked
+    (another replica's are skipped: it recomputes them)."""
+    key = (alerts.c.raised_at, alerts.c.id)
+    q = select(alerts).where(alerts.c.respond_by_provisional, alerts.c.state.in_(("open", "acknowledged")))
+    if after is not None:
+        q = q.where(tuple_(*key) > tuple_(*after))
+    q = q.order_by(*key).limit(limit).with_for_update(skip_locked=True)
     return [dict(r) for r in (await session.execute(q)).mappings()]
 
 

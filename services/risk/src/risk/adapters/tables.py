@@ -86,6 +86,10 @@ alerts = Table(
     Column("actions", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("escalate", Boolean, nullable=False, server_default=text("false")),
     Column("respond_by", DateTime(timezone=True)),
+    # Counted in working days (the plan's number, kept to count again): provisional when counted through a year
+    # whose holiday schedule is not published yet, recomputed once it is.
+    Column("respond_within_workdays", Integer),
+    Column("respond_by_provisional", Boolean, nullable=False, server_default=text("false")),
     Column("raised_at", DateTime(timezone=True), nullable=False),
     Column("acknowledged_at", DateTime(timezone=True)),
     Column("responded_at", DateTime(timezone=True)),
@@ -98,6 +102,8 @@ alerts = Table(
     Index("alerts_departments", "departments", postgresql_using="gin"),
     Index("alerts_due", "respond_by", postgresql_where=text(
         "escalate AND escalated_at IS NULL AND state IN ('open', 'acknowledged')")),
+    Index("alerts_respond_by_provisional", "raised_at", "id", postgresql_where=text(
+        "respond_by_provisional AND state IN ('open', 'acknowledged')")),
 )
 
 # Who did what to an alert (acknowledged, responded, escalated, closed). Only ever inserted.

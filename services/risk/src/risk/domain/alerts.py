@@ -81,13 +81,46 @@ def decide(*, level: WarningLevel | None, score: float, open_alert: OpenAlert | 
     return Raise(level, supersedes=open_alert)
 
 
+@dataclass(frozen=True)
+class RespondBy:
+    """An alert's response deadline: ``at`` (None: the plan sets none); ``workdays`` when counted in working
+    days, then ``provisional`` when counted through a year whose holiday schedule is not published yet."""
+
+    at: datetime | None
+    workdays: int | None = None
+    provisional: bool = False
+
+    def columns(self) -> dict:
+        return {"respond_by": self.at, "respond_within_workdays": self.workdays,
+                "respond_by_provisional": self.provisional}
+
+
 def respond_by(plan: ResponsePlan, raised_at: datetime, calendar: WorkCalendar) -> datetime | None:
     """The response deadline of an alert raised at ``raised_at`` under ``plan``."""
+    return response_deadline(plan, raised_at, calendar).at
+
+
+def response_deadline(plan: ResponsePlan, raised_at: datetime, calendar: WorkCalendar) -> RespondBy:
+    """:func:`respond_by` with how it was counted (to count it again when a holiday schedule arrives)."""
     if plan.respond_within_hours:
-        return raised_at + timedelta(hours=plan.respond_within_hours)
+        return RespondBy(raised_at + timedelta(hours=plan.respond_within_hours))
     if plan.respond_within_workdays:
-        return calendar.add_workdays(raised_at, plan.respond_within_workdays)
-    return None
+        return counted(calendar, raised_at, plan.respond_within_workdays)
+    return RespondBy(None)
+
+
+def counted(calendar: WorkCalendar, raised_at: datetime, workdays: int) -> RespondBy:
+    at = calendar.add_workdays(raised_at, workdays)
+    return RespondBy(at, workdays, calendar.is_provisional(raised_at, at))
+
+
+def recount(calendar: WorkCalendar, raised_at: datetime, current: RespondBy) -> RespondBy | None:
+    """A working-day deadline counted again with the calendar as it is now; None when nothing changes (same
+    time, still provisional) or it is not counted in working days."""
+    if current.workdays is None or current.at is None:
+        return None
+    again = counted(calendar, raised_at, current.workdays)
+    return None if (again.at, again.provisional) == (current.at, current.provisional) else again
 
 
 def overdue(*, state: str, escalate: bool, respond_by_at: datetime | None, escalated_at: datetime | None,

@@ -38,12 +38,12 @@ async def publish(tx: Tx, event, departments: list[str]) -> None:
         await tx.emit(topics.department_topic(topics.DEPARTMENT_ALERTS, d), event, key=event.uscc)
 
 
-def _base(alert: dict) -> dict:
+def alert_fields(alert: dict) -> dict:
     return {"alert_id": alert["id"], "uscc": alert["uscc"], "level": alert["level"],
             "departments": list(alert["departments"])}
 
 
-async def _history(tx: Tx, alert: dict, action: str, actor: str, department: str | None, at: datetime,
+async def record(tx: Tx, alert: dict, action: str, actor: str, department: str | None, at: datetime,
                    **details) -> None:
     await repo.add_alert_history(tx.session, alert_id=alert["id"], at=at, action=action, actor=actor,
                                  department=department, details=details)
@@ -87,8 +87,9 @@ async def _decide(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: Risk
 
 async def close(tx: Tx, alert: dict, reason: str, score: float, now: datetime) -> None:
     await repo.update_alert(tx.session, alert["id"], state="closed", closed_at=now, close_reason=reason)
-    await _history(tx, alert, "close", SYSTEM, None, now, reason=reason, score=score)
-    await publish(tx, RiskAlertClosed(**_base(alert), reason=reason, score=score, at=now), list(alert["departments"]))
+    await record(tx, alert, "close", SYSTEM, None, now, reason=reason, score=score)
+    await publish(tx, RiskAlertClosed(**alert_fields(alert), reason=reason, score=score, at=now),
+                  list(alert["departments"]))
 
 
 def departments_of(standing: dict, entity: dict | None) -> list[str]:
@@ -105,18 +106,20 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
     plan = model.plan(a.level)
     entity = await repo.entity(tx.session, standing["uscc"])
     departments = departments_of(standing, entity) if plan.notify_departments else []
+    due = rules.response_deadline(plan, now, deps.calendar)
     alert = {"id": new_alert_id(now), "uscc": standing["uscc"], "level": a.level.value,
              "previous_level": previous.value if previous else None, "state": "open", "score": a.score,
              "model_version": a.model_version, "departments": departments, "contributions": a.contributions,
              "actions": plan.actions, "escalate": plan.escalate_when_unanswered,
-             "respond_by": rules.respond_by(plan, now, deps.calendar), "raised_at": now}
+             **due.columns(), "raised_at": now}
     await repo.insert_alert(tx.session, alert)
-    await _history(tx, alert, "raise", SYSTEM, None, now, score=a.score, previous_level=alert["previous_level"])
+    await record(tx, alert, "raise", SYSTEM, None, now, score=a.score, previous_level=alert["previous_level"])
     await publish(tx, RiskAlertRaised(
-        **_base(alert), entity_name=entity["name"] if entity else None,
+        **alert_fields(alert), entity_name=entity["name"] if entity else None,
         division_code=entity["division_code"] if entity else None, previous_level=previous, score=a.score,
         model_version=a.model_version, contributions=[Contribution(**c) for c in a.contributions],
-        actions=plan.actions, respond_by=alert["respond_by"], raised_at=now), departments)
+        actions=plan.actions, respond_by=due.at, respond_by_provisional=due.provisional, raised_at=now),
+        departments)
     if plan.raise_clue:
         await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
             channel="risk", channel_ref=f"alert:{alert['id']}", received_at=now, uscc=standing["uscc"],
@@ -153,8 +156,8 @@ async def acknowledge(tx: Tx, alert_id: str, actor: Principal) -> dict:
     if alert["state"] == "open":
         await repo.update_alert(tx.session, alert_id, state="acknowledged", acknowledged_at=now)
         alert.update(state="acknowledged", acknowledged_at=now)
-    await _history(tx, alert, "acknowledge", actor.subject, department, now)
-    await publish(tx, RiskAlertAcknowledged(**_base(alert), department=department, by=actor.subject, at=now),
+    await record(tx, alert, "acknowledge", actor.subject, department, now)
+    await publish(tx, RiskAlertAcknowledged(**alert_fields(alert), department=department, by=actor.subject, at=now),
                   list(alert["departments"]))
     return alert
 
@@ -169,9 +172,9 @@ async def respond(tx: Tx, alert_id: str, actor: Principal, *, measures: str) -> 
               "acknowledged_at": alert["acknowledged_at"] or now}
     await repo.update_alert(tx.session, alert_id, **values)
     alert.update(values)
-    await _history(tx, alert, "respond", actor.subject, department, now, measures=measures)
-    await publish(tx, RiskAlertResponded(**_base(alert), department=department, by=actor.subject, measures=measures,
-                                         at=now), list(alert["departments"]))
+    await record(tx, alert, "respond", actor.subject, department, now, measures=measures)
+    await publish(tx, RiskAlertResponded(**alert_fields(alert), department=department, by=actor.subject,
+                                         measures=measures, at=now), list(alert["departments"]))
     return alert
 
 
@@ -185,7 +188,7 @@ async def escalate_due(deps: Deps, now: datetime | None = None) -> int:
                                 escalated_at=a["escalated_at"], now=now)]
         for alert in due:
             await repo.update_alert(session, alert["id"], escalated_at=now)
-            await _history(tx, alert, "escalate", SYSTEM, None, now, respond_by=alert["respond_by"].isoformat())
-            await publish(tx, RiskAlertEscalated(**_base(alert), respond_by=alert["respond_by"], at=now),
+            await record(tx, alert, "escalate", SYSTEM, None, now, respond_by=alert["respond_by"].isoformat())
+            await publish(tx, RiskAlertEscalated(**alert_fields(alert), respond_by=alert["respond_by"], at=now),
                           list(alert["departments"]))
     return len(due)

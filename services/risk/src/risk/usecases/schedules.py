@@ -1,0 +1,57 @@
+"""A year's holiday schedule was published or corrected: every unanswered alert whose response deadline was
+provisional (counted in working days through a year whose schedule was not known) is counted again, the change
+recorded on its history and announced where its other changes go: the general alerts topic and each
+responsible department's own (``risk.alert.respond-by-changed.v1``, both times given).
+
+An alert already escalated for its old deadline stays escalated: the office has it; a new deadline that has
+passed is escalated by the periodic scan as any other."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from jsp_common import clock
+from jsp_common.events.risk import RiskAlertRespondByChanged
+from jsp_common.holidays import YearSchedule
+from jsp_common.logs import get_logger
+from jsp_common.outbox import SessionTx
+from jsp_common.schedule_feed import describe, recount_provisional
+
+from ..adapters import repository as repo
+from ..deps import Deps
+from ..domain import alerts as rules
+from .alerts import alert_fields, publish, record
+
+log = get_logger(__name__)
+CALENDAR = "risk.workday-schedule"
+BATCH = 500
+
+
+async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
+    """Returns how many response deadlines moved or became final."""
+    now, reason = now or clock.now(), describe(schedules)
+    changed = await recount_provisional(
+        deps.db, deps.source, fetch=repo.provisional_alerts, batch=BATCH,
+        recount=lambda tx, alert: _recount(deps, tx, alert, reason=reason, now=now),
+        after_of=lambda alert: (alert["raised_at"], alert["id"]))
+    if changed:
+        log.info("provisional response deadlines recomputed", count=changed)
+    return changed
+
+
+async def _recount(deps: Deps, tx: SessionTx, alert: dict, *, reason: str, now: datetime) -> int:
+    before = rules.RespondBy(alert["respond_by"], alert["respond_within_workdays"], alert["respond_by_provisional"])
+    again = rules.recount(deps.calendar, alert["raised_at"], before)
+    if again is None or again.at is None or before.at is None:
+        return 0
+    passed = now > before.at
+    await repo.update_alert(tx.session, alert["id"], **again.columns())
+    await record(tx, alert, "recompute_respond_by", CALENDAR, None, now, previous_respond_by=before.at.isoformat(),
+                   respond_by=again.at.isoformat(), provisional=again.provisional, previous_passed=passed,
+                   reason=reason)
+    await publish(tx, RiskAlertRespondByChanged(
+        **alert_fields(alert), previous_respond_by=before.at, respond_by=again.at,
+        respond_by_provisional=again.provisional, previous_passed=passed, state=alert["state"], reason=reason[:500],
+        at=now), list(alert["departments"]))
+    return 1

@@ -1,0 +1,79 @@
+"""An alert's response deadline counted in working days through a year whose holiday schedule is not published
+yet is provisional; when the schedule arrives it is counted again, marked final, recorded on the alert's
+history and announced on the general alerts topic and each responsible department's topic, both times given."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from jsp_common import clock, holidays
+from jsp_common.workdays import WorkCalendar
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
+
+from risk.usecases.schedules import recompute_provisional
+
+ALERTS = "risk.alerts.v1"
+SAMR, NHC = "samr-410100", "nhc-410100"
+TODAY = clock.today()
+GAP_YEAR = WorkCalendar().known_until(TODAY).year + 1  # the first year the platform has no schedule for
+HOLIDAY = next(d for d in (date(GAP_YEAR, 1, 1) + timedelta(days=n) for n in range(7)) if d.weekday() < 5)
+# Enough working days that an alert raised now is due a week into that year.
+WORKDAYS = WorkCalendar().workdays_between(TODAY, HOLIDAY) + 5
+
+
+def at(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def next_weekday(moment: datetime) -> datetime:
+    moment = clock.as_local(moment) + timedelta(days=1)
+    while moment.weekday() >= 5:
+        moment += timedelta(days=1)
+    return moment
+
+
+async def test_a_published_schedule_moves_a_provisional_response_deadline_and_departments_are_told(
+        service, bootstrap):
+    if WORKDAYS > 60:
+        pytest.skip(f"the first unknown year {GAP_YEAR} is more than 60 working days away (a plan's limit)")
+    current = (await service.client.get("/models/current", headers=OFFICE)).json()["model"]
+    blue_in_workdays = {**current, "plans": [{**p, "respond_within_workdays": WORKDAYS} if p["level"] == "blue"
+                                             else p for p in current["plans"]]}
+    r = await service.post("/models", OFFICE, {"model": blue_in_workdays, "note": "blue answered in the new year"})
+    assert r.status_code == 201, r.text
+    try:
+        uscc = new_uscc()
+        await service.entity(uscc, [SAMR, NHC])
+        async with tail(bootstrap, ALERTS) as t:
+            for _ in range(2):  # two substantiated clues: 34 points, blue
+                await service.clue_handled(uscc, unique("CL"), SAMR)
+            [raised] = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"), timeout=60)
+        data = raised.envelope.data
+        assert data["respond_by_provisional"] is True and at(data["respond_by"]).date() > HOLIDAY
+        alert_id, departments = data["alert_id"], data["departments"]
+        assert (await service.client.get(f"/alerts/{alert_id}", headers=dept(SAMR))).json()["respond_by_provisional"]
+
+        schedule = holidays.schedule(GAP_YEAR, [HOLIDAY], [], notice="国务院办公厅通知（测试）")
+        service.deps.calendar.apply(schedule)  # as the service's schedule feed does when the year is published
+        async with tail(bootstrap, ALERTS, *(f"dept.{d}.alerts.v1" for d in departments)) as t:
+            assert await recompute_provisional(service.deps, [schedule]) >= 1
+            told = await t.wait_for(of_type("risk.alert.respond-by-changed.v1", alert_id=alert_id),
+                                    count=1 + len(departments), timeout=60)
+        assert sorted(m.topic for m in told) == sorted([ALERTS, *(f"dept.{d}.alerts.v1" for d in departments)])
+        changed = told[0].envelope.data
+        assert at(changed["previous_respond_by"]) == at(data["respond_by"]) and changed["previous_passed"] is False
+        assert at(changed["respond_by"]) == next_weekday(at(data["respond_by"]))  # the holiday pushed it a day
+        assert changed["respond_by_provisional"] is False and str(GAP_YEAR) in changed["reason"]
+
+        after = (await service.client.get(f"/alerts/{alert_id}", headers=OFFICE)).json()
+        assert at(after["respond_by"]) == at(changed["respond_by"]) and after["respond_by_provisional"] is False
+        [recorded] = [h for h in after["history"] if h["action"] == "recompute_respond_by"]
+        assert at(recorded["details"]["previous_respond_by"]) == at(data["respond_by"])
+        # Final now: counted again with the same schedule, nothing is provisional and nothing moves.
+        assert await recompute_provisional(service.deps, [schedule]) == 0
+    finally:
+        r = await service.post("/models", OFFICE, {"model": current, "note": "back to the model before this test"})
+        assert r.status_code == 201, r.text
