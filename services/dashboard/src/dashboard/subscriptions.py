@@ -36,9 +36,11 @@ def read_model_handlers(deps: Deps):
         "registry.notification.issued.v1": on(ingest.notification_issued),
         "registry.notification.reminded.v1": on(ingest.notification_reminded),
         "registry.notification.acknowledged.v1": on(ingest.notification_acknowledged),
+        "registry.notification.due-changed.v1": on(ingest.notification_due_changed),
         "clues.clue.transitioned.v1": on(ingest.clue_transitioned),
         "clues.clue.dispatched.v1": on(ingest.clue_dispatched),
         "clues.clue.chased.v1": on(ingest.clue_chased),
         "clues.clue.escalated.v1": on(ingest.clue_escalated),
+        "clues.clue.deadline-changed.v1": on(ingest.clue_deadline_changed),
         "inspection.result.published.v1": on(ingest.inspection_published),
     }

@@ -5,9 +5,10 @@ Each is an upsert keyed by the publisher's ids, so a replayed event (rebuild, re
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +37,16 @@ async def upsert_notification(session: AsyncSession, row: dict[str, Any]) -> Non
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[notifications.c.notification_id],
         set_={k: stmt.excluded[k] for k in row if k != "notification_id"}))
+
+
+async def notification_due_changed(session: AsyncSession, row: dict[str, Any], *, previous: datetime | None) -> None:
+    """A recomputed acknowledge-by time (the earlier one kept when it had already passed)."""
+    stmt = insert(notifications).values(**row, previous_acknowledge_by=previous)
+    changing = {"acknowledge_by": stmt.excluded.acknowledge_by,
+                "acknowledge_by_provisional": stmt.excluded.acknowledge_by_provisional}
+    if previous is not None:
+        changing["previous_acknowledge_by"] = stmt.excluded.previous_acknowledge_by
+    await session.execute(stmt.on_conflict_do_update(index_elements=[notifications.c.notification_id], set_=changing))
 
 
 async def notification_reminded(session: AsyncSession, row: dict[str, Any], reminded_at, count: int) -> None:
@@ -73,12 +84,25 @@ async def record_transition(session: AsyncSession, clue: dict[str, Any], step: d
     changing = {k: func.coalesce(stmt.excluded[k], clues.c[k]) if k in ("domain", "division_code", "city_code",
                                                                         "uscc", "lead_department", "deadline")
                 else stmt.excluded[k] for k in clue if k not in ("clue_id", "received_at")}
+    if "deadline_provisional" in clue:  # goes with the deadline: a transition without one keeps both
+        changing["deadline_provisional"] = case((stmt.excluded.deadline.is_(None), clues.c.deadline_provisional),
+                                                else_=stmt.excluded.deadline_provisional)
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[clues.c.clue_id],
         set_={**{k: case((later, v), else_=clues.c[k]) for k, v in changing.items()},
               "received_at": func.least(clues.c.received_at, stmt.excluded.received_at),
               "returns": clues.c.returns + int(returned), "redispatches": clues.c.redispatches + int(redispatched)}))
     return True
+
+
+async def clue_deadline_changed(session: AsyncSession, clue_id: str, *, previous: datetime, deadline: datetime,
+                                provisional: bool, previous_passed: bool) -> None:
+    """A recomputed handling deadline: applied where the clue still has the earlier one (the lifecycle topic may
+    have brought it, or a later change, first); the earlier one kept when it had already passed."""
+    await session.execute(update(clues).where(clues.c.clue_id == clue_id, clues.c.deadline == previous)
+                          .values(deadline=deadline, deadline_provisional=provisional))
+    if previous_passed:
+        await session.execute(update(clues).where(clues.c.clue_id == clue_id).values(previous_deadline=previous))
 
 
 async def record_clue_alert(session: AsyncSession, row: dict[str, Any]) -> None:

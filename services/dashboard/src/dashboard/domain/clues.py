@@ -17,7 +17,7 @@ ACTION_LABELS = {
     "receive": "接收", "queue": "转人工分派", "dispatch": "分派", "link": "关联重复件", "accept": "受理",
     "return": "退回", "verify": "核查", "handle": "办结", "reply": "答复", "answer": "随首件答复",
     "close": "关闭", "revisit": "回访", "reopen": "重新办理", "request_extension": "申请延期",
-    "decide_extension": "延期审批", "transfer_case": "移送司法",
+    "decide_extension": "延期审批", "transfer_case": "移送司法", "recompute_deadline": "按节假日安排重算期限",
 }
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from jsp_common.envelope import Envelope
-from jsp_common.events.clues import ClueChased, ClueDispatched, ClueEscalated, ClueTransitioned
+from jsp_common.events.clues import ClueChased, ClueDeadlineChanged, ClueDispatched, ClueEscalated, ClueTransitioned
 from jsp_common.events.inspection import InspectionResultPublished
 from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequested, AssignmentDisputed, EntityChanged,
-                                        NotificationAcknowledged, NotificationIssued, NotificationReminded)
+                                        NotificationAcknowledged, NotificationDueChanged, NotificationIssued,
+                                        NotificationReminded)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..adapters import writes
@@ -51,7 +52,16 @@ async def notification_issued(session: AsyncSession, d: NotificationIssued, env:
     await writes.upsert_notification(session, {
         **_notification_key(d.notification_id, d.department, d.entity.uscc), "entity_name": d.entity.name,
         "city_code": city_of(d.entity.division_code), "kind": d.kind.value, "cause": d.cause,
-        "issued_at": d.issued_at, "acknowledge_by": d.acknowledge_by})
+        "issued_at": d.issued_at, "acknowledge_by": d.acknowledge_by,
+        "acknowledge_by_provisional": d.acknowledge_by_provisional})
+    await writes.announce(session, "notifications")
+
+
+async def notification_due_changed(session: AsyncSession, d: NotificationDueChanged, env: Envelope) -> None:
+    await writes.notification_due_changed(session, {
+        **_notification_key(d.notification_id, d.department, d.uscc), "issued_at": d.issued_at,
+        "acknowledge_by": d.acknowledge_by, "acknowledge_by_provisional": d.acknowledge_by_provisional},
+        previous=d.previous_acknowledge_by if d.previous_passed else None)
     await writes.announce(session, "notifications")
 
 
@@ -72,7 +82,8 @@ async def clue_transitioned(session: AsyncSession, d: ClueTransitioned, env: Env
     clue = {"clue_id": d.clue_id, "channel": d.channel.value, "channel_ref": d.channel_ref, "state": d.to_state,
             "domain": d.domain.value if d.domain else None, "division_code": d.division_code,
             "city_code": city_of(d.division_code), "uscc": d.uscc, "lead_department": d.lead_department,
-            "co_departments": list(d.co_departments), "deadline": d.deadline, "received_at": d.at,
+            "co_departments": list(d.co_departments), "deadline": d.deadline,
+            "deadline_provisional": d.deadline_provisional, "received_at": d.at,
             "updated_at": d.at}
     step = {"event_id": env.id, "clue_id": d.clue_id, "at": d.at, "action": d.action, "from_state": d.from_state,
             "to_state": d.to_state, "actor": d.actor, "actor_department": d.actor_department,
@@ -84,6 +95,14 @@ async def clue_transitioned(session: AsyncSession, d: ClueTransitioned, env: Env
 
 async def clue_dispatched(session: AsyncSession, d: ClueDispatched, env: Envelope) -> None:
     """The dispatch itself is on the lifecycle topic too; nothing more to learn here."""
+
+
+async def clue_deadline_changed(session: AsyncSession, d: ClueDeadlineChanged, env: Envelope) -> None:
+    """Told to each of the clue's departments: the first to arrive changes the clue, the others find it done."""
+    if d.deadline is not None:
+        await writes.clue_deadline_changed(session, d.clue_id, previous=d.previous_deadline, deadline=d.deadline,
+                                           provisional=d.deadline_provisional, previous_passed=d.previous_passed)
+        await writes.announce(session, "clues")
 
 
 async def _alert(session: AsyncSession, d, env: Envelope, kind: str, workdays: int) -> None:

@@ -1,0 +1,93 @@
+"""The dashboard against real Kafka and PostgreSQL: a deadline counted through a year whose holiday schedule is
+not published yet shows 暂定 beside its date on the pages; when the registry or the clues service recomputes it
+(registry.notification.due-changed.v1, clues.clue.deadline-changed.v1) the page shows the new date, final, and
+keeps the earlier one in sight when it had already passed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest_asyncio
+
+from jsp_common import clock, topics
+from jsp_common.envelope import new_envelope
+from jsp_common.events.clues import ClueDeadlineChanged, ClueTransitioned
+from jsp_common.events.registry import NotificationDueChanged, NotificationIssued
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, running_service, unique, wait_until
+
+from dashboard.app import create_app
+from dashboard.bootstrap import build
+from dashboard.domain.formats import moment
+from dashboard.settings import Settings
+from dashboard.subscriptions import read_model_topics
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+SAMR = "samr-410100"
+PROVISIONAL = '<span class="provisional"'
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def dashboard(settings, kafka_topics):
+    # A consumer group of its own: the end-to-end stack's dashboard later reads the same topics.
+    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/dashboard_test",
+                 read_model_group="dashboard.read-model-test")
+    async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app,
+                               start_from_end=[(s.read_model_group, read_model_topics())]) as (_, client):
+        yield client
+
+
+async def send(producer, topic: str, data, key: str) -> None:
+    env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
+    await producer.send_and_wait(topic, env.to_bytes(), key=key.encode())
+
+
+async def page_showing(client, path: str, text: str) -> str:
+    async def shown():
+        html = (await client.get(path, headers=OFFICE)).text
+        return html if text in html else None
+    return await wait_until(shown, timeout=60, what=f"{text!r} on {path}")
+
+
+async def test_a_provisional_acknowledge_by_time_is_marked_then_replaced_by_the_recomputed_one(dashboard, raw_producer):
+    uscc, nid, now = new_uscc(), unique("N"), clock.now()
+    due, later = now + timedelta(days=30), now + timedelta(days=31)
+    name = f"郑州{uscc[-6:]}餐饮有限公司"
+    await send(raw_producer, topics.department_topic(topics.NOTIFICATIONS, SAMR), NotificationIssued(
+        notification_id=nid, department=SAMR, kind="new_responsibility", cause="registered", entity={
+            "uscc": uscc, "name": name, "entity_type": "有限责任公司", "address": "河南省郑州市金水区花园路8号",
+            "division_code": "410105", "industry_code": "6210", "status": "active",
+            "established_on": date(2024, 3, 1).isoformat()},
+        issued_at=now, acknowledge_by=due, acknowledge_by_provisional=True), uscc)
+    html = await page_showing(dashboard, f"/ui/notifications/{nid}", moment(due))
+    assert PROVISIONAL in html and "暂定" in html
+    listed = await page_showing(dashboard, f"/ui/notifications?status=all&q={uscc}", name)
+    assert PROVISIONAL in listed
+
+    await send(raw_producer, topics.department_topic(topics.NOTIFICATIONS, SAMR), NotificationDueChanged(
+        notification_id=nid, department=SAMR, uscc=uscc, issued_at=now, previous_acknowledge_by=due,
+        acknowledge_by=later, acknowledge_by_provisional=False, previous_passed=False,
+        reason="holiday schedule published: 2027 (revision 1)", changed_at=now), uscc)
+    html = await page_showing(dashboard, f"/ui/notifications/{nid}", moment(later))
+    assert PROVISIONAL not in html and moment(due) not in html  # not passed: the earlier time is simply replaced
+
+
+async def test_a_provisional_clue_deadline_is_marked_then_moved_and_a_passed_one_stays_in_sight(dashboard, raw_producer):
+    clue_id, now = unique("CL"), clock.now()
+    passed, moved = now - timedelta(days=1), now + timedelta(days=2)
+    await send(raw_producer, topics.CLUE_LIFECYCLE, ClueTransitioned(
+        clue_id=clue_id, channel="hotline", channel_ref=unique("WO"), action="dispatch", from_state="received",
+        to_state="dispatched", actor="office-duty", at=now - timedelta(days=20), division_code="410105",
+        lead_department=SAMR, deadline=passed, deadline_provisional=True), clue_id)
+    html = await page_showing(dashboard, f"/ui/clues/{clue_id}", moment(passed))
+    assert PROVISIONAL in html
+
+    # Told to the lead department on its own topic; the lifecycle topic carries the same change separately.
+    await send(raw_producer, topics.department_topic(topics.DEPARTMENT_CLUES, SAMR), ClueDeadlineChanged(
+        clue_id=clue_id, department=SAMR, role="lead", deadline=moved, deadline_provisional=False,
+        previous_deadline=passed, previous_passed=True, state="dispatched",
+        reason="holiday schedule published: 2027 (revision 1)"), clue_id)
+    html = await page_showing(dashboard, f"/ui/clues/{clue_id}", moment(moved))
+    assert PROVISIONAL not in html
+    assert f"原期限 {moment(passed)}" in html  # it had passed: both dates are shown
