@@ -10,7 +10,10 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 metadata = MetaData()
 TZ = DateTime(timezone=True)
 
-# registry.entities.v1: the current record of every supervised object (only what the pages show).
+# registry.entities.v1: the current record of every supervised object (only what the pages show). Not a
+# jsp_common.replica table: a read-model row keeps the first record's time (first_seen_at, never overwritten),
+# the assignment state and the registry's write time, and the tally triggers below run on every UPDATE, so a
+# redelivered version must change nothing (strict version guard) where a replica rewrites it.
 entities = Table(
     "entities", metadata,
     Column("uscc", Text, primary_key=True),
