@@ -44,7 +44,7 @@ def alert_fields(alert: dict) -> dict:
 
 
 async def record(tx: Tx, alert: dict, action: str, actor: str, department: str | None, at: datetime,
-                   **details) -> None:
+                 **details) -> None:
     await repo.add_alert_history(tx.session, alert_id=alert["id"], at=at, action=action, actor=actor,
                                  department=department, details=details)
 

@@ -48,8 +48,7 @@ async def _recount(deps: Deps, tx: SessionTx, alert: dict, *, reason: str, now: 
     passed = now > before.at
     await repo.update_alert(tx.session, alert["id"], **again.columns())
     await record(tx, alert, "recompute_respond_by", CALENDAR, None, now, previous_respond_by=before.at.isoformat(),
-                   respond_by=again.at.isoformat(), provisional=again.provisional, previous_passed=passed,
-                   reason=reason)
+                 respond_by=again.at.isoformat(), provisional=again.provisional, previous_passed=passed, reason=reason)
     await publish(tx, RiskAlertRespondByChanged(
         **alert_fields(alert), previous_respond_by=before.at, respond_by=again.at,
         respond_by_provisional=again.provisional, previous_passed=passed, state=alert["state"], reason=reason[:500],
