@@ -3,6 +3,7 @@ errors, request ids and trace context."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from contextlib import asynccontextmanager
 from typing import Any, Callable, Iterable
@@ -12,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import tracing
 from .logs import bound_contextvars
+from .principal import HEADER
 from .problems import install_problem_handlers, problem_response
 from .runtime import ServiceRuntime
 
@@ -19,6 +21,21 @@ from .runtime import ServiceRuntime
 def get_runtime(request: Request) -> ServiceRuntime[Any]:
     """The service's runtime; a service's ``api/`` types its ``deps`` (``get_runtime(request).deps``)."""
     return request.app.state.runtime
+
+
+def request_cause(request: Request, caller: str | None = None) -> str | None:
+    """What the ids of a request's records and events derive from (``outbox.SessionTx(cause=...)``): the caller
+    (``caller``, else the subject the gateway vouched for), the route and its ``Idempotency-Key``, so a resent
+    request, or one replayed after a database restore, issues the same ids; None (random ids) without the header."""
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return None
+    if caller is None:
+        try:
+            caller = str(json.loads(request.headers.get(HEADER, "")).get("subject", ""))
+        except (ValueError, AttributeError):
+            caller = ""
+    return f"{caller}\n{request.method} {request.url.path}\n{key}"
 
 
 def create_service_app(*, title: str, runtime_factory: Callable[[], ServiceRuntime[Any]],

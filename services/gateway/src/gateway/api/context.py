@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Request
 
-from jsp_common.http import get_runtime
+from jsp_common.http import get_runtime, request_cause
 from jsp_common.outbox import SessionTx
 
 from ..deps import Deps
@@ -22,4 +22,5 @@ def deps_of(request: Request) -> Deps:
 async def transaction(request: Request) -> AsyncIterator[SessionTx]:
     runtime = get_runtime(request)
     async with runtime.db.transaction() as session:
-        yield SessionTx(session, runtime.source)
+        principal = getattr(request.state, "principal", None)
+        yield SessionTx(session, runtime.source, request_cause(request, principal.subject if principal else ""))

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Query, Request
 
-from jsp_common.http import get_runtime
+from jsp_common.http import get_runtime, request_cause
 from jsp_common.outbox import SessionTx
 
 from ..deps import Deps
@@ -21,7 +21,7 @@ async def transaction(request: Request):
     """The route's transaction: the use case writes and emits in it; it commits when the route is done."""
     runtime = get_runtime(request)
     async with runtime.db.transaction() as session:
-        yield SessionTx(session, runtime.source)
+        yield SessionTx(session, runtime.source, request_cause(request))
 
 
 class Paging:

@@ -8,7 +8,7 @@ from typing import Any, Awaitable, Callable
 from fastapi import Path, Request
 
 from jsp_common import uscc as uscc_mod
-from jsp_common.http import get_runtime
+from jsp_common.http import get_runtime, request_cause
 from jsp_common.problems import Problem
 from jsp_common.outbox import SessionTx
 
@@ -34,4 +34,4 @@ def deps_of(request: Request) -> Deps:
 async def in_tx(request: Request, fn: Callable[[SessionTx], Awaitable[Any]]) -> Any:
     deps = deps_of(request)
     async with deps.db.transaction() as session:
-        return await fn(SessionTx(session, deps.source))
+        return await fn(SessionTx(session, deps.source, request_cause(request)))
