@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -82,12 +82,21 @@ class HandlerContext:
     group: str
     source: str
     _dead_letter: tuple[str, Any] | None = None
+    ids: outbox.EventIds = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ids = outbox.EventIds(input_cause(self.group, self.envelope.id))
 
     async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> str:
         """Publish an event after this transaction commits (through the outbox), in this event's trace.
-        Returns the event id."""
+        Its id is derived from this event's id (see ``outbox.EventIds``). Returns the event id."""
         return await outbox.emit(self.session, topic, data, key=key, source=self.source, subject=subject,
-                                 traceparent=tracing.child_of(self.envelope.traceparent))
+                                 traceparent=tracing.child_of(self.envelope.traceparent),
+                                 id=self.ids.event_id(topic, data.event_type, key))
+
+    def new_id(self, *parts: str) -> str:
+        """An id for a record this event creates, derived from this event's id and ``parts``."""
+        return self.ids.record_id(*parts)
 
     def dead_letter(self, reason: str, details: Any = None) -> None:
         """Keep this transaction's effects (e.g. a rejection receipt) and dead-letter the original message."""
@@ -103,6 +112,11 @@ class PoisonContext(outbox.SessionTx):
     envelope: Envelope | None
     reason: str
     details: Any
+
+
+def input_cause(group: str, event_id: str) -> str:
+    """What the ids of a consumer group's effects of one input event derive from."""
+    return f"{group}\n{event_id}"
 
 
 Handler = Callable[[HandlerContext], Awaitable[None]]
@@ -329,7 +343,9 @@ class ConsumerLoop:
 
     async def _run_poison_hook(self, session: AsyncSession, item: _Item, reason: str, details: Any) -> None:
         if self.on_poison:
-            await self.on_poison(PoisonContext(session=session, source=self.source, delivery=item.delivery,
+            d = item.delivery  # a receipt's id, too, comes from the input (by its coordinates when it has no id)
+            cause = input_cause(self.group, item.envelope.id if item.envelope else f"{d.topic}:{d.partition}:{d.offset}")
+            await self.on_poison(PoisonContext(session=session, source=self.source, cause=cause, delivery=d,
                                                envelope=item.envelope, reason=reason, details=details))
 
     async def _poison(self, item: _Item, reason: str, details: Any) -> None:

@@ -5,11 +5,15 @@ is an agency at a division, coded ``"{agency}-{division6}"``: ``samr-410000``
 is 河南省市场监督管理局, ``samr-410100`` 郑州市市场监督管理局. Departments exist
 at province and city level only (济源 counts as a city); county divisions are
 served by their city's department.
+
+``JSP_AGENCIES_FILE`` names a CSV of the same columns that replaces the packaged list (every process of a
+deployment must read the same one: the services, ``python -m jsp_common.topics create`` and ``make k8s``).
 """
 
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -30,6 +34,7 @@ __all__ = [
 ]
 
 _DATA_FILE = "agencies.csv"
+_DATA_FILE_SETTING = "JSP_AGENCIES_FILE"
 _DEPARTMENT_LEVELS = ("province", "city")
 _SEPARATOR = "-"
 
@@ -85,7 +90,10 @@ def _split(text: str) -> tuple[str, ...]:
 
 @cache
 def _agencies() -> dict[str, Agency]:
-    with files("jsp_common").joinpath("data", _DATA_FILE).open(encoding="utf-8") as fh:
+    override = os.environ.get(_DATA_FILE_SETTING)
+    source = open(override, encoding="utf-8", newline="") if override else \
+        files("jsp_common").joinpath("data", _DATA_FILE).open(encoding="utf-8")
+    with source as fh:
         rows = list(csv.DictReader(fh))
     return {
         row["code"]: Agency(

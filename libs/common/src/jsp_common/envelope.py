@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from . import clock, tracing
 
 CONTENT_TYPE = "application/cloudevents+json"
+# The namespace of derived ids (uuid5): fixed, so an id derived today is the same after any restart or restore.
+DERIVED_ID_NAMESPACE = uuid.UUID("5b0f6c1e-4a8d-5e2b-9c37-6a4f0d2e8b71")
 
 
 class EnvelopeError(ValueError):
@@ -77,6 +79,13 @@ def describe(errors: list[dict[str, str]]) -> str:
     return "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
 
 
+def derived_id(cause: str, *parts: str) -> str:
+    """The id of something ``cause`` (an input event, an HTTP request's Idempotency-Key) brought about, told
+    apart by ``parts``: the same cause and parts give the same id, on any replica and after a database restore,
+    so a re-applied input re-issues its events under the ids they had and consumers' inboxes skip them."""
+    return str(uuid.uuid5(DERIVED_ID_NAMESPACE, "\n".join((cause, *parts))))
+
+
 def new_envelope(*, type: str, source: str, data: dict[str, Any], subject: str | None = None,
                  id: str | None = None, time: datetime | None = None, traceparent: str | None = None,
                  dataschema: str | None = None) -> Envelope:
@@ -105,11 +114,11 @@ _quote = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def encode_event(*, type: str, source: str, data_json: str, subject: str | None = None,
-                 traceparent: str | None = None) -> tuple[str, str, bytes]:
+                 traceparent: str | None = None, id: str | None = None) -> tuple[str, str, bytes]:
     """The bytes of a new envelope around ``data_json`` (a contract's ``model_dump_json()``), as
     :meth:`Envelope.to_bytes` writes them, without building the envelope or serialising ``data`` twice:
-    the outbox's path for every emitted event. Returns (id, traceparent, bytes)."""
-    event_id = str(uuid.uuid4())
+    the outbox's path for every emitted event. ``id`` defaults to a random one. Returns (id, traceparent, bytes)."""
+    event_id = id or str(uuid.uuid4())
     traceparent = _continue_trace(traceparent)
     parts = ['{"specversion":"1.0","id":"', event_id, '","source":', _quote(source), ',"type":', _quote(type),
              ',"time":"', clock.now().isoformat(), '"']

@@ -3,6 +3,7 @@ errors, request ids and trace context."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable, Iterable
@@ -13,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from . import tracing
 from .logs import bound_contextvars
 from .outbox import SessionTx
+from .principal import HEADER
 from .problems import install_problem_handlers, problem_response
 from .runtime import ServiceRuntime
 
@@ -20,6 +22,21 @@ from .runtime import ServiceRuntime
 def get_runtime(request: Request) -> ServiceRuntime[Any]:
     """The service's runtime; a service's ``api/`` types its ``deps`` (``get_runtime(request).deps``)."""
     return request.app.state.runtime
+
+
+def request_cause(request: Request, caller: str | None = None) -> str | None:
+    """What the ids of a request's records and events derive from (``outbox.SessionTx(cause=...)``): the caller
+    (``caller``, else the subject the gateway vouched for), the route and its ``Idempotency-Key``, so a resent
+    request, or one replayed after a database restore, issues the same ids; None (random ids) without the header."""
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return None
+    if caller is None:
+        try:
+            caller = str(json.loads(request.headers.get(HEADER, "")).get("subject", ""))
+        except (ValueError, AttributeError):
+            caller = ""
+    return f"{caller}\n{request.method} {request.url.path}\n{key}"
 
 
 def deps_of(request: Request) -> Any:
@@ -30,10 +47,11 @@ def deps_of(request: Request) -> Any:
 @asynccontextmanager
 async def transaction(request: Request) -> AsyncIterator[SessionTx]:
     """The route's own transaction: the use case writes and emits (outbox) in it; committed when the route's
-    block ends, rolled back when it raises."""
+    block ends, rolled back when it raises. Its ids derive from ``request_cause``."""
     runtime = get_runtime(request)
+    principal = getattr(request.state, "principal", None)
     async with runtime.db.transaction() as session:
-        yield SessionTx(session, runtime.source)
+        yield SessionTx(session, runtime.source, request_cause(request, getattr(principal, "subject", None)))
 
 
 def create_service_app(*, title: str, runtime_factory: Callable[[], ServiceRuntime[Any]],

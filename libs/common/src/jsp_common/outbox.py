@@ -5,6 +5,10 @@ just before it commits, as one ``outbox_batches`` row (parallel arrays, in emiss
 :class:`OutboxRelay` publishes unsent rows in id order and marks them sent. A relay killed at any point
 loses nothing: unmarked rows are sent again (a duplicate publish is allowed; consumers' inboxes make it
 harmless).
+
+Event ids come from :class:`EventIds`: derived from what caused the transaction (the input event a consumer
+applies, an HTTP request's Idempotency-Key), so the same input applied again (after a database restore) issues
+its events under the same ids, and consumers' inboxes skip them; random when nothing names the cause.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
@@ -24,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .db import Database
-from .envelope import Envelope, encode_event
+from .envelope import Envelope, derived_id, encode_event
 from .events import EventData
 from .logs import get_logger
 from .metrics import EVENTS_OUT, OUTBOX_BACKLOG
@@ -85,13 +90,38 @@ def _forget_pending(session: Session, previous_transaction) -> None:
 
 
 async def emit(session: AsyncSession, topic: str, data: EventData, *, key: str | None, source: str,
-               subject: str | None = None, traceparent: str | None = None) -> str:
+               subject: str | None = None, traceparent: str | None = None, id: str | None = None) -> str:
     """Wrap a contract in a new envelope (continuing the current trace) and queue it in the outbox.
-    Returns the event id."""
+    ``id`` defaults to a random one (a :class:`Transaction` passes its derived ids). Returns the event id."""
     event_id, traceparent, payload = encode_event(type=data.event_type, source=source, subject=subject,
-                                                  data_json=data.model_dump_json(), traceparent=traceparent)
+                                                  data_json=data.model_dump_json(), traceparent=traceparent, id=id)
     _queue(session, topic, key, payload, event_id, data.event_type, traceparent)
     return event_id
+
+
+class EventIds:
+    """The ids of what one transaction issues. With a ``cause`` (``<consumer group>\\n<input event id>`` for a
+    consumer, the caller, route and Idempotency-Key for an HTTP request) an event's id is derived from the cause,
+    its topic, type and key, and how many such events this transaction issued before it (the n-th of them); a
+    record's id likewise from the parts the use case names. The same input applied to the same state therefore
+    issues the same ids: after a database restore its events are re-issued under the ids they first had, and
+    consumers' inboxes skip them. Without a cause (a periodic job, a request without Idempotency-Key), random."""
+
+    def __init__(self, cause: str | None = None):
+        self.cause = cause
+        self._issued: Counter[tuple[str, ...]] = Counter()
+
+    def _derive(self, *slot: str) -> str:
+        if self.cause is None:
+            return str(uuid.uuid4())
+        self._issued[slot] += 1
+        return derived_id(self.cause, *slot, str(self._issued[slot]))
+
+    def event_id(self, topic: str, event_type: str, key: str | None) -> str:
+        return self._derive("event", topic, event_type, key or "")
+
+    def record_id(self, *parts: str) -> str:
+        return self._derive("record", *parts)
 
 
 class Transaction(Protocol):
@@ -101,16 +131,31 @@ class Transaction(Protocol):
 
     async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> str: ...
 
+    def new_id(self, *parts: str) -> str:
+        """An id for a record this transaction creates, derived from its cause like its events' ids
+        (``parts`` tell the records of one input apart, e.g. the department notified)."""
+        ...
+
 
 @dataclass
 class SessionTx:
-    """A transaction outside a consumer (an HTTP request, a periodic job): its session and the events' source."""
+    """A transaction outside a consumer (an HTTP request, a periodic job): its session, the events' source and
+    what caused it (``cause``, see :class:`EventIds`; an HTTP route passes ``http.request_cause(request)``)."""
 
     session: AsyncSession
     source: str
+    cause: str | None = None
+    ids: EventIds = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ids = EventIds(self.cause)
 
     async def emit(self, topic: str, data: EventData, *, key: str | None, subject: str | None = None) -> str:
-        return await emit(self.session, topic, data, key=key, source=self.source, subject=subject)
+        return await emit(self.session, topic, data, key=key, source=self.source, subject=subject,
+                          id=self.ids.event_id(topic, data.event_type, key))
+
+    def new_id(self, *parts: str) -> str:
+        return self.ids.record_id(*parts)
 
 
 class OutboxRelay:

@@ -10,11 +10,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy import Column, Integer, MetaData, Table, Text, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from jsp_common import outbox
-from jsp_common.consumer import ConsumerLoop, HandlerContext, Reject
+from jsp_common.consumer import ConsumerLoop, HandlerContext, Reject, assign_all
 from jsp_common.db import Database, ensure_database
 from jsp_common.envelope import new_envelope
 from jsp_common.events import EventData, event
@@ -339,3 +340,60 @@ async def test_a_batch_handler_gets_a_poll_at_once_and_a_rejected_event_alone_by
     assert batches[0] == 40, "the whole poll went to the batch handler at once"
     assert batches.count(1) >= 2, "the rejected event was tried alone (and once more: max_attempts=2)"
     assert len(batches) <= 16, f"the good events went on in batches, not one by one: {batches}"
+
+
+async def _outbox_ids(db: Database, out_topic: str) -> list[str]:
+    async with db.transaction() as s:
+        rows = (await s.execute(select(outbox_table.c.event_ids, outbox_table.c.topics)
+                                .where(outbox_table.c.topics.any(out_topic)).order_by(outbox_table.c.id))).all()
+    return [i for ids, tops in rows for i, t in zip(ids, tops) if t == out_topic]
+
+
+async def _rewind_group(group: str, topic: str, bootstrap: str) -> None:
+    """The group's committed offsets back to the beginning of ``topic`` (the runbook's reset, in the test)."""
+    c = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, bootstrap_servers=bootstrap)
+    await c.start()
+    try:
+        await c.commit(dict(await c.beginning_offsets(await assign_all(c, [topic]))))
+    finally:
+        await c.stop()
+
+
+async def test_the_same_input_applied_again_after_a_restore_issues_its_events_under_the_same_ids(
+        db, producer, bootstrap, topic):
+    """Outward event ids derive from the input event: the database restored to before the input (its inbox and
+    outbox rows gone, as in a backup taken earlier) and the group rewound, the input is applied again and its
+    events carry the ids they had, so consumers' inboxes skip them."""
+    out, group, name = unique("test.out"), unique("test.ids"), unique("i")
+    records: list[str] = []
+
+    async def fan_out(ctx: HandlerContext) -> None:
+        data: CounterIncremented = ctx.data  # type: ignore[assignment]
+        for target in ("a", "b", "a"):  # the third is a second event of the same topic, type and key
+            await ctx.emit(out, CounterIncremented(counter=f"{data.counter}-{target}"), key=target)
+        records.append(ctx.new_id("counter", data.counter))
+
+    def consumer() -> ConsumerLoop:
+        return ConsumerLoop(group=group, topics=[topic], handlers={CounterIncremented.event_type: fan_out}, db=db,
+                            producer=producer, source="/test", bootstrap_servers=bootstrap)
+
+    await producer.publish(topic, envelope_for(name), key=name)
+    first = consumer()
+    await first.start()
+    try:
+        ids = await wait_until(lambda: _outbox_ids(db, out), what="the input's events in the outbox")
+    finally:
+        await first.stop()
+    assert len(ids) == len(set(ids)) == 3
+
+    async with db.transaction() as s:  # the restore: back to a copy taken before the input was applied
+        await s.execute(text("DELETE FROM inbox WHERE consumer_group = :g"), {"g": group})
+        await s.execute(outbox_table.delete().where(outbox_table.c.topics.any(out)))
+    await _rewind_group(group, topic, bootstrap)
+    again = consumer()
+    await again.start()
+    try:
+        assert await wait_until(lambda: _outbox_ids(db, out), what="the input applied again") == ids
+    finally:
+        await again.stop()
+    assert records[0] == records[1], "a record the input creates gets the same id too"

@@ -54,3 +54,40 @@ def test_encoded_event_is_the_envelope_it_describes_byte_for_byte(subject):
         event_id, "x.y.v1", "/jsp/registry", subject, traceparent)
     assert env.data == data
     assert env.to_bytes() == raw
+
+
+def test_ids_derived_from_a_cause_are_the_same_each_time_and_apart_by_topic_type_key_and_turn():
+    from jsp_common.outbox import EventIds
+
+    def issue(cause):
+        ids = EventIds(cause)
+        return [ids.event_id("dept.a.clues.v1", "t.v1", "k1"), ids.event_id("dept.b.clues.v1", "t.v1", "k1"),
+                ids.event_id("dept.a.clues.v1", "u.v1", "k1"), ids.event_id("dept.a.clues.v1", "t.v1", "k2"),
+                ids.event_id("dept.a.clues.v1", "t.v1", "k1"), ids.record_id("clue", "12345", "WO-1")]
+
+    first = issue("registry.intake\nevent-1")
+    assert issue("registry.intake\nevent-1") == first, "the same input issues the same ids (after a restore, too)"
+    assert len(set(first)) == len(first), "topic, type, key and the n-th such event each tell events apart"
+    assert not set(issue("registry.intake\nevent-2")) & set(first), "another input, other ids"
+    assert not set(issue("clues.intake\nevent-1")) & set(first), "another group's effects of the input, other ids"
+    random = EventIds(None)
+    assert random.event_id("t", "t.v1", "k") != random.event_id("t", "t.v1", "k")  # no cause: random ids
+
+
+def test_a_request_with_an_idempotency_key_names_its_cause_by_caller_route_and_key():
+    from starlette.requests import Request
+
+    from jsp_common.http import request_cause
+    from jsp_common.principal import HEADER
+
+    def request(path, headers):
+        return Request({"type": "http", "method": "POST", "path": path, "query_string": b"",
+                        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]})
+
+    caller = {HEADER: json.dumps({"subject": "office-1", "roles": ["office"]})}
+    cause = request_cause(request("/clues/C1/acceptance", {**caller, "Idempotency-Key": "k-1"}))
+    assert cause is not None and cause == request_cause(request("/clues/C1/acceptance", {**caller, "Idempotency-Key": "k-1"}))
+    assert cause != request_cause(request("/clues/C2/acceptance", {**caller, "Idempotency-Key": "k-1"}))
+    other = {HEADER: json.dumps({"subject": "office-2", "roles": ["office"]})}
+    assert cause != request_cause(request("/clues/C1/acceptance", {**other, "Idempotency-Key": "k-1"}))
+    assert request_cause(request("/clues/C1/acceptance", caller)) is None  # no key: random ids

@@ -126,6 +126,20 @@ class TopicTail:
         self.received.extend(new)
         return new
 
+    async def catch_up(self, timeout: float = 30.0) -> list[Received]:
+        """Read until every partition is at the end it has now: everything published so far is received."""
+        assert self._consumer is not None
+        ends = await self._consumer.end_offsets(list(self._consumer.assignment()))
+
+        async def caught_up():
+            await self.poll()
+            for tp, end in ends.items():
+                if await self._consumer.position(tp) < end:
+                    return False
+            return True
+        await wait_until(caught_up, timeout=timeout, interval=0, what="the tail to reach the topics' ends")
+        return self.received
+
     async def wait_for(self, predicate: Callable[[Received], bool], *, count: int = 1, timeout: float = 30.0,
                        what: str = "messages") -> list[Received]:
         """Wait until ``count`` received messages satisfy ``predicate``; returns them."""

@@ -4,7 +4,6 @@ office), and the channel gets its receipt."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,8 +56,9 @@ def _place_of(fields: _ClueFields) -> str | None:
     return None
 
 
-def _new_clue_id(received_at: datetime) -> str:
-    return f"CL{clock.as_local(received_at):%Y%m%d}-{uuid.uuid4().hex[:12]}"
+def _new_clue_id(tx: Tx, received_at: datetime, channel: str, channel_ref: str) -> str:
+    """The clue's id, derived from the input that brings it (the same after a restore re-applies it)."""
+    return f"CL{clock.as_local(received_at):%Y%m%d}-{tx.new_id('clue', channel, channel_ref).replace('-', '')[:12]}"
 
 
 async def intake(deps: Deps, tx: Tx, *, channel: str, channel_ref: str, fields: _ClueFields,
@@ -79,7 +79,7 @@ async def intake(deps: Deps, tx: Tx, *, channel: str, channel_ref: str, fields: 
     uscc = fields.uscc or (ent["uscc"] if ent else None)
     division = place or (ent["division_code"] if ent else None)
     clue = {
-        "id": _new_clue_id(fields.received_at), "channel": channel, "channel_ref": channel_ref,
+        "id": _new_clue_id(tx, fields.received_at, channel, channel_ref), "channel": channel, "channel_ref": channel_ref,
         "source_event_id": source_event_id, "content": fields.content, "category": fields.category,
         "received_at": fields.received_at, "address": fields.address, "division_code": division,
         "business_name": fields.business_name or (ent["name"] if ent else None), "uscc": uscc,

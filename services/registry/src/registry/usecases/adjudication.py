@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -40,7 +39,7 @@ async def dispute(deps: Deps, tx: Tx, uscc: str, principal: Principal, reason: s
         raise Problem(403, "only a department disputes its own assignment")
     record = await entity_for(session, principal, uscc, lock=True)
     now = clock.now()
-    case_id = await cases.open_case(session, case_id=str(uuid.uuid4()), uscc=uscc, reason="disputed",
+    case_id = await cases.open_case(session, case_id=tx.new_id("adjudication-case", uscc), uscc=uscc, reason="disputed",
                                     candidates=list(record.departments),
                                     detail=f"{principal.department}: {reason}", opened_by=principal.subject, now=now)
     await records.mark_disputed(session, uscc, now)

@@ -4,7 +4,6 @@ cases, and the events announcing them, all in the caller's transaction."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from jsp_common import topics
@@ -46,7 +45,7 @@ async def issue_notifications(deps: Deps, tx: Tx, w: Writes, record: Record, dep
     entity = notified_entity(record)
     matched, doms = list(record.matched_rules), list(record.domains)
     for dept in depts:
-        nid = str(uuid.uuid4())
+        nid = tx.new_id("notification", dept, kind.value)
         w.add_notification(id=nid, uscc=record.uscc, department=dept, kind=kind.value, cause=cause,
                            matched_rules=matched, domains=doms, issued_at=now, acknowledge_by=due.at,
                            acknowledge_by_provisional=due.provisional)
@@ -82,7 +81,7 @@ async def settle_into(deps: Deps, tx: Tx, w: Writes, before: Record | None, resp
             w.add_decision(uscc=record.uscc, action="adjudication_withdrawn", actor=SYSTEM, now=now,
                            details={"case_id": case, "cause": cause})
     if resp.open_adjudication:
-        case = await cases.open_case(session, case_id=str(uuid.uuid4()), uscc=record.uscc, reason="no_rule_matched",
+        case = await cases.open_case(session, case_id=tx.new_id("adjudication-case", record.uscc), uscc=record.uscc, reason="no_rule_matched",
                                      candidates=[], detail=f"no responsibility rule matches (after {cause})",
                                      opened_by=SYSTEM, now=now)
         w.add_decision(uscc=record.uscc, action="adjudication_requested", actor=SYSTEM, now=now,

@@ -4,7 +4,6 @@ office when a red alert stays unanswered past its deadline. Every change goes to
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from jsp_common import clock, topics
@@ -27,8 +26,9 @@ log = get_logger(__name__)
 SYSTEM = "risk"
 
 
-def new_alert_id(now: datetime) -> str:
-    return f"RA{clock.as_local(now):%Y%m%d}-{uuid.uuid4().hex[:12]}"
+def new_alert_id(tx: Tx, now: datetime, uscc: str) -> str:
+    """The alert's id, derived from the input that raises it (see ``Transaction.new_id``)."""
+    return f"RA{clock.as_local(now):%Y%m%d}-{tx.new_id('alert', uscc).replace('-', '')[:12]}"
 
 
 async def publish(tx: Tx, event, departments: list[str]) -> None:
@@ -107,7 +107,7 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
     entity = await repo.entity(tx.session, standing["uscc"])
     departments = departments_of(standing, entity) if plan.notify_departments else []
     due = rules.response_deadline(plan, now, deps.calendar)
-    alert = {"id": new_alert_id(now), "uscc": standing["uscc"], "level": a.level.value,
+    alert = {"id": new_alert_id(tx, now, standing["uscc"]), "uscc": standing["uscc"], "level": a.level.value,
              "previous_level": previous.value if previous else None, "state": "open", "score": a.score,
              "model_version": a.model_version, "departments": departments, "contributions": a.contributions,
              "actions": plan.actions, "escalate": plan.escalate_when_unanswered,
