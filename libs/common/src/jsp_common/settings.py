@@ -23,6 +23,12 @@ def asyncpg_url(url: str) -> str:
     return url
 
 
+def _dev_caller_keys() -> str:
+    from .caller import DEV_KEYS
+
+    return DEV_KEYS
+
+
 class ServiceSettings(BaseSettings):
     """Settings common to every service. Subclasses set ``service_name`` and their env prefix."""
 
@@ -65,8 +71,15 @@ class ServiceSettings(BaseSettings):
     # Warn (log, daily) when the working-day calendar knows holidays for fewer days ahead than this.
     workday_calendar_warn_days: int = Field(45, validation_alias=AliasChoices("JSP_WORKDAY_CALENDAR_WARN_DAYS"))
 
+    # Who is calling (jsp_common.caller): the public keys (a JWK set, Ed25519) whose assertions this service
+    # accepts; during a key rotation the new and the old one. Default: the development key (refused in production).
+    caller_keys: str = Field(default_factory=lambda: _dev_caller_keys(), validation_alias=AliasChoices("JSP_CALLER_KEYS"))
+    caller_leeway_s: float = Field(5.0, validation_alias=AliasChoices("JSP_CALLER_LEEWAY_S"))
+
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # /metrics on a port of its own (only the scraper is let through to it), instead of on http_port; 0: any free.
+    metrics_port: int | None = None
 
     @model_validator(mode="after")
     def _derive(self) -> "ServiceSettings":

@@ -32,6 +32,15 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("broker_restart") is not None)
 
 
+def caller_headers(principal, service: str, *, ttl_s: int = 24 * 3600) -> dict[str, str]:
+    """The header the gateway sends ``service`` on behalf of ``principal``: its signed assertion
+    (jsp_common.caller), signed with the development key the services accept by default. Long-lived, so a
+    header built once serves a whole test session."""
+    from jsp_common.caller import DEV_SIGNING_KEY, Signer
+
+    return Signer.from_jwk(DEV_SIGNING_KEY, ttl_s=ttl_s).headers(principal, service)
+
+
 async def wait_until(predicate: Callable[[], Awaitable[Any] | Any], *, timeout: float = 30.0,
                      interval: float = 0.05, what: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""

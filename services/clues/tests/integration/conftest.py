@@ -18,6 +18,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.http import create_service_app
 from jsp_common.migrations import upgrade
 from jsp_common.principal import Principal, Role
+from jsp_testkit.testing import caller_headers
 
 from clues import subscriptions
 from clues.adapters.tables import clues as clues_table
@@ -35,7 +36,7 @@ LIFECYCLE = "clues.lifecycle.v1"
 
 def principal(*roles: Role, department: str | None = None, subject: str | None = None) -> dict[str, str]:
     p = Principal(subject=subject or (department or roles[0].value), roles=list(roles), department=department)
-    return {"x-jsp-principal": p.header_value()}
+    return caller_headers(p, "clues")
 
 
 OFFICE = principal(Role.OFFICE, subject="office-duty")
@@ -89,7 +90,7 @@ async def service(settings, kafka_topics, raw_producer):
     await runtime.start()
     for c in runtime.consumers:
         await c.assigned()
-    app = create_service_app(title="clues-test", runtime_factory=lambda: runtime, routers=[router])
+    app = create_service_app(title="clues-test", settings=s, runtime_factory=lambda: runtime, routers=[router])
     app.state.runtime = runtime
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://clues") as client:
         yield Service(deps, client, raw_producer)

@@ -8,6 +8,7 @@ import pytest
 
 from jsp_common import access
 from jsp_common.principal import Principal, Role
+from jsp_testkit.testing import caller_headers
 from clues.app import create_app
 
 OPERATIONS = {"/healthz", "/readyz", "/metrics"}
@@ -31,6 +32,6 @@ async def test_every_route_refuses_the_roles_the_matrix_does_not_give_it(app):
             for role in set(Role) - set(route.roles):
                 who = Principal(subject="s", roles=[role], department="samr-410100")
                 resp = await client.request(route.method, url, json={},
-                                            headers={"x-jsp-principal": who.header_value()})
+                                            headers=caller_headers(who, "clues"))
                 assert resp.status_code == 403, (route, role, resp.text)
                 assert resp.json()["detail"].startswith("this route needs one of the roles")

@@ -18,7 +18,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
 from jsp_common.events.risk import CreditClassChanged
 from jsp_common.principal import Principal, Role
-from jsp_testkit.testing import unique, wait_until
+from jsp_testkit.testing import caller_headers, unique, wait_until
 from jsp_common.uscc import ALPHABET, with_check_char
 
 from inspection.adapters import directory
@@ -32,7 +32,7 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 def principal(*roles: Role, department: str | None = None, subject: str | None = None) -> dict[str, str]:
     p = Principal(subject=subject or (department or roles[0].value), roles=list(roles), department=department)
-    return {"x-jsp-principal": p.header_value()}
+    return caller_headers(p, "inspection")
 
 
 OFFICE = principal(Role.OFFICE, subject="office-duty")

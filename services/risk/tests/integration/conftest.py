@@ -18,6 +18,7 @@ from jsp_common.events.registry import EntityChanged
 from jsp_common.http import create_service_app
 from jsp_common.migrations import upgrade
 from jsp_common.principal import Principal, Role
+from jsp_testkit.testing import caller_headers
 from jsp_common.runtime import ServiceRuntime
 from jsp_common.uscc import ALPHABET, with_check_char
 
@@ -32,7 +33,7 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 def principal(*roles: Role, department: str | None = None, subject: str | None = None) -> dict[str, str]:
     p = Principal(subject=subject or (department or roles[0].value), roles=list(roles), department=department)
-    return {"x-jsp-principal": p.header_value()}
+    return caller_headers(p, "risk")
 
 
 OFFICE = principal(Role.OFFICE, subject="office-duty")
@@ -112,7 +113,7 @@ async def service(settings, kafka_topics, raw_producer):
     runtime = build(s, periodic=False)
     await runtime.start()
     await runtime.assigned()
-    app = create_service_app(title="risk-test", runtime_factory=lambda: runtime,
+    app = create_service_app(title="risk-test", settings=s, runtime_factory=lambda: runtime,
                              routers=[alerts.router, entities.router, models.router])
     app.state.runtime = runtime
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://risk") as client:
