@@ -47,6 +47,10 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_password: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_PASSWORD"))
     # The CA that signed the brokers' certificates (SSL, SASL_SSL), e.g. Strimzi's <cluster>-cluster-ca-cert.
     kafka_ssl_cafile: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SSL_CAFILE"))
+    # Two environments on one broker (e.g. "staging"): consumer group ids and dead-letter topics are prefixed
+    # "<prefix>." (jsp_common.topics.in_environment), so neither takes the other's partitions or dead letters.
+    env_prefix: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$",
+                                   validation_alias=AliasChoices("JSP_ENV_PREFIX"))
     # Replicas per partition when topics are created: jsp_common.topics.REPLICATION (local 1/1, cluster 3/2).
     kafka_replication: Literal["local", "cluster"] = Field(
         "local", validation_alias=AliasChoices("JSP_KAFKA_REPLICATION"))
@@ -95,6 +99,12 @@ class ServiceSettings(BaseSettings):
             bad = [k for k, v in secrets.items() if not v or DEV_SECRET_MARKER in v.lower()]
             if bad:
                 raise ValueError(f"set real values for {', '.join(bad)} in production")
+
+    def kafka_group(self, group: str) -> str:
+        """The consumer group id of ``group`` (``<service>.<purpose>``) in this environment."""
+        from .topics import in_environment
+
+        return in_environment(group, self.env_prefix)
 
     def kafka_client_options(self) -> dict:
         opts: dict = {"bootstrap_servers": self.kafka_bootstrap_servers,

@@ -333,9 +333,15 @@ CATALOGUE: tuple[Topic, ...] = (
 )
 
 
-def dead_letter_topic(topic: str, group: str) -> str:
-    """The dead-letter topic of one consumer group on one topic."""
-    return f"{topic}.dlq.{group}"
+def dead_letter_topic(topic: str, group: str, env_prefix: str | None = None) -> str:
+    """The dead-letter topic of one consumer group on one topic (in the environment ``env_prefix``, if any)."""
+    return in_environment(f"{topic}.dlq.{group}", env_prefix)
+
+
+def in_environment(name: str, env_prefix: str | None) -> str:
+    """A consumer group id or dead-letter topic of one environment (``JSP_ENV_PREFIX``): ``<prefix>.<name>``, so
+    two environments on one broker neither share a group's partitions nor each other's dead letters."""
+    return f"{env_prefix}.{name}" if env_prefix else name
 
 
 def by_name(name: str) -> Topic:
@@ -352,9 +358,9 @@ def department_topic(template: str, department_code: str) -> str:
 
 
 
-def dead_letter(topic: Topic) -> list[Topic]:
+def dead_letter(topic: Topic, env_prefix: str | None = None) -> list[Topic]:
     return [
-        Topic(name=dead_letter_topic(topic.name, g), key=topic.key, event_types=(), producers=(g,),
+        Topic(name=dead_letter_topic(topic.name, g, env_prefix), key=topic.key, event_types=(), producers=(g,),
               consumers=("operators",), partitions=1, retention_ms=FOREVER,
               description=f"Messages of {topic.name} that consumer group {g} could not process, "
                           "with the original bytes and headers and the reason in the dlq.* headers.")
@@ -362,8 +368,9 @@ def dead_letter(topic: Topic) -> list[Topic]:
     ]
 
 
-def all_topics(department_codes: list[str] | None = None) -> list[Topic]:
-    """Every concrete topic: the catalogue with per-department templates expanded, plus dead-letter topics."""
+def all_topics(department_codes: list[str] | None = None, *, env_prefix: str | None = None) -> list[Topic]:
+    """Every concrete topic: the catalogue with per-department templates expanded, plus dead-letter topics
+    (those of the environment ``env_prefix``, if given)."""
     codes = department_codes if department_codes is not None else [d.code for d in departments.all_departments()]
     out: list[Topic] = []
     for t in CATALOGUE:
@@ -371,7 +378,7 @@ def all_topics(department_codes: list[str] | None = None) -> list[Topic]:
             out.extend(t.for_department(c) for c in codes)
         else:
             out.append(t)
-            out.extend(dead_letter(t))
+            out.extend(dead_letter(t, env_prefix))
     return out
 
 
@@ -416,16 +423,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="replicas and min.insync.replicas (default: JSP_KAFKA_REPLICATION, else local)")
     sub.add_parser("list", help="print every concrete topic")
     args = parser.parse_args(argv)
+    settings = ServiceSettings()
+    wanted = all_topics(env_prefix=settings.env_prefix)    # JSP_ENV_PREFIX: that environment's dead-letter topics
     if args.cmd == "list":
-        for t in all_topics():
+        for t in wanted:
             print(f"{t.name}\t{t.partitions}\t{t.key}")
         return 0
-    settings = ServiceSettings()
     replication = REPLICATION[args.replication or settings.kafka_replication]
-    created = asyncio.run(create_topics(settings.kafka_bootstrap_servers, replication=replication,
+    created = asyncio.run(create_topics(settings.kafka_bootstrap_servers, wanted, replication=replication,
                                         **{k: v for k, v in settings.kafka_client_options().items()
                                            if k != "bootstrap_servers"}))
-    print(f"topics: {len(created)} created, {len(all_topics()) - len(created)} already there")
+    print(f"topics: {len(created)} created, {len(wanted) - len(created)} already there")
     return 0
 
 
