@@ -47,6 +47,13 @@ _CLAIM = text(
 ).bindparams(bindparam("ids", type_=ARRAY(Text)))
 
 
+# A refused event (its handler dead-lettered it) is not applied: its inbox row goes with the same transaction, so
+# the event applies when an operator re-drives it after a fix (jsp_common.deadletters).
+_FORGET = text(
+    "DELETE FROM inbox WHERE consumer_group = :group AND event_id = ANY(:ids)"
+).bindparams(bindparam("ids", type_=ARRAY(Text)))
+
+
 class Reject(Exception):
     """Raised by a handler: this event can never be processed (dead-letter it, do not retry)."""
 
@@ -256,11 +263,13 @@ class ConsumerLoop:
         """Apply items in order; consecutive items with the same batch handler go to it together."""
         run: list[tuple[_Item, HandlerContext]] = []
 
+        refused: list[str] = []
+
         async def flush() -> None:
             if run:
                 await run[0][0].batch([ctx for _, ctx in run])
                 for it, ctx in run:
-                    self._settled(it, ctx, post)
+                    self._settled(it, ctx, post, refused)
                 run.clear()
 
         for item in items:
@@ -280,8 +289,10 @@ class ConsumerLoop:
                     await item.handler(ctx)
             finally:
                 tracing.current_traceparent.reset(token)
-            self._settled(item, ctx, post)
+            self._settled(item, ctx, post, refused)
         await flush()
+        if refused and self.inbox:
+            await session.execute(_FORGET, {"group": self.group, "ids": refused})
 
     async def _context(self, session: AsyncSession, item: _Item, post: list,
                        fresh: set[int]) -> HandlerContext | None:
@@ -300,9 +311,10 @@ class ConsumerLoop:
             return None
         return HandlerContext(env, item.data, session, item.delivery, self.group, self.source)
 
-    def _settled(self, item: _Item, ctx: HandlerContext, post: list) -> None:
+    def _settled(self, item: _Item, ctx: HandlerContext, post: list, refused: list[str]) -> None:
         if ctx._dead_letter:
             post.append((item, ctx._dead_letter))
+            refused.append(ctx.envelope.id)
         else:
             EVENTS_IN.labels(self.group, ctx.envelope.type, "handled").inc()
 

@@ -93,6 +93,7 @@ RISK_ALERTS = "risk.alerts.v1"
 RISK_ALERT_EVENTS = ("risk.alert.raised.v1", "risk.alert.acknowledged.v1", "risk.alert.responded.v1",
                      "risk.alert.escalated.v1", "risk.alert.closed.v1")
 WORKDAY_SCHEDULES = "reference.workday-schedules.v1"
+DEAD_LETTER_REDRIVES = "operations.dead-letter-redrives.v1"  # operators' re-drives of dead letters (jsp_common.deadletters)
 
 # Event-type names, so producers and consumers spell them once.
 MARKET_ENTITY_EVENTS = (
@@ -329,6 +330,18 @@ CATALOGUE: tuple[Topic, ...] = (
         retention_ms=FOREVER,
         compacted=True,
         reference=True,
+    ),
+    # ------------------------------------------------------------------ operations
+    Topic(
+        name=DEAD_LETTER_REDRIVES,
+        key="dead_letter_topic",
+        event_types=("operations.dead-letter.redriven.v1",),
+        producers=("operators (python -m jsp_common.deadletters redrive)",),
+        consumers=("operators", "auditors"),
+        description="The record of every dead letter put back on its original topic after a fix: which one, "
+                    "why it had failed, where it went, who re-drove it and why.",
+        partitions=1,
+        retention_ms=FOREVER,
     ),
 )
 
