@@ -24,7 +24,7 @@ from jsp_common import clock, departments, divisions
 from jsp_common.db import asyncpg_dsn
 from jsp_common.migrations import upgrade
 from jsp_common.principal import Principal, Role
-from jsp_testkit.testing import local_stack_module
+from jsp_testkit.testing import caller_headers, local_stack_module
 
 PORT, BARE_PORT = 18420, 18421
 RUNS = 7
@@ -124,7 +124,7 @@ async def run(env: BenchEnv) -> list[Figure]:
             browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
             try:
                 ours = await _first_paint(browser, f"{stack.services['dashboard'].url}/ui/",
-                                          {"x-jsp-principal": office.header_value()})
+                                          caller_headers(office, "dashboard"))
                 baseline = await _first_paint(browser, f"http://127.0.0.1:{BARE_PORT}/ui/", {})
             finally:
                 await browser.close()

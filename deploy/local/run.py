@@ -185,6 +185,8 @@ def main(argv: list[str]) -> int:
             print(f"\nJoint Supervision Platform is running.\n"
                   f"  gateway:   {gw.url}\n"
                   f"  docs:      {gw.url}/docs\n"
+                  f"  metrics:   http://127.0.0.1:{gw.env.get('JSP_GATEWAY_METRICS_PORT', '9464')}/metrics "
+                  f"(the gateway's, on their own port)\n"
                   f"  pages:     {gw.url}/ui/ (sign in as the office below), public pages {gw.url}/ui/public/\n"
                   f"  office:    username={username} password={password}\n"
                   f"  log in:    curl -s {gw.url}/auth/login -H 'content-type: application/json' "

@@ -10,6 +10,7 @@ import pytest
 
 from jsp_common import access
 from jsp_common.principal import Principal, Role
+from jsp_testkit.testing import caller_headers
 
 OPERATIONS = {"/healthz", "/readyz", "/metrics"}
 ENFORCING = ("registry", "clues")  # the services whose routers carry access.enforced(<service>)
@@ -35,6 +36,6 @@ async def test_every_route_refuses_the_roles_the_matrix_does_not_give_it(service
             for role in set(Role) - set(route.roles):
                 who = Principal(subject="s", roles=[role], department="samr-410100")
                 resp = await client.request(route.method, url, json={},
-                                            headers={"x-jsp-principal": who.header_value()})
+                                            headers=caller_headers(who, name))
                 assert resp.status_code == 403, (route, role, resp.text)
                 assert resp.json()["detail"].startswith("this route needs one of the roles")

@@ -23,9 +23,9 @@ from jsp_common import clock, departments, topics
 from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import new_envelope
 from jsp_common.events.clues import ClueSubmitted
-from jsp_common.principal import HEADER, Principal, Role
+from jsp_common.principal import Principal, Role
 from jsp_common.producer import EventProducer
-from jsp_testkit.testing import local_stack_module, of_type, tail, unique, unique_database_url
+from jsp_testkit.testing import caller_headers, local_stack_module, of_type, tail, unique, unique_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy/k8s"))
@@ -124,8 +124,8 @@ async def test_a_clue_routed_to_a_newly_added_department_reaches_its_topic(setti
         per_service={"clues": {"JSP_CLUES_DATABASE_URL": unique_database_url(settings, "clues_newdept"), **groups}})
     await asyncio.to_thread(stack.start_all)
     try:
-        office = {HEADER: Principal(subject="office-user", kind="person", roles=[Role.OFFICE],
-                                    department="office-410000", division="410000").header_value()}
+        office = caller_headers(Principal(subject="office-user", kind="person", roles=[Role.OFFICE],
+                                          department="office-410000", division="410000"), "clues")
         keyword = f"新设事项{code}"
         async with httpx.AsyncClient(base_url=stack.services["clues"].url, timeout=30) as client:
             rule = await client.post("/routing-rules", headers=office, json={

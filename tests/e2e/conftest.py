@@ -69,6 +69,9 @@ def stack(settings, kafka_topics):
     s.services["registry"].env.update(JSP_REGISTRY_ACK_WORKDAYS=str(SCHEDULE_GAP.workdays))
     # rate limits are tested on their own (services/gateway/tests); here they would only slow the fuzzing
     s.services["gateway"].env.update(JSP_GATEWAY_RATE_LIMIT_PER_MINUTE="1000000", JSP_GATEWAY_RATE_LIMIT_BURST="100000")
+    # metrics on a port of their own, as deployed (default: the gateway's port + 464, inside each port block)
+    s.services["gateway"].env.update(JSP_GATEWAY_METRICS_PORT=os.environ.get("JSP_E2E_GATEWAY_METRICS_PORT",
+                                                                              str(PORTS["gateway"] + 464)))
     # The dashboard's read model starts from now: what other tests left on the shared broker (published by
     # service instances with databases of their own) is not this platform's, and would not match its services.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its own event loop, beside the session's

@@ -134,6 +134,23 @@ def sender_users() -> list[dict]:
     ]
 
 
+OPERATOR_USER = "operator-deadletters"
+
+
+def operator_user() -> dict:
+    """Operators' dead-letter tool (python -m jsp_common.deadletters): reads the dead-letter topics (no consumer
+    group), writes re-driven messages back to their original topics and the record of each re-drive."""
+    acls = []
+    for t in topics.CATALOGUE:
+        if t.service_groups and not t.per_department:
+            acls.append(_acl("topic", t.name, ["Write", "Describe"]))
+            acls += [_acl("topic", topics.dead_letter_topic(t.name, g), ["Read", "Describe"]) for g in t.service_groups]
+    acls += [_acl("topic", topics.DEAD_LETTER_REDRIVES, ["Read", "Write", "Describe"]),
+             _acl("cluster", "kafka-cluster", ["IdempotentWrite"])]
+    return _user(OPERATOR_USER, acls, "operators: list, inspect and re-drive dead letters (recorded on "
+                                      f"{topics.DEAD_LETTER_REDRIVES})")
+
+
 KEDA_USER = "keda-lag-reader"
 
 
@@ -150,5 +167,6 @@ def kafka_users() -> list[dict]:
     docs = [service_user(s) for s in services()]
     docs += sender_users()
     docs.append(keda_user())
+    docs.append(operator_user())
     docs += [department_user(d.code, d.name) for d in departments.all_departments()]
     return docs

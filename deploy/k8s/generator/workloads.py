@@ -46,6 +46,10 @@ def _env(s: Service) -> list[dict]:
            _database_env(s), {"name": f"{prefix}DB_POOL_SIZE", "value": str(s['db_pool'])},
            {"name": "JSP_KAFKA_SASL_USERNAME", "value": s.kafka_user},
            _secret_env("JSP_KAFKA_SASL_PASSWORD", s.kafka_user, "password")]
+    # the public keys of the gateway's signed caller assertions (jsp_common.caller), current and previous
+    env.append(_secret_env("JSP_CALLER_KEYS", "caller-keys", "public-keys"))
+    if s["metrics_port"]:
+        env.append({"name": f"{prefix}METRICS_PORT", "value": str(s["metrics_port"])})
     if s["workday_overrides"]:
         env.append({"name": "JSP_WORKDAY_OVERRIDES", "value": f"{OVERRIDES_DIR}/workday-overrides.csv"})
     env += [{"name": k, "value": v} for k, v in (s["env"] or {}).items()]
@@ -70,7 +74,8 @@ def deployment(s: Service) -> dict:
     labels = {**label_selector(s.name, "server"), "app.kubernetes.io/part-of": "jsp"}
     container = {
         "name": s.name, "image": _image(s), "command": ["python", "-m", s.name, "serve"],
-        "ports": [{"containerPort": s["port"], "name": "http"}],
+        "ports": [{"containerPort": s["port"], "name": "http"}] + (
+            [{"containerPort": s["metrics_port"], "name": "metrics"}] if s["metrics_port"] else []),
         "env": _env(s), "envFrom": [{"configMapRef": {"name": "jsp-common"}}], "volumeMounts": mounts,
         # Ready only with database and Kafka reachable and the schema at this release's head (the migration
         # Job may still be running; until then the pod neither serves nor consumes).
@@ -82,7 +87,8 @@ def deployment(s: Service) -> dict:
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": s.name, "labels": labels},
             "spec": {"replicas": s["replicas"], "selector": {"matchLabels": label_selector(s.name, "server")},
                      "template": {"metadata": {"labels": labels, "annotations": {
-                         "prometheus.io/scrape": "true", "prometheus.io/port": str(s["port"])}},
+                         "prometheus.io/scrape": "true",
+                         "prometheus.io/port": str(s["metrics_port"] or s["port"])}},
                          "spec": {"containers": [container], "volumes": volumes,
                                   "terminationGracePeriodSeconds": 30,
                                   "topologySpreadConstraints": [{
@@ -110,7 +116,9 @@ def migration_job(s: Service) -> dict:
 def service(s: Service) -> dict:
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": s.name},
             "spec": {"selector": label_selector(s.name, "server"),
-                     "ports": [{"name": "http", "port": s["port"], "targetPort": "http"}]}}
+                     "ports": [{"name": "http", "port": s["port"], "targetPort": "http"}] + (
+                         [{"name": "metrics", "port": s["metrics_port"], "targetPort": "metrics"}]
+                         if s["metrics_port"] else [])}}
 
 
 def pdb(s: Service) -> dict:
@@ -125,14 +133,16 @@ def _ns(name: str) -> dict:
 
 def network_policy(s: Service) -> dict:
     """Ingress: the public service from the ingress controller, every service from those that call it (the
-    gateway; the dashboard calls the gateway); metrics from monitoring.
+    gateway; the dashboard calls the gateway); metrics from monitoring (a service with a metrics port of its own:
+    monitoring reaches that port only, and nothing else reaches it).
     Egress: DNS, the Kafka brokers, its own database, and the services it calls."""
     by_name = {x.name: x for x in services()}
     port = [{"port": s["port"], "protocol": "TCP"}]
     sources = [_ns("ingress-nginx")] if s["public"] else []
     sources += [{"podSelector": {"matchLabels": label_selector(x.name)}} for x in services()
                 if s.name in (x["calls"] or [])]
-    ingress = [{"from": sources, "ports": port}, {"from": [_ns("monitoring")], "ports": port}]
+    metrics = [{"port": s["metrics_port"], "protocol": "TCP"}] if s["metrics_port"] else port
+    ingress = [{"from": sources, "ports": port}, {"from": [_ns("monitoring")], "ports": metrics}]
     kafka = platform()["kafka"]
     egress = [
         {"to": [{**_ns("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],

@@ -49,3 +49,16 @@ def service_main(*, name: str, service_dir: Path, settings: Callable[[], Service
         uvicorn.run(create_app(s), host=s.http_host, port=s.http_port, log_config=None, access_log=False)
         return 0
     return commands[args.cmd].run(s, args)
+
+
+def tool_main(*, prog: str, description: str, commands: dict[str, Command], argv: list[str] | None = None) -> int:
+    """An operators' tool outside any service (``python -m jsp_common.<tool> <command>``): the shared settings
+    (``JSP_KAFKA_*``, ``JSP_ENV_PREFIX``, ...), structured logging, and the same :class:`Command` entries."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for cmd, spec in commands.items():
+        spec.arguments(sub.add_parser(cmd, help=spec.help, description=spec.help))
+    args = parser.parse_args(argv)
+    s = ServiceSettings(service_name=prog.rsplit(".", 1)[-1])
+    configure_logging(s.service_name, s.log_level, s.log_json)
+    return commands[args.cmd].run(s, args)

@@ -37,13 +37,20 @@ from .events import EventData, UnknownEventType, parse_data
 from .logs import bound_contextvars, get_logger
 from .metrics import EVENTS_FAILED, EVENTS_IN, EVENTS_OUT, HANDLER_SECONDS
 from .producer import EventProducer
-from .topics import dead_letter_topic
+from .topics import dead_letter_topic, in_environment
 
 log = get_logger(__name__)
 
 _CLAIM = text(
     "INSERT INTO inbox (consumer_group, event_id) SELECT :group, unnest(:ids) "
     "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(bindparam("ids", type_=ARRAY(Text)))
+
+
+# A refused event (its handler dead-lettered it) is not applied: its inbox row goes with the same transaction, so
+# the event applies when an operator re-drives it after a fix (jsp_common.deadletters).
+_FORGET = text(
+    "DELETE FROM inbox WHERE consumer_group = :group AND event_id = ANY(:ids)"
 ).bindparams(bindparam("ids", type_=ARRAY(Text)))
 
 
@@ -145,11 +152,15 @@ def _is_infrastructure_error(exc: BaseException) -> bool:
 
 class ConsumerLoop:
     def __init__(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler], db: Database,
-                 producer: EventProducer, source: str, on_poison: PoisonHook | None = None,
+                 producer: EventProducer, source: str, env_prefix: str | None = None,
+                 on_poison: PoisonHook | None = None,
                  batch_handlers: Mapping[str, BatchHandler] | None = None,
                  max_attempts: int = 5, backoff_initial_s: float = 0.2, backoff_max_s: float = 5.0,
                  max_records: int = 500, inbox: bool = True, **client_options):
         self.group, self.topics, self.handlers = group, list(topics), dict(handlers)
+        # In an environment (JSP_ENV_PREFIX) the Kafka group id and the dead-letter topics carry its prefix; the
+        # inbox (in the service's own database) and the metrics keep the group's own name.
+        self.env_prefix, self.group_id = env_prefix, in_environment(group, env_prefix)
         # inbox=False: the handlers de-duplicate themselves (e.g. the risk service's device windows keep each
         # partition's last applied offset in the same transaction as their state), and no inbox row is written
         # per event: for high-volume streams whose event ids would fill the inbox.
@@ -158,8 +169,8 @@ class ConsumerLoop:
         self.db, self.producer, self.source, self.on_poison = db, producer, source, on_poison
         self.max_attempts, self.backoff_initial_s, self.backoff_max_s = max_attempts, backoff_initial_s, backoff_max_s
         self.max_records = max_records
-        self._consumer = AIOKafkaConsumer(*self.topics, group_id=group, enable_auto_commit=False,
-                                          auto_offset_reset="earliest", client_id=group, **client_options)
+        self._consumer = AIOKafkaConsumer(*self.topics, group_id=self.group_id, enable_auto_commit=False,
+                                          auto_offset_reset="earliest", client_id=self.group_id, **client_options)
         self._task: asyncio.Task | None = None
         self._stopping = False
 
@@ -266,11 +277,13 @@ class ConsumerLoop:
         """Apply items in order; consecutive items with the same batch handler go to it together."""
         run: list[tuple[_Item, HandlerContext]] = []
 
+        refused: list[str] = []
+
         async def flush() -> None:
             if run:
                 await run[0][0].batch([ctx for _, ctx in run])
                 for it, ctx in run:
-                    self._settled(it, ctx, post)
+                    self._settled(it, ctx, post, refused)
                 run.clear()
 
         for item in items:
@@ -290,8 +303,10 @@ class ConsumerLoop:
                     await item.handler(ctx)
             finally:
                 tracing.current_traceparent.reset(token)
-            self._settled(item, ctx, post)
+            self._settled(item, ctx, post, refused)
         await flush()
+        if refused and self.inbox:
+            await session.execute(_FORGET, {"group": self.group, "ids": refused})
 
     async def _context(self, session: AsyncSession, item: _Item, post: list,
                        fresh: set[int]) -> HandlerContext | None:
@@ -310,9 +325,10 @@ class ConsumerLoop:
             return None
         return HandlerContext(env, item.data, session, item.delivery, self.group, self.source)
 
-    def _settled(self, item: _Item, ctx: HandlerContext, post: list) -> None:
+    def _settled(self, item: _Item, ctx: HandlerContext, post: list, refused: list[str]) -> None:
         if ctx._dead_letter:
             post.append((item, ctx._dead_letter))
+            refused.append(ctx.envelope.id)
         else:
             EVENTS_IN.labels(self.group, ctx.envelope.type, "handled").inc()
 
@@ -379,14 +395,14 @@ class ConsumerLoop:
             delay = self.backoff_initial_s
             while True:  # the offset is committed after this: a dead letter is never skipped
                 try:
-                    await (await self.producer.enqueue(dead_letter_topic(d.topic, self.group), d.value or b"",
-                                                       key=d.key_str, headers=headers))
+                    dlq = dead_letter_topic(d.topic, self.group, self.env_prefix)
+                    await (await self.producer.enqueue(dlq, d.value or b"", key=d.key_str, headers=headers))
                     break
                 except Exception as exc:  # noqa: BLE001 - broker away: wait for it
                     log.warning("dead-letter publish failed; retrying", error=repr(exc))
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.backoff_max_s)
-            EVENTS_OUT.labels(dead_letter_topic(d.topic, self.group)).inc()
+            EVENTS_OUT.labels(dead_letter_topic(d.topic, self.group, self.env_prefix)).inc()
             EVENTS_IN.labels(self.group, item.envelope.type if item.envelope else "(unparsed)", "dead_lettered").inc()
             log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)
 

@@ -23,7 +23,7 @@ from .envelope import CONTENT_TYPE
 
 DOCS = Path(__file__).resolve().parents[4] / "docs"
 PUBLISHED_PREFIXES = ("market.", "registry.", "hotline.", "clues.", "inspection.", "risk.", "monitoring.",
-                      "reference.")
+                      "reference.", "operations.")
 
 
 def published_types() -> list[str]:
@@ -136,7 +136,7 @@ def asyncapi() -> dict[str, Any]:
                 "description": "Department code: agency and division, e.g. samr-410100 (Zhengzhou market regulation).",
                 "examples": ["samr-410100"]}}
         channels[cid] = channel
-        platform_sends = any(p.split(" ")[0] in topics.SERVICES for p in topic.producers)
+        platform_sends = any(p.split(" ")[0] in (*topics.SERVICES, "operators") for p in topic.producers)
         operations[f"{'send' if platform_sends else 'receive'}_{cid}"] = {
             "action": "send" if platform_sends else "receive",
             "channel": {"$ref": f"#/channels/{cid}"},

@@ -3,20 +3,20 @@ errors, request ids and trace context."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_wsgi_server
 
 from . import tracing
+from .caller import Verifier
 from .logs import bound_contextvars
 from .outbox import SessionTx
-from .principal import HEADER
 from .problems import install_problem_handlers, problem_response
 from .runtime import ServiceRuntime
+from .settings import ServiceSettings
 
 
 def get_runtime(request: Request) -> ServiceRuntime[Any]:
@@ -32,10 +32,8 @@ def request_cause(request: Request, caller: str | None = None) -> str | None:
     if not key:
         return None
     if caller is None:
-        try:
-            caller = str(json.loads(request.headers.get(HEADER, "")).get("subject", ""))
-        except (ValueError, AttributeError):
-            caller = ""
+        verified = getattr(request.state, "verified_principal", None)
+        caller = verified.subject if verified is not None else ""
     return f"{caller}\n{request.method} {request.url.path}\n{key}"
 
 
@@ -54,19 +52,28 @@ async def transaction(request: Request) -> AsyncIterator[SessionTx]:
         yield SessionTx(session, runtime.source, request_cause(request, getattr(principal, "subject", None)))
 
 
-def create_service_app(*, title: str, runtime_factory: Callable[[], ServiceRuntime[Any]],
+def create_service_app(*, title: str, settings: ServiceSettings, runtime_factory: Callable[[], ServiceRuntime[Any]],
                        routers: Iterable[APIRouter] = (), description: str = "", version: str = "1.0.0") -> FastAPI:
+    """``settings``: the service's own; its caller keys verify the gateway's assertions (``app.state.callers``)."""
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         runtime = runtime_factory()
         app.state.runtime = runtime
         await runtime.start()
+        metrics = None
+        if settings.metrics_port is not None:  # its own port (a thread of prometheus_client's)
+            metrics, _ = start_wsgi_server(settings.metrics_port, addr=settings.http_host)
+            app.state.metrics_port = metrics.server_port
         try:
             yield
         finally:
             await runtime.stop()
+            if metrics is not None:
+                metrics.shutdown()
+                metrics.server_close()
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.callers = Verifier.from_settings(settings)
     install_problem_handlers(app)
 
     @app.middleware("http")
@@ -96,9 +103,10 @@ def create_service_app(*, title: str, runtime_factory: Callable[[], ServiceRunti
         return problem_response(503, "not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
                                 checks=checks)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if settings.metrics_port is None:
+        @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for r in routers:
         app.include_router(r)

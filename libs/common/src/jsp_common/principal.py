@@ -1,20 +1,18 @@
-"""Who is calling: the principal the gateway authenticated, passed to services in one header.
+"""Who is calling: the principal the gateway authenticated, proven to services by a signed assertion.
 
-The gateway is the only way in from outside; it sets ``X-JSP-Principal`` (JSON) on every call it
-forwards, and the services scope what they return to it (a department sees only its own objects).
+The gateway is the only way in from outside; on every call it forwards it sets ``X-JSP-Assertion``, a
+short-lived signed assertion of the principal for that service (jsp_common.caller), which the service
+verifies itself; the services scope what they return to the principal (a department sees only its own objects).
 """
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 
 from fastapi import Depends, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from .problems import Problem
-
-HEADER = "x-jsp-principal"
 
 
 class Role(StrEnum):
@@ -35,23 +33,30 @@ class Principal(BaseModel):
     def has(self, *roles: Role) -> bool:
         return any(r in self.roles for r in roles)
 
-    def header_value(self) -> str:
-        return self.model_dump_json()
-
     @property
     def is_office(self) -> bool:
         return Role.OFFICE in self.roles
 
 
 def principal_from_request(request: Request) -> Principal:
-    """FastAPI dependency: the caller, as the gateway vouched for it (401 when absent or malformed)."""
-    raw = request.headers.get(HEADER)
-    if not raw:
-        raise Problem(401, f"missing {HEADER} header: services are reached through the gateway")
+    """FastAPI dependency: the caller, as the gateway's signed assertion proves it (401 otherwise, recorded).
+
+    The app's verifier (``app.state.callers``, a :class:`jsp_common.caller.Verifier`) is set by
+    ``http.create_service_app``; the verified principal is kept on the request for the next dependency."""
+    from .caller import HEADER, CallerRefused, refused
+
+    known = getattr(request.state, "verified_principal", None)
+    if known is not None:
+        return known
+    token = request.headers.get(HEADER)
     try:
-        return Principal.model_validate(json.loads(raw))
-    except (ValueError, ValidationError):
-        raise Problem(401, f"malformed {HEADER} header") from None
+        principal = request.app.state.callers.verify(token)
+    except CallerRefused as exc:
+        refused(exc, method=request.method, path=request.url.path,
+                client=request.client.host if request.client else None, token=token)
+        raise Problem(401, str(exc), reason=exc.reason) from None
+    request.state.verified_principal = principal
+    return principal
 
 
 def require(*roles: Role):

@@ -47,10 +47,11 @@ class EventProducer:
         await self._producer.stop()
 
     async def enqueue(self, topic: str, value: bytes, *, key: str | None = None,
-                      headers: Iterable[tuple[str, bytes]] = ()) -> asyncio.Future:
-        """Hand one message to the producer's buffer; await the returned future for the broker's ack."""
+                      headers: Iterable[tuple[str, bytes]] = (), partition: int | None = None) -> asyncio.Future:
+        """Hand one message to the producer's buffer; await the returned future for the broker's ack (its
+        partition and offset). ``partition``: a given one instead of the key's (a re-drive to where it was)."""
         return await self._producer.send(topic, value=value, key=key.encode() if key is not None else None,
-                                         headers=list(headers))
+                                         headers=list(headers), partition=partition)
 
     async def publish(self, topic: str, env: Envelope, *, key: str | None = None) -> None:
         """Publish one envelope and wait until the broker has it (acks=all)."""

@@ -23,6 +23,12 @@ def asyncpg_url(url: str) -> str:
     return url
 
 
+def _dev_caller_keys() -> str:
+    from .caller import DEV_KEYS
+
+    return DEV_KEYS
+
+
 class ServiceSettings(BaseSettings):
     """Settings common to every service. Subclasses set ``service_name`` and their env prefix."""
 
@@ -41,6 +47,10 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_password: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_PASSWORD"))
     # The CA that signed the brokers' certificates (SSL, SASL_SSL), e.g. Strimzi's <cluster>-cluster-ca-cert.
     kafka_ssl_cafile: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SSL_CAFILE"))
+    # Two environments on one broker (e.g. "staging"): consumer group ids and dead-letter topics are prefixed
+    # "<prefix>." (jsp_common.topics.in_environment), so neither takes the other's partitions or dead letters.
+    env_prefix: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$",
+                                   validation_alias=AliasChoices("JSP_ENV_PREFIX"))
     # Replicas per partition when topics are created: jsp_common.topics.REPLICATION (local 1/1, cluster 3/2).
     kafka_replication: Literal["local", "cluster"] = Field(
         "local", validation_alias=AliasChoices("JSP_KAFKA_REPLICATION"))
@@ -65,8 +75,15 @@ class ServiceSettings(BaseSettings):
     # Warn (log, daily) when the working-day calendar knows holidays for fewer days ahead than this.
     workday_calendar_warn_days: int = Field(45, validation_alias=AliasChoices("JSP_WORKDAY_CALENDAR_WARN_DAYS"))
 
+    # Who is calling (jsp_common.caller): the public keys (a JWK set, Ed25519) whose assertions this service
+    # accepts; during a key rotation the new and the old one. Default: the development key (refused in production).
+    caller_keys: str = Field(default_factory=lambda: _dev_caller_keys(), validation_alias=AliasChoices("JSP_CALLER_KEYS"))
+    caller_leeway_s: float = Field(5.0, validation_alias=AliasChoices("JSP_CALLER_LEEWAY_S"))
+
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # /metrics on a port of its own (only the scraper is let through to it), instead of on http_port; 0: any free.
+    metrics_port: int | None = None
 
     @model_validator(mode="after")
     def _derive(self) -> "ServiceSettings":
@@ -82,6 +99,12 @@ class ServiceSettings(BaseSettings):
             bad = [k for k, v in secrets.items() if not v or DEV_SECRET_MARKER in v.lower()]
             if bad:
                 raise ValueError(f"set real values for {', '.join(bad)} in production")
+
+    def kafka_group(self, group: str) -> str:
+        """The consumer group id of ``group`` (``<service>.<purpose>``) in this environment."""
+        from .topics import in_environment
+
+        return in_environment(group, self.env_prefix)
 
     def kafka_client_options(self) -> dict:
         opts: dict = {"bootstrap_servers": self.kafka_bootstrap_servers,

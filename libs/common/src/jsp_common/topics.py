@@ -93,6 +93,7 @@ RISK_ALERTS = "risk.alerts.v1"
 RISK_ALERT_EVENTS = ("risk.alert.raised.v1", "risk.alert.acknowledged.v1", "risk.alert.responded.v1",
                      "risk.alert.escalated.v1", "risk.alert.respond-by-changed.v1", "risk.alert.closed.v1")
 WORKDAY_SCHEDULES = "reference.workday-schedules.v1"
+DEAD_LETTER_REDRIVES = "operations.dead-letter-redrives.v1"  # operators' re-drives of dead letters (jsp_common.deadletters)
 
 # Event-type names, so producers and consumers spell them once.
 MARKET_ENTITY_EVENTS = (
@@ -331,12 +332,30 @@ CATALOGUE: tuple[Topic, ...] = (
         compacted=True,
         reference=True,
     ),
+    # ------------------------------------------------------------------ operations
+    Topic(
+        name=DEAD_LETTER_REDRIVES,
+        key="dead_letter_topic",
+        event_types=("operations.dead-letter.redriven.v1",),
+        producers=("operators (python -m jsp_common.deadletters redrive)",),
+        consumers=("operators", "auditors"),
+        description="The record of every dead letter put back on its original topic after a fix: which one, "
+                    "why it had failed, where it went, who re-drove it and why.",
+        partitions=1,
+        retention_ms=FOREVER,
+    ),
 )
 
 
-def dead_letter_topic(topic: str, group: str) -> str:
-    """The dead-letter topic of one consumer group on one topic."""
-    return f"{topic}.dlq.{group}"
+def dead_letter_topic(topic: str, group: str, env_prefix: str | None = None) -> str:
+    """The dead-letter topic of one consumer group on one topic (in the environment ``env_prefix``, if any)."""
+    return in_environment(f"{topic}.dlq.{group}", env_prefix)
+
+
+def in_environment(name: str, env_prefix: str | None) -> str:
+    """A consumer group id or dead-letter topic of one environment (``JSP_ENV_PREFIX``): ``<prefix>.<name>``, so
+    two environments on one broker neither share a group's partitions nor each other's dead letters."""
+    return f"{env_prefix}.{name}" if env_prefix else name
 
 
 def by_name(name: str) -> Topic:
@@ -353,9 +372,9 @@ def department_topic(template: str, department_code: str) -> str:
 
 
 
-def dead_letter(topic: Topic) -> list[Topic]:
+def dead_letter(topic: Topic, env_prefix: str | None = None) -> list[Topic]:
     return [
-        Topic(name=dead_letter_topic(topic.name, g), key=topic.key, event_types=(), producers=(g,),
+        Topic(name=dead_letter_topic(topic.name, g, env_prefix), key=topic.key, event_types=(), producers=(g,),
               consumers=("operators",), partitions=1, retention_ms=FOREVER,
               description=f"Messages of {topic.name} that consumer group {g} could not process, "
                           "with the original bytes and headers and the reason in the dlq.* headers.")
@@ -363,8 +382,9 @@ def dead_letter(topic: Topic) -> list[Topic]:
     ]
 
 
-def all_topics(department_codes: list[str] | None = None) -> list[Topic]:
-    """Every concrete topic: the catalogue with per-department templates expanded, plus dead-letter topics."""
+def all_topics(department_codes: list[str] | None = None, *, env_prefix: str | None = None) -> list[Topic]:
+    """Every concrete topic: the catalogue with per-department templates expanded, plus dead-letter topics
+    (those of the environment ``env_prefix``, if given)."""
     codes = department_codes if department_codes is not None else [d.code for d in departments.all_departments()]
     out: list[Topic] = []
     for t in CATALOGUE:
@@ -372,7 +392,7 @@ def all_topics(department_codes: list[str] | None = None) -> list[Topic]:
             out.extend(t.for_department(c) for c in codes)
         else:
             out.append(t)
-            out.extend(dead_letter(t))
+            out.extend(dead_letter(t, env_prefix))
     return out
 
 
@@ -417,16 +437,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="replicas and min.insync.replicas (default: JSP_KAFKA_REPLICATION, else local)")
     sub.add_parser("list", help="print every concrete topic")
     args = parser.parse_args(argv)
+    settings = ServiceSettings()
+    wanted = all_topics(env_prefix=settings.env_prefix)    # JSP_ENV_PREFIX: that environment's dead-letter topics
     if args.cmd == "list":
-        for t in all_topics():
+        for t in wanted:
             print(f"{t.name}\t{t.partitions}\t{t.key}")
         return 0
-    settings = ServiceSettings()
     replication = REPLICATION[args.replication or settings.kafka_replication]
-    created = asyncio.run(create_topics(settings.kafka_bootstrap_servers, replication=replication,
+    created = asyncio.run(create_topics(settings.kafka_bootstrap_servers, wanted, replication=replication,
                                         **{k: v for k, v in settings.kafka_client_options().items()
                                            if k != "bootstrap_servers"}))
-    print(f"topics: {len(created)} created, {len(all_topics()) - len(created)} already there")
+    print(f"topics: {len(created)} created, {len(wanted) - len(created)} already there")
     return 0
 
 

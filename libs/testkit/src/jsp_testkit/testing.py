@@ -40,6 +40,15 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("broker_restart") is not None)
 
 
+def caller_headers(principal, service: str | list[str], *, ttl_s: int = 24 * 3600) -> dict[str, str]:
+    """The header the gateway sends ``service`` on behalf of ``principal``: its signed assertion
+    (jsp_common.caller), signed with the development key the services accept by default. Long-lived, so a
+    header built once serves a whole test session."""
+    from jsp_common.caller import DEV_SIGNING_KEY, Signer
+
+    return Signer.from_jwk(DEV_SIGNING_KEY, ttl_s=ttl_s).headers(principal, service)
+
+
 async def wait_until(predicate: Callable[[], Awaitable[Any] | Any], *, timeout: float = 30.0,
                      interval: float = 0.05, what: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
@@ -213,10 +222,14 @@ def unique_database_url(settings: ServiceSettings, prefix: str) -> str:
     return f"{settings.postgres_url.rstrip('/')}/{unique(prefix).replace('.', '_').replace('-', '_')}"
 
 
+SERVICES = ("registry", "clues", "inspection", "risk", "dashboard", "gateway")
+
+
 def principal(*roles: Role, department: str | None = None, subject: str | None = None) -> dict[str, str]:
-    """The headers of a call the gateway vouches for (``X-JSP-Principal``), as a service receives it."""
+    """The headers of a call the gateway vouches for (its signed assertion), as a service receives it; valid
+    for every service (``aud`` lists them all), so one header serves a service's whole test module."""
     p = Principal(subject=subject or (department or roles[0].value), roles=list(roles), department=department)
-    return {"x-jsp-principal": p.header_value()}
+    return caller_headers(p, list(SERVICES))
 
 
 OFFICE = principal(Role.OFFICE, subject="office-duty")

@@ -12,7 +12,9 @@ from .settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
     return create_service_app(
+        settings=settings,
         title="Clues",
         description="Clues from the 12345 hotline and other channels: routing, handling on working-day "
                     "deadlines, replies, duplicates and case transfer to public security.",

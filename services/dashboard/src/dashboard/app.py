@@ -14,7 +14,9 @@ from .settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
     app = create_service_app(
+        settings=settings,
         title="Dashboard",
         description="The task-force office's command dashboard and the public pages (一公开), rendered from a read "
                     "model built from the platform's topics; reached through the gateway.",

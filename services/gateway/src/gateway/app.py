@@ -30,7 +30,7 @@ DESCRIPTION = """The one authenticated front door of the Joint Supervision Platf
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = create_service_app(title="Joint Supervision Platform — gateway", description=DESCRIPTION,
+    app = create_service_app(title="Joint Supervision Platform — gateway", description=DESCRIPTION, settings=settings,
                              runtime_factory=lambda: build(settings),
                              routers=[auth.router, ingest.router, entities.router, audit.router, admin.router,
                                       public.router, calendar.router, pages.router])

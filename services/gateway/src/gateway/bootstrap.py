@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from jsp_common.caller import Signer
 from jsp_common.outbox import SessionTx
 from jsp_common.runtime import ServiceRuntime
 
@@ -34,7 +35,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         audit=AuditWriter(runtime.db, batch_size=settings.audit_batch_size,
                           flush_interval_s=settings.audit_flush_interval_s, queue_max=settings.audit_queue_max),
-        upstreams=_upstreams(settings))
+        upstreams=_upstreams(settings, Signer.from_jwk(settings.caller_signing_key,
+                                                       ttl_s=settings.caller_assertion_ttl_s)))
     refresh_revocations = in_transaction(runtime, housekeeping.refresh_revocations)
     runtime.on_start(refresh_revocations)  # a revoked credential is refused from the first request on
     runtime.on_start(deps.audit.start)
@@ -56,8 +58,8 @@ def in_transaction(runtime: ServiceRuntime[Deps], job: Job) -> Callable[[], Awai
     return run
 
 
-def _upstreams(settings: Settings) -> dict[str, Upstream]:
-    return {name: Upstream(name=name,
+def _upstreams(settings: Settings, signer: Signer) -> dict[str, Upstream]:
+    return {name: Upstream(name=name, signer=signer,
                            client=build_client(url, connect_timeout_s=settings.upstream_connect_timeout_s,
                                                timeout_s=settings.upstream_timeout_s,
                                                max_connections=settings.upstream_max_connections),

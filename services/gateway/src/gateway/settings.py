@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from jsp_common.caller import DEV_SIGNING_KEY, public_keys
 from jsp_common.settings import DEV_SECRET_MARKER, ServiceSettings
 
 
@@ -38,6 +41,14 @@ class Settings(ServiceSettings):
     token_ttl_s: int = 900
     revocation_refresh_s: float = 5.0   # how often revoked keys and disabled clients are reloaded
 
+    # Who is calling, proven to the services (jsp_common.caller): the private Ed25519 JWK the gateway signs each
+    # forwarded call's assertion with (its kid must be in JSP_CALLER_KEYS), and how long an assertion is good for.
+    caller_signing_key: str = DEV_SIGNING_KEY
+    caller_assertion_ttl_s: int = Field(60, ge=5, le=600)
+
+    # Prometheus metrics on their own port, reached only by the cluster's scraper (never through the Ingress).
+    metrics_port: int | None = 9464
+
     # People signed in on the dashboard's pages: the token lives in this HttpOnly cookie (Secure in production).
     session_cookie: str = "jsp_session"
     session_cookie_secure: bool | None = None   # default: secure outside development and test
@@ -58,5 +69,10 @@ class Settings(ServiceSettings):
     def check(self) -> "Settings":
         if self.session_cookie_secure is None:
             self.session_cookie_secure = self.environment == "production"
-        self.refuse_placeholder_secrets(jwt_key=self.jwt_keys[0] if self.jwt_keys else None)
+        self.refuse_placeholder_secrets(jwt_key=self.jwt_keys[0] if self.jwt_keys else None,
+                                        caller_signing_key=self.caller_signing_key)
+        kid = json.loads(self.caller_signing_key).get("kid")
+        if kid not in public_keys(self.caller_keys):
+            raise ValueError(f"the caller signing key {kid!r} is not in JSP_CALLER_KEYS: the services would refuse "
+                             "every call (rotation: add its public key everywhere first)")
         return self

@@ -27,7 +27,7 @@ OTHER_DEPARTMENT = "samr-410200"
 def gateway_settings(base, **overrides) -> Settings:
     values = dict(database_url=f"{base.postgres_url}/gateway_test", registry_url=CLOSED, clues_url=CLOSED, risk_url=CLOSED,
                   environment="test", upstream_retry_backoff_s=0.01, audit_flush_interval_s=0.05,
-                  revocation_refresh_s=0.5)
+                  revocation_refresh_s=0.5, metrics_port=0)
     values.update(overrides)
     return Settings(**values)
 

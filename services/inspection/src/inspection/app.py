@@ -1,4 +1,4 @@
-"""The inspection service's HTTP app (reached only through the gateway, which sets X-JSP-Principal)."""
+"""The inspection service's HTTP app (reached only through the gateway, whose signed assertion names the caller)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from .settings import Settings
 
 
 def create_app(settings: Settings | None = None, **build_options) -> FastAPI:
+    settings = settings or Settings()
     return create_service_app(
+        settings=settings,
         title="JSP inspection",
         description="One list, two directories (一单两库): the key supervision matters, the object and inspector "
                     "directories, departments' plans merged into joint random inspections (双随机、一公开) whose "

@@ -1,4 +1,4 @@
-"""The registry's HTTP app (reached only through the gateway, which sets X-JSP-Principal)."""
+"""The registry's HTTP app (reached only through the gateway, whose signed assertion names the caller)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from .settings import Settings
 
 
 def create_app(settings: Settings | None = None, **build_options) -> FastAPI:
+    settings = settings or Settings()
     return create_service_app(
+        settings=settings,
         title="JSP registry",
         description="Directory of supervised objects (综合监管对象名录库), responsibility rules, "
                     "dual notification (双告知) and adjudication (研判定性).",

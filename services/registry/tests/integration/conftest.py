@@ -17,6 +17,7 @@ from jsp_common.migrations import upgrade
 from jsp_common.principal import Principal, Role
 from jsp_common.topics import Topic, by_name, create_topics, dead_letter_topic
 from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import caller_headers
 from registry.__main__ import SERVICE_DIR
 from registry.app import create_app
 from registry.bootstrap import build
@@ -75,7 +76,7 @@ class RegistryUnderTest:
     async def call(self, method: str, path: str, principal: Principal | None = None, **kw) -> httpx.Response:
         headers = kw.pop("headers", {})
         if principal is not None:
-            headers["x-jsp-principal"] = principal.header_value()
+            headers.update(caller_headers(principal, "registry"))
         return await self.client.request(method, path, headers=headers, **kw)
 
     async def fetchval(self, sql: str, *args):

@@ -12,7 +12,9 @@ from .settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
     return create_service_app(
+        settings=settings,
         title="Risk",
         description="Joint monitoring and early warning (联合监测预警): indicators and warning levels as versioned "
                     "data, risk alerts with response plans, device monitoring with automatic clues, credit "

@@ -15,5 +15,6 @@ from . import clues as _clues  # noqa: E402,F401
 from . import inspection as _inspection  # noqa: E402,F401
 from . import risk as _risk  # noqa: E402,F401
 from . import calendar as _calendar  # noqa: E402,F401
+from . import operations as _operations  # noqa: E402,F401
 
 __all__ = ["CATALOGUE", "EventData", "UnknownEventType", "event", "model_for", "parse_data"]

@@ -1,4 +1,4 @@
-"""The clues API, called by the gateway with the caller in ``X-JSP-Principal``: clues, case transfers and the
+"""The clues API, called by the gateway with the caller in its signed assertion (``X-JSP-Assertion``): clues, case transfers and the
 office's configuration."""
 
 from fastapi import APIRouter

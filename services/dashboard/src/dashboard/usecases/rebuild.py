@@ -54,7 +54,7 @@ async def rebuild(settings: Settings, timeout_s: float = 3600.0) -> dict[str, in
     try:
         # Rewind first: it fails while a dashboard still consumes in the group, before anything is forgotten.
         try:
-            ends = await _rewind(settings.read_model_group, subscriptions.read_model_topics(), options)
+            ends = await _rewind(settings.kafka_group(settings.read_model_group), subscriptions.read_model_topics(), options)
         except KafkaError as exc:
             raise RebuildRefused(f"cannot move consumer group {settings.read_model_group} back to the start of "
                                  f"the topics ({type(exc).__name__}): stop every running dashboard first") from None
@@ -63,7 +63,7 @@ async def rebuild(settings: Settings, timeout_s: float = 3600.0) -> dict[str, in
         await runtime.start()
         started = True
         deadline = time.monotonic() + timeout_s
-        while not await _caught_up(settings.read_model_group, ends, options):
+        while not await _caught_up(settings.kafka_group(settings.read_model_group), ends, options):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the read model did not catch up within {timeout_s:.0f}s")
             await asyncio.sleep(1.0)

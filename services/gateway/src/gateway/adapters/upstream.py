@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from jsp_common.caller import Signer
 from jsp_common.logs import get_logger
+from jsp_common.principal import Principal
 
 log = get_logger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -27,15 +29,23 @@ class UpstreamError(Exception):
 class Upstream:
     name: str
     client: httpx.AsyncClient
+    signer: Signer | None = None        # signs the caller's assertion for this service (audience: its name)
     retries: int = 2
     backoff_s: float = 0.1
     openapi_ttl_s: float = 30.0
     _openapi: dict | None = field(default=None, repr=False)
     _openapi_at: float = 0.0
 
-    async def request(self, method: str, path: str, *, params=None, headers=None, content: bytes | None = None,
-                      timeout_s: float | None = None) -> httpx.Response:
-        """``timeout_s``: this call's own read timeout instead of the client's (a long-running route)."""
+    def assertion(self, principal: Principal) -> dict[str, str]:
+        """The header proving ``principal`` to this service (jsp_common.caller), fresh for each call."""
+        return self.signer.headers(principal, self.name) if self.signer else {}
+
+    async def request(self, method: str, path: str, *, principal: Principal | None = None, params=None,
+                      headers=None, content: bytes | None = None, timeout_s: float | None = None) -> httpx.Response:
+        """On behalf of ``principal`` (signed for this service). ``timeout_s``: this call's own read timeout
+        instead of the client's (a long-running route)."""
+        if principal is not None:
+            headers = {**(headers or {}), **self.assertion(principal)}
         attempts = 1 + (self.retries if method.upper() in SAFE_METHODS else 0)
         timeout = (httpx.Timeout(timeout_s, connect=self.client.timeout.connect) if timeout_s is not None
                    else httpx.USE_CLIENT_DEFAULT)

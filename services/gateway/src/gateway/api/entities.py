@@ -43,4 +43,4 @@ async def entity_360(request: Request, uscc: str = Path(pattern=USCC_PATTERN, de
                      principal: Principal = Depends(require(Role.OFFICE, Role.DEPARTMENT))) -> dict:
     parts = [(name, service, path, {k: v.format(uscc=uscc) for k, v in params.items()})
              for name, service, path, params in PARTS]
-    return await composition.entity_360(deps_of(request), uscc, upstream_headers(request, principal), parts=parts)
+    return await composition.entity_360(deps_of(request), uscc, principal, upstream_headers(request), parts=parts)

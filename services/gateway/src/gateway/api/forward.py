@@ -1,4 +1,4 @@
-"""Forwarding a call to a service: the principal header, request id and trace context ride along."""
+"""Forwarding a call to a service: the caller's signed assertion, request id and trace context ride along."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from fastapi import Depends, Request, Response
 from jsp_common import tracing
 from jsp_common.http import deps_of
 from jsp_common.logs import get_logger
-from jsp_common.principal import HEADER as PRINCIPAL_HEADER
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 from structlog.contextvars import get_contextvars
@@ -23,9 +22,9 @@ PASS_REQUEST = ("content-type", "accept", "accept-language", "idempotency-key", 
 PASS_RESPONSE = ("content-type", "location", "etag", "cache-control", "link", "x-total-count", "retry-after")
 
 
-def upstream_headers(request: Request, principal: Principal) -> dict[str, str]:
+def upstream_headers(request: Request) -> dict[str, str]:
+    """What rides along to a service; the caller's assertion is added per service by ``Upstream.request``."""
     headers = {k: v for k in PASS_REQUEST if (v := request.headers.get(k))}
-    headers[PRINCIPAL_HEADER] = principal.header_value()
     request_id = get_contextvars().get("request_id")
     if request_id:
         headers["x-request-id"] = request_id
@@ -55,8 +54,8 @@ def proxy_endpoint(rule: Rule):
         try:
             deps = deps_of(request)
             resp = await deps.upstreams[rule.service].request(
-                rule.method, path, params=list(request.query_params.multi_items()),
-                headers=upstream_headers(request, principal), content=body,
+                rule.method, path, principal=principal, params=list(request.query_params.multi_items()),
+                headers=upstream_headers(request), content=body,
                 timeout_s=deps.settings.upstream_long_timeout_s if rule.long_running else None)
         except UpstreamError as exc:
             raise Problem(exc.status, str(exc) + "; try again later", service=exc.service) from None

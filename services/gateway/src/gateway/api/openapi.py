@@ -90,7 +90,7 @@ def _stub(rule: Rule) -> dict:
 
 def _strip_principal_header(op: dict) -> None:
     op["parameters"] = [p for p in op.get("parameters", [])
-                        if not (p.get("in") == "header" and p.get("name", "").lower() == "x-jsp-principal")]
+                        if not (p.get("in") == "header" and p.get("name", "").lower() == "x-jsp-assertion")]
 
 
 async def merged_openapi(app: FastAPI, request: Request) -> dict:

@@ -3,7 +3,7 @@
 
 ``/ui/public/...``, ``/ui/static/...`` and ``/ui/login`` are public; every other ``/ui/...`` page needs a
 signed-in office or department person (no cookie: back to the sign-in page). The pages are forwarded to the
-dashboard service with the principal header, like any service route, and with the person's token, which the
+dashboard service with the caller's signed assertion, like any service route, and with the person's token, which the
 dashboard uses to ask the gateway for an entity's 360 view under the person's own rights. The live stream
 (server-sent events) is forwarded as a stream.
 """
@@ -88,6 +88,7 @@ async def _person(request: Request) -> tuple[Principal | None, str | None]:
 async def page(request: Request, path: str) -> Response:
     public = path == "login" or path.startswith(PUBLIC_PREFIXES)
     headers: dict[str, str]
+    principal: Principal | None = None
     if public:
         public_caller(request)
         headers = {k: v for k in ("accept", "accept-language") if (v := request.headers.get(k))}
@@ -100,14 +101,16 @@ async def page(request: Request, path: str) -> Response:
             return RedirectResponse("/ui/login?" + urlencode(query), status_code=303)
         if not principal.has(Role.OFFICE, Role.DEPARTMENT):
             raise Problem(403, "the dashboard is for the task-force office and the departments")
-        headers = upstream_headers(request, principal)
+        headers = upstream_headers(request)
         headers["authorization"] = f"Bearer {token}"
     upstream = deps_of(request).upstreams[SERVICE]
     url = "/ui/" + quote(path)
     if path in STREAMS:
-        return await _stream(request, upstream.client, url, headers)
+        signed = upstream.assertion(principal) if principal else {}
+        return await _stream(request, upstream.client, url, {**headers, **signed})
     try:
-        resp = await upstream.request("GET", url, params=list(request.query_params.multi_items()), headers=headers)
+        resp = await upstream.request("GET", url, principal=principal, params=list(request.query_params.multi_items()),
+                                      headers=headers)
     except UpstreamError as exc:
         raise Problem(exc.status, str(exc) + "; try again later", service=exc.service) from None
     out = {k: v for k in PASS_RESPONSE if (v := resp.headers.get(k))}

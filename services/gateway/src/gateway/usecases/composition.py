@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
 from ..adapters.upstream import UpstreamError
@@ -14,9 +15,10 @@ from ..domain import composition
 PartSpec = tuple[str, str, str, dict]   # (name, service, path, query parameters)
 
 
-async def _part(deps: Deps, name: str, service: str, path: str, headers: dict, params=None) -> composition.Part:
+async def _part(deps: Deps, name: str, service: str, path: str, principal: Principal, headers: dict,
+                params=None) -> composition.Part:
     try:
-        resp = await deps.upstreams[service].request("GET", path, params=params, headers=headers)
+        resp = await deps.upstreams[service].request("GET", path, principal=principal, params=params, headers=headers)
     except UpstreamError as exc:
         return composition.Part(name, 0, reason=str(exc))
     try:
@@ -30,11 +32,11 @@ async def _part(deps: Deps, name: str, service: str, path: str, headers: dict, p
                                                            + (f": {detail}" if detail else ""))
 
 
-async def entity_360(deps: Deps, uscc: str, headers: dict, *, parts: list[PartSpec]) -> dict:
-    """``parts``: the parts besides the registry record."""
+async def entity_360(deps: Deps, uscc: str, principal: Principal, headers: dict, *, parts: list[PartSpec]) -> dict:
+    """On behalf of ``principal``; ``parts``: the parts besides the registry record."""
     record, *others = await asyncio.gather(
-        _part(deps, "registry", "registry", f"/entities/{uscc}", headers),
-        *(_part(deps, name, service, path, headers, params) for name, service, path, params in parts))
+        _part(deps, "registry", "registry", f"/entities/{uscc}", principal, headers),
+        *(_part(deps, name, service, path, principal, headers, params) for name, service, path, params in parts))
     try:
         return composition.compose(uscc, record, [composition.only_about(uscc, p) for p in others])
     except composition.EntityNotFound:
