@@ -1,5 +1,5 @@
-"""The clues API, called by the gateway with the caller in its signed assertion (``X-JSP-Assertion``): clues, case transfers and the
-office's configuration."""
+"""The clues API, called by the gateway with the caller in its signed assertion (``X-JSP-Assertion``): clues,
+case transfers and the office's configuration."""
 
 from fastapi import APIRouter
 
