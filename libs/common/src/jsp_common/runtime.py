@@ -18,6 +18,7 @@ from typing import Awaitable, Callable, Generic, Mapping, Sequence, TypeVar
 from . import clock
 from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
 from .db import Database
+from .leadership import Leadership
 from .logs import get_logger
 from .migrations import schema_state, service_dir_of
 from .metrics import WORKDAY_CALENDAR_KNOWN_UNTIL
@@ -37,6 +38,7 @@ class _Periodic:
     name: str
     job: Callable[[], Awaitable[None]]
     interval_s: float
+    every_replica: bool = False
 
 
 class ServiceRuntime(Generic[DepsT]):
@@ -56,6 +58,7 @@ class ServiceRuntime(Generic[DepsT]):
                                  keep_sent_hours=settings.outbox_keep_sent_hours)
         self.consumers: list[ConsumerLoop] = []
         self._periodic: list[_Periodic] = []
+        self.leadership = Leadership(settings.database_url, settings.service_name)
         self._tasks: list[asyncio.Task] = []
         self.schedule_feed: ScheduleFeed | None = None
         self._on_start: list[Callable[[], Awaitable[None] | None]] = []
@@ -91,9 +94,12 @@ class ServiceRuntime(Generic[DepsT]):
         runtime stops its consumers, jobs, relay, producer and database."""
         self._on_stop.append(step)
 
-    def add_periodic(self, name: str, job: Callable[[], Awaitable[None]], interval_s: float) -> None:
-        """A job run every ``interval_s`` seconds (e.g. scanning for overdue deadlines)."""
-        self._periodic.append(_Periodic(name, job, interval_s))
+    def add_periodic(self, name: str, job: Callable[[], Awaitable[None]], interval_s: float, *,
+                     every_replica: bool = False) -> None:
+        """A job run every ``interval_s`` seconds (e.g. scanning for overdue deadlines), by one replica of the
+        service at a time (the one that holds the job's advisory lock: ``jsp_common.leadership``).
+        ``every_replica``: a job about the replica itself (refreshing its own cache, setting its own gauge)."""
+        self._periodic.append(_Periodic(name, job, interval_s, every_replica))
 
     def watch_calendar(self, calendar: WorkCalendar) -> None:
         """For a service that counts working days: once a day, publish how far ahead ``calendar`` knows the
@@ -106,7 +112,7 @@ class ServiceRuntime(Generic[DepsT]):
                 log.warning("the working-day calendar has no holiday schedule after this date: deadlines later "
                             "than it are provisional and count Monday to Friday; the office uploads the official "
                             "schedule through the gateway (PUT /calendar/years/{year})", known_until=until.isoformat())
-        self.add_periodic("workday-calendar", check, 24 * 3600)
+        self.add_periodic("workday-calendar", check, 24 * 3600, every_replica=True)
 
     def follow_schedules(self, calendar: WorkCalendar, on_change: OnChange | None = None) -> None:
         """Keep ``calendar`` current from the published working-day schedules (read whole before the consumers
@@ -115,13 +121,17 @@ class ServiceRuntime(Generic[DepsT]):
 
     async def _run_periodic(self, p: _Periodic) -> None:
         while True:
+            wait = p.interval_s
             try:
-                await p.job()
+                if p.every_replica or await self.leadership.leads(p.name):
+                    await p.job()
+                else:  # another replica leads it: try to take over soon after that one is gone
+                    wait = min(p.interval_s, self.settings.periodic_leader_retry_s)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - log and try again next round
                 log.exception("periodic job failed", job=p.name)
-            await asyncio.sleep(p.interval_s)
+            await asyncio.sleep(wait)
 
     async def schema(self) -> str:
         """``"ok"`` once the database is at (or past) the head of this service's migrations."""
@@ -184,6 +194,7 @@ class ServiceRuntime(Generic[DepsT]):
                 t.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await t
+            await self.leadership.close()  # another replica takes the jobs over at once
             if self.schedule_feed is not None:
                 await self.schedule_feed.stop()
             with contextlib.suppress(Exception):

@@ -59,6 +59,8 @@ class ServiceSettings(BaseSettings):
     outbox_batch_bytes: int = Field(16 * 1024 * 1024, validation_alias=AliasChoices("JSP_OUTBOX_BATCH_BYTES"))
     outbox_poll_interval_s: float = Field(0.5, validation_alias=AliasChoices("JSP_OUTBOX_POLL_INTERVAL_S"))
     outbox_keep_sent_hours: float = Field(24.0, validation_alias=AliasChoices("JSP_OUTBOX_KEEP_SENT_HOURS"))
+    # A replica that does not lead a periodic job tries to take it over this often (jsp_common.leadership).
+    periodic_leader_retry_s: float = Field(5.0, validation_alias=AliasChoices("JSP_PERIODIC_LEADER_RETRY_S"))
 
     # A CSV (date,is_workday) with holiday schedules chinese-calendar does not know yet (jsp_common.workdays).
     workday_overrides: str | None = Field(None, validation_alias=AliasChoices("JSP_WORKDAY_OVERRIDES"))
