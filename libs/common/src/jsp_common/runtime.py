@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, Generic, Mapping, Sequence, TypeVar
 
 from . import clock
+from .connections import ConnectionWatch
 from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
 from .db import Database
 from .leadership import Leadership
@@ -41,6 +42,17 @@ class _Periodic:
     every_replica: bool = False
 
 
+async def _until_done(start: Callable[[], Awaitable[None]], what: str, interval_s: float = 2.0) -> None:
+    """Start something that needs the broker, trying again while the broker is away."""
+    while True:
+        try:
+            await start()
+            return
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not start; trying again", what=what, error=repr(exc))
+            await asyncio.sleep(interval_s)
+
+
 class ServiceRuntime(Generic[DepsT]):
     """The shared runtime of one service; ``deps`` is what its use cases need (set once by its bootstrap)."""
 
@@ -59,13 +71,18 @@ class ServiceRuntime(Generic[DepsT]):
         self.consumers: list[ConsumerLoop] = []
         self._periodic: list[_Periodic] = []
         self.leadership = Leadership(settings.database_url, settings.service_name)
+        self.connections = ConnectionWatch({"kafka": self.producer.ping, "database": self.db.ping},
+                                           check_s=settings.connection_check_s, report_s=settings.connection_report_s)
         self._tasks: list[asyncio.Task] = []
         self.schedule_feed: ScheduleFeed | None = None
         self._on_start: list[Callable[[], Awaitable[None] | None]] = []
         self._on_stop: list[Callable[[], Awaitable[None] | None]] = []
         self._service_dir = service_dir_of(settings.service_name)
         self._schema_ok = self._service_dir is None  # a runtime without migrations of its own
-        self._working = False
+        self._working = False   # the relay and consumers were started (to be stopped)
+        self._started = False   # everything runs: the service is ready to work
+        self._steps_done = 0
+        self._producer_started = False
         self._waiting: asyncio.Task | None = None
 
     def add_consumer(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler],
@@ -143,39 +160,51 @@ class ServiceRuntime(Generic[DepsT]):
         return "ok"
 
     async def start(self) -> None:
-        for step in self._on_start:
-            if asyncio.iscoroutine(done := step()):
-                await done
-        await self.producer.start()
+        """Start what can be started; what needs a server that is away (Kafka, the database) or a schema not
+        migrated yet is started in the background as soon as it can be: the process stays up, not ready."""
+        self.connections.start()
         try:
-            ready = await self.schema() == "ok"
-        except Exception:  # noqa: BLE001 - database not reachable yet: wait like for a migration
-            ready = False
-        if ready:
+            state = await self._prepare()
+        except Exception as exc:  # noqa: BLE001 - a server away: wait for it like for a migration
+            state = f"unavailable: {type(exc).__name__}"
+        if state == "ok":
             await self._start_work()
         else:
-            self._waiting = asyncio.create_task(self._start_when_migrated(), name="wait-for-schema")
+            self._waiting = asyncio.create_task(self._start_when_ready(state), name="wait-to-start")
 
-    async def _start_when_migrated(self, interval_s: float = 2.0) -> None:
-        while True:
+    async def _prepare(self) -> str:
+        """The service's own start-up steps and the producer (each done once), then the schema's state."""
+        while self._steps_done < len(self._on_start):
+            if asyncio.iscoroutine(done := self._on_start[self._steps_done]()):
+                await done
+            self._steps_done += 1
+        if not self._producer_started:
+            await self.producer.start()
+            self._producer_started = True
+        return await self.schema()
+
+    async def _start_when_ready(self, state: str, interval_s: float = 2.0) -> None:
+        said = None
+        while state != "ok":
+            if state != said:  # once per state, not every round
+                log.info("waiting before consuming", state=state)
+                said = state
+            await asyncio.sleep(interval_s)
             try:
-                state = await self.schema()
+                state = await self._prepare()
             except Exception as exc:  # noqa: BLE001
                 state = f"unavailable: {type(exc).__name__}"
-            if state == "ok":
-                await self._start_work()
-                return
-            log.info("waiting for the database to be migrated before consuming", schema=state)
-            await asyncio.sleep(interval_s)
+        await self._start_work()
 
     async def _start_work(self) -> None:
         self.relay.start()
         self._working = True
         if self.schedule_feed is not None:
-            await self.schedule_feed.start()
+            await _until_done(self.schedule_feed.start, "working-day schedules")
         for c in self.consumers:
-            await c.start()
+            await _until_done(c.start, f"consumer {c.group}")
         self._tasks = [asyncio.create_task(self._run_periodic(p), name=p.name) for p in self._periodic]
+        self._started = True
         log.info("service started", consumers=[c.group for c in self.consumers])
 
     async def stop(self) -> None:
@@ -183,6 +212,7 @@ class ServiceRuntime(Generic[DepsT]):
         for step in self._on_stop:
             if asyncio.iscoroutine(done := step()):
                 await done
+        await self.connections.stop()
         if self._waiting:
             self._waiting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -200,7 +230,8 @@ class ServiceRuntime(Generic[DepsT]):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.relay.publish_batch(), 10)
             await self.relay.stop()
-        await self.producer.stop()
+        if self._producer_started:
+            await self.producer.stop()
         await self.db.dispose()
         log.info("service stopped")
 
@@ -217,4 +248,6 @@ class ServiceRuntime(Generic[DepsT]):
                 checks["schema"] = await asyncio.wait_for(self.schema(), 3)
             except Exception as exc:  # noqa: BLE001
                 checks["schema"] = f"unavailable: {type(exc).__name__}"
+        if all(v == "ok" for v in checks.values()):  # the servers are there: is everything started on them?
+            checks["work"] = "ok" if self._started else "starting"
         return checks

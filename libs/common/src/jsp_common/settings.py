@@ -33,6 +33,12 @@ class ServiceSettings(BaseSettings):
         "development", validation_alias=AliasChoices("JSP_ENVIRONMENT"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("JSP_LOG_LEVEL"))
     log_json: bool = Field(True, validation_alias=AliasChoices("JSP_LOG_JSON"))
+    # A library's repeated log line is written once per this many seconds, with how many were left out.
+    log_repeat_window_s: float = Field(60.0, validation_alias=AliasChoices("JSP_LOG_REPEAT_WINDOW_S"))
+    # Kafka and the database are probed this often; losing one, still missing it every
+    # connection_report_s, and getting it back are each logged once (jsp_common.runtime).
+    connection_check_s: float = Field(2.0, validation_alias=AliasChoices("JSP_CONNECTION_CHECK_S"))
+    connection_report_s: float = Field(30.0, validation_alias=AliasChoices("JSP_CONNECTION_REPORT_S"))
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias=AliasChoices("JSP_KAFKA_BOOTSTRAP_SERVERS"))
     kafka_security_protocol: str = Field("PLAINTEXT", validation_alias=AliasChoices("JSP_KAFKA_SECURITY_PROTOCOL"))

@@ -4,6 +4,8 @@ other takes the job over. A job about the replica itself runs on each. Real Post
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 from jsp_common.db import asyncpg_dsn, ensure_database
@@ -34,9 +36,9 @@ async def test_a_periodic_job_runs_on_one_replica_and_moves_when_its_session_end
     service = unique("periodic-probe")  # no migrations of its own: the runtime works at once
     runs: list[str] = []
     a, b = _replica(settings, url, service, runs, "a"), _replica(settings, url, service, runs, "b")
-    await a.start()
+    await asyncio.wait_for(a.start(), 120)
     await wait_until(lambda: runs.count("a") >= 3, timeout=30, what="the first replica to lead the job")
-    await b.start()
+    await asyncio.wait_for(b.start(), 120)
     stopped = []
     try:
         await wait_until(lambda: runs.count("b:own") >= 20 and runs.count("a") >= 40, timeout=60,
@@ -60,10 +62,10 @@ async def test_a_periodic_job_runs_on_one_replica_and_moves_when_its_session_end
                          what="the job to keep running on its new leader")
         assert "a" not in runs[mark:]
 
-        await b.stop()  # a graceful stop gives the job up at once
+        await asyncio.wait_for(b.stop(), 120)  # a graceful stop gives the job up at once
         stopped.append(b)
         await wait_until(lambda: "a" in runs[mark:], timeout=30, what="the first replica to lead again")
     finally:
-        await a.stop()
+        await asyncio.wait_for(a.stop(), 120)
         if b not in stopped:
-            await b.stop()
+            await asyncio.wait_for(b.stop(), 120)
