@@ -89,7 +89,7 @@ async def page(request: Request, path: str) -> Response:
     public = path == "login" or path.startswith(PUBLIC_PREFIXES)
     headers: dict[str, str]
     if public:
-        public_caller(request)
+        await public_caller(request)
         headers = {k: v for k in ("accept", "accept-language") if (v := request.headers.get(k))}
     else:
         principal, token = await _person(request)
