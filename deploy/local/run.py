@@ -40,6 +40,10 @@ class Service:
     env: dict[str, str]
     log: Path
     process: subprocess.Popen | None = None
+    module: str = ""  # the package served (`python -m <module> serve`); the name by default
+
+    def __post_init__(self) -> None:
+        self.module = self.module or self.name
 
     @property
     def url(self) -> str:
@@ -77,18 +81,31 @@ class Stack:
 
     def migrate(self, name: str) -> None:
         svc = self.services[name]
-        done = subprocess.run([PYTHON, "-m", name, "migrate"], env=svc.env, cwd=ROOT, capture_output=True,
+        done = subprocess.run([PYTHON, "-m", svc.module, "migrate"], env=svc.env, cwd=ROOT, capture_output=True,
                               text=True, timeout=300)
         if done.returncode != 0:
             raise StartError(f"{name}: migrate failed:\n{done.stdout}\n{done.stderr}")
 
-    def start(self, name: str, *, timeout: float = 60.0) -> Service:
+    def spawn(self, name: str) -> Service:
+        """Start a service's process without waiting for it to be ready."""
         svc = self.services[name]
         if port_in_use(svc.port):  # its readiness check would be answered by whatever holds the port
             raise StartError(f"{name}: port {svc.port} is in use (is `make run` running already?)")
-        log = open(svc.log, "ab")
-        svc.process = subprocess.Popen([PYTHON, "-m", name, "serve"], env=svc.env, cwd=ROOT, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+        with open(svc.log, "ab") as log:
+            svc.process = subprocess.Popen([PYTHON, "-m", svc.module, "serve"], env=svc.env, cwd=ROOT, stdout=log,
+                                           stderr=subprocess.STDOUT, start_new_session=True)
+        return svc
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a service's process (a crash: no shutdown step runs) and reap it."""
+        svc = self.services[name]
+        p, svc.process = svc.process, None
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
+
+    def start(self, name: str, *, timeout: float = 60.0) -> Service:
+        svc = self.spawn(name)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if svc.process.poll() is not None:

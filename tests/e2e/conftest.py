@@ -63,7 +63,7 @@ def stack(settings, kafka_topics):
     run = local_stack_module(ROOT)
     base = settings.postgres_url.rstrip("/")
     s = run.Stack(list(SERVICES), ports=PORTS, log_dir=ROOT / ".local" / "e2e-logs",
-                  env={"JSP_LOG_JSON": "true", "JSP_OUTBOX_POLL_INTERVAL_S": "0.1"},
+                  env={"JSP_LOG_JSON": "true", "JSP_OUTBOX_POLL_INTERVAL_S": "0.1", "JSP_CONNECTION_REPORT_S": "10"},
                   per_service={n: {f"JSP_{n.upper()}_DATABASE_URL": f"{base}/{n}_e2e"} for n in SERVICES})
     # Notifications are due past the next holiday-to-be, so the working-day schedule test can move them.
     s.services["registry"].env.update(JSP_REGISTRY_ACK_WORKDAYS=str(SCHEDULE_GAP.workdays))

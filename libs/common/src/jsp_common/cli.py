@@ -36,7 +36,7 @@ def service_main(*, name: str, service_dir: Path, settings: Callable[[], Service
     args = parser.parse_args(argv)
 
     s = settings()
-    configure_logging(s.service_name, s.log_level, s.log_json)
+    configure_logging(s.service_name, s.log_level, s.log_json, repeat_window_s=s.log_repeat_window_s)
     if args.cmd == "migrate":
         from .migrations import upgrade
 

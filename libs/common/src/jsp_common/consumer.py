@@ -37,7 +37,7 @@ from .events import EventData, UnknownEventType, parse_data
 from .logs import bound_contextvars, get_logger
 from .metrics import EVENTS_FAILED, EVENTS_IN, EVENTS_OUT, HANDLER_SECONDS
 from .producer import EventProducer
-from .topics import dead_letter_topic, in_environment
+from .topics import dead_letter_topic, declared_types, in_environment
 
 log = get_logger(__name__)
 
@@ -173,6 +173,7 @@ class ConsumerLoop:
                                           auto_offset_reset="earliest", client_id=self.group_id, **client_options)
         self._task: asyncio.Task | None = None
         self._stopping = False
+        self._declared: dict[str, tuple[str, ...] | None] = {}  # topic -> the event types it may carry
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -220,6 +221,11 @@ class ConsumerLoop:
             item.envelope = Envelope.from_bytes(d.value)
         except EnvelopeError as exc:
             item.poison = (exc.reason, None)
+            return item
+        declared = self._declared.setdefault(d.topic, declared_types(d.topic))
+        if declared is not None and item.envelope.type not in declared:
+            item.poison = (f"event type {item.envelope.type!r} is not carried on {d.topic}; it carries: "
+                           + ", ".join(declared), None)
             return item
         item.handler = self.handlers.get(item.envelope.type)
         item.batch = self.batch_handlers.get(item.envelope.type)

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, Generic, Mapping, Sequence, TypeVar
 
 from . import clock
+from .connections import ConnectionWatch
 from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
 from .db import Database
+from .leadership import Leadership
 from .logs import get_logger
 from .migrations import schema_state, service_dir_of
 from .metrics import WORKDAY_CALENDAR_KNOWN_UNTIL
@@ -37,6 +39,18 @@ class _Periodic:
     name: str
     job: Callable[[], Awaitable[None]]
     interval_s: float
+    every_replica: bool = False
+
+
+async def _until_done(start: Callable[[], Awaitable[None]], what: str, interval_s: float = 2.0) -> None:
+    """Start something that needs the broker, trying again while the broker is away."""
+    while True:
+        try:
+            await start()
+            return
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not start; trying again", what=what, error=repr(exc))
+            await asyncio.sleep(interval_s)
 
 
 class ServiceRuntime(Generic[DepsT]):
@@ -56,13 +70,19 @@ class ServiceRuntime(Generic[DepsT]):
                                  keep_sent_hours=settings.outbox_keep_sent_hours)
         self.consumers: list[ConsumerLoop] = []
         self._periodic: list[_Periodic] = []
+        self.leadership = Leadership(settings.database_url, settings.service_name)
+        self.connections = ConnectionWatch({"kafka": self.producer.ping, "database": self.db.ping},
+                                           check_s=settings.connection_check_s, report_s=settings.connection_report_s)
         self._tasks: list[asyncio.Task] = []
         self.schedule_feed: ScheduleFeed | None = None
         self._on_start: list[Callable[[], Awaitable[None] | None]] = []
         self._on_stop: list[Callable[[], Awaitable[None] | None]] = []
         self._service_dir = service_dir_of(settings.service_name)
         self._schema_ok = self._service_dir is None  # a runtime without migrations of its own
-        self._working = False
+        self._working = False   # the relay and consumers were started (to be stopped)
+        self._started = False   # everything runs: the service is ready to work
+        self._steps_done = 0
+        self._producer_started = False
         self._waiting: asyncio.Task | None = None
 
     def add_consumer(self, *, group: str, topics: Sequence[str], handlers: Mapping[str, Handler],
@@ -91,9 +111,12 @@ class ServiceRuntime(Generic[DepsT]):
         runtime stops its consumers, jobs, relay, producer and database."""
         self._on_stop.append(step)
 
-    def add_periodic(self, name: str, job: Callable[[], Awaitable[None]], interval_s: float) -> None:
-        """A job run every ``interval_s`` seconds (e.g. scanning for overdue deadlines)."""
-        self._periodic.append(_Periodic(name, job, interval_s))
+    def add_periodic(self, name: str, job: Callable[[], Awaitable[None]], interval_s: float, *,
+                     every_replica: bool = False) -> None:
+        """A job run every ``interval_s`` seconds (e.g. scanning for overdue deadlines), by one replica of the
+        service at a time (the one that holds the job's advisory lock: ``jsp_common.leadership``).
+        ``every_replica``: a job about the replica itself (refreshing its own cache, setting its own gauge)."""
+        self._periodic.append(_Periodic(name, job, interval_s, every_replica))
 
     def watch_calendar(self, calendar: WorkCalendar) -> None:
         """For a service that counts working days: once a day, publish how far ahead ``calendar`` knows the
@@ -106,7 +129,7 @@ class ServiceRuntime(Generic[DepsT]):
                 log.warning("the working-day calendar has no holiday schedule after this date: deadlines later "
                             "than it are provisional and count Monday to Friday; the office uploads the official "
                             "schedule through the gateway (PUT /calendar/years/{year})", known_until=until.isoformat())
-        self.add_periodic("workday-calendar", check, 24 * 3600)
+        self.add_periodic("workday-calendar", check, 24 * 3600, every_replica=True)
 
     def follow_schedules(self, calendar: WorkCalendar, on_change: OnChange | None = None) -> None:
         """Keep ``calendar`` current from the published working-day schedules (read whole before the consumers
@@ -115,13 +138,17 @@ class ServiceRuntime(Generic[DepsT]):
 
     async def _run_periodic(self, p: _Periodic) -> None:
         while True:
+            wait = p.interval_s
             try:
-                await p.job()
+                if p.every_replica or await self.leadership.leads(p.name):
+                    await p.job()
+                else:  # another replica leads it: try to take over soon after that one is gone
+                    wait = min(p.interval_s, self.settings.periodic_leader_retry_s)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - log and try again next round
                 log.exception("periodic job failed", job=p.name)
-            await asyncio.sleep(p.interval_s)
+            await asyncio.sleep(wait)
 
     async def schema(self) -> str:
         """``"ok"`` once the database is at (or past) the head of this service's migrations."""
@@ -133,39 +160,51 @@ class ServiceRuntime(Generic[DepsT]):
         return "ok"
 
     async def start(self) -> None:
-        for step in self._on_start:
-            if asyncio.iscoroutine(done := step()):
-                await done
-        await self.producer.start()
+        """Start what can be started; what needs a server that is away (Kafka, the database) or a schema not
+        migrated yet is started in the background as soon as it can be: the process stays up, not ready."""
+        self.connections.start()
         try:
-            ready = await self.schema() == "ok"
-        except Exception:  # noqa: BLE001 - database not reachable yet: wait like for a migration
-            ready = False
-        if ready:
+            state = await self._prepare()
+        except Exception as exc:  # noqa: BLE001 - a server away: wait for it like for a migration
+            state = f"unavailable: {type(exc).__name__}"
+        if state == "ok":
             await self._start_work()
         else:
-            self._waiting = asyncio.create_task(self._start_when_migrated(), name="wait-for-schema")
+            self._waiting = asyncio.create_task(self._start_when_ready(state), name="wait-to-start")
 
-    async def _start_when_migrated(self, interval_s: float = 2.0) -> None:
-        while True:
+    async def _prepare(self) -> str:
+        """The service's own start-up steps and the producer (each done once), then the schema's state."""
+        while self._steps_done < len(self._on_start):
+            if asyncio.iscoroutine(done := self._on_start[self._steps_done]()):
+                await done
+            self._steps_done += 1
+        if not self._producer_started:
+            await self.producer.start()
+            self._producer_started = True
+        return await self.schema()
+
+    async def _start_when_ready(self, state: str, interval_s: float = 2.0) -> None:
+        said = None
+        while state != "ok":
+            if state != said:  # once per state, not every round
+                log.info("waiting before consuming", state=state)
+                said = state
+            await asyncio.sleep(interval_s)
             try:
-                state = await self.schema()
+                state = await self._prepare()
             except Exception as exc:  # noqa: BLE001
                 state = f"unavailable: {type(exc).__name__}"
-            if state == "ok":
-                await self._start_work()
-                return
-            log.info("waiting for the database to be migrated before consuming", schema=state)
-            await asyncio.sleep(interval_s)
+        await self._start_work()
 
     async def _start_work(self) -> None:
         self.relay.start()
         self._working = True
         if self.schedule_feed is not None:
-            await self.schedule_feed.start()
+            await _until_done(self.schedule_feed.start, "working-day schedules")
         for c in self.consumers:
-            await c.start()
+            await _until_done(c.start, f"consumer {c.group}")
         self._tasks = [asyncio.create_task(self._run_periodic(p), name=p.name) for p in self._periodic]
+        self._started = True
         log.info("service started", consumers=[c.group for c in self.consumers])
 
     async def stop(self) -> None:
@@ -173,6 +212,7 @@ class ServiceRuntime(Generic[DepsT]):
         for step in self._on_stop:
             if asyncio.iscoroutine(done := step()):
                 await done
+        await self.connections.stop()
         if self._waiting:
             self._waiting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -184,12 +224,14 @@ class ServiceRuntime(Generic[DepsT]):
                 t.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await t
+            await self.leadership.close()  # another replica takes the jobs over at once
             if self.schedule_feed is not None:
                 await self.schedule_feed.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.relay.publish_batch(), 10)
             await self.relay.stop()
-        await self.producer.stop()
+        if self._producer_started:
+            await self.producer.stop()
         await self.db.dispose()
         log.info("service stopped")
 
@@ -206,4 +248,6 @@ class ServiceRuntime(Generic[DepsT]):
                 checks["schema"] = await asyncio.wait_for(self.schema(), 3)
             except Exception as exc:  # noqa: BLE001
                 checks["schema"] = f"unavailable: {type(exc).__name__}"
+        if all(v == "ok" for v in checks.values()):  # the servers are there: is everything started on them?
+            checks["work"] = "ok" if self._started else "starting"
         return checks

@@ -39,6 +39,12 @@ class ServiceSettings(BaseSettings):
         "development", validation_alias=AliasChoices("JSP_ENVIRONMENT"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("JSP_LOG_LEVEL"))
     log_json: bool = Field(True, validation_alias=AliasChoices("JSP_LOG_JSON"))
+    # A library's repeated log line is written once per this many seconds, with how many were left out.
+    log_repeat_window_s: float = Field(60.0, validation_alias=AliasChoices("JSP_LOG_REPEAT_WINDOW_S"))
+    # Kafka and the database are probed this often; losing one, still missing it every
+    # connection_report_s, and getting it back are each logged once (jsp_common.runtime).
+    connection_check_s: float = Field(2.0, validation_alias=AliasChoices("JSP_CONNECTION_CHECK_S"))
+    connection_report_s: float = Field(30.0, validation_alias=AliasChoices("JSP_CONNECTION_REPORT_S"))
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias=AliasChoices("JSP_KAFKA_BOOTSTRAP_SERVERS"))
     kafka_security_protocol: str = Field("PLAINTEXT", validation_alias=AliasChoices("JSP_KAFKA_SECURITY_PROTOCOL"))
@@ -69,6 +75,8 @@ class ServiceSettings(BaseSettings):
     outbox_batch_bytes: int = Field(16 * 1024 * 1024, validation_alias=AliasChoices("JSP_OUTBOX_BATCH_BYTES"))
     outbox_poll_interval_s: float = Field(0.5, validation_alias=AliasChoices("JSP_OUTBOX_POLL_INTERVAL_S"))
     outbox_keep_sent_hours: float = Field(24.0, validation_alias=AliasChoices("JSP_OUTBOX_KEEP_SENT_HOURS"))
+    # A replica that does not lead a periodic job tries to take it over this often (jsp_common.leadership).
+    periodic_leader_retry_s: float = Field(5.0, validation_alias=AliasChoices("JSP_PERIODIC_LEADER_RETRY_S"))
 
     # A CSV (date,is_workday) with holiday schedules chinese-calendar does not know yet (jsp_common.workdays).
     workday_overrides: str | None = Field(None, validation_alias=AliasChoices("JSP_WORKDAY_OVERRIDES"))

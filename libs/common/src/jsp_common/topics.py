@@ -358,6 +358,19 @@ def in_environment(name: str, env_prefix: str | None) -> str:
     return f"{env_prefix}.{name}" if env_prefix else name
 
 
+def declared_types(name: str) -> tuple[str, ...] | None:
+    """The event types the catalogue says ``name`` carries (a per-department topic's too); None for a topic the
+    catalogue does not know (a test's own, say)."""
+    for t in CATALOGUE:
+        if t.name == name:
+            return t.event_types
+        if t.per_department:
+            head, _, tail = t.name.partition("{department}")
+            if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
+                return t.event_types
+    return None
+
+
 def by_name(name: str) -> Topic:
     for t in CATALOGUE:
         if t.name == name:

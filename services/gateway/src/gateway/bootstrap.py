@@ -44,7 +44,9 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     for upstream in deps.upstreams.values():
         runtime.on_stop(upstream.client.aclose)
     if periodic:
-        runtime.add_periodic("gateway-revocations", refresh_revocations, settings.revocation_refresh_s)
+        # every replica keeps its own copy of the revocations
+        runtime.add_periodic("gateway-revocations", refresh_revocations, settings.revocation_refresh_s,
+                             every_replica=True)
         runtime.add_periodic("gateway-idempotency-purge",
                              in_transaction(runtime, housekeeping.purge_idempotency_keys), 3600)
     return runtime

@@ -34,6 +34,23 @@ async def test_each_client_has_its_own_rate_limit(settings, gateway_db, kafka_to
         await ctx.__aexit__(None, None, None)
 
 
+async def test_a_client_has_one_rate_limit_across_the_gateways_replicas(settings, gateway_db, kafka_topics):
+    """Two replicas on one database: a client spreading its calls over both gets its limit once, not twice."""
+    limited = gateway_settings(settings, rate_limit_per_minute=1, rate_limit_burst=4)
+    (a, ctx_a), (b, ctx_b) = await start(limited), await start(limited)
+    try:
+        greedy = await a.client_for(Role.HOTLINE)  # its token request is counted for the caller's address
+        statuses = []
+        for i in range(8):
+            statuses.append((await (a if i % 2 else b).http.get("/auth/me", headers=greedy["headers"])).status_code)
+        passed = statuses.count(200)  # 4, or 3 when the token request was counted for the client too
+        assert passed in (3, 4) and statuses == [200] * passed + [429] * (8 - passed), statuses
+    finally:
+        for running, ctx in ((a, ctx_a), (b, ctx_b)):
+            await running.http.aclose()
+            await ctx.__aexit__(None, None, None)
+
+
 async def test_the_rule_dry_run_may_take_longer_than_other_calls_to_a_service(settings, gateway_db, kafka_topics):
     """The dry-run evaluates up to the whole directory: the gateway waits upstream_long_timeout_s for it, while
     other calls give up after upstream_timeout_s with a 504 problem."""

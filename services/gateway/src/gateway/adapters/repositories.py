@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common import clock
 
 from ..domain.identity import ClientSpec, CredentialKind
-from .tables import audit_log, clients, credentials, idempotency_keys
+from .tables import audit_log, clients, credentials, idempotency_keys, rate_buckets
 
 
 # ---------------------------------------------------------------- clients and credentials
@@ -193,3 +193,26 @@ def after_commit(session: AsyncSession, effect: Callable[[], None]) -> None:
     """Run ``effect`` once the caller's transaction has committed (never if it rolls back): in-memory state
     (revocations, verified keys) must not run ahead of the database."""
     event.listen(session.sync_session, "after_commit", lambda _session: effect(), once=True)
+
+
+# ---------------------------------------------------------------- rate limits (shared by the replicas)
+_TAKE_TOKEN = text("""
+INSERT INTO rate_buckets AS b (caller, tokens, allowed, at) VALUES (:caller, :burst - 1, true, now())
+ON CONFLICT (caller) DO UPDATE SET
+    tokens = LEAST(:burst, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :rate)
+             - CASE WHEN LEAST(:burst, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :rate) >= 1 THEN 1 ELSE 0 END,
+    allowed = LEAST(:burst, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :rate) >= 1,
+    at = now()
+RETURNING tokens, allowed""")
+
+
+async def take_rate_token(session: AsyncSession, caller: str, *, per_second: float, burst: float) -> tuple[float, bool]:
+    """Take one token from ``caller``'s bucket (refilled at ``per_second``, holding up to ``burst``), whichever
+    replica it calls: (tokens left, whether this request may pass)."""
+    row = (await session.execute(_TAKE_TOKEN, {"caller": caller, "rate": per_second, "burst": burst})).one()
+    return float(row.tokens), bool(row.allowed)
+
+
+async def purge_rate_buckets(session: AsyncSession, older_than: datetime) -> int:
+    res = await session.execute(delete(rate_buckets).where(rate_buckets.c.at < older_than))
+    return res.rowcount or 0

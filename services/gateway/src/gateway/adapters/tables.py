@@ -1,8 +1,8 @@
 """The gateway's own tables: clients and their hashed credentials, the audit log, idempotency keys.
 (The outbox and inbox come from jsp_common.messaging_tables.)"""
 
-from sqlalchemy import (ARRAY, BigInteger, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
-                        PrimaryKeyConstraint, Table, Text, func)
+from sqlalchemy import (ARRAY, BigInteger, Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
+                        MetaData, PrimaryKeyConstraint, Table, Text, func)
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
@@ -85,4 +85,14 @@ workday_schedules = Table(
     Column("revision", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("updated_by", Text, nullable=False),
+)
+
+# Each caller's token bucket, shared by every replica of the gateway (one statement per request takes a token).
+rate_buckets = Table(
+    "rate_buckets", metadata,
+    Column("caller", Text, primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("allowed", Boolean, nullable=False),   # whether the last request was let through
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("rate_buckets_at", "at"),
 )

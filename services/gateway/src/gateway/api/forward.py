@@ -37,9 +37,9 @@ def upstream_headers(request: Request) -> dict[str, str]:
 ANONYMOUS = Principal(subject="public", kind="person", roles=[])
 
 
-def _anyone(request: Request) -> Principal:
+async def _anyone(request: Request) -> Principal:
     """A public route's caller: no token, rate-limited per address."""
-    public_caller(request)
+    await public_caller(request)
     return ANONYMOUS
 
 

@@ -90,7 +90,7 @@ async def page(request: Request, path: str) -> Response:
     headers: dict[str, str]
     principal: Principal | None = None
     if public:
-        public_caller(request)
+        await public_caller(request)
         headers = {k: v for k in ("accept", "accept-language") if (v := request.headers.get(k))}
     else:
         principal, token = await _person(request)

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, get_runtime, transaction
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
 from ..deps import Deps
-from ..usecases import auth
+from ..usecases import auth, limits
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer", description="A token from POST /auth/token or /auth/login")
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey", description="A system's API key (jspk_...)")
 
 
-def _limit(deps: Deps, caller: str) -> None:
-    wait = deps.limiter.take(caller, time.monotonic())
+async def _limit(request: Request, caller: str) -> None:
+    """One request of ``caller`` against its rate limit, shared by every replica of the gateway (429 when spent)."""
+    wait = await limits.take(deps_of(request), get_runtime(request).db, caller)
     if wait:
         raise Problem(429, "too many requests from this client; slow down",
                       headers={"Retry-After": str(max(1, round(wait)))})
@@ -42,7 +41,7 @@ async def current_principal(request: Request,
                            "or 'X-API-Key'", headers=auth.CHALLENGE)
     principal = auth.principal_of(deps, claims)
     request.state.principal = principal
-    _limit(deps, principal.subject)
+    await _limit(request, principal.subject)
     return principal
 
 
@@ -57,6 +56,6 @@ def require(*roles: Role):
     return check
 
 
-def public_caller(request: Request) -> None:
+async def public_caller(request: Request) -> None:
     """Public routes: no token, rate-limited per address."""
-    _limit(deps_of(request), "ip:" + (request.client.host if request.client else "unknown"))
+    await _limit(request, "ip:" + (request.client.host if request.client else "unknown"))

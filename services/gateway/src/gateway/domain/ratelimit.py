@@ -1,4 +1,6 @@
-"""Rate limits per client: a token bucket per caller (refills ``per_minute``, holds up to ``burst``)."""
+"""Rate limits per client: a token bucket per caller (refills ``per_minute``, holds up to ``burst``). The buckets
+the replicas share live in the database (``usecases/limits.py``); ``RateLimiter`` is a replica's own, used while
+the database cannot be reached."""
 
 from __future__ import annotations
 
@@ -34,3 +36,8 @@ class RateLimiter:
             b.tokens -= 1.0
             return 0.0
         return (1.0 - b.tokens) / self.rate if self.rate > 0 else 60.0
+
+
+def wait_after(tokens: float, per_second: float) -> float:
+    """Seconds until a bucket holding ``tokens`` (< 1) has one again."""
+    return max(0.0, 1.0 - tokens) / per_second if per_second > 0 else 60.0
