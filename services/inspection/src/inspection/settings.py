@@ -20,6 +20,7 @@ class Settings(ServiceSettings):
     # Consumer groups.
     replica_group: str = "inspection.replica"    # the registry's directory (registry.entities.v1)
     credit_group: str = "inspection.credit"      # credit classes (risk.credit-classes.v1)
+    requests_group: str = "inspection.requests"  # targeted inspections risk alerts ask for (risk.inspection-requests.v1)
 
     # Sampling.
     general_matter_max_ratio: float = 0.2        # a general matter's ratio is capped (key matters are not)

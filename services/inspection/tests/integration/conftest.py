@@ -136,7 +136,8 @@ async def service(settings, kafka_topics, raw_producer):
     from jsp_common.migrations import upgrade
 
     await upgrade(SERVICE_DIR, s.database_url)
-    for group, tps in ((s.replica_group, replica.TOPICS), (s.credit_group, [topics.CREDIT_CLASSES])):
+    for group, tps in ((s.replica_group, replica.TOPICS), (s.credit_group, [topics.CREDIT_CLASSES]),
+                       (s.requests_group, [topics.INSPECTION_REQUESTS])):
         await move_group_to_end(group, tps, bootstrap_servers=s.kafka_bootstrap_servers)
     runtime = build(s, periodic=False)
     await runtime.start()

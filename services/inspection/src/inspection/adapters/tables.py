@@ -1,6 +1,6 @@
 """The inspection service's own tables (its database only)."""
 
-from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
                         Table, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -193,3 +193,23 @@ draw_populations = Table(
     PrimaryKeyConstraint("draw_id", "population", "credit_class"),
 )
 
+# Targeted inspections a risk alert's response plan asked for (risk.inspection-requests.v1, 定向检查): the
+# must-inspect list. The next joint draw of one of the departments asked whose plan covers the entity adds
+# it as a target (outside the random sample, on the draw's record); a published result covers it.
+inspection_requests = Table(
+    "inspection_requests", metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("alert_id", Text, nullable=False),
+    Column("uscc", Text, nullable=False),
+    Column("entity_name", Text),
+    Column("level", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("departments", ARRAY(Text), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("respond_by", DateTime(timezone=True)),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("task_id", Text),                             # the joint task that took it in (its draw)
+    Column("covered_at", DateTime(timezone=True)),       # a result was published for the entity since
+    Index("inspection_requests_open", "uscc", postgresql_where=text("covered_at IS NULL")),
+    Index("inspection_requests_departments", "departments", postgresql_using="gin"),
+)

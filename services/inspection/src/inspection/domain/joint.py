@@ -40,6 +40,8 @@ class DrawInput:
     rules: Rules = field(default_factory=Rules)
     recognised: Mapping[str, Sequence[str]] = field(default_factory=dict)
     prior_load: Mapping[str, int] = field(default_factory=dict)
+    # Targeted inspections risk alerts asked for (USCC -> departments asked): targets beside the sample.
+    requested: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +92,12 @@ def conclude(inp: DrawInput, strata: Mapping[str, list[Stratum]], ranks: Mapping
     """Merge the plans' samples by USCC and draw the inspectors (``ranks``: at least every sampled member's)."""
     samples = [DepartmentSample(p.department, p.plan_id, tuple(p.items),
                                 tuple(u for s in strata[p.plan_id] for u in s.sample)) for p in inp.plans]
+    if inp.requested:  # each asked department's plan inspects the requested entity too
+        samples += [DepartmentSample(p.department, p.plan_id, tuple(p.items),
+                                     tuple(u for u, ds in inp.requested.items() if p.department in ds))
+                    for p in inp.plans]
+        missing = [u for u in inp.requested if u not in ranks]
+        ranks = {**ranks, **draw.ranks(inp.seed, missing)} if missing else ranks
     targets = merge(samples, inp.recognised)
     inspectors = assign(inp.seed, targets, inp.pools, lead=inp.lead, rules=inp.rules, prior_load=inp.prior_load,
                         ranks=ranks)
@@ -119,6 +127,7 @@ def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = Tr
                        for s in out.strata[p.plan_id]],
         } for p in inp.plans],
         "recognised": {u: sorted(v) for u, v in sorted(inp.recognised.items()) if v},
+        **({"requested": {u: sorted(v) for u, v in sorted(inp.requested.items())}} if inp.requested else {}),
         "inspector_pools": [{
             "department": d,
             **_pool_snapshot(pool),
@@ -170,7 +179,8 @@ def input_from_record(rec: Mapping[str, Any]) -> DrawInput:
                                                conflicts=frozenset(i["conflicts"])) for i in pool["inspectors"]]
         load.update({i["id"]: i["prior_load"] for i in pool["inspectors"] if i["prior_load"]})
     return DrawInput(seed=draw.check_seed(rec["seed"]), lead=rec["lead_department"], plans=plans, pools=pools,
-                     rules=Rules(**rec["rules"]), recognised=rec.get("recognised", {}), prior_load=load)
+                     rules=Rules(**rec["rules"]), recognised=rec.get("recognised", {}), prior_load=load,
+                     requested=rec.get("requested", {}))
 
 
 def replay(rec: Mapping[str, Any]) -> dict[str, Any]:

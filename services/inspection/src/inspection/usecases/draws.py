@@ -17,10 +17,12 @@ from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
 from ..adapters import directory, ranking
+from ..adapters import requests as requests_repo
 from ..adapters import tasks as repo
 from ..deps import Deps
 from ..domain import access, draw, joint
 from ..domain.assignment import DrawRefused, Rules, eligible
+from . import requests
 from .plans import tx_matter, visible_task
 
 
@@ -86,8 +88,10 @@ async def draw_input(deps: Deps, tx: Transaction, task: dict, seed: str, draw_id
     pools = {d: eligible(pool, task["period_end"]) for d, pool in (await directory.pools(session, task["departments"])).items()}
     load = await directory.loads(session, [i.id for pool in pools.values() for i in pool], task["period_start"],
                                  task["period_end"])
+    requested, request_ids = await requests.for_task(tx, task, plans)
+    await requests_repo.take_in(session, request_ids, task["id"])
     inp = joint.DrawInput(seed=seed, lead=task["lead_department"], plans=inputs, pools=pools, rules=rules_of(deps),
-                          recognised=recognised, prior_load=load)
+                          recognised=recognised, prior_load=load, requested=requested)
     return inp, strata, ranks, populations
 
 
@@ -104,6 +108,7 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
         out = joint.conclude(inp, strata, ranks)
     except DrawRefused as exc:
         await ranking.forget_populations(tx.session, draw_id)
+        await requests_repo.release(tx.session, task["id"])
         await repo.close_draw(tx.session, draw_id, status="refused", at=at, reason=exc.reason)
         await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
                       seed=row["seed"], status="refused", reason=exc.reason, at=at), key=task["id"])
@@ -160,6 +165,7 @@ async def abandon(tx: Transaction, actor: Principal, draw_id: str, reason: str) 
         raise Problem(409, "results are recorded for this draw's targets: it can no longer be abandoned")
     at = clock.now()
     await repo.remove_targets(tx.session, task["id"])
+    await requests_repo.release(tx.session, task["id"])
     await repo.close_draw(tx.session, draw_id, status="abandoned", at=at, reason=reason, record=row["record"])
     await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
                   seed=row["seed"], status="abandoned", reason=reason, at=at), key=task["id"])
