@@ -125,6 +125,7 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/tasks/{task_id}/targets/{uscc}", (OFFICE, DEPARTMENT)),
         ("POST", "/tasks/{task_id}/targets/{uscc}/publication", (OFFICE, DEPARTMENT)),
         ("GET", "/publications/overdue", (OFFICE,)),
+        ("GET", "/requests", (OFFICE, DEPARTMENT)),
         ("GET", "/public/matters", PUBLIC),
         ("GET", "/public/matters/{code}/manual", PUBLIC),
         ("GET", "/public/matters/{code}/manual.html", PUBLIC),

@@ -90,6 +90,8 @@ INSPECTION_DRAWS = "inspection.draws.v1"
 CREDIT_CLASSES = "risk.credit-classes.v1"
 DEVICE_READINGS = "monitoring.device-readings.v1"
 RISK_ALERTS = "risk.alerts.v1"
+INSPECTION_REQUESTS = "risk.inspection-requests.v1"
+ABNORMAL_OPERATIONS = "market.abnormal-operations.v1"
 RISK_ALERT_EVENTS = ("risk.alert.raised.v1", "risk.alert.acknowledged.v1", "risk.alert.responded.v1",
                      "risk.alert.escalated.v1", "risk.alert.respond-by-changed.v1", "risk.alert.closed.v1")
 WORKDAY_SCHEDULES = "reference.workday-schedules.v1"
@@ -115,6 +117,17 @@ CATALOGUE: tuple[Topic, ...] = (
                     "pushed by the provincial market regulation bureau (省市场监管局).",
         partitions=6,
         retention_ms=90 * DAY_MS,
+    ),
+    Topic(
+        name=ABNORMAL_OPERATIONS,
+        key="uscc",
+        event_types=("market.abnormal-operation.listed.v1", "market.abnormal-operation.removed.v1"),
+        producers=("market regulation bureau",),
+        consumers=("risk.indicators",),
+        description="Listings in and removals from the abnormal-operation directory (经营异常名录), pushed by the "
+                    "provincial market regulation bureau: a risk indicator while the entity is listed.",
+        partitions=6,
+        retention_ms=FOREVER,
     ),
     Topic(
         name=REGISTRATION_RECEIPTS,
@@ -316,6 +329,18 @@ CATALOGUE: tuple[Topic, ...] = (
         partitions=1,
         retention_ms=365 * DAY_MS,
         per_department=True,
+    ),
+    Topic(
+        name=INSPECTION_REQUESTS,
+        key="uscc",
+        event_types=("risk.inspection.requested.v1",),
+        producers=("risk",),
+        consumers=("inspection.requests",),
+        description="Targeted inspections (定向检查) that a risk alert's response plan asks for: the entity, the "
+                    "departments asked, the level and why; the inspection service keeps them on the must-inspect "
+                    "list until a published result covers them.",
+        partitions=6,
+        retention_ms=365 * DAY_MS,
     ),
     # ------------------------------------------------------------------ reference data
     Topic(

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from jsp_common.http import create_service_app
 
-from .api import draws, inspectors, matters, plans, public, results
+from .api import draws, inspectors, matters, plans, public, requests, results
 from .bootstrap import build
 from .settings import Settings
 
@@ -20,4 +20,5 @@ def create_app(settings: Settings | None = None, **build_options) -> FastAPI:
                     "directories, departments' plans merged into joint random inspections (双随机、一公开) whose "
                     "draws anyone can verify, results with mutual recognition and their publication.",
         runtime_factory=lambda: build(settings, **build_options),
-        routers=[matters.router, inspectors.router, plans.router, draws.router, results.router, public.router])
+        routers=[matters.router, inspectors.router, plans.router, draws.router, results.router, requests.router,
+                 public.router])

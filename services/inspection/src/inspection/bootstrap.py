@@ -1,5 +1,5 @@
 """The one place that wires the inspection service: runtime (database, producer, outbox relay), its
-dependencies and its two consumers (the registry's directory, the credit classes)."""
+dependencies and its consumers (the registry's directory, the credit classes, the inspection requests)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
                              batch_handlers=subscriptions.replica_handlers())
         runtime.add_consumer(group=settings.credit_group, topics=[topics.CREDIT_CLASSES], handlers={},
                              batch_handlers=subscriptions.credit_handlers())
+        runtime.add_consumer(group=settings.requests_group, topics=[topics.INSPECTION_REQUESTS], handlers={},
+                             batch_handlers=subscriptions.request_handlers())
     if periodic:
         runtime.watch_calendar(deps.calendar)
     # Published holiday schedules reach the calendar without a restart; provisional deadlines are recomputed.

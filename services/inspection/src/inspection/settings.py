@@ -20,6 +20,7 @@ class Settings(ServiceSettings):
     # Consumer groups.
     replica_group: str = "inspection.replica"    # the registry's directory (registry.entities.v1)
     credit_group: str = "inspection.credit"      # credit classes (risk.credit-classes.v1)
+    requests_group: str = "inspection.requests"  # targeted inspections risk alerts ask for (risk.inspection-requests.v1)
 
     # Sampling.
     general_matter_max_ratio: float = 0.2        # a general matter's ratio is capped (key matters are not)
@@ -30,6 +31,8 @@ class Settings(ServiceSettings):
     inspectors_per_department: int = 1          # from every department whose items are inspected
     max_targets_per_inspector: int = 20         # per plan period
     max_inspections_per_entity_per_year: int = 2  # across all departments
+    # PostgreSQL snapshots and ranks a draw's population; this much memory for its sorts (one transaction).
+    draw_work_mem: str = "256MB"
 
     # Events: a draw lists its samples and targets in its event up to this many targets (the full record is
     # always served); a department's part of a task comes in messages of at most this many targets.

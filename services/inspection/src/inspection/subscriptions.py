@@ -6,9 +6,10 @@ from jsp_common import replica
 from jsp_common.consumer import BatchHandler
 
 from .adapters.tables import entities
-from .usecases import directory
+from .usecases import directory, requests
 
 CREDIT_CLASS_CHANGED = "risk.credit-class.changed.v1"
+INSPECTION_REQUESTED = "risk.inspection.requested.v1"
 
 
 def replica_handlers() -> dict[str, BatchHandler]:
@@ -19,3 +20,8 @@ def replica_handlers() -> dict[str, BatchHandler]:
 def credit_handlers() -> dict[str, BatchHandler]:
     """``inspection.credit``: the risk service's credit classes."""
     return {CREDIT_CLASS_CHANGED: directory.apply_credit_classes}
+
+
+def request_handlers() -> dict[str, BatchHandler]:
+    """``inspection.requests``: targeted inspections risk alerts ask for (the must-inspect list)."""
+    return {INSPECTION_REQUESTED: requests.apply_requests}

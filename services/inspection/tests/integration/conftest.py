@@ -119,7 +119,8 @@ async def started(settings, raw_producer, **overrides) -> AsyncIterator[Service]
                     "max_targets_per_inspector": 1000, "max_targets_per_assignment": 5, "max_targets_in_event": 100,
                     **overrides})
     async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app, start_from_end=(
-            (s.replica_group, replica.TOPICS), (s.credit_group, [topics.CREDIT_CLASSES]))) as (runtime, client):
+            (s.replica_group, replica.TOPICS), (s.credit_group, [topics.CREDIT_CLASSES]),
+            (s.requests_group, [topics.INSPECTION_REQUESTS]))) as (runtime, client):
         yield Service(runtime.deps, client, raw_producer)
 
 

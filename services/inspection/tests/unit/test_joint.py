@@ -49,3 +49,27 @@ def test_a_changed_sample_a_changed_seed_or_a_missing_member_is_caught():
     fewer = copy.deepcopy(rec)
     fewer["plans"][1]["strata"][0]["members"].pop()
     assert "do not match the snapshot" in joint.verify(fewer)[0]
+
+
+def test_strata_ranked_elsewhere_give_the_same_draw_and_record_as_ranking_here():
+    """What the database hands over (each class's snapshot and lowest-ranked members, their ranks) draws the
+    same targets and teams as the domain ranking everything itself; the record then names the kept
+    population, and listing its members gives the full record back."""
+    inp = _input(draw.new_seed())
+    full = joint.record("T1", inp, joint.perform(inp))
+    strata, ranks, kept, populations = {}, {}, {}, {}
+    for n, p in enumerate(inp.plans):
+        by_class: dict[str, list[str]] = {}
+        for c in p.population:
+            by_class.setdefault(c.credit_class, []).append(c.uscc)
+        snaps = {c: draw.snapshot(m) for c, m in by_class.items()}
+        lowest = {c: draw.take_lowest(inp.seed, m, len(m)) for c, m in by_class.items()}
+        ranks.update({u: draw.rank(inp.seed, u) for m in lowest.values() for u in m})
+        strata[p.plan_id] = joint.strata_from_ranked(p.ratios, snaps, lowest)
+        kept.update({(n, c): sorted(m) for c, m in by_class.items()})
+        populations[p.plan_id] = n
+    out = joint.conclude(inp, strata, ranks)
+    rec = joint.record("T1", inp, out, members=False, populations=populations)
+    assert all(s["members"] is None and "population" in s for p in rec["plans"] for s in p["strata"])
+    assert rec["targets"] == full["targets"]
+    assert joint.with_members(rec, kept) == full

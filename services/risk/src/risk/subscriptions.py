@@ -10,7 +10,7 @@ from .deps import Deps
 from .usecases import indicators, monitoring
 
 REPLICA_TOPICS = replica.TOPICS
-INDICATOR_TOPICS = (topics.CLUE_LIFECYCLE, topics.INSPECTION_RESULTS)
+INDICATOR_TOPICS = (topics.CLUE_LIFECYCLE, topics.INSPECTION_RESULTS, topics.ABNORMAL_OPERATIONS)
 MONITORING_TOPICS = (topics.DEVICE_READINGS,)
 
 
@@ -23,7 +23,7 @@ def indicator_handlers(deps: Deps) -> dict[str, BatchHandler]:
     async def apply(contexts: list[HandlerContext]) -> None:
         await indicators.apply(deps, contexts)
 
-    return {event_type: apply for event_type in indicators.READERS}
+    return {event_type: apply for event_type in (*indicators.READERS, *indicators.REMOVALS)}
 
 
 def monitoring_handlers(deps: Deps) -> dict[str, BatchHandler]:

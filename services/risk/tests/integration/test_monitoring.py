@@ -49,7 +49,7 @@ async def test_gas_over_the_limit_raises_an_alert_and_a_clue(service, bootstrap)
     assert {m.topic for m in alert} == {ALERTS, f"dept.{MOHURD}.alerts.v1"}
     assert alert[0].envelope.data["score"] == 30
     standing = await service.standing(uscc)
-    assert standing["counts"] == {"gas_over_limit": 1.0}
+    assert standing["counts"] == {"gas_over_limit": 1.0, "not_inspected_year": 1.0}
     # one clue and one observation per window, however many readings were over the limit
     clues = [m for m in t.received if m.is_envelope() and m.envelope.type == "clues.clue.submitted.v1"
              and m.envelope.data["uscc"] == uscc]

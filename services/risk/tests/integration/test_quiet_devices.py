@@ -61,7 +61,7 @@ async def test_quiet_device_window_closed_and_silence_reported_by_event_time(ser
     await wait_until(moved, what="the busy device's later reading applied")
     await scan_windows(service.deps)
     standing = await service.standing(q_uscc)
-    assert standing is not None and standing["counts"] == {"gas_over_limit": 1.0}
+    assert standing is not None and standing["counts"] == {"gas_over_limit": 1.0, "not_inspected_year": 1.0}
     assert standing["level"] == "blue"
 
     # ... and past the quiet device's heartbeat timeout (300 s): silent, reported once
@@ -74,6 +74,6 @@ async def test_quiet_device_window_closed_and_silence_reported_by_event_time(ser
     await scan_windows(service.deps)
     await scan_windows(service.deps)
     standing = await service.standing(q_uscc)
-    assert standing["counts"] == {"gas_over_limit": 1.0, "gas_detector_silent": 1.0}
+    assert standing["counts"] == {"gas_over_limit": 1.0, "gas_detector_silent": 1.0, "not_inspected_year": 1.0}
     assert (await window_of(quiet)).silent_since is not None
     assert (await service.standing(b_uscc)) is None  # the busy device's readings were all in range

@@ -39,3 +39,22 @@ def test_credit_class_takes_the_highest_rule_that_holds_with_its_reasons(starter
     assert c.computed_class == CreditClass.C and c.class_reasons == ["一年内两条以上属实线索"]
     d = assess(starter, 1, {"not_found_at_address": 1})
     assert d.computed_class == CreditClass.D and d.score == 25
+
+
+def test_time_since_the_last_inspection_counts_until_an_inspection_is_in_its_window(starter):
+    weighted = starter.model_copy(update={"indicators": [
+        i.model_copy(update={"weight": 10}) if i.code == "not_inspected_year" else i for i in starter.indicators]})
+    never = assess(weighted, 2, counts(weighted, [], NOW))
+    assert never.counts == {"not_inspected_year": 1.0} and never.score == 10
+    long_ago = counts(weighted, [Observation("not_inspected_year", NOW - timedelta(days=400))], NOW)
+    assert assess(weighted, 2, long_ago).score == 10
+    recent = counts(weighted, [Observation("not_inspected_year", NOW - timedelta(days=30))], NOW)
+    assert assess(weighted, 2, recent).counts == {} and assess(weighted, 2, recent).score == 0
+    # the starter model counts it (for a later version to weigh) but gives it no points
+    a = assess(starter, 1, counts(starter, [], NOW))
+    assert a.counts == {"not_inspected_year": 1.0} and a.score == 0 and a.contributions == []
+
+
+def test_a_listing_in_the_abnormal_operation_directory_scores_while_it_lasts(starter):
+    listed = assess(starter, 1, counts(starter, [Observation("abnormal_operation", NOW - timedelta(days=800))], NOW))
+    assert listed.score == 20 and listed.level == WarningLevel.BLUE

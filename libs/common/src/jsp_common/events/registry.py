@@ -194,6 +194,39 @@ class MarketEntityRevoked(EventData):
     authority: str | None = Field(None, max_length=200)
 
 
+class AbnormalOperationCause(StrEnum):
+    """Why an entity is listed in the abnormal-operation directory (《市场主体登记管理条例实施细则》, 《企业经营异常名录管理暂行办法》)."""
+
+    ANNUAL_REPORT_MISSING = "annual_report_missing"          # 未按规定报送年度报告
+    DISCLOSURE_MISSING = "disclosure_missing"                # 未按责令期限公示有关企业信息
+    FALSE_DISCLOSURE = "false_disclosure"                    # 公示企业信息隐瞒真实情况、弄虚作假
+    NOT_AT_REGISTERED_ADDRESS = "not_at_registered_address"  # 通过登记的住所或经营场所无法联系
+    OTHER = "other"
+
+
+@event("market.abnormal-operation.listed.v1")
+class AbnormalOperationListed(EventData):
+    """The market regulation bureau listed the entity in the abnormal-operation directory (列入经营异常名录)."""
+
+    listing_id: str = Field(min_length=1, max_length=64, description="the bureau's reference of the listing")
+    uscc: USCC
+    cause: AbnormalOperationCause
+    listed_on: PastDate
+    authority: str = Field(min_length=1, max_length=200, description="the deciding market regulation authority")
+    occurred_at: PastMoment
+
+
+@event("market.abnormal-operation.removed.v1")
+class AbnormalOperationRemoved(EventData):
+    """The entity was removed from the abnormal-operation directory (移出经营异常名录)."""
+
+    listing_id: str = Field(min_length=1, max_length=64)
+    uscc: USCC
+    removed_on: PastDate
+    reason: str | None = Field(None, max_length=500)
+    occurred_at: PastMoment
+
+
 def validate_market_event(event_type: str, data: dict[str, Any] | None) -> tuple[EventData | None, list[dict[str, str]]]:
     """Check one bureau event as the consumer and the ingest do; returns ``(model, [])`` or
     ``(None, [{field, reason}, ...])`` (for checking a bureau's feed before sending it)."""

@@ -13,6 +13,9 @@
   the department acknowledged it or recorded its response, an unanswered alert was escalated to the office,
   its response deadline was recomputed once a year's holiday schedule was published, or the alert closed
   because the score fell.
+* ``risk.inspection.requested.v1`` on ``risk.inspection-requests.v1`` (keyed by USCC): a level's response
+  plan asks for a targeted inspection of the entity (定向检查); the inspection service puts it on the
+  must-inspect list of the departments named until a published inspection result covers it.
 """
 
 from __future__ import annotations
@@ -176,3 +179,19 @@ class RiskAlertClosed(_AlertBase):
     reason: Literal["score_fell", "superseded"]
     score: float = Field(ge=0)
     at: datetime
+
+
+@event("risk.inspection.requested.v1")
+class InspectionRequested(EventData):
+    """A risk alert's response plan asks the responsible departments to inspect the entity (定向检查)."""
+
+    request_id: str = Field(min_length=1, max_length=64, description="unique per request (the alert's id)")
+    alert_id: str = Field(min_length=1, max_length=64)
+    uscc: USCC
+    entity_name: str | None = None
+    level: WarningLevel
+    score: float = Field(ge=0)
+    departments: list[DepartmentCode] = Field(description="the departments asked to inspect")
+    reason: str = Field(min_length=1, max_length=1000, description="why: the alert's level and contributions")
+    respond_by: datetime | None = Field(None, description="the alert's response deadline")
+    requested_at: datetime

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import Text, and_, any_, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -138,5 +139,6 @@ async def loads(session: AsyncSession, inspector_ids: list[str], start, end) -> 
         return {}
     held = (select(func.unnest(targets.c.inspectors).label("id"))
             .where(targets.c.period_start <= end, targets.c.period_end >= start).subquery())
-    q = select(held.c.id, func.count()).where(held.c.id.in_(inspector_ids)).group_by(held.c.id)
+    ids = literal(list(inspector_ids), ARRAY(Text))   # one array parameter, whatever the pools' size
+    q = select(held.c.id, func.count()).where(held.c.id == any_(ids)).group_by(held.c.id)
     return {i: int(n) for i, n in (await session.execute(q)).all()}

@@ -1,6 +1,6 @@
 """The inspection service's own tables (its database only)."""
 
-from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
                         Table, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -179,4 +179,37 @@ results = Table(
     Column("recorded_by", Text, nullable=False),
     PrimaryKeyConstraint("task_id", "uscc", "item_code"),
     Index("results_entity_item", "uscc", "item_code", "inspected_on"),
+)
+
+# The population snapshot of a performed draw: each stratum's members, sorted (written by the database
+# while it ranks them: a million members never pass through the service). The draw's record names the
+# population (``population`` of a stratum); the public record lists the members from here.
+draw_populations = Table(
+    "draw_populations", metadata,
+    Column("draw_id", Text, ForeignKey("draws.id"), nullable=False),
+    Column("population", Integer, nullable=False),       # 0, 1, ...: the task's distinct plan filters
+    Column("credit_class", Text, nullable=False),
+    Column("members", ARRAY(Text), nullable=False),
+    PrimaryKeyConstraint("draw_id", "population", "credit_class"),
+)
+
+# Targeted inspections a risk alert's response plan asked for (risk.inspection-requests.v1, 定向检查): the
+# must-inspect list. The next joint draw of one of the departments asked whose plan covers the entity adds
+# it as a target (outside the random sample, on the draw's record); a published result covers it.
+inspection_requests = Table(
+    "inspection_requests", metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("alert_id", Text, nullable=False),
+    Column("uscc", Text, nullable=False),
+    Column("entity_name", Text),
+    Column("level", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("departments", ARRAY(Text), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("respond_by", DateTime(timezone=True)),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("task_id", Text),                             # the joint task that took it in (its draw)
+    Column("covered_at", DateTime(timezone=True)),       # a result was published for the entity since
+    Index("inspection_requests_open", "uscc", postgresql_where=text("covered_at IS NULL")),
+    Index("inspection_requests_departments", "departments", postgresql_using="gin"),
 )

@@ -40,6 +40,8 @@ class DrawInput:
     rules: Rules = field(default_factory=Rules)
     recognised: Mapping[str, Sequence[str]] = field(default_factory=dict)
     prior_load: Mapping[str, int] = field(default_factory=dict)
+    # Targeted inspections risk alerts asked for (USCC -> departments asked): targets beside the sample.
+    requested: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -70,18 +72,45 @@ def perform(inp: DrawInput) -> DrawOutcome:
             per_plan[p.plan_id].sort(key=lambda s: s.credit_class)
         fill_samples(list(per_plan.values()), order)
         strata.update(per_plan)
+    return conclude(inp, strata, ranks)
+
+
+def strata_from_ranked(ratios: Mapping[str, Decimal], snapshots: Mapping[str, draw.Snapshot],
+                       lowest: Mapping[str, Sequence[str]]) -> list[Stratum]:
+    """A plan's strata when the population was snapshotted and ranked elsewhere (in the database, by the same
+    algorithm): each class's ``sample_size(ratio, size)`` first members of ``lowest`` (that class's
+    lowest-ranked members, lowest first). The members themselves are kept with the record, not here."""
+    out = []
+    for cls in sorted(set(snapshots) | set(ratios)):
+        snap = snapshots.get(cls) or draw.snapshot([])
+        ratio = ratios.get(cls, Decimal(0))
+        out.append(Stratum(cls, ratio, [], snap, list(lowest.get(cls, ())[:draw.sample_size(ratio, snap.size)])))
+    return out
+
+
+def conclude(inp: DrawInput, strata: Mapping[str, list[Stratum]], ranks: Mapping[str, bytes]) -> DrawOutcome:
+    """Merge the plans' samples by USCC and draw the inspectors (``ranks``: at least every sampled member's)."""
     samples = [DepartmentSample(p.department, p.plan_id, tuple(p.items),
                                 tuple(u for s in strata[p.plan_id] for u in s.sample)) for p in inp.plans]
+    if inp.requested:  # each asked department's plan inspects the requested entity too
+        samples += [DepartmentSample(p.department, p.plan_id, tuple(p.items),
+                                     tuple(u for u, ds in inp.requested.items() if p.department in ds))
+                    for p in inp.plans]
+        missing = [u for u in inp.requested if u not in ranks]
+        ranks = {**ranks, **draw.ranks(inp.seed, missing)} if missing else ranks
     targets = merge(samples, inp.recognised)
     inspectors = assign(inp.seed, targets, inp.pools, lead=inp.lead, rules=inp.rules, prior_load=inp.prior_load,
                         ranks=ranks)
-    return DrawOutcome(strata, targets, inspectors)
+    return DrawOutcome(dict(strata), targets, inspectors)
 
 
-def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = True) -> dict[str, Any]:
+def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = True,
+           populations: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The published record of a performed draw (JSON-ready). ``members=False`` leaves the population
-    lists out (the snapshot still identifies them), for an event."""
+    lists out (the snapshot still identifies them), for an event. ``populations`` (plan id -> number of the
+    population kept beside the record) names where each plan's members are kept instead."""
     targets_set = {t.uscc for t in out.targets}
+    kept = populations or {}
     return {
         "algorithm": ALGORITHM,
         "task_id": task_id,
@@ -94,9 +123,11 @@ def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = Tr
             "plan_id": p.plan_id, "department": p.department, "items": list(p.items),
             "strata": [{"credit_class": s.credit_class, "ratio": str(s.ratio), "size": s.snapshot.size,
                         "digest": s.snapshot.digest, "members": s.members if members else None,
-                        "sample": s.sample} for s in out.strata[p.plan_id]],
+                        "sample": s.sample, **({"population": kept[p.plan_id]} if p.plan_id in kept else {})}
+                       for s in out.strata[p.plan_id]],
         } for p in inp.plans],
         "recognised": {u: sorted(v) for u, v in sorted(inp.recognised.items()) if v},
+        **({"requested": {u: sorted(v) for u, v in sorted(inp.requested.items())}} if inp.requested else {}),
         "inspector_pools": [{
             "department": d,
             **_pool_snapshot(pool),
@@ -106,6 +137,21 @@ def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = Tr
         "targets": [{"uscc": t.uscc, "parts": [{"department": d, "items": list(items)} for d, items in t.parts],
                      "recognised": list(t.recognised), "inspectors": out.inspectors[t.uscc]} for t in out.targets],
     }
+
+
+def with_members(rec: Mapping[str, Any], kept: Mapping[tuple[int, str], Sequence[str]]) -> dict[str, Any]:
+    """The record with every stratum's members listed: those of a stratum that names its kept population
+    (``population``) come from ``kept`` ((population, credit class) -> members; a class with none: empty)."""
+    plans = []
+    for p in rec["plans"]:
+        strata = []
+        for s in p["strata"]:
+            s = dict(s)
+            if "population" in s:
+                s["members"] = list(kept.get((s.pop("population"), s["credit_class"]), ()))
+            strata.append(s)
+        plans.append({**p, "strata": strata})
+    return {**rec, "plans": plans}
 
 
 def _pool_snapshot(pool: Sequence[Inspector]) -> dict[str, Any]:
@@ -133,7 +179,8 @@ def input_from_record(rec: Mapping[str, Any]) -> DrawInput:
                                                conflicts=frozenset(i["conflicts"])) for i in pool["inspectors"]]
         load.update({i["id"]: i["prior_load"] for i in pool["inspectors"] if i["prior_load"]})
     return DrawInput(seed=draw.check_seed(rec["seed"]), lead=rec["lead_department"], plans=plans, pools=pools,
-                     rules=Rules(**rec["rules"]), recognised=rec.get("recognised", {}), prior_load=load)
+                     rules=Rules(**rec["rules"]), recognised=rec.get("recognised", {}), prior_load=load,
+                     requested=rec.get("requested", {}))
 
 
 def replay(rec: Mapping[str, Any]) -> dict[str, Any]:

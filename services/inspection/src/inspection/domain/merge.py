@@ -8,8 +8,7 @@ not inspected again; an entity left with no item is not visited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 
@@ -31,9 +30,10 @@ class JointTarget:
     parts: tuple[tuple[str, tuple[str, ...]], ...]   # (department, items), by department
     recognised: tuple[str, ...] = ()                 # items not inspected: an accepted result covers them
 
-    @cached_property
-    def departments(self) -> tuple[str, ...]:
-        return tuple(d for d, _ in self.parts)
+    departments: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "departments", tuple(d for d, _ in self.parts))
 
     @property
     def items(self) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ abandon. Every draw stays on the record; a task has at most one live draw."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,11 +16,13 @@ from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
-from ..adapters import directory
+from ..adapters import directory, ranking
+from ..adapters import requests as requests_repo
 from ..adapters import tasks as repo
 from ..deps import Deps
 from ..domain import access, draw, joint
 from ..domain.assignment import DrawRefused, Rules, eligible
+from . import requests
 from .plans import tx_matter, visible_task
 
 
@@ -54,23 +57,42 @@ def rules_of(deps: Deps) -> Rules:
                  cap_per_inspector=s.max_targets_per_inspector)
 
 
-async def draw_input(deps: Deps, tx: Transaction, task: dict, seed: str) -> joint.DrawInput:
-    """Everything the draw takes, read now: the snapshot of each plan's population, the pools."""
+async def draw_input(deps: Deps, tx: Transaction, task: dict, seed: str, draw_id: str
+                     ) -> tuple[joint.DrawInput, dict[str, list], dict[str, bytes], dict[str, int]]:
+    """Everything the draw takes, read now, with the plans' populations snapshotted and ranked by the
+    database (``adapters/ranking.py``, the published algorithm in SQL): the input (without the members,
+    kept beside the record), each plan's drawn strata, the sampled members' ranks, and which kept
+    population each plan drew from (plans with the same filter share one)."""
     s, session = deps.settings, tx.session
     plans = await repo.plans_by_id(session, task["plan_ids"])
-    inputs = []
+    await ranking.use_work_mem(session, s.draw_work_mem)
+    year, cap = task["period_start"].year, s.max_inspections_per_entity_per_year
+    inputs, strata, ranks, populations, filters = [], {}, {}, {}, {}
     for p in plans:
-        population, _ = await directory.population(session, p["filter"], year=task["period_start"].year,
-                                                   yearly_cap=s.max_inspections_per_entity_per_year)
-        inputs.append(joint.PlanInput(p["id"], p["department"], tuple(p["items"]),
-                                      {k: Decimal(v) for k, v in p["ratios"].items()}, population))
+        key = json.dumps(p["filter"], sort_keys=True)
+        if key not in filters:
+            group = [q for q in plans if json.dumps(q["filter"], sort_keys=True) == key]
+            snaps = await ranking.keep_population(session, draw_id, len(filters), p["filter"], year=year, yearly_cap=cap)
+            need = {c: max(draw.sample_size(Decimal(q["ratios"].get(c, 0)), snap.size) for q in group)
+                    for c, snap in snaps.items()}
+            lowest, got = await ranking.lowest(session, p["filter"], year=year, yearly_cap=cap, seed=seed, need=need)
+            ranks.update(got)
+            filters[key] = (len(filters), snaps, lowest)
+        number, snaps, lowest = filters[key]
+        ratios = {k: Decimal(v) for k, v in p["ratios"].items()}
+        inputs.append(joint.PlanInput(p["id"], p["department"], tuple(p["items"]), ratios, ()))
+        strata[p["id"]] = joint.strata_from_ranked(ratios, snaps, lowest)
+        populations[p["id"]] = number
     items = sorted({i for p in plans for i in p["items"]})
     recognised = await repo.recognised(session, items, task["period_start"], task["period_end"])
     pools = {d: eligible(pool, task["period_end"]) for d, pool in (await directory.pools(session, task["departments"])).items()}
     load = await directory.loads(session, [i.id for pool in pools.values() for i in pool], task["period_start"],
                                  task["period_end"])
-    return joint.DrawInput(seed=seed, lead=task["lead_department"], plans=inputs, pools=pools, rules=rules_of(deps),
-                           recognised=recognised, prior_load=load)
+    requested, request_ids = await requests.for_task(tx, task, plans)
+    await requests_repo.take_in(session, request_ids, task["id"])
+    inp = joint.DrawInput(seed=seed, lead=task["lead_department"], plans=inputs, pools=pools, rules=rules_of(deps),
+                          recognised=recognised, prior_load=load, requested=requested)
+    return inp, strata, ranks, populations
 
 
 async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -> dict | Refused:
@@ -80,16 +102,18 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
         raise Problem(403, f"the lead department {task['lead_department']} (or the office) draws a joint task")
     if row["status"] != "announced":
         raise Problem(409, f"draw {draw_id} is {row['status']}; a draw is performed once", status_now=row["status"])
-    inp = await draw_input(deps, tx, task, row["seed"])
+    inp, strata, ranks, populations = await draw_input(deps, tx, task, row["seed"], draw_id)
     at = clock.now()
     try:
-        out = joint.perform(inp)
+        out = joint.conclude(inp, strata, ranks)
     except DrawRefused as exc:
+        await ranking.forget_populations(tx.session, draw_id)
+        await requests_repo.release(tx.session, task["id"])
         await repo.close_draw(tx.session, draw_id, status="refused", at=at, reason=exc.reason)
         await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
                       seed=row["seed"], status="refused", reason=exc.reason, at=at), key=task["id"])
         return Refused(draw_id, exc.reason, exc.facts)
-    rec = joint.record(task["id"], inp, out)
+    rec = joint.record(task["id"], inp, out, members=False, populations=populations)
     await repo.close_draw(tx.session, draw_id, status="performed", at=at, record=rec)
     names = await directory.entity_names(tx.session, [t.uscc for t in out.targets])
     await repo.add_targets(tx.session, [{
@@ -141,6 +165,7 @@ async def abandon(tx: Transaction, actor: Principal, draw_id: str, reason: str) 
         raise Problem(409, "results are recorded for this draw's targets: it can no longer be abandoned")
     at = clock.now()
     await repo.remove_targets(tx.session, task["id"])
+    await requests_repo.release(tx.session, task["id"])
     await repo.close_draw(tx.session, draw_id, status="abandoned", at=at, reason=reason, record=row["record"])
     await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
                   seed=row["seed"], status="abandoned", reason=reason, at=at), key=task["id"])
@@ -171,4 +196,6 @@ async def public_draw(tx: Transaction, draw_id: str) -> dict:
     row = await repo.draw(tx.session, draw_id)
     if row is None:
         raise Problem(404, f"no draw {draw_id}")
+    if row["status"] == "performed" and row.get("record") is not None:
+        row = {**row, "record": joint.with_members(row["record"], await ranking.members(tx.session, draw_id))}
     return public_view(row)

@@ -12,6 +12,7 @@ from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
+from ..adapters import requests as requests_repo
 from ..adapters import tasks as repo
 from ..deps import Deps
 from ..domain import access, publication
@@ -98,6 +99,7 @@ async def publish(tx: Transaction, actor: Principal, task_id: str, uscc: str) ->
         raise Problem(409, "some items have no result yet; publish when every item is recorded")
     at = clock.now()
     await repo.set_target(tx.session, task_id, uscc, published_at=at)
+    await requests_repo.cover(tx.session, uscc, at)   # targeted inspections asked for: done
     await tx.emit(topics.INSPECTION_RESULTS, published_event(task, current, at), key=uscc)
     return {**current, "published_at": at}
 

@@ -7,7 +7,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Text, bindparam, case, func, insert, literal, literal_column, select, text, tuple_, update
+from sqlalchemy import (Float, Text, bindparam, case, delete, func, insert, literal, literal_column, select, text, tuple_,
+                        update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +69,16 @@ async def add_observations(session: AsyncSession, rows: list[dict]) -> list[str]
         return []
     res = await session.execute(pg_insert(observations).values(rows)
                                 .on_conflict_do_nothing(constraint="observations_ref").returning(observations.c.uscc))
+    return sorted(set(res.scalars()))
+
+
+async def remove_observations(session: AsyncSession, indicators: list[str], refs: list[str]) -> list[str]:
+    """Take away the observations of these indicators and source facts (a listing ended). Returns the USCCs
+    that lost one."""
+    if not indicators or not refs:
+        return []
+    res = await session.execute(delete(observations).where(observations.c.indicator.in_(indicators),
+                                                           observations.c.ref.in_(refs)).returning(observations.c.uscc))
     return sorted(set(res.scalars()))
 
 

@@ -35,6 +35,13 @@ class Source(StrEnum):
     INSPECTION_NOT_FOUND = "inspection_not_found"      # not found at the registered address (经营异常 risk)
     DEVICE_OUT_OF_RANGE = "device_out_of_range"  # a device window over its limit (monitoring.device-readings.v1)
     DEVICE_SILENT = "device_silent"              # a device missed its heartbeat
+    ABNORMAL_OPERATION_LISTED = "abnormal_operation_listed"  # in the abnormal-operation directory (经营异常名录,
+    #                                                          market.abnormal-operations.v1); removal ends it
+    NOT_INSPECTED = "not_inspected"              # no published inspection result within the indicator's window
+    #                                              (inspection.results.v1): counts 1 until one is published
+
+
+INVERTED_SOURCES = (Source.NOT_INSPECTED,)       # observations of these reset the indicator instead of counting
 
 
 DEVICE_SOURCES = (Source.DEVICE_OUT_OF_RANGE, Source.DEVICE_SILENT)

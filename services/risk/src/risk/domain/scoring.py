@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 
 from jsp_common.events.risk import CreditClass, WarningLevel
 
-from .model import CLASSES, RiskModel
+from .model import CLASSES, INVERTED_SOURCES, RiskModel
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,23 @@ def counts(model: RiskModel, observations: Iterable[Observation], now: datetime)
     return out
 
 
-def assess(model: RiskModel, version: int, indicator_counts: Mapping[str, float]) -> Assessment:
-    """Score, level and computed credit class from the counts per indicator."""
+def effective_counts(model: RiskModel, observed: Mapping[str, float]) -> dict[str, float]:
+    """What each indicator counts, from the observations counted in its window: the observations themselves,
+    except for an inverted indicator (time since the last inspection), which counts 1 when its window holds
+    no observation (no inspection published for that long) and 0 when it holds one."""
+    out = dict(observed)
+    for i in model.indicators:
+        if i.source in INVERTED_SOURCES:
+            if float(observed.get(i.code, 0.0)) > 0:
+                out.pop(i.code, None)
+            else:
+                out[i.code] = 1.0
+    return out
+
+
+def assess(model: RiskModel, version: int, observed: Mapping[str, float]) -> Assessment:
+    """Score, level and computed credit class from the observations counted per indicator."""
+    indicator_counts = effective_counts(model, observed)
     contributions, score = [], 0.0
     weights = model.weights
     for code in sorted((c for c in indicator_counts if c in weights), key=lambda c: weights[c][0]):
@@ -57,6 +72,8 @@ def assess(model: RiskModel, version: int, indicator_counts: Mapping[str, float]
         if n <= 0:
             continue
         _, weight, cap = weights[code]
+        if weight == 0:
+            continue                      # counted (a later version may weigh it) but worth no points now
         points = weight * min(n, cap)
         score += points
         contributions.append({"indicator": code, "count": n, "weight": weight, "points": round(points, 4)})

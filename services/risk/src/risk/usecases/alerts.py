@@ -8,8 +8,8 @@ from datetime import datetime
 
 from jsp_common import clock, topics
 from jsp_common.events.clues import ClueSubmitted, Urgency
-from jsp_common.events.risk import (Contribution, RiskAlertAcknowledged, RiskAlertClosed, RiskAlertEscalated,
-                                    RiskAlertRaised, RiskAlertResponded, WarningLevel)
+from jsp_common.events.risk import (Contribution, InspectionRequested, RiskAlertAcknowledged, RiskAlertClosed,
+                                    RiskAlertEscalated, RiskAlertRaised, RiskAlertResponded, WarningLevel)
 from jsp_common.logs import get_logger
 from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
@@ -120,6 +120,14 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
         model_version=a.model_version, contributions=[Contribution(**c) for c in a.contributions],
         actions=plan.actions, respond_by=due.at, respond_by_provisional=due.provisional, raised_at=now),
         departments)
+    if plan.request_inspection:
+        await tx.emit(topics.INSPECTION_REQUESTS, InspectionRequested(
+            request_id=f"alert:{alert['id']}", alert_id=alert["id"], uscc=standing["uscc"],
+            entity_name=entity["name"] if entity else None, level=a.level, score=a.score,
+            departments=departments or departments_of(standing, entity),
+            reason=f"风险预警（{a.level.value}级）风险分值{a.score:g}：" + "；".join(
+                f"{c['indicator']}×{c['count']:g}" for c in a.contributions),
+            respond_by=due.at, requested_at=now), key=standing["uscc"])
     if plan.raise_clue:
         await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
             channel="risk", channel_ref=f"alert:{alert['id']}", received_at=now, uscc=standing["uscc"],

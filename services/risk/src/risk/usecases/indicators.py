@@ -1,14 +1,20 @@
 """What the platform already publishes, as observations: clues taken in and verified (clues.lifecycle.v1),
-inspection results (inspection.results.v1). A poll's events are recorded and their entities re-scored
+inspection results (inspection.results.v1: failed items, not found at the address, and the inspection itself
+for the time since the last one), listings in the abnormal-operation directory (market.abnormal-operations.v1;
+a removal takes the listing's observation away). A poll's events are recorded and their entities re-scored
 together (one statement per step)."""
 
 from __future__ import annotations
+
+from datetime import datetime, time
 
 from jsp_common import clock
 from jsp_common.consumer import HandlerContext
 from jsp_common.events.clues import ClueTransitioned, Finding
 from jsp_common.events.inspection import InspectionResultPublished, ItemOutcome
+from jsp_common.events.registry import AbnormalOperationListed
 
+from ..adapters import repository as repo
 from ..deps import Deps
 from ..domain.model import RiskModel, Source
 from . import scoring
@@ -44,10 +50,24 @@ def inspection_result(model: RiskModel, e: InspectionResultPublished) -> Found:
             rows += _rows(model, Source.INSPECTION_ITEM_FAILED, e.uscc, ref, e.published_at)
         elif item.outcome == ItemOutcome.NOT_FOUND_AT_ADDRESS:
             rows += _rows(model, Source.INSPECTION_NOT_FOUND, e.uscc, ref, e.published_at)
+    at = min(datetime.combine(e.inspected_on, time(0), tzinfo=clock.TZ), e.published_at)  # the day it was done
+    rows += _rows(model, Source.NOT_INSPECTED, e.uscc, f"{e.task_id}:{e.uscc}", at)
     return rows, list(e.departments)
 
 
-READERS = {"clues.clue.transitioned.v1": clue_transitioned, "inspection.result.published.v1": inspection_result}
+def abnormal_listed(model: RiskModel, e: AbnormalOperationListed) -> Found:
+    """Listed in the abnormal-operation directory: counts from the day of the listing until its removal."""
+    at = datetime.combine(e.listed_on, time(0), tzinfo=clock.TZ)
+    return _rows(model, Source.ABNORMAL_OPERATION_LISTED, e.uscc, listing_ref(e.listing_id), at), []
+
+
+def listing_ref(listing_id: str) -> str:
+    return f"abnormal:{listing_id}"
+
+
+READERS = {"clues.clue.transitioned.v1": clue_transitioned, "inspection.result.published.v1": inspection_result,
+           "market.abnormal-operation.listed.v1": abnormal_listed}
+REMOVALS = {"market.abnormal-operation.removed.v1"}
 
 
 async def apply(deps: Deps, contexts: list[HandlerContext]) -> None:
@@ -56,9 +76,19 @@ async def apply(deps: Deps, contexts: list[HandlerContext]) -> None:
     _, model = await deps.model.get(tx.session)
     rows: list[dict] = []
     departments: dict[str, list[str]] = {}
+    removed: list[tuple[str, str]] = []
     for c in contexts:
+        if c.envelope.type in REMOVALS:
+            removed.append((c.data.uscc, listing_ref(c.data.listing_id)))  # type: ignore[attr-defined]
+            continue
         found, named = READERS[c.envelope.type](model, c.data)  # type: ignore[arg-type]
         rows += found
         if found:
             departments.setdefault(found[0]["uscc"], []).extend(named)
-    await scoring.observe(deps, tx, rows, departments=departments, now=clock.now())
+    now = clock.now()
+    await scoring.observe(deps, tx, rows, departments=departments, now=now)
+    if removed:
+        codes = [i.code for i in model.indicators_of(Source.ABNORMAL_OPERATION_LISTED)]
+        changed = await repo.remove_observations(tx.session, codes, [ref for _, ref in removed])
+        if changed:
+            await scoring.rescore(deps, tx, changed, now=now)

@@ -1,0 +1,44 @@
+"""Targeted inspections asked for by risk alerts (定向检查, ``risk.inspection.requested.v1``): the must-inspect
+list of the departments asked. The next joint draw of a task in which an asked department takes part, whose
+plan covers the entity, adds it as a target beside the random sample (on the draw's record, so the draw
+still replays); a published result for the entity covers the request."""
+
+from __future__ import annotations
+
+from jsp_common.consumer import HandlerContext
+from jsp_common.outbox import Transaction
+from jsp_common.principal import Principal
+from jsp_common.problems import Problem
+
+from ..adapters import requests as repo
+from ..domain import access
+
+
+async def apply_requests(ctxs: list[HandlerContext]) -> None:
+    """``risk.inspection.requested.v1``: onto the must-inspect list (a redelivered request counts once)."""
+    if ctxs:
+        await repo.add(ctxs[0].session, [{
+            "request_id": d.request_id, "alert_id": d.alert_id, "uscc": d.uscc, "entity_name": d.entity_name,
+            "level": d.level.value, "score": d.score, "departments": list(d.departments), "reason": d.reason,
+            "respond_by": d.respond_by, "requested_at": d.requested_at,
+        } for d in (c.data for c in ctxs)])  # type: ignore[attr-defined]
+
+
+async def for_task(tx: Transaction, task: dict, plans: list[dict]) -> tuple[dict[str, list[str]], list[str]]:
+    """The requested entities the task's draw takes in: USCC -> the departments asked (among the task's
+    plans whose filter covers it), and the requests' ids."""
+    wanted: dict[str, set[str]] = {}
+    ids: list[str] = []
+    for p in plans:
+        for r in await repo.open_for_plan(tx.session, p["department"], p["filter"]):
+            wanted.setdefault(r["uscc"], set()).add(p["department"])
+            ids.append(r["request_id"])
+    return {u: sorted(d) for u, d in sorted(wanted.items())}, sorted(set(ids))
+
+
+async def listing(tx: Transaction, actor: Principal, *, state: str | None, limit: int, offset: int) -> list[dict]:
+    """The office sees every request; a department those that ask it."""
+    department = access.department_of(actor)
+    if department == "":
+        raise Problem(403, "inspection requests are for the office and the departments")
+    return await repo.listing(tx.session, department=department, state=state, limit=limit, offset=offset)

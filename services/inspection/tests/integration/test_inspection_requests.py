@@ -1,0 +1,65 @@
+"""Targeted inspections a risk alert asks for (risk.inspection-requests.v1): on the must-inspect list of the
+departments asked (another department does not see them), taken into the next joint draw of an asked
+department whose plan covers the entity, beside the random sample and on the draw's record (which still
+replays), and covered once a result for the entity is published."""
+
+from __future__ import annotations
+
+from jsp_common import clock, topics
+from jsp_common.events.risk import InspectionRequested, WarningLevel
+from jsp_testkit.testing import unique, wait_until
+
+from inspection.domain import joint
+
+from .conftest import OFFICE, dept, new_industry
+
+SAMR, NHC, MEM = "samr-410100", "nhc-410100", "mem-410100"
+
+
+async def test_a_requested_inspection_joins_the_next_draw_and_is_covered_by_the_published_result(service):
+    industry = new_industry()
+    usccs = await service.entities(30, industry)
+    requested = usccs[7]
+    request_id = f"alert:{unique('AL')}"
+    await service.send(topics.INSPECTION_REQUESTS, InspectionRequested(
+        request_id=request_id, alert_id=request_id[6:], uscc=requested, entity_name="郑州食品有限公司",
+        level=WarningLevel.ORANGE, score=60, departments=[NHC, SAMR], reason="风险预警（orange级）风险分值60",
+        respond_by=None, requested_at=clock.now()), requested)
+    await service.producer.flush()
+
+    async def listed():
+        return [r for r in (await service.get("/requests", dept(SAMR), params={"state": "open"})).json()
+                if r["request_id"] == request_id]
+    got = await wait_until(listed, timeout=60, what="the request on samr's must-inspect list")
+    assert got[0]["uscc"] == requested and got[0]["departments"] == [NHC, SAMR]
+    assert request_id in {r["request_id"] for r in (await service.get("/requests", OFFICE)).json()}
+    assert request_id not in {r["request_id"] for r in (await service.get("/requests", dept(MEM))).json()}
+
+    # samr's plan samples 10% of 30 entities (3); the requested one is a target whatever the sample
+    await service.inspectors(SAMR, 3)
+    await service.inspectors(NHC, 3)
+    matter = await service.matter()
+    plan = await service.plan(SAMR, matter["code"], industry, {"B": 0.1})
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [plan["id"]]})).json()
+    announced = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
+    r = await service.post(f"/draws/{announced['draw_id']}/perform", dept(SAMR))
+    assert r.status_code == 200, r.text
+    rec = (await service.get(f"/public/draws/{announced['draw_id']}")).json()["record"]
+    assert rec["requested"] == {requested: [SAMR]}   # nhc takes no part in this task
+    assert joint.verify(rec) == []
+    sample = [u for p in rec["plans"] for s in p["strata"] for u in s["sample"]]
+    assert len(sample) == 3
+    targets = {t["uscc"] for t in (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"]}
+    assert targets == set(sample) | {requested}
+    planned = (await service.get("/requests", dept(SAMR), params={"state": "planned"})).json()
+    assert [r["task_id"] for r in planned if r["request_id"] == request_id] == [task["id"]]
+
+    # the team's result, published: the request is covered
+    item = plan["items"][0]
+    r = await service.post(f"/tasks/{task['id']}/targets/{requested}/results", dept(SAMR), {
+        "inspected_on": clock.today().isoformat(), "items": [{"item_code": item, "outcome": "no_problem"}]})
+    assert r.status_code == 201, r.text
+    r = await service.post(f"/tasks/{task['id']}/targets/{requested}/publication", dept(SAMR))
+    assert r.status_code == 200, r.text
+    covered = (await service.get("/requests", dept(SAMR), params={"state": "covered"})).json()
+    assert any(r["request_id"] == request_id and r["covered_at"] for r in covered)

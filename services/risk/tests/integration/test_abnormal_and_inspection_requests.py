@@ -1,0 +1,65 @@
+"""The abnormal-operation directory and the time since the last inspection as indicators, and the targeted
+inspection a level's response plan asks for, on its own topic (real Kafka and PostgreSQL)."""
+
+from __future__ import annotations
+
+from jsp_common import clock
+from jsp_testkit.testing import of_type, tail, unique
+
+from .conftest import new_uscc
+
+ALERTS = "risk.alerts.v1"
+LISTINGS = "market.abnormal-operations.v1"
+REQUESTS = "risk.inspection-requests.v1"
+SAMR, NHC = "samr-410100", "nhc-410100"
+
+
+async def list_abnormal(service, uscc: str) -> str:
+    listing = unique("AB")
+    await service.send(LISTINGS, "market.abnormal-operation.listed.v1", {
+        "listing_id": listing, "uscc": uscc, "cause": "not_at_registered_address",
+        "listed_on": clock.today().isoformat(), "authority": "郑州市金水区市场监督管理局",
+        "occurred_at": clock.now().isoformat()}, uscc)
+    return listing
+
+
+async def test_a_listing_in_the_abnormal_operation_directory_counts_until_its_removal(service, bootstrap):
+    uscc = new_uscc()
+    await service.entity(uscc, [SAMR])
+    async with tail(bootstrap, ALERTS) as t:
+        listing = await list_abnormal(service, uscc)
+        raised = (await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue")))[0].envelope.data
+        assert {c["indicator"]: c["points"] for c in raised["contributions"]} == {"abnormal_operation": 20}
+        standing = await service.standing(uscc)
+        # never inspected: the time since the last inspection counts (weight 0 in the starter model: no points)
+        assert standing["counts"] == {"abnormal_operation": 1.0, "not_inspected_year": 1.0}
+
+        await service.send(LISTINGS, "market.abnormal-operation.removed.v1", {
+            "listing_id": listing, "uscc": uscc, "removed_on": clock.today().isoformat(), "reason": "已补报年报",
+            "occurred_at": clock.now().isoformat()}, uscc)
+        closed = await t.wait_for(of_type("risk.alert.closed.v1", uscc=uscc, reason="score_fell"))
+        assert closed[0].envelope.data["alert_id"] == raised["alert_id"]
+    standing = await service.standing(uscc)
+    assert standing["score"] == 0 and standing["counts"] == {"not_inspected_year": 1.0}
+
+
+async def test_an_orange_alert_asks_the_responsible_departments_for_a_targeted_inspection(service, bootstrap):
+    uscc = new_uscc()
+    await service.entity(uscc, [SAMR, NHC])
+    async with tail(bootstrap, ALERTS, REQUESTS) as t:
+        # two failed items (20 each): yellow, no inspection asked; the inspection resets the time since the last
+        await service.inspection(uscc, [SAMR], ["correction_ordered", "correction_ordered"], unique("T"))
+        await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="yellow"))
+        assert (await service.standing(uscc))["counts"] == {"inspection_items_failed": 2.0}
+        # listed as abnormal (20): 60, orange, whose plan requests an inspection
+        await list_abnormal(service, uscc)
+        orange = (await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="orange")))[0]
+        asked = (await t.wait_for(lambda m: m.topic == REQUESTS and of_type("risk.inspection.requested.v1",
+                                                                           uscc=uscc)(m)))[0]
+    data = asked.envelope.data
+    assert asked.key == uscc
+    assert data["alert_id"] == orange.envelope.data["alert_id"] and data["request_id"] == f"alert:{data['alert_id']}"
+    assert data["level"] == "orange" and data["score"] == 60 and data["departments"] == [NHC, SAMR]
+    assert "abnormal_operation" in data["reason"] and data["respond_by"] is not None
+    asked_about = [m for m in t.received if m.topic == REQUESTS and m.envelope.data["uscc"] == uscc]
+    assert len(asked_about) == 1  # yellow's plan asks for none
