@@ -7,10 +7,11 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 
+from jsp_common.http import transaction
 from jsp_common.principal import Principal, Role, require
 
 from ..usecases import requests as uc
-from .context import Paging, transaction
+from .context import Paging
 
 router = APIRouter(tags=["inspection requests"])
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
