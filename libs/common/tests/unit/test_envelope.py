@@ -78,16 +78,17 @@ def test_a_request_with_an_idempotency_key_names_its_cause_by_caller_route_and_k
     from starlette.requests import Request
 
     from jsp_common.http import request_cause
-    from jsp_common.principal import HEADER
+    from jsp_common.principal import Principal, Role
 
-    def request(path, headers):
+    def request(path, subject, headers):
+        caller = Principal(subject=subject, roles=[Role.OFFICE])  # as the service verified the assertion
         return Request({"type": "http", "method": "POST", "path": path, "query_string": b"",
-                        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]})
+                        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+                        "state": {"verified_principal": caller}})
 
-    caller = {HEADER: json.dumps({"subject": "office-1", "roles": ["office"]})}
-    cause = request_cause(request("/clues/C1/acceptance", {**caller, "Idempotency-Key": "k-1"}))
-    assert cause is not None and cause == request_cause(request("/clues/C1/acceptance", {**caller, "Idempotency-Key": "k-1"}))
-    assert cause != request_cause(request("/clues/C2/acceptance", {**caller, "Idempotency-Key": "k-1"}))
-    other = {HEADER: json.dumps({"subject": "office-2", "roles": ["office"]})}
-    assert cause != request_cause(request("/clues/C1/acceptance", {**other, "Idempotency-Key": "k-1"}))
-    assert request_cause(request("/clues/C1/acceptance", caller)) is None  # no key: random ids
+    key = {"Idempotency-Key": "k-1"}
+    cause = request_cause(request("/clues/C1/acceptance", "office-1", key))
+    assert cause is not None and cause == request_cause(request("/clues/C1/acceptance", "office-1", key))
+    assert cause != request_cause(request("/clues/C2/acceptance", "office-1", key))
+    assert cause != request_cause(request("/clues/C1/acceptance", "office-2", key))
+    assert request_cause(request("/clues/C1/acceptance", "office-1", {})) is None  # no key: random ids
