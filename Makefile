@@ -23,11 +23,12 @@ ASYNCAPI          := $(NODE_DIR)/node_modules/.bin/asyncapi
 # The CLI's usage metrics are off: its analytics file (kept here, not in the home folder) says so.
 export ASYNCAPI_METRICS_CONFIG_PATH := $(CURDIR)/$(NODE_DIR)/asyncapi-analytics.json
 
-.PHONY: help run test bench demo k8s k8s-validate venv kafka-jars browser contract-tools infra-up infra-down topics migrate schemas clean
+.PHONY: help run test faults bench demo k8s k8s-validate venv kafka-jars browser contract-tools infra-up infra-down topics migrate schemas clean
 
 help:
 	@echo "make run         start Kafka, PostgreSQL and every service (local defaults)"
 	@echo "make test        run every test against real Kafka and PostgreSQL"
+	@echo "make faults      the long fault suite: the platform under kill -9, broker restarts, a database outage"
 	@echo "make bench       run the benchmarks (ours beside a baseline from the same run)"
 	@echo "make demo        push sample registrations and work orders through the gateway"
 	@echo "make infra-up    start only Kafka (127.0.0.1:9092) and PostgreSQL (127.0.0.1:5432)"
@@ -110,6 +111,15 @@ test: venv kafka-jars k8s-validate browser contract-tools
 	@status=0; \
 	 $(TEST_ENV) $(PY) -m jsp_common.topics create && \
 	 $(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	 $(TEST_ENV) $(INFRA) down; exit $$status
+
+# The long form of the fault suite (its short form is part of make test): tests/e2e/test_faults.py.
+faults: venv kafka-jars
+	@rm -rf .local/test
+	@$(TEST_ENV) $(INFRA) up
+	@status=0; \
+	 $(TEST_ENV) $(PY) -m jsp_common.topics create && \
+	 $(TEST_ENV) JSP_FAULTS_FORM=long $(PY) -m pytest -s -q tests/e2e/test_faults.py $(PYTEST_ARGS) || status=$$?; \
 	 $(TEST_ENV) $(INFRA) down; exit $$status
 
 bench: venv kafka-jars browser

@@ -1,0 +1,1 @@
+"""The whole-platform fault suite: traffic with unique ids, a fault schedule, the set comparison."""
