@@ -125,6 +125,15 @@ async def entity(session: AsyncSession, table: Table, uscc: str) -> dict[str, An
     return dict(row) if row else None
 
 
+async def entities(session: AsyncSession, table: Table, usccs: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The replica's rows for several USCCs (one statement), by USCC; an unknown one is left out."""
+    wanted = sorted(set(usccs))
+    if not wanted:
+        return {}
+    rows = (await session.execute(select(table).where(table.c.uscc.in_(wanted)))).mappings().all()
+    return {r["uscc"]: dict(r) for r in rows}
+
+
 def batch_handlers(table: Table, extras: Extras | None = None) -> dict[str, BatchHandler]:
     """``{event type: batch handler}`` for the replica's consumer group (``ServiceRuntime.add_consumer(...,
     batch_handlers=...)``): each poll's records are written set-wise in the consumer's transaction."""

@@ -65,6 +65,7 @@ class WorkCalendar:
         self._overrides = dict(overrides or {})
         self._years: dict[int, YearSchedule] = {}
         self.generation = 0  # rises with every schedule applied: a key for caching what was counted with it
+        self._days: dict[date, bool] = {}  # each day's answer, until the next schedule is applied
 
     def apply(self, schedule: YearSchedule) -> bool:
         """Use ``schedule`` for its year from now on. False (and nothing changes) when the calendar already
@@ -73,6 +74,7 @@ class WorkCalendar:
         if held is not None and held.revision >= schedule.revision:
             return False
         self._years[schedule.year] = schedule
+        self._days.clear()
         self.generation += 1
         return True
 
@@ -111,6 +113,12 @@ class WorkCalendar:
     def is_workday(self, day: date | datetime) -> bool:
         """Whether ``day`` (a datetime is taken at its Asia/Shanghai date) is a working day."""
         day = _local_date(day)
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._look_up(day)
+        return known
+
+    def _look_up(self, day: date) -> bool:
         if day in self._overrides:
             return self._overrides[day]
         published = self._years.get(day.year)

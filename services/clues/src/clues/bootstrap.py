@@ -26,8 +26,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
                                calendar=calendar_with_overrides(settings.workday_overrides),
                                config=Refreshing(load_configuration, settings.rules_cache_s), source=runtime.source)
     if consume:
-        runtime.add_consumer(group=settings.intake_group, topics=subscriptions.INTAKE_TOPICS,
-                             handlers=subscriptions.intake_handlers(deps),
+        runtime.add_consumer(group=settings.intake_group, topics=subscriptions.INTAKE_TOPICS, handlers={},
+                             batch_handlers=subscriptions.intake_handlers(deps),
                              on_poison=receipts.on_poison(submission_rejected))
         runtime.add_consumer(group=settings.replica_group, topics=subscriptions.REPLICA_TOPICS, handlers={},
                              batch_handlers=subscriptions.replica_handlers())

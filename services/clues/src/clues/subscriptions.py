@@ -8,30 +8,33 @@
 from __future__ import annotations
 
 from jsp_common import replica, topics
-from jsp_common.consumer import BatchHandler, Handler, HandlerContext
+from jsp_common.consumer import BatchHandler, HandlerContext
 from jsp_common.events.clues import ClueSubmitted, WorkOrderSubmitted
 
 from .adapters.tables import entities
 from .deps import Deps
 from .domain.text import search_grams
-from .usecases.intake import intake
+from .usecases.intake import Submission, intake_many
 
 INTAKE_TOPICS = (topics.HOTLINE_WORK_ORDERS, topics.CLUE_SUBMISSIONS)
 REPLICA_TOPICS = replica.TOPICS
 
 
-def intake_handlers(deps: Deps) -> dict[str, Handler]:
-    async def work_order(ctx: HandlerContext) -> None:
-        d: WorkOrderSubmitted = ctx.data  # type: ignore[assignment]
-        await intake(deps, ctx, channel="hotline", channel_ref=d.work_order_no, fields=d,
-                     caller_name=d.caller_name, caller_phone=d.caller_phone, source_event_id=ctx.envelope.id)
+def _submission(ctx: HandlerContext) -> Submission:
+    d = ctx.data
+    if isinstance(d, WorkOrderSubmitted):
+        return Submission(ctx, "hotline", d.work_order_no, d, d.caller_name, d.caller_phone, ctx.envelope.id)
+    assert isinstance(d, ClueSubmitted)
+    return Submission(ctx, d.channel, d.channel_ref, d, d.reporter_name, d.reporter_phone, ctx.envelope.id)
 
-    async def submitted(ctx: HandlerContext) -> None:
-        d: ClueSubmitted = ctx.data  # type: ignore[assignment]
-        await intake(deps, ctx, channel=d.channel, channel_ref=d.channel_ref, fields=d,
-                     caller_name=d.reporter_name, caller_phone=d.reporter_phone, source_event_id=ctx.envelope.id)
 
-    return {WorkOrderSubmitted.event_type: work_order, ClueSubmitted.event_type: submitted}
+def intake_handlers(deps: Deps) -> dict[str, BatchHandler]:
+    """Work orders and clues of the other channels, taken in set-wise, a poll's consecutive ones at a time."""
+    async def submissions(ctxs: list[HandlerContext]) -> None:
+        if ctxs:
+            await intake_many(deps, ctxs[0].session, [_submission(ctx) for ctx in ctxs])
+
+    return {WorkOrderSubmitted.event_type: submissions, ClueSubmitted.event_type: submissions}
 
 
 def replica_handlers() -> dict[str, BatchHandler]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import DateTime, Integer, Text, and_, bindparam, func, insert, or_, select, text, true, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,14 @@ async def clue_by_ref(session: AsyncSession, channel: str, channel_ref: str) -> 
     return await _first(session, select(clues).where(clues.c.channel == channel, clues.c.channel_ref == channel_ref))
 
 
+async def clues_by_refs(session: AsyncSession, refs: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """The clues already taken in under these (channel, reference) pairs (one statement), by pair."""
+    if not refs:
+        return {}
+    q = select(clues).where(tuple_(clues.c.channel, clues.c.channel_ref).in_(sorted(set(refs))))
+    return {(r["channel"], r["channel_ref"]): r for r in await _all(session, q)}
+
+
 async def get_clue(session: AsyncSession, clue_id: str, *, for_update: bool = False) -> dict | None:
     q = select(clues).where(clues.c.id == clue_id)
     return await _first(session, q.with_for_update() if for_update else q)
@@ -42,12 +51,32 @@ async def insert_clue(session: AsyncSession, values: dict) -> dict | None:
                         .on_conflict_do_nothing(constraint="clues_channel_ref").returning(clues))
 
 
+def blank_clue() -> dict:
+    """Every column of a new clue, none set (the database sets when it was written)."""
+    return dict.fromkeys(c.name for c in clues.c if c.name not in ("created_at", "updated_at"))
+
+
+async def insert_clues(session: AsyncSession, rows: list[dict]) -> list[dict]:
+    """Insert new clues (one statement per thousand) and return the rows inserted; a (channel, reference)
+    already known is left out of the answer."""
+    if not rows:
+        return []
+    stmt = pg_insert(clues).on_conflict_do_nothing(constraint="clues_channel_ref").returning(clues)
+    return [dict(r) for r in (await session.execute(stmt, rows)).mappings().all()]
+
+
 async def update_clue(session: AsyncSession, clue_id: str, **values: Any) -> None:
     await session.execute(update(clues).where(clues.c.id == clue_id).values(**values, updated_at=func.now()))
 
 
 async def add_transition(session: AsyncSession, **values: Any) -> None:
     await session.execute(insert(transitions).values(**values))
+
+
+async def add_transitions(session: AsyncSession, rows: list[dict]) -> None:
+    """Several transitions, kept in the order given."""
+    if rows:
+        await session.execute(insert(transitions), rows)
 
 
 async def history(session: AsyncSession, clue_id: str) -> list[dict]:
@@ -78,6 +107,10 @@ async def linked_duplicates(session: AsyncSession, clue_id: str, state: str) -> 
                       .with_for_update())
 
 
+_CANDIDATE_COLUMNS = (clues.c.id, clues.c.content, clues.c.domain, clues.c.state, clues.c.lead_department,
+                      clues.c.received_at)
+
+
 async def duplicate_candidates(session: AsyncSession, *, clue_id: str, uscc: str | None, division_code: str | None,
                                since: datetime, limit: int = 50) -> list[dict]:
     """Open first clues (not themselves duplicates) about the same business, or the same place when no
@@ -93,6 +126,32 @@ async def duplicate_candidates(session: AsyncSession, *, clue_id: str, uscc: str
                 clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES]))
          .order_by(clues.c.received_at).limit(limit))
     return await _all(session, q)
+
+
+async def duplicate_candidates_of(session: AsyncSession, wanted: list[tuple[str | None, str | None, datetime]],
+                                  limit: int = 50) -> list[list[dict]]:
+    """:func:`duplicate_candidates` for several new clues at once, each given as (uscc, division code, since),
+    in one statement per kind (by business, by place); the answers in the order asked."""
+    found: list[list[dict]] = [[] for _ in wanted]
+    by_uscc = [(i, u, since) for i, (u, _, since) in enumerate(wanted) if u]
+    by_place = [(i, d, since) for i, (u, d, since) in enumerate(wanted) if not u and d]
+    for keyed, column, extra in ((by_uscc, clues.c.uscc, None), (by_place, clues.c.division_code, clues.c.uscc)):
+        if not keyed:
+            continue
+        asked = func.unnest(bindparam("ns", [i for i, _, _ in keyed], type_=ARRAY(Integer)),
+                            bindparam("keys", [k for _, k, _ in keyed], type_=ARRAY(Text)),
+                            bindparam("sinces", [s for _, _, s in keyed], type_=ARRAY(DateTime(timezone=True)))
+                            ).table_valued("n", "key", "since").render_derived(name="asked")
+        cond = [column == asked.c.key, clues.c.duplicate_of.is_(None), clues.c.received_at >= asked.c.since,
+                clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES])]
+        if extra is not None:
+            cond.append(extra.is_(None))
+        each = (select(*_CANDIDATE_COLUMNS).where(*cond).order_by(clues.c.received_at).limit(limit)
+                .lateral("candidate"))
+        rows = await _all(session, select(asked.c.n, each).select_from(asked.join(each, true())))
+        for r in rows:
+            found[r.pop("n")].append(r)
+    return found
 
 
 async def timed_clues(session: AsyncSession, *, before: datetime, limit: int = 500) -> list[dict]:
@@ -202,6 +261,10 @@ async def put_policy(session: AsyncSession, channel: str, urgency: str, workdays
 # ---------------------------------------------------------------- registry replica (kept by jsp_common.replica)
 async def entity(session: AsyncSession, uscc: str) -> dict | None:
     return await replica.entity(session, entities, uscc)
+
+
+async def entities_by_uscc(session: AsyncSession, usccs: list[str]) -> dict[str, dict]:
+    return await replica.entities(session, entities, usccs)
 
 
 async def entity_candidates(session: AsyncSession, name: str, *, city_code: str | None, limit: int) -> list[dict]:

@@ -14,15 +14,15 @@ from ..deps import Deps
 from ..domain import deadlines
 from ..domain.lifecycle import State
 from . import access, journal
+from .configuration import Configuration
 
 
-async def send_to_departments(deps: Deps, tx: Tx, clue: dict, *, lead: str, co: list[str],
-                              domain: Domain | str | None, actor: Principal, note: str | None, record_as: str,
-                              arbitrated: bool = False, reopen: bool = False, details: dict | None = None) -> None:
-    """Dispatch (or reopen) a clue: its departments, domain, round and deadlines, recorded and published to
-    each department's topic."""
+def dispatch_values(deps: Deps, config: Configuration, clue: dict, *, lead: str, co: list[str],
+                    domain: Domain | str | None, note: str | None, arbitrated: bool = False, reopen: bool = False,
+                    details: dict | None = None) -> tuple[dict, dict]:
+    """What dispatching (or reopening) ``clue`` changes: its new values (departments, domain, round, deadlines)
+    and the details recorded with the transition."""
     s = deps.settings
-    config = await deps.config.get(tx.session)
     now = clock.now()
     domain_value = Domain(domain).value if domain else (clue["domain"] or Domain.OTHER.value)
     deadline: dict = {}
@@ -39,18 +39,36 @@ async def send_to_departments(deps: Deps, tx: Tx, clue: dict, *, lead: str, co: 
     if reopen:
         values.update(chased_at=None, escalated_at=None, closed_at=None)
     info = {"lead": lead, "co": co, "note": note, "arbitrated": arbitrated, **(details or {})}
+    return values, info
+
+
+def dispatched_events(clue: dict) -> list[tuple[str, ClueDispatched]]:
+    """The dispatched clue's events, one on each of its departments' topics (lead first): (topic, event)."""
+    lead, co = clue["lead_department"], list(clue["co_departments"])
+    return [(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueDispatched(
+        clue_id=clue["id"], department=dept, role=role, deadline=clue["deadline"],
+        deadline_provisional=clue["deadline_provisional"], round=clue["round"],
+        channel=clue["channel"], channel_ref=clue["channel_ref"], content=clue["content"],
+        received_at=clue["received_at"], address=clue["address"], division_code=clue["division_code"],
+        business_name=clue["business_name"], uscc=clue["uscc"], match_confidence=clue["match_confidence"],
+        domain=clue["domain"], urgency=clue["urgency"], lead_department=lead, co_departments=co,
+        return_deadline=clue["return_deadline"], caller_name=clue["caller_name_masked"],
+        caller_phone=clue["caller_phone_masked"], arbitrated=clue["arbitrated"]))
+        for dept, role in [(lead, "lead"), *[(d, "co") for d in co]]]
+
+
+async def send_to_departments(deps: Deps, tx: Tx, clue: dict, *, lead: str, co: list[str],
+                              domain: Domain | str | None, actor: Principal, note: str | None, record_as: str,
+                              arbitrated: bool = False, reopen: bool = False, details: dict | None = None) -> None:
+    """Dispatch (or reopen) a clue: its departments, domain, round and deadlines, recorded and published to
+    each department's topic."""
+    config = await deps.config.get(tx.session)
+    values, info = dispatch_values(deps, config, clue, lead=lead, co=co, domain=domain, note=note,
+                                   arbitrated=arbitrated, reopen=reopen, details=details)
     await journal.move(tx, clue, "reopen" if reopen else "dispatch", actor, record_as=record_as, details=info,
                        **values)
-    for dept, role in [(lead, "lead"), *[(d, "co") for d in co]]:
-        await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueDispatched(
-            clue_id=clue["id"], department=dept, role=role, deadline=clue["deadline"],
-            deadline_provisional=clue["deadline_provisional"], round=clue["round"],
-            channel=clue["channel"], channel_ref=clue["channel_ref"], content=clue["content"],
-            received_at=clue["received_at"], address=clue["address"], division_code=clue["division_code"],
-            business_name=clue["business_name"], uscc=clue["uscc"], match_confidence=clue["match_confidence"],
-            domain=clue["domain"], urgency=clue["urgency"], lead_department=lead, co_departments=co,
-            return_deadline=clue["return_deadline"], caller_name=clue["caller_name_masked"],
-            caller_phone=clue["caller_phone_masked"], arbitrated=arbitrated), key=clue["id"])
+    for topic, event in dispatched_events(clue):
+        await tx.emit(topic, event, key=clue["id"])
 
 
 async def dispatch(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, lead: str, co: list[str],

@@ -1,15 +1,23 @@
-"""Taking in a clue from any channel: a resend is recognised, the business matched against the registry
+"""Taking in clues from any channel: a resend is recognised, the business matched against the registry
 replica, a duplicate linked to its first clue, anything else routed and dispatched (or queued for the
-office), and the channel gets its receipt."""
+office), and the channel gets its receipt.
+
+A consumer's poll is taken in set-wise (:func:`intake_many`): the clues already known, the businesses and
+the duplicate candidates of the whole poll are read with one statement each, every submission is decided in
+memory in order (a later one sees the clues the earlier ones made: a resend, or the first clue it repeats),
+and the new clues and their transitions are written with one statement each. Each submission keeps its own
+effects: its clue, its transitions, its events and its receipt."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jsp_common import clock, divisions
+from jsp_common import clock, divisions, topics
 from jsp_common.domains import Domain
+from jsp_common.events import EventData
 from jsp_common.events.clues import SubmissionAccepted, _ClueFields
 from jsp_common.masking import mask_name, mask_phone
 from jsp_common.outbox import Transaction as Tx
@@ -17,12 +25,13 @@ from jsp_common.principal import Principal
 
 from ..adapters import repository as repo
 from ..deps import Deps
-from ..domain.lifecycle import State
+from ..domain.lifecycle import OPEN_STATES, State
 from ..domain.routing import Route, RoutingInput, route
 from ..domain.text import dice, match_confidence, search_grams
 from . import journal
 from .access import INTAKE
-from .dispatch import send_to_departments
+from .configuration import Configuration
+from .dispatch import dispatch_values, dispatched_events
 from .replies import reply_topic
 
 
@@ -61,71 +70,193 @@ def _new_clue_id(tx: Tx, received_at: datetime, channel: str, channel_ref: str) 
     return f"CL{clock.as_local(received_at):%Y%m%d}-{tx.new_id('clue', channel, channel_ref).replace('-', '')[:12]}"
 
 
+@dataclass
+class Submission:
+    """One clue as its channel sent it, and the transaction it is taken in (a consumer's context, a request's)."""
+
+    tx: Tx
+    channel: str
+    channel_ref: str
+    fields: _ClueFields
+    caller_name: str | None
+    caller_phone: str | None
+    source_event_id: str | None
+
+    @property
+    def ref(self) -> tuple[str, str]:
+        return self.channel, self.channel_ref
+
+
+class ResendRace(Exception):
+    """Another replica took in one of these submissions meanwhile: taken in again, it is a resend."""
+
+
+@dataclass
+class _Writes:
+    """What a set of submissions writes and emits, in order, until :meth:`flush`."""
+
+    clues: list[dict] = field(default_factory=list)
+    transitions: list[dict] = field(default_factory=list)
+    events: list[tuple[Tx, str, EventData, str]] = field(default_factory=list)
+
+    def emit(self, tx: Tx, topic: str, event: EventData, key: str) -> None:
+        self.events.append((tx, topic, event, key))
+
+    def record(self, tx: Tx, clue: dict, action: str, from_state: str | None, actor: Principal,
+               details: dict | None = None) -> None:
+        row, event = journal.transition(clue, action, from_state, actor, details)
+        self.transitions.append(row)
+        self.events.append((tx, topics.CLUE_LIFECYCLE, event, clue["id"]))
+
+    def move(self, tx: Tx, clue: dict, action: str, actor: Principal, *, record_as: str | None = None,
+             details: dict | None = None, **values) -> None:
+        from_state = clue["state"]
+        to = journal.allowed(clue, action)
+        clue.update(state=to.value, **values)
+        self.record(tx, clue, record_as or action, from_state, actor, details)
+
+    async def flush(self, session: AsyncSession) -> dict[str, dict]:
+        """Write the new clues (as they are now) and the transitions, then emit the events; the clues as
+        written, by id. Raises :class:`ResendRace` when one of the clues was taken in meanwhile."""
+        written = await repo.insert_clues(session, self.clues)
+        if len(written) < len(self.clues):
+            raise ResendRace(f"{len(self.clues) - len(written)} clue(s) were taken in meanwhile")
+        await repo.add_transitions(session, self.transitions)
+        for tx, topic, event, key in self.events:
+            await tx.emit(topic, event, key=key)
+        return {c["id"]: c for c in written}
+
+
 async def intake(deps: Deps, tx: Tx, *, channel: str, channel_ref: str, fields: _ClueFields,
                  caller_name: str | None, caller_phone: str | None, source_event_id: str | None,
                  actor: Principal = INTAKE) -> dict:
     """Take in one clue and send the receipt to its channel; returns the clue."""
-    session = tx.session
-    existing = await repo.clue_by_ref(session, channel, channel_ref)
-    if existing is not None:
-        await tx.emit(reply_topic(channel), SubmissionAccepted(
-            channel=channel, channel_ref=channel_ref, clue_id=existing["id"], state=existing["state"], resent=True,
-            duplicate_of=existing["duplicate_of"], source_event_id=source_event_id), key=channel_ref)
-        return existing
-    cfg = await deps.config.get(session)
+    sub = Submission(tx, channel, channel_ref, fields, caller_name, caller_phone, source_event_id)
+    return (await intake_many(deps, tx.session, [sub], actor=actor))[0]
+
+
+async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission], *,
+                      actor: Principal = INTAKE) -> list[dict]:
+    """Take in submissions (in order, in one transaction) and send each its receipt; returns their clues."""
+    known = await repo.clues_by_refs(session, [s.ref for s in subs])
+    fresh: dict[int, Submission] = {}
+    refs = set(known)
+    for i, s in enumerate(subs):
+        if s.ref not in refs:
+            refs.add(s.ref)
+            fresh[i] = s
+    w, made, firsts, out = _Writes(), {}, [], []
+    if fresh:
+        cfg = await deps.config.get(session)
+        ents = await repo.entities_by_uscc(session, [s.fields.uscc for s in fresh.values() if s.fields.uscc])
+        new = {i: await _new_clue(deps, session, s, ents) for i, s in fresh.items()}
+        window = timedelta(days=deps.settings.duplicate_window_days)
+        since = {i: clock.as_local(n[0]["received_at"]) - window for i, n in new.items()}
+        stored = dict(zip(new, await repo.duplicate_candidates_of(
+            session, [(n[0]["uscc"], n[0]["division_code"], since[i]) for i, n in new.items()], _CANDIDATES)))
+    for i, s in enumerate(subs):
+        if i not in fresh:
+            existing = known.get(s.ref) or made[s.ref]
+            w.emit(s.tx, reply_topic(s.channel), SubmissionAccepted(
+                channel=s.channel, channel_ref=s.channel_ref, clue_id=existing["id"], state=existing["state"],
+                resent=True, duplicate_of=existing["duplicate_of"], source_event_id=s.source_event_id), s.channel_ref)
+            out.append(existing)
+            continue
+        clue, ent, method, confidence = new[i]
+        earlier = [c for c in firsts if _same_business_or_place(c, clue) and c["received_at"] >= since[i]
+                   and c["state"] in OPEN_STATES]
+        candidates = sorted(stored[i] + earlier, key=lambda c: c["received_at"])[:_CANDIDATES]
+        _decide(deps, cfg, w, s, clue, ent, method, confidence, candidates, actor)
+        if clue["duplicate_of"] is None:
+            firsts.append(clue)
+        made[s.ref] = clue
+        out.append(clue)
+    try:
+        written = await w.flush(session)
+    except ResendRace:
+        if len(subs) > 1:
+            raise  # the consumer takes the poll in again in smaller parts, down to the one submission
+        return await intake_many(deps, session, subs, actor=actor)
+    return [written.get(c["id"], c) for c in out]
+
+
+_CANDIDATES = 50  # open first clues compared with a new one (the earliest received)
+
+
+def _same_business_or_place(first: dict, clue: dict) -> bool:
+    """Whether ``first`` is about the same business as ``clue``, or the same place when no business is known."""
+    if clue["uscc"]:
+        return first["uscc"] == clue["uscc"]
+    return first["uscc"] is None and clue["division_code"] is not None and first["division_code"] == clue["division_code"]
+
+
+async def _new_clue(deps: Deps, session: AsyncSession, s: Submission,
+                    ents: dict[str, dict]) -> tuple[dict, dict | None, str | None, float | None]:
+    """A new clue as it is received (every column of the table), its business (matched by USCC from ``ents``,
+    else by name and place), and how it was matched."""
+    fields = s.fields
     place = _place_of(fields)
-    ent, method, confidence = await match_business(deps, session, uscc=fields.uscc, name=fields.business_name,
-                                                   address=fields.address, division_code=place)
-    uscc = fields.uscc or (ent["uscc"] if ent else None)
-    division = place or (ent["division_code"] if ent else None)
-    clue = {
-        "id": _new_clue_id(tx, fields.received_at, channel, channel_ref), "channel": channel, "channel_ref": channel_ref,
-        "source_event_id": source_event_id, "content": fields.content, "category": fields.category,
-        "received_at": fields.received_at, "address": fields.address, "division_code": division,
-        "business_name": fields.business_name or (ent["name"] if ent else None), "uscc": uscc,
+    if fields.uscc:
+        ent, method, confidence = ents.get(fields.uscc), "uscc", 1.0
+    else:
+        ent, method, confidence = await match_business(deps, session, uscc=None, name=fields.business_name,
+                                                       address=fields.address, division_code=place)
+    clue = repo.blank_clue()
+    clue.update({
+        "id": _new_clue_id(s.tx, fields.received_at, s.channel, s.channel_ref), "channel": s.channel, "channel_ref": s.channel_ref,
+        "source_event_id": s.source_event_id, "content": fields.content, "category": fields.category,
+        "received_at": fields.received_at.astimezone(timezone.utc), "address": fields.address,
+        "division_code": place or (ent["division_code"] if ent else None),
+        "business_name": fields.business_name or (ent["name"] if ent else None),
+        "uscc": fields.uscc or (ent["uscc"] if ent else None),
         "match_method": method, "match_confidence": confidence,
         "domain": fields.domain.value if fields.domain else None, "urgency": fields.urgency.value,
-        "caller_name_enc": deps.cipher.encrypt(caller_name), "caller_phone_enc": deps.cipher.encrypt(caller_phone),
-        "caller_name_masked": mask_name(caller_name), "caller_phone_masked": mask_phone(caller_phone) if caller_phone else None,
+        "caller_name_enc": deps.cipher.encrypt(s.caller_name), "caller_phone_enc": deps.cipher.encrypt(s.caller_phone),
+        "caller_name_masked": mask_name(s.caller_name),
+        "caller_phone_masked": mask_phone(s.caller_phone) if s.caller_phone else None,
         "state": State.RECEIVED.value, "co_departments": [], "round": 0, "arbitrated": False,
-    }
-    inserted = await repo.insert_clue(session, clue)
-    if inserted is None:  # a resend racing its first delivery
-        return await intake(deps, tx, channel=channel, channel_ref=channel_ref, fields=fields, caller_name=None,
-                            caller_phone=None, source_event_id=source_event_id, actor=actor)
-    clue = inserted
-    await journal.record(tx, clue, "receive", None, actor, {"match_method": method, "match_confidence": confidence})
+        "deadline_provisional": False,
+    })
+    return clue, ent, method, confidence
 
+
+def _decide(deps: Deps, cfg: Configuration, w: _Writes, s: Submission, clue: dict, ent: dict | None,
+            method: str | None, confidence: float | None, candidates: list[dict], actor: Principal) -> None:
+    """Receive one new clue, then link it to the first clue it repeats, or dispatch it, or queue it for the
+    office; and its receipt."""
+    tx, fields = s.tx, s.fields
+    w.clues.append(clue)  # written as it is once every submission is decided
+    w.record(tx, clue, "receive", None, actor, {"match_method": method, "match_confidence": confidence})
     decision = route(RoutingInput(
-        content=fields.content, division_code=division, domain_hint=fields.domain,
+        content=fields.content, division_code=clue["division_code"], domain_hint=fields.domain,
         entity_departments=tuple(ent["responsible_departments"]) if ent else (),
         entity_division_code=ent["division_code"] if ent else None,
         names=tuple(n for n in (fields.business_name, ent["name"] if ent else None) if n)), cfg.rules)
     domain = decision.domain
-    first = await _find_duplicate(deps, tx, clue, domain)
+    first = _duplicate_of(deps, clue, domain, candidates)
     if first is not None:
         primary, similarity = first
-        await journal.move(tx, clue, "link", actor, details={"duplicate_of": primary["id"], "similarity": similarity},
-                           duplicate_of=primary["id"], duplicate_similarity=similarity, domain=primary["domain"],
-                           lead_department=primary["lead_department"])
+        w.move(tx, clue, "link", actor, details={"duplicate_of": primary["id"], "similarity": similarity},
+               duplicate_of=primary["id"], duplicate_similarity=similarity, domain=primary["domain"],
+               lead_department=primary["lead_department"])
     elif isinstance(decision, Route):
-        await send_to_departments(deps, tx, clue, lead=decision.lead, co=list(decision.co), domain=decision.domain,
-                                  actor=actor, note=decision.reason, record_as="dispatch")
+        values, info = dispatch_values(deps, cfg, clue, lead=decision.lead, co=list(decision.co),
+                                       domain=decision.domain, note=decision.reason)
+        w.move(tx, clue, "dispatch", actor, details=info, **values)
+        for topic, event in dispatched_events(clue):
+            w.emit(tx, topic, event, clue["id"])
     else:
-        await journal.move(tx, clue, "queue", actor, details={"reason": decision.reason},
-                           domain=domain.value if domain else None, routing_note=decision.reason)
-    await tx.emit(reply_topic(channel), SubmissionAccepted(
-        channel=channel, channel_ref=channel_ref, clue_id=clue["id"], state=clue["state"],
-        duplicate_of=clue.get("duplicate_of"), source_event_id=source_event_id), key=channel_ref)
-    return clue
+        w.move(tx, clue, "queue", actor, details={"reason": decision.reason},
+               domain=domain.value if domain else None, routing_note=decision.reason)
+    w.emit(tx, reply_topic(s.channel), SubmissionAccepted(
+        channel=s.channel, channel_ref=s.channel_ref, clue_id=clue["id"], state=clue["state"],
+        duplicate_of=clue.get("duplicate_of"), source_event_id=s.source_event_id), s.channel_ref)
 
 
-async def _find_duplicate(deps: Deps, tx: Tx, clue: dict, domain: Domain | None) -> tuple[dict, float] | None:
+def _duplicate_of(deps: Deps, clue: dict, domain: Domain | None,
+                  candidates: list[dict]) -> tuple[dict, float] | None:
     """The open first clue this one repeats (same business, or same place when none is known; same matter)."""
     s = deps.settings
-    since = clock.as_local(clue["received_at"]) - timedelta(days=s.duplicate_window_days)
-    candidates = await repo.duplicate_candidates(tx.session, clue_id=clue["id"], uscc=clue["uscc"],
-                                                 division_code=clue["division_code"], since=since)
     threshold = s.duplicate_min_similarity if clue["uscc"] else s.duplicate_min_similarity_no_business
     best: tuple[dict, float] | None = None
     for c in candidates:
@@ -134,7 +265,4 @@ async def _find_duplicate(deps: Deps, tx: Tx, clue: dict, domain: Domain | None)
         sim = round(dice(clue["content"], c["content"]), 3)
         if sim >= threshold and (best is None or sim > best[1]):
             best = (c, sim)
-    if best is None:
-        return None
-    primary = await repo.get_clue(tx.session, best[0]["id"])
-    return (primary, best[1]) if primary else None
+    return best

@@ -21,21 +21,28 @@ async def set_values(tx: Tx, clue: dict, **values: Any) -> None:
     clue.update(values)
 
 
-async def record(tx: Tx, clue: dict, action: str, from_state: str | None, actor: Principal,
-                 details: dict | None = None) -> None:
-    """Keep one transition and publish it on the lifecycle topic."""
+def transition(clue: dict, action: str, from_state: str | None, actor: Principal,
+               details: dict | None = None) -> tuple[dict, ClueTransitioned]:
+    """One transition of ``clue`` (as it is now): its row and its event on the lifecycle topic."""
     at = clock.now()
     details = details or {}
-    await repo.add_transition(tx.session, clue_id=clue["id"], at=at, actor=actor.subject,
-                              actor_department=actor.department, action=action, from_state=from_state,
-                              to_state=clue["state"], details=details)
-    await tx.emit(topics.CLUE_LIFECYCLE, ClueTransitioned(
+    row = dict(clue_id=clue["id"], at=at, actor=actor.subject, actor_department=actor.department, action=action,
+               from_state=from_state, to_state=clue["state"], details=details)
+    return row, ClueTransitioned(
         clue_id=clue["id"], channel=clue["channel"], channel_ref=clue["channel_ref"], action=action,
         from_state=from_state, to_state=clue["state"], actor=actor.subject, actor_department=actor.department,
         at=at, domain=clue.get("domain"), division_code=clue.get("division_code"), uscc=clue.get("uscc"),
         lead_department=clue.get("lead_department"), co_departments=list(clue.get("co_departments") or []),
         deadline=clue.get("deadline"), deadline_provisional=bool(clue.get("deadline_provisional")),
-        details=details), key=clue["id"])
+        details=details)
+
+
+async def record(tx: Tx, clue: dict, action: str, from_state: str | None, actor: Principal,
+                 details: dict | None = None) -> None:
+    """Keep one transition and publish it on the lifecycle topic."""
+    row, event = transition(clue, action, from_state, actor, details)
+    await repo.add_transition(tx.session, **row)
+    await tx.emit(topics.CLUE_LIFECYCLE, event, key=clue["id"])
 
 
 def allowed(clue: dict, action: str) -> State:
