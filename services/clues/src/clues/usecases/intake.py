@@ -203,7 +203,8 @@ async def _new_clue(deps: Deps, session: AsyncSession, s: Submission,
                                                        address=fields.address, division_code=place)
     clue = repo.blank_clue()
     clue.update({
-        "id": _new_clue_id(s.tx, fields.received_at, s.channel, s.channel_ref), "channel": s.channel, "channel_ref": s.channel_ref,
+        "id": _new_clue_id(s.tx, fields.received_at, s.channel, s.channel_ref),
+        "channel": s.channel, "channel_ref": s.channel_ref,
         "source_event_id": s.source_event_id, "content": fields.content, "category": fields.category,
         "received_at": fields.received_at.astimezone(timezone.utc), "address": fields.address,
         "division_code": place or (ent["division_code"] if ent else None),
