@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
-from jsp_common import clock, replica, topics
+from jsp_common import clock, industries, replica, topics
 from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
@@ -47,8 +47,9 @@ def new_uscc(division: str = "410102") -> str:
 
 
 def new_industry() -> str:
-    """A 4-digit industry class of this test's own (plans filter by it, so tests do not draw each other's)."""
-    return f"{random.randrange(1000, 9999)}"
+    """A 4-digit industry class of this test's own (plans filter by it, so tests do not draw each other's): a
+    real class (GB/T 4754-2017), as plans take only those."""
+    return random.choice([i.code for i in industries.all_industries() if i.level == "class"])
 
 
 @dataclass

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
+
+from jsp_common import api_types
 
 from jsp_common.http import get_runtime
 from jsp_common.outbox import SessionTx
@@ -13,7 +15,7 @@ from jsp_common.outbox import SessionTx
 from ..deps import Deps
 
 ID = r"^[A-Za-z0-9_\-.:]{1,64}$"
-USCC_PATTERN = r"^[0-9A-Z]{18}$"
+USCC = Path(pattern=api_types.USCC_PATTERN, description="统一社会信用代码 (GB 32100-2015)")
 
 
 def deps_of(request: Request) -> Deps:
