@@ -2,9 +2,12 @@
 check (server errors, status codes, content types, response schemas and headers, positive and negative data
 acceptance, unsupported methods and the Allow header, authentication), for each role.
 
-The inspection and risk services and the gateway's working-day schedule routes came after the contracts were
-tightened and do not yet state every constraint they enforce (schemathesis finds e.g. `?on=0` accepted where
-a date is documented, and valid plans refused): they are left out here until they do (NOT_YET_STATED).
+The inspection and risk services and the gateway's working-day schedule routes now state what they enforce
+(dates as dates, departments and lists as enumerations, bands and bounds, text without control characters,
+state conflicts as documented 409s; the hooks keep the rules across fields in positive cases), but they are
+still left out here (NOT_YET_STATED) until a run over them passes for every role within the test's time: their
+coverage phase alone is over a thousand requests (the risk model's and the batches' bodies), and generating the
+schedule upload (unique dates) does not finish in time.
 
 A failure means the published document and the running API disagree: a client generated from the document
 would send what the service refuses, or be surprised by what it answers. The office (which also holds the
@@ -41,7 +44,6 @@ OWN_OPERATIONS = {
               "POST /admin/clients/{client_id}/status"],
 }
 
-
 NOT_YET_STATED = r"^/(inspection|risk|calendar)/"
 
 
@@ -76,7 +78,8 @@ def tokens(stack) -> dict[str, str]:
 
 @pytest.mark.parametrize("role", ["office", "department", "bureau", "hotline", "admin"])
 def test_the_api_does_what_its_published_document_says(stack, tokens, role, tmp_path):
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks",
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks", "JSP_SCHEMATHESIS_ROLE": role,
+           "JSP_SCHEMATHESIS_DEPARTMENT": (SYSTEM_ROLES.get(role, (None, None))[1] or ""),
            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     command = [str(Path(sys.executable).with_name("schemathesis")), "--no-color", "run",
                f"{stack.services['gateway'].url}/openapi.json",

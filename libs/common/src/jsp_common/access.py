@@ -175,7 +175,8 @@ def enforced(service: str) -> Any:
     one of its roles (403), before anything else is looked at. ``APIRouter(dependencies=[enforced(...)])``."""
 
     async def check_route(request: Request) -> None:
-        template = getattr(request.scope.get("route"), "path", None)
+        # the template as the matrix writes it: "/rules/{version}" for a route declared "/rules/{version:int}"
+        template = getattr(request.scope.get("route"), "path_format", None)
         route = route_for(service, request.method, template) if template else None
         if route is None:
             raise Problem(403, f"{request.method} {template} is not in the route × role matrix")

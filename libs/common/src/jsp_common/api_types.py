@@ -1,15 +1,18 @@
 """Request field types that carry into the published OpenAPI the constraints the services enforce, so a
 client generated from the document cannot send what a service will refuse: department, agency and
 division codes as enumerations of the platform's data, industry prefixes and USCCs as patterns (a USCC's
-check character, which no pattern can state, as ``format: uscc``), text without control characters; and the base
-of every request body (:class:`RequestBody`)."""
+check character, which no pattern can state, as ``format: uscc``), text without control characters, numbers
+that are not booleans, dates and date-times only in the form the document gives; and the base of every request
+body (:class:`RequestBody`)."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from . import departments, divisions, industries, uscc
 
@@ -79,7 +82,61 @@ class RequestBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    @field_validator("*")
+    @field_validator("*", mode="before")
     @classmethod
     def _no_control_characters(cls, v: Any) -> Any:
-        return printable(v)
+        return printable(v)  # before the blanks around a text are trimmed (a lone control character is no blank)
+
+
+# Text as the services take it, said in the schema: no control characters; where required, not only blanks.
+Text = Annotated[str, Field(pattern=PRINTABLE)]
+RequiredText = Annotated[str, Field(pattern=NONBLANK_PRINTABLE)]
+
+
+def _no_bool_number(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
+# A number as JSON Schema has it: 1 and 1.5 alike, but not true or false.
+Number = Annotated[float, BeforeValidator(_no_bool_number)]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_PATTERN = _ISO_DATE.pattern
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _iso_date(value: object) -> object:
+    """Only what the document promises (an RFC 3339 full-date): no Unix seconds such as ``0``, no date-time."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be a date as YYYY-MM-DD, e.g. 2026-03-02")
+    return value
+
+
+def _rfc3339(value: object) -> object:
+    """Only what the document promises (an RFC 3339 date-time with its offset): no Unix seconds such as
+    ``0.5``, no date without a time, no time without an offset."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2026-03-02T09:00:00+08:00")
+    return value
+
+
+Date = Annotated[date, BeforeValidator(_iso_date)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+
+
+def integer(**bounds: float) -> Any:
+    """``Integer`` with bounds (``ge``, ``le``, ...) that reach the schema also where it may be null: ``x:
+    integer(ge=1) | None`` (``Integer | None = Field(ge=1)`` would state them as ``ge`` where JSON Schema reads
+    ``minimum``)."""
+    return Annotated[int, Field(**bounds), BeforeValidator(_no_bool)]  # type: ignore[arg-type]
+
+
+def number(**bounds: float) -> Any:
+    """``Number`` with bounds, as :func:`integer`."""
+    return Annotated[float, Field(**bounds), BeforeValidator(_no_bool_number)]  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from typing import Any, AsyncIterator
 import httpx
 import pytest_asyncio
 
-from jsp_common import clock, replica, topics
+from jsp_common import clock, industries, replica, topics
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
 from jsp_common.events.risk import CreditClassChanged
@@ -30,8 +30,9 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def new_industry() -> str:
-    """A 4-digit industry class of this test's own (plans filter by it, so tests do not draw each other's)."""
-    return f"{random.randrange(1000, 9999)}"
+    """A 4-digit industry class of this test's own (plans filter by it, so tests do not draw each other's): a
+    real class (GB/T 4754-2017), as plans take only those."""
+    return random.choice([i.code for i in industries.all_industries() if i.level == "class"])
 
 
 @dataclass

@@ -32,8 +32,7 @@ async def test_a_batch_with_an_unknown_department_is_refused_whole(service):
     bad = {**good, "code": "BADM1", "cooperating_departments": ["abc-410100"]}
     r = await service.post("/batches", OFFICE, {"division_code": "410100", "title": "第二批", "matters": [good, bad]})
     assert r.status_code == 422
-    assert _fields(r) == {"rows[2].cooperating_departments[0]"}
-    assert "unknown department 'abc-410100'" in r.json()["errors"][0]["reason"]
+    assert _fields(r) == {"body.matters.1.cooperating_departments.0"}  # the published enumeration of departments
     assert (await _count(service, matter_batches), await _count(service, matters)) == before
 
     first = unique("CSV").replace(".", "-")
@@ -57,11 +56,16 @@ async def test_a_plan_whose_filter_matches_no_entity_is_refused(service):
     before = await _count(service, plans)
     r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], "period_start": "2026-01-01",
                                                    "period_end": "2026-12-31", "filter": {"industry_code": "0000"}})
-    assert r.status_code == 422 and _fields(r) == {"filter"}
+    assert r.status_code == 422 and _fields(r) == {"body.filter.industry_code"}  # no such industry
+    # a real industry nobody in the directory is in: the directory's state refuses it (409)
+    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], "period_start": "2026-01-01",
+                                                   "period_end": "2026-12-31", "filter": {"industry_code": new_industry()},
+                                                   "ratios": {"B": 0.1}})
+    assert r.status_code == 409 and _fields(r) == {"filter"}
     assert "matches no entity" in r.json()["detail"]
     r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], "period_start": "2026-01-01",
                                                    "period_end": "2026-12-31", "ratios": {"A": 0.05, "D": 0.3}})
-    assert r.status_code == 422 and _fields(r) == {"ratios.A", "ratios.D"}
+    assert r.status_code == 422 and _fields(r) == {"body.ratios.A", "body.ratios.D"}  # outside the published bands
     assert await _count(service, plans) == before
 
 
@@ -102,12 +106,12 @@ async def test_a_result_for_an_entity_not_drawn_is_refused_and_nothing_written(s
     not_drawn = next(u for u in usccs if u not in drawn)
     body = {"inspected_on": "2026-03-02", "items": [{"item_code": matter["items"][0]["code"], "outcome": "no_problem"}]}
     r = await service.post(f"/tasks/{task['id']}/targets/{not_drawn}/results", dept(SAMR), body)
-    assert r.status_code == 422 and _fields(r) == {"uscc"}
+    assert r.status_code == 404 and _fields(r) == {"uscc"}
     assert "was not drawn" in r.json()["detail"]
     one = next(iter(drawn))
     r = await service.post(f"/tasks/{task['id']}/targets/{one}/results", dept(SAMR), {
         "inspected_on": "2026-03-02", "items": [{"item_code": matter["items"][0]["code"], "outcome": "no_problem"},
                                                 {"item_code": "NOPE", "outcome": "no_problem"}]})
-    assert r.status_code == 422 and _fields(r) == {"items[1].item_code"}
+    assert r.status_code == 409 and _fields(r) == {"items[1].item_code"}  # not an item of this entity's
     assert await _count(service, results, results.c.task_id == task["id"]) == 0
     assert await _count(service, tasks, tasks.c.id == task["id"]) == 1

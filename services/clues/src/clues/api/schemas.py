@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictBool
 
 from jsp_common.api_types import (NONBLANK_PRINTABLE, PRINTABLE, AgencyCode, DepartmentCode, DivisionCode, Integer,
-                                  RequestBody, Uscc)
+                                  RequestBody, Uscc, integer)
 from jsp_common.domains import Domain
 from jsp_common.events.clues import (MAX_ADDRESS_CHARS, MAX_CONTENT_CHARS, MAX_SHORT_CHARS, Channel, Finding,
                                      Urgency, _ClueFields)
@@ -67,7 +67,7 @@ class RulePatch(RequestBody):
     domain: Domain | None = None
     lead_agency: AgencyCode | None = None
     co_agencies: list[AgencyCode] | None = Field(None, max_length=20)
-    priority: Integer | None = Field(None, ge=-1000, le=1000)
+    priority: integer(ge=-1000, le=1000) | None = None
     enabled: StrictBool | None = None
 
 

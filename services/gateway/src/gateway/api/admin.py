@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from jsp_common.api_types import DepartmentCode, Integer
+from jsp_common.api_types import DepartmentCode, integer
 from jsp_common.http import deps_of, transaction
 
 from jsp_common.principal import Principal, Role
@@ -79,8 +79,8 @@ class ClientCreated(BaseModel):
 
 class RotateRequest(BaseModel):
     kind: CredentialKind
-    retire_previous_after_s: Integer | None = Field(
-        None, ge=0, le=30 * 86400,
+    retire_previous_after_s: integer(ge=0, le=30 * 86400) | None = Field(
+        None,
         description="the previous credentials of this kind stop working after this many seconds (0: now); "
                     "absent: they stay valid until revoked")
 

@@ -7,14 +7,14 @@ from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from jsp_common import clock
+from jsp_common.api_types import Date, Text
 from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, Role
 
 from ..usecases import calendar
-from .fields import Text
 from .security import require
 
 router = APIRouter(prefix="/calendar", tags=["working-day schedule"])
@@ -22,8 +22,13 @@ YEAR = Path(ge=2000, le=2100, description="the calendar year, e.g. 2027")
 
 
 class ScheduleIn(BaseModel):
-    holidays: list[date] = Field(max_length=366, description="days off, the weekends inside holiday periods included")
-    makeup_workdays: list[date] = Field(default_factory=list, max_length=366,
+    """A year's schedule. Every day lies in the path's year, a make-up working day is a Saturday or Sunday, and
+    no day is both a holiday and a make-up day: a schedule that breaks these (which a schema cannot state) is
+    refused with 422, every reason named."""
+
+    holidays: list[Date] = Field(min_length=1, max_length=366, json_schema_extra={"uniqueItems": True},
+                                 description="days off, the weekends inside holiday periods included")
+    makeup_workdays: list[Date] = Field(default_factory=list, max_length=366, json_schema_extra={"uniqueItems": True},
                                         description="Saturdays and Sundays that are working days (调休上班)")
     notice: Text = Field("", max_length=500, description="the notice it comes from, e.g. 国办发明电〔2026〕X号")
 
@@ -39,7 +44,7 @@ class ScheduleOut(BaseModel):
 
 
 class DayIn(BaseModel):
-    is_workday: bool = Field(description="true: a working day; false: a day off")
+    is_workday: StrictBool = Field(description="true: a working day; false: a day off")
 
 
 class YearCoverage(BaseModel):
@@ -90,7 +95,7 @@ async def upload(request: Request, body: ScheduleIn, response: Response, year: i
 
 @router.put("/days/{day}", response_model=ScheduleOut, summary="Correct one day of an uploaded year",
             responses={409: {"description": "the day's year has no uploaded schedule"}})
-async def correct(request: Request, day: date, body: DayIn,
+async def correct(request: Request, body: DayIn, day: Date = Path(description="the day, e.g. 2027-02-06"),
                   who: Principal = Depends(require(Role.OFFICE))) -> ScheduleOut:
     async with transaction(request) as tx:
         row = await calendar.correct_day(tx, who, day, is_workday=body.is_workday)

@@ -9,7 +9,6 @@ from jsp_common.http import deps_of, get_runtime, transaction
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
-from ..deps import Deps
 from ..usecases import auth, limits
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer", description="A token from POST /auth/token or /auth/login")

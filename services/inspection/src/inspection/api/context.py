@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import Query
+from fastapi import Path, Query
+
+from jsp_common import api_types
 
 ID = r"^[A-Za-z0-9_\-.:]{1,64}$"
-USCC_PATTERN = r"^[0-9A-Z]{18}$"
+USCC = Path(pattern=api_types.USCC_PATTERN, description="统一社会信用代码 (GB 32100-2015)")
 
 
 class Paging:

@@ -18,9 +18,15 @@ from .context import ID, Paging
 from .schemas import InspectorChange, InspectorIn
 
 router = APIRouter(prefix="/inspectors", tags=["inspectors"])
+CSV_COLUMNS = ("department", "name", "certificate_no", "certificate_valid_until", "fields", "division_code", "active",
+               "conflicts")
 LOAD_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "array", "items": InspectorIn.model_json_schema()}},
-    "text/csv": {"schema": {"type": "string"}}}}}
+    "application/json": {"schema": {"type": "array", "items": InspectorIn.model_json_schema(
+        ref_template="#/components/schemas/{model}")}},
+    "text/csv": {"schema": {"type": "string", "format": "inspectors-csv", "description": (
+        "A CSV file (UTF-8, a BOM allowed) whose header names the columns " + ", ".join(CSV_COLUMNS) + " (name, "
+        "certificate_no and certificate_valid_until needed); one inspector per line, its fields as in InspectorIn: "
+        "fields and conflicts separated by ';', active true or false (default true)")}}}}}
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 
 
@@ -45,6 +51,8 @@ async def load(request: Request, actor: Principal = Depends(STAFF)):
             for key in ("fields", "conflicts"):
                 if key in d:
                     d[key] = [x.strip() for x in d[key].split(";") if x.strip()]
+            if "active" in d:  # a spreadsheet's true/false (anything else stays as written, and is refused)
+                d["active"] = {"true": True, "false": False}.get(d["active"].strip().lower(), d["active"])
     else:
         try:
             docs = json.loads(raw)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import ValidationError
 
 from jsp_common import clock
+from jsp_common.api_types import Date, DivisionCode, RequiredText
 from jsp_common.http import transaction
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
@@ -16,12 +15,14 @@ from ..adapters import matters as repo
 from ..domain import batch_files
 from ..usecases import matters as uc
 from .context import Paging
-from .schemas import BatchIn, CODE, ManualIn, MatterIn, PromotionIn, WorkPlanIn
+from .schemas import BatchIn, CODE, ListDivision, ManualIn, MatterIn, PromotionIn, WorkPlanIn
 
 FILE_BODY = {"requestBody": {"required": True, "content": {
-    "text/csv": {"schema": {"type": "string"}},
-    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}
+    "text/csv": {"schema": {"type": "string", "format": "matters-csv", "description": batch_files.CSV_DESCRIPTION}},
+    "application/json": {"schema": {"type": "array", "minItems": 1, "maxItems": 2000, "items": {
+        "$ref": "#/components/schemas/MatterIn"}}}}}}
 UNSUPPORTED = {415: {"description": "The body is neither text/csv nor application/json (problem+json)"}}
+VERSIONS = {409: {"description": "A matter's new version would not take effect after its current one (every row is good otherwise): nothing was published; the answer names the rows"}}
 
 router = APIRouter(tags=["matters"])
 READERS = require(Role.OFFICE, Role.DEPARTMENT)
@@ -29,10 +30,13 @@ Code = Path(pattern=CODE)
 
 
 def _answer(report: uc.BatchReport) -> dict:
+    """The batch's report; its refused rows as a problem: 422 when a row itself is wrong, 409 when every refusal
+    is about the versions already published."""
     if report.rejected:
         errors = [{"field": f"rows[{r['row']}].{e['field']}", "reason": e["reason"]} for r in report.rejected
                   for e in r["errors"]]
-        raise Problem(422, f"{len(report.rejected)} row(s) refused; nothing was published", errors=errors,
+        status = 409 if all(e.get("conflict") for r in report.rejected for e in r["errors"]) else 422
+        raise Problem(status, f"{len(report.rejected)} row(s) refused; nothing was published", errors=errors,
                       rejected=report.rejected, accepted=report.accepted)
     return report.as_dict()
 
@@ -45,14 +49,15 @@ def _validated(rows: list[dict]) -> list[dict]:
             out.append({**m.model_dump(mode="python"), "domain": m.domain.value,
                         "items": [i.model_dump() for i in m.items], "row": r.get("row")})
         except ValidationError as exc:
-            out.append({"row": r.get("row"), "code": r.get("code"), "errors": [
+            code = r.get("code") if isinstance(r.get("code"), str) else None  # a file's row may hold anything
+            out.append({"row": r.get("row"), "code": code, "errors": [
                 {"field": ".".join(str(p) for p in e["loc"]) or "row", "reason": e["msg"]} for e in exc.errors()]})
     return out
 
 
 @router.get("/matters", summary="The matters in effect (on a date), by list")
-async def list_matters(request: Request, division_code: str | None = Query(None, pattern=r"^41\d{4}$"),
-                       on: date | None = None, paging: Paging = Depends(), _: Principal = Depends(READERS)):
+async def list_matters(request: Request, division_code: DivisionCode | None = None,
+                       on: Date | None = Query(None, description="the day, e.g. 2026-03-02 (default: today)"), paging: Paging = Depends(), _: Principal = Depends(READERS)):
     async with transaction(request) as tx:
         return await repo.listing(tx.session, division_code=division_code, on=on or clock.today(),
                                   limit=paging.limit, offset=paging.offset)
@@ -68,13 +73,13 @@ async def matter_versions(request: Request, code: str = Code, _: Principal = Dep
 
 
 @router.get("/batches", summary="The numbered batches of a list")
-async def list_batches(request: Request, division_code: str | None = Query(None, pattern=r"^41\d{4}$"),
+async def list_batches(request: Request, division_code: ListDivision | None = None,
                        _: Principal = Depends(READERS)):
     async with transaction(request) as tx:
         return await repo.batches(tx.session, division_code)
 
 
-@router.post("/batches", status_code=201, summary="Publish a batch of matters (new ones or new versions); all or none")
+@router.post("/batches", status_code=201, responses=VERSIONS, summary="Publish a batch of matters (new ones or new versions); all or none")
 async def publish_batch(body: BatchIn, request: Request, actor: Principal = Depends(require(Role.OFFICE))):
     rows = [{**m.model_dump(), "domain": m.domain.value, "row": n} for n, m in enumerate(body.matters, start=1)]
     async with transaction(request) as tx:
@@ -83,14 +88,11 @@ async def publish_batch(body: BatchIn, request: Request, actor: Principal = Depe
     return _answer(report)
 
 
-@router.post("/batches/file", status_code=201, openapi_extra=FILE_BODY, responses=UNSUPPORTED,
+@router.post("/batches/file", status_code=201, openapi_extra=FILE_BODY, responses={**UNSUPPORTED, **VERSIONS},
              summary="Publish a batch from a CSV or JSON file (the request body); the report names every refused row")
-async def publish_batch_file(request: Request, division_code: str = Query(pattern=r"^41\d{4}$"),
-                             title: str = Query(min_length=1, max_length=300), dry_run: bool = False,
+async def publish_batch_file(request: Request, division_code: ListDivision,
+                             title: RequiredText = Query(min_length=1, max_length=300), dry_run: bool = False,
                              actor: Principal = Depends(require(Role.OFFICE))):
-    if any(ord(ch) < 32 for ch in title):
-        raise Problem(422, "the title contains control characters",
-                      errors=[{"field": "title", "reason": "contains control characters"}])
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     text = (await request.body()).decode("utf-8", errors="replace")
     try:
@@ -108,7 +110,7 @@ async def publish_batch_file(request: Request, division_code: str = Query(patter
     return _answer(report)
 
 
-@router.post("/matters/{code}/promotion", status_code=201, summary="Promote a city's matter to the province list")
+@router.post("/matters/{code}/promotion", status_code=201, responses=VERSIONS, summary="Promote a city's matter to the province list")
 async def promote(body: PromotionIn, request: Request, code: str = Code, actor: Principal = Depends(require(Role.OFFICE))):
     async with transaction(request) as tx:
         report = await uc.promote(tx, actor, code, province_code=body.province_code, effective_from=body.effective_from,

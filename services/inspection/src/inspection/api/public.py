@@ -3,13 +3,13 @@ matter's service manual (JSON and a readable page), the published results feed a
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from html import escape
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from jsp_common import clock
+from jsp_common.api_types import Date, DivisionCode, Timestamp
 from jsp_common.http import deps_of, transaction
 
 from ..adapters import matters as repo
@@ -27,8 +27,8 @@ _LABELS = (("implementing_body", "实施主体 Implementing body"), ("legal_basi
 
 
 @router.get("/matters", summary="The key supervision matters in effect (public)")
-async def public_matters(request: Request, division_code: str | None = Query(None, pattern=r"^41\d{4}$"),
-                         on: date | None = None):
+async def public_matters(request: Request, division_code: DivisionCode | None = None,
+                         on: Date | None = Query(None, description="the day, e.g. 2026-03-02 (default: today)")):
     async with transaction(request) as tx:
         rows = await repo.listing(tx.session, division_code=division_code, on=on or clock.today(), limit=2000, offset=0)
     return [{k: r[k] for k in ("code", "version", "name", "domain", "division_code", "kind", "lead_department",
@@ -65,7 +65,7 @@ async def manual_page(request: Request, code: str = Path(pattern=CODE)):
 
 
 @router.get("/results", summary="Published inspection results (一公开), oldest first after `since`")
-async def feed(request: Request, since: datetime | None = None, limit: int | None = Query(None, ge=1, le=1000)):
+async def feed(request: Request, since: Timestamp | None = None, limit: int | None = Query(None, ge=1, le=1000)):
     cap = deps_of(request).settings.public_feed_limit
     async with transaction(request) as tx:
         return await results.feed(tx, since=clock.as_local(since) if since else None, limit=min(limit or cap, cap))

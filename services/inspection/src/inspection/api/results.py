@@ -10,15 +10,16 @@ from jsp_common.principal import Principal, Role, require
 
 from ..usecases import results as uc
 from ..usecases.plans import visible_task
-from .context import ID, USCC_PATTERN, Paging
+from .context import ID, USCC, Paging
 from .schemas import ResultsIn
 
 router = APIRouter(tags=["results"])
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
-Uscc = Path(pattern=USCC_PATTERN)
+STATE = {409: {"description": "What is recorded does not allow it (an item not inspected there or recorded already, a day outside the task's period; results published already or incomplete)"}}
+Uscc = USCC
 
 
-@router.post("/tasks/{task_id}/targets/{uscc}/results", status_code=201,
+@router.post("/tasks/{task_id}/targets/{uscc}/results", status_code=201, responses=STATE,
              summary="Record the joint team's results at one entity, per item (all or nothing)")
 async def record(body: ResultsIn, request: Request, task_id: str = Path(pattern=ID), uscc: str = Uscc,
                  actor: Principal = Depends(STAFF)):
@@ -33,7 +34,7 @@ async def target(request: Request, task_id: str = Path(pattern=ID), uscc: str = 
         return await uc.view(tx, task_id, uscc)
 
 
-@router.post("/tasks/{task_id}/targets/{uscc}/publication",
+@router.post("/tasks/{task_id}/targets/{uscc}/publication", responses=STATE,
              summary="Publish one entity's results (the public feed and inspection.result.published.v1)")
 async def publish(request: Request, task_id: str = Path(pattern=ID), uscc: str = Uscc, actor: Principal = Depends(STAFF)):
     async with transaction(request) as tx:

@@ -2,110 +2,168 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 
-from jsp_common.api_types import RequestBody
+from jsp_common import divisions
+from jsp_common.api_types import (USCC_PATTERN, Date, DepartmentCode, DivisionCode, IndustryPrefix, Integer,
+                                  RequestBody, RequiredText, Text, number)
 from jsp_common.domains import Domain
 from jsp_common.events.inspection import ItemOutcome
 
+from ..domain.sampling import bands
+
 CODE = r"^[A-Za-z0-9_\-.]{1,64}$"
-Ratio = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-DEPT = r"^[a-z]+-\d{6}$"
+Code = Annotated[str, Field(pattern=CODE)]
+
+
+@cache
+def _list_divisions() -> tuple[str, ...]:
+    return (divisions.PROVINCE_CODE, *sorted(d.code for d in divisions.cities()))
+
+
+# The lists of matters: the province's (410000) and each city's.
+ListDivision = Annotated[Literal[_list_divisions()],  # type: ignore[valid-type]
+                         Field(description="410000: the province list; else a city's code (GET /public/divisions)")]
+ConflictUscc = Annotated[str, Field(pattern=USCC_PATTERN)]
 
 
 class ItemIn(RequestBody):
-    code: str = Field(pattern=CODE)
-    department: str = Field(pattern=DEPT, description="the department that owns the item")
-    title: str = Field("", max_length=500)
+    code: Code
+    department: DepartmentCode = Field(description="the department that carries the item out: the lead or a "
+                                                   "cooperating department of the matter")
+    title: Text = Field("", max_length=500)
+
+
+DEPARTMENTS_RULE = ("The lead department is not also a cooperating one, each item belongs to one of them, and no "
+                    "item code appears twice (422 otherwise).")
 
 
 class MatterIn(RequestBody):
-    code: str = Field(pattern=CODE, description="the matter's code; an existing code gets a new version")
-    name: str = Field(min_length=1, max_length=300)
+    __doc__ = "A matter's particulars. " + DEPARTMENTS_RULE
+    code: Code = Field(description="the matter's code; an existing code gets a new version")
+    name: RequiredText = Field(min_length=1, max_length=300)
     domain: Domain
-    division_code: str = Field(pattern=r"^41\d{4}$", description="410000: the province list; else a city's")
-    kind: str = Field(pattern=r"^(key|general)$", description="key: no cap on the ratio; general: capped")
-    lead_department: str = Field(pattern=DEPT)
-    cooperating_departments: list[str] = Field(default_factory=list, max_length=30)
-    legal_basis: str = Field("", max_length=4000)
+    division_code: ListDivision = Field(description="the list it is on: the batch's")
+    kind: Literal["key", "general"] = Field(description="key: no cap on the ratio; general: capped")
+    lead_department: DepartmentCode
+    cooperating_departments: list[DepartmentCode] = Field(default_factory=list, max_length=30)
+    legal_basis: Text = Field("", max_length=4000)
     items: list[ItemIn] = Field(min_length=1, max_length=200)
-    effective_from: date
+    effective_from: Date = Field(description="a new version of a matter takes effect after the current one (409 "
+                                             "otherwise)")
 
 
 class BatchIn(RequestBody):
-    division_code: str = Field(pattern=r"^41\d{4}$")
-    title: str = Field(min_length=1, max_length=300)
-    dry_run: bool = False
+    """A numbered batch of one list: every matter is on the batch's list (``division_code``) and appears once
+    (422 otherwise)."""
+
+    division_code: ListDivision
+    title: RequiredText = Field(min_length=1, max_length=300)
+    dry_run: StrictBool = False
     matters: list[MatterIn] = Field(min_length=1, max_length=2000)
 
 
 class PromotionIn(RequestBody):
-    province_code: str = Field(pattern=CODE, description="the code on the province list")
-    effective_from: date
-    lead_department: str = Field(pattern=DEPT)
-    cooperating_departments: list[str] = Field(default_factory=list, max_length=30)
+    __doc__ = "A city's matter as a province matter. " + DEPARTMENTS_RULE
+    province_code: Code = Field(description="the code on the province list")
+    effective_from: Date
+    lead_department: DepartmentCode
+    cooperating_departments: list[DepartmentCode] = Field(default_factory=list, max_length=30)
     items: list[ItemIn] = Field(min_length=1, max_length=200)
 
 
 class WorkPlanIn(RequestBody):
     """A matter's work plan (工作方案), filed with the office."""
 
-    division_of_duties: str = Field(min_length=1, max_length=20000)
-    procedure: str = Field(min_length=1, max_length=20000)
-    cooperation: str = Field(min_length=1, max_length=20000)
-    steps: list[str] = Field(min_length=1, max_length=100)
+    division_of_duties: RequiredText = Field(min_length=1, max_length=20000)
+    procedure: RequiredText = Field(min_length=1, max_length=20000)
+    cooperation: RequiredText = Field(min_length=1, max_length=20000)
+    steps: list[Text] = Field(min_length=1, max_length=100)
 
 
 class ManualIn(RequestBody):
     """A matter's public service manual (服务手册)."""
 
-    implementing_body: str = Field(min_length=1, max_length=2000)
-    legal_basis: str = Field(min_length=1, max_length=20000)
-    measures: str = Field(min_length=1, max_length=20000)
-    rules_and_standards: str = Field(min_length=1, max_length=20000)
-    procedure: str = Field(min_length=1, max_length=20000)
-    enquiries: str = Field(min_length=1, max_length=2000, description="where to ask")
-    complaints: str = Field(min_length=1, max_length=2000, description="where to complain")
+    implementing_body: RequiredText = Field(min_length=1, max_length=2000)
+    legal_basis: RequiredText = Field(min_length=1, max_length=20000)
+    measures: RequiredText = Field(min_length=1, max_length=20000)
+    rules_and_standards: RequiredText = Field(min_length=1, max_length=20000)
+    procedure: RequiredText = Field(min_length=1, max_length=20000)
+    enquiries: RequiredText = Field(min_length=1, max_length=2000, description="where to ask")
+    complaints: RequiredText = Field(min_length=1, max_length=2000, description="where to complain")
 
 
 class InspectorIn(RequestBody):
-    department: str | None = Field(None, pattern=DEPT, description="a department's own by default; the office names it")
-    name: str = Field(min_length=1, max_length=100)
+    """An inspector, by certificate number: a certificate appears once in a load (422 otherwise)."""
+
+    department: DepartmentCode | None = Field(None, description="the office names it (422 without); a department "
+                                                                "loads its own (403 for another's)")
+    name: RequiredText = Field(min_length=1, max_length=100)
     certificate_no: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z\-]+$")
-    certificate_valid_until: date
-    fields: list[str] = Field(default_factory=list, max_length=20)
-    division_code: str | None = Field(None, pattern=r"^41\d{4}$")
-    active: bool = True
-    conflicts: list[str] = Field(default_factory=list, max_length=1000, description="USCCs the inspector must not inspect (回避)")
+    certificate_valid_until: Date
+    fields: list[RequiredText] = Field(default_factory=list, max_length=20, description="fields of expertise")
+    division_code: DivisionCode | None = None
+    active: StrictBool = True
+    conflicts: list[ConflictUscc] = Field(default_factory=list, max_length=1000,
+                                          description="USCCs the inspector must not inspect (回避)")
 
 
 class InspectorChange(RequestBody):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    certificate_valid_until: date | None = None
-    fields: list[str] | None = Field(None, max_length=20)
-    active: bool | None = None
-    conflicts: list[str] | None = Field(None, max_length=1000)
+    """The fields to change (at least one; a field left out keeps its value)."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: RequiredText = Field(None, min_length=1, max_length=100)  # type: ignore[assignment]
+    certificate_valid_until: Date = None  # type: ignore[assignment]
+    fields: list[RequiredText] = Field(None, max_length=20)  # type: ignore[assignment]
+    active: StrictBool = None  # type: ignore[assignment]
+    conflicts: list[ConflictUscc] = Field(None, max_length=1000)  # type: ignore[assignment]
 
 
 class FilterIn(RequestBody):
-    division_code: str | None = Field(None, pattern=r"^41\d{4}$")
-    industry_code: str | None = Field(None, pattern=r"^[A-T]?\d{0,4}$")
+    division_code: DivisionCode | None = None
+    industry_code: IndustryPrefix | None = None
     domain: Domain | None = None
-    responsible_department: str | None = Field(None, pattern=DEPT)
+    responsible_department: DepartmentCode | None = None
+
+
+def _ratio(credit_class: str) -> Any:
+    b = bands()[credit_class]
+    top = b.max_ratio if b.proactive else 0
+    return Annotated[number(ge=float(b.min_ratio if b.proactive else 0), le=float(top)) | None,
+                     Field(description=f"class {credit_class}'s band" + ("" if b.proactive else
+                                                                      ": not proactively checked, 0"))]
+
+
+class Ratios(RequestBody):
+    """Per credit class, within its band (data/credit_bands.csv); a class left out takes its band's default. A
+    general matter's ratios are capped (a setting): a ratio above the cap is refused with 409."""
+
+    A: _ratio("A") = None  # type: ignore[valid-type]
+    B: _ratio("B") = None  # type: ignore[valid-type]
+    C: _ratio("C") = None  # type: ignore[valid-type]
+    D: _ratio("D") = None  # type: ignore[valid-type]
+
+    def given(self) -> dict[str, float]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
 class PlanIn(RequestBody):
-    department: str | None = Field(None, pattern=DEPT, description="the office names it; a department plans for itself")
-    matter_code: str = Field(pattern=CODE)
-    period_start: date
-    period_end: date
-    frequency: int = Field(1, ge=1, le=12, description="times a year")
+    """A sampling plan: ``period_end`` is on or after ``period_start``, at most 366 days later (422 otherwise).
+    A plan is refused with 409 when its matter has no item of the department, or its filter matches no active
+    entity of the directory."""
+
+    department: DepartmentCode | None = Field(None, description="the office names it (422 without); a department "
+                                                                "plans for itself (403 for another)")
+    matter_code: Code
+    period_start: Date
+    period_end: Date
+    frequency: Integer = Field(1, ge=1, le=12, description="times a year")
     filter: FilterIn = Field(default_factory=FilterIn)
-    ratios: dict[str, Ratio] = Field(default_factory=dict, description="per credit class, e.g. {\"D\": 0.7}; "
-                                     "unnamed classes take their band's default")
+    ratios: Ratios = Field(default_factory=Ratios, description="per credit class, e.g. {\"D\": 0.7}")
 
     @model_validator(mode="after")
     def _period(self) -> "PlanIn":
@@ -114,25 +172,31 @@ class PlanIn(RequestBody):
         return self
 
     def fields(self) -> dict[str, Any]:
-        return {**self.model_dump(), "filter": self.filter.model_dump(mode="json")}
+        return {**self.model_dump(), "filter": self.filter.model_dump(mode="json"), "ratios": self.ratios.given()}
 
 
 class TaskIn(RequestBody):
-    plan_ids: list[str] = Field(min_length=1, max_length=20)
+    """Plans of one matter version and one period, one per department, none in a joint task yet, the lead
+    department's among them (409 otherwise)."""
+
+    plan_ids: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-.:]{1,64}$")]] = Field(min_length=1, max_length=20)
 
 
 class AbandonIn(RequestBody):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: RequiredText = Field(min_length=1, max_length=2000)
 
 
 class ItemResultIn(RequestBody):
-    item_code: str = Field(pattern=CODE)
+    item_code: Code
     outcome: ItemOutcome
-    note: str = Field("", max_length=2000)
+    note: Text = Field("", max_length=2000)
 
 
 class ResultsIn(RequestBody):
-    inspected_on: date
+    """One entity's results. A clue is raised only for a problem found (422 otherwise); an item not inspected
+    there, one that has a result already, or a day outside the task's period is refused with 409."""
+
+    inspected_on: Date
     items: list[ItemResultIn] = Field(min_length=1, max_length=200)
-    raise_clue: bool = Field(False, description="raise a clue on the clues service's intake (a problem found)")
-    clue_text: str | None = Field(None, max_length=5000)
+    raise_clue: StrictBool = Field(False, description="raise a clue on the clues service's intake (a problem found)")
+    clue_text: Text | None = Field(None, max_length=5000)

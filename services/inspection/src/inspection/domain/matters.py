@@ -105,10 +105,11 @@ def check(fields: Mapping[str, Any]) -> list[dict[str, str]]:
 
 def next_version(current: MatterVersion | None, effective_from: date) -> tuple[int, list[dict[str, str]]]:
     """The number of a new version effective from ``effective_from``, or why not: versions follow each other
-    (a new one takes effect after the current one did; history is never rewritten)."""
+    (a new one takes effect after the current one did; history is never rewritten). The reason is marked a
+    ``conflict`` (with what is published, not a fault of the row itself)."""
     if current is None:
         return 1, []
     if effective_from <= current.effective_from:
         return 0, [{"field": "effective_from", "reason": f"version {current.version} is effective from "
-                    f"{current.effective_from.isoformat()}; a new version takes effect after it"}]
+                    f"{current.effective_from.isoformat()}; a new version takes effect after it", "conflict": True}]
     return current.version + 1, []

@@ -28,7 +28,7 @@ def _department_for(actor: Principal, asked: str | None, errors: list[dict], fie
     """The department an inspector row belongs to: a department's own; the office names it."""
     if not actor.is_office:
         if asked and asked != actor.department:
-            errors.append({"field": field, "reason": "a department loads only its own inspectors"})
+            raise Problem(403, f"a department loads only its own inspectors ({field}: {asked})")
         return actor.department
     if not asked:
         errors.append({"field": field, "reason": "the office names the inspector's department"})

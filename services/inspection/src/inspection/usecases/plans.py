@@ -33,12 +33,15 @@ def _takes_part(m: MatterVersion, department: str) -> bool:
     return m.division_code == "410000" and _agency(department) in {_agency(d) for d in m.departments}
 
 
-def _check_filter(department: str, f: dict[str, Any]) -> dict[str, Any]:
+def _check_filter(department: str, f: dict[str, Any], *, named: bool) -> dict[str, Any]:
+    """The plan's filter, within its department's city (by default the department's division). Outside it: the
+    office named a department and a place that do not go together (422), or a department asked for a place that
+    is not its own (403)."""
     own = departments.department(department).division_code
     f = {k: v for k, v in f.items() if v}
     f.setdefault("division_code", own)
     if not own.endswith("0000") and not f["division_code"].startswith(own[:4]):
-        raise Problem(422, "a city department plans within its own city",
+        raise Problem(422 if named else 403, "a city department plans within its own city",
                       errors=[{"field": "filter.division_code", "reason": f"outside {own}"}])
     return f
 
@@ -47,24 +50,27 @@ async def create_plan(deps: Deps, tx: Transaction, actor: Principal, body: dict[
     department = actor.department if not actor.is_office else body.get("department")
     if not department:
         raise Problem(422, "the office names the plan's department", errors=[{"field": "department", "reason": "required"}])
+    if body.get("department") not in (None, department):
+        raise Problem(403, f"a department plans for itself ({department})")
+    # What the matters list holds decides the rest: a refusal is a conflict with it (409), not a fault of the body.
     m = await matters_uc.in_effect(tx, body["matter_code"])
     if not _takes_part(m, department):
-        raise Problem(422, f"{department} takes no part in matter {m.code}",
+        raise Problem(409, f"{department} takes no part in matter {m.code}",
                       errors=[{"field": "matter_code", "reason": f"its departments: {', '.join(m.departments)}"}])
     items = m.items_of(department)
     if not items:
-        raise Problem(422, f"matter {m.code} has no inspection item of {department}",
+        raise Problem(409, f"matter {m.code} has no inspection item of {department}",
                       errors=[{"field": "matter_code", "reason": "no item of this department"}])
     s = deps.settings
     try:
         ratios = resolve_ratios(body.get("ratios"), key_matter=m.kind == "key", general_cap=Decimal(str(s.general_matter_max_ratio)),
                                 proactive_a=s.proactive_class_a)
     except InvalidRatios as exc:
-        raise Problem(422, "the ratios are outside the credit bands", errors=exc.errors) from None
-    f = _check_filter(department, body.get("filter") or {})
+        raise Problem(409, f"the ratios are outside the credit bands of a {m.kind} matter", errors=exc.errors) from None
+    f = _check_filter(department, body.get("filter") or {}, named=actor.is_office)
     size = await directory.count_population(tx.session, f)
     if size == 0:
-        raise Problem(422, "the plan's filter matches no entity in the directory",
+        raise Problem(409, "the plan's filter matches no entity in the directory",
                       errors=[{"field": "filter", "reason": "no active entity matches " + ", ".join(f"{k}={v}" for k, v in f.items())}])
     return await repo.add_plan(tx.session, {
         "id": f"PL-{uuid.uuid4().hex[:12]}", "department": department, "matter_code": m.code, "matter_version": m.version,
@@ -99,12 +105,12 @@ async def create_task(tx: Transaction, actor: Principal, plan_ids: list[str]) ->
     if taken:
         errors.append({"field": "plan_ids", "reason": f"already in a joint task: {', '.join(taken)}"})
     if errors:
-        raise Problem(422, "these plans cannot form one joint task", errors=errors)
+        raise Problem(409, "these plans cannot form one joint task", errors=errors)
     first = found[0]
     m = await tx_matter(tx, first["matter_code"], first["matter_version"])
     leads = [p["department"] for p in found if _agency(p["department"]) == _agency(m.lead_department)]
     if not leads:
-        raise Problem(422, f"the lead department's ({m.lead_department}) own plan is part of a joint task",
+        raise Problem(409, f"the lead department's ({m.lead_department}) own plan is part of a joint task",
                       errors=[{"field": "plan_ids", "reason": "no plan of the lead department"}])
     lead = leads[0]
     if not (actor.is_office or actor.department == lead):

@@ -29,7 +29,7 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
     task = await visible_task(tx, actor, task_id)
     target = await repo.target(tx.session, task_id, uscc, for_update=True)
     if target is None:
-        raise Problem(422, f"entity {uscc} was not drawn in joint task {task_id}: no result can be recorded for it",
+        raise Problem(404, f"entity {uscc} was not drawn in joint task {task_id}: no result can be recorded for it",
                       errors=[{"field": "uscc", "reason": "not a target of this task"}])
     if not (actor.is_office or actor.department in target["departments"]):
         raise Problem(403, "the departments inspecting this entity record its results")
@@ -53,10 +53,11 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
                          "outcome": item["outcome"], "note": item.get("note") or "", "inspected_on": inspected_on,
                          "recorded_by": actor.subject})
     problems = publication.problems_found([r["outcome"] for r in rows])
+    if errors:  # what is recorded does not allow these results
+        raise Problem(409, "the results cannot be recorded; nothing was written", errors=errors)
     if body.get("raise_clue") and not problems:
-        errors.append({"field": "raise_clue", "reason": "a clue is raised only for a problem found"})
-    if errors:
-        raise Problem(422, "the results cannot be recorded; nothing was written", errors=errors)
+        raise Problem(422, "a clue is raised only for a problem found; nothing was written",
+                      errors=[{"field": "raise_clue", "reason": "no item has a problem found"}])
     await repo.add_results(tx.session, rows)
     if target["inspected_on"] is None:
         due = publication.due_on(deps.calendar, inspected_on, deps.settings.publish_within_workdays)

@@ -57,7 +57,8 @@ async def versions(request: Request, principal: Principal = Depends(office)) -> 
         return await usecase.versions(tx.session)
 
 
-@router.get("/{version}", summary="One version")
+# {version:int}: the path matches digits only, so GET /rules/dry-run is 405 (that path takes POST), not a version
+@router.get("/{version:int}", summary="One version")
 async def one(version: Annotated[int, FastAPIPath(ge=1, le=2**31 - 1)], request: Request, principal: Principal = Depends(office)) -> dict:
     async with transaction(request) as tx:
         return await usecase.version(tx.session, version)

@@ -3,8 +3,12 @@ responsible for (another department's alert: 404); departments acknowledge and r
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Query, Request
 
+from jsp_common import api_types
+from jsp_common.events.risk import WarningLevel
 from jsp_common.http import transaction
 from jsp_common.principal import Principal, Role, principal_from_request, require
 from jsp_common.problems import Problem
@@ -19,9 +23,9 @@ CONFLICT = {409: {"description": "The alert is closed (problem+json)"}}
 
 
 @router.get("/alerts", summary="Alerts the caller may see (a department: about entities it is responsible for)")
-async def list_alerts(request: Request, level: str | None = Query(None, pattern=r"^(blue|yellow|orange|red)$"),
-                      state: str | None = Query(None, pattern=r"^(open|acknowledged|responded|closed|unclosed)$"),
-                      uscc: str | None = Query(None, pattern=r"^[0-9A-Z]{18}$"),
+async def list_alerts(request: Request, level: WarningLevel | None = None,
+                      state: Literal["open", "acknowledged", "responded", "closed", "unclosed"] | None = None,
+                      uscc: str | None = Query(None, pattern=api_types.USCC_PATTERN),
                       limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
                       principal: Principal = Depends(require(Role.OFFICE, Role.DEPARTMENT))) -> list[dict]:
     department = None if principal.has(Role.OFFICE) else principal.department

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from fastapi import Path
 
+from jsp_common import api_types
 from jsp_common import uscc as uscc_mod
 from jsp_common.problems import Problem
 
-USCC = Path(pattern=r"^[0-9A-Z]{18}$", description="统一社会信用代码")
+USCC = Path(pattern=api_types.USCC_PATTERN, json_schema_extra={"format": "uscc"},
+            description="统一社会信用代码 (GB 32100-2015), with a valid check character (422 otherwise)")
 ALERT_ID = Path(pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="alert id, e.g. RA20260302-0123456789ab")
 DEVICE_ID = Path(pattern=r"^[0-9A-Za-z_\-.:]{1,64}$")
 

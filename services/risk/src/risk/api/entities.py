@@ -48,7 +48,9 @@ async def correct(body: schemas.CorrectionBody, request: Request, uscc: str = US
         return await credit.correct(tx, uscc, principal, credit_class=body.credit_class, reason=body.reason)
 
 
-@router.put("/devices/{device_id}", summary="Office: register a monitoring device to an entity (its metric)")
+@router.put("/devices/{device_id}", responses={409: {"description": "The metric is not in the risk model in force "
+                                                                  "(problem+json naming the known ones)"}},
+            summary="Office: register a monitoring device to an entity (its metric)")
 async def register_device(body: schemas.DeviceBody, request: Request, device_id: str = DEVICE_ID,
                           principal: Principal = Depends(require(Role.OFFICE))) -> dict:
     async with transaction(request) as tx:

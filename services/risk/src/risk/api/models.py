@@ -29,7 +29,8 @@ async def current(request: Request, principal: Principal = OFFICE) -> dict:
         return await models.current(tx)
 
 
-@router.get("/models/{version}", summary="Office: one version")
+# {version:int}: the path matches digits only, so GET /models/dry-run is 405 (that path takes POST), not a version
+@router.get("/models/{version:int}", summary="Office: one version")
 async def get(request: Request, version: int = Path(ge=1, le=2**31 - 1), principal: Principal = OFFICE) -> dict:
     async with transaction(request) as tx:
         return await models.get(tx, version)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from jsp_common.api_types import RequestBody
+from jsp_common.api_types import RequestBody, RequiredText, Text
 from jsp_common.events.registry import USCC
 from jsp_common.events.risk import CreditClass
 
@@ -12,17 +12,17 @@ from ..domain.model import RiskModel
 
 
 class ResponseBody(RequestBody):
-    measures: str = Field(min_length=1, max_length=2000, description="what the department did (处置措施)")
+    measures: RequiredText = Field(min_length=1, max_length=2000, description="what the department did (处置措施)")
 
 
 class CorrectionBody(RequestBody):
     credit_class: CreditClass | None = Field(description="the class to hold; null: back to the computed class")
-    reason: str = Field(min_length=5, max_length=1000, description="why, on the record")
+    reason: RequiredText = Field(min_length=5, max_length=1000, description="why, on the record")
 
 
 class ModelBody(RequestBody):
     model: RiskModel
-    note: str = Field("", max_length=1000)
+    note: Text = Field("", max_length=1000)
 
 
 class DeviceBody(RequestBody):

@@ -12,7 +12,9 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+from jsp_common.api_types import Integer, Number, RequiredText, integer, number
 
 from jsp_common.domains import Domain
 from jsp_common.events.risk import CreditClass, WarningLevel
@@ -47,39 +49,45 @@ INVERTED_SOURCES = (Source.NOT_INSPECTED,)       # observations of these reset t
 DEVICE_SOURCES = (Source.DEVICE_OUT_OF_RANGE, Source.DEVICE_SILENT)
 
 
+METRIC = r"^[a-z0-9_]+$"
+
+
 class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class Indicator(_Data):
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
-    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=1, max_length=64, pattern=METRIC)
+    name: RequiredText = Field(min_length=1, max_length=200)
     source: Source
-    metric: str | None = Field(None, description="for device sources: the metric it counts (e.g. gas_lel)")
-    weight: float = Field(ge=0, le=1000, description="points per observation")
-    window_days: int = Field(ge=1, le=3650, description="observations older than this no longer count")
-    cap: int = Field(1, ge=1, le=1000, description="at most this many observations count")
+    metric: str | None = Field(None, min_length=1, max_length=64, pattern=METRIC,
+                               description="for device sources (only): the metric it counts (e.g. gas_lel), one of "
+                                           "the model's metrics")
+    weight: Number = Field(ge=0, le=1000, description="points per observation")
+    window_days: Integer = Field(ge=1, le=3650, description="observations older than this no longer count")
+    cap: Integer = Field(1, ge=1, le=1000, description="at most this many observations count")
 
 
 class LevelRange(_Data):
     """Scores from ``min_score`` (inclusive) to ``max_score`` (exclusive; none for the top level)."""
 
     level: WarningLevel
-    min_score: float = Field(gt=0)
-    max_score: float | None = None
+    min_score: Number = Field(gt=0, le=1e9)
+    max_score: number(gt=0, le=1e9) | None = Field(None, description="where the next level starts (none for red)")
 
 
 class ResponsePlan(_Data):
     """What happens when an entity reaches a level (预案)."""
 
     level: WarningLevel
-    notify_departments: bool = True
-    notify_office: bool = False
-    request_inspection: bool = False
-    raise_clue: bool = False
-    respond_within_hours: int | None = Field(None, ge=1, le=24 * 90)
-    respond_within_workdays: int | None = Field(None, ge=1, le=60)
-    escalate_when_unanswered: bool = False
+    notify_departments: StrictBool = True
+    notify_office: StrictBool = False
+    request_inspection: StrictBool = False
+    raise_clue: StrictBool = False
+    respond_within_hours: integer(ge=1, le=24 * 90) | None = None
+    respond_within_workdays: integer(ge=1, le=60) | None = None
+    escalate_when_unanswered: StrictBool = Field(False, description="needs a deadline (hours or working days, "
+                                                                    "not both)")
 
     @model_validator(mode="after")
     def _one_deadline(self) -> "ResponsePlan":
@@ -99,16 +107,17 @@ class MetricProfile(_Data):
     """How one device metric is evaluated: tumbling windows of ``window_s`` per device; a window with at least
     ``min_breaches`` readings beyond ``limit`` is out of range (one observation, however many readings)."""
 
-    metric: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
-    name: str = Field(min_length=1, max_length=200)
-    unit: str = Field(min_length=1, max_length=16)
-    limit: float
+    metric: str = Field(min_length=1, max_length=64, pattern=METRIC)
+    name: RequiredText = Field(min_length=1, max_length=200)
+    unit: RequiredText = Field(min_length=1, max_length=16)
+    limit: Number = Field(ge=-1e9, le=1e9)
     direction: Literal["above", "below"] = "above"
-    window_s: int = Field(ge=1, le=86400)
-    min_breaches: int = Field(1, ge=1, le=100000)
-    clue_at: float | None = Field(None, description="a window reaching this value raises a clue (线索自动触发)")
-    clue_cooldown_s: int = Field(3600, ge=0, le=30 * 86400, description="at most one clue per device this often")
-    heartbeat_timeout_s: int | None = Field(None, ge=10, le=7 * 86400, description="silent longer: device_silent")
+    window_s: Integer = Field(ge=1, le=86400)
+    min_breaches: Integer = Field(1, ge=1, le=100000)
+    clue_at: number(ge=-1e9, le=1e9) | None = Field(None, description="a window reaching this value raises a clue "
+                                                                      "(线索自动触发)")
+    clue_cooldown_s: Integer = Field(3600, ge=0, le=30 * 86400, description="at most one clue per device this often")
+    heartbeat_timeout_s: integer(ge=10, le=7 * 86400) | None = Field(None, description="silent longer: device_silent")
     domain: Domain = Domain.OTHER
 
     def breaches(self, value: float, at: float) -> bool:
@@ -120,10 +129,11 @@ class CreditRule(_Data):
     least ``min_count`` observations of ``indicator``; the highest class whose rule holds wins."""
 
     credit_class: CreditClass
-    min_score: float | None = Field(None, ge=0)
-    indicator: str | None = None
-    min_count: float | None = Field(None, gt=0)
-    reason: str = Field(min_length=1, max_length=300)
+    min_score: number(ge=0, le=1e9) | None = Field(None, description="either this, or indicator with min_count")
+    indicator: str | None = Field(None, min_length=1, max_length=64, pattern=METRIC,
+                                  description="one of the model's indicator codes")
+    min_count: number(gt=0, le=1e9) | None = None
+    reason: RequiredText = Field(min_length=1, max_length=300)
 
     @model_validator(mode="after")
     def _condition(self) -> "CreditRule":
@@ -135,15 +145,20 @@ class CreditRule(_Data):
 
 
 class RiskModel(_Data):
-    """One version of the risk model. ``version`` is given by the service when the office saves it."""
+    """One version of the risk model. ``version`` is given by the service when the office saves it.
 
-    name: str = Field("joint monitoring model", min_length=1, max_length=200)
+    Besides what each field states, a model is consistent (422 naming every field otherwise): indicator codes
+    and metrics are unique; a device indicator names one of the metrics, others name none; the four levels
+    come in order (blue, yellow, orange, red), each ending where the next starts (red has no end); one response
+    plan per level; a credit rule's indicator is one of the indicators."""
+
+    name: RequiredText = Field("joint monitoring model", min_length=1, max_length=200)
     indicators: list[Indicator] = Field(min_length=1, max_length=200)
     levels: list[LevelRange] = Field(min_length=4, max_length=4)
     plans: list[ResponsePlan] = Field(min_length=4, max_length=4)
     metrics: list[MetricProfile] = Field(default_factory=list, max_length=100)
     credit_rules: list[CreditRule] = Field(default_factory=list, max_length=100)
-    cooldown_hours: float = Field(24, ge=0, le=24 * 90, description="the same entity and level alert again "
+    cooldown_hours: Number = Field(24, ge=0, le=24 * 90, description="the same entity and level alert again "
                                   "within this only when the score rises further")
 
     @model_validator(mode="after")

@@ -152,6 +152,7 @@ async def scan_windows(deps: Deps) -> int:
 async def register_device(deps: Deps, tx: Tx, device_id: str, *, uscc: str, metric: str, actor: Principal) -> dict:
     _, model = await deps.model.get(tx.session)
     if model.metric(metric) is None:
-        raise Problem(422, f"metric {metric} is not in the risk model in force",
+        # the model in force decides (it changes by version): a conflict with it, not a fault of the request
+        raise Problem(409, f"metric {metric} is not in the risk model in force",
                       errors=[{"field": "metric", "reason": "known: " + ", ".join(m.metric for m in model.metrics)}])
     return await mon.register_device(tx.session, device_id=device_id, uscc=uscc, metric=metric, by=actor.subject)
