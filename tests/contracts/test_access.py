@@ -32,10 +32,20 @@ async def test_every_route_refuses_the_roles_the_matrix_does_not_give_it(service
     name, app = service
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}") as client:
         for route in access.routes_of(name):
-            url = re.sub(r"{\w+}", "x1", route.path)
+            url = re.sub(r"{\w+}", "x1", route.path.replace("{version}", "1"))  # a version is digits
             for role in set(Role) - set(route.roles):
                 who = Principal(subject="s", roles=[role], department="samr-410100")
                 resp = await client.request(route.method, url, json={},
                                             headers=caller_headers(who, name))
                 assert resp.status_code == 403, (route, role, resp.text)
                 assert resp.json()["detail"].startswith("this route needs one of the roles")
+
+
+async def test_a_literal_path_is_not_read_as_a_version():
+    """GET /rules/dry-run is a method that path does not take (405), not a version that is no integer (422)."""
+    app = importlib.import_module("registry.app").create_app()
+    who = Principal(subject="s", roles=[Role.OFFICE])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://registry") as client:
+        resp = await client.get("/rules/dry-run", headers=caller_headers(who, "registry"))
+    assert resp.status_code == 405, resp.text
+    assert resp.headers["allow"] == "POST" and resp.headers["content-type"] == "application/problem+json"
