@@ -69,6 +69,9 @@ def stack(settings, kafka_topics):
     s.services["registry"].env.update(JSP_REGISTRY_ACK_WORKDAYS=str(SCHEDULE_GAP.workdays))
     # rate limits are tested on their own (services/gateway/tests); here they would only slow the fuzzing
     s.services["gateway"].env.update(JSP_GATEWAY_RATE_LIMIT_PER_MINUTE="1000000", JSP_GATEWAY_RATE_LIMIT_BURST="100000")
+    # The session's tokens (the office's, the systems') are made once; on a loaded machine the suite runs past
+    # the 15-minute lifetime, and every later test would fail with 401. Expiry is tested in services/gateway.
+    s.services["gateway"].env.update(JSP_GATEWAY_TOKEN_TTL_S="7200")
     # metrics on a port of their own, as deployed (default: the gateway's port + 464, inside each port block)
     s.services["gateway"].env.update(JSP_GATEWAY_METRICS_PORT=os.environ.get("JSP_E2E_GATEWAY_METRICS_PORT",
                                                                               str(PORTS["gateway"] + 464)))

@@ -76,7 +76,7 @@ class RegistryUnderTest:
     async def call(self, method: str, path: str, principal: Principal | None = None, **kw) -> httpx.Response:
         headers = kw.pop("headers", {})
         if principal is not None:
-            headers.update(caller_headers(principal, "registry"))
+            headers.update(caller_headers(principal, self.app.state.callers.audience))  # its service_name
         return await self.client.request(method, path, headers=headers, **kw)
 
     async def fetchval(self, sql: str, *args):
