@@ -9,7 +9,8 @@ their data under ``.local/data`` so a restart keeps every message and row.
 
 Addresses come from the same environment variables the services read:
 ``JSP_KAFKA_PORT`` (9092), ``JSP_KAFKA_CONTROLLER_PORT`` (9093), ``JSP_PG_PORT`` (5432),
-``JSP_LOCAL_DIR`` (.local: jars), ``JSP_DATA_DIR`` (.local/data), ``JSP_KAFKA_HEAP`` (512m).
+``JSP_LOCAL_DIR`` (.local: jars), ``JSP_DATA_DIR`` (.local/data), ``JSP_KAFKA_HEAP`` (512m),
+``JSP_KAFKA_START_TIMEOUT_S`` (240: how long a start waits for the broker to listen).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ KAFKA_PORT = int(os.environ.get("JSP_KAFKA_PORT", "9092"))
 CONTROLLER_PORT = int(os.environ.get("JSP_KAFKA_CONTROLLER_PORT", "9093"))
 PG_PORT = int(os.environ.get("JSP_PG_PORT", "5432"))
 KAFKA_HEAP = os.environ.get("JSP_KAFKA_HEAP", "512m")
+# A broker recovering its log on a busy machine may take minutes to listen again.
+KAFKA_START_TIMEOUT_S = float(os.environ.get("JSP_KAFKA_START_TIMEOUT_S", "240"))
 PG_SYSTEM_USER = "jsp-postgres"
 
 
@@ -137,7 +140,7 @@ def _kafka_classpath() -> str:
 def kafka_start() -> None:
     pid_file = KAFKA_DATA / "kafka.pid"
     if _pid_alive(pid_file):
-        _wait(lambda: _port_open(KAFKA_PORT), 60, "Kafka", KAFKA_DATA / "kafka.log")
+        _wait(lambda: _port_open(KAFKA_PORT), KAFKA_START_TIMEOUT_S, "Kafka", KAFKA_DATA / "kafka.log")
         print(f"kafka: already running on {HOST}:{KAFKA_PORT}")
         return
     for port in (KAFKA_PORT, CONTROLLER_PORT):
@@ -171,7 +174,7 @@ def kafka_start() -> None:
             raise InfraError(f"Kafka exited with code {proc.returncode}; see {log} and {KAFKA_DATA / 'kafka.out'}")
         return _port_open(KAFKA_PORT)
 
-    _wait(ready, 90, "Kafka", log)
+    _wait(ready, KAFKA_START_TIMEOUT_S, "Kafka", log)
     print(f"kafka: running on {HOST}:{KAFKA_PORT} (pid {proc.pid}, data {KAFKA_DATA})")
 
 

@@ -455,10 +455,10 @@ async def create_topics(bootstrap_servers: str, topics: list[Topic] | None = Non
                 raise RuntimeError(f"Kafka refused to create topics: {errors}")
         # Creation is asynchronous: wait until every topic is visible in the cluster metadata.
         wanted = {t.name for t in topics}
-        deadline = asyncio.get_running_loop().time() + 60
+        deadline = asyncio.get_running_loop().time() + 300  # a thousand topics on a busy broker take minutes
         while not wanted <= set(await admin.list_topics()):
             if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError("topics were created but did not appear in the metadata within 60s")
+                raise RuntimeError("topics were created but did not appear in the metadata within 300s")
             await asyncio.sleep(0.2)
         return [t.name for t in missing]
     finally:

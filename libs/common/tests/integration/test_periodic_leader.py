@@ -8,7 +8,8 @@ import asyncio
 
 import asyncpg
 
-from jsp_common.db import asyncpg_dsn, ensure_database
+from jsp_common import messaging_tables
+from jsp_common.db import Database, asyncpg_dsn, ensure_database
 from jsp_common.leadership import job_lock_key
 from jsp_common.runtime import ServiceRuntime
 from jsp_common.settings import ServiceSettings
@@ -33,6 +34,10 @@ def _replica(settings, url: str, service: str, runs: list[str], name: str) -> Se
 async def test_a_periodic_job_runs_on_one_replica_and_moves_when_its_session_ends(settings):
     url = unique_database_url(settings, "periodic")
     await ensure_database(url)
+    tables = Database(url)
+    async with tables.engine.begin() as conn:  # the outbox the runtimes' relays read
+        await conn.run_sync(messaging_tables.metadata.create_all)
+    await tables.dispose()
     service = unique("periodic-probe")  # no migrations of its own: the runtime works at once
     runs: list[str] = []
     a, b = _replica(settings, url, service, runs, "a"), _replica(settings, url, service, runs, "b")
