@@ -1,7 +1,8 @@
 """Clues figures: 12345 work orders routed per second and p99 latency from the hotline topic to the
 department topics, through the real clues intake (consumer loop, inbox, business match, duplicate check,
 keyword routing, working-day deadline, clue and transition rows, outbox relay), beside a bare aiokafka
-consume-and-produce loop forwarding the same messages to the same department topics in the same run."""
+consume-and-produce loop forwarding the same messages to the same department topics in the same run; each
+pipeline in its own process, whose CPU per work order is read from /proc."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import uuid
 from pathlib import Path
 
 
-from harness import BenchEnv, Figure, bare_consume_produce, correlate_by_key, measure_pipeline, random_uscc
+from harness import BenchEnv, Figure, correlate_by_key, measure_pipeline, random_uscc, service_process
 from jsp_common import clock
 from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import Envelope, new_envelope
 
 HOTLINE = "hotline.work-orders.v1"
+SUBMISSIONS = "clues.submissions.v1"
 SERVICE_DIR = Path(__file__).resolve().parents[1] / "services" / "clues"
 
 # (content template, address, expected lead department): a mix of domains and cities.
@@ -37,13 +39,9 @@ def make_message(run: str):
         data = {"work_order_no": no, "content": content.format(n=i), "address": address.format(n=i),
                 "received_at": clock.now().isoformat(), "uscc": random_uscc(), "caller_phone": "13800000000"}
         env = new_envelope(type="hotline.work-order.submitted.v1", source="/bench/12345", data=data)
-        return no, no, env.to_bytes()
+        # The bare loop forwards it to the department topic the intake routes it to (the intake ignores this).
+        return no, no, env.to_bytes(), [("bench-route", f"dept.{CASES[i % len(CASES)][2]}.clues.v1".encode())]
     return build
-
-
-def expected_topic(record) -> list[str]:
-    i = int(record.key.decode()[-8:])
-    return [f"dept.{CASES[i % len(CASES)][2]}.clues.v1"]
 
 
 
@@ -56,36 +54,37 @@ def correlate_ours(record) -> str | None:
 
 async def _skip_backlog(env: BenchEnv, group: str) -> None:
     """Start the intake group at the end of its topic: earlier messages are not ours to count."""
-    await move_group_to_end(group, [HOTLINE], bootstrap_servers=env.bootstrap)
+    await move_group_to_end(group, [HOTLINE, SUBMISSIONS], bootstrap_servers=env.bootstrap)
+
+
+BENCH_SERVICE = "clues-bench"  # its own source
+
+
+async def _measure(env: BenchEnv, run_id: str, correlate, n: int, pid: int):
+    await measure_pipeline(env, in_topic=HOTLINE, out_topics=TOPICS, make_message=make_message(run_id + "w"),
+                           correlate=correlate, n_throughput=100, n_latency=1)  # warm-up: connections, caches
+    return await measure_pipeline(env, in_topic=HOTLINE, out_topics=TOPICS, make_message=make_message(run_id),
+                                  correlate=correlate,
+                                  n_throughput=n, n_latency=300, latency_rate=100, cpu_pid=pid)
 
 
 async def run(env: BenchEnv) -> list[Figure]:
     from jsp_common.migrations import upgrade
 
-    from clues.bootstrap import build
     from clues.settings import Settings
 
     n = env.n(5000)
     run_id = uuid.uuid4().hex[:6]
     settings = Settings(database_url=f"{env.postgres_url.rstrip('/')}/clues_bench", log_level="WARNING",
-                        outbox_poll_interval_s=0.05)
+                        service_name=BENCH_SERVICE)
     await upgrade(SERVICE_DIR, settings.database_url)
     await _skip_backlog(env, settings.intake_group)
-    runtime = build(settings, periodic=False)
-    await runtime.start()
-    try:
-        for c in runtime.consumers:
-            await c.assigned()
-        ours = await measure_pipeline(env, in_topic=HOTLINE, out_topics=TOPICS, make_message=make_message(run_id),
-                                      correlate=correlate_ours, n_throughput=n, n_latency=300, latency_rate=100)
-    finally:
-        await runtime.stop()
-
-    async with bare_consume_produce(env.bootstrap, in_topic=HOTLINE, route=expected_topic):
-        base = await measure_pipeline(env, in_topic=HOTLINE, out_topics=TOPICS,
-                                      make_message=make_message(run_id + "b"), correlate=correlate_by_key,
-                                      n_throughput=n, n_latency=300, latency_rate=100)
-    # The baseline's messages stay on the hotline topic; the intake group skips them on its next start.
+    async with service_process("bench/service_consumers.py", "clues", settings.database_url, BENCH_SERVICE,
+                               settings.intake_group) as proc:
+        ours = await _measure(env, run_id, correlate_ours, n, proc.pid)
+    async with service_process("bench/bare_loop.py", HOTLINE) as proc:
+        base = await _measure(env, run_id + "b", correlate_by_key, n, proc.pid)
+    await _skip_backlog(env, settings.intake_group)  # the baseline's messages are not the intake's
     return [
         Figure("work orders routed/s, hotline topic → department topic", ours.throughput, base.throughput, "clues/s",
                note=f"{n} work orders, 6 domains and cities"),
@@ -93,4 +92,7 @@ async def run(env: BenchEnv) -> list[Figure]:
                higher_is_better=False),
         Figure("p99 latency, hotline topic → department topic", ours.p99_ms, base.p99_ms, "ms",
                higher_is_better=False, note="paced at 100 work orders/s"),
+        Figure("CPU per work order, the service's process alone", ours.cpu_us, base.cpu_us, "µs",
+               higher_is_better=False, note="user + system time from /proc over the throughput phase; "
+                                            "baseline: the bare loop's process; target <= 250 µs"),
     ]

@@ -90,12 +90,12 @@ async def _skip_backlog(env: BenchEnv, group: str) -> None:
     await move_group_to_end(group, [INTAKE], bootstrap_servers=env.bootstrap)
 
 
-async def _measure(env: BenchEnv, routes: dict[str, str], correlate, n: int):
+async def _measure(env: BenchEnv, routes: dict[str, str], correlate, n: int, cpu_pid: int | None = None):
     build = make_message(routes)
     await measure_pipeline(env, in_topic=INTAKE, out_topics=TOPICS, make_message=build, correlate=correlate,
                            n_throughput=100, n_latency=1)  # warm-up: connections, statement caches
     return await measure_pipeline(env, in_topic=INTAKE, out_topics=TOPICS, make_message=build, correlate=correlate,
-                                  n_throughput=n, n_latency=300, latency_rate=100)
+                                  n_throughput=n, n_latency=300, latency_rate=100, cpu_pid=cpu_pid)
 
 
 async def _events(env: BenchEnv, settings) -> list[Figure]:
@@ -106,11 +106,11 @@ async def _events(env: BenchEnv, settings) -> list[Figure]:
     # then a short warm-up and the same message count and pacing for both. The baseline forwards each
     # registration to the same topics the registry writes for it: the department's notification topic, the
     # bureau's receipts and the directory's entity records.
-    async with service_process("bench/registry_intake.py", settings.database_url, settings.service_name,
-                               settings.intake_group):
-        ours = await _measure(env, routes, correlate_ours, n)
-    async with service_process("bench/bare_loop.py", INTAKE):
-        base = await _measure(env, routes, correlate_by_key, n)
+    async with service_process("bench/service_consumers.py", "registry", settings.database_url, settings.service_name,
+                               settings.intake_group) as proc:
+        ours = await _measure(env, routes, correlate_ours, n, proc.pid)
+    async with service_process("bench/bare_loop.py", INTAKE) as proc:
+        base = await _measure(env, routes, correlate_by_key, n, proc.pid)
     await _skip_backlog(env, settings.intake_group)  # the baseline's messages are not the registry's
     return [
         Figure("registrations notified/s, bureau topic → department topic", ours.throughput, base.throughput,
@@ -120,6 +120,9 @@ async def _events(env: BenchEnv, settings) -> list[Figure]:
                higher_is_better=False),
         Figure("p99 latency, bureau topic → department topic", ours.p99_ms, base.p99_ms, "ms",
                higher_is_better=False, note="paced at 100 registrations/s"),
+        Figure("CPU per registration, the service's process alone", ours.cpu_us, base.cpu_us, "µs",
+               higher_is_better=False, note="user + system time from /proc over the throughput phase; "
+                                            "baseline: the bare loop's process; target <= 120 µs"),
     ]
 
 

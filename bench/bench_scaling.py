@@ -7,19 +7,12 @@ what docs/capacity.md plans with (deploy/k8s/capacity.yaml, per_replica)."""
 from __future__ import annotations
 
 import contextlib
-import os
 
 from bench_registry import BENCH_SERVICE, INTAKE, _measure, _skip_backlog, correlate_ours
-from harness import BenchEnv, Figure, service_process
+from harness import BenchEnv, Figure, cpu_seconds, service_process
 from jsp_common.topics import by_name
 
 GROUP = "registry.intake-scaling"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
 async def _replicas(env: BenchEnv, settings, count: int, n: int) -> tuple[float, float]:
@@ -27,7 +20,7 @@ async def _replicas(env: BenchEnv, settings, count: int, n: int) -> tuple[float,
     await _skip_backlog(env, GROUP)
     async with contextlib.AsyncExitStack() as stack:
         procs = [await stack.enter_async_context(service_process(
-            "bench/registry_intake.py", settings.database_url, BENCH_SERVICE, GROUP)) for _ in range(count)]
+            "bench/service_consumers.py", "registry", settings.database_url, BENCH_SERVICE, GROUP)) for _ in range(count)]
         before = sum(cpu_seconds(p.pid) for p in procs)
         result = await _measure(env, {}, correlate_ours, n)
         used = sum(cpu_seconds(p.pid) for p in procs) - before

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -58,6 +60,7 @@ class PipelineResult:
     throughput: float  # messages per second, input produced → last output seen
     p50_ms: float
     p99_ms: float
+    cpu_us: float = float("nan")  # the pipeline process's CPU µs per message in the throughput phase (cpu_pid)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -121,19 +124,25 @@ class Collector:
 async def measure_pipeline(env: BenchEnv, *, in_topic: str, out_topics: Iterable[str],
                            make_message: Callable[[int], tuple[str, str, bytes]],
                            correlate: Callable[[object], str | None], n_throughput: int,
-                           n_latency: int = 500, latency_rate: float = 200.0, timeout: float = 600) -> PipelineResult:
-    """Drive a running pipeline. ``make_message(i)`` returns (correlation id, key, value[, headers])."""
+                           n_latency: int = 500, latency_rate: float = 200.0, timeout: float = 600,
+                           cpu_pid: int | None = None) -> PipelineResult:
+    """Drive a running pipeline. ``make_message(i)`` returns (correlation id, key, value[, headers]).
+    ``cpu_pid``: the pipeline's process, whose CPU time over the throughput phase is measured from /proc."""
     producer = AIOKafkaProducer(bootstrap_servers=env.bootstrap, acks="all", enable_idempotence=True,
                                 linger_ms=5, max_batch_size=512 * 1024)
     await producer.start()
     try:
         async with Collector(env.bootstrap, out_topics, correlate) as col:
             msgs = [make_message(i) for i in range(n_throughput)]
+            cpu = CpuMeter(cpu_pid) if cpu_pid else None
+            if cpu:
+                cpu.start()
             started = time.perf_counter()
             for cid, key, value, *headers in msgs:
                 await producer.send(in_topic, value, key=key.encode(), headers=headers[0] if headers else None)
             await producer.flush()
             last = await col.wait_for([m[0] for m in msgs], timeout)
+            cpu_us = cpu.stop() / len(msgs) * 1e6 if cpu else float("nan")
             throughput = len(msgs) / (last - started)
 
             sent: dict[str, float] = {}
@@ -150,7 +159,7 @@ async def measure_pipeline(env: BenchEnv, *, in_topic: str, out_topics: Iterable
             lat = [(col.arrived[c] - t) * 1000 for c, t in sent.items()]
     finally:
         await producer.stop()
-    return PipelineResult(throughput, percentile(lat, 50), percentile(lat, 99))
+    return PipelineResult(throughput, percentile(lat, 50), percentile(lat, 99), cpu_us)
 
 
 @contextlib.asynccontextmanager
@@ -193,7 +202,6 @@ async def bare_consume_produce(bootstrap: str, *, in_topic: str, route: Callable
 async def service_process(*argv: str, ready: str = "ready", timeout: float = 120):
     """Run a pipeline in its own process, as it runs in production (``python bench/<script> ...``), and
     wait until it prints ``ready``; it is terminated on exit."""
-    import sys
 
     proc = await asyncio.create_subprocess_exec(sys.executable, *argv, stdout=asyncio.subprocess.PIPE,
                                                 cwd=str(ROOT))
@@ -207,11 +215,49 @@ async def service_process(*argv: str, ready: str = "ready", timeout: float = 120
                     return
         await asyncio.wait_for(until_ready(), timeout)
         drain = asyncio.create_task(proc.stdout.read())  # keep its pipe from filling up
+        profile_dir = os.environ.get("BENCH_PROFILE_DIR")
+        if profile_dir:  # py-spy attached until the process ends (a speedscope file; never committed)
+            out = Path(profile_dir) / f"{Path(argv[0]).stem}-{'-'.join(a for a in argv[1:2])}-{proc.pid}.json"
+            subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid),
+                              "-r", "50", "-f", "speedscope", "-o", str(out)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
         yield proc
     finally:
         if proc.returncode is None:
             proc.terminate()
             await proc.wait()
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (/proc/PID/stat)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def peak_rss_mib(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM), MiB."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class CpuMeter:
+    """CPU seconds a process uses between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, pid: int):
+        self.pid, self.used = pid, 0.0
+        self._at = 0.0
+
+    def start(self) -> None:
+        self._at = cpu_seconds(self.pid)
+
+    def stop(self) -> float:
+        self.used = cpu_seconds(self.pid) - self._at
+        return self.used
 
 
 def psql_path() -> str:

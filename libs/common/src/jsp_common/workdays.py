@@ -93,8 +93,9 @@ class WorkCalendar:
         return not all(self.is_known(y) for y in range(min(first, last).year, max(first, last).year + 1))
 
     @staticmethod
+    @cache
     def has_official_data(year: int) -> bool:
-        """Whether ``chinese_calendar`` knows the holiday schedule of ``year``."""
+        """Whether ``chinese_calendar`` knows the holiday schedule of ``year`` (fixed for the installed package)."""
         try:
             chinese_calendar.is_workday(date(year, 1, 1))
         except NotImplementedError:
