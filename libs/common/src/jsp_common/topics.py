@@ -263,7 +263,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="task_id",
         event_types=("inspection.draw.announced.v1", "inspection.draw.performed.v1", "inspection.draw.abandoned.v1"),
         producers=("inspection",),
-        consumers=("public verifiers", "task-force office dashboards"),
+        consumers=("public verifiers", "dashboard.read-model"),
         description="Draws of joint random inspections anyone can verify: the seed's hash before the draw, the "
                     "seed, the population snapshots and the result after it; refused and abandoned draws too.",
         retention_ms=FOREVER,
@@ -273,7 +273,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="task_id",
         event_types=("inspection.task.assigned.v1", "inspection.publication.due-changed.v1"),
         producers=("inspection",),
-        consumers=("the department's line system",),
+        consumers=("the department's line system", "dashboard (read model, every department's topic)"),
         description="This department's part of joint inspection tasks (汇总取重): the entities, its items there "
                     "and the joint team; publication deadlines recomputed when a year's holiday schedule is "
                     "published.",
@@ -312,7 +312,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="uscc",
         event_types=RISK_ALERT_EVENTS,
         producers=("risk",),
-        consumers=("ministries' line systems", "task-force office"),
+        consumers=("ministries' line systems", "task-force office", "dashboard.read-model"),
         description="Risk alerts (风险预警) of every level for every entity: raised, acknowledged, responded to, "
                     "escalated to the office when unanswered, closed.",
         partitions=6,

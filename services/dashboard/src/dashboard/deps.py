@@ -10,6 +10,7 @@ from jsp_common.db import Database
 
 from .adapters.live import ChangeFeed
 from .settings import Settings
+from .usecases.snapshots import FigureSnapshots
 
 
 @dataclass
@@ -18,3 +19,4 @@ class Deps:
     db: Database
     gateway: httpx.AsyncClient   # the entity 360 view and the inspection service's public routes
     changes: ChangeFeed          # read-model changes, for the live pages
+    snapshots: FigureSnapshots   # the command page's figures per scope, kept until the read model changes

@@ -30,3 +30,6 @@ class Settings(ServiceSettings):
     # this often, and the stream sends a keep-alive comment this often.
     live_min_interval_s: float = 1.0
     live_keepalive_s: float = 15.0
+    # The command page's figures are kept in memory per scope until the read model changes (then refreshed
+    # in the background), and at most this long (overdue and due-soon counts move with time).
+    figures_max_age_s: float = 30.0

@@ -2,8 +2,9 @@
 
 The group reads every topic the pages need: the directory, adjudication, every department's notifications
 and clue chasers (the catalogue's per-department topics, expanded), the clue lifecycle and inspection
-results. A part of the platform that starts publishing a new event type (the risk service's alerts) is
-added here with its handler and its table.
+results, the joint tasks' targets (every department's inspections topic) and abandoned draws, and the risk
+alerts. A part of the platform that starts publishing a new event type is added here with its handler and
+its table.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from .usecases import ingest
 
 
 def read_model_topics() -> list[str]:
-    fixed = [topics.REGISTRY_ENTITIES, topics.REGISTRY_ADJUDICATION, topics.CLUE_LIFECYCLE, topics.INSPECTION_RESULTS]
+    fixed = [topics.REGISTRY_ENTITIES, topics.REGISTRY_ADJUDICATION, topics.CLUE_LIFECYCLE, topics.INSPECTION_RESULTS,
+             topics.INSPECTION_DRAWS, topics.RISK_ALERTS]
     per_department = [topics.department_topic(template, d.code) for d in departments.all_departments()
-                      for template in (topics.NOTIFICATIONS, topics.DEPARTMENT_CLUES)]
+                      for template in (topics.NOTIFICATIONS, topics.DEPARTMENT_CLUES, topics.DEPARTMENT_INSPECTIONS)]
     return fixed + per_department
 
 
@@ -43,4 +45,11 @@ def read_model_handlers(deps: Deps):
         "clues.clue.escalated.v1": on(ingest.clue_escalated),
         "clues.clue.deadline-changed.v1": on(ingest.clue_deadline_changed),
         "inspection.result.published.v1": on(ingest.inspection_published),
+        "inspection.task.assigned.v1": on(ingest.task_assigned),
+        "inspection.draw.abandoned.v1": on(ingest.draw_abandoned),
+        "risk.alert.raised.v1": on(ingest.alert_raised),
+        "risk.alert.acknowledged.v1": on(ingest.alert_acknowledged),
+        "risk.alert.responded.v1": on(ingest.alert_responded),
+        "risk.alert.escalated.v1": on(ingest.alert_escalated),
+        "risk.alert.closed.v1": on(ingest.alert_closed),
     }

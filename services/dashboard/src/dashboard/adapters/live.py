@@ -23,7 +23,12 @@ class ChangeFeed:
         self._dsn = asyncpg_dsn(database_url)
         self._reconnect_s = reconnect_s
         self._subscribers: set[asyncio.Queue[str]] = set()
+        self._hooks: list = []
         self._task: asyncio.Task | None = None
+
+    def on_change(self, hook) -> None:
+        """Call ``hook(area)`` as soon as a change is heard (before any subscriber's queue is read)."""
+        self._hooks.append(hook)
 
     def subscribe(self) -> asyncio.Queue[str]:
         q: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
@@ -34,6 +39,8 @@ class ChangeFeed:
         self._subscribers.discard(q)
 
     def _heard(self, connection, pid, channel, payload: str) -> None:
+        for hook in self._hooks:
+            hook(payload)
         for q in list(self._subscribers):
             with contextlib.suppress(asyncio.QueueFull):  # a slow page refreshes on a later change anyway
                 q.put_nowait(payload)
@@ -53,6 +60,8 @@ class ChangeFeed:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database comes back; pages keep their last figures
                 log.warning("change feed lost its connection", error=type(exc).__name__)
+            for hook in self._hooks:
+                hook("reconnected")
             for q in list(self._subscribers):  # changes may have been missed: let the pages refresh
                 with contextlib.suppress(asyncio.QueueFull):
                     q.put_nowait("reconnected")

@@ -4,7 +4,7 @@ Every table can be emptied and rebuilt from the topics (``python -m dashboard re
 the publisher's own ids, so a replayed event lands on the row it made before.
 """
 
-from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, Table, Text, text)
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, Table, Text, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData()
@@ -161,4 +161,47 @@ inspection_results = Table(
     Index("inspection_results_departments", "departments", postgresql_using="gin"),
 )
 
-READ_MODEL = (entities, entity_tally, notifications, adjudication_cases, clues, clue_transitions, clue_alerts, inspection_results)
+# risk.alerts.v1: risk alerts (风险预警) and what the departments did about them.
+risk_alerts = Table(
+    "risk_alerts", metadata,
+    Column("alert_id", Text, primary_key=True),
+    Column("uscc", Text, nullable=False),
+    Column("entity_name", Text),
+    Column("city_code", Text),
+    Column("level", Text, nullable=False),               # blue | yellow | orange | red
+    Column("state", Text, nullable=False),               # open | acknowledged | responded | escalated | closed
+    Column("departments", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("score", Float, nullable=False, server_default="0"),
+    Column("raised_at", TZ),
+    Column("respond_by", TZ),
+    Column("acknowledged_at", TZ),
+    Column("responded_at", TZ),
+    Column("escalated_at", TZ),
+    Column("closed_at", TZ),
+    Index("risk_alerts_unclosed", "level", postgresql_where=text("closed_at IS NULL")),
+    Index("risk_alerts_departments", "departments", postgresql_using="gin"),
+    Index("risk_alerts_uscc", "uscc"),
+)
+
+# dept.*.inspections.v1: the entities joint inspection tasks were drawn to visit (planned), until their
+# results are published (inspection_results); past the task's period without a result: overdue.
+inspection_targets = Table(
+    "inspection_targets", metadata,
+    Column("task_id", Text, primary_key=True),
+    Column("uscc", Text, primary_key=True),
+    Column("draw_id", Text, nullable=False),
+    Column("entity_name", Text, nullable=False, server_default=""),
+    Column("city_code", Text),
+    Column("matter_code", Text, nullable=False),
+    Column("lead_department", Text, nullable=False),
+    Column("departments", ARRAY(Text), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("assigned_at", TZ, nullable=False),
+    Index("inspection_targets_period_end", "period_end"),
+    Index("inspection_targets_departments", "departments", postgresql_using="gin"),
+    Index("inspection_targets_draw", "draw_id"),
+)
+
+READ_MODEL = (entities, entity_tally, notifications, adjudication_cases, clues, clue_transitions, clue_alerts, inspection_results,
+              risk_alerts, inspection_targets)

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .tables import (READ_MODEL, adjudication_cases, clue_alerts, clue_transitions, clues, entities,
-                     inspection_results, notifications)
+                     inspection_results, inspection_targets, notifications, risk_alerts)
 
 CHANNEL = "dashboard_changes"  # PostgreSQL NOTIFY channel: delivered when the writing transaction commits
 
@@ -127,3 +127,38 @@ async def empty_read_model(session: AsyncSession, group: str) -> None:
 async def counts(session: AsyncSession) -> dict[str, int]:
     """Rows per read-model table (what a rebuild reports)."""
     return {t.name: (await session.execute(select(func.count()).select_from(t))).scalar_one() for t in READ_MODEL}
+
+
+async def upsert_alert(session: AsyncSession, row: dict[str, Any]) -> None:
+    """A raised alert (a redelivery, or a later event that arrived first, keeps what it knows)."""
+    stmt = insert(risk_alerts).values(**row)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[risk_alerts.c.alert_id],
+        set_={k: stmt.excluded[k] for k in row if k not in ("alert_id", "state")}))
+
+
+async def alert_changed(session: AsyncSession, alert_id: str, base: dict[str, Any], state: str, **moments: Any) -> None:
+    """An acknowledgement, a response, an escalation or the closing of an alert: its state and moment. A
+    closed alert stays closed; an escalated one is escalated until it is answered or closed."""
+    stmt = insert(risk_alerts).values(alert_id=alert_id, state=state, **base, **moments)
+    keep_closed = case((risk_alerts.c.state == "closed", "closed"), else_=stmt.excluded.state)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[risk_alerts.c.alert_id], set_={"state": keep_closed, **{k: stmt.excluded[k] for k in moments}}))
+
+
+async def upsert_targets(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        stmt = insert(inspection_targets).values(rows)
+        await session.execute(stmt.on_conflict_do_update(
+            index_elements=[inspection_targets.c.task_id, inspection_targets.c.uscc],
+            set_={k: stmt.excluded[k] for k in rows[0] if k not in ("task_id", "uscc")}))
+
+
+async def remove_draw_targets(session: AsyncSession, draw_id: str) -> None:
+    """An abandoned draw's targets are not visited."""
+    await session.execute(delete(inspection_targets).where(inspection_targets.c.draw_id == draw_id))
+
+
+async def cities_of(session: AsyncSession, usccs: list[str]) -> dict[str, str | None]:
+    rows = await session.execute(select(entities.c.uscc, entities.c.city_code).where(entities.c.uscc.in_(usccs)))
+    return dict(rows.all())

@@ -38,8 +38,7 @@ def filters(department: str | None = Query(None, max_length=40),
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, p: Principal = Depends(signed_in)):
     deps = deps_of(request)
-    async with transaction(request) as tx:
-        figures = await overview.overview(tx.session, deps.settings, scope_of(p), clock.now())
+    figures = await deps.snapshots.get(scope_of(p))  # kept until the read model changes
     return render(request, "overview.html", f=figures, due_soon_hours=deps.settings.due_soon_hours)
 
 
@@ -103,6 +102,20 @@ async def inspection_list(request: Request, f: Filters = Depends(filters), p: Pr
     async with transaction(request) as tx:
         total, items = await lists.inspections(tx.session, deps_of(request).settings, scope_of(p), f)
     return _list_page(request, "inspections.html", total, items, f)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+async def alert_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
+    async with transaction(request) as tx:
+        total, items = await lists.alerts(tx.session, deps_of(request).settings, scope_of(p), f)
+    return _list_page(request, "alerts.html", total, items, f)
+
+
+@router.get("/targets", response_class=HTMLResponse)
+async def target_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
+    async with transaction(request) as tx:
+        total, items = await lists.targets(tx.session, deps_of(request).settings, scope_of(p), f, clock.today())
+    return _list_page(request, "targets.html", total, items, f, today=clock.today())
 
 
 @router.get("/entities", response_class=HTMLResponse)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from jsp_common.envelope import Envelope
 from jsp_common.events.clues import ClueChased, ClueDeadlineChanged, ClueDispatched, ClueEscalated, ClueTransitioned
-from jsp_common.events.inspection import InspectionResultPublished
+from jsp_common.events.inspection import DrawAbandoned, InspectionResultPublished, TaskAssigned
 from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequested, AssignmentDisputed, EntityChanged,
                                         NotificationAcknowledged, NotificationDueChanged, NotificationIssued,
                                         NotificationReminded)
+from jsp_common.events.risk import (RiskAlertAcknowledged, RiskAlertClosed, RiskAlertEscalated, RiskAlertRaised,
+                                    RiskAlertResponded)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..adapters import writes
@@ -126,4 +128,53 @@ async def inspection_published(session: AsyncSession, d: InspectionResultPublish
         "lead_department": d.lead_department, "departments": list(d.departments), "inspected_on": d.inspected_on,
         "problems_found": d.problems_found, "published_at": d.published_at,
         "items": [i.model_dump(mode="json") for i in d.items]})
+    await writes.announce(session, "inspections")
+
+
+async def alert_raised(session: AsyncSession, d: RiskAlertRaised, env: Envelope) -> None:
+    await writes.upsert_alert(session, {
+        "alert_id": d.alert_id, "uscc": d.uscc, "entity_name": d.entity_name, "level": d.level.value,
+        "city_code": city_of(d.division_code) if d.division_code else None, "state": "open",
+        "departments": list(d.departments), "score": d.score, "raised_at": d.raised_at, "respond_by": d.respond_by})
+    await writes.announce(session, "alerts")
+
+
+def _alert_base(d) -> dict:
+    return {"uscc": d.uscc, "level": d.level.value, "departments": list(d.departments)}
+
+
+async def alert_acknowledged(session: AsyncSession, d: RiskAlertAcknowledged, env: Envelope) -> None:
+    await writes.alert_changed(session, d.alert_id, _alert_base(d), "acknowledged", acknowledged_at=d.at)
+    await writes.announce(session, "alerts")
+
+
+async def alert_responded(session: AsyncSession, d: RiskAlertResponded, env: Envelope) -> None:
+    await writes.alert_changed(session, d.alert_id, _alert_base(d), "responded", responded_at=d.at)
+    await writes.announce(session, "alerts")
+
+
+async def alert_escalated(session: AsyncSession, d: RiskAlertEscalated, env: Envelope) -> None:
+    await writes.alert_changed(session, d.alert_id, _alert_base(d), "escalated", escalated_at=d.at)
+    await writes.announce(session, "alerts")
+
+
+async def alert_closed(session: AsyncSession, d: RiskAlertClosed, env: Envelope) -> None:
+    await writes.alert_changed(session, d.alert_id, _alert_base(d), "closed", closed_at=d.at)
+    await writes.announce(session, "alerts")
+
+
+async def task_assigned(session: AsyncSession, d: TaskAssigned, env: Envelope) -> None:
+    """One department's part of a joint task: its targets are planned visits (every department's part names
+    the same joint targets; the first to arrive writes them, the others change nothing)."""
+    cities = await writes.cities_of(session, [t.uscc for t in d.targets])
+    await writes.upsert_targets(session, [{
+        "task_id": d.task_id, "uscc": t.uscc, "draw_id": d.draw_id, "entity_name": t.entity_name,
+        "city_code": cities.get(t.uscc), "matter_code": d.matter_code, "lead_department": d.lead_department,
+        "departments": sorted(t.joint_departments), "period_start": d.period_start, "period_end": d.period_end,
+        "assigned_at": d.assigned_at} for t in d.targets])
+    await writes.announce(session, "inspections")
+
+
+async def draw_abandoned(session: AsyncSession, d: DrawAbandoned, env: Envelope) -> None:
+    await writes.remove_draw_targets(session, d.draw_id)
     await writes.announce(session, "inspections")

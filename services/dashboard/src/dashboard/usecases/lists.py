@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common.problems import Problem
 
 from ..adapters import reads
+from ..adapters import reads_panels as panels
 from ..adapters.reads import c, e, ir, n
 from ..settings import Settings
 
 NOTIFICATION_STATUS = ("pending", "overdue", "acknowledged", "all")
+ALERT_STATUS = tuple(panels.ALERT_STATUS)
+TARGET_STATUS = tuple(panels.TARGET_STATUS)
 CLUE_FLAGS = ("open", "overdue", "due_soon", "chased", "escalated", "returned", "redispatched", "all")
 
 
@@ -95,6 +98,40 @@ async def inspections(session: AsyncSession, settings: Settings, viewer: str | N
         cond = and_(cond, or_(ir.entity_name.like(_like(f.q)), ir.uscc == f.q.upper(), ir.matter_code == f.q))
     return await reads.inspection_list(session, viewer, cond, limit=settings.page_size,
                                        offset=(f.page - 1) * settings.page_size)
+
+
+async def alerts(session: AsyncSession, settings: Settings, viewer: str | None, f: Filters):
+    """Risk alerts: unclosed by default, a level (``state``), a department, a city, a search."""
+    status = f.status or "open"
+    if status not in panels.ALERT_STATUS:
+        raise Problem(400, f"unknown status {status!r}; one of {', '.join(ALERT_STATUS)}")
+    cond = panels.ALERT_STATUS[status]()
+    if (d := own_only(viewer, f.department)) is not None:
+        cond = and_(cond, panels.ra.departments.any(d))
+    if f.state in panels.LEVELS:
+        cond = and_(cond, panels.ra.level == f.state)
+    if f.city:
+        cond = and_(cond, panels.ra.city_code == f.city)
+    if f.q:
+        cond = and_(cond, panels.search_alerts(f.q, _like(f.q)))
+    return await panels.alert_list(session, viewer, cond, limit=settings.page_size,
+                                   offset=(f.page - 1) * settings.page_size)
+
+
+async def targets(session: AsyncSession, settings: Settings, viewer: str | None, f: Filters, today):
+    """Joint inspections' planned visits: planned (default), overdue (period over, no published result), all."""
+    status = f.status or "planned"
+    if status not in panels.TARGET_STATUS:
+        raise Problem(400, f"unknown status {status!r}; one of {', '.join(TARGET_STATUS)}")
+    cond = panels.TARGET_STATUS[status](today)
+    if (d := own_only(viewer, f.department)) is not None:
+        cond = and_(cond, panels.it.departments.any(d))
+    if f.city:
+        cond = and_(cond, panels.it.city_code == f.city)
+    if f.q:
+        cond = and_(cond, panels.search_targets(f.q, _like(f.q)))
+    return await panels.target_list(session, viewer, cond, limit=settings.page_size,
+                                    offset=(f.page - 1) * settings.page_size)
 
 
 async def entities(session: AsyncSession, settings: Settings, viewer: str | None, f: Filters):

@@ -1,4 +1,5 @@
-"""The command page's figures (调度总览): by department and by city, trends, latest registrations."""
+"""The command page's figures (调度总览): by department and by city (dual notifications, clues, adjudication,
+risk alerts, joint inspections planned, overdue and published), trends, latest registrations."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..adapters import reads
+from ..adapters import reads_panels as panels
 from ..adapters.reads import ir, n
 from ..domain import charts, figures
 from ..domain.places import cities, city_name, department_name
@@ -23,6 +25,8 @@ async def overview(session: AsyncSession, settings: Settings, department: str | 
         await reads.notification_figures(session, department, now, n.department),
         figures.regroup(clue_facts, "lead", figures.CLUE_FIGURES),
         await reads.inspection_figures(session, department, ir.lead_department),
+        await panels.alert_figures(session, department, "department"),
+        await panels.target_figures(session, department, "department", now.date()),
     ], None, department_name)
     if not office:
         by_dept = [r for r in by_dept if r.key == department]
@@ -31,6 +35,8 @@ async def overview(session: AsyncSession, settings: Settings, department: str | 
         await reads.notification_figures(session, department, now, n.city_code),
         figures.regroup(clue_facts, "city", figures.CLUE_FIGURES),
         await reads.inspection_figures_by_city(session, department),
+        await panels.alert_figures(session, department, "city"),
+        await panels.target_figures(session, department, "city", now.date()),
         *([await reads.adjudication_figures(session, by_city=True)] if office else []),
     ], list(cities()), city_name)
     totals = figures.totals(by_city)

@@ -1,0 +1,101 @@
+"""The risk and inspection panels' queries: risk alerts (by level, unanswered, escalated) and the joint
+inspections' planned visits (planned, overdue: the task's period over without a published result).
+``department`` limits a query to one department's items (None: the office)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import and_, func, literal, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .reads import page
+from .tables import inspection_results, inspection_targets, risk_alerts
+
+ra, it, ir = risk_alerts.c, inspection_targets.c, inspection_results.c
+LEVELS = ("blue", "yellow", "orange", "red")
+
+
+def alert_scope(department: str | None):
+    return true() if department is None else ra.departments.any(department)
+
+
+def target_scope(department: str | None):
+    return true() if department is None else it.departments.any(department)
+
+
+def unclosed():
+    return ra.closed_at.is_(None)
+
+
+def unanswered():
+    """Raised and not answered yet (acknowledged or not, escalated or not)."""
+    return and_(ra.closed_at.is_(None), ra.responded_at.is_(None))
+
+
+def published():
+    return select(literal(1)).where(ir.task_id == it.task_id, ir.uscc == it.uscc).exists()
+
+
+def planned(today: date):
+    return and_(~published(), it.period_end >= today)
+
+
+def overdue_target(today: date):
+    return and_(~published(), it.period_end < today)
+
+
+ALERT_STATUS = {"open": unclosed, "unanswered": unanswered,
+                "escalated": lambda: and_(ra.closed_at.is_(None), ra.escalated_at.is_not(None)),
+                "closed": lambda: ra.closed_at.is_not(None), "all": true}
+TARGET_STATUS = {"planned": planned, "overdue": overdue_target, "all": lambda today: true()}
+
+
+async def alert_figures(session: AsyncSession, department: str | None, by: str) -> dict:
+    """Unclosed alerts per level, unanswered and escalated ones, by ``department`` (every department an
+    alert names counts it) or by ``city``."""
+    key = func.unnest(ra.departments) if by == "department" else ra.city_code
+    s = (select(key.label("k"), ra.level, ra.responded_at, ra.escalated_at)
+         .where(alert_scope(department), unclosed()).subquery())
+    cols = {f"alerts_{lv}": func.count().filter(s.c.level == lv) for lv in LEVELS}
+    cols |= {"alerts_open": func.count(), "alerts_unanswered": func.count().filter(s.c.responded_at.is_(None)),
+             "alerts_escalated": func.count().filter(s.c.escalated_at.is_not(None))}
+    return await _rows(session, select(s.c.k, *[v.label(k) for k, v in cols.items()]).group_by(s.c.k), cols)
+
+
+async def target_figures(session: AsyncSession, department: str | None, by: str, today: date) -> dict:
+    """Planned visits without a published result: within their task's period (planned) or past it (overdue),
+    by ``department`` (every department inspecting there) or by ``city``."""
+    key = func.unnest(it.departments) if by == "department" else it.city_code
+    s = select(key.label("k"), it.period_end).where(target_scope(department), ~published()).subquery()
+    cols = {"inspections_planned": func.count().filter(s.c.period_end >= today),
+            "inspections_overdue": func.count().filter(s.c.period_end < today)}
+    return await _rows(session, select(s.c.k, *[v.label(k) for k, v in cols.items()]).group_by(s.c.k), cols)
+
+
+async def _rows(session: AsyncSession, q, cols: dict) -> dict:
+    rows = (await session.execute(q)).mappings().all()
+    return {r["k"]: {k: int(r[k] or 0) for k in cols} for r in rows}
+
+
+async def alert_list(session: AsyncSession, department: str | None, where, *, limit: int, offset: int):
+    cond = and_(alert_scope(department), where)
+    order = (ra.closed_at.is_not(None), func.array_position(list(LEVELS[::-1]), ra.level), ra.raised_at.desc(),
+             ra.alert_id)
+    return await page(session, select(risk_alerts).where(cond).order_by(*order),
+                      select(func.count()).select_from(risk_alerts).where(cond), limit=limit, offset=offset)
+
+
+async def target_list(session: AsyncSession, department: str | None, where, *, limit: int, offset: int):
+    cond = and_(target_scope(department), where)
+    return await page(session, select(inspection_targets).where(cond).order_by(it.period_end, it.task_id, it.uscc),
+                      select(func.count()).select_from(inspection_targets).where(cond), limit=limit, offset=offset)
+
+
+def search_alerts(q: str, like: str):
+    return or_(ra.entity_name.like(like), ra.uscc == q.upper(), ra.alert_id == q)
+
+
+def search_targets(q: str, like: str):
+    return or_(it.entity_name.like(like), it.uscc == q.upper(), it.task_id == q, it.matter_code == q)
+
