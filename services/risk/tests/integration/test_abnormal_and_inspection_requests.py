@@ -6,7 +6,7 @@ from __future__ import annotations
 from jsp_common import clock
 from jsp_testkit.testing import of_type, tail, unique
 
-from .conftest import new_uscc
+from jsp_testkit.samples import new_uscc
 
 ALERTS = "risk.alerts.v1"
 LISTINGS = "market.abnormal-operations.v1"
