@@ -113,13 +113,14 @@ test: venv kafka-jars k8s-validate browser contract-tools
 	 $(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
 	 $(TEST_ENV) $(INFRA) down; exit $$status
 
-# The long form of the fault suite (its short form is part of make test): tests/e2e/test_faults.py.
+# The fault suite (tests/e2e/test_faults.py, test_hostile_input.py): FAULTS_FORM=long (default) or short.
+FAULTS_FORM ?= long
 faults: venv kafka-jars
 	@rm -rf .local/test
 	@$(TEST_ENV) $(INFRA) up
 	@status=0; \
 	 $(TEST_ENV) $(PY) -m jsp_common.topics create && \
-	 $(TEST_ENV) JSP_FAULTS_FORM=long $(PY) -m pytest -s -q tests/e2e/test_faults.py $(PYTEST_ARGS) || status=$$?; \
+	 $(TEST_ENV) JSP_FAULTS_FORM=$(FAULTS_FORM) $(PY) -m pytest -s -q tests/e2e/test_hostile_input.py tests/e2e/test_faults.py $(PYTEST_ARGS) || status=$$?; \
 	 $(TEST_ENV) $(INFRA) down; exit $$status
 
 bench: venv kafka-jars browser

@@ -7,7 +7,8 @@ the broker is restarted and PostgreSQL is stopped. Afterwards a set comparison f
 databases): every accepted input has exactly one effect of each kind, per-key order holds, every poison message
 is in its dead-letter topic with a reason, and every consumer group's lag is back to zero.
 
-The short form runs in ``make test``; ``make faults`` runs the long form (``JSP_FAULTS_FORM=long``).
+``make faults`` runs it (``JSP_FAULTS_FORM=long``, or ``short``: every fault once, small traffic); without
+``JSP_FAULTS_FORM`` (``make test``) it is skipped.
 ``JSP_FAULTS_SEED`` replays a schedule (the seed is printed)."""
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from jsp_testkit.faults.traffic import Credentials, Traffic, register_system
 from jsp_testkit.testing import local_stack_module, of_type, tail, unique, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.broker_restart  # restarts the broker and stops the database: runs last
+pytestmark = [pytest.mark.broker_restart,  # restarts the broker and stops the database: runs last
+              pytest.mark.skipif(not os.environ.get("JSP_FAULTS_FORM"),
+                                 reason="the fault suite runs in make faults (JSP_FAULTS_FORM=short|long)")]
 CONSUMING = ("registry", "clues", "inspection", "risk", "dashboard")
 
 
@@ -58,7 +61,7 @@ class Plan:
 
 
 PLANS = {
-    # make test: every fault once, small traffic (about two minutes on two cores)
+    # every fault once, small traffic
     "short": Plan(registrations=40, changes=2, work_orders=30, devices=3, readings=30, poison=1, window_s=45,
                   kills=1, postgres_outage_s=10, broker_restarts=1, replicas=("registry", "risk"), concurrency=8),
     # make faults: tens of thousands of inputs, every process killed three times, two replicas of every consumer

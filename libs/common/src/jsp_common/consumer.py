@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, MessageSizeTooLargeError
 from pydantic import ValidationError
 from sqlalchemy import Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -140,6 +140,16 @@ class _Item:
     handler: Handler | None = None
     batch: BatchHandler | None = None
     poison: tuple[str, Any] | None = None  # (reason, details) found before any handler ran
+
+
+MAX_HEADER_BYTES = 8 * 1024  # a dead letter's reason and details: enough to act on, never the message's size again
+
+
+def _clip(text: str) -> bytes:
+    raw = text.encode()
+    if len(raw) <= MAX_HEADER_BYTES:
+        return raw
+    return raw[:MAX_HEADER_BYTES].decode(errors="ignore").encode() + f" ... ({len(raw)} bytes in all)".encode()
 
 
 def _is_infrastructure_error(exc: BaseException) -> bool:
@@ -389,7 +399,7 @@ class ConsumerLoop:
         for item, (reason, details) in post:
             d = item.delivery
             headers = list(d.headers) + [
-                ("dlq.reason", reason.encode()),
+                ("dlq.reason", _clip(reason)),
                 ("dlq.original.topic", d.topic.encode()),
                 ("dlq.original.partition", str(d.partition).encode()),
                 ("dlq.original.offset", str(d.offset).encode()),
@@ -397,13 +407,20 @@ class ConsumerLoop:
                 ("dlq.failed_at", clock.now().isoformat().encode()),
             ]
             if details is not None:
-                headers.append(("dlq.details", json.dumps(details, ensure_ascii=False, default=str).encode()))
+                headers.append(("dlq.details", _clip(json.dumps(details, ensure_ascii=False, default=str))))
+            value = d.value or b""
             delay = self.backoff_initial_s
             while True:  # the offset is committed after this: a dead letter is never skipped
                 try:
                     dlq = dead_letter_topic(d.topic, self.group, self.env_prefix)
-                    await (await self.producer.enqueue(dlq, d.value or b"", key=d.key_str, headers=headers))
+                    await (await self.producer.enqueue(dlq, value, key=d.key_str, headers=headers))
                     break
+                except MessageSizeTooLargeError:
+                    # too large for the dead-letter topic with its headers: the original stays readable at its
+                    # coordinates (dlq.original.*) on its own topic
+                    value = b""
+                    headers.append(("dlq.value_omitted", f"{len(d.value or b'')} bytes, too large for the "
+                                                         "dead-letter topic: read it at dlq.original.*".encode()))
                 except Exception as exc:  # noqa: BLE001 - broker away: wait for it
                     log.warning("dead-letter publish failed; retrying", error=repr(exc))
                     await asyncio.sleep(delay)

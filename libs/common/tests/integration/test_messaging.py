@@ -397,3 +397,29 @@ async def test_the_same_input_applied_again_after_a_restore_issues_its_events_un
     finally:
         await again.stop()
     assert records[0] == records[1], "a record the input creates gets the same id too"
+
+
+async def test_a_rejection_with_huge_details_is_dead_lettered_with_them_clipped_and_the_partition_moves_on(
+        db, producer, bootstrap, topic):
+    """Details larger than a Kafka message (a handler echoing what it refused, say) once kept the dead letter
+    from being published, and the partition from moving on, for ever."""
+    async def refuse_loudly(ctx: HandlerContext) -> None:
+        if ctx.data.by == 1:
+            raise Reject("refused", {"echo": ctx.envelope.data, "pad": "x" * 1_500_000})
+        await increment(ctx)
+
+    name = unique("c")
+    c = ConsumerLoop(group="test.loop", topics=[topic], handlers={CounterIncremented.event_type: refuse_loudly},
+                     db=db, producer=producer, source="/test", max_attempts=3, backoff_initial_s=0.01,
+                     bootstrap_servers=bootstrap)
+    await c.start()
+    try:
+        async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+            await producer.publish(topic, envelope_for(name, by=1), key=name)
+            await producer.publish(topic, envelope_for(name, by=5), key=name)
+            [letter] = await dead.wait_for(lambda m: m.key == name, what="the dead letter")
+        assert await wait_until(lambda: _eq(counter(db, name), 5), what="the next message applied") == 5
+    finally:
+        await c.stop()
+    assert letter.headers["dlq.reason"] == b"refused"
+    assert len(letter.headers["dlq.details"]) < 9 * 1024 and letter.headers["dlq.details"].endswith(b"bytes in all)")

@@ -42,7 +42,10 @@ async def read_topics(client_options: dict, names: Iterable[str]) -> list[Messag
         await c.seek_to_beginning(*tps)
         ends = {tp: off for tp, off in (await c.end_offsets(tps)).items() if off > 0}
         out: list[Message] = []
-        while any(await c.position(tp) < end for tp, end in ends.items()):
+        async def behind() -> bool:
+            return any([await c.position(tp) < end for tp, end in ends.items()])
+
+        while await behind():
             for recs in (await c.getmany(timeout_ms=500, max_records=5000)).values():
                 for r in recs:
                     try:
