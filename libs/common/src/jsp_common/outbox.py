@@ -155,7 +155,9 @@ class SessionTx:
                           id=self.ids.event_id(topic, data.event_type, key))
 
     def new_id(self, *parts: str) -> str:
-        return self.ids.record_id(*parts)
+        """Random: a request resent with its Idempotency-Key that the service applies again (no state forbids it)
+        must not collide with the first one's record."""
+        return str(uuid.uuid4())
 
 
 class OutboxRelay:
