@@ -65,7 +65,7 @@ def _no_bool(value: object) -> object:
 Integer = Annotated[int, BeforeValidator(_no_bool)]
 # Free text: no C0 control character but tab and line breaks; and, where required, not only blanks.
 PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
-NONBLANK_PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*[^\s\x00-\x08\x0B\x0C\x0E-\x1F][^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
+NONBLANK_PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*[^\s\x85\x00-\x08\x0B\x0C\x0E-\x1F][^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
 
 
 def printable(v: Any) -> Any:

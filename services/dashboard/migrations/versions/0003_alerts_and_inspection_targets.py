@@ -1,8 +1,8 @@
 """Risk alerts (risk.alerts.v1) and the entities joint inspection tasks are to visit (dept.*.inspections.v1):
 the command page's risk and inspection panels.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
