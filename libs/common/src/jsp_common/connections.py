@@ -28,6 +28,7 @@ class ConnectionWatch:
         self._states = [_State(name, probe) for name, probe in probes.items()]
         self.check_s, self.report_s = check_s, report_s
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     async def check(self) -> None:
         """Probe each connection once and log what changed."""
@@ -51,7 +52,7 @@ class ConnectionWatch:
                             error=error)
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             await self.check()
             await asyncio.sleep(self.check_s)
 
@@ -59,9 +60,17 @@ class ConnectionWatch:
         self._task = asyncio.create_task(self.run(), name="connection-watch")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await cancel_until_done(self._task)
+
+
+async def cancel_until_done(task: asyncio.Task) -> None:
+    """Cancel ``task`` and wait for it to end, cancelling again while it runs on: Python 3.11's
+    ``asyncio.wait_for`` can swallow a cancellation that arrives as its inner call finishes, and a loop around it
+    then never ends (a stop that waits for ever)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("task ended with an error", task=task.get_name(), error=repr(task.exception()))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, Generic, Mapping, Sequence, TypeVar
 
 from . import clock
-from .connections import ConnectionWatch
+from .connections import ConnectionWatch, cancel_until_done
 from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
 from .db import Database
 from .leadership import Leadership
@@ -221,9 +221,7 @@ class ServiceRuntime(Generic[DepsT]):
             for c in self.consumers:
                 await c.stop()
             for t in self._tasks:
-                t.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+                await cancel_until_done(t)
             await self.leadership.close()  # another replica takes the jobs over at once
             if self.schedule_feed is not None:
                 await self.schedule_feed.stop()
