@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from .logs import get_logger
+from .tasks import cancel_until_done
 
 log = get_logger(__name__)
 
@@ -61,16 +62,5 @@ class ConnectionWatch:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._task:
-            await cancel_until_done(self._task)
+        await cancel_until_done(self._task)
 
-
-async def cancel_until_done(task: asyncio.Task) -> None:
-    """Cancel ``task`` and wait for it to end, cancelling again while it runs on: Python 3.11's
-    ``asyncio.wait_for`` can swallow a cancellation that arrives as its inner call finishes, and a loop around it
-    then never ends (a stop that waits for ever)."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=1.0)
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("task ended with an error", task=task.get_name(), error=repr(task.exception()))

@@ -37,6 +37,7 @@ from .events import EventData, UnknownEventType, parse_data
 from .logs import bound_contextvars, get_logger
 from .metrics import EVENTS_FAILED, EVENTS_IN, EVENTS_OUT, HANDLER_SECONDS
 from .producer import EventProducer
+from .tasks import cancel_until_done
 from .topics import dead_letter_topic, declared_types, in_environment
 
 log = get_logger(__name__)
@@ -195,9 +196,7 @@ class ConsumerLoop:
         if self._task:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_until_done(self._task)
         await self._consumer.stop()
 
     async def assigned(self, timeout_s: float = 30.0) -> None:

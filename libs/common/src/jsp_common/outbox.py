@@ -32,6 +32,7 @@ from .db import Database
 from .envelope import Envelope, derived_id, encode_event
 from .events import EventData
 from .logs import get_logger
+from .tasks import cancel_until_done
 from .metrics import EVENTS_OUT, OUTBOX_BACKLOG
 from .producer import EventProducer, event_headers
 
@@ -235,7 +236,4 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         event.remove(Session, "after_commit", self._after_commit)
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_until_done(self._task)

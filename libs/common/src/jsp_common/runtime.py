@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable, Generic, Mapping, Sequence, TypeVar
 
 from . import clock
-from .connections import ConnectionWatch, cancel_until_done
+from .connections import ConnectionWatch
 from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
 from .db import Database
 from .leadership import Leadership
@@ -27,6 +27,7 @@ from .outbox import OutboxRelay
 from .producer import EventProducer
 from .schedule_feed import OnChange, ScheduleFeed
 from .settings import ServiceSettings
+from .tasks import cancel_until_done
 from .workdays import WorkCalendar, deadline_end_of
 
 log = get_logger(__name__)
@@ -213,10 +214,7 @@ class ServiceRuntime(Generic[DepsT]):
             if asyncio.iscoroutine(done := step()):
                 await done
         await self.connections.stop()
-        if self._waiting:
-            self._waiting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._waiting
+        await cancel_until_done(self._waiting)
         if self._working:
             for c in self.consumers:
                 await c.stop()

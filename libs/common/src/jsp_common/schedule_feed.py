@@ -14,7 +14,6 @@ a transaction of its own) and gives :func:`describe` as the reason it records an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any, Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer
@@ -27,6 +26,7 @@ from .events.calendar import WorkdaySchedulePublished
 from .holidays import YearSchedule
 from .logs import get_logger
 from .outbox import SessionTx
+from .tasks import cancel_until_done
 from .topics import WORKDAY_SCHEDULES
 from .workdays import WorkCalendar
 
@@ -135,9 +135,6 @@ class ScheduleFeed:
                     await asyncio.sleep(self.retry_s)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_until_done(self._task)
         if self._consumer is not None:
             await self._consumer.stop()

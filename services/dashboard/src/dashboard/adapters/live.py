@@ -10,6 +10,7 @@ import asyncpg
 
 from jsp_common.db import asyncpg_dsn
 from jsp_common.logs import get_logger
+from jsp_common.tasks import cancel_until_done
 
 from .writes import CHANNEL
 
@@ -71,7 +72,4 @@ class ChangeFeed:
         self._task = asyncio.create_task(self._listen(), name="dashboard-change-feed")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_until_done(self._task)

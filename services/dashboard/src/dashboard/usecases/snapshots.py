@@ -17,6 +17,7 @@ from collections import OrderedDict
 from typing import Awaitable, Callable
 
 from jsp_common.logs import get_logger
+from jsp_common.tasks import cancel_until_done
 
 log = get_logger(__name__)
 Scope = str | None
@@ -78,7 +79,4 @@ class FigureSnapshots:
         self._task = asyncio.create_task(self.follow(changes), name="dashboard-figure-snapshots")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_until_done(self._task)

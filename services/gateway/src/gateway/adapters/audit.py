@@ -12,6 +12,7 @@ from typing import Any
 
 from jsp_common.db import Database
 from jsp_common.logs import get_logger
+from jsp_common.tasks import cancel_until_done
 
 from . import repositories
 
@@ -59,10 +60,7 @@ class AuditWriter:
         self._task = asyncio.create_task(self.run(), name="gateway-audit-writer")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_until_done(self._task)
         with contextlib.suppress(Exception):
             while await self.flush():
                 pass
