@@ -48,8 +48,8 @@ def read_model_handlers(deps: Deps):
         "inspection.task.assigned.v1": on(ingest.task_assigned),
         "inspection.draw.abandoned.v1": on(ingest.draw_abandoned),
         "risk.alert.raised.v1": on(ingest.alert_raised),
-        "risk.alert.acknowledged.v1": on(ingest.alert_acknowledged),
-        "risk.alert.responded.v1": on(ingest.alert_responded),
-        "risk.alert.escalated.v1": on(ingest.alert_escalated),
-        "risk.alert.closed.v1": on(ingest.alert_closed),
+        "risk.alert.acknowledged.v1": on(ingest.alert_stepped),
+        "risk.alert.responded.v1": on(ingest.alert_stepped),
+        "risk.alert.escalated.v1": on(ingest.alert_stepped),
+        "risk.alert.closed.v1": on(ingest.alert_stepped),
     }

@@ -143,23 +143,17 @@ def _alert_base(d) -> dict:
     return {"uscc": d.uscc, "level": d.level.value, "departments": list(d.departments)}
 
 
-async def alert_acknowledged(session: AsyncSession, d: RiskAlertAcknowledged, env: Envelope) -> None:
-    await writes.alert_changed(session, d.alert_id, _alert_base(d), "acknowledged", acknowledged_at=d.at)
-    await writes.announce(session, "alerts")
+# A later step of an alert: its state and the column that keeps when it was taken.
+_ALERT_STEPS = {RiskAlertAcknowledged: ("acknowledged", "acknowledged_at"),
+                RiskAlertResponded: ("responded", "responded_at"),
+                RiskAlertEscalated: ("escalated", "escalated_at"),
+                RiskAlertClosed: ("closed", "closed_at")}
 
 
-async def alert_responded(session: AsyncSession, d: RiskAlertResponded, env: Envelope) -> None:
-    await writes.alert_changed(session, d.alert_id, _alert_base(d), "responded", responded_at=d.at)
-    await writes.announce(session, "alerts")
-
-
-async def alert_escalated(session: AsyncSession, d: RiskAlertEscalated, env: Envelope) -> None:
-    await writes.alert_changed(session, d.alert_id, _alert_base(d), "escalated", escalated_at=d.at)
-    await writes.announce(session, "alerts")
-
-
-async def alert_closed(session: AsyncSession, d: RiskAlertClosed, env: Envelope) -> None:
-    await writes.alert_changed(session, d.alert_id, _alert_base(d), "closed", closed_at=d.at)
+async def alert_stepped(session: AsyncSession, d: RiskAlertAcknowledged | RiskAlertResponded | RiskAlertEscalated
+                        | RiskAlertClosed, env: Envelope) -> None:
+    state, column = _ALERT_STEPS[type(d)]
+    await writes.alert_changed(session, d.alert_id, _alert_base(d), state, **{column: d.at})
     await writes.announce(session, "alerts")
 
 
