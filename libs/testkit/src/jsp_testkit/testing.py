@@ -29,6 +29,7 @@ from jsp_common.db import Database, ensure_database
 from jsp_common.envelope import Envelope, EnvelopeError
 from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.migrations import upgrade
+from jsp_common.producer import EventProducer
 from jsp_common.principal import Principal, Role
 from jsp_common.runtime import ServiceRuntime
 from jsp_common.settings import ServiceSettings
@@ -196,6 +197,15 @@ async def kafka_topics(bootstrap: str) -> list[Topic]:
     topics = all_topics()
     await create_topics(bootstrap, topics)
     return topics
+
+
+@pytest_asyncio.fixture
+async def producer(bootstrap: str) -> AsyncIterator[EventProducer]:
+    """The services' own producer (jsp_common.producer), for a test that publishes envelopes as a service would."""
+    p = EventProducer(client_id="test", bootstrap_servers=bootstrap)
+    await p.start()
+    yield p
+    await p.stop()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

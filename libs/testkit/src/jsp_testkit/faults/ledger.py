@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from jsp_common import topics
