@@ -35,7 +35,7 @@ class RateLimiter:
         if b.tokens >= 1.0:
             b.tokens -= 1.0
             return 0.0
-        return (1.0 - b.tokens) / self.rate if self.rate > 0 else 60.0
+        return wait_after(b.tokens, self.rate)
 
 
 def wait_after(tokens: float, per_second: float) -> float:

@@ -23,7 +23,7 @@ from ..deps import Deps
 from ..domain import access, draw, joint
 from ..domain.assignment import DrawRefused, Rules, eligible
 from . import requests
-from .plans import tx_matter, visible_task
+from .plans import visible_task
 
 
 @dataclass
