@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from dashboard.subscriptions import read_model_topics as dashboard_topics
-from jsp_common import clock
+from jsp_common import clock, topics
 from jsp_common.consumer import move_group_to_end
 from jsp_common.workdays import WorkCalendar
 from jsp_testkit import front_door
@@ -58,6 +58,15 @@ def schedule_gap_fixture() -> ScheduleGap:
     return SCHEDULE_GAP
 
 
+async def _groups_to_end(client_options: dict) -> None:
+    groups: dict[str, list[str]] = {}
+    for t in topics.all_topics():
+        for group in t.service_groups:
+            groups.setdefault(group, []).append(t.name)
+    groups["dashboard.read-model"] = dashboard_topics()
+    await asyncio.gather(*(move_group_to_end(g, names, **client_options) for g, names in groups.items()))
+
+
 @pytest.fixture(scope="session")
 def stack(settings, kafka_topics):
     run = local_stack_module(ROOT)
@@ -75,11 +84,11 @@ def stack(settings, kafka_topics):
     # metrics on a port of their own, as deployed (default: the gateway's port + 464, inside each port block)
     s.services["gateway"].env.update(JSP_GATEWAY_METRICS_PORT=os.environ.get("JSP_E2E_GATEWAY_METRICS_PORT",
                                                                               str(PORTS["gateway"] + 464)))
-    # The dashboard's read model starts from now: what other tests left on the shared broker (published by
-    # service instances with databases of their own) is not this platform's, and would not match its services.
+    # Every consumer group of the stack starts from now: what other tests left on the shared broker (registrations
+    # a restore drill sent, events of service instances with databases of their own) is not this platform's, and
+    # would not match its services (the dashboard would list another run's notifications beside this one's).
     with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its own event loop, beside the session's
-        pool.submit(asyncio.run, move_group_to_end("dashboard.read-model", dashboard_topics(),
-                                                   **settings.kafka_client_options())).result()
+        pool.submit(asyncio.run, _groups_to_end(settings.kafka_client_options())).result()
     try:
         s.start_all()
         yield s
