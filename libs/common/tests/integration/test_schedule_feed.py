@@ -7,27 +7,19 @@ import time
 from datetime import date, datetime
 
 from jsp_common import clock
-from jsp_common.envelope import new_envelope
-from jsp_common.events.calendar import WorkdaySchedulePublished
 from jsp_common.schedule_feed import ScheduleFeed
-from jsp_testkit.testing import wait_until
 from jsp_common.topics import WORKDAY_SCHEDULES
 from jsp_common.workdays import WorkCalendar
+from jsp_testkit.testing import publish_schedule, wait_until
 
 YEAR = 2092  # this test's own year: no other test publishes it
-BASE = int(time.time())
-
-
-def schedule_event(revision: int, holidays: list[date]) -> bytes:
-    revision += BASE  # above whatever earlier runs left on a developer's broker
-    data = WorkdaySchedulePublished(year=YEAR, holidays=holidays, makeup_workdays=[date(YEAR, 1, 5)],
-                                    notice="test notice", revision=revision, published_at=clock.now())
-    return new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json")).to_bytes()
+BASE = int(time.time())  # above whatever earlier runs left on a developer's broker
+MAKEUP = [date(YEAR, 1, 5)]
 
 
 async def test_schedules_are_read_at_start_then_followed_and_the_hook_is_retried(kafka_topics, raw_producer,
                                                                                  bootstrap):
-    await raw_producer.send_and_wait(WORKDAY_SCHEDULES, schedule_event(1, [date(YEAR, 1, 1)]), key=str(YEAR).encode())
+    await publish_schedule(raw_producer, YEAR, [date(YEAR, 1, 1)], makeup_workdays=MAKEUP, revision=BASE + 1)
     await raw_producer.send_and_wait(WORKDAY_SCHEDULES, b"not an envelope", key=str(YEAR).encode())
 
     calendar, seen, failures = WorkCalendar(), [], [1]
@@ -46,8 +38,8 @@ async def test_schedules_are_read_at_start_then_followed_and_the_hook_is_retried
         assert not calendar.is_workday(date(YEAR, 1, 1)) and calendar.is_workday(date(YEAR, 1, 5))
         assert not calendar.is_provisional(datetime(YEAR, 1, 2, tzinfo=clock.TZ), date(YEAR, 3, 1))
 
-        await raw_producer.send_and_wait(WORKDAY_SCHEDULES, schedule_event(2, [date(YEAR, 1, 1), date(YEAR, 1, 2)]),
-                                         key=str(YEAR).encode())
+        await publish_schedule(raw_producer, YEAR, [date(YEAR, 1, 1), date(YEAR, 1, 2)], makeup_workdays=MAKEUP,
+                               revision=BASE + 2)
         await wait_until(lambda: (YEAR, BASE + 2) in seen, timeout=30)
         assert not failures  # the failing hook was tried again, not skipped
         assert not calendar.is_workday(date(YEAR, 1, 2))

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
@@ -24,16 +25,19 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 from sqlalchemy import MetaData
 
+from jsp_common import clock
 from jsp_common.consumer import assign_all, move_group_to_end
 from jsp_common.db import Database, ensure_database
-from jsp_common.envelope import Envelope, EnvelopeError
+from jsp_common.envelope import Envelope, EnvelopeError, new_envelope
+from jsp_common.events.calendar import WorkdaySchedulePublished
 from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.migrations import upgrade
 from jsp_common.producer import EventProducer
 from jsp_common.principal import Principal, Role
 from jsp_common.runtime import ServiceRuntime
 from jsp_common.settings import ServiceSettings
-from jsp_common.topics import Topic, all_topics, create_topics
+from jsp_common.topics import WORKDAY_SCHEDULES, Topic, all_topics, create_topics
+from jsp_common.workdays import WorkCalendar
 
 
 def pytest_collection_modifyitems(config, items):
@@ -221,6 +225,25 @@ async def raw_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 async def tail(bootstrap: str, *topics: str, from_beginning: bool = False) -> AsyncIterator[TopicTail]:
     async with TopicTail(bootstrap, list(topics), from_beginning) as t:
         yield t
+
+
+async def publish_schedule(producer: AIOKafkaProducer, year: int, holidays: list[date], *,
+                           makeup_workdays: Sequence[date] = (), calendar: WorkCalendar | None = None,
+                           revision: int | None = None) -> int:
+    """Publish ``year``'s holiday schedule on the reference topic, as the calendar API does when the office
+    uploads it; with ``calendar`` (a running service's), wait until that service counts with it. The
+    revision defaults to the clock's seconds, above whatever earlier runs left on a shared broker."""
+    revision = revision or int(time.time())
+    data = WorkdaySchedulePublished(year=year, holidays=holidays, makeup_workdays=list(makeup_workdays),
+                                    notice="国务院办公厅通知（测试）", revision=revision, published_at=clock.now())
+    envelope = new_envelope(type=data.event_type, source="/test/calendar", data=data.model_dump(mode="json"))
+    await producer.send_and_wait(WORKDAY_SCHEDULES, envelope.to_bytes(), key=str(year).encode())
+    if calendar is not None:
+        def applied() -> bool:
+            current = calendar.schedule_of(year)
+            return current is not None and current.revision >= revision
+        await wait_until(applied, timeout=60, what=f"the {year} schedule to reach the running service")
+    return revision
 
 
 def unique(prefix: str = "t") -> str:

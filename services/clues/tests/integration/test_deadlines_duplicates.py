@@ -3,12 +3,16 @@ linked and answered by their first clue; a resent work order recognised."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import update
 
 from jsp_common.clock import TZ
+from jsp_common.workdays import deadline_end_of
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
+from jsp_testkit.testing import OFFICE, dept, of_type, publish_schedule, tail, unique
 
+from clues.adapters.tables import clues as clues_table
 from clues.usecases.deadlines import scan_deadlines
 
 from .conftest import HOTLINE_P, HOTLINE_REPLIES
@@ -84,3 +88,34 @@ async def test_duplicate_linked_answered_by_first_and_resend_recognised(service,
     assert (await service.post(f"/clues/{clue_id}/close", HOTLINE_P)).status_code == 200
     dup = (await service.client.get(f"/work-orders/{second_no}/reply", headers=HOTLINE_P)).json()
     assert dup["state"] == "closed" and dup["duplicate_of"] == clue_id and "没收过期肉类" in dup["reply_text"]
+
+
+async def test_chasers_count_with_a_schedule_published_while_running(service, raw_producer, bootstrap):
+    """The office publishes a year's holidays; the running service's chasers count with them, no restart."""
+    year = 2094  # this test's own year: no other test publishes it
+    holiday = date(year, 1, 11)  # a Monday
+    friday, tuesday = holiday - timedelta(days=3), holiday + timedelta(days=1)
+    no = unique("WO")
+    async with tail(bootstrap, KAIFENG_SAMR) as t:
+        await service.work_order(no, "开封市龙亭区某超市销售过期食品。", address="河南省开封市龙亭区",
+                                 uscc=new_uscc("410202"))
+        clue_id = (await t.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=no)))[0].envelope.data["clue_id"]
+    # A clue due at the end of that Tuesday, as one received in the December before would be.
+    async with service.deps.db.transaction() as s:
+        await s.execute(update(clues_table).where(clues_table.c.id == clue_id)
+                        .values(deadline=deadline_end_of(tuesday), deadline_provisional=False))
+    friday_morning = datetime.combine(friday, time(9), TZ)
+
+    async def chased() -> bool:
+        return (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["chased_at"] is not None
+
+    # First the year's schedule has Monday a working day; then a correction makes it a holiday.
+    revision = await publish_schedule(raw_producer, year, [date(year, 1, 1)], calendar=service.deps.calendar)
+    await scan_deadlines(service.deps, now=friday_morning)
+    assert not await chased()  # Monday and Tuesday left: no chaser yet
+    await publish_schedule(raw_producer, year, [date(year, 1, 1), holiday], calendar=service.deps.calendar,
+                           revision=revision + 1)
+    async with tail(bootstrap, KAIFENG_SAMR) as t:
+        await scan_deadlines(service.deps, now=friday_morning)  # the same morning, Monday now a holiday
+        [chaser] = await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id))
+    assert chaser.envelope.data["workdays_left"] == 1 and await chased()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from jsp_common import clock
-from jsp_testkit.testing import of_type, tail, unique
+from jsp_testkit.testing import of_type, publish_schedule, tail, unique
 from jsp_common.topics import NOTIFICATIONS, department_topic
 from registry.usecases import notifications
 
@@ -203,3 +203,30 @@ async def test_a_department_whose_responsibility_ends_is_told_on_its_own_topic(r
     ack = await registry.call("POST", f"/notifications/{ended.envelope.data['notification_id']}/acknowledgement",
                               samr)
     assert ack.status_code == 200, ack.text
+
+
+async def test_reminders_count_with_a_schedule_published_while_running(registry, raw_producer, bootstrap, kit):
+    """The office publishes a year's holidays; the running registry's reminders skip them, no restart."""
+    year = 2093  # this test's own year: no other test publishes it
+    holiday = date(year, 1, 5)  # a Monday
+    friday, tuesday, wednesday = (holiday + timedelta(days=n) for n in (-3, 1, 2))
+    code = kit.new_uscc("410105")
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(code)), code)
+        [issued] = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code)))
+    notification_id, samr = issued.envelope.data["notification_id"], kit.department("samr-410100")
+    deps = registry.runtime.deps
+    await publish_schedule(raw_producer, year, [holiday], calendar=deps.calendar)
+
+    async def remind_at(day: date, hour: int) -> int:
+        """Run the periodic reminder scan as of ``day`` at ``hour``; the notification's reminder count."""
+        while await notifications.remind_overdue(deps, now=datetime.combine(day, time(hour), clock.TZ)):
+            pass  # every overdue notification in the test database, in batches
+        r = await registry.call("GET", f"/notifications/{notification_id}", samr)
+        return r.json()["reminder_count"]
+
+    # Overdue long since: reminded, and again at the end of the next working day: Tuesday, not the holiday.
+    first = await remind_at(friday, 10)
+    assert first >= 1
+    assert await remind_at(tuesday, 12) == first
+    assert await remind_at(wednesday, 9) == first + 1
