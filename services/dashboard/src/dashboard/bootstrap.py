@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from jsp_common.runtime import ServiceRuntime
-
 from jsp_common import clock
+from jsp_common.runtime import ServiceRuntime
 
 from . import subscriptions
 from .adapters.live import ChangeFeed
@@ -17,25 +16,10 @@ from .usecases import overview
 from .usecases.snapshots import FigureSnapshots
 
 
-class DashboardRuntime(ServiceRuntime):
-    deps: Deps
-
-    async def start(self) -> None:
-        self.deps.changes.start()
-        self.deps.changes.on_change(lambda area: self.deps.snapshots.changed())
-        self.deps.snapshots.start(self.deps.changes.subscribe())
-        await super().start()
-
-    async def stop(self) -> None:
-        await self.deps.snapshots.stop()
-        await self.deps.changes.stop()
-        await self.deps.gateway.aclose()
-        await super().stop()
-
-
-def build(settings: Settings | None = None, *, consume: bool = True, periodic: bool = True) -> DashboardRuntime:
+def build(settings: Settings | None = None, *, consume: bool = True, periodic: bool = True) -> ServiceRuntime[Deps]:
     settings = settings or Settings()
-    runtime = DashboardRuntime(settings)
+    runtime: ServiceRuntime[Deps] = ServiceRuntime(settings)
+
     async def figures(scope: str | None) -> dict:
         async with runtime.db.transaction() as session:
             return await overview.overview(session, settings, scope, clock.now())
@@ -45,6 +29,20 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
                         changes=ChangeFeed(settings.database_url),
                         snapshots=FigureSnapshots(figures, max_age_s=settings.figures_max_age_s,
                                                   debounce_s=settings.live_min_interval_s))
+    deps = runtime.deps
+
+    def start_live() -> None:  # the change feed, and the command page's figures kept from it
+        deps.changes.start()
+        deps.changes.on_change(lambda area: deps.snapshots.changed())
+        deps.snapshots.start(deps.changes.subscribe())
+
+    async def stop_live() -> None:
+        await deps.snapshots.stop()
+        await deps.changes.stop()
+        await deps.gateway.aclose()
+
+    runtime.on_start(start_live)
+    runtime.on_stop(stop_live)
     if consume:
         runtime.add_consumer(group=settings.read_model_group, topics=subscriptions.read_model_topics(),
                              handlers=subscriptions.read_model_handlers(runtime.deps))
