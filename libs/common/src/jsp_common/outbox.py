@@ -214,6 +214,7 @@ class OutboxRelay:
         OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
 
     async def run(self) -> None:
+        failures, failing_since = 0, 0.0
         while True:
             self._wake.clear()  # a commit from now on wakes the next wait
             try:
@@ -223,10 +224,19 @@ class OutboxRelay:
                     await self.housekeeping()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # broker or database away: keep the rows, try again shortly
-                log.exception("outbox relay failed; retrying")
+            except Exception as exc:  # broker or database away: keep the rows, try again shortly
+                # Said once per outage (the connection watch reports how long it lasts), not every poll.
+                if not failures:
+                    failing_since = time.monotonic()
+                    log.warning("outbox relay failed; retrying until it succeeds", error=repr(exc)[:500])
+                failures += 1
                 sent = 0
-                await asyncio.sleep(self.poll_interval_s)
+                await asyncio.sleep(min(self.poll_interval_s * 2 ** min(failures, 6), 5.0))
+                continue
+            if failures:
+                log.info("outbox relay resumed", failed_polls=failures,
+                         after_s=round(time.monotonic() - failing_since, 1))
+                failures = 0
             if not sent:  # all published: wait for the next commit (or the poll interval)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
