@@ -84,8 +84,6 @@ def consumer_groups() -> list[Group]:
     found: dict[str, list[str]] = {}
     for t in topics.CATALOGUE:
         for g in t.service_groups:
-            if "." not in g:
-                continue  # an outside reader named after a service (e.g. "risk" on channel replies), not a group
             found.setdefault(g, []).append(t.name)
     return [Group(g, g.split(".", 1)[0], tuple(ts)) for g, ts in found.items()]
 

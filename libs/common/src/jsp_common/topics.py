@@ -209,9 +209,10 @@ CATALOGUE: tuple[Topic, ...] = (
         key="channel_ref",
         event_types=("clues.submission.accepted.v1", "clues.submission.rejected.v1", "clues.reply.published.v1"),
         producers=("clues",),
-        consumers=("government service website", "industry associations", "news media", "risk", "inspection"),
+        consumers=("government service website", "industry associations", "news media"),
         description="Receipts and outcome replies for clues of the channels other than the hotline "
-                    "(the channel field says whose); the counterpart of hotline.replies.v1.",
+                    "(the channel field says whose: also the clues the risk and inspection services raise, "
+                    "which they do not read back); the counterpart of hotline.replies.v1.",
         retention_ms=365 * DAY_MS,
     ),
     Topic(
