@@ -76,7 +76,7 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
 
     while True:
         async with deps.db.transaction() as session:
-            tx = SessionTx(session, deps.source)
+            scan = SessionTx(session, deps.source)
             page = await repo.standings_page(session, after, deps.settings.rescore_page)
             if not page:
                 break
@@ -91,6 +91,8 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
                     follow.append(uscc)
             await repo.update_standings(session, usccs, values, now)
             for uscc in follow:  # level or class moved: the full standing, locked, through the same path as events
+                # ids from the entity and the model version: a rescoring run again after a restore issues the same
+                tx = scan.caused_by("risk.rescore", uscc, version)
                 standing = await repo.standing(session, uscc, for_update=True)
                 a, _ = assess(counts.get(uscc, {}))
                 await alerts.evaluate(deps, tx, standing, a, model, now=now)
