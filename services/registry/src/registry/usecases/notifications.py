@@ -99,7 +99,7 @@ async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *
         await _announce_due(tx, row, due, reason=reason, now=now)
         return 1
 
-    changed = await recount_provisional(deps.db, deps.source, reason=reason, fetch=notes.provisional,
+    changed = await recount_provisional(deps.db, deps.source, calendar=deps.calendar, fetch=notes.provisional,
                                         recount=recount, after_of=lambda row: (row["issued_at"], row["id"]),
                                         batch=deps.settings.overdue_scan_batch)
     if changed:
