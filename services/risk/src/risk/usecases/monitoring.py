@@ -5,8 +5,9 @@ are read once, updated in memory reading by reading, and written back once, toge
 last applied offset; windows that closed out of range become observations (and clues) in the same
 transaction, issued through the context of the reading that closed the window (or, for a window the periodic
 scan closes, under ids derived from the device and the window's start), so their ids do not depend on how the
-readings were cut into polls. A reading at or below the stored offset was applied before a crash and is skipped, so a
-kill -9 at any point neither loses nor repeats an alert; no inbox row or database write per reading.
+readings were cut into polls. A reading at or below the stored offset was applied before a crash and is
+skipped, so a kill -9 at any point neither loses nor repeats an alert; no inbox row or database write per
+reading.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ async def out_of_range(deps: Deps, closed: list[Ended], model: RiskModel) -> Non
                      for i in model.indicators_of(Source.DEVICE_OUT_OF_RANGE, profile.metric)]
             if c.raise_clue:
                 await raise_clue(tx, reg, profile, c)
-        await scoring.observe(deps, ended[0][0], rows, now=now, issued_by={reg["uscc"]: tx for tx, reg, _, _ in ended})
+        await scoring.observe(deps, ended[0][0], rows, now=now,
+                              issued_by={reg["uscc"]: tx for tx, reg, _, _ in ended})
 
 
 async def raise_clue(tx: Tx, reg: dict, profile: MetricProfile, c: win.Closed) -> None:
@@ -156,9 +158,9 @@ async def scan_windows(deps: Deps) -> int:
             saved.append(_due(w, profile))
         await mon.save_windows(session, saved)
         await out_of_range(deps, closed, model)
-        for found in in_rounds(silent, key=lambda s: s[1]):
-            await scoring.observe(deps, scan, [r for _, _, rows in found for r in rows], now=clock.now(),
-                                  issued_by={uscc: tx for tx, uscc, _ in found})
+        for quiet in in_rounds(silent, key=lambda s: s[1]):
+            await scoring.observe(deps, scan, [r for _, _, rows in quiet for r in rows], now=clock.now(),
+                                  issued_by={uscc: tx for tx, uscc, _ in quiet})
     return len(found)
 
 
