@@ -19,8 +19,9 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Hashable, Mapping, Sequence, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, MessageSizeTooLargeError
@@ -41,6 +42,7 @@ from .tasks import cancel_until_done
 from .topics import dead_letter_topic, declared_types, in_environment
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 _CLAIM = text(
     "INSERT INTO inbox (consumer_group, event_id) SELECT :group, unnest(:ids) "
@@ -130,6 +132,22 @@ def input_cause(group: str, event_id: str) -> str:
 Handler = Callable[[HandlerContext], Awaitable[None]]
 # A batch handler gets consecutive events of a poll (in partition order) at once, to work set-wise.
 BatchHandler = Callable[[list[HandlerContext]], Awaitable[None]]
+
+
+def in_rounds(items: Sequence[T], key: Callable[[T], Hashable]) -> list[list[T]]:
+    """A batch handler's inputs in rounds, each with at most one input per ``key`` (an entity): the first input
+    of each key, then the second, and so on, in order. Applied set-wise round after round, each input's effects,
+    issued through its own context, are those of the inputs applied one by one, under the same ids however a
+    replay cuts the polls."""
+    rounds: list[list[T]] = []
+    seen: Counter[Hashable] = Counter()
+    for item in items:
+        k = key(item)
+        if seen[k] == len(rounds):
+            rounds.append([])
+        rounds[seen[k]].append(item)
+        seen[k] += 1
+    return rounds
 PoisonHook = Callable[[PoisonContext], Awaitable[None]]
 
 

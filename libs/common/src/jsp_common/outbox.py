@@ -6,9 +6,10 @@ just before it commits, as one ``outbox_batches`` row (parallel arrays, in emiss
 loses nothing: unmarked rows are sent again (a duplicate publish is allowed; consumers' inboxes make it
 harmless).
 
-Event ids come from :class:`EventIds`: derived from what caused the transaction (the input event a consumer
-applies, an HTTP request's Idempotency-Key), so the same input applied again (after a database restore) issues
-its events under the same ids, and consumers' inboxes skip them; random when nothing names the cause.
+Event ids come from :class:`EventIds`: derived from what caused them (the input event a consumer applies, an
+HTTP request's Idempotency-Key, the row and state a periodic job acts on: :meth:`SessionTx.caused_by`), so the
+same input applied again to the same state (after a database restore) issues its events under the same ids, and
+consumers' inboxes skip them; random only for an HTTP request without Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -101,12 +102,20 @@ async def emit(session: AsyncSession, topic: str, data: EventData, *, key: str |
 
 
 class EventIds:
-    """The ids of what one transaction issues. With a ``cause`` (``<consumer group>\\n<input event id>`` for a
-    consumer, the caller, route and Idempotency-Key for an HTTP request) an event's id is derived from the cause,
-    its topic, type and key, and how many such events this transaction issued before it (the n-th of them); a
-    record's id likewise from the parts the use case names. The same input applied to the same state therefore
-    issues the same ids: after a database restore its events are re-issued under the ids they first had, and
-    consumers' inboxes skip them. Without a cause (a periodic job, a request without Idempotency-Key), random."""
+    """The ids of what one transaction issues, derived from its ``cause``:
+
+    - a consumer: ``<consumer group>\n<input event id>`` (``consumer.input_cause``); a batch handler issues an
+      input's effects through that input's own context, so how a replay cuts the polls does not change them;
+    - an HTTP request: the caller, route and Idempotency-Key (``http.request_cause``);
+    - a periodic job (reminders, chasers, escalations, timers, deadlines recounted when a holiday schedule
+      arrives, re-assessment, replication, rescoring): per row it acts on, the job and the state that makes it
+      act (:meth:`SessionTx.caused_by`, e.g. the notification and its reminder's number).
+
+    An event's id is derived from the cause, its topic, type and key, and how many such events were issued
+    under this cause before it (the n-th of them); a record's id likewise from the parts the use case names.
+    The same input applied to the same state therefore issues the same ids: after a database restore its events
+    are re-issued under the ids they first had, and consumers' inboxes skip them. Without a cause (an HTTP
+    request without Idempotency-Key), random."""
 
     def __init__(self, cause: str | None = None):
         self.cause = cause
@@ -141,12 +150,14 @@ class Transaction(Protocol):
 @dataclass
 class SessionTx:
     """A transaction outside a consumer (an HTTP request, a periodic job): its session, the events' source and
-    what caused it (``cause``, see :class:`EventIds`; an HTTP route passes ``http.request_cause(request)``)."""
+    what caused it (``cause``, see :class:`EventIds`; an HTTP route passes ``http.request_cause(request)``; a
+    periodic job issues each row's events through :meth:`caused_by`)."""
 
     session: AsyncSession
     source: str
     cause: str | None = None
     ids: EventIds = field(init=False, repr=False)
+    _state_caused: bool = field(default=False, kw_only=True, repr=False)
 
     def __post_init__(self) -> None:
         self.ids = EventIds(self.cause)
@@ -156,9 +167,18 @@ class SessionTx:
                           id=self.ids.event_id(topic, data.event_type, key))
 
     def new_id(self, *parts: str) -> str:
-        """Random: a request resent with its Idempotency-Key that the service applies again (no state forbids it)
-        must not collide with the first one's record."""
-        return str(uuid.uuid4())
+        """Derived under :meth:`caused_by` (the same state makes the same record). Otherwise random: a request
+        resent with its Idempotency-Key that the service applies again (no state forbids it) must not collide
+        with the first one's record."""
+        return self.ids.record_id(*parts) if self._state_caused else str(uuid.uuid4())
+
+    def caused_by(self, job: str, *state: object) -> SessionTx:
+        """This transaction, issuing what a periodic ``job`` does to one row under ids derived from the row's
+        ``state`` that makes the job act: a reminder from the notification and the reminder's number, a chaser
+        from the clue and its deadline. The job run again on the same state (a database restored to before it
+        ran) issues the same ids, which consumers' inboxes skip; the row's next state (the next reminder) gives
+        new ones. Records it creates (``new_id``) take derived ids too."""
+        return SessionTx(self.session, self.source, "\n".join(("job", job, *map(str, state))), _state_caused=True)
 
 
 class OutboxRelay:

@@ -43,18 +43,21 @@ def describe(schedules: Sequence[YearSchedule]) -> str:
 
 async def recount_provisional(db: Database, source: str, *, fetch: Callable[..., Awaitable[list[dict[str, Any]]]],
                               recount: Callable[[SessionTx, dict[str, Any]], Awaitable[int]],
-                              after_of: Callable[[dict[str, Any]], tuple], batch: int) -> int:
+                              after_of: Callable[[dict[str, Any]], tuple], batch: int,
+                              calendar: WorkCalendar) -> int:
     """Every open provisional deadline counted again, ``batch`` rows a transaction: ``fetch(session, after=...,
     limit=...)`` gives the next rows (locked) in key order after ``after``, ``recount(tx, row)`` writes and
     announces a change through the transaction and returns 1 (0 when nothing changes), ``after_of(row)`` is a
-    row's key. Returns how many changed."""
-    changed, after = 0, None
+    row's key. A row's events take ids derived from its key and the revisions of the schedules the ``calendar``
+    counts with (``SessionTx.caused_by``): counted again with them on a restored database, the change is
+    announced under the ids it first had; a later revision's change gets new ones. Returns how many changed."""
+    changed, after, revisions = 0, None, calendar.revisions()
     while True:
         async with db.transaction() as session:
             tx = SessionTx(session, source)
             rows = await fetch(session, after=after, limit=batch)
             for row in rows:
-                changed += await recount(tx, row)
+                changed += await recount(tx.caused_by("provisional-deadline", *after_of(row), *revisions), row)
         if len(rows) < batch:
             return changed
         after = after_of(rows[-1])

@@ -78,6 +78,10 @@ class WorkCalendar:
         self.generation += 1
         return True
 
+    def revisions(self) -> tuple[str, ...]:
+        """The published schedules counted with, as ``<year>.<revision>``, in year order."""
+        return tuple(f"{year}.{s.revision}" for year, s in sorted(self._years.items()))
+
     def schedule_of(self, year: int) -> YearSchedule | None:
         """The published schedule of ``year``, if any."""
         return self._years.get(year)

@@ -1,5 +1,5 @@
-"""Working-day deadlines across a public holiday, chasers and escalations, extensions; duplicates
-linked and answered by their first clue; a resent work order recognised."""
+"""Working-day deadlines across a public holiday, chasers and escalations, extensions, a chaser sent again from
+a restored database; duplicates linked and answered by their first clue; a resent work order recognised."""
 
 from __future__ import annotations
 
@@ -95,15 +95,7 @@ async def test_chasers_count_with_a_schedule_published_while_running(service, ra
     year = 2094  # this test's own year: no other test publishes it
     holiday = date(year, 1, 11)  # a Monday
     friday, tuesday = holiday - timedelta(days=3), holiday + timedelta(days=1)
-    no = unique("WO")
-    async with tail(bootstrap, KAIFENG_SAMR) as t:
-        await service.work_order(no, "开封市龙亭区某超市销售过期食品。", address="河南省开封市龙亭区",
-                                 uscc=new_uscc("410202"))
-        clue_id = (await t.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=no)))[0].envelope.data["clue_id"]
-    # A clue due at the end of that Tuesday, as one received in the December before would be.
-    async with service.deps.db.transaction() as s:
-        await s.execute(update(clues_table).where(clues_table.c.id == clue_id)
-                        .values(deadline=deadline_end_of(tuesday), deadline_provisional=False))
+    clue_id = await clue_due_on(service, bootstrap, tuesday)  # as one received in the December before would be
     friday_morning = datetime.combine(friday, time(9), TZ)
 
     async def chased() -> bool:
@@ -119,3 +111,47 @@ async def test_chasers_count_with_a_schedule_published_while_running(service, ra
         await scan_deadlines(service.deps, now=friday_morning)  # the same morning, Monday now a holiday
         [chaser] = await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id))
     assert chaser.envelope.data["workdays_left"] == 1 and await chased()
+
+
+async def test_a_chaser_sent_again_after_a_restore_keeps_its_id(service, bootstrap):
+    """The same chaser from a restored database (same event id); a deadline moved later has a new one."""
+    tuesday = date(2095, 1, 11)  # this test's own year: no schedule published, Monday to Friday count
+    clue_id = await clue_due_on(service, bootstrap, tuesday)
+
+    async def chase(day: date) -> list[str]:
+        """The periodic scan on ``day`` morning: the ids of this clue's chasers on the department's topic."""
+        async with tail(bootstrap, KAIFENG_SAMR) as t:
+            await scan_deadlines(service.deps, now=datetime.combine(day, time(9), TZ))
+            got = await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id))
+        return [m.envelope.id for m in got]
+
+    monday = tuesday - timedelta(days=1)
+    [first] = await chase(monday)  # one working day left
+
+    # The database restored to before the scan (the clue not chased yet), and the scan runs again.
+    async with service.deps.db.transaction() as s:
+        await s.execute(update(clues_table).where(clues_table.c.id == clue_id).values(chased_at=None))
+    assert await chase(monday) == [first]  # the same chaser: consumers' inboxes skip it
+
+    # Three more working days granted: the new deadline (Friday) has a chaser of its own.
+    samr = dept("samr-410200")
+    assert (await service.post(f"/clues/{clue_id}/accept", samr)).status_code == 200
+    r = await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 3, "reason": "需委托检测机构检验"})
+    assert r.status_code == 200, r.text
+    r = await service.post(f"/clues/{clue_id}/extensions/{r.json()['id']}/decision", OFFICE, {"approved": True})
+    assert r.status_code == 200, r.text
+    [second] = await chase(tuesday + timedelta(days=2))  # Thursday: one working day left
+    assert second != first
+
+
+async def clue_due_on(service, bootstrap, day: date) -> str:
+    """A clue taken in by Kaifeng's market regulator, due at the end of ``day``; its id."""
+    no = unique("WO")
+    async with tail(bootstrap, KAIFENG_SAMR) as t:
+        await service.work_order(no, "开封市龙亭区某超市销售过期食品。", address="河南省开封市龙亭区",
+                                 uscc=new_uscc("410202"))
+        clue_id = (await t.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=no)))[0].envelope.data["clue_id"]
+    async with service.deps.db.transaction() as s:
+        await s.execute(update(clues_table).where(clues_table.c.id == clue_id)
+                        .values(deadline=deadline_end_of(day), deadline_provisional=False))
+    return clue_id

@@ -30,7 +30,8 @@ async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *
     """Returns how many deadlines moved or became final."""
     now, reason = now or clock.now(), describe(schedules)
     changed = await recount_provisional(
-        deps.db, deps.source, fetch=repo.provisional_clues, batch=deps.settings.schedule_recompute_batch,
+        deps.db, deps.source, calendar=deps.calendar, fetch=repo.provisional_clues,
+        batch=deps.settings.schedule_recompute_batch,
         recount=lambda tx, clue: _recount(deps, tx, clue, reason=reason, now=now),
         after_of=lambda clue: (clue["received_at"], clue["id"]))
     if changed:

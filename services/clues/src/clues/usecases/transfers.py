@@ -162,18 +162,20 @@ async def receive_from_police(deps: Deps, tx: Tx, actor: Principal, *, case_ref:
     return clue, t
 
 
-async def announce_overdue_timers(tx: Tx, now: datetime) -> int:
-    """Announce each statutory timer that ran out (once per timer); returns how many transfers had one."""
+async def announce_overdue_timers(scan: SessionTx, now: datetime) -> int:
+    """Announce each statutory timer that ran out (once per timer); returns how many transfers had one. The
+    announcement's id derives from the transfer and its timers run out (``SessionTx.caused_by``)."""
     n = 0
-    for t in await repo.open_transfers(tx.session):
+    for t in await repo.open_transfers(scan.session):
         late = [x for x in rules.overdue_timers(t["status"], now, approval_deadline=t["approval_deadline"],
                                                 handover_deadline=t["handover_deadline"],
                                                 decision_deadline=t["decision_deadline"])
                 if x not in t["overdue"]]
         if late:
             t["overdue"] = list(t["overdue"]) + late
-            await repo.update_transfer(tx.session, t["id"], overdue=t["overdue"])
-            await _publish(tx, t, "timer_overdue", access.SCANNER, reason=", ".join(late) + " overdue")
+            await repo.update_transfer(scan.session, t["id"], overdue=t["overdue"])
+            await _publish(scan.caused_by("clues.transfer-timer", t["id"], *late), t, "timer_overdue", access.SCANNER,
+                           reason=", ".join(late) + " overdue")
             n += 1
     return n
 

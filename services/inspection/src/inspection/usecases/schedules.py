@@ -27,7 +27,7 @@ async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *
     """Returns how many publication deadlines moved or became final."""
     now, reason = now or clock.now(), describe(schedules)
     changed = await recount_provisional(
-        deps.db, deps.source, fetch=repo.provisional_dues, batch=BATCH,
+        deps.db, deps.source, calendar=deps.calendar, fetch=repo.provisional_dues, batch=BATCH,
         recount=lambda tx, t: _recount(deps, tx, t, reason=reason, now=now),
         after_of=lambda t: (t["inspected_on"], t["task_id"], t["uscc"]))
     if changed:

@@ -66,13 +66,16 @@ async def acknowledge(deps: Deps, tx: Tx, notification_id: str, principal: Princ
 
 
 async def remind_overdue(deps: Deps, *, now: datetime | None = None) -> int:
-    """Periodic: remind departments of notifications not acknowledged in time. Returns how many reminders."""
+    """Periodic: remind departments of notifications not acknowledged in time. Returns how many reminders.
+    A reminder's id derives from its notification and number: sent again from a restored database, it is the
+    one the department has."""
     now = now or clock.now()
     next_at = deps.calendar.add_workdays(now, deps.settings.remind_every_workdays)
     async with deps.db.transaction() as session:
         rows = await notes.remind_due(session, now=now, next_at=next_at, limit=deps.settings.overdue_scan_batch)
-        tx = SessionTx(session, deps.source)
+        scan = SessionTx(session, deps.source)
         for row in rows:
+            tx = scan.caused_by("registry.reminder", row.id, row.reminder_count)
             await tx.emit(topics.department_topic(topics.NOTIFICATIONS, row.department), NotificationReminded(
                 notification_id=row.id, department=row.department, uscc=row.uscc, issued_at=row.issued_at,
                 acknowledge_by=row.acknowledge_by, reminded_at=now, reminder_count=row.reminder_count),
@@ -96,8 +99,8 @@ async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *
         await _announce_due(tx, row, due, reason=reason, now=now)
         return 1
 
-    changed = await recount_provisional(deps.db, deps.source, fetch=notes.provisional, recount=recount,
-                                        after_of=lambda row: (row["issued_at"], row["id"]),
+    changed = await recount_provisional(deps.db, deps.source, calendar=deps.calendar, fetch=notes.provisional,
+                                        recount=recount, after_of=lambda row: (row["issued_at"], row["id"]),
                                         batch=deps.settings.overdue_scan_batch)
     if changed:
         log.info("provisional acknowledge-by times recomputed", count=changed)

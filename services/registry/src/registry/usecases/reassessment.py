@@ -46,7 +46,10 @@ async def reassess_pending(deps: Deps) -> int:
                 unchanged.append(before.uscc)
                 continue
             resp = replace(resp, record=replace(resp.record, version=before.version + 1))
-            await settle_into(deps, tx, w, before, resp, cause="rules", event_id=last_event_id, now=now)
+            # Ids from the entity's state and the rule version: a re-assessment run again after a database
+            # restore issues the notifications and events it issued before.
+            await settle_into(deps, tx.caused_by("registry.reassessment", before.uscc, before.version, rules.version),
+                              w, before, resp, cause="rules", event_id=last_event_id, now=now)
         await records.stamp_rule_version(session, unchanged, rules.version)
         await w.flush(session)
         deps.reassess.after = batch[-1][0].uscc

@@ -19,6 +19,7 @@ async def replicate_pending(deps: Deps) -> int:
             return 0
         tx, now = SessionTx(session, deps.source), clock.now()
         for record in batch:
-            await tx.emit(topics.REGISTRY_ENTITIES, entity_changed(record, now), key=record.uscc)
+            await tx.caused_by("registry.replication", record.uscc, record.version).emit(
+                topics.REGISTRY_ENTITIES, entity_changed(record, now), key=record.uscc)
         await records.mark_published(session, [r.uscc for r in batch])
         return len(batch)

@@ -191,12 +191,13 @@ async def update_standings(session: AsyncSession, usccs: list[str], values: list
         await (await _pg(session)).execute(_UPDATE_RESCORED, usccs, *(list(col) for col in zip(*values)), scored_at)
 
 
-_PAGE = ("SELECT uscc, level, credit_class, corrected_class FROM standings WHERE uscc > $1 ORDER BY uscc LIMIT $2")
+_PAGE = ("SELECT uscc, level, credit_class, corrected_class, scored_at FROM standings WHERE uscc > $1 "
+         "ORDER BY uscc LIMIT $2")
 
 
 async def standings_page(session: AsyncSession, after: str, limit: int) -> list[tuple]:
-    """The next ``limit`` standings after USCC ``after`` as (uscc, level, credit_class, corrected_class): what a
-    re-scoring compares against."""
+    """The next ``limit`` standings after USCC ``after`` as (uscc, level, credit_class, corrected_class,
+    scored_at): what a re-scoring compares against."""
     return [tuple(r) for r in await (await _pg(session)).fetch(_PAGE, after, limit)]
 
 

@@ -49,13 +49,14 @@ async def record(tx: Tx, alert: dict, action: str, actor: str, department: str |
                                  department=department, details=details)
 
 
-async def evaluate_many(deps: Deps, tx: Tx, assessed: list[tuple[dict, Assessment]], model: RiskModel, *,
+async def evaluate_many(deps: Deps, tx: Tx, assessed: list[tuple[Tx, dict, Assessment]], model: RiskModel, *,
                         now: datetime) -> None:
-    """:func:`evaluate` for many entities, their alerts read with two statements."""
-    opened, latest = await repo.alerts_of_many(tx.session, [s["uscc"] for s, _ in assessed])
-    for standing, a in assessed:
+    """:func:`evaluate` for many entities, their alerts read with two statements; each entity's events issued
+    through the transaction paired with it (the input that re-scored it)."""
+    opened, latest = await repo.alerts_of_many(tx.session, [s["uscc"] for _, s, _ in assessed])
+    for issuer, standing, a in assessed:
         prev = latest.get((standing["uscc"], a.level.value)) if a.level else None
-        await _decide(deps, tx, standing, a, model, opened.get(standing["uscc"]), prev, now=now)
+        await _decide(deps, issuer, standing, a, model, opened.get(standing["uscc"]), prev, now=now)
 
 
 async def evaluate(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: RiskModel, *, now: datetime) -> None:
@@ -187,14 +188,16 @@ async def respond(tx: Tx, alert_id: str, actor: Principal, *, measures: str) -> 
 
 
 async def escalate_due(deps: Deps, now: datetime | None = None) -> int:
-    """Escalate every alert unanswered past its deadline (its own transaction). Returns how many."""
+    """Escalate every alert unanswered past its deadline (its own transaction). Returns how many. An escalation's
+    ids derive from the alert and its deadline (``SessionTx.caused_by``)."""
     now = now or clock.now()
     async with deps.db.transaction() as session:
-        tx = SessionTx(session, deps.source)
+        scan = SessionTx(session, deps.source)
         due = [a for a in await repo.due_alerts(session, now)
                if rules.overdue(state=a["state"], escalate=a["escalate"], respond_by_at=a["respond_by"],
                                 escalated_at=a["escalated_at"], now=now)]
         for alert in due:
+            tx = scan.caused_by("risk.escalation", alert["id"], alert["respond_by"].isoformat())
             await repo.update_alert(session, alert["id"], escalated_at=now)
             await record(tx, alert, "escalate", SYSTEM, None, now, respond_by=alert["respond_by"].isoformat())
             await publish(tx, RiskAlertEscalated(**alert_fields(alert), respond_by=alert["respond_by"], at=now),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from jsp_common import clock
-from jsp_common.consumer import HandlerContext
+from jsp_common.consumer import HandlerContext, in_rounds
 from jsp_common.events.clues import ClueTransitioned, Finding
 from jsp_common.events.inspection import InspectionResultPublished, ItemOutcome
 from jsp_common.events.registry import AbnormalOperationListed
@@ -71,24 +71,28 @@ REMOVALS = {"market.abnormal-operation.removed.v1"}
 
 
 async def apply(deps: Deps, contexts: list[HandlerContext]) -> None:
-    """A poll's clue and inspection events (batch handler of the indicators group)."""
-    tx = contexts[0]
-    _, model = await deps.model.get(tx.session)
-    rows: list[dict] = []
-    departments: dict[str, list[str]] = {}
-    removed: list[tuple[str, str]] = []
-    for c in contexts:
-        if c.envelope.type in REMOVALS:
-            removed.append((c.data.uscc, listing_ref(c.data.listing_id)))  # type: ignore[attr-defined]
-            continue
-        found, named = READERS[c.envelope.type](model, c.data)  # type: ignore[arg-type]
-        rows += found
-        if found:
-            departments.setdefault(found[0]["uscc"], []).extend(named)
+    """A poll's clue and inspection events (batch handler of the indicators group). An entity's alerts and class
+    changes are issued through the context of the event that observed it; a poll with several events about one
+    entity applies them in rounds (``consumer.in_rounds``), so what each issues does not depend on the poll."""
+    session = contexts[0].session
+    _, model = await deps.model.get(session)
     now = clock.now()
-    await scoring.observe(deps, tx, rows, departments=departments, now=now)
-    if removed:
-        codes = [i.code for i in model.indicators_of(Source.ABNORMAL_OPERATION_LISTED)]
-        changed = await repo.remove_observations(tx.session, codes, [ref for _, ref in removed])
-        if changed:
-            await scoring.rescore(deps, tx, changed, now=now)
+    for contexts_ in in_rounds(contexts, key=lambda c: c.data.uscc):  # type: ignore[attr-defined]
+        rows: list[dict] = []
+        departments: dict[str, list[str]] = {}
+        removed: list[str] = []
+        issued_by = {c.data.uscc: c for c in contexts_}  # type: ignore[attr-defined]
+        for c in contexts_:
+            if c.envelope.type in REMOVALS:
+                removed.append(listing_ref(c.data.listing_id))  # type: ignore[attr-defined]
+                continue
+            found, named = READERS[c.envelope.type](model, c.data)  # type: ignore[arg-type]
+            rows += found
+            if found:
+                departments.setdefault(found[0]["uscc"], []).extend(named)
+        await scoring.observe(deps, contexts_[0], rows, departments=departments, now=now, issued_by=issued_by)
+        if removed:
+            codes = [i.code for i in model.indicators_of(Source.ABNORMAL_OPERATION_LISTED)]
+            changed = await repo.remove_observations(session, codes, removed)
+            if changed:
+                await scoring.rescore(deps, contexts_[0], changed, now=now, issued_by=issued_by)

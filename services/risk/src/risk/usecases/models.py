@@ -76,21 +76,24 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
 
     while True:
         async with deps.db.transaction() as session:
-            tx = SessionTx(session, deps.source)
+            scan = SessionTx(session, deps.source)
             page = await repo.standings_page(session, after, deps.settings.rescore_page)
             if not page:
                 break
             counts = await repo.counts_for(session, page[0][0], page[-1][0], windows)
-            usccs, values, follow = [], [], []
-            for uscc, level, klass, corrected in page:
+            usccs, values, follow = [], [], {}
+            for uscc, level, klass, corrected, scored_at in page:
                 a, row = assess(counts.get(uscc, {}))
                 usccs.append(uscc)
                 values.append(row)
                 if level != (a.level.value if a.level else None) or (
                         not corrected and klass != a.computed_class.value and not (klass is None and a.score == 0)):
-                    follow.append(uscc)
+                    follow[uscc] = scored_at
             await repo.update_standings(session, usccs, values, now)
-            for uscc in follow:  # level or class moved: the full standing, locked, through the same path as events
+            for uscc, scored_at in follow.items():  # level or class moved: the full standing, locked, as for events
+                # ids from the entity, the model version and when it was scored before: a rescoring run again on a
+                # restored database issues the ids it first issued
+                tx = scan.caused_by("risk.rescore", uscc, version, scored_at)
                 standing = await repo.standing(session, uscc, for_update=True)
                 a, _ = assess(counts.get(uscc, {}))
                 await alerts.evaluate(deps, tx, standing, a, model, now=now)

@@ -3,8 +3,11 @@
 Each poll of a partition of ``monitoring.device-readings.v1`` is one transaction: the devices' open windows
 are read once, updated in memory reading by reading, and written back once, together with the partition's
 last applied offset; windows that closed out of range become observations (and clues) in the same
-transaction. A reading at or below the stored offset was applied before a crash and is skipped, so a
-kill -9 at any point neither loses nor repeats an alert; no inbox row or database write per reading.
+transaction, issued through the context of the reading that closed the window (or, for a window the periodic
+scan closes, under ids derived from the device and the window's start), so their ids do not depend on how the
+readings were cut into polls. A reading at or below the stored offset was applied before a crash and is
+skipped, so a kill -9 at any point neither loses nor repeats an alert; no inbox row or database write per
+reading.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from jsp_common import clock, topics
-from jsp_common.consumer import HandlerContext
+from jsp_common.consumer import HandlerContext, in_rounds
 from jsp_common.events.clues import ClueSubmitted, Urgency
 from jsp_common.events.risk import DeviceReadingRecorded
 from jsp_common.outbox import SessionTx
@@ -54,15 +57,14 @@ def problem_with(r: DeviceReadingRecorded, reg: dict | None, model: RiskModel) -
 
 async def readings(deps: Deps, contexts: list[HandlerContext]) -> None:
     """A poll's readings of one partition (batch handler of the monitoring group)."""
-    tx = contexts[0]
-    session = tx.session
+    session = contexts[0].session
     group = deps.settings.monitoring_group
     applied = await mon.applied_offsets(session, group, sorted({(c.delivery.topic, c.delivery.partition)
                                                                 for c in contexts}))
     version, model = await deps.model.get(session)
     known = await mon.devices_with_windows(session, sorted({c.data.device_id for c in contexts}))  # type: ignore[attr-defined]
     open_windows: dict[str, tuple[win.Window, MetricProfile, int]] = {}
-    closed: list[tuple[dict, MetricProfile, win.Closed]] = []
+    closed: list[Ended] = []
     last: dict[tuple[str, int], tuple[int, datetime]] = {}
     for c in contexts:
         r: DeviceReadingRecorded = c.data  # type: ignore[assignment]
@@ -83,25 +85,31 @@ async def readings(deps: Deps, contexts: list[HandlerContext]) -> None:
         w, done = win.apply(w, profile, value=r.value, at=r.measured_at, heartbeat=r.kind == "heartbeat")
         open_windows[r.device_id] = (w, profile, d.partition)
         if done is not None:
-            closed.append((reg, profile, done))
+            closed.append((c, reg, profile, done))
     await mon.save_windows(session, [_due(w, p, part) for w, p, part in open_windows.values()])
     await mon.save_offsets(session, group, last)
-    await out_of_range(deps, tx, closed, model)
+    await out_of_range(deps, closed, model)
 
 
-async def out_of_range(deps: Deps, tx: Tx, closed: list[tuple[dict, MetricProfile, win.Closed]],
-                       model: RiskModel) -> None:
-    """Windows that ended out of range: an observation each for the entity, and a clue where the rule says."""
-    if not closed:
-        return
-    rows = []
-    for reg, profile, c in closed:
-        ref = f"{c.device_id}:{c.start.isoformat()}"
-        rows += [{"uscc": reg["uscc"], "indicator": i.code, "ref": ref, "at": c.end}
-                 for i in model.indicators_of(Source.DEVICE_OUT_OF_RANGE, profile.metric)]
-        if c.raise_clue:
-            await raise_clue(tx, reg, profile, c)
-    await scoring.observe(deps, tx, rows, now=clock.now())
+# A window that ended: the transaction its effects are issued through, the device's registration, its metric.
+Ended = tuple[Tx, dict, MetricProfile, win.Closed]
+
+
+async def out_of_range(deps: Deps, closed: list[Ended], model: RiskModel) -> None:
+    """Windows that ended out of range: an observation each for the entity, and a clue where the rule says,
+    issued through the window's own transaction; an entity with several such windows is re-scored after each
+    (``consumer.in_rounds``)."""
+    now = clock.now()
+    for ended in in_rounds(closed, key=lambda e: e[1]["uscc"]):
+        rows = []
+        for tx, reg, profile, c in ended:
+            ref = f"{c.device_id}:{c.start.isoformat()}"
+            rows += [{"uscc": reg["uscc"], "indicator": i.code, "ref": ref, "at": c.end}
+                     for i in model.indicators_of(Source.DEVICE_OUT_OF_RANGE, profile.metric)]
+            if c.raise_clue:
+                await raise_clue(tx, reg, profile, c)
+        await scoring.observe(deps, ended[0][0], rows, now=now,
+                              issued_by={reg["uscc"]: tx for tx, reg, _, _ in ended})
 
 
 async def raise_clue(tx: Tx, reg: dict, profile: MetricProfile, c: win.Closed) -> None:
@@ -121,14 +129,17 @@ async def raise_clue(tx: Tx, reg: dict, profile: MetricProfile, c: win.Closed) -
 
 async def scan_windows(deps: Deps) -> int:
     """Close windows whose devices went quiet and report devices that missed their heartbeat, by the event time
-    of their partition (periodic job, one transaction per round). Returns how many windows it looked at."""
+    of their partition (periodic job, one transaction per round). Returns how many windows it looked at. What a
+    window or a silent device issues takes ids derived from the device and the window's start (the time it was
+    last seen), as ``SessionTx.caused_by``."""
     s = deps.settings
     async with deps.db.transaction() as session:
-        tx = SessionTx(session, deps.source)
+        scan = SessionTx(session, deps.source)
         version, model = await deps.model.get(session)
         found = await mon.windows_to_check(session, s.monitoring_group, topics.DEVICE_READINGS, s.window_grace_s,
                                            s.window_scan_batch)
-        closed, saved, silent_rows = [], [], []
+        closed: list[Ended] = []
+        saved, silent = [], []
         for reg, w, now in found:
             profile = model.metric(reg["metric"])
             if profile is None:
@@ -136,16 +147,20 @@ async def scan_windows(deps: Deps) -> int:
             if win.due(w, profile, now, s.window_grace_s):
                 w, done = win.flush(w, profile)
                 if done is not None:
-                    closed.append((reg, profile, done))
+                    closed.append((scan.caused_by("risk.window", done.device_id, done.start.isoformat()), reg,
+                                   profile, done))
             if win.silent(w, profile, now):
-                silent_rows += [{"uscc": reg["uscc"], "indicator": i.code, "at": now,
-                                 "ref": f"{w.device_id}:silent:{w.last_seen.isoformat()}"}
-                                for i in model.indicators_of(Source.DEVICE_SILENT, profile.metric)]
+                ref = f"{w.device_id}:silent:{w.last_seen.isoformat()}"
+                silent.append((scan.caused_by("risk.device-silent", ref), reg["uscc"], [
+                    {"uscc": reg["uscc"], "indicator": i.code, "at": now, "ref": ref}
+                    for i in model.indicators_of(Source.DEVICE_SILENT, profile.metric)]))
                 w = win.Window(**{**w.__dict__, "silent_since": now})
             saved.append(_due(w, profile))
         await mon.save_windows(session, saved)
-        await out_of_range(deps, tx, closed, model)
-        await scoring.observe(deps, tx, silent_rows, now=clock.now())
+        await out_of_range(deps, closed, model)
+        for quiet in in_rounds(silent, key=lambda s: s[1]):
+            await scoring.observe(deps, scan, [r for _, _, rows in quiet for r in rows], now=clock.now(),
+                                  issued_by={uscc: tx for tx, uscc, _ in quiet})
     return len(found)
 
 

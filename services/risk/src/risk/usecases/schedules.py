@@ -32,7 +32,7 @@ async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *
     """Returns how many response deadlines moved or became final."""
     now, reason = now or clock.now(), describe(schedules)
     changed = await recount_provisional(
-        deps.db, deps.source, fetch=repo.provisional_alerts, batch=BATCH,
+        deps.db, deps.source, calendar=deps.calendar, fetch=repo.provisional_alerts, batch=BATCH,
         recount=lambda tx, alert: _recount(deps, tx, alert, reason=reason, now=now),
         after_of=lambda alert: (alert["raised_at"], alert["id"]))
     if changed:

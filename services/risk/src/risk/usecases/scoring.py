@@ -3,11 +3,14 @@
 Called for every poll of incoming facts (clues verified, inspection items failed, device windows out of
 range): only the entities concerned are re-scored, from their own observations, set-wise (one statement
 per step for the whole poll); nothing rescans the directory. Alerts and classes follow for the entities
-whose level or class moved.
+whose level or class moved, each entity's events issued through the transaction of the input that observed it
+(``issued_by``: the consumed event's context, or a periodic job's row in its state), so their ids derive from
+that input and not from whatever else the poll held.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from jsp_common.outbox import Transaction as Tx
@@ -24,20 +27,23 @@ def longest_window(model: RiskModel) -> timedelta:
 
 
 async def observe(deps: Deps, tx: Tx, rows: list[dict], *, departments: dict[str, list[str]] | None = None,
-                  now: datetime) -> list[str]:
+                  now: datetime, issued_by: Mapping[str, Tx] | None = None) -> list[str]:
     """Record observations (uscc, indicator, ref, at[, amount]); a fact already counted is not counted again.
-    Every entity with a new observation is re-scored. Returns those entities."""
+    Every entity with a new observation is re-scored, its events issued through ``issued_by[uscc]`` (``tx``
+    when not named). Returns those entities."""
     version, model = await deps.model.get(tx.session)
     rows = [r for r in rows if model.indicator(r["indicator"]) is not None]
     changed = await repo.add_observations(tx.session, rows)
     if changed:
-        await rescore(deps, tx, changed, now=now, departments=departments or {})
+        await rescore(deps, tx, changed, now=now, departments=departments or {}, issued_by=issued_by)
     return changed
 
 
 async def rescore(deps: Deps, tx: Tx, usccs: list[str], *, now: datetime,
-                  departments: dict[str, list[str]] | None = None) -> dict[str, scoring.Assessment]:
-    """Re-score entities from their observations and act on the results (alerts, credit classes)."""
+                  departments: dict[str, list[str]] | None = None,
+                  issued_by: Mapping[str, Tx] | None = None) -> dict[str, scoring.Assessment]:
+    """Re-score entities from their observations and act on the results (alerts, credit classes), an entity's
+    events issued through ``issued_by[uscc]`` (``tx`` when not named)."""
     version, model = await deps.model.get(tx.session)
     standings = await repo.ensure_standings(tx.session, {u: (departments or {}).get(u, []) for u in usccs})
     seen = await repo.observations_of_many(tx.session, usccs, now - longest_window(model))
@@ -48,7 +54,8 @@ async def rescore(deps: Deps, tx: Tx, usccs: list[str], *, now: datetime,
         values.append(repo.rescored_values(a.score, a.level.value if a.level else None, a.counts, a.contributions,
                                            version, a.computed_class.value, a.class_reasons))
     await repo.update_standings(tx.session, usccs, values, now)
-    await alerts.evaluate_many(deps, tx, [(standings[u], out[u]) for u in usccs], model, now=now)
+    by = {u: (issued_by or {}).get(u, tx) for u in usccs}
+    await alerts.evaluate_many(deps, tx, [(by[u], standings[u], out[u]) for u in usccs], model, now=now)
     for uscc in usccs:
-        await credit.follow(tx, standings[uscc], out[uscc], now=now)
+        await credit.follow(by[uscc], standings[uscc], out[uscc], now=now)
     return out
