@@ -7,11 +7,9 @@ groups' lag returns to zero, and a good message sent afterwards is applied."""
 from __future__ import annotations
 
 import json
-import os
 import random
 
 import asyncpg
-import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from jsp_common import clock, topics
@@ -22,8 +20,6 @@ from jsp_testkit import samples
 from jsp_testkit.faults.ledger import group_lags, read_topics
 from jsp_testkit.testing import of_type, tail, unique, wait_until
 
-pytestmark = pytest.mark.skipif(not os.environ.get("JSP_FAULTS_FORM"),
-                                reason="runs with the fault suite in make faults (JSP_FAULTS_FORM=short|long)")
 INBOUND = {topics.MARKET_REGISTRATIONS: "registry", topics.HOTLINE_WORK_ORDERS: "clues",
            topics.CLUE_SUBMISSIONS: "clues", topics.DEVICE_READINGS: "risk"}
 EXAMPLES = 25  # per inbound topic
