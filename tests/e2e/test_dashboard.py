@@ -95,14 +95,29 @@ async def browser():
             await b.close()
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def contexts(browser):
+    """Opens browser contexts as a user in Henan would have them; closes them after the test, failed or not (an
+    open page keeps its live-update stream, which would hold the dashboard's shutdown)."""
+    opened = []
+
+    async def new(viewport: dict = support.DESKTOP, **options):
+        opened.append(await browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                                **options))
+        return opened[-1]
+    yield new
+    for context in opened:
+        await context.close()
+
+
 def gateway_url(stack) -> str:
     return stack.services["gateway"].url
 
 
 async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_sees_a_new_registration_live(
-        stack, front, clients, browser, people, demo):
+        stack, front, clients, contexts, people, demo):
     base = gateway_url(stack)
-    context = await browser.new_context(viewport=support.DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = await contexts()
     page = await context.new_page()
     await page.goto(base + "/ui/")
     assert "/ui/login" in page.url  # not signed in: the sign-in page, no token to paste
@@ -153,21 +168,18 @@ async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_
     await expect(page.locator("#latest")).to_contain_text(newcomer["name"], timeout=LIVE_TIMEOUT_MS)
     assert await page.evaluate("window.__notReloaded === true")  # updated in place, not reloaded
 
-    phone = await browser.new_context(viewport=support.PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                      storage_state=await context.storage_state())
+    phone = await contexts(support.PHONE, storage_state=await context.storage_state())
     small = await phone.new_page()
     await small.goto(base + "/ui/")
     await expect(small.locator("[data-figure=clues_overdue]")).to_be_visible()
     width = await small.evaluate("document.documentElement.scrollWidth")
     assert width <= support.PHONE["width"], f"the page is {width}px wide on a {support.PHONE['width']}px phone"
     await support.shot(small, "overview-phone")
-    await phone.close()
-    await context.close()
 
 
-async def test_a_departments_staff_see_only_their_own_department(stack, browser, people, demo):
+async def test_a_departments_staff_see_only_their_own_department(stack, contexts, people, demo):
     base = gateway_url(stack)
-    context = await browser.new_context(viewport=support.DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = await contexts()
     page = await context.new_page()
     await page.goto(base + "/ui/login")
     await support.sign_in(page, people["luoyang"])
@@ -188,7 +200,6 @@ async def test_a_departments_staff_see_only_their_own_department(stack, browser,
         assert resp.status == 404, path
         await expect(page.locator("h1")).to_have_text("未找到")
     await support.shot(page, "department-not-found")
-    await context.close()
 
 
 async def _publish(raw_producer, topic: str, type_: str, source: str, data: dict, key: str) -> None:
@@ -216,9 +227,9 @@ def _assigned(department: str, targets: list[dict], period_end) -> dict:
 
 
 async def test_risk_alerts_and_joint_inspections_panels_update_live_and_stay_within_a_department(
-        stack, browser, people, demo, raw_producer):
+        stack, contexts, people, demo, raw_producer):
     base = gateway_url(stack)
-    context = await browser.new_context(viewport=support.DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = await contexts()
     page = await context.new_page()
     await page.goto(base + "/ui/login")
     await support.sign_in(page, people["office"])
@@ -260,10 +271,9 @@ async def test_risk_alerts_and_joint_inspections_panels_update_live_and_stay_wit
     await page.goto(base + "/ui/targets?status=planned")
     await expect(page.locator(f"tr[data-target='{planned['task_id']}/{demo.zhengzhou[1]['uscc']}']")).to_have_count(1)
     await support.shot(page, "inspections-planned")
-    await context.close()
 
     # Luoyang's staff see Luoyang's alert only, and nothing of Zhengzhou's inspections
-    context = await browser.new_context(viewport=support.DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = await contexts()
     page = await context.new_page()
     await page.goto(base + "/ui/login")
     await support.sign_in(page, people["luoyang"])
@@ -276,12 +286,11 @@ async def test_risk_alerts_and_joint_inspections_panels_update_live_and_stay_wit
         assert resp.status == 404, path
     await page.goto(base + "/ui/targets?status=all")
     assert await page.locator(f"tr[data-target^='{late['task_id']}/'], tr[data-target^='{planned['task_id']}/']").count() == 0
-    await context.close()
 
 
-async def test_the_public_pages_need_no_sign_in(stack, browser, demo):
+async def test_the_public_pages_need_no_sign_in(stack, contexts, demo):
     base = gateway_url(stack)
-    context = await browser.new_context(viewport=support.DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = await contexts()
     page = await context.new_page()
     resp = await page.goto(base + "/ui/public/")
     assert resp.status == 200 and "/ui/login" not in page.url
@@ -304,7 +313,6 @@ async def test_the_public_pages_need_no_sign_in(stack, browser, demo):
     await page.goto(base + "/ui/public/matters")
     await expect(page.locator("h1")).to_contain_text("重点监管事项")
     await support.shot(page, "public-matters")
-    await context.close()
 
 
 async def test_the_figures_agree_with_the_services(stack, front, people, demo):
