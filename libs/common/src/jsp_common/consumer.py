@@ -28,11 +28,10 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, Me
 from pydantic import ValidationError
 from sqlalchemy import Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import clock, outbox, tracing
-from .db import Database
+from .db import Database, is_unavailable
 from .envelope import Envelope, EnvelopeError, describe, field_errors
 from .events import EventData, UnknownEventType, parse_data
 from .logs import bound_contextvars, get_logger
@@ -169,14 +168,6 @@ def _clip(text: str) -> bytes:
     if len(raw) <= MAX_HEADER_BYTES:
         return raw
     return raw[:MAX_HEADER_BYTES].decode(errors="ignore").encode() + f" ... ({len(raw)} bytes in all)".encode()
-
-
-def _is_infrastructure_error(exc: BaseException) -> bool:
-    if isinstance(exc, (OSError, ConnectionError, asyncio.TimeoutError, InterfaceError)):
-        return True
-    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or isinstance(exc, OperationalError)):
-        return True
-    return False
 
 
 class ConsumerLoop:
@@ -378,7 +369,7 @@ class ConsumerLoop:
                 await self._poison(item, exc.reason, exc.details)
                 return
             except Exception as exc:  # noqa: BLE001
-                infra = _is_infrastructure_error(exc)
+                infra = is_unavailable(exc)
                 EVENTS_FAILED.labels(self.group, "infrastructure" if infra else "handler").inc()
                 if not infra:
                     attempt += 1
@@ -405,7 +396,7 @@ class ConsumerLoop:
                     await self._run_poison_hook(session, item, reason, details)
                 break
             except Exception as exc:  # noqa: BLE001 - the hook must not keep a message from its dead-letter topic
-                if not _is_infrastructure_error(exc):
+                if not is_unavailable(exc):
                     log.exception("on_poison hook failed; dead-lettering without it")
                     break
                 await asyncio.sleep(delay)

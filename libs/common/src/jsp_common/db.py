@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+# SQLSTATE classes that say the server is in trouble rather than that a statement is wrong: connection exception
+# (08), insufficient resources (53), operator intervention (57: shutting down, starting up), system error (58).
+_SERVER_TROUBLE = ("08", "53", "57", "58")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means a server is away or in trouble (try again later: nothing is wrong with the work), as
+    opposed to a statement or input the service got wrong: the network (refused, reset, timed out, no route), no
+    pooled connection in time, a connection lost, or PostgreSQL shutting down, starting up or out of resources
+    (which SQLAlchemy may pass on as a plain ``DBAPIError``: the SQLSTATE says it)."""
+    if isinstance(exc, (OSError, asyncio.TimeoutError, PoolTimeout, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, OperationalError):
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    return isinstance(state, str) and state[:2] in _SERVER_TROUBLE
 
 
 class Database:

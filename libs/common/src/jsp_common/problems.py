@@ -7,18 +7,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from asyncpg.exceptions import CannotConnectNowError, ConnectionDoesNotExistError
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .db import is_unavailable
 from .envelope import describe, field_errors
 from .logs import get_logger
 
 PROBLEM_JSON = "application/problem+json"
-# What a request meets while the service's database is away (stopped, failing over, unreachable): the
-# connection refused or dropped, the server starting or shutting down, no pooled connection in time.
-DATABASE_AWAY = (ConnectionError, CannotConnectNowError, ConnectionDoesNotExistError, PoolTimeout)
 RETRY_AFTER_S = 5
 log = get_logger(__name__)
 
@@ -75,24 +71,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
         return problem_response(400, f"a value in the request is not acceptable: {reason}", instance=request.url.path)
 
-    async def _database_away(request: Request, exc: Exception):
-        # Not the caller's fault and not a bug: a clear 503 the caller can retry, logged once per request.
-        log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
-        return problem_response(503, "The service's database is unavailable; try again shortly.",
-                                instance=request.url.path, headers={"Retry-After": str(RETRY_AFTER_S)})
-
-    for away in DATABASE_AWAY:
-        app.add_exception_handler(away, _database_away)
-
-    @app.exception_handler(DBAPIError)
-    async def _database(request: Request, exc: DBAPIError):
-        # The server's trouble (a lost connection; PostgreSQL's connection, resource and shutdown errors), not
-        # a statement the service got wrong: that stays a 500.
-        if exc.connection_invalidated or isinstance(exc, OperationalError):
-            return await _database_away(request, exc)
-        return await _unexpected(request, exc)
-
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
+        if is_unavailable(exc):
+            # Not the caller's fault and not a bug: the database (or another server) is away; a clear 503 to retry.
+            log.warning("a server the request needs is unavailable", path=request.url.path, error=repr(exc)[:300])
+            return problem_response(503, "The service's database is unavailable; try again shortly.",
+                                    instance=request.url.path, headers={"Retry-After": str(RETRY_AFTER_S)})
         log.exception("unhandled error", path=request.url.path)
         return problem_response(500, "An unexpected error occurred; it has been logged.", instance=request.url.path)
