@@ -14,11 +14,13 @@ a transaction of its own) and gives :func:`describe` as the reason it records an
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any, Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
+from . import clock
 from .consumer import assign_all
 from .db import Database
 from .envelope import Envelope, EnvelopeError
@@ -41,26 +43,34 @@ def describe(schedules: Sequence[YearSchedule]) -> str:
         f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})" for s in schedules)
 
 
-async def recount_provisional(db: Database, source: str, *, fetch: Callable[..., Awaitable[list[dict[str, Any]]]],
-                              recount: Callable[[SessionTx, dict[str, Any]], Awaitable[int]],
+async def recount_provisional(db: Database, source: str, schedules: Sequence[YearSchedule], *, what: str,
+                              fetch: Callable[..., Awaitable[list[dict[str, Any]]]],
+                              recount: Callable[..., Awaitable[int]],
                               after_of: Callable[[dict[str, Any]], tuple], batch: int,
-                              calendar: WorkCalendar) -> int:
-    """Every open provisional deadline counted again, ``batch`` rows a transaction: ``fetch(session, after=...,
-    limit=...)`` gives the next rows (locked) in key order after ``after``, ``recount(tx, row)`` writes and
-    announces a change through the transaction and returns 1 (0 when nothing changes), ``after_of(row)`` is a
-    row's key. A row's events take ids derived from its key and the revisions of the schedules the ``calendar``
-    counts with (``SessionTx.caused_by``): counted again with them on a restored database, the change is
-    announced under the ids it first had; a later revision's change gets new ones. Returns how many changed."""
+                              calendar: WorkCalendar, now: datetime | None = None) -> int:
+    """Every open provisional deadline counted again after ``schedules`` were published, ``batch`` rows a
+    transaction: ``fetch(session, after=..., limit=...)`` gives the next rows (locked) in key order after
+    ``after``, ``recount(tx, row, reason=..., now=...)`` writes and announces a change through the transaction
+    (``reason``: :func:`describe` of the schedules, recorded and announced) and returns 1 (0 when nothing
+    changes), ``after_of(row)`` is a row's key. A row's events take ids derived from its key and the revisions of
+    the schedules the ``calendar`` counts with (``SessionTx.caused_by``): counted again with them on a restored
+    database, the change is announced under the ids it first had; a later revision's change gets new ones.
+    Logs how many ``what`` changed and returns that number."""
+    now, reason = now or clock.now(), describe(schedules)
     changed, after, revisions = 0, None, calendar.revisions()
     while True:
         async with db.transaction() as session:
             tx = SessionTx(session, source)
             rows = await fetch(session, after=after, limit=batch)
             for row in rows:
-                changed += await recount(tx.caused_by("provisional-deadline", *after_of(row), *revisions), row)
+                changed += await recount(tx.caused_by("provisional-deadline", *after_of(row), *revisions), row,
+                                         reason=reason, now=now)
         if len(rows) < batch:
-            return changed
+            break
         after = after_of(rows[-1])
+    if changed:
+        log.info(f"{what} recomputed", count=changed, years=[s.year for s in schedules])
+    return changed
 
 
 def decode(raw: bytes | None) -> YearSchedule | None:

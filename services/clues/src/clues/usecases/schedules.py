@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
-from jsp_common import clock, topics
+from jsp_common import topics
 from jsp_common.events.clues import ClueDeadlineChanged
 from jsp_common.holidays import YearSchedule
-from jsp_common.logs import get_logger
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
-from jsp_common.schedule_feed import describe, recount_provisional
+from jsp_common.schedule_feed import recount_provisional
 
 from ..adapters import repository as repo
 from ..deps import Deps
@@ -21,22 +21,16 @@ from ..domain import deadlines, lifecycle
 from . import journal
 from .extensions import deadline_of
 
-log = get_logger(__name__)
 CALENDAR = Principal(subject="clues.workday-schedule", roles=[])
 OPEN = {s.value for s in lifecycle.TIMED_STATES} | {lifecycle.State.RETURNED.value}
 
 
 async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
     """Returns how many deadlines moved or became final."""
-    now, reason = now or clock.now(), describe(schedules)
-    changed = await recount_provisional(
-        deps.db, deps.source, calendar=deps.calendar, fetch=repo.provisional_clues,
-        batch=deps.settings.schedule_recompute_batch,
-        recount=lambda tx, clue: _recount(deps, tx, clue, reason=reason, now=now),
-        after_of=lambda clue: (clue["received_at"], clue["id"]))
-    if changed:
-        log.info("provisional deadlines recomputed", count=changed)
-    return changed
+    return await recount_provisional(
+        deps.db, deps.source, schedules, what="provisional deadlines", calendar=deps.calendar,
+        fetch=repo.provisional_clues, batch=deps.settings.schedule_recompute_batch, recount=partial(_recount, deps),
+        after_of=lambda clue: (clue["received_at"], clue["id"]), now=now)
 
 
 async def _recount(deps: Deps, tx: Tx, clue: dict, *, reason: str, now: datetime) -> int:

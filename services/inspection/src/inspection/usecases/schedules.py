@@ -7,32 +7,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
 
 from jsp_common import clock, topics
 from jsp_common.events.inspection import PublicationDueChanged
 from jsp_common.holidays import YearSchedule
-from jsp_common.logs import get_logger
 from jsp_common.outbox import SessionTx
-from jsp_common.schedule_feed import describe, recount_provisional
+from jsp_common.schedule_feed import recount_provisional
 
 from ..adapters import tasks as repo
 from ..deps import Deps
 from ..domain import publication
 
-log = get_logger(__name__)
 BATCH = 500
 
 
 async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
     """Returns how many publication deadlines moved or became final."""
-    now, reason = now or clock.now(), describe(schedules)
-    changed = await recount_provisional(
-        deps.db, deps.source, calendar=deps.calendar, fetch=repo.provisional_dues, batch=BATCH,
-        recount=lambda tx, t: _recount(deps, tx, t, reason=reason, now=now),
-        after_of=lambda t: (t["inspected_on"], t["task_id"], t["uscc"]))
-    if changed:
-        log.info("publication deadlines recomputed", count=changed, years=[s.year for s in schedules])
-    return changed
+    return await recount_provisional(
+        deps.db, deps.source, schedules, what="publication deadlines", calendar=deps.calendar,
+        fetch=repo.provisional_dues, batch=BATCH, recount=partial(_recount, deps),
+        after_of=lambda t: (t["inspected_on"], t["task_id"], t["uscc"]), now=now)
 
 
 async def _recount(deps: Deps, tx: SessionTx, t: dict, *, reason: str, now: datetime) -> int:

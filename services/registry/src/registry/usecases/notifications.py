@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
-from jsp_common.schedule_feed import describe, recount_provisional
+from jsp_common.schedule_feed import recount_provisional
 
 from ..adapters import adjudication as cases
 from ..adapters import notifications as notes
@@ -90,21 +91,18 @@ async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *
     """A year's holiday schedule was published or corrected: recompute every unacknowledged notification whose
     acknowledge-by time was provisional, record the change on the entity's history and tell the department
     (``registry.notification.due-changed.v1``, both times given). Returns how many moved or became final."""
-    now, reason = now or clock.now(), describe(schedules)
+    return await recount_provisional(
+        deps.db, deps.source, schedules, what="provisional acknowledge-by times", calendar=deps.calendar,
+        fetch=notes.provisional, batch=deps.settings.overdue_scan_batch, recount=partial(_recount, deps),
+        after_of=lambda row: (row["issued_at"], row["id"]), now=now)
 
-    async def recount(tx: Tx, row: dict[str, Any]) -> int:
-        due = acknowledge_by(deps.calendar, row["issued_at"], deps.settings.ack_workdays)
-        if due == Due(row["acknowledge_by"], True):
-            return 0
-        await _announce_due(tx, row, due, reason=reason, now=now)
-        return 1
 
-    changed = await recount_provisional(deps.db, deps.source, calendar=deps.calendar, fetch=notes.provisional,
-                                        recount=recount, after_of=lambda row: (row["issued_at"], row["id"]),
-                                        batch=deps.settings.overdue_scan_batch)
-    if changed:
-        log.info("provisional acknowledge-by times recomputed", count=changed)
-    return changed
+async def _recount(deps: Deps, tx: Tx, row: dict[str, Any], *, reason: str, now: datetime) -> int:
+    due = acknowledge_by(deps.calendar, row["issued_at"], deps.settings.ack_workdays)
+    if due == Due(row["acknowledge_by"], True):
+        return 0
+    await _announce_due(tx, row, due, reason=reason, now=now)
+    return 1
 
 
 async def _announce_due(tx: Tx, row: dict[str, Any], due: Due, *, reason: str, now: datetime) -> None:

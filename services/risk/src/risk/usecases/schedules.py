@@ -10,34 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
-from jsp_common import clock
 from jsp_common.events.risk import RiskAlertRespondByChanged
 from jsp_common.holidays import YearSchedule
-from jsp_common.logs import get_logger
 from jsp_common.outbox import SessionTx
-from jsp_common.schedule_feed import describe, recount_provisional
+from jsp_common.schedule_feed import recount_provisional
 
 from ..adapters import repository as repo
 from ..deps import Deps
 from ..domain import alerts as rules
 from .alerts import alert_fields, publish, record
 
-log = get_logger(__name__)
 CALENDAR = "risk.workday-schedule"
 BATCH = 500
 
 
 async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
     """Returns how many response deadlines moved or became final."""
-    now, reason = now or clock.now(), describe(schedules)
-    changed = await recount_provisional(
-        deps.db, deps.source, calendar=deps.calendar, fetch=repo.provisional_alerts, batch=BATCH,
-        recount=lambda tx, alert: _recount(deps, tx, alert, reason=reason, now=now),
-        after_of=lambda alert: (alert["raised_at"], alert["id"]))
-    if changed:
-        log.info("provisional response deadlines recomputed", count=changed)
-    return changed
+    return await recount_provisional(
+        deps.db, deps.source, schedules, what="provisional response deadlines", calendar=deps.calendar,
+        fetch=repo.provisional_alerts, batch=BATCH, recount=partial(_recount, deps),
+        after_of=lambda alert: (alert["raised_at"], alert["id"]), now=now)
 
 
 async def _recount(deps: Deps, tx: SessionTx, alert: dict, *, reason: str, now: datetime) -> int:
