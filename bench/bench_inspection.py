@@ -2,8 +2,8 @@
 plans (per credit class, one seed, merged by USCC, two inspectors per entity from 5 × 3,000), beside only
 reading that population (USCC and credit class) from PostgreSQL in the same run. Target: the draw costs
 less than the read. The draw is the service's own path (``usecases/draws.draw_input`` then
-``domain/joint.conclude``): PostgreSQL snapshots and ranks the population, keeps its members for the record,
-and returns only the samples; the service merges them and draws the teams."""
+``domain/joint.conclude``): PostgreSQL snapshots the population, keeps its members for the record and ranks it
+in one statement, returning only the samples; the service merges them and draws the teams."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ async def run(env: BenchEnv) -> list[Figure]:
     sampled = sum(len(st.sample) for sts in out.strata.values() for st in sts)
     return [Figure("joint draw: merge and draw, 5 plans", draw_s, read_s, "s", higher_is_better=False,
                    note=f"{n:,} entities, {sampled:,} sampled by 5 departments, {len(out.targets):,} joint visits "
-                        f"with their teams (PostgreSQL snapshots and ranks the population, the service merges and "
+                        f"with their teams (PostgreSQL snapshots, keeps and ranks the population in one statement, "
+                        f"the service merges and "
                         f"draws the teams); baseline: reading the population (USCC, credit class) from PostgreSQL")]
 
 

@@ -5,8 +5,13 @@ snapshots, and a record that replays identically in Python."""
 from __future__ import annotations
 
 import random
+import uuid
+from datetime import date
+from decimal import Decimal
 
-from inspection.adapters import directory, ranking
+from jsp_common import clock
+
+from inspection.adapters import directory, ranking, tasks
 from inspection.domain import draw, joint
 
 from .conftest import OFFICE, dept, new_industry, new_uscc
@@ -18,17 +23,33 @@ async def test_the_database_ranks_a_population_exactly_as_the_published_algorith
     industry = new_industry()
     usccs = await service.entities(60, industry, classes={})
     seed = draw.new_seed()
-    async with service.deps.db.transaction() as s:
-        population, _ = await directory.population(s, {"industry_code": industry}, year=2026, yearly_cap=99)
-        lowest, ranks = await ranking.lowest(s, {"industry_code": industry}, year=2026, yearly_cap=99, seed=seed,
-                                             need={"B": 60, "C": 0})
-    assert sorted(c.uscc for c in population) == sorted(usccs)
-    assert lowest == {"B": draw.take_lowest(seed, usccs, 60), "C": []}
-    assert ranks == {u: draw.rank(seed, u) for u in usccs}
-    async with service.deps.db.transaction() as s:
-        lowest, _ = await ranking.lowest(s, {"industry_code": industry}, year=2026, yearly_cap=99, seed=seed,
-                                         need={"B": 7})
-    assert lowest["B"] == draw.take_lowest(seed, usccs, 7)
+    for ratios, k in (([("B", Decimal(1)), ("C", Decimal("0.3"))], 60), ([("B", Decimal("0.05"))], 3),
+                      ([("B", Decimal("0.05")), ("B", Decimal("0.125"))], 8)):  # the largest sample: 7.5 -> 8
+        async with service.deps.db.transaction() as s:
+            population, _ = await directory.population(s, {"industry_code": industry}, year=2026, yearly_cap=99)
+            draw_id = await _draw(s, seed)
+            snapshots, lowest, ranks = await ranking.draw_population(
+                s, draw_id, 0, {"industry_code": industry}, year=2026, yearly_cap=99, seed=seed, ratios=ratios)
+            kept = await ranking.members(s, draw_id)
+            await s.rollback()
+        assert sorted(c.uscc for c in population) == sorted(usccs)
+        assert snapshots == {"B": draw.snapshot(usccs)}
+        assert kept == {(0, "B"): sorted(usccs)}
+        assert lowest["B"] == draw.take_lowest(seed, usccs, k) and lowest.get("C", []) == []
+        assert k == max(draw.sample_size(r, 60) for c, r in ratios if c == "B")
+        assert ranks == {u: draw.rank(seed, u) for u in lowest["B"]}
+
+
+async def _draw(s, seed: str) -> str:
+    """A draw row for the kept populations to belong to (rolled back with the test's transaction)."""
+    suffix = uuid.uuid4().hex[:8]
+    task = await tasks.add_task(s, {
+        "id": f"T-{suffix}", "matter_code": "M", "matter_version": 1, "lead_department": SAMR, "departments": [SAMR],
+        "plan_ids": [], "period_start": date(2026, 1, 1), "period_end": date(2026, 12, 31), "created_by": "test",
+        "created_at": clock.now()})
+    await tasks.add_draw(s, {"id": f"D-{suffix}", "task_id": task["id"], "seed": seed, "seed_hash": draw.seed_hash(seed),
+                             "status": "announced", "announced_at": clock.now(), "actor": "test"})
+    return f"D-{suffix}"
 
 
 async def test_a_draw_over_every_credit_class_replays_identically_from_its_public_record(service):

@@ -3,12 +3,19 @@ clear refusal instead of fewer inspectors."""
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
-
 from inspection.domain import draw
-from inspection.domain.assignment import DrawRefused, Inspector, Rules, assign, eligible, needs
+from inspection.domain.assignment import (
+    DrawRefused,
+    Inspector,
+    Rules,
+    assign,
+    eligible,
+    needs,
+)
 from inspection.domain.merge import JointTarget
 
 END = date(2026, 6, 30)
@@ -87,3 +94,28 @@ def test_the_documented_inspector_vector():
     with pytest.raises(DrawRefused) as exc:
         assign(seed, [t3, t5], {"d": ids()}, lead="d", rules=Rules(cap_per_inspector=1))
     assert exc.value.facts["uscc"] == t3.uscc and exc.value.facts["available"] == 1
+
+
+def test_taking_inspectors_in_turn_gives_what_the_walk_gives():
+    """Departments whose queue skips nobody take their inspectors in turn instead of walking the queue:
+    the same teams, and the same refusals, over pools with and without conflicts, caps and prior loads."""
+    rng = random.Random(7)
+    depts = ["mem-410100", "nhc-410100", "samr-410100"]
+    for case in range(300):
+        usccs = [f"U{n}" for n in range(rng.randint(1, 40))]
+        targets = [target(u, *sorted(rng.sample(depts, rng.randint(1, 3)))) for u in usccs]
+        pools = {}
+        for d in depts:
+            conflicts = {f"i{k}": frozenset(rng.sample(usccs, 1)) for k in range(4) if rng.random() < 0.1}
+            pools[d] = pool(d, rng.randint(0, 6), **conflicts)
+        rules = Rules(min_per_entity=rng.choice([2, 3]), cap_per_inspector=rng.choice([3, 8, 100]))
+        load = {i.id: rng.randint(0, 3) for p in pools.values() for i in p if rng.random() < 0.3}
+        seed = draw.new_seed()
+        got = []
+        for shortcut in (True, False):
+            try:
+                got.append(assign(seed, targets, pools, lead="samr-410100", rules=rules, prior_load=load,
+                                  shortcut=shortcut))
+            except DrawRefused as exc:
+                got.append(exc.facts)
+        assert got[0] == got[1], case

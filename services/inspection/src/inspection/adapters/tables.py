@@ -181,15 +181,17 @@ results = Table(
     Index("results_entity_item", "uscc", "item_code", "inspected_on"),
 )
 
-# The population snapshot of a performed draw: each stratum's members, sorted (written by the database
-# while it ranks them: a million members never pass through the service). The draw's record names the
-# population (``population`` of a stratum); the public record lists the members from here.
+# The population snapshot of a performed draw: each stratum's members, sorted in byte order and joined by a
+# newline, the text whose SHA-256 is the stratum's digest (written by the database while it ranks them: a
+# million members never pass through the service). The draw's record names the population (``population``
+# of a stratum); the public record lists the members from here.
 draw_populations = Table(
     "draw_populations", metadata,
     Column("draw_id", Text, ForeignKey("draws.id"), nullable=False),
     Column("population", Integer, nullable=False),       # 0, 1, ...: the task's distinct plan filters
     Column("credit_class", Text, nullable=False),
-    Column("members", ARRAY(Text), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("members", Text, nullable=False),
     PrimaryKeyConstraint("draw_id", "population", "credit_class"),
 )
 

@@ -17,10 +17,11 @@ loads stay even.)
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping, Sequence
+from itertools import cycle
+from typing import Callable, Mapping, Sequence
 
 from . import draw
 from .merge import JointTarget
@@ -85,24 +86,41 @@ def queue_order(seed: str, pool: Sequence[Inspector]) -> list[str]:
 
 def assign(seed: str, targets: Sequence[JointTarget], pools: Mapping[str, Sequence[Inspector]], *,
            lead: str, rules: Rules, prior_load: Mapping[str, int] | None = None,
-           ranks: Mapping[str, bytes] | None = None) -> dict[str, list[str]]:
+           ranks: Mapping[str, bytes] | None = None, shortcut: bool = True) -> dict[str, list[str]]:
     """Inspector ids per USCC. ``pools``: each department's eligible inspectors; ``prior_load``: targets
     each inspector already holds in the period; ``ranks``: the targets' ranks if already computed.
-    Raises :class:`DrawRefused`."""
+    Raises :class:`DrawRefused`.
+
+    A department whose walk can skip nobody (no inspector conflicted with a target, none reaching the cap,
+    no target needing more than the queue holds, no inspector in another pool) takes its inspectors
+    straight from its queue in turn, which is what the walk gives then (``shortcut=False`` always walks)."""
     load = dict(prior_load or {})
     conflicts = {i.id: i.conflicts for pool in pools.values() for i in pool}
     queues = {d: deque(i for i in queue_order(seed, pool) if load.get(i, 0) < rules.cap_per_inspector)
               for d, pool in pools.items()}
     out: dict[str, list[str]] = {}
     rank_of = ranks if ranks is not None else draw.ranks(seed, (t.uscc for t in targets))
+    usccs = [t.uscc for t in targets]
+    keys: list[bytes] = list(map(rank_of.__getitem__, usccs))
+    if len(set(keys)) < len(keys):  # equal ranks (32 bytes each): then by member
+        keys = [r + u.encode() for r, u in zip(keys, usccs)]
+    ordered = [targets[k] for k in sorted(range(len(keys)), key=keys.__getitem__)]
     cap, per_department, minimum = rules.cap_per_inspector, rules.per_department, rules.min_per_entity
-    for t in sorted(targets, key=lambda t: (rank_of[t.uscc], t.uscc)):
-        chosen: list[str] = []
-        departments = t.departments
+    combinations = Counter(t.departments for t in targets)
+    needs_of: dict[tuple[str, ...], list[tuple[str, int]]] = {}
+    for departments in combinations:  # as needs() says, once per combination of departments
         extra = minimum - per_department * len(departments)
         top_up = (lead if lead in departments else departments[0]) if extra > 0 else None
-        for dept in departments:  # as needs() says, inlined: this loop runs once per target
-            n = per_department + (extra if dept == top_up else 0)
+        needs_of[departments] = [(d, per_department + (extra if d == top_up else 0)) for d in departments]
+    turns = _turns(targets, combinations, needs_of, queues, pools, load, cap) if shortcut else {}
+    steps = {ds: [(turns.get(d), d, n) for d, n in needs] for ds, needs in needs_of.items()}
+    for t in ordered:
+        chosen: list[str] = []
+        for turn, dept, n in steps[t.departments]:
+            if turn is not None:                  # the queue in turn: nobody is skipped
+                for _ in range(n):
+                    chosen.append(turn())
+                continue
             queue = queues.get(dept)
             if queue is None:
                 queue = queues[dept] = deque()
@@ -121,4 +139,31 @@ def assign(seed: str, targets: Sequence[JointTarget], pools: Mapping[str, Sequen
             if took < n:
                 raise _refusal(t.uscc, dept, n, took, pools.get(dept, ()), load, cap)
         out[t.uscc] = chosen
+    return out
+
+
+def _turns(targets: Sequence[JointTarget], combinations: Mapping[tuple[str, ...], int],
+           needs_of: Mapping[tuple[str, ...], list[tuple[str, int]]], queues: Mapping[str, deque],
+           pools: Mapping[str, Sequence[Inspector]], load: Mapping[str, int], cap: int) -> dict[str, Callable[[], str]]:
+    """The departments whose walk skips nobody, each with its next inspector in turn."""
+    ids = [i.id for pool in pools.values() for i in pool]
+    if len(set(ids)) != len(ids):
+        return {}
+    wanted: dict[str, int] = {}
+    largest: dict[str, int] = {}
+    for departments, count in combinations.items():
+        for d, n in needs_of[departments]:
+            wanted[d] = wanted.get(d, 0) + n * count
+            largest[d] = max(largest.get(d, 0), n)
+    conflicted = {u for pool in pools.values() for i in pool for u in i.conflicts}
+    if conflicted:
+        conflicted &= {t.uscc for t in targets}
+    out = {}
+    for d, total in wanted.items():
+        queue, pool = queues.get(d), pools.get(d, ())
+        if not queue or largest[d] > len(queue) or any(not i.conflicts.isdisjoint(conflicted) for i in pool):
+            continue
+        rounds, rest = divmod(total, len(queue))
+        if all(load.get(i, 0) + rounds + (k < rest) <= cap for k, i in enumerate(queue)):
+            out[d] = cycle(list(queue)).__next__
     return out

@@ -10,9 +10,11 @@ from a record alone; :func:`verify` lists every difference (none: the record is 
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from . import draw
 from .assignment import Inspector, Rules, assign
@@ -90,6 +92,24 @@ def strata_from_ranked(ratios: Mapping[str, Decimal], snapshots: Mapping[str, dr
 
 def conclude(inp: DrawInput, strata: Mapping[str, list[Stratum]], ranks: Mapping[str, bytes]) -> DrawOutcome:
     """Merge the plans' samples by USCC and draw the inspectors (``ranks``: at least every sampled member's)."""
+    with _collector_paused():
+        return _conclude(inp, strata, ranks)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A large draw makes hundreds of thousands of small objects and keeps them all: the cyclic garbage
+    collector, triggered by their number, would walk them again and again to free nothing."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _conclude(inp: DrawInput, strata: Mapping[str, list[Stratum]], ranks: Mapping[str, bytes]) -> DrawOutcome:
     samples = [DepartmentSample(p.department, p.plan_id, tuple(p.items),
                                 tuple(u for s in strata[p.plan_id] for u in s.sample)) for p in inp.plans]
     if inp.requested:  # each asked department's plan inspects the requested entity too

@@ -22,18 +22,19 @@ class DepartmentSample:
     sample: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class JointTarget:
     """One entity of the joint task: the items each department inspects there."""
 
     uscc: str
     parts: tuple[tuple[str, tuple[str, ...]], ...]   # (department, items), by department
     recognised: tuple[str, ...] = ()                 # items not inspected: an accepted result covers them
-
-    departments: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # The parts' departments (computed from them when not given: the merge shares one tuple per combination).
+    departments: tuple[str, ...] = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "departments", tuple(d for d, _ in self.parts))
+        if self.departments is None:
+            self.departments = tuple(d for d, _ in self.parts)
 
     @property
     def items(self) -> tuple[str, ...]:
@@ -45,31 +46,36 @@ def merge(samples: Iterable[DepartmentSample],
     """One target per USCC over every department's sample, by USCC; each department keeps its items there
     that no accepted result of the period covers yet."""
     done_of = {u: frozenset(items) for u, items in (recognised or {}).items()}
-    # Departments in code order, each with its items sorted: a target's parts come out in order.
-    by_department: dict[str, set[str]] = {}
-    members: dict[str, set[str]] = {}
+    items_of: dict[str, set[str]] = {}
+    sampled: dict[str, list[Iterable[str]]] = {}
     for s in samples:
-        by_department.setdefault(s.department, set()).update(s.items)
-        members.setdefault(s.department, set()).update(s.sample)
-    parts_of: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-    for dept in sorted(by_department):
-        part = (dept, tuple(sorted(by_department[dept])))
-        for uscc in members[dept]:
-            got = parts_of.get(uscc)
-            if got is None:
-                parts_of[uscc] = [part]
-            else:
-                got.append(part)
+        items_of.setdefault(s.department, set()).update(s.items)
+        sampled.setdefault(s.department, []).append(s.sample)
+    # Departments in code order, each with its items sorted; an entity's departments as the bits of a number,
+    # so the parts of every entity sampled by the same departments are one shared tuple.
+    part = [(d, tuple(sorted(items_of[d]))) for d in sorted(items_of)]
+    mask_of: dict[str, int] = {}
+    get = mask_of.get
+    for bit, (dept, _) in enumerate(part):
+        b = 1 << bit
+        for sample in sampled[dept]:
+            for uscc in sample:
+                mask_of[uscc] = get(uscc, 0) | b
+    combos: dict[int, tuple[tuple, tuple[str, ...]]] = {}
     out = []
-    for uscc in sorted(parts_of):
-        parts = parts_of[uscc]
+    for uscc in sorted(mask_of):
+        m = mask_of[uscc]
+        combo = combos.get(m)
+        if combo is None:
+            parts = tuple(p for k, p in enumerate(part) if m >> k & 1)
+            combo = combos[m] = (parts, tuple(d for d, _ in parts))
         done = done_of.get(uscc)
         if not done:
-            out.append(JointTarget(uscc, tuple(parts)))
+            out.append(JointTarget(uscc, combo[0], (), combo[1]))
             continue
-        kept = tuple((d, tuple(i for i in items if i not in done)) for d, items in parts)
+        kept = tuple((d, tuple(i for i in items if i not in done)) for d, items in combo[0])
         kept = tuple(p for p in kept if p[1])
-        skipped = tuple(sorted(done & {i for _, items in parts for i in items}))
+        skipped = tuple(sorted(done & {i for _, items in combo[0] for i in items}))
         if kept:
             out.append(JointTarget(uscc, kept, skipped))
     return out

@@ -71,11 +71,10 @@ async def draw_input(deps: Deps, tx: Transaction, task: dict, seed: str, draw_id
     for p in plans:
         key = json.dumps(p["filter"], sort_keys=True)
         if key not in filters:
-            group = [q for q in plans if json.dumps(q["filter"], sort_keys=True) == key]
-            snaps = await ranking.keep_population(session, draw_id, len(filters), p["filter"], year=year, yearly_cap=cap)
-            need = {c: max(draw.sample_size(Decimal(q["ratios"].get(c, 0)), snap.size) for q in group)
-                    for c, snap in snaps.items()}
-            lowest, got = await ranking.lowest(session, p["filter"], year=year, yearly_cap=cap, seed=seed, need=need)
+            asked = {(c, Decimal(r)) for q in plans if json.dumps(q["filter"], sort_keys=True) == key
+                     for c, r in q["ratios"].items()}
+            snaps, lowest, got = await ranking.draw_population(session, draw_id, len(filters), p["filter"], year=year,
+                                                               yearly_cap=cap, seed=seed, ratios=sorted(asked))
             ranks.update(got)
             filters[key] = (len(filters), snaps, lowest)
         number, snaps, lowest = filters[key]
