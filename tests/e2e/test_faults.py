@@ -136,13 +136,17 @@ async def test_nothing_is_lost_or_duplicated_when_services_broker_and_database_f
         await office.renew()
         bureau = await register_system(http, office, unique("faults-bureau"), ["bureau"])
         hotline = await register_system(http, office, unique("faults-hotline"), ["hotline"])
-        producer = AIOKafkaProducer(acks="all", enable_idempotence=True, request_timeout_ms=15000, **client_options)
-        await producer.start()
+        async def new_producer() -> AIOKafkaProducer:
+            producer = AIOKafkaProducer(acks="all", enable_idempotence=True, request_timeout_ms=15000,
+                                        **client_options)
+            await producer.start()
+            return producer
         schedule = FaultSchedule.plan(ROOT, {"a": stack, "b": replicas}, rng, window_s=plan.window_s,
                                       kills_per_process=plan.kills, broker_restarts=plan.broker_restarts,
                                       postgres_outage_s=plan.postgres_outage_s)
-        traffic = Traffic(run=uuid.uuid4().hex[:8], rng=rng, http=http, producer=producer, bureau=bureau,
+        traffic = Traffic(run=uuid.uuid4().hex[:8], rng=rng, http=http, new_producer=new_producer, bureau=bureau,
                           hotline=hotline, office=office, concurrency=plan.concurrency)
+        await traffic.start()
         start = clock.now()
 
         async def paced(send):  # inputs spread over the window (a pace, not a synchronisation)
@@ -162,7 +166,7 @@ async def test_nothing_is_lost_or_duplicated_when_services_broker_and_database_f
                              what="every service process to be ready again")
         finally:
             schedule.stop()
-            await producer.stop()
+            await traffic.stop()
         left: dict = {}
 
         async def settled():

@@ -7,14 +7,17 @@ same envelope id. What was accepted is recorded for the set comparison."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Awaitable, Callable
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import OutOfOrderSequenceNumber, UnknownProducerId
 
 from jsp_common import clock, topics
 from jsp_common.envelope import new_envelope
@@ -99,9 +102,12 @@ POISON_TARGETS = (topics.MARKET_REGISTRATIONS, topics.HOTLINE_WORK_ORDERS, topic
 
 
 class Traffic:
-    def __init__(self, *, run: str, rng: random.Random, http: httpx.AsyncClient, producer: AIOKafkaProducer,
-                 bureau: Credentials, hotline: Credentials, office: Credentials, concurrency: int):
-        self.run, self.rng, self.http, self.producer = run, rng, http, producer
+    def __init__(self, *, run: str, rng: random.Random, http: httpx.AsyncClient,
+                 new_producer: Callable[[], Awaitable[AIOKafkaProducer]], bureau: Credentials, hotline: Credentials,
+                 office: Credentials, concurrency: int):
+        self.run, self.rng, self.http = run, rng, http
+        self.producer: AIOKafkaProducer | None = None
+        self._new_producer, self._renewing = new_producer, asyncio.Lock()
         self.bureau, self.hotline, self.office = bureau, hotline, office
         self.sent = Sent()
         self._slots = asyncio.Semaphore(concurrency)
@@ -113,16 +119,35 @@ class Traffic:
                          f"POST {path} {key}", creds=creds)
         return r.json()["event_id"]
 
+    async def start(self) -> None:
+        self.producer = await self._new_producer()
+
+    async def stop(self) -> None:
+        if self.producer is not None:
+            await self.producer.stop()
+
     async def _produce(self, topic: str, key: str, value: bytes) -> None:
         deadline = time.monotonic() + GIVE_UP_S
         while True:
+            producer = self.producer
             try:
-                await self.producer.send_and_wait(topic, value, key=key.encode())
+                await producer.send_and_wait(topic, value, key=key.encode())
                 return
             except Exception as exc:  # noqa: BLE001 - broker away: send the same bytes again
                 if time.monotonic() > deadline:
                     raise AssertionError(f"{topic} {key}: not accepted by the broker: {exc!r}") from exc
+                if isinstance(exc, (OutOfOrderSequenceNumber, UnknownProducerId)):
+                    await self._renew(producer)
                 await asyncio.sleep(RETRY_S)
+
+    async def _renew(self, failed: AIOKafkaProducer) -> None:
+        """The broker lost track of this idempotent producer's sequence numbers (a restart): as an outside system's
+        client would, start a new producer (a new producer id) and send the same bytes again with it."""
+        async with self._renewing:
+            if self.producer is failed:
+                self.producer = await self._new_producer()
+                with contextlib.suppress(Exception):
+                    await failed.stop()
 
     async def _event(self, topic: str, key: str, type_: str, data: dict, *, gateway: str | None,
                      creds: Credentials | None, idem: str) -> str:
