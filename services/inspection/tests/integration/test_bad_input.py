@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from inspection.adapters.tables import draws, matter_batches, matters, plans, results, targets, tasks
+from inspection.adapters.tables import draws, inspectors, matter_batches, matters, plans, results, targets, tasks
 
 from jsp_testkit.testing import OFFICE, dept, unique
 
@@ -50,6 +50,15 @@ async def test_a_batch_with_an_unknown_department_is_refused_whole(service):
     assert ok.status_code == 201, ok.text
     assert ok.json()["accepted"] == [{"row": 2, "code": first, "version": 1}]
 
+
+
+async def test_an_inspector_file_without_the_needed_columns_is_refused(service):
+    before = await _count(service, inspectors)
+    for body in ("{}", "name,certificate_no\n张三,C-1\n"):
+        r = await service.post("/inspectors", dept(SAMR), content=body.encode(), headers={"content-type": "text/csv"})
+        assert r.status_code == 422 and _fields(r) == {"body"}, r.text
+        assert "certificate_valid_until" in r.json()["detail"]
+    assert await _count(service, inspectors) == before
 
 async def test_a_plan_whose_filter_matches_no_entity_is_refused(service):
     matter = await service.matter()

@@ -5,6 +5,7 @@ problem found, and mutual recognition in a later draw."""
 from __future__ import annotations
 
 from jsp_common import topics
+from jsp_common.events.clues import MAX_CONTENT_CHARS
 from jsp_testkit.testing import OFFICE, dept, of_type, tail
 
 from .conftest import new_industry
@@ -37,14 +38,21 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
 
     async with tail(bootstrap, topics.INSPECTION_RESULTS, topics.CLUE_SUBMISSIONS) as t:
         # Fri 26 Sep 2025: 20 working days, with Sun 28 Sep and Sat 11 Oct worked and 1-8 Oct off.
-        r = await service.post(f"{base}/results", dept(NHC), {
-            "inspected_on": "2025-09-26", "raise_clue": True,
-            "items": [{"item_code": items[0], "outcome": "correction_ordered", "note": "进货查验记录不全"},
-                      {"item_code": items[1], "outcome": "no_problem"}]})
+        results = {"inspected_on": "2025-09-26", "raise_clue": True,
+                   "items": [{"item_code": items[0], "outcome": "correction_ordered", "note": "进货查验记录不全"},
+                             {"item_code": items[1], "outcome": "no_problem"}]}
+        # a clue's text is at most a clue's content: refused longer, nothing written
+        r = await service.post(f"{base}/results", dept(NHC), {**results, "clue_text": "查" * (MAX_CONTENT_CHARS + 1)})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.clue_text", r.text
+        # the text made of the problems found (without clue_text) is cut to a clue's content
+        results["items"][0]["note"] += "。" * (2000 - len(results["items"][0]["note"]))
+        results["items"][1] = {"item_code": items[1], "outcome": "referred_for_case", "note": "台账" * 1000}
+        r = await service.post(f"{base}/results", dept(NHC), results)
         assert r.status_code == 201, r.text
         assert r.json()["due_on"] == "2025-10-30" and r.json()["complete"]
         clue = (await t.wait_for(of_type("clues.clue.submitted.v1", channel_ref=f"{task['id']}.{joint_['uscc']}")))[0]
         assert clue.envelope.data["channel"] == "inspection" and clue.envelope.data["uscc"] == joint_["uscc"]
+        assert len(clue.envelope.data["content"]) == MAX_CONTENT_CHARS
 
         overdue = (await service.get("/publications/overdue", OFFICE, params={"limit": 500})).json()
         assert any(o["task_id"] == task["id"] and o["uscc"] == joint_["uscc"] for o in overdue)
@@ -56,7 +64,7 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
         published = (await t.wait_for(of_type("inspection.result.published.v1", task_id=task["id"])))[0].envelope.data
     assert published["problems_found"] and published["departments"] == [NHC, SAMR]
     assert {i["item_code"]: i["outcome"] for i in published["items"]} == {items[0]: "correction_ordered",
-                                                                         items[1]: "no_problem"}
+                                                                         items[1]: "referred_for_case"}
     feed = (await service.get("/public/results", params={"since": "2020-01-01T00:00:00Z", "limit": 1000})).json()
     assert any(f["task_id"] == task["id"] and f["uscc"] == joint_["uscc"] for f in feed)
     overdue = (await service.get("/publications/overdue", OFFICE, params={"limit": 500})).json()

@@ -20,12 +20,13 @@ from .schemas import InspectorChange, InspectorIn
 router = APIRouter(prefix="/inspectors", tags=["inspectors"])
 CSV_COLUMNS = ("department", "name", "certificate_no", "certificate_valid_until", "fields", "division_code", "active",
                "conflicts")
+CSV_REQUIRED = ("name", "certificate_no", "certificate_valid_until")
 LOAD_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "array", "items": InspectorIn.model_json_schema(
         ref_template="#/components/schemas/{model}")}},
     "text/csv": {"schema": {"type": "string", "format": "inspectors-csv", "description": (
-        "A CSV file (UTF-8, a BOM allowed) whose header names the columns " + ", ".join(CSV_COLUMNS) + " (name, "
-        "certificate_no and certificate_valid_until needed); one inspector per line, its fields as in InspectorIn: "
+        "A CSV file (UTF-8, a BOM allowed) whose header names the columns " + ", ".join(CSV_COLUMNS) + " (" +
+        ", ".join(CSV_REQUIRED) + " needed, 422 without); one inspector per line, its fields as in InspectorIn: "
         "fields and conflicts separated by ';', active true or false (default true)")}}}}}
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 
@@ -43,10 +44,14 @@ async def load(request: Request, actor: Principal = Depends(STAFF)):
     raw = (await request.body()).decode("utf-8", errors="replace")
     if kind in ("text/csv", "application/csv"):
         try:
-            docs = [{k: v for k, v in r.items() if k is not None and v not in (None, "")}
-                    for r in csv.DictReader(io.StringIO(raw.lstrip("\ufeff")))]
+            reader = csv.DictReader(io.StringIO(raw.lstrip("\ufeff")))
+            missing = [c for c in CSV_REQUIRED if c not in (reader.fieldnames or [])]
+            docs = [{k: v for k, v in r.items() if k is not None and v not in (None, "")} for r in reader]
         except csv.Error as exc:
             raise Problem(422, f"not a readable CSV file: {exc}", errors=[{"field": "body", "reason": str(exc)}]) from None
+        if missing:
+            reason = f"the CSV header lacks: {', '.join(missing)} (columns: {','.join(CSV_COLUMNS)})"
+            raise Problem(422, reason, errors=[{"field": "body", "reason": reason}])
         for d in docs:
             for key in ("fields", "conflicts"):
                 if key in d:

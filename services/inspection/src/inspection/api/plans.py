@@ -16,9 +16,15 @@ from .schemas import PlanIn, TaskIn
 
 router = APIRouter(tags=["plans and joint tasks"])
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
+PLAN_REFUSED = {409: {"description": "The department takes no part in the matter in force or has no item of it, the "
+                                     "ratios are above a general matter's cap, or the filter matches no active entity "
+                                     "(problem+json)"}}
+TASK_REFUSED = {409: {"description": "The plans are not of one matter version and period, one per department, "
+                                     "the lead department's among them, none in a joint task yet (problem+json)"}}
 
 
-@router.post("/plans", status_code=201, summary="A department's sampling plan for a matter and period")
+@router.post("/plans", status_code=201, responses=PLAN_REFUSED,
+             summary="A department's sampling plan for a matter and period")
 async def create_plan(body: PlanIn, request: Request, actor: Principal = Depends(STAFF)):
     async with transaction(request) as tx:
         return await uc.create_plan(deps_of(request), tx, actor, body.fields())
@@ -41,7 +47,8 @@ async def one_plan(request: Request, plan_id: str = Path(pattern=ID), actor: Pri
         return await uc.visible_plan(tx, actor, plan_id)
 
 
-@router.post("/tasks", status_code=201, summary="The lead department merges plans into one joint task (汇总取重)")
+@router.post("/tasks", status_code=201, responses=TASK_REFUSED,
+             summary="The lead department merges plans into one joint task (汇总取重)")
 async def create_task(body: TaskIn, request: Request, actor: Principal = Depends(STAFF)):
     async with transaction(request) as tx:
         return await uc.create_task(tx, actor, body.plan_ids)

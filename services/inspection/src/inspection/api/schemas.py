@@ -11,6 +11,7 @@ from jsp_common import divisions
 from jsp_common.api_types import (USCC_PATTERN, Date, DepartmentCode, DivisionCode, IndustryPrefix, Integer,
                                   RequestBody, RequiredText, Text, number)
 from jsp_common.domains import Domain
+from jsp_common.events.clues import MAX_CONTENT_CHARS
 from jsp_common.events.inspection import ItemOutcome
 
 from ..domain.sampling import bands
@@ -199,4 +200,5 @@ class ResultsIn(RequestBody):
     inspected_on: Date
     items: list[ItemResultIn] = Field(min_length=1, max_length=200)
     raise_clue: StrictBool = Field(False, description="raise a clue on the clues service's intake (a problem found)")
-    clue_text: Text | None = Field(None, max_length=5000)
+    clue_text: Text | None = Field(None, max_length=MAX_CONTENT_CHARS,
+                                   description="the clue's text (a clue's at most); default: the problems found")

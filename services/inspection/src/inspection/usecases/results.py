@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from jsp_common import clock, topics
-from jsp_common.events.clues import ClueSubmitted
+from jsp_common.events.clues import MAX_CONTENT_CHARS, ClueSubmitted
 from jsp_common.events.inspection import InspectionResultPublished, ItemResult
 from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
@@ -76,7 +76,8 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
 def _clue_text(target: dict, rows: list[dict]) -> str:
     found = "; ".join(f"{r['item_code']}: {r['outcome']}" + (f" ({r['note']})" if r["note"] else "")
                       for r in rows if r["outcome"] != "no_problem")
-    return f"联合抽查发现问题 {target['entity_name']}: {found}"
+    text = f"联合抽查发现问题 {target['entity_name']}: {found}"
+    return text if len(text) <= MAX_CONTENT_CHARS else text[:MAX_CONTENT_CHARS - 1] + "…"  # a clue's most
 
 
 async def view(tx: Transaction, task_id: str, uscc: str) -> dict:
