@@ -10,7 +10,8 @@ import uuid
 from pathlib import Path
 
 
-from harness import BenchEnv, Figure, correlate_by_key, measure_pipeline, random_uscc, service_process
+from harness import (BenchEnv, Figure, correlate_by_key, measure_pipeline, pipeline_figures, random_uscc,
+                     service_process)
 from jsp_common import clock
 from jsp_common.consumer import move_group_to_end
 from jsp_common.envelope import Envelope, new_envelope
@@ -85,14 +86,6 @@ async def run(env: BenchEnv) -> list[Figure]:
     async with service_process("bench/bare_loop.py", HOTLINE) as proc:
         base = await _measure(env, run_id + "b", correlate_by_key, n, proc.pid)
     await _skip_backlog(env, settings.intake_group)  # the baseline's messages are not the intake's
-    return [
-        Figure("work orders routed/s, hotline topic → department topic", ours.throughput, base.throughput, "clues/s",
-               note=f"{n} work orders, 6 domains and cities"),
-        Figure("p50 latency, hotline topic → department topic", ours.p50_ms, base.p50_ms, "ms",
-               higher_is_better=False),
-        Figure("p99 latency, hotline topic → department topic", ours.p99_ms, base.p99_ms, "ms",
-               higher_is_better=False, note="paced at 100 work orders/s"),
-        Figure("CPU per work order, the service's process alone", ours.cpu_us, base.cpu_us, "µs",
-               higher_is_better=False, note="user + system time from /proc over the throughput phase; "
-                                            "baseline: the bare loop's process; target <= 250 µs"),
-    ]
+    return pipeline_figures("work orders routed", "hotline topic → department topic", ours, base, unit="clues/s",
+                            note=f"{n} work orders, 6 domains and cities", paced="100 work orders/s",
+                            cpu_per="work order", target_us=250)

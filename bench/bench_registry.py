@@ -25,7 +25,7 @@ from pathlib import Path
 
 import asyncpg
 
-from harness import (BenchEnv, Figure, correlate_by_key, measure_pipeline, psql_copy, random_uscc,
+from harness import (BenchEnv, Figure, correlate_by_key, measure_pipeline, pipeline_figures, psql_copy, random_uscc,
                      service_process)
 from jsp_common import clock
 from jsp_common.consumer import move_group_to_end
@@ -112,18 +112,10 @@ async def _events(env: BenchEnv, settings) -> list[Figure]:
     async with service_process("bench/bare_loop.py", INTAKE) as proc:
         base = await _measure(env, routes, correlate_by_key, n, proc.pid)
     await _skip_backlog(env, settings.intake_group)  # the baseline's messages are not the registry's
-    return [
-        Figure("registrations notified/s, bureau topic → department topic", ours.throughput, base.throughput,
-               "events/s", note=f"{n} registrations, 6 domains and cities; baseline forwards each to the same "
-                                "3 topics (notification, receipt, entity record)"),
-        Figure("p50 latency, bureau topic → department topic", ours.p50_ms, base.p50_ms, "ms",
-               higher_is_better=False),
-        Figure("p99 latency, bureau topic → department topic", ours.p99_ms, base.p99_ms, "ms",
-               higher_is_better=False, note="paced at 100 registrations/s"),
-        Figure("CPU per registration, the service's process alone", ours.cpu_us, base.cpu_us, "µs",
-               higher_is_better=False, note="user + system time from /proc over the throughput phase; "
-                                            "baseline: the bare loop's process; target <= 120 µs"),
-    ]
+    return pipeline_figures("registrations notified", "bureau topic → department topic", ours, base,
+                            unit="events/s", note=f"{n} registrations, 6 domains and cities; baseline forwards each "
+                                                  "to the same 3 topics (notification, receipt, entity record)",
+                            paced="100 registrations/s", cpu_per="registration", target_us=120)
 
 
 IMPORT_COLUMNS = list(import_rows.COLUMNS)  # the import's CSV columns

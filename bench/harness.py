@@ -63,6 +63,21 @@ class PipelineResult:
     cpu_us: float = float("nan")  # the pipeline process's CPU µs per message in the throughput phase (cpu_pid)
 
 
+def pipeline_figures(rate: str, path: str, ours: PipelineResult, base: PipelineResult, *, unit: str, note: str,
+                     paced: str, cpu_per: str, target_us: int) -> list[Figure]:
+    """A service pipeline's four figures beside the bare loop's: throughput (``rate`` per second along ``path``),
+    p50 and p99 latency (paced at ``paced``), and the service process's CPU per input (``cpu_per``)."""
+    return [
+        Figure(f"{rate}/s, {path}", ours.throughput, base.throughput, unit, note=note),
+        Figure(f"p50 latency, {path}", ours.p50_ms, base.p50_ms, "ms", higher_is_better=False),
+        Figure(f"p99 latency, {path}", ours.p99_ms, base.p99_ms, "ms", higher_is_better=False,
+               note=f"paced at {paced}"),
+        Figure(f"CPU per {cpu_per}, the service's process alone", ours.cpu_us, base.cpu_us, "µs",
+               higher_is_better=False, note="user + system time from /proc over the throughput phase; "
+                                            f"baseline: the bare loop's process; target <= {target_us} µs"),
+    ]
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

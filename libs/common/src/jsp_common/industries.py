@@ -98,14 +98,6 @@ def validate_class(code: str) -> str:
     return key
 
 
-def is_valid_class(code: str) -> bool:
-    try:
-        validate_class(code)
-    except UnknownIndustry:
-        return False
-    return True
-
-
 def name_of(code: str) -> str | None:
     """The Chinese name of a class, division or section (None if the class is not listed)."""
     try:
