@@ -216,7 +216,8 @@ async def test_restore_drill_every_input_since_the_copy_applied_once_and_no_even
     # The records the re-applied inputs created have the ids consumers were told (notification ids).
     told = {(m.envelope.data["entity"]["uscc"], m.envelope.data["department"], m.envelope.data["kind"]):
             m.envelope.data["notification_id"] for m in out.received
-            if m.envelope.type == "registry.notification.issued.v1" and m.envelope.source == source}
+            if m.envelope.type == "registry.notification.issued.v1" and m.envelope.source == source
+            and m.envelope.data["entity"]["uscc"] in usccs}  # the rewind re-reads other tests' registrations too
     rows = await _fetch(restored_url, "SELECT id, uscc, department, kind FROM notifications WHERE uscc = ANY($1)",
                         list(usccs))
     assert {(r["uscc"], r["department"], r["kind"]): r["id"] for r in rows} == told

@@ -18,7 +18,7 @@ from typing import Awaitable, Callable, Generic, Mapping, Sequence, TypeVar
 from . import clock
 from .connections import ConnectionWatch
 from .consumer import BatchHandler, ConsumerLoop, Handler, PoisonHook
-from .db import Database
+from .db import Database, is_unavailable
 from .leadership import Leadership
 from .logs import get_logger
 from .migrations import schema_state, service_dir_of
@@ -147,8 +147,12 @@ class ServiceRuntime(Generic[DepsT]):
                     wait = min(p.interval_s, self.settings.periodic_leader_retry_s)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - log and try again next round
-                log.exception("periodic job failed", job=p.name)
+            except Exception as exc:  # noqa: BLE001 - log and try again next round
+                if is_unavailable(exc):  # the connection watch reports the outage: no traceback every round
+                    log.warning("periodic job skipped: a server it needs is unavailable", job=p.name,
+                                error=repr(exc)[:300])
+                else:
+                    log.exception("periodic job failed", job=p.name)
             await asyncio.sleep(wait)
 
     async def schema(self) -> str:
