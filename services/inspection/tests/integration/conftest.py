@@ -67,7 +67,8 @@ class Service:
                 pop, _ = await directory.population(s, {"industry_code": industry}, year=2026, yearly_cap=99)
             got = {c.uscc: c.credit_class for c in pop}
             return len(got) == n and all(got.get(u) == c for u, c in (classes or {}).items())
-        await wait_until(replicated, timeout=60, what=f"{n} entities and their classes in the replica")
+        # a guard against a replica that never catches up, not a speed check (a busy machine's rebalances are slow)
+        await wait_until(replicated, timeout=180, what=f"{n} entities and their classes in the replica")
         return usccs
 
     async def post(self, path: str, who: dict, body: Any = None, *, headers: dict | None = None,
