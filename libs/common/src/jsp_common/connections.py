@@ -1,6 +1,7 @@
-"""Whether Kafka and the database are reachable, logged as state changes: one line when a connection is lost,
-one every ``report_s`` while it stays lost (with for how long), one when it is back (after how long). The
-libraries' own complaints meanwhile are collapsed by ``jsp_common.logs``."""
+"""Whether Kafka and the database are reachable, logged as state changes (:class:`Outage`, which the outbox
+relay's failures use too): one line when a connection is lost, one every ``report_s`` while it stays lost (with
+for how long), one when it is back (after how long). The libraries' own complaints meanwhile are collapsed by
+``jsp_common.logs``."""
 
 from __future__ import annotations
 
@@ -15,45 +16,61 @@ from .tasks import cancel_until_done
 log = get_logger(__name__)
 
 
+class Outage:
+    """Something that can fail for a while (a connection, the outbox relay), logged as state changes: one line
+    when it starts failing, one every ``report_s`` while it goes on (with for how long and how many failures),
+    one when it works again; never a line per failed attempt."""
+
+    def __init__(self, *, lost: str, still: str, back: str, report_s: float = 30.0, **fields: object):
+        self.lost, self.still, self.back, self.report_s, self.fields = lost, still, back, report_s, fields
+        self.failures = 0
+        self._since = self._said_at = 0.0
+
+    def failed(self, error: str) -> None:
+        now = time.monotonic()
+        if not self.failures:
+            self._since = self._said_at = now
+            log.warning(self.lost, **self.fields, error=error)
+        elif now - self._said_at >= self.report_s:
+            self._said_at = now
+            log.warning(self.still, **self.fields, lost_for_s=round(now - self._since, 1), failures=self.failures,
+                        error=error)
+        self.failures += 1
+
+    def succeeded(self) -> None:
+        if self.failures:
+            log.info(self.back, **self.fields, lost_for_s=round(time.monotonic() - self._since, 1),
+                     failures=self.failures)
+            self.failures = 0
+
+
 @dataclass
 class _State:
-    name: str
     probe: Callable[[], Awaitable[None]]
-    lost_at: float | None = None
-    reported_at: float = 0.0
+    outage: Outage
 
 
 class ConnectionWatch:
     def __init__(self, probes: dict[str, Callable[[], Awaitable[None]]], *, check_s: float = 2.0,
                  report_s: float = 30.0):
-        self._states = [_State(name, probe) for name, probe in probes.items()]
-        self.check_s, self.report_s = check_s, report_s
+        self._states = [_State(probe, Outage(lost="connection lost", still="connection still lost",
+                                             back="connection restored", report_s=report_s, connection=name))
+                        for name, probe in probes.items()]
+        self.check_s = check_s
         self._task: asyncio.Task | None = None
-        self._stopping = False
 
     async def check(self) -> None:
         """Probe each connection once and log what changed."""
         for s in self._states:
             try:
                 await asyncio.wait_for(s.probe(), max(self.check_s, 3.0))
-                error = None
             except Exception as exc:  # noqa: BLE001 - any failure is "unreachable"
-                error = f"{type(exc).__name__}: {exc}"[:300]
-            now = time.monotonic()
-            if error is None:
-                if s.lost_at is not None:
-                    log.info("connection restored", connection=s.name, lost_for_s=round(now - s.lost_at, 1))
-                    s.lost_at = None
-            elif s.lost_at is None:
-                s.lost_at = s.reported_at = now
-                log.warning("connection lost", connection=s.name, error=error)
-            elif now - s.reported_at >= self.report_s:
-                s.reported_at = now
-                log.warning("connection still lost", connection=s.name, lost_for_s=round(now - s.lost_at, 1),
-                            error=error)
+                s.outage.failed(f"{type(exc).__name__}: {exc}"[:300])
+            else:
+                s.outage.succeeded()
 
     async def run(self) -> None:
-        while not self._stopping:
+        while True:
             await self.check()
             await asyncio.sleep(self.check_s)
 
@@ -61,6 +78,5 @@ class ConnectionWatch:
         self._task = asyncio.create_task(self.run(), name="connection-watch")
 
     async def stop(self) -> None:
-        self._stopping = True
         await cancel_until_done(self._task)
 

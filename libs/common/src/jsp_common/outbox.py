@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from . import clock
+from .connections import Outage
 from .db import Database
 from .envelope import Envelope, derived_id, encode_event
 from .events import EventData
@@ -181,9 +182,6 @@ class SessionTx:
         return SessionTx(self.session, self.source, "\n".join(("job", job, *map(str, state))), _state_caused=True)
 
 
-STILL_FAILING_EVERY_S = 30.0  # how often a relay that keeps failing says so
-
-
 class OutboxRelay:
     def __init__(self, db: Database, producer: EventProducer, *, service: str, batch_size: int = 20,
                  batch_bytes: int = 16 * 1024 * 1024,
@@ -237,7 +235,8 @@ class OutboxRelay:
         OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
 
     async def run(self) -> None:
-        failures, failing_since, said_at = 0, 0.0, 0.0
+        outage = Outage(lost="outbox relay failed; retrying until it succeeds", still="outbox relay still failing",
+                        back="outbox relay resumed")
         while True:
             self._wake.clear()  # a commit from now on wakes the next wait
             try:
@@ -248,23 +247,10 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker or database away: keep the rows, try again shortly
-                # Said when it starts and every half minute while it lasts, not every poll.
-                now = time.monotonic()
-                if not failures:
-                    failing_since = said_at = now
-                    log.warning("outbox relay failed; retrying until it succeeds", error=repr(exc)[:500])
-                elif now - said_at >= STILL_FAILING_EVERY_S:
-                    said_at = now
-                    log.warning("outbox relay still failing", failed_polls=failures,
-                                for_s=round(now - failing_since, 1), error=repr(exc)[:500])
-                failures += 1
-                sent = 0
-                await asyncio.sleep(min(self.poll_interval_s * 2 ** min(failures, 6), 5.0))
+                outage.failed(repr(exc)[:500])
+                await asyncio.sleep(min(self.poll_interval_s * 2 ** min(outage.failures, 6), 5.0))
                 continue
-            if failures:
-                log.info("outbox relay resumed", failed_polls=failures,
-                         after_s=round(time.monotonic() - failing_since, 1))
-                failures = 0
+            outage.succeeded()
             if not sent:  # all published: wait for the next commit (or the poll interval)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
