@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+import asyncpg
+
 from jsp_common import clock
+from jsp_common.db import asyncpg_dsn
 from jsp_testkit.testing import of_type, publish_schedule, tail, unique
 from jsp_common.topics import NOTIFICATIONS, department_topic
 from registry.usecases import notifications
@@ -16,11 +19,28 @@ MEM_ZZ = department_topic(NOTIFICATIONS, "mem-410100")
 MOFCOM_ZZ = department_topic(NOTIFICATIONS, "mofcom-410100")
 ADJ = "registry.adjudication.v1"
 ENTITIES = "registry.entities.v1"
+REMINDED = "registry.notification.reminded.v1"
+REMINDER_STATE = ("reminder_count", "last_reminded_at", "next_reminder_at", "overdue_since")
 
 
 def issued_to(topic: str, uscc: str, **match):
     return lambda m: (m.topic == topic and of_type("registry.notification.issued.v1", **match)(m)
                       and m.envelope.data["entity"]["uscc"] == uscc)
+
+
+async def notified(raw_producer, bootstrap, kit, code: str) -> str:
+    """``code`` registered on the bureau topic (a restaurant in Zhengzhou): the id of the notification its city's
+    market regulator gets."""
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(code)), code)
+        [issued] = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code)))
+    return issued.envelope.data["notification_id"]
+
+
+async def remind_all(deps, now: datetime) -> None:
+    """The periodic reminder job as of ``now``: every overdue notification in the test database, in batches."""
+    while await notifications.remind_overdue(deps, now=now):
+        pass
 
 
 async def test_registration_notifies_departments_and_acknowledgement_clears_overdue(registry, raw_producer,
@@ -49,9 +69,7 @@ async def test_registration_notifies_departments_and_acknowledgement_clears_over
 
     # Not acknowledged in time: a reminder on the department's topic, and the notification shows overdue.
     async with tail(bootstrap, SAMR_ZZ) as t:
-        later = clock.now() + timedelta(days=30)
-        while await notifications.remind_overdue(registry.runtime.deps, now=later):
-            pass  # every overdue notification in the test database, in batches
+        await remind_all(registry.runtime.deps, clock.now() + timedelta(days=30))
         await t.wait_for(kit.mine(of_type("registry.notification.reminded.v1", notification_id=notification_id)))
     listed = (await registry.call("GET", "/notifications", samr, params={"overdue": "true", "uscc": code})).json()
     assert [n["id"] for n in listed["items"]] == [notification_id]
@@ -210,18 +228,14 @@ async def test_reminders_count_with_a_schedule_published_while_running(registry,
     year = 2096  # this test's own year: no other test publishes it (the API fuzzing's uploads count less)
     holiday = date(year, 1, 9)  # a Monday
     friday, tuesday, wednesday = (holiday + timedelta(days=n) for n in (-3, 1, 2))
-    code = kit.new_uscc("410105")
-    async with tail(bootstrap, SAMR_ZZ) as t:
-        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(code)), code)
-        [issued] = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code)))
-    notification_id, samr = issued.envelope.data["notification_id"], kit.department("samr-410100")
+    notification_id = await notified(raw_producer, bootstrap, kit, kit.new_uscc("410105"))
+    samr = kit.department("samr-410100")
     deps = registry.runtime.deps
     await publish_schedule(raw_producer, year, [holiday], calendar=deps.calendar)
 
     async def remind_at(day: date, hour: int) -> int:
         """Run the periodic reminder scan as of ``day`` at ``hour``; the notification's reminder count."""
-        while await notifications.remind_overdue(deps, now=datetime.combine(day, time(hour), clock.TZ)):
-            pass  # every overdue notification in the test database, in batches
+        await remind_all(deps, datetime.combine(day, time(hour), clock.TZ))
         r = await registry.call("GET", f"/notifications/{notification_id}", samr)
         return r.json()["reminder_count"]
 
@@ -230,3 +244,34 @@ async def test_reminders_count_with_a_schedule_published_while_running(registry,
     assert first >= 1
     assert await remind_at(tuesday, 12) == first
     assert await remind_at(wednesday, 9) == first + 1
+
+
+async def test_a_reminder_sent_again_after_a_restore_keeps_its_id(registry, raw_producer, bootstrap, kit):
+    """A reminder sent again from a restored database is the one the department has (same event id)."""
+    notification_id = await notified(raw_producer, bootstrap, kit, kit.new_uscc("410105"))
+    conn = await asyncpg.connect(asyncpg_dsn(registry.runtime.settings.database_url))
+    try:
+        columns = ", ".join(REMINDER_STATE)
+        before = await conn.fetchrow(f"SELECT {columns} FROM notifications WHERE id = $1", notification_id)
+
+        async def remind(now) -> list[str]:
+            """The periodic job as of ``now``: the ids of this notification's reminders on the department's topic."""
+            async with tail(bootstrap, SAMR_ZZ) as t:
+                await remind_all(registry.runtime.deps, now)
+                got = await t.wait_for(kit.mine(of_type(REMINDED, notification_id=notification_id)))
+            return [m.envelope.id for m in got]
+
+        overdue = clock.now() + timedelta(days=30)
+        [first] = await remind(overdue)
+
+        # The database restored to before the job ran (the row as it was), and the job runs again.
+        await conn.execute(f"UPDATE notifications SET ({columns}) = ($2, $3, $4, $5) WHERE id = $1",
+                           notification_id, *before.values())
+        assert await remind(overdue) == [first]  # the same reminder: consumers' inboxes skip it
+
+        # The next reminder, due a working week later, is a new one.
+        [second] = await remind(overdue + timedelta(days=10))
+        assert second != first
+        assert await conn.fetchval("SELECT reminder_count FROM notifications WHERE id = $1", notification_id) == 2
+    finally:
+        await conn.close()
