@@ -56,14 +56,9 @@ def _measure(env: BenchEnv) -> tuple[dict[str, float], float]:
 
 async def _start_at_the_end(env: BenchEnv) -> None:
     from jsp_common.consumer import move_group_to_end
-    from jsp_common.topics import all_topics
+    from jsp_common.topics import consumer_groups
 
-    groups: dict[str, list[str]] = {}
-    for topic in all_topics():
-        for group in topic.service_groups:
-            if group.split(".")[0] in SERVICES:
-                groups.setdefault(group, []).append(topic.name)
-    for group, names in groups.items():
+    for group, names in consumer_groups().items():
         await move_group_to_end(group, names, bootstrap_servers=env.bootstrap)
 
 

@@ -59,11 +59,7 @@ def schedule_gap_fixture() -> ScheduleGap:
 
 
 async def _groups_to_end(client_options: dict) -> None:
-    groups: dict[str, list[str]] = {}
-    for t in topics.all_topics():
-        for group in t.service_groups:
-            groups.setdefault(group, []).append(t.name)
-    groups["dashboard.read-model"] = dashboard_topics()
+    groups = topics.consumer_groups() | {"dashboard.read-model": dashboard_topics()}
     await asyncio.gather(*(move_group_to_end(g, names, **client_options) for g, names in groups.items()))
 
 

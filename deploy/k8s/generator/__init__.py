@@ -81,11 +81,7 @@ def services() -> list[Service]:
 
 def consumer_groups() -> list[Group]:
     """Every consumer group of our services, in catalogue order, with the topics it reads."""
-    found: dict[str, list[str]] = {}
-    for t in topics.CATALOGUE:
-        for g in t.service_groups:
-            found.setdefault(g, []).append(t.name)
-    return [Group(g, g.split(".", 1)[0], tuple(ts)) for g, ts in found.items()]
+    return [Group(g, g.split(".", 1)[0], tuple(ts)) for g, ts in topics.consumer_groups().items()]
 
 
 def label_selector(service: str, component: str | None = None) -> dict:

@@ -373,6 +373,16 @@ CATALOGUE: tuple[Topic, ...] = (
 )
 
 
+def consumer_groups() -> dict[str, list[str]]:
+    """Every consumer group our services run, with the topics it reads, in catalogue order (the dashboard's reads
+    of every department's own topics are described on those topics, not listed as a group)."""
+    groups: dict[str, list[str]] = {}
+    for t in CATALOGUE:
+        for g in t.service_groups:
+            groups.setdefault(g, []).append(t.name)
+    return groups
+
+
 def dead_letter_topic(topic: str, group: str, env_prefix: str | None = None) -> str:
     """The dead-letter topic of one consumer group on one topic (in the environment ``env_prefix``, if any)."""
     return in_environment(f"{topic}.dlq.{group}", env_prefix)

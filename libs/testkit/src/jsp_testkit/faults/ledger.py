@@ -62,7 +62,7 @@ async def read_topics(client_options: dict, names: Iterable[str]) -> list[Messag
 async def group_lags(client_options: dict) -> dict[str, int]:
     """Each of our services' consumer groups: messages not yet consumed (end offset minus committed offset)
     over the partitions it has committed on."""
-    groups = sorted({g for t in topics.CATALOGUE for g in t.service_groups})
+    groups = sorted(topics.consumer_groups())
     admin = AIOKafkaAdminClient(**client_options)
     await admin.start()
     c = AIOKafkaConsumer(enable_auto_commit=False, group_id=None, **client_options)
