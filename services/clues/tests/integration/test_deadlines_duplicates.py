@@ -92,7 +92,7 @@ async def test_duplicate_linked_answered_by_first_and_resend_recognised(service,
 
 async def test_chasers_count_with_a_schedule_published_while_running(service, raw_producer, bootstrap):
     """The office publishes a year's holidays; the running service's chasers count with them, no restart."""
-    year = 2097  # this test's own year: no other test publishes it (the API fuzzing's uploads count less)
+    year = 2097  # this test's own year: no other test publishes it
     holiday = date(year, 1, 7)  # a Monday
     friday, tuesday = holiday - timedelta(days=3), holiday + timedelta(days=1)
     clue_id = await clue_due_on(service, bootstrap, tuesday)  # as one received in the December before would be

@@ -225,7 +225,7 @@ async def test_a_department_whose_responsibility_ends_is_told_on_its_own_topic(r
 
 async def test_reminders_count_with_a_schedule_published_while_running(registry, raw_producer, bootstrap, kit):
     """The office publishes a year's holidays; the running registry's reminders skip them, no restart."""
-    year = 2096  # this test's own year: no other test publishes it (the API fuzzing's uploads count less)
+    year = 2096  # this test's own year: no other test publishes it
     holiday = date(year, 1, 9)  # a Monday
     friday, tuesday, wednesday = (holiday + timedelta(days=n) for n in (-3, 1, 2))
     notification_id = await notified(raw_producer, bootstrap, kit, kit.new_uscc("410105"))
