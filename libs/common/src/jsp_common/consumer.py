@@ -421,7 +421,7 @@ class ConsumerLoop:
             while True:  # the offset is committed after this: a dead letter is never skipped
                 try:
                     dlq = dead_letter_topic(d.topic, self.group, self.env_prefix)
-                    await (await self.producer.enqueue(dlq, value, key=d.key_str, headers=headers))
+                    await self.producer.send(dlq, value, key=d.key_str, headers=headers)
                     break
                 except MessageSizeTooLargeError:
                     # too large for the dead-letter topic with its headers: the original stays readable at its

@@ -194,13 +194,13 @@ async def redrive(letters: list[DeadLetter], *, by: str, note: str = "", **clien
         for dl in letters:
             topic, partition, _ = dl.original
             at = clock.now()
-            meta = await (await producer.enqueue(   # the original partition: the key's order holds
-                topic, dl.value, key=dl.key, partition=partition, headers=redrive_headers(dl, by=by, at=at, note=note)))
+            meta = await producer.send(   # the original partition: the key's order holds
+                topic, dl.value, key=dl.key, partition=partition, headers=redrive_headers(dl, by=by, at=at, note=note))
             record = redrive_record(dl, partition=meta.partition, offset=meta.offset, by=by, at=at, note=note)
             env = new_envelope(type=DeadLetterRedriven.event_type, source="/jsp/operations/deadletters",
                                subject=dl.address, data=record.model_dump(mode="json"))
-            await (await producer.enqueue(topics.DEAD_LETTER_REDRIVES, env.to_bytes(), key=dl.topic,
-                                          headers=envelope_headers(env)))
+            await producer.send(topics.DEAD_LETTER_REDRIVES, env.to_bytes(), key=dl.topic,
+                                headers=envelope_headers(env))
             records.append(record)
     finally:
         await producer.stop()

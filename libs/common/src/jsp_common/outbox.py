@@ -213,14 +213,14 @@ class OutboxRelay:
             rows = await pg.fetch(_SELECT_UNSENT, self.batch_size, self.batch_bytes)
             if not rows:
                 return 0
-            futures, sent = [], Counter()
+            pending, sent = [], Counter()
             for r in rows:
                 for topic, key, payload, event_id, event_type, traceparent in zip(
                         r["topics"], r["keys"], r["payloads"], r["event_ids"], r["event_types"], r["traceparents"]):
-                    futures.append(await self.producer.enqueue(topic, payload, key=key,
+                    pending.append(await self.producer.enqueue(topic, payload, key=key,
                                                                headers=event_headers(event_id, event_type, traceparent)))
                 sent.update(r["topics"])
-            await asyncio.gather(*futures)
+            await self.producer.delivered(pending)
             await pg.execute(_MARK_SENT, [r["id"] for r in rows])
         for topic, n in sent.items():
             EVENTS_OUT.labels(topic).inc(n)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable
+import contextlib
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import OutOfOrderSequenceNumber, ProducerFenced, UnknownProducerId
+from aiokafka.structs import RecordMetadata
 
 from .envelope import CONTENT_TYPE, Envelope
+from .logs import get_logger
 from .metrics import EVENTS_OUT
+
+log = get_logger(__name__)
+# The broker no longer takes this producer's messages: only a new producer (a new producer id) gets through.
+_FATAL = (OutOfOrderSequenceNumber, UnknownProducerId, ProducerFenced)
 
 Headers = list[tuple[str, bytes]]
 
@@ -28,34 +37,95 @@ def envelope_headers(env: Envelope) -> Headers:
     return event_headers(env.id, env.type, env.traceparent)
 
 
+async def _close_unflushed(producer: AIOKafkaProducer) -> None:
+    await producer._sender.close()  # aiokafka: stop() would first wait for the undeliverable messages
+    await producer.stop()
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message handed to a producer, not yet acknowledged."""
+    producer: AIOKafkaProducer
+    future: asyncio.Future
+
+
 class EventProducer:
-    def __init__(self, *, client_id: str, linger_ms: int = 5, **client_options):
-        self._producer = AIOKafkaProducer(
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=linger_ms,
-            max_batch_size=256 * 1024,
-            request_timeout_ms=30000,
-            **client_options,
-        )
+    """The service's Kafka producer. A producer the broker can no longer take messages from (it lost the
+    idempotent producer's sequence numbers in a restart, or the client's sender stopped) is replaced by a new
+    one: a message not acknowledged is sent again by its caller (the outbox relay sends its rows again; the
+    inboxes downstream skip a copy)."""
+
+    def __init__(self, *, client_id: str, linger_ms: int = 5, delivery_timeout_s: float = 60.0, **client_options):
+        self._options = dict(client_id=client_id, acks="all", enable_idempotence=True, linger_ms=linger_ms,
+                             max_batch_size=256 * 1024, request_timeout_ms=30000, **client_options)
+        self.delivery_timeout_s = delivery_timeout_s
+        self._producer = AIOKafkaProducer(**self._options)
+        self._started = False
+        self._renewing = asyncio.Lock()
 
     async def start(self) -> None:
         await self._producer.start()
+        self._started = True
 
     async def stop(self) -> None:
+        self._started = False
         await self._producer.stop()
 
+    def _sender_stopped(self) -> bool:
+        task = self._producer._sender.sender_task  # aiokafka: its messages would wait for ever
+        return task is not None and task.done()
+
+    async def renew(self, failed: AIOKafkaProducer, reason: str) -> None:
+        """Replace ``failed`` (if still the current producer) by a new, started one; its unacknowledged
+        messages are given up (their senders send them again)."""
+        async with self._renewing:
+            if self._producer is not failed or not self._started:
+                return
+            log.warning("kafka producer renewed", reason=reason)
+            self._producer = AIOKafkaProducer(**self._options)
+            await self._producer.start()
+        with contextlib.suppress(Exception):  # no flush: what it holds is sent again through the new producer
+            await asyncio.wait_for(_close_unflushed(failed), 10)
+
     async def enqueue(self, topic: str, value: bytes, *, key: str | None = None,
-                      headers: Iterable[tuple[str, bytes]] = (), partition: int | None = None) -> asyncio.Future:
-        """Hand one message to the producer's buffer; await the returned future for the broker's ack (its
-        partition and offset). ``partition``: a given one instead of the key's (a re-drive to where it was)."""
-        return await self._producer.send(topic, value=value, key=key.encode() if key is not None else None,
-                                         headers=list(headers), partition=partition)
+                      headers: Iterable[tuple[str, bytes]] = (), partition: int | None = None) -> Pending:
+        """Hand one message to the producer's buffer; pass what it returns to :meth:`delivered` for the broker's
+        ack. ``partition``: a given one instead of the key's (a re-drive to where it was)."""
+        if self._started and self._sender_stopped():
+            await self.renew(self._producer, "its sender stopped")
+        producer = self._producer
+        future = await producer.send(topic, value=value, key=key.encode() if key is not None else None,
+                                     headers=list(headers), partition=partition)
+        return Pending(producer, future)
+
+    async def delivered(self, pending: Sequence[Pending]) -> list[RecordMetadata]:
+        """Wait until the broker has acknowledged every message (their partitions and offsets). Raises the first
+        failure once all are settled, or ``TimeoutError`` after ``delivery_timeout_s``; a producer the broker no
+        longer accepts (or that delivered nothing in that time) is renewed first."""
+        results = []
+        try:
+            results = await asyncio.wait_for(asyncio.gather(*(p.future for p in pending), return_exceptions=True),
+                                             self.delivery_timeout_s)
+        except asyncio.TimeoutError:
+            if pending:
+                await self.renew(pending[0].producer, f"nothing acknowledged in {self.delivery_timeout_s:g} s")
+            raise
+        for p, result in zip(pending, results):
+            if isinstance(result, _FATAL):
+                await self.renew(p.producer, repr(result))
+            if isinstance(result, BaseException):
+                raise result
+        return results
+
+    async def send(self, topic: str, value: bytes, *, key: str | None = None,
+                   headers: Iterable[tuple[str, bytes]] = (), partition: int | None = None) -> RecordMetadata:
+        """Send one message and wait for the broker's ack (acks=all)."""
+        [meta] = await self.delivered([await self.enqueue(topic, value, key=key, headers=headers, partition=partition)])
+        return meta
 
     async def publish(self, topic: str, env: Envelope, *, key: str | None = None) -> None:
         """Publish one envelope and wait until the broker has it (acks=all)."""
-        await (await self.enqueue(topic, env.to_bytes(), key=key, headers=envelope_headers(env)))
+        await self.send(topic, env.to_bytes(), key=key, headers=envelope_headers(env))
         EVENTS_OUT.labels(topic).inc()
 
     async def ping(self) -> None:

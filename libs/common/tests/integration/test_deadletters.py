@@ -88,7 +88,7 @@ async def test_dead_letters_are_listed_redriven_after_a_fix_recorded_and_applied
                            .model_dump())
         await producer.publish(topic, env, key=counter)
         sent[name] = env
-    await (await producer.enqueue(topic, b"{not json", key="junk"))
+    await producer.send(topic, b"{not json", key="junk")
 
     await wait_until(lambda: times_applied(db, sent["fine"].id), what="the good event applied")
     letters = await wait_until(lambda: _dead(bootstrap, dlq, 4), what="four dead letters")
@@ -134,7 +134,7 @@ async def test_dead_letters_are_listed_redriven_after_a_fix_recorded_and_applied
     for dl in again:   # a marker behind each re-driven copy, on its partition: once it is applied, so was the copy
         marker = new_envelope(type=Counted.event_type, source="/test", subject="m",
                               data=Counted(counter=unique("m")).model_dump())
-        await (await producer.enqueue(topic, marker.to_bytes(), key=dl.key, partition=dl.original[1]))
+        await producer.send(topic, marker.to_bytes(), key=dl.key, partition=dl.original[1])
         await wait_until(lambda marker=marker: times_applied(db, marker.id), what="the marker applied")
     for name in ("wait-rule", "wait-dir-1", "wait-dir-2", "fine"):
         assert await times_applied(db, sent[name].id) == 1, name

@@ -59,7 +59,7 @@ async def test_two_environments_on_one_broker_each_get_every_message_and_their_o
                                    data=Probed(key=f"k{i}").model_dump())
                 await producer.publish(topic, env, key=f"k{i}")
                 sent.append(env.id)
-            await (await producer.enqueue(topic, b"not json", key="k0"))
+            await producer.send(topic, b"not json", key="k0")
 
             for env in envs:
                 await wait_until(lambda env=env: sorted(seen[env]) == sorted(sent), what=f"{env} applied all 40")

@@ -219,6 +219,48 @@ async def test_one_relay_publishes_at_a_time(db, bootstrap, topic):
         await p.stop()
 
 
+async def test_relay_gets_through_when_the_broker_rejects_its_producer(db, bootstrap, topic):
+    """After a broker restart the broker may no longer accept the idempotent producer's sequence numbers
+    (OutOfOrderSequenceNumber, UnknownProducerId): every later message of that producer fails, or waits for ever
+    if its sender stopped. The relay then publishes through a new producer, and nothing is lost."""
+    from aiokafka.structs import TopicPartition
+    from jsp_common.outbox import OutboxRelay
+
+    async with db.transaction() as s:
+        await s.execute(update(outbox_table).where(outbox_table.c.sent_at.is_(None)).values(sent_at=func.now()))
+    p = EventProducer(client_id="relay-rejected", bootstrap_servers=bootstrap, delivery_timeout_s=5)
+    await p.start()
+    relay = OutboxRelay(db, p, service="test", poll_interval_s=0.05)
+    try:
+        async with tail(bootstrap, topic) as out:
+            first = envelope_for("k-first")
+            async with db.transaction() as s:
+                await outbox.add(s, topic, first, key="k-first")
+            assert await relay.publish_batch() == 1
+            await out.wait_for(lambda m: m.envelope.id == first.id, what="the first event")
+            # The broker's view of this producer's sequence on every partition of the topic no longer matches.
+            broken = p._producer
+            for partition in range(2):
+                broken._txn_manager.increment_sequence_number(TopicPartition(topic, partition), 7)
+            envs = [envelope_for(f"k{i}", by=i) for i in range(6)]
+            for env in envs:
+                async with db.transaction() as s:
+                    await outbox.add(s, topic, env, key=env.subject)
+            relay.start()
+            got = await out.wait_for(lambda m: m.envelope.id != first.id, count=len(envs), what="every event")
+            assert {m.envelope.id for m in got} >= {e.id for e in envs}
+            assert p._producer is not broken
+            # A client whose sender stopped is replaced before it takes a message that would never leave.
+            p._producer._sender.sender_task.cancel()
+            late = envelope_for("k-late")
+            async with db.transaction() as s:
+                await outbox.add(s, topic, late, key="k-late")
+            await out.wait_for(lambda m: m.envelope.id == late.id, what="the event after the sender stopped")
+    finally:
+        await relay.stop()
+        await p.stop()
+
+
 async def test_relay_round_keeps_to_its_byte_budget(db, bootstrap, topic):
     """A round takes whole transactions in order while they fit the budget (always at least one)."""
     from jsp_common.outbox import OutboxRelay
