@@ -23,7 +23,7 @@ ASYNCAPI          := $(NODE_DIR)/node_modules/.bin/asyncapi
 # The CLI's usage metrics are off: its analytics file (kept here, not in the home folder) says so.
 export ASYNCAPI_METRICS_CONFIG_PATH := $(CURDIR)/$(NODE_DIR)/asyncapi-analytics.json
 
-.PHONY: help run test faults bench demo k8s k8s-validate venv kafka-jars browser contract-tools infra-up infra-down topics migrate schemas clean
+.PHONY: help run test faults bench demo k8s k8s-validate venv kafka-jars browser contract-tools load-tools infra-up infra-down topics migrate schemas clean
 
 help:
 	@echo "make run         start Kafka, PostgreSQL and every service (local defaults)"
@@ -123,7 +123,13 @@ faults: venv kafka-jars
 	 $(TEST_ENV) JSP_FAULTS_FORM=$(FAULTS_FORM) $(PY) -m pytest -s -q tests/e2e/test_hostile_input.py tests/e2e/test_faults.py $(PYTEST_ARGS) || status=$$?; \
 	 $(TEST_ENV) $(INFRA) down; exit $$status
 
-bench: venv kafka-jars browser
+# The HTTP load generator of the gateway benchmark: wrk (apt-get, only when missing).
+load-tools:
+	@command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; } || \
+		{ echo "error: wrk is needed (Debian package wrk)"; exit 1; }
+
+bench: venv kafka-jars browser load-tools
 	@rm -rf .local/bench
 	@$(BENCH_ENV) $(INFRA) up
 	@status=0; \

@@ -1,12 +1,14 @@
 """Gateway figures: requests per second and p99 latency of an authenticated entity lookup through the
 gateway (token check, role check, rate limit, audit record, principal header, pooled call to the registry
 and back), beside a bare FastAPI endpoint returning the same entity, served the same way (uvicorn, one
-process) and driven by the same client in the same run.
+process) and driven by the same HTTP load generator (wrk, written in C: a Python client would measure itself) in the
+same run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,7 +17,7 @@ import uuid
 
 import httpx
 
-from harness import ROOT, BenchEnv, Figure, percentile
+from harness import ROOT, BenchEnv, Figure
 from jsp_testkit.testing import local_stack_module
 
 PORTS = {"gateway": 18400, "registry": 18401, "clues": 18402}
@@ -35,26 +37,25 @@ BARE_APP = textwrap.dedent('''
 ''')
 
 
-async def _load(url: str, headers: dict, seconds: float) -> tuple[float, float, int]:
-    """Closed-loop load with CONCURRENCY callers: (requests/s, p99 ms, errors)."""
-    latencies: list[float] = []
-    errors = 0
-    stop_at = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        async def caller():
-            nonlocal errors
-            while time.monotonic() < stop_at:
-                t0 = time.perf_counter()
-                resp = await client.get(url, headers=headers)
-                latencies.append((time.perf_counter() - t0) * 1000)
-                errors += resp.status_code != 200
-        for _ in range(20):  # warm up the pools
-            await client.get(url, headers=headers)
-        started = time.monotonic()
-        await asyncio.gather(*(caller() for _ in range(CONCURRENCY)))
-        took = time.monotonic() - started
-    return len(latencies) / took, percentile(latencies, 99), errors
+def _load(url: str, headers: dict, seconds: float) -> tuple[float, float, int]:
+    """Closed-loop load from wrk (one thread, CONCURRENCY connections): (requests/s, p99 ms, errors)."""
+    cmd = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds:.0f}s", "--latency", "--timeout", "30s"]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    return _wrk_figures(out)
+
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _wrk_figures(out: str) -> tuple[float, float, int]:
+    """Requests/s, p99 (ms) and non-2xx/3xx responses plus socket errors from wrk's ``--latency`` report."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M).groups()
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return rps, float(value) * _UNIT_MS[unit], errors
 
 
 async def run(env: BenchEnv) -> list[Figure]:
@@ -94,14 +95,17 @@ async def run(env: BenchEnv) -> list[Figure]:
                 raise RuntimeError("the bare endpoint did not start")
             await asyncio.sleep(0.1)
         path = f"/registry/entities/{entity['uscc']}"
-        ours_rps, ours_p99, ours_err = await _load(gw + path, headers, seconds)
-        bare_rps, bare_p99, _ = await _load(f"http://127.0.0.1:{BARE_PORT}{path}", headers, seconds)
+        for url in (gw + path, f"http://127.0.0.1:{BARE_PORT}{path}"):  # warm up the pools
+            await asyncio.to_thread(_load, url, headers, 2)
+        ours_rps, ours_p99, ours_err = await asyncio.to_thread(_load, gw + path, headers, seconds)
+        bare_rps, bare_p99, _ = await asyncio.to_thread(_load, f"http://127.0.0.1:{BARE_PORT}{path}", headers, seconds)
     finally:
         if bare is not None:
             bare.terminate()
             bare.wait()
         await asyncio.to_thread(stack.stop_all)
-    note = f"{CONCURRENCY} concurrent callers, {seconds:.0f}s each; errors through the gateway: {ours_err}"
+    note = (f"wrk, {CONCURRENCY} connections, {seconds:.0f}s each; errors through the gateway: {ours_err}; "
+            "baseline: the bare endpoint, one uvicorn process")
     return [
         Figure("gateway: authenticated entity lookup", ours_rps, bare_rps, "req/s", True, note),
         Figure("gateway: authenticated entity lookup p99", ours_p99, bare_p99, "ms", False, note),
