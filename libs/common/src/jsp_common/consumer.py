@@ -21,9 +21,9 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Hashable, Mapping, Sequence, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence, TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, MessageSizeTooLargeError
 from pydantic import ValidationError
 from sqlalchemy import Text, bindparam, text
@@ -436,6 +436,29 @@ class ConsumerLoop:
             EVENTS_OUT.labels(dead_letter_topic(d.topic, self.group, self.env_prefix)).inc()
             EVENTS_IN.labels(self.group, item.envelope.type if item.envelope else "(unparsed)", "dead_lettered").inc()
             log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)
+
+
+async def read_to_end(topics: Sequence[str], *, max_records: int = 2000,
+                      **client_options) -> AsyncIterator[list[ConsumerRecord]]:
+    """Every record of ``topics`` from the beginning up to the end offsets they have now, a poll at a time, as
+    a reader outside any consumer group (it commits nothing and moves no group's position)."""
+    c = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
+                         max_poll_records=max_records, **client_options)
+    await c.start()
+    try:
+        tps = await assign_all(c, topics)
+        ends = {tp: end for tp, end in (await c.end_offsets(tps)).items() if end > 0}
+        await c.seek_to_beginning(*tps)
+        while ends:
+            polled = await c.getmany(*ends, timeout_ms=1000)
+            records = [r for tp, rs in polled.items() for r in rs if r.offset < ends[tp]]
+            for tp in list(ends):
+                if await c.position(tp) >= ends[tp]:
+                    del ends[tp]
+            if records:
+                yield records
+    finally:
+        await c.stop()
 
 
 async def assign_all(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:

@@ -23,18 +23,29 @@ A poll's records are written with one statement.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from pydantic import ValidationError
 
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Table, Text, select, text
 from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import divisions, topics
-from .consumer import BatchHandler, HandlerContext
+from .cli import Command
+from .consumer import BatchHandler, HandlerContext, read_to_end
+from .db import Database
+from .envelope import Envelope, EnvelopeError
+from .events import UnknownEventType, parse_data
 from .events.registry import EntityChanged
 from .migrations import run_script
+from .settings import ServiceSettings
 
 ENTITY_CHANGED = "registry.entity.changed.v1"
 TOPICS: tuple[str, ...] = (topics.REGISTRY_ENTITIES,)
@@ -102,21 +113,30 @@ def newest_per_entity(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
     return list(best.values())
 
 
-def upsert_statement(table: Table, rows: Sequence[Mapping[str, Any]]):
-    """``INSERT ... ON CONFLICT (uscc) DO UPDATE ... WHERE replica.version <= new.version`` for a batch of
-    rows (one per USCC; see :func:`newest_per_entity`)."""
-    stmt = pg_insert(table).values(list(rows))
-    columns = set().union(*(r.keys() for r in rows)) - {"uscc"}
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.uscc], set_={c: stmt.excluded[c] for c in sorted(columns)},
-        where=table.c.version <= stmt.excluded.version)
+def upsert_statement(table: Table, columns: Sequence[str]):
+    """``INSERT ... SELECT ... FROM json_populate_recordset(...) ON CONFLICT (uscc) DO UPDATE ... WHERE
+    replica.version <= new.version``: a batch of rows (one per USCC; see :func:`newest_per_entity`) as one JSON
+    parameter, so the statement's text depends only on the columns (prepared once, not compiled per batch)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "uscc")
+    return text(f'INSERT INTO "{table.name}" AS r ({names}) SELECT {names} '
+                f'FROM json_populate_recordset(NULL::"{table.name}", CAST(:rows AS json)) '
+                f'ON CONFLICT (uscc) DO UPDATE SET {updates} WHERE r.version <= excluded.version')
 
 
 async def upsert(session: AsyncSession, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
     """Apply records to the replica in one statement; an older record than the replica's is ignored."""
     batch = newest_per_entity(rows)
     if batch:
-        await session.execute(upsert_statement(table, batch))
+        columns = sorted(set().union(*(r.keys() for r in batch)))
+        await session.execute(upsert_statement(table, columns),
+                              {"rows": json.dumps(batch, ensure_ascii=False, default=_json_value)})
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a replica column value")
 
 
 async def entity(session: AsyncSession, table: Table, uscc: str) -> dict[str, Any] | None:
@@ -143,6 +163,65 @@ def batch_handlers(table: Table, extras: Extras | None = None) -> dict[str, Batc
                          (entity_row(table, ctx.data, extras) for ctx in contexts))  # type: ignore[arg-type]
 
     return {ENTITY_CHANGED: apply}
+
+
+# ------------------------------------------------------------------ rebuilding from the log
+@dataclass(frozen=True)
+class Replayed:
+    applied: int     # records written (or found already at their version)
+    skipped: int     # messages that are not an entity record (the replica group dead-lettered them already)
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.applied / self.seconds if self.seconds else 0.0
+
+
+async def replay(db: Database, table: Table, extras: Extras | None = None, *, topics: Sequence[str] = TOPICS,
+                 max_records: int = 2000, **client_options) -> Replayed:
+    """Rebuild the replica from the log: every record on the compacted ``registry.entities.v1``, from its
+    beginning up to its end now, applied with the same version-guarded upsert as the replica group (one
+    statement per poll). Safe while the service runs: it reads outside every consumer group, and a record never
+    overwrites a newer version, so it only restores rows that are missing or older and refreshes the service's
+    derived columns (``extras``)."""
+    applied = skipped = 0
+    started = time.perf_counter()
+    async for records in read_to_end(topics, max_records=max_records, **client_options):
+        rows = []
+        for r in records:
+            try:
+                env = Envelope.from_bytes(r.value)
+                record = parse_data(env.type, env.data) if env.type == ENTITY_CHANGED else None
+            except (EnvelopeError, UnknownEventType, ValidationError):
+                record = None
+            if record is None:
+                skipped += 1
+            else:
+                rows.append(entity_row(table, record, extras))  # type: ignore[arg-type]
+        async with db.transaction() as session:
+            await upsert(session, table, rows)
+        applied += len(rows)
+    return Replayed(applied, skipped, time.perf_counter() - started)
+
+
+def replay_command(table: Table, extras: Extras | None = None) -> Command:
+    """``python -m <service> replay-replica``: :func:`replay` into the service's database, with a report."""
+    def run(settings: ServiceSettings, args) -> int:
+        async def once() -> Replayed:
+            db = Database(settings.database_url, pool_size=2)
+            try:
+                return await replay(db, table, extras, **settings.kafka_client_options())
+            finally:
+                await db.dispose()
+
+        done = asyncio.run(once())
+        print(f"{settings.service_name}: replica rebuilt from {topics.REGISTRY_ENTITIES}: {done.applied:,} records "
+              f"applied, {done.skipped:,} other messages skipped, in {done.seconds:.1f} s "
+              f"({done.per_second:,.0f} records/s)")
+        return 0
+
+    return Command(f"rebuild the directory replica from {topics.REGISTRY_ENTITIES} (safe while the service runs)",
+                   run)
 
 
 # ------------------------------------------------------------------ migrations

@@ -1,4 +1,4 @@
-"""``python -m clues migrate | serve | scan``."""
+"""``python -m clues migrate | serve | scan | replay-replica``."""
 
 from __future__ import annotations
 
@@ -30,12 +30,17 @@ def scan(settings, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from jsp_common.replica import replay_command
+
+    from . import subscriptions
+    from .adapters.tables import entities
     from .app import create_app
     from .settings import Settings
 
     return service_main(name="clues", service_dir=SERVICE_DIR, settings=lambda: Settings().check(),
                         create_app=create_app, argv=argv,
-                        commands={"scan": Command("run the deadline and case-transfer timer scan once", scan)})
+                        commands={"scan": Command("run the deadline and case-transfer timer scan once", scan),
+                                  "replay-replica": replay_command(entities, subscriptions.replica_extras)})
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from jsp_common import replica, topics
 from jsp_common.consumer import BatchHandler, HandlerContext
 from jsp_common.events.clues import ClueSubmitted, WorkOrderSubmitted
+from jsp_common.events.registry import EntityChanged
 
 from .adapters.tables import entities
 from .deps import Deps
@@ -37,6 +38,11 @@ def intake_handlers(deps: Deps) -> dict[str, BatchHandler]:
     return {WorkOrderSubmitted.event_type: submissions, ClueSubmitted.event_type: submissions}
 
 
+def replica_extras(record: EntityChanged) -> dict:
+    """This service's own replica column: each name's bigrams, for matching a complaint's business."""
+    return {"name_grams": search_grams(record.name)}
+
+
 def replica_handlers() -> dict[str, BatchHandler]:
     """The registry's directory into this service's replica, with each name's bigrams for matching."""
-    return replica.batch_handlers(entities, extras=lambda record: {"name_grams": search_grams(record.name)})
+    return replica.batch_handlers(entities, extras=replica_extras)

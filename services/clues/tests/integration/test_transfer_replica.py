@@ -3,6 +3,10 @@ matching a clue without USCC by name and place against the registry replica."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 from jsp_common import clock
@@ -126,3 +130,36 @@ async def test_clue_without_uscc_matched_by_name_and_place(service, bootstrap):
     row = await service.clue("hotline", no)
     assert row["match_method"] == "name_place"
     assert (await replicated())["name"] == name
+
+
+async def test_the_replica_is_rebuilt_from_the_log_while_the_service_runs(service, settings):
+    """``python -m clues replay-replica`` (beside the running service) restores a replica row that was lost,
+    with the service's own column (the name's bigrams), from the compacted directory topic."""
+    from sqlalchemy import delete, select
+
+    from clues.adapters.tables import entities
+
+    uscc = new_uscc("410105")
+    record = EntityChanged(
+        uscc=uscc, name=f"郑州{unique('')[-6:].upper()}烩面馆有限公司", entity_type="有限责任公司",
+        address="河南省郑州市二七区大学路1号", division_code="410103", city_code="410100", industry_code="6210",
+        status="active", established_on="2021-03-01", responsible_departments=["samr-410100"], domains=["food"],
+        assignment_state="assigned", assignment_source="rules", record_version=2, last_changed_at=clock.now(),
+        updated_at=clock.now())
+    await service.send("registry.entities.v1", "registry.entity.changed.v1", record.model_dump(mode="json"), uscc)
+
+    async def row():
+        async with service.deps.db.transaction() as s:
+            return (await s.execute(select(entities).where(entities.c.uscc == uscc))).mappings().first()
+    kept = dict(await wait_until(row, what="the replica row"))
+    async with service.deps.db.transaction() as s:
+        await s.execute(delete(entities).where(entities.c.uscc == uscc))
+
+    env = {**os.environ, "JSP_CLUES_DATABASE_URL": service.deps.settings.database_url,
+           "JSP_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers}
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "clues", "replay-replica"], env=env,
+                                   capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "replica rebuilt from registry.entities.v1" in done.stdout
+    again = dict(await row())
+    assert {k: again[k] for k in ("name", "version", "name_grams")} == {k: kept[k] for k in ("name", "version", "name_grams")}

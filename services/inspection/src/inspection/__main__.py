@@ -1,4 +1,4 @@
-"""Commands: ``python -m inspection migrate | serve | verify RECORD``."""
+"""Commands: ``python -m inspection migrate | serve | verify RECORD | replay-replica``."""
 
 from __future__ import annotations
 
@@ -37,12 +37,17 @@ def verify(settings, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from jsp_common.replica import replay_command
+
+    from . import subscriptions
+    from .adapters.tables import entities
     from .app import create_app
     from .settings import Settings
 
     return service_main(name="inspection", service_dir=SERVICE_DIR, settings=lambda: Settings().check(),
                         create_app=create_app, argv=argv,
-                        commands={"verify": Command("replay a draw from its published record", verify,
+                        commands={"replay-replica": replay_command(entities, subscriptions.replica_extras),
+                                  "verify": Command("replay a draw from its published record", verify,
                                                     verify_arguments)})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jsp_common import replica
 from jsp_common.consumer import BatchHandler
+from jsp_common.events.registry import EntityChanged
 
 from .adapters.tables import entities
 from .usecases import directory, requests
@@ -12,9 +13,14 @@ CREDIT_CLASS_CHANGED = "risk.credit-class.changed.v1"
 INSPECTION_REQUESTED = "risk.inspection.requested.v1"
 
 
+def replica_extras(record: EntityChanged) -> dict:
+    """This service's own replica column: each entity's domains."""
+    return {"domains": list(record.domains)}
+
+
 def replica_handlers() -> dict[str, BatchHandler]:
     """``inspection.replica``: the registry's directory, with each entity's domains."""
-    return replica.batch_handlers(entities, extras=lambda e: {"domains": list(e.domains)})
+    return replica.batch_handlers(entities, extras=replica_extras)
 
 
 def credit_handlers() -> dict[str, BatchHandler]:

@@ -1,4 +1,4 @@
-"""``python -m risk migrate | serve | rescore | escalate``."""
+"""``python -m risk migrate | serve | rescore | escalate | replay-replica``."""
 
 from __future__ import annotations
 
@@ -59,11 +59,15 @@ def escalate(settings, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from jsp_common.replica import replay_command
+
+    from .adapters.tables import entities
     from .app import create_app
     from .settings import Settings
 
     return service_main(name="risk", service_dir=SERVICE_DIR, settings=Settings, create_app=create_app, argv=argv,
-                        commands={"rescore": Command("re-score every entity under the model in force", rescore),
+                        commands={"replay-replica": replay_command(entities),
+                                  "rescore": Command("re-score every entity under the model in force", rescore),
                                   "escalate": Command("escalate unanswered alerts past their deadline once",
                                                       escalate)})
 

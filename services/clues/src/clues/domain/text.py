@@ -43,6 +43,15 @@ def _place_names() -> tuple[str, ...]:
     return tuple(sorted(names, key=len, reverse=True))
 
 
+@cache
+def _place_names_by_first_char() -> dict[str, tuple[str, ...]]:
+    """The place names by their first character, each list in :func:`_place_names`' order (longest first)."""
+    out: dict[str, list[str]] = {}
+    for n in _place_names():
+        out.setdefault(n[0], []).append(n)
+    return {c: tuple(ns) for c, ns in out.items()}
+
+
 def name_core(name: str) -> str:
     """A business name without place names and legal-form suffixes: 郑州好味道餐饮有限公司 → 好味道餐饮."""
     t = normalize(name)
@@ -50,10 +59,11 @@ def name_core(name: str) -> str:
         if t.endswith(suffix) and len(t) > len(suffix) + 1:
             t = t[: -len(suffix)]
             break
+    places = _place_names_by_first_char()
     changed = True
-    while changed:
+    while changed and t:
         changed = False
-        for place in _place_names():
+        for place in places.get(t[0], ()):
             if t.startswith(place) and len(t) > len(place) + 1:
                 t, changed = t[len(place):], True
                 break
