@@ -99,6 +99,8 @@ def service_user(service: Service) -> dict:
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
         if t.per_department and any(c.startswith(f"{service.name} ") for c in t.consumers):
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))  # e.g. the dashboard: every department's
+            acls += [_acl("topic", dlq.name, ["Write", "Describe"]) for dlq in topics.dead_letter(t)
+                     if dlq.producers[0].split(".", 1)[0] == service.name]
         if groups:
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
             for g in groups:
@@ -145,6 +147,10 @@ def operator_user() -> dict:
         if t.service_groups and not t.per_department:
             acls.append(_acl("topic", t.name, ["Write", "Describe"]))
             acls += [_acl("topic", topics.dead_letter_topic(t.name, g), ["Read", "Describe"]) for g in t.service_groups]
+        if t.department_readers:  # back to the department's own topic, wherever the dead letter came from
+            back = _acl("topic", t.name.split("{department}")[0], ["Write", "Describe"], "prefix")
+            acls += [back] if back not in acls else []
+            acls += [_acl("topic", dlq.name, ["Read", "Describe"]) for dlq in topics.dead_letter(t)]
     acls += [_acl("topic", topics.DEAD_LETTER_REDRIVES, ["Read", "Write", "Describe"]),
              _acl("cluster", "kafka-cluster", ["IdempotentWrite"])]
     return _user(OPERATOR_USER, acls, "operators: list, inspect and re-drive dead letters (recorded on "

@@ -48,6 +48,9 @@ class Topic:
     compacted: bool = False
     per_department: bool = False  # a template: ``{department}`` is filled in for every department
     reference: bool = False  # reference data every service and department may read (whole, without a group)
+    # Consumer groups of our services that read every department's topic of a template (the dashboard): what
+    # they cannot process goes to one dead-letter topic for all departments (:func:`dead_letter_topic`).
+    department_readers: tuple[str, ...] = ()
 
     def configs(self, replication: Replication = REPLICATION["local"]) -> dict[str, str]:
         cfg = {"retention.ms": str(self.retention_ms),
@@ -59,7 +62,7 @@ class Topic:
     def for_department(self, department_code: str) -> "Topic":
         assert self.per_department
         return Topic(**{**self.__dict__, "name": self.name.format(department=department_code),
-                        "per_department": False})
+                        "per_department": False, "department_readers": ()})
 
     @property
     def service_groups(self) -> tuple[str, ...]:
@@ -167,6 +170,7 @@ CATALOGUE: tuple[Topic, ...] = (
                      "registry.notification.acknowledged.v1", "registry.notification.due-changed.v1"),
         producers=("registry",),
         consumers=("the department's line system", "dashboard (read model, every department's topic)"),
+        department_readers=("dashboard.read-model",),
         description="Dual notification (双告知): entities this department must now supervise, reminders for "
                     "unacknowledged notifications, acknowledgements, and acknowledge-by times recomputed when a year's holiday schedule is published.",
         partitions=1,
@@ -241,6 +245,7 @@ CATALOGUE: tuple[Topic, ...] = (
                      "clues.clue.deadline-changed.v1"),
         producers=("clues",),
         consumers=("the department's line system", "dashboard (read model, every department's topic)"),
+        department_readers=("dashboard.read-model",),
         description="Clues dispatched to this department (lead or co-handler), chasers (催办), escalations (督办) and "
                     "deadlines recomputed when a year's holiday schedule is published.",
         partitions=1,
@@ -275,6 +280,7 @@ CATALOGUE: tuple[Topic, ...] = (
         event_types=("inspection.task.assigned.v1", "inspection.publication.due-changed.v1"),
         producers=("inspection",),
         consumers=("the department's line system", "dashboard (read model, every department's topic)"),
+        department_readers=("dashboard.read-model",),
         description="This department's part of joint inspection tasks (汇总取重): the entities, its items there "
                     "and the joint team; publication deadlines recomputed when a year's holiday schedule is "
                     "published.",
@@ -383,9 +389,26 @@ def consumer_groups() -> dict[str, list[str]]:
     return groups
 
 
+ALL_DEPARTMENTS = "all"  # in the name of a dead-letter topic shared by every department's topic of a template
+
+
 def dead_letter_topic(topic: str, group: str, env_prefix: str | None = None) -> str:
-    """The dead-letter topic of one consumer group on one topic (in the environment ``env_prefix``, if any)."""
+    """The dead-letter topic of one consumer group on one topic (in the environment ``env_prefix``, if any). A
+    group reading a per-department topic (the dashboard reads every department's) has one for all departments:
+    ``dept.all.<...>.dlq.<group>`` (the original topic is in each dead letter's ``dlq.original.topic`` header)."""
+    template = _template_of(topic)
+    if template is not None:
+        topic = template.name.format(department=ALL_DEPARTMENTS)
     return in_environment(f"{topic}.dlq.{group}", env_prefix)
+
+
+def _template_of(name: str) -> Topic | None:
+    for t in CATALOGUE:
+        if t.per_department:
+            head, _, tail = t.name.partition("{department}")
+            if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
+                return t
+    return None
 
 
 def in_environment(name: str, env_prefix: str | None) -> str:
@@ -400,11 +423,8 @@ def declared_types(name: str) -> tuple[str, ...] | None:
     for t in CATALOGUE:
         if t.name == name:
             return t.event_types
-        if t.per_department:
-            head, _, tail = t.name.partition("{department}")
-            if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
-                return t.event_types
-    return None
+    template = _template_of(name)
+    return template.event_types if template is not None else None
 
 
 def by_name(name: str) -> Topic:
@@ -422,12 +442,20 @@ def department_topic(template: str, department_code: str) -> str:
 
 
 def dead_letter(topic: Topic, env_prefix: str | None = None) -> list[Topic]:
+    """The dead-letter topics of a topic's service groups (of a per-department template: those of the groups that
+    read every department's topic, one each for all departments)."""
+    if topic.per_department:
+        groups = topic.department_readers
+        sample = topic.name.format(department=ALL_DEPARTMENTS)
+        what = f"every department's {topic.name}"
+    else:
+        groups, sample, what = topic.service_groups, topic.name, topic.name
     return [
-        Topic(name=dead_letter_topic(topic.name, g, env_prefix), key=topic.key, event_types=(), producers=(g,),
+        Topic(name=dead_letter_topic(sample, g, env_prefix), key=topic.key, event_types=(), producers=(g,),
               consumers=("operators",), partitions=1, retention_ms=FOREVER,
-              description=f"Messages of {topic.name} that consumer group {g} could not process, "
+              description=f"Messages of {what} that consumer group {g} could not process, "
                           "with the original bytes and headers and the reason in the dlq.* headers.")
-        for g in topic.service_groups
+        for g in groups
     ]
 
 
@@ -441,7 +469,7 @@ def all_topics(department_codes: list[str] | None = None, *, env_prefix: str | N
             out.extend(t.for_department(c) for c in codes)
         else:
             out.append(t)
-            out.extend(dead_letter(t, env_prefix))
+        out.extend(dead_letter(t, env_prefix))
     return out
 
 

@@ -15,7 +15,8 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events.clues import ClueDeadlineChanged, ClueTransitioned
 from jsp_common.events.registry import NotificationDueChanged, NotificationIssued
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, running_service, unique, wait_until
+from jsp_common.topics import Topic, create_topics, dead_letter_topic
+from jsp_testkit.testing import OFFICE, running_service, tail, unique, wait_until
 
 from dashboard.app import create_app
 from dashboard.bootstrap import build
@@ -28,11 +29,17 @@ SAMR = "samr-410100"
 PROVISIONAL = '<span class="provisional"'
 
 
+TEST_GROUP = "dashboard.read-model-test"
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def dashboard(settings, kafka_topics):
     # A consumer group of its own: the end-to-end stack's dashboard later reads the same topics.
-    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/dashboard_test",
-                 read_model_group="dashboard.read-model-test")
+    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/dashboard_test", read_model_group=TEST_GROUP)
+    # Its dead-letter topic for every department's clues topic (the catalogue has the real group's).
+    await create_topics(settings.kafka_bootstrap_servers, [
+        Topic(dead_letter_topic(topics.department_topic(topics.DEPARTMENT_CLUES, SAMR), TEST_GROUP), "clue_id",
+              (), (), (), "test", partitions=1)])
     async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app,
                                start_from_end=[(s.read_model_group, read_model_topics())]) as (_, client):
         yield client
@@ -91,3 +98,30 @@ async def test_a_provisional_clue_deadline_is_marked_then_moved_and_a_passed_one
     html = await page_showing(dashboard, f"/ui/clues/{clue_id}", moment(moved))
     assert PROVISIONAL not in html
     assert f"原期限 {moment(passed)}" in html  # it had passed: both dates are shown
+
+
+async def test_a_poison_message_on_a_department_topic_is_dead_lettered_and_the_pages_go_on(dashboard, raw_producer,
+                                                                                          bootstrap):
+    """The dashboard reads every department's topics: what it cannot take from one goes, with the reason, to the
+    dead-letter topic shared by all departments' topics of that kind, and what follows is still shown."""
+    dept_topic = topics.department_topic(topics.DEPARTMENT_CLUES, SAMR)
+    dlq = dead_letter_topic(dept_topic, TEST_GROUP)
+    assert dlq == f"dept.all.clues.v1.dlq.{TEST_GROUP}"
+    clue_id, now = unique("CL"), clock.now()
+    await send(raw_producer, topics.CLUE_LIFECYCLE, ClueTransitioned(
+        clue_id=clue_id, channel="hotline", channel_ref=unique("WO"), action="dispatch", from_state="received",
+        to_state="dispatched", actor="office-duty", at=now, division_code="410105", lead_department=SAMR,
+        deadline=now + timedelta(days=5), deadline_provisional=True), clue_id)
+    await page_showing(dashboard, f"/ui/clues/{clue_id}", moment(now + timedelta(days=5)))
+    async with tail(bootstrap, dlq) as dead:
+        poison = new_envelope(type="hotline.work-order.submitted.v1", source="/test", data={"work_order_no": "x"})
+        await raw_producer.send_and_wait(dept_topic, poison.to_bytes(), key=clue_id.encode())
+        moved = now + timedelta(days=9)
+        await send(raw_producer, dept_topic, ClueDeadlineChanged(
+            clue_id=clue_id, department=SAMR, role="lead", deadline=moved, deadline_provisional=False,
+            previous_deadline=now + timedelta(days=5), previous_passed=False, state="dispatched",
+            reason="holiday schedule published"), clue_id)
+        await page_showing(dashboard, f"/ui/clues/{clue_id}", moment(moved))
+        [letter] = await dead.wait_for(lambda m: m.value == poison.to_bytes(), what="the dead letter")
+    assert letter.headers["dlq.original.topic"] == dept_topic.encode()
+    assert b"is not carried on" in letter.headers["dlq.reason"]
