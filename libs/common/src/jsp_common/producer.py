@@ -102,13 +102,12 @@ class EventProducer:
         """Wait until the broker has acknowledged every message (their partitions and offsets). Raises the first
         failure once all are settled, or ``TimeoutError`` after ``delivery_timeout_s``; a producer the broker no
         longer accepts (or that delivered nothing in that time) is renewed first."""
-        results = []
         try:
             results = await asyncio.wait_for(asyncio.gather(*(p.future for p in pending), return_exceptions=True),
                                              self.delivery_timeout_s)
         except asyncio.TimeoutError:
             if pending:
-                await self.renew(pending[0].producer, f"nothing acknowledged in {self.delivery_timeout_s:g} s")
+                await self.renew(pending[0].producer, f"messages not acknowledged within {self.delivery_timeout_s:g} s")
             raise
         for p, result in zip(pending, results):
             if isinstance(result, _FATAL):

@@ -31,7 +31,6 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from pydantic import ValidationError
-
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Table, Text, select, text
 from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.dialects.postgresql import ARRAY
