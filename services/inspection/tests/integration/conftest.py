@@ -35,7 +35,7 @@ _TAKEN: set[str] = set()
 def new_industry() -> str:
     """A 4-digit industry class of this test's own (plans filter by it, so tests do not draw each other's): a
     real class (GB/T 4754-2017), as plans take only those, never the same twice in a test run (there are only
-    504: drawn at random, two of a run's tests shared one about one run in ten, and the second waited for a
+    504: drawn at random, two of a run's tests shared one about one run in eight, and the second waited for a
     population that held the first one's entities too)."""
     code = random.choice([i.code for i in industries.all_industries() if i.level == "class" and i.code not in _TAKEN])
     _TAKEN.add(code)
