@@ -122,7 +122,7 @@ async def run(env: BenchEnv) -> list[Figure]:
 
     await _start_at_the_end(env)
     stack_mod = local_stack_module(ROOT)
-    base_port = int(os.environ.get("JSP_BENCH_PORT_BASE", "18300"))
+    base_port = int(os.environ.get("JSP_BENCH_PORT_BASE", "18200")) + 100  # beside bench_idle's
     db = env.postgres_url.rstrip("/")
     stack = stack_mod.Stack(list(SERVICES), ports={n: base_port + i for i, n in enumerate(SERVICES)},
                             log_dir=ROOT / ".local" / "bench-logs",
