@@ -240,7 +240,9 @@ class ConsumerLoop:
         except EnvelopeError as exc:
             item.poison = (exc.reason, None)
             return item
-        declared = self._declared.setdefault(d.topic, declared_types(d.topic))
+        if d.topic not in self._declared:  # looked up once per topic (setdefault would look it up every time)
+            self._declared[d.topic] = declared_types(d.topic)
+        declared = self._declared[d.topic]
         if declared is not None and item.envelope.type not in declared:
             item.poison = (f"event type {item.envelope.type!r} is not carried on {d.topic}; it carries: "
                            + ", ".join(declared), None)
