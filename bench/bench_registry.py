@@ -136,14 +136,16 @@ CREATE INDEX ON copy_baseline USING gin (name gin_trgm_ops);
 def generate(path: Path, n: int) -> None:
     rng = random.Random(42)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(IMPORT_COLUMNS)
+        w = csv.DictWriter(fh, fieldnames=IMPORT_COLUMNS, restval="")  # by name: the import's column order may move
+        w.writeheader()
         for i in range(n):
             division, industry, scope, licence, _ = CASES[i % len(CASES)]
-            code = with_check_char(f"92{division}{i:09d}")
-            w.writerow([code, f"{rng.choice(NAMES)}{rng.choice(NAMES)}{i}商贸有限公司", "有限责任公司", "李四",
-                        f"河南省某市某区某路{i}号", division, industry, scope, licence,
-                        f"20{rng.randint(10, 23)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "", "存续", "", ""])
+            w.writerow({"uscc": with_check_char(f"92{division}{i:09d}"),
+                        "name": f"{rng.choice(NAMES)}{rng.choice(NAMES)}{i}商贸有限公司", "entity_type": "有限责任公司",
+                        "legal_representative": "李四", "address": f"河南省某市某区某路{i}号", "division_code": division,
+                        "industry_code": industry, "business_scope": scope, "licences": licence,
+                        "established_on": f"20{rng.randint(10, 23)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                        "status": "存续"})
 
 
 async def _import(env: BenchEnv, settings) -> list[Figure]:
