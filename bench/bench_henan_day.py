@@ -13,22 +13,20 @@ business; registrations and work orders from every city and the domains of the s
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from harness import ROOT, BenchEnv, Figure, bare_consume_produce, measure_pipeline
+from harness import (BenchEnv, Figure, bare_consume_produce, measure_pipeline, peak_rss_mib, platform_stack,
+                     start_groups_at_end)
 from jsp_common import topics
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.topics import Topic, create_topics
 from jsp_testkit import samples
 from jsp_testkit.faults.ledger import group_lags
-from jsp_testkit.testing import local_stack_module
 
-SERVICES = ("registry", "clues", "inspection", "risk", "dashboard", "gateway")
 DAY_S = 86_400
 TIMEOUT_S = 1800.0
 
@@ -58,13 +56,6 @@ def day(n_registrations: int, n_work_orders: int, rng: random.Random) -> list[tu
                            subject=order["work_order_no"], data=order)
         out.append((topics.HOTLINE_WORK_ORDERS, order["work_order_no"], env.to_bytes(), env.id))
     return out
-
-
-def _peak_rss_mib(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def _drained(env: BenchEnv, timeout: float) -> tuple[float, int, dict[str, float]]:
@@ -110,8 +101,6 @@ async def _baseline(env: BenchEnv, msgs) -> float:
 
 
 async def run(env: BenchEnv) -> list[Figure]:
-    from bench_idle import _start_at_the_end
-
     rng = random.Random(20261201)
     n_reg, n_wo = env.n(5_000), env.n(65_000)
     msgs = day(n_reg, n_wo, rng)
@@ -120,13 +109,8 @@ async def run(env: BenchEnv) -> list[Figure]:
     burst = day(round(in_burst * 5 / 70), in_burst - round(in_burst * 5 / 70), rng)
     base_s = await _baseline(env, msgs)
 
-    await _start_at_the_end(env)
-    stack_mod = local_stack_module(ROOT)
-    base_port = int(os.environ.get("JSP_BENCH_PORT_BASE", "18200")) + 100  # beside bench_idle's
-    db = env.postgres_url.rstrip("/")
-    stack = stack_mod.Stack(list(SERVICES), ports={n: base_port + i for i, n in enumerate(SERVICES)},
-                            log_dir=ROOT / ".local" / "bench-logs",
-                            per_service={n: {f"JSP_{n.upper()}_DATABASE_URL": f"{db}/{n}_day"} for n in SERVICES})
+    await start_groups_at_end(env)
+    stack = platform_stack(env, port_offset=100, database_suffix="day")  # beside bench_idle's ports
     producer = AIOKafkaProducer(bootstrap_servers=env.bootstrap, acks="all", enable_idempotence=True, linger_ms=10,
                                 max_batch_size=512 * 1024)
     await asyncio.to_thread(stack.start_all)
@@ -140,7 +124,7 @@ async def run(env: BenchEnv) -> list[Figure]:
         await _send(producer, burst, rate=burst_rate)
         burst_end = time.perf_counter()
         caught_up, burst_peak, _ = await _drained(env, TIMEOUT_S)
-        peaks = {n: _peak_rss_mib(s.process.pid) for n, s in stack.services.items()}
+        peaks = {n: peak_rss_mib(s.process.pid) for n, s in stack.services.items()}
     finally:
         await producer.stop()
         await asyncio.to_thread(stack.stop_all)

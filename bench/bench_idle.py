@@ -12,31 +12,20 @@ import subprocess
 import sys
 import time
 
-from harness import ROOT, BenchEnv, Figure
+from harness import PLATFORM, ROOT, BenchEnv, Figure, platform_stack, rss_mib, start_groups_at_end
 
 from jsp_testkit.testing import local_stack_module
 
-SERVICES = ("registry", "clues", "inspection", "risk", "dashboard", "gateway")
 IDLE_S = 20.0  # after every service is ready: start-up work done, consumers polling an empty topic
 BARE_APP = ("import fastapi, uvicorn\napp = fastapi.FastAPI()\n@app.get('/readyz')\ndef ready(): return {}\n"
             "uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')\n")
 
 
-def rss_mib(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _measure(env: BenchEnv) -> tuple[dict[str, float], float]:
     run = local_stack_module(ROOT)
+    stack = platform_stack(env, port_offset=0, database_suffix="idle")
     base_port = int(os.environ.get("JSP_BENCH_PORT_BASE", "18200"))
-    ports = {name: base_port + i for i, name in enumerate(SERVICES)}
-    db = env.postgres_url.rstrip("/")
-    stack = run.Stack(list(SERVICES), ports=ports, log_dir=ROOT / ".local" / "bench-logs",
-                      per_service={n: {f"JSP_{n.upper()}_DATABASE_URL": f"{db}/{n}_idle"} for n in SERVICES})
-    bare_port = base_port + len(SERVICES)
+    bare_port = base_port + len(PLATFORM)
     bare = None
     try:
         stack.start_all()
@@ -54,16 +43,8 @@ def _measure(env: BenchEnv) -> tuple[dict[str, float], float]:
         stack.stop_all()
 
 
-async def _start_at_the_end(env: BenchEnv) -> None:
-    from jsp_common.consumer import move_group_to_end
-    from jsp_common.topics import consumer_groups
-
-    for group, names in consumer_groups().items():
-        await move_group_to_end(group, names, bootstrap_servers=env.bootstrap)
-
-
 async def run(env: BenchEnv) -> list[Figure]:
-    await _start_at_the_end(env)
+    await start_groups_at_end(env)
     ours, bare = await asyncio.to_thread(_measure, env)
     return [Figure(f"{name}: resident memory when idle", mib, bare, "MiB", higher_is_better=False,
                    note=f"VmRSS after {IDLE_S:.0f}s idle; baseline: a bare FastAPI app under uvicorn; target < 150 MB")

@@ -252,12 +252,46 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
-def peak_rss_mib(pid: int) -> float:
-    """A process's peak resident memory so far (VmHWM), MiB."""
+def _status_mib(pid: int, field: str) -> float:
     for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM), MiB."""
+    return _status_mib(pid, "VmHWM")
+
+
+def rss_mib(pid: int) -> float:
+    """A process's resident memory now (VmRSS), MiB."""
+    return _status_mib(pid, "VmRSS")
+
+
+PLATFORM = ("registry", "clues", "inspection", "risk", "dashboard", "gateway")
+
+
+def platform_stack(env: BenchEnv, *, port_offset: int, database_suffix: str):
+    """Every service as ``make run`` starts it (deploy/local/run.py), each on its own database
+    ``<service>_<database_suffix>``, on ports from ``JSP_BENCH_PORT_BASE`` (default 18200) + ``port_offset``."""
+    from jsp_testkit.testing import local_stack_module
+
+    base_port = int(os.environ.get("JSP_BENCH_PORT_BASE", "18200")) + port_offset
+    db = env.postgres_url.rstrip("/")
+    return local_stack_module(ROOT).Stack(
+        list(PLATFORM), ports={n: base_port + i for i, n in enumerate(PLATFORM)}, log_dir=ROOT / ".local" / "bench-logs",
+        per_service={n: {f"JSP_{n.upper()}_DATABASE_URL": f"{db}/{n}_{database_suffix}"} for n in PLATFORM})
+
+
+async def start_groups_at_end(env: BenchEnv) -> None:
+    """Every consumer group of the services at the end of its topics: what other benchmarks left there is not
+    theirs to work through."""
+    from jsp_common.consumer import move_group_to_end
+    from jsp_common.topics import consumer_groups
+
+    for group, names in consumer_groups().items():
+        await move_group_to_end(group, names, bootstrap_servers=env.bootstrap)
 
 
 class CpuMeter:

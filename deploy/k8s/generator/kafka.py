@@ -97,10 +97,10 @@ def service_user(service: Service) -> dict:
         groups = [g for g in t.service_groups if g.split(".", 1)[0] == service.name]
         if t.reference and not groups:  # read whole from the beginning, without a consumer group
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
-        if t.per_department and any(c.startswith(f"{service.name} ") for c in t.consumers):
-            acls.append(_acl("topic", name, ["Read", "Describe"], pattern))  # e.g. the dashboard: every department's
-            acls += [_acl("topic", dlq.name, ["Write", "Describe"]) for dlq in topics.dead_letter(t)
-                     if dlq.producers[0].split(".", 1)[0] == service.name]
+        readers = [g for g in t.department_readers if g.split(".", 1)[0] == service.name]
+        if readers:  # e.g. the dashboard: every department's topic, and the dead-letter topic they share
+            acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
+            acls += [_acl("topic", topics.dead_letter_topic(t.name, g), ["Write", "Describe"]) for g in readers]
         if groups:
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
             for g in groups:

@@ -176,7 +176,7 @@ class Replayed:
         return self.applied / self.seconds if self.seconds else 0.0
 
 
-async def replay(db: Database, table: Table, extras: Extras | None = None, *, topics: Sequence[str] = TOPICS,
+async def replay(db: Database, table: Table, extras: Extras | None = None, *, from_topics: Sequence[str] = TOPICS,
                  max_records: int = 2000, **client_options) -> Replayed:
     """Rebuild the replica from the log: every record on the compacted ``registry.entities.v1``, from its
     beginning up to its end now, applied with the same version-guarded upsert as the replica group (one
@@ -185,7 +185,7 @@ async def replay(db: Database, table: Table, extras: Extras | None = None, *, to
     derived columns (``extras``)."""
     applied = skipped = 0
     started = time.perf_counter()
-    async for records in read_to_end(topics, max_records=max_records, **client_options):
+    async for records in read_to_end(from_topics, max_records=max_records, **client_options):
         rows = []
         for r in records:
             try:

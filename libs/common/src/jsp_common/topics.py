@@ -445,13 +445,11 @@ def dead_letter(topic: Topic, env_prefix: str | None = None) -> list[Topic]:
     """The dead-letter topics of a topic's service groups (of a per-department template: those of the groups that
     read every department's topic, one each for all departments)."""
     if topic.per_department:
-        groups = topic.department_readers
-        sample = topic.name.format(department=ALL_DEPARTMENTS)
-        what = f"every department's {topic.name}"
+        groups, what = topic.department_readers, f"every department's {topic.name}"
     else:
-        groups, sample, what = topic.service_groups, topic.name, topic.name
+        groups, what = topic.service_groups, topic.name
     return [
-        Topic(name=dead_letter_topic(sample, g, env_prefix), key=topic.key, event_types=(), producers=(g,),
+        Topic(name=dead_letter_topic(topic.name, g, env_prefix), key=topic.key, event_types=(), producers=(g,),
               consumers=("operators",), partitions=1, retention_ms=FOREVER,
               description=f"Messages of {what} that consumer group {g} could not process, "
                           "with the original bytes and headers and the reason in the dlq.* headers.")

@@ -128,7 +128,7 @@ async def test_a_replay_of_the_log_restores_the_replica_without_undoing_newer_ro
         await replica.upsert(s, entities, [replica.entity_row(entities, record(stale, 1, "乙 abc")),  # no extras
                                            replica.entity_row(entities, record(ahead, 3, "丙三"), upper)])
 
-    done = await replica.replay(db, entities, upper, topics=[topic], max_records=2, bootstrap_servers=bootstrap)
+    done = await replica.replay(db, entities, upper, from_topics=[topic], max_records=2, bootstrap_servers=bootstrap)
 
     assert (done.applied, done.skipped) == (4, 1)
     rows = {u: await current(db, u) for u in (lost, stale, ahead)}

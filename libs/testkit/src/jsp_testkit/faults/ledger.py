@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from jsp_common import topics
-from jsp_common.consumer import assign_all
+from jsp_common.consumer import read_to_end
 from jsp_common.envelope import Envelope, EnvelopeError
 
 from .traffic import Sent
@@ -34,29 +34,17 @@ class Message:
 
 async def read_topics(client_options: dict, names: Iterable[str]) -> list[Message]:
     """Every message of ``names``, from the beginning to the end they have now."""
-    c = AIOKafkaConsumer(enable_auto_commit=False, group_id=None, max_partition_fetch_bytes=4 * 1024 * 1024,
-                         **client_options)
-    await c.start()
-    try:
-        tps = await assign_all(c, sorted(set(names)))
-        await c.seek_to_beginning(*tps)
-        ends = {tp: off for tp, off in (await c.end_offsets(tps)).items() if off > 0}
-        out: list[Message] = []
-        async def behind() -> bool:
-            return any([await c.position(tp) < end for tp, end in ends.items()])
-
-        while await behind():
-            for recs in (await c.getmany(timeout_ms=500, max_records=5000)).values():
-                for r in recs:
-                    try:
-                        env = Envelope.from_bytes(r.value)
-                    except EnvelopeError:
-                        env = None
-                    out.append(Message(r.topic, r.partition, r.offset, r.key.decode(errors="replace") if r.key else None,
-                                       {k: v for k, v in (r.headers or ())}, env))
-        return out
-    finally:
-        await c.stop()
+    out: list[Message] = []
+    async for records in read_to_end(sorted(set(names)), max_records=5000,
+                                     max_partition_fetch_bytes=4 * 1024 * 1024, **client_options):
+        for r in records:
+            try:
+                env = Envelope.from_bytes(r.value)
+            except EnvelopeError:
+                env = None
+            out.append(Message(r.topic, r.partition, r.offset, r.key.decode(errors="replace") if r.key else None,
+                               {k: v for k, v in (r.headers or ())}, env))
+    return out
 
 
 async def group_lags(client_options: dict) -> dict[str, int]:
