@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from inspection.adapters.tables import draws, inspectors, matter_batches, matters, plans, results, targets, tasks
 
+from jsp_common import clock
 from jsp_testkit.testing import OFFICE, dept, unique
 
 from .conftest import new_industry
@@ -113,14 +114,13 @@ async def test_a_result_for_an_entity_not_drawn_is_refused_and_nothing_written(s
     assert (await service.post(f"/draws/{d['draw_id']}/perform", dept(SAMR))).status_code == 200
     drawn = {t["uscc"] for t in (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"]}
     not_drawn = next(u for u in usccs if u not in drawn)
-    body = {"inspected_on": "2026-03-02", "items": [{"item_code": matter["items"][0]["code"], "outcome": "no_problem"}]}
+    body = {"inspected_on": clock.today().isoformat(), "items": [{"item_code": matter["items"][0]["code"], "outcome": "no_problem"}]}
     r = await service.post(f"/tasks/{task['id']}/targets/{not_drawn}/results", dept(SAMR), body)
     assert r.status_code == 404 and _fields(r) == {"uscc"}
     assert "was not drawn" in r.json()["detail"]
     one = next(iter(drawn))
     r = await service.post(f"/tasks/{task['id']}/targets/{one}/results", dept(SAMR), {
-        "inspected_on": "2026-03-02", "items": [{"item_code": matter["items"][0]["code"], "outcome": "no_problem"},
-                                                {"item_code": "NOPE", "outcome": "no_problem"}]})
+        **body, "items": [*body["items"], {"item_code": "NOPE", "outcome": "no_problem"}]})
     assert r.status_code == 409 and _fields(r) == {"items[1].item_code"}  # not an item of this entity's
     assert await _count(service, results, results.c.task_id == task["id"]) == 0
     assert await _count(service, tasks, tasks.c.id == task["id"]) == 1
