@@ -4,7 +4,8 @@ can verify, a result published, all through the gateway (called by demo.py once 
 The market regulation bureau registers a few businesses in Zhengzhou; the office publishes a food matter led
 by 郑州市市场监督管理局 with 郑州市卫生健康委员会 cooperating and its public service manual; each department
 loads its inspectors and plans; the lead department merges the plans and draws; the record is replayed here;
-the joint team records a result and the lead publishes it on the public feed.
+the joint team records a result and the lead publishes it on the public feed. A second visit's results,
+recorded two months ago, are left unpublished: the office sees them past their publication deadline.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import asyncio
 import random
 import time
 import uuid
+from datetime import timedelta
 
 import httpx
 
+from jsp_common import clock
 from jsp_testkit import front_door, samples
 from inspection.domain import joint
 
@@ -59,12 +62,14 @@ async def joint_inspection(http: httpx.AsyncClient, office: dict, bureau: dict, 
             {"name": f"检查员{dept[:4]}{k}", "certificate_no": f"DEMO{run}{dept[:4]}{k}", "certificate_valid_until": "2030-12-31"}
             for k in range(4)]), 201)
 
+    today = clock.today()
+    period = {"period_start": (today - timedelta(days=120)).isoformat(),
+              "period_end": (today + timedelta(days=60)).isoformat()}
     plans, deadline = {}, time.monotonic() + 60
     for who, dept in ((samr, LEAD), (nhc, CO)):
         while True:  # until the registrations reached the inspection service's replica
             r = await http.post("/inspection/plans", headers=who, json={
-                "matter_code": code, "period_start": "2026-01-01", "period_end": "2026-12-31",
-                "ratios": {"B": 0.2, "C": 0.5, "D": 1.0}})
+                "matter_code": code, **period, "ratios": {"B": 0.2, "C": 0.5, "D": 1.0}})
             if r.status_code == 201 or time.monotonic() > deadline:
                 plans[dept] = _ok(r, 201)
                 break
@@ -81,10 +86,19 @@ async def joint_inspection(http: httpx.AsyncClient, office: dict, bureau: dict, 
     shared = next((t for t in record["targets"] if len(t["parts"]) == 2), record["targets"][0])
     codes = [i for p in shared["parts"] for i in p["items"]]
     _ok(await http.post(f"/inspection/tasks/{task['id']}/targets/{shared['uscc']}/results", headers=nhc, json={
-        "inspected_on": time.strftime("%Y-%m-%d"),
+        "inspected_on": today.isoformat(),
         "items": [{"item_code": c, "outcome": "no_problem"} for c in codes]}), 201)
     _ok(await http.post(f"/inspection/tasks/{task['id']}/targets/{shared['uscc']}/publication", headers=samr), 200)
     print(f"  result of {shared['uscc']} published: GET /inspection/public/results; manual: "
           f"GET /inspection/public/matters/{code}/manual.html (no login)")
+    late = next((t for t in record["targets"] if t["uscc"] != shared["uscc"]), None)
+    if late is not None:
+        who = {LEAD: samr, CO: nhc}[late["parts"][0]["department"]]
+        recorded = _ok(await http.post(f"/inspection/tasks/{task['id']}/targets/{late['uscc']}/results", headers=who,
+                                       json={"inspected_on": (today - timedelta(days=60)).isoformat(),
+                                             "items": [{"item_code": i, "outcome": "correction_ordered",
+                                                        "note": "演示：整改后复查"}
+                                                       for p in late["parts"] for i in p["items"]]}), 201)
+        print(f"  result of {late['uscc']} recorded, to be published by {recorded['due_on']}: not yet (逾期未公示)")
     return {"matter_code": code, "task": task, "draw_id": announced["draw_id"], "published": shared["uscc"],
-            "departments": {LEAD: samr, CO: nhc}}
+            "unpublished": late["uscc"] if late else None, "departments": {LEAD: samr, CO: nhc}}

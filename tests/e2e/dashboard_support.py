@@ -35,6 +35,7 @@ class Demo:
     luoyang: list[dict] = field(default_factory=list)
     overdue_order: dict = field(default_factory=dict)     # a 12345 work order received 20 days ago
     fresh_order: dict = field(default_factory=dict)
+    inspection: dict = field(default_factory=dict)        # a joint inspection: one result published, one late
 
 
 def food_business(county: str, city_name: str) -> dict:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import random
+import re
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +22,9 @@ from playwright.async_api import async_playwright, expect
 from jsp_common import clock
 from jsp_common.envelope import new_envelope
 from jsp_testkit.testing import unique, wait_until
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy" / "local"))
+from demo_inspection import joint_inspection  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("dashboard_support", Path(__file__).with_name("dashboard_support.py"))
 support = importlib.util.module_from_spec(_spec)
@@ -40,10 +45,15 @@ async def people(stack, front):
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def demo(front, clients, people, raw_producer) -> support.Demo:
     """A demo-like run: registrations in two cities, a 12345 work order received 20 days ago (overdue by
-    now) and a fresh one, an acknowledgement, and a published inspection result."""
+    now) and a fresh one, an acknowledgement, a published inspection result, and `make demo`'s joint
+    inspection through the inspection service (one result published, one recorded two months ago and not
+    published: past its publication deadline)."""
     bureau, hotline = await clients.system("bureau"), await clients.system("hotline")
+    # first: its own registrations are not among the latest the page lists, the run's are
+    inspection = await joint_inspection(front, people["office_headers"], bureau["headers"], random.Random(), 8)
+    assert inspection["unpublished"], "the draw chose one visit only"
     d = support.Demo(zhengzhou=[support.food_business("410102", "郑州") for _ in range(3)],
-                     luoyang=[support.food_business("410302", "洛阳") for _ in range(2)])
+                     luoyang=[support.food_business("410302", "洛阳") for _ in range(2)], inspection=inspection)
     for data in d.zhengzhou + d.luoyang:
         await support.register(front, bureau["headers"], data)
     d.overdue_order = await support.work_order(front, hotline["headers"], d.zhengzhou[0], days_ago=20)
@@ -158,6 +168,12 @@ async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_
     await page.goto(base + "/ui/inspections")
     await expect(page.locator("table")).to_contain_text(demo.luoyang[1]["name"])
     await support.shot(page, "inspections")
+    await page.goto(base + "/ui/")
+    await page.click("[data-figure=inspections_publication_overdue]")
+    await page.wait_for_url("**/ui/targets?status=publication_overdue")
+    late = page.locator(f"tr[data-target='{demo.inspection['task']['id']}/{demo.inspection['unpublished']}']")
+    await expect(late).to_have_class("late", timeout=LIVE_TIMEOUT_MS)
+    await support.shot(page, "publications-overdue")
 
     await page.goto(base + "/ui/")
     await expect(page.locator("#live")).to_be_visible(timeout=30_000)  # the event stream is open
@@ -320,13 +336,16 @@ async def test_the_figures_agree_with_the_services(stack, front, people, demo):
     registry and the clues service answer on their own APIs."""
     seen = await figures_agree(stack, front, people, demo)
     assert seen["dashboard"]["states"] and sum(seen["dashboard"]["pending"].values()) >= 1
+    assert seen["dashboard"]["publication_overdue"] == [f"{demo.inspection['task']['id']}/"
+                                                        f"{demo.inspection['unpublished']}"]
 
 
 async def test_the_read_model_rebuilt_from_the_topics_holds_the_runs_items_again(stack, front, people, demo):
     """``python -m dashboard rebuild`` (the dashboard stopped) empties the read model and replays the topics into
-    it: the run's clue timeline, acknowledgement and inspection result are back. While a dashboard still runs,
-    the command refuses and forgets nothing. (The rebuilt model also holds what other tests left on the shared
-    broker, so its totals are not compared with this platform's services here; they are above.)"""
+    it: the run's clue timeline, acknowledgement, inspection result and late publication are back. While a
+    dashboard still runs, the command refuses and forgets nothing. (The rebuilt model also holds what other
+    tests left on the shared broker, so its totals are not compared with this platform's services here; they
+    are above.)"""
     refused = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "dashboard", "rebuild"],
                                       env=stack.services["dashboard"].env, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 1 and "stop every running dashboard first" in refused.stderr, refused.stderr
@@ -350,12 +369,18 @@ async def test_the_read_model_rebuilt_from_the_topics_holds_the_runs_items_again
         assert demo.zhengzhou[1]["name"] in notes.text
         results = await http.get("/ui/public/", headers=html, params={"q": demo.luoyang[1]["name"]})
         assert "发现问题" in results.text
+        late = await http.get("/ui/targets", headers=html,
+                              params={"status": "publication_overdue", "q": demo.inspection["task"]["id"]})
+        assert f'data-target="{demo.inspection["task"]["id"]}/{demo.inspection["unpublished"]}"' in late.text
 
 
 async def figures_agree(stack, front, people, demo) -> dict:
     """Clues by state and the adjudication queue in total; dual notifications pending, per entity of the run
-    (the department topics of the shared test broker also carry notifications other tests' registries issued)."""
+    (the department topics of the shared test broker also carry notifications other tests' registries issued);
+    results awaiting publication past their deadline and within it, of the run's joint inspection, against
+    the inspection service's list of overdue publications and its task."""
     office = people["office_headers"]
+    task_id = demo.inspection["task"]["id"]
     cookies = await support.session_cookie(gateway_url(stack), people["office"])
     usccs = [d["uscc"] for d in demo.zhengzhou + demo.luoyang]
 
@@ -375,7 +400,13 @@ async def figures_agree(stack, front, people, demo) -> dict:
             if len(batch) < 500:
                 break
             offset += 500
-        return {"pending": pending, "queue": queue, "states": states}
+        late = (await front.get("/inspection/publications/overdue", headers=office, params={"limit": 500})).json()
+        task = (await front.get(f"/inspection/tasks/{task_id}", headers=office)).json()
+        awaiting = [t for t in task["targets"] if t["inspected_on"] and not t["published_at"]]
+        return {"pending": pending, "queue": queue, "states": states,
+                "publication_overdue": sorted(f"{o['task_id']}/{o['uscc']}" for o in late if o["task_id"] == task_id),
+                "awaiting": sorted(f"{task_id}/{t['uscc']}" for t in awaiting
+                                   if date.fromisoformat(t["due_on"]) >= clock.today())}
 
     async def dashboard() -> dict:
         async with httpx.AsyncClient(base_url=gateway_url(stack), cookies=cookies) as http:
@@ -385,7 +416,12 @@ async def figures_agree(stack, front, people, demo) -> dict:
                 page = await http.get("/ui/notifications", params={"status": "pending", "q": uscc},
                                       headers={"accept": "text/html"})
                 pending[uscc] = page.text.count('href="/ui/notifications/')
-        return {"pending": pending, "queue": f["adjudication"]["open"], "states": f["clue_states"]}
+            targets = {}
+            for status in ("publication_overdue", "awaiting"):
+                page = await http.get("/ui/targets", params={"status": status, "q": task_id},
+                                      headers={"accept": "text/html"})
+                targets[status] = sorted(re.findall(r'data-target="([^"]+)"', page.text))
+        return {"pending": pending, "queue": f["adjudication"]["open"], "states": f["clue_states"], **targets}
 
     seen: dict = {}
 

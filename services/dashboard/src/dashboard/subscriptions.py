@@ -2,9 +2,9 @@
 
 The group reads every topic the pages need: the directory, adjudication, every department's notifications
 and clue chasers (the catalogue's per-department topics, expanded), the clue lifecycle and inspection
-results, the joint tasks' targets (every department's inspections topic) and abandoned draws, and the risk
-alerts. A part of the platform that starts publishing a new event type is added here with its handler and
-its table.
+results, the joint tasks' targets with the results recorded there and their publication deadlines (every
+department's inspections topic) and abandoned draws, and the risk alerts. A part of the platform that starts
+publishing a new event type is added here with its handler and its table.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ def read_model_handlers(deps: Deps):
         "clues.clue.deadline-changed.v1": on(ingest.clue_deadline_changed),
         "inspection.result.published.v1": on(ingest.inspection_published),
         "inspection.task.assigned.v1": on(ingest.task_assigned),
+        "inspection.result.recorded.v1": on(ingest.result_recorded),
+        "inspection.publication.due-changed.v1": on(ingest.publication_due_changed),
         "inspection.draw.abandoned.v1": on(ingest.draw_abandoned),
         "risk.alert.raised.v1": on(ingest.alert_raised),
         "risk.alert.acknowledged.v1": on(ingest.alert_stepped),

@@ -36,7 +36,8 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
     items = [i for p in joint_["parts"] for i in p["items"]]
     base = f"/tasks/{task['id']}/targets/{joint_['uscc']}"
 
-    async with tail(bootstrap, topics.INSPECTION_RESULTS, topics.CLUE_SUBMISSIONS) as t:
+    dept_topics = [topics.department_topic(topics.DEPARTMENT_INSPECTIONS, d) for d in (SAMR, NHC)]
+    async with tail(bootstrap, topics.INSPECTION_RESULTS, topics.CLUE_SUBMISSIONS, *dept_topics) as t:
         # Fri 26 Sep 2025: 20 working days, with Sun 28 Sep and Sat 11 Oct worked and 1-8 Oct off.
         results = {"inspected_on": "2025-09-26", "raise_clue": True,
                    "items": [{"item_code": items[0], "outcome": "correction_ordered", "note": "进货查验记录不全"},
@@ -53,6 +54,12 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
         clue = (await t.wait_for(of_type("clues.clue.submitted.v1", channel_ref=f"{task['id']}.{joint_['uscc']}")))[0]
         assert clue.envelope.data["channel"] == "inspection" and clue.envelope.data["uscc"] == joint_["uscc"]
         assert len(clue.envelope.data["content"]) == MAX_CONTENT_CHARS
+        # each department of the visit is told the results are in and by when they are to be published
+        told = await t.wait_for(of_type("inspection.result.recorded.v1", task_id=task["id"]), count=2)
+        assert sorted(m.topic for m in told) == sorted(dept_topics)
+        assert {(m.envelope.data["department"], m.envelope.data["due_on"], m.envelope.data["complete"],
+                 len(m.envelope.data["items"])) for m in told} == {(SAMR, "2025-10-30", True, 2),
+                                                                  (NHC, "2025-10-30", True, 2)}
 
         overdue = (await service.get("/publications/overdue", OFFICE, params={"limit": 500})).json()
         assert any(o["task_id"] == task["id"] and o["uscc"] == joint_["uscc"] for o in overdue)

@@ -3,9 +3,11 @@
 * ``inspection.result.published.v1`` on ``inspection.results.v1`` (keyed by USCC): the published result
   (一公开) of one joint inspection of one entity, one outcome per inspected item. The risk service takes
   failed items as indicator inputs; the public feed shows the same record.
-* ``inspection.task.assigned.v1`` and ``inspection.publication.due-changed.v1`` on each department's
-  ``dept.<department>.inspections.v1`` (keyed by task id): its part of a joint task, and a publication
-  deadline recounted once the holiday schedule of a year it counted through was published.
+* ``inspection.task.assigned.v1``, ``inspection.result.recorded.v1`` and
+  ``inspection.publication.due-changed.v1`` on each department's ``dept.<department>.inspections.v1`` (keyed
+  by task id): its part of a joint task, results recorded at one of its entities with the date by which they
+  are to be published, and a publication deadline recounted once the holiday schedule of a year it counted
+  through was published.
 """
 
 from __future__ import annotations
@@ -153,6 +155,29 @@ class TaskAssigned(EventData):
     part: int = Field(1, ge=1, description="a large task comes in several messages: this is part `part` of `parts`")
     parts: int = Field(1, ge=1)
     assigned_at: datetime
+
+
+@event("inspection.result.recorded.v1")
+class ResultRecorded(EventData):
+    """The joint team recorded results at one entity (not yet public): told to every department of the visit,
+    with the date by which the lead department is to publish them (一公开, working days after the
+    inspection, fixed by the first results recorded there). The office's figure of results awaiting
+    publication past their deadline counts these against ``inspection.result.published.v1``."""
+
+    task_id: str
+    uscc: USCC
+    entity_name: str
+    matter_code: str
+    lead_department: DepartmentCode
+    department: DepartmentCode = Field(description="the department whose topic this is")
+    departments: list[DepartmentCode] = Field(min_length=1, description="every department of the joint visit")
+    inspected_on: date
+    items: list[ItemResult] = Field(min_length=1, description="the results recorded this time")
+    complete: bool = Field(description="every item inspected there has a result now: ready to publish")
+    due_on: date = Field(description="publish by the end of this day (Asia/Shanghai)")
+    due_provisional: bool = Field(description="counted through a year whose holiday schedule is not published: "
+                                              "inspection.publication.due-changed.v1 follows once it is")
+    recorded_at: datetime
 
 
 @event("inspection.publication.due-changed.v1")

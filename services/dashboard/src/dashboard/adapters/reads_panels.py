@@ -1,5 +1,6 @@
 """The risk and inspection panels' queries: risk alerts (by level, unanswered, escalated) and the joint
-inspections' planned visits (planned, overdue: the task's period over without a published result).
+inspections' planned visits (planned, overdue: the task's period over without a result; results awaiting
+publication, and past their publication deadline).
 ``department`` limits a query to one department's items (None: the office)."""
 
 from __future__ import annotations
@@ -38,17 +39,30 @@ def published():
 
 
 def planned(today: date):
-    return and_(~published(), it.period_end >= today)
+    """Not visited yet (no result recorded) within the task's period."""
+    return and_(~published(), it.inspected_on.is_(None), it.period_end >= today)
 
 
 def overdue_target(today: date):
-    return and_(~published(), it.period_end < today)
+    """The task's period is over and no result was recorded there."""
+    return and_(~published(), it.inspected_on.is_(None), it.period_end < today)
+
+
+def awaiting_publication(today: date):
+    """Results recorded, not published, the publication deadline not passed (the last day still counts)."""
+    return and_(~published(), it.publish_by >= today)
+
+
+def publication_overdue(today: date):
+    """Results recorded and not published by their deadline (一公开 within working days of the inspection)."""
+    return and_(~published(), it.publish_by < today)
 
 
 ALERT_STATUS = {"open": unclosed, "unanswered": unanswered,
                 "escalated": lambda: and_(ra.closed_at.is_(None), ra.escalated_at.is_not(None)),
                 "closed": lambda: ra.closed_at.is_not(None), "all": true}
-TARGET_STATUS = {"planned": planned, "overdue": overdue_target, "all": lambda today: true()}
+TARGET_STATUS = {"planned": planned, "overdue": overdue_target, "awaiting": awaiting_publication,
+                 "publication_overdue": publication_overdue, "all": lambda today: true()}
 
 
 async def alert_figures(session: AsyncSession, department: str | None, by: str) -> dict:
@@ -64,12 +78,17 @@ async def alert_figures(session: AsyncSession, department: str | None, by: str) 
 
 
 async def target_figures(session: AsyncSession, department: str | None, by: str, today: date) -> dict:
-    """Planned visits without a published result: within their task's period (planned) or past it (overdue),
-    by ``department`` (every department inspecting there) or by ``city``."""
+    """Planned visits without a published result: not visited within their task's period (planned) or past
+    it (overdue); visited, results awaiting publication (awaiting) or past their publication deadline
+    (publication_overdue); by ``department`` (every department inspecting there) or by ``city``."""
     key = func.unnest(it.departments) if by == "department" else it.city_code
-    s = select(key.label("k"), it.period_end).where(target_scope(department), ~published()).subquery()
-    cols = {"inspections_planned": func.count().filter(s.c.period_end >= today),
-            "inspections_overdue": func.count().filter(s.c.period_end < today)}
+    s = (select(key.label("k"), it.period_end, it.publish_by, it.inspected_on)
+         .where(target_scope(department), ~published()).subquery())
+    visited = s.c.inspected_on.is_not(None)
+    cols = {"inspections_planned": func.count().filter(~visited, s.c.period_end >= today),
+            "inspections_overdue": func.count().filter(~visited, s.c.period_end < today),
+            "inspections_awaiting": func.count().filter(s.c.publish_by >= today),
+            "inspections_publication_overdue": func.count().filter(s.c.publish_by < today)}
     return await _rows(session, select(s.c.k, *[v.label(k) for k, v in cols.items()]).group_by(s.c.k), cols)
 
 

@@ -184,7 +184,8 @@ risk_alerts = Table(
 )
 
 # dept.*.inspections.v1: the entities joint inspection tasks were drawn to visit (planned), until their
-# results are published (inspection_results); past the task's period without a result: overdue.
+# results are published (inspection_results); past the task's period without a result: overdue. Results
+# recorded there set inspected_on and the publication deadline (publish_by, recounted with the schedule).
 inspection_targets = Table(
     "inspection_targets", metadata,
     Column("task_id", Text, primary_key=True),
@@ -198,7 +199,12 @@ inspection_targets = Table(
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
     Column("assigned_at", TZ, nullable=False),
+    Column("inspected_on", Date),
+    Column("publish_by", Date),
+    Column("publish_by_provisional", Boolean, nullable=False, server_default=text("false")),
+    Column("recorded_at", TZ),
     Index("inspection_targets_period_end", "period_end"),
+    Index("inspection_targets_publish_by", "publish_by", postgresql_where=text("publish_by IS NOT NULL")),
     Index("inspection_targets_departments", "departments", postgresql_using="gin"),
     Index("inspection_targets_draw", "draw_id"),
 )

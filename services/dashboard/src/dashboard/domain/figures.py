@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 FIGURES = ("entities", "notes_pending", "notes_overdue", "clues_open", "clues_due_soon", "clues_overdue",
            "clues_chased", "clues_escalated", "clues_returned", "clues_redispatched", "adjudication_open",
            "inspections_published", "inspections_problems", "inspections_planned", "inspections_overdue",
+           "inspections_awaiting", "inspections_publication_overdue",
            "alerts_open", "alerts_blue", "alerts_yellow", "alerts_orange", "alerts_red", "alerts_unanswered",
            "alerts_escalated")
 

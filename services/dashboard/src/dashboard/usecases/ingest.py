@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from jsp_common.envelope import Envelope
 from jsp_common.events.clues import ClueChased, ClueDeadlineChanged, ClueDispatched, ClueEscalated, ClueTransitioned
-from jsp_common.events.inspection import DrawAbandoned, InspectionResultPublished, TaskAssigned
+from jsp_common.events.inspection import (DrawAbandoned, InspectionResultPublished, PublicationDueChanged,
+                                          ResultRecorded, TaskAssigned)
 from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequested, AssignmentDisputed, EntityChanged,
                                         NotificationAcknowledged, NotificationDueChanged, NotificationIssued,
                                         NotificationReminded)
@@ -166,6 +167,20 @@ async def task_assigned(session: AsyncSession, d: TaskAssigned, env: Envelope) -
         "city_code": cities.get(t.uscc), "matter_code": d.matter_code, "lead_department": d.lead_department,
         "departments": sorted(t.joint_departments), "period_start": d.period_start, "period_end": d.period_end,
         "assigned_at": d.assigned_at} for t in d.targets])
+    await writes.announce(session, "inspections")
+
+
+async def result_recorded(session: AsyncSession, d: ResultRecorded, env: Envelope) -> None:
+    """Results are in at a planned visit: it awaits publication by ``due_on`` (told to every department of
+    the visit; each copy writes the same)."""
+    await writes.target_recorded(session, d.task_id, d.uscc, inspected_on=d.inspected_on, publish_by=d.due_on,
+                                 publish_by_provisional=d.due_provisional, recorded_at=d.recorded_at)
+    await writes.announce(session, "inspections")
+
+
+async def publication_due_changed(session: AsyncSession, d: PublicationDueChanged, env: Envelope) -> None:
+    await writes.target_recorded(session, d.task_id, d.uscc, publish_by=d.due_on,
+                                 publish_by_provisional=d.due_provisional)
     await writes.announce(session, "inspections")
 
 

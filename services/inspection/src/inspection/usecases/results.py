@@ -7,7 +7,7 @@ from typing import Any
 
 from jsp_common import clock, topics
 from jsp_common.events.clues import MAX_CONTENT_CHARS, ClueSubmitted
-from jsp_common.events.inspection import InspectionResultPublished, ItemResult
+from jsp_common.events.inspection import InspectionResultPublished, ItemResult, ResultRecorded
 from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
@@ -59,10 +59,13 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
         raise Problem(422, "a clue is raised only for a problem found; nothing was written",
                       errors=[{"field": "raise_clue", "reason": "no item has a problem found"}])
     await repo.add_results(tx.session, rows)
-    if target["inspected_on"] is None:
+    if target["inspected_on"] is None:  # the first results there fix the publication deadline
         due = publication.due_on(deps.calendar, inspected_on, deps.settings.publish_within_workdays)
+        target = {**target, "inspected_on": inspected_on, "due_on": due,
+                  "due_provisional": publication.is_provisional(deps.calendar, inspected_on, due)}
         await repo.set_target(tx.session, task_id, uscc, inspected_on=inspected_on, due_on=due, recorded_at=clock.now(),
-                              due_provisional=publication.is_provisional(deps.calendar, inspected_on, due))
+                              due_provisional=target["due_provisional"])
+    await _tell_recorded(tx, task, target, rows, complete=set(owner) <= done | {r["item_code"] for r in rows})
     if body.get("raise_clue"):
         m = await tx_matter(tx, task["matter_code"], task["matter_version"])
         ref = f"{task_id}.{uscc}"
@@ -71,6 +74,17 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
             received_at=clock.now(), address=target["address"], business_name=target["entity_name"], uscc=uscc,
             domain=m.domain, category="inspection finding"), key=ref)
     return await view(tx, task_id, uscc)
+
+
+async def _tell_recorded(tx: Transaction, task: dict, target: dict, rows: list[dict], *, complete: bool) -> None:
+    """Every department of the visit learns the results are in and by when they are to be published."""
+    items, at = _item_results(rows), clock.now()
+    for department in target["departments"]:
+        await tx.emit(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, department), ResultRecorded(
+            task_id=task["id"], uscc=target["uscc"], entity_name=target["entity_name"],
+            matter_code=task["matter_code"], lead_department=task["lead_department"], department=department,
+            departments=target["departments"], inspected_on=target["inspected_on"], items=items, complete=complete,
+            due_on=target["due_on"], due_provisional=target["due_provisional"], recorded_at=at), key=task["id"])
 
 
 def _clue_text(target: dict, rows: list[dict]) -> str:
@@ -107,12 +121,16 @@ async def publish(tx: Transaction, actor: Principal, task_id: str, uscc: str) ->
 
 
 def published_event(task: dict, target: dict, at) -> InspectionResultPublished:
-    items = [ItemResult(item_code=r["item_code"], department=r["department"], outcome=r["outcome"], note=r["note"])
-             for r in target["results"]]
+    items = _item_results(target["results"])
     return InspectionResultPublished(
         uscc=target["uscc"], entity_name=target["entity_name"], task_id=task["id"], matter_code=task["matter_code"],
         lead_department=task["lead_department"], departments=target["departments"], inspected_on=target["inspected_on"],
         items=items, problems_found=publication.problems_found([i.outcome for i in items]), published_at=at)
+
+
+def _item_results(rows: list[dict]) -> list[ItemResult]:
+    return [ItemResult(item_code=r["item_code"], department=r["department"], outcome=r["outcome"], note=r["note"])
+            for r in rows]
 
 
 async def feed(tx: Transaction, *, since, limit: int) -> list[dict]:
