@@ -24,9 +24,13 @@ def modules(filters: list[str]) -> list[Path]:
 
 
 async def main(filters: list[str]) -> int:
+    from jsp_common.runtime import tune_gc
     from jsp_common.settings import ServiceSettings
 
     s = ServiceSettings(service_name="bench")
+    # The services tune the garbage collector when they start (jsp_common.runtime.tune_gc); the bare loops
+    # measured in this process beside them run under the same settings.
+    tune_gc(s.gc_young_threshold)
     env = BenchEnv(bootstrap=s.kafka_bootstrap_servers, postgres_url=s.postgres_url,
                    scale=float(os.environ.get("BENCH_SCALE", "1.0")))
     failed = 0

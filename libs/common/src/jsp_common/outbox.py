@@ -118,15 +118,19 @@ class EventIds:
     are re-issued under the ids they first had, and consumers' inboxes skip them. Without a cause (an HTTP
     request without Idempotency-Key), random."""
 
+    __slots__ = ("cause", "_issued")
+
     def __init__(self, cause: str | None = None):
         self.cause = cause
-        self._issued: Counter[tuple[str, ...]] = Counter()
+        self._issued: dict[tuple[str, ...], int] | None = None  # made on first use: most inputs issue nothing
 
     def _derive(self, *slot: str) -> str:
         if self.cause is None:
             return str(uuid.uuid4())
-        self._issued[slot] += 1
-        return derived_id(self.cause, *slot, str(self._issued[slot]))
+        if self._issued is None:
+            self._issued = {}
+        n = self._issued[slot] = self._issued.get(slot, 0) + 1
+        return derived_id(self.cause, *slot, str(n))
 
     def event_id(self, topic: str, event_type: str, key: str | None) -> str:
         return self._derive("event", topic, event_type, key or "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Generic, Mapping, Sequence, TypeVar
 
@@ -52,6 +53,14 @@ async def _until_done(start: Callable[[], Awaitable[None]], what: str, interval_
         except Exception as exc:  # noqa: BLE001
             log.warning("could not start; trying again", what=what, error=repr(exc))
             await asyncio.sleep(interval_s)
+
+
+def tune_gc(young_threshold: int) -> None:
+    """Freeze what start-up made and collect the young generation less often (``gc_young_threshold``)."""
+    if young_threshold:
+        gc.freeze()
+        _, older, oldest = gc.get_threshold()
+        gc.set_threshold(young_threshold, older, oldest)
 
 
 class ServiceRuntime(Generic[DepsT]):
@@ -210,6 +219,7 @@ class ServiceRuntime(Generic[DepsT]):
             await _until_done(c.start, f"consumer {c.group}")
         self._tasks = [asyncio.create_task(self._run_periodic(p), name=p.name) for p in self._periodic]
         self._started = True
+        tune_gc(self.settings.gc_young_threshold)
         log.info("service started", consumers=[c.group for c in self.consumers])
 
     async def stop(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, tuple_
@@ -53,7 +53,8 @@ async def save_windows(session: AsyncSession,
     as silent and the partition its readings come on: one statement."""
     if not windows:
         return
-    stmt = pg_insert(device_windows).values([{**asdict(w), "due_at": due, "silent_at": silent, "partition": part}
+    stmt = pg_insert(device_windows).values([{**{c: getattr(w, c) for c in WINDOW_COLUMNS}, "due_at": due,
+                                              "silent_at": silent, "partition": part}
                                              for w, due, silent, part in windows])
     stmt = stmt.on_conflict_do_update(index_elements=[device_windows.c.device_id], set_={
         c: stmt.excluded[c] for c in (*WINDOW_COLUMNS, "due_at", "silent_at") if c != "device_id"} | {

@@ -83,12 +83,12 @@ def apply(w: Window, profile: MetricProfile, *, value: float, at: datetime, hear
         closed = close(w, profile)
         last_clue = closed.end if closed is not None and closed.raise_clue else w.last_clue_at
         w = Window(device_id=w.device_id, start=start, last_seen=w.last_seen, last_clue_at=last_clue)
-    w = replace(w, last_seen=seen, silent_since=None)
     if heartbeat:
-        return w, closed
+        return replace(w, last_seen=seen, silent_since=None), closed
     breach = profile.breaches(value, profile.limit)
-    return replace(w, readings=w.readings + 1, breaches=w.breaches + breach,
-                   worst=_worse(profile, w.worst, value) if breach else w.worst), closed
+    return Window(device_id=w.device_id, start=w.start, readings=w.readings + 1, breaches=w.breaches + breach,
+                  worst=_worse(profile, w.worst, value) if breach else w.worst, last_seen=seen,
+                  last_clue_at=w.last_clue_at, silent_since=None, late=w.late), closed
 
 
 def due(w: Window, profile: MetricProfile, now: datetime, grace_s: float) -> bool:
