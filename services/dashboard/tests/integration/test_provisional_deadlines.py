@@ -1,7 +1,8 @@
 """The dashboard against real Kafka and PostgreSQL: a deadline counted through a year whose holiday schedule is
-not published yet shows 暂定 beside its date on the pages; when the registry or the clues service recomputes it
-(registry.notification.due-changed.v1, clues.clue.deadline-changed.v1) the page shows the new date, final, and
-keeps the earlier one in sight when it had already passed."""
+not published yet shows 暂定 beside its date on the pages; when the registry, the clues or the inspection
+service recomputes it (registry.notification.due-changed.v1, clues.clue.deadline-changed.v1,
+inspection.publication.due-changed.v1) the page shows the new date, final, and keeps the earlier one in sight
+when it had already passed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest_asyncio
 from jsp_common import clock, topics
 from jsp_common.envelope import new_envelope
 from jsp_common.events.clues import ClueDeadlineChanged, ClueTransitioned
+from jsp_common.events.inspection import (AssignedTarget, ItemResult, PublicationDueChanged, ResultRecorded,
+                                          TaskAssigned)
 from jsp_common.events.registry import NotificationDueChanged, NotificationIssued
 from jsp_testkit.samples import new_uscc
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
@@ -98,6 +101,39 @@ async def test_a_provisional_clue_deadline_is_marked_then_moved_and_a_passed_one
     html = await page_showing(dashboard, f"/ui/clues/{clue_id}", moment(moved))
     assert PROVISIONAL not in html
     assert f"原期限 {moment(passed)}" in html  # it had passed: both dates are shown
+
+
+async def test_recorded_results_await_publication_until_their_deadline_then_show_as_overdue(dashboard, raw_producer):
+    """A visit with results recorded awaits publication (结果待公示) until its deadline, provisional here; when the
+    schedule moves the deadline to yesterday, the visit is past its publication deadline (逾期未公示)."""
+    task_id, uscc, today = unique("JT"), new_uscc("410105"), clock.today()
+    topic = topics.department_topic(topics.DEPARTMENT_INSPECTIONS, SAMR)
+    inspected = today - timedelta(days=20)
+    await send(raw_producer, topic, TaskAssigned(
+        task_id=task_id, draw_id=unique("DR"), matter_code="HN-SP-001", matter_version=1, lead_department=SAMR,
+        department=SAMR, period_start=today - timedelta(days=60), period_end=today + timedelta(days=30),
+        targets=[AssignedTarget(uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", items=["SP-01"],
+                                joint_departments=[SAMR], inspectors=["IN-1", "IN-2"], team=["IN-1", "IN-2"])],
+        assigned_at=clock.now()), task_id)
+    row = f'data-target="{task_id}/{uscc}"'
+    await page_showing(dashboard, f"/ui/targets?status=planned&q={task_id}", row)
+    due = today + timedelta(days=3)
+    await send(raw_producer, topic, ResultRecorded(
+        task_id=task_id, uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", matter_code="HN-SP-001",
+        lead_department=SAMR, department=SAMR, departments=[SAMR], inspected_on=inspected,
+        items=[ItemResult(item_code="SP-01", department=SAMR, outcome="no_problem")], complete=True, due_on=due,
+        due_provisional=True, recorded_at=clock.now()), task_id)
+    html = await page_showing(dashboard, f"/ui/targets?status=awaiting&q={task_id}", row)
+    assert moment(due) in html and PROVISIONAL in html
+    assert row not in (await dashboard.get(f"/ui/targets?status=planned&q={task_id}", headers=OFFICE)).text
+
+    await send(raw_producer, topic, PublicationDueChanged(
+        task_id=task_id, uscc=uscc, department=SAMR, inspected_on=inspected, previous_due_on=due,
+        due_on=today - timedelta(days=1), due_provisional=False, previous_passed=False,
+        reason="holiday schedule published", changed_at=clock.now()), task_id)
+    html = await page_showing(dashboard, f"/ui/targets?status=publication_overdue&q={task_id}", row)
+    assert PROVISIONAL not in html and "逾期 1 天" in html
+    assert row not in (await dashboard.get(f"/ui/targets?status=awaiting&q={task_id}", headers=OFFICE)).text
 
 
 async def test_a_poison_message_on_a_department_topic_is_dead_lettered_and_the_pages_go_on(dashboard, raw_producer,
