@@ -145,7 +145,8 @@ async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission],
         if s.ref not in refs:
             refs.add(s.ref)
             fresh[i] = s
-    w, made, firsts, out = _Writes(), {}, [], []
+    w, made, out = _Writes(), {}, []
+    firsts: dict[tuple[str, str], list[dict]] = {}  # this poll's first clues, by business or place
     if fresh:
         cfg = await deps.config.get(session)
         ents = await repo.entities_by_uscc(session, [s.fields.uscc for s in fresh.values() if s.fields.uscc])
@@ -163,12 +164,12 @@ async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission],
             out.append(existing)
             continue
         clue, ent, method, confidence = new[i]
-        earlier = [c for c in firsts if _same_business_or_place(c, clue) and c["received_at"] >= since[i]
-                   and c["state"] in OPEN_STATES]
+        key = _business_or_place(clue)
+        earlier = [c for c in firsts.get(key, ()) if c["received_at"] >= since[i] and c["state"] in OPEN_STATES]
         candidates = sorted(stored[i] + earlier, key=lambda c: c["received_at"])[:_CANDIDATES]
         _decide(deps, cfg, w, s, clue, ent, method, confidence, candidates, actor)
-        if clue["duplicate_of"] is None:
-            firsts.append(clue)
+        if clue["duplicate_of"] is None and key is not None:
+            firsts.setdefault(key, []).append(clue)
         made[s.ref] = clue
         out.append(clue)
     try:
@@ -183,11 +184,12 @@ async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission],
 _CANDIDATES = 50  # open first clues compared with a new one (the earliest received)
 
 
-def _same_business_or_place(first: dict, clue: dict) -> bool:
-    """Whether ``first`` is about the same business as ``clue``, or the same place when no business is known."""
+def _business_or_place(clue: dict) -> tuple[str, str] | None:
+    """What a clue is compared with others by: its business, or its place when no business is known (None:
+    neither, compared with nothing)."""
     if clue["uscc"]:
-        return first["uscc"] == clue["uscc"]
-    return first["uscc"] is None and clue["division_code"] is not None and first["division_code"] == clue["division_code"]
+        return ("business", clue["uscc"])
+    return ("place", clue["division_code"]) if clue["division_code"] is not None else None
 
 
 async def _new_clue(deps: Deps, session: AsyncSession, s: Submission,
