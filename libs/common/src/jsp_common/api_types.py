@@ -68,10 +68,13 @@ PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
 NONBLANK_PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*[^\s\x85\x00-\x08\x0B\x0C\x0E-\x1F][^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0B\x0C\x0E-\x1F]")
+
+
 def printable(v: Any) -> Any:
     """Text (or a list of texts) must not carry NUL or other C0 control characters (tabs and line breaks are fine)."""
     for text in ([v] if isinstance(v, str) else v if isinstance(v, list) else []):
-        if isinstance(text, str) and any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+        if isinstance(text, str) and _CONTROL.search(text):
             raise ValueError("contains control characters")
     return v
 

@@ -189,9 +189,21 @@ def _short_hit_ok(text: str, hit: _Hit, starts: set[int], ends: set[int]) -> boo
     return not _is_cjk(before) or before in _PART_BOUNDARY
 
 
+@cache
+def _patterns_by_first_char() -> dict[str, tuple[tuple[int, _Pattern], ...]]:
+    """The patterns by their first character, each with its place in :func:`_patterns`."""
+    out: dict[str, list[tuple[int, _Pattern]]] = {}
+    for k, pattern in enumerate(_patterns()):
+        out.setdefault(pattern.text[0], []).append((k, pattern))
+    return {ch: tuple(ps) for ch, ps in out.items()}
+
+
 def _hits(text: str) -> list[_Hit]:
+    # Only patterns whose first character is in the text can occur there; taken in _patterns() order.
+    by_first = _patterns_by_first_char()
+    candidates = sorted(p for ch in set(text) for p in by_first.get(ch, ()))
     found = []
-    for pattern in _patterns():
+    for _, pattern in candidates:
         start = text.find(pattern.text)
         while start >= 0:
             found.append(_Hit(start, start + len(pattern.text), pattern))
