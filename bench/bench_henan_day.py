@@ -92,11 +92,14 @@ async def _baseline(env: BenchEnv, msgs) -> float:
     run_id = uuid.uuid4().hex[:8]
     t_in, t_out = f"bench.{run_id}.day", f"bench.{run_id}.day-out"
     await create_topics(env.bootstrap, [Topic(t, "k", (), (), (), "bench", partitions=6) for t in (t_in, t_out)])
+    def message(i: int) -> tuple[str, str, bytes]:  # (event id, key, value), as measure_pipeline takes them
+        _, key, value, event_id = msgs[i % len(msgs)]
+        return event_id, key, value
+
     async with bare_consume_produce(env.bootstrap, in_topic=t_in, route=lambda r: [t_out]):
-        result = await measure_pipeline(
-            env, in_topic=t_in, out_topics=[t_out], make_message=lambda i: (msgs[i % len(msgs)][3], msgs[i % len(msgs)][1],
-                                                                            msgs[i % len(msgs)][2]),
-            correlate=lambda r: Envelope.from_bytes(r.value).id, n_throughput=len(msgs), n_latency=1)
+        result = await measure_pipeline(env, in_topic=t_in, out_topics=[t_out], make_message=message,
+                                        correlate=lambda r: Envelope.from_bytes(r.value).id,
+                                        n_throughput=len(msgs), n_latency=1)
     return len(msgs) / result.throughput
 
 

@@ -91,9 +91,10 @@ async def joint_inspection(http: httpx.AsyncClient, office: dict, bureau: dict, 
     _ok(await http.post(f"/inspection/tasks/{task['id']}/targets/{shared['uscc']}/publication", headers=samr), 200)
     print(f"  result of {shared['uscc']} published: GET /inspection/public/results; manual: "
           f"GET /inspection/public/matters/{code}/manual.html (no login)")
+    departments = {LEAD: samr, CO: nhc}
     late = next((t for t in record["targets"] if t["uscc"] != shared["uscc"]), None)
     if late is not None:
-        who = {LEAD: samr, CO: nhc}[late["parts"][0]["department"]]
+        who = departments[late["parts"][0]["department"]]
         recorded = _ok(await http.post(f"/inspection/tasks/{task['id']}/targets/{late['uscc']}/results", headers=who,
                                        json={"inspected_on": (today - timedelta(days=60)).isoformat(),
                                              "items": [{"item_code": i, "outcome": "correction_ordered",
@@ -101,4 +102,4 @@ async def joint_inspection(http: httpx.AsyncClient, office: dict, bureau: dict, 
                                                        for p in late["parts"] for i in p["items"]]}), 201)
         print(f"  result of {late['uscc']} recorded, to be published by {recorded['due_on']}: not yet (逾期未公示)")
     return {"matter_code": code, "task": task, "draw_id": announced["draw_id"], "published": shared["uscc"],
-            "unpublished": late["uscc"] if late else None, "departments": {LEAD: samr, CO: nhc}}
+            "unpublished": late["uscc"] if late else None, "departments": departments}

@@ -64,11 +64,10 @@ def _no_bool(value: object) -> object:
 # An integer as JSON Schema has it: 8 and 8.0 alike, but not true or false.
 Integer = Annotated[int, BeforeValidator(_no_bool)]
 # Free text: no C0 control character but tab and line breaks; and, where required, not only blanks.
-PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
-NONBLANK_PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*[^\s\x85\x00-\x08\x0B\x0C\x0E-\x1F][^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0B\x0C\x0E-\x1F]")
+C0_CONTROLS = r"\x00-\x08\x0B\x0C\x0E-\x1F"  # a regex character range: C0 controls but tab and line breaks
+PRINTABLE = rf"^[^{C0_CONTROLS}]*$"
+NONBLANK_PRINTABLE = rf"^[^{C0_CONTROLS}]*[^\s\x85{C0_CONTROLS}][^{C0_CONTROLS}]*$"
+_CONTROL = re.compile(rf"[{C0_CONTROLS}]")
 
 
 def printable(v: Any) -> Any:

@@ -114,7 +114,8 @@ async def test_a_result_for_an_entity_not_drawn_is_refused_and_nothing_written(s
     assert (await service.post(f"/draws/{d['draw_id']}/perform", dept(SAMR))).status_code == 200
     drawn = {t["uscc"] for t in (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"]}
     not_drawn = next(u for u in usccs if u not in drawn)
-    body = {"inspected_on": clock.today().isoformat(), "items": [{"item_code": matter["items"][0]["code"], "outcome": "no_problem"}]}
+    body = {"inspected_on": clock.today().isoformat(),
+            "items": [{"item_code": matter["items"][0]["code"], "outcome": "no_problem"}]}
     r = await service.post(f"/tasks/{task['id']}/targets/{not_drawn}/results", dept(SAMR), body)
     assert r.status_code == 404 and _fields(r) == {"uscc"}
     assert "was not drawn" in r.json()["detail"]

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from .. import clock, divisions, uscc
-from ..api_types import printable
+from ..api_types import C0_CONTROLS, PRINTABLE, printable
 from ..domains import Domain
 from .base import EventData, event
 
@@ -34,8 +34,8 @@ MAX_ADDRESS_CHARS = 300
 MAX_REF_CHARS = 64
 # What _printable and the validators below enforce, stated in the schemas (no C0 control characters but tab
 # and line breaks; a blank division or USCC counts as not given).
-_PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
-_NONBLANK_PRINTABLE = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*[^\s\x00-\x08\x0B\x0C\x0E-\x1F][^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
+_PRINTABLE = PRINTABLE
+_NONBLANK_PRINTABLE = rf"^[^{C0_CONTROLS}]*[^\s{C0_CONTROLS}][^{C0_CONTROLS}]*$"
 
 
 def _division_or_blank(schema: dict) -> None:

@@ -173,7 +173,7 @@ async def upsert_targets(session: AsyncSession, rows: list[dict[str, Any]]) -> N
             set_={k: stmt.excluded[k] for k in rows[0] if k not in ("task_id", "uscc")}))
 
 
-async def target_recorded(session: AsyncSession, task_id: str, uscc: str, **values: Any) -> None:
+async def update_target(session: AsyncSession, task_id: str, uscc: str, **values: Any) -> None:
     """Results recorded at a planned visit, or its publication deadline recounted (the visit's row was written
     by the department's part of the task, earlier on the same topic)."""
     await session.execute(update(inspection_targets).where(inspection_targets.c.task_id == task_id,

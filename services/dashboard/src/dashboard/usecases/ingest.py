@@ -173,14 +173,14 @@ async def task_assigned(session: AsyncSession, d: TaskAssigned, env: Envelope) -
 async def result_recorded(session: AsyncSession, d: ResultRecorded, env: Envelope) -> None:
     """Results are in at a planned visit: it awaits publication by ``due_on`` (told to every department of
     the visit; each copy writes the same)."""
-    await writes.target_recorded(session, d.task_id, d.uscc, inspected_on=d.inspected_on, publish_by=d.due_on,
-                                 publish_by_provisional=d.due_provisional, recorded_at=d.recorded_at)
+    await writes.update_target(session, d.task_id, d.uscc, inspected_on=d.inspected_on, publish_by=d.due_on,
+                               publish_by_provisional=d.due_provisional, recorded_at=d.recorded_at)
     await writes.announce(session, "inspections")
 
 
 async def publication_due_changed(session: AsyncSession, d: PublicationDueChanged, env: Envelope) -> None:
-    await writes.target_recorded(session, d.task_id, d.uscc, publish_by=d.due_on,
-                                 publish_by_provisional=d.due_provisional)
+    await writes.update_target(session, d.task_id, d.uscc, publish_by=d.due_on,
+                               publish_by_provisional=d.due_provisional)
     await writes.announce(session, "inspections")
 
 

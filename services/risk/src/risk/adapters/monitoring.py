@@ -19,6 +19,10 @@ def _window(row) -> Window:
     return Window(**{c: row[c] for c in WINDOW_COLUMNS})
 
 
+def _columns(w: Window) -> dict:
+    return {c: getattr(w, c) for c in WINDOW_COLUMNS}  # not dataclasses.asdict, which deep-copies every value
+
+
 async def register_device(session: AsyncSession, *, device_id: str, uscc: str, metric: str, by: str) -> dict:
     stmt = pg_insert(devices).values(device_id=device_id, uscc=uscc, metric=metric, registered_by=by)
     stmt = stmt.on_conflict_do_update(index_elements=[devices.c.device_id], set_={
@@ -53,8 +57,7 @@ async def save_windows(session: AsyncSession,
     as silent and the partition its readings come on: one statement."""
     if not windows:
         return
-    stmt = pg_insert(device_windows).values([{**{c: getattr(w, c) for c in WINDOW_COLUMNS}, "due_at": due,
-                                              "silent_at": silent, "partition": part}
+    stmt = pg_insert(device_windows).values([{**_columns(w), "due_at": due, "silent_at": silent, "partition": part}
                                              for w, due, silent, part in windows])
     stmt = stmt.on_conflict_do_update(index_elements=[device_windows.c.device_id], set_={
         c: stmt.excluded[c] for c in (*WINDOW_COLUMNS, "due_at", "silent_at") if c != "device_id"} | {

@@ -86,9 +86,8 @@ def apply(w: Window, profile: MetricProfile, *, value: float, at: datetime, hear
     if heartbeat:
         return replace(w, last_seen=seen, silent_since=None), closed
     breach = profile.breaches(value, profile.limit)
-    return Window(device_id=w.device_id, start=w.start, readings=w.readings + 1, breaches=w.breaches + breach,
-                  worst=_worse(profile, w.worst, value) if breach else w.worst, last_seen=seen,
-                  last_clue_at=w.last_clue_at, silent_since=None, late=w.late), closed
+    return replace(w, last_seen=seen, silent_since=None, readings=w.readings + 1, breaches=w.breaches + breach,
+                   worst=_worse(profile, w.worst, value) if breach else w.worst), closed
 
 
 def due(w: Window, profile: MetricProfile, now: datetime, grace_s: float) -> bool:
