@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import Depends, Request
 
-from .principal import Principal, Role, principal_from_request
+from .principal import Principal, Role, verified_principal
 from .problems import Problem
 
 OFFICE, DEPARTMENT, HOTLINE = Role.OFFICE, Role.DEPARTMENT, Role.HOTLINE
@@ -180,7 +180,7 @@ def enforced(service: str) -> Any:
         route = route_for(service, request.method, template) if template else None
         if route is None:
             raise Problem(403, f"{request.method} {template} is not in the route × role matrix")
-        if not allowed(route, principal_from_request(request)):
+        if not allowed(route, verified_principal(request)):
             raise refusal(route)
 
     return Depends(check_route)

@@ -9,6 +9,8 @@ from typing import Any, AsyncIterator, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_wsgi_server
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import tracing
 from .caller import Verifier
@@ -52,6 +54,36 @@ async def transaction(request: Request) -> AsyncIterator[SessionTx]:
         yield SessionTx(session, runtime.source, request_cause(request, getattr(principal, "subject", None)))
 
 
+class RequestContext:
+    """Every request's id (the caller's ``X-Request-Id``, else a new one) and trace context (a child of the caller's
+    ``traceparent``, else a new trace) in the logs' context while it runs, and both on its response. Plain ASGI:
+    Starlette's ``BaseHTTPMiddleware`` would run the rest of the request in a task of its own, through streams."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        request_id = headers.get("x-request-id") or str(uuid.uuid4())
+        traceparent = tracing.child_of(headers.get("traceparent"))  # a fresh trace when missing or malformed
+
+        async def send_with_ids(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                response_headers["x-request-id"] = request_id
+                response_headers["traceparent"] = traceparent
+            await send(message)
+
+        token = tracing.current_traceparent.set(traceparent)
+        try:
+            with bound_contextvars(request_id=request_id, trace_id=tracing.trace_id_of(traceparent)):
+                await self.app(scope, receive, send_with_ids)
+        finally:
+            tracing.current_traceparent.reset(token)
+
+
 def create_service_app(*, title: str, settings: ServiceSettings, runtime_factory: Callable[[], ServiceRuntime[Any]],
                        routers: Iterable[APIRouter] = (), description: str = "", version: str = "1.0.0") -> FastAPI:
     """``settings``: the service's own; its caller keys verify the gateway's assertions (``app.state.callers``)."""
@@ -76,20 +108,7 @@ def create_service_app(*, title: str, settings: ServiceSettings, runtime_factory
     app.state.callers = Verifier.from_settings(settings)
     install_problem_handlers(app)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next):
-        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
-        incoming = request.headers.get("traceparent")
-        traceparent = tracing.child_of(incoming)  # a fresh trace when the header is missing or malformed
-        token = tracing.current_traceparent.set(traceparent)
-        try:
-            with bound_contextvars(request_id=request_id, trace_id=tracing.trace_id_of(traceparent)):
-                response = await call_next(request)
-        finally:
-            tracing.current_traceparent.reset(token)
-        response.headers["x-request-id"] = request_id
-        response.headers["traceparent"] = traceparent
-        return response
+    app.add_middleware(RequestContext)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict:

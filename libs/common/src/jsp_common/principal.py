@@ -38,8 +38,8 @@ class Principal(BaseModel):
         return Role.OFFICE in self.roles
 
 
-def principal_from_request(request: Request) -> Principal:
-    """FastAPI dependency: the caller, as the gateway's signed assertion proves it (401 otherwise, recorded).
+def verified_principal(request: Request) -> Principal:
+    """The caller, as the gateway's signed assertion proves it (401 otherwise, recorded).
 
     The app's verifier (``app.state.callers``, a :class:`jsp_common.caller.Verifier`) is set by
     ``http.create_service_app``; the verified principal is kept on the request for the next dependency."""
@@ -59,10 +59,16 @@ def principal_from_request(request: Request) -> Principal:
     return principal
 
 
+async def principal_from_request(request: Request) -> Principal:
+    """FastAPI dependency: :func:`verified_principal`. A coroutine, so FastAPI runs it on the event loop: a plain
+    function dependency would be handed to a worker thread and back on every call."""
+    return verified_principal(request)
+
+
 def require(*roles: Role):
     """Dependency factory: the caller must hold one of ``roles`` (403 otherwise)."""
 
-    def check(principal: Principal = Depends(principal_from_request)) -> Principal:
+    async def check(principal: Principal = Depends(principal_from_request)) -> Principal:
         if not principal.has(*roles):
             raise Problem(403, "this action needs one of the roles: " + ", ".join(r.value for r in roles))
         return principal

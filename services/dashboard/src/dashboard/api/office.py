@@ -21,13 +21,13 @@ ID = r"^[0-9A-Za-z_\-.:]{1,80}$"
 USCC = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 
 
-def signed_in(request: Request) -> Principal:
+async def signed_in(request: Request) -> Principal:
     p = viewer(request)
     request.state.viewer = p
     return p
 
 
-def filters(department: str | None = Query(None, max_length=40),
+async def filters(department: str | None = Query(None, max_length=40),
             city: str | None = Query(None, pattern=r"^(41\d{4})?$", description="empty: every city"),
             status: str | None = Query(None, max_length=20), state: str | None = Query(None, max_length=30),
             q: str | None = Query(None, max_length=100), page: int = Query(1, ge=1, le=100_000)) -> Filters:

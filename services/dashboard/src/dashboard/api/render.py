@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from jsp_common import clock
-from jsp_common.principal import Principal, Role, principal_from_request
+from jsp_common.principal import Principal, Role, verified_principal
 from jsp_common.problems import Problem
 
 from ..domain import clues as clue_rules
@@ -32,7 +32,7 @@ templates.env.globals.update(svg=Markup)
 
 def viewer(request: Request) -> Principal:
     """The signed-in person (the gateway vouches in its header): the office or a department's staff."""
-    p = principal_from_request(request)
+    p = verified_principal(request)
     if not p.has(Role.OFFICE, Role.DEPARTMENT):
         raise Problem(403, "the dashboard is for the task-force office and the departments")
     return p

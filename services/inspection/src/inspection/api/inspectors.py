@@ -14,7 +14,7 @@ from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
 from ..usecases import directory as uc
-from .context import ID, Paging
+from .context import ID, Paging, paging
 from .schemas import InspectorChange, InspectorIn
 
 router = APIRouter(prefix="/inspectors", tags=["inspectors"])
@@ -32,7 +32,7 @@ STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 
 
 @router.get("", summary="Inspectors (a department: its own)")
-async def list_inspectors(request: Request, department: str | None = None, paging: Paging = Depends(),
+async def list_inspectors(request: Request, department: str | None = None, paging: Paging = Depends(paging),
                           actor: Principal = Depends(STAFF)):
     async with transaction(request) as tx:
         return await uc.list_inspectors(tx, actor, department=department, limit=paging.limit, offset=paging.offset)

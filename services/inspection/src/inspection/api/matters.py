@@ -14,7 +14,7 @@ from jsp_common.problems import Problem
 from ..adapters import matters as repo
 from ..domain import batch_files
 from ..usecases import matters as uc
-from .context import Paging
+from .context import Paging, paging
 from .schemas import BatchIn, CODE, ListDivision, ManualIn, MatterIn, PromotionIn, WorkPlanIn
 
 FILE_BODY = {"requestBody": {"required": True, "content": {
@@ -57,7 +57,7 @@ def _validated(rows: list[dict]) -> list[dict]:
 
 @router.get("/matters", summary="The matters in effect (on a date), by list")
 async def list_matters(request: Request, division_code: DivisionCode | None = None,
-                       on: Date | None = Query(None, description="the day, e.g. 2026-03-02 (default: today)"), paging: Paging = Depends(), _: Principal = Depends(READERS)):
+                       on: Date | None = Query(None, description="the day, e.g. 2026-03-02 (default: today)"), paging: Paging = Depends(paging), _: Principal = Depends(READERS)):
     async with transaction(request) as tx:
         return await repo.listing(tx.session, division_code=division_code, on=on or clock.today(),
                                   limit=paging.limit, offset=paging.offset)

@@ -11,7 +11,7 @@ from jsp_common.problems import Problem
 from ..adapters import tasks as repo
 from ..domain import access
 from ..usecases import plans as uc
-from .context import ID, Paging
+from .context import ID, Paging, paging
 from .schemas import PlanIn, TaskIn
 
 router = APIRouter(tags=["plans and joint tasks"])
@@ -31,7 +31,7 @@ async def create_plan(body: PlanIn, request: Request, actor: Principal = Depends
 
 
 @router.get("/plans", summary="Plans (a department: its own)")
-async def list_plans(request: Request, matter_code: str | None = None, paging: Paging = Depends(),
+async def list_plans(request: Request, matter_code: str | None = None, paging: Paging = Depends(paging),
                      actor: Principal = Depends(STAFF)):
     department = access.department_of(actor)
     if department == "":
@@ -55,7 +55,7 @@ async def create_task(body: TaskIn, request: Request, actor: Principal = Depends
 
 
 @router.get("/tasks", summary="Joint tasks (a department: those its items are part of)")
-async def list_tasks(request: Request, paging: Paging = Depends(), actor: Principal = Depends(STAFF)):
+async def list_tasks(request: Request, paging: Paging = Depends(paging), actor: Principal = Depends(STAFF)):
     department = access.department_of(actor)
     if department == "":
         raise Problem(403, "joint tasks are for the office and the departments")

@@ -11,7 +11,7 @@ from jsp_common.http import transaction
 from jsp_common.principal import Principal, Role, require
 
 from ..usecases import requests as uc
-from .context import Paging
+from .context import Paging, paging
 
 router = APIRouter(tags=["inspection requests"])
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
@@ -19,6 +19,6 @@ STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 
 @router.get("/requests", summary="Targeted inspections asked for by risk alerts (open, planned in a task, covered)")
 async def list_requests(request: Request, state: Literal["open", "planned", "covered"] | None = None,
-                        paging: Paging = Depends(), actor: Principal = Depends(STAFF)):
+                        paging: Paging = Depends(paging), actor: Principal = Depends(STAFF)):
     async with transaction(request) as tx:
         return await uc.listing(tx, actor, state=state, limit=paging.limit, offset=paging.offset)

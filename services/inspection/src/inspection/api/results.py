@@ -10,7 +10,7 @@ from jsp_common.principal import Principal, Role, require
 
 from ..usecases import results as uc
 from ..usecases.plans import visible_task
-from .context import ID, USCC, Paging
+from .context import ID, USCC, Paging, paging
 from .schemas import ResultsIn
 
 router = APIRouter(tags=["results"])
@@ -42,6 +42,6 @@ async def publish(request: Request, task_id: str = Path(pattern=ID), uscc: str =
 
 
 @router.get("/publications/overdue", summary="Results not published within the working days allowed (the office)")
-async def overdue(request: Request, paging: Paging = Depends(), _: Principal = Depends(require(Role.OFFICE))):
+async def overdue(request: Request, paging: Paging = Depends(paging), _: Principal = Depends(require(Role.OFFICE))):
     async with transaction(request) as tx:
         return await uc.overdue(tx, today=clock.today(), limit=paging.limit)

@@ -14,7 +14,7 @@ from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..usecases import adjudication
-from .context import Paging
+from .context import Paging, paging
 
 router = APIRouter(prefix="/adjudication", tags=["adjudication"], dependencies=[enforced("registry")])
 office = principal_from_request  # who may call: jsp_common.access (the router checks it)
@@ -43,7 +43,7 @@ class DecisionIn(BaseModel):
 
 @router.get("", summary="The queue (default: open cases, oldest first)")
 async def queue(request: Request, status: Literal["open", "decided", "withdrawn"] = Query("open"),
-                paging: Paging = Depends(),
+                paging: Paging = Depends(paging),
                 principal: Principal = Depends(office)) -> dict:
     async with transaction(request) as tx:
         total, rows = await adjudication.queue(tx.session, status=status, limit=paging.page_size,

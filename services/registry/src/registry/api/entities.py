@@ -18,7 +18,7 @@ from jsp_common.principal import Principal, principal_from_request
 from ..domain.access import department_scope
 from ..domain.directory import Record
 from ..usecases import adjudication, directory
-from .context import Paging
+from .context import Paging, paging
 
 router = APIRouter(prefix="/entities", tags=["directory"], dependencies=[enforced("registry")])
 
@@ -61,7 +61,7 @@ async def search(request: Request, name: str | None = Query(None, description="C
                  division: DivisionCode | None = Query(None, description="division code; a city includes its counties"),
                  industry: str | None = Query(None, pattern=r"^[0-9A-Za-z]{1,5}$", description="industry code or prefix"),
                  department: DepartmentCode | None = None, status: EntityStatus | None = None,
-                 assignment_state: AssignmentState | None = None, paging: Paging = Depends(),
+                 assignment_state: AssignmentState | None = None, paging: Paging = Depends(paging),
                  principal: Principal = Depends(principal_from_request)):
     visible, department = department_scope(principal, department,
                                            refused="only the office and departments query the directory")

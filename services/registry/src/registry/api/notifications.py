@@ -16,7 +16,7 @@ from jsp_common.principal import Principal, principal_from_request
 from ..domain.access import department_scope
 from ..domain.acknowledgement import is_overdue
 from ..usecases import notifications
-from .context import Paging
+from .context import Paging, paging
 
 router = APIRouter(prefix="/notifications", tags=["dual notification"], dependencies=[enforced("registry")])
 
@@ -57,7 +57,7 @@ class NotificationPage(BaseModel):
 @router.get("", response_model=NotificationPage, summary="Notifications (a department sees only its own)")
 async def list_notifications(request: Request, department: DepartmentCode | None = None, uscc: str | None = None,
                              acknowledged: bool | None = None, overdue: bool | None = None,
-                             paging: Paging = Depends(), principal: Principal = Depends(principal_from_request)):
+                             paging: Paging = Depends(paging), principal: Principal = Depends(principal_from_request)):
     visible, department = department_scope(principal, department,
                                            refused="only the office and departments read notifications")
     if not visible:
