@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -34,11 +35,37 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(state, str) and state[:2] in _SERVER_TROUBLE
 
 
+def _returned(dbapi_connection, connection_record) -> None:
+    connection_record.info["returned_at"] = time.monotonic()
+
+
+def _pinger(after_idle_s: float):
+    def ping_on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
+        """A connection back from the pool after more than ``after_idle_s`` is tried first, so one the server
+        dropped meanwhile (a restart, a failover) is replaced instead of failing the work. SQLAlchemy's
+        ``pool_pre_ping`` tries every connection every time, in three round trips (it wraps its ping in a
+        transaction for PgBouncer's transaction mode, which no service sits behind); this is one. Raising
+        ``DisconnectionError`` makes the pool discard the connection and connect afresh (its connect error, if
+        the server is away, is what the caller sees)."""
+        if time.monotonic() - connection_record.info.get("returned_at", float("-inf")) <= after_idle_s:
+            return
+        try:
+            dbapi_connection.run_async(lambda conn: conn.fetchrow(";"))
+        except Exception as exc:  # noqa: BLE001 - whatever broke, this connection is not to be used
+            raise DisconnectionError(f"pooled connection unusable ({type(exc).__name__})") from exc
+
+    return ping_on_checkout
+
+
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False):
+    def __init__(self, url: str, *, pool_size: int = 10, ping_after_idle_s: float = 1.0, echo: bool = False):
+        """``ping_after_idle_s``: ``ServiceSettings.db_ping_after_idle_s``. The pool hands out the connection
+        used last (LIFO): under light load one connection stays warm and the others idle."""
         self.url = url
         self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                                                       pool_pre_ping=True, echo=echo)
+                                                       pool_use_lifo=True, echo=echo)
+        event.listen(self.engine.sync_engine.pool, "checkin", _returned)
+        event.listen(self.engine.sync_engine.pool, "checkout", _pinger(ping_after_idle_s))
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

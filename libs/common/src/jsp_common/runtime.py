@@ -71,7 +71,8 @@ class ServiceRuntime(Generic[DepsT]):
     def __init__(self, settings: ServiceSettings):
         self.settings = settings
         self.source = f"/jsp/{settings.service_name}"
-        self.db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        self.db = Database(settings.database_url, pool_size=settings.db_pool_size,
+                           ping_after_idle_s=settings.db_ping_after_idle_s)
         kafka = settings.kafka_client_options()
         self.producer = EventProducer(client_id=settings.service_name, **kafka)
         self.relay = OutboxRelay(self.db, self.producer, service=settings.service_name,

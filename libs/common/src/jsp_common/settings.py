@@ -66,6 +66,10 @@ class ServiceSettings(BaseSettings):
     # Full URL of this service's own database; default: postgres_url + "/" + service_name.
     database_url: str | None = None
     db_pool_size: int = 10
+    # A pooled connection idle longer than this is tried (one round trip) before it is used, so one the server
+    # dropped meanwhile (a restart, a failover) is replaced instead of failing the work; one back in use sooner
+    # is not (a busy service pays no extra round trip per transaction). 0: try every connection every time.
+    db_ping_after_idle_s: float = Field(1.0, ge=0)
 
     # Python's cyclic garbage collector: once the service has started, what start-up made is frozen (never
     # scanned again) and a young collection runs after this many allocations (Python's default: 700). Most
