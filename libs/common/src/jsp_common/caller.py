@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -78,13 +78,25 @@ def public_keys(jwks: str) -> dict[str, jwt.PyJWK]:
     return out
 
 
+CACHE_SIZE = 4096  # assertions kept signed (gateway) or verified (service); the oldest goes first
+
+
+def _keep(cache: dict, key, value) -> None:
+    if len(cache) >= CACHE_SIZE:
+        del cache[next(iter(cache))]
+    cache[key] = value
+
+
 @dataclass(frozen=True)
 class Signer:
-    """The gateway's side: one private key (the current one)."""
+    """The gateway's side: one private key (the current one). An assertion is signed once per principal and
+    service and reused for the first half of its life (``headers``), so a busy caller costs one signature every
+    ``ttl_s / 2`` seconds, not one per call, and every call still carries at least ``ttl_s / 2`` of validity."""
     key: jwt.PyJWK
     kid: str
     ttl_s: int = 60
     issuer: str = ISSUER
+    _signed: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_jwk(cls, jwk_json: str, *, ttl_s: int = 60) -> "Signer":
@@ -98,16 +110,25 @@ class Signer:
         return jwt.encode(claims, self.key.key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def headers(self, principal: Principal, audience: str) -> dict[str, str]:
-        return {HEADER: self.sign(principal, audience)}
+        now = time.time()
+        key = (repr(audience), principal.model_dump_json())  # audience: a name, or a list of names (tests)
+        signed = self._signed.get(key)
+        if signed is None or now - signed[1] >= self.ttl_s / 2:
+            signed = (self.sign(principal, audience, now=now), now)
+            _keep(self._signed, key, signed)
+        return {HEADER: signed[0]}
 
 
 @dataclass(frozen=True)
 class Verifier:
-    """A service's side: the accepted public keys, its own name as the audience, a small clock leeway."""
+    """A service's side: the accepted public keys, its own name as the audience, a small clock leeway. An
+    assertion verified once is remembered until it expires (the gateway reuses one for many calls): the same
+    text was checked against the same keys, so only its expiry is looked at again."""
     keys: dict[str, jwt.PyJWK]
     audience: str
     leeway_s: float = 5.0
     issuer: str = ISSUER
+    _verified: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_settings(cls, settings) -> "Verifier":
@@ -117,6 +138,17 @@ class Verifier:
         return cls(keys=keys, audience=settings.service_name, leeway_s=settings.caller_leeway_s)
 
     def verify(self, token: str | None) -> Principal:
+        known = self._verified.get(token) if token else None
+        if known is not None:
+            principal, expires = known
+            if time.time() <= expires + self.leeway_s:
+                return principal.model_copy()
+            del self._verified[token]
+        principal, expires = self._verify(token)
+        _keep(self._verified, token, (principal.model_copy(), expires))
+        return principal
+
+    def _verify(self, token: str | None) -> tuple[Principal, float]:
         if not token:
             raise CallerRefused("missing", f"no {HEADER} header: services are reached through the gateway")
         try:
@@ -143,7 +175,8 @@ class Verifier:
         except jwt.InvalidTokenError as exc:
             raise CallerRefused("malformed", f"the caller's assertion is not acceptable ({exc})") from None
         try:
-            return Principal.model_validate({**(claims.get("principal") or {}), "subject": claims["sub"]})
+            return (Principal.model_validate({**(claims.get("principal") or {}), "subject": claims["sub"]}),
+                    float(claims["exp"]))
         except ValidationError:
             raise CallerRefused("bad principal", "the caller's assertion names no valid principal") from None
 
