@@ -27,6 +27,7 @@ import jwt
 from prometheus_client import Counter
 from pydantic import ValidationError
 
+from .remembered import Remembered
 from .logs import get_logger
 from .principal import Principal
 from .settings import DEV_SECRET_MARKER
@@ -78,15 +79,6 @@ def public_keys(jwks: str) -> dict[str, jwt.PyJWK]:
     return out
 
 
-CACHE_SIZE = 4096  # assertions kept signed (gateway) or verified (service); the oldest goes first
-
-
-def _keep(cache: dict, key, value) -> None:
-    if len(cache) >= CACHE_SIZE:
-        del cache[next(iter(cache))]
-    cache[key] = value
-
-
 @dataclass(frozen=True)
 class Signer:
     """The gateway's side: one private key (the current one). An assertion is signed once per principal and
@@ -96,7 +88,7 @@ class Signer:
     kid: str
     ttl_s: int = 60
     issuer: str = ISSUER
-    _signed: dict = field(default_factory=dict, repr=False, compare=False)
+    _signed: Remembered = field(default_factory=Remembered, repr=False, compare=False)
 
     @classmethod
     def from_jwk(cls, jwk_json: str, *, ttl_s: int = 60) -> "Signer":
@@ -110,13 +102,13 @@ class Signer:
         return jwt.encode(claims, self.key.key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def headers(self, principal: Principal, audience: str) -> dict[str, str]:
-        now = time.time()
         key = (repr(audience), principal.model_dump_json())  # audience: a name, or a list of names (tests)
         signed = self._signed.get(key)
-        if signed is None or now - signed[1] >= self.ttl_s / 2:
-            signed = (self.sign(principal, audience, now=now), now)
-            _keep(self._signed, key, signed)
-        return {HEADER: signed[0]}
+        if signed is None:
+            now = time.time()
+            signed = self.sign(principal, audience, now=now)
+            self._signed.put(key, signed, until=now + self.ttl_s / 2)
+        return {HEADER: signed}
 
 
 @dataclass(frozen=True)
@@ -128,7 +120,7 @@ class Verifier:
     audience: str
     leeway_s: float = 5.0
     issuer: str = ISSUER
-    _verified: dict = field(default_factory=dict, repr=False, compare=False)
+    _verified: Remembered = field(default_factory=Remembered, repr=False, compare=False)
 
     @classmethod
     def from_settings(cls, settings) -> "Verifier":
@@ -140,12 +132,9 @@ class Verifier:
     def verify(self, token: str | None) -> Principal:
         known = self._verified.get(token) if token else None
         if known is not None:
-            principal, expires = known
-            if time.time() <= expires + self.leeway_s:
-                return principal.model_copy()
-            del self._verified[token]
+            return known.model_copy()
         principal, expires = self._verify(token)
-        _keep(self._verified, token, (principal.model_copy(), expires))
+        self._verified.put(token, principal.model_copy(), until=expires + self.leeway_s)
         return principal
 
     def _verify(self, token: str | None) -> tuple[Principal, float]:

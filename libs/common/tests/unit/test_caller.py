@@ -3,13 +3,13 @@ and not expired; everything else is refused with the reason. Keys rotate without
 
 import json
 import time
-from datetime import datetime
 
 import jwt
 import pytest
 
 from jsp_common.caller import (DEV_KEYS, DEV_SIGNING_KEY, CallerRefused, Signer, Verifier, new_key, public_keys)
 from jsp_common.principal import Principal, Role
+from jsp_testkit.testing import clocks_at
 
 DEPT = Principal(subject="samr-zz", roles=[Role.DEPARTMENT], department="samr-410100", division="410100")
 
@@ -67,31 +67,21 @@ def test_an_expired_assertion_is_refused_past_the_leeway():
     assert refusal(v, signer.sign(DEPT, "registry", now=time.time() - 70)) == "expired"
 
 
-def _clock_at(monkeypatch, at: float) -> None:
-    """Both clocks an assertion meets: ours (time.time) and PyJWT's (datetime.now)."""
-    class Clock(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.fromtimestamp(at, tz)
-    monkeypatch.setattr(time, "time", lambda: at)
-    monkeypatch.setattr(jwt.api_jwt, "datetime", Clock)
-
-
 def test_an_assertion_verified_before_is_still_refused_once_it_has_expired(monkeypatch):
     """A service remembers the assertions it verified (the gateway reuses one for many calls), never past their
     expiry; the gateway re-signs once half the validity is gone, so a call never carries one about to expire."""
     signer, v = Signer.from_jwk(DEV_SIGNING_KEY, ttl_s=60), Verifier(keys=public_keys(DEV_KEYS), audience="registry")
     start = time.time()
-    _clock_at(monkeypatch, start)
+    clocks_at(monkeypatch, start)
     token = signer.headers(DEPT, "registry")["x-jsp-assertion"]
     assert v.verify(token) == DEPT and v.verify(token) == DEPT
-    _clock_at(monkeypatch, start + 29)
+    clocks_at(monkeypatch, start + 29)
     assert signer.headers(DEPT, "registry")["x-jsp-assertion"] == token        # reused within half its life
     assert signer.headers(DEPT, "clues")["x-jsp-assertion"] != token           # one per service (audience)
-    _clock_at(monkeypatch, start + 31)
+    clocks_at(monkeypatch, start + 31)
     fresh = signer.headers(DEPT, "registry")["x-jsp-assertion"]
     assert fresh != token and v.verify(fresh) == DEPT
-    _clock_at(monkeypatch, start + 66)
+    clocks_at(monkeypatch, start + 66)
     assert refusal(v, token) == "expired"                                      # 60 s and the 5 s leeway
     assert v.verify(fresh) == DEPT
 

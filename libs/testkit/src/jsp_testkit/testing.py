@@ -54,6 +54,21 @@ def caller_headers(principal, service: str | list[str], *, ttl_s: int = 24 * 360
     return Signer.from_jwk(DEV_SIGNING_KEY, ttl_s=ttl_s).headers(principal, service)
 
 
+def clocks_at(monkeypatch, at: float) -> None:
+    """Both clocks a token meets at ``at`` (seconds since the epoch): ours (``time.time``) and PyJWT's
+    (``datetime.now``), for tests of what happens as tokens age."""
+    import jwt.api_jwt
+    from datetime import datetime
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.fromtimestamp(at, tz)
+
+    monkeypatch.setattr(time, "time", lambda: at)
+    monkeypatch.setattr(jwt.api_jwt, "datetime", Clock)
+
+
 async def wait_until(predicate: Callable[[], Awaitable[Any] | Any], *, timeout: float = 30.0,
                      interval: float = 0.05, what: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""

@@ -14,7 +14,7 @@ from .adapters.hashing import SecretHasher
 from .adapters.upstream import Upstream, build_client
 from .deps import Deps
 from .domain.identity import TokenIssuer
-from .domain.ratelimit import RateLimiter
+from .domain.ratelimit import Leases, RateLimiter
 from .settings import Settings
 from .usecases import housekeeping
 
@@ -33,6 +33,7 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         issuer=TokenIssuer(keys=tuple(settings.jwt_keys), issuer=settings.jwt_issuer,
                            audience=settings.jwt_audience, ttl_s=settings.token_ttl_s),
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        leases=Leases(settings.rate_limit_lease_most, settings.rate_limit_lease_s),
         audit=AuditWriter(runtime.db, batch_size=settings.audit_batch_size,
                           flush_interval_s=settings.audit_flush_interval_s, queue_max=settings.audit_queue_max),
         upstreams=_upstreams(settings, Signer.from_jwk(settings.caller_signing_key,

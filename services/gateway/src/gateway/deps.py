@@ -8,7 +8,7 @@ from .adapters.audit import AuditWriter
 from .adapters.hashing import SecretHasher
 from .adapters.upstream import Upstream
 from .domain.identity import TokenIssuer
-from .domain.ratelimit import RateLimiter
+from .domain.ratelimit import Leases, RateLimiter
 from .domain.revocations import Revocations, VerifiedKeys
 from .settings import Settings
 
@@ -19,6 +19,7 @@ class Deps:
     hasher: SecretHasher
     issuer: TokenIssuer
     limiter: RateLimiter
+    leases: Leases
     audit: AuditWriter
     upstreams: dict[str, Upstream]          # the services behind the gateway, by name
     revocations: Revocations = field(default_factory=Revocations)

@@ -57,6 +57,11 @@ class Settings(ServiceSettings):
     # Protection.
     rate_limit_per_minute: int = 600    # per client (or per address for public routes)
     rate_limit_burst: int = 100
+    # A replica takes up to this many of a caller's tokens at once (at most an eighth of what the shared bucket
+    # holds) and hands them out itself for rate_limit_lease_s; unused ones are lost. 1: every request asks the
+    # database.
+    rate_limit_lease_most: int = Field(50, ge=1)
+    rate_limit_lease_s: float = Field(1.0, gt=0)
     max_body_bytes: int = 1_000_000
     idempotency_keep_hours: float = 72.0
 

@@ -11,10 +11,13 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from jsp_common.db import Database
 from jsp_common.principal import Role
 from jsp_testkit.testing import unique, wait_until
 
 from jsp_testkit import samples
+
+from gateway.adapters import repositories as repo
 
 from .conftest import gateway_settings, is_problem, start
 
@@ -49,6 +52,21 @@ async def test_a_client_has_one_rate_limit_across_the_gateways_replicas(settings
         for running, ctx in ((a, ctx_a), (b, ctx_b)):
             await running.http.aclose()
             await ctx.__aexit__(None, None, None)
+
+
+async def test_a_lease_of_tokens_is_taken_whole_or_not_at_all(gateway_db):
+    """What a replica's lease takes from a shared bucket (domain.ratelimit.Leases decides how many)."""
+    db, bucket = Database(gateway_db), f"lease-{unique()}"
+    try:
+        async def take(count: int) -> tuple[float, bool]:
+            async with db.transaction() as session:
+                return await repo.take_rate_tokens(session, bucket, per_second=0.001, burst=10.0, count=count)
+        assert await take(1) == (pytest.approx(9.0, abs=0.01), True)
+        assert await take(6) == (pytest.approx(3.0, abs=0.01), True)
+        assert await take(4) == (pytest.approx(3.0, abs=0.01), False)      # not three of the four
+        assert await take(3) == (pytest.approx(0.0, abs=0.01), True)
+    finally:
+        await db.dispose()
 
 
 async def test_the_rule_dry_run_may_take_longer_than_other_calls_to_a_service(settings, gateway_db, kafka_topics):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import jwt
 import pytest
 
 from jsp_common.principal import Role
+from jsp_testkit.testing import clocks_at
 
 from gateway.domain import composition
 from gateway.domain.identity import (ClientSpec, InvalidClient, InvalidToken, Kind, TokenClaims, TokenIssuer,
                                      api_key_id, new_api_key)
 from gateway.domain.ingest import event_id_for
 from gateway.domain.policy import RULES, department_query_allowed
-from gateway.domain.ratelimit import RateLimiter
+from gateway.domain.ratelimit import Leases, RateLimiter
 
 CLAIMS = TokenClaims(sub="jspc_1", kind=Kind.SYSTEM, roles=[Role.DEPARTMENT], department="samr-410100",
                      division="410100", cid="sec_1")
@@ -28,6 +31,19 @@ def test_a_token_round_trips_its_identity_and_survives_key_rotation():
     assert rotated.verify(token).principal().department == "samr-410100"
     with pytest.raises(InvalidToken, match="no longer accepted"):
         issuer("new-key-0123456789abcdef0123456789").verify(token)
+
+
+def test_a_token_verified_before_is_refused_once_it_has_expired(monkeypatch):
+    """The gateway remembers the tokens it verified (a client sends the same one with every call), not past
+    their expiry."""
+    key, start = "key-0123456789abcdef0123456789abcd", time.time()
+    clocks_at(monkeypatch, start)
+    tokens = issuer(key, ttl=60)
+    token, _ = tokens.issue(CLAIMS)
+    assert tokens.verify(token).sub == tokens.verify(token).sub == CLAIMS.sub
+    clocks_at(monkeypatch, start + 61)
+    with pytest.raises(InvalidToken, match="expired"):
+        tokens.verify(token)
 
 
 def test_expired_forged_and_foreign_tokens_are_refused():
@@ -68,6 +84,22 @@ def test_rate_limit_is_per_caller_and_refills():
     assert [limiter.take("a", 0.0) for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
     assert limiter.take("b", 0.0) == 0.0
     assert limiter.take("a", 1.0) == 0.0
+
+
+def test_a_replica_leases_tokens_only_from_a_bucket_holding_many_and_never_past_a_second():
+    leases = Leases(most=50, for_s=1.0)
+    assert leases.wanted("a") == 1 and not leases.take("a", 0.0)     # nothing known: one token per request
+    leases.taken("a", 1, level=3.0, now=0.0)                          # a small bucket: still one at a time
+    assert leases.wanted("a") == 1 and not leases.take("a", 0.1)
+    leases.taken("a", 1, level=99.0, now=0.2)                         # plenty: an eighth of it
+    assert leases.wanted("a") == 12
+    leases.taken("a", 12, level=87.0, now=0.3)                        # this request's token and 11 to hand out
+    assert [leases.take("a", 0.4) for _ in range(12)] == [True] * 11 + [False]
+    leases.taken("a", 10, level=900.0, now=0.5)
+    assert leases.wanted("a") == 50                                   # never more than the most
+    assert not leases.take("a", 1.6) and not leases.take("b", 0.5)    # expired; another caller's are its own
+    leases.taken("a", 0, level=0.4, now=2.0)                          # refused: nothing held, back to one
+    assert not leases.take("a", 2.0) and leases.wanted("a") == 1
 
 
 def test_entity_360_names_missing_parts_and_keeps_only_the_entity_s_items():

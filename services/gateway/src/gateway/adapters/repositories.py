@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import and_, delete, event, func, insert, or_, select, text, update
+from sqlalchemy import Float, and_, bindparam, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -196,20 +196,25 @@ def after_commit(session: AsyncSession, effect: Callable[[], None]) -> None:
 
 
 # ---------------------------------------------------------------- rate limits (shared by the replicas)
-_TAKE_TOKEN = text("""
-INSERT INTO rate_buckets AS b (caller, tokens, allowed, at) VALUES (:caller, :burst - 1, true, now())
+_TAKE_TOKENS = text("""
+INSERT INTO rate_buckets AS b (caller, tokens, allowed, at)
+VALUES (:caller, CASE WHEN :burst >= :count THEN :burst - :count ELSE :burst END, :burst >= :count, now())
 ON CONFLICT (caller) DO UPDATE SET
     tokens = LEAST(:burst, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :rate)
-             - CASE WHEN LEAST(:burst, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :rate) >= 1 THEN 1 ELSE 0 END,
-    allowed = LEAST(:burst, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :rate) >= 1,
+             - CASE WHEN LEAST(:burst, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :rate) >= :count
+                    THEN :count ELSE 0 END,
+    allowed = LEAST(:burst, b.tokens + EXTRACT(EPOCH FROM now() - b.at) * :rate) >= :count,
     at = now()
-RETURNING tokens, allowed""")
+RETURNING tokens, allowed""").bindparams(bindparam("burst", type_=Float), bindparam("count", type_=Float),
+                                         bindparam("rate", type_=Float))
 
 
-async def take_rate_token(session: AsyncSession, caller: str, *, per_second: float, burst: float) -> tuple[float, bool]:
-    """Take one token from ``caller``'s bucket (refilled at ``per_second``, holding up to ``burst``), whichever
-    replica it calls: (tokens left, whether this request may pass)."""
-    row = (await session.execute(_TAKE_TOKEN, {"caller": caller, "rate": per_second, "burst": burst})).one()
+async def take_rate_tokens(session: AsyncSession, caller: str, *, per_second: float, burst: float,
+                           count: int = 1) -> tuple[float, bool]:
+    """Take ``count`` tokens from ``caller``'s bucket (refilled at ``per_second``, holding up to ``burst``),
+    whichever replica it calls, all or none: (tokens left, whether they were taken)."""
+    row = (await session.execute(_TAKE_TOKENS, {"caller": caller, "rate": per_second, "burst": burst,
+                                                "count": float(count)})).one()
     return float(row.tokens), bool(row.allowed)
 
 

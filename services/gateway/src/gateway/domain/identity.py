@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import jwt
@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from jsp_common import departments
 from jsp_common.principal import Principal, Role
+from jsp_common.remembered import Remembered
 
 API_KEY_PREFIX = "jspk"
 CLIENT_ID_PREFIX = "jspc"
@@ -115,12 +116,15 @@ class TokenClaims(BaseModel):
 
 @dataclass(frozen=True)
 class TokenIssuer:
-    """Signs and verifies tokens. ``keys[0]`` signs; every key verifies (rotation without a cut-off)."""
+    """Signs and verifies tokens. ``keys[0]`` signs; every key verifies (rotation without a cut-off). A token
+    verified once is remembered until it expires (a client sends the same token with every call): only its expiry
+    is checked again. Revocation is not part of this (``usecases.auth.principal_of`` checks it on every call)."""
 
     keys: tuple[str, ...]
     issuer: str
     audience: str
     ttl_s: int
+    _verified: Remembered = field(default_factory=lambda: Remembered(size=65_536), repr=False, compare=False)
 
     def issue(self, claims: TokenClaims, *, now: float | None = None) -> tuple[str, int]:
         now = int(now if now is not None else time.time())
@@ -129,6 +133,13 @@ class TokenIssuer:
         return jwt.encode(payload, self.keys[0], algorithm="HS256", headers={"kid": _kid(self.keys[0])}), self.ttl_s
 
     def verify(self, token: str) -> TokenClaims:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims, expires = self._verify(token)
+            self._verified.put(token, claims, until=expires)
+        return claims
+
+    def _verify(self, token: str) -> tuple[TokenClaims, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
@@ -144,7 +155,7 @@ class TokenIssuer:
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"the token is not valid: {exc}") from None
         try:
-            return TokenClaims.model_validate(payload)
+            return TokenClaims.model_validate(payload), float(payload["exp"])
         except ValueError:
             raise InvalidToken("the token does not carry a valid identity") from None
 
