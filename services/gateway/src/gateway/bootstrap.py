@@ -11,7 +11,7 @@ from jsp_common.runtime import ServiceRuntime
 
 from .adapters.audit import AuditWriter
 from .adapters.hashing import SecretHasher
-from .adapters.upstream import Upstream, build_client
+from .adapters.upstream import Upstream
 from .deps import Deps
 from .domain.identity import TokenIssuer
 from .domain.ratelimit import Leases, RateLimiter
@@ -43,7 +43,7 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     runtime.on_start(deps.audit.start)
     runtime.on_stop(deps.audit.stop)       # flushes what is queued
     for upstream in deps.upstreams.values():
-        runtime.on_stop(upstream.client.aclose)
+        runtime.on_stop(upstream.close)
     if periodic:
         # every replica keeps its own copy of the revocations
         runtime.add_periodic("gateway-revocations", refresh_revocations, settings.revocation_refresh_s,
@@ -63,9 +63,9 @@ def in_transaction(runtime: ServiceRuntime[Deps], job: Job) -> Callable[[], Awai
 
 def _upstreams(settings: Settings, signer: Signer) -> dict[str, Upstream]:
     return {name: Upstream(name=name, signer=signer,
-                           client=build_client(url, connect_timeout_s=settings.upstream_connect_timeout_s,
-                                               timeout_s=settings.upstream_timeout_s,
-                                               max_connections=settings.upstream_max_connections),
+                           base_url=url, max_connections=settings.upstream_max_connections,
+                           connect_timeout_s=settings.upstream_connect_timeout_s,
+                           timeout_s=settings.upstream_timeout_s,
                            retries=settings.upstream_retries, backoff_s=settings.upstream_retry_backoff_s,
                            openapi_ttl_s=settings.openapi_refresh_s)
             for name, url in (("registry", settings.registry_url), ("clues", settings.clues_url),

@@ -1,12 +1,20 @@
-"""The services behind the gateway, over HTTP: pooled connections, timeouts, retries for safe methods only."""
+"""The services behind the gateway, over HTTP: pooled connections, timeouts, retries for safe methods only.
+
+The client is aiohttp's: at the gateway's concurrency httpx cost 0.8-1.3 ms of CPU per call here against
+0.12-0.17 ms (a bare endpoint, 1 and 32 calls at a time). Cookies a service might set are never kept (one
+session serves every caller).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
 
-import httpx
+import aiohttp
+from multidict import CIMultiDictProxy
 
 from jsp_common.caller import Signer
 from jsp_common.logs import get_logger
@@ -25,47 +33,109 @@ class UpstreamError(Exception):
         self.service, self.status, self.reason = service, status, reason
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A service's whole answer."""
+    status_code: int
+    headers: CIMultiDictProxy[str]
+    content: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def json(self) -> Any:
+        """The body as JSON (``ValueError`` when it is not)."""
+        return json.loads(self.content)
+
+
 @dataclass
 class Upstream:
     name: str
-    client: httpx.AsyncClient
+    base_url: str
+    max_connections: int = 100
+    connect_timeout_s: float = 1.0
+    timeout_s: float = 10.0             # between two reads of an answer
     signer: Signer | None = None        # signs the caller's assertion for this service (audience: its name)
     retries: int = 2
     backoff_s: float = 0.1
     openapi_ttl_s: float = 30.0
     _openapi: dict | None = field(default=None, repr=False)
     _openapi_at: float = 0.0
+    _client: aiohttp.ClientSession | None = field(default=None, repr=False)
+
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        """One pooled session for every caller, made on first use (in the running event loop)."""
+        if self._client is None:
+            self._client = aiohttp.ClientSession(
+                base_url=self.base_url, cookie_jar=aiohttp.DummyCookieJar(),
+                connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections))
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     def assertion(self, principal: Principal) -> dict[str, str]:
-        """The header proving ``principal`` to this service (jsp_common.caller), fresh for each call."""
+        """The header proving ``principal`` to this service (jsp_common.caller)."""
         return self.signer.headers(principal, self.name) if self.signer else {}
 
+    def _timeout(self, read_s: float | None) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=None, connect=self.connect_timeout_s,
+                                     sock_read=self.timeout_s if read_s is None else read_s)
+
     async def request(self, method: str, path: str, *, principal: Principal | None = None, params=None,
-                      headers=None, content: bytes | None = None, timeout_s: float | None = None) -> httpx.Response:
+                      headers=None, content: bytes | None = None, timeout_s: float | None = None) -> Reply:
         """On behalf of ``principal`` (signed for this service). ``timeout_s``: this call's own read timeout
         instead of the client's (a long-running route)."""
         if principal is not None:
             headers = {**(headers or {}), **self.assertion(principal)}
         attempts = 1 + (self.retries if method.upper() in SAFE_METHODS else 0)
-        timeout = (httpx.Timeout(timeout_s, connect=self.client.timeout.connect) if timeout_s is not None
-                   else httpx.USE_CLIENT_DEFAULT)
+        timeout = self._timeout(timeout_s)
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                resp = await self.client.request(method, path, params=params, headers=headers, content=content,
-                                                 timeout=timeout)
-            except httpx.TimeoutException:
+                async with self.client.request(method, path, params=params, headers=headers, data=content,
+                                               timeout=timeout, allow_redirects=False) as resp:
+                    reply = Reply(resp.status, resp.headers, await resp.read())
+            except asyncio.TimeoutError:  # aiohttp's own timeouts are this too
                 if last:
                     raise UpstreamError(self.name, 504, "did not answer in time") from None
-            except httpx.TransportError as exc:
+            except aiohttp.ClientError as exc:
                 if last:
                     raise UpstreamError(self.name, 503, f"is unavailable ({type(exc).__name__})") from None
             else:
-                if resp.status_code not in RETRY_STATUSES or last or method.upper() not in SAFE_METHODS:
-                    return resp
-                await resp.aclose()
+                if reply.status_code not in RETRY_STATUSES or last or method.upper() not in SAFE_METHODS:
+                    return reply
             await asyncio.sleep(self.backoff_s * (2 ** attempt))
         raise AssertionError("unreachable")
+
+    async def stream(self, path: str, *, headers: dict[str, str], idle_timeout_s: float
+                     ) -> tuple[Reply | None, AsyncIterator[bytes] | None]:
+        """A long answer relayed as it comes (server-sent events): ``(reply, None)`` when the service answered
+        anything but 200 (whole), else ``(None, chunks)``; the chunks end when the service or the connection
+        does. ``UpstreamError`` (503) when it cannot be reached."""
+        try:
+            resp = await self.client.get(path, headers=headers, timeout=self._timeout(idle_timeout_s),
+                                         allow_redirects=False)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise UpstreamError(self.name, 503, f"is unavailable ({type(exc).__name__})") from None
+        if resp.status != 200:
+            async with resp:
+                return Reply(resp.status, resp.headers, await resp.read()), None
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in resp.content.iter_any():
+                    yield chunk
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                return  # the page reconnects by itself (EventSource)
+            finally:
+                resp.release()
+
+        return None, chunks()
 
     async def openapi(self) -> dict | None:
         """The service's OpenAPI document (cached; None while the service is down)."""
@@ -73,20 +143,11 @@ class Upstream:
         if self._openapi is not None and now - self._openapi_at < self.openapi_ttl_s:
             return self._openapi
         try:
-            resp = await self.client.get("/openapi.json", timeout=2.0)
-            resp.raise_for_status()
-            self._openapi, self._openapi_at = resp.json(), now
-        except (httpx.HTTPError, ValueError) as exc:
+            async with self.client.get("/openapi.json", timeout=aiohttp.ClientTimeout(total=2.0)) as resp:
+                resp.raise_for_status()
+                self._openapi, self._openapi_at = json.loads(await resp.read()), now
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             log.warning("service OpenAPI unavailable", service=self.name, error=type(exc).__name__)
             return self._openapi  # the last good one, if any
         return self._openapi
 
-
-def build_client(base_url: str, *, connect_timeout_s: float, timeout_s: float, max_connections: int
-                 ) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base_url,
-        timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        follow_redirects=False,
-    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-import httpx
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
@@ -22,7 +21,7 @@ from jsp_common.http import deps_of
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
-from ..adapters.upstream import UpstreamError
+from ..adapters.upstream import Upstream, UpstreamError
 from .auth import LoginRequest, login
 from .forward import PASS_RESPONSE, upstream_headers
 from .security import current_principal, public_caller
@@ -107,7 +106,7 @@ async def page(request: Request, path: str) -> Response:
     url = "/ui/" + quote(path)
     if path in STREAMS:
         signed = upstream.assertion(principal) if principal else {}
-        return await _stream(request, upstream.client, url, {**headers, **signed})
+        return await _stream(request, upstream, url, {**headers, **signed})
     try:
         resp = await upstream.request("GET", url, principal=principal, params=list(request.query_params.multi_items()),
                                       headers=headers)
@@ -117,24 +116,13 @@ async def page(request: Request, path: str) -> Response:
     return Response(content=resp.content, status_code=resp.status_code, headers=out)
 
 
-async def _stream(request: Request, client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> Response:
+async def _stream(request: Request, upstream: Upstream, url: str, headers: dict[str, str]) -> Response:
     settings = deps_of(request).settings
-    timeout = httpx.Timeout(settings.stream_idle_timeout_s, connect=settings.upstream_connect_timeout_s)
     try:
-        resp = await client.send(client.build_request("GET", url, headers=headers, timeout=timeout), stream=True)
-    except httpx.HTTPError:
+        whole, chunks = await upstream.stream(url, headers=headers, idle_timeout_s=settings.stream_idle_timeout_s)
+    except UpstreamError:
         raise Problem(503, "the dashboard service is unavailable; try again later", service=SERVICE) from None
-    if resp.status_code != 200:
-        body = await resp.aread()
-        await resp.aclose()
-        return Response(body, status_code=resp.status_code, media_type=resp.headers.get("content-type"))
-
-    async def relay():
-        try:
-            async for chunk in resp.aiter_raw():
-                yield chunk
-        except httpx.HTTPError:
-            return  # the page reconnects by itself (EventSource)
-
-    return StreamingResponse(relay(), media_type="text/event-stream", background=BackgroundTask(resp.aclose),
+    if whole is not None:
+        return Response(whole.content, status_code=whole.status_code, media_type=whole.headers.get("content-type"))
+    return StreamingResponse(chunks, media_type="text/event-stream", background=BackgroundTask(chunks.aclose),
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
