@@ -124,7 +124,7 @@ class TokenIssuer:
     issuer: str
     audience: str
     ttl_s: int
-    _verified: Remembered = field(default_factory=lambda: Remembered(size=65_536), repr=False, compare=False)
+    _verified: Remembered = field(default_factory=Remembered, repr=False, compare=False)
 
     def issue(self, claims: TokenClaims, *, now: float | None = None) -> tuple[str, int]:
         now = int(now if now is not None else time.time())
