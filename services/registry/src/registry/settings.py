@@ -42,4 +42,7 @@ class Settings(ServiceSettings):
     reassess_batch: int = 500
     reassess_interval_s: float = 5.0
     replicate_batch: int = 1000
+    # Directory search counts its matches exactly up to this many; past it the page says "at least" this many
+    # (total_capped), so a broad search of a 10-million directory answers at once: narrow it to count exactly.
+    search_count_cap: int = Field(10_000, ge=1)
     replicate_interval_s: float = 2.0

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import random
 
 from jsp_testkit.testing import of_type, tail, wait_until
 from jsp_common.topics import NOTIFICATIONS, department_topic
+from jsp_common.db import Database
+from registry.usecases import directory
 from registry.usecases.bulk_import import run_import
 
 HEADER = ["uscc", "name", "entity_type", "legal_representative", "address", "division_code", "industry_code",
@@ -143,3 +146,32 @@ async def test_rules_publish_dry_run_and_reassess(registry, raw_producer, bootst
     assert entity["responsible_departments"] == ["mofcom-410300"] and entity["assignment_state"] == "assigned"
     versions = (await registry.call("GET", "/rules/versions", kit.OFFICE)).json()
     assert versions[0]["created_by"] == "office-user" and versions[0]["note"] == "直播电商"
+
+
+async def test_a_two_character_name_is_found_and_a_broad_search_says_its_count_is_capped(registry, registry_settings,
+                                                                                          kit, tmp_path):
+    """A Chinese name of two characters (华安) has no trigram: the directory finds it by its bigram, only where
+    the two stand together in that order; a count past the cap is given as "at least"."""
+    rng = random.Random()
+    tag = "".join(chr(0x4E00 + rng.randrange(0x5000)) for _ in range(2))   # two characters no other test uses
+    named = {kit.new_uscc("410302"): f"洛阳{tag}商贸有限公司" for _ in range(3)}
+    apart = {kit.new_uscc("410302"): f"洛阳{tag[0]}一{tag[1]}商行", kit.new_uscc("410302"): f"洛阳{tag[::-1]}商行"}
+    path = tmp_path / "directory.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, HEADER)
+        w.writeheader()
+        w.writerows(row(code, name=name) for code, name in {**named, **apart}.items())
+    await run_import(registry_settings, path, fmt="csv", rejects_path=tmp_path / "rejects.csv", progress=False)
+
+    page = (await registry.call("GET", "/entities", kit.OFFICE, params={"name": tag})).json()
+    assert {e["uscc"] for e in page["items"]} == set(named) and (page["total"], page["total_capped"]) == (3, False)
+    whole = (await registry.call("GET", "/entities", kit.OFFICE, params={"name": f"{tag}商贸"})).json()
+    assert whole["total"] == 3
+
+    db = Database(registry_settings.database_url)
+    try:
+        async with db.transaction() as session:
+            total, capped, rows = await directory.search(session, limit=1, offset=0, count_cap=2, name=tag)
+    finally:
+        await db.dispose()
+    assert (total, capped, len(rows)) == (2, True, 1)

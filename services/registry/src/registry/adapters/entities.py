@@ -92,6 +92,8 @@ def entity_filters(*, name: str | None = None, division: str | None = None, indu
     where = []
     if name:
         where.append(_contains(entities.c.name, name))
+        if len(name) >= 2:  # what the bigram index serves (a single character is looked for in every name)
+            where.append(func.name_bigrams(entities.c.name).op("@>")(func.name_bigrams(name)))
     if division and division != divisions.PROVINCE_CODE:
         where.append(or_(entities.c.division_code == division, entities.c.city_code == division))
     if industry:
@@ -105,12 +107,15 @@ def entity_filters(*, name: str | None = None, division: str | None = None, indu
     return where
 
 
-async def search_entities(session: AsyncSession, *, where: list, limit: int, offset: int) -> tuple[int, list]:
+async def search_entities(session: AsyncSession, *, where: list, limit: int, offset: int,
+                          count_cap: int) -> tuple[int, bool, list]:
+    """A page in USCC order, and the number of matches counted up to ``count_cap`` (whether there are more)."""
     cond = and_(*where) if where else true()
-    total = (await session.execute(select(func.count()).select_from(entities).where(cond))).scalar_one()
+    matches = select(entities.c.uscc).where(cond).limit(count_cap + 1).subquery()
+    total = (await session.execute(select(func.count()).select_from(matches))).scalar_one()
     rows = (await session.execute(select(entities).where(cond).order_by(entities.c.uscc)
                                   .limit(limit).offset(offset))).all()
-    return total, rows
+    return min(total, count_cap), total > count_cap, rows
 
 
 async def entity_row(session: AsyncSession, uscc: str):

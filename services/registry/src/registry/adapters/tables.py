@@ -43,7 +43,8 @@ entities = Table(
     Index("entities_industry", "industry_code"),
     Index("entities_status", "status"),
     Index("entities_departments", "departments", postgresql_using="gin"),
-    Index("entities_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+    # name search: names holding every two-character piece of the query (migration 0005's name_bigrams)
+    Index("entities_name_bigrams", text("name_bigrams(name)"), postgresql_using="gin"),
     Index("entities_unpublished", "uscc", postgresql_where=text("published_version < version")),
 )
 

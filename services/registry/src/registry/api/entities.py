@@ -46,7 +46,9 @@ EntityOut = create_model("EntityOut", __base__=_EntityView, **_entity_fields())
 
 
 class EntityPage(BaseModel):
-    total: int
+    total: int = Field(description="the matches, counted up to the registry's search_count_cap (10,000 by default)")
+    total_capped: bool = Field(False, description="true: at least ``total`` match (more than the cap); narrow the "
+                                                  "search for an exact count")
     page: int
     page_size: int
     items: list[EntityOut]
@@ -68,11 +70,13 @@ async def search(request: Request, name: str | None = Query(None, description="C
     if not visible:
         return EntityPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
     async with transaction(request) as tx:
-        total, rows = await directory.search(tx.session, limit=paging.page_size, offset=paging.offset, name=name,
-                                             division=division, industry=industry, department=department,
-                                             status=status and status.value,
-                                             assignment_state=assignment_state and assignment_state.value)
-    return EntityPage(total=total, page=paging.page, page_size=paging.page_size, items=[EntityOut.of(r) for r in rows])
+        total, capped, rows = await directory.search(
+            tx.session, limit=paging.page_size, offset=paging.offset,
+            count_cap=deps_of(request).settings.search_count_cap, name=name, division=division, industry=industry,
+            department=department, status=status and status.value,
+            assignment_state=assignment_state and assignment_state.value)
+    return EntityPage(total=total, total_capped=capped, page=paging.page, page_size=paging.page_size,
+                      items=[EntityOut.of(r) for r in rows])
 
 
 @router.get("/{uscc}", response_model=EntityOut, summary="One entity by USCC")

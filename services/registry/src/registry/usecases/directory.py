@@ -23,10 +23,12 @@ async def entity_for(session: AsyncSession, principal: Principal, uscc: str, *, 
     return record
 
 
-async def search(session: AsyncSession, *, limit: int, offset: int, **filters: str | None) -> tuple[int, list]:
-    """A page of entities matching ``filters`` (``adapters.entities.entity_filters``), in USCC order, and the total."""
+async def search(session: AsyncSession, *, limit: int, offset: int, count_cap: int,
+                 **filters: str | None) -> tuple[int, bool, list]:
+    """A page of entities matching ``filters`` (``adapters.entities.entity_filters``), in USCC order, and the total
+    counted up to ``count_cap`` (whether more match)."""
     return await records.search_entities(session, where=records.entity_filters(**filters), limit=limit,
-                                         offset=offset)
+                                         offset=offset, count_cap=count_cap)
 
 
 async def entity_row(session: AsyncSession, principal: Principal, uscc: str):
