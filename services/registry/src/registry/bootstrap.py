@@ -12,6 +12,7 @@ from jsp_common.runtime import ServiceRuntime
 from jsp_common.workdays import calendar_with_overrides
 
 from . import subscriptions
+from .adapters import entities as records
 from .adapters.rules import starter_rules
 from .deps import Deps
 from .settings import Settings
@@ -22,7 +23,8 @@ from .usecases.rules import compiled_rules
 def build_deps(settings: Settings, db: Database, source: str) -> Deps:
     return Deps(settings=settings, db=db, source=source,
                 calendar=calendar_with_overrides(settings.workday_overrides),
-                rules=Refreshing(compiled_rules(starter_rules(settings.starter_rules_file)), settings.rules_cache_s))
+                rules=Refreshing(compiled_rules(starter_rules(settings.starter_rules_file)), settings.rules_cache_s),
+                bigram_shares=Refreshing(records.name_bigram_shares, settings.search_statistics_cache_s))
 
 
 def build(settings: Settings | None = None, *, consume: bool = True, periodic: bool = True) -> ServiceRuntime[Deps]:

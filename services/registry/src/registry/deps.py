@@ -26,4 +26,5 @@ class Deps:
     source: str                          # the events' source (``/jsp/registry``)
     calendar: WorkCalendar               # working days, for acknowledgement deadlines and reminders
     rules: Refreshing[CompiledRules]     # the rule set in force, compiled, re-read every ``rules_cache_s``
+    bigram_shares: Refreshing[dict[str, float]]  # the name index's commonest bigrams (name search counts by them)
     reassess: ReassessPass = field(default_factory=ReassessPass)

@@ -45,4 +45,6 @@ class Settings(ServiceSettings):
     # Directory search counts its matches exactly up to this many; past it the page says "at least" this many
     # (total_capped), so a broad search of a 10-million directory answers at once: narrow it to count exactly.
     search_count_cap: int = Field(10_000, ge=1)
+    # How often the name index's statistics (which bigrams most names hold) are read again for counting.
+    search_statistics_cache_s: float = 600.0
     replicate_interval_s: float = 2.0

@@ -171,7 +171,12 @@ async def test_a_two_character_name_is_found_and_a_broad_search_says_its_count_i
     db = Database(registry_settings.database_url)
     try:
         async with db.transaction() as session:
-            total, capped, rows = await directory.search(session, limit=1, offset=0, count_cap=2, name=tag)
+            for shares in ({}, {tag: 1.0}):  # counted through the bigram index, or by reading names in order
+                counted = await directory.search(session, limit=1, offset=0, count_cap=2, bigram_shares=shares,
+                                                 name=tag)
+                assert (counted[0], counted[1], len(counted[2])) == (2, True, 1)
+                exact = await directory.search(session, limit=5, offset=0, count_cap=10, bigram_shares=shares,
+                                               name=tag)
+                assert (exact[0], exact[1], {r.uscc for r in exact[2]}) == (3, False, set(named))
     finally:
         await db.dispose()
-    assert (total, capped, len(rows)) == (2, True, 1)

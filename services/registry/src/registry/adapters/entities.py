@@ -6,7 +6,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, AsyncIterator, Sequence
 
-from sqlalchemy import Text, and_, any_, bindparam, cast, false, func, or_, select, true, update
+from sqlalchemy import Text, and_, any_, bindparam, cast, false, func, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,12 +87,13 @@ def matched_by_any(rules: Sequence[Rule]):
 
 # ------------------------------------------------------------------ queries
 def entity_filters(*, name: str | None = None, division: str | None = None, industry: str | None = None,
-                   department: str | None = None, status: str | None = None,
-                   assignment_state: str | None = None) -> list:
+                   department: str | None = None, status: str | None = None, assignment_state: str | None = None,
+                   name_by_index: bool = True) -> list:
+    """``name_by_index``: look the name up through its bigram index (else every name is read and checked)."""
     where = []
     if name:
         where.append(_contains(entities.c.name, name))
-        if len(name) >= 2:  # what the bigram index serves (a single character is looked for in every name)
+        if name_by_index and len(name) >= 2:  # a single character has no bigram: every name is checked
             where.append(func.name_bigrams(entities.c.name).op("@>")(func.name_bigrams(name)))
     if division and division != divisions.PROVINCE_CODE:
         where.append(or_(entities.c.division_code == division, entities.c.city_code == division))
@@ -107,15 +108,28 @@ def entity_filters(*, name: str | None = None, division: str | None = None, indu
     return where
 
 
-async def search_entities(session: AsyncSession, *, where: list, limit: int, offset: int,
+async def search_entities(session: AsyncSession, *, where: list, count_where: list, limit: int, offset: int,
                           count_cap: int) -> tuple[int, bool, list]:
-    """A page in USCC order, and the number of matches counted up to ``count_cap`` (whether there are more)."""
+    """A page in USCC order (``where``), and the number of matches counted up to ``count_cap`` (whether there are
+    more) through ``count_where``: the same matches, maybe looked up another way."""
     cond = and_(*where) if where else true()
-    matches = select(entities.c.uscc).where(cond).limit(count_cap + 1).subquery()
-    total = (await session.execute(select(func.count()).select_from(matches))).scalar_one()
+    matches = select(entities.c.uscc).where(and_(*count_where) if count_where else true()).limit(count_cap + 1)
+    total = (await session.execute(select(func.count()).select_from(matches.subquery()))).scalar_one()
     rows = (await session.execute(select(entities).where(cond).order_by(entities.c.uscc)
                                   .limit(limit).offset(offset))).all()
     return min(total, count_cap), total > count_cap, rows
+
+
+_BIGRAM_SHARES = text("""
+SELECT most_common_elems::text::text[] AS pieces, most_common_elem_freqs AS shares
+FROM pg_stats WHERE tablename = 'entities_name_bigrams' AND attname = 'name_bigrams'""")
+
+
+async def name_bigram_shares(session: AsyncSession) -> dict[str, float]:
+    """The share of names holding each of the commonest bigrams, from the planner's statistics of the name
+    index (empty before the directory was first analysed)."""
+    row = (await session.execute(_BIGRAM_SHARES)).first()
+    return dict(zip(row.pieces, row.shares)) if row is not None and row.pieces else {}
 
 
 async def entity_row(session: AsyncSession, uscc: str):

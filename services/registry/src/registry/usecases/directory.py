@@ -3,6 +3,7 @@ a department those it supervises."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,7 @@ from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
 from ..adapters import entities as records
+from ..domain import name_search
 from ..domain.access import can_see_entity
 from ..domain.directory import Record
 
@@ -24,11 +26,14 @@ async def entity_for(session: AsyncSession, principal: Principal, uscc: str, *, 
 
 
 async def search(session: AsyncSession, *, limit: int, offset: int, count_cap: int,
-                 **filters: str | None) -> tuple[int, bool, list]:
+                 bigram_shares: Mapping[str, float], **filters: str | None) -> tuple[int, bool, list]:
     """A page of entities matching ``filters`` (``adapters.entities.entity_filters``), in USCC order, and the total
-    counted up to ``count_cap`` (whether more match)."""
-    return await records.search_entities(session, where=records.entity_filters(**filters), limit=limit,
-                                         offset=offset, count_cap=count_cap)
+    counted up to ``count_cap`` (whether more match); ``bigram_shares``: ``adapters.entities.name_bigram_shares``
+    (how the count looks names up: ``domain.name_search``)."""
+    by_index = not name_search.count_by_reading_in_order(filters.get("name"), bigram_shares)
+    return await records.search_entities(session, where=records.entity_filters(**filters),
+                                         count_where=records.entity_filters(**filters, name_by_index=by_index),
+                                         limit=limit, offset=offset, count_cap=count_cap)
 
 
 async def entity_row(session: AsyncSession, principal: Principal, uscc: str):
