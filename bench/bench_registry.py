@@ -8,7 +8,7 @@
 2. Bulk import rows per second for generated entities (1,000,000 at scale 1) through
    ``registry import`` (streaming, row checks and rules in worker processes, COPY, the directory's indexes),
    beside ``psql \\copy`` of the same file into a table with its columns, a primary key and the name
-   trigram, division, industry and status indexes (the directory has these and three more: city,
+   bigram, division, industry and status indexes (the directory has these and three more: city,
    departments, unpublished).
 3. Over that directory, the office's rule maintenance: a rule dry-run (a new rule that moves no entity, and
    one that moves a sixth of them) beside reading every entity the rules could look at (the floor of
@@ -129,7 +129,7 @@ CREATE TABLE copy_baseline (
 CREATE INDEX ON copy_baseline (division_code);
 CREATE INDEX ON copy_baseline (industry_code);
 CREATE INDEX ON copy_baseline (status);
-CREATE INDEX ON copy_baseline USING gin (name gin_trgm_ops);
+CREATE INDEX ON copy_baseline USING gin (name_bigrams(name));
 """
 
 
