@@ -27,6 +27,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench_registry import copy_baseline_ddl
 from harness import ROOT, BenchEnv, Figure, psql_path
 from jsp_common.db import Database, asyncpg_dsn
 from jsp_common.uscc import with_check_char
@@ -48,20 +49,6 @@ TRADES = ["商贸", "科技", "餐饮管理", "建筑工程", "医药", "燃气"
 POOL = ("安邦宝博昌辰诚达德鼎东多丰福富冠广国海瀚浩和恒弘鸿华辉汇吉佳嘉健金锦晶景久聚骏凯康坤朗乐力立利联良林隆龙茂美"
         "民明铭南宁鹏平祺启乾强勤青庆荣瑞润森山尚盛胜晟仕顺思泰腾天通同拓万旺威伟文祥翔鑫信星兴旭轩雅亚阳耀业一宜"
         "益毅银英盈永友宇裕源远悦越云泽展兆正之志智中众卓资梓")
-BASELINE_DDL = """
-DROP TABLE IF EXISTS directory_copy_baseline;
-CREATE TABLE directory_copy_baseline (
-    uscc text PRIMARY KEY, name text NOT NULL, entity_type text NOT NULL, legal_representative text,
-    address text NOT NULL, division_code text NOT NULL, industry_code text NOT NULL, business_scope text,
-    licences text, established_on date NOT NULL, approved_on date, status text, closed_on date,
-    registration_authority text);
-CREATE INDEX ON directory_copy_baseline (division_code);
-CREATE INDEX ON directory_copy_baseline (industry_code);
-CREATE INDEX ON directory_copy_baseline (status);
-CREATE INDEX ON directory_copy_baseline USING gin (name_bigrams(name));
-"""
-
-
 def name_of(rng: random.Random) -> str:
     return f"{rng.choice(BRANDS)}{rng.choice(POOL)}{rng.choice(POOL)}{rng.choice(TRADES)}有限公司"
 
@@ -200,7 +187,7 @@ async def run(env: BenchEnv) -> list[Figure]:
             raise RuntimeError(f"the import did not load every row: {report[-500:]}")
         conn = await asyncpg.connect(asyncpg_dsn(url))
         try:
-            await conn.execute(BASELINE_DDL)
+            await conn.execute(copy_baseline_ddl("directory_copy_baseline"))
         finally:
             await conn.close()
         copy = (f"\\copy directory_copy_baseline ({', '.join(COLUMNS)}) FROM '{path}' "

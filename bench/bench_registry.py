@@ -119,17 +119,20 @@ async def _events(env: BenchEnv, settings) -> list[Figure]:
 
 
 IMPORT_COLUMNS = list(import_rows.COLUMNS)  # the import's CSV columns
-BASELINE_DDL = """
-DROP TABLE IF EXISTS copy_baseline;
-CREATE TABLE copy_baseline (
+def copy_baseline_ddl(table: str) -> str:
+    """A table for ``psql \\copy`` to load beside the import: the import's columns, a primary key and the
+    directory's name, division, industry and status indexes."""
+    return f"""
+DROP TABLE IF EXISTS {table};
+CREATE TABLE {table} (
     uscc text PRIMARY KEY, name text NOT NULL, entity_type text NOT NULL, legal_representative text,
     address text NOT NULL, division_code text NOT NULL, industry_code text NOT NULL, business_scope text,
     licences text, established_on date NOT NULL, approved_on date, status text, closed_on date,
     registration_authority text);
-CREATE INDEX ON copy_baseline (division_code);
-CREATE INDEX ON copy_baseline (industry_code);
-CREATE INDEX ON copy_baseline (status);
-CREATE INDEX ON copy_baseline USING gin (name_bigrams(name));
+CREATE INDEX ON {table} (division_code);
+CREATE INDEX ON {table} (industry_code);
+CREATE INDEX ON {table} (status);
+CREATE INDEX ON {table} USING gin (name_bigrams(name));
 """
 
 
@@ -166,7 +169,7 @@ async def _import(env: BenchEnv, settings) -> list[Figure]:
 
         conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
         try:
-            await conn.execute(BASELINE_DDL)
+            await conn.execute(copy_baseline_ddl("copy_baseline"))
         finally:
             await conn.close()
         seconds = psql_copy(settings.database_url, "copy_baseline", IMPORT_COLUMNS, path)
