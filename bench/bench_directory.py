@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import math
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +28,7 @@ from pathlib import Path
 import asyncpg
 
 from bench_registry import copy_baseline_ddl
-from harness import ROOT, BenchEnv, Figure, psql_path
+from harness import ROOT, BenchEnv, Figure, percentile, psql_path, rss_mib
 from jsp_common.db import Database, asyncpg_dsn
 from jsp_common.uscc import with_check_char
 from registry.domain import import_rows
@@ -74,24 +74,18 @@ def generate(path: Path, n: int) -> list[str]:
 
 
 def _tree_rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` and its descendants (MiB), from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
-            children.setdefault(int(stat[1]), []).append(int(entry))
-            rss[int(entry)] = int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-    total, todo = 0, [pid]
+    """Resident memory of ``pid`` and its descendants now (MiB), from /proc."""
+    total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
-        todo.extend(children.get(p, []))
-    return total / 2**20
+        try:
+            children = open(f"/proc/{p}/task/{p}/children").read().split()
+        except OSError:  # gone meanwhile
+            continue
+        rss = rss_mib(p)
+        total += 0.0 if math.isnan(rss) else rss
+        todo.extend(int(c) for c in children)
+    return total
 
 
 async def _sampled(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
@@ -108,10 +102,6 @@ async def _sampled(cmd: list[str], env: dict[str, str] | None = None) -> tuple[f
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:4]} failed: {text[-500:]}")
     return seconds, peak, text
-
-
-def p99(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100)[98] if len(samples) >= 2 else samples[0]
 
 
 async def _lookups(url: str, sample: list[str]) -> tuple[list[float], list[float]]:
@@ -136,22 +126,19 @@ async def _lookups(url: str, sample: list[str]) -> tuple[list[float], list[float
 
 
 async def _searches(url: str, queries: list[str], rounds: int = 20) -> tuple[list[float], float, dict]:
-    from registry.adapters import entities as records
+    from registry.bootstrap import build_deps
     from registry.settings import Settings
     from registry.usecases import directory
 
-    cap = Settings().search_count_cap
     db, conn = Database(url), await asyncpg.connect(asyncpg_dsn(url))
+    deps = build_deps(Settings(database_url=url), db, "/bench/registry")
     times, found = [], {}
     try:
-        async with db.transaction() as session:  # as the service keeps them (deps.bigram_shares)
-            shares = await records.name_bigram_shares(session)
         for _ in range(rounds):
             for q in queries:
                 started = time.perf_counter()
                 async with db.transaction() as session:
-                    total, capped, _ = await directory.search(session, limit=50, offset=0, count_cap=cap,
-                                                              bigram_shares=shares, name=q)
+                    total, capped, _ = await directory.search(deps, session, limit=50, offset=0, name=q)
                 times.append(1000 * (time.perf_counter() - started))
                 found[q] = f"{total:,}{'+' if capped else ''}"
         started = time.perf_counter()
@@ -209,10 +196,10 @@ async def run(env: BenchEnv) -> list[Figure]:
         Figure("directory import: the importer's peak resident memory", peak, copy_peak, "MiB",
                higher_is_better=False, note="its process and workers, sampled every 0.2 s; baseline: psql \\copy's "
                                             "process; target < 500 MB (477 MiB)"),
-        Figure("entity lookup by USCC, p99", p99(ours), p99(bare), "ms", higher_is_better=False,
+        Figure("entity lookup by USCC, p99", percentile(ours, 99), percentile(bare, 99), "ms", higher_is_better=False,
                note=f"{len(ours):,} lookups over {n:,} entities, the registry's read in a transaction; baseline "
                     "asyncpg fetchrow; target < 10 ms"),
-        Figure("name search with its count, p99", p99(times), scan, "ms", higher_is_better=False,
+        Figure("name search with its count, p99", percentile(times, 99), scan, "ms", higher_is_better=False,
                note=f"a page of 50 and the count, {len(times)} searches ({searched}); baseline: reading every "
                     f"name once for '{queries[0]}'; target < 300 ms"),
     ]

@@ -27,9 +27,9 @@ import jwt
 from prometheus_client import Counter
 from pydantic import ValidationError
 
-from .remembered import Remembered
 from .logs import get_logger
 from .principal import Principal
+from .remembered import Remembered
 from .settings import DEV_SECRET_MARKER
 
 HEADER = "x-jsp-assertion"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import random
+from dataclasses import replace
 
 from jsp_testkit.testing import of_type, tail, wait_until
+from jsp_common.cached import Refreshing
 from jsp_common.topics import NOTIFICATIONS, department_topic
-from jsp_common.db import Database
 from registry.usecases import directory
 from registry.usecases.bulk_import import run_import
 
@@ -168,15 +169,16 @@ async def test_a_two_character_name_is_found_and_a_broad_search_says_its_count_i
     whole = (await registry.call("GET", "/entities", kit.OFFICE, params={"name": f"{tag}商贸"})).json()
     assert whole["total"] == 3
 
-    db = Database(registry_settings.database_url)
-    try:
-        async with db.transaction() as session:
-            for shares in ({}, {tag: 1.0}):  # counted through the bigram index, or by reading names in order
-                counted = await directory.search(session, limit=1, offset=0, count_cap=2, bigram_shares=shares,
-                                                 name=tag)
-                assert (counted[0], counted[1], len(counted[2])) == (2, True, 1)
-                exact = await directory.search(session, limit=5, offset=0, count_cap=10, bigram_shares=shares,
-                                               name=tag)
-                assert (exact[0], exact[1], {r.uscc for r in exact[2]}) == (3, False, set(named))
-    finally:
-        await db.dispose()
+    def deps(count_cap: int, shares: dict[str, float]):
+        """The service's own deps with another cap and the name index's statistics as given."""
+        async def statistics(_session):
+            return shares
+        return replace(registry.runtime.deps, bigram_shares=Refreshing(statistics, 0),
+                       settings=registry_settings.model_copy(update={"search_count_cap": count_cap}))
+
+    async with registry.runtime.db.transaction() as session:
+        for shares in ({}, {tag: 1.0}):  # counted through the bigram index, or by reading names in order
+            counted = await directory.search(deps(2, shares), session, limit=1, offset=0, name=tag)
+            assert (counted[0], counted[1], len(counted[2])) == (2, True, 1)
+            exact = await directory.search(deps(10, shares), session, limit=5, offset=0, name=tag)
+            assert (exact[0], exact[1], {r.uscc for r in exact[2]}) == (3, False, set(named))

@@ -69,12 +69,10 @@ async def search(request: Request, name: str | None = Query(None, description="C
                                            refused="only the office and departments query the directory")
     if not visible:
         return EntityPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
-    deps = deps_of(request)
     async with transaction(request) as tx:
         total, capped, rows = await directory.search(
-            tx.session, limit=paging.page_size, offset=paging.offset, count_cap=deps.settings.search_count_cap,
-            bigram_shares=await deps.bigram_shares.get(tx.session), name=name, division=division, industry=industry,
-            department=department, status=status and status.value,
+            deps_of(request), tx.session, limit=paging.page_size, offset=paging.offset, name=name,
+            division=division, industry=industry, department=department, status=status and status.value,
             assignment_state=assignment_state and assignment_state.value)
     return EntityPage(total=total, total_capped=capped, page=paging.page, page_size=paging.page_size,
                       items=[EntityOut.of(r) for r in rows])

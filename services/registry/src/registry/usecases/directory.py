@@ -3,7 +3,6 @@ a department those it supervises."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +11,7 @@ from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
 from ..adapters import entities as records
+from ..deps import Deps
 from ..domain import name_search
 from ..domain.access import can_see_entity
 from ..domain.directory import Record
@@ -25,15 +25,16 @@ async def entity_for(session: AsyncSession, principal: Principal, uscc: str, *, 
     return record
 
 
-async def search(session: AsyncSession, *, limit: int, offset: int, count_cap: int,
-                 bigram_shares: Mapping[str, float], **filters: str | None) -> tuple[int, bool, list]:
+async def search(deps: Deps, session: AsyncSession, *, limit: int, offset: int,
+                 **filters: str | None) -> tuple[int, bool, list]:
     """A page of entities matching ``filters`` (``adapters.entities.entity_filters``), in USCC order, and the total
-    counted up to ``count_cap`` (whether more match); ``bigram_shares``: ``adapters.entities.name_bigram_shares``
-    (how the count looks names up: ``domain.name_search``)."""
-    by_index = not name_search.count_by_reading_in_order(filters.get("name"), bigram_shares)
+    counted up to ``search_count_cap`` (whether more match); the name index's statistics decide how the count
+    looks names up (``domain.name_search``)."""
+    shares = await deps.bigram_shares.get(session)
+    by_index = not name_search.count_by_reading_in_order(filters.get("name"), shares)
     return await records.search_entities(session, where=records.entity_filters(**filters),
                                          count_where=records.entity_filters(**filters, name_by_index=by_index),
-                                         limit=limit, offset=offset, count_cap=count_cap)
+                                         limit=limit, offset=offset, count_cap=deps.settings.search_count_cap)
 
 
 async def entity_row(session: AsyncSession, principal: Principal, uscc: str):
