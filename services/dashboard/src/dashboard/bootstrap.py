@@ -45,5 +45,6 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     runtime.on_stop(stop_live)
     if consume:
         runtime.add_consumer(group=settings.read_model_group, topics=subscriptions.read_model_topics(),
-                             handlers=subscriptions.read_model_handlers(runtime.deps))
+                             handlers=subscriptions.read_model_handlers(runtime.deps),
+                             batch_handlers=subscriptions.read_model_batch_handlers(runtime.deps))
     return runtime

@@ -24,6 +24,14 @@ def read_model_topics() -> list[str]:
     return fixed + per_department
 
 
+def read_model_batch_handlers(deps: Deps):
+    """The clue lifecycle, most of the group's events, set-wise: a poll's consecutive transitions at once."""
+    async def transitions(ctxs: list[HandlerContext]) -> None:
+        await ingest.clue_transitions(ctxs[0].session, [(ctx.data, ctx.envelope) for ctx in ctxs])
+
+    return {"clues.clue.transitioned.v1": transitions}
+
+
 def read_model_handlers(deps: Deps):
     def on(use_case):
         async def handle(ctx: HandlerContext) -> None:
@@ -39,7 +47,6 @@ def read_model_handlers(deps: Deps):
         "registry.notification.reminded.v1": on(ingest.notification_reminded),
         "registry.notification.acknowledged.v1": on(ingest.notification_acknowledged),
         "registry.notification.due-changed.v1": on(ingest.notification_due_changed),
-        "clues.clue.transitioned.v1": on(ingest.clue_transitioned),
         "clues.clue.dispatched.v1": on(ingest.clue_dispatched),
         "clues.clue.chased.v1": on(ingest.clue_chased),
         "clues.clue.escalated.v1": on(ingest.clue_escalated),

@@ -7,9 +7,6 @@ when it had already passed."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
-
-import pytest_asyncio
 
 from jsp_common import clock, topics
 from jsp_common.envelope import new_envelope
@@ -18,34 +15,16 @@ from jsp_common.events.inspection import (AssignedTarget, ItemResult, Publicatio
                                           TaskAssigned)
 from jsp_common.events.registry import NotificationDueChanged, NotificationIssued
 from jsp_testkit.samples import new_uscc
-from jsp_common.topics import Topic, create_topics, dead_letter_topic
-from jsp_testkit.testing import OFFICE, running_service, tail, unique, wait_until
+from jsp_common.topics import dead_letter_topic
+from jsp_testkit.testing import OFFICE, tail, unique, wait_until
 
-from dashboard.app import create_app
-from dashboard.bootstrap import build
 from dashboard.domain.formats import moment
-from dashboard.settings import Settings
-from dashboard.subscriptions import read_model_topics
 
-SERVICE_DIR = Path(__file__).resolve().parents[2]
 SAMR = "samr-410100"
 PROVISIONAL = '<span class="provisional"'
 
 
-TEST_GROUP = "dashboard.read-model-test"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dashboard(settings, kafka_topics):
-    # A consumer group of its own: the end-to-end stack's dashboard later reads the same topics.
-    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/dashboard_test", read_model_group=TEST_GROUP)
-    # Its dead-letter topic for every department's clues topic (the catalogue has the real group's).
-    await create_topics(settings.kafka_bootstrap_servers, [
-        Topic(dead_letter_topic(topics.department_topic(topics.DEPARTMENT_CLUES, SAMR), TEST_GROUP), "clue_id",
-              (), (), (), "test", partitions=1)])
-    async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app,
-                               start_from_end=[(s.read_model_group, read_model_topics())]) as (_, client):
-        yield client
+TEST_GROUP = "dashboard.read-model-test"  # the group of conftest.py's dashboard
 
 
 async def send(producer, topic: str, data, key: str) -> None:

@@ -81,7 +81,13 @@ async def notification_acknowledged(session: AsyncSession, d: NotificationAcknow
     await writes.announce(session, "notifications")
 
 
-async def clue_transitioned(session: AsyncSession, d: ClueTransitioned, env: Envelope) -> None:
+async def clue_transitions(session: AsyncSession, events: list[tuple[ClueTransitioned, Envelope]]) -> None:
+    """A poll's consecutive clue transitions at once (the lifecycle topic brings most of the read model's events)."""
+    if await writes.record_transitions(session, [_transition(d, env) for d, env in events]):
+        await writes.announce(session, "clues")
+
+
+def _transition(d: ClueTransitioned, env: Envelope) -> tuple[dict, dict, bool, bool]:
     clue = {"clue_id": d.clue_id, "channel": d.channel.value, "channel_ref": d.channel_ref, "state": d.to_state,
             "domain": d.domain.value if d.domain else None, "division_code": d.division_code,
             "city_code": city_of(d.division_code), "uscc": d.uscc, "lead_department": d.lead_department,
@@ -91,9 +97,7 @@ async def clue_transitioned(session: AsyncSession, d: ClueTransitioned, env: Env
     step = {"event_id": env.id, "clue_id": d.clue_id, "at": d.at, "action": d.action, "from_state": d.from_state,
             "to_state": d.to_state, "actor": d.actor, "actor_department": d.actor_department,
             "lead_department": d.lead_department, "deadline": d.deadline, "details": d.details}
-    if await writes.record_transition(session, clue, step, returned=clue_rules.is_return(d.action),
-                                      redispatched=clue_rules.is_redispatch(d.action, d.from_state)):
-        await writes.announce(session, "clues")
+    return clue, step, clue_rules.is_return(d.action), clue_rules.is_redispatch(d.action, d.from_state)
 
 
 async def clue_dispatched(session: AsyncSession, d: ClueDispatched, env: Envelope) -> None:

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (Float, Text, bindparam, case, delete, func, insert, literal, literal_column, select, text, tuple_,
+from sqlalchemy import (DateTime, Float, Text, bindparam, case, delete, func, insert, literal, literal_column, select, text, tuple_,
                         update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -62,13 +62,24 @@ async def level_counts(session: AsyncSession, model: RiskModel) -> dict[str | No
 
 
 # ------------------------------------------------------------------ observations and standings
+# A poll's rows in one statement of fixed text (a multi-row VALUES list is compiled anew for every row count).
+_ADD_OBSERVATIONS = text(
+    "INSERT INTO observations (uscc, indicator, ref, at, amount) "
+    "SELECT * FROM unnest(:usccs, :indicators, :refs, :ats, :amounts) "
+    "ON CONFLICT ON CONSTRAINT observations_ref DO NOTHING RETURNING uscc"
+).bindparams(*(bindparam(n, type_=ARRAY(t)) for n, t in (
+    ("usccs", Text), ("indicators", Text), ("refs", Text), ("ats", DateTime(timezone=True)), ("amounts", Float))))
+
+
 async def add_observations(session: AsyncSession, rows: list[dict]) -> list[str]:
-    """Insert observations (uscc, indicator, ref, at, amount); a ref already counted is skipped. Returns the
-    USCCs that got a new observation."""
+    """Insert observations (uscc, indicator, ref, at[, amount: 1]); a ref already counted is skipped. Returns
+    the USCCs that got a new observation."""
     if not rows:
         return []
-    res = await session.execute(pg_insert(observations).values(rows)
-                                .on_conflict_do_nothing(constraint="observations_ref").returning(observations.c.uscc))
+    res = await session.execute(_ADD_OBSERVATIONS, {
+        "usccs": [r["uscc"] for r in rows], "indicators": [r["indicator"] for r in rows],
+        "refs": [r["ref"] for r in rows], "ats": [r["at"] for r in rows],
+        "amounts": [float(r.get("amount", 1.0)) for r in rows]})
     return sorted(set(res.scalars()))
 
 
@@ -119,14 +130,30 @@ async def standing(session: AsyncSession, uscc: str, *, for_update: bool = False
     return dict(row) if row else None
 
 
+# An entity's departments on record merged with those an event names (sorted, each once).
+_MERGED_DEPARTMENTS = ("ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d "
+                       "ORDER BY d)")
+
+
 async def ensure_standing(session: AsyncSession, uscc: str, departments: list[str] = ()) -> dict:
     """The entity's standing row, locked (created empty when new); ``departments`` named by an event are kept.
     One statement: the upsert returns the row and holds its lock until the transaction ends."""
     stmt = pg_insert(standings).values(uscc=uscc, departments=sorted(set(departments)))
-    merged = literal_column("ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d "
-                            "ORDER BY d)") if departments else standings.c.departments
+    merged = literal_column(_MERGED_DEPARTMENTS) if departments else standings.c.departments
     stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={"departments": merged})
     return dict((await session.execute(stmt.returning(standings))).mappings().one())
+
+
+# A poll's entities in one statement of fixed text, in USCC order (the order their row locks are taken in); each
+# entity's departments as a JSON array (a text[][] cannot hold lists of different lengths).
+_ENSURE_STANDINGS = text(
+    "INSERT INTO standings (uscc, departments) "
+    "SELECT r.uscc, ARRAY(SELECT DISTINCT d FROM jsonb_array_elements_text(r.departments::jsonb) AS d ORDER BY d) "
+    "FROM unnest(:usccs, :departments) AS r(uscc, departments) ORDER BY r.uscc "
+    f"ON CONFLICT (uscc) DO UPDATE SET departments = {_MERGED_DEPARTMENTS} "
+    "RETURNING " + ", ".join(c.name for c in standings.c)
+).bindparams(bindparam("usccs", type_=ARRAY(Text)), bindparam("departments", type_=ARRAY(Text))
+             ).columns(*standings.c)
 
 
 async def ensure_standings(session: AsyncSession, departments: dict[str, list[str]]) -> dict[str, dict]:
@@ -134,11 +161,10 @@ async def ensure_standings(session: AsyncSession, departments: dict[str, list[st
     kept): one statement for a poll's entities."""
     if not departments:
         return {}
-    stmt = pg_insert(standings).values([{"uscc": u, "departments": sorted(set(d))}
-                                        for u, d in sorted(departments.items())])
-    stmt = stmt.on_conflict_do_update(index_elements=[standings.c.uscc], set_={"departments": literal_column(
-        "ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d ORDER BY d)")})
-    return {r["uscc"]: dict(r) for r in (await session.execute(stmt.returning(standings))).mappings()}
+    usccs = list(departments)
+    res = await session.execute(_ENSURE_STANDINGS, {"usccs": usccs,
+                                                    "departments": [json.dumps(departments[u]) for u in usccs]})
+    return {r["uscc"]: dict(r) for r in res.mappings()}
 
 
 async def observations_of_many(session: AsyncSession, usccs: list[str], since: datetime

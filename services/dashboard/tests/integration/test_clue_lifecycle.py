@@ -1,0 +1,51 @@
+"""The clue lifecycle on the dashboard, against real Kafka and PostgreSQL: transitions of several clues that arrive
+together (one poll, interleaved) give each clue its own timeline in order, its state after the last one, and its
+returns and re-dispatches counted once; a transition delivered again changes nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from jsp_common import clock, topics
+from jsp_common.envelope import new_envelope
+from jsp_common.events.clues import ClueTransitioned
+from jsp_testkit.testing import OFFICE, unique, wait_until
+
+SAMR = "samr-410100"
+STEPS = [("receive", None, "received"), ("dispatch", "received", "dispatched"), ("return", "dispatched", "returned"),
+         ("dispatch", "returned", "dispatched"), ("accept", "dispatched", "accepted")]
+
+
+def transitions(clue_id: str, first_at) -> list[bytes]:
+    return [new_envelope(type=ClueTransitioned.event_type, source="/test", data=ClueTransitioned(
+        clue_id=clue_id, channel="hotline", channel_ref=f"WO-{clue_id}", action=action, from_state=before,
+        to_state=after, actor="office-duty", at=first_at + timedelta(minutes=i), division_code="410105",
+        lead_department=SAMR).model_dump(mode="json")).to_bytes()
+        for i, (action, before, after) in enumerate(STEPS)]
+
+
+async def test_interleaved_transitions_of_several_clues_give_each_its_timeline_state_and_counts(dashboard,
+                                                                                               raw_producer):
+    now = clock.now()
+    clues: dict[str, list[bytes]] = {}
+    for _ in range(3):
+        clue_id = unique("CL")
+        clues[clue_id] = transitions(clue_id, now)
+    sent = []
+    for i in range(len(STEPS)):  # step i of every clue, then step i + 1: one poll holds them interleaved
+        for clue_id, envs in clues.items():
+            sent.append(await raw_producer.send(topics.CLUE_LIFECYCLE, envs[i], key=clue_id.encode()))
+    first = next(iter(clues))
+    sent.append(await raw_producer.send(topics.CLUE_LIFECYCLE, clues[first][2], key=first.encode()))  # again
+    for delivery in sent:
+        await delivery
+
+    for clue_id in clues:
+        async def accepted():
+            html = (await dashboard.get(f"/ui/clues/{clue_id}", headers=OFFICE)).text
+            return html if "已受理" in html.split("</h1>")[0] else None
+        html = await wait_until(accepted, timeout=60, what=f"clue {clue_id} accepted on its page")
+        assert re.search(r"<dt>退回 / 再分派</dt><dd>1 / 1</dd>", html)
+        timeline = re.findall(r"<b>([^<]+)</b>", html.split('<ol class="timeline">')[1].split("</ol>")[0])
+        assert timeline == ["接收", "分派", "退回", "分派", "受理"]
