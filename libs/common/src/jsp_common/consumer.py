@@ -34,7 +34,7 @@ from . import clock, outbox, tracing
 from .db import Database, is_unavailable
 from .envelope import Envelope, EnvelopeError, describe, field_errors
 from .events import EventData, UnknownEventType, parse_data
-from .logs import bound_contextvars, get_logger
+from .logs import get_logger, log_fields
 from .metrics import EVENTS_FAILED, EVENTS_IN, EVENTS_OUT, HANDLER_SECONDS
 from .producer import EventProducer
 from .tasks import cancel_until_done
@@ -194,6 +194,14 @@ class ConsumerLoop:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self._declared: dict[str, tuple[str, ...] | None] = {}  # topic -> the event types it may carry
+        self._counters: dict[tuple[str, str], Any] = {}  # (event type, outcome) -> its EVENTS_IN child
+
+    def _count(self, event_type: str, outcome: str) -> None:
+        """One more event in (a metric's child looked up once per type and outcome, not per event)."""
+        counter = self._counters.get((event_type, outcome))
+        if counter is None:
+            counter = self._counters[(event_type, outcome)] = EVENTS_IN.labels(self.group, event_type, outcome)
+        counter.inc()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -324,7 +332,7 @@ class ConsumerLoop:
             await flush()
             token = tracing.current_traceparent.set(ctx.envelope.traceparent)
             try:
-                with bound_contextvars(event_id=ctx.envelope.id, trace_id=ctx.envelope.trace_id,
+                with log_fields(event_id=ctx.envelope.id, trace_id=ctx.envelope.trace_id,
                                        event_type=ctx.envelope.type):
                     await item.handler(ctx)
             finally:
@@ -344,10 +352,10 @@ class ConsumerLoop:
             return None
         assert env is not None
         if item.handler is None and item.batch is None:  # a known event type this group does not handle
-            EVENTS_IN.labels(self.group, env.type, "ignored").inc()
+            self._count(env.type, "ignored")
             return None
         if id(item) not in fresh:
-            EVENTS_IN.labels(self.group, env.type, "duplicate").inc()
+            self._count(env.type, "duplicate")
             return None
         return HandlerContext(env, item.data, session, item.delivery, self.group, self.source)
 
@@ -356,7 +364,7 @@ class ConsumerLoop:
             post.append((item, ctx._dead_letter))
             refused.append(ctx.envelope.id)
         else:
-            EVENTS_IN.labels(self.group, ctx.envelope.type, "handled").inc()
+            self._count(ctx.envelope.type, "handled")
 
     async def _process_one(self, item: _Item) -> None:
         attempt, delay = 0, self.backoff_initial_s
@@ -436,7 +444,7 @@ class ConsumerLoop:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.backoff_max_s)
             EVENTS_OUT.labels(dead_letter_topic(d.topic, self.group, self.env_prefix)).inc()
-            EVENTS_IN.labels(self.group, item.envelope.type if item.envelope else "(unparsed)", "dead_lettered").inc()
+            self._count(item.envelope.type if item.envelope else "(unparsed)", "dead_lettered")
             log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)
 
 

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import tracing
 from .caller import Verifier
-from .logs import bound_contextvars
+from .logs import log_fields
 from .outbox import SessionTx
 from .problems import install_problem_handlers, problem_response
 from .runtime import ServiceRuntime
@@ -78,7 +78,7 @@ class RequestContext:
 
         token = tracing.current_traceparent.set(traceparent)
         try:
-            with bound_contextvars(request_id=request_id, trace_id=tracing.trace_id_of(traceparent)):
+            with log_fields(request_id=request_id, trace_id=tracing.trace_id_of(traceparent)):
                 await self.app(scope, receive, send_with_ids)
         finally:
             tracing.current_traceparent.reset(token)

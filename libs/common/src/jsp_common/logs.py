@@ -13,11 +13,38 @@ import logging
 import sys
 import threading
 import time
+from contextvars import ContextVar
+from typing import Any
 
 import structlog
-from structlog.contextvars import bound_contextvars, merge_contextvars
+from structlog.contextvars import merge_contextvars
 
-__all__ = ["configure_logging", "get_logger", "bound_contextvars", "RepeatFilter"]
+__all__ = ["configure_logging", "get_logger", "log_fields", "RepeatFilter"]
+
+_FIELDS: ContextVar[tuple[tuple[str, Any], ...]] = ContextVar("jsp_log_fields", default=())
+
+
+class log_fields:
+    """``with log_fields(event_id=..., trace_id=...):`` every line logged inside carries these fields (the event
+    or request being handled). One context variable set and reset: this wraps every event and request, and
+    structlog's ``bound_contextvars`` costs several times as much."""
+
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, **fields: Any):
+        self._fields = tuple(fields.items())
+
+    def __enter__(self) -> None:
+        self._token = _FIELDS.set(_FIELDS.get() + self._fields)
+
+    def __exit__(self, *exc: object) -> None:
+        _FIELDS.reset(self._token)
+
+
+def _merge_log_fields(logger: Any, method: str, event_dict: dict) -> dict:
+    for key, value in _FIELDS.get():
+        event_dict.setdefault(key, value)  # a field the line names itself wins
+    return event_dict
 
 
 class RepeatFilter(logging.Filter):
@@ -48,6 +75,7 @@ class RepeatFilter(logging.Filter):
 def configure_logging(service: str, level: str = "INFO", json: bool = True, *, repeat_window_s: float = 60.0) -> None:
     shared = [
         merge_contextvars,
+        _merge_log_fields,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
