@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (DateTime, Float, Text, bindparam, case, delete, func, insert, literal, literal_column, select, text, tuple_,
+from sqlalchemy import (DateTime, Float, Integer, Text, bindparam, case, delete, func, insert, literal, literal_column, select, text, tuple_,
                         update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -227,8 +227,23 @@ async def standings_page(session: AsyncSession, after: str, limit: int) -> list[
     return [tuple(r) for r in await (await _pg(session)).fetch(_PAGE, after, limit)]
 
 
-async def add_class_history(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(class_history).values(**values))
+async def add_class_histories(session: AsyncSession, rows: list[dict]) -> None:
+    """Class history rows (one statement, executed for every row: its text compiled once)."""
+    await session.execute(insert(class_history), rows)
+
+
+_SET_CLASSES = text(
+    "UPDATE standings s SET credit_class = r.credit_class, class_version = r.class_version, class_changed_at = :at "
+    "FROM unnest(:usccs, :classes, :versions) AS r(uscc, credit_class, class_version) WHERE s.uscc = r.uscc"
+).bindparams(bindparam("usccs", type_=ARRAY(Text)), bindparam("classes", type_=ARRAY(Text)),
+             bindparam("versions", type_=ARRAY(Integer)), bindparam("at", type_=DateTime(timezone=True)))
+
+
+async def set_credit_classes(session: AsyncSession, classes: list[tuple[str, str, int]], at: datetime) -> None:
+    """Many entities' new credit class in force, as (uscc, class, class version): one statement."""
+    usccs, values, versions = zip(*classes)
+    await session.execute(_SET_CLASSES, {"usccs": list(usccs), "classes": list(values), "versions": list(versions),
+                                         "at": at})
 
 
 async def class_history_of(session: AsyncSession, uscc: str) -> list[dict]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import clock, topics
 from jsp_common.events.risk import CreditClass, CreditClassChanged
 from jsp_common.outbox import Transaction as Tx
@@ -22,33 +24,62 @@ def inputs_of(a: Assessment) -> dict:
             "model_version": a.model_version}
 
 
-async def _change(tx: Tx, standing: dict, new: CreditClass, *, score: float, model_version: int, corrected: bool,
-                  reason: str, inputs: dict, actor: str, now: datetime, **extra) -> None:
+def _changed(standing: dict, new: CreditClass, *, score: float, model_version: int, corrected: bool, reason: str,
+             inputs: dict, actor: str, now: datetime) -> tuple[dict, CreditClassChanged]:
+    """An entity's class moving to ``new``: its class history row and its event."""
     version = standing["class_version"] + 1
     previous = standing["credit_class"]
-    await repo.update_standing(tx.session, standing["uscc"], credit_class=new.value, class_version=version,
-                               class_changed_at=now, **extra)
-    await repo.add_class_history(tx.session, uscc=standing["uscc"], class_version=version, credit_class=new.value,
-                                 previous_class=previous, corrected_by_office=corrected, reason=reason, inputs=inputs,
-                                 actor=actor, at=now)
-    await tx.emit(topics.CREDIT_CLASSES, CreditClassChanged(
+    history = dict(uscc=standing["uscc"], class_version=version, credit_class=new.value, previous_class=previous,
+                   corrected_by_office=corrected, reason=reason, inputs=inputs, actor=actor, at=now)
+    return history, CreditClassChanged(
         uscc=standing["uscc"], credit_class=new, previous_class=CreditClass(previous) if previous else None,
         score=score, model_version=max(model_version, 1), corrected_by_office=corrected, reason=reason[:1000],
-        record_version=version, changed_at=now), key=standing["uscc"])
-    standing.update(credit_class=new.value, class_version=version, **extra)
+        record_version=version, changed_at=now)
+
+
+async def _change(tx: Tx, standing: dict, new: CreditClass, *, score: float, model_version: int, corrected: bool,
+                  reason: str, inputs: dict, actor: str, now: datetime, **extra) -> None:
+    history, event = _changed(standing, new, score=score, model_version=model_version, corrected=corrected,
+                              reason=reason, inputs=inputs, actor=actor, now=now)
+    await repo.update_standing(tx.session, standing["uscc"], credit_class=new.value,
+                               class_version=history["class_version"], class_changed_at=now, **extra)
+    await repo.add_class_histories(tx.session, [history])
+    await tx.emit(topics.CREDIT_CLASSES, event, key=standing["uscc"])
+    standing.update(credit_class=new.value, class_version=history["class_version"], **extra)
+
+
+def _follows(standing: dict, a: Assessment) -> bool:
+    """Whether the computed class is to be published: it differs from the class in force, the office has not
+    corrected it, and it is not the first record of an entity nothing is known against."""
+    if standing.get("corrected_class") or standing["credit_class"] == a.computed_class.value:
+        return False
+    # an entity nothing is known against needs no record (subscribers count it as low risk)
+    return not (standing["credit_class"] is None and a.computed_class == CreditClass.A and a.score == 0)
 
 
 async def follow(tx: Tx, standing: dict, a: Assessment, *, now: datetime) -> None:
     """Publish the computed class when it differs from the class in force, unless the office corrected it."""
-    if standing.get("corrected_class"):
+    await follow_many(tx.session, [(tx, standing, a)], now=now)
+
+
+async def follow_many(session: AsyncSession, entities: list[tuple[Tx, dict, Assessment]], *, now: datetime) -> None:
+    """:func:`follow` for many entities (a poll's): the classes that move written with one statement of each
+    kind, each entity's event issued through its own transaction."""
+    changes = []
+    for tx, standing, a in entities:
+        if _follows(standing, a):
+            changes.append((tx, standing, *_changed(
+                standing, a.computed_class, score=a.score, model_version=a.model_version, corrected=False,
+                reason="; ".join(a.class_reasons) or "no rule holds: low risk", inputs=inputs_of(a), actor=SYSTEM,
+                now=now)))
+    if not changes:
         return
-    if standing["credit_class"] == a.computed_class.value:
-        return
-    if standing["credit_class"] is None and a.computed_class == CreditClass.A and a.score == 0:
-        return  # an entity nothing is known against: no record needed (subscribers count it as low risk)
-    await _change(tx, standing, a.computed_class, score=a.score, model_version=a.model_version, corrected=False,
-                  reason="; ".join(a.class_reasons) or "no rule holds: low risk", inputs=inputs_of(a),
-                  actor=SYSTEM, now=now)
+    await repo.set_credit_classes(session, [(h["uscc"], h["credit_class"], h["class_version"]) for *_, h, _ in changes],
+                                  now)
+    await repo.add_class_histories(session, [h for *_, h, _ in changes])
+    for tx, standing, history, event in changes:
+        await tx.emit(topics.CREDIT_CLASSES, event, key=standing["uscc"])
+        standing.update(credit_class=history["credit_class"], class_version=history["class_version"])
 
 
 async def correct(tx: Tx, uscc: str, actor: Principal, *, credit_class: CreditClass | None, reason: str) -> dict:

@@ -56,6 +56,5 @@ async def rescore(deps: Deps, tx: Tx, usccs: list[str], *, now: datetime,
     await repo.update_standings(tx.session, usccs, values, now)
     by = {u: (issued_by or {}).get(u, tx) for u in usccs}
     await alerts.evaluate_many(deps, tx, [(by[u], standings[u], out[u]) for u in usccs], model, now=now)
-    for uscc in usccs:
-        await credit.follow(by[uscc], standings[uscc], out[uscc], now=now)
+    await credit.follow_many(tx.session, [(by[u], standings[u], out[u]) for u in usccs], now=now)
     return out
