@@ -8,7 +8,8 @@ or still failing after N attempts) goes to the dead-letter topic with its origin
 the reason, and the partition moves on. A lost database connection is retried until it comes back:
 that is not the message's fault.
 
-Messages of one poll are applied in one transaction for throughput; if that fails, the batch is split
+Messages of one poll are applied in few transactions for throughput (a partition's together, partitions
+with few messages sharing one, see ``ConsumerLoop._chunks``); if one fails, its batch is split
 in halves until the failing message is alone, which is retried on its own, so one bad message never
 blocks or loses the others and costs a few transactions, not one per message.
 """
@@ -21,7 +22,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, MessageSizeTooLargeError
@@ -176,7 +177,7 @@ class ConsumerLoop:
                  on_poison: PoisonHook | None = None,
                  batch_handlers: Mapping[str, BatchHandler] | None = None,
                  max_attempts: int = 5, backoff_initial_s: float = 0.2, backoff_max_s: float = 5.0,
-                 max_records: int = 500, inbox: bool = True, **client_options):
+                 max_records: int = 500, chunk_records: int = 100, inbox: bool = True, **client_options):
         self.group, self.topics, self.handlers = group, list(topics), dict(handlers)
         # In an environment (JSP_ENV_PREFIX) the Kafka group id and the dead-letter topics carry its prefix; the
         # inbox (in the service's own database) and the metrics keep the group's own name.
@@ -188,7 +189,7 @@ class ConsumerLoop:
         self.batch_handlers = dict(batch_handlers or {})
         self.db, self.producer, self.source, self.on_poison = db, producer, source, on_poison
         self.max_attempts, self.backoff_initial_s, self.backoff_max_s = max_attempts, backoff_initial_s, backoff_max_s
-        self.max_records = max_records
+        self.max_records, self.chunk_records = max_records, chunk_records
         self._consumer = AIOKafkaConsumer(*self.topics, group_id=self.group_id, enable_auto_commit=False,
                                           auto_offset_reset="earliest", client_id=self.group_id, **client_options)
         self._task: asyncio.Task | None = None
@@ -229,16 +230,30 @@ class ConsumerLoop:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
             if not batches:
                 continue
-            # Partitions are independent (one entity's events share a partition): apply them concurrently,
-            # each in its own transaction, so one partition's database waits overlap another's work.
-            await asyncio.gather(*(self.process([Delivery(r.topic, r.partition, r.offset, r.key, r.value,
-                                                          tuple(r.headers or ())) for r in records])
-                                   for records in batches.values()))
+            await asyncio.gather(*(self.process(chunk) for chunk in self._chunks(batches.values())))
             try:
                 await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
             except (CommitFailedError, IllegalStateError, KafkaError) as exc:
                 # Partitions moved to another member: it re-reads from the last commit; the inbox dedups.
                 log.warning("offset commit failed", error=str(exc))
+
+    def _chunks(self, polled: Iterable[list[ConsumerRecord]]) -> list[list[Delivery]]:
+        """A poll's messages in chunks, each applied in its own transaction, the chunks concurrently (one chunk's
+        database waits overlap another's work). Partitions are independent (one entity's events share a
+        partition): each is whole and in order in one chunk, and partitions with few messages share one, up to
+        ``chunk_records`` (a group reading many partitions, a few messages each, would otherwise pay a
+        transaction for every one)."""
+        chunks: list[list[Delivery]] = []
+        current: list[Delivery] = []
+        for records in polled:
+            current.extend(Delivery(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()))
+                           for r in records)
+            if len(current) >= self.chunk_records:
+                chunks.append(current)
+                current = []
+        if current:
+            chunks.append(current)
+        return chunks
 
     # ------------------------------------------------------------------ processing
     def _prepare(self, d: Delivery) -> _Item:

@@ -103,7 +103,7 @@ class ServiceRuntime(Generic[DepsT]):
         loop = ConsumerLoop(group=group, env_prefix=s.env_prefix, topics=topics, handlers=handlers, db=self.db, producer=self.producer,
                             source=self.source, on_poison=on_poison, batch_handlers=batch_handlers, max_attempts=s.consumer_max_attempts,
                             backoff_initial_s=s.consumer_backoff_initial_s, backoff_max_s=s.consumer_backoff_max_s,
-                            max_records=s.consumer_max_records, inbox=inbox, **s.kafka_client_options())
+                            max_records=s.consumer_max_records, chunk_records=s.consumer_chunk_records, inbox=inbox, **s.kafka_client_options())
         self.consumers.append(loop)
         return loop
 
