@@ -28,7 +28,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
                         gateway=httpx.AsyncClient(base_url=settings.gateway_url, timeout=settings.upstream_timeout_s),
                         changes=ChangeFeed(settings.database_url),
                         snapshots=FigureSnapshots(figures, max_age_s=settings.figures_max_age_s,
-                                                  debounce_s=settings.live_min_interval_s))
+                                                  debounce_s=settings.live_min_interval_s,
+                                                  refresh_share=settings.live_refresh_share))
     deps = runtime.deps
 
     def start_live() -> None:  # the change feed, and the command page's figures kept from it

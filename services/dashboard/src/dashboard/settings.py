@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from jsp_common.settings import ServiceSettings
@@ -29,6 +30,9 @@ class Settings(ServiceSettings):
     # Live updates: the read model announces changes (PostgreSQL NOTIFY on commit); pages refresh at most
     # this often, and the stream sends a keep-alive comment this often.
     live_min_interval_s: float = 1.0
+    # Under a stream of changes the command page's figures are refreshed in the background at most this share of
+    # the time (each refresh reads the whole read model): after one that took 1 s, the next waits 4 s.
+    live_refresh_share: float = Field(0.2, gt=0, le=1)
     live_keepalive_s: float = 15.0
     # The command page's figures are kept in memory per scope until the read model changes (then refreshed
     # in the background), and at most this long (overdue and due-soon counts move with time).

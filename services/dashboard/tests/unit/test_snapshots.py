@@ -7,7 +7,7 @@ import asyncio
 
 from jsp_testkit.testing import wait_until
 
-from dashboard.usecases.snapshots import FigureSnapshots
+from dashboard.usecases.snapshots import FigureSnapshots, refresh_wait
 
 
 class Counter:
@@ -62,3 +62,9 @@ async def test_a_change_refreshes_the_kept_scopes_in_the_background():
         assert len(compute.calls) == n  # the page is served from what the refresh kept
     finally:
         await snaps.stop()
+
+
+def test_under_a_stream_of_changes_refreshes_take_at_most_their_share_of_the_time():
+    assert refresh_wait(1.0, 0.01, 0.2) == 1.0             # quick figures: refreshed a second after a change
+    assert refresh_wait(1.0, 2.0, 0.2) == 8.0              # 2 s of queries, then 8 s for the consumer: a fifth
+    assert refresh_wait(1.0, 2.0, 1.0) == 1.0              # a share of 1: back to back, as often as changes come

@@ -3,7 +3,9 @@ from memory while the read model has not changed: the first paint does not wait 
 
 Every read-model change (the change feed: PostgreSQL NOTIFY on commit) makes the kept figures stale and, after
 ``live_min_interval_s``, refreshes the office's and every kept scope's in the background, so the next page is
-served at once again. A page that comes while figures are stale waits for fresh ones (never older than the
+served at once again. Under a stream of changes (a backlog being caught up) the refreshes take at most
+``live_refresh_share`` of the time: their queries read the whole read model, and would otherwise run back to
+back, taking the database from the consumer that is catching up. A page that comes while figures are stale waits for fresh ones (never older than the
 changes it was told about: a live page that refetches after an event sees that event). Figures also count
 time (overdue, due soon): they are kept at most ``figures_max_age_s``.
 """
@@ -23,10 +25,17 @@ log = get_logger(__name__)
 Scope = str | None
 
 
+def refresh_wait(debounce_s: float, last_refresh_s: float, share: float) -> float:
+    """How long the background refresh waits after a change: at least ``debounce_s``, and long enough that
+    refreshes taking ``last_refresh_s`` each take at most ``share`` of the time."""
+    return max(debounce_s, last_refresh_s * (1 / share - 1)) if share > 0 else debounce_s
+
+
 class FigureSnapshots:
     def __init__(self, compute: Callable[[Scope], Awaitable[dict]], *, max_age_s: float, debounce_s: float,
-                 keep: int = 64):
+                 keep: int = 64, refresh_share: float = 1.0):
         self._compute, self._max_age_s, self._debounce_s, self._keep = compute, max_age_s, debounce_s, keep
+        self._refresh_share = refresh_share
         self._version = 0
         self._kept: OrderedDict[Scope, tuple[int, float, dict]] = OrderedDict()
         self._running: dict[Scope, tuple[int, asyncio.Task]] = {}
@@ -64,16 +73,20 @@ class FigureSnapshots:
         """Refresh in the background after changes: the office first, then every kept scope."""
         with contextlib.suppress(Exception):
             await self._refresh(None)               # warm at start: the first page is served from memory
+        took = 0.0
         while True:
             await changes.get()                     # (the feed's hook has already called changed())
-            await asyncio.sleep(self._debounce_s)   # a burst of changes, one refresh
+            # a burst of changes, one refresh
+            await asyncio.sleep(refresh_wait(self._debounce_s, took, self._refresh_share))
             while not changes.empty():
                 changes.get_nowait()
+            started = time.monotonic()
             for scope in [None, *[s for s in list(self._kept) if s is not None]]:
                 try:
                     await self._refresh(scope)
                 except Exception as exc:  # noqa: BLE001 - a page computes them itself; try on the next change
                     log.warning("figures not refreshed", scope=scope, error=type(exc).__name__)
+            took = time.monotonic() - started
 
     def start(self, changes: asyncio.Queue[str]) -> None:
         self._task = asyncio.create_task(self.follow(changes), name="dashboard-figure-snapshots")
