@@ -49,7 +49,9 @@ def test_class_d_is_sampled_at_its_band_ratio_within_statistical_tolerance():
     rng = random.Random(20261201)
     population = _population(200_000, rng)
     ratios = resolve_ratios({"D": 0.65, "C": 0.4}, key_matter=True, general_cap=CAP, proactive_a=False)
-    strata = {s.credit_class: s for s in draw_strata(draw.new_seed(), stratify(population, ratios))}
+    # A seed of its own, fixed: with a fresh one every run, one run in a few thousand lands a slice past 4 sigma.
+    seed = rng.randbytes(32).hex()
+    strata = {s.credit_class: s for s in draw_strata(seed, stratify(population, ratios))}
     d = strata["D"]
     assert len(d.sample) == draw.sample_size("0.65", len(d.members))
     assert strata["A"].sample == []
