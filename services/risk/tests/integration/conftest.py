@@ -80,9 +80,11 @@ class Service:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def service(settings, kafka_topics, raw_producer):
-    """The service for one test module (stopped after it), on its own test database."""
-    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/risk_test", model_cache_s=0.0,
+async def service(request, settings, kafka_topics, raw_producer):
+    """The service for one test module (stopped after it), on the test database (a module that needs one of its
+    own names it in ``RISK_DATABASE``)."""
+    database = getattr(request.module, "RISK_DATABASE", "risk_test")
+    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/{database}", model_cache_s=0.0,
                  window_scan_interval_s=3600, escalation_scan_interval_s=3600, outbox_poll_interval_s=0.05)
     async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app, start_from_end=(
             (s.replica_group, subscriptions.REPLICA_TOPICS), (s.indicators_group, subscriptions.INDICATOR_TOPICS),
