@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from pydantic import ValidationError
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Table, Text, select, text
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Table, Text, bindparam, func, select, text
 from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,7 +149,9 @@ async def entities(session: AsyncSession, table: Table, usccs: Iterable[str]) ->
     wanted = sorted(set(usccs))
     if not wanted:
         return {}
-    rows = (await session.execute(select(table).where(table.c.uscc.in_(wanted)))).mappings().all()
+    # = ANY(array): one statement text whatever the number (an IN list is parsed and prepared anew per length)
+    q = select(table).where(table.c.uscc == func.any(bindparam("usccs", wanted, type_=ARRAY(Text))))
+    rows = (await session.execute(q)).mappings().all()
     return {r["uscc"]: dict(r) for r in rows}
 
 

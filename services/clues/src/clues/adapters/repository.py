@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -36,8 +37,16 @@ async def clues_by_refs(session: AsyncSession, refs: list[tuple[str, str]]) -> d
     """The clues already taken in under these (channel, reference) pairs (one statement), by pair."""
     if not refs:
         return {}
-    q = select(clues).where(tuple_(clues.c.channel, clues.c.channel_ref).in_(sorted(set(refs))))
-    return {(r["channel"], r["channel_ref"]): r for r in await _all(session, q)}
+    wanted = sorted(set(refs))
+    res = await session.execute(_BY_REFS, {"channels": [c for c, _ in wanted], "refs": [r for _, r in wanted]})
+    return {(r["channel"], r["channel_ref"]): dict(r) for r in res.mappings()}
+
+
+# Fixed text whatever the number of pairs (an IN list is rendered, parsed and prepared anew for every length).
+_BY_REFS = text(
+    f"SELECT {', '.join(c.name for c in clues.c)} FROM clues "
+    "WHERE (channel, channel_ref) IN (SELECT * FROM unnest(:channels, :refs))"
+).bindparams(bindparam("channels", type_=ARRAY(Text)), bindparam("refs", type_=ARRAY(Text))).columns(*clues.c)
 
 
 async def get_clue(session: AsyncSession, clue_id: str, *, for_update: bool = False) -> dict | None:
@@ -56,13 +65,28 @@ def blank_clue() -> dict:
     return dict.fromkeys(c.name for c in clues.c if c.name not in ("created_at", "updated_at"))
 
 
+# A poll's new clues in one statement of fixed text, a parameter per column holding that column's values (an
+# executemany renders a VALUES list whose text changes with the poll's size: parsed and prepared again each time).
+# co_departments, a list per clue, travels as JSON text (an array of arrays must be rectangular).
+_WRITTEN = [c for c in clues.c if c.name not in ("created_at", "updated_at")]
+_LISTS = {c.name for c in _WRITTEN if isinstance(c.type, ARRAY)}
+_INSERT_CLUES = text(
+    f"INSERT INTO clues ({', '.join(c.name for c in _WRITTEN)}) SELECT "
+    + ", ".join(f"ARRAY(SELECT jsonb_array_elements_text(r.{c.name}::jsonb))" if c.name in _LISTS else f"r.{c.name}"
+                for c in _WRITTEN)
+    + f" FROM unnest({', '.join(':' + c.name for c in _WRITTEN)}) AS r({', '.join(c.name for c in _WRITTEN)})"
+    " ON CONFLICT ON CONSTRAINT clues_channel_ref DO NOTHING RETURNING " + ", ".join(c.name for c in clues.c)
+).bindparams(*(bindparam(c.name, type_=ARRAY(Text if c.name in _LISTS else c.type)) for c in _WRITTEN)
+             ).columns(*clues.c)
+
+
 async def insert_clues(session: AsyncSession, rows: list[dict]) -> list[dict]:
-    """Insert new clues (one statement per thousand) and return the rows inserted; a (channel, reference)
-    already known is left out of the answer."""
+    """Insert new clues (one statement) and return the rows inserted; a (channel, reference) already known is
+    left out of the answer."""
     if not rows:
         return []
-    stmt = pg_insert(clues).on_conflict_do_nothing(constraint="clues_channel_ref").returning(clues)
-    return [dict(r) for r in (await session.execute(stmt, rows)).mappings().all()]
+    columns = {c.name: [json.dumps(r[c.name]) if c.name in _LISTS else r[c.name] for r in rows] for c in _WRITTEN}
+    return [dict(r) for r in (await session.execute(_INSERT_CLUES, columns)).mappings().all()]
 
 
 async def update_clue(session: AsyncSession, clue_id: str, **values: Any) -> None:
