@@ -60,15 +60,19 @@ async def insert_clue(session: AsyncSession, values: dict) -> dict | None:
                         .on_conflict_do_nothing(constraint="clues_channel_ref").returning(clues))
 
 
+# The columns a new clue is written with (the database sets when it was written).
+_WRITTEN = [c for c in clues.c if c.name not in ("created_at", "updated_at")]
+_BLANK = tuple(c.name for c in _WRITTEN)
+
+
 def blank_clue() -> dict:
-    """Every column of a new clue, none set (the database sets when it was written)."""
-    return dict.fromkeys(c.name for c in clues.c if c.name not in ("created_at", "updated_at"))
+    """Every column of a new clue, none set."""
+    return dict.fromkeys(_BLANK)
 
 
 # A poll's new clues in one statement of fixed text, a parameter per column holding that column's values (an
 # executemany renders a VALUES list whose text changes with the poll's size: parsed and prepared again each time).
 # co_departments, a list per clue, travels as JSON text (an array of arrays must be rectangular).
-_WRITTEN = [c for c in clues.c if c.name not in ("created_at", "updated_at")]
 _LISTS = {c.name for c in _WRITTEN if isinstance(c.type, ARRAY)}
 _INSERT_CLUES = text(
     f"INSERT INTO clues ({', '.join(c.name for c in _WRITTEN)}) SELECT "
