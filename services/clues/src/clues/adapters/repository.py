@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import replica
 from jsp_common.domains import Domain
+from jsp_common.unnest import unnest_insert
 
 from ..domain import lifecycle
 from ..domain.routing import Rule
@@ -61,8 +61,7 @@ async def insert_clue(session: AsyncSession, values: dict) -> dict | None:
 
 
 # The columns a new clue is written with (the database sets when it was written).
-_WRITTEN = [c for c in clues.c if c.name not in ("created_at", "updated_at")]
-_BLANK = tuple(c.name for c in _WRITTEN)
+_BLANK = tuple(c.name for c in clues.c if c.name not in ("created_at", "updated_at"))
 
 
 def blank_clue() -> dict:
@@ -70,18 +69,9 @@ def blank_clue() -> dict:
     return dict.fromkeys(_BLANK)
 
 
-# A poll's new clues in one statement of fixed text, a parameter per column holding that column's values (an
-# executemany renders a VALUES list whose text changes with the poll's size: parsed and prepared again each time).
-# co_departments, a list per clue, travels as JSON text (an array of arrays must be rectangular).
-_LISTS = {c.name for c in _WRITTEN if isinstance(c.type, ARRAY)}
-_INSERT_CLUES = text(
-    f"INSERT INTO clues ({', '.join(c.name for c in _WRITTEN)}) SELECT "
-    + ", ".join(f"ARRAY(SELECT jsonb_array_elements_text(r.{c.name}::jsonb))" if c.name in _LISTS else f"r.{c.name}"
-                for c in _WRITTEN)
-    + f" FROM unnest({', '.join(':' + c.name for c in _WRITTEN)}) AS r({', '.join(c.name for c in _WRITTEN)})"
-    " ON CONFLICT ON CONSTRAINT clues_channel_ref DO NOTHING RETURNING " + ", ".join(c.name for c in clues.c)
-).bindparams(*(bindparam(c.name, type_=ARRAY(Text if c.name in _LISTS else c.type)) for c in _WRITTEN)
-             ).columns(*clues.c)
+# A poll's new clues in one statement of fixed text (jsp_common.unnest).
+_INSERT_CLUES = unnest_insert(clues, _BLANK, suffix="ON CONFLICT ON CONSTRAINT clues_channel_ref DO NOTHING",
+                              returning=tuple(c.name for c in clues.c))
 
 
 async def insert_clues(session: AsyncSession, rows: list[dict]) -> list[dict]:
@@ -89,8 +79,8 @@ async def insert_clues(session: AsyncSession, rows: list[dict]) -> list[dict]:
     left out of the answer."""
     if not rows:
         return []
-    columns = {c.name: [json.dumps(r[c.name]) if c.name in _LISTS else r[c.name] for r in rows] for c in _WRITTEN}
-    return [dict(r) for r in (await session.execute(_INSERT_CLUES, columns)).mappings().all()]
+    res = await session.execute(_INSERT_CLUES.statement, _INSERT_CLUES.params(rows))
+    return [dict(r) for r in res.mappings().all()]
 
 
 async def update_clue(session: AsyncSession, clue_id: str, **values: Any) -> None:

@@ -5,14 +5,14 @@ Each is an upsert keyed by the publisher's ids, so a replayed event (rebuild, re
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from jsp_common.consumer import in_rounds
-from sqlalchemy import Text, bindparam, case, delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from jsp_common.unnest import unnest_insert
+from sqlalchemy import bindparam, case, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .tables import (READ_MODEL, adjudication_cases, clue_alerts, clue_transitions, clues, entities,
@@ -87,9 +87,7 @@ async def record_transitions(session: AsyncSession, transitions: list[tuple[dict
     added = 0
     for round_ in in_rounds(transitions, key=lambda t: t[0]["clue_id"]):
         steps = [step for _, step, _, _ in round_]
-        new = set((await session.execute(_INSERT_STEPS, {
-            c: [_json(step[c]) for step in steps] if c in _JSON_STEP else [step[c] for step in steps]
-            for c in _STEP_COLUMNS})).scalars())
+        new = set((await session.execute(_INSERT_STEPS.statement, _INSERT_STEPS.params(steps))).scalars())
         changed = [{**clue, "returns": int(returned), "redispatches": int(redispatched)}
                    for clue, step, returned, redispatched in round_ if step["event_id"] in new]
         if changed:
@@ -99,21 +97,10 @@ async def record_transitions(session: AsyncSession, transitions: list[tuple[dict
 
 
 # The lifecycle topic brings most of the read model's events. A round's timeline rows go in one statement of fixed
-# text, a parameter per column (an executemany with RETURNING renders a VALUES list whose text changes with the
-# round's size: parsed and prepared again each time); the clues' upsert is built once per set of columns a
-# transition carries and executed for the round's rows.
-_STEP_COLUMNS = tuple(c.name for c in clue_transitions.c)
-_JSON_STEP = {c.name for c in clue_transitions.c if isinstance(c.type, JSONB)}
-_INSERT_STEPS = text(
-    f"INSERT INTO clue_transitions ({', '.join(_STEP_COLUMNS)}) SELECT "
-    + ", ".join(f"r.{c}::jsonb" if c in _JSON_STEP else f"r.{c}" for c in _STEP_COLUMNS)
-    + f" FROM unnest({', '.join(':' + c for c in _STEP_COLUMNS)}) AS r({', '.join(_STEP_COLUMNS)})"
-    " ON CONFLICT DO NOTHING RETURNING event_id"
-).bindparams(*(bindparam(c.name, type_=ARRAY(Text if c.name in _JSON_STEP else c.type)) for c in clue_transitions.c))
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+# text (jsp_common.unnest); the clues' upsert is built once per set of columns a transition carries and executed
+# for the round's rows.
+_INSERT_STEPS = unnest_insert(clue_transitions, tuple(c.name for c in clue_transitions.c),
+                              suffix="ON CONFLICT DO NOTHING", returning=("event_id",))
 
 
 @lru_cache(maxsize=64)

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import replica
+from jsp_common.unnest import unnest_insert
 
 from ..domain.model import RiskModel
 from ..domain.scoring import Observation
@@ -62,13 +63,10 @@ async def level_counts(session: AsyncSession, model: RiskModel) -> dict[str | No
 
 
 # ------------------------------------------------------------------ observations and standings
-# A poll's rows in one statement of fixed text (a multi-row VALUES list is compiled anew for every row count).
-_ADD_OBSERVATIONS = text(
-    "INSERT INTO observations (uscc, indicator, ref, at, amount) "
-    "SELECT * FROM unnest(:usccs, :indicators, :refs, :ats, :amounts) "
-    "ON CONFLICT ON CONSTRAINT observations_ref DO NOTHING RETURNING uscc"
-).bindparams(*(bindparam(n, type_=ARRAY(t)) for n, t in (
-    ("usccs", Text), ("indicators", Text), ("refs", Text), ("ats", DateTime(timezone=True)), ("amounts", Float))))
+# A poll's rows in one statement of fixed text (jsp_common.unnest; a multi-row VALUES list is compiled anew for
+# every row count).
+_ADD_OBSERVATIONS = unnest_insert(observations, ("uscc", "indicator", "ref", "at", "amount"),
+                                  suffix="ON CONFLICT ON CONSTRAINT observations_ref DO NOTHING", returning=("uscc",))
 
 
 async def add_observations(session: AsyncSession, rows: list[dict]) -> list[str]:
@@ -76,10 +74,8 @@ async def add_observations(session: AsyncSession, rows: list[dict]) -> list[str]
     the USCCs that got a new observation."""
     if not rows:
         return []
-    res = await session.execute(_ADD_OBSERVATIONS, {
-        "usccs": [r["uscc"] for r in rows], "indicators": [r["indicator"] for r in rows],
-        "refs": [r["ref"] for r in rows], "ats": [r["at"] for r in rows],
-        "amounts": [float(r.get("amount", 1.0)) for r in rows]})
+    res = await session.execute(_ADD_OBSERVATIONS.statement, _ADD_OBSERVATIONS.params(
+        [{**r, "amount": float(r.get("amount", 1.0))} for r in rows]))
     return sorted(set(res.scalars()))
 
 
