@@ -1,5 +1,5 @@
-"""Reading and writing models, observations, standings, credit classes and alerts (SQLAlchemy Core, in the
-caller's transaction). Rows are plain dicts by column name."""
+"""Reading and writing models, observations, standings and credit classes (SQLAlchemy Core, in the
+caller's transaction; alerts: ``alert_rows``). Rows are plain dicts by column name."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (DateTime, Float, Integer, Text, bindparam, case, delete, func, insert, literal, literal_column, select, text, tuple_,
-                        update)
+from sqlalchemy import (DateTime, Float, Integer, Text, bindparam, case, delete, func, insert, literal, literal_column, select, text, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +17,7 @@ from jsp_common.unnest import unnest_insert
 
 from ..domain.model import RiskModel
 from ..domain.scoring import Observation
-from .tables import alert_history, alerts, class_history, entities, model_versions, observations, standings
+from .tables import class_history, entities, model_versions, observations, standings
 
 # ------------------------------------------------------------------ models
 
@@ -174,18 +173,6 @@ async def observations_of_many(session: AsyncSession, usccs: list[str], since: d
     return out
 
 
-async def alerts_of_many(session: AsyncSession, usccs: list[str]) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
-    """For many entities: their open alerts (locked), and their latest alert at each level (cool-down)."""
-    arr = bindparam("usccs", usccs, type_=ARRAY(Text))
-    q = select(alerts).where(alerts.c.uscc == func.any(arr), alerts.c.state != "closed").with_for_update()
-    opened = {r["uscc"]: dict(r) for r in (await session.execute(q)).mappings()}
-    q = (select(alerts).where(alerts.c.uscc == func.any(arr))
-         .order_by(alerts.c.uscc, alerts.c.level, alerts.c.raised_at.desc())
-         .distinct(alerts.c.uscc, alerts.c.level))
-    latest = {(r["uscc"], r["level"]): dict(r) for r in (await session.execute(q)).mappings()}
-    return opened, latest
-
-
 async def update_standing(session: AsyncSession, uscc: str, **values: Any) -> None:
     await session.execute(update(standings).where(standings.c.uscc == uscc).values(**values))
 
@@ -249,78 +236,3 @@ async def class_history_of(session: AsyncSession, uscc: str) -> list[dict]:
 
 async def entity(session: AsyncSession, uscc: str) -> dict | None:
     return await replica.entity(session, entities, uscc)
-
-
-# ------------------------------------------------------------------ alerts
-async def open_alert(session: AsyncSession, uscc: str) -> dict | None:
-    q = select(alerts).where(alerts.c.uscc == uscc, alerts.c.state != "closed").with_for_update()
-    row = (await session.execute(q)).mappings().first()
-    return dict(row) if row else None
-
-
-async def last_alert_at_level(session: AsyncSession, uscc: str, level: str) -> dict | None:
-    q = (select(alerts).where(alerts.c.uscc == uscc, alerts.c.level == level)
-         .order_by(alerts.c.raised_at.desc()).limit(1))
-    row = (await session.execute(q)).mappings().first()
-    return dict(row) if row else None
-
-
-async def insert_alert(session: AsyncSession, values: dict) -> None:
-    await session.execute(insert(alerts).values(**values))
-
-
-async def update_alert(session: AsyncSession, alert_id: str, **values: Any) -> None:
-    await session.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
-
-
-async def get_alert(session: AsyncSession, alert_id: str, *, for_update: bool = False) -> dict | None:
-    q = select(alerts).where(alerts.c.id == alert_id)
-    if for_update:
-        q = q.with_for_update()
-    row = (await session.execute(q)).mappings().first()
-    return dict(row) if row else None
-
-
-async def list_alerts(session: AsyncSession, *, department: str | None, level: str | None, state: str | None,
-                      uscc: str | None, limit: int, offset: int) -> list[dict]:
-    q = select(alerts)
-    if department:
-        q = q.where(alerts.c.departments.any(department))
-    if level:
-        q = q.where(alerts.c.level == level)
-    if state == "unclosed":
-        q = q.where(alerts.c.state != "closed")
-    elif state:
-        q = q.where(alerts.c.state == state)
-    if uscc:
-        q = q.where(alerts.c.uscc == uscc)
-    q = q.order_by(alerts.c.raised_at.desc(), alerts.c.id).limit(limit).offset(offset)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
-
-
-async def due_alerts(session: AsyncSession, now: datetime, limit: int = 500) -> list[dict]:
-    """Alerts whose plan escalates, unanswered past their deadline, not yet escalated; locked for this scan."""
-    q = (select(alerts).where(alerts.c.escalate, alerts.c.escalated_at.is_(None),
-                              alerts.c.state.in_(("open", "acknowledged")), alerts.c.respond_by < now)
-         .order_by(alerts.c.respond_by).limit(limit).with_for_update(skip_locked=True))
-    return [dict(r) for r in (await session.execute(q)).mappings()]
-
-
-async def provisional_alerts(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int) -> list[dict]:
-    """Unanswered alerts whose response deadline is provisional, in (raised_at, id) order after ``after``, locked
-    (another replica's are skipped: it recomputes them)."""
-    key = (alerts.c.raised_at, alerts.c.id)
-    q = select(alerts).where(alerts.c.respond_by_provisional, alerts.c.state.in_(("open", "acknowledged")))
-    if after is not None:
-        q = q.where(tuple_(*key) > tuple_(*after))
-    q = q.order_by(*key).limit(limit).with_for_update(skip_locked=True)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
-
-
-async def add_alert_history(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(alert_history).values(**values))
-
-
-async def alert_history_of(session: AsyncSession, alert_id: str) -> list[dict]:
-    q = select(alert_history).where(alert_history.c.alert_id == alert_id).order_by(alert_history.c.id)
-    return [dict(r) for r in (await session.execute(q)).mappings()]

@@ -13,7 +13,7 @@ from jsp_common.http import transaction
 from jsp_common.principal import Principal, Role, principal_from_request, require
 from jsp_common.problems import Problem
 
-from ..adapters import repository as repo
+from ..adapters import alert_rows
 from ..usecases import alerts
 from . import schemas
 from .context import ALERT_ID
@@ -32,7 +32,7 @@ async def list_alerts(request: Request, level: WarningLevel | None = None,
     if department is None and not principal.has(Role.OFFICE):
         raise Problem(403, "a department account without a department sees no alerts")
     async with transaction(request) as tx:
-        return await repo.list_alerts(tx.session, department=department, level=level, state=state, uscc=uscc,
+        return await alert_rows.list_alerts(tx.session, department=department, level=level, state=state, uscc=uscc,
                                       limit=limit, offset=offset)
 
 
@@ -41,7 +41,7 @@ async def get_alert(request: Request, alert_id: str = ALERT_ID,
                     principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
         alert = await alerts.load(tx, alert_id, principal)
-        return {**alert, "history": await repo.alert_history_of(tx.session, alert_id)}
+        return {**alert, "history": await alert_rows.alert_history_of(tx.session, alert_id)}
 
 
 @router.post("/alerts/{alert_id}/acknowledgement", summary="A responsible department acknowledges the alert (签收)",

@@ -16,6 +16,7 @@ from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
+from ..adapters import alert_rows
 from ..adapters import repository as repo
 from ..deps import Deps
 from ..domain import alerts as rules
@@ -45,7 +46,7 @@ def alert_fields(alert: dict) -> dict:
 
 async def record(tx: Tx, alert: dict, action: str, actor: str, department: str | None, at: datetime,
                  **details) -> None:
-    await repo.add_alert_history(tx.session, alert_id=alert["id"], at=at, action=action, actor=actor,
+    await alert_rows.add_alert_history(tx.session, alert_id=alert["id"], at=at, action=action, actor=actor,
                                  department=department, details=details)
 
 
@@ -53,7 +54,7 @@ async def evaluate_many(deps: Deps, tx: Tx, assessed: list[tuple[Tx, dict, Asses
                         now: datetime) -> None:
     """:func:`evaluate` for many entities, their alerts read with two statements; each entity's events issued
     through the transaction paired with it (the input that re-scored it)."""
-    opened, latest = await repo.alerts_of_many(tx.session, [s["uscc"] for _, s, _ in assessed])
+    opened, latest = await alert_rows.alerts_of_many(tx.session, [s["uscc"] for _, s, _ in assessed])
     for issuer, standing, a in assessed:
         prev = latest.get((standing["uscc"], a.level.value)) if a.level else None
         await _decide(deps, issuer, standing, a, model, opened.get(standing["uscc"]), prev, now=now)
@@ -62,8 +63,8 @@ async def evaluate_many(deps: Deps, tx: Tx, assessed: list[tuple[Tx, dict, Asses
 async def evaluate(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: RiskModel, *, now: datetime) -> None:
     """Raise, keep, suppress or close the entity's alert after a new assessment."""
     uscc = standing["uscc"]
-    row = await repo.open_alert(tx.session, uscc)
-    prev = await repo.last_alert_at_level(tx.session, uscc, a.level.value) if a.level is not None else None
+    row = await alert_rows.open_alert(tx.session, uscc)
+    prev = await alert_rows.last_alert_at_level(tx.session, uscc, a.level.value) if a.level is not None else None
     await _decide(deps, tx, standing, a, model, row, prev, now=now)
 
 
@@ -83,11 +84,11 @@ async def _decide(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: Risk
             await close(tx, row, "superseded", a.score, now)
         await raise_alert(deps, tx, standing, a, model, now=now, previous=open_alert.level if open_alert else None)
     elif row is not None and a.score != row["score"]:
-        await repo.update_alert(tx.session, row["id"], score=a.score)
+        await alert_rows.update_alert(tx.session, row["id"], score=a.score)
 
 
 async def close(tx: Tx, alert: dict, reason: str, score: float, now: datetime) -> None:
-    await repo.update_alert(tx.session, alert["id"], state="closed", closed_at=now, close_reason=reason)
+    await alert_rows.update_alert(tx.session, alert["id"], state="closed", closed_at=now, close_reason=reason)
     await record(tx, alert, "close", SYSTEM, None, now, reason=reason, score=score)
     await publish(tx, RiskAlertClosed(**alert_fields(alert), reason=reason, score=score, at=now),
                   list(alert["departments"]))
@@ -113,7 +114,7 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
              "model_version": a.model_version, "departments": departments, "contributions": a.contributions,
              "actions": plan.actions, "escalate": plan.escalate_when_unanswered,
              **due.columns(), "raised_at": now}
-    await repo.insert_alert(tx.session, alert)
+    await alert_rows.insert_alert(tx.session, alert)
     await record(tx, alert, "raise", SYSTEM, None, now, score=a.score, previous_level=alert["previous_level"])
     await publish(tx, RiskAlertRaised(
         **alert_fields(alert), entity_name=entity["name"] if entity else None,
@@ -143,7 +144,7 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
 # ------------------------------------------------------------------ departments and the office act on alerts
 async def load(tx: Tx, alert_id: str, actor: Principal, *, for_update: bool = False) -> dict:
     """The alert, if the caller may see it: the office any, a department those about its entities (else 404)."""
-    alert = await repo.get_alert(tx.session, alert_id, for_update=for_update)
+    alert = await alert_rows.get_alert(tx.session, alert_id, for_update=for_update)
     if alert is None or not (actor.has(Role.OFFICE) or (actor.has(Role.DEPARTMENT) and actor.department
                                                          and actor.department in alert["departments"])):
         raise Problem(404, f"no alert {alert_id}")
@@ -163,7 +164,7 @@ async def acknowledge(tx: Tx, alert_id: str, actor: Principal) -> dict:
         raise Problem(409, "the alert is closed", state=alert["state"])
     now = clock.now()
     if alert["state"] == "open":
-        await repo.update_alert(tx.session, alert_id, state="acknowledged", acknowledged_at=now)
+        await alert_rows.update_alert(tx.session, alert_id, state="acknowledged", acknowledged_at=now)
         alert.update(state="acknowledged", acknowledged_at=now)
     await record(tx, alert, "acknowledge", actor.subject, department, now)
     await publish(tx, RiskAlertAcknowledged(**alert_fields(alert), department=department, by=actor.subject, at=now),
@@ -179,7 +180,7 @@ async def respond(tx: Tx, alert_id: str, actor: Principal, *, measures: str) -> 
     now = clock.now()
     values = {"state": "responded", "responded_at": now, "measures": measures,
               "acknowledged_at": alert["acknowledged_at"] or now}
-    await repo.update_alert(tx.session, alert_id, **values)
+    await alert_rows.update_alert(tx.session, alert_id, **values)
     alert.update(values)
     await record(tx, alert, "respond", actor.subject, department, now, measures=measures)
     await publish(tx, RiskAlertResponded(**alert_fields(alert), department=department, by=actor.subject,
@@ -193,12 +194,12 @@ async def escalate_due(deps: Deps, now: datetime | None = None) -> int:
     now = now or clock.now()
     async with deps.db.transaction() as session:
         scan = SessionTx(session, deps.source)
-        due = [a for a in await repo.due_alerts(session, now)
+        due = [a for a in await alert_rows.due_alerts(session, now)
                if rules.overdue(state=a["state"], escalate=a["escalate"], respond_by_at=a["respond_by"],
                                 escalated_at=a["escalated_at"], now=now)]
         for alert in due:
             tx = scan.caused_by("risk.escalation", alert["id"], alert["respond_by"].isoformat())
-            await repo.update_alert(session, alert["id"], escalated_at=now)
+            await alert_rows.update_alert(session, alert["id"], escalated_at=now)
             await record(tx, alert, "escalate", SYSTEM, None, now, respond_by=alert["respond_by"].isoformat())
             await publish(tx, RiskAlertEscalated(**alert_fields(alert), respond_by=alert["respond_by"], at=now),
                           list(alert["departments"]))

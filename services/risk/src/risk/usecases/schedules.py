@@ -17,7 +17,7 @@ from jsp_common.holidays import YearSchedule
 from jsp_common.outbox import SessionTx
 from jsp_common.schedule_feed import recount_provisional
 
-from ..adapters import repository as repo
+from ..adapters import alert_rows
 from ..deps import Deps
 from ..domain import alerts as rules
 from .alerts import alert_fields, publish, record
@@ -30,7 +30,7 @@ async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *
     """Returns how many response deadlines moved or became final."""
     return await recount_provisional(
         deps.db, deps.source, schedules, what="provisional response deadlines", calendar=deps.calendar,
-        fetch=repo.provisional_alerts, batch=BATCH, recount=partial(_recount, deps),
+        fetch=alert_rows.provisional_alerts, batch=BATCH, recount=partial(_recount, deps),
         after_of=lambda alert: (alert["raised_at"], alert["id"]), now=now)
 
 
@@ -40,7 +40,7 @@ async def _recount(deps: Deps, tx: SessionTx, alert: dict, *, reason: str, now: 
     if again is None or again.at is None or before.at is None:
         return 0
     passed = now > before.at
-    await repo.update_alert(tx.session, alert["id"], **again.columns())
+    await alert_rows.update_alert(tx.session, alert["id"], **again.columns())
     await record(tx, alert, "recompute_respond_by", CALENDAR, None, now, previous_respond_by=before.at.isoformat(),
                  respond_by=again.at.isoformat(), provisional=again.provisional, previous_passed=passed, reason=reason)
     await publish(tx, RiskAlertRespondByChanged(
