@@ -187,7 +187,7 @@ class SessionTx:
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, producer: EventProducer, *, service: str, batch_size: int = 20,
+    def __init__(self, db: Database, producer: EventProducer, *, service: str, batch_size: int = 500,
                  batch_bytes: int = 16 * 1024 * 1024,
                  poll_interval_s: float = 0.5, keep_sent_hours: float = 24.0):
         self.db, self.producer, self.service = db, producer, service
@@ -217,14 +217,15 @@ class OutboxRelay:
             rows = await pg.fetch(_SELECT_UNSENT, self.batch_size, self.batch_bytes)
             if not rows:
                 return 0
-            pending, sent = [], Counter()
+            sent = Counter()
+            messages = []
             for r in rows:
-                for topic, key, payload, event_id, event_type, traceparent in zip(
-                        r["topics"], r["keys"], r["payloads"], r["event_ids"], r["event_types"], r["traceparents"]):
-                    pending.append(await self.producer.enqueue(topic, payload, key=key,
-                                                               headers=event_headers(event_id, event_type, traceparent)))
+                messages += [(topic, key, payload, event_headers(event_id, event_type, traceparent))
+                             for topic, key, payload, event_id, event_type, traceparent in zip(
+                                 r["topics"], r["keys"], r["payloads"], r["event_ids"], r["event_types"],
+                                 r["traceparents"])]
                 sent.update(r["topics"])
-            await self.producer.delivered(pending)
+            await self.producer.delivered(await self.producer.enqueue_all(messages))
             await pg.execute(_MARK_SENT, [r["id"] for r in rows])
         for topic, n in sent.items():
             EVENTS_OUT.labels(topic).inc(n)

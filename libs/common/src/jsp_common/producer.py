@@ -20,6 +20,8 @@ log = get_logger(__name__)
 _FATAL = (OutOfOrderSequenceNumber, UnknownProducerId, ProducerFenced)
 
 Headers = list[tuple[str, bytes]]
+# One message for enqueue_all: topic, key, value, headers.
+Message = tuple[str, "str | None", bytes, Headers]
 
 
 _CONTENT_TYPE = CONTENT_TYPE.encode()
@@ -97,6 +99,31 @@ class EventProducer:
         future = await producer.send(topic, value=value, key=key.encode() if key is not None else None,
                                      headers=list(headers), partition=partition)
         return Pending(producer, future)
+
+    async def enqueue_all(self, messages: Iterable[Message]) -> list[Pending]:
+        """Hand many messages to the producer's buffer as one batch per partition (more when one fills up), each
+        partition's messages in the given order, with the partition the key gives (Kafka's default partitioner,
+        as :meth:`enqueue`): the outbox relay's path, without a future per message. Pass what it returns to
+        :meth:`delivered`."""
+        if self._started and self._sender_stopped():
+            await self.renew(self._producer, "its sender stopped")
+        producer = self._producer
+        batches: dict[tuple[str, int], list] = {}
+        known: set[str] = set()
+        for topic, key, value, headers in messages:
+            if topic not in known:
+                await producer.client._wait_on_metadata(topic)  # aiokafka: what send() waits for first
+                known.add(topic)
+            key_bytes = key.encode() if key is not None else None
+            partition = producer._partition(topic, None, None, None, key_bytes, value)
+            builders = batches.get((topic, partition))
+            if builders is None:
+                builders = batches[(topic, partition)] = [producer.create_batch()]
+            if builders[-1].append(timestamp=None, key=key_bytes, value=value, headers=headers) is None:
+                builders.append(producer.create_batch())  # full: an empty batch always takes the message
+                builders[-1].append(timestamp=None, key=key_bytes, value=value, headers=headers)
+        return [Pending(producer, await producer.send_batch(b, topic, partition=partition))
+                for (topic, partition), builders in batches.items() for b in builders]
 
     async def delivered(self, pending: Sequence[Pending]) -> list[RecordMetadata]:
         """Wait until the broker has acknowledged every message (their partitions and offsets). Raises the first

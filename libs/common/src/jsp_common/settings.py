@@ -83,7 +83,7 @@ class ServiceSettings(BaseSettings):
     consumer_max_records: int = Field(500, validation_alias=AliasChoices("JSP_CONSUMER_MAX_RECORDS"))
     # Partitions of a poll with fewer messages than this share a transaction (jsp_common.consumer).
     consumer_chunk_records: int = Field(100, ge=1, validation_alias=AliasChoices("JSP_CONSUMER_CHUNK_RECORDS"))
-    outbox_batch_size: int = Field(20, validation_alias=AliasChoices("JSP_OUTBOX_BATCH_SIZE"))
+    outbox_batch_size: int = Field(500, ge=1, validation_alias=AliasChoices("JSP_OUTBOX_BATCH_SIZE"))
     outbox_batch_bytes: int = Field(16 * 1024 * 1024, validation_alias=AliasChoices("JSP_OUTBOX_BATCH_BYTES"))
     outbox_poll_interval_s: float = Field(0.5, validation_alias=AliasChoices("JSP_OUTBOX_POLL_INTERVAL_S"))
     outbox_keep_sent_hours: float = Field(24.0, validation_alias=AliasChoices("JSP_OUTBOX_KEEP_SENT_HOURS"))
