@@ -2,7 +2,8 @@
 
 For every message: parse the CloudEvents envelope, validate ``data`` against the event catalogue,
 then run the handler in a database transaction that also writes the inbox row (a second delivery of
-the same event id is a no-op). The offset is committed only after that transaction has committed.
+the same event id is a no-op). A known event type the group has no handler for is passed over (counted
+``ignored``) without reading its data: its dead letters belong to the groups that apply it. The offset is committed only after that transaction has committed.
 A poison message (not JSON, not an envelope, schema-invalid, unknown type, rejected by its handler,
 or still failing after N attempts) goes to the dead-letter topic with its original bytes, headers and
 the reason, and the partition moves on. A lost database connection is retried until it comes back:
@@ -34,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from . import clock, outbox, tracing
 from .db import Database, is_unavailable
 from .envelope import Envelope, EnvelopeError, describe, field_errors
-from .events import EventData, UnknownEventType, parse_data
+from .events import EventData, UnknownEventType, model_for, parse_data
 from .logs import get_logger, log_fields
 from .metrics import EVENTS_FAILED, EVENTS_IN, EVENTS_OUT, HANDLER_SECONDS
 from .producer import EventProducer
@@ -273,6 +274,9 @@ class ConsumerLoop:
         item.handler = self.handlers.get(item.envelope.type)
         item.batch = self.batch_handlers.get(item.envelope.type)
         try:
+            if item.handler is None and item.batch is None:
+                model_for(item.envelope.type)  # a known type this group does not handle: its data is not read
+                return item
             item.data = parse_data(item.envelope.type, item.envelope.data)
         except UnknownEventType as exc:
             item.poison = (str(exc.args[0]), None)

@@ -33,6 +33,11 @@ class CounterIncremented(EventData):
     by: int = 1
 
 
+@event("test.counter.reset.v1")
+class CounterReset(EventData):  # a known event type the test group has no handler for
+    counter: str
+
+
 FLAKY: dict[str, int] = {}
 effects_metadata = MetaData()
 counters = Table("counters", effects_metadata, Column("name", Text, primary_key=True),
@@ -128,7 +133,10 @@ async def test_poison_messages_go_to_dead_letter_topic_and_the_next_good_one_is_
         (envelope_for(name, by=-1).to_bytes(), "a counter never goes down"),
         (envelope_for(name, by=13).to_bytes(), "handler failed 3 times: RuntimeError: unlucky number"),
     ]
+    # Not this group's to judge: a known event type it does not handle is passed over, even with broken data.
+    not_handled = new_envelope(type=CounterReset.event_type, source="/test", data={"counter": 5, "extra": 1})
     async with tail(loop.producer._producer.client._bootstrap_servers, dlq) as dead:
+        await raw_producer.send_and_wait(topic, not_handled.to_bytes(), key=name.encode())
         for raw, _ in poison:
             await raw_producer.send_and_wait(topic, raw, key=name.encode(), headers=[("origin", b"test")])
         await producer.publish(topic, envelope_for(name, by=7), key=name)
