@@ -4,7 +4,8 @@ The group reads every topic the pages need: the directory, adjudication, every d
 and clue chasers (the catalogue's per-department topics, expanded), the clue lifecycle and inspection
 results, the joint tasks' targets with the results recorded there and their publication deadlines (every
 department's inspections topic) and abandoned draws, and the risk alerts. A part of the platform that starts
-publishing a new event type is added here with its handler and its table.
+publishing a new event type is added here with its handler and its table. The dispatches on the
+departments' clue topics are passed over: the lifecycle topic carries each dispatch already.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ def read_model_handlers(deps: Deps):
         "registry.notification.reminded.v1": on(ingest.notification_reminded),
         "registry.notification.acknowledged.v1": on(ingest.notification_acknowledged),
         "registry.notification.due-changed.v1": on(ingest.notification_due_changed),
-        "clues.clue.dispatched.v1": on(ingest.clue_dispatched),
         "clues.clue.chased.v1": on(ingest.clue_chased),
         "clues.clue.escalated.v1": on(ingest.clue_escalated),
         "clues.clue.deadline-changed.v1": on(ingest.clue_deadline_changed),

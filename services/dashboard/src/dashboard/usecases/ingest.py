@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jsp_common.envelope import Envelope
-from jsp_common.events.clues import ClueChased, ClueDeadlineChanged, ClueDispatched, ClueEscalated, ClueTransitioned
+from jsp_common.events.clues import ClueChased, ClueDeadlineChanged, ClueEscalated, ClueTransitioned
 from jsp_common.events.inspection import (DrawAbandoned, InspectionResultPublished, PublicationDueChanged,
                                           ResultRecorded, TaskAssigned)
 from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequested, AssignmentDisputed, EntityChanged,
@@ -98,10 +98,6 @@ def _transition(d: ClueTransitioned, env: Envelope) -> tuple[dict, dict, bool, b
             "to_state": d.to_state, "actor": d.actor, "actor_department": d.actor_department,
             "lead_department": d.lead_department, "deadline": d.deadline, "details": d.details}
     return clue, step, clue_rules.is_return(d.action), clue_rules.is_redispatch(d.action, d.from_state)
-
-
-async def clue_dispatched(session: AsyncSession, d: ClueDispatched, env: Envelope) -> None:
-    """The dispatch itself is on the lifecycle topic too; nothing more to learn here."""
 
 
 async def clue_deadline_changed(session: AsyncSession, d: ClueDeadlineChanged, env: Envelope) -> None:
