@@ -47,5 +47,7 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     if consume:
         runtime.add_consumer(group=settings.read_model_group, topics=subscriptions.read_model_topics(),
                              handlers=subscriptions.read_model_handlers(runtime.deps),
-                             batch_handlers=subscriptions.read_model_batch_handlers(runtime.deps))
+                             batch_handlers=subscriptions.read_model_batch_handlers(runtime.deps),
+                             fetch_min_bytes=settings.read_model_fetch_min_bytes,
+                             fetch_max_wait_ms=settings.read_model_fetch_max_wait_ms)
     return runtime
