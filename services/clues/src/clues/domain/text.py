@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 from jsp_common import divisions
 
 # Legal-form suffixes that say nothing about which business it is.
 _NAME_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "分公司", "集团", "公司", "个体工商户")
+# What is not a letter or digit: re's \w is str.isalnum() plus the underscore (checked for every code point).
+_NOT_ALNUM = re.compile(r"[\W_]+")
+# A new clue is compared with up to 50 candidates, and a poll's clues of one place with the same ones: texts
+# recur, so their bigrams and name cores are kept for the last few thousand (a few MB at most).
+_RECENT = 2048
 
 
 def normalize(text: str) -> str:
     """NFKC, only letters and digits (CJK included), upper-case."""
-    text = unicodedata.normalize("NFKC", text or "")
-    return "".join(ch for ch in text if ch.isalnum()).upper()
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text or "")).upper()
 
 
-def bigrams(text: str) -> set[str]:
+@lru_cache(maxsize=_RECENT)
+def bigrams(text: str) -> frozenset[str]:
     t = normalize(text)
     if len(t) < 2:
-        return {t} if t else set()
-    return {t[i:i + 2] for i in range(len(t) - 1)}
+        return frozenset((t,)) if t else frozenset()
+    return frozenset(t[i:i + 2] for i in range(len(t) - 1))
 
 
 def dice(a: str, b: str) -> float:
@@ -52,6 +58,7 @@ def _place_names_by_first_char() -> dict[str, tuple[str, ...]]:
     return {c: tuple(ns) for c, ns in out.items()}
 
 
+@lru_cache(maxsize=_RECENT)
 def name_core(name: str) -> str:
     """A business name without place names and legal-form suffixes: 郑州好味道餐饮有限公司 → 好味道餐饮."""
     t = normalize(name)
