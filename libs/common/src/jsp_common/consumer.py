@@ -3,11 +3,11 @@
 For every message: parse the CloudEvents envelope, validate ``data`` against the event catalogue,
 then run the handler in a database transaction that also writes the inbox row (a second delivery of
 the same event id is a no-op). A known event type the group has no handler for is passed over (counted
-``ignored``) without reading its data: its dead letters belong to the groups that apply it. The offset is committed only after that transaction has committed.
-A poison message (not JSON, not an envelope, schema-invalid, unknown type, rejected by its handler,
-or still failing after N attempts) goes to the dead-letter topic with its original bytes, headers and
-the reason, and the partition moves on. A lost database connection is retried until it comes back:
-that is not the message's fault.
+``ignored``) without reading its data: its dead letters belong to the groups that apply it. The offset is
+committed only after that transaction has committed. A poison message (not JSON, not an envelope,
+schema-invalid, unknown type, rejected by its handler, or still failing after N attempts) goes to the
+dead-letter topic with its original bytes, headers and the reason, and the partition moves on. A lost
+database connection is retried until it comes back: that is not the message's fault.
 
 Messages of one poll are applied in few transactions for throughput (a partition's together, partitions
 with few messages sharing one, see ``ConsumerLoop._chunks``); if one fails, its batch is split
