@@ -13,7 +13,7 @@ from pathlib import Path
 from harness import (BenchEnv, Figure, correlate_by_key, measure_pipeline, pipeline_figures, random_uscc,
                      service_process)
 from jsp_common import clock
-from jsp_common.consumer import move_group_to_end
+from jsp_common.offsets import move_group_to_end
 from jsp_common.envelope import Envelope, new_envelope
 
 HOTLINE = "hotline.work-orders.v1"

@@ -28,7 +28,7 @@ import asyncpg
 from harness import (BenchEnv, Figure, correlate_by_key, measure_pipeline, pipeline_figures, psql_copy, random_uscc,
                      service_process)
 from jsp_common import clock
-from jsp_common.consumer import move_group_to_end
+from jsp_common.offsets import move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
 from jsp_common.uscc import with_check_char

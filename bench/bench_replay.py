@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 
 from harness import BenchEnv, Figure, random_uscc
 from jsp_common import clock, topics
-from jsp_common.consumer import read_to_end
+from jsp_common.offsets import read_to_end
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
 from jsp_common.migrations import upgrade

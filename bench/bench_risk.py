@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from harness import BenchEnv, Figure, bare_consume_produce, measure_pipeline, random_uscc
 from jsp_common import clock, topics
-from jsp_common.consumer import assign_all, move_group_to_end
+from jsp_common.offsets import assign_all, move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.topics import Topic, create_topics

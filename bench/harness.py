@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from jsp_common.consumer import assign_all
+from jsp_common.offsets import assign_all
 from jsp_common.db import asyncpg_dsn
 from jsp_common.uscc import ALPHABET, with_check_char
 
@@ -298,7 +298,7 @@ async def start_groups_at_end(env: BenchEnv) -> None:
     theirs to work through."""
     from dashboard.settings import Settings as DashboardSettings
     from dashboard.subscriptions import read_model_topics
-    from jsp_common.consumer import move_group_to_end
+    from jsp_common.offsets import move_group_to_end
     from jsp_common.topics import consumer_groups
 
     groups = consumer_groups()

@@ -20,7 +20,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 
 from jsp_common import clock, departments, topics
-from jsp_common.consumer import move_group_to_end
+from jsp_common.offsets import move_group_to_end
 from jsp_common.envelope import new_envelope
 from jsp_common.events.clues import ClueSubmitted
 from jsp_common.principal import Principal, Role

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from jsp_common import clock, topics
-from jsp_common.consumer import move_group_to_end
+from jsp_common.offsets import move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.migrations import upgrade

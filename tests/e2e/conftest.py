@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from dashboard.subscriptions import read_model_topics as dashboard_topics
 from jsp_common import clock, topics
-from jsp_common.consumer import move_group_to_end
+from jsp_common.offsets import move_group_to_end
 from jsp_common.workdays import WorkCalendar
 from jsp_testkit import front_door
 from jsp_testkit.testing import local_stack_module, unique

@@ -23,9 +23,9 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, MessageSizeTooLargeError
 from pydantic import ValidationError
 from sqlalchemy import Text, bindparam, text
@@ -465,52 +465,3 @@ class ConsumerLoop:
             EVENTS_OUT.labels(dead_letter_topic(d.topic, self.group, self.env_prefix)).inc()
             self._count(item.envelope.type if item.envelope else "(unparsed)", "dead_lettered")
             log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)
-
-
-async def read_to_end(topics: Sequence[str], *, max_records: int = 2000,
-                      **client_options) -> AsyncIterator[list[ConsumerRecord]]:
-    """Every record of ``topics`` from the beginning up to the end offsets they have now, a poll at a time, as
-    a reader outside any consumer group (it commits nothing and moves no group's position)."""
-    c = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
-                         max_poll_records=max_records, **client_options)
-    await c.start()
-    try:
-        tps = await assign_all(c, topics)
-        ends = {tp: end for tp, end in (await c.end_offsets(tps)).items() if end > 0}
-        await c.seek_to_beginning(*tps)
-        while ends:
-            polled = await c.getmany(*ends, timeout_ms=1000)
-            records = [r for tp, rs in polled.items() for r in rs if r.offset < ends[tp]]
-            for tp in list(ends):
-                if await c.position(tp) >= ends[tp]:
-                    del ends[tp]
-            if records:
-                yield records
-    finally:
-        await c.stop()
-
-
-async def assign_all(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
-    """Assign every partition of ``topics`` to a started consumer (no group membership) and return them.
-    Raises ``LookupError`` for a topic that does not exist."""
-    await consumer._client.force_metadata_update()  # noqa: SLF001 - the topics may be new to this client
-    tps = []
-    for t in topics:
-        parts = consumer.partitions_for_topic(t)
-        if not parts:
-            raise LookupError(f"topic {t} does not exist")
-        tps += [TopicPartition(t, p) for p in parts]
-    consumer.assign(tps)
-    return tps
-
-
-async def move_group_to_end(group: str, topics: Sequence[str], **client_options) -> None:
-    """Commit the end of ``topics`` as consumer group ``group``'s position: it starts from now, skipping any
-    backlog (an operator's reset, and how tests and benchmarks keep earlier traffic out). The group must
-    have no running member."""
-    c = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **client_options)
-    await c.start()
-    try:
-        await c.commit(dict(await c.end_offsets(await assign_all(c, topics))))
-    finally:
-        await c.stop()

@@ -29,7 +29,7 @@ from typing import Any, Iterable
 from aiokafka import AIOKafkaConsumer
 
 from . import clock, topics
-from .consumer import assign_all
+from .offsets import assign_all
 from .envelope import Envelope, EnvelopeError
 from .events.operations import DeadLetterRedriven
 

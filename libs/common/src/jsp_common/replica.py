@@ -38,7 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import divisions, topics
 from .cli import Command
-from .consumer import BatchHandler, HandlerContext, read_to_end
+from .consumer import BatchHandler, HandlerContext
+from .offsets import read_to_end
 from .db import Database
 from .envelope import Envelope, EnvelopeError
 from .events import UnknownEventType, parse_data

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from . import clock
-from .consumer import assign_all
+from .offsets import assign_all
 from .db import Database
 from .envelope import Envelope, EnvelopeError
 from .events.calendar import WorkdaySchedulePublished

@@ -15,7 +15,8 @@ from sqlalchemy import Column, Integer, MetaData, Table, Text, func, select, tex
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from jsp_common import outbox
-from jsp_common.consumer import ConsumerLoop, HandlerContext, Reject, assign_all
+from jsp_common.consumer import ConsumerLoop, HandlerContext, Reject
+from jsp_common.offsets import assign_all
 from jsp_common.db import Database, ensure_database
 from jsp_common.envelope import new_envelope
 from jsp_common.events import EventData, event

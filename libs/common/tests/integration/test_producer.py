@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from jsp_common.consumer import read_to_end
+from jsp_common.offsets import read_to_end
 from jsp_common.producer import EventProducer
 from jsp_common.topics import Topic, create_topics
 from jsp_testkit.testing import unique

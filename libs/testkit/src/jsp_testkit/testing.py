@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from sqlalchemy import MetaData
 
 from jsp_common import clock
-from jsp_common.consumer import assign_all, move_group_to_end
+from jsp_common.offsets import assign_all, move_group_to_end
 from jsp_common.db import Database, ensure_database
 from jsp_common.envelope import Envelope, EnvelopeError, new_envelope
 from jsp_common.events.calendar import WorkdaySchedulePublished

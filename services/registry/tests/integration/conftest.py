@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from jsp_common import clock
-from jsp_common.consumer import move_group_to_end
+from jsp_common.offsets import move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
 from jsp_common.migrations import upgrade

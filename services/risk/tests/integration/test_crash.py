@@ -18,7 +18,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer
 
 from jsp_common import clock
-from jsp_common.consumer import assign_all, move_group_to_end
+from jsp_common.offsets import assign_all, move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
 from jsp_common.migrations import upgrade

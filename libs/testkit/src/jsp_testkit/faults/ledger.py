@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from jsp_common import topics
-from jsp_common.consumer import read_to_end
+from jsp_common.offsets import read_to_end
 from jsp_common.envelope import Envelope, EnvelopeError
 
 from .traffic import Sent

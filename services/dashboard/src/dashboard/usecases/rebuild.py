@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from jsp_common.consumer import assign_all
+from jsp_common.offsets import assign_all
 
 from .. import subscriptions
 from ..adapters import writes
