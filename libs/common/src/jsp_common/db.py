@@ -82,6 +82,17 @@ class Database:
         await self.engine.dispose()
 
 
+async def first_row(session: AsyncSession, statement, *, for_update: bool = False) -> dict | None:
+    """A query's first row as a dict (None when there is none); ``for_update`` locks it for the transaction."""
+    row = (await session.execute(statement.with_for_update() if for_update else statement)).mappings().first()
+    return dict(row) if row else None
+
+
+async def all_rows(session: AsyncSession, statement) -> list[dict]:
+    """A query's rows as dicts."""
+    return [dict(r) for r in (await session.execute(statement)).mappings()]
+
+
 def asyncpg_dsn(url: str) -> str:
     """The plain libpq form of a SQLAlchemy URL (for asyncpg.connect, COPY and psql)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

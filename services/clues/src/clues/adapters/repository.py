@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import replica
+from jsp_common.db import all_rows, first_row
 from jsp_common.domains import Domain
 from jsp_common.unnest import unnest_insert
 
@@ -20,17 +21,8 @@ from ..domain.text import search_grams
 from .tables import case_transfers, clues, deadline_policies, entities, extensions, routing_rules, transitions
 
 
-async def _first(session: AsyncSession, statement) -> dict | None:
-    row = (await session.execute(statement)).mappings().first()
-    return dict(row) if row else None
-
-
-async def _all(session: AsyncSession, statement) -> list[dict]:
-    return [dict(r) for r in (await session.execute(statement)).mappings().all()]
-
-
 async def clue_by_ref(session: AsyncSession, channel: str, channel_ref: str) -> dict | None:
-    return await _first(session, select(clues).where(clues.c.channel == channel, clues.c.channel_ref == channel_ref))
+    return await first_row(session, select(clues).where(clues.c.channel == channel, clues.c.channel_ref == channel_ref))
 
 
 async def clues_by_refs(session: AsyncSession, refs: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
@@ -51,12 +43,12 @@ _BY_REFS = text(
 
 async def get_clue(session: AsyncSession, clue_id: str, *, for_update: bool = False) -> dict | None:
     q = select(clues).where(clues.c.id == clue_id)
-    return await _first(session, q.with_for_update() if for_update else q)
+    return await first_row(session, q, for_update=for_update)
 
 
 async def insert_clue(session: AsyncSession, values: dict) -> dict | None:
     """Insert a new clue and return the full row; None if its (channel, reference) is already known."""
-    return await _first(session, pg_insert(clues).values(**values)
+    return await first_row(session, pg_insert(clues).values(**values)
                         .on_conflict_do_nothing(constraint="clues_channel_ref").returning(clues))
 
 
@@ -98,7 +90,8 @@ async def add_transitions(session: AsyncSession, rows: list[dict]) -> None:
 
 
 async def history(session: AsyncSession, clue_id: str) -> list[dict]:
-    return await _all(session, select(transitions).where(transitions.c.clue_id == clue_id).order_by(transitions.c.id))
+    q = select(transitions).where(transitions.c.clue_id == clue_id).order_by(transitions.c.id)
+    return await all_rows(session, q)
 
 
 def visible_to(department: str):
@@ -117,11 +110,11 @@ async def list_clues(session: AsyncSession, *, department: str | None = None, ch
         q = q.where(clues.c.channel == channel)
     if state:
         q = q.where(clues.c.state == state)
-    return await _all(session, q.order_by(clues.c.received_at.desc(), clues.c.id).limit(limit).offset(offset))
+    return await all_rows(session, q.order_by(clues.c.received_at.desc(), clues.c.id).limit(limit).offset(offset))
 
 
 async def linked_duplicates(session: AsyncSession, clue_id: str, state: str) -> list[dict]:
-    return await _all(session, select(clues).where(clues.c.duplicate_of == clue_id, clues.c.state == state)
+    return await all_rows(session, select(clues).where(clues.c.duplicate_of == clue_id, clues.c.state == state)
                       .with_for_update())
 
 
@@ -143,7 +136,7 @@ async def duplicate_candidates(session: AsyncSession, *, clue_id: str, uscc: str
          .where(cond, clues.c.id != clue_id, clues.c.duplicate_of.is_(None), clues.c.received_at >= since,
                 clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES]))
          .order_by(clues.c.received_at).limit(limit))
-    return await _all(session, q)
+    return await all_rows(session, q)
 
 
 async def duplicate_candidates_of(session: AsyncSession, wanted: list[tuple[str | None, str | None, datetime]],
@@ -166,7 +159,7 @@ async def duplicate_candidates_of(session: AsyncSession, wanted: list[tuple[str 
             cond.append(extra.is_(None))
         each = (select(*_CANDIDATE_COLUMNS).where(*cond).order_by(clues.c.received_at).limit(limit)
                 .lateral("candidate"))
-        rows = await _all(session, select(asked.c.n, each).select_from(asked.join(each, true())))
+        rows = await all_rows(session, select(asked.c.n, each).select_from(asked.join(each, true())))
         for r in rows:
             found[r.pop("n")].append(r)
     return found
@@ -177,7 +170,7 @@ async def timed_clues(session: AsyncSession, *, before: datetime, limit: int = 5
     q = (select(clues).where(clues.c.state.in_([s.value for s in lifecycle.TIMED_STATES]),
                              clues.c.escalated_at.is_(None), clues.c.deadline < before)
          .order_by(clues.c.deadline).limit(limit).with_for_update(skip_locked=True))
-    return await _all(session, q)
+    return await all_rows(session, q)
 
 
 async def provisional_clues(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int) -> list[dict]:
@@ -187,7 +180,7 @@ async def provisional_clues(session: AsyncSession, *, after: tuple[datetime, str
     if after is not None:
         q = q.where(tuple_(clues.c.received_at, clues.c.id) > tuple_(*after))
     q = q.order_by(clues.c.received_at, clues.c.id).limit(limit).with_for_update(skip_locked=True)
-    return await _all(session, q)
+    return await all_rows(session, q)
 
 
 # ---------------------------------------------------------------- extensions
@@ -196,12 +189,12 @@ async def add_extension(session: AsyncSession, **values: Any) -> int:
 
 
 async def get_extension(session: AsyncSession, clue_id: str, ext_id: int) -> dict | None:
-    return await _first(session, select(extensions).where(extensions.c.id == ext_id, extensions.c.clue_id == clue_id)
+    return await first_row(session, select(extensions).where(extensions.c.id == ext_id, extensions.c.clue_id == clue_id)
                         .with_for_update())
 
 
 async def list_extensions(session: AsyncSession, clue_id: str) -> list[dict]:
-    return await _all(session, select(extensions).where(extensions.c.clue_id == clue_id).order_by(extensions.c.id))
+    return await all_rows(session, select(extensions).where(extensions.c.clue_id == clue_id).order_by(extensions.c.id))
 
 
 async def update_extension(session: AsyncSession, ext_id: int, **values: Any) -> None:
@@ -215,7 +208,7 @@ async def add_transfer(session: AsyncSession, **values: Any) -> None:
 
 async def get_transfer(session: AsyncSession, transfer_id: str, *, for_update: bool = False) -> dict | None:
     q = select(case_transfers).where(case_transfers.c.id == transfer_id)
-    return await _first(session, q.with_for_update() if for_update else q)
+    return await first_row(session, q, for_update=for_update)
 
 
 async def transfers_of_clue(session: AsyncSession, clue_id: str, *, direction: str | None = None,
@@ -225,7 +218,7 @@ async def transfers_of_clue(session: AsyncSession, clue_id: str, *, direction: s
         q = q.where(case_transfers.c.direction == direction)
     if status:
         q = q.where(case_transfers.c.status == status)
-    return await _all(session, q.order_by(case_transfers.c.requested_at))
+    return await all_rows(session, q.order_by(case_transfers.c.requested_at))
 
 
 async def update_transfer(session: AsyncSession, transfer_id: str, **values: Any) -> None:
@@ -235,7 +228,7 @@ async def update_transfer(session: AsyncSession, transfer_id: str, **values: Any
 async def open_transfers(session: AsyncSession, limit: int = 500) -> list[dict]:
     q = (select(case_transfers).where(case_transfers.c.status.in_(["pending_approval", "approved", "handed_over"]))
          .limit(limit).with_for_update(skip_locked=True))
-    return await _all(session, q)
+    return await all_rows(session, q)
 
 
 # ---------------------------------------------------------------- rules and policies
@@ -247,7 +240,7 @@ async def load_rules(session: AsyncSession) -> list[Rule]:
 
 
 async def list_rules(session: AsyncSession) -> list[dict]:
-    return await _all(session, select(routing_rules).order_by(routing_rules.c.id))
+    return await all_rows(session, select(routing_rules).order_by(routing_rules.c.id))
 
 
 async def add_rule(session: AsyncSession, **values: Any) -> dict:
@@ -255,7 +248,7 @@ async def add_rule(session: AsyncSession, **values: Any) -> dict:
 
 
 async def update_rule(session: AsyncSession, rule_id: int, **values: Any) -> dict | None:
-    return await _first(session, update(routing_rules).where(routing_rules.c.id == rule_id)
+    return await first_row(session, update(routing_rules).where(routing_rules.c.id == rule_id)
                         .values(**values, updated_at=func.now()).returning(routing_rules))
 
 
@@ -265,7 +258,7 @@ async def load_policies(session: AsyncSession) -> dict[tuple[str, str], int]:
 
 
 async def list_policies(session: AsyncSession) -> list[dict]:
-    return await _all(session, select(deadline_policies).order_by(deadline_policies.c.channel,
+    return await all_rows(session, select(deadline_policies).order_by(deadline_policies.c.channel,
                                                                   deadline_policies.c.urgency))
 
 
@@ -293,4 +286,4 @@ async def entity_candidates(session: AsyncSession, name: str, *, city_code: str 
     if city_code:
         q = q.where(entities.c.city_code == city_code)
     q = q.order_by(text("(SELECT count(*) FROM unnest(replica_entities.name_grams) g WHERE g = ANY(:grams)) DESC"))
-    return await _all(session, q.limit(limit).params(grams=grams))
+    return await all_rows(session, q.limit(limit).params(grams=grams))

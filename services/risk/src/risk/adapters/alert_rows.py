@@ -10,6 +10,8 @@ from sqlalchemy import Text, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.db import all_rows, first_row
+
 from .tables import alert_history, alerts
 
 
@@ -26,16 +28,14 @@ async def alerts_of_many(session: AsyncSession, usccs: list[str]) -> tuple[dict[
 
 
 async def open_alert(session: AsyncSession, uscc: str) -> dict | None:
-    q = select(alerts).where(alerts.c.uscc == uscc, alerts.c.state != "closed").with_for_update()
-    row = (await session.execute(q)).mappings().first()
-    return dict(row) if row else None
+    q = select(alerts).where(alerts.c.uscc == uscc, alerts.c.state != "closed")
+    return await first_row(session, q, for_update=True)
 
 
 async def last_alert_at_level(session: AsyncSession, uscc: str, level: str) -> dict | None:
     q = (select(alerts).where(alerts.c.uscc == uscc, alerts.c.level == level)
          .order_by(alerts.c.raised_at.desc()).limit(1))
-    row = (await session.execute(q)).mappings().first()
-    return dict(row) if row else None
+    return await first_row(session, q)
 
 
 async def insert_alert(session: AsyncSession, values: dict) -> None:
@@ -47,11 +47,7 @@ async def update_alert(session: AsyncSession, alert_id: str, **values: Any) -> N
 
 
 async def get_alert(session: AsyncSession, alert_id: str, *, for_update: bool = False) -> dict | None:
-    q = select(alerts).where(alerts.c.id == alert_id)
-    if for_update:
-        q = q.with_for_update()
-    row = (await session.execute(q)).mappings().first()
-    return dict(row) if row else None
+    return await first_row(session, select(alerts).where(alerts.c.id == alert_id), for_update=for_update)
 
 
 async def list_alerts(session: AsyncSession, *, department: str | None, level: str | None, state: str | None,
@@ -68,7 +64,7 @@ async def list_alerts(session: AsyncSession, *, department: str | None, level: s
     if uscc:
         q = q.where(alerts.c.uscc == uscc)
     q = q.order_by(alerts.c.raised_at.desc(), alerts.c.id).limit(limit).offset(offset)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return await all_rows(session, q)
 
 
 async def due_alerts(session: AsyncSession, now: datetime, limit: int = 500) -> list[dict]:
@@ -76,7 +72,7 @@ async def due_alerts(session: AsyncSession, now: datetime, limit: int = 500) -> 
     q = (select(alerts).where(alerts.c.escalate, alerts.c.escalated_at.is_(None),
                               alerts.c.state.in_(("open", "acknowledged")), alerts.c.respond_by < now)
          .order_by(alerts.c.respond_by).limit(limit).with_for_update(skip_locked=True))
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return await all_rows(session, q)
 
 
 async def provisional_alerts(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int) -> list[dict]:
@@ -87,7 +83,7 @@ async def provisional_alerts(session: AsyncSession, *, after: tuple[datetime, st
     if after is not None:
         q = q.where(tuple_(*key) > tuple_(*after))
     q = q.order_by(*key).limit(limit).with_for_update(skip_locked=True)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return await all_rows(session, q)
 
 
 async def add_alert_history(session: AsyncSession, **values: Any) -> None:
@@ -96,4 +92,4 @@ async def add_alert_history(session: AsyncSession, **values: Any) -> None:
 
 async def alert_history_of(session: AsyncSession, alert_id: str) -> list[dict]:
     q = select(alert_history).where(alert_history.c.alert_id == alert_id).order_by(alert_history.c.id)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return await all_rows(session, q)

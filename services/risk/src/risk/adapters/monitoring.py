@@ -9,6 +9,8 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.db import first_row
+
 from ..domain.windows import Window
 from .tables import device_windows, devices, stream_offsets
 
@@ -34,8 +36,7 @@ async def register_device(session: AsyncSession, *, device_id: str, uscc: str, m
 
 
 async def device(session: AsyncSession, device_id: str) -> dict | None:
-    row = (await session.execute(select(devices).where(devices.c.device_id == device_id))).mappings().first()
-    return dict(row) if row else None
+    return await first_row(session, select(devices).where(devices.c.device_id == device_id))
 
 
 async def devices_with_windows(session: AsyncSession, device_ids: list[str]) -> dict[str, tuple[dict, Window | None]]:

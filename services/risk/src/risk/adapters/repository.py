@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import replica
+from jsp_common.db import all_rows, first_row
 from jsp_common.unnest import unnest_insert
 
 from ..domain.model import RiskModel
@@ -29,14 +30,13 @@ async def latest_model(session: AsyncSession) -> tuple[int, RiskModel] | None:
 
 
 async def model_version(session: AsyncSession, version: int) -> dict | None:
-    row = (await session.execute(select(model_versions).where(model_versions.c.version == version))).mappings().first()
-    return dict(row) if row else None
+    return await first_row(session, select(model_versions).where(model_versions.c.version == version))
 
 
 async def list_models(session: AsyncSession) -> list[dict]:
     q = select(model_versions.c.version, model_versions.c.note, model_versions.c.created_by,
                model_versions.c.created_at).order_by(model_versions.c.version.desc())
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return await all_rows(session, q)
 
 
 async def add_model(session: AsyncSession, model: RiskModel, *, note: str, created_by: str) -> int:
@@ -118,11 +118,7 @@ async def counts_for(session: AsyncSession, first: str, last: str, windows: dict
 
 
 async def standing(session: AsyncSession, uscc: str, *, for_update: bool = False) -> dict | None:
-    q = select(standings).where(standings.c.uscc == uscc)
-    if for_update:
-        q = q.with_for_update()
-    row = (await session.execute(q)).mappings().first()
-    return dict(row) if row else None
+    return await first_row(session, select(standings).where(standings.c.uscc == uscc), for_update=for_update)
 
 
 # An entity's departments on record merged with those an event names (sorted, each once).
@@ -231,7 +227,7 @@ async def set_credit_classes(session: AsyncSession, classes: list[tuple[str, str
 
 async def class_history_of(session: AsyncSession, uscc: str) -> list[dict]:
     q = select(class_history).where(class_history.c.uscc == uscc).order_by(class_history.c.class_version)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return await all_rows(session, q)
 
 
 async def entity(session: AsyncSession, uscc: str) -> dict | None:
