@@ -231,12 +231,17 @@ class ConsumerLoop:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
             if not batches:
                 continue
-            await asyncio.gather(*(self.process(chunk) for chunk in self._chunks(batches.values())))
+            await self.apply(batches.values())
             try:
                 await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
             except (CommitFailedError, IllegalStateError, KafkaError) as exc:
                 # Partitions moved to another member: it re-reads from the last commit; the inbox dedups.
                 log.warning("offset commit failed", error=str(exc))
+
+    async def apply(self, polled: Iterable[list[ConsumerRecord]]) -> None:
+        """Apply a poll's messages (each partition's in order): how the loop applies what it reads, and how a
+        rebuild applies what it reads outside the group."""
+        await asyncio.gather(*(self.process(chunk) for chunk in self._chunks(polled)))
 
     def _chunks(self, polled: Iterable[list[ConsumerRecord]]) -> list[list[Delivery]]:
         """A poll's messages in chunks, each applied in its own transaction, the chunks concurrently (one chunk's

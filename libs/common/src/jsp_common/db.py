@@ -58,15 +58,19 @@ def _pinger(after_idle_s: float):
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, ping_after_idle_s: float = 1.0, echo: bool = False):
+    def __init__(self, url: str, *, pool_size: int = 10, ping_after_idle_s: float = 1.0, echo: bool = False,
+                 search_path: str | None = None, session_info: dict | None = None):
         """``ping_after_idle_s``: ``ServiceSettings.db_ping_after_idle_s``. The pool hands out the connection
-        used last (LIFO): under light load one connection stays warm and the others idle."""
+        used last (LIFO): under light load one connection stays warm and the others idle. ``search_path``:
+        the schemas unqualified table names resolve in (e.g. a rebuild writing the same tables in a schema of
+        its own); ``session_info``: what every session's ``info`` starts with."""
         self.url = url
+        connect_args = {"server_settings": {"search_path": search_path}} if search_path else {}
         self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                                                       pool_use_lifo=True, echo=echo)
+                                                       pool_use_lifo=True, echo=echo, connect_args=connect_args)
         event.listen(self.engine.sync_engine.pool, "checkin", _returned)
         event.listen(self.engine.sync_engine.pool, "checkout", _pinger(ping_after_idle_s))
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -20,7 +20,7 @@ def rebuild(settings, args) -> int:
     except RebuildRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print("read model rebuilt from the topics: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print("read model rebuilt from the topics and in place: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     return service_main(name="dashboard", service_dir=SERVICE_DIR, settings=Settings, create_app=create_app,
                         argv=argv, commands={"rebuild": Command(
-                            "empty the read model and replay every topic into it (stop the dashboard first)",
+                            "replay every topic into a new read model and put it in place (while the dashboard runs)",
                             rebuild)})
 
 

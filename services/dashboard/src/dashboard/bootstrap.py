@@ -6,6 +6,8 @@ from __future__ import annotations
 import httpx
 
 from jsp_common import clock
+from jsp_common.consumer import ConsumerLoop
+from jsp_common.db import Database
 from jsp_common.runtime import ServiceRuntime
 
 from . import subscriptions
@@ -45,9 +47,14 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     runtime.on_start(start_live)
     runtime.on_stop(stop_live)
     if consume:
-        runtime.add_consumer(group=settings.read_model_group, topics=subscriptions.read_model_topics(),
-                             handlers=subscriptions.read_model_handlers(runtime.deps),
-                             batch_handlers=subscriptions.read_model_batch_handlers(runtime.deps),
-                             fetch_min_bytes=settings.read_model_fetch_min_bytes,
-                             fetch_max_wait_ms=settings.read_model_fetch_max_wait_ms)
+        add_read_model(runtime, settings)
     return runtime
+
+
+def add_read_model(runtime: ServiceRuntime, settings: Settings, db: Database | None = None) -> ConsumerLoop:
+    """The consumer group that writes the read model (into ``db``: a rebuild's copy of it)."""
+    return runtime.add_consumer(group=settings.read_model_group, topics=subscriptions.read_model_topics(),
+                                handlers=subscriptions.read_model_handlers(),
+                                batch_handlers=subscriptions.read_model_batch_handlers(), db=db,
+                                fetch_min_bytes=settings.read_model_fetch_min_bytes,
+                                fetch_max_wait_ms=settings.read_model_fetch_max_wait_ms)

@@ -22,6 +22,12 @@ class Settings(ServiceSettings):
     read_model_fetch_min_bytes: int = Field(256 * 1024, ge=1)
     read_model_fetch_max_wait_ms: int = Field(200, ge=0)
 
+    # A rebuild (python -m dashboard rebuild) replays the topics into a copy of the read model in passes, each up
+    # to the topics' ends when it starts; once a pass finds fewer messages than this (or after the last pass
+    # allowed; 0: none), the group's writers wait while the rebuild reads the rest and puts the copy in place.
+    rebuild_final_pass_records: int = Field(2000, ge=0)
+    rebuild_max_passes: int = Field(10, ge=0)
+
     # The gateway, for the entity 360 view (called with the signed-in person's own token, so the gateway's
     # own scoping applies) and the inspection service's public routes (key matters, service manuals).
     gateway_url: str = "http://127.0.0.1:8000"

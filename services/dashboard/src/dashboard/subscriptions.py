@@ -13,7 +13,6 @@ from __future__ import annotations
 from jsp_common import departments, topics
 from jsp_common.consumer import HandlerContext
 
-from .deps import Deps
 from .usecases import ingest
 
 
@@ -25,7 +24,7 @@ def read_model_topics() -> list[str]:
     return fixed + per_department
 
 
-def read_model_batch_handlers(deps: Deps):
+def read_model_batch_handlers():
     """The clue lifecycle, most of the group's events, set-wise: a poll's consecutive transitions at once."""
     async def transitions(ctxs: list[HandlerContext]) -> None:
         await ingest.clue_transitions(ctxs[0].session, [(ctx.data, ctx.envelope) for ctx in ctxs])
@@ -33,7 +32,7 @@ def read_model_batch_handlers(deps: Deps):
     return {"clues.clue.transitioned.v1": transitions}
 
 
-def read_model_handlers(deps: Deps):
+def read_model_handlers():
     def on(use_case):
         async def handle(ctx: HandlerContext) -> None:
             await use_case(ctx.session, ctx.data, ctx.envelope)

@@ -22,8 +22,13 @@ SAMR = "samr-410100"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dashboard(settings, kafka_topics):
-    s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/dashboard_test", read_model_group=TEST_GROUP)
+async def dashboard_settings(settings) -> Settings:
+    return Settings(database_url=f"{settings.postgres_url.rstrip('/')}/dashboard_test", read_model_group=TEST_GROUP)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def dashboard(dashboard_settings, settings, kafka_topics):
+    s = dashboard_settings
     # Its dead-letter topic for every department's clues topic (the catalogue has the real group's).
     await create_topics(settings.kafka_bootstrap_servers, [
         Topic(dead_letter_topic(topics.department_topic(topics.DEPARTMENT_CLUES, SAMR), TEST_GROUP), "clue_id",

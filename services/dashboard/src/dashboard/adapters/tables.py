@@ -1,7 +1,7 @@
 """The read model (只读视图): what the dashboard knows, built only from the platform's topics.
 
-Every table can be emptied and rebuilt from the topics (``python -m dashboard rebuild``). Rows are keyed by
-the publisher's own ids, so a replayed event lands on the row it made before.
+Every table can be rebuilt from the topics, while the dashboard runs (``python -m dashboard rebuild``). Rows are
+keyed by the publisher's own ids, so a replayed event lands on the row it made before.
 """
 
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, Table, Text, text)

@@ -11,7 +11,7 @@ from typing import Any
 
 from jsp_common.consumer import in_rounds
 from jsp_common.unnest import unnest_insert
-from sqlalchemy import bindparam, case, delete, func, select, text, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,11 +19,15 @@ from .tables import (READ_MODEL, adjudication_cases, clue_alerts, clue_transitio
                      inspection_results, inspection_targets, notifications, risk_alerts)
 
 CHANNEL = "dashboard_changes"  # PostgreSQL NOTIFY channel: delivered when the writing transaction commits
+AREAS = ("entities", "notifications", "adjudication", "clues", "inspections", "alerts")
+QUIET = "dashboard_quiet"  # in a session's info: its changes are not announced (a rebuild's, to tables not shown)
 
 
 async def announce(session: AsyncSession, area: str) -> None:
     """Tell the live pages that ``area`` changed (NOTIFY is delivered only if the transaction commits); once per
     area and transaction, however many of a poll's events change it."""
+    if session.info.get(QUIET):
+        return
     announced = session.info.setdefault("dashboard_announced", set())
     if area not in announced:
         announced.add(area)
@@ -140,14 +144,6 @@ async def upsert_inspection_result(session: AsyncSession, row: dict[str, Any]) -
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[inspection_results.c.task_id, inspection_results.c.uscc],
         set_={k: stmt.excluded[k] for k in row if k not in ("task_id", "uscc")}))
-
-
-async def empty_read_model(session: AsyncSession, group: str) -> None:
-    """Forget everything learnt from the topics (before a rebuild replays them): the read model and the
-    group's inbox (else the replayed events would be taken for duplicates)."""
-    names = ", ".join(t.name for t in READ_MODEL)
-    await session.execute(text(f"TRUNCATE {names}"))
-    await session.execute(text("DELETE FROM inbox WHERE consumer_group = :g").bindparams(g=group))
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:

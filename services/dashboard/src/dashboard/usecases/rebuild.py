@@ -1,79 +1,89 @@
-"""Rebuilding the read model from the topics: forget it, move the consumer group back to the start of every
-topic, and replay until the group has caught up with what the topics held when the rebuild began."""
+"""Rebuilding the read model from the topics while the dashboard runs.
+
+The group's handlers replay every topic from its beginning into a copy of the read model and its inbox
+(``adapters.shadow``), read outside the consumer group, while the pages read and the running dashboards' group
+writes the live tables. Each pass reads up to the ends the topics have when it starts; once a pass finds fewer
+than ``rebuild_final_pass_records`` new messages, the rebuild holds the group's writers (its transactions wait;
+the pages still read), reads what arrived since, and puts the copy in place of the live tables in the same
+transaction. The copy then holds every message up to ends read after the writers were held, so it has every
+effect the live tables had; a message the group had read but not applied yet is applied to the copy when its
+transaction goes on, or skipped by the copy's inbox when the rebuild applied it already. The group's position
+in Kafka is not moved.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
+from sqlalchemy import text
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
-
-from jsp_common.offsets import assign_all
+from jsp_common.db import Database
+from jsp_common.logs import get_logger
+from jsp_common.messaging_tables import inbox
+from jsp_common.offsets import read_from
+from jsp_common.runtime import ServiceRuntime
 
 from .. import subscriptions
-from ..adapters import writes
-from ..bootstrap import build
+from ..adapters import shadow, writes
+from ..adapters.tables import READ_MODEL
+from ..bootstrap import add_read_model
 from ..settings import Settings
+
+log = get_logger(__name__)
+TABLES = (inbox.name, *(t.name for t in READ_MODEL))  # the inbox first: a group's transaction writes it first
+_LOCK = "SELECT pg_try_advisory_lock(hashtext('dashboard read-model rebuild'))"
 
 
 class RebuildRefused(RuntimeError):
     """The read model was left as it was."""
 
 
-async def _rewind(group: str, topics: list[str], options: dict) -> dict:
-    """Commit the beginning of every topic as the group's position; returns the end offsets to catch up to.
-    Fails if a dashboard is still running in the group (stop it first)."""
-    c = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **options)
-    await c.start()
+async def rebuild(settings: Settings) -> dict[str, int]:
+    """Rebuild the read model; returns the rows per table of the new one."""
+    runtime = ServiceRuntime(settings)  # its producer dead-letters what the group dead-letters; its db: the live tables
+    copy = Database(settings.database_url, pool_size=settings.db_pool_size, search_path=shadow.SEARCH_PATH,
+                    session_info={writes.QUIET: True})
+    group = add_read_model(runtime, settings, db=copy)
+    topics = subscriptions.read_model_topics()
+    positions: dict = {}
+
+    async def apply_pass() -> int:
+        n = 0
+        async for records in read_from(topics, positions, max_records=settings.consumer_max_records,
+                                       **settings.kafka_client_options()):
+            await group.apply(_by_partition(records))
+            n += len(records)
+        return n
+
+    await runtime.producer.start()
     try:
-        tps = await assign_all(c, topics)
-        ends = await c.end_offsets(tps)
-        starts = await c.beginning_offsets(tps)
-        await c.commit({tp: max(offset, 0) for tp, offset in starts.items()})
-        return {tp: end for tp, end in ends.items() if end > starts[tp]}
+        async with runtime.db.engine.connect() as guard:  # one rebuild at a time (held by this connection)
+            if not (await guard.execute(text(_LOCK))).scalar_one():
+                raise RebuildRefused("another rebuild of the read model is running")
+            async with runtime.db.transaction() as session:
+                await shadow.create(session, TABLES)
+            passes, n = 0, None
+            while passes < settings.rebuild_max_passes and (n is None or n >= settings.rebuild_final_pass_records):
+                passes, n = passes + 1, await apply_pass()
+                log.info("read model rebuild: pass applied", passes=passes, messages=n)
+            async with runtime.db.transaction() as session:
+                await shadow.hold_writers(session, TABLES)
+                n = await apply_pass()
+                await shadow.carry_over(session, inbox.name, "consumer_group <> :group", group=group.group)
+                await shadow.put_in_place(session, TABLES)
+                for area in writes.AREAS:
+                    await writes.announce(session, area)
+            log.info("read model rebuilt and in place", final_pass_messages=n)
+            async with runtime.db.transaction() as session:
+                return await writes.counts(session)
     finally:
-        await c.stop()
+        await group.stop()
+        await runtime.producer.stop()
+        await copy.dispose()
+        await runtime.db.dispose()
 
 
-async def _caught_up(group: str, ends: dict, options: dict) -> bool:
-    admin = AIOKafkaAdminClient(**options)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return all(committed.get(tp) is not None and committed[tp].offset >= end for tp, end in ends.items())
-
-
-async def rebuild(settings: Settings, timeout_s: float = 3600.0) -> dict[str, int]:
-    options = settings.kafka_client_options()
-    runtime = build(settings)
-    started = False
-    try:
-        # Rewind first: it fails while a dashboard still consumes in the group, before anything is forgotten.
-        try:
-            ends = await _rewind(settings.kafka_group(settings.read_model_group), subscriptions.read_model_topics(), options)
-        except KafkaError as exc:
-            raise RebuildRefused(f"cannot move consumer group {settings.read_model_group} back to the start of "
-                                 f"the topics ({type(exc).__name__}): stop every running dashboard first") from None
-        async with runtime.db.transaction() as session:
-            await writes.empty_read_model(session, settings.read_model_group)
-        await runtime.start()
-        started = True
-        deadline = time.monotonic() + timeout_s
-        while not await _caught_up(settings.kafka_group(settings.read_model_group), ends, options):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the read model did not catch up within {timeout_s:.0f}s")
-            await asyncio.sleep(1.0)
-    finally:
-        if started:
-            await runtime.stop()
-        else:
-            await runtime.deps.gateway.aclose()
-            await runtime.db.dispose()
-    async with runtime.db.transaction() as session:  # the engine opens a new pool after dispose()
-        counts = await writes.counts(session)
-    await runtime.db.dispose()
-    return counts
+def _by_partition(records: list) -> list[list]:
+    """A poll's records as the consumer loop takes them: each partition's together, in order."""
+    parts: dict = {}
+    for r in records:
+        parts.setdefault((r.topic, r.partition), []).append(r)
+    return list(parts.values())

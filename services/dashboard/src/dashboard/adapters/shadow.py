@@ -1,0 +1,80 @@
+"""The read model written again beside itself, for a rebuild while the dashboard runs: a schema of its own
+holding the same tables (columns, defaults, keys, indexes and triggers, under the names the migrations gave
+them), filled while the pages read and the consumer group writes the tables in ``public``, then put in their
+place in one transaction.
+
+The copy is taken from the live tables' catalogue, not from the migrations, so it has whatever shape the
+database is at. A copied trigger calls the same function in ``public``; the function's unqualified table names
+resolve through the session's ``search_path`` (the rebuild's sessions see the copy first). The tables have no
+sequences of their own (a sequence owned by a replaced table would go with it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+SCHEMA = "read_model_rebuild"
+PREVIOUS = "read_model_previous"  # the replaced tables, dropped in the transaction that replaces them
+SEARCH_PATH = f"{SCHEMA}, public"   # a session writing the copy
+_COPIED = ("DEFAULTS", "CONSTRAINTS", "GENERATED", "IDENTITY", "STORAGE", "COMMENTS", "STATISTICS")  # not INDEXES
+_ON_PUBLIC = re.compile(r" ON (ONLY )?public\.")
+
+_KEYS = text("""
+SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def FROM pg_constraint
+WHERE conrelid = ANY(CAST(:oids AS oid[])) AND contype IN ('p', 'u', 'x', 'f') ORDER BY contype = 'f', conname""")
+_INDEXES = text("""
+SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = ANY(CAST(:oids AS oid[]))
+AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))
+ORDER BY i.indexrelid""")
+_TRIGGERS = text("""
+SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = ANY(CAST(:oids AS oid[])) AND NOT tgisinternal
+ORDER BY oid""")
+
+
+async def create(session: AsyncSession, tables: Sequence[str]) -> None:
+    """An empty copy of ``tables`` (of schema ``public``) in :data:`SCHEMA`, replacing what an interrupted
+    rebuild left there."""
+    await session.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+    await session.execute(text(f"DROP SCHEMA IF EXISTS {PREVIOUS} CASCADE"))
+    await session.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+    oids = [(await session.execute(text("SELECT CAST(CAST(:t AS regclass) AS oid)"), {"t": f"public.{t}"})).scalar_one()
+            for t in tables]
+    # Read under the service's own search_path, so that the definitions name the live tables unqualified...
+    keys = (await session.execute(_KEYS, {"oids": oids})).all()
+    indexes = (await session.execute(_INDEXES, {"oids": oids})).scalars().all()
+    triggers = (await session.execute(_TRIGGERS, {"oids": oids})).scalars().all()
+    including = " ".join(f"INCLUDING {what}" for what in _COPIED)
+    for t in tables:
+        await session.execute(text(f"CREATE TABLE {SCHEMA}.{t} (LIKE public.{t} {including})"))
+    # ... and executed with the copy first in it: the same names now mean the copy's tables.
+    await session.execute(text(f"SET LOCAL search_path TO {SEARCH_PATH}"))
+    for table, name, definition in keys:
+        await session.execute(text(f'ALTER TABLE {table.removeprefix("public.")} ADD CONSTRAINT "{name}" {definition}'))
+    for statement in (*indexes, *triggers):
+        await session.execute(text(_ON_PUBLIC.sub(r" ON \1", statement)))
+
+
+async def hold_writers(session: AsyncSession, tables: Sequence[str]) -> None:
+    """Until ``session`` ends, every transaction writing one of ``tables`` waits (readers do not), in the
+    order given: a consumer group's transaction writes its inbox first, so name the inbox first."""
+    await session.execute(text(f"LOCK TABLE {', '.join(f'public.{t}' for t in tables)} IN EXCLUSIVE MODE"))
+
+
+async def carry_over(session: AsyncSession, table: str, where: str, **params) -> None:
+    """Copy the live rows of ``table`` matching ``where`` into the copy (rows the rebuild does not make)."""
+    await session.execute(text(f"INSERT INTO {SCHEMA}.{table} SELECT * FROM public.{table} WHERE {where}"), params)
+
+
+async def put_in_place(session: AsyncSession, tables: Sequence[str]) -> None:
+    """The copy's tables become the live ones and the live ones are dropped, at the commit of ``session``;
+    statements of other sessions waiting on the live tables meanwhile then run on the new ones."""
+    await session.execute(text(f"CREATE SCHEMA {PREVIOUS}"))
+    for t in tables:
+        await session.execute(text(f"ALTER TABLE public.{t} SET SCHEMA {PREVIOUS}"))
+        await session.execute(text(f"ALTER TABLE {SCHEMA}.{t} SET SCHEMA public"))
+    await session.execute(text(f"DROP SCHEMA {SCHEMA}"))
+    await session.execute(text(f"DROP SCHEMA {PREVIOUS} CASCADE"))
