@@ -1,8 +1,9 @@
-"""Replay figure: a service's directory replica rebuilt from the log. 1,000,000 entity records are put on the
-compacted ``registry.entities.v1``; ``python -m clues replay-replica`` (in its own process, as an operator runs
-it) reads the topic from its beginning and writes every record into an empty replica (the clues service's, with
-its name bigrams), beside a bare reader of the same topic in the same run (aiokafka, outside any group, nothing
-parsed or written).
+"""Replay figures: read models rebuilt from the log. 1,000,000 entity records are put on the compacted
+``registry.entities.v1``; ``python -m clues replay-replica`` (in its own process, as an operator runs it) reads
+the topic from its beginning and writes every record into an empty replica (the clues service's, with its name
+bigrams), and ``python -m dashboard rebuild`` rebuilds the dashboard's read model from every topic it reads
+(those records, the others empty), each beside a bare reader of the same topic in the same run (aiokafka,
+outside any group, nothing parsed or written).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
 from jsp_common.migrations import upgrade
 
-SERVICE_DIR = Path(__file__).resolve().parents[1] / "services" / "clues"
+SERVICES = Path(__file__).resolve().parents[1] / "services"
+SERVICE_DIR = SERVICES / "clues"
 NAMES = ("好味道", "老街坊", "金水河", "中原红", "豫香园", "黄河鲤", "嵩山", "二七", "绿城", "商都")
 
 
@@ -83,11 +85,30 @@ async def run(env: BenchEnv) -> list[Figure]:
                                         "JSP_KAFKA_BOOTSTRAP_SERVERS": env.bootstrap, "JSP_LOG_LEVEL": "WARNING"})
     m = re.search(r"([\d,]+) records applied, ([\d,]+) other messages skipped, in ([\d.]+) s", proc.stdout)
     applied, seconds = int(m.group(1).replace(",", "")), float(m.group(3))
+    rebuilt, rebuild_s = await _dashboard_rebuild(env)
     return [Figure("replay: directory replica rebuilt from registry.entities.v1", applied / seconds, read / read_s,
                    "entities/s", True,
                    f"{applied:,} records into an empty clues replica (with its name bigrams) in {seconds:.1f} s, "
                    f"`python -m clues replay-replica`; baseline: a bare reader of the same topic ({read:,} "
-                   f"messages in {read_s:.1f} s, nothing parsed or written)")]
+                   f"messages in {read_s:.1f} s, nothing parsed or written)"),
+            Figure("replay: the dashboard's read model rebuilt from every topic it reads", rebuilt / rebuild_s,
+                   read / read_s, "entities/s", True,
+                   f"{rebuilt:,} entities in {rebuild_s:.1f} s with process start, `python -m dashboard rebuild` "
+                   f"(a copy of the read model filled and put in place, the tally triggers on every row); "
+                   f"baseline: the same bare reader")]
+
+
+async def _dashboard_rebuild(env: BenchEnv) -> tuple[int, float]:
+    """``python -m dashboard rebuild`` over the same topic (and every other topic it reads, empty here)."""
+    db_url = f"{env.postgres_url.rstrip('/')}/dashboard_replay_bench"
+    await upgrade(SERVICES / "dashboard", db_url)
+    started = time.perf_counter()
+    proc = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "dashboard", "rebuild"], check=True,
+                                   capture_output=True, text=True,
+                                   env={**os.environ, "JSP_DASHBOARD_DATABASE_URL": db_url,
+                                        "JSP_KAFKA_BOOTSTRAP_SERVERS": env.bootstrap, "JSP_LOG_LEVEL": "WARNING"})
+    seconds = time.perf_counter() - started
+    return int(re.search(r"\bentities (\d+)", proc.stdout).group(1)), seconds
 
 
 def _check_template() -> None:
