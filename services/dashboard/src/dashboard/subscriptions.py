@@ -25,11 +25,15 @@ def read_model_topics() -> list[str]:
 
 
 def read_model_batch_handlers():
-    """The clue lifecycle, most of the group's events, set-wise: a poll's consecutive transitions at once."""
-    async def transitions(ctxs: list[HandlerContext]) -> None:
-        await ingest.clue_transitions(ctxs[0].session, [(ctx.data, ctx.envelope) for ctx in ctxs])
+    """Set-wise, a poll's consecutive events of a type at once: the clue lifecycle (most of the group's events)
+    and the directory's records (every entity, when the read model is rebuilt)."""
+    def many(use_case):
+        async def handle(ctxs: list[HandlerContext]) -> None:
+            await use_case(ctxs[0].session, [(ctx.data, ctx.envelope) for ctx in ctxs])
+        return handle
 
-    return {"clues.clue.transitioned.v1": transitions}
+    return {"clues.clue.transitioned.v1": many(ingest.clue_transitions),
+            "registry.entity.changed.v1": many(ingest.entities_changed)}
 
 
 def read_model_handlers():
@@ -39,7 +43,6 @@ def read_model_handlers():
         return handle
 
     return {
-        "registry.entity.changed.v1": on(ingest.entity_changed),
         "registry.adjudication.requested.v1": on(ingest.adjudication_requested),
         "registry.adjudication.decided.v1": on(ingest.adjudication_decided),
         "registry.assignment.disputed.v1": on(ingest.assignment_disputed),

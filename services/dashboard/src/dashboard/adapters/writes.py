@@ -34,13 +34,26 @@ async def announce(session: AsyncSession, area: str) -> None:
         await session.execute(select(func.pg_notify(CHANNEL, area)))
 
 
-async def upsert_entity(session: AsyncSession, row: dict[str, Any]) -> None:
-    """The latest record wins (by record_version); the first one seen keeps its ``first_seen_at``."""
-    stmt = insert(entities).values(**row)
-    changing = {k: stmt.excluded[k] for k in row if k not in ("uscc", "first_seen_at")}
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[entities.c.uscc], set_=changing,
-        where=entities.c.record_version < stmt.excluded.record_version))
+# Entity records: a poll's in one statement of fixed text. The latest record wins (by record_version, strictly: a
+# redelivered version changes nothing, so the tally triggers see no change); the first one seen of an entity keeps
+# its first_seen_at.
+_ENTITY_COLUMNS = tuple(c.name for c in entities.c)
+_UPSERT_ENTITIES = unnest_insert(entities, _ENTITY_COLUMNS, suffix=(
+    "ON CONFLICT (uscc) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _ENTITY_COLUMNS if c not in ("uscc", "first_seen_at"))
+    + " WHERE entities.record_version < excluded.record_version"))
+
+
+async def upsert_entities(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Entity records in the order received: as if upserted one by one (one row per entity in the statement)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        held = latest.get(row["uscc"])
+        if held is None:
+            latest[row["uscc"]] = row
+        elif held["record_version"] < row["record_version"]:
+            latest[row["uscc"]] = {**row, "first_seen_at": held["first_seen_at"]}
+    await session.execute(_UPSERT_ENTITIES.statement, _UPSERT_ENTITIES.params(list(latest.values())))
 
 
 async def upsert_notification(session: AsyncSession, row: dict[str, Any]) -> None:

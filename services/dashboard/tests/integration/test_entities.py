@@ -1,0 +1,58 @@
+"""The directory's records in the read model (registry.entities.v1, taken a poll at a time): the latest version of
+an entity wins whatever order its records arrive in, and the entity keeps the time of the first record seen."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from jsp_common import clock, topics
+from jsp_common.db import Database
+from jsp_common.envelope import new_envelope
+from jsp_common.events.registry import EntityChanged
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import wait_until
+
+
+def record(uscc: str, version: int, name: str, changed_days_ago: int) -> tuple[str, bytes]:
+    now = clock.now()
+    data = EntityChanged(
+        uscc=uscc, name=name, entity_type="有限责任公司", address="河南省郑州市金水区农业路18号",
+        division_code="410105", industry_code="6210", status="active", established_on="2020-05-01",
+        responsible_departments=["samr-410100"], domains=["food"], assignment_state="assigned",
+        assignment_source="rules", record_version=version, last_changed_at=now - timedelta(days=changed_days_ago),
+        updated_at=now)
+    env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
+    return env.id, env.to_bytes()
+
+
+async def test_the_latest_version_wins_and_the_first_record_seen_dates_the_entity(dashboard, dashboard_settings,
+                                                                                    raw_producer):
+    uscc = new_uscc()
+    sent = [record(uscc, 1, "初名餐饮", 30), record(uscc, 3, "现名餐饮", 10), record(uscc, 2, "中间名餐饮", 20),
+            record(uscc, 3, "现名餐饮（重发）", 5)]
+    for _, value in sent:  # one after another on the entity's partition: usually one poll, maybe more
+        await raw_producer.send(topics.REGISTRY_ENTITIES, value, key=uscc.encode())
+    await raw_producer.flush()
+    db = Database(dashboard_settings.database_url)
+    try:
+        async def all_applied() -> bool:
+            async with db.transaction() as s:
+                return (await s.execute(text("SELECT count(*) FROM inbox WHERE consumer_group = :g AND event_id = "
+                                             "ANY(CAST(:ids AS text[]))"),
+                                        {"g": dashboard_settings.read_model_group, "ids": [i for i, _ in sent]})
+                        ).scalar_one() == len(sent)
+        await wait_until(all_applied, timeout=30, what="the four records applied")
+        async with db.transaction() as s:
+            got = (await s.execute(text("SELECT name, record_version, first_seen_at, last_changed_at "
+                                        "FROM entities WHERE uscc = :u"), {"u": uscc})).mappings().one()
+        assert got["record_version"] == 3
+        assert got["name"] == "现名餐饮"  # a redelivered version 3 changes nothing
+        assert (got["last_changed_at"] - got["first_seen_at"]).days == 20
+        async with db.transaction() as s:
+            tallied = (await s.execute(text("SELECT sum(n) FROM entity_tally WHERE department = ''"))).scalar_one()
+            counted = (await s.execute(text("SELECT count(*) FROM entities"))).scalar_one()
+        assert tallied == counted
+    finally:
+        await db.dispose()
