@@ -58,6 +58,12 @@ async def create(session: AsyncSession, tables: Sequence[str]) -> None:
         await session.execute(text(_ON_PUBLIC.sub(r" ON \1", statement)))
 
 
+async def revision(session: AsyncSession) -> str | None:
+    """The live tables' migration revision: a copy made at another has another shape."""
+    return (await session.execute(text("SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version"))
+            ).scalar_one()
+
+
 async def hold_writers(session: AsyncSession, tables: Sequence[str]) -> None:
     """Until ``session`` ends, every transaction writing one of ``tables`` waits (readers do not), in the
     order given: a consumer group's transaction writes its inbox first, so name the inbox first."""

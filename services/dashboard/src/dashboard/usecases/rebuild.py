@@ -60,12 +60,16 @@ async def rebuild(settings: Settings) -> dict[str, int]:
                 raise RebuildRefused("another rebuild of the read model is running")
             async with runtime.db.transaction() as session:
                 await shadow.create(session, TABLES)
+                shaped_at = await shadow.revision(session)
             passes, n = 0, None
             while passes < settings.rebuild_max_passes and (n is None or n >= settings.rebuild_final_pass_records):
                 passes, n = passes + 1, await apply_pass()
                 log.info("read model rebuild: pass applied", passes=passes, messages=n)
             async with runtime.db.transaction() as session:
                 await shadow.hold_writers(session, TABLES)
+                if (now := await shadow.revision(session)) != shaped_at:  # the copy has the tables' old shape
+                    raise RebuildRefused(f"the read model's tables were migrated during the rebuild ({shaped_at} -> "
+                                         f"{now}): run it again")
                 n = await apply_pass()
                 await shadow.carry_over(session, inbox.name, "consumer_group <> :group", group=group.group)
                 await shadow.put_in_place(session, TABLES)
