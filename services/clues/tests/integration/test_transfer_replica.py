@@ -129,6 +129,13 @@ async def test_clue_without_uscc_matched_by_name_and_place(service, bootstrap):
     assert lead["co_departments"] == ["nhc-410100"]
     row = await service.clue("hotline", no)
     assert row["match_method"] == "name_place"
+    # A poll's clues without USCC are matched together (their candidates in one statement), each to its own.
+    from clues.usecases.intake import match_by_name
+    async with service.deps.db.transaction() as s:
+        matches = await match_by_name(service.deps, s, [
+            (f"无名{unique('')[-6:]}小吃", "郑州市二七区大学路1号", "410103"), (None, None, "410105"),
+            (short, "郑州市金水区农业路18号", "410105")])
+    assert [m[1] for m in matches] == [None, None, "name_place"] and matches[2][0]["uscc"] == uscc
     assert (await replicated())["name"] == name
 
 

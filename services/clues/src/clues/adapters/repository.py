@@ -278,12 +278,29 @@ async def entities_by_uscc(session: AsyncSession, usccs: list[str]) -> dict[str,
     return await replica.entities(session, entities, usccs)
 
 
-async def entity_candidates(session: AsyncSession, name: str, *, city_code: str | None, limit: int) -> list[dict]:
-    grams = search_grams(name)
-    if not grams:
-        return []
-    q = select(entities).where(entities.c.name_grams.overlap(grams))
-    if city_code:
-        q = q.where(entities.c.city_code == city_code)
-    q = q.order_by(text("(SELECT count(*) FROM unnest(replica_entities.name_grams) g WHERE g = ANY(:grams)) DESC"))
-    return await all_rows(session, q.limit(limit).params(grams=grams))
+# Candidates for many names at once: for each (its bigrams, its city or NULL), the entities sharing most bigrams.
+_CANDIDATES = text("""
+SELECT q.i, e.* FROM unnest(CAST(:i AS int[]), CAST(:grams AS text[]), CAST(:city AS text[])) AS q(i, grams, city)
+CROSS JOIN LATERAL (
+  SELECT r.* FROM replica_entities r
+  WHERE r.name_grams && string_to_array(q.grams, chr(31)) AND (q.city IS NULL OR r.city_code = q.city)
+  ORDER BY (SELECT count(*) FROM unnest(r.name_grams) g WHERE g = ANY(string_to_array(q.grams, chr(31)))) DESC
+  LIMIT :limit) e""").columns(i=Integer, **{c.name: c.type for c in entities.c})  # typed by name, as select() would
+
+
+async def entity_candidates(session: AsyncSession, names: list[tuple[str, str | None]], *,
+                            limit: int) -> list[list[dict]]:
+    """For each (name, city code or None): the directory entities (of that city) whose names share most bigrams
+    with it, at most ``limit``, in one statement."""
+    wanted = [(i, search_grams(name), city) for i, (name, city) in enumerate(names)]
+    wanted = [(i, grams, city) for i, grams, city in wanted if grams]
+    found: list[list[dict]] = [[] for _ in names]
+    if wanted:
+        rows = await session.execute(_CANDIDATES, {"i": [i for i, _, _ in wanted],
+                                                   "grams": ["\x1f".join(g) for _, g, _ in wanted],
+                                                   "city": [c for _, _, c in wanted], "limit": limit})
+        for row in rows.mappings():
+            found[row["i"]].append({k: v for k, v in row.items() if k != "i"})
+    return found
+
+

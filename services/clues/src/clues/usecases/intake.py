@@ -35,23 +35,24 @@ from .dispatch import dispatch_values, dispatched_events
 from .replies import reply_topic
 
 
-async def match_business(deps: Deps, session: AsyncSession, *, uscc: str | None, name: str | None,
-                         address: str | None, division_code: str | None) -> tuple[dict | None, str | None, float | None]:
-    """The directory entity a clue is about: by USCC, else by name and place (with a confidence)."""
-    if uscc:
-        return await repo.entity(session, uscc), "uscc", 1.0
-    if not name or not search_grams(name):
-        return None, None, None
-    candidates = await repo.entity_candidates(session, name, city_code=divisions.city_code(division_code),
-                                              limit=deps.settings.match_candidates)
-    best, best_score = None, 0.0
-    for c in candidates:
-        score = match_confidence(name, address, c["name"], c["address"])
-        if score > best_score:
-            best, best_score = c, score
-    if best is not None and best_score >= deps.settings.match_min_confidence:
-        return best, "name_place", best_score
-    return None, None, None
+async def match_by_name(deps: Deps, session: AsyncSession,
+                        wanted: list[tuple[str | None, str | None, str | None]]) -> list[tuple[dict | None, str | None, float | None]]:
+    """The directory entity each clue without a USCC is about, by its (business name, address, division code):
+    the best-scoring of the candidates sharing most of the name's bigrams in its city, with the confidence, if it
+    reaches ``match_min_confidence``. The candidates of all of them in one statement."""
+    named = [(i, name) for i, (name, _, _) in enumerate(wanted) if name and search_grams(name)]
+    found = await repo.entity_candidates(
+        session, [(name, divisions.city_code(wanted[i][2])) for i, name in named], limit=deps.settings.match_candidates)
+    matches: list[tuple[dict | None, str | None, float | None]] = [(None, None, None)] * len(wanted)
+    for (i, name), candidates in zip(named, found):
+        best, best_score = None, 0.0
+        for c in candidates:
+            score = match_confidence(name, wanted[i][1], c["name"], c["address"])
+            if score > best_score:
+                best, best_score = c, score
+        if best is not None and best_score >= deps.settings.match_min_confidence:
+            matches[i] = (best, "name_place", best_score)
+    return matches
 
 
 def _place_of(fields: _ClueFields) -> str | None:
@@ -150,7 +151,12 @@ async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission],
     if fresh:
         cfg = await deps.config.get(session)
         ents = await repo.entities_by_uscc(session, [s.fields.uscc for s in fresh.values() if s.fields.uscc])
-        new = {i: await _new_clue(deps, session, s, ents) for i, s in fresh.items()}
+        places = {i: _place_of(s.fields) for i, s in fresh.items()}
+        unnamed = [i for i, s in fresh.items() if not s.fields.uscc]
+        by_name = dict(zip(unnamed, await match_by_name(deps, session, [
+            (fresh[i].fields.business_name, fresh[i].fields.address, places[i]) for i in unnamed])))
+        new = {i: _new_clue(deps, s, places[i], (ents.get(s.fields.uscc), "uscc", 1.0) if s.fields.uscc else by_name[i])
+               for i, s in fresh.items()}
         window = timedelta(days=deps.settings.duplicate_window_days)
         since = {i: clock.as_local(n[0]["received_at"]) - window for i, n in new.items()}
         stored = dict(zip(new, await repo.duplicate_candidates_of(
@@ -192,17 +198,12 @@ def _business_or_place(clue: dict) -> tuple[str, str] | None:
     return ("place", clue["division_code"]) if clue["division_code"] is not None else None
 
 
-async def _new_clue(deps: Deps, session: AsyncSession, s: Submission,
-                    ents: dict[str, dict]) -> tuple[dict, dict | None, str | None, float | None]:
-    """A new clue as it is received (every column of the table), its business (matched by USCC from ``ents``,
-    else by name and place), and how it was matched."""
+def _new_clue(deps: Deps, s: Submission, place: str | None,
+              match: tuple[dict | None, str | None, float | None]) -> tuple[dict, dict | None, str | None, float | None]:
+    """A new clue as it is received (every column of the table), its business (``match``: by USCC, else by name
+    and place) and how it was matched."""
     fields = s.fields
-    place = _place_of(fields)
-    if fields.uscc:
-        ent, method, confidence = ents.get(fields.uscc), "uscc", 1.0
-    else:
-        ent, method, confidence = await match_business(deps, session, uscc=None, name=fields.business_name,
-                                                       address=fields.address, division_code=place)
+    ent, method, confidence = match
     clue = repo.blank_clue()
     clue.update({
         "id": _new_clue_id(s.tx, fields.received_at, s.channel, s.channel_ref),
