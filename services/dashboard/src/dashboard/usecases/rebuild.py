@@ -8,7 +8,8 @@ the pages still read), reads what arrived since, and puts the copy in place of t
 transaction. The copy then holds every message up to ends read after the writers were held, so it has every
 effect the live tables had; a message the group had read but not applied yet is applied to the copy when its
 transaction goes on, or skipped by the copy's inbox when the rebuild applied it already. The group's position
-in Kafka is not moved.
+in Kafka is not moved. A copy made before the live tables were migrated (their revision differs once the writers
+are held) is not put in place.
 """
 
 from __future__ import annotations
