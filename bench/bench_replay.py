@@ -27,7 +27,6 @@ from jsp_common.events.registry import EntityChanged
 from jsp_common.migrations import upgrade
 
 SERVICES = Path(__file__).resolve().parents[1] / "services"
-SERVICE_DIR = SERVICES / "clues"
 NAMES = ("好味道", "老街坊", "金水河", "中原红", "豫香园", "黄河鲤", "嵩山", "二七", "绿城", "商都")
 
 
@@ -74,15 +73,10 @@ async def _bare_read(env: BenchEnv) -> tuple[int, float]:
 
 async def run(env: BenchEnv) -> list[Figure]:
     n = env.n(1_000_000)
-    db_url = f"{env.postgres_url.rstrip('/')}/clues_replay_bench"
-    await upgrade(SERVICE_DIR, db_url)
     _check_template()
     await _fill(env, n)
     read, read_s = await _bare_read(env)
-    proc = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "clues", "replay-replica"], check=True,
-                                   capture_output=True, text=True,
-                                   env={**os.environ, "JSP_CLUES_DATABASE_URL": db_url,
-                                        "JSP_KAFKA_BOOTSTRAP_SERVERS": env.bootstrap, "JSP_LOG_LEVEL": "WARNING"})
+    proc, _ = await _command(env, "clues", "replay-replica")
     m = re.search(r"([\d,]+) records applied, ([\d,]+) other messages skipped, in ([\d.]+) s", proc.stdout)
     applied, seconds = int(m.group(1).replace(",", "")), float(m.group(3))
     rebuilt, rebuild_s = await _dashboard_rebuild(env)
@@ -100,15 +94,21 @@ async def run(env: BenchEnv) -> list[Figure]:
 
 async def _dashboard_rebuild(env: BenchEnv) -> tuple[int, float]:
     """``python -m dashboard rebuild`` over the same topic (and every other topic it reads, empty here)."""
-    db_url = f"{env.postgres_url.rstrip('/')}/dashboard_replay_bench"
-    await upgrade(SERVICES / "dashboard", db_url)
-    started = time.perf_counter()
-    proc = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "dashboard", "rebuild"], check=True,
-                                   capture_output=True, text=True,
-                                   env={**os.environ, "JSP_DASHBOARD_DATABASE_URL": db_url,
-                                        "JSP_KAFKA_BOOTSTRAP_SERVERS": env.bootstrap, "JSP_LOG_LEVEL": "WARNING"})
-    seconds = time.perf_counter() - started
+    proc, seconds = await _command(env, "dashboard", "rebuild")
     return int(re.search(r"\bentities (\d+)", proc.stdout).group(1)), seconds
+
+
+async def _command(env: BenchEnv, service: str, command: str) -> tuple[subprocess.CompletedProcess, float]:
+    """``python -m <service> <command>`` in its own process, as an operator runs it, on a database of the bench
+    migrated first; with its time, process start included."""
+    db_url = f"{env.postgres_url.rstrip('/')}/{service}_replay_bench"
+    await upgrade(SERVICES / service, db_url)
+    started = time.perf_counter()
+    proc = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", service, command], check=True,
+                                   capture_output=True, text=True,
+                                   env={**os.environ, f"JSP_{service.upper()}_DATABASE_URL": db_url,
+                                        "JSP_KAFKA_BOOTSTRAP_SERVERS": env.bootstrap, "JSP_LOG_LEVEL": "WARNING"})
+    return proc, time.perf_counter() - started
 
 
 def _check_template() -> None:

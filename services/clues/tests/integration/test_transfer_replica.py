@@ -111,7 +111,7 @@ async def test_clue_without_uscc_matched_by_name_and_place(service, bootstrap):
 
     async def replicated():
         async with service.deps.db.transaction() as s:
-            from clues.adapters.repository import entity
+            from clues.adapters.directory import entity
             return await entity(s, uscc)
     await wait_until(replicated, what="the replica row")
 

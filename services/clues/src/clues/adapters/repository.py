@@ -10,15 +10,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jsp_common import replica
 from jsp_common.db import all_rows, first_row
 from jsp_common.domains import Domain
 from jsp_common.unnest import unnest_insert
 
 from ..domain import lifecycle
 from ..domain.routing import Rule
-from ..domain.text import search_grams
-from .tables import case_transfers, clues, deadline_policies, entities, extensions, routing_rules, transitions
+from .tables import case_transfers, clues, deadline_policies, extensions, routing_rules, transitions
 
 
 async def clue_by_ref(session: AsyncSession, channel: str, channel_ref: str) -> dict | None:
@@ -267,40 +265,3 @@ async def put_policy(session: AsyncSession, channel: str, urgency: str, workdays
     await session.execute(stmt.on_conflict_do_update(
         index_elements=["channel", "urgency"],
         set_={"workdays": workdays, "updated_by": by, "updated_at": func.now()}))
-
-
-# ---------------------------------------------------------------- registry replica (kept by jsp_common.replica)
-async def entity(session: AsyncSession, uscc: str) -> dict | None:
-    return await replica.entity(session, entities, uscc)
-
-
-async def entities_by_uscc(session: AsyncSession, usccs: list[str]) -> dict[str, dict]:
-    return await replica.entities(session, entities, usccs)
-
-
-# Candidates for many names at once: for each (its bigrams, its city or NULL), the entities sharing most bigrams.
-_CANDIDATES = text("""
-SELECT q.i, e.* FROM unnest(CAST(:i AS int[]), CAST(:grams AS text[]), CAST(:city AS text[])) AS q(i, grams, city)
-CROSS JOIN LATERAL (
-  SELECT r.* FROM replica_entities r
-  WHERE r.name_grams && string_to_array(q.grams, chr(31)) AND (q.city IS NULL OR r.city_code = q.city)
-  ORDER BY (SELECT count(*) FROM unnest(r.name_grams) g WHERE g = ANY(string_to_array(q.grams, chr(31)))) DESC
-  LIMIT :limit) e""").columns(i=Integer, **{c.name: c.type for c in entities.c})  # typed by name, as select() would
-
-
-async def entity_candidates(session: AsyncSession, names: list[tuple[str, str | None]], *,
-                            limit: int) -> list[list[dict]]:
-    """For each (name, city code or None): the directory entities (of that city) whose names share most bigrams
-    with it, at most ``limit``, in one statement."""
-    wanted = [(i, search_grams(name), city) for i, (name, city) in enumerate(names)]
-    wanted = [(i, grams, city) for i, grams, city in wanted if grams]
-    found: list[list[dict]] = [[] for _ in names]
-    if wanted:
-        rows = await session.execute(_CANDIDATES, {"i": [i for i, _, _ in wanted],
-                                                   "grams": ["\x1f".join(g) for _, g, _ in wanted],
-                                                   "city": [c for _, _, c in wanted], "limit": limit})
-        for row in rows.mappings():
-            found[row["i"]].append({k: v for k, v in row.items() if k != "i"})
-    return found
-
-

@@ -23,6 +23,7 @@ from jsp_common.masking import mask_name, mask_phone
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 
+from ..adapters import directory
 from ..adapters import repository as repo
 from ..deps import Deps
 from ..domain.lifecycle import OPEN_STATES, State
@@ -40,9 +41,10 @@ async def match_by_name(deps: Deps, session: AsyncSession,
     """The directory entity each clue without a USCC is about, by its (business name, address, division code):
     the best-scoring of the candidates sharing most of the name's bigrams in its city, with the confidence, if it
     reaches ``match_min_confidence``. The candidates of all of them in one statement."""
-    named = [(i, name) for i, (name, _, _) in enumerate(wanted) if name and search_grams(name)]
-    found = await repo.entity_candidates(
-        session, [(name, divisions.city_code(wanted[i][2])) for i, name in named], limit=deps.settings.match_candidates)
+    grams = [search_grams(name) if name else [] for name, _, _ in wanted]
+    named = [(i, name) for i, (name, _, _) in enumerate(wanted) if grams[i]]
+    found = await directory.entity_candidates(
+        session, [(grams[i], divisions.city_code(wanted[i][2])) for i, _ in named], limit=deps.settings.match_candidates)
     matches: list[tuple[dict | None, str | None, float | None]] = [(None, None, None)] * len(wanted)
     for (i, name), candidates in zip(named, found):
         best, best_score = None, 0.0
@@ -150,7 +152,7 @@ async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission],
     firsts: dict[tuple[str, str], list[dict]] = {}  # this poll's first clues, by business or place
     if fresh:
         cfg = await deps.config.get(session)
-        ents = await repo.entities_by_uscc(session, [s.fields.uscc for s in fresh.values() if s.fields.uscc])
+        ents = await directory.entities_by_uscc(session, [s.fields.uscc for s in fresh.values() if s.fields.uscc])
         places = {i: _place_of(s.fields) for i, s in fresh.items()}
         unnamed = [i for i, s in fresh.items() if not s.fields.uscc]
         by_name = dict(zip(unnamed, await match_by_name(deps, session, [

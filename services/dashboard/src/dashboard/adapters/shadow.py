@@ -70,9 +70,10 @@ async def hold_writers(session: AsyncSession, tables: Sequence[str]) -> None:
     await session.execute(text(f"LOCK TABLE {', '.join(f'public.{t}' for t in tables)} IN EXCLUSIVE MODE"))
 
 
-async def carry_over(session: AsyncSession, table: str, where: str, **params) -> None:
-    """Copy the live rows of ``table`` matching ``where`` into the copy (rows the rebuild does not make)."""
-    await session.execute(text(f"INSERT INTO {SCHEMA}.{table} SELECT * FROM public.{table} WHERE {where}"), params)
+async def carry_over_inbox(session: AsyncSession, group: str) -> None:
+    """Copy the live inbox rows of the consumer groups other than ``group`` (the rebuild makes only its own)."""
+    await session.execute(text(f"INSERT INTO {SCHEMA}.inbox SELECT * FROM public.inbox WHERE consumer_group <> :g"),
+                          {"g": group})
 
 
 async def put_in_place(session: AsyncSession, tables: Sequence[str]) -> None:

@@ -14,8 +14,6 @@ are held) is not put in place.
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from jsp_common.db import Database
 from jsp_common.logs import get_logger
 from jsp_common.messaging_tables import inbox
@@ -30,7 +28,6 @@ from ..settings import Settings
 
 log = get_logger(__name__)
 TABLES = (inbox.name, *(t.name for t in READ_MODEL))  # the inbox first: a group's transaction writes it first
-_LOCK = "SELECT pg_try_advisory_lock(hashtext('dashboard read-model rebuild'))"
 
 
 class RebuildRefused(RuntimeError):
@@ -56,30 +53,30 @@ async def rebuild(settings: Settings) -> dict[str, int]:
 
     await runtime.producer.start()
     try:
-        async with runtime.db.engine.connect() as guard:  # one rebuild at a time (held by this connection)
-            if not (await guard.execute(text(_LOCK))).scalar_one():
-                raise RebuildRefused("another rebuild of the read model is running")
-            async with runtime.db.transaction() as session:
-                await shadow.create(session, TABLES)
-                shaped_at = await shadow.revision(session)
-            passes, n = 0, None
-            while passes < settings.rebuild_max_passes and (n is None or n >= settings.rebuild_final_pass_records):
-                passes, n = passes + 1, await apply_pass()
-                log.info("read model rebuild: pass applied", passes=passes, messages=n)
-            async with runtime.db.transaction() as session:
-                await shadow.hold_writers(session, TABLES)
-                if (now := await shadow.revision(session)) != shaped_at:  # the copy has the tables' old shape
-                    raise RebuildRefused(f"the read model's tables were migrated during the rebuild ({shaped_at} -> "
-                                         f"{now}): run it again")
-                n = await apply_pass()
-                await shadow.carry_over(session, inbox.name, "consumer_group <> :group", group=group.group)
-                await shadow.put_in_place(session, TABLES)
-                for area in writes.AREAS:
-                    await writes.announce(session, area)
-            log.info("read model rebuilt and in place", final_pass_messages=n)
-            async with runtime.db.transaction() as session:
-                return await writes.counts(session)
+        if not await runtime.leadership.leads("read-model-rebuild"):  # one rebuild at a time, as one job leader
+            raise RebuildRefused("another rebuild of the read model is running (or the database is away)")
+        async with runtime.db.transaction() as session:
+            await shadow.create(session, TABLES)
+            shaped_at = await shadow.revision(session)
+        passes, n = 0, None
+        while passes < settings.rebuild_max_passes and (n is None or n >= settings.rebuild_final_pass_records):
+            passes, n = passes + 1, await apply_pass()
+            log.info("read model rebuild: pass applied", passes=passes, messages=n)
+        async with runtime.db.transaction() as session:
+            await shadow.hold_writers(session, TABLES)
+            if (now := await shadow.revision(session)) != shaped_at:  # the copy has the tables' old shape
+                raise RebuildRefused(f"the read model's tables were migrated during the rebuild ({shaped_at} -> "
+                                     f"{now}): run it again")
+            n = await apply_pass()
+            await shadow.carry_over_inbox(session, group.group)
+            await shadow.put_in_place(session, TABLES)
+            for area in writes.AREAS:
+                await writes.announce(session, area)
+        log.info("read model rebuilt and in place", final_pass_messages=n)
+        async with runtime.db.transaction() as session:
+            return await writes.counts(session)
     finally:
+        await runtime.leadership.close()
         await group.stop()
         await runtime.producer.stop()
         await copy.dispose()

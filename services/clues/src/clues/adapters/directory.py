@@ -1,0 +1,44 @@
+"""The registry's directory as the clues service reads it: its replica (kept from ``registry.entities.v1`` by
+``jsp_common.replica``), by USCC and by name."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jsp_common import replica
+from jsp_common.unnest import SEP
+
+from .tables import entities
+
+
+async def entity(session: AsyncSession, uscc: str) -> dict | None:
+    return await replica.entity(session, entities, uscc)
+
+
+async def entities_by_uscc(session: AsyncSession, usccs: list[str]) -> dict[str, dict]:
+    return await replica.entities(session, entities, usccs)
+
+
+# For each asked (its bigrams joined by SEP, its city or NULL), the entities of that city sharing most bigrams.
+_CANDIDATES = text("""
+SELECT q.i, e.* FROM unnest(CAST(:i AS int[]), CAST(:grams AS text[]), CAST(:city AS text[])) AS q(i, grams, city)
+CROSS JOIN LATERAL (
+  SELECT r.* FROM replica_entities r
+  WHERE r.name_grams && string_to_array(q.grams, chr(31)) AND (q.city IS NULL OR r.city_code = q.city)
+  ORDER BY (SELECT count(*) FROM unnest(r.name_grams) g WHERE g = ANY(string_to_array(q.grams, chr(31)))) DESC
+  LIMIT :limit) e""").columns(i=Integer, **{c.name: c.type for c in entities.c})  # typed by name, as select() would
+
+
+async def entity_candidates(session: AsyncSession, names: list[tuple[list[str], str | None]], *,
+                            limit: int) -> list[list[dict]]:
+    """For each (a name's search bigrams, a city code or None): the entities (of that city) whose names share
+    most of them, at most ``limit``; all in one statement."""
+    found: list[list[dict]] = [[] for _ in names]
+    if names:
+        rows = await session.execute(_CANDIDATES, {"i": list(range(len(names))),
+                                                   "grams": [SEP.join(grams) for grams, _ in names],
+                                                   "city": [city for _, city in names], "limit": limit})
+        for row in rows.mappings():
+            found[row["i"]].append({k: v for k, v in row.items() if k != "i"})
+    return found
