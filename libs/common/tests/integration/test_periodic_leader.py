@@ -1,5 +1,5 @@
 """Two replicas of a service run a periodic job once between them, not once each: the replica holding the job's
-advisory lock runs it; when its session ends (stopped, or its connection cut as when the process dies) the
+advisory lock runs it; when its session ends (stopped, or its connection cut while the process hangs or dies) the
 other takes the job over. A job about the replica itself runs on each. Real PostgreSQL and Kafka."""
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from jsp_common.settings import ServiceSettings
 from jsp_testkit.testing import unique, unique_database_url, wait_until
 
 
-def _replica(settings, url: str, service: str, runs: list[str], name: str) -> ServiceRuntime:
+def _replica(settings, url: str, service: str, runs: list[str], name: str,
+             awake: asyncio.Event) -> ServiceRuntime:
     runtime = ServiceRuntime(ServiceSettings(service_name=service, database_url=url, periodic_leader_retry_s=0.05,
                                              kafka_bootstrap_servers=settings.kafka_bootstrap_servers))
 
     async def job() -> None:
         runs.append(name)
+        await awake.wait()  # cleared: the replica hangs in its job, as a frozen process would
 
     async def own() -> None:
         runs.append(f"{name}:own")
@@ -40,7 +42,11 @@ async def test_a_periodic_job_runs_on_one_replica_and_moves_when_its_session_end
     await tables.dispose()
     service = unique("periodic-probe")  # no migrations of its own: the runtime works at once
     runs: list[str] = []
-    a, b = _replica(settings, url, service, runs, "a"), _replica(settings, url, service, runs, "b")
+    a_awake, b_awake = asyncio.Event(), asyncio.Event()
+    a_awake.set()
+    b_awake.set()
+    a = _replica(settings, url, service, runs, "a", a_awake)
+    b = _replica(settings, url, service, runs, "b", b_awake)
     await asyncio.wait_for(a.start(), 120)
     await wait_until(lambda: runs.count("a") >= 3, timeout=30, what="the first replica to lead the job")
     await asyncio.wait_for(b.start(), 120)
@@ -50,8 +56,11 @@ async def test_a_periodic_job_runs_on_one_replica_and_moves_when_its_session_end
                          what="both replicas to run their own job many times")
         assert "b" not in runs  # b tried to take the job every round while a held it
 
-        # a's session ends as when its process dies (PostgreSQL ends the backend): b takes the job over, and
-        # a, reconnected, finds it taken
+        # a hangs in its job and its session ends, as when its process dies (PostgreSQL ends the backend): b
+        # takes the job over; a, awake again and reconnected, finds it taken
+        a_awake.clear()
+        hung = len(runs)
+        await wait_until(lambda: "a" in runs[hung:], timeout=30, what="the first replica to hang in its job")
         admin = await asyncpg.connect(asyncpg_dsn(url))
         try:
             ended = await admin.fetchval(
@@ -63,6 +72,7 @@ async def test_a_periodic_job_runs_on_one_replica_and_moves_when_its_session_end
             await admin.close()
         await wait_until(lambda: runs.count("b") >= 3, timeout=30, what="the second replica to take the job over")
         mark = len(runs)
+        a_awake.set()
         await wait_until(lambda: runs[mark:].count("b") >= 20 and runs[mark:].count("a:own") >= 20, timeout=60,
                          what="the job to keep running on its new leader")
         assert "a" not in runs[mark:]
