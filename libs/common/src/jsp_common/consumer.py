@@ -19,28 +19,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy import Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import clock, outbox, tracing
+from . import outbox, tracing
 from .db import Database, is_unavailable
+from .dead_lettering import send_dead_letter
 from .envelope import Envelope, EnvelopeError, describe, field_errors
 from .events import EventData, UnknownEventType, model_for, parse_data
 from .logs import get_logger, log_fields
-from .metrics import EVENTS_FAILED, EVENTS_IN, EVENTS_OUT, HANDLER_SECONDS
+from .metrics import EVENTS_FAILED, EVENTS_IN, HANDLER_SECONDS
 from .producer import EventProducer
 from .tasks import cancel_until_done
-from .topics import dead_letter_topic, declared_types, in_environment
+from .topics import declared_types, in_environment
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -160,16 +160,6 @@ class _Item:
     handler: Handler | None = None
     batch: BatchHandler | None = None
     poison: tuple[str, Any] | None = None  # (reason, details) found before any handler ran
-
-
-MAX_HEADER_BYTES = 8 * 1024  # a dead letter's reason and details: enough to act on, never the message's size again
-
-
-def _clip(text: str) -> bytes:
-    raw = text.encode()
-    if len(raw) <= MAX_HEADER_BYTES:
-        return raw
-    return raw[:MAX_HEADER_BYTES].decode(errors="ignore").encode() + f" ... ({len(raw)} bytes in all)".encode()
 
 
 class ConsumerLoop:
@@ -439,34 +429,7 @@ class ConsumerLoop:
 
     async def _dead_letter_all(self, post: list[tuple[_Item, tuple[str, Any]]]) -> None:
         for item, (reason, details) in post:
-            d = item.delivery
-            headers = list(d.headers) + [
-                ("dlq.reason", _clip(reason)),
-                ("dlq.original.topic", d.topic.encode()),
-                ("dlq.original.partition", str(d.partition).encode()),
-                ("dlq.original.offset", str(d.offset).encode()),
-                ("dlq.consumer.group", self.group.encode()),
-                ("dlq.failed_at", clock.now().isoformat().encode()),
-            ]
-            if details is not None:
-                headers.append(("dlq.details", _clip(json.dumps(details, ensure_ascii=False, default=str))))
-            value = d.value or b""
-            delay = self.backoff_initial_s
-            while True:  # the offset is committed after this: a dead letter is never skipped
-                try:
-                    dlq = dead_letter_topic(d.topic, self.group, self.env_prefix)
-                    await self.producer.send(dlq, value, key=d.key_str, headers=headers)
-                    break
-                except MessageSizeTooLargeError:
-                    # too large for the dead-letter topic with its headers: the original stays readable at its
-                    # coordinates (dlq.original.*) on its own topic
-                    value = b""
-                    headers.append(("dlq.value_omitted", f"{len(d.value or b'')} bytes, too large for the "
-                                                         "dead-letter topic: read it at dlq.original.*".encode()))
-                except Exception as exc:  # noqa: BLE001 - broker away: wait for it
-                    log.warning("dead-letter publish failed; retrying", error=repr(exc))
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.backoff_max_s)
-            EVENTS_OUT.labels(dead_letter_topic(d.topic, self.group, self.env_prefix)).inc()
+            await send_dead_letter(self.producer, item.delivery, group=self.group, env_prefix=self.env_prefix,
+                                   reason=reason, details=details, backoff_initial_s=self.backoff_initial_s,
+                                   backoff_max_s=self.backoff_max_s)
             self._count(item.envelope.type if item.envelope else "(unparsed)", "dead_lettered")
-            log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)

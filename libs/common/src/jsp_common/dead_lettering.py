@@ -1,0 +1,73 @@
+"""Putting a poison message on its group's dead-letter topic: the original bytes, key and headers, plus why it
+was refused and where it came from (``dlq.*`` headers, read back by :mod:`jsp_common.deadletters`).
+
+The consumer loop commits a partition's offset only after its dead letters are on the broker, so a dead letter is
+never skipped: a broker that is away is waited for, and a message too large for the dead-letter topic with its
+headers goes there without its value (the original stays readable at its coordinates on its own topic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiokafka.errors import MessageSizeTooLargeError
+
+from . import clock
+from .logs import get_logger
+from .metrics import EVENTS_OUT
+from .producer import EventProducer, Headers
+from .topics import dead_letter_topic
+
+if TYPE_CHECKING:
+    from .consumer import Delivery
+
+log = get_logger(__name__)
+
+MAX_HEADER_BYTES = 8 * 1024  # a dead letter's reason and details: enough to act on, never the message's size again
+
+
+def clip(text: str) -> bytes:
+    """``text`` as a header value of at most ``MAX_HEADER_BYTES`` (whole characters), saying how long it was."""
+    raw = text.encode()
+    if len(raw) <= MAX_HEADER_BYTES:
+        return raw
+    return raw[:MAX_HEADER_BYTES].decode(errors="ignore").encode() + f" ... ({len(raw)} bytes in all)".encode()
+
+
+def dead_letter_headers(d: Delivery, group: str, reason: str, details: Any) -> Headers:
+    """The original headers and the dead letter's own: reason, details, original coordinates, group, time."""
+    headers = list(d.headers) + [
+        ("dlq.reason", clip(reason)),
+        ("dlq.original.topic", d.topic.encode()),
+        ("dlq.original.partition", str(d.partition).encode()),
+        ("dlq.original.offset", str(d.offset).encode()),
+        ("dlq.consumer.group", group.encode()),
+        ("dlq.failed_at", clock.now().isoformat().encode()),
+    ]
+    if details is not None:
+        headers.append(("dlq.details", clip(json.dumps(details, ensure_ascii=False, default=str))))
+    return headers
+
+
+async def send_dead_letter(producer: EventProducer, d: Delivery, *, group: str, env_prefix: str | None,
+                           reason: str, details: Any, backoff_initial_s: float, backoff_max_s: float) -> None:
+    """Send one dead letter and return once the broker has it (waiting, with backoff, while it is away)."""
+    headers, value = dead_letter_headers(d, group, reason, details), d.value or b""
+    dlq = dead_letter_topic(d.topic, group, env_prefix)
+    delay = backoff_initial_s
+    while True:
+        try:
+            await producer.send(dlq, value, key=d.key_str, headers=headers)
+            break
+        except MessageSizeTooLargeError:
+            value = b""
+            headers.append(("dlq.value_omitted", f"{len(d.value or b'')} bytes, too large for the "
+                                                 "dead-letter topic: read it at dlq.original.*".encode()))
+        except Exception as exc:  # noqa: BLE001 - broker away: wait for it
+            log.warning("dead-letter publish failed; retrying", error=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, backoff_max_s)
+    EVENTS_OUT.labels(dlq).inc()
+    log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)
