@@ -13,6 +13,7 @@ from aiokafka.structs import RecordMetadata
 
 from .envelope import CONTENT_TYPE, Envelope
 from .logs import get_logger
+from .partitioner import KeyPartitioner
 from .metrics import EVENTS_OUT
 
 log = get_logger(__name__)
@@ -64,6 +65,7 @@ class EventProducer:
         self._producer = AIOKafkaProducer(**self._options)
         self._started = False
         self._renewing = asyncio.Lock()
+        self._partitioner = KeyPartitioner()
 
     async def start(self) -> None:
         await self._producer.start()
@@ -109,13 +111,16 @@ class EventProducer:
             await self.renew(self._producer, "its sender stopped")
         producer = self._producer
         batches: dict[tuple[str, int], list] = {}
-        known: set[str] = set()
+        partitions: dict[str, list[int]] = {}  # topic -> its partitions, sorted by id
         for topic, key, value, headers in messages:
-            if topic not in known:
+            if topic not in partitions:
                 await producer.client._wait_on_metadata(topic)  # aiokafka: what send() waits for first
-                known.add(topic)
-            key_bytes = key.encode() if key is not None else None
-            partition = producer._partition(topic, None, None, None, key_bytes, value)
+                partitions[topic] = sorted(producer.client.cluster.partitions_for_topic(topic))
+            if key is None:  # no key: the client's choice among the available partitions
+                key_bytes, partition = None, producer._partition(topic, None, None, None, None, value)
+            else:
+                key_bytes = key.encode()
+                partition = self._partitioner.partition(key_bytes, partitions[topic])
             builders = batches.get((topic, partition))
             if builders is None:
                 builders = batches[(topic, partition)] = [producer.create_batch()]
