@@ -3,7 +3,8 @@ bureau's and the hotline's topics at once, processed end to end by every service
 starts it (registry, clues, inspection, risk, dashboard, gateway; one process each), until every consumer
 group's lag is 0. Then a burst of ten times the day's average rate for a minute, and the time until the lags are
 0 again. Printed: the time to take the day in (target 60 s) beside a bare aiokafka loop forwarding the same
-70,000 messages in the same run, the peak lag, and each service's peak resident memory (VmHWM).
+70,000 messages in the same run, the peak lag, and each service's CPU time over the day and peak resident
+memory (VmHWM).
 
 The mix: work orders about businesses registered that day, a fifth of them without USCC (matched by name and
 place), a fifth about businesses not in the directory, a tenth repeating an earlier complaint about the same
@@ -19,8 +20,8 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from harness import (BenchEnv, Figure, bare_consume_produce, measure_pipeline, peak_rss_mib, platform_stack,
-                     start_groups_at_end)
+from harness import (BenchEnv, Figure, bare_consume_produce, cpu_seconds, measure_pipeline, peak_rss_mib,
+                     platform_stack, start_groups_at_end)
 from jsp_common import topics
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.topics import Topic, create_topics
@@ -119,10 +120,13 @@ async def run(env: BenchEnv) -> list[Figure]:
     await asyncio.to_thread(stack.start_all)
     try:
         await producer.start()
+        pids = {n: s.process.pid for n, s in stack.services.items()}
+        cpu_before = {n: cpu_seconds(pid) for n, pid in pids.items()}
         started = time.perf_counter()
         await _send(producer, msgs)
         done, peak_lag, behind = await _drained(env, TIMEOUT_S)
         day_s = done - started
+        cpu_day = {n: cpu_seconds(pid) - cpu_before[n] for n, pid in pids.items()}
         burst_started = time.perf_counter()
         await _send(producer, burst, rate=burst_rate)
         burst_end = time.perf_counter()
@@ -142,6 +146,11 @@ async def run(env: BenchEnv) -> list[Figure]:
                caught_up - burst_end, 0.0, "s", higher_is_better=False,
                note=f"{len(burst)} inputs at {burst_rate:.1f}/s over {burst_end - burst_started:.0f} s; peak lag "
                     f"{burst_peak:,}; no baseline: the target is back to 0 within 60 s"),
+        *(Figure(f"Henan day: {n} CPU over the day", cpu_s, 0.0, "CPU-s", higher_is_better=False,
+                 note="user + system time of the service's process (/proc) until every lag was 0; no baseline: "
+                      f"the figure itself (two cores give {2 * day_s:.0f} CPU-s in that time, shared with Kafka, "
+                      "PostgreSQL and the load generator)")
+          for n, cpu_s in cpu_day.items()),
         *(Figure(f"Henan day: {n} peak resident memory", mib, 0.0, "MiB", higher_is_better=False,
                  note="VmHWM over the day and the burst; no baseline: the figure itself")
           for n, mib in peaks.items()),

@@ -1,6 +1,7 @@
-"""Idle memory: every service started as ``make run`` starts it (deploy/local/run.py: migrate, serve, ready),
-left idle, then each process's resident memory (VmRSS from /proc) beside a bare FastAPI app under uvicorn
-started the same way in the same run. The target is under 150 MB for every service. Every consumer group of
+"""Idle memory and CPU: every service started as ``make run`` starts it (deploy/local/run.py: migrate, serve,
+ready), left idle, then each process's resident memory (VmRSS from /proc) and the share of a core it used over the
+idle period's second half (user + system time from /proc), beside a bare FastAPI app under uvicorn started the
+same way in the same run. The target is under 150 MB for every service. Every consumer group of
 the services starts at the end of its topics (what other benchmarks left there is not theirs), so the figure
 is a service that has caught up, not one working through a backlog."""
 
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from harness import PLATFORM, ROOT, BenchEnv, Figure, platform_stack, rss_mib, start_groups_at_end
+from harness import PLATFORM, ROOT, BenchEnv, Figure, cpu_seconds, platform_stack, rss_mib, start_groups_at_end
 
 from jsp_testkit.testing import local_stack_module
 
@@ -21,7 +22,8 @@ BARE_APP = ("import fastapi, uvicorn\napp = fastapi.FastAPI()\n@app.get('/readyz
             "uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')\n")
 
 
-def _measure(env: BenchEnv) -> tuple[dict[str, float], float]:
+def _measure(env: BenchEnv) -> tuple[dict[str, tuple[float, float]], tuple[float, float]]:
+    """(resident MiB, percent of a core) per service, and the bare app's."""
     run = local_stack_module(ROOT)
     stack = platform_stack(env, port_offset=0, database_suffix="idle")
     base_port = int(os.environ.get("JSP_BENCH_PORT_BASE", "18200"))
@@ -33,9 +35,12 @@ def _measure(env: BenchEnv) -> tuple[dict[str, float], float]:
         deadline = time.monotonic() + 60
         while not run.ready(f"http://127.0.0.1:{bare_port}") and time.monotonic() < deadline:
             time.sleep(0.2)
-        time.sleep(IDLE_S)
-        ours = {n: rss_mib(s.process.pid) for n, s in stack.services.items()}
-        return ours, rss_mib(bare.pid)
+        time.sleep(IDLE_S / 2)
+        pids = {n: s.process.pid for n, s in stack.services.items()} | {"": bare.pid}
+        cpu = {n: cpu_seconds(pid) for n, pid in pids.items()}
+        time.sleep(IDLE_S / 2)
+        used = {n: (rss_mib(pid), 100 * (cpu_seconds(pid) - cpu[n]) / (IDLE_S / 2)) for n, pid in pids.items()}
+        return {n: used[n] for n in stack.services}, used[""]
     finally:
         if bare is not None:
             bare.terminate()
@@ -46,6 +51,10 @@ def _measure(env: BenchEnv) -> tuple[dict[str, float], float]:
 async def run(env: BenchEnv) -> list[Figure]:
     await start_groups_at_end(env)
     ours, bare = await asyncio.to_thread(_measure, env)
-    return [Figure(f"{name}: resident memory when idle", mib, bare, "MiB", higher_is_better=False,
-                   note=f"VmRSS after {IDLE_S:.0f}s idle; baseline: a bare FastAPI app under uvicorn; target < 150 MB")
-            for name, mib in ours.items()]
+    return [figure
+            for name, (mib, cpu) in ours.items()
+            for figure in (
+                Figure(f"{name}: resident memory when idle", mib, bare[0], "MiB", higher_is_better=False,
+                       note=f"VmRSS after {IDLE_S:.0f}s idle; baseline: a bare FastAPI app under uvicorn; target < 150 MB"),
+                Figure(f"{name}: CPU when idle", cpu, bare[1], "% of a core", higher_is_better=False,
+                       note=f"over the last {IDLE_S / 2:.0f}s of the idle period; baseline: the same bare app"))]
