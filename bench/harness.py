@@ -297,15 +297,16 @@ async def start_groups_at_end(env: BenchEnv) -> None:
     """Every consumer group of the services at the end of its topics: what other benchmarks left there is not
     theirs to work through."""
     from dashboard.settings import Settings as DashboardSettings
-    from dashboard.subscriptions import read_model_topics
+    from dashboard.subscriptions import kafka_groups
     from jsp_common.offsets import move_group_to_end
     from jsp_common.topics import consumer_groups
 
     groups = consumer_groups()
-    # The dashboard also reads every department's own topics, which the catalogue describes on those topics rather
-    # than listing under the group: without them it would start at their beginning, through everything earlier
-    # benchmarks left there (the clues bench's bare loop puts raw work orders on them, each one a dead letter).
-    groups[DashboardSettings().read_model_group] = read_model_topics()
+    # The dashboard also reads every department's own topics (with a Kafka group of their own), which the catalogue
+    # describes on those topics rather than listing under a group: without them it would start at their beginning,
+    # through everything earlier benchmarks left there (the clues bench's bare loop puts raw work orders on them,
+    # each one a dead letter).
+    groups |= kafka_groups(DashboardSettings().read_model_group)
     for group, names in groups.items():
         await move_group_to_end(group, names, bootstrap_servers=env.bootstrap)
 

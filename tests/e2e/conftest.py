@@ -14,7 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from dashboard.subscriptions import read_model_topics as dashboard_topics
+from dashboard.subscriptions import kafka_groups as dashboard_groups
 from jsp_common import clock, topics
 from jsp_common.offsets import move_group_to_end
 from jsp_common.workdays import WorkCalendar
@@ -59,7 +59,7 @@ def schedule_gap_fixture() -> ScheduleGap:
 
 
 async def _groups_to_end(client_options: dict) -> None:
-    groups = topics.consumer_groups() | {"dashboard.read-model": dashboard_topics()}
+    groups = topics.consumer_groups() | dashboard_groups("dashboard.read-model")
     await asyncio.gather(*(move_group_to_end(g, names, **client_options) for g, names in groups.items()))
 
 

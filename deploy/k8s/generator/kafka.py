@@ -101,6 +101,8 @@ def service_user(service: Service) -> dict:
         if readers:  # e.g. the dashboard: every department's topic, and the dead-letter topic they share
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
             acls += [_acl("topic", topics.dead_letter_topic(t.name, g), ["Write", "Describe"]) for g in readers]
+            acls += [a for g in readers if (a := _acl("group", topics.departments_group(g), ["Read", "Describe"]))
+                     not in acls]
         if groups:
             acls.append(_acl("topic", name, ["Read", "Describe"], pattern))
             for g in groups:

@@ -168,11 +168,15 @@ class ConsumerLoop:
                  on_poison: PoisonHook | None = None,
                  batch_handlers: Mapping[str, BatchHandler] | None = None,
                  max_attempts: int = 5, backoff_initial_s: float = 0.2, backoff_max_s: float = 5.0,
-                 max_records: int = 500, chunk_records: int = 100, inbox: bool = True, **client_options):
+                 max_records: int = 500, chunk_records: int = 100, inbox: bool = True,
+                 kafka_group: str | None = None, **client_options):
         self.group, self.topics, self.handlers = group, list(topics), dict(handlers)
         # In an environment (JSP_ENV_PREFIX) the Kafka group id and the dead-letter topics carry its prefix; the
-        # inbox (in the service's own database) and the metrics keep the group's own name.
-        self.env_prefix, self.group_id = env_prefix, in_environment(group, env_prefix)
+        # inbox (in the service's own database) and the metrics keep the group's own name. ``kafka_group``: the
+        # Kafka consumer group this loop reads with, when not ``group``: a group whose topics are read by two
+        # consumers with their own fetch settings (the dashboard's 801 quiet department partitions apart from
+        # its busy topics) keeps one inbox, one set of dead-letter topics and one name in the metrics.
+        self.env_prefix, self.group_id = env_prefix, in_environment(kafka_group or group, env_prefix)
         # inbox=False: the handlers de-duplicate themselves (e.g. the risk service's device windows keep each
         # partition's last applied offset in the same transaction as their state), and no inbox row is written
         # per event: for high-volume streams whose event ids would fill the inbox.

@@ -390,6 +390,13 @@ def consumer_groups() -> dict[str, list[str]]:
     return groups
 
 
+def departments_group(group: str) -> str:
+    """The Kafka consumer group with which ``group``, a reader of every department's own topics (e.g. the
+    dashboard's read model), reads those: some 800 quiet partitions, fetched apart from the group's busy topics,
+    since each fetch lists every partition its consumer reads. The inbox and dead-letter topics stay ``group``'s."""
+    return f"{group}.departments"
+
+
 ALL_DEPARTMENTS = "all"  # in the name of a dead-letter topic shared by every department's topic of a template
 
 

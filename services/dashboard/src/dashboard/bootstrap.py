@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from jsp_common import clock
+from jsp_common import clock, topics
 from jsp_common.consumer import ConsumerLoop
 from jsp_common.db import Database
 from jsp_common.runtime import ServiceRuntime
@@ -52,9 +52,15 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
 
 
 def add_read_model(runtime: ServiceRuntime, settings: Settings, db: Database | None = None) -> ConsumerLoop:
-    """The consumer group that writes the read model (into ``db``: a rebuild's copy of it)."""
-    return runtime.add_consumer(group=settings.read_model_group, topics=subscriptions.read_model_topics(),
-                                handlers=subscriptions.read_model_handlers(),
-                                batch_handlers=subscriptions.read_model_batch_handlers(), db=db,
-                                fetch_min_bytes=settings.read_model_fetch_min_bytes,
-                                fetch_max_wait_ms=settings.read_model_fetch_max_wait_ms)
+    """The consumer group that writes the read model (into ``db``: a rebuild's copy of it): two consumers, the
+    shared topics' and every department's (a Kafka group of its own, see ``topics.departments_group``), with one
+    inbox and the same handlers. Returns the first: either applies any of the group's messages."""
+    def read(topic_names: list[str], **options) -> ConsumerLoop:
+        return runtime.add_consumer(group=settings.read_model_group, topics=topic_names,
+                                    handlers=subscriptions.read_model_handlers(),
+                                    batch_handlers=subscriptions.read_model_batch_handlers(), db=db, **options)
+
+    shared = read(subscriptions.shared_topics())
+    read(subscriptions.department_topics(), kafka_group=topics.departments_group(settings.read_model_group),
+         fetch_min_bytes=settings.departments_fetch_min_bytes, fetch_max_wait_ms=settings.departments_fetch_max_wait_ms)
+    return shared

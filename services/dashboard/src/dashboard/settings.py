@@ -14,13 +14,15 @@ class Settings(ServiceSettings):
     service_name: str = "dashboard"
     http_port: int = 8105
 
-    # The consumer group that builds the read model from the platform's topics.
+    # The consumer group that builds the read model from the platform's topics (its inbox and dead-letter topics;
+    # the Kafka group of the shared topics).
     read_model_group: str = "dashboard.read-model"
-    # It reads every department's topics, some 800 partitions: each fetch lists them all (the Kafka client
-    # encodes and decodes every one), so a fetch waits for this much data, or at most this long, instead of
-    # returning with the first message (a tenth of the group's CPU in a burst; a figure trails by at most this).
-    read_model_fetch_min_bytes: int = Field(256 * 1024, ge=1)
-    read_model_fetch_max_wait_ms: int = Field(200, ge=0)
+    # It reads every department's own topics, some 800 partitions with little traffic, with a Kafka group of its
+    # own (`<read_model_group>.departments`): each fetch lists every partition its consumer reads (the Kafka client
+    # encodes and decodes every one), so those fetches wait for this much data, or at most this long (a department's
+    # notification, chaser or inspection task reaches the figures at most this much later).
+    departments_fetch_min_bytes: int = Field(256 * 1024, ge=1)
+    departments_fetch_max_wait_ms: int = Field(1000, ge=0)
 
     # A rebuild (python -m dashboard rebuild) replays the topics into a copy of the read model in passes, each up
     # to the topics' ends when it starts; once a pass finds fewer messages than this (or after the last pass

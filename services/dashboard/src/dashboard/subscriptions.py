@@ -16,12 +16,26 @@ from jsp_common.consumer import HandlerContext
 from .usecases import ingest
 
 
+def shared_topics() -> list[str]:
+    """The platform's shared topics the read model reads (30 partitions; nearly all its traffic)."""
+    return [topics.REGISTRY_ENTITIES, topics.REGISTRY_ADJUDICATION, topics.CLUE_LIFECYCLE, topics.INSPECTION_RESULTS,
+            topics.INSPECTION_DRAWS, topics.RISK_ALERTS]
+
+
+def department_topics() -> list[str]:
+    """Every department's own topics the read model reads (some 800 partitions, little traffic on each): read with
+    a Kafka group of their own (``topics.departments_group``), so the busy topics' fetches do not list them all."""
+    return [topics.department_topic(template, d.code) for d in departments.all_departments()
+            for template in (topics.NOTIFICATIONS, topics.DEPARTMENT_CLUES, topics.DEPARTMENT_INSPECTIONS)]
+
+
 def read_model_topics() -> list[str]:
-    fixed = [topics.REGISTRY_ENTITIES, topics.REGISTRY_ADJUDICATION, topics.CLUE_LIFECYCLE, topics.INSPECTION_RESULTS,
-             topics.INSPECTION_DRAWS, topics.RISK_ALERTS]
-    per_department = [topics.department_topic(template, d.code) for d in departments.all_departments()
-                      for template in (topics.NOTIFICATIONS, topics.DEPARTMENT_CLUES, topics.DEPARTMENT_INSPECTIONS)]
-    return fixed + per_department
+    return shared_topics() + department_topics()
+
+
+def kafka_groups(read_model_group: str) -> dict[str, list[str]]:
+    """The read model's Kafka consumer groups and the topics each reads (to move them, or read their lag)."""
+    return {read_model_group: shared_topics(), topics.departments_group(read_model_group): department_topics()}
 
 
 def read_model_batch_handlers():

@@ -14,7 +14,7 @@ from jsp_testkit.testing import running_service
 from dashboard.app import create_app
 from dashboard.bootstrap import build
 from dashboard.settings import Settings
-from dashboard.subscriptions import read_model_topics
+from dashboard.subscriptions import kafka_groups
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 TEST_GROUP = "dashboard.read-model-test"
@@ -34,7 +34,7 @@ async def dashboard(dashboard_settings, settings, kafka_topics):
         Topic(dead_letter_topic(topics.department_topic(topics.DEPARTMENT_CLUES, SAMR), TEST_GROUP), "clue_id",
               (), (), (), "test", partitions=1)])
     async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app,
-                               start_from_end=[(s.read_model_group, read_model_topics())]) as (_, client):
+                               start_from_end=kafka_groups(s.read_model_group).items()) as (_, client):
         yield client
 
 

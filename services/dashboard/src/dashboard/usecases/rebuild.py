@@ -77,7 +77,8 @@ async def rebuild(settings: Settings) -> dict[str, int]:
             return await writes.counts(session)
     finally:
         await runtime.leadership.close()
-        await group.stop()
+        for consumer in runtime.consumers:  # the group's two consumers (never started: only their handlers ran)
+            await consumer.stop()
         await runtime.producer.stop()
         await copy.dispose()
         await runtime.db.dispose()
