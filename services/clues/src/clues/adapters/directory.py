@@ -20,14 +20,18 @@ async def entities_by_uscc(session: AsyncSession, usccs: list[str]) -> dict[str,
     return await replica.entities(session, entities, usccs)
 
 
+# The columns a candidate is read with: the entity, not its name's bigrams (an array of a dozen, for each of up to
+# 50 candidates per clue, which only the statement itself needs).
+_COLUMNS = [c for c in entities.c if c.name != "name_grams"]
+
 # For each asked (its bigrams joined by SEP, its city or NULL), the entities of that city sharing most bigrams.
-_CANDIDATES = text("""
+_CANDIDATES = text(f"""
 SELECT q.i, e.* FROM unnest(CAST(:i AS int[]), CAST(:grams AS text[]), CAST(:city AS text[])) AS q(i, grams, city)
 CROSS JOIN LATERAL (
-  SELECT r.* FROM replica_entities r
+  SELECT {", ".join(f"r.{c.name}" for c in _COLUMNS)} FROM replica_entities r
   WHERE r.name_grams && string_to_array(q.grams, chr(31)) AND (q.city IS NULL OR r.city_code = q.city)
   ORDER BY (SELECT count(*) FROM unnest(r.name_grams) g WHERE g = ANY(string_to_array(q.grams, chr(31)))) DESC
-  LIMIT :limit) e""").columns(i=Integer, **{c.name: c.type for c in entities.c})  # typed by name, as select() would
+  LIMIT :limit) e""").columns(i=Integer, **{c.name: c.type for c in _COLUMNS})  # typed by name, as select() would
 
 
 async def entity_candidates(session: AsyncSession, names: list[tuple[list[str], str | None]], *,
@@ -39,6 +43,7 @@ async def entity_candidates(session: AsyncSession, names: list[tuple[list[str], 
         rows = await session.execute(_CANDIDATES, {"i": list(range(len(names))),
                                                    "grams": [SEP.join(grams) for grams, _ in names],
                                                    "city": [city for _, city in names], "limit": limit})
-        for row in rows.mappings():
-            found[row["i"]].append({k: v for k, v in row.items() if k != "i"})
+        keys = [c.name for c in _COLUMNS]  # a row is (i, *those columns): zipped, not read through a RowMapping
+        for i, *values in rows:
+            found[i].append(dict(zip(keys, values)))
     return found
