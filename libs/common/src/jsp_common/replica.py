@@ -40,7 +40,7 @@ from . import divisions, topics
 from .cli import Command
 from .consumer import BatchHandler, HandlerContext
 from .offsets import read_to_end
-from .db import Database
+from .db import Database, all_rows, first_row
 from .envelope import Envelope, EnvelopeError
 from .events import UnknownEventType, parse_data
 from .events.registry import EntityChanged
@@ -141,8 +141,7 @@ def _json_value(value: Any) -> str:
 
 async def entity(session: AsyncSession, table: Table, uscc: str) -> dict[str, Any] | None:
     """The replica's row for one USCC, or None."""
-    row = (await session.execute(select(table).where(table.c.uscc == uscc))).mappings().first()
-    return dict(row) if row else None
+    return await first_row(session, select(table).where(table.c.uscc == uscc))
 
 
 async def entities(session: AsyncSession, table: Table, usccs: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -152,8 +151,7 @@ async def entities(session: AsyncSession, table: Table, usccs: Iterable[str]) ->
         return {}
     # = ANY(array): one statement text whatever the number (an IN list is parsed and prepared anew per length)
     q = select(table).where(table.c.uscc == func.any(bindparam("usccs", wanted, type_=ARRAY(Text))))
-    rows = (await session.execute(q)).mappings().all()
-    return {r["uscc"]: dict(r) for r in rows}
+    return {r["uscc"]: r for r in await all_rows(session, q)}
 
 
 def batch_handlers(table: Table, extras: Extras | None = None) -> dict[str, BatchHandler]:

@@ -19,11 +19,11 @@ async def alerts_of_many(session: AsyncSession, usccs: list[str]) -> tuple[dict[
     """For many entities: their open alerts (locked), and their latest alert at each level (cool-down)."""
     arr = bindparam("usccs", usccs, type_=ARRAY(Text))
     q = select(alerts).where(alerts.c.uscc == func.any(arr), alerts.c.state != "closed").with_for_update()
-    opened = {r["uscc"]: dict(r) for r in (await session.execute(q)).mappings()}
+    opened = {r["uscc"]: r for r in await all_rows(session, q)}
     q = (select(alerts).where(alerts.c.uscc == func.any(arr))
          .order_by(alerts.c.uscc, alerts.c.level, alerts.c.raised_at.desc())
          .distinct(alerts.c.uscc, alerts.c.level))
-    latest = {(r["uscc"], r["level"]): dict(r) for r in (await session.execute(q)).mappings()}
+    latest = {(r["uscc"], r["level"]): r for r in await all_rows(session, q)}
     return opened, latest
 
 

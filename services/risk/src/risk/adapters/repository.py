@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import replica
-from jsp_common.db import all_rows, first_row
+from jsp_common.db import all_rows, dicts, first_row
 from jsp_common.unnest import unnest_insert
 
 from ..domain.model import RiskModel
@@ -155,7 +155,7 @@ async def ensure_standings(session: AsyncSession, departments: dict[str, list[st
     usccs = list(departments)
     res = await session.execute(_ENSURE_STANDINGS, {"usccs": usccs,
                                                     "departments": [json.dumps(departments[u]) for u in usccs]})
-    return {r["uscc"]: dict(r) for r in res.mappings()}
+    return {r["uscc"]: r for r in dicts(res)}
 
 
 async def observations_of_many(session: AsyncSession, usccs: list[str], since: datetime
