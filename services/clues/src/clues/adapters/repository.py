@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jsp_common.db import all_rows, first_row
+from jsp_common.db import all_rows, dicts, first_row
 from jsp_common.domains import Domain
 from jsp_common.unnest import unnest_insert
 
@@ -29,7 +29,7 @@ async def clues_by_refs(session: AsyncSession, refs: list[tuple[str, str]]) -> d
         return {}
     wanted = sorted(set(refs))
     res = await session.execute(_BY_REFS, {"channels": [c for c, _ in wanted], "refs": [r for _, r in wanted]})
-    return {(r["channel"], r["channel_ref"]): dict(r) for r in res.mappings()}
+    return {(r["channel"], r["channel_ref"]): r for r in dicts(res)}
 
 
 # Fixed text whatever the number of pairs (an IN list is rendered, parsed and prepared anew for every length).
@@ -70,7 +70,7 @@ async def insert_clues(session: AsyncSession, rows: list[dict]) -> list[dict]:
     if not rows:
         return []
     res = await session.execute(_INSERT_CLUES.statement, _INSERT_CLUES.params(rows))
-    return [dict(r) for r in res.mappings().all()]
+    return dicts(res)
 
 
 async def update_clue(session: AsyncSession, clue_id: str, **values: Any) -> None:

@@ -10,6 +10,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.db import dicts
+
 from ..domain.assignment import Inspector
 from ..domain.sampling import UNRATED_CLASS, Candidate
 from .tables import credit_classes, entities, inspectors, targets
@@ -86,7 +88,7 @@ async def read_population(session: AsyncSession, f: dict[str, Any]) -> list[tupl
 async def entity_names(session: AsyncSession, usccs: Iterable[str]) -> dict[str, dict]:
     rows = await session.execute(select(entities.c.uscc, entities.c.name, entities.c.address)
                                  .where(entities.c.uscc.in_(list(usccs))))
-    return {r["uscc"]: dict(r) for r in rows.mappings()}
+    return {r["uscc"]: r for r in dicts(rows)}
 
 
 # ------------------------------------------------------------------ inspectors
@@ -101,7 +103,7 @@ async def upsert_inspectors(session: AsyncSession, rows: list[dict[str, Any]], a
     stmt = stmt.on_conflict_do_update(
         constraint="inspectors_certificate",
         set_={c: stmt.excluded[c] for c in INSPECTOR_FIELDS + ["updated_at"] if c not in ("id", "department", "certificate_no")})
-    return [dict(r) for r in (await session.execute(stmt.returning(inspectors))).mappings()]
+    return dicts(await session.execute(stmt.returning(inspectors)))
 
 
 async def inspector(session: AsyncSession, inspector_id: str, *, for_update: bool = False) -> dict | None:
@@ -121,7 +123,7 @@ async def list_inspectors(session: AsyncSession, *, department: str | None, limi
     if department:
         q = q.where(inspectors.c.department == department)
     rows = await session.execute(q.order_by(inspectors.c.department, inspectors.c.id).limit(limit).offset(offset))
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 async def pools(session: AsyncSession, departments: list[str]) -> dict[str, list[Inspector]]:

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.db import dicts
+
 from ..domain.matters import Item, MatterVersion
 from .tables import matter_batches, matter_documents, matters
 
@@ -46,7 +48,7 @@ async def version(session: AsyncSession, code: str, number: int) -> MatterVersio
 
 async def versions(session: AsyncSession, code: str) -> list[dict]:
     rows = await session.execute(_with_batch().where(matters.c.code == code).order_by(matters.c.version))
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 async def listing(session: AsyncSession, *, division_code: str | None, on: date, limit: int, offset: int) -> list[dict]:
@@ -57,7 +59,7 @@ async def listing(session: AsyncSession, *, division_code: str | None, on: date,
     if division_code:
         q = q.where(matters.c.division_code == division_code)
     rows = await session.execute(q.order_by(matters.c.division_code, matters.c.code).limit(limit).offset(offset))
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 async def next_batch_number(session: AsyncSession, division_code: str) -> int:
@@ -78,7 +80,7 @@ async def batches(session: AsyncSession, division_code: str | None) -> list[dict
     if division_code:
         q = q.where(matter_batches.c.division_code == division_code)
     rows = await session.execute(q.order_by(matter_batches.c.division_code, matter_batches.c.number))
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 async def add_versions(session: AsyncSession, rows: list[MatterVersion], *, batch_id: int, by: str) -> None:

@@ -10,6 +10,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.db import dicts
+
 from .directory import _filter
 from .tables import entities, inspection_requests as requests
 
@@ -35,7 +37,7 @@ async def listing(session: AsyncSession, *, department: str | None, state: str |
         q = q.where(requests.c.covered_at.is_not(None))
     rows = await session.execute(q.order_by(requests.c.requested_at.desc(), requests.c.request_id)
                                  .limit(limit).offset(offset))
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 async def open_for_plan(session: AsyncSession, department: str, f: dict[str, Any]) -> list[dict]:
@@ -46,7 +48,7 @@ async def open_for_plan(session: AsyncSession, department: str, f: dict[str, Any
          .where(requests.c.covered_at.is_(None), requests.c.task_id.is_(None),
                 requests.c.departments.any(department), _filter(f))
          .order_by(requests.c.request_id).with_for_update(of=requests, skip_locked=True))
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return dicts(await session.execute(q))
 
 
 async def take_in(session: AsyncSession, request_ids: list[str], task_id: str) -> None:

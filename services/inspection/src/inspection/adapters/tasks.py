@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.db import dicts
+
 from .tables import draws, plans, results, targets, tasks
 
 
@@ -27,7 +29,7 @@ async def plan(session: AsyncSession, plan_id: str) -> dict | None:
 
 async def plans_by_id(session: AsyncSession, ids: list[str]) -> list[dict]:
     rows = await session.execute(select(plans).where(plans.c.id.in_(ids)).order_by(plans.c.id))
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 async def list_plans(session: AsyncSession, *, department: str | None, matter_code: str | None, limit: int,
@@ -38,7 +40,7 @@ async def list_plans(session: AsyncSession, *, department: str | None, matter_co
     if matter_code:
         q = q.where(plans.c.matter_code == matter_code)
     rows = await session.execute(q.order_by(plans.c.created_at.desc(), plans.c.id).limit(limit).offset(offset))
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 async def plans_in_tasks(session: AsyncSession, ids: list[str]) -> list[str]:
@@ -62,7 +64,7 @@ async def list_tasks(session: AsyncSession, *, department: str | None, limit: in
     if department:
         q = q.where(tasks.c.departments.any(department))
     rows = await session.execute(q.order_by(tasks.c.created_at.desc(), tasks.c.id).limit(limit).offset(offset))
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 # ------------------------------------------------------------------ draws
@@ -83,7 +85,7 @@ async def live_draw(session: AsyncSession, task_id: str) -> dict | None:
 async def draws_of(session: AsyncSession, task_id: str) -> list[dict]:
     q = select(draws.c.id, draws.c.seed_hash, draws.c.status, draws.c.reason, draws.c.announced_at,
                draws.c.closed_at, draws.c.actor).where(draws.c.task_id == task_id).order_by(draws.c.announced_at)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return dicts(await session.execute(q))
 
 
 async def close_draw(session: AsyncSession, draw_id: str, *, status: str, at: datetime,
@@ -106,7 +108,7 @@ async def targets_of(session: AsyncSession, task_id: str, *, department: str | N
     q = select(targets).where(targets.c.task_id == task_id)
     if department:
         q = q.where(targets.c.departments.any(department))
-    return [dict(r) for r in (await session.execute(q.order_by(targets.c.uscc))).mappings()]
+    return dicts(await session.execute(q.order_by(targets.c.uscc)))
 
 
 async def target(session: AsyncSession, task_id: str, uscc: str, *, for_update: bool = False) -> dict | None:
@@ -130,7 +132,7 @@ async def add_results(session: AsyncSession, rows: list[dict[str, Any]]) -> None
 
 async def results_of(session: AsyncSession, task_id: str, uscc: str) -> list[dict]:
     q = select(results).where(results.c.task_id == task_id, results.c.uscc == uscc).order_by(results.c.item_code)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return dicts(await session.execute(q))
 
 
 async def recognised(session: AsyncSession, items: list[str], start: date, end: date) -> dict[str, list[str]]:
@@ -152,14 +154,14 @@ async def published(session: AsyncSession, *, since: datetime | None, limit: int
     if since:
         q = q.where(targets.c.published_at > since)
     rows = await session.execute(q.order_by(targets.c.published_at, targets.c.uscc).limit(limit))
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 async def overdue(session: AsyncSession, today: date, *, limit: int) -> list[dict]:
     q = (select(targets, tasks.c.matter_code, tasks.c.lead_department).join(tasks, tasks.c.id == targets.c.task_id)
          .where(targets.c.published_at.is_(None), targets.c.due_on < today)
          .order_by(targets.c.due_on, targets.c.task_id, targets.c.uscc).limit(limit))
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return dicts(await session.execute(q))
 
 
 
@@ -172,4 +174,4 @@ async def provisional_dues(session: AsyncSession, *, after: tuple | None, limit:
     if after is not None:
         q = q.where(tuple_(*key) > tuple_(*after))
     q = q.order_by(*key).limit(limit).with_for_update(skip_locked=True)
-    return [dict(r) for r in (await session.execute(q)).mappings()]
+    return dicts(await session.execute(q))
