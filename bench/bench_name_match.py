@@ -16,37 +16,35 @@ from pathlib import Path
 import asyncpg
 
 from bench_directory import name_of
+from clues.adapters import directory
+from clues.domain.text import search_grams
 from harness import BenchEnv, Figure
+from jsp_common import divisions
 from jsp_common.db import Database, asyncpg_dsn
 from jsp_common.migrations import upgrade
 from jsp_common.uscc import with_check_char
 
 SERVICE_DIR = Path(__file__).resolve().parents[1] / "services" / "clues"
-CITIES = ["410100", "410200", "410300", "410400", "410500", "410600", "410700", "410800", "410900", "411000",
-          "411100", "411200", "411300", "411400", "411500", "411600", "411700", "419001"]
 ASKED = 100
 COLUMNS = ["uscc", "name", "address", "division_code", "city_code", "status", "responsible_departments", "version",
            "changed_at", "name_grams"]
 
 
 def _replica_rows(n: int, rng: random.Random) -> tuple[bytes, list[tuple[str, str, str]]]:
-    """COPY text of ``n`` replica rows, and each row's (USCC, name, city)."""
-    from clues.domain.text import search_grams
-
+    """COPY text of ``n`` replica rows, and each row's (USCC, name, city); a fifth in the first city (Zhengzhou),
+    the rest spread over the others, each in its city's first district (the city itself when it has none)."""
+    places = [(c.code, next(iter(divisions.children(c.code)), c).code) for c in divisions.cities()]
     out, made = io.StringIO(), []
     for i in range(n):
-        city = CITIES[0] if i % 5 == 0 else CITIES[1 + i % 17]
-        uscc, name = with_check_char(f"92{city}{i:09d}"), name_of(rng)
+        city, division = places[0] if i % 5 == 0 else places[1 + i % (len(places) - 1)]
+        uscc, name = with_check_char(f"92{division}{i:09d}"), name_of(rng)
         made.append((uscc, name, city))
-        out.write(f"{uscc}\t{name}\t某路{i}号\t{city[:4]}02\t{city}\tactive\t{{samr-410100}}\t1\t"
+        out.write(f"{uscc}\t{name}\t某路{i}号\t{division}\t{city}\tactive\t{{samr-410100}}\t1\t"
                   f"2026-01-01 00:00:00+08\t{{{','.join(search_grams(name))}}}\n")
     return out.getvalue().encode(), made
 
 
 async def run(env: BenchEnv) -> list[Figure]:
-    from clues.adapters import directory
-    from clues.domain.text import search_grams
-
     n = env.n(1_000_000)
     db_url = f"{env.postgres_url.rstrip('/')}/clues_name_match_bench"
     await upgrade(SERVICE_DIR, db_url)

@@ -7,6 +7,7 @@ from sqlalchemy import Integer, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import replica
+from jsp_common.db import dicts
 from jsp_common.unnest import SEP
 
 from .tables import entities
@@ -43,7 +44,6 @@ async def entity_candidates(session: AsyncSession, names: list[tuple[list[str], 
         rows = await session.execute(_CANDIDATES, {"i": list(range(len(names))),
                                                    "grams": [SEP.join(grams) for grams, _ in names],
                                                    "city": [city for _, city in names], "limit": limit})
-        keys = [c.name for c in _COLUMNS]  # a row is (i, *those columns): zipped, not read through a RowMapping
-        for i, *values in rows:
-            found[i].append(dict(zip(keys, values)))
+        for r in dicts(rows):
+            found[r.pop("i")].append(r)
     return found
