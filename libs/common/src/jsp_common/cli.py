@@ -46,7 +46,8 @@ def service_main(*, name: str, service_dir: Path, settings: Callable[[], Service
     if args.cmd == "serve":
         import uvicorn
 
-        uvicorn.run(create_app(s), host=s.http_host, port=s.http_port, log_config=None, access_log=False)
+        uvicorn.run(create_app(s), host=s.http_host, port=s.http_port, timeout_keep_alive=s.http_keep_alive_s,
+                    log_config=None, access_log=False)
         return 0
     return commands[args.cmd].run(s, args)
 

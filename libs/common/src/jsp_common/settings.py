@@ -102,6 +102,11 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # An idle HTTP connection is closed after this many seconds. Whoever pools connections to a service must let
+    # go of them sooner, or a request sent as the service closes one fails: the gateway's pool
+    # (JSP_GATEWAY_UPSTREAM_KEEP_ALIVE_S, checked) and, in front of the gateway, the ingress (ingress-nginx keeps
+    # upstream connections 60 s: upstream-keepalive-timeout). uvicorn's own default is 5 s.
+    http_keep_alive_s: float = Field(75.0, gt=0, validation_alias=AliasChoices("JSP_HTTP_KEEP_ALIVE_S"))
     # /metrics on a port of its own (only the scraper is let through to it), instead of on http_port; 0: any free.
     metrics_port: int | None = None
 

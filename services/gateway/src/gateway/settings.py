@@ -32,6 +32,10 @@ class Settings(ServiceSettings):
     upstream_retries: int = 2           # extra attempts, for safe methods (GET, HEAD) only
     upstream_retry_backoff_s: float = 0.1
     upstream_max_connections: int = 100
+    # An idle pooled connection to a service is closed after this long: below the services' JSP_HTTP_KEEP_ALIVE_S
+    # (checked), so the gateway never sends a request on a connection the service is closing (a POST is not
+    # retried: it would fail with 503).
+    upstream_keep_alive_s: float = Field(15.0, gt=0)
     openapi_refresh_s: float = 30.0     # how long a fetched service OpenAPI document is reused
 
     # Tokens: short-lived JWTs signed with HS256. Rotation: put the new key first; old ones still verify.
@@ -76,6 +80,10 @@ class Settings(ServiceSettings):
             self.session_cookie_secure = self.environment == "production"
         self.refuse_placeholder_secrets(jwt_key=self.jwt_keys[0] if self.jwt_keys else None,
                                         caller_signing_key=self.caller_signing_key)
+        if self.upstream_keep_alive_s >= self.http_keep_alive_s:
+            raise ValueError(f"JSP_GATEWAY_UPSTREAM_KEEP_ALIVE_S ({self.upstream_keep_alive_s:g} s) must be below "
+                             f"the services' JSP_HTTP_KEEP_ALIVE_S ({self.http_keep_alive_s:g} s): a request sent "
+                             "on a connection as the service closes it fails")
         kid = json.loads(self.caller_signing_key).get("kid")
         if kid not in public_keys(self.caller_keys):
             raise ValueError(f"the caller signing key {kid!r} is not in JSP_CALLER_KEYS: the services would refuse "

@@ -54,6 +54,7 @@ class Upstream:
     name: str
     base_url: str
     max_connections: int = 100
+    keep_alive_s: float = 15.0          # an idle connection is closed: below the service's own keep-alive
     connect_timeout_s: float = 1.0
     timeout_s: float = 10.0             # between two reads of an answer
     signer: Signer | None = None        # signs the caller's assertion for this service (audience: its name)
@@ -70,7 +71,8 @@ class Upstream:
         if self._client is None:
             self._client = aiohttp.ClientSession(
                 base_url=self.base_url, cookie_jar=aiohttp.DummyCookieJar(),
-                connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections))
+                connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
+                                         keepalive_timeout=self.keep_alive_s))
         return self._client
 
     async def close(self) -> None:

@@ -1,5 +1,5 @@
-"""The gateway's caller signing key: refused when the services would refuse what it signs, or in production
-when it is the development key."""
+"""The gateway's settings it refuses to start with: a caller signing key the services would refuse, the
+development key in production, a connection pool that outlives the services' keep-alive."""
 
 import json
 
@@ -27,3 +27,10 @@ def test_production_refuses_the_development_signing_key():
         Settings(environment="production", jwt_keys=["a-real-jwt-key-of-enough-length-0123456789"]).check()
     Settings(environment="production", jwt_keys=["a-real-jwt-key-of-enough-length-0123456789"],
              caller_signing_key=private, caller_keys=keys(public)).check()
+
+
+def test_the_pool_lets_go_of_idle_connections_before_the_services_close_them():
+    defaults = Settings().check()
+    assert defaults.upstream_keep_alive_s < defaults.http_keep_alive_s
+    with pytest.raises(ValueError, match="UPSTREAM_KEEP_ALIVE_S .* must be below"):
+        Settings(upstream_keep_alive_s=5, http_keep_alive_s=5).check()
