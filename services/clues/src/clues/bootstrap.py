@@ -9,6 +9,7 @@ from jsp_common.runtime import ServiceRuntime
 from jsp_common.workdays import calendar_with_overrides
 
 from . import subscriptions
+from .adapters import directory
 from .adapters.crypto import PiCipher
 from .deps import Deps
 from .domain.receipts import submission_rejected
@@ -24,7 +25,10 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     runtime: ServiceRuntime[Deps] = ServiceRuntime(settings)
     runtime.deps = deps = Deps(settings=settings, db=runtime.db, cipher=PiCipher(settings.pi_keys),
                                calendar=calendar_with_overrides(settings.workday_overrides),
-                               config=Refreshing(load_configuration, settings.rules_cache_s), source=runtime.source)
+                               config=Refreshing(load_configuration, settings.rules_cache_s),
+                               name_gram_shares=Refreshing(directory.name_gram_shares,
+                                                           settings.match_statistics_cache_s),
+                               source=runtime.source)
     if consume:
         runtime.add_consumer(group=settings.intake_group, topics=subscriptions.INTAKE_TOPICS, handlers={},
                              batch_handlers=subscriptions.intake_handlers(deps),

@@ -20,4 +20,5 @@ class Deps:
     cipher: PiCipher            # callers' personal information, encrypted at rest
     calendar: WorkCalendar      # working days (official holidays and make-up days)
     config: Refreshing[Configuration]  # routing rules and deadline policies, re-read every few seconds
+    name_gram_shares: Refreshing[dict[str, float]]  # the replica's commonest name pieces (name matching)
     source: str                 # the CloudEvents source of what this service publishes

@@ -64,7 +64,7 @@ async def service(settings, kafka_topics, raw_producer):
     """The service for one test module; stopped after it, so its consumer groups do not linger beside the
     services that end-to-end tests start later in the same run."""
     s = Settings(database_url=f"{settings.postgres_url.rstrip('/')}/clues_test", deadline_scan_interval_s=3600,
-                 rules_cache_s=0.0)
+                 rules_cache_s=0.0, match_statistics_cache_s=0.0)
     async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app, start_from_end=(
             (s.intake_group, subscriptions.INTAKE_TOPICS), (s.replica_group, subscriptions.REPLICA_TOPICS))
             ) as (runtime, client):

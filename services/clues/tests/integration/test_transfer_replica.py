@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta
+
+from sqlalchemy import text
 
 from jsp_common import clock
 from jsp_common.events.registry import EntityChanged
@@ -137,6 +141,47 @@ async def test_clue_without_uscc_matched_by_name_and_place(service, bootstrap):
             (short, "郑州市金水区农业路18号", "410105")])
     assert [m[1] for m in matches] == [None, None, "name_place"] and matches[2][0]["uscc"] == uscc
     assert (await replicated())["name"] == name
+
+
+async def test_names_are_matched_by_their_distinctive_pieces_and_by_all_when_those_do_not_settle_it(service):
+    """With the replica analysed, a name's common pieces (here 餐饮, 饮管, 管理) are left out of the first look;
+    an entity holding only those is still found when it is the best match (the second look)."""
+    from clues.adapters.directory import name_gram_shares
+    from clues.adapters.tables import entities
+    from clues.domain.name_lookup import plan
+    from clues.domain.text import search_grams
+    from clues.usecases.intake import match_by_name
+
+    tag, rng = unique("")[-6:].upper(), random.Random(5)
+    plain = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉"
+    rows = [{"uscc": new_uscc("410305"), "name": f"洛阳{rng.choice(plain)}{rng.choice(plain)}{piece}{rng.choice(plain)}有限公司",
+             "address": f"洛阳市西工区某路{k}号"} for k in range(300) for piece in ("餐饮", "饮管", "管理")]
+    brand = {"uscc": new_uscc("410305"), "name": f"洛阳{tag}味坊餐饮管理有限公司", "address": "洛阳市西工区中州路18号"}
+    plain_name = {"uscc": new_uscc("410305"), "name": "洛阳餐饮管理有限公司", "address": "洛阳市西工区唐宫路9号"}
+    added = rows + [brand, plain_name]
+    async with service.deps.db.transaction() as s:
+        await s.execute(entities.insert(), [{**r, "division_code": "410305", "city_code": "410300", "status": "active",
+                                             "version": 1, "name_grams": search_grams(r["name"])} for r in added])
+        await s.execute(text("ANALYZE replica_entities"))
+    try:
+        async with service.deps.db.transaction() as s:
+            shares = await name_gram_shares(s)
+            common = min(shares.get(p, 0.0) for p in ("餐饮", "饮管", "管理"))
+        asked = [(f"{tag}味坊餐饮管理", "西工区中州路18号", "410305"),         # the brand: the first look finds it
+                 (f"{tag}乙餐饮管理", "洛阳市西工区唐宫路9号", "410305"),     # only the plain name, inside it
+                 ("丁卯商行", "洛阳市西工区某路1号", "410305")]              # not in the directory
+        deps = replace(service.deps, settings=service.deps.settings.model_copy(update={"match_common_share": common}))
+        # The plain name holds none of the second name's distinctive pieces: only the second look can find it.
+        second = plan(asked[1][0], has_address=True, shares=shares, common_share=common)
+        assert common > 0 and not set(search_grams(plain_name["name"])) & set(second.first)
+        async with service.deps.db.transaction() as s:
+            matches = await match_by_name(deps, s, asked)
+        assert [(m[0] or {}).get("uscc") for m in matches] == [brand["uscc"], plain_name["uscc"], None]
+        assert matches[1][2] == 0.92  # names 0.9 alike (one inside the other), the same address
+    finally:
+        async with service.deps.db.transaction() as s:
+            await s.execute(entities.delete().where(entities.c.uscc.in_([r["uscc"] for r in added])))
+            await s.execute(text("ANALYZE replica_entities"))
 
 
 async def test_the_replica_is_rebuilt_from_the_log_while_the_service_runs(service, settings):

@@ -77,6 +77,11 @@ def name_core(name: str) -> str:
     return t
 
 
+# One name's core inside the other's (at least this long) makes them this alike, whatever their bigrams say.
+CONTAINED_MIN_CHARS = 3
+CONTAINED_SIMILARITY = 0.9
+
+
 def name_similarity(a: str, b: str) -> float:
     """How alike two business names are (0..1), ignoring place names and legal forms."""
     ca, cb = name_core(a), name_core(b)
@@ -86,17 +91,23 @@ def name_similarity(a: str, b: str) -> float:
         return 1.0
     score = dice(ca, cb)
     shorter, longer = sorted((ca, cb), key=len)
-    if len(shorter) >= 3 and shorter in longer:
-        score = max(score, 0.9)
+    if len(shorter) >= CONTAINED_MIN_CHARS and shorter in longer:
+        score = max(score, CONTAINED_SIMILARITY)
     return score
 
 
+def confidence(name_similarity: float, address_similarity: float | None) -> float:
+    """A match's confidence from how alike the names are and, when both sides have one, the addresses
+    (None: not both): the name weighs most."""
+    if address_similarity is not None:
+        return round(0.8 * name_similarity + 0.2 * address_similarity, 3)
+    return round(0.9 * name_similarity, 3)
+
+
 def match_confidence(name: str, address: str | None, cand_name: str, cand_address: str | None) -> float:
-    """Confidence that a clue's business (name, address) is a directory entity; name weighs most."""
-    n = name_similarity(name, cand_name)
-    if address and cand_address:
-        return round(0.8 * n + 0.2 * dice(address, cand_address), 3)
-    return round(0.9 * n, 3)
+    """Confidence that a clue's business (name, address) is a directory entity."""
+    return confidence(name_similarity(name, cand_name),
+                      dice(address, cand_address) if address and cand_address else None)
 
 
 def search_grams(name: str) -> list[str]:

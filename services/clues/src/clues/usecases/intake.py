@@ -26,6 +26,7 @@ from jsp_common.principal import Principal
 from ..adapters import directory
 from ..adapters import repository as repo
 from ..deps import Deps
+from ..domain import name_lookup
 from ..domain.lifecycle import OPEN_STATES, State
 from ..domain.routing import Route, RoutingInput, route
 from ..domain.text import dice, match_confidence, search_grams
@@ -40,21 +41,45 @@ async def match_by_name(deps: Deps, session: AsyncSession,
                         wanted: list[tuple[str | None, str | None, str | None]]) -> list[tuple[dict | None, str | None, float | None]]:
     """The directory entity each clue without a USCC is about, by its (business name, address, division code):
     the best-scoring of the candidates sharing most of the name's bigrams in its city, with the confidence, if it
-    reaches ``match_min_confidence``. The candidates of all of them in one statement."""
-    grams = [search_grams(name) if name else [] for name, _, _ in wanted]
-    named = [(i, name) for i, (name, _, _) in enumerate(wanted) if grams[i]]
-    found = await directory.entity_candidates(
-        session, [(grams[i], divisions.city_code(wanted[i][2])) for i, _ in named], limit=deps.settings.match_candidates)
+    reaches ``match_min_confidence``. The candidates are first looked up by the names' distinctive pieces, then,
+    for the names that look does not settle, by all of them (domain/name_lookup.py); each look in one statement
+    for all the names."""
+    s = deps.settings
+    shares = await deps.name_gram_shares.get(session)
+    lookups = {i: name_lookup.plan(name, has_address=bool(address), shares=shares, common_share=s.match_common_share)
+               for i, (name, address, _) in enumerate(wanted) if name and search_grams(name)}
+    best: dict[int, tuple[dict | None, float]] = {}  # per name looked up: its best candidate, the confidence
+    first = list(lookups)
+    for i, candidates in zip(first, await _candidates(deps, session, wanted, [(i, lookups[i].first) for i in first])):
+        best[i] = _best(wanted[i], candidates)
+    again = [i for i in first if lookups[i].first != lookups[i].pieces
+             and not lookups[i].enough(best[i][1], s.match_min_confidence)]
+    for i, candidates in zip(again, await _candidates(deps, session, wanted, [(i, lookups[i].pieces) for i in again])):
+        best[i] = _best(wanted[i], candidates)
     matches: list[tuple[dict | None, str | None, float | None]] = [(None, None, None)] * len(wanted)
-    for (i, name), candidates in zip(named, found):
-        best, best_score = None, 0.0
-        for c in candidates:
-            score = match_confidence(name, wanted[i][1], c["name"], c["address"])
-            if score > best_score:
-                best, best_score = c, score
-        if best is not None and best_score >= deps.settings.match_min_confidence:
-            matches[i] = (best, "name_place", best_score)
+    for i, (entity, score) in best.items():
+        if entity is not None and score >= s.match_min_confidence:
+            matches[i] = (entity, "name_place", score)
     return matches
+
+
+async def _candidates(deps: Deps, session: AsyncSession, wanted: list[tuple[str | None, str | None, str | None]],
+                      looks: list[tuple[int, list[str]]]) -> list[list[dict]]:
+    """The candidates of each (index in ``wanted``, pieces a candidate must hold one of)."""
+    return await directory.entity_candidates(
+        session, [(first, search_grams(wanted[i][0]), divisions.city_code(wanted[i][2])) for i, first in looks],
+        limit=deps.settings.match_candidates)
+
+
+def _best(wanted: tuple[str | None, str | None, str | None], candidates: list[dict]) -> tuple[dict | None, float]:
+    """The best-scoring candidate (the first of equals) and its confidence."""
+    name, address, _ = wanted
+    best, best_score = None, 0.0
+    for c in candidates:
+        score = match_confidence(name, address, c["name"], c["address"])
+        if score > best_score:
+            best, best_score = c, score
+    return best, best_score
 
 
 def _place_of(fields: _ClueFields) -> str | None:
