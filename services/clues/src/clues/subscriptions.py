@@ -12,9 +12,9 @@ from jsp_common.consumer import BatchHandler, HandlerContext
 from jsp_common.events.clues import ClueSubmitted, WorkOrderSubmitted
 from jsp_common.events.registry import EntityChanged
 
+from .adapters import directory
 from .adapters.tables import entities
 from .deps import Deps
-from .domain.text import search_grams
 from .usecases.intake import Submission, intake_many
 
 INTAKE_TOPICS = (topics.HOTLINE_WORK_ORDERS, topics.CLUE_SUBMISSIONS)
@@ -39,8 +39,8 @@ def intake_handlers(deps: Deps) -> dict[str, BatchHandler]:
 
 
 def replica_extras(record: EntityChanged) -> dict:
-    """This service's own replica column: each name's bigrams, for matching a complaint's business."""
-    return {"name_grams": search_grams(record.name)}
+    """This service's own replica columns: each name's bigrams, for matching a complaint's business."""
+    return directory.name_columns(record.name, record.city_code)
 
 
 def replica_handlers() -> dict[str, BatchHandler]:

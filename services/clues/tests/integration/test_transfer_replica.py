@@ -146,7 +146,7 @@ async def test_clue_without_uscc_matched_by_name_and_place(service, bootstrap):
 async def test_names_are_matched_by_their_distinctive_pieces_and_by_all_when_those_do_not_settle_it(service):
     """With the replica analysed, a name's common pieces (here 餐饮, 饮管, 管理) are left out of the first look;
     an entity holding only those is still found when it is the best match (the second look)."""
-    from clues.adapters.directory import name_gram_shares
+    from clues.adapters.directory import name_columns, name_gram_shares
     from clues.adapters.tables import entities
     from clues.domain.name_lookup import plan
     from clues.domain.text import search_grams
@@ -161,7 +161,7 @@ async def test_names_are_matched_by_their_distinctive_pieces_and_by_all_when_tho
     added = rows + [brand, plain_name]
     async with service.deps.db.transaction() as s:
         await s.execute(entities.insert(), [{**r, "division_code": "410305", "city_code": "410300", "status": "active",
-                                             "version": 1, "name_grams": search_grams(r["name"])} for r in added])
+                                             "version": 1, **name_columns(r["name"], "410300")} for r in added])
         await s.execute(text("ANALYZE replica_entities"))
     try:
         async with service.deps.db.transaction() as s:
@@ -214,4 +214,5 @@ async def test_the_replica_is_rebuilt_from_the_log_while_the_service_runs(servic
     assert done.returncode == 0, done.stderr
     assert "replica rebuilt from registry.entities.v1" in done.stdout
     again = dict(await row())
-    assert {k: again[k] for k in ("name", "version", "name_grams")} == {k: kept[k] for k in ("name", "version", "name_grams")}
+    columns = ("name", "version", "name_grams", "place_grams")
+    assert {k: again[k] for k in columns} == {k: kept[k] for k in columns}

@@ -6,10 +6,11 @@ from __future__ import annotations
 from sqlalchemy import Integer, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jsp_common import replica
+from jsp_common import divisions, replica
 from jsp_common.db import dicts
 from jsp_common.unnest import SEP
 
+from ..domain.text import search_grams
 from .tables import entities
 
 
@@ -21,33 +22,54 @@ async def entities_by_uscc(session: AsyncSession, usccs: list[str]) -> dict[str,
     return await replica.entities(session, entities, usccs)
 
 
-# The columns a candidate is read with: the entity, not its name's bigrams (an array of a dozen, for each of up to
-# 50 candidates per clue, which only the statement itself needs).
-_COLUMNS = [c for c in entities.c if c.name != "name_grams"]
+NO_CITY = "-"  # the key of an entity without a city
 
-# For each asked (the pieces a candidate must hold one of and all the name's pieces, each joined by SEP; its city
-# or NULL), the entities of that city holding one of the first and sharing most of the second.
+
+def place_keys(city_code: str | None, grams: list[str]) -> list[str]:
+    """Name bigrams keyed by a city ('410100:餐饮'), as the replica's index holds them: a look-up reads the city's
+    entities holding a bigram, not the province's."""
+    return [f"{city_code or NO_CITY}:{g}" for g in grams]
+
+
+def name_columns(name: str, city_code: str | None) -> dict[str, list[str]]:
+    """A replica row's columns for matching by name: its name's bigrams, and the same keyed by its city."""
+    grams = search_grams(name)
+    return {"name_grams": grams, "place_grams": place_keys(city_code, grams)}
+
+
+def _keys(city_code: str | None, grams: list[str]) -> list[str]:
+    """The index keys of ``grams`` in the city, or in every city (and none) when it is unknown."""
+    if city_code is not None:
+        return place_keys(city_code, grams)
+    return [k for c in (*(d.code for d in divisions.cities()), None) for k in place_keys(c, grams)]
+
+
+# The columns a candidate is read with: the entity, not its name's bigrams (arrays of a dozen, for each of up to 50
+# candidates per clue, which only the statement itself needs).
+_COLUMNS = [c for c in entities.c if c.name not in ("name_grams", "place_grams")]
+
+# For each asked (the index keys a candidate must hold one of and all the name's bigrams, each joined by SEP), the
+# entities holding one of the first and sharing most of the second.
 _CANDIDATES = text(f"""
-SELECT q.i, e.* FROM unnest(CAST(:i AS int[]), CAST(:first AS text[]), CAST(:grams AS text[]), CAST(:city AS text[]))
-  AS q(i, first, grams, city)
+SELECT q.i, e.* FROM unnest(CAST(:i AS int[]), CAST(:keys AS text[]), CAST(:grams AS text[])) AS q(i, keys, grams)
 CROSS JOIN LATERAL (
   SELECT {", ".join(f"r.{c.name}" for c in _COLUMNS)} FROM replica_entities r
-  WHERE r.name_grams && string_to_array(q.first, chr(31)) AND (q.city IS NULL OR r.city_code = q.city)
+  WHERE r.place_grams && string_to_array(q.keys, chr(31))
   ORDER BY (SELECT count(*) FROM unnest(r.name_grams) g WHERE g = ANY(string_to_array(q.grams, chr(31)))) DESC
   LIMIT :limit) e""").columns(i=Integer, **{c.name: c.type for c in _COLUMNS})  # typed by name, as select() would
 
 
 async def entity_candidates(session: AsyncSession, names: list[tuple[list[str], list[str], str | None]], *,
                             limit: int) -> list[list[dict]]:
-    """For each (pieces a candidate must hold one of, all the name's pieces, a city code or None): the entities
-    (of that city) holding one of the first and sharing most of the second, at most ``limit``; all in one
-    statement."""
+    """For each (bigrams a candidate must hold one of, all the name's bigrams, a city code or None): the entities
+    of that city (of any, for None) holding one of the first and sharing most of the second, at most ``limit``;
+    all in one statement."""
     found: list[list[dict]] = [[] for _ in names]
     if names:
         rows = await session.execute(_CANDIDATES, {"i": list(range(len(names))),
-                                                   "first": [SEP.join(first) for first, _, _ in names],
+                                                   "keys": [SEP.join(_keys(city, first)) for first, _, city in names],
                                                    "grams": [SEP.join(grams) for _, grams, _ in names],
-                                                   "city": [city for _, _, city in names], "limit": limit})
+                                                   "limit": limit})
         for r in dicts(rows):
             found[r.pop("i")].append(r)
     return found

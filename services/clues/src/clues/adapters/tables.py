@@ -154,9 +154,11 @@ case_transfers = Table(
 )
 
 # This service's own replica of the registry's directory (from registry.entities.v1), with the bigrams of each
-# name's core for matching a clue's business by name (first released without the industry class).
+# name's core for matching a clue's business by name: as they are (to rank candidates) and keyed by the entity's
+# city (to find them; adapters/directory.py). First released without the industry class.
 entities = replica.entity_table(
     metadata,
     Column("name_grams", ARRAY(Text), nullable=False, server_default=text("'{}'")),
-    Index("replica_entities_grams", "name_grams", postgresql_using="gin"),
+    Column("place_grams", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Index("replica_entities_place_grams", "place_grams", postgresql_using="gin"),
     industry_code=False)
