@@ -45,30 +45,26 @@ async def match_by_name(deps: Deps, session: AsyncSession,
     for the names that look does not settle, by all of them (domain/name_lookup.py); each look in one statement
     for all the names."""
     s = deps.settings
-    shares = await deps.name_gram_shares.get(session)
-    lookups = {i: name_lookup.plan(name, has_address=bool(address), shares=shares, common_share=s.match_common_share)
-               for i, (name, address, _) in enumerate(wanted) if name and search_grams(name)}
-    best: dict[int, tuple[dict | None, float]] = {}  # per name looked up: its best candidate, the confidence
-    first = list(lookups)
-    for i, candidates in zip(first, await _candidates(deps, session, wanted, [(i, lookups[i].first) for i in first])):
-        best[i] = _best(wanted[i], candidates)
-    again = [i for i in first if lookups[i].first != lookups[i].pieces
-             and not lookups[i].enough(best[i][1], s.match_min_confidence)]
-    for i, candidates in zip(again, await _candidates(deps, session, wanted, [(i, lookups[i].pieces) for i in again])):
-        best[i] = _best(wanted[i], candidates)
     matches: list[tuple[dict | None, str | None, float | None]] = [(None, None, None)] * len(wanted)
+    named = [i for i, (name, _, _) in enumerate(wanted) if name and search_grams(name)]
+    if not named:
+        return matches
+    shares = await deps.name_gram_shares.get(session)
+    lookups = {i: name_lookup.plan(wanted[i][0] or "", has_address=bool(wanted[i][1]), shares=shares,
+                                   common_share=s.match_common_share) for i in named}
+    best: dict[int, tuple[dict | None, float]] = {}  # per name looked up: its best candidate, the confidence
+    looks = [(lookups[i].first, lookups[i].pieces, divisions.city_code(wanted[i][2])) for i in named]
+    for i, candidates in zip(named, await directory.entity_candidates(session, looks, limit=s.match_candidates)):
+        best[i] = _best(wanted[i], candidates)
+    again = [i for i in named if lookups[i].first != lookups[i].pieces
+             and not lookups[i].enough(best[i][1], s.match_min_confidence)]
+    looks = [(lookups[i].pieces, lookups[i].pieces, divisions.city_code(wanted[i][2])) for i in again]
+    for i, candidates in zip(again, await directory.entity_candidates(session, looks, limit=s.match_candidates)):
+        best[i] = _best(wanted[i], candidates)
     for i, (entity, score) in best.items():
         if entity is not None and score >= s.match_min_confidence:
             matches[i] = (entity, "name_place", score)
     return matches
-
-
-async def _candidates(deps: Deps, session: AsyncSession, wanted: list[tuple[str | None, str | None, str | None]],
-                      looks: list[tuple[int, list[str]]]) -> list[list[dict]]:
-    """The candidates of each (index in ``wanted``, pieces a candidate must hold one of)."""
-    return await directory.entity_candidates(
-        session, [(first, search_grams(wanted[i][0]), divisions.city_code(wanted[i][2])) for i, first in looks],
-        limit=deps.settings.match_candidates)
 
 
 def _best(wanted: tuple[str | None, str | None, str | None], candidates: list[dict]) -> tuple[dict | None, float]:
