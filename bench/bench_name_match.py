@@ -6,8 +6,8 @@ with 1,000,000 generated entities (names as the directory bench makes them, a fi
 100 of their names (with their addresses) and 25 names of businesses not in the directory are matched in one
 poll (each way twice, the second timed, its pages in the cache), beside looking the same 100 entities up by USCC
 (the path of a work order that carries one) and beside the look-up by every piece at once (the matching before the
-first look), in the same run. No target is set; the
-figure says what the name path costs as the directory grows (Henan's holds about ten million)."""
+first look), in the same run. No target is set; the figures say what the name path costs as the directory grows
+(Henan's holds about ten million)."""
 
 from __future__ import annotations
 
@@ -55,15 +55,14 @@ def _replica_rows(n: int, rng: random.Random) -> tuple[bytes, list[tuple[str, st
 async def _match(db: Database, settings: Settings, shares: dict, wanted: list) -> tuple[float, list]:
     """Milliseconds per name of matching ``wanted`` in one poll (the pieces' shares as the service reads
     them), and the matches."""
-    deps = SimpleNamespace(settings=settings, name_gram_shares=Refreshing(lambda _: _fixed(shares), 3600))
+    async def given(_session) -> dict:
+        return shares
+
+    deps = SimpleNamespace(settings=settings, name_gram_shares=Refreshing(given, 3600))
     started = time.perf_counter()
     async with db.transaction() as session:
         found = await match_by_name(deps, session, wanted)  # type: ignore[arg-type] - needs settings and shares
     return (time.perf_counter() - started) * 1000 / len(wanted), found
-
-
-async def _fixed(value):
-    return value
 
 
 async def run(env: BenchEnv) -> list[Figure]:

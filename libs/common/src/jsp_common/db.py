@@ -105,6 +105,18 @@ async def all_rows(session: AsyncSession, statement) -> list[dict]:
     return dicts(await session.execute(statement))
 
 
+_ELEMENT_SHARES = text("""
+SELECT most_common_elems::text::text[] AS elements, most_common_elem_freqs AS shares FROM pg_stats
+WHERE schemaname = current_schema() AND tablename = :relation AND attname = :column""")
+
+
+async def element_shares(session: AsyncSession, relation: str, column: str) -> dict[str, float]:
+    """The share of rows holding each of the commonest elements of an array column (or of an expression index's
+    column: ``relation`` the index), from the planner's statistics; empty before it was first analysed."""
+    row = (await session.execute(_ELEMENT_SHARES, {"relation": relation, "column": column})).first()
+    return dict(zip(row.elements, row.shares)) if row is not None and row.elements else {}
+
+
 def asyncpg_dsn(url: str) -> str:
     """The plain libpq form of a SQLAlchemy URL (for asyncpg.connect, COPY and psql)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -7,7 +7,7 @@ from sqlalchemy import Integer, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import divisions, replica
-from jsp_common.db import dicts
+from jsp_common.db import dicts, element_shares
 from jsp_common.unnest import SEP
 
 from ..domain.text import search_grams
@@ -75,13 +75,7 @@ async def entity_candidates(session: AsyncSession, names: list[tuple[list[str], 
     return found
 
 
-_GRAM_SHARES = text("""
-SELECT most_common_elems::text::text[] AS pieces, most_common_elem_freqs AS shares
-FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'replica_entities' AND attname = 'name_grams'""")
-
-
 async def name_gram_shares(session: AsyncSession) -> dict[str, float]:
     """The share of the replica's entities holding each of the commonest name pieces, from the planner's
     statistics (empty before the replica was first analysed)."""
-    row = (await session.execute(_GRAM_SHARES)).first()
-    return dict(zip(row.pieces, row.shares)) if row is not None and row.pieces else {}
+    return await element_shares(session, entities.name, "name_grams")

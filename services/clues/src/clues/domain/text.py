@@ -96,12 +96,12 @@ def name_similarity(a: str, b: str) -> float:
     return score
 
 
-def confidence(name_similarity: float, address_similarity: float | None) -> float:
+def confidence(names_alike: float, addresses_alike: float | None) -> float:
     """A match's confidence from how alike the names are and, when both sides have one, the addresses
     (None: not both): the name weighs most."""
-    if address_similarity is not None:
-        return round(0.8 * name_similarity + 0.2 * address_similarity, 3)
-    return round(0.9 * name_similarity, 3)
+    if addresses_alike is not None:
+        return round(0.8 * names_alike + 0.2 * addresses_alike, 3)
+    return round(0.9 * names_alike, 3)
 
 
 def match_confidence(name: str, address: str | None, cand_name: str, cand_address: str | None) -> float:

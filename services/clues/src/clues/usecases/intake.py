@@ -10,6 +10,7 @@ effects: its clue, its transitions, its events and its receipt."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -53,14 +54,15 @@ async def match_by_name(deps: Deps, session: AsyncSession,
     lookups = {i: name_lookup.plan(wanted[i][0] or "", has_address=bool(wanted[i][1]), shares=shares,
                                    common_share=s.match_common_share) for i in named}
     best: dict[int, tuple[dict | None, float]] = {}  # per name looked up: its best candidate, the confidence
-    looks = [(lookups[i].first, lookups[i].pieces, divisions.city_code(wanted[i][2])) for i in named]
-    for i, candidates in zip(named, await directory.entity_candidates(session, looks, limit=s.match_candidates)):
-        best[i] = _best(wanted[i], candidates)
-    again = [i for i in named if lookups[i].first != lookups[i].pieces
-             and not lookups[i].enough(best[i][1], s.match_min_confidence)]
-    looks = [(lookups[i].pieces, lookups[i].pieces, divisions.city_code(wanted[i][2])) for i in again]
-    for i, candidates in zip(again, await directory.entity_candidates(session, looks, limit=s.match_candidates)):
-        best[i] = _best(wanted[i], candidates)
+
+    async def look(which: list[int], pieces: Callable[[name_lookup.Lookup], list[str]]) -> None:
+        looks = [(pieces(lookups[i]), lookups[i].pieces, divisions.city_code(wanted[i][2])) for i in which]
+        for i, candidates in zip(which, await directory.entity_candidates(session, looks, limit=s.match_candidates)):
+            best[i] = _best(wanted[i], candidates)
+
+    await look(named, lambda lookup: lookup.first)
+    await look([i for i in named if not lookups[i].enough(best[i][1], s.match_min_confidence)],
+               lambda lookup: lookup.pieces)
     for i, (entity, score) in best.items():
         if entity is not None and score >= s.match_min_confidence:
             matches[i] = (entity, "name_place", score)

@@ -72,7 +72,7 @@ class Upstream:
             self._client = aiohttp.ClientSession(
                 base_url=self.base_url, cookie_jar=aiohttp.DummyCookieJar(),
                 connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
-                                         keepalive_timeout=self.keep_alive_s))
+                                               keepalive_timeout=self.keep_alive_s))
         return self._client
 
     async def close(self) -> None:

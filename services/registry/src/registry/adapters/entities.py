@@ -6,11 +6,12 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, AsyncIterator, Sequence
 
-from sqlalchemy import Text, and_, any_, bindparam, cast, false, func, or_, select, text, true, update
+from sqlalchemy import Text, and_, any_, bindparam, cast, false, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import divisions, industries
+from jsp_common.db import element_shares
 
 from ..domain.directory import RECORD_FIELDS, Record
 from ..domain.rules import Rule
@@ -120,16 +121,10 @@ async def search_entities(session: AsyncSession, *, where: list, count_where: li
     return min(total, count_cap), total > count_cap, rows
 
 
-_BIGRAM_SHARES = text("""
-SELECT most_common_elems::text::text[] AS pieces, most_common_elem_freqs AS shares
-FROM pg_stats WHERE tablename = 'entities_name_bigrams' AND attname = 'name_bigrams'""")
-
-
 async def name_bigram_shares(session: AsyncSession) -> dict[str, float]:
     """The share of names holding each of the commonest bigrams, from the planner's statistics of the name
     index (empty before the directory was first analysed)."""
-    row = (await session.execute(_BIGRAM_SHARES)).first()
-    return dict(zip(row.pieces, row.shares)) if row is not None and row.pieces else {}
+    return await element_shares(session, "entities_name_bigrams", "name_bigrams")
 
 
 async def entity_row(session: AsyncSession, uscc: str):
