@@ -10,14 +10,14 @@ import uuid
 from pathlib import Path
 
 
-from harness import (BenchEnv, Figure, correlate_by_key, measure_pipeline, pipeline_figures, random_uscc,
+from harness import (BenchEnv, Figure, core_alone, correlate_by_key, measure_pipeline, pipeline_figures, random_uscc,
                      service_process)
-from jsp_common import clock
+from jsp_common import clock, topics
 from jsp_common.offsets import move_group_to_end
 from jsp_common.envelope import Envelope, new_envelope
 
-HOTLINE = "hotline.work-orders.v1"
-SUBMISSIONS = "clues.submissions.v1"
+HOTLINE, HOTLINE_REPLIES, CLUE_LIFECYCLE = topics.HOTLINE_WORK_ORDERS, topics.HOTLINE_REPLIES, topics.CLUE_LIFECYCLE
+SUBMISSIONS = topics.CLUE_SUBMISSIONS
 SERVICE_DIR = Path(__file__).resolve().parents[1] / "services" / "clues"
 
 # (content template, address, expected lead department): a mix of domains and cities.
@@ -33,15 +33,26 @@ TOPICS = sorted({f"dept.{c[2]}.clues.v1" for c in CASES})
 
 
 
-def make_message(run: str):
+def department_only(dept_topic: str) -> list[str]:
+    """Where the bare loop forwards a work order: the department topic the intake routes it to."""
+    return [dept_topic]
+
+
+def intake_events(dept_topic: str) -> list[str]:
+    """The topics of the events the intake issues for one work order, in its order: the transitions received and
+    dispatched, the department's dispatch, the receipt."""
+    return [CLUE_LIFECYCLE, CLUE_LIFECYCLE, dept_topic, HOTLINE_REPLIES]
+
+
+def make_message(run: str, route=department_only):
     def build(i: int) -> tuple[str, str, bytes]:
-        content, address, _ = CASES[i % len(CASES)]
+        content, address, dept = CASES[i % len(CASES)]
         no = f"B{run}{i:08d}"
         data = {"work_order_no": no, "content": content.format(n=i), "address": address.format(n=i),
                 "received_at": clock.now().isoformat(), "uscc": random_uscc(), "caller_phone": "13800000000"}
         env = new_envelope(type="hotline.work-order.submitted.v1", source="/bench/12345", data=data)
-        # The bare loop forwards it to the department topic the intake routes it to (the intake ignores this).
-        return no, no, env.to_bytes(), [("bench-route", f"dept.{CASES[i % len(CASES)][2]}.clues.v1".encode())]
+        # Where the bare loop and the core alone send it (the intake ignores this).
+        return no, no, env.to_bytes(), [("bench-route", ",".join(route(f"dept.{dept}.clues.v1")).encode())]
     return build
 
 
@@ -61,10 +72,10 @@ async def _skip_backlog(env: BenchEnv, group: str) -> None:
 BENCH_SERVICE = "clues-bench"  # its own source
 
 
-async def _measure(env: BenchEnv, run_id: str, correlate, n: int, pid: int):
-    await measure_pipeline(env, in_topic=HOTLINE, out_topics=TOPICS, make_message=make_message(run_id + "w"),
+async def _measure(env: BenchEnv, run_id: str, correlate, n: int, pid: int, route=department_only):
+    await measure_pipeline(env, in_topic=HOTLINE, out_topics=TOPICS, make_message=make_message(run_id + "w", route),
                            correlate=correlate, n_throughput=100, n_latency=1)  # warm-up: connections, caches
-    return await measure_pipeline(env, in_topic=HOTLINE, out_topics=TOPICS, make_message=make_message(run_id),
+    return await measure_pipeline(env, in_topic=HOTLINE, out_topics=TOPICS, make_message=make_message(run_id, route),
                                   correlate=correlate,
                                   n_throughput=n, n_latency=300, latency_rate=100, cpu_pid=pid)
 
@@ -85,7 +96,22 @@ async def run(env: BenchEnv) -> list[Figure]:
         ours = await _measure(env, run_id, correlate_ours, n, proc.pid)
     async with service_process("bench/bare_loop.py", HOTLINE) as proc:
         base = await _measure(env, run_id + "b", correlate_by_key, n, proc.pid)
-    await _skip_backlog(env, settings.intake_group)  # the baseline's messages are not the intake's
+    # The floor under the intake: the messaging core alone issuing the intake's four events per work order, and
+    # the bare loop producing the same four.
+    async with core_alone(env, HOTLINE, "clues_bench_core") as proc:
+        core = await _measure(env, run_id + "c", correlate_by_key, n, proc.pid, intake_events)
+    async with service_process("bench/bare_loop.py", HOTLINE) as proc:
+        bare4 = await _measure(env, run_id + "f", correlate_by_key, n, proc.pid, intake_events)
+    await _skip_backlog(env, settings.intake_group)  # the other pipelines' messages are not the intake's
+    floor = ("the messaging core alone (consumer loop, inbox, outbox, relay) issuing the intake's four events per "
+             "work order: no clue logic, no clue rows")
     return pipeline_figures("work orders routed", "hotline topic → department topic", ours, base, unit="clues/s",
                             note=f"{n} work orders, 6 domains and cities", paced="100 work orders/s",
-                            cpu_per="work order", target_us=250)
+                            cpu_per="work order", target_us=250) + [
+        Figure("work orders/s, the messaging core alone, four events each", core.throughput, base.throughput,
+               "clues/s", note=f"{floor}; baseline: the bare loop above (one message each); the ceiling of the "
+                               "intake's ratio on this stack"),
+        Figure("CPU per work order, the messaging core alone, four events", core.cpu_us, bare4.cpu_us, "µs",
+               higher_is_better=False, note=f"{floor}; baseline: the bare loop producing the same four messages; "
+                                            "the floor under the intake's CPU per work order"),
+    ]

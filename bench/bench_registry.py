@@ -25,7 +25,7 @@ from pathlib import Path
 
 import asyncpg
 
-from harness import (BenchEnv, Figure, correlate_by_key, measure_pipeline, pipeline_figures, psql_copy, random_uscc,
+from harness import (BenchEnv, Figure, core_alone, correlate_by_key, measure_pipeline, pipeline_figures, psql_copy, random_uscc,
                      service_process)
 from jsp_common import clock
 from jsp_common.offsets import move_group_to_end
@@ -111,11 +111,18 @@ async def _events(env: BenchEnv, settings) -> list[Figure]:
         ours = await _measure(env, routes, correlate_ours, n, proc.pid)
     async with service_process("bench/bare_loop.py", INTAKE) as proc:
         base = await _measure(env, routes, correlate_by_key, n, proc.pid)
-    await _skip_backlog(env, settings.intake_group)  # the baseline's messages are not the registry's
+    async with core_alone(env, INTAKE, "registry_bench_core") as proc:  # the floor under the registry's pipeline
+        core = await _measure(env, routes, correlate_by_key, n, proc.pid)
+    await _skip_backlog(env, settings.intake_group)  # the other pipelines' messages are not the registry's
     return pipeline_figures("registrations notified", "bureau topic → department topic", ours, base,
                             unit="events/s", note=f"{n} registrations, 6 domains and cities; baseline forwards each "
                                                   "to the same 3 topics (notification, receipt, entity record)",
-                            paced="100 registrations/s", cpu_per="registration", target_us=120)
+                            paced="100 registrations/s", cpu_per="registration", target_us=120) + [
+        Figure("CPU per registration, the messaging core alone, three events", core.cpu_us, base.cpu_us, "µs",
+               higher_is_better=False,
+               note="the messaging core alone (consumer loop, inbox, outbox, relay) issuing each registration to the "
+                    "same 3 topics: no registry logic, no rows; baseline: the bare loop above; the floor under the "
+                    "registry's CPU per registration")]
 
 
 IMPORT_COLUMNS = list(import_rows.COLUMNS)  # the import's CSV columns

@@ -252,6 +252,22 @@ async def service_process(*argv: str, ready: str = "ready", timeout: float = 120
             await proc.wait()
 
 
+
+CORE_GROUP = "bench.core-alone"
+
+
+@contextlib.asynccontextmanager
+async def core_alone(env: BenchEnv, in_topic: str, database: str):
+    """The messaging core alone (``bench/core_loop.py``: consumer loop, inbox, outbox and relay, each input
+    re-issued to the topics its ``bench-route`` header names, nothing else) reading ``in_topic`` from its end, in
+    its own process with its own database: the floor under a service's pipeline of that shape."""
+    from jsp_common.offsets import move_group_to_end
+
+    await move_group_to_end(CORE_GROUP, [in_topic], bootstrap_servers=env.bootstrap)
+    async with service_process("bench/core_loop.py", in_topic, f"{env.postgres_url.rstrip('/')}/{database}",
+                               CORE_GROUP) as proc:
+        yield proc
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
