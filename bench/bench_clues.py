@@ -102,6 +102,8 @@ async def run(env: BenchEnv) -> list[Figure]:
         core = await _measure(env, run_id + "c", correlate_by_key, n, proc.pid, intake_events)
     async with service_process("bench/bare_loop.py", HOTLINE) as proc:
         bare4 = await _measure(env, run_id + "f", correlate_by_key, n, proc.pid, intake_events)
+    async with service_process("bench/bare_loop_rdkafka.py", HOTLINE) as proc:  # the same on a C client
+        rdkafka4 = await _measure(env, run_id + "r", correlate_by_key, n, proc.pid, intake_events)
     await _skip_backlog(env, settings.intake_group)  # the other pipelines' messages are not the intake's
     floor = ("the messaging core alone (consumer loop, inbox, outbox, relay) issuing the intake's four events per "
              "work order: no clue logic, no clue rows")
@@ -114,4 +116,7 @@ async def run(env: BenchEnv) -> list[Figure]:
         Figure("CPU per work order, the messaging core alone, four events", core.cpu_us, bare4.cpu_us, "µs",
                higher_is_better=False, note=f"{floor}; baseline: the bare loop producing the same four messages; "
                                             "the floor under the intake's CPU per work order"),
+        Figure("CPU per work order, a bare librdkafka loop, four messages", rdkafka4.cpu_us, bare4.cpu_us, "µs",
+               higher_is_better=False, note="the bare loop's work on confluent-kafka (librdkafka: a C client) "
+                                            "instead of aiokafka; baseline: the aiokafka bare loop above"),
     ]
