@@ -25,8 +25,8 @@ from pathlib import Path
 
 import asyncpg
 
-from harness import (BenchEnv, Figure, core_alone, correlate_by_key, measure_pipeline, pipeline_figures, psql_copy, random_uscc,
-                     service_process)
+from harness import (BenchEnv, Figure, core_alone, correlate_by_key, measure_pipeline, pipeline_figures, psql_copy,
+                     random_uscc, service_process)
 from jsp_common import clock
 from jsp_common.offsets import move_group_to_end
 from jsp_common.db import asyncpg_dsn
