@@ -1,6 +1,7 @@
 """Foundation figures: the messaging core (consumer loop + inbox + outbox relay) passing events through,
-beside a bare aiokafka consume-and-produce loop; asyncpg COPY (what the services use for bulk loads)
-beside ``psql \\copy`` of the same generated file."""
+beside a bare aiokafka consume-and-produce loop, each in its own process (``bench/core_loop.py``,
+``bench/bare_loop.py``) with its CPU per event read from /proc; asyncpg COPY (what the services use for bulk
+loads) beside ``psql \\copy`` of the same generated file."""
 
 from __future__ import annotations
 
@@ -13,26 +14,18 @@ from pathlib import Path
 
 import asyncpg
 
-from harness import BenchEnv, Figure, bare_consume_produce, measure_pipeline, psql_copy
-from jsp_common.consumer import ConsumerLoop, HandlerContext
-from jsp_common.db import Database, asyncpg_dsn, ensure_database
+from harness import (CORE_GROUP, BenchEnv, Figure, PingSent, core_alone, measure_pipeline, psql_copy,
+                     service_process)
+from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import Envelope, new_envelope
-from jsp_common.events import EventData, event
-from jsp_common.messaging_tables import metadata as messaging_metadata
-from jsp_common.outbox import OutboxRelay
-from jsp_common.producer import EventProducer
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
 
 
-@event("bench.ping.sent.v1")
-class PingSent(EventData):
-    n: int
-    body: str
-
-
-def message(i: int) -> tuple[str, str, bytes]:
-    env = new_envelope(type=PingSent.event_type, source="/bench", data={"n": i, "body": "x" * 200})
-    return env.id, f"k{i % 64}", env.to_bytes()
+def messages(out_topic: str):
+    def message(i: int) -> tuple[str, str, bytes, list[tuple[str, bytes]]]:
+        env = new_envelope(type=PingSent.event_type, source="/bench", data={"n": i, "body": "x" * 200})
+        return env.id, f"k{i % 64}", env.to_bytes(), [("bench-route", out_topic.encode())]
+    return message
 
 
 def correlate_baseline(record) -> str | None:
@@ -40,53 +33,32 @@ def correlate_baseline(record) -> str | None:
 
 
 def correlate_ours(record) -> str | None:
-    return Envelope.from_bytes(record.value).subject  # the pass-through handler names the input event
+    return Envelope.from_bytes(record.value).subject  # the core alone names the input event
 
 
 async def run(env: BenchEnv) -> list[Figure]:
     run_id = uuid.uuid4().hex[:8]
     t_in, t_base, t_ours = f"bench.{run_id}.in", f"bench.{run_id}.base", f"bench.{run_id}.ours"
-    group = "bench.passthrough"
     await create_topics(env.bootstrap, [Topic(t, "k", (), (), (), "bench", partitions=3) for t in (t_in, t_base, t_ours)]
-                        + [Topic(dead_letter_topic(t_in, group), "k", (), (), (), "bench", partitions=1)])
+                        + [Topic(dead_letter_topic(t_in, CORE_GROUP), "k", (), (), (), "bench", partitions=1)])
     n = env.n(20000)
 
-    async with bare_consume_produce(env.bootstrap, in_topic=t_in, route=lambda r: [t_base]):
-        base = await measure_pipeline(env, in_topic=t_in, out_topics=[t_base], make_message=message,
-                                      correlate=correlate_baseline, n_throughput=n)
-
-    db_url = f"{env.postgres_url}/bench_core"
-    await ensure_database(db_url)
-    db = Database(db_url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(messaging_metadata.create_all)
-    producer = EventProducer(client_id="bench", bootstrap_servers=env.bootstrap)
-    await producer.start()
-    relay = OutboxRelay(db, producer, service="bench")
-
-    async def passthrough(ctx: HandlerContext) -> None:
-        await ctx.emit(t_ours, ctx.data, key=ctx.delivery.key_str, subject=ctx.envelope.id)
-
-    loop = ConsumerLoop(group=group, topics=[t_in], handlers={PingSent.event_type: passthrough}, db=db,
-                        producer=producer, source="/bench", bootstrap_servers=env.bootstrap)
-    # Start from the end of the input topic: the baseline's messages are not ours to count.
-    await loop.start()
-    await loop.assigned()
-    relay.start()
-    try:
-        ours = await measure_pipeline(env, in_topic=t_in, out_topics=[t_ours], make_message=message,
-                                      correlate=correlate_ours, n_throughput=n)
-    finally:
-        await loop.stop()
-        await relay.stop()
-        await producer.stop()
-        await db.dispose()
+    async with service_process("bench/bare_loop.py", t_in) as proc:
+        base = await measure_pipeline(env, in_topic=t_in, out_topics=[t_base], make_message=messages(t_base),
+                                      correlate=correlate_baseline, n_throughput=n, cpu_pid=proc.pid)
+    async with core_alone(env, t_in, "bench_core") as proc:
+        ours = await measure_pipeline(env, in_topic=t_in, out_topics=[t_ours], make_message=messages(t_ours),
+                                      correlate=correlate_ours, n_throughput=n, cpu_pid=proc.pid)
 
     copy_ours, copy_base, rows = await copy_figures(env)
     return [
-        Figure("events/s through consumer loop + inbox + outbox relay", ours.throughput, base.throughput, "events/s"),
+        Figure("events/s through consumer loop + inbox + outbox relay", ours.throughput, base.throughput, "events/s",
+               note="each pipeline in its own process"),
         Figure("p50 latency, input topic → output topic", ours.p50_ms, base.p50_ms, "ms", higher_is_better=False),
         Figure("p99 latency, input topic → output topic", ours.p99_ms, base.p99_ms, "ms", higher_is_better=False),
+        Figure("CPU per event, the messaging core's process alone", ours.cpu_us, base.cpu_us, "µs",
+               higher_is_better=False, note="user + system time from /proc over the throughput phase; baseline: the "
+                                            "bare loop's process"),
         Figure(f"rows/s, asyncpg COPY of {rows} generated rows vs psql \\copy", copy_ours, copy_base, "rows/s"),
     ]
 

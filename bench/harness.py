@@ -22,6 +22,7 @@ from typing import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from jsp_common.events import EventData, event
 from jsp_common.offsets import assign_all
 from jsp_common.db import asyncpg_dsn
 from jsp_common.uscc import ALPHABET, with_check_char
@@ -254,6 +255,14 @@ async def service_process(*argv: str, ready: str = "ready", timeout: float = 120
 
 
 CORE_GROUP = "bench.core-alone"
+
+
+@event("bench.ping.sent.v1")
+class PingSent(EventData):
+    """The benches' own contract: a message with no meaning to any service."""
+
+    n: int
+    body: str
 
 
 @contextlib.asynccontextmanager
