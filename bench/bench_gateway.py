@@ -2,7 +2,8 @@
 gateway (token check, role check, rate limit, audit record, principal header, pooled call to the registry
 and back), beside a bare FastAPI endpoint returning the same entity, served the same way (uvicorn, one
 process) and driven by the same HTTP load generator (wrk, written in C: a Python client would measure itself) in the
-same run.
+same run; and a bare proxy in front of that endpoint (the same two hops as through the gateway, nothing on them),
+the floor of a Python gateway in front of a Python service on this machine.
 """
 
 from __future__ import annotations
@@ -35,6 +36,28 @@ BARE_APP = textwrap.dedent('''
         return entity
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 ''')
+
+# The same two hops with nothing on them: a FastAPI app (one uvicorn process) passing the lookup to the bare
+# endpoint through a pooled aiohttp session, as the gateway calls the services; no token, role, rate limit, audit
+# or database. The floor of a Python gateway in front of a Python service on this machine.
+BARE_PROXY = textwrap.dedent('''
+    import contextlib, sys
+    import aiohttp, uvicorn
+    from fastapi import FastAPI, Response
+    upstream, pool = sys.argv[2], {}
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        pool["session"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+        yield
+        await pool["session"].close()
+    app = FastAPI(lifespan=lifespan)
+    @app.get("/registry/entities/{uscc}")
+    async def lookup(uscc: str) -> Response:
+        async with pool["session"].get(f"{upstream}/registry/entities/{uscc}") as r:
+            return Response(await r.read(), status_code=r.status, media_type=r.headers.get("content-type"))
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+''')
+PROXY_PORT = BARE_PORT + 1
 
 
 def _load(url: str, headers: dict, seconds: float) -> tuple[float, float, int]:
@@ -69,7 +92,7 @@ async def run(env: BenchEnv) -> list[Figure]:
     stack.services["gateway"].env.update(JSP_GATEWAY_RATE_LIMIT_PER_MINUTE="100000000",
                                          JSP_GATEWAY_RATE_LIMIT_BURST="1000000")
     seconds = max(3.0, 10.0 * env.scale)
-    bare = None
+    bare: list[subprocess.Popen] = []
     await asyncio.to_thread(stack.start_all)
     try:
         gw = stack.services["gateway"].url
@@ -89,24 +112,34 @@ async def run(env: BenchEnv) -> list[Figure]:
                 await asyncio.sleep(0.2)
             got.raise_for_status()
             entity = got.json()
-        bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(BARE_PORT), got.text])
-        while not run_mod.ready_url(f"http://127.0.0.1:{BARE_PORT}/registry/entities/x"):
-            if bare.poll() is not None:
-                raise RuntimeError("the bare endpoint did not start")
-            await asyncio.sleep(0.1)
+        bare_url, proxy_url = f"http://127.0.0.1:{BARE_PORT}", f"http://127.0.0.1:{PROXY_PORT}"
+        bare = [subprocess.Popen([sys.executable, "-c", BARE_APP, str(BARE_PORT), got.text]),
+                subprocess.Popen([sys.executable, "-c", BARE_PROXY, str(PROXY_PORT), bare_url])]
+        for url, proc in zip((bare_url, proxy_url), bare):
+            while not run_mod.ready_url(f"{url}/registry/entities/x"):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the bare app on {url} did not start")
+                await asyncio.sleep(0.1)
         path = f"/registry/entities/{entity['uscc']}"
-        for url in (gw + path, f"http://127.0.0.1:{BARE_PORT}{path}"):  # warm up the pools
-            await asyncio.to_thread(_load, url, headers, 2)
+        for url in (gw, bare_url, proxy_url):  # warm up the pools
+            await asyncio.to_thread(_load, url + path, headers, 2)
         ours_rps, ours_p99, ours_err = await asyncio.to_thread(_load, gw + path, headers, seconds)
-        bare_rps, bare_p99, _ = await asyncio.to_thread(_load, f"http://127.0.0.1:{BARE_PORT}{path}", headers, seconds)
+        bare_rps, bare_p99, _ = await asyncio.to_thread(_load, bare_url + path, headers, seconds)
+        proxy_rps, proxy_p99, proxy_err = await asyncio.to_thread(_load, proxy_url + path, headers, seconds)
     finally:
-        if bare is not None:
-            bare.terminate()
-            bare.wait()
+        for proc in bare:
+            proc.terminate()
+            proc.wait()
         await asyncio.to_thread(stack.stop_all)
     note = (f"wrk, {CONCURRENCY} connections, {seconds:.0f}s each; errors through the gateway: {ours_err}; "
             "baseline: the bare endpoint, one uvicorn process")
+    proxy_note = (f"wrk as above; errors: {proxy_err}; a FastAPI app passing the lookup to the bare endpoint through "
+                  "a pooled aiohttp session (two hops, no checks, no database); baseline: the bare endpoint alone")
     return [
         Figure("gateway: authenticated entity lookup", ours_rps, bare_rps, "req/s", True, note),
         Figure("gateway: authenticated entity lookup p99", ours_p99, bare_p99, "ms", False, note),
+        Figure("a bare proxy in front of the bare endpoint", proxy_rps, bare_rps, "req/s", True, proxy_note),
+        Figure("a bare proxy in front of the bare endpoint p99", proxy_p99, bare_p99, "ms", False),
+        Figure("gateway: authenticated entity lookup vs the bare proxy", ours_rps, proxy_rps, "req/s", True,
+               "what the gateway's checks and the registry's database read cost beyond the two hops"),
     ]
