@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 
-import harness  # noqa: F401  (the benches' own contract)
+from harness import ready_until_terminated  # also registers the benches' own contract
 from jsp_common.consumer import ConsumerLoop, HandlerContext
 from jsp_common.db import Database, ensure_database
 from jsp_common.events import CATALOGUE
@@ -48,14 +47,11 @@ async def main(in_topic: str, database_url: str, group: str) -> None:
     relay = OutboxRelay(db, producer, service=group, poll_interval_s=0.05)
     loop = ConsumerLoop(group=group, topics=[in_topic], handlers={}, db=db, producer=producer, source="/bench/core",
                         batch_handlers=dict.fromkeys(CATALOGUE, forward), bootstrap_servers=bootstrap)
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await loop.start()
     relay.start()
     try:
         await loop.assigned()
-        print("ready", flush=True)
-        await stop.wait()
+        await ready_until_terminated()
     finally:
         await loop.stop()
         await relay.stop()

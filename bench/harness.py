@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from typing import Callable, Iterable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from jsp_common.events import EventData, event
-from jsp_common.offsets import assign_all
+from jsp_common.offsets import assign_all, move_group_to_end
 from jsp_common.db import asyncpg_dsn
 from jsp_common.uscc import ALPHABET, with_check_char
 
@@ -270,12 +271,19 @@ async def core_alone(env: BenchEnv, in_topic: str, database: str):
     """The messaging core alone (``bench/core_loop.py``: consumer loop, inbox, outbox and relay, each input
     re-issued to the topics its ``bench-route`` header names, nothing else) reading ``in_topic`` from its end, in
     its own process with its own database: the floor under a service's pipeline of that shape."""
-    from jsp_common.offsets import move_group_to_end
-
     await move_group_to_end(CORE_GROUP, [in_topic], bootstrap_servers=env.bootstrap)
     async with service_process("bench/core_loop.py", in_topic, f"{env.postgres_url.rstrip('/')}/{database}",
                                CORE_GROUP) as proc:
         yield proc
+
+
+async def ready_until_terminated() -> None:
+    """A pipeline process's last step once it has its partitions: say ``ready`` (what ``service_process`` waits
+    for) and wait until the harness terminates it (SIGTERM), so the caller's ``finally`` stops it gracefully."""
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    print("ready", flush=True)
+    await stop.wait()
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -323,7 +331,6 @@ async def start_groups_at_end(env: BenchEnv) -> None:
     theirs to work through."""
     from dashboard.settings import Settings as DashboardSettings
     from dashboard.subscriptions import kafka_groups
-    from jsp_common.offsets import move_group_to_end
     from jsp_common.topics import consumer_groups
 
     groups = consumer_groups()

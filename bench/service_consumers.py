@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import signal
 import sys
+
+from harness import ready_until_terminated
 
 
 async def main(service: str, database_url: str, service_name: str, group: str) -> None:
@@ -20,13 +21,10 @@ async def main(service: str, database_url: str, service_name: str, group: str) -
     settings = settings_class(database_url=database_url, log_level="WARNING", outbox_poll_interval_s=0.05,
                               service_name=service_name, intake_group=group)
     runtime = build(settings, periodic=False)
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await runtime.start()
     try:
         await runtime.assigned()
-        print("ready", flush=True)
-        await stop.wait()
+        await ready_until_terminated()
     finally:
         await runtime.stop()
 
