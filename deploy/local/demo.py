@@ -5,11 +5,10 @@ Registrations as the market regulation bureau sends them and 12345 work orders a
 (Faker zh_CN over real Henan division codes), half through the gateway's ingest routes (with an
 Idempotency-Key) and half straight onto the bureau's and hotline's topics with the same envelope. Then
 it reads, through the gateway, the departments' notifications and the routed clues, and prints them; then a
-joint inspection of two departments, drawn and verified (deploy/local/demo_inspection.py).
-it reads, through the gateway, the departments' notifications and the routed clues, and prints them.
-Last, a gas leak: the office registers a gas detector in one restaurant, the detector's readings go onto
-the monitoring topic, and the risk service turns the leak into a risk alert and a clue that the clues
-service dispatches.
+joint inspection of two departments, drawn and verified (deploy/local/demo_inspection.py). Last, a gas
+leak: the office registers a gas detector in one restaurant, the detector's readings go onto the
+monitoring topic, and the risk service turns the leak into a risk alert and a clue that the clues service
+dispatches.
 
     python deploy/local/demo.py [--count 20] [--gateway http://127.0.0.1:8000]
 

@@ -41,6 +41,14 @@ async def test_work_order_routed_handled_replied_closed(service, bootstrap):
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     assert (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["caller_phone"] == PHONE
     assert (await service.client.get(f"/clues/{clue_id}", headers=HOTLINE_P)).json()["caller_name"] == "张三"
+    listed = {d: [c["id"] for c in (await service.client.get(
+        "/clues", params={"state": "dispatched", "channel": "hotline", "limit": 500}, headers=h)).json()]
+        for d, h in (("samr", samr), ("mem", mem))}
+    assert clue_id in listed["samr"] and clue_id not in listed["mem"]
+    # A filter value that is not a state is refused with the states there are (not an empty list).
+    r = await service.client.get("/clues", params={"state": "dispached"}, headers=samr)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert "'dispatched'" in r.text and "state" in r.text
     assert (await service.post(f"/clues/{clue_id}/accept", mem)).status_code == 404
     assert (await service.post(f"/clues/{clue_id}/accept", nhc)).status_code == 403
 

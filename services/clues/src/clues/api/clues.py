@@ -10,12 +10,14 @@ from typing import Any, Awaitable, Callable
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from jsp_common.events.clues import Channel
 from jsp_common.outbox import SessionTx
 from jsp_common.access import enforced
 from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..deps import Deps
+from ..domain.lifecycle import State
 from ..usecases import access, dispatch, extensions, handling, replies, transfers, views
 from . import schemas
 from .context import CONFLICT, ID, ClueId, ExtId
@@ -25,8 +27,7 @@ router = APIRouter(tags=["clues"], dependencies=[enforced("clues")])  # who may 
 
 # ------------------------------------------------------------------ reading
 @router.get("/clues", summary="Clues the caller may see (a department: those dispatched to it)")
-async def list_clues(request: Request, state: str | None = Query(None, pattern=r"^[a-z_]{1,30}$"),
-                     channel: str | None = Query(None, pattern=r"^[a-z_]{1,30}$"),
+async def list_clues(request: Request, state: State | None = None, channel: Channel | None = None,
                      uscc: str | None = Query(None, pattern=r"^[0-9A-Z]{18}$", description="the business concerned"),
                      limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
                      principal: Principal = Depends(principal_from_request)) -> list[dict]:
