@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import unique
 
 
@@ -55,6 +56,16 @@ async def test_the_gateway_answers_what_its_document_says_about_methods_dates_an
     assert [p["name"] for p in doc["paths"]["/clues/routing-rules/{rule_id}"]["patch"]["parameters"]
             if p["in"] == "path"] == ["rule_id"]
     assert "Allow" in doc["paths"]["/registry/rules"]["put"]["responses"]["405"]["headers"]
+
+
+async def test_a_services_problem_names_the_path_the_caller_called(front, office):
+    uscc = new_uscc()
+    missing = await front.get(f"/registry/entities/{uscc}", headers=office["headers"])
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["instance"] == f"/registry/entities/{uscc}", missing.text
+    misspelt = await front.get("/clues/clues", params={"state": "dispached"}, headers=office["headers"])
+    assert misspelt.status_code == 422 and misspelt.json()["instance"] == "/clues/clues", misspelt.text
+    assert "'dispatched'" in misspelt.json()["detail"]
 
 
 async def test_the_office_changes_a_routing_rule_through_the_gateway(front, office):

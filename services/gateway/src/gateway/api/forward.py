@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
@@ -10,7 +11,7 @@ from jsp_common import tracing
 from jsp_common.http import deps_of
 from jsp_common.logs import get_logger
 from jsp_common.principal import Principal
-from jsp_common.problems import Problem
+from jsp_common.problems import PROBLEM_JSON, Problem
 from structlog.contextvars import get_contextvars
 
 from ..adapters.upstream import UpstreamError
@@ -64,7 +65,22 @@ def proxy_endpoint(rule: Rule):
             raise Problem(502, f"the {rule.service} service failed to answer this request "
                                f"(status {resp.status_code})", service=rule.service)
         headers = {k: v for k in PASS_RESPONSE if (v := resp.headers.get(k))}
-        return Response(content=resp.content, status_code=resp.status_code, headers=headers)
+        content = resp.content
+        if headers.get("content-type", "").startswith(PROBLEM_JSON):
+            content = public_problem(content, request.url.path)
+        return Response(content=content, status_code=resp.status_code, headers=headers)
 
     endpoint.__name__ = f"{rule.service}_{rule.method.lower()}_{rule.path.strip('/').replace('/', '_')}"
     return endpoint
+
+
+def public_problem(content: bytes, path: str) -> bytes:
+    """A service's problem document as the caller sees it: its ``instance`` is the path the caller called at the
+    gateway (``/registry/entities/…``), not the service's own (``/entities/…``)."""
+    try:
+        problem = json.loads(content)
+    except ValueError:
+        return content
+    if not isinstance(problem, dict) or "instance" not in problem:
+        return content
+    return json.dumps({**problem, "instance": path}, ensure_ascii=False, separators=(",", ":")).encode()
