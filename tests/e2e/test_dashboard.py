@@ -138,6 +138,7 @@ async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_
     cookies = await context.cookies()
     session = [c for c in cookies if c["name"] == "jsp_session"]
     assert session and session[0]["httpOnly"], cookies
+    await expect(page.locator("form.who")).to_contain_text("专班办公室 · 专班办公室管理员")  # the account's name
 
     overdue = page.locator("[data-figure=clues_overdue] b")
     await expect(overdue).not_to_have_text("0", timeout=LIVE_TIMEOUT_MS)  # the read model caught up
@@ -202,6 +203,7 @@ async def test_a_departments_staff_see_only_their_own_department(stack, contexts
     await page.goto(base + "/ui/login")
     await support.sign_in(page, people["luoyang"])
     await expect(page.locator("h1")).to_contain_text("洛阳市市场监督管理局")
+    await expect(page.locator("form.who")).to_contain_text(f"{support.LUOYANG_SAMR}值班人员")
     await expect(page.locator("table.departments")).not_to_contain_text("郑州市市场监督管理局")
     await support.shot(page, "overview-department")
 

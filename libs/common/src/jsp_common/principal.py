@@ -29,6 +29,7 @@ class Principal(BaseModel):
     roles: list[Role]
     department: str | None = None   # e.g. "samr-410100" for a department's client
     division: str | None = None     # the department's division code
+    name: str | None = None         # the client's name as the gateway knows it (a person's, shown on pages)
 
     def has(self, *roles: Role) -> bool:
         return any(r in self.roles for r in roles)

@@ -111,7 +111,7 @@ class TokenClaims(BaseModel):
 
     def principal(self) -> Principal:
         return Principal(subject=self.sub, kind=self.kind.value, roles=self.roles, department=self.department,
-                         division=self.division)
+                         division=self.division, name=self.name)
 
 
 @dataclass(frozen=True)
