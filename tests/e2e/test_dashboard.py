@@ -319,7 +319,18 @@ async def test_the_public_pages_need_no_sign_in(stack, contexts, demo):
     await page.click("form.search button")
     await expect(page.locator("table tbody tr")).to_have_count(1)
     await expect(page.locator("table")).to_contain_text("发现问题")
+    await expect(page.locator("table")).to_contain_text("HN-SP-001")  # a matter not in the list: its code alone
     await support.shot(page, "public-results")
+    # A matter in the list: its name beside the code, linked to its service manual, and its items' titles.
+    await page.fill("input[name=q]", demo.inspection["matter_code"])
+    await page.click("form.search button")
+    matter = page.locator("table tbody tr").first.locator("td").nth(2)
+    await expect(matter).to_contain_text("餐饮服务食品安全联合抽查")
+    await expect(matter).to_contain_text(demo.inspection["matter_code"])
+    await page.locator("table tbody tr").first.locator("summary").click()
+    await expect(page.locator("table tbody tr").first).to_contain_text("食品经营许可与进货查验")
+    await matter.locator("a").click()
+    await expect(page.locator("body")).to_contain_text("服务手册", timeout=30_000)
 
     await page.goto(base + "/ui/public/departments")
     await expect(page.locator(".pager")).to_contain_text("共")

@@ -3,9 +3,12 @@ the command page's kept figures."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import httpx
 
 from jsp_common import clock, topics
+from jsp_common.cached import Refreshing
 from jsp_common.consumer import ConsumerLoop
 from jsp_common.db import Database
 from jsp_common.runtime import ServiceRuntime
@@ -14,7 +17,7 @@ from . import subscriptions
 from .adapters.live import ChangeFeed
 from .deps import Deps
 from .settings import Settings
-from .usecases import overview
+from .usecases import overview, public
 from .usecases.snapshots import FigureSnapshots
 
 
@@ -26,12 +29,13 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         async with runtime.db.transaction() as session:
             return await overview.overview(session, settings, scope, clock.now())
 
-    runtime.deps = Deps(settings=settings, db=runtime.db,
-                        gateway=httpx.AsyncClient(base_url=settings.gateway_url, timeout=settings.upstream_timeout_s),
+    gateway = httpx.AsyncClient(base_url=settings.gateway_url, timeout=settings.upstream_timeout_s)
+    runtime.deps = Deps(settings=settings, db=runtime.db, gateway=gateway,
                         changes=ChangeFeed(settings.database_url),
                         snapshots=FigureSnapshots(figures, max_age_s=settings.figures_max_age_s,
                                                   debounce_s=settings.live_min_interval_s,
-                                                  refresh_share=settings.live_refresh_share))
+                                                  refresh_share=settings.live_refresh_share),
+                        matter_names=Refreshing(partial(public.matter_names, gateway), settings.matter_names_cache_s))
     deps = runtime.deps
 
     def start_live() -> None:  # the change feed, and the command page's figures kept from it

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from jsp_common.cached import Refreshing
 from jsp_common.db import Database
 
 from .adapters.live import ChangeFeed
+from .domain.matters import MatterNames
 from .settings import Settings
 from .usecases.snapshots import FigureSnapshots
 
@@ -20,3 +22,4 @@ class Deps:
     gateway: httpx.AsyncClient   # the entity 360 view and the inspection service's public routes
     changes: ChangeFeed          # read-model changes, for the live pages
     snapshots: FigureSnapshots   # the command page's figures per scope, kept until the read model changes
+    matter_names: Refreshing[MatterNames]  # the key matters' names (the inspection service's public list)

@@ -12,7 +12,7 @@ from jsp_common.problems import Problem
 
 from ..domain.places import cities
 from ..usecases import entity as entity_uc
-from ..usecases import lists, overview
+from ..usecases import lists, overview, public
 from ..usecases.lists import Filters
 from .render import pages_count, render, scope_of, viewer
 
@@ -101,7 +101,8 @@ async def adjudication_list(request: Request, f: Filters = Depends(filters), p: 
 async def inspection_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
     async with transaction(request) as tx:
         total, items = await lists.inspections(tx.session, deps_of(request).settings, scope_of(p), f)
-    return _list_page(request, "inspections.html", total, items, f)
+    return _list_page(request, "inspections.html", total, items, f, names=await deps_of(request).matter_names.get(),
+                      manual_base=public.MATTERS_PATH)
 
 
 @router.get("/alerts", response_class=HTMLResponse)

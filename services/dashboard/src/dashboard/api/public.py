@@ -26,7 +26,8 @@ def _page(request: Request, template: str, total: int, items: list, f: Filters, 
 async def results(request: Request, f: Filters = Depends(filters)):
     async with transaction(request) as tx:
         total, items = await public.results(tx.session, deps_of(request).settings.page_size, f)
-    return _page(request, "public/results.html", total, items, f)
+    return _page(request, "public/results.html", total, items, f, names=await deps_of(request).matter_names.get(),
+                 manual_base=public.MATTERS_PATH)
 
 
 @router.get("/departments", response_class=HTMLResponse)

@@ -12,6 +12,7 @@ from jsp_common.topics import DEPARTMENT_CLUES, NOTIFICATIONS, department_topic
 from ..adapters import reads
 from ..adapters.reads import ir
 from ..deps import Deps
+from ..domain.matters import MatterNames, names_of
 from ..domain.places import all_departments, department_city
 from .lists import Filters, _like
 
@@ -37,14 +38,25 @@ def departments(page_size: int, f: Filters) -> tuple[int, list[dict]]:
     return len(rows), rows[start:start + page_size]
 
 
-async def matters(deps: Deps, page_size: int, f: Filters) -> tuple[int, list[dict]] | None:
-    """The key matters in effect, from the inspection service; None while it cannot be reached."""
+async def _matters_in_effect(gateway: httpx.AsyncClient) -> list[dict] | None:
+    """The key matters in effect, from the inspection service's public list; None while it cannot be reached."""
     try:
-        resp = await deps.gateway.get(MATTERS_PATH)
+        resp = await gateway.get(MATTERS_PATH)
     except httpx.HTTPError:
         return None
-    if resp.status_code != 200:
+    return resp.json() if resp.status_code == 200 else None
+
+
+async def matters(deps: Deps, page_size: int, f: Filters) -> tuple[int, list[dict]] | None:
+    """The key matters in effect, a page of them; None while the inspection service cannot be reached."""
+    found = await _matters_in_effect(deps.gateway)
+    if found is None:
         return None
-    rows = [m for m in resp.json() if not f.q or f.q in (m.get("name") or "") or f.q == m.get("code")]
+    rows = [m for m in found if not f.q or f.q in (m.get("name") or "") or f.q == m.get("code")]
     start = (f.page - 1) * page_size
     return len(rows), rows[start:start + page_size]
+
+
+async def matter_names(gateway: httpx.AsyncClient) -> MatterNames:
+    """The names of the matters in effect (none while the inspection service cannot be reached: codes alone)."""
+    return names_of(await _matters_in_effect(gateway) or [])
