@@ -36,7 +36,8 @@ async def test_substantiated_clues_and_a_failed_inspection_raise_one_alert(servi
     assert {c["indicator"]: c["points"] for c in data["contributions"]} == {
         "clues_received": 4, "clues_substantiated": 30, "inspection_items_failed": 20}
     assert all(m.key == uscc for m in raised)
-    assert klass[0].key == uscc and klass[0].envelope.data["previous_class"] == "A"
+    # the first class published (before it the entity counted as unrated, B: complaints alone never made it A)
+    assert klass[0].key == uscc and klass[0].envelope.data["previous_class"] is None
     assert "一年内两条以上属实线索" in klass[0].envelope.data["reason"]
 
     # a replayed inspection result counts once: same level, no new alert

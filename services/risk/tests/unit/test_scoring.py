@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from jsp_common import clock
-from jsp_common.events.risk import CreditClass, WarningLevel
+from jsp_common.events.risk import UNRATED_CLASS, CreditClass, WarningLevel
 from risk.domain.scoring import Observation, assess, counts
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=clock.TZ)
@@ -31,8 +31,10 @@ def test_substantiated_clues_and_a_failed_inspection_raise_the_level(starter):
 
 
 def test_credit_class_takes_the_highest_rule_that_holds_with_its_reasons(starter):
-    assert assess(starter, 1, {}).computed_class == CreditClass.A
-    assert assess(starter, 1, {"clues_received": 5}).computed_class == CreditClass.A  # 10 points
+    # No rule holds: general risk (B), as for an entity nothing is known against. Complaints never make an
+    # entity low risk (A: not proactively inspected); only the office's correction does, in the starter model.
+    assert assess(starter, 1, {}).computed_class == CreditClass.B == UNRATED_CLASS
+    assert assess(starter, 1, {"clues_received": 5}).computed_class == CreditClass.B  # 10 points
     b = assess(starter, 1, {"gas_over_limit": 1})  # 30 points
     assert b.computed_class == CreditClass.B and b.class_reasons == ["风险分值达到20（一般风险）"]
     c = assess(starter, 1, {"clues_substantiated": 2})  # 30 points, but two substantiated clues

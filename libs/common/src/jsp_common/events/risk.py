@@ -39,6 +39,12 @@ class CreditClass(StrEnum):
     D = "D"  # 高风险
 
 
+# What an entity counts as while no class has been published for it (nothing is known against it): general risk.
+# The inspection service samples it so, and the risk service explains it so; a complaint never makes an entity
+# count as lower risk than one nobody has complained about.
+UNRATED_CLASS = CreditClass.B
+
+
 @event("risk.credit-class.changed.v1")
 class CreditClassChanged(EventData):
     """An entity's credit risk class was set or changed (by the rules or by the office, with a reason)."""

@@ -16,10 +16,12 @@ from functools import cache
 from importlib.resources import files
 from typing import Mapping, Sequence
 
+from jsp_common.events.risk import UNRATED_CLASS as _UNRATED
+
 from . import draw
 
 CLASSES = ("A", "B", "C", "D")
-UNRATED_CLASS = "B"
+UNRATED_CLASS = _UNRATED.value  # an entity the risk service has published no class for
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from jsp_common.api_types import Integer, Number, RequiredText, integer, number
 
 from jsp_common.domains import Domain
-from jsp_common.events.risk import CreditClass, WarningLevel
+from jsp_common.events.risk import UNRATED_CLASS, CreditClass, WarningLevel
 
 LEVELS: tuple[WarningLevel, ...] = tuple(WarningLevel)  # lowest first
 CLASSES: tuple[CreditClass, ...] = tuple(CreditClass)   # A (low risk) first
@@ -158,6 +158,9 @@ class RiskModel(_Data):
     plans: list[ResponsePlan] = Field(min_length=4, max_length=4)
     metrics: list[MetricProfile] = Field(default_factory=list, max_length=100)
     credit_rules: list[CreditRule] = Field(default_factory=list, max_length=100)
+    default_class: CreditClass = Field(UNRATED_CLASS, description="an entity's class when no credit rule holds (B, "
+                                       "general risk, as for an entity nothing is known against; A, low risk, "
+                                       "only by the office's correction unless set here)")
     cooldown_hours: Number = Field(24, ge=0, le=24 * 90, description="the same entity and level alert again "
                                   "within this only when the score rises further")
 

@@ -84,8 +84,9 @@ def assess(model: RiskModel, version: int, observed: Mapping[str, float]) -> Ass
 
 
 def credit_class(model: RiskModel, score: float, indicator_counts: Mapping[str, float]) -> tuple[CreditClass, list[str]]:
-    """The highest class whose rule holds (A when none does), and the reasons of the rules that hold for it."""
-    best, reasons = CreditClass.A, []
+    """The highest class whose rule holds (the model's ``default_class`` when none does), and the reasons of the
+    rules that hold for it."""
+    best, reasons = model.default_class, []
     for r in model.credit_rules:
         holds = (score >= r.min_score) if r.min_score is not None else \
             float(indicator_counts.get(r.indicator or "", 0.0)) >= (r.min_count or 0)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock, topics
-from jsp_common.events.risk import CreditClass, CreditClassChanged
+from jsp_common.events.risk import UNRATED_CLASS, CreditClass, CreditClassChanged
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
@@ -49,12 +49,12 @@ async def _change(tx: Tx, standing: dict, new: CreditClass, *, score: float, mod
 
 
 def _follows(standing: dict, a: Assessment) -> bool:
-    """Whether the computed class is to be published: it differs from the class in force, the office has not
-    corrected it, and it is not the first record of an entity nothing is known against."""
-    if standing.get("corrected_class") or standing["credit_class"] == a.computed_class.value:
+    """Whether the computed class is to be published: it differs from the class in force (an entity with none
+    published counts as ``UNRATED_CLASS``), the office has not corrected it, and it is not the first record of an
+    entity nothing is known against (no score, no rule holding: it stays unrated)."""
+    if standing.get("corrected_class") or (standing["credit_class"] or UNRATED_CLASS) == a.computed_class.value:
         return False
-    # an entity nothing is known against needs no record (subscribers count it as low risk)
-    return not (standing["credit_class"] is None and a.computed_class == CreditClass.A and a.score == 0)
+    return not (standing["credit_class"] is None and a.score == 0 and not a.class_reasons)
 
 
 async def follow(tx: Tx, standing: dict, a: Assessment, *, now: datetime) -> None:
@@ -70,7 +70,7 @@ async def follow_many(session: AsyncSession, entities: list[tuple[Tx, dict, Asse
         if _follows(standing, a):
             changes.append((tx, standing, *_changed(
                 standing, a.computed_class, score=a.score, model_version=a.model_version, corrected=False,
-                reason="; ".join(a.class_reasons) or "no rule holds: low risk", inputs=inputs_of(a), actor=SYSTEM,
+                reason="; ".join(a.class_reasons) or "no rule holds: the model's default class", inputs=inputs_of(a), actor=SYSTEM,
                 now=now)))
     if not changes:
         return
@@ -93,7 +93,7 @@ async def correct(tx: Tx, uscc: str, actor: Principal, *, credit_class: CreditCl
     if credit_class is None:
         if not standing["corrected_class"]:
             raise Problem(409, "the class of this entity is not corrected")
-        target = CreditClass(standing["computed_class"] or "A")
+        target = CreditClass(standing["computed_class"] or UNRATED_CLASS)
         extra = {"corrected_class": None, "correction_reason": None, "corrected_by": None, "corrected_at": None}
     else:
         target = credit_class
@@ -109,8 +109,10 @@ async def explain(tx: Tx, uscc: str) -> dict:
     """Why the entity has its class: the inputs of the class in force, the computed class, any correction."""
     standing = await repo.standing(tx.session, uscc)
     if standing is None:
-        raise Problem(404, f"nothing is known about {uscc}: its class is A (low risk) by default")
-    return {"uscc": uscc, "credit_class": standing["credit_class"] or "A", "class_version": standing["class_version"],
+        raise Problem(404, f"nothing is known about {uscc}: no class is published for it, so it counts as "
+                           f"{UNRATED_CLASS.value} (general risk) until one is")
+    return {"uscc": uscc, "credit_class": standing["credit_class"] or UNRATED_CLASS.value,
+            "class_version": standing["class_version"],
             "computed_class": standing["computed_class"], "score": standing["score"], "level": standing["level"],
             "counts": standing["counts"], "contributions": standing["contributions"],
             "rules": standing["class_reasons"], "model_version": standing["model_version"],
