@@ -132,4 +132,5 @@ async def entity_page(request: Request, uscc: str = Path(pattern=USCC), p: Princ
     view = await entity_uc.entity_360(deps, uscc, request.headers.get("authorization"))
     async with transaction(request) as tx:
         local = await entity_uc.about(tx.session, uscc, scope_of(p))
-    return render(request, "entity.html", uscc=uscc, v=view, local=local)
+    return render(request, "entity.html", uscc=uscc, v=view, local=local, names=await deps.matter_names.get(),
+                  manual_base=public.MATTERS_PATH)
