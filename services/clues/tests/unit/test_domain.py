@@ -39,6 +39,7 @@ def test_state_machine_refuses_with_a_reason():
 def test_routing_by_keywords_place_and_business():
     r = route(RoutingInput("饭店食品变质，全家食物中毒", division_code="410105"), RULES)
     assert isinstance(r, Route) and (r.domain, r.lead, r.co) == (Domain.FOOD, "samr-410100", ("nhc-410100",))
+    assert r.reason.startswith("按关键词分派：") and "食物中毒" in r.reason  # what the office and departments read
     # Gas: the more specific domain wins over a generic food word; county → its city's departments.
     r = route(RoutingInput("饭店燃气泄漏，食品加工间有异味", division_code="410302"), RULES)
     assert (r.domain, r.lead, r.co) == (Domain.GAS, "mohurd-410300", ("samr-410300", "mem-410300"))
@@ -51,9 +52,9 @@ def test_routing_by_keywords_place_and_business():
     assert r.domain == Domain.FOOD
     # Nothing to go on → the office's manual queue, with the reason.
     u = route(RoutingInput("噪音扰民", division_code="410105"), RULES)
-    assert isinstance(u, Unroutable) and "no routing rule matched" in u.reason
+    assert isinstance(u, Unroutable) and "未匹配任何分派规则" in u.reason
     u = route(RoutingInput("食品过期"), RULES)
-    assert isinstance(u, Unroutable) and "place of the matter is unknown" in u.reason
+    assert isinstance(u, Unroutable) and "无法确定事发地" in u.reason
     # A domain hint alone goes to the first agency covering the domain at the place.
     assert route(RoutingInput("见附件", division_code="410105", domain_hint=Domain.ILLEGAL_FINANCE), RULES).lead \
         == "finance-410100"

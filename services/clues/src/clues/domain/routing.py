@@ -97,7 +97,7 @@ def route(inp: RoutingInput, rules: list[Rule]) -> Route | Unroutable:
         domain = Domain.OTHER
         entity_depts = list(inp.entity_departments)
     if domain is None:
-        return Unroutable("no routing rule matched the content and no domain or business was given")
+        return Unroutable("内容未匹配任何分派规则，来件也未说明领域或涉及企业")
     place = inp.division_code or inp.entity_division_code
 
     lead: str | None = None
@@ -107,15 +107,15 @@ def route(inp: RoutingInput, rules: list[Rule]) -> Route | Unroutable:
         # A domain hint alone: the first agency that covers the domain.
         lead_agency = next((a.code for a in departments.agencies() if domain in a.domains), None)
         if lead_agency is None:
-            return Unroutable(f"no agency covers the domain {domain.value}", domain, keywords)
+            return Unroutable(f"没有部门负责{domain.zh}领域", domain, keywords)
     if lead is None:
         # The business's own department of the lead agency wins over the place's.
         lead = next((d for d in entity_depts if _agency_of(d) == lead_agency), None)
         if lead is None and place:
             lead = _at_place(lead_agency, place)
         if lead is None:
-            return Unroutable("the place of the matter is unknown: no division code, no address in Henan "
-                              "and no business found in the directory", domain, keywords)
+            return Unroutable("无法确定事发地：来件没有区划代码或河南省内地址，目录中也未找到涉及企业", domain,
+                              keywords)
     co: list[str] = []
     for d in entity_depts:
         if d != lead and d not in co:
@@ -125,6 +125,7 @@ def route(inp: RoutingInput, rules: list[Rule]) -> Route | Unroutable:
             d = _at_place(a, place)
             if d and d != lead and d not in co and _agency_of(d) not in {_agency_of(x) for x in co}:
                 co.append(d)
-    why = (f"keywords {', '.join(keywords)}" if keywords else
-           "the sender's domain" if inp.domain_hint else "the business's responsible departments")
-    return Route(domain, lead, tuple(co), f"routed by {why}", keywords)
+    # The note the office and the departments read (Chinese, as the pages are).
+    note = (f"按关键词分派：{'、'.join(keywords)}" if keywords else
+            f"按来件所报领域（{domain.zh}）分派" if inp.domain_hint else "按涉及企业的监管部门分派")
+    return Route(domain, lead, tuple(co), note, keywords)
