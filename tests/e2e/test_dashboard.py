@@ -156,7 +156,12 @@ async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_
     timeline = page.locator("ol.timeline")
     await expect(timeline).to_contain_text("接收")
     await expect(timeline).to_contain_text("分派")
+    # each step as the office reads it: the platform's own steps named, the details in Chinese
+    await expect(timeline).to_contain_text("系统（线索受理）")
+    await expect(timeline).to_contain_text("主办：郑州市市场监督管理局")
+    await expect(timeline).to_contain_text("按关键词分派：")
     await expect(page.locator("dl.facts")).to_contain_text("已超期")
+    await expect(page.locator("dl.facts")).to_contain_text("12345热线")
     await support.shot(page, "clue-timeline")
 
     await page.click(f"a[href='/ui/entities/{demo.zhengzhou[0]['uscc']}']")
@@ -166,7 +171,7 @@ async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_
     await expect(clue_line).to_contain_text(re.compile(r"期限 \d{4}年\d{1,2}月\d{1,2}日 23:59"))
     await support.shot(page, "entity-360")
 
-    await page.goto(base + "/ui/notifications?status=all")
+    await page.goto(base + "/ui/notifications?status=all&q=" + demo.zhengzhou[1]["uscc"])  # found as the office would
     await expect(page.locator("table")).to_contain_text(demo.zhengzhou[1]["name"])
     await support.shot(page, "notifications")
     await page.goto(base + "/ui/adjudication")

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from jsp_common import clock
 
-from dashboard.domain import charts, clues, figures, formats, places
+from dashboard.domain import charts, clue_steps, clues, figures, formats, places
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=clock.TZ)
 
@@ -87,3 +87,15 @@ def test_the_trend_chart_draws_a_labelled_line_per_series():
 def test_a_departments_city_comes_from_its_code():
     assert places.department_city("samr-410100") == "410100"
     assert places.department_city("samr-410000") is None
+
+
+def test_a_clues_step_reads_in_chinese_with_departments_moments_and_shares():
+    lines = clue_steps.detail_lines({"match_method": "uscc", "match_confidence": 1.0, "lead": "samr-410100",
+                                     "co": ["nhc-410100", "mem-410100"], "arbitrated": False, "note": "按关键词分派：过期",
+                                     "new_deadline": "2026-11-20T15:59:59+00:00", "finding": "partly", "comment": "",
+                                     "extra_field": 3})
+    assert lines == [("匹配方式", "统一社会信用代码"), ("匹配度", "100%"), ("主办", "郑州市市场监督管理局"),
+                     ("协办", "郑州市卫生健康委员会、郑州市应急管理局"), ("专班裁定", "否"), ("说明", "按关键词分派：过期"),
+                     ("新期限", "2026年11月20日 23:59"), ("核查结论", "部分属实"), ("extra_field", "3")]
+    assert clue_steps.actor_label("clues.intake") == "系统（线索受理）"
+    assert clue_steps.actor_label("jspc_0123") == "jspc_0123"

@@ -14,6 +14,7 @@ from jsp_common import clock
 from jsp_common.principal import Principal, Role, verified_principal
 from jsp_common.problems import Problem
 
+from ..domain import clue_steps
 from ..domain import clues as clue_rules
 from ..domain import figures
 from ..domain.formats import moment, number
@@ -26,7 +27,9 @@ templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
 
 templates.env.filters.update(
     number=number, moment=moment, city=city_name, department=department_name,
-    state=lambda s: clue_rules.STATE_LABELS.get(s, s), action=lambda s: clue_rules.ACTION_LABELS.get(s, s))
+    state=lambda s: clue_rules.STATE_LABELS.get(s, s), action=lambda s: clue_rules.ACTION_LABELS.get(s, s),
+    channel=lambda c: clue_rules.CHANNEL_LABELS.get(c, c), actor=clue_steps.actor_label,
+    details=clue_steps.detail_lines)
 templates.env.globals.update(svg=Markup)
 
 

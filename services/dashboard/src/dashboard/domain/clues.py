@@ -13,6 +13,10 @@ STATE_LABELS = {
     "accepted": "已受理", "verifying": "核查中", "handled": "已办结", "replied": "已答复", "closed": "已关闭",
     "linked": "重复关联",
 }
+CHANNEL_LABELS = {
+    "hotline": "12345热线", "website": "政务服务网", "association": "行业协会", "media": "新闻媒体",
+    "risk": "风险预警", "inspection": "检查发现", "public_security": "公安机关移送",
+}
 ACTION_LABELS = {
     "receive": "接收", "queue": "转人工分派", "dispatch": "分派", "link": "关联重复件", "accept": "受理",
     "return": "退回", "verify": "核查", "handle": "办结", "reply": "答复", "answer": "随首件答复",
