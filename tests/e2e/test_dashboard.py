@@ -291,6 +291,11 @@ async def test_risk_alerts_and_joint_inspections_panels_update_live_and_stay_wit
     await expect(row).to_contain_text(zz["name"])
     await expect(row).to_contain_text("红色")
     await support.shot(page, "alerts")
+    # the alert leads to the entity, whose page shows the alert and its joint-inspection visit
+    await row.locator("a").click()
+    await page.wait_for_url(f"**/ui/entities/{zz['uscc']}")
+    await expect(page.locator("#entity-alerts")).to_contain_text("红色预警")
+    await expect(page.locator("#entity-visits")).to_contain_text(late["task_id"])
     await page.goto(base + "/ui/")
     await page.click("[data-figure=inspections_overdue]")
     await page.wait_for_url("**/ui/targets?status=overdue")

@@ -118,3 +118,12 @@ def search_alerts(q: str, like: str):
 def search_targets(q: str, like: str):
     return or_(it.entity_name.like(like), it.uscc == q.upper(), it.task_id == q, it.matter_code == q)
 
+
+
+async def about_entity(session: AsyncSession, uscc: str, department: str | None) -> dict[str, list[dict]]:
+    """One entity's risk alerts (newest first) and joint-inspection visits (latest period first), scoped."""
+    alerts = select(risk_alerts).where(alert_scope(department), ra.uscc == uscc).order_by(ra.raised_at.desc())
+    visits = (select(inspection_targets).where(target_scope(department), it.uscc == uscc)
+              .order_by(it.period_end.desc(), it.task_id))
+    return {"alerts": [dict(r) for r in (await session.execute(alerts)).mappings().all()],
+            "visits": [dict(r) for r in (await session.execute(visits)).mappings().all()]}

@@ -116,7 +116,8 @@ async def alert_list(request: Request, f: Filters = Depends(filters), p: Princip
 async def target_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
     async with transaction(request) as tx:
         total, items = await lists.targets(tx.session, deps_of(request).settings, scope_of(p), f, clock.today())
-    return _list_page(request, "targets.html", total, items, f, today=clock.today())
+    return _list_page(request, "targets.html", total, items, f, today=clock.today(),
+                      names=await deps_of(request).matter_names.get())
 
 
 @router.get("/entities", response_class=HTMLResponse)

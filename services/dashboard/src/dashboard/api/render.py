@@ -14,6 +14,7 @@ from jsp_common import clock
 from jsp_common.principal import Principal, Role, verified_principal
 from jsp_common.problems import Problem
 
+from ..domain import alerts as alert_rules
 from ..domain import clue_steps
 from ..domain import clues as clue_rules
 from ..domain import figures
@@ -30,7 +31,8 @@ templates.env.filters.update(
     state=lambda s: clue_rules.STATE_LABELS.get(s, s), action=lambda s: clue_rules.ACTION_LABELS.get(s, s),
     channel=lambda c: clue_rules.CHANNEL_LABELS.get(c, c), actor=clue_steps.actor_label,
     details=clue_steps.detail_lines)
-templates.env.globals.update(svg=Markup)
+templates.env.globals.update(svg=Markup, alert_levels=alert_rules.LEVEL_LABELS,
+                             alert_states=alert_rules.STATE_LABELS)
 
 
 def viewer(request: Request) -> Principal:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.problems import Problem
 
-from ..adapters import reads
+from ..adapters import reads, reads_panels
 from ..deps import Deps
 
 
@@ -31,4 +31,7 @@ async def entity_360(deps: Deps, uscc: str, authorization: str | None) -> dict:
 
 
 async def about(session: AsyncSession, uscc: str, department: str | None) -> dict:
-    return await reads.about_entity(session, uscc, department)
+    """What the read model holds about the entity: notifications, clues, inspection results, risk alerts and
+    joint-inspection visits (a department: its own)."""
+    return {**await reads.about_entity(session, uscc, department),
+            **await reads_panels.about_entity(session, uscc, department)}
