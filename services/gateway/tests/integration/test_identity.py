@@ -21,7 +21,7 @@ async def test_a_token_carries_department_division_and_roles(gw):
     dept = await gw.client_for(Role.DEPARTMENT, department=DEPARTMENT)
     me = (await gw.http.get("/auth/me", headers=dept["headers"])).json()
     assert me == {"subject": dept["client_id"], "kind": "system", "roles": ["department"],
-                  "department": DEPARTMENT, "division": "410100"}
+                  "department": DEPARTMENT, "division": "410100", "name": dept["username"]}
 
 
 async def test_people_log_in_and_wrong_secrets_are_refused_alike(gw):
