@@ -12,7 +12,7 @@ from jsp_common.problems import Problem
 
 from ..domain.places import cities
 from ..usecases import entity as entity_uc
-from ..usecases import lists, overview, public
+from ..usecases import lists, overview
 from ..usecases.lists import Filters
 from .render import pages_count, render, scope_of, viewer
 
@@ -101,8 +101,7 @@ async def adjudication_list(request: Request, f: Filters = Depends(filters), p: 
 async def inspection_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
     async with transaction(request) as tx:
         total, items = await lists.inspections(tx.session, deps_of(request).settings, scope_of(p), f)
-    return _list_page(request, "inspections.html", total, items, f, names=await deps_of(request).matter_names.get(),
-                      manual_base=public.MATTERS_PATH)
+    return _list_page(request, "inspections.html", total, items, f, names=await deps_of(request).matter_names.get())
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -133,5 +132,4 @@ async def entity_page(request: Request, uscc: str = Path(pattern=USCC), p: Princ
     view = await entity_uc.entity_360(deps, uscc, request.headers.get("authorization"))
     async with transaction(request) as tx:
         local = await entity_uc.about(tx.session, uscc, scope_of(p))
-    return render(request, "entity.html", uscc=uscc, v=view, local=local, names=await deps.matter_names.get(),
-                  manual_base=public.MATTERS_PATH)
+    return render(request, "entity.html", uscc=uscc, v=view, local=local, names=await deps.matter_names.get())

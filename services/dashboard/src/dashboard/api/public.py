@@ -26,8 +26,7 @@ def _page(request: Request, template: str, total: int, items: list, f: Filters, 
 async def results(request: Request, f: Filters = Depends(filters)):
     async with transaction(request) as tx:
         total, items = await public.results(tx.session, deps_of(request).settings.page_size, f)
-    return _page(request, "public/results.html", total, items, f, names=await deps_of(request).matter_names.get(),
-                 manual_base=public.MATTERS_PATH)
+    return _page(request, "public/results.html", total, items, f, names=await deps_of(request).matter_names.get())
 
 
 @router.get("/departments", response_class=HTMLResponse)
@@ -40,8 +39,7 @@ async def departments(request: Request, f: Filters = Depends(filters)):
 async def matters(request: Request, f: Filters = Depends(filters)):
     found = await public.matters(deps_of(request), deps_of(request).settings.page_size, f)
     total, items = found if found is not None else (0, [])
-    return _page(request, "public/matters.html", total, items, f, available=found is not None,
-                 manual_base=public.MATTERS_PATH)
+    return _page(request, "public/matters.html", total, items, f, available=found is not None)
 
 
 login_router = APIRouter(prefix="/ui", include_in_schema=False)

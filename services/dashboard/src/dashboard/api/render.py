@@ -20,6 +20,7 @@ from ..domain import clues as clue_rules
 from ..domain import figures
 from ..domain.formats import moment, number
 from ..domain.places import city_name, department_name
+from ..usecases.public import MATTERS_PATH
 
 PACKAGE = Path(__file__).resolve().parents[1]
 STATIC_DIR = PACKAGE / "static"
@@ -32,7 +33,7 @@ templates.env.filters.update(
     channel=lambda c: clue_rules.CHANNEL_LABELS.get(c, c), actor=clue_steps.actor_label,
     details=clue_steps.detail_lines)
 templates.env.globals.update(svg=Markup, alert_levels=alert_rules.LEVEL_LABELS,
-                             alert_states=alert_rules.STATE_LABELS)
+                             alert_states=alert_rules.STATE_LABELS, manual_base=MATTERS_PATH)
 
 
 def viewer(request: Request) -> Principal:
