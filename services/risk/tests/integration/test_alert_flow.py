@@ -4,7 +4,7 @@ departments' topics, its class published; departments see only their own alerts,
 from __future__ import annotations
 
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique, wait_until
 
 
 ALERTS = "risk.alerts.v1"
@@ -72,14 +72,22 @@ async def test_substantiated_clues_and_a_failed_inspection_raise_one_alert(servi
 
 async def test_credit_class_explained_and_corrected_by_the_office(service, bootstrap):
     uscc = new_uscc()
+    assert (await service.client.get(f"/entities/{uscc}/credit-class", headers=OFFICE)).status_code == 404
     await service.entity(uscc, [SAMR])
+
+    async def explained():  # registered, nothing known against it: no class published, it counts as B
+        r = await service.client.get(f"/entities/{uscc}/credit-class", headers=dept(SAMR))
+        return r.json() if r.status_code == 200 else None
+    unrated = await wait_until(explained, what="the entity in the risk service's directory")
+    assert (unrated["credit_class"], unrated["rated"], unrated["history"]) == ("B", False, [])
+    assert (await service.client.get(f"/entities/{uscc}/credit-class", headers=dept(NHC))).status_code == 404
     async with tail(bootstrap, CLASSES) as t:
         await service.inspection(uscc, [SAMR], ["not_found_at_address"], unique("T"))
         first = (await t.wait_for(of_type("risk.credit-class.changed.v1", uscc=uscc)))[0].envelope.data
         assert first["credit_class"] == "D" and first["previous_class"] is None and first["record_version"] == 1
         r = await service.client.get(f"/entities/{uscc}/credit-class", headers=dept(SAMR))
         why = r.json()
-        assert r.status_code == 200 and why["credit_class"] == "D" and why["counts"] == {"not_found_at_address": 1}
+        assert r.status_code == 200 and (why["credit_class"], why["rated"]) == ("D", True) and why["counts"] == {"not_found_at_address": 1}
         assert why["rules"] == ["通过登记住所无法联系"] and why["history"][0]["inputs"]["score"] == 25
         assert (await service.client.get(f"/entities/{uscc}/credit-class", headers=dept(NHC))).status_code == 404
 

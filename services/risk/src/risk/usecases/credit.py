@@ -105,14 +105,24 @@ async def correct(tx: Tx, uscc: str, actor: Principal, *, credit_class: CreditCl
     return await explain(tx, uscc)
 
 
+def unrated(uscc: str) -> dict:
+    """The answer for a registered entity nothing is known against: no class published, it counts as
+    ``UNRATED_CLASS``; no score, no rule, no history."""
+    return {"uscc": uscc, "credit_class": UNRATED_CLASS.value, "rated": False, "class_version": 0,
+            "computed_class": None, "score": 0.0, "level": None, "counts": {}, "contributions": {}, "rules": [],
+            "model_version": None, "scored_at": None, "correction": None, "history": []}
+
+
 async def explain(tx: Tx, uscc: str) -> dict:
     """Why the entity has its class: the inputs of the class in force, the computed class, any correction."""
     standing = await repo.standing(tx.session, uscc)
     if standing is None:
-        raise Problem(404, f"nothing is known about {uscc}: no class is published for it, so it counts as "
-                           f"{UNRATED_CLASS.value} (general risk) until one is")
+        if await repo.entity(tx.session, uscc) is None:
+            raise Problem(404, f"nothing is known about {uscc}: no class is published for it, so it counts as "
+                               f"{UNRATED_CLASS.value} (general risk) until one is")
+        return unrated(uscc)
     return {"uscc": uscc, "credit_class": standing["credit_class"] or UNRATED_CLASS.value,
-            "class_version": standing["class_version"],
+            "rated": standing["credit_class"] is not None, "class_version": standing["class_version"],
             "computed_class": standing["computed_class"], "score": standing["score"], "level": standing["level"],
             "counts": standing["counts"], "contributions": standing["contributions"],
             "rules": standing["class_reasons"], "model_version": standing["model_version"],
