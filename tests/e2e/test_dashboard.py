@@ -255,7 +255,7 @@ def _assigned(department: str, targets: list[dict], period_end) -> dict:
 
 
 async def test_risk_alerts_and_joint_inspections_panels_update_live_and_stay_within_a_department(
-        stack, contexts, people, demo, raw_producer):
+        stack, contexts, people, demo, raw_producer, front):
     base = gateway_url(stack)
     context = await contexts()
     page = await context.new_page()
@@ -296,6 +296,15 @@ async def test_risk_alerts_and_joint_inspections_panels_update_live_and_stay_wit
     await page.wait_for_url(f"**/ui/entities/{zz['uscc']}")
     await expect(page.locator("#entity-alerts")).to_contain_text("红色预警")
     await expect(page.locator("#entity-visits")).to_contain_text(late["task_id"])
+    # the office corrects the entity's credit class after the alert; its page says so, with the reason
+    reason = "燃气泄漏报警后现场核查，整改未完成"
+    corrected = await front.post(f"/risk/entities/{zz['uscc']}/credit-class/correction",
+                                 headers=people["office_headers"], json={"credit_class": "D", "reason": reason})
+    assert corrected.status_code == 200, corrected.text
+    await page.reload()
+    await expect(page.locator("#credit-class")).to_contain_text("D类（高风险）")
+    await expect(page.locator("#credit-class")).to_contain_text(f"专班更正：{reason}")
+    await support.shot(page, "entity-credit-class")
     await page.goto(base + "/ui/")
     await page.click("[data-figure=inspections_overdue]")
     await page.wait_for_url("**/ui/targets?status=overdue")

@@ -52,6 +52,8 @@ async def test_bureau_registration_reaches_the_department_which_acknowledges(fro
     entity = await front.get(f"/entities/{data['uscc']}/360", headers=dept["headers"])
     assert entity.status_code == 200 and entity.json()["complete"], entity.text
     assert entity.json()["registry"]["name"] == data["name"]
+    # nothing is known against a new business: no class published, it counts as B (as the inspection samples it)
+    assert entity.json()["credit"]["credit_class"] == "B" and entity.json()["credit"]["rated"] is False
 
 
 async def test_hotline_work_order_is_handled_by_the_department_and_the_hotline_reads_the_reply(

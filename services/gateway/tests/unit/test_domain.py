@@ -115,6 +115,19 @@ def test_entity_360_names_missing_parts_and_keeps_only_the_entity_s_items():
         composition.compose("U", composition.Part("registry", 404), [clues])
 
 
+def test_entity_360_gives_a_part_its_stated_answer_when_the_service_knows_nothing_of_the_entity():
+    spec = composition.PartSpec("credit", "risk", "/entities/{uscc}/credit-class", {"of": "{uscc}"},
+                                when_absent={"credit_class": "B", "rated": False}).about("U")
+    assert (spec.path, spec.params, spec.when_absent) == ("/entities/U/credit-class", {"of": "U"},
+                                                          {"uscc": "U", "credit_class": "B", "rated": False})
+    record = composition.Part("registry", 200, {"uscc": "U"})
+    unknown = composition.absent_as(composition.Part("credit", 404, reason="nothing is known"), spec.when_absent)
+    assert composition.compose("U", record, [unknown])["credit"] == spec.when_absent
+    down = composition.absent_as(composition.Part("credit", 0, reason="the risk service is unavailable"), spec.when_absent)
+    answer = composition.compose("U", record, [down])
+    assert answer["credit"] is None and answer["missing"] == [{"part": "credit", "reason": "the risk service is unavailable"}]
+
+
 def test_a_department_may_filter_only_by_its_own_department():
     rule = next(r for r in RULES if r.department_param)
     assert department_query_allowed(rule, [Role.DEPARTMENT], "samr-410100", "samr-410100")

@@ -33,7 +33,8 @@ templates.env.filters.update(
     channel=lambda c: clue_rules.CHANNEL_LABELS.get(c, c), actor=clue_steps.actor_label,
     details=clue_steps.detail_lines)
 templates.env.globals.update(svg=Markup, alert_levels=alert_rules.LEVEL_LABELS,
-                             alert_states=alert_rules.STATE_LABELS, manual_base=MATTERS_PATH)
+                             alert_states=alert_rules.STATE_LABELS, credit_classes=alert_rules.CREDIT_CLASS_LABELS,
+                             manual_base=MATTERS_PATH)
 
 
 def viewer(request: Request) -> Principal:

@@ -3,7 +3,7 @@ named in ``missing`` instead of failing the whole answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -17,6 +17,23 @@ class Part:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """A part besides the registry record: where it is asked (``{uscc}`` in the path and the parameters is the
+    entity's) and, if any, its answer when the service knows nothing of the entity (404)."""
+
+    name: str
+    service: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    when_absent: dict[str, Any] | None = None
+
+    def about(self, uscc: str) -> PartSpec:
+        return PartSpec(self.name, self.service, self.path.format(uscc=uscc),
+                        {k: v.format(uscc=uscc) for k, v in self.params.items()},
+                        None if self.when_absent is None else {"uscc": uscc, **self.when_absent})
 
 
 class EntityNotFound(Exception):
@@ -46,3 +63,9 @@ def only_about(uscc: str, part: Part) -> Part:
         return part
     return Part(part.name, part.status, [item for item in part.body if isinstance(item, dict)
                                          and item.get("uscc") == uscc], part.reason)
+
+
+def absent_as(part: Part, value: Any) -> Part:
+    """A part whose service says it holds nothing about the entity (404; the registry has already said the
+    entity exists for this caller) answered with ``value``: what the platform takes when nothing is known."""
+    return Part(part.name, 200, value) if part.status == 404 else part

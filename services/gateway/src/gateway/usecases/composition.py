@@ -12,8 +12,6 @@ from ..adapters.upstream import UpstreamError
 from ..deps import Deps
 from ..domain import composition
 
-PartSpec = tuple[str, str, str, dict]   # (name, service, path, query parameters)
-
 
 async def _part(deps: Deps, name: str, service: str, path: str, principal: Principal, headers: dict,
                 params=None) -> composition.Part:
@@ -32,12 +30,15 @@ async def _part(deps: Deps, name: str, service: str, path: str, principal: Princ
                                                            + (f": {detail}" if detail else ""))
 
 
-async def entity_360(deps: Deps, uscc: str, principal: Principal, headers: dict, *, parts: list[PartSpec]) -> dict:
+async def entity_360(deps: Deps, uscc: str, principal: Principal, headers: dict, *, parts: list[composition.PartSpec]) -> dict:
     """On behalf of ``principal``; ``parts``: the parts besides the registry record."""
     record, *others = await asyncio.gather(
         _part(deps, "registry", "registry", f"/entities/{uscc}", principal, headers),
-        *(_part(deps, name, service, path, principal, headers, params) for name, service, path, params in parts))
+        *(_part(deps, p.name, p.service, p.path, principal, headers, p.params) for p in parts))
+    others = [composition.only_about(uscc, part if spec.when_absent is None else
+                                     composition.absent_as(part, spec.when_absent))
+              for spec, part in zip(parts, others)]
     try:
-        return composition.compose(uscc, record, [composition.only_about(uscc, p) for p in others])
+        return composition.compose(uscc, record, others)
     except composition.EntityNotFound:
         raise Problem(404, f"no entity {uscc} visible to you") from None
