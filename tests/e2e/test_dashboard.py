@@ -150,6 +150,7 @@ async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_
     await page.wait_for_url("**/ui/clues?status=overdue")
     row = page.locator(f"tr[data-clue='{demo.overdue_order['clue_id']}']")
     await expect(row).to_contain_text("超期")
+    await expect(row).to_contain_text(demo.zhengzhou[0]["name"])  # whom the clue is about, by name
     await support.shot(page, "clues-overdue")
     await row.locator("a").first.click()
     await page.wait_for_url(f"**/ui/clues/{demo.overdue_order['clue_id']}")
@@ -162,6 +163,7 @@ async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_
     await expect(timeline).to_contain_text("按关键词分派：")
     await expect(page.locator("dl.facts")).to_contain_text("已超期")
     await expect(page.locator("dl.facts")).to_contain_text("12345热线")
+    await expect(page.locator("dl.facts")).to_contain_text(f"{demo.zhengzhou[0]['name']}（{demo.zhengzhou[0]['uscc']}）")
     await support.shot(page, "clue-timeline")
 
     await page.click(f"a[href='/ui/entities/{demo.zhengzhou[0]['uscc']}']")

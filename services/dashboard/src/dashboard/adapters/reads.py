@@ -175,15 +175,20 @@ async def notification(session: AsyncSession, notification_id: str) -> dict | No
     return dict(row) if row else None
 
 
+def _clues_named():
+    """Clues with the name of the entity each is about, when the directory holds it (``entity_name``)."""
+    return select(clues, e.name.label("entity_name")).select_from(clues.outerjoin(entities, e.uscc == c.uscc))
+
+
 async def clue_list(session: AsyncSession, department: str | None, where, *, limit: int, offset: int):
     cond = and_(clue_scope(department), where)
     order = (c.deadline.asc().nulls_last(), c.clue_id)
-    return await page(session, select(clues).where(cond).order_by(*order),
+    return await page(session, _clues_named().where(cond).order_by(*order),
                       select(func.count()).select_from(clues).where(cond), limit=limit, offset=offset)
 
 
 async def clue(session: AsyncSession, clue_id: str) -> dict | None:
-    row = (await session.execute(select(clues).where(c.clue_id == clue_id))).mappings().first()
+    row = (await session.execute(_clues_named().where(c.clue_id == clue_id))).mappings().first()
     return dict(row) if row else None
 
 
