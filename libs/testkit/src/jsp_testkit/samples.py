@@ -61,7 +61,7 @@ def registration(rng: random.Random | None = None) -> dict[str, Any]:
     city = divisions.city_of(county.code)
     industry, scope, licence = rng.choice(TRADES)
     established = clock.today() - timedelta(days=rng.randint(0, 30))
-    name = f"{city.name.removesuffix('市')}{fake.company_prefix()}{rng.choice(['商贸', '餐饮', '医药', '燃气', '科技', '实业'])}有限公司"
+    name = f"{city.name.removesuffix('市')}{fake.company_prefix().removesuffix('公司')}{rng.choice(['商贸', '餐饮', '医药', '燃气', '科技', '实业'])}有限公司"
     return {
         "uscc": new_uscc(county.code),
         "name": name,
