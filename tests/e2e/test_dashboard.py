@@ -168,6 +168,7 @@ async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_
 
     await page.click(f"a[href='/ui/entities/{demo.zhengzhou[0]['uscc']}']")
     await expect(page.locator("h1")).to_have_text(demo.zhengzhou[0]["name"])  # the gateway's entity 360
+    await expect(page.locator("dl.facts")).to_contain_text(f"{demo.zhengzhou[0]['industry_code']} 粮油零售")
     # the clue's deadline as every page shows one: the day's end in Beijing time, not a UTC timestamp
     clue_line = page.locator(f"li:has(a[href='/ui/clues/{demo.overdue_order['clue_id']}'])")
     await expect(clue_line).to_contain_text(re.compile(r"期限 \d{4}年\d{1,2}月\d{1,2}日 23:59"))

@@ -99,3 +99,10 @@ def test_a_clues_step_reads_in_chinese_with_departments_moments_and_shares():
                      ("新期限", "2026年11月20日 23:59"), ("核查结论", "部分属实"), ("extra_field", "3")]
     assert clue_steps.actor_label("clues.intake") == "系统（线索受理）"
     assert clue_steps.actor_label("jspc_0123") == "jspc_0123"
+
+
+def test_an_industry_is_named_by_its_class_or_else_by_its_division():
+    assert places.industry_name("6210") == "6210 正餐服务"
+    assert places.industry_name("F5212") == "5212 超级市场零售"      # a section-prefixed code, as the bureau may send
+    assert places.industry_name("5132") == "5132（批发业）"          # a class the data does not list yet
+    assert places.industry_name("ABCD") == "ABCD" and places.industry_name(None) == "—"

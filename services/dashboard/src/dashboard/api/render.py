@@ -19,7 +19,7 @@ from ..domain import clue_steps
 from ..domain import clues as clue_rules
 from ..domain import figures
 from ..domain.formats import moment, number
-from ..domain.places import city_name, department_name
+from ..domain.places import city_name, department_name, industry_name
 from ..usecases.public import MATTERS_PATH
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
 
 
 templates.env.filters.update(
-    number=number, moment=moment, city=city_name, department=department_name,
+    number=number, moment=moment, city=city_name, department=department_name, industry=industry_name,
     state=lambda s: clue_rules.STATE_LABELS.get(s, s), action=lambda s: clue_rules.ACTION_LABELS.get(s, s),
     channel=lambda c: clue_rules.CHANNEL_LABELS.get(c, c), actor=clue_steps.actor_label,
     details=clue_steps.detail_lines)

@@ -1,10 +1,10 @@
-"""Where things are: cities of Henan and departments by name, for figures by city and by department."""
+"""Where things are, and what they are: cities of Henan, departments and industries by name."""
 
 from __future__ import annotations
 
 from functools import cache
 
-from jsp_common import departments, divisions
+from jsp_common import departments, divisions, industries
 
 PROVINCE = "410000"
 
@@ -49,3 +49,18 @@ def department_city(code: str) -> str | None:
 @cache
 def all_departments() -> tuple[tuple[str, str], ...]:
     return tuple((d.code, d.name) for d in departments.all_departments())
+
+
+@cache
+def industry_name(code: str | None) -> str:
+    """An industry class as the office reads it: its code and name (``6210 正餐服务``), or, for a class the
+    data does not name yet, its code and its division's name (``5132（批发业）``)."""
+    if not code:
+        return "—"
+    try:
+        found = industries.get(code)
+        if found.name:
+            return f"{found.code} {found.name}"
+        return f"{found.code}（{industries.get(found.code[:2]).name}）"
+    except industries.UnknownIndustry:
+        return code
