@@ -16,6 +16,7 @@ DLQ = "monitoring.device-readings.v1.dlq.risk.monitoring"
 ALERTS = "risk.alerts.v1"
 SUBMISSIONS = "clues.submissions.v1"
 MOHURD = "mohurd-410100"
+SAMR = "samr-410100"
 
 
 def reading(device: str, uscc: str, value: float, at, *, unit: str = "%LEL", metric: str = "gas_lel") -> dict:
@@ -29,24 +30,26 @@ async def send_reading(service, data: dict) -> str:
 
 async def test_gas_over_the_limit_raises_an_alert_and_a_clue(service, bootstrap):
     uscc, device = new_uscc(), unique("gd")
-    await service.entity(uscc, [MOHURD], name="老张烧烤店")
+    await service.entity(uscc, [SAMR], name="老张烧烤店")  # a restaurant: the market regulator supervises it
     r = await service.client.put(f"/devices/{device}", headers=OFFICE, json={"uscc": uscc, "metric": "gas_lel"})
     assert r.status_code == 200 and r.json()["uscc"] == uscc
     assert (await service.client.put(f"/devices/{device}", headers=dept(MOHURD),
                                      json={"uscc": uscc, "metric": "gas_lel"})).status_code == 403
     start = clock.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
-    async with tail(bootstrap, ALERTS, SUBMISSIONS, f"dept.{MOHURD}.alerts.v1") as t:
+    async with tail(bootstrap, ALERTS, SUBMISSIONS, f"dept.{MOHURD}.alerts.v1", f"dept.{SAMR}.alerts.v1") as t:
         # a minute of readings, a leak peaking at 62 %LEL, then the next minute's first reading closes the window
         for s, v in ((0, 8), (10, 31), (20, 62), (30, 55), (40, 12)):
             await send_reading(service, reading(device, uscc, v, start + timedelta(seconds=s)))
         await send_reading(service, reading(device, uscc, 3, start + timedelta(seconds=65)))
         clue = (await t.wait_for(of_type("clues.clue.submitted.v1", uscc=uscc)))[0]
-        alert = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"), count=2)
+        alert = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"), count=3)
     data = clue.envelope.data
     assert data["channel"] == "risk" and data["domain"] == "gas" and data["urgency"] == "urgent"
     assert data["business_name"] == "老张烧烤店" and "62%LEL" in data["content"] and device in data["content"]
     assert clue.key == data["channel_ref"] and data["channel_ref"].startswith(f"device:{device}:")
-    assert {m.topic for m in alert} == {ALERTS, f"dept.{MOHURD}.alerts.v1"}
+    # the gas authority of the entity's city is alerted beside its responsible department (the model's metric says so)
+    assert {m.topic for m in alert} == {ALERTS, f"dept.{MOHURD}.alerts.v1", f"dept.{SAMR}.alerts.v1"}
+    assert alert[0].envelope.data["departments"] == [MOHURD, SAMR]
     assert alert[0].envelope.data["score"] == 30
     standing = await service.standing(uscc)
     assert standing["counts"] == {"gas_over_limit": 1.0, "not_inspected_year": 1.0}

@@ -67,3 +67,13 @@ def test_escalation_needs_a_deadline():
     doc = starter_document()
     doc["plans"][3].pop("respond_within_hours")
     assert "needs a response deadline" in refused(doc)
+
+
+def test_a_metric_alerts_the_named_agencies_department_for_the_entity_s_city():
+    gas = RiskModel.model_validate(starter_document()).metric("gas_lel")
+    assert gas.alerted_departments("410105") == ["mohurd-410100"]     # a Zhengzhou district: the city's authority
+    assert gas.alerted_departments("419001") == ["mohurd-419001"]     # Jiyuan, a city-level division of its own
+    assert gas.alerted_departments(None) == []
+    doc = starter_document()
+    doc["metrics"][0]["alert_agencies"] = ["mohurd", "gasco"]
+    assert "unknown agency gasco" in refused(doc)

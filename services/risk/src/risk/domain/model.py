@@ -12,10 +12,10 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from jsp_common import departments
 from jsp_common.api_types import Integer, Number, RequiredText, integer, number
-
 from jsp_common.domains import Domain
 from jsp_common.events.risk import UNRATED_CLASS, CreditClass, WarningLevel
 
@@ -119,9 +119,35 @@ class MetricProfile(_Data):
     clue_cooldown_s: Integer = Field(3600, ge=0, le=30 * 86400, description="at most one clue per device this often")
     heartbeat_timeout_s: integer(ge=10, le=7 * 86400) | None = Field(None, description="silent longer: device_silent")
     domain: Domain = Domain.OTHER
+    alert_agencies: list[str] = Field(
+        [], max_length=20, description="agencies (e.g. mohurd, the gas authority) whose department for the entity's "
+                                       "place is alerted too when this metric goes out of range, besides the entity's "
+                                       "responsible departments")
+
+    @field_validator("alert_agencies")
+    @classmethod
+    def _known_agencies(cls, codes: list[str]) -> list[str]:
+        unknown = [c for c in codes if c not in {a.code for a in departments.agencies()}]
+        if unknown:
+            raise ValueError(f"unknown agency {', '.join(unknown)}; one of "
+                             f"{', '.join(a.code for a in departments.agencies())}")
+        return codes
 
     def breaches(self, value: float, at: float) -> bool:
         return value > at if self.direction == "above" else value < at
+
+    def alerted_departments(self, division_code: str | None) -> list[str]:
+        """The departments of ``alert_agencies`` for an entity of ``division_code`` (its city's, or the
+        province's for an agency without city departments)."""
+        if not division_code:
+            return []
+        out = []
+        for code in self.alert_agencies:
+            try:
+                out.append(departments.department_for(code, division_code).code)
+            except departments.UnknownDepartment:
+                continue
+        return out
 
 
 class CreditRule(_Data):

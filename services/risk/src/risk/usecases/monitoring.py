@@ -102,13 +102,18 @@ async def out_of_range(deps: Deps, closed: list[Ended], model: RiskModel) -> Non
     now = clock.now()
     for ended in in_rounds(closed, key=lambda e: e[1]["uscc"]):
         rows = []
+        named: dict[str, list[str]] = {}
         for tx, reg, profile, c in ended:
             ref = f"{c.device_id}:{c.start.isoformat()}"
             rows += [{"uscc": reg["uscc"], "indicator": i.code, "ref": ref, "at": c.end}
                      for i in model.indicators_of(Source.DEVICE_OUT_OF_RANGE, profile.metric)]
+            if profile.alert_agencies:  # e.g. the gas authority of the entity's city, for a gas leak
+                entity = await repo.entity(tx.session, reg["uscc"])
+                named.setdefault(reg["uscc"], []).extend(
+                    profile.alerted_departments(entity["division_code"] if entity else None))
             if c.raise_clue:
                 await raise_clue(tx, reg, profile, c)
-        await scoring.observe(deps, ended[0][0], rows, now=now,
+        await scoring.observe(deps, ended[0][0], rows, departments=named, now=now,
                               issued_by={reg["uscc"]: tx for tx, reg, _, _ in ended})
 
 
