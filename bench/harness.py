@@ -294,6 +294,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of every core so far (/proc/stat; idle and iowait are not busy)."""
+    ticks = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+
+async def settle(*, below: float = 0.15, over_s: float = 2.0, longest_s: float = 180.0) -> tuple[float, float]:
+    """Wait until the machine is quiet: busy under ``below`` of all its cores over ``over_s``, waiting at most
+    ``longest_s``. What one benchmark leaves running (Kafka's log cleaner, PostgreSQL's autovacuum and
+    checkpoints after millions of rows) would otherwise be measured by the next, unevenly between a figure and
+    its baseline. Returns the seconds waited and the busy share last seen."""
+    started = time.perf_counter()
+    while True:
+        busy0, total0 = _machine_ticks()
+        await asyncio.sleep(over_s)
+        busy1, total1 = _machine_ticks()
+        share = (busy1 - busy0) / max(total1 - total0, 1)
+        waited = time.perf_counter() - started
+        if share < below or waited >= longest_s:
+            return waited, share
+
+
 def _status_mib(pid: int, field: str) -> float:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith(f"{field}:"):

@@ -15,7 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import BenchEnv, print_figures  # noqa: E402
+from harness import BenchEnv, print_figures, settle  # noqa: E402
 
 
 def modules(filters: list[str]) -> list[Path]:
@@ -38,6 +38,7 @@ async def main(filters: list[str]) -> int:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
+        waited, busy = await settle()  # each module starts on a quiet machine, whatever ran before it
         started = time.perf_counter()
         try:
             figures = await mod.run(env)
@@ -45,7 +46,8 @@ async def main(filters: list[str]) -> int:
             print(f"\n{path.stem}: FAILED: {type(exc).__name__}: {exc}")
             failed += 1
             continue
-        print_figures(f"{path.stem} ({time.perf_counter() - started:.0f}s, scale {env.scale})", figures)
+        print_figures(f"{path.stem} ({time.perf_counter() - started:.0f}s, scale {env.scale}; started after "
+                      f"{waited:.0f}s for a quiet machine, {busy:.0%} busy)", figures)
     return 1 if failed else 0
 
 
