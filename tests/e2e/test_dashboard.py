@@ -152,6 +152,9 @@ async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_
     await expect(row).to_contain_text("超期")
     await expect(row).to_contain_text(demo.zhengzhou[0]["name"])  # whom the clue is about, by name
     await support.shot(page, "clues-overdue")
+    await page.goto(base + "/ui/clues?status=all&q=" + demo.zhengzhou[0]["name"][2:])  # found by part of that name
+    await expect(page.locator(f"tr[data-clue='{demo.overdue_order['clue_id']}']")).to_have_count(1)
+    await page.goto(base + "/ui/clues?status=overdue")
     await row.locator("a").first.click()
     await page.wait_for_url(f"**/ui/clues/{demo.overdue_order['clue_id']}")
     timeline = page.locator("ol.timeline")

@@ -175,6 +175,12 @@ async def notification(session: AsyncSession, notification_id: str) -> dict | No
     return dict(row) if row else None
 
 
+def search_clues(q: str, like: str):
+    """A clue by its id or its channel's reference, or the clues about an entity by its USCC or its name."""
+    return or_(c.clue_id == q, c.channel_ref == q, c.uscc == q.upper(),
+               c.uscc.in_(select(e.uscc).where(e.name.like(like))))
+
+
 def _clues_named():
     """Clues with the name of the entity each is about, when the directory holds it (``entity_name``)."""
     return select(clues, e.name.label("entity_name")).select_from(clues.outerjoin(entities, e.uscc == c.uscc))

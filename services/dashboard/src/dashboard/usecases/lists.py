@@ -76,7 +76,7 @@ async def clues(session: AsyncSession, settings: Settings, viewer: str | None, f
     if f.city:
         cond = and_(cond, c.city_code == f.city)
     if f.q:
-        cond = and_(cond, or_(c.clue_id == f.q, c.channel_ref == f.q, c.uscc == f.q.upper()))
+        cond = and_(cond, reads.search_clues(f.q, _like(f.q)))
     return await reads.clue_list(session, viewer, cond, limit=settings.page_size,
                                  offset=(f.page - 1) * settings.page_size)
 
