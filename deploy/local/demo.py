@@ -68,9 +68,8 @@ async def main(count: int, gateway: str) -> int:
         _, hotline = await front_door.register_system(http, office, name="12345热线系统 (demo)", roles=["hotline"])
 
         started = time.monotonic()
-        registrations = [samples.registration(rng) for _ in range(count)]
-        registrations[0].update(industry_code="6210", business_scope="餐饮服务；食品经营；热食类食品制售",
-                                name=registrations[0]["name"].replace("有限公司", "餐饮有限公司"))  # the gas leak's
+        registrations = [samples.registration(rng, trade_word="餐饮" if k == 0 else None) for k in range(count)]
+        registrations[0].update(industry_code="6210", business_scope="餐饮服务；食品经营；热食类食品制售")  # the gas leak's
         orders = [samples.work_order(r, rng) for r in rng.sample(registrations, max(1, count // 2))]
         async def deliver(i: int, route: str, headers: dict, type_: str, topic: str, source: str, key: str,
                           data: dict) -> None:

@@ -53,15 +53,19 @@ def new_uscc(division_code: str = "410105") -> str:
     return uscc.with_check_char("91" + division_code + "".join(secrets.choice(uscc.ALPHABET) for _ in range(9)))
 
 
-def registration(rng: random.Random | None = None) -> dict[str, Any]:
-    """The data of one ``market.entity.registered.v1``, as the bureau sends it."""
+TRADE_WORDS = ("商贸", "餐饮", "医药", "燃气", "科技", "实业")  # the trade word of a sample business's name
+
+
+def registration(rng: random.Random | None = None, *, trade_word: str | None = None) -> dict[str, Any]:
+    """The data of one ``market.entity.registered.v1``, as the bureau sends it (its name's trade word
+    ``trade_word``, else one of ``TRADE_WORDS``)."""
     rng = rng or random.Random()
     fake = _faker()
     county = rng.choice(_counties())
     city = divisions.city_of(county.code)
     industry, scope, licence = rng.choice(TRADES)
     established = clock.today() - timedelta(days=rng.randint(0, 30))
-    name = f"{city.name.removesuffix('市')}{fake.company_prefix().removesuffix('公司')}{rng.choice(['商贸', '餐饮', '医药', '燃气', '科技', '实业'])}有限公司"
+    name = f"{city.name.removesuffix('市')}{fake.company_prefix().removesuffix('公司')}{trade_word or rng.choice(TRADE_WORDS)}有限公司"
     return {
         "uscc": new_uscc(county.code),
         "name": name,
