@@ -311,6 +311,9 @@ async def test_risk_alerts_and_joint_inspections_panels_update_live_and_stay_wit
     await expect(page.locator("#credit-class")).to_contain_text("D类（高风险）")
     await expect(page.locator("#credit-class")).to_contain_text(f"专班更正：{reason}")
     await support.shot(page, "entity-credit-class")
+    # and lists it among the class D entities once the class reaches the read model
+    await page.goto(base + f"/ui/entities?state=D&q={zz['uscc']}")
+    await expect(page.locator(f"tr[data-entity='{zz['uscc']}']")).to_contain_text("D类", timeout=LIVE_TIMEOUT_MS)
     await page.goto(base + "/ui/")
     await page.click("[data-figure=inspections_overdue]")
     await page.wait_for_url("**/ui/targets?status=overdue")

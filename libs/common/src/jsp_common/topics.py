@@ -295,7 +295,7 @@ CATALOGUE: tuple[Topic, ...] = (
         key="uscc",
         event_types=("risk.credit-class.changed.v1",),
         producers=("risk",),
-        consumers=("inspection.credit",),
+        consumers=("inspection.credit", "dashboard.read-model"),
         description="Every entity's credit risk class (A-D, 信用风险分类) as it changes, for credit-based "
                     "supervision such as the inspection service's sampling ratios. Compacted: the latest "
                     "class per USCC is kept.",

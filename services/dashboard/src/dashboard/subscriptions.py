@@ -3,9 +3,9 @@
 The group reads every topic the pages need: the directory, adjudication, every department's notifications
 and clue chasers (the catalogue's per-department topics, expanded), the clue lifecycle and inspection
 results, the joint tasks' targets with the results recorded there and their publication deadlines (every
-department's inspections topic) and abandoned draws, and the risk alerts. A part of the platform that starts
-publishing a new event type is added here with its handler and its table. The dispatches on the
-departments' clue topics are passed over: the lifecycle topic carries each dispatch already.
+department's inspections topic) and abandoned draws, the risk alerts and the entities' credit classes. A part
+of the platform that starts publishing a new event type is added here with its handler and its table. The
+dispatches on the departments' clue topics are passed over: the lifecycle topic carries each dispatch already.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .usecases import ingest
 def shared_topics() -> list[str]:
     """The platform's shared topics the read model reads (30 partitions; nearly all its traffic)."""
     return [topics.REGISTRY_ENTITIES, topics.REGISTRY_ADJUDICATION, topics.CLUE_LIFECYCLE, topics.INSPECTION_RESULTS,
-            topics.INSPECTION_DRAWS, topics.RISK_ALERTS]
+            topics.INSPECTION_DRAWS, topics.RISK_ALERTS, topics.CREDIT_CLASSES]
 
 
 def department_topics() -> list[str]:
@@ -72,6 +72,7 @@ def read_model_handlers():
         "inspection.result.recorded.v1": on(ingest.result_recorded),
         "inspection.publication.due-changed.v1": on(ingest.publication_due_changed),
         "inspection.draw.abandoned.v1": on(ingest.draw_abandoned),
+        "risk.credit-class.changed.v1": on(ingest.credit_class_changed),
         "risk.alert.raised.v1": on(ingest.alert_raised),
         "risk.alert.acknowledged.v1": on(ingest.alert_stepped),
         "risk.alert.responded.v1": on(ingest.alert_stepped),

@@ -11,8 +11,9 @@ from jsp_common import clock, topics
 from jsp_common.db import Database
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
+from jsp_common.events.risk import CreditClassChanged
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import wait_until
+from jsp_testkit.testing import OFFICE, wait_until
 
 
 def record(uscc: str, version: int, name: str, changed_days_ago: int) -> tuple[str, bytes]:
@@ -56,3 +57,43 @@ async def test_the_latest_version_wins_and_the_first_record_seen_dates_the_entit
         assert tallied == counted
     finally:
         await db.dispose()
+
+
+def credit_class(uscc: str, version: int, cls: str) -> tuple[str, bytes]:
+    data = CreditClassChanged(uscc=uscc, credit_class=cls, score=30.0, model_version=1, record_version=version,
+                              reason="检查发现问题", changed_at=clock.now())
+    env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
+    return env.id, env.to_bytes()
+
+
+async def test_the_office_lists_entities_by_credit_class_the_unrated_as_b(dashboard, dashboard_settings, raw_producer):
+    rated, unrated = new_uscc(), new_uscc()
+    for uscc in (rated, unrated):
+        await raw_producer.send(topics.REGISTRY_ENTITIES, record(uscc, 1, "分类测试餐饮", 1)[1], key=uscc.encode())
+    # the class in force is the latest record, whatever order the records arrive in
+    older = None
+    for version, cls in ((2, "D"), (1, "C")):
+        older, value = credit_class(rated, version, cls)
+        await raw_producer.send(topics.CREDIT_CLASSES, value, key=rated.encode())
+    await raw_producer.flush()
+    db = Database(dashboard_settings.database_url)
+    try:
+        async def applied() -> bool:
+            async with db.transaction() as s:
+                return bool((await s.execute(text("SELECT count(*) FROM inbox WHERE consumer_group = :g AND "
+                                                  "event_id = :i"), {"g": dashboard_settings.read_model_group,
+                                                                     "i": older})).scalar_one())
+        await wait_until(applied, timeout=30, what="the older class record taken in")
+    finally:
+        await db.dispose()
+
+    async def listed(cls: str, uscc: str) -> bool:
+        page = await dashboard.get("/ui/entities", params={"state": cls, "q": uscc}, headers=OFFICE)
+        return f'data-entity="{uscc}"' in page.text
+    assert await listed("D", rated)
+    await wait_until(lambda: listed("B", unrated), timeout=30, what="the unrated entity listed as class B")
+    assert not await listed("B", rated) and not await listed("C", rated) and not await listed("D", unrated)
+    page = await dashboard.get("/ui/entities", params={"q": rated}, headers=OFFICE)
+    assert "D类" in page.text
+    refused = await dashboard.get("/ui/entities", params={"state": "E"}, headers=OFFICE)
+    assert refused.status_code == 400 and "one of A, B, C, D" in refused.text

@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..domain.clues import OPEN_STATES, TIMED_STATES
-from .tables import (adjudication_cases, clue_alerts, clue_transitions, clues, entities, entity_tally, inspection_results,
-                     notifications)
+from jsp_common.events.risk import UNRATED_CLASS
 
-n, c, a, e, ir, ca, et = (notifications.c, clues.c, adjudication_cases.c, entities.c, inspection_results.c,
-                          clue_alerts.c, entity_tally.c)
+from ..domain.clues import OPEN_STATES, TIMED_STATES
+from .tables import (adjudication_cases, clue_alerts, clue_transitions, clues, credit_classes, entities, entity_tally,
+                     inspection_results, notifications)
+
+n, c, a, e, ir, ca, et, cc = (notifications.c, clues.c, adjudication_cases.c, entities.c, inspection_results.c,
+                              clue_alerts.c, entity_tally.c, credit_classes.c)
 
 
 # ---------------------------------------------------------------------------- scopes
@@ -228,10 +230,23 @@ async def inspection_list(session: AsyncSession, department: str | None, where, 
                       select(func.count()).select_from(source).where(cond), limit=limit, offset=offset)
 
 
-async def entity_list(session: AsyncSession, department: str | None, where, *, limit: int, offset: int):
+def with_credit_class(credit_class: str):
+    """Entities of a credit class; an entity with none published counts as ``UNRATED_CLASS``."""
+    if credit_class == UNRATED_CLASS.value:
+        return or_(cc.credit_class == credit_class, cc.credit_class.is_(None))
+    return cc.credit_class == credit_class
+
+
+async def entity_list(session: AsyncSession, department: str | None, where, *, limit: int, offset: int,
+                      by_class: bool = False):
+    """Entities with their credit class in force (``credit_class``, None: unrated). ``by_class``: ``where``
+    names the class (the count needs the classes too)."""
     cond = and_(entity_scope(department), where)
-    return await page(session, select(entities).where(cond).order_by(e.first_seen_at.desc(), e.uscc),
-                      select(func.count()).select_from(entities).where(cond), limit=limit, offset=offset)
+    classed = entities.outerjoin(credit_classes, cc.uscc == e.uscc)
+    return await page(session, select(entities, cc.credit_class).select_from(classed).where(cond)
+                      .order_by(e.first_seen_at.desc(), e.uscc),
+                      select(func.count()).select_from(classed if by_class else entities).where(cond),
+                      limit=limit, offset=offset)
 
 
 async def entity(session: AsyncSession, uscc: str) -> dict | None:

@@ -161,6 +161,17 @@ inspection_results = Table(
     Index("inspection_results_departments", "departments", postgresql_using="gin"),
 )
 
+# risk.credit-classes.v1: each entity's credit risk class in force (信用风险分类; none: unrated, counts as B).
+credit_classes = Table(
+    "credit_classes", metadata,
+    Column("uscc", Text, primary_key=True),
+    Column("credit_class", Text, nullable=False),
+    Column("record_version", Integer, nullable=False),
+    Column("corrected_by_office", Boolean, nullable=False, server_default=text("false")),
+    Column("changed_at", TZ, nullable=False),
+    Index("credit_classes_class", "credit_class"),
+)
+
 # risk.alerts.v1: risk alerts (风险预警) and what the departments did about them.
 risk_alerts = Table(
     "risk_alerts", metadata,
@@ -210,4 +221,4 @@ inspection_targets = Table(
 )
 
 READ_MODEL = (entities, entity_tally, notifications, adjudication_cases, clues, clue_transitions, clue_alerts, inspection_results,
-              risk_alerts, inspection_targets)
+              risk_alerts, inspection_targets, credit_classes)

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .tables import (READ_MODEL, adjudication_cases, clue_alerts, clue_transitions, clues, entities,
+from .tables import (READ_MODEL, adjudication_cases, clue_alerts, clue_transitions, clues, credit_classes, entities,
                      inspection_results, inspection_targets, notifications, risk_alerts)
 
 CHANNEL = "dashboard_changes"  # PostgreSQL NOTIFY channel: delivered when the writing transaction commits
@@ -54,6 +54,14 @@ async def upsert_entities(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         elif held["record_version"] < row["record_version"]:
             latest[row["uscc"]] = {**row, "first_seen_at": held["first_seen_at"]}
     await session.execute(_UPSERT_ENTITIES.statement, _UPSERT_ENTITIES.params(list(latest.values())))
+
+
+async def upsert_credit_class(session: AsyncSession, row: dict[str, Any]) -> None:
+    """An entity's class: a record older than the one held (a redelivery, a replay) changes nothing."""
+    stmt = insert(credit_classes).values(**row)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[credit_classes.c.uscc], set_={k: stmt.excluded[k] for k in row if k != "uscc"},
+        where=credit_classes.c.record_version < stmt.excluded.record_version))
 
 
 async def upsert_notification(session: AsyncSession, row: dict[str, Any]) -> None:

@@ -9,8 +9,8 @@ from jsp_common.events.inspection import (DrawAbandoned, InspectionResultPublish
 from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequested, AssignmentDisputed, EntityChanged,
                                         NotificationAcknowledged, NotificationDueChanged, NotificationIssued,
                                         NotificationReminded)
-from jsp_common.events.risk import (RiskAlertAcknowledged, RiskAlertClosed, RiskAlertEscalated, RiskAlertRaised,
-                                    RiskAlertResponded)
+from jsp_common.events.risk import (CreditClassChanged, RiskAlertAcknowledged, RiskAlertClosed, RiskAlertEscalated,
+                                    RiskAlertRaised, RiskAlertResponded)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..adapters import writes
@@ -131,6 +131,13 @@ async def inspection_published(session: AsyncSession, d: InspectionResultPublish
         "problems_found": d.problems_found, "published_at": d.published_at,
         "items": [i.model_dump(mode="json") for i in d.items]})
     await writes.announce(session, "inspections")
+
+
+async def credit_class_changed(session: AsyncSession, d: CreditClassChanged, env: Envelope) -> None:
+    await writes.upsert_credit_class(session, {"uscc": d.uscc, "credit_class": d.credit_class.value,
+                                               "record_version": d.record_version,
+                                               "corrected_by_office": d.corrected_by_office, "changed_at": d.changed_at})
+    await writes.announce(session, "entities")
 
 
 async def alert_raised(session: AsyncSession, d: RiskAlertRaised, env: Envelope) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.events.risk import CreditClass
 from jsp_common.problems import Problem
 
 from ..adapters import reads
@@ -18,6 +19,7 @@ from ..settings import Settings
 NOTIFICATION_STATUS = ("pending", "overdue", "acknowledged", "all")
 ALERT_STATUS = tuple(panels.ALERT_STATUS)
 TARGET_STATUS = tuple(panels.TARGET_STATUS)
+CREDIT_CLASSES = tuple(c.value for c in CreditClass)
 CLUE_FLAGS = ("open", "overdue", "due_soon", "chased", "escalated", "returned", "redispatched", "all")
 
 
@@ -135,13 +137,18 @@ async def targets(session: AsyncSession, settings: Settings, viewer: str | None,
 
 
 async def entities(session: AsyncSession, settings: Settings, viewer: str | None, f: Filters):
+    """The directory: a city, a search, a credit class (``state``: A-D; B includes the unrated)."""
     cond = true()
     if f.city:
         cond = and_(cond, e.city_code == f.city)
     if f.q:
         cond = and_(cond, or_(e.name.like(_like(f.q)), e.uscc == f.q.upper()))
+    if f.state:
+        if f.state not in CREDIT_CLASSES:
+            raise Problem(400, f"unknown credit class {f.state!r}; one of {', '.join(CREDIT_CLASSES)}")
+        cond = and_(cond, reads.with_credit_class(f.state))
     return await reads.entity_list(session, viewer, cond, limit=settings.page_size,
-                                   offset=(f.page - 1) * settings.page_size)
+                                   offset=(f.page - 1) * settings.page_size, by_class=bool(f.state))
 
 
 def _visible_clue(row: dict, viewer: str | None) -> bool:
