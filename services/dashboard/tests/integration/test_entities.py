@@ -28,6 +28,16 @@ def record(uscc: str, version: int, name: str, changed_days_ago: int) -> tuple[s
     return env.id, env.to_bytes()
 
 
+async def taken_in(db: Database, group: str, event_ids: list[str], *, what: str) -> None:
+    """Wait until the read model's group has applied every one of ``event_ids`` (its inbox holds them)."""
+    async def applied() -> bool:
+        async with db.transaction() as s:
+            return (await s.execute(text("SELECT count(*) FROM inbox WHERE consumer_group = :g AND event_id = "
+                                         "ANY(CAST(:ids AS text[]))"), {"g": group, "ids": event_ids})
+                    ).scalar_one() == len(event_ids)
+    await wait_until(applied, timeout=30, what=f"{what} applied")
+
+
 async def test_the_latest_version_wins_and_the_first_record_seen_dates_the_entity(dashboard, dashboard_settings,
                                                                                     raw_producer):
     uscc = new_uscc()
@@ -38,13 +48,7 @@ async def test_the_latest_version_wins_and_the_first_record_seen_dates_the_entit
     await raw_producer.flush()
     db = Database(dashboard_settings.database_url)
     try:
-        async def all_applied() -> bool:
-            async with db.transaction() as s:
-                return (await s.execute(text("SELECT count(*) FROM inbox WHERE consumer_group = :g AND event_id = "
-                                             "ANY(CAST(:ids AS text[]))"),
-                                        {"g": dashboard_settings.read_model_group, "ids": [i for i, _ in sent]})
-                        ).scalar_one() == len(sent)
-        await wait_until(all_applied, timeout=30, what="the four records applied")
+        await taken_in(db, dashboard_settings.read_model_group, [i for i, _ in sent], what="the four records")
         async with db.transaction() as s:
             got = (await s.execute(text("SELECT name, record_version, first_seen_at, last_changed_at "
                                         "FROM entities WHERE uscc = :u"), {"u": uscc})).mappings().one()
@@ -78,12 +82,7 @@ async def test_the_office_lists_entities_by_credit_class_the_unrated_as_b(dashbo
     await raw_producer.flush()
     db = Database(dashboard_settings.database_url)
     try:
-        async def applied() -> bool:
-            async with db.transaction() as s:
-                return bool((await s.execute(text("SELECT count(*) FROM inbox WHERE consumer_group = :g AND "
-                                                  "event_id = :i"), {"g": dashboard_settings.read_model_group,
-                                                                     "i": older})).scalar_one())
-        await wait_until(applied, timeout=30, what="the older class record taken in")
+        await taken_in(db, dashboard_settings.read_model_group, [older], what="the older class record")
     finally:
         await db.dispose()
 
