@@ -30,7 +30,8 @@ async def _part(deps: Deps, name: str, service: str, path: str, principal: Princ
                                                            + (f": {detail}" if detail else ""))
 
 
-async def entity_360(deps: Deps, uscc: str, principal: Principal, headers: dict, *, parts: list[composition.PartSpec]) -> dict:
+async def entity_360(deps: Deps, uscc: str, principal: Principal, headers: dict, *,
+                     parts: list[composition.PartSpec]) -> dict:
     """On behalf of ``principal``; ``parts``: the parts besides the registry record."""
     record, *others = await asyncio.gather(
         _part(deps, "registry", "registry", f"/entities/{uscc}", principal, headers),
