@@ -72,6 +72,7 @@ def credit_class(uscc: str, version: int, cls: str) -> tuple[str, bytes]:
 
 async def test_the_office_lists_entities_by_credit_class_the_unrated_as_b(dashboard, dashboard_settings, raw_producer):
     rated, unrated = new_uscc(), new_uscc()
+    figures = (await dashboard.get("/ui/figures.json", headers=OFFICE)).json()["totals"]
     for uscc in (rated, unrated):
         await raw_producer.send(topics.REGISTRY_ENTITIES, record(uscc, 1, "分类测试餐饮", 1)[1], key=uscc.encode())
     # the class in force is the latest record, whatever order the records arrive in
@@ -90,6 +91,9 @@ async def test_the_office_lists_entities_by_credit_class_the_unrated_as_b(dashbo
         page = await dashboard.get("/ui/entities", params={"state": cls, "q": uscc}, headers=OFFICE)
         return f'data-entity="{uscc}"' in page.text
     assert await listed("D", rated)
+    now = (await dashboard.get("/ui/figures.json", headers=OFFICE)).json()["totals"]  # the command page's cards
+    assert (now["entities_class_d"], now["entities_class_c"]) == (figures["entities_class_d"] + 1,
+                                                                  figures["entities_class_c"])
     await wait_until(lambda: listed("B", unrated), timeout=30, what="the unrated entity listed as class B")
     assert not await listed("B", rated) and not await listed("C", rated) and not await listed("D", unrated)
     page = await dashboard.get("/ui/entities", params={"q": rated}, headers=OFFICE)

@@ -140,6 +140,17 @@ async def entity_figures(session: AsyncSession, department: str | None) -> dict:
     return {city or None: {"entities": int(count)} for city, count in rows if count}
 
 
+async def credit_figures(session: AsyncSession, department: str | None) -> dict:
+    """Entities of the higher-risk credit classes (C, D) per city."""
+    cols = {"entities_class_c": func.count().filter(cc.credit_class == "C"),
+            "entities_class_d": func.count().filter(cc.credit_class == "D")}
+    rows = (await session.execute(select(e.city_code, *[v.label(k) for k, v in cols.items()])
+                                  .select_from(credit_classes.join(entities, e.uscc == cc.uscc))
+                                  .where(entity_scope(department), cc.credit_class.in_(("C", "D")))
+                                  .group_by(e.city_code))).mappings().all()
+    return {r["city_code"]: {k: int(r[k]) for k in cols} for r in rows}
+
+
 async def entity_weeks(session: AsyncSession, department: str | None, since) -> dict:
     rows = (await session.execute(select(et.week, func.sum(et.n)).where(
         and_(et.department == (department or ""), et.week >= since)).group_by(et.week))).all()

@@ -32,6 +32,7 @@ async def overview(session: AsyncSession, settings: Settings, department: str | 
         by_dept = [r for r in by_dept if r.key == department]
     by_city = figures.merge([
         await reads.entity_figures(session, department),
+        await reads.credit_figures(session, department),
         await reads.notification_figures(session, department, now, n.city_code),
         figures.regroup(clue_facts, "city", figures.CLUE_FIGURES),
         await reads.inspection_figures_by_city(session, department),
