@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.db import dicts
@@ -38,6 +38,13 @@ async def current(session: AsyncSession, code: str, on: date | None = None) -> M
         q = q.where(matters.c.effective_from <= on)
     row = (await session.execute(q.order_by(matters.c.version.desc()).limit(1))).mappings().first()
     return to_version(row) if row else None
+
+
+async def latest(session: AsyncSession, codes: list[str]) -> dict[str, MatterVersion]:
+    """The latest version of each of ``codes`` that has one (one statement, for a whole batch)."""
+    q = (_with_batch().where(matters.c.code.in_(sorted(set(codes))))
+         .order_by(matters.c.code, matters.c.version.desc()).distinct(matters.c.code))
+    return {m.code: m for m in map(to_version, (await session.execute(q)).mappings().all())}
 
 
 async def version(session: AsyncSession, code: str, number: int) -> MatterVersion | None:
@@ -94,10 +101,14 @@ async def add_versions(session: AsyncSession, rows: list[MatterVersion], *, batc
             "created_by": by} for m in rows])
 
 
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM "
+             "(SELECT DISTINCT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS keys")
+
+
 async def lock(session: AsyncSession, keys: list[str]) -> None:
-    """Serialise writers of the same list or matter codes (two loads at once) until the transaction ends."""
-    for key in sorted(set(keys)):
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+    """Serialise writers of the same list or matter codes (two loads at once) until the transaction ends: the
+    keys taken in one order (the database's) in one statement."""
+    await session.execute(_LOCK, {"keys": list(keys)})
 
 
 async def file_document(session: AsyncSession, *, matter_code: str, kind: str, body: dict, by: str,

@@ -46,6 +46,7 @@ async def publish_batch(tx: Transaction, actor: Principal, *, division_code: str
     numbered batch when all are good. Rows are dicts of the matter's fields plus ``row`` (the line number)."""
     s = tx.session
     await repo.lock(s, [f"batch:{division_code}", *(f"matter:{r.get('code')}" for r in rows)])
+    latest = await repo.latest(s, [r["code"] for r in rows if isinstance(r.get("code"), str)])
     accepted, rejected, versions = [], [], []
     seen: set[str] = set()
     for r in rows:
@@ -57,7 +58,7 @@ async def publish_batch(tx: Transaction, actor: Principal, *, division_code: str
         seen.add(r.get("code"))
         number = 0
         if not errors:
-            number, version_errors = matters.next_version(await repo.current(s, r["code"]), r["effective_from"])
+            number, version_errors = matters.next_version(latest.get(r["code"]), r["effective_from"])
             errors += version_errors
         if errors:
             rejected.append({"row": r.get("row"), "code": r.get("code"), "errors": errors})
