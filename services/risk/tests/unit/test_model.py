@@ -76,4 +76,4 @@ def test_a_metric_alerts_the_named_agencies_department_for_the_entity_s_city():
     assert gas.alerted_departments(None) == []
     doc = starter_document()
     doc["metrics"][0]["alert_agencies"] = ["mohurd", "gasco"]
-    assert "unknown agency gasco" in refused(doc)
+    assert "metrics.0.alert_agencies.1" in refused(doc) and "'mohurd'" in refused(doc)

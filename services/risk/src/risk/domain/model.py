@@ -12,7 +12,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from jsp_common import departments
 from jsp_common.api_types import Integer, Number, RequiredText, integer, number
@@ -50,6 +50,7 @@ DEVICE_SOURCES = (Source.DEVICE_OUT_OF_RANGE, Source.DEVICE_SILENT)
 
 
 METRIC = r"^[a-z0-9_]+$"
+AgencyCode = Literal[tuple(a.code for a in departments.agencies())]  # the agencies of jsp_common's data, by code
 
 
 class _Data(BaseModel):
@@ -119,19 +120,10 @@ class MetricProfile(_Data):
     clue_cooldown_s: Integer = Field(3600, ge=0, le=30 * 86400, description="at most one clue per device this often")
     heartbeat_timeout_s: integer(ge=10, le=7 * 86400) | None = Field(None, description="silent longer: device_silent")
     domain: Domain = Domain.OTHER
-    alert_agencies: list[str] = Field(
+    alert_agencies: list[AgencyCode] = Field(  # type: ignore[valid-type]
         [], max_length=20, description="agencies (e.g. mohurd, the gas authority) whose department for the entity's "
                                        "place is alerted too when this metric goes out of range, besides the entity's "
                                        "responsible departments")
-
-    @field_validator("alert_agencies")
-    @classmethod
-    def _known_agencies(cls, codes: list[str]) -> list[str]:
-        unknown = [c for c in codes if c not in {a.code for a in departments.agencies()}]
-        if unknown:
-            raise ValueError(f"unknown agency {', '.join(unknown)}; one of "
-                             f"{', '.join(a.code for a in departments.agencies())}")
-        return codes
 
     def breaches(self, value: float, at: float) -> bool:
         return value > at if self.direction == "above" else value < at
