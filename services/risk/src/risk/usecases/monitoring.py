@@ -107,19 +107,21 @@ async def out_of_range(deps: Deps, closed: list[Ended], model: RiskModel) -> Non
             ref = f"{c.device_id}:{c.start.isoformat()}"
             rows += [{"uscc": reg["uscc"], "indicator": i.code, "ref": ref, "at": c.end}
                      for i in model.indicators_of(Source.DEVICE_OUT_OF_RANGE, profile.metric)]
+            if not (profile.alert_agencies or c.raise_clue):
+                continue
+            entity = await repo.entity(tx.session, reg["uscc"])  # the directory's record, if it has one
             if profile.alert_agencies:  # e.g. the gas authority of the entity's city, for a gas leak
-                entity = await repo.entity(tx.session, reg["uscc"])
                 named.setdefault(reg["uscc"], []).extend(
                     profile.alerted_departments(entity["division_code"] if entity else None))
             if c.raise_clue:
-                await raise_clue(tx, reg, profile, c)
+                await raise_clue(tx, reg, entity, profile, c)
         await scoring.observe(deps, ended[0][0], rows, departments=named, now=now,
                               issued_by={reg["uscc"]: tx for tx, reg, _, _ in ended})
 
 
-async def raise_clue(tx: Tx, reg: dict, profile: MetricProfile, c: win.Closed) -> None:
-    """A clue on the clues service's intake topic (线索自动触发), routed like any other clue."""
-    entity = await repo.entity(tx.session, reg["uscc"])
+async def raise_clue(tx: Tx, reg: dict, entity: dict | None, profile: MetricProfile, c: win.Closed) -> None:
+    """A clue on the clues service's intake topic (线索自动触发), routed like any other clue; ``entity``: the
+    directory's record of the device's entity (None: not in the replica yet)."""
     name = entity["name"] if entity else reg["uscc"]
     local = clock.as_local(c.start)
     ref = f"device:{c.device_id}:{local:%Y%m%dT%H%M%S}"
