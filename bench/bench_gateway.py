@@ -9,16 +9,19 @@ the floor of a Python gateway in front of a Python service on this machine.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
+from pathlib import Path
+from typing import Callable
 
 import httpx
 
-from harness import ROOT, BenchEnv, Figure
+from harness import ROOT, TICKS, BenchEnv, Figure, cpu_seconds
 from jsp_testkit.testing import local_stack_module
 
 PORTS = {"gateway": 18400, "registry": 18401, "clues": 18402}
@@ -60,25 +63,46 @@ BARE_PROXY = textwrap.dedent('''
 PROXY_PORT = BARE_PORT + 1
 
 
-def _load(url: str, headers: dict, seconds: float) -> tuple[float, float, int]:
-    """Closed-loop load from wrk (one thread, CONCURRENCY connections): (requests/s, p99 ms, errors)."""
+def _postgres_cpu_seconds() -> float:
+    """CPU seconds of the whole PostgreSQL server so far: the postmaster, its live processes, and the backends that
+    have ended (their time is counted in the postmaster's, as the children it waited for)."""
+    main = int((Path(os.environ["JSP_DATA_DIR"]) / "postgres" / "postmaster.pid").read_text().split()[0])
+    fields = open(f"/proc/{main}/stat").read().rsplit(")", 1)[1].split()
+    total = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / TICKS
+    for child in Path(f"/proc/{main}/task/{main}/children").read_text().split():
+        try:
+            total += cpu_seconds(int(child))
+        except FileNotFoundError:  # ended meanwhile: counted in the postmaster's children's time from now on
+            pass
+    return total
+
+
+def _load(url: str, headers: dict, seconds: float, meter: dict[str, Callable[[], float]]
+          ) -> tuple[float, float, int, dict[str, float]]:
+    """Closed-loop load from wrk (one thread, CONCURRENCY connections): (requests/s, p99 ms, errors, CPU µs per
+    request of each process ``meter`` names: its CPU seconds so far)."""
     cmd = ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds:.0f}s", "--latency", "--timeout", "30s"]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
+    before = {name: used() for name, used in meter.items()}
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
-    return _wrk_figures(out)
+    used = {name: meter[name]() - at for name, at in before.items()}
+    rps, p99, errors, requests = _wrk_figures(out)
+    return rps, p99, errors, {name: seconds * 1e6 / max(requests, 1) for name, seconds in used.items()}
 
 
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
-def _wrk_figures(out: str) -> tuple[float, float, int]:
-    """Requests/s, p99 (ms) and non-2xx/3xx responses plus socket errors from wrk's ``--latency`` report."""
+def _wrk_figures(out: str) -> tuple[float, float, int, int]:
+    """Requests/s, p99 (ms), non-2xx/3xx responses plus socket errors, and requests from wrk's ``--latency``
+    report."""
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M).groups()
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    return rps, float(value) * _UNIT_MS[unit], errors
+    return rps, float(value) * _UNIT_MS[unit], errors, requests
 
 
 async def run(env: BenchEnv) -> list[Figure]:
@@ -122,10 +146,17 @@ async def run(env: BenchEnv) -> list[Figure]:
                 await asyncio.sleep(0.1)
         path = f"/registry/entities/{entity['uscc']}"
         for url in (gw, bare_url, proxy_url):  # warm up the pools
-            await asyncio.to_thread(_load, url + path, headers, 2)
-        ours_rps, ours_p99, ours_err = await asyncio.to_thread(_load, gw + path, headers, seconds)
-        bare_rps, bare_p99, _ = await asyncio.to_thread(_load, bare_url + path, headers, seconds)
-        proxy_rps, proxy_p99, proxy_err = await asyncio.to_thread(_load, proxy_url + path, headers, seconds)
+            await asyncio.to_thread(_load, url + path, headers, 2, {})
+        gateway_pid, registry_pid = stack.services["gateway"].process.pid, stack.services["registry"].process.pid
+        bare_pid, proxy_pid = bare[0].pid, bare[1].pid
+        ours_rps, ours_p99, ours_err, ours_cpu = await asyncio.to_thread(
+            _load, gw + path, headers, seconds, {"gateway": lambda: cpu_seconds(gateway_pid),
+                                                 "registry": lambda: cpu_seconds(registry_pid),
+                                                 "postgres": _postgres_cpu_seconds})
+        bare_rps, bare_p99, _, bare_cpu = await asyncio.to_thread(
+            _load, bare_url + path, headers, seconds, {"bare": lambda: cpu_seconds(bare_pid)})
+        proxy_rps, proxy_p99, proxy_err, proxy_cpu = await asyncio.to_thread(
+            _load, proxy_url + path, headers, seconds, {"proxy": lambda: cpu_seconds(proxy_pid)})
     finally:
         for proc in bare:
             proc.terminate()
@@ -142,4 +173,11 @@ async def run(env: BenchEnv) -> list[Figure]:
         Figure("a bare proxy in front of the bare endpoint p99", proxy_p99, bare_p99, "ms", False),
         Figure("gateway: authenticated entity lookup vs the bare proxy", ours_rps, proxy_rps, "req/s", True,
                "what the gateway's checks and the registry's database read cost beyond the two hops"),
+        Figure("CPU per lookup, the gateway's process", ours_cpu["gateway"], proxy_cpu["proxy"], "µs", False,
+               "user + system time from /proc over the run; baseline: the bare proxy's process"),
+        Figure("CPU per lookup, the registry's process", ours_cpu["registry"], bare_cpu["bare"], "µs", False,
+               "its database read through the gateway; baseline: the bare endpoint's process (no database)"),
+        Figure("CPU per lookup, PostgreSQL", ours_cpu["postgres"], bare_cpu["bare"], "µs", False,
+               "the whole server (its backends, those that ended included) during the gateway's run: the "
+               "gateway's and the registry's statements; baseline: the bare endpoint's process"),
     ]
