@@ -60,13 +60,17 @@ def _pinger(after_idle_s: float):
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, ping_after_idle_s: float = 1.0, echo: bool = False,
                  search_path: str | None = None, session_info: dict | None = None):
-        """``ping_after_idle_s``: ``ServiceSettings.db_ping_after_idle_s``. The pool hands out the connection
+        """``pool_size``: ``ServiceSettings.db_pool_size``; the pool opens up to twice as many connections as the
+        work needs them and keeps every one it opened (SQLAlchemy's overflow would close those above
+        ``pool_size`` as each is handed back, and open them again a moment later under load that comes and goes:
+        each opening starts a PostgreSQL backend, which cost the server more than the statements it then ran).
+        ``ping_after_idle_s``: ``ServiceSettings.db_ping_after_idle_s``. The pool hands out the connection
         used last (LIFO): under light load one connection stays warm and the others idle. ``search_path``:
         the schemas unqualified table names resolve in (e.g. a rebuild writing the same tables in a schema of
         its own); ``session_info``: what every session's ``info`` starts with."""
         self.url = url
         connect_args = {"server_settings": {"search_path": search_path}} if search_path else {}
-        self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
+        self.engine: AsyncEngine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0,
                                                        pool_use_lifo=True, echo=echo, connect_args=connect_args)
         event.listen(self.engine.sync_engine.pool, "checkin", _returned)
         event.listen(self.engine.sync_engine.pool, "checkout", _pinger(ping_after_idle_s))

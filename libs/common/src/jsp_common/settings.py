@@ -65,6 +65,7 @@ class ServiceSettings(BaseSettings):
                               validation_alias=AliasChoices("JSP_POSTGRES_URL"))
     # Full URL of this service's own database; default: postgres_url + "/" + service_name.
     database_url: str | None = None
+    # A replica opens up to twice this many connections to its database, as its work needs them, and keeps them.
     db_pool_size: int = 10
     # A pooled connection idle longer than this is tried (one round trip) before it is used, so one the server
     # dropped meanwhile (a restart, a failover) is replaced instead of failing the work; one back in use sooner
