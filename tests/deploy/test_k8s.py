@@ -220,7 +220,7 @@ def test_each_service_has_its_own_three_instance_cluster_with_backups_and_wal_ar
 
 
 def test_connections_fit_without_a_pooler():
-    """Every replica opens at most pool + overflow (2 × db_pool); at the most replicas, plus the migration
+    """Every replica opens at most 2 × db_pool connections (jsp_common.db); at the most replicas, plus the migration
     Job and headroom for an operator's psql, they stay under max_connections."""
     max_connections = platform()["postgres"]["max_connections"]
     for s in services():
