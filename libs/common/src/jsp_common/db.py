@@ -75,11 +75,20 @@ class Database:
         event.listen(self.engine.sync_engine.pool, "checkin", _returned)
         event.listen(self.engine.sync_engine.pool, "checkout", _pinger(ping_after_idle_s))
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info)
+        self.read_sessions = async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                                expire_on_commit=False, info=session_info)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits on success, rolls back on error."""
         async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """Reads outside a transaction: each statement sees what was committed when it started, as it would in a
+        READ COMMITTED transaction (every service's level), without the round trips to begin and commit one."""
+        async with self.read_sessions() as session:
             yield session
 
     async def ping(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any, AsyncIterator, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_wsgi_server
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -52,6 +53,13 @@ async def transaction(request: Request) -> AsyncIterator[SessionTx]:
     principal = getattr(request.state, "principal", None)
     async with runtime.db.transaction() as session:
         yield SessionTx(session, runtime.source, request_cause(request, getattr(principal, "subject", None)))
+
+
+@asynccontextmanager
+async def reading(request: Request) -> AsyncIterator[AsyncSession]:
+    """A route that only reads: its statements outside a transaction (``Database.reading``)."""
+    async with get_runtime(request).db.reading() as session:
+        yield session
 
 
 class RequestContext:

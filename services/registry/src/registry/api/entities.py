@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, create_model
 from jsp_common.access import enforced
 from jsp_common.api_types import NONBLANK_PRINTABLE, DepartmentCode, DivisionCode
 from jsp_common.events.registry import AssignmentState, EntityStatus
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..domain.access import department_scope
@@ -80,8 +80,8 @@ async def search(request: Request, name: str | None = Query(None, description="C
 
 @router.get("/{uscc}", response_model=EntityOut, summary="One entity by USCC")
 async def get_entity(uscc: str, request: Request, principal: Principal = Depends(principal_from_request)):
-    async with transaction(request) as tx:
-        row = await directory.entity_row(tx.session, principal, uscc)
+    async with reading(request) as session:
+        row = await directory.entity_row(session, principal, uscc)
     return EntityOut.of(row)
 
 
