@@ -11,6 +11,7 @@ from .domain.identity import TokenIssuer
 from .domain.ratelimit import Leases, RateLimiter
 from .domain.revocations import Revocations, VerifiedKeys
 from .settings import Settings
+from .usecases.renewals import Renewals
 
 
 @dataclass
@@ -24,3 +25,4 @@ class Deps:
     upstreams: dict[str, Upstream]          # the services behind the gateway, by name
     revocations: Revocations = field(default_factory=Revocations)
     verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)
+    renewals: Renewals = field(default_factory=Renewals)

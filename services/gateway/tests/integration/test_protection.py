@@ -54,6 +54,23 @@ async def test_a_client_has_one_rate_limit_across_the_gateways_replicas(settings
             await ctx.__aexit__(None, None, None)
 
 
+async def test_concurrent_calls_within_the_burst_all_pass(settings, gateway_db, kafka_topics):
+    """A line system sending its calls many at a time gets its whole burst: requests arriving together while the
+    replica's lease is spent renew it once between them, instead of each taking a lease of its own from the shared
+    bucket and throwing the others away."""
+    running, ctx = await start(gateway_settings(settings, rate_limit_per_minute=60, rate_limit_burst=100))
+    try:
+        client = await running.client_for(Role.HOTLINE)
+        statuses = []
+        for _ in range(4):  # 80 calls in waves of 20 at once, and the token request: within the burst of 100
+            wave = await asyncio.gather(*(running.http.get("/auth/me", headers=client["headers"]) for _ in range(20)))
+            statuses += [r.status_code for r in wave]
+        assert statuses == [200] * 80, statuses
+    finally:
+        await running.http.aclose()
+        await ctx.__aexit__(None, None, None)
+
+
 async def test_a_lease_of_tokens_is_taken_whole_or_not_at_all(gateway_db):
     """What a replica's lease takes from a shared bucket (domain.ratelimit.Leases decides how many)."""
     db, bucket = Database(gateway_db), f"lease-{unique()}"

@@ -2,10 +2,16 @@
 database, taken from in one statement, whichever replica the request reaches; a replica takes several tokens at
 once from a bucket holding many and hands them out itself for a second (``domain.ratelimit.Leases``). While the
 database cannot be reached, each replica falls back on its own bucket in memory (the front door keeps limiting;
-a caller spread over n replicas then gets up to n times its rate until the database is back)."""
+a caller spread over n replicas then gets up to n times its rate until the database is back).
+
+Requests of one caller arriving while the replica renews its lease wait for that renewal and take from the
+lease it brings (``usecases.renewals``), or from the replica's own bucket when it found the database away. Each
+renewing at once would take a lease of its own from the shared bucket and keep only the last, throwing the other
+tokens away: a line system sending twenty calls at a time was refused long before its burst was spent."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,9 +31,20 @@ async def take(deps: Deps, db: Database, caller: str) -> float:
     rate = deps.settings.rate_limit_per_minute / 60.0
     # the limits are part of the bucket's name: a new limit starts every caller with a full bucket
     bucket = f"{deps.settings.rate_limit_per_minute}/{deps.settings.rate_limit_burst}:{caller}"
+    while not deps.leases.take(bucket, time.monotonic()):
+        pending = deps.renewals.in_flight(bucket)
+        if pending is None:
+            with deps.renewals.renewing(bucket) as done:
+                return await _renew(deps, db, caller, bucket, rate, done)
+        if not await asyncio.shield(pending):  # the database was away: this replica's own bucket applies
+            return deps.limiter.take(caller, time.monotonic())
+    return 0.0
+
+
+async def _renew(deps: Deps, db: Database, caller: str, bucket: str, rate: float, done: asyncio.Future) -> float:
+    """Take a lease from the shared bucket (this request's token and, when it holds many, more to hand out);
+    ``done`` tells the requests waiting for it whether the database answered."""
     now = time.monotonic()
-    if deps.leases.take(bucket, now):
-        return 0.0
     count, burst = deps.leases.wanted(bucket), float(deps.settings.rate_limit_burst)
     try:
         async with db.transaction() as session:
@@ -39,6 +56,8 @@ async def take(deps: Deps, db: Database, caller: str) -> float:
         if not is_unavailable(exc):  # a statement this code got wrong is a fault to see, not an outage
             raise
         log.warning("shared rate limit unavailable; this replica's own bucket applies", error=type(exc).__name__)
+        done.set_result(False)
         return deps.limiter.take(caller, now)
     deps.leases.taken(bucket, count if allowed else 0, tokens, now)
+    done.set_result(True)
     return 0.0 if allowed else wait_after(tokens, rate)
