@@ -13,6 +13,8 @@ import asyncio
 import os
 import sys
 
+from jsp_common.cli import run_loop
+
 from harness import bare_consume_produce
 
 
@@ -29,4 +31,4 @@ async def main(in_topic: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    run_loop(main(sys.argv[1]))

@@ -28,6 +28,7 @@ PORTS = {"gateway": 18400, "registry": 18401, "clues": 18402}
 BARE_PORT = 18410
 CONCURRENCY = 32
 
+# Both bare apps run on the event loop and HTTP parser the services run on (jsp_common.cli: uvloop, httptools).
 BARE_APP = textwrap.dedent('''
     import json, sys
     from fastapi import FastAPI
@@ -37,7 +38,8 @@ BARE_APP = textwrap.dedent('''
     @app.get("/registry/entities/{uscc}")
     async def lookup(uscc: str) -> dict:
         return entity
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools", log_level="warning",
+                access_log=False)
 ''')
 
 # The same two hops with nothing on them: a FastAPI app (one uvicorn process) passing the lookup to the bare
@@ -58,7 +60,8 @@ BARE_PROXY = textwrap.dedent('''
     async def lookup(uscc: str) -> Response:
         async with pool["session"].get(f"{upstream}/registry/entities/{uscc}") as r:
             return Response(await r.read(), status_code=r.status, media_type=r.headers.get("content-type"))
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools", log_level="warning",
+                access_log=False)
 ''')
 PROXY_PORT = BARE_PORT + 1
 

@@ -12,11 +12,11 @@ gracefully on SIGTERM.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 
 from harness import ready_until_terminated  # also registers the benches' own contract
+from jsp_common.cli import run_loop
 from jsp_common.consumer import ConsumerLoop, HandlerContext
 from jsp_common.db import Database, ensure_database
 from jsp_common.events import CATALOGUE
@@ -60,4 +60,4 @@ async def main(in_topic: str, database_url: str, group: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    run_loop(main(*sys.argv[1:4]))

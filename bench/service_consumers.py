@@ -8,9 +8,10 @@ CPU time from /proc (``harness.cpu_seconds``): the service's own CPU per event, 
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import sys
+
+from jsp_common.cli import run_loop
 
 from harness import ready_until_terminated
 
@@ -30,4 +31,4 @@ async def main(service: str, database_url: str, service_name: str, group: str) -
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:5]))
+    run_loop(main(*sys.argv[1:5]))
