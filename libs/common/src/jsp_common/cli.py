@@ -8,7 +8,6 @@ as :class:`Command` entries.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Coroutine
@@ -26,7 +25,8 @@ LOOP, HTTP = "uvloop", "httptools"
 
 
 def run_loop(main: Coroutine) -> Any:
-    """Run ``main`` to its end on the event loop ``serve`` runs the services on (processes apart from uvicorn)."""
+    """Run ``main`` to its end on the event loop ``serve`` runs the services on: every command of the platform
+    (migrate, import, replay, rebuild, the operators' tools) and the benches' processes."""
     return uvloop.run(main)
 
 
@@ -53,7 +53,7 @@ def service_main(*, name: str, service_dir: Path, settings: Callable[[], Service
     if args.cmd == "migrate":
         from .migrations import upgrade
 
-        asyncio.run(upgrade(service_dir, s.database_url))
+        run_loop(upgrade(service_dir, s.database_url))
         print(f"{name}: database {s.database_url.rsplit('/', 1)[-1]} is at the latest revision")
         return 0
     if args.cmd == "serve":

@@ -19,7 +19,6 @@ per-partition offsets: re-drive to such a topic only what that group never appli
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any, Iterable
 from aiokafka import AIOKafkaConsumer
 
 from . import clock, topics
+from .cli import run_loop
 from .offsets import assign_all
 from .envelope import Envelope, EnvelopeError
 from .events.operations import DeadLetterRedriven
@@ -226,8 +226,8 @@ def _letters(settings, args) -> list[DeadLetter]:
         topic, _, offset = args.address.rpartition(":")
         if not topic or not offset.isdigit():
             raise SystemExit(f"not a dead letter's address (<topic>:<offset>): {args.address}")
-        return asyncio.run(read([topic], only=only, at={topic: int(offset)}, **options))
-    return asyncio.run(read(args.dlq or dead_letter_topics(settings.env_prefix), only=only, **options))
+        return run_loop(read([topic], only=only, at={topic: int(offset)}, **options))
+    return run_loop(read(args.dlq or dead_letter_topics(settings.env_prefix), only=only, **options))
 
 
 def _aware(at: datetime | None) -> datetime | None:
@@ -266,7 +266,7 @@ def redrive_command(settings, args) -> int:
             print(json.dumps(dl.summary(), ensure_ascii=False))
         print(f"{len(letters)} dead letter(s) would be re-driven", file=sys.stderr)
         return 0
-    records = asyncio.run(redrive(letters, by=args.by, note=args.note, **settings.kafka_client_options()))
+    records = run_loop(redrive(letters, by=args.by, note=args.note, **settings.kafka_client_options()))
     for r in records:
         print(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))
     print(f"{len(records)} dead letter(s) re-driven, recorded on {topics.DEAD_LETTER_REDRIVES}", file=sys.stderr)

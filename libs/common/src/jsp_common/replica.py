@@ -23,7 +23,6 @@ A poll's records are written with one statement.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import divisions, topics
-from .cli import Command
+from .cli import Command, run_loop
 from .consumer import BatchHandler, HandlerContext
 from .offsets import read_to_end
 from .db import Database, all_rows, first_row
@@ -214,7 +213,7 @@ def replay_command(table: Table, extras: Extras | None = None) -> Command:
             finally:
                 await db.dispose()
 
-        done = asyncio.run(once())
+        done = run_loop(once())
         print(f"{settings.service_name}: replica rebuilt from {topics.REGISTRY_ENTITIES}: {done.applied:,} records "
               f"applied, {done.skipped:,} other messages skipped, in {done.seconds:.1f} s "
               f"({done.per_second:,.0f} records/s)")

@@ -511,6 +511,7 @@ async def create_topics(bootstrap_servers: str, topics: list[Topic] | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .cli import run_loop
     from .settings import ServiceSettings
 
     parser = argparse.ArgumentParser(prog="python -m jsp_common.topics")
@@ -527,9 +528,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{t.name}\t{t.partitions}\t{t.key}")
         return 0
     replication = REPLICATION[args.replication or settings.kafka_replication]
-    created = asyncio.run(create_topics(settings.kafka_bootstrap_servers, wanted, replication=replication,
-                                        **{k: v for k, v in settings.kafka_client_options().items()
-                                           if k != "bootstrap_servers"}))
+    created = run_loop(create_topics(settings.kafka_bootstrap_servers, wanted, replication=replication,
+                                     **{k: v for k, v in settings.kafka_client_options().items()
+                                        if k != "bootstrap_servers"}))
     print(f"topics: {len(created)} created, {len(wanted) - len(created)} already there")
     return 0
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
-from jsp_common.cli import Command, service_main
+from jsp_common.cli import Command, run_loop, service_main
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -25,7 +24,7 @@ def scan(settings, args) -> int:
         finally:
             await runtime.db.dispose()
 
-    asyncio.run(once())
+    run_loop(once())
     return 0
 
 

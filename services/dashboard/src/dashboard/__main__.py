@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
-from jsp_common.cli import Command, service_main
+from jsp_common.cli import Command, run_loop, service_main
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -16,7 +15,7 @@ def rebuild(settings, args) -> int:
     from .usecases.rebuild import rebuild as run
 
     try:
-        counts = asyncio.run(run(settings))
+        counts = run_loop(run(settings))
     except RebuildRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

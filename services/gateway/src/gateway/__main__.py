@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
-from jsp_common.cli import Command, service_main
+from jsp_common.cli import Command, run_loop, service_main
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -47,7 +46,7 @@ def create_account(settings, args) -> int:
         finally:
             await runtime.db.dispose()
 
-    return asyncio.run(once())
+    return run_loop(once())
 
 
 def purge_audit(settings, args) -> int:
@@ -65,7 +64,7 @@ def purge_audit(settings, args) -> int:
         finally:
             await db.dispose()
 
-    print(f"gateway: {asyncio.run(once())} audit entries older than {settings.audit_retention_days} days removed")
+    print(f"gateway: {run_loop(once())} audit entries older than {settings.audit_retention_days} days removed")
     return 0
 
 

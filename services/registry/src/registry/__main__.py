@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
-from jsp_common.cli import Command, service_main
+from jsp_common.cli import Command, run_loop, service_main
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -28,8 +27,8 @@ def bulk_import(settings, args) -> int:
 
     fmt = args.format or ("jsonl" if args.file.suffix in (".jsonl", ".ndjson") else "csv")
     rejects = args.rejects or args.file.with_name(args.file.name + ".rejects.csv")
-    report = asyncio.run(run_import(settings, args.file, fmt=fmt, rejects_path=rejects, batch_size=args.batch_size,
-                                    progress=not args.no_progress, workers=args.workers))
+    report = run_loop(run_import(settings, args.file, fmt=fmt, rejects_path=rejects, batch_size=args.batch_size,
+                                 progress=not args.no_progress, workers=args.workers))
     print(report.summary())
     return 0 if report.loaded or not report.read else 1
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import resource
 import sys
 from pathlib import Path
 
-from jsp_common.cli import Command, service_main
+from jsp_common.cli import Command, run_loop, service_main
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -39,7 +38,7 @@ def rescore(settings, args) -> int:
         finally:
             await runtime.db.dispose()
 
-    asyncio.run(once())
+    run_loop(once())
     return 0
 
 
@@ -54,7 +53,7 @@ def escalate(settings, args) -> int:
         finally:
             await runtime.db.dispose()
 
-    asyncio.run(once())
+    run_loop(once())
     return 0
 
 
