@@ -21,7 +21,7 @@ from typing import Callable
 
 import httpx
 
-from harness import ROOT, TICKS, BenchEnv, Figure, cpu_seconds
+from harness import ROOT, BenchEnv, Figure, cpu_seconds
 from jsp_testkit.testing import local_stack_module
 
 PORTS = {"gateway": 18400, "registry": 18401, "clues": 18402}
@@ -70,8 +70,7 @@ def _postgres_cpu_seconds() -> float:
     """CPU seconds of the whole PostgreSQL server so far: the postmaster, its live processes, and the backends that
     have ended (their time is counted in the postmaster's, as the children it waited for)."""
     main = int((Path(os.environ["JSP_DATA_DIR"]) / "postgres" / "postmaster.pid").read_text().split()[0])
-    fields = open(f"/proc/{main}/stat").read().rsplit(")", 1)[1].split()
-    total = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / TICKS
+    total = cpu_seconds(main, ended_children=True)
     for child in Path(f"/proc/{main}/task/{main}/children").read_text().split():
         try:
             total += cpu_seconds(int(child))

@@ -18,9 +18,8 @@ from .logs import configure_logging
 from .settings import ServiceSettings
 
 
-# Every service process runs on libuv's event loop (uvloop) and parses HTTP with httptools: on the gateway bench
-# they took a lookup's CPU from 1,988 to 1,414 µs in the gateway and 2,539 to 1,987 µs in the registry beside
-# asyncio's own loop and h11.
+# Every process of the platform runs on libuv's event loop (uvloop) and parses HTTP with httptools: a lookup
+# through the gateway costs both services about a quarter less CPU than on asyncio's own loop and h11 (README).
 LOOP, HTTP = "uvloop", "httptools"
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-FIGURES = ("entities", "entities_class_c", "entities_class_d", "notes_pending", "notes_overdue", "clues_open", "clues_due_soon", "clues_overdue",
+# What the directory holds (counted, never work to do) and the work the departments have.
+ENTITY_FIGURES = ("entities", "entities_class_c", "entities_class_d")
+FIGURES = (*ENTITY_FIGURES, "notes_pending", "notes_overdue", "clues_open", "clues_due_soon", "clues_overdue",
            "clues_chased", "clues_escalated", "clues_returned", "clues_redispatched", "adjudication_open",
            "inspections_published", "inspections_problems", "inspections_planned", "inspections_overdue",
            "inspections_awaiting", "inspections_publication_overdue",
@@ -57,7 +59,7 @@ def totals(rows: list[Row]) -> dict[str, int]:
 
 def busiest_first(rows: list[Row]) -> list[Row]:
     """Departments with something to do first (overdue, then open), quiet ones left out."""
-    active = [r for r in rows if any(r.get(f) for f in FIGURES if not f.startswith("entities"))]
+    active = [r for r in rows if any(r.get(f) for f in FIGURES if f not in ENTITY_FIGURES)]
     return sorted(active, key=lambda r: (-r.late, -r.get("clues_escalated"), -r.get("notes_pending"),
                                          -r.get("clues_open"), r.key or ""))
 
