@@ -9,19 +9,17 @@ the floor of a Python gateway in front of a Python service on this machine.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
-from pathlib import Path
 from typing import Callable
 
 import httpx
 
-from harness import ROOT, BenchEnv, Figure, cpu_seconds
+from harness import ROOT, BenchEnv, Figure, cpu_seconds, postgres_cpu_seconds
 from jsp_testkit.testing import local_stack_module
 
 PORTS = {"gateway": 18400, "registry": 18401, "clues": 18402}
@@ -64,19 +62,6 @@ BARE_PROXY = textwrap.dedent('''
                 access_log=False)
 ''')
 PROXY_PORT = BARE_PORT + 1
-
-
-def _postgres_cpu_seconds() -> float:
-    """CPU seconds of the whole PostgreSQL server so far: the postmaster, its live processes, and the backends that
-    have ended (their time is counted in the postmaster's, as the children it waited for)."""
-    main = int((Path(os.environ["JSP_DATA_DIR"]) / "postgres" / "postmaster.pid").read_text().split()[0])
-    total = cpu_seconds(main, ended_children=True)
-    for child in Path(f"/proc/{main}/task/{main}/children").read_text().split():
-        try:
-            total += cpu_seconds(int(child))
-        except FileNotFoundError:  # ended meanwhile: counted in the postmaster's children's time from now on
-            pass
-    return total
 
 
 def _load(url: str, headers: dict, seconds: float, meter: dict[str, Callable[[], float]]
@@ -154,7 +139,7 @@ async def run(env: BenchEnv) -> list[Figure]:
         ours_rps, ours_p99, ours_err, ours_cpu = await asyncio.to_thread(
             _load, gw + path, headers, seconds, {"gateway": lambda: cpu_seconds(gateway_pid),
                                                  "registry": lambda: cpu_seconds(registry_pid),
-                                                 "postgres": _postgres_cpu_seconds})
+                                                 "postgres": postgres_cpu_seconds})
         bare_rps, bare_p99, _, bare_cpu = await asyncio.to_thread(
             _load, bare_url + path, headers, seconds, {"bare": lambda: cpu_seconds(bare_pid)})
         proxy_rps, proxy_p99, proxy_err, proxy_cpu = await asyncio.to_thread(

@@ -298,6 +298,24 @@ def cpu_seconds(pid: int, *, ended_children: bool = False) -> float:
     return ticks / TICKS
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU seconds of the whole local PostgreSQL server so far: the postmaster, its live processes, and the backends
+    that have ended (their time is counted in the postmaster's, as the children it waited for)."""
+    main = int((Path(os.environ["JSP_DATA_DIR"]) / "postgres" / "postmaster.pid").read_text().split()[0])
+    total = cpu_seconds(main, ended_children=True)
+    for child in Path(f"/proc/{main}/task/{main}/children").read_text().split():
+        try:
+            total += cpu_seconds(int(child))
+        except FileNotFoundError:  # ended meanwhile: counted in the postmaster's children's time from now on
+            pass
+    return total
+
+
+def kafka_cpu_seconds() -> float:
+    """CPU seconds of the local Kafka broker's JVM so far."""
+    return cpu_seconds(int((Path(os.environ["JSP_DATA_DIR"]) / "kafka" / "kafka.pid").read_text().strip()))
+
+
 def _machine_ticks() -> tuple[int, int]:
     """(busy, total) clock ticks of every core so far (/proc/stat; idle and iowait are not busy)."""
     ticks = [int(v) for v in open("/proc/stat").readline().split()[1:]]
