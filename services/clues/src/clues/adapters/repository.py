@@ -82,9 +82,13 @@ async def add_transition(session: AsyncSession, **values: Any) -> None:
 
 
 async def add_transitions(session: AsyncSession, rows: list[dict]) -> None:
-    """Several transitions, kept in the order given."""
+    """Several transitions, kept in the order given: one statement (a poll's intake writes two or three per clue)."""
     if rows:
-        await session.execute(insert(transitions), rows)
+        await session.execute(_INSERT_TRANSITIONS.statement, _INSERT_TRANSITIONS.params(rows))
+
+
+_INSERT_TRANSITIONS = unnest_insert(transitions, ("clue_id", "at", "actor", "actor_department", "action",
+                                                  "from_state", "to_state", "details"))
 
 
 async def history(session: AsyncSession, clue_id: str) -> list[dict]:
