@@ -11,7 +11,7 @@ from typing import Any
 
 from jsp_common.consumer import in_rounds
 from jsp_common.unnest import unnest_insert
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,34 +116,43 @@ async def record_transitions(session: AsyncSession, transitions: list[tuple[dict
         changed = [{**clue, "returns": int(returned), "redispatches": int(redispatched)}
                    for clue, step, returned, redispatched in round_ if step["event_id"] in new]
         if changed:
-            await session.execute(_upsert_clue(tuple(sorted(round_[0][0]))), changed)
+            upsert = _upsert_clue(tuple(sorted(round_[0][0])))
+            await session.execute(upsert.statement, upsert.params(changed))
         added += len(changed)
     return added
 
 
 # The lifecycle topic brings most of the read model's events. A round's timeline rows go in one statement of fixed
-# text (jsp_common.unnest); the clues' upsert is built once per set of columns a transition carries and executed
-# for the round's rows.
+# text (jsp_common.unnest), and so do its clues (built once per set of columns a transition carries).
 _INSERT_STEPS = unnest_insert(clue_transitions, tuple(c.name for c in clue_transitions.c),
                               suffix="ON CONFLICT DO NOTHING", returning=("event_id",))
 
 
+# A transition brings these only when it knows them: one without keeps what the clue has.
+_KEPT_WHEN_ABSENT = ("domain", "division_code", "city_code", "uscc", "lead_department", "deadline")
+
+
+def _newer(column: str) -> str:
+    """A column's value after a transition: the transition's when it is the clue's latest, else the clue's."""
+    if column in _KEPT_WHEN_ABSENT:
+        value = f"coalesce(excluded.{column}, clues.{column})"
+    elif column == "deadline_provisional":  # goes with the deadline: a transition without one keeps both
+        value = ("CASE WHEN excluded.deadline IS NULL THEN clues.deadline_provisional "
+                 "ELSE excluded.deadline_provisional END")
+    else:
+        value = f"excluded.{column}"
+    return f"{column} = CASE WHEN excluded.updated_at >= clues.updated_at THEN {value} ELSE clues.{column} END"
+
+
 @lru_cache(maxsize=64)
 def _upsert_clue(columns: tuple[str, ...]):
-    stmt = insert(clues).values({k: bindparam(k, type_=clues.c[k].type) for k in (*columns, "returns", "redispatches")})
-    later = stmt.excluded.updated_at >= clues.c.updated_at
-    changing = {k: func.coalesce(stmt.excluded[k], clues.c[k]) if k in ("domain", "division_code", "city_code",
-                                                                        "uscc", "lead_department", "deadline")
-                else stmt.excluded[k] for k in columns if k not in ("clue_id", "received_at")}
-    if "deadline_provisional" in columns:  # goes with the deadline: a transition without one keeps both
-        changing["deadline_provisional"] = case((stmt.excluded.deadline.is_(None), clues.c.deadline_provisional),
-                                                else_=stmt.excluded.deadline_provisional)
-    return stmt.on_conflict_do_update(
-        index_elements=[clues.c.clue_id],
-        set_={**{k: case((later, v), else_=clues.c[k]) for k, v in changing.items()},
-              "received_at": func.least(clues.c.received_at, stmt.excluded.received_at),
-              "returns": clues.c.returns + stmt.excluded.returns,
-              "redispatches": clues.c.redispatches + stmt.excluded.redispatches})
+    """A round's clues in one statement of fixed text (per set of columns a transition carries)."""
+    changing = [_newer(c) for c in columns if c not in ("clue_id", "received_at")]
+    return unnest_insert(clues, (*columns, "returns", "redispatches"), suffix=(
+        "ON CONFLICT (clue_id) DO UPDATE SET " + ", ".join([
+            *changing, "received_at = least(clues.received_at, excluded.received_at)",
+            "returns = clues.returns + excluded.returns",
+            "redispatches = clues.redispatches + excluded.redispatches"])))
 
 
 async def clue_deadline_changed(session: AsyncSession, clue_id: str, *, previous: datetime, deadline: datetime,
