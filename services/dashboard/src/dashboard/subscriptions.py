@@ -39,15 +39,16 @@ def kafka_groups(read_model_group: str) -> dict[str, list[str]]:
 
 
 def read_model_batch_handlers():
-    """Set-wise, a poll's consecutive events of a type at once: the clue lifecycle (most of the group's events)
-    and the directory's records (every entity, when the read model is rebuilt)."""
+    """Set-wise, a poll's consecutive events of a type at once: the clue lifecycle (most of the group's events),
+    the directory's records (every entity, when the read model is rebuilt) and the notifications issued."""
     def many(use_case):
         async def handle(ctxs: list[HandlerContext]) -> None:
             await use_case(ctxs[0].session, [(ctx.data, ctx.envelope) for ctx in ctxs])
         return handle
 
     return {"clues.clue.transitioned.v1": many(ingest.clue_transitions),
-            "registry.entity.changed.v1": many(ingest.entities_changed)}
+            "registry.entity.changed.v1": many(ingest.entities_changed),
+            "registry.notification.issued.v1": many(ingest.notifications_issued)}
 
 
 def read_model_handlers():
@@ -60,7 +61,6 @@ def read_model_handlers():
         "registry.adjudication.requested.v1": on(ingest.adjudication_requested),
         "registry.adjudication.decided.v1": on(ingest.adjudication_decided),
         "registry.assignment.disputed.v1": on(ingest.assignment_disputed),
-        "registry.notification.issued.v1": on(ingest.notification_issued),
         "registry.notification.reminded.v1": on(ingest.notification_reminded),
         "registry.notification.acknowledged.v1": on(ingest.notification_acknowledged),
         "registry.notification.due-changed.v1": on(ingest.notification_due_changed),

@@ -64,11 +64,19 @@ async def upsert_credit_class(session: AsyncSession, row: dict[str, Any]) -> Non
         where=credit_classes.c.record_version < stmt.excluded.record_version))
 
 
-async def upsert_notification(session: AsyncSession, row: dict[str, Any]) -> None:
-    stmt = insert(notifications).values(**row)
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[notifications.c.notification_id],
-        set_={k: stmt.excluded[k] for k in row if k != "notification_id"}))
+# Notifications as issued: a poll's in one statement of fixed text (a day's registrations notify thousands).
+_ISSUED_COLUMNS = ("notification_id", "department", "uscc", "entity_name", "city_code", "kind", "cause", "issued_at",
+                   "acknowledge_by", "acknowledge_by_provisional")
+_UPSERT_ISSUED = unnest_insert(notifications, _ISSUED_COLUMNS, suffix=(
+    "ON CONFLICT (notification_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _ISSUED_COLUMNS if c != "notification_id")))
+
+
+async def upsert_notifications(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Notifications as issued, in the order received: as if upserted one by one (a notification issued twice in
+    the poll: its last)."""
+    latest = {row["notification_id"]: row for row in rows}
+    await session.execute(_UPSERT_ISSUED.statement, _UPSERT_ISSUED.params(list(latest.values())))
 
 
 async def notification_due_changed(session: AsyncSession, row: dict[str, Any], *, previous: datetime | None) -> None:

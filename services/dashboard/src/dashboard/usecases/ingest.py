@@ -52,12 +52,13 @@ def _notification_key(notification_id: str, department: str, uscc: str) -> dict:
     return {"notification_id": notification_id, "department": department, "uscc": uscc}
 
 
-async def notification_issued(session: AsyncSession, d: NotificationIssued, env: Envelope) -> None:
-    await writes.upsert_notification(session, {
+async def notifications_issued(session: AsyncSession, events: list[tuple[NotificationIssued, Envelope]]) -> None:
+    """A poll's consecutive notifications at once (a day's registrations notify thousands of departments)."""
+    await writes.upsert_notifications(session, [{
         **_notification_key(d.notification_id, d.department, d.entity.uscc), "entity_name": d.entity.name,
         "city_code": city_of(d.entity.division_code), "kind": d.kind.value, "cause": d.cause,
         "issued_at": d.issued_at, "acknowledge_by": d.acknowledge_by,
-        "acknowledge_by_provisional": d.acknowledge_by_provisional})
+        "acknowledge_by_provisional": d.acknowledge_by_provisional} for d, _ in events])
     await writes.announce(session, "notifications")
 
 
