@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from jsp_common.events.clues import Channel
 from jsp_common.outbox import SessionTx
 from jsp_common.access import enforced
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..deps import Deps
@@ -31,28 +31,28 @@ async def list_clues(request: Request, state: State | None = None, channel: Chan
                      uscc: str | None = Query(None, pattern=r"^[0-9A-Z]{18}$", description="the business concerned"),
                      limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
                      principal: Principal = Depends(principal_from_request)) -> list[dict]:
-    async with transaction(request) as tx:
-        return await views.list_clues(deps_of(request).cipher, tx, principal, state=state, channel=channel,
+    async with reading(request) as session:
+        return await views.list_clues(deps_of(request).cipher, session, principal, state=state, channel=channel,
                                       uscc=uscc, limit=limit, offset=offset)
 
 
 @router.get("/queue/manual-dispatch", summary="The office's manual dispatch queue: unroutable and returned clues")
 async def manual_queue(request: Request, principal: Principal = Depends(principal_from_request)) -> list[dict]:
-    async with transaction(request) as tx:
-        return await views.manual_queue(deps_of(request).cipher, tx, principal)
+    async with reading(request) as session:
+        return await views.manual_queue(deps_of(request).cipher, session, principal)
 
 
 @router.get("/clues/{clue_id}", summary="One clue (personal details in clear only for the office and hotline)")
 async def get_clue(request: Request, clue_id: str = ClueId, principal: Principal = Depends(principal_from_request)) -> dict:
-    async with transaction(request) as tx:
-        return await views.clue_detail(deps_of(request).cipher, tx, clue_id, principal)
+    async with reading(request) as session:
+        return await views.clue_detail(deps_of(request).cipher, session, clue_id, principal)
 
 
 @router.get("/work-orders/{work_order_no}/reply", summary="The hotline reads the outcome of its own work order")
 async def work_order_reply(request: Request, work_order_no: str = Path(pattern=ID),
                            principal: Principal = Depends(principal_from_request)) -> dict:
-    async with transaction(request) as tx:
-        return await views.work_order_reply(tx, work_order_no)
+    async with reading(request) as session:
+        return await views.work_order_reply(session, work_order_no)
 
 
 # ------------------------------------------------------------------ actions

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends, Request
 
 from jsp_common.access import enforced
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..usecases import configuration
@@ -15,8 +15,8 @@ router = APIRouter(tags=["clues", "configuration"], dependencies=[enforced("clue
 
 @router.get("/routing-rules", summary="Keyword routing rules")
 async def list_rules(request: Request, principal: Principal = Depends(principal_from_request)) -> list[dict]:
-    async with transaction(request) as tx:
-        return await configuration.list_rules(tx)
+    async with reading(request) as session:
+        return await configuration.list_rules(session)
 
 
 @router.post("/routing-rules", status_code=201, summary="Add a keyword routing rule")
@@ -39,8 +39,8 @@ async def patch_rule(body: schemas.RulePatch, request: Request, rule_id: int = R
 
 @router.get("/deadline-policies", summary="Handling limits in working days")
 async def list_policies(request: Request, principal: Principal = Depends(principal_from_request)) -> list[dict]:
-    async with transaction(request) as tx:
-        return await configuration.list_policies(tx)
+    async with reading(request) as session:
+        return await configuration.list_policies(session)
 
 
 @router.put("/deadline-policies", summary="Set the limit for a channel and urgency")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 
 from jsp_common.outbox import SessionTx
 from jsp_common.access import enforced
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..deps import Deps
@@ -21,8 +21,8 @@ router = APIRouter(tags=["clues", "case transfers"], dependencies=[enforced("clu
 @router.get("/case-transfers/{transfer_id}", summary="One case transfer")
 async def get_transfer(request: Request, transfer_id: str = TransferId,
                        principal: Principal = Depends(principal_from_request)) -> dict:
-    async with transaction(request) as tx:
-        return await transfers.load_transfer(tx, transfer_id, principal, for_update=False)
+    async with reading(request) as session:
+        return await transfers.load_transfer(session, transfer_id, principal, for_update=False)
 
 
 Step = Callable[[Deps, SessionTx, str, Principal, Any], Awaitable[dict]]

@@ -5,9 +5,10 @@ work orders; a clue the caller may not see does not exist for it (404)."""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import departments
 from jsp_common.events.clues import Channel
-from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
@@ -34,8 +35,8 @@ def can_see(clue: dict, actor: Principal) -> bool:
     return False
 
 
-async def load(tx: Tx, clue_id: str, actor: Principal, *, for_update: bool = True) -> dict:
-    clue = await repo.get_clue(tx.session, clue_id, for_update=for_update)
+async def load(session: AsyncSession, clue_id: str, actor: Principal, *, for_update: bool = True) -> dict:
+    clue = await repo.get_clue(session, clue_id, for_update=for_update)
     if clue is None or not can_see(clue, actor):
         raise Problem(404, f"no clue {clue_id}")
     return clue

@@ -39,8 +39,8 @@ def _check_agencies(*codes: str) -> None:
             raise Problem(422, str(exc), errors=[{"field": "lead_agency/co_agencies", "reason": str(exc)}]) from None
 
 
-async def list_rules(tx: Tx) -> list[dict]:
-    return await repo.list_rules(tx.session)
+async def list_rules(session: AsyncSession) -> list[dict]:
+    return await repo.list_rules(session)
 
 
 async def add_rule(tx: Tx, actor: Principal, values: dict[str, Any]) -> dict:
@@ -57,8 +57,8 @@ async def change_rule(tx: Tx, actor: Principal, rule_id: int, values: dict[str, 
     return row
 
 
-async def list_policies(tx: Tx) -> list[dict]:
-    return await repo.list_policies(tx.session)
+async def list_policies(session: AsyncSession) -> list[dict]:
+    return await repo.list_policies(session)
 
 
 async def put_policy(tx: Tx, actor: Principal, *, channel: str, urgency: str, workdays: int) -> None:

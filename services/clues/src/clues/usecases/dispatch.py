@@ -77,7 +77,7 @@ async def dispatch(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, lead: 
     named department must take it and cannot return it again."""
     if not actor.has(Role.OFFICE):
         raise Problem(403, "only the office dispatches, re-dispatches and arbitrates clues")
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     lead = access.check_department(lead, "lead")
     co = [access.check_department(c, "co") for c in co]
     if arbitrate and clue["state"] != State.RETURNED:

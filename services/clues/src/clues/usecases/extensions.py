@@ -22,7 +22,7 @@ def deadline_of(clue: dict) -> deadlines.Deadline:
 
 
 async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, workdays: int, reason: str) -> dict:
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     access.require_lead(clue, actor, what="request an extension")
     journal.allowed(clue, "request_extension")
     if not 1 <= workdays <= deps.settings.max_extension_workdays:
@@ -39,7 +39,7 @@ async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Principal, 
 async def decide_extension(deps: Deps, tx: Tx, clue_id: str, ext_id: int, actor: Principal, *, approved: bool,
                            note: str | None) -> dict:
     """The office's decision; an approved extension moves the deadline and restarts the chasers."""
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     ext = await repo.get_extension(tx.session, clue_id, ext_id)
     if ext is None:
         raise Problem(404, f"no extension {ext_id} on clue {clue_id}")

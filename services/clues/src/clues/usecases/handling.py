@@ -18,7 +18,7 @@ from . import access, journal, transfers
 
 async def accept(deps: Deps, tx: Tx, clue_id: str, actor: Principal) -> dict:
     """The lead department takes the clue; a case the police sent back is then accepted too."""
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     access.require_lead(clue, actor, what="accept this clue")
     await journal.move(tx, clue, "accept", actor)
     for t in await repo.transfers_of_clue(tx.session, clue_id, direction="from_police",
@@ -29,7 +29,7 @@ async def accept(deps: Deps, tx: Tx, clue_id: str, actor: Principal) -> dict:
 
 async def return_clue(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, reason: str) -> dict:
     """Return (退回) a misrouted clue to the office, within the return window, unless it was arbitrated."""
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     access.require_lead(clue, actor, what="return this clue")
     if clue["state"] == State.DISPATCHED:
         if clue["arbitrated"]:
@@ -44,7 +44,7 @@ async def return_clue(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, rea
 
 
 async def start_verification(deps: Deps, tx: Tx, clue_id: str, actor: Principal) -> dict:
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     access.require_lead(clue, actor, what="verify this clue")
     await journal.move(tx, clue, "verify", actor)
     return clue
@@ -53,7 +53,7 @@ async def start_verification(deps: Deps, tx: Tx, clue_id: str, actor: Principal)
 async def record_finding(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, finding: Finding,
                          measures: str) -> dict:
     """The lead department records what it found and the measures it took (the clue is handled)."""
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     access.require_lead(clue, actor, what="record the handling of this clue")
     await journal.move(tx, clue, "handle", actor, details={"finding": finding.value, "measures": measures},
                        finding=finding.value, measures=measures)

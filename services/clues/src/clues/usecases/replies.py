@@ -29,7 +29,7 @@ def _default_reply(clue: dict) -> str:
 
 async def reply(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, text: str | None) -> dict:
     """Publish the outcome to the source channel; linked duplicates are answered by the same outcome."""
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     access.require_lead(clue, actor, office_too=True, what="reply")
     now = clock.now()
     reply_text = text or _default_reply(clue)
@@ -51,7 +51,7 @@ async def reply(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, text: str
 
 
 async def close(deps: Deps, tx: Tx, clue_id: str, actor: Principal) -> dict:
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     if not actor.has(Role.OFFICE, Role.HOTLINE):
         access.require_lead(clue, actor, office_too=True, what="close this clue")
     now = clock.now()
@@ -65,7 +65,7 @@ async def revisit(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, satisfi
     """Record the caller's satisfaction (回访); an unsatisfied revisit reopens the clue to its departments."""
     if not actor.has(Role.OFFICE, Role.HOTLINE):
         raise Problem(403, "revisits are recorded by the hotline or the office")
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     details = {"satisfied": satisfied, "comment": comment}
     if satisfied:
         await journal.move(tx, clue, "revisit", actor, details=details, satisfaction="satisfied")

@@ -8,6 +8,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import clock, departments, divisions, topics
 from jsp_common.events.clues import CaseTransferChanged, Channel, _ClueFields
 from jsp_common.outbox import SessionTx
@@ -64,7 +66,7 @@ def _new_transfer(**values: Any) -> dict:
 async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, documents: list[str],
                            team: list[str], police_department: str | None) -> dict:
     """The lead department's case team asks to transfer the case to public security (移送公安)."""
-    clue = await access.load(tx, clue_id, actor)
+    clue = await access.load(tx.session, clue_id, actor)
     access.require_lead(clue, actor, what="transfer this case")
     journal.allowed(clue, "transfer_case")
     errors = rules.check_request(documents, team)
@@ -86,9 +88,9 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *
     return t
 
 
-async def load_transfer(tx: Tx, transfer_id: str, actor: Principal, *, for_update: bool = True) -> dict:
+async def load_transfer(session: AsyncSession, transfer_id: str, actor: Principal, *, for_update: bool = True) -> dict:
     """A transfer its departments (and the office) may see; 404 for anyone else."""
-    t = await repo.get_transfer(tx.session, transfer_id, for_update=for_update)
+    t = await repo.get_transfer(session, transfer_id, for_update=for_update)
     if t is not None and (actor.has(Role.OFFICE) or (actor.has(Role.DEPARTMENT) and actor.department in (
             t["department"], t["police_department"], t["procuratorate_department"]))):
         return t
@@ -97,7 +99,7 @@ async def load_transfer(tx: Tx, transfer_id: str, actor: Principal, *, for_updat
 
 async def _load_for(tx: Tx, transfer_id: str, actor: Principal, role: str, refusal: str) -> dict:
     """The transfer, when ``actor`` is the office or the department in column ``role`` (else 403)."""
-    t = await load_transfer(tx, transfer_id, actor)
+    t = await load_transfer(tx.session, transfer_id, actor)
     if not (actor.has(Role.OFFICE) or actor.department == t[role]):
         raise Problem(403, refusal.format(**t))
     return t

@@ -3,8 +3,9 @@ and the hotline's view of its own work order."""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common.events.clues import Channel
-from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
@@ -13,7 +14,7 @@ from ..adapters.crypto import PiCipher
 from . import access
 
 
-async def list_clues(cipher: PiCipher, tx: Tx, actor: Principal, *, state: str | None, channel: str | None,
+async def list_clues(cipher: PiCipher, session: AsyncSession, actor: Principal, *, state: str | None, channel: str | None,
                      uscc: str | None, limit: int, offset: int) -> list[dict]:
     """The office sees every clue, a department those dispatched to it, the hotline its work orders."""
     if actor.has(Role.OFFICE):
@@ -24,31 +25,31 @@ async def list_clues(cipher: PiCipher, tx: Tx, actor: Principal, *, state: str |
         department, channel = None, Channel.HOTLINE.value
     else:
         raise Problem(403, "clues are for the office, the departments and the hotline")
-    rows = await repo.list_clues(tx.session, department=department, channel=channel, state=state, uscc=uscc,
+    rows = await repo.list_clues(session, department=department, channel=channel, state=state, uscc=uscc,
                                  limit=limit, offset=offset)
     return [access.view(cipher, r, actor) for r in rows]
 
 
-async def manual_queue(cipher: PiCipher, tx: Tx, actor: Principal) -> list[dict]:
+async def manual_queue(cipher: PiCipher, session: AsyncSession, actor: Principal) -> list[dict]:
     """Unroutable clues, then returned ones: what the office dispatches by hand."""
-    rows = (await repo.list_clues(tx.session, state="pending_dispatch", limit=500)
-            + await repo.list_clues(tx.session, state="returned", limit=500))
+    rows = (await repo.list_clues(session, state="pending_dispatch", limit=500)
+            + await repo.list_clues(session, state="returned", limit=500))
     return [access.view(cipher, r, actor) for r in rows]
 
 
-async def clue_detail(cipher: PiCipher, tx: Tx, clue_id: str, actor: Principal) -> dict:
+async def clue_detail(cipher: PiCipher, session: AsyncSession, clue_id: str, actor: Principal) -> dict:
     """One clue with its history, extensions and case transfers."""
-    clue = await access.load(tx, clue_id, actor, for_update=False)
+    clue = await access.load(session, clue_id, actor, for_update=False)
     out = access.view(cipher, clue, actor)
-    out["history"] = await repo.history(tx.session, clue_id)
-    out["extensions"] = await repo.list_extensions(tx.session, clue_id)
-    out["case_transfers"] = await repo.transfers_of_clue(tx.session, clue_id)
+    out["history"] = await repo.history(session, clue_id)
+    out["extensions"] = await repo.list_extensions(session, clue_id)
+    out["case_transfers"] = await repo.transfers_of_clue(session, clue_id)
     return out
 
 
-async def work_order_reply(tx: Tx, work_order_no: str) -> dict:
+async def work_order_reply(session: AsyncSession, work_order_no: str) -> dict:
     """The outcome of a hotline work order, as the hotline reads it."""
-    clue = await repo.clue_by_ref(tx.session, Channel.HOTLINE.value, work_order_no)
+    clue = await repo.clue_by_ref(session, Channel.HOTLINE.value, work_order_no)
     if clue is None:
         raise Problem(404, f"no work order {work_order_no}")
     return {"work_order_no": work_order_no, "clue_id": clue["id"], "state": clue["state"],

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from jsp_common import clock
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
@@ -46,8 +46,8 @@ async def home(request: Request, p: Principal = Depends(signed_in)):
 async def figures_json(request: Request, p: Principal = Depends(signed_in)) -> dict:
     """The same figures as the command page, for checks and other tools."""
     deps = deps_of(request)
-    async with transaction(request) as tx:
-        f = await overview.overview(tx.session, deps.settings, scope_of(p), clock.now())
+    async with reading(request) as session:
+        f = await overview.overview(session, deps.settings, scope_of(p), clock.now())
     return {"totals": f["totals"], "clue_states": f["states"], "adjudication": f["adjudication"],
             "by_department": {r.key: r.values for r in f["by_department"]},
             "by_city": {r.key: r.values for r in f["by_city"]}}
@@ -61,30 +61,30 @@ def _list_page(request: Request, template: str, total: int, items: list[dict], f
 
 @router.get("/notifications", response_class=HTMLResponse)
 async def notification_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
-    async with transaction(request) as tx:
-        total, items = await lists.notifications(tx.session, deps_of(request).settings, scope_of(p), f, clock.now())
+    async with reading(request) as session:
+        total, items = await lists.notifications(session, deps_of(request).settings, scope_of(p), f, clock.now())
     return _list_page(request, "notifications.html", total, items, f)
 
 
 @router.get("/notifications/{notification_id}", response_class=HTMLResponse)
 async def notification_page(request: Request, notification_id: str = Path(pattern=ID),
                             p: Principal = Depends(signed_in)):
-    async with transaction(request) as tx:
-        item = await lists.notification(tx.session, scope_of(p), notification_id)
+    async with reading(request) as session:
+        item = await lists.notification(session, scope_of(p), notification_id)
     return render(request, "notification.html", n=item)
 
 
 @router.get("/clues", response_class=HTMLResponse)
 async def clue_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
-    async with transaction(request) as tx:
-        total, items = await lists.clues(tx.session, deps_of(request).settings, scope_of(p), f, clock.now())
+    async with reading(request) as session:
+        total, items = await lists.clues(session, deps_of(request).settings, scope_of(p), f, clock.now())
     return _list_page(request, "clues.html", total, items, f)
 
 
 @router.get("/clues/{clue_id}", response_class=HTMLResponse)
 async def clue_page(request: Request, clue_id: str = Path(pattern=ID), p: Principal = Depends(signed_in)):
-    async with transaction(request) as tx:
-        item = await lists.clue(tx.session, scope_of(p), clue_id)
+    async with reading(request) as session:
+        item = await lists.clue(session, scope_of(p), clue_id)
     return render(request, "clue.html", **item)
 
 
@@ -92,37 +92,37 @@ async def clue_page(request: Request, clue_id: str = Path(pattern=ID), p: Princi
 async def adjudication_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
     if not p.is_office:
         raise Problem(404, "the adjudication queue is the office's")
-    async with transaction(request) as tx:
-        total, items = await lists.adjudication(tx.session, deps_of(request).settings, f)
+    async with reading(request) as session:
+        total, items = await lists.adjudication(session, deps_of(request).settings, f)
     return _list_page(request, "adjudication.html", total, items, f)
 
 
 @router.get("/inspections", response_class=HTMLResponse)
 async def inspection_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
-    async with transaction(request) as tx:
-        total, items = await lists.inspections(tx.session, deps_of(request).settings, scope_of(p), f)
+    async with reading(request) as session:
+        total, items = await lists.inspections(session, deps_of(request).settings, scope_of(p), f)
     return _list_page(request, "inspections.html", total, items, f, names=await deps_of(request).matter_names.get())
 
 
 @router.get("/alerts", response_class=HTMLResponse)
 async def alert_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
-    async with transaction(request) as tx:
-        total, items = await lists.alerts(tx.session, deps_of(request).settings, scope_of(p), f)
+    async with reading(request) as session:
+        total, items = await lists.alerts(session, deps_of(request).settings, scope_of(p), f)
     return _list_page(request, "alerts.html", total, items, f)
 
 
 @router.get("/targets", response_class=HTMLResponse)
 async def target_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
-    async with transaction(request) as tx:
-        total, items = await lists.targets(tx.session, deps_of(request).settings, scope_of(p), f, clock.today())
+    async with reading(request) as session:
+        total, items = await lists.targets(session, deps_of(request).settings, scope_of(p), f, clock.today())
     return _list_page(request, "targets.html", total, items, f, today=clock.today(),
                       names=await deps_of(request).matter_names.get())
 
 
 @router.get("/entities", response_class=HTMLResponse)
 async def entity_list(request: Request, f: Filters = Depends(filters), p: Principal = Depends(signed_in)):
-    async with transaction(request) as tx:
-        total, items = await lists.entities(tx.session, deps_of(request).settings, scope_of(p), f)
+    async with reading(request) as session:
+        total, items = await lists.entities(session, deps_of(request).settings, scope_of(p), f)
     return _list_page(request, "entities.html", total, items, f)
 
 
@@ -130,6 +130,6 @@ async def entity_list(request: Request, f: Filters = Depends(filters), p: Princi
 async def entity_page(request: Request, uscc: str = Path(pattern=USCC), p: Principal = Depends(signed_in)):
     deps = deps_of(request)
     view = await entity_uc.entity_360(deps, uscc, request.headers.get("authorization"))
-    async with transaction(request) as tx:
-        local = await entity_uc.about(tx.session, uscc, scope_of(p))
+    async with reading(request) as session:
+        local = await entity_uc.about(session, uscc, scope_of(p))
     return render(request, "entity.html", uscc=uscc, v=view, local=local, names=await deps.matter_names.get())

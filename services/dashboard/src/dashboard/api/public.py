@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading
 
 from ..domain.places import cities
 from ..usecases import public
@@ -24,8 +24,8 @@ def _page(request: Request, template: str, total: int, items: list, f: Filters, 
 
 @router.get("/", response_class=HTMLResponse)
 async def results(request: Request, f: Filters = Depends(filters)):
-    async with transaction(request) as tx:
-        total, items = await public.results(tx.session, deps_of(request).settings.page_size, f)
+    async with reading(request) as session:
+        total, items = await public.results(session, deps_of(request).settings.page_size, f)
     return _page(request, "public/results.html", total, items, f, names=await deps_of(request).matter_names.get())
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from jsp_common.api_types import DepartmentCode, integer
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 
 from jsp_common.principal import Principal, Role
 
@@ -106,8 +106,8 @@ async def create_client(request: Request, body: ClientCreate, who: Principal = D
 
 @router.get("/clients", response_model=list[ClientOut], summary="Every client with its credentials (no secrets)")
 async def list_clients(request: Request, who: Principal = Depends(admin)) -> list[ClientOut]:
-    async with transaction(request) as tx:
-        return [ClientOut(**c) for c in await clients.list_clients(tx)]
+    async with reading(request) as session:
+        return [ClientOut(**c) for c in await clients.list_clients(session)]
 
 
 @router.post("/clients/{client_id}/credentials", status_code=201, response_model=IssuedOut,

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from jsp_common.http import transaction
+from jsp_common.http import reading
 from jsp_common.principal import Principal, Role
 
 from ..usecases import audit
@@ -46,7 +46,7 @@ async def query(request: Request,
                 before_id: int | None = Query(None, ge=1, le=2**62, description="paging: entries older than this id"),
                 limit: int = Query(100, ge=1, le=1000),
                 who: Principal = Depends(require(Role.OFFICE))) -> list[AuditEntry]:
-    async with transaction(request) as tx:
-        rows = await audit.query(tx, subject=subject, object_id=object_id, route=route, outcome=outcome,
+    async with reading(request) as session:
+        rows = await audit.query(session, subject=subject, object_id=object_id, route=route, outcome=outcome,
                                  since=since, until=until, before_id=before_id, limit=limit)
     return [AuditEntry(**r) for r in rows]

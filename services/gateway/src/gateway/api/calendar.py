@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, StrictBool
 
 from jsp_common import clock
 from jsp_common.api_types import Date, Text
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, Role
 
 from ..usecases import calendar
@@ -64,8 +64,8 @@ class Coverage(BaseModel):
 
 @router.get("/years", response_model=Coverage, summary="Which years' holiday schedules are known")
 async def coverage(request: Request, who: Principal = Depends(require(Role.OFFICE, Role.DEPARTMENT))) -> Coverage:
-    async with transaction(request) as tx:
-        got = await calendar.coverage(tx, today=clock.today(),
+    async with reading(request) as session:
+        got = await calendar.coverage(session, today=clock.today(),
                                       warn_days=deps_of(request).settings.workday_calendar_warn_days)
     return Coverage.model_validate(got)
 
@@ -74,8 +74,8 @@ async def coverage(request: Request, who: Principal = Depends(require(Role.OFFIC
             responses={404: {"description": "no schedule of that year has been uploaded"}})
 async def get_year(request: Request, year: int = YEAR,
                    who: Principal = Depends(require(Role.OFFICE, Role.DEPARTMENT))) -> ScheduleOut:
-    async with transaction(request) as tx:
-        return ScheduleOut.model_validate(await calendar.year(tx, year))
+    async with reading(request) as session:
+        return ScheduleOut.model_validate(await calendar.year(session, year))
 
 
 @router.put("/years/{year}", response_model=ScheduleOut, status_code=200,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common.outbox import Transaction
 
 from ..adapters import repositories as repo
 
 
-async def query(tx: Transaction, *, subject: str | None = None, object_id: str | None = None,
+async def query(session: AsyncSession, *, subject: str | None = None, object_id: str | None = None,
                 route: str | None = None, outcome: str | None = None, since: datetime | None = None,
                 until: datetime | None = None, before_id: int | None = None, limit: int = 100) -> list[dict]:
-    return await repo.query_audit(tx.session, subject=subject, object_id=object_id, route=route, outcome=outcome,
+    return await repo.query_audit(session, subject=subject, object_id=object_id, route=route, outcome=outcome,
                                   since=since, until=until, before_id=before_id, limit=limit)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import clock, holidays, topics
 from jsp_common.events.calendar import WorkdaySchedulePublished
 from jsp_common.outbox import Transaction
@@ -64,17 +66,17 @@ def _schedule_of(row: dict[str, Any]) -> holidays.YearSchedule:
                                  row["notice"], row["revision"])
 
 
-async def year(tx: Transaction, year: int) -> dict[str, Any]:
-    row = await schedules.one(tx.session, year)
+async def year(session: AsyncSession, year: int) -> dict[str, Any]:
+    row = await schedules.one(session, year)
     if row is None:
         raise Problem(404, f"no schedule of {year} has been uploaded")
     return row
 
 
-async def coverage(tx: Transaction, *, today: date, warn_days: int) -> dict[str, Any]:
+async def coverage(session: AsyncSession, *, today: date, warn_days: int) -> dict[str, Any]:
     """Which years' schedules are known (uploaded here, or shipped with the calendar library), until when
     deadlines are final, and the warning the office must act on when that is less than ``warn_days`` ahead."""
-    rows = await schedules.every(tx.session)
+    rows = await schedules.every(session)
     calendar = WorkCalendar()
     for row in rows:
         calendar.apply(_schedule_of(row))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock
 from jsp_common.outbox import Transaction
@@ -98,9 +99,9 @@ async def set_client_status(deps: Deps, tx: Transaction, client_id: str, status:
     return client
 
 
-async def list_clients(tx: Transaction) -> list[dict]:
-    clients = await repo.list_clients(tx.session)
-    by_client = await repo.credentials_by_client(tx.session, [c["client_id"] for c in clients])
+async def list_clients(session: AsyncSession) -> list[dict]:
+    clients = await repo.list_clients(session)
+    by_client = await repo.credentials_by_client(session, [c["client_id"] for c in clients])
     for c in clients:
         c["credentials"] = by_client.get(c["client_id"], [])
     return clients

@@ -9,7 +9,7 @@ import json
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import ValidationError
 
-from jsp_common.http import transaction
+from jsp_common.http import reading, transaction
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
@@ -34,8 +34,8 @@ STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 @router.get("", summary="Inspectors (a department: its own)")
 async def list_inspectors(request: Request, department: str | None = None, paging: Paging = Depends(paging),
                           actor: Principal = Depends(STAFF)):
-    async with transaction(request) as tx:
-        return await uc.list_inspectors(tx, actor, department=department, limit=paging.limit, offset=paging.offset)
+    async with reading(request) as session:
+        return await uc.list_inspectors(session, actor, department=department, limit=paging.limit, offset=paging.offset)
 
 
 @router.post("", status_code=201, openapi_extra=LOAD_BODY, summary="Add or update inspectors by certificate number (JSON list, or CSV body)")
@@ -81,8 +81,8 @@ async def load(request: Request, actor: Principal = Depends(STAFF)):
 
 @router.get("/{inspector_id}", summary="One inspector")
 async def one(request: Request, inspector_id: str = Path(pattern=ID), actor: Principal = Depends(STAFF)):
-    async with transaction(request) as tx:
-        return await uc.visible_inspector(tx, actor, inspector_id)
+    async with reading(request) as session:
+        return await uc.visible_inspector(session, actor, inspector_id)
 
 
 @router.patch("/{inspector_id}", summary="Edit an inspector (certificate validity, active, conflicts, ...)")

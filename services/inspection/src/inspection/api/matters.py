@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from jsp_common import clock
 from jsp_common.api_types import Date, DivisionCode, RequiredText
-from jsp_common.http import transaction
+from jsp_common.http import reading, transaction
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
@@ -58,15 +58,15 @@ def _validated(rows: list[dict]) -> list[dict]:
 @router.get("/matters", summary="The matters in effect (on a date), by list")
 async def list_matters(request: Request, division_code: DivisionCode | None = None,
                        on: Date | None = Query(None, description="the day, e.g. 2026-03-02 (default: today)"), paging: Paging = Depends(paging), _: Principal = Depends(READERS)):
-    async with transaction(request) as tx:
-        return await repo.listing(tx.session, division_code=division_code, on=on or clock.today(),
+    async with reading(request) as session:
+        return await repo.listing(session, division_code=division_code, on=on or clock.today(),
                                   limit=paging.limit, offset=paging.offset)
 
 
 @router.get("/matters/{code}", summary="Every version of one matter (history is never rewritten)")
 async def matter_versions(request: Request, code: str = Code, _: Principal = Depends(READERS)):
-    async with transaction(request) as tx:
-        found = await repo.versions(tx.session, code)
+    async with reading(request) as session:
+        found = await repo.versions(session, code)
     if not found:
         raise Problem(404, f"no matter {code}")
     return found
@@ -75,8 +75,8 @@ async def matter_versions(request: Request, code: str = Code, _: Principal = Dep
 @router.get("/batches", summary="The numbered batches of a list")
 async def list_batches(request: Request, division_code: ListDivision | None = None,
                        _: Principal = Depends(READERS)):
-    async with transaction(request) as tx:
-        return await repo.batches(tx.session, division_code)
+    async with reading(request) as session:
+        return await repo.batches(session, division_code)
 
 
 @router.post("/batches", status_code=201, responses=VERSIONS, summary="Publish a batch of matters (new ones or new versions); all or none")
@@ -127,8 +127,8 @@ async def file_work_plan(body: WorkPlanIn, request: Request, code: str = Code, a
 
 @router.get("/matters/{code}/work-plan", summary="The matter's work plan as last filed")
 async def work_plan(request: Request, code: str = Code, _: Principal = Depends(READERS)):
-    async with transaction(request) as tx:
-        return await uc.document(tx, code, "work_plan")
+    async with reading(request) as session:
+        return await uc.document(session, code, "work_plan")
 
 
 @router.put("/matters/{code}/manual", summary="Publish the matter's public service manual (the lead department)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
@@ -36,15 +36,15 @@ async def list_plans(request: Request, matter_code: str | None = None, paging: P
     department = access.department_of(actor)
     if department == "":
         raise Problem(403, "plans are for the office and the departments")
-    async with transaction(request) as tx:
-        return await repo.list_plans(tx.session, department=department, matter_code=matter_code,
+    async with reading(request) as session:
+        return await repo.list_plans(session, department=department, matter_code=matter_code,
                                      limit=paging.limit, offset=paging.offset)
 
 
 @router.get("/plans/{plan_id}", summary="One plan")
 async def one_plan(request: Request, plan_id: str = Path(pattern=ID), actor: Principal = Depends(STAFF)):
-    async with transaction(request) as tx:
-        return await uc.visible_plan(tx, actor, plan_id)
+    async with reading(request) as session:
+        return await uc.visible_plan(session, actor, plan_id)
 
 
 @router.post("/tasks", status_code=201, responses=TASK_REFUSED,
@@ -59,15 +59,15 @@ async def list_tasks(request: Request, paging: Paging = Depends(paging), actor: 
     department = access.department_of(actor)
     if department == "":
         raise Problem(403, "joint tasks are for the office and the departments")
-    async with transaction(request) as tx:
-        return await repo.list_tasks(tx.session, department=department, limit=paging.limit, offset=paging.offset)
+    async with reading(request) as session:
+        return await repo.list_tasks(session, department=department, limit=paging.limit, offset=paging.offset)
 
 
 @router.get("/tasks/{task_id}", summary="One joint task: its draws and its targets (a department: those it inspects)")
 async def one_task(request: Request, task_id: str = Path(pattern=ID), actor: Principal = Depends(STAFF)):
-    async with transaction(request) as tx:
-        task = await uc.visible_task(tx, actor, task_id)
-        return {**task, "draws": await repo.draws_of(tx.session, task_id),
-                "targets": await repo.targets_of(tx.session, task_id, department=access.department_of(actor))}
+    async with reading(request) as session:
+        task = await uc.visible_task(session, actor, task_id)
+        return {**task, "draws": await repo.draws_of(session, task_id),
+                "targets": await repo.targets_of(session, task_id, department=access.department_of(actor))}
 
 

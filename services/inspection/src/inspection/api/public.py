@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from jsp_common import clock
 from jsp_common.api_types import Date, DivisionCode, Timestamp
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading
 
 from ..adapters import matters as repo
 from ..usecases import draws, results
@@ -29,17 +29,17 @@ _LABELS = (("implementing_body", "实施主体 Implementing body"), ("legal_basi
 @router.get("/matters", summary="The key supervision matters in effect (public)")
 async def public_matters(request: Request, division_code: DivisionCode | None = None,
                          on: Date | None = Query(None, description="the day, e.g. 2026-03-02 (default: today)")):
-    async with transaction(request) as tx:
-        rows = await repo.listing(tx.session, division_code=division_code, on=on or clock.today(), limit=2000, offset=0)
+    async with reading(request) as session:
+        rows = await repo.listing(session, division_code=division_code, on=on or clock.today(), limit=2000, offset=0)
     return [{k: r[k] for k in ("code", "version", "name", "domain", "division_code", "kind", "lead_department",
                                "cooperating_departments", "legal_basis", "items", "batch_no", "effective_from")}
             for r in rows]
 
 
 async def _manual(request: Request, code: str) -> tuple[dict, dict]:
-    async with transaction(request) as tx:
-        m = await uc.in_effect(tx, code)
-        doc = await uc.document(tx, code, "manual")
+    async with reading(request) as session:
+        m = await uc.in_effect(session, code)
+        doc = await uc.document(session, code, "manual")
     return doc, {"code": m.code, "name": m.name, "version": m.version, "lead_department": m.lead_department}
 
 
@@ -67,11 +67,11 @@ async def manual_page(request: Request, code: str = Path(pattern=CODE)):
 @router.get("/results", summary="Published inspection results (一公开), oldest first after `since`")
 async def feed(request: Request, since: Timestamp | None = None, limit: int | None = Query(None, ge=1, le=1000)):
     cap = deps_of(request).settings.public_feed_limit
-    async with transaction(request) as tx:
-        return await results.feed(tx, since=clock.as_local(since) if since else None, limit=min(limit or cap, cap))
+    async with reading(request) as session:
+        return await results.feed(session, since=clock.as_local(since) if since else None, limit=min(limit or cap, cap))
 
 
 @router.get("/draws/{draw_id}", summary="A draw as published: the seed's hash before, the seed and full record after")
 async def public_draw(request: Request, draw_id: str = Path(pattern=ID)):
-    async with transaction(request) as tx:
-        return await draws.public_draw(tx, draw_id)
+    async with reading(request) as session:
+        return await draws.public_draw(session, draw_id)

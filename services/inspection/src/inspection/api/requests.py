@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 
-from jsp_common.http import transaction
+from jsp_common.http import reading
 from jsp_common.principal import Principal, Role, require
 
 from ..usecases import requests as uc
@@ -20,5 +20,5 @@ STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 @router.get("/requests", summary="Targeted inspections asked for by risk alerts (open, planned in a task, covered)")
 async def list_requests(request: Request, state: Literal["open", "planned", "covered"] | None = None,
                         paging: Paging = Depends(paging), actor: Principal = Depends(STAFF)):
-    async with transaction(request) as tx:
-        return await uc.listing(tx, actor, state=state, limit=paging.limit, offset=paging.offset)
+    async with reading(request) as session:
+        return await uc.listing(session, actor, state=state, limit=paging.limit, offset=paging.offset)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Request
 
 from jsp_common import clock
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, Role, require
 
 from ..usecases import results as uc
@@ -29,9 +29,9 @@ async def record(body: ResultsIn, request: Request, task_id: str = Path(pattern=
 
 @router.get("/tasks/{task_id}/targets/{uscc}", summary="One entity of a joint task with its results")
 async def target(request: Request, task_id: str = Path(pattern=ID), uscc: str = Uscc, actor: Principal = Depends(STAFF)):
-    async with transaction(request) as tx:
-        await visible_task(tx, actor, task_id)
-        return await uc.view(tx, task_id, uscc)
+    async with reading(request) as session:
+        await visible_task(session, actor, task_id)
+        return await uc.view(session, task_id, uscc)
 
 
 @router.post("/tasks/{task_id}/targets/{uscc}/publication", responses=STATE,
@@ -43,5 +43,5 @@ async def publish(request: Request, task_id: str = Path(pattern=ID), uscc: str =
 
 @router.get("/publications/overdue", summary="Results not published within the working days allowed (the office)")
 async def overdue(request: Request, paging: Paging = Depends(paging), _: Principal = Depends(require(Role.OFFICE))):
-    async with transaction(request) as tx:
-        return await uc.overdue(tx, today=clock.today(), limit=paging.limit)
+    async with reading(request) as session:
+        return await uc.overdue(session, today=clock.today(), limit=paging.limit)

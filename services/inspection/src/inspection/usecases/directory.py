@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import clock, departments
 from jsp_common.consumer import HandlerContext
 from jsp_common.outbox import Transaction
@@ -59,21 +61,21 @@ async def load_inspectors(tx: Transaction, actor: Principal, rows: list[dict[str
     return await repo.upsert_inspectors(tx.session, values, clock.now())
 
 
-async def visible_inspector(tx: Transaction, actor: Principal, inspector_id: str, *, for_update: bool = False) -> dict:
-    row = await repo.inspector(tx.session, inspector_id, for_update=for_update)
+async def visible_inspector(session: AsyncSession, actor: Principal, inspector_id: str, *, for_update: bool = False) -> dict:
+    row = await repo.inspector(session, inspector_id, for_update=for_update)
     if row is None or not access.owns(actor, row["department"]):
         raise Problem(404, f"no inspector {inspector_id}")
     return row
 
 
 async def edit_inspector(tx: Transaction, actor: Principal, inspector_id: str, changes: dict[str, Any]) -> dict:
-    await visible_inspector(tx, actor, inspector_id, for_update=True)
+    await visible_inspector(tx.session, actor, inspector_id, for_update=True)
     if not changes:
         raise Problem(422, "nothing to change", errors=[{"field": "body", "reason": "name at least one field"}])
     return await repo.update_inspector(tx.session, inspector_id, changes, clock.now())
 
 
-async def list_inspectors(tx: Transaction, actor: Principal, *, department: str | None, limit: int, offset: int) -> list[dict]:
+async def list_inspectors(session: AsyncSession, actor: Principal, *, department: str | None, limit: int, offset: int) -> list[dict]:
     own = access.department_of(actor)
     if own == "":
         raise Problem(403, "inspectors are for the office and the departments")
@@ -81,4 +83,4 @@ async def list_inspectors(tx: Transaction, actor: Principal, *, department: str 
         if department and department != own:
             return []
         department = own
-    return await repo.list_inspectors(tx.session, department=department, limit=limit, offset=offset)
+    return await repo.list_inspectors(session, department=department, limit=limit, offset=offset)

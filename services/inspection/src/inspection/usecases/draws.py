@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import clock, topics
 from jsp_common.events.inspection import (AssignedTarget, DrawAbandoned, DrawAnnounced, DrawnTarget, DrawPerformed,
                                           StratumRecord, TaskAssigned)
@@ -34,7 +36,7 @@ class Refused:
 
 
 async def announce(tx: Transaction, actor: Principal, task_id: str) -> dict:
-    task = await visible_task(tx, actor, task_id, for_update=True)
+    task = await visible_task(tx.session, actor, task_id, for_update=True)
     if not access.leads(actor, task):
         raise Problem(403, f"the lead department {task['lead_department']} (or the office) draws a joint task")
     live = await repo.live_draw(tx.session, task_id)
@@ -95,8 +97,8 @@ async def draw_input(deps: Deps, tx: Transaction, task: dict, seed: str, draw_id
 
 
 async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -> dict | Refused:
-    row = await _visible_draw(tx, actor, draw_id, for_update=True)
-    task = await visible_task(tx, actor, row["task_id"], for_update=True)
+    row = await _visible_draw(tx.session, actor, draw_id, for_update=True)
+    task = await visible_task(tx.session, actor, row["task_id"], for_update=True)
     if not access.leads(actor, task):
         raise Problem(403, f"the lead department {task['lead_department']} (or the office) draws a joint task")
     if row["status"] != "announced":
@@ -154,8 +156,8 @@ async def _assign(tx: Transaction, task: dict, draw_id: str, inp: joint.DrawInpu
 
 
 async def abandon(tx: Transaction, actor: Principal, draw_id: str, reason: str) -> dict:
-    row = await _visible_draw(tx, actor, draw_id, for_update=True)
-    task = await visible_task(tx, actor, row["task_id"], for_update=True)
+    row = await _visible_draw(tx.session, actor, draw_id, for_update=True)
+    task = await visible_task(tx.session, actor, row["task_id"], for_update=True)
     if not access.leads(actor, task):
         raise Problem(403, f"the lead department {task['lead_department']} (or the office) abandons a draw")
     if row["status"] not in ("announced", "performed"):
@@ -171,11 +173,11 @@ async def abandon(tx: Transaction, actor: Principal, draw_id: str, reason: str) 
     return public_view({**row, "status": "abandoned", "reason": reason, "closed_at": at})
 
 
-async def _visible_draw(tx: Transaction, actor: Principal, draw_id: str, *, for_update: bool = False) -> dict:
-    row = await repo.draw(tx.session, draw_id, for_update=for_update)
+async def _visible_draw(session: AsyncSession, actor: Principal, draw_id: str, *, for_update: bool = False) -> dict:
+    row = await repo.draw(session, draw_id, for_update=for_update)
     if row is None:
         raise Problem(404, f"no draw {draw_id}")
-    await visible_task(tx, actor, row["task_id"])
+    await visible_task(session, actor, row["task_id"])
     return row
 
 
@@ -191,10 +193,10 @@ def public_view(row: dict) -> dict:
     return out
 
 
-async def public_draw(tx: Transaction, draw_id: str) -> dict:
-    row = await repo.draw(tx.session, draw_id)
+async def public_draw(session: AsyncSession, draw_id: str) -> dict:
+    row = await repo.draw(session, draw_id)
     if row is None:
         raise Problem(404, f"no draw {draw_id}")
     if row["status"] == "performed" and row.get("record") is not None:
-        row = {**row, "record": joint.with_members(row["record"], await ranking.members(tx.session, draw_id))}
+        row = {**row, "record": joint.with_members(row["record"], await ranking.members(session, draw_id))}
     return public_view(row)

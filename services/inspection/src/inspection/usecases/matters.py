@@ -7,6 +7,8 @@ import dataclasses
 from datetime import date
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import clock
 from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
@@ -91,8 +93,8 @@ async def promote(tx: Transaction, actor: Principal, code: str, *, province_code
                                title=f"promotion of {code} ({city.name})", rows=[row])
 
 
-async def in_effect(tx: Transaction, code: str, on: date | None = None) -> MatterVersion:
-    m = await repo.current(tx.session, code, on or clock.today())
+async def in_effect(session: AsyncSession, code: str, on: date | None = None) -> MatterVersion:
+    m = await repo.current(session, code, on or clock.today())
     if m is None:
         raise Problem(404, f"no matter {code} in effect")
     return m
@@ -111,8 +113,8 @@ async def file_document(tx: Transaction, actor: Principal, code: str, kind: str,
     return {"matter_code": code, "kind": kind, "filed_at": at, "filed_by": actor.subject, **body}
 
 
-async def document(tx: Transaction, code: str, kind: str) -> dict:
-    doc = await repo.document(tx.session, code, kind)
+async def document(session: AsyncSession, code: str, kind: str) -> dict:
+    doc = await repo.document(session, code, kind)
     if doc is None:
         raise Problem(404, f"matter {code} has no {kind.replace('_', ' ')} yet")
     return {"matter_code": code, "kind": kind, "filed_at": doc["filed_at"], **doc["body"]}

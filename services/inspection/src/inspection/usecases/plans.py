@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import clock, departments
 from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
@@ -53,7 +55,7 @@ async def create_plan(deps: Deps, tx: Transaction, actor: Principal, body: dict[
     if body.get("department") not in (None, department):
         raise Problem(403, f"a department plans for itself ({department})")
     # What the matters list holds decides the rest: a refusal is a conflict with it (409), not a fault of the body.
-    m = await matters_uc.in_effect(tx, body["matter_code"])
+    m = await matters_uc.in_effect(tx.session, body["matter_code"])
     if not _takes_part(m, department):
         raise Problem(409, f"{department} takes no part in matter {m.code}",
                       errors=[{"field": "matter_code", "reason": f"its departments: {', '.join(m.departments)}"}])
@@ -79,8 +81,8 @@ async def create_plan(deps: Deps, tx: Transaction, actor: Principal, body: dict[
         "population_at_creation": size, "created_by": actor.subject, "created_at": clock.now()})
 
 
-async def visible_plan(tx: Transaction, actor: Principal, plan_id: str) -> dict:
-    p = await repo.plan(tx.session, plan_id)
+async def visible_plan(session: AsyncSession, actor: Principal, plan_id: str) -> dict:
+    p = await repo.plan(session, plan_id)
     if p is None or not access.owns(actor, p["department"]):
         raise Problem(404, f"no plan {plan_id}")
     return p
@@ -131,8 +133,8 @@ async def tx_matter(tx: Transaction, code: str, version: int) -> MatterVersion:
     return m
 
 
-async def visible_task(tx: Transaction, actor: Principal, task_id: str, *, for_update: bool = False) -> dict:
-    t = await repo.task(tx.session, task_id, for_update=for_update)
+async def visible_task(session: AsyncSession, actor: Principal, task_id: str, *, for_update: bool = False) -> dict:
+    t = await repo.task(session, task_id, for_update=for_update)
     if t is None or not access.in_task(actor, t):
         raise Problem(404, f"no joint task {task_id}")
     return t

@@ -5,6 +5,8 @@ still replays); a published result for the entity covers the request."""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common.consumer import HandlerContext
 from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
@@ -36,9 +38,9 @@ async def for_task(tx: Transaction, task: dict, plans: list[dict]) -> tuple[dict
     return {u: sorted(d) for u, d in sorted(wanted.items())}, sorted(set(ids))
 
 
-async def listing(tx: Transaction, actor: Principal, *, state: str | None, limit: int, offset: int) -> list[dict]:
+async def listing(session: AsyncSession, actor: Principal, *, state: str | None, limit: int, offset: int) -> list[dict]:
     """The office sees every request; a department those that ask it."""
     department = access.department_of(actor)
     if department == "":
         raise Problem(403, "inspection requests are for the office and the departments")
-    return await repo.listing(tx.session, department=department, state=state, limit=limit, offset=offset)
+    return await repo.listing(session, department=department, state=state, limit=limit, offset=offset)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import clock, topics
 from jsp_common.events.clues import MAX_CONTENT_CHARS, ClueSubmitted
 from jsp_common.events.inspection import InspectionResultPublished, ItemResult, ResultRecorded
@@ -26,7 +28,7 @@ def _owner_of(target: dict) -> dict[str, str]:
 async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, uscc: str, body: dict[str, Any]) -> dict:
     """The joint team's results at one entity. Refused whole (nothing written) when the entity was not
     drawn, an item is not one inspected there, or an item already has a result."""
-    task = await visible_task(tx, actor, task_id)
+    task = await visible_task(tx.session, actor, task_id)
     target = await repo.target(tx.session, task_id, uscc, for_update=True)
     if target is None:
         raise Problem(404, f"entity {uscc} was not drawn in joint task {task_id}: no result can be recorded for it",
@@ -73,7 +75,7 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
             channel="inspection", channel_ref=ref, content=body.get("clue_text") or _clue_text(target, rows),
             received_at=clock.now(), address=target["address"], business_name=target["entity_name"], uscc=uscc,
             domain=m.domain, category="inspection finding"), key=ref)
-    return await view(tx, task_id, uscc)
+    return await view(tx.session, task_id, uscc)
 
 
 async def _tell_recorded(tx: Transaction, task: dict, target: dict, rows: list[dict], *, complete: bool) -> None:
@@ -94,21 +96,21 @@ def _clue_text(target: dict, rows: list[dict]) -> str:
     return text if len(text) <= MAX_CONTENT_CHARS else text[:MAX_CONTENT_CHARS - 1] + "…"  # a clue's most
 
 
-async def view(tx: Transaction, task_id: str, uscc: str) -> dict:
-    target = await repo.target(tx.session, task_id, uscc)
+async def view(session: AsyncSession, task_id: str, uscc: str) -> dict:
+    target = await repo.target(session, task_id, uscc)
     if target is None:
         raise Problem(404, f"no target {uscc} in task {task_id}")
-    recorded = await repo.results_of(tx.session, task_id, uscc)
+    recorded = await repo.results_of(session, task_id, uscc)
     items = set(_owner_of(target))
     return {**target, "results": recorded, "complete": items <= {r["item_code"] for r in recorded}}
 
 
 async def publish(tx: Transaction, actor: Principal, task_id: str, uscc: str) -> dict:
     """Publish one entity's complete results: the public feed and ``inspection.result.published.v1``."""
-    task = await visible_task(tx, actor, task_id)
+    task = await visible_task(tx.session, actor, task_id)
     if not access.leads(actor, task):
         raise Problem(403, f"the lead department {task['lead_department']} (or the office) publishes results")
-    current = await view(tx, task_id, uscc)
+    current = await view(tx.session, task_id, uscc)
     if current["published_at"] is not None:
         raise Problem(409, f"the results of {uscc} in {task_id} are already published")
     if not current["complete"]:
@@ -133,10 +135,10 @@ def _item_results(rows: list[dict]) -> list[ItemResult]:
             for r in rows]
 
 
-async def feed(tx: Transaction, *, since, limit: int) -> list[dict]:
+async def feed(session: AsyncSession, *, since, limit: int) -> list[dict]:
     out = []
-    for t in await repo.published(tx.session, since=since, limit=limit):
-        rs = await repo.results_of(tx.session, t["task_id"], t["uscc"])
+    for t in await repo.published(session, since=since, limit=limit):
+        rs = await repo.results_of(session, t["task_id"], t["uscc"])
         out.append({"uscc": t["uscc"], "entity_name": t["entity_name"], "task_id": t["task_id"],
                     "matter_code": t["matter_code"], "lead_department": t["lead_department"],
                     "departments": t["departments"], "inspected_on": t["inspected_on"],
@@ -146,8 +148,8 @@ async def feed(tx: Transaction, *, since, limit: int) -> list[dict]:
     return out
 
 
-async def overdue(tx: Transaction, *, today: date, limit: int) -> list[dict]:
+async def overdue(session: AsyncSession, *, today: date, limit: int) -> list[dict]:
     return [{"task_id": t["task_id"], "uscc": t["uscc"], "entity_name": t["entity_name"],
              "matter_code": t["matter_code"], "lead_department": t["lead_department"],
              "inspected_on": t["inspected_on"], "due_on": t["due_on"], "days_overdue": (today - t["due_on"]).days}
-            for t in await repo.overdue(tx.session, today, limit=limit)]
+            for t in await repo.overdue(session, today, limit=limit)]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from jsp_common.access import enforced
 from jsp_common.api_types import PRINTABLE, DepartmentCode
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..usecases import adjudication
@@ -45,8 +45,8 @@ class DecisionIn(BaseModel):
 async def queue(request: Request, status: Literal["open", "decided", "withdrawn"] = Query("open"),
                 paging: Paging = Depends(paging),
                 principal: Principal = Depends(office)) -> dict:
-    async with transaction(request) as tx:
-        total, rows = await adjudication.queue(tx.session, status=status, limit=paging.page_size,
+    async with reading(request) as session:
+        total, rows = await adjudication.queue(session, status=status, limit=paging.page_size,
                                                offset=paging.offset)
     return {"total": total, "page": paging.page, "page_size": paging.page_size,
             "items": [CaseOut.model_validate(r) for r in rows]}
@@ -54,8 +54,8 @@ async def queue(request: Request, status: Literal["open", "decided", "withdrawn"
 
 @router.get("/{case_id}", response_model=CaseOut)
 async def get_case(case_id: str, request: Request, principal: Principal = Depends(office)):
-    async with transaction(request) as tx:
-        return CaseOut.model_validate(await adjudication.case(tx.session, case_id))
+    async with reading(request) as session:
+        return CaseOut.model_validate(await adjudication.case(session, case_id))
 
 
 @router.post("/{case_id}/decision", summary="Assign the responsible department(s); notifications go out")

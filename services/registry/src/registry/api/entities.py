@@ -69,9 +69,9 @@ async def search(request: Request, name: str | None = Query(None, description="C
                                            refused="only the office and departments query the directory")
     if not visible:
         return EntityPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
-    async with transaction(request) as tx:
+    async with reading(request) as session:
         total, capped, rows = await directory.search(
-            deps_of(request), tx.session, limit=paging.page_size, offset=paging.offset, name=name,
+            deps_of(request), session, limit=paging.page_size, offset=paging.offset, name=name,
             division=division, industry=industry, department=department, status=status and status.value,
             assignment_state=assignment_state and assignment_state.value)
     return EntityPage(total=total, total_capped=capped, page=paging.page, page_size=paging.page_size,
@@ -87,8 +87,8 @@ async def get_entity(uscc: str, request: Request, principal: Principal = Depends
 
 @router.get("/{uscc}/history", summary="Every change received (applied or superseded) and every decision")
 async def history(uscc: str, request: Request, principal: Principal = Depends(principal_from_request)) -> dict:
-    async with transaction(request) as tx:
-        return await directory.history(tx.session, principal, uscc)
+    async with reading(request) as session:
+        return await directory.history(session, principal, uscc)
 
 
 @router.post("/{uscc}/disputes", status_code=201, summary="A department disputes that it is responsible")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from jsp_common import clock
 from jsp_common.access import enforced
 from jsp_common.api_types import DepartmentCode
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..domain.access import department_scope
@@ -63,8 +63,8 @@ async def list_notifications(request: Request, department: DepartmentCode | None
     if not visible:
         return NotificationPage(total=0, page=paging.page, page_size=paging.page_size, items=[])
     now = clock.now()
-    async with transaction(request) as tx:
-        total, rows = await notifications.search(tx.session, department=department, uscc=uscc,
+    async with reading(request) as session:
+        total, rows = await notifications.search(session, department=department, uscc=uscc,
                                                  acknowledged=acknowledged, overdue=overdue, now=now,
                                                  limit=paging.page_size, offset=paging.offset)
     return NotificationPage(total=total, page=paging.page, page_size=paging.page_size,
@@ -74,8 +74,8 @@ async def list_notifications(request: Request, department: DepartmentCode | None
 @router.get("/{notification_id}", response_model=NotificationOut)
 async def get_notification(notification_id: str, request: Request,
                            principal: Principal = Depends(principal_from_request)):
-    async with transaction(request) as tx:
-        row = await notifications.visible(tx.session, principal, notification_id)
+    async with reading(request) as session:
+        row = await notifications.visible(session, principal, notification_id)
     return NotificationOut.of(row, clock.now())
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, StrictBool, ValidationError
 from jsp_common.envelope import field_errors
 from jsp_common.access import enforced
 from jsp_common.api_types import PRINTABLE
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, principal_from_request
 from jsp_common.problems import Problem
 
@@ -47,21 +47,21 @@ def _checked(rules: list[Rule]) -> list[dict]:
 
 @router.get("", summary="The rule set in force")
 async def current(request: Request, principal: Principal = Depends(office)) -> dict:
-    async with transaction(request) as tx:
-        return await usecase.current(deps_of(request), tx.session)
+    async with reading(request) as session:
+        return await usecase.current(deps_of(request), session)
 
 
 @router.get("/versions", summary="Every version, newest first (without the rules)")
 async def versions(request: Request, principal: Principal = Depends(office)) -> list[dict]:
-    async with transaction(request) as tx:
-        return await usecase.versions(tx.session)
+    async with reading(request) as session:
+        return await usecase.versions(session)
 
 
 # {version:int}: the path matches digits only, so GET /rules/dry-run is 405 (that path takes POST), not a version
 @router.get("/{version:int}", summary="One version")
 async def one(version: Annotated[int, FastAPIPath(ge=1, le=2**31 - 1)], request: Request, principal: Principal = Depends(office)) -> dict:
-    async with transaction(request) as tx:
-        return await usecase.version(tx.session, version)
+    async with reading(request) as session:
+        return await usecase.version(session, version)
 
 
 @router.put("", status_code=201, summary="Publish a new version of the rule set",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from jsp_common import api_types
 from jsp_common.events.risk import WarningLevel
-from jsp_common.http import transaction
+from jsp_common.http import reading, transaction
 from jsp_common.principal import Principal, Role, principal_from_request, require
 from jsp_common.problems import Problem
 
@@ -31,17 +31,17 @@ async def list_alerts(request: Request, level: WarningLevel | None = None,
     department = None if principal.has(Role.OFFICE) else principal.department
     if department is None and not principal.has(Role.OFFICE):
         raise Problem(403, "a department account without a department sees no alerts")
-    async with transaction(request) as tx:
-        return await alert_rows.list_alerts(tx.session, department=department, level=level, state=state, uscc=uscc,
+    async with reading(request) as session:
+        return await alert_rows.list_alerts(session, department=department, level=level, state=state, uscc=uscc,
                                       limit=limit, offset=offset)
 
 
 @router.get("/alerts/{alert_id}", summary="One alert with its history")
 async def get_alert(request: Request, alert_id: str = ALERT_ID,
                     principal: Principal = Depends(principal_from_request)) -> dict:
-    async with transaction(request) as tx:
-        alert = await alerts.load(tx, alert_id, principal)
-        return {**alert, "history": await alert_rows.alert_history_of(tx.session, alert_id)}
+    async with reading(request) as session:
+        alert = await alerts.load(session, alert_id, principal)
+        return {**alert, "history": await alert_rows.alert_history_of(session, alert_id)}
 
 
 @router.post("/alerts/{alert_id}/acknowledgement", summary="A responsible department acknowledges the alert (签收)",

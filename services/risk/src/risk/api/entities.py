@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
@@ -17,12 +18,12 @@ from .context import DEVICE_ID, USCC, valid_uscc
 router = APIRouter(tags=["entities"])
 
 
-async def _visible(tx, uscc: str, principal: Principal) -> None:
+async def _visible(session: AsyncSession, uscc: str, principal: Principal) -> None:
     """A department sees the entities it is responsible for (per the registry, or named by the events)."""
     if principal.has(Role.OFFICE):
         return
-    entity = await repo.entity(tx.session, uscc)
-    standing = await repo.standing(tx.session, uscc)
+    entity = await repo.entity(session, uscc)
+    standing = await repo.standing(session, uscc)
     named = set(entity["responsible_departments"] if entity else []) | set(standing["departments"] if standing else [])
     if principal.department not in named:
         raise Problem(404, f"no entity {uscc} among those your department is responsible for")
@@ -33,9 +34,9 @@ async def explain(request: Request, uscc: str = USCC,
                   principal: Principal = Depends(require(Role.OFFICE, Role.DEPARTMENT))) -> dict:
     valid_uscc(uscc)
 
-    async with transaction(request) as tx:
-        await _visible(tx, uscc, principal)
-        return await credit.explain(tx, uscc)
+    async with reading(request) as session:
+        await _visible(session, uscc, principal)
+        return await credit.explain(session, uscc)
 
 
 @router.post("/entities/{uscc}/credit-class/correction",
@@ -61,8 +62,8 @@ async def register_device(body: schemas.DeviceBody, request: Request, device_id:
 @router.get("/devices/{device_id}", summary="Office: a monitoring device's registration")
 async def get_device(request: Request, device_id: str = DEVICE_ID,
                      principal: Principal = Depends(require(Role.OFFICE))) -> dict:
-    async with transaction(request) as tx:
-        found = await mon.device(tx.session, device_id)
+    async with reading(request) as session:
+        found = await mon.device(session, device_id)
     if found is None:
         raise Problem(404, f"no device {device_id}")
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from jsp_common.http import deps_of, transaction
+from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, Role, require
 
 from ..adapters import repository as repo
@@ -19,21 +19,21 @@ OFFICE = Depends(require(Role.OFFICE))
 
 @router.get("/models", summary="Office: every version of the risk model")
 async def list_models(request: Request, principal: Principal = OFFICE) -> list[dict]:
-    async with transaction(request) as tx:
-        return await repo.list_models(tx.session)
+    async with reading(request) as session:
+        return await repo.list_models(session)
 
 
 @router.get("/models/current", summary="Office: the version in force")
 async def current(request: Request, principal: Principal = OFFICE) -> dict:
-    async with transaction(request) as tx:
-        return await models.current(tx)
+    async with reading(request) as session:
+        return await models.current(session)
 
 
 # {version:int}: the path matches digits only, so GET /models/dry-run is 405 (that path takes POST), not a version
 @router.get("/models/{version:int}", summary="Office: one version")
 async def get(request: Request, version: int = Path(ge=1, le=2**31 - 1), principal: Principal = OFFICE) -> dict:
-    async with transaction(request) as tx:
-        return await models.get(tx, version)
+    async with reading(request) as session:
+        return await models.get(session, version)
 
 
 @router.post("/models/dry-run", summary="Office: how many entities each level would hold under a proposed model")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import clock, topics
 from jsp_common.events.clues import ClueSubmitted, Urgency
 from jsp_common.events.risk import (Contribution, InspectionRequested, RiskAlertAcknowledged, RiskAlertClosed,
@@ -142,9 +144,9 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
 
 
 # ------------------------------------------------------------------ departments and the office act on alerts
-async def load(tx: Tx, alert_id: str, actor: Principal, *, for_update: bool = False) -> dict:
+async def load(session: AsyncSession, alert_id: str, actor: Principal, *, for_update: bool = False) -> dict:
     """The alert, if the caller may see it: the office any, a department those about its entities (else 404)."""
-    alert = await alert_rows.get_alert(tx.session, alert_id, for_update=for_update)
+    alert = await alert_rows.get_alert(session, alert_id, for_update=for_update)
     if alert is None or not (actor.has(Role.OFFICE) or (actor.has(Role.DEPARTMENT) and actor.department
                                                          and actor.department in alert["departments"])):
         raise Problem(404, f"no alert {alert_id}")
@@ -158,7 +160,7 @@ def _acting_department(alert: dict, actor: Principal) -> str:
 
 
 async def acknowledge(tx: Tx, alert_id: str, actor: Principal) -> dict:
-    alert = await load(tx, alert_id, actor, for_update=True)
+    alert = await load(tx.session, alert_id, actor, for_update=True)
     department = _acting_department(alert, actor)
     if alert["state"] == "closed":
         raise Problem(409, "the alert is closed", state=alert["state"])
@@ -173,7 +175,7 @@ async def acknowledge(tx: Tx, alert_id: str, actor: Principal) -> dict:
 
 
 async def respond(tx: Tx, alert_id: str, actor: Principal, *, measures: str) -> dict:
-    alert = await load(tx, alert_id, actor, for_update=True)
+    alert = await load(tx.session, alert_id, actor, for_update=True)
     department = _acting_department(alert, actor)
     if alert["state"] == "closed":
         raise Problem(409, "the alert is closed", state=alert["state"])

@@ -102,7 +102,7 @@ async def correct(tx: Tx, uscc: str, actor: Principal, *, credit_class: CreditCl
     await _change(tx, standing, target, score=standing["score"], model_version=standing["model_version"],
                   corrected=credit_class is not None, reason=reason, inputs=inputs, actor=actor.subject, now=now,
                   **extra)
-    return await explain(tx, uscc)
+    return await explain(tx.session, uscc)
 
 
 def unrated(uscc: str) -> dict:
@@ -113,11 +113,11 @@ def unrated(uscc: str) -> dict:
             "model_version": None, "scored_at": None, "correction": None, "history": []}
 
 
-async def explain(tx: Tx, uscc: str) -> dict:
+async def explain(session: AsyncSession, uscc: str) -> dict:
     """Why the entity has its class: the inputs of the class in force, the computed class, any correction."""
-    standing = await repo.standing(tx.session, uscc)
+    standing = await repo.standing(session, uscc)
     if standing is None:
-        if await repo.entity(tx.session, uscc) is None:
+        if await repo.entity(session, uscc) is None:
             raise Problem(404, f"nothing is known about {uscc}: no class is published for it, so it counts as "
                                f"{UNRATED_CLASS.value} (general risk) until one is")
         return unrated(uscc)
@@ -130,4 +130,4 @@ async def explain(tx: Tx, uscc: str) -> dict:
             "correction": None if not standing["corrected_class"] else {
                 "credit_class": standing["corrected_class"], "reason": standing["correction_reason"],
                 "by": standing["corrected_by"], "at": standing["corrected_at"]},
-            "history": await repo.class_history_of(tx.session, uscc)}
+            "history": await repo.class_history_of(session, uscc)}

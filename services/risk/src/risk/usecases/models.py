@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from jsp_common import clock
 from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
@@ -18,16 +20,16 @@ from ..domain.model import LEVELS, RiskModel
 from . import alerts, credit
 
 
-async def current(tx: Tx) -> dict:
-    found = await repo.latest_model(tx.session)
+async def current(session: AsyncSession) -> dict:
+    found = await repo.latest_model(session)
     if found is None:
         raise Problem(404, "no risk model yet (run `python -m risk migrate`)")
     version, model = found
     return {"version": version, "model": model.model_dump(mode="json")}
 
 
-async def get(tx: Tx, version: int) -> dict:
-    row = await repo.model_version(tx.session, version)
+async def get(session: AsyncSession, version: int) -> dict:
+    row = await repo.model_version(session, version)
     if row is None:
         raise Problem(404, f"no model version {version}")
     return {"version": row["version"], "note": row["note"], "created_by": row["created_by"],
