@@ -13,7 +13,7 @@ INFRA      := $(PY) deploy/local/infra.py
 TEST_ENV := JSP_DATA_DIR=$(CURDIR)/.local/test JSP_KAFKA_PORT=19092 JSP_KAFKA_CONTROLLER_PORT=19093 \
             JSP_PG_PORT=15432 JSP_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 \
             JSP_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:15432 JSP_ENVIRONMENT=test
-BENCH_ENV := $(subst .local/test,.local/bench,$(TEST_ENV))
+BENCH_ENV := $(subst .local/test,.local/bench,$(TEST_ENV)) JSP_PG_PRELOAD=pg_stat_statements
 
 # The official AsyncAPI CLI checks docs/asyncapi.yaml in `make test`: installed from npm into .local/node (never
 # globally), metrics off. 4.x is the last line that runs on Node 20.

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from jsp_common.events import EventData, event
@@ -314,6 +315,25 @@ def postgres_cpu_seconds() -> float:
 def kafka_cpu_seconds() -> float:
     """CPU seconds of the local Kafka broker's JVM so far."""
     return cpu_seconds(int((Path(os.environ["JSP_DATA_DIR"]) / "kafka" / "kafka.pid").read_text().strip()))
+
+
+async def statements_by_database(env: BenchEnv, *, reset: bool = False) -> dict[str, int] | None:
+    """Statements each database has run (BEGIN and COMMIT included) since the last ``reset``, from
+    pg_stat_statements (``make bench`` loads it: ``JSP_PG_PRELOAD``); None where the server has not loaded it."""
+    conn = await asyncpg.connect(asyncpg_dsn(env.postgres_url.rstrip("/") + "/postgres"))
+    try:
+        if not await conn.fetchval("SELECT 'pg_stat_statements' = ANY(regexp_split_to_array("
+                                   "current_setting('shared_preload_libraries'), '\\s*,\\s*'))"):
+            return None
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        if reset:
+            await conn.execute("SELECT pg_stat_statements_reset()")
+            return {}
+        rows = await conn.fetch("SELECT d.datname, sum(s.calls)::bigint AS calls FROM pg_stat_statements s "
+                                "JOIN pg_database d ON d.oid = s.dbid GROUP BY d.datname")
+        return {r["datname"]: r["calls"] for r in rows}
+    finally:
+        await conn.close()
 
 
 def _machine_ticks() -> tuple[int, int]:

@@ -32,6 +32,7 @@ KAFKA_LIBS = LOCAL / "kafka" / "libs"
 DATA = Path(os.environ.get("JSP_DATA_DIR", LOCAL / "data")).resolve()
 KAFKA_DATA = DATA / "kafka"
 PG_DATA = DATA / "postgres"
+PG_PRELOAD = os.environ.get("JSP_PG_PRELOAD", "")  # shared_preload_libraries of a server made here (none by default)
 HOST = "127.0.0.1"
 KAFKA_PORT = int(os.environ.get("JSP_KAFKA_PORT", "9092"))
 CONTROLLER_PORT = int(os.environ.get("JSP_KAFKA_CONTROLLER_PORT", "9093"))
@@ -261,6 +262,8 @@ def pg_start() -> None:
         with open(PG_DATA / "postgresql.auto.conf", "a") as conf:
             conf.write("max_connections = 300\nshared_buffers = 256MB\nfsync = on\nunix_socket_directories = ''\n"
                        "wal_level = minimal\nmax_wal_senders = 0\nsynchronous_commit = on\n")
+            if PG_PRELOAD:  # e.g. pg_stat_statements, which make bench counts each service's statements with
+                conf.write(f"shared_preload_libraries = '{PG_PRELOAD}'\n")
     log = PG_DATA / "server.log"
     res = subprocess.run([pg_ctl, "-D", str(PG_DATA), "-l", str(log), "-w", "-t", "60",
                           "-o", f"-h {HOST} -p {PG_PORT}", "start"], capture_output=True, text=True, **user)
