@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from types import SimpleNamespace
 
 import pytest
 import uvicorn
@@ -18,6 +19,9 @@ from jsp_testkit.testing import unique, wait_until
 from jsp_testkit import samples
 
 from gateway.adapters import repositories as repo
+from gateway.domain.ratelimit import Leases, RateLimiter
+from gateway.usecases import limits
+from gateway.usecases.renewals import Renewals
 
 from .conftest import gateway_settings, is_problem, start
 
@@ -69,6 +73,31 @@ async def test_concurrent_calls_within_the_burst_all_pass(settings, gateway_db, 
     finally:
         await running.http.aclose()
         await ctx.__aexit__(None, None, None)
+
+
+async def test_calls_arriving_together_while_the_database_is_away_try_it_once():
+    """Twenty calls of one client at once while the gateway's database cannot be reached: one of them tries it, the
+    others wait for that attempt and then take from the replica's own bucket; all pass within the burst, and the
+    database is not tried twenty times in a row."""
+    with socket.socket() as s:  # a port nothing listens on: connecting is refused
+        s.bind(("127.0.0.1", 0))
+        away = s.getsockname()[1]
+    attempts = []
+
+    class Counted(Database):
+        def transaction(self):
+            attempts.append(1)
+            return super().transaction()
+
+    db = Counted(f"postgresql+asyncpg://postgres@127.0.0.1:{away}/gateway")
+    deps = SimpleNamespace(settings=SimpleNamespace(rate_limit_per_minute=60, rate_limit_burst=100),
+                           limiter=RateLimiter(60, 100), leases=Leases(50, 1.0), renewals=Renewals())
+    try:
+        waits = await asyncio.gather(*(limits.take(deps, db, "client:line-system") for _ in range(20)))
+    finally:
+        await db.dispose()
+    assert waits == [0.0] * 20
+    assert len(attempts) == 1
 
 
 async def test_a_lease_of_tokens_is_taken_whole_or_not_at_all(gateway_db):
