@@ -20,9 +20,9 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from harness import (BenchEnv, Figure, bare_consume_produce, cpu_seconds, kafka_cpu_seconds, measure_pipeline,
-                     peak_rss_mib, platform_stack, postgres_cpu_seconds, start_groups_at_end,
-                     statements_by_database)
+from harness import (BenchEnv, Figure, bare_consume_produce, count_statements_from_now, cpu_seconds,
+                     kafka_cpu_seconds, measure_pipeline, peak_rss_mib, platform_stack, postgres_cpu_seconds,
+                     start_groups_at_end, statements_by_database)
 from jsp_common import topics
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.topics import Topic, create_topics
@@ -105,7 +105,8 @@ async def _baseline(env: BenchEnv, msgs) -> float:
     return len(msgs) / result.throughput
 
 
-SERVERS = ("Kafka", "PostgreSQL")  # beside the services: what their CPU over the day is read of, too
+SERVERS = {"Kafka": kafka_cpu_seconds, "PostgreSQL": postgres_cpu_seconds}  # their CPU over the day is read, too
+DATABASES = "day"  # the services' databases: <service>_day
 
 
 async def run(env: BenchEnv) -> list[Figure]:
@@ -118,23 +119,25 @@ async def run(env: BenchEnv) -> list[Figure]:
     base_s = await _baseline(env, msgs)
 
     await start_groups_at_end(env)
-    stack = platform_stack(env, port_offset=100, database_suffix="day")  # beside bench_idle's ports
+    stack = platform_stack(env, port_offset=100, database_suffix=DATABASES)  # beside bench_idle's ports
     producer = AIOKafkaProducer(bootstrap_servers=env.bootstrap, acks="all", enable_idempotence=True, linger_ms=10,
                                 max_batch_size=512 * 1024)
     await asyncio.to_thread(stack.start_all)
     try:
         await producer.start()
         pids = {n: s.process.pid for n, s in stack.services.items()}
-        meters = {**{n: (lambda pid=pid: cpu_seconds(pid)) for n, pid in pids.items()},
-                  SERVERS[0]: kafka_cpu_seconds, SERVERS[1]: postgres_cpu_seconds}
+        meters = {**{n: (lambda pid=pid: cpu_seconds(pid)) for n, pid in pids.items()}, **SERVERS}
         cpu_before = {n: used() for n, used in meters.items()}
-        counting = await statements_by_database(env, reset=True) is not None
+        counting = await count_statements_from_now(env)
         started = time.perf_counter()
         await _send(producer, msgs)
         done, peak_lag, behind = await _drained(env, TIMEOUT_S)
         day_s = done - started
         cpu_day = {n: used() - cpu_before[n] for n, used in meters.items()}
-        statements = await statements_by_database(env) if counting else None
+        statements: dict[str, int] = {}
+        if counting:
+            by_database = await statements_by_database(env)
+            statements = {n: by_database.get(f"{n}_{DATABASES}", 0) for n in pids}
         burst_started = time.perf_counter()
         await _send(producer, burst, rate=burst_rate)
         burst_end = time.perf_counter()
@@ -159,12 +162,11 @@ async def run(env: BenchEnv) -> list[Figure]:
                       f"every lag was 0; no baseline: the figure itself (two cores give {2 * day_s:.0f} CPU-s in that "
                       "time, shared by the services, Kafka, PostgreSQL and the load generator)")
           for n, cpu_s in cpu_day.items()),
-        *(Figure(f"Henan day: {n} PostgreSQL statements over the day", statements.get(f"{n}_day", 0), 0.0,
-                 "statements", higher_is_better=False,
+        *(Figure(f"Henan day: {n} PostgreSQL statements over the day", count, 0.0, "statements",
+                 higher_is_better=False,
                  note=f"in the service's database, BEGIN and COMMIT included (pg_stat_statements): "
-                      f"{statements.get(f'{n}_day', 0) / len(msgs):.2f} per registration or work order put in; no "
-                      "baseline: the figure itself")
-          for n in pids if statements is not None),
+                      f"{count / len(msgs):.2f} per registration or work order put in; no baseline: the figure itself")
+          for n, count in statements.items()),
         *(Figure(f"Henan day: {n} peak resident memory", mib, 0.0, "MiB", higher_is_better=False,
                  note="VmHWM over the day and the burst; no baseline: the figure itself")
           for n, mib in peaks.items()),

@@ -317,23 +317,32 @@ def kafka_cpu_seconds() -> float:
     return cpu_seconds(int((Path(os.environ["JSP_DATA_DIR"]) / "kafka" / "kafka.pid").read_text().strip()))
 
 
-async def statements_by_database(env: BenchEnv, *, reset: bool = False) -> dict[str, int] | None:
-    """Statements each database has run (BEGIN and COMMIT included) since the last ``reset``, from
-    pg_stat_statements (``make bench`` loads it: ``JSP_PG_PRELOAD``); None where the server has not loaded it."""
+async def _on_server(env: BenchEnv, *statements: str) -> list:
+    """Run ``statements`` on the server's own database; the rows of the last."""
     conn = await asyncpg.connect(asyncpg_dsn(env.postgres_url.rstrip("/") + "/postgres"))
     try:
-        if not await conn.fetchval("SELECT 'pg_stat_statements' = ANY(regexp_split_to_array("
-                                   "current_setting('shared_preload_libraries'), '\\s*,\\s*'))"):
-            return None
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        if reset:
-            await conn.execute("SELECT pg_stat_statements_reset()")
-            return {}
-        rows = await conn.fetch("SELECT d.datname, sum(s.calls)::bigint AS calls FROM pg_stat_statements s "
-                                "JOIN pg_database d ON d.oid = s.dbid GROUP BY d.datname")
-        return {r["datname"]: r["calls"] for r in rows}
+        for statement in statements[:-1]:
+            await conn.execute(statement)
+        return await conn.fetch(statements[-1])
     finally:
         await conn.close()
+
+
+async def count_statements_from_now(env: BenchEnv) -> bool:
+    """Start counting each database's statements (pg_stat_statements, which ``make bench``'s server loads:
+    ``JSP_PG_PRELOAD``); False where the server has not loaded it."""
+    [row] = await _on_server(env, "SELECT 'pg_stat_statements' = ANY(regexp_split_to_array(current_setting("
+                                  "'shared_preload_libraries'), '\\s*,\\s*')) AS loaded")
+    if row["loaded"]:
+        await _on_server(env, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements", "SELECT pg_stat_statements_reset()")
+    return row["loaded"]
+
+
+async def statements_by_database(env: BenchEnv) -> dict[str, int]:
+    """Statements each database has run (BEGIN and COMMIT included) since :func:`count_statements_from_now`."""
+    rows = await _on_server(env, "SELECT d.datname, sum(s.calls)::bigint AS calls FROM pg_stat_statements s "
+                                 "JOIN pg_database d ON d.oid = s.dbid GROUP BY d.datname")
+    return {r["datname"]: r["calls"] for r in rows}
 
 
 def _machine_ticks() -> tuple[int, int]:

@@ -87,8 +87,7 @@ async def add_transitions(session: AsyncSession, rows: list[dict]) -> None:
         await session.execute(_INSERT_TRANSITIONS.statement, _INSERT_TRANSITIONS.params(rows))
 
 
-_INSERT_TRANSITIONS = unnest_insert(transitions, ("clue_id", "at", "actor", "actor_department", "action",
-                                                  "from_state", "to_state", "details"))
+_INSERT_TRANSITIONS = unnest_insert(transitions, tuple(c.name for c in transitions.c if c.name != "id"))
 
 
 async def history(session: AsyncSession, clue_id: str) -> list[dict]:

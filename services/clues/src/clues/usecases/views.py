@@ -14,8 +14,8 @@ from ..adapters.crypto import PiCipher
 from . import access
 
 
-async def list_clues(cipher: PiCipher, session: AsyncSession, actor: Principal, *, state: str | None, channel: str | None,
-                     uscc: str | None, limit: int, offset: int) -> list[dict]:
+async def list_clues(cipher: PiCipher, session: AsyncSession, actor: Principal, *, state: str | None,
+                     channel: str | None, uscc: str | None, limit: int, offset: int) -> list[dict]:
     """The office sees every clue, a department those dispatched to it, the hotline its work orders."""
     if actor.has(Role.OFFICE):
         department = None

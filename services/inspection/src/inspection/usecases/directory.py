@@ -61,7 +61,8 @@ async def load_inspectors(tx: Transaction, actor: Principal, rows: list[dict[str
     return await repo.upsert_inspectors(tx.session, values, clock.now())
 
 
-async def visible_inspector(session: AsyncSession, actor: Principal, inspector_id: str, *, for_update: bool = False) -> dict:
+async def visible_inspector(session: AsyncSession, actor: Principal, inspector_id: str, *,
+                            for_update: bool = False) -> dict:
     row = await repo.inspector(session, inspector_id, for_update=for_update)
     if row is None or not access.owns(actor, row["department"]):
         raise Problem(404, f"no inspector {inspector_id}")
@@ -75,7 +76,8 @@ async def edit_inspector(tx: Transaction, actor: Principal, inspector_id: str, c
     return await repo.update_inspector(tx.session, inspector_id, changes, clock.now())
 
 
-async def list_inspectors(session: AsyncSession, actor: Principal, *, department: str | None, limit: int, offset: int) -> list[dict]:
+async def list_inspectors(session: AsyncSession, actor: Principal, *, department: str | None, limit: int,
+                          offset: int) -> list[dict]:
     own = access.department_of(actor)
     if own == "":
         raise Problem(403, "inspectors are for the office and the departments")
