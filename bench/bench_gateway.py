@@ -19,7 +19,7 @@ from typing import Callable
 
 import httpx
 
-from harness import ROOT, BenchEnv, Figure, cpu_seconds, postgres_cpu_seconds
+from harness import ROOT, BenchEnv, Figure, cpu_seconds, postgres_cpu_seconds, profile
 from jsp_testkit.testing import local_stack_module
 
 PORTS = {"gateway": 18400, "registry": 18401, "clues": 18402}
@@ -136,6 +136,8 @@ async def run(env: BenchEnv) -> list[Figure]:
             await asyncio.to_thread(_load, url + path, headers, 2, {})
         gateway_pid, registry_pid = stack.services["gateway"].process.pid, stack.services["registry"].process.pid
         bare_pid, proxy_pid = bare[0].pid, bare[1].pid
+        for name, pid in (("gateway", gateway_pid), ("registry", registry_pid)):
+            profile(pid, f"{name}-lookups")
         ours_rps, ours_p99, ours_err, ours_cpu = await asyncio.to_thread(
             _load, gw + path, headers, seconds, {"gateway": lambda: cpu_seconds(gateway_pid),
                                                  "registry": lambda: cpu_seconds(registry_pid),

@@ -225,6 +225,16 @@ async def bare_consume_produce(bootstrap: str, *, in_topic: str, route: Callable
         await producer.stop()
 
 
+def profile(pid: int, name: str) -> None:
+    """With ``BENCH_PROFILE_DIR`` set, attach py-spy to process ``pid`` until it ends (a speedscope file named
+    for ``name``; never committed)."""
+    profile_dir = os.environ.get("BENCH_PROFILE_DIR")
+    if profile_dir:
+        subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "-r", "50",
+                          "-f", "speedscope", "-o", str(Path(profile_dir) / f"{name}-{pid}.json")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 @contextlib.asynccontextmanager
 async def service_process(*argv: str, ready: str = "ready", timeout: float = 120):
     """Run a pipeline in its own process, as it runs in production (``python bench/<script> ...``), and
@@ -242,12 +252,7 @@ async def service_process(*argv: str, ready: str = "ready", timeout: float = 120
                     return
         await asyncio.wait_for(until_ready(), timeout)
         drain = asyncio.create_task(proc.stdout.read())  # keep its pipe from filling up
-        profile_dir = os.environ.get("BENCH_PROFILE_DIR")
-        if profile_dir:  # py-spy attached until the process ends (a speedscope file; never committed)
-            out = Path(profile_dir) / f"{Path(argv[0]).stem}-{'-'.join(a for a in argv[1:2])}-{proc.pid}.json"
-            subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid),
-                              "-r", "50", "-f", "speedscope", "-o", str(out)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+        profile(proc.pid, f"{Path(argv[0]).stem}-{'-'.join(a for a in argv[1:2])}")
         yield proc
     finally:
         if proc.returncode is None:
