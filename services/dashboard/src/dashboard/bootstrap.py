@@ -7,7 +7,7 @@ from functools import partial
 
 import httpx
 
-from jsp_common import clock, topics
+from jsp_common import topics
 from jsp_common.cached import Refreshing
 from jsp_common.consumer import ConsumerLoop
 from jsp_common.db import Database
@@ -25,14 +25,11 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     settings = settings or Settings()
     runtime: ServiceRuntime[Deps] = ServiceRuntime(settings)
 
-    async def figures(scope: str | None) -> dict:
-        async with runtime.db.transaction() as session:
-            return await overview.overview(session, settings, scope, clock.now())
-
     gateway = httpx.AsyncClient(base_url=settings.gateway_url, timeout=settings.upstream_timeout_s)
     runtime.deps = Deps(settings=settings, db=runtime.db, gateway=gateway,
                         changes=ChangeFeed(settings.database_url),
-                        snapshots=FigureSnapshots(figures, max_age_s=settings.figures_max_age_s,
+                        snapshots=FigureSnapshots(partial(overview.kept, runtime.db, settings),
+                                                  max_age_s=settings.figures_max_age_s,
                                                   debounce_s=settings.live_min_interval_s,
                                                   refresh_share=settings.live_refresh_share),
                         matter_names=Refreshing(partial(public.matter_names, gateway), settings.matter_names_cache_s))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, true
+from sqlalchemy import and_, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.events.risk import UNRATED_CLASS
@@ -77,37 +77,13 @@ async def _grouped(session: AsyncSession, key, columns: dict[str, Any], where) -
     return {r["k"]: {k: int(r[k] or 0) for k in columns} for r in rows}
 
 
-def _count_if(cond):
+def count_if(cond):
     return func.count().filter(cond)
 
 
 async def notification_figures(session: AsyncSession, department: str | None, now: datetime, by) -> dict:
-    cols = {"notes_pending": func.count(), "notes_overdue": _count_if(n.acknowledge_by < now)}
+    cols = {"notes_pending": func.count(), "notes_overdue": count_if(n.acknowledge_by < now)}
     return await _grouped(session, by, cols, and_(notification_scope(department), pending()))
-
-
-async def clue_facts(session: AsyncSession, department: str | None, now: datetime, within: timedelta,
-                     since: datetime) -> list[dict]:
-    """One pass over the clues: counts per lead department, city, state and week received (None before
-    ``since``): open, overdue, due soon, chased, escalated (once per clue), returns and re-dispatches."""
-    alerts = select(ca.clue_id, func.bool_or(ca.kind == "chased").label("chased"),
-                    func.bool_or(ca.kind == "escalated").label("escalated")).group_by(ca.clue_id)
-    if department is not None:
-        alerts = alerts.where(ca.department == department)
-    alerts = alerts.subquery()
-    week = case((c.received_at >= since, func.date_trunc("week", func.timezone("Asia/Shanghai", c.received_at))))
-    cols = {"clues": func.count(), "clues_open": _count_if(open_clue()), "clues_overdue": _count_if(overdue_clue(now)),
-            "clues_due_soon": _count_if(due_soon_clue(now, within)),
-            "clues_chased": _count_if(alerts.c.chased.is_(True)),
-            "clues_escalated": _count_if(alerts.c.escalated.is_(True)),
-            "clues_returned": func.coalesce(func.sum(c.returns), 0),
-            "clues_redispatched": func.coalesce(func.sum(c.redispatches), 0)}
-    keys = {"lead": c.lead_department, "city": c.city_code, "state": c.state, "week": week}
-    rows = (await session.execute(
-        select(*[v.label(k) for k, v in keys.items()], *[v.label(k) for k, v in cols.items()])
-        .select_from(clues.outerjoin(alerts, alerts.c.clue_id == c.clue_id))
-        .where(clue_scope(department)).group_by(*keys.values()))).mappings().all()
-    return [{**{k: r[k] for k in keys}, **{k: int(r[k] or 0) for k in cols}} for r in rows]
 
 
 async def adjudication_figures(session: AsyncSession, by_city: bool) -> dict:
@@ -120,7 +96,7 @@ async def adjudication_figures(session: AsyncSession, by_city: bool) -> dict:
 
 
 async def inspection_figures(session: AsyncSession, department: str | None, by) -> dict:
-    cols = {"inspections_published": func.count(), "inspections_problems": _count_if(ir.problems_found)}
+    cols = {"inspections_published": func.count(), "inspections_problems": count_if(ir.problems_found)}
     return await _grouped(session, by, cols, inspection_scope(department))
 
 

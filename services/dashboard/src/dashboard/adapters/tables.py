@@ -7,6 +7,8 @@ keyed by the publisher's own ids, so a replayed event lands on the row it made b
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, Table, Text, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from ..domain.clues import TIMED_STATES
+
 metadata = MetaData()
 TZ = DateTime(timezone=True)
 
@@ -111,6 +113,30 @@ clues = Table(
     Index("clues_deadline", "deadline"),
     Index("clues_received", "received_at"),
     Index("clues_uscc", "uscc"),
+    # The clues whose handling deadline runs: the overdue and due-soon figures read these, not every clue.
+    Index("clues_timed_deadline", "deadline", postgresql_where=text(
+        "state IN (" + ", ".join(f"'{s}'" for s in TIMED_STATES) + ")")),
+)
+
+# Clues per scope, lead department, city, state and week received, with their returns and re-dispatches, kept by
+# triggers on ``clues`` (created in the migration, revision 0006) so the figures do not read every clue. ``scope``
+# '' is every clue (the office's figures), else a department the clue concerns (lead or co-operating);
+# ``lead_department`` and ``city_code`` '' are none. The triggers add each statement's changes as delta rows
+# (``delta``: never updated, so concurrent writers wait on no tally row); ``clue_figures.fold_clue_tally`` folds them
+# into one row per key. A key's figures are the sums of its rows.
+clue_tally = Table(
+    "clue_tally", metadata,
+    Column("scope", Text, nullable=False),
+    Column("lead_department", Text, nullable=False),
+    Column("city_code", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("week", Date, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Column("returns", BigInteger, nullable=False),
+    Column("redispatches", BigInteger, nullable=False),
+    Column("delta", Boolean, nullable=False),
+    Index("clue_tally_key", "scope", "lead_department", "city_code", "state", "week"),
+    Index("clue_tally_deltas", "scope", postgresql_where=text("delta")),
 )
 
 clue_transitions = Table(
@@ -220,5 +246,5 @@ inspection_targets = Table(
     Index("inspection_targets_draw", "draw_id"),
 )
 
-READ_MODEL = (entities, entity_tally, notifications, adjudication_cases, clues, clue_transitions, clue_alerts, inspection_results,
-              risk_alerts, inspection_targets, credit_classes)
+READ_MODEL = (entities, entity_tally, notifications, adjudication_cases, clues, clue_tally, clue_transitions,
+              clue_alerts, inspection_results, risk_alerts, inspection_targets, credit_classes)

@@ -7,7 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..adapters import reads
+from jsp_common import clock
+from jsp_common.db import Database
+
+from ..adapters import clue_figures, reads
 from ..adapters import reads_panels as panels
 from ..adapters.reads import ir, n
 from ..domain import charts, figures
@@ -15,12 +18,21 @@ from ..domain.places import cities, city_name, department_name
 from ..settings import Settings
 
 
+async def kept(db: Database, settings: Settings, department: str | None) -> dict:
+    """The figures the command page keeps (``usecases/snapshots.py``): the clue tally's deltas since the last
+    refresh folded first (a write, so on the primary, in a transaction of its own), then the figures."""
+    async with db.transaction() as session:
+        await clue_figures.fold_clue_tally(session)
+    async with db.transaction() as session:
+        return await overview(session, settings, department, clock.now())
+
+
 async def overview(session: AsyncSession, settings: Settings, department: str | None, now: datetime) -> dict:
     within = timedelta(hours=settings.due_soon_hours)
     office = department is None
     weeks = figures.weeks(now.date(), settings.trend_weeks)
     since = datetime.combine(weeks[0], datetime.min.time(), tzinfo=now.tzinfo)
-    clue_facts = await reads.clue_facts(session, department, now, within, since)
+    clue_facts = await clue_figures.clue_facts(session, department, now, within, since)
     by_dept = figures.merge([
         await reads.notification_figures(session, department, now, n.department),
         figures.regroup(clue_facts, "lead", figures.CLUE_FIGURES),

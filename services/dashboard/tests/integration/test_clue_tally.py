@@ -1,0 +1,140 @@
+"""The clue figures from the tally, on a real PostgreSQL: after clues written before the tally existed, then
+inserted, moved between states and departments, returned, deleted, in several statements and transactions, and
+folded part-way, every scope's figures are what counting every clue gives; and writers of the same figures do
+not wait on each other."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+from jsp_common import clock
+from jsp_common.db import Database
+from jsp_common.migrations import upgrade
+from jsp_testkit.testing import unique_database_url
+
+from dashboard.adapters import clue_figures
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+SAMR, NHC, MEM = "samr-410100", "nhc-410100", "mem-410300"
+COUNTED = ("clues", "clues_open", "clues_overdue", "clues_due_soon", "clues_chased", "clues_escalated",
+           "clues_returned", "clues_redispatched")
+
+# What the figures count, read from every clue (the definition the tally must agree with).
+EVERY_CLUE = text("""
+SELECT c.lead_department AS lead, c.city_code AS city, c.state,
+       CASE WHEN c.received_at >= :since THEN date_trunc('week', timezone('Asia/Shanghai', c.received_at)) END AS week,
+       count(*) AS clues,
+       count(*) FILTER (WHERE c.state IN ('received', 'pending_dispatch', 'dispatched', 'returned', 'accepted',
+                                          'verifying', 'handled')) AS clues_open,
+       count(*) FILTER (WHERE c.state IN ('dispatched', 'accepted', 'verifying', 'handled')
+                          AND c.deadline < :now) AS clues_overdue,
+       count(*) FILTER (WHERE c.state IN ('dispatched', 'accepted', 'verifying', 'handled')
+                          AND c.deadline >= :now AND c.deadline < :soon) AS clues_due_soon,
+       count(*) FILTER (WHERE a.chased) AS clues_chased, count(*) FILTER (WHERE a.escalated) AS clues_escalated,
+       sum(c.returns) AS clues_returned, sum(c.redispatches) AS clues_redispatched
+FROM clues c LEFT JOIN (SELECT clue_id, bool_or(kind = 'chased') AS chased, bool_or(kind = 'escalated') AS escalated
+                        FROM clue_alerts WHERE CAST(:dept AS text) IS NULL OR department = :dept GROUP BY clue_id) a
+     ON a.clue_id = c.clue_id
+WHERE CAST(:dept AS text) IS NULL OR c.lead_department = :dept OR :dept = ANY(c.co_departments)
+GROUP BY 1, 2, 3, 4""")
+
+INSERT = text("""
+INSERT INTO clues (clue_id, channel, channel_ref, state, city_code, lead_department, co_departments, deadline,
+                   received_at, updated_at, returns, redispatches)
+SELECT id, 'hotline', 'WO-' || id, state, city, lead, co, deadline, received, received, 0, 0
+FROM unnest(CAST(:ids AS text[]), CAST(:states AS text[]), CAST(:cities AS text[]), CAST(:leads AS text[]),
+            CAST(:deadlines AS timestamptz[]), CAST(:received AS timestamptz[])) AS r(id, state, city, lead, deadline, received),
+     LATERAL (SELECT CAST(:co AS text[]) AS co) AS c""")
+
+
+async def _insert(session, rows: list[tuple], co: list[str] | None = None) -> None:
+    ids, states, cities, leads, deadlines, received = (list(x) for x in zip(*rows))
+    await session.execute(INSERT, {"ids": ids, "states": states, "cities": cities, "leads": leads,
+                                   "deadlines": deadlines, "received": received, "co": co or []})
+
+
+async def _agree(db: Database, now: datetime) -> None:
+    within, since = timedelta(hours=24), datetime.combine((now - timedelta(weeks=3)).date(), datetime.min.time(),
+                                                          tzinfo=now.tzinfo)
+    since -= timedelta(days=since.weekday())
+    for dept in (None, SAMR, NHC, MEM):
+        async with db.transaction() as session:
+            got = await clue_figures.clue_facts(session, dept, now, within, since)
+            want = (await session.execute(EVERY_CLUE, {"since": since, "now": now, "soon": now + within,
+                                                       "dept": dept})).mappings().all()
+        as_rows = lambda rows: sorted(((r["lead"], r["city"], r["state"], r["week"], *(int(r[k] or 0) for k in COUNTED))
+                                       for r in rows), key=repr)
+        assert as_rows(got) == as_rows(want), f"scope {dept or 'office'}"
+
+
+async def test_the_figures_from_the_tally_are_those_of_every_clue_through_writes_deletes_and_folds(settings):
+    url = unique_database_url(settings, "dashboard_tally")
+    await upgrade(SERVICE_DIR, url, "0005")
+    db = Database(url)
+    now = clock.now()
+    day = timedelta(days=1)
+    try:
+        async with db.transaction() as session:  # written before the tally existed: counted by the migration
+            await _insert(session, [("OLD-1", "dispatched", "410100", SAMR, now - day, now - 40 * day),
+                                    ("OLD-2", "closed", None, None, None, now - 2 * day)], co=[NHC])
+        await upgrade(SERVICE_DIR, url)
+        await _agree(db, now)
+
+        async with db.transaction() as session:  # several statements in one transaction
+            await _insert(session, [(f"A-{i}", "received", "410100" if i % 3 else "410300", None, None, now - i * day)
+                                    for i in range(12)])
+            await _insert(session, [("A-12", "received", "410100", None, None, now - 30 * day)], co=[MEM])
+            await session.execute(text("UPDATE clues SET state = 'dispatched', lead_department = :lead, "
+                                       "deadline = :due WHERE clue_id IN ('A-1', 'A-2', 'A-3', 'A-4')"),
+                                  {"lead": SAMR, "due": now + 3 * day})
+            await session.execute(text("UPDATE clues SET deadline = :due WHERE clue_id = 'A-2'"),
+                                  {"due": now + timedelta(hours=5)})   # due soon
+            await session.execute(text("UPDATE clues SET deadline = :due WHERE clue_id = 'A-4'"),
+                                  {"due": now - timedelta(hours=5)})   # overdue since this morning
+        await _agree(db, now)
+        async with db.transaction() as session:
+            await clue_figures.fold_clue_tally(session)
+        async with db.transaction() as session:  # moved, returned, shared with co-operating departments, gone
+            await session.execute(text("UPDATE clues SET state = 'returned', returns = returns + 1, "
+                                       "lead_department = :lead WHERE clue_id = 'A-3'"), {"lead": MEM})
+            await session.execute(text("UPDATE clues SET state = 'dispatched', redispatches = redispatches + 1, "
+                                       "co_departments = :co, deadline = :due WHERE clue_id = 'A-3'"),
+                                  {"co": [SAMR, NHC], "due": now - day})
+            await session.execute(text("DELETE FROM clues WHERE clue_id IN ('A-5', 'OLD-2')"))
+            await session.execute(text(
+                "INSERT INTO clue_alerts (event_id, clue_id, department, role, kind, state, workdays, at) VALUES "
+                "('E-1', 'A-1', :samr, 'lead', 'chased', 'dispatched', 1, :now), "
+                "('E-2', 'A-1', :samr, 'lead', 'chased', 'dispatched', 0, :now), "
+                "('E-3', 'A-3', :nhc, 'co', 'escalated', 'dispatched', 1, :now)"), {"samr": SAMR, "nhc": NHC, "now": now})
+        await _agree(db, now)
+        async with db.transaction() as session:
+            await clue_figures.fold_clue_tally(session)
+            deltas = (await session.execute(text("SELECT count(*) FROM clue_tally WHERE delta"))).scalar_one()
+        assert deltas == 0
+        await _agree(db, now)
+    finally:
+        await db.dispose()
+
+
+async def test_writers_of_the_same_figures_do_not_wait_on_each_other(settings):
+    """Two transactions adding clues of the same department, city, state and week: the second commits while the
+    first is still open (with a tally row per key updated in place, it would wait for the first to end)."""
+    url = unique_database_url(settings, "dashboard_tally_writers")
+    await upgrade(SERVICE_DIR, url)
+    db = Database(url)
+    now = clock.now()
+    try:
+        async with db.transaction() as first:
+            await _insert(first, [("W-1", "received", "410100", SAMR, None, now)])
+            async with db.transaction() as second:
+                await second.execute(text("SET LOCAL lock_timeout = '2s'"))
+                await _insert(second, [("W-2", "received", "410100", SAMR, None, now)])
+                await clue_figures.fold_clue_tally(second)  # a fold under way does not hold writers either
+        async with db.transaction() as session:
+            got = await clue_figures.clue_facts(session, SAMR, now, timedelta(hours=24), now - timedelta(days=7))
+        assert sum(r["clues"] for r in got) == 2
+    finally:
+        await db.dispose()
