@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import asyncpg
-from sqlalchemy import event, text
+from sqlalchemy import Select, event, text
 from sqlalchemy.engine import Result, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -91,12 +91,51 @@ class Database:
         async with self.read_sessions() as session:
             yield session
 
+    async def first(self, query: Query, **params: Any) -> dict | None:
+        """The first row of a read ``query`` as a dict (None when there is none), outside a transaction as
+        :meth:`reading`, run by asyncpg on a pooled connection: for a read every request makes (the directory's
+        lookup), without SQLAlchemy's execution path (sessions, result objects), which costs about 400 µs of CPU
+        a statement on this stack against about 75 for asyncpg's."""
+        async with self.engine.connect() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            sql = query.sql(self.engine.dialect)
+            try:
+                row = await pg.fetchrow(sql, *(params[name] for name in query.params))
+            except asyncpg.DataError as exc:  # a value PostgreSQL cannot take: the caller's, as SQLAlchemy says it
+                raise DataError(sql, params, exc) from exc
+        return None if row is None else query.row(row)
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class Query:
+    """A Core ``select`` compiled once into PostgreSQL's own text for :meth:`Database.first`: its parameters
+    (``bindparam`` names) in their positions and its columns' result processing, as SQLAlchemy would apply them."""
+
+    def __init__(self, statement: Select):
+        self.statement = statement
+        self.params: list[str] = []
+        self._text: str | None = None
+        self._columns: list[tuple[str, Any]] = []
+
+    def sql(self, dialect) -> str:
+        """The statement's text for ``dialect`` (compiled on first use)."""
+        if self._text is None:
+            compiled = self.statement.compile(dialect=dialect)
+            self.params = list(compiled.positiontup or ())
+            self._columns = [(c.key, c.type.dialect_impl(dialect).result_processor(dialect, None))
+                             for c in self.statement.selected_columns]
+            self._text = compiled.string
+        return self._text
+
+    def row(self, record) -> dict:
+        return {key: (process(value) if process is not None and value is not None else value)
+                for (key, process), value in zip(self._columns, record)}
 
 
 def dicts(result: Result) -> list[dict]:

@@ -61,9 +61,16 @@ async def test_registration_notifies_departments_and_acknowledgement_clears_over
     notification_id = food[0].envelope.data["notification_id"]
     samr = kit.department("samr-410100")
 
-    # Each department sees the entity; another department gets 404.
-    assert (await registry.call("GET", f"/entities/{code}", samr)).status_code == 200
+    # Each department sees the entity as registered; another department gets 404; a USCC PostgreSQL cannot take
+    # is the caller's error.
+    seen = await registry.call("GET", f"/entities/{code}", samr)
+    assert seen.status_code == 200
+    assert {k: seen.json()[k] for k in ("uscc", "name", "licences", "responsible_departments", "established_on")} == {
+        "uscc": code, "name": data["name"], "licences": [{**lic, "issued_on": None, "valid_until": None} for lic in data["licences"]],
+        "responsible_departments": ["mem-410100", "samr-410100"], "established_on": data["established_on"]}
     assert (await registry.call("GET", f"/entities/{code}", kit.department("nmpa-410000"))).status_code == 404
+    bad = await registry.call("GET", "/entities/9141%00", samr)
+    assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
     assert (await registry.call("GET", f"/notifications/{notification_id}",
                                 kit.department("mem-410100"))).status_code == 404
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import divisions, industries
-from jsp_common.db import element_shares
+from jsp_common.db import Database, Query, element_shares
 
 from ..domain.directory import RECORD_FIELDS, Record
 from ..domain.rules import Rule
@@ -127,9 +127,13 @@ async def name_bigram_shares(session: AsyncSession) -> dict[str, float]:
     return await element_shares(session, "entities_name_bigrams", "name_bigrams")
 
 
-async def entity_row(session: AsyncSession, uscc: str):
-    """The whole row of an entity (with the columns the domain does not keep), or None."""
-    return (await session.execute(select(entities).where(entities.c.uscc == uscc))).first()
+_ENTITY = Query(select(entities).where(entities.c.uscc == bindparam("uscc")))
+
+
+async def entity_row(db: Database, uscc: str) -> dict[str, Any] | None:
+    """The whole row of an entity (with the columns the domain does not keep), or None: every lookup through the
+    gateway reads it, so through asyncpg directly (``Database.first``)."""
+    return await db.first(_ENTITY, uscc=uscc)
 
 
 def _without_id(rows) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, get_type_hints
+from typing import Any, Mapping, get_type_hints
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, create_model
@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, create_model
 from jsp_common.access import enforced
 from jsp_common.api_types import NONBLANK_PRINTABLE, DepartmentCode, DivisionCode
 from jsp_common.events.registry import AssignmentState, EntityStatus
-from jsp_common.http import deps_of, reading, transaction
+from jsp_common.http import deps_of, get_runtime, reading, transaction
 from jsp_common.principal import Principal, principal_from_request
 
 from ..domain.access import department_scope
@@ -25,8 +25,8 @@ router = APIRouter(prefix="/entities", tags=["directory"], dependencies=[enforce
 
 class _EntityView(BaseModel):
     @classmethod
-    def of(cls, row) -> "EntityOut":
-        m = dict(row._mapping)
+    def of(cls, row: Mapping[str, Any]) -> "EntityOut":
+        m = dict(row)
         m["responsible_departments"] = list(m.pop("departments"))
         return cls.model_validate(m)
 
@@ -75,14 +75,12 @@ async def search(request: Request, name: str | None = Query(None, description="C
             division=division, industry=industry, department=department, status=status and status.value,
             assignment_state=assignment_state and assignment_state.value)
     return EntityPage(total=total, total_capped=capped, page=paging.page, page_size=paging.page_size,
-                      items=[EntityOut.of(r) for r in rows])
+                      items=[EntityOut.of(r._mapping) for r in rows])
 
 
 @router.get("/{uscc}", response_model=EntityOut, summary="One entity by USCC")
 async def get_entity(uscc: str, request: Request, principal: Principal = Depends(principal_from_request)):
-    async with reading(request) as session:
-        row = await directory.entity_row(session, principal, uscc)
-    return EntityOut.of(row)
+    return EntityOut.of(await directory.entity_row(get_runtime(request).db, principal, uscc))
 
 
 @router.get("/{uscc}/history", summary="Every change received (applied or superseded) and every decision")

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.db import Database
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
@@ -37,9 +38,9 @@ async def search(deps: Deps, session: AsyncSession, *, limit: int, offset: int,
                                          limit=limit, offset=offset, count_cap=deps.settings.search_count_cap)
 
 
-async def entity_row(session: AsyncSession, principal: Principal, uscc: str):
-    row = await records.entity_row(session, uscc)
-    if row is None or not can_see_entity(principal, row.departments):
+async def entity_row(db: Database, principal: Principal, uscc: str) -> dict[str, Any]:
+    row = await records.entity_row(db, uscc)
+    if row is None or not can_see_entity(principal, row["departments"]):
         raise Problem(404, f"no entity {uscc} here")
     return row
 
