@@ -29,6 +29,9 @@ class Settings(ServiceSettings):
     # allowed; 0: none), the group's writers wait while the rebuild reads the rest and puts the copy in place.
     rebuild_final_pass_records: int = Field(2000, ge=0)
     rebuild_max_passes: int = Field(10, ge=0)
+    # The longest the group's writers are held (the final pass, the copy put in place): a rebuild that takes longer
+    # gives up (the live tables as they were, the writers go on) and is refused, to be run again.
+    rebuild_hold_max_s: float = Field(300.0, gt=0)
 
     # The gateway, for the entity 360 view (called with the signed-in person's own token, so the gateway's
     # own scoping applies) and the inspection service's public routes (key matters, service manuals).

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
 
 from jsp_common import clock, topics
 from jsp_common.db import Database
@@ -31,7 +32,7 @@ HELD = "SELECT count(*) FROM pg_locks WHERE relation = 'public.inbox'::regclass 
 WAITING = "SELECT count(*) FROM pg_locks WHERE relation = 'public.inbox'::regclass AND NOT granted"
 
 
-async def send_entities(producer, usccs: list[str]) -> None:
+async def send_entities(producer, usccs: list[str], version: int = 1) -> None:
     now = clock.now()
     sent = []
     for uscc in usccs:
@@ -39,7 +40,7 @@ async def send_entities(producer, usccs: list[str]) -> None:
             uscc=uscc, name=f"郑州{uscc[-6:]}餐饮有限公司", entity_type="有限责任公司",
             address="河南省郑州市金水区农业路18号", division_code="410105", industry_code="6210", status="active",
             established_on="2020-05-01", responsible_departments=["samr-410100"], domains=["food"],
-            assignment_state="assigned", assignment_source="rules", record_version=1,
+            assignment_state="assigned", assignment_source="rules", record_version=version,
             last_changed_at=now - timedelta(days=3), updated_at=now)
         env = new_envelope(type=record.event_type, source="/test", data=record.model_dump(mode="json"))
         sent.append(await producer.send(topics.REGISTRY_ENTITIES, env.to_bytes(), key=uscc.encode()))
@@ -124,3 +125,43 @@ async def test_a_rebuild_refuses_to_put_in_place_a_copy_of_tables_migrated_meanw
         assert await scalar(db, "SELECT count(*) FROM public.entities") == entities  # the live tables, as they were
     finally:
         await db.dispose()
+
+
+async def test_a_rebuild_that_holds_the_writers_too_long_gives_up_and_lets_them_go_on(
+        dashboard, dashboard_settings, raw_producer):
+    """The final pass cannot end (a row of the copy it must write is locked): once the writers have been held
+    ``rebuild_hold_max_s`` the rebuild is refused and rolled back; the group's writers go on, the live tables as
+    they were plus what the group applies."""
+    settings = dashboard_settings.model_copy(update={"rebuild_max_passes": 1, "rebuild_hold_max_s": 2.0})
+    db = Database(settings.database_url)
+    blocker = await db.engine.connect()
+    uscc, later = new_uscc(), new_uscc()
+    version = "SELECT coalesce(max(record_version), 0) FROM {table} WHERE uscc = :u"
+    try:
+        await send_entities(raw_producer, [uscc])
+        await wait_until(lambda: _is(db, version.format(table="entities"), uscc, 1), timeout=60,
+                         what="the running group applied the entity")
+        rebuilding = asyncio.create_task(rebuild(settings))
+        await wait_until(lambda: _is(db, version.format(table="read_model_rebuild.entities"), uscc, 1), timeout=120,
+                         what="the rebuild's first pass copied the entity")
+        # The next version comes after the first pass's ends: the final pass, writers held, must write this row.
+        await blocker.execute(text("SELECT 1 FROM read_model_rebuild.entities WHERE uscc = :u FOR UPDATE"), {"u": uscc})
+        await send_entities(raw_producer, [uscc], version=2)
+        with pytest.raises(RebuildRefused, match="writers were held 2 s"):
+            await rebuilding
+        await send_entities(raw_producer, [later])
+        await wait_until(lambda: _is(db, version.format(table="entities"), uscc, 2), timeout=60,
+                         what="the group's held transaction went on")
+        await wait_until(lambda: _is(db, version.format(table="entities"), later, 1), timeout=60,
+                         what="the group went on writing the live tables")
+    finally:
+        await blocker.rollback()
+        await blocker.close()
+        await db.dispose()
+
+
+async def _is(db: Database, sql: str, uscc: str, expected: int) -> bool:
+    try:
+        return await scalar(db, sql, u=uscc) == expected
+    except ProgrammingError:  # the copy not made yet
+        return False

@@ -9,10 +9,13 @@ transaction. The copy then holds every message up to ends read after the writers
 effect the live tables had; a message the group had read but not applied yet is applied to the copy when its
 transaction goes on, or skipped by the copy's inbox when the rebuild applied it already. The group's position
 in Kafka is not moved. A copy made before the live tables were migrated (their revision differs once the writers
-are held) is not put in place.
+are held) is not put in place. The writers are held at most ``rebuild_hold_max_s``: a final pass not ended by then is
+rolled back, the writers go on and the rebuild is refused.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from jsp_common.db import Database
 from jsp_common.logs import get_logger
@@ -62,8 +65,7 @@ async def rebuild(settings: Settings) -> dict[str, int]:
         while passes < settings.rebuild_max_passes and (n is None or n >= settings.rebuild_final_pass_records):
             passes, n = passes + 1, await apply_pass()
             log.info("read model rebuild: pass applied", passes=passes, messages=n)
-        async with runtime.db.transaction() as session:
-            await shadow.hold_writers(session, TABLES)
+        async def held(session) -> int:
             if (now := await shadow.revision(session)) != shaped_at:  # the copy has the tables' old shape
                 raise RebuildRefused(f"the read model's tables were migrated during the rebuild ({shaped_at} -> "
                                      f"{now}): run it again")
@@ -72,6 +74,15 @@ async def rebuild(settings: Settings) -> dict[str, int]:
             await shadow.put_in_place(session, TABLES)
             for area in writes.AREAS:
                 await writes.announce(session, area)
+            return n
+
+        async with runtime.db.transaction() as session:
+            await shadow.hold_writers(session, TABLES)
+            try:
+                n = await asyncio.wait_for(held(session), settings.rebuild_hold_max_s)
+            except asyncio.TimeoutError:  # rolled back: the writers go on, the live tables as they were
+                raise RebuildRefused(f"the group's writers were held {settings.rebuild_hold_max_s:g} s and the "
+                                     "final pass had not ended: the read model is as it was; run it again") from None
         log.info("read model rebuilt and in place", final_pass_messages=n)
         async with runtime.db.transaction() as session:
             return await writes.counts(session)
