@@ -11,6 +11,7 @@ import asyncpg
 from sqlalchemy import Select, event, text
 from sqlalchemy.engine import Result, make_url
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -98,11 +99,10 @@ class Database:
         a statement on this stack against about 75 for asyncpg's."""
         async with self.engine.connect() as conn:
             pg = (await conn.get_raw_connection()).driver_connection
-            sql = query.sql(self.engine.dialect)
             try:
-                row = await pg.fetchrow(sql, *(params[name] for name in query.params))
+                row = await pg.fetchrow(query.sql, *(params[name] for name in query.params))
             except asyncpg.DataError as exc:  # a value PostgreSQL cannot take: the caller's, as SQLAlchemy says it
-                raise DataError(sql, params, exc) from exc
+                raise DataError(query.sql, params, exc) from exc
         return None if row is None else query.row(row)
 
     async def ping(self) -> None:
@@ -114,24 +114,17 @@ class Database:
 
 
 class Query:
-    """A Core ``select`` compiled once into PostgreSQL's own text for :meth:`Database.first`: its parameters
-    (``bindparam`` names) in their positions and its columns' result processing, as SQLAlchemy would apply them."""
+    """A Core ``select`` compiled once, for asyncpg, into PostgreSQL's own text for :meth:`Database.first`: its
+    parameters (``bindparam`` names) in their positions and its columns' result processing, as SQLAlchemy would
+    apply them."""
 
     def __init__(self, statement: Select):
-        self.statement = statement
-        self.params: list[str] = []
-        self._text: str | None = None
-        self._columns: list[tuple[str, Any]] = []
-
-    def sql(self, dialect) -> str:
-        """The statement's text for ``dialect`` (compiled on first use)."""
-        if self._text is None:
-            compiled = self.statement.compile(dialect=dialect)
-            self.params = list(compiled.positiontup or ())
-            self._columns = [(c.key, c.type.dialect_impl(dialect).result_processor(dialect, None))
-                             for c in self.statement.selected_columns]
-            self._text = compiled.string
-        return self._text
+        dialect = asyncpg_dialect()
+        compiled = statement.compile(dialect=dialect)
+        self.sql: str = compiled.string
+        self.params: list[str] = list(compiled.positiontup or ())
+        self._columns = [(c.key, c.type.dialect_impl(dialect).result_processor(dialect, None))
+                         for c in statement.selected_columns]
 
     def row(self, record) -> dict:
         return {key: (process(value) if process is not None and value is not None else value)

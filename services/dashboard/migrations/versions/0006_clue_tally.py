@@ -2,7 +2,7 @@
 department a clue concerns, lead or co-operating), lead department, city, state and week received, how many clues
 there are and their returns and re-dispatches. A trigger on ``clues`` adds each statement's changes as delta rows
 (inserted, never updated: concurrent writers wait on no tally row); the figures' refresh folds the deltas into one
-row per key (``reads.fold_clue_tally``). The overdue and due-soon counts come from the clues whose deadline runs
+row per key (``adapters/clue_figures.py``). The overdue and due-soon counts come from the clues whose deadline runs
 and is near (a partial index), the chased and escalated ones from the alerts: the figures no longer read every
 clue the read model holds, which grows by about 60,000 a day at the province's scale.
 

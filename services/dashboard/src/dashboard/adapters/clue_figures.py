@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, case, cast, func, literal_column, or_, select, text
+from sqlalchemy import DateTime, case, cast, func, or_, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..domain.clues import OPEN_STATES, TIMED_STATES
+from ..domain.clues import OPEN_STATES
 from .reads import c, ca, clue_scope, count_if
-from .tables import clue_tally, clues
+from .tables import TIMED_CLUE, clue_tally, clues
 
 CLUE_FACTS = ("clues", "clues_open", "clues_overdue", "clues_due_soon", "clues_chased", "clues_escalated",
               "clues_returned", "clues_redispatched")
@@ -46,9 +46,8 @@ async def clue_facts(session: AsyncSession, department: str | None, now: datetim
 
     week = case((c.received_at >= since, func.date_trunc("week", func.timezone("Asia/Shanghai", c.received_at))))
     keys = {"lead": c.lead_department, "city": c.city_code, "state": c.state, "week": week}
-    timed = c.state.in_([literal_column(f"'{s}'") for s in TIMED_STATES])  # as the partial index names them
     near = {"clues_overdue": count_if(c.deadline < now), "clues_due_soon": count_if(c.deadline >= now)}
-    add((await session.execute(_facts(keys, near).where(timed, c.deadline < now + within,
+    add((await session.execute(_facts(keys, near).where(text(TIMED_CLUE), c.deadline < now + within,
                                                         clue_scope(department)))).mappings())
 
     alerts = select(ca.clue_id, func.bool_or(ca.kind == "chased").label("chased"),
