@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .connections import Outage
-from .db import Database
+from .db import Database, driver_connection
 from .envelope import Envelope, derived_id, encode_event
 from .events import EventData
 from .logs import get_logger
@@ -210,8 +210,7 @@ class OutboxRelay:
         payload), in order, and mark them sent. Returns how many transactions (outbox rows); 0 also when
         another relay of the service is publishing."""
         async with self.db.transaction() as session:
-            conn = await (await session.connection()).get_raw_connection()
-            pg = conn.driver_connection  # asyncpg: this loop runs for every event, so no ORM rows here
+            pg = await driver_connection(session)  # this loop runs for every event, so no ORM rows here
             if not await pg.fetchval(_TAKE_RELAY_LOCK, RELAY_LOCK):
                 return 0  # another replica's relay is publishing
             rows = await pg.fetch(_SELECT_UNSENT, self.batch_size, self.batch_bytes)
@@ -233,8 +232,7 @@ class OutboxRelay:
 
     async def housekeeping(self) -> None:
         async with self.db.transaction() as session:
-            conn = await (await session.connection()).get_raw_connection()
-            pg = conn.driver_connection
+            pg = await driver_connection(session)
             await pg.execute(_DELETE_SENT, clock.now() - self.keep_sent)
             backlog = await pg.fetchval(_BACKLOG)
         OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import divisions, replica
-from jsp_common.db import dicts, element_shares
+from jsp_common.db import driver_connection, element_shares
 from jsp_common.unnest import SEP
 
 from ..domain.text import search_grams
@@ -49,14 +48,16 @@ def _keys(city_code: str | None, grams: list[str]) -> list[str]:
 _COLUMNS = [c for c in entities.c if c.name not in ("name_grams", "place_grams")]
 
 # For each asked (the index keys a candidate must hold one of and all the name's bigrams, each joined by SEP), the
-# entities holding one of the first and sharing most of the second.
-_CANDIDATES = text(f"""
-SELECT q.i, e.* FROM unnest(CAST(:i AS int[]), CAST(:keys AS text[]), CAST(:grams AS text[])) AS q(i, keys, grams)
+# entities holding one of the first and sharing most of the second. Run by asyncpg (up to 50 candidates for each of
+# a poll's names: thousands of rows, whose records need none of SQLAlchemy's result processing).
+_CANDIDATES = f"""
+SELECT q.i, e.* FROM unnest($1::int[], $2::text[], $3::text[]) AS q(i, keys, grams)
+CROSS JOIN LATERAL (SELECT string_to_array(q.keys, chr(31)) AS keys, string_to_array(q.grams, chr(31)) AS grams) a
 CROSS JOIN LATERAL (
   SELECT {", ".join(f"r.{c.name}" for c in _COLUMNS)} FROM replica_entities r
-  WHERE r.place_grams && string_to_array(q.keys, chr(31))
-  ORDER BY (SELECT count(*) FROM unnest(r.name_grams) g WHERE g = ANY(string_to_array(q.grams, chr(31)))) DESC
-  LIMIT :limit) e""").columns(i=Integer, **{c.name: c.type for c in _COLUMNS})  # typed by name, as select() would
+  WHERE r.place_grams && a.keys
+  ORDER BY (SELECT count(*) FROM unnest(r.name_grams) g WHERE g = ANY(a.grams)) DESC
+  LIMIT $4) e"""
 
 
 async def entity_candidates(session: AsyncSession, names: list[tuple[list[str], list[str], str | None]], *,
@@ -66,12 +67,12 @@ async def entity_candidates(session: AsyncSession, names: list[tuple[list[str], 
     all in one statement."""
     found: list[list[dict]] = [[] for _ in names]
     if names:
-        rows = await session.execute(_CANDIDATES, {"i": list(range(len(names))),
-                                                   "keys": [SEP.join(_keys(city, first)) for first, _, city in names],
-                                                   "grams": [SEP.join(grams) for _, grams, _ in names],
-                                                   "limit": limit})
-        for r in dicts(rows):
-            found[r.pop("i")].append(r)
+        pg = await driver_connection(session)
+        for r in await pg.fetch(_CANDIDATES, list(range(len(names))),
+                                [SEP.join(_keys(city, first)) for first, _, city in names],
+                                [SEP.join(grams) for _, grams, _ in names], limit):
+            row = dict(r)
+            found[row.pop("i")].append(row)
     return found
 
 

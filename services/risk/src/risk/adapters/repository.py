@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import replica
-from jsp_common.db import all_rows, dicts, first_row
+from jsp_common.db import all_rows, dicts, driver_connection, first_row
 from jsp_common.unnest import unnest_insert
 
 from ..domain.model import RiskModel
@@ -94,11 +94,6 @@ async def observations_of(session: AsyncSession, uscc: str, since: datetime) -> 
     return [Observation(r.indicator, r.at, r.amount) for r in await session.execute(q)]
 
 
-async def _pg(session: AsyncSession):
-    """The asyncpg connection under the session (the full re-scoring reads and writes a million rows)."""
-    return (await (await session.connection()).get_raw_connection()).driver_connection
-
-
 _COUNTS = ("SELECT o.uscc, o.indicator, sum(o.amount) FROM observations o "
            "JOIN unnest($1::text[], $2::timestamptz[]) AS w(code, since) ON o.indicator = w.code AND o.at >= w.since "
            "WHERE o.uscc BETWEEN $3 AND $4 GROUP BY 1, 2")
@@ -111,8 +106,8 @@ async def counts_for(session: AsyncSession, first: str, last: str, windows: dict
     if not windows:
         return {}
     out: dict[str, dict[str, float]] = {}
-    for uscc, code, total in await (await _pg(session)).fetch(_COUNTS, list(windows), list(windows.values()),
-                                                              first, last):
+    pg = await driver_connection(session)
+    for uscc, code, total in await pg.fetch(_COUNTS, list(windows), list(windows.values()), first, last):
         out.setdefault(uscc, {})[code] = float(total)
     return out
 
@@ -193,7 +188,8 @@ def rescored_values(a_score: float, level: str | None, counts: dict, contributio
 async def update_standings(session: AsyncSession, usccs: list[str], values: list[tuple], scored_at: datetime) -> None:
     """Set the new standing (:func:`rescored_values`) of many entities: one statement, one array per column."""
     if usccs:
-        await (await _pg(session)).execute(_UPDATE_RESCORED, usccs, *(list(col) for col in zip(*values)), scored_at)
+        pg = await driver_connection(session)
+        await pg.execute(_UPDATE_RESCORED, usccs, *(list(col) for col in zip(*values)), scored_at)
 
 
 _PAGE = ("SELECT uscc, level, credit_class, corrected_class, scored_at FROM standings WHERE uscc > $1 "
@@ -203,7 +199,7 @@ _PAGE = ("SELECT uscc, level, credit_class, corrected_class, scored_at FROM stan
 async def standings_page(session: AsyncSession, after: str, limit: int) -> list[tuple]:
     """The next ``limit`` standings after USCC ``after`` as (uscc, level, credit_class, corrected_class,
     scored_at): what a re-scoring compares against."""
-    return [tuple(r) for r in await (await _pg(session)).fetch(_PAGE, after, limit)]
+    return [tuple(r) for r in await (await driver_connection(session)).fetch(_PAGE, after, limit)]
 
 
 async def add_class_histories(session: AsyncSession, rows: list[dict]) -> None:
