@@ -4,7 +4,7 @@ more than the look's ceiling, so a first look whose best candidate reaches it se
 from hypothesis import given, settings, strategies as st
 
 from clues.domain.name_lookup import plan
-from clues.domain.text import match_confidence, search_grams
+from clues.domain.text import best_match, match_confidence, search_grams
 
 # Few characters, so that random names share pieces, runs of pieces and whole cores.
 CHARS = "好味道安邦餐饮管理"
@@ -34,3 +34,11 @@ def test_no_entity_left_out_scores_above_the_ceiling(name, address, other, other
     shared = set(search_grams(other)) & set(lookup.pieces)  # a candidate when every piece is looked up
     if shared and not shared & set(lookup.first):
         assert match_confidence(name, address, other, other_address) <= lookup.ceiling
+
+
+@settings(max_examples=2000, deadline=None)
+@given(name=names, address=addresses, candidates=st.lists(st.tuples(names, addresses), max_size=12))
+def test_the_best_candidate_is_the_first_of_the_highest_scoring(name, address, candidates):
+    scores = [match_confidence(name, address, n, a) for n, a in candidates]
+    top = max(scores, default=0.0)
+    assert best_match(name, address, candidates) == ((scores.index(top), top) if top > 0 else (None, 0.0))

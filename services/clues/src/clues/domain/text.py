@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import cache, lru_cache
 
 from jsp_common import divisions
@@ -108,6 +109,24 @@ def match_confidence(name: str, address: str | None, cand_name: str, cand_addres
     """Confidence that a clue's business (name, address) is a directory entity."""
     return confidence(name_similarity(name, cand_name),
                       dice(address, cand_address) if address and cand_address else None)
+
+
+def best_match(name: str, address: str | None,
+               candidates: Sequence[tuple[str, str | None]]) -> tuple[int | None, float]:
+    """Which of the (name, address) ``candidates`` a business most likely is: the index of the first with the
+    highest :func:`match_confidence` (None when none scores above 0), and that confidence. A candidate whose
+    name leaves it no better than the best so far even with the very same address is not compared by address
+    (most of a look-up's 50 are not: half the scoring's cost)."""
+    best, best_score = None, 0.0
+    for k, (cand_name, cand_address) in enumerate(candidates):
+        names_alike = name_similarity(name, cand_name)
+        both = bool(address and cand_address)
+        if confidence(names_alike, 1.0 if both else None) <= best_score:
+            continue
+        score = confidence(names_alike, dice(address, cand_address) if both else None)
+        if score > best_score:
+            best, best_score = k, score
+    return best, best_score
 
 
 def search_grams(name: str) -> list[str]:

@@ -30,7 +30,7 @@ from ..deps import Deps
 from ..domain import name_lookup
 from ..domain.lifecycle import OPEN_STATES, State
 from ..domain.routing import Route, RoutingInput, route
-from ..domain.text import dice, match_confidence, search_grams
+from ..domain.text import best_match, dice, search_grams
 from . import journal
 from .access import INTAKE
 from .configuration import Configuration
@@ -72,12 +72,8 @@ async def match_by_name(deps: Deps, session: AsyncSession,
 def _best(wanted: tuple[str | None, str | None, str | None], candidates: list[dict]) -> tuple[dict | None, float]:
     """The best-scoring candidate (the first of equals) and its confidence."""
     name, address, _ = wanted
-    best, best_score = None, 0.0
-    for c in candidates:
-        score = match_confidence(name, address, c["name"], c["address"])
-        if score > best_score:
-            best, best_score = c, score
-    return best, best_score
+    k, score = best_match(name or "", address, [(c["name"], c["address"]) for c in candidates])
+    return (candidates[k] if k is not None else None), score
 
 
 def _place_of(fields: _ClueFields) -> str | None:
