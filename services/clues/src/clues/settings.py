@@ -22,9 +22,9 @@ class Settings(ServiceSettings):
     intake_group: str = "clues.intake"
     replica_group: str = "clues.replica"
 
-    # Personal information (PIPL art. 51): callers' names and phones are encrypted at rest (Fernet,
-    # AES-128-CBC + HMAC). The key is derived from this secret; put the new one first to rotate,
-    # older ones still decrypt.
+    # Personal information (PIPL art. 51): callers' names and phones are encrypted at rest (AES-256-GCM;
+    # values written earlier in Fernet still decrypt). The key is derived from this secret; put the new one
+    # first to rotate, older ones still decrypt.
     pi_keys: list[str] = Field(default_factory=lambda: [f"{DEV_SECRET_MARKER}-clues-pi-key"])
 
     # Time limits (working days, Asia/Shanghai calendar with official holidays and make-up days).

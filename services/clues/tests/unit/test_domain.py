@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import date, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from jsp_common.clock import TZ
@@ -136,10 +139,18 @@ def test_rejection_receipt_for_unreadable_message_uses_the_key():
 def test_personal_information_encrypted_and_rotatable():
     old = PiCipher(["old-secret"])
     token = old.encrypt("13812345678")
-    assert b"13812345678" not in token
-    assert PiCipher(["new-secret", "old-secret"]).decrypt(token) == "13812345678"
-    with pytest.raises(ValueError):
-        PiCipher(["other"]).decrypt(token)
+    assert b"13812345678" not in token and token != old.encrypt("13812345678")  # a new nonce each time
+    rotated = PiCipher(["new-secret", "old-secret"])
+    assert rotated.decrypt(token) == "13812345678"
+    assert PiCipher(["new-secret"]).decrypt(rotated.encrypt("张三丰")) == "张三丰"
+    # A token written in the earlier format (Fernet, the same secret) still decrypts.
+    earlier = Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"old-secret").digest())).encrypt("13812345678".encode())
+    assert rotated.decrypt(earlier) == "13812345678"
+    tampered = token[:-1] + bytes([token[-1] ^ 1])
+    for cipher, t in ((PiCipher(["other"]), token), (PiCipher(["other"]), earlier), (old, tampered),
+                      (old, token[:20])):
+        with pytest.raises(ValueError):
+            cipher.decrypt(t)
     assert mask_name("张三丰") == "张**"
 
 
