@@ -21,7 +21,7 @@ import uuid
 from aiokafka import AIOKafkaProducer
 
 from harness import (BenchEnv, Figure, bare_consume_produce, count_statements_from_now, cpu_seconds,
-                     kafka_cpu_seconds, measure_pipeline, peak_rss_mib, platform_stack, postgres_cpu_seconds,
+                     kafka_cpu_seconds, measure_pipeline, peak_rss_mib, platform_stack, postgres_cpu_seconds, profile,
                      start_groups_at_end, statements_by_database)
 from jsp_common import topics
 from jsp_common.envelope import Envelope, new_envelope
@@ -126,6 +126,8 @@ async def run(env: BenchEnv) -> list[Figure]:
     try:
         await producer.start()
         pids = {n: s.process.pid for n, s in stack.services.items()}
+        for n, pid in pids.items():
+            profile(pid, f"henan-day-{n}")
         meters = {**{n: (lambda pid=pid: cpu_seconds(pid)) for n, pid in pids.items()}, **SERVERS}
         cpu_before = {n: used() for n, used in meters.items()}
         counting = await count_statements_from_now(env)
