@@ -153,14 +153,15 @@ async def ensure_standings(session: AsyncSession, departments: dict[str, list[st
     return {r["uscc"]: r for r in dicts(res)}
 
 
+# Every observation in the windows of a poll's entities (hundreds of rows a poll): asyncpg's records as they are.
+_OBSERVATIONS_OF = "SELECT uscc, indicator, at, amount FROM observations WHERE uscc = ANY($1::text[]) AND at >= $2"
+
+
 async def observations_of_many(session: AsyncSession, usccs: list[str], since: datetime
                                ) -> dict[str, list[Observation]]:
-    q = (select(observations.c.uscc, observations.c.indicator, observations.c.at, observations.c.amount)
-         .where(observations.c.uscc == func.any(bindparam("usccs", usccs, type_=ARRAY(Text))),
-                observations.c.at >= since))
     out: dict[str, list[Observation]] = {}
-    for r in await session.execute(q):
-        out.setdefault(r.uscc, []).append(Observation(r.indicator, r.at, r.amount))
+    for uscc, indicator, at, amount in await (await driver_connection(session)).fetch(_OBSERVATIONS_OF, usccs, since):
+        out.setdefault(uscc, []).append(Observation(indicator, at, amount))
     return out
 
 

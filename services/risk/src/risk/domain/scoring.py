@@ -40,10 +40,11 @@ class Assessment:
 def counts(model: RiskModel, observations: Iterable[Observation], now: datetime) -> dict[str, float]:
     """Observations per indicator within its window (as of ``now``); indicators without any are left out."""
     windows = {i.code: now - timedelta(days=i.window_days) for i in model.indicators}
+    until = now + timedelta(minutes=5)
     out: dict[str, float] = {}
     for o in observations:
         since = windows.get(o.indicator)
-        if since is not None and since <= o.at <= now + timedelta(minutes=5):
+        if since is not None and since <= o.at <= until:
             out[o.indicator] = out.get(o.indicator, 0.0) + o.amount
     return out
 
