@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import asyncpg
-from sqlalchemy import Select, event, text
+from sqlalchemy import Float, Numeric, event, text
 from sqlalchemy.engine import Result, make_url
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.types import TypeEngine
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -114,21 +116,34 @@ class Database:
 
 
 class Query:
-    """A Core ``select`` compiled once, for asyncpg, into PostgreSQL's own text for :meth:`Database.first`: its
-    parameters (``bindparam`` names) in their positions and its columns' result processing, as SQLAlchemy would
-    apply them."""
+    """A Core statement (a ``select``, or a ``text()`` one, with ``.columns()`` when it returns rows) compiled once,
+    for asyncpg, into PostgreSQL's own text: its parameters (``bindparam`` names) in their positions and its
+    columns' result processing, as SQLAlchemy would apply them. Run by :meth:`Database.first` (a read every
+    request makes) or :meth:`all` (in a session's transaction)."""
 
-    def __init__(self, statement: Select):
+    def __init__(self, statement: Executable):
         dialect = asyncpg_dialect()
         compiled = statement.compile(dialect=dialect)
         self.sql: str = compiled.string
         self.params: list[str] = list(compiled.positiontup or ())
-        self._columns = [(c.key, c.type.dialect_impl(dialect).result_processor(dialect, None))
-                         for c in statement.selected_columns]
+        self._columns = [(c.key, _result_processor(c.type, dialect))
+                         for c in getattr(statement, "selected_columns", ())]
 
     def row(self, record) -> dict:
         return {key: (process(value) if process is not None and value is not None else value)
                 for (key, process), value in zip(self._columns, record)}
+
+    async def all(self, session: AsyncSession, **params: Any) -> list[dict]:
+        """Run in the session's transaction, on its asyncpg connection; the rows it returns, as dicts."""
+        pg = await driver_connection(session)
+        return [self.row(r) for r in await pg.fetch(self.sql, *(params[name] for name in self.params))]
+
+
+def _result_processor(kind: TypeEngine, dialect) -> Callable[[Any], Any] | None:
+    """A column type's result processing for asyncpg. A number's depends on the type PostgreSQL returns (a
+    ``Float`` column is double precision, a ``Numeric`` one numeric), known here from the column's own type."""
+    oid = 701 if isinstance(kind, Float) else 1700 if isinstance(kind, Numeric) else None
+    return kind.dialect_impl(dialect).result_processor(dialect, oid)
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:

@@ -16,7 +16,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import Table, Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .db import Query
 
 SEP = "\x1f"
 
@@ -46,14 +48,19 @@ def _select(table: Table, name: str) -> str:
 
 @dataclass(frozen=True)
 class UnnestInsert:
-    """The statement, and each column with how its values travel."""
+    """The statement (compiled once for asyncpg), and each column with how its values travel."""
 
-    statement: TextClause
+    query: Query
     columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]
 
     def params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, list]:
         """The statement's parameters for ``rows`` (each holding every column)."""
         return {c: [conv(r[c]) for r in rows] if conv else [r[c] for r in rows] for c, conv in self.columns}
+
+    async def run(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> list[dict]:
+        """Insert ``rows`` in the session's transaction, through asyncpg (SQLAlchemy's bind processing of a
+        column's array cost more than the statement); the rows ``RETURNING`` gives, as dicts."""
+        return await self.query.all(session, **self.params(rows))
 
 
 @lru_cache(maxsize=None)
@@ -69,4 +76,4 @@ def unnest_insert(table: Table, names: tuple[str, ...], *, suffix: str = "",
     statement = text(sql).bindparams(*(bindparam(c, type_=ARRAY(t)) for c, t in wire.items()))
     if returning:
         statement = statement.columns(*(table.c[c] for c in returning))
-    return UnnestInsert(statement, tuple((c, _wire(table, c)) for c in names))
+    return UnnestInsert(Query(statement), tuple((c, _wire(table, c)) for c in names))

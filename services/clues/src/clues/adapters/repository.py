@@ -69,8 +69,7 @@ async def insert_clues(session: AsyncSession, rows: list[dict]) -> list[dict]:
     left out of the answer."""
     if not rows:
         return []
-    res = await session.execute(_INSERT_CLUES.statement, _INSERT_CLUES.params(rows))
-    return dicts(res)
+    return await _INSERT_CLUES.run(session, rows)
 
 
 async def update_clue(session: AsyncSession, clue_id: str, **values: Any) -> None:
@@ -84,7 +83,7 @@ async def add_transition(session: AsyncSession, **values: Any) -> None:
 async def add_transitions(session: AsyncSession, rows: list[dict]) -> None:
     """Several transitions, kept in the order given: one statement (a poll's intake writes two or three per clue)."""
     if rows:
-        await session.execute(_INSERT_TRANSITIONS.statement, _INSERT_TRANSITIONS.params(rows))
+        await _INSERT_TRANSITIONS.run(session, rows)
 
 
 _INSERT_TRANSITIONS = unnest_insert(transitions, tuple(c.name for c in transitions.c if c.name != "id"))

@@ -53,7 +53,7 @@ async def upsert_entities(session: AsyncSession, rows: list[dict[str, Any]]) -> 
             latest[row["uscc"]] = row
         elif held["record_version"] < row["record_version"]:
             latest[row["uscc"]] = {**row, "first_seen_at": held["first_seen_at"]}
-    await session.execute(_UPSERT_ENTITIES.statement, _UPSERT_ENTITIES.params(list(latest.values())))
+    await _UPSERT_ENTITIES.run(session, list(latest.values()))
 
 
 async def upsert_credit_class(session: AsyncSession, row: dict[str, Any]) -> None:
@@ -76,7 +76,7 @@ async def upsert_notifications(session: AsyncSession, rows: list[dict[str, Any]]
     """Notifications as issued, in the order received: as if upserted one by one (a notification issued twice in
     the poll: its last)."""
     latest = {row["notification_id"]: row for row in rows}
-    await session.execute(_UPSERT_ISSUED.statement, _UPSERT_ISSUED.params(list(latest.values())))
+    await _UPSERT_ISSUED.run(session, list(latest.values()))
 
 
 async def notification_due_changed(session: AsyncSession, row: dict[str, Any], *, previous: datetime | None) -> None:
@@ -120,12 +120,12 @@ async def record_transitions(session: AsyncSession, transitions: list[tuple[dict
     added = 0
     for round_ in in_rounds(transitions, key=lambda t: t[0]["clue_id"]):
         steps = [step for _, step, _, _ in round_]
-        new = set((await session.execute(_INSERT_STEPS.statement, _INSERT_STEPS.params(steps))).scalars())
+        new = {r["event_id"] for r in await _INSERT_STEPS.run(session, steps)}
         changed = [{**clue, "returns": int(returned), "redispatches": int(redispatched)}
                    for clue, step, returned, redispatched in round_ if step["event_id"] in new]
         if changed:
             upsert = _upsert_clue(tuple(sorted(round_[0][0])))
-            await session.execute(upsert.statement, upsert.params(changed))
+            await upsert.run(session, changed)
         added += len(changed)
     return added
 

@@ -67,5 +67,5 @@ class Writes:
                             (decisions, self.decisions), (notifications, self.notifications)):
             if rows:
                 plan = _plan(table, tuple(rows[0]))
-                await session.execute(plan.statement, plan.params(rows))
+                await plan.run(session, rows)
         self.history, self.records, self.decisions, self.notifications = [], {}, [], []

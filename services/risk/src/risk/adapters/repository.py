@@ -73,9 +73,8 @@ async def add_observations(session: AsyncSession, rows: list[dict]) -> list[str]
     the USCCs that got a new observation."""
     if not rows:
         return []
-    res = await session.execute(_ADD_OBSERVATIONS.statement, _ADD_OBSERVATIONS.params(
-        [{**r, "amount": float(r.get("amount", 1.0))} for r in rows]))
-    return sorted(set(res.scalars()))
+    added = await _ADD_OBSERVATIONS.run(session, [{**r, "amount": float(r.get("amount", 1.0))} for r in rows])
+    return sorted({r["uscc"] for r in added})
 
 
 async def remove_observations(session: AsyncSession, indicators: list[str], refs: list[str]) -> list[str]:
