@@ -38,6 +38,12 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(state, str) and state[:2] in _SERVER_TROUBLE
 
 
+def lock_not_available(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL refusing a lock taken with ``NOWAIT`` (SQLSTATE 55P03)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return getattr(orig, "sqlstate", None) == "55P03"
+
+
 def _returned(dbapi_connection, connection_record) -> None:
     connection_record.info["returned_at"] = time.monotonic()
 

@@ -165,3 +165,30 @@ async def _is(db: Database, sql: str, uscc: str, expected: int) -> bool:
         return await scalar(db, sql, u=uscc) == expected
     except ProgrammingError:  # the copy not made yet
         return False
+
+
+async def test_a_reader_holding_a_table_neither_deadlocks_with_the_exchange_nor_stops_it(dashboard, dashboard_settings):
+    """The exchange locks every live table; a reader (the figure refresh reads several tables in its own order,
+    some in one statement) holding the last of them and then reading the first neither deadlocks with it (one of
+    them aborted) nor waits for the rebuild: the reader goes on, ends, and the copy is put in place."""
+    settings = dashboard_settings.model_copy(update={"rebuild_max_passes": 0})
+    db = Database(settings.database_url)
+    reader = await db.engine.connect()
+    try:
+        await reader.execute(text("SELECT count(*) FROM public.credit_classes"))  # held to the reader's end
+        rebuilding = asyncio.create_task(rebuild(settings))
+        exchanging = ("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
+                      "AND (query LIKE 'LOCK TABLE public.inbox%ACCESS EXCLUSIVE%' OR query LIKE 'ALTER TABLE public.%')")
+        await wait_until(lambda: _exists(db, exchanging), timeout=120, what="the rebuild waiting to put its copy in place")
+        assert (await reader.execute(text("SELECT count(*) FROM public.entities"))).scalar_one() >= 0
+        await reader.commit()
+        counts = await rebuilding
+        assert "entities" in counts
+    finally:
+        await reader.close()
+        await db.dispose()
+
+
+async def _exists(db: Database, sql: str) -> bool:
+    async with db.transaction() as s:
+        return (await s.execute(text(sql))).first() is not None

@@ -11,6 +11,8 @@ from sqlalchemy import DateTime, case, cast, func, or_, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.db import lock_not_available
+
 from ..domain.clues import OPEN_STATES
 from .reads import c, ca, clue_scope, count_if
 from .tables import TIMED_CLUE, clue_tally, clues
@@ -79,11 +81,10 @@ async def fold_clue_tally(session: AsyncSession) -> None:
             await session.execute(text("LOCK TABLE clue_tally IN ROW EXCLUSIVE MODE NOWAIT"))
             await session.execute(_FOLD)
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+        if not lock_not_available(exc):
             raise
 
 
-_LOCK_NOT_AVAILABLE = "55P03"
 _FOLDING = text("SELECT pg_try_advisory_xact_lock(hashtext('dashboard.clue_tally.fold'))")
 _FOLD = text("""
 WITH touched AS (SELECT DISTINCT scope, lead_department, city_code, state, week FROM clue_tally WHERE delta),

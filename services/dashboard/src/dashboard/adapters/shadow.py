@@ -15,7 +15,10 @@ import re
 from typing import Sequence
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from jsp_common.db import lock_not_available
 
 SCHEMA = "read_model_rebuild"
 PREVIOUS = "read_model_previous"  # the replaced tables, dropped in the transaction that replaces them
@@ -76,9 +79,27 @@ async def carry_over_inbox(session: AsyncSession, group: str) -> None:
                           {"g": group})
 
 
-async def put_in_place(session: AsyncSession, tables: Sequence[str]) -> None:
+async def put_in_place(session: AsyncSession, tables: Sequence[str], *, try_ms: int = 50) -> None:
     """The copy's tables become the live ones and the live ones are dropped, at the commit of ``session``;
-    statements of other sessions waiting on the live tables meanwhile then run on the new ones."""
+    statements of other sessions waiting on the live tables meanwhile then run on the new ones.
+
+    Every live table is locked for the exchange first, all at once, waiting at most ``try_ms`` and then letting go
+    and trying again: a reader holding one table (the figure refresh reads them in its own order, several in one
+    statement) is never waited for long while the exchange holds another that reader waits for, the deadlock that
+    aborted one of them (PostgreSQL looks for deadlocks after a second). The held writers, queued behind the
+    rebuild's own locks, do not stand in its way."""
+    lock_all = text(f"LOCK TABLE {', '.join(f'public.{t}' for t in tables)} IN ACCESS EXCLUSIVE MODE")
+    waited = (await session.execute(text("SELECT current_setting('lock_timeout')"))).scalar_one()
+    while True:
+        try:
+            async with session.begin_nested():  # refused: the savepoint lets go of the tables it did lock
+                await session.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": f"{try_ms}ms"})
+                await session.execute(lock_all)
+            break
+        except DBAPIError as exc:
+            if not lock_not_available(exc):
+                raise
+    await session.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": waited})
     await session.execute(text(f"CREATE SCHEMA {PREVIOUS}"))
     for t in tables:
         await session.execute(text(f"ALTER TABLE public.{t} SET SCHEMA {PREVIOUS}"))

@@ -20,10 +20,13 @@ from ..settings import Settings
 
 async def kept(db: Database, settings: Settings, department: str | None) -> dict:
     """The figures the command page keeps (``usecases/snapshots.py``): the clue tally's deltas since the last
-    refresh folded first (a write, so on the primary, in a transaction of its own), then the figures."""
+    refresh folded first (a write, so on the primary, in a transaction of its own), then the figures, read outside
+    a transaction (each statement sees what was committed when it started, as in a READ COMMITTED transaction):
+    the tables a statement read are not held to the refresh's end (a rebuild putting its copy in place waits
+    for them)."""
     async with db.transaction() as session:
         await clue_figures.fold_clue_tally(session)
-    async with db.transaction() as session:
+    async with db.reading() as session:
         return await overview(session, settings, department, clock.now())
 
 
