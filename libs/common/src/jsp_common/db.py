@@ -10,12 +10,12 @@ from typing import Any, AsyncIterator, Callable
 import asyncpg
 from sqlalchemy import Float, Numeric, event, text
 from sqlalchemy.engine import Result, make_url
-from sqlalchemy.sql.base import Executable
-from sqlalchemy.types import TypeEngine
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.types import TypeEngine
 
 
 # SQLSTATE classes that say the server is in trouble rather than that a statement is wrong: connection exception

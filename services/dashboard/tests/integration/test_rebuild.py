@@ -177,9 +177,11 @@ async def test_a_reader_holding_a_table_neither_deadlocks_with_the_exchange_nor_
     try:
         await reader.execute(text("SELECT count(*) FROM public.credit_classes"))  # held to the reader's end
         rebuilding = asyncio.create_task(rebuild(settings))
-        exchanging = ("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
-                      "AND (query LIKE 'LOCK TABLE public.inbox%ACCESS EXCLUSIVE%' OR query LIKE 'ALTER TABLE public.%')")
-        await wait_until(lambda: _exists(db, exchanging), timeout=120, what="the rebuild waiting to put its copy in place")
+        exchanging = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                      "AND pid <> pg_backend_pid() AND (query LIKE 'LOCK TABLE public.inbox%ACCESS EXCLUSIVE%' "
+                      "OR query LIKE 'ALTER TABLE public.%')")
+        await wait_until(lambda: _positive(db, exchanging), timeout=120,
+                         what="the rebuild waiting to put its copy in place")
         assert (await reader.execute(text("SELECT count(*) FROM public.entities"))).scalar_one() >= 0
         await reader.commit()
         counts = await rebuilding
@@ -188,7 +190,3 @@ async def test_a_reader_holding_a_table_neither_deadlocks_with_the_exchange_nor_
         await reader.close()
         await db.dispose()
 
-
-async def _exists(db: Database, sql: str) -> bool:
-    async with db.transaction() as s:
-        return (await s.execute(text(sql))).first() is not None

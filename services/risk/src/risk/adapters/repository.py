@@ -158,8 +158,9 @@ _OBSERVATIONS_OF = "SELECT uscc, indicator, at, amount FROM observations WHERE u
 
 async def observations_of_many(session: AsyncSession, usccs: list[str], since: datetime
                                ) -> dict[str, list[Observation]]:
+    pg = await driver_connection(session)
     out: dict[str, list[Observation]] = {}
-    for uscc, indicator, at, amount in await (await driver_connection(session)).fetch(_OBSERVATIONS_OF, usccs, since):
+    for uscc, indicator, at, amount in await pg.fetch(_OBSERVATIONS_OF, usccs, since):
         out.setdefault(uscc, []).append(Observation(indicator, at, amount))
     return out
 
