@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -166,7 +167,13 @@ class EventProducer:
         nothing yet asks for all of them: ~1,100 topics, 15 ms of this process's CPU to decode, every few
         seconds)."""
         client = self._producer.client
-        node = client.get_random_node()  # a broker of the cluster's metadata (known once the producer started)
-        if node is None:
-            raise ConnectionError("no Kafka broker is known to this producer")
-        await client.send(node, MetadataRequest([]))  # [] (not None): no topic
+        brokers = [b.nodeId for b in client.cluster.brokers()]  # known once the producer has started
+        random.shuffle(brokers)
+        failed: Exception = ConnectionError("no Kafka broker is known to this producer")
+        for node in brokers:  # one broker answering is enough: the others may be restarting
+            try:
+                await client.send(node, MetadataRequest([]))  # [] (not None): no topic
+                return
+            except Exception as exc:  # noqa: BLE001 - try the next broker
+                failed = exc
+        raise failed
