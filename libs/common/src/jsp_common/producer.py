@@ -168,8 +168,12 @@ class EventProducer:
         seconds)."""
         client = self._producer.client
         brokers = [b.nodeId for b in client.cluster.brokers()]  # known once the producer has started
+        if not brokers:  # not started yet: the client's first metadata update, at its start, answers
+            if not await client.force_metadata_update():
+                raise ConnectionError("no Kafka broker answered a metadata request")
+            return
         random.shuffle(brokers)
-        failed: Exception = ConnectionError("no Kafka broker is known to this producer")
+        failed: Exception = ConnectionError("no Kafka broker answered")
         for node in brokers:  # one broker answering is enough: the others may be restarting
             try:
                 await client.send(node, MetadataRequest([]))  # [] (not None): no topic
