@@ -15,6 +15,7 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..domain import clues as clue_rules
 from .tables import (READ_MODEL, adjudication_cases, clue_alerts, clue_transitions, clues, credit_classes, entities,
                      inspection_results, inspection_targets, notifications, risk_alerts)
 
@@ -115,34 +116,30 @@ async def upsert_case(session: AsyncSession, row: dict[str, Any]) -> None:
 async def record_transitions(session: AsyncSession, transitions: list[tuple[dict[str, Any], dict[str, Any], bool, bool]]
                              ) -> int:
     """Transitions of clues, in order, as (the clue's current state, its timeline row, returned, redispatched):
-    the timeline rows and the clues' state, two statements a round (a round holds at most one transition per clue,
-    in the clue's order: ``in_rounds``). A transition already known changes nothing. Returns how many were new."""
-    added = 0
-    for round_ in in_rounds(transitions, key=lambda t: t[0]["clue_id"]):
-        steps = [step for _, step, _, _ in round_]
-        new = {r["event_id"] for r in await _INSERT_STEPS.run(session, steps)}
-        changed = [{**clue, "returns": int(returned), "redispatches": int(redispatched)}
-                   for clue, step, returned, redispatched in round_ if step["event_id"] in new]
-        if changed:
-            upsert = _upsert_clue(tuple(sorted(round_[0][0])))
-            await upsert.run(session, changed)
-        added += len(changed)
-    return added
+    the timeline rows in one statement, then the clues' rows, a clue's successive changes taken together where
+    that gives the same row (``domain.clues.folded``), one statement a round (a round holds at most one change
+    per clue, in the clue's order: ``in_rounds``). A transition already known changes nothing. Returns how many
+    were new."""
+    new = {r["event_id"] for r in await _INSERT_STEPS.run(session, [step for _, step, _, _ in transitions])}
+    changed = []
+    for clue, step, returned, redispatched in transitions:
+        if step["event_id"] in new:
+            new.discard(step["event_id"])  # the same event twice in a poll counts once
+            changed.append({**clue, "returns": int(returned), "redispatches": int(redispatched)})
+    for round_ in in_rounds(clue_rules.folded(changed), key=lambda c: c["clue_id"]):
+        await _upsert_clue(tuple(sorted(k for k in round_[0] if k not in _ADDED))).run(session, round_)
+    return len(changed)
 
 
-# The lifecycle topic brings most of the read model's events. A round's timeline rows go in one statement of fixed
-# text (jsp_common.unnest), and so do its clues (built once per set of columns a transition carries).
+# The lifecycle topic brings most of the read model's events. A poll's timeline rows go in one statement of fixed
+# text (jsp_common.unnest), and so do a round's clues (built once per set of columns a transition carries).
 _INSERT_STEPS = unnest_insert(clue_transitions, tuple(c.name for c in clue_transitions.c),
                               suffix="ON CONFLICT DO NOTHING", returning=("event_id",))
 
 
-# A transition brings these only when it knows them: one without keeps what the clue has.
-_KEPT_WHEN_ABSENT = ("domain", "division_code", "city_code", "uscc", "lead_department", "deadline")
-
-
 def _newer(column: str) -> str:
     """A column's value after a transition: the transition's when it is the clue's latest, else the clue's."""
-    if column in _KEPT_WHEN_ABSENT:
+    if column in clue_rules.KEPT_WHEN_ABSENT:
         value = f"coalesce(excluded.{column}, clues.{column})"
     elif column == "deadline_provisional":  # goes with the deadline: a transition without one keeps both
         value = ("CASE WHEN excluded.deadline IS NULL THEN clues.deadline_provisional "
@@ -152,11 +149,14 @@ def _newer(column: str) -> str:
     return f"{column} = CASE WHEN excluded.updated_at >= clues.updated_at THEN {value} ELSE clues.{column} END"
 
 
+_ADDED = ("returns", "redispatches")  # added to what the clue has, not replacing it
+
+
 @lru_cache(maxsize=64)
 def _upsert_clue(columns: tuple[str, ...]):
     """A round's clues in one statement of fixed text (per set of columns a transition carries)."""
     changing = [_newer(c) for c in columns if c not in ("clue_id", "received_at")]
-    return unnest_insert(clues, (*columns, "returns", "redispatches"), suffix=(
+    return unnest_insert(clues, (*columns, *_ADDED), suffix=(
         "ON CONFLICT (clue_id) DO UPDATE SET " + ", ".join([
             *changing, "received_at = least(clues.received_at, excluded.received_at)",
             "returns = clues.returns + excluded.returns",

@@ -40,3 +40,34 @@ def is_overdue(state: str, deadline: datetime | None, now: datetime) -> bool:
 
 def is_due_soon(state: str, deadline: datetime | None, now: datetime, within: timedelta) -> bool:
     return state in TIMED_STATES and deadline is not None and now <= deadline < now + within
+
+
+# What a clue's row takes from a transition that is its latest: every column; these only when the transition
+# knows them (one without keeps what the clue has), and the deadline's provisional mark goes with the deadline.
+KEPT_WHEN_ABSENT = ("domain", "division_code", "city_code", "uscc", "lead_department", "deadline")
+
+
+def folded(changes: list[dict]) -> list[dict]:
+    """A clue's successive changes (its row as each transition leaves it, with ``returns`` and ``redispatches``
+    to add, in order) taken together where applying the second to the first's result is applying their sum:
+    the second is not older and knows every value the first knew. A poll's two or three transitions of a new
+    clue then write its row once, not once each. Changes of other clues keep their order; a change that cannot
+    be taken with the one before it stays a change of its own, after it."""
+    out: list[dict] = []
+    latest: dict[str, int] = {}  # clue id -> its last change in ``out``
+    for change in changes:
+        i = latest.get(change["clue_id"])
+        if i is not None and _adds_to(out[i], change):
+            before = out[i]
+            out[i] = {**change, "received_at": min(before["received_at"], change["received_at"]),
+                      "returns": before["returns"] + change["returns"],
+                      "redispatches": before["redispatches"] + change["redispatches"]}
+        else:
+            latest[change["clue_id"]] = len(out)
+            out.append(change)
+    return out
+
+
+def _adds_to(before: dict, after: dict) -> bool:
+    return after["updated_at"] >= before["updated_at"] and all(
+        after[c] is not None or before[c] is None for c in KEPT_WHEN_ABSENT)
