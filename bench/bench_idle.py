@@ -17,7 +17,8 @@ from harness import PLATFORM, ROOT, BenchEnv, Figure, cpu_seconds, platform_stac
 
 from jsp_testkit.testing import local_stack_module
 
-IDLE_S = 20.0  # after every service is ready: start-up work done, consumers polling an empty topic
+IDLE_S = 60.0  # after every service is ready: start-up work done, consumers polling an empty topic (CPU is read
+# over the second half: 30 s, over which a job every few seconds is a steady share, not a chance of the window)
 BARE_APP = ("import fastapi, uvicorn\napp = fastapi.FastAPI()\n@app.get('/readyz')\ndef ready(): return {}\n"
             "uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')\n")
 
