@@ -36,7 +36,7 @@ def _poll(rng: random.Random, clues: int) -> list[tuple]:
     per_clue = []
     for n in range(clues):
         at, steps = start + timedelta(minutes=n), []
-        for i, (action, before, after) in enumerate(STEPS[:rng.randint(1, len(STEPS))]):
+        for action, before, after in STEPS[:rng.randint(1, len(STEPS))]:
             at += timedelta(minutes=rng.choice((-3, 1, 1, 1, 2)))
             known = lambda value: value if rng.random() < 0.7 else None  # noqa: E731
             data = ClueTransitioned(
