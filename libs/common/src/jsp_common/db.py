@@ -156,7 +156,11 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under a session, in its transaction: for a statement run for every event or over
     thousands of rows, whose rows asyncpg's own records serve as they are (SQLAlchemy's result objects cost
     several microseconds a row more)."""
-    return (await (await session.connection()).get_raw_connection()).driver_connection
+    raw = await (await session.connection()).get_raw_connection()
+    adapted = raw.dbapi_connection  # SQLAlchemy's asyncpg adapter begins the transaction on its first statement:
+    if adapted._transaction is None:  # a statement of ours first would run (and commit) outside it
+        await adapted._start_transaction()
+    return raw.driver_connection
 
 
 def dicts(result: Result) -> list[dict]:
