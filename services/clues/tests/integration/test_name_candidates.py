@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
+from jsp_common import replica
 from jsp_common.db import Database
 from jsp_common.migrations import upgrade
 from jsp_testkit.samples import new_uscc
@@ -25,16 +26,17 @@ CITIES = {"410100": "郑州", "410300": "洛阳", "411300": "南阳"}
 
 async def test_candidates_come_through_the_index_while_the_replica_is_filling(settings):
     db = Database(unique_database_url(settings, "clues_candidates"))
-    rows = [{"uscc": new_uscc(), "name": f"{place}{b1}{b2}{trade}有限公司", "address": f"{place}市某路1号",
-             "division_code": city[:4] + "02", "city_code": city, "status": "active",
-             **directory.name_columns(f"{place}{b1}{b2}{trade}有限公司", city)}
-            for city, place in CITIES.items() for b1 in BRANDS for b2 in BRANDS for trade in TRADES]
+    named = [(f"{place}{b1}{b2}{trade}有限公司", city, place)
+             for city, place in CITIES.items() for b1 in BRANDS for b2 in BRANDS for trade in TRADES]
+    rows = [{"uscc": new_uscc(), "name": name, "address": f"{place}市某路1号", "division_code": city[:4] + "02",
+             "city_code": city, "status": "active", "version": 1, **directory.name_columns(name, city)}
+            for name, city, place in named]
     try:
         await upgrade(SERVICE_DIR, db.url)
         async with db.transaction() as session:  # analysed empty, as a new replica is: then 2,592 entities
             await session.execute(text("ANALYZE replica_entities"))
-        async with db.transaction() as session:
-            await session.execute(insert(entities), rows)
+        async with db.transaction() as session:  # as the replica's consumer writes them
+            await replica.upsert(session, entities, rows)
         wanted = "洛阳黄河嵩山燃气有限公司"
         grams = search_grams(wanted)
         async with db.transaction() as session:

@@ -127,7 +127,7 @@ async def record_transitions(session: AsyncSession, transitions: list[tuple[dict
             new.discard(step["event_id"])  # the same event twice in a poll counts once
             changed.append({**clue, "returns": int(returned), "redispatches": int(redispatched)})
     for round_ in in_rounds(clue_rules.folded(changed), key=lambda c: c["clue_id"]):
-        await _upsert_clue(tuple(sorted(k for k in round_[0] if k not in _ADDED))).run(session, round_)
+        await _upsert_clue(tuple(sorted(k for k in round_[0] if k not in clue_rules.ADDED))).run(session, round_)
     return len(changed)
 
 
@@ -149,18 +149,14 @@ def _newer(column: str) -> str:
     return f"{column} = CASE WHEN excluded.updated_at >= clues.updated_at THEN {value} ELSE clues.{column} END"
 
 
-_ADDED = ("returns", "redispatches")  # added to what the clue has, not replacing it
-
-
 @lru_cache(maxsize=64)
 def _upsert_clue(columns: tuple[str, ...]):
     """A round's clues in one statement of fixed text (per set of columns a transition carries)."""
     changing = [_newer(c) for c in columns if c not in ("clue_id", "received_at")]
-    return unnest_insert(clues, (*columns, *_ADDED), suffix=(
+    return unnest_insert(clues, (*columns, *clue_rules.ADDED), suffix=(
         "ON CONFLICT (clue_id) DO UPDATE SET " + ", ".join([
             *changing, "received_at = least(clues.received_at, excluded.received_at)",
-            "returns = clues.returns + excluded.returns",
-            "redispatches = clues.redispatches + excluded.redispatches"])))
+            *(f"{c} = clues.{c} + excluded.{c}" for c in clue_rules.ADDED)])))
 
 
 async def clue_deadline_changed(session: AsyncSession, clue_id: str, *, previous: datetime, deadline: datetime,

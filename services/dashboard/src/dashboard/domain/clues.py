@@ -45,6 +45,7 @@ def is_due_soon(state: str, deadline: datetime | None, now: datetime, within: ti
 # What a clue's row takes from a transition that is its latest: every column; these only when the transition
 # knows them (one without keeps what the clue has), and the deadline's provisional mark goes with the deadline.
 KEPT_WHEN_ABSENT = ("domain", "division_code", "city_code", "uscc", "lead_department", "deadline")
+ADDED = ("returns", "redispatches")  # counts a transition adds to what the clue has
 
 
 def folded(changes: list[dict]) -> list[dict]:
@@ -60,8 +61,7 @@ def folded(changes: list[dict]) -> list[dict]:
         if i is not None and _adds_to(out[i], change):
             before = out[i]
             out[i] = {**change, "received_at": min(before["received_at"], change["received_at"]),
-                      "returns": before["returns"] + change["returns"],
-                      "redispatches": before["redispatches"] + change["redispatches"]}
+                      **{c: before[c] + change[c] for c in ADDED}}
         else:
             latest[change["clue_id"]] = len(out)
             out.append(change)
