@@ -6,7 +6,8 @@
    industry and status indexes; the importer's peak memory is the sum of the resident memory of its process and
    its workers, sampled every 0.2 s.
 2. Over that directory, entity lookups by USCC through the registry's own read (``Database.first`` on a pooled
-   connection, outside a transaction, as ``GET /entities/{uscc}`` runs it) beside a bare asyncpg ``fetchrow`` of the same rows: p99 of 2,000.
+   connection, outside a transaction, as ``GET /entities/{uscc}`` runs it) beside a bare asyncpg ``fetchrow`` of
+   the same rows: p99 of 2,000.
 3. Name searches as the office makes them (a page of 50 and the count, ``GET /entities?name=``): two-character
    names (a trade word in one name of seven, a brand in one of ten, a rare pair), four characters, each 20
    times: p99, beside reading every name for the substring once (the search without its index).
