@@ -28,6 +28,19 @@ def messages(out_topic: str):
     return message
 
 
+def malformed(out_topic: str):
+    """Messages that are not events (a line system sending garbage): the core dead-letters each, the bare loop
+    forwards each."""
+    def message(i: int) -> tuple[str, str, bytes, list[tuple[str, bytes]]]:
+        mark = uuid.uuid4().hex
+        return mark, f"k{i % 64}", f"not an event {mark} {'x' * 200}".encode(), [("bench-route", out_topic.encode())]
+    return message
+
+
+def correlate_malformed(record) -> str | None:
+    return record.value.split(b" ", 4)[3].decode()  # dead letters keep the original bytes
+
+
 def correlate_baseline(record) -> str | None:
     return Envelope.from_bytes(record.value).id
 
@@ -39,8 +52,12 @@ def correlate_ours(record) -> str | None:
 async def run(env: BenchEnv) -> list[Figure]:
     run_id = uuid.uuid4().hex[:8]
     t_in, t_base, t_ours = f"bench.{run_id}.in", f"bench.{run_id}.base", f"bench.{run_id}.ours"
-    await create_topics(env.bootstrap, [Topic(t, "k", (), (), (), "bench", partitions=3) for t in (t_in, t_base, t_ours)]
-                        + [Topic(dead_letter_topic(t_in, CORE_GROUP), "k", (), (), (), "bench", partitions=1)])
+    t_bad, t_bad_base = f"bench.{run_id}.bad", f"bench.{run_id}.bad-base"
+    t_dlq = dead_letter_topic(t_bad, CORE_GROUP)
+    await create_topics(env.bootstrap, [Topic(t, "k", (), (), (), "bench", partitions=3)
+                                        for t in (t_in, t_base, t_ours, t_bad, t_bad_base)]
+                        + [Topic(dlq, "k", (), (), (), "bench", partitions=1)
+                           for dlq in (dead_letter_topic(t_in, CORE_GROUP), t_dlq)])
     n = env.n(20000)
 
     async with service_process("bench/bare_loop.py", t_in) as proc:
@@ -49,6 +66,13 @@ async def run(env: BenchEnv) -> list[Figure]:
     async with core_alone(env, t_in, "bench_core") as proc:
         ours = await measure_pipeline(env, in_topic=t_in, out_topics=[t_ours], make_message=messages(t_ours),
                                       correlate=correlate_ours, n_throughput=n, cpu_pid=proc.pid)
+    n_bad = env.n(5000)
+    async with service_process("bench/bare_loop.py", t_bad) as proc:
+        bad_base = await measure_pipeline(env, in_topic=t_bad, out_topics=[t_bad_base], make_message=malformed(t_bad_base),
+                                          correlate=correlate_malformed, n_throughput=n_bad, cpu_pid=proc.pid)
+    async with core_alone(env, t_bad, "bench_core") as proc:
+        bad_ours = await measure_pipeline(env, in_topic=t_bad, out_topics=[t_dlq], make_message=malformed(t_bad_base),
+                                          correlate=correlate_malformed, n_throughput=n_bad, cpu_pid=proc.pid)
 
     copy_ours, copy_base, rows = await copy_figures(env)
     return [
@@ -59,6 +83,10 @@ async def run(env: BenchEnv) -> list[Figure]:
         Figure("CPU per event, the messaging core's process alone", ours.cpu_us, base.cpu_us, "µs",
                higher_is_better=False, note="user + system time from /proc over the throughput phase; baseline: the "
                                             "bare loop's process"),
+        Figure("messages/s refused, not an event → dead-letter topic", bad_ours.throughput, bad_base.throughput,
+               "messages/s", note="baseline: the bare loop forwarding the same messages"),
+        Figure("CPU per refused message, the messaging core's process alone", bad_ours.cpu_us, bad_base.cpu_us, "µs",
+               higher_is_better=False),
         Figure(f"rows/s, asyncpg COPY of {rows} generated rows vs psql \\copy", copy_ours, copy_base, "rows/s"),
     ]
 
