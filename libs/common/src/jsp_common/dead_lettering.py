@@ -3,21 +3,25 @@ was refused and where it came from (``dlq.*`` headers, read back by :mod:`jsp_co
 
 The consumer loop commits a partition's offset only after its dead letters are on the broker, so a dead letter is
 never skipped: a broker that is away is waited for, and a message too large for the dead-letter topic with its
-headers goes there without its value (the original stays readable at its coordinates on its own topic).
+headers goes there without its value (the original stays readable at its coordinates on its own topic). A poll's
+dead letters are handed to the producer together and acknowledged together (:func:`send_dead_letters`): a line
+system sending messages that are not events costs the group one round trip per poll, not one per message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
 
 from aiokafka.errors import MessageSizeTooLargeError
 
 from . import clock
 from .logs import get_logger
 from .metrics import EVENTS_OUT
-from .producer import EventProducer, Headers
+from .producer import EventProducer, Headers, Pending
 from .topics import dead_letter_topic
 
 if TYPE_CHECKING:
@@ -51,10 +55,51 @@ def dead_letter_headers(d: Delivery, group: str, reason: str, details: Any) -> H
     return headers
 
 
-async def send_dead_letter(producer: EventProducer, d: Delivery, *, group: str, env_prefix: str | None,
-                           reason: str, details: Any, backoff_initial_s: float, backoff_max_s: float) -> None:
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message a consumer group refused, and why."""
+    delivery: Delivery
+    reason: str
+    details: Any = None
+
+
+async def send_dead_letters(producer: EventProducer, letters: Sequence[DeadLetter], *, group: str,
+                            env_prefix: str | None, backoff_initial_s: float, backoff_max_s: float) -> None:
+    """Send dead letters in the given order and return once the broker has every one: all handed to the producer
+    at once, then acknowledged together. From the first one that does not get through (the broker away, a message
+    too large), one at a time, each waited for (one already through may be sent again)."""
+    pending: list[Pending] = []
+    with contextlib.suppress(Exception):  # from the one refused here on, one at a time below
+        for letter in letters:
+            d = letter.delivery
+            pending.append(await producer.enqueue(
+                dead_letter_topic(d.topic, group, env_prefix), d.value or b"", key=d.key_str,
+                headers=dead_letter_headers(d, group, letter.reason, letter.details)))
+    with contextlib.suppress(Exception):  # each one not acknowledged is sent again below
+        await producer.delivered(pending)
+    through = next((i for i, p in enumerate(pending) if not _acknowledged(p)), len(pending))
+    for letter in letters[:through]:
+        _sent(dead_letter_topic(letter.delivery.topic, group, env_prefix), letter)
+    for letter in letters[through:]:
+        await _send_one(producer, letter, group=group, env_prefix=env_prefix, backoff_initial_s=backoff_initial_s,
+                        backoff_max_s=backoff_max_s)
+
+
+def _acknowledged(p: Pending) -> bool:
+    return p.future.done() and not p.future.cancelled() and p.future.exception() is None
+
+
+def _sent(dlq: str, letter: DeadLetter) -> None:
+    d = letter.delivery
+    EVENTS_OUT.labels(dlq).inc()
+    log.warning("dead-lettered", reason=letter.reason, topic=d.topic, partition=d.partition, offset=d.offset)
+
+
+async def _send_one(producer: EventProducer, letter: DeadLetter, *, group: str, env_prefix: str | None,
+                    backoff_initial_s: float, backoff_max_s: float) -> None:
     """Send one dead letter and return once the broker has it (waiting, with backoff, while it is away)."""
-    headers, value = dead_letter_headers(d, group, reason, details), d.value or b""
+    d = letter.delivery
+    headers, value = dead_letter_headers(d, group, letter.reason, letter.details), d.value or b""
     dlq = dead_letter_topic(d.topic, group, env_prefix)
     delay = backoff_initial_s
     while True:
@@ -69,5 +114,4 @@ async def send_dead_letter(producer: EventProducer, d: Delivery, *, group: str, 
             log.warning("dead-letter publish failed; retrying", error=repr(exc))
             await asyncio.sleep(delay)
             delay = min(delay * 2, backoff_max_s)
-    EVENTS_OUT.labels(dlq).inc()
-    log.warning("dead-lettered", reason=reason, topic=d.topic, partition=d.partition, offset=d.offset)
+    _sent(dlq, letter)

@@ -466,3 +466,35 @@ async def test_a_rejection_with_huge_details_is_dead_lettered_with_them_clipped_
         await c.stop()
     assert letter.headers["dlq.reason"] == b"refused"
     assert len(letter.headers["dlq.details"]) < 9 * 1024 and letter.headers["dlq.details"].endswith(b"bytes in all)")
+
+
+async def test_a_poll_of_refused_messages_is_dead_lettered_in_order_one_too_large_without_its_value(
+        db, bootstrap, raw_producer, topic):
+    """A poll's dead letters go to the broker together; from one the dead-letter topic cannot take (here: larger
+    than the group's producer sends) on, one at a time. Every one arrives, in order, and the good messages around
+    them are applied."""
+    name = unique("c")
+    big = b"not JSON " + b"x" * 80_000
+    sent = [envelope_for(name, by=3).to_bytes(), b"not JSON 1", b'{"not": "an envelope"}', big,
+            envelope_for(name, by=-1).to_bytes(), b"not JSON 2", envelope_for(name, by=4).to_bytes()]
+    for value in sent:  # all on the topic before the group starts: read in one poll
+        await raw_producer.send(topic, value, key=name.encode())
+    await raw_producer.flush()
+    small = EventProducer(client_id="test.small", bootstrap_servers=bootstrap, max_request_size=64 * 1024)
+    await small.start()
+    c = ConsumerLoop(group="test.loop", topics=[topic], handlers={CounterIncremented.event_type: increment},
+                     db=db, producer=small, source="/test", max_attempts=3, backoff_initial_s=0.01,
+                     bootstrap_servers=bootstrap)
+    try:
+        async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+            await c.start()
+            got = await dead.wait_for(lambda m: m.key == name, count=5, what="the dead letters")
+        assert await wait_until(lambda: _eq(counter(db, name), 7), what="the good messages applied") == 7
+    finally:
+        await c.stop()
+        await small.stop()
+    refused = [sent[1], sent[2], sent[3], sent[4], sent[5]]
+    assert [m.headers["dlq.original.offset"] for m in got] == [str(sent.index(v)).encode() for v in refused]
+    assert [m.value for m in got] == [sent[1], sent[2], b"", sent[4], sent[5]]
+    assert got[2].headers["dlq.value_omitted"].startswith(b"80009 bytes, too large")
+    assert got[3].headers["dlq.reason"] == b"a counter never goes down"
