@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import outbox, tracing
 from .db import Database, is_unavailable
-from .dead_lettering import DeadLetter, send_dead_letters
+from .dead_lettering import Refusal, send_dead_letters
 from .envelope import Envelope, EnvelopeError, describe, field_errors
 from .events import EventData, UnknownEventType, model_for, parse_data
 from .logs import get_logger, log_fields
@@ -432,7 +432,7 @@ class ConsumerLoop:
         await self._dead_letter_all([(item, (reason, details))])
 
     async def _dead_letter_all(self, post: list[tuple[_Item, tuple[str, Any]]]) -> None:
-        await send_dead_letters(self.producer, [DeadLetter(item.delivery, *refusal) for item, refusal in post],
+        await send_dead_letters(self.producer, [Refusal(item.delivery, *refusal) for item, refusal in post],
                                 group=self.group, env_prefix=self.env_prefix,
                                 backoff_initial_s=self.backoff_initial_s, backoff_max_s=self.backoff_max_s)
         for item, _ in post:

@@ -56,14 +56,14 @@ def dead_letter_headers(d: Delivery, group: str, reason: str, details: Any) -> H
 
 
 @dataclass(frozen=True)
-class DeadLetter:
+class Refusal:
     """A message a consumer group refused, and why."""
     delivery: Delivery
     reason: str
     details: Any = None
 
 
-async def send_dead_letters(producer: EventProducer, letters: Sequence[DeadLetter], *, group: str,
+async def send_dead_letters(producer: EventProducer, letters: Sequence[Refusal], *, group: str,
                             env_prefix: str | None, backoff_initial_s: float, backoff_max_s: float) -> None:
     """Send dead letters in the given order and return once the broker has every one: all handed to the producer
     at once, then acknowledged together. From the first one that does not get through (the broker away, a message
@@ -89,13 +89,13 @@ def _acknowledged(p: Pending) -> bool:
     return p.future.done() and not p.future.cancelled() and p.future.exception() is None
 
 
-def _sent(dlq: str, letter: DeadLetter) -> None:
+def _sent(dlq: str, letter: Refusal) -> None:
     d = letter.delivery
     EVENTS_OUT.labels(dlq).inc()
     log.warning("dead-lettered", reason=letter.reason, topic=d.topic, partition=d.partition, offset=d.offset)
 
 
-async def _send_one(producer: EventProducer, letter: DeadLetter, *, group: str, env_prefix: str | None,
+async def _send_one(producer: EventProducer, letter: Refusal, *, group: str, env_prefix: str | None,
                     backoff_initial_s: float, backoff_max_s: float) -> None:
     """Send one dead letter and return once the broker has it (waiting, with backoff, while it is away)."""
     d = letter.delivery
