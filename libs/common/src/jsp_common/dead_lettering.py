@@ -77,16 +77,12 @@ async def send_dead_letters(producer: EventProducer, letters: Sequence[Refusal],
                 headers=dead_letter_headers(d, group, letter.reason, letter.details)))
     with contextlib.suppress(Exception):  # each one not acknowledged is sent again below
         await producer.delivered(pending)
-    through = next((i for i, p in enumerate(pending) if not _acknowledged(p)), len(pending))
+    through = next((i for i, p in enumerate(pending) if not p.acknowledged), len(pending))
     for letter in letters[:through]:
         _sent(dead_letter_topic(letter.delivery.topic, group, env_prefix), letter)
     for letter in letters[through:]:
         await _send_one(producer, letter, group=group, env_prefix=env_prefix, backoff_initial_s=backoff_initial_s,
                         backoff_max_s=backoff_max_s)
-
-
-def _acknowledged(p: Pending) -> bool:
-    return p.future.done() and not p.future.cancelled() and p.future.exception() is None
 
 
 def _sent(dlq: str, letter: Refusal) -> None:

@@ -183,27 +183,37 @@ async def read(names: Iterable[str], *, only: Filter = Filter(), at: dict[str, i
 
 
 async def redrive(letters: list[DeadLetter], *, by: str, note: str = "", **client_options) -> list[DeadLetterRedriven]:
-    """Put each dead letter back on its original topic and partition, and record it; returns the records."""
+    """Put each dead letter back on its original topic and partition, and record it; returns the records. The
+    copies are handed to the producer at once, in order (a partition's keep their order), then acknowledged
+    together, and each one the broker took is recorded; if one was not taken, that failure is raised after."""
     from .envelope import new_envelope
     from .producer import EventProducer, envelope_headers
 
     producer = EventProducer(client_id=f"deadletters-redrive-{by}"[:100], **client_options)
     await producer.start()
-    records = []
     try:
-        for dl in letters:
-            topic, partition, _ = dl.original
-            at = clock.now()
-            meta = await producer.send(   # the original partition: the key's order holds
-                topic, dl.value, key=dl.key, partition=partition, headers=redrive_headers(dl, by=by, at=at, note=note))
-            record = redrive_record(dl, partition=meta.partition, offset=meta.offset, by=by, at=at, note=note)
-            env = new_envelope(type=DeadLetterRedriven.event_type, source="/jsp/operations/deadletters",
-                               subject=dl.address, data=record.model_dump(mode="json"))
-            await producer.send(topics.DEAD_LETTER_REDRIVES, env.to_bytes(), key=dl.topic,
-                                headers=envelope_headers(env))
-            records.append(record)
+        at, pending, failure = clock.now(), [], None
+        try:
+            for dl in letters:
+                topic, partition, _ = dl.original
+                pending.append(await producer.enqueue(   # the original partition: the key's order holds
+                    topic, dl.value, key=dl.key, partition=partition,
+                    headers=redrive_headers(dl, by=by, at=at, note=note)))
+            await producer.delivered(pending)
+        except Exception as exc:  # noqa: BLE001 - record what went through first
+            failure = exc
+        taken = [(dl, p.future.result()) for dl, p in zip(letters, pending) if p.acknowledged]
+        records = [redrive_record(dl, partition=meta.partition, offset=meta.offset, by=by, at=at, note=note)
+                   for dl, meta in taken]
+        envs = [(dl, new_envelope(type=DeadLetterRedriven.event_type, source="/jsp/operations/deadletters",
+                                  subject=dl.address, data=record.model_dump(mode="json")))
+                for (dl, _), record in zip(taken, records)]
+        await producer.delivered([await producer.enqueue(topics.DEAD_LETTER_REDRIVES, env.to_bytes(), key=dl.topic,
+                                                         headers=envelope_headers(env)) for dl, env in envs])
     finally:
         await producer.stop()
+    if failure is not None:
+        raise failure
     return records
 
 

@@ -53,6 +53,11 @@ class Pending:
     producer: AIOKafkaProducer
     future: asyncio.Future
 
+    @property
+    def acknowledged(self) -> bool:
+        """The broker has it (its future holds its partition and offset)."""
+        return self.future.done() and not self.future.cancelled() and self.future.exception() is None
+
 
 class EventProducer:
     """The service's Kafka producer. A producer the broker can no longer take messages from (it lost the

@@ -164,3 +164,34 @@ def test_a_filter_selects_by_reason_type_id_and_time():
     assert not F(since=at + timedelta(seconds=1)).matches(dl) and not F(until=at).matches(dl)
     assert F(event_id=dl.event_id).matches(dl) and not F(event_id="other").matches(dl)
     assert isinstance(dl.failed_at, datetime)
+
+
+async def test_an_entitys_dead_letters_redriven_together_go_back_in_their_order_each_recorded_where_it_went(
+        setup, bootstrap):
+    topic, dlq, db, producer = setup
+    key = unique("entity")
+    sent = []
+    for i in range(6):
+        env = new_envelope(type=Counted.event_type, source="/test", subject=key,
+                           data=Counted(counter=unique(f"wait-{i}"), refuse="dead-letter").model_dump())
+        await producer.publish(topic, env, key=key)
+        sent.append(env)
+    letters = await wait_until(lambda: _dead_of(bootstrap, dlq, key, 6), what="six dead letters")
+    assert [dl.event_id for dl in letters] == [env.id for env in sent]
+
+    FIXED.update(env.data["counter"] for env in sent)
+    async with tail(bootstrap, topic) as out:
+        records = await deadletters.redrive(letters, by="ops-zhao", note="directory caught up",
+                                            bootstrap_servers=bootstrap)
+        copies = await out.wait_for(lambda m: m.headers.get("redrive.by") == b"ops-zhao", count=6,
+                                    what="the re-driven copies")
+    assert [c.value for c in copies] == [env.to_bytes() for env in sent]  # the entity's order holds
+    assert [(r.event_id, r.redriven_partition, r.redriven_offset) for r in records] == \
+        [(env.id, c.partition, c.offset) for env, c in zip(sent, copies)]
+    for env in sent:
+        await wait_until(lambda env=env: times_applied(db, env.id), what="each applied after the re-drive")
+
+
+async def _dead_of(bootstrap: str, dlq: str, key: str, n: int):
+    found = [dl for dl in await deadletters.read([dlq], bootstrap_servers=bootstrap) if dl.key == key]
+    return found if len(found) >= n else None
