@@ -11,11 +11,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import asyncpg
 
-from harness import (CORE_GROUP, BenchEnv, Figure, PingSent, core_alone, measure_pipeline, psql_copy,
-                     service_process)
+from harness import (CORE_GROUP, BenchEnv, Figure, PingSent, PipelineResult, core_alone, measure_pipeline,
+                     psql_copy, service_process)
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
@@ -60,19 +61,10 @@ async def run(env: BenchEnv) -> list[Figure]:
                            for dlq in (dead_letter_topic(t_in, CORE_GROUP), t_dlq)])
     n = env.n(20000)
 
-    async with service_process("bench/bare_loop.py", t_in) as proc:
-        base = await measure_pipeline(env, in_topic=t_in, out_topics=[t_base], make_message=messages(t_base),
-                                      correlate=correlate_baseline, n_throughput=n, cpu_pid=proc.pid)
-    async with core_alone(env, t_in, "bench_core") as proc:
-        ours = await measure_pipeline(env, in_topic=t_in, out_topics=[t_ours], make_message=messages(t_ours),
-                                      correlate=correlate_ours, n_throughput=n, cpu_pid=proc.pid)
-    n_bad = env.n(5000)
-    async with service_process("bench/bare_loop.py", t_bad) as proc:
-        bad_base = await measure_pipeline(env, in_topic=t_bad, out_topics=[t_bad_base], make_message=malformed(t_bad_base),
-                                          correlate=correlate_malformed, n_throughput=n_bad, cpu_pid=proc.pid)
-    async with core_alone(env, t_bad, "bench_core") as proc:
-        bad_ours = await measure_pipeline(env, in_topic=t_bad, out_topics=[t_dlq], make_message=malformed(t_bad_base),
-                                          correlate=correlate_malformed, n_throughput=n_bad, cpu_pid=proc.pid)
+    ours, base = await both_loops(env, t_in, n, messages, outs=(t_ours, t_base),
+                                  correlates=(correlate_ours, correlate_baseline))
+    bad_ours, bad_base = await both_loops(env, t_bad, env.n(5000), malformed, outs=(t_dlq, t_bad_base),
+                                          correlates=(correlate_malformed, correlate_malformed))
 
     copy_ours, copy_base, rows = await copy_figures(env)
     return [
@@ -89,6 +81,20 @@ async def run(env: BenchEnv) -> list[Figure]:
                higher_is_better=False),
         Figure(f"rows/s, asyncpg COPY of {rows} generated rows vs psql \\copy", copy_ours, copy_base, "rows/s"),
     ]
+
+
+async def both_loops(env: BenchEnv, in_topic: str, n: int, make: Callable, *, outs: tuple[str, str],
+                     correlates: tuple[Callable, Callable]) -> tuple[PipelineResult, PipelineResult]:
+    """The messaging core alone and the bare loop (its baseline), each in its own process, driven with the same
+    ``n`` messages (``make(bare loop's output topic)``), each read where it puts them: (ours, baseline)."""
+    (ours_out, base_out), (ours_correlate, base_correlate) = outs, correlates
+    async with service_process("bench/bare_loop.py", in_topic) as proc:
+        base = await measure_pipeline(env, in_topic=in_topic, out_topics=[base_out], make_message=make(base_out),
+                                      correlate=base_correlate, n_throughput=n, cpu_pid=proc.pid)
+    async with core_alone(env, in_topic, "bench_core") as proc:
+        ours = await measure_pipeline(env, in_topic=in_topic, out_topics=[ours_out], make_message=make(ours_out),
+                                      correlate=ours_correlate, n_throughput=n, cpu_pid=proc.pid)
+    return ours, base
 
 
 async def copy_figures(env: BenchEnv) -> tuple[float, float, int]:
