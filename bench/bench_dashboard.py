@@ -135,8 +135,9 @@ async def run(env: BenchEnv) -> list[Figure]:
     await _load(url, entities, clues)
     loaded_s = time.perf_counter() - started
     compute_ms = await _compute_ms(url)
-    # The read model is what the COPY made: what earlier benches left on the topics it reads (a million directory
-    # records after the replay bench) would have it taking changes in, and recomputing its figures, while measured.
+    # The read model is what the COPY made: what earlier benches left on the topics it reads (the clue lifecycle
+    # after the clues bench, a million directory records after the replay bench) would have it taking changes in,
+    # and recomputing its figures, while measured.
     await start_groups_at_end(env)
     stack = run_mod.Stack(["dashboard"], ports={"dashboard": PORT}, log_dir=ROOT / ".local" / "bench-logs",
                           per_service={"dashboard": {"JSP_DASHBOARD_DATABASE_URL": url}})

@@ -1,7 +1,8 @@
-"""Foundation figures: the messaging core (consumer loop + inbox + outbox relay) passing events through,
-beside a bare aiokafka consume-and-produce loop, each in its own process (``bench/core_loop.py``,
-``bench/bare_loop.py``) with its CPU per event read from /proc; asyncpg COPY (what the services use for bulk
-loads) beside ``psql \\copy`` of the same generated file."""
+"""Foundation figures: the messaging core (consumer loop + inbox + outbox relay) beside a bare aiokafka
+consume-and-produce loop, each in its own process (``bench/core_loop.py``, ``bench/bare_loop.py``) with its CPU per
+message read from /proc: passing events through, and refusing messages that are not events (the core puts them on
+its dead-letter topic, the bare loop forwards them); asyncpg COPY (what the services use for bulk loads) beside
+``psql \\copy`` of the same generated file."""
 
 from __future__ import annotations
 
@@ -85,8 +86,9 @@ async def run(env: BenchEnv) -> list[Figure]:
 
 async def both_loops(env: BenchEnv, in_topic: str, n: int, make: Callable, *, outs: tuple[str, str],
                      correlates: tuple[Callable, Callable]) -> tuple[PipelineResult, PipelineResult]:
-    """The messaging core alone and the bare loop (its baseline), each in its own process, driven with the same
-    ``n`` messages (``make(bare loop's output topic)``), each read where it puts them: (ours, baseline)."""
+    """The messaging core alone and the bare loop (its baseline), each in its own process, each driven with ``n``
+    messages made by ``make(its output topic)`` (the bare loop forwards to the topic a message names) and read
+    where it puts them: (ours, baseline)."""
     (ours_out, base_out), (ours_correlate, base_correlate) = outs, correlates
     async with service_process("bench/bare_loop.py", in_topic) as proc:
         base = await measure_pipeline(env, in_topic=in_topic, out_topics=[base_out], make_message=make(base_out),
