@@ -68,20 +68,20 @@ async def send_dead_letters(producer: EventProducer, letters: Sequence[Refusal],
     """Send dead letters in the given order and return once the broker has every one: all handed to the producer
     at once, then acknowledged together. From the first one that does not get through (the broker away, a message
     too large), one at a time, each waited for (one already through may be sent again)."""
+    dlqs = [dead_letter_topic(letter.delivery.topic, group, env_prefix) for letter in letters]
     pending: list[Pending] = []
     with contextlib.suppress(Exception):  # from the one refused here on, one at a time below
-        for letter in letters:
+        for letter, dlq in zip(letters, dlqs):
             d = letter.delivery
-            pending.append(await producer.enqueue(
-                dead_letter_topic(d.topic, group, env_prefix), d.value or b"", key=d.key_str,
-                headers=dead_letter_headers(d, group, letter.reason, letter.details)))
+            pending.append(await producer.enqueue(dlq, d.value or b"", key=d.key_str,
+                                                  headers=dead_letter_headers(d, group, letter.reason, letter.details)))
     with contextlib.suppress(Exception):  # each one not acknowledged is sent again below
         await producer.delivered(pending)
     through = next((i for i, p in enumerate(pending) if not p.acknowledged), len(pending))
-    for letter in letters[:through]:
-        _sent(dead_letter_topic(letter.delivery.topic, group, env_prefix), letter)
-    for letter in letters[through:]:
-        await _send_one(producer, letter, group=group, env_prefix=env_prefix, backoff_initial_s=backoff_initial_s,
+    for letter, dlq in zip(letters[:through], dlqs):
+        _sent(dlq, letter)
+    for letter, dlq in zip(letters[through:], dlqs[through:]):
+        await _send_one(producer, letter, dlq, group=group, backoff_initial_s=backoff_initial_s,
                         backoff_max_s=backoff_max_s)
 
 
@@ -91,12 +91,11 @@ def _sent(dlq: str, letter: Refusal) -> None:
     log.warning("dead-lettered", reason=letter.reason, topic=d.topic, partition=d.partition, offset=d.offset)
 
 
-async def _send_one(producer: EventProducer, letter: Refusal, *, group: str, env_prefix: str | None,
-                    backoff_initial_s: float, backoff_max_s: float) -> None:
+async def _send_one(producer: EventProducer, letter: Refusal, dlq: str, *, group: str, backoff_initial_s: float,
+                    backoff_max_s: float) -> None:
     """Send one dead letter and return once the broker has it (waiting, with backoff, while it is away)."""
     d = letter.delivery
     headers, value = dead_letter_headers(d, group, letter.reason, letter.details), d.value or b""
-    dlq = dead_letter_topic(d.topic, group, env_prefix)
     delay = backoff_initial_s
     while True:
         try:
