@@ -11,7 +11,6 @@ system sending messages that are not events costs the group one round trip per p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
@@ -21,7 +20,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 from . import clock
 from .logs import get_logger
 from .metrics import EVENTS_OUT
-from .producer import EventProducer, Headers, Pending
+from .producer import EventProducer, Headers
 from .topics import dead_letter_topic
 
 if TYPE_CHECKING:
@@ -69,15 +68,11 @@ async def send_dead_letters(producer: EventProducer, letters: Sequence[Refusal],
     at once, then acknowledged together. From the first one that does not get through (the broker away, a message
     too large), one at a time, each waited for (one already through may be sent again)."""
     dlqs = [dead_letter_topic(letter.delivery.topic, group, env_prefix) for letter in letters]
-    pending: list[Pending] = []
-    with contextlib.suppress(Exception):  # from the one refused here on, one at a time below
-        for letter, dlq in zip(letters, dlqs):
-            d = letter.delivery
-            pending.append(await producer.enqueue(dlq, d.value or b"", key=d.key_str,
-                                                  headers=dead_letter_headers(d, group, letter.reason, letter.details)))
-    with contextlib.suppress(Exception):  # each one not acknowledged is sent again below
-        await producer.delivered(pending)
-    through = next((i for i, p in enumerate(pending) if not p.acknowledged), len(pending))
+    acks, _ = await producer.send_all([
+        (dlq, letter.delivery.key_str, letter.delivery.value or b"",
+         dead_letter_headers(letter.delivery, group, letter.reason, letter.details))
+        for letter, dlq in zip(letters, dlqs)])
+    through = next((i for i, ack in enumerate(acks) if ack is None), len(acks))
     for letter, dlq in zip(letters[:through], dlqs):
         _sent(dlq, letter)
     for letter, dlq in zip(letters[through:], dlqs[through:]):

@@ -192,24 +192,19 @@ async def redrive(letters: list[DeadLetter], *, by: str, note: str = "", **clien
     producer = EventProducer(client_id=f"deadletters-redrive-{by}"[:100], **client_options)
     await producer.start()
     try:
-        at, pending, failure = clock.now(), [], None
-        try:
-            for dl in letters:
-                topic, partition, _ = dl.original
-                pending.append(await producer.enqueue(   # the original partition: the key's order holds
-                    topic, dl.value, key=dl.key, partition=partition,
-                    headers=redrive_headers(dl, by=by, at=at, note=note)))
-            await producer.delivered(pending)
-        except Exception as exc:  # noqa: BLE001 - record what went through first
-            failure = exc
-        taken = [(dl, p.future.result()) for dl, p in zip(letters, pending) if p.acknowledged]
+        at = clock.now()
+        acks, failure = await producer.send_all(  # the original partition: the key's order holds
+            [(dl.original[0], dl.key, dl.value, redrive_headers(dl, by=by, at=at, note=note)) for dl in letters],
+            partitions=[dl.original[1] for dl in letters])
+        taken = [(dl, meta) for dl, meta in zip(letters, acks) if meta is not None]
         records = [redrive_record(dl, partition=meta.partition, offset=meta.offset, by=by, at=at, note=note)
                    for dl, meta in taken]
         envs = [(dl, new_envelope(type=DeadLetterRedriven.event_type, source="/jsp/operations/deadletters",
                                   subject=dl.address, data=record.model_dump(mode="json")))
                 for (dl, _), record in zip(taken, records)]
-        await producer.delivered([await producer.enqueue(topics.DEAD_LETTER_REDRIVES, env.to_bytes(), key=dl.topic,
-                                                         headers=envelope_headers(env)) for dl, env in envs])
+        _, unrecorded = await producer.send_all([(topics.DEAD_LETTER_REDRIVES, dl.topic, env.to_bytes(),
+                                                  envelope_headers(env)) for dl, env in envs])
+        failure = failure or unrecorded
     finally:
         await producer.stop()
     if failure is not None:

@@ -155,6 +155,26 @@ class EventProducer:
                 raise result
         return results
 
+    async def send_all(self, messages: Sequence[Message], *, partitions: Sequence[int | None] | None = None
+                       ) -> tuple[list[RecordMetadata | None], Exception | None]:
+        """Send messages, each partition's in the given order: all handed to the producer at once, then acknowledged
+        together (one round trip for them all, not one each). Returns each message's acknowledgement (None for one
+        the broker did not take, or that was not handed over: those after one the producer refused) and the first
+        failure (None when every one got through). ``partitions``: a given one per message instead of its key's."""
+        pending: list[Pending] = []
+        failure: Exception | None = None
+        try:
+            for (topic, key, value, headers), partition in zip(messages, partitions or [None] * len(messages)):
+                pending.append(await self.enqueue(topic, value, key=key, headers=headers, partition=partition))
+        except Exception as exc:  # noqa: BLE001 - the rest are not handed over; those that were are waited for
+            failure = exc
+        try:
+            await self.delivered(pending)
+        except Exception as exc:  # noqa: BLE001 - the caller sees which got through
+            failure = failure or exc
+        acks = [p.future.result() if p.acknowledged else None for p in pending]
+        return acks + [None] * (len(messages) - len(acks)), failure
+
     async def send(self, topic: str, value: bytes, *, key: str | None = None,
                    headers: Iterable[tuple[str, bytes]] = (), partition: int | None = None) -> RecordMetadata:
         """Send one message and wait for the broker's ack (acks=all)."""
