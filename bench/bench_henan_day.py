@@ -20,7 +20,7 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from harness import (BenchEnv, Figure, bare_consume_produce, count_statements_from_now, cpu_seconds,
+from harness import (BenchEnv, DatabaseCpuMeter, Figure, bare_consume_produce, count_statements_from_now, cpu_seconds,
                      kafka_cpu_seconds, measure_pipeline, peak_rss_mib, platform_stack, postgres_cpu_seconds, profile,
                      start_groups_at_end, statements_by_database)
 from jsp_common import topics
@@ -131,11 +131,15 @@ async def run(env: BenchEnv) -> list[Figure]:
         meters = {**{n: (lambda pid=pid: cpu_seconds(pid)) for n, pid in pids.items()}, **SERVERS}
         cpu_before = {n: used() for n, used in meters.items()}
         counting = await count_statements_from_now(env)
+        for_databases = DatabaseCpuMeter(env)
+        await for_databases.start()
         started = time.perf_counter()
         await _send(producer, msgs)
         done, peak_lag, behind = await _drained(env, TIMEOUT_S)
         day_s = done - started
         cpu_day = {n: used() - cpu_before[n] for n, used in meters.items()}
+        by_database_cpu = await for_databases.stop()
+        database_cpu = {n: by_database_cpu.get(f"{n}_{DATABASES}", 0.0) for n in pids}
         statements: dict[str, int] = {}
         if counting:
             by_database = await statements_by_database(env)
@@ -164,6 +168,14 @@ async def run(env: BenchEnv) -> list[Figure]:
                       f"every lag was 0; no baseline: the figure itself (two cores give {2 * day_s:.0f} CPU-s in that "
                       "time, shared by the services, Kafka, PostgreSQL and the load generator)")
           for n, cpu_s in cpu_day.items()),
+        *(Figure(f"Henan day: PostgreSQL CPU for the {n} database", cpu_s, 0.0, "CPU-s", higher_is_better=False,
+                 note="user + system time of the server's processes working for the service's database (its "
+                      "connections' backends and autovacuum workers, as pg_stat_activity names them; /proc, read "
+                      "every 0.25 s) until every lag was 0; the server's other processes (checkpointer, WAL writer, "
+                      f"background writer, the bench's own connections) took "
+                      f"{cpu_day['PostgreSQL'] - sum(database_cpu.values()):.1f} of its {cpu_day['PostgreSQL']:.1f} "
+                      "CPU-s; no baseline: the figure itself")
+          for n, cpu_s in database_cpu.items()),
         *(Figure(f"Henan day: {n} PostgreSQL statements over the day", count, 0.0, "statements",
                  higher_is_better=False,
                  note=f"in the service's database, BEGIN and COMMIT included (pg_stat_statements): "
