@@ -131,14 +131,13 @@ async def run(env: BenchEnv) -> list[Figure]:
         meters = {**{n: (lambda pid=pid: cpu_seconds(pid)) for n, pid in pids.items()}, **SERVERS}
         cpu_before = {n: used() for n, used in meters.items()}
         counting = await count_statements_from_now(env)
-        for_databases = DatabaseCpuMeter(env)
-        await for_databases.start()
-        started = time.perf_counter()
-        await _send(producer, msgs)
-        done, peak_lag, behind = await _drained(env, TIMEOUT_S)
-        day_s = done - started
-        cpu_day = {n: used() - cpu_before[n] for n, used in meters.items()}
-        by_database_cpu = await for_databases.stop()
+        async with DatabaseCpuMeter(env) as for_databases:
+            started = time.perf_counter()
+            await _send(producer, msgs)
+            done, peak_lag, behind = await _drained(env, TIMEOUT_S)
+            day_s = done - started
+            cpu_day = {n: used() - cpu_before[n] for n, used in meters.items()}
+            by_database_cpu = await for_databases.stop()
         database_cpu = {n: by_database_cpu.get(f"{n}_{DATABASES}", 0.0) for n in pids}
         statements: dict[str, int] = {}
         if counting:

@@ -437,26 +437,34 @@ class CpuMeter:
 
 
 class DatabaseCpuMeter:
-    """CPU seconds PostgreSQL spends for each database between :meth:`start` and :meth:`stop`: the server's
-    processes working for it (its backends and autovacuum workers: pg_stat_activity names each one's database),
-    read from /proc every ``every_s``. A process that ends between two readings loses at most that interval's
-    time; one that starts meanwhile is counted from its start."""
+    """CPU seconds PostgreSQL spends for each database from entering the meter (``async with``) to :meth:`stop`
+    (or the block's end): the server's processes working for it (its backends and autovacuum workers:
+    pg_stat_activity names each one's database), read from /proc every ``every_s``. A process that ends between
+    two readings loses at most that interval's time; one that starts meanwhile is counted from its start."""
 
     def __init__(self, env: BenchEnv, *, every_s: float = 0.25):
         self.env, self.every_s = env, every_s
-        self._conn: asyncpg.Connection | None = None
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._since: dict[int, float] = {}   # pid -> its CPU seconds when first read
         self._last: dict[int, tuple[str, float]] = {}  # pid -> (database, CPU seconds last read)
 
-    async def start(self) -> None:
-        self._conn = await asyncpg.connect(asyncpg_dsn(self.env.postgres_url.rstrip("/") + "/postgres"))
-        await self._read(first=True)
-        self._task = asyncio.create_task(self._sample())
+    async def __aenter__(self) -> DatabaseCpuMeter:
+        conn = await asyncpg.connect(asyncpg_dsn(self.env.postgres_url.rstrip("/") + "/postgres"))
+        try:
+            await self._read(conn, first=True)
+        except BaseException:
+            await conn.close()
+            raise
+        self._task = asyncio.create_task(self._sample(conn))
+        return self
 
-    async def _read(self, *, first: bool = False) -> None:
-        rows = await self._conn.fetch("SELECT pid, datname FROM pg_stat_activity "
-                                      "WHERE datname IS NOT NULL AND pid <> pg_backend_pid()")
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    async def _read(self, conn: asyncpg.Connection, *, first: bool = False) -> None:
+        rows = await conn.fetch("SELECT pid, datname FROM pg_stat_activity "
+                                "WHERE datname IS NOT NULL AND pid <> pg_backend_pid()")
         for pid, database in rows:
             try:
                 used = cpu_seconds(pid)
@@ -465,20 +473,20 @@ class DatabaseCpuMeter:
             self._since.setdefault(pid, used if first else 0.0)
             self._last[pid] = (database, used)
 
-    async def _sample(self) -> None:
-        while True:
-            await asyncio.sleep(self.every_s)
-            await self._read()
+    async def _sample(self, conn: asyncpg.Connection) -> None:
+        """Read every ``every_s`` until stopped, then once more."""
+        try:
+            while not self._stopping.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.every_s)
+                await self._read(conn)
+        finally:
+            await conn.close()
 
     async def stop(self) -> dict[str, float]:
-        """Each database's CPU seconds since :meth:`start`."""
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        try:
-            await self._read()
-        finally:
-            await self._conn.close()
+        """Each database's CPU seconds from entering the meter to the first call of this."""
+        self._stopping.set()
+        await self._task
         used: dict[str, float] = {}
         for pid, (database, last) in self._last.items():
             used[database] = used.get(database, 0.0) + last - self._since[pid]
