@@ -135,6 +135,9 @@ async def test_a_replay_of_the_log_restores_the_replica_without_undoing_newer_ro
     assert (rows[lost]["version"], rows[lost]["name"], rows[lost]["name_upper"]) == (2, "甲二", "甲二")
     assert rows[stale]["name_upper"] == "乙 ABC"
     assert (rows[ahead]["version"], rows[ahead]["name"]) == (3, "丙三")
+    async with db.transaction() as s:  # the planner knows the rebuilt replica's size at once
+        assert (await s.execute(text(f"SELECT reltuples::bigint = (SELECT count(*) FROM {entities.name}) "
+                                     f"FROM pg_class WHERE oid = '{entities.name}'::regclass"))).scalar_one()
 
 
 class _Op:

@@ -79,6 +79,9 @@ async def test_a_rebuild_while_the_dashboard_runs_loses_nothing_and_keeps_the_ta
         assert not rebuilding.done()
         counts = await rebuilding
         assert counts["entities"] >= len(before)  # the burst: in the copy, or applied by the group once it goes on
+        assert await scalar(db, "SELECT c.reltuples >= :n AND s.last_analyze IS NOT NULL FROM pg_class c "
+                                "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = 'public.entities'::regclass",
+                            n=len(before))  # the new tables are analysed: the pages' statements planned for them
 
         await send_entities(raw_producer, after)  # written by the running group into the new tables
         everyone = before + burst + after

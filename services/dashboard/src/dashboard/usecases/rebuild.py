@@ -85,6 +85,7 @@ async def rebuild(settings: Settings) -> dict[str, int]:
                                      "final pass had not ended: the read model is as it was; run it again") from None
         log.info("read model rebuilt and in place", final_pass_messages=n)
         async with runtime.db.transaction() as session:
+            await shadow.analyse(session, TABLES)  # for the pages' next statements; the writers go on meanwhile
             return await writes.counts(session)
     finally:
         await runtime.leadership.close()
