@@ -322,9 +322,14 @@ def kafka_cpu_seconds() -> float:
     return cpu_seconds(int((Path(os.environ["JSP_DATA_DIR"]) / "kafka" / "kafka.pid").read_text().strip()))
 
 
+async def _server_connection(env: BenchEnv) -> asyncpg.Connection:
+    """A connection to the server's own database (``postgres``), for statements about the whole server."""
+    return await asyncpg.connect(asyncpg_dsn(env.postgres_url.rstrip("/") + "/postgres"))
+
+
 async def _on_server(env: BenchEnv, *statements: str) -> list:
     """Run ``statements`` on the server's own database; the rows of the last."""
-    conn = await asyncpg.connect(asyncpg_dsn(env.postgres_url.rstrip("/") + "/postgres"))
+    conn = await _server_connection(env)
     try:
         for statement in statements[:-1]:
             await conn.execute(statement)
@@ -450,7 +455,7 @@ class DatabaseCpuMeter:
         self._last: dict[int, tuple[str, float]] = {}  # pid -> (database, CPU seconds last read)
 
     async def __aenter__(self) -> DatabaseCpuMeter:
-        conn = await asyncpg.connect(asyncpg_dsn(self.env.postgres_url.rstrip("/") + "/postgres"))
+        conn = await _server_connection(self.env)
         try:
             await self._read(conn, first=True)
         except BaseException:
