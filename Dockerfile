@@ -9,10 +9,12 @@ ARG PORT
 RUN test -n "$SERVICE" -a -n "$PORT" \
     || { echo "build with --build-arg SERVICE=<a folder under services/> --build-arg PORT=<its HTTP port>" >&2; exit 1; }
 WORKDIR /app
+COPY constraints.txt /app/constraints.txt
 COPY libs/common /app/libs/common
 COPY services/${SERVICE} /app/services/${SERVICE}
-# Editable, so `python -m <service> migrate` finds migrations/ and alembic.ini beside the code.
-RUN pip install --no-cache-dir /app/libs/common -e /app/services/${SERVICE}
+# Editable, so `python -m <service> migrate` finds migrations/ and alembic.ini beside the code; the versions are
+# the ones `make test` passed with (constraints.txt).
+RUN pip install --no-cache-dir -c /app/constraints.txt /app/libs/common -e /app/services/${SERVICE}
 COPY deploy/docker/serve.sh /usr/local/bin/jsp-serve
 WORKDIR /app/services/${SERVICE}
 ENV SERVICE=${SERVICE} PORT=${PORT}

@@ -16,9 +16,11 @@ TEST_ENV := JSP_DATA_DIR=$(CURDIR)/.local/test JSP_KAFKA_PORT=19092 JSP_KAFKA_CO
 BENCH_ENV := $(subst .local/test,.local/bench,$(TEST_ENV)) JSP_PG_PRELOAD=pg_stat_statements
 
 # The official AsyncAPI CLI checks docs/asyncapi.yaml in `make test`: installed from npm into .local/node (never
-# globally), metrics off. 4.x is the last line that runs on Node 20.
+# globally), metrics off. 4.x is the last line that runs on Node 20. deploy/local/asyncapi/package-lock.json pins
+# every package it pulls in (`npm ci`), so a fresh machine installs the tree that was tested, not the newest
+# releases of its ranges (a registry may list a package before it serves the packages that one needs).
 NODE_DIR          := .local/node
-ASYNCAPI_CLI      := 4.1.1
+NODE_LOCK         := deploy/local/asyncapi/package-lock.json
 ASYNCAPI          := $(NODE_DIR)/node_modules/.bin/asyncapi
 # The CLI's usage metrics are off: its analytics file (kept here, not in the home folder) says so.
 export ASYNCAPI_METRICS_CONFIG_PATH := $(CURDIR)/$(NODE_DIR)/asyncapi-analytics.json
@@ -38,11 +40,11 @@ help:
 	@echo "make k8s-validate render every Kubernetes overlay and validate it strictly, offline (part of make test)"
 	@echo "make contract-tools  install the AsyncAPI CLI (.local/node) and kcat, which make test uses"
 
-$(VENV)/.installed: requirements-dev.txt libs/common/pyproject.toml libs/testkit/pyproject.toml \
+$(VENV)/.installed: requirements-dev.txt constraints.txt libs/common/pyproject.toml libs/testkit/pyproject.toml \
                     $(wildcard services/*/pyproject.toml)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -r requirements-dev.txt -e libs/common -e libs/testkit $(foreach s,$(SERVICES),-e services/$(s))
+	@$(PY) -m pip install -q --upgrade pip -c constraints.txt
+	@$(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt -e libs/common -e libs/testkit $(foreach s,$(SERVICES),-e services/$(s))
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -62,15 +64,16 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium fonts-noto-cjk; }
 	@fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || apt-get install -y fonts-noto-cjk
 
-$(NODE_DIR)/.asyncapi-$(ASYNCAPI_CLI):
+$(NODE_DIR)/.installed: $(NODE_LOCK) $(dir $(NODE_LOCK))package.json
 	@command -v npm >/dev/null || { echo "error: Node.js 20 and npm are needed for the AsyncAPI CLI"; exit 1; }
 	@mkdir -p $(NODE_DIR)
-	@npm install --prefix $(NODE_DIR) --no-save --no-audit --no-fund --loglevel=error @asyncapi/cli@$(ASYNCAPI_CLI)
+	@cp $(dir $(NODE_LOCK))package.json $(NODE_LOCK) $(NODE_DIR)/
+	@npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	@echo '{"analyticsEnabled": "false", "infoMessageShown": "true", "userID": "none"}' > $(ASYNCAPI_METRICS_CONFIG_PATH)
 	@touch $@
 
 # The line-system tools the contract tests use: the AsyncAPI CLI, and kcat (apt-get, only when missing).
-contract-tools: $(NODE_DIR)/.asyncapi-$(ASYNCAPI_CLI)
+contract-tools: $(NODE_DIR)/.installed
 	@command -v kcat >/dev/null || { apt-get install -y -q kcat >/dev/null || \
 		{ apt-get update -q >/dev/null && apt-get install -y -q kcat >/dev/null; }; } || \
 		{ echo "error: kcat is needed (Debian package kcat)"; exit 1; }

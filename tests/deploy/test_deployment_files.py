@@ -2,6 +2,7 @@
 deployed with its migration step, and every variable they set is one the code actually reads."""
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,10 @@ def test_every_service_image_is_built_from_the_one_dockerfile_with_its_name_and_
     assert "ARG SERVICE" in dockerfile and "ARG PORT" in dockerfile
     assert "COPY services/${SERVICE} " in dockerfile, "the service folder comes from the build argument"
     assert not list((ROOT / "services").glob("*/Dockerfile")), "one Dockerfile at the root, none per service"
-    assert (ROOT / "deploy/docker/serve.sh").exists() and "COPY deploy/docker/serve.sh " in dockerfile
+    assert "COPY deploy/docker/serve.sh " in dockerfile
+    copied = [src for src in re.findall(r"^COPY (\S+) ", dockerfile, re.M) if "$" not in src]
+    assert "constraints.txt" in copied, "the image installs the versions make test passed with"
+    assert [src for src in copied if not (ROOT / src).exists()] == [], "every file the image copies is in the tree"
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     built = {name: s["build"] for name, s in compose.items() if "build" in s}
     for name, build in built.items():
