@@ -94,8 +94,11 @@ migrate: venv
 schemas: venv
 	@$(PY) -m jsp_common.contracts_export
 
-run: infra-up  # run.py migrates each service before it starts it
-	@$(PY) deploy/local/run.py $(SERVICES)
+# run.py migrates each service before it starts it; Ctrl-C stops the services, then Kafka and PostgreSQL (their data
+# stays in .local/data for the next run). A run that could not start (e.g. `make run` is running already, its ports
+# taken) leaves the servers up: they may be another run's.
+run: infra-up
+	@$(PY) deploy/local/run.py $(SERVICES); status=$$?; [ $$status -ne 0 ] || $(INFRA) down; exit $$status
 
 demo: venv
 	@$(PY) deploy/local/demo.py $(DEMO_ARGS)
