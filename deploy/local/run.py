@@ -6,7 +6,10 @@ Each service is migrated (``python -m <name> migrate``), then served (``python -
 for on its ``/readyz``; the gateway starts last. Prints the gateway's address, its docs page and the
 credentials of a local office account (created by ``python -m gateway create-office-account`` if missing;
 its generated password is kept in ``.local/office-account.txt`` for this machine only). Ctrl-C or SIGTERM
-stops them all. The end-to-end tests start the platform with the same :class:`Stack`.
+stops them all (``make run`` then stops Kafka and PostgreSQL). A service listens on ``JSP_<SERVICE>_HTTP_PORT``
+when it is set (8000 for the gateway, 8101-8105 otherwise); the logs and the office account's file are under
+``JSP_LOCAL_DIR`` (.local), as ``deploy/local/infra.py`` keeps the servers' files. The end-to-end tests start the
+platform with the same :class:`Stack`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 DEFAULT_PORTS = {"gateway": 8000, "registry": 8101, "clues": 8102, "inspection": 8103, "risk": 8104, "dashboard": 8105}
 FRONT = "gateway"
-OFFICE_FILE = ROOT / ".local" / "office-account.txt"
+LOCAL = Path(os.environ.get("JSP_LOCAL_DIR", ROOT / ".local")).resolve()
+OFFICE_FILE = LOCAL / "office-account.txt"
 
 
 class StartError(RuntimeError):
@@ -58,7 +62,7 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)           # for every service
     per_service: dict[str, dict[str, str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
-    log_dir: Path = ROOT / ".local" / "logs"
+    log_dir: Path = LOCAL / "logs"
     services: dict[str, Service] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -67,8 +71,9 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         backends = [n for n in self.names if n != FRONT]
         for i, name in enumerate(self.names):
-            port = self.ports.get(name) or DEFAULT_PORTS.get(name) or 8110 + i
             prefix = f"JSP_{name.upper()}_"
+            port = (self.ports.get(name) or int(os.environ.get(f"{prefix}HTTP_PORT") or 0) or DEFAULT_PORTS.get(name)
+                    or 8110 + i)
             env = {**os.environ, **self.env, f"{prefix}HTTP_PORT": str(port), **self.per_service.get(name, {})}
             self.services[name] = Service(name, port, env, self.log_dir / f"{name}.log")
         if FRONT in self.services:
@@ -150,6 +155,11 @@ def ready_url(url: str) -> bool:
         return False
 
 
+def shown(path: Path) -> Path:
+    """A path as printed: relative to the checkout when inside it."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         return s.connect_ex((host, port)) == 0
@@ -195,7 +205,7 @@ def main(argv: list[str]) -> int:
             print(f"starting {name} ...", flush=True)
             stack.migrate(name)
             svc = stack.start(name)
-            print(f"  {name} ready on {svc.url} (log: {svc.log.relative_to(ROOT)})", flush=True)
+            print(f"  {name} ready on {svc.url} (log: {shown(svc.log)})", flush=True)
         if FRONT in stack.services:
             gw = stack.services[FRONT]
             username, password = office_account(gw.env)

@@ -1,0 +1,71 @@
+"""`make run`, as a developer runs it in a terminal: the whole platform comes up, and Ctrl-C stops all of it,
+the services and then Kafka and PostgreSQL. Run on ports and a local folder of its own (the settings `make run`
+reads), beside the test servers and any `make run` of the developer's."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("gateway", "registry", "clues", "inspection", "risk", "dashboard")
+READY = "Ctrl-C stops everything."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_ctrl_c_stops_the_services_then_kafka_and_postgresql(tmp_path):
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "kafka").symlink_to(ROOT / ".local" / "kafka")  # the jars make fetched; the data is the run's own
+    kafka, controller, postgres = free_port(), free_port(), free_port()
+    ports = {name: free_port() for name in SERVICES}
+    env = {**os.environ, "JSP_LOCAL_DIR": str(local), "JSP_DATA_DIR": str(local / "data"),
+           "JSP_KAFKA_PORT": str(kafka), "JSP_KAFKA_CONTROLLER_PORT": str(controller), "JSP_PG_PORT": str(postgres),
+           "JSP_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka}",
+           "JSP_POSTGRES_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{postgres}",
+           "JSP_ENVIRONMENT": "development", "JSP_GATEWAY_METRICS_PORT": str(free_port()),
+           **{f"JSP_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}}
+    output = tmp_path / "make-run.txt"
+    with open(output, "wb") as out:
+        # a session of its own, SIGINT at its default: a terminal's Ctrl-C reaches make and everything it started
+        make = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 420
+        while READY not in output.read_text():
+            assert make.poll() is None, f"make run ended with {make.returncode}:\n{output.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"make run not up in time:\n{output.read_text()[-3000:]}"
+            time.sleep(1)
+        up = {name: listening(port) for name, port in [*ports.items(), ("kafka", kafka), ("postgres", postgres)]}
+        assert all(up.values()), up
+        assert f"http://127.0.0.1:{ports['gateway']}" in output.read_text()
+        assert (local / "office-account.txt").exists() and (local / "logs" / "gateway.log").exists()
+
+        os.killpg(make.pid, signal.SIGINT)
+        make.wait(timeout=180)
+        said = output.read_text()
+        assert "stopping ..." in said and "kafka: stopped" in said and "postgres: stopped" in said, said[-2000:]
+        left = {name: port for name, port in [*ports.items(), ("kafka", kafka), ("postgres", postgres)]
+                if listening(port)}
+        assert left == {}, f"still listening after Ctrl-C: {left}"
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+        subprocess.run([sys.executable, str(ROOT / "deploy/local/infra.py"), "down"], env=env,
+                       capture_output=True, timeout=120)
