@@ -29,8 +29,9 @@ def bearer(token: str) -> Headers:
 def create_office_account(env: Mapping[str, str], username: str, password: str, *, if_missing: bool = False) -> str:
     """``python -m gateway create-office-account`` with the gateway's environment (its database); returns
     what the command printed."""
-    done = subprocess.run([sys.executable, "-m", "gateway", "create-office-account", "--username", username,
-                           "--password", password, *(["--if-missing"] if if_missing else [])], env=dict(env),
+    # --option=value: a generated password may begin with "-", which argparse would take for an option
+    done = subprocess.run([sys.executable, "-m", "gateway", "create-office-account", f"--username={username}",
+                           f"--password={password}", *(["--if-missing"] if if_missing else [])], env=dict(env),
                           capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise FrontDoorError(f"create-office-account failed:\n{done.stdout}\n{done.stderr}")

@@ -128,3 +128,18 @@ async def test_the_admin_command_creates_the_first_office_account_once(gw, gatew
     assert again.returncode == 0 and "exists already" in again.stdout
     login = await gw.http.post("/auth/login", json={"username": username, "password": password})
     assert login.status_code == 200 and set(login.json()["roles"]) == {"office", "admin"}
+
+
+async def test_make_runs_office_account_takes_a_generated_password_that_begins_with_a_dash(gw, gateway_db):
+    """`make run` generates the local office account's password (token_urlsafe: "-" is one of its characters) and
+    creates the account through the admin command: a password beginning with "-" is the password, not an option."""
+    import os
+
+    from jsp_testkit import front_door
+
+    username, password = unique("office"), "-Gx3_generated"
+    env = {**os.environ, "JSP_GATEWAY_DATABASE_URL": gateway_db}
+    said = await asyncio.to_thread(front_door.create_office_account, env, username, password, if_missing=True)
+    assert "exists already" not in said
+    login = await gw.http.post("/auth/login", json={"username": username, "password": password})
+    assert login.status_code == 200, login.text
