@@ -5,6 +5,7 @@ reads), beside the test servers and any `make run` of the developer's."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -28,6 +29,20 @@ def listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def output_until(proc: subprocess.Popen, text: str, *, timeout: float) -> str:
+    """What ``proc`` printed up to the line holding ``text``, each line read as it is written (``select`` on its
+    pipe); fails when the process ends or ``timeout`` passes first."""
+    seen, deadline = "", time.monotonic() + timeout
+    while text not in seen:
+        remaining = deadline - time.monotonic()
+        readable, _, _ = select.select([proc.stdout], [], [], max(remaining, 0))
+        assert readable, f"make run not up in {timeout:g} s:\n{seen[-3000:]}"
+        line = proc.stdout.readline()
+        assert line, f"make run ended with {proc.wait()}:\n{seen[-3000:]}"
+        seen += line.decode()
+    return seen
+
+
 def test_ctrl_c_stops_the_services_then_kafka_and_postgresql(tmp_path):
     local = tmp_path / "local"
     local.mkdir()
@@ -40,26 +55,19 @@ def test_ctrl_c_stops_the_services_then_kafka_and_postgresql(tmp_path):
            "JSP_POSTGRES_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{postgres}",
            "JSP_ENVIRONMENT": "development", "JSP_GATEWAY_METRICS_PORT": str(free_port()),
            **{f"JSP_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}}
-    output = tmp_path / "make-run.txt"
-    with open(output, "wb") as out:
-        # a session of its own, SIGINT at its default: a terminal's Ctrl-C reaches make and everything it started
-        make = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # a session of its own, SIGINT at its default: a terminal's Ctrl-C reaches make and everything it started
+    make = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, bufsize=0, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        deadline = time.monotonic() + 420
-        while READY not in output.read_text():
-            assert make.poll() is None, f"make run ended with {make.returncode}:\n{output.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"make run not up in time:\n{output.read_text()[-3000:]}"
-            time.sleep(1)
+        said = output_until(make, READY, timeout=420)
         up = {name: listening(port) for name, port in [*ports.items(), ("kafka", kafka), ("postgres", postgres)]}
         assert all(up.values()), up
-        assert f"http://127.0.0.1:{ports['gateway']}" in output.read_text()
+        assert f"http://127.0.0.1:{ports['gateway']}" in said
         assert (local / "office-account.txt").exists() and (local / "logs" / "gateway.log").exists()
 
         os.killpg(make.pid, signal.SIGINT)
-        make.wait(timeout=180)
-        said = output.read_text()
+        said += make.communicate(timeout=180)[0].decode()
         assert "stopping ..." in said and "kafka: stopped" in said and "postgres: stopped" in said, said[-2000:]
         left = {name: port for name, port in [*ports.items(), ("kafka", kafka), ("postgres", postgres)]
                 if listening(port)}
