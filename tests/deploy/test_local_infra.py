@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jsp_testkit.testing import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -13,12 +15,6 @@ def run_infra(command: str, tmp_path: Path, **env: str) -> subprocess.CompletedP
     return subprocess.run([sys.executable, str(ROOT / "deploy/local/infra.py"), command],
                           env={**os.environ, "JSP_DATA_DIR": str(tmp_path), **env},
                           capture_output=True, text=True, timeout=60)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_kafka_port_in_use_is_reported(tmp_path):

@@ -7,26 +7,16 @@ from __future__ import annotations
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from jsp_testkit.testing import SERVICES, free_port, local_stack_module
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("gateway", "registry", "clues", "inspection", "risk", "dashboard")
 READY = "Ctrl-C stops everything."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
+listening = local_stack_module(ROOT).port_in_use  # what run.py checks before it starts a service
 
 
 def output_until(proc: subprocess.Popen, text: str, *, timeout: float) -> str:

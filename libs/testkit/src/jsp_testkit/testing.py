@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import functools
 import importlib.util
+import socket
 import sys
 import time
 import uuid
@@ -263,6 +264,13 @@ async def publish_schedule(producer: AIOKafkaProducer, year: int, holidays: list
 
 def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on now (the system's pick), for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def unique_database_url(settings: ServiceSettings, prefix: str) -> str:

@@ -10,7 +10,6 @@ its Kafka offsets are rewound as if no commit since had reached the broker: what
 from __future__ import annotations
 
 import asyncio
-import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
 from jsp_common.migrations import upgrade
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import local_stack_module, unique, unique_database_url, wait_until
+from jsp_testkit.testing import free_port, local_stack_module, unique, unique_database_url, wait_until
 
 from risk import subscriptions
 
@@ -32,12 +31,6 @@ ROOT = Path(__file__).resolve().parents[4]
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 READINGS = "monitoring.device-readings.v1"
 DEVICES, WINDOWS = 12, 6
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def plan(run: str):
