@@ -95,10 +95,10 @@ schemas: venv
 	@$(PY) -m jsp_common.contracts_export
 
 # run.py migrates each service before it starts it; Ctrl-C stops the services, then Kafka and PostgreSQL (their data
-# stays in .local/data for the next run). A run that could not start (e.g. `make run` is running already, its ports
-# taken) leaves the servers up: they may be another run's.
+# stays in .local/data for the next run), as does a run whose service could not start. A run that found a service's
+# port taken (run.py's exit status 3: `make run` is running already) leaves the servers up: they are that run's.
 run: infra-up
-	@$(PY) deploy/local/run.py $(SERVICES); status=$$?; [ $$status -ne 0 ] || $(INFRA) down; exit $$status
+	@$(PY) deploy/local/run.py $(SERVICES); status=$$?; [ $$status -eq 3 ] || $(INFRA) down; exit $$status
 
 demo: venv
 	@$(PY) deploy/local/demo.py $(DEMO_ARGS)

@@ -6,8 +6,9 @@ Each service is migrated (``python -m <name> migrate``), then served (``python -
 for on its ``/readyz``; the gateway starts last. Prints the gateway's address, its docs page and the
 credentials of a local office account (created by ``python -m gateway create-office-account`` if missing;
 its generated password is kept in ``.local/office-account.txt`` for this machine only). Ctrl-C or SIGTERM
-stops them all (``make run`` then stops Kafka and PostgreSQL). A service listens on ``JSP_<SERVICE>_HTTP_PORT``
-when it is set (8000 for the gateway, 8101-8105 otherwise); the logs and the office account's file are under
+stops them all; ``make run`` then stops Kafka and PostgreSQL, as it does when a service cannot start, but not
+when a service's port is taken (exit status 3: another ``make run`` holds it, and the servers are that run's).
+A service listens on ``JSP_<SERVICE>_HTTP_PORT`` when it is set (8000 for the gateway, 8101-8105 otherwise); the logs and the office account's file are under
 ``JSP_LOCAL_DIR`` (.local), as ``deploy/local/infra.py`` keeps the servers' files. The end-to-end tests start the
 platform with the same :class:`Stack`.
 """
@@ -35,6 +36,15 @@ OFFICE_FILE = LOCAL / "office-account.txt"
 
 class StartError(RuntimeError):
     pass
+
+
+# `make run` stops Kafka and PostgreSQL after run.py ends, except after this exit status: the ports were taken,
+# most likely by another `make run`, whose servers they then are.
+PORTS_TAKEN = 3
+
+
+class PortTaken(StartError):
+    """A service's port is held by another process."""
 
 
 @dataclass
@@ -91,11 +101,15 @@ class Stack:
         if done.returncode != 0:
             raise StartError(f"{name}: migrate failed:\n{done.stdout}\n{done.stderr}")
 
+    def check_port(self, name: str) -> None:
+        port = self.services[name].port
+        if port_in_use(port):
+            raise PortTaken(f"{name}: port {port} is in use (is `make run` running already?)")
+
     def spawn(self, name: str) -> Service:
         """Start a service's process without waiting for it to be ready."""
         svc = self.services[name]
-        if port_in_use(svc.port):  # its readiness check would be answered by whatever holds the port
-            raise StartError(f"{name}: port {svc.port} is in use (is `make run` running already?)")
+        self.check_port(name)  # its readiness check would be answered by whatever holds the port
         with open(svc.log, "ab") as log:
             svc.process = subprocess.Popen([PYTHON, "-m", svc.module, "serve"], env=svc.env, cwd=ROOT, stdout=log,
                                            stderr=subprocess.STDOUT, start_new_session=True)
@@ -201,6 +215,8 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        for name in stack.names:  # before any migration: said at once, nothing touched
+            stack.check_port(name)
         for name in stack.names:
             print(f"starting {name} ...", flush=True)
             stack.migrate(name)
@@ -229,6 +245,9 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
         return 0
+    except PortTaken as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return PORTS_TAKEN
     except StartError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -33,7 +33,17 @@ def output_until(proc: subprocess.Popen, text: str, *, timeout: float) -> str:
     return seen
 
 
+def make_run(env: dict[str, str]) -> subprocess.Popen:
+    """`make run` in a session of its own, SIGINT at its default: a terminal's Ctrl-C reaches make and everything
+    it started."""
+    return subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, bufsize=0, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 def test_ctrl_c_stops_the_services_then_kafka_and_postgresql(tmp_path):
+    """Also: a second `make run` on the same ports stops at once and leaves the first one's servers up; a run whose
+    service cannot start (a bad setting) stops the servers it started."""
     local = tmp_path / "local"
     local.mkdir()
     (local / "kafka").symlink_to(ROOT / ".local" / "kafka")  # the jars make fetched; the data is the run's own
@@ -45,23 +55,33 @@ def test_ctrl_c_stops_the_services_then_kafka_and_postgresql(tmp_path):
            "JSP_POSTGRES_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{postgres}",
            "JSP_ENVIRONMENT": "development", "JSP_GATEWAY_METRICS_PORT": str(free_port()),
            **{f"JSP_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}}
-    # a session of its own, SIGINT at its default: a terminal's Ctrl-C reaches make and everything it started
-    make = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, bufsize=0, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    servers = [("kafka", kafka), ("postgres", postgres)]
+    make = make_run(env)
     try:
         said = output_until(make, READY, timeout=420)
-        up = {name: listening(port) for name, port in [*ports.items(), ("kafka", kafka), ("postgres", postgres)]}
+        up = {name: listening(port) for name, port in [*ports.items(), *servers]}
         assert all(up.values()), up
         assert f"http://127.0.0.1:{ports['gateway']}" in said
         assert (local / "office-account.txt").exists() and (local / "logs" / "gateway.log").exists()
 
+        second = make_run(env)
+        told = second.communicate(timeout=180)[0].decode()
+        assert second.returncode != 0 and "is in use (is `make run` running already?)" in told, told[-2000:]
+        assert "starting " not in told and "stopped" not in told, told[-2000:]  # nothing touched
+        assert all(listening(port) for _, port in [*ports.items(), *servers]), "the first run lost its servers"
+
         os.killpg(make.pid, signal.SIGINT)
         said += make.communicate(timeout=180)[0].decode()
         assert "stopping ..." in said and "kafka: stopped" in said and "postgres: stopped" in said, said[-2000:]
-        left = {name: port for name, port in [*ports.items(), ("kafka", kafka), ("postgres", postgres)]
-                if listening(port)}
+        left = {name: port for name, port in [*ports.items(), *servers] if listening(port)}
         assert left == {}, f"still listening after Ctrl-C: {left}"
+
+        broken = make_run({**env, "JSP_CLUES_MATCH_CANDIDATES": "many"})  # clues starts first; it cannot
+        told = broken.communicate(timeout=420)[0].decode()
+        assert broken.returncode != 0 and "clues: migrate failed" in told, told[-2000:]
+        assert "kafka: stopped" in told and "postgres: stopped" in told, told[-2000:]
+        left = {name: port for name, port in servers if listening(port)}
+        assert left == {}, f"still listening after a run that could not start: {left}"
     finally:
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)
