@@ -123,13 +123,15 @@ def upsert_statement(table: Table, columns: Sequence[str]):
                 f'ON CONFLICT (uscc) DO UPDATE SET {updates} WHERE r.version <= excluded.version')
 
 
-async def upsert(session: AsyncSession, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Apply records to the replica in one statement; an older record than the replica's is ignored."""
+async def upsert(session: AsyncSession, table: Table, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Apply records to the replica in one statement; an older record than the replica's is ignored. Returns the
+    number of entities the statement was given."""
     batch = newest_per_entity(rows)
     if batch:
         columns = sorted(set().union(*(r.keys() for r in batch)))
         await session.execute(upsert_statement(table, columns),
                               {"rows": json.dumps(batch, ensure_ascii=False, default=_json_value)})
+    return len(batch)
 
 
 def _json_value(value: Any) -> str:
@@ -153,15 +155,63 @@ async def entities(session: AsyncSession, table: Table, usccs: Iterable[str]) ->
     return {r["uscc"]: r for r in await all_rows(session, q)}
 
 
-def batch_handlers(table: Table, extras: Extras | None = None) -> dict[str, BatchHandler]:
+def batch_handlers(table: Table, extras: Extras | None = None, *, growth: Growth | None = None
+                   ) -> dict[str, BatchHandler]:
     """``{event type: batch handler}`` for the replica's consumer group (``ServiceRuntime.add_consumer(...,
-    batch_handlers=...)``): each poll's records are written set-wise in the consumer's transaction."""
+    batch_handlers=...)``): each poll's records are written set-wise in the consumer's transaction, and the
+    replica is analysed there when it has grown enough since its last analysis (``growth``, :class:`Growth`)."""
+    growth = growth or Growth()
+
     async def apply(contexts: list[HandlerContext]) -> None:
-        if contexts:
-            await upsert(contexts[0].session, table,
-                         (entity_row(table, ctx.data, extras) for ctx in contexts))  # type: ignore[arg-type]
+        if not contexts:
+            return
+        session = contexts[0].session
+        written = await upsert(session, table,
+                               (entity_row(table, ctx.data, extras) for ctx in contexts))  # type: ignore[arg-type]
+        if growth.size is None:
+            growth.known(await estimated_rows(session, table))
+        if growth.wrote(written):
+            growth.known(await analyse(session, table, skip_locked=True))
 
     return {ENTITY_CHANGED: apply}
+
+
+# ------------------------------------------------------------------ statistics while filling
+@dataclass
+class Growth:
+    """When a replica being written is analysed again: once the rows written since its last analysis reach
+    ``share`` of its size then, and at least ``least``. So a replica filling up (a new deployment, a day's first
+    registrations) is analysed as it grows, a few times per doubling, rather than when autovacuum next looks
+    (a minute or more): until then the planner, and the clues service's name matching by the names' commonest
+    pieces, take it for empty. Pure: the caller reads the size and analyses."""
+
+    share: float = 0.5
+    least: int = 100
+    size: float | None = None  # rows at its last analysis (None: not read yet)
+    written: int = 0           # rows written since
+
+    def known(self, size: float) -> None:
+        """The replica's size at its last analysis (negative: never analysed, as PostgreSQL says it)."""
+        self.size, self.written = max(size, 0.0), 0
+
+    def wrote(self, rows: int) -> bool:
+        """Count ``rows`` written; whether the replica is due an analysis."""
+        self.written += rows
+        return self.size is not None and self.written >= max(self.least, self.share * self.size)
+
+
+async def estimated_rows(session: AsyncSession, table: Table) -> float:
+    """The replica's rows as its last analysis counted them (-1: never analysed)."""
+    found = await session.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)"),
+                                  {"name": f'"{table.name}"'})
+    return float(found.scalar() or 0.0)
+
+
+async def analyse(session: AsyncSession, table: Table, *, skip_locked: bool = False) -> float:
+    """``ANALYZE`` the replica (``skip_locked``: not now if another process is analysing or vacuuming it, rather
+    than wait); returns its rows as counted."""
+    await session.execute(text(f'ANALYZE {"(SKIP_LOCKED) " if skip_locked else ""}"{table.name}"'))
+    return await estimated_rows(session, table)
 
 
 # ------------------------------------------------------------------ rebuilding from the log
@@ -202,7 +252,7 @@ async def replay(db: Database, table: Table, extras: Extras | None = None, *, fr
             await upsert(session, table, rows)
         applied += len(rows)
     async with db.transaction() as session:
-        await session.execute(text(f'ANALYZE "{table.name}"'))
+        await analyse(session, table)
     return Replayed(applied, skipped, time.perf_counter() - started)
 
 

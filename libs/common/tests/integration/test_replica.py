@@ -108,6 +108,42 @@ async def test_the_consumer_groups_handlers_keep_the_newest_record(db, bootstrap
         await producer.stop()
 
 
+async def test_a_replica_filling_through_its_group_is_analysed_as_it_grows(settings, bootstrap):
+    """Without waiting for autovacuum (turned off for this table): the planner's estimate follows the rows in."""
+    filling = replica.entity_table(MetaData(), name="test_filling_entities")
+    topic, group, n = unique("test.replica-fill"), "test.replica-fill", 1_000
+    await create_topics(bootstrap, [Topic(topic, "uscc", (), (), (), "test", partitions=2),
+                                    Topic(dead_letter_topic(topic, group), "uscc", (), (), (), "test", 1)])
+    async with database_with_tables(unique_database_url(settings, "replica_fill"), filling.metadata) as fdb:
+        async with fdb.transaction() as s:
+            await s.execute(text(f"ALTER TABLE {filling.name} SET (autovacuum_enabled = false)"))
+        producer = EventProducer(client_id="test", bootstrap_servers=bootstrap)
+        await producer.start()
+        loop = ConsumerLoop(group=group, topics=[topic], handlers={}, db=fdb, producer=producer, source="/test",
+                            batch_handlers=replica.batch_handlers(filling), bootstrap_servers=bootstrap)
+        await loop.start()
+        try:
+            await loop.assigned()
+            for k in range(n):
+                r = record(new_uscc(), 1, f"企业{k}")
+                await producer.publish(topic, new_envelope(type=replica.ENTITY_CHANGED, source="/test",
+                                                           data=r.model_dump(mode="json")), key=r.uscc)
+
+            async def all_in() -> bool:
+                async with fdb.transaction() as s:
+                    return (await s.execute(text(f"SELECT count(*) FROM {filling.name}"))).scalar_one() == n
+
+            await wait_until(all_in, what=f"{n} records replicated")
+        finally:
+            await loop.stop()
+            await producer.stop()
+        async with fdb.transaction() as s:
+            estimated = await replica.estimated_rows(s, filling)
+            named = (await s.execute(text("SELECT count(*) FROM pg_stats WHERE tablename = :t AND attname = 'name'"),
+                                     {"t": filling.name})).scalar_one()
+        assert estimated >= n / 1.5 and named == 1, (estimated, named)
+
+
 async def test_a_replay_of_the_log_restores_the_replica_without_undoing_newer_rows(db, bootstrap):
     """The rebuild command reads the whole compacted topic outside every consumer group: a row lost from the
     replica comes back, a derived column is refreshed, a row the running service already has at a newer version
