@@ -22,9 +22,14 @@ class Settings(ServiceSettings):
     replica_group: str = "risk.replica"          # registry.entities.v1 -> the directory replica
     indicators_group: str = "risk.indicators"    # clues.lifecycle.v1, inspection.results.v1 -> observations
     monitoring_group: str = "risk.monitoring"    # monitoring.device-readings.v1 -> device windows
-    # Readings and indicator events are applied a poll at a time, set-wise: bigger polls, fewer transactions.
+    # Readings and indicator events are applied a poll at a time, set-wise: bigger polls, fewer transactions; and
+    # a poll in one transaction, not a transaction per few partitions side by side: an entity's events come on
+    # several partitions (a clue's are keyed by the clue), and those transactions waited on each other's lock of
+    # the entity's standing row.
     consumer_max_records: int = Field(5000, validation_alias=AliasChoices("JSP_RISK_CONSUMER_MAX_RECORDS",
                                                                           "JSP_CONSUMER_MAX_RECORDS"))
+    consumer_chunk_records: int = Field(5000, ge=1, validation_alias=AliasChoices("JSP_RISK_CONSUMER_CHUNK_RECORDS",
+                                                                               "JSP_CONSUMER_CHUNK_RECORDS"))
 
     model_cache_s: float = 5.0           # the model in force is re-read this often (at once where it was saved)
     window_grace_s: float = 10.0         # a window closes this long after its end when no later reading came
