@@ -21,8 +21,8 @@ import uuid
 from aiokafka import AIOKafkaProducer
 
 from harness import (BenchEnv, DatabaseCpuMeter, Figure, bare_consume_produce, count_statements_from_now, cpu_seconds,
-                     kafka_cpu_seconds, measure_pipeline, peak_rss_mib, platform_stack, postgres_cpu_seconds, profile,
-                     start_groups_at_end, statements_by_database)
+                     drop_platform_databases, kafka_cpu_seconds, measure_pipeline, peak_rss_mib, platform_stack,
+                     postgres_cpu_seconds, profile, start_groups_at_end, statements_by_database)
 from jsp_common import topics
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.topics import Topic, create_topics
@@ -119,6 +119,7 @@ async def run(env: BenchEnv) -> list[Figure]:
     base_s = await _baseline(env, msgs)
 
     await start_groups_at_end(env)
+    await drop_platform_databases(env, DATABASES)
     stack = platform_stack(env, port_offset=100, database_suffix=DATABASES)  # beside bench_idle's ports
     producer = AIOKafkaProducer(bootstrap_servers=env.bootstrap, acks="all", enable_idempotence=True, linger_ms=10,
                                 max_batch_size=512 * 1024)

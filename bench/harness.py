@@ -397,6 +397,14 @@ def rss_mib(pid: int) -> float:
 PLATFORM = ("registry", "clues", "inspection", "risk", "dashboard", "gateway")
 
 
+async def drop_platform_databases(env: BenchEnv, database_suffix: str) -> None:
+    """Drop the services' databases of :func:`platform_stack` (``<service>_<database_suffix>``), so a bench run again
+    on the same servers starts from empty databases, as ``make bench`` does (each run of the Henan day would
+    otherwise add its 65,000 clues to the read model the next run's figure refresh reads)."""
+    await _on_server(env, *(f'DROP DATABASE IF EXISTS "{n}_{database_suffix}" WITH (FORCE)' for n in PLATFORM),
+                     "SELECT 1")
+
+
 def platform_stack(env: BenchEnv, *, port_offset: int, database_suffix: str):
     """Every service as ``make run`` starts it (deploy/local/run.py), each on its own database
     ``<service>_<database_suffix>``, on ports from ``JSP_BENCH_PORT_BASE`` (default 18200) + ``port_offset``."""
