@@ -45,6 +45,7 @@ from .events import UnknownEventType, parse_data
 from .events.registry import EntityChanged
 from .migrations import run_script
 from .settings import ServiceSettings
+from .statistics import Growth, analyse, keep_analysed
 
 ENTITY_CHANGED = "registry.entity.changed.v1"
 TOPICS: tuple[str, ...] = (topics.REGISTRY_ENTITIES,)
@@ -159,7 +160,7 @@ def batch_handlers(table: Table, extras: Extras | None = None, *, growth: Growth
                    ) -> dict[str, BatchHandler]:
     """``{event type: batch handler}`` for the replica's consumer group (``ServiceRuntime.add_consumer(...,
     batch_handlers=...)``): each poll's records are written set-wise in the consumer's transaction, and the
-    replica is analysed there when it has grown enough since its last analysis (``growth``, :class:`Growth`)."""
+    replica is analysed there as it grows (``growth``: :class:`jsp_common.statistics.Growth`)."""
     growth = growth or Growth()
 
     async def apply(contexts: list[HandlerContext]) -> None:
@@ -168,50 +169,9 @@ def batch_handlers(table: Table, extras: Extras | None = None, *, growth: Growth
         session = contexts[0].session
         written = await upsert(session, table,
                                (entity_row(table, ctx.data, extras) for ctx in contexts))  # type: ignore[arg-type]
-        if growth.size is None:
-            growth.known(await estimated_rows(session, table))
-        if growth.wrote(written):
-            growth.known(await analyse(session, table, skip_locked=True))
+        await keep_analysed(session, table.name, growth, written)
 
     return {ENTITY_CHANGED: apply}
-
-
-# ------------------------------------------------------------------ statistics while filling
-@dataclass
-class Growth:
-    """When a replica being written is analysed again: once the rows written since its last analysis reach
-    ``share`` of its size then, and at least ``least``. So a replica filling up (a new deployment, a day's first
-    registrations) is analysed as it grows, a few times per doubling, rather than when autovacuum next looks
-    (a minute or more): until then the planner, and the clues service's name matching by the names' commonest
-    pieces, take it for empty. Pure: the caller reads the size and analyses."""
-
-    share: float = 0.5
-    least: int = 100
-    size: float | None = None  # rows at its last analysis (None: not read yet)
-    written: int = 0           # rows written since
-
-    def known(self, size: float) -> None:
-        """The replica's size at its last analysis (negative: never analysed, as PostgreSQL says it)."""
-        self.size, self.written = max(size, 0.0), 0
-
-    def wrote(self, rows: int) -> bool:
-        """Count ``rows`` written; whether the replica is due an analysis."""
-        self.written += rows
-        return self.size is not None and self.written >= max(self.least, self.share * self.size)
-
-
-async def estimated_rows(session: AsyncSession, table: Table) -> float:
-    """The replica's rows as its last analysis counted them (-1: never analysed)."""
-    found = await session.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)"),
-                                  {"name": f'"{table.name}"'})
-    return float(found.scalar() or 0.0)
-
-
-async def analyse(session: AsyncSession, table: Table, *, skip_locked: bool = False) -> float:
-    """``ANALYZE`` the replica (``skip_locked``: not now if another process is analysing or vacuuming it, rather
-    than wait); returns its rows as counted."""
-    await session.execute(text(f'ANALYZE {"(SKIP_LOCKED) " if skip_locked else ""}"{table.name}"'))
-    return await estimated_rows(session, table)
 
 
 # ------------------------------------------------------------------ rebuilding from the log
@@ -252,7 +212,7 @@ async def replay(db: Database, table: Table, extras: Extras | None = None, *, fr
             await upsert(session, table, rows)
         applied += len(rows)
     async with db.transaction() as session:
-        await analyse(session, table)
+        await analyse(session, table.name)
     return Replayed(applied, skipped, time.perf_counter() - started)
 
 

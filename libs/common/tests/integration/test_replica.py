@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Index, MetaData, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from jsp_common import clock, replica
+from jsp_common import clock, replica, statistics
 from jsp_common.consumer import ConsumerLoop
 from jsp_common.db import Database, ensure_database
 from jsp_common.envelope import new_envelope
@@ -138,7 +138,7 @@ async def test_a_replica_filling_through_its_group_is_analysed_as_it_grows(setti
             await loop.stop()
             await producer.stop()
         async with fdb.transaction() as s:
-            estimated = await replica.estimated_rows(s, filling)
+            estimated = await statistics.estimated_rows(s, filling.name)
             named = (await s.execute(text("SELECT count(*) FROM pg_stats WHERE tablename = :t AND attname = 'name'"),
                                      {"t": filling.name})).scalar_one()
         assert estimated >= n / 1.5 and named == 1, (estimated, named)

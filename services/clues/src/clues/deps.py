@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jsp_common.cached import Refreshing
 from jsp_common.db import Database
+from jsp_common.statistics import Growth
 from jsp_common.workdays import WorkCalendar
 
 from .adapters.crypto import PiCipher
@@ -22,3 +23,4 @@ class Deps:
     config: Refreshing[Configuration]  # routing rules and deadline policies, re-read every few seconds
     name_gram_shares: Refreshing[dict[str, float]]  # the replica's commonest name pieces (name matching)
     source: str                 # the CloudEvents source of what this service publishes
+    clue_rows: Growth = field(default_factory=Growth)  # when the clues table is analysed as it fills

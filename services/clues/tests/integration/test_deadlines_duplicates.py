@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from jsp_common.clock import TZ
 from jsp_common.workdays import deadline_end_of
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, of_type, publish_schedule, tail, unique
+from jsp_testkit.testing import OFFICE, dept, of_type, publish_schedule, tail, unique, wait_until
 
 from clues.adapters.tables import clues as clues_table
 from clues.usecases.deadlines import scan_deadlines
@@ -155,3 +155,37 @@ async def clue_due_on(service, bootstrap, day: date) -> str:
         await s.execute(update(clues_table).where(clues_table.c.id == clue_id)
                         .values(deadline=deadline_end_of(day), deadline_provisional=False))
     return clue_id
+
+
+async def test_the_clues_table_is_analysed_as_the_intake_fills_it(service):
+    """A first day's clues: the duplicate look-ups are planned for the table's size, not for an empty table,
+    without waiting for autovacuum (turned off for the table here: only the intake's own analyses count)."""
+    async def analysed() -> tuple[int, float]:
+        async with service.deps.db.transaction() as s:
+            row = (await s.execute(text(
+                "SELECT t.analyze_count, c.reltuples FROM pg_stat_user_tables t JOIN pg_class c ON c.oid = t.relid "
+                "WHERE t.relname = 'clues'"))).one()
+            return row.analyze_count, row.reltuples
+
+    async with service.deps.db.transaction() as s:
+        await s.execute(text("ALTER TABLE clues SET (autovacuum_enabled = false)"))
+    try:
+        before, _ = await analysed()
+        growth = service.deps.clue_rows  # how many more rows this process writes before it analyses the table
+        due = max(growth.least, int(growth.share * (growth.size or 0)) + 1) - growth.written
+        nos = [unique("WO") for _ in range(due)]
+        for no in nos:
+            await service.work_order(no, "郑州市金水区某超市销售过期食品。", address="河南省郑州市金水区",
+                                     uscc=new_uscc("410105"))
+        await wait_until(lambda: service.clue("hotline", nos[-1]), what="the last work order taken in")
+        await wait_until(lambda: _more(analysed, before), what="the clues table analysed by the intake")
+        async with service.deps.db.transaction() as s:
+            count = (await s.execute(text("SELECT count(*) FROM clues"))).scalar_one()
+        assert (await analysed())[1] >= count / 1.5
+    finally:
+        async with service.deps.db.transaction() as s:
+            await s.execute(text("ALTER TABLE clues RESET (autovacuum_enabled)"))
+
+
+async def _more(analysed, before: int) -> bool:
+    return (await analysed())[0] > before

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common import statistics
 from jsp_common.db import all_rows, dicts, first_row
 from jsp_common.domains import Domain
 from jsp_common.unnest import unnest_insert
@@ -70,6 +71,16 @@ async def insert_clues(session: AsyncSession, rows: list[dict]) -> list[dict]:
     if not rows:
         return []
     return await _INSERT_CLUES.run(session, rows)
+
+
+# What the intake's look-ups filter clues by (the texts, most of an analysis's work, are left to autovacuum).
+_PLANNED_BY = ("uscc", "division_code", "received_at", "state", "duplicate_of")
+
+
+async def keep_analysed(session: AsyncSession, growth: statistics.Growth, written: int) -> None:
+    """The clues table analysed as it fills (a first day), so that the look-ups of a poll's duplicates are planned
+    for its size: unanalysed, each new clue's look-up read every open clue's index entry."""
+    await statistics.keep_analysed(session, clues.name, growth, written, columns=_PLANNED_BY)
 
 
 async def update_clue(session: AsyncSession, clue_id: str, **values: Any) -> None:

@@ -205,6 +205,7 @@ async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission],
         if len(subs) > 1:
             raise  # the consumer takes the poll in again in smaller parts, down to the one submission
         return await intake_many(deps, session, subs, actor=actor)
+    await repo.keep_analysed(session, deps.clue_rows, len(written))
     return [written.get(c["id"], c) for c in out]
 
 

@@ -1,7 +1,7 @@
-"""When a replica being written is analysed: as it fills, a few times per doubling, so the planner never takes a
-large replica for empty; once full, only when a large share of it has changed (autovacuum's work)."""
+"""When a table being written is analysed: as it fills, a few times per doubling, so the planner never takes a
+large table for empty; once full, only when a large share of it has changed (autovacuum's work)."""
 
-from jsp_common.replica import Growth
+from jsp_common.statistics import Growth
 
 
 def fill(growth: Growth, rows: int, per_poll: int) -> list[int]:
