@@ -50,10 +50,19 @@ async def analyse(session: AsyncSession, table: str, *, skip_locked: bool = Fals
                   columns: Sequence[str] = ()) -> float:
     """``ANALYZE`` the table (``skip_locked``: not now if another process is analysing or vacuuming it, rather
     than wait; ``columns``: only those, where the others are long texts that cost most of the work and that no
-    statement filters by); returns its rows as counted."""
+    statement filters by) and merge its GIN indexes' pending entries, as autovacuum's analysis does: rows
+    written since their last merge wait in a list that every look-up through the index reads whole (a name's
+    candidates among 5,000 entities: 0.9 ms with the entities of a fill pending, 0.03 merged). Returns its rows
+    as counted."""
     only = f" ({', '.join(columns)})" if columns else ""
     await session.execute(text(f'ANALYZE {"(SKIP_LOCKED) " if skip_locked else ""}"{table}"{only}'))
+    await session.execute(_MERGE_PENDING, {"name": f'"{table}"'})
     return await estimated_rows(session, table)
+
+
+_MERGE_PENDING = text(
+    "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+    "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(:name) AND a.amname = 'gin'")
 
 
 async def keep_analysed(session: AsyncSession, table: str, growth: Growth, written: int, *,

@@ -109,14 +109,17 @@ async def test_the_consumer_groups_handlers_keep_the_newest_record(db, bootstrap
 
 
 async def test_a_replica_filling_through_its_group_is_analysed_as_it_grows(settings, bootstrap):
-    """Without waiting for autovacuum (turned off for this table): the planner's estimate follows the rows in."""
-    filling = replica.entity_table(MetaData(), name="test_filling_entities")
+    """Without waiting for autovacuum (turned off for this table): the planner's estimate follows the rows in, and
+    the GIN indexes' pending entries (which every look-up through the index reads whole) are merged."""
+    filling = replica.entity_table(MetaData(), Index("test_filling_departments", "responsible_departments",
+                                                     postgresql_using="gin"), name="test_filling_entities")
     topic, group, n = unique("test.replica-fill"), "test.replica-fill", 1_000
     await create_topics(bootstrap, [Topic(topic, "uscc", (), (), (), "test", partitions=2),
                                     Topic(dead_letter_topic(topic, group), "uscc", (), (), (), "test", 1)])
     async with database_with_tables(unique_database_url(settings, "replica_fill"), filling.metadata) as fdb:
         async with fdb.transaction() as s:
             await s.execute(text(f"ALTER TABLE {filling.name} SET (autovacuum_enabled = false)"))
+            await s.execute(text("CREATE EXTENSION IF NOT EXISTS pgstattuple"))  # pgstatginindex: what is pending
         producer = EventProducer(client_id="test", bootstrap_servers=bootstrap)
         await producer.start()
         loop = ConsumerLoop(group=group, topics=[topic], handlers={}, db=fdb, producer=producer, source="/test",
@@ -141,7 +144,10 @@ async def test_a_replica_filling_through_its_group_is_analysed_as_it_grows(setti
             estimated = await statistics.estimated_rows(s, filling.name)
             named = (await s.execute(text("SELECT count(*) FROM pg_stats WHERE tablename = :t AND attname = 'name'"),
                                      {"t": filling.name})).scalar_one()
+            pending = (await s.execute(text("SELECT pending_tuples FROM pgstatginindex('test_filling_departments')"))
+                       ).scalar_one()
         assert estimated >= n / 1.5 and named == 1, (estimated, named)
+        assert pending <= n / 2, pending  # written since the last analysis at most
 
 
 async def test_a_replay_of_the_log_restores_the_replica_without_undoing_newer_rows(db, bootstrap):
