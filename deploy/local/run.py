@@ -8,9 +8,9 @@ credentials of a local office account (created by ``python -m gateway create-off
 its generated password is kept in ``.local/office-account.txt`` for this machine only). Ctrl-C or SIGTERM
 stops them all; ``make run`` then stops Kafka and PostgreSQL, as it does when a service cannot start, but not
 when a service's port is taken (exit status 3: another ``make run`` holds it, and the servers are that run's).
-A service listens on ``JSP_<SERVICE>_HTTP_PORT`` when it is set (8000 for the gateway, 8101-8105 otherwise); the logs and the office account's file are under
-``JSP_LOCAL_DIR`` (.local), as ``deploy/local/infra.py`` keeps the servers' files. The end-to-end tests start the
-platform with the same :class:`Stack`.
+A service listens on ``JSP_<SERVICE>_HTTP_PORT`` when it is set (8000 for the gateway, 8101-8105 otherwise); the
+logs and the office account's file are under ``JSP_LOCAL_DIR`` (.local), as ``deploy/local/infra.py`` keeps the
+servers' files. The end-to-end tests start the platform with the same :class:`Stack`.
 """
 
 from __future__ import annotations

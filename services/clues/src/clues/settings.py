@@ -44,7 +44,7 @@ class Settings(ServiceSettings):
     match_candidates: int = 50
     # A name's pieces held by at least this share of the directory are left out of the first look for its
     # candidates (domain/name_lookup.py); the shares are the replica's statistics, re-read this often (a read
-    # costs under a millisecond; a filling replica is analysed as it grows, jsp_common.replica.Growth).
+    # costs under a millisecond; a filling replica is analysed as it grows, jsp_common.statistics).
     match_common_share: float = 0.01
     match_statistics_cache_s: float = 10.0
 
