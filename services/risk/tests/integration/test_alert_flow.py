@@ -3,6 +3,8 @@ departments' topics, its class published; departments see only their own alerts,
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique, wait_until
 
@@ -111,3 +113,32 @@ async def test_credit_class_explained_and_corrected_by_the_office(service, boots
     r = await service.post(f"/entities/{uscc}/credit-class/correction", OFFICE, {"credit_class": "A", "reason": "ok\x13 fine"})
     assert r.status_code == 422 and "control characters" in r.json()["detail"]
     assert len((await service.client.get(f"/entities/{uscc}/credit-class", headers=OFFICE)).json()["history"]) == 2
+
+
+async def test_the_observations_table_is_analysed_as_events_fill_it(service):
+    """A first day's observations: reading a poll's entities' observations is planned for the table's size, without
+    waiting for autovacuum (turned off for the table here: only the service's own analyses count)."""
+    async def analyses() -> int:
+        async with service.deps.db.transaction() as s:
+            return (await s.execute(text(
+                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'observations'"))).scalar_one()
+
+    async with service.deps.db.transaction() as s:
+        await s.execute(text("ALTER TABLE observations SET (autovacuum_enabled = false)"))
+    try:
+        before = await analyses()
+        growth = service.deps.observation_rows  # how many more rows this process writes before it analyses it
+        due = max(growth.least, int(growth.share * (growth.size or 0)) + 1) - growth.written
+        last = ""
+        for _ in range(due // 2 + 1):  # a clue received and substantiated: two observations
+            last = new_uscc()
+            await service.clue_handled(last, unique("CL"), SAMR)
+        await wait_until(lambda: service.standing(last), what="the last clue's entity scored")
+        await wait_until(lambda: _more(analyses, before), what="the observations table analysed by the service")
+    finally:
+        async with service.deps.db.transaction() as s:
+            await s.execute(text("ALTER TABLE observations RESET (autovacuum_enabled)"))
+
+
+async def _more(count, before: int) -> bool:
+    return await count() > before

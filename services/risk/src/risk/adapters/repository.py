@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jsp_common import replica
+from jsp_common import replica, statistics
 from jsp_common.db import all_rows, dicts, driver_connection, first_row
 from jsp_common.unnest import unnest_insert
 
@@ -75,6 +75,12 @@ async def add_observations(session: AsyncSession, rows: list[dict]) -> list[str]
         return []
     added = await _ADD_OBSERVATIONS.run(session, [{**r, "amount": float(r.get("amount", 1.0))} for r in rows])
     return sorted({r["uscc"] for r in added})
+
+
+async def keep_observations_analysed(session: AsyncSession, growth: statistics.Growth, written: int) -> None:
+    """The observations table analysed as it fills (a first day), so that reading a poll's entities' observations
+    is planned for its size: unanalysed, the planner read the whole table for them, poll after poll."""
+    await statistics.keep_analysed(session, observations.name, growth, written)
 
 
 async def remove_observations(session: AsyncSession, indicators: list[str], refs: list[str]) -> list[str]:

@@ -34,6 +34,7 @@ async def observe(deps: Deps, tx: Tx, rows: list[dict], *, departments: dict[str
     version, model = await deps.model.get(tx.session)
     rows = [r for r in rows if model.indicator(r["indicator"]) is not None]
     changed = await repo.add_observations(tx.session, rows)
+    await repo.keep_observations_analysed(tx.session, deps.observation_rows, len(rows))
     if changed:
         await rescore(deps, tx, changed, now=now, departments=departments or {}, issued_by=issued_by)
     return changed
