@@ -401,8 +401,12 @@ async def drop_platform_databases(env: BenchEnv, database_suffix: str) -> None:
     """Drop the services' databases of :func:`platform_stack` (``<service>_<database_suffix>``), so a bench run again
     on the same servers starts from empty databases, as ``make bench`` does (each run of the Henan day would
     otherwise add its 65,000 clues to the read model the next run's figure refresh reads)."""
-    await _on_server(env, *(f'DROP DATABASE IF EXISTS "{n}_{database_suffix}" WITH (FORCE)' for n in PLATFORM),
-                     "SELECT 1")
+    conn = await _server_connection(env)
+    try:
+        for n in PLATFORM:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{n}_{database_suffix}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 def platform_stack(env: BenchEnv, *, port_offset: int, database_suffix: str):

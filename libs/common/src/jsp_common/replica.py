@@ -156,12 +156,11 @@ async def entities(session: AsyncSession, table: Table, usccs: Iterable[str]) ->
     return {r["uscc"]: r for r in await all_rows(session, q)}
 
 
-def batch_handlers(table: Table, extras: Extras | None = None, *, growth: Growth | None = None
-                   ) -> dict[str, BatchHandler]:
+def batch_handlers(table: Table, extras: Extras | None = None) -> dict[str, BatchHandler]:
     """``{event type: batch handler}`` for the replica's consumer group (``ServiceRuntime.add_consumer(...,
     batch_handlers=...)``): each poll's records are written set-wise in the consumer's transaction, and the
-    replica is analysed there as it grows (``growth``: :class:`jsp_common.statistics.Growth`)."""
-    growth = growth or Growth()
+    replica is analysed there as it grows (:mod:`jsp_common.statistics`)."""
+    growth = Growth()
 
     async def apply(contexts: list[HandlerContext]) -> None:
         if not contexts:

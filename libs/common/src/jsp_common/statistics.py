@@ -12,6 +12,7 @@ that wrote the rows::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -36,7 +37,11 @@ class Growth:
     def wrote(self, rows: int) -> bool:
         """Count ``rows`` written; whether the table is due an analysis."""
         self.written += rows
-        return self.size is not None and self.written >= max(self.least, self.share * self.size)
+        return self.size is not None and self.rows_until_due() <= 0
+
+    def rows_until_due(self) -> int:
+        """How many more rows written make the table due an analysis (its size known: read it first)."""
+        return math.ceil(max(self.least, self.share * (self.size or 0.0))) - self.written
 
 
 async def estimated_rows(session: AsyncSession, table: str) -> float:

@@ -172,7 +172,7 @@ async def test_the_clues_table_is_analysed_as_the_intake_fills_it(service):
     try:
         before, _ = await analysed()
         growth = service.deps.clue_rows  # how many more rows this process writes before it analyses the table
-        due = max(growth.least, int(growth.share * (growth.size or 0)) + 1) - growth.written
+        due = growth.rows_until_due()
         nos = [unique("WO") for _ in range(due)]
         for no in nos:
             await service.work_order(no, "郑州市金水区某超市销售过期食品。", address="河南省郑州市金水区",

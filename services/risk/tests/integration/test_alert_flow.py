@@ -128,7 +128,7 @@ async def test_the_observations_table_is_analysed_as_events_fill_it(service):
     try:
         before = await analyses()
         growth = service.deps.observation_rows  # how many more rows this process writes before it analyses it
-        due = max(growth.least, int(growth.share * (growth.size or 0)) + 1) - growth.written
+        due = growth.rows_until_due()
         last = ""
         for _ in range(due // 2 + 1):  # a clue received and substantiated: two observations
             last = new_uscc()
