@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from jsp_common.settings import ServiceSettings
@@ -23,6 +23,13 @@ class Settings(ServiceSettings):
     # notification, chaser or inspection task reaches the figures at most this much later).
     departments_fetch_min_bytes: int = Field(256 * 1024, ge=1)
     departments_fetch_max_wait_ms: int = Field(1000, ge=0)
+    # The read model applies a poll at a time, set-wise, in one transaction: a clue's lifecycle events become one
+    # upsert of its row per poll, and the statements' fixed costs (the tallies' triggers, the inbox) are paid per
+    # poll rather than per hundred events.
+    consumer_max_records: int = Field(5000, validation_alias=AliasChoices("JSP_DASHBOARD_CONSUMER_MAX_RECORDS",
+                                                                          "JSP_CONSUMER_MAX_RECORDS"))
+    consumer_chunk_records: int = Field(5000, ge=1, validation_alias=AliasChoices(
+        "JSP_DASHBOARD_CONSUMER_CHUNK_RECORDS", "JSP_CONSUMER_CHUNK_RECORDS"))
 
     # A rebuild (python -m dashboard rebuild) replays the topics into a copy of the read model in passes, each up
     # to the topics' ends when it starts; once a pass finds fewer messages than this (or after the last pass
