@@ -106,10 +106,3 @@ async def put_in_place(session: AsyncSession, tables: Sequence[str], *, try_ms: 
         await session.execute(text(f"ALTER TABLE {SCHEMA}.{t} SET SCHEMA public"))
     await session.execute(text(f"DROP SCHEMA {SCHEMA}"))
     await session.execute(text(f"DROP SCHEMA {PREVIOUS} CASCADE"))
-
-
-async def analyse(session: AsyncSession, tables: Sequence[str]) -> None:
-    """Planner statistics for ``tables`` (of schema ``public``): a copy put in place has none of its own until
-    autovacuum comes round to it."""
-    for t in tables:
-        await session.execute(text(f"ANALYZE public.{t}"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 
+from jsp_common import statistics
 from jsp_common.db import Database
 from jsp_common.logs import get_logger
 from jsp_common.messaging_tables import inbox
@@ -84,8 +85,8 @@ async def rebuild(settings: Settings) -> dict[str, int]:
                 raise RebuildRefused(f"the group's writers were held {settings.rebuild_hold_max_s:g} s and the "
                                      "final pass had not ended: the read model is as it was; run it again") from None
         log.info("read model rebuilt and in place", final_pass_messages=n)
+        await _analyse(runtime.db)
         async with runtime.db.transaction() as session:
-            await shadow.analyse(session, TABLES)  # for the pages' next statements; the writers go on meanwhile
             return await writes.counts(session)
     finally:
         await runtime.leadership.close()
@@ -94,6 +95,18 @@ async def rebuild(settings: Settings) -> dict[str, int]:
         await runtime.producer.stop()
         await copy.dispose()
         await runtime.db.dispose()
+
+
+async def _analyse(db: Database) -> None:
+    """Planner statistics for the tables put in place, which have none of their own until autovacuum comes round
+    (for the pages' next statements; the writers go on meanwhile), in a transaction of its own: the rebuild is
+    done and in place whether or not this succeeds."""
+    try:
+        async with db.transaction() as session:
+            for table in TABLES:
+                await statistics.analyse(session, table)
+    except Exception as exc:  # noqa: BLE001 - autovacuum analyses them in time
+        log.warning("read model rebuilt and in place, not analysed", error=repr(exc))
 
 
 def _by_partition(records: list) -> list[list]:
