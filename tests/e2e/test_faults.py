@@ -20,6 +20,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -159,7 +160,9 @@ async def test_nothing_is_lost_or_duplicated_when_services_broker_and_database_f
         traffic = Traffic(run=uuid.uuid4().hex[:8], rng=rng, http=http, new_producer=new_producer, bureau=bureau,
                           hotline=hotline, office=office, concurrency=plan.concurrency)
         await traffic.start()
-        start = clock.now()
+        # The devices' readings, 10 ms apart from this start, all fall inside one minute's window: a start just before
+        # a minute ends would split them between two windows, each counting its own.
+        start = clock.now().replace(second=0, microsecond=0) + timedelta(seconds=1)
 
         async def paced(send):  # inputs spread over the window (a pace, not a synchronisation)
             await asyncio.sleep(rng.uniform(0, plan.window_s))
