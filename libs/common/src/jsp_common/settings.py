@@ -29,6 +29,12 @@ def _dev_caller_keys() -> str:
     return DEV_KEYS
 
 
+def service_default(env_prefix: str, name: str, default, **constraints):
+    """A shared setting (``JSP_<name>``) with a service's own default, which ``<env_prefix><name>`` sets for that
+    service alone: e.g. ``consumer_max_records: int = service_default("JSP_RISK_", "CONSUMER_MAX_RECORDS", 5000)``."""
+    return Field(default, validation_alias=AliasChoices(f"{env_prefix}{name}", f"JSP_{name}"), **constraints)
+
+
 class ServiceSettings(BaseSettings):
     """Settings common to every service. Subclasses set ``service_name`` and their env prefix."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from jsp_common.settings import ServiceSettings
+from jsp_common.settings import ServiceSettings, service_default
 
 
 class Settings(ServiceSettings):
@@ -26,10 +26,8 @@ class Settings(ServiceSettings):
     # The read model applies a poll at a time, set-wise, in one transaction: a clue's lifecycle events become one
     # upsert of its row per poll, and the statements' fixed costs (the tallies' triggers, the inbox) are paid per
     # poll rather than per hundred events.
-    consumer_max_records: int = Field(5000, validation_alias=AliasChoices("JSP_DASHBOARD_CONSUMER_MAX_RECORDS",
-                                                                          "JSP_CONSUMER_MAX_RECORDS"))
-    consumer_chunk_records: int = Field(5000, ge=1, validation_alias=AliasChoices(
-        "JSP_DASHBOARD_CONSUMER_CHUNK_RECORDS", "JSP_CONSUMER_CHUNK_RECORDS"))
+    consumer_max_records: int = service_default("JSP_DASHBOARD_", "CONSUMER_MAX_RECORDS", 5000)
+    consumer_chunk_records: int = service_default("JSP_DASHBOARD_", "CONSUMER_CHUNK_RECORDS", 5000, ge=1)
 
     # A rebuild (python -m dashboard rebuild) replays the topics into a copy of the read model in passes, each up
     # to the topics' ends when it starts; once a pass finds fewer messages than this (or after the last pass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from jsp_common.settings import ServiceSettings
+from jsp_common.settings import ServiceSettings, service_default
 
 
 class Settings(ServiceSettings):
@@ -19,8 +19,7 @@ class Settings(ServiceSettings):
     # The intake consumer group (the catalogue's registry.intake; tests on shared brokers use their own).
     intake_group: str = "registry.intake"
     # The intake applies a whole poll set-wise (one statement per table): bigger polls, fewer round trips.
-    consumer_max_records: int = Field(2000, validation_alias=AliasChoices("JSP_REGISTRY_CONSUMER_MAX_RECORDS",
-                                                                          "JSP_CONSUMER_MAX_RECORDS"))
+    consumer_max_records: int = service_default("JSP_REGISTRY_", "CONSUMER_MAX_RECORDS", 2000)
 
     # Dual notification: a department acknowledges (签收) within this many working days of issue.
     ack_workdays: int = 3

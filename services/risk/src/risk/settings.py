@@ -6,10 +6,9 @@ in the database, edited by the office through the API; these are the service's o
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from jsp_common.settings import ServiceSettings
+from jsp_common.settings import ServiceSettings, service_default
 
 
 class Settings(ServiceSettings):
@@ -26,10 +25,8 @@ class Settings(ServiceSettings):
     # a poll in one transaction, not a transaction per few partitions side by side: an entity's events come on
     # several partitions (a clue's are keyed by the clue), and those transactions waited on each other's lock of
     # the entity's standing row.
-    consumer_max_records: int = Field(5000, validation_alias=AliasChoices("JSP_RISK_CONSUMER_MAX_RECORDS",
-                                                                          "JSP_CONSUMER_MAX_RECORDS"))
-    consumer_chunk_records: int = Field(5000, ge=1, validation_alias=AliasChoices("JSP_RISK_CONSUMER_CHUNK_RECORDS",
-                                                                               "JSP_CONSUMER_CHUNK_RECORDS"))
+    consumer_max_records: int = service_default("JSP_RISK_", "CONSUMER_MAX_RECORDS", 5000)
+    consumer_chunk_records: int = service_default("JSP_RISK_", "CONSUMER_CHUNK_RECORDS", 5000, ge=1)
 
     model_cache_s: float = 5.0           # the model in force is re-read this often (at once where it was saved)
     window_grace_s: float = 10.0         # a window closes this long after its end when no later reading came
