@@ -3,7 +3,9 @@
 For every message: parse the CloudEvents envelope, validate ``data`` against the event catalogue,
 then run the handler in a database transaction that also writes the inbox row (a second delivery of
 the same event id is a no-op). A known event type the group has no handler for is passed over (counted
-``ignored``) without reading its data: its dead letters belong to the groups that apply it. The offset is
+``ignored``) without reading its data: its dead letters belong to the groups that apply it; so is an event
+of a handled type the group has no use for (its ``wanted`` predicate says so: read and validated, no inbox
+row, no handler). The offset is
 committed only after that transaction has committed. A poison message (not JSON, not an envelope,
 schema-invalid, unknown type, rejected by its handler, or still failing after N attempts) goes to the
 dead-letter topic with its original bytes, headers and the reason, and the partition moves on. A lost
@@ -169,8 +171,12 @@ class ConsumerLoop:
                  batch_handlers: Mapping[str, BatchHandler] | None = None,
                  max_attempts: int = 5, backoff_initial_s: float = 0.2, backoff_max_s: float = 5.0,
                  max_records: int = 500, chunk_records: int = 100, inbox: bool = True,
-                 kafka_group: str | None = None, **client_options):
+                 kafka_group: str | None = None, wanted: Mapping[str, Callable[[Any], bool]] | None = None,
+                 **client_options):
         self.group, self.topics, self.handlers = group, list(topics), dict(handlers)
+        # wanted: per event type, whether the group has any use for one (its data given): e.g. of every clue
+        # lifecycle event, only a known business's clue taken in or found true makes a risk observation.
+        self.wanted = dict(wanted or {})
         # In an environment (JSP_ENV_PREFIX) the Kafka group id and the dead-letter topics carry its prefix; the
         # inbox (in the service's own database) and the metrics keep the group's own name. ``kafka_group``: the
         # Kafka consumer group this loop reads with, when not ``group``: a group whose topics are read by two
@@ -277,6 +283,9 @@ class ConsumerLoop:
                 model_for(item.envelope.type)  # a known type this group does not handle: its data is not read
                 return item
             item.data = parse_data(item.envelope.type, item.envelope.data)
+            want = self.wanted.get(item.envelope.type)
+            if want is not None and not want(item.data):
+                item.handler = item.batch = None  # passed over as a type this group does not handle
         except UnknownEventType as exc:
             item.poison = (str(exc.args[0]), None)
         except ValidationError as exc:
@@ -369,7 +378,7 @@ class ConsumerLoop:
             post.append((item, item.poison))
             return None
         assert env is not None
-        if item.handler is None and item.batch is None:  # a known event type this group does not handle
+        if item.handler is None and item.batch is None:  # a known event type (or event) this group has no use for
             self._count(env.type, "ignored")
             return None
         if id(item) not in fresh:

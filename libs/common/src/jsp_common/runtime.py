@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import gc
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Generic, Mapping, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Generic, Mapping, Sequence, TypeVar
 
 from . import clock
 from .connections import ConnectionWatch
@@ -100,17 +100,19 @@ class ServiceRuntime(Generic[DepsT]):
                      on_poison: PoisonHook | None = None,
                      batch_handlers: Mapping[str, BatchHandler] | None = None, inbox: bool = True,
                      db: Database | None = None, kafka_group: str | None = None,
+                     wanted: Mapping[str, Callable[[Any], bool]] | None = None,
                      **fetch_options) -> ConsumerLoop:
         """A consumer loop of this service (started with it); ``fetch_options``: the Kafka client's, e.g.
         ``fetch_min_bytes`` for a group reading many partitions. ``db``: another database than the service's
-        (a rebuild writing its tables again in a schema of its own). ``kafka_group``: see :class:`ConsumerLoop`."""
+        (a rebuild writing its tables again in a schema of its own). ``kafka_group``, ``wanted``: see
+        :class:`ConsumerLoop`."""
         s = self.settings
         loop = ConsumerLoop(group=group, env_prefix=s.env_prefix, topics=topics, handlers=handlers, db=db or self.db,
                             producer=self.producer,
                             source=self.source, on_poison=on_poison, batch_handlers=batch_handlers, max_attempts=s.consumer_max_attempts,
                             backoff_initial_s=s.consumer_backoff_initial_s, backoff_max_s=s.consumer_backoff_max_s,
                             max_records=s.consumer_max_records, chunk_records=s.consumer_chunk_records, inbox=inbox,
-                            kafka_group=kafka_group, **fetch_options,
+                            kafka_group=kafka_group, wanted=wanted, **fetch_options,
                             **s.kafka_client_options())
         self.consumers.append(loop)
         return loop

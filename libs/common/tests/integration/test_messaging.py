@@ -153,6 +153,32 @@ async def test_poison_messages_go_to_dead_letter_topic_and_the_next_good_one_is_
     assert b'"field": "by"' in got[2].headers["dlq.details"] or b'"field":"by"' in got[2].headers["dlq.details"]
 
 
+async def test_an_event_the_group_has_no_use_for_is_validated_but_neither_handled_nor_claimed(
+        db, producer, raw_producer, bootstrap, topic):
+    name = unique("w")
+    unwanted, wanted = envelope_for(name, by=500), envelope_for(name, by=3)
+    broken = new_envelope(type=CounterIncremented.event_type, source="/test", data={"counter": name, "by": "x"})
+    c = ConsumerLoop(group="test.loop", topics=[topic], handlers={CounterIncremented.event_type: increment},
+                     db=db, producer=producer, source="/test", bootstrap_servers=bootstrap,
+                     wanted={CounterIncremented.event_type: lambda d: d.by < 100})
+    async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+        await c.start()
+        try:
+            await producer.publish(topic, unwanted, key=name)
+            await raw_producer.send_and_wait(topic, broken.to_bytes(), key=name.encode())
+            await producer.publish(topic, wanted, key=name)
+            assert await wait_until(lambda: _eq(counter(db, name), 3), what="the wanted event applied") == 3
+            got = await dead.wait_for(lambda m: m.key == name, what="the broken event dead-lettered")
+        finally:
+            await c.stop()
+    assert got[0].headers["dlq.reason"].decode().startswith("schema-invalid: by:")  # validated before judged
+    async with db.transaction() as s:
+        claimed = set((await s.execute(text("SELECT event_id FROM inbox WHERE consumer_group = 'test.loop' "
+                                            "AND event_id = ANY(:ids)"),
+                                       {"ids": [unwanted.id, wanted.id]})).scalars())
+    assert claimed == {wanted.id}, "the unwanted event was passed over without an inbox row"
+
+
 async def test_outbox_relay_killed_mid_batch_loses_no_event(db, bootstrap, topic, settings):
     transactions, per_transaction = 30, 100
     envs = [envelope_for(unique("k"), by=i) for i in range(transactions * per_transaction)]

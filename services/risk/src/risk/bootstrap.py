@@ -32,7 +32,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         runtime.add_consumer(group=settings.replica_group, topics=subscriptions.REPLICA_TOPICS, handlers={},
                              batch_handlers=subscriptions.replica_handlers())
         runtime.add_consumer(group=settings.indicators_group, topics=subscriptions.INDICATOR_TOPICS, handlers={},
-                             batch_handlers=subscriptions.indicator_handlers(deps))
+                             batch_handlers=subscriptions.indicator_handlers(deps),
+                             wanted=subscriptions.INDICATOR_WANTED)
         # No inbox row per reading: the windows' partition offsets de-duplicate (usecases/monitoring.py).
         runtime.add_consumer(group=settings.monitoring_group, topics=subscriptions.MONITORING_TOPICS, handlers={},
                              batch_handlers=subscriptions.monitoring_handlers(deps), inbox=False)

@@ -26,6 +26,9 @@ def indicator_handlers(deps: Deps) -> dict[str, BatchHandler]:
     return {event_type: apply for event_type in (*indicators.READERS, *indicators.REMOVALS)}
 
 
+INDICATOR_WANTED = indicators.WANTED  # the events of those types the group has a use for
+
+
 def monitoring_handlers(deps: Deps) -> dict[str, BatchHandler]:
     async def readings(contexts: list[HandlerContext]) -> None:
         await monitoring.readings(deps, contexts)

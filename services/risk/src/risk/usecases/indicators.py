@@ -28,16 +28,20 @@ def _rows(model: RiskModel, source: Source, uscc: str, ref: str, at) -> list[dic
     return [{"uscc": uscc, "indicator": i.code, "ref": ref, "at": at} for i in model.indicators_of(source)]
 
 
+def observes(e: ClueTransitioned) -> bool:
+    """Whether a clue's step is observed: a clue about a known business taken in (``receive``) or found
+    (partly) true (``handle``). The others (dispatches, acceptances, replies, ...; about half a day's clue
+    events) are passed over by the consumer loop, unclaimed (``WANTED``)."""
+    return bool(e.uscc) and (e.action == "receive" or e.action == "handle"
+                             and e.details.get("finding") in FOUND_TRUE)
+
+
 def clue_transitioned(model: RiskModel, e: ClueTransitioned) -> Found:
-    """A clue about a known business: taken in (``receive``) or found (partly) true (``handle``)."""
-    if not e.uscc:
+    """A clue's step that ``observes``: its observations and the clue's departments."""
+    if not observes(e):
         return [], []
-    if e.action == "receive":
-        rows = _rows(model, Source.CLUE_RECEIVED, e.uscc, e.clue_id, e.at)
-    elif e.action == "handle" and e.details.get("finding") in FOUND_TRUE:
-        rows = _rows(model, Source.CLUE_SUBSTANTIATED, e.uscc, e.clue_id, e.at)
-    else:
-        return [], []
+    source = Source.CLUE_RECEIVED if e.action == "receive" else Source.CLUE_SUBSTANTIATED
+    rows = _rows(model, source, e.uscc, e.clue_id, e.at)  # type: ignore[arg-type]
     return rows, [d for d in [e.lead_department, *e.co_departments] if d]
 
 
@@ -68,6 +72,7 @@ def listing_ref(listing_id: str) -> str:
 READERS = {"clues.clue.transitioned.v1": clue_transitioned, "inspection.result.published.v1": inspection_result,
            "market.abnormal-operation.listed.v1": abnormal_listed}
 REMOVALS = {"market.abnormal-operation.removed.v1"}
+WANTED = {"clues.clue.transitioned.v1": observes}
 
 
 async def apply(deps: Deps, contexts: list[HandlerContext]) -> None:
