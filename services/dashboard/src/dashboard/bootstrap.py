@@ -31,7 +31,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
                         snapshots=FigureSnapshots(partial(overview.kept, runtime.db, settings),
                                                   max_age_s=settings.figures_max_age_s,
                                                   debounce_s=settings.live_min_interval_s,
-                                                  refresh_share=settings.live_refresh_share),
+                                                  refresh_share=settings.live_refresh_share,
+                                                  watch_s=settings.live_watch_s),
                         matter_names=Refreshing(partial(public.matter_names, gateway), settings.matter_names_cache_s))
     deps = runtime.deps
 

@@ -57,6 +57,8 @@ class Settings(ServiceSettings):
     # Under a stream of changes the command page's figures are refreshed in the background at most this share of
     # the time (each refresh reads the whole read model): after one that took 1 s, the next waits 4 s.
     live_refresh_share: float = Field(0.2, gt=0, le=1)
+    # ... while someone watches: a page asked for within this long (an open live page asks after every change).
+    live_watch_s: float = Field(60.0, gt=0)
     live_keepalive_s: float = 15.0
     # The command page's figures are kept in memory per scope until the read model changes (then refreshed
     # in the background), and at most this long (overdue and due-soon counts move with time).

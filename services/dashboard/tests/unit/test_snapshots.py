@@ -68,3 +68,25 @@ def test_under_a_stream_of_changes_refreshes_take_at_most_their_share_of_the_tim
     assert refresh_wait(1.0, 0.01, 0.2) == 1.0             # quick figures: refreshed a second after a change
     assert refresh_wait(1.0, 2.0, 0.2) == 8.0              # 2 s of queries, then 8 s for the consumer: a fifth
     assert refresh_wait(1.0, 2.0, 1.0) == 1.0              # a share of 1: back to back, as often as changes come
+
+
+async def test_with_nobody_watching_a_change_is_passed_over_and_the_next_page_computes_its_figures():
+    compute, now = Counter(), [0.0]
+    snaps = FigureSnapshots(compute, max_age_s=600, debounce_s=0, watch_s=60, clock=lambda: now[0])
+    changes: asyncio.Queue[str] = asyncio.Queue()
+    snaps.start(changes)
+    try:
+        await wait_until(lambda: compute.calls == [None], timeout=5, what="the office's figures warmed at start")
+        await snaps.get("samr-410100")                 # asked at 0 s
+        now[0] = 61.0                                  # nobody has asked since
+        snaps.changed()
+        await changes.put("clues")
+        await wait_until(changes.empty, timeout=5, what="the change taken")  # nothing awaited before it is judged
+        assert compute.calls == [None, "samr-410100"], "no background refresh with nobody watching"
+        assert (await snaps.get("samr-410100"))["n"] == 3  # the page computes what it shows, and watches
+        snaps.changed()
+        await changes.put("clues")
+        await wait_until(lambda: len(compute.calls) == 5, timeout=5, what="the background refresh")
+        assert compute.calls == [None, "samr-410100", "samr-410100", None, "samr-410100"]
+    finally:
+        await snaps.stop()
