@@ -14,6 +14,7 @@ business; registrations and work orders from every city and the domains of the s
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 import uuid
@@ -21,8 +22,8 @@ import uuid
 from aiokafka import AIOKafkaProducer
 
 from harness import (BenchEnv, DatabaseCpuMeter, Figure, bare_consume_produce, count_statements_from_now, cpu_seconds,
-                     drop_platform_databases, kafka_cpu_seconds, measure_pipeline, peak_rss_mib, platform_stack,
-                     postgres_cpu_seconds, profile, start_groups_at_end, statements_by_database)
+                     drop_platform_databases, kafka_cpu_seconds, machine_ticks, measure_pipeline, peak_rss_mib,
+                     platform_stack, postgres_cpu_seconds, profile, start_groups_at_end, statements_by_database)
 from jsp_common import topics
 from jsp_common.envelope import Envelope, new_envelope
 from jsp_common.topics import Topic, create_topics
@@ -133,11 +134,13 @@ async def run(env: BenchEnv) -> list[Figure]:
         cpu_before = {n: used() for n, used in meters.items()}
         counting = await count_statements_from_now(env)
         async with DatabaseCpuMeter(env) as for_databases:
+            busy_before, total_before = machine_ticks()
             started = time.perf_counter()
             await _send(producer, msgs)
             done, peak_lag, behind = await _drained(env, TIMEOUT_S)
             day_s = done - started
             cpu_day = {n: used() - cpu_before[n] for n, used in meters.items()}
+            busy_after, total_after = machine_ticks()
             by_database_cpu = await for_databases.stop()
         database_cpu = {n: by_database_cpu.get(f"{n}_{DATABASES}", 0.0) for n in pids}
         statements: dict[str, int] = {}
@@ -153,6 +156,8 @@ async def run(env: BenchEnv) -> list[Figure]:
         await producer.stop()
         await asyncio.to_thread(stack.stop_all)
     mix = f"{n_reg:,} registrations and {n_wo:,} work orders"
+    cores = os.cpu_count() or 1
+    busy_cores = cores * (busy_after - busy_before) / max(total_after - total_before, 1)
     return [
         Figure("Henan day: every input processed end to end, lag 0", day_s, base_s, "s", higher_is_better=False,
                note=f"{mix} put on the topics at once, six services one process each (target <= 60 s); peak lag "
@@ -163,6 +168,10 @@ async def run(env: BenchEnv) -> list[Figure]:
                caught_up - burst_end, 0.0, "s", higher_is_better=False,
                note=f"{len(burst)} inputs at {burst_rate:.1f}/s over {burst_end - burst_started:.0f} s; peak lag "
                     f"{burst_peak:,}; no baseline: the target is back to 0 within 60 s"),
+        Figure("Henan day: cores busy over the day, every process on the machine", busy_cores, cores, "cores",
+               note="the machine's busy share over the day (/proc/stat: every core's time but idle and iowait) times "
+                    "its cores, beside the cores there are: near them, the day is the sum of its processes' CPU "
+                    "(the machine sets it, not one process waiting for another)"),
         *(Figure(f"Henan day: {n} CPU over the day", cpu_s, 0.0, "CPU-s", higher_is_better=False,
                  note=f"user + system time of the {'server' if n in SERVERS else 'service'}'s processes (/proc) until "
                       f"every lag was 0; no baseline: the figure itself (two cores give {2 * day_s:.0f} CPU-s in that "

@@ -355,7 +355,7 @@ async def statements_by_database(env: BenchEnv) -> dict[str, int]:
     return {r["datname"]: r["calls"] for r in rows}
 
 
-def _machine_ticks() -> tuple[int, int]:
+def machine_ticks() -> tuple[int, int]:
     """(busy, total) clock ticks of every core so far (/proc/stat; idle and iowait are not busy)."""
     ticks = [int(v) for v in open("/proc/stat").readline().split()[1:]]
     return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
@@ -368,9 +368,9 @@ async def settle(*, below: float = 0.15, over_s: float = 2.0, longest_s: float =
     its baseline. Returns the seconds waited and the busy share last seen."""
     started = time.perf_counter()
     while True:
-        busy0, total0 = _machine_ticks()
+        busy0, total0 = machine_ticks()
         await asyncio.sleep(over_s)
-        busy1, total1 = _machine_ticks()
+        busy1, total1 = machine_ticks()
         share = (busy1 - busy0) / max(total1 - total0, 1)
         waited = time.perf_counter() - started
         if share < below or waited >= longest_s:
