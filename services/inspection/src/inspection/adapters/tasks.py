@@ -12,6 +12,8 @@ from jsp_common.db import dicts
 
 from .tables import draws, plans, results, targets, tasks
 
+# The key of the lock draws are performed under, one at a time (an advisory lock of this service's database).
+_DRAWS_IN_TURN = 0x4A5350_4452415753  # "JSP" "DRAWS"
 
 
 def _one(row) -> dict | None:
@@ -80,6 +82,12 @@ async def draw(session: AsyncSession, draw_id: str, *, for_update: bool = False)
 async def live_draw(session: AsyncSession, task_id: str) -> dict | None:
     q = select(draws).where(draws.c.task_id == task_id, draws.c.status.in_(("announced", "performed")))
     return _one((await session.execute(q)).mappings().first())
+
+
+async def in_turn(session: AsyncSession) -> None:
+    """Wait until no other draw is being performed, then hold the turn until this transaction ends: a draw reads
+    the targets every other draw has committed (the yearly cap per entity, the inspectors' loads)."""
+    await session.execute(select(func.pg_advisory_xact_lock(_DRAWS_IN_TURN)))
 
 
 async def draws_of(session: AsyncSession, task_id: str) -> list[dict]:

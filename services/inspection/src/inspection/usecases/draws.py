@@ -103,6 +103,7 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
         raise Problem(403, f"the lead department {task['lead_department']} (or the office) draws a joint task")
     if row["status"] != "announced":
         raise Problem(409, f"draw {draw_id} is {row['status']}; a draw is performed once", status_now=row["status"])
+    await repo.in_turn(tx.session)  # after every draw performed before it, so the caps count its targets
     inp, strata, ranks, populations = await draw_input(deps, tx, task, row["seed"], draw_id)
     at = clock.now()
     try:
