@@ -21,6 +21,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import date
 from itertools import cycle
+from operator import call
 from typing import Callable, Mapping, Sequence
 
 from . import draw
@@ -114,6 +115,9 @@ def assign(seed: str, targets: Sequence[JointTarget], pools: Mapping[str, Sequen
         needs_of[departments] = [(d, per_department + (extra if d == top_up else 0)) for d in departments]
     turns = _turns(targets, combinations, needs_of, queues, pools, load, cap) if shortcut else {}
     steps = {ds: [(turns.get(d), d, n) for d, n in needs] for ds, needs in needs_of.items()}
+    if all(turn is not None for st in steps.values() for turn, _, _ in st):  # nobody skipped anywhere
+        takes = {ds: [turn for turn, _, n in st for _ in range(n)] for ds, st in steps.items()}
+        return {t.uscc: list(map(call, takes[t.departments])) for t in ordered}
     for t in ordered:
         chosen: list[str] = []
         for turn, dept, n in steps[t.departments]:
