@@ -29,9 +29,9 @@ async def plan(session: AsyncSession, plan_id: str) -> dict | None:
     return _one((await session.execute(select(plans).where(plans.c.id == plan_id))).mappings().first())
 
 
-async def plans_by_id(session: AsyncSession, ids: list[str]) -> list[dict]:
-    rows = await session.execute(select(plans).where(plans.c.id.in_(ids)).order_by(plans.c.id))
-    return dicts(rows)
+async def plans_by_id(session: AsyncSession, ids: list[str], *, for_update: bool = False) -> list[dict]:
+    q = select(plans).where(plans.c.id.in_(ids)).order_by(plans.c.id)
+    return dicts(await session.execute(q.with_for_update() if for_update else q))
 
 
 async def list_plans(session: AsyncSession, *, department: str | None, matter_code: str | None, limit: int,

@@ -92,7 +92,9 @@ async def create_task(tx: Transaction, actor: Principal, plan_ids: list[str]) ->
     """A joint task over plans of one matter version and one period, one per department; the lead is the
     department of the matter's lead agency, and only it (or the office) creates the task."""
     plan_ids = sorted(set(plan_ids))
-    found = await repo.plans_by_id(tx.session, plan_ids)
+    # Locked (in id order) until the task is written: a request for a task over one of these plans at the same
+    # moment waits, then finds the plan taken.
+    found = await repo.plans_by_id(tx.session, plan_ids, for_update=True)
     missing = sorted(set(plan_ids) - {p["id"] for p in found})
     if missing:
         raise Problem(404, f"no plan {', '.join(missing)}")

@@ -1,0 +1,98 @@
+"""What two departments (or a department and the office) do at the same moment: a plan joins one joint task
+only, and the cap on inspections per entity per year, across all departments, holds from draw to draw.
+
+Each test holds one request's transaction open (the use case called directly) while the other request comes
+through the API, then lets the first commit once the second has finished or is waiting for it."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import httpx
+from sqlalchemy import func, select, text
+
+from jsp_common.outbox import SessionTx
+from jsp_common.principal import Principal, Role
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, wait_until
+
+from inspection.adapters.tables import targets
+from inspection.usecases import draws as draw_uc
+from inspection.usecases import plans as plan_uc
+
+from .conftest import new_industry
+
+SAMR, NHC = "samr-410100", "nhc-410100"
+SAMR_OFFICER = Principal(subject=f"officer@{SAMR}", roles=[Role.DEPARTMENT], department=SAMR)
+
+
+@asynccontextmanager
+async def first_uncommitted(service, cause: str) -> AsyncIterator[SessionTx]:
+    async with service.deps.db.transaction() as s:
+        yield SessionTx(s, "/test", cause)
+
+
+async def meanwhile(service, request) -> httpx.Response:
+    """Send ``request`` (a coroutine) while the caller's transaction is open; return once it is finished or
+    waiting for that transaction (the caller then commits and awaits the response)."""
+    sent = asyncio.create_task(request)
+
+    async def waiting_or_done() -> bool:
+        if sent.done():
+            return True
+        async with service.deps.db.transaction() as probe:
+            return bool((await probe.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"))).scalar())
+    await wait_until(waiting_or_done, timeout=60, what="the second request finished or waiting for the first")
+    return sent
+
+
+async def test_a_plan_joins_one_joint_task_even_when_two_ask_for_it_at_once(service):
+    industry = new_industry()
+    await service.entities(2, industry)
+    matter = await service.matter()
+    p1 = await service.plan(SAMR, matter["code"], industry, {"B": 0.2})
+    p2 = await service.plan(NHC, matter["code"], industry, {"B": 0.2})
+    async with first_uncommitted(service, "task by the lead") as tx:
+        first = await plan_uc.create_task(tx, SAMR_OFFICER, [p1["id"], p2["id"]])
+        second = await meanwhile(service, service.post("/tasks", OFFICE, {"plan_ids": [p1["id"]]}))
+    r = await second
+    assert r.status_code == 409, r.text
+    assert r.json()["errors"] == [{"field": "plan_ids", "reason": f"already in a joint task: {p1['id']}"}]
+    assert [t["id"] for t in (await service.get("/tasks", dept(SAMR))).json() if p1["id"] in t["plan_ids"]] == [first["id"]]
+
+
+async def test_an_entity_at_its_yearly_cap_is_not_drawn_again_even_by_a_draw_performed_meanwhile(service):
+    cap = service.deps.settings.max_inspections_per_entity_per_year
+    industry = new_industry()
+    usccs = [new_uscc("410102") for _ in range(3)]
+    await service.entities(3, industry, usccs=usccs, classes={u: "D" for u in usccs})
+    await service.inspectors(SAMR, 2)
+    announced = []
+    for _ in range(cap + 1):  # one task more than the cap, each drawing every entity (class D at 100%)
+        matter = await service.matter(co=())
+        plan = await service.plan(SAMR, matter["code"], industry, {"D": 1.0})
+        task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [plan["id"]]})).json()
+        announced.append((await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()["draw_id"])
+    *earlier, last_but_one, last = announced
+
+    for draw_id in earlier:
+        r = await service.post(f"/draws/{draw_id}/perform", dept(SAMR))
+        assert r.status_code == 200 and r.json()["targets"] == 3, r.text
+
+    # The last but one draw is performed and not yet committed when the last one is asked for: the last one
+    # must not count without it.
+    async with first_uncommitted(service, f"perform {last_but_one}") as tx:
+        out = await draw_uc.perform(service.deps, tx, SAMR_OFFICER, last_but_one)
+        assert out["targets"] == 3
+        second = await meanwhile(service, service.post(f"/draws/{last}/perform", dept(SAMR)))
+    r = await second
+    assert r.status_code == 200 and r.json()["targets"] == 0, r.text  # every entity is at its cap
+
+    async with service.deps.db.transaction() as s:
+        counts = (await s.execute(select(targets.c.uscc, func.count()).where(targets.c.uscc.in_(usccs))
+                                  .group_by(targets.c.uscc))).all()
+    assert dict(counts) == {u: cap for u in usccs}
