@@ -1,5 +1,6 @@
 """What two departments (or a department and the office) do at the same moment: a plan joins one joint task
-only, and the cap on inspections per entity per year, across all departments, holds from draw to draw.
+only, the cap on inspections per entity per year, across all departments, holds from draw to draw, and an
+entity's results are published once.
 
 Each test holds one request's transaction open (the use case called directly) while the other request comes
 through the API, then lets the first commit once the second has finished or is waiting for it."""
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import AsyncIterator
 
 import httpx
 from sqlalchemy import func, select, text
 
+from jsp_common import clock
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Principal, Role
 from jsp_testkit.samples import new_uscc
@@ -21,6 +24,7 @@ from jsp_testkit.testing import OFFICE, dept, wait_until
 from inspection.adapters.tables import targets
 from inspection.usecases import draws as draw_uc
 from inspection.usecases import plans as plan_uc
+from inspection.usecases import results as result_uc
 
 from .conftest import new_industry
 
@@ -34,9 +38,9 @@ async def first_uncommitted(service, cause: str) -> AsyncIterator[SessionTx]:
         yield SessionTx(s, "/test", cause)
 
 
-async def meanwhile(service, request) -> httpx.Response:
-    """Send ``request`` (a coroutine) while the caller's transaction is open; return once it is finished or
-    waiting for that transaction (the caller then commits and awaits the response)."""
+async def meanwhile(service, request) -> asyncio.Task[httpx.Response]:
+    """Send ``request`` (a coroutine) while the caller's transaction is open; return it, sent, once it is
+    finished or waiting for that transaction (the caller then commits and awaits the response)."""
     sent = asyncio.create_task(request)
 
     async def waiting_or_done() -> bool:
@@ -48,6 +52,14 @@ async def meanwhile(service, request) -> httpx.Response:
                 "AND wait_event_type = 'Lock'"))).scalar())
     await wait_until(waiting_or_done, timeout=60, what="the second request finished or waiting for the first")
     return sent
+
+
+async def announced_task(service, industry: str) -> str:
+    """A joint task of samr's alone drawing every entity of ``industry`` (class D at 100%), its draw announced."""
+    matter = await service.matter(co=())
+    plan = await service.plan(SAMR, matter["code"], industry, {"D": 1.0})
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [plan["id"]]})).json()
+    return (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()["draw_id"]
 
 
 async def test_a_plan_joins_one_joint_task_even_when_two_ask_for_it_at_once(service):
@@ -71,12 +83,7 @@ async def test_an_entity_at_its_yearly_cap_is_not_drawn_again_even_by_a_draw_per
     usccs = [new_uscc("410102") for _ in range(3)]
     await service.entities(3, industry, usccs=usccs, classes={u: "D" for u in usccs})
     await service.inspectors(SAMR, 2)
-    announced = []
-    for _ in range(cap + 1):  # one task more than the cap, each drawing every entity (class D at 100%)
-        matter = await service.matter(co=())
-        plan = await service.plan(SAMR, matter["code"], industry, {"D": 1.0})
-        task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [plan["id"]]})).json()
-        announced.append((await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()["draw_id"])
+    announced = [await announced_task(service, industry) for _ in range(cap + 1)]  # one more than the cap
     *earlier, last_but_one, last = announced
 
     for draw_id in earlier:
@@ -96,3 +103,24 @@ async def test_an_entity_at_its_yearly_cap_is_not_drawn_again_even_by_a_draw_per
         counts = (await s.execute(select(targets.c.uscc, func.count()).where(targets.c.uscc.in_(usccs))
                                   .group_by(targets.c.uscc))).all()
     assert dict(counts) == {u: cap for u in usccs}
+
+
+async def test_an_entity_s_results_are_published_once_even_when_published_twice_at_once(service):
+    industry = new_industry()
+    uscc = new_uscc("410102")
+    await service.entities(1, industry, usccs=[uscc], classes={uscc: "D"})
+    await service.inspectors(SAMR, 2)
+    draw_id = await announced_task(service, industry)
+    task_id = (await service.post(f"/draws/{draw_id}/perform", dept(SAMR))).json()["task_id"]
+    target = (await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))).json()
+    r = await service.post(f"/tasks/{task_id}/targets/{uscc}/results", dept(SAMR), {"inspected_on": str(clock.today()),
+        "items": [{"item_code": i, "outcome": "no_problem"} for p in target["parts"] for i in p["items"]]})
+    assert r.status_code == 201, r.text
+
+    async with first_uncommitted(service, "publish by the lead") as tx:
+        first = await result_uc.publish(tx, SAMR_OFFICER, task_id, uscc)
+        second = await meanwhile(service, service.post(f"/tasks/{task_id}/targets/{uscc}/publication", OFFICE))
+    r = await second
+    assert r.status_code == 409 and "already published" in r.json()["detail"], r.text
+    now = (await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))).json()
+    assert datetime.fromisoformat(now["published_at"]) == first["published_at"]  # the first publication stands

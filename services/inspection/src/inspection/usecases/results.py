@@ -96,8 +96,8 @@ def _clue_text(target: dict, rows: list[dict]) -> str:
     return text if len(text) <= MAX_CONTENT_CHARS else text[:MAX_CONTENT_CHARS - 1] + "…"  # a clue's most
 
 
-async def view(session: AsyncSession, task_id: str, uscc: str) -> dict:
-    target = await repo.target(session, task_id, uscc)
+async def view(session: AsyncSession, task_id: str, uscc: str, *, for_update: bool = False) -> dict:
+    target = await repo.target(session, task_id, uscc, for_update=for_update)
     if target is None:
         raise Problem(404, f"no target {uscc} in task {task_id}")
     recorded = await repo.results_of(session, task_id, uscc)
@@ -110,7 +110,7 @@ async def publish(tx: Transaction, actor: Principal, task_id: str, uscc: str) ->
     task = await visible_task(tx.session, actor, task_id)
     if not access.leads(actor, task):
         raise Problem(403, f"the lead department {task['lead_department']} (or the office) publishes results")
-    current = await view(tx.session, task_id, uscc)
+    current = await view(tx.session, task_id, uscc, for_update=True)  # published once, whoever asks at once
     if current["published_at"] is not None:
         raise Problem(409, f"the results of {uscc} in {task_id} are already published")
     if not current["complete"]:
