@@ -24,7 +24,7 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 
 from jsp_common import clock
 from jsp_common.offsets import assign_all, move_group_to_end
@@ -83,6 +83,20 @@ async def wait_until(predicate: Callable[[], Awaitable[Any] | Any], *, timeout: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+async def until_waiting_or_done(db: Database, sent: asyncio.Future, *, what: str, timeout: float = 60.0) -> None:
+    """Wait until ``sent`` (a request sent while the test holds a transaction of ``db`` open) is done, or some
+    session of ``db``'s database waits for a lock (the request waiting for that transaction); the test then
+    commits and awaits ``sent``. A request that did not wait for the open transaction is done by then."""
+    async def waiting_or_done() -> bool:
+        if sent.done():
+            return True
+        async with db.transaction() as probe:
+            return bool((await probe.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"))).scalar())
+    await wait_until(waiting_or_done, timeout=timeout, what=f"{what} finished or waiting for the open transaction")
 
 
 def local_stack_module(root: Path):

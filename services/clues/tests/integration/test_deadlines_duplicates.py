@@ -1,18 +1,23 @@
 """Working-day deadlines across a public holiday, chasers and escalations, extensions, a chaser sent again from
-a restored database; duplicates linked and answered by their first clue; a resent work order recognised."""
+a restored database; duplicates linked and answered by their first clue, also one arriving while that clue is
+answered; a resent work order recognised."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import text, update
 
 from jsp_common.clock import TZ
+from jsp_common.outbox import SessionTx
+from jsp_common.principal import Principal, Role
 from jsp_common.workdays import deadline_end_of
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, of_type, publish_schedule, tail, unique, wait_until
+from jsp_testkit.testing import OFFICE, dept, of_type, publish_schedule, tail, unique, until_waiting_or_done, wait_until
 
 from clues.adapters.tables import clues as clues_table
+from clues.usecases import replies
 from clues.usecases.deadlines import scan_deadlines
 
 from .conftest import HOTLINE_P, HOTLINE_REPLIES
@@ -189,3 +194,27 @@ async def test_the_clues_table_is_analysed_as_the_intake_fills_it(service):
 
 async def _more(analysed, before: int) -> bool:
     return (await analysed())[0] > before
+
+
+async def test_a_repeat_arriving_while_its_first_clue_is_answered_is_not_left_unanswered(service):
+    """The reply to a first clue answers the repeats linked to it. A repeat taken in while that reply is being
+    written must not be linked to the clue the reply closes (nothing would ever answer it): it waits for the
+    reply, then is taken in on its own."""
+    first_no, second_no = unique("WO"), unique("WO")
+    business = new_uscc("410104")
+    await service.work_order(first_no, "郑州市金水区花园路小吃店使用地沟油，食品安全堪忧。", uscc=business)
+    first = await wait_until(lambda: service.clue("hotline", first_no), what="the first clue")
+    samr = dept("samr-410100")
+    for path, body in (("accept", None), ("verify", None), ("handle", {"finding": "substantiated", "measures": "责令整改"})):
+        assert (await service.post(f"/clues/{first['id']}/{path}", samr, body)).status_code == 200
+
+    officer = Principal(subject="officer@samr-410100", roles=[Role.DEPARTMENT], department="samr-410100")
+    async with service.deps.db.transaction() as s:
+        await replies.reply(service.deps, SessionTx(s, "/test", f"reply {first_no}"), first["id"], officer, text=None)
+        await service.work_order(second_no, "金水区花园路小吃店用地沟油炸食品，食品安全有问题。", uscc=business)
+        taken_in = asyncio.ensure_future(wait_until(lambda: service.clue("hotline", second_no), timeout=60,
+                                                    what="the repeat taken in"))
+        await until_waiting_or_done(service.deps.db, taken_in, what="the repeat's intake")
+    second = await taken_in
+    assert second["duplicate_of"] is None and second["state"] == "dispatched", second
+    assert (await service.clue("hotline", first_no))["state"] == "replied"

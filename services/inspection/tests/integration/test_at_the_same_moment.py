@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import AsyncIterator
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from jsp_common import clock
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Principal, Role
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, wait_until
+from jsp_testkit.testing import OFFICE, dept, until_waiting_or_done
 
 from inspection.adapters.tables import targets
 from inspection.usecases import draws as draw_uc
@@ -42,15 +42,7 @@ async def meanwhile(service, request) -> asyncio.Task[httpx.Response]:
     """Send ``request`` (a coroutine) while the caller's transaction is open; return it, sent, once it is
     finished or waiting for that transaction (the caller then commits and awaits the response)."""
     sent = asyncio.create_task(request)
-
-    async def waiting_or_done() -> bool:
-        if sent.done():
-            return True
-        async with service.deps.db.transaction() as probe:
-            return bool((await probe.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"))).scalar())
-    await wait_until(waiting_or_done, timeout=60, what="the second request finished or waiting for the first")
+    await until_waiting_or_done(service.deps.db, sent, what="the second request")
     return sent
 
 

@@ -124,6 +124,13 @@ async def list_clues(session: AsyncSession, *, department: str | None = None, ch
     return await all_rows(session, q.order_by(clues.c.received_at.desc(), clues.c.id).limit(limit).offset(offset))
 
 
+async def lock_open_clues(session: AsyncSession, ids: list[str]) -> list[str]:
+    """Which of ``ids`` are open, each locked until the transaction ends (in id order)."""
+    q = (select(clues.c.id).where(clues.c.id.in_(ids), clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES]))
+         .order_by(clues.c.id).with_for_update())
+    return list((await session.execute(q)).scalars())
+
+
 async def linked_duplicates(session: AsyncSession, clue_id: str, state: str) -> list[dict]:
     return await all_rows(session, select(clues).where(clues.c.duplicate_of == clue_id, clues.c.state == state)
                       .with_for_update())

@@ -109,8 +109,10 @@ class Submission:
         return self.channel, self.channel_ref
 
 
-class ResendRace(Exception):
-    """Another replica took in one of these submissions meanwhile: taken in again, it is a resend."""
+class IntakeRace(Exception):
+    """What these submissions were decided on changed meanwhile: another replica took one of them in, or a
+    first clue one of them repeats was answered (which answers only the repeats linked before it). Taken in
+    again, they see it: a resend, a new clue."""
 
 
 @dataclass
@@ -139,10 +141,18 @@ class _Writes:
 
     async def flush(self, session: AsyncSession) -> dict[str, dict]:
         """Write the new clues (as they are now) and the transitions, then emit the events; the clues as
-        written, by id. Raises :class:`ResendRace` when one of the clues was taken in meanwhile."""
+        written, by id. Raises :class:`IntakeRace` when one of the clues was taken in meanwhile, or a first
+        clue one of them repeats is no longer open.
+
+        The stored first clues repeated are locked until the transaction ends (in id order): a reply to one
+        of them waits, then answers these repeats with the others."""
+        new = {c["id"] for c in self.clues}
+        firsts = sorted({c["duplicate_of"] for c in self.clues if c["duplicate_of"] and c["duplicate_of"] not in new})
+        if firsts and len(await repo.lock_open_clues(session, firsts)) < len(firsts):
+            raise IntakeRace("a first clue repeated was answered meanwhile")
         written = await repo.insert_clues(session, self.clues)
         if len(written) < len(self.clues):
-            raise ResendRace(f"{len(self.clues) - len(written)} clue(s) were taken in meanwhile")
+            raise IntakeRace(f"{len(self.clues) - len(written)} clue(s) were taken in meanwhile")
         await repo.add_transitions(session, self.transitions)
         for tx, topic, event, key in self.events:
             await tx.emit(topic, event, key=key)
@@ -201,7 +211,7 @@ async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission],
         out.append(clue)
     try:
         written = await w.flush(session)
-    except ResendRace:
+    except IntakeRace:
         if len(subs) > 1:
             raise  # the consumer takes the poll in again in smaller parts, down to the one submission
         return await intake_many(deps, session, subs, actor=actor)
