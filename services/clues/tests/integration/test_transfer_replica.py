@@ -1,5 +1,5 @@
-"""Case transfer to public security with its statutory timers, a case coming back from the police, and
-matching a clue without USCC by name and place against the registry replica."""
+"""Case transfer to public security with its statutory timers, a case coming back from the police (also sent
+twice at once), and matching a clue without USCC by name and place against the registry replica."""
 
 from __future__ import annotations
 
@@ -15,9 +15,14 @@ from sqlalchemy import text
 
 from jsp_common import clock
 from jsp_common.events.registry import EntityChanged
+from jsp_common.outbox import SessionTx
+from jsp_common.principal import Principal, Role
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique, wait_until
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique, until_waiting_or_done, wait_until
 
+from clues.adapters import repository as repo
+from clues.api.schemas import IncomingCaseBody
+from clues.usecases import transfers
 from clues.usecases.transfers import scan_transfer_timers
 
 
@@ -97,6 +102,25 @@ async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootst
         await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"], status="accepted"))
     assert (await service.post("/case-transfers/incoming", dept("samr-410700"), {
         "case_ref": unique("PS"), "content": "x", "received_at": clock.now().isoformat()})).status_code == 403
+
+
+async def test_a_case_sent_back_twice_at_the_same_moment_is_one_clue_and_one_transfer(service):
+    """A police system resending a case (its first request timed out, say) while the first is being taken in."""
+    ref, mps = unique("PS"), "mps-410700"
+    case = {"case_ref": ref, "content": "经审查不构成犯罪，移回行政处理：新乡市卫滨区某药店销售过期药品。",
+            "received_at": clock.now(), "address": "河南省新乡市卫滨区", "uscc": new_uscc("410703")}
+    police = Principal(subject=f"system@{mps}", roles=[Role.DEPARTMENT], department=mps)
+    async with service.deps.db.transaction() as s:
+        clue, first = await transfers.receive_from_police(service.deps, SessionTx(s, "/test", f"case {ref}"), police,
+                                                          case_ref=ref, fields=IncomingCaseBody(**case), documents=[])
+        again = asyncio.create_task(service.post("/case-transfers/incoming", dept(mps),
+                                                 {**case, "received_at": case["received_at"].isoformat()}))
+        await until_waiting_or_done(service.deps.db, again, what="the resent case")
+    r = await again
+    assert r.status_code == 201, r.text
+    assert (r.json()["clue"]["id"], r.json()["transfer"]["id"]) == (clue["id"], first["id"])
+    async with service.deps.db.transaction() as s:
+        assert [t["id"] for t in await repo.transfers_of_clue(s, clue["id"], direction="from_police")] == [first["id"]]
 
 
 async def test_clue_without_uscc_matched_by_name_and_place(service, bootstrap):

@@ -154,6 +154,10 @@ async def receive_from_police(deps: Deps, tx: Tx, actor: Principal, *, case_ref:
             return existing, ts[0]
     clue = await intake(deps, tx, channel=Channel.PUBLIC_SECURITY.value, channel_ref=case_ref, fields=fields,
                         caller_name=None, caller_phone=None, source_event_id=None, actor=actor)
+    # The same case sent at the same moment waited for the other request to take it in: its transfer stands.
+    ts = await repo.transfers_of_clue(tx.session, clue["id"], direction="from_police")
+    if ts:
+        return clue, ts[0]
     division = _division_of(clue, clue["lead_department"])
     t = _new_transfer(clue_id=clue["id"], direction="from_police", status=rules.RECEIVED,
                       department=clue["lead_department"] or departments.department_for("office", division).code,
