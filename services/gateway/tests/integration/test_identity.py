@@ -6,8 +6,12 @@ import asyncio
 import subprocess
 import sys
 
+from jsp_common.outbox import SessionTx
 from jsp_common.principal import Role
-from jsp_testkit.testing import unique
+from jsp_testkit.testing import unique, until_waiting_or_done
+
+from gateway.domain.identity import CredentialKind
+from gateway.usecases import clients
 
 from .conftest import DEPARTMENT, is_problem
 
@@ -78,6 +82,24 @@ async def test_rotation_keeps_the_old_secret_for_the_grace_period_only(gw, actor
                for s in (system["secret"], new_secret, now.json()["secret"])]
     assert [s for s, _ in results] == [401, 401, 200]
     assert (await gw.http.get("/auth/me", headers=system["headers"])).status_code == 401
+
+
+async def test_two_rotations_at_the_same_moment_leave_one_secret_working(gw, actors):
+    """A double click on "rotate, retire the old one now": the second rotation retires the first one's secret
+    too, even when it comes while the first is still being written."""
+    system = await gw.client_for(Role.BUREAU)
+    async with gw.runtime.db.transaction() as session:
+        first = await clients.issue_credential(gw.runtime.deps, SessionTx(session, gw.runtime.source), system["client_id"],
+                                               CredentialKind.SECRET, by="admin", retire_previous_after_s=0)
+        second = asyncio.create_task(gw.http.post(f"/admin/clients/{system['client_id']}/credentials",
+                                                  headers=actors["admin"]["headers"],
+                                                  json={"kind": "secret", "retire_previous_after_s": 0}))
+        await until_waiting_or_done(gw.runtime.db, second, what="the second rotation")
+    r = await second
+    assert r.status_code == 201, r.text
+    results = [await _token(gw, grant_type="client_credentials", client_id=system["client_id"], client_secret=s)
+               for s in (system["secret"], first.secret, r.json()["secret"])]
+    assert [s for s, _ in results] == [401, 401, 200]
 
 
 async def test_a_disabled_client_is_locked_out_at_once(gw, actors):

@@ -24,8 +24,9 @@ async def insert_client(session: AsyncSession, client_id: str, spec: ClientSpec,
     return await get_client(session, client_id)
 
 
-async def get_client(session: AsyncSession, client_id: str) -> dict | None:
-    row = (await session.execute(select(clients).where(clients.c.client_id == client_id))).mappings().first()
+async def get_client(session: AsyncSession, client_id: str, *, for_update: bool = False) -> dict | None:
+    q = select(clients).where(clients.c.client_id == client_id)
+    row = (await session.execute(q.with_for_update() if for_update else q)).mappings().first()
     return dict(row) if row else None
 
 

@@ -57,8 +57,9 @@ async def create_client(deps: Deps, tx: Transaction, spec: ClientSpec, *, by: st
 async def issue_credential(deps: Deps, tx: Transaction, client_id: str, kind: CredentialKind, *, by: str,
                            retire_previous_after_s: int | None = None) -> IssuedCredential:
     """Rotation: a new credential of ``kind``; the previous ones of that kind stop working after the grace
-    period (``None`` keeps them, 0 revokes them now)."""
-    client = await repo.get_client(tx.session, client_id)
+    period (``None`` keeps them, 0 revokes them now). The client is locked until the transaction ends: a
+    rotation at the same moment waits, then retires this one's credential too."""
+    client = await repo.get_client(tx.session, client_id, for_update=True)
     if client is None:
         raise Problem(404, f"no client {client_id}")
     allowed = ({CredentialKind.PASSWORD} if client["kind"] == Kind.PERSON
