@@ -3,15 +3,26 @@ field-level reasons and change nothing; good ones are kept as revisions and publ
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date
+
+from sqlalchemy import delete
+
 from jsp_common import clock
+from jsp_common.outbox import SessionTx
+from jsp_common.principal import Principal, Role
 from jsp_common.topics import WORKDAY_SCHEDULES
 from jsp_common.workdays import WorkCalendar
-from jsp_testkit.testing import of_type, tail
+from jsp_testkit.testing import of_type, tail, until_waiting_or_done
+
+from gateway.adapters.tables import workday_schedules
+from gateway.usecases import calendar
 
 from .conftest import is_problem
 
 YEAR = 2093  # this test's own years: the services of other tests never count deadlines through them
 NEVER = 2094  # only ever refused
+FIRST = 2095  # uploaded for the first time by two at once
 PUBLISHED = "reference.workday-schedule.published.v1"
 
 
@@ -63,3 +74,24 @@ async def test_uploads_and_corrections_are_revisions_published_for_every_service
     assert (cover["warning"] is not None) == soon
     if soon:
         assert f"PUT /calendar/years/{library_until.year + 1}" in cover["warning"]
+
+
+async def test_two_first_uploads_of_a_year_at_the_same_moment_are_its_first_two_revisions(gw, actors, bootstrap):
+    """Every service applies a year's newest revision and passes over one it has: two uploads of a year nobody
+    uploaded before, at once, must not both be its revision 1 (the services would keep the first, the
+    gateway show the second)."""
+    async with gw.runtime.db.transaction() as s:  # a developer's earlier run, if any
+        await s.execute(delete(workday_schedules).where(workday_schedules.c.year == FIRST))
+    office = Principal(subject=actors["office"]["client_id"], roles=[Role.OFFICE])
+    async with tail(bootstrap, WORKDAY_SCHEDULES) as t:
+        async with gw.runtime.db.transaction() as s:
+            await calendar.upload_year(SessionTx(s, gw.runtime.source), office, FIRST, holidays_=[date(FIRST, 1, 1)],
+                                       makeup_workdays=[], notice="first")
+            second = asyncio.create_task(gw.http.put(f"/calendar/years/{FIRST}", headers=actors["office"]["headers"],
+                                                     json={"holidays": [f"{FIRST}-01-01", f"{FIRST}-01-02"]}))
+            await until_waiting_or_done(gw.runtime.db, second, what="the second upload")
+        r = await second
+        assert r.status_code == 200 and r.json()["revision"] == 2, r.text
+        published = await t.wait_for(of_type(PUBLISHED, year=FIRST), count=2)
+    assert sorted((m.envelope.data["revision"], len(m.envelope.data["holidays"])) for m in published) == [(1, 1), (2, 2)]
+    assert (await gw.http.get(f"/calendar/years/{FIRST}", headers=actors["office"]["headers"])).json()["revision"] == 2

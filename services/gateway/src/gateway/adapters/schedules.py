@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,9 +12,11 @@ from .tables import workday_schedules
 
 
 async def one(session: AsyncSession, year: int, *, lock: bool = False) -> dict[str, Any] | None:
+    """The year's row; ``lock``: the year is held until the transaction ends, also before its first upload (a
+    change of the year at the same moment waits, then reads this one's revision)."""
     q = select(workday_schedules).where(workday_schedules.c.year == year)
     if lock:
-        q = q.with_for_update()
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(workday_schedules.name), year)))
     row = (await session.execute(q)).first()
     return dict(row._mapping) if row else None
 
