@@ -53,6 +53,8 @@ async def test_deadline_crosses_national_day_then_chaser_escalation_extension(se
     r = await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 3, "reason": "需委托检测机构检验"})
     assert r.status_code == 200, r.text
     ext_id = r.json()["id"]
+    twice = await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 3, "reason": "需委托检测机构检验"})
+    assert twice.status_code == 409 and twice.json()["extension_id"] == ext_id, twice.text  # one pending at a time
     assert (await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", samr,
                                {"approved": True})).status_code == 403
     r = await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", OFFICE, {"approved": True})

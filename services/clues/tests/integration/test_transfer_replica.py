@@ -52,6 +52,9 @@ async def test_transfer_to_public_security_with_timers(service, bootstrap):
             "team": ["王执法", "李执法"]})
         assert r.status_code == 200, r.text
         tr = r.json()
+        twice = await service.post(f"/clues/{clue_id}/case-transfers", samr, {
+            "documents": ["transfer_letter", "investigation_report"], "team": ["王执法", "李执法"]})
+        assert twice.status_code == 409 and twice.json()["transfer_id"] == tr["id"], twice.text  # one case, once
         requested = (await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"])))[0].envelope
         assert requested.data["status"] == "pending_approval" and requested.data["police_department"] == "mps-410100"
         assert requested.data["procuratorate_department"] == "procuratorate-410100"

@@ -16,6 +16,7 @@ from jsp_common.domains import Domain
 from jsp_common.unnest import unnest_insert
 
 from ..domain import lifecycle
+from ..domain import transfers as transfer_rules
 from ..domain.routing import Rule
 from .tables import case_transfers, clues, deadline_policies, extensions, routing_rules, transitions
 
@@ -244,7 +245,7 @@ async def update_transfer(session: AsyncSession, transfer_id: str, **values: Any
 
 
 async def open_transfers(session: AsyncSession, limit: int = 500) -> list[dict]:
-    q = (select(case_transfers).where(case_transfers.c.status.in_(["pending_approval", "approved", "handed_over"]))
+    q = (select(case_transfers).where(case_transfers.c.status.in_(sorted(transfer_rules.OPEN_TO_POLICE)))
          .limit(limit).with_for_update(skip_locked=True))
     return await all_rows(session, q)
 

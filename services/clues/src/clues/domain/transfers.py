@@ -19,6 +19,7 @@ CASE_OPENED = "case_opened"
 DECLINED = "declined"
 RECEIVED = "received"      # from the police
 ACCEPTED = "accepted"      # from the police, taken up by the department
+OPEN_TO_POLICE = frozenset({PENDING_APPROVAL, APPROVED, HANDED_OVER})  # a transfer to the police under way
 
 # action -> (statuses it is allowed in, resulting status)
 ACTIONS = {

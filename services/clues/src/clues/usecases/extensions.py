@@ -28,6 +28,10 @@ async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Principal, 
     if not 1 <= workdays <= deps.settings.max_extension_workdays:
         raise Problem(422, f"an extension is 1 to {deps.settings.max_extension_workdays} working days",
                       errors=[{"field": "workdays", "reason": "out of range"}])
+    for pending in await repo.list_extensions(tx.session, clue_id):
+        if pending["status"] == "pending":
+            raise Problem(409, f"extension {pending['id']} is waiting for the office's decision; one at a time",
+                          extension_id=pending["id"])
     ext_id = await repo.add_extension(tx.session, clue_id=clue_id, department=actor.department,
                                       requested_by=actor.subject, requested_at=clock.now(), workdays=workdays,
                                       reason=reason, status="pending")
