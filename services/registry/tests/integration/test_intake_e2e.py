@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time, timedelta
 
 import asyncpg
 
 from jsp_common import clock
 from jsp_common.db import asyncpg_dsn
-from jsp_testkit.testing import of_type, publish_schedule, tail, unique
+from jsp_testkit.testing import of_type, publish_schedule, tail, unique, until_waiting_or_done
 from jsp_common.topics import NOTIFICATIONS, department_topic
+from registry.adapters import adjudication as cases
+from registry.adapters import entities as records
 from registry.usecases import notifications
 
 RECEIPTS = "market.registration-receipts.v1"
@@ -282,3 +285,25 @@ async def test_a_reminder_sent_again_after_a_restore_keeps_its_id(registry, raw_
         assert await conn.fetchval("SELECT reminder_count FROM notifications WHERE id = $1", notification_id) == 2
     finally:
         await conn.close()
+
+
+async def test_the_office_s_decision_and_a_change_of_the_entity_at_the_same_moment_do_not_deadlock(
+        registry, raw_producer, bootstrap, kit):
+    """The intake of a market event locks the entity, then its adjudication case (withdrawn when a rule now
+    matches); the office's decision on the case must take them in the same order, or each waits for the other."""
+    code = kit.new_uscc("410102")
+    data = kit.entity_data(code, name="郑州星链数字藏品有限公司", industry_code="7215",
+                           business_scope="数字藏品运营；企业管理咨询", division_code="410102")
+    async with tail(bootstrap, ADJ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", data), code)
+        [requested] = await t.wait_for(kit.mine(of_type("registry.adjudication.requested.v1", uscc=code)))
+    case_id = requested.envelope.data["case_id"]
+
+    async with registry.runtime.db.transaction() as s:
+        await records.load_record(s, code, lock=True)   # a change of the entity under way, as the intake makes one
+        decided = asyncio.create_task(registry.call("POST", f"/adjudication/{case_id}/decision", kit.OFFICE,
+                                                    json={"departments": ["mofcom-410100"]}))
+        await until_waiting_or_done(registry.runtime.db, decided, what="the decision")
+        assert (await cases.case_for_decision(s, case_id)).status == "open"   # ... then its case
+    r = await decided
+    assert r.status_code == 200 and r.json()["departments"] == ["mofcom-410100"], r.text

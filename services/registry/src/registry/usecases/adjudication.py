@@ -63,13 +63,16 @@ async def decide(deps: Deps, tx: Tx, case_id: str, depts: list[str], note: str |
             departments.department(code)
         except departments.UnknownDepartment as exc:
             raise Problem(422, str(exc), errors=[{"field": "departments", "reason": str(exc)}]) from None
-    found = await cases.case_for_decision(session, case_id)
-    if found is None:
+    # The entity first, then its case, as every writer of both locks them (the intake of a market event, a
+    # dispute): the other order would have each wait for the other.
+    case = await cases.case(session, case_id)
+    if case is None:
         raise Problem(404, f"no adjudication case {case_id}")
+    before = await records.load_record(session, case["uscc"], lock=True)
+    assert before is not None
+    found = await cases.case_for_decision(session, case_id)
     if found.status != "open":
         raise Problem(409, f"case {case_id} is {found.status}, not open")
-    before = await records.load_record(session, found.uscc, lock=True)
-    assert before is not None
     now = clock.now()
     chosen = tuple(sorted(set(depts)))
     after = replace(before, departments=chosen, assignment_state="assigned", assignment_source="office",
