@@ -28,6 +28,8 @@ def is_unavailable(exc: BaseException) -> bool:
     opposed to a statement or input the service got wrong: the network (refused, reset, timed out, no route), no
     pooled connection in time, a connection lost, or PostgreSQL shutting down, starting up or out of resources
     (which SQLAlchemy may pass on as a plain ``DBAPIError``: the SQLSTATE says it)."""
+    if refused_value(exc) is not None:  # the driver refuses a value as an interface error: not a server away
+        return False
     if isinstance(exc, (OSError, asyncio.TimeoutError, PoolTimeout, InterfaceError)):
         return True
     if isinstance(exc, DBAPIError):
@@ -36,6 +38,19 @@ def is_unavailable(exc: BaseException) -> bool:
         exc = exc.orig if exc.orig is not None else exc
     state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
     return isinstance(state, str) and state[:2] in _SERVER_TROUBLE
+
+
+def refused_value(exc: BaseException) -> str | None:
+    """Why, when ``exc`` is PostgreSQL (or the driver, encoding a parameter) refusing a value it was given: out of
+    range, a NUL byte, a bad encoding (SQLSTATE class 22, "data exception"). The caller's input, not a fault of
+    the service nor a server away; None for anything else."""
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    driver = orig.__cause__ if isinstance(orig.__cause__, asyncpg.DataError) else None
+    if isinstance(exc, DataError) or isinstance(orig, asyncpg.DataError) or driver is not None or \
+            (isinstance(state, str) and state.startswith("22")):
+        return str(driver or orig).splitlines()[0][:200]
+    return None
 
 
 def lock_not_available(exc: BaseException) -> bool:

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .db import is_unavailable
+from .db import is_unavailable, refused_value
 from .envelope import describe, field_errors
 from .logs import get_logger
 
@@ -65,11 +65,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(422, "The request is not valid: " + describe(errors), errors=errors,
                                 instance=request.url.path)
 
-    @app.exception_handler(DataError)
-    async def _data(request: Request, exc: DataError):
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError):
         # A value PostgreSQL cannot store or compare (out of range, NUL byte, bad encoding): the caller's input.
-        reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
-        return problem_response(400, f"a value in the request is not acceptable: {reason}", instance=request.url.path)
+        reason = refused_value(exc)
+        if reason is not None:
+            return problem_response(400, f"a value in the request is not acceptable: {reason}",
+                                    instance=request.url.path)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
