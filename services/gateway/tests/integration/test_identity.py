@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import subprocess
 import sys
 
@@ -40,6 +41,16 @@ async def test_people_log_in_and_wrong_secrets_are_refused_alike(gw):
     status, body = await _token(gw, grant_type="client_credentials", client_id=system["client_id"],
                                 client_secret="not-the-secret")
     assert status == 401 and body["detail"] == "invalid client credentials"
+
+
+async def test_credentials_no_account_can_have_are_refused_as_bad_requests_not_server_faults(gw):
+    for basic in (base64.b64encode(b"jspc_x\x00:secret"), b"\xc3\xa4\xc3\xb6"):  # a NUL byte; not even ASCII
+        resp = await gw.http.post("/auth/token", data={"grant_type": "client_credentials"},
+                                  headers={"authorization": b"Basic " + basic})
+        assert resp.status_code == 400 and is_problem(resp), resp.text
+        assert resp.json()["detail"] == "malformed Basic authorization header"
+    page = await gw.http.post("/ui/login", data={"username": "office\x00", "password": "x", "next": "/ui/"})
+    assert page.status_code == 303 and "error=1" in page.headers["location"], page.text
 
 
 async def test_api_keys_work_directly_and_for_a_token_until_revoked(gw, actors):

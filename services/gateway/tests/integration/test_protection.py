@@ -242,3 +242,28 @@ async def test_only_entries_past_retention_are_purged(gw):
     async with gw.runtime.db.transaction() as s:
         left = (await s.execute(audit_log.select().where(audit_log.c.subject == subject))).all()
     assert len(left) == 1 and clock.now() - left[0].at < timedelta(days=11)  # the recent one stays
+
+
+async def test_a_path_holding_a_nul_byte_is_audited_and_the_audit_goes_on(gw, actors):
+    """A caller may put %00 in a path (PostgreSQL's text cannot hold it): the call is refused (400), audited
+    with the byte shown as U+FFFD, and every call after it is audited too."""
+    office = actors["office"]["headers"]
+    odd_path = f"/entities/{unique('nul')}%00/360"
+    odd = await gw.http.get(odd_path, headers=office)
+    assert odd.status_code == 400 and is_problem(odd), odd.text
+    later = (await gw.http.get("/auth/me", headers=office)).headers["x-request-id"]
+    stored = odd_path.replace("%00", "\ufffd")
+
+    async def both():
+        rows = (await gw.http.get("/audit", params={"limit": 500}, headers=office)).json()
+        mine = [r for r in rows if r["path"] == stored]
+        return mine if mine and later in {r["request_id"] for r in rows} else None
+    [entry] = await wait_until(both, timeout=10, what="both calls' audit entries")
+    assert entry["status"] == 400 and entry["method"] == "GET"
+
+
+async def test_a_value_the_database_cannot_take_is_the_caller_s_400_not_a_server_fault(gw, actors):
+    # A valid RFC 3339 date-time PostgreSQL's timestamps do not reach (year 0 in UTC).
+    resp = await gw.http.get("/audit", params={"since": "0001-01-01T00:00:00+01:00"}, headers=actors["office"]["headers"])
+    assert resp.status_code == 400 and is_problem(resp), resp.text
+    assert resp.json()["detail"].startswith("a value in the request is not acceptable")

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from jsp_common.db import Database
+from jsp_common.db import Database, refused_value
 from jsp_common.logs import get_logger
 from jsp_common.tasks import cancel_until_done
 
@@ -37,12 +37,32 @@ class AuditWriter:
         try:
             async with self.db.transaction() as session:
                 await repositories.append_audit(session, batch)
-        except Exception:
-            for entry in batch:  # keep them: put back and try again next round
-                with contextlib.suppress(asyncio.QueueFull):
-                    self.queue.put_nowait(entry)
+        except Exception as exc:
+            if refused_value(exc) is not None:  # an entry the database cannot take: the others are written
+                return await self._one_by_one(batch)
+            self._keep(batch)
             raise
         return len(batch)
+
+    async def _one_by_one(self, batch: list[dict[str, Any]]) -> int:
+        """Write each entry alone; one the database refuses goes to the log (at error level, whole) instead."""
+        for k, entry in enumerate(batch):
+            try:
+                async with self.db.transaction() as session:
+                    await repositories.append_audit(session, [entry])
+            except Exception as exc:
+                if refused_value(exc) is None:
+                    self._keep(batch[k:])
+                    raise
+                log.error("an audit entry the database refuses is logged instead", entry=repr(entry)[:2000],
+                          reason=refused_value(exc))
+        return len(batch)
+
+    def _keep(self, entries: list[dict[str, Any]]) -> None:
+        """Put ``entries`` back in the queue, to be written next round (the database is away)."""
+        for entry in entries:
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.put_nowait(entry)
 
     async def run(self) -> None:
         while True:

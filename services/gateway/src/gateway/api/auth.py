@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from pydantic import BaseModel, Field
 
+from jsp_common.api_types import printable
 from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
@@ -45,7 +45,8 @@ def _basic(request: Request) -> tuple[str | None, str | None]:
         return None, None
     try:
         user, _, pwd = base64.b64decode(header[6:]).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+        printable([user, pwd])
+    except ValueError:  # not base64 (or not ASCII), not UTF-8, a control character in the credentials
         raise Problem(400, "malformed Basic authorization header") from None
     return user, pwd
 

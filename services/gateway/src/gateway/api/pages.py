@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
 from jsp_common.http import deps_of
@@ -47,8 +48,8 @@ async def sign_in(request: Request, username: str = Form("", max_length=200), pa
     target = _safe_next(next)
     try:
         answer = await login(request, LoginRequest(username=username or "-", password=password or "-"))
-    except Problem as exc:
-        error = "busy" if exc.status == 429 else "1"
+    except (Problem, ValidationError) as exc:  # a name or password no account can have is refused alike
+        error = "busy" if isinstance(exc, Problem) and exc.status == 429 else "1"
         return RedirectResponse("/ui/login?" + urlencode({"error": error, "next": target}), status_code=303)
     settings = deps_of(request).settings
     resp = RedirectResponse(target, status_code=303)
