@@ -83,6 +83,12 @@ class Finding(StrEnum):
 _printable = printable  # the validator of every text field below
 
 
+def clue_address(registered: str | None) -> str | None:
+    """A directory entity's registered address as a clue's place: the register allows 500 characters, a clue's
+    address holds ``MAX_ADDRESS_CHARS`` (300), so a longer one keeps its first 300 (the USCC names the business)."""
+    return registered[:MAX_ADDRESS_CHARS] if registered else registered
+
+
 class _ClueFields(EventData):
     """What every intake carries about the matter itself."""
 
