@@ -106,7 +106,8 @@ class AuditMiddleware:
             subject=principal.subject if principal else None, kind=principal.kind if principal else None,
             department=principal.department if principal else None,
             roles=[r.value for r in principal.roles] if principal else None,
-            method=scope["method"], route=getattr(route, "path", None) or "(no route)", path=_storable(scope["path"][:1000]),
+            method=scope["method"], route=getattr(route, "path", None) or "(no route)",
+            path=_storable(scope["path"][:1000]),
             object_id=_storable(str(object_id)[:200]) if object_id is not None else None,
             status=seen["status"], outcome=outcome_of(seen["status"]),
             client_ip=client[0] if client else None, duration_ms=int((time.monotonic() - started) * 1000))

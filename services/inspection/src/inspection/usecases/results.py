@@ -73,8 +73,8 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
         ref = f"{task_id}.{uscc}"
         await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
             channel="inspection", channel_ref=ref, content=body.get("clue_text") or _clue_text(target, rows),
-            received_at=clock.now(), address=clue_address(target["address"]), business_name=target["entity_name"], uscc=uscc,
-            domain=m.domain, category="inspection finding"), key=ref)
+            received_at=clock.now(), address=clue_address(target["address"]), business_name=target["entity_name"],
+            uscc=uscc, domain=m.domain, category="inspection finding"), key=ref)
     return await view(tx.session, task_id, uscc)
 
 

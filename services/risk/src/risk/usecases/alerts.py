@@ -135,7 +135,8 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
     if plan.raise_clue:
         await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
             channel="risk", channel_ref=f"alert:{alert['id']}", received_at=now, uscc=standing["uscc"],
-            business_name=entity["name"] if entity else None, address=clue_address(entity["address"]) if entity else None,
+            business_name=entity["name"] if entity else None,
+            address=clue_address(entity["address"]) if entity else None,
             division_code=entity["division_code"] if entity else None, urgency=Urgency.URGENT,
             content=f"风险预警（{a.level.value}级）：{entity['name'] if entity else standing['uscc']}风险分值"
                     f"{a.score:g}，" + "；".join(f"{c['indicator']}×{c['count']:g}" for c in a.contributions)

@@ -127,7 +127,8 @@ async def raise_clue(tx: Tx, reg: dict, entity: dict | None, profile: MetricProf
     ref = f"device:{c.device_id}:{local:%Y%m%dT%H%M%S}"
     await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
         channel="risk", channel_ref=ref[:64], received_at=c.end, uscc=reg["uscc"], business_name=entity["name"] if entity else None,
-        address=clue_address(entity["address"]) if entity else None, division_code=entity["division_code"] if entity else None,
+        address=clue_address(entity["address"]) if entity else None,
+        division_code=entity["division_code"] if entity else None,
         domain=profile.domain, urgency=Urgency.URGENT, category=f"monitoring:{profile.metric}",
         content=f"{profile.name}超限（物联网监测自动触发）：{name}的设备{c.device_id}在{local:%Y-%m-%d %H:%M}起的"
                 f"{profile.window_s}秒内{c.breaches}次超过限值{profile.limit:g}{profile.unit}，最高{c.worst:g}{profile.unit}"
