@@ -8,11 +8,11 @@ body (:class:`RequestBody`)."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from . import departments, divisions, industries, uscc
 
@@ -128,8 +128,19 @@ def _rfc3339(value: object) -> object:
     return value
 
 
+def _within_the_calendar(value: datetime) -> datetime:
+    """A moment a day or more from the ends of the calendar (years 1 and 9999): its date anywhere (what deadlines,
+    filters and the database compute) is then a date too."""
+    try:
+        utc = value.astimezone(timezone.utc)
+        _day_before, _day_after = utc - timedelta(days=1), utc + timedelta(days=1)  # past an end: OverflowError
+    except OverflowError:
+        raise ValueError("must be a day or more from the ends of the years 0001-9999") from None
+    return value
+
+
 Date = Annotated[date, BeforeValidator(_iso_date)]
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_within_the_calendar)]
 
 
 def integer(**bounds: float) -> Any:

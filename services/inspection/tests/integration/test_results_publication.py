@@ -76,6 +76,8 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
                                                                          items[1]: "referred_for_case"}
     feed = (await service.get("/public/results", params={"since": "2020-01-01T00:00:00Z", "limit": 1000})).json()
     assert any(f["task_id"] == task["id"] and f["uscc"] == joint_["uscc"] for f in feed)
+    # a moment whose local date is past the calendar's end is the caller's error (it was a 500)
+    assert (await service.get("/public/results", params={"since": "9999-12-31T23:00:00Z"})).status_code == 422
     overdue = (await service.get("/publications/overdue", OFFICE, params={"limit": 500})).json()
     assert not any(o["task_id"] == task["id"] and o["uscc"] == joint_["uscc"] for o in overdue)
     assert (await service.post(f"{base}/publication", dept(SAMR))).status_code == 409
