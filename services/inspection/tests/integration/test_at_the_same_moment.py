@@ -1,6 +1,6 @@
 """What two departments (or a department and the office) do at the same moment: a plan joins one joint task
 only, the cap on inspections per entity per year, across all departments, holds from draw to draw, and an
-entity's results are published once.
+entity's results are published once; two loads of the same inspectors in different orders do not deadlock.
 
 Each test holds one request's transaction open (the use case called directly) while the other request comes
 through the API, then lets the first commit once the second has finished or is waiting for it."""
@@ -19,9 +19,11 @@ from jsp_common import clock
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Principal, Role
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, until_waiting_or_done
+from jsp_testkit.testing import OFFICE, dept, unique, until_waiting_or_done
 
 from inspection.adapters.tables import targets
+from inspection.api.schemas import InspectorIn
+from inspection.usecases import directory as directory_uc
 from inspection.usecases import draws as draw_uc
 from inspection.usecases import plans as plan_uc
 from inspection.usecases import results as result_uc
@@ -116,3 +118,19 @@ async def test_an_entity_s_results_are_published_once_even_when_published_twice_
     assert r.status_code == 409 and "already published" in r.json()["detail"], r.text
     now = (await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))).json()
     assert datetime.fromisoformat(now["published_at"]) == first["published_at"]  # the first publication stands
+
+
+async def test_two_loads_of_the_same_inspectors_in_different_orders_do_not_deadlock(service):
+    """Two loads sharing certificates (the department's file and the office's, say), one listing them in the other
+    order: the second waits for the first, whatever their order, instead of each waiting for the other."""
+    prefix = unique("C").replace(".", "-")[:50]
+    first_no, second_no = prefix + "-a", prefix + "-b"  # in this order by (department, certificate number)
+    one, two = ({"name": f"检查员{n}", "certificate_no": n, "certificate_valid_until": "2030-12-31"}
+                for n in (first_no, second_no))
+    as_loaded = [InspectorIn.model_validate(x).model_dump() for x in (one, two)]
+    async with first_uncommitted(service, "a load in two statements") as tx:
+        await directory_uc.load_inspectors(tx, SAMR_OFFICER, as_loaded[:1])          # it has the first...
+        other = await meanwhile(service, service.post("/inspectors", dept(SAMR), [two, one]))  # the other order
+        await directory_uc.load_inspectors(tx, SAMR_OFFICER, as_loaded[1:])          # ...then the second
+    r = await other
+    assert r.status_code == 201 and [x["certificate_no"] for x in r.json()] == [second_no, first_no], r.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Iterable
 
 from sqlalchemy import Text, and_, any_, func, literal, select
@@ -98,12 +99,16 @@ def to_inspector(row: Any) -> Inspector:
 
 
 async def upsert_inspectors(session: AsyncSession, rows: list[dict[str, Any]], at: datetime) -> list[dict]:
-    """Insert or update by (department, certificate number); returns the rows as stored."""
-    stmt = pg_insert(inspectors).values([{**r, "updated_at": at} for r in rows])
+    """Insert or update by (department, certificate number), in that order (every load takes the rows' locks
+    in one order: two loads sharing inspectors wait for each other one way only); returns the rows as
+    stored, in the order given."""
+    key = itemgetter("department", "certificate_no")
+    stmt = pg_insert(inspectors).values([{**r, "updated_at": at} for r in sorted(rows, key=key)])
     stmt = stmt.on_conflict_do_update(
         constraint="inspectors_certificate",
         set_={c: stmt.excluded[c] for c in INSPECTOR_FIELDS + ["updated_at"] if c not in ("id", "department", "certificate_no")})
-    return dicts(await session.execute(stmt.returning(inspectors)))
+    stored = {key(r): r for r in dicts(await session.execute(stmt.returning(inspectors)))}
+    return [stored[key(r)] for r in rows]
 
 
 async def inspector(session: AsyncSession, inspector_id: str, *, for_update: bool = False) -> dict | None:
