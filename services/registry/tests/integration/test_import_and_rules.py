@@ -1,20 +1,30 @@
-"""Bulk import through COPY, and the rules API (publish, dry-run, re-assessment)."""
+"""Bulk import through COPY (also while the intake changes the same entities), and the rules API (publish,
+dry-run, re-assessment)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import random
 from dataclasses import replace
 
-from jsp_testkit.testing import of_type, tail, wait_until
+from jsp_testkit.testing import of_type, tail, until_waiting_or_done, wait_until
 from jsp_common.cached import Refreshing
 from jsp_common.topics import NOTIFICATIONS, department_topic
+from registry.adapters import entities as records
 from registry.usecases import directory
 from registry.usecases.bulk_import import run_import
 
 HEADER = ["uscc", "name", "entity_type", "legal_representative", "address", "division_code", "industry_code",
           "business_scope", "licences", "established_on", "approved_on", "status", "closed_on",
           "registration_authority"]
+
+
+def write_csv(path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, HEADER)
+        w.writeheader()
+        w.writerows(rows)
 
 
 def row(code, **over):
@@ -106,6 +116,28 @@ async def test_dry_run_evaluates_the_entities_a_changed_rule_may_match_and_those
     assert published.status_code == 201, published.text
     in_force = (await registry.call("GET", "/rules", kit.OFFICE)).json()["rules"]
     assert {by_industry, by_licence, by_scope} <= set(await moved(in_force))
+
+
+async def test_an_import_and_the_intake_changing_the_same_entities_do_not_deadlock(registry, registry_settings, kit,
+                                                                                   tmp_path):
+    """The intake locks a poll's entities in USCC order; an import listing them in another order must take them in
+    that order too, or each waits for the other and the whole import is undone."""
+    first, second = sorted(kit.new_uscc("410302") for _ in range(2))
+    path, rejects = tmp_path / "directory.csv", tmp_path / "rejects.csv"
+    write_csv(path, [row(first), row(second)])
+    await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False)
+    write_csv(path, [row(second, name="洛阳市老城区某某超市（二）"), row(first, name="洛阳市老城区某某超市（一）")])
+
+    async with registry.runtime.db.transaction() as s:
+        await records.load_record(s, first, lock=True)      # a change of the first under way, as the intake makes
+        imported = asyncio.create_task(run_import(registry_settings, path, fmt="csv", rejects_path=rejects,
+                                                  progress=False))
+        await until_waiting_or_done(registry.runtime.db, imported, what="the import")
+        await records.load_record(s, second, lock=True)     # ...which then takes the second
+    report = await imported
+    assert (report.loaded, report.updated) == (2, 2)
+    for code, name in ((first, "洛阳市老城区某某超市（一）"), (second, "洛阳市老城区某某超市（二）")):
+        assert (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()["name"] == name
 
 
 async def test_rules_publish_dry_run_and_reassess(registry, raw_producer, bootstrap, kit):

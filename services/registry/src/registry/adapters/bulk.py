@@ -56,6 +56,10 @@ SELECT (SELECT count(*) FROM up WHERE inserted) AS inserted,
 # the latest change, then the last line.
 LATEST = (f'(SELECT DISTINCT ON (uscc COLLATE "C") * FROM {STAGING} '
           'ORDER BY uscc COLLATE "C", last_changed_at DESC, line DESC) AS x')
+# Every line when each USCC occurs once, in USCC order as LATEST: the merge locks entities in the order the
+# intake does (a poll's entities by USCC), so an import and the intake changing the same entities wait for each
+# other one way only, never each for the other.
+IN_KEY_ORDER = f'(SELECT * FROM {STAGING} ORDER BY uscc COLLATE "C") AS x'
 STAGED = f'SELECT count(*) AS lines, count(DISTINCT uscc COLLATE "C") AS entities FROM {STAGING}'
 
 
@@ -148,7 +152,7 @@ async def merge_staged(conn: asyncpg.Connection, actor: str, rebuild_indexes: bo
                                       "WHERE NOT EXISTS (SELECT FROM entities e WHERE e.uscc = x.uscc)")
             rebuild_indexes = new > 0 and new >= existing
         indexes = await drop_secondary_indexes(conn) if rebuild_indexes else []
-        source = LATEST if counted["lines"] != counted["entities"] else f"{STAGING} AS x"
+        source = LATEST if counted["lines"] != counted["entities"] else IN_KEY_ORDER
         if not indexes:
             return dict(await conn.fetchrow(_merge(source), actor))
         updated = count(await conn.execute(_update_locked(source)))
