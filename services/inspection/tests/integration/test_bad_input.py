@@ -50,6 +50,11 @@ async def test_a_batch_with_an_unknown_department_is_refused_whole(service):
                             params={"division_code": "410100", "title": "第三批"})
     assert ok.status_code == 201, ok.text
     assert ok.json()["accepted"] == [{"row": 2, "code": first, "version": 1}]
+    # a row whose code no matter can have (a NUL byte, in a JSON file) is refused like the others (it was a 500)
+    r = await service.post("/batches/file", OFFICE, json=[{**good, "code": "NUL\u0000M"}],
+                           params={"division_code": "410100", "title": "第四批"})
+    assert r.status_code == 422 and "code" in {e["field"] for e in r.json()["rejected"][0]["errors"]}, r.text
+    assert r.json()["rejected"][0]["code"] is None
 
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import ValidationError
 
@@ -49,7 +51,8 @@ def _validated(rows: list[dict]) -> list[dict]:
             out.append({**m.model_dump(mode="python"), "domain": m.domain.value,
                         "items": [i.model_dump() for i in m.items], "row": r.get("row")})
         except ValidationError as exc:
-            code = r.get("code") if isinstance(r.get("code"), str) else None  # a file's row may hold anything
+            code = r.get("code")  # a file's row may hold anything: kept for the report when it is a code
+            code = code if isinstance(code, str) and re.fullmatch(CODE, code) else None
             out.append({"row": r.get("row"), "code": code, "errors": [
                 {"field": ".".join(str(p) for p in e["loc"]) or "row", "reason": e["msg"]} for e in exc.errors()]})
     return out
