@@ -46,6 +46,9 @@ async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(reg
         row(kit.new_uscc(), industry_code="9999"), row(unmatched, industry_code="7215", business_scope="企业管理咨询",
                                                       licences=""),
         row(good[0], name="洛阳市老城区某某超市（更名）", approved_on="2020-01-01"),  # a later line for the same entity
+        # as the contract states a licence (every event from the record carries it), and a name of blanks
+        row(kit.new_uscc("410302"), licences='[{"type": "食品经营许可证", "number": "JY141", "valid_until": "长期"}]'),
+        row(kit.new_uscc("410302"), name="   "),
     ]
     path = tmp_path / "directory.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -57,11 +60,12 @@ async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(reg
     indexes_before = await registry.fetchval(indexes)
 
     report = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False)
-    assert (report.read, report.loaded, report.rejected) == (11, 7, 4)
+    assert (report.read, report.loaded, report.rejected) == (13, 7, 6)
     assert (report.inserted, report.updated, report.adjudication_cases) == (6, 0, 1)
     with rejects.open(encoding="utf-8") as fh:
         bad = {(r["line"], r["field"]) for r in csv.DictReader(fh)}
-    assert bad == {("7", "uscc"), ("8", "division_code"), ("9", "established_on"), ("10", "industry_code")}
+    assert bad == {("7", "uscc"), ("8", "division_code"), ("9", "established_on"), ("10", "industry_code"),
+                   ("13", "licences.0.valid_until"), ("14", "name")}
 
     office = kit.OFFICE
     first = (await registry.call("GET", f"/entities/{good[0]}", office)).json()

@@ -10,8 +10,10 @@ import re
 from datetime import date, datetime, time as dtime
 from typing import Any
 
+from pydantic import ValidationError
+
 from jsp_common import clock, divisions, industries, uscc as uscc_mod
-from jsp_common.events.registry import CLOCK_SKEW, EARLIEST_DATE
+from jsp_common.events.registry import CLOCK_SKEW, EARLIEST_DATE, Licence
 
 from .directory import ASSIGNMENT_FIELDS, REGISTRATION_FIELDS
 from .rules import CompiledRules, Facts
@@ -124,7 +126,13 @@ class RowChecker:
         for i, item in enumerate(items):
             if not isinstance(item, dict) or not str(item.get("type") or "").strip():
                 raise RowError(f"licences.{i}.type", "field required")
-            out.append({k: item[k] for k in ("type", "number", "issued_on", "valid_until") if item.get(k)})
+            kept = {k: item[k] for k in ("type", "number", "issued_on", "valid_until") if item.get(k)}
+            try:  # as the contract states a licence: every event built from the record carries it
+                Licence.model_validate(kept)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise RowError(".".join(["licences", str(i), *map(str, first["loc"])]), first["msg"]) from None
+            out.append(kept)
         return out
 
     def _licences(self, value: Any) -> tuple[list[dict], str]:
@@ -173,6 +181,8 @@ class RowChecker:
         except uscc_mod.InvalidUSCC as exc:
             raise RowError("uscc", str(exc)) from None
         name = str(get("name")).strip()
+        if not name:
+            raise RowError("name", "field required")
         if len(name) > 200:
             raise RowError("name", "at most 200 characters")
         division, city = self._division(str(get("division_code")).strip())
@@ -190,6 +200,9 @@ class RowChecker:
         licences, licences_text = self._licences(get("licences"))
         scope = str(get("business_scope") or "")
         entity_type, address = str(get("entity_type")).strip(), str(get("address")).strip()
+        for field, value in (("entity_type", entity_type), ("address", address)):
+            if not value:
+                raise RowError(field, "field required")
         legal, authority = get("legal_representative") or None, get("registration_authority") or None
         text = (name, entity_type, "" if legal is None else str(legal), address, scope,
                 "" if authority is None else str(authority))
