@@ -4,7 +4,7 @@ reason and changes nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from jsp_common import clock
 from jsp_testkit.samples import new_uscc
@@ -57,6 +57,21 @@ async def test_gas_over_the_limit_raises_an_alert_and_a_clue(service, bootstrap)
     clues = [m for m in t.received if m.is_envelope() and m.envelope.type == "clues.clue.submitted.v1"
              and m.envelope.data["uscc"] == uscc]
     assert len(clues) == 1
+
+
+async def test_a_device_whose_clock_is_wrong_still_raises_its_clue(service, bootstrap):
+    """A detector sending Beijing time marked UTC (eight hours ahead): its leak is a clue received now (a clue may
+    not be received in the future), and its later readings are taken in as before."""
+    uscc, device = new_uscc(), unique("gd")
+    await service.entity(uscc, [SAMR], name="老李火锅店")
+    await service.client.put(f"/devices/{device}", headers=OFFICE, json={"uscc": uscc, "metric": "gas_lel"})
+    ahead = clock.now().replace(second=0, microsecond=0) + timedelta(hours=8)
+    async with tail(bootstrap, SUBMISSIONS) as t:
+        for s, v in ((0, 40), (10, 70), (65, 3)):
+            await send_reading(service, reading(device, uscc, v, ahead + timedelta(seconds=s)))
+        clue = (await t.wait_for(of_type("clues.clue.submitted.v1", uscc=uscc)))[0].envelope.data
+    assert abs(datetime.fromisoformat(clue["received_at"]) - clock.now()) < timedelta(minutes=5)
+    assert "70%LEL" in clue["content"]
 
 
 async def test_unknown_device_and_wrong_unit_go_to_the_dead_letter_topic(service, bootstrap):

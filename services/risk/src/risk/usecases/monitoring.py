@@ -126,7 +126,10 @@ async def raise_clue(tx: Tx, reg: dict, entity: dict | None, profile: MetricProf
     local = clock.as_local(c.start)
     ref = f"device:{c.device_id}:{local:%Y%m%dT%H%M%S}"
     await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
-        channel="risk", channel_ref=ref[:64], received_at=c.end, uscc=reg["uscc"], business_name=entity["name"] if entity else None,
+        # received now, whatever the device's clock says (its window's time is in the text): a device set wrong
+        # (Beijing time marked UTC, a clock back in 1970) would give a time no clue may have
+        channel="risk", channel_ref=ref[:64], received_at=clock.now(), uscc=reg["uscc"],
+        business_name=entity["name"] if entity else None,
         address=clue_address(entity["address"]) if entity else None,
         division_code=entity["division_code"] if entity else None,
         domain=profile.domain, urgency=Urgency.URGENT, category=f"monitoring:{profile.metric}",
