@@ -56,13 +56,13 @@ class Service:
 
     async def entities(self, n: int, industry: str, *, classes: dict[str, str] | None = None,
                        division: str = "410102", usccs: list[str] | None = None,
-                       address: str = "河南省郑州市中原区建设路1号") -> list[str]:
+                       address: str = "河南省郑州市中原区建设路1号", name_suffix: str = "") -> list[str]:
         """``n`` active entities published by 'the registry' (and their classes by 'risk'), replicated."""
         usccs = usccs or [new_uscc(division) for _ in range(n)]
         now = clock.now()
         for u in usccs:
             await self.send(topics.REGISTRY_ENTITIES, EntityChanged(
-                uscc=u, name=f"郑州{u[-6:]}食品有限公司", entity_type="有限责任公司", address=address,
+                uscc=u, name=f"郑州{u[-6:]}食品有限公司{name_suffix}", entity_type="有限责任公司", address=address,
                 division_code=division, city_code=division[:4] + "00", industry_code=industry, status="active",
                 established_on=date(2020, 5, 1), responsible_departments=["samr-410100", "nhc-410100"],
                 domains=["food"], assignment_state="assigned", assignment_source="rules", record_version=1,

@@ -28,8 +28,9 @@ async def _drawn_task(service, industry: str, ratios: dict) -> tuple[dict, dict,
 
 async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(service, bootstrap):
     industry = new_industry()
-    registered = "河南省郑州市中原区建设路1号" + "附" * (MAX_ADDRESS_CHARS + 100)  # the register allows 500 characters
-    await service.entities(10, industry, address=registered)
+    # the register allows 500 characters of address, and control characters a clue may not carry
+    registered = "河南省郑州市中原区建设路1号\x0b" + "附" * (MAX_ADDRESS_CHARS + 100)
+    await service.entities(10, industry, address=registered, name_suffix="\x0b分店")
     await service.inspectors(SAMR, 3)
     await service.inspectors(NHC, 3)
     matter, task, targets = await _drawn_task(service, industry, {"B": 0.2})
@@ -55,7 +56,8 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
         clue = (await t.wait_for(of_type("clues.clue.submitted.v1", channel_ref=f"{task['id']}.{joint_['uscc']}")))[0]
         assert clue.envelope.data["channel"] == "inspection" and clue.envelope.data["uscc"] == joint_["uscc"]
         assert len(clue.envelope.data["content"]) == MAX_CONTENT_CHARS
-        assert clue.envelope.data["address"] == registered[:MAX_ADDRESS_CHARS]  # a clue's place holds 300
+        assert clue.envelope.data["address"] == registered[:MAX_ADDRESS_CHARS].replace("\x0b", " ")  # it holds 300
+        assert clue.envelope.data["business_name"].endswith("食品有限公司 分店")
         # each department of the visit is told the results are in and by when they are to be published
         told = await t.wait_for(of_type("inspection.result.recorded.v1", task_id=task["id"]), count=2)
         assert sorted(m.topic for m in told) == sorted(dept_topics)

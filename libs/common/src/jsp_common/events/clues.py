@@ -17,6 +17,7 @@ service publishes carries them masked (``138****5678``).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
@@ -35,6 +36,7 @@ MAX_REF_CHARS = 64
 # What _printable and the validators below enforce, stated in the schemas (no C0 control characters but tab
 # and line breaks; a blank division or USCC counts as not given).
 _PRINTABLE = PRINTABLE
+_CONTROL = re.compile(f"[{C0_CONTROLS}]")
 _NONBLANK_PRINTABLE = rf"^[^{C0_CONTROLS}]*[^\s{C0_CONTROLS}][^{C0_CONTROLS}]*$"
 
 
@@ -83,10 +85,16 @@ class Finding(StrEnum):
 _printable = printable  # the validator of every text field below
 
 
+def clue_text(text: str | None, limit: int) -> str | None:
+    """Text from elsewhere (a registered name or address: the register allows what a clue does not) as a clue's
+    field holds it: each control character a clue may not carry as a space, the first ``limit`` characters."""
+    return _CONTROL.sub(" ", text)[:limit] if text else text
+
+
 def clue_address(registered: str | None) -> str | None:
     """A directory entity's registered address as a clue's place: the register allows 500 characters, a clue's
     address holds ``MAX_ADDRESS_CHARS`` (300), so a longer one keeps its first 300 (the USCC names the business)."""
-    return registered[:MAX_ADDRESS_CHARS] if registered else registered
+    return clue_text(registered, MAX_ADDRESS_CHARS)
 
 
 class _ClueFields(EventData):

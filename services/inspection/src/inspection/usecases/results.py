@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock, topics
-from jsp_common.events.clues import MAX_CONTENT_CHARS, ClueSubmitted, clue_address
+from jsp_common.events.clues import MAX_CONTENT_CHARS, MAX_SHORT_CHARS, ClueSubmitted, clue_address, clue_text
 from jsp_common.events.inspection import InspectionResultPublished, ItemResult, ResultRecorded
 from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
@@ -73,8 +73,9 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
         ref = f"{task_id}.{uscc}"
         await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
             channel="inspection", channel_ref=ref, content=body.get("clue_text") or _clue_text(target, rows),
-            received_at=clock.now(), address=clue_address(target["address"]), business_name=target["entity_name"],
-            uscc=uscc, domain=m.domain, category="inspection finding"), key=ref)
+            received_at=clock.now(), address=clue_address(target["address"]),
+            business_name=clue_text(target["entity_name"], MAX_SHORT_CHARS), uscc=uscc, domain=m.domain,
+            category="inspection finding"), key=ref)
     return await view(tx.session, task_id, uscc)
 
 
@@ -92,7 +93,7 @@ async def _tell_recorded(tx: Transaction, task: dict, target: dict, rows: list[d
 def _clue_text(target: dict, rows: list[dict]) -> str:
     found = "; ".join(f"{r['item_code']}: {r['outcome']}" + (f" ({r['note']})" if r["note"] else "")
                       for r in rows if r["outcome"] != "no_problem")
-    text = f"联合抽查发现问题 {target['entity_name']}: {found}"
+    text = f"联合抽查发现问题 {clue_text(target['entity_name'], MAX_SHORT_CHARS)}: {found}"
     return text if len(text) <= MAX_CONTENT_CHARS else text[:MAX_CONTENT_CHARS - 1] + "…"  # a clue's most
 
 

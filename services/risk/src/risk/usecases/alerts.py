@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock, topics
-from jsp_common.events.clues import ClueSubmitted, Urgency, clue_address
+from jsp_common.events.clues import MAX_SHORT_CHARS, ClueSubmitted, Urgency, clue_address, clue_text
 from jsp_common.events.risk import (Contribution, InspectionRequested, RiskAlertAcknowledged, RiskAlertClosed,
                                     RiskAlertEscalated, RiskAlertRaised, RiskAlertResponded, WarningLevel)
 from jsp_common.logs import get_logger
@@ -135,10 +135,11 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
     if plan.raise_clue:
         await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
             channel="risk", channel_ref=f"alert:{alert['id']}", received_at=now, uscc=standing["uscc"],
-            business_name=entity["name"] if entity else None,
+            business_name=clue_text(entity["name"], MAX_SHORT_CHARS) if entity else None,
             address=clue_address(entity["address"]) if entity else None,
             division_code=entity["division_code"] if entity else None, urgency=Urgency.URGENT,
-            content=f"风险预警（{a.level.value}级）：{entity['name'] if entity else standing['uscc']}风险分值"
+            content=f"风险预警（{a.level.value}级）："
+                    f"{clue_text(entity['name'], MAX_SHORT_CHARS) if entity else standing['uscc']}风险分值"
                     f"{a.score:g}，" + "；".join(f"{c['indicator']}×{c['count']:g}" for c in a.contributions)
                     + "。请核查处置。"), key=f"alert:{alert['id']}")
     return alert

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from jsp_common import clock, topics
 from jsp_common.consumer import HandlerContext, in_rounds
-from jsp_common.events.clues import ClueSubmitted, Urgency, clue_address
+from jsp_common.events.clues import MAX_SHORT_CHARS, ClueSubmitted, Urgency, clue_address, clue_text
 from jsp_common.events.risk import DeviceReadingRecorded
 from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
@@ -122,14 +122,14 @@ async def out_of_range(deps: Deps, closed: list[Ended], model: RiskModel) -> Non
 async def raise_clue(tx: Tx, reg: dict, entity: dict | None, profile: MetricProfile, c: win.Closed) -> None:
     """A clue on the clues service's intake topic (线索自动触发), routed like any other clue; ``entity``: the
     directory's record of the device's entity (None: not in the replica yet)."""
-    name = entity["name"] if entity else reg["uscc"]
+    name = clue_text(entity["name"], MAX_SHORT_CHARS) if entity else reg["uscc"]
     local = clock.as_local(c.start)
     ref = f"device:{c.device_id}:{local:%Y%m%dT%H%M%S}"
     await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
         # received now, whatever the device's clock says (its window's time is in the text): a device set wrong
         # (Beijing time marked UTC, a clock back in 1970) would give a time no clue may have
         channel="risk", channel_ref=ref[:64], received_at=clock.now(), uscc=reg["uscc"],
-        business_name=entity["name"] if entity else None,
+        business_name=name if entity else None,
         address=clue_address(entity["address"]) if entity else None,
         division_code=entity["division_code"] if entity else None,
         domain=profile.domain, urgency=Urgency.URGENT, category=f"monitoring:{profile.metric}",
