@@ -7,7 +7,7 @@ from jsp_common.events.risk import WarningLevel as L
 from jsp_common import holidays
 from jsp_common.workdays import WorkCalendar
 from risk.domain.alerts import (Close, Keep, LastAlert, OpenAlert, Raise, Suppressed, decide, overdue, recount,
-                                respond_by, response_deadline)
+                                respond_by, response_deadline, with_contributions)
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=clock.TZ)  # a Monday
 
@@ -71,3 +71,12 @@ def test_only_unanswered_alerts_past_their_deadline_escalate_once():
     assert not overdue(state="open", escalate=True, respond_by_at=future, escalated_at=None, now=NOW)
     assert not overdue(state="open", escalate=False, respond_by_at=past, escalated_at=None, now=NOW)
     assert not overdue(state="open", escalate=True, respond_by_at=past, escalated_at=past, now=NOW)
+
+
+def test_an_alert_s_text_lists_its_contributions_within_the_field_s_limit():
+    few = [{"indicator": "gas_over_limit", "count": 2.0}, {"indicator": "complaints", "count": 1.5}]
+    assert with_contributions("分值30：", few, "。", 1000) == "分值30：gas_over_limit×2；complaints×1.5。"
+    many = [{"indicator": f"office_indicator_with_a_long_code_{k:03d}", "count": k} for k in range(200)]
+    text = with_contributions("风险预警（红级）：", many, "。请核查处置。", 1000)
+    assert len(text) == 1000 and text.startswith("风险预警（红级）：office_indicator")
+    assert text.endswith("…。请核查处置。")

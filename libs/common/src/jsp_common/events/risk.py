@@ -187,6 +187,9 @@ class RiskAlertClosed(_AlertBase):
     at: datetime
 
 
+MAX_REQUEST_REASON_CHARS = 1000  # an inspection request's reason
+
+
 @event("risk.inspection.requested.v1")
 class InspectionRequested(EventData):
     """A risk alert's response plan asks the responsible departments to inspect the entity (定向检查)."""
@@ -198,6 +201,7 @@ class InspectionRequested(EventData):
     level: WarningLevel
     score: float = Field(ge=0)
     departments: list[DepartmentCode] = Field(description="the departments asked to inspect")
-    reason: str = Field(min_length=1, max_length=1000, description="why: the alert's level and contributions")
+    reason: str = Field(min_length=1, max_length=MAX_REQUEST_REASON_CHARS,
+                        description="why: the alert's level and contributions")
     respond_by: datetime | None = Field(None, description="the alert's response deadline")
     requested_at: datetime

@@ -128,3 +128,13 @@ def overdue(*, state: str, escalate: bool, respond_by_at: datetime | None, escal
     """Whether an alert escalates now: its plan escalates, no response yet, deadline passed, not escalated."""
     return (escalate and respond_by_at is not None and escalated_at is None and state in ("open", "acknowledged")
             and now > respond_by_at)
+
+
+def with_contributions(head: str, contributions: list[dict], tail: str, limit: int) -> str:
+    """``head``, then the contributions as indicator×count, then ``tail``, in at most ``limit`` characters (a model
+    may have many indicators contributing at once: the list is cut short with …, the head and tail kept)."""
+    listed = "；".join(f"{c['indicator']}×{c['count']:g}" for c in contributions)
+    room = limit - len(head) - len(tail)
+    if len(listed) > room:
+        listed = listed[:max(room - 1, 0)] + "…"
+    return head + listed + tail

@@ -9,9 +9,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock, topics
-from jsp_common.events.clues import MAX_SHORT_CHARS, ClueSubmitted, Urgency, clue_address, clue_text
-from jsp_common.events.risk import (Contribution, InspectionRequested, RiskAlertAcknowledged, RiskAlertClosed,
-                                    RiskAlertEscalated, RiskAlertRaised, RiskAlertResponded, WarningLevel)
+from jsp_common.events.clues import (MAX_CONTENT_CHARS, MAX_SHORT_CHARS, ClueSubmitted, Urgency, clue_address,
+                                     clue_text)
+from jsp_common.events.risk import (MAX_REQUEST_REASON_CHARS, Contribution, InspectionRequested, RiskAlertAcknowledged,
+                                    RiskAlertClosed, RiskAlertEscalated, RiskAlertRaised, RiskAlertResponded,
+                                    WarningLevel)
 from jsp_common.logs import get_logger
 from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
@@ -129,19 +131,19 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
             request_id=f"alert:{alert['id']}", alert_id=alert["id"], uscc=standing["uscc"],
             entity_name=entity["name"] if entity else None, level=a.level, score=a.score,
             departments=departments or departments_of(standing, entity),
-            reason=f"风险预警（{a.level.value}级）风险分值{a.score:g}：" + "；".join(
-                f"{c['indicator']}×{c['count']:g}" for c in a.contributions),
+            reason=rules.with_contributions(f"风险预警（{a.level.value}级）风险分值{a.score:g}：", a.contributions,
+                                            "", MAX_REQUEST_REASON_CHARS),
             respond_by=due.at, requested_at=now), key=standing["uscc"])
     if plan.raise_clue:
+        name = clue_text(entity["name"], MAX_SHORT_CHARS) if entity else None
         await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
             channel="risk", channel_ref=f"alert:{alert['id']}", received_at=now, uscc=standing["uscc"],
-            business_name=clue_text(entity["name"], MAX_SHORT_CHARS) if entity else None,
-            address=clue_address(entity["address"]) if entity else None,
+            business_name=name, address=clue_address(entity["address"]) if entity else None,
             division_code=entity["division_code"] if entity else None, urgency=Urgency.URGENT,
-            content=f"风险预警（{a.level.value}级）："
-                    f"{clue_text(entity['name'], MAX_SHORT_CHARS) if entity else standing['uscc']}风险分值"
-                    f"{a.score:g}，" + "；".join(f"{c['indicator']}×{c['count']:g}" for c in a.contributions)
-                    + "。请核查处置。"), key=f"alert:{alert['id']}")
+            content=rules.with_contributions(
+                f"风险预警（{a.level.value}级）：{name or standing['uscc']}风险分值{a.score:g}，", a.contributions,
+                "。请核查处置。", MAX_CONTENT_CHARS)),
+            key=f"alert:{alert['id']}")
     return alert
 
 
