@@ -1,6 +1,6 @@
 """The clues intake's name matching at directory scale: a work order without a USCC is matched to the business
 by name and place among the replica's entities of its city sharing the name's two-character pieces
-(``clues.usecases.intake.match_by_name``: first by the name's distinctive pieces, again by all of them where that
+(``clues.usecases.matching.match_by_name``: first by the name's distinctive pieces, again by all of them where that
 does not settle it; 50 candidates each, a poll's names in one statement per look). The clues replica is filled
 with 1,000,000 generated entities (names as the directory bench makes them, a fifth in Zhengzhou) and analysed;
 100 of their names (with their addresses) and 25 names of businesses not in the directory are matched in one
@@ -22,7 +22,7 @@ import asyncpg
 from bench_directory import POOL, TRADES, name_of
 from clues.adapters import directory
 from clues.settings import Settings
-from clues.usecases.intake import match_by_name
+from clues.usecases.matching import match_by_name
 from harness import BenchEnv, Figure
 from jsp_common import divisions
 from jsp_common.cached import Refreshing

@@ -161,7 +161,7 @@ async def test_clue_without_uscc_matched_by_name_and_place(service, bootstrap):
     row = await service.clue("hotline", no)
     assert row["match_method"] == "name_place"
     # A poll's clues without USCC are matched together (their candidates in one statement), each to its own.
-    from clues.usecases.intake import match_by_name
+    from clues.usecases.matching import match_by_name
     async with service.deps.db.transaction() as s:
         matches = await match_by_name(service.deps, s, [
             (f"无名{unique('')[-6:]}小吃", "郑州市二七区大学路1号", "410103"), (None, None, "410105"),
@@ -177,7 +177,7 @@ async def test_names_are_matched_by_their_distinctive_pieces_and_by_all_when_tho
     from clues.adapters.tables import entities
     from clues.domain.name_lookup import plan
     from clues.domain.text import search_grams
-    from clues.usecases.intake import match_by_name
+    from clues.usecases.matching import match_by_name
 
     tag, rng = unique("")[-6:].upper(), random.Random(5)
     plain = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉"
