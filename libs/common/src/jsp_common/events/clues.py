@@ -86,15 +86,11 @@ _printable = printable  # the validator of every text field below
 
 
 def clue_text(text: str | None, limit: int) -> str | None:
-    """Text from elsewhere (a registered name or address: the register allows what a clue does not) as a clue's
-    field holds it: each control character a clue may not carry as a space, the first ``limit`` characters."""
+    """Text from elsewhere (a registered name or address: the register allows what a clue does not, e.g. 500
+    characters of address against a clue's 300) as a clue's field holds it: each control character a clue may
+    not carry as a space, the first ``limit`` characters (the USCC names the business)."""
     return _CONTROL.sub(" ", text)[:limit] if text else text
 
-
-def clue_address(registered: str | None) -> str | None:
-    """A directory entity's registered address as a clue's place: the register allows 500 characters, a clue's
-    address holds ``MAX_ADDRESS_CHARS`` (300), so a longer one keeps its first 300 (the USCC names the business)."""
-    return clue_text(registered, MAX_ADDRESS_CHARS)
 
 
 class _ClueFields(EventData):

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock, topics
-from jsp_common.events.clues import MAX_CONTENT_CHARS, MAX_SHORT_CHARS, ClueSubmitted, clue_address, clue_text
+from jsp_common.events.clues import (MAX_ADDRESS_CHARS, MAX_CONTENT_CHARS, MAX_SHORT_CHARS, ClueSubmitted,
+                                     clue_text)
 from jsp_common.events.inspection import InspectionResultPublished, ItemResult, ResultRecorded
 from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
@@ -73,7 +74,7 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
         ref = f"{task_id}.{uscc}"
         await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
             channel="inspection", channel_ref=ref, content=body.get("clue_text") or _clue_text(target, rows),
-            received_at=clock.now(), address=clue_address(target["address"]),
+            received_at=clock.now(), address=clue_text(target["address"], MAX_ADDRESS_CHARS),
             business_name=clue_text(target["entity_name"], MAX_SHORT_CHARS), uscc=uscc, domain=m.domain,
             category="inspection finding"), key=ref)
     return await view(tx.session, task_id, uscc)

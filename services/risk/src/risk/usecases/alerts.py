@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock, topics
-from jsp_common.events.clues import (MAX_CONTENT_CHARS, MAX_SHORT_CHARS, ClueSubmitted, Urgency, clue_address,
+from jsp_common.events.clues import (MAX_ADDRESS_CHARS, MAX_CONTENT_CHARS, MAX_SHORT_CHARS, ClueSubmitted, Urgency,
                                      clue_text)
 from jsp_common.events.risk import (MAX_REQUEST_REASON_CHARS, Contribution, InspectionRequested, RiskAlertAcknowledged,
                                     RiskAlertClosed, RiskAlertEscalated, RiskAlertRaised, RiskAlertResponded,
@@ -138,7 +138,7 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
         name = clue_text(entity["name"], MAX_SHORT_CHARS) if entity else None
         await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
             channel="risk", channel_ref=f"alert:{alert['id']}", received_at=now, uscc=standing["uscc"],
-            business_name=name, address=clue_address(entity["address"]) if entity else None,
+            business_name=name, address=clue_text(entity["address"], MAX_ADDRESS_CHARS) if entity else None,
             division_code=entity["division_code"] if entity else None, urgency=Urgency.URGENT,
             content=rules.with_contributions(
                 f"风险预警（{a.level.value}级）：{name or standing['uscc']}风险分值{a.score:g}，", a.contributions,

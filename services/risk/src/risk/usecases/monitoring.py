@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from jsp_common import clock, topics
 from jsp_common.consumer import HandlerContext, in_rounds
-from jsp_common.events.clues import MAX_SHORT_CHARS, ClueSubmitted, Urgency, clue_address, clue_text
+from jsp_common.events.clues import MAX_ADDRESS_CHARS, MAX_SHORT_CHARS, ClueSubmitted, Urgency, clue_text
 from jsp_common.events.risk import DeviceReadingRecorded
 from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
@@ -130,7 +130,7 @@ async def raise_clue(tx: Tx, reg: dict, entity: dict | None, profile: MetricProf
         # (Beijing time marked UTC, a clock back in 1970) would give a time no clue may have
         channel="risk", channel_ref=ref[:64], received_at=clock.now(), uscc=reg["uscc"],
         business_name=name if entity else None,
-        address=clue_address(entity["address"]) if entity else None,
+        address=clue_text(entity["address"], MAX_ADDRESS_CHARS) if entity else None,
         division_code=entity["division_code"] if entity else None,
         domain=profile.domain, urgency=Urgency.URGENT, category=f"monitoring:{profile.metric}",
         content=f"{profile.name}超限（物联网监测自动触发）：{name}的设备{c.device_id}在{local:%Y-%m-%d %H:%M}起的"
