@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
 
 from . import clock, topics
 from .cli import run_loop
@@ -131,14 +132,22 @@ def redrive_headers(dl: DeadLetter, *, by: str, at: datetime, note: str) -> list
                    ("redrive.at", at.isoformat().encode()), ("redrive.note", note.encode())]
 
 
-def redrive_record(dl: DeadLetter, *, partition: int, offset: int, by: str, at: datetime,
-                   note: str) -> DeadLetterRedriven:
+def redrive_record(dl: DeadLetter, *, by: str, at: datetime, note: str, partition: int = 0,
+                   offset: int = 0) -> DeadLetterRedriven:
+    """The record of a re-drive (where the copy went: ``partition`` and ``offset``). A dead letter whose envelope
+    is unreadable is known by its ``ce_id``/``ce_type`` headers, which no contract limits: kept to the record's."""
     topic, original_partition, original_offset = dl.original
     return DeadLetterRedriven(
         dead_letter_topic=dl.topic, dead_letter_offset=dl.offset, consumer_group=dl.group, reason=dl.reason[:4000],
         failed_at=dl.failed_at, original_topic=topic, original_partition=original_partition,
-        original_offset=max(original_offset, 0), event_id=dl.event_id, dead_event_type=dl.event_type,
+        original_offset=max(original_offset, 0), event_id=_within(dl.event_id, "event_id"),
+        dead_event_type=_within(dl.event_type, "dead_event_type"),
         redriven_partition=partition, redriven_offset=offset, redriven_at=at, redriven_by=by, note=note)
+
+
+def _within(text: str | None, field: str) -> str | None:
+    limit = next(m.max_length for m in DeadLetterRedriven.model_fields[field].metadata if hasattr(m, "max_length"))
+    return text[:limit] if text is not None else None
 
 
 def dead_letter_topics(env_prefix: str | None = None) -> list[str]:
@@ -189,16 +198,19 @@ async def redrive(letters: list[DeadLetter], *, by: str, note: str = "", **clien
     from .envelope import new_envelope
     from .producer import EventProducer, envelope_headers
 
+    at = clock.now()
+    # Each record is built before anything is sent: what it cannot hold (an operator's name of over 200
+    # characters, say) is refused while nothing has been re-driven, rather than after, unrecorded.
+    unsent = [redrive_record(dl, by=by, at=at, note=note) for dl in letters]
     producer = EventProducer(client_id=f"deadletters-redrive-{by}"[:100], **client_options)
     await producer.start()
     try:
-        at = clock.now()
         acks, failure = await producer.send_all(  # the original partition: the key's order holds
             [(dl.original[0], dl.key, dl.value, redrive_headers(dl, by=by, at=at, note=note)) for dl in letters],
             partitions=[dl.original[1] for dl in letters])
         taken = [(dl, meta) for dl, meta in zip(letters, acks) if meta is not None]
-        records = [redrive_record(dl, partition=meta.partition, offset=meta.offset, by=by, at=at, note=note)
-                   for dl, meta in taken]
+        records = [record.model_copy(update={"redriven_partition": meta.partition, "redriven_offset": meta.offset})
+                   for record, meta in zip(unsent, acks) if meta is not None]
         envs = [(dl, new_envelope(type=DeadLetterRedriven.event_type, source="/jsp/operations/deadletters",
                                   subject=dl.address, data=record.model_dump(mode="json")))
                 for (dl, _), record in zip(taken, records)]
@@ -271,7 +283,11 @@ def redrive_command(settings, args) -> int:
             print(json.dumps(dl.summary(), ensure_ascii=False))
         print(f"{len(letters)} dead letter(s) would be re-driven", file=sys.stderr)
         return 0
-    records = run_loop(redrive(letters, by=args.by, note=args.note, **settings.kafka_client_options()))
+    try:
+        records = run_loop(redrive(letters, by=args.by, note=args.note, **settings.kafka_client_options()))
+    except ValidationError as e:     # raised before anything is sent
+        raise SystemExit("nothing re-driven, the re-drive cannot be recorded: " + "; ".join(
+            f"{'/'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())) from None
     for r in records:
         print(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))
     print(f"{len(records)} dead letter(s) re-driven, recorded on {topics.DEAD_LETTER_REDRIVES}", file=sys.stderr)

@@ -195,3 +195,25 @@ async def test_an_entitys_dead_letters_redriven_together_go_back_in_their_order_
 async def _dead_of(bootstrap: str, dlq: str, key: str, n: int):
     found = [dl for dl in await deadletters.read([dlq], bootstrap_servers=bootstrap) if dl.key == key]
     return found if len(found) >= n else None
+
+
+async def test_a_redrive_that_cannot_be_recorded_sends_nothing_and_unreadable_letters_headers_are_kept_short(
+        setup, bootstrap):
+    topic, dlq, db, producer = setup
+    key = unique("unreadable")     # not an envelope: known by its headers only, of any length
+    await producer.send(topic, b"{not json", key=key, headers=[("ce_id", b"i" * 300), ("ce_type", b"t" * 300)])
+    [letter] = await wait_until(lambda: _dead_of(bootstrap, dlq, key, 1), what="the dead letter")
+    async with tail(bootstrap, topic, topics.DEAD_LETTER_REDRIVES) as out:
+        with pytest.raises(ValueError, match="redriven_by"):
+            await deadletters.redrive([letter], by="o" * 201, bootstrap_servers=bootstrap)
+        driven = cli("redrive", letter.address, "--by", "ops-sun", "--note", "n" * 2001)
+        assert driven.returncode != 0 and "nothing re-driven" in driven.stderr and "note" in driven.stderr
+
+        [record] = await deadletters.redrive([letter], by="ops-sun", note="unreadable, sent back as it was",
+                                             bootstrap_servers=bootstrap)
+        assert (record.event_id, record.dead_event_type) == ("i" * 200, "t" * 200)
+        copies = await out.wait_for(lambda m: m.topic == topic and m.key == key, what="the re-driven copy")
+        await out.wait_for(lambda m: m.topic == topics.DEAD_LETTER_REDRIVES and m.is_envelope()
+                           and m.envelope.data["event_id"] == "i" * 200, what="its record")
+    assert [(c.value, c.partition, c.headers["redrive.by"]) for c in copies] == \
+        [(b"{not json", letter.original[1], b"ops-sun")]      # the refused re-drives sent nothing
