@@ -95,9 +95,12 @@ async def apply(deps: Deps, contexts: list[HandlerContext]) -> None:
             rows += found
             if found:
                 departments.setdefault(found[0]["uscc"], []).extend(named)
+        codes = [i.code for i in model.indicators_of(Source.ABNORMAL_OPERATION_LISTED)] if removed else []
+        if removed:  # observed and removed entities locked at once, in USCC order, as every round locks them
+            losing = await repo.observed_by(session, codes, removed)
+            await repo.ensure_standings(session, {u: departments.get(u, []) for u in {*departments, *losing}})
         await scoring.observe(deps, contexts_[0], rows, departments=departments, now=now, issued_by=issued_by)
         if removed:
-            codes = [i.code for i in model.indicators_of(Source.ABNORMAL_OPERATION_LISTED)]
             changed = await repo.remove_observations(session, codes, removed)
             if changed:
                 await scoring.rescore(deps, contexts_[0], changed, now=now, issued_by=issued_by)
