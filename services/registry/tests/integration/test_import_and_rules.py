@@ -9,9 +9,10 @@ import random
 from dataclasses import replace
 
 from jsp_testkit.testing import of_type, tail, until_waiting_or_done, wait_until
+from jsp_common import clock
 from jsp_common.cached import Refreshing
 from jsp_common.topics import NOTIFICATIONS, department_topic
-from registry.adapters import entities as records
+from registry.adapters import entities as records, rules as rule_sets
 from registry.usecases import directory
 from registry.usecases.bulk_import import run_import
 
@@ -218,3 +219,20 @@ async def test_a_two_character_name_is_found_and_a_broad_search_says_its_count_i
             assert (counted[0], counted[1], len(counted[2])) == (2, True, 1)
             exact = await directory.search(deps(10, shares), session, limit=5, offset=0, name=tag)
             assert (exact[0], exact[1], {r.uscc for r in exact[2]}) == (3, False, set(named))
+
+
+async def test_a_rule_set_published_meanwhile_is_the_one_a_second_publication_is_checked_against(registry, kit):
+    """Two office users publish at once: the second replaces the first's rule set, so its confirmation is judged
+    against that one, not against the version in force when it was sent."""
+    current = (await registry.call("GET", "/rules", kit.OFFICE)).json()["rules"]
+    tripled = current + [{**r, "id": f"{r['id']}-{n}"} for n in (2, 3) for r in current]   # the same departments
+    async with registry.runtime.db.transaction() as s:     # the first user's publication under way
+        await rule_sets.add_rule_set(s, rules=tripled, note="每条规则三份", actor="office-li", now=clock.now(),
+                                     reassess=False)
+        second = asyncio.create_task(registry.call("PUT", "/rules", kit.OFFICE, json={"rules": current}))
+        await until_waiting_or_done(registry.runtime.db, second, what="the second publication")
+    refused = await second         # back to a third of the rules in force: a drastic change, unconfirmed
+    assert refused.status_code == 409 and "keeps" in refused.json()["reasons"][0], refused.text
+    confirmed = await registry.call("PUT", "/rules", kit.OFFICE,
+                                    json={"rules": current, "confirm": refused.json()["confirm"]})
+    assert confirmed.status_code == 201, confirmed.text

@@ -37,9 +37,14 @@ async def seed_rules(session: AsyncSession, starter: dict, now: datetime) -> tup
     return got
 
 
+async def lock(session: AsyncSession) -> None:
+    """Publications one at a time, until the transaction ends (reading the rule sets is not held up)."""
+    await session.execute(text("LOCK TABLE rule_sets IN SHARE ROW EXCLUSIVE MODE"))
+
+
 async def add_rule_set(session: AsyncSession, *, rules: list[dict], note: str | None, actor: str, now: datetime,
                        reassess: bool) -> int:
-    await session.execute(text("LOCK TABLE rule_sets IN SHARE ROW EXCLUSIVE MODE"))
+    await lock(session)
     latest = (await session.execute(select(func.max(rule_sets.c.version)))).scalar() or 0
     version = latest + 1
     await session.execute(insert(rule_sets).values(version=version, rules=rules, note=note, created_by=actor,

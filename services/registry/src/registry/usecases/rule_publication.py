@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.problems import Problem
 
-from ..adapters import directory_counts
+from ..adapters import directory_counts, rules as rule_sets
 from ..deps import Deps
 from ..domain.publication import Consequence, Thresholds, confirmation_phrase, reasons
 from ..domain.rules import CompiledRules, Rule
@@ -34,7 +34,10 @@ async def assess(reg: Deps, session: AsyncSession, rules: list[Rule], *,
 async def check_confirmed(reg: Deps, session: AsyncSession, rules: list[Rule],
                           confirm: str | None) -> None:
     """Raise 409 (with the consequence and the phrase that confirms it) when the change is drastic and
-    ``confirm`` is not that phrase."""
+    ``confirm`` is not that phrase. Judged against the version in force read afresh under the publications'
+    lock: a version published meanwhile (by another user, or seen by another replica) is the one replaced."""
+    await rule_sets.lock(session)
+    reg.rules.invalidate()
     _, needs = await assess(reg, session, rules)
     if needs["required"] and confirm != needs["confirm"]:
         raise Problem(409, "this rule set needs an explicit confirmation: " + "; ".join(needs["reasons"])
