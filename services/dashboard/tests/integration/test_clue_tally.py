@@ -15,7 +15,8 @@ from jsp_common.db import Database
 from jsp_common.migrations import upgrade
 from jsp_testkit.testing import unique_database_url
 
-from dashboard.adapters import clue_figures
+from dashboard.adapters import clue_figures, tallies
+from dashboard.adapters.tables import clue_tally
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 SAMR, NHC, MEM = "samr-410100", "nhc-410100", "mem-410300"
@@ -96,7 +97,7 @@ async def test_the_figures_from_the_tally_are_those_of_every_clue_through_writes
                                   {"due": now - timedelta(hours=5)})   # overdue since this morning
         await _agree(db, now)
         async with db.transaction() as session:
-            await clue_figures.fold_clue_tally(session)
+            await tallies.fold(session, clue_tally)
         async with db.transaction() as session:  # moved, returned, shared with co-operating departments, gone
             await session.execute(text("UPDATE clues SET state = 'returned', returns = returns + 1, "
                                        "lead_department = :lead WHERE clue_id = 'A-3'"), {"lead": MEM})
@@ -111,7 +112,7 @@ async def test_the_figures_from_the_tally_are_those_of_every_clue_through_writes
                 "('E-3', 'A-3', :nhc, 'co', 'escalated', 'dispatched', 1, :now)"), {"samr": SAMR, "nhc": NHC, "now": now})
         await _agree(db, now)
         async with db.transaction() as session:
-            await clue_figures.fold_clue_tally(session)
+            await tallies.fold(session, clue_tally)
             deltas = (await session.execute(text("SELECT count(*) FROM clue_tally WHERE delta"))).scalar_one()
         assert deltas == 0
         await _agree(db, now)
@@ -132,7 +133,7 @@ async def test_writers_of_the_same_figures_do_not_wait_on_each_other(settings):
             async with db.transaction() as second:
                 await second.execute(text("SET LOCAL lock_timeout = '2s'"))
                 await _insert(second, [("W-2", "received", "410100", SAMR, None, now)])
-                await clue_figures.fold_clue_tally(second)  # a fold under way does not hold writers either
+                await tallies.fold(second, clue_tally)  # a fold under way does not hold writers either
         async with db.transaction() as session:
             got = await clue_figures.clue_facts(session, SAMR, now, timedelta(hours=24), now - timedelta(days=7))
         assert sum(r["clues"] for r in got) == 2

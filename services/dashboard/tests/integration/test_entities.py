@@ -1,9 +1,11 @@
 """The directory's records in the read model (registry.entities.v1, taken a poll at a time): the latest version of
-an entity wins whatever order its records arrive in, and the entity keeps the time of the first record seen."""
+an entity wins whatever order its records arrive in, and the entity keeps the time of the first record seen; the
+tally of entities per city, department and week is kept without writers waiting on each other."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -12,8 +14,14 @@ from jsp_common.db import Database
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
 from jsp_common.events.risk import CreditClassChanged
+from jsp_common.migrations import upgrade
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, wait_until
+from jsp_testkit.testing import OFFICE, unique_database_url, wait_until
+
+from dashboard.adapters import tallies
+from dashboard.adapters.tables import entity_tally
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 def record(uscc: str, version: int, name: str, changed_days_ago: int) -> tuple[str, bytes]:
@@ -100,3 +108,49 @@ async def test_the_office_lists_entities_by_credit_class_the_unrated_as_b(dashbo
     assert "D类" in page.text
     refused = await dashboard.get("/ui/entities", params={"state": "E"}, headers=OFFICE)
     assert refused.status_code == 400 and "one of A, B, C, D" in refused.text
+
+
+# The entities per city, department ('' every one) and week first seen, counted from the entities themselves.
+COUNTED = text("""
+SELECT coalesce(city_code, '') AS city, d AS department,
+       date_trunc('week', first_seen_at AT TIME ZONE 'Asia/Shanghai')::date AS week, count(*) AS n
+FROM entities, unnest(array_append(departments, '')) AS d GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""")
+TALLIED = text("SELECT city_code, department, week, sum(n) FROM entity_tally GROUP BY 1, 2, 3 HAVING sum(n) <> 0 "
+               "ORDER BY 1, 2, 3")
+
+
+async def test_writers_of_the_same_entity_figures_do_not_wait_on_each_other_and_a_fold_keeps_them(settings):
+    """Two transactions writing entities of the same city, department and week: the second commits while the first
+    is still open (with a tally row per key updated in place it waited for the first, and two writers taking keys
+    in different orders deadlocked); changed, removed and folded, the tally is what counting the entities gives."""
+    url = unique_database_url(settings, "dashboard_entity_tally")
+    await upgrade(SERVICE_DIR, url)
+    db = Database(url)
+    now = clock.now()
+
+    async def write(session, *entities: tuple[str, str, list[str]]) -> None:
+        await session.execute(text(
+            "INSERT INTO entities (uscc, name, division_code, city_code, status, departments, assignment_state, "
+            "record_version, first_seen_at, last_changed_at, updated_at) SELECT u, '某某餐馆', '410105', c, 'active', "
+            "CAST(d AS text[]), 'assigned', 1, :now, :now, :now "
+            "FROM unnest(CAST(:u AS text[]), CAST(:c AS text[]), CAST(:d AS text[])) AS r(u, c, d)"),
+            {"u": [e[0] for e in entities], "c": [e[1] for e in entities], "now": now,
+             "d": ["{" + ",".join(e[2]) + "}" for e in entities]})
+    try:
+        async with db.transaction() as first:
+            await write(first, ("E-1", "410100", ["samr-410100"]), ("E-2", "410300", ["nhc-410300"]))
+            async with db.transaction() as second:
+                await second.execute(text("SET LOCAL lock_timeout = '2s'"))
+                await write(second, ("E-3", "410300", ["nhc-410300"]), ("E-4", "410100", ["samr-410100"]))
+                await tallies.fold(second, entity_tally)    # a fold under way does not hold writers either
+        async with db.transaction() as session:
+            await session.execute(text("UPDATE entities SET departments = '{mem-410100}' WHERE uscc = 'E-1'"))
+            await session.execute(text("DELETE FROM entities WHERE uscc = 'E-3'"))
+        async with db.transaction() as session:
+            assert (await session.execute(TALLIED)).all() == (await session.execute(COUNTED)).all()
+            await tallies.fold(session, entity_tally)
+        async with db.transaction() as session:
+            assert (await session.execute(TALLIED)).all() == (await session.execute(COUNTED)).all()
+            assert (await session.execute(text("SELECT count(*) FROM entity_tally WHERE delta"))).scalar_one() == 0
+    finally:
+        await db.dispose()

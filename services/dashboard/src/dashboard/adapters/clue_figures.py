@@ -8,10 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, case, cast, func, or_, select, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from jsp_common.db import lock_not_available
 
 from ..domain.clues import OPEN_STATES
 from .reads import c, ca, clue_scope, count_if
@@ -66,34 +63,3 @@ async def clue_facts(session: AsyncSession, department: str | None, now: datetim
 def _facts(keys: dict[str, Any], counts: dict[str, Any]):
     return select(*[v.label(k) for k, v in keys.items()], *[v.label(k) for k, v in counts.items()]) \
         .group_by(*keys.values())
-
-
-async def fold_clue_tally(session: AsyncSession) -> None:
-    """Fold the tally's delta rows into one row per key they touch (the sums unchanged), when that waits for
-    nothing: one fold at a time (a transaction-level advisory lock), and none while the read model's writers are
-    held (a rebuild putting its copy in place: the pages, whose refresh folds, still read meanwhile). The rows the
-    deltas are folded with are deleted and their sums inserted in one statement, while writers go on adding
-    deltas."""
-    if not (await session.execute(_FOLDING)).scalar_one():
-        return
-    try:
-        async with session.begin_nested():
-            await session.execute(text("LOCK TABLE clue_tally IN ROW EXCLUSIVE MODE NOWAIT"))
-            await session.execute(_FOLD)
-    except DBAPIError as exc:
-        if not lock_not_available(exc):
-            raise
-
-
-_FOLDING = text("SELECT pg_try_advisory_xact_lock(hashtext('dashboard.clue_tally.fold'))")
-_FOLD = text("""
-WITH touched AS (SELECT DISTINCT scope, lead_department, city_code, state, week FROM clue_tally WHERE delta),
-gone AS (
-    DELETE FROM clue_tally t USING touched k
-    WHERE (t.scope, t.lead_department, t.city_code, t.state, t.week)
-        = (k.scope, k.lead_department, k.city_code, k.state, k.week)
-    RETURNING t.*)
-INSERT INTO clue_tally (scope, lead_department, city_code, state, week, n, returns, redispatches, delta)
-SELECT scope, lead_department, city_code, state, week, sum(n), sum(returns), sum(redispatches), false
-FROM gone GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 OR sum(returns) <> 0 OR sum(redispatches) <> 0
-ORDER BY 1, 2, 3, 4, 5""")

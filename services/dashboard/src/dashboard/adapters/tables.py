@@ -38,14 +38,18 @@ entities = Table(
 )
 
 # Entities per city, department and week first seen, kept by triggers on ``entities`` (created in the
-# migration), so the figures over a million entities are sums over a few thousand rows. ``department`` ''
-# is every entity (the office's figures); ``city_code`` '' is an entity with no city.
+# migrations, revisions 0001 and 0007), so the figures over a million entities are sums over a few thousand rows.
+# ``department`` '' is every entity (the office's figures); ``city_code`` '' is an entity with no city. Delta rows
+# as ``clue_tally``'s (``tallies.py``).
 entity_tally = Table(
     "entity_tally", metadata,
-    Column("city_code", Text, primary_key=True),
-    Column("department", Text, primary_key=True),
-    Column("week", Date, primary_key=True),
+    Column("city_code", Text, nullable=False),
+    Column("department", Text, nullable=False),
+    Column("week", Date, nullable=False),
     Column("n", BigInteger, nullable=False),
+    Column("delta", Boolean, nullable=False),
+    Index("entity_tally_key", "department", "city_code", "week"),
+    Index("entity_tally_deltas", "department", postgresql_where=text("delta")),
 )
 
 # dept.*.notifications.v1: dual notifications (双告知) and their acknowledgement (签收).
@@ -124,8 +128,8 @@ clues = Table(
 # triggers on ``clues`` (created in the migration, revision 0006) so the figures do not read every clue. ``scope``
 # '' is every clue (the office's figures), else a department the clue concerns (lead or co-operating);
 # ``lead_department`` and ``city_code`` '' are none. The triggers add each statement's changes as delta rows
-# (``delta``: never updated, so concurrent writers wait on no tally row); ``clue_figures.fold_clue_tally`` folds them
-# into one row per key. A key's figures are the sums of its rows.
+# (``delta``: never updated, so concurrent writers wait on no tally row); ``tallies.fold`` folds them into one row
+# per key. A key's figures are the sums of its rows.
 clue_tally = Table(
     "clue_tally", metadata,
     Column("scope", Text, nullable=False),

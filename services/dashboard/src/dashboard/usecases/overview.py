@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common import clock
 from jsp_common.db import Database
 
-from ..adapters import clue_figures, reads
+from ..adapters import clue_figures, reads, tallies
+from ..adapters.tables import clue_tally, entity_tally
 from ..adapters import reads_panels as panels
 from ..adapters.reads import ir, n
 from ..domain import charts, figures
@@ -19,13 +20,14 @@ from ..settings import Settings
 
 
 async def kept(db: Database, settings: Settings, department: str | None) -> dict:
-    """The figures the command page keeps (``usecases/snapshots.py``): the clue tally's deltas since the last
+    """The figures the command page keeps (``usecases/snapshots.py``): the tallies' deltas since the last
     refresh folded first (a write, so on the primary, in a transaction of its own), then the figures, read outside
     a transaction (each statement sees what was committed when it started, as in a READ COMMITTED transaction):
     the tables a statement read are not held to the refresh's end (a rebuild putting its copy in place waits
     for them)."""
     async with db.transaction() as session:
-        await clue_figures.fold_clue_tally(session)
+        for tally in (clue_tally, entity_tally):
+            await tallies.fold(session, tally)
     async with db.reading() as session:
         return await overview(session, settings, department, clock.now())
 
