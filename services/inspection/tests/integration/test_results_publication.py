@@ -85,6 +85,28 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
     assert (await service.post(f"{base}/publication", dept(SAMR))).status_code == 409
 
 
+async def test_each_recording_with_a_problem_raises_a_clue_of_its_own(service, bootstrap):
+    """The departments of a visit record their items one after the other, each raising a clue for the problem it
+    found: two clues (the second was taken for a resend of the first, and dropped)."""
+    industry = new_industry()
+    await service.entities(10, industry)
+    await service.inspectors(SAMR, 3)
+    await service.inspectors(NHC, 3)
+    _, task, targets = await _drawn_task(service, industry, {"B": 0.2})
+    joint_ = next(x for x in targets if len(x["departments"]) == 2)
+    owned = {p["department"]: p["items"] for p in joint_["parts"]}
+    async with tail(bootstrap, topics.CLUE_SUBMISSIONS) as t:
+        for department in (SAMR, NHC):
+            r = await service.post(f"/tasks/{task['id']}/targets/{joint_['uscc']}/results", dept(department), {
+                "inspected_on": "2025-09-26", "raise_clue": True,
+                "items": [{"item_code": owned[department][0], "outcome": "correction_ordered", "note": department}]})
+            assert r.status_code == 201, r.text
+        raised = await t.wait_for(of_type("clues.clue.submitted.v1", uscc=joint_["uscc"]), count=2)
+    assert sorted(m.envelope.data["channel_ref"] for m in raised) == \
+        [f"{task['id']}.{joint_['uscc']}", f"{task['id']}.{joint_['uscc']}.1"]
+    assert [SAMR in m.envelope.data["content"] for m in raised].count(True) == 1
+
+
 async def test_a_result_counts_for_the_other_departments_on_the_same_items(service):
     """Mutual recognition: once the items have an accepted result in the period, a later joint task of the
     same matter does not visit the entity for them again (every entity is class D, drawn at 100%)."""

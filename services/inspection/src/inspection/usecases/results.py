@@ -71,7 +71,8 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
     await _tell_recorded(tx, task, target, rows, complete=set(owner) <= done | {r["item_code"] for r in rows})
     if body.get("raise_clue"):
         m = await tx_matter(tx, task["matter_code"], task["matter_version"])
-        ref = f"{task_id}.{uscc}"
+        # a later recording's problem is a clue of its own, not a resend of the first (its results counted)
+        ref = f"{task_id}.{uscc}" + (f".{len(done)}" if done else "")
         await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
             channel="inspection", channel_ref=ref, content=body.get("clue_text") or _clue_text(target, rows),
             received_at=clock.now(), address=clue_text(target["address"], MAX_ADDRESS_CHARS),
