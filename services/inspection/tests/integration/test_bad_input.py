@@ -66,6 +66,21 @@ async def test_an_inspector_file_without_the_needed_columns_is_refused(service):
         assert "certificate_valid_until" in r.json()["detail"]
     assert await _count(service, inspectors) == before
 
+async def test_a_whole_roster_loads_in_one_request_and_a_file_nested_too_deep_is_refused(service):
+    """Thousands of inspectors in one load (from 3,277 on, the load passed a statement's 32,767 parameters and
+    answered 503 again and again); JSON nested deeper than the parser goes is a 422 (it was a 500)."""
+    roster = [{"department": "samr-411600", "name": f"检查员{n}", "certificate_no": f"ZK-{n:05d}",
+               "certificate_valid_until": "2030-12-31", "fields": ["食品"]} for n in range(3300)]
+    r = await service.post("/inspectors", OFFICE, roster)
+    assert r.status_code == 201 and len(r.json()) == 3300, r.text[:500]
+    assert (r.json()[3299]["certificate_no"], r.json()[3299]["fields"]) == ("ZK-03299", ["食品"])
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    for path in ("/inspectors", "/batches/file"):
+        r = await service.post(path, OFFICE, content=deep, headers={"content-type": "application/json"},
+                               params={"division_code": "410100", "title": "第五批"})
+        assert r.status_code == 422, (path, r.status_code)
+
+
 async def test_a_plan_whose_filter_matches_no_entity_is_refused(service):
     matter = await service.matter()
     before = await _count(service, plans)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.db import dicts
+from jsp_common.unnest import unnest_insert
 
 from ..domain.assignment import Inspector
 from ..domain.sampling import UNRATED_CLASS, Candidate
@@ -98,16 +99,22 @@ def to_inspector(row: Any) -> Inspector:
                      row["active"], frozenset(row["conflicts"]))
 
 
+# One statement of fixed text whatever the number of rows (a VALUES list of 3,277 inspectors passed the 32,767
+# parameters a statement may have).
+_UPSERT_INSPECTORS = unnest_insert(
+    inspectors, (*INSPECTOR_FIELDS, "updated_at"), suffix="ON CONFLICT ON CONSTRAINT inspectors_certificate DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*INSPECTOR_FIELDS, "updated_at")
+                if c not in ("id", "department", "certificate_no")),
+    returning=tuple(c.name for c in inspectors.c))
+
+
 async def upsert_inspectors(session: AsyncSession, rows: list[dict[str, Any]], at: datetime) -> list[dict]:
     """Insert or update by (department, certificate number), in that order (every load takes the rows' locks
     in one order: two loads sharing inspectors wait for each other one way only); returns the rows as
     stored, in the order given."""
     key = itemgetter("department", "certificate_no")
-    stmt = pg_insert(inspectors).values([{**r, "updated_at": at} for r in sorted(rows, key=key)])
-    stmt = stmt.on_conflict_do_update(
-        constraint="inspectors_certificate",
-        set_={c: stmt.excluded[c] for c in INSPECTOR_FIELDS + ["updated_at"] if c not in ("id", "department", "certificate_no")})
-    stored = {key(r): r for r in dicts(await session.execute(stmt.returning(inspectors)))}
+    stored = {key(r): r for r in await _UPSERT_INSPECTORS.run(
+        session, [{**r, "updated_at": at} for r in sorted(rows, key=key)])}
     return [stored[key(r)] for r in rows]
 
 

@@ -61,7 +61,7 @@ async def load(request: Request, actor: Principal = Depends(STAFF)):
     else:
         try:
             docs = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):   # RecursionError: nested deeper than the parser goes
             raise Problem(422, "the body is neither a JSON list of inspectors nor text/csv",
                           errors=[{"field": "body", "reason": "not JSON"}]) from None
         if not isinstance(docs, list):

@@ -58,7 +58,7 @@ def read_csv(text: str) -> list[dict[str, Any]]:
 def read_json(text: str) -> list[dict[str, Any]]:
     try:
         doc = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:   # RecursionError: nested deeper than the parser goes
         raise UnreadableFile(f"not JSON: {exc}") from None
     rows = doc.get("matters") if isinstance(doc, dict) else doc
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
