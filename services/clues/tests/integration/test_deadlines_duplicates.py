@@ -97,6 +97,33 @@ async def test_duplicate_linked_answered_by_first_and_resend_recognised(service,
     assert dup["state"] == "closed" and dup["duplicate_of"] == clue_id and "没收过期肉类" in dup["reply_text"]
 
 
+async def test_a_duplicate_reopened_goes_to_the_departments_that_answered_it(service, bootstrap):
+    """A duplicate linked while its first clue was with one department, then answered after the office moved that
+    clue to another: an unsatisfied revisit of the duplicate reopens it to the department that handled it (it
+    went to the first one, which had returned the clue; linked while unrouted, it had none and answered 500)."""
+    first_no, second_no = unique("WO"), unique("WO")
+    business = new_uscc("410303")
+    samr, mohurd = dept("samr-410300"), dept("mohurd-410300")
+    async with tail(bootstrap, HOTLINE_REPLIES, "dept.mohurd-410300.clues.v1") as t:
+        await service.work_order(first_no, "洛阳市西工区某小区电梯经常困人，物业不管。", uscc=business,
+                                 address="河南省洛阳市西工区中州路12号")
+        clue_id = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=first_no)))[0] \
+            .envelope.data["clue_id"]
+        await service.work_order(second_no, "洛阳市西工区某小区的电梯经常困人，物业不管。", uscc=business)
+        second = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=second_no)))[0].envelope.data
+        assert second["state"] == "linked" and second["duplicate_of"] == clue_id
+        assert (await service.post(f"/clues/{clue_id}/return", samr, {"reason": "属住建部门职责"})).status_code == 200
+        assert (await service.post(f"/clues/{clue_id}/dispatch", OFFICE, {"lead": "mohurd-410300"})).status_code == 200
+        for path, body in (("accept", None), ("verify", None),
+                           ("handle", {"finding": "substantiated", "measures": "责令物业维修电梯"}), ("reply", {})):
+            assert (await service.post(f"/clues/{clue_id}/{path}", mohurd, body)).status_code == 200
+        assert (await service.post(f"/clues/{clue_id}/close", HOTLINE_P)).status_code == 200
+        r = await service.post(f"/clues/{second['clue_id']}/revisit", HOTLINE_P, {"satisfied": False})
+        assert r.status_code == 200, r.text
+        [reopened] = await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=second["clue_id"]))
+    assert reopened.envelope.data["department"] == "mohurd-410300" and reopened.envelope.data["role"] == "lead"
+
+
 async def test_chasers_count_with_a_schedule_published_while_running(service, raw_producer, bootstrap):
     """The office publishes a year's holidays; the running service's chasers count with them, no restart."""
     year = 2097  # this test's own year: no other test publishes it
