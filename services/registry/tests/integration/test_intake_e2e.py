@@ -97,6 +97,14 @@ async def test_registration_notifies_departments_and_acknowledgement_clears_over
     still = (await registry.call("GET", "/notifications", samr, params={"overdue": "true", "uscc": code})).json()
     assert still["total"] == 0
 
+    # The entity's history shows each department its own notifications and the decisions about them only (the
+    # other's late acknowledgement was in it).
+    for who in ("samr-410100", "mem-410100"):
+        seen = (await registry.call("GET", f"/entities/{code}/history", kit.department(who))).json()
+        assert {n["department"] for n in seen["notifications"]} == {who}
+        assert {d["details"].get("department") for d in seen["decisions"]} <= {None, who}
+        assert ("notification_acknowledged" in [d["action"] for d in seen["decisions"]]) == (who == "samr-410100")
+
 
 async def test_unmatched_entity_waits_in_adjudication_until_the_office_assigns(registry, raw_producer,
                                                                               bootstrap, kit):

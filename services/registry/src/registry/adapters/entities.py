@@ -141,15 +141,18 @@ def _without_id(rows) -> list[dict[str, Any]]:
 
 
 async def history(session: AsyncSession, uscc: str, *, department: str | None) -> dict[str, list[dict]]:
-    """Every change received for an entity, every decision about it and its notifications (only
-    ``department``'s, unless None)."""
+    """Every change received for an entity, the decisions about it and its notifications: with ``department``,
+    only its notifications and, of the decisions naming a department (an acknowledgement, a deadline moved, a
+    dispute), its own."""
     changes = (await session.execute(select(entity_history).where(entity_history.c.uscc == uscc)
                                      .order_by(entity_history.c.occurred_at, entity_history.c.id))).all()
-    made = (await session.execute(select(decisions).where(decisions.c.uscc == uscc)
-                                  .order_by(decisions.c.at, decisions.c.id))).all()
+    decided = select(decisions).where(decisions.c.uscc == uscc)
     q = select(notifications).where(notifications.c.uscc == uscc)
     if department is not None:
+        named = decisions.c.details["department"].astext
+        decided = decided.where(or_(named.is_(None), named == department))
         q = q.where(notifications.c.department == department)
+    made = (await session.execute(decided.order_by(decisions.c.at, decisions.c.id))).all()
     notes = (await session.execute(q.order_by(notifications.c.issued_at))).all()
     return {"changes": _without_id(changes), "decisions": _without_id(made),
             "notifications": [dict(r._mapping) for r in notes]}
