@@ -67,6 +67,32 @@ async def test_deadline_crosses_national_day_then_chaser_escalation_extension(se
                                                             "approve_extension"]
 
 
+async def test_an_extension_the_office_has_not_decided_is_withdrawn_when_the_clue_is_handled(service, bootstrap):
+    """The lead asks for more days, then records its finding before the office decides: the request is withdrawn
+    (it stayed pending for good, the office's decision refused, and it blocked the lead's next request after the
+    clue was reopened)."""
+    no, samr = unique("WO"), dept("samr-410100")
+    async with tail(bootstrap, HOTLINE_REPLIES) as t:
+        await service.work_order(no, "郑州市管城区某餐馆使用过期食材，食品安全堪忧。", uscc=new_uscc("410104"))
+        clue_id = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=no)))[0].envelope.data["clue_id"]
+    for path in ("accept", "verify"):
+        assert (await service.post(f"/clues/{clue_id}/{path}", samr)).status_code == 200
+    asked = (await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 2, "reason": "等待检验报告"})).json()
+    handled = await service.post(f"/clues/{clue_id}/handle", samr, {"finding": "substantiated", "measures": "责令整改"})
+    assert handled.status_code == 200, handled.text
+    late = await service.post(f"/clues/{clue_id}/extensions/{asked['id']}/decision", OFFICE, {"approved": True})
+    assert late.status_code == 409 and "withdrawn" in late.json()["detail"], late.text
+    clue = (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()
+    assert [e["status"] for e in clue["extensions"]] == ["withdrawn"]
+    assert clue["history"][-1]["details"]["extensions_withdrawn"] == [asked["id"]]
+
+    for path, who in (("reply", samr), ("close", HOTLINE_P)):
+        assert (await service.post(f"/clues/{clue_id}/{path}", who, {} if path == "reply" else None)).status_code == 200
+    assert (await service.post(f"/clues/{clue_id}/revisit", HOTLINE_P, {"satisfied": False})).status_code == 200
+    again = await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 2, "reason": "整改复查"})
+    assert again.status_code == 200, again.text      # the reopened clue's own request, not a 409
+
+
 async def test_duplicate_linked_answered_by_first_and_resend_recognised(service, bootstrap):
     first_no, second_no = unique("WO"), unique("WO")
     business = new_uscc("410104")

@@ -216,6 +216,15 @@ async def list_extensions(session: AsyncSession, clue_id: str) -> list[dict]:
     return await all_rows(session, select(extensions).where(extensions.c.clue_id == clue_id).order_by(extensions.c.id))
 
 
+async def withdraw_extensions(session: AsyncSession, clue_id: str, *, by: str, at: datetime, note: str) -> list[int]:
+    """The clue's pending extensions withdrawn; returns their ids."""
+    res = await session.execute(update(extensions).where(extensions.c.clue_id == clue_id,
+                                                         extensions.c.status == "pending")
+                                .values(status="withdrawn", decided_by=by, decided_at=at, note=note)
+                                .returning(extensions.c.id))
+    return sorted(res.scalars())
+
+
 async def update_extension(session: AsyncSession, ext_id: int, **values: Any) -> None:
     await session.execute(update(extensions).where(extensions.c.id == ext_id).values(**values))
 

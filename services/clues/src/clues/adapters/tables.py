@@ -92,7 +92,7 @@ extensions = Table(
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("workdays", Integer, nullable=False),
     Column("reason", Text, nullable=False),
-    Column("status", Text, nullable=False),   # pending | approved | refused
+    Column("status", Text, nullable=False),   # pending | approved | refused | withdrawn
     Column("decided_by", Text),
     Column("decided_at", DateTime(timezone=True)),
     Column("note", Text),

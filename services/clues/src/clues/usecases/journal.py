@@ -53,10 +53,20 @@ def allowed(clue: dict, action: str) -> State:
         raise Problem(409, str(exc), state=clue["state"]) from None
 
 
+# The states in which an extension is asked for and decided: leaving them, a pending one has nothing to extend.
+EXTENSIBLE = lifecycle.TRANSITIONS["decide_extension"][0]
+
+
 async def move(tx: Tx, clue: dict, action: str, actor: Principal, *, record_as: str | None = None,
                details: dict | None = None, **values: Any) -> None:
-    """Apply a state-machine action (409 when the state does not allow it) and record it."""
+    """Apply a state-machine action (409 when the state does not allow it) and record it. A clue handled or
+    returned before the office decided a pending extension withdraws it (named in the transition's details)."""
     from_state = clue["state"]
     to = allowed(clue, action)
     await set_values(tx, clue, state=to.value, **values)
+    if from_state in EXTENSIBLE and to not in EXTENSIBLE:
+        withdrawn = await repo.withdraw_extensions(tx.session, clue["id"], by=actor.subject, at=clock.now(),
+                                                   note=f"withdrawn: the clue was {to.value} before the decision")
+        if withdrawn:
+            details = {**(details or {}), "extensions_withdrawn": withdrawn}
     await record(tx, clue, record_as or action, from_state, actor, details)

@@ -17,7 +17,7 @@ LABELS = {
     "closed_with": "随件关闭", "satisfied": "满意", "comment": "评价", "workdays_left": "剩余工作日",
     "overdue_workdays": "超期工作日", "extension_id": "延期申请", "workdays": "延期工作日", "new_deadline": "新期限",
     "previous_deadline": "原期限", "deadline": "期限", "provisional": "暂定", "previous_passed": "原期限已过",
-    "transfer_id": "移送编号", "police": "公安机关",
+    "transfer_id": "移送编号", "police": "公安机关", "extensions_withdrawn": "撤回的延期申请",
 }
 DEPARTMENT_KEYS = frozenset({"lead", "co", "department", "police"})
 MOMENT_KEYS = frozenset({"new_deadline", "previous_deadline", "deadline"})
