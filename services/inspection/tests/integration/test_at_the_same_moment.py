@@ -1,6 +1,6 @@
 """What two departments (or a department and the office) do at the same moment: a plan joins one joint task
-only, the cap on inspections per entity per year, across all departments, holds from draw to draw, and an
-entity's results are published once; two loads of the same inspectors in different orders do not deadlock.
+only, the cap on inspections per entity per year, across all departments, holds from draw to draw, an
+entity's results are published once and a draw is not abandoned under results being recorded; two loads of the same inspectors in different orders do not deadlock.
 
 Each test holds one request's transaction open (the use case called directly) while the other request comes
 through the API, then lets the first commit once the second has finished or is waiting for it."""
@@ -118,6 +118,29 @@ async def test_an_entity_s_results_are_published_once_even_when_published_twice_
     assert r.status_code == 409 and "already published" in r.json()["detail"], r.text
     now = (await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))).json()
     assert datetime.fromisoformat(now["published_at"]) == first["published_at"]  # the first publication stands
+
+
+async def test_a_draw_is_not_abandoned_while_its_first_results_are_recorded(service):
+    """Results recorded at one of a draw's targets while the lead abandons the draw: the abandonment waits and is
+    refused (it found no committed result, then deleted the target under the results just recorded)."""
+    industry = new_industry()
+    uscc = new_uscc("410102")
+    await service.entities(1, industry, usccs=[uscc], classes={uscc: "D"})
+    await service.inspectors(SAMR, 2)
+    draw_id = await announced_task(service, industry)
+    task_id = (await service.post(f"/draws/{draw_id}/perform", dept(SAMR))).json()["task_id"]
+    target = (await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))).json()
+    items = [{"item_code": i, "outcome": "no_problem"} for p in target["parts"] for i in p["items"]]
+
+    async with first_uncommitted(service, "results by the team") as tx:
+        await result_uc.record(service.deps, tx, SAMR_OFFICER, task_id, uscc,
+                               {"inspected_on": clock.today(), "items": items})
+        abandoned = await meanwhile(service, service.post(f"/draws/{draw_id}/abandon", dept(SAMR),
+                                                          {"reason": "抽取有误"}))
+    r = await abandoned
+    assert r.status_code == 409 and "results are recorded" in r.json()["detail"], r.text
+    kept = await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))
+    assert kept.status_code == 200 and {x["item_code"] for x in kept.json()["results"]} == {i["item_code"] for i in items}
 
 
 async def test_two_loads_of_the_same_inspectors_in_different_orders_do_not_deadlock(service):

@@ -124,6 +124,12 @@ async def target(session: AsyncSession, task_id: str, uscc: str, *, for_update: 
     return _one((await session.execute(q.with_for_update() if for_update else q)).mappings().first())
 
 
+async def lock_targets(session: AsyncSession, task_id: str) -> None:
+    """Every target of the task locked, in USCC order (results are recorded under a target's lock)."""
+    await session.execute(select(targets.c.uscc).where(targets.c.task_id == task_id).order_by(targets.c.uscc)
+                          .with_for_update())
+
+
 async def any_result(session: AsyncSession, task_id: str) -> bool:
     q = select(targets.c.uscc).where(targets.c.task_id == task_id, targets.c.recorded_at.is_not(None)).limit(1)
     return (await session.execute(q)).first() is not None

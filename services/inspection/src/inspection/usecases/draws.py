@@ -163,8 +163,10 @@ async def abandon(tx: Transaction, actor: Principal, draw_id: str, reason: str) 
         raise Problem(403, f"the lead department {task['lead_department']} (or the office) abandons a draw")
     if row["status"] not in ("announced", "performed"):
         raise Problem(409, f"draw {draw_id} is already {row['status']}")
-    if row["status"] == "performed" and await repo.any_result(tx.session, task["id"]):
-        raise Problem(409, "results are recorded for this draw's targets: it can no longer be abandoned")
+    if row["status"] == "performed":
+        await repo.lock_targets(tx.session, task["id"])  # results being recorded at a target: waited for, seen
+        if await repo.any_result(tx.session, task["id"]):
+            raise Problem(409, "results are recorded for this draw's targets: it can no longer be abandoned")
     at = clock.now()
     await repo.remove_targets(tx.session, task["id"])
     await requests_repo.release(tx.session, task["id"])
