@@ -102,8 +102,11 @@ IndustryCode = Annotated[str, Field(description="GB/T 4754-2017 industry class, 
                                     json_schema_extra=_industry_schema), AfterValidator(_check_industry)]
 PastDate = Annotated[date, AfterValidator(_check_past_date)]
 PastMoment = Annotated[datetime, AfterValidator(_check_past_moment)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+# No text of the register may hold a NUL character (PostgreSQL stores none): refused as the field's error, not
+# failed on writing it (the event retried, then dead-lettered with a database error).
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+ShortText = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
 DepartmentCode = Annotated[str, Field(pattern=r"^[a-z]+-\d{6}$", description="e.g. samr-410100")]
 
 
@@ -119,7 +122,7 @@ class Licence(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     type: ShortText = Field(description="licence type as named on the licence, e.g. 食品经营许可证")
-    number: str | None = Field(None, max_length=100)
+    number: str | None = Field(None, max_length=100, pattern=NO_NUL)
     issued_on: PastDate | None = None
     valid_until: date | None = None
 
@@ -138,15 +141,16 @@ class EntityRecordFields(BaseModel):
     uscc: USCC
     name: Name = Field(description="企业名称")
     entity_type: ShortText = Field(description="企业类型, e.g. 有限责任公司, 个体工商户")
-    legal_representative: str | None = Field(None, max_length=100, description="法定代表人/经营者")
-    address: str = Field(min_length=1, max_length=500, description="住所/经营场所")
+    legal_representative: str | None = Field(None, max_length=100, pattern=NO_NUL,
+                                             description="法定代表人/经营者")
+    address: str = Field(min_length=1, max_length=500, pattern=NO_NUL, description="住所/经营场所")
     division_code: DivisionCode
     industry_code: IndustryCode
-    business_scope: str = Field("", max_length=10000, description="经营范围")
+    business_scope: str = Field("", max_length=10000, pattern=NO_NUL, description="经营范围")
     licences: list[Licence] = Field(default_factory=list, max_length=100)
     established_on: PastDate = Field(description="成立日期")
     approved_on: PastDate | None = Field(None, description="核准日期 (of the latest change)")
-    registration_authority: str | None = Field(None, max_length=200, description="登记机关")
+    registration_authority: str | None = Field(None, max_length=200, pattern=NO_NUL, description="登记机关")
 
     @field_validator("approved_on")
     @classmethod
@@ -180,7 +184,7 @@ class MarketEntityDeregistered(EventData):
     uscc: USCC
     occurred_at: PastMoment
     deregistered_on: PastDate
-    reason: str | None = Field(None, max_length=500)
+    reason: str | None = Field(None, max_length=500, pattern=NO_NUL)
 
 
 @event("market.entity.revoked.v1")
@@ -190,8 +194,8 @@ class MarketEntityRevoked(EventData):
     uscc: USCC
     occurred_at: PastMoment
     revoked_on: PastDate
-    reason: str | None = Field(None, max_length=500)
-    authority: str | None = Field(None, max_length=200)
+    reason: str | None = Field(None, max_length=500, pattern=NO_NUL)
+    authority: str | None = Field(None, max_length=200, pattern=NO_NUL)
 
 
 class AbnormalOperationCause(StrEnum):
@@ -208,11 +212,13 @@ class AbnormalOperationCause(StrEnum):
 class AbnormalOperationListed(EventData):
     """The market regulation bureau listed the entity in the abnormal-operation directory (列入经营异常名录)."""
 
-    listing_id: str = Field(min_length=1, max_length=64, description="the bureau's reference of the listing")
+    listing_id: str = Field(min_length=1, max_length=64, pattern=NO_NUL,
+                            description="the bureau's reference of the listing")
     uscc: USCC
     cause: AbnormalOperationCause
     listed_on: PastDate
-    authority: str = Field(min_length=1, max_length=200, description="the deciding market regulation authority")
+    authority: str = Field(min_length=1, max_length=200, pattern=NO_NUL,
+                           description="the deciding market regulation authority")
     occurred_at: PastMoment
 
 
@@ -220,10 +226,10 @@ class AbnormalOperationListed(EventData):
 class AbnormalOperationRemoved(EventData):
     """The entity was removed from the abnormal-operation directory (移出经营异常名录)."""
 
-    listing_id: str = Field(min_length=1, max_length=64)
+    listing_id: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     uscc: USCC
     removed_on: PastDate
-    reason: str | None = Field(None, max_length=500)
+    reason: str | None = Field(None, max_length=500, pattern=NO_NUL)
     occurred_at: PastMoment
 
 
