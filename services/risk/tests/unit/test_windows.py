@@ -1,8 +1,12 @@
 """Device readings in tumbling windows: one observation per window out of range, clues with a cool-down."""
 
 from datetime import datetime, timedelta, timezone
+from typing import Annotated
 
-from risk.domain.windows import Window, apply, due, flush, new_window, silent
+from pydantic import TypeAdapter
+
+from jsp_common.events.clues import ClueSubmitted
+from risk.domain.windows import Window, apply, clue_ref, due, flush, new_window, silent
 
 T0 = datetime(2026, 3, 2, 2, 0, 0, tzinfo=timezone.utc)
 
@@ -64,3 +68,16 @@ def test_quiet_window_is_flushed_after_its_end_and_silence_is_reported_once(star
     # a heartbeat ends the silence and counts no reading
     w, done = apply(reported, gas, value=0, at=T0 + timedelta(seconds=950), heartbeat=True)
     assert w.silent_since is None and w.readings == 0 and done is None
+
+
+def test_each_device_and_window_has_a_clue_reference_of_its_own_whatever_the_id_s_length():
+    """A clue's reference holds 64 characters; cut there, devices with long ids sharing a prefix (or every window
+    of one) shared a reference, and the clues service took each later clue for a resend of the first."""
+    long_ids = ["gas-detector-zhengzhou-jinshui-district-building-0001-" + n for n in ("a", "b")]   # 55 characters
+    starts = [datetime(2026, 3, 2, 10), datetime(2026, 3, 2, 10, 5), datetime(2027, 1, 1)]
+    refs = {clue_ref(d, at) for d in ["gd-1", *long_ids] for at in starts}
+    assert len(refs) == 9
+    reference = TypeAdapter(Annotated[str, *ClueSubmitted.model_fields["channel_ref"].metadata])
+    for ref in refs:   # each one a clue's reference as the contract has it
+        assert reference.validate_python(ref) == ref and ref.endswith(("T100000", "T100500", "T000000"))
+    assert clue_ref("gd-1", starts[0]) == "device:gd-1:20260302T100000"    # a short id is named as it is

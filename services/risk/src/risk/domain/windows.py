@@ -10,8 +10,11 @@ only the counters below.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+
+from jsp_common.events.clues import MAX_REF_CHARS
 
 from .model import MetricProfile
 
@@ -108,3 +111,14 @@ def silent(w: Window, profile: MetricProfile, now: datetime) -> bool:
     """A device that has not been heard for longer than its heartbeat timeout (and not yet reported)."""
     return (profile.heartbeat_timeout_s is not None and w.last_seen is not None and w.silent_since is None
             and (now - w.last_seen).total_seconds() > profile.heartbeat_timeout_s)
+
+
+def clue_ref(device_id: str, start_local: datetime) -> str:
+    """The reference of the clue a window raises: the device and the window's start (local time), within a
+    clue reference's 64 characters; a device id too long for that is named by a digest of it, so two devices
+    (or two windows) never share one (the clues service takes a known reference for a resend)."""
+    at = f"{start_local:%Y%m%dT%H%M%S}"
+    ref = f"device:{device_id}:{at}"
+    if len(ref) <= MAX_REF_CHARS:
+        return ref
+    return f"device:{hashlib.sha256(device_id.encode()).hexdigest()[:24]}:{at}"

@@ -124,18 +124,18 @@ async def raise_clue(tx: Tx, reg: dict, entity: dict | None, profile: MetricProf
     directory's record of the device's entity (None: not in the replica yet)."""
     name = clue_text(entity["name"], MAX_SHORT_CHARS) if entity else reg["uscc"]
     local = clock.as_local(c.start)
-    ref = f"device:{c.device_id}:{local:%Y%m%dT%H%M%S}"
+    ref = win.clue_ref(c.device_id, local)
     await tx.emit(topics.CLUE_SUBMISSIONS, ClueSubmitted(
         # received now, whatever the device's clock says (its window's time is in the text): a device set wrong
         # (Beijing time marked UTC, a clock back in 1970) would give a time no clue may have
-        channel="risk", channel_ref=ref[:64], received_at=clock.now(), uscc=reg["uscc"],
+        channel="risk", channel_ref=ref, received_at=clock.now(), uscc=reg["uscc"],
         business_name=name if entity else None,
         address=clue_text(entity["address"], MAX_ADDRESS_CHARS) if entity else None,
         division_code=entity["division_code"] if entity else None,
         domain=profile.domain, urgency=Urgency.URGENT, category=f"monitoring:{profile.metric}",
         content=f"{profile.name}超限（物联网监测自动触发）：{name}的设备{c.device_id}在{local:%Y-%m-%d %H:%M}起的"
                 f"{profile.window_s}秒内{c.breaches}次超过限值{profile.limit:g}{profile.unit}，最高{c.worst:g}{profile.unit}"
-                f"（触发值{profile.clue_at:g}{profile.unit}）。请立即核查处置。"), key=ref[:64])
+                f"（触发值{profile.clue_at:g}{profile.unit}）。请立即核查处置。"), key=ref)
 
 
 async def scan_windows(deps: Deps) -> int:
