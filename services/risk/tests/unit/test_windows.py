@@ -3,9 +3,11 @@
 from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
-from pydantic import TypeAdapter
+import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from jsp_common.events.clues import ClueSubmitted
+from jsp_common.events.risk import DeviceReadingRecorded
 from risk.domain.windows import Window, apply, clue_ref, due, flush, new_window, silent
 
 T0 = datetime(2026, 3, 2, 2, 0, 0, tzinfo=timezone.utc)
@@ -81,3 +83,12 @@ def test_each_device_and_window_has_a_clue_reference_of_its_own_whatever_the_id_
     for ref in refs:   # each one a clue's reference as the contract has it
         assert reference.validate_python(ref) == ref and ref.endswith(("T100000", "T100500", "T000000"))
     assert clue_ref("gd-1", starts[0]) == "device:gd-1:20260302T100000"    # a short id is named as it is
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59Z"])
+def test_a_reading_at_no_time_a_device_clock_shows_is_refused_by_the_contract(at):
+    """The sentinels of no time overflowed the windows' arithmetic: the reading failed every retry."""
+    reading = {"device_id": "gd-1", "uscc": "91410100MA9G5XKQ32", "metric": "gas_lel", "value": 1, "unit": "%LEL"}
+    with pytest.raises(ValidationError, match="measured_at is outside the years 1970-2999"):
+        DeviceReadingRecorded.model_validate({**reading, "measured_at": at})
+    assert DeviceReadingRecorded.model_validate({**reading, "measured_at": "1970-01-01T00:00:05Z"})  # a reset clock

@@ -20,7 +20,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -65,6 +65,12 @@ DeviceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za
                                 description="the device's own id")]
 
 
+# What a device's clock can show: from the Unix epoch (a clock reset) to the year 2999 (0001 or 9999, sentinels
+# of no time, overflowed the windows' arithmetic and dead-lettered the reading after every retry).
+DEVICE_CLOCK_FROM = datetime(1970, 1, 1, tzinfo=timezone.utc)
+DEVICE_CLOCK_UNTIL = datetime(3000, 1, 1, tzinfo=timezone.utc)
+
+
 @event("monitoring.device.reading-recorded.v1")
 class DeviceReadingRecorded(EventData):
     """One reading of a monitoring device (物联网监测), or a heartbeat (``kind: heartbeat``, value ignored).
@@ -79,13 +85,17 @@ class DeviceReadingRecorded(EventData):
     value: float = Field(description="the measured value, in ``unit``; 0 for a heartbeat")
     unit: str = Field(min_length=1, max_length=16)
     kind: Literal["reading", "heartbeat"] = "reading"
-    measured_at: datetime
+    measured_at: datetime = Field(description="the device's time of the reading, with its offset; from 1970 to 2999 "
+                                              "(a device's clock set wrong still counts)")
 
     @field_validator("measured_at")
     @classmethod
     def _aware(cls, v: datetime) -> datetime:
         if v.tzinfo is None:
             raise ValueError("measured_at needs a time zone offset, e.g. 2026-03-02T10:00:00+08:00")
+        if not DEVICE_CLOCK_FROM <= v < DEVICE_CLOCK_UNTIL:  # a clock set wrong within these still counts
+            raise ValueError(f"measured_at is outside the years {DEVICE_CLOCK_FROM.year}-{DEVICE_CLOCK_UNTIL.year - 1} "
+                             "a device's clock can show")
         return v
 
 

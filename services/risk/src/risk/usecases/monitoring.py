@@ -66,6 +66,7 @@ async def readings(deps: Deps, contexts: list[HandlerContext]) -> None:
     open_windows: dict[str, tuple[win.Window, MetricProfile, int]] = {}
     closed: list[Ended] = []
     last: dict[tuple[str, int], tuple[int, datetime]] = {}
+    now = clock.now()  # a partition's event time goes no further: a device set years ahead would make it stay there
     for c in contexts:
         r: DeviceReadingRecorded = c.data  # type: ignore[assignment]
         d = c.delivery
@@ -77,7 +78,8 @@ async def readings(deps: Deps, contexts: list[HandlerContext]) -> None:
         if d.offset <= applied.get((d.topic, d.partition), -1):
             continue  # applied before a crash, with the window state below
         seen = last.get((d.topic, d.partition))
-        last[(d.topic, d.partition)] = (d.offset, r.measured_at if seen is None else max(seen[1], r.measured_at))
+        at = min(r.measured_at, now)
+        last[(d.topic, d.partition)] = (d.offset, at if seen is None else max(seen[1], at))
         profile = model.metric(r.metric)
         assert profile is not None and reg is not None
         w = open_windows[r.device_id][0] if r.device_id in open_windows else \
