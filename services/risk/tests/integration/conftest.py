@@ -42,13 +42,13 @@ class Service:
         return env.id
 
     async def entity(self, uscc: str, departments: list[str], name: str = "好味道餐馆",
-                     division: str = "410105") -> None:
+                     division: str = "410105", version: int = 1) -> None:
         """The registry's record of a business, as the registry publishes it."""
         now = clock.now()
         record = EntityChanged(uscc=uscc, name=name, entity_type="个体工商户", address=f"河南省郑州市金水区花园路{random.randint(1, 999)}号",
                                division_code=division, industry_code="6210", status="active",
                                established_on=date(2020, 1, 1), responsible_departments=departments,
-                               assignment_state="assigned", assignment_source="rules", record_version=1,
+                               assignment_state="assigned", assignment_source="rules", record_version=version,
                                last_changed_at=now, updated_at=now)
         await self.send("registry.entities.v1", "registry.entity.changed.v1", record.model_dump(mode="json"), uscc)
 

@@ -142,3 +142,26 @@ async def test_the_observations_table_is_analysed_as_events_fill_it(service):
 
 async def _more(count, before: int) -> bool:
     return await count() > before
+
+
+async def test_a_department_that_becomes_responsible_sees_and_answers_the_open_alert(service, bootstrap):
+    """The registry moves an entity with an open alert to another department: that department sees the alert,
+    lists it and acknowledges it (the alert kept the departments named when it was raised: 404 for it)."""
+    uscc, mem = new_uscc(), dept("mem-410100")
+    await service.entity(uscc, [SAMR])
+    async with tail(bootstrap, ALERTS) as t:
+        for _ in range(2):
+            await service.clue_handled(uscc, unique("CL"), SAMR)
+        [raised] = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"))
+    alert_id = raised.envelope.data["alert_id"]
+    assert (await service.client.get(f"/alerts/{alert_id}", headers=mem)).status_code == 404
+    await service.entity(uscc, ["mem-410100"], version=2)      # the office decided it is the emergency bureau's
+
+    async def seen() -> bool:
+        return (await service.client.get(f"/alerts/{alert_id}", headers=mem)).status_code == 200
+    await wait_until(seen, what="the newly responsible department seeing the alert")
+    assert (await service.post(f"/alerts/{alert_id}/acknowledgement", mem)).status_code == 200
+    listed = (await service.client.get("/alerts", headers=mem, params={"uscc": uscc})).json()
+    assert [a["id"] for a in listed] == [alert_id]
+    assert any(h["action"] == "departments_added" and h["details"] == {"added": ["mem-410100"]}
+               for h in (await service.client.get(f"/alerts/{alert_id}", headers=OFFICE)).json()["history"])

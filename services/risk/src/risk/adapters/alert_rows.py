@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Text, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.db import all_rows, first_row
 
-from .tables import alert_history, alerts
+from .tables import alert_history, alerts, entities
 
 
 async def alerts_of_many(session: AsyncSession, usccs: list[str]) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
@@ -88,6 +88,31 @@ async def provisional_alerts(session: AsyncSession, *, after: tuple[datetime, st
 
 async def add_alert_history(session: AsyncSession, **values: Any) -> None:
     await session.execute(insert(alert_history).values(**values))
+
+
+# The open alerts of a poll's entities whose responsible departments (the replica's) they do not all name yet:
+# each takes them in (locked in USCC order), with the departments it names before and after.
+_FOLLOW_RESPONSIBILITY = text(f"""
+WITH moved AS (
+    SELECT a.id, a.departments AS before,
+           ARRAY(SELECT DISTINCT d FROM unnest(a.departments || e.responsible_departments) AS d ORDER BY d) AS after
+    FROM alerts a JOIN {entities.name} e ON e.uscc = a.uscc
+    WHERE a.uscc = ANY(:usccs) AND a.state <> 'closed' AND NOT (e.responsible_departments <@ a.departments)
+    ORDER BY a.uscc FOR UPDATE OF a)
+UPDATE alerts SET departments = moved.after FROM moved WHERE alerts.id = moved.id
+RETURNING alerts.id, moved.before, moved.after""").bindparams(bindparam("usccs", type_=ARRAY(Text)))
+
+
+async def follow_responsibility(session: AsyncSession, usccs: list[str], at: datetime) -> int:
+    """The entities' open alerts name the departments now responsible for them too (the registry moved an
+    entity: its new department sees and answers the alert); each change kept in the alert's history. Returns
+    how many alerts changed."""
+    changed = (await session.execute(_FOLLOW_RESPONSIBILITY, {"usccs": usccs})).all()
+    if changed:
+        await session.execute(insert(alert_history), [
+            {"alert_id": r.id, "at": at, "action": "departments_added", "actor": "registry", "department": None,
+             "details": {"added": sorted(set(r.after) - set(r.before))}} for r in changed])
+    return len(changed)
 
 
 async def alert_history_of(session: AsyncSession, alert_id: str) -> list[dict]:
