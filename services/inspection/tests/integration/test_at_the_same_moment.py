@@ -56,6 +56,20 @@ async def announced_task(service, industry: str) -> str:
     return (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()["draw_id"]
 
 
+async def performed_draw(service) -> tuple[str, str, str, list[dict]]:
+    """A performed draw of samr's alone with one target: the draw, its task, the entity, and a no-problem result
+    for each of its items."""
+    industry = new_industry()
+    uscc = new_uscc("410102")
+    await service.entities(1, industry, usccs=[uscc], classes={uscc: "D"})
+    await service.inspectors(SAMR, 2)
+    draw_id = await announced_task(service, industry)
+    task_id = (await service.post(f"/draws/{draw_id}/perform", dept(SAMR))).json()["task_id"]
+    target = (await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))).json()
+    return draw_id, task_id, uscc, [{"item_code": i, "outcome": "no_problem"} for p in target["parts"]
+                                    for i in p["items"]]
+
+
 async def test_a_plan_joins_one_joint_task_even_when_two_ask_for_it_at_once(service):
     industry = new_industry()
     await service.entities(2, industry)
@@ -100,15 +114,9 @@ async def test_an_entity_at_its_yearly_cap_is_not_drawn_again_even_by_a_draw_per
 
 
 async def test_an_entity_s_results_are_published_once_even_when_published_twice_at_once(service):
-    industry = new_industry()
-    uscc = new_uscc("410102")
-    await service.entities(1, industry, usccs=[uscc], classes={uscc: "D"})
-    await service.inspectors(SAMR, 2)
-    draw_id = await announced_task(service, industry)
-    task_id = (await service.post(f"/draws/{draw_id}/perform", dept(SAMR))).json()["task_id"]
-    target = (await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))).json()
-    r = await service.post(f"/tasks/{task_id}/targets/{uscc}/results", dept(SAMR), {"inspected_on": str(clock.today()),
-        "items": [{"item_code": i, "outcome": "no_problem"} for p in target["parts"] for i in p["items"]]})
+    _, task_id, uscc, items = await performed_draw(service)
+    r = await service.post(f"/tasks/{task_id}/targets/{uscc}/results", dept(SAMR),
+                           {"inspected_on": str(clock.today()), "items": items})
     assert r.status_code == 201, r.text
 
     async with first_uncommitted(service, "publish by the lead") as tx:
@@ -123,14 +131,7 @@ async def test_an_entity_s_results_are_published_once_even_when_published_twice_
 async def test_a_draw_is_not_abandoned_while_its_first_results_are_recorded(service):
     """Results recorded at one of a draw's targets while the lead abandons the draw: the abandonment waits and is
     refused (it found no committed result, then deleted the target under the results just recorded)."""
-    industry = new_industry()
-    uscc = new_uscc("410102")
-    await service.entities(1, industry, usccs=[uscc], classes={uscc: "D"})
-    await service.inspectors(SAMR, 2)
-    draw_id = await announced_task(service, industry)
-    task_id = (await service.post(f"/draws/{draw_id}/perform", dept(SAMR))).json()["task_id"]
-    target = (await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))).json()
-    items = [{"item_code": i, "outcome": "no_problem"} for p in target["parts"] for i in p["items"]]
+    draw_id, task_id, uscc, items = await performed_draw(service)
 
     async with first_uncommitted(service, "results by the team") as tx:
         await result_uc.record(service.deps, tx, SAMR_OFFICER, task_id, uscc,
