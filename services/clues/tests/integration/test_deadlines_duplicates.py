@@ -204,6 +204,22 @@ async def test_a_chaser_sent_again_after_a_restore_keeps_its_id(service, bootstr
     assert second != first
 
 
+async def test_clues_due_the_same_day_already_chased_do_not_hold_up_the_next_day_s_chasers(service, bootstrap):
+    """The scan reads the timed clues a page at a time: clues already chased, due the same day, filled every page
+    the scan read, and the clues due after them were never chased (a page of two here, five hundred in use)."""
+    wednesday = date(2093, 1, 7)   # this test's own year: no schedule published, Monday to Friday count
+    chased = [await clue_due_on(service, bootstrap, wednesday) for _ in range(2)]
+    later = await clue_due_on(service, bootstrap, wednesday + timedelta(days=1))
+    await scan_deadlines(service.deps, now=datetime(2093, 1, 6, 9, tzinfo=TZ), page=2)   # Tuesday: one day left
+
+    async def chasers(clue_id: str) -> int:
+        history = (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["history"]
+        return [h["action"] for h in history].count("chase")
+    assert [await chasers(c) for c in (*chased, later)] == [1, 1, 0]
+    await scan_deadlines(service.deps, now=datetime(2093, 1, 7, 9, tzinfo=TZ), page=2)   # Wednesday
+    assert [await chasers(c) for c in (*chased, later)] == [1, 1, 1]
+
+
 async def clue_due_on(service, bootstrap, day: date) -> str:
     """A clue taken in by Kaifeng's market regulator, due at the end of ``day``; its id."""
     no = unique("WO")

@@ -184,12 +184,18 @@ async def duplicate_candidates_of(session: AsyncSession, wanted: list[tuple[str 
     return found
 
 
-async def timed_clues(session: AsyncSession, *, before: datetime, limit: int = 500) -> list[dict]:
-    """Clues whose handling clock runs and whose deadline is before ``before``, locked for this scan."""
-    q = (select(clues).where(clues.c.state.in_([s.value for s in lifecycle.TIMED_STATES]),
-                             clues.c.escalated_at.is_(None), clues.c.deadline < before)
-         .order_by(clues.c.deadline).limit(limit).with_for_update(skip_locked=True))
-    return await all_rows(session, q)
+async def timed_clues(session: AsyncSession, *, before: datetime, now: datetime, after: tuple[datetime, str] | None,
+                      limit: int) -> list[dict]:
+    """Clues whose handling clock runs, whose deadline is before ``before`` and that may need a chaser or an
+    escalation (not escalated; a chased one once its deadline has passed), in (deadline, id) order after
+    ``after``, locked for this scan (those another replica holds are skipped: it scans them)."""
+    q = select(clues).where(clues.c.state.in_([s.value for s in lifecycle.TIMED_STATES]),
+                            clues.c.escalated_at.is_(None), clues.c.deadline < before,
+                            or_(clues.c.chased_at.is_(None), clues.c.deadline < now))
+    if after is not None:
+        q = q.where(tuple_(clues.c.deadline, clues.c.id) > tuple_(*after))
+    return await all_rows(session, q.order_by(clues.c.deadline, clues.c.id).limit(limit)
+                          .with_for_update(skip_locked=True))
 
 
 async def provisional_clues(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int) -> list[dict]:

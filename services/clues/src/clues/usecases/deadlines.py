@@ -17,48 +17,64 @@ from .access import SCANNER
 from .transfers import scan_transfer_timers
 
 
-async def chase_and_escalate(deps: Deps, scan: SessionTx, now: datetime) -> int:
+async def chase_and_escalate(deps: Deps, scan: SessionTx, now: datetime, *, page: int = 500) -> int:
     """Send what is due for each timed clue; returns how many chasers and escalations were sent. Their ids derive
     from the clue and its deadline (``SessionTx.caused_by``): sent again from a restored database, they are the
-    ones the departments have; a deadline moved later starts a new chaser with new ids."""
+    ones the departments have; a deadline moved later starts a new chaser with new ids. The clues are read
+    ``page`` at a time, soonest deadline first, until one that is not due yet needs nothing (every later
+    deadline has as much time left or more)."""
     s = deps.settings
     horizon = now + timedelta(days=3 * s.chase_when_workdays_left + 14)  # generous: holidays in between
-    sent = 0
-    for clue in await repo.timed_clues(scan.session, before=horizon):
-        due = deadlines.due_action(deps.calendar, now, clue["deadline"], chased=clue["chased_at"] is not None,
-                                   escalated=clue["escalated_at"] is not None,
-                                   chase_when_left=s.chase_when_workdays_left,
-                                   escalate_after_overdue=s.escalate_after_overdue_workdays)
-        lead = clue["lead_department"]
-        if isinstance(due, deadlines.Chase):
-            tx = scan.caused_by("clues.chase", clue["id"], clue["deadline"].isoformat())
-            await journal.set_values(tx, clue, chased_at=now)
-            await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, lead), ClueChased(
-                clue_id=clue["id"], department=lead, role="lead", deadline=clue["deadline"],
-                deadline_provisional=clue["deadline_provisional"], state=clue["state"],
-                workdays_left=due.workdays_left), key=clue["id"])
-            await journal.record(tx, clue, "chase", clue["state"], SCANNER, {"workdays_left": due.workdays_left})
+    sent, after = 0, None
+    while True:
+        timed = await repo.timed_clues(scan.session, before=horizon, now=now, after=after, limit=page)
+        for clue in timed:
+            if not await _act_on(deps, scan, clue, now):
+                if clue["deadline"] >= now:
+                    return sent
+                continue
             sent += 1
-        elif isinstance(due, deadlines.Escalate):
-            tx = scan.caused_by("clues.escalation", clue["id"], clue["deadline"].isoformat())
-            await journal.set_values(tx, clue, escalated_at=now)
-            office = departments.department_for("office", departments.department(lead).division_code).code
-            for dept in dict.fromkeys([lead, office]):
-                await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueEscalated(
-                    clue_id=clue["id"], department=dept, role="lead" if dept == lead else "co",
-                    deadline=clue["deadline"], deadline_provisional=clue["deadline_provisional"],
-                    state=clue["state"], overdue_workdays=due.overdue_workdays),
-                    key=clue["id"])
-            await journal.record(tx, clue, "escalate", clue["state"], SCANNER,
-                                 {"overdue_workdays": due.overdue_workdays, "office": office})
-            sent += 1
-    return sent
+        if len(timed) < page:
+            return sent
+        after = (timed[-1]["deadline"], timed[-1]["id"])
 
 
-async def scan_deadlines(deps: Deps, now: datetime | None = None) -> int:
+async def _act_on(deps: Deps, scan: SessionTx, clue: dict, now: datetime) -> bool:
+    """Chase or escalate the clue if that is due; whether it was."""
+    s = deps.settings
+    due = deadlines.due_action(deps.calendar, now, clue["deadline"], chased=clue["chased_at"] is not None,
+                               escalated=clue["escalated_at"] is not None, chase_when_left=s.chase_when_workdays_left,
+                               escalate_after_overdue=s.escalate_after_overdue_workdays)
+    lead = clue["lead_department"]
+    if isinstance(due, deadlines.Chase):
+        tx = scan.caused_by("clues.chase", clue["id"], clue["deadline"].isoformat())
+        await journal.set_values(tx, clue, chased_at=now)
+        await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, lead), ClueChased(
+            clue_id=clue["id"], department=lead, role="lead", deadline=clue["deadline"],
+            deadline_provisional=clue["deadline_provisional"], state=clue["state"],
+            workdays_left=due.workdays_left), key=clue["id"])
+        await journal.record(tx, clue, "chase", clue["state"], SCANNER, {"workdays_left": due.workdays_left})
+        return True
+    if isinstance(due, deadlines.Escalate):
+        tx = scan.caused_by("clues.escalation", clue["id"], clue["deadline"].isoformat())
+        await journal.set_values(tx, clue, escalated_at=now)
+        office = departments.department_for("office", departments.department(lead).division_code).code
+        for dept in dict.fromkeys([lead, office]):
+            await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueEscalated(
+                clue_id=clue["id"], department=dept, role="lead" if dept == lead else "co",
+                deadline=clue["deadline"], deadline_provisional=clue["deadline_provisional"],
+                state=clue["state"], overdue_workdays=due.overdue_workdays),
+                key=clue["id"])
+        await journal.record(tx, clue, "escalate", clue["state"], SCANNER,
+                             {"overdue_workdays": due.overdue_workdays, "office": office})
+        return True
+    return False
+
+
+async def scan_deadlines(deps: Deps, now: datetime | None = None, *, page: int = 500) -> int:
     """The periodic job: :func:`chase_and_escalate` in a transaction of its own."""
     async with deps.db.transaction() as session:
-        return await chase_and_escalate(deps, SessionTx(session, deps.source), now or clock.now())
+        return await chase_and_escalate(deps, SessionTx(session, deps.source), now or clock.now(), page=page)
 
 
 async def periodic_scan(deps: Deps) -> None:
