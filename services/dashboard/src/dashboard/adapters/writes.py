@@ -11,7 +11,7 @@ from typing import Any
 
 from jsp_common.consumer import in_rounds
 from jsp_common.unnest import unnest_insert
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -185,21 +185,29 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     return {t.name: (await session.execute(select(func.count()).select_from(t))).scalar_one() for t in READ_MODEL}
 
 
+# An alert's departments only grow (the risk service adds those that become responsible for its entity): every
+# event's are taken in, in whatever order the events arrive.
+_ALERT_DEPARTMENTS = literal_column(
+    "ARRAY(SELECT DISTINCT d FROM unnest(risk_alerts.departments || excluded.departments) AS d ORDER BY d)")
+
+
 async def upsert_alert(session: AsyncSession, row: dict[str, Any]) -> None:
     """A raised alert (a redelivery, or a later event that arrived first, keeps what it knows)."""
     stmt = insert(risk_alerts).values(**row)
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[risk_alerts.c.alert_id],
-        set_={k: stmt.excluded[k] for k in row if k not in ("alert_id", "state")}))
+        set_={**{k: stmt.excluded[k] for k in row if k not in ("alert_id", "state")},
+              "departments": _ALERT_DEPARTMENTS}))
 
 
 async def alert_changed(session: AsyncSession, alert_id: str, base: dict[str, Any], state: str, **moments: Any) -> None:
-    """An acknowledgement, a response, an escalation or the closing of an alert: its state and moment. A
-    closed alert stays closed; an escalated one is escalated until it is answered or closed."""
+    """An acknowledgement, a response, an escalation or the closing of an alert: its state, moment and
+    departments. A closed alert stays closed; an escalated one is escalated until it is answered or closed."""
     stmt = insert(risk_alerts).values(alert_id=alert_id, state=state, **base, **moments)
     keep_closed = case((risk_alerts.c.state == "closed", "closed"), else_=stmt.excluded.state)
     await session.execute(stmt.on_conflict_do_update(
-        index_elements=[risk_alerts.c.alert_id], set_={"state": keep_closed, **{k: stmt.excluded[k] for k in moments}}))
+        index_elements=[risk_alerts.c.alert_id],
+        set_={"state": keep_closed, "departments": _ALERT_DEPARTMENTS, **{k: stmt.excluded[k] for k in moments}}))
 
 
 async def upsert_targets(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
