@@ -46,6 +46,10 @@ async def test_transfer_to_public_security_with_timers(service, bootstrap):
     r = await service.post(f"/clues/{clue_id}/case-transfers", samr,
                            {"documents": ["transfer_letter"], "team": ["王执法"]})
     assert r.status_code == 422 and {e["field"] for e in r.json()["errors"]} == {"team", "documents"}
+    r = await service.post(f"/clues/{clue_id}/case-transfers", samr, {   # the police's decision would be its own
+        "documents": ["transfer_letter", "investigation_report", "seized_items_list", "test_reports"],
+        "team": ["王执法", "李执法"], "police_department": "samr-410100"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "police_department", r.text
     async with tail(bootstrap, TRANSFERS) as t:
         r = await service.post(f"/clues/{clue_id}/case-transfers", samr, {
             "documents": ["transfer_letter", "investigation_report", "seized_items_list", "test_reports"],
@@ -93,18 +97,26 @@ async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootst
     ref = unique("PS")
     mps = dept("mps-410700")
     async with tail(bootstrap, TRANSFERS, "dept.samr-410700.clues.v1") as t:
-        r = await service.post("/case-transfers/incoming", mps, {
-            "case_ref": ref, "content": "经审查不构成犯罪，移回行政处理：新乡市红旗区某超市销售过期食品。",
-            "received_at": clock.now().isoformat(), "address": "河南省新乡市红旗区", "uscc": new_uscc("410702"),
-            "documents": ["case_return_letter"]})
+        case = {"case_ref": ref, "content": "经审查不构成犯罪，移回行政处理：新乡市红旗区某超市销售过期食品。",
+                "received_at": clock.now().isoformat(), "address": "河南省新乡市红旗区", "uscc": new_uscc("410702"),
+                "documents": ["case_return_letter"]}
+        r = await service.post("/case-transfers/incoming", mps, case)
         assert r.status_code == 201, r.text
         clue_id, tr = r.json()["clue"]["id"], r.json()["transfer"]
         assert r.json()["clue"]["channel"] == "public_security" and tr["status"] == "received"
         await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=clue_id, department="samr-410700"))
         assert (await service.post(f"/clues/{clue_id}/accept", dept("samr-410700"))).status_code == 200
         await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"], status="accepted"))
+        # a second case about the same business, much the same: transferred too, not linked to the first (a
+        # linked clue is never accepted, so its transfer stayed received for good)
+        again = await service.post("/case-transfers/incoming", mps, {**case, "case_ref": unique("PS")})
+        assert again.status_code == 201 and again.json()["clue"]["state"] != "linked", again.text
+        await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=again.json()["clue"]["id"]))
     assert (await service.post("/case-transfers/incoming", dept("samr-410700"), {
         "case_ref": unique("PS"), "content": "x", "received_at": clock.now().isoformat()})).status_code == 403
+    # another public security department's case under the same reference: refused, not answered with this one
+    other = await service.post("/case-transfers/incoming", dept("mps-410300"), {**case, "address": "河南省洛阳市"})
+    assert other.status_code == 409 and "clue" not in other.json(), other.text
 
 
 async def test_a_case_sent_back_twice_at_the_same_moment_is_one_clue_and_one_transfer(service):

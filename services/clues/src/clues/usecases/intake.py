@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common import clock, divisions, topics
 from jsp_common.domains import Domain
 from jsp_common.events import EventData
-from jsp_common.events.clues import SubmissionAccepted, _ClueFields
+from jsp_common.events.clues import Channel, SubmissionAccepted, _ClueFields
 from jsp_common.masking import mask_name, mask_phone
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
@@ -230,7 +230,8 @@ def _decide(deps: Deps, cfg: Configuration, w: _Writes, s: Submission, clue: dic
         entity_division_code=ent["division_code"] if ent else None,
         names=tuple(n for n in (fields.business_name, ent["name"] if ent else None) if n)), cfg.rules)
     domain = decision.domain
-    first = _duplicate_of(deps, clue, domain, candidates)
+    # a case from public security is transferred, never linked: its transfer is accepted with the clue
+    first = _duplicate_of(deps, clue, domain, candidates) if s.channel != Channel.PUBLIC_SECURITY else None
     if first is not None:
         primary, similarity = first
         w.move(tx, clue, "link", actor, details={"duplicate_of": primary["id"], "similarity": similarity},
