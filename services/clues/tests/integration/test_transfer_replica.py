@@ -93,6 +93,32 @@ async def test_transfer_to_public_security_with_timers(service, bootstrap):
     assert "transfer_case" in actions
 
 
+async def test_timers_are_announced_however_many_transfers_wait_for_the_police(service, bootstrap):
+    """Transfers handed over whose police decision never comes stay open, their timer announced: they filled the
+    scan's page (five hundred; two here) at every scan, and newer transfers' timers were never announced."""
+    samr = dept("samr-410100")
+
+    async def handed_over() -> str:
+        clue_id = await _accepted_clue(service, bootstrap, "郑州市惠济区某药店销售假药，涉案金额巨大。",
+                                       "河南省郑州市惠济区天河路3号", "samr-410100")
+        tr = (await service.post(f"/clues/{clue_id}/case-transfers", samr, {
+            "documents": ["transfer_letter", "investigation_report"], "team": ["王执法", "李执法"]})).json()
+        for path, body in (("approval", {"approved": True}), ("handover", {})):
+            assert (await service.post(f"/case-transfers/{tr['id']}/{path}", samr, body)).status_code == 200
+        return tr["id"]
+
+    async def overdue(transfer_id: str) -> list[str]:
+        return (await service.client.get(f"/case-transfers/{transfer_id}", headers=OFFICE)).json()["overdue"]
+
+    waiting = [await handed_over() for _ in range(2)]
+    after_decision_days = clock.now() + timedelta(days=4)
+    await scan_transfer_timers(service.deps, now=after_decision_days, page=2)
+    assert [await overdue(t) for t in waiting] == [["police_decision"]] * 2
+    newer = await handed_over()
+    await scan_transfer_timers(service.deps, now=after_decision_days + timedelta(hours=1), page=2)
+    assert await overdue(newer) == ["police_decision"]
+
+
 async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootstrap):
     ref = unique("PS")
     mps = dept("mps-410700")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Text, and_, bindparam, func, insert, or_, select, text, true, tuple_, update
+from sqlalchemy import (DateTime, Integer, Text, and_, bindparam, func, insert, not_, or_, select, text, true, tuple_,
+                        update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -259,10 +260,14 @@ async def update_transfer(session: AsyncSession, transfer_id: str, **values: Any
     await session.execute(update(case_transfers).where(case_transfers.c.id == transfer_id).values(**values))
 
 
-async def open_transfers(session: AsyncSession, limit: int = 500) -> list[dict]:
-    q = (select(case_transfers).where(case_transfers.c.status.in_(sorted(transfer_rules.OPEN_TO_POLICE)))
-         .limit(limit).with_for_update(skip_locked=True))
-    return await all_rows(session, q)
+async def transfers_overdue(session: AsyncSession, now: datetime, *, limit: int) -> list[dict]:
+    """Transfers to the police whose running timer has passed and is not announced yet, oldest request first,
+    locked (those another replica holds are skipped: it announces them)."""
+    t = case_transfers.c
+    late = [and_(t.status == status, t[column] < now, not_(t.overdue.any(timer)))
+            for status, (timer, column) in transfer_rules.RUNNING.items()]
+    return await all_rows(session, select(case_transfers).where(or_(*late)).order_by(t.requested_at, t.id)
+                          .limit(limit).with_for_update(skip_locked=True))
 
 
 # ---------------------------------------------------------------- rules and policies

@@ -57,12 +57,17 @@ def check_request(documents: list[str], team: list[str]) -> list[dict[str, str]]
     return errors
 
 
+# The statutory timer running in each status of a transfer to the police, and the deadline it runs to.
+RUNNING = {PENDING_APPROVAL: ("approval", "approval_deadline"), APPROVED: ("handover", "handover_deadline"),
+           HANDED_OVER: ("police_decision", "decision_deadline")}
+
+
 def overdue_timers(status: str, now: datetime, *, approval_deadline: datetime | None,
                    handover_deadline: datetime | None, decision_deadline: datetime | None) -> list[str]:
     """The statutory timers running out at ``now`` in the current status."""
-    running = {PENDING_APPROVAL: ("approval", approval_deadline),
-               APPROVED: ("handover", handover_deadline),
-               HANDED_OVER: ("police_decision", decision_deadline)}.get(status)
-    if running and running[1] is not None and now > running[1]:
+    deadlines = {"approval_deadline": approval_deadline, "handover_deadline": handover_deadline,
+                 "decision_deadline": decision_deadline}
+    running = RUNNING.get(status)
+    if running and deadlines[running[1]] is not None and now > deadlines[running[1]]:
         return [running[0]]
     return []

@@ -185,25 +185,31 @@ def _same_sender(transfer: dict, police: str | None, case_ref: str) -> None:
                       "under a reference of your own", errors=[{"field": "case_ref", "reason": "taken"}])
 
 
-async def announce_overdue_timers(scan: SessionTx, now: datetime) -> int:
+async def announce_overdue_timers(scan: SessionTx, now: datetime, *, page: int = 500) -> int:
     """Announce each statutory timer that ran out (once per timer); returns how many transfers had one. The
-    announcement's id derives from the transfer and its timers run out (``SessionTx.caused_by``)."""
+    announcement's id derives from the transfer and its timers run out (``SessionTx.caused_by``). The transfers
+    are read ``page`` at a time until none is left to announce (an announced one no longer qualifies)."""
     n = 0
-    for t in await repo.open_transfers(scan.session):
-        late = [x for x in rules.overdue_timers(t["status"], now, approval_deadline=t["approval_deadline"],
-                                                handover_deadline=t["handover_deadline"],
-                                                decision_deadline=t["decision_deadline"])
-                if x not in t["overdue"]]
-        if late:
-            t["overdue"] = list(t["overdue"]) + late
-            await repo.update_transfer(scan.session, t["id"], overdue=t["overdue"])
-            await _publish(scan.caused_by("clues.transfer-timer", t["id"], *late), t, "timer_overdue", access.SCANNER,
-                           reason=", ".join(late) + " overdue")
-            n += 1
-    return n
+    while True:
+        due = await repo.transfers_overdue(scan.session, now, limit=page)
+        announced = 0
+        for t in due:
+            late = [x for x in rules.overdue_timers(t["status"], now, approval_deadline=t["approval_deadline"],
+                                                    handover_deadline=t["handover_deadline"],
+                                                    decision_deadline=t["decision_deadline"])
+                    if x not in t["overdue"]]
+            if late:
+                t["overdue"] = list(t["overdue"]) + late
+                await repo.update_transfer(scan.session, t["id"], overdue=t["overdue"])
+                await _publish(scan.caused_by("clues.transfer-timer", t["id"], *late), t, "timer_overdue",
+                               access.SCANNER, reason=", ".join(late) + " overdue")
+                announced += 1
+        n += announced
+        if len(due) < page or not announced:
+            return n
 
 
-async def scan_transfer_timers(deps: Deps, now: datetime | None = None) -> int:
+async def scan_transfer_timers(deps: Deps, now: datetime | None = None, *, page: int = 500) -> int:
     """The periodic job: :func:`announce_overdue_timers` in a transaction of its own."""
     async with deps.db.transaction() as session:
-        return await announce_overdue_timers(SessionTx(session, deps.source), now or clock.now())
+        return await announce_overdue_timers(SessionTx(session, deps.source), now or clock.now(), page=page)
