@@ -35,6 +35,15 @@ async def test_a_batch_with_an_unknown_department_is_refused_whole(service):
     assert r.status_code == 422
     assert _fields(r) == {"body.matters.1.cooperating_departments.0"}  # the published enumeration of departments
     assert (await _count(service, matter_batches), await _count(service, matters)) == before
+    # Luoyang's batch naming Zhengzhou's matter by its code: refused (it became a version of it, moved to
+    # Luoyang's list, and Zhengzhou's departments lost it)
+    zhengzhou = await service.matter()
+    before = (await _count(service, matter_batches), await _count(service, matters))
+    luoyang = {**good, "code": zhengzhou["code"], "division_code": "410300", "lead_department": "mem-410300",
+               "items": [{"code": "G1", "department": "mem-410300"}], "effective_from": "2026-06-01"}
+    r = await service.post("/batches", OFFICE, {"division_code": "410300", "title": "第一批", "matters": [luoyang]})
+    assert r.status_code == 422 and r.json()["rejected"][0]["errors"][0]["field"] == "code", r.text
+    assert (await _count(service, matter_batches), await _count(service, matters)) == before
 
     first = unique("CSV").replace(".", "-")
     csv = ("code,name,domain,division_code,kind,lead_department,cooperating_departments,legal_basis,items,effective_from\n"

@@ -59,8 +59,11 @@ async def publish_batch(tx: Transaction, actor: Principal, *, division_code: str
             errors.append({"field": "code", "reason": "the same matter twice in one batch"})
         seen.add(r.get("code"))
         number = 0
+        held = latest.get(r.get("code"))
+        if not errors and held is not None and held.division_code != division_code:   # a code names one matter
+            errors.append({"field": "code", "reason": f"{r['code']} is a matter of the list of {held.division_code}"})
         if not errors:
-            number, version_errors = matters.next_version(latest.get(r["code"]), r["effective_from"])
+            number, version_errors = matters.next_version(held, r["effective_from"])
             errors += version_errors
         if errors:
             rejected.append({"row": r.get("row"), "code": r.get("code"), "errors": errors})
