@@ -252,5 +252,13 @@ inspection_targets = Table(
     Index("inspection_targets_draw", "draw_id"),
 )
 
+# inspection.draw.abandoned.v1: draws abandoned (or refused), so a department's part of the task arriving after the
+# abandonment (another topic, another consumer) writes no targets.
+abandoned_draws = Table(
+    "abandoned_draws", metadata,
+    Column("draw_id", Text, primary_key=True),
+    Column("at", TZ, nullable=False),
+)
+
 READ_MODEL = (entities, entity_tally, notifications, adjudication_cases, clues, clue_tally, clue_transitions,
-              clue_alerts, inspection_results, risk_alerts, inspection_targets, credit_classes)
+              clue_alerts, inspection_results, risk_alerts, inspection_targets, abandoned_draws, credit_classes)

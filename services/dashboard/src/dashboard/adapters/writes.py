@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain import clues as clue_rules
-from .tables import (READ_MODEL, adjudication_cases, clue_alerts, clue_transitions, clues, credit_classes, entities,
-                     inspection_results, inspection_targets, notifications, risk_alerts)
+from .tables import (READ_MODEL, abandoned_draws, adjudication_cases, clue_alerts, clue_transitions, clues,
+                     credit_classes, entities, inspection_results, inspection_targets, notifications, risk_alerts)
 
 CHANNEL = "dashboard_changes"  # PostgreSQL NOTIFY channel: delivered when the writing transaction commits
 AREAS = ("entities", "notifications", "adjudication", "clues", "inspections", "alerts")
@@ -225,9 +225,25 @@ async def update_target(session: AsyncSession, task_id: str, uscc: str, **values
                                                            inspection_targets.c.uscc == uscc).values(**values))
 
 
-async def remove_draw_targets(session: AsyncSession, draw_id: str) -> None:
-    """An abandoned draw's targets are not visited."""
+async def _draw_in_turn(session: AsyncSession, draw_id: str) -> None:
+    """A draw's abandonment and its departments' parts are applied one at a time (they come on different topics,
+    through different consumers): each sees what the other wrote."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("dashboard.draw:" + draw_id))))
+
+
+async def remove_draw_targets(session: AsyncSession, draw_id: str, at: datetime) -> None:
+    """An abandoned draw's targets are not visited: those written are removed, and the draw kept so that a part
+    of its task applied later writes none."""
+    await _draw_in_turn(session, draw_id)
+    await session.execute(insert(abandoned_draws).values(draw_id=draw_id, at=at).on_conflict_do_nothing())
     await session.execute(delete(inspection_targets).where(inspection_targets.c.draw_id == draw_id))
+
+
+async def draw_abandoned(session: AsyncSession, draw_id: str) -> bool:
+    """Whether the draw was abandoned (applied already)."""
+    await _draw_in_turn(session, draw_id)
+    return (await session.execute(select(abandoned_draws.c.draw_id).where(abandoned_draws.c.draw_id == draw_id))
+            ).first() is not None
 
 
 async def cities_of(session: AsyncSession, usccs: list[str]) -> dict[str, str | None]:

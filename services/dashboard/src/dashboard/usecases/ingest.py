@@ -169,7 +169,10 @@ async def alert_stepped(session: AsyncSession, d: RiskAlertAcknowledged | RiskAl
 
 async def task_assigned(session: AsyncSession, d: TaskAssigned, env: Envelope) -> None:
     """One department's part of a joint task: its targets are planned visits (every department's part names
-    the same joint targets; the first to arrive writes them, the others change nothing)."""
+    the same joint targets; the first to arrive writes them, the others change nothing); none once its draw
+    was abandoned."""
+    if await writes.draw_abandoned(session, d.draw_id):
+        return
     cities = await writes.cities_of(session, [t.uscc for t in d.targets])
     await writes.upsert_targets(session, [{
         "task_id": d.task_id, "uscc": t.uscc, "draw_id": d.draw_id, "entity_name": t.entity_name,
@@ -194,5 +197,5 @@ async def publication_due_changed(session: AsyncSession, d: PublicationDueChange
 
 
 async def draw_abandoned(session: AsyncSession, d: DrawAbandoned, env: Envelope) -> None:
-    await writes.remove_draw_targets(session, d.draw_id)
+    await writes.remove_draw_targets(session, d.draw_id, d.at)
     await writes.announce(session, "inspections")
