@@ -11,7 +11,8 @@ from typing import Any
 
 from jsp_common.consumer import in_rounds
 from jsp_common.unnest import unnest_insert
-from sqlalchemy import case, delete, func, literal_column, select, update
+from sqlalchemy import Text, bindparam, case, delete, func, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +56,14 @@ async def upsert_entities(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         elif held["record_version"] < row["record_version"]:
             latest[row["uscc"]] = {**row, "first_seen_at": held["first_seen_at"]}
     await _UPSERT_ENTITIES.run(session, list(latest.values()))
+    await session.execute(_TARGET_CITIES, {"usccs": list(latest)})
+
+
+# Planned visits written before their entity's record arrived take its city now (a partial index holds them).
+_TARGET_CITIES = text(
+    "UPDATE inspection_targets t SET city_code = e.city_code FROM entities e "
+    "WHERE t.city_code IS NULL AND t.uscc = ANY(:usccs) AND e.uscc = t.uscc AND e.city_code IS NOT NULL"
+).bindparams(bindparam("usccs", type_=ARRAY(Text)))
 
 
 async def upsert_credit_class(session: AsyncSession, row: dict[str, Any]) -> None:
