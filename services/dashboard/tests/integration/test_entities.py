@@ -12,11 +12,11 @@ from sqlalchemy import text
 from jsp_common import clock, topics
 from jsp_common.db import Database
 from jsp_common.envelope import new_envelope
-from jsp_common.events.registry import EntityChanged
+from jsp_common.events.registry import AdjudicationRequested, EntityChanged
 from jsp_common.events.risk import CreditClassChanged
 from jsp_common.migrations import upgrade
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, unique_database_url, wait_until
+from jsp_testkit.testing import OFFICE, unique, unique_database_url, wait_until
 
 from dashboard.adapters import tallies
 from dashboard.adapters.tables import entity_tally
@@ -152,5 +152,48 @@ async def test_writers_of_the_same_entity_figures_do_not_wait_on_each_other_and_
         async with db.transaction() as session:
             assert (await session.execute(TALLIED)).all() == (await session.execute(COUNTED)).all()
             assert (await session.execute(text("SELECT count(*) FROM entity_tally WHERE delta"))).scalar_one() == 0
+    finally:
+        await db.dispose()
+
+
+async def test_a_case_the_registry_withdrew_leaves_the_office_s_queue(dashboard, dashboard_settings, raw_producer):
+    """The registry withdraws a case without an event: when the entity waiting in it is closed (it stayed in the
+    queue for good), and when a later case of the entity follows one withdrawn (the first came back beside it)."""
+    db = Database(dashboard_settings.database_url)
+    closed, moved = new_uscc(), new_uscc()
+    now = clock.now()
+
+    def case(uscc: str, hours_ago: int) -> tuple[str, bytes, str]:
+        data = AdjudicationRequested(case_id=unique("AC"), uscc=uscc, name="某某数字藏品公司", reason="no_rule_matched",
+                                     requested_at=now - timedelta(hours=hours_ago))
+        env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
+        return env.id, env.to_bytes(), data.case_id
+
+    def entity(uscc: str, version: int, hours_ago: int, state: str, status: str = "active") -> tuple[str, bytes]:
+        data = EntityChanged(
+            uscc=uscc, name="某某数字藏品公司", entity_type="有限责任公司", address="河南省郑州市金水区农业路18号",
+            division_code="410105", industry_code="7215", status=status, established_on="2020-05-01",
+            responsible_departments=["mofcom-410100"] if state == "assigned" else [], assignment_state=state,
+            assignment_source="rules", record_version=version, last_changed_at=now - timedelta(hours=hours_ago),
+            updated_at=now - timedelta(hours=hours_ago))
+        env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
+        return env.id, env.to_bytes()
+
+    first, second = case(moved, 5), case(moved, 1)
+    assert first[2] != second[2]
+    sent = [(topics.REGISTRY_ADJUDICATION, *case(closed, 5)[:2], closed),
+            (topics.REGISTRY_ENTITIES, *entity(closed, 1, 5, "adjudication"), closed),
+            (topics.REGISTRY_ENTITIES, *entity(closed, 2, 3, "adjudication", status="deregistered"), closed),
+            (topics.REGISTRY_ADJUDICATION, *first[:2], moved),
+            (topics.REGISTRY_ENTITIES, *entity(moved, 1, 4, "assigned"), moved),          # the first withdrawn
+            (topics.REGISTRY_ADJUDICATION, *second[:2], moved),
+            (topics.REGISTRY_ENTITIES, *entity(moved, 2, 1, "adjudication"), moved)]      # disputed, say
+    for topic, _, value, key in sent:
+        await raw_producer.send(topic, value, key=key.encode())
+    await raw_producer.flush()
+    try:
+        await taken_in(db, dashboard_settings.read_model_group, [i for _, i, _, _ in sent], what="the cases")
+        page = (await dashboard.get("/ui/adjudication", headers=OFFICE)).text
+        assert f"/ui/entities/{closed}" not in page and page.count(f"/ui/entities/{moved}") == 1   # the later case
     finally:
         await db.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, true
+from sqlalchemy import and_, exists, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.events.risk import UNRATED_CLASS
@@ -44,11 +44,16 @@ def overdue_notification(now: datetime):
     return and_(n.acknowledged_at.is_(None), n.acknowledge_by < now)
 
 
+_LATER_CASE = adjudication_cases.alias("later_case")
+
+
 def open_case():
-    """Waiting for the office: not decided, and the entity not assigned since (the registry withdraws a case
-    without an adjudication event when a later change lets the rules assign the entity; the directory says so)."""
-    withdrawn = and_(e.assignment_state == "assigned", e.updated_at >= a.requested_at)
-    return and_(a.decided_at.is_(None), or_(e.uscc.is_(None), ~withdrawn))
+    """Waiting for the office: not decided, and not withdrawn. The registry withdraws a case without an
+    adjudication event when a later change lets the rules assign the entity, or closes it (deregistered,
+    revoked): the directory says so; and a case the entity has a later one of was closed (one is open at a time)."""
+    withdrawn = and_(e.updated_at >= a.requested_at, or_(e.assignment_state == "assigned", e.status != "active"))
+    later = exists().where(_LATER_CASE.c.uscc == a.uscc, _LATER_CASE.c.requested_at > a.requested_at)
+    return and_(a.decided_at.is_(None), or_(e.uscc.is_(None), ~withdrawn), ~later)
 
 
 def open_clue():
