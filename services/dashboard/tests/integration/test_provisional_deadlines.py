@@ -82,6 +82,23 @@ async def test_a_provisional_clue_deadline_is_marked_then_moved_and_a_passed_one
     assert f"原期限 {moment(passed)}" in html  # it had passed: both dates are shown
 
 
+async def test_a_passed_deadline_a_recount_replaced_stays_in_sight_from_the_lifecycle_alone(dashboard, raw_producer):
+    """A rebuild reads the department topics faster than the lifecycle: the deadline-changed event found no clue
+    row to keep the earlier deadline on, and the recount's transition did not keep it (it was lost)."""
+    clue_id, now = unique("CL"), clock.now()
+    passed, moved = now - timedelta(days=1), now + timedelta(days=2)
+    for action, from_state, at, deadline, details in (
+            ("dispatch", "received", now - timedelta(days=20), passed, {}),
+            ("recompute_deadline", "dispatched", now, moved,
+             {"previous_deadline": passed.isoformat(), "deadline": moved.isoformat(), "previous_passed": True})):
+        await send(raw_producer, topics.CLUE_LIFECYCLE, ClueTransitioned(
+            clue_id=clue_id, channel="hotline", channel_ref=unique("WO"), action=action, from_state=from_state,
+            to_state="dispatched", actor="clues.workday-schedule", at=at, division_code="410105",
+            lead_department=SAMR, deadline=deadline, details=details), clue_id)
+    html = await page_showing(dashboard, f"/ui/clues/{clue_id}", moment(moved))
+    assert f"原期限 {moment(passed)}" in html
+
+
 async def test_recorded_results_await_publication_until_their_deadline_then_show_as_overdue(dashboard, raw_producer):
     """A visit with results recorded awaits publication (结果待公示) until its deadline, provisional here; when the
     schedule moves the deadline to yesterday, the visit is past its publication deadline (逾期未公示)."""

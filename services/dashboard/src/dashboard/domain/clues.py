@@ -44,7 +44,7 @@ def is_due_soon(state: str, deadline: datetime | None, now: datetime, within: ti
 
 # What a clue's row takes from a transition that is its latest: every column; these only when the transition
 # knows them (one without keeps what the clue has), and the deadline's provisional mark goes with the deadline.
-KEPT_WHEN_ABSENT = ("domain", "division_code", "city_code", "uscc", "lead_department", "deadline")
+KEPT_WHEN_ABSENT = ("domain", "division_code", "city_code", "uscc", "lead_department", "deadline", "previous_deadline")
 ADDED = ("returns", "redispatches")  # counts a transition adds to what the clue has
 
 

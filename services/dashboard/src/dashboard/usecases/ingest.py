@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from jsp_common.envelope import Envelope
 from jsp_common.events.clues import ClueChased, ClueDeadlineChanged, ClueEscalated, ClueTransitioned
 from jsp_common.events.inspection import (DrawAbandoned, InspectionResultPublished, PublicationDueChanged,
@@ -95,11 +97,19 @@ def _transition(d: ClueTransitioned, env: Envelope) -> tuple[dict, dict, bool, b
             "city_code": city_of(d.division_code), "uscc": d.uscc, "lead_department": d.lead_department,
             "co_departments": list(d.co_departments), "deadline": d.deadline,
             "deadline_provisional": d.deadline_provisional, "received_at": d.at,
-            "updated_at": d.at}
+            "updated_at": d.at, "previous_deadline": _passed_deadline(d)}
     step = {"event_id": env.id, "clue_id": d.clue_id, "at": d.at, "action": d.action, "from_state": d.from_state,
             "to_state": d.to_state, "actor": d.actor, "actor_department": d.actor_department,
             "lead_department": d.lead_department, "deadline": d.deadline, "details": d.details}
     return clue, step, clue_rules.is_return(d.action), clue_rules.is_redispatch(d.action, d.from_state)
+
+
+def _passed_deadline(d: ClueTransitioned) -> datetime | None:
+    """The earlier deadline a recount replaced after it had passed (kept in sight on the clue's pages), also when
+    the department topic's deadline-changed came before the clue's row (a rebuild reads that topic faster)."""
+    if d.action == "recompute_deadline" and d.details.get("previous_passed") and d.details.get("previous_deadline"):
+        return datetime.fromisoformat(d.details["previous_deadline"])
+    return None
 
 
 async def clue_deadline_changed(session: AsyncSession, d: ClueDeadlineChanged, env: Envelope) -> None:
