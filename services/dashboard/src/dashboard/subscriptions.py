@@ -77,5 +77,6 @@ def read_model_handlers():
         "risk.alert.acknowledged.v1": on(ingest.alert_stepped),
         "risk.alert.responded.v1": on(ingest.alert_stepped),
         "risk.alert.escalated.v1": on(ingest.alert_stepped),
+        "risk.alert.respond-by-changed.v1": on(ingest.alert_respond_by_changed),
         "risk.alert.closed.v1": on(ingest.alert_stepped),
     }

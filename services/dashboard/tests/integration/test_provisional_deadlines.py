@@ -1,8 +1,8 @@
 """The dashboard against real Kafka and PostgreSQL: a deadline counted through a year whose holiday schedule is
-not published yet shows 暂定 beside its date on the pages; when the registry, the clues or the inspection
-service recomputes it (registry.notification.due-changed.v1, clues.clue.deadline-changed.v1,
-inspection.publication.due-changed.v1) the page shows the new date, final, and keeps the earlier one in sight
-when it had already passed."""
+not published yet shows 暂定 beside its date on the pages; when the registry, the clues, the inspection or the
+risk service recomputes it (registry.notification.due-changed.v1, clues.clue.deadline-changed.v1,
+inspection.publication.due-changed.v1, risk.alert.respond-by-changed.v1) the page shows the new date, final,
+and keeps the earlier one in sight when it had already passed."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from jsp_common.events.clues import ClueDeadlineChanged, ClueTransitioned
 from jsp_common.events.inspection import (AssignedTarget, ItemResult, PublicationDueChanged, ResultRecorded,
                                           TaskAssigned)
 from jsp_common.events.registry import NotificationDueChanged, NotificationIssued
+from jsp_common.events.risk import RiskAlertRaised, RiskAlertRespondByChanged
 from jsp_testkit.samples import new_uscc
 from jsp_common.topics import dead_letter_topic
 from jsp_testkit.testing import OFFICE, tail, unique, wait_until
@@ -97,6 +98,24 @@ async def test_a_passed_deadline_a_recount_replaced_stays_in_sight_from_the_life
             lead_department=SAMR, deadline=deadline, details=details), clue_id)
     html = await page_showing(dashboard, f"/ui/clues/{clue_id}", moment(moved))
     assert f"原期限 {moment(passed)}" in html
+
+
+async def test_a_provisional_alert_response_deadline_is_marked_then_moved_and_a_passed_one_stays_in_sight(
+        dashboard, raw_producer):
+    """The alert's response deadline showed without 暂定, and its recomputation was passed over."""
+    alert_id, uscc, now = unique("RA"), new_uscc("410105"), clock.now()
+    passed, moved = now - timedelta(hours=2), now + timedelta(days=2)
+    base = {"alert_id": alert_id, "uscc": uscc, "level": "blue", "departments": [SAMR]}
+    await send(raw_producer, topics.RISK_ALERTS, RiskAlertRaised(
+        **base, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", score=30, model_version=1, respond_by=passed,
+        respond_by_provisional=True, raised_at=now - timedelta(days=3)), uscc)
+    html = await page_showing(dashboard, f"/ui/alerts?status=all&q={alert_id}", moment(passed))
+    assert PROVISIONAL in html
+    await send(raw_producer, topics.RISK_ALERTS, RiskAlertRespondByChanged(
+        **base, previous_respond_by=passed, respond_by=moved, respond_by_provisional=False, previous_passed=True,
+        state="open", reason="holiday schedule published: 2027 (revision 1)", at=now), uscc)
+    html = await page_showing(dashboard, f"/ui/alerts?status=all&q={alert_id}", moment(moved))
+    assert PROVISIONAL not in html and f"原期限 {moment(passed)}" in html
 
 
 async def test_recorded_results_await_publication_until_their_deadline_then_show_as_overdue(dashboard, raw_producer):

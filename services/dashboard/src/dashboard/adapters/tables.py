@@ -217,6 +217,10 @@ risk_alerts = Table(
     Column("score", Float, nullable=False, server_default="0"),
     Column("raised_at", TZ),
     Column("respond_by", TZ),
+    # counted through a year whose holiday schedule is not published yet; risk.alert.respond-by-changed.v1 brings
+    # the recomputed time (and the earlier one, kept when it had already passed)
+    Column("respond_by_provisional", Boolean, nullable=False, server_default=text("false")),
+    Column("previous_respond_by", TZ),
     Column("acknowledged_at", TZ),
     Column("responded_at", TZ),
     Column("escalated_at", TZ),

@@ -219,6 +219,15 @@ async def alert_changed(session: AsyncSession, alert_id: str, base: dict[str, An
         set_={"state": keep_closed, "departments": _ALERT_DEPARTMENTS, **{k: stmt.excluded[k] for k in moments}}))
 
 
+async def alert_respond_by_changed(session: AsyncSession, alert_id: str, *, previous: datetime, respond_by: datetime,
+                                   provisional: bool, previous_passed: bool) -> None:
+    """A recomputed response deadline (the alert's events share a partition: the alert is there); the earlier
+    one kept when it had already passed."""
+    await session.execute(update(risk_alerts).where(risk_alerts.c.alert_id == alert_id).values(
+        respond_by=respond_by, respond_by_provisional=provisional,
+        **({"previous_respond_by": previous} if previous_passed else {})))
+
+
 async def upsert_targets(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         stmt = insert(inspection_targets).values(rows)

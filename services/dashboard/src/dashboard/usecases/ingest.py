@@ -12,7 +12,7 @@ from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequest
                                         NotificationAcknowledged, NotificationDueChanged, NotificationIssued,
                                         NotificationReminded)
 from jsp_common.events.risk import (CreditClassChanged, RiskAlertAcknowledged, RiskAlertClosed, RiskAlertEscalated,
-                                    RiskAlertRaised, RiskAlertResponded)
+                                    RiskAlertRaised, RiskAlertRespondByChanged, RiskAlertResponded)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..adapters import writes
@@ -155,7 +155,15 @@ async def alert_raised(session: AsyncSession, d: RiskAlertRaised, env: Envelope)
     await writes.upsert_alert(session, {
         "alert_id": d.alert_id, "uscc": d.uscc, "entity_name": d.entity_name, "level": d.level.value,
         "city_code": city_of(d.division_code) if d.division_code else None, "state": "open",
-        "departments": list(d.departments), "score": d.score, "raised_at": d.raised_at, "respond_by": d.respond_by})
+        "departments": list(d.departments), "score": d.score, "raised_at": d.raised_at, "respond_by": d.respond_by,
+        "respond_by_provisional": d.respond_by_provisional})
+    await writes.announce(session, "alerts")
+
+
+async def alert_respond_by_changed(session: AsyncSession, d: RiskAlertRespondByChanged, env: Envelope) -> None:
+    await writes.alert_respond_by_changed(session, d.alert_id, previous=d.previous_respond_by,
+                                          respond_by=d.respond_by, provisional=d.respond_by_provisional,
+                                          previous_passed=d.previous_passed)
     await writes.announce(session, "alerts")
 
 
