@@ -1,6 +1,7 @@
 """The clue lifecycle on the dashboard, against real Kafka and PostgreSQL: transitions of several clues that arrive
 together (one poll, interleaved) give each clue its own timeline in order, its state after the last one, and its
-returns and re-dispatches counted once; a transition delivered again changes nothing."""
+returns and re-dispatches counted once; a transition delivered again changes nothing; clues with no lead department
+yet have a row of their own in the department table."""
 
 from __future__ import annotations
 
@@ -49,3 +50,20 @@ async def test_interleaved_transitions_of_several_clues_give_each_its_timeline_s
         assert re.search(r"<dt>退回 / 再分派</dt><dd>1 / 1</dd>", html)
         timeline = re.findall(r"<b>([^<]+)</b>", html.split('<ol class="timeline">')[1].split("</ol>")[0])
         assert timeline == ["接收", "分派", "退回", "分派", "受理"]
+
+
+async def test_clues_waiting_for_a_lead_department_have_their_own_row_without_links(dashboard, raw_producer):
+    """A clue the office has still to dispatch has no lead department: its row was named — and every figure of it
+    linked to department=None, an empty list."""
+    clue_id = unique("CL")
+    await raw_producer.send(topics.CLUE_LIFECYCLE, new_envelope(
+        type=ClueTransitioned.event_type, source="/test", data=ClueTransitioned(
+            clue_id=clue_id, channel="hotline", channel_ref=f"WO-{clue_id}", action="queue", from_state="received",
+            to_state="pending_dispatch", actor="clues.intake", at=clock.now(),
+            division_code="410105").model_dump(mode="json")).to_bytes(), key=clue_id.encode())
+
+    async def page() -> str | None:
+        html = (await dashboard.get("/ui/", headers=OFFICE)).text
+        return html if 'data-department="none"' in html else None
+    html = await wait_until(page, timeout=60, what="the row of the clues without a lead department")
+    assert "department=None" not in html and "尚无主办部门" in html
