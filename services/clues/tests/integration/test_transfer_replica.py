@@ -143,6 +143,8 @@ async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootst
     # another public security department's case under the same reference: refused, not answered with this one
     other = await service.post("/case-transfers/incoming", dept("mps-410300"), {**case, "address": "河南省洛阳市"})
     assert other.status_code == 409 and "clue" not in other.json(), other.text
+    resent = await service.post("/case-transfers/incoming", OFFICE, case)    # the office may send it for them
+    assert resent.status_code == 201 and resent.json()["clue"]["id"] == clue_id, resent.text
 
 
 async def test_a_case_sent_back_twice_at_the_same_moment_is_one_clue_and_one_transfer(service):

@@ -158,14 +158,14 @@ async def receive_from_police(deps: Deps, tx: Tx, actor: Principal, *, case_ref:
     if existing is not None:
         ts = await repo.transfers_of_clue(tx.session, existing["id"], direction="from_police")
         if ts:
-            _same_sender(ts[0], police, case_ref)
+            _same_sender(ts[0], actor, case_ref)
             return existing, ts[0]
     clue = await intake(deps, tx, channel=Channel.PUBLIC_SECURITY.value, channel_ref=case_ref, fields=fields,
                         caller_name=None, caller_phone=None, source_event_id=None, actor=actor)
     # The same case sent at the same moment waited for the other request to take it in: its transfer stands.
     ts = await repo.transfers_of_clue(tx.session, clue["id"], direction="from_police")
     if ts:
-        _same_sender(ts[0], police, case_ref)
+        _same_sender(ts[0], actor, case_ref)
         return clue, ts[0]
     division = _division_of(clue, clue["lead_department"])
     t = _new_transfer(clue_id=clue["id"], direction="from_police", status=rules.RECEIVED,
@@ -177,10 +177,10 @@ async def receive_from_police(deps: Deps, tx: Tx, actor: Principal, *, case_ref:
     return clue, t
 
 
-def _same_sender(transfer: dict, police: str | None, case_ref: str) -> None:
+def _same_sender(transfer: dict, actor: Principal, case_ref: str) -> None:
     """A case sent again is its sender's (the office may send for any): another public security department's case
     under the same reference is refused, not answered with the first one's clue."""
-    if police is not None and transfer["police_department"] != police:
+    if not actor.has(Role.OFFICE) and transfer["police_department"] != actor.department:
         raise Problem(409, f"case reference {case_ref} is another public security department's case: send yours "
                       "under a reference of your own", errors=[{"field": "case_ref", "reason": "taken"}])
 
