@@ -42,7 +42,9 @@ async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(reg
     wrong = kit.new_uscc("410302")
     wrong = wrong[:-1] + ("0" if wrong[-1] != "0" else "1")
     unmatched = kit.new_uscc("410302")
-    rows = [row(c) for c in good] + [
+    closed_unmatched = kit.new_uscc("410302")   # a business closed long ago that no rule matches: no case for it
+    rows = [row(c) for c in good] + [row(closed_unmatched, industry_code="7215", business_scope="企业管理咨询",
+                                         licences="", status="注销", closed_on="2021-06-01")] + [
         row(wrong), row(kit.new_uscc(), division_code="419999"), row(kit.new_uscc(), established_on="2019-02-30"),
         row(kit.new_uscc(), industry_code="9999"), row(unmatched, industry_code="7215", business_scope="企业管理咨询",
                                                       licences=""),
@@ -61,22 +63,24 @@ async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(reg
     indexes_before = await registry.fetchval(indexes)
 
     report = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False)
-    assert (report.read, report.loaded, report.rejected) == (13, 7, 6)
-    assert (report.inserted, report.updated, report.adjudication_cases) == (6, 0, 1)
+    assert (report.read, report.loaded, report.rejected) == (14, 8, 6)
+    assert (report.inserted, report.updated, report.adjudication_cases) == (7, 0, 1)
     with rejects.open(encoding="utf-8") as fh:
         bad = {(r["line"], r["field"]) for r in csv.DictReader(fh)}
-    assert bad == {("7", "uscc"), ("8", "division_code"), ("9", "established_on"), ("10", "industry_code"),
-                   ("13", "licences.0.valid_until"), ("14", "name")}
+    assert bad == {("8", "uscc"), ("9", "division_code"), ("10", "established_on"), ("11", "industry_code"),
+                   ("14", "licences.0.valid_until"), ("15", "name")}
 
     office = kit.OFFICE
     first = (await registry.call("GET", f"/entities/{good[0]}", office)).json()
     assert first["name"] == "洛阳市老城区某某超市（更名）"
     assert first["responsible_departments"] == ["samr-410300"]
     assert (await registry.call("GET", f"/entities/{unmatched}", office)).json()["assignment_state"] == "adjudication"
+    closed = (await registry.call("GET", f"/entities/{closed_unmatched}", office)).json()
+    assert (closed["status"], closed["assignment_state"]) == ("deregistered", "assigned")
 
     again = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False,
                              rebuild_indexes=True, workers=1)
-    assert (again.inserted, again.updated, again.unchanged, again.adjudication_cases) == (0, 0, 6, 0)
+    assert (again.inserted, again.updated, again.unchanged, again.adjudication_cases) == (0, 0, 7, 0)
     # A load may rebuild the directory's indexes rather than maintain them row by row: they are all back.
     assert await registry.fetchval(indexes) == indexes_before
     # The service's replicate job publishes the imported records for replicas.

@@ -148,9 +148,14 @@ class RowChecker:
             cached = self._licence_cache[value] = (got, _copy_field(json.dumps(got, ensure_ascii=False)))
         return cached
 
-    def _assignment(self, division: str, industry: str, scope: str, licences: list[dict]) -> dict[str, str]:
+    def _assignment(self, division: str, industry: str, scope: str, licences: list[dict], *,
+                    closed: bool) -> dict[str, str]:
         """The ``DECIDED`` columns: departments, domains, matched rules, assignment state, rule version (COPY
-        fields)."""
+        fields). A closed business no rule matches waits for no one (no case for the office), as in the intake."""
+        got = self._decided(division, industry, scope, licences)
+        return {**got, "assignment_state": "assigned"} if closed and got["assignment_state"] == "adjudication" else got
+
+    def _decided(self, division: str, industry: str, scope: str, licences: list[dict]) -> dict[str, str]:
         key = (division, industry, scope, tuple(lic["type"] for lic in licences))
         got = self._assign.get(key)
         if got is None:
@@ -218,7 +223,7 @@ class RowChecker:
             licences=licences_text, status=status, established_on=established.isoformat(),
             approved_on=approved.isoformat() if approved else "\\N",
             closed_on=closed.isoformat() if closed else "\\N", registration_authority=authority,
-            **self._assignment(division, industry, text[4], licences),
+            **self._assignment(division, industry, text[4], licences, closed=status != "active"),
             last_changed_at=self._changed_at(approved or established), assignment_source="rules")
         return "\t".join([columns[c] for c in ENTITY_COLUMNS])
 
