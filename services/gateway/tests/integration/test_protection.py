@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -155,6 +155,57 @@ async def test_the_rule_dry_run_may_take_longer_than_other_calls_to_a_service(se
         await ctx.__aexit__(None, None, None)
         server.should_exit = True
         await serving
+
+
+async def test_sign_in_attempts_from_the_page_are_paced_like_the_api_s(settings, gateway_db, kafka_topics):
+    """Password guesses through the sign-in form were not rate limited (the API's /auth/login was)."""
+    running, ctx = await start(gateway_settings(settings, rate_limit_per_minute=6, rate_limit_burst=3))
+    try:
+        answers = [(await running.http.post("/ui/login", data={"username": "office", "password": "guess"}))
+                   .headers["location"] for _ in range(5)]
+        assert "error=1" in answers[0] and "error=busy" in answers[-1], answers
+    finally:
+        await running.http.aclose()
+        await ctx.__aexit__(None, None, None)
+
+
+async def test_a_service_that_cannot_serve_now_is_a_503_with_its_retry_after(settings, gateway_db, kafka_topics):
+    """A service whose database is away answers 503 with Retry-After: the caller is told so (it was a 502, 'failed
+    to answer', with no time to come back); a service's failure stays a 502."""
+    away = FastAPI()
+
+    @away.api_route("/{path:path}", methods=["GET", "POST"])
+    async def answer(path: str) -> Response:
+        if path == "rules":
+            return Response(status_code=503, headers={"Retry-After": "7"}, media_type="application/problem+json",
+                            content=b'{"status": 503, "title": "Service unavailable"}')
+        return Response(status_code=500)
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = uvicorn.Server(uvicorn.Config(away, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    running, ctx = await start(gateway_settings(settings, registry_url=f"http://127.0.0.1:{sock.getsockname()[1]}",
+                                                upstream_retries=0))
+    try:
+        office = await running.client_for(Role.OFFICE, person=True)
+        unavailable = await running.http.get("/registry/rules", headers=office["headers"])
+        assert (unavailable.status_code, unavailable.headers.get("retry-after")) == (503, "7"), unavailable.text
+        assert is_problem(unavailable)
+        failed = await running.http.get("/registry/adjudication", headers=office["headers"])
+        assert failed.status_code == 502 and is_problem(failed)
+    finally:
+        await running.http.aclose()
+        await ctx.__aexit__(None, None, None)
+        server.should_exit = True
+        await serving
+
+
+async def test_a_request_id_that_is_not_utf_8_is_echoed_and_audited_not_a_500(gw, actors):
+    """An X-Request-Id in another encoding (GBK, say) made the call a 500 after the route had done its work."""
+    r = await gw.http.get("/auth/me", headers={**actors["office"]["headers"], "X-Request-Id": "请求".encode("gbk")})
+    assert r.status_code == 200, r.text
 
 
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(gw, actors):

@@ -60,6 +60,9 @@ def proxy_endpoint(rule: Rule):
                 timeout_s=deps.settings.upstream_long_timeout_s if rule.long_running else None)
         except UpstreamError as exc:
             raise Problem(exc.status, str(exc) + "; try again later", service=exc.service) from None
+        if resp.status_code == 503:  # the service is there but cannot serve now (its database away): say when
+            raise Problem(503, f"the {rule.service} service cannot answer now; try again later", service=rule.service,
+                          headers={"Retry-After": resp.headers.get("retry-after", "5")})
         if resp.status_code >= 500:
             log.warning("service failed", service=rule.service, status=resp.status_code, path=path)
             raise Problem(502, f"the {rule.service} service failed to answer this request "

@@ -83,8 +83,8 @@ class AuditMiddleware:
         async def capture(message):
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
-                seen["headers"] = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])
-                                   if k.lower() in (b"x-request-id", b"traceparent")}
+                seen["headers"] = {k.decode().lower(): v.decode("latin-1") for k, v in message.get("headers", [])
+                                   if k.lower() in (b"x-request-id", b"traceparent")}  # header bytes, as HTTP has them
             await send(message)
 
         try:

@@ -47,6 +47,7 @@ async def sign_in(request: Request, username: str = Form("", max_length=200), pa
                   next: str = Form("/ui/", max_length=2000)) -> Response:
     target = _safe_next(next)
     try:
+        await public_caller(request)  # the public rate limit, as /auth/login has it (guesses are paced)
         answer = await login(request, LoginRequest(username=username or "-", password=password or "-"))
     except (Problem, ValidationError) as exc:  # a name or password no account can have is refused alike
         error = "busy" if isinstance(exc, Problem) and exc.status == 429 else "1"
