@@ -42,7 +42,7 @@ async def test_a_batch_with_an_unknown_department_is_refused_whole(service):
     luoyang = {**good, "code": zhengzhou["code"], "division_code": "410300", "lead_department": "mem-410300",
                "items": [{"code": "G1", "department": "mem-410300"}], "effective_from": "2026-06-01"}
     r = await service.post("/batches", OFFICE, {"division_code": "410300", "title": "第一批", "matters": [luoyang]})
-    assert r.status_code == 422 and r.json()["rejected"][0]["errors"][0]["field"] == "code", r.text
+    assert r.status_code == 409 and r.json()["rejected"][0]["errors"][0]["field"] == "code", r.text
     assert (await _count(service, matter_batches), await _count(service, matters)) == before
 
     first = unique("CSV").replace(".", "-")

@@ -61,7 +61,8 @@ async def publish_batch(tx: Transaction, actor: Principal, *, division_code: str
         number = 0
         held = latest.get(r.get("code"))
         if not errors and held is not None and held.division_code != division_code:   # a code names one matter
-            errors.append({"field": "code", "reason": f"{r['code']} is a matter of the list of {held.division_code}"})
+            errors.append({"field": "code", "reason": f"{r['code']} is a matter of the list of {held.division_code}",
+                           "conflict": True})   # with what is published, as a version out of order
         if not errors:
             number, version_errors = matters.next_version(held, r["effective_from"])
             errors += version_errors
