@@ -279,8 +279,13 @@ def pg_stop() -> None:
     if not (PG_DATA / "postmaster.pid").exists():
         print("postgres: not running")
         return
-    subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(PG_DATA), "-m", "fast", "-w", "stop"],
-                   capture_output=True, **user)
+    stopped = subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(PG_DATA), "-m", "fast", "-w", "stop"],
+                             capture_output=True, text=True, **user)
+    if stopped.returncode != 0:  # a fast shutdown that did not end in pg_ctl's time: stop it at once
+        print(f"postgres: fast shutdown failed ({stopped.stderr.strip()[-300:]}); stopping it at once")
+        subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(PG_DATA), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, **user)
+    _wait(lambda: not _port_open(PG_PORT), 30, "PostgreSQL shutdown", PG_DATA / "server.log")
     print("postgres: stopped")
 
 
