@@ -63,3 +63,24 @@ async def test_a_requested_inspection_joins_the_next_draw_and_is_covered_by_the_
     assert r.status_code == 200, r.text
     covered = (await service.get("/requests", dept(SAMR), params={"state": "covered"})).json()
     assert any(r["request_id"] == request_id and r["covered_at"] for r in covered)
+
+    # A later alert asks again; the next draw of the period leaves the entity out (its items have a result this
+    # period): the request stays on the open list for a later draw (it was planned under that task for good).
+    again = f"alert:{unique('AL')}"
+    await service.send(topics.INSPECTION_REQUESTS, InspectionRequested(
+        request_id=again, alert_id=again[6:], uscc=requested, entity_name="郑州食品有限公司",
+        level=WarningLevel.ORANGE, score=62, departments=[SAMR], reason="风险预警（orange级）风险分值62",
+        respond_by=None, requested_at=clock.now()), requested)
+    await service.producer.flush()
+
+    async def listed_again():
+        return [r for r in (await service.get("/requests", dept(SAMR), params={"state": "open"})).json()
+                if r["request_id"] == again]
+    await wait_until(listed_again, timeout=60, what="the second request on the must-inspect list")
+    later = await service.plan(SAMR, matter["code"], industry, {"B": 0.1})
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [later["id"]]})).json()
+    announced = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
+    assert (await service.post(f"/draws/{announced['draw_id']}/perform", dept(SAMR))).status_code == 200
+    targets = {t["uscc"] for t in (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"]}
+    assert requested not in targets
+    assert [r["task_id"] for r in await listed_again()] == [None]

@@ -62,6 +62,13 @@ async def release(session: AsyncSession, task_id: str) -> None:
                           .values(task_id=None))
 
 
+async def release_untargeted(session: AsyncSession, task_id: str, targets: list[str]) -> None:
+    """The task's draw is performed: its requests whose entity is not one of its targets (its items already have a
+    result this period, say) are open again, for a later draw."""
+    await session.execute(update(requests).where(requests.c.task_id == task_id, requests.c.covered_at.is_(None),
+                                                 requests.c.uscc.not_in(targets)).values(task_id=None))
+
+
 async def cover(session: AsyncSession, uscc: str, at: datetime) -> int:
     """A result was published for the entity: every request about it made before is covered."""
     res = await session.execute(update(requests).where(requests.c.uscc == uscc, requests.c.covered_at.is_(None),
