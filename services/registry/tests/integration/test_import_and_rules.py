@@ -157,11 +157,18 @@ async def test_rules_publish_dry_run_and_reassess(registry, raw_producer, bootst
         await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", data), code)
         [receipt] = await t.wait_for(kit.mine(of_type("registry.registration.accepted.v1", uscc=code)))
     assert receipt.envelope.data["in_adjudication"] is True
+    boilers = kit.new_uscc("410305")   # a restaurant with a boiler: samr's for food, its boiler not a rule's yet
+    await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(
+        boilers, division_code="410305", business_scope="餐饮服务；锅炉使用", address="河南省洛阳市涧西区")), boilers)
+    await wait_until(lambda: registry.fetchval("SELECT domains FROM entities WHERE uscc = $1", boilers),
+                     what="the restaurant registered")
 
     current = (await registry.call("GET", "/rules", kit.OFFICE)).json()
     extra = {"id": "live-streaming-ly", "domain": "other", "agencies": ["mofcom"], "divisions": ["410300"],
              "description": "洛阳直播电商由商务部门监管", "match": {"scope_keywords": ["直播带货"]}}
-    proposed = current["rules"] + [extra]
+    boiler_use = [{**r, "match": {**r["match"], "scope_keywords": [*r["match"]["scope_keywords"], "锅炉使用"]}}
+                  if r["id"] == "special-equipment" else r for r in current["rules"]]
+    proposed = boiler_use + [extra]
     assert (await registry.call("PUT", "/rules", kit.department("samr-410100"),
                                 json={"rules": proposed})).status_code == 403
     bad = await registry.call("POST", "/rules/dry-run", kit.OFFICE,
@@ -186,6 +193,12 @@ async def test_rules_publish_dry_run_and_reassess(registry, raw_producer, bootst
                                   and m.envelope.data["entity"]["uscc"] == code))
     entity = (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()
     assert entity["responsible_departments"] == ["mofcom-410300"] and entity["assignment_state"] == "assigned"
+    # the restaurant keeps its department and gains the special-equipment domain (it kept food alone: its
+    # department did not change, so the re-assessment stamped it as it was)
+    await wait_until(lambda: _eq(registry.fetchval("SELECT domains FROM entities WHERE uscc = $1", boilers),
+                                 ["food", "special_equipment"]), what="the restaurant's new domain")
+    restaurant = (await registry.call("GET", f"/entities/{boilers}", kit.OFFICE)).json()
+    assert restaurant["responsible_departments"] == ["samr-410300"] and restaurant["version"] > 1
     versions = (await registry.call("GET", "/rules/versions", kit.OFFICE)).json()
     assert versions[0]["created_by"] == "office-user" and versions[0]["note"] == "直播电商"
 
@@ -240,3 +253,7 @@ async def test_a_rule_set_published_meanwhile_is_the_one_a_second_publication_is
     confirmed = await registry.call("PUT", "/rules", kit.OFFICE,
                                     json={"rules": current, "confirm": refused.json()["confirm"]})
     assert confirmed.status_code == 201, confirmed.text
+
+
+async def _eq(value, expected) -> bool:
+    return sorted(await value or []) == expected

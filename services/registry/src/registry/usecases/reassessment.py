@@ -41,8 +41,9 @@ async def reassess_pending(deps: Deps) -> int:
         tx, now, w, unchanged = SessionTx(session, deps.source), clock.now(), Writes(), []
         for before, last_event_id in batch:
             resp = directory.assign(before, before, rules.evaluate(before.facts()), rules.version)
-            if set(resp.record.departments) == set(before.departments) and \
-                    resp.record.assignment_state == before.assignment_state:
+            if all(set(getattr(resp.record, f)) == set(getattr(before, f))
+                   for f in ("departments", "domains", "matched_rules")) and \
+                    resp.record.assignment_state == before.assignment_state:  # a new domain is a change too
                 unchanged.append(before.uscc)
                 continue
             resp = replace(resp, record=replace(resp.record, version=before.version + 1))
