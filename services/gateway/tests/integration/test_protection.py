@@ -266,6 +266,21 @@ async def test_every_call_is_audited_and_the_office_can_query_it(gw, actors):
     assert row["subject"] is None
 
 
+async def test_a_sign_in_is_audited_with_the_account_or_client_it_tried(gw, actors):
+    """A token asked for, right or wrong, names on the audit log the account or client it was for (the entry had
+    no subject and no object: the office could not tell who signed in, or which account was being guessed)."""
+    account, client = unique("nobody"), unique("no-client")
+    assert (await gw.http.post("/auth/login", json={"username": account, "password": "guess"})).status_code == 401
+    assert (await gw.http.post("/auth/token", data={"grant_type": "client_credentials", "client_id": client,
+                                                     "client_secret": "guess"})).status_code == 401
+
+    async def entries():
+        rows = (await gw.http.get("/audit", params={"limit": 500}, headers=actors["office"]["headers"])).json()
+        tried = {(r["route"], r["object_id"]) for r in rows}
+        return tried if {("/auth/login", account), ("/auth/token", client)} <= tried else None
+    await wait_until(entries, timeout=10, what="both attempts' audit entries")
+
+
 async def test_the_audit_log_cannot_be_edited_or_deleted(gw):
     async with gw.runtime.db.engine.connect() as conn:
         for stmt in ("UPDATE audit_log SET outcome = 'ok'", "DELETE FROM audit_log"):

@@ -63,12 +63,14 @@ async def token(request: Request,
                 password: Text | None = Form(None, max_length=500)) -> TokenResponse:
     deps = deps_of(request)
     if grant_type == "password":
+        request.state.audit_object = username  # the account tried, on the audit log (the call has no principal)
         if not username or not password:
             raise Problem(400, "grant_type=password needs username and password")
         async with transaction(request) as tx:
             return _answer(*await auth.token_for_password(deps, tx, username, password))
     basic_id, basic_secret = _basic(request)
     client_id, client_secret = client_id or basic_id, client_secret or basic_secret
+    request.state.audit_object = client_id
     if not client_id or not client_secret:
         raise Problem(400, "grant_type=client_credentials needs client_id and client_secret "
                            "(form fields or HTTP Basic)")
@@ -80,6 +82,7 @@ async def token(request: Request,
              summary="A person logs in with user name and password",
              responses={401: {"description": "bad credentials"}})
 async def login(request: Request, body: LoginRequest) -> TokenResponse:
+    request.state.audit_object = body.username  # the account tried, on the audit log (the call has no principal)
     async with transaction(request) as tx:
         return _answer(*await auth.token_for_password(deps_of(request), tx, body.username, body.password))
 
