@@ -281,6 +281,29 @@ async def test_a_sign_in_is_audited_with_the_account_or_client_it_tried(gw, acto
     await wait_until(entries, timeout=10, what="both attempts' audit entries")
 
 
+async def test_audit_entries_wait_while_the_database_is_away_none_dropped(settings):
+    """Callers keep recording while the database is away (their calls need no database): a batch that failed to
+    be written went back into the queue the waiting callers had just filled, and was dropped there."""
+    from gateway.adapters.audit import AuditWriter
+
+    away = Database(f"{settings.postgres_url}/{unique('no_such_database').replace('-', '_')}")  # every write fails
+    writer = AuditWriter(away, batch_size=5, flush_interval_s=0.01, queue_max=10)
+    recording = [asyncio.create_task(writer.record({"n": n})) for n in range(30)]
+
+    async def full() -> bool:
+        return writer.queue.full()
+    try:
+        await wait_until(full, what="the queue full")
+        with pytest.raises(Exception):   # the callers it made room for recorded while it tried the database
+            await writer.flush()
+        assert writer.queue.full() and len(writer.held) == 5
+        assert writer.queue.qsize() + len(writer.held) + sum(not r.done() for r in recording) == 30
+    finally:
+        for r in recording:
+            r.cancel()
+        await away.dispose()
+
+
 async def test_the_audit_log_cannot_be_edited_or_deleted(gw):
     async with gw.runtime.db.engine.connect() as conn:
         for stmt in ("UPDATE audit_log SET outcome = 'ok'", "DELETE FROM audit_log"):

@@ -23,13 +23,14 @@ class AuditWriter:
     def __init__(self, db: Database, *, batch_size: int, flush_interval_s: float, queue_max: int):
         self.db, self.batch_size, self.flush_interval_s = db, batch_size, flush_interval_s
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=queue_max)
+        self.held: list[dict[str, Any]] = []   # taken from the queue, not written yet: written first next round
         self._task: asyncio.Task | None = None
 
     async def record(self, entry: dict[str, Any]) -> None:
         await self.queue.put(entry)
 
     async def flush(self) -> int:
-        batch: list[dict[str, Any]] = []
+        batch, self.held = self.held, []
         while not self.queue.empty() and len(batch) < self.batch_size:
             batch.append(self.queue.get_nowait())
         if not batch:
@@ -59,10 +60,9 @@ class AuditWriter:
         return len(batch)
 
     def _keep(self, entries: list[dict[str, Any]]) -> None:
-        """Put ``entries`` back in the queue, to be written next round (the database is away)."""
-        for entry in entries:
-            with contextlib.suppress(asyncio.QueueFull):
-                self.queue.put_nowait(entry)
+        """Hold ``entries`` to be written first next round (the database is away): not back in the queue, which
+        the callers waiting to record filled as soon as they were taken (they were dropped there)."""
+        self.held = entries + self.held
 
     async def run(self) -> None:
         while True:
