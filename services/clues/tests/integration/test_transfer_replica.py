@@ -20,7 +20,7 @@ from jsp_common.principal import Principal, Role
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique, until_waiting_or_done, wait_until
 
-from clues.adapters import repository as repo
+from clues.adapters import transfers as transfer_rows
 from clues.api.schemas import IncomingCaseBody
 from clues.usecases import transfers
 from clues.usecases.transfers import scan_transfer_timers
@@ -163,7 +163,8 @@ async def test_a_case_sent_back_twice_at_the_same_moment_is_one_clue_and_one_tra
     assert r.status_code == 201, r.text
     assert (r.json()["clue"]["id"], r.json()["transfer"]["id"]) == (clue["id"], first["id"])
     async with service.deps.db.transaction() as s:
-        assert [t["id"] for t in await repo.transfers_of_clue(s, clue["id"], direction="from_police")] == [first["id"]]
+        got = await transfer_rows.transfers_of_clue(s, clue["id"], direction="from_police")
+        assert [t["id"] for t in got] == [first["id"]]
 
 
 async def test_clue_without_uscc_matched_by_name_and_place(service, bootstrap):

@@ -9,7 +9,7 @@ from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
-from ..adapters import repository as repo
+from ..adapters import transfers as transfer_rows
 from ..deps import Deps
 from ..domain import transfers as transfer_rules
 from ..domain.lifecycle import State
@@ -21,7 +21,7 @@ async def accept(deps: Deps, tx: Tx, clue_id: str, actor: Principal) -> dict:
     clue = await access.load(tx.session, clue_id, actor)
     access.require_lead(clue, actor, what="accept this clue")
     await journal.move(tx, clue, "accept", actor)
-    for t in await repo.transfers_of_clue(tx.session, clue_id, direction="from_police",
+    for t in await transfer_rows.transfers_of_clue(tx.session, clue_id, direction="from_police",
                                           status=transfer_rules.RECEIVED):
         await transfers.step(tx, t, "accept_returned", actor, change="accepted", department=actor.department)
     return clue

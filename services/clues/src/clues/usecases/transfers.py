@@ -18,6 +18,7 @@ from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
 from ..adapters import repository as repo
+from ..adapters import transfers as transfer_rows
 from ..deps import Deps
 from ..domain import transfers as rules
 from . import access, journal
@@ -42,7 +43,7 @@ async def step(tx: Tx, t: dict, action: str, actor: Principal, *, change: str, r
     except rules.TransferNotAllowed as exc:
         raise Problem(409, str(exc), transfer_status=t["status"]) from None
     values = {k: v for k, v in values.items() if v is not None}
-    await repo.update_transfer(tx.session, t["id"], status=status, **values)
+    await transfer_rows.update_transfer(tx.session, t["id"], status=status, **values)
     t.update(status=status, **values)
     await _publish(tx, t, change, actor, reason)
     return t
@@ -73,7 +74,7 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *
     if errors:
         raise Problem(422, "the transfer request is incomplete: " + "; ".join(e["reason"] for e in errors),
                       errors=errors)
-    for under_way in await repo.transfers_of_clue(tx.session, clue_id, direction="to_police"):
+    for under_way in await transfer_rows.transfers_of_clue(tx.session, clue_id, direction="to_police"):
         if under_way["status"] in rules.OPEN_TO_POLICE:
             raise Problem(409, f"the case is being transferred already ({under_way['id']}, {under_way['status']})",
                           transfer_id=under_way["id"], transfer_status=under_way["status"])
@@ -89,7 +90,7 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *
                       procuratorate_department=departments.department_for("procuratorate", division).code,
                       documents=documents, team=team, requested_by=actor.subject, requested_at=now,
                       approval_deadline=now + timedelta(days=deps.settings.transfer_approval_days))
-    await repo.add_transfer(tx.session, **t)
+    await transfer_rows.add_transfer(tx.session, **t)
     await _publish(tx, t, "requested", actor)
     await journal.record(tx, clue, "transfer_case", clue["state"], actor, {"transfer_id": t["id"], "police": police})
     return t
@@ -97,7 +98,7 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *
 
 async def load_transfer(session: AsyncSession, transfer_id: str, actor: Principal, *, for_update: bool = True) -> dict:
     """A transfer its departments (and the office) may see; 404 for anyone else."""
-    t = await repo.get_transfer(session, transfer_id, for_update=for_update)
+    t = await transfer_rows.get_transfer(session, transfer_id, for_update=for_update)
     if t is not None and (actor.has(Role.OFFICE) or (actor.has(Role.DEPARTMENT) and actor.department in (
             t["department"], t["police_department"], t["procuratorate_department"]))):
         return t
@@ -156,14 +157,14 @@ async def receive_from_police(deps: Deps, tx: Tx, actor: Principal, *, case_ref:
         raise Problem(403, "cases come back from public security (an mps department) or through the office")
     existing = await repo.clue_by_ref(tx.session, Channel.PUBLIC_SECURITY, case_ref)
     if existing is not None:
-        ts = await repo.transfers_of_clue(tx.session, existing["id"], direction="from_police")
+        ts = await transfer_rows.transfers_of_clue(tx.session, existing["id"], direction="from_police")
         if ts:
             _same_sender(ts[0], actor, case_ref)
             return existing, ts[0]
     clue = await intake(deps, tx, channel=Channel.PUBLIC_SECURITY.value, channel_ref=case_ref, fields=fields,
                         caller_name=None, caller_phone=None, source_event_id=None, actor=actor)
     # The same case sent at the same moment waited for the other request to take it in: its transfer stands.
-    ts = await repo.transfers_of_clue(tx.session, clue["id"], direction="from_police")
+    ts = await transfer_rows.transfers_of_clue(tx.session, clue["id"], direction="from_police")
     if ts:
         _same_sender(ts[0], actor, case_ref)
         return clue, ts[0]
@@ -172,7 +173,7 @@ async def receive_from_police(deps: Deps, tx: Tx, actor: Principal, *, case_ref:
                       department=clue["lead_department"] or departments.department_for("office", division).code,
                       police_department=police or departments.department_for("mps", division).code,
                       documents=documents, team=[], case_ref=case_ref, requested_by=actor.subject)
-    await repo.add_transfer(tx.session, **t)
+    await transfer_rows.add_transfer(tx.session, **t)
     await _publish(tx, t, "received", actor)
     return clue, t
 
@@ -191,7 +192,7 @@ async def announce_overdue_timers(scan: SessionTx, now: datetime, *, page: int =
     are read ``page`` at a time until none is left to announce (an announced one no longer qualifies)."""
     n = 0
     while True:
-        due = await repo.transfers_overdue(scan.session, now, limit=page)
+        due = await transfer_rows.transfers_overdue(scan.session, now, limit=page)
         announced = 0
         for t in due:
             late = [x for x in rules.overdue_timers(t["status"], now, approval_deadline=t["approval_deadline"],
@@ -200,7 +201,7 @@ async def announce_overdue_timers(scan: SessionTx, now: datetime, *, page: int =
                     if x not in t["overdue"]]
             if late:
                 t["overdue"] = list(t["overdue"]) + late
-                await repo.update_transfer(scan.session, t["id"], overdue=t["overdue"])
+                await transfer_rows.update_transfer(scan.session, t["id"], overdue=t["overdue"])
                 await _publish(scan.caused_by("clues.transfer-timer", t["id"], *late), t, "timer_overdue",
                                access.SCANNER, reason=", ".join(late) + " overdue")
                 announced += 1

@@ -10,6 +10,7 @@ from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
 from ..adapters import repository as repo
+from ..adapters import transfers as transfer_rows
 from ..adapters.crypto import PiCipher
 from . import access
 
@@ -43,7 +44,7 @@ async def clue_detail(cipher: PiCipher, session: AsyncSession, clue_id: str, act
     out = access.view(cipher, clue, actor)
     out["history"] = await repo.history(session, clue_id)
     out["extensions"] = await repo.list_extensions(session, clue_id)
-    out["case_transfers"] = await repo.transfers_of_clue(session, clue_id)
+    out["case_transfers"] = await transfer_rows.transfers_of_clue(session, clue_id)
     return out
 
 
