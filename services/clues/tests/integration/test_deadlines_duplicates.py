@@ -74,7 +74,8 @@ async def test_an_extension_the_office_has_not_decided_is_withdrawn_when_the_clu
     no, samr = unique("WO"), dept("samr-410100")
     async with tail(bootstrap, HOTLINE_REPLIES) as t:
         await service.work_order(no, "郑州市管城区某餐馆使用过期食材，食品安全堪忧。", uscc=new_uscc("410104"))
-        clue_id = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=no)))[0].envelope.data["clue_id"]
+        [accepted] = await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=no))
+    clue_id = accepted.envelope.data["clue_id"]
     for path in ("accept", "verify"):
         assert (await service.post(f"/clues/{clue_id}/{path}", samr)).status_code == 200
     asked = (await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 2, "reason": "等待检验报告"})).json()

@@ -1,6 +1,7 @@
 """What two departments (or a department and the office) do at the same moment: a plan joins one joint task
 only, the cap on inspections per entity per year, across all departments, holds from draw to draw, an
-entity's results are published once and a draw is not abandoned under results being recorded; two loads of the same inspectors in different orders do not deadlock.
+entity's results are published once and a draw is not abandoned under results being recorded; two loads of
+the same inspectors in different orders do not deadlock.
 
 Each test holds one request's transaction open (the use case called directly) while the other request comes
 through the API, then lets the first commit once the second has finished or is waiting for it."""
@@ -141,7 +142,8 @@ async def test_a_draw_is_not_abandoned_while_its_first_results_are_recorded(serv
     r = await abandoned
     assert r.status_code == 409 and "results are recorded" in r.json()["detail"], r.text
     kept = await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))
-    assert kept.status_code == 200 and {x["item_code"] for x in kept.json()["results"]} == {i["item_code"] for i in items}
+    assert kept.status_code == 200
+    assert {x["item_code"] for x in kept.json()["results"]} == {i["item_code"] for i in items}
 
 
 async def test_two_loads_of_the_same_inspectors_in_different_orders_do_not_deadlock(service):

@@ -101,10 +101,11 @@ def to_inspector(row: Any) -> Inspector:
 
 # One statement of fixed text whatever the number of rows (a VALUES list of 3,277 inspectors passed the 32,767
 # parameters a statement may have).
+_CHANGING = [c for c in (*INSPECTOR_FIELDS, "updated_at") if c not in ("id", "department", "certificate_no")]
 _UPSERT_INSPECTORS = unnest_insert(
-    inspectors, (*INSPECTOR_FIELDS, "updated_at"), suffix="ON CONFLICT ON CONSTRAINT inspectors_certificate DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*INSPECTOR_FIELDS, "updated_at")
-                if c not in ("id", "department", "certificate_no")),
+    inspectors, (*INSPECTOR_FIELDS, "updated_at"),
+    suffix="ON CONFLICT ON CONSTRAINT inspectors_certificate DO UPDATE SET "
+           + ", ".join(f"{c} = excluded.{c}" for c in _CHANGING),
     returning=tuple(c.name for c in inspectors.c))
 
 
