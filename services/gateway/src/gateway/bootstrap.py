@@ -64,6 +64,7 @@ def in_transaction(runtime: ServiceRuntime[Deps], job: Job) -> Callable[[], Awai
 def _upstreams(settings: Settings, signer: Signer) -> dict[str, Upstream]:
     return {name: Upstream(name=name, signer=signer,
                            base_url=url, max_connections=settings.upstream_max_connections,
+                           max_streams=settings.upstream_max_streams,
                            keep_alive_s=settings.upstream_keep_alive_s,
                            connect_timeout_s=settings.upstream_connect_timeout_s,
                            timeout_s=settings.upstream_timeout_s,

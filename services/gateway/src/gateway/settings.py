@@ -32,6 +32,7 @@ class Settings(ServiceSettings):
     upstream_retries: int = 2           # extra attempts, for safe methods (GET, HEAD) only
     upstream_retry_backoff_s: float = 0.1
     upstream_max_connections: int = 100
+    upstream_max_streams: int = Field(1000, ge=1)  # live pages' streams to the dashboard: a pool of their own
     # An idle pooled connection to a service is closed after this long: below the services' JSP_HTTP_KEEP_ALIVE_S
     # (checked), so the gateway never sends a request on a connection the service is closing (a POST is not
     # retried: it would fail with 503).

@@ -208,6 +208,45 @@ async def test_a_request_id_that_is_not_utf_8_is_echoed_and_audited_not_a_500(gw
     assert r.status_code == 200, r.text
 
 
+async def test_open_live_pages_do_not_take_the_connections_pages_and_calls_need():
+    """A live page holds its stream to the dashboard while it is open: with the streams in the callers' pool, as
+    many open pages as the pool has connections made every page and call wait for one, then fail (504)."""
+    from fastapi.responses import StreamingResponse
+
+    from gateway.adapters.upstream import Upstream
+
+    dashboard, closing = FastAPI(), asyncio.Event()
+
+    @dashboard.get("/ui/stream")
+    async def stream() -> StreamingResponse:
+        async def events():
+            yield b": open\n\n"
+            await closing.wait()   # a page left open
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    @dashboard.get("/ui/")
+    async def page() -> dict:
+        return {"page": "overview"}
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = uvicorn.Server(uvicorn.Config(dashboard, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    upstream = Upstream(name="dashboard", base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", max_connections=2,
+                        connect_timeout_s=1.0, retries=0)
+    try:
+        opened = [await upstream.stream("/ui/stream", headers={}, idle_timeout_s=60) for _ in range(3)]
+        assert all(reply is None for reply, _ in opened)    # three pages open, more than the callers' pool
+        answer = await upstream.request("GET", "/ui/")
+        assert answer.status_code == 200
+    finally:
+        closing.set()
+        await upstream.close()
+        server.should_exit = True
+        await serving
+
+
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(gw, actors):
     big = {"type": "hotline.work-order.submitted.v1", "data": {**samples.work_order(), "content": "投诉" * 600_000}}
     resp = await gw.http.post("/ingest/work-orders", json=big, headers=actors["hotline"]["headers"])

@@ -54,6 +54,7 @@ class Upstream:
     name: str
     base_url: str
     max_connections: int = 100
+    max_streams: int = 1000             # live pages' streams, on connections of their own (see stream)
     keep_alive_s: float = 15.0          # an idle connection is closed: below the service's own keep-alive
     connect_timeout_s: float = 1.0
     timeout_s: float = 10.0             # between two reads of an answer
@@ -64,21 +65,34 @@ class Upstream:
     _openapi: dict | None = field(default=None, repr=False)
     _openapi_at: float = 0.0
     _client: aiohttp.ClientSession | None = field(default=None, repr=False)
+    _streams: aiohttp.ClientSession | None = field(default=None, repr=False)
+
+    def _session(self, limit: int) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(base_url=self.base_url, cookie_jar=aiohttp.DummyCookieJar(),
+                                     connector=aiohttp.TCPConnector(limit=limit, limit_per_host=limit,
+                                                                    keepalive_timeout=self.keep_alive_s))
 
     @property
     def client(self) -> aiohttp.ClientSession:
         """One pooled session for every caller, made on first use (in the running event loop)."""
         if self._client is None:
-            self._client = aiohttp.ClientSession(
-                base_url=self.base_url, cookie_jar=aiohttp.DummyCookieJar(),
-                connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
-                                               keepalive_timeout=self.keep_alive_s))
+            self._client = self._session(self.max_connections)
         return self._client
 
+    @property
+    def stream_client(self) -> aiohttp.ClientSession:
+        """The live pages' streams: each holds its connection while its page is open, so they have a pool of
+        their own; in the callers' pool a hundred open pages took every connection, and every page and call
+        waited for one until it timed out."""
+        if self._streams is None:
+            self._streams = self._session(self.max_streams)
+        return self._streams
+
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        for session in (self._client, self._streams):
+            if session is not None:
+                await session.close()
+        self._client = self._streams = None
 
     def assertion(self, principal: Principal) -> dict[str, str]:
         """The header proving ``principal`` to this service (jsp_common.caller)."""
@@ -120,8 +134,8 @@ class Upstream:
         anything but 200 (whole), else ``(None, chunks)``; the chunks end when the service or the connection
         does. ``UpstreamError`` (503) when it cannot be reached."""
         try:
-            resp = await self.client.get(path, headers=headers, timeout=self._timeout(idle_timeout_s),
-                                         allow_redirects=False)
+            resp = await self.stream_client.get(path, headers=headers, timeout=self._timeout(idle_timeout_s),
+                                                allow_redirects=False)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise UpstreamError(self.name, 503, f"is unavailable ({type(exc).__name__})") from None
         if resp.status != 200:
