@@ -23,6 +23,12 @@ from .settings import ServiceSettings
 LOOP, HTTP = "uvloop", "httptools"
 
 
+def http_server_options(s: ServiceSettings) -> dict[str, Any]:
+    """How ``serve`` runs a service's HTTP API (uvicorn's options, from the settings)."""
+    return dict(host=s.http_host, port=s.http_port, timeout_keep_alive=s.http_keep_alive_s, loop=LOOP, http=HTTP,
+                log_config=None, access_log=False, proxy_headers=True, forwarded_allow_ips=s.http_forwarded_allow_ips)
+
+
 def run_loop(main: Coroutine) -> Any:
     """Run ``main`` to its end on the event loop ``serve`` runs the services on: every command of the platform
     (migrate, import, replay, rebuild, the operators' tools) and the benches' processes."""
@@ -58,8 +64,7 @@ def service_main(*, name: str, service_dir: Path, settings: Callable[[], Service
     if args.cmd == "serve":
         import uvicorn
 
-        uvicorn.run(create_app(s), host=s.http_host, port=s.http_port, timeout_keep_alive=s.http_keep_alive_s,
-                    loop=LOOP, http=HTTP, log_config=None, access_log=False)
+        uvicorn.run(create_app(s), **http_server_options(s))
         return 0
     return commands[args.cmd].run(s, args)
 
