@@ -122,6 +122,29 @@ def test_responsibility_new_departments_adjudication_and_closure():
     assert directory.ended(first.record, closed) == []  # told of the closure instead
 
 
+def test_an_entity_closed_while_it_waited_waits_no_more_and_registered_again_is_assessed_anew():
+    """Closed while waiting for the office, the entity kept the adjudication state (its case withdrawn): shown as
+    waiting with no case; registered again, it opened no case, and departments told of its closure were not told
+    it was back."""
+    created = directory.apply_event(None, _registered(T0, industry_code="7299", business_scope="咨询")).record
+    waiting = directory.assign(None, created, RULES.evaluate(created.facts()), 1).record
+    assert waiting.assignment_state == "adjudication"
+    closed = directory.apply_event(waiting, MarketEntityDeregistered(
+        uscc=CODE, occurred_at=T0 + timedelta(days=1), deregistered_on="2024-06-01")).record
+    after = directory.assign(waiting, closed, None, None)
+    assert after.close_adjudication and after.record.assignment_state == "assigned" and after.record.departments == ()
+    again = directory.apply_event(after.record, _registered(T0 + timedelta(days=2), industry_code="7299",
+                                                            business_scope="咨询")).record
+    assert directory.assign(after.record, again, RULES.evaluate(again.facts()), 1).open_adjudication
+
+    served = directory.assign(None, created, RULES.evaluate(Facts("410105", "6210", "餐饮服务")), 1).record
+    shut = directory.apply_event(served, MarketEntityDeregistered(
+        uscc=CODE, occurred_at=T0 + timedelta(days=1), deregistered_on="2024-06-01")).record
+    reopened = directory.apply_event(shut, _registered(T0 + timedelta(days=2))).record
+    back = directory.assign(shut, reopened, RULES.evaluate(reopened.facts()), 1)
+    assert back.notify_new == ["samr-410100"]   # told it is back, as it was told it closed
+
+
 def test_departments_dropped_by_a_change_are_the_ones_whose_responsibility_ends():
     created = directory.apply_event(None, _registered(T0, business_scope="餐饮服务；危险化学品经营")).record
     both = directory.assign(None, created, RULES.evaluate(created.facts()), 1).record

@@ -150,11 +150,14 @@ def assign(before: Record | None, after: Record, assignment: Assignment | None, 
     office stand until the office changes them. Otherwise the rules decide: departments newly
     responsible are notified; no department at all sends the entity to adjudication.
     """
+    if before is not None and before.closed and not after.closed:
+        before = None  # registered again: assessed as a new entity (its departments were told it closed)
     prior = before.departments if before else ()
     waiting = before is not None and before.assignment_state == "adjudication"
     if after.closed:
         told = list(prior) if (before is None or not before.closed) else []
-        return Responsibility(after, notify_closed=told, close_adjudication=waiting)
+        rec = replace(after, assignment_state="assigned") if waiting else after  # its case withdrawn: none waits
+        return Responsibility(rec, notify_closed=told, close_adjudication=waiting)
     if after.assignment_source == "office" or assignment is None:
         return Responsibility(after)
     if waiting and prior:
