@@ -117,8 +117,8 @@ class ServiceSettings(BaseSettings):
     # upstream connections 60 s: upstream-keepalive-timeout). uvicorn's own default is 5 s.
     http_keep_alive_s: float = Field(75.0, gt=0, validation_alias=AliasChoices("JSP_HTTP_KEEP_ALIVE_S"))
     # The peers whose X-Forwarded-For names the caller (comma-separated addresses or networks; * any): the proxy in
-    # front (on the cluster the ingress controller, the only peer the gateway's NetworkPolicy lets in). Without
-    # it the caller is the proxy: every anonymous caller shared one rate-limit bucket and one audited address.
+    # front (on the cluster the ingress controller; the gateway's NetworkPolicy lets in only it and the dashboard).
+    # Without it the caller is the proxy: every anonymous caller shared one rate-limit bucket and audited address.
     http_forwarded_allow_ips: str = Field("127.0.0.1", validation_alias=AliasChoices("JSP_HTTP_FORWARDED_ALLOW_IPS"))
     # /metrics on a port of its own (only the scraper is let through to it), instead of on http_port; 0: any free.
     metrics_port: int | None = None
