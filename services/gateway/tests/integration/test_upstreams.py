@@ -1,0 +1,128 @@
+"""Calls through the gateway to the services: a long-running route's own timeout, a service's 503 with its
+Retry-After, and the live pages' streams on connections of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import uvicorn
+from fastapi import FastAPI, Response
+
+from jsp_common.principal import Role
+
+from .conftest import gateway_settings, is_problem, start
+
+
+async def test_the_rule_dry_run_may_take_longer_than_other_calls_to_a_service(settings, gateway_db, kafka_topics):
+    """The dry-run evaluates up to the whole directory: the gateway waits upstream_long_timeout_s for it, while
+    other calls give up after upstream_timeout_s with a 504 problem."""
+    slow = FastAPI()
+    arrived = {"rules/dry-run": asyncio.Event()}
+    release = asyncio.Event()
+
+    @slow.api_route("/{path:path}", methods=["GET", "POST"])
+    async def answer_when_released(path: str) -> dict:
+        arrived.setdefault(path, asyncio.Event()).set()
+        await release.wait()  # a registry busy until the test lets it answer
+        return {"path": path}
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()  # connections wait in the backlog until the server accepts them
+    server = uvicorn.Server(uvicorn.Config(slow, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    running, ctx = await start(gateway_settings(
+        settings, registry_url=f"http://127.0.0.1:{sock.getsockname()[1]}", upstream_timeout_s=0.2,
+        upstream_long_timeout_s=30.0, upstream_retries=0))
+    try:
+        office = await running.client_for(Role.OFFICE, person=True)
+        dry_run = asyncio.create_task(
+            running.http.post("/registry/rules/dry-run", headers=office["headers"], json={"rules": []}))
+        await asyncio.wait_for(arrived["rules/dry-run"].wait(), 10)
+        # While the registry is still busy, another call gives up after upstream_timeout_s ...
+        rules = await running.http.get("/registry/rules", headers=office["headers"])
+        assert rules.status_code == 504 and is_problem(rules)
+        # ... and the dry-run, sent before it, is still waiting for its answer.
+        assert not dry_run.done()
+        release.set()
+        dry = await asyncio.wait_for(dry_run, 10)
+        assert dry.status_code == 200 and dry.json() == {"path": "rules/dry-run"}
+    finally:
+        release.set()
+        await running.http.aclose()
+        await ctx.__aexit__(None, None, None)
+        server.should_exit = True
+        await serving
+
+
+async def test_a_service_that_cannot_serve_now_is_a_503_with_its_retry_after(settings, gateway_db, kafka_topics):
+    """A service whose database is away answers 503 with Retry-After: the caller is told so (it was a 502, 'failed
+    to answer', with no time to come back); a service's failure stays a 502."""
+    away = FastAPI()
+
+    @away.api_route("/{path:path}", methods=["GET", "POST"])
+    async def answer(path: str) -> Response:
+        if path == "rules":
+            return Response(status_code=503, headers={"Retry-After": "7"}, media_type="application/problem+json",
+                            content=b'{"status": 503, "title": "Service unavailable"}')
+        return Response(status_code=500)
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = uvicorn.Server(uvicorn.Config(away, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    running, ctx = await start(gateway_settings(settings, registry_url=f"http://127.0.0.1:{sock.getsockname()[1]}",
+                                                upstream_retries=0))
+    try:
+        office = await running.client_for(Role.OFFICE, person=True)
+        unavailable = await running.http.get("/registry/rules", headers=office["headers"])
+        assert (unavailable.status_code, unavailable.headers.get("retry-after")) == (503, "7"), unavailable.text
+        assert is_problem(unavailable)
+        failed = await running.http.get("/registry/adjudication", headers=office["headers"])
+        assert failed.status_code == 502 and is_problem(failed)
+    finally:
+        await running.http.aclose()
+        await ctx.__aexit__(None, None, None)
+        server.should_exit = True
+        await serving
+
+
+async def test_open_live_pages_do_not_take_the_connections_pages_and_calls_need():
+    """A live page holds its stream to the dashboard while it is open: with the streams in the callers' pool, as
+    many open pages as the pool has connections made every page and call wait for one, then fail (504)."""
+    from fastapi.responses import StreamingResponse
+
+    from gateway.adapters.upstream import Upstream
+
+    dashboard, closing = FastAPI(), asyncio.Event()
+
+    @dashboard.get("/ui/stream")
+    async def stream() -> StreamingResponse:
+        async def events():
+            yield b": open\n\n"
+            await closing.wait()   # a page left open
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    @dashboard.get("/ui/")
+    async def page() -> dict:
+        return {"page": "overview"}
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = uvicorn.Server(uvicorn.Config(dashboard, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    upstream = Upstream(name="dashboard", base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", max_connections=2,
+                        connect_timeout_s=1.0, retries=0)
+    try:
+        opened = [await upstream.stream("/ui/stream", headers={}, idle_timeout_s=60) for _ in range(3)]
+        assert all(reply is None for reply, _ in opened)    # three pages open, more than the callers' pool
+        answer = await upstream.request("GET", "/ui/")
+        assert answer.status_code == 200
+    finally:
+        closing.set()
+        await upstream.close()
+        server.should_exit = True
+        await serving
