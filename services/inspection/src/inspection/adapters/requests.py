@@ -4,7 +4,7 @@ transaction)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -56,17 +56,14 @@ async def take_in(session: AsyncSession, request_ids: list[str], task_id: str) -
         await session.execute(update(requests).where(requests.c.request_id.in_(request_ids)).values(task_id=task_id))
 
 
-async def release(session: AsyncSession, task_id: str) -> None:
-    """The task's draw was abandoned: its requests are open again."""
-    await session.execute(update(requests).where(requests.c.task_id == task_id, requests.c.covered_at.is_(None))
-                          .values(task_id=None))
-
-
-async def release_untargeted(session: AsyncSession, task_id: str, targets: list[str]) -> None:
-    """The task's draw is performed: its requests whose entity is not one of its targets (its items already have a
-    result this period, say) are open again, for a later draw."""
-    await session.execute(update(requests).where(requests.c.task_id == task_id, requests.c.covered_at.is_(None),
-                                                 requests.c.uscc.not_in(targets)).values(task_id=None))
+async def release(session: AsyncSession, task_id: str, *, targets: Sequence[str] = ()) -> None:
+    """The task's requests, but those about one of its ``targets``, are open again, for a later draw: all of them
+    when its draw was refused or abandoned, those it left out when it was performed (the entity's items already
+    have a result this period, say)."""
+    q = update(requests).where(requests.c.task_id == task_id, requests.c.covered_at.is_(None))
+    if targets:
+        q = q.where(requests.c.uscc.not_in(list(targets)))
+    await session.execute(q.values(task_id=None))
 
 
 async def cover(session: AsyncSession, uscc: str, at: datetime) -> int:

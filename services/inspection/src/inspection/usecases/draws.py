@@ -117,7 +117,7 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
         return Refused(draw_id, exc.reason, exc.facts)
     rec = joint.record(task["id"], inp, out, members=False, populations=populations)
     await repo.close_draw(tx.session, draw_id, status="performed", at=at, record=rec)
-    await requests_repo.release_untargeted(tx.session, task["id"], [t.uscc for t in out.targets])
+    await requests_repo.release(tx.session, task["id"], targets=[t.uscc for t in out.targets])
     names = await directory.entity_names(tx.session, [t.uscc for t in out.targets])
     await repo.add_targets(tx.session, [{
         "task_id": task["id"], "uscc": t.uscc, "draw_id": draw_id, "entity_name": names[t.uscc]["name"],
