@@ -140,14 +140,9 @@ def redrive_record(dl: DeadLetter, *, by: str, at: datetime, note: str, partitio
     return DeadLetterRedriven(
         dead_letter_topic=dl.topic, dead_letter_offset=dl.offset, consumer_group=dl.group, reason=dl.reason[:4000],
         failed_at=dl.failed_at, original_topic=topic, original_partition=original_partition,
-        original_offset=max(original_offset, 0), event_id=_within(dl.event_id, "event_id"),
-        dead_event_type=_within(dl.event_type, "dead_event_type"),
+        original_offset=max(original_offset, 0), event_id=dl.event_id and dl.event_id[:200],
+        dead_event_type=dl.event_type and dl.event_type[:200],
         redriven_partition=partition, redriven_offset=offset, redriven_at=at, redriven_by=by, note=note)
-
-
-def _within(text: str | None, field: str) -> str | None:
-    limit = next(m.max_length for m in DeadLetterRedriven.model_fields[field].metadata if hasattr(m, "max_length"))
-    return text[:limit] if text is not None else None
 
 
 def dead_letter_topics(env_prefix: str | None = None) -> list[str]:
