@@ -93,15 +93,6 @@ async def remove_observations(session: AsyncSession, indicators: list[str], refs
     return sorted(set(res.scalars()))
 
 
-async def observed_by(session: AsyncSession, indicators: list[str], refs: list[str]) -> list[str]:
-    """The USCCs with an observation of these indicators and source facts (those a removal will re-score)."""
-    if not indicators or not refs:
-        return []
-    res = await session.execute(select(observations.c.uscc).distinct().where(
-        observations.c.indicator.in_(indicators), observations.c.ref.in_(refs)))
-    return list(res.scalars())
-
-
 async def observations_of(session: AsyncSession, uscc: str, since: datetime) -> list[Observation]:
     q = (select(observations.c.indicator, observations.c.at, observations.c.amount)
          .where(observations.c.uscc == uscc, observations.c.at >= since))

@@ -95,12 +95,11 @@ async def apply(deps: Deps, contexts: list[HandlerContext]) -> None:
             rows += found
             if found:
                 departments.setdefault(found[0]["uscc"], []).extend(named)
-        codes = [i.code for i in model.indicators_of(Source.ABNORMAL_OPERATION_LISTED)] if removed else []
-        if removed:  # observed and removed entities locked at once, in USCC order, as every round locks them
-            losing = await repo.observed_by(session, codes, removed)
+        losing: list[str] = []
+        if removed:  # the removed listings' entities and the observed ones locked at once, in USCC order
+            codes = [i.code for i in model.indicators_of(Source.ABNORMAL_OPERATION_LISTED)]
+            losing = await repo.remove_observations(session, codes, removed)
             await repo.ensure_standings(session, {u: departments.get(u, []) for u in {*departments, *losing}})
         await scoring.observe(deps, contexts_[0], rows, departments=departments, now=now, issued_by=issued_by)
-        if removed:
-            changed = await repo.remove_observations(session, codes, removed)
-            if changed:
-                await scoring.rescore(deps, contexts_[0], changed, now=now, issued_by=issued_by)
+        if losing:
+            await scoring.rescore(deps, contexts_[0], losing, now=now, issued_by=issued_by)
