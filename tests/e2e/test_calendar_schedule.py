@@ -1,6 +1,7 @@
 """Next year's holiday schedule, end to end: work received now whose deadline counts into a year whose schedule
 is not published is provisional; the office uploads the schedule through the gateway and the running registry
-and clues services (no restart) recompute it, mark it final and tell the department on its own topics."""
+and clues services (no restart) recompute it, mark it final and tell the department on its own topics. A later
+correction of a day moves the final deadlines counted through it the same way."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def moved_by_one(deadline: str, holiday: date) -> datetime:
     return step
 
 
-async def test_an_uploaded_schedule_moves_provisional_deadlines_and_departments_are_told(
+async def test_an_uploaded_schedule_and_its_correction_move_deadlines_and_departments_are_told(
         front, clients, office, bootstrap, schedule_gap):
     gap = schedule_gap
     if gap.workdays > 60:
@@ -97,6 +98,28 @@ async def test_an_uploaded_schedule_moves_provisional_deadlines_and_departments_
         now = (await front.get(f"/registry/notifications/{note['id']}", headers=dept["headers"])).json()
         assert now["acknowledge_by_provisional"] is False
         assert at(now["acknowledge_by"]) == at(due.envelope.data["acknowledge_by"])
+
+        # The office corrects the year (its revision 2): the working day after the holiday is a day off too. The
+        # deadlines are final now, and both run through that day: each moves one working day more.
+        day_off = gap.holiday + timedelta(days=1)
+        while day_off.weekday() >= 5:
+            day_off += timedelta(days=1)
+        assert day_off.year == gap.year
+        async with tail(bootstrap, f"dept.{DEPARTMENT}.clues.v1", f"dept.{DEPARTMENT}.notifications.v1") as t:
+            fix = await front.put(f"/calendar/days/{day_off.isoformat()}", headers=office["headers"],
+                                  json={"is_workday": False})
+            assert fix.status_code == 200 and fix.json()["revision"] == upload.json()["revision"] + 1, fix.text
+            [changed] = await t.wait_for(of_type("clues.clue.deadline-changed.v1", clue_id=clue_id), timeout=60)
+            [due] = await t.wait_for(of_type("registry.notification.due-changed.v1", notification_id=note["id"]),
+                                     timeout=60)
+        data = changed.envelope.data
+        assert at(data["previous_deadline"]) == at(after["deadline"]) and data["deadline_provisional"] is False
+        assert at(data["deadline"]) == moved_by_one(after["deadline"], day_off)
+        assert f"{gap.year} (revision {fix.json()['revision']}" in data["reason"]
+        assert at(due.envelope.data["previous_acknowledge_by"]) == at(now["acknowledge_by"])
+        assert at(due.envelope.data["acknowledge_by"]) == moved_by_one(now["acknowledge_by"], day_off)
+        corrected = (await front.get(f"/clues/clues/{clue_id}", headers=dept["headers"])).json()
+        assert at(corrected["deadline"]) == at(data["deadline"]) and corrected["deadline_provisional"] is False
     finally:
         await front.put("/clues/deadline-policies", headers=office["headers"],
                         json={"channel": "hotline", "urgency": "complex", "workdays": 15})

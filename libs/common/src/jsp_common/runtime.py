@@ -154,7 +154,7 @@ class ServiceRuntime(Generic[DepsT]):
 
     def follow_schedules(self, calendar: WorkCalendar, on_change: OnChange | None = None) -> None:
         """Keep ``calendar`` current from the published working-day schedules (read whole before the consumers
-        start, then followed); ``on_change`` recomputes the service's provisional deadlines."""
+        start, then followed); ``on_change`` counts the service's deadlines again (:mod:`.schedule_feed`)."""
         self.schedule_feed = ScheduleFeed(calendar, on_change=on_change, **self.settings.kafka_client_options())
 
     async def _run_periodic(self, p: _Periodic) -> None:

@@ -4,21 +4,25 @@ The topic is compacted reference data, read whole by every replica of every serv
 days (no consumer group, nothing committed): at start the feed reads it from the beginning to the end
 offsets it found, so the service counts with every published schedule before it takes any work, and then
 follows it. Each new schedule (or revision) is applied to the calendar in memory, and the service's
-``on_change`` hook gets the schedules that changed so it can recompute its provisional deadlines. A hook
-that fails is tried again until it succeeds: a recomputation must not be skipped.
+``on_change`` hook gets the schedules that changed and, per year, the span of the days they moved (turned from
+working days to days off or back), so it can count its deadlines again. A hook that fails is tried again until it
+succeeds: a recomputation must not be skipped.
 
-A hook counts its open provisional deadlines again with :func:`recount_provisional` (page by page, each page in
-a transaction of its own) and gives :func:`describe` as the reason it records and announces.
+A hook counts its open deadlines again with :func:`recount_deadlines` (page by page, each page in a transaction of
+its own): the provisional ones, and those counted through a moved day (a correction, or a schedule that differs
+from what the calendar knew of its year). It gives :func:`describe` as the reason it records and announces.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
+from sqlalchemy import and_, false, or_
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import clock
 from .offsets import assign_all
@@ -34,7 +38,8 @@ from .workdays import WorkCalendar
 
 log = get_logger(__name__)
 
-OnChange = Callable[[list[YearSchedule]], Awaitable[None]]
+Moved = tuple[tuple[date, date], ...]  # per year, the first and the last day a schedule moved
+OnChange = Callable[[list[YearSchedule], Moved], Awaitable[None]]
 
 
 def describe(schedules: Sequence[YearSchedule]) -> str:
@@ -43,13 +48,23 @@ def describe(schedules: Sequence[YearSchedule]) -> str:
         f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})" for s in schedules)
 
 
-async def recount_provisional(db: Database, source: str, schedules: Sequence[YearSchedule], *, what: str,
-                              fetch: Callable[..., Awaitable[list[dict[str, Any]]]],
-                              recount: Callable[..., Awaitable[int]],
-                              after_of: Callable[[dict[str, Any]], tuple], batch: int,
-                              calendar: WorkCalendar, now: datetime | None = None) -> int:
-    """Every open provisional deadline counted again after ``schedules`` were published, ``batch`` rows a
-    transaction: ``fetch(session, after=..., limit=...)`` gives the next rows (locked) in key order after
+def counted_through(start: Any, end: Any, moved: Moved) -> ColumnElement[bool]:
+    """SQL: a deadline counted from ``start`` to ``end`` (columns of a date or a time) runs through a span of
+    ``moved``: it may count otherwise now."""
+    def bound(day: date) -> Any:
+        return day if start.type.python_type is date else datetime.combine(day, time(0), clock.TZ)
+    return or_(false(), *(and_(start < bound(last + timedelta(days=1)), end >= bound(first))
+                          for first, last in moved))
+
+
+async def recount_deadlines(db: Database, source: str, schedules: Sequence[YearSchedule], moved: Moved, *,
+                            what: str, fetch: Callable[..., Awaitable[list[dict[str, Any]]]],
+                            recount: Callable[..., Awaitable[int]],
+                            after_of: Callable[[dict[str, Any]], tuple], batch: int,
+                            calendar: WorkCalendar, now: datetime | None = None) -> int:
+    """Every open deadline that is provisional or counted through a span of ``moved`` (see
+    :func:`counted_through`) counted again after ``schedules`` were published, ``batch`` rows a transaction:
+    ``fetch(session, after=..., limit=..., moved=...)`` gives the next rows (locked) in key order after
     ``after``, ``recount(tx, row, reason=..., now=...)`` writes and announces a change through the transaction
     (``reason``: :func:`describe` of the schedules, recorded and announced) and returns 1 (0 when nothing
     changes), ``after_of(row)`` is a row's key. A row's events take ids derived from its key and the revisions of
@@ -61,7 +76,7 @@ async def recount_provisional(db: Database, source: str, schedules: Sequence[Yea
     while True:
         async with db.transaction() as session:
             tx = SessionTx(session, source)
-            rows = await fetch(session, after=after, limit=batch)
+            rows = await fetch(session, after=after, limit=batch, moved=moved)
             for row in rows:
                 changed += await recount(tx.caused_by("provisional-deadline", *after_of(row), *revisions), row,
                                          reason=reason, now=now)
@@ -130,16 +145,23 @@ class ScheduleFeed:
 
     async def _apply(self, batches: dict) -> None:
         changed: dict[int, YearSchedule] = {}
+        moved: dict[int, list[date]] = {}
         for records in batches.values():
             for record in records:
                 schedule = decode(record.value)
-                if schedule is not None and self.calendar.apply(schedule):
+                if schedule is None:
+                    continue
+                days = self.calendar.days_moved_by(schedule)
+                if self.calendar.apply(schedule):
                     changed[schedule.year] = schedule
-                    log.info("working-day schedule applied", year=schedule.year, revision=schedule.revision)
+                    moved.setdefault(schedule.year, []).extend(days)
+                    log.info("working-day schedule applied", year=schedule.year, revision=schedule.revision,
+                             days_moved=len(days))
         if changed and self.on_change is not None:
+            spans = tuple((min(days), max(days)) for _, days in sorted(moved.items()) if days)
             while True:
                 try:
-                    await self.on_change(sorted(changed.values(), key=lambda s: s.year))
+                    await self.on_change(sorted(changed.values(), key=lambda s: s.year), spans)
                     break
                 except asyncio.CancelledError:
                     raise

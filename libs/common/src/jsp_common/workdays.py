@@ -78,6 +78,13 @@ class WorkCalendar:
         self.generation += 1
         return True
 
+    def days_moved_by(self, schedule: YearSchedule) -> list[date]:
+        """The days of ``schedule``'s year that it turns from working days to days off or back, against the
+        calendar as it counts now (an override stands whatever the schedule says)."""
+        first = date(schedule.year, 1, 1)
+        days = (first + timedelta(days=n) for n in range((date(schedule.year + 1, 1, 1) - first).days))
+        return [d for d in days if d not in self._overrides and schedule.is_workday(d) != self.is_workday(d)]
+
     def revisions(self) -> tuple[str, ...]:
         """The published schedules counted with, as ``<year>.<revision>``, in year order."""
         return tuple(f"{year}.{s.revision}" for year, s in sorted(self._years.items()))

@@ -1,5 +1,6 @@
 """A published working-day schedule reaches a running service's calendar through the reference topic,
-without a restart, and the service's recomputation hook runs until it succeeds."""
+without a restart, and the service's recomputation hook runs until it succeeds, told which days each revision
+moved."""
 
 from __future__ import annotations
 
@@ -24,23 +25,27 @@ async def test_schedules_are_read_at_start_then_followed_and_the_hook_is_retried
 
     calendar, seen, failures = WorkCalendar(), [], [1]
 
-    async def on_change(schedules):
+    async def on_change(schedules, moved):
         if failures and schedules[0].revision == BASE + 2:
             failures.pop()
             raise ConnectionError("database away")
-        seen.extend((s.year, s.revision) for s in schedules if s.year == YEAR)
+        seen.extend((s.year, s.revision, [span for span in moved if span[0].year == YEAR])
+                    for s in schedules if s.year == YEAR)
 
     feed = ScheduleFeed(calendar, on_change=on_change, retry_s=0.05, bootstrap_servers=bootstrap)
     await feed.start()
     try:
         # Read whole before start() returns: the service counts with it before it takes any work.
         assert calendar.schedule_of(YEAR).revision == BASE + 1
+        # Against Monday to Friday, the first revision moved New Year's Day and the make-up Saturday.
+        assert (YEAR, BASE + 1, [(date(YEAR, 1, 1), date(YEAR, 1, 5))]) in seen
         assert not calendar.is_workday(date(YEAR, 1, 1)) and calendar.is_workday(date(YEAR, 1, 5))
         assert not calendar.is_provisional(datetime(YEAR, 1, 2, tzinfo=clock.TZ), date(YEAR, 3, 1))
 
         await publish_schedule(raw_producer, YEAR, [date(YEAR, 1, 1), date(YEAR, 1, 2)], makeup_workdays=MAKEUP,
                                revision=BASE + 2)
-        await wait_until(lambda: (YEAR, BASE + 2) in seen, timeout=30)
+        # The correction moved 2 January alone: only deadlines counted through it may count otherwise.
+        await wait_until(lambda: (YEAR, BASE + 2, [(date(YEAR, 1, 2), date(YEAR, 1, 2))]) in seen, timeout=30)
         assert not failures  # the failing hook was tried again, not skipped
         assert not calendar.is_workday(date(YEAR, 1, 2))
     finally:

@@ -52,3 +52,14 @@ def test_an_older_revision_never_replaces_a_newer_one_and_a_corrected_day_is_the
     assert not cal.is_workday(date(FAR, 1, 2))
     back = holidays.with_day(corrected, date(FAR, 1, 2), is_workday=True)
     assert cal.apply(back) and cal.is_workday(date(FAR, 1, 2))
+
+
+def test_the_days_a_schedule_moves_are_those_it_counts_otherwise_than_the_calendar_now():
+    """What a correction changes bounds which final deadlines are counted again."""
+    cal = WorkCalendar({date(FAR, 5, 2): True})  # an override stands whatever a schedule says
+    first = holidays.schedule(FAR, [date(FAR, 1, 1), date(FAR, 5, 2)], [date(FAR, 1, 6)])
+    assert cal.days_moved_by(first) == [date(FAR, 1, 1), date(FAR, 1, 6)]  # against Monday to Friday
+    cal.apply(first)
+    corrected = holidays.with_day(first, date(FAR, 10, 4), is_workday=False)
+    assert cal.days_moved_by(corrected) == [date(FAR, 10, 4)]
+    assert cal.days_moved_by(first) == []  # the same days again move nothing

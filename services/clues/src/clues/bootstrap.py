@@ -3,6 +3,8 @@ the intake and replica consumers and the periodic deadline scan."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from jsp_common import receipts
 from jsp_common.cached import Refreshing
 from jsp_common.runtime import ServiceRuntime
@@ -16,7 +18,7 @@ from .domain.receipts import submission_rejected
 from .settings import Settings
 from .usecases.configuration import load_configuration
 from .usecases.deadlines import periodic_scan
-from .usecases.schedules import recompute_provisional
+from .usecases.schedules import recompute_deadlines
 
 
 def build(settings: Settings | None = None, *, consume: bool = True, periodic: bool = True) -> ServiceRuntime[Deps]:
@@ -39,5 +41,5 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         runtime.add_periodic("clues-deadline-scan", lambda: periodic_scan(deps), settings.deadline_scan_interval_s)
         runtime.watch_calendar(deps.calendar)
     # Published holiday schedules reach the calendar without a restart; provisional deadlines are recomputed.
-    runtime.follow_schedules(deps.calendar, lambda schedules: recompute_provisional(deps, schedules))
+    runtime.follow_schedules(deps.calendar, partial(recompute_deadlines, deps))
     return runtime

@@ -3,6 +3,8 @@ dependencies and its consumers (the registry's directory, the credit classes, th
 
 from __future__ import annotations
 
+from functools import partial
+
 from jsp_common import replica, topics
 from jsp_common.runtime import ServiceRuntime
 from jsp_common.workdays import calendar_with_overrides
@@ -10,7 +12,7 @@ from jsp_common.workdays import calendar_with_overrides
 from . import subscriptions
 from .deps import Deps
 from .settings import Settings
-from .usecases.schedules import recompute_provisional
+from .usecases.schedules import recompute_deadlines
 
 
 def build(settings: Settings | None = None, *, consume: bool = True, periodic: bool = True) -> ServiceRuntime[Deps]:
@@ -28,5 +30,5 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     if periodic:
         runtime.watch_calendar(deps.calendar)
     # Published holiday schedules reach the calendar without a restart; provisional deadlines are recomputed.
-    runtime.follow_schedules(deps.calendar, lambda schedules: recompute_provisional(deps, schedules))
+    runtime.follow_schedules(deps.calendar, partial(recompute_deadlines, deps))
     return runtime

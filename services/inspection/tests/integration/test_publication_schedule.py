@@ -1,6 +1,6 @@
 """A publication deadline (一公开) counted through a year whose holiday schedule is not published yet is
 provisional; when the schedule arrives it is counted again, marked final, and every department of the joint
-visit is told on its own topic with both dates."""
+visit is told on its own topic with both dates. A correction of a day it is counted through moves it again."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from jsp_common.workdays import WorkCalendar
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, tail
 
-from inspection.usecases.schedules import recompute_provisional
+from inspection.usecases.schedules import recompute_deadlines
 
 from .conftest import new_industry, started
 
@@ -67,7 +67,7 @@ async def test_a_published_schedule_moves_a_provisional_publication_deadline_and
     service.deps.calendar.apply(schedule)  # as the service's schedule feed does when the year is published
     async with tail(bootstrap, *(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, d)
                                  for d in (SAMR, NHC))) as t:
-        assert await recompute_provisional(service.deps, [schedule]) >= 1
+        assert await recompute_deadlines(service.deps, [schedule]) >= 1
         told = await t.wait_for(of_type("inspection.publication.due-changed.v1", task_id=task["id"],
                                         uscc=joint["uscc"]), count=2, timeout=60)
     assert {m.topic for m in told} == {f"dept.{SAMR}.inspections.v1", f"dept.{NHC}.inspections.v1"}
@@ -80,4 +80,14 @@ async def test_a_published_schedule_moves_a_provisional_publication_deadline_and
     after = (await service.get(base, dept(SAMR))).json()
     assert date.fromisoformat(after["due_on"]) == next_weekday(previous) and after["due_provisional"] is False
     # Final now: counted again with the same schedule, nothing is provisional and nothing moves.
-    assert await recompute_provisional(service.deps, [schedule]) == 0
+    assert await recompute_deadlines(service.deps, [schedule]) == 0
+
+    # The year corrected (its next revision): the working day after the holiday is a day off too. The final
+    # deadline is counted through it, and moves a working day more.
+    corrected = holidays.with_day(schedule, next_weekday(HOLIDAY), is_workday=False)
+    moved = tuple((day, day) for day in service.deps.calendar.days_moved_by(corrected))
+    service.deps.calendar.apply(corrected)  # as the feed does, which gives the hook the days moved
+    assert await recompute_deadlines(service.deps, [corrected], moved) >= 1
+    fixed = (await service.get(base, dept(SAMR))).json()
+    assert date.fromisoformat(fixed["due_on"]) == next_weekday(next_weekday(previous))
+    assert fixed["due_provisional"] is False

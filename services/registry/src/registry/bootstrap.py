@@ -3,6 +3,7 @@ the intake consumer and the periodic jobs."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Awaitable, Callable
 
 from jsp_common import receipts, topics
@@ -45,7 +46,7 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
                              settings.replicate_interval_s)
         runtime.watch_calendar(deps.calendar)
     # Published holiday schedules reach the calendar without a restart; provisional deadlines are recomputed.
-    runtime.follow_schedules(deps.calendar, lambda schedules: notifications.recompute_provisional(deps, schedules))
+    runtime.follow_schedules(deps.calendar, partial(notifications.recompute_deadlines, deps))
     return runtime
 
 

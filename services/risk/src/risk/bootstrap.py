@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from jsp_common.cached import Refreshing
 from jsp_common.runtime import ServiceRuntime
 from jsp_common.workdays import calendar_with_overrides
@@ -49,5 +51,5 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         runtime.watch_calendar(deps.calendar)
     # Published holiday schedules reach the calendar without a restart; provisional response deadlines are
     # recomputed.
-    runtime.follow_schedules(deps.calendar, lambda schedules: schedules_uc.recompute_provisional(deps, schedules))
+    runtime.follow_schedules(deps.calendar, partial(schedules_uc.recompute_deadlines, deps))
     return runtime

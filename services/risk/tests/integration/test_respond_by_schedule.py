@@ -1,7 +1,8 @@
 """An alert's response deadline counted in working days through a year whose holiday schedule is not published
 yet is provisional; when the schedule arrives it is counted again, marked final, recorded on the alert's
 history and announced on the general alerts topic and each responsible department's topic, both times given;
-counted again on a restored database, the change is announced under the ids it first had."""
+counted again on a restored database, the change is announced under the ids it first had. A correction of a
+day it is counted through moves it again."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
 
 from risk.adapters.tables import alerts
-from risk.usecases.schedules import recompute_provisional
+from risk.usecases.schedules import recompute_deadlines
 
 ALERTS = "risk.alerts.v1"
 SAMR, NHC = "samr-410100", "nhc-410100"
@@ -67,7 +68,7 @@ async def test_a_published_schedule_moves_a_provisional_response_deadline_and_de
         async def recount() -> list:
             """The recomputation, and what it announced about the alert."""
             async with tail(bootstrap, ALERTS, *(f"dept.{d}.alerts.v1" for d in departments)) as t:
-                assert await recompute_provisional(service.deps, [schedule]) >= 1
+                assert await recompute_deadlines(service.deps, [schedule]) >= 1
                 return await t.wait_for(of_type("risk.alert.respond-by-changed.v1", alert_id=alert_id),
                                         count=1 + len(departments), timeout=60)
 
@@ -83,13 +84,24 @@ async def test_a_published_schedule_moves_a_provisional_response_deadline_and_de
         [recorded] = [h for h in after["history"] if h["action"] == "recompute_respond_by"]
         assert at(recorded["details"]["previous_respond_by"]) == at(data["respond_by"])
         # Final now: counted again with the same schedule, nothing is provisional and nothing moves.
-        assert await recompute_provisional(service.deps, [schedule]) == 0
+        assert await recompute_deadlines(service.deps, [schedule]) == 0
 
         # The database restored to before the recomputation (the alert as it was): counted again with the same
         # schedules, the change is announced under the ids it first had (consumers' inboxes skip it).
         async with service.deps.db.transaction() as s:
             await s.execute(update(alerts).where(alerts.c.id == alert_id).values(**before))
         assert sorted(m.envelope.id for m in await recount()) == sorted(m.envelope.id for m in told)
+
+        # The year corrected (its next revision): the working day after the holiday is a day off too. The final
+        # deadline is counted through it, and moves a working day more.
+        corrected = holidays.with_day(schedule, next_weekday(datetime.combine(HOLIDAY, datetime.min.time(),
+                                                                              clock.TZ)).date(), is_workday=False)
+        moved = tuple((day, day) for day in service.deps.calendar.days_moved_by(corrected))
+        service.deps.calendar.apply(corrected)  # as the feed does, which gives the hook the days moved
+        assert await recompute_deadlines(service.deps, [corrected], moved) >= 1
+        fixed = (await service.client.get(f"/alerts/{alert_id}", headers=OFFICE)).json()
+        assert at(fixed["respond_by"]) == next_weekday(at(changed["respond_by"]))
+        assert fixed["respond_by_provisional"] is False
     finally:
         r = await service.post("/models", OFFICE, {"model": current, "note": "back to the model before this test"})
         assert r.status_code == 201, r.text

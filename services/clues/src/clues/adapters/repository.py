@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import statistics
 from jsp_common.db import all_rows, dicts, first_row
+from jsp_common.schedule_feed import Moved, counted_through
 from jsp_common.domains import Domain
 from jsp_common.unnest import unnest_insert
 
@@ -197,10 +198,12 @@ async def timed_clues(session: AsyncSession, *, before: datetime, now: datetime,
                           .with_for_update(skip_locked=True))
 
 
-async def provisional_clues(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int) -> list[dict]:
-    """Clues with a provisional handling deadline, in (received_at, id) order after ``after``, locked (those
-    another replica holds are skipped: it recomputes them)."""
-    q = select(clues).where(clues.c.deadline_provisional)
+async def clues_to_recount(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int, moved: Moved,
+                           states: frozenset[str]) -> list[dict]:
+    """Clues with a provisional handling deadline, or in ``states`` with one counted through a ``moved`` span, in
+    (received_at, id) order after ``after``, locked (those another replica holds are skipped: it recomputes them)."""
+    q = select(clues).where(or_(clues.c.deadline_provisional, and_(
+        clues.c.state.in_(states), counted_through(clues.c.deadline_from, clues.c.deadline, moved))))
     if after is not None:
         q = q.where(tuple_(clues.c.received_at, clues.c.id) > tuple_(*after))
     q = q.order_by(clues.c.received_at, clues.c.id).limit(limit).with_for_update(skip_locked=True)

@@ -1,6 +1,6 @@
 """A year's holiday schedule was published or corrected: every open clue whose handling deadline was
-provisional is counted again, the change recorded on its timeline and announced to its departments
-(``clues.clue.deadline-changed.v1``, both dates given)."""
+provisional, or counted through a day the schedule moved, is counted again, the change recorded on its timeline
+and announced to its departments (``clues.clue.deadline-changed.v1``, both dates given)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from jsp_common.events.clues import ClueDeadlineChanged
 from jsp_common.holidays import YearSchedule
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
-from jsp_common.schedule_feed import recount_provisional
+from jsp_common.schedule_feed import Moved, recount_deadlines
 
 from ..adapters import repository as repo
 from ..deps import Deps
@@ -22,14 +22,16 @@ from . import journal
 from .extensions import deadline_of
 
 CALENDAR = Principal(subject="clues.workday-schedule", roles=[])
-OPEN = {s.value for s in lifecycle.TIMED_STATES} | {lifecycle.State.RETURNED.value}
+OPEN = frozenset({s.value for s in lifecycle.TIMED_STATES} | {lifecycle.State.RETURNED.value})
 
 
-async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
+async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], moved: Moved = (), *,
+                              now: datetime | None = None) -> int:
     """Returns how many deadlines moved or became final."""
-    return await recount_provisional(
-        deps.db, deps.source, schedules, what="provisional deadlines", calendar=deps.calendar,
-        fetch=repo.provisional_clues, batch=deps.settings.schedule_recompute_batch, recount=partial(_recount, deps),
+    return await recount_deadlines(
+        deps.db, deps.source, schedules, moved, what="handling deadlines", calendar=deps.calendar,
+        fetch=partial(repo.clues_to_recount, states=OPEN), batch=deps.settings.schedule_recompute_batch,
+        recount=partial(_recount, deps),
         after_of=lambda clue: (clue["received_at"], clue["id"]), now=now)
 
 

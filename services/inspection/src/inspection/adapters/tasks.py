@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.db import dicts
+from jsp_common.schedule_feed import Moved, counted_through
 
 from .tables import draws, plans, results, targets, tasks
 
@@ -180,11 +181,13 @@ async def overdue(session: AsyncSession, today: date, *, limit: int) -> list[dic
 
 
 
-async def provisional_dues(session: AsyncSession, *, after: tuple | None, limit: int) -> list[dict]:
-    """Unpublished targets whose publication deadline is provisional, in (inspected_on, task_id, uscc) order
-    after ``after``, locked (another replica's are skipped: it recomputes them)."""
+async def dues_to_recount(session: AsyncSession, *, after: tuple | None, limit: int, moved: Moved) -> list[dict]:
+    """Unpublished targets whose publication deadline is provisional or counted through a ``moved`` span, in
+    (inspected_on, task_id, uscc) order after ``after``, locked (another replica's are skipped: it recomputes
+    them)."""
     key = (targets.c.inspected_on, targets.c.task_id, targets.c.uscc)
-    q = select(targets).where(targets.c.due_provisional, targets.c.published_at.is_(None))
+    q = select(targets).where(targets.c.published_at.is_(None), targets.c.due_on.is_not(None), or_(
+        targets.c.due_provisional, counted_through(targets.c.inspected_on, targets.c.due_on, moved)))
     if after is not None:
         q = q.where(tuple_(*key) > tuple_(*after))
     q = q.order_by(*key).limit(limit).with_for_update(skip_locked=True)

@@ -1,5 +1,6 @@
 """A year's holiday schedule was published or corrected: every unpublished result whose publication deadline
-was provisional (counted through a year whose schedule was not known) is counted again; each department of
+was provisional (counted through a year whose schedule was not known), or counted through a day the schedule
+moved, is counted again; each department of
 the joint visit is told on its own topic (``inspection.publication.due-changed.v1``, both dates given), and
 the office's list of overdue publications uses the new date."""
 
@@ -13,7 +14,7 @@ from jsp_common import clock, topics
 from jsp_common.events.inspection import PublicationDueChanged
 from jsp_common.holidays import YearSchedule
 from jsp_common.outbox import SessionTx
-from jsp_common.schedule_feed import recount_provisional
+from jsp_common.schedule_feed import Moved, recount_deadlines
 
 from ..adapters import tasks as repo
 from ..deps import Deps
@@ -22,18 +23,19 @@ from ..domain import publication
 BATCH = 500
 
 
-async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
+async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], moved: Moved = (), *,
+                              now: datetime | None = None) -> int:
     """Returns how many publication deadlines moved or became final."""
-    return await recount_provisional(
-        deps.db, deps.source, schedules, what="publication deadlines", calendar=deps.calendar,
-        fetch=repo.provisional_dues, batch=BATCH, recount=partial(_recount, deps),
+    return await recount_deadlines(
+        deps.db, deps.source, schedules, moved, what="publication deadlines", calendar=deps.calendar,
+        fetch=repo.dues_to_recount, batch=BATCH, recount=partial(_recount, deps),
         after_of=lambda t: (t["inspected_on"], t["task_id"], t["uscc"]), now=now)
 
 
 async def _recount(deps: Deps, tx: SessionTx, t: dict, *, reason: str, now: datetime) -> int:
     due: date = publication.due_on(deps.calendar, t["inspected_on"], deps.settings.publish_within_workdays)
     provisional = publication.is_provisional(deps.calendar, t["inspected_on"], due)
-    if (due, provisional) == (t["due_on"], True):
+    if (due, provisional) == (t["due_on"], t["due_provisional"]):
         return 0
     await repo.set_target(tx.session, t["task_id"], t["uscc"], due_on=due, due_provisional=provisional)
     passed = publication.overdue(t["due_on"], clock.as_local(now).date(), published=False)

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import and_, func, not_, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.schedule_feed import Moved, counted_through
+
 from .tables import notifications
 
 
@@ -64,12 +66,14 @@ async def remind_due(session: AsyncSession, *, now: datetime, next_at: datetime,
         .returning(notifications))).all()
 
 
-async def provisional(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int
-                      ) -> list[dict[str, Any]]:
-    """Unacknowledged notifications whose acknowledge-by time is provisional, in (issued_at, id) order after
-    ``after``, locked (those locked by another replica are skipped: it recomputes them)."""
-    q = select(notifications).where(notifications.c.acknowledge_by_provisional,
-                                    notifications.c.acknowledged_at.is_(None))
+async def to_recount(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int, moved: Moved
+                     ) -> list[dict[str, Any]]:
+    """Unacknowledged notifications whose acknowledge-by time is provisional or counted through a ``moved`` span,
+    in (issued_at, id) order after ``after``, locked (those locked by another replica are skipped: it recomputes
+    them)."""
+    q = select(notifications).where(notifications.c.acknowledged_at.is_(None), or_(
+        notifications.c.acknowledge_by_provisional,
+        counted_through(notifications.c.issued_at, notifications.c.acknowledge_by, moved)))
     if after is not None:
         q = q.where(tuple_(notifications.c.issued_at, notifications.c.id) > tuple_(*after))
     q = (q.order_by(notifications.c.issued_at, notifications.c.id).limit(limit)

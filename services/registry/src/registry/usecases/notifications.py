@@ -18,7 +18,7 @@ from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
-from jsp_common.schedule_feed import recount_provisional
+from jsp_common.schedule_feed import Moved, recount_deadlines
 
 from ..adapters import adjudication as cases
 from ..adapters import notifications as notes
@@ -87,19 +87,21 @@ async def remind_overdue(deps: Deps, *, now: datetime | None = None) -> int:
     return sent
 
 
-async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
+async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], moved: Moved = (), *,
+                              now: datetime | None = None) -> int:
     """A year's holiday schedule was published or corrected: recompute every unacknowledged notification whose
-    acknowledge-by time was provisional, record the change on the entity's history and tell the department
-    (``registry.notification.due-changed.v1``, both times given). Returns how many moved or became final."""
-    return await recount_provisional(
-        deps.db, deps.source, schedules, what="provisional acknowledge-by times", calendar=deps.calendar,
-        fetch=notes.provisional, batch=deps.settings.overdue_scan_batch, recount=partial(_recount, deps),
+    acknowledge-by time was provisional or counted through a day the schedule moved, record the change on the
+    entity's history and tell the department (``registry.notification.due-changed.v1``, both times given).
+    Returns how many moved or became final."""
+    return await recount_deadlines(
+        deps.db, deps.source, schedules, moved, what="acknowledge-by times", calendar=deps.calendar,
+        fetch=notes.to_recount, batch=deps.settings.overdue_scan_batch, recount=partial(_recount, deps),
         after_of=lambda row: (row["issued_at"], row["id"]), now=now)
 
 
 async def _recount(deps: Deps, tx: Tx, row: dict[str, Any], *, reason: str, now: datetime) -> int:
     due = acknowledge_by(deps.calendar, row["issued_at"], deps.settings.ack_workdays)
-    if due == Due(row["acknowledge_by"], True):
+    if due == Due(row["acknowledge_by"], row["acknowledge_by_provisional"]):
         return 0
     await _announce_due(tx, row, due, reason=reason, now=now)
     return 1

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import Text, and_, bindparam, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.db import all_rows, first_row
+from jsp_common.schedule_feed import Moved, counted_through
 
 from .tables import alert_history, alerts, entities
 
@@ -75,11 +76,15 @@ async def due_alerts(session: AsyncSession, now: datetime, limit: int = 500) -> 
     return await all_rows(session, q)
 
 
-async def provisional_alerts(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int) -> list[dict]:
-    """Unanswered alerts whose response deadline is provisional, in (raised_at, id) order after ``after``, locked
-    (another replica's are skipped: it recomputes them)."""
+async def alerts_to_recount(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int,
+                            moved: Moved) -> list[dict]:
+    """Unanswered alerts whose response deadline is provisional or counted through a ``moved`` span, in
+    (raised_at, id) order after ``after``, locked (another replica's are skipped: it recomputes them)."""
     key = (alerts.c.raised_at, alerts.c.id)
-    q = select(alerts).where(alerts.c.respond_by_provisional, alerts.c.state.in_(("open", "acknowledged")))
+    q = select(alerts).where(alerts.c.state.in_(("open", "acknowledged")), or_(
+        alerts.c.respond_by_provisional,
+        and_(alerts.c.respond_within_workdays.is_not(None),
+             counted_through(alerts.c.raised_at, alerts.c.respond_by, moved))))
     if after is not None:
         q = q.where(tuple_(*key) > tuple_(*after))
     q = q.order_by(*key).limit(limit).with_for_update(skip_locked=True)

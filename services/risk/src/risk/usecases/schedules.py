@@ -1,5 +1,6 @@
 """A year's holiday schedule was published or corrected: every unanswered alert whose response deadline was
-provisional (counted in working days through a year whose schedule was not known) is counted again, the change
+provisional (counted in working days through a year whose schedule was not known), or counted through a day the
+schedule moved, is counted again, the change
 recorded on its history and announced where its other changes go: the general alerts topic and each
 responsible department's own (``risk.alert.respond-by-changed.v1``, both times given).
 
@@ -15,7 +16,7 @@ from functools import partial
 from jsp_common.events.risk import RiskAlertRespondByChanged
 from jsp_common.holidays import YearSchedule
 from jsp_common.outbox import SessionTx
-from jsp_common.schedule_feed import recount_provisional
+from jsp_common.schedule_feed import Moved, recount_deadlines
 
 from ..adapters import alert_rows
 from ..deps import Deps
@@ -26,11 +27,12 @@ CALENDAR = "risk.workday-schedule"
 BATCH = 500
 
 
-async def recompute_provisional(deps: Deps, schedules: Sequence[YearSchedule], *, now: datetime | None = None) -> int:
+async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], moved: Moved = (), *,
+                              now: datetime | None = None) -> int:
     """Returns how many response deadlines moved or became final."""
-    return await recount_provisional(
-        deps.db, deps.source, schedules, what="provisional response deadlines", calendar=deps.calendar,
-        fetch=alert_rows.provisional_alerts, batch=BATCH, recount=partial(_recount, deps),
+    return await recount_deadlines(
+        deps.db, deps.source, schedules, moved, what="response deadlines", calendar=deps.calendar,
+        fetch=alert_rows.alerts_to_recount, batch=BATCH, recount=partial(_recount, deps),
         after_of=lambda alert: (alert["raised_at"], alert["id"]), now=now)
 
 
