@@ -194,6 +194,9 @@ async def test_bad_input_is_rejected_with_reasons_and_dead_lettered(registry, ra
 
 
 async def test_changes_apply_in_bureau_order_and_duplicates_are_ignored(registry, raw_producer, bootstrap, kit):
+    """Particulars and status each in the bureau's order: a change older than the particulars is superseded, a
+    closure older than them still closes the entity, a registration again older than them reopens it and keeps
+    them."""
     code = kit.new_uscc()
     t0 = clock.now() - timedelta(days=3)
     registered = kit.entity_data(code, occurred_at=t0.isoformat())
@@ -202,8 +205,8 @@ async def test_changes_apply_in_bureau_order_and_duplicates_are_ignored(registry
     older = kit.entity_data(code, name="旧名称有限公司", occurred_at=(t0 + timedelta(days=1)).isoformat(),
                             changed_items=["名称"])
     first = kit.envelope_bytes("market.entity.registered.v1", registered)
-    closed = kit.envelope_bytes("market.entity.deregistered.v1", {
-        "uscc": code, "occurred_at": (t0 + timedelta(days=2, hours=1)).isoformat(),
+    closed = kit.envelope_bytes("market.entity.deregistered.v1", {  # before the newer change, arriving after it
+        "uscc": code, "occurred_at": (t0 + timedelta(days=1, hours=12)).isoformat(),
         "deregistered_on": clock.today().isoformat()})
     accepted = kit.mine(of_type("registry.registration.accepted.v1", uscc=code))
     async with tail(bootstrap, RECEIPTS) as t:
@@ -219,7 +222,16 @@ async def test_changes_apply_in_bureau_order_and_duplicates_are_ignored(registry
     assert entity["name"] == "新名称有限公司" and entity["status"] == "deregistered"
     history = (await registry.call("GET", f"/entities/{code}/history", kit.OFFICE)).json()
     assert [(c["event_type"].split(".")[2], c["outcome"]) for c in history["changes"]] == [
-        ("registered", "applied"), ("changed", "superseded"), ("changed", "applied"), ("deregistered", "applied")]
+        ("registered", "applied"), ("changed", "superseded"), ("deregistered", "applied"), ("changed", "applied")]
+
+    # Registered again after the closure, before the newer change (the record read back from the database).
+    again = kit.entity_data(code, name="再登记有限公司", occurred_at=(t0 + timedelta(days=1, hours=18)).isoformat())
+    async with tail(bootstrap, RECEIPTS) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", again), code)
+        [receipt] = await t.wait_for(accepted)
+    assert receipt.envelope.data["outcome"] == "applied"
+    entity = (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()
+    assert entity["name"] == "新名称有限公司" and entity["status"] == "active"
 
 
 async def test_a_department_whose_responsibility_ends_is_told_on_its_own_topic(registry, raw_producer, bootstrap,

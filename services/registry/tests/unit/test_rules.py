@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from jsp_common import clock, uscc
-from jsp_common.events.registry import MarketEntityChanged, MarketEntityDeregistered, MarketEntityRegistered
+from jsp_common.events.registry import (MarketEntityChanged, MarketEntityDeregistered, MarketEntityRegistered,
+                                        MarketEntityRevoked)
 from registry.adapters.rules import starter_rules
 from registry.domain import directory
 from registry.domain.rules import CompiledRules, Facts, RuleSet, affirmative_scope, changed_rules
@@ -98,6 +99,29 @@ def test_an_older_change_is_superseded_not_applied():
     older = MarketEntityChanged(**{**_registered(T0).model_dump(), "name": "丙公司", "occurred_at": T0 + timedelta(days=1)})
     assert directory.apply_event(newer, older).outcome == "superseded"
     assert newer.name == "乙公司" and newer.version == 2
+
+
+def test_status_and_particulars_are_ordered_apart():
+    """A revocation at 09:00 that arrives after a change at 10:00 still closes the entity; a change at 09:00 that
+    arrives after a revocation at 10:00 still restates the particulars."""
+    created = directory.apply_event(None, _registered(T0)).record
+    nine, ten = T0 + timedelta(hours=9), T0 + timedelta(hours=10)
+    renamed = MarketEntityChanged(**{**_registered(T0).model_dump(), "name": "乙公司", "occurred_at": ten})
+    revoked = MarketEntityRevoked(uscc=CODE, occurred_at=nine, revoked_on="2024-06-01")
+    late_revocation = directory.apply_event(directory.apply_event(created, renamed).record, revoked)
+    assert late_revocation.outcome == "applied" and late_revocation.record.closed
+    assert late_revocation.record.name == "乙公司" and late_revocation.record.last_changed_at == ten
+
+    early_change = MarketEntityChanged(**{**_registered(T0).model_dump(), "name": "丙公司", "occurred_at": nine})
+    late_change = directory.apply_event(directory.apply_event(
+        created, MarketEntityRevoked(uscc=CODE, occurred_at=ten, revoked_on="2024-06-01")).record, early_change)
+    assert late_change.outcome == "applied" and late_change.record.name == "丙公司"
+    assert late_change.record.status == "revoked" and late_change.record.last_changed_at == ten
+    # Older than both, an event changes nothing.
+    stale = MarketEntityChanged(**{**_registered(T0).model_dump(), "name": "丁公司",
+                                   "occurred_at": T0 + timedelta(hours=8)})
+    assert directory.apply_event(late_change.record, stale).outcome == "superseded"
+    assert directory.apply_event(late_change.record, _registered(T0 + timedelta(hours=8))).outcome == "superseded"
 
 
 def test_closing_an_unknown_or_younger_entity_is_refused():

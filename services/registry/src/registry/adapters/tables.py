@@ -35,6 +35,9 @@ entities = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     Column("published_version", Integer, nullable=False, server_default="0"),
     Column("last_changed_at", DateTime(timezone=True), nullable=False),
+    # The bureau events the particulars and the status come from (NULL: last_changed_at; see domain.directory).
+    Column("stated_at", DateTime(timezone=True)),
+    Column("status_changed_at", DateTime(timezone=True)),
     Column("last_event_id", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

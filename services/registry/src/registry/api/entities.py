@@ -36,7 +36,7 @@ def _entity_fields() -> dict[str, Any]:
     every one present, and the columns the registry keeps beside them."""
     hints = get_type_hints(Record)
     shown = {("responsible_departments" if f.name == "departments" else f.name): (hints[f.name], ...)
-             for f in fields(Record)}
+             for f in fields(Record) if f.name not in ("stated_at", "status_changed_at")}
     shown.update(version=(int, ...), last_changed_at=(datetime, ...), city_code=(str | None, ...),
                  updated_at=(datetime, ...))
     return shown

@@ -1,8 +1,12 @@
 """The directory's state changes: applying a bureau event to an entity's current record. Pure; no I/O.
 
 Changes of one entity are applied in the order they happened at the bureau (``occurred_at``), not
-the order they arrive: an event older than the current record is *superseded* (kept in the history,
-not applied). A deregistration or revocation of an entity the directory does not know is refused.
+the order they arrive, for its particulars and for its status apart: a registration or change older than the
+particulars the record states does not restate them, and a registration, deregistration or revocation older than
+the record's status does not change it. An event that changes neither is *superseded* (kept in the history, not
+applied). So a revocation at 09:00 arriving after a change at 10:00 still closes the entity, and a change at
+09:00 arriving after a revocation at 10:00 still restates its particulars. A deregistration or revocation of an
+entity the directory does not know is refused.
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ class Record:
     assignment_source: str = "rules"
     rule_version: int | None = None
     version: int = 0
-    last_changed_at: datetime | None = None
+    last_changed_at: datetime | None = None    # the latest of the two below
+    stated_at: datetime | None = None          # the event its particulars come from (None: last_changed_at)
+    status_changed_at: datetime | None = None  # the event its status comes from (None: last_changed_at)
 
     @property
     def city_code(self) -> str | None:
@@ -96,32 +102,49 @@ _CAUSE = {MarketEntityRegistered: "registered", MarketEntityChanged: "changed",
           MarketEntityDeregistered: "deregistered", MarketEntityRevoked: "revoked"}
 
 
+def _not_before(at: datetime, since: datetime | None) -> bool:
+    return since is None or at >= since
+
+
 def apply_event(current: Record | None, data) -> Applied:
-    """The record after ``data`` (a market.entity.* contract), or *superseded* if it is older."""
-    cause = _CAUSE[type(data)]
-    if current is not None and current.last_changed_at is not None and data.occurred_at < current.last_changed_at:
-        return Applied("superseded", None, cause)
-    if isinstance(data, (MarketEntityRegistered, MarketEntityChanged)):
-        stated = {f: getattr(data, f) for f in _STATED}
-        stated["licences"] = [lic.model_dump(mode="json") for lic in data.licences]
-        if current is None:
-            record = Record(**stated, status=EntityStatus.ACTIVE.value, closed_on=None,
-                            version=1, last_changed_at=data.occurred_at)
-            return Applied("applied", record, cause)
-        record = replace(current, **stated, version=current.version + 1, last_changed_at=data.occurred_at)
-        if isinstance(data, MarketEntityRegistered) and current.closed:
-            record = replace(record, status=EntityStatus.ACTIVE.value, closed_on=None)  # registered again
-        return Applied("applied", record, cause)
+    """The record after ``data`` (a market.entity.* contract), or *superseded* if it changes neither the
+    particulars nor the status (each older than the record's)."""
+    cause, at = _CAUSE[type(data)], data.occurred_at
+    states = isinstance(data, (MarketEntityRegistered, MarketEntityChanged))
     if current is None:
-        raise UnknownEntity(f"entity {data.uscc} is not in the directory")
+        if not states:
+            raise UnknownEntity(f"entity {data.uscc} is not in the directory")
+        return Applied("applied", Record(**_stated(data), status=EntityStatus.ACTIVE.value, closed_on=None, version=1,
+                                         last_changed_at=at, stated_at=at, status_changed_at=at), cause)
+    restate = states and _not_before(at, current.stated_at or current.last_changed_at)
+    sets_status = not isinstance(data, MarketEntityChanged) and _not_before(
+        at, current.status_changed_at or current.last_changed_at)
+    if not restate and not sets_status:
+        return Applied("superseded", None, cause)
+    record = replace(current, **_stated(data), stated_at=at) if restate else current
+    if sets_status:
+        record = replace(record, **_status(data, record), status_changed_at=at)
+    latest = max(at, current.last_changed_at) if current.last_changed_at else at
+    return Applied("applied", replace(record, version=current.version + 1, last_changed_at=latest), cause)
+
+
+def _stated(data: MarketEntityRegistered | MarketEntityChanged) -> dict[str, Any]:
+    stated = {f: getattr(data, f) for f in _STATED}
+    stated["licences"] = [lic.model_dump(mode="json") for lic in data.licences]
+    return stated
+
+
+def _status(data: MarketEntityRegistered | MarketEntityDeregistered | MarketEntityRevoked,
+            record: Record) -> dict[str, Any]:
+    """The status (and closing date) ``data`` gives ``record``: a registration makes it active (again)."""
+    if isinstance(data, MarketEntityRegistered):
+        return {"status": EntityStatus.ACTIVE.value, "closed_on": None}
     closed_on = data.deregistered_on if isinstance(data, MarketEntityDeregistered) else data.revoked_on
-    if closed_on < current.established_on:
+    if closed_on < record.established_on:
         raise InconsistentDates(f"closing date {closed_on.isoformat()} is before the establishment date "
-                                f"{current.established_on.isoformat()}")
+                                f"{record.established_on.isoformat()}")
     status = EntityStatus.DEREGISTERED if isinstance(data, MarketEntityDeregistered) else EntityStatus.REVOKED
-    record = replace(current, status=status.value, closed_on=closed_on, version=current.version + 1,
-                     last_changed_at=data.occurred_at)
-    return Applied("applied", record, cause)
+    return {"status": status.value, "closed_on": closed_on}
 
 
 @dataclass(frozen=True)
