@@ -96,7 +96,8 @@ RISK_ALERTS = "risk.alerts.v1"
 INSPECTION_REQUESTS = "risk.inspection-requests.v1"
 ABNORMAL_OPERATIONS = "market.abnormal-operations.v1"
 RISK_ALERT_EVENTS = ("risk.alert.raised.v1", "risk.alert.acknowledged.v1", "risk.alert.responded.v1",
-                     "risk.alert.escalated.v1", "risk.alert.respond-by-changed.v1", "risk.alert.closed.v1")
+                     "risk.alert.escalated.v1", "risk.alert.respond-by-changed.v1", "risk.alert.departments-added.v1",
+                     "risk.alert.closed.v1")
 WORKDAY_SCHEDULES = "reference.workday-schedules.v1"
 DEAD_LETTER_REDRIVES = "operations.dead-letter-redrives.v1"  # operators' re-drives of dead letters (jsp_common.deadletters)
 

@@ -78,5 +78,6 @@ def read_model_handlers():
         "risk.alert.responded.v1": on(ingest.alert_stepped),
         "risk.alert.escalated.v1": on(ingest.alert_stepped),
         "risk.alert.respond-by-changed.v1": on(ingest.alert_respond_by_changed),
+        "risk.alert.departments-added.v1": on(ingest.alert_departments_added),
         "risk.alert.closed.v1": on(ingest.alert_stepped),
     }

@@ -7,8 +7,8 @@ from sqlalchemy import text
 
 from jsp_common import clock, topics
 from jsp_common.db import Database
-from jsp_common.envelope import new_envelope
-from jsp_common.events.risk import RiskAlertAcknowledged, RiskAlertRaised
+from jsp_common.envelope import Envelope, new_envelope
+from jsp_common.events.risk import RiskAlertAcknowledged, RiskAlertDepartmentsAdded, RiskAlertRaised
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import unique
 
@@ -44,5 +44,30 @@ async def test_an_alert_s_departments_are_all_its_events_named_in_either_order(d
                 row = (await s.execute(text("SELECT departments, state FROM risk_alerts WHERE alert_id = :a"),
                                        {"a": alert_id})).one()
             assert (row.departments, row.state) == ([MEM, SAMR], "acknowledged"), order
+    finally:
+        await db.dispose()
+
+
+async def test_a_department_the_risk_service_adds_is_taken_in_and_the_alert_s_state_stands(dashboard_settings,
+                                                                                          raw_producer, dashboard):
+    """Acknowledged by samr, then mem made responsible: the alert names both and is still acknowledged."""
+    alert_id, uscc, now = unique("RA"), new_uscc(), clock.now()
+    raised = Envelope.from_bytes(alert_events(alert_id, uscc)[0][1])
+    samr_acknowledged = RiskAlertAcknowledged(alert_id=alert_id, uscc=uscc, level="blue", departments=[SAMR],
+                                              department=SAMR, by="samr-clerk", at=now)
+    added = RiskAlertDepartmentsAdded(alert_id=alert_id, uscc=uscc, level="blue", departments=[MEM, SAMR],
+                                      added=[MEM], state="acknowledged", raised_at=now, at=now)
+    sent = [raised, *(new_envelope(type=d.event_type, source="/test", data=d.model_dump(mode="json"))
+                      for d in (samr_acknowledged, added))]
+    db = Database(dashboard_settings.database_url)
+    try:
+        for env in sent:
+            await raw_producer.send(topics.RISK_ALERTS, env.to_bytes(), key=uscc.encode())
+        await raw_producer.flush()
+        await taken_in(db, dashboard_settings.read_model_group, [e.id for e in sent], what="the alert's events")
+        async with db.transaction() as s:
+            row = (await s.execute(text("SELECT departments, state, acknowledged_at FROM risk_alerts "
+                                        "WHERE alert_id = :a"), {"a": alert_id})).one()
+        assert (row.departments, row.state) == ([MEM, SAMR], "acknowledged") and row.acknowledged_at is not None
     finally:
         await db.dispose()

@@ -5,10 +5,9 @@ from __future__ import annotations
 from jsp_common import clock, replica, topics
 from jsp_common.consumer import BatchHandler, HandlerContext
 
-from .adapters import alert_rows
 from .adapters.tables import entities
 from .deps import Deps
-from .usecases import indicators, monitoring
+from .usecases import indicators, monitoring, responsibility
 
 REPLICA_TOPICS = replica.TOPICS
 INDICATOR_TOPICS = (topics.CLUE_LIFECYCLE, topics.INSPECTION_RESULTS, topics.ABNORMAL_OPERATIONS)
@@ -17,12 +16,11 @@ MONITORING_TOPICS = (topics.DEVICE_READINGS,)
 
 def replica_handlers() -> dict[str, BatchHandler]:
     """The directory replica; then the open alerts of a poll's entities name their responsible departments as
-    the registry now has them (a department that becomes responsible sees and answers the alert)."""
+    the registry now has them (a department that becomes responsible sees and answers the alert, and is told)."""
     def then_alerts(write: BatchHandler) -> BatchHandler:
         async def apply(contexts: list[HandlerContext]) -> None:
             await write(contexts)
-            await alert_rows.follow_responsibility(contexts[0].session, sorted({c.data.uscc for c in contexts}),
-                                                   clock.now())
+            await responsibility.follow(contexts, clock.now())
         return apply
     return {event_type: then_alerts(write) for event_type, write in replica.batch_handlers(entities).items()}
 

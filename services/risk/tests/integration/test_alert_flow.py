@@ -3,6 +3,8 @@ departments' topics, its class published; departments see only their own alerts,
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import text
 
 from jsp_testkit.samples import new_uscc
@@ -145,8 +147,9 @@ async def _more(count, before: int) -> bool:
 
 
 async def test_a_department_that_becomes_responsible_sees_and_answers_the_open_alert(service, bootstrap):
-    """The registry moves an entity with an open alert to another department: that department sees the alert,
-    lists it and acknowledges it (the alert kept the departments named when it was raised: 404 for it)."""
+    """The registry moves an entity with an open alert to another department: that department is told on its own
+    topic, sees the alert, lists it and acknowledges it (the alert kept the departments named when it was raised:
+    404 for it, and its line system never heard of it)."""
     uscc, mem = new_uscc(), dept("mem-410100")
     await service.entity(uscc, [SAMR])
     async with tail(bootstrap, ALERTS) as t:
@@ -155,11 +158,15 @@ async def test_a_department_that_becomes_responsible_sees_and_answers_the_open_a
         [raised] = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"))
     alert_id = raised.envelope.data["alert_id"]
     assert (await service.client.get(f"/alerts/{alert_id}", headers=mem)).status_code == 404
-    await service.entity(uscc, ["mem-410100"], version=2)      # the office decided it is the emergency bureau's
-
-    async def seen() -> bool:
-        return (await service.client.get(f"/alerts/{alert_id}", headers=mem)).status_code == 200
-    await wait_until(seen, what="the newly responsible department seeing the alert")
+    async with tail(bootstrap, ALERTS, MEM_ALERTS, SAMR_ALERTS) as t:
+        await service.entity(uscc, ["mem-410100"], version=2)  # the office decided it is the emergency bureau's
+        told = await t.wait_for(of_type("risk.alert.departments-added.v1", alert_id=alert_id), count=2)
+    assert sorted(m.topic for m in told) == sorted([ALERTS, MEM_ALERTS])  # not again to the bureau that has it
+    data = told[0].envelope.data
+    assert data["added"] == ["mem-410100"] and data["departments"] == sorted([SAMR, "mem-410100"])
+    assert data["state"] == "open"
+    assert datetime.fromisoformat(data["respond_by"]) == datetime.fromisoformat(raised.envelope.data["respond_by"])
+    assert (await service.client.get(f"/alerts/{alert_id}", headers=mem)).status_code == 200
     assert (await service.post(f"/alerts/{alert_id}/acknowledgement", mem)).status_code == 200
     listed = (await service.client.get("/alerts", headers=mem, params={"uscc": uscc})).json()
     assert [a["id"] for a in listed] == [alert_id]

@@ -188,6 +188,20 @@ class RiskAlertRespondByChanged(_AlertBase):
     at: datetime
 
 
+@event("risk.alert.departments-added.v1")
+class RiskAlertDepartmentsAdded(_AlertBase):
+    """Departments became responsible for the entity of an open alert (the registry moved it): they see,
+    acknowledge and answer the alert from now on. Sent to the general alerts topic and to each added department's
+    own; ``departments`` names every department the alert names now."""
+
+    added: list[DepartmentCode] = Field(min_length=1, description="the departments the alert names from now on")
+    state: Literal["open", "acknowledged", "responded"]
+    respond_by: datetime | None = Field(None, description="departments record their response before this")
+    respond_by_provisional: bool = False
+    raised_at: datetime
+    at: datetime
+
+
 @event("risk.alert.closed.v1")
 class RiskAlertClosed(_AlertBase):
     """The alert ended: the score fell below its level, or a higher level's alert superseded it."""

@@ -11,8 +11,9 @@ from jsp_common.events.inspection import (DrawAbandoned, InspectionResultPublish
 from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequested, AssignmentDisputed, EntityChanged,
                                         NotificationAcknowledged, NotificationDueChanged, NotificationIssued,
                                         NotificationReminded)
-from jsp_common.events.risk import (CreditClassChanged, RiskAlertAcknowledged, RiskAlertClosed, RiskAlertEscalated,
-                                    RiskAlertRaised, RiskAlertRespondByChanged, RiskAlertResponded)
+from jsp_common.events.risk import (CreditClassChanged, RiskAlertAcknowledged, RiskAlertClosed,
+                                    RiskAlertDepartmentsAdded, RiskAlertEscalated, RiskAlertRaised,
+                                    RiskAlertRespondByChanged, RiskAlertResponded)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..adapters import writes
@@ -164,6 +165,14 @@ async def alert_respond_by_changed(session: AsyncSession, d: RiskAlertRespondByC
     await writes.alert_respond_by_changed(session, d.alert_id, previous=d.previous_respond_by,
                                           respond_by=d.respond_by, provisional=d.respond_by_provisional,
                                           previous_passed=d.previous_passed)
+    await writes.announce(session, "alerts")
+
+
+async def alert_departments_added(session: AsyncSession, d: RiskAlertDepartmentsAdded, env: Envelope) -> None:
+    """The alert's departments take in those the risk service added (its state here stays as its steps made it)."""
+    await writes.upsert_alert(session, {"alert_id": d.alert_id, "uscc": d.uscc, "level": d.level.value,
+                                        "state": d.state, "departments": list(d.departments),
+                                        "raised_at": d.raised_at})
     await writes.announce(session, "alerts")
 
 

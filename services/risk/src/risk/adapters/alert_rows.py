@@ -105,19 +105,20 @@ WITH moved AS (
     WHERE a.uscc = ANY(:usccs) AND a.state <> 'closed' AND NOT (e.responsible_departments <@ a.departments)
     ORDER BY a.uscc FOR UPDATE OF a)
 UPDATE alerts SET departments = moved.after FROM moved WHERE alerts.id = moved.id
-RETURNING alerts.id, moved.before, moved.after""").bindparams(bindparam("usccs", type_=ARRAY(Text)))
+RETURNING alerts.*, moved.before""").bindparams(bindparam("usccs", type_=ARRAY(Text)))
 
 
-async def follow_responsibility(session: AsyncSession, usccs: list[str], at: datetime) -> int:
+async def follow_responsibility(session: AsyncSession, usccs: list[str], at: datetime) -> list[dict]:
     """The entities' open alerts name the departments now responsible for them too (the registry moved an
     entity: its new department sees and answers the alert); each change kept in the alert's history. Returns
-    how many alerts changed."""
-    changed = (await session.execute(_FOLLOW_RESPONSIBILITY, {"usccs": usccs})).all()
+    the alerts changed, as they are now, each with ``added``: the departments it names from now on."""
+    changed = [{**r, "added": sorted(set(r["departments"]) - set(r.pop("before")))}
+               for r in (dict(m) for m in (await session.execute(_FOLLOW_RESPONSIBILITY, {"usccs": usccs})).mappings())]
     if changed:
         await session.execute(insert(alert_history), [
-            {"alert_id": r.id, "at": at, "action": "departments_added", "actor": "registry", "department": None,
-             "details": {"added": sorted(set(r.after) - set(r.before))}} for r in changed])
-    return len(changed)
+            {"alert_id": r["id"], "at": at, "action": "departments_added", "actor": "registry", "department": None,
+             "details": {"added": r["added"]}} for r in changed])
+    return changed
 
 
 async def alert_history_of(session: AsyncSession, alert_id: str) -> list[dict]:
