@@ -77,6 +77,19 @@ async def test_an_invalid_event_is_refused_with_field_reasons_and_nothing_publis
     assert not [m for m in t.received if data["name"] in m.value.decode()]
 
 
+async def test_an_event_time_without_its_offset_is_refused(gw, actors):
+    """The envelope's time goes onto the topic as the contract's RFC 3339 date-time: a sender's local time
+    without an offset (or a bare date) would reach the departments' systems as a time they cannot parse."""
+    for time in ("2026-03-02T09:00:00", "2026-03-02"):
+        resp = await gw.http.post("/ingest/registrations", headers=actors["bureau"]["headers"],
+                                  json={"type": REGISTERED, "data": samples.registration(), "time": time})
+        assert resp.status_code == 422 and is_problem(resp), resp.text
+        assert [e["field"] for e in resp.json()["errors"]] == ["body.time"]
+    with_offset = await gw.http.post("/ingest/registrations", headers=actors["bureau"]["headers"], json={
+        "type": REGISTERED, "data": samples.registration(), "time": "2026-03-02T09:00:00+08:00"})
+    assert with_offset.status_code == 202, with_offset.text
+
+
 async def test_an_event_type_of_another_feed_is_refused(gw, actors):
     resp = await gw.http.post("/ingest/registrations", headers=actors["bureau"]["headers"],
                               json={"type": "hotline.work-order.submitted.v1", "data": samples.work_order()})

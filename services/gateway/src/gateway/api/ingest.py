@@ -3,7 +3,6 @@ topics with the same envelope. ``Idempotency-Key`` makes a resent POST have one 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -11,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from jsp_common import contracts_export
+from jsp_common.api_types import Timestamp
 from jsp_common.http import transaction
 from jsp_common.principal import Principal
 
@@ -28,7 +28,8 @@ class IngestEvent(BaseModel):
     data: dict[str, Any] = Field(description="the event's data, as its published contract (docs/schemas) says")
     id: Text | None = Field(None, min_length=1, max_length=200,
                            description="the sender's own event id (default: derived from the Idempotency-Key)")
-    time: datetime | None = Field(None, description="when the sender produced the event (default: now)")
+    time: Timestamp | None = Field(None, description="when the sender produced the event, with its offset "
+                                                    "(default: now)")
 
 
 class IngestAccepted(BaseModel):
