@@ -1,6 +1,7 @@
 """The particulars and the status of an entity ordered apart: the bureau event each comes from, so a closure
 older than a change of particulars still closes the entity (and a change older than a closure still restates
-its particulars). NULL in both for the records before this revision: they count from ``last_changed_at``.
+its particulars). NULL in both for the records before this revision (and the import's new ones): they count
+from ``last_changed_at`` until their next event writes both out.
 
 Revision ID: 0006
 Revises: 0005

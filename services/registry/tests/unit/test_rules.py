@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -117,6 +118,11 @@ def test_status_and_particulars_are_ordered_apart():
         created, MarketEntityRevoked(uscc=CODE, occurred_at=ten, revoked_on="2024-06-01")).record, early_change)
     assert late_change.outcome == "applied" and late_change.record.name == "丙公司"
     assert late_change.record.status == "revoked" and late_change.record.last_changed_at == ten
+    # A record from before the two times were kept (or an import line): its last change counts for both, and
+    # the side an event leaves keeps that time when the record's last change moves past it.
+    earlier = replace(created, stated_at=None, status_changed_at=None)
+    changed_first = directory.apply_event(earlier, renamed).record
+    assert directory.apply_event(changed_first, revoked).record.closed
     # Older than both, an event changes nothing.
     stale = MarketEntityChanged(**{**_registered(T0).model_dump(), "name": "丁公司",
                                    "occurred_at": T0 + timedelta(hours=8)})

@@ -27,8 +27,8 @@ _KEPT = {c: f"CASE WHEN e.assignment_source = 'office' THEN e.{c} ELSE {{x}}.{c}
 _SET = ", ".join([*(f"{c} = {{x}}.{c}" for c in RECORD), *(f"{c} = {v}" for c, v in _KEPT.items()),
                   "rule_version = {x}.rule_version", "version = e.version + 1",
                   "last_changed_at = {x}.last_changed_at", "updated_at = now()",
-                  # a line states particulars and status at once: both as of its time (NULL: last_changed_at)
-                  "stated_at = NULL", "status_changed_at = NULL"])
+                  # a line states particulars and status at once: both as of its time
+                  "stated_at = {x}.last_changed_at", "status_changed_at = {x}.last_changed_at"])
 _OPEN_CASE = ("INSERT INTO adjudication_cases (id, uscc, reason, status, candidate_departments, detail, opened_at, "
               "opened_by) SELECT gen_random_uuid()::text, uscc, 'no_rule_matched', 'open', '{{}}', "
               "'no responsibility rule matches (import)', now(), $1 FROM {source} "

@@ -35,7 +35,8 @@ entities = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     Column("published_version", Integer, nullable=False, server_default="0"),
     Column("last_changed_at", DateTime(timezone=True), nullable=False),
-    # The bureau events the particulars and the status come from (NULL: last_changed_at; see domain.directory).
+    # The bureau events the particulars and the status come from (NULL: last_changed_at, until the entity's next
+    # event writes both out; see domain.directory).
     Column("stated_at", DateTime(timezone=True)),
     Column("status_changed_at", DateTime(timezone=True)),
     Column("last_event_id", Text),

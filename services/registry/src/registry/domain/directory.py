@@ -116,12 +116,16 @@ def apply_event(current: Record | None, data) -> Applied:
             raise UnknownEntity(f"entity {data.uscc} is not in the directory")
         return Applied("applied", Record(**_stated(data), status=EntityStatus.ACTIVE.value, closed_on=None, version=1,
                                          last_changed_at=at, stated_at=at, status_changed_at=at), cause)
-    restate = states and _not_before(at, current.stated_at or current.last_changed_at)
-    sets_status = not isinstance(data, MarketEntityChanged) and _not_before(
-        at, current.status_changed_at or current.last_changed_at)
+    stated_at = current.stated_at or current.last_changed_at
+    status_changed_at = current.status_changed_at or current.last_changed_at
+    restate = states and _not_before(at, stated_at)
+    sets_status = not isinstance(data, MarketEntityChanged) and _not_before(at, status_changed_at)
     if not restate and not sets_status:
         return Applied("superseded", None, cause)
-    record = replace(current, **_stated(data), stated_at=at) if restate else current
+    # Both times written out: the side that stays keeps its time when last_changed_at moves past it.
+    record = replace(current, stated_at=stated_at, status_changed_at=status_changed_at)
+    if restate:
+        record = replace(record, **_stated(data), stated_at=at)
     if sets_status:
         record = replace(record, **_status(data, record), status_changed_at=at)
     latest = max(at, current.last_changed_at) if current.last_changed_at else at
