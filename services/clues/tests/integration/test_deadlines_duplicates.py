@@ -156,7 +156,7 @@ async def test_chasers_count_with_a_schedule_published_while_running(service, ra
     year = 2097  # this test's own year: no other test publishes it
     holiday = date(year, 1, 7)  # a Monday
     friday, tuesday = holiday - timedelta(days=3), holiday + timedelta(days=1)
-    clue_id = await clue_due_on(service, bootstrap, tuesday)  # as one received in the December before would be
+    clue_id = await clue_due_on(service, bootstrap, tuesday)
     friday_morning = datetime.combine(friday, time(9), TZ)
 
     async def chased() -> bool:
@@ -222,7 +222,8 @@ async def test_clues_due_the_same_day_already_chased_do_not_hold_up_the_next_day
 
 
 async def clue_due_on(service, bootstrap, day: date) -> str:
-    """A clue taken in by Kaifeng's market regulator, due at the end of ``day``; its id."""
+    """A clue taken in by Kaifeng's market regulator, due at the end of ``day`` (one working day from the day
+    before: counted again after a schedule's change, it stays due then); its id."""
     no = unique("WO")
     async with tail(bootstrap, KAIFENG_SAMR) as t:
         await service.work_order(no, "开封市龙亭区某超市销售过期食品。", address="河南省开封市龙亭区",
@@ -230,7 +231,8 @@ async def clue_due_on(service, bootstrap, day: date) -> str:
         clue_id = (await t.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=no)))[0].envelope.data["clue_id"]
     async with service.deps.db.transaction() as s:
         await s.execute(update(clues_table).where(clues_table.c.id == clue_id)
-                        .values(deadline=deadline_end_of(day), deadline_provisional=False))
+                        .values(deadline=deadline_end_of(day), deadline_provisional=False, deadline_workdays=1,
+                                deadline_from=datetime.combine(day - timedelta(days=1), time(9), TZ)))
     return clue_id
 
 
