@@ -4,15 +4,18 @@ visit is told on its own topic with both dates. A correction of a day it is coun
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import pytest_asyncio
+from sqlalchemy import select
 
 from jsp_common import clock, holidays, topics
 from jsp_common.workdays import WorkCalendar
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, of_type, tail
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, until_waiting_or_done
 
+from inspection.adapters.tables import targets
 from inspection.usecases.schedules import recompute_deadlines
 
 from .conftest import new_industry, started
@@ -84,10 +87,16 @@ async def test_a_published_schedule_moves_a_provisional_publication_deadline_and
 
     # The year corrected (its next revision): the working day after the holiday is a day off too. The final
     # deadline is counted through it, and moves a working day more.
+    # The target is held by another transaction meanwhile (a result being recorded): counted once it is free.
     corrected = holidays.with_day(schedule, next_weekday(HOLIDAY), is_workday=False)
     moved = tuple((day, day) for day in service.deps.calendar.days_moved_by(corrected))
     service.deps.calendar.apply(corrected)  # as the feed does, which gives the hook the days moved
-    assert await recompute_deadlines(service.deps, [corrected], moved) >= 1
+    async with service.deps.db.transaction() as holder:
+        await holder.execute(select(targets.c.uscc).where(targets.c.task_id == task["id"],
+                                                          targets.c.uscc == joint["uscc"]).with_for_update())
+        recount = asyncio.create_task(recompute_deadlines(service.deps, [corrected], moved))
+        await until_waiting_or_done(service.deps.db, recount, what="the recount")
+    assert await recount >= 1
     fixed = (await service.get(base, dept(SAMR))).json()
     assert date.fromisoformat(fixed["due_on"]) == next_weekday(next_weekday(previous))
     assert fixed["due_provisional"] is False

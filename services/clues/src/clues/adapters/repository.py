@@ -201,12 +201,13 @@ async def timed_clues(session: AsyncSession, *, before: datetime, now: datetime,
 async def clues_to_recount(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int, moved: Moved,
                            states: frozenset[str]) -> list[dict]:
     """Clues with a provisional handling deadline, or in ``states`` with one counted through a ``moved`` span, in
-    (received_at, id) order after ``after``, locked (those another replica holds are skipped: it recomputes them)."""
+    (received_at, id) order after ``after``, locked (one another transaction holds is waited for: skipped, a final
+    deadline would never be counted again)."""
     q = select(clues).where(or_(clues.c.deadline_provisional, and_(
         clues.c.state.in_(states), counted_through(clues.c.deadline_from, clues.c.deadline, moved))))
     if after is not None:
         q = q.where(tuple_(clues.c.received_at, clues.c.id) > tuple_(*after))
-    q = q.order_by(clues.c.received_at, clues.c.id).limit(limit).with_for_update(skip_locked=True)
+    q = q.order_by(clues.c.received_at, clues.c.id).limit(limit).with_for_update()
     return await all_rows(session, q)
 
 

@@ -183,12 +183,12 @@ async def overdue(session: AsyncSession, today: date, *, limit: int) -> list[dic
 
 async def dues_to_recount(session: AsyncSession, *, after: tuple | None, limit: int, moved: Moved) -> list[dict]:
     """Unpublished targets whose publication deadline is provisional or counted through a ``moved`` span, in
-    (inspected_on, task_id, uscc) order after ``after``, locked (another replica's are skipped: it recomputes
-    them)."""
+    (inspected_on, task_id, uscc) order after ``after``, locked (one another transaction holds is waited for:
+    skipped, a final deadline would never be counted again)."""
     key = (targets.c.inspected_on, targets.c.task_id, targets.c.uscc)
     q = select(targets).where(targets.c.published_at.is_(None), targets.c.due_on.is_not(None), or_(
         targets.c.due_provisional, counted_through(targets.c.inspected_on, targets.c.due_on, moved)))
     if after is not None:
         q = q.where(tuple_(*key) > tuple_(*after))
-    q = q.order_by(*key).limit(limit).with_for_update(skip_locked=True)
+    q = q.order_by(*key).limit(limit).with_for_update()
     return dicts(await session.execute(q))

@@ -69,15 +69,15 @@ async def remind_due(session: AsyncSession, *, now: datetime, next_at: datetime,
 async def to_recount(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int, moved: Moved
                      ) -> list[dict[str, Any]]:
     """Unacknowledged notifications whose acknowledge-by time is provisional or counted through a ``moved`` span,
-    in (issued_at, id) order after ``after``, locked (those locked by another replica are skipped: it recomputes
-    them)."""
+    in (issued_at, id) order after ``after``, locked (one another transaction holds is waited for: skipped, a
+    final time would never be counted again)."""
     q = select(notifications).where(notifications.c.acknowledged_at.is_(None), or_(
         notifications.c.acknowledge_by_provisional,
         counted_through(notifications.c.issued_at, notifications.c.acknowledge_by, moved)))
     if after is not None:
         q = q.where(tuple_(notifications.c.issued_at, notifications.c.id) > tuple_(*after))
     q = (q.order_by(notifications.c.issued_at, notifications.c.id).limit(limit)
-         .with_for_update(skip_locked=True))
+         .with_for_update())
     return [dict(r._mapping) for r in (await session.execute(q)).all()]
 
 

@@ -79,7 +79,8 @@ async def due_alerts(session: AsyncSession, now: datetime, limit: int = 500) -> 
 async def alerts_to_recount(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int,
                             moved: Moved) -> list[dict]:
     """Unanswered alerts whose response deadline is provisional or counted through a ``moved`` span, in
-    (raised_at, id) order after ``after``, locked (another replica's are skipped: it recomputes them)."""
+    (raised_at, id) order after ``after``, locked (one another transaction holds is waited for: skipped, a final
+    deadline would never be counted again)."""
     key = (alerts.c.raised_at, alerts.c.id)
     q = select(alerts).where(alerts.c.state.in_(("open", "acknowledged")), or_(
         alerts.c.respond_by_provisional,
@@ -87,7 +88,7 @@ async def alerts_to_recount(session: AsyncSession, *, after: tuple[datetime, str
              counted_through(alerts.c.raised_at, alerts.c.respond_by, moved))))
     if after is not None:
         q = q.where(tuple_(*key) > tuple_(*after))
-    q = q.order_by(*key).limit(limit).with_for_update(skip_locked=True)
+    q = q.order_by(*key).limit(limit).with_for_update()
     return await all_rows(session, q)
 
 
