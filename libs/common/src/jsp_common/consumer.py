@@ -209,11 +209,16 @@ class ConsumerLoop:
     async def start(self) -> None:
         await self._consumer.start()
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self.group}")
+        self._task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task) -> None:
+        if self.stopped_by is not None:  # readiness reports it too: the service consumes nothing any more
+            log.error("the consumer loop ended", group=self.group, error=repr(self.stopped_by))
 
     async def stop(self, timeout_s: float = 10.0) -> None:
         self._stopping = True
         if self._task:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(Exception, asyncio.CancelledError):  # an ended loop was logged as it ended
                 await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
             await cancel_until_done(self._task)
         await self._consumer.stop()
@@ -226,9 +231,26 @@ class ConsumerLoop:
                 raise TimeoutError(f"consumer group {self.group} got no partitions within {timeout_s}s")
             await asyncio.sleep(0.05)
 
+    @property
+    def stopped_by(self) -> BaseException | None:
+        """What ended the loop while it was meant to run (None while it runs, and after :meth:`stop`)."""
+        if self._task is None or not self._task.done() or self._task.cancelled() or self._stopping:
+            return None
+        return self._task.exception()
+
     async def run(self) -> None:
+        delay = self.backoff_initial_s
         while not self._stopping:
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
+            try:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
+            except KafkaError as exc:
+                # Nothing was read (the group's rights to a topic withdrawn for a while, a corrupt fetch): the
+                # loop must not end, or the service stops consuming while it looks alive.
+                log.error("reading from the broker failed; retrying", group=self.group, error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+                continue
+            delay = self.backoff_initial_s
             if not batches:
                 continue
             await self.apply(batches.values())

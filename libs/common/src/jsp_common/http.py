@@ -118,8 +118,11 @@ def create_service_app(*, title: str, settings: ServiceSettings, runtime_factory
 
     app.add_middleware(RequestContext)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness")
-    async def healthz() -> dict:
+    @app.get("/healthz", tags=["operations"], summary="Liveness: 503 once a consumer loop has ended (restart me)")
+    async def healthz(request: Request):
+        stopped = get_runtime(request).stopped_consumers()
+        if stopped:
+            return problem_response(503, "consumers stopped: " + ", ".join(stopped), consumers=stopped)
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: database and Kafka reachable")

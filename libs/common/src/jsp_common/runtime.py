@@ -256,6 +256,10 @@ class ServiceRuntime(Generic[DepsT]):
         await self.db.dispose()
         log.info("service stopped")
 
+    def stopped_consumers(self) -> list[str]:
+        """The consumer groups whose loop ended while it was meant to run, with what ended it."""
+        return [f"{c.group} ({type(c.stopped_by).__name__})" for c in self.consumers if c.stopped_by]
+
     async def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}
         for name, probe in (("database", self.db.ping), ("kafka", self.producer.ping)):
@@ -270,5 +274,6 @@ class ServiceRuntime(Generic[DepsT]):
             except Exception as exc:  # noqa: BLE001
                 checks["schema"] = f"unavailable: {type(exc).__name__}"
         if all(v == "ok" for v in checks.values()):  # the servers are there: is everything started on them?
-            checks["work"] = "ok" if self._started else "starting"
+            stopped = self.stopped_consumers()
+            checks["work"] = ("stopped: " + ", ".join(stopped) if stopped else "ok") if self._started else "starting"
         return checks

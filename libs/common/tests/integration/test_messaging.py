@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 from sqlalchemy import Column, Integer, MetaData, Table, Text, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -114,6 +115,30 @@ async def test_a_transient_failure_is_retried_and_applied_once(loop, producer, t
         await dead.poll()
     assert FLAKY[name] == 2
     assert [m for m in dead.received if m.key == name] == []
+
+
+async def test_a_failed_read_from_the_broker_is_retried_and_the_loop_goes_on(loop, producer, topic, db):
+    """A fetch that fails (the group's rights withdrawn for a while, a corrupt record) read nothing: the loop
+    tries again rather than ending, which would leave the service alive and consuming nothing; a loop that does
+    end says so."""
+    fetch, failures = loop._consumer.getmany, [KafkaError("topic authorization failed (for a while)")]
+
+    async def failing_once(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return await fetch(*args, **kwargs)
+
+    loop._consumer.getmany = failing_once
+    await wait_until(lambda: not failures, what="the loop's next read, failing")
+    name = unique("c")
+    await producer.publish(topic, envelope_for(name, by=7), key=name)
+    assert await wait_until(lambda: _eq(counter(db, name), 7), what="the event applied after the failed read") == 7
+    assert loop.stopped_by is None
+
+    # Anything else ends the loop: said, for the service's readiness to report.
+    failures.append(RuntimeError("a defect in the loop"))
+    await wait_until(lambda: loop.stopped_by is not None, what="the loop ended")
+    assert isinstance(loop.stopped_by, RuntimeError)
 
 
 async def _eq(value_coro, expected):
