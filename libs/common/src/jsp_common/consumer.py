@@ -370,6 +370,8 @@ class ConsumerLoop:
                 run.clear()
 
         for item in items:
+            if item.poison is not None:
+                await flush()  # the messages before it take effect (and are refused) before it is refused
             ctx = await self._context(session, item, post, fresh)
             if ctx is None:
                 continue
@@ -430,6 +432,9 @@ class ConsumerLoop:
             except Exception as exc:  # noqa: BLE001
                 infra = is_unavailable(exc)
                 EVENTS_FAILED.labels(self.group, "infrastructure" if infra else "handler").inc()
+                if item.poison is not None and not infra:  # its hook failed: refused for its own reason
+                    await self._poison(item, *item.poison)
+                    return
                 if not infra:
                     attempt += 1
                     if attempt >= self.max_attempts:

@@ -42,6 +42,12 @@ def _header(headers: tuple[tuple[str, bytes], ...], name: str) -> str | None:
     return None
 
 
+def _text(value: str | None) -> str | None:
+    """A refused message's text as a receipt may carry it: without NUL characters, which neither the outbox
+    (PostgreSQL text) nor the receipts' contracts take (a receipt that cannot be written is no receipt)."""
+    return value.replace("\x00", "") if value else value
+
+
 def field_errors_of(details: Any) -> list[dict[str, str]] | None:
     """Field-level reasons from a poison message's details (the consumer's ``[{"field", "reason"}]``);
     None when the details are something else (or nothing)."""
@@ -62,17 +68,21 @@ class Refusal:
     delivery: Delivery
     data: dict[str, Any] = field(default_factory=dict)   # the envelope's data when it is an object
 
+    def __post_init__(self) -> None:
+        for name in ("reason", "event_id", "event_type", "sender"):
+            object.__setattr__(self, name, _text(getattr(self, name)))
+
     @property
     def key(self) -> str | None:
-        return self.delivery.key_str
+        return _text(self.delivery.key_str)
 
     def string(self, name: str, *, scan: bool = True) -> str | None:
         """A string field of the data; when it is not there (the message is not even an envelope, or the
         field has the wrong type) and ``scan``, the value found for ``name`` in the raw bytes."""
         value = self.data.get(name)
         if isinstance(value, str):
-            return value
-        return _scan(self.delivery.value, name) if scan else None
+            return _text(value)
+        return _text(_scan(self.delivery.value, name)) if scan else None
 
 
 def refusal_of_poison(ctx: PoisonContext) -> Refusal:

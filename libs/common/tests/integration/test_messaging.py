@@ -436,6 +436,37 @@ async def test_a_batch_handler_gets_a_poll_at_once_and_a_rejected_event_alone_by
     assert len(batches) <= 16, f"the good events went on in batches, not one by one: {batches}"
 
 
+async def test_a_batch_handler_s_refusal_is_dead_lettered_before_a_later_unreadable_message(
+        db, bootstrap, producer, raw_producer, topic):
+    """Offset order holds for dead letters (and receipts) across a batch handler's run: the unreadable message
+    after a refused one was dead-lettered first (its refusal taken when reached, the run's at its end)."""
+    name = unique("c")
+
+    async def refuse_negative(ctxs: list[HandlerContext]) -> None:
+        for ctx in ctxs:
+            if ctx.data.by < 0:
+                ctx.dead_letter("a counter never goes down")
+            else:
+                await increment(ctx)
+
+    sent = [envelope_for(name, by=-1).to_bytes(), b"not JSON", envelope_for(name, by=5).to_bytes()]
+    for value in sent:  # all on the topic before the group starts: read in one poll
+        await raw_producer.send(topic, value, key=name.encode())
+    await raw_producer.flush()
+    c = ConsumerLoop(group="test.loop", topics=[topic], handlers={},
+                     batch_handlers={CounterIncremented.event_type: refuse_negative}, db=db, producer=producer,
+                     source="/test", backoff_initial_s=0.01, bootstrap_servers=bootstrap)
+    try:
+        async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+            await c.start()
+            got = await dead.wait_for(lambda m: m.key == name, count=2, what="the dead letters")
+        assert await wait_until(lambda: _eq(counter(db, name), 5), what="the good message applied") == 5
+    finally:
+        await c.stop()
+    assert [m.headers["dlq.original.offset"] for m in got] == [b"0", b"1"]
+    assert [m.value for m in got] == sent[:2]
+
+
 async def _outbox_ids(db: Database, out_topic: str) -> list[str]:
     async with db.transaction() as s:
         rows = (await s.execute(select(outbox_table.c.event_ids, outbox_table.c.topics)

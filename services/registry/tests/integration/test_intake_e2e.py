@@ -158,12 +158,15 @@ async def test_bad_input_is_rejected_with_reasons_and_dead_lettered(registry, ra
     truncated = kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(truncated_key),
                                    event_id=truncated_id)[:120]
     nul_name = kit.new_uscc()   # no text of the register may hold a NUL (it was retried, then dead-lettered)
-    bad = (wrong_check, unknown_division, truncated_key, nul_name)
+    nul_code = kit.new_uscc()   # nor the code: the receipt, keyed by it, could not be written, and the reason was lost
+    bad = (wrong_check, unknown_division, truncated_key, nul_name, nul_code)
     async with tail(bootstrap, RECEIPTS, kit.DLQ) as t:
         await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1",
                                                         kit.entity_data(wrong_check)), wrong_check)
         await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1",
                                                         kit.entity_data(nul_name, name="某某\u0000公司")), nul_name)
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(
+            nul_code, uscc=nul_code[:9] + "\u0000" + nul_code[9:])), nul_code)
         await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1",
                                                         kit.entity_data(unknown_division, division_code="110105")),
                        unknown_division)
@@ -171,7 +174,7 @@ async def test_bad_input_is_rejected_with_reasons_and_dead_lettered(registry, ra
         await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(good)), good)
 
         rejected = await t.wait_for(kit.mine(lambda m: of_type("registry.registration.rejected.v1")(m)
-                                             and m.envelope.data["uscc"] in bad), count=4)
+                                             and m.envelope.data["uscc"] in bad), count=5)
         await t.wait_for(kit.mine(of_type("registry.registration.accepted.v1", uscc=good)))
         by_uscc = {m.envelope.data["uscc"]: m.envelope.data for m in rejected}
         assert by_uscc[wrong_check]["errors"][0]["field"] == "uscc"
@@ -180,11 +183,13 @@ async def test_bad_input_is_rejected_with_reasons_and_dead_lettered(registry, ra
         assert division_error["field"] == "division_code"
         assert "unknown division code '110105'" in division_error["reason"]
         assert [e["field"] for e in by_uscc[nul_name]["errors"]] == ["name"]
+        assert [e["field"] for e in by_uscc[nul_code]["errors"]] == ["uscc"]
         cut = by_uscc[truncated_key]
         assert cut["event_id"] == truncated_id and cut["reason"].startswith("not JSON")
         assert cut["topic"] == INTAKE and cut["offset"] is not None and cut["sender"] == kit.BUREAU
-        dead = await t.wait_for(lambda m: m.topic == kit.DLQ and m.key in bad, count=4)
+        dead = await t.wait_for(lambda m: m.topic == kit.DLQ and m.key in bad, count=5)
         assert all(m.headers["dlq.reason"] for m in dead)
+        assert next(m for m in dead if m.key == nul_code).headers["dlq.reason"].startswith(b"schema-invalid")
         assert any(m.value == truncated for m in dead)
     for code in bad:
         assert await registry.fetchval("SELECT count(*) FROM entities WHERE uscc = $1", code) == 0
