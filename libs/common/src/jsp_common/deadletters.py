@@ -194,6 +194,10 @@ async def redrive(letters: list[DeadLetter], *, by: str, note: str = "", **clien
     from .producer import EventProducer, envelope_headers
 
     at = clock.now()
+    # A letter kept without its message (too large for the dead-letter topic) would go back empty.
+    if omitted := [dl.address for dl in letters if dl.header("dlq.value_omitted") is not None]:
+        raise ValueError("nothing re-driven: kept without their message, these dead letters are sent again from "
+                         "their original records (dlq.original.*): " + ", ".join(omitted))
     # Each record is built before anything is sent: what it cannot hold (an operator's name of over 200
     # characters, say) is refused while nothing has been re-driven, rather than after, unrecorded.
     unsent = [redrive_record(dl, by=by, at=at, note=note) for dl in letters]
@@ -283,6 +287,8 @@ def redrive_command(settings, args) -> int:
     except ValidationError as e:     # raised before anything is sent
         raise SystemExit("nothing re-driven, the re-drive cannot be recorded: " + "; ".join(
             f"{'/'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())) from None
+    except ValueError as e:          # so is this
+        raise SystemExit(str(e)) from None
     for r in records:
         print(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))
     print(f"{len(records)} dead letter(s) re-driven, recorded on {topics.DEAD_LETTER_REDRIVES}", file=sys.stderr)

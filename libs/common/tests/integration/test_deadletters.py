@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import Column, MetaData, Table, Text, func, select
@@ -208,6 +209,11 @@ async def test_a_redrive_that_cannot_be_recorded_sends_nothing_and_unreadable_le
             await deadletters.redrive([letter], by="o" * 201, bootstrap_servers=bootstrap)
         driven = cli("redrive", letter.address, "--by", "ops-sun", "--note", "n" * 2001)
         assert driven.returncode != 0 and "nothing re-driven" in driven.stderr and "note" in driven.stderr
+        # A letter kept without its message (too large) would go back empty: refused, naming it.
+        omitted = replace(letter, offset=letter.offset + 1000, value=b"",
+                          headers=(*letter.headers, ("dlq.value_omitted", b"80009 bytes, too large")))
+        with pytest.raises(ValueError, match=f"original records.*{omitted.address}"):
+            await deadletters.redrive([letter, omitted], by="ops-sun", bootstrap_servers=bootstrap)
 
         [record] = await deadletters.redrive([letter], by="ops-sun", note="unreadable, sent back as it was",
                                              bootstrap_servers=bootstrap)
