@@ -117,10 +117,12 @@ def sender_users() -> list[dict]:
     quotas = platform()["kafka"]["quotas"]["sender"]
     return [
         _user("sender-bureau", [_acl("topic", topics.MARKET_REGISTRATIONS, ["Write", "Describe"]),
+                                _acl("topic", topics.ABNORMAL_OPERATIONS, ["Write", "Describe"]),
                                 _acl("topic", topics.REGISTRATION_RECEIPTS, ["Read", "Describe"]),
                                 _acl("group", "bureau.", ["Read", "Describe"], "prefix"),
                                 _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
-              "the market regulation bureau: sends registrations, reads its receipts (groups bureau.<purpose>)",
+              "the market regulation bureau: sends registrations and the abnormal operations list, reads its receipts "
+              "(groups bureau.<purpose>)",
               quotas),
         _user("sender-hotline", [_acl("topic", topics.HOTLINE_WORK_ORDERS, ["Write", "Describe"]),
                                  _acl("topic", topics.HOTLINE_REPLIES, ["Read", "Describe"]),
@@ -131,10 +133,24 @@ def sender_users() -> list[dict]:
         _user("sender-monitoring", [_acl("topic", topics.DEVICE_READINGS, ["Write", "Describe"]),
                                     _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
               "monitoring device platforms: send device readings and heartbeats", quotas),
+        _user("sender-channels", [_acl("topic", topics.CLUE_SUBMISSIONS, ["Write", "Describe"]),
+                                  _acl("topic", topics.CHANNEL_REPLIES, ["Read", "Describe"]),
+                                  _acl("group", "channel.", ["Read", "Describe"], "prefix"),
+                                  _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
+              "the government service website, industry associations and news media: send clues, read their "
+              "replies (groups channel.<purpose>)", quotas),
         _user("reader-ministries", [_acl("topic", topics.RISK_ALERTS, ["Read", "Describe"]),
+                                    _acl("topic", topics.REGISTRY_ADJUDICATION, ["Read", "Describe"]),
                                     _acl("group", "ministry.", ["Read", "Describe"], "prefix")],
-              "ministries' and the office's line systems: read every risk alert (groups ministry.<purpose>)",
+              "ministries' and the office's line systems: read every risk alert and the adjudication queue "
+              "(groups ministry.<purpose>)", quotas),
+        _user("reader-judicial", [_acl("topic", topics.CASE_TRANSFERS, ["Read", "Describe"]),
+                                  _acl("group", "judicial.", ["Read", "Describe"], "prefix")],
+              "the public security and procuratorate line systems: read case transfers (groups judicial.<purpose>)",
               quotas),
+        _user("reader-public", [_acl("topic", topics.INSPECTION_DRAWS, ["Read", "Describe"]),
+                                _acl("group", "public.", ["Read", "Describe"], "prefix")],
+              "public verifiers of the inspection draws (groups public.<purpose>)", quotas),
     ]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from . import events, topics
-from .envelope import CONTENT_TYPE
+from .envelope import CONTENT_TYPE, Envelope
 
 DOCS = Path(__file__).resolve().parents[4] / "docs"
 PUBLISHED_PREFIXES = ("market.", "registry.", "hotline.", "clues.", "inspection.", "risk.", "monitoring.",
@@ -43,17 +43,24 @@ def _message_name(event_type: str) -> str:
     return event_type.replace(".", "_").replace("-", "_")
 
 
+def _limits(name: str) -> dict[str, int]:
+    """The length limits the envelope's model enforces on one of its fields (a consumer refuses past them)."""
+    prop = Envelope.model_json_schema()["properties"][name]
+    prop = next((p for p in prop.get("anyOf", []) if p.get("type") == "string"), prop)
+    return {k: v for k, v in prop.items() if k in ("minLength", "maxLength")}
+
+
 ENVELOPE_SCHEMA = {
     "type": "object",
     "additionalProperties": True,
     "required": ["specversion", "id", "source", "type", "time", "data"],
     "properties": {
         "specversion": {"type": "string", "const": "1.0"},
-        "id": {"type": "string", "description": "Unique per event; consumers de-duplicate on it."},
-        "source": {"type": "string", "description": "The producing system, e.g. /jsp/registry."},
-        "type": {"type": "string"},
-        "time": {"type": "string", "format": "date-time"},
-        "subject": {"type": "string"},
+        "id": {"type": "string", **_limits("id"), "description": "Unique per event; consumers de-duplicate on it."},
+        "source": {"type": "string", **_limits("source"), "description": "The producing system, e.g. /jsp/registry."},
+        "type": {"type": "string", **_limits("type")},
+        "time": {"type": "string", "format": "date-time", "description": "RFC 3339, with its offset."},
+        "subject": {"type": "string", **_limits("subject")},
         "datacontenttype": {"type": "string", "const": "application/json"},
         "traceparent": {"type": "string", "description": "W3C trace context."},
         "data": {"type": "object"},
@@ -105,11 +112,64 @@ def asyncapi_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
             "summary": schema.get("description") or t,
             "contentType": CONTENT_TYPE,
             "payload": {"$ref": f"#/components/schemas/{envelope_name}"},
+            "headers": {"$ref": "#/components/schemas/EventHeaders"},
             "bindings": {"kafka": {"key": {"type": "string", "description": "the topic's key (see the channel's "
                                                                              "x-key), e.g. the USCC"},
                                    "bindingVersion": "0.5.0"}},
         }
     return schemas, messages
+
+
+EVENT_HEADERS = {
+    "type": "object", "title": "EventHeaders",
+    "description": "Kafka headers (UTF-8 values) every event carries, copies of its envelope's, to route or trace "
+                   "it without parsing; the envelope is authoritative. A sender's ce_id lets the platform name "
+                   "the event in its rejection receipt even when the message cannot be read.",
+    "properties": {"content-type": {"type": "string", "const": CONTENT_TYPE},
+                   "ce_id": {"type": "string", "description": "the envelope's id"},
+                   "ce_type": {"type": "string", "description": "the envelope's type"},
+                   "traceparent": {"type": "string", "description": "W3C trace context, when traced"},
+                   "redrive.from": {"type": "string", "description": "on an operator's re-driven copy: the dead "
+                                                                     "letter's <topic>:<offset>"},
+                   "redrive.by": {"type": "string"}, "redrive.at": {"type": "string", "format": "date-time"},
+                   "redrive.note": {"type": "string"}},
+}
+DEAD_LETTER_HEADERS = {
+    "type": "object", "title": "DeadLetterHeaders",
+    "description": "The original message's headers, and the dead letter's own (UTF-8 values).",
+    "required": ["dlq.reason", "dlq.original.topic", "dlq.original.partition", "dlq.original.offset",
+                 "dlq.consumer.group", "dlq.failed_at"],
+    "properties": {
+        "dlq.reason": {"type": "string", "description": "why the group refused it (cut to 8 KiB, saying so)"},
+        "dlq.details": {"type": "string", "description": "JSON: the field-level reasons, [{field, reason}]"},
+        "dlq.original.topic": {"type": "string"},
+        "dlq.original.partition": {"type": "string", "description": "an integer"},
+        "dlq.original.offset": {"type": "string", "description": "an integer"},
+        "dlq.consumer.group": {"type": "string"},
+        "dlq.failed_at": {"type": "string", "format": "date-time"},
+        "dlq.value_omitted": {"type": "string", "description": "present when the value was too large to keep: "
+                                                               "its size and why; read the original record"},
+    },
+}
+
+
+def _dead_letters() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The dead-letter topics (one per topic and consuming group) as one channel, and the operation."""
+    channel = {
+        "address": "{topic}.dlq.{group}",
+        "description": "The messages a consumer group of the platform refused (unreadable, schema-invalid, or not "
+                       "applicable), each as it arrived, with the reason; operators re-drive them after a fix. A "
+                       "group reading every department's topic has one for all: dept.all.<kind>.v1.dlq.<group>.",
+        "parameters": {"topic": {"description": "the topic the message was read from"},
+                       "group": {"description": "the consumer group that refused it, e.g. registry.intake"}},
+        "messages": {"dead_letter": {"$ref": "#/components/messages/dead_letter"}},
+        "bindings": {"kafka": {"partitions": 1, "topicConfiguration": {"retention.ms": topics.FOREVER},
+                               "bindingVersion": "0.5.0"}},
+        "x-key": "the original message's key",
+    }
+    return channel, {"action": "send", "channel": {"$ref": "#/channels/dead_letters"},
+                     "summary": "The platform keeps what its groups refuse, with the reason.",
+                     "messages": [{"$ref": "#/channels/dead_letters/messages/dead_letter"}]}
 
 
 def asyncapi() -> dict[str, Any]:
@@ -136,30 +196,56 @@ def asyncapi() -> dict[str, Any]:
                 "description": "Department code: agency and division, e.g. samr-410100 (Zhengzhou market regulation).",
                 "examples": ["samr-410100"]}}
         channels[cid] = channel
-        platform_sends = any(p.split(" ")[0] in (*topics.SERVICES, "operators") for p in topic.producers)
-        operations[f"{'send' if platform_sends else 'receive'}_{cid}"] = {
-            "action": "send" if platform_sends else "receive",
-            "channel": {"$ref": f"#/channels/{cid}"},
-            "summary": ("The platform publishes: " if platform_sends else "The platform consumes: ")
-                       + topic.description,
-            "messages": [{"$ref": f"#/channels/{cid}/messages/{_message_name(t)}"} for t in topic.event_types],
-        }
+        # What the platform does with the topic: it publishes (a service, the operators' tools), consumes (a
+        # service's group), or both (an outside party's topic the gateway also publishes onto from HTTP).
+        sends = any(p.split(" ")[0] in (*topics.SERVICES, "operators") for p in topic.producers)
+        receives = any(c.split(" ")[0].split(".")[0] in topics.SERVICES for c in topic.consumers)
+        for action, does, what in (("send", sends, "publishes"), ("receive", receives or not sends, "consumes")):
+            if does:
+                operations[f"{action}_{cid}"] = {
+                    "action": action, "channel": {"$ref": f"#/channels/{cid}"},
+                    "summary": f"The platform {what}: {topic.description}",
+                    "messages": [{"$ref": f"#/channels/{cid}/messages/{_message_name(t)}"}
+                                 for t in topic.event_types]}
+    channels["dead_letters"], operations["send_dead_letters"] = _dead_letters()
+    schemas["EventHeaders"], schemas["DeadLetterHeaders"] = EVENT_HEADERS, DEAD_LETTER_HEADERS
+    messages["dead_letter"] = {
+        "name": "dead-letter", "title": "A refused message, as it arrived", "contentType": "application/octet-stream",
+        "summary": "The original message's bytes and headers (its value left out when too large: dlq.value_omitted), "
+                   "with the reason it was refused.",
+        "payload": {"type": "string", "description": "the original value, unchanged (any bytes)"},
+        "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"}}
     return {
         "asyncapi": "3.0.0",
         "info": {
             "title": "Joint Supervision Platform events",
             "version": "1.0.0",
             "description": "Kafka topics of Henan's cross-departmental comprehensive supervision platform. Every "
-                           "message is a CloudEvents 1.0 envelope in structured JSON mode; the key keeps events "
-                           "of one entity in order. Department systems read only their own `dept.<department>.` "
-                           "topics, with consumer group `<department>.<purpose>`.",
+                           "message is a CloudEvents 1.0 envelope in structured JSON mode; the key (UTF-8) keeps "
+                           "events of one entity in order. Keys are partitioned as the Java client does (murmur2 of "
+                           "the key's bytes, positive, modulo the partitions; with kcat or librdkafka set "
+                           "`partitioner=murmur2_random`), so a key sent from any client lands where the "
+                           "platform's own events of that key are. Department systems read only their own "
+                           "`dept.<department>.` topics, with consumer group `<department>.<purpose>`; the other "
+                           "parties' groups are `bureau.`, `hotline.`, `channel.` (website, associations, media), "
+                           "`ministry.` (ministries and the office), `judicial.` (police, procuratorate) and "
+                           "`public.` (draw verifiers) followed by their purpose, as their users allow; a message "
+                           "a platform group refuses goes, as it arrived, to that group's dead-letter topic "
+                           "(channel dead_letters) with the reason in its headers.",
         },
         "defaultContentType": CONTENT_TYPE,
         "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka",
-                              "description": "make run / make infra-up"}},
+                              "description": "make run / make infra-up"},
+                    "cluster": {"host": "{bootstrap}", "protocol": "kafka-secure",
+                                "description": "The province's cluster: TLS, each party signing in with its own "
+                                               "SCRAM-SHA-512 user (its topics and group prefix as above).",
+                                "variables": {"bootstrap": {"description": "the bootstrap address the operators "
+                                                                           "give, e.g. jsp-kafka-bootstrap:9093"}},
+                                "security": [{"$ref": "#/components/securitySchemes/scram"}]}},
         "channels": channels,
         "operations": operations,
-        "components": {"schemas": schemas, "messages": messages},
+        "components": {"schemas": schemas, "messages": messages, "securitySchemes": {"scram": {
+            "type": "scramSha512", "description": "SCRAM-SHA-512 over TLS; users and passwords from the operators"}}},
     }
 
 

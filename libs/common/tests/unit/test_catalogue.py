@@ -1,5 +1,9 @@
 """The event and topic catalogues agree with each other and with the published documents."""
 
+import json
+
+import pytest
+
 from jsp_common import contracts_export, events, topics
 from jsp_common.departments import all_departments
 
@@ -44,7 +48,11 @@ def test_published_documents_are_in_step_with_the_catalogues():
     assert contracts_export.stale() == [], "run `make schemas` and commit docs/"
     doc = contracts_export.asyncapi()
     assert doc["asyncapi"] == "3.0.0"
-    assert {c["address"] for c in doc["channels"].values()} == {t.name for t in topics.CATALOGUE}
+    assert {c["address"] for c in doc["channels"].values()} == {t.name for t in topics.CATALOGUE} | {
+        "{topic}.dlq.{group}"}  # every dead-letter topic, one channel
+    # The bureau's topic: the platform consumes it (the registry) and publishes onto it (the gateway's ingest).
+    assert {"receive_market_registrations_v1", "send_market_registrations_v1"} <= doc["operations"].keys()
+    assert "receive_registry_entities_v1" in doc["operations"]  # read by the inspection and risk services too
 
 
 def _refs(node, path=""):
@@ -72,6 +80,30 @@ def test_every_reference_of_the_asyncapi_document_resolves_from_its_root():
             unresolved.append(f"{where}: {ref}")
     assert unresolved == []
     schemas = doc["components"]["schemas"]
-    for message in doc["components"]["messages"].values():  # every event's payload is a schema of its own
+    events = (m for name, m in doc["components"]["messages"].items() if name != "dead_letter")
+    for message in events:  # every event's payload is a schema of its own
         envelope = schemas[message["payload"]["$ref"].rsplit("/", 1)[1]]
         assert envelope["properties"]["data"]["$ref"].startswith("#/components/schemas/")
+
+
+def test_the_document_refuses_what_the_consumers_refuse():
+    """A non-Python sender checking its messages against the document alone: an envelope id longer than the
+    consumers take, or a USCC with a letter in its division code, is refused there too, not only on arrival."""
+    import jsonschema
+    from jsp_common.envelope import Envelope, EnvelopeError
+    from jsp_common.uscc import is_valid
+    from jsp_testkit.samples import new_uscc
+
+    envelope = jsonschema.Draft202012Validator(contracts_export.ENVELOPE_SCHEMA)
+    good = {"specversion": "1.0", "id": "e1", "source": "/bureau", "type": "market.entity.registered.v1",
+            "time": "2026-03-02T09:00:00+08:00", "data": {}}
+    assert envelope.is_valid(good) and Envelope.model_validate(good)
+    for bad in ({**good, "id": "i" * 201}, {**good, "source": ""}, {**good, "subject": "s" * 501}):
+        assert not envelope.is_valid(bad)
+        with pytest.raises(EnvelopeError):
+            Envelope.from_bytes(json.dumps(bad).encode())
+    uscc = jsonschema.Draft202012Validator(
+        events.CATALOGUE["market.entity.registered.v1"].model_json_schema()["properties"]["uscc"])
+    code = new_uscc()
+    lettered = code[:4] + "A" + code[5:]
+    assert uscc.is_valid(code) and not uscc.is_valid(lettered) and not is_valid(lettered)

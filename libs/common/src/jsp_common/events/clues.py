@@ -98,7 +98,9 @@ class _ClueFields(EventData):
 
     content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS, pattern=_NONBLANK_PRINTABLE,
                          description="The complaint or report, Chinese free text")
-    received_at: datetime = Field(description="When the channel received it (the deadline clock starts here)")
+    received_at: datetime = Field(description="When the channel received it (the deadline clock starts here), with "
+                                              f"its offset, from {EARLIEST_RECEIPT.date().isoformat()} to "
+                                              f"{CLOCK_SKEW.seconds // 3600} hour(s) from now")
     address: str | None = Field(None, max_length=MAX_ADDRESS_CHARS, pattern=_PRINTABLE, description="Place of the matter")
     division_code: str | None = Field(None, description="Henan division code (GB/T 2260) if the sender knows it",
                                       json_schema_extra=_division_or_blank)

@@ -81,7 +81,8 @@ def _check_past_moment(value: datetime) -> datetime:
 
 
 def _uscc_schema(schema: dict) -> None:
-    schema.update(pattern=f"^[{uscc_mod.ALPHABET}]{{18}}$", format="uscc")
+    a = uscc_mod.ALPHABET  # positions 3-8 are the division code: digits
+    schema.update(pattern=f"^[{a}]{{2}}[0-9]{{6}}[{a}]{{10}}$", format="uscc")
 
 
 def _division_schema(schema: dict) -> None:
@@ -100,8 +101,17 @@ DivisionCode = Annotated[str, Field(description="Henan administrative division c
 IndustryCode = Annotated[str, Field(description="GB/T 4754-2017 industry class, four digits (a section letter "
                                                 "prefix such as 'F5212' is accepted and dropped)",
                                     json_schema_extra=_industry_schema), AfterValidator(_check_industry)]
-PastDate = Annotated[date, AfterValidator(_check_past_date)]
-PastMoment = Annotated[datetime, AfterValidator(_check_past_moment)]
+def _bounded(bounds: str):
+    """A schema's description, the field's own if any, saying the bounds the check enforces."""
+    def schema(s: dict) -> None:
+        s["description"] = f"{s['description']} ({bounds})" if s.get("description") else bounds
+    return schema
+
+
+PastDate = Annotated[date, Field(json_schema_extra=_bounded(f"{EARLIEST_DATE.isoformat()} to tomorrow")),
+                     AfterValidator(_check_past_date)]
+PastMoment = Annotated[datetime, Field(json_schema_extra=_bounded(f"{EARLIEST_DATE.isoformat()} to a day from now")),
+                       AfterValidator(_check_past_moment)]
 # No text of the register may hold a NUL character (PostgreSQL stores none): refused as the field's error, not
 # failed on writing it (the event retried, then dead-lettered with a database error).
 NO_NUL = r"^[^\x00]*$"
