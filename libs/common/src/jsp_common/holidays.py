@@ -29,6 +29,11 @@ class YearSchedule:
             return True
         return day.weekday() < 5 and day not in self.holidays
 
+    def days_differing(self, other: "YearSchedule") -> list[date]:
+        """The days of the year that are working days in one schedule and days off in the other."""
+        return sorted(d for d in self.holidays ^ other.holidays | self.makeup_workdays ^ other.makeup_workdays
+                      if self.is_workday(d) != other.is_workday(d))
+
 
 class InvalidSchedule(ValueError):
     """The schedule cannot be applied; ``errors`` are field-level reasons (``field``, ``reason``)."""

@@ -90,6 +90,16 @@ def outbox_per_transaction_revision():
     return (lambda: outbox_per_transaction(op)), (lambda: outbox_per_event(op))
 
 
+def counted_schedules_revision():
+    """``upgrade, downgrade`` of a service's revision that adds the table of the holiday schedules its deadlines
+    were counted with (:func:`jsp_common.schedule_feed.counted_schedules_table`)."""
+    from alembic import op
+
+    from .schedule_feed import counted_schedules_table
+    table = counted_schedules_table(MetaData())
+    return (lambda: table.create(op.get_bind())), (lambda: table.drop(op.get_bind()))
+
+
 def drop_messaging_tables(op) -> None:
     op.execute("DROP TABLE IF EXISTS outbox")
     messaging_metadata.drop_all(op.get_bind(), checkfirst=True)

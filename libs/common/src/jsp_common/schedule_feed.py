@@ -10,7 +10,10 @@ succeeds: a recomputation must not be skipped.
 
 A hook counts its open deadlines again with :func:`recount_deadlines` (page by page, each page in a transaction of
 its own): the provisional ones, and those counted through a moved day (a correction, or a schedule that differs
-from what the calendar knew of its year). It gives :func:`describe` as the reason it records and announces.
+from what the calendar knew of its year). It gives :func:`describe` as the reason it records and announces. The
+service's database keeps the schedules its deadlines were last counted with (:func:`counted_schedules_table`):
+measured against those, a schedule read again at every start moves nothing, and one published while the service
+was away moves the days it changed since, whatever the topic still holds.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from typing import Any, Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
-from sqlalchemy import and_, false, or_
+from sqlalchemy import (Column, Date, DateTime, Integer, MetaData, Table, and_, false, or_, select)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import clock
@@ -48,6 +52,47 @@ def describe(schedules: Sequence[YearSchedule]) -> str:
         f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})" for s in schedules)
 
 
+def counted_schedules_table(metadata: MetaData) -> Table:
+    """The holiday schedules a service's deadlines were last counted with, one row a year, in ``metadata`` (a
+    service's tables)."""
+    return Table("counted_schedules", metadata,
+                 Column("year", Integer, primary_key=True),
+                 Column("revision", Integer, nullable=False),
+                 Column("holidays", ARRAY(Date), nullable=False),
+                 Column("makeup_workdays", ARRAY(Date), nullable=False),
+                 Column("counted_at", DateTime(timezone=True), nullable=False))
+
+
+_COUNTED = counted_schedules_table(MetaData())
+
+
+async def _moved_since_counted(db: Database, schedules: Sequence[YearSchedule], moved: Moved) -> Moved:
+    """The spans to count again: per year, the days each schedule moved against the one the service's deadlines
+    were last counted with (none for the same revision); ``moved``'s span of a year never counted."""
+    async with db.transaction() as session:
+        rows = (await session.execute(select(_COUNTED).where(
+            _COUNTED.c.year.in_([s.year for s in schedules])))).mappings().all()
+    counted = {r["year"]: YearSchedule(r["year"], frozenset(r["holidays"]), frozenset(r["makeup_workdays"]),
+                                       revision=r["revision"]) for r in rows}
+    spans = []
+    for s in schedules:
+        if s.year not in counted:
+            spans += [span for span in moved if span[0].year == s.year]
+        elif counted[s.year].revision != s.revision and (days := s.days_differing(counted[s.year])):
+            spans.append((days[0], days[-1]))
+    return tuple(spans)
+
+
+async def _record_counted(db: Database, schedules: Sequence[YearSchedule], now: datetime) -> None:
+    rows = [{"year": s.year, "revision": s.revision, "holidays": sorted(s.holidays),
+             "makeup_workdays": sorted(s.makeup_workdays), "counted_at": now} for s in schedules]
+    async with db.transaction() as session:
+        stmt = insert(_COUNTED).values(rows)
+        await session.execute(stmt.on_conflict_do_update(
+            index_elements=[_COUNTED.c.year], set_={k: stmt.excluded[k] for k in rows[0] if k != "year"},
+            where=_COUNTED.c.revision <= stmt.excluded.revision))
+
+
 def counted_through(start: Any, end: Any, moved: Moved) -> ColumnElement[bool]:
     """SQL: a deadline counted from ``start`` to ``end`` (columns of a date or a time) runs through a span of
     ``moved``: it may count otherwise now."""
@@ -70,8 +115,10 @@ async def recount_deadlines(db: Database, source: str, schedules: Sequence[YearS
     changes), ``after_of(row)`` is a row's key. A row's events take ids derived from its key and the revisions of
     the schedules the ``calendar`` counts with (``SessionTx.caused_by``): counted again with them on a restored
     database, the change is announced under the ids it first had; a later revision's change gets new ones.
-    Logs how many ``what`` changed and returns that number."""
+    Logs how many ``what`` changed and returns that number. ``moved`` is narrowed to what changed since the
+    service's deadlines were last counted, and the schedules are recorded as counted with once all are."""
     now, reason = now or clock.now(), describe(schedules)
+    moved = await _moved_since_counted(db, schedules, moved)
     changed, after, revisions = 0, None, calendar.revisions()
     while True:
         async with db.transaction() as session:
@@ -83,6 +130,8 @@ async def recount_deadlines(db: Database, source: str, schedules: Sequence[YearS
         if len(rows) < batch:
             break
         after = after_of(rows[-1])
+    if schedules:
+        await _record_counted(db, schedules, now)
     if changed:
         log.info(f"{what} recomputed", count=changed, years=[s.year for s in schedules])
     return changed

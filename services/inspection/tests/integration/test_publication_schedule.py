@@ -100,3 +100,14 @@ async def test_a_published_schedule_moves_a_provisional_publication_deadline_and
     fixed = (await service.get(base, dept(SAMR))).json()
     assert date.fromisoformat(fixed["due_on"]) == next_weekday(next_weekday(previous))
     assert fixed["due_provisional"] is False
+
+    # Read again at a start (every published schedule applied anew, the days it moved measured against the
+    # shipped calendar's): the deadlines were counted with it, so none is read again, nor waited for.
+    whole_year = ((date(GAP_YEAR, 1, 1), date(GAP_YEAR, 12, 31)),)
+    async with service.deps.db.transaction() as holder:
+        await holder.execute(select(targets.c.uscc).where(targets.c.task_id == task["id"],
+                                                          targets.c.uscc == joint["uscc"]).with_for_update())
+        again = asyncio.create_task(recompute_deadlines(service.deps, [corrected], whole_year))
+        await until_waiting_or_done(service.deps.db, again, what="the recount at a start")
+        assert again.done(), "the recount waited for a deadline already counted with the schedule"
+    assert await again == 0

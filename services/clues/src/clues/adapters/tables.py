@@ -5,6 +5,7 @@ from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Int
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from jsp_common import replica
+from jsp_common.schedule_feed import counted_schedules_table
 
 metadata = MetaData()
 
@@ -162,3 +163,6 @@ entities = replica.entity_table(
     Column("place_grams", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Index("replica_entities_place_grams", "place_grams", postgresql_using="gin"),
     industry_code=False)
+
+# The holiday schedules the deadlines were last counted with (jsp_common.schedule_feed).
+counted_schedules = counted_schedules_table(metadata)

@@ -5,6 +5,7 @@ from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Inde
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from jsp_common import replica
+from jsp_common.schedule_feed import counted_schedules_table
 
 metadata = MetaData()
 
@@ -215,3 +216,6 @@ inspection_requests = Table(
     Index("inspection_requests_open", "uscc", postgresql_where=text("covered_at IS NULL")),
     Index("inspection_requests_departments", "departments", postgresql_using="gin"),
 )
+
+# The holiday schedules the deadlines were last counted with (jsp_common.schedule_feed).
+counted_schedules = counted_schedules_table(metadata)

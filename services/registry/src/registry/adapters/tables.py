@@ -4,6 +4,8 @@ from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Index, Inte
                         func, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from jsp_common.schedule_feed import counted_schedules_table
+
 metadata = MetaData()
 TextArray = ARRAY(Text)
 EMPTY_ARRAY = text("'{}'::text[]")
@@ -135,3 +137,6 @@ rule_sets = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("reassess", Text, nullable=False, server_default="none"),  # none | pending | done
 )
+
+# The holiday schedules the deadlines were last counted with (jsp_common.schedule_feed).
+counted_schedules = counted_schedules_table(metadata)

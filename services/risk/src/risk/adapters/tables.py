@@ -5,6 +5,7 @@ from sqlalchemy import (Boolean, Column, DateTime, Float, Index, Integer, MetaDa
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, JSONB
 
 from jsp_common import replica
+from jsp_common.schedule_feed import counted_schedules_table
 
 metadata = MetaData()
 
@@ -160,3 +161,6 @@ stream_offsets = Table(
     Column("watermark", DateTime(timezone=True)),  # the latest measured_at applied: event time on this partition
     PrimaryKeyConstraint("consumer_group", "topic", "partition"),
 )
+
+# The holiday schedules the deadlines were last counted with (jsp_common.schedule_feed).
+counted_schedules = counted_schedules_table(metadata)
