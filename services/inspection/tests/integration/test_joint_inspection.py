@@ -95,6 +95,11 @@ async def test_overlapping_plans_make_one_joint_visit_per_entity_replayable_from
     assert (await service.post(f"/draws/{announced['draw_id']}/abandon", other, {"reason": "x"})).status_code == 404
     assert task["id"] not in {x["id"] for x in (await service.get("/tasks", other)).json()}
     assert task["id"] in {x["id"] for x in (await service.get("/tasks", dept(NHC))).json()}
+    # Nor does a department of the task see an entity it does not inspect.
+    samr_only = next(x["uscc"] for x in targets if x["departments"] == [SAMR])
+    assert (await service.get(f"/tasks/{task['id']}/targets/{samr_only}", dept(NHC))).status_code == 404
+    assert (await service.get(f"/tasks/{task['id']}/targets/{samr_only}", dept(SAMR))).status_code == 200
+    assert (await service.get(f"/tasks/{task['id']}/targets/{shared[0]['uscc']}", dept(NHC))).status_code == 200
 
 
 def test_a_draw_recorded_in_an_earlier_run_still_replays_identically():

@@ -9,7 +9,6 @@ from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, Role, require
 
 from ..usecases import results as uc
-from ..usecases.plans import visible_task
 from .context import ID, USCC, Paging, paging
 from .schemas import ResultsIn
 
@@ -30,8 +29,7 @@ async def record(body: ResultsIn, request: Request, task_id: str = Path(pattern=
 @router.get("/tasks/{task_id}/targets/{uscc}", summary="One entity of a joint task with its results")
 async def target(request: Request, task_id: str = Path(pattern=ID), uscc: str = Uscc, actor: Principal = Depends(STAFF)):
     async with reading(request) as session:
-        await visible_task(session, actor, task_id)
-        return await uc.view(session, task_id, uscc)
+        return await uc.visible_target(session, actor, task_id, uscc)
 
 
 @router.post("/tasks/{task_id}/targets/{uscc}/publication", responses=STATE,

@@ -27,3 +27,9 @@ def in_task(p: Principal, task: dict) -> bool:
 
 def leads(p: Principal, task: dict) -> bool:
     return sees_all(p) or (p.has(Role.DEPARTMENT) and p.department == task["lead_department"])
+
+
+def sees_target(p: Principal, task: dict, target: dict) -> bool:
+    """An entity of a joint task: the office, the lead department (it publishes the results) and the departments
+    inspecting it; not the task's other departments."""
+    return leads(p, task) or (p.has(Role.DEPARTMENT) and p.department in target["departments"])

@@ -108,6 +108,15 @@ async def view(session: AsyncSession, task_id: str, uscc: str, *, for_update: bo
     return {**target, "results": recorded, "complete": items <= {r["item_code"] for r in recorded}}
 
 
+async def visible_target(session: AsyncSession, actor: Principal, task_id: str, uscc: str) -> dict:
+    """One entity of a joint task, with its results, as ``actor`` may see it (another's: 404)."""
+    task = await visible_task(session, actor, task_id)
+    target = await view(session, task_id, uscc)
+    if not access.sees_target(actor, task, target):
+        raise Problem(404, f"no target {uscc} in task {task_id}")
+    return target
+
+
 async def publish(tx: Transaction, actor: Principal, task_id: str, uscc: str) -> dict:
     """Publish one entity's complete results: the public feed and ``inspection.result.published.v1``."""
     task = await visible_task(tx.session, actor, task_id)
