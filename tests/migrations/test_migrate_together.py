@@ -1,6 +1,8 @@
 """`python -m <service> migrate` started twice at once (a release's Job retried while the first run goes on,
 two operators, two replicas' start-up) on an empty database: both succeed and the chain is applied once,
-because each run holds the database's migration lock (PostgreSQL advisory lock) while it upgrades."""
+because each run holds the database's migration lock (PostgreSQL advisory lock) while it upgrades. Each run has
+what the cluster's migration Job gives it: the production environment and the database, none of the service's
+secrets (which only serving needs)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ SERVICES = Path(__file__).resolve().parents[2] / "services"
 
 
 async def _migrate(service: str, url: str) -> tuple[int, str]:
-    env = {**os.environ, f"JSP_{service.upper()}_DATABASE_URL": url}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(f"JSP_{service.upper()}_")},
+           f"JSP_{service.upper()}_DATABASE_URL": url, "JSP_ENVIRONMENT": "production"}
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", service, "migrate", env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), 300)

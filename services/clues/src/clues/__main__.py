@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import create_app
     from .settings import Settings
 
-    return service_main(name="clues", service_dir=SERVICE_DIR, settings=lambda: Settings().check(),
+    return service_main(name="clues", service_dir=SERVICE_DIR, settings=Settings,
                         create_app=create_app, argv=argv,
                         commands={"scan": Command("run the deadline and case-transfer timer scan once", scan),
                                   "replay-replica": replay_command(entities, subscriptions.replica_extras)})

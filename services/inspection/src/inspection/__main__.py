@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import create_app
     from .settings import Settings
 
-    return service_main(name="inspection", service_dir=SERVICE_DIR, settings=lambda: Settings().check(),
+    return service_main(name="inspection", service_dir=SERVICE_DIR, settings=Settings,
                         create_app=create_app, argv=argv,
                         commands={"replay-replica": replay_command(entities, subscriptions.replica_extras),
                                   "verify": Command("replay a draw from its published record", verify,
