@@ -44,6 +44,14 @@ def test_compose_runs_every_service_after_its_migration_and_the_topic_step():
     assert published == ["gateway"], "only the gateway is reachable from outside"
 
 
+def test_the_servers_keep_their_data_on_their_volumes():
+    """Recreating a container (an image bump, down and up) keeps the topics and offsets as the databases keep
+    theirs: Kafka writes where its volume is mounted."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    kafka = compose["kafka"]
+    assert [v.split(":")[1] for v in kafka["volumes"]] == [kafka["environment"]["KAFKA_LOG_DIRS"]]
+
+
 def test_every_service_image_is_built_from_the_one_dockerfile_with_its_name_and_port():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "ARG SERVICE" in dockerfile and "ARG PORT" in dockerfile

@@ -151,10 +151,13 @@ def test_every_consumer_group_has_a_scaled_object_reading_catalogue_topics_withi
             assert so["spec"]["minReplicaCount"] >= 2  # every service serves HTTP and runs periodic jobs
 
 
-def test_the_gateway_scales_on_cpu():
+def test_the_gateway_scales_on_cpu_behind_https():
     [hpa] = of("cluster", "HorizontalPodAutoscaler").values()
     assert hpa["spec"]["scaleTargetRef"]["name"] == "gateway" and hpa["spec"]["minReplicas"] >= 2
     assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+    assert "replicas" not in of("cluster", "Deployment")["gateway"]["spec"]  # an apply leaves the autoscaler's
+    [ingress] = of("cluster", "Ingress").values()
+    assert [t["hosts"] for t in ingress["spec"]["tls"]] == [[r["host"] for r in ingress["spec"]["rules"]]]
 
 
 # ------------------------------------------------------------------ per service

@@ -30,8 +30,9 @@ def kustomization(resources: list[str], **extra) -> str:
 
 def _overlay(name: str, nodes: int, instances: int, replication: str, growth: float | None) -> dict[str, str]:
     rep = topics.REPLICATION[replication]
-    scaled = [s.name for s in services() if s.groups]
-    # KEDA owns the replicas of the services it scales: without this, every apply would reset them.
+    scaled = [s.name for s in services() if s.groups or s["public"]]
+    # KEDA (or, for the public gateway, its CPU autoscaler) owns the replicas of the services it scales: without
+    # this, every apply would reset them.
     patches = [{"target": {"kind": "Deployment", "name": n}, "patch": '[{"op": "remove", "path": "/spec/replicas"}]'}
                for n in scaled]
     return {

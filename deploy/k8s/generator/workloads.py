@@ -161,12 +161,18 @@ def network_policy(s: Service) -> dict:
                      "ingress": ingress, "egress": egress}}
 
 
+HOST, TLS_SECRET = "jsp.example.gov.cn", "jsp-gateway-tls"  # the certificate: secrets.example.yaml
+
+
 def public_entry(s: Service) -> list[dict]:
     """The public service's Ingress and its autoscaler on CPU (it runs no consumer group to scale on)."""
     return [
         {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-         "metadata": {"name": s.name, "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "2m"}},
-         "spec": {"ingressClassName": "nginx", "rules": [{"host": "jsp.example.gov.cn", "http": {"paths": [
+         "metadata": {"name": s.name, "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "2m",
+                                                      "nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}},
+         # HTTPS only: passwords and tokens never travel in clear, and the pages' Secure session cookie is kept.
+         "spec": {"ingressClassName": "nginx", "tls": [{"hosts": [HOST], "secretName": TLS_SECRET}],
+                  "rules": [{"host": HOST, "http": {"paths": [
              {"path": "/", "pathType": "Prefix",
               "backend": {"service": {"name": s.name, "port": {"name": "http"}}}}]}}]}},
         {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": s.name},
