@@ -93,9 +93,10 @@ class Database:
         the schemas unqualified table names resolve in (e.g. a rebuild writing the same tables in a schema of
         its own); ``session_info``: what every session's ``info`` starts with."""
         self.url = url
-        connect_args = {"server_settings": {"search_path": search_path}} if search_path else {}
-        self.engine: AsyncEngine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0,
-                                                       pool_use_lifo=True, echo=echo, connect_args=connect_args)
+        server_settings = {"search_path": search_path} if search_path else None
+        self.engine: AsyncEngine = create_async_engine(**engine_arguments(url, server_settings),
+                                                       pool_size=2 * pool_size, max_overflow=0,
+                                                       pool_use_lifo=True, echo=echo)
         event.listen(self.engine.sync_engine.pool, "checkin", _returned)
         event.listen(self.engine.sync_engine.pool, "checkout", _pinger(ping_after_idle_s))
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info)
@@ -212,6 +213,24 @@ async def element_shares(session: AsyncSession, relation: str, column: str) -> d
 def asyncpg_dsn(url: str) -> str:
     """The plain libpq form of a SQLAlchemy URL (for asyncpg.connect, COPY and psql)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# libpq's TLS options in a URL's query, as a managed PostgreSQL gives them (sslmode=verify-full&sslrootcert=...).
+LIBPQ_TLS = frozenset({"sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslcrl"})
+
+
+def engine_arguments(url: str, server_settings: dict[str, str] | None = None) -> dict[str, Any]:
+    """``create_async_engine``'s arguments for ``url``. A URL with libpq's TLS options connects through
+    asyncpg's own reading of the DSN (what the raw connections do), since SQLAlchemy would hand those options
+    to asyncpg.connect as keywords it does not take: the same URL then works for both."""
+    extra = {"server_settings": server_settings} if server_settings else {}
+    if not LIBPQ_TLS & set(make_url(url).query):
+        return {"url": url, "connect_args": extra}
+    dsn = asyncpg_dsn(url)
+
+    async def connect():
+        return await asyncpg.connect(dsn, **extra)
+    return {"url": make_url(url).set(query={}), "async_creator": connect}
 
 
 async def ensure_database(url: str) -> bool:

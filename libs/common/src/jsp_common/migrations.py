@@ -30,7 +30,7 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from .db import asyncpg_dsn, ensure_database
+from .db import asyncpg_dsn, engine_arguments, ensure_database
 from .messaging_tables import inbox, outbox_batches
 from .messaging_tables import metadata as messaging_metadata
 
@@ -125,7 +125,7 @@ def run_env(target_metadata: MetaData) -> None:
             context.run_migrations()
 
     async def run_async() -> None:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
+        engine = create_async_engine(**engine_arguments(url), poolclass=pool.NullPool)
         async with engine.connect() as connection:
             await connection.run_sync(do_run)
         await engine.dispose()

@@ -23,6 +23,13 @@ def asyncpg_url(url: str) -> str:
     return url
 
 
+def with_database(server_url: str, database: str) -> str:
+    """The URL of ``database`` on the server of ``server_url``, its options (e.g. ``?sslmode=verify-full``) kept."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(server_url).set(database=database).render_as_string(hide_password=False)
+
+
 def _dev_caller_keys() -> str:
     from .caller import DEV_KEYS
 
@@ -57,8 +64,11 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_mechanism: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_MECHANISM"))
     kafka_sasl_username: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_USERNAME"))
     kafka_sasl_password: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SASL_PASSWORD"))
-    # The CA that signed the brokers' certificates (SSL, SASL_SSL), e.g. Strimzi's <cluster>-cluster-ca-cert.
+    # The CA that signed the brokers' certificates (SSL, SASL_SSL), e.g. Strimzi's <cluster>-cluster-ca-cert; the
+    # system's CAs when not set. A client certificate and key for brokers that ask for one (mutual TLS).
     kafka_ssl_cafile: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SSL_CAFILE"))
+    kafka_ssl_certfile: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SSL_CERTFILE"))
+    kafka_ssl_keyfile: str | None = Field(None, validation_alias=AliasChoices("JSP_KAFKA_SSL_KEYFILE"))
     # Two environments on one broker (e.g. "staging"): consumer group ids and dead-letter topics are prefixed
     # "<prefix>." (jsp_common.topics.in_environment), so neither takes the other's partitions or dead letters.
     env_prefix: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$",
@@ -126,8 +136,8 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _derive(self) -> "ServiceSettings":
         self.postgres_url = asyncpg_url(self.postgres_url)
-        if not self.database_url:
-            self.database_url = f"{self.postgres_url.rstrip('/')}/{self.service_name}"
+        if not self.database_url:  # the service's database on that server (its options, e.g. TLS, kept)
+            self.database_url = with_database(self.postgres_url, self.service_name)
         self.database_url = asyncpg_url(self.database_url)
         return self
 
@@ -147,10 +157,11 @@ class ServiceSettings(BaseSettings):
     def kafka_client_options(self) -> dict:
         opts: dict = {"bootstrap_servers": self.kafka_bootstrap_servers,
                       "security_protocol": self.kafka_security_protocol}
-        if self.kafka_ssl_cafile:
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL"):
             from aiokafka.helpers import create_ssl_context
 
-            opts["ssl_context"] = create_ssl_context(cafile=self.kafka_ssl_cafile)
+            opts["ssl_context"] = create_ssl_context(cafile=self.kafka_ssl_cafile, certfile=self.kafka_ssl_certfile,
+                                                     keyfile=self.kafka_ssl_keyfile)
         if self.kafka_sasl_mechanism:
             opts.update(sasl_mechanism=self.kafka_sasl_mechanism,
                         sasl_plain_username=self.kafka_sasl_username,
