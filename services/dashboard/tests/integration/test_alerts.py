@@ -3,12 +3,15 @@ the events arrive (the risk service adds a department that becomes responsible f
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import text
 
 from jsp_common import clock, topics
 from jsp_common.db import Database
 from jsp_common.envelope import Envelope, new_envelope
-from jsp_common.events.risk import RiskAlertAcknowledged, RiskAlertDepartmentsAdded, RiskAlertRaised
+from jsp_common.events.risk import (RiskAlertAcknowledged, RiskAlertDepartmentsAdded, RiskAlertRaised,
+                                    RiskAlertResponded)
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import unique
 
@@ -50,15 +53,20 @@ async def test_an_alert_s_departments_are_all_its_events_named_in_either_order(d
 
 async def test_a_department_the_risk_service_adds_is_taken_in_and_the_alert_s_state_stands(dashboard_settings,
                                                                                           raw_producer, dashboard):
-    """Acknowledged by samr, then mem made responsible: the alert names both and is still acknowledged."""
+    """Acknowledged and answered by samr, then mem made responsible and acknowledging: the alert names both, is
+    still answered, and keeps samr's acknowledgement's moment."""
     alert_id, uscc, now = unique("RA"), new_uscc(), clock.now()
     raised = Envelope.from_bytes(alert_events(alert_id, uscc)[0][1])
     samr_acknowledged = RiskAlertAcknowledged(alert_id=alert_id, uscc=uscc, level="blue", departments=[SAMR],
                                               department=SAMR, by="samr-clerk", at=now)
+    answered = RiskAlertResponded(alert_id=alert_id, uscc=uscc, level="blue", departments=[SAMR], department=SAMR,
+                                  by="samr-clerk", measures="已责令整改", at=now)
     added = RiskAlertDepartmentsAdded(alert_id=alert_id, uscc=uscc, level="blue", departments=[MEM, SAMR],
-                                      added=[MEM], state="acknowledged", raised_at=now, at=now)
+                                      added=[MEM], state="responded", raised_at=now, at=now)
+    mem_acknowledged = RiskAlertAcknowledged(alert_id=alert_id, uscc=uscc, level="blue", departments=[MEM, SAMR],
+                                             department=MEM, by="mem-clerk", at=now + timedelta(hours=1))
     sent = [raised, *(new_envelope(type=d.event_type, source="/test", data=d.model_dump(mode="json"))
-                      for d in (samr_acknowledged, added))]
+                      for d in (samr_acknowledged, answered, added, mem_acknowledged))]
     db = Database(dashboard_settings.database_url)
     try:
         for env in sent:
@@ -68,6 +76,6 @@ async def test_a_department_the_risk_service_adds_is_taken_in_and_the_alert_s_st
         async with db.transaction() as s:
             row = (await s.execute(text("SELECT departments, state, acknowledged_at FROM risk_alerts "
                                         "WHERE alert_id = :a"), {"a": alert_id})).one()
-        assert (row.departments, row.state) == ([MEM, SAMR], "acknowledged") and row.acknowledged_at is not None
+        assert (row.departments, row.state, row.acknowledged_at) == ([MEM, SAMR], "responded", now)
     finally:
         await db.dispose()

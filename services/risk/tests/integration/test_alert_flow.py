@@ -67,6 +67,8 @@ async def test_substantiated_clues_and_a_failed_inspection_raise_one_alert(servi
         assert r.status_code == 200 and r.json()["state"] == "responded"
         r = await service.post(f"/alerts/{alert_id}/response", dept(SAMR), {"measures": ""})
         assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("measures")
+        again = await service.post(f"/alerts/{alert_id}/acknowledgement", dept(SAMR))  # signed already: once
+        assert again.status_code == 200 and again.json()["state"] == "responded"
         await t.wait_for(of_type("risk.alert.responded.v1", alert_id=alert_id, department=SAMR), count=2)
         await t.wait_for(of_type("risk.alert.acknowledged.v1", alert_id=alert_id), count=2)
     history = (await service.client.get(f"/alerts/{alert_id}", headers=OFFICE)).json()["history"]

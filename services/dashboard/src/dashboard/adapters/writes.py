@@ -211,12 +211,19 @@ async def upsert_alert(session: AsyncSession, row: dict[str, Any]) -> None:
 
 async def alert_changed(session: AsyncSession, alert_id: str, base: dict[str, Any], state: str, **moments: Any) -> None:
     """An acknowledgement, a response, an escalation or the closing of an alert: its state, moment and
-    departments. A closed alert stays closed; an escalated one is escalated until it is answered or closed."""
+    departments. A closed alert stays closed; an escalated one is escalated until it is answered or closed, and
+    an acknowledgement (another department's, later) leaves an answered or escalated one as it is; the first
+    acknowledgement's moment is kept."""
     stmt = insert(risk_alerts).values(alert_id=alert_id, state=state, **base, **moments)
-    keep_closed = case((risk_alerts.c.state == "closed", "closed"), else_=stmt.excluded.state)
+    current = risk_alerts.c.state
+    kept = case((current == "closed", "closed"),
+                ((stmt.excluded.state == "acknowledged") & current.in_(("responded", "escalated")), current),
+                else_=stmt.excluded.state)
+    first = {"acknowledged_at": func.coalesce(risk_alerts.c.acknowledged_at, stmt.excluded.acknowledged_at)}
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[risk_alerts.c.alert_id],
-        set_={"state": keep_closed, "departments": _ALERT_DEPARTMENTS, **{k: stmt.excluded[k] for k in moments}}))
+        set_={"state": kept, "departments": _ALERT_DEPARTMENTS,
+              **{k: first.get(k, stmt.excluded[k]) for k in moments}}))
 
 
 async def alert_respond_by_changed(session: AsyncSession, alert_id: str, *, previous: datetime, respond_by: datetime,

@@ -168,6 +168,9 @@ async def acknowledge(tx: Tx, alert_id: str, actor: Principal) -> dict:
     department = _acting_department(alert, actor)
     if alert["state"] == "closed":
         raise Problem(409, "the alert is closed", state=alert["state"])
+    if any(h["action"] == "acknowledge" and h["department"] == department
+           for h in await alert_rows.alert_history_of(tx.session, alert_id)):
+        return alert  # signed by this department already: once is its acknowledgement
     now = clock.now()
     if alert["state"] == "open":
         await alert_rows.update_alert(tx.session, alert_id, state="acknowledged", acknowledged_at=now)
