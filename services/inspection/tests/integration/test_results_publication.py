@@ -68,6 +68,10 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
         overdue = (await service.get("/publications/overdue", OFFICE, params={"limit": 500})).json()
         assert any(o["task_id"] == task["id"] and o["uscc"] == joint_["uscc"] for o in overdue)
         assert (await service.get("/publications/overdue", dept(SAMR))).status_code == 403
+        # paged: a page of one at offset 1 starts where the first ends (empty past the end)
+        pages = [(await service.get("/publications/overdue", OFFICE, params={"limit": 1, "offset": n})).json()
+                 for n in (0, 1)]
+        assert pages == [overdue[:1], overdue[1:2]]
 
         assert (await service.post(f"{base}/publication", dept(NHC))).status_code == 403  # the lead publishes
         r = await service.post(f"{base}/publication", dept(SAMR))

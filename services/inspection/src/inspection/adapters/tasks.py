@@ -172,10 +172,10 @@ async def published(session: AsyncSession, *, since: datetime | None, limit: int
     return dicts(rows)
 
 
-async def overdue(session: AsyncSession, today: date, *, limit: int) -> list[dict]:
+async def overdue(session: AsyncSession, today: date, *, limit: int, offset: int = 0) -> list[dict]:
     q = (select(targets, tasks.c.matter_code, tasks.c.lead_department).join(tasks, tasks.c.id == targets.c.task_id)
          .where(targets.c.published_at.is_(None), targets.c.due_on < today)
-         .order_by(targets.c.due_on, targets.c.task_id, targets.c.uscc).limit(limit))
+         .order_by(targets.c.due_on, targets.c.task_id, targets.c.uscc).limit(limit).offset(offset))
     return dicts(await session.execute(q))
 
 

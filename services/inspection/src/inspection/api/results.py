@@ -42,4 +42,4 @@ async def publish(request: Request, task_id: str = Path(pattern=ID), uscc: str =
 @router.get("/publications/overdue", summary="Results not published within the working days allowed (the office)")
 async def overdue(request: Request, paging: Paging = Depends(paging), _: Principal = Depends(require(Role.OFFICE))):
     async with reading(request) as session:
-        return await uc.overdue(session, today=clock.today(), limit=paging.limit)
+        return await uc.overdue(session, today=clock.today(), limit=paging.limit, offset=paging.offset)

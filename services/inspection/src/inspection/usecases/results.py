@@ -160,8 +160,8 @@ async def feed(session: AsyncSession, *, since, limit: int) -> list[dict]:
     return out
 
 
-async def overdue(session: AsyncSession, *, today: date, limit: int) -> list[dict]:
+async def overdue(session: AsyncSession, *, today: date, limit: int, offset: int = 0) -> list[dict]:
     return [{"task_id": t["task_id"], "uscc": t["uscc"], "entity_name": t["entity_name"],
              "matter_code": t["matter_code"], "lead_department": t["lead_department"],
              "inspected_on": t["inspected_on"], "due_on": t["due_on"], "days_overdue": (today - t["due_on"]).days}
-            for t in await repo.overdue(session, today, limit=limit)]
+            for t in await repo.overdue(session, today, limit=limit, offset=offset)]

@@ -62,7 +62,8 @@ async def queue(session: AsyncSession, *, status: str, limit: int, offset: int) 
     total = (await session.execute(select(func.count()).select_from(adjudication_cases)
                                    .where(adjudication_cases.c.status == status))).scalar_one()
     rows = (await session.execute(_with_name().where(adjudication_cases.c.status == status)
-                                  .order_by(adjudication_cases.c.opened_at).limit(limit).offset(offset))).all()
+                                  .order_by(adjudication_cases.c.opened_at, adjudication_cases.c.id).limit(limit)
+                                  .offset(offset))).all()
     return total, [dict(r._mapping) for r in rows]
 
 
