@@ -115,6 +115,10 @@ async def test_dry_run_evaluates_the_entities_a_changed_rule_may_match_and_those
     got = await moved(current + [study_tours])
     assert {c: "moe-410300" in got.get(c, []) for c in (by_industry, by_licence, by_scope, untouched)} == {
         by_industry: True, by_licence: True, by_scope: True, untouched: False}
+    # An empty term is in every text: refused, not a rule that takes every entity.
+    blank = await registry.call("POST", "/rules/dry-run", kit.OFFICE, json={"rules": current + [
+        {**study_tours, "match": {"scope_keywords": ["  "]}}]})
+    assert blank.status_code == 422 and blank.json()["errors"][0]["field"].endswith("scope_keywords.0"), blank.text
 
     # Published without re-assessment, the rule set in force has not moved them yet: a dry-run of that very
     # set (no rule changed) still lists them.

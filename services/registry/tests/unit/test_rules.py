@@ -187,3 +187,21 @@ def test_departments_dropped_by_a_change_are_the_ones_whose_responsibility_ends(
     nothing = directory.assign(both, changed, RULES.evaluate(Facts("410105", "7299", "咨询")), 1).record
     assert directory.ended(both, nothing) == ["mem-410100", "samr-410100"]  # to adjudication
     assert directory.ended(None, both) == []
+
+
+def test_the_entities_rules_may_match_are_asked_for_with_three_parameters_however_many_terms():
+    """A statement takes at most 32,767 parameters: a rule set of 40,000 terms (within a rule's limits) made the
+    dry run and the re-assessment fail as if the database were away (503), for good."""
+    from sqlalchemy import select
+    from sqlalchemy.dialects import postgresql
+
+    from registry.adapters.entities import matched_by_any
+    from registry.adapters.tables import entities
+
+    many = RuleSet(rules=[{"id": f"bulk-{i}", "domain": "other", "agencies": ["moe"], "match": {
+        "industries": ["C", "14"], "licence_types": ["许可证"], "scope_keywords": [f"研学{i}-{j}" for j in range(200)]}}
+        for i in range(200)])
+    statement = select(entities.c.uscc).where(matched_by_any(many.rules)).compile(dialect=postgresql.dialect())
+    assert len(statement.params) == 3
+    assert len(statement.params["scope_patterns"]) == 40_000 and "%研学7-42%" in statement.params["scope_patterns"]
+    assert "14%" in statement.params["industry_patterns"]

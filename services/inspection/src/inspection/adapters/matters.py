@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, text
+from sqlalchemy import Text, and_, any_, bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.db import dicts
@@ -41,8 +42,9 @@ async def current(session: AsyncSession, code: str, on: date | None = None) -> M
 
 
 async def latest(session: AsyncSession, codes: list[str]) -> dict[str, MatterVersion]:
-    """The latest version of each of ``codes`` that has one (one statement, for a whole batch)."""
-    q = (_with_batch().where(matters.c.code.in_(sorted(set(codes))))
+    """The latest version of each of ``codes`` that has one (one statement, one parameter, for a whole batch)."""
+    wanted = bindparam("codes", value=sorted(set(codes)), type_=ARRAY(Text))
+    q = (_with_batch().where(matters.c.code == any_(wanted))
          .order_by(matters.c.code, matters.c.version.desc()).distinct(matters.c.code))
     return {m.code: m for m in map(to_version, (await session.execute(q)).mappings().all())}
 

@@ -77,13 +77,18 @@ def _starts_with(column, text: str):
 
 def matched_by_any(rules: Sequence[Rule]):
     """The entities one of ``rules`` may match, by industry, licence type or scope keyword: a superset that
-    SQL can narrow cheaply (divisions and negated scope clauses are left to the rules themselves)."""
-    conds = []
-    for r in rules:
-        conds += [_starts_with(entities.c.industry_code, p) for p in industries.digit_prefixes(r.match.industries)]
-        conds += [_contains(cast(entities.c.licences, Text), t) for t in r.match.licence_types]
-        conds += [_contains(entities.c.business_scope, k) for k in r.match.scope_keywords]
-    return or_(false(), *conds)
+    SQL can narrow cheaply (divisions and negated scope clauses are left to the rules themselves). Three
+    parameters (arrays of patterns) however many rules and terms: a statement takes at most 32,767."""
+    def like_any(column, name: str, patterns: list[str]):
+        unique = sorted(set(patterns))
+        return [column.like(any_(bindparam(name, value=unique, type_=ARRAY(Text))))] if unique else []
+
+    return or_(false(), *like_any(entities.c.industry_code, "industry_patterns", [
+        f"{_like_literal(p)}%" for r in rules for p in industries.digit_prefixes(r.match.industries)]),
+        *like_any(cast(entities.c.licences, Text), "licence_patterns",
+                  [f"%{_like_literal(t)}%" for r in rules for t in r.match.licence_types]),
+        *like_any(entities.c.business_scope, "scope_patterns",
+                  [f"%{_like_literal(k)}%" for r in rules for k in r.match.scope_keywords]))
 
 
 # ------------------------------------------------------------------ queries

@@ -24,6 +24,9 @@ from jsp_common import departments, divisions, industries
 from jsp_common.api_types import PRINTABLE, AgencyCode, DivisionCode, IndustryPrefix
 
 PrintableText = Annotated[str, Field(pattern=PRINTABLE)]  # no control characters (no NUL in the database)
+# A licence type or scope keyword: never empty (an empty one is in every text: the rule would match everything).
+Term = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]
+MAX_TERMS = 200  # per list of a rule's match
 from jsp_common.domains import Domain
 
 # A negated clause runs from its marker to the next clause boundary.
@@ -37,11 +40,12 @@ class RuleMatch(BaseModel):
         {"required": [k], "properties": {k: {"minItems": 1}}}
         for k in ("industries", "licence_types", "scope_keywords")]})
 
-    industries: list[IndustryPrefix] = Field(default_factory=list,
+    industries: list[IndustryPrefix] = Field(default_factory=list, max_length=MAX_TERMS,
                                              description="GB/T 4754 prefixes: 'C', '14', '526', '5265'")
-    licence_types: list[PrintableText] = Field(default_factory=list,
-                                               description="matched as a substring of the licence type")
-    scope_keywords: list[PrintableText] = Field(default_factory=list, description="matched in the business scope")
+    licence_types: list[Term] = Field(default_factory=list, max_length=MAX_TERMS,
+                                      description="matched as a substring of the licence type")
+    scope_keywords: list[Term] = Field(default_factory=list, max_length=MAX_TERMS,
+                                       description="matched in the business scope")
 
     @field_validator("industries")
     @classmethod
