@@ -3,6 +3,8 @@ topic and closed; a return and re-dispatch; personal details encrypted, masked a
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
 
@@ -94,8 +96,22 @@ async def test_return_redispatch_and_arbitration(service, bootstrap):
         samr, mohurd = dept("samr-410300"), dept("mohurd-410300")
         r = await service.post(f"/clues/{clue_id}/return", samr, {"reason": "小区物业管理问题，属住建部门职责"})
         assert r.status_code == 200 and r.json()["state"] == "returned"
-        queue = (await service.client.get("/queue/manual-dispatch", headers=OFFICE)).json()
-        assert clue_id in [c["id"] for c in queue]
+        # The queue: unroutable clues, then returned ones, the longest waiting first, page by page.
+        later = unique("WO")
+        await service.work_order(later, "洛阳市西工区另一小区电梯困人。", address="河南省洛阳市西工区中州路14号",
+                                 uscc=new_uscc("410303"))
+        later_id = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=later)))[0].envelope.data[
+            "clue_id"]
+        await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=later_id, department="samr-410300"))
+        assert (await service.post(f"/clues/{later_id}/return", samr, {"reason": "物业问题"})).status_code == 200
+        whole = (await service.client.get("/queue/manual-dispatch", headers=OFFICE, params={"limit": 500})).json()
+        ids = [c["id"] for c in whole]
+        assert ids.index(clue_id) < ids.index(later_id)
+        pages = [(await service.client.get("/queue/manual-dispatch", headers=OFFICE,
+                                           params={"limit": 2, "offset": n})).json() for n in range(0, len(whole), 2)]
+        assert [c["id"] for page in pages for c in page] == [c["id"] for c in whole]
+        order = [(c["state"] != "pending_dispatch", datetime.fromisoformat(c["received_at"])) for c in whole]
+        assert order == sorted(order)
         assert (await service.post(f"/clues/{clue_id}/dispatch", samr, {"lead": "mohurd-410300"})).status_code == 403
         r = await service.post(f"/clues/{clue_id}/dispatch", OFFICE, {"lead": "mohurd-410300", "co": ["samr-410300"]})
         assert r.status_code == 200 and r.json()["lead_department"] == "mohurd-410300"

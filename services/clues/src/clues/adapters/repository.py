@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Text, and_, bindparam, func, insert, or_, select, text, true, tuple_, update
+from sqlalchemy import (DateTime, Integer, Text, and_, bindparam, case, func, insert, or_, select, text, true, tuple_,
+                        update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,6 +124,15 @@ async def list_clues(session: AsyncSession, *, department: str | None = None, ch
     if state:
         q = q.where(clues.c.state == state)
     return await all_rows(session, q.order_by(clues.c.received_at.desc(), clues.c.id).limit(limit).offset(offset))
+
+
+async def manual_queue(session: AsyncSession, *, limit: int, offset: int) -> list[dict]:
+    """Unroutable clues, then returned ones, each oldest first (the longest waiting are dispatched first)."""
+    first = case((clues.c.state == lifecycle.State.PENDING_DISPATCH.value, 0), else_=1)
+    q = (select(clues).where(clues.c.state.in_([lifecycle.State.PENDING_DISPATCH.value,
+                                                lifecycle.State.RETURNED.value]))
+         .order_by(first, clues.c.received_at, clues.c.id).limit(limit).offset(offset))
+    return await all_rows(session, q)
 
 
 async def lock_open_clues(session: AsyncSession, ids: list[str]) -> list[str]:

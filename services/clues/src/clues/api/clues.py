@@ -36,10 +36,12 @@ async def list_clues(request: Request, state: State | None = None, channel: Chan
                                       uscc=uscc, limit=limit, offset=offset)
 
 
-@router.get("/queue/manual-dispatch", summary="The office's manual dispatch queue: unroutable and returned clues")
-async def manual_queue(request: Request, principal: Principal = Depends(principal_from_request)) -> list[dict]:
+@router.get("/queue/manual-dispatch", summary="The office's manual dispatch queue: unroutable and returned clues, "
+                                              "the longest waiting first")
+async def manual_queue(request: Request, limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
+                       principal: Principal = Depends(principal_from_request)) -> list[dict]:
     async with reading(request) as session:
-        return await views.manual_queue(deps_of(request).cipher, session, principal)
+        return await views.manual_queue(deps_of(request).cipher, session, principal, limit=limit, offset=offset)
 
 
 @router.get("/clues/{clue_id}", summary="One clue (personal details in clear only for the office and hotline)")

@@ -31,11 +31,10 @@ async def list_clues(cipher: PiCipher, session: AsyncSession, actor: Principal, 
     return [access.view(cipher, r, actor) for r in rows]
 
 
-async def manual_queue(cipher: PiCipher, session: AsyncSession, actor: Principal) -> list[dict]:
-    """Unroutable clues, then returned ones: what the office dispatches by hand."""
-    rows = (await repo.list_clues(session, state="pending_dispatch", limit=500)
-            + await repo.list_clues(session, state="returned", limit=500))
-    return [access.view(cipher, r, actor) for r in rows]
+async def manual_queue(cipher: PiCipher, session: AsyncSession, actor: Principal, *, limit: int,
+                       offset: int) -> list[dict]:
+    """Unroutable clues, then returned ones, the longest waiting first: what the office dispatches by hand."""
+    return [access.view(cipher, r, actor) for r in await repo.manual_queue(session, limit=limit, offset=offset)]
 
 
 async def clue_detail(cipher: PiCipher, session: AsyncSession, clue_id: str, actor: Principal) -> dict:
