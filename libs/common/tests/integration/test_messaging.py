@@ -450,21 +450,29 @@ async def test_a_batch_handler_s_refusal_is_dead_lettered_before_a_later_unreada
                 await increment(ctx)
 
     sent = [envelope_for(name, by=-1).to_bytes(), b"not JSON", envelope_for(name, by=5).to_bytes()]
-    for value in sent:  # all on the topic before the group starts: read in one poll
-        await raw_producer.send(topic, value, key=name.encode())
-    await raw_producer.flush()
     c = ConsumerLoop(group="test.loop", topics=[topic], handlers={},
                      batch_handlers={CounterIncremented.event_type: refuse_negative}, db=db, producer=producer,
                      source="/test", backoff_initial_s=0.01, bootstrap_servers=bootstrap)
-    try:
-        async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
-            await c.start()
-            got = await dead.wait_for(lambda m: m.key == name, count=2, what="the dead letters")
-        assert await wait_until(lambda: _eq(counter(db, name), 5), what="the good message applied") == 5
-    finally:
-        await c.stop()
+    got = await _one_poll_dead_lettered(c, raw_producer, bootstrap, db, topic, name, sent, letters=2, total=5)
     assert [m.headers["dlq.original.offset"] for m in got] == [b"0", b"1"]
     assert [m.value for m in got] == sent[:2]
+
+
+async def _one_poll_dead_lettered(loop: ConsumerLoop, raw_producer, bootstrap: str, db: Database, topic: str,
+                                  name: str, sent: list[bytes], *, letters: int, total: int) -> list:
+    """``sent`` put on the topic before ``loop`` starts (so read in one poll), then run until ``name`` has
+    ``letters`` dead letters and its counter ``total``; the dead letters, in the order they arrived."""
+    for value in sent:
+        await raw_producer.send(topic, value, key=name.encode())
+    await raw_producer.flush()
+    try:
+        async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+            await loop.start()
+            got = await dead.wait_for(lambda m: m.key == name, count=letters, what="the dead letters")
+        assert await wait_until(lambda: _eq(counter(db, name), total), what="the good messages applied") == total
+    finally:
+        await loop.stop()
+    return got
 
 
 async def _outbox_ids(db: Database, out_topic: str) -> list[str]:
@@ -559,21 +567,14 @@ async def test_a_poll_of_refused_messages_is_dead_lettered_in_order_one_too_larg
     big = b"not JSON " + b"x" * 80_000
     sent = [envelope_for(name, by=3).to_bytes(), b"not JSON 1", b'{"not": "an envelope"}', big,
             envelope_for(name, by=-1).to_bytes(), b"not JSON 2", envelope_for(name, by=4).to_bytes()]
-    for value in sent:  # all on the topic before the group starts: read in one poll
-        await raw_producer.send(topic, value, key=name.encode())
-    await raw_producer.flush()
     small = EventProducer(client_id="test.small", bootstrap_servers=bootstrap, max_request_size=64 * 1024)
     await small.start()
     c = ConsumerLoop(group="test.loop", topics=[topic], handlers={CounterIncremented.event_type: increment},
                      db=db, producer=small, source="/test", max_attempts=3, backoff_initial_s=0.01,
                      bootstrap_servers=bootstrap)
     try:
-        async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
-            await c.start()
-            got = await dead.wait_for(lambda m: m.key == name, count=5, what="the dead letters")
-        assert await wait_until(lambda: _eq(counter(db, name), 7), what="the good messages applied") == 7
+        got = await _one_poll_dead_lettered(c, raw_producer, bootstrap, db, topic, name, sent, letters=5, total=7)
     finally:
-        await c.stop()
         await small.stop()
     refused = [sent[1], sent[2], sent[3], sent[4], sent[5]]
     assert [m.headers["dlq.original.offset"] for m in got] == [str(sent.index(v)).encode() for v in refused]
