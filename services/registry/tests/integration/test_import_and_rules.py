@@ -226,6 +226,9 @@ async def test_a_two_character_name_is_found_and_a_broad_search_says_its_count_i
     assert {e["uscc"] for e in page["items"]} == set(named) and (page["total"], page["total_capped"]) == (3, False)
     whole = (await registry.call("GET", "/entities", kit.OFFICE, params={"name": f"{tag}商贸"})).json()
     assert whole["total"] == 3
+    # No name is longer than 200 characters: a longer query is refused (its bigrams were costly to look up).
+    long = await registry.call("GET", "/entities", kit.OFFICE, params={"name": tag * 101})
+    assert long.status_code == 422 and long.json()["errors"][0]["field"] == "query.name", long.text
 
     def deps(count_cap: int, shares: dict[str, float]):
         """The service's own deps with another cap and the name index's statistics as given."""

@@ -59,7 +59,9 @@ class DisputeIn(BaseModel):
 
 
 @router.get("", response_model=EntityPage, summary="Search the directory")
-async def search(request: Request, name: str | None = Query(None, description="Chinese substring of the name"),
+async def search(request: Request, name: str | None = Query(None, max_length=200,
+                                                             description="Chinese substring of the name (a name is "
+                                                                         "at most 200 characters)"),
                  division: DivisionCode | None = Query(None, description="division code; a city includes its counties"),
                  industry: str | None = Query(None, pattern=r"^[0-9A-Za-z]{1,5}$", description="industry code or prefix"),
                  department: DepartmentCode | None = None, status: EntityStatus | None = None,
