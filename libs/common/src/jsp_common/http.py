@@ -3,12 +3,14 @@ errors, request ids and trace context."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_wsgi_server
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,7 +19,7 @@ from . import tracing
 from .caller import Verifier
 from .logs import log_fields
 from .outbox import SessionTx
-from .problems import install_problem_handlers, problem_response
+from .problems import Problem, install_problem_handlers, problem_response
 from .runtime import ServiceRuntime
 from .settings import ServiceSettings
 
@@ -45,14 +47,29 @@ def deps_of(request: Request) -> Any:
     return get_runtime(request).deps
 
 
+# A request with an Idempotency-Key, once it took effect: in the inbox, beside the events the consumers applied.
+_CLAIM_REQUEST = text("INSERT INTO inbox (consumer_group, event_id) VALUES ('http', :id) ON CONFLICT DO NOTHING "
+                      "RETURNING event_id")
+
+
 @asynccontextmanager
-async def transaction(request: Request) -> AsyncIterator[SessionTx]:
+async def transaction(request: Request, *, once: bool = True) -> AsyncIterator[SessionTx]:
     """The route's own transaction: the use case writes and emits (outbox) in it; committed when the route's
-    block ends, rolled back when it raises. Its ids derive from ``request_cause``."""
+    block ends, rolled back when it raises. Its ids derive from ``request_cause``. A request with an
+    ``Idempotency-Key`` takes effect once (``once``; a route that replays its own answers passes False): resent
+    after it took effect (its answer lost on the way), it changes nothing and is answered 409; a resend of one
+    that failed (its transaction rolled back) is tried again. Without this, the resend took effect a second time
+    and its events, under the first one's ids, were dropped by every consumer's inbox."""
     runtime = get_runtime(request)
     principal = getattr(request.state, "principal", None)
+    cause = request_cause(request, getattr(principal, "subject", None))
     async with runtime.db.transaction() as session:
-        yield SessionTx(session, runtime.source, request_cause(request, getattr(principal, "subject", None)))
+        if cause is not None and once:
+            claimed = await session.execute(_CLAIM_REQUEST, {"id": hashlib.sha256(cause.encode()).hexdigest()})
+            if claimed.first() is None:
+                raise Problem(409, "this request (its Idempotency-Key) took effect already: nothing was done again; "
+                                   "read the result, or send a new key for a new request")
+        yield SessionTx(session, runtime.source, cause)
 
 
 @asynccontextmanager

@@ -154,3 +154,21 @@ async def test_a_result_for_an_entity_not_drawn_is_refused_and_nothing_written(s
     assert r.status_code == 409 and _fields(r) == {"items[1].item_code"}  # not an item of this entity's
     assert await _count(service, results, results.c.task_id == task["id"]) == 0
     assert await _count(service, tasks, tasks.c.id == task["id"]) == 1
+
+
+async def test_a_plan_resent_with_its_idempotency_key_is_made_once(service):
+    """A client that lost the answer resends with the same key: one plan, the resend told it took effect (it
+    was a second plan, whose events carried the first one's ids and were dropped by every consumer)."""
+    industry = new_industry()
+    await service.entities(3, industry)
+    matter = await service.matter()
+    body = {"matter_code": matter["code"], "period_start": f"{clock.today().year}-01-01",
+            "period_end": f"{clock.today().year}-12-31", "filter": {"industry_code": industry}, "ratios": {"B": 0.2}}
+    key = {"Idempotency-Key": unique("plan")}
+    first = await service.post("/plans", dept(SAMR), body, headers=key)
+    assert first.status_code == 201, first.text
+    again = await service.post("/plans", dept(SAMR), body, headers=key)
+    assert again.status_code == 409 and "took effect already" in again.json()["detail"]
+    assert await _count(service, plans, plans.c.matter_code == matter["code"]) == 1
+    other = await service.post("/plans", dept(SAMR), body, headers={"Idempotency-Key": unique("plan")})
+    assert other.status_code == 201  # a new key, a new request

@@ -46,7 +46,7 @@ def _route(feed: Feed):
                    idempotency_key: Text | None = Header(None, min_length=1, max_length=200,
                                                         description="resending with the same key has one effect"),
                    principal: Principal = Depends(require(feed.role))) -> JSONResponse:
-        async with transaction(request) as tx:
+        async with transaction(request, once=False) as tx:  # its own record replays the first answer
             status, answer, replayed = await ingest.ingest(
                 tx, principal, feed, body.model_dump(mode="json", exclude_none=True),
                 idempotency_key=idempotency_key, route=f"/ingest/{feed.name}")
