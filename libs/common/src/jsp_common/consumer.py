@@ -53,6 +53,12 @@ _CLAIM = text(
 ).bindparams(bindparam("ids", type_=ARRAY(Text)))
 
 
+async def claim(session: AsyncSession, group: str, ids: list[str]) -> set[str]:
+    """Record ``ids`` as taken in by ``group`` in the inbox (one statement, in the caller's transaction); the ones
+    seen for the first time (the others took effect before)."""
+    return set((await session.execute(_CLAIM, {"group": group, "ids": ids})).scalars())
+
+
 # A refused event (its handler dead-lettered it) is not applied: its inbox row goes with the same transaction, so
 # the event applies when an operator re-drives it after a fix (jsp_common.deadletters).
 _FORGET = text(
@@ -348,7 +354,7 @@ class ConsumerLoop:
         if not self.inbox:
             return set(wanted)
         ids = list(dict.fromkeys(wanted.values()))
-        new_ids = set((await session.execute(_CLAIM, {"group": self.group, "ids": ids})).scalars())
+        new_ids = await claim(session, self.group, ids)
         fresh: set[int] = set()
         for i, e in wanted.items():
             if e in new_ids:

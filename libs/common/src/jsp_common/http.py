@@ -10,13 +10,13 @@ from typing import Any, AsyncIterator, Callable, Iterable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_wsgi_server
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import tracing
 from .caller import Verifier
+from .consumer import claim
 from .logs import log_fields
 from .outbox import SessionTx
 from .problems import Problem, install_problem_handlers, problem_response
@@ -47,11 +47,6 @@ def deps_of(request: Request) -> Any:
     return get_runtime(request).deps
 
 
-# A request with an Idempotency-Key, once it took effect: in the inbox, beside the events the consumers applied.
-_CLAIM_REQUEST = text("INSERT INTO inbox (consumer_group, event_id) VALUES ('http', :id) ON CONFLICT DO NOTHING "
-                      "RETURNING event_id")
-
-
 @asynccontextmanager
 async def transaction(request: Request, *, once: bool = True) -> AsyncIterator[SessionTx]:
     """The route's own transaction: the use case writes and emits (outbox) in it; committed when the route's
@@ -64,11 +59,11 @@ async def transaction(request: Request, *, once: bool = True) -> AsyncIterator[S
     principal = getattr(request.state, "principal", None)
     cause = request_cause(request, getattr(principal, "subject", None))
     async with runtime.db.transaction() as session:
-        if cause is not None and once:
-            claimed = await session.execute(_CLAIM_REQUEST, {"id": hashlib.sha256(cause.encode()).hexdigest()})
-            if claimed.first() is None:
-                raise Problem(409, "this request (its Idempotency-Key) took effect already: nothing was done again; "
-                                   "read the result, or send a new key for a new request")
+        # Taken in once, as an event is: in the inbox (group "http"), in the request's own transaction.
+        request_id = hashlib.sha256(cause.encode()).hexdigest() if cause is not None and once else None
+        if request_id is not None and not await claim(session, "http", [request_id]):
+            raise Problem(409, "this request (its Idempotency-Key) took effect already: nothing was done again; "
+                               "read the result, or send a new key for a new request")
         yield SessionTx(session, runtime.source, cause)
 
 
