@@ -32,9 +32,24 @@ def published_types() -> list[str]:
     return sorted(t for t in events.CATALOGUE if t.startswith(PUBLISHED_PREFIXES))
 
 
+def _text_not_blank(node: Any) -> Any:
+    """Every required text (a string of at least one character, without a pattern or format of its own) takes a
+    non-whitespace character: the contracts' models strip a text's whitespace before they measure it, so a text of
+    spaces alone is refused on arrival, and a sender checking against the schema must learn so beforehand."""
+    if isinstance(node, list):
+        return [_text_not_blank(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _text_not_blank(v) for k, v in node.items()}
+    if node.get("type") == "string" and node.get("minLength", 0) >= 1 and not {"pattern", "format", "enum",
+                                                                                "const"} & node.keys():
+        node["pattern"] = r"\S"
+    return node
+
+
 def schema_of(event_type: str) -> dict[str, Any]:
     model = events.CATALOGUE[event_type]
-    schema = model.model_json_schema(mode="serialization")
+    schema = _text_not_blank(model.model_json_schema(mode="serialization"))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"https://jsp.henan.gov.cn/schemas/{event_type}.json",
             **schema, "title": event_type, "description": (model.__doc__ or "").strip()}

@@ -107,3 +107,27 @@ def test_the_document_refuses_what_the_consumers_refuse():
     code = new_uscc()
     lettered = code[:4] + "A" + code[5:]
     assert uscc.is_valid(code) and not uscc.is_valid(lettered) and not is_valid(lettered)
+
+
+_READING = {"device_id": "gas-001", "metric": "gas_lel", "value": 3.5, "unit": "%LEL",
+            "measured_at": "2026-03-02T10:00:00+08:00"}
+
+
+@pytest.mark.parametrize("event_type, sample, field", [
+    ("market.entity.registered.v1", "registration", "name"),
+    ("market.entity.registered.v1", "registration", "address"),
+    ("monitoring.device.reading-recorded.v1", None, "unit"),
+])
+def test_the_document_refuses_a_required_text_of_spaces_as_the_consumers_do(event_type, sample, field):
+    """The models strip a text before measuring it, so a required text of spaces alone is refused on arrival: a
+    sender checking against the published schema learns so beforehand."""
+    import jsonschema
+    from jsp_testkit import samples
+
+    data = getattr(samples, sample)() if sample else {**_READING, "uscc": samples.new_uscc()}
+    schema = jsonschema.Draft202012Validator(contracts_export.schema_of(event_type))
+    assert schema.is_valid(data) and events.parse_data(event_type, data)
+    blank = {**data, field: " \u3000\t "}
+    assert not schema.is_valid(blank)
+    with pytest.raises(ValueError):
+        events.parse_data(event_type, blank)

@@ -115,8 +115,10 @@ PastMoment = Annotated[datetime, Field(json_schema_extra=_bounded(f"{EARLIEST_DA
 # No text of the register may hold a NUL character (PostgreSQL stores none): refused as the field's error, not
 # failed on writing it (the event retried, then dead-lettered with a database error).
 NO_NUL = r"^[^\x00]*$"
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
-ShortText = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
+# A required text also holds a character other than whitespace (the models strip it first; said in the schema too).
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+ShortText = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK)]
 DepartmentCode = Annotated[str, Field(pattern=r"^[a-z]+-\d{6}$", description="e.g. samr-410100")]
 
 
@@ -153,7 +155,7 @@ class EntityRecordFields(BaseModel):
     entity_type: ShortText = Field(description="企业类型, e.g. 有限责任公司, 个体工商户")
     legal_representative: str | None = Field(None, max_length=100, pattern=NO_NUL,
                                              description="法定代表人/经营者")
-    address: str = Field(min_length=1, max_length=500, pattern=NO_NUL, description="住所/经营场所")
+    address: str = Field(min_length=1, max_length=500, pattern=NOT_BLANK, description="住所/经营场所")
     division_code: DivisionCode
     industry_code: IndustryCode
     business_scope: str = Field("", max_length=10000, pattern=NO_NUL, description="经营范围")
@@ -222,12 +224,12 @@ class AbnormalOperationCause(StrEnum):
 class AbnormalOperationListed(EventData):
     """The market regulation bureau listed the entity in the abnormal-operation directory (列入经营异常名录)."""
 
-    listing_id: str = Field(min_length=1, max_length=64, pattern=NO_NUL,
+    listing_id: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK,
                             description="the bureau's reference of the listing")
     uscc: USCC
     cause: AbnormalOperationCause
     listed_on: PastDate
-    authority: str = Field(min_length=1, max_length=200, pattern=NO_NUL,
+    authority: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK,
                            description="the deciding market regulation authority")
     occurred_at: PastMoment
 
@@ -236,7 +238,7 @@ class AbnormalOperationListed(EventData):
 class AbnormalOperationRemoved(EventData):
     """The entity was removed from the abnormal-operation directory (移出经营异常名录)."""
 
-    listing_id: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+    listing_id: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK)
     uscc: USCC
     removed_on: PastDate
     reason: str | None = Field(None, max_length=500, pattern=NO_NUL)
