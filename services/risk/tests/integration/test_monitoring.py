@@ -61,7 +61,7 @@ async def test_gas_over_the_limit_raises_an_alert_and_a_clue(service, bootstrap)
 
 async def test_a_device_whose_clock_is_wrong_still_raises_its_clue(service, bootstrap):
     """A detector sending Beijing time marked UTC (eight hours ahead): its leak is a clue received now (a clue may
-    not be received in the future), and its later readings are taken in as before."""
+    not be received in the future) and an observation of now, and its later readings are taken in as before."""
     uscc, device = new_uscc(), unique("gd")
     await service.entity(uscc, [SAMR], name="老李火锅店")
     await service.client.put(f"/devices/{device}", headers=OFFICE, json={"uscc": uscc, "metric": "gas_lel"})
@@ -72,6 +72,8 @@ async def test_a_device_whose_clock_is_wrong_still_raises_its_clue(service, boot
         clue = (await t.wait_for(of_type("clues.clue.submitted.v1", uscc=uscc)))[0].envelope.data
     assert abs(datetime.fromisoformat(clue["received_at"]) - clock.now()) < timedelta(minutes=5)
     assert "70%LEL" in clue["content"]
+    # and its window counts against the entity now, not eight hours on (the score counts nothing in the future)
+    assert (await service.standing(uscc))["counts"].get("gas_over_limit") == 1.0
 
 
 async def test_unknown_device_and_wrong_unit_go_to_the_dead_letter_topic(service, bootstrap):

@@ -17,7 +17,7 @@ def feed(profile, values_at, w=None):
     w = w or new_window("gd-1", values_at[0][1], profile)
     closed = []
     for v, at in values_at:
-        w, done = apply(w, profile, value=v, at=at, heartbeat=False)
+        w, done = apply(w, profile, value=v, at=at, heartbeat=False, now=max(at, T0 + timedelta(days=1)))
         if done:
             closed.append(done)
     return w, closed
@@ -36,6 +36,31 @@ def test_readings_in_range_close_nothing_and_late_readings_are_counted_only(star
     gas = starter.metric("gas_lel")
     w, closed = feed(gas, [(5, T0), (10, T0 + timedelta(seconds=70)), (80, T0 + timedelta(seconds=10))])
     assert closed == [] and w.late == 1 and w.breaches == 0
+
+
+def test_a_device_clock_set_right_after_running_ahead_is_evaluated_again(starter):
+    """One reading dated 2099 (a clock glitch), then the right time: the readings are not late for ever after, and
+    neither the glitch's clue cool-down nor its last-seen time holds the device's clues and silence off."""
+    gas = starter.metric("gas_lel")  # limit 25, clue at 50, heartbeat timeout 300 s
+    now = T0 + timedelta(seconds=30)
+    w = new_window("gd-1", T0, gas)
+    w, _ = apply(w, gas, value=60, at=datetime(2099, 1, 1, tzinfo=timezone.utc), heartbeat=False, now=now)
+    w, glitch = apply(w, gas, value=70, at=T0, heartbeat=False, now=now)
+    assert glitch is not None and glitch.raise_clue and w.start == T0 and w.late == 0 and w.readings == 1
+    assert w.last_clue_at == now and w.last_seen == T0
+    w, closed = apply(w, gas, value=0, at=T0 + timedelta(seconds=60), heartbeat=False, now=now + timedelta(seconds=60))
+    assert closed is not None and closed.worst == 70 and not closed.raise_clue  # the glitch's clue an hour ago
+    w, closed = apply(w, gas, value=80, at=T0 + timedelta(hours=2), heartbeat=False, now=now + timedelta(hours=2))
+    assert silent(w, gas, T0 + timedelta(hours=2, minutes=10))
+    # A reading late while the device runs ahead of the wall clock stays late.
+    ahead = T0 + timedelta(hours=8)
+    w, _ = apply(new_window("gd-2", ahead, gas), gas, value=5, at=ahead, heartbeat=False, now=T0)
+    w, done = apply(w, gas, value=90, at=ahead - timedelta(minutes=5), heartbeat=False, now=T0)
+    assert done is None and w.late == 1 and w.start == window_start_of(ahead, gas)
+
+
+def window_start_of(at, profile):
+    return new_window("any", at, profile).start
 
 
 def test_a_clue_once_per_cool_down_per_device(starter):
@@ -68,7 +93,7 @@ def test_quiet_window_is_flushed_after_its_end_and_silence_is_reported_once(star
     reported = Window(**{**w.__dict__, "silent_since": T0 + timedelta(seconds=400)})
     assert not silent(reported, gas, T0 + timedelta(seconds=900))
     # a heartbeat ends the silence and counts no reading
-    w, done = apply(reported, gas, value=0, at=T0 + timedelta(seconds=950), heartbeat=True)
+    w, done = apply(reported, gas, value=0, at=T0 + timedelta(seconds=950), heartbeat=True, now=T0 + timedelta(days=1))
     assert w.silent_since is None and w.readings == 0 and done is None
 
 

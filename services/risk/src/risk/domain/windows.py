@@ -74,18 +74,26 @@ def close(w: Window, profile: MetricProfile) -> Closed | None:
     return Closed(w.device_id, w.start, end, w.readings, w.breaches, w.worst, clue)
 
 
-def apply(w: Window, profile: MetricProfile, *, value: float, at: datetime, heartbeat: bool
+def apply(w: Window, profile: MetricProfile, *, value: float, at: datetime, heartbeat: bool, now: datetime
           ) -> tuple[Window, Closed | None]:
-    """Add one reading (or heartbeat) of the device; returns its window now and a window it closed, if any."""
+    """Add one reading (or heartbeat) of the device, arriving at ``now``; returns its window now and a window it
+    closed, if any. A reading older than the open window is late, unless the open window is ahead of ``now`` and
+    the reading is not: the device's clock ran ahead (once, or for a while) and was set right, so the open
+    window ends and its windows follow its clock again (else every reading from then on was late, and the
+    device was never evaluated again)."""
     start = window_start(at, profile.window_s)
-    seen = at if w.last_seen is None or at > w.last_seen else w.last_seen
-    if start < w.start:
+    set_right = start < w.start and at <= now < w.start
+    if start < w.start and not set_right:
+        seen = at if w.last_seen is None or at > w.last_seen else w.last_seen
         return replace(w, late=w.late + 1, last_seen=seen, silent_since=None), None
     closed = None
-    if start > w.start:
+    if start != w.start:
         closed = close(w, profile)
-        last_clue = closed.end if closed is not None and closed.raise_clue else w.last_clue_at
-        w = Window(device_id=w.device_id, start=start, last_seen=w.last_seen, last_clue_at=last_clue)
+        last_clue, last_seen = closed.end if closed is not None and closed.raise_clue else w.last_clue_at, w.last_seen
+        if set_right:  # times ahead of the wall clock would hold the clues' cool-down and the silence check off
+            last_clue, last_seen = min(last_clue, now) if last_clue else None, None
+        w = Window(device_id=w.device_id, start=start, last_seen=last_seen, last_clue_at=last_clue)
+    seen = at if w.last_seen is None or at > w.last_seen else w.last_seen
     if heartbeat:
         return replace(w, last_seen=seen, silent_since=None), closed
     breach = profile.breaches(value, profile.limit)

@@ -84,7 +84,8 @@ async def readings(deps: Deps, contexts: list[HandlerContext]) -> None:
         assert profile is not None and reg is not None
         w = open_windows[r.device_id][0] if r.device_id in open_windows else \
             stored or win.new_window(r.device_id, r.measured_at, profile)
-        w, done = win.apply(w, profile, value=r.value, at=r.measured_at, heartbeat=r.kind == "heartbeat")
+        w, done = win.apply(w, profile, value=r.value, at=r.measured_at, heartbeat=r.kind == "heartbeat",
+                            now=now)
         open_windows[r.device_id] = (w, profile, d.partition)
         if done is not None:
             closed.append((c, reg, profile, done))
@@ -107,7 +108,8 @@ async def out_of_range(deps: Deps, closed: list[Ended], model: RiskModel) -> Non
         named: dict[str, list[str]] = {}
         for tx, reg, profile, c in ended:
             ref = f"{c.device_id}:{c.start.isoformat()}"
-            rows += [{"uscc": reg["uscc"], "indicator": i.code, "ref": ref, "at": c.end}
+            # observed when it ended, or now for a device whose clock runs ahead (the scores count nothing later)
+            rows += [{"uscc": reg["uscc"], "indicator": i.code, "ref": ref, "at": min(c.end, now)}
                      for i in model.indicators_of(Source.DEVICE_OUT_OF_RANGE, profile.metric)]
             if not (profile.alert_agencies or c.raise_clue):
                 continue
