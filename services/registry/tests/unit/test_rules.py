@@ -173,6 +173,17 @@ def test_an_entity_closed_while_it_waited_waits_no_more_and_registered_again_is_
     reopened = directory.apply_event(shut, _registered(T0 + timedelta(days=2))).record
     back = directory.assign(shut, reopened, RULES.evaluate(reopened.facts()), 1)
     assert back.notify_new == ["samr-410100"]   # told it is back, as it was told it closed
+    # So is the department the office named, whose assignment stands (the rules are not asked again).
+    named = replace(served, departments=("mem-410100",), assignment_source="office")
+    shut = directory.apply_event(named, MarketEntityDeregistered(
+        uscc=CODE, occurred_at=T0 + timedelta(days=1), deregistered_on="2024-06-01")).record
+    assert directory.assign(named, shut, None, None).notify_closed == ["mem-410100"]
+    reopened = directory.apply_event(shut, _registered(T0 + timedelta(days=2))).record
+    back = directory.assign(shut, reopened, None, None)
+    assert back.notify_new == ["mem-410100"] and back.record.departments == ("mem-410100",)
+    changed = directory.apply_event(back.record, MarketEntityChanged(**{
+        **_registered(T0).model_dump(), "address": "郑州市金水区农业路1号", "occurred_at": T0 + timedelta(days=3)}))
+    assert directory.assign(back.record, changed.record, None, None).notify_new == []  # a change tells nobody
 
 
 def test_departments_dropped_by_a_change_are_the_ones_whose_responsibility_ends():

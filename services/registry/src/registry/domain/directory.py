@@ -177,7 +177,8 @@ def assign(before: Record | None, after: Record, assignment: Assignment | None, 
     office stand until the office changes them. Otherwise the rules decide: departments newly
     responsible are notified; no department at all sends the entity to adjudication.
     """
-    if before is not None and before.closed and not after.closed:
+    back = before is not None and before.closed and not after.closed
+    if back:
         before = None  # registered again: assessed as a new entity (its departments were told it closed)
     prior = before.departments if before else ()
     waiting = before is not None and before.assignment_state == "adjudication"
@@ -186,7 +187,8 @@ def assign(before: Record | None, after: Record, assignment: Assignment | None, 
         rec = replace(after, assignment_state="assigned") if waiting else after  # its case withdrawn: none waits
         return Responsibility(rec, notify_closed=told, close_adjudication=waiting)
     if after.assignment_source == "office" or assignment is None:
-        return Responsibility(after)
+        # The office's departments stand; registered again, they are told it is back as they were told it closed.
+        return Responsibility(after, notify_new=list(after.departments) if back else [])
     if waiting and prior:
         return Responsibility(after)  # disputed by a department: waits for the office
     if assignment.empty:
