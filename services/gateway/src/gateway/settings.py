@@ -79,8 +79,10 @@ class Settings(ServiceSettings):
     def check(self) -> "Settings":
         if self.session_cookie_secure is None:
             self.session_cookie_secure = self.environment == "production"
-        self.refuse_placeholder_secrets(jwt_key=self.jwt_keys[0] if self.jwt_keys else None,
-                                        caller_signing_key=self.caller_signing_key)
+        # Every key verifies tokens, not only the first that signs them: the placeholder kept behind a real key (a
+        # rotation away from it) would let anyone who read this repository sign a token with any role.
+        self.refuse_placeholder_secrets(caller_signing_key=self.caller_signing_key, **{
+            f"jwt_keys[{i}]": key for i, key in enumerate(self.jwt_keys or [None])})
         if self.upstream_keep_alive_s >= self.http_keep_alive_s:
             raise ValueError(f"JSP_GATEWAY_UPSTREAM_KEEP_ALIVE_S ({self.upstream_keep_alive_s:g} s) must be below "
                              f"the services' JSP_HTTP_KEEP_ALIVE_S ({self.http_keep_alive_s:g} s): a request sent "

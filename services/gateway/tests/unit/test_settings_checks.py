@@ -27,6 +27,11 @@ def test_production_refuses_the_development_signing_key():
         Settings(environment="production", jwt_keys=["a-real-jwt-key-of-enough-length-0123456789"]).check()
     Settings(environment="production", jwt_keys=["a-real-jwt-key-of-enough-length-0123456789"],
              caller_signing_key=private, caller_keys=keys(public)).check()
+    # The development token key kept behind a real one (every key in the list verifies tokens) is refused too.
+    with pytest.raises(ValueError, match=r"jwt_keys\[1\]"):
+        Settings(environment="production", jwt_keys=["a-real-jwt-key-of-enough-length-0123456789",
+                                                     Settings().jwt_keys[0]],
+                 caller_signing_key=private, caller_keys=keys(public)).check()
 
 
 def test_the_pool_lets_go_of_idle_connections_before_the_services_close_them():
