@@ -225,6 +225,12 @@ async def test_changes_apply_in_bureau_order_and_duplicates_are_ignored(registry
     assert outcomes == ["applied", "applied", "superseded", "applied"]  # no second receipt for the duplicate
     entity = (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()
     assert entity["name"] == "新名称有限公司" and entity["status"] == "deregistered"
+    # A closed entity's assignment is not disputed (nothing is left to supervise; registered again, it is assessed
+    # anew): the office would have named a department to supervise a closed business.
+    r = await registry.call("POST", f"/entities/{code}/disputes", kit.department("samr-410100"),
+                            json={"reason": "不属于本部门职责"})
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json", r.text
+    assert await registry.fetchval("SELECT count(*) FROM adjudication_cases WHERE uscc = $1", code) == 0
     history = (await registry.call("GET", f"/entities/{code}/history", kit.OFFICE)).json()
     assert [(c["event_type"].split(".")[2], c["outcome"]) for c in history["changes"]] == [
         ("registered", "applied"), ("changed", "superseded"), ("deregistered", "applied"), ("changed", "applied")]

@@ -38,6 +38,9 @@ async def dispute(deps: Deps, tx: Tx, uscc: str, principal: Principal, reason: s
     if not principal.department:
         raise Problem(403, "only a department disputes its own assignment")
     record = await entity_for(session, principal, uscc, lock=True)
+    if record.closed:  # as a case waiting when its entity closes is withdrawn
+        raise Problem(409, f"{uscc} is {record.status}: a closed entity's assignment is not disputed (registered "
+                           "again, it is assessed anew)")
     now = clock.now()
     case_id = await cases.open_case(session, case_id=tx.new_id("adjudication-case", uscc), uscc=uscc, reason="disputed",
                                     candidates=list(record.departments),
