@@ -89,6 +89,39 @@ async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(reg
         good + [unmatched]), what="imported records published")
 
 
+async def test_rows_that_are_not_the_register_s_text_are_rejected_alone(registry, registry_settings, kit, tmp_path):
+    """A NUL in a name, a row saved as GBK, half a surrogate pair escaped in JSON: each made the whole load fail
+    (PostgreSQL's COPY refuses a NUL, the chunk could not be decoded or encoded), so no row was loaded. A text
+    longer than the bureau's event takes is refused as that event would be."""
+    import json
+
+    good = [kit.new_uscc("410302") for _ in range(2)]
+    nul, surrogate, long_address = (kit.new_uscc("410302") for _ in range(3))
+    lines = [json.dumps(row(good[0]), ensure_ascii=False).encode(),
+             json.dumps(row(nul, name="某某\u0000超市")).encode(),
+             json.dumps(row(surrogate)).encode().replace(b"\\u6d1b", b"\\ud800"),  # 洛 -> half a pair
+             json.dumps(row(kit.new_uscc("410302")), ensure_ascii=False).encode("gbk"),
+             json.dumps(row(long_address, address="河" * 501), ensure_ascii=False).encode(),
+             json.dumps(row(good[1]), ensure_ascii=False).encode()]
+    path, rejects = tmp_path / "directory.jsonl", tmp_path / "rejects.csv"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    report = await run_import(registry_settings, path, fmt="jsonl", rejects_path=rejects, progress=False)
+    with rejects.open(encoding="utf-8") as fh:
+        bad = {r["line"]: (r["field"], r["reason"]) for r in csv.DictReader(fh)}
+    assert (report.loaded, report.rejected) == (2, 4), bad
+    assert bad["2"] == ("name", "holds a NUL character") and bad["5"] == ("address", "at most 500 characters")
+    assert bad["3"][1].startswith("not UTF-8 text") and bad["4"][1].startswith("not UTF-8 text")
+    assert await registry.fetchval("SELECT count(*) FROM entities WHERE uscc = ANY($1::text[])", good) == 2
+    assert await registry.fetchval("SELECT count(*) FROM entities WHERE uscc = ANY($1::text[])",
+                                   [nul, surrogate, long_address]) == 0
+    # A CSV saved as GBK row by row likewise.
+    write_csv(path := tmp_path / "directory.csv", [row(kit.new_uscc("410302"))])
+    gbk = ",".join(row(kit.new_uscc("410302")).values()).encode("gbk")
+    path.write_bytes(path.read_bytes() + gbk + b"\r\n")
+    report = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False)
+    assert (report.loaded, report.rejected) == (1, 1)
+
+
 async def test_dry_run_evaluates_the_entities_a_changed_rule_may_match_and_those_assigned_under_older_rules(
         registry, registry_settings, kit, tmp_path):
     by_industry, by_licence, by_scope, untouched = (kit.new_uscc("410302") for _ in range(4))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -49,14 +50,37 @@ def csv_header(fh, path: Path) -> list[str]:
     return header
 
 
+# A JSON escape of half a surrogate pair: decoded alone it is no text (it cannot be written as UTF-8).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+NOT_UTF8 = "not UTF-8 text (a byte no UTF-8 character has, or half of a surrogate pair): save the file as UTF-8"
+
+
+def _text(value: Any) -> bool:
+    """Whether a record read from the file is text that can be written as UTF-8."""
+    try:
+        (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)).encode()
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def parse_chunk(chunk: Chunk, fmt: str, header: list[str] | None) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, row or None, error) for each record of a chunk."""
-    text = chunk.data.decode("utf-8")
+    """(line number, row or None, error) for each record of a chunk. A record that is not UTF-8 text (a file
+    saved as GBK, a lone surrogate escaped in JSON) is refused on its own, not the whole file."""
+    try:
+        text = chunk.data.decode("utf-8")
+        suspect = fmt != "csv" and _SURROGATE_ESCAPE.search(text) is not None
+    except UnicodeDecodeError:  # the bytes no UTF-8 character has become lone surrogates, refused row by row
+        text, suspect = chunk.data.decode("utf-8", "surrogateescape"), True
     if fmt == "csv":
         reader = csv.reader(io.StringIO(text, newline=""))
         base = chunk.first_line - 1
         for fields in reader:
-            if fields:
+            if not fields:
+                continue
+            if suspect and not _text("".join(fields)):
+                yield base + reader.line_num, None, NOT_UTF8
+            else:
                 yield base + reader.line_num, dict(zip(header, fields)), None
         return
     for n, line in enumerate(text.split("\n"), start=chunk.first_line):
@@ -65,6 +89,9 @@ def parse_chunk(chunk: Chunk, fmt: str, header: list[str] | None) -> Iterator[tu
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            yield n, None, f"not JSON: {exc}"
+            yield n, None, f"not JSON: {exc}" if _text(line) else NOT_UTF8
+            continue
+        if suspect and not _text(obj):
+            yield n, None, NOT_UTF8
             continue
         yield n, obj if isinstance(obj, dict) else None, None if isinstance(obj, dict) else "not an object"

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from jsp_common import clock, divisions, industries, uscc as uscc_mod
-from jsp_common.events.registry import CLOCK_SKEW, EARLIEST_DATE, Licence
+from jsp_common.events.registry import CLOCK_SKEW, EARLIEST_DATE, Licence, MarketEntityRegistered
 
 from .directory import ASSIGNMENT_FIELDS, REGISTRATION_FIELDS
 from .rules import CompiledRules, Facts
@@ -26,6 +26,17 @@ STATUS = {"active": "active", "存续": "active", "在业": "active", "开业": 
 # What a checked row gives: columns of ``entities`` (the others take their defaults), by name.
 DECIDED = (*ASSIGNMENT_FIELDS, "rule_version")
 ENTITY_COLUMNS = (*REGISTRATION_FIELDS, "city_code", *DECIDED, "last_changed_at", "assignment_source")
+
+
+def _most(field: str) -> int:
+    """The longest text the bureau's registration event takes in ``field``."""
+    info = MarketEntityRegistered.model_fields[field]
+    return next(m.max_length for m in info.metadata if getattr(m, "max_length", None))
+
+
+# The texts of a row in the order ``RowChecker.check`` gathers them, with the contract's limits.
+_TEXT_LIMITS = tuple((f, _most(f)) for f in ("name", "entity_type", "legal_representative", "address",
+                                             "business_scope", "registration_authority"))
 
 
 class RowError(ValueError):
@@ -188,8 +199,6 @@ class RowChecker:
         name = str(get("name")).strip()
         if not name:
             raise RowError("name", "field required")
-        if len(name) > 200:
-            raise RowError("name", "at most 200 characters")
         division, city = self._division(str(get("division_code")).strip())
         industry = self._industry(str(get("industry_code")))
         established = self._date("established_on", get("established_on"), required=True)
@@ -211,7 +220,13 @@ class RowChecker:
         legal, authority = get("legal_representative") or None, get("registration_authority") or None
         text = (name, entity_type, "" if legal is None else str(legal), address, scope,
                 "" if authority is None else str(authority))
-        if _COPY_SPECIAL.search("".join(text)):  # rarely: escape them
+        for (field, most), value in zip(_TEXT_LIMITS, text):
+            if len(value) > most:
+                raise RowError(field, f"at most {most} characters")
+        joined = "".join(text)
+        if "\x00" in joined:  # PostgreSQL stores none: the file's whole load would fail on it
+            raise RowError(next(f for (f, _), v in zip(_TEXT_LIMITS, text) if "\x00" in v), "holds a NUL character")
+        if _COPY_SPECIAL.search(joined):  # rarely: escape them
             name, entity_type, legal, address, scope, authority = (
                 _copy_field(name), _copy_field(entity_type), _copy_field(legal), _copy_field(address),
                 _copy_field(scope), _copy_field(authority))
