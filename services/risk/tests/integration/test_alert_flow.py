@@ -174,3 +174,29 @@ async def test_a_department_that_becomes_responsible_sees_and_answers_the_open_a
     assert [a["id"] for a in listed] == [alert_id]
     assert any(h["action"] == "departments_added" and h["details"] == {"added": ["mem-410100"]}
                for h in (await service.client.get(f"/alerts/{alert_id}", headers=OFFICE)).json()["history"])
+
+
+async def test_an_alert_whose_plan_notifies_no_department_is_not_given_the_responsible_ones(service):
+    """A level whose plan notifies no department (``notify_departments: false``) raises its alert for none; any later
+    record of the entity from the registry gave it every responsible department, each told on its own topic."""
+    from jsp_common import clock
+    from risk.adapters import alert_rows
+    from risk.adapters import repository as repo
+
+    quiet, notified = new_uscc(), new_uscc()
+    for uscc in (quiet, notified):
+        await service.entity(uscc, [SAMR])
+
+    async def replicated() -> bool:
+        async with service.deps.db.transaction() as s:
+            return all([await repo.entity(s, u) for u in (quiet, notified)])
+    await wait_until(replicated, what="both entities in the replica")
+    now = clock.now()
+    async with service.deps.db.transaction() as s:
+        for uscc, actions in ((quiet, []), (notified, ["notify_departments"])):
+            await alert_rows.insert_alert(s, {
+                "id": unique("alert"), "uscc": uscc, "level": "blue", "previous_level": None, "state": "open",
+                "score": 30, "model_version": 1, "departments": [], "contributions": [], "actions": actions,
+                "escalate": False, "respond_by": None, "raised_at": now})
+        changed = await alert_rows.follow_responsibility(s, [quiet, notified], now)
+    assert [(a["uscc"], a["added"]) for a in changed] == [(notified, [SAMR])]

@@ -97,13 +97,15 @@ async def add_alert_history(session: AsyncSession, **values: Any) -> None:
 
 
 # The open alerts of a poll's entities whose responsible departments (the replica's) they do not all name yet:
-# each takes them in (locked in USCC order), with the departments it names before and after.
+# each takes them in (locked in USCC order), with the departments it names before and after. Not an alert whose
+# plan notifies no department (raised for none: the model's choice holds).
 _FOLLOW_RESPONSIBILITY = text(f"""
 WITH moved AS (
     SELECT a.id, a.departments AS before,
            ARRAY(SELECT DISTINCT d FROM unnest(a.departments || e.responsible_departments) AS d ORDER BY d) AS after
     FROM alerts a JOIN {entities.name} e ON e.uscc = a.uscc
     WHERE a.uscc = ANY(:usccs) AND a.state <> 'closed' AND NOT (e.responsible_departments <@ a.departments)
+      AND 'notify_departments' = ANY(a.actions)
     ORDER BY a.uscc FOR UPDATE OF a)
 UPDATE alerts SET departments = moved.after FROM moved WHERE alerts.id = moved.id
 RETURNING alerts.*, moved.before""").bindparams(bindparam("usccs", type_=ARRAY(Text)))
