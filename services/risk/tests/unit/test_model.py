@@ -63,6 +63,16 @@ def test_duplicate_indicator_and_credit_rule_on_unknown_indicator_are_refused():
     assert "no indicator nothing_like_this" in refused(doc)
 
 
+def test_a_default_class_lower_risk_than_an_unrated_entity_s_is_refused():
+    """With A by default, one complaint (a score, no rule holding) made an entity low risk, sampled less, while
+    one nobody had complained about counted as B."""
+    doc = starter_document()
+    doc["default_class"] = "A"
+    assert "would rate an entity with anything against it (one complaint) as lower risk" in refused(doc)
+    doc["default_class"] = "C"
+    assert RiskModel.model_validate(doc).default_class == "C"
+
+
 def test_escalation_needs_a_deadline():
     doc = starter_document()
     doc["plans"][3].pop("respond_within_hours")

@@ -176,9 +176,9 @@ class RiskModel(_Data):
     plans: list[ResponsePlan] = Field(min_length=4, max_length=4)
     metrics: list[MetricProfile] = Field(default_factory=list, max_length=100)
     credit_rules: list[CreditRule] = Field(default_factory=list, max_length=100)
-    default_class: CreditClass = Field(UNRATED_CLASS, description="an entity's class when no credit rule holds (B, "
-                                       "general risk, as for an entity nothing is known against; A, low risk, "
-                                       "only by the office's correction unless set here)")
+    default_class: CreditClass = Field(UNRATED_CLASS, description="an entity's class when no credit rule holds: B "
+                                       "(general risk, as for an entity nothing is known against) or higher; A, "
+                                       "low risk, only by the office's correction")
     cooldown_hours: Number = Field(24, ge=0, le=24 * 90, description="the same entity and level alert again "
                                   "within this only when the score rises further")
 
@@ -256,6 +256,10 @@ def model_errors(m: RiskModel) -> list[dict[str, str]]:
 
     if sorted(p.level for p in m.plans) != sorted(LEVELS):
         err("plans", "give one response plan per level")
+    if CLASSES.index(m.default_class) < CLASSES.index(UNRATED_CLASS):
+        err("default_class", f"{m.default_class} would rate an entity with anything against it (one complaint) as "
+                             f"lower risk than one nothing is known against ({UNRATED_CLASS}); class A is the "
+                             "office's correction")
     for n, r in enumerate(m.credit_rules):
         if r.indicator is not None and r.indicator not in codes:
             err(f"credit_rules.{n}.indicator", f"no indicator {r.indicator} in this model")
