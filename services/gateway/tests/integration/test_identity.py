@@ -43,6 +43,31 @@ async def test_people_log_in_and_wrong_secrets_are_refused_alike(gw):
     assert status == 401 and body["detail"] == "invalid client credentials"
 
 
+async def test_signing_out_ends_the_session_s_token_in_every_replica(gw, settings):
+    """Signing out only asked the browser to forget its cookie: a copy of it (the token inside) went on working for
+    the rest of its quarter of an hour, as a cookie and as a bearer token, on every replica."""
+    from .conftest import gateway_settings, start
+
+    person = await gw.client_for(Role.OFFICE, person=True)
+    signed_in = await gw.http.post("/ui/login", data={"username": person["username"], "password": person["secret"],
+                                                      "next": "/ui/"})
+    assert signed_in.status_code == 303, signed_in.text
+    token = signed_in.cookies.get(next(iter(signed_in.cookies.keys())))
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await gw.http.get("/auth/me", headers=bearer)).status_code == 200
+    out = await gw.http.post("/ui/logout", cookies={k: v for k, v in signed_in.cookies.items()})
+    assert out.status_code == 303 and out.headers["location"] == "/ui/login"
+    refused = await gw.http.get("/auth/me", headers=bearer)
+    assert refused.status_code == 401 and is_problem(refused) and "signed out" in refused.json()["detail"]
+    assert (await gw.http.get("/auth/me", headers=person["headers"])).status_code == 200  # its other sessions: not
+    other, ctx = await start(gateway_settings(settings))  # another replica, reading what the first one recorded
+    try:
+        assert (await other.http.get("/auth/me", headers=bearer)).status_code == 401
+    finally:
+        await other.http.aclose()
+        await ctx.__aexit__(None, None, None)
+
+
 async def test_credentials_no_account_can_have_are_refused_as_bad_requests_not_server_faults(gw):
     for basic in (base64.b64encode(b"jspc_x\x00:secret"), b"\xc3\xa4\xc3\xb6"):  # a NUL byte; not even ASCII
         resp = await gw.http.post("/auth/token", data={"grant_type": "client_credentials"},

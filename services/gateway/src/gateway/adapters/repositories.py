@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common import clock
 
 from ..domain.identity import ClientSpec, CredentialKind
-from .tables import audit_log, clients, credentials, idempotency_keys, rate_buckets
+from .tables import audit_log, clients, credentials, idempotency_keys, rate_buckets, signed_out_tokens
 
 
 # ---------------------------------------------------------------- clients and credentials
@@ -115,15 +115,27 @@ async def touch_credential(session: AsyncSession, credential_id: str) -> None:
                           .values(last_used_at=clock.now()))
 
 
-async def unusable_since(session: AsyncSession, since: datetime) -> tuple[set[str], set[str]]:
-    """Credentials revoked or expired, and clients disabled, since ``since``: their tokens stop working."""
+async def unusable_since(session: AsyncSession, since: datetime) -> tuple[set[str], set[str], set[str]]:
+    """Credentials revoked or expired, and clients disabled, since ``since``: their tokens stop working; and the
+    digests of tokens signed out that have not expired yet."""
     now = clock.now()
     creds = (await session.execute(select(credentials.c.credential_id).where(or_(
         credentials.c.revoked_at >= since,
         and_(credentials.c.expires_at >= since, credentials.c.expires_at <= now))))).scalars().all()
     disabled = (await session.execute(select(clients.c.client_id).where(clients.c.status != "active"))
                 ).scalars().all()
-    return set(creds), set(disabled)
+    signed_out = (await session.execute(select(signed_out_tokens.c.token_digest)
+                                        .where(signed_out_tokens.c.expires_at > now))).scalars().all()
+    return set(creds), set(disabled), set(signed_out)
+
+
+async def sign_out_token(session: AsyncSession, digest: str, expires_at: datetime) -> None:
+    await session.execute(pg_insert(signed_out_tokens).values(token_digest=digest, expires_at=expires_at)
+                          .on_conflict_do_nothing())
+
+
+async def purge_signed_out_tokens(session: AsyncSession, now: datetime) -> int:
+    return (await session.execute(delete(signed_out_tokens).where(signed_out_tokens.c.expires_at <= now))).rowcount
 
 
 # ---------------------------------------------------------------- audit log

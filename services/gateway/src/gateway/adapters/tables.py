@@ -87,6 +87,14 @@ workday_schedules = Table(
     Column("updated_by", Text, nullable=False),
 )
 
+# Tokens signed out before they expire (by a digest of the token): every replica refuses them until then.
+signed_out_tokens = Table(
+    "signed_out_tokens", metadata,
+    Column("token_digest", Text, primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("signed_out_tokens_expires_at", "expires_at"),
+)
+
 # Each caller's token bucket, shared by every replica of the gateway (one statement per request takes a token).
 rate_buckets = Table(
     "rate_buckets", metadata,

@@ -18,11 +18,12 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
-from jsp_common.http import deps_of
+from jsp_common.http import deps_of, transaction
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
 from ..adapters.upstream import Upstream, UpstreamError
+from ..usecases import auth
 from .auth import LoginRequest, login
 from .forward import PASS_RESPONSE, upstream_headers
 from .security import current_principal, public_caller
@@ -61,6 +62,11 @@ async def sign_in(request: Request, username: str = Form("", max_length=200), pa
 
 @router.post("/ui/logout")
 async def sign_out(request: Request) -> Response:
+    """The session's token ends here, not only in this browser: a copy of the cookie is refused from now on."""
+    token = request.cookies.get(_cookie(request))
+    if token:
+        async with transaction(request) as tx:
+            await auth.sign_out(deps_of(request), tx, token)
     resp = RedirectResponse("/ui/login", status_code=303)
     resp.delete_cookie(_cookie(request), path="/")
     return resp

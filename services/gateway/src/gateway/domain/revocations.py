@@ -4,13 +4,20 @@ In memory, no I/O; the clock is passed in."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
 
 
+def token_digest(token: str) -> str:
+    """How a signed-out token is kept and looked up (the token itself is a bearer secret)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class Revocations:
-    """Credentials revoked and clients disabled: tokens issued for them stop working.
+    """Credentials revoked and clients disabled: tokens issued for them stop working; tokens signed out (by their
+    digest) too.
 
     Reloaded from the database every few seconds (so every gateway replica learns of a revocation),
     and updated at once in the replica that made it.
@@ -24,10 +31,17 @@ class Revocations:
         self._monotonic = monotonic
         self.credentials: set[str] = set()
         self.clients: set[str] = set()
-        self._local: list[tuple[float, str, str, bool]] = []  # (when, "credential" | "client", id, blocked)
+        self.tokens: set[str] = set()
+        self._local: list[tuple[float, str, str, bool]] = []  # (when, "credential" | "client" | "token", id, blocked)
 
     def blocks(self, client_id: str, credential_id: str) -> bool:
         return credential_id in self.credentials or client_id in self.clients
+
+    def signed_out(self, token: str) -> bool:
+        return bool(self.tokens) and token_digest(token) in self.tokens
+
+    def sign_out(self, token: str) -> None:
+        self._record("token", token_digest(token), True)
 
     def revoke_credential(self, credential_id: str) -> None:
         self._record("credential", credential_id, True)
@@ -35,11 +49,11 @@ class Revocations:
     def set_client_blocked(self, client_id: str, blocked: bool) -> None:
         self._record("client", client_id, blocked)
 
-    def reload(self, credentials: set[str], clients: set[str]) -> None:
+    def reload(self, credentials: set[str], clients: set[str], tokens: set[str] = frozenset()) -> None:
         """The state read from the database, with this replica's recent changes applied on top."""
         horizon = self._monotonic() - self.KEEP_LOCAL_S
         self._local = [c for c in self._local if c[0] >= horizon]
-        self.credentials, self.clients = set(credentials), set(clients)
+        self.credentials, self.clients, self.tokens = set(credentials), set(clients), set(tokens)
         for _, kind, key, blocked in self._local:
             self._apply(kind, key, blocked)
 
@@ -48,7 +62,7 @@ class Revocations:
         self._apply(kind, key, blocked)
 
     def _apply(self, kind: str, key: str, blocked: bool) -> None:
-        target = self.credentials if kind == "credential" else self.clients
+        target = {"credential": self.credentials, "client": self.clients, "token": self.tokens}[kind]
         if blocked:
             target.add(key)
         else:

@@ -3,6 +3,9 @@ token; an API key sent directly; a bearer token checked."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from jsp_common import clock
 from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
@@ -10,6 +13,7 @@ from jsp_common.problems import Problem
 from ..adapters import repositories as repo
 from ..deps import Deps
 from ..domain.identity import CredentialKind, InvalidToken, Kind, TokenClaims, api_key_id
+from ..domain.revocations import token_digest
 
 INVALID_CREDENTIALS = "invalid client credentials"
 INVALID_PASSWORD = "invalid user name or password"
@@ -90,11 +94,26 @@ async def claims_for_api_key(deps: Deps, tx: Transaction, key: str) -> TokenClai
 
 
 def claims_for_token(deps: Deps, token: str) -> TokenClaims:
-    """A bearer token's claims (401 when it is not good)."""
+    """A bearer token's claims (401 when it is not good, or signed out)."""
     try:
-        return deps.issuer.verify(token)
+        claims = deps.issuer.verify(token)
     except InvalidToken as exc:
         raise Problem(401, str(exc), headers=CHALLENGE) from None
+    if deps.revocations.signed_out(token):
+        raise Problem(401, "this token was signed out; sign in again", headers=CHALLENGE)
+    return claims
+
+
+async def sign_out(deps: Deps, tx: Transaction, token: str) -> None:
+    """End a token before it expires, in every replica (this one at once, once committed; the others at their next
+    reload of the revocations). A token that is not good already is left alone."""
+    try:
+        deps.issuer.verify(token)
+    except InvalidToken:
+        return
+    expires = clock.now() + timedelta(seconds=deps.settings.token_ttl_s)  # it lives no longer than that
+    await repo.sign_out_token(tx.session, token_digest(token), expires)
+    repo.after_commit(tx.session, lambda: deps.revocations.sign_out(token))
 
 
 def principal_of(deps: Deps, claims: TokenClaims) -> Principal:
