@@ -18,7 +18,8 @@ from jsp_common.events.registry import EntityChanged
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Principal, Role
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique, until_waiting_or_done, wait_until
+from jsp_testkit.testing import (OFFICE, dept, of_type, principal, tail, unique, until_waiting_or_done,
+                                 wait_until)
 
 from clues.adapters import transfers as transfer_rows
 from clues.api.schemas import IncomingCaseBody
@@ -145,6 +146,10 @@ async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootst
     assert other.status_code == 409 and "clue" not in other.json(), other.text
     resent = await service.post("/case-transfers/incoming", OFFICE, case)    # the office may send it for them
     assert resent.status_code == 201 and resent.json()["clue"]["id"] == clue_id, resent.text
+    # A city's office sending one for its police: the police of the place have it, not the office.
+    city_office = principal(Role.OFFICE, department="office-410700", subject="office@410700")
+    sent = await service.post("/case-transfers/incoming", city_office, {**case, "case_ref": unique("PS")})
+    assert sent.status_code == 201 and sent.json()["transfer"]["police_department"] == "mps-410700", sent.text
 
 
 async def test_a_case_sent_back_twice_at_the_same_moment_is_one_clue_and_one_transfer(service):

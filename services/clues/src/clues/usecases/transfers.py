@@ -171,7 +171,9 @@ async def receive_from_police(deps: Deps, tx: Tx, actor: Principal, *, case_ref:
     division = _division_of(clue, clue["lead_department"])
     t = _new_transfer(clue_id=clue["id"], direction="from_police", status=rules.RECEIVED,
                       department=clue["lead_department"] or departments.department_for("office", division).code,
-                      police_department=police or departments.department_for("mps", division).code,
+                      # the police of the place when the office sends it (the office is no police department)
+                      police_department=police if police and police.startswith("mps-") else
+                      departments.department_for("mps", division).code,
                       documents=documents, team=[], case_ref=case_ref, requested_by=actor.subject)
     await transfer_rows.add_transfer(tx.session, **t)
     await _publish(tx, t, "received", actor)
