@@ -78,8 +78,11 @@ async def test_transfer_to_public_security_with_timers(service, bootstrap):
         r = await service.post(f"/case-transfers/{tr['id']}/approval", samr, {"approved": True})
         handover_by = datetime.fromisoformat(r.json()["handover_deadline"])
         assert timedelta(hours=23) < handover_by - clock.now() <= timedelta(hours=24)
-        r = await service.post(f"/case-transfers/{tr['id']}/handover", samr, {})
+        r = await service.post(f"/case-transfers/{tr['id']}/handover", samr, {"documents": ["photos", "test_reports"]})
         assert r.json()["status"] == "handed_over"
+        # documents given at handover are added to the file: the letter and the report the law requires stay on it
+        assert r.json()["documents"] == ["transfer_letter", "investigation_report", "seized_items_list",
+                                         "test_reports", "photos"]
         assert timedelta(days=2, hours=23) < datetime.fromisoformat(r.json()["decision_deadline"]) - clock.now()
         assert (await service.client.get(f"/case-transfers/{tr['id']}", headers=dept("samr-410300"))).status_code == 404
         assert (await service.post(f"/case-transfers/{tr['id']}/police-decision", samr,

@@ -129,12 +129,14 @@ async def decide_transfer_approval(deps: Deps, tx: Tx, transfer_id: str, actor: 
 
 
 async def hand_over(deps: Deps, tx: Tx, transfer_id: str, actor: Principal, *, documents: list[str] | None) -> dict:
-    """The file goes to the police, a copy to the procuratorate; the police decision timer starts."""
+    """The file goes to the police, a copy to the procuratorate; the police decision timer starts. ``documents``
+    handed over besides those of the request are added to the file's list (those the law requires stay on it)."""
     t = await _load_for(tx, transfer_id, actor, "department", "{department} hands this case over")
     now = clock.now()
+    added = [d for d in dict.fromkeys(documents or ()) if d not in t["documents"]]
     return await step(tx, t, "hand_over", actor, change="handed_over",
                       reason=f"copy to {t['procuratorate_department']}", handed_over_at=now,
-                      documents=documents or None,
+                      documents=[*t["documents"], *added] if added else None,
                       decision_deadline=now + timedelta(days=deps.settings.transfer_police_decision_days))
 
 
