@@ -102,6 +102,26 @@ async def test_overlapping_plans_make_one_joint_visit_per_entity_replayable_from
     assert (await service.get(f"/tasks/{task['id']}/targets/{shared[0]['uscc']}", dept(NHC))).status_code == 200
 
 
+async def test_the_lead_lists_every_entity_of_its_task_those_it_does_not_inspect_too(service):
+    """The lead publishes every target's results, but its task listed only the entities it inspects itself."""
+    industry = new_industry()
+    await service.entities(20, industry)
+    await service.inspectors(SAMR, 2)
+    await service.inspectors(NHC, 2)
+    matter = await service.matter()
+    p1 = await service.plan(SAMR, matter["code"], industry, {"B": 0.05})
+    p2 = await service.plan(NHC, matter["code"], industry, {"B": 0.2})  # one seed ranks alike: samr's 1 among these 4
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [p1["id"], p2["id"]]})).json()
+    await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))
+    draw_id = (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["draws"][0]["id"]
+    assert (await service.post(f"/draws/{draw_id}/perform", dept(SAMR))).status_code == 200
+    every = {x["uscc"] for x in (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"]}
+    led = {x["uscc"] for x in (await service.get(f"/tasks/{task['id']}", dept(SAMR))).json()["targets"]}
+    inspected = (await service.get(f"/tasks/{task['id']}", dept(NHC))).json()["targets"]
+    assert len(every) == 4 and led == every
+    assert {x["uscc"] for x in inspected} == every and all(NHC in x["departments"] for x in inspected)
+
+
 def test_a_draw_recorded_in_an_earlier_run_still_replays_identically():
     """The record of a draw made through the service in an earlier run (kept in tests/integration/data)."""
     from pathlib import Path

@@ -63,11 +63,13 @@ async def list_tasks(request: Request, paging: Paging = Depends(paging), actor: 
         return await repo.list_tasks(session, department=department, limit=paging.limit, offset=paging.offset)
 
 
-@router.get("/tasks/{task_id}", summary="One joint task: its draws and its targets (a department: those it inspects)")
+@router.get("/tasks/{task_id}", summary="One joint task: its draws and its targets (the lead: all, it publishes their "
+                                     "results; another department: those it inspects)")
 async def one_task(request: Request, task_id: str = Path(pattern=ID), actor: Principal = Depends(STAFF)):
     async with reading(request) as session:
         task = await uc.visible_task(session, actor, task_id)
+        department = None if access.leads(actor, task) else access.department_of(actor)
         return {**task, "draws": await repo.draws_of(session, task_id),
-                "targets": await repo.targets_of(session, task_id, department=access.department_of(actor))}
+                "targets": await repo.targets_of(session, task_id, department=department)}
 
 
