@@ -151,6 +151,34 @@ async def test_a_duplicate_reopened_goes_to_the_departments_that_answered_it(ser
     assert reopened.envelope.data["department"] == "mohurd-410300" and reopened.envelope.data["role"] == "lead"
 
 
+async def test_a_duplicate_answered_by_an_arbitrated_clue_is_reopened_arbitrated(service, bootstrap):
+    """The office arbitrated the first clue to a department after a return; the duplicate it answered, reopened
+    by an unsatisfied revisit, goes to that department as arbitrated too: it cannot return the matter again."""
+    first_no, second_no = unique("WO"), unique("WO")
+    business = new_uscc("410303")
+    samr, mohurd = dept("samr-410300"), dept("mohurd-410300")
+    async with tail(bootstrap, HOTLINE_REPLIES) as t:
+        await service.work_order(first_no, "洛阳市西工区某小区电梯经常困人，物业不管。", uscc=business,
+                                 address="河南省洛阳市西工区中州路12号")
+        clue_id = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=first_no)))[0] \
+            .envelope.data["clue_id"]
+        await service.work_order(second_no, "洛阳市西工区某小区的电梯经常困人，物业不管。", uscc=business)
+        second = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=second_no)))[0].envelope.data
+    assert second["state"] == "linked" and second["duplicate_of"] == clue_id
+    assert (await service.post(f"/clues/{clue_id}/return", samr, {"reason": "属住建部门职责"})).status_code == 200
+    r = await service.post(f"/clues/{clue_id}/dispatch", OFFICE, {"lead": "mohurd-410300", "arbitrate": True})
+    assert r.status_code == 200, r.text
+    for path, body in (("accept", None), ("verify", None),
+                       ("handle", {"finding": "substantiated", "measures": "责令物业维修电梯"}), ("reply", {})):
+        assert (await service.post(f"/clues/{clue_id}/{path}", mohurd, body)).status_code == 200
+    assert (await service.post(f"/clues/{clue_id}/close", HOTLINE_P)).status_code == 200
+    r = await service.post(f"/clues/{second['clue_id']}/revisit", HOTLINE_P, {"satisfied": False})
+    assert r.status_code == 200 and r.json()["lead_department"] == "mohurd-410300", r.text
+    assert r.json()["arbitrated"] is True
+    r = await service.post(f"/clues/{second['clue_id']}/return", mohurd, {"reason": "again"})
+    assert r.status_code == 409 and "arbitrated" in r.json()["detail"], r.text
+
+
 async def test_chasers_count_with_a_schedule_published_while_running(service, raw_producer, bootstrap):
     """The office publishes a year's holidays; the running service's chasers count with them, no restart."""
     year = 2097  # this test's own year: no other test publishes it

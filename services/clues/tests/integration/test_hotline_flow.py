@@ -129,3 +129,16 @@ async def test_return_redispatch_and_arbitration(service, bootstrap):
     assert (await service.client.get(f"/clues/{clue_id}", headers=mohurd)).status_code == 404
     actions = [h["action"] for h in (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["history"]]
     assert actions == ["receive", "dispatch", "return", "redispatch", "return", "arbitrate", "accept"]
+
+    # Handled, replied and closed; the caller is not satisfied: the clue is reopened to the department the office
+    # arbitrated it to, still arbitrated, and that department cannot return it now either.
+    for path, who, body in (("verify", samr, None), ("handle", samr, {"finding": "substantiated", "measures": "整改"}),
+                            ("reply", samr, {}), ("close", HOTLINE_P, None)):
+        assert (await service.post(f"/clues/{clue_id}/{path}", who, body)).status_code == 200
+    async with tail(bootstrap, "dept.samr-410300.clues.v1") as t:
+        r = await service.post(f"/clues/{clue_id}/revisit", HOTLINE_P, {"satisfied": False, "comment": "电梯仍困人"})
+        assert r.status_code == 200 and r.json()["state"] == "dispatched" and r.json()["arbitrated"] is True
+        [reopened] = await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=clue_id, round=4))
+    assert reopened.envelope.data["arbitrated"] is True
+    r = await service.post(f"/clues/{clue_id}/return", samr, {"reason": "again"})
+    assert r.status_code == 409 and "arbitrated" in r.json()["detail"], r.text

@@ -21,8 +21,10 @@ def dispatch_values(deps: Deps, config: Configuration, clue: dict, *, lead: str,
                     domain: Domain | str | None, note: str | None, arbitrated: bool = False, reopen: bool = False,
                     details: dict | None = None) -> tuple[dict, dict]:
     """What dispatching (or reopening) ``clue`` changes: its new values (departments, domain, round, deadlines)
-    and the details recorded with the transition."""
+    and the details recorded with the transition. A reopened clue keeps its arbitration: the office named the
+    department that must take it, and the caller being unsatisfied does not change whose matter it is."""
     s = deps.settings
+    arbitrated = arbitrated or (reopen and bool(clue["arbitrated"]))
     now = clock.now()
     domain_value = Domain(domain).value if domain else (clue["domain"] or Domain.OTHER.value)
     deadline: dict = {}

@@ -39,11 +39,13 @@ async def reply(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, text: str
                                                                                       State.LINKED.value)]
     for target, answered_by in targets:
         if answered_by:
-            # answered by the departments that handled the first clue: a revisit reopens it to them
+            # answered by the departments that handled the first clue: a revisit reopens it to them (arbitrated
+            # if the office arbitrated the first clue: the lead cannot return the same matter through its repeat)
             await journal.move(tx, target, "answer", actor, details={"answered_by": answered_by},
                                finding=clue["finding"], measures=clue["measures"], reply_text=reply_text,
                                replied_at=now, lead_department=clue["lead_department"],
-                               co_departments=clue["co_departments"], domain=clue["domain"])
+                               co_departments=clue["co_departments"], domain=clue["domain"],
+                               arbitrated=clue["arbitrated"])
         await tx.emit(reply_topic(target["channel"]), ReplyPublished(
             clue_id=target["id"], channel=target["channel"], channel_ref=target["channel_ref"],
             finding=clue["finding"], measures=clue["measures"], reply_text=reply_text,
