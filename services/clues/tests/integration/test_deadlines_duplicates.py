@@ -23,6 +23,7 @@ from clues.usecases.deadlines import scan_deadlines
 from .conftest import HOTLINE_P, HOTLINE_REPLIES
 
 KAIFENG_SAMR, KAIFENG_OFFICE = "dept.samr-410200.clues.v1", "dept.office-410200.clues.v1"
+KAIFENG_MOHURD = "dept.mohurd-410200.clues.v1"
 
 
 async def test_deadline_crosses_national_day_then_chaser_escalation_extension(service, bootstrap):
@@ -247,6 +248,35 @@ async def test_clues_due_the_same_day_already_chased_do_not_hold_up_the_next_day
     assert [await chasers(c) for c in (*chased, later)] == [1, 1, 0]
     await scan_deadlines(service.deps, now=datetime(2093, 1, 7, 9, tzinfo=TZ), page=2)   # Wednesday
     assert [await chasers(c) for c in (*chased, later)] == [1, 1, 1]
+
+
+async def test_a_clue_dispatched_again_is_chased_and_escalated_for_its_new_lead(service, bootstrap):
+    """Chased and escalated while with one department, returned by it and dispatched by the office to another: the
+    new lead is chased, then escalated, as the first was (the clue kept the first lead's timers: the new lead was
+    never told, and the escalation to the city's office, with the id of the first one, was skipped there)."""
+    tuesday = date(2091, 1, 9)  # this test's own year: no schedule published, Monday to Friday count
+    clue_id = await clue_due_on(service, bootstrap, tuesday)
+    monday, thursday = tuesday - timedelta(days=1), tuesday + timedelta(days=2)
+    escalated = of_type("clues.clue.escalated.v1", clue_id=clue_id)
+    async with tail(bootstrap, KAIFENG_SAMR, KAIFENG_OFFICE) as t:
+        await scan_deadlines(service.deps, now=datetime.combine(monday, time(9), TZ))
+        await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id))
+        await scan_deadlines(service.deps, now=datetime.combine(thursday, time(9), TZ))
+        [first] = await t.wait_for(lambda m: escalated(m) and m.topic == KAIFENG_OFFICE)
+    samr = dept("samr-410200")
+    assert (await service.post(f"/clues/{clue_id}/return", samr, {"reason": "属住建部门职责"})).status_code == 200
+    r = await service.post(f"/clues/{clue_id}/dispatch", OFFICE, {"lead": "mohurd-410200"})
+    assert r.status_code == 200, r.text
+    assert r.json()["chased_at"] is None and r.json()["escalated_at"] is None
+
+    async with tail(bootstrap, KAIFENG_MOHURD, KAIFENG_OFFICE) as t:
+        await scan_deadlines(service.deps, now=datetime.combine(thursday, time(10), TZ))
+        [chaser] = await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id))
+        await scan_deadlines(service.deps, now=datetime.combine(thursday, time(11), TZ))
+        again = await t.wait_for(escalated, count=2)
+    assert chaser.topic == KAIFENG_MOHURD and chaser.envelope.data["workdays_left"] == -2
+    assert {m.topic for m in again} == {KAIFENG_MOHURD, KAIFENG_OFFICE}
+    assert next(m for m in again if m.topic == KAIFENG_OFFICE).envelope.id != first.envelope.id
 
 
 async def clue_due_on(service, bootstrap, day: date) -> str:

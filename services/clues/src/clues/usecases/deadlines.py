@@ -19,9 +19,10 @@ from .transfers import scan_transfer_timers
 
 async def chase_and_escalate(deps: Deps, scan: SessionTx, now: datetime, *, page: int = 500) -> int:
     """Send what is due for each timed clue; returns how many chasers and escalations were sent. Their ids derive
-    from the clue and its deadline (``SessionTx.caused_by``): sent again from a restored database, they are the
-    ones the departments have; a deadline moved later starts a new chaser with new ids. The clues are read
-    ``page`` at a time, soonest deadline first, until one that is not due yet needs nothing (every later
+    from the clue, its deadline and its round (``SessionTx.caused_by``): sent again from a restored database, they
+    are the ones the departments have; a deadline moved later, or the clue dispatched again (the city's office
+    would skip the new lead's escalation under the old lead's id), starts a new chaser with new ids. The clues are
+    read ``page`` at a time, soonest deadline first, until one that is not due yet needs nothing (every later
     deadline has as much time left or more)."""
     s = deps.settings
     horizon = now + timedelta(days=3 * s.chase_when_workdays_left + 14)  # generous: holidays in between
@@ -47,7 +48,7 @@ async def _act_on(deps: Deps, scan: SessionTx, clue: dict, now: datetime) -> boo
                                escalate_after_overdue=s.escalate_after_overdue_workdays)
     lead = clue["lead_department"]
     if isinstance(due, deadlines.Chase):
-        tx = scan.caused_by("clues.chase", clue["id"], clue["deadline"].isoformat())
+        tx = scan.caused_by("clues.chase", clue["id"], clue["deadline"].isoformat(), clue["round"])
         await journal.set_values(tx, clue, chased_at=now)
         await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, lead), ClueChased(
             clue_id=clue["id"], department=lead, role="lead", deadline=clue["deadline"],
@@ -56,7 +57,7 @@ async def _act_on(deps: Deps, scan: SessionTx, clue: dict, now: datetime) -> boo
         await journal.record(tx, clue, "chase", clue["state"], SCANNER, {"workdays_left": due.workdays_left})
         return True
     if isinstance(due, deadlines.Escalate):
-        tx = scan.caused_by("clues.escalation", clue["id"], clue["deadline"].isoformat())
+        tx = scan.caused_by("clues.escalation", clue["id"], clue["deadline"].isoformat(), clue["round"])
         await journal.set_values(tx, clue, escalated_at=now)
         office = departments.department_for("office", departments.department(lead).division_code).code
         for dept in dict.fromkeys([lead, office]):

@@ -38,8 +38,11 @@ def dispatch_values(deps: Deps, config: Configuration, clue: dict, *, lead: str,
                   arbitrated=arbitrated, dispatched_at=now, **deadline,
                   return_deadline=deps.calendar.add_workdays(now, s.return_within_workdays),
                   routing_note=note)
+    # The chaser and the escalation re-armed (as for an extension): they are owed to the department that has the
+    # clue now, however many the one before it had.
+    values.update(chased_at=None, escalated_at=None)
     if reopen:
-        values.update(chased_at=None, escalated_at=None, closed_at=None)
+        values.update(closed_at=None)
     info = {"lead": lead, "co": co, "note": note, "arbitrated": arbitrated, **(details or {})}
     return values, info
 
