@@ -17,7 +17,7 @@ from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, publish_schedule, tail, unique, until_waiting_or_done, wait_until
 
 from clues.adapters.tables import clues as clues_table
-from clues.usecases import replies
+from clues.usecases import dispatch, replies
 from clues.usecases.deadlines import scan_deadlines
 
 from .conftest import HOTLINE_P, HOTLINE_REPLIES
@@ -150,6 +150,69 @@ async def test_a_duplicate_reopened_goes_to_the_departments_that_answered_it(ser
         assert r.status_code == 200, r.text
         [reopened] = await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=second["clue_id"]))
     assert reopened.envelope.data["department"] == "mohurd-410300" and reopened.envelope.data["role"] == "lead"
+
+
+async def test_a_linked_duplicate_goes_with_its_first_clue_to_the_department_it_is_dispatched_to(service, bootstrap):
+    """A duplicate linked while its first clue was with one department; that department returns the first clue
+    and the office dispatches it to another: the duplicate is the new department's to see, no longer the first's
+    (it kept the department it was linked under: the one that returned the matter listed and read it, the one
+    handling it got 404)."""
+    first_no, second_no = unique("WO"), unique("WO")
+    business = new_uscc("410303")
+    samr, mohurd = dept("samr-410300"), dept("mohurd-410300")
+    async with tail(bootstrap, HOTLINE_REPLIES) as t:
+        await service.work_order(first_no, "洛阳市西工区某小区电梯经常困人，物业不管。", uscc=business,
+                                 address="河南省洛阳市西工区中州路12号")
+        clue_id = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=first_no)))[0] \
+            .envelope.data["clue_id"]
+        await service.work_order(second_no, "洛阳市西工区某小区的电梯经常困人，物业不管。", uscc=business)
+        second = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=second_no)))[0].envelope.data
+    assert second["state"] == "linked" and second["duplicate_of"] == clue_id
+    dup_id = second["clue_id"]
+
+    async def seen_by(who: dict) -> tuple[int, bool]:
+        """The duplicate as a department finds it: reading it, and in its list of linked clues."""
+        listed = (await service.client.get("/clues", params={"state": "linked", "limit": 500}, headers=who)).json()
+        read = (await service.client.get(f"/clues/{dup_id}", headers=who)).status_code
+        return read, dup_id in [c["id"] for c in listed]
+
+    first = (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()
+    dup = (await service.client.get(f"/clues/{dup_id}", headers=OFFICE)).json()
+    assert (dup["lead_department"], dup["co_departments"]) == (first["lead_department"], first["co_departments"])
+    assert await seen_by(samr) == (200, True) and await seen_by(mohurd) == (404, False)
+    assert (await service.post(f"/clues/{clue_id}/return", samr, {"reason": "属住建部门职责"})).status_code == 200
+    r = await service.post(f"/clues/{clue_id}/dispatch", OFFICE, {"lead": "mohurd-410300", "domain": "construction"})
+    assert r.status_code == 200, r.text
+    assert await seen_by(mohurd) == (200, True) and await seen_by(samr) == (404, False)
+    dup = (await service.client.get(f"/clues/{dup_id}", headers=mohurd)).json()
+    assert (dup["state"], dup["lead_department"], dup["co_departments"], dup["domain"]) == (
+        "linked", "mohurd-410300", [], "construction")
+    assert dup["history"][-1]["action"] == "follow_first_clue" and dup["history"][-1]["details"]["lead"] == \
+        "mohurd-410300"
+
+
+async def test_a_repeat_taken_in_while_its_first_clue_is_dispatched_again_goes_with_it(service):
+    """A repeat read its first clue's departments before the office's re-dispatch of that clue was committed: it
+    waits for the re-dispatch, then is linked with the departments the first clue went to (it kept the ones it
+    had read)."""
+    first_no, second_no = unique("WO"), unique("WO")
+    business = new_uscc("410303")
+    await service.work_order(first_no, "洛阳市西工区某小区电梯经常困人，物业不管。", uscc=business,
+                             address="河南省洛阳市西工区中州路12号")
+    first = await wait_until(lambda: service.clue("hotline", first_no), what="the first clue")
+    samr = dept("samr-410300")
+    assert (await service.post(f"/clues/{first['id']}/return", samr, {"reason": "属住建部门职责"})).status_code == 200
+
+    office = Principal(subject="office@office-410300", roles=[Role.OFFICE], department="office-410300")
+    async with service.deps.db.transaction() as s:
+        await dispatch.dispatch(service.deps, SessionTx(s, "/test", f"dispatch {first_no}"), first["id"], office,
+                                lead="mohurd-410300", co=[], domain=None, note=None, arbitrate=False)
+        await service.work_order(second_no, "洛阳市西工区某小区的电梯经常困人，物业不管。", uscc=business)
+        taken_in = asyncio.ensure_future(wait_until(lambda: service.clue("hotline", second_no), timeout=60,
+                                                    what="the repeat taken in"))
+        await until_waiting_or_done(service.deps.db, taken_in, what="the repeat's intake")
+    second = await taken_in
+    assert second["duplicate_of"] == first["id"] and second["lead_department"] == "mohurd-410300", second
 
 
 async def test_a_duplicate_answered_by_an_arbitrated_clue_is_reopened_arbitrated(service, bootstrap):

@@ -135,11 +135,17 @@ async def manual_queue(session: AsyncSession, *, limit: int, offset: int) -> lis
     return await all_rows(session, q)
 
 
-async def lock_open_clues(session: AsyncSession, ids: list[str]) -> list[str]:
-    """Which of ``ids`` are open, each locked until the transaction ends (in id order)."""
-    q = (select(clues.c.id).where(clues.c.id.in_(ids), clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES]))
+# What a linked duplicate takes from its first clue: whose it is (they see it) and the matter's domain.
+_HANDLED_BY = (clues.c.lead_department, clues.c.co_departments, clues.c.domain)
+
+
+async def lock_open_clues(session: AsyncSession, ids: list[str]) -> dict[str, dict]:
+    """Those of ``ids`` that are open, each locked until the transaction ends (in id order), by id: the departments
+    and domain they have now (their linked duplicates have the same)."""
+    q = (select(clues.c.id, *_HANDLED_BY)
+         .where(clues.c.id.in_(ids), clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES]))
          .order_by(clues.c.id).with_for_update())
-    return list((await session.execute(q)).scalars())
+    return {r["id"]: r for r in await all_rows(session, q)}
 
 
 async def linked_duplicates(session: AsyncSession, clue_id: str, state: str) -> list[dict]:
@@ -148,7 +154,7 @@ async def linked_duplicates(session: AsyncSession, clue_id: str, state: str) -> 
 
 
 _CANDIDATE_COLUMNS = (clues.c.id, clues.c.content, clues.c.domain, clues.c.state, clues.c.lead_department,
-                      clues.c.received_at)
+                      clues.c.co_departments, clues.c.received_at)
 
 
 async def duplicate_candidates(session: AsyncSession, *, clue_id: str, uscc: str | None, division_code: str | None,

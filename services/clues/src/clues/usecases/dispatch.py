@@ -10,11 +10,20 @@ from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
+from ..adapters import repository as repo
 from ..deps import Deps
 from ..domain import deadlines
 from ..domain.lifecycle import State
 from . import access, journal
 from .configuration import Configuration
+
+
+def followed(first: dict) -> dict:
+    """What a linked duplicate has of its first clue: the departments (those who see it) and the matter's domain.
+    It goes with the first clue wherever the office sends it, so that the departments handling the matter see its
+    repeats, and those that gave it back no longer do."""
+    return {"lead_department": first["lead_department"], "co_departments": list(first["co_departments"] or []),
+            "domain": first["domain"]}
 
 
 def dispatch_values(deps: Deps, config: Configuration, clue: dict, *, lead: str, co: list[str],
@@ -74,6 +83,20 @@ async def send_to_departments(deps: Deps, tx: Tx, clue: dict, *, lead: str, co: 
                        **values)
     for topic, event in dispatched_events(clue):
         await tx.emit(topic, event, key=clue["id"])
+    await _take_duplicates_along(tx, clue, actor)
+
+
+async def _take_duplicates_along(tx: Tx, first: dict, actor: Principal) -> None:
+    """The first clue's linked duplicates go where it went (:func:`followed`), each change recorded. The first
+    clue is locked before its duplicates, as the intake that links a repeat and the reply that answers them do."""
+    values = followed(first)
+    for dup in await repo.linked_duplicates(tx.session, first["id"], State.LINKED.value):
+        if followed(dup) == values:
+            continue
+        await journal.set_values(tx, dup, **values)
+        await journal.record(tx, dup, "follow_first_clue", dup["state"], actor, {
+            "duplicate_of": first["id"], "lead": values["lead_department"], "co": values["co_departments"],
+            "domain": values["domain"]})
 
 
 async def dispatch(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, lead: str, co: list[str],

@@ -32,7 +32,7 @@ from ..domain.text import dice
 from . import journal
 from .access import INTAKE
 from .configuration import Configuration
-from .dispatch import dispatch_values, dispatched_events
+from .dispatch import dispatch_values, dispatched_events, followed
 from .matching import match_by_name
 from .replies import reply_topic
 
@@ -72,8 +72,9 @@ class Submission:
 
 class IntakeRace(Exception):
     """What these submissions were decided on changed meanwhile: another replica took one of them in, or a
-    first clue one of them repeats was answered (which answers only the repeats linked before it). Taken in
-    again, they see it: a resend, a new clue."""
+    first clue one of them repeats was answered (which answers only the repeats linked before it) or sent to
+    other departments (which take along only the repeats linked before it). Taken in again, they see it: a
+    resend, a new clue, a repeat with the departments its first clue has now."""
 
 
 @dataclass
@@ -103,14 +104,17 @@ class _Writes:
     async def flush(self, session: AsyncSession) -> dict[str, dict]:
         """Write the new clues (as they are now) and the transitions, then emit the events; the clues as
         written, by id. Raises :class:`IntakeRace` when one of the clues was taken in meanwhile, or a first
-        clue one of them repeats is no longer open.
+        clue one of them repeats is no longer open or no longer has the departments the repeat was given.
 
         The stored first clues repeated are locked until the transaction ends (in id order): a reply to one
         of them waits, then answers these repeats with the others."""
         new = {c["id"] for c in self.clues}
         firsts = sorted({c["duplicate_of"] for c in self.clues if c["duplicate_of"] and c["duplicate_of"] not in new})
-        if firsts and len(await repo.lock_open_clues(session, firsts)) < len(firsts):
+        locked = await repo.lock_open_clues(session, firsts) if firsts else {}
+        if len(locked) < len(firsts):
             raise IntakeRace("a first clue repeated was answered meanwhile")
+        if any(followed(c) != followed(locked[c["duplicate_of"]]) for c in self.clues if c["duplicate_of"] in locked):
+            raise IntakeRace("a first clue repeated was sent to other departments meanwhile")
         written = await repo.insert_clues(session, self.clues)
         if len(written) < len(self.clues):
             raise IntakeRace(f"{len(self.clues) - len(written)} clue(s) were taken in meanwhile")
@@ -235,8 +239,7 @@ def _decide(deps: Deps, cfg: Configuration, w: _Writes, s: Submission, clue: dic
     if first is not None:
         primary, similarity = first
         w.move(tx, clue, "link", actor, details={"duplicate_of": primary["id"], "similarity": similarity},
-               duplicate_of=primary["id"], duplicate_similarity=similarity, domain=primary["domain"],
-               lead_department=primary["lead_department"])
+               duplicate_of=primary["id"], duplicate_similarity=similarity, **followed(primary))
     elif isinstance(decision, Route):
         values, info = dispatch_values(deps, cfg, clue, lead=decision.lead, co=list(decision.co),
                                        domain=decision.domain, note=decision.reason)
