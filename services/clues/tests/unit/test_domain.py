@@ -136,6 +136,16 @@ def test_rejection_receipt_for_unreadable_message_uses_the_key():
     assert topic == "clues.channel-replies.v1" and receipt.errors[0].field == "channel"
 
 
+def test_rejection_receipt_key_and_reference_carry_no_nul():
+    """The key goes into the outbox's text[] column, which cannot hold NUL: the receipt could not be written."""
+    topic, receipt, key = rejection("hotline.work-orders.v1", "WO\x001", {"work_order_no": "WO\x001"},
+                                    "schema-invalid", None, None)
+    assert key == "WO1" and receipt.channel_ref == "WO1"
+    _, receipt, key = rejection("clues.submissions.v1", "r\x001", {"channel": "me\x00dia", "channel_ref": "\x00"},
+                                "schema-invalid", None, None)
+    assert key == "r1" and receipt.channel_ref == "r1" and receipt.channel == "media"
+
+
 def test_personal_information_encrypted_and_rotatable():
     old = PiCipher(["old-secret"])
     token = old.encrypt("13812345678")
