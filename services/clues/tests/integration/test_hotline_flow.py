@@ -60,15 +60,19 @@ async def test_work_order_routed_handled_replied_closed(service, bootstrap):
 
     async with tail(bootstrap, HOTLINE_REPLIES, SAMR_ZZ) as t:
         for path, body in (("accept", None), ("verify", None),
-                           ("handle", {"finding": "partly", "measures": "责令停业整改，没收过期食品，罚款2万元"}),
-                           ("reply", {"text": "经核查，反映情况部分属实，已责令整改并立案处罚。"})):
+                           ("handle", {"finding": "partly", "measures": "责令停业整改，没收过期食品，罚款2万元"})):
             r = await service.post(f"/clues/{clue_id}/{path}", samr, body)
             assert r.status_code == 200, r.text
+        # Handled, not replied yet: the finding is the department's own record; the hotline has no outcome yet.
+        assert await outcome(service, no) == ("handled", None, None, None, None)
+        r = await service.post(f"/clues/{clue_id}/reply", samr, {"text": "经核查，反映情况部分属实，已责令整改并立案处罚。"})
+        assert r.status_code == 200, r.text
         reply = (await t.wait_for(of_type("clues.reply.published.v1", channel_ref=no)))[0]
         assert reply.topic == HOTLINE_REPLIES and reply.key == no
         assert reply.envelope.data["finding"] == "partly" and reply.envelope.data["lead_department"] == "samr-410100"
         r = await service.client.get(f"/work-orders/{no}/reply", headers=HOTLINE_P)
         assert r.json()["state"] == "replied" and "部分属实" in r.json()["reply_text"]
+        assert r.json()["finding"] == "partly" and r.json()["replied_at"] is not None
 
         assert (await service.post(f"/clues/{clue_id}/close", HOTLINE_P)).json()["state"] == "closed"
         # An unsatisfied revisit reopens it: the department gets it again, with a new deadline.
@@ -83,6 +87,25 @@ async def test_work_order_routed_handled_replied_closed(service, bootstrap):
         ("verify", "accepted", "verifying"), ("handle", "verifying", "handled"), ("reply", "handled", "replied"),
         ("close", "replied", "closed"), ("reopen", "closed", "dispatched")]
     assert history[2]["actor"] == "officer@samr-410100" and history[2]["actor_department"] == "samr-410100"
+
+    # Reopened: the last round's reply is no outcome of the clue as it is now; the caller's verdict on it is shown.
+    assert await outcome(service, no) == ("dispatched", None, None, None, "unsatisfied")
+    for path, body in (("accept", None), ("verify", None),
+                       ("handle", {"finding": "substantiated", "measures": "吊销食品经营许可证"}),
+                       ("reply", {"text": "经复查，该餐馆已被吊销食品经营许可证。"})):
+        assert (await service.post(f"/clues/{clue_id}/{path}", samr, body)).status_code == 200
+    # The new reply, not yet judged by the caller.
+    assert await outcome(service, no) == ("replied", "substantiated", "吊销食品经营许可证", "经复查，该餐馆已被吊销食品经营许可证。",
+                                          None)
+
+
+async def outcome(service, no: str) -> tuple:
+    """What the hotline reads of its work order's outcome: state, finding, measures, reply, satisfaction."""
+    r = await service.client.get(f"/work-orders/{no}/reply", headers=HOTLINE_P)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert (got["replied_at"] is None) == (got["reply_text"] is None)
+    return got["state"], got["finding"], got["measures"], got["reply_text"], got["satisfaction"]
 
 
 async def test_return_redispatch_and_arbitration(service, bootstrap):

@@ -48,6 +48,9 @@ TRANSITIONS: dict[str, tuple[frozenset[State], State | None]] = {
 
 OPEN_STATES = frozenset({S.RECEIVED, S.PENDING_DISPATCH, S.DISPATCHED, S.RETURNED, S.ACCEPTED, S.VERIFYING,
                          S.HANDLED})
+# States in which the clue's reply (its own, or its first clue's for a duplicate) is published and current: before
+# it the finding is the department's own record, and an unsatisfied revisit reopens the clue (dispatched again).
+ANSWERED_STATES = frozenset({S.REPLIED, S.CLOSED})
 # States in which the handling deadline runs (chasers and escalations).
 TIMED_STATES = frozenset({S.DISPATCHED, S.ACCEPTED, S.VERIFYING, S.HANDLED})
 

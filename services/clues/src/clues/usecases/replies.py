@@ -33,8 +33,9 @@ async def reply(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, text: str
     access.require_lead(clue, actor, office_too=True, what="reply")
     now = clock.now()
     reply_text = text or _default_reply(clue)
+    # a new reply has no verdict yet: the caller's satisfaction is recorded by the revisit of this one
     await journal.move(tx, clue, "reply", actor, details={"reply_text": reply_text}, reply_text=reply_text,
-                       replied_at=now)
+                       replied_at=now, satisfaction=None)
     targets = [(clue, None)] + [(d, clue["id"]) for d in await repo.linked_duplicates(tx.session, clue_id,
                                                                                       State.LINKED.value)]
     for target, answered_by in targets:

@@ -12,6 +12,7 @@ from jsp_common.problems import Problem
 from ..adapters import repository as repo
 from ..adapters import transfers as transfer_rows
 from ..adapters.crypto import PiCipher
+from ..domain.lifecycle import ANSWERED_STATES
 from . import access
 
 
@@ -48,11 +49,15 @@ async def clue_detail(cipher: PiCipher, session: AsyncSession, clue_id: str, act
 
 
 async def work_order_reply(session: AsyncSession, work_order_no: str) -> dict:
-    """The outcome of a hotline work order, as the hotline reads it."""
+    """The outcome of a hotline work order, as the hotline reads it: its state, and the outcome as it was published
+    to the hotline (finding, measures, reply) only while that reply is the clue's current one. Before the reply the
+    finding is the department's own record; once an unsatisfied revisit reopens the clue, the last round's reply
+    is not its outcome any more (the caller's verdict on it stays, in ``satisfaction``, until the next reply)."""
     clue = await repo.clue_by_ref(session, Channel.HOTLINE.value, work_order_no)
     if clue is None:
         raise Problem(404, f"no work order {work_order_no}")
-    return {"work_order_no": work_order_no, "clue_id": clue["id"], "state": clue["state"],
-            "finding": clue["finding"], "measures": clue["measures"], "reply_text": clue["reply_text"],
-            "replied_at": clue["replied_at"], "duplicate_of": clue["duplicate_of"],
-            "lead_department": clue["lead_department"], "satisfaction": clue["satisfaction"]}
+    answered = clue["state"] in ANSWERED_STATES
+    outcome = {k: clue[k] if answered else None for k in ("finding", "measures", "reply_text", "replied_at")}
+    return {"work_order_no": work_order_no, "clue_id": clue["id"], "state": clue["state"], **outcome,
+            "duplicate_of": clue["duplicate_of"], "lead_department": clue["lead_department"],
+            "satisfaction": clue["satisfaction"]}
