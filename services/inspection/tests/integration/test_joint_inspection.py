@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from jsp_common import topics
+from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, tail
 
 from inspection.__main__ import main as cli
@@ -129,3 +130,48 @@ def test_a_draw_recorded_in_an_earlier_run_still_replays_identically():
     rec = json.loads((Path(__file__).parent / "data" / "earlier_draw.json").read_text())
     assert joint.verify(rec) == []
     assert joint.replay(rec)["targets"] == rec["targets"]
+
+
+async def test_a_roster_loaded_again_keeps_the_conflicts_and_deactivations_it_does_not_give(service):
+    """The department's roster file (name, certificate, validity) loaded again, as JSON and as CSV: an inspector's
+    declared conflict and another's deactivation stay (they were erased and reactivated: both were then drawn for
+    the entity); a new inspector in the same file takes the defaults; conflicts given as [] are cleared."""
+    pingdingshan = "samr-410400"
+    industry, uscc = new_industry(), new_uscc("410402")
+    await service.entities(1, industry, division="410402", usccs=[uscc], classes={uscc: "D"})
+    await service.retire_inspectors(pingdingshan)
+    conflicted, free, retired = await service.inspectors(pingdingshan, 3)
+    r = await service.client.patch(f"/inspectors/{conflicted['id']}", headers=OFFICE, json={"conflicts": [uscc]})
+    assert r.status_code == 200
+    r = await service.client.patch(f"/inspectors/{retired['id']}", headers=OFFICE, json={"active": False})
+    assert r.status_code == 200
+    roster = [{k: i[k] for k in ("name", "certificate_no")} | {"certificate_valid_until": "2031-12-31"}
+              for i in (conflicted, free, retired)]
+    r = await service.post("/inspectors", dept(pingdingshan), roster)
+    assert r.status_code == 201, r.text
+    csv = "name,certificate_no,certificate_valid_until,fields,conflicts,active\n" + "".join(
+        f"{x['name']},{x['certificate_no']},2031-12-31,食品,,\n" for x in roster) + f"新人,NEW-{uscc},2031-12-31,,,\n"
+    r = await service.post("/inspectors", dept(pingdingshan), content=csv.encode(),
+                           headers={"content-type": "text/csv"})
+    assert r.status_code == 201, r.text
+    after = {i["id"]: i for i in r.json()}
+    assert after[conflicted["id"]]["conflicts"] == [uscc] and after[conflicted["id"]]["active"]
+    assert not after[retired["id"]]["active"] and after[retired["id"]]["conflicts"] == []
+    assert all(after[i["id"]]["fields"] == ["食品"] and after[i["id"]]["certificate_valid_until"] == "2031-12-31"
+               for i in (conflicted, free, retired))
+    new = next(i for i in r.json() if i["certificate_no"] == f"NEW-{uscc}")
+    assert (new["active"], new["conflicts"], new["fields"]) == (True, [], [])
+    r = await service.client.patch(f"/inspectors/{new['id']}", headers=OFFICE, json={"active": False})
+    assert r.status_code == 200
+
+    # Two go to every entity: only one can go to this one (the other conflicted, the third inactive).
+    matter = await service.matter(lead=pingdingshan, co=(), division="410400")
+    plan = await service.plan(pingdingshan, matter["code"], industry, {"D": 1.0})
+    task = (await service.post("/tasks", dept(pingdingshan), {"plan_ids": [plan["id"]]})).json()
+    d = (await service.post(f"/tasks/{task['id']}/draws", dept(pingdingshan))).json()
+    r = await service.post(f"/draws/{d['draw_id']}/perform", dept(pingdingshan))
+    assert r.status_code == 409 and r.json()["refusal"]["conflicted"] == 1, r.text
+
+    # Conflicts given (here: none) are what the inspector has from then on.
+    r = await service.post("/inspectors", dept(pingdingshan), [{**roster[0], "conflicts": []}])
+    assert r.status_code == 201 and r.json()[0]["conflicts"] == [], r.text

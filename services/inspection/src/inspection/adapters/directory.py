@@ -16,6 +16,7 @@ from jsp_common.unnest import unnest_insert
 
 from ..domain.assignment import Inspector
 from ..domain.sampling import UNRATED_CLASS, Candidate
+from .matters import lock
 from .tables import credit_classes, entities, inspectors, targets
 
 INSPECTOR_FIELDS = [c.name for c in inspectors.c if c.name != "updated_at"]
@@ -107,6 +108,23 @@ _UPSERT_INSPECTORS = unnest_insert(
     suffix="ON CONFLICT ON CONSTRAINT inspectors_certificate DO UPDATE SET "
            + ", ".join(f"{c} = excluded.{c}" for c in _CHANGING),
     returning=tuple(c.name for c in inspectors.c))
+
+
+async def stored_inspectors(session: AsyncSession, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """The inspectors stored under these (department, certificate number) keys, locked until the transaction ends,
+    after every load of their departments before (a load of a department waits for another: an inspector the
+    other adds is stored by the time this one reads, so its fields are kept too). Locks are taken in one order:
+    departments, then rows by key."""
+    await lock(session, sorted({f"inspectors:{d}" for d, _ in keys}))
+    if not keys:
+        return {}
+    given = func.unnest(literal([d for d, _ in keys], ARRAY(Text)), literal([c for _, c in keys], ARRAY(Text))) \
+        .table_valued("department", "certificate_no").render_derived("given")
+    q = (select(inspectors)
+         .join(given, and_(given.c.department == inspectors.c.department,
+                           given.c.certificate_no == inspectors.c.certificate_no))
+         .order_by(inspectors.c.department, inspectors.c.certificate_no).with_for_update(of=inspectors))
+    return {(r["department"], r["certificate_no"]): r for r in dicts(await session.execute(q))}
 
 
 async def upsert_inspectors(session: AsyncSession, rows: list[dict[str, Any]], at: datetime) -> list[dict]:

@@ -27,7 +27,8 @@ LOAD_BODY = {"requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string", "format": "inspectors-csv", "description": (
         "A CSV file (UTF-8, a BOM allowed) whose header names the columns " + ", ".join(CSV_COLUMNS) + " (" +
         ", ".join(CSV_REQUIRED) + " needed, 422 without); one inspector per line, its fields as in InspectorIn: "
-        "fields and conflicts separated by ';', active true or false (default true)")}}}}}
+        "fields and conflicts separated by ';', active true or false; an empty cell (or a column left out) keeps "
+        "the stored value, a new inspector takes the defaults (active true, no conflicts)")}}}}}
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 
 
@@ -69,7 +70,7 @@ async def load(request: Request, actor: Principal = Depends(STAFF)):
     rows, errors = [], []
     for n, d in enumerate(docs):
         try:
-            rows.append(InspectorIn.model_validate(d).model_dump())
+            rows.append(InspectorIn.model_validate(d).model_dump(exclude_unset=True))  # what the load gives
         except ValidationError as exc:
             errors += [{"field": f"inspectors[{n}]." + ".".join(str(p) for p in e["loc"]), "reason": e["msg"]}
                        for e in exc.errors()]

@@ -98,7 +98,9 @@ class ManualIn(RequestBody):
 
 
 class InspectorIn(RequestBody):
-    """An inspector, by certificate number: a certificate appears once in a load (422 otherwise)."""
+    """An inspector, by certificate number: a certificate appears once in a load (422 otherwise). A field left
+    out keeps the stored inspector's value (conflicts declared stay, a deactivated inspector stays inactive); a
+    new inspector takes the defaults."""
 
     department: DepartmentCode | None = Field(None, description="the office names it (422 without); a department "
                                                                 "loads its own (403 for another's)")
@@ -107,9 +109,10 @@ class InspectorIn(RequestBody):
     certificate_valid_until: Date
     fields: list[RequiredText] = Field(default_factory=list, max_length=20, description="fields of expertise")
     division_code: DivisionCode | None = None
-    active: StrictBool = True
+    active: StrictBool = Field(True, description="left out: unchanged (a new inspector: true)")
     conflicts: list[ConflictUscc] = Field(default_factory=list, max_length=1000,
-                                          description="USCCs the inspector must not inspect (回避)")
+                                          description="USCCs the inspector must not inspect (回避); left out: "
+                                                      "unchanged (a new inspector: none), [] clears them")
 
 
 class InspectorChange(RequestBody):

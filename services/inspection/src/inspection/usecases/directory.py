@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,7 @@ from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
 from ..adapters import directory as repo
-from ..domain import access
+from ..domain import access, roster
 
 
 async def apply_credit_classes(ctxs: list[HandlerContext]) -> None:
@@ -44,7 +45,8 @@ def _department_for(actor: Principal, asked: str | None, errors: list[dict], fie
 
 async def load_inspectors(tx: Transaction, actor: Principal, rows: list[dict[str, Any]]) -> list[dict]:
     """Add or update inspectors by (department, certificate number); all rows or none (422 with every
-    refused row's reasons)."""
+    refused row's reasons). A row holds the fields the load gives; the others keep their stored values (the
+    conflicts declared, deactivation), a new inspector takes the defaults (``domain/roster.py``)."""
     errors: list[dict] = []
     values, seen = [], set()
     for n, r in enumerate(rows):
@@ -58,7 +60,10 @@ async def load_inspectors(tx: Transaction, actor: Principal, rows: list[dict[str
         raise Problem(422, "some inspectors cannot be loaded; nothing was written", errors=errors)
     if not values:
         return []
-    return await repo.upsert_inspectors(tx.session, values, clock.now())
+    key = itemgetter("department", "certificate_no")
+    stored = await repo.stored_inspectors(tx.session, [key(v) for v in values])
+    return await repo.upsert_inspectors(tx.session, [roster.as_loaded(v, stored.get(key(v))) for v in values],
+                                        clock.now())
 
 
 async def visible_inspector(session: AsyncSession, actor: Principal, inspector_id: str, *,
