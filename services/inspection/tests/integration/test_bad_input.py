@@ -172,3 +172,32 @@ async def test_a_plan_resent_with_its_idempotency_key_is_made_once(service):
     assert await _count(service, plans, plans.c.matter_code == matter["code"]) == 1
     other = await service.post("/plans", dept(SAMR), body, headers={"Idempotency-Key": unique("plan")})
     assert other.status_code == 201  # a new key, a new request
+
+
+async def test_the_ratios_the_credit_bands_allow_are_taken_and_only_those(service, monkeypatch):
+    """The API takes what the credit bands allow, as the domain resolves them: class A's ratio with the
+    proactive_class_a setting on, and a general matter's cap for classes C and D (the cap wins over the bands'
+    minimum) were refused 422 before a plan was looked at."""
+    industry = new_industry()
+    await service.entities(3, industry)
+    key, general = await service.matter(), await service.matter(kind="general")
+
+    async def plan(matter: dict, ratios: dict):
+        return await service.post("/plans", dept(SAMR), {
+            "matter_code": matter["code"], "period_start": "2026-01-01", "period_end": "2026-12-31",
+            "filter": {"industry_code": industry}, "ratios": ratios})
+
+    r = await plan(general, {"C": 0.2, "D": 0.2})
+    assert r.status_code == 201 and r.json()["ratios"] == {"A": "0", "B": "0.10", "C": "0.2", "D": "0.2"}, r.text
+    r = await plan(general, {"C": 0.5})            # within C's band, above the general matter's cap
+    assert r.status_code == 409 and _fields(r) == {"ratios.C"}, r.text
+    r = await plan(key, {"C": 0.2, "A": 0.03})     # below C's band (a key matter has no cap); A not checked
+    assert r.status_code == 422 and _fields(r) == {"body.ratios.C", "body.ratios.A"}, r.text
+    assert "not proactively checked" in str(r.json()["errors"])
+    r = await plan(key, {"D": 1.5})
+    assert r.status_code == 422 and _fields(r) == {"body.ratios.D"}, r.text
+    monkeypatch.setattr(service.deps.settings, "proactive_class_a", True)
+    r = await plan(key, {"A": 0.03})
+    assert r.status_code == 201 and r.json()["ratios"]["A"] == "0.03", r.text
+    r = await plan(key, {"A": 0.06})
+    assert r.status_code == 422 and _fields(r) == {"body.ratios.A"}, r.text

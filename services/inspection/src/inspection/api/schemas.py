@@ -135,16 +135,18 @@ class FilterIn(RequestBody):
 
 
 def _ratio(credit_class: str) -> Any:
+    # Only a proportion here: whether the plan may apply it (the band, the setting for class A, a general
+    # matter's cap) is the domain's to say (domain/sampling.resolve_ratios), in one place.
     b = bands()[credit_class]
-    top = b.max_ratio if b.proactive else 0
-    return Annotated[number(ge=float(b.min_ratio if b.proactive else 0), le=float(top)) | None,
-                     Field(description=f"class {credit_class}'s band" + ("" if b.proactive else
-                                                                      ": not proactively checked, 0"))]
+    band = f"class {credit_class}'s band: {b.min_ratio}–{b.max_ratio}"
+    return Annotated[number(ge=0, le=1) | None, Field(description=band + (
+        "" if b.proactive else " when the proactive_class_a setting is on; else not proactively checked: 0"))]
 
 
 class Ratios(RequestBody):
-    """Per credit class, within its band (data/credit_bands.csv); a class left out takes its band's default. A
-    general matter's ratios are capped (a setting): a ratio above the cap is refused with 409."""
+    """Per credit class, within its band (data/credit_bands.csv; a ratio outside it: 422); a class left out takes
+    its band's default. A general matter's ratios are capped (a setting), and the cap wins over a band's minimum
+    (a ratio of the cap is taken): a ratio within its band but above the cap is refused with 409."""
 
     A: _ratio("A") = None  # type: ignore[valid-type]
     B: _ratio("B") = None  # type: ignore[valid-type]
