@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from inspection.adapters.tables import draws, inspectors, matter_batches, matters, plans, results, targets, tasks
@@ -201,3 +203,30 @@ async def test_the_ratios_the_credit_bands_allow_are_taken_and_only_those(servic
     assert r.status_code == 201 and r.json()["ratios"]["A"] == "0.03", r.text
     r = await plan(key, {"A": 0.06})
     assert r.status_code == 422 and _fields(r) == {"body.ratios.A"}, r.text
+
+
+async def test_a_new_version_of_a_matter_takes_effect_no_earlier_than_the_day_it_is_published(service):
+    """A new version from a day past (after the current version's date) was published: the manual and the version
+    in effect on the days between were rewritten. Refused (422), as JSON, as a CSV file and as a dry run."""
+    matter = await service.matter()                     # version 1, from 2025-01-01
+    today = clock.today()
+    yesterday = today - timedelta(days=1)
+    v2 = {"code": matter["code"], "name": "餐饮食品安全联合抽查（修订）", "domain": "food", "division_code": "410100",
+          "kind": "key", "lead_department": SAMR, "items": [{"code": f"{matter['code']}-S1", "department": SAMR}],
+          "effective_from": yesterday.isoformat()}
+    before = await _count(service, matters, matters.c.code == matter["code"])
+    for dry_run in (True, False):
+        r = await service.post("/batches", OFFICE, {"division_code": "410100", "title": "修订", "dry_run": dry_run,
+                                                    "matters": [v2]})
+        assert r.status_code == 422 and _fields(r) == {"rows[1].effective_from"}, r.text
+        assert "no earlier than the day it is published" in r.json()["errors"][0]["reason"]
+    csv = (",".join(("code", "name", "domain", "division_code", "kind", "lead_department", "cooperating_departments",
+                     "legal_basis", "items", "effective_from")) + "\n"
+           f"{matter['code']},修订,food,410100,key,{SAMR},,,{matter['code']}-S1:{SAMR}:x,{yesterday.isoformat()}\n")
+    r = await service.post("/batches/file", OFFICE, content=csv.encode(), headers={"content-type": "text/csv"},
+                           params={"division_code": "410100", "title": "修订"})
+    assert r.status_code == 422 and _fields(r) == {"rows[2].effective_from"}, r.text
+    assert await _count(service, matters, matters.c.code == matter["code"]) == before
+    r = await service.post("/batches", OFFICE, {"division_code": "410100", "title": "修订",
+                                                "matters": [{**v2, "effective_from": today.isoformat()}]})
+    assert r.status_code == 201 and r.json()["accepted"][0]["version"] == 2, r.text

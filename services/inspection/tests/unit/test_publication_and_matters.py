@@ -37,9 +37,21 @@ def test_a_good_matter_has_no_errors_and_unknown_departments_are_named():
 
 def test_versions_follow_each_other_and_never_rewrite_history():
     v1 = matters.MatterVersion("M1", 1, "n", "food", "410100", "key", "samr-410100", (), "", (), 1, date(2026, 1, 1))
-    assert matters.next_version(None, date(2026, 1, 1)) == (1, [])
-    assert matters.next_version(v1, date(2026, 3, 1)) == (2, [])
-    assert matters.next_version(v1, date(2026, 1, 1))[1][0]["field"] == "effective_from"
+    today = date(2026, 2, 1)
+    assert matters.next_version(None, date(2026, 1, 1), today=today) == (1, [])
+    assert matters.next_version(v1, date(2026, 3, 1), today=today) == (2, [])
+    assert matters.next_version(v1, date(2026, 1, 1), today=today)[1][0]["field"] == "effective_from"
+
+
+def test_a_new_version_takes_effect_no_earlier_than_the_day_it_is_published():
+    """After its current version, but from a day past: it rewrote what was in effect on the days between."""
+    v1 = matters.MatterVersion("M1", 1, "n", "food", "410100", "key", "samr-410100", (), "", (), 1, date(2026, 1, 1))
+    today = date(2026, 6, 1)
+    number, errors = matters.next_version(v1, date(2026, 3, 1), today=today)
+    assert number == 0 and [e["field"] for e in errors] == ["effective_from"]
+    assert not errors[0].get("conflict") and "2026-06-01" in errors[0]["reason"]   # the row is wrong: 422
+    assert matters.next_version(v1, today, today=today) == (2, [])
+    assert matters.next_version(None, date(2025, 1, 1), today=today) == (1, [])  # the first may name a day past
 
 
 def test_a_city_department_carries_out_its_agencys_items_of_a_province_matter():

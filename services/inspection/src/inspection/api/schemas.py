@@ -54,7 +54,8 @@ class MatterIn(RequestBody):
     legal_basis: Text = Field("", max_length=4000)
     items: list[ItemIn] = Field(min_length=1, max_length=200)
     effective_from: Date = Field(description="a new version of a matter takes effect after the current one (409 "
-                                             "otherwise)")
+                                             "otherwise) and no earlier than the day it is published, the "
+                                             "province's date (422 otherwise)")
 
 
 class BatchIn(RequestBody):

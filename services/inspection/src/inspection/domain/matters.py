@@ -103,13 +103,20 @@ def check(fields: Mapping[str, Any]) -> list[dict[str, str]]:
     return errors
 
 
-def next_version(current: MatterVersion | None, effective_from: date) -> tuple[int, list[dict[str, str]]]:
-    """The number of a new version effective from ``effective_from``, or why not: versions follow each other
-    (a new one takes effect after the current one did; history is never rewritten). The reason is marked a
-    ``conflict`` (with what is published, not a fault of the row itself)."""
+def next_version(current: MatterVersion | None, effective_from: date, *, today: date) -> tuple[int, list[dict]]:
+    """The number of a new version effective from ``effective_from``, published ``today`` (the province's
+    date), or why not: versions follow each other (a new one takes effect after the current one did; that
+    reason is marked a ``conflict``, with what is published, not a fault of the row itself), and a new version
+    takes effect no earlier than the day it is published: from a day past, it would rewrite what was in effect
+    then (the manual served that day, the version a plan was made under). A matter's first version may name an
+    earlier date: nothing was in effect before it."""
     if current is None:
         return 1, []
+    errors: list[dict] = []
+    if effective_from < today:
+        errors.append({"field": "effective_from", "reason": f"a new version takes effect no earlier than the day "
+                       f"it is published ({today.isoformat()}): what was in effect before stays as it was"})
     if effective_from <= current.effective_from:
-        return 0, [{"field": "effective_from", "reason": f"version {current.version} is effective from "
-                    f"{current.effective_from.isoformat()}; a new version takes effect after it", "conflict": True}]
-    return current.version + 1, []
+        errors.append({"field": "effective_from", "reason": f"version {current.version} is effective from "
+                       f"{current.effective_from.isoformat()}; a new version takes effect after it", "conflict": True})
+    return (0, errors) if errors else (current.version + 1, [])

@@ -51,6 +51,7 @@ async def publish_batch(tx: Transaction, actor: Principal, *, division_code: str
     latest = await repo.latest(s, [r["code"] for r in rows if isinstance(r.get("code"), str)])
     accepted, rejected, versions = [], [], []
     seen: set[str] = set()
+    today = clock.today()   # the province's date: a new version takes effect no earlier
     for r in rows:
         errors = [dict(e) for e in r.get("errors", [])] or matters.check(r)
         if r.get("division_code") != division_code and not errors:
@@ -64,7 +65,7 @@ async def publish_batch(tx: Transaction, actor: Principal, *, division_code: str
             errors.append({"field": "code", "reason": f"{r['code']} is a matter of the list of {held.division_code}",
                            "conflict": True})   # with what is published, as a version out of order
         if not errors:
-            number, version_errors = matters.next_version(held, r["effective_from"])
+            number, version_errors = matters.next_version(held, r["effective_from"], today=today)
             errors += version_errors
         if errors:
             rejected.append({"row": r.get("row"), "code": r.get("code"), "errors": errors})
