@@ -4,14 +4,23 @@ problem found, and mutual recognition in a later draw."""
 
 from __future__ import annotations
 
-from jsp_common import topics
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from jsp_common import clock, topics
 from jsp_common.events.clues import MAX_ADDRESS_CHARS, MAX_CONTENT_CHARS
 from jsp_testkit.testing import OFFICE, dept, of_type, tail
+
+from inspection.adapters.tables import draws, results
 
 from .conftest import new_industry
 
 SAMR, NHC = "samr-410100", "nhc-410100"
 PERIOD = {"start": "2025-09-01", "end": "2025-12-31"}
+# The tasks here are of a period past (its holidays are known): their draws are dated as performed then, since
+# an entity is not inspected before it is drawn.
+DRAWN_AT = datetime(2025, 9, 15, 10, 0, tzinfo=clock.TZ)
 
 
 async def _drawn_task(service, industry: str, ratios: dict) -> tuple[dict, dict, list[dict]]:
@@ -22,6 +31,8 @@ async def _drawn_task(service, industry: str, ratios: dict) -> tuple[dict, dict,
     d = (await service.post(f"/tasks/{task['id']}/draws", OFFICE)).json()
     r = await service.post(f"/draws/{d['draw_id']}/perform", OFFICE)
     assert r.status_code == 200, r.text
+    async with service.deps.db.transaction() as s:
+        await s.execute(update(draws).where(draws.c.id == d["draw_id"]).values(closed_at=DRAWN_AT))
     targets = (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"]
     return matter, task, targets
 
@@ -45,12 +56,12 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
                    "items": [{"item_code": items[0], "outcome": "correction_ordered", "note": "进货查验记录不全"},
                              {"item_code": items[1], "outcome": "no_problem"}]}
         # a clue's text is at most a clue's content: refused longer, nothing written
-        r = await service.post(f"{base}/results", dept(NHC), {**results, "clue_text": "查" * (MAX_CONTENT_CHARS + 1)})
+        r = await service.post(f"{base}/results", OFFICE, {**results, "clue_text": "查" * (MAX_CONTENT_CHARS + 1)})
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.clue_text", r.text
         # the text made of the problems found (without clue_text) is cut to a clue's content
         results["items"][0]["note"] += "。" * (2000 - len(results["items"][0]["note"]))
         results["items"][1] = {"item_code": items[1], "outcome": "referred_for_case", "note": "台账" * 1000}
-        r = await service.post(f"{base}/results", dept(NHC), results)
+        r = await service.post(f"{base}/results", OFFICE, results)   # the office records any department's items
         assert r.status_code == 201, r.text
         assert r.json()["due_on"] == "2025-10-30" and r.json()["complete"]
         clue = (await t.wait_for(of_type("clues.clue.submitted.v1", channel_ref=f"{task['id']}.{joint_['uscc']}")))[0]
@@ -125,7 +136,7 @@ async def test_a_result_counts_for_the_other_departments_on_the_same_items(servi
     assert sorted(t["uscc"] for t in targets) == sorted(classes)
     x = targets[0]
     items = [i for p in x["parts"] for i in p["items"]]
-    r = await service.post(f"/tasks/{task['id']}/targets/{x['uscc']}/results", dept(SAMR), {
+    r = await service.post(f"/tasks/{task['id']}/targets/{x['uscc']}/results", OFFICE, {
         "inspected_on": "2025-10-09", "items": [{"item_code": i, "outcome": "no_problem"} for i in items]})
     assert r.status_code == 201, r.text
     again = [await service.plan(d, matter["code"], industry, {"D": 1.0}, **PERIOD) for d in (SAMR, NHC)]
@@ -135,3 +146,36 @@ async def test_a_result_counts_for_the_other_departments_on_the_same_items(servi
     rec = (await service.get(f"/public/draws/{d['draw_id']}")).json()["record"]
     assert sorted(rec["recognised"][x["uscc"]]) == sorted(items)
     assert sorted(t["uscc"] for t in rec["targets"]) == sorted(set(classes) - {x["uscc"]})
+
+
+async def test_a_department_records_its_own_items_and_no_day_before_the_draw(service):
+    """At a joint visit nhc recorded samr's item, and the result could not be changed: samr's own was then
+    refused. Another department's item is now 403, a day before the entity was drawn 422, nothing written; each
+    department then records its own."""
+    industry = new_industry()
+    await service.entities(10, industry)
+    await service.inspectors(SAMR, 3)
+    await service.inspectors(NHC, 3)
+    _, task, targets = await _drawn_task(service, industry, {"B": 0.2})
+    joint_ = next(x for x in targets if len(x["departments"]) == 2)
+    owned = {p["department"]: p["items"][0] for p in joint_["parts"]}
+    url = f"/tasks/{task['id']}/targets/{joint_['uscc']}/results"
+
+    def body(department: str, day: str = "2025-09-26") -> dict:
+        return {"inspected_on": day, "items": [{"item_code": owned[department], "outcome": "no_problem"}]}
+
+    r = await service.post(url, dept(NHC), {**body(NHC), "items": body(NHC)["items"] + body(SAMR)["items"]})
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["items[1].item_code"]
+    assert SAMR in r.json()["errors"][0]["reason"]
+    r = await service.post(url, dept(NHC), body(NHC, "2025-09-10"))   # in the period, before the draw
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["inspected_on"], r.text
+    assert "2025-09-15" in r.json()["errors"][0]["reason"]
+    async with service.deps.db.transaction() as s:
+        written = select(func.count()).select_from(results).where(results.c.task_id == task["id"])
+        assert (await s.execute(written)).scalar_one() == 0
+    for department in (NHC, SAMR):
+        r = await service.post(url, dept(department), body(department))
+        assert r.status_code == 201, r.text
+    assert r.json()["complete"] and {x["recorded_by"] for x in r.json()["results"]} == {f"officer@{d}" for d in
+                                                                                        (SAMR, NHC)}

@@ -18,7 +18,11 @@ STATE = {409: {"description": "What is recorded does not allow it (an item not i
 Uscc = USCC
 
 
-@router.post("/tasks/{task_id}/targets/{uscc}/results", status_code=201, responses=STATE,
+RECORDING = {**STATE, 403: {"description": "Not a department inspecting the entity, or an item of another "
+                                           "department's (each records its own; the office any) (problem+json)"}}
+
+
+@router.post("/tasks/{task_id}/targets/{uscc}/results", status_code=201, responses=RECORDING,
              summary="Record the joint team's results at one entity, per item (all or nothing)")
 async def record(body: ResultsIn, request: Request, task_id: str = Path(pattern=ID), uscc: str = Uscc,
                  actor: Principal = Depends(STAFF)):

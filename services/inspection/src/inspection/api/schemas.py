@@ -200,8 +200,10 @@ class ItemResultIn(RequestBody):
 
 
 class ResultsIn(RequestBody):
-    """One entity's results. A clue is raised only for a problem found (422 otherwise); an item not inspected
-    there, one that has a result already, or a day outside the task's period is refused with 409."""
+    """One entity's results, for the caller's own items (the office: any; another department's item: 403). A
+    clue is raised only for a problem found, and the day is not before the entity was drawn (422 otherwise); an
+    item not inspected there, one that has a result already, or a day outside the task's period is refused with
+    409."""
 
     inspected_on: Date
     items: list[ItemResultIn] = Field(min_length=1, max_length=200)

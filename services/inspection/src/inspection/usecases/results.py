@@ -28,7 +28,8 @@ def _owner_of(target: dict) -> dict[str, str]:
 
 async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, uscc: str, body: dict[str, Any]) -> dict:
     """The joint team's results at one entity. Refused whole (nothing written) when the entity was not
-    drawn, an item is not one inspected there, or an item already has a result."""
+    drawn, an item is not one inspected there or is another department's (the office records any), the day
+    is before the draw or outside the task's period, or an item already has a result."""
     task = await visible_task(tx.session, actor, task_id)
     target = await repo.target(tx.session, task_id, uscc, for_update=True)
     if target is None:
@@ -36,12 +37,25 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
                       errors=[{"field": "uscc", "reason": "not a target of this task"}])
     if not (actor.is_office or actor.department in target["departments"]):
         raise Problem(403, "the departments inspecting this entity record its results")
+    owner = _owner_of(target)
+    if not actor.is_office:
+        # Results are never changed once recorded: one for another department's item would stand for good, and
+        # its own department would be refused.
+        theirs = [{"field": f"items[{n}].item_code", "reason": f"an item of {owner[i['item_code']]}, which records "
+                   "its result"} for n, i in enumerate(body["items"])
+                  if owner.get(i["item_code"], actor.department) != actor.department]
+        if theirs:
+            raise Problem(403, f"a department records the results of its own items ({actor.department}); "
+                               "nothing was written", errors=theirs)
     inspected_on: date = body["inspected_on"]
+    drawn_on = clock.as_local(await repo.performed_at(tx.session, target["draw_id"])).date()
+    if inspected_on < drawn_on:
+        raise Problem(422, "an entity is inspected once it is drawn; nothing was written", errors=[
+            {"field": "inspected_on", "reason": f"before the day the entity was drawn ({drawn_on.isoformat()})"}])
     errors = []
     if not (task["period_start"] <= inspected_on <= min(task["period_end"], clock.today())):
         errors.append({"field": "inspected_on", "reason": f"within the task's period {task['period_start']}–"
                        f"{task['period_end']} and not in the future"})
-    owner = _owner_of(target)
     done = {r["item_code"] for r in await repo.results_of(tx.session, task_id, uscc)}
     rows = []
     for n, item in enumerate(body["items"]):
