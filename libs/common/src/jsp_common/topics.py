@@ -279,13 +279,14 @@ CATALOGUE: tuple[Topic, ...] = (
         name=DEPARTMENT_INSPECTIONS,
         key="task_id",
         event_types=("inspection.task.assigned.v1", "inspection.result.recorded.v1",
-                     "inspection.publication.due-changed.v1"),
+                     "inspection.publication.due-changed.v1", "inspection.draw.abandoned.v1"),
         producers=("inspection",),
         consumers=("the department's line system", "dashboard (read model, every department's topic)"),
         department_readers=("dashboard.read-model",),
         description="This department's part of joint inspection tasks (汇总取重): the entities, its items there "
                     "and the joint team; results recorded at those entities with their publication deadline; "
-                    "publication deadlines recomputed when a year's holiday schedule is published.",
+                    "publication deadlines recomputed when a year's holiday schedule is published; a performed "
+                    "draw abandoned (its parts are void: the entities are not visited under it).",
         partitions=1,
         retention_ms=365 * DAY_MS,
         per_department=True,

@@ -175,3 +175,28 @@ async def test_a_roster_loaded_again_keeps_the_conflicts_and_deactivations_it_do
     # Conflicts given (here: none) are what the inspector has from then on.
     r = await service.post("/inspectors", dept(pingdingshan), [{**roster[0], "conflicts": []}])
     assert r.status_code == 201 and r.json()[0]["conflicts"] == [], r.text
+
+
+async def test_a_performed_draw_abandoned_is_told_to_every_department_on_its_own_topic(service, bootstrap):
+    """The departments' line systems read only their own topic, where their part of the draw came: the
+    abandonment went only to inspection.draws.v1, and the visits they were assigned stayed live there."""
+    industry = new_industry()
+    classes = {new_uscc("410102"): "D" for _ in range(2)}
+    await service.entities(2, industry, usccs=list(classes), classes=classes)
+    await service.inspectors(SAMR, 2)
+    await service.inspectors(NHC, 2)
+    matter = await service.matter()
+    plans = [await service.plan(d, matter["code"], industry, {"D": 1.0}) for d in (SAMR, NHC)]
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [p["id"] for p in plans]})).json()
+    d = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
+    own = {dep: topics.department_topic(topics.DEPARTMENT_INSPECTIONS, dep) for dep in (SAMR, NHC)}
+    async with tail(bootstrap, topics.INSPECTION_DRAWS, *own.values()) as t:
+        assert (await service.post(f"/draws/{d['draw_id']}/perform", dept(SAMR))).status_code == 200
+        parts = await t.wait_for(of_type("inspection.task.assigned.v1", draw_id=d["draw_id"]), count=2)
+        assert sorted(m.topic for m in parts) == sorted(own.values())
+        r = await service.post(f"/draws/{d['draw_id']}/abandon", dept(SAMR), {"reason": "抽取范围有误"})
+        assert r.status_code == 200, r.text
+        told = await t.wait_for(of_type("inspection.draw.abandoned.v1", draw_id=d["draw_id"]), count=3)
+    assert sorted(m.topic for m in told) == sorted([topics.INSPECTION_DRAWS, *own.values()])
+    assert all(m.envelope.data["status"] == "abandoned" and m.key == task["id"] for m in told)
+    assert all(m.offset > p.offset for m in told for p in parts if p.topic == m.topic)   # after the part

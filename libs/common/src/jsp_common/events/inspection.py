@@ -7,7 +7,8 @@
   ``inspection.publication.due-changed.v1`` on each department's ``dept.<department>.inspections.v1`` (keyed
   by task id): its part of a joint task, results recorded at one of its entities with the date by which they
   are to be published, and a publication deadline recounted once the holiday schedule of a year it counted
-  through was published.
+  through was published; and ``inspection.draw.abandoned.v1`` when the performed draw its part came from is
+  abandoned (the part is void).
 """
 
 from __future__ import annotations
@@ -114,7 +115,10 @@ class DrawPerformed(EventData):
 @event("inspection.draw.abandoned.v1")
 class DrawAbandoned(EventData):
     """A draw that produced no kept result: refused (the pool cannot satisfy the rules) or abandoned by the
-    office with a reason. It stays on the record; its seed is revealed."""
+    office or the lead department with a reason. It stays on the record; its seed is revealed. On
+    ``inspection.draws.v1`` always; a performed draw abandoned is also told on the topic of every department of
+    the task (``dept.<department>.inspections.v1``), whose part of it (``inspection.task.assigned.v1`` with this
+    ``draw_id``) is void: its entities are not visited under this draw."""
 
     draw_id: str
     task_id: str

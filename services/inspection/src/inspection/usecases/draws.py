@@ -172,8 +172,15 @@ async def abandon(tx: Transaction, actor: Principal, draw_id: str, reason: str) 
     await repo.remove_targets(tx.session, task["id"])
     await requests_repo.release(tx.session, task["id"])
     await repo.close_draw(tx.session, draw_id, status="abandoned", at=at, reason=reason, record=row["record"])
-    await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
-                  seed=row["seed"], status="abandoned", reason=reason, at=at), key=task["id"])
+    abandoned = DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"], seed=row["seed"],
+                              status="abandoned", reason=reason, at=at)
+    await tx.emit(topics.INSPECTION_DRAWS, abandoned, key=task["id"])
+    if row["status"] == "performed":
+        # Every department received its part of this draw on its own topic, the only one its line system reads:
+        # told there too, or the visits it was assigned stay live.
+        for department in task["departments"]:
+            await tx.emit(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, department), abandoned,
+                          key=task["id"])
     return public_view({**row, "status": "abandoned", "reason": reason, "closed_at": at})
 
 
