@@ -97,7 +97,8 @@ class DrawAnnounced(EventData):
 @event("inspection.draw.performed.v1")
 class DrawPerformed(EventData):
     """The draw was made: the seed, every population's snapshot and the result. Replay it with
-    ``python -m inspection verify`` on the full record (``GET /inspection/draws/{draw_id}/record``)."""
+    ``python -m inspection verify`` on the full record, served to anyone without a login at
+    ``GET /inspection/public/draws/{draw_id}`` (the answer's ``record``; the command takes the whole answer)."""
 
     draw_id: str
     task_id: str
@@ -108,7 +109,7 @@ class DrawPerformed(EventData):
     targets: list[DrawnTarget]
     listed_in_full: bool = Field(True, description="false when the draw is too large for one message: the samples "
                                  "and targets lists are then empty; the snapshots are here and the full record "
-                                 "is served by the gateway")
+                                 "is served at GET /inspection/public/draws/{draw_id}")
     performed_at: datetime
 
 
