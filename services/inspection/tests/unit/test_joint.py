@@ -73,3 +73,27 @@ def test_strata_ranked_elsewhere_give_the_same_draw_and_record_as_ranking_here()
     assert all(s["members"] is None and "population" in s for p in rec["plans"] for s in p["strata"])
     assert rec["targets"] == full["targets"]
     assert joint.with_members(rec, kept) == full
+
+
+def test_the_documented_targeted_inspection_vector():
+    """docs/inspection-draw.md's vector with a requested entity: what the spec says a replay gives is what the
+    service's draw gives (a spec without the requested part replayed to other targets and teams)."""
+    from pathlib import Path
+
+    seed = "dfe4550bc2adcfc875d855bc1c24bb330c4f3af3aae5dbf3cdcd418ec6a160dd"
+    members = [f"91410100MA000000{n}A" for n in range(1, 9)]
+    pool = [Inspector(f"I-{k}", "samr-410100", "c", date(2030, 1, 1)) for k in (1, 2, 3)]
+    plan = joint.PlanInput("P1", "samr-410100", ("S1",), {"C": Decimal("0.3")}, [Candidate(m, "C") for m in members])
+    inp = joint.DrawInput(seed=seed, lead="samr-410100", plans=[plan], pools={"samr-410100": pool}, rules=Rules(),
+                          requested={"91410100MA0000007A": ["samr-410100"]})
+    rec = joint.record("T1", inp, joint.perform(inp))
+    assert rec["plans"][0]["strata"][0]["sample"] == ["91410100MA0000005A", "91410100MA0000003A"]
+    assert [(t["uscc"], t["parts"], t["inspectors"]) for t in rec["targets"]] == [
+        (f"91410100MA000000{n}A", [{"department": "samr-410100", "items": ["S1"]}], team)
+        for n, team in ((3, ["I-3", "I-2"]), (5, ["I-2", "I-1"]), (7, ["I-1", "I-3"]))]
+    assert rec["requested"] == {"91410100MA0000007A": ["samr-410100"]} and joint.verify(rec) == []
+    spec = " ".join((Path(__file__).parents[4] / "docs" / "inspection-draw.md").read_text(encoding="utf-8").split())
+    assert ('with `"requested": {"91410100MA0000007A": ["samr-410100"]}`: the sample stays `…0005A`, `…0003A`; the '
+            "targets are `…0003A`, `…0005A`, `…0007A` (by USCC), each with the part `samr-410100: S1`; teams in rank "
+            "order `…0005A` → `I-2, I-1`, `…0003A` → `I-3, I-2`, `…0007A` (rank `531fe482…`) → `I-1, I-3`.") in spec
+    assert draw.rank(seed, "91410100MA0000007A").hex().startswith("531fe482")

@@ -42,7 +42,9 @@ async def listing(session: AsyncSession, *, department: str | None, state: str |
 
 async def open_for_plan(session: AsyncSession, department: str, f: dict[str, Any]) -> list[dict]:
     """Open requests (not taken in by a task yet) asking ``department`` about an entity its plan's filter
-    covers, locked until the caller's transaction ends (another draw skips them)."""
+    covers, locked until the caller's transaction ends (another draw skips them). The yearly cap on inspections
+    per entity does not apply: it limits the random draws, and a risk alert's request for a visit is answered
+    even for an entity they visited enough this year (the visit counts towards the cap)."""
     q = (select(requests.c.request_id, requests.c.uscc)
          .join(entities, entities.c.uscc == requests.c.uscc)
          .where(requests.c.covered_at.is_(None), requests.c.task_id.is_(None),
