@@ -23,10 +23,11 @@ PERIOD = {"start": "2025-09-01", "end": "2025-12-31"}
 DRAWN_AT = datetime(2025, 9, 15, 10, 0, tzinfo=clock.TZ)
 
 
-async def _drawn_task(service, industry: str, ratios: dict) -> tuple[dict, dict, list[dict]]:
+async def _drawn_task(service, industry: str, ratios: dict, nhc_ratios: dict | None = None
+                      ) -> tuple[dict, dict, list[dict]]:
     matter = await service.matter()
     p1 = await service.plan(SAMR, matter["code"], industry, ratios, **PERIOD)
-    p2 = await service.plan(NHC, matter["code"], industry, ratios, **PERIOD)
+    p2 = await service.plan(NHC, matter["code"], industry, nhc_ratios or ratios, **PERIOD)
     task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [p1["id"], p2["id"]]})).json()
     d = (await service.post(f"/tasks/{task['id']}/draws", OFFICE)).json()
     r = await service.post(f"/draws/{d['draw_id']}/perform", OFFICE)
@@ -98,6 +99,26 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
     overdue = (await service.get("/publications/overdue", OFFICE, params={"limit": 500})).json()
     assert not any(o["task_id"] == task["id"] and o["uscc"] == joint_["uscc"] for o in overdue)
     assert (await service.post(f"{base}/publication", dept(SAMR))).status_code == 409
+
+
+async def test_the_lead_is_told_of_results_at_an_entity_it_does_not_inspect(service, bootstrap):
+    """The lead publishes every entity's results by their deadline, but was told of those recorded at an entity
+    only a cooperating department inspects by nothing but the office's overdue list."""
+    industry = new_industry()
+    await service.entities(20, industry)
+    await service.inspectors(NHC, 2)
+    await service.inspectors(SAMR, 2)
+    _, task, targets = await _drawn_task(service, industry, {"B": 0.05}, {"B": 0.2})  # samr's 1 among nhc's 4
+    nhc_only = next(x for x in targets if x["departments"] == [NHC])
+    dept_topics = [topics.department_topic(topics.DEPARTMENT_INSPECTIONS, d) for d in (SAMR, NHC)]
+    async with tail(bootstrap, *dept_topics) as t:
+        r = await service.post(f"/tasks/{task['id']}/targets/{nhc_only['uscc']}/results", dept(NHC), {
+            "inspected_on": "2025-09-26", "items": [{"item_code": i, "outcome": "no_problem"}
+                                                   for p in nhc_only["parts"] for i in p["items"]]})
+        assert r.status_code == 201, r.text
+        told = await t.wait_for(of_type("inspection.result.recorded.v1", uscc=nhc_only["uscc"]), count=2)
+    assert sorted((m.topic, m.envelope.data["department"]) for m in told) == sorted(zip(dept_topics, (SAMR, NHC)))
+    assert all(m.envelope.data["due_on"] == "2025-10-30" for m in told)
 
 
 async def test_each_recording_with_a_problem_raises_a_clue_of_its_own(service, bootstrap):

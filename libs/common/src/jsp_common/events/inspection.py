@@ -165,8 +165,8 @@ class TaskAssigned(EventData):
 @event("inspection.result.recorded.v1")
 class ResultRecorded(EventData):
     """The joint team recorded results at one entity (not yet public): told to every department of the visit,
-    with the date by which the lead department is to publish them (一公开, working days after the
-    inspection, fixed by the first results recorded there). The office's figure of results awaiting
+    and to the lead, which may not inspect that entity, with the date by which it is to publish them (一公开,
+    working days after the inspection, fixed by the first results recorded there). The office's figure of results awaiting
     publication past their deadline counts these against ``inspection.result.published.v1``."""
 
     task_id: str
@@ -188,7 +188,7 @@ class ResultRecorded(EventData):
 @event("inspection.publication.due-changed.v1")
 class PublicationDueChanged(EventData):
     """An entity's publication deadline (一公开, working days after the inspection) was recomputed after a year's
-    holiday schedule was published (or corrected); told to every department of the joint visit. Both dates are
+    holiday schedule was published (or corrected); told to every department of the joint visit and the lead. Both dates are
     given; ``previous_passed`` says the earlier one had already passed."""
 
     task_id: str

@@ -191,9 +191,10 @@ async def dues_to_recount(session: AsyncSession, *, after: tuple | None, limit: 
     (inspected_on, task_id, uscc) order after ``after``, locked (one another transaction holds is waited for:
     skipped, a final deadline would never be counted again)."""
     key = (targets.c.inspected_on, targets.c.task_id, targets.c.uscc)
-    q = select(targets).where(targets.c.published_at.is_(None), targets.c.due_on.is_not(None), or_(
-        targets.c.due_provisional, counted_through(targets.c.inspected_on, targets.c.due_on, moved)))
+    q = (select(targets, tasks.c.lead_department).join(tasks, tasks.c.id == targets.c.task_id)
+         .where(targets.c.published_at.is_(None), targets.c.due_on.is_not(None), or_(
+             targets.c.due_provisional, counted_through(targets.c.inspected_on, targets.c.due_on, moved))))
     if after is not None:
         q = q.where(tuple_(*key) > tuple_(*after))
-    q = q.order_by(*key).limit(limit).with_for_update()
+    q = q.order_by(*key).limit(limit).with_for_update(of=targets)
     return dicts(await session.execute(q))

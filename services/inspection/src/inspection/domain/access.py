@@ -33,3 +33,9 @@ def sees_target(p: Principal, task: dict, target: dict) -> bool:
     """An entity of a joint task: the office, the lead department (it publishes the results) and the departments
     inspecting it; not the task's other departments."""
     return leads(p, task) or (p.has(Role.DEPARTMENT) and p.department in target["departments"])
+
+
+def told_of_results(target_departments: list[str], lead: str) -> list[str]:
+    """Who is told of an entity's results and their publication deadline: the departments of the visit, and the
+    lead, which publishes them, though it may not inspect that entity itself."""
+    return list(dict.fromkeys([*target_departments, lead]))

@@ -96,9 +96,10 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
 
 
 async def _tell_recorded(tx: Transaction, task: dict, target: dict, rows: list[dict], *, complete: bool) -> None:
-    """Every department of the visit learns the results are in and by when they are to be published."""
+    """Every department of the visit, and the lead, learn the results are in and by when they are to be
+    published."""
     items, at = _item_results(rows), clock.now()
-    for department in target["departments"]:
+    for department in access.told_of_results(target["departments"], task["lead_department"]):
         await tx.emit(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, department), ResultRecorded(
             task_id=task["id"], uscc=target["uscc"], entity_name=target["entity_name"],
             matter_code=task["matter_code"], lead_department=task["lead_department"], department=department,

@@ -18,7 +18,7 @@ from jsp_common.schedule_feed import Moved, recount_deadlines
 
 from ..adapters import tasks as repo
 from ..deps import Deps
-from ..domain import publication
+from ..domain import access, publication
 
 BATCH = 500
 
@@ -39,7 +39,7 @@ async def _recount(deps: Deps, tx: SessionTx, t: dict, *, reason: str, now: date
         return 0
     await repo.set_target(tx.session, t["task_id"], t["uscc"], due_on=due, due_provisional=provisional)
     passed = publication.overdue(t["due_on"], clock.as_local(now).date(), published=False)
-    for department in t["departments"]:
+    for department in access.told_of_results(t["departments"], t["lead_department"]):
         await tx.emit(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, department), PublicationDueChanged(
             task_id=t["task_id"], uscc=t["uscc"], department=department, inspected_on=t["inspected_on"],
             previous_due_on=t["due_on"], due_on=due, due_provisional=provisional, previous_passed=passed,
