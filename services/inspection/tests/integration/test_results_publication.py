@@ -38,6 +38,16 @@ async def _drawn_task(service, industry: str, ratios: dict, nhc_ratios: dict | N
     return matter, task, targets
 
 
+async def _joint_visit(service) -> tuple[dict, dict]:
+    """A task drawn over ten entities, both departments' plans sampling alike: the task and an entity both visit."""
+    industry = new_industry()
+    await service.entities(10, industry)
+    await service.inspectors(SAMR, 3)
+    await service.inspectors(NHC, 3)
+    _, task, targets = await _drawn_task(service, industry, {"B": 0.2})
+    return task, next(x for x in targets if len(x["departments"]) == 2)
+
+
 async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(service, bootstrap):
     industry = new_industry()
     # the register allows 500 characters of address, and control characters a clue may not carry
@@ -124,12 +134,7 @@ async def test_the_lead_is_told_of_results_at_an_entity_it_does_not_inspect(serv
 async def test_each_recording_with_a_problem_raises_a_clue_of_its_own(service, bootstrap):
     """The departments of a visit record their items one after the other, each raising a clue for the problem it
     found: two clues (the second was taken for a resend of the first, and dropped)."""
-    industry = new_industry()
-    await service.entities(10, industry)
-    await service.inspectors(SAMR, 3)
-    await service.inspectors(NHC, 3)
-    _, task, targets = await _drawn_task(service, industry, {"B": 0.2})
-    joint_ = next(x for x in targets if len(x["departments"]) == 2)
+    task, joint_ = await _joint_visit(service)
     owned = {p["department"]: p["items"] for p in joint_["parts"]}
     async with tail(bootstrap, topics.CLUE_SUBMISSIONS) as t:
         for department in (SAMR, NHC):
@@ -173,12 +178,7 @@ async def test_a_department_records_its_own_items_and_no_day_before_the_draw(ser
     """At a joint visit nhc recorded samr's item, and the result could not be changed: samr's own was then
     refused. Another department's item is now 403, a day before the entity was drawn 422, nothing written; each
     department then records its own."""
-    industry = new_industry()
-    await service.entities(10, industry)
-    await service.inspectors(SAMR, 3)
-    await service.inspectors(NHC, 3)
-    _, task, targets = await _drawn_task(service, industry, {"B": 0.2})
-    joint_ = next(x for x in targets if len(x["departments"]) == 2)
+    task, joint_ = await _joint_visit(service)
     owned = {p["department"]: p["items"][0] for p in joint_["parts"]}
     url = f"/tasks/{task['id']}/targets/{joint_['uscc']}/results"
 
