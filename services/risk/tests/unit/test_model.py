@@ -71,6 +71,8 @@ def test_a_default_class_lower_risk_than_an_unrated_entity_s_is_refused():
     assert "would rate an entity with anything against it (one complaint) as lower risk" in refused(doc)
     doc["default_class"] = "C"
     assert RiskModel.model_validate(doc).default_class == "C"
+    # A model published with A before is still read (the service would not start with it otherwise).
+    assert RiskModel.model_validate({**doc, "default_class": "A"}, context={"stored": True}).default_class == "A"
 
 
 def test_escalation_needs_a_deadline():

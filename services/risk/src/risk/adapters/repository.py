@@ -26,7 +26,7 @@ from .tables import class_history, entities, model_versions, observations, stand
 async def latest_model(session: AsyncSession) -> tuple[int, RiskModel] | None:
     row = (await session.execute(select(model_versions.c.version, model_versions.c.document)
                                  .order_by(model_versions.c.version.desc()).limit(1))).first()
-    return (row.version, RiskModel.model_validate(row.document)) if row else None
+    return (row.version, RiskModel.model_validate(row.document, context={"stored": True})) if row else None
 
 
 async def model_version(session: AsyncSession, version: int) -> dict | None:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, model_validator
 
 from jsp_common import departments
 from jsp_common.api_types import Integer, Number, RequiredText, integer, number
@@ -183,8 +183,9 @@ class RiskModel(_Data):
                                   "within this only when the score rises further")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "RiskModel":
-        errors = model_errors(self)
+    def _consistent(self, info: ValidationInfo) -> "RiskModel":
+        # A model stored before a rule was added is read as it was published (``context={"stored": True}``)
+        errors = model_errors(self, stored=bool((info.context or {}).get("stored")))
         if errors:
             raise ValueError("; ".join(f"{e['field']}: {e['reason']}" for e in errors))
         return self
@@ -214,8 +215,9 @@ class RiskModel(_Data):
         return [i for i in self.indicators if i.source == source and (metric is None or i.metric == metric)]
 
 
-def model_errors(m: RiskModel) -> list[dict[str, str]]:
-    """Everything inconsistent in a model, field by field (empty when it is usable)."""
+def model_errors(m: RiskModel, *, stored: bool = False) -> list[dict[str, str]]:
+    """Everything inconsistent in a model, field by field (empty when it is usable); ``stored``: a model published
+    earlier, read again, is not refused for what only a new one may not say (a default class of A)."""
     errors: list[dict[str, str]] = []
 
     def err(field: str, reason: str) -> None:
@@ -256,7 +258,7 @@ def model_errors(m: RiskModel) -> list[dict[str, str]]:
 
     if sorted(p.level for p in m.plans) != sorted(LEVELS):
         err("plans", "give one response plan per level")
-    if CLASSES.index(m.default_class) < CLASSES.index(UNRATED_CLASS):
+    if not stored and CLASSES.index(m.default_class) < CLASSES.index(UNRATED_CLASS):
         err("default_class", f"{m.default_class} would rate an entity with anything against it (one complaint) as "
                              f"lower risk than one nothing is known against ({UNRATED_CLASS}); class A is the "
                              "office's correction")
