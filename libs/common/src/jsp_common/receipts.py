@@ -42,10 +42,14 @@ def _header(headers: tuple[tuple[str, bytes], ...], name: str) -> str | None:
     return None
 
 
-def _text(value: str | None) -> str | None:
-    """A refused message's text as a receipt may carry it: without NUL characters, which neither the outbox
-    (PostgreSQL text) nor the receipts' contracts take (a receipt that cannot be written is no receipt)."""
-    return value.replace("\x00", "") if value else value
+NUL_SHOWN_AS = "\ufffd"  # the replacement character: what a receipt shows for a NUL of the refused message
+
+
+def receipt_text(value: Any) -> str | None:
+    """A refused message's text as a receipt may carry it (None for what is not text): each NUL character shown
+    as U+FFFD, as neither the outbox (PostgreSQL text) nor the receipts' contracts take NUL (a receipt that cannot
+    be written is no receipt). Not dropped: the reference ``WO\\x001`` would read as another message's, ``WO1``."""
+    return value.replace("\x00", NUL_SHOWN_AS) if isinstance(value, str) else None
 
 
 def field_errors_of(details: Any) -> list[dict[str, str]] | None:
@@ -70,19 +74,19 @@ class Refusal:
 
     def __post_init__(self) -> None:
         for name in ("reason", "event_id", "event_type", "sender"):
-            object.__setattr__(self, name, _text(getattr(self, name)))
+            object.__setattr__(self, name, receipt_text(getattr(self, name)))
 
     @property
     def key(self) -> str | None:
-        return _text(self.delivery.key_str)
+        return receipt_text(self.delivery.key_str)
 
     def string(self, name: str, *, scan: bool = True) -> str | None:
         """A string field of the data; when it is not there (the message is not even an envelope, or the
         field has the wrong type) and ``scan``, the value found for ``name`` in the raw bytes."""
         value = self.data.get(name)
         if isinstance(value, str):
-            return _text(value)
-        return _text(_scan(self.delivery.value, name)) if scan else None
+            return receipt_text(value)
+        return receipt_text(_scan(self.delivery.value, name)) if scan else None
 
 
 def refusal_of_poison(ctx: PoisonContext) -> Refusal:

@@ -68,16 +68,18 @@ async def test_bad_messages_are_refused_with_reasons_and_kept(service, bootstrap
 
 
 async def test_a_work_order_number_with_nul_gets_its_rejection_receipt(service, bootstrap):
-    """NUL in a work order's number: the receipt is keyed and addressed by the number without it (keyed by the
-    number as sent, it could not be written to the outbox, whose keys are PostgreSQL text: the work order went to
-    the dead-letter topic and the hotline never heard of it)."""
+    """NUL in a work order's number: the receipt is keyed and addressed by the number with it shown as U+FFFD
+    (keyed by the number as sent, it could not be written to the outbox, whose keys are PostgreSQL text: the work
+    order went to the dead-letter topic and the hotline never heard of it; without it, it would be another
+    number)."""
     no = unique("WO")
     sent = f"{no[:2]}\x00{no[2:]}"
     async with tail(bootstrap, HOTLINE_REPLIES, HOTLINE_DLQ) as t:
         await service.work_order(sent, "郑州市二七区某饭店后厨卫生极差，食品发霉。")
         [dead] = await t.wait_for(lambda m: m.topic == HOTLINE_DLQ and json.loads(m.value)["data"]["work_order_no"]
                                   == sent, what="the work order on the dead-letter topic")
-        [receipt] = await t.wait_for(rejected(no), what="the rejection receipt")
-    assert receipt.topic == HOTLINE_REPLIES and receipt.key == no
+        shown = sent.replace("\x00", "\ufffd")
+        [receipt] = await t.wait_for(rejected(shown), what="the rejection receipt")
+    assert receipt.topic == HOTLINE_REPLIES and receipt.key == shown
     assert "work_order_no" in {e["field"] for e in receipt.envelope.data["errors"]}
     assert dead.headers["dlq.reason"]

@@ -137,13 +137,14 @@ def test_rejection_receipt_for_unreadable_message_uses_the_key():
 
 
 def test_rejection_receipt_key_and_reference_carry_no_nul():
-    """The key goes into the outbox's text[] column, which cannot hold NUL: the receipt could not be written."""
+    """The key goes into the outbox's text[] column, which cannot hold NUL: the receipt could not be written. The
+    NUL is shown as U+FFFD, not dropped: WO1 would be another work order's number."""
     topic, receipt, key = rejection("hotline.work-orders.v1", "WO\x001", {"work_order_no": "WO\x001"},
                                     "schema-invalid", None, None)
-    assert key == "WO1" and receipt.channel_ref == "WO1"
+    assert key == "WO\ufffd1" and receipt.channel_ref == "WO\ufffd1"
     _, receipt, key = rejection("clues.submissions.v1", "r\x001", {"channel": "me\x00dia", "channel_ref": "\x00"},
                                 "schema-invalid", None, None)
-    assert key == "r1" and receipt.channel_ref == "r1" and receipt.channel == "media"
+    assert key == "\ufffd" and receipt.channel_ref == "\ufffd" and receipt.channel == "me\ufffddia"
 
 
 def test_personal_information_encrypted_and_rotatable():

@@ -7,24 +7,18 @@ from typing import Any
 
 from jsp_common import topics
 from jsp_common.events.clues import SubmissionRejected
-from jsp_common.receipts import Receipt, Refusal
-
-
-def _text(value: Any) -> str | None:
-    """A string of the refused message as the receipt carries it: without NUL, which the outbox (PostgreSQL text:
-    the receipt's key) cannot hold, as ``jsp_common.receipts`` cleans the delivery's key; None for anything else."""
-    return value.replace("\x00", "") if isinstance(value, str) else None
+from jsp_common.receipts import Receipt, Refusal, receipt_text
 
 
 def rejection(topic: str, key: str | None, data: Any, reason: str, details: Any,
               source_event_id: str | None) -> tuple[str, SubmissionRejected, str | None]:
     """``(reply topic, receipt, key)`` for a refused message from ``topic``: the hotline's work orders are
     answered on the hotline's topic, every other channel on the channels' topic; the sender's reference (else
-    the message's key), without NUL, keys it."""
+    the message's key), a NUL in it shown as U+FFFD (``receipt_text``), keys it."""
     doc = data if isinstance(data, dict) else {}
     hotline = topic == topics.HOTLINE_WORK_ORDERS
-    channel = "hotline" if hotline else _text(doc.get("channel"))
-    ref = _text(doc.get("work_order_no" if hotline else "channel_ref")) or _text(key)
+    channel = "hotline" if hotline else receipt_text(doc.get("channel"))
+    ref = receipt_text(doc.get("work_order_no" if hotline else "channel_ref")) or receipt_text(key)
     errors = details if isinstance(details, list) else []
     return (topics.HOTLINE_REPLIES if hotline else topics.CHANNEL_REPLIES,
             SubmissionRejected(channel=channel, channel_ref=(ref or None) and str(ref)[:200],
