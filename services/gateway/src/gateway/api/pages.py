@@ -62,7 +62,9 @@ async def sign_in(request: Request, username: str = Form("", max_length=200), pa
 
 @router.post("/ui/logout")
 async def sign_out(request: Request) -> Response:
-    """The session's token ends here, not only in this browser: a copy of the cookie is refused from now on."""
+    """The session's token ends here, not only in this browser: a copy of the cookie is refused from now on. Paced
+    per address like the other public routes (each sign-out with a good token writes to the database)."""
+    await public_caller(request)
     token = request.cookies.get(_cookie(request))
     if token:
         async with transaction(request) as tx:
