@@ -68,6 +68,20 @@ async def test_signing_out_ends_the_session_s_token_in_every_replica(gw, setting
         await ctx.__aexit__(None, None, None)
 
 
+async def test_a_person_the_pages_are_not_for_reads_why_on_a_page_and_can_sign_out(gw):
+    """An administrator signed in at /ui/login got the problem document in English for every page, with no way to
+    sign out."""
+    admin = await gw.client_for(Role.ADMIN, person=True)
+    signed_in = await gw.http.post("/ui/login", data={"username": admin["username"], "password": admin["secret"],
+                                                      "next": "/ui/"})
+    cookies = dict(signed_in.cookies.items())
+    page = await gw.http.get("/ui/clues", cookies=cookies, headers={"accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "无权使用本页面" in page.text and 'action="/ui/logout"' in page.text
+    api = await gw.http.get("/ui/clues", cookies=cookies, headers={"accept": "application/json"})
+    assert api.status_code == 403 and is_problem(api)
+
+
 async def test_credentials_no_account_can_have_are_refused_as_bad_requests_not_server_faults(gw):
     for basic in (base64.b64encode(b"jspc_x\x00:secret"), b"\xc3\xa4\xc3\xb6"):  # a NUL byte; not even ASCII
         resp = await gw.http.post("/auth/token", data={"grant_type": "client_credentials"},

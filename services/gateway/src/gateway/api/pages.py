@@ -10,10 +10,10 @@ dashboard uses to ask the gateway for an entity's 360 view under the person's ow
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
@@ -93,9 +93,37 @@ async def _person(request: Request) -> tuple[Principal | None, str | None]:
     return principal, token
 
 
+# What a person reads when the gateway itself cannot show a page (the dashboard has pages of its own for its
+# errors): the reason in Chinese, the way back, and signing out for an account the pages are not for.
+_ERRORS = {403: ("无权使用本页面", "此账号不是专班办公室或部门人员的账号，不能使用监管平台页面。"),
+           429: ("请求过于频繁", "请稍后再试。")}
+_UNAVAILABLE = ("服务暂时不可用", "监管平台的页面服务暂时无法访问，请稍后再试。")
+
+
+def _error_page(exc: Problem) -> HTMLResponse:
+    title, text = _ERRORS.get(exc.status, _UNAVAILABLE)
+    leave = ('<form method="post" action="/ui/logout"><button type="submit">退出登录</button></form>'
+             if exc.status == 403 else '<p><a href="/ui/">返回首页</a></p>')
+    return HTMLResponse(f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>'
+                        '<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>'
+                        f"<h1>{title}</h1><p>{text}</p>{leave}</body></html>",
+                        status_code=exc.status, headers=exc.headers)
+
+
 @router.get("/ui/{path:path}")
 async def page(request: Request, path: str) -> Response:
-    public = path == "login" or path.startswith(PUBLIC_PREFIXES)
+    """A page of the dashboard's, forwarded; what stops it here is a page too for a browser (problem+json
+    otherwise)."""
+    try:
+        return await _forward_page(request, path)
+    except Problem as exc:
+        if "text/html" not in request.headers.get("accept", ""):
+            raise
+        return _error_page(exc)
+
+
+async def _forward_page(request: Request, path: str) -> Response:
+    public = path in ("login", "public") or path.startswith(PUBLIC_PREFIXES)  # "public": the dashboard adds "/"
     headers: dict[str, str]
     principal: Principal | None = None
     if public:
@@ -123,7 +151,17 @@ async def page(request: Request, path: str) -> Response:
     except UpstreamError as exc:
         raise Problem(exc.status, str(exc) + "; try again later", service=exc.service) from None
     out = {k: v for k in PASS_RESPONSE if (v := resp.headers.get(k))}
+    if "location" in out:
+        out["location"] = on_this_site(out["location"])
     return Response(content=resp.content, status_code=resp.status_code, headers=out)
+
+
+def on_this_site(location: str) -> str:
+    """A redirect of the dashboard's as the browser follows it: to the same page on the gateway. The dashboard
+    names its own address in a redirect it makes itself (a trailing slash added or taken away), which the browser
+    cannot reach; its pages are the gateway's under the same paths."""
+    parts = urlsplit(location)
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment)) if parts.netloc else location
 
 
 async def _stream(request: Request, upstream: Upstream, url: str, headers: dict[str, str]) -> Response:
