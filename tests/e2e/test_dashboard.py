@@ -201,6 +201,21 @@ async def test_the_office_signs_in_sees_the_figures_follows_an_overdue_clue_and_
     await expect(page.locator("#latest")).to_contain_text(newcomer["name"], timeout=LIVE_TIMEOUT_MS)
     assert await page.evaluate("window.__notReloaded === true")  # updated in place, not reloaded
 
+    # Someone typing a search is not interrupted by a change: the page says it has news and updates once they
+    # leave the field (every change swapped the page in, their text and focus with it).
+    await page.goto(base + "/ui/entities")
+    await expect(page.locator("#live")).to_be_visible(timeout=30_000)
+    search = page.locator("form.search input[name=q]")
+    await search.fill("正在输入")
+    later = support.food_business("410105", "郑州")
+    await support.register(front, bureau["headers"], later)
+    await expect(page.locator("#content")).to_have_attribute("data-stale", "", timeout=LIVE_TIMEOUT_MS)
+    await expect(search).to_have_value("正在输入")
+    await expect(search).to_be_focused()
+    await search.blur()
+    await expect(page.locator("table")).to_contain_text(later["name"], timeout=LIVE_TIMEOUT_MS)
+    await expect(page.locator("#content")).not_to_have_attribute("data-stale", "")
+
     phone = await contexts(support.PHONE, storage_state=await context.storage_state())
     small = await phone.new_page()
     await small.goto(base + "/ui/")

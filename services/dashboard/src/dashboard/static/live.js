@@ -1,25 +1,44 @@
 // Live pages: when the read model changes, the server says so on the event stream and the page fetches
 // itself again and swaps in the new content (no reload, the scroll position stays).
+//
+// Someone typing in a field of the page, or reading a <details> they opened, keeps the page as it is: the swap
+// would take their text, their focus and the opened details away (at provincial scale the stream says "changed"
+// every second). The page then says it has news (data-stale) and refreshes once they are done: the field left,
+// the details closed.
 (function () {
   var stream = document.body.getAttribute("data-stream");
   if (!stream || !window.EventSource || document.querySelector("section.login")) return;
-  var busy = false, again = false;
+  var content = document.getElementById("content");
+  var busy = false, again = false, held = false;
+  function holding() {
+    var a = document.activeElement;
+    return (a && content.contains(a) && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName)) ||
+      content.querySelector("details[open]") !== null;
+  }
+  function hold() { held = true; content.setAttribute("data-stale", ""); }
+  function resume() {
+    if (held && !holding()) { held = false; content.removeAttribute("data-stale"); refresh(); }
+  }
   function refresh() {
+    if (holding()) { hold(); return; }
     if (busy) { again = true; return; }
     busy = true;
     fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (!html) return;
+        if (holding()) { hold(); return; }  // they began typing while the page was fetched
         var fresh = new DOMParser().parseFromString(html, "text/html");
-        var content = fresh.getElementById("content");
-        if (content) document.getElementById("content").innerHTML = content.innerHTML;
+        var next = fresh.getElementById("content");
+        if (next) content.innerHTML = next.innerHTML;
         var footer = fresh.querySelector("footer");
         if (footer) document.querySelector("footer").innerHTML = footer.innerHTML;
       })
       .catch(function () {})
       .then(function () { busy = false; if (again) { again = false; refresh(); } });
   }
+  content.addEventListener("focusout", function () { setTimeout(resume, 0); });  // once focus has moved on
+  content.addEventListener("toggle", resume, true);  // a <details> closed (toggle does not bubble)
   var source = new EventSource(stream);
   var badge = document.getElementById("live");
   source.addEventListener("open", function () { if (badge) badge.hidden = false; });
