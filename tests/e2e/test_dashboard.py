@@ -384,7 +384,8 @@ async def test_the_public_pages_need_no_sign_in(stack, contexts, demo):
     await page.wait_for_url("**/ui/public/departments?page=2")
     await expect(page.locator(".pager")).to_contain_text("第 2 /", timeout=30_000)  # a slow page on a busy machine
     await page.goto(base + "/ui/public/departments?q=郑州市市场")
-    await expect(page.locator("table")).to_contain_text("dept.samr-410100.notifications.v1")
+    for topic in ("notifications", "clues", "inspections", "alerts"):  # every topic of its own it subscribes to
+        await expect(page.locator("table")).to_contain_text(f"dept.samr-410100.{topic}.v1")
     await support.shot(page, "public-departments")
 
     await page.goto(base + "/ui/public/matters")

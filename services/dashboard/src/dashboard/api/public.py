@@ -32,7 +32,7 @@ async def results(request: Request, f: Filters = Depends(filters)):
 @router.get("/departments", response_class=HTMLResponse)
 async def departments(request: Request, f: Filters = Depends(filters)):
     total, items = public.departments(deps_of(request).settings.page_size, f)
-    return _page(request, "public/departments.html", total, items, f)
+    return _page(request, "public/departments.html", total, items, f, topics=public.DEPARTMENT_TOPICS)
 
 
 @router.get("/matters", response_class=HTMLResponse)

@@ -7,7 +7,8 @@ import httpx
 from sqlalchemy import and_, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jsp_common.topics import DEPARTMENT_CLUES, NOTIFICATIONS, department_topic
+from jsp_common.topics import (CATALOGUE, DEPARTMENT_ALERTS, DEPARTMENT_CLUES, DEPARTMENT_INSPECTIONS,
+                               NOTIFICATIONS, department_topic)
 
 from ..adapters import reads
 from ..adapters.reads import ir
@@ -28,10 +29,18 @@ async def results(session: AsyncSession, page_size: int, f: Filters):
     return await reads.inspection_list(session, None, cond, limit=page_size, offset=(f.page - 1) * page_size)
 
 
+# What each of a department's own topics carries, as the public page names it (a topic added to the catalogue
+# without a name here is listed under its own).
+TOPIC_LABELS = {NOTIFICATIONS: "双告知（新增监管对象、逾期提醒、签收）", DEPARTMENT_CLUES: "问题线索（分派、催办、督办）",
+                DEPARTMENT_INSPECTIONS: "联合抽查（检查任务、结果、公示期限）", DEPARTMENT_ALERTS: "风险预警（预警、督办、关闭）"}
+DEPARTMENT_TOPICS = tuple((TOPIC_LABELS.get(t.name, t.name), t.name) for t in CATALOGUE if t.per_department)
+
+
 def departments(page_size: int, f: Filters) -> tuple[int, list[dict]]:
+    """Every department, with each of the topics of its own its system subscribes to (every per-department topic
+    of the catalogue)."""
     rows = [{"code": code, "name": name, "city_code": department_city(code),
-             "notifications_topic": department_topic(NOTIFICATIONS, code),
-             "clues_topic": department_topic(DEPARTMENT_CLUES, code)}
+             "topics": [(label, department_topic(topic, code)) for label, topic in DEPARTMENT_TOPICS]}
             for code, name in all_departments()
             if (not f.q or f.q in name or f.q.lower() in code) and (not f.city or department_city(code) == f.city)]
     start = (f.page - 1) * page_size
