@@ -27,6 +27,11 @@ async def test_a_joint_inspection_through_the_gateway(front, clients, office, bo
     assert feed.status_code == 200 and made["published"] in {r["uscc"] for r in feed.json()}
     page = await front.get(f"/inspection/public/matters/{made['matter_code']}/manual.html")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html") and "服务手册" in page.text
+    assert "牵头部门 郑州市市场监督管理局" in page.text  # named, not coded
+    # a matter without a manual (or not in the list): a page saying so, not an error document
+    missing = await front.get("/inspection/public/matters/NO-SUCH-MATTER/manual.html")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "服务手册尚未公布" in missing.text
     assert (await front.get(f"/inspection/tasks/{made['task']['id']}", headers=other["headers"])).status_code == 404
     assert (await front.get(f"/inspection/tasks/{made['task']['id']}")).status_code == 401
     lead = made["departments"]["samr-410100"]

@@ -8,9 +8,10 @@ from html import escape
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from jsp_common import clock
+from jsp_common import clock, departments
 from jsp_common.api_types import Date, DivisionCode, Timestamp
 from jsp_common.http import deps_of, reading
+from jsp_common.problems import Problem
 
 from ..adapters import matters as repo
 from ..usecases import draws, results
@@ -20,10 +21,19 @@ from .schemas import CODE
 
 router = APIRouter(prefix="/public", tags=["public"])
 
-_LABELS = (("implementing_body", "实施主体 Implementing body"), ("legal_basis", "法律依据 Legal basis"),
-           ("measures", "监管措施 Measures"), ("rules_and_standards", "规则标准 Rules and standards"),
-           ("procedure", "工作流程 Procedure"), ("enquiries", "咨询渠道 Where to ask"),
-           ("complaints", "投诉渠道 Where to complain"))
+_LABELS = (("implementing_body", "实施主体"), ("legal_basis", "法律依据"), ("measures", "监管措施"),
+           ("rules_and_standards", "规则标准"), ("procedure", "工作流程"), ("enquiries", "咨询渠道"),
+           ("complaints", "投诉渠道"))
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    """A public page (``title`` and ``body`` escaped already)."""
+    return HTMLResponse(
+        f"<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title}</title>"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<style>body{font-family:sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.6}"
+        f"h2{{font-size:1.1rem;border-bottom:1px solid #ccc}}</style></head><body><h1>{title}</h1>{body}</body></html>",
+        status_code=status)
 
 
 @router.get("/matters", summary="The key supervision matters in effect (public)")
@@ -51,17 +61,20 @@ async def manual(request: Request, code: str = Path(pattern=CODE)):
 
 @router.get("/matters/{code}/manual.html", response_class=HTMLResponse, summary="A matter's service manual (a page)")
 async def manual_page(request: Request, code: str = Path(pattern=CODE)):
-    doc, matter = await _manual(request, code)
+    try:
+        doc, matter = await _manual(request, code)
+    except Problem as exc:  # a person following a link reads a page, not an error document
+        if exc.status != 404:
+            raise
+        return _page("服务手册尚未公布", f"<p>事项 {escape(code)} 不在现行清单中，或其牵头部门尚未公布服务手册。</p>"
+                     "<p><a href=\"/ui/public/matters\">返回重点监管事项清单</a></p>", 404)
     sections = "".join(f"<section><h2>{escape(label)}</h2><p>{escape(str(doc[key])).replace(chr(10), '<br>')}</p></section>"
                        for key, label in _LABELS)
-    title = escape(f"{matter['name']} · 服务手册")
-    return HTMLResponse(
-        f"<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title}</title>"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<style>body{font-family:sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.6}"
-        "h2{font-size:1.1rem;border-bottom:1px solid #ccc}</style></head><body>"
-        f"<h1>{title}</h1><p>事项 {escape(matter['code'])} (v{matter['version']}) · 牵头部门 "
-        f"{escape(matter['lead_department'])} · {escape(str(doc['filed_at']))}</p>{sections}</body></html>")
+    lead = departments.department(matter["lead_department"]).name
+    filed = clock.as_local(doc["filed_at"])
+    return _page(escape(f"{matter['name']} · 服务手册"),
+                 f"<p>事项 {escape(matter['code'])}（第 {matter['version']} 版）· 牵头部门 {escape(lead)} · "
+                 f"{filed.year}年{filed.month}月{filed.day}日公布</p>{sections}")
 
 
 @router.get("/results", summary="Published inspection results (一公开), oldest first after `since`")
