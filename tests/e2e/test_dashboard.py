@@ -390,6 +390,8 @@ async def test_the_public_pages_need_no_sign_in(stack, contexts, demo):
 
     await page.goto(base + "/ui/public/matters")
     await expect(page.locator("h1")).to_contain_text("重点监管事项")
+    await expect(page.locator("table")).to_contain_text("食品")  # the domain in Chinese, not its code (food)
+    await expect(page.locator("table")).not_to_contain_text("food")
     await support.shot(page, "public-matters")
 
 

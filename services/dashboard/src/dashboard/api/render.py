@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from jsp_common import clock
+from jsp_common.domains import Domain
 from jsp_common.principal import Principal, Role, verified_principal
 from jsp_common.problems import Problem
 
@@ -23,6 +24,17 @@ from ..domain.places import city_name, department_name, industry_name
 from ..usecases.public import MATTERS_PATH
 
 PACKAGE = Path(__file__).resolve().parents[1]
+# Why a department was notified (registry.notification.issued.v1 ``cause``), as the pages say it.
+NOTIFICATION_CAUSES = {"registered": "新设立登记", "changed": "登记事项变更", "adjudicated": "专班研判认定",
+                       "rules": "监管规则调整", "deregistered": "注销", "revoked": "吊销营业执照"}
+
+
+def domain_name(code: str | None) -> str:
+    """A key domain in Chinese (its code when it is none of them)."""
+    try:
+        return Domain(code).zh
+    except ValueError:
+        return code or ""
 STATIC_DIR = PACKAGE / "static"
 templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
 
@@ -31,7 +43,8 @@ templates.env.filters.update(
     number=number, moment=moment, city=city_name, department=department_name, industry=industry_name,
     state=lambda s: clue_rules.STATE_LABELS.get(s, s), action=lambda s: clue_rules.ACTION_LABELS.get(s, s),
     channel=lambda c: clue_rules.CHANNEL_LABELS.get(c, c), actor=clue_steps.actor_label,
-    details=clue_steps.detail_lines)
+    details=clue_steps.detail_lines, domain=domain_name,
+    cause=lambda c: NOTIFICATION_CAUSES.get(c, c))
 templates.env.globals.update(svg=Markup, alert_levels=alert_rules.LEVEL_LABELS,
                              alert_states=alert_rules.STATE_LABELS, credit_classes=alert_rules.CREDIT_CLASS_LABELS,
                              manual_base=MATTERS_PATH)
