@@ -23,6 +23,14 @@ LEVELS: tuple[WarningLevel, ...] = tuple(WarningLevel)  # lowest first
 CLASSES: tuple[CreditClass, ...] = tuple(CreditClass)   # A (low risk) first
 
 
+def _classes_from_unrated(schema: dict) -> None:
+    """A new model's default class, as the published document states it: the unrated class or a riskier one (a
+    model stored with A before is still read, see ``model_errors``)."""
+    for key in ("$ref", "allOf"):
+        schema.pop(key, None)
+    schema.update(type="string", enum=[c.value for c in CLASSES[CLASSES.index(UNRATED_CLASS):]])
+
+
 def rank(level: WarningLevel | None) -> int:
     """0 for no level, 1 blue ... 4 red."""
     return 0 if level is None else LEVELS.index(level) + 1
@@ -178,7 +186,8 @@ class RiskModel(_Data):
     credit_rules: list[CreditRule] = Field(default_factory=list, max_length=100)
     default_class: CreditClass = Field(UNRATED_CLASS, description="an entity's class when no credit rule holds: B "
                                        "(general risk, as for an entity nothing is known against) or higher; A, "
-                                       "low risk, only by the office's correction")
+                                       "low risk, only by the office's correction",
+                                       json_schema_extra=_classes_from_unrated)
     cooldown_hours: Number = Field(24, ge=0, le=24 * 90, description="the same entity and level alert again "
                                   "within this only when the score rises further")
 
