@@ -84,22 +84,23 @@ async def joint_inspection(http: httpx.AsyncClient, office: dict, bureau: dict, 
     for t in record["targets"][:8]:
         print(f"  {t['uscc']}  {' + '.join(p['department'] for p in t['parts']):<24} team {', '.join(t['inspectors'])}")
     shared = next((t for t in record["targets"] if len(t["parts"]) == 2), record["targets"][0])
-    codes = [i for p in shared["parts"] for i in p["items"]]
-    _ok(await http.post(f"/inspection/tasks/{task['id']}/targets/{shared['uscc']}/results", headers=nhc, json={
-        "inspected_on": today.isoformat(),
-        "items": [{"item_code": c, "outcome": "no_problem"} for c in codes]}), 201)
+    departments = {LEAD: samr, CO: nhc}
+    for part in shared["parts"]:  # each department of the visit records its own items
+        _ok(await http.post(f"/inspection/tasks/{task['id']}/targets/{shared['uscc']}/results",
+                            headers=departments[part["department"]], json={
+                                "inspected_on": today.isoformat(),
+                                "items": [{"item_code": c, "outcome": "no_problem"} for c in part["items"]]}), 201)
     _ok(await http.post(f"/inspection/tasks/{task['id']}/targets/{shared['uscc']}/publication", headers=samr), 200)
     print(f"  result of {shared['uscc']} published: GET /inspection/public/results; manual: "
           f"GET /inspection/public/matters/{code}/manual.html (no login)")
-    departments = {LEAD: samr, CO: nhc}
     late = next((t for t in record["targets"] if t["uscc"] != shared["uscc"]), None)
     if late is not None:
-        who = departments[late["parts"][0]["department"]]
-        recorded = _ok(await http.post(f"/inspection/tasks/{task['id']}/targets/{late['uscc']}/results", headers=who,
-                                       json={"inspected_on": (today - timedelta(days=60)).isoformat(),
-                                             "items": [{"item_code": i, "outcome": "correction_ordered",
-                                                        "note": "演示：整改后复查"}
-                                                       for p in late["parts"] for i in p["items"]]}), 201)
+        for part in late["parts"]:
+            recorded = _ok(await http.post(
+                f"/inspection/tasks/{task['id']}/targets/{late['uscc']}/results", headers=departments[part["department"]],
+                json={"inspected_on": (today - timedelta(days=60)).isoformat(),
+                      "items": [{"item_code": i, "outcome": "correction_ordered", "note": "演示：整改后复查"}
+                                for i in part["items"]]}), 201)
         print(f"  result of {late['uscc']} recorded, to be published by {recorded['due_on']}: not yet (逾期未公示)")
     return {"matter_code": code, "task": task, "draw_id": announced["draw_id"], "published": shared["uscc"],
             "unpublished": late["uscc"] if late else None, "departments": departments}

@@ -176,38 +176,10 @@ async def test_a_plan_resent_with_its_idempotency_key_is_made_once(service):
     assert other.status_code == 201  # a new key, a new request
 
 
-async def test_the_ratios_the_credit_bands_allow_are_taken_and_only_those(service, monkeypatch):
-    """The API takes what the credit bands allow, as the domain resolves them: class A's ratio with the
-    proactive_class_a setting on, and a general matter's cap for classes C and D (the cap wins over the bands'
-    minimum) were refused 422 before a plan was looked at."""
-    industry = new_industry()
-    await service.entities(3, industry)
-    key, general = await service.matter(), await service.matter(kind="general")
-
-    async def plan(matter: dict, ratios: dict):
-        return await service.post("/plans", dept(SAMR), {
-            "matter_code": matter["code"], "period_start": "2026-01-01", "period_end": "2026-12-31",
-            "filter": {"industry_code": industry}, "ratios": ratios})
-
-    r = await plan(general, {"C": 0.2, "D": 0.2})
-    assert r.status_code == 201 and r.json()["ratios"] == {"A": "0", "B": "0.10", "C": "0.2", "D": "0.2"}, r.text
-    r = await plan(general, {"C": 0.5})            # within C's band, above the general matter's cap
-    assert r.status_code == 409 and _fields(r) == {"ratios.C"}, r.text
-    r = await plan(key, {"C": 0.2, "A": 0.03})     # below C's band (a key matter has no cap); A not checked
-    assert r.status_code == 422 and _fields(r) == {"body.ratios.C", "body.ratios.A"}, r.text
-    assert "not proactively checked" in str(r.json()["errors"])
-    r = await plan(key, {"D": 1.5})
-    assert r.status_code == 422 and _fields(r) == {"body.ratios.D"}, r.text
-    monkeypatch.setattr(service.deps.settings, "proactive_class_a", True)
-    r = await plan(key, {"A": 0.03})
-    assert r.status_code == 201 and r.json()["ratios"]["A"] == "0.03", r.text
-    r = await plan(key, {"A": 0.06})
-    assert r.status_code == 422 and _fields(r) == {"body.ratios.A"}, r.text
-
-
 async def test_a_new_version_of_a_matter_takes_effect_no_earlier_than_the_day_it_is_published(service):
     """A new version from a day past (after the current version's date) was published: the manual and the version
-    in effect on the days between were rewritten. Refused (422), as JSON, as a CSV file and as a dry run."""
+    in effect on the days between were rewritten. Refused (409, a conflict with what is published), as JSON, as a
+    CSV file and as a dry run."""
     matter = await service.matter()                     # version 1, from 2025-01-01
     today = clock.today()
     yesterday = today - timedelta(days=1)
@@ -218,14 +190,14 @@ async def test_a_new_version_of_a_matter_takes_effect_no_earlier_than_the_day_it
     for dry_run in (True, False):
         r = await service.post("/batches", OFFICE, {"division_code": "410100", "title": "修订", "dry_run": dry_run,
                                                     "matters": [v2]})
-        assert r.status_code == 422 and _fields(r) == {"rows[1].effective_from"}, r.text
+        assert r.status_code == 409 and _fields(r) == {"rows[1].effective_from"}, r.text
         assert "no earlier than the day it is published" in r.json()["errors"][0]["reason"]
     csv = (",".join(("code", "name", "domain", "division_code", "kind", "lead_department", "cooperating_departments",
                      "legal_basis", "items", "effective_from")) + "\n"
            f"{matter['code']},修订,food,410100,key,{SAMR},,,{matter['code']}-S1:{SAMR}:x,{yesterday.isoformat()}\n")
     r = await service.post("/batches/file", OFFICE, content=csv.encode(), headers={"content-type": "text/csv"},
                            params={"division_code": "410100", "title": "修订"})
-    assert r.status_code == 422 and _fields(r) == {"rows[2].effective_from"}, r.text
+    assert r.status_code == 409 and _fields(r) == {"rows[2].effective_from"}, r.text
     assert await _count(service, matters, matters.c.code == matter["code"]) == before
     r = await service.post("/batches", OFFICE, {"division_code": "410100", "title": "修订",
                                                 "matters": [{**v2, "effective_from": today.isoformat()}]})

@@ -49,7 +49,7 @@ def test_a_new_version_takes_effect_no_earlier_than_the_day_it_is_published():
     today = date(2026, 6, 1)
     number, errors = matters.next_version(v1, date(2026, 3, 1), today=today)
     assert number == 0 and [e["field"] for e in errors] == ["effective_from"]
-    assert not errors[0].get("conflict") and "2026-06-01" in errors[0]["reason"]   # the row is wrong: 422
+    assert errors[0].get("conflict") and "2026-06-01" in errors[0]["reason"]   # with what is published: 409
     assert matters.next_version(v1, today, today=today) == (2, [])
     assert matters.next_version(None, date(2025, 1, 1), today=today) == (1, [])  # the first may name a day past
 

@@ -85,11 +85,6 @@ async def live_draw(session: AsyncSession, task_id: str) -> dict | None:
     return _one((await session.execute(q)).mappings().first())
 
 
-async def performed_at(session: AsyncSession, draw_id: str) -> datetime:
-    """When a performed draw was made."""
-    return (await session.execute(select(draws.c.closed_at).where(draws.c.id == draw_id))).scalar_one()
-
-
 async def in_turn(session: AsyncSession) -> None:
     """Wait until no other draw is being performed, then hold the turn until this transaction ends: a draw reads
     the targets every other draw has committed (the yearly cap per entity, the inspectors' loads)."""

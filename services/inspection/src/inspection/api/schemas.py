@@ -53,9 +53,9 @@ class MatterIn(RequestBody):
     cooperating_departments: list[DepartmentCode] = Field(default_factory=list, max_length=30)
     legal_basis: Text = Field("", max_length=4000)
     items: list[ItemIn] = Field(min_length=1, max_length=200)
-    effective_from: Date = Field(description="a new version of a matter takes effect after the current one (409 "
-                                             "otherwise) and no earlier than the day it is published, the "
-                                             "province's date (422 otherwise)")
+    effective_from: Date = Field(description="a new version of a matter takes effect after the current one and no "
+                                             "earlier than the day it is published, the province's date (409 "
+                                             "otherwise: a conflict with what is published)")
 
 
 class BatchIn(RequestBody):
@@ -136,18 +136,16 @@ class FilterIn(RequestBody):
 
 
 def _ratio(credit_class: str) -> Any:
-    # Only a proportion here: whether the plan may apply it (the band, the setting for class A, a general
-    # matter's cap) is the domain's to say (domain/sampling.resolve_ratios), in one place.
     b = bands()[credit_class]
-    band = f"class {credit_class}'s band: {b.min_ratio}–{b.max_ratio}"
-    return Annotated[number(ge=0, le=1) | None, Field(description=band + (
-        "" if b.proactive else " when the proactive_class_a setting is on; else not proactively checked: 0"))]
+    top = b.max_ratio if b.proactive else 0
+    return Annotated[number(ge=float(b.min_ratio if b.proactive else 0), le=float(top)) | None,
+                     Field(description=f"class {credit_class}'s band" + ("" if b.proactive else
+                                                                      ": not proactively checked, 0"))]
 
 
 class Ratios(RequestBody):
-    """Per credit class, within its band (data/credit_bands.csv; a ratio outside it: 422); a class left out takes
-    its band's default. A general matter's ratios are capped (a setting), and the cap wins over a band's minimum
-    (a ratio of the cap is taken): a ratio within its band but above the cap is refused with 409."""
+    """Per credit class, within its band (data/credit_bands.csv); a class left out takes its band's default. A
+    general matter's ratios are capped (a setting): a ratio above the cap is refused with 409."""
 
     A: _ratio("A") = None  # type: ignore[valid-type]
     B: _ratio("B") = None  # type: ignore[valid-type]
@@ -201,9 +199,8 @@ class ItemResultIn(RequestBody):
 
 class ResultsIn(RequestBody):
     """One entity's results, for the caller's own items (the office: any; another department's item: 403). A
-    clue is raised only for a problem found, and the day is not before the entity was drawn (422 otherwise); an
-    item not inspected there, one that has a result already, or a day outside the task's period is refused with
-    409."""
+    clue is raised only for a problem found (422 otherwise); an item not inspected there, one that has a result
+    already, or a day outside the task's period is refused with 409."""
 
     inspected_on: Date
     items: list[ItemResultIn] = Field(min_length=1, max_length=200)

@@ -105,9 +105,9 @@ def check(fields: Mapping[str, Any]) -> list[dict[str, str]]:
 
 def next_version(current: MatterVersion | None, effective_from: date, *, today: date) -> tuple[int, list[dict]]:
     """The number of a new version effective from ``effective_from``, published ``today`` (the province's
-    date), or why not: versions follow each other (a new one takes effect after the current one did; that
-    reason is marked a ``conflict``, with what is published, not a fault of the row itself), and a new version
-    takes effect no earlier than the day it is published: from a day past, it would rewrite what was in effect
+    date), or why not, each reason marked a ``conflict`` (with what is published, not a fault of the row itself):
+    versions follow each other (a new one takes effect after the current one did), and a new version takes
+    effect no earlier than the day it is published: from a day past, it would rewrite what was in effect
     then (the manual served that day, the version a plan was made under). A matter's first version may name an
     earlier date: nothing was in effect before it."""
     if current is None:
@@ -115,7 +115,8 @@ def next_version(current: MatterVersion | None, effective_from: date, *, today: 
     errors: list[dict] = []
     if effective_from < today:
         errors.append({"field": "effective_from", "reason": f"a new version takes effect no earlier than the day "
-                       f"it is published ({today.isoformat()}): what was in effect before stays as it was"})
+                       f"it is published ({today.isoformat()}): what was in effect before stays as it was",
+                       "conflict": True})
     if effective_from <= current.effective_from:
         errors.append({"field": "effective_from", "reason": f"version {current.version} is effective from "
                        f"{current.effective_from.isoformat()}; a new version takes effect after it", "conflict": True})

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from importlib.resources import files
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from jsp_common.events.risk import UNRATED_CLASS as _UNRATED
 
@@ -43,40 +43,25 @@ def bands() -> dict[str, Band]:
 
 
 class InvalidRatios(ValueError):
-    """Ratios a plan cannot apply, one error per class. An error marked ``conflict`` is a ratio within its class's
-    band that only the general matter's cap refuses (the matter as published, not the ratio itself, says no)."""
-
-    def __init__(self, errors: list[dict[str, Any]]):
+    def __init__(self, errors: list[dict[str, str]]):
         super().__init__("; ".join(f"{e['field']}: {e['reason']}" for e in errors))
         self.errors = errors
-
-    @property
-    def only_the_cap(self) -> bool:
-        return all(e.get("conflict") for e in self.errors)
 
 
 def resolve_ratios(asked: Mapping[str, float | Decimal] | None, *, key_matter: bool, general_cap: Decimal,
                    proactive_a: bool, band_table: Mapping[str, Band] | None = None) -> dict[str, Decimal]:
     """The ratio per class a plan applies: what it asks for (each within its class's band), else the band's
-    default; capped for a general matter. Raises :class:`InvalidRatios` with one error per bad class.
-
-    The one place the ratios are judged: the API only takes numbers from 0 to 1, so what is refused here, and
-    only that, is refused."""
+    default; capped for a general matter. Raises :class:`InvalidRatios` with one error per bad class."""
     table = band_table or bands()
     asked = {k: Decimal(str(v)) for k, v in (asked or {}).items()}
-    errors: list[dict[str, Any]] = [
-        {"field": f"ratios.{k}", "reason": f"unknown credit class; one of {', '.join(CLASSES)}"}
-        for k in asked if k not in table]
-    errors += [{"field": f"ratios.{k}", "reason": "a ratio is a number from 0 to 1"}
-               for k, r in asked.items() if k in table and not r.is_finite()]
+    errors = [{"field": f"ratios.{k}", "reason": f"unknown credit class; one of {', '.join(CLASSES)}"}
+              for k in asked if k not in table]
     out: dict[str, Decimal] = {}
     for cls, band in table.items():
         cap = band.max_ratio if key_matter else min(band.max_ratio, general_cap)
         r = asked.get(cls, min(band.default_ratio, cap))
         floor = band.min_ratio if key_matter else min(band.min_ratio, cap)
-        if not r.is_finite():
-            pass                                  # refused above
-        elif not band.proactive and not proactive_a:
+        if not band.proactive and not proactive_a:
             if cls in asked and r > 0:
                 errors.append({"field": f"ratios.{cls}", "reason": f"class {cls} is not proactively checked "
                                "(only on a complaint, a data signal or a referral); its ratio must be 0"})
@@ -84,8 +69,7 @@ def resolve_ratios(asked: Mapping[str, float | Decimal] | None, *, key_matter: b
         elif not (floor <= r <= cap):
             where = "" if key_matter else f" (a general matter: at most {general_cap})"
             errors.append({"field": f"ratios.{cls}", "reason": f"{r} is outside class {cls}'s band "
-                           f"{floor}–{cap}{where}", **({"conflict": True} if band.min_ratio <= r <= band.max_ratio
-                                                       else {})})
+                           f"{floor}–{cap}{where}"})
         out[cls] = r
     if errors:
         raise InvalidRatios(errors)

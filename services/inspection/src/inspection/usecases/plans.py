@@ -56,18 +56,6 @@ async def create_plan(deps: Deps, tx: Transaction, actor: Principal, body: dict[
         raise Problem(403, f"a department plans for itself ({department})")
     # What the matters list holds decides the rest: a refusal is a conflict with it (409), not a fault of the body.
     m = await matters_uc.in_effect(tx.session, body["matter_code"])
-    s = deps.settings
-    try:
-        ratios = resolve_ratios(body.get("ratios"), key_matter=m.kind == "key",
-                                general_cap=Decimal(str(s.general_matter_max_ratio)), proactive_a=s.proactive_class_a)
-    except InvalidRatios as exc:
-        # Outside a band: the body is wrong (422, its fields named as the schema's); within it but above a general
-        # matter's cap: the matter as published refuses it (409).
-        if exc.only_the_cap:
-            raise Problem(409, f"the ratios are above the cap of a {m.kind} matter",
-                          errors=[{"field": e["field"], "reason": e["reason"]} for e in exc.errors]) from None
-        raise Problem(422, "the ratios do not fit the credit bands",
-                      errors=[{"field": f"body.{e['field']}", "reason": e["reason"]} for e in exc.errors]) from None
     if not _takes_part(m, department):
         raise Problem(409, f"{department} takes no part in matter {m.code}",
                       errors=[{"field": "matter_code", "reason": f"its departments: {', '.join(m.departments)}"}])
@@ -75,6 +63,12 @@ async def create_plan(deps: Deps, tx: Transaction, actor: Principal, body: dict[
     if not items:
         raise Problem(409, f"matter {m.code} has no inspection item of {department}",
                       errors=[{"field": "matter_code", "reason": "no item of this department"}])
+    s = deps.settings
+    try:
+        ratios = resolve_ratios(body.get("ratios"), key_matter=m.kind == "key", general_cap=Decimal(str(s.general_matter_max_ratio)),
+                                proactive_a=s.proactive_class_a)
+    except InvalidRatios as exc:
+        raise Problem(409, f"the ratios are outside the credit bands of a {m.kind} matter", errors=exc.errors) from None
     f = _check_filter(department, body.get("filter") or {}, named=actor.is_office)
     size = await directory.count_population(tx.session, f)
     if size == 0:

@@ -29,7 +29,7 @@ def _owner_of(target: dict) -> dict[str, str]:
 async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, uscc: str, body: dict[str, Any]) -> dict:
     """The joint team's results at one entity. Refused whole (nothing written) when the entity was not
     drawn, an item is not one inspected there or is another department's (the office records any), the day
-    is before the draw or outside the task's period, or an item already has a result."""
+    is outside the task's period, or an item already has a result."""
     task = await visible_task(tx.session, actor, task_id)
     target = await repo.target(tx.session, task_id, uscc, for_update=True)
     if target is None:
@@ -48,10 +48,6 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
             raise Problem(403, f"a department records the results of its own items ({actor.department}); "
                                "nothing was written", errors=theirs)
     inspected_on: date = body["inspected_on"]
-    drawn_on = clock.as_local(await repo.performed_at(tx.session, target["draw_id"])).date()
-    if inspected_on < drawn_on:
-        raise Problem(422, "an entity is inspected once it is drawn; nothing was written", errors=[
-            {"field": "inspected_on", "reason": f"before the day the entity was drawn ({drawn_on.isoformat()})"}])
     errors = []
     if not (task["period_start"] <= inspected_on <= min(task["period_end"], clock.today())):
         errors.append({"field": "inspected_on", "reason": f"within the task's period {task['period_start']}–"
