@@ -45,13 +45,15 @@ HEADERS = {
 
 
 def _problem_responses(op: dict) -> None:
-    """Every error the gateway answers is a problem document (its own and the services' alike)."""
+    """Every error the gateway answers is a problem document (its own and the services' alike), besides a page
+    a service answers a person with (a public page's 404: ``text/html``)."""
     responses = op.setdefault("responses", {})
     for code, text in COMMON_ERRORS.items():
         responses.setdefault(code, {"description": text})
     for code, entry in responses.items():
         if code[:1] in ("4", "5"):
-            entry["content"] = {PROBLEM_JSON: {"schema": PROBLEM}}
+            page = {k: v for k, v in (entry.get("content") or {}).items() if k == "text/html"}
+            entry["content"] = {PROBLEM_JSON: {"schema": PROBLEM}, **page}
         if code in HEADERS:
             entry["headers"] = HEADERS[code]
 

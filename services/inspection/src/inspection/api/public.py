@@ -59,7 +59,9 @@ async def manual(request: Request, code: str = Path(pattern=CODE)):
     return {**doc, "matter": matter}
 
 
-@router.get("/matters/{code}/manual.html", response_class=HTMLResponse, summary="A matter's service manual (a page)")
+@router.get("/matters/{code}/manual.html", response_class=HTMLResponse, summary="A matter's service manual (a page)",
+            responses={404: {"description": "No such matter in effect, or no manual filed yet: a page saying so",
+                             "content": {"text/html": {"schema": {"type": "string"}}}}})
 async def manual_page(request: Request, code: str = Path(pattern=CODE)):
     try:
         doc, matter = await _manual(request, code)
