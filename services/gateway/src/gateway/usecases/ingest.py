@@ -4,6 +4,7 @@ Idempotency-Key record that makes a resent POST have one effect."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -51,8 +52,9 @@ async def ingest(tx: Transaction, principal: Principal, feed: Feed, body: dict[s
                 raise Problem(409, "this Idempotency-Key was used for a different request; "
                                    "use a new key for a new request")
             return earlier["status"], earlier["response"], True
+    sent_at = datetime.fromisoformat(body["time"]) if body.get("time") else None  # checked RFC 3339 by the route
     env = new_envelope(type=body["type"], id=event_id, source=f"/jsp/gateway/ingest/{principal.subject}",
-                       subject=str(key) if key is not None else None, data=payload, time=body.get("time"))
+                       subject=str(key) if key is not None else None, data=payload, time=sent_at)
     await outbox.add(tx.session, feed.topic, env, key=str(key) if key is not None else None)
     answer = {"event_id": env.id, "type": env.type, "topic": feed.topic, "key": key, "status": "accepted",
               "trace_id": env.trace_id}
