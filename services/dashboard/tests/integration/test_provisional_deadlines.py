@@ -52,6 +52,7 @@ async def test_a_provisional_acknowledge_by_time_is_marked_then_replaced_by_the_
         issued_at=now, acknowledge_by=due, acknowledge_by_provisional=True), uscc)
     html = await page_showing(dashboard, f"/ui/notifications/{nid}", moment(due))
     assert PROVISIONAL in html and "暂定" in html
+    assert "新增监管 / 新设立登记" in html  # its kind and cause as the office reads them (the cause was its code)
     listed = await page_showing(dashboard, f"/ui/notifications?status=all&q={uscc}", name)
     assert PROVISIONAL in listed
 
@@ -98,6 +99,10 @@ async def test_a_passed_deadline_a_recount_replaced_stays_in_sight_from_the_life
             lead_department=SAMR, deadline=deadline, details=details), clue_id)
     html = await page_showing(dashboard, f"/ui/clues/{clue_id}", moment(moved))
     assert f"原期限 {moment(passed)}" in html
+    # The list's tabs leave a state chosen under 全部 behind (在办 with state=closed was always empty).
+    listed = (await dashboard.get("/ui/clues?status=all&state=closed", headers=OFFICE)).text
+    tabs = listed[listed.index('<p class="tabs">'):]
+    assert "state=" not in tabs[:tabs.index("</p>")]
 
 
 async def test_a_provisional_alert_response_deadline_is_marked_then_moved_and_a_passed_one_stays_in_sight(
