@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import async_playwright, expect
 
-from jsp_common import clock
+from jsp_common import clock, departments
 from jsp_common.db import asyncpg_dsn
 from jsp_common.envelope import new_envelope
 from jsp_testkit.testing import unique, wait_until
@@ -249,6 +249,30 @@ async def test_a_departments_staff_see_only_their_own_department(stack, contexts
         assert resp.status == 404, path
         await expect(page.locator("h1")).to_have_text("未找到")
     await support.shot(page, "department-not-found")
+
+
+async def test_a_department_leading_a_clue_for_what_it_is_about_opens_the_business_s_page(
+        stack, front, clients, people, demo):
+    """A gas leak reported at a restaurant goes to the city's gas authority (by what it is about), though the
+    registry names the market regulator for the business: the gas authority opened the business from its clue and
+    got 404. It sees the page, with its clue, the registry's part said unavailable."""
+    gas = "mohurd-410300"
+    lead = departments.department(gas).name
+    person = await support.person(front, people["office_headers"], ["department"], gas)
+    hotline = await clients.system("hotline")
+    business = demo.luoyang[1]
+    order = {**support.samples.work_order(business), "urgency": "urgent",
+             "content": f"{business['name']}后厨燃气管道漏气，液化气味道很重，存在爆炸隐患。"}
+    resp = await front.post("/ingest/work-orders", json={"type": "hotline.work-order.submitted.v1", "data": order},
+                            headers={**hotline["headers"], "Idempotency-Key": unique("wo")})
+    assert resp.status_code == 202, resp.text
+    cookies = await support.session_cookie(gateway_url(stack), person)
+    async with httpx.AsyncClient(base_url=gateway_url(stack), cookies=cookies) as http:
+        async def page() -> httpx.Response | None:
+            got = await http.get(f"/ui/entities/{business['uscc']}", headers={"accept": "text/html"})
+            return got if got.status_code == 200 and f"主办 {lead}" in got.text else None
+        shown = await wait_until(page, timeout=LIVE_TIMEOUT_MS / 1000, what="the business's page with the clue")
+    assert "登记信息仅对其监管部门可见" in shown.text
 
 
 async def _publish(raw_producer, topic: str, type_: str, source: str, data: dict, key: str) -> None:

@@ -132,4 +132,6 @@ async def entity_page(request: Request, uscc: str = Path(pattern=USCC), p: Princ
     view = await entity_uc.entity_360(deps, uscc, request.headers.get("authorization"))
     async with reading(request) as session:
         local = await entity_uc.about(session, uscc, scope_of(p))
+    if entity_uc.hidden(view, local):
+        raise Problem(404, f"no entity {uscc}")
     return render(request, "entity.html", uscc=uscc, v=view, local=local, names=await deps.matter_names.get())
