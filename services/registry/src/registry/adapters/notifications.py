@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, not_, or_, select, true, tuple_, update
+from sqlalchemy import and_, any_, exists, func, not_, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.schedule_feed import Moved, counted_through
 
-from .tables import notifications
+from .tables import entities, notifications
 
 
 def overdue_condition(now: datetime):
@@ -53,11 +53,18 @@ async def acknowledge(session: AsyncSession, notification_id: str, *, by: str, n
                           .values(acknowledged_at=now, acknowledged_by=by))
 
 
+# A notice that the department must now supervise an entity is not chased once it no longer does (its
+# responsibility ended: it was told so, and reminding it daily to acknowledge supervising it is noise).
+_STILL_OWED = or_(notifications.c.kind != "new_responsibility", exists().where(
+    entities.c.uscc == notifications.c.uscc, notifications.c.department == any_(entities.c.departments)))
+
+
 async def remind_due(session: AsyncSession, *, now: datetime, next_at: datetime, limit: int) -> list:
     """Count a reminder on up to ``limit`` unacknowledged notifications whose reminder is due (locked ones are
-    another replica's), mark them overdue and set their next reminder; their rows after the update."""
+    another replica's), mark them overdue and set their next reminder; their rows after the update. Not a
+    new-responsibility notice of a department no longer responsible for the entity (``_STILL_OWED``)."""
     due = (select(notifications.c.id).where(notifications.c.acknowledged_at.is_(None),
-                                            notifications.c.next_reminder_at < now)
+                                            notifications.c.next_reminder_at < now, _STILL_OWED)
            .order_by(notifications.c.next_reminder_at).limit(limit).with_for_update(skip_locked=True))
     return (await session.execute(
         update(notifications).where(notifications.c.id.in_(due.scalar_subquery())).values(
