@@ -105,7 +105,7 @@ async def test_a_plan_whose_filter_matches_no_entity_is_refused(service):
     assert r.status_code == 409 and _fields(r) == {"filter"}
     assert "matches no entity" in r.json()["detail"]
     r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], "period_start": "2026-01-01",
-                                                   "period_end": "2026-12-31", "ratios": {"A": 0.05, "D": 0.3}})
+                                                   "period_end": "2026-12-31", "ratios": {"A": 0.06, "D": 0.3}})
     assert r.status_code == 422 and _fields(r) == {"body.ratios.A", "body.ratios.D"}  # outside the published bands
     assert await _count(service, plans) == before
 

@@ -48,3 +48,20 @@ async def test_class_d_is_drawn_at_its_ratio_and_unrated_entities_count_as_b(ser
         assert abs(share - 0.65) < 4 * math.sqrt(0.65 * 0.35 / len(members)), (share, len(members))
     assert len(strata["B"]["sample"]) == 30
     assert {(s["credit_class"], s["digest"]) for s in event["strata"]} == {(c, s["digest"]) for c, s in strata.items()}
+
+
+async def test_class_a_is_sampled_when_the_platform_says_so(service, monkeypatch):
+    """With proactive_class_a on, a plan's ratio for class A was refused 422 by the published bounds (0 only):
+    the setting could not be used."""
+    industry = new_industry()
+    await service.entities(3, industry)
+    matter = await service.matter()
+    body = {"matter_code": matter["code"], "period_start": "2026-01-01", "period_end": "2026-12-31",
+            "filter": {"industry_code": industry}, "ratios": {"A": 0.03}}
+    refused = await service.post("/plans", dept(SAMR), body)
+    assert refused.status_code == 409 and "not proactively checked" in refused.text, refused.text
+    monkeypatch.setattr(service.deps.settings, "proactive_class_a", True)
+    r = await service.post("/plans", dept(SAMR), body)
+    assert r.status_code == 201 and r.json()["ratios"]["A"] == "0.03", r.text
+    assert (await service.post("/plans", dept(SAMR), {**body, "ratios": {"A": 0.06}})).status_code == 422
+

@@ -136,11 +136,13 @@ class FilterIn(RequestBody):
 
 
 def _ratio(credit_class: str) -> Any:
+    # A class not proactively checked (A) has its band's ratios only where the proactive_class_a setting says so:
+    # a setting the document cannot know, so its bound is the band's and the plan answers 409 without the setting.
     b = bands()[credit_class]
-    top = b.max_ratio if b.proactive else 0
-    return Annotated[number(ge=float(b.min_ratio if b.proactive else 0), le=float(top)) | None,
+    return Annotated[number(ge=float(b.min_ratio if b.proactive else 0), le=float(b.max_ratio)) | None,
                      Field(description=f"class {credit_class}'s band" + ("" if b.proactive else
-                                                                      ": not proactively checked, 0"))]
+                           ": not proactively checked, 0, unless the platform's proactive_class_a setting is on "
+                           "(409 otherwise)"))]
 
 
 class Ratios(RequestBody):
