@@ -55,7 +55,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 NOT_UTF8 = "not UTF-8 text (a byte no UTF-8 character has, or half of a surrogate pair): save the file as UTF-8"
 
 
-def _text(value: Any) -> bool:
+def _writable_as_utf8(value: Any) -> bool:
     """Whether a record read from the file is text that can be written as UTF-8."""
     try:
         (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)).encode()
@@ -78,7 +78,7 @@ def parse_chunk(chunk: Chunk, fmt: str, header: list[str] | None) -> Iterator[tu
         for fields in reader:
             if not fields:
                 continue
-            if suspect and not _text("".join(fields)):
+            if suspect and not _writable_as_utf8("".join(fields)):
                 yield base + reader.line_num, None, NOT_UTF8
             else:
                 yield base + reader.line_num, dict(zip(header, fields)), None
@@ -89,9 +89,9 @@ def parse_chunk(chunk: Chunk, fmt: str, header: list[str] | None) -> Iterator[tu
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            yield n, None, f"not JSON: {exc}" if _text(line) else NOT_UTF8
+            yield n, None, f"not JSON: {exc}" if _writable_as_utf8(line) else NOT_UTF8
             continue
-        if suspect and not _text(obj):
+        if suspect and not _writable_as_utf8(obj):
             yield n, None, NOT_UTF8
             continue
         yield n, obj if isinstance(obj, dict) else None, None if isinstance(obj, dict) else "not an object"
