@@ -124,10 +124,18 @@ async def test_unmatched_entity_waits_in_adjudication_until_the_office_assigns(r
     assert case_id in [c["id"] for c in queue["items"]]
     assert (await registry.call("GET", "/adjudication", kit.department("samr-410100"))).status_code == 403
 
-    async with tail(bootstrap, MOFCOM_ZZ, ADJ) as t:
+    unknown = await registry.call("POST", f"/adjudication/{case_id}/decision", kit.OFFICE,
+                                  json={"departments": ["mofcom-410100"], "domains": ["数字藏品"]})
+    assert unknown.status_code == 422 and unknown.headers["content-type"] == "application/problem+json"
+    # No rule matched, so the entity has no domain: the office names it with the department, or inspection
+    # plans drawing by domain never find the entity.
+    async with tail(bootstrap, MOFCOM_ZZ, ADJ, ENTITIES) as t:
         r = await registry.call("POST", f"/adjudication/{case_id}/decision", kit.OFFICE,
-                                json={"departments": ["mofcom-410100"], "note": "数字藏品平台由商务部门牵头"})
+                                json={"departments": ["mofcom-410100"], "note": "数字藏品平台由商务部门牵头",
+                                      "domains": ["other"]})
         assert r.status_code == 200, r.text
+        await t.wait_for(kit.mine(of_type("registry.entity.changed.v1", uscc=code, domains=["other"],
+                                          responsible_departments=["mofcom-410100"])))
         await t.wait_for(kit.mine(of_type("registry.adjudication.decided.v1", case_id=case_id,
                                           decided_by="office-user")))
         await t.wait_for(kit.mine(issued_to(MOFCOM_ZZ, code, cause="adjudicated")))

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from jsp_common.access import enforced
 from jsp_common.api_types import PRINTABLE, DepartmentCode
+from jsp_common.domains import Domain
 from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, principal_from_request
 
@@ -39,6 +40,11 @@ class CaseOut(BaseModel):
 class DecisionIn(BaseModel):
     departments: list[DepartmentCode] = Field(min_length=1, description="department codes, e.g. samr-410100")
     note: str | None = Field(None, max_length=2000, pattern=PRINTABLE)
+    domains: list[Domain] | None = Field(
+        None, min_length=1, max_length=len(Domain),
+        description="the key domains (重点领域) the entity is supervised in, replacing those the rules gave; omitted: "
+                    "unchanged. Name them for a case no rule matched: the entity has none, and inspection plans "
+                    "drawing by domain do not find it")
 
 
 @router.get("", summary="The queue (default: open cases, oldest first)")
@@ -61,4 +67,5 @@ async def get_case(case_id: str, request: Request, principal: Principal = Depend
 @router.post("/{case_id}/decision", summary="Assign the responsible department(s); notifications go out")
 async def decide(case_id: str, body: DecisionIn, request: Request, principal: Principal = Depends(office)) -> dict:
     async with transaction(request) as tx:
-        return await adjudication.decide(deps_of(request), tx, case_id, body.departments, body.note, principal)
+        return await adjudication.decide(deps_of(request), tx, case_id, body.departments, body.note, principal,
+                                         domains=body.domains)

@@ -58,8 +58,9 @@ async def dispute(deps: Deps, tx: Tx, uscc: str, principal: Principal, reason: s
 
 
 async def decide(deps: Deps, tx: Tx, case_id: str, depts: list[str], note: str | None,
-                 principal: Principal) -> dict:
-    """The office names the responsible department(s); only then do notifications go out."""
+                 principal: Principal, *, domains: list[str] | None = None) -> dict:
+    """The office names the responsible department(s), and the entity's domains if it gives them (else those the
+    rules gave stay); only then do notifications go out."""
     session = tx.session
     for code in depts:
         try:
@@ -78,17 +79,19 @@ async def decide(deps: Deps, tx: Tx, case_id: str, depts: list[str], note: str |
         raise Problem(409, f"case {case_id} is {found.status}, not open")
     now = clock.now()
     chosen = tuple(sorted(set(depts)))
-    after = replace(before, departments=chosen, assignment_state="assigned", assignment_source="office",
-                    matched_rules=(), version=before.version + 1)
+    domains_now = before.domains if domains is None else tuple(sorted(set(domains)))
+    after = replace(before, departments=chosen, domains=domains_now, assignment_state="assigned",
+                    assignment_source="office", matched_rules=(), version=before.version + 1)
     added = [d for d in chosen if d not in before.departments or found.reason == "no_rule_matched"]
     await cases.decide_case(session, case_id, departments=list(chosen), note=note, by=principal.subject, now=now)
     await cases.add_decision(session, uscc=found.uscc, action="adjudication_decided", actor=principal.subject,
                              now=now, details={"case_id": case_id, "departments": list(chosen), "note": note,
-                                               "previous": list(before.departments)})
+                                               "previous": list(before.departments), "domains": list(domains_now),
+                                               "previous_domains": list(before.domains)})
     await tx.emit(topics.REGISTRY_ADJUDICATION, AdjudicationDecided(
         case_id=case_id, uscc=found.uscc, departments=list(chosen), note=note, decided_by=principal.subject,
         decided_at=now), key=found.uscc)
     await settle(deps, tx, before, Responsibility(after, notify_new=added), cause="adjudicated",
                  event_id=None, now=now)
     return {"case_id": case_id, "uscc": found.uscc, "status": "decided", "departments": list(chosen),
-            "decided_by": principal.subject, "decided_at": now}
+            "domains": list(domains_now), "decided_by": principal.subject, "decided_at": now}
