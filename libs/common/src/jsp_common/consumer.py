@@ -432,7 +432,7 @@ class ConsumerLoop:
                     await self._apply_all(session, [item], post, await self._claim(session, [item]))
                 await self._dead_letter_all(post)
                 return
-            except Reject as exc:
+            except (Reject, outbox.EventTooLarge) as exc:
                 await self._poison(item, exc.reason, exc.details)
                 return
             except Exception as exc:  # noqa: BLE001

@@ -49,7 +49,30 @@ async def add(session: AsyncSession, topic: str, env: Envelope, *, key: str | No
     _queue(session, topic, key, env.to_bytes(), env.id, env.type, env.traceparent)
 
 
+# What one event may weigh with its key: the producers' ``max_request_size`` and the broker's
+# ``message.max.bytes`` are Kafka's 1 MiB, and a record's framing and headers fit in what is left over. A larger
+# event would never be published: the relay would stop at it, and every event the service issues after it
+# would wait behind it for good.
+MAX_EVENT_BYTES = 1_000_000
+
+
+class EventTooLarge(Exception):
+    """A transaction issued an event larger than a Kafka message may be. Raised as the event is queued, so the
+    transaction changes nothing: a consumer refuses its input to the dead-letter topic with this ``reason``, a
+    route answers 422 (``problems``)."""
+
+    def __init__(self, topic: str, event_type: str, size: int):
+        super().__init__(f"the {event_type} event it issues on {topic} would be {size:,} bytes with its key, more "
+                         f"than the {MAX_EVENT_BYTES:,} a message may be")
+        self.reason = str(self)
+        self.details = {"topic": topic, "event_type": event_type, "bytes": size, "limit": MAX_EVENT_BYTES}
+
+
 def _queue(session: AsyncSession, *row) -> None:
+    topic, key, payload, _, event_type, _ = row
+    size = len(payload) + (len(key.encode()) if key else 0)
+    if size > MAX_EVENT_BYTES:
+        raise EventTooLarge(topic, event_type, size)
     pending = session.sync_session.info.get(_PENDING_KEY)
     if pending is None:
         pending = session.sync_session.info[_PENDING_KEY] = tuple([] for _ in _COLUMNS)

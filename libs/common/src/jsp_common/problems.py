@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .db import is_unavailable, refused_value
 from .envelope import describe, field_errors
 from .logs import get_logger
+from .outbox import EventTooLarge
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_S = 5
@@ -64,6 +65,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = field_errors(exc)
         return problem_response(422, "The request is not valid: " + describe(errors), errors=errors,
                                 instance=request.url.path)
+
+    @app.exception_handler(EventTooLarge)
+    async def _too_large(request: Request, exc: EventTooLarge):
+        # What the request asks for would be published as one event larger than a message may be: nothing done.
+        return problem_response(422, f"nothing was done: {exc.reason}", instance=request.url.path)
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError):

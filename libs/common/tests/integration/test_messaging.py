@@ -558,6 +558,38 @@ async def test_a_rejection_with_huge_details_is_dead_lettered_with_them_clipped_
     assert len(letter.headers["dlq.details"]) < 9 * 1024 and letter.headers["dlq.details"].endswith(b"bytes in all)")
 
 
+async def test_an_input_whose_event_would_be_too_large_for_kafka_is_refused_and_the_next_one_goes_out(
+        db, producer, bootstrap, topic):
+    """An event larger than a Kafka message was queued with its input's effects: the relay could never publish
+    it, and every event the service issued after it waited behind it. The input is refused instead (its effects
+    undone, nothing queued), with the reason on its dead letter, and the next input's event is queued."""
+    out, name = unique("test.out"), unique("c")
+
+    async def echo(ctx: HandlerContext) -> None:
+        await increment(ctx)
+        data: CounterIncremented = ctx.data  # type: ignore[assignment]
+        await ctx.emit(out, CounterIncremented(counter=data.counter * (200_000 if data.by == 1 else 1)), key=name)
+
+    c = ConsumerLoop(group="test.loop", topics=[topic], handlers={CounterIncremented.event_type: echo}, db=db,
+                     producer=producer, source="/test", max_attempts=3, backoff_initial_s=0.01,
+                     bootstrap_servers=bootstrap)
+    await c.start()
+    try:
+        async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+            await producer.publish(topic, envelope_for(name, by=1), key=name)
+            await producer.publish(topic, envelope_for(name, by=5), key=name)
+            [letter] = await dead.wait_for(lambda m: m.key == name, what="the dead letter")
+        assert await wait_until(lambda: _eq(counter(db, name), 5), what="the next input applied") == 5
+    finally:
+        await c.stop()
+    reason = letter.headers["dlq.reason"].decode()
+    assert reason.startswith(f"the test.counter.incremented.v1 event it issues on {out} would be "), reason
+    async with db.transaction() as s:
+        sizes = (await s.execute(select(func.max(func.pg_column_size(outbox_table.c.payloads)))
+                                 .where(outbox_table.c.topics.any(out)))).scalar_one()
+    assert len(await _outbox_ids(db, out)) == 1 and sizes < 10_000
+
+
 async def test_a_poll_of_refused_messages_is_dead_lettered_in_order_one_too_large_without_its_value(
         db, bootstrap, raw_producer, topic):
     """A poll's dead letters go to the broker together; from one the dead-letter topic cannot take (here: larger
