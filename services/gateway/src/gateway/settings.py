@@ -44,7 +44,9 @@ class Settings(ServiceSettings):
     jwt_issuer: str = "jsp-gateway"
     jwt_audience: str = "jsp"
     token_ttl_s: int = 900
-    revocation_refresh_s: float = 5.0   # how often revoked keys and disabled clients are reloaded
+    # How often revoked keys, disabled clients and signed-out tokens are reloaded, and an open live page's token is
+    # checked again (pages.py: a stream is closed once its session has ended).
+    revocation_refresh_s: float = 5.0
 
     # Who is calling, proven to the services (jsp_common.caller): the private Ed25519 JWK the gateway signs each
     # forwarded call's assertion with (its kid must be in JSP_CALLER_KEYS), and how long an assertion is good for.

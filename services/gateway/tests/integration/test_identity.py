@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import subprocess
 import sys
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
 
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Role
@@ -14,7 +20,7 @@ from jsp_testkit.testing import unique, until_waiting_or_done
 from gateway.domain.identity import CredentialKind
 from gateway.usecases import clients
 
-from .conftest import DEPARTMENT, is_problem
+from .conftest import DEPARTMENT, gateway_settings, is_problem, serving, start
 
 
 async def _token(gw, **form) -> tuple[int, dict]:
@@ -46,8 +52,6 @@ async def test_people_log_in_and_wrong_secrets_are_refused_alike(gw):
 async def test_signing_out_ends_the_session_s_token_in_every_replica(gw, settings):
     """Signing out only asked the browser to forget its cookie: a copy of it (the token inside) went on working for
     the rest of its quarter of an hour, as a cookie and as a bearer token, on every replica."""
-    from .conftest import gateway_settings, start
-
     person = await gw.client_for(Role.OFFICE, person=True)
     signed_in = await gw.http.post("/ui/login", data={"username": person["username"], "password": person["secret"],
                                                       "next": "/ui/"})
@@ -66,6 +70,82 @@ async def test_signing_out_ends_the_session_s_token_in_every_replica(gw, setting
     finally:
         await other.http.aclose()
         await ctx.__aexit__(None, None, None)
+
+
+@contextlib.asynccontextmanager
+async def _gateway_before_a_quiet_live_page(settings):
+    """A gateway (revocations reloaded every 0.5 s) on a port of its own, before a dashboard whose live stream sends
+    one comment and then nothing until the test is over; yields the gateway, its address and an event set when the
+    dashboard's end of the stream is let go."""
+    dashboard, over, let_go = FastAPI(), asyncio.Event(), asyncio.Event()
+
+    @dashboard.get("/ui/stream")
+    async def stream() -> StreamingResponse:
+        async def events():
+            try:
+                yield b": open\n\n"
+                await over.wait()
+            finally:
+                let_go.set()
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async with serving(dashboard) as dashboard_url:
+        running, ctx = await start(gateway_settings(settings, dashboard_url=dashboard_url))
+        try:
+            async with serving(running.app) as url:
+                try:
+                    yield running, url, let_go
+                finally:
+                    over.set()
+        finally:
+            await running.http.aclose()
+            await ctx.__aexit__(None, None, None)
+
+
+async def _sign_out_here(here, other, person, cookies, admin):
+    return await here.http.post("/ui/logout", cookies=cookies)
+
+
+async def _sign_out_on_another_replica(here, other, person, cookies, admin):
+    return await other.http.post("/ui/logout", cookies=cookies)
+
+
+async def _revoke_the_password(here, other, person, cookies, admin):
+    return await here.http.post(f"/admin/clients/{person['client_id']}/credentials/{person['credential_id']}/revoke",
+                                headers=admin["headers"])
+
+
+async def _disable_the_account(here, other, person, cookies, admin):
+    return await here.http.post(f"/admin/clients/{person['client_id']}/status", headers=admin["headers"],
+                                json={"status": "disabled"})
+
+
+@pytest.mark.parametrize("end_access", [_sign_out_here, _sign_out_on_another_replica, _revoke_the_password,
+                                        _disable_the_account], ids=lambda f: f.__name__.strip("_"))
+async def test_a_live_page_open_when_its_session_ends_is_closed_by_the_gateway(gw, settings, end_access):
+    """A live page opened before its person signed out (or lost access) went on receiving the dashboard's updates
+    until the stream ended by itself: on a shared office computer, or after an employee was dismissed. The gateway
+    now closes it at its next check of the revocations (here every 0.5 s), a quiet stream too."""
+    async with _gateway_before_a_quiet_live_page(settings) as (here, url, dashboard_let_go):
+        person = await here.client_for(Role.DEPARTMENT, department=DEPARTMENT, person=True)
+        admin = await here.client_for(Role.ADMIN, person=True)
+        signed_in = await here.http.post("/ui/login", data={"username": person["username"],
+                                                            "password": person["secret"], "next": "/ui/"})
+        cookies = dict(signed_in.cookies.items())
+        async with httpx.AsyncClient(base_url=url, cookies=cookies, timeout=30) as browser, \
+                browser.stream("GET", "/ui/stream") as live:
+            assert live.status_code == 200 and live.headers["content-type"].startswith("text/event-stream")
+            chunks = live.aiter_raw()
+            assert await asyncio.wait_for(anext(chunks), 10) == b": open\n\n"  # open through the gateway
+            ended = await end_access(here, gw, person, cookies, admin)
+            assert ended.status_code in (200, 303), ended.text
+            rest = await asyncio.wait_for(_rest(chunks), 10)  # closed by the gateway, not left open
+        assert rest == b""
+        await asyncio.wait_for(dashboard_let_go.wait(), 10)  # and the connection to the dashboard is let go
+
+
+async def _rest(chunks) -> bytes:
+    return b"".join([chunk async for chunk in chunks])
 
 
 async def test_a_person_the_pages_are_not_for_reads_why_on_a_page_and_can_sign_out(gw):

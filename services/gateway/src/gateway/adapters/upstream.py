@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
@@ -128,11 +129,13 @@ class Upstream:
             await asyncio.sleep(self.backoff_s * (2 ** attempt))
         raise AssertionError("unreachable")
 
-    async def stream(self, path: str, *, headers: dict[str, str], idle_timeout_s: float
+    async def stream(self, path: str, *, headers: dict[str, str], idle_timeout_s: float,
+                     keep_open: Callable[[], bool] = lambda: True, recheck_s: float | None = None
                      ) -> tuple[Reply | None, AsyncIterator[bytes] | None]:
         """A long answer relayed as it comes (server-sent events): ``(reply, None)`` when the service answered
         anything but 200 (whole), else ``(None, chunks)``; the chunks end when the service or the connection
-        does. ``UpstreamError`` (503) when it cannot be reached."""
+        does, or when ``keep_open()`` turns false: asked before each chunk is passed on and every ``recheck_s``
+        seconds between chunks (a quiet stream is ended too). ``UpstreamError`` (503) when it cannot be reached."""
         try:
             resp = await self.stream_client.get(path, headers=headers, timeout=self._timeout(idle_timeout_s),
                                                 allow_redirects=False)
@@ -143,12 +146,26 @@ class Upstream:
                 return Reply(resp.status, resp.headers, await resp.read()), None
 
         async def chunks() -> AsyncIterator[bytes]:
+            read: asyncio.Future[bytes] | None = None  # the next chunk, awaited across rechecks
             try:
-                async for chunk in resp.content.iter_any():
-                    yield chunk
+                while True:
+                    if read is None:
+                        read = asyncio.ensure_future(resp.content.readany())
+                    await asyncio.wait({read}, timeout=recheck_s)
+                    chunk = b""
+                    if read.done():
+                        chunk, read = read.result(), None
+                        if not chunk:
+                            return  # the service ended it
+                    if not keep_open():
+                        return
+                    if chunk:
+                        yield chunk
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 return  # the page reconnects by itself (EventSource)
             finally:
+                if read is not None:
+                    read.cancel()
                 resp.release()
 
         return None, chunks()

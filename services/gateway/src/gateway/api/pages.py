@@ -5,7 +5,8 @@
 signed-in office or department person (no cookie: back to the sign-in page). The pages are forwarded to the
 dashboard service with the caller's signed assertion, like any service route, and with the person's token, which the
 dashboard uses to ask the gateway for an entity's 360 view under the person's own rights. The live stream
-(server-sent events) is forwarded as a stream.
+(server-sent events) is forwarded as a stream, and a person's stream is closed once their token would be refused
+(signed out, expired, its credential revoked or the account disabled).
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ async def _forward_page(request: Request, path: str) -> Response:
     public = path in ("login", "public") or path.startswith(PUBLIC_PREFIXES)  # "public": the dashboard adds "/"
     headers: dict[str, str]
     principal: Principal | None = None
+    token: str | None = None
     if public:
         await public_caller(request)
         headers = {k: v for k in ("accept", "accept-language") if (v := request.headers.get(k))}
@@ -144,7 +146,7 @@ async def _forward_page(request: Request, path: str) -> Response:
     url = "/ui/" + quote(path)
     if path in STREAMS:
         signed = upstream.assertion(principal) if principal else {}
-        return await _stream(request, upstream, url, {**headers, **signed})
+        return await _stream(request, upstream, url, {**headers, **signed}, token)
     try:
         resp = await upstream.request("GET", url, principal=principal, params=list(request.query_params.multi_items()),
                                       headers=headers)
@@ -164,10 +166,17 @@ def on_this_site(location: str) -> str:
     return urlunsplit(("", "", parts.path, parts.query, parts.fragment)) if parts.netloc else location
 
 
-async def _stream(request: Request, upstream: Upstream, url: str, headers: dict[str, str]) -> Response:
-    settings = deps_of(request).settings
+async def _stream(request: Request, upstream: Upstream, url: str, headers: dict[str, str], token: str | None
+                  ) -> Response:
+    """``token``: the person's, checked again while the stream is open (as often as the revocations are
+    reloaded), so that signing out or losing access ends it; a public stream (None) runs until it ends."""
+    deps = deps_of(request)
+    settings = deps.settings
+    session = {"keep_open": lambda: auth.still_good(deps, token),
+               "recheck_s": settings.revocation_refresh_s} if token else {}
     try:
-        whole, chunks = await upstream.stream(url, headers=headers, idle_timeout_s=settings.stream_idle_timeout_s)
+        whole, chunks = await upstream.stream(url, headers=headers, idle_timeout_s=settings.stream_idle_timeout_s,
+                                              **session)
     except UpstreamError:
         raise Problem(503, "the dashboard service is unavailable; try again later", service=SERVICE) from None
     if whole is not None:

@@ -122,3 +122,14 @@ def principal_of(deps: Deps, claims: TokenClaims) -> Principal:
         raise Problem(401, "the credential behind this token was revoked or the client disabled",
                       headers=CHALLENGE)
     return claims.principal()
+
+
+def still_good(deps: Deps, token: str) -> bool:
+    """Whether a token let in earlier would be let in now (not expired, not signed out, its credential not revoked
+    nor its client disabled): a live page's stream outlives the request that opened it, and is asked this again
+    while it is relayed, so the end of a session ends its stream too."""
+    try:
+        principal_of(deps, claims_for_token(deps, token))
+    except Problem:
+        return False
+    return True
