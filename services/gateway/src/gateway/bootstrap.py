@@ -15,6 +15,7 @@ from .adapters.upstream import Upstream
 from .deps import Deps
 from .domain.identity import TokenIssuer
 from .domain.ratelimit import Leases, RateLimiter
+from .domain.streams import PublicStreams
 from .settings import Settings
 from .usecases import housekeeping
 
@@ -37,7 +38,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         audit=AuditWriter(runtime.db, batch_size=settings.audit_batch_size,
                           flush_interval_s=settings.audit_flush_interval_s, queue_max=settings.audit_queue_max),
         upstreams=_upstreams(settings, Signer.from_jwk(settings.caller_signing_key,
-                                                       ttl_s=settings.caller_assertion_ttl_s)))
+                                                       ttl_s=settings.caller_assertion_ttl_s)),
+        public_streams=PublicStreams(per_address=settings.public_streams_per_address, total=settings.public_streams))
     refresh_revocations = in_transaction(runtime, housekeeping.refresh_revocations)
     runtime.on_start(refresh_revocations)  # a revoked credential is refused from the first request on
     runtime.on_start(deps.audit.start)

@@ -10,6 +10,7 @@ from .adapters.upstream import Upstream
 from .domain.identity import TokenIssuer
 from .domain.ratelimit import Leases, RateLimiter
 from .domain.revocations import Revocations, VerifiedKeys
+from .domain.streams import PublicStreams
 from .settings import Settings
 from .usecases.renewals import Renewals
 
@@ -23,6 +24,7 @@ class Deps:
     leases: Leases
     audit: AuditWriter
     upstreams: dict[str, Upstream]          # the services behind the gateway, by name
+    public_streams: PublicStreams           # the public's live streams open on this replica
     revocations: Revocations = field(default_factory=Revocations)
     verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)
     renewals: Renewals = field(default_factory=Renewals)

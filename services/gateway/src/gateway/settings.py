@@ -33,6 +33,10 @@ class Settings(ServiceSettings):
     upstream_retry_backoff_s: float = 0.1
     upstream_max_connections: int = 100
     upstream_max_streams: int = Field(1000, ge=1)  # live pages' streams to the dashboard: a pool of their own
+    # Of them, the public pages' (no sign-in) at most this many per address and in all (domain/streams.py): the
+    # rest stay for the office's and the departments' live pages.
+    public_streams_per_address: int = Field(4, ge=1)
+    public_streams: int = Field(500, ge=1)
     # An idle pooled connection to a service is closed after this long: below the services' JSP_HTTP_KEEP_ALIVE_S
     # (checked), so the gateway never sends a request on a connection the service is closing (a POST is not
     # retried: it would fail with 503).

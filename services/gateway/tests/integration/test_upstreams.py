@@ -4,14 +4,18 @@ Retry-After, and the live pages' streams on connections of their own."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from typing import AsyncIterator
 
+import httpx
 import uvicorn
 from fastapi import FastAPI, Response
 
 from jsp_common.principal import Role
+from jsp_testkit.testing import wait_until
 
-from .conftest import gateway_settings, is_problem, start
+from .conftest import gateway_settings, is_problem, serving, start
 
 
 async def test_the_rule_dry_run_may_take_longer_than_other_calls_to_a_service(settings, gateway_db, kafka_topics):
@@ -126,3 +130,51 @@ async def test_open_live_pages_do_not_take_the_connections_pages_and_calls_need(
         await upstream.close()
         server.should_exit = True
         await serving
+
+
+async def test_the_public_s_live_pages_are_capped_per_address_and_a_closed_one_gives_its_place_back(settings,
+                                                                                                   gateway_db):
+    """A public page's live stream needs no sign-in and holds a connection of the pool the office's and the
+    departments' live pages use: one address opening streams in a loop took the whole pool. Past its share it is
+    refused (429 with Retry-After) until one of its streams closes."""
+    from fastapi.responses import StreamingResponse
+
+    dashboard, over = FastAPI(), asyncio.Event()
+
+    @dashboard.get("/ui/public/stream")
+    async def stream() -> StreamingResponse:
+        async def events():
+            yield b": open\n\n"
+            await over.wait()
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async def opened(client) -> tuple[contextlib.AbstractAsyncContextManager, AsyncIterator[bytes]] | None:
+        """A stream held open (its first chunk read; the reader kept, or the stream would close with it), or None
+        when the gateway refused it (429)."""
+        held = client.stream("GET", "/ui/public/stream")
+        answer = await held.__aenter__()
+        if answer.status_code == 200:
+            reader = answer.aiter_bytes()
+            await anext(reader)
+            return held, reader
+        assert answer.status_code == 429 and answer.headers["retry-after"], answer.status_code
+        await answer.aread()
+        assert is_problem(answer)
+        await held.__aexit__(None, None, None)
+        return None
+
+    async with serving(dashboard) as dashboard_url:
+        running, ctx = await start(gateway_settings(settings, dashboard_url=dashboard_url, public_streams_per_address=2))
+        try:
+            async with serving(running.app) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+                first, second = await opened(client), await opened(client)
+                assert first and second
+                assert await opened(client) is None
+                await first[0].__aexit__(None, None, None)  # the page is closed
+                third = await wait_until(lambda: opened(client), what="a place given back")
+                for held, _ in (second, third):
+                    await held.__aexit__(None, None, None)
+        finally:
+            over.set()
+            await running.http.aclose()
+            await ctx.__aexit__(None, None, None)

@@ -16,6 +16,7 @@ from gateway.domain.identity import (ClientSpec, InvalidClient, InvalidToken, Ki
 from gateway.domain.ingest import event_id_for
 from gateway.domain.policy import RULES, department_query_allowed
 from gateway.domain.ratelimit import Leases, RateLimiter
+from gateway.domain.streams import PublicStreams
 
 CLAIMS = TokenClaims(sub="jspc_1", kind=Kind.SYSTEM, roles=[Role.DEPARTMENT], department="samr-410100",
                      division="410100", cid="sec_1")
@@ -84,6 +85,17 @@ def test_rate_limit_is_per_caller_and_refills():
     assert [limiter.take("a", 0.0) for _ in range(3)] == [0.0, 0.0, pytest.approx(1.0)]
     assert limiter.take("b", 0.0) == 0.0
     assert limiter.take("a", 1.0) == 0.0
+
+
+def test_the_public_s_streams_are_capped_per_address_and_in_all():
+    streams = PublicStreams(per_address=2, total=3)
+    assert streams.take("a") and streams.take("a") and not streams.take("a")
+    assert streams.take("b") and not streams.take("c")      # the replica's share is full: a new address waits too
+    streams.give_back("a")
+    assert streams.take("c") and not streams.take("a")
+    for address in ("a", "b", "c"):
+        streams.give_back(address)
+    assert streams.take("a") and streams.take("a")
 
 
 def test_a_replica_leases_tokens_only_from_a_bucket_holding_many_and_never_past_a_second():

@@ -11,6 +11,7 @@ dashboard uses to ask the gateway for an entity's 360 view under the person's ow
 
 from __future__ import annotations
 
+from typing import AsyncGenerator, AsyncIterator, Callable
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Form, Request
@@ -33,6 +34,7 @@ router = APIRouter(include_in_schema=False)
 SERVICE = "dashboard"
 PUBLIC_PREFIXES = ("public/", "static/")
 STREAMS = ("stream", "public/stream")
+PUBLIC_STREAM_RETRY_S = 30  # a refused public page's EventSource tries again by itself; this is for other callers
 
 
 def _cookie(request: Request) -> str:
@@ -174,12 +176,56 @@ async def _stream(request: Request, upstream: Upstream, url: str, headers: dict[
     settings = deps.settings
     session = {"keep_open": lambda: auth.still_good(deps, token),
                "recheck_s": settings.revocation_refresh_s} if token else {}
+    release = _public_slot(request, deps) if token is None else _nothing
     try:
         whole, chunks = await upstream.stream(url, headers=headers, idle_timeout_s=settings.stream_idle_timeout_s,
                                               **session)
     except UpstreamError:
+        release()
         raise Problem(503, "the dashboard service is unavailable; try again later", service=SERVICE) from None
     if whole is not None:
+        release()
         return Response(whole.content, status_code=whole.status_code, media_type=whole.headers.get("content-type"))
-    return StreamingResponse(chunks, media_type="text/event-stream", background=BackgroundTask(chunks.aclose),
+    relayed = _until_closed(chunks, release)
+    return StreamingResponse(relayed, media_type="text/event-stream",
+                             background=BackgroundTask(_close, relayed, chunks, release),
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+
+def _nothing() -> None:
+    return None
+
+
+async def _close(relayed: AsyncGenerator, chunks: AsyncGenerator, release: Callable[[], None]) -> None:
+    """After the response, however it ended: the slot given back and both ends closed (a stream the browser left
+    before its first chunk never ran the generators' own ``finally``)."""
+    release()
+    await relayed.aclose()
+    await chunks.aclose()
+
+
+def _public_slot(request: Request, deps) -> Callable[[], None]:
+    """Room for one more public stream of the caller's address (``domain/streams.py``), and how to give it back;
+    429 when there is none."""
+    address = request.client.host if request.client else "unknown"
+    if not deps.public_streams.take(address):
+        raise Problem(429, "too many live public pages are open, from this address or in all: close one, or try "
+                           "again shortly", headers={"Retry-After": str(PUBLIC_STREAM_RETRY_S)})
+    given_back = False
+
+    def give_back() -> None:  # once, whichever end of the stream comes first
+        nonlocal given_back
+        if not given_back:
+            given_back = True
+            deps.public_streams.give_back(address)
+    return give_back
+
+
+async def _until_closed(chunks: AsyncGenerator, release: Callable[[], None]) -> AsyncIterator[bytes]:
+    """``chunks`` passed on; ``release`` once they end, however (the browser gone, the service done)."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        release()
+        await chunks.aclose()
