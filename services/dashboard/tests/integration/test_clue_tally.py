@@ -1,7 +1,7 @@
 """The clue figures from the tally, on a real PostgreSQL: after clues written before the tally existed, then
 inserted, moved between states and departments, returned, deleted, in several statements and transactions, and
-folded part-way, every scope's figures are what counting every clue gives; and writers of the same figures do
-not wait on each other."""
+folded part-way, every scope's figures are what counting every clue gives; writers of the same figures do not
+wait on each other; and the returns figure counts the clues its list holds."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from sqlalchemy import text
 
 from jsp_common import clock
 from jsp_common.db import Database
+from jsp_common.envelope import new_envelope
+from jsp_common.events.clues import ClueTransitioned
 from jsp_common.migrations import upgrade
 from jsp_testkit.testing import unique_database_url
 
 from dashboard.adapters import clue_figures, tallies
 from dashboard.adapters.tables import clue_tally
+from dashboard.settings import Settings
+from dashboard.usecases import ingest, lists, overview
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 SAMR, NHC, MEM = "samr-410100", "nhc-410100", "mem-410300"
@@ -35,7 +39,7 @@ SELECT c.lead_department AS lead, c.city_code AS city, c.state,
        count(*) FILTER (WHERE c.state IN ('dispatched', 'accepted', 'verifying', 'handled')
                           AND c.deadline >= :now AND c.deadline < :soon) AS clues_due_soon,
        count(*) FILTER (WHERE a.chased) AS clues_chased, count(*) FILTER (WHERE a.escalated) AS clues_escalated,
-       sum(c.returns) AS clues_returned, sum(c.redispatches) AS clues_redispatched
+       count(*) FILTER (WHERE c.returns > 0) AS clues_returned, sum(c.redispatches) AS clues_redispatched
 FROM clues c LEFT JOIN (SELECT clue_id, bool_or(kind = 'chased') AS chased, bool_or(kind = 'escalated') AS escalated
                         FROM clue_alerts WHERE CAST(:dept AS text) IS NULL OR department = :dept GROUP BY clue_id) a
      ON a.clue_id = c.clue_id
@@ -81,6 +85,7 @@ async def test_the_figures_from_the_tally_are_those_of_every_clue_through_writes
         async with db.transaction() as session:  # written before the tally existed: counted by the migration
             await _insert(session, [("OLD-1", "dispatched", "410100", SAMR, now - day, now - 40 * day),
                                     ("OLD-2", "closed", None, None, None, now - 2 * day)], co=[NHC])
+            await session.execute(text("UPDATE clues SET returns = 2 WHERE clue_id = 'OLD-1'"))  # returned twice
         await upgrade(SERVICE_DIR, url)
         await _agree(db, now)
 
@@ -137,5 +142,39 @@ async def test_writers_of_the_same_figures_do_not_wait_on_each_other(settings):
         async with db.transaction() as session:
             got = await clue_figures.clue_facts(session, SAMR, now, timedelta(hours=24), now - timedelta(days=7))
         assert sum(r["clues"] for r in got) == 2
+    finally:
+        await db.dispose()
+
+
+def _steps(clue_id: str, actions: list[tuple[str, str | None, str]], first_at: datetime) -> list[tuple]:
+    return [(data, new_envelope(type=ClueTransitioned.event_type, source="/test", data=data.model_dump(mode="json")))
+            for data in (ClueTransitioned(
+                clue_id=clue_id, channel="hotline", channel_ref=f"WO-{clue_id}", action=action, from_state=before,
+                to_state=after, actor="office-duty", at=first_at + timedelta(minutes=i), division_code="410105",
+                lead_department=SAMR) for i, (action, before, after) in enumerate(actions))]
+
+
+async def test_the_returned_figure_counts_the_clues_its_list_holds(settings):
+    """A clue returned twice and another once: the card (退回) said 3, counting returns, while the list it opens
+    held the 2 clues returned. It now says 2, for the office and for the lead department; each row of the list
+    still shows how many times its clue was returned."""
+    url = unique_database_url(settings, "dashboard_returned")
+    await upgrade(SERVICE_DIR, url)
+    db, s = Database(url), Settings(database_url=url)
+    now = clock.now()
+    back_and_forth = [("receive", None, "received"), ("dispatch", "received", "dispatched"),
+                      ("return", "dispatched", "returned"), ("dispatch", "returned", "dispatched"),
+                      ("return", "dispatched", "returned")]
+    twice, once = _steps("R-TWICE", back_and_forth, now - timedelta(hours=2)), _steps("R-ONCE", back_and_forth[:3], now)
+    try:
+        for poll in (twice[:3] + once, twice[3:]):  # the second return in a later poll
+            async with db.transaction() as session:
+                await ingest.clue_transitions(session, poll)
+        for viewer in (None, SAMR):
+            figures = await overview.kept(db, s, viewer)
+            async with db.transaction() as session:
+                total, rows = await lists.clues(session, s, viewer, lists.Filters(status="returned"), clock.now())
+            assert figures["totals"]["clues_returned"] == total == 2, viewer
+            assert {r["clue_id"]: r["returns"] for r in rows} == {"R-TWICE": 2, "R-ONCE": 1}
     finally:
         await db.dispose()

@@ -1,0 +1,73 @@
+"""The returns figure counts the clues returned (退回), as the list it opens does (``returns > 0``): the clue tally
+summed each clue's returns, so a clue returned twice made the card say 2 and its list hold 1. The tally's column
+is now ``returned`` (a clue returned at least once counts 1), kept by the same triggers; what it held beyond that
+for a clue returned more than once is taken off by delta rows, folded by the next figure refresh, without
+counting the tally again from every clue. The clues' writers wait meanwhile, so none adds a return counted the
+old way after the correction was read.
+
+Revision ID: 0011
+Revises: 0010
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from alembic import op
+
+revision, down_revision, branch_labels, depends_on = "0011", "0010", None, None
+
+_SCOPES = """CROSS JOIN LATERAL (
+        SELECT DISTINCT s FROM unnest(array_append(r.co_departments || r.lead_department, '')) AS s
+        WHERE s IS NOT NULL) AS scopes"""
+_KEY = """s AS scope, coalesce(r.lead_department, '') AS lead_department, coalesce(r.city_code, '') AS city_code,
+           r.state, date_trunc('week', r.received_at AT TIME ZONE 'Asia/Shanghai')::date AS week"""
+# A clue's rows in the tally, one per scope: the clue, whether it was returned, its re-dispatches.
+_ROWS = f"""
+    SELECT {_KEY},
+           {{sign}} AS n, {{sign}} * (r.returns > 0)::int AS returned, {{sign}} * r.redispatches AS redispatches
+    FROM {{rows}} r {_SCOPES}"""
+# A clue's returns after its first, which revision 0006 counted.
+_BEYOND_FIRST = f"""
+    SELECT {_KEY}, 0 AS n, {{sign}} * (r.returns - 1) AS returned, 0 AS redispatches
+    FROM clues r {_SCOPES}
+    WHERE r.returns > 1"""
+_ADD = """
+        INSERT INTO clue_tally (scope, lead_department, city_code, state, week, n, returned, redispatches, delta)
+        SELECT scope, lead_department, city_code, state, week, sum(n), sum(returned), sum(redispatches), true
+        FROM ({changes}) AS changes GROUP BY 1, 2, 3, 4, 5
+        HAVING sum(n) <> 0 OR sum(returned) <> 0 OR sum(redispatches) <> 0;"""
+
+TALLY = f"""CREATE OR REPLACE FUNCTION clues_tally() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN{_ADD.format(changes=_ROWS.format(sign=1, rows='new_rows'))}
+    ELSIF TG_OP = 'DELETE' THEN{_ADD.format(changes=_ROWS.format(sign=-1, rows='old_rows'))}
+    ELSE{_ADD.format(changes=_ROWS.format(sign=-1, rows='old_rows') + ' UNION ALL '
+                       + _ROWS.format(sign=1, rows='new_rows'))}
+    END IF;
+    RETURN NULL;
+END
+$$"""
+
+
+def upgrade() -> None:
+    op.execute("LOCK TABLE clues IN SHARE MODE")
+    op.execute("ALTER TABLE clue_tally RENAME COLUMN returns TO returned")
+    op.execute(TALLY)
+    op.execute(_ADD.format(changes=_BEYOND_FIRST.format(sign=-1)))
+
+
+def downgrade() -> None:
+    op.execute("LOCK TABLE clues IN SHARE MODE")
+    op.execute(_ADD.format(changes=_BEYOND_FIRST.format(sign=1)))
+    op.execute("ALTER TABLE clue_tally RENAME COLUMN returned TO returns")
+    op.execute(_clue_tally().TALLY[0].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+
+
+def _clue_tally():
+    """Revision 0006, for the function it created."""
+    spec = importlib.util.spec_from_file_location("dashboard_0006", Path(__file__).with_name("0006_clue_tally.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
