@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from inspection.adapters.tables import draws, inspectors, matter_batches, matters, plans, results, targets, tasks
 
@@ -132,6 +132,35 @@ async def test_an_inspector_pool_too_small_refuses_the_draw_on_the_record_withou
     assert (await service.post(f"/tasks/{task['id']}/draws", dept(luoyang))).status_code == 201
     assert await _count(service, draws, draws.c.task_id == task["id"]) == 2
     assert len(usccs) == 5
+
+
+async def test_a_draw_after_its_tasks_period_is_refused_and_nothing_written(service):
+    """A task whose period had ended was drawn all the same: its targets dated in a period over, their results to
+    be recorded in it. Announcing is refused (409, the period's last day named), and so is performing a draw
+    announced within the period once it has ended; the draw stays announced, without targets."""
+    industry = new_industry()
+    await service.entities(5, industry)
+    await service.inspectors(SAMR, 2)
+    matter = await service.matter(co=())
+    ended = clock.today() - timedelta(days=1)   # the province's date: the period's last day was yesterday
+    p = await service.plan(SAMR, matter["code"], industry, {"B": 0.2},
+                           start=(ended - timedelta(days=90)).isoformat(), end=ended.isoformat())
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [p["id"]]})).json()
+    r = await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))
+    assert r.status_code == 409 and r.headers["content-type"].startswith(PROBLEM), r.text
+    assert f"period ended on {ended.isoformat()}" in r.json()["detail"] and r.json()["period_end"] == ended.isoformat()
+    assert await _count(service, draws, draws.c.task_id == task["id"]) == 0
+
+    current = await service.plan(SAMR, matter["code"], industry, {"B": 0.2})
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [current["id"]]})).json()
+    d = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
+    async with service.deps.db.transaction() as s:   # the period ends before the draw is performed
+        await s.execute(update(tasks).where(tasks.c.id == task["id"]).values(period_end=ended))
+    r = await service.post(f"/draws/{d['draw_id']}/perform", dept(SAMR))
+    assert r.status_code == 409 and r.headers["content-type"].startswith(PROBLEM), r.text
+    assert f"period ended on {ended.isoformat()}" in r.json()["detail"]
+    assert await _count(service, targets, targets.c.task_id == task["id"]) == 0
+    assert (await service.get(f"/public/draws/{d['draw_id']}")).json()["status"] == "announced"
 
 
 async def test_a_result_for_an_entity_not_drawn_is_refused_and_nothing_written(service):

@@ -4,19 +4,40 @@ problem found, and mutual recognition in a later draw."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from jsp_common import topics
+from jsp_common import clock, topics
 from jsp_common.events.clues import MAX_ADDRESS_CHARS, MAX_CONTENT_CHARS
+from jsp_common.workdays import WorkCalendar
 from jsp_testkit.testing import OFFICE, dept, of_type, tail
 
 from inspection.adapters.tables import results
+from inspection.settings import Settings
 
 from .conftest import new_industry
 
 SAMR, NHC = "samr-410100", "nhc-410100"
-PERIOD = {"start": "2025-09-01", "end": "2025-12-31"}  # a period past: its holidays are known
+TODAY, CALENDAR = clock.today(), WorkCalendar()
+WITHIN = Settings.model_fields["publish_within_workdays"].default
+# A period of a year up to today (a task is drawn within its period), reaching back over a holiday whose schedule
+# is known: the deadline of results recorded for the day before it skips it, and has passed.
+PERIOD = {"start": (TODAY - timedelta(days=365)).isoformat(), "end": (TODAY + timedelta(days=1)).isoformat()}
+
+
+def _before_a_holiday() -> date:
+    """The latest working day followed by a weekday off (an official holiday) whose results were due before today."""
+    day = TODAY - timedelta(days=1)
+    while not (CALENDAR.is_workday(day) and (day + timedelta(days=1)).weekday() < 5
+               and not CALENDAR.is_workday(day + timedelta(days=1)) and CALENDAR.add_workdays(day, WITHIN) < TODAY):
+        day -= timedelta(days=1)
+    assert day.isoformat() >= PERIOD["start"], "no holiday in the period"
+    return day
+
+
+INSPECTED = _before_a_holiday()
+DUE = CALENDAR.add_workdays(INSPECTED, WITHIN).isoformat()  # more than four weeks on: the holiday is skipped
 
 
 async def _drawn_task(service, industry: str, ratios: dict, nhc_ratios: dict | None = None
@@ -56,8 +77,9 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
 
     dept_topics = [topics.department_topic(topics.DEPARTMENT_INSPECTIONS, d) for d in (SAMR, NHC)]
     async with tail(bootstrap, topics.INSPECTION_RESULTS, topics.CLUE_SUBMISSIONS, *dept_topics) as t:
-        # Fri 26 Sep 2025: 20 working days, with Sun 28 Sep and Sat 11 Oct worked and 1-8 Oct off.
-        results = {"inspected_on": "2025-09-26", "raise_clue": True,
+        # the day before a holiday: 20 working days on, its days off skipped (and any make-up day worked)
+        assert (date.fromisoformat(DUE) - INSPECTED).days > 28
+        results = {"inspected_on": INSPECTED.isoformat(), "raise_clue": True,
                    "items": [{"item_code": items[0], "outcome": "correction_ordered", "note": "进货查验记录不全"},
                              {"item_code": items[1], "outcome": "no_problem"}]}
         # a clue's text is at most a clue's content: refused longer, nothing written
@@ -68,7 +90,7 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
         results["items"][1] = {"item_code": items[1], "outcome": "referred_for_case", "note": "台账" * 1000}
         r = await service.post(f"{base}/results", OFFICE, results)   # the office records any department's items
         assert r.status_code == 201, r.text
-        assert r.json()["due_on"] == "2025-10-30" and r.json()["complete"]
+        assert r.json()["due_on"] == DUE and r.json()["complete"]
         clue = (await t.wait_for(of_type("clues.clue.submitted.v1", channel_ref=f"{task['id']}.{joint_['uscc']}")))[0]
         assert clue.envelope.data["channel"] == "inspection" and clue.envelope.data["uscc"] == joint_["uscc"]
         assert len(clue.envelope.data["content"]) == MAX_CONTENT_CHARS
@@ -78,8 +100,8 @@ async def test_results_are_published_on_a_working_day_deadline_and_raise_a_clue(
         told = await t.wait_for(of_type("inspection.result.recorded.v1", task_id=task["id"]), count=2)
         assert sorted(m.topic for m in told) == sorted(dept_topics)
         assert {(m.envelope.data["department"], m.envelope.data["due_on"], m.envelope.data["complete"],
-                 len(m.envelope.data["items"])) for m in told} == {(SAMR, "2025-10-30", True, 2),
-                                                                  (NHC, "2025-10-30", True, 2)}
+                 len(m.envelope.data["items"])) for m in told} == {(SAMR, DUE, True, 2),
+                                                                  (NHC, DUE, True, 2)}
 
         overdue = (await service.get("/publications/overdue", OFFICE, params={"limit": 500})).json()
         assert any(o["task_id"] == task["id"] and o["uscc"] == joint_["uscc"] for o in overdue)
@@ -117,12 +139,12 @@ async def test_the_lead_is_told_of_results_at_an_entity_it_does_not_inspect(serv
     dept_topics = [topics.department_topic(topics.DEPARTMENT_INSPECTIONS, d) for d in (SAMR, NHC)]
     async with tail(bootstrap, *dept_topics) as t:
         r = await service.post(f"/tasks/{task['id']}/targets/{nhc_only['uscc']}/results", dept(NHC), {
-            "inspected_on": "2025-09-26", "items": [{"item_code": i, "outcome": "no_problem"}
+            "inspected_on": INSPECTED.isoformat(), "items": [{"item_code": i, "outcome": "no_problem"}
                                                    for p in nhc_only["parts"] for i in p["items"]]})
         assert r.status_code == 201, r.text
         told = await t.wait_for(of_type("inspection.result.recorded.v1", uscc=nhc_only["uscc"]), count=2)
     assert sorted((m.topic, m.envelope.data["department"]) for m in told) == sorted(zip(dept_topics, (SAMR, NHC)))
-    assert all(m.envelope.data["due_on"] == "2025-10-30" for m in told)
+    assert all(m.envelope.data["due_on"] == DUE for m in told)
 
 
 async def test_each_recording_with_a_problem_raises_a_clue_of_its_own(service, bootstrap):
@@ -133,7 +155,7 @@ async def test_each_recording_with_a_problem_raises_a_clue_of_its_own(service, b
     async with tail(bootstrap, topics.CLUE_SUBMISSIONS) as t:
         for department in (SAMR, NHC):
             r = await service.post(f"/tasks/{task['id']}/targets/{joint_['uscc']}/results", dept(department), {
-                "inspected_on": "2025-09-26", "raise_clue": True,
+                "inspected_on": INSPECTED.isoformat(), "raise_clue": True,
                 "items": [{"item_code": owned[department][0], "outcome": "correction_ordered", "note": department}]})
             assert r.status_code == 201, r.text
         raised = await t.wait_for(of_type("clues.clue.submitted.v1", uscc=joint_["uscc"]), count=2)
@@ -157,7 +179,7 @@ async def test_a_result_counts_for_the_other_departments_on_the_same_items(servi
     x = targets[0]
     items = [i for p in x["parts"] for i in p["items"]]
     r = await service.post(f"/tasks/{task['id']}/targets/{x['uscc']}/results", OFFICE, {
-        "inspected_on": "2025-10-09", "items": [{"item_code": i, "outcome": "no_problem"} for i in items]})
+        "inspected_on": INSPECTED.isoformat(), "items": [{"item_code": i, "outcome": "no_problem"} for i in items]})
     assert r.status_code == 201, r.text
     again = [await service.plan(d, matter["code"], industry, {"D": 1.0}, **PERIOD) for d in (SAMR, NHC)]
     later = (await service.post("/tasks", OFFICE, {"plan_ids": [p["id"] for p in again]})).json()
@@ -175,7 +197,7 @@ async def test_a_department_records_its_own_items_and_no_day_before_the_draw(ser
     owned = {p["department"]: p["items"][0] for p in joint_["parts"]}
     url = f"/tasks/{task['id']}/targets/{joint_['uscc']}/results"
 
-    def body(department: str, day: str = "2025-09-26") -> dict:
+    def body(department: str, day: str = INSPECTED.isoformat()) -> dict:
         return {"inspected_on": day, "items": [{"item_code": owned[department], "outcome": "no_problem"}]}
 
     r = await service.post(url, dept(NHC), {**body(NHC), "items": body(NHC)["items"] + body(SAMR)["items"]})

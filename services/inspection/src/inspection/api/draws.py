@@ -14,10 +14,13 @@ from .schemas import AbandonIn
 
 router = APIRouter(tags=["draws"])
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
-REFUSED = {409: {"description": "The draw was refused (the pool cannot satisfy the rules) or its state does not allow this"}}
+REFUSED = {409: {"description": "The draw was refused (the pool cannot satisfy the rules), its state does not allow "
+                                "this, or the task's period has ended (problem+json)"}}
+NOT_NOW = {409: {"description": "The task has a live draw (abandon it first), or its period has ended: a draw is "
+                                "announced and performed within the task's period (problem+json)"}}
 
 
-@router.post("/tasks/{task_id}/draws", status_code=201,
+@router.post("/tasks/{task_id}/draws", status_code=201, responses=NOT_NOW,
              summary="Announce a draw: a fresh seed whose hash is published before the draw")
 async def announce(request: Request, task_id: str = Path(pattern=ID), actor: Principal = Depends(STAFF)):
     async with transaction(request) as tx:
