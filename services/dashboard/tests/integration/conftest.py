@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest_asyncio
 
 from jsp_common import topics
+from jsp_common.envelope import new_envelope
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
-from jsp_testkit.testing import running_service
+from jsp_testkit.testing import OFFICE, running_service, wait_until
 
 from dashboard.app import create_app
 from dashboard.bootstrap import build
@@ -38,3 +39,13 @@ async def dashboard(dashboard_settings, settings, kafka_topics):
         yield client
 
 
+async def send(producer, topic: str, data, key: str) -> None:
+    env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
+    await producer.send_and_wait(topic, env.to_bytes(), key=key.encode())
+
+
+async def page_showing(client, path: str, text: str) -> str:
+    async def shown():
+        html = (await client.get(path, headers=OFFICE)).text
+        return html if text in html else None
+    return await wait_until(shown, timeout=60, what=f"{text!r} on {path}")

@@ -17,27 +17,17 @@ from jsp_common.events.registry import NotificationDueChanged, NotificationIssue
 from jsp_common.events.risk import RiskAlertRaised, RiskAlertRespondByChanged
 from jsp_testkit.samples import new_uscc
 from jsp_common.topics import dead_letter_topic
-from jsp_testkit.testing import OFFICE, tail, unique, wait_until
+from jsp_testkit.testing import OFFICE, tail, unique
 
 from dashboard.domain.formats import moment
+
+from .conftest import page_showing, send
 
 SAMR = "samr-410100"
 PROVISIONAL = '<span class="provisional"'
 
 
 TEST_GROUP = "dashboard.read-model-test"  # the group of conftest.py's dashboard
-
-
-async def send(producer, topic: str, data, key: str) -> None:
-    env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
-    await producer.send_and_wait(topic, env.to_bytes(), key=key.encode())
-
-
-async def page_showing(client, path: str, text: str) -> str:
-    async def shown():
-        html = (await client.get(path, headers=OFFICE)).text
-        return html if text in html else None
-    return await wait_until(shown, timeout=60, what=f"{text!r} on {path}")
 
 
 async def test_a_provisional_acknowledge_by_time_is_marked_then_replaced_by_the_recomputed_one(dashboard, raw_producer):
