@@ -1,5 +1,5 @@
-"""Overdue reminders of dual notifications: a notice the department must supervise an entity is not chased once
-its responsibility for that entity ended."""
+"""Overdue dual notifications: a notice the department must supervise an entity is neither chased nor counted
+overdue once its responsibility for that entity ended."""
 
 from __future__ import annotations
 
@@ -39,3 +39,16 @@ async def test_a_department_no_longer_responsible_is_not_reminded_to_acknowledge
     counts = {n: await registry.fetchval("SELECT reminder_count FROM notifications WHERE id = $1", n)
               for n in (m.envelope.data["notification_id"] for m in (new, ended, taken))}
     assert list(counts.values()) == [0, 1, 1]  # the ended notice and the new department's are reminded
+
+    # Past its acknowledge-by time, the moot notice is not held against the regulator either (it was listed overdue).
+    first, samr = new.envelope.data["notification_id"], kit.department("samr-410100")
+    await registry.fetchval("UPDATE notifications SET acknowledge_by = now() - interval '1 day' WHERE id = $1 "
+                            "RETURNING id", first)
+    listed = (await registry.call("GET", f"/notifications?uscc={code}&overdue=true", samr)).json()
+    assert [n["kind"] for n in listed["items"]] == ["responsibility_ended"]
+    shown = (await registry.call("GET", f"/notifications/{first}", samr)).json()
+    assert shown["superseded"] is True and shown["overdue"] is False
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        assert (await registry.call("POST", f"/notifications/{first}/acknowledgement", samr)).status_code == 200
+        await t.wait_for(kit.mine(of_type("registry.notification.acknowledged.v1", notification_id=first,
+                                          was_overdue=False)))

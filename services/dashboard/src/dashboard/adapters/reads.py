@@ -40,8 +40,20 @@ def pending():
     return n.acknowledged_at.is_(None)
 
 
+_ENDED = notifications.alias("ended")
+
+
+def superseded():
+    """A notice that the department must now supervise the entity, followed by one that it no longer does: moot,
+    never overdue (the registry's rule, ``registry.adapters.notifications.superseded``)."""
+    ended = _ENDED.c
+    return and_(n.kind == "new_responsibility", exists().where(
+        ended.uscc == n.uscc, ended.department == n.department, ended.kind == "responsibility_ended",
+        ended.issued_at > n.issued_at))
+
+
 def overdue_notification(now: datetime):
-    return and_(n.acknowledged_at.is_(None), n.acknowledge_by < now)
+    return and_(n.acknowledged_at.is_(None), n.acknowledge_by < now, ~superseded())
 
 
 _LATER_CASE = adjudication_cases.alias("later_case")
@@ -87,7 +99,7 @@ def count_if(cond):
 
 
 async def notification_figures(session: AsyncSession, department: str | None, now: datetime, by) -> dict:
-    cols = {"notes_pending": func.count(), "notes_overdue": count_if(n.acknowledge_by < now)}
+    cols = {"notes_pending": func.count(), "notes_overdue": count_if(and_(n.acknowledge_by < now, ~superseded()))}
     return await _grouped(session, by, cols, and_(notification_scope(department), pending()))
 
 
@@ -160,12 +172,14 @@ async def latest_entities(session: AsyncSession, department: str | None, limit: 
 
 async def notification_list(session: AsyncSession, department: str | None, where, *, limit: int, offset: int):
     cond = and_(notification_scope(department), where)
-    return await page(session, select(notifications).where(cond).order_by(n.acknowledge_by, n.notification_id),
+    return await page(session, select(notifications, superseded().label("superseded")).where(cond)
+                      .order_by(n.acknowledge_by, n.notification_id),
                       select(func.count()).select_from(notifications).where(cond), limit=limit, offset=offset)
 
 
 async def notification(session: AsyncSession, notification_id: str) -> dict | None:
-    row = (await session.execute(select(notifications).where(n.notification_id == notification_id))).mappings().first()
+    row = (await session.execute(select(notifications, superseded().label("superseded"))
+                                 .where(n.notification_id == notification_id))).mappings().first()
     return dict(row) if row else None
 
 

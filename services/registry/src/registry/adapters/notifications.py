@@ -5,24 +5,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, any_, exists, func, not_, or_, select, true, tuple_, update
+from sqlalchemy import and_, exists, func, not_, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.schedule_feed import Moved, counted_through
 
-from .tables import entities, notifications
+from .tables import notifications
+
+
+_ENDED = notifications.alias("ended")
+
+
+def superseded():
+    """A notice that the department must now supervise the entity, followed by one that it no longer does: moot
+    (not overdue, not reminded) whether or not the department acknowledged the first."""
+    return and_(notifications.c.kind == "new_responsibility", exists().where(
+        _ENDED.c.uscc == notifications.c.uscc, _ENDED.c.department == notifications.c.department,
+        _ENDED.c.kind == "responsibility_ended", _ENDED.c.issued_at > notifications.c.issued_at))
 
 
 def overdue_condition(now: datetime):
     """The notifications that are overdue at ``now`` (``domain.acknowledgement.is_overdue`` in SQL)."""
     return and_(notifications.c.acknowledged_at.is_(None),
-                or_(notifications.c.overdue_since.is_not(None), notifications.c.acknowledge_by < now))
+                or_(notifications.c.overdue_since.is_not(None), notifications.c.acknowledge_by < now),
+                not_(superseded()))
+
+
+def _with_superseded(q):
+    return q.add_columns(superseded().label("superseded"))
 
 
 async def one(session: AsyncSession, notification_id: str, *, lock: bool = False) -> dict[str, Any] | None:
-    q = select(notifications).where(notifications.c.id == notification_id)
+    q = _with_superseded(select(notifications)).where(notifications.c.id == notification_id)
     if lock:
-        q = q.with_for_update()
+        q = q.with_for_update(of=notifications)
     row = (await session.execute(q)).first()
     return dict(row._mapping) if row else None
 
@@ -42,7 +58,7 @@ async def search(session: AsyncSession, *, department: str | None, uscc: str | N
         where.append(overdue_condition(now) if overdue else not_(overdue_condition(now)))
     cond = and_(*where) if where else true()
     total = (await session.execute(select(func.count()).select_from(notifications).where(cond))).scalar_one()
-    rows = (await session.execute(select(notifications).where(cond)
+    rows = (await session.execute(_with_superseded(select(notifications)).where(cond)
                                   .order_by(notifications.c.issued_at.desc(), notifications.c.id)
                                   .limit(limit).offset(offset))).all()
     return total, [dict(r._mapping) for r in rows]
@@ -53,18 +69,13 @@ async def acknowledge(session: AsyncSession, notification_id: str, *, by: str, n
                           .values(acknowledged_at=now, acknowledged_by=by))
 
 
-# A notice that the department must now supervise an entity is not chased once it no longer does (its
-# responsibility ended: it was told so, and reminding it daily to acknowledge supervising it is noise).
-_STILL_OWED = or_(notifications.c.kind != "new_responsibility", exists().where(
-    entities.c.uscc == notifications.c.uscc, notifications.c.department == any_(entities.c.departments)))
-
-
 async def remind_due(session: AsyncSession, *, now: datetime, next_at: datetime, limit: int) -> list:
     """Count a reminder on up to ``limit`` unacknowledged notifications whose reminder is due (locked ones are
     another replica's), mark them overdue and set their next reminder; their rows after the update. Not a
-    new-responsibility notice of a department no longer responsible for the entity (``_STILL_OWED``)."""
+    superseded one (its department was told since that it no longer supervises the entity: reminding it daily to
+    acknowledge supervising it is noise)."""
     due = (select(notifications.c.id).where(notifications.c.acknowledged_at.is_(None),
-                                            notifications.c.next_reminder_at < now, _STILL_OWED)
+                                            notifications.c.next_reminder_at < now, not_(superseded()))
            .order_by(notifications.c.next_reminder_at).limit(limit).with_for_update(skip_locked=True))
     return (await session.execute(
         update(notifications).where(notifications.c.id.in_(due.scalar_subquery())).values(

@@ -37,13 +37,15 @@ class NotificationOut(BaseModel):
     acknowledged_by: str | None
     reminder_count: int
     last_reminded_at: datetime | None
+    superseded: bool = Field(description="a new-responsibility notice the department was told since that its "
+                                         "responsibility ended: never overdue, not reminded")
     overdue: bool
 
     @classmethod
     def of(cls, row: dict, now: datetime) -> "NotificationOut":
         m = dict(row)
         m["overdue"] = is_overdue(acknowledged_at=m["acknowledged_at"], overdue_since=m["overdue_since"],
-                                  acknowledge_by=m["acknowledge_by"], now=now)
+                                  acknowledge_by=m["acknowledge_by"], now=now, superseded=m["superseded"])
         return cls.model_validate(m)
 
 

@@ -54,7 +54,7 @@ async def acknowledge(deps: Deps, tx: Tx, notification_id: str, principal: Princ
         return row
     now = clock.now()
     was_overdue = is_overdue(acknowledged_at=None, overdue_since=row["overdue_since"],
-                             acknowledge_by=row["acknowledge_by"], now=now)
+                             acknowledge_by=row["acknowledge_by"], now=now, superseded=row["superseded"])
     actor = principal.subject
     await notes.acknowledge(session, notification_id, by=actor, now=now)
     await cases.add_decision(session, uscc=row["uscc"], action="notification_acknowledged", actor=actor, now=now,
