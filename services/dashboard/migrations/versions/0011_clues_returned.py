@@ -1,9 +1,10 @@
-"""The returns figure counts the clues returned (退回), as the list it opens does (``returns > 0``): the clue tally
-summed each clue's returns, so a clue returned twice made the card say 2 and its list hold 1. The tally's column
-is now ``returned`` (a clue returned at least once counts 1), kept by the same triggers; what it held beyond that
-for a clue returned more than once is taken off by delta rows, folded by the next figure refresh, without
-counting the tally again from every clue. The clues' writers wait meanwhile, so none adds a return counted the
-old way after the correction was read.
+"""The returns and re-dispatches figures count the clues returned (退回) and re-dispatched (退回后再分派), as the
+lists they open do (``returns > 0``, ``redispatches > 0``): the clue tally summed each clue's returns and
+re-dispatches, so a clue returned twice made the card say 2 and its list hold 1. The tally's columns are now
+``returned`` and ``redispatched`` (a clue counts 1 once it was), kept by the same triggers; what they held beyond
+that for a clue returned or re-dispatched more than once is taken off by delta rows, folded by the next figure
+refresh, without counting the tally again from every clue. The clues' writers wait meanwhile, so none adds a
+change counted the old way after the correction was read.
 
 Revision ID: 0011
 Revises: 0010
@@ -23,21 +24,22 @@ _SCOPES = """CROSS JOIN LATERAL (
         WHERE s IS NOT NULL) AS scopes"""
 _KEY = """s AS scope, coalesce(r.lead_department, '') AS lead_department, coalesce(r.city_code, '') AS city_code,
            r.state, date_trunc('week', r.received_at AT TIME ZONE 'Asia/Shanghai')::date AS week"""
-# A clue's rows in the tally, one per scope: the clue, whether it was returned, its re-dispatches.
+# A clue's rows in the tally, one per scope: the clue, whether it was returned, whether re-dispatched.
 _ROWS = f"""
-    SELECT {_KEY},
-           {{sign}} AS n, {{sign}} * (r.returns > 0)::int AS returned, {{sign}} * r.redispatches AS redispatches
+    SELECT {_KEY}, {{sign}} AS n, {{sign}} * (r.returns > 0)::int AS returned,
+           {{sign}} * (r.redispatches > 0)::int AS redispatched
     FROM {{rows}} r {_SCOPES}"""
-# A clue's returns after its first, which revision 0006 counted.
+# A clue's returns and re-dispatches after its first, which revision 0006 counted.
 _BEYOND_FIRST = f"""
-    SELECT {_KEY}, 0 AS n, {{sign}} * (r.returns - 1) AS returned, 0 AS redispatches
+    SELECT {_KEY}, 0 AS n, {{sign}} * greatest(r.returns - 1, 0) AS returned,
+           {{sign}} * greatest(r.redispatches - 1, 0) AS redispatched
     FROM clues r {_SCOPES}
-    WHERE r.returns > 1"""
+    WHERE r.returns > 1 OR r.redispatches > 1"""
 _ADD = """
-        INSERT INTO clue_tally (scope, lead_department, city_code, state, week, n, returned, redispatches, delta)
-        SELECT scope, lead_department, city_code, state, week, sum(n), sum(returned), sum(redispatches), true
+        INSERT INTO clue_tally (scope, lead_department, city_code, state, week, n, returned, redispatched, delta)
+        SELECT scope, lead_department, city_code, state, week, sum(n), sum(returned), sum(redispatched), true
         FROM ({changes}) AS changes GROUP BY 1, 2, 3, 4, 5
-        HAVING sum(n) <> 0 OR sum(returned) <> 0 OR sum(redispatches) <> 0;"""
+        HAVING sum(n) <> 0 OR sum(returned) <> 0 OR sum(redispatched) <> 0;"""
 
 TALLY = f"""CREATE OR REPLACE FUNCTION clues_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -54,6 +56,7 @@ $$"""
 def upgrade() -> None:
     op.execute("LOCK TABLE clues IN SHARE MODE")
     op.execute("ALTER TABLE clue_tally RENAME COLUMN returns TO returned")
+    op.execute("ALTER TABLE clue_tally RENAME COLUMN redispatches TO redispatched")
     op.execute(TALLY)
     op.execute(_ADD.format(changes=_BEYOND_FIRST.format(sign=-1)))
 
@@ -62,6 +65,7 @@ def downgrade() -> None:
     op.execute("LOCK TABLE clues IN SHARE MODE")
     op.execute(_ADD.format(changes=_BEYOND_FIRST.format(sign=1)))
     op.execute("ALTER TABLE clue_tally RENAME COLUMN returned TO returns")
+    op.execute("ALTER TABLE clue_tally RENAME COLUMN redispatched TO redispatches")
     op.execute(_clue_tally().TALLY[0].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
 
 

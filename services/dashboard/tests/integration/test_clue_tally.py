@@ -1,7 +1,7 @@
 """The clue figures from the tally, on a real PostgreSQL: after clues written before the tally existed, then
 inserted, moved between states and departments, returned, deleted, in several statements and transactions, and
 folded part-way, every scope's figures are what counting every clue gives; writers of the same figures do not
-wait on each other; and the returns figure counts the clues its list holds."""
+wait on each other; and the returns and re-dispatches figures count the clues their lists hold."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ SELECT c.lead_department AS lead, c.city_code AS city, c.state,
        count(*) FILTER (WHERE c.state IN ('dispatched', 'accepted', 'verifying', 'handled')
                           AND c.deadline >= :now AND c.deadline < :soon) AS clues_due_soon,
        count(*) FILTER (WHERE a.chased) AS clues_chased, count(*) FILTER (WHERE a.escalated) AS clues_escalated,
-       count(*) FILTER (WHERE c.returns > 0) AS clues_returned, sum(c.redispatches) AS clues_redispatched
+       count(*) FILTER (WHERE c.returns > 0) AS clues_returned,
+       count(*) FILTER (WHERE c.redispatches > 0) AS clues_redispatched
 FROM clues c LEFT JOIN (SELECT clue_id, bool_or(kind = 'chased') AS chased, bool_or(kind = 'escalated') AS escalated
                         FROM clue_alerts WHERE CAST(:dept AS text) IS NULL OR department = :dept GROUP BY clue_id) a
      ON a.clue_id = c.clue_id
@@ -85,7 +86,7 @@ async def test_the_figures_from_the_tally_are_those_of_every_clue_through_writes
         async with db.transaction() as session:  # written before the tally existed: counted by the migration
             await _insert(session, [("OLD-1", "dispatched", "410100", SAMR, now - day, now - 40 * day),
                                     ("OLD-2", "closed", None, None, None, now - 2 * day)], co=[NHC])
-            await session.execute(text("UPDATE clues SET returns = 2 WHERE clue_id = 'OLD-1'"))  # returned twice
+            await session.execute(text("UPDATE clues SET returns = 2, redispatches = 2 WHERE clue_id = 'OLD-1'"))
         await upgrade(SERVICE_DIR, url)
         await _agree(db, now)
 
@@ -154,17 +155,17 @@ def _steps(clue_id: str, actions: list[tuple[str, str | None, str]], first_at: d
                 lead_department=SAMR) for i, (action, before, after) in enumerate(actions))]
 
 
-async def test_the_returned_figure_counts_the_clues_its_list_holds(settings):
-    """A clue returned twice and another once: the card (退回) said 3, counting returns, while the list it opens
-    held the 2 clues returned. It now says 2, for the office and for the lead department; each row of the list
-    still shows how many times its clue was returned."""
+async def test_the_returned_and_redispatched_figures_count_the_clues_their_lists_hold(settings):
+    """A clue returned and re-dispatched twice, another returned once: the cards (曾退回, 退回后再分派) said 3 and 2,
+    counting returns and re-dispatches, while the lists they open held 2 clues and 1. They now say so, for the
+    office and for the lead department; each row of the list still shows how many times."""
     url = unique_database_url(settings, "dashboard_returned")
     await upgrade(SERVICE_DIR, url)
     db, s = Database(url), Settings(database_url=url)
     now = clock.now()
     back_and_forth = [("receive", None, "received"), ("dispatch", "received", "dispatched"),
                       ("return", "dispatched", "returned"), ("dispatch", "returned", "dispatched"),
-                      ("return", "dispatched", "returned")]
+                      ("return", "dispatched", "returned"), ("dispatch", "returned", "dispatched")]
     twice, once = _steps("R-TWICE", back_and_forth, now - timedelta(hours=2)), _steps("R-ONCE", back_and_forth[:3], now)
     try:
         for poll in (twice[:3] + once, twice[3:]):  # the second return in a later poll
@@ -176,5 +177,9 @@ async def test_the_returned_figure_counts_the_clues_its_list_holds(settings):
                 total, rows = await lists.clues(session, s, viewer, lists.Filters(status="returned"), clock.now())
             assert figures["totals"]["clues_returned"] == total == 2, viewer
             assert {r["clue_id"]: r["returns"] for r in rows} == {"R-TWICE": 2, "R-ONCE": 1}
+            async with db.transaction() as session:
+                total, rows = await lists.clues(session, s, viewer, lists.Filters(status="redispatched"), clock.now())
+            assert figures["totals"]["clues_redispatched"] == total == 1, viewer
+            assert {r["clue_id"]: r["redispatches"] for r in rows} == {"R-TWICE": 2}
     finally:
         await db.dispose()

@@ -21,9 +21,9 @@ CLUE_FACTS = ("clues", "clues_open", "clues_overdue", "clues_due_soon", "clues_c
 async def clue_facts(session: AsyncSession, department: str | None, now: datetime, within: timedelta,
                      since: datetime) -> list[dict]:
     """Counts per lead department, city, state and week received (None before ``since``, a Monday's midnight in
-    Asia/Shanghai): clues, open, overdue, due soon, chased, escalated, returned (each once per clue, as the lists
-    behind them hold clues) and re-dispatches. None of it reads every clue: the counts, the clues returned and the
-    re-dispatches are sums of the tally (``clue_tally``), the overdue and due-soon clues are those whose deadline
+    Asia/Shanghai): clues, open, overdue, due soon, chased, escalated, returned and re-dispatched (each once per
+    clue, as the lists behind them hold clues). None of it reads every clue: the counts, the clues returned and
+    re-dispatched are sums of the tally (``clue_tally``), the overdue and due-soon clues are those whose deadline
     runs and is near, the chased and escalated ones those the alerts name."""
     facts: dict[tuple, dict[str, int]] = {}
 
@@ -37,10 +37,10 @@ async def clue_facts(session: AsyncSession, department: str | None, now: datetim
 
     t = clue_tally.c
     tallied = {"clues": func.sum(t.n), "clues_open": func.sum(t.n).filter(t.state.in_(OPEN_STATES)),
-               "clues_returned": func.sum(t.returned), "clues_redispatched": func.sum(t.redispatches)}
+               "clues_returned": func.sum(t.returned), "clues_redispatched": func.sum(t.redispatched)}
     keys = {"lead": func.nullif(t.lead_department, ""), "city": func.nullif(t.city_code, ""), "state": t.state,
             "week": case((t.week >= since.date(), cast(t.week, DateTime)))}
-    some = or_(func.sum(t.n) != 0, func.sum(t.returned) != 0, func.sum(t.redispatches) != 0)
+    some = or_(func.sum(t.n) != 0, func.sum(t.returned) != 0, func.sum(t.redispatched) != 0)
     add((await session.execute(_facts(keys, tallied).where(t.scope == (department or "")).having(some))).mappings())
 
     week = case((c.received_at >= since, func.date_trunc("week", func.timezone("Asia/Shanghai", c.received_at))))

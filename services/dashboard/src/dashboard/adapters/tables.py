@@ -124,8 +124,8 @@ clues = Table(
     Index("clues_timed_deadline", "deadline", postgresql_where=text(TIMED_CLUE)),
 )
 
-# Clues per scope, lead department, city, state and week received, how many of them were returned (at least once,
-# as the list of returned clues holds them: revision 0011) and their re-dispatches, kept by triggers on ``clues``
+# Clues per scope, lead department, city, state and week received, how many of them were returned and how many
+# re-dispatched (at least once, as the lists behind the figures hold them: revision 0011), kept by triggers on ``clues``
 # (created in the migrations, revisions 0006 and 0011) so the figures do not read every clue. ``scope``
 # '' is every clue (the office's figures), else a department the clue concerns (lead or co-operating);
 # ``lead_department`` and ``city_code`` '' are none. The triggers add each statement's changes as delta rows
@@ -140,7 +140,7 @@ clue_tally = Table(
     Column("week", Date, nullable=False),
     Column("n", BigInteger, nullable=False),
     Column("returned", BigInteger, nullable=False),
-    Column("redispatches", BigInteger, nullable=False),
+    Column("redispatched", BigInteger, nullable=False),
     Column("delta", Boolean, nullable=False),
     Index("clue_tally_key", "scope", "lead_department", "city_code", "state", "week"),
     Index("clue_tally_deltas", "scope", postgresql_where=text("delta")),
