@@ -532,18 +532,11 @@ async def test_the_same_input_applied_again_after_a_restore_issues_its_events_un
     assert records[0] == records[1], "a record the input creates gets the same id too"
 
 
-async def test_a_rejection_with_huge_details_is_dead_lettered_with_them_clipped_and_the_partition_moves_on(
-        db, producer, bootstrap, topic):
-    """Details larger than a Kafka message (a handler echoing what it refused, say) once kept the dead letter
-    from being published, and the partition from moving on, for ever."""
-    async def refuse_loudly(ctx: HandlerContext) -> None:
-        if ctx.data.by == 1:
-            raise Reject("refused", {"echo": ctx.envelope.data, "pad": "x" * 1_500_000})
-        await increment(ctx)
-
-    name = unique("c")
-    c = ConsumerLoop(group="test.loop", topics=[topic], handlers={CounterIncremented.event_type: refuse_loudly},
-                     db=db, producer=producer, source="/test", max_attempts=3, backoff_initial_s=0.01,
+async def _refused_then_the_next_applied(handler, name: str, db, producer, bootstrap: str, topic: str):
+    """``handler`` applying counter ``name``'s messages: it refuses the first (by 1) and applies the next (by 5);
+    the first one's dead letter."""
+    c = ConsumerLoop(group="test.loop", topics=[topic], handlers={CounterIncremented.event_type: handler}, db=db,
+                     producer=producer, source="/test", max_attempts=3, backoff_initial_s=0.01,
                      bootstrap_servers=bootstrap)
     await c.start()
     try:
@@ -554,6 +547,19 @@ async def test_a_rejection_with_huge_details_is_dead_lettered_with_them_clipped_
         assert await wait_until(lambda: _eq(counter(db, name), 5), what="the next message applied") == 5
     finally:
         await c.stop()
+    return letter
+
+
+async def test_a_rejection_with_huge_details_is_dead_lettered_with_them_clipped_and_the_partition_moves_on(
+        db, producer, bootstrap, topic):
+    """Details larger than a Kafka message (a handler echoing what it refused, say) once kept the dead letter
+    from being published, and the partition from moving on, for ever."""
+    async def refuse_loudly(ctx: HandlerContext) -> None:
+        if ctx.data.by == 1:
+            raise Reject("refused", {"echo": ctx.envelope.data, "pad": "x" * 1_500_000})
+        await increment(ctx)
+
+    letter = await _refused_then_the_next_applied(refuse_loudly, unique("c"), db, producer, bootstrap, topic)
     assert letter.headers["dlq.reason"] == b"refused"
     assert len(letter.headers["dlq.details"]) < 9 * 1024 and letter.headers["dlq.details"].endswith(b"bytes in all)")
 
@@ -570,18 +576,7 @@ async def test_an_input_whose_event_would_be_too_large_for_kafka_is_refused_and_
         data: CounterIncremented = ctx.data  # type: ignore[assignment]
         await ctx.emit(out, CounterIncremented(counter=data.counter * (200_000 if data.by == 1 else 1)), key=name)
 
-    c = ConsumerLoop(group="test.loop", topics=[topic], handlers={CounterIncremented.event_type: echo}, db=db,
-                     producer=producer, source="/test", max_attempts=3, backoff_initial_s=0.01,
-                     bootstrap_servers=bootstrap)
-    await c.start()
-    try:
-        async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
-            await producer.publish(topic, envelope_for(name, by=1), key=name)
-            await producer.publish(topic, envelope_for(name, by=5), key=name)
-            [letter] = await dead.wait_for(lambda m: m.key == name, what="the dead letter")
-        assert await wait_until(lambda: _eq(counter(db, name), 5), what="the next input applied") == 5
-    finally:
-        await c.stop()
+    letter = await _refused_then_the_next_applied(echo, name, db, producer, bootstrap, topic)
     reason = letter.headers["dlq.reason"].decode()
     assert reason.startswith(f"the test.counter.incremented.v1 event it issues on {out} would be "), reason
     async with db.transaction() as s:
