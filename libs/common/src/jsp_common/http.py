@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import tracing
+from . import answers, tracing
 from .caller import Verifier
 from .consumer import claim
 from .logs import log_fields
 from .outbox import SessionTx
-from .problems import Problem, install_problem_handlers, problem_response
+from .problems import install_problem_handlers, problem_response
 from .runtime import ServiceRuntime
 from .settings import ServiceSettings
 
@@ -52,19 +52,22 @@ async def transaction(request: Request, *, once: bool = True) -> AsyncIterator[S
     """The route's own transaction: the use case writes and emits (outbox) in it; committed when the route's
     block ends, rolled back when it raises. Its ids derive from ``request_cause``. A request with an
     ``Idempotency-Key`` takes effect once (``once``; a route that replays its own answers passes False): resent
-    after it took effect (its answer lost on the way), it changes nothing and is answered 409; a resend of one
-    that failed (its transaction rolled back) is tried again. Without this, the resend took effect a second time
+    after it took effect (its answer lost on the way), it changes nothing and gets its first answer again
+    (``jsp_common.answers``; 409 when that is not kept); a resend of one that failed (its transaction rolled back)
+    is tried again. Without this, the resend took effect a second time
     and its events, under the first one's ids, were dropped by every consumer's inbox."""
     runtime = get_runtime(request)
     principal = getattr(request.state, "principal", None)
     cause = request_cause(request, getattr(principal, "subject", None))
+    request_id = hashlib.sha256(cause.encode()).hexdigest() if cause is not None and once else None
+    digest = await answers.body_digest(request) if request_id is not None else None
     async with runtime.db.transaction() as session:
         # Taken in once, as an event is: in the inbox (group "http"), in the request's own transaction.
-        request_id = hashlib.sha256(cause.encode()).hexdigest() if cause is not None and once else None
         if request_id is not None and not await claim(session, "http", [request_id]):
-            raise Problem(409, "this request (its Idempotency-Key) took effect already: nothing was done again; "
-                               "read the result, or send a new key for a new request")
+            await answers.answer_again(session, request_id, digest)
         yield SessionTx(session, runtime.source, cause)
+    if request_id is not None:
+        answers.remember(request, request_id, digest)
 
 
 @asynccontextmanager
@@ -127,7 +130,9 @@ def create_service_app(*, title: str, settings: ServiceSettings, runtime_factory
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.callers = Verifier.from_settings(settings)
     install_problem_handlers(app)
+    app.add_exception_handler(answers.Replayed, answers.replayed)
 
+    app.add_middleware(answers.RememberAnswers)
     app.add_middleware(RequestContext)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: 503 once a consumer loop has ended (restart me)")

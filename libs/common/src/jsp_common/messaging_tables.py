@@ -1,7 +1,8 @@
-"""Tables of the messaging core that live in every service's own database: outbox and inbox."""
+"""Tables of the messaging core that live in every service's own database: outbox, inbox and the answers to
+requests sent with an Idempotency-Key."""
 
-from sqlalchemy import (DDL, BigInteger, Column, DateTime, Index, LargeBinary, MetaData, PrimaryKeyConstraint, Table, Text,
-                        event, func, text)
+from sqlalchemy import (DDL, BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, PrimaryKeyConstraint,
+                        Table, Text, event, func, text)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 metadata = MetaData()
@@ -32,4 +33,18 @@ inbox = Table(
     Column("event_id", Text, nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("consumer_group", "event_id"),
+)
+
+# The answer to a request with an Idempotency-Key that took effect (its claim is in the inbox, group "http"),
+# answered again to the same request resent (jsp_common.answers); kept as long as the outbox keeps sent events.
+http_answers = Table(
+    "http_answers", metadata,
+    Column("request_id", Text, primary_key=True),
+    Column("body_digest", Text),          # SHA-256 of the request's body: a resend with another body is refused
+    Column("status", Integer, nullable=False),
+    Column("media_type", Text),
+    Column("location", Text),
+    Column("body", LargeBinary, nullable=False),
+    Column("answered_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("http_answers_age", "answered_at"),
 )

@@ -100,6 +100,16 @@ def counted_schedules_revision():
     return (lambda: table.create(op.get_bind())), (lambda: table.drop(op.get_bind()))
 
 
+def http_answers_revision():
+    """``upgrade, downgrade`` of a service's revision that adds the table of its answers to requests sent with an
+    Idempotency-Key (:data:`jsp_common.messaging_tables.http_answers`)."""
+    from alembic import op
+
+    from .messaging_tables import http_answers
+    table = http_answers.to_metadata(MetaData())
+    return (lambda: table.create(op.get_bind())), (lambda: table.drop(op.get_bind()))
+
+
 def drop_messaging_tables(op) -> None:
     op.execute("DROP TABLE IF EXISTS outbox")
     messaging_metadata.drop_all(op.get_bind(), checkfirst=True)

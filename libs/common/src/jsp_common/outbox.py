@@ -97,6 +97,8 @@ RELAY_LOCK = 0x6A73_705F_6F75_7462  # "jsp_outb"
 _TAKE_RELAY_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
 _MARK_SENT = "UPDATE outbox_batches SET sent_at = now() WHERE id = ANY($1::bigint[])"
 _DELETE_SENT = "DELETE FROM outbox_batches WHERE sent_at < $1"
+# The answers to requests with an Idempotency-Key (jsp_common.answers) are kept as long as sent events.
+_DELETE_ANSWERS = "DELETE FROM http_answers WHERE answered_at < $1"
 _BACKLOG = "SELECT coalesce(sum(cardinality(topics)), 0) FROM outbox_batches WHERE sent_at IS NULL"
 
 
@@ -257,6 +259,7 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             pg = await driver_connection(session)
             await pg.execute(_DELETE_SENT, clock.now() - self.keep_sent)
+            await pg.execute(_DELETE_ANSWERS, clock.now() - self.keep_sent)
             backlog = await pg.fetchval(_BACKLOG)
         OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
 

@@ -187,9 +187,10 @@ async def test_a_result_for_an_entity_not_drawn_is_refused_and_nothing_written(s
     assert await _count(service, tasks, tasks.c.id == task["id"]) == 1
 
 
-async def test_a_plan_resent_with_its_idempotency_key_is_made_once(service):
-    """A client that lost the answer resends with the same key: one plan, the resend told it took effect (it
-    was a second plan, whose events carried the first one's ids and were dropped by every consumer)."""
+async def test_a_plan_resent_with_its_idempotency_key_is_made_once_and_answered_again(service):
+    """A client that lost the answer resends with the same key: one plan (it was a second plan, whose events carried
+    the first one's ids and were dropped by every consumer), and the resend gets the answer it missed, the plan's
+    id with it (it was a 409 saying it took effect: the client could not learn which plan it had made)."""
     industry = new_industry()
     await service.entities(3, industry)
     matter = await service.matter()
@@ -199,7 +200,9 @@ async def test_a_plan_resent_with_its_idempotency_key_is_made_once(service):
     first = await service.post("/plans", dept(SAMR), body, headers=key)
     assert first.status_code == 201, first.text
     again = await service.post("/plans", dept(SAMR), body, headers=key)
-    assert again.status_code == 409 and "took effect already" in again.json()["detail"]
+    assert (again.status_code, again.json(), again.headers["idempotent-replayed"]) == (201, first.json(), "true")
+    changed = await service.post("/plans", dept(SAMR), {**body, "ratios": {"B": 0.15}}, headers=key)
+    assert changed.status_code == 409 and "used for a different request" in changed.json()["detail"]
     assert await _count(service, plans, plans.c.matter_code == matter["code"]) == 1
     other = await service.post("/plans", dept(SAMR), body, headers={"Idempotency-Key": unique("plan")})
     assert other.status_code == 201  # a new key, a new request

@@ -20,7 +20,8 @@ from .security import public_caller, require
 
 log = get_logger(__name__)
 PASS_REQUEST = ("content-type", "accept", "accept-language", "idempotency-key", "if-match", "if-none-match")
-PASS_RESPONSE = ("content-type", "location", "etag", "cache-control", "link", "x-total-count", "retry-after")
+PASS_RESPONSE = ("content-type", "location", "etag", "cache-control", "link", "x-total-count", "retry-after",
+                 "idempotent-replayed")
 
 
 def upstream_headers(request: Request) -> dict[str, str]:
