@@ -92,20 +92,22 @@ async def test_a_whole_roster_loads_in_one_request_and_a_file_nested_too_deep_is
         assert r.status_code == 422, (path, r.status_code)
 
 
+THIS_YEAR = {"period_start": f"{clock.today().year}-01-01", "period_end": f"{clock.today().year}-12-31"}
+
+
 async def test_a_plan_whose_filter_matches_no_entity_is_refused(service):
     matter = await service.matter()
     before = await _count(service, plans)
-    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], "period_start": "2026-01-01",
-                                                   "period_end": "2026-12-31", "filter": {"industry_code": "0000"}})
+    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], **THIS_YEAR,
+                                                   "filter": {"industry_code": "0000"}})
     assert r.status_code == 422 and _fields(r) == {"body.filter.industry_code"}  # no such industry
     # a real industry nobody in the directory is in: the directory's state refuses it (409)
-    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], "period_start": "2026-01-01",
-                                                   "period_end": "2026-12-31", "filter": {"industry_code": new_industry()},
-                                                   "ratios": {"B": 0.1}})
+    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], **THIS_YEAR,
+                                                   "filter": {"industry_code": new_industry()}, "ratios": {"B": 0.1}})
     assert r.status_code == 409 and _fields(r) == {"filter"}
     assert "matches no entity" in r.json()["detail"]
-    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], "period_start": "2026-01-01",
-                                                   "period_end": "2026-12-31", "ratios": {"A": 0.06, "D": 0.3}})
+    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], **THIS_YEAR,
+                                                   "ratios": {"A": 0.06, "D": 0.3}})
     assert r.status_code == 422 and _fields(r) == {"body.ratios.A", "body.ratios.D"}  # outside the published bands
     assert await _count(service, plans) == before
 
@@ -134,31 +136,42 @@ async def test_an_inspector_pool_too_small_refuses_the_draw_on_the_record_withou
     assert len(usccs) == 5
 
 
-async def test_a_draw_after_its_tasks_period_is_refused_and_nothing_written(service):
-    """A task whose period had ended was drawn all the same: its targets dated in a period over, their results to
-    be recorded in it. Announcing is refused (409, the period's last day named), and so is performing a draw
-    announced within the period once it has ended; the draw stays announced, without targets."""
+async def test_no_plan_task_or_draw_for_a_period_that_has_ended_and_nothing_written(service):
+    """A plan for a period that had ended was made, merged into a joint task and drawn all the same: its targets
+    dated in a period over, their results to be recorded in it. Each is refused (409, the period's last day
+    named): a plan, a task over plans whose period ended since, announcing a draw, and performing a draw
+    announced within the period once it has ended (the draw stays announced, without targets)."""
     industry = new_industry()
     await service.entities(5, industry)
     await service.inspectors(SAMR, 2)
     matter = await service.matter(co=())
     ended = clock.today() - timedelta(days=1)   # the province's date: the period's last day was yesterday
-    p = await service.plan(SAMR, matter["code"], industry, {"B": 0.2},
-                           start=(ended - timedelta(days=90)).isoformat(), end=ended.isoformat())
-    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [p["id"]]})).json()
-    r = await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))
-    assert r.status_code == 409 and r.headers["content-type"].startswith(PROBLEM), r.text
-    assert f"period ended on {ended.isoformat()}" in r.json()["detail"] and r.json()["period_end"] == ended.isoformat()
-    assert await _count(service, draws, draws.c.task_id == task["id"]) == 0
 
-    current = await service.plan(SAMR, matter["code"], industry, {"B": 0.2})
-    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [current["id"]]})).json()
+    def refused(r, what: str) -> None:
+        assert r.status_code == 409 and r.headers["content-type"].startswith(PROBLEM), r.text
+        assert r.json()["detail"].startswith(f"the period ended on {ended.isoformat()}: {what}"), r.text
+        assert r.json()["period_end"] == ended.isoformat()
+
+    async def period_ends(table, row_id: str) -> None:  # the days pass
+        async with service.deps.db.transaction() as s:
+            await s.execute(update(table).where(table.c.id == row_id).values(period_end=ended))
+
+    refused(await service.post("/plans", dept(SAMR), {
+        "matter_code": matter["code"], "period_start": (ended - timedelta(days=90)).isoformat(),
+        "period_end": ended.isoformat(), "filter": {"industry_code": industry}, "ratios": {"B": 0.2}}), "no plan")
+    assert await _count(service, plans, plans.c.matter_code == matter["code"]) == 0
+
+    p = await service.plan(SAMR, matter["code"], industry, {"B": 0.2})
+    await period_ends(plans, p["id"])
+    refused(await service.post("/tasks", dept(SAMR), {"plan_ids": [p["id"]]}), "no joint task")
+    assert await _count(service, tasks, tasks.c.matter_code == matter["code"]) == 0
+
+    p = await service.plan(SAMR, matter["code"], industry, {"B": 0.2})
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [p["id"]]})).json()
     d = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
-    async with service.deps.db.transaction() as s:   # the period ends before the draw is performed
-        await s.execute(update(tasks).where(tasks.c.id == task["id"]).values(period_end=ended))
-    r = await service.post(f"/draws/{d['draw_id']}/perform", dept(SAMR))
-    assert r.status_code == 409 and r.headers["content-type"].startswith(PROBLEM), r.text
-    assert f"period ended on {ended.isoformat()}" in r.json()["detail"]
+    await period_ends(tasks, task["id"])
+    refused(await service.post(f"/tasks/{task['id']}/draws", dept(SAMR)), "no draw")
+    refused(await service.post(f"/draws/{d['draw_id']}/perform", dept(SAMR)), "no draw")
     assert await _count(service, targets, targets.c.task_id == task["id"]) == 0
     assert (await service.get(f"/public/draws/{d['draw_id']}")).json()["status"] == "announced"
 

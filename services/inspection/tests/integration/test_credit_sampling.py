@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 
-from jsp_common import topics
+from jsp_common import clock, topics
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import dept, of_type, tail
 
@@ -56,7 +56,8 @@ async def test_class_a_is_sampled_when_the_platform_says_so(service, monkeypatch
     industry = new_industry()
     await service.entities(3, industry)
     matter = await service.matter()
-    body = {"matter_code": matter["code"], "period_start": "2026-01-01", "period_end": "2026-12-31",
+    year = clock.today().year
+    body = {"matter_code": matter["code"], "period_start": f"{year}-01-01", "period_end": f"{year}-12-31",
             "filter": {"industry_code": industry}, "ratios": {"A": 0.03}}
     refused = await service.post("/plans", dept(SAMR), body)
     assert refused.status_code == 409 and "not proactively checked" in refused.text, refused.text

@@ -17,10 +17,11 @@ from .schemas import PlanIn, TaskIn
 router = APIRouter(tags=["plans and joint tasks"])
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 PLAN_REFUSED = {409: {"description": "The department takes no part in the matter in force or has no item of it, the "
-                                     "ratios are above a general matter's cap, or the filter matches no active entity "
-                                     "(problem+json)"}}
+                                     "ratios are above a general matter's cap, the filter matches no active entity, "
+                                     "or the period has ended (problem+json)"}}
 TASK_REFUSED = {409: {"description": "The plans are not of one matter version and period, one per department, "
-                                     "the lead department's among them, none in a joint task yet (problem+json)"}}
+                                     "the lead department's among them, none in a joint task yet, or their period has "
+                                     "ended (problem+json)"}}
 
 
 @router.post("/plans", status_code=201, responses=PLAN_REFUSED,

@@ -26,7 +26,7 @@ from ..deps import Deps
 from ..domain import access, draw, joint
 from ..domain.assignment import DrawRefused, Rules, eligible
 from . import requests
-from .plans import visible_task
+from .plans import still_open, visible_task
 
 
 @dataclass
@@ -36,19 +36,11 @@ class Refused:
     facts: dict[str, Any]
 
 
-def _within_period(task: dict) -> None:
-    """A draw's targets are visited, and their results recorded, within the task's period: after its last day (the
-    province's date) no draw is announced or performed, as its visits could no longer be made in it."""
-    if clock.today() > task["period_end"]:
-        raise Problem(409, f"the task's period ended on {task['period_end'].isoformat()}: no draw after it; plan a "
-                           "new task for a current period", period_end=task["period_end"].isoformat())
-
-
 async def announce(tx: Transaction, actor: Principal, task_id: str) -> dict:
     task = await visible_task(tx.session, actor, task_id, for_update=True)
     if not access.leads(actor, task):
         raise Problem(403, f"the lead department {task['lead_department']} (or the office) draws a joint task")
-    _within_period(task)
+    still_open(task["period_end"], "no draw after it")
     live = await repo.live_draw(tx.session, task_id)
     if live:
         raise Problem(409, f"draw {live['id']} of this task is {live['status']}; abandon it (with a reason) first",
@@ -113,7 +105,7 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
         raise Problem(403, f"the lead department {task['lead_department']} (or the office) draws a joint task")
     if row["status"] != "announced":
         raise Problem(409, f"draw {draw_id} is {row['status']}; a draw is performed once", status_now=row["status"])
-    _within_period(task)
+    still_open(task["period_end"], "no draw after it")
     await repo.in_turn(tx.session)  # after every draw performed before it, so the caps count its targets
     inp, strata, ranks, populations = await draw_input(deps, tx, task, row["seed"], draw_id)
     at = clock.now()

@@ -48,12 +48,21 @@ def _check_filter(department: str, f: dict[str, Any], *, named: bool) -> dict[st
     return f
 
 
+def still_open(period_end: date, refused: str) -> None:
+    """Plans, joint tasks and draws are for a period not over: after its last day (the province's date) the visits
+    could no longer be made in it, nor their results recorded (409, ``refused`` saying what is not done)."""
+    if clock.today() > period_end:
+        raise Problem(409, f"the period ended on {period_end.isoformat()}: {refused}; plan for a current period",
+                      period_end=period_end.isoformat())
+
+
 async def create_plan(deps: Deps, tx: Transaction, actor: Principal, body: dict[str, Any]) -> dict:
     department = actor.department if not actor.is_office else body.get("department")
     if not department:
         raise Problem(422, "the office names the plan's department", errors=[{"field": "department", "reason": "required"}])
     if body.get("department") not in (None, department):
         raise Problem(403, f"a department plans for itself ({department})")
+    still_open(body["period_end"], "no plan for it")
     # What the matters list holds decides the rest: a refusal is a conflict with it (409), not a fault of the body.
     m = await matters_uc.in_effect(tx.session, body["matter_code"])
     if not _takes_part(m, department):
@@ -121,6 +130,7 @@ async def create_task(tx: Transaction, actor: Principal, plan_ids: list[str]) ->
         # Another department's plans are not its business: as if they did not exist.
         raise Problem(404 if not any(access.owns(actor, p["department"]) for p in found) else 403,
                       f"the lead department {lead} (or the office) merges the plans into a joint task")
+    still_open(first["period_end"], "no joint task for it")
     return await repo.add_task(tx.session, {
         "id": f"JT-{uuid.uuid4().hex[:12]}", "matter_code": m.code, "matter_version": m.version, "lead_department": lead,
         "departments": sorted(p["department"] for p in found), "plan_ids": sorted(plan_ids),
