@@ -44,8 +44,13 @@ async def test_bureau_registration_reaches_the_department_which_acknowledges(fro
     refused = await front.post(f"/registry/notifications/{note['id']}/acknowledgement", headers=office["headers"])
     assert refused.status_code == 403, refused.text
     assert refused.json()["detail"] == "this route needs one of the roles: department"
-    ack = await front.post(f"/registry/notifications/{note['id']}/acknowledgement", headers=dept["headers"])
+    key = {"Idempotency-Key": unique("ack")}
+    ack = await front.post(f"/registry/notifications/{note['id']}/acknowledgement", headers={**dept["headers"], **key})
     assert ack.status_code == 200, ack.text
+    # The department's system lost the answer and sends it again: the same answer, nothing done twice.
+    resent = await front.post(f"/registry/notifications/{note['id']}/acknowledgement",
+                              headers={**dept["headers"], **key})
+    assert (resent.status_code, resent.json(), resent.headers.get("idempotent-replayed")) == (200, ack.json(), "true")
     again = await front.get(f"/registry/notifications/{note['id']}", headers=dept["headers"])
     assert again.json()["acknowledged_at"]
 
