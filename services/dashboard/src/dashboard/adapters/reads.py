@@ -40,16 +40,11 @@ def pending():
     return n.acknowledged_at.is_(None)
 
 
-_ENDED = notifications.alias("ended")
-
-
 def superseded():
-    """A notice that the department must now supervise the entity, followed by one that it no longer does: moot,
-    never overdue (the registry's rule, ``registry.adapters.notifications.superseded``)."""
-    ended = _ENDED.c
-    return and_(n.kind == "new_responsibility", exists().where(
-        ended.uscc == n.uscc, ended.department == n.department, ended.kind == "responsibility_ended",
-        ended.issued_at > n.issued_at))
+    """A notice that the department must now supervise the entity, while the entity's current record no longer
+    names the department: moot, never overdue (the registry's rule, ``registry.adapters.notifications.superseded``;
+    an entity whose record has not arrived yet is taken as still naming it)."""
+    return and_(n.kind == "new_responsibility", exists().where(e.uscc == n.uscc, ~e.departments.any(n.department)))
 
 
 def overdue_notification(now: datetime):

@@ -5,23 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, not_, or_, select, true, tuple_, update
+from sqlalchemy import and_, any_, exists, func, not_, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.schedule_feed import Moved, counted_through
 
-from .tables import notifications
-
-
-_ENDED = notifications.alias("ended")
+from .tables import entities, notifications
 
 
 def superseded():
-    """A notice that the department must now supervise the entity, followed by one that it no longer does: moot
-    (not overdue, not reminded) whether or not the department acknowledged the first."""
-    return and_(notifications.c.kind == "new_responsibility", exists().where(
-        _ENDED.c.uscc == notifications.c.uscc, _ENDED.c.department == notifications.c.department,
-        _ENDED.c.kind == "responsibility_ended", _ENDED.c.issued_at > notifications.c.issued_at))
+    """A notice that the department must now supervise the entity, while the entity's current record no longer
+    names the department (it was told its responsibility ended, or an import moved the entity): moot, so neither
+    overdue nor reminded, whether or not the department acknowledged it."""
+    return and_(notifications.c.kind == "new_responsibility", not_(exists().where(
+        entities.c.uscc == notifications.c.uscc, notifications.c.department == any_(entities.c.departments))))
 
 
 def overdue_condition(now: datetime):
@@ -72,8 +69,8 @@ async def acknowledge(session: AsyncSession, notification_id: str, *, by: str, n
 async def remind_due(session: AsyncSession, *, now: datetime, next_at: datetime, limit: int) -> list:
     """Count a reminder on up to ``limit`` unacknowledged notifications whose reminder is due (locked ones are
     another replica's), mark them overdue and set their next reminder; their rows after the update. Not a
-    superseded one (its department was told since that it no longer supervises the entity: reminding it daily to
-    acknowledge supervising it is noise)."""
+    superseded one (its department no longer supervises the entity: reminding it daily to acknowledge supervising
+    it is noise)."""
     due = (select(notifications.c.id).where(notifications.c.acknowledged_at.is_(None),
                                             notifications.c.next_reminder_at < now, not_(superseded()))
            .order_by(notifications.c.next_reminder_at).limit(limit).with_for_update(skip_locked=True))

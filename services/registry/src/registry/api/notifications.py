@@ -37,8 +37,8 @@ class NotificationOut(BaseModel):
     acknowledged_by: str | None
     reminder_count: int
     last_reminded_at: datetime | None
-    superseded: bool = Field(description="a new-responsibility notice the department was told since that its "
-                                         "responsibility ended: never overdue, not reminded")
+    superseded: bool = Field(description="a new-responsibility notice of a department the entity's record no "
+                                         "longer names (its responsibility ended): never overdue, not reminded")
     overdue: bool
 
     @classmethod

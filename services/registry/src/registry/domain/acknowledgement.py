@@ -30,6 +30,6 @@ def _acknowledge_by(calendar: WorkCalendar, generation: int, issued_at: datetime
 def is_overdue(*, acknowledged_at: datetime | None, overdue_since: datetime | None, acknowledge_by: datetime,
                now: datetime, superseded: bool = False) -> bool:
     """Not acknowledged, and either already reminded as overdue or past its acknowledge-by time; never a superseded
-    notice (the department must supervise the entity, and was told since that it no longer does: moot).
+    notice (the department must supervise the entity, and no longer does: moot).
     (``adapters.notifications.overdue_condition`` is the same rule in SQL.)"""
     return acknowledged_at is None and not superseded and (overdue_since is not None or now > acknowledge_by)
