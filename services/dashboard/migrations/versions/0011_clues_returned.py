@@ -1,10 +1,11 @@
 """The returns and re-dispatches figures count the clues returned (退回) and re-dispatched (退回后再分派), as the
 lists they open do (``returns > 0``, ``redispatches > 0``): the clue tally summed each clue's returns and
-re-dispatches, so a clue returned twice made the card say 2 and its list hold 1. The tally's columns are now
-``returned`` and ``redispatched`` (a clue counts 1 once it was), kept by the same triggers; what they held beyond
+re-dispatches, so a clue returned twice made the card say 2 and its list hold 1. The tally's columns ``returns``
+and ``redispatches`` now count a clue once it was (their names kept: replicas still running the code before
+this revision read them, unchanged, during a rolling upgrade), kept by the same triggers; what they held beyond
 that for a clue returned or re-dispatched more than once is taken off by delta rows, folded by the next figure
-refresh, without counting the tally again from every clue. The clues' writers wait meanwhile, so none adds a
-change counted the old way after the correction was read.
+refresh, without counting the tally again from every clue. The clues' writers wait meanwhile (the figures are
+read as usual), so none adds a change counted the old way after the correction was read.
 
 Revision ID: 0011
 Revises: 0010
@@ -26,20 +27,20 @@ _KEY = """s AS scope, coalesce(r.lead_department, '') AS lead_department, coales
            r.state, date_trunc('week', r.received_at AT TIME ZONE 'Asia/Shanghai')::date AS week"""
 # A clue's rows in the tally, one per scope: the clue, whether it was returned, whether re-dispatched.
 _ROWS = f"""
-    SELECT {_KEY}, {{sign}} AS n, {{sign}} * (r.returns > 0)::int AS returned,
-           {{sign}} * (r.redispatches > 0)::int AS redispatched
+    SELECT {_KEY}, {{sign}} AS n, {{sign}} * (r.returns > 0)::int AS returns,
+           {{sign}} * (r.redispatches > 0)::int AS redispatches
     FROM {{rows}} r {_SCOPES}"""
 # A clue's returns and re-dispatches after its first, which revision 0006 counted.
 _BEYOND_FIRST = f"""
-    SELECT {_KEY}, 0 AS n, {{sign}} * greatest(r.returns - 1, 0) AS returned,
-           {{sign}} * greatest(r.redispatches - 1, 0) AS redispatched
+    SELECT {_KEY}, 0 AS n, {{sign}} * greatest(r.returns - 1, 0) AS returns,
+           {{sign}} * greatest(r.redispatches - 1, 0) AS redispatches
     FROM clues r {_SCOPES}
     WHERE r.returns > 1 OR r.redispatches > 1"""
 _ADD = """
-        INSERT INTO clue_tally (scope, lead_department, city_code, state, week, n, returned, redispatched, delta)
-        SELECT scope, lead_department, city_code, state, week, sum(n), sum(returned), sum(redispatched), true
+        INSERT INTO clue_tally (scope, lead_department, city_code, state, week, n, returns, redispatches, delta)
+        SELECT scope, lead_department, city_code, state, week, sum(n), sum(returns), sum(redispatches), true
         FROM ({changes}) AS changes GROUP BY 1, 2, 3, 4, 5
-        HAVING sum(n) <> 0 OR sum(returned) <> 0 OR sum(redispatched) <> 0;"""
+        HAVING sum(n) <> 0 OR sum(returns) <> 0 OR sum(redispatches) <> 0;"""
 
 TALLY = f"""CREATE OR REPLACE FUNCTION clues_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -55,8 +56,6 @@ $$"""
 
 def upgrade() -> None:
     op.execute("LOCK TABLE clues IN SHARE MODE")
-    op.execute("ALTER TABLE clue_tally RENAME COLUMN returns TO returned")
-    op.execute("ALTER TABLE clue_tally RENAME COLUMN redispatches TO redispatched")
     op.execute(TALLY)
     op.execute(_ADD.format(changes=_BEYOND_FIRST.format(sign=-1)))
 
@@ -64,8 +63,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("LOCK TABLE clues IN SHARE MODE")
     op.execute(_ADD.format(changes=_BEYOND_FIRST.format(sign=1)))
-    op.execute("ALTER TABLE clue_tally RENAME COLUMN returned TO returns")
-    op.execute("ALTER TABLE clue_tally RENAME COLUMN redispatched TO redispatches")
     op.execute(_clue_tally().TALLY[0].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
 
 

@@ -58,7 +58,7 @@ def _poll(rng: random.Random, clues: int) -> list[tuple]:
 READ = {
     "clues": "SELECT * FROM clues ORDER BY clue_id",
     "timelines": "SELECT event_id, clue_id, at, action, to_state FROM clue_transitions ORDER BY event_id",
-    "tally": "SELECT scope, lead_department, city_code, state, week, sum(n), sum(returned), sum(redispatched) "
+    "tally": "SELECT scope, lead_department, city_code, state, week, sum(n), sum(returns), sum(redispatches) "
              "FROM clue_tally GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4, 5",
 }
 

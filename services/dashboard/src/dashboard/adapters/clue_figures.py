@@ -37,10 +37,10 @@ async def clue_facts(session: AsyncSession, department: str | None, now: datetim
 
     t = clue_tally.c
     tallied = {"clues": func.sum(t.n), "clues_open": func.sum(t.n).filter(t.state.in_(OPEN_STATES)),
-               "clues_returned": func.sum(t.returned), "clues_redispatched": func.sum(t.redispatched)}
+               "clues_returned": func.sum(t.returns), "clues_redispatched": func.sum(t.redispatches)}
     keys = {"lead": func.nullif(t.lead_department, ""), "city": func.nullif(t.city_code, ""), "state": t.state,
             "week": case((t.week >= since.date(), cast(t.week, DateTime)))}
-    some = or_(func.sum(t.n) != 0, func.sum(t.returned) != 0, func.sum(t.redispatched) != 0)
+    some = or_(func.sum(t.n) != 0, func.sum(t.returns) != 0, func.sum(t.redispatches) != 0)
     add((await session.execute(_facts(keys, tallied).where(t.scope == (department or "")).having(some))).mappings())
 
     week = case((c.received_at >= since, func.date_trunc("week", func.timezone("Asia/Shanghai", c.received_at))))

@@ -139,8 +139,8 @@ clue_tally = Table(
     Column("state", Text, nullable=False),
     Column("week", Date, nullable=False),
     Column("n", BigInteger, nullable=False),
-    Column("returned", BigInteger, nullable=False),
-    Column("redispatched", BigInteger, nullable=False),
+    Column("returns", BigInteger, nullable=False),       # clues returned (at least once: revision 0011)
+    Column("redispatches", BigInteger, nullable=False),  # clues re-dispatched (likewise)
     Column("delta", Boolean, nullable=False),
     Index("clue_tally_key", "scope", "lead_department", "city_code", "state", "week"),
     Index("clue_tally_deltas", "scope", postgresql_where=text("delta")),
