@@ -5,8 +5,8 @@ transaction). Resent (its answer lost on the way: a timeout, a dropped connectio
 caller gets the answer it missed, status and body, with ``Idempotent-Replayed: true``: a department's system
 that created a plan learns its id. The answer is kept once the response is complete (:class:`RememberAnswers`),
 in a transaction of its own; a resend that comes before that, or after the answer was purged with the outbox's
-sent events, is answered 409 as before. The same key with another body is refused (409): a key names one
-request."""
+sent events, is answered 409 as before. The same key with another query or body is refused (409): a key names
+one request. Only an identified caller's requests are kept (``http.request_cause``)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 @dataclass(frozen=True)
 class _Pending:
     request_id: str
-    body_digest: str | None
+    request_digest: str | None
 
 
 class Replayed(Exception):
@@ -48,18 +48,20 @@ def replayed(request: Request, exc: Replayed) -> Response:
     return Response(exc.body, status_code=exc.status, media_type=exc.media_type, headers=headers)
 
 
-async def body_digest(request: Request) -> str | None:
-    """SHA-256 of the request's body (None when a form read it as a stream: not compared then)."""
+async def request_digest(request: Request) -> str | None:
+    """SHA-256 of the request's query and body, what tells one request from another sent to the same route with
+    the same key (a dry run from the real one); None when a form read the body as a stream: not compared then."""
     try:
-        return hashlib.sha256(await request.body()).hexdigest()
+        body = await request.body()
     except RuntimeError:
         return None
+    return hashlib.sha256(request.url.query.encode() + b"\n" + body).hexdigest()
 
 
 async def answer_again(session: AsyncSession, request_id: str, digest: str | None) -> None:
     """For a request that took effect already: raise :class:`Replayed` with its answer, or a 409 problem."""
     row = (await session.execute(select(http_answers).where(http_answers.c.request_id == request_id))).first()
-    if row is not None and None not in (row.body_digest, digest) and row.body_digest != digest:
+    if row is not None and None not in (row.request_digest, digest) and row.request_digest != digest:
         raise Problem(409, "this Idempotency-Key was used for a different request: send a new key for a new request")
     if row is not None:
         raise Replayed(row.status, row.media_type, row.location, row.body)
@@ -104,7 +106,7 @@ async def _keep(db, pending: _Pending, start: dict, body: bytes) -> None:
     try:
         async with db.transaction() as session:
             await session.execute(insert(http_answers).values(
-                request_id=pending.request_id, body_digest=pending.body_digest, status=start["status"],
+                request_id=pending.request_id, request_digest=pending.request_digest, status=start["status"],
                 media_type=headers.get("content-type"), location=headers.get("location"), body=body)
                 .on_conflict_do_nothing())
     except Exception as exc:  # noqa: BLE001 - the request took effect; a resend is answered 409 instead

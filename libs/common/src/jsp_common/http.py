@@ -32,13 +32,17 @@ def get_runtime(request: Request) -> ServiceRuntime[Any]:
 def request_cause(request: Request, caller: str | None = None) -> str | None:
     """What the ids of a request's records and events derive from (``outbox.SessionTx(cause=...)``): the caller
     (``caller``, else the subject the gateway vouched for), the route and its ``Idempotency-Key``, so a resent
-    request, or one replayed after a database restore, issues the same ids; None (random ids) without the header."""
+    request, or one replayed after a database restore, issues the same ids; None (random ids) without the header,
+    and for a caller nobody identified (a sign-in, a public route: a key anyone may send names no request of
+    theirs, and takes no effect once for all of them)."""
     key = request.headers.get("idempotency-key")
     if not key:
         return None
     if caller is None:
         verified = getattr(request.state, "verified_principal", None)
-        caller = verified.subject if verified is not None else ""
+        caller = verified.subject if verified is not None else None
+    if not caller:
+        return None
     return f"{caller}\n{request.method} {request.url.path}\n{key}"
 
 
@@ -60,7 +64,7 @@ async def transaction(request: Request, *, once: bool = True) -> AsyncIterator[S
     principal = getattr(request.state, "principal", None)
     cause = request_cause(request, getattr(principal, "subject", None))
     request_id = hashlib.sha256(cause.encode()).hexdigest() if cause is not None and once else None
-    digest = await answers.body_digest(request) if request_id is not None else None
+    digest = await answers.request_digest(request) if request_id is not None else None
     async with runtime.db.transaction() as session:
         # Taken in once, as an event is: in the inbox (group "http"), in the request's own transaction.
         if request_id is not None and not await claim(session, "http", [request_id]):

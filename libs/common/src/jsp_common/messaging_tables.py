@@ -40,7 +40,7 @@ inbox = Table(
 http_answers = Table(
     "http_answers", metadata,
     Column("request_id", Text, primary_key=True),
-    Column("body_digest", Text),          # SHA-256 of the request's body: a resend with another body is refused
+    Column("request_digest", Text),       # SHA-256 of its query and body: a resend with others is refused
     Column("status", Integer, nullable=False),
     Column("media_type", Text),
     Column("location", Text),

@@ -92,3 +92,7 @@ def test_a_request_with_an_idempotency_key_names_its_cause_by_caller_route_and_k
     assert cause != request_cause(request("/clues/C2/acceptance", "office-1", key))
     assert cause != request_cause(request("/clues/C1/acceptance", "office-2", key))
     assert request_cause(request("/clues/C1/acceptance", "office-1", {})) is None  # no key: random ids
+    # Nobody identified (a sign-in, a public route): a key anyone may send names no request of theirs.
+    anonymous = Request({"type": "http", "method": "POST", "path": "/auth/token", "query_string": b"",
+                         "headers": [(b"idempotency-key", b"k-1")], "state": {}})
+    assert request_cause(anonymous) is None

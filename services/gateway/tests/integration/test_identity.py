@@ -28,6 +28,25 @@ async def _token(gw, **form) -> tuple[int, dict]:
     return resp.status_code, resp.json()
 
 
+async def test_a_token_asked_for_with_an_idempotency_key_is_never_anyone_else_s(gw):
+    """A sign-in is nobody's request until it succeeds: with a resent request's answer kept for its key, a second
+    system sending the same key (with any credentials, even wrong ones) was given the first one's token."""
+    first, second = [await gw.client_for(Role.DEPARTMENT, department=DEPARTMENT) for _ in range(2)]
+    key = {"Idempotency-Key": unique("token")}
+
+    async def token(client: dict, secret: str) -> httpx.Response:
+        return await gw.http.post("/auth/token", headers=key, data={
+            "grant_type": "client_credentials", "client_id": client["client_id"], "client_secret": secret})
+    mine = await token(first, first["secret"])
+    assert mine.status_code == 200, mine.text
+    wrong = await token(second, "not-the-secret")
+    assert wrong.status_code == 401 and "idempotent-replayed" not in wrong.headers
+    theirs = await token(second, second["secret"])
+    assert theirs.status_code == 200 and theirs.json()["access_token"] != mine.json()["access_token"]
+    claims = (await gw.http.get("/auth/me", headers={"Authorization": f"Bearer {theirs.json()['access_token']}"}))
+    assert claims.json()["subject"] == second["client_id"]
+
+
 async def test_a_token_carries_department_division_and_roles(gw):
     dept = await gw.client_for(Role.DEPARTMENT, department=DEPARTMENT)
     me = (await gw.http.get("/auth/me", headers=dept["headers"])).json()

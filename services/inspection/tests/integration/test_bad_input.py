@@ -220,6 +220,17 @@ async def test_a_plan_resent_with_its_idempotency_key_is_made_once_and_answered_
     other = await service.post("/plans", dept(SAMR), body, headers={"Idempotency-Key": unique("plan")})
     assert other.status_code == 201  # a new key, a new request
 
+    # The same key and file with another query is another request: the real load is not answered the dry run's.
+    code, key = unique("IDEM").replace(".", "-"), {"Idempotency-Key": unique("batch"), "content-type": "text/csv"}
+    csv = ("code,name,domain,division_code,kind,lead_department,cooperating_departments,legal_basis,items,"
+           f"effective_from\n{code},特种设备,special_equipment,410100,key,samr-410100,,《特种设备安全法》,"
+           "E1:samr-410100:电梯,2026-01-01\n").encode()
+    query = {"division_code": "410100", "title": "第五批"}
+    tried = await service.post("/batches/file", OFFICE, content=csv, headers=key, params={**query, "dry_run": "true"})
+    assert tried.status_code == 201, tried.text
+    real = await service.post("/batches/file", OFFICE, content=csv, headers=key, params=query)
+    assert real.status_code == 409 and "used for a different request" in real.json()["detail"], real.text
+
 
 async def test_a_new_version_of_a_matter_takes_effect_no_earlier_than_the_day_it_is_published(service):
     """A new version from a day past (after the current version's date) was published: the manual and the version

@@ -33,7 +33,7 @@ async def current_principal(request: Request,
     elif key:
         claims = auth.verified_api_key(deps, key)
         if claims is None:
-            async with transaction(request) as tx:
+            async with transaction(request, once=False) as tx:  # who calls is not known yet: no request of theirs
                 claims = await auth.claims_for_api_key(deps, tx, key)
     else:
         raise Problem(401, "authentication required: send 'Authorization: Bearer <token>' (POST /auth/token) "
