@@ -42,6 +42,14 @@
   var source = new EventSource(stream);
   var badge = document.getElementById("live");
   source.addEventListener("open", function () { if (badge) badge.hidden = false; });
-  source.addEventListener("error", function () { if (badge) badge.hidden = true; });
+  // The browser tries the stream again by itself after a dropped connection, not after an answer other than the
+  // stream (the session ended: the sign-in page; too many public pages open: 429). The page then loads itself
+  // again after a while, once nobody is typing: a person whose session ended is taken to sign in and back, a
+  // public page asks for the stream again (the gateway's Retry-After is 30 s).
+  function reload() { if (holding()) { setTimeout(reload, 5000); } else { location.reload(); } }
+  source.addEventListener("error", function () {
+    if (badge) badge.hidden = true;
+    if (source.readyState === EventSource.CLOSED) setTimeout(reload, 30000);
+  });
   source.addEventListener("changed", refresh);
 })();

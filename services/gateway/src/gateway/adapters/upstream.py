@@ -143,7 +143,10 @@ class Upstream:
             raise UpstreamError(self.name, 503, f"is unavailable ({type(exc).__name__})") from None
         if resp.status != 200:
             async with resp:
-                return Reply(resp.status, resp.headers, await resp.read()), None
+                try:
+                    return Reply(resp.status, resp.headers, await resp.read()), None
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # the answer broke off
+                    raise UpstreamError(self.name, 503, f"is unavailable ({type(exc).__name__})") from None
 
         async def chunks() -> AsyncIterator[bytes]:
             read: asyncio.Future[bytes] | None = None  # the next chunk, awaited across rechecks

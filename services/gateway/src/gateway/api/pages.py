@@ -34,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 SERVICE = "dashboard"
 PUBLIC_PREFIXES = ("public/", "static/")
 STREAMS = ("stream", "public/stream")
-PUBLIC_STREAM_RETRY_S = 30  # a refused public page's EventSource tries again by itself; this is for other callers
+PUBLIC_STREAM_RETRY_S = 30  # a refused public page tries again after this long (the dashboard's live.js)
 
 
 def _cookie(request: Request) -> str:
@@ -180,9 +180,11 @@ async def _stream(request: Request, upstream: Upstream, url: str, headers: dict[
     try:
         whole, chunks = await upstream.stream(url, headers=headers, idle_timeout_s=settings.stream_idle_timeout_s,
                                               **session)
-    except UpstreamError:
+    except BaseException as exc:  # the place is given back however the stream failed to open
         release()
-        raise Problem(503, "the dashboard service is unavailable; try again later", service=SERVICE) from None
+        if isinstance(exc, UpstreamError):
+            raise Problem(503, "the dashboard service is unavailable; try again later", service=SERVICE) from None
+        raise
     if whole is not None:
         release()
         return Response(whole.content, status_code=whole.status_code, media_type=whole.headers.get("content-type"))
