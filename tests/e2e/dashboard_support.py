@@ -42,7 +42,9 @@ def food_business(county: str, city_name: str) -> dict:
     data = samples.registration()
     data.update(uscc=samples.new_uscc(county), division_code=county, industry_code="5221",
                 business_scope="预包装食品销售；散装食品销售；食品经营",
-                name=f"{city_name}{unique('食品')[-6:]}商贸有限公司", address=f"河南省{city_name}市建设路100号")
+                name=f"{city_name}{unique('食品')[-6:]}商贸有限公司", address=f"河南省{city_name}市建设路100号",
+                # its own licence: the random sample's (a gas operator's, say) made other departments responsible
+                licences=[{"type": "食品经营许可证", "number": unique("JY")}])
     return data
 
 
