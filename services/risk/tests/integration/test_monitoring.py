@@ -59,6 +59,31 @@ async def test_gas_over_the_limit_raises_an_alert_and_a_clue(service, bootstrap)
     assert len(clues) == 1
 
 
+async def test_a_leak_at_a_business_already_on_red_alert_reaches_the_gas_authority(service, bootstrap):
+    """A restaurant on red alert for its failed inspection items and clues has a gas leak: the alert stood (the
+    level held), the gas authority was told nothing and could not open it (404). It now takes the alert in."""
+    uscc, device = new_uscc(), unique("gd")
+    await service.entity(uscc, [SAMR], name="老王饭店")
+    await service.client.put(f"/devices/{device}", headers=OFFICE, json={"uscc": uscc, "metric": "gas_lel"})
+    async with tail(bootstrap, ALERTS, f"dept.{MOHURD}.alerts.v1") as t:
+        # three failed items (60) and two substantiated clues (34): 94 -> red
+        await service.inspection(uscc, [SAMR], ["correction_ordered"] * 3, unique("T"))
+        for _ in range(2):
+            await service.clue_handled(uscc, unique("CL"), SAMR)
+        [red] = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="red"))
+        assert red.envelope.data["departments"] == [SAMR]
+        start = clock.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+        for s, v in ((0, 8), (20, 62), (65, 3)):  # a leak at 62 %LEL, the window closed by the next minute's
+            await send_reading(service, reading(device, uscc, v, start + timedelta(seconds=s)))
+        [added] = await t.wait_for(lambda m: m.topic == f"dept.{MOHURD}.alerts.v1" and of_type(
+            "risk.alert.departments-added.v1", uscc=uscc)(m))
+    data = added.envelope.data
+    assert (data["alert_id"], data["added"], data["departments"]) == (red.envelope.data["alert_id"], [MOHURD],
+                                                                       [MOHURD, SAMR])
+    seen = await service.client.get(f"/alerts/{data['alert_id']}", headers=dept(MOHURD))
+    assert seen.status_code == 200 and seen.json()["level"] == "red", seen.text
+
+
 async def test_a_device_whose_clock_is_wrong_still_raises_its_clue(service, bootstrap):
     """A detector sending Beijing time marked UTC (eight hours ahead): its leak is a clue received now (a clue may
     not be received in the future) and an observation of now, and its later readings are taken in as before."""

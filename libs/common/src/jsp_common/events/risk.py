@@ -190,8 +190,9 @@ class RiskAlertRespondByChanged(_AlertBase):
 
 @event("risk.alert.departments-added.v1")
 class RiskAlertDepartmentsAdded(_AlertBase):
-    """Departments became responsible for the entity of an open alert (the registry moved it): they see,
-    acknowledge and answer the alert from now on. Sent to the general alerts topic and to each added department's
+    """Departments became responsible for the entity of an open alert (the registry moved it, or an event named
+    them while the alert's level held: a gas leak names the city's gas authority): they see, acknowledge and
+    answer the alert from now on. Sent to the general alerts topic and to each added department's
     own; ``departments`` names every department the alert names now."""
 
     added: list[DepartmentCode] = Field(min_length=1, description="the departments the alert names from now on")

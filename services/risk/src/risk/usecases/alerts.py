@@ -12,8 +12,8 @@ from jsp_common import clock, topics
 from jsp_common.events.clues import (MAX_ADDRESS_CHARS, MAX_CONTENT_CHARS, MAX_SHORT_CHARS, ClueSubmitted, Urgency,
                                      clue_text)
 from jsp_common.events.risk import (MAX_REQUEST_REASON_CHARS, Contribution, InspectionRequested, RiskAlertAcknowledged,
-                                    RiskAlertClosed, RiskAlertEscalated, RiskAlertRaised, RiskAlertResponded,
-                                    WarningLevel)
+                                    RiskAlertClosed, RiskAlertDepartmentsAdded, RiskAlertEscalated, RiskAlertRaised,
+                                    RiskAlertResponded, WarningLevel)
 from jsp_common.logs import get_logger
 from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
@@ -87,8 +87,25 @@ async def _decide(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: Risk
         if row is not None:
             await close(tx, row, "superseded", a.score, now)
         await raise_alert(deps, tx, standing, a, model, now=now, previous=open_alert.level if open_alert else None)
-    elif row is not None and a.score != row["score"]:
-        await alert_rows.update_alert(tx.session, row["id"], score=a.score)
+    elif row is not None:
+        if a.score != row["score"]:
+            await alert_rows.update_alert(tx.session, row["id"], score=a.score)
+        await _take_in_named(tx, row, standing, now)
+
+
+async def _take_in_named(tx: Tx, alert: dict, standing: dict, now: datetime) -> None:
+    """An open alert names the departments the entity's events named since it was raised (a gas leak names the
+    city's gas authority) when its level holds: raised again, an alert takes them in anyway. Not an alert whose
+    plan notifies no department (the model's choice holds)."""
+    added = sorted(set(standing.get("departments") or []) - set(alert["departments"]))
+    if not added or "notify_departments" not in alert["actions"]:
+        return
+    alert = {**alert, "departments": sorted(set(alert["departments"]) | set(added))}
+    await alert_rows.update_alert(tx.session, alert["id"], departments=alert["departments"])
+    await record(tx, alert, "departments_added", SYSTEM, None, now, added=added)
+    await publish(tx, RiskAlertDepartmentsAdded(
+        **alert_fields(alert), added=added, state=alert["state"], respond_by=alert["respond_by"],
+        respond_by_provisional=alert["respond_by_provisional"], raised_at=alert["raised_at"], at=now), added)
 
 
 async def close(tx: Tx, alert: dict, reason: str, score: float, now: datetime) -> None:
