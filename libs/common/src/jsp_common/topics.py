@@ -217,7 +217,8 @@ CATALOGUE: tuple[Topic, ...] = (
         consumers=("government service website", "industry associations", "news media"),
         description="Receipts and outcome replies for clues of the channels other than the hotline "
                     "(the channel field says whose: also the clues the risk and inspection services raise, "
-                    "which they do not read back); the counterpart of hotline.replies.v1.",
+                    "which they do not read back; never the cases the police sent back); the counterpart of "
+                    "hotline.replies.v1.",
         retention_ms=365 * DAY_MS,
     ),
     Topic(

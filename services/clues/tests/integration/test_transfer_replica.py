@@ -137,6 +137,15 @@ async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootst
         await t.wait_for(of_type("clues.clue.dispatched.v1", clue_id=clue_id, department="samr-410700"))
         assert (await service.post(f"/clues/{clue_id}/accept", dept("samr-410700"))).status_code == 200
         await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"], status="accepted"))
+        for path, body in (("verify", None), ("handle", {"finding": "substantiated", "measures": "罚款20万元"}),
+                           ("reply", {"text": "经核查属实，已处罚款20万元。"})):
+            assert (await service.post(f"/clues/{clue_id}/{path}", dept("samr-410700"), body)).status_code == 200
+        # Neither its receipt nor its outcome goes where the website, the associations and the news media read
+        # every message (the police case number, the finding and the measures were there).
+        async with service.deps.db.transaction() as s:
+            told = await s.scalar(text("SELECT count(*) FROM outbox_batches WHERE :t = ANY(topics) AND :k = ANY(keys)"),
+                                  {"t": "clues.channel-replies.v1", "k": ref})
+        assert told == 0
         # a second case about the same business, much the same: transferred too, not linked to the first (a
         # linked clue is never accepted, so its transfer stayed received for good)
         again = await service.post("/case-transfers/incoming", mps, {**case, "case_ref": unique("PS")})

@@ -160,9 +160,11 @@ async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission],
     for i, s in enumerate(subs):
         if i not in fresh:
             existing = known.get(s.ref) or made[s.ref]
-            w.emit(s.tx, reply_topic(s.channel), SubmissionAccepted(
-                channel=s.channel, channel_ref=s.channel_ref, clue_id=existing["id"], state=existing["state"],
-                resent=True, duplicate_of=existing["duplicate_of"], source_event_id=s.source_event_id), s.channel_ref)
+            if (topic := reply_topic(s.channel)) is not None:
+                w.emit(s.tx, topic, SubmissionAccepted(
+                    channel=s.channel, channel_ref=s.channel_ref, clue_id=existing["id"], state=existing["state"],
+                    resent=True, duplicate_of=existing["duplicate_of"], source_event_id=s.source_event_id),
+                    s.channel_ref)
             out.append(existing)
             continue
         clue, ent, method, confidence = new[i]
@@ -249,9 +251,10 @@ def _decide(deps: Deps, cfg: Configuration, w: _Writes, s: Submission, clue: dic
     else:
         w.move(tx, clue, "queue", actor, details={"reason": decision.reason},
                domain=domain.value if domain else None, routing_note=decision.reason)
-    w.emit(tx, reply_topic(s.channel), SubmissionAccepted(
-        channel=s.channel, channel_ref=s.channel_ref, clue_id=clue["id"], state=clue["state"],
-        duplicate_of=clue.get("duplicate_of"), source_event_id=s.source_event_id), s.channel_ref)
+    if (topic := reply_topic(s.channel)) is not None:
+        w.emit(tx, topic, SubmissionAccepted(
+            channel=s.channel, channel_ref=s.channel_ref, clue_id=clue["id"], state=clue["state"],
+            duplicate_of=clue.get("duplicate_of"), source_event_id=s.source_event_id), s.channel_ref)
 
 
 def _duplicate_of(deps: Deps, clue: dict, domain: Domain | None,

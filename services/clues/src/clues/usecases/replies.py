@@ -17,8 +17,12 @@ from . import access, journal
 from .dispatch import send_to_departments
 
 
-def reply_topic(channel: str) -> str:
-    """Where a channel reads receipts and replies: the hotline its own topic, the other channels one."""
+def reply_topic(channel: str) -> str | None:
+    """Where a channel reads receipts and replies: the hotline its own topic, the other channels one, which the
+    website, the industry associations and the news media read whole. None for a case the police sent back: its
+    case number, finding and measures are not theirs to read (the police read only the case transfers' topic)."""
+    if channel == Channel.PUBLIC_SECURITY:
+        return None
     return topics.HOTLINE_REPLIES if channel == Channel.HOTLINE else topics.CHANNEL_REPLIES
 
 
@@ -47,7 +51,9 @@ async def reply(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, text: str
                                replied_at=now, lead_department=clue["lead_department"],
                                co_departments=clue["co_departments"], domain=clue["domain"],
                                arbitrated=clue["arbitrated"])
-        await tx.emit(reply_topic(target["channel"]), ReplyPublished(
+        if (topic := reply_topic(target["channel"])) is None:
+            continue
+        await tx.emit(topic, ReplyPublished(
             clue_id=target["id"], channel=target["channel"], channel_ref=target["channel_ref"],
             finding=clue["finding"], measures=clue["measures"], reply_text=reply_text,
             lead_department=clue["lead_department"], replied_at=now, answered_by_clue_id=answered_by),
