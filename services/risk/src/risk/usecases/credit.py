@@ -48,7 +48,7 @@ async def _change(tx: Tx, standing: dict, new: CreditClass, *, score: float, mod
     standing.update(credit_class=new.value, class_version=history["class_version"], **extra)
 
 
-def _follows(standing: dict, a: Assessment) -> bool:
+def follows(standing: dict, a: Assessment) -> bool:
     """Whether the computed class is to be published: it differs from the class in force (an entity with none
     published counts as ``UNRATED_CLASS``), the office has not corrected it, and it is not the first record of an
     entity nothing is known against (no score, no rule holding: it stays unrated)."""
@@ -67,7 +67,7 @@ async def follow_many(session: AsyncSession, entities: list[tuple[Tx, dict, Asse
     kind, each entity's event issued through its own transaction."""
     changes = []
     for tx, standing, a in entities:
-        if _follows(standing, a):
+        if follows(standing, a):
             changes.append((tx, standing, *_changed(
                 standing, a.computed_class, score=a.score, model_version=a.model_version, corrected=False,
                 reason="; ".join(a.class_reasons) or "no rule holds: the model's default class", inputs=inputs_of(a), actor=SYSTEM,

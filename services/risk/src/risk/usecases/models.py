@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock
@@ -40,7 +41,9 @@ async def save(deps: Deps, tx: Tx, model: RiskModel, *, note: str, actor: Princi
     """A new version in force from now; entities are re-scored as events arrive, or all at once by
     ``python -m risk rescore``."""
     version = await repo.add_model(tx.session, model, note=note, created_by=actor.subject)
-    deps.model.invalidate()
+    # Forgotten once the version is committed, not before: a poll reading the model meanwhile kept the old one for
+    # the cache's seconds (a device of the new version's metric refused, events scored under the old version).
+    event.listen(tx.session.sync_session, "after_commit", lambda _: deps.model.invalidate(), once=True)
     return {"version": version, "note": note}
 
 
@@ -88,8 +91,8 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
                 a, row = assess(counts.get(uscc, {}))
                 usccs.append(uscc)
                 values.append(row)
-                if level != (a.level.value if a.level else None) or (
-                        not corrected and klass != a.computed_class.value and not (klass is None and a.score == 0)):
+                if level != (a.level.value if a.level else None) or \
+                        credit.follows({"credit_class": klass, "corrected_class": corrected}, a):
                     follow[uscc] = scored_at
             await repo.update_standings(session, usccs, values, now)
             for uscc, scored_at in follow.items():  # level or class moved: the full standing, locked, as for events
