@@ -53,8 +53,14 @@ async def test_deadline_crosses_national_day_then_chaser_escalation_extension(se
     assert twice.status_code == 409 and twice.json()["extension_id"] == ext_id, twice.text  # one pending at a time
     assert (await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", samr,
                                {"approved": True})).status_code == 403
-    r = await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", OFFICE, {"approved": True})
+    async with tail(bootstrap, KAIFENG_SAMR) as t:  # the department's line system reads the new deadline there
+        r = await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", OFFICE, {"approved": True})
+        [moved] = await t.wait_for(of_type("clues.clue.deadline-changed.v1", clue_id=clue_id))
     assert datetime.fromisoformat(r.json()["new_deadline"]) == datetime(2025, 10, 17, 23, 59, 59, tzinfo=TZ)
+    assert (datetime.fromisoformat(moved.envelope.data["deadline"]), moved.envelope.data["previous_passed"],
+            moved.envelope.data["role"]) == (datetime(2025, 10, 17, 23, 59, 59, tzinfo=TZ), True, "lead")
+    assert datetime.fromisoformat(moved.envelope.data["previous_deadline"]) == datetime(2025, 10, 14, 23, 59, 59,
+                                                                                           tzinfo=TZ)
     again = await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", OFFICE, {"approved": True})
     assert again.status_code == 409
     clue = (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()

@@ -296,8 +296,9 @@ class ClueEscalated(_DepartmentClue):
 
 @event("clues.clue.deadline-changed.v1")
 class ClueDeadlineChanged(_DepartmentClue):
-    """The clue's handling deadline was recomputed after a year's holiday schedule was published (or
-    corrected). Both dates are given; ``previous_passed`` says the earlier one had already passed."""
+    """The clue's handling deadline moved: recomputed after a year's holiday schedule was published (or
+    corrected), or extended by the office's approval of the department's request (``reason`` says which). Both
+    dates are given; ``previous_passed`` says the earlier one had already passed."""
 
     previous_deadline: datetime
     previous_passed: bool = Field(description="the previous deadline had already passed when it was recomputed")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from jsp_common import clock
+from datetime import datetime
+
+from jsp_common import clock, topics
+from jsp_common.events.clues import ClueDeadlineChanged
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
@@ -50,14 +53,30 @@ async def decide_extension(deps: Deps, tx: Tx, clue_id: str, ext_id: int, actor:
     if ext["status"] != "pending":
         raise Problem(409, f"extension {ext_id} was already {ext['status']}")
     journal.allowed(clue, "decide_extension")
-    moved = deadlines.extended(deps.calendar, deadline_of(clue), ext["workdays"]) if approved else None
+    before = deadline_of(clue)
+    moved = deadlines.extended(deps.calendar, before, ext["workdays"]) if approved else None
     new_deadline = moved.at if moved else None
     status = "approved" if approved else "refused"
     await repo.update_extension(tx.session, ext_id, status=status, decided_by=actor.subject,
                                 decided_at=clock.now(), note=note, new_deadline=new_deadline)
     if moved:
         await journal.set_values(tx, clue, **moved.columns(), chased_at=None, escalated_at=None)
+        await tell_departments(tx, clue, before.at, moved, passed=clock.now() > before.at,
+                               reason=f"extension approved: {ext['workdays']} working days ({ext['reason']})")
     await journal.record(tx, clue, "approve_extension" if approved else "refuse_extension", clue["state"], actor,
                          {"extension_id": ext_id, "workdays": ext["workdays"], "note": note,
                           "new_deadline": new_deadline.isoformat() if new_deadline else None})
     return {**ext, "status": status, "decided_by": actor.subject, "note": note, "new_deadline": new_deadline}
+
+
+async def tell_departments(tx: Tx, clue: dict, previous: datetime, deadline: deadlines.Deadline, *, passed: bool,
+                           reason: str) -> None:
+    """A clue's deadline moved (an extension approved, a holiday schedule published): told to the lead department
+    and each co-handling one on its own topic, the only one its line system reads, with both dates."""
+    lead = clue["lead_department"]
+    for dept, role in [(lead, "lead"), *[(d, "co") for d in clue["co_departments"] or [] if d != lead]]:
+        if dept:
+            await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueDeadlineChanged(
+                clue_id=clue["id"], department=dept, role=role, deadline=deadline.at,
+                deadline_provisional=deadline.provisional, previous_deadline=previous, previous_passed=passed,
+                state=clue["state"], reason=reason[:500]), key=clue["id"])

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 
-from jsp_common import topics
-from jsp_common.events.clues import ClueDeadlineChanged
 from jsp_common.holidays import YearSchedule
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
@@ -19,7 +17,7 @@ from ..adapters import repository as repo
 from ..deps import Deps
 from ..domain import deadlines, lifecycle
 from . import journal
-from .extensions import deadline_of
+from .extensions import deadline_of, tell_departments
 
 CALENDAR = Principal(subject="clues.workday-schedule", roles=[])
 OPEN = frozenset({s.value for s in lifecycle.TIMED_STATES} | {lifecycle.State.RETURNED.value})
@@ -52,11 +50,5 @@ async def _recount(deps: Deps, tx: Tx, clue: dict, *, reason: str, now: datetime
     await journal.record(tx, clue, "recompute_deadline", clue["state"], CALENDAR, {
         "previous_deadline": before.at.isoformat(), "deadline": again.at.isoformat(),
         "provisional": again.provisional, "previous_passed": passed, "reason": reason})
-    lead = clue["lead_department"]
-    for dept, role in [(lead, "lead"), *[(d, "co") for d in clue["co_departments"] or [] if d != lead]]:
-        if dept:
-            await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueDeadlineChanged(
-                clue_id=clue["id"], department=dept, role=role, deadline=again.at,
-                deadline_provisional=again.provisional, previous_deadline=before.at, previous_passed=passed,
-                state=clue["state"], reason=reason[:500]), key=clue["id"])
+    await tell_departments(tx, clue, before.at, again, passed=passed, reason=reason)
     return 1
