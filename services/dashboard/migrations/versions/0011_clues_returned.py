@@ -20,6 +20,18 @@ from alembic import op
 
 revision, down_revision, branch_labels, depends_on = "0011", "0010", None, None
 
+
+def _clue_tally():
+    """Revision 0006: its tally statement, and the function it created (for the downgrade)."""
+    spec = importlib.util.spec_from_file_location("dashboard_0006", Path(__file__).with_name("0006_clue_tally.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_FIRST = _clue_tally()
+_ADD = _FIRST._ADD  # the tally's columns and grouping are revision 0006's; only what a clue adds changes
+
 _SCOPES = """CROSS JOIN LATERAL (
         SELECT DISTINCT s FROM unnest(array_append(r.co_departments || r.lead_department, '')) AS s
         WHERE s IS NOT NULL) AS scopes"""
@@ -36,12 +48,6 @@ _BEYOND_FIRST = f"""
            {{sign}} * greatest(r.redispatches - 1, 0) AS redispatches
     FROM clues r {_SCOPES}
     WHERE r.returns > 1 OR r.redispatches > 1"""
-_ADD = """
-        INSERT INTO clue_tally (scope, lead_department, city_code, state, week, n, returns, redispatches, delta)
-        SELECT scope, lead_department, city_code, state, week, sum(n), sum(returns), sum(redispatches), true
-        FROM ({changes}) AS changes GROUP BY 1, 2, 3, 4, 5
-        HAVING sum(n) <> 0 OR sum(returns) <> 0 OR sum(redispatches) <> 0;"""
-
 TALLY = f"""CREATE OR REPLACE FUNCTION clues_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN{_ADD.format(changes=_ROWS.format(sign=1, rows='new_rows'))}
@@ -63,12 +69,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("LOCK TABLE clues IN SHARE MODE")
     op.execute(_ADD.format(changes=_BEYOND_FIRST.format(sign=1)))
-    op.execute(_clue_tally().TALLY[0].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
-
-
-def _clue_tally():
-    """Revision 0006, for the function it created."""
-    spec = importlib.util.spec_from_file_location("dashboard_0006", Path(__file__).with_name("0006_clue_tally.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    op.execute(_FIRST.TALLY[0].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
