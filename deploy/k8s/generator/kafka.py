@@ -133,21 +133,24 @@ def sender_users() -> list[dict]:
         _user("sender-monitoring", [_acl("topic", topics.DEVICE_READINGS, ["Write", "Describe"]),
                                     _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
               "monitoring device platforms: send device readings and heartbeats", quotas),
-        _user("sender-channels", [_acl("topic", topics.CLUE_SUBMISSIONS, ["Write", "Describe"]),
-                                  _acl("topic", topics.CHANNEL_REPLIES, ["Read", "Describe"]),
-                                  _acl("group", "channel.", ["Read", "Describe"], "prefix"),
-                                  _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
-              "the government service website, industry associations and news media: send clues, read their "
-              "replies (groups channel.<purpose>)", quotas),
+        *(_user(f"sender-{channel}", [_acl("topic", topics.CLUE_SUBMISSIONS, ["Write", "Describe"]),
+                                      _acl("topic", topics.CHANNEL_REPLIES[channel], ["Read", "Describe"]),
+                                      _acl("group", f"channel.{channel}.", ["Read", "Describe"], "prefix"),
+                                      _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
+                f"the {who}: sends clues, reads the receipts and replies of its own clues, no other channel's "
+                f"(groups channel.{channel}.<purpose>)", quotas)
+          for channel, who in (("website", "government service website"), ("association", "industry associations"),
+                               ("media", "news media"))),
         _user("reader-ministries", [_acl("topic", topics.RISK_ALERTS, ["Read", "Describe"]),
                                     _acl("topic", topics.REGISTRY_ADJUDICATION, ["Read", "Describe"]),
                                     _acl("group", "ministry.", ["Read", "Describe"], "prefix")],
               "ministries' and the office's line systems: read every risk alert and the adjudication queue "
               "(groups ministry.<purpose>)", quotas),
         _user("reader-judicial", [_acl("topic", topics.CASE_TRANSFERS, ["Read", "Describe"]),
+                                  _acl("topic", topics.CHANNEL_REPLIES["public_security"], ["Read", "Describe"]),
                                   _acl("group", "judicial.", ["Read", "Describe"], "prefix")],
-              "the public security and procuratorate line systems: read case transfers (groups judicial.<purpose>)",
-              quotas),
+              "the public security and procuratorate line systems: read case transfers and the outcome of the "
+              "cases the police sent back (groups judicial.<purpose>)", quotas),
         _user("reader-public", [_acl("topic", topics.INSPECTION_DRAWS, ["Read", "Describe"]),
                                 _acl("group", "public.", ["Read", "Describe"], "prefix")],
               "public verifiers of the inspection draws (groups public.<purpose>)", quotas),

@@ -85,7 +85,10 @@ REGISTRY_ADJUDICATION = "registry.adjudication.v1"
 HOTLINE_WORK_ORDERS = "hotline.work-orders.v1"
 CLUE_SUBMISSIONS = "clues.submissions.v1"
 HOTLINE_REPLIES = "hotline.replies.v1"
-CHANNEL_REPLIES = "clues.channel-replies.v1"
+# Each channel other than the hotline reads its own receipts and replies, and no other's (a reply carries what
+# the departments found at a business): the channel's topic, by the channel's name in the clues' contracts.
+CHANNEL_REPLIES = {"website": "clues.replies.website.v1", "association": "clues.replies.association.v1",
+                   "media": "clues.replies.media.v1", "public_security": "clues.replies.public-security.v1"}
 CLUE_LIFECYCLE = "clues.lifecycle.v1"
 CASE_TRANSFERS = "clues.case-transfers.v1"
 INSPECTION_RESULTS = "inspection.results.v1"
@@ -102,6 +105,7 @@ WORKDAY_SCHEDULES = "reference.workday-schedules.v1"
 DEAD_LETTER_REDRIVES = "operations.dead-letter-redrives.v1"  # operators' re-drives of dead letters (jsp_common.deadletters)
 
 # Event-type names, so producers and consumers spell them once.
+_REPLY_EVENTS = ("clues.submission.accepted.v1", "clues.submission.rejected.v1", "clues.reply.published.v1")
 MARKET_ENTITY_EVENTS = (
     "market.entity.registered.v1",
     "market.entity.changed.v1",
@@ -203,24 +207,29 @@ CATALOGUE: tuple[Topic, ...] = (
     Topic(
         name=HOTLINE_REPLIES,
         key="work_order_no",
-        event_types=("clues.submission.accepted.v1", "clues.submission.rejected.v1", "clues.reply.published.v1"),
+        event_types=_REPLY_EVENTS,
         producers=("clues",),
         consumers=("12345 hotline system",),
         description="Receipts for submitted work orders and the handling outcome replied to the source channel.",
         retention_ms=365 * DAY_MS,
     ),
-    Topic(
-        name=CHANNEL_REPLIES,
+    *(Topic(
+        name=CHANNEL_REPLIES[channel],
         key="channel_ref",
-        event_types=("clues.submission.accepted.v1", "clues.submission.rejected.v1", "clues.reply.published.v1"),
+        event_types=events,
         producers=("clues",),
-        consumers=("government service website", "industry associations", "news media"),
-        description="Receipts and outcome replies for clues of the channels other than the hotline "
-                    "(the channel field says whose: also the clues the risk and inspection services raise, "
-                    "which they do not read back; never the cases the police sent back); the counterpart of "
-                    "hotline.replies.v1.",
+        consumers=(reader,),
+        description=f"{what} (the counterpart of hotline.replies.v1): read by them alone.",
         retention_ms=365 * DAY_MS,
-    ),
+    ) for channel, reader, events, what in (
+        ("website", "government service website", _REPLY_EVENTS,
+         "Receipts and outcome replies for the clues the government service website sent"),
+        ("association", "industry associations", _REPLY_EVENTS,
+         "Receipts and outcome replies for the clues the industry associations sent"),
+        ("media", "news media", _REPLY_EVENTS, "Receipts and outcome replies for the clues the news media sent"),
+        ("public_security", "public security line system", ("clues.reply.published.v1",),
+         "The outcome of each case the police sent back for administrative handling (its case number is the "
+         "channel_ref)"))),
     Topic(
         name=CLUE_LIFECYCLE,
         key="clue_id",

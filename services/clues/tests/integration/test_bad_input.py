@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import text
+
 from jsp_common.events.clues import MAX_CONTENT_CHARS
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import of_type, tail, unique
 
 from .conftest import HOTLINE, HOTLINE_REPLIES, SUBMISSIONS
 
-CHANNEL_REPLIES = "clues.channel-replies.v1"
+WEBSITE_REPLIES, MEDIA_REPLIES = "clues.replies.website.v1", "clues.replies.media.v1"
 HOTLINE_DLQ = "hotline.work-orders.v1.dlq.clues.intake"
 SUBMISSIONS_DLQ = "clues.submissions.v1.dlq.clues.intake"
 
@@ -20,9 +22,17 @@ def rejected(ref: str):
     return of_type("clues.submission.rejected.v1", channel_ref=ref)
 
 
+async def topics_keyed(service, key: str) -> set[str]:
+    """The topics of every event the service emitted under ``key`` (its outbox, sent or not)."""
+    async with service.deps.db.transaction() as s:
+        return set(await s.scalars(text("SELECT DISTINCT topic FROM outbox_batches, unnest(topics, keys) "
+                                        "AS e(topic, key) WHERE key = :k"), {"k": key}))
+
+
 async def test_bad_messages_are_refused_with_reasons_and_kept(service, bootstrap):
-    missing, bad_uscc, oversized, not_json, unknown_channel, good, good_other = (unique("WO") for _ in range(7))
-    async with tail(bootstrap, HOTLINE_REPLIES, CHANNEL_REPLIES, HOTLINE_DLQ, SUBMISSIONS_DLQ) as t:
+    missing, bad_uscc, oversized, not_json, unknown_channel, good, good_other, bad_site = (
+        unique("WO") for _ in range(8))
+    async with tail(bootstrap, HOTLINE_REPLIES, WEBSITE_REPLIES, MEDIA_REPLIES, HOTLINE_DLQ, SUBMISSIONS_DLQ) as t:
         await service.work_order(missing, "")
         await service.send(HOTLINE, "hotline.work-order.submitted.v1",
                            {"work_order_no": bad_uscc, "content": "某超市销售过期食品", "uscc": "91410105MA44AAAA0X",
@@ -33,6 +43,9 @@ async def test_bad_messages_are_refused_with_reasons_and_kept(service, bootstrap
         await service.send(SUBMISSIONS, "clues.clue.submitted.v1",
                            {"channel": "wechat", "channel_ref": unknown_channel, "content": "某药店销售假药",
                             "received_at": "2026-03-02T09:00:00+08:00"}, unknown_channel)
+        await service.send(SUBMISSIONS, "clues.clue.submitted.v1",
+                           {"channel": "website", "channel_ref": bad_site, "content": "某药店销售假药",
+                            "uscc": "91410105MA44AAAA0X", "received_at": "2026-03-02T09:00:00+08:00"}, bad_site)
         await service.work_order(good, "郑州市二七区某饭店后厨卫生极差，食品发霉。", address="郑州市二七区大学路1号",
                                  uscc=new_uscc("410103"))
         await service.send(SUBMISSIONS, "clues.clue.submitted.v1",
@@ -44,25 +57,29 @@ async def test_bad_messages_are_refused_with_reasons_and_kept(service, bootstrap
             receipt = next(m.envelope.data for m in t.received if rejected(ref)(m))
             return {e["field"]: e["reason"] for e in receipt["errors"]}
 
-        for ref in (missing, bad_uscc, oversized, not_json):
+        for ref in (missing, bad_uscc, oversized, not_json, bad_site):
             await t.wait_for(rejected(ref), what=f"rejection of {ref}")
-        await t.wait_for(rejected(unknown_channel), what="rejection of the unknown channel")
         assert "content" in reasons(missing)
         assert "wrong check character" in reasons(bad_uscc)["uscc"]
         assert f"at most {MAX_CONTENT_CHARS} characters" in reasons(oversized)["content"]
-        assert "channel" in reasons(unknown_channel) and "'website'" in reasons(unknown_channel)["channel"]
         nj = next(m for m in t.received if rejected(not_json)(m))
         assert nj.topic == HOTLINE_REPLIES and "not JSON" in nj.envelope.data["reason"]
-        assert next(m for m in t.received if rejected(unknown_channel)(m)).topic == CHANNEL_REPLIES
+        # each channel is told on its own topic; a channel nobody reads by that name finds its reason on the
+        # dead-letter topic only
+        site = next(m for m in t.received if rejected(bad_site)(m))
+        assert site.topic == WEBSITE_REPLIES and "wrong check character" in reasons(bad_site)["uscc"]
 
         # Nothing lost: every original is on the dead-letter topic with the reason; the next ones went through.
-        dead = await t.wait_for(lambda m: m.topic in (HOTLINE_DLQ, SUBMISSIONS_DLQ)
-                                and m.key in {missing, bad_uscc, oversized, not_json, unknown_channel}, count=5)
+        dead = await t.wait_for(lambda m: m.topic in (HOTLINE_DLQ, SUBMISSIONS_DLQ) and m.key in {
+            missing, bad_uscc, oversized, not_json, unknown_channel, bad_site}, count=6)
         assert all(m.headers["dlq.reason"] for m in dead)
+        assert b"'website'" in next(m for m in dead if m.key == unknown_channel).headers["dlq.details"]
+        assert await topics_keyed(service, unknown_channel) == set()
         assert json.loads(next(m for m in dead if m.key == bad_uscc).value)["data"]["uscc"] == "91410105MA44AAAA0X"
         await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=good))
         ok = (await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=good_other)))[0]
-        assert ok.topic == CHANNEL_REPLIES and ok.envelope.data["channel"] == "media"
+        assert ok.topic == MEDIA_REPLIES and ok.envelope.data["channel"] == "media"
+        assert await topics_keyed(service, good_other) == {MEDIA_REPLIES}
     assert await service.clue("hotline", missing) is None
     assert (await service.clue("hotline", good))["lead_department"] == "samr-410100"
 

@@ -26,7 +26,7 @@ from clues.api.schemas import IncomingCaseBody
 from clues.usecases import transfers
 from clues.usecases.transfers import scan_transfer_timers
 
-
+POLICE_REPLIES = "clues.replies.public-security.v1"
 TRANSFERS = "clues.case-transfers.v1"
 
 
@@ -126,7 +126,7 @@ async def test_timers_are_announced_however_many_transfers_wait_for_the_police(s
 async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootstrap):
     ref = unique("PS")
     mps = dept("mps-410700")
-    async with tail(bootstrap, TRANSFERS, "dept.samr-410700.clues.v1") as t:
+    async with tail(bootstrap, TRANSFERS, "dept.samr-410700.clues.v1", POLICE_REPLIES) as t:
         case = {"case_ref": ref, "content": "经审查不构成犯罪，移回行政处理：新乡市红旗区某超市销售过期食品。",
                 "received_at": clock.now().isoformat(), "address": "河南省新乡市红旗区", "uscc": new_uscc("410702"),
                 "documents": ["case_return_letter"]}
@@ -140,12 +140,14 @@ async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootst
         for path, body in (("verify", None), ("handle", {"finding": "substantiated", "measures": "罚款20万元"}),
                            ("reply", {"text": "经核查属实，已处罚款20万元。"})):
             assert (await service.post(f"/clues/{clue_id}/{path}", dept("samr-410700"), body)).status_code == 200
-        # Neither its receipt nor its outcome goes where the website, the associations and the news media read
-        # every message (the police case number, the finding and the measures were there).
+        # The police read the outcome of the case they sent back on their topic, and only there: no other channel
+        # reads the police case number, the finding and the measures.
+        told = (await t.wait_for(of_type("clues.reply.published.v1", channel_ref=ref)))[0]
+        assert told.topic == POLICE_REPLIES and told.key == ref and told.envelope.data["measures"] == "罚款20万元"
         async with service.deps.db.transaction() as s:
-            told = await s.scalar(text("SELECT count(*) FROM outbox_batches WHERE :t = ANY(topics) AND :k = ANY(keys)"),
-                                  {"t": "clues.channel-replies.v1", "k": ref})
-        assert told == 0
+            keyed_by_ref = await s.scalars(text("SELECT DISTINCT topic FROM outbox_batches, unnest(topics, keys) "
+                                                "AS e(topic, key) WHERE key = :k"), {"k": ref})
+            assert set(keyed_by_ref) == {POLICE_REPLIES}
         # a second case about the same business, much the same: transferred too, not linked to the first (a
         # linked clue is never accepted, so its transfer stayed received for good)
         again = await service.post("/case-transfers/incoming", mps, {**case, "case_ref": unique("PS")})

@@ -12,14 +12,14 @@ from pydantic import ValidationError
 
 from jsp_common.clock import TZ
 from jsp_common.domains import Domain
-from jsp_common.events.clues import MAX_CONTENT_CHARS, ClueSubmitted, WorkOrderSubmitted
+from jsp_common.events.clues import MAX_CONTENT_CHARS, Channel, ClueSubmitted, WorkOrderSubmitted
 from jsp_common.masking import mask_name
 from jsp_common.workdays import WorkCalendar
 
 from clues.adapters.crypto import PiCipher
 from clues.domain import deadlines, lifecycle, transfers
 from clues.domain.routing import Route, RoutingInput, Rule, Unroutable, route
-from clues.domain.receipts import rejection
+from clues.domain.receipts import receipt_topic, rejection, reply_topic
 from clues.domain.text import match_confidence, name_core, name_similarity
 
 RULES = [
@@ -131,9 +131,22 @@ def test_intake_contracts_give_field_level_reasons():
 def test_rejection_receipt_for_unreadable_message_uses_the_key():
     topic, receipt, key = rejection("hotline.work-orders.v1", "ZZ9", None, "not JSON: ...", None, None)
     assert topic == "hotline.replies.v1" and key == "ZZ9" and receipt.channel == "hotline"
-    topic, receipt, _ = rejection("clues.submissions.v1", "r1", {"channel": "wechat"}, "schema-invalid",
-                                  [{"field": "channel", "reason": "bad"}], "e1")
-    assert topic == "clues.channel-replies.v1" and receipt.errors[0].field == "channel"
+    topic, receipt, _ = rejection("clues.submissions.v1", "r1", {"channel": "media"}, "schema-invalid",
+                                  [{"field": "content", "reason": "bad"}], "e1")
+    assert topic == "clues.replies.media.v1" and receipt.errors[0].field == "content"
+
+
+def test_each_channel_is_told_on_its_own_topic_and_no_other():
+    told = {c: (receipt_topic(c), reply_topic(c)) for c in Channel}
+    assert told == {
+        "hotline": ("hotline.replies.v1",) * 2, "website": ("clues.replies.website.v1",) * 2,
+        "association": ("clues.replies.association.v1",) * 2, "media": ("clues.replies.media.v1",) * 2,
+        # the risk and inspection services do not read back; the police send a case back over HTTP (its answer
+        # is the receipt) and read its outcome
+        "risk": (None, None), "inspection": (None, None),
+        "public_security": (None, "clues.replies.public-security.v1")}
+    # a refusal naming no channel of ours goes to the dead-letter topic only
+    assert rejection("clues.submissions.v1", "r1", {"channel": "wechat"}, "schema-invalid", None, None)[0] is None
 
 
 def test_rejection_receipt_key_and_reference_carry_no_nul():

@@ -1,26 +1,40 @@
-"""The rejection receipt for a message the intake cannot take in, and the channel topic it goes to
-(emitted by ``jsp_common.receipts`` before the message goes to the dead-letter topic)."""
+"""Where each channel reads what it is told of its clues, and the rejection receipt for a message the intake
+cannot take in (emitted by ``jsp_common.receipts`` before the message goes to the dead-letter topic)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from jsp_common import topics
-from jsp_common.events.clues import SubmissionRejected
+from jsp_common.events.clues import Channel, SubmissionRejected
 from jsp_common.receipts import Receipt, Refusal, receipt_text
 
 
+def reply_topic(channel: str | None) -> str | None:
+    """Where a channel reads the outcome of its clues: the hotline and each other channel its own topic, which
+    no other channel reads (a reply says what the departments found at a business); the police the outcome of the
+    cases they sent back. None for the clues the risk and inspection services raise (they do not read back)."""
+    return topics.HOTLINE_REPLIES if channel == Channel.HOTLINE else topics.CHANNEL_REPLIES.get(channel or "")
+
+
+def receipt_topic(channel: str | None) -> str | None:
+    """Where a channel reads the receipts of what it sent: its reply topic, except the police's (a case they send
+    back is answered by the HTTP request that sends it)."""
+    return None if channel == Channel.PUBLIC_SECURITY else reply_topic(channel)
+
+
 def rejection(topic: str, key: str | None, data: Any, reason: str, details: Any,
-              source_event_id: str | None) -> tuple[str, SubmissionRejected, str | None]:
-    """``(reply topic, receipt, key)`` for a refused message from ``topic``: the hotline's work orders are
-    answered on the hotline's topic, every other channel on the channels' topic; the sender's reference (else
-    the message's key), a NUL in it shown as U+FFFD (``receipt_text``), keys it."""
+              source_event_id: str | None) -> tuple[str | None, SubmissionRejected, str | None]:
+    """``(receipt topic, receipt, key)`` for a refused message from ``topic``: the hotline's work orders are
+    answered on the hotline's topic, another channel's on its own (None: a channel nobody of that name reads, the
+    refusal is on the dead-letter topic only); the sender's reference (else the message's key), a NUL in it
+    shown as U+FFFD (``receipt_text``), keys it."""
     doc = data if isinstance(data, dict) else {}
     hotline = topic == topics.HOTLINE_WORK_ORDERS
     channel = "hotline" if hotline else receipt_text(doc.get("channel"))
     ref = receipt_text(doc.get("work_order_no" if hotline else "channel_ref")) or receipt_text(key)
     errors = details if isinstance(details, list) else []
-    return (topics.HOTLINE_REPLIES if hotline else topics.CHANNEL_REPLIES,
+    return (receipt_topic(channel),
             SubmissionRejected(channel=channel, channel_ref=(ref or None) and str(ref)[:200],
                                source_event_id=source_event_id, reason=reason[:2000],
                                errors=[{"field": str(e.get("field")), "reason": str(e.get("reason"))}
@@ -28,7 +42,7 @@ def rejection(topic: str, key: str | None, data: Any, reason: str, details: Any,
             ref)
 
 
-def submission_rejected(r: Refusal) -> Receipt:
+def submission_rejected(r: Refusal) -> Receipt | None:
     """The intake's receipt for a refused message (``jsp_common.receipts``' ``receipt_for``)."""
     topic, receipt, key = rejection(r.delivery.topic, r.key, r.data, r.reason, r.errors, r.event_id)
-    return Receipt(topic, receipt, key)
+    return Receipt(topic, receipt, key) if topic is not None else None

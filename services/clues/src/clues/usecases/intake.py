@@ -27,6 +27,7 @@ from ..adapters import directory
 from ..adapters import repository as repo
 from ..deps import Deps
 from ..domain.lifecycle import OPEN_STATES, State
+from ..domain.receipts import receipt_topic
 from ..domain.routing import Route, RoutingInput, route
 from ..domain.text import dice
 from . import journal
@@ -34,7 +35,6 @@ from .access import INTAKE
 from .configuration import Configuration
 from .dispatch import dispatch_values, dispatched_events, followed
 from .matching import match_by_name
-from .replies import reply_topic
 
 
 def _place_of(fields: _ClueFields) -> str | None:
@@ -160,7 +160,7 @@ async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission],
     for i, s in enumerate(subs):
         if i not in fresh:
             existing = known.get(s.ref) or made[s.ref]
-            if (topic := reply_topic(s.channel)) is not None:
+            if (topic := receipt_topic(s.channel)) is not None:
                 w.emit(s.tx, topic, SubmissionAccepted(
                     channel=s.channel, channel_ref=s.channel_ref, clue_id=existing["id"], state=existing["state"],
                     resent=True, duplicate_of=existing["duplicate_of"], source_event_id=s.source_event_id),
@@ -251,7 +251,7 @@ def _decide(deps: Deps, cfg: Configuration, w: _Writes, s: Submission, clue: dic
     else:
         w.move(tx, clue, "queue", actor, details={"reason": decision.reason},
                domain=domain.value if domain else None, routing_note=decision.reason)
-    if (topic := reply_topic(s.channel)) is not None:
+    if (topic := receipt_topic(s.channel)) is not None:
         w.emit(tx, topic, SubmissionAccepted(
             channel=s.channel, channel_ref=s.channel_ref, clue_id=clue["id"], state=clue["state"],
             duplicate_of=clue.get("duplicate_of"), source_event_id=s.source_event_id), s.channel_ref)

@@ -1,11 +1,12 @@
 """The outcome back to the source channel (答复), closing (办结) and the revisit (回访): the hotline gets its
-answer on its topic, other channels on theirs; linked duplicates are answered and closed with their first
-clue; an unsatisfied revisit reopens the clue to its departments."""
+answer on its topic, each other channel on its own, the police on theirs for the cases they sent back; linked
+duplicates are answered and closed with their first clue; an unsatisfied revisit reopens the clue to its
+departments."""
 
 from __future__ import annotations
 
-from jsp_common import clock, topics
-from jsp_common.events.clues import Channel, ReplyPublished
+from jsp_common import clock
+from jsp_common.events.clues import ReplyPublished
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
@@ -13,17 +14,9 @@ from jsp_common.problems import Problem
 from ..adapters import repository as repo
 from ..deps import Deps
 from ..domain.lifecycle import State
+from ..domain.receipts import reply_topic
 from . import access, journal
 from .dispatch import send_to_departments
-
-
-def reply_topic(channel: str) -> str | None:
-    """Where a channel reads receipts and replies: the hotline its own topic, the other channels one, which the
-    website, the industry associations and the news media read whole. None for a case the police sent back: its
-    case number, finding and measures are not theirs to read (the police read only the case transfers' topic)."""
-    if channel == Channel.PUBLIC_SECURITY:
-        return None
-    return topics.HOTLINE_REPLIES if channel == Channel.HOTLINE else topics.CHANNEL_REPLIES
 
 
 def _default_reply(clue: dict) -> str:
