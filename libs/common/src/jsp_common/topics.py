@@ -253,12 +253,13 @@ CATALOGUE: tuple[Topic, ...] = (
         name=DEPARTMENT_CLUES,
         key="clue_id",
         event_types=("clues.clue.dispatched.v1", "clues.clue.chased.v1", "clues.clue.escalated.v1",
-                     "clues.clue.deadline-changed.v1"),
+                     "clues.clue.deadline-changed.v1", "clues.clue.extension-decided.v1"),
         producers=("clues",),
         consumers=("the department's line system", "dashboard (read model, every department's topic)"),
         department_readers=("dashboard.read-model",),
-        description="Clues dispatched to this department (lead or co-handler), chasers (催办), escalations (督办) and "
-                    "deadlines recomputed when a year's holiday schedule is published.",
+        description="Clues dispatched to this department (lead or co-handler), chasers (催办), escalations (督办), "
+                    "deadlines moved (an extension approved, a year's holiday schedule published) and the office's "
+                    "decision on each extension the department asked for.",
         partitions=1,
         retention_ms=365 * DAY_MS,
         per_department=True,

@@ -53,9 +53,21 @@ async def test_deadline_crosses_national_day_then_chaser_escalation_extension(se
     assert twice.status_code == 409 and twice.json()["extension_id"] == ext_id, twice.text  # one pending at a time
     assert (await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", samr,
                                {"approved": True})).status_code == 403
+    async with tail(bootstrap, KAIFENG_SAMR) as t:  # the department's line system reads the office's answer there
+        r = await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", OFFICE,
+                               {"approved": False, "note": "检验可并行，不予延期"})
+        assert r.status_code == 200 and r.json()["status"] == "refused", r.text
+        [refused] = await t.wait_for(of_type("clues.clue.extension-decided.v1", extension_id=ext_id))
+    assert {k: refused.envelope.data[k] for k in ("approved", "note", "workdays", "role", "department")} == {
+        "approved": False, "note": "检验可并行，不予延期", "workdays": 3, "role": "lead", "department": "samr-410200"}
+    assert datetime.fromisoformat(refused.envelope.data["deadline"]) == datetime(2025, 10, 14, 23, 59, 59, tzinfo=TZ)
+    ext_id = (await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 3, "reason": "检测机构排期"})
+              ).json()["id"]
     async with tail(bootstrap, KAIFENG_SAMR) as t:  # the department's line system reads the new deadline there
         r = await service.post(f"/clues/{clue_id}/extensions/{ext_id}/decision", OFFICE, {"approved": True})
         [moved] = await t.wait_for(of_type("clues.clue.deadline-changed.v1", clue_id=clue_id))
+        [approved] = await t.wait_for(of_type("clues.clue.extension-decided.v1", extension_id=ext_id))
+    assert approved.envelope.data["approved"] and approved.envelope.data["deadline"] == moved.envelope.data["deadline"]
     assert datetime.fromisoformat(r.json()["new_deadline"]) == datetime(2025, 10, 17, 23, 59, 59, tzinfo=TZ)
     assert (datetime.fromisoformat(moved.envelope.data["deadline"]), moved.envelope.data["previous_passed"],
             moved.envelope.data["role"]) == (datetime(2025, 10, 17, 23, 59, 59, tzinfo=TZ), True, "lead")
@@ -65,7 +77,8 @@ async def test_deadline_crosses_national_day_then_chaser_escalation_extension(se
     assert again.status_code == 409
     clue = (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()
     assert clue["escalated_at"] is None and clue["chased_at"] is None  # the new deadline is watched afresh
-    assert [h["action"] for h in clue["history"]][-4:] == ["escalate", "accept", "request_extension",
+    assert [h["action"] for h in clue["history"]][-6:] == ["escalate", "accept", "request_extension",
+                                                            "refuse_extension", "request_extension",
                                                             "approve_extension"]
 
 

@@ -306,6 +306,19 @@ class ClueDeadlineChanged(_DepartmentClue):
     reason: str = Field(max_length=500)
 
 
+@event("clues.clue.extension-decided.v1")
+class ClueExtensionDecided(_DepartmentClue):
+    """The office's decision on the extension (延期) this department asked for: approved (``deadline`` is the new
+    one, which clues.clue.deadline-changed.v1 tells every handling department too) or refused (``deadline`` is
+    the one that stands)."""
+
+    extension_id: int
+    workdays: int
+    approved: bool
+    note: str | None = Field(None, max_length=1000)
+    state: str
+
+
 @event("clues.case.transfer-changed.v1")
 class CaseTransferChanged(EventData):
     """A case transfer to or from criminal justice (行刑衔接) changed, or one of its statutory timers ran out."""

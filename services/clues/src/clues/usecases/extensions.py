@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from jsp_common import clock, topics
-from jsp_common.events.clues import ClueDeadlineChanged
+from jsp_common.events.clues import ClueDeadlineChanged, ClueExtensionDecided
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
@@ -63,6 +63,13 @@ async def decide_extension(deps: Deps, tx: Tx, clue_id: str, ext_id: int, actor:
         await journal.set_values(tx, clue, **moved.columns(), chased_at=None, escalated_at=None)
         await tell_departments(tx, clue, before.at, moved, passed=clock.now() > before.at,
                                reason=f"extension approved: {ext['workdays']} working days ({ext['reason']})")
+    # the department that asked learns the answer where its line system reads (a refusal moves nothing)
+    standing = moved or before
+    asked_by = ext["department"]
+    await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, asked_by), ClueExtensionDecided(
+        clue_id=clue_id, department=asked_by, role="lead" if asked_by == clue["lead_department"] else "co",
+        deadline=standing.at, deadline_provisional=standing.provisional, extension_id=ext_id,
+        workdays=ext["workdays"], approved=approved, note=note, state=clue["state"]), key=clue_id)
     await journal.record(tx, clue, "approve_extension" if approved else "refuse_extension", clue["state"], actor,
                          {"extension_id": ext_id, "workdays": ext["workdays"], "note": note,
                           "new_deadline": new_deadline.isoformat() if new_deadline else None})
