@@ -42,11 +42,11 @@ class Service:
         return env.id
 
     async def entity(self, uscc: str, departments: list[str], name: str = "好味道餐馆",
-                     division: str = "410105", version: int = 1) -> None:
+                     division: str = "410105", version: int = 1, status: str = "active") -> None:
         """The registry's record of a business, as the registry publishes it."""
         now = clock.now()
         record = EntityChanged(uscc=uscc, name=name, entity_type="个体工商户", address=f"河南省郑州市金水区花园路{random.randint(1, 999)}号",
-                               division_code=division, industry_code="6210", status="active",
+                               division_code=division, industry_code="6210", status=status,
                                established_on=date(2020, 1, 1), responsible_departments=departments,
                                assignment_state="assigned", assignment_source="rules", record_version=version,
                                last_changed_at=now, updated_at=now)

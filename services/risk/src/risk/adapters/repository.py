@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import replica, statistics
 from jsp_common.db import all_rows, dicts, driver_connection, first_row
+from jsp_common.events.registry import EntityStatus
 from jsp_common.unnest import unnest_insert
 
 from ..domain.model import RiskModel
@@ -199,14 +200,31 @@ async def update_standings(session: AsyncSession, usccs: list[str], values: list
         await pg.execute(_UPDATE_RESCORED, usccs, *(list(col) for col in zip(*values)), scored_at)
 
 
-_PAGE = ("SELECT uscc, level, credit_class, corrected_class, scored_at FROM standings WHERE uscc > $1 "
-         "ORDER BY uscc LIMIT $2")
+# The standings and the directory's active entities after a USCC, merged in USCC order: at most a page of each,
+# read along its primary key (the directory may hold millions nothing was observed about); an entity in both is
+# its standing's row.
+_ACTIVE = EntityStatus.ACTIVE.value
+_PAGE = ("SELECT DISTINCT ON (uscc) uscc, level, credit_class, corrected_class, scored_at, standing FROM ("
+         "(SELECT uscc, level, credit_class, corrected_class, scored_at, true AS standing FROM standings "
+         "WHERE uscc > $1 ORDER BY uscc LIMIT $2) UNION ALL "
+         "(SELECT uscc, NULL, NULL, NULL, NULL::timestamptz, false FROM " + entities.name + " "
+         "WHERE uscc > $1 AND status = '" + _ACTIVE + "' ORDER BY uscc LIMIT $2)"
+         ") AS p ORDER BY uscc, standing DESC LIMIT $2")
 
 
 async def standings_page(session: AsyncSession, after: str, limit: int) -> list[tuple]:
-    """The next ``limit`` standings after USCC ``after`` as (uscc, level, credit_class, corrected_class,
-    scored_at): what a re-scoring compares against."""
+    """The next ``limit`` entities after USCC ``after``, those with a standing and the directory's active ones,
+    as (uscc, level, credit_class, corrected_class, scored_at, has a standing): what a re-scoring compares
+    against (an entity without a standing has none of these yet)."""
     return [tuple(r) for r in await (await driver_connection(session)).fetch(_PAGE, after, limit)]
+
+
+async def unscored_entities(session: AsyncSession) -> int:
+    """How many of the directory's active entities have no standing yet (nothing was observed about them)."""
+    q = (select(func.count()).select_from(entities)
+         .where(entities.c.status == _ACTIVE, ~select(standings.c.uscc).where(standings.c.uscc == entities.c.uscc)
+                .exists()))
+    return (await session.execute(q)).scalar_one()
 
 
 async def add_class_histories(session: AsyncSession, rows: list[dict]) -> None:

@@ -48,10 +48,12 @@ async def save(deps: Deps, tx: Tx, model: RiskModel, *, note: str, actor: Princi
 
 
 async def dry_run(tx: Tx, model: RiskModel) -> dict:
-    """How many entities each level would hold under ``model`` (from their current counts), beside now."""
-    proposed = await repo.level_counts(tx.session, model)
+    """How many entities each level would hold under ``model`` (from their current counts; an active entity of
+    the directory nothing was observed about as one never inspected), beside now."""
+    unscored = await repo.unscored_entities(tx.session)
+    proposed = await level_counts(tx.session, model, unscored)
     found = await repo.latest_model(tx.session)
-    now = await repo.level_counts(tx.session, found[1]) if found else {}
+    now = await level_counts(tx.session, found[1], unscored) if found else {}
     levels = [None, *LEVELS]
     return {"levels": [{"level": lv.value if lv else "none",
                         "proposed": proposed.get(lv.value if lv else None, 0),
@@ -59,9 +61,22 @@ async def dry_run(tx: Tx, model: RiskModel) -> dict:
             "current_version": found[0] if found else None}
 
 
+async def level_counts(session: AsyncSession, model: RiskModel, unscored: int) -> dict[str | None, int]:
+    """How many entities each level would hold under ``model``: those with a standing from their counts, and
+    ``unscored`` more (the directory's entities without one) at the level of an entity nothing was observed about."""
+    counts = await repo.level_counts(session, model)
+    if unscored:
+        level = rules.assess(model, 0, {}).level
+        key = level.value if level else None
+        counts[key] = counts.get(key, 0) + unscored
+    return counts
+
+
 async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
-    """Re-score every entity under the model in force, page by page (one transaction each): scores, levels
-    and classes from their observations; alerts follow where the level changed. Returns counts."""
+    """Re-score every entity under the model in force, page by page (one transaction each): those with a
+    standing and the directory's active entities (one nothing was observed about gets its standing row, as an
+    event's entity does: never inspected counts from the start); scores, levels and classes from their
+    observations; alerts follow where the level changed. Returns counts."""
     now = now or clock.now()
     after, pages, total, moved = "", 0, 0, 0
     async with deps.db.transaction() as session:
@@ -85,9 +100,11 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
             page = await repo.standings_page(session, after, deps.settings.rescore_page)
             if not page:
                 break
+            # the directory's entities nothing was observed about: their standing row, as an event's entity gets
+            await repo.ensure_standings(session, {p[0]: [] for p in page if not p[5]})
             counts = await repo.counts_for(session, page[0][0], page[-1][0], windows)
             usccs, values, follow = [], [], {}
-            for uscc, level, klass, corrected, scored_at in page:
+            for uscc, level, klass, corrected, scored_at, _ in page:
                 a, row = assess(counts.get(uscc, {}))
                 usccs.append(uscc)
                 values.append(row)
