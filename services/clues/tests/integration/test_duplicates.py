@@ -1,11 +1,14 @@
 """Duplicates: linked to their first clue and answered by its reply, also one arriving while that clue is
 answered; going with it wherever the office dispatches it, reopened to the departments that answered them (as
-arbitrated when it was); a resent work order recognised."""
+arbitrated when it was); a resent work order recognised; a repeat found among many open clues."""
 
 from __future__ import annotations
 
 import asyncio
+import random
+from datetime import timedelta
 
+from jsp_common import clock
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Principal, Role
 from jsp_testkit.samples import new_uscc
@@ -176,3 +179,24 @@ async def test_a_repeat_arriving_while_its_first_clue_is_answered_is_not_left_un
     second = await taken_in
     assert second["duplicate_of"] is None and second["state"] == "dispatched", second
     assert (await service.clue("hotline", first_no))["state"] == "replied"
+
+
+async def test_a_repeat_of_a_recent_clue_is_found_among_many_open_ones_about_the_business(service, bootstrap):
+    """A business with more open clues than a new one is compared with: the latest are compared (a repeat of the
+    newest went unnoticed when the earliest fifty were)."""
+    business, picked = new_uscc("410105"), random.Random(7)
+    # 51 clues about the one business, nothing alike (random characters), the last received most recently
+    texts = ["".join(chr(picked.randint(0x4E00, 0x9FA5)) for _ in range(16)) for _ in range(51)]
+    nos = [unique("WO") for _ in texts]
+    start = clock.now() - timedelta(days=10)
+    async with tail(bootstrap, HOTLINE_REPLIES) as t:
+        for k, (no, content) in enumerate(zip(nos, texts)):
+            await service.work_order(no, content, uscc=business, received_at=start + timedelta(hours=k))
+        accepted = await t.wait_for(lambda m: of_type("clues.submission.accepted.v1")(m) and m.key in nos,
+                                    count=len(nos), timeout=60)
+        assert all(m.envelope.data["duplicate_of"] is None for m in accepted)  # none a repeat of another
+        newest = next(m.envelope.data["clue_id"] for m in accepted if m.key == nos[-1])
+        repeat = unique("WO")
+        await service.work_order(repeat, texts[-1][:15] + "。", uscc=business)
+        [again] = await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=repeat))
+    assert again.envelope.data["state"] == "linked" and again.envelope.data["duplicate_of"] == newest

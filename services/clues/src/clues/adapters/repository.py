@@ -157,27 +157,12 @@ _CANDIDATE_COLUMNS = (clues.c.id, clues.c.content, clues.c.domain, clues.c.state
                       clues.c.co_departments, clues.c.received_at)
 
 
-async def duplicate_candidates(session: AsyncSession, *, clue_id: str, uscc: str | None, division_code: str | None,
-                               since: datetime, limit: int = 50) -> list[dict]:
-    """Open first clues (not themselves duplicates) about the same business, or the same place when no
-    business is known, received since ``since``."""
-    if uscc:
-        cond = clues.c.uscc == uscc
-    elif division_code:
-        cond = and_(clues.c.division_code == division_code, clues.c.uscc.is_(None))
-    else:
-        return []
-    q = (select(clues.c.id, clues.c.content, clues.c.domain, clues.c.state)
-         .where(cond, clues.c.id != clue_id, clues.c.duplicate_of.is_(None), clues.c.received_at >= since,
-                clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES]))
-         .order_by(clues.c.received_at).limit(limit))
-    return await all_rows(session, q)
-
-
 async def duplicate_candidates_of(session: AsyncSession, wanted: list[tuple[str | None, str | None, datetime]],
                                   limit: int = 50) -> list[list[dict]]:
-    """:func:`duplicate_candidates` for several new clues at once, each given as (uscc, division code, since),
-    in one statement per kind (by business, by place); the answers in the order asked."""
+    """Open first clues (not themselves duplicates) about the same business, or the same place when no business is
+    known, received since ``since``: the latest ``limit`` of them (a repeat is of a recent clue more often than of
+    an old one), for several new clues at once, each given as (uscc, division code, since), in one statement per
+    kind (by business, by place); the answers in the order asked."""
     found: list[list[dict]] = [[] for _ in wanted]
     by_uscc = [(i, u, since) for i, (u, _, since) in enumerate(wanted) if u]
     by_place = [(i, d, since) for i, (u, d, since) in enumerate(wanted) if not u and d]
@@ -192,7 +177,7 @@ async def duplicate_candidates_of(session: AsyncSession, wanted: list[tuple[str 
                 clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES])]
         if extra is not None:
             cond.append(extra.is_(None))
-        each = (select(*_CANDIDATE_COLUMNS).where(*cond).order_by(clues.c.received_at).limit(limit)
+        each = (select(*_CANDIDATE_COLUMNS).where(*cond).order_by(clues.c.received_at.desc()).limit(limit)
                 .lateral("candidate"))
         rows = await all_rows(session, select(asked.c.n, each).select_from(asked.join(each, true())))
         for r in rows:
