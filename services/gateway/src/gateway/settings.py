@@ -48,6 +48,9 @@ class Settings(ServiceSettings):
     jwt_issuer: str = "jsp-gateway"
     jwt_audience: str = "jsp"
     token_ttl_s: int = 900
+    # A person's sign-in session on the pages: its token renewed while a page of it is in use (an open live page
+    # keeps it: the office's command page on a wall screen), never beyond this long after signing in.
+    session_max_s: int = Field(12 * 3600, gt=0)
     # How often revoked keys, disabled clients and signed-out tokens are reloaded, and an open live page's token is
     # checked again (pages.py: a stream is closed once its session has ended).
     revocation_refresh_s: float = 5.0

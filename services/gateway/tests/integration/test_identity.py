@@ -7,6 +7,7 @@ import base64
 import contextlib
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -15,12 +16,14 @@ from fastapi.responses import StreamingResponse
 
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Role
-from jsp_testkit.testing import unique, until_waiting_or_done
+from jsp_testkit.testing import unique, until_waiting_or_done, wait_until
 
 from gateway.domain.identity import CredentialKind
 from gateway.usecases import clients
 
 from .conftest import DEPARTMENT, gateway_settings, is_problem, serving, start
+
+SESSION_COOKIE = "jsp_session"
 
 
 async def _token(gw, **form) -> tuple[int, dict]:
@@ -91,11 +94,56 @@ async def test_signing_out_ends_the_session_s_token_in_every_replica(gw, setting
         await ctx.__aexit__(None, None, None)
 
 
+async def _signed_in_on_the_pages(gw, person) -> tuple[str, object]:
+    """The session's token a person signing in on the pages gets in the cookie, and what it says."""
+    signed_in = await gw.http.post("/ui/login", data={"username": person["username"], "password": person["secret"],
+                                                      "next": "/ui/"})
+    assert signed_in.status_code == 303, signed_in.text
+    token = signed_in.cookies[SESSION_COOKIE]
+    return token, gw.runtime.deps.issuer.verify(token)
+
+
+def _aged(gw, claims, *, lived_s: int, session_started: int | None = None) -> str:
+    """A token of the same session issued ``lived_s`` ago (as the page's earlier one would be)."""
+    session = claims.model_copy(update={"auth_time": session_started or claims.auth_time})
+    ends = session.auth_time + gw.runtime.deps.settings.session_max_s
+    return gw.runtime.deps.issuer.issue(session, now=time.time() - lived_s, not_after=ends)[0]
+
+
+async def test_a_page_in_use_keeps_its_session_to_its_end_and_signing_out_ends_every_token_of_it(gw):
+    """A person's token lived its quarter of an hour and was never renewed: the office's command page on a wall
+    screen was sent to sign in every fifteen minutes. A page in use now gets a fresh token of the same session
+    once its token is past half its life, never beyond the session's end; signing out ends the earlier tokens too."""
+    person = await gw.client_for(Role.OFFICE, person=True)
+    first, claims = await _signed_in_on_the_pages(gw, person)
+    assert claims.sid and claims.exp - claims.auth_time == 900
+    assert "set-cookie" not in (await gw.http.post("/ui/session", cookies={SESSION_COOKIE: first})).headers  # fresh
+    aged = _aged(gw, claims, lived_s=500)
+    kept = await gw.http.post("/ui/session", cookies={SESSION_COOKIE: aged})
+    assert kept.status_code == 204, kept.text
+    renewed = gw.runtime.deps.issuer.verify(kept.cookies[SESSION_COOKIE])
+    assert (renewed.sid, renewed.auth_time) == (claims.sid, claims.auth_time)
+    assert renewed.exp - time.time() > 850 and "Max-Age=900" in kept.headers["set-cookie"]
+    # near the session's end (12 hours after signing in): a fresh token lives to the end, not beyond
+    ends = int(time.time()) + 400
+    late = await gw.http.post("/ui/session", cookies={SESSION_COOKIE: _aged(
+        gw, claims, lived_s=600, session_started=ends - gw.runtime.deps.settings.session_max_s)})
+    assert gw.runtime.deps.issuer.verify(late.cookies[SESSION_COOKIE]).exp == ends
+    # signing out with the newest token ends the session: the earlier ones (copies of the cookie) too
+    out = await gw.http.post("/ui/logout", cookies={SESSION_COOKIE: kept.cookies[SESSION_COOKIE]})
+    assert out.status_code == 303
+    for token in (first, aged):
+        refused = await gw.http.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 401 and "signed out" in refused.json()["detail"]
+    ended = await gw.http.post("/ui/session", cookies={SESSION_COOKIE: aged})
+    assert ended.status_code == 401 and is_problem(ended)
+
+
 @contextlib.asynccontextmanager
-async def _gateway_before_a_quiet_live_page(settings):
+async def _gateway_before_a_quiet_live_page(settings, more: asyncio.Event | None = None):
     """A gateway (revocations reloaded every 0.5 s) on a port of its own, before a dashboard whose live stream sends
-    one comment and then nothing until the test is over; yields the gateway, its address and an event set when the
-    dashboard's end of the stream is let go."""
+    one comment and then nothing until the test is over (another once ``more`` is set); yields the gateway, its
+    address and an event set when the dashboard's end of the stream is let go."""
     dashboard, over, let_go = FastAPI(), asyncio.Event(), asyncio.Event()
 
     @dashboard.get("/ui/stream")
@@ -103,6 +151,9 @@ async def _gateway_before_a_quiet_live_page(settings):
         async def events():
             try:
                 yield b": open\n\n"
+                if more is not None:
+                    await more.wait()
+                    yield b": more\n\n"
                 await over.wait()
             finally:
                 let_go.set()
@@ -161,6 +212,26 @@ async def test_a_live_page_open_when_its_session_ends_is_closed_by_the_gateway(g
             rest = await asyncio.wait_for(_rest(chunks), 10)  # closed by the gateway, not left open
         assert rest == b""
         await asyncio.wait_for(dashboard_let_go.wait(), 10)  # and the connection to the dashboard is let go
+
+
+async def test_a_live_page_outlives_its_token_while_its_session_lasts(settings):
+    """A live page's stream was closed when the token that opened it expired, though the page kept its session
+    going: a wall screen's live figures stopped every quarter of an hour. It lasts to the session's end now."""
+    more = asyncio.Event()
+    async with _gateway_before_a_quiet_live_page(settings, more) as (here, url, _):
+        person = await here.client_for(Role.OFFICE, person=True)
+        _, claims = await _signed_in_on_the_pages(here, person)
+        expiring = _aged(here, claims, lived_s=900 - 5)  # good for five more seconds
+        expires = here.runtime.deps.issuer.verify(expiring).exp
+        async with httpx.AsyncClient(base_url=url, cookies={SESSION_COOKIE: expiring}, timeout=30) as browser, \
+                browser.stream("GET", "/ui/stream") as live:
+            assert live.status_code == 200
+            chunks = live.aiter_raw()
+            assert await asyncio.wait_for(anext(chunks), 10) == b": open\n\n"
+            # the token expires, and the gateway checks the stream again twice (every 0.5 s) after it
+            await wait_until(lambda: time.time() > expires + 1.0, timeout=10)
+            more.set()
+            assert await asyncio.wait_for(anext(chunks), 10) == b": more\n\n"  # still open
 
 
 async def _rest(chunks) -> bytes:

@@ -16,6 +16,7 @@ from gateway.domain.identity import (ClientSpec, InvalidClient, InvalidToken, Ki
 from gateway.domain.ingest import event_id_for
 from gateway.domain.policy import RULES, department_query_allowed
 from gateway.domain.ratelimit import Leases, RateLimiter
+from gateway.domain.sessions import SessionRules
 from gateway.domain.streams import PublicStreams
 
 CLAIMS = TokenClaims(sub="jspc_1", kind=Kind.SYSTEM, roles=[Role.DEPARTMENT], department="samr-410100",
@@ -174,3 +175,28 @@ def test_a_reload_read_before_a_local_revocation_committed_does_not_undo_it():
     now[0] += Revocations.KEEP_LOCAL_S + 1
     r.reload({"cred-2"}, set())  # long after: the database has the last word
     assert not r.blocks("client-a", "cred-1") and r.blocks("client-a", "cred-2") and not r.blocks("client-x", "cred-9")
+
+
+def test_a_session_s_token_is_renewed_past_half_its_life_and_never_beyond_the_session_s_end():
+    """A person's page token lives 15 minutes: a page in use gets a fresh one of the same session once it is past
+    half its life, up to 12 hours after signing in; a live page's stream lasts to the session's end."""
+    rules, signed_in = SessionRules(token_ttl_s=900, max_s=12 * 3600), 1_000_000
+    ends = signed_in + 12 * 3600
+    session = CLAIMS.model_copy(update={"sid": "s1", "auth_time": signed_in})
+    first = session.model_copy(update={"exp": signed_in + 900})
+    assert rules.renewal(first, signed_in + 449) is None        # more than half its life left
+    assert rules.renewal(first, signed_in + 450) == ends        # half: a fresh one, living to the session's end at most
+    assert rules.renewal(session.model_copy(update={"exp": ends - 100}), ends - 500) == ends
+    assert rules.renewal(session.model_copy(update={"exp": ends}), ends - 200) is None    # it lasts to the end
+    assert rules.renewal(session.model_copy(update={"exp": ends + 1}), ends) is None      # the session is over
+    system = CLAIMS.model_copy(update={"exp": signed_in + 900})
+    assert rules.renewal(system, signed_in + 800) is None       # a system's token: no session
+    assert rules.lasts(first, ends - 1) and not rules.lasts(first, ends)
+    assert rules.lasts(system, signed_in + 899) and not rules.lasts(system, signed_in + 900)
+
+
+def test_a_session_s_end_caps_the_tokens_issued_for_it():
+    tokens = issuer("key-0123456789abcdef0123456789abcd", ttl=900)
+    session = CLAIMS.model_copy(update={"sid": "s1", "auth_time": 1000})
+    token, lives = tokens.issue(session, now=time.time(), not_after=int(time.time()) + 100)
+    assert lives == 100 and tokens.verify(token).sid == "s1" and tokens.verify(token).auth_time == 1000

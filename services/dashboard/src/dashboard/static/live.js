@@ -39,6 +39,14 @@
   }
   content.addEventListener("focusout", function () { setTimeout(resume, 0); });  // once focus has moved on
   content.addEventListener("toggle", resume, true);  // a <details> closed (toggle does not bubble)
+  if (stream.indexOf("/public/") < 0) {
+    // A signed-in page open is a session in use (the office's command page on a wall screen): the gateway puts a
+    // fresh token in the cookie once the one it has is past half its life, to the session's end. (The dashboard
+    // reached without the gateway has no such route: 404, nothing changes.)
+    setInterval(function () {
+      fetch("/ui/session", { method: "POST", credentials: "same-origin" }).catch(function () {});
+    }, 60000);
+  }
   var source = new EventSource(stream);
   var badge = document.getElementById("live");
   source.addEventListener("open", function () { if (badge) badge.hidden = false; });

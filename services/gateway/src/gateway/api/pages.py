@@ -5,8 +5,10 @@
 signed-in office or department person (no cookie: back to the sign-in page). The pages are forwarded to the
 dashboard service with the caller's signed assertion, like any service route, and with the person's token, which the
 dashboard uses to ask the gateway for an entity's 360 view under the person's own rights. The live stream
-(server-sent events) is forwarded as a stream, and a person's stream is closed once their token would be refused
-(signed out, expired, its credential revoked or the account disabled).
+(server-sent events) is forwarded as a stream, and a person's stream is closed once their session ends (signed
+out, over, its credential revoked or the account disabled). A page of a session in use gets a fresh token in the
+cookie once the one it has is past half its life (``domain/sessions.py``); an open live page asks for it every
+minute (``POST /ui/session``), so a wall screen stays signed in to the session's end.
 """
 
 from __future__ import annotations
@@ -56,11 +58,34 @@ async def sign_in(request: Request, username: str = Form("", max_length=200), pa
     except (Problem, ValidationError) as exc:  # a name or password no account can have is refused alike
         error = "busy" if isinstance(exc, Problem) and exc.status == 429 else "1"
         return RedirectResponse("/ui/login?" + urlencode({"error": error, "next": target}), status_code=303)
-    settings = deps_of(request).settings
     resp = RedirectResponse(target, status_code=303)
-    resp.set_cookie(_cookie(request), answer.access_token, max_age=answer.expires_in, httponly=True,
-                    secure=settings.session_cookie_secure, samesite="lax", path="/")
+    _keep(request, resp, answer.access_token, answer.expires_in)
     return resp
+
+
+def _keep(request: Request, resp: Response, token: str, lives_s: int) -> None:
+    """The session's token in its HttpOnly cookie, for as long as the token lives."""
+    resp.set_cookie(_cookie(request), token, max_age=lives_s, httponly=True,
+                    secure=deps_of(request).settings.session_cookie_secure, samesite="lax", path="/")
+
+
+def _renew(request: Request, resp: Response, token: str | None) -> Response:
+    """``resp`` with a fresh token of the session in the cookie, when the person's token is past half its life."""
+    if token is not None:
+        fresh = auth.renewed(deps_of(request), auth.claims_for_token(deps_of(request), token))
+        if fresh is not None:
+            _keep(request, resp, fresh[0], fresh[1])
+    return resp
+
+
+@router.post("/ui/session", status_code=204)
+async def keep_session(request: Request) -> Response:
+    """An open page keeps its session going (the dashboard's live.js asks every minute): a fresh token once the
+    one it has is past half its life, to the session's end; 401 once the session has ended."""
+    principal, token = await _person(request)
+    if principal is None:
+        raise Problem(401, "the session has ended; sign in again")
+    return _renew(request, Response(status_code=204), token)
 
 
 @router.post("/ui/logout")
@@ -118,14 +143,16 @@ async def page(request: Request, path: str) -> Response:
     """A page of the dashboard's, forwarded; what stops it here is a page too for a browser (problem+json
     otherwise)."""
     try:
-        return await _forward_page(request, path)
+        resp, token = await _forward_page(request, path)
     except Problem as exc:
         if "text/html" not in request.headers.get("accept", ""):
             raise
         return _error_page(exc)
+    return _renew(request, resp, token)
 
 
-async def _forward_page(request: Request, path: str) -> Response:
+async def _forward_page(request: Request, path: str) -> tuple[Response, str | None]:
+    """The page, and the token of the person it was shown to (None: a public page, or sent to sign in)."""
     public = path in ("login", "public") or path.startswith(PUBLIC_PREFIXES)  # "public": the dashboard adds "/"
     headers: dict[str, str]
     principal: Principal | None = None
@@ -139,7 +166,7 @@ async def _forward_page(request: Request, path: str) -> Response:
             query = {"next": "/ui/" + path + (f"?{request.url.query}" if request.url.query else "")}
             if token:
                 query["error"] = "expired"
-            return RedirectResponse("/ui/login?" + urlencode(query), status_code=303)
+            return RedirectResponse("/ui/login?" + urlencode(query), status_code=303), None
         if not principal.has(Role.OFFICE, Role.DEPARTMENT):
             raise Problem(403, "the dashboard is for the task-force office and the departments")
         headers = upstream_headers(request)
@@ -148,7 +175,7 @@ async def _forward_page(request: Request, path: str) -> Response:
     url = "/ui/" + quote(path)
     if path in STREAMS:
         signed = upstream.assertion(principal) if principal else {}
-        return await _stream(request, upstream, url, {**headers, **signed}, token)
+        return await _stream(request, upstream, url, {**headers, **signed}, token), token
     try:
         resp = await upstream.request("GET", url, principal=principal, params=list(request.query_params.multi_items()),
                                       headers=headers)
@@ -157,7 +184,7 @@ async def _forward_page(request: Request, path: str) -> Response:
     out = {k: v for k in PASS_RESPONSE if (v := resp.headers.get(k))}
     if "location" in out:
         out["location"] = on_this_site(out["location"])
-    return Response(content=resp.content, status_code=resp.status_code, headers=out)
+    return Response(content=resp.content, status_code=resp.status_code, headers=out), token
 
 
 def on_this_site(location: str) -> str:
@@ -170,11 +197,13 @@ def on_this_site(location: str) -> str:
 
 async def _stream(request: Request, upstream: Upstream, url: str, headers: dict[str, str], token: str | None
                   ) -> Response:
-    """``token``: the person's, checked again while the stream is open (as often as the revocations are
-    reloaded), so that signing out or losing access ends it; a public stream (None) runs until it ends."""
+    """``token``: the person's, its session checked again while the stream is open (as often as the revocations
+    are reloaded), so that signing out, losing access or the session's end ends it; a public stream (None) runs
+    until it ends."""
     deps = deps_of(request)
     settings = deps.settings
-    session = {"keep_open": lambda: auth.still_good(deps, token),
+    claims = auth.claims_for_token(deps, token) if token else None
+    session = {"keep_open": lambda: auth.still_good(deps, token, claims),
                "recheck_s": settings.revocation_refresh_s} if token else {}
     release = _public_slot(request, deps) if token is None else _nothing
     try:

@@ -108,6 +108,10 @@ class TokenClaims(BaseModel):
     division: str | None = None
     cid: str = Field(description="the credential the token was issued for (revoking it ends the token)")
     name: str | None = None
+    sid: str | None = Field(None, description="a person's sign-in session, which its tokens share (signing out ends "
+                                              "every one of them)")
+    auth_time: int | None = Field(None, description="when the session began (seconds since the epoch)")
+    exp: int | None = Field(None, description="when the token expires (set when it is issued)")
 
     def principal(self) -> Principal:
         return Principal(subject=self.sub, kind=self.kind.value, roles=self.roles, department=self.department,
@@ -126,11 +130,15 @@ class TokenIssuer:
     ttl_s: int
     _verified: Remembered = field(default_factory=Remembered, repr=False, compare=False)
 
-    def issue(self, claims: TokenClaims, *, now: float | None = None) -> tuple[str, int]:
+    def issue(self, claims: TokenClaims, *, now: float | None = None, not_after: int | None = None
+              ) -> tuple[str, int]:
+        """A signed token and the seconds it lives: ``ttl_s``, or less where ``not_after`` (a session's end) comes
+        first."""
         now = int(now if now is not None else time.time())
+        exp = now + self.ttl_s if not_after is None else min(now + self.ttl_s, not_after)
         payload = {**claims.model_dump(mode="json", exclude_none=True), "iss": self.issuer, "aud": self.audience,
-                   "iat": now, "nbf": now, "exp": now + self.ttl_s, "jti": uuid.uuid4().hex}
-        return jwt.encode(payload, self.keys[0], algorithm="HS256", headers={"kid": _kid(self.keys[0])}), self.ttl_s
+                   "iat": now, "nbf": now, "exp": exp, "jti": uuid.uuid4().hex}
+        return jwt.encode(payload, self.keys[0], algorithm="HS256", headers={"kid": _kid(self.keys[0])}), exp - now
 
     def verify(self, token: str) -> TokenClaims:
         claims = self._verified.get(token)

@@ -15,9 +15,15 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def session_digest(sid: str) -> str:
+    """How a signed-out session is kept and looked up, beside the tokens (never the digest of a token: a JWT
+    has no space)."""
+    return token_digest("session " + sid)
+
+
 class Revocations:
-    """Credentials revoked and clients disabled: tokens issued for them stop working; tokens signed out (by their
-    digest) too.
+    """Credentials revoked and clients disabled: tokens issued for them stop working; tokens and sessions signed out
+    (by their digest) too.
 
     Reloaded from the database every few seconds (so every gateway replica learns of a revocation),
     and updated at once in the replica that made it.
@@ -37,11 +43,15 @@ class Revocations:
     def blocks(self, client_id: str, credential_id: str) -> bool:
         return credential_id in self.credentials or client_id in self.clients
 
-    def signed_out(self, token: str) -> bool:
-        return bool(self.tokens) and token_digest(token) in self.tokens
+    def signed_out(self, token: str, sid: str | None = None) -> bool:
+        """The token signed out, or the session it belongs to."""
+        return bool(self.tokens) and (token_digest(token) in self.tokens
+                                      or (sid is not None and session_digest(sid) in self.tokens))
 
-    def sign_out(self, token: str) -> None:
+    def sign_out(self, token: str, sid: str | None = None) -> None:
         self._record("token", token_digest(token), True)
+        if sid is not None:
+            self._record("token", session_digest(sid), True)
 
     def revoke_credential(self, credential_id: str) -> None:
         self._record("credential", credential_id, True)

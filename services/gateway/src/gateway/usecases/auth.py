@@ -3,7 +3,9 @@ token; an API key sent directly; a bearer token checked."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import secrets
+import time
+from datetime import datetime, timedelta, timezone
 
 from jsp_common import clock
 from jsp_common.outbox import Transaction
@@ -13,7 +15,8 @@ from jsp_common.problems import Problem
 from ..adapters import repositories as repo
 from ..deps import Deps
 from ..domain.identity import CredentialKind, InvalidToken, Kind, TokenClaims, api_key_id
-from ..domain.revocations import token_digest
+from ..domain.revocations import session_digest, token_digest
+from ..domain.sessions import SessionRules
 
 INVALID_CREDENTIALS = "invalid client credentials"
 INVALID_PASSWORD = "invalid user name or password"
@@ -35,9 +38,30 @@ async def _verify_any(deps: Deps, candidates: list[dict], secret: str) -> dict |
     return None
 
 
-def _issue(deps: Deps, client: dict, credential_id: str) -> Issued:
+def sessions(deps: Deps) -> SessionRules:
+    return SessionRules(token_ttl_s=deps.settings.token_ttl_s, max_s=deps.settings.session_max_s)
+
+
+def _issue(deps: Deps, client: dict, credential_id: str, *, session: bool = False) -> Issued:
+    """A token for the client; a person's begins a sign-in session (its id and start in the token)."""
     claims = _claims(client, credential_id)
-    token, ttl = deps.issuer.issue(claims)
+    if session:
+        now = int(time.time())
+        claims = claims.model_copy(update={"sid": secrets.token_urlsafe(16), "auth_time": now})
+        token, ttl = deps.issuer.issue(claims, now=now, not_after=sessions(deps).ends(claims))
+    else:
+        token, ttl = deps.issuer.issue(claims)
+    return token, ttl, claims
+
+
+def renewed(deps: Deps, claims: TokenClaims) -> Issued | None:
+    """A fresh token of the same session for a good token past half its life (None: not due, or the session is
+    over, or the token is not a session's); it lives to the session's end at most."""
+    now = int(time.time())
+    ends = sessions(deps).renewal(claims, now)
+    if ends is None:
+        return None
+    token, ttl = deps.issuer.issue(claims, now=now, not_after=ends)
     return token, ttl, claims
 
 
@@ -69,7 +93,7 @@ async def token_for_password(deps: Deps, tx: Transaction, username: str, passwor
     if cred is None:
         raise Problem(401, INVALID_PASSWORD)
     await repo.touch_credential(tx.session, cred["credential_id"])
-    return _issue(deps, client, cred["credential_id"])
+    return _issue(deps, client, cred["credential_id"], session=True)
 
 
 def verified_api_key(deps: Deps, key: str) -> TokenClaims | None:
@@ -99,21 +123,24 @@ def claims_for_token(deps: Deps, token: str) -> TokenClaims:
         claims = deps.issuer.verify(token)
     except InvalidToken as exc:
         raise Problem(401, str(exc), headers=CHALLENGE) from None
-    if deps.revocations.signed_out(token):
+    if deps.revocations.signed_out(token, claims.sid):
         raise Problem(401, "this token was signed out; sign in again", headers=CHALLENGE)
     return claims
 
 
 async def sign_out(deps: Deps, tx: Transaction, token: str) -> None:
-    """End a token before it expires, in every replica (this one at once, once committed; the others at their next
-    reload of the revocations). A token that is not good already is left alone."""
+    """End a token before it expires, and the session it belongs to (every token of it, the earlier ones a copy
+    of the cookie may hold), in every replica (this one at once, once committed; the others at their next reload
+    of the revocations). A token that is not good already is left alone."""
     try:
-        deps.issuer.verify(token)
+        claims = deps.issuer.verify(token)
     except InvalidToken:
         return
     expires = clock.now() + timedelta(seconds=deps.settings.token_ttl_s)  # it lives no longer than that
     await repo.sign_out_token(tx.session, token_digest(token), expires)
-    repo.after_commit(tx.session, lambda: deps.revocations.sign_out(token))
+    if (ends := sessions(deps).ends(claims)) is not None:
+        await repo.sign_out_token(tx.session, session_digest(claims.sid), datetime.fromtimestamp(ends, timezone.utc))
+    repo.after_commit(tx.session, lambda: deps.revocations.sign_out(token, claims.sid))
 
 
 def principal_of(deps: Deps, claims: TokenClaims) -> Principal:
@@ -124,12 +151,15 @@ def principal_of(deps: Deps, claims: TokenClaims) -> Principal:
     return claims.principal()
 
 
-def still_good(deps: Deps, token: str) -> bool:
-    """Whether a token let in earlier would be let in now (not expired, not signed out, its credential not revoked
-    nor its client disabled): a live page's stream outlives the request that opened it, and is asked this again
-    while it is relayed, so the end of a session ends its stream too."""
+def still_good(deps: Deps, token: str, claims: TokenClaims) -> bool:
+    """Whether what a good token opened may go on (a live page's stream outlives the request that opened it, and
+    is asked this again while it is relayed): its session not over, else the token not expired; neither signed
+    out; its credential not revoked nor its client disabled. So the end of a session ends its stream too, and
+    a stream lasts while its page keeps the session going."""
+    if deps.revocations.signed_out(token, claims.sid) or not sessions(deps).lasts(claims, time.time()):
+        return False
     try:
-        principal_of(deps, claims_for_token(deps, token))
+        principal_of(deps, claims)
     except Problem:
         return False
     return True
