@@ -137,6 +137,15 @@ async def test_a_page_in_use_keeps_its_session_to_its_end_and_signing_out_ends_e
         assert refused.status_code == 401 and "signed out" in refused.json()["detail"]
     ended = await gw.http.post("/ui/session", cookies={SESSION_COOKIE: aged})
     assert ended.status_code == 401 and is_problem(ended)
+    # a token asked for through the API (a script's) lives its time and ends: only the pages' sessions go on
+    api = gw.runtime.deps.issuer.verify(person["token"])
+    assert api.sid is None
+    api_aged = gw.runtime.deps.issuer.issue(api, now=time.time() - 500)[0]
+    not_kept = await gw.http.post("/ui/session", cookies={SESSION_COOKIE: api_aged})
+    assert not_kept.status_code == 204 and "set-cookie" not in not_kept.headers
+    # nor is the session of a person the pages are not for
+    admin_token, _ = await _signed_in_on_the_pages(gw, await gw.client_for(Role.ADMIN, person=True))
+    assert (await gw.http.post("/ui/session", cookies={SESSION_COOKIE: admin_token})).status_code == 403
 
 
 @contextlib.asynccontextmanager

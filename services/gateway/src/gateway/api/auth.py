@@ -82,9 +82,15 @@ async def token(request: Request,
              summary="A person logs in with user name and password",
              responses={401: {"description": "bad credentials"}})
 async def login(request: Request, body: LoginRequest) -> TokenResponse:
+    return await signed_in(request, body)
+
+
+async def signed_in(request: Request, body: LoginRequest, *, pages: bool = False) -> TokenResponse:
+    """A person's token for their password; ``pages``: the token begins a session the pages keep going."""
     request.state.audit_object = body.username  # the account tried, on the audit log (the call has no principal)
     async with transaction(request) as tx:
-        return _answer(*await auth.token_for_password(deps_of(request), tx, body.username, body.password))
+        return _answer(*await auth.token_for_password(deps_of(request), tx, body.username, body.password,
+                                                      session=pages))
 
 
 @router.get("/auth/me", response_model=Principal, summary="Who the token says you are")

@@ -27,8 +27,9 @@ from jsp_common.principal import Principal, Role
 from jsp_common.problems import Problem
 
 from ..adapters.upstream import Upstream, UpstreamError
+from ..domain.identity import TokenClaims
 from ..usecases import auth
-from .auth import LoginRequest, login
+from .auth import LoginRequest, signed_in
 from .forward import PASS_RESPONSE, upstream_headers
 from .security import current_principal, public_caller
 
@@ -54,7 +55,8 @@ async def sign_in(request: Request, username: str = Form("", max_length=200), pa
     target = _safe_next(next)
     try:
         await public_caller(request)  # the public rate limit, as /auth/login has it (guesses are paced)
-        answer = await login(request, LoginRequest(username=username or "-", password=password or "-"))
+        answer = await signed_in(request, LoginRequest(username=username or "-", password=password or "-"),
+                                 pages=True)
     except (Problem, ValidationError) as exc:  # a name or password no account can have is refused alike
         error = "busy" if isinstance(exc, Problem) and exc.status == 429 else "1"
         return RedirectResponse("/ui/login?" + urlencode({"error": error, "next": target}), status_code=303)
@@ -69,23 +71,30 @@ def _keep(request: Request, resp: Response, token: str, lives_s: int) -> None:
                     secure=deps_of(request).settings.session_cookie_secure, samesite="lax", path="/")
 
 
-def _renew(request: Request, resp: Response, token: str | None) -> Response:
-    """``resp`` with a fresh token of the session in the cookie, when the person's token is past half its life."""
-    if token is not None:
-        fresh = auth.renewed(deps_of(request), auth.claims_for_token(deps_of(request), token))
-        if fresh is not None:
-            _keep(request, resp, fresh[0], fresh[1])
+def _renew(request: Request, resp: Response, claims: TokenClaims | None) -> Response:
+    """``resp`` with a fresh token of the session in the cookie, when the person's token (``claims``, let in for
+    this request) is past half its life."""
+    fresh = auth.renewed(deps_of(request), claims) if claims is not None else None
+    if fresh is not None:
+        _keep(request, resp, fresh[0], fresh[1])
     return resp
 
 
 @router.post("/ui/session", status_code=204)
 async def keep_session(request: Request) -> Response:
     """An open page keeps its session going (the dashboard's live.js asks every minute): a fresh token once the
-    one it has is past half its life, to the session's end; 401 once the session has ended."""
-    principal, token = await _person(request)
+    one it has is past half its life, to the session's end; 401 once the session has ended, 403 for a person the
+    pages are not for."""
+    principal, _ = await _person(request)
     if principal is None:
         raise Problem(401, "the session has ended; sign in again")
-    return _renew(request, Response(status_code=204), token)
+    _pages_are_for(principal)
+    return _renew(request, Response(status_code=204), request.state.claims)
+
+
+def _pages_are_for(principal: Principal) -> None:
+    if not principal.has(Role.OFFICE, Role.DEPARTMENT):
+        raise Problem(403, "the dashboard is for the task-force office and the departments")
 
 
 @router.post("/ui/logout")
@@ -143,20 +152,22 @@ async def page(request: Request, path: str) -> Response:
     """A page of the dashboard's, forwarded; what stops it here is a page too for a browser (problem+json
     otherwise)."""
     try:
-        resp, token = await _forward_page(request, path)
+        resp, claims = await _forward_page(request, path)
     except Problem as exc:
         if "text/html" not in request.headers.get("accept", ""):
             raise
         return _error_page(exc)
-    return _renew(request, resp, token)
+    return _renew(request, resp, claims)
 
 
-async def _forward_page(request: Request, path: str) -> tuple[Response, str | None]:
-    """The page, and the token of the person it was shown to (None: a public page, or sent to sign in)."""
+async def _forward_page(request: Request, path: str) -> tuple[Response, TokenClaims | None]:
+    """The page, and what the token of the person it was shown to says (None: a public page, or sent to sign
+    in)."""
     public = path in ("login", "public") or path.startswith(PUBLIC_PREFIXES)  # "public": the dashboard adds "/"
     headers: dict[str, str]
     principal: Principal | None = None
     token: str | None = None
+    claims: TokenClaims | None = None
     if public:
         await public_caller(request)
         headers = {k: v for k in ("accept", "accept-language") if (v := request.headers.get(k))}
@@ -167,15 +178,15 @@ async def _forward_page(request: Request, path: str) -> tuple[Response, str | No
             if token:
                 query["error"] = "expired"
             return RedirectResponse("/ui/login?" + urlencode(query), status_code=303), None
-        if not principal.has(Role.OFFICE, Role.DEPARTMENT):
-            raise Problem(403, "the dashboard is for the task-force office and the departments")
+        _pages_are_for(principal)
+        claims = request.state.claims  # what the token let in says
         headers = upstream_headers(request)
         headers["authorization"] = f"Bearer {token}"
     upstream = deps_of(request).upstreams[SERVICE]
     url = "/ui/" + quote(path)
     if path in STREAMS:
         signed = upstream.assertion(principal) if principal else {}
-        return await _stream(request, upstream, url, {**headers, **signed}, token), token
+        return await _stream(request, upstream, url, {**headers, **signed}, token, claims), claims
     try:
         resp = await upstream.request("GET", url, principal=principal, params=list(request.query_params.multi_items()),
                                       headers=headers)
@@ -184,7 +195,7 @@ async def _forward_page(request: Request, path: str) -> tuple[Response, str | No
     out = {k: v for k in PASS_RESPONSE if (v := resp.headers.get(k))}
     if "location" in out:
         out["location"] = on_this_site(out["location"])
-    return Response(content=resp.content, status_code=resp.status_code, headers=out), token
+    return Response(content=resp.content, status_code=resp.status_code, headers=out), claims
 
 
 def on_this_site(location: str) -> str:
@@ -195,14 +206,13 @@ def on_this_site(location: str) -> str:
     return urlunsplit(("", "", parts.path, parts.query, parts.fragment)) if parts.netloc else location
 
 
-async def _stream(request: Request, upstream: Upstream, url: str, headers: dict[str, str], token: str | None
-                  ) -> Response:
+async def _stream(request: Request, upstream: Upstream, url: str, headers: dict[str, str], token: str | None,
+                  claims: TokenClaims | None) -> Response:
     """``token``: the person's, its session checked again while the stream is open (as often as the revocations
     are reloaded), so that signing out, losing access or the session's end ends it; a public stream (None) runs
     until it ends."""
     deps = deps_of(request)
     settings = deps.settings
-    claims = auth.claims_for_token(deps, token) if token else None
     session = {"keep_open": lambda: auth.still_good(deps, token, claims),
                "recheck_s": settings.revocation_refresh_s} if token else {}
     release = _public_slot(request, deps) if token is None else _nothing

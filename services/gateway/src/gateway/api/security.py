@@ -39,7 +39,7 @@ async def current_principal(request: Request,
         raise Problem(401, "authentication required: send 'Authorization: Bearer <token>' (POST /auth/token) "
                            "or 'X-API-Key'", headers=auth.CHALLENGE)
     principal = auth.principal_of(deps, claims)
-    request.state.principal = principal
+    request.state.principal, request.state.claims = principal, claims
     await _limit(request, principal.subject)
     return principal
 

@@ -55,8 +55,8 @@ def _issue(deps: Deps, client: dict, credential_id: str, *, session: bool = Fals
 
 
 def renewed(deps: Deps, claims: TokenClaims) -> Issued | None:
-    """A fresh token of the same session for a good token past half its life (None: not due, or the session is
-    over, or the token is not a session's); it lives to the session's end at most."""
+    """A fresh token of the same session for a good token (its claims) past half its life (None: not due, or the
+    session is over, or the token is not a session's); it lives to the session's end at most."""
     now = int(time.time())
     ends = sessions(deps).renewal(claims, now)
     if ends is None:
@@ -83,7 +83,10 @@ async def token_for_client_secret(deps: Deps, tx: Transaction, client_id: str, s
     return _issue(deps, client, cred["credential_id"])
 
 
-async def token_for_password(deps: Deps, tx: Transaction, username: str, password: str) -> Issued:
+async def token_for_password(deps: Deps, tx: Transaction, username: str, password: str, *,
+                             session: bool = False) -> Issued:
+    """A person's token for their password; ``session``: signing in on the pages, the token begins a session they
+    keep going (``renewed``); a token asked for through the API lives its time and ends."""
     client = await repo.get_client_by_username(tx.session, username)
     if client is None or client["status"] != "active":
         await deps.hasher.burn(password)  # same cost whether or not the user exists
@@ -93,7 +96,7 @@ async def token_for_password(deps: Deps, tx: Transaction, username: str, passwor
     if cred is None:
         raise Problem(401, INVALID_PASSWORD)
     await repo.touch_credential(tx.session, cred["credential_id"])
-    return _issue(deps, client, cred["credential_id"], session=True)
+    return _issue(deps, client, cred["credential_id"], session=session)
 
 
 def verified_api_key(deps: Deps, key: str) -> TokenClaims | None:
