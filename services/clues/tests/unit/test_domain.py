@@ -145,8 +145,10 @@ def test_each_channel_is_told_on_its_own_topic_and_no_other():
         # is the receipt) and read its outcome
         "risk": (None, None), "inspection": (None, None),
         "public_security": (None, "clues.replies.public-security.v1")}
-    # a refusal naming no channel of ours goes to the dead-letter topic only
-    assert rejection("clues.submissions.v1", "r1", {"channel": "wechat"}, "schema-invalid", None, None)[0] is None
+    # a refusal on the submissions topic naming no channel of that topic goes to the dead-letter topic only (not
+    # to the hotline's or the police's topic, whatever it says)
+    for named in ("wechat", "hotline", "public_security", None):
+        assert rejection("clues.submissions.v1", "r1", {"channel": named}, "schema-invalid", None, None)[0] is None
 
 
 def test_rejection_receipt_key_and_reference_carry_no_nul():

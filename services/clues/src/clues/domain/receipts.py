@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from jsp_common import topics
-from jsp_common.events.clues import Channel, SubmissionRejected
+from jsp_common.events.clues import SUBMISSION_CHANNELS, Channel, SubmissionRejected
 from jsp_common.receipts import Receipt, Refusal, receipt_text
 
 
@@ -34,7 +34,11 @@ def rejection(topic: str, key: str | None, data: Any, reason: str, details: Any,
     channel = "hotline" if hotline else receipt_text(doc.get("channel"))
     ref = receipt_text(doc.get("work_order_no" if hotline else "channel_ref")) or receipt_text(key)
     errors = details if isinstance(details, list) else []
-    return (receipt_topic(channel),
+    if hotline:
+        reply_to = topics.HOTLINE_REPLIES
+    else:  # on the topic of the channel the message names, one the submissions take (never the hotline's, the police's)
+        reply_to = receipt_topic(channel) if channel in SUBMISSION_CHANNELS else None
+    return (reply_to,
             SubmissionRejected(channel=channel, channel_ref=(ref or None) and str(ref)[:200],
                                source_event_id=source_event_id, reason=reason[:2000],
                                errors=[{"field": str(e.get("field")), "reason": str(e.get("reason"))}

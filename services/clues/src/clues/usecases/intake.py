@@ -170,7 +170,7 @@ async def intake_many(deps: Deps, session: AsyncSession, subs: list[Submission],
         clue, ent, method, confidence = new[i]
         key = _business_or_place(clue)
         earlier = [c for c in firsts.get(key, ()) if c["received_at"] >= since[i] and c["state"] in OPEN_STATES]
-        latest = sorted(stored[i] + earlier, key=lambda c: c["received_at"], reverse=True)[:_CANDIDATES]
+        latest = sorted(stored[i] + earlier, key=lambda c: (c["received_at"], c["id"]), reverse=True)[:_CANDIDATES]
         candidates = latest[::-1]  # equally similar: the earliest is the first clue
         _decide(deps, cfg, w, s, clue, ent, method, confidence, candidates, actor)
         if clue["duplicate_of"] is None and key is not None:
