@@ -122,6 +122,12 @@ async def standing(session: AsyncSession, uscc: str, *, for_update: bool = False
     return await first_row(session, select(standings).where(standings.c.uscc == uscc), for_update=for_update)
 
 
+async def standings_locked(session: AsyncSession, usccs: list[str]) -> dict[str, dict]:
+    """Many entities' standing rows, locked in key order (as every writer locks them)."""
+    q = select(standings).where(standings.c.uscc.in_(usccs)).order_by(standings.c.uscc).with_for_update()
+    return {r["uscc"]: r for r in await all_rows(session, q)}
+
+
 # An entity's departments on record merged with those an event names (sorted, each once).
 _MERGED_DEPARTMENTS = ("ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d "
                        "ORDER BY d)")

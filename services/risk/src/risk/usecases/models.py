@@ -112,14 +112,14 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
                         credit.follows({"credit_class": klass, "corrected_class": corrected}, a):
                     follow[uscc] = scored_at
             await repo.update_standings(session, usccs, values, now)
-            for uscc, scored_at in follow.items():  # level or class moved: the full standing, locked, as for events
-                # ids from the entity, the model version and when it was scored before: a rescoring run again on a
-                # restored database issues the ids it first issued
-                tx = scan.caused_by("risk.rescore", uscc, version, scored_at)
-                standing = await repo.standing(session, uscc, for_update=True)
-                a, _ = assess(counts.get(uscc, {}))
-                await alerts.evaluate(deps, tx, standing, a, model, now=now)
-                await credit.follow(tx, standing, a, now=now)
+            # level or class moved: the full standings, locked, as for events; each entity's events with ids from
+            # the entity, the model version and when it was scored before (a rescoring run again on a restored
+            # database issues the ids it first issued)
+            locked = await repo.standings_locked(session, list(follow)) if follow else {}
+            moving = [(scan.caused_by("risk.rescore", uscc, version, scored_at), locked[uscc],
+                       assess(counts.get(uscc, {}))[0]) for uscc, scored_at in follow.items()]
+            await alerts.evaluate_many(deps, scan, moving, model, now=now)
+            await credit.follow_many(session, moving, now=now)
             moved += len(follow)
             total += len(page)
             pages += 1
