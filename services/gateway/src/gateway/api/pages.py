@@ -99,8 +99,9 @@ def _pages_are_for(principal: Principal) -> None:
 
 @router.post("/ui/logout")
 async def sign_out(request: Request) -> Response:
-    """The session's token ends here, not only in this browser: a copy of the cookie is refused from now on. Paced
-    per address like the other public routes (each sign-out with a good token writes to the database)."""
+    """The session ends here, not only in this browser: every token of it (a copy of the cookie, an earlier one) is
+    refused from now on. Paced per address like the other public routes (each sign-out with a good token writes to
+    the database)."""
     await public_caller(request)
     token = request.cookies.get(_cookie(request))
     if token:
