@@ -234,7 +234,7 @@ async def test_a_live_page_outlives_its_token_while_its_session_lasts(settings):
         expires = here.runtime.deps.issuer.verify(expiring).exp
         async with httpx.AsyncClient(base_url=url, cookies={SESSION_COOKIE: expiring}, timeout=30) as browser, \
                 browser.stream("GET", "/ui/stream") as live:
-            assert live.status_code == 200
+            assert live.status_code == 200 and live.headers["cache-control"] == "private, no-store"
             chunks = live.aiter_raw()
             assert await asyncio.wait_for(anext(chunks), 10) == b": open\n\n"
             # the token expires, and the gateway checks the stream again twice (every 0.5 s) after it

@@ -158,6 +158,8 @@ async def page(request: Request, path: str) -> Response:
         if "text/html" not in request.headers.get("accept", ""):
             raise
         return _error_page(exc)
+    if claims is not None:  # a person's page (or stream): kept by no cache on the way, nor the browser's
+        resp.headers["cache-control"] = "private, no-store"
     return _renew(request, resp, claims)
 
 
