@@ -25,6 +25,16 @@ from inspection.domain import joint
 LEAD, CO = "samr-410100", "nhc-410100"
 
 
+async def _in_the_directory(http: httpx.AsyncClient, office: dict, usccs: list[str], until: float) -> None:
+    """Until the registry holds every one of ``usccs`` (the inspection service's replica follows it on the
+    entities' topic): a draw made sooner finds only the registrations through by then."""
+    waiting = set(usccs)
+    while waiting and time.monotonic() < until:
+        waiting = {u for u in waiting if (await http.get(f"/registry/entities/{u}", headers=office)).status_code != 200}
+        if waiting:
+            await asyncio.sleep(0.5)
+
+
 def _ok(resp: httpx.Response, *expected: int) -> dict | list:
     if resp.status_code not in expected:
         raise RuntimeError(f"{resp.request.method} {resp.request.url.path}: {resp.status_code} {resp.text[:500]}")
@@ -34,12 +44,14 @@ def _ok(resp: httpx.Response, *expected: int) -> dict | list:
 async def joint_inspection(http: httpx.AsyncClient, office: dict, bureau: dict, rng: random.Random, count: int) -> dict:
     """Runs the whole story; returns what it made (task, draw, published entity) for a caller to check."""
     run = uuid.uuid4().hex[:6].upper()
+    registered = []
     for _ in range(count):
         r = samples.registration(rng)
         county = rng.choice(["410102", "410103", "410104", "410105"])
         r.update(uscc=samples.new_uscc(county), division_code=county, address=f"河南省郑州市{county}号 演示路{rng.randint(1, 99)}号")
         _ok(await http.post("/ingest/registrations", headers={**bureau, "Idempotency-Key": str(uuid.uuid4())},
                             json={"type": "market.entity.registered.v1", "data": r}), 202, 200, 201)
+        registered.append(r["uscc"])
 
     code = f"DEMO-FOOD-{run}"
     items = [{"code": f"{code}-S1", "department": LEAD, "title": "食品经营许可与进货查验"},
@@ -65,7 +77,9 @@ async def joint_inspection(http: httpx.AsyncClient, office: dict, bureau: dict, 
     today = clock.today()
     period = {"period_start": (today - timedelta(days=120)).isoformat(),
               "period_end": (today + timedelta(days=60)).isoformat()}
-    plans, deadline = {}, time.monotonic() + 60
+    deadline = time.monotonic() + 60
+    await _in_the_directory(http, office, registered, deadline)
+    plans = {}
     for who, dept in ((samr, LEAD), (nhc, CO)):
         while True:  # until the registrations reached the inspection service's replica
             r = await http.post("/inspection/plans", headers=who, json={
