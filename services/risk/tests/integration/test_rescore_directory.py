@@ -23,11 +23,15 @@ async def in_directory(service, uscc: str) -> dict | None:
         return await repo.entity(s, uscc)
 
 
-async def levels(service, model: dict) -> dict[str, tuple[int, int]]:
-    """The dry-run of ``model``: per level, (proposed, current)."""
+async def dry_run(service, model: dict) -> dict:
     r = await service.post("/models/dry-run", OFFICE, model)
     assert r.status_code == 200, r.text
-    return {row["level"]: (row["proposed"], row["current"]) for row in r.json()["levels"]}
+    return r.json()
+
+
+async def levels(service, model: dict) -> dict[str, tuple[int, int]]:
+    """The dry-run of ``model``: per level, (proposed, current)."""
+    return {row["level"]: (row["proposed"], row["current"]) for row in (await dry_run(service, model))["levels"]}
 
 
 async def test_a_business_nothing_was_observed_about_is_rescored_and_counted_by_the_dry_run(service, bootstrap):
@@ -49,6 +53,7 @@ async def test_a_business_nothing_was_observed_about_is_rescored_and_counted_by_
     after = await levels(service, model)
     assert after["yellow"] == (before["yellow"][0] + 1, before["yellow"][1])
     assert after["none"] == (before["none"][0], before["none"][1] + 1)
+    assert (await dry_run(service, model))["without_standing"] >= 1  # the office is told it holds no level yet
 
     r = await service.post("/models", OFFICE, {"model": model, "note": "not inspected for a year: 40 points"})
     assert r.status_code == 201, r.text
@@ -70,3 +75,4 @@ async def test_a_business_nothing_was_observed_about_is_rescored_and_counted_by_
     assert await service.standing(closed) is None
     # the dry-run and the re-scoring agree: under the model now in force, the proposal is where things are
     assert (await levels(service, model))["yellow"] == (after["yellow"][0], after["yellow"][0])
+    assert (await dry_run(service, model))["without_standing"] == 0

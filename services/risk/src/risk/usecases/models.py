@@ -49,7 +49,9 @@ async def save(deps: Deps, tx: Tx, model: RiskModel, *, note: str, actor: Princi
 
 async def dry_run(tx: Tx, model: RiskModel) -> dict:
     """How many entities each level would hold under ``model`` (from their current counts; an active entity of
-    the directory nothing was observed about as one never inspected), beside now."""
+    the directory nothing was observed about as one never inspected), beside now; and how many of them have no
+    standing yet (counted at their level in both columns, they hold it, with its alert and class, only once a
+    re-scoring reached them)."""
     unscored = await repo.unscored_entities(tx.session)
     proposed = await level_counts(tx.session, model, unscored)
     found = await repo.latest_model(tx.session)
@@ -58,7 +60,7 @@ async def dry_run(tx: Tx, model: RiskModel) -> dict:
     return {"levels": [{"level": lv.value if lv else "none",
                         "proposed": proposed.get(lv.value if lv else None, 0),
                         "current": now.get(lv.value if lv else None, 0)} for lv in levels],
-            "current_version": found[0] if found else None}
+            "current_version": found[0] if found else None, "without_standing": unscored}
 
 
 async def level_counts(session: AsyncSession, model: RiskModel, unscored: int) -> dict[str | None, int]:
