@@ -177,7 +177,8 @@ async def duplicate_candidates_of(session: AsyncSession, wanted: list[tuple[str 
                 clues.c.state.in_([s.value for s in lifecycle.OPEN_STATES])]
         if extra is not None:
             cond.append(extra.is_(None))
-        each = (select(*_CANDIDATE_COLUMNS).where(*cond).order_by(clues.c.received_at.desc(), clues.c.id.desc()).limit(limit)
+        each = (select(*_CANDIDATE_COLUMNS).where(*cond)
+                .order_by(clues.c.received_at.desc(), clues.c.id.desc()).limit(limit)
                 .lateral("candidate"))
         rows = await all_rows(session, select(asked.c.n, each).select_from(asked.join(each, true())))
         for r in rows:
