@@ -254,3 +254,9 @@ async def ensure_database(url: str) -> bool:
         return True
     finally:
         await conn.close()
+
+
+def after_commit(session: AsyncSession, effect: Callable[[], None]) -> None:
+    """Run ``effect`` once the session's transaction has committed (never if it rolls back): in-memory state (a
+    replica's revocations, a cached model) must not run ahead of the database."""
+    event.listen(session.sync_session, "after_commit", lambda _session: effect(), once=True)

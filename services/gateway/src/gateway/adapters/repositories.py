@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-from sqlalchemy import Float, and_, bindparam, delete, event, func, insert, or_, select, text, update
+from sqlalchemy import Float, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -199,13 +199,6 @@ async def purge_audit(session: AsyncSession, retention_days: int) -> int:
     res = await session.execute(delete(audit_log).where(
         audit_log.c.at < func.now() - func.make_interval(0, 0, 0, retention_days)))
     return res.rowcount
-
-
-# ---------------------------------------------------------------- the caller's transaction
-def after_commit(session: AsyncSession, effect: Callable[[], None]) -> None:
-    """Run ``effect`` once the caller's transaction has committed (never if it rolls back): in-memory state
-    (revocations, verified keys) must not run ahead of the database."""
-    event.listen(session.sync_session, "after_commit", lambda _session: effect(), once=True)
 
 
 # ---------------------------------------------------------------- rate limits (shared by the replicas)

@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from jsp_common import clock
+from jsp_common.db import after_commit
 from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
@@ -116,7 +117,7 @@ async def claims_for_api_key(deps: Deps, tx: Transaction, key: str) -> TokenClai
         raise Problem(401, "invalid API key")
     await repo.touch_credential(tx.session, key_id)
     claims = _claims(client, key_id)
-    repo.after_commit(tx.session, lambda: deps.verified_keys.put(key, claims))
+    after_commit(tx.session, lambda: deps.verified_keys.put(key, claims))
     return claims
 
 
@@ -143,7 +144,7 @@ async def sign_out(deps: Deps, tx: Transaction, token: str) -> None:
     await repo.sign_out_token(tx.session, token_digest(token), expires)
     if (ends := sessions(deps).ends(claims)) is not None:
         await repo.sign_out_token(tx.session, session_digest(claims.sid), datetime.fromtimestamp(ends, timezone.utc))
-    repo.after_commit(tx.session, lambda: deps.revocations.sign_out(token, claims.sid))
+    after_commit(tx.session, lambda: deps.revocations.sign_out(token, claims.sid))
 
 
 def principal_of(deps: Deps, claims: TokenClaims) -> Principal:

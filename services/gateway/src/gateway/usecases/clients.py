@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock
+from jsp_common.db import after_commit
 from jsp_common.outbox import Transaction
 from jsp_common.problems import Problem
 
@@ -122,4 +123,4 @@ def _stop_tokens(deps: Deps, tx: Transaction, *, credentials: Sequence[str] = ()
         if client is not None:
             deps.revocations.set_client_blocked(*client)
         deps.verified_keys.clear()
-    repo.after_commit(tx.session, apply)
+    after_commit(tx.session, apply)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock
+from jsp_common.db import after_commit
 from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
@@ -43,7 +43,7 @@ async def save(deps: Deps, tx: Tx, model: RiskModel, *, note: str, actor: Princi
     version = await repo.add_model(tx.session, model, note=note, created_by=actor.subject)
     # Forgotten once the version is committed, not before: a poll reading the model meanwhile kept the old one for
     # the cache's seconds (a device of the new version's metric refused, events scored under the old version).
-    event.listen(tx.session.sync_session, "after_commit", lambda _: deps.model.invalidate(), once=True)
+    after_commit(tx.session, deps.model.invalidate)
     return {"version": version, "note": note}
 
 
