@@ -3,10 +3,17 @@ nothing was ever observed about: "not inspected for a year" counts from the star
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy import text
+
+from jsp_common import clock
+from jsp_common.outbox import SessionTx
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, of_type, tail, wait_until
 
 from risk.adapters import repository as repo
+from risk.usecases import scoring
 from risk.usecases.models import rescore_all
 
 # A database of its own: a full re-scoring under a model that weighs "not inspected" reaches every entity of the
@@ -76,3 +83,33 @@ async def test_a_business_nothing_was_observed_about_is_rescored_and_counted_by_
     # the dry-run and the re-scoring agree: under the model now in force, the proposal is where things are
     assert (await levels(service, model))["yellow"] == (after["yellow"][0], after["yellow"][0])
     assert (await dry_run(service, model))["without_standing"] == 0
+
+
+async def count_a_clue(service, session, uscc: str, ref: str) -> None:
+    """A clue about the business counted in ``session`` (what the clue events' handler records); ``ref`` names the
+    clue (counted once, whichever business)."""
+    await scoring.observe(service.deps, SessionTx(session, "/test"), [
+        {"uscc": uscc, "indicator": "clues_received", "ref": ref, "at": clock.now()}], now=clock.now())
+
+
+async def waiting_on_a_lock(service) -> bool:
+    async with service.deps.db.transaction() as s:
+        return bool((await s.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ))).scalar_one())
+
+
+async def test_a_clue_counted_while_a_rescoring_runs_is_not_overwritten_by_it(service):
+    uscc = new_uscc()
+    await service.entity(uscc, [SAMR])
+    async with service.deps.db.transaction() as s:
+        await count_a_clue(service, s, uscc, f"{uscc}-1")
+    assert (await service.standing(uscc))["counts"]["clues_received"] == 1.0
+    # a second clue is being counted (its standing locked, not yet committed) when a full re-scoring reaches the
+    # business: the re-scoring waits for it and counts it, rather than writing its older count over it
+    async with service.deps.db.transaction() as s:
+        await count_a_clue(service, s, uscc, f"{uscc}-2")
+        rescoring = asyncio.create_task(rescore_all(service.deps))
+        await wait_until(lambda: waiting_on_a_lock(service), what="the re-scoring waiting for the business's lock")
+    await rescoring
+    assert (await service.standing(uscc))["counts"]["clues_received"] == 2.0

@@ -207,21 +207,18 @@ async def update_standings(session: AsyncSession, usccs: list[str], values: list
 
 
 # The standings and the directory's active entities after a USCC, merged in USCC order: at most a page of each,
-# read along its primary key (the directory may hold millions nothing was observed about); an entity in both is
-# its standing's row.
+# read along its primary key (the directory may hold millions nothing was observed about).
 _ACTIVE = EntityStatus.ACTIVE.value
-_PAGE = ("SELECT DISTINCT ON (uscc) uscc, level, credit_class, corrected_class, scored_at, standing FROM ("
-         "(SELECT uscc, level, credit_class, corrected_class, scored_at, true AS standing FROM standings "
-         "WHERE uscc > $1 ORDER BY uscc LIMIT $2) UNION ALL "
-         "(SELECT uscc, NULL, NULL, NULL, NULL::timestamptz, false FROM " + entities.name + " "
+_PAGE = ("SELECT uscc, bool_or(standing) FROM ("
+         "(SELECT uscc, true AS standing FROM standings WHERE uscc > $1 ORDER BY uscc LIMIT $2) UNION ALL "
+         "(SELECT uscc, false FROM " + entities.name + " "
          "WHERE uscc > $1 AND status = '" + _ACTIVE + "' ORDER BY uscc LIMIT $2)"
-         ") AS p ORDER BY uscc, standing DESC LIMIT $2")
+         ") AS p GROUP BY uscc ORDER BY uscc LIMIT $2")
 
 
-async def standings_page(session: AsyncSession, after: str, limit: int) -> list[tuple]:
+async def standings_page(session: AsyncSession, after: str, limit: int) -> list[tuple[str, bool]]:
     """The next ``limit`` entities after USCC ``after``, those with a standing and the directory's active ones,
-    as (uscc, level, credit_class, corrected_class, scored_at, has a standing): what a re-scoring compares
-    against (an entity without a standing has none of these yet)."""
+    as (uscc, has a standing)."""
     return [tuple(r) for r in await (await driver_connection(session)).fetch(_PAGE, after, limit)]
 
 

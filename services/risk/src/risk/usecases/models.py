@@ -103,21 +103,23 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
             if not page:
                 break
             # the directory's entities nothing was observed about: their standing row, as an event's entity gets
-            await repo.ensure_standings(session, {p[0]: [] for p in page if not p[5]})
-            counts = await repo.counts_for(session, page[0][0], page[-1][0], windows)
-            usccs, values, follow = [], [], {}
-            for uscc, level, klass, corrected, scored_at, _ in page:
+            await repo.ensure_standings(session, {uscc: [] for uscc, has in page if not has})
+            # the page's standings locked (in key order, as every writer locks them) before their counts are read:
+            # an event's observations committed meanwhile are counted, not overwritten by an older assessment
+            usccs = [uscc for uscc, _ in page]
+            locked = await repo.standings_locked(session, usccs)
+            counts = await repo.counts_for(session, usccs[0], usccs[-1], windows)
+            values, follow = [], {}
+            for uscc in usccs:
+                was = locked[uscc]
                 a, row = assess(counts.get(uscc, {}))
-                usccs.append(uscc)
                 values.append(row)
-                if level != (a.level.value if a.level else None) or \
-                        credit.follows({"credit_class": klass, "corrected_class": corrected}, a):
-                    follow[uscc] = scored_at
+                if was["level"] != (a.level.value if a.level else None) or credit.follows(was, a):
+                    follow[uscc] = was["scored_at"]
             await repo.update_standings(session, usccs, values, now)
-            # level or class moved: the full standings, locked, as for events; each entity's events with ids from
+            # level or class moved: alerts and classes follow as for events; each entity's events with ids from
             # the entity, the model version and when it was scored before (a rescoring run again on a restored
             # database issues the ids it first issued)
-            locked = await repo.standings_locked(session, list(follow)) if follow else {}
             moving = [(scan.caused_by("risk.rescore", uscc, version, scored_at), locked[uscc],
                        assess(counts.get(uscc, {}))[0]) for uscc, scored_at in follow.items()]
             await alerts.evaluate_many(deps, scan, moving, model, now=now)
