@@ -72,7 +72,10 @@ ENVELOPE_SCHEMA = {
     "required": ["specversion", "id", "source", "type", "time", "data"],
     "properties": {
         "specversion": {"type": "string", "const": "1.0"},
-        "id": {"type": "string", **_limits("id"), "description": "Unique per event; consumers de-duplicate on it."},
+        "id": {"type": "string", **_limits("id"), "description": (
+            "Unique per event across every producer (a UUID, or one prefixed by the producer): consumers "
+            "de-duplicate on the id alone, not on source and id, so an event whose id was taken in before is "
+            "skipped as a copy.")},
         "source": {"type": "string", **_limits("source"), "description": "The producing system, e.g. /jsp/registry."},
         "type": {"type": "string", **_limits("type")},
         "time": {"type": "string", "format": "date-time", "description": "RFC 3339, with its offset."},
