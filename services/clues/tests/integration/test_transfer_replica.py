@@ -90,6 +90,11 @@ async def test_transfer_to_public_security_with_timers(service, bootstrap):
         r = await service.post(f"/case-transfers/{tr['id']}/police-decision", mps,
                                {"open_case": True, "reason": "涉嫌生产销售假药罪", "case_ref": "郑公立字〔2026〕88号"})
         assert r.json()["status"] == "case_opened"
+        # the case is the police's now: it is not transferred again
+        again = await service.post(f"/clues/{clue_id}/case-transfers", samr, {
+            "documents": ["transfer_letter", "investigation_report"], "team": ["王执法", "李执法"]})
+        assert again.status_code == 409 and again.json()["transfer_status"] == "case_opened", again.text
+        assert "郑公立字〔2026〕88号" in again.json()["detail"]
         changes = await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"]), count=5)
     assert [m.envelope.data["change"] for m in changes] == ["requested", "timer_overdue", "approved", "handed_over",
                                                             "case_opened"]

@@ -20,6 +20,9 @@ DECLINED = "declined"
 RECEIVED = "received"      # from the police
 ACCEPTED = "accepted"      # from the police, taken up by the department
 OPEN_TO_POLICE = frozenset({PENDING_APPROVAL, APPROVED, HANDED_OVER})  # a transfer to the police under way
+# no new transfer of the case while one is under way, nor once the police opened a criminal case on it (it is
+# theirs); after a refusal by the agency head or the police declining, the case team may ask again
+NO_NEW_TRANSFER = OPEN_TO_POLICE | {CASE_OPENED}
 
 # action -> (statuses it is allowed in, resulting status)
 ACTIONS = {

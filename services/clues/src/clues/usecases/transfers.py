@@ -74,10 +74,12 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *
     if errors:
         raise Problem(422, "the transfer request is incomplete: " + "; ".join(e["reason"] for e in errors),
                       errors=errors)
-    for under_way in await transfer_rows.transfers_of_clue(tx.session, clue_id, direction="to_police"):
-        if under_way["status"] in rules.OPEN_TO_POLICE:
-            raise Problem(409, f"the case is being transferred already ({under_way['id']}, {under_way['status']})",
-                          transfer_id=under_way["id"], transfer_status=under_way["status"])
+    for earlier in await transfer_rows.transfers_of_clue(tx.session, clue_id, direction="to_police"):
+        if earlier["status"] in rules.NO_NEW_TRANSFER:
+            why = (f"the police opened a criminal case on it ({earlier['id']}, case {earlier['case_ref'] or 'no ref'})"
+                   if earlier["status"] == rules.CASE_OPENED else
+                   f"the case is being transferred already ({earlier['id']}, {earlier['status']})")
+            raise Problem(409, why, transfer_id=earlier["id"], transfer_status=earlier["status"])
     division = _division_of(clue, clue["lead_department"])
     police = (access.check_department(police_department, "police_department") if police_department
               else departments.department_for("mps", division).code)
