@@ -1,7 +1,8 @@
 """What two departments (or a department and the office) do at the same moment: a plan joins one joint task
 only, the cap on inspections per entity per year, across all departments, holds from draw to draw, an
-entity's results are published once and a draw is not abandoned under results being recorded; two loads of
-the same inspectors in different orders do not deadlock.
+entity's results are published once and a draw is not abandoned under results being recorded; a publication
+that waited is not passed over by a reader of the public feed; two loads of the same inspectors in different
+orders do not deadlock.
 
 Each test holds one request's transaction open (the use case called directly) while the other request comes
 through the API, then lets the first commit once the second has finished or is waiting for it."""
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import AsyncIterator
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from jsp_common import clock
 from jsp_common.outbox import SessionTx
@@ -22,7 +23,7 @@ from jsp_common.principal import Principal, Role
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, unique, until_waiting_or_done
 
-from inspection.adapters.tables import targets
+from inspection.adapters.tables import inspection_requests, targets
 from inspection.api.schemas import InspectorIn
 from inspection.usecases import directory as directory_uc
 from inspection.usecases import draws as draw_uc
@@ -127,6 +128,35 @@ async def test_an_entity_s_results_are_published_once_even_when_published_twice_
     assert r.status_code == 409 and "already published" in r.json()["detail"], r.text
     now = (await service.get(f"/tasks/{task_id}/targets/{uscc}", dept(SAMR))).json()
     assert datetime.fromisoformat(now["published_at"]) == first["published_at"]  # the first publication stands
+
+
+async def test_a_publication_that_waited_is_not_passed_over_by_a_reader_of_the_public_feed(service):
+    """An entity's publication waits (a draw holds the targeted inspection asked for it) while another entity's is
+    published: a reader of the public feed, paging by time, who has read the other is given it next."""
+    waiting, other = [await performed_draw(service) for _ in range(2)]
+    for _, task_id, uscc, items in (waiting, other):
+        r = await service.post(f"/tasks/{task_id}/targets/{uscc}/results", dept(SAMR),
+                               {"inspected_on": str(clock.today()), "items": items})
+        assert r.status_code == 201, r.text
+    async with service.deps.db.transaction() as s:  # a risk alert asked for a targeted inspection of the entity
+        await s.execute(insert(inspection_requests).values(
+            request_id=unique("RQ"), alert_id=unique("AL"), uscc=waiting[2], level="red", score=80.0,
+            departments=[SAMR], reason="燃气报警", requested_at=clock.now()))
+
+    async def feed_after(since: str) -> list[dict]:
+        return (await service.get("/public/results", params={"since": since, "limit": 1000})).json()
+
+    async with service.deps.db.transaction() as a_draw:  # a draw taking the request in holds it until it ends
+        await a_draw.execute(select(inspection_requests).where(inspection_requests.c.uscc == waiting[2])
+                             .with_for_update())
+        first = await meanwhile(service, service.post(f"/tasks/{waiting[1]}/targets/{waiting[2]}/publication",
+                                                      dept(SAMR)))
+        r = await service.post(f"/tasks/{other[1]}/targets/{other[2]}/publication", dept(SAMR))
+        assert r.status_code == 200, r.text
+        read = await feed_after((datetime.fromisoformat(r.json()["published_at"]) - timedelta(seconds=1)).isoformat())
+        assert other[2] in {f["uscc"] for f in read} and waiting[2] not in {f["uscc"] for f in read}
+    assert (await first).status_code == 200
+    assert waiting[2] in {f["uscc"] for f in await feed_after(read[-1]["published_at"])}
 
 
 async def test_a_draw_is_not_abandoned_while_its_first_results_are_recorded(service):

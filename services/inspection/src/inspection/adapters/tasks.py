@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, tuple_, update
@@ -15,6 +15,8 @@ from .tables import draws, plans, results, targets, tasks
 
 # The key of the lock draws are performed under, one at a time (an advisory lock of this service's database).
 _DRAWS_IN_TURN = 0x4A5350_4452415753  # "JSP" "DRAWS"
+# The key of the lock publications take their moment in the public feed under.
+_FEED_IN_TURN = 0x4A5350_46454544  # "JSP" "FEED"
 
 
 def _one(row) -> dict | None:
@@ -163,6 +165,15 @@ async def recognised(session: AsyncSession, items: list[str], start: date, end: 
 
 
 # ------------------------------------------------------------------ publication
+async def feed_moment(session: AsyncSession, now: datetime) -> datetime:
+    """The moment a publication enters the public feed, after every publication before it: publications take
+    turns (a lock held until this transaction ends), each later than the latest one published, so a reader
+    paging the feed by time never passes over a publication that committed after one it has read."""
+    await session.execute(select(func.pg_advisory_xact_lock(_FEED_IN_TURN)))
+    latest = (await session.execute(select(func.max(targets.c.published_at)))).scalar()
+    return now if latest is None or now > latest else latest + timedelta(microseconds=1)
+
+
 async def published(session: AsyncSession, *, since: datetime | None, limit: int) -> list[dict]:
     q = select(targets, tasks.c.matter_code, tasks.c.lead_department).join(tasks, tasks.c.id == targets.c.task_id) \
         .where(targets.c.published_at.is_not(None))

@@ -138,9 +138,10 @@ async def publish(tx: Transaction, actor: Principal, task_id: str, uscc: str) ->
         raise Problem(409, f"the results of {uscc} in {task_id} are already published")
     if not current["complete"]:
         raise Problem(409, "some items have no result yet; publish when every item is recorded")
-    at = clock.now()
+    # targeted inspections asked for: done (first: a draw taking them in holds them until it ends)
+    await requests_repo.cover(tx.session, uscc, clock.now())
+    at = await repo.feed_moment(tx.session, clock.now())
     await repo.set_target(tx.session, task_id, uscc, published_at=at)
-    await requests_repo.cover(tx.session, uscc, at)   # targeted inspections asked for: done
     await tx.emit(topics.INSPECTION_RESULTS, published_event(task, current, at), key=uscc)
     return {**current, "published_at": at}
 
