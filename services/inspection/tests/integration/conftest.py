@@ -98,10 +98,10 @@ class Service:
         return await self.client.get(path, headers=who or {}, **kw)
 
     async def matter(self, lead: str = "samr-410100", co: tuple[str, ...] = ("nhc-410100",), kind: str = "key",
-                     division: str = "410100") -> dict:
+                     division: str = "410100", items: list[dict] | None = None) -> dict:
         code = unique("M").replace("-", "")[:40]
-        items = [{"code": f"{code}-S1", "department": lead, "title": "经营许可与进货查验"}] + \
-                [{"code": f"{code}-{d[:3].upper()}1", "department": d, "title": "从业人员健康"} for d in co]
+        items = items or [{"code": f"{code}-S1", "department": lead, "title": "经营许可与进货查验"}] + \
+            [{"code": f"{code}-{d[:3].upper()}1", "department": d, "title": "从业人员健康"} for d in co]
         r = await self.post("/batches", OFFICE, {"division_code": division, "title": "第一批", "matters": [{
             "code": code, "name": "餐饮食品安全联合抽查", "domain": "food", "division_code": division, "kind": kind,
             "lead_department": lead, "cooperating_departments": list(co), "legal_basis": "《食品安全法》",

@@ -166,7 +166,8 @@ async def test_each_recording_with_a_problem_raises_a_clue_of_its_own(service, b
 
 async def test_a_result_counts_for_the_other_departments_on_the_same_items(service):
     """Mutual recognition: once the items have an accepted result in the period, a later joint task of the
-    same matter does not visit the entity for them again (every entity is class D, drawn at 100%)."""
+    same matter does not visit the entity for them again (every entity is class D, drawn at 100%); a task of
+    another matter whose items have the same codes does."""
     from jsp_testkit.samples import new_uscc
 
     industry = new_industry()
@@ -188,6 +189,15 @@ async def test_a_result_counts_for_the_other_departments_on_the_same_items(servi
     rec = (await service.get(f"/public/draws/{d['draw_id']}")).json()["record"]
     assert sorted(rec["recognised"][x["uscc"]]) == sorted(items)
     assert sorted(t["uscc"] for t in rec["targets"]) == sorted(set(classes) - {x["uscc"]})
+    # another matter whose items happen to have the same codes: its items are others, the entity is visited
+    other = await service.matter(items=matter["items"])
+    plans = [await service.plan(d, other["code"], industry, {"D": 1.0}, **PERIOD) for d in (SAMR, NHC)]
+    third = (await service.post("/tasks", OFFICE, {"plan_ids": [p["id"] for p in plans]})).json()
+    d = (await service.post(f"/tasks/{third['id']}/draws", OFFICE)).json()
+    assert (await service.post(f"/draws/{d['draw_id']}/perform", OFFICE)).status_code == 200
+    rec = (await service.get(f"/public/draws/{d['draw_id']}")).json()["record"]
+    # the entity is visited; the others were visited twice this year, the yearly cap
+    assert rec["recognised"] == {} and [t["uscc"] for t in rec["targets"]] == [x["uscc"]]
 
 
 async def test_a_department_records_its_own_items_and_no_day_before_the_draw(service):

@@ -152,12 +152,16 @@ async def results_of(session: AsyncSession, task_id: str, uscc: str) -> list[dic
     return dicts(await session.execute(q))
 
 
-async def recognised(session: AsyncSession, items: list[str], start: date, end: date) -> dict[str, list[str]]:
-    """Items with an accepted result in [start, end], per entity (mutual recognition)."""
+async def recognised(session: AsyncSession, matter_code: str, items: list[str], start: date, end: date
+                     ) -> dict[str, list[str]]:
+    """The matter's items with an accepted result in [start, end], per entity (mutual recognition): an item is
+    its matter's (another matter may use the same code for another item)."""
     if not items:
         return {}
     q = (select(results.c.uscc, results.c.item_code).distinct()
-         .where(results.c.item_code.in_(items), results.c.inspected_on.between(start, end)))
+         .join(tasks, tasks.c.id == results.c.task_id)
+         .where(tasks.c.matter_code == matter_code, results.c.item_code.in_(items),
+                results.c.inspected_on.between(start, end)))
     out: dict[str, list[str]] = {}
     for uscc, item in (await session.execute(q)).all():
         out.setdefault(uscc, []).append(item)

@@ -87,7 +87,8 @@ async def draw_input(deps: Deps, tx: Transaction, task: dict, seed: str, draw_id
         strata[p["id"]] = joint.strata_from_ranked(ratios, snaps, lowest)
         populations[p["id"]] = number
     items = sorted({i for p in plans for i in p["items"]})
-    recognised = await repo.recognised(session, items, task["period_start"], task["period_end"])
+    recognised = await repo.recognised(session, task["matter_code"], items, task["period_start"],
+                                       task["period_end"])
     pools = {d: eligible(pool, task["period_end"]) for d, pool in (await directory.pools(session, task["departments"])).items()}
     load = await directory.loads(session, [i.id for pool in pools.values() for i in pool], task["period_start"],
                                  task["period_end"])
