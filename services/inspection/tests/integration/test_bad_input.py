@@ -112,6 +112,24 @@ async def test_a_plan_whose_filter_matches_no_entity_is_refused(service):
     assert await _count(service, plans) == before
 
 
+async def test_a_task_with_a_province_and_a_city_department_of_one_agency_is_refused(service):
+    """Under a province matter a city department of the lead agency carries out the province's items: both in one
+    task would inspect the same items twice, and which of them led depended on their plans' ids."""
+    industry = new_industry()
+    await service.entities(2, industry)
+    matter = await service.matter(lead="samr-410000", co=("nhc-410000",), division="410000")
+    ps = [await service.plan(d, matter["code"], industry, {"B": 0.2}) for d in ("samr-410000", SAMR, NHC)]
+    before = await _count(service, tasks)
+    r = await service.post("/tasks", OFFICE, {"plan_ids": [p["id"] for p in ps]})
+    assert r.status_code == 409 and r.json()["errors"] == [{"field": "plan_ids", "reason": (
+        "one plan per agency: samr-410000, samr-410100 carry out the same items of the matter (a joint task for "
+        "each)")}], r.text
+    assert await _count(service, tasks) == before
+    for own in (ps[0], ps[1]):  # each with the other departments' plans: led by its samr department
+        r = await service.post("/tasks", OFFICE, {"plan_ids": [own["id"]] + ([ps[2]["id"]] if own is ps[0] else [])})
+        assert r.status_code == 201 and r.json()["lead_department"] == own["department"], r.text
+
+
 async def test_an_inspector_pool_too_small_refuses_the_draw_on_the_record_without_targets(service):
     luoyang = "samr-410300"
     industry = new_industry()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -98,8 +99,8 @@ async def visible_plan(session: AsyncSession, actor: Principal, plan_id: str) ->
 
 
 async def create_task(tx: Transaction, actor: Principal, plan_ids: list[str]) -> dict:
-    """A joint task over plans of one matter version and one period, one per department; the lead is the
-    department of the matter's lead agency, and only it (or the office) creates the task."""
+    """A joint task over plans of one matter version and one period, one per department and agency; the lead is
+    the department of the matter's lead agency, and only it (or the office) creates the task."""
     plan_ids = sorted(set(plan_ids))
     # Locked (in id order) until the task is written: a request for a task over one of these plans at the same
     # moment waits, then finds the plan taken.
@@ -114,6 +115,12 @@ async def create_task(tx: Transaction, actor: Principal, plan_ids: list[str]) ->
         errors.append({"field": "plan_ids", "reason": "the plans are of different periods"})
     if len({p["department"] for p in found}) < len(found):
         errors.append({"field": "plan_ids", "reason": "one plan per department"})
+    else:
+        agencies = Counter(_agency(p["department"]) for p in found)
+        shared = sorted(p["department"] for p in found if agencies[_agency(p["department"])] > 1)
+        if shared:  # a province matter's city department carries out its agency's items: the same items twice
+            errors.append({"field": "plan_ids", "reason": "one plan per agency: " + ", ".join(shared) + " carry out "
+                           "the same items of the matter (a joint task for each)"})
     taken = await repo.plans_in_tasks(tx.session, plan_ids)
     if taken:
         errors.append({"field": "plan_ids", "reason": f"already in a joint task: {', '.join(taken)}"})
