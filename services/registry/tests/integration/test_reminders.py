@@ -3,7 +3,7 @@ overdue once its responsibility for that entity ended."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from jsp_common import clock
 from jsp_common.topics import NOTIFICATIONS, department_topic
@@ -51,4 +51,46 @@ async def test_a_department_no_longer_responsible_is_not_reminded_to_acknowledge
     async with tail(bootstrap, SAMR_ZZ) as t:
         assert (await registry.call("POST", f"/notifications/{first}/acknowledgement", samr)).status_code == 200
         await t.wait_for(kit.mine(of_type("registry.notification.acknowledged.v1", notification_id=first,
+                                          was_overdue=False)))
+
+
+async def test_a_deadline_counted_again_to_a_later_time_is_no_longer_overdue_nor_reminded_before_it(
+        registry, raw_producer, bootstrap, kit):
+    """An acknowledge-by time counted provisionally (the year's holidays not published) passed and the regulator was
+    reminded; the schedule published moved the time days ahead. The notice stayed overdue, was reminded every
+    working day until then, and acknowledged in time it counted as late."""
+    code = kit.new_uscc("410105")
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(code)), code)
+        [new] = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code, "new_responsibility")))
+    nid, deps = new.envelope.data["notification_id"], registry.runtime.deps
+    issued = datetime.fromisoformat(new.envelope.data["issued_at"])
+    counted = issued + timedelta(hours=1)  # as counted provisionally, then reached and passed
+    await registry.fetchval("UPDATE notifications SET acknowledge_by = $2, next_reminder_at = $2, "
+                            "acknowledge_by_provisional = true WHERE id = $1 RETURNING id", nid, counted)
+    reminded_at = counted + timedelta(minutes=1)
+    while await notifications.remind_overdue(deps, now=reminded_at):
+        pass
+    assert await registry.fetchval("SELECT reminder_count FROM notifications WHERE id = $1", nid) == 1
+
+    # The schedule is published: counted again, the time is days ahead.
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        assert await notifications.recompute_deadlines(deps, [], now=reminded_at) >= 1
+        [moved] = await t.wait_for(kit.mine(of_type("registry.notification.due-changed.v1", notification_id=nid)))
+    due = datetime.fromisoformat(moved.envelope.data["acknowledge_by"])
+    assert due > reminded_at + timedelta(days=1) and moved.envelope.data["previous_passed"] is True
+
+    samr = kit.department("samr-410100")
+    shown = (await registry.call("GET", f"/notifications/{nid}", samr)).json()
+    assert (shown["overdue"], shown["reminder_count"]) == (False, 1)  # the reminder sent stays on the record
+    listed = (await registry.call("GET", f"/notifications?uscc={code}&overdue=true", samr)).json()
+    assert listed["total"] == 0
+    # Not reminded again before the new time (it was, every working day); first at it.
+    while await notifications.remind_overdue(deps, now=due - timedelta(minutes=1)):
+        pass
+    assert await registry.fetchval("SELECT reminder_count FROM notifications WHERE id = $1", nid) == 1
+    assert await registry.fetchval("SELECT next_reminder_at FROM notifications WHERE id = $1", nid) == due
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        assert (await registry.call("POST", f"/notifications/{nid}/acknowledgement", samr)).status_code == 200
+        await t.wait_for(kit.mine(of_type("registry.notification.acknowledged.v1", notification_id=nid,
                                           was_overdue=False)))

@@ -97,6 +97,7 @@ async def to_recount(session: AsyncSession, *, after: tuple[datetime, str] | Non
 
 
 async def set_due(session: AsyncSession, notification_id: str, *, acknowledge_by: datetime, provisional: bool,
-                  next_reminder_at: datetime | None) -> None:
+                  next_reminder_at: datetime | None, overdue_since: datetime | None) -> None:
     await session.execute(update(notifications).where(notifications.c.id == notification_id).values(
-        acknowledge_by=acknowledge_by, acknowledge_by_provisional=provisional, next_reminder_at=next_reminder_at))
+        acknowledge_by=acknowledge_by, acknowledge_by_provisional=provisional, next_reminder_at=next_reminder_at,
+        overdue_since=overdue_since))

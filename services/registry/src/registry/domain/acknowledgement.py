@@ -27,6 +27,23 @@ def _acknowledge_by(calendar: WorkCalendar, generation: int, issued_at: datetime
     return Due(at, calendar.is_provisional(issued_at, at))
 
 
+@dataclass(frozen=True)
+class Reminding:
+    next_at: datetime | None         # the next reminder
+    overdue_since: datetime | None   # reminded as overdue since (None: not overdue)
+
+
+def recounted(due: Due, *, now: datetime, reminder_count: int, next_reminder_at: datetime | None,
+              overdue_since: datetime | None) -> Reminding:
+    """A notification's reminders once its acknowledge-by time is counted again as ``due`` (a holiday schedule
+    published or corrected). A time not reached yet: the notification is not overdue (reminders sent while the old
+    time had passed stay counted, and the next one takes the next number) and is first reminded at that time. A
+    time passed: a reminder not yet sent is due at it, one already sent keeps its own schedule."""
+    if due.at > now:
+        return Reminding(due.at, None)
+    return Reminding(due.at if reminder_count == 0 else next_reminder_at, overdue_since)
+
+
 def is_overdue(*, acknowledged_at: datetime | None, overdue_since: datetime | None, acknowledge_by: datetime,
                now: datetime, superseded: bool = False) -> bool:
     """Not acknowledged, and either already reminded as overdue or past its acknowledge-by time; never a superseded

@@ -24,7 +24,7 @@ from ..adapters import adjudication as cases
 from ..adapters import notifications as notes
 from ..deps import Deps
 from ..domain.access import can_see_entity
-from ..domain.acknowledgement import Due, acknowledge_by, is_overdue
+from ..domain.acknowledgement import Due, acknowledge_by, is_overdue, recounted
 from .responsibility import SYSTEM
 
 log = get_logger(__name__)
@@ -109,10 +109,10 @@ async def _recount(deps: Deps, tx: Tx, row: dict[str, Any], *, reason: str, now:
 
 async def _announce_due(tx: Tx, row: dict[str, Any], due: Due, *, reason: str, now: datetime) -> None:
     session = tx.session
-    # A reminder not yet sent was due at the old time; one already sent keeps its own schedule.
-    next_at = due.at if row["reminder_count"] == 0 else row["next_reminder_at"]
+    reminding = recounted(due, now=now, reminder_count=row["reminder_count"],
+                          next_reminder_at=row["next_reminder_at"], overdue_since=row["overdue_since"])
     await notes.set_due(session, row["id"], acknowledge_by=due.at, provisional=due.provisional,
-                        next_reminder_at=next_at)
+                        next_reminder_at=reminding.next_at, overdue_since=reminding.overdue_since)
     passed = now > row["acknowledge_by"]
     await cases.add_decision(session, uscc=row["uscc"], action="notification_due_changed", actor=SYSTEM, now=now,
                              details={"notification_id": row["id"], "department": row["department"],
