@@ -89,6 +89,41 @@ async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(reg
         good + [unmatched]), what="imported records published")
 
 
+async def test_an_import_that_assigns_or_closes_a_waiting_entity_withdraws_its_case(registry, registry_settings,
+                                                                                   kit, tmp_path):
+    """Entities no rule matched wait for the office; a later import's row the rules match, or of the business
+    deregistered, assigned or closed them but left their cases open: the office still saw them in its queue, and
+    deciding one overrode the import's assignment and told departments to supervise a deregistered business."""
+    matched, closed = kit.new_uscc("410302"), kit.new_uscc("410302")
+    consulting = dict(industry_code="7215", business_scope="企业管理咨询", licences="")
+    path, rejects = tmp_path / "directory.csv", tmp_path / "rejects.csv"
+    write_csv(path, [row(matched, **consulting), row(closed, **consulting)])
+    first = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
+    assert first.adjudication_cases == 2
+    opened = {c: await registry.fetchval("SELECT id FROM adjudication_cases WHERE uscc = $1 AND status = 'open'", c)
+              for c in (matched, closed)}
+
+    # A food shop now (the market regulator's), and the other deregistered.
+    write_csv(path, [row(matched, approved_on="2020-01-01"),
+                     row(closed, **consulting, approved_on="2020-01-01", status="注销", closed_on="2021-06-01")])
+    again = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
+    assert (again.updated, again.adjudication_cases, again.cases_withdrawn) == (2, 0, 2)
+    office = kit.OFFICE
+    entity = (await registry.call("GET", f"/entities/{matched}", office)).json()
+    assert (entity["assignment_state"], entity["responsible_departments"]) == ("assigned", ["samr-410300"])
+    for code, case_id in opened.items():
+        case = (await registry.call("GET", f"/adjudication/{case_id}", office)).json()
+        assert case["status"] == "withdrawn", case
+        decided = await registry.call("POST", f"/adjudication/{case_id}/decision", office,
+                                      json={"departments": ["mofcom-410300"]})
+        assert decided.status_code == 409, decided.text
+        history = (await registry.call("GET", f"/entities/{code}/history", office)).json()
+        assert {"action": "adjudication_withdrawn", "actor": "import",
+                "details": {"case_id": case_id, "cause": "import"}}.items() <= history["decisions"][-1].items()
+    entity = (await registry.call("GET", f"/entities/{matched}", office)).json()
+    assert (entity["assignment_source"], entity["responsible_departments"]) == ("rules", ["samr-410300"])
+
+
 async def test_rows_that_are_not_the_register_s_text_are_rejected_alone(registry, registry_settings, kit, tmp_path):
     """A NUL in a name, a row saved as GBK, half a surrogate pair escaped in JSON: each made the whole load fail
     (PostgreSQL's COPY refuses a NUL, the chunk could not be decoded or encoded), so no row was loaded. A text

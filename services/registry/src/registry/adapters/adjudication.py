@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,11 +33,25 @@ async def open_case(session: AsyncSession, *, case_id: str, uscc: str, reason: s
         adjudication_cases.c.uscc == uscc, adjudication_cases.c.status == "open"))).scalar_one()
 
 
-async def withdraw_open_case(session: AsyncSession, *, uscc: str, actor: str, note: str, now: datetime) -> str | None:
-    return (await session.execute(
-        update(adjudication_cases).where(adjudication_cases.c.uscc == uscc, adjudication_cases.c.status == "open")
+async def withdraw_open_cases(session: AsyncSession, usccs: Sequence[str], *, actor: str, note: str,
+                              now: datetime) -> list[tuple[str, str]]:
+    """Withdraw the open case of each of ``usccs`` (no longer needed): (USCC, case id) of those there were."""
+    return [tuple(r) for r in (await session.execute(
+        update(adjudication_cases).where(adjudication_cases.c.uscc.in_(list(usccs)),
+                                         adjudication_cases.c.status == "open")
         .values(status="withdrawn", decided_at=now, decided_by=actor, note=note)
-        .returning(adjudication_cases.c.id))).scalar()
+        .returning(adjudication_cases.c.uscc, adjudication_cases.c.id))).all()]
+
+
+async def waiting_no_longer(session: AsyncSession) -> list[str]:
+    """The entities an open case waits for that no longer wait themselves, locked in USCC order (as the intake locks
+    them): assigned, and closed or waiting for no rule matching (a change the bulk import made, which writes the
+    records alone). A department's dispute of an entity the rules assign stays for the office."""
+    return list((await session.execute(
+        select(entities.c.uscc).where(entities.c.assignment_state == "assigned", exists().where(
+            adjudication_cases.c.uscc == entities.c.uscc, adjudication_cases.c.status == "open",
+            or_(adjudication_cases.c.reason == "no_rule_matched", entities.c.status != "active")))
+        .order_by(entities.c.uscc).with_for_update(of=entities))).scalars())
 
 
 async def case_for_decision(session: AsyncSession, case_id: str):

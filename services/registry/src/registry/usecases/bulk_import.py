@@ -16,8 +16,10 @@ into ``entities`` (``adapters.bulk``).
 * Rejected rows go to a CSV file with the line number, field and reason; every good row is loaded.
 * Imported entities are *not* notified to departments (an existing directory is already supervised)
   and are not written to the per-entity history; the run is one entry in ``decisions``. Rows no rule
-  matches wait in the office's adjudication queue. Their ``registry.entity.changed.v1`` events are
-  published afterwards by the service's replicate job (records with ``published_version < version``).
+  matches wait in the office's adjudication queue; the open case of an entity the load assigns by rules or closes
+  is withdrawn, as the intake withdraws it (``usecases.responsibility.withdraw_cases``). Their
+  ``registry.entity.changed.v1`` events are published afterwards by the service's replicate job (records with
+  ``published_version < version``).
 """
 
 from __future__ import annotations
@@ -39,12 +41,15 @@ import asyncpg
 from jsp_common import clock
 from jsp_common.db import Database, asyncpg_dsn
 
+from ..adapters import adjudication as cases
 from ..adapters import bulk
 from ..adapters import rules as rule_sets
 from ..adapters.import_files import Chunk, csv_header, parse_chunk, progress_bar, read_chunks
+from ..adapters.writes import Writes
 from ..domain.import_rows import ENTITY_COLUMNS, RowChecker, RowError
 from ..domain.rules import CompiledRules
 from ..settings import Settings
+from .responsibility import withdraw_cases
 from .rules import rule_set_in_force
 
 
@@ -57,6 +62,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     adjudication_cases: int = 0
+    cases_withdrawn: int = 0
     seconds: float = 0.0
     rejects_path: Path | None = None
 
@@ -65,7 +71,7 @@ class ImportReport:
         return (f"read {self.read} rows, loaded {self.loaded} ({self.inserted} new, {self.updated} changed, "
                 f"{self.unchanged} unchanged or older than the directory), rejected {self.rejected}"
                 f"{f' (see {self.rejects_path})' if self.rejected else ''}; {self.adjudication_cases} sent to "
-                f"adjudication; {self.seconds:.1f}s, {rate:,.0f} rows/s")
+                f"adjudication, {self.cases_withdrawn} cases withdrawn; {self.seconds:.1f}s, {rate:,.0f} rows/s")
 
 
 # ------------------------------------------------------------------ worker processes
@@ -130,9 +136,11 @@ async def run_import(settings: Settings, path: Path, *, fmt: str, rejects_path: 
             report = await _load_into_empty_directory(run, actor)
         if report is None:
             report = await _load_through_staging(run, actor, rebuild_indexes)
+        report.cases_withdrawn = await _withdraw_cases(settings, actor)
         await bulk.record_import(conn, actor, {
             "file": str(path), "read": report.read, "loaded": report.loaded, "rejected": report.rejected,
-            "inserted": report.inserted, "updated": report.updated, "rule_version": version})
+            "inserted": report.inserted, "updated": report.updated, "cases_withdrawn": report.cases_withdrawn,
+            "rule_version": version})
     finally:
         if run.pool:
             run.pool.shutdown(cancel_futures=True)
@@ -227,6 +235,21 @@ def _done(value):
     fut = asyncio.get_running_loop().create_future()
     fut.set_result(value)
     return fut
+
+
+async def _withdraw_cases(settings: Settings, actor: str) -> int:
+    """The open adjudication cases of the entities the load assigned by rules or closed, withdrawn as the intake
+    withdraws them (after the merge: its records are written set-wise, without a decision per entity). How many."""
+    db = Database(settings.database_url)
+    try:
+        async with db.transaction() as session:
+            w = Writes()
+            withdrawn = await withdraw_cases(session, w, await cases.waiting_no_longer(session), actor=actor,
+                                             cause="import", now=clock.now())
+            await w.flush(session)
+    finally:
+        await db.dispose()
+    return withdrawn
 
 
 async def _rules(settings: Settings) -> tuple[int, list[dict]]:

@@ -4,7 +4,10 @@ cases, and the events announcing them, all in the caller's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import topics
 from jsp_common.events.registry import (AdjudicationRequested, EntityChanged, NotificationIssued, NotificationKind,
@@ -75,11 +78,7 @@ async def settle_into(deps: Deps, tx: Tx, w: Writes, before: Record | None, resp
     await issue_notifications(deps, tx, w, record, directory.ended(before, record),
                               kind=NotificationKind.RESPONSIBILITY_ENDED, cause=cause, now=now)
     if resp.close_adjudication:
-        case = await cases.withdraw_open_case(session, uscc=record.uscc, actor=SYSTEM, now=now,
-                                              note=f"no longer needed after {cause}")
-        if case:
-            w.add_decision(uscc=record.uscc, action="adjudication_withdrawn", actor=SYSTEM, now=now,
-                           details={"case_id": case, "cause": cause})
+        await withdraw_cases(session, w, [record.uscc], actor=SYSTEM, cause=cause, now=now)
     if resp.open_adjudication:
         case = await cases.open_case(session, case_id=tx.new_id("adjudication-case", record.uscc), uscc=record.uscc, reason="no_rule_matched",
                                      candidates=[], detail=f"no responsibility rule matches (after {cause})",
@@ -90,6 +89,18 @@ async def settle_into(deps: Deps, tx: Tx, w: Writes, before: Record | None, resp
             case_id=case, uscc=record.uscc, name=record.name, reason="no_rule_matched",
             detail=f"no responsibility rule matches (after {cause})", requested_at=now), key=record.uscc)
     await tx.emit(topics.REGISTRY_ENTITIES, entity_changed(record, now), key=record.uscc)
+
+
+async def withdraw_cases(session: AsyncSession, w: Writes, usccs: Sequence[str], *, actor: str, cause: str,
+                         now: datetime) -> int:
+    """The open adjudication cases of ``usccs`` withdrawn, no longer needed after ``cause``: each a decision (into
+    ``w``). How many there were."""
+    withdrawn = await cases.withdraw_open_cases(session, usccs, actor=actor, now=now,
+                                                note=f"no longer needed after {cause}") if usccs else []
+    for uscc, case in withdrawn:
+        w.add_decision(uscc=uscc, action="adjudication_withdrawn", actor=actor, now=now,
+                       details={"case_id": case, "cause": cause})
+    return len(withdrawn)
 
 
 async def settle(deps: Deps, tx: Tx, before: Record | None, resp: Responsibility, *, cause: str,
