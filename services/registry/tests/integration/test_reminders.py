@@ -94,3 +94,40 @@ async def test_a_deadline_counted_again_to_a_later_time_is_no_longer_overdue_nor
         assert (await registry.call("POST", f"/notifications/{nid}/acknowledgement", samr)).status_code == 200
         await t.wait_for(kit.mine(of_type("registry.notification.acknowledged.v1", notification_id=nid,
                                           was_overdue=False)))
+
+
+async def test_a_notice_superseded_stays_so_when_the_department_becomes_responsible_again(
+        registry, raw_producer, bootstrap, kit):
+    """The regulator told to supervise a restaurant, told its responsibility ended when the business turned to
+    chemicals, then told anew when it turned back: its first notice counted again as live (the record named it
+    again), so it was reminded and listed overdue beside the new one."""
+    code, now = kit.new_uscc("410105"), clock.now()
+    food = kit.entity_data(code, occurred_at=(now - timedelta(minutes=30)).isoformat())
+    chemicals = kit.entity_data(code, industry_code="5169", business_scope="危险化学品经营",
+                                occurred_at=(now - timedelta(minutes=20)).isoformat(), changed_items=["经营范围"])
+    back = {**food, "occurred_at": (now - timedelta(minutes=10)).isoformat(), "changed_items": ["经营范围"]}
+    async with tail(bootstrap, SAMR_ZZ, MEM_ZZ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", food), code)
+        [first] = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code, "new_responsibility")))
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.changed.v1", chemicals), code)
+        await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code, "responsibility_ended")))
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.changed.v1", back), code)
+        await t.wait_for(kit.mine(issued_to(MEM_ZZ, code, "responsibility_ended")))
+        [again] = await t.wait_for(kit.mine(lambda m: issued_to(SAMR_ZZ, code, "new_responsibility")(m)
+                                            and m.envelope.data["notification_id"] != first_id(first)))
+    while await notifications.remind_overdue(registry.runtime.deps, now=clock.now() + timedelta(days=30)):
+        pass
+    reminded = {n: await registry.fetchval("SELECT reminder_count FROM notifications WHERE id = $1", n)
+                for n in (first_id(first), first_id(again))}
+    assert list(reminded.values()) == [0, 1]  # the new notice is the live one
+
+    samr = kit.department("samr-410100")
+    shown = (await registry.call("GET", f"/notifications/{first_id(first)}", samr)).json()
+    assert shown["superseded"] is True and shown["overdue"] is False
+    listed = (await registry.call("GET", f"/notifications?uscc={code}&overdue=true", samr)).json()
+    assert sorted((n["kind"], n["id"] == first_id(again)) for n in listed["items"]) == [
+        ("new_responsibility", True), ("responsibility_ended", False)]
+
+
+def first_id(message) -> str:
+    return message.envelope.data["notification_id"]

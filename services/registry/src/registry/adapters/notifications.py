@@ -2,23 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, any_, exists, func, not_, or_, select, true, tuple_, update
+from sqlalchemy import (DateTime, Text, and_, any_, bindparam, exists, func, not_, or_, select, text, true, tuple_,
+                        update)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.db import Query
 from jsp_common.schedule_feed import Moved, counted_through
 
 from .tables import entities, notifications
 
 
 def superseded():
-    """A notice that the department must now supervise the entity, while the entity's current record no longer
-    names the department (it was told its responsibility ended, or an import moved the entity): moot, so neither
-    overdue nor reminded, whether or not the department acknowledged it."""
-    return and_(notifications.c.kind == "new_responsibility", not_(exists().where(
-        entities.c.uscc == notifications.c.uscc, notifications.c.department == any_(entities.c.departments))))
+    """A notice that the department must now supervise the entity, moot since: a later notice to the department
+    about the entity was issued (its responsibility ended, the entity closed, or it was told anew), or the entity's
+    current record no longer names the department (an import moved the entity, telling no one). So neither overdue
+    nor reminded, whether or not the department acknowledged it; the department's later notice is the live one."""
+    return and_(notifications.c.kind == "new_responsibility", or_(
+        notifications.c.superseded_at.is_not(None),
+        not_(exists().where(entities.c.uscc == notifications.c.uscc,
+                            notifications.c.department == any_(entities.c.departments)))))
+
+
+# The new-responsibility notices a later notice to the same department about the same entity supersedes: given,
+# per (entity, department), the last notice issued.
+_SUPERSEDE = Query(text(
+    "UPDATE notifications AS n SET superseded_at = v.issued_at "
+    "FROM unnest(:usccs, :departments, :ids, :issued) AS v(uscc, department, id, issued_at) "
+    "WHERE n.uscc = v.uscc AND n.department = v.department AND n.id <> v.id AND n.kind = 'new_responsibility' "
+    "AND n.superseded_at IS NULL").bindparams(
+    bindparam("usccs", type_=ARRAY(Text)), bindparam("departments", type_=ARRAY(Text)),
+    bindparam("ids", type_=ARRAY(Text)), bindparam("issued", type_=ARRAY(DateTime(timezone=True)))))
+
+
+async def supersede_earlier(session: AsyncSession, issued: Sequence[Mapping[str, Any]]) -> None:
+    """``issued`` (notification rows, in the order issued) supersede the earlier new-responsibility notices to
+    their departments about their entities, earlier ones among them too."""
+    last = list({(n["uscc"], n["department"]): n for n in issued}.values())
+    await _SUPERSEDE.all(session, usccs=[n["uscc"] for n in last], departments=[n["department"] for n in last],
+                         ids=[n["id"] for n in last], issued=[n["issued_at"] for n in last])
 
 
 def overdue_condition(now: datetime):

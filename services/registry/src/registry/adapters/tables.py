@@ -89,6 +89,8 @@ notifications = Table(
     Column("reminder_count", Integer, nullable=False, server_default="0"),
     Column("last_reminded_at", DateTime(timezone=True)),
     Column("next_reminder_at", DateTime(timezone=True)),  # acknowledge_by, then after each reminder
+    # A later notification to the department about the entity was issued (of a new-responsibility one only).
+    Column("superseded_at", DateTime(timezone=True)),
     Index("notifications_department", "department", "issued_at"),
     Index("notifications_uscc", "uscc"),
     Index("notifications_reminder_due", "next_reminder_at", postgresql_where=text("acknowledged_at IS NULL")),

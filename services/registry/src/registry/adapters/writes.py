@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common.unnest import UnnestInsert, unnest_insert
 
 from ..domain.directory import RECORD_FIELDS, Record
+from .notifications import supersede_earlier
 from .tables import decisions, entities, entity_history, notifications
 
 
@@ -68,4 +69,6 @@ class Writes:
             if rows:
                 plan = _plan(table, tuple(rows[0]))
                 await plan.run(session, rows)
+        if self.notifications:
+            await supersede_earlier(session, self.notifications)
         self.history, self.records, self.decisions, self.notifications = [], {}, [], []

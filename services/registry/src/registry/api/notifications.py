@@ -37,8 +37,10 @@ class NotificationOut(BaseModel):
     acknowledged_by: str | None
     reminder_count: int
     last_reminded_at: datetime | None
-    superseded: bool = Field(description="a new-responsibility notice of a department the entity's record no "
-                                         "longer names (its responsibility ended): never overdue, not reminded")
+    superseded: bool = Field(description="a new-responsibility notice a later notice to the department about the "
+                                         "entity followed (its responsibility ended, the entity closed, or it was "
+                                         "told anew), or of a department the entity's record no longer names: "
+                                         "never overdue, not reminded")
     overdue: bool
 
     @classmethod
