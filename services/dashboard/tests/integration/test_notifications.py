@@ -1,6 +1,6 @@
 """Dual notifications on the dashboard against real Kafka and PostgreSQL: a notice that a department must
-supervise an entity whose record no longer names the department (its responsibility ended) is not counted
-against it as overdue."""
+supervise an entity whose record no longer names the department (its responsibility ended), or that a later
+notice to the department followed, is not counted against it as overdue."""
 
 from __future__ import annotations
 
@@ -48,4 +48,19 @@ async def test_a_notice_to_supervise_an_entity_the_department_no_longer_supervis
     overdue = (await dashboard.get(f"/ui/notifications?status=overdue&q={moot}", headers=OFFICE)).text
     assert first.notification_id not in overdue
     pending = (await dashboard.get(f"/ui/notifications?status=pending&q={moot}", headers=OFFICE)).text
-    assert first.notification_id in pending and "已不再监管" in pending  # still to acknowledge, not late
+    assert first.notification_id in pending and "已失效" in pending  # still to acknowledge, not late
+
+
+async def test_a_notice_issued_before_the_department_was_told_anew_is_not_overdue(dashboard, raw_producer):
+    """The regulator's responsibility for a shop ended and began again: it is chased for the new notice, not for
+    the one issued before its responsibility ended (the shop's record names it again)."""
+    uscc = new_uscc("410105")
+    first, ended, anew = (notice(uscc, "new_responsibility", 9, 2), notice(uscc, "responsibility_ended", 5, -1),
+                          notice(uscc, "new_responsibility", 2, -3))
+    await send(raw_producer, topics.REGISTRY_ENTITIES, record(uscc, [SAMR]), uscc)
+    for n in (first, ended, anew):
+        await send(raw_producer, topics.department_topic(topics.NOTIFICATIONS, SAMR), n, uscc)
+    await page_showing(dashboard, f"/ui/notifications?status=pending&q={uscc}", anew.notification_id)
+    assert "不计逾期" in await page_showing(dashboard, f"/ui/notifications/{first.notification_id}", "签收")
+    overdue = (await dashboard.get(f"/ui/notifications?status=overdue&q={uscc}", headers=OFFICE)).text
+    assert first.notification_id not in overdue
