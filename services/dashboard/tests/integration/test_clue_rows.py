@@ -24,7 +24,8 @@ from dashboard.usecases.ingest import _transition
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 STEPS = [("receive", None, "received"), ("dispatch", "received", "dispatched"), ("return", "dispatched", "returned"),
-         ("dispatch", "returned", "dispatched"), ("accept", "dispatched", "accepted"), ("handle", "accepted", "handled")]
+         ("redispatch", "returned", "dispatched"), ("accept", "dispatched", "accepted"),
+         ("handle", "accepted", "handled")]
 LEADS, DIVISIONS, DOMAINS = ("samr-410100", "nhc-410100", "mem-410300"), ("410105", "410302"), ("food", "drugs")
 
 

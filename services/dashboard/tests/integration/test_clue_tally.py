@@ -1,7 +1,8 @@
 """The clue figures from the tally, on a real PostgreSQL: after clues written before the tally existed, then
 inserted, moved between states and departments, returned, deleted, in several statements and transactions, and
 folded part-way, every scope's figures are what counting every clue gives; writers of the same figures do not
-wait on each other; and the returns and re-dispatches figures count the clues their lists hold."""
+wait on each other; the returns and re-dispatches figures count the clues their lists hold; and re-dispatches
+recorded before they were counted are counted by the migration."""
 
 from __future__ import annotations
 
@@ -163,9 +164,10 @@ async def test_the_returned_and_redispatched_figures_count_the_clues_their_lists
     await upgrade(SERVICE_DIR, url)
     db, s = Database(url), Settings(database_url=url)
     now = clock.now()
+    # the office sends a returned clue on again (redispatch), or decides between the departments (arbitrate)
     back_and_forth = [("receive", None, "received"), ("dispatch", "received", "dispatched"),
-                      ("return", "dispatched", "returned"), ("dispatch", "returned", "dispatched"),
-                      ("return", "dispatched", "returned"), ("dispatch", "returned", "dispatched")]
+                      ("return", "dispatched", "returned"), ("redispatch", "returned", "dispatched"),
+                      ("return", "dispatched", "returned"), ("arbitrate", "returned", "dispatched")]
     twice, once = _steps("R-TWICE", back_and_forth, now - timedelta(hours=2)), _steps("R-ONCE", back_and_forth[:3], now)
     try:
         for poll in (twice[:3] + once, twice[3:]):  # the second return in a later poll
@@ -181,5 +183,36 @@ async def test_the_returned_and_redispatched_figures_count_the_clues_their_lists
                 total, rows = await lists.clues(session, s, viewer, lists.Filters(status="redispatched"), clock.now())
             assert figures["totals"]["clues_redispatched"] == total == 1, viewer
             assert {r["clue_id"]: r["redispatches"] for r in rows} == {"R-TWICE": 2}
+    finally:
+        await db.dispose()
+
+
+async def test_clues_re_dispatched_before_the_figure_counted_them_are_counted_by_the_migration(settings):
+    """Re-dispatches recorded as the clues service records them (redispatch, arbitrate) were counted as none: the
+    migration counts them again from the clues' transitions, and the figures follow."""
+    url = unique_database_url(settings, "dashboard_redispatched")
+    await upgrade(SERVICE_DIR, url, "0012")
+    db, now = Database(url), clock.now()
+    steps = [("return", "dispatched", "returned"), ("redispatch", "returned", "dispatched"),
+             ("return", "dispatched", "returned"), ("arbitrate", "returned", "dispatched")]
+    try:
+        async with db.transaction() as session:
+            await _insert(session, [("R-OLD", "dispatched", "410100", SAMR, None, now - timedelta(days=2)),
+                                    ("R-NONE", "dispatched", "410100", SAMR, None, now - timedelta(days=1))])
+            await session.execute(text("UPDATE clues SET returns = 2 WHERE clue_id = 'R-OLD'"))
+            await session.execute(text(
+                "INSERT INTO clue_transitions (event_id, clue_id, at, action, from_state, to_state, actor) "
+                "SELECT 'E-' || n, 'R-OLD', CAST(:now AS timestamptz) - n * interval '1 hour', a, f, t, 'office-duty' "
+                "FROM unnest(CAST(:actions AS text[]), CAST(:froms AS text[]), CAST(:tos AS text[])) "
+                "WITH ORDINALITY AS s(a, f, t, n)"),
+                {"now": now, "actions": [a for a, _, _ in steps], "froms": [f for _, f, _ in steps],
+                 "tos": [t for _, _, t in steps]})
+        await upgrade(SERVICE_DIR, url)
+        async with db.transaction() as session:
+            counts = dict((await session.execute(text("SELECT clue_id, redispatches FROM clues"))).all())
+        assert counts == {"R-OLD": 2, "R-NONE": 0}
+        await _agree(db, now)
+        figures = await overview.kept(db, Settings(database_url=url), None)
+        assert figures["totals"]["clues_redispatched"] == 1
     finally:
         await db.dispose()

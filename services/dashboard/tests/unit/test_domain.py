@@ -35,6 +35,7 @@ def test_departments_with_late_work_come_first_and_quiet_ones_are_left_out():
 
 def test_a_dispatch_after_a_return_is_a_redispatch_and_nothing_else_is():
     assert clues.is_return("return")
+    assert clues.is_redispatch("redispatch", "returned") and clues.is_redispatch("arbitrate", "returned")
     assert clues.is_redispatch("dispatch", "returned")
     assert not clues.is_redispatch("dispatch", "received")
     assert not clues.is_redispatch("reopen", "closed")

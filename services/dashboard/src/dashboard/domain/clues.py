@@ -22,7 +22,8 @@ ACTION_LABELS = {
     "return": "退回", "verify": "核查", "handle": "办结", "reply": "答复", "answer": "随首件答复",
     "close": "关闭", "revisit": "回访", "reopen": "重新办理", "request_extension": "申请延期",
     "decide_extension": "延期审批", "transfer_case": "移送司法", "recompute_deadline": "按节假日安排重算期限",
-    "follow_first_clue": "随首件改派", "approve_extension": "延期获批", "chase": "催办", "escalate": "超期督办",
+    "follow_first_clue": "随首件改派", "approve_extension": "延期获批", "refuse_extension": "延期未获批",
+    "chase": "催办", "escalate": "超期督办", "redispatch": "再分派", "arbitrate": "仲裁分派",
 }
 
 
@@ -30,9 +31,14 @@ def is_return(action: str) -> bool:
     return action == "return"
 
 
+# The actions the clues service records a dispatch of a returned clue as: the office sends it on again (再分派),
+# or decides between the departments (仲裁); "dispatch" is the first dispatch.
+REDISPATCH_ACTIONS = ("redispatch", "arbitrate", "dispatch")
+
+
 def is_redispatch(action: str, from_state: str | None) -> bool:
     """A dispatch of a clue that had been returned: the office sends it on again."""
-    return action == "dispatch" and from_state == "returned"
+    return action in REDISPATCH_ACTIONS and from_state == "returned"
 
 
 def is_overdue(state: str, deadline: datetime | None, now: datetime) -> bool:
