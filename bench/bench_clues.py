@@ -17,7 +17,6 @@ from jsp_common.offsets import move_group_to_end
 from jsp_common.envelope import Envelope, new_envelope
 
 HOTLINE, HOTLINE_REPLIES, CLUE_LIFECYCLE = topics.HOTLINE_WORK_ORDERS, topics.HOTLINE_REPLIES, topics.CLUE_LIFECYCLE
-SUBMISSIONS = topics.CLUE_SUBMISSIONS
 SERVICE_DIR = Path(__file__).resolve().parents[1] / "services" / "clues"
 
 # (content template, address, expected lead department): a mix of domains and cities.
@@ -65,8 +64,10 @@ def correlate_ours(record) -> str | None:
 
 
 async def _skip_backlog(env: BenchEnv, group: str) -> None:
-    """Start the intake group at the end of its topic: earlier messages are not ours to count."""
-    await move_group_to_end(group, [HOTLINE, SUBMISSIONS], bootstrap_servers=env.bootstrap)
+    """Start the intake group at the end of its topics: earlier messages are not ours to count."""
+    from clues.subscriptions import INTAKE_TOPICS
+
+    await move_group_to_end(group, list(INTAKE_TOPICS), bootstrap_servers=env.bootstrap)
 
 
 BENCH_SERVICE = "clues-bench"  # its own source

@@ -112,8 +112,8 @@ async def test_a_clue_routed_to_a_newly_added_department_reaches_its_topic(setti
     # The clues service as released, reading the same list, with consumer groups of its own on the shared broker.
     groups = {"JSP_CLUES_INTAKE_GROUP": unique("clues.intake-newdept"),
               "JSP_CLUES_REPLICA_GROUP": unique("clues.replica-newdept")}
-    wanted = [(groups["JSP_CLUES_INTAKE_GROUP"], [topics.HOTLINE_WORK_ORDERS, topics.CLUE_SUBMISSIONS]),
-              (groups["JSP_CLUES_REPLICA_GROUP"], [topics.REGISTRY_ENTITIES])]
+    wanted = [(groups["JSP_CLUES_INTAKE_GROUP"], topics.consumer_groups()["clues.intake"]),
+              (groups["JSP_CLUES_REPLICA_GROUP"], topics.consumer_groups()["clues.replica"])]
     for group, names in wanted:
         await topics.create_topics(bootstrap, [topics.Topic(topics.dead_letter_topic(n, group), "key", (), (), (),
                                                             "test dead letters", partitions=1) for n in names])
@@ -140,7 +140,7 @@ async def test_a_clue_routed_to_a_newly_added_department_reaches_its_topic(setti
         await producer.start()
         try:
             async with tail(bootstrap, clue_topic) as out:
-                await producer.publish(topics.CLUE_SUBMISSIONS, clue, key=ref)
+                await producer.publish(topics.CHANNEL_SUBMISSIONS["website"], clue, key=ref)
                 [dispatched] = await out.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=ref), timeout=60,
                                                   what=f"the clue on {clue_topic}")
         finally:

@@ -128,6 +128,22 @@ def test_services_log_in_as_the_kafka_user_strimzi_makes_for_them():
     assert departments_users and all(u["spec"]["quotas"]["consumerByteRate"] > 0 for u in departments_users)
 
 
+def test_each_outside_channel_writes_only_its_own_submissions_topic_and_reads_only_its_own_replies():
+    """Kafka binds a user to topics, not to the channel a message names: each channel's clues come on a topic only
+    it writes (the intake takes a clue there as that channel's), and no outside party writes the platform's own."""
+    users = of("cluster", "KafkaUser")
+
+    def topics_of(user: str, operation: str) -> set[str]:
+        return {a["resource"]["name"] for a in users[user]["spec"]["authorization"]["acls"]
+                if a["resource"]["type"] == "topic" and operation in a["operations"]}
+
+    for channel, submissions in topics.CHANNEL_SUBMISSIONS.items():
+        assert topics_of(f"sender-{channel}", "Write") == {submissions}, channel
+        assert topics_of(f"sender-{channel}", "Read") == {topics.CHANNEL_REPLIES[channel]}, channel
+    writers = {name for name in users if topics.CLUE_SUBMISSIONS in topics_of(name, "Write")}
+    assert writers == {"svc-risk", "svc-inspection", "operator-deadletters"}
+
+
 # ------------------------------------------------------------------ autoscaling
 
 def test_every_consumer_group_has_a_scaled_object_reading_catalogue_topics_within_its_partitions():

@@ -21,7 +21,8 @@ from jsp_testkit.faults.ledger import group_lags, read_topics
 from jsp_testkit.testing import of_type, tail, unique, wait_until
 
 INBOUND = {topics.MARKET_REGISTRATIONS: "registry", topics.HOTLINE_WORK_ORDERS: "clues",
-           topics.CLUE_SUBMISSIONS: "clues", topics.DEVICE_READINGS: "risk"}
+           **{t: "clues" for t in topics.CHANNEL_SUBMISSIONS.values()}, topics.DEVICE_READINGS: "risk"}
+CHANNEL_OF = {t: c for c, t in topics.CHANNEL_SUBMISSIONS.items()}  # whose clues each channel's topic carries
 EXAMPLES = 25  # per inbound topic
 OVERSIZED = 900_000  # bytes: under the broker's 1 MiB message limit, far over any field's
 
@@ -30,8 +31,9 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
                     max_leaves=12)
 
 
-def valid_data(event_type: str, rng: random.Random) -> dict:
-    """A valid example of the inbound types (as the outside systems send them); other types get an empty object."""
+def valid_data(event_type: str, rng: random.Random, topic: str) -> dict:
+    """A valid example of the inbound types (as the outside systems send them on ``topic``); other types get an
+    empty object."""
     reg = samples.registration(rng)
     if event_type.startswith("market.entity."):
         extra = {"changed_items": ["住所"]} if event_type.endswith("changed.v1") else {}
@@ -43,9 +45,9 @@ def valid_data(event_type: str, rng: random.Random) -> dict:
     if event_type == "hotline.work-order.submitted.v1":
         return samples.work_order(reg, rng)
     if event_type == "clues.clue.submitted.v1":
-        return {"channel": "website", "channel_ref": f"h-{rng.randrange(10**12)}", "content": "举报" + reg["name"],
-                "received_at": clock.now().isoformat(), "business_name": reg["name"], "address": reg["address"],
-                "division_code": reg["division_code"]}
+        return {"channel": CHANNEL_OF.get(topic, "website"), "channel_ref": f"h-{rng.randrange(10**12)}",
+                "content": "举报" + reg["name"], "received_at": clock.now().isoformat(), "business_name": reg["name"],
+                "address": reg["address"], "division_code": reg["division_code"]}
     if event_type == "monitoring.device.reading-recorded.v1":
         return {"device_id": f"h-{rng.randrange(10**9)}", "uscc": reg["uscc"], "metric": "gas_lel", "value": 3.0,
                 "unit": "%LEL", "measured_at": clock.now().isoformat()}
@@ -61,7 +63,7 @@ def hostile(draw, topic: str) -> bytes:
     if kind == "json":
         return json.dumps(draw(JSON)).encode()
     event_type = draw(st.sampled_from(sorted(CATALOGUE))) if kind == "any-type" else draw(st.sampled_from(declared))
-    data = valid_data(event_type, random.Random(draw(st.integers(0, 2**32))))
+    data = valid_data(event_type, random.Random(draw(st.integers(0, 2**32))), topic)
     if kind == "mutated" and data:
         for field in draw(st.lists(st.sampled_from(sorted(data)), min_size=1, max_size=3, unique=True)):
             if draw(st.booleans()):

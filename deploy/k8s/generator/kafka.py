@@ -133,12 +133,12 @@ def sender_users() -> list[dict]:
         _user("sender-monitoring", [_acl("topic", topics.DEVICE_READINGS, ["Write", "Describe"]),
                                     _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
               "monitoring device platforms: send device readings and heartbeats", quotas),
-        *(_user(f"sender-{channel}", [_acl("topic", topics.CLUE_SUBMISSIONS, ["Write", "Describe"]),
+        *(_user(f"sender-{channel}", [_acl("topic", topics.CHANNEL_SUBMISSIONS[channel], ["Write", "Describe"]),
                                       _acl("topic", topics.CHANNEL_REPLIES[channel], ["Read", "Describe"]),
                                       _acl("group", f"channel.{channel}.", ["Read", "Describe"], "prefix"),
                                       _acl("cluster", "kafka-cluster", ["IdempotentWrite"])],
-                f"the {who}: sends clues, reads the receipts and replies of its own clues, no other channel's "
-                f"(groups channel.{channel}.<purpose>)", quotas)
+                f"the {who}: sends clues on its own topic, reads the receipts and replies of its own clues, no "
+                f"other channel's (groups channel.{channel}.<purpose>)", quotas)
           for channel, who in (("website", "government service website"), ("association", "industry associations"),
                                ("media", "news media"))),
         _user("reader-ministries", [_acl("topic", topics.RISK_ALERTS, ["Read", "Describe"]),

@@ -83,7 +83,11 @@ REGISTRATION_RECEIPTS = "market.registration-receipts.v1"
 REGISTRY_ENTITIES = "registry.entities.v1"
 REGISTRY_ADJUDICATION = "registry.adjudication.v1"
 HOTLINE_WORK_ORDERS = "hotline.work-orders.v1"
-CLUE_SUBMISSIONS = "clues.submissions.v1"
+CLUE_SUBMISSIONS = "clues.submissions.v1"  # the clues the platform's own services raise (risk, inspection)
+# Each outside channel sends its clues on its own topic, which no other channel may write (Kafka grants a user topics,
+# not the channel a message names): the channel's topic, by the channel's name in the clues' contracts.
+CHANNEL_SUBMISSIONS = {"website": "clues.submissions.website.v1", "association": "clues.submissions.association.v1",
+                       "media": "clues.submissions.media.v1"}
 HOTLINE_REPLIES = "hotline.replies.v1"
 # Each channel other than the hotline reads its own receipts and replies, and no other's (a reply carries what
 # the departments found at a business): the channel's topic, by the channel's name in the clues' contracts.
@@ -197,12 +201,25 @@ CATALOGUE: tuple[Topic, ...] = (
         name=CLUE_SUBMISSIONS,
         key="channel_ref",
         event_types=("clues.clue.submitted.v1",),
-        producers=("government service website", "industry associations", "news media", "risk", "inspection"),
+        producers=("risk", "inspection"),
         consumers=("clues.intake",),
-        description="Clues from channels other than the hotline, each with the sender's own reference.",
+        description="Clues the platform's own services raise (risk triggers, inspection findings), each with its "
+                    "own reference. No outside channel writes here: each sends on its own topic.",
         partitions=3,
         retention_ms=90 * DAY_MS,
     ),
+    *(Topic(
+        name=CHANNEL_SUBMISSIONS[channel],
+        key="channel_ref",
+        event_types=("clues.clue.submitted.v1",),
+        producers=(sender,),
+        consumers=("clues.intake",),
+        description=f"Clues from the {sender} (channel {channel}), each with its own reference. Only they write "
+                    "here; a clue here naming another channel is refused.",
+        partitions=3,
+        retention_ms=90 * DAY_MS,
+    ) for channel, sender in (("website", "government service website"), ("association", "industry associations"),
+                              ("media", "news media"))),
     Topic(
         name=HOTLINE_REPLIES,
         key="work_order_no",

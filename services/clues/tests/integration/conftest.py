@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from jsp_common import clock
 from jsp_common.envelope import new_envelope
@@ -77,3 +77,10 @@ def data_of(m) -> dict:
 
 def as_json(m) -> dict:
     return json.loads(m.value)
+
+
+async def topics_keyed(service: Service, key: str) -> set[str]:
+    """The topics of every event the service emitted under ``key`` (its outbox, sent or not)."""
+    async with service.deps.db.transaction() as s:
+        return set(await s.scalars(text("SELECT DISTINCT topic FROM outbox_batches, unnest(topics, keys) "
+                                        "AS e(topic, key) WHERE key = :k"), {"k": key}))

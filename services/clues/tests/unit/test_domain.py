@@ -19,6 +19,7 @@ from jsp_common.workdays import WorkCalendar
 from clues.adapters.crypto import PiCipher
 from clues.domain import deadlines, lifecycle, transfers
 from clues.domain.routing import Route, RoutingInput, Rule, Unroutable, route
+from clues.domain.channels import channels_on, misnamed, sender_of
 from clues.domain.receipts import receipt_topic, rejection, reply_topic
 from clues.domain.text import match_confidence, name_core, name_similarity
 
@@ -131,7 +132,7 @@ def test_intake_contracts_give_field_level_reasons():
 def test_rejection_receipt_for_unreadable_message_uses_the_key():
     topic, receipt, key = rejection("hotline.work-orders.v1", "ZZ9", None, "not JSON: ...", None, None)
     assert topic == "hotline.replies.v1" and key == "ZZ9" and receipt.channel == "hotline"
-    topic, receipt, _ = rejection("clues.submissions.v1", "r1", {"channel": "media"}, "schema-invalid",
+    topic, receipt, _ = rejection("clues.submissions.media.v1", "r1", {"channel": "media"}, "schema-invalid",
                                   [{"field": "content", "reason": "bad"}], "e1")
     assert topic == "clues.replies.media.v1" and receipt.errors[0].field == "content"
 
@@ -145,10 +146,31 @@ def test_each_channel_is_told_on_its_own_topic_and_no_other():
         # is the receipt) and read its outcome
         "risk": (None, None), "inspection": (None, None),
         "public_security": (None, "clues.replies.public-security.v1")}
-    # a refusal on the submissions topic naming no channel of that topic goes to the dead-letter topic only (not
-    # to the hotline's or the police's topic, whatever it says)
-    for named in ("wechat", "hotline", "public_security", None):
+    # a refusal on the platform's own services' topic goes to the dead-letter topic only, whatever channel it names
+    # (not to the hotline's, the police's or an outside channel's topic)
+    for named in ("wechat", "hotline", "public_security", "website", "risk", None):
         assert rejection("clues.submissions.v1", "r1", {"channel": named}, "schema-invalid", None, None)[0] is None
+
+
+def test_a_clue_is_the_channel_of_its_topic_and_names_no_other():
+    assert {t: sender_of(t) for t in ("hotline.work-orders.v1", "clues.submissions.website.v1",
+                                      "clues.submissions.association.v1", "clues.submissions.media.v1",
+                                      "clues.submissions.v1", "clues.replies.media.v1")} == {
+        "hotline.work-orders.v1": "hotline", "clues.submissions.website.v1": "website",
+        "clues.submissions.association.v1": "association", "clues.submissions.media.v1": "media",
+        "clues.submissions.v1": None, "clues.replies.media.v1": None}
+    assert channels_on("clues.submissions.v1") == ("risk", "inspection")
+    assert channels_on("clues.replies.media.v1") == ()
+    assert misnamed("clues.submissions.media.v1", "media") is None
+    assert misnamed("clues.submissions.v1", "inspection") is None
+    reason = misnamed("clues.submissions.media.v1", "website")
+    assert "clues.submissions.media.v1" in reason and "'website'" in reason
+    assert misnamed("clues.submissions.v1", "website") is not None
+    # a refusal on a channel's topic is answered to that channel, whatever channel the message names
+    for named in ("website", "wechat", None):
+        topic, receipt, key = rejection("clues.submissions.media.v1", "k1", {"channel": named, "channel_ref": "r1"},
+                                        "forged", None, "e1")
+        assert (topic, receipt.channel, receipt.channel_ref, key) == ("clues.replies.media.v1", "media", "r1", "r1")
 
 
 def test_rejection_receipt_key_and_reference_carry_no_nul():
@@ -157,9 +179,9 @@ def test_rejection_receipt_key_and_reference_carry_no_nul():
     topic, receipt, key = rejection("hotline.work-orders.v1", "WO\x001", {"work_order_no": "WO\x001"},
                                     "schema-invalid", None, None)
     assert key == "WO\ufffd1" and receipt.channel_ref == "WO\ufffd1"
-    _, receipt, key = rejection("clues.submissions.v1", "r\x001", {"channel": "me\x00dia", "channel_ref": "\x00"},
+    _, receipt, key = rejection("clues.submissions.v1", "r\x001", {"channel": "ri\x00sk", "channel_ref": "\x00"},
                                 "schema-invalid", None, None)
-    assert key == "\ufffd" and receipt.channel_ref == "\ufffd" and receipt.channel == "me\ufffddia"
+    assert key == "\ufffd" and receipt.channel_ref == "\ufffd" and receipt.channel == "ri\ufffdsk"
 
 
 def test_personal_information_encrypted_and_rotatable():

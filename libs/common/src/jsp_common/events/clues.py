@@ -4,9 +4,10 @@ Intake (consumed by ``clues.intake``):
 
 * ``hotline.work-order.submitted.v1`` on ``hotline.work-orders.v1``: a 12345 work order (工单), keyed by its
   work-order number. The gateway validates HTTP submissions against this same model before publishing.
-* ``clues.clue.submitted.v1`` on ``clues.submissions.v1``: a clue from any other channel (government service
-  website, industry associations, news media, risk triggers, inspection findings), keyed by the sender's
-  own reference.
+* ``clues.clue.submitted.v1``: a clue from any other channel, keyed by the sender's own reference: the government
+  service website, industry associations and news media each on its own topic, ``clues.submissions.<channel>.v1``
+  (the channel the clue names must be that topic's), risk triggers and inspection findings on
+  ``clues.submissions.v1``.
 
 Structural validation lives here, so a bad message is refused with field-level reasons (missing content, an
 unknown channel, an invalid USCC, oversized text, a division outside Henan) wherever it enters.
@@ -64,7 +65,6 @@ class Channel(StrEnum):
     PUBLIC_SECURITY = "public_security"  # a case sent back by the police for administrative handling
 
 
-SUBMISSION_CHANNELS = ("website", "association", "media", "risk", "inspection")
 SubmissionChannel = Literal["website", "association", "media", "risk", "inspection"]
 
 

@@ -97,7 +97,7 @@ class Sent:
         self.by_channel[channel] = self.by_channel.get(channel, 0) + n
 
 
-POISON_TARGETS = (topics.MARKET_REGISTRATIONS, topics.HOTLINE_WORK_ORDERS, topics.CLUE_SUBMISSIONS,
+POISON_TARGETS = (topics.MARKET_REGISTRATIONS, topics.HOTLINE_WORK_ORDERS, *topics.CHANNEL_SUBMISSIONS.values(),
                   topics.DEVICE_READINGS)
 
 

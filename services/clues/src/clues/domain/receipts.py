@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from jsp_common import topics
-from jsp_common.events.clues import SUBMISSION_CHANNELS, Channel, SubmissionRejected
+from jsp_common.events.clues import Channel, SubmissionRejected
 from jsp_common.receipts import Receipt, Refusal, receipt_text
+
+from .channels import sender_of
 
 
 def reply_topic(channel: str | None) -> str | None:
@@ -25,19 +27,18 @@ def receipt_topic(channel: str | None) -> str | None:
 
 def rejection(topic: str, key: str | None, data: Any, reason: str, details: Any,
               source_event_id: str | None) -> tuple[str | None, SubmissionRejected, str | None]:
-    """``(receipt topic, receipt, key)`` for a refused message from ``topic``: the hotline's work orders are
-    answered on the hotline's topic, another channel's on its own (None: a channel nobody of that name reads, the
-    refusal is on the dead-letter topic only); the sender's reference (else the message's key), a NUL in it
-    shown as U+FFFD (``receipt_text``), keys it."""
+    """``(receipt topic, receipt, key)`` for a refused message from ``topic``: answered on the receipt topic of the
+    channel that writes ``topic`` (the hotline's work orders on the hotline's, an outside channel's clues on its own,
+    whatever channel a message names: never another's); None for the clues of the platform's own services (their
+    refusal is on the dead-letter topic only). The sender's reference (else the message's key), a NUL in it shown
+    as U+FFFD (``receipt_text``), keys it."""
     doc = data if isinstance(data, dict) else {}
-    hotline = topic == topics.HOTLINE_WORK_ORDERS
-    channel = "hotline" if hotline else receipt_text(doc.get("channel"))
+    sender = sender_of(topic)
+    hotline = sender == Channel.HOTLINE
+    channel = sender or receipt_text(doc.get("channel"))
     ref = receipt_text(doc.get("work_order_no" if hotline else "channel_ref")) or receipt_text(key)
     errors = details if isinstance(details, list) else []
-    if hotline:
-        reply_to = topics.HOTLINE_REPLIES
-    else:  # on the topic of the channel the message names, one the submissions take (never the hotline's, the police's)
-        reply_to = receipt_topic(channel) if channel in SUBMISSION_CHANNELS else None
+    reply_to = receipt_topic(sender)
     return (reply_to,
             SubmissionRejected(channel=channel, channel_ref=(ref or None) and str(ref)[:200],
                                source_event_id=source_event_id, reason=reason[:2000],
