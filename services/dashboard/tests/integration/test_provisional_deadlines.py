@@ -2,28 +2,31 @@
 not published yet shows 暂定 beside its date on the pages; when the registry, the clues, the inspection or the
 risk service recomputes it (registry.notification.due-changed.v1, clues.clue.deadline-changed.v1,
 inspection.publication.due-changed.v1, risk.alert.respond-by-changed.v1) the page shows the new date, final,
-and keeps the earlier one in sight when it had already passed."""
+and keeps the earlier one in sight when it had already passed; a visit published late is shown published; the
+lead of a joint task sees, and is counted for, the publication of every visit of its task."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from jsp_common import clock, topics
+from jsp_common.db import Database
 from jsp_common.envelope import new_envelope
 from jsp_common.events.clues import ClueDeadlineChanged, ClueTransitioned
-from jsp_common.events.inspection import (AssignedTarget, ItemResult, PublicationDueChanged, ResultRecorded,
-                                          TaskAssigned)
+from jsp_common.events.inspection import (AssignedTarget, InspectionResultPublished, ItemResult,
+                                          PublicationDueChanged, ResultRecorded, TaskAssigned)
 from jsp_common.events.registry import NotificationDueChanged, NotificationIssued
 from jsp_common.events.risk import RiskAlertRaised, RiskAlertRespondByChanged
 from jsp_testkit.samples import new_uscc
 from jsp_common.topics import dead_letter_topic
-from jsp_testkit.testing import OFFICE, tail, unique
+from jsp_testkit.testing import OFFICE, dept, tail, unique
 
+from dashboard.adapters import reads_panels as panels
 from dashboard.domain.formats import moment
 
 from .conftest import page_showing, send
 
-SAMR = "samr-410100"
+SAMR, NHC = "samr-410100", "nhc-410100"
 PROVISIONAL = '<span class="provisional"'
 
 
@@ -144,6 +147,54 @@ async def test_recorded_results_await_publication_until_their_deadline_then_show
     html = await page_showing(dashboard, f"/ui/targets?status=publication_overdue&q={task_id}", row)
     assert PROVISIONAL not in html and "逾期 1 天" in html
     assert row not in (await dashboard.get(f"/ui/targets?status=awaiting&q={task_id}", headers=OFFICE)).text
+
+    # published late: the list of every visit shows it published, no longer overdue
+    await send(raw_producer, topics.INSPECTION_RESULTS, InspectionResultPublished(
+        uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", task_id=task_id, matter_code="HN-SP-001",
+        lead_department=SAMR, departments=[SAMR], inspected_on=inspected,
+        items=[ItemResult(item_code="SP-01", department=SAMR, outcome="no_problem")], problems_found=False,
+        published_at=clock.now()), uscc)
+    html = await page_showing(dashboard, f"/ui/targets?status=all&q={task_id}", "已公示")
+    assert row in html and "逾期" not in html.split(row, 1)[1].split("</tr>", 1)[0]
+
+
+async def test_the_lead_of_a_joint_task_sees_the_visits_it_does_not_inspect_and_is_counted_for_their_publication(
+        dashboard, dashboard_settings, raw_producer):
+    """The lead publishes every visit's results, also where only another department inspects: it saw none of
+    them, and their overdue publication was counted on the inspecting department's row, which cannot publish."""
+    task_id, uscc, today = unique("JT"), new_uscc("410105"), clock.today()
+    topic = topics.department_topic(topics.DEPARTMENT_INSPECTIONS, NHC)
+    row = f'data-target="{task_id}/{uscc}"'
+    db = Database(dashboard_settings.database_url)
+
+    async def overdue_by_department() -> dict[str, int]:
+        async with db.transaction() as session:
+            figures = await panels.target_figures(session, None, "department", today)
+        return {d: figures.get(d, {}).get("inspections_publication_overdue", 0) for d in (SAMR, NHC)}
+
+    try:
+        await send(raw_producer, topic, TaskAssigned(
+            task_id=task_id, draw_id=unique("DR"), matter_code="HN-SP-001", matter_version=1, lead_department=SAMR,
+            department=NHC, period_start=today - timedelta(days=60), period_end=today + timedelta(days=30),
+            targets=[AssignedTarget(uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", items=["WS-01"],
+                                    joint_departments=[NHC], inspectors=["IN-1", "IN-2"], team=["IN-1", "IN-2"])],
+            assigned_at=clock.now()), task_id)
+        await page_showing(dashboard, f"/ui/targets?status=planned&q={task_id}", row)
+        before = await overdue_by_department()
+        await send(raw_producer, topic, ResultRecorded(
+            task_id=task_id, uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", matter_code="HN-SP-001",
+            lead_department=SAMR, department=NHC, departments=[NHC], inspected_on=today - timedelta(days=40),
+            items=[ItemResult(item_code="WS-01", department=NHC, outcome="no_problem")], complete=True,
+            due_on=today - timedelta(days=2), due_provisional=False, recorded_at=clock.now()), task_id)
+        await page_showing(dashboard, f"/ui/targets?status=publication_overdue&q={task_id}", row)
+        for viewer in (SAMR, NHC):
+            html = (await dashboard.get(f"/ui/targets?status=publication_overdue&q={task_id}",
+                                        headers=dept(viewer))).text
+            assert row in html, viewer
+        after = await overdue_by_department()
+        assert {d: after[d] - before[d] for d in (SAMR, NHC)} == {SAMR: 1, NHC: 1}
+    finally:
+        await db.dispose()
 
 
 async def test_a_poison_message_on_a_department_topic_is_dead_lettered_and_the_pages_go_on(dashboard, raw_producer,

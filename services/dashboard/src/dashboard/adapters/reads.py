@@ -29,7 +29,8 @@ def clue_scope(department: str | None):
 
 
 def inspection_scope(department: str | None):
-    return true() if department is None else ir.departments.any(department)
+    """The results of the visits a department inspected, and those of the joint tasks it leads (it published them)."""
+    return true() if department is None else or_(ir.departments.any(department), ir.lead_department == department)
 
 
 def entity_scope(department: str | None):

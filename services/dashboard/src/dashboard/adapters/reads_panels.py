@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, func, literal, or_, select, true
+from sqlalchemy import and_, case, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .reads import page
@@ -22,7 +22,15 @@ def alert_scope(department: str | None):
 
 
 def target_scope(department: str | None):
-    return true() if department is None else it.departments.any(department)
+    """The visits a department inspects, and those of the joint tasks it leads (it publishes their results, as the
+    inspection service shows it)."""
+    return true() if department is None else or_(it.departments.any(department), it.lead_department == department)
+
+
+def _target_departments():
+    """A visit's departments for the department table: those inspecting there, and the lead of its task."""
+    return case((it.departments.any(it.lead_department), it.departments),
+                else_=func.array_append(it.departments, it.lead_department))
 
 
 def unclosed():
@@ -80,8 +88,9 @@ async def alert_figures(session: AsyncSession, department: str | None, by: str) 
 async def target_figures(session: AsyncSession, department: str | None, by: str, today: date) -> dict:
     """Planned visits without a published result: not visited within their task's period (planned) or past
     it (overdue); visited, results awaiting publication (awaiting) or past their publication deadline
-    (publication_overdue); by ``department`` (every department inspecting there) or by ``city``."""
-    key = func.unnest(it.departments) if by == "department" else it.city_code
+    (publication_overdue); by ``department`` (every department inspecting there, and the task's lead) or by
+    ``city``."""
+    key = func.unnest(_target_departments()) if by == "department" else it.city_code
     s = (select(key.label("k"), it.period_end, it.publish_by, it.inspected_on)
          .where(target_scope(department), ~published()).subquery())
     visited = s.c.inspected_on.is_not(None)
@@ -107,7 +116,8 @@ async def alert_list(session: AsyncSession, department: str | None, where, *, li
 
 async def target_list(session: AsyncSession, department: str | None, where, *, limit: int, offset: int):
     cond = and_(target_scope(department), where)
-    return await page(session, select(inspection_targets).where(cond).order_by(it.period_end, it.task_id, it.uscc),
+    return await page(session, select(inspection_targets, published().label("published")).where(cond)
+                      .order_by(it.period_end, it.task_id, it.uscc),
                       select(func.count()).select_from(inspection_targets).where(cond), limit=limit, offset=offset)
 
 
