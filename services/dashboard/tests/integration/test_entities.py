@@ -16,7 +16,7 @@ from jsp_common.events.registry import AdjudicationRequested, EntityChanged
 from jsp_common.events.risk import CreditClassChanged
 from jsp_common.migrations import upgrade
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, unique, unique_database_url, wait_until
+from jsp_testkit.testing import OFFICE, dept, unique, unique_database_url, wait_until
 
 from dashboard.adapters import tallies
 from dashboard.adapters.tables import entity_tally
@@ -108,6 +108,12 @@ async def test_the_office_lists_entities_by_credit_class_the_unrated_as_b(dashbo
     assert "D类" in page.text
     refused = await dashboard.get("/ui/entities", params={"state": "E"}, headers=OFFICE)
     assert refused.status_code == 400 and "one of A, B, C, D" in refused.text
+    # by department, as every list: the office the entities a department supervises, a department only its own
+    for department, shown in (("samr-410100", True), ("nhc-410100", False)):
+        page = await dashboard.get("/ui/entities", params={"q": rated, "department": department}, headers=OFFICE)
+        assert (f'data-entity="{rated}"' in page.text) is shown, department
+    assert (await dashboard.get("/ui/entities", params={"department": "nhc-410100"},
+                                headers=dept("samr-410100"))).status_code == 404
 
 
 # The entities per city, department ('' every one) and week first seen, counted from the entities themselves.

@@ -127,7 +127,7 @@ async def targets(session: AsyncSession, settings: Settings, viewer: str | None,
         raise Problem(400, f"unknown status {status!r}; one of {', '.join(TARGET_STATUS)}")
     cond = panels.TARGET_STATUS[status](today)
     if (d := own_only(viewer, f.department)) is not None:
-        cond = and_(cond, panels.it.departments.any(d))
+        cond = and_(cond, panels.target_scope(d))
     if f.city:
         cond = and_(cond, panels.it.city_code == f.city)
     if f.q:
@@ -137,8 +137,11 @@ async def targets(session: AsyncSession, settings: Settings, viewer: str | None,
 
 
 async def entities(session: AsyncSession, settings: Settings, viewer: str | None, f: Filters):
-    """The directory: a city, a search, a credit class (``state``: A-D; B includes the unrated)."""
+    """The directory: a department (those it supervises), a city, a search, a credit class (``state``: A-D; B
+    includes the unrated)."""
     cond = true()
+    if (d := own_only(viewer, f.department)) is not None:
+        cond = and_(cond, reads.entity_scope(d))
     if f.city:
         cond = and_(cond, e.city_code == f.city)
     if f.q:
