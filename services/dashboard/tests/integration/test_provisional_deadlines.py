@@ -15,8 +15,8 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events.clues import ClueDeadlineChanged, ClueTransitioned
 from jsp_common.events.inspection import (AssignedTarget, InspectionResultPublished, ItemResult,
                                           PublicationDueChanged, ResultRecorded, TaskAssigned)
-from jsp_common.events.registry import NotificationDueChanged, NotificationIssued
-from jsp_common.events.risk import RiskAlertRaised, RiskAlertRespondByChanged
+from jsp_common.events.registry import NotificationDueChanged, NotificationIssued, NotificationReminded
+from jsp_common.events.risk import RiskAlertAcknowledged, RiskAlertRaised, RiskAlertRespondByChanged
 from jsp_testkit.samples import new_uscc
 from jsp_common.topics import dead_letter_topic
 from jsp_testkit.testing import OFFICE, dept, tail, unique
@@ -37,24 +37,38 @@ async def test_a_provisional_acknowledge_by_time_is_marked_then_replaced_by_the_
     uscc, nid, now = new_uscc(), unique("N"), clock.now()
     due, later = now + timedelta(days=30), now + timedelta(days=31)
     name = f"郑州{uscc[-6:]}餐饮有限公司"
-    await send(raw_producer, topics.department_topic(topics.NOTIFICATIONS, SAMR), NotificationIssued(
+    topic = topics.department_topic(topics.NOTIFICATIONS, SAMR)
+    issued = NotificationIssued(
         notification_id=nid, department=SAMR, kind="new_responsibility", cause="registered", entity={
             "uscc": uscc, "name": name, "entity_type": "有限责任公司", "address": "河南省郑州市金水区花园路8号",
             "division_code": "410105", "industry_code": "6210", "status": "active",
             "established_on": date(2024, 3, 1).isoformat()},
-        issued_at=now, acknowledge_by=due, acknowledge_by_provisional=True), uscc)
+        issued_at=now, acknowledge_by=due, acknowledge_by_provisional=True)
+    await send(raw_producer, topic, issued, uscc)
     html = await page_showing(dashboard, f"/ui/notifications/{nid}", moment(due))
     assert PROVISIONAL in html and "暂定" in html
     assert "新增监管 / 新设立登记" in html  # its kind and cause as the office reads them (the cause was its code)
     listed = await page_showing(dashboard, f"/ui/notifications?status=all&q={uscc}", name)
     assert PROVISIONAL in listed
 
-    await send(raw_producer, topics.department_topic(topics.NOTIFICATIONS, SAMR), NotificationDueChanged(
+    changed = NotificationDueChanged(
         notification_id=nid, department=SAMR, uscc=uscc, issued_at=now, previous_acknowledge_by=due,
         acknowledge_by=later, acknowledge_by_provisional=False, previous_passed=False,
-        reason="holiday schedule published: 2027 (revision 1)", changed_at=now), uscc)
+        reason="holiday schedule published: 2027 (revision 1)", changed_at=now)
+    await send(raw_producer, topic, changed, uscc)
     html = await page_showing(dashboard, f"/ui/notifications/{nid}", moment(later))
     assert PROVISIONAL not in html and moment(due) not in html  # not passed: the earlier time is simply replaced
+
+    # the notice as issued and an earlier recomputation applied again (dead letters re-driven), then a reminder:
+    # the recomputed time stands
+    await send(raw_producer, topic, issued, uscc)
+    await send(raw_producer, topic, changed.model_copy(update={
+        "acknowledge_by": due + timedelta(hours=1), "changed_at": now - timedelta(days=1)}), uscc)
+    await send(raw_producer, topic, NotificationReminded(
+        notification_id=nid, department=SAMR, uscc=uscc, issued_at=now, acknowledge_by=later,
+        reminded_at=clock.now(), reminder_count=1), uscc)
+    html = await page_showing(dashboard, f"/ui/notifications/{nid}", "<dt>提醒次数</dt><dd>1（")
+    assert moment(later) in html and PROVISIONAL not in html
 
 
 async def test_a_provisional_clue_deadline_is_marked_then_moved_and_a_passed_one_stays_in_sight(dashboard, raw_producer):
@@ -104,9 +118,10 @@ async def test_a_provisional_alert_response_deadline_is_marked_then_moved_and_a_
     alert_id, uscc, now = unique("RA"), new_uscc("410105"), clock.now()
     passed, moved = now - timedelta(hours=2), now + timedelta(days=2)
     base = {"alert_id": alert_id, "uscc": uscc, "level": "blue", "departments": [SAMR]}
-    await send(raw_producer, topics.RISK_ALERTS, RiskAlertRaised(
+    raised = RiskAlertRaised(
         **base, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", score=30, model_version=1, respond_by=passed,
-        respond_by_provisional=True, raised_at=now - timedelta(days=3)), uscc)
+        respond_by_provisional=True, raised_at=now - timedelta(days=3))
+    await send(raw_producer, topics.RISK_ALERTS, raised, uscc)
     html = await page_showing(dashboard, f"/ui/alerts?status=all&q={alert_id}", moment(passed))
     assert PROVISIONAL in html
     await send(raw_producer, topics.RISK_ALERTS, RiskAlertRespondByChanged(
@@ -114,6 +129,14 @@ async def test_a_provisional_alert_response_deadline_is_marked_then_moved_and_a_
         state="open", reason="holiday schedule published: 2027 (revision 1)", at=now), uscc)
     html = await page_showing(dashboard, f"/ui/alerts?status=all&q={alert_id}", moment(moved))
     assert PROVISIONAL not in html and f"原期限 {moment(passed)}" in html
+
+    # the alert as raised applied again (a dead letter re-driven), then an acknowledgement: the recomputed
+    # deadline stands
+    await send(raw_producer, topics.RISK_ALERTS, raised, uscc)
+    await send(raw_producer, topics.RISK_ALERTS, RiskAlertAcknowledged(**base, department=SAMR, by="officer",
+                                                                        at=clock.now()), uscc)
+    html = await page_showing(dashboard, f"/ui/alerts?status=all&q={alert_id}", "已签收")
+    assert moment(moved) in html and PROVISIONAL not in html
 
 
 async def test_recorded_results_await_publication_until_their_deadline_then_show_as_overdue(dashboard, raw_producer):

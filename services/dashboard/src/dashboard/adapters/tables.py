@@ -68,6 +68,9 @@ notifications = Table(
     # brings the recomputed time (and the earlier one, kept when it had already passed).
     Column("acknowledge_by_provisional", Boolean, nullable=False, server_default=text("false")),
     Column("previous_acknowledge_by", TZ),
+    # When the registry recomputed the time last (the change's changed_at): an older event applied again (a dead
+    # letter re-driven) does not put back the time it carried.
+    Column("due_changed_at", TZ),
     Column("acknowledged_at", TZ),
     Column("acknowledged_by", Text),
     Column("reminder_count", Integer, nullable=False, server_default="0"),
@@ -222,6 +225,7 @@ risk_alerts = Table(
     # the recomputed time (and the earlier one, kept when it had already passed)
     Column("respond_by_provisional", Boolean, nullable=False, server_default=text("false")),
     Column("previous_respond_by", TZ),
+    Column("respond_by_changed_at", TZ),  # as the notifications' due_changed_at
     Column("acknowledged_at", TZ),
     Column("responded_at", TZ),
     Column("escalated_at", TZ),

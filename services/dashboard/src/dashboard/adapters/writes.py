@@ -11,7 +11,7 @@ from typing import Any
 
 from jsp_common.consumer import in_rounds
 from jsp_common.unnest import unnest_insert
-from sqlalchemy import Text, bindparam, case, delete, func, literal_column, select, text, update
+from sqlalchemy import Text, bindparam, case, delete, func, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,9 +77,14 @@ async def upsert_credit_class(session: AsyncSession, row: dict[str, Any]) -> Non
 # Notifications as issued: a poll's in one statement of fixed text (a day's registrations notify thousands).
 _ISSUED_COLUMNS = ("notification_id", "department", "uscc", "entity_name", "city_code", "kind", "cause", "issued_at",
                    "acknowledge_by", "acknowledge_by_provisional")
+# The time as issued stands until the registry recomputes it: a notice issued again (a dead letter re-driven
+# after a recomputation was applied) keeps the recomputed time.
+_RECOMPUTED = ("acknowledge_by", "acknowledge_by_provisional")
 _UPSERT_ISSUED = unnest_insert(notifications, _ISSUED_COLUMNS, suffix=(
     "ON CONFLICT (notification_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _ISSUED_COLUMNS if c != "notification_id")))
+    + ", ".join(f"{c} = excluded.{c}" if c not in _RECOMPUTED else
+                f"{c} = CASE WHEN notifications.due_changed_at IS NULL THEN excluded.{c} ELSE notifications.{c} END"
+                for c in _ISSUED_COLUMNS if c != "notification_id")))
 
 
 async def upsert_notifications(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -89,14 +94,19 @@ async def upsert_notifications(session: AsyncSession, rows: list[dict[str, Any]]
     await _UPSERT_ISSUED.run(session, list(latest.values()))
 
 
-async def notification_due_changed(session: AsyncSession, row: dict[str, Any], *, previous: datetime | None) -> None:
-    """A recomputed acknowledge-by time (the earlier one kept when it had already passed)."""
-    stmt = insert(notifications).values(**row, previous_acknowledge_by=previous)
+async def notification_due_changed(session: AsyncSession, row: dict[str, Any], *, previous: datetime | None,
+                                   changed_at: datetime) -> None:
+    """A recomputed acknowledge-by time (the earlier one kept when it had already passed), unless a later
+    recomputation was applied already."""
+    stmt = insert(notifications).values(**row, previous_acknowledge_by=previous, due_changed_at=changed_at)
     changing = {"acknowledge_by": stmt.excluded.acknowledge_by,
-                "acknowledge_by_provisional": stmt.excluded.acknowledge_by_provisional}
+                "acknowledge_by_provisional": stmt.excluded.acknowledge_by_provisional,
+                "due_changed_at": stmt.excluded.due_changed_at}
     if previous is not None:
         changing["previous_acknowledge_by"] = stmt.excluded.previous_acknowledge_by
-    await session.execute(stmt.on_conflict_do_update(index_elements=[notifications.c.notification_id], set_=changing))
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[notifications.c.notification_id], set_=changing,
+        where=or_(notifications.c.due_changed_at.is_(None), notifications.c.due_changed_at <= changed_at)))
 
 
 async def notification_reminded(session: AsyncSession, row: dict[str, Any], reminded_at, count: int) -> None:
@@ -201,11 +211,14 @@ _ALERT_DEPARTMENTS = literal_column(
 
 
 async def upsert_alert(session: AsyncSession, row: dict[str, Any]) -> None:
-    """A raised alert (a redelivery, or a later event that arrived first, keeps what it knows)."""
+    """A raised alert (a redelivery, or a later event that arrived first, keeps what it knows; its response
+    deadline as raised stands until the risk service recomputes it)."""
     stmt = insert(risk_alerts).values(**row)
+    unchanged = risk_alerts.c.respond_by_changed_at.is_(None)
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[risk_alerts.c.alert_id],
-        set_={**{k: stmt.excluded[k] for k in row if k not in ("alert_id", "state")},
+        set_={**{k: (case((unchanged, stmt.excluded[k]), else_=risk_alerts.c[k]) if k.startswith("respond_by")
+                     else stmt.excluded[k]) for k in row if k not in ("alert_id", "state")},
               "departments": _ALERT_DEPARTMENTS}))
 
 
@@ -227,11 +240,13 @@ async def alert_changed(session: AsyncSession, alert_id: str, base: dict[str, An
 
 
 async def alert_respond_by_changed(session: AsyncSession, alert_id: str, *, previous: datetime, respond_by: datetime,
-                                   provisional: bool, previous_passed: bool) -> None:
+                                   provisional: bool, previous_passed: bool, changed_at: datetime) -> None:
     """A recomputed response deadline (the alert's events share a partition: the alert is there); the earlier
-    one kept when it had already passed."""
-    await session.execute(update(risk_alerts).where(risk_alerts.c.alert_id == alert_id).values(
-        respond_by=respond_by, respond_by_provisional=provisional,
+    one kept when it had already passed; none applied over a later recomputation."""
+    changed = risk_alerts.c.respond_by_changed_at
+    await session.execute(update(risk_alerts).where(
+        risk_alerts.c.alert_id == alert_id, or_(changed.is_(None), changed <= changed_at)).values(
+        respond_by=respond_by, respond_by_provisional=provisional, respond_by_changed_at=changed_at,
         **({"previous_respond_by": previous} if previous_passed else {})))
 
 

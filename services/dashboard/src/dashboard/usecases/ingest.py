@@ -69,7 +69,7 @@ async def notification_due_changed(session: AsyncSession, d: NotificationDueChan
     await writes.notification_due_changed(session, {
         **_notification_key(d.notification_id, d.department, d.uscc), "issued_at": d.issued_at,
         "acknowledge_by": d.acknowledge_by, "acknowledge_by_provisional": d.acknowledge_by_provisional},
-        previous=d.previous_acknowledge_by if d.previous_passed else None)
+        previous=d.previous_acknowledge_by if d.previous_passed else None, changed_at=d.changed_at)
     await writes.announce(session, "notifications")
 
 
@@ -164,7 +164,7 @@ async def alert_raised(session: AsyncSession, d: RiskAlertRaised, env: Envelope)
 async def alert_respond_by_changed(session: AsyncSession, d: RiskAlertRespondByChanged, env: Envelope) -> None:
     await writes.alert_respond_by_changed(session, d.alert_id, previous=d.previous_respond_by,
                                           respond_by=d.respond_by, provisional=d.respond_by_provisional,
-                                          previous_passed=d.previous_passed)
+                                          previous_passed=d.previous_passed, changed_at=d.at)
     await writes.announce(session, "alerts")
 
 
