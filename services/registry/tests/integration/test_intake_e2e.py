@@ -154,6 +154,12 @@ async def test_unmatched_entity_waits_in_adjudication_until_the_office_assigns(r
                        ("assignment_disputed", "mofcom-410100-clerk")]
     queue = (await registry.call("GET", "/adjudication", kit.OFFICE)).json()
     assert r.json()["case_id"] in [c["id"] for c in queue["items"]]
+    # a second dispute of the open case (another department's, or more of the reasons) joins it: the office
+    # decides from both
+    again = await registry.call("POST", f"/entities/{code}/disputes", mofcom, json={"reason": "平台经营由网信部门监管"})
+    assert again.status_code == 201 and again.json()["case_id"] == r.json()["case_id"], again.text
+    case = (await registry.call("GET", f"/adjudication/{r.json()['case_id']}", kit.OFFICE)).json()
+    assert case["detail"].splitlines() == ["mofcom-410100: 不属于商务部门职责", "mofcom-410100: 平台经营由网信部门监管"]
 
 
 async def test_bad_input_is_rejected_with_reasons_and_dead_lettered(registry, raw_producer, bootstrap, kit):

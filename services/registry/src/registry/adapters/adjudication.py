@@ -33,6 +33,12 @@ async def open_case(session: AsyncSession, *, case_id: str, uscc: str, reason: s
         adjudication_cases.c.uscc == uscc, adjudication_cases.c.status == "open"))).scalar_one()
 
 
+async def add_to_detail(session: AsyncSession, case_id: str, line: str) -> None:
+    """Another line of what the office decides from (a second department's dispute of an open case)."""
+    await session.execute(update(adjudication_cases).where(adjudication_cases.c.id == case_id).values(
+        detail=func.concat_ws("\n", adjudication_cases.c.detail, line)))
+
+
 async def withdraw_open_cases(session: AsyncSession, usccs: Sequence[str], *, actor: str, note: str,
                               now: datetime) -> list[tuple[str, str]]:
     """Withdraw the open case of each of ``usccs`` (no longer needed): (USCC, case id) of those there were."""

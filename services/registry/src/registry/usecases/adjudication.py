@@ -41,10 +41,13 @@ async def dispute(deps: Deps, tx: Tx, uscc: str, principal: Principal, reason: s
     if record.closed:  # as a case waiting when its entity closes is withdrawn
         raise Problem(409, f"{uscc} is {record.status}: a closed entity's assignment is not disputed (registered "
                            "again, it is assessed anew)")
-    now = clock.now()
-    case_id = await cases.open_case(session, case_id=tx.new_id("adjudication-case", uscc), uscc=uscc, reason="disputed",
-                                    candidates=list(record.departments),
-                                    detail=f"{principal.department}: {reason}", opened_by=principal.subject, now=now)
+    now, detail = clock.now(), f"{principal.department}: {reason}"
+    new_id = tx.new_id("adjudication-case", uscc)
+    case_id = await cases.open_case(session, case_id=new_id, uscc=uscc, reason="disputed",
+                                    candidates=list(record.departments), detail=detail, opened_by=principal.subject,
+                                    now=now)
+    if case_id != new_id:  # a case is open already (another department disputed): this dispute joins it
+        await cases.add_to_detail(session, case_id, detail)
     await records.mark_disputed(session, uscc, now)
     await cases.add_decision(session, uscc=uscc, action="assignment_disputed", actor=principal.subject, now=now,
                              details={"case_id": case_id, "department": principal.department, "reason": reason})
