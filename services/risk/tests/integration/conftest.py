@@ -52,8 +52,9 @@ class Service:
                                last_changed_at=now, updated_at=now)
         await self.send("registry.entities.v1", "registry.entity.changed.v1", record.model_dump(mode="json"), uscc)
 
-    async def clue_handled(self, uscc: str, clue_id: str, lead: str, finding: str = "substantiated") -> None:
-        base = {"clue_id": clue_id, "channel": "hotline", "channel_ref": clue_id, "actor": "x", "uscc": uscc,
+    async def clue_handled(self, uscc: str, clue_id: str, lead: str, finding: str = "substantiated",
+                           channel: str = "hotline") -> None:
+        base = {"clue_id": clue_id, "channel": channel, "channel_ref": clue_id, "actor": "x", "uscc": uscc,
                 "lead_department": lead, "domain": "food", "at": clock.now().isoformat()}
         await self.send("clues.lifecycle.v1", "clues.clue.transitioned.v1",
                         {**base, "action": "receive", "from_state": None, "to_state": "received"}, clue_id)

@@ -60,3 +60,16 @@ def test_time_since_the_last_inspection_counts_until_an_inspection_is_in_its_win
 def test_a_listing_in_the_abnormal_operation_directory_scores_while_it_lasts(starter):
     listed = assess(starter, 1, counts(starter, [Observation("abnormal_operation", NOW - timedelta(days=800))], NOW))
     assert listed.score == 20 and listed.level == WarningLevel.BLUE
+
+
+def test_a_clue_the_risk_service_raised_is_observed_only_when_found_true():
+    from jsp_common.events.clues import ClueTransitioned
+    from risk.usecases.indicators import observes
+
+    def step(channel, action, finding=None):
+        return ClueTransitioned(clue_id="CL1", channel=channel, channel_ref="r", action=action, from_state=None,
+                                to_state="x", actor="a", at=clock.now(), uscc="91410100MA0000000X",
+                                details={"finding": finding} if finding else {})
+    assert observes(step("hotline", "receive")) and not observes(step("risk", "receive"))
+    assert observes(step("risk", "handle", "substantiated")) and observes(step("hotline", "handle", "partly"))
+    assert not observes(step("risk", "handle", "unsubstantiated"))

@@ -10,7 +10,7 @@ from datetime import datetime, time
 
 from jsp_common import clock
 from jsp_common.consumer import HandlerContext, in_rounds
-from jsp_common.events.clues import ClueTransitioned, Finding
+from jsp_common.events.clues import Channel, ClueTransitioned, Finding
 from jsp_common.events.inspection import InspectionResultPublished, ItemOutcome
 from jsp_common.events.registry import AbnormalOperationListed
 
@@ -30,10 +30,13 @@ def _rows(model: RiskModel, source: Source, uscc: str, ref: str, at) -> list[dic
 
 def observes(e: ClueTransitioned) -> bool:
     """Whether a clue's step is observed: a clue about a known business taken in (``receive``) or found
-    (partly) true (``handle``). The others (dispatches, acceptances, replies, ...; about half a day's clue
-    events) are passed over by the consumer loop, unclaimed (``WANTED``)."""
-    return bool(e.uscc) and (e.action == "receive" or e.action == "handle"
-                             and e.details.get("finding") in FOUND_TRUE)
+    (partly) true (``handle``). A clue this service raised itself (channel ``risk``: a device window at its
+    ``clue_at``, a level whose plan raises one) is not observed when taken in, as its fact was counted already
+    (the window, the score); found true by a department, it is a new fact and counts. The other steps
+    (dispatches, acceptances, replies, ...; about half a day's clue events) are passed over by the consumer loop,
+    unclaimed (``WANTED``)."""
+    return bool(e.uscc) and (e.action == "receive" and e.channel != Channel.RISK
+                             or e.action == "handle" and e.details.get("finding") in FOUND_TRUE)
 
 
 def clue_transitioned(model: RiskModel, e: ClueTransitioned) -> Found:
