@@ -200,3 +200,30 @@ async def test_an_alert_whose_plan_notifies_no_department_is_not_given_the_respo
                 "escalate": False, "respond_by": None, "raised_at": now})
         changed = await alert_rows.follow_responsibility(s, [quiet, notified], now)
     assert [(a["uscc"], a["added"]) for a in changed] == [(notified, [SAMR])]
+
+
+async def test_an_account_with_the_office_role_acts_only_for_a_department_the_alert_names(service, bootstrap):
+    """An account holding both the office and the department roles sees every alert (the office's right), but
+    acknowledges and answers only for a department the alert names: the office does not answer for a department."""
+    from jsp_common.principal import Role
+    from jsp_testkit.testing import principal
+
+    uscc = new_uscc()
+    both_mem = principal(Role.OFFICE, Role.DEPARTMENT, department="mem-410100", subject="officer@mem-410100")
+    both_samr = principal(Role.OFFICE, Role.DEPARTMENT, department=SAMR, subject="officer@samr-410100")
+    await service.entity(uscc, [SAMR])
+    async with tail(bootstrap, ALERTS) as t:
+        for _ in range(2):
+            await service.clue_handled(uscc, unique("CL"), SAMR)
+        [raised] = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"))
+    alert_id = raised.envelope.data["alert_id"]
+    assert (await service.client.get(f"/alerts/{alert_id}", headers=both_mem)).status_code == 200
+    r = await service.post(f"/alerts/{alert_id}/acknowledgement", both_mem)
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+    assert (await service.post(f"/alerts/{alert_id}/response", both_mem, {"measures": "已处置"})).status_code == 403
+    alert = (await service.client.get(f"/alerts/{alert_id}", headers=OFFICE)).json()
+    assert alert["state"] == "open" and [h["action"] for h in alert["history"]] == ["raise"]
+    r = await service.post(f"/alerts/{alert_id}/response", both_samr, {"measures": "已约谈负责人"})
+    assert r.status_code == 200 and r.json()["state"] == "responded"
+    history = (await service.client.get(f"/alerts/{alert_id}", headers=OFFICE)).json()["history"]
+    assert [(h["action"], h["department"]) for h in history] == [("raise", None), ("respond", SAMR)]

@@ -175,8 +175,11 @@ async def load(session: AsyncSession, alert_id: str, actor: Principal, *, for_up
 
 
 def _acting_department(alert: dict, actor: Principal) -> str:
-    if not actor.has(Role.DEPARTMENT) or not actor.department:
-        raise Problem(403, "only a responsible department acknowledges and answers an alert")
+    """The department acting on the alert: the caller's, if the alert names it. A caller who sees the alert only
+    through the office role (an account with both roles, its department not named) gets 403, as the office does:
+    the office does not answer for a department."""
+    if not actor.has(Role.DEPARTMENT) or not actor.department or actor.department not in alert["departments"]:
+        raise Problem(403, "only a department the alert names acknowledges and answers it")
     return actor.department
 
 
