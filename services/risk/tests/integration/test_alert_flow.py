@@ -227,3 +227,14 @@ async def test_an_account_with_the_office_role_acts_only_for_a_department_the_al
     assert r.status_code == 200 and r.json()["state"] == "responded"
     history = (await service.client.get(f"/alerts/{alert_id}", headers=OFFICE)).json()["history"]
     assert [(h["action"], h["department"]) for h in history] == [("raise", None), ("respond", SAMR)]
+
+
+async def test_the_office_cannot_correct_the_class_of_a_uscc_nothing_is_known_about(service):
+    """A valid USCC the directory does not hold and nothing was observed about: the correction is 404 and writes
+    nothing (no standing, no class published), so the explanation stays 404 as well."""
+    uscc = new_uscc()
+    body = {"credit_class": "D", "reason": "误录的统一社会信用代码"}
+    r = await service.post(f"/entities/{uscc}/credit-class/correction", OFFICE, body)
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert await service.standing(uscc) is None
+    assert (await service.client.get(f"/entities/{uscc}/credit-class", headers=OFFICE)).status_code == 404

@@ -41,7 +41,9 @@ async def explain(request: Request, uscc: str = USCC,
 
 @router.post("/entities/{uscc}/credit-class/correction",
              summary="Office: set the entity's class by hand with a reason (null: back to the computed class)",
-             responses={409: {"description": "Nothing to undo (problem+json)"}})
+             responses={404: {"description": "A USCC the directory does not hold and nothing was observed about "
+                                              "(problem+json; nothing written)"},
+                        409: {"description": "Nothing to undo (problem+json)"}})
 async def correct(body: schemas.CorrectionBody, request: Request, uscc: str = USCC,
                   principal: Principal = Depends(require(Role.OFFICE))) -> dict:
     valid_uscc(uscc)

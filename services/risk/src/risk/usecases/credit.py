@@ -83,9 +83,12 @@ async def follow_many(session: AsyncSession, entities: list[tuple[Tx, dict, Asse
 
 
 async def correct(tx: Tx, uscc: str, actor: Principal, *, credit_class: CreditClass | None, reason: str) -> dict:
-    """The office sets an entity's class by hand (``None``: back to the computed class), with a reason."""
+    """The office sets an entity's class by hand (``None``: back to the computed class), with a reason. A USCC
+    neither in the directory nor with a standing is 404, nothing written (as :func:`explain` answers for it)."""
     standing = await repo.standing(tx.session, uscc, for_update=True)
     if standing is None:
+        if await repo.entity(tx.session, uscc) is None:
+            raise Problem(404, f"nothing is known about {uscc}: the directory does not hold it")
         standing = await repo.ensure_standing(tx.session, uscc)
     now = clock.now()
     inputs = {"score": standing["score"], "counts": standing["counts"], "rules": standing["class_reasons"],
