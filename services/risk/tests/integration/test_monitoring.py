@@ -101,6 +101,50 @@ async def test_a_device_whose_clock_is_wrong_still_raises_its_clue(service, boot
     assert (await service.standing(uscc))["counts"].get("gas_over_limit") == 1.0
 
 
+async def test_registering_a_device_again_unchanged_keeps_its_open_window(service):
+    """The office sends the same registration again (a retried call, a sync job) mid-excursion: the window keeps the
+    readings beyond the limit counted so far, so the sustained excursion is still one observation. A registration
+    to another entity or metric starts afresh."""
+    from risk.adapters import monitoring as mon
+    from jsp_testkit.testing import wait_until
+
+    uscc, device = new_uscc(), unique("cc")
+    body = {"uscc": uscc, "metric": "cold_chain_temp"}
+    assert (await service.client.put(f"/devices/{device}", headers=OFFICE, json=body)).status_code == 200
+    now = clock.now()
+    start = datetime.fromtimestamp((now.timestamp() - 3600) // 1800 * 1800, tz=now.tzinfo)  # a window an hour ago
+
+    async def window():
+        async with service.deps.db.transaction() as s:
+            return (await mon.devices_with_windows(s, [device]))[device][1]
+
+    async def breaches(n: int):
+        w = await window()
+        return w if w is not None and w.breaches == n else None
+
+    def cold(value: float, seconds: int) -> dict:
+        return reading(device, uscc, value, start + timedelta(seconds=seconds), unit="degC", metric="cold_chain_temp")
+
+    for s in (60, 120):  # two of the three readings beyond -18 °C the metric needs in one window
+        await send_reading(service, cold(-10, s))
+    await wait_until(lambda: breaches(2), what="two excursions counted in the open window")
+    assert (await service.client.put(f"/devices/{device}", headers=OFFICE, json=body)).status_code == 200
+    kept = await window()
+    assert kept is not None and (kept.start, kept.readings, kept.breaches) == (start, 2, 2)
+
+    await send_reading(service, cold(-9, 180))     # the third
+    await send_reading(service, cold(-25, 1810))   # the next window's first reading closes this one
+
+    async def observed():
+        st = await service.standing(uscc)
+        return st if st and st["counts"].get("cold_chain_excursion") else None
+    assert (await wait_until(observed, what="the excursion observed"))["counts"]["cold_chain_excursion"] == 1.0
+
+    other = {"uscc": new_uscc(), "metric": "cold_chain_temp"}  # moved to another business: a fresh start
+    assert (await service.client.put(f"/devices/{device}", headers=OFFICE, json=other)).status_code == 200
+    assert await window() is None
+
+
 async def test_unknown_device_and_wrong_unit_go_to_the_dead_letter_topic(service, bootstrap):
     uscc, device = new_uscc(), unique("gd")
     await service.client.put(f"/devices/{device}", headers=OFFICE, json={"uscc": uscc, "metric": "gas_lel"})

@@ -26,12 +26,16 @@ def _columns(w: Window) -> dict:
 
 
 async def register_device(session: AsyncSession, *, device_id: str, uscc: str, metric: str, by: str) -> dict:
+    """Register (or re-register) a device. Its open window is dropped only when its entity or metric changes: the
+    same registration sent again keeps what the window counted (readings, excursions, the last clue)."""
+    before = await first_row(session, select(devices).where(devices.c.device_id == device_id), for_update=True)
     stmt = pg_insert(devices).values(device_id=device_id, uscc=uscc, metric=metric, registered_by=by)
     stmt = stmt.on_conflict_do_update(index_elements=[devices.c.device_id], set_={
         "uscc": stmt.excluded.uscc, "metric": stmt.excluded.metric, "registered_by": stmt.excluded.registered_by,
         "registered_at": stmt.excluded.registered_at})
     row = (await session.execute(stmt.returning(devices))).mappings().one()
-    await session.execute(device_windows.delete().where(device_windows.c.device_id == device_id))
+    if before is None or (before["uscc"], before["metric"]) != (uscc, metric):
+        await session.execute(device_windows.delete().where(device_windows.c.device_id == device_id))
     return dict(row)
 
 
