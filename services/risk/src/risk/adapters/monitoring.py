@@ -70,12 +70,13 @@ async def save_windows(session: AsyncSession,
     await session.execute(stmt)
 
 
-async def windows_to_check(session: AsyncSession, group: str, topic: str, grace_s: float, limit: int
-                           ) -> list[tuple[dict, Window, datetime]]:
+async def windows_to_check(session: AsyncSession, group: str, topic: str, grace_s: float, limit: int,
+                           metrics: list[str]) -> list[tuple[dict, Window, datetime]]:
     """Windows of quiet devices that are due, and devices gone silent, by the event time of their partition (its
     watermark, the latest reading applied there, minus ``grace_s``), never by the wall clock: after a crash the
-    backlog's readings come first. With their registration and the watermark; locked, skipping those a consumer
-    is updating."""
+    backlog's readings come first. Only devices of ``metrics`` (the model in force's): a window of a metric the
+    model dropped cannot be judged, and picked again round after round it would fill the batch. With their
+    registration and the watermark; locked, skipping those a consumer is updating."""
     mark = stream_offsets.c.watermark
     q = (select(devices, mark.label("watermark"), *(device_windows.c[c].label(f"w_{c}") for c in WINDOW_COLUMNS))
          .select_from(devices.join(device_windows, device_windows.c.device_id == devices.c.device_id)
@@ -83,7 +84,7 @@ async def windows_to_check(session: AsyncSession, group: str, topic: str, grace_
                             & (stream_offsets.c.topic == topic) & (stream_offsets.c.partition == device_windows.c.partition)))
          .where((device_windows.c.due_at < mark - timedelta(seconds=grace_s))
                 | ((device_windows.c.silent_at < mark - timedelta(seconds=grace_s))
-                   & device_windows.c.silent_since.is_(None)))
+                   & device_windows.c.silent_since.is_(None)), devices.c.metric.in_(metrics))
          .limit(limit).with_for_update(of=devices, skip_locked=True))
     out = []
     for r in (await session.execute(q)).mappings():

@@ -152,13 +152,12 @@ async def scan_windows(deps: Deps) -> int:
         scan = SessionTx(session, deps.source)
         version, model = await deps.model.get(session)
         found = await mon.windows_to_check(session, s.monitoring_group, topics.DEVICE_READINGS, s.window_grace_s,
-                                           s.window_scan_batch)
+                                           s.window_scan_batch, [m.metric for m in model.metrics])
         closed: list[Ended] = []
         saved, silent = [], []
         for reg, w, now in found:
             profile = model.metric(reg["metric"])
-            if profile is None:
-                continue
+            assert profile is not None  # only the metrics of the model in force are looked at
             if win.due(w, profile, now, s.window_grace_s):
                 w, done = win.flush(w, profile)
                 if done is not None:
