@@ -12,7 +12,7 @@ from . import subscriptions
 from .adapters import repository as repo
 from .deps import Deps
 from .settings import Settings
-from .usecases import alerts, monitoring
+from .usecases import alerts, cooldown, monitoring
 from .usecases import schedules as schedules_uc
 
 
@@ -46,8 +46,12 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         async def escalate() -> None:
             await alerts.escalate_due(deps)
 
+        async def held_back() -> None:
+            await cooldown.raise_held_back(deps)
+
         runtime.add_periodic("risk-window-scan", scan, settings.window_scan_interval_s)
         runtime.add_periodic("risk-escalation", escalate, settings.escalation_scan_interval_s)
+        runtime.add_periodic("risk-cooldown", held_back, settings.escalation_scan_interval_s)
         runtime.watch_calendar(deps.calendar)
     # Published holiday schedules reach the calendar without a restart; provisional response deadlines are
     # recomputed.

@@ -32,5 +32,6 @@ class Settings(ServiceSettings):
     window_grace_s: float = 10.0         # a window closes this long after its end when no later reading came
     window_scan_interval_s: float = 15.0 # periodic job: close quiet windows, report silent devices
     window_scan_batch: int = 2000
-    escalation_scan_interval_s: float = 60.0  # periodic job: escalate unanswered alerts past their deadline
+    # periodic jobs: escalate unanswered alerts past their deadline; raise alerts held back once their cool-down ended
+    escalation_scan_interval_s: float = 60.0
     rescore_page: int = 5000             # entities per transaction in a full re-scoring

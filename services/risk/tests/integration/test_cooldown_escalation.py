@@ -3,12 +3,15 @@ alert escalates to the office after its deadline, once, and raises a clue when r
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
 
 from jsp_common import clock
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
 
+from risk.adapters.tables import standings
 from risk.usecases.alerts import escalate_due
 from risk.usecases.models import rescore_all
 
@@ -51,6 +54,46 @@ async def test_cool_down_suppresses_a_duplicate_alert(service, bootstrap):
     raised = [m.envelope.data["level"] for m in t.received
               if m.is_envelope() and m.envelope.type == "risk.alert.raised.v1" and m.envelope.data["uscc"] == uscc]
     assert raised == ["blue", "yellow"]
+
+
+async def test_an_alert_held_back_by_the_cool_down_is_raised_when_it_ends(service, bootstrap):
+    """Blue raised, the score falls (closed), and comes back within the cool-down: no alert then, but once the
+    cool-down has ended and the level still holds, the periodic job raises it, once (ids from the entity and the
+    cool-down's end). A level that moved meanwhile raises nothing from the job."""
+    from risk.usecases.cooldown import raise_held_back
+
+    uscc, moved = new_uscc("410302"), new_uscc("410302")
+    for u in (uscc, moved):
+        await service.entity(u, [MEM], division="410302")
+    original = (await service.client.get("/models/current", headers=OFFICE)).json()["model"]
+    async with tail(bootstrap, ALERTS) as t:
+        for u in (uscc, moved):
+            await service.inspection(u, [MEM], ["correction_ordered"], unique("T"))  # 20 points: blue
+        [first] = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"))
+        await t.wait_for(of_type("risk.alert.raised.v1", uscc=moved, level="blue"))
+        await _model_with_blue_from(service, 21)
+        await rescore_all(service.deps)
+        await t.wait_for(of_type("risk.alert.closed.v1", uscc=uscc, reason="score_fell"))
+        r = await service.post("/models", OFFICE, {"model": original, "note": "back"})
+        assert r.status_code == 201
+        await rescore_all(service.deps)  # blue again within the cool-down: held back
+        standing = await service.standing(uscc)
+        assert standing["level"] == "blue" and standing["alert_held_level"] == "blue"
+        ends = datetime.fromisoformat(first.envelope.data["raised_at"]) + timedelta(hours=24)
+        assert standing["alert_held_until"] == ends
+        async with service.deps.db.transaction() as s:  # the other one's level moves on before the cool-down ends
+            await s.execute(update(standings).where(standings.c.uscc == moved).values(level="yellow"))
+
+        await raise_held_back(service.deps, now=ends - timedelta(minutes=1))
+        assert (await service.standing(uscc))["alert_held_until"] == ends  # not yet
+        await raise_held_back(service.deps, now=ends + timedelta(minutes=1))
+        again = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"), count=2)
+        await raise_held_back(service.deps, now=ends + timedelta(minutes=2))  # once
+    data = again[1].envelope.data
+    assert data["alert_id"] != first.envelope.data["alert_id"] and data["score"] == 20
+    for u, count in ((uscc, 2), (moved, 1)):
+        listed = (await service.client.get("/alerts", headers=OFFICE, params={"uscc": u})).json()
+        assert len(listed) == count and (await service.standing(u))["alert_held_until"] is None
 
 
 async def test_unanswered_red_alert_escalates_once_and_raises_a_clue(service, bootstrap):

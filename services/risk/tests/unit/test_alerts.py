@@ -34,6 +34,7 @@ def test_cool_down_suppresses_the_same_level_unless_the_score_rises():
     last = LastAlert(L.YELLOW, NOW - timedelta(hours=3), 45)
     assert isinstance(d(L.YELLOW, 45, last=last), Suppressed)
     assert isinstance(d(L.YELLOW, 41, last=last), Suppressed)
+    assert d(L.YELLOW, 45, last=last).until == NOW + timedelta(hours=21)  # when the held-back alert may be raised
     assert d(L.YELLOW, 50, last=last) == Raise(L.YELLOW)               # higher than then
     assert d(L.YELLOW, 45, last=last, cooldown=2) == Raise(L.YELLOW)  # cool-down over
     assert d(L.ORANGE, 61, last=last) == Raise(L.ORANGE)              # another level

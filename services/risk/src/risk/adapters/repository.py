@@ -128,6 +128,23 @@ async def standings_locked(session: AsyncSession, usccs: list[str]) -> dict[str,
     return {r["uscc"]: r for r in await all_rows(session, q)}
 
 
+async def hold_back(session: AsyncSession, uscc: str, level: str, until: datetime) -> None:
+    """The cool-down held back the entity's alert at ``level`` until ``until``."""
+    await update_standing(session, uscc, alert_held_level=level, alert_held_until=until)
+
+
+async def held_back_due(session: AsyncSession, now: datetime, limit: int) -> list[dict]:
+    """Standings whose held-back alert's cool-down has ended by ``now``, locked in USCC order (as every writer
+    locks them), skipping those another transaction holds; their marks cleared."""
+    q = (select(standings).where(standings.c.alert_held_until <= now).order_by(standings.c.uscc).limit(limit)
+         .with_for_update(skip_locked=True))
+    rows = await all_rows(session, q)
+    if rows:
+        await session.execute(update(standings).where(standings.c.uscc.in_([r["uscc"] for r in rows]))
+                              .values(alert_held_level=None, alert_held_until=None))
+    return rows
+
+
 # An entity's departments on record merged with those an event names (sorted, each once).
 _MERGED_DEPARTMENTS = ("ARRAY(SELECT DISTINCT d FROM unnest(standings.departments || excluded.departments) AS d "
                        "ORDER BY d)")

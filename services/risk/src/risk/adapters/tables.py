@@ -55,7 +55,11 @@ standings = Table(
     Column("corrected_by", Text),
     Column("corrected_at", DateTime(timezone=True)),
     Column("class_changed_at", DateTime(timezone=True)),
+    # the level whose alert the cool-down held back, and when the cool-down ends (then it is raised if it holds)
+    Column("alert_held_level", Text),
+    Column("alert_held_until", DateTime(timezone=True)),
     Index("standings_level", "level"),
+    Index("standings_alert_held", "alert_held_until", postgresql_where=text("alert_held_until IS NOT NULL")),
 )
 
 # Every class an entity had, with its inputs (score, counts, rules, model version) or the office's reason.

@@ -5,7 +5,8 @@
 * A falling score closes the alert: below the alert's level, it ends (``score_fell``). No new alert is raised
   for a lower level on the way down: the departments already act on the higher one.
 * Cool-down: the same entity and level do not alert again within ``cooldown_hours`` of the last alert at
-  that level, unless the score is higher than it was then.
+  that level, unless the score is higher than it was then. The alert held back is raised when the cool-down
+  ends (``Suppressed.until``) if the level still holds then.
 * Escalation: an alert whose level's plan escalates, with no response recorded by its deadline, goes to the
   office once.
 """
@@ -53,6 +54,7 @@ class Close:
 class Suppressed:
     level: WarningLevel
     reason: str
+    until: datetime  # when the cool-down ends: the alert is raised then if the level still holds
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,10 @@ def decide(*, level: WarningLevel | None, score: float, open_alert: OpenAlert | 
     if level is None:
         return Keep()
     if last_at_level is not None and last_at_level.level == level:
-        within = now - last_at_level.raised_at < timedelta(hours=cooldown_hours)
-        if within and score <= last_at_level.score:
+        until = last_at_level.raised_at + timedelta(hours=cooldown_hours)
+        if now < until and score <= last_at_level.score:
             return Suppressed(level, f"a {level} alert was raised at {last_at_level.raised_at.isoformat()} with "
-                                     f"score {last_at_level.score:g}; cool-down {cooldown_hours:g} h")
+                                     f"score {last_at_level.score:g}; cool-down {cooldown_hours:g} h", until)
     return Raise(level, supersedes=open_alert)
 
 

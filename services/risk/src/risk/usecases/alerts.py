@@ -83,6 +83,7 @@ async def _decide(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: Risk
         await close(tx, row, decision.reason, a.score, now)
     elif isinstance(decision, rules.Suppressed):
         log.info("alert suppressed by the cool-down", uscc=uscc, level=decision.level.value, reason=decision.reason)
+        await repo.hold_back(tx.session, uscc, decision.level.value, decision.until)  # usecases/cooldown.py
     elif isinstance(decision, rules.Raise):
         if row is not None:
             await close(tx, row, "superseded", a.score, now)
