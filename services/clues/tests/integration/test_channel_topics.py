@@ -29,7 +29,8 @@ async def test_a_clue_is_its_topics_channels_and_one_naming_another_channel_is_r
     async with tail(bootstrap, WEBSITE_REPLIES, MEDIA_REPLIES, MEDIA_DLQ, SUBMISSIONS_DLQ) as t:
         # the media, on their own topic, name the website and a reference the website will use
         await service.send(MEDIA, "clues.clue.submitted.v1", forged, ref)
-        # a clue naming an outside channel on the platform's own services' topic (no outside channel writes it)
+        # a clue naming an outside channel on the platform's own services' topic (no outside channel may write it
+        # since each has its own: one the website sent there before, still unread at the cut-over)
         await service.send(SUBMISSIONS, "clues.clue.submitted.v1",
                            clue_data("website", ours, "群众反映郑州市中原区某超市销售过期食品。"), ours)
 
@@ -43,6 +44,9 @@ async def test_a_clue_is_its_topics_channels_and_one_naming_another_channel_is_r
         assert refused.envelope.data["errors"] == [{"field": "channel", "reason": reason}]
         [dead_ours] = await t.wait_for(lambda m: m.topic == SUBMISSIONS_DLQ and m.key == ours)
         assert "'website'" in dead_ours.headers["dlq.reason"].decode()
+        # the website is told, on its own topic, to send it on its own submissions topic
+        [told] = await t.wait_for(of_type("clues.submission.rejected.v1", channel_ref=ours))
+        assert told.topic == WEBSITE_REPLIES and "each channel sends on its own topic" in told.envelope.data["reason"]
 
         # the website's own clue under that reference, on its topic, is a new clue of the website's
         await service.send(WEBSITE, "clues.clue.submitted.v1",
@@ -54,4 +58,4 @@ async def test_a_clue_is_its_topics_channels_and_one_naming_another_channel_is_r
     assert clue is not None and clue["id"] == accepted.envelope.data["clue_id"]
     assert clue["content"].startswith("群众反映") and await service.clue("media", ref) is None
     assert await topics_keyed(service, ref) == {MEDIA_REPLIES, WEBSITE_REPLIES}
-    assert await service.clue("website", ours) is None and await topics_keyed(service, ours) == set()
+    assert await service.clue("website", ours) is None and await topics_keyed(service, ours) == {WEBSITE_REPLIES}

@@ -146,10 +146,13 @@ def test_each_channel_is_told_on_its_own_topic_and_no_other():
         # is the receipt) and read its outcome
         "risk": (None, None), "inspection": (None, None),
         "public_security": (None, "clues.replies.public-security.v1")}
-    # a refusal on the platform's own services' topic goes to the dead-letter topic only, whatever channel it names
-    # (not to the hotline's, the police's or an outside channel's topic)
-    for named in ("wechat", "hotline", "public_security", "website", "risk", None):
+    # a refusal on the platform's own services' topic goes to the dead-letter topic only (not to the hotline's or
+    # the police's topic), except an outside channel's clue left there from before it had its own topic: that
+    # channel is told
+    for named in ("wechat", "hotline", "public_security", "risk", None):
         assert rejection("clues.submissions.v1", "r1", {"channel": named}, "schema-invalid", None, None)[0] is None
+    assert rejection("clues.submissions.v1", "r1", {"channel": "website"}, "misnamed", None, None)[0] == \
+        "clues.replies.website.v1"
 
 
 def test_a_clue_is_the_channel_of_its_topic_and_names_no_other():

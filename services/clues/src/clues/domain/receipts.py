@@ -30,8 +30,9 @@ def rejection(topic: str, key: str | None, data: Any, reason: str, details: Any,
     """``(receipt topic, receipt, key)`` for a refused message from ``topic``: answered on the receipt topic of the
     channel that writes ``topic`` (the hotline's work orders on the hotline's, an outside channel's clues on its own,
     whatever channel a message names: never another's); None for the clues of the platform's own services (their
-    refusal is on the dead-letter topic only). The sender's reference (else the message's key), a NUL in it shown
-    as U+FFFD (``receipt_text``), keys it."""
+    refusal is on the dead-letter topic only), except an outside channel's clue left on their topic from before it
+    had its own (the channel is told). The sender's reference (else the message's key), a NUL in it shown as
+    U+FFFD (``receipt_text``), keys it."""
     doc = data if isinstance(data, dict) else {}
     sender = sender_of(topic)
     hotline = sender == Channel.HOTLINE
@@ -39,6 +40,10 @@ def rejection(topic: str, key: str | None, data: Any, reason: str, details: Any,
     ref = receipt_text(doc.get("work_order_no" if hotline else "channel_ref")) or receipt_text(key)
     errors = details if isinstance(details, list) else []
     reply_to = receipt_topic(sender)
+    if topic == topics.CLUE_SUBMISSIONS and channel in topics.CHANNEL_SUBMISSIONS:
+        # sent there before the channel had a topic of its own (only the platform's services may write it since):
+        # the channel is told on its own receipts topic, and sends it again on its own submissions topic
+        reply_to = receipt_topic(channel)
     return (reply_to,
             SubmissionRejected(channel=channel, channel_ref=(ref or None) and str(ref)[:200],
                                source_event_id=source_event_id, reason=reason[:2000],
