@@ -98,12 +98,16 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
 
     while True:
         async with deps.db.transaction() as session:
-            scan = SessionTx(session, deps.source)
             page = await repo.standings_page(session, after, deps.settings.rescore_page)
-            if not page:
-                break
-            # the directory's entities nothing was observed about: their standing row, as an event's entity gets
-            await repo.ensure_standings(session, {uscc: [] for uscc, has in page if not has})
+            if page and not all(has for _, has in page):
+                # the directory's entities nothing was observed about: their standing row, as an event's entity
+                # gets, written first (a row inserted here and held while the page is locked in key order could
+                # wait on an event holding an earlier one while that event waits on it)
+                await repo.ensure_standings(session, {uscc: [] for uscc, has in page if not has})
+        if not page:
+            break
+        async with deps.db.transaction() as session:
+            scan = SessionTx(session, deps.source)
             # the page's standings locked (in key order, as every writer locks them) before their counts are read:
             # an event's observations committed meanwhile are counted, not overwritten by an older assessment
             usccs = [uscc for uscc, _ in page]
