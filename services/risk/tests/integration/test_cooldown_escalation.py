@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-
 from jsp_common import clock
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
 
-from risk.adapters.tables import standings
 from risk.usecases.alerts import escalate_due
 from risk.usecases.models import rescore_all
-
 
 ALERTS = "risk.alerts.v1"
 MEM = "mem-410300"
@@ -81,8 +77,11 @@ async def test_an_alert_held_back_by_the_cool_down_is_raised_when_it_ends(servic
         assert standing["level"] == "blue" and standing["alert_held_level"] == "blue"
         ends = datetime.fromisoformat(first.envelope.data["raised_at"]) + timedelta(hours=24)
         assert standing["alert_held_until"] == ends
-        async with service.deps.db.transaction() as s:  # the other one's level moves on before the cool-down ends
-            await s.execute(update(standings).where(standings.c.uscc == moved).values(level="yellow"))
+        # the other one's level moves on before the cool-down ends (a new fact: yellow, raised): nothing is held
+        # back for it any longer (its level falling back to blue later raises no blue alert from the job)
+        await service.inspection(moved, [MEM], ["correction_ordered"], unique("T"))
+        await t.wait_for(of_type("risk.alert.raised.v1", uscc=moved, level="yellow"))
+        assert (await service.standing(moved))["alert_held_until"] is None
 
         await raise_held_back(service.deps, now=ends - timedelta(minutes=1))
         assert (await service.standing(uscc))["alert_held_until"] == ends  # not yet
@@ -91,7 +90,7 @@ async def test_an_alert_held_back_by_the_cool_down_is_raised_when_it_ends(servic
         await raise_held_back(service.deps, now=ends + timedelta(minutes=2))  # once
     data = again[1].envelope.data
     assert data["alert_id"] != first.envelope.data["alert_id"] and data["score"] == 20
-    for u, count in ((uscc, 2), (moved, 1)):
+    for u, count in ((uscc, 2), (moved, 2)):
         listed = (await service.client.get("/alerts", headers=OFFICE, params={"uscc": u})).json()
         assert len(listed) == count and (await service.standing(u))["alert_held_until"] is None
 

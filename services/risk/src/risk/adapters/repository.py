@@ -133,6 +133,11 @@ async def hold_back(session: AsyncSession, uscc: str, level: str, until: datetim
     await update_standing(session, uscc, alert_held_level=level, alert_held_until=until)
 
 
+async def clear_hold(session: AsyncSession, uscc: str) -> None:
+    """The entity's alert is decided anew (raised, closed, or its level moved): no alert is held back."""
+    await update_standing(session, uscc, alert_held_level=None, alert_held_until=None)
+
+
 async def held_back_due(session: AsyncSession, now: datetime, limit: int) -> list[dict]:
     """Standings whose held-back alert's cool-down has ended by ``now``, locked in USCC order (as every writer
     locks them), skipping those another transaction holds; their marks cleared."""

@@ -79,6 +79,8 @@ async def _decide(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: Risk
     last = rules.LastAlert(WarningLevel(prev["level"]), prev["raised_at"], prev["score"]) if prev else None
     decision = rules.decide(level=a.level, score=a.score, open_alert=open_alert, last_at_level=last, now=now,
                             cooldown_hours=model.cooldown_hours)
+    if standing.get("alert_held_until") is not None and not isinstance(decision, rules.Suppressed):
+        await repo.clear_hold(tx.session, uscc)  # decided now (raised, closed, or the level moved): nothing held
     if isinstance(decision, rules.Close):
         await close(tx, row, decision.reason, a.score, now)
     elif isinstance(decision, rules.Suppressed):
