@@ -1,8 +1,10 @@
 """A clue the risk service raised itself (channel ``risk``) comes back on the clues' lifecycle: taken in, it is not
 counted again (its fact was counted already: the device window, the score); found true by a department, it is a new
-fact and counts."""
+fact and counts. So for the inspection service's clues (their items found failing are counted when published)."""
 
 from __future__ import annotations
+
+import pytest
 
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import unique, wait_until
@@ -10,10 +12,12 @@ from jsp_testkit.testing import unique, wait_until
 SAMR = "samr-410100"
 
 
-async def test_a_clue_the_service_raised_is_not_counted_as_received_but_counts_when_found_true(service):
+@pytest.mark.parametrize("channel", ["risk", "inspection"])
+async def test_a_clue_raised_from_a_counted_fact_is_not_counted_as_received_but_counts_when_found_true(service,
+                                                                                                       channel):
     uscc = new_uscc()
     await service.entity(uscc, [SAMR])
-    await service.clue_handled(uscc, unique("CL"), SAMR, channel="risk")  # taken in, then found true: one partition
+    await service.clue_handled(uscc, unique("CL"), SAMR, channel=channel)  # taken in, then found true: one partition
 
     async def substantiated():
         s = await service.standing(uscc)

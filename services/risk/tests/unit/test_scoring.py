@@ -71,5 +71,6 @@ def test_a_clue_the_risk_service_raised_is_observed_only_when_found_true():
                                 to_state="x", actor="a", at=clock.now(), uscc="91410100MA0000000X",
                                 details={"finding": finding} if finding else {})
     assert observes(step("hotline", "receive")) and not observes(step("risk", "receive"))
+    assert not observes(step("inspection", "receive")) and observes(step("inspection", "handle", "substantiated"))
     assert observes(step("risk", "handle", "substantiated")) and observes(step("hotline", "handle", "partly"))
     assert not observes(step("risk", "handle", "unsubstantiated"))

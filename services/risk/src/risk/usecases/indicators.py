@@ -28,14 +28,20 @@ def _rows(model: RiskModel, source: Source, uscc: str, ref: str, at) -> list[dic
     return [{"uscc": uscc, "indicator": i.code, "ref": ref, "at": at} for i in model.indicators_of(source)]
 
 
+# Clues raised from a fact this service counts already: its own (a device window, a level's plan) and the inspection
+# service's (a problem found at an inspection, counted when its result is published).
+RAISED_ON_COUNTED_FACTS = (Channel.RISK, Channel.INSPECTION)
+
+
 def observes(e: ClueTransitioned) -> bool:
     """Whether a clue's step is observed: a clue about a known business taken in (``receive``) or found
-    (partly) true (``handle``). A clue this service raised itself (channel ``risk``: a device window at its
-    ``clue_at``, a level whose plan raises one) is not observed when taken in, as its fact was counted already
-    (the window, the score); found true by a department, it is a new fact and counts. The other steps
+    (partly) true (``handle``). A clue raised from a fact counted already (``RAISED_ON_COUNTED_FACTS``: this
+    service's own, channel ``risk``, from a device window or a level's plan; the inspection service's, channel
+    ``inspection``, from items found failing) is not observed when taken in; found true by a department, it is a
+    new fact and counts. The other steps
     (dispatches, acceptances, replies, ...; about half a day's clue events) are passed over by the consumer loop,
     unclaimed (``WANTED``)."""
-    return bool(e.uscc) and (e.action == "receive" and e.channel != Channel.RISK
+    return bool(e.uscc) and (e.action == "receive" and e.channel not in RAISED_ON_COUNTED_FACTS
                              or e.action == "handle" and e.details.get("finding") in FOUND_TRUE)
 
 
