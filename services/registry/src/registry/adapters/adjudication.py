@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import exists, func, insert, or_, select, text, update
+from sqlalchemy import Text, any_, bindparam, exists, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,8 +44,9 @@ async def withdraw_open_cases(session: AsyncSession, usccs: Sequence[str], *, ac
                               now: datetime) -> list[tuple[str, str]]:
     """Withdraw the open case of each of ``usccs`` (no longer needed): (USCC, case id) of those there were."""
     return [tuple(r) for r in (await session.execute(
-        update(adjudication_cases).where(adjudication_cases.c.uscc.in_(list(usccs)),
-                                         adjudication_cases.c.status == "open")
+        update(adjudication_cases).where(  # one array, however many (an import may withdraw tens of thousands)
+            adjudication_cases.c.uscc == any_(bindparam("usccs", list(usccs), type_=ARRAY(Text))),
+            adjudication_cases.c.status == "open")
         .values(status="withdrawn", decided_at=now, decided_by=actor, note=note)
         .returning(adjudication_cases.c.uscc, adjudication_cases.c.id))).all()]
 
