@@ -55,8 +55,10 @@ async def test_a_notice_issued_before_the_department_was_told_anew_is_not_overdu
     """The regulator's responsibility for a shop ended and began again: it is chased for the new notice, not for
     the one issued before its responsibility ended (the shop's record names it again)."""
     uscc = new_uscc("410105")
-    first, ended, anew = (notice(uscc, "new_responsibility", 9, 2), notice(uscc, "responsibility_ended", 5, -1),
-                          notice(uscc, "new_responsibility", 2, -3))
+    # issued by the registry in one poll (its bureau's three events at once): the same time, told apart by order
+    first, ended, anew = (notice(uscc, "new_responsibility", 9, 2), notice(uscc, "responsibility_ended", 9, -1),
+                          notice(uscc, "new_responsibility", 9, -3))
+    ended, anew = (n.model_copy(update={"issued_at": first.issued_at}) for n in (ended, anew))
     await send(raw_producer, topics.REGISTRY_ENTITIES, record(uscc, [SAMR]), uscc)
     for n in (first, ended, anew):
         await send(raw_producer, topics.department_topic(topics.NOTIFICATIONS, SAMR), n, uscc)

@@ -41,19 +41,14 @@ def pending():
     return n.acknowledged_at.is_(None)
 
 
-_LATER_NOTE = notifications.alias("later_note")
-
-
 def superseded():
     """A notice that the department must now supervise the entity, moot since: a later notice to the department
-    about the entity was issued (its responsibility ended, the entity closed, or it was told anew), or the entity's
-    current record no longer names the department. Never overdue (the registry's rule,
+    about the entity arrived (its responsibility ended, the entity closed, or it was told anew: ``superseded_at``),
+    or the entity's current record no longer names the department. Never overdue (the registry's rule,
     ``registry.adapters.notifications.superseded``; an entity whose record has not arrived yet is taken as still
     naming it)."""
-    later = exists().where(_LATER_NOTE.c.uscc == n.uscc, _LATER_NOTE.c.department == n.department,
-                           _LATER_NOTE.c.issued_at > n.issued_at)
     return and_(n.kind == "new_responsibility",
-                or_(later, exists().where(e.uscc == n.uscc, ~e.departments.any(n.department))))
+                or_(n.superseded_at.is_not(None), exists().where(e.uscc == n.uscc, ~e.departments.any(n.department))))
 
 
 def overdue_notification(now: datetime):

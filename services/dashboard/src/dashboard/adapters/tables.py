@@ -71,6 +71,9 @@ notifications = Table(
     # When the registry recomputed the time last (the change's changed_at): an older event applied again (a dead
     # letter re-driven) does not put back the time it carried.
     Column("due_changed_at", TZ),
+    # A later notice to the department about the entity arrived (its responsibility ended, the entity closed, or it
+    # was told anew): a new-responsibility notice is moot since (the registry's superseded_at, by the same rule).
+    Column("superseded_at", TZ),
     Column("acknowledged_at", TZ),
     Column("acknowledged_by", Text),
     Column("reminder_count", Integer, nullable=False, server_default="0"),

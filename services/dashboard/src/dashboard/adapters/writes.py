@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain import clues as clue_rules
-from .tables import (READ_MODEL, abandoned_draws, adjudication_cases, clue_alerts, clue_transitions, clues,
+from .tables import (READ_MODEL, TZ, abandoned_draws, adjudication_cases, clue_alerts, clue_transitions, clues,
                      credit_classes, entities, inspection_results, inspection_targets, notifications, risk_alerts)
 
 CHANNEL = "dashboard_changes"  # PostgreSQL NOTIFY channel: delivered when the writing transaction commits
@@ -87,11 +87,29 @@ _UPSERT_ISSUED = unnest_insert(notifications, _ISSUED_COLUMNS, suffix=(
                 for c in _ISSUED_COLUMNS if c != "notification_id")))
 
 
+# The new-responsibility notices a later notice to the same department about the same entity supersedes, as the
+# registry marks them (registry.adapters.notifications): given, per (entity, department), the last notice received
+# (the registry issues them in order on the entity's partition; one issued in the same poll has the same time).
+# A notice issued after it, received again (re-driven), supersedes nothing of it.
+_SUPERSEDE = text(
+    "UPDATE notifications AS n SET superseded_at = v.issued_at "
+    "FROM unnest(:usccs, :departments, :ids, :issued) AS v(uscc, department, id, issued_at) "
+    "WHERE n.uscc = v.uscc AND n.department = v.department AND n.notification_id <> v.id "
+    "AND n.kind = 'new_responsibility' AND n.superseded_at IS NULL AND n.issued_at <= v.issued_at").bindparams(
+    bindparam("usccs", type_=ARRAY(Text)), bindparam("departments", type_=ARRAY(Text)),
+    bindparam("ids", type_=ARRAY(Text)), bindparam("issued", type_=ARRAY(TZ)))
+
+
 async def upsert_notifications(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Notifications as issued, in the order received: as if upserted one by one (a notification issued twice in
-    the poll: its last)."""
+    the poll: its last); the earlier new-responsibility notices they follow superseded."""
     latest = {row["notification_id"]: row for row in rows}
     await _UPSERT_ISSUED.run(session, list(latest.values()))
+    last = list({(r["uscc"], r["department"]): r for r in rows}.values())
+    await session.execute(_SUPERSEDE, {"usccs": [r["uscc"] for r in last],
+                                       "departments": [r["department"] for r in last],
+                                       "ids": [r["notification_id"] for r in last],
+                                       "issued": [r["issued_at"] for r in last]})
 
 
 async def notification_due_changed(session: AsyncSession, row: dict[str, Any], *, previous: datetime | None,
