@@ -222,3 +222,13 @@ class ScheduleFeed:
         await cancel_until_done(self._task)
         if self._consumer is not None:
             await self._consumer.stop()
+
+
+async def read_once(calendar: WorkCalendar, **client_options) -> None:
+    """For a one-off command (a full re-scoring, say): every published schedule read into ``calendar``, as a running
+    service reads them before it takes any work, without following the topic or counting deadlines again."""
+    feed = ScheduleFeed(calendar, **client_options)
+    try:
+        await feed.start()
+    finally:
+        await feed.stop()

@@ -1,6 +1,6 @@
 """A published working-day schedule reaches a running service's calendar through the reference topic,
 without a restart, and the service's recomputation hook runs until it succeeds, told which days each revision
-moved."""
+moved; a one-off command reads them once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from datetime import date, datetime
 
 from jsp_common import clock
-from jsp_common.schedule_feed import ScheduleFeed
+from jsp_common.schedule_feed import ScheduleFeed, read_once
 from jsp_common.topics import WORKDAY_SCHEDULES
 from jsp_common.workdays import WorkCalendar
 from jsp_testkit.testing import publish_schedule, wait_until
@@ -50,3 +50,16 @@ async def test_schedules_are_read_at_start_then_followed_and_the_hook_is_retried
         assert not calendar.is_workday(date(YEAR, 1, 2))
     finally:
         await feed.stop()
+
+
+async def test_a_one_off_command_reads_the_published_schedules_once(kafka_topics, raw_producer, bootstrap):
+    """A full re-scoring run as a command counted the deadlines of the alerts it raised without the published
+    schedules (the packaged calendar only): a year they publish was counted Monday to Friday, as provisional."""
+    year = YEAR + 1
+    await publish_schedule(raw_producer, year, [date(year, 1, 1)], makeup_workdays=[date(year, 1, 3)],
+                           revision=BASE + 1)
+    calendar = WorkCalendar()
+    assert calendar.is_provisional(datetime(year, 1, 2, tzinfo=clock.TZ), date(year, 3, 1))
+    await read_once(calendar, bootstrap_servers=bootstrap)
+    assert calendar.schedule_of(year).revision == BASE + 1
+    assert not calendar.is_workday(date(year, 1, 1)) and calendar.is_workday(date(year, 1, 3))

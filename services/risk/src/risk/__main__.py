@@ -24,12 +24,16 @@ def peak_memory_mib() -> float:
 
 
 def rescore(settings, args) -> int:
+    from jsp_common.schedule_feed import read_once
+
     from .bootstrap import build
     from .usecases.models import rescore_all
 
     async def once() -> None:
         runtime = build(settings, consume=False, periodic=False)
         try:
+            # the alerts it raises count their deadlines through the published holiday schedules, as `serve` does
+            await read_once(runtime.deps.calendar, **settings.kafka_client_options())
             done = await rescore_all(runtime.deps)
             peak = peak_memory_mib()
             print(f"re-scored {done['entities']} entities under model version {done['model_version']}: "
