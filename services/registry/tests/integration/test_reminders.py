@@ -19,6 +19,14 @@ def issued_to(topic: str, uscc: str, kind: str):
                       and m.envelope.data["entity"]["uscc"] == uscc)
 
 
+async def acknowledged_in_time(registry, bootstrap, kit, who: dict, nid: str) -> None:
+    """The department acknowledges the notice: published as acknowledged, not overdue."""
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        assert (await registry.call("POST", f"/notifications/{nid}/acknowledgement", who)).status_code == 200
+        await t.wait_for(kit.mine(of_type("registry.notification.acknowledged.v1", notification_id=nid,
+                                          was_overdue=False)))
+
+
 async def test_a_department_no_longer_responsible_is_not_reminded_to_acknowledge_supervising(
         registry, raw_producer, bootstrap, kit):
     """A restaurant the market regulator was told to supervise turns to selling hazardous chemicals only: the
@@ -48,10 +56,7 @@ async def test_a_department_no_longer_responsible_is_not_reminded_to_acknowledge
     assert [n["kind"] for n in listed["items"]] == ["responsibility_ended"]
     shown = (await registry.call("GET", f"/notifications/{first}", samr)).json()
     assert shown["superseded"] is True and shown["overdue"] is False
-    async with tail(bootstrap, SAMR_ZZ) as t:
-        assert (await registry.call("POST", f"/notifications/{first}/acknowledgement", samr)).status_code == 200
-        await t.wait_for(kit.mine(of_type("registry.notification.acknowledged.v1", notification_id=first,
-                                          was_overdue=False)))
+    await acknowledged_in_time(registry, bootstrap, kit, samr, first)
 
 
 async def test_a_deadline_counted_again_to_a_later_time_is_no_longer_overdue_nor_reminded_before_it(
@@ -90,10 +95,7 @@ async def test_a_deadline_counted_again_to_a_later_time_is_no_longer_overdue_nor
         pass
     assert await registry.fetchval("SELECT reminder_count FROM notifications WHERE id = $1", nid) == 1
     assert await registry.fetchval("SELECT next_reminder_at FROM notifications WHERE id = $1", nid) == due
-    async with tail(bootstrap, SAMR_ZZ) as t:
-        assert (await registry.call("POST", f"/notifications/{nid}/acknowledgement", samr)).status_code == 200
-        await t.wait_for(kit.mine(of_type("registry.notification.acknowledged.v1", notification_id=nid,
-                                          was_overdue=False)))
+    await acknowledged_in_time(registry, bootstrap, kit, samr, nid)
 
 
 async def test_a_notice_superseded_stays_so_when_the_department_becomes_responsible_again(
