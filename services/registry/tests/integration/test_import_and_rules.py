@@ -124,6 +124,37 @@ async def test_an_import_that_assigns_or_closes_a_waiting_entity_withdraws_its_c
     assert (entity["assignment_source"], entity["responsible_departments"]) == ("rules", ["samr-410300"])
 
 
+async def test_an_import_keeps_a_disputed_entity_waiting_for_the_office_until_the_business_closes(
+        registry, registry_settings, kit, tmp_path):
+    """A department disputed the entity the rules gave it: an import's newer row of the business made it assigned
+    again by the rules (the dispute's case left open, the office's queue and the entity disagreeing); as in the
+    intake, it keeps waiting with its department, and a row of the business deregistered withdraws the case."""
+    code = kit.new_uscc("410302")
+    path, rejects = tmp_path / "directory.csv", tmp_path / "rejects.csv"
+    write_csv(path, [row(code)])
+    await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
+    r = await registry.call("POST", f"/entities/{code}/disputes", kit.department("samr-410300"),
+                            json={"reason": "超市不售散装食品，不属于本部门"})
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+
+    write_csv(path, [row(code, approved_on="2020-01-01", name="洛阳市老城区某某便利店")])
+    again = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
+    assert (again.updated, again.cases_withdrawn) == (1, 0)
+    entity = (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()
+    assert (entity["name"], entity["assignment_state"], entity["responsible_departments"]) == (
+        "洛阳市老城区某某便利店", "adjudication", ["samr-410300"])
+    assert (await registry.call("GET", f"/adjudication/{case_id}", kit.OFFICE)).json()["status"] == "open"
+
+    write_csv(path, [row(code, approved_on="2021-01-01", status="注销", closed_on="2021-01-01")])
+    closed = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
+    assert closed.cases_withdrawn == 1
+    entity = (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()
+    assert (entity["status"], entity["assignment_state"], entity["responsible_departments"]) == (
+        "deregistered", "assigned", ["samr-410300"])
+    assert (await registry.call("GET", f"/adjudication/{case_id}", kit.OFFICE)).json()["status"] == "withdrawn"
+
+
 async def test_rows_that_are_not_the_register_s_text_are_rejected_alone(registry, registry_settings, kit, tmp_path):
     """A NUL in a name, a row saved as GBK, half a surrogate pair escaped in JSON: each made the whole load fail
     (PostgreSQL's COPY refuses a NUL, the chunk could not be decoded or encoded), so no row was loaded. A text
