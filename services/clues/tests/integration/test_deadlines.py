@@ -80,6 +80,10 @@ async def test_deadline_crosses_national_day_then_chaser_escalation_extension(se
     assert [h["action"] for h in clue["history"]][-6:] == ["escalate", "accept", "request_extension",
                                                             "refuse_extension", "request_extension",
                                                             "approve_extension"]
+    # the lifecycle says which deadline the extension replaced, passed (a read model rebuilt from it alone keeps it)
+    details = clue["history"][-1]["details"]
+    assert (datetime.fromisoformat(details["previous_deadline"]), details["previous_passed"]) == (
+        datetime(2025, 10, 14, 23, 59, 59, tzinfo=TZ), True)
 
 
 async def test_an_extension_the_office_has_not_decided_is_withdrawn_when_the_clue_is_handled(service, bootstrap):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from jsp_common import clock, topics
 from jsp_common.db import Database
 from jsp_common.envelope import new_envelope
@@ -91,15 +93,20 @@ async def test_a_provisional_clue_deadline_is_marked_then_moved_and_a_passed_one
     assert f"原期限 {moment(passed)}" in html  # it had passed: both dates are shown
 
 
-async def test_a_passed_deadline_a_recount_replaced_stays_in_sight_from_the_lifecycle_alone(dashboard, raw_producer):
+@pytest.mark.parametrize("moved_by, details", [
+    ("recompute_deadline", {"provisional": False, "reason": "holiday schedule published"}),
+    ("approve_extension", {"extension_id": "EXT-1", "workdays": 3, "note": None})])
+async def test_a_passed_deadline_a_recount_or_extension_replaced_stays_in_sight_from_the_lifecycle_alone(
+        dashboard, raw_producer, moved_by, details):
     """A rebuild reads the department topics faster than the lifecycle: the deadline-changed event found no clue
-    row to keep the earlier deadline on, and the recount's transition did not keep it (it was lost)."""
+    row to keep the earlier deadline on, and the recount's or the extension's transition did not keep it (lost)."""
     clue_id, now = unique("CL"), clock.now()
     passed, moved = now - timedelta(days=1), now + timedelta(days=2)
+    replaced = {"previous_deadline": passed.isoformat(), "previous_passed": True}
+    key = "deadline" if moved_by == "recompute_deadline" else "new_deadline"
     for action, from_state, at, deadline, details in (
             ("dispatch", "received", now - timedelta(days=20), passed, {}),
-            ("recompute_deadline", "dispatched", now, moved,
-             {"previous_deadline": passed.isoformat(), "deadline": moved.isoformat(), "previous_passed": True})):
+            (moved_by, "dispatched", now, moved, {**details, key: moved.isoformat(), **replaced})):
         await send(raw_producer, topics.CLUE_LIFECYCLE, ClueTransitioned(
             clue_id=clue_id, channel="hotline", channel_ref=unique("WO"), action=action, from_state=from_state,
             to_state="dispatched", actor="clues.workday-schedule", at=at, division_code="410105",

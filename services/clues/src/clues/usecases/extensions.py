@@ -59,9 +59,10 @@ async def decide_extension(deps: Deps, tx: Tx, clue_id: str, ext_id: int, actor:
     status = "approved" if approved else "refused"
     await repo.update_extension(tx.session, ext_id, status=status, decided_by=actor.subject,
                                 decided_at=clock.now(), note=note, new_deadline=new_deadline)
+    passed = clock.now() > before.at
     if moved:
         await journal.set_values(tx, clue, **moved.columns(), chased_at=None, escalated_at=None)
-        await tell_departments(tx, clue, before.at, moved, passed=clock.now() > before.at,
+        await tell_departments(tx, clue, before.at, moved, passed=passed,
                                reason=f"extension approved: {ext['workdays']} working days ({ext['reason']})")
     # the department that asked learns the answer where its line system reads (a refusal moves nothing)
     standing = moved or before
@@ -70,9 +71,12 @@ async def decide_extension(deps: Deps, tx: Tx, clue_id: str, ext_id: int, actor:
         clue_id=clue_id, department=asked_by, role="lead" if asked_by == clue["lead_department"] else "co",
         deadline=standing.at, deadline_provisional=standing.provisional, extension_id=ext_id,
         workdays=ext["workdays"], approved=approved, note=note, state=clue["state"]), key=clue_id)
+    # the deadline it replaced, and whether it had passed, as a recount's transition says (the lifecycle alone
+    # keeps a passed deadline in sight, as the departments' deadline-changed does)
+    replaced = {"previous_deadline": before.at.isoformat(), "previous_passed": passed} if moved else {}
     await journal.record(tx, clue, "approve_extension" if approved else "refuse_extension", clue["state"], actor,
                          {"extension_id": ext_id, "workdays": ext["workdays"], "note": note,
-                          "new_deadline": new_deadline.isoformat() if new_deadline else None})
+                          "new_deadline": new_deadline.isoformat() if new_deadline else None, **replaced})
     return {**ext, "status": status, "decided_by": actor.subject, "note": note, "new_deadline": new_deadline}
 
 

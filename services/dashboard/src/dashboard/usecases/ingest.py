@@ -106,9 +106,11 @@ def _transition(d: ClueTransitioned, env: Envelope) -> tuple[dict, dict, bool, b
 
 
 def _passed_deadline(d: ClueTransitioned) -> datetime | None:
-    """The earlier deadline a recount replaced after it had passed (kept in sight on the clue's pages), also when
-    the department topic's deadline-changed came before the clue's row (a rebuild reads that topic faster)."""
-    if d.action == "recompute_deadline" and d.details.get("previous_passed") and d.details.get("previous_deadline"):
+    """The earlier deadline a recount or an approved extension replaced after it had passed (kept in sight on the
+    clue's pages), also when the department topic's deadline-changed came before the clue's row (a rebuild reads
+    that topic faster)."""
+    if d.action in ("recompute_deadline", "approve_extension") and d.details.get("previous_passed") \
+            and d.details.get("previous_deadline"):
         return datetime.fromisoformat(d.details["previous_deadline"])
     return None
 
