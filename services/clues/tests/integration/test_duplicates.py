@@ -84,6 +84,25 @@ async def test_a_duplicate_reopened_goes_to_the_departments_that_answered_it(ser
     assert reopened.envelope.data["department"] == "mohurd-410300" and reopened.envelope.data["role"] == "lead"
 
 
+async def test_closing_the_first_clue_closes_the_duplicates_it_answered_not_one_replied_on_its_own(service,
+                                                                                                     bootstrap):
+    """A duplicate answered by its first clue was closed and reopened by an unsatisfied revisit, then handled and
+    replied on its own: closing the first clue closed it too, as if answered by it, without its caller's say."""
+    clue_id, second = await _first_and_repeat(service, bootstrap)
+    samr, dup_id = dept("samr-410300"), second["clue_id"]
+    steps = (("accept", None), ("verify", None), ("handle", {"finding": "substantiated", "measures": "责令维修"}),
+             ("reply", {}))
+    for path, body in steps:
+        assert (await service.post(f"/clues/{clue_id}/{path}", samr, body)).status_code == 200
+    assert (await service.post(f"/clues/{dup_id}/close", HOTLINE_P)).status_code == 200  # answered, then closed
+    assert (await service.post(f"/clues/{dup_id}/revisit", HOTLINE_P, {"satisfied": False})).status_code == 200
+    for path, body in steps:
+        assert (await service.post(f"/clues/{dup_id}/{path}", samr, body)).status_code == 200
+    assert (await service.post(f"/clues/{clue_id}/close", HOTLINE_P)).status_code == 200
+    dup = (await service.client.get(f"/clues/{dup_id}", headers=OFFICE)).json()
+    assert dup["state"] == "replied" and dup["history"][-1]["action"] == "reply", dup["history"][-1]
+
+
 async def test_a_linked_duplicate_goes_with_its_first_clue_to_the_department_it_is_dispatched_to(service, bootstrap):
     """A duplicate linked while its first clue was with one department; that department returns the first clue
     and the office dispatches it to another: the duplicate is the new department's to see, no longer the first's

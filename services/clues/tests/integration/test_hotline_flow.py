@@ -97,6 +97,13 @@ async def test_work_order_routed_handled_replied_closed(service, bootstrap):
     # The new reply, not yet judged by the caller.
     assert await outcome(service, no) == ("replied", "substantiated", "吊销食品经营许可证", "经复查，该餐馆已被吊销食品经营许可证。",
                                           None)
+    # Closed and revisited, satisfied: that verdict stands (a second revisit of the reply reopened the clue)
+    assert (await service.post(f"/clues/{clue_id}/close", HOTLINE_P)).status_code == 200
+    assert (await service.post(f"/clues/{clue_id}/revisit", HOTLINE_P, {"satisfied": True})).status_code == 200
+    r = await service.post(f"/clues/{clue_id}/revisit", HOTLINE_P, {"satisfied": False, "comment": "改口不满意"})
+    assert r.status_code == 409 and r.json()["satisfaction"] == "satisfied", r.text
+    assert await outcome(service, no) == ("closed", "substantiated", "吊销食品经营许可证", "经复查，该餐馆已被吊销食品经营许可证。",
+                                          "satisfied")
 
 
 async def outcome(service, no: str) -> tuple:

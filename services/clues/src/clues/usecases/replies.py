@@ -61,7 +61,8 @@ async def close(deps: Deps, tx: Tx, clue_id: str, actor: Principal) -> dict:
     now = clock.now()
     await journal.move(tx, clue, "close", actor, closed_at=now)
     for dup in await repo.linked_duplicates(tx.session, clue_id, State.REPLIED.value):
-        await journal.move(tx, dup, "close", actor, details={"closed_with": clue_id}, closed_at=now)
+        if dup["round"] == 0:  # answered by this clue (one reopened was dispatched, and replies on its own)
+            await journal.move(tx, dup, "close", actor, details={"closed_with": clue_id}, closed_at=now)
     return clue
 
 
@@ -70,6 +71,9 @@ async def revisit(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, satisfi
     if not actor.has(Role.OFFICE, Role.HOTLINE):
         raise Problem(403, "revisits are recorded by the hotline or the office")
     clue = await access.load(tx.session, clue_id, actor)
+    if clue["satisfaction"] is not None:  # one verdict per reply: the next reply awaits a revisit of its own
+        raise Problem(409, f"this reply was revisited already ({clue['satisfaction']}); a reply is revisited once",
+                      satisfaction=clue["satisfaction"])
     details = {"satisfied": satisfied, "comment": comment}
     if satisfied:
         await journal.move(tx, clue, "revisit", actor, details=details, satisfaction="satisfied")
