@@ -170,10 +170,15 @@ def test_a_reload_read_before_a_local_revocation_committed_does_not_undo_it():
     r.set_client_blocked("client-x", True)
     r.set_client_blocked("client-y", True)
     r.set_client_blocked("client-y", False)  # disabled, then enabled again here
-    r.reload(set(), {"client-y"})  # a periodic read that began before those changes were committed
+    r.reload(set(), {"client-y"}, read_started=99.0)  # a periodic read that began before those changes
     assert r.blocks("client-a", "cred-1") and r.blocks("client-x", "cred-9") and not r.blocks("client-y", "cred-9")
+    # a read begun after them: the database has the last word, also for a client enabled here and disabled on
+    # another replica since (it was let through here for a minute)
+    now[0] += 1
+    r.reload({"cred-1"}, {"client-x", "client-y"}, read_started=now[0])
+    assert r.blocks("client-y", "cred-9") and r.blocks("client-a", "cred-1")
     now[0] += Revocations.KEEP_LOCAL_S + 1
-    r.reload({"cred-2"}, set())  # long after: the database has the last word
+    r.reload({"cred-2"}, set(), read_started=now[0])  # long after
     assert not r.blocks("client-a", "cred-1") and r.blocks("client-a", "cred-2") and not r.blocks("client-x", "cred-9")
 
 

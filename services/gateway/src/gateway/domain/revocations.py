@@ -29,8 +29,8 @@ class Revocations:
     and updated at once in the replica that made it.
     """
 
-    # How long a change made here is re-applied over reloads: a reload whose read began before the change
-    # was committed must not undo it.
+    # How long a change made here is kept: a reload whose read began before the change was committed must not
+    # undo it (a reload is far shorter than this).
     KEEP_LOCAL_S = 60.0
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -59,13 +59,22 @@ class Revocations:
     def set_client_blocked(self, client_id: str, blocked: bool) -> None:
         self._record("client", client_id, blocked)
 
-    def reload(self, credentials: set[str], clients: set[str], tokens: set[str] = frozenset()) -> None:
-        """The state read from the database, with this replica's recent changes applied on top."""
+    def moment(self) -> float:
+        """Now, on the clock the changes made here are recorded by: taken before a reload's read."""
+        return self._monotonic()
+
+    def reload(self, credentials: set[str], clients: set[str], tokens: set[str] = frozenset(), *,
+               read_started: float) -> None:
+        """The state read from the database by a read begun at ``read_started`` (:meth:`moment`), with this
+        replica's changes recorded since then applied on top: a change recorded before it (once committed) is in
+        what was read, and a later change made elsewhere (a client disabled on another replica after it was
+        re-enabled here) has the last word."""
         horizon = self._monotonic() - self.KEEP_LOCAL_S
         self._local = [c for c in self._local if c[0] >= horizon]
         self.credentials, self.clients, self.tokens = set(credentials), set(clients), set(tokens)
-        for _, kind, key, blocked in self._local:
-            self._apply(kind, key, blocked)
+        for at, kind, key, blocked in self._local:
+            if at >= read_started:
+                self._apply(kind, key, blocked)
 
     def _record(self, kind: str, key: str, blocked: bool) -> None:
         self._local.append((self._monotonic(), kind, key, blocked))

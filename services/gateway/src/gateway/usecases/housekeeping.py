@@ -15,7 +15,8 @@ async def refresh_revocations(deps: Deps, tx: Transaction) -> None:
     """Credentials revoked or expired and clients disabled, in every replica: reloaded every few seconds
     (only those recent enough for a token issued before them to be still alive)."""
     since = clock.now() - timedelta(seconds=deps.settings.token_ttl_s + 60)
-    deps.revocations.reload(*await repo.unusable_since(tx.session, since))
+    started = deps.revocations.moment()
+    deps.revocations.reload(*await repo.unusable_since(tx.session, since), read_started=started)
 
 
 async def purge_idempotency_keys(deps: Deps, tx: Transaction) -> None:
