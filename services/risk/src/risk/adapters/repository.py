@@ -128,6 +128,19 @@ async def standings_locked(session: AsyncSession, usccs: list[str]) -> dict[str,
     return {r["uscc"]: r for r in await all_rows(session, q)}
 
 
+# A re-scoring page's standings locked in key order (as every writer locks them), with what the re-scoring compares
+# its assessment with: asyncpg's records, no JSON decoded (the page's full rows are read for those that move only).
+_LOCK_PAGE = ("SELECT uscc, level, credit_class, corrected_class, scored_at FROM standings "
+              "WHERE uscc = ANY($1::text[]) ORDER BY uscc FOR UPDATE")
+
+
+async def page_locked(session: AsyncSession, usccs: list[str]) -> dict[str, dict]:
+    """The standings of a re-scoring page, locked: level, class in force, correction, when scored."""
+    pg = await driver_connection(session)
+    return {r[0]: {"level": r[1], "credit_class": r[2], "corrected_class": r[3], "scored_at": r[4]}
+            for r in await pg.fetch(_LOCK_PAGE, usccs)}
+
+
 async def hold_back(session: AsyncSession, uscc: str, level: str, until: datetime) -> None:
     """The cool-down held back the entity's alert at ``level`` until ``until``."""
     await update_standing(session, uscc, alert_held_level=level, alert_held_until=until)

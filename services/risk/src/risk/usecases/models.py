@@ -111,7 +111,7 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
             # the page's standings locked (in key order, as every writer locks them) before their counts are read:
             # an event's observations committed meanwhile are counted, not overwritten by an older assessment
             usccs = [uscc for uscc, _ in page]
-            locked = await repo.standings_locked(session, usccs)
+            locked = await repo.page_locked(session, usccs)
             counts = await repo.counts_for(session, usccs[0], usccs[-1], windows)
             values, follow = [], {}
             for uscc in usccs:
@@ -124,7 +124,8 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
             # level or class moved: alerts and classes follow as for events; each entity's events with ids from
             # the entity, the model version and when it was scored before (a rescoring run again on a restored
             # database issues the ids it first issued)
-            moving = [(scan.caused_by("risk.rescore", uscc, version, scored_at), locked[uscc],
+            full = await repo.standings_locked(session, list(follow)) if follow else {}  # locked already
+            moving = [(scan.caused_by("risk.rescore", uscc, version, scored_at), full[uscc],
                        assess(counts.get(uscc, {}))[0]) for uscc, scored_at in follow.items()]
             await alerts.evaluate_many(deps, scan, moving, model, now=now)
             await credit.follow_many(session, moving, now=now)
