@@ -16,7 +16,7 @@ from jsp_common.events.risk import (CreditClassChanged, RiskAlertAcknowledged, R
                                     RiskAlertRespondByChanged, RiskAlertResponded)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..adapters import writes
+from ..adapters import notice_writes, writes
 from ..domain import clues as clue_rules
 from ..domain.places import city_of
 
@@ -57,7 +57,7 @@ def _notification_key(notification_id: str, department: str, uscc: str) -> dict:
 
 async def notifications_issued(session: AsyncSession, events: list[tuple[NotificationIssued, Envelope]]) -> None:
     """A poll's consecutive notifications at once (a day's registrations notify thousands of departments)."""
-    await writes.upsert_notifications(session, [{
+    await notice_writes.upsert_notifications(session, [{
         **_notification_key(d.notification_id, d.department, d.entity.uscc), "entity_name": d.entity.name,
         "city_code": city_of(d.entity.division_code), "kind": d.kind.value, "cause": d.cause,
         "issued_at": d.issued_at, "acknowledge_by": d.acknowledge_by,
@@ -66,7 +66,7 @@ async def notifications_issued(session: AsyncSession, events: list[tuple[Notific
 
 
 async def notification_due_changed(session: AsyncSession, d: NotificationDueChanged, env: Envelope) -> None:
-    await writes.notification_due_changed(session, {
+    await notice_writes.notification_due_changed(session, {
         **_notification_key(d.notification_id, d.department, d.uscc), "issued_at": d.issued_at,
         "acknowledge_by": d.acknowledge_by, "acknowledge_by_provisional": d.acknowledge_by_provisional},
         previous=d.previous_acknowledge_by if d.previous_passed else None, changed_at=d.changed_at)
@@ -74,14 +74,14 @@ async def notification_due_changed(session: AsyncSession, d: NotificationDueChan
 
 
 async def notification_reminded(session: AsyncSession, d: NotificationReminded, env: Envelope) -> None:
-    await writes.notification_reminded(session, {**_notification_key(d.notification_id, d.department, d.uscc),
+    await notice_writes.notification_reminded(session, {**_notification_key(d.notification_id, d.department, d.uscc),
                                                  "issued_at": d.issued_at, "acknowledge_by": d.acknowledge_by},
                                        d.reminded_at, d.reminder_count)
     await writes.announce(session, "notifications")
 
 
 async def notification_acknowledged(session: AsyncSession, d: NotificationAcknowledged, env: Envelope) -> None:
-    await writes.notification_acknowledged(session, _notification_key(d.notification_id, d.department, d.uscc),
+    await notice_writes.notification_acknowledged(session, _notification_key(d.notification_id, d.department, d.uscc),
                                            d.acknowledged_at, d.acknowledged_by)
     await writes.announce(session, "notifications")
 
@@ -155,7 +155,7 @@ async def credit_class_changed(session: AsyncSession, d: CreditClassChanged, env
 
 
 async def alert_raised(session: AsyncSession, d: RiskAlertRaised, env: Envelope) -> None:
-    await writes.upsert_alert(session, {
+    await notice_writes.upsert_alert(session, {
         "alert_id": d.alert_id, "uscc": d.uscc, "entity_name": d.entity_name, "level": d.level.value,
         "city_code": city_of(d.division_code) if d.division_code else None, "state": "open",
         "departments": list(d.departments), "score": d.score, "raised_at": d.raised_at, "respond_by": d.respond_by,
@@ -164,7 +164,7 @@ async def alert_raised(session: AsyncSession, d: RiskAlertRaised, env: Envelope)
 
 
 async def alert_respond_by_changed(session: AsyncSession, d: RiskAlertRespondByChanged, env: Envelope) -> None:
-    await writes.alert_respond_by_changed(session, d.alert_id, previous=d.previous_respond_by,
+    await notice_writes.alert_respond_by_changed(session, d.alert_id, previous=d.previous_respond_by,
                                           respond_by=d.respond_by, provisional=d.respond_by_provisional,
                                           previous_passed=d.previous_passed, changed_at=d.at)
     await writes.announce(session, "alerts")
@@ -172,7 +172,7 @@ async def alert_respond_by_changed(session: AsyncSession, d: RiskAlertRespondByC
 
 async def alert_departments_added(session: AsyncSession, d: RiskAlertDepartmentsAdded, env: Envelope) -> None:
     """The alert's departments take in those the risk service added (its state here stays as its steps made it)."""
-    await writes.upsert_alert(session, {"alert_id": d.alert_id, "uscc": d.uscc, "level": d.level.value,
+    await notice_writes.upsert_alert(session, {"alert_id": d.alert_id, "uscc": d.uscc, "level": d.level.value,
                                         "state": d.state, "departments": list(d.departments),
                                         "raised_at": d.raised_at})
     await writes.announce(session, "alerts")
@@ -192,7 +192,7 @@ _ALERT_STEPS = {RiskAlertAcknowledged: ("acknowledged", "acknowledged_at"),
 async def alert_stepped(session: AsyncSession, d: RiskAlertAcknowledged | RiskAlertResponded | RiskAlertEscalated
                         | RiskAlertClosed, env: Envelope) -> None:
     state, column = _ALERT_STEPS[type(d)]
-    await writes.alert_changed(session, d.alert_id, _alert_base(d), state, **{column: d.at})
+    await notice_writes.alert_changed(session, d.alert_id, _alert_base(d), state, **{column: d.at})
     await writes.announce(session, "alerts")
 
 
