@@ -146,26 +146,39 @@ async def test_a_provisional_alert_response_deadline_is_marked_then_moved_and_a_
     assert moment(moved) in html and PROVISIONAL not in html
 
 
+def visit_assigned(task_id: str, uscc: str, department: str, item: str) -> TaskAssigned:
+    """Samr's joint task (within its period) assigning ``department`` a visit to ``uscc`` for ``item``."""
+    today = clock.today()
+    return TaskAssigned(
+        task_id=task_id, draw_id=unique("DR"), matter_code="HN-SP-001", matter_version=1, lead_department=SAMR,
+        department=department, period_start=today - timedelta(days=60), period_end=today + timedelta(days=30),
+        targets=[AssignedTarget(uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", items=[item],
+                                joint_departments=[department], inspectors=["IN-1", "IN-2"], team=["IN-1", "IN-2"])],
+        assigned_at=clock.now())
+
+
+def results_recorded(task_id: str, uscc: str, department: str, item: str, inspected: date, due: date, *,
+                     provisional: bool = False) -> ResultRecorded:
+    """``department``'s results of that visit, complete, no problem found, to be published by ``due``."""
+    return ResultRecorded(
+        task_id=task_id, uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", matter_code="HN-SP-001",
+        lead_department=SAMR, department=department, departments=[department], inspected_on=inspected,
+        items=[ItemResult(item_code=item, department=department, outcome="no_problem")], complete=True, due_on=due,
+        due_provisional=provisional, recorded_at=clock.now())
+
+
 async def test_recorded_results_await_publication_until_their_deadline_then_show_as_overdue(dashboard, raw_producer):
     """A visit with results recorded awaits publication (结果待公示) until its deadline, provisional here; when the
     schedule moves the deadline to yesterday, the visit is past its publication deadline (逾期未公示)."""
     task_id, uscc, today = unique("JT"), new_uscc("410105"), clock.today()
     topic = topics.department_topic(topics.DEPARTMENT_INSPECTIONS, SAMR)
     inspected = today - timedelta(days=20)
-    await send(raw_producer, topic, TaskAssigned(
-        task_id=task_id, draw_id=unique("DR"), matter_code="HN-SP-001", matter_version=1, lead_department=SAMR,
-        department=SAMR, period_start=today - timedelta(days=60), period_end=today + timedelta(days=30),
-        targets=[AssignedTarget(uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", items=["SP-01"],
-                                joint_departments=[SAMR], inspectors=["IN-1", "IN-2"], team=["IN-1", "IN-2"])],
-        assigned_at=clock.now()), task_id)
+    await send(raw_producer, topic, visit_assigned(task_id, uscc, SAMR, "SP-01"), task_id)
     row = f'data-target="{task_id}/{uscc}"'
     await page_showing(dashboard, f"/ui/targets?status=planned&q={task_id}", row)
     due = today + timedelta(days=3)
-    await send(raw_producer, topic, ResultRecorded(
-        task_id=task_id, uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", matter_code="HN-SP-001",
-        lead_department=SAMR, department=SAMR, departments=[SAMR], inspected_on=inspected,
-        items=[ItemResult(item_code="SP-01", department=SAMR, outcome="no_problem")], complete=True, due_on=due,
-        due_provisional=True, recorded_at=clock.now()), task_id)
+    await send(raw_producer, topic, results_recorded(task_id, uscc, SAMR, "SP-01", inspected, due, provisional=True),
+               task_id)
     html = await page_showing(dashboard, f"/ui/targets?status=awaiting&q={task_id}", row)
     assert moment(due) in html and PROVISIONAL in html
     assert row not in (await dashboard.get(f"/ui/targets?status=planned&q={task_id}", headers=OFFICE)).text
@@ -203,19 +216,11 @@ async def test_the_lead_of_a_joint_task_sees_the_visits_it_does_not_inspect_and_
         return {d: figures.get(d, {}).get("inspections_publication_overdue", 0) for d in (SAMR, NHC)}
 
     try:
-        await send(raw_producer, topic, TaskAssigned(
-            task_id=task_id, draw_id=unique("DR"), matter_code="HN-SP-001", matter_version=1, lead_department=SAMR,
-            department=NHC, period_start=today - timedelta(days=60), period_end=today + timedelta(days=30),
-            targets=[AssignedTarget(uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", items=["WS-01"],
-                                    joint_departments=[NHC], inspectors=["IN-1", "IN-2"], team=["IN-1", "IN-2"])],
-            assigned_at=clock.now()), task_id)
+        await send(raw_producer, topic, visit_assigned(task_id, uscc, NHC, "WS-01"), task_id)
         await page_showing(dashboard, f"/ui/targets?status=planned&q={task_id}", row)
         before = await overdue_by_department()
-        await send(raw_producer, topic, ResultRecorded(
-            task_id=task_id, uscc=uscc, entity_name=f"郑州{uscc[-6:]}餐饮有限公司", matter_code="HN-SP-001",
-            lead_department=SAMR, department=NHC, departments=[NHC], inspected_on=today - timedelta(days=40),
-            items=[ItemResult(item_code="WS-01", department=NHC, outcome="no_problem")], complete=True,
-            due_on=today - timedelta(days=2), due_provisional=False, recorded_at=clock.now()), task_id)
+        await send(raw_producer, topic, results_recorded(task_id, uscc, NHC, "WS-01", today - timedelta(days=40),
+                                                         today - timedelta(days=2)), task_id)
         await page_showing(dashboard, f"/ui/targets?status=publication_overdue&q={task_id}", row)
         for viewer in (SAMR, NHC):
             html = (await dashboard.get(f"/ui/targets?status=publication_overdue&q={task_id}",
