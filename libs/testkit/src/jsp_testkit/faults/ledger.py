@@ -19,7 +19,7 @@ from jsp_common import topics
 from jsp_common.offsets import read_to_end
 from jsp_common.envelope import Envelope, EnvelopeError
 
-from .traffic import Sent
+from .traffic import POISON_TARGETS, Sent
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,13 @@ async def read_topics(client_options: dict, names: Iterable[str]) -> list[Messag
 async def group_lags(client_options: dict) -> dict[str, int]:
     """Each of our services' consumer groups: messages not yet consumed (end offset minus committed offset)
     over the partitions it has committed on."""
+    positions = await group_positions(client_options)
+    return {g: sum(max(0, end - off) for off, end in offsets.values()) for g, offsets in positions.items()}
+
+
+async def group_positions(client_options: dict) -> dict[str, dict]:
+    """Each of our services' consumer groups: per partition it has committed on, (committed offset, end offset).
+    A committed offset past the end (the log shorter than what a group read) shows here, not in a lag."""
     groups = sorted(topics.consumer_groups())
     admin = AIOKafkaAdminClient(**client_options)
     await admin.start()
@@ -62,8 +69,7 @@ async def group_lags(client_options: dict) -> dict[str, int]:
         every = sorted({tp for offsets in committed.values() for tp in offsets})
         c.assign(every)  # the client learns these partitions' leaders
         ends = await c.end_offsets(every) if every else {}
-        lags = {g: sum(max(0, ends[tp] - off) for tp, off in offsets.items()) for g, offsets in committed.items()}
-        return lags
+        return {g: {tp: (off, ends[tp]) for tp, off in offsets.items()} for g, offsets in committed.items()}
     finally:
         await c.stop()
         await admin.close()
@@ -102,6 +108,7 @@ class Report:
     poison: int
     poison_missing: list[str]
     lags: dict[str, int]
+    whereabouts: list[str] = field(default_factory=list)  # of each input not applied: on its topic or not
 
     @property
     def lost(self) -> int:
@@ -125,6 +132,7 @@ class Report:
                 lines.append(f"  {r.kind}: {what}")
         lines += [f"  order: {v}" for v in self.order_violations[:10]]
         lines += [f"  not dead-lettered: {p}" for p in self.poison_missing[:10]]
+        lines += [f"  where: {w}" for w in self.whereabouts]
         return "\n".join(lines)
 
 
@@ -247,5 +255,35 @@ async def compare(sent: Sent, *, client_options: dict, databases: dict[str, str]
     missing = [f"{t} {k} ({kind}) -> {topics.dead_letter_topic(t, g)}" for t, k, kind in sent.poison
                for g in topics.by_name(t).service_groups if (topics.dead_letter_topic(t, g), k) not in reasons]
     expected = sum(len(topics.by_name(t).service_groups) for t, _, _ in sent.poison)
+    lost_ids = {event_id for chain in sent.registrations.values() for event_id, _, _ in chain if not receipts[event_id]}
+    lost_ids |= {event_id for no, event_id in sent.work_orders.items() if not clues_of[no]}
+    lost_keys = {k for t, k, _ in sent.poison if any((topics.dead_letter_topic(t, g), k) not in reasons
+                                                      for g in topics.by_name(t).service_groups)}
+    where = await _whereabouts(client_options, lost_ids, lost_keys) if lost_ids or lost_keys else []
     return Report(list(rows.values()), order, expected - len(missing), expected, missing,
-                  await group_lags(client_options))
+                  await group_lags(client_options), where)
+
+
+async def _whereabouts(client_options: dict, event_ids: set[str], keys: set[str]) -> list[str]:
+    """Where the inputs that took no effect are: on their inbound topic (at which offset, against each reading
+    group's committed offset there) or not on it at all; the first lines, then a count."""
+    inbound = sorted({topics.MARKET_REGISTRATIONS, topics.HOTLINE_WORK_ORDERS, *POISON_TARGETS})
+    found: dict[str, Message] = {}
+    for m in await read_topics(client_options, inbound):
+        if m.envelope is not None and m.envelope.id in event_ids:
+            found[m.envelope.id] = m
+        elif m.key in keys:
+            found[m.key] = m
+    positions = await group_positions(client_options)
+    lines = []
+    for what in sorted(event_ids | keys):
+        m = found.get(what)
+        if m is None:
+            lines.append(f"{what}: not on its inbound topic")
+            continue
+        groups = ", ".join(f"{g} committed {offsets[tp][0]} of {offsets[tp][1]}"
+                           for g, offsets in positions.items() for tp in offsets
+                           if (tp.topic, tp.partition) == (m.topic, m.partition))
+        lines.append(f"{what}: {m.topic}[{m.partition}]@{m.offset} ({groups or 'no group committed there'})")
+    on_topic = sum(1 for w in event_ids | keys if w in found)
+    return lines[:40] + [f"{on_topic} of {len(event_ids | keys)} on their inbound topic"]
