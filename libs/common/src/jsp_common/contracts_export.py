@@ -239,8 +239,17 @@ def readme_with_table(readme: str) -> str:
     return readme
 
 
+class _WithoutAliases(yaml.SafeDumper):
+    """Every node written out where it is used: the envelope's parts are shared by every event's schema, and YAML
+    aliases for them (``*id001``) are what Java's SnakeYAML refuses past 50 and Jackson reads as plain text."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
 def rendered() -> dict[Path, str]:
-    files = {DOCS / "asyncapi.yaml": yaml.safe_dump(asyncapi(), allow_unicode=True, sort_keys=False, width=110)}
+    files = {DOCS / "asyncapi.yaml": yaml.dump(asyncapi(), Dumper=_WithoutAliases, allow_unicode=True,
+                                               sort_keys=False, width=110)}
     for t in published_types():
         files[DOCS / "schemas" / f"{t}.json"] = json.dumps(schema_of(t), ensure_ascii=False, indent=2) + "\n"
     if README.exists():

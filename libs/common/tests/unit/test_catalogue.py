@@ -86,6 +86,15 @@ def test_every_reference_of_the_asyncapi_document_resolves_from_its_root():
         assert envelope["properties"]["data"]["$ref"].startswith("#/components/schemas/")
 
 
+def test_the_asyncapi_document_has_no_yaml_aliases_for_a_java_reader():
+    """Java's YAML readers take a document's anchors badly (SnakeYAML refuses more than 50 aliases, Jackson reads an
+    alias as the text ``id001``): every schema is written out in full where it is used."""
+    import yaml
+
+    events = yaml.parse((contracts_export.DOCS / "asyncapi.yaml").read_text())
+    assert [e for e in events if isinstance(e, yaml.AliasEvent)] == []
+
+
 def test_the_document_refuses_what_the_consumers_refuse():
     """A non-Python sender checking its messages against the document alone: an envelope id longer than the
     consumers take, or a USCC with a letter in its division code, is refused there too, not only on arrival."""
