@@ -135,13 +135,18 @@ def all_industries() -> tuple[Industry, ...]:
 
 
 def class_code_pattern() -> str:
-    """A pattern of the class codes :func:`validate_class` accepts in their four-digit form: the known classes,
-    and any class of a division whose classes the data does not list completely (digit by digit, so it stays
-    small)."""
+    """A pattern of the class codes :func:`validate_class` accepts: the known classes, and any class of a division
+    whose classes the data does not list completely (digit by digit, so it stays small), each with or without its
+    section's letter."""
     table, complete = _rows()
-    codes = [c for c, i in table.items() if i.level == "class"]
-    codes += [d + "**" for d, i in table.items() if i.level == "division" and d not in complete]
-    return "^" + digits_pattern(codes) + "$"
+    by_section: dict[str, list[str]] = {}  # a class may carry its division's section letter ('F5212')
+    for code, i in table.items():
+        if i.level == "class":
+            by_section.setdefault(table[code[:2]].parent_code, []).append(code)
+        elif i.level == "division" and code not in complete:
+            by_section.setdefault(i.parent_code, []).append(code + "**")
+    return "^(?:" + "|".join(f"{section}?{digits_pattern(sorted(codes))}"
+                             for section, codes in sorted(by_section.items())) + ")$"
 
 
 def digits_pattern(codes: list[str]) -> str:

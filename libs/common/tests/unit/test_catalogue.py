@@ -97,9 +97,11 @@ def test_the_asyncapi_document_has_no_yaml_aliases_for_a_java_reader():
 
 def test_the_document_refuses_what_the_consumers_refuse():
     """A non-Python sender checking its messages against the document alone: an envelope id longer than the
-    consumers take, or a USCC with a letter in its division code, is refused there too, not only on arrival."""
+    consumers take, a USCC with a letter in its division code, or an industry class with another section's letter,
+    is refused there too, not only on arrival; a class with its own section's letter is taken by both."""
     import jsonschema
     from jsp_common.envelope import Envelope, EnvelopeError
+    from jsp_common.industries import UnknownIndustry, validate_class
     from jsp_common.uscc import is_valid
     from jsp_testkit.samples import new_uscc
 
@@ -116,6 +118,14 @@ def test_the_document_refuses_what_the_consumers_refuse():
     code = new_uscc()
     lettered = code[:4] + "A" + code[5:]
     assert uscc.is_valid(code) and not uscc.is_valid(lettered) and not is_valid(lettered)
+    industry = jsonschema.Draft202012Validator(
+        events.CATALOGUE["market.entity.registered.v1"].model_json_schema()["properties"]["industry_code"])
+    for taken in ("5221", "F5221", "C1391"):  # a section letter, the class's own, is taken and dropped
+        assert industry.is_valid(taken) and validate_class(taken) == taken[-4:]
+    for refused in ("A5221", "F52211", "1300", "C1300", "F"):
+        assert not industry.is_valid(refused)
+        with pytest.raises(UnknownIndustry):
+            validate_class(refused)
 
 
 _READING = {"device_id": "gas-001", "metric": "gas_lel", "value": 3.5, "unit": "%LEL",
