@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import uuid
+import zlib
 
 import pytest
 import yaml
@@ -17,7 +18,9 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from jsp_testkit import samples
+from jsp_common import topics
 from jsp_common.contracts_export import DOCS
+from jsp_common.partitioner import KeyPartitioner
 from jsp_testkit.testing import unique, wait_until
 
 DEPARTMENT = "samr-410100"
@@ -47,7 +50,11 @@ def kcat(*args: str, stdin: str | None = None) -> str:
 async def test_a_registration_produced_with_kcat_reaches_the_department_reading_with_kcat(stack, bootstrap, asyncapi):
     data = samples.registration()
     county = "410102"
-    data.update(uscc=samples.new_uscc(county), division_code=county, industry_code="5221",
+    partitions = list(range(topics.by_name(topics.MARKET_REGISTRATIONS).partitions))
+    uscc = samples.new_uscc(county)
+    while KeyPartitioner().partition(uscc.encode(), partitions) == zlib.crc32(uscc.encode()) % len(partitions):
+        uscc = samples.new_uscc(county)  # one that librdkafka's default partitioner (CRC32) would put elsewhere
+    data.update(uscc=uscc, division_code=county, industry_code="5221",
                 business_scope="预包装食品销售；散装食品销售；食品经营", name=f"郑州{unique('食品')[-6:]}商贸有限公司",
                 address="河南省郑州市中原区建设西路100号")
     envelope = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/bureau/henan-samr",
@@ -55,8 +62,11 @@ async def test_a_registration_produced_with_kcat_reaches_the_department_reading_
                 "datacontenttype": "application/json", "data": data}
     registrations = payload_validator(asyncapi, "market.registrations.v1", "market.entity.registered.v1")
     assert list(registrations.iter_errors(envelope)) == []
-    kcat("-P", "-b", bootstrap, "-t", "market.registrations.v1", "-K", "|",
+    kcat("-P", "-b", bootstrap, "-t", "market.registrations.v1", "-K", "|", "-X", "topic.partitioner=murmur2_random",
          stdin=f"{data['uscc']}|{json.dumps(envelope, ensure_ascii=False)}\n")
+    # where the platform's own events of this entity go, so none overtakes another
+    sent = kcat("-C", "-b", bootstrap, "-t", "market.registrations.v1", "-o", "beginning", "-e", "-f", "%k %p\n")
+    assert f"{uscc} {KeyPartitioner().partition(uscc.encode(), partitions)}" in sent.splitlines()
 
     topic = asyncapi["channels"]["dept_department_notifications_v1"]["address"].format(department=DEPARTMENT)
     group = f"{DEPARTMENT}.{unique('notifications')}"  # a group of the department's own prefix
