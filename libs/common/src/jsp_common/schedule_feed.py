@@ -6,7 +6,10 @@ offsets it found, so the service counts with every published schedule before it 
 follows it. Each new schedule (or revision) is applied to the calendar in memory, and the service's
 ``on_change`` hook gets the schedules that changed and, per year, the span of the days they moved (turned from
 working days to days off or back), so it can count its deadlines again. A hook that fails is tried again until it
-succeeds: a recomputation must not be skipped.
+succeeds: a recomputation must not be skipped. At start, after reading the topic, the hook also gets the years
+from last year on that the installed ``chinese_calendar`` knows and no published schedule covers (as schedules of
+revision 0): deadlines counted while an older package did not know a year are counted again once a release with a
+newer one is deployed (the package is refreshed each year once the next year's schedule is out).
 
 A hook counts its open deadlines again with :func:`recount_deadlines` (page by page, each page in a transaction of
 its own): the provisional ones, and those counted through a moved day (a correction, or a schedule that differs
@@ -19,9 +22,11 @@ was away moves the days it changed since, whatever the topic still holds.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import date, datetime, time, timedelta
 from typing import Any, Awaitable, Callable, Sequence
 
+import chinese_calendar
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 from sqlalchemy import (Column, Date, DateTime, Integer, MetaData, Table, and_, false, or_, select)
@@ -48,8 +53,28 @@ OnChange = Callable[[list[YearSchedule], Moved], Awaitable[None]]
 
 def describe(schedules: Sequence[YearSchedule]) -> str:
     """Why deadlines moved, as recorded on an item's history and announced with the change."""
-    return "holiday schedule published: " + ", ".join(
-        f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})" for s in schedules)
+    published = [s for s in schedules if s.revision]
+    packaged = [str(s.year) for s in schedules if not s.revision]
+    return "; ".join(
+        ([("holiday schedule published: " + ", ".join(
+            f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})" for s in published))]
+         if published else []) + ([f"holiday schedule of {', '.join(packaged)} in the packaged calendar data"]
+                                  if packaged else []))
+
+
+def packaged_schedule(year: int) -> YearSchedule:
+    """``year``'s holidays and make-up working days as the installed ``chinese_calendar`` has them, as a schedule
+    of revision 0 (below any published one)."""
+    first = date(year, 1, 1)
+    days = [first + timedelta(days=n) for n in range((date(year + 1, 1, 1) - first).days)]
+    return YearSchedule(year, frozenset(d for d in days if d.weekday() < 5 and not chinese_calendar.is_workday(d)),
+                        frozenset(d for d in days if d.weekday() >= 5 and chinese_calendar.is_workday(d)),
+                        notice="chinese_calendar", revision=0)
+
+
+def _digest(schedule: YearSchedule) -> str:
+    days = ",".join(d.isoformat() for d in sorted(schedule.holidays | schedule.makeup_workdays))
+    return hashlib.sha256(days.encode()).hexdigest()[:12]
 
 
 def counted_schedules_table(metadata: MetaData) -> Table:
@@ -78,7 +103,7 @@ async def _moved_since_counted(db: Database, schedules: Sequence[YearSchedule], 
     for s in schedules:
         if s.year not in counted:
             spans += [span for span in moved if span[0].year == s.year]
-        elif counted[s.year].revision != s.revision and (days := s.days_differing(counted[s.year])):
+        elif days := s.days_differing(counted[s.year]):  # a revision, or the packaged data of a newer release
             spans.append((days[0], days[-1]))
     return tuple(spans)
 
@@ -119,7 +144,9 @@ async def recount_deadlines(db: Database, source: str, schedules: Sequence[YearS
     service's deadlines were last counted, and the schedules are recorded as counted with once all are."""
     now, reason = now or clock.now(), describe(schedules)
     moved = await _moved_since_counted(db, schedules, moved)
-    changed, after, revisions = 0, None, calendar.revisions()
+    # the packaged data's years by their content: a later release that changes a year announces under new ids
+    revisions = calendar.revisions() + tuple(f"{s.year}.packaged.{_digest(s)}" for s in schedules if s.revision == 0)
+    changed, after = 0, None
     while True:
         async with db.transaction() as session:
             tx = SessionTx(session, source)
@@ -172,7 +199,19 @@ class ScheduleFeed:
                 log.warning("working-day schedules not read to the end in time; continuing in the background")
                 break
             await self._apply(await self._consumer.getmany(timeout_ms=500))
+        await self._count_with_packaged_years()
         self._task = asyncio.create_task(self._follow(), name="workday-schedule-feed")
+
+    async def _count_with_packaged_years(self) -> None:
+        """The years from last year on that the installed ``chinese_calendar`` knows and no published schedule
+        covers, given to the hook like published schedules: a deadline counted while the package did not know its
+        year (provisional) is counted again once a release that knows it is deployed, and one counted through a
+        day a newer release moved is counted again; data counted with before moves nothing."""
+        this_year = clock.now().astimezone(clock.TZ).year
+        years = [y for y in range(this_year - 1, this_year + 3)
+                 if self.calendar.schedule_of(y) is None and WorkCalendar.has_official_data(y)]
+        if years and self.on_change is not None:
+            await self._changed([packaged_schedule(y) for y in years], ())
 
     async def _caught_up(self, ends: dict) -> bool:
         assert self._consumer is not None
@@ -207,16 +246,21 @@ class ScheduleFeed:
                     log.info("working-day schedule applied", year=schedule.year, revision=schedule.revision,
                              days_moved=len(days))
         if changed and self.on_change is not None:
-            spans = tuple((min(days), max(days)) for _, days in sorted(moved.items()) if days)
-            while True:
-                try:
-                    await self.on_change(sorted(changed.values(), key=lambda s: s.year), spans)
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # noqa: BLE001 - e.g. the database is away: the recomputation must happen
-                    log.exception("recomputing deadlines after a schedule change failed; retrying")
-                    await asyncio.sleep(self.retry_s)
+            await self._changed(sorted(changed.values(), key=lambda s: s.year),
+                                tuple((min(days), max(days)) for _, days in sorted(moved.items()) if days))
+
+    async def _changed(self, schedules: list[YearSchedule], spans: Moved) -> None:
+        """The hook, tried until it succeeds."""
+        assert self.on_change is not None
+        while True:
+            try:
+                await self.on_change(schedules, spans)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - e.g. the database is away: the recomputation must happen
+                log.exception("recomputing deadlines after a schedule change failed; retrying")
+                await asyncio.sleep(self.retry_s)
 
     async def stop(self) -> None:
         await cancel_until_done(self._task)

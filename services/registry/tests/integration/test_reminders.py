@@ -4,8 +4,11 @@ overdue once its responsibility for that entity ended."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from jsp_common import clock
+from jsp_common.schedule_feed import ScheduleFeed
+from jsp_common.workdays import WorkCalendar
 from jsp_common.topics import NOTIFICATIONS, department_topic
 from jsp_testkit.testing import of_type, tail
 
@@ -133,3 +136,34 @@ async def test_a_notice_superseded_stays_so_when_the_department_becomes_responsi
 
 def first_id(message) -> str:
     return message.envelope.data["notification_id"]
+
+
+async def test_a_deadline_counted_before_the_packaged_calendar_knew_its_year_is_counted_again_at_start(
+        registry, raw_producer, bootstrap, kit):
+    """An acknowledge-by time counted while the installed calendar package did not know the year (provisional,
+    Monday to Friday), then a release of the package that knows it deployed, and no schedule published for the
+    year: at start the service counts it again with the package's holidays. It stayed provisional for ever, and
+    was never counted with the year's holidays."""
+    code = kit.new_uscc("410105")
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(code)), code)
+        [new] = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code, "new_responsibility")))
+    nid, deps = new.envelope.data["notification_id"], registry.runtime.deps
+    issued = datetime.fromisoformat(new.envelope.data["issued_at"])
+    assert deps.calendar.schedule_of(issued.year) is None and WorkCalendar.has_official_data(issued.year)
+    counted = issued + timedelta(days=7)  # Monday to Friday, by the release that did not know the year
+    await registry.fetchval("UPDATE notifications SET acknowledge_by = $2, acknowledge_by_provisional = true "
+                            "WHERE id = $1 RETURNING id", nid, counted)
+
+    feed = ScheduleFeed(deps.calendar, on_change=partial(notifications.recompute_deadlines, deps),
+                        bootstrap_servers=bootstrap)  # what the service's start runs
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        await feed.start()
+        await feed.stop()
+        [moved] = await t.wait_for(kit.mine(of_type("registry.notification.due-changed.v1", notification_id=nid)))
+    assert moved.envelope.data["acknowledge_by_provisional"] is False
+    assert "packaged calendar" in moved.envelope.data["reason"]
+    assert await registry.fetchval("SELECT acknowledge_by_provisional FROM notifications WHERE id = $1", nid) is False
+    # counted with the package's holidays, it is the time the service counts for a notice issued with it
+    assert await registry.fetchval("SELECT acknowledge_by FROM notifications WHERE id = $1", nid) == \
+        datetime.fromisoformat(new.envelope.data["acknowledge_by"])
