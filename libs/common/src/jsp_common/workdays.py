@@ -8,6 +8,8 @@ counted through such a year is *provisional* (:meth:`WorkCalendar.is_provisional
 until the year's schedule arrives. Overrides (date → is a working day) win over all;
 they can be passed to :class:`WorkCalendar` or read from the CSV at
 ``$JSP_WORKDAY_OVERRIDES`` (columns ``date,is_workday``, e.g. ``2027-02-08,false``).
+An override patches single days: it does not make its year known (the rest of the
+year still counts Monday–Friday until the year's schedule is published).
 
 Counting rule ("within n working days of receipt"): the receipt day never
 counts; the deadline is the end (23:59:59 Asia/Shanghai) of the n-th working
@@ -94,8 +96,9 @@ class WorkCalendar:
         return self._years.get(year)
 
     def is_known(self, year: int) -> bool:
-        """Whether the holiday schedule of ``year`` is known (published, overridden or in ``chinese_calendar``)."""
-        return year in self._years or self.has_official_data(year) or any(d.year == year for d in self._overrides)
+        """Whether the holiday schedule of ``year`` is known: published, or in ``chinese_calendar``. Overrides of
+        single days of the year do not make it known: its other days still count Monday to Friday."""
+        return year in self._years or self.has_official_data(year)
 
     def is_provisional(self, start: date | datetime, deadline: date | datetime) -> bool:
         """Whether a deadline counted from ``start`` to ``deadline`` goes through a year whose schedule is not
@@ -115,7 +118,7 @@ class WorkCalendar:
 
     def known_until(self, today: date) -> date:
         """The last day of the last year, counting on from ``today``'s, whose holiday schedule is known
-        (official data or overrides); working days after it are counted as Monday–Friday. The day before
+        (published or in ``chinese_calendar``; overrides do not count); working days after it are counted as Monday–Friday. The day before
         this year starts when even this year is unknown."""
         year = today.year
         while self.is_known(year):

@@ -1,5 +1,6 @@
 from datetime import date, datetime, timezone
 
+from jsp_common import holidays
 from jsp_common.clock import TZ
 from jsp_common.settings import ServiceSettings
 from jsp_common.workdays import (WorkCalendar, add_workdays, calendar_with_overrides, default_calendar, is_workday,
@@ -47,8 +48,31 @@ def test_calendar_knows_holidays_until_the_end_of_the_last_year_with_a_schedule(
     official = WorkCalendar()
     last = next(y for y in range(2025, 2041) if not WorkCalendar.has_official_data(y)) - 1
     assert official.known_until(date(2025, 6, 1)) == date(last, 12, 31)
-    # Next year's schedule added as overrides extends it; a later year alone does not (a gap stops it).
-    assert WorkCalendar({date(last + 1, 2, 8): False}).known_until(date(2025, 6, 1)) == date(last + 1, 12, 31)
-    assert WorkCalendar({date(last + 2, 2, 8): False}).known_until(date(2025, 6, 1)) == date(last, 12, 31)
+    # Next year's schedule published extends it; a later year alone does not (a gap stops it).
+    published = WorkCalendar()
+    published.apply(holidays.schedule(last + 2, [date(last + 2, 1, 1)], []))
+    assert published.known_until(date(2025, 6, 1)) == date(last, 12, 31)
+    published.apply(holidays.schedule(last + 1, [date(last + 1, 1, 1)], []))
+    assert published.known_until(date(2025, 6, 1)) == date(last + 2, 12, 31)
     # In a year nobody knows, not even the current one is known.
     assert official.known_until(date(2040, 3, 1)) == date(2039, 12, 31)
+
+
+def test_an_override_of_one_day_does_not_make_its_year_known():
+    """A single day of a year without a schedule set by an override (say the first day of its Spring Festival):
+    the year's other holidays are still unknown, so a deadline counted through it stays provisional and the year
+    stays outside the span the calendar knows, until the year's schedule is published."""
+    year = 2089  # a year chinese_calendar does not know
+    assert not WorkCalendar.has_official_data(year) and not WorkCalendar.has_official_data(year - 1)
+    cal = WorkCalendar({date(year, 2, 8): False})  # a Tuesday off
+    received = datetime(year, 2, 3, 10, tzinfo=TZ)  # a Thursday
+    deadline = cal.add_workdays(received, 5)  # Fri 4, Mon 7, Wed 9, Thu 10, Fri 11: the override counts
+    assert deadline == datetime(year, 2, 11, 23, 59, 59, tzinfo=TZ)
+    assert not cal.is_known(year)
+    assert cal.is_provisional(received, deadline)
+    assert cal.known_until(date(year, 1, 10)) == date(year - 1, 12, 31)  # the daily warning keeps naming the year
+
+    cal.apply(holidays.schedule(year, [date(year, 1, 1)], []))  # the year's schedule published
+    assert cal.is_known(year) and not cal.is_provisional(received, cal.add_workdays(received, 5))
+    assert cal.add_workdays(received, 5) == datetime(year, 2, 11, 23, 59, 59, tzinfo=TZ)  # the override still wins
+    assert cal.known_until(date(year, 1, 10)) == date(year, 12, 31)
