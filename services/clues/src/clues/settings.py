@@ -29,8 +29,12 @@ class Settings(ServiceSettings):
 
     # Time limits (working days, Asia/Shanghai calendar with official holidays and make-up days).
     return_within_workdays: int = 2          # a misrouted clue may be returned (退回) within this
-    chase_when_workdays_left: int = 1        # chaser (催办) when this many working days or fewer are left
-    escalate_after_overdue_workdays: int = 1 # escalation (督办) once this many working days overdue
+    # A chaser (催办) once this many working days have begun since the deadline's day (1: on the working day after
+    # the deadline; 0: as soon as it has passed), then an escalation (督办) of a clue still open this many working
+    # days after the day of its chaser (12345 hotline practice: the chaser the day after the deadline, the formal
+    # reprimand 5 days later).
+    chase_after_overdue_workdays: int = Field(1, ge=0)
+    escalate_after_chase_workdays: int = Field(5, ge=0)
     max_extension_workdays: int = 10         # one extension may add at most this many working days
     deadline_fallback_workdays: int = 5      # when no deadline policy row fits
 

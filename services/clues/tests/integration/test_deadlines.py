@@ -32,16 +32,21 @@ async def test_deadline_crosses_national_day_then_chaser_escalation_extension(se
         assert datetime.fromisoformat(d["deadline"]) == datetime(2025, 10, 14, 23, 59, 59, tzinfo=TZ)
         clue_id = d["clue_id"]
 
-        # Mon 13 Oct: one working day left -> a chaser (催办) to the lead department, once.
-        await scan_deadlines(service.deps, now=datetime(2025, 10, 13, 9, tzinfo=TZ))
+        # Before the deadline has passed nothing is sent: Mon 13 Oct (one working day left), the deadline's day.
+        assert await scans(service, clue_id, datetime(2025, 10, 13, 9, tzinfo=TZ),
+                           datetime(2025, 10, 14, 23, 59, tzinfo=TZ)) == []
+        # Wed 15 Oct, the working day after the deadline -> a chaser (催办) to the lead department, once.
+        assert await scans(service, clue_id, datetime(2025, 10, 15, 0, 1, tzinfo=TZ)) == ["chase"]
         chaser = (await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id)))[0]
-        assert chaser.topic == KAIFENG_SAMR and chaser.envelope.data["workdays_left"] == 1
-        await scan_deadlines(service.deps, now=datetime(2025, 10, 13, 15, tzinfo=TZ))
-        # Thu 16 Oct: overdue by two working days -> escalation (督办) to the department and the city's office.
-        await scan_deadlines(service.deps, now=datetime(2025, 10, 16, 9, tzinfo=TZ))
+        assert chaser.topic == KAIFENG_SAMR and chaser.envelope.data["workdays_left"] == -1
+        # No escalation in the four working days after the chaser (Thu 16 to Tue 21 Oct, a weekend between).
+        assert await scans(service, clue_id, datetime(2025, 10, 15, 15, tzinfo=TZ),
+                           datetime(2025, 10, 16, 9, tzinfo=TZ), datetime(2025, 10, 21, 23, 59, tzinfo=TZ)) == ["chase"]
+        # Wed 22 Oct, five working days after the chaser -> escalation (督办) to the department and the city's office.
+        assert await scans(service, clue_id, datetime(2025, 10, 22, 9, tzinfo=TZ)) == ["chase", "escalate"]
         esc = await t.wait_for(of_type("clues.clue.escalated.v1", clue_id=clue_id), count=2)
         assert {m.topic for m in esc} == {KAIFENG_SAMR, KAIFENG_OFFICE}
-        assert esc[0].envelope.data["overdue_workdays"] == 2
+        assert esc[0].envelope.data["overdue_workdays"] == 6
         assert len([m for m in t.received if of_type("clues.clue.chased.v1", clue_id=clue_id)(m)]) == 1
 
     samr = dept("samr-410200")
@@ -116,24 +121,24 @@ async def test_an_extension_the_office_has_not_decided_is_withdrawn_when_the_clu
 async def test_chasers_count_with_a_schedule_published_while_running(service, raw_producer, bootstrap):
     """The office publishes a year's holidays; the running service's chasers count with them, no restart."""
     year = 2097  # this test's own year: no other test publishes it
-    holiday = date(year, 1, 7)  # a Monday
-    friday, tuesday = holiday - timedelta(days=3), holiday + timedelta(days=1)
-    clue_id = await clue_due_on(service, bootstrap, tuesday)
-    friday_morning = datetime.combine(friday, time(9), TZ)
+    monday = date(year, 1, 7)
+    friday = monday - timedelta(days=3)
+    clue_id = await clue_due_on(service, bootstrap, friday)
+    monday_morning = datetime.combine(monday, time(9), TZ)
 
     async def chased() -> bool:
         return (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["chased_at"] is not None
 
-    # First the year's schedule has Monday a working day; then a correction makes it a holiday.
-    revision = await publish_schedule(raw_producer, year, [date(year, 1, 1)], calendar=service.deps.calendar)
-    await scan_deadlines(service.deps, now=friday_morning)
-    assert not await chased()  # Monday and Tuesday left: no chaser yet
-    await publish_schedule(raw_producer, year, [date(year, 1, 1), holiday], calendar=service.deps.calendar,
+    # First the year's schedule has Monday a holiday; then a correction makes it a working day.
+    revision = await publish_schedule(raw_producer, year, [date(year, 1, 1), monday], calendar=service.deps.calendar)
+    await scan_deadlines(service.deps, now=monday_morning)
+    assert not await chased()  # no working day since Friday's deadline: no chaser yet
+    await publish_schedule(raw_producer, year, [date(year, 1, 1)], calendar=service.deps.calendar,
                            revision=revision + 1)
     async with tail(bootstrap, KAIFENG_SAMR) as t:
-        await scan_deadlines(service.deps, now=friday_morning)  # the same morning, Monday now a holiday
+        await scan_deadlines(service.deps, now=monday_morning)  # the same morning, Monday now a working day
         [chaser] = await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id))
-    assert chaser.envelope.data["workdays_left"] == 1 and await chased()
+    assert chaser.envelope.data["workdays_left"] == -1 and await chased()
 
 
 async def test_a_chaser_sent_again_after_a_restore_keeps_its_id(service, bootstrap):
@@ -148,39 +153,39 @@ async def test_a_chaser_sent_again_after_a_restore_keeps_its_id(service, bootstr
             got = await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id))
         return [m.envelope.id for m in got]
 
-    monday = tuesday - timedelta(days=1)
-    [first] = await chase(monday)  # one working day left
+    wednesday = tuesday + timedelta(days=1)
+    [first] = await chase(wednesday)  # the working day after the deadline
 
     # The database restored to before the scan (the clue not chased yet), and the scan runs again.
     async with service.deps.db.transaction() as s:
         await s.execute(update(clues_table).where(clues_table.c.id == clue_id).values(chased_at=None))
-    assert await chase(monday) == [first]  # the same chaser: consumers' inboxes skip it
+    assert await chase(wednesday) == [first]  # the same chaser: consumers' inboxes skip it
 
-    # Three more working days granted: the new deadline (Friday) has a chaser of its own.
+    # Three more working days granted: the new deadline (Friday) has a chaser of its own, on Monday.
     samr = dept("samr-410200")
     assert (await service.post(f"/clues/{clue_id}/accept", samr)).status_code == 200
     r = await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 3, "reason": "需委托检测机构检验"})
     assert r.status_code == 200, r.text
     r = await service.post(f"/clues/{clue_id}/extensions/{r.json()['id']}/decision", OFFICE, {"approved": True})
     assert r.status_code == 200, r.text
-    [second] = await chase(tuesday + timedelta(days=2))  # Thursday: one working day left
+    [second] = await chase(tuesday + timedelta(days=6))
     assert second != first
 
 
 async def test_clues_due_the_same_day_already_chased_do_not_hold_up_the_next_day_s_chasers(service, bootstrap):
-    """The scan reads the timed clues a page at a time: clues already chased, due the same day, filled every page
-    the scan read, and the clues due after them were never chased (a page of two here, five hundred in use)."""
+    """The scan reads the clues owed something a page at a time: clues already chased, due the same day, filled every
+    page the scan read, and the clues due after them were never chased (a page of two here, five hundred in use)."""
     wednesday = date(2093, 1, 7)   # this test's own year: no schedule published, Monday to Friday count
-    chased = [await clue_due_on(service, bootstrap, wednesday) for _ in range(2)]
+    chased = [await clue_due_on(service, bootstrap, wednesday) for _ in range(3)]
     later = await clue_due_on(service, bootstrap, wednesday + timedelta(days=1))
-    await scan_deadlines(service.deps, now=datetime(2093, 1, 6, 9, tzinfo=TZ), page=2)   # Tuesday: one day left
+    await scan_deadlines(service.deps, now=datetime(2093, 1, 8, 9, tzinfo=TZ), page=2)   # Thursday: three owed
 
     async def chasers(clue_id: str) -> int:
         history = (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["history"]
         return [h["action"] for h in history].count("chase")
-    assert [await chasers(c) for c in (*chased, later)] == [1, 1, 0]
-    await scan_deadlines(service.deps, now=datetime(2093, 1, 7, 9, tzinfo=TZ), page=2)   # Wednesday
-    assert [await chasers(c) for c in (*chased, later)] == [1, 1, 1]
+    assert [await chasers(c) for c in (*chased, later)] == [1, 1, 1, 0]
+    await scan_deadlines(service.deps, now=datetime(2093, 1, 9, 9, tzinfo=TZ), page=2)   # Friday
+    assert [await chasers(c) for c in (*chased, later)] == [1, 1, 1, 1]
 
 
 async def test_a_clue_dispatched_again_is_chased_and_escalated_for_its_new_lead(service, bootstrap):
@@ -189,12 +194,12 @@ async def test_a_clue_dispatched_again_is_chased_and_escalated_for_its_new_lead(
     never told, and the escalation to the city's office, with the id of the first one, was skipped there)."""
     tuesday = date(2091, 1, 9)  # this test's own year: no schedule published, Monday to Friday count
     clue_id = await clue_due_on(service, bootstrap, tuesday)
-    monday, thursday = tuesday - timedelta(days=1), tuesday + timedelta(days=2)
+    wednesday = tuesday + timedelta(days=1)
     escalated = of_type("clues.clue.escalated.v1", clue_id=clue_id)
     async with tail(bootstrap, KAIFENG_SAMR, KAIFENG_OFFICE) as t:
-        await scan_deadlines(service.deps, now=datetime.combine(monday, time(9), TZ))
+        await scan_deadlines(service.deps, now=datetime.combine(wednesday, time(9), TZ))
         await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id))
-        await scan_deadlines(service.deps, now=datetime.combine(thursday, time(9), TZ))
+        await scan_deadlines(service.deps, now=datetime.combine(wednesday + timedelta(days=7), time(9), TZ))
         [first] = await t.wait_for(lambda m: escalated(m) and m.topic == KAIFENG_OFFICE)
     samr = dept("samr-410200")
     assert (await service.post(f"/clues/{clue_id}/return", samr, {"reason": "属住建部门职责"})).status_code == 200
@@ -203,13 +208,22 @@ async def test_a_clue_dispatched_again_is_chased_and_escalated_for_its_new_lead(
     assert r.json()["chased_at"] is None and r.json()["escalated_at"] is None
 
     async with tail(bootstrap, KAIFENG_MOHURD, KAIFENG_OFFICE) as t:
-        await scan_deadlines(service.deps, now=datetime.combine(thursday, time(10), TZ))
+        await scan_deadlines(service.deps, now=datetime.combine(wednesday + timedelta(days=7), time(10), TZ))
         [chaser] = await t.wait_for(of_type("clues.clue.chased.v1", clue_id=clue_id))
-        await scan_deadlines(service.deps, now=datetime.combine(thursday, time(11), TZ))
+        await scan_deadlines(service.deps, now=datetime.combine(wednesday + timedelta(days=14), time(11), TZ))
         again = await t.wait_for(escalated, count=2)
-    assert chaser.topic == KAIFENG_MOHURD and chaser.envelope.data["workdays_left"] == -2
+    assert chaser.topic == KAIFENG_MOHURD and chaser.envelope.data["workdays_left"] == -6
     assert {m.topic for m in again} == {KAIFENG_MOHURD, KAIFENG_OFFICE}
     assert next(m for m in again if m.topic == KAIFENG_OFFICE).envelope.id != first.envelope.id
+
+
+async def scans(service, clue_id: str, *moments: datetime) -> list[str]:
+    """The periodic scan run at each of ``moments``; then the chasers and escalations on the clue's history (the
+    scan's own count takes in other tests' clues)."""
+    for moment in moments:
+        await scan_deadlines(service.deps, now=moment)
+    history = (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()["history"]
+    return [h["action"] for h in history if h["action"] in ("chase", "escalate")]
 
 
 async def clue_due_on(service, bootstrap, day: date) -> str:

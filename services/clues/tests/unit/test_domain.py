@@ -75,19 +75,66 @@ def test_deadline_counts_working_days_across_national_day():
     assert deadlines.handling_deadline(cal, received, 1) == datetime(2025, 10, 9, 23, 59, 59, tzinfo=TZ)
 
 
-def test_chaser_before_deadline_escalation_after():
-    cal, deadline = WorkCalendar(), datetime(2025, 10, 14, 23, 59, 59, tzinfo=TZ)
-    kw = dict(chase_when_left=1, escalate_after_overdue=1)
-    assert deadlines.due_action(cal, datetime(2025, 10, 10, 9, tzinfo=TZ), deadline, chased=False,
-                                escalated=False, **kw) is None      # Fri: Sat 11 (make-up) and Tue 14 left
-    assert deadlines.due_action(cal, datetime(2025, 10, 13, 9, tzinfo=TZ), deadline, chased=False,
-                                escalated=False, **kw) == deadlines.Chase(1)
-    assert deadlines.due_action(cal, datetime(2025, 10, 14, 9, tzinfo=TZ), deadline, chased=True,
-                                escalated=False, **kw) is None
-    assert deadlines.due_action(cal, datetime(2025, 10, 15, 9, tzinfo=TZ), deadline, chased=True,
-                                escalated=False, **kw) == deadlines.Escalate(1)
-    assert deadlines.due_action(cal, datetime(2025, 10, 16, 9, tzinfo=TZ), deadline, chased=True,
-                                escalated=True, **kw) is None
+def test_a_chaser_the_working_day_after_the_deadline_and_an_escalation_five_working_days_after_the_chaser():
+    # Due at the end of Tue 30 Sep 2025; 1-8 Oct are holidays, Sat 11 Oct a make-up working day.
+    cal, deadline = WorkCalendar(), datetime(2025, 9, 30, 23, 59, 59, tzinfo=TZ)
+    kw = dict(escalated=False, chase_after=1, escalate_after=5)
+
+    def due(now: datetime, chased_at: datetime | None = None):
+        return deadlines.due_action(cal, now, deadline, chased_at=chased_at, **kw)
+    assert due(datetime(2025, 9, 30, 9, tzinfo=TZ)) is None       # the deadline's own day: nothing yet
+    assert due(datetime(2025, 10, 8, 18, tzinfo=TZ)) is None      # passed, but no working day since
+    assert due(datetime(2025, 10, 9, 0, 1, tzinfo=TZ)) == deadlines.Chase(1)  # Thu 9 Oct: the working day after
+    chased_at = datetime(2025, 10, 9, 0, 1, tzinfo=TZ)
+    assert due(datetime(2025, 10, 14, 17, tzinfo=TZ), chased_at) is None  # 10, 11, 13, 14: four working days
+    assert due(datetime(2025, 10, 15, 9, tzinfo=TZ), chased_at) == deadlines.Escalate(6)  # the fifth after
+    assert deadlines.due_action(cal, datetime(2025, 10, 16, 9, tzinfo=TZ), deadline, chased_at=chased_at,
+                                escalated=True, chase_after=1, escalate_after=5) is None
+
+
+def test_a_clue_chased_late_has_its_working_days_to_answer_the_chaser():
+    cal, deadline = WorkCalendar(), datetime(2025, 9, 30, 23, 59, 59, tzinfo=TZ)
+    chased_at = datetime(2025, 10, 14, 9, tzinfo=TZ)  # chased late (the scan did not run, say)
+    kw = dict(chased_at=chased_at, escalated=False, chase_after=1, escalate_after=5)
+    assert deadlines.due_action(cal, datetime(2025, 10, 15, 9, tzinfo=TZ), deadline, **kw) is None
+    assert deadlines.due_action(cal, datetime(2025, 10, 20, 9, tzinfo=TZ), deadline, **kw) is None
+    assert deadlines.due_action(cal, datetime(2025, 10, 21, 9, tzinfo=TZ), deadline, **kw) == deadlines.Escalate(10)
+
+
+def test_an_urgent_clue_is_not_chased_as_soon_as_it_is_dispatched():
+    cal = WorkCalendar()
+    received = datetime(2025, 10, 13, 9, tzinfo=TZ)  # Monday; urgent: one working day, due end of Tuesday
+    deadline = deadlines.handling_deadline(cal, received, 1)
+    kw = dict(chased_at=None, escalated=False, chase_after=1, escalate_after=5)
+    assert deadlines.due_action(cal, received + timedelta(minutes=1), deadline, **kw) is None
+    assert deadlines.due_action(cal, datetime(2025, 10, 14, 23, 59, tzinfo=TZ), deadline, **kw) is None
+    assert deadlines.due_action(cal, datetime(2025, 10, 15, 9, tzinfo=TZ), deadline, **kw) == deadlines.Chase(1)
+    # Due on a Friday: chased on Monday, or, configured to chase as soon as the deadline has passed, on Saturday.
+    friday, saturday = datetime(2025, 10, 17, 23, 59, 59, tzinfo=TZ), datetime(2025, 10, 18, 0, 0, 1, tzinfo=TZ)
+    assert deadlines.due_action(cal, saturday, friday, **kw) is None
+    assert deadlines.due_action(cal, datetime(2025, 10, 20, 8, tzinfo=TZ), friday, **kw) == deadlines.Chase(1)
+    assert deadlines.due_action(cal, saturday, friday, **{**kw, "chase_after": 0}) == deadlines.Chase(0)
+
+
+def test_the_database_bound_selects_exactly_the_clues_something_is_owed_to():
+    """What the scan's query selects (a deadline or a chaser before ``due_if_before``) is what due_action owes,
+    around a weekend and a holiday with its make-up working day."""
+    cal = WorkCalendar()
+    first = datetime(2025, 9, 25, tzinfo=TZ)
+    moments = [first + timedelta(hours=7 * i) for i in range(100)]
+    for n in (0, 1, 2, 5):
+        for now in moments:
+            bound = deadlines.due_if_before(cal, now, n)
+            for day in range(25):
+                deadline = datetime(2025, 9, 20, 23, 59, 59, tzinfo=TZ) + timedelta(days=day)
+                owed = deadlines.due_action(cal, now, deadline, chased_at=None, escalated=False, chase_after=n,
+                                            escalate_after=5)
+                assert (deadline < bound) == isinstance(owed, deadlines.Chase), (n, now, deadline)
+                chased_at = datetime(2025, 9, 20, 9, tzinfo=TZ) + timedelta(hours=13 * day)
+                if chased_at < now:
+                    owed = deadlines.due_action(cal, now, min(deadline, chased_at - timedelta(hours=1)),
+                                                chased_at=chased_at, escalated=False, chase_after=1, escalate_after=n)
+                    assert (chased_at < bound) == isinstance(owed, deadlines.Escalate), (n, now, chased_at)
 
 
 def test_business_names_match_without_place_and_legal_form():

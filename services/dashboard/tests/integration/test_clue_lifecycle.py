@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from jsp_common import clock, topics
 from jsp_common.envelope import new_envelope
-from jsp_common.events.clues import ClueTransitioned
+from jsp_common.events.clues import ClueChased, ClueEscalated, ClueTransitioned
 from jsp_testkit.testing import OFFICE, unique, wait_until
 
 SAMR = "samr-410100"
@@ -67,3 +67,23 @@ async def test_clues_waiting_for_a_lead_department_have_their_own_row_without_li
         return html if 'data-department="none"' in html else None
     html = await wait_until(page, timeout=60, what="the row of the clues without a lead department")
     assert "department=None" not in html and "尚无主办部门" in html
+
+
+async def test_a_clue_s_page_tells_by_how_many_working_days_it_was_overdue_when_chased(dashboard, raw_producer):
+    """A chaser is sent only once the deadline has passed (``workdays_left`` -1 on the working day after it): the
+    page said "剩余-1个工作日" (minus one left) where it is one working day overdue."""
+    clue_id, now = unique("CL"), clock.now()
+    for envelope in transitions(clue_id, now - timedelta(days=10))[:2]:
+        await raw_producer.send(topics.CLUE_LIFECYCLE, envelope, key=clue_id.encode())
+    topic = topics.department_topic(topics.DEPARTMENT_CLUES, SAMR)
+    for kind, data in ((ClueChased, {"workdays_left": -1}), (ClueEscalated, {"overdue_workdays": 6})):
+        await raw_producer.send(topic, new_envelope(type=kind.event_type, source="/test", data=kind(
+            clue_id=clue_id, department=SAMR, role="lead", deadline=now - timedelta(days=9), state="dispatched",
+            **data).model_dump(mode="json")).to_bytes(), key=clue_id.encode())
+
+    async def alerted() -> str | None:
+        html = (await dashboard.get(f"/ui/clues/{clue_id}", headers=OFFICE)).text
+        alerts = html.split("<h2>催办与督办</h2>")[1].split("</ul>")[0] if "<h2>催办与督办</h2>" in html else ""
+        return alerts if alerts.count("<li><time>") == 2 else None
+    alerts = await wait_until(alerted, timeout=60, what=f"clue {clue_id}'s chaser and escalation on its page")
+    assert "超期1个工作日" in alerts and "超期6个工作日" in alerts and "剩余" not in alerts

@@ -280,18 +280,19 @@ class ClueDispatched(_DepartmentClue):
 
 @event("clues.clue.chased.v1")
 class ClueChased(_DepartmentClue):
-    """A chaser (催办): the clue is near or past its deadline."""
+    """A chaser (催办): the clue is past its deadline (by default sent on the working day after it)."""
 
     state: str
-    workdays_left: int
+    workdays_left: int = Field(description="working days left until the deadline: negative, a chaser is sent only "
+                                           "once the deadline has passed (-1 on the first working day after it)")
 
 
 @event("clues.clue.escalated.v1")
 class ClueEscalated(_DepartmentClue):
-    """An escalation (督办): the clue is overdue after its chaser; the office's topic gets a copy."""
+    """An escalation (督办): the clue is still open days after its chaser; the office's topic gets a copy."""
 
     state: str
-    overdue_workdays: int
+    overdue_workdays: int = Field(description="working days since the deadline")
 
 
 @event("clues.clue.deadline-changed.v1")

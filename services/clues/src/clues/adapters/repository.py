@@ -186,14 +186,15 @@ async def duplicate_candidates_of(session: AsyncSession, wanted: list[tuple[str 
     return found
 
 
-async def timed_clues(session: AsyncSession, *, before: datetime, now: datetime, after: tuple[datetime, str] | None,
-                      limit: int) -> list[dict]:
-    """Clues whose handling clock runs, whose deadline is before ``before`` and that may need a chaser or an
-    escalation (not escalated; a chased one once its deadline has passed), in (deadline, id) order after
-    ``after``, locked for this scan (those another replica holds are skipped: it scans them)."""
+async def timed_clues(session: AsyncSession, *, now: datetime, chase_before: datetime, escalate_before: datetime,
+                      after: tuple[datetime, str] | None, limit: int) -> list[dict]:
+    """Clues whose handling clock runs, past their deadline and not escalated, that are owed a chaser (not chased,
+    deadline before ``chase_before``) or an escalation (chased before ``escalate_before``), in (deadline, id) order
+    after ``after``, locked for this scan (those another replica holds are skipped: it scans them)."""
     q = select(clues).where(clues.c.state.in_([s.value for s in lifecycle.TIMED_STATES]),
-                            clues.c.escalated_at.is_(None), clues.c.deadline < before,
-                            or_(clues.c.chased_at.is_(None), clues.c.deadline < now))
+                            clues.c.escalated_at.is_(None), clues.c.deadline < now,
+                            or_(and_(clues.c.chased_at.is_(None), clues.c.deadline < chase_before),
+                                clues.c.chased_at < escalate_before))
     if after is not None:
         q = q.where(tuple_(clues.c.deadline, clues.c.id) > tuple_(*after))
     return await all_rows(session, q.order_by(clues.c.deadline, clues.c.id).limit(limit)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
+from jsp_common.clock import TZ, as_local
 from jsp_common.workdays import WorkCalendar
 
 ANY_CHANNEL = "*"
@@ -54,26 +55,42 @@ def recount(calendar: WorkCalendar, current: Deadline) -> Deadline | None:
 
 @dataclass(frozen=True)
 class Chase:
-    workdays_left: int
+    """A chaser (催办) is owed: the deadline passed ``overdue_workdays`` working days ago."""
+    overdue_workdays: int
 
 
 @dataclass(frozen=True)
 class Escalate:
+    """An escalation (督办) is owed: the clue is still open after its chaser, ``overdue_workdays`` past the deadline."""
     overdue_workdays: int
 
 
-def due_action(calendar: WorkCalendar, now: datetime, deadline: datetime, *, chased: bool, escalated: bool,
-               chase_when_left: int, escalate_after_overdue: int) -> Chase | Escalate | None:
-    """What the periodic scan owes a clue now: a chaser (催办) when near or past the deadline, then an
-    escalation (督办) once it is overdue by ``escalate_after_overdue`` working days."""
-    if now > deadline:
-        overdue = calendar.workdays_between(deadline, now)
-        if not chased:
-            return Chase(-overdue)
-        if not escalated and overdue >= escalate_after_overdue:
-            return Escalate(overdue)
+def due_action(calendar: WorkCalendar, now: datetime, deadline: datetime, *, chased_at: datetime | None,
+               escalated: bool, chase_after: int, escalate_after: int) -> Chase | Escalate | None:
+    """What the periodic scan owes a clue now. Nothing before its deadline has passed. Then a chaser (催办) once
+    ``chase_after`` working days have begun since the deadline's day (1: from the start of the first working day
+    after the day the deadline ended; 0: as soon as it passed), and an escalation (督办) once ``escalate_after``
+    working days have begun since the day the chaser was sent (``chased_at``), counted from the chaser, not from
+    the deadline: a clue chased late still has those days to answer it. Working days as :meth:`workdays_between`
+    counts them (a weekend or a holiday after the deadline does not count)."""
+    if escalated or now <= deadline:
         return None
-    if chased:
-        return None
-    left = calendar.workdays_between(now, deadline)
-    return Chase(left) if left <= chase_when_left else None
+    overdue = calendar.workdays_between(deadline, now)
+    if chased_at is None:
+        return Chase(overdue) if overdue >= chase_after else None
+    return Escalate(overdue) if calendar.workdays_between(chased_at, now) >= escalate_after else None
+
+
+def due_if_before(calendar: WorkCalendar, now: datetime, workdays: int) -> datetime:
+    """The moment a deadline (or a chaser) must be before for ``workdays`` working days to have begun since its day
+    by ``now``, as :func:`due_action` counts them: the start of the ``workdays``-th working day back from ``now``'s
+    day (that day included when it is a working day); ``now`` itself for 0. For the database to select exactly the
+    clues something is owed to."""
+    if workdays <= 0:
+        return now
+    return day_start(calendar.add_workdays(as_local(now).date() + timedelta(days=1), -workdays))
+
+
+def day_start(day: date) -> datetime:
+    """00:00 of ``day`` in Asia/Shanghai."""
+    return datetime.combine(day, time(0), tzinfo=TZ)

@@ -1,9 +1,9 @@
-"""Chasers (催办) for clues near or past their handling deadline, then escalations (督办) to the lead
-department and its office; the periodic scan that runs them."""
+"""Chasers (催办) for clues past their handling deadline, then escalations (督办) to the lead department and its
+office for clues still open after their chaser; the periodic scan that runs them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from jsp_common import clock, departments, topics
 from jsp_common.events.clues import ClueChased, ClueEscalated
@@ -21,20 +21,19 @@ async def chase_and_escalate(deps: Deps, scan: SessionTx, now: datetime, *, page
     """Send what is due for each timed clue; returns how many chasers and escalations were sent. Their ids derive
     from the clue, its deadline and its round (``SessionTx.caused_by``): sent again from a restored database, they
     are the ones the departments have; a deadline moved later, or the clue dispatched again (the city's office
-    would skip the new lead's escalation under the old lead's id), starts a new chaser with new ids. The clues are
-    read ``page`` at a time, soonest deadline first, until one that is not due yet needs nothing (every later
-    deadline has as much time left or more)."""
-    s = deps.settings
-    horizon = now + timedelta(days=3 * s.chase_when_workdays_left + 14)  # generous: holidays in between
+    would skip the new lead's escalation under the old lead's id), starts a new chaser with new ids. The database
+    selects the clues something is owed to (a deadline ``chase_after_overdue_workdays`` behind, a chaser
+    ``escalate_after_chase_workdays`` behind: :func:`deadlines.due_if_before`), read ``page`` at a time, soonest
+    deadline first."""
+    s, calendar = deps.settings, deps.calendar
+    chase_before = deadlines.due_if_before(calendar, now, s.chase_after_overdue_workdays)
+    escalate_before = deadlines.due_if_before(calendar, now, s.escalate_after_chase_workdays)
     sent, after = 0, None
     while True:
-        timed = await repo.timed_clues(scan.session, before=horizon, now=now, after=after, limit=page)
+        timed = await repo.timed_clues(scan.session, now=now, chase_before=chase_before,
+                                       escalate_before=escalate_before, after=after, limit=page)
         for clue in timed:
-            if not await _act_on(deps, scan, clue, now):
-                if clue["deadline"] >= now:
-                    return sent
-                continue
-            sent += 1
+            sent += await _act_on(deps, scan, clue, now)
         if len(timed) < page:
             return sent
         after = (timed[-1]["deadline"], timed[-1]["id"])
@@ -43,9 +42,9 @@ async def chase_and_escalate(deps: Deps, scan: SessionTx, now: datetime, *, page
 async def _act_on(deps: Deps, scan: SessionTx, clue: dict, now: datetime) -> bool:
     """Chase or escalate the clue if that is due; whether it was."""
     s = deps.settings
-    due = deadlines.due_action(deps.calendar, now, clue["deadline"], chased=clue["chased_at"] is not None,
-                               escalated=clue["escalated_at"] is not None, chase_when_left=s.chase_when_workdays_left,
-                               escalate_after_overdue=s.escalate_after_overdue_workdays)
+    due = deadlines.due_action(deps.calendar, now, clue["deadline"], chased_at=clue["chased_at"],
+                               escalated=clue["escalated_at"] is not None, chase_after=s.chase_after_overdue_workdays,
+                               escalate_after=s.escalate_after_chase_workdays)
     lead = clue["lead_department"]
     if isinstance(due, deadlines.Chase):
         tx = scan.caused_by("clues.chase", clue["id"], clue["deadline"].isoformat(), clue["round"])
@@ -53,8 +52,8 @@ async def _act_on(deps: Deps, scan: SessionTx, clue: dict, now: datetime) -> boo
         await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, lead), ClueChased(
             clue_id=clue["id"], department=lead, role="lead", deadline=clue["deadline"],
             deadline_provisional=clue["deadline_provisional"], state=clue["state"],
-            workdays_left=due.workdays_left), key=clue["id"])
-        await journal.record(tx, clue, "chase", clue["state"], SCANNER, {"workdays_left": due.workdays_left})
+            workdays_left=-due.overdue_workdays), key=clue["id"])
+        await journal.record(tx, clue, "chase", clue["state"], SCANNER, {"overdue_workdays": due.overdue_workdays})
         return True
     if isinstance(due, deadlines.Escalate):
         tx = scan.caused_by("clues.escalation", clue["id"], clue["deadline"].isoformat(), clue["round"])

@@ -177,7 +177,8 @@ clue_alerts = Table(
     Column("role", Text, nullable=False),
     Column("kind", Text, nullable=False),   # chased | escalated
     Column("state", Text, nullable=False),
-    Column("workdays", Integer, nullable=False),  # working days left (chased) or overdue (escalated)
+    # working days left (chased: negative once past the deadline, as chasers are now) or overdue (escalated)
+    Column("workdays", Integer, nullable=False),
     Column("at", TZ, nullable=False),
     Index("clue_alerts_clue", "clue_id"),
     Index("clue_alerts_department", "department", "kind"),
