@@ -45,7 +45,7 @@ async def test_deadline_crosses_national_day_then_chaser_escalation_extension(se
         # Wed 22 Oct, five working days after the chaser -> escalation (督办) to the department and the city's office.
         assert await scans(service, clue_id, datetime(2025, 10, 22, 9, tzinfo=TZ)) == ["chase", "escalate"]
         esc = await t.wait_for(of_type("clues.clue.escalated.v1", clue_id=clue_id), count=2)
-        assert {m.topic for m in esc} == {KAIFENG_SAMR, KAIFENG_OFFICE}
+        assert {(m.topic, m.envelope.data["role"]) for m in esc} == {(KAIFENG_SAMR, "lead"), (KAIFENG_OFFICE, "office")}
         assert esc[0].envelope.data["overdue_workdays"] == 6
         assert len([m for m in t.received if of_type("clues.clue.chased.v1", clue_id=clue_id)(m)]) == 1
 

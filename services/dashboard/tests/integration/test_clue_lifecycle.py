@@ -71,19 +71,25 @@ async def test_clues_waiting_for_a_lead_department_have_their_own_row_without_li
 
 async def test_a_clue_s_page_tells_by_how_many_working_days_it_was_overdue_when_chased(dashboard, raw_producer):
     """A chaser is sent only once the deadline has passed (``workdays_left`` -1 on the working day after it): the
-    page said "剩余-1个工作日" (minus one left) where it is one working day overdue."""
+    page said "剩余-1个工作日" (minus one left) where it is one working day overdue. The city office's copy of an
+    escalation is its supervision: it was labelled co-handling (协办)."""
     clue_id, now = unique("CL"), clock.now()
     for envelope in transitions(clue_id, now - timedelta(days=10))[:2]:
         await raw_producer.send(topics.CLUE_LIFECYCLE, envelope, key=clue_id.encode())
-    topic = topics.department_topic(topics.DEPARTMENT_CLUES, SAMR)
-    for kind, data in ((ClueChased, {"workdays_left": -1}), (ClueEscalated, {"overdue_workdays": 6})):
-        await raw_producer.send(topic, new_envelope(type=kind.event_type, source="/test", data=kind(
-            clue_id=clue_id, department=SAMR, role="lead", deadline=now - timedelta(days=9), state="dispatched",
-            **data).model_dump(mode="json")).to_bytes(), key=clue_id.encode())
+    office = "office-410100"  # the city office's copy of the escalation
+    for kind, dept, role, data in ((ClueChased, SAMR, "lead", {"workdays_left": -1}),
+                                   (ClueEscalated, SAMR, "lead", {"overdue_workdays": 6}),
+                                   (ClueEscalated, office, "office", {"overdue_workdays": 6})):
+        await raw_producer.send(topics.department_topic(topics.DEPARTMENT_CLUES, dept), new_envelope(
+            type=kind.event_type, source="/test", data=kind(
+                clue_id=clue_id, department=dept, role=role, deadline=now - timedelta(days=9), state="dispatched",
+                **data).model_dump(mode="json")).to_bytes(), key=clue_id.encode())
 
     async def alerted() -> str | None:
         html = (await dashboard.get(f"/ui/clues/{clue_id}", headers=OFFICE)).text
         alerts = html.split("<h2>催办与督办</h2>")[1].split("</ul>")[0] if "<h2>催办与督办</h2>" in html else ""
-        return alerts if alerts.count("<li><time>") == 2 else None
-    alerts = await wait_until(alerted, timeout=60, what=f"clue {clue_id}'s chaser and escalation on its page")
+        return alerts if alerts.count("<li><time>") == 3 else None
+    alerts = await wait_until(alerted, timeout=60, what=f"clue {clue_id}'s chaser and escalations on its page")
     assert "超期1个工作日" in alerts and "超期6个工作日" in alerts and "剩余" not in alerts
+    # the office's copy is its supervision (督办), not a co-handling (协办) it was never sent
+    assert "（督办，超期6个工作日）" in alerts and "协办" not in alerts

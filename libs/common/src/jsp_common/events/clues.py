@@ -291,6 +291,8 @@ class ClueChased(_DepartmentClue):
 class ClueEscalated(_DepartmentClue):
     """An escalation (督办): the clue is still open days after its chaser; the office's topic gets a copy."""
 
+    role: Literal["lead", "co", "office"] = Field(description="lead: the department handling the clue; office: the "
+                                                              "city office's supervision copy (督办)")
     state: str
     overdue_workdays: int = Field(description="working days since the deadline")
 

@@ -61,7 +61,7 @@ async def _act_on(deps: Deps, scan: SessionTx, clue: dict, now: datetime) -> boo
         office = departments.department_for("office", departments.department(lead).division_code).code
         for dept in dict.fromkeys([lead, office]):
             await tx.emit(topics.department_topic(topics.DEPARTMENT_CLUES, dept), ClueEscalated(
-                clue_id=clue["id"], department=dept, role="lead" if dept == lead else "co",
+                clue_id=clue["id"], department=dept, role="lead" if dept == lead else "office",
                 deadline=clue["deadline"], deadline_provisional=clue["deadline_provisional"],
                 state=clue["state"], overdue_workdays=due.overdue_workdays),
                 key=clue["id"])
