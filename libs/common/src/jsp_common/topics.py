@@ -166,10 +166,11 @@ CATALOGUE: tuple[Topic, ...] = (
         name=REGISTRY_ADJUDICATION,
         key="uscc",
         event_types=("registry.adjudication.requested.v1", "registry.adjudication.decided.v1",
-                     "registry.assignment.disputed.v1"),
+                     "registry.adjudication.withdrawn.v1", "registry.assignment.disputed.v1"),
         producers=("registry",),
         consumers=("task-force office", "dashboard.read-model"),
-        description="Entities whose responsible department is unclear or disputed (研判定性), and the office's decisions.",
+        description="Entities whose responsible department is unclear or disputed (研判定性), the office's decisions, "
+                    "and the cases withdrawn unneeded (the entity closed, or the rules now assign it).",
         retention_ms=365 * DAY_MS,
     ),
     Topic(

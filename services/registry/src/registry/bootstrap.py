@@ -17,7 +17,7 @@ from .adapters import entities as records
 from .adapters.rules import starter_rules
 from .deps import Deps
 from .settings import Settings
-from .usecases import intake, notifications, reassessment, replication
+from .usecases import announcements, intake, notifications, reassessment, replication
 from .usecases.rules import compiled_rules
 
 
@@ -42,7 +42,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
                              settings.overdue_scan_interval_s)
         runtime.add_periodic("registry-reassess", lambda: drain(reassessment.reassess_pending, deps),
                              settings.reassess_interval_s)
-        runtime.add_periodic("registry-replicate", lambda: drain(replication.replicate_pending, deps),
+        runtime.add_periodic("registry-replicate", lambda: drain_all(deps, replication.replicate_pending,
+                                                                     announcements.announce_pending),
                              settings.replicate_interval_s)
         runtime.watch_calendar(deps.calendar)
     # Published holiday schedules reach the calendar without a restart; provisional deadlines are recomputed.
@@ -54,3 +55,9 @@ async def drain(job: Callable[[Deps], Awaitable[int]], deps: Deps) -> None:
     """Run a batch job until a round finds nothing to do."""
     while await job(deps):
         pass
+
+
+async def drain_all(deps: Deps, *jobs: Callable[[Deps], Awaitable[int]]) -> None:
+    """Drain each of ``jobs`` in turn (what the bulk import wrote without its events: records, then cases)."""
+    for job in jobs:
+        await drain(job, deps)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from jsp_testkit.testing import of_type, tail, until_waiting_or_done, wait_until
 from jsp_common import clock
 from jsp_common.cached import Refreshing
-from jsp_common.topics import NOTIFICATIONS, department_topic
+from jsp_common.topics import NOTIFICATIONS, REGISTRY_ADJUDICATION as ADJ, department_topic
 from registry.adapters import entities as records, rules as rule_sets
 from registry.usecases import directory
 from registry.usecases.bulk_import import run_import
@@ -90,7 +90,7 @@ async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(reg
 
 
 async def test_an_import_that_assigns_or_closes_a_waiting_entity_withdraws_its_case(registry, registry_settings,
-                                                                                   kit, tmp_path):
+                                                                                   kit, tmp_path, bootstrap):
     """Entities no rule matched wait for the office; a later import's row the rules match, or of the business
     deregistered, assigned or closed them but left their cases open: the office still saw them in its queue, and
     deciding one overrode the import's assignment and told departments to supervise a deregistered business."""
@@ -98,16 +98,32 @@ async def test_an_import_that_assigns_or_closes_a_waiting_entity_withdraws_its_c
     consulting = dict(industry_code="7215", business_scope="企业管理咨询", licences="")
     path, rejects = tmp_path / "directory.csv", tmp_path / "rejects.csv"
     write_csv(path, [row(matched, **consulting), row(closed, **consulting)])
-    first = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
-    assert first.adjudication_cases == 2
+    async with tail(bootstrap, ADJ) as t:
+        first = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
+        assert first.adjudication_cases == 2
+        # The office's queue on its topic has them (the service's replicate job publishes what the import opened).
+        requested = await t.wait_for(kit.mine(lambda m: of_type("registry.adjudication.requested.v1")(m)
+                                              and m.key in (matched, closed)), count=2, what="the cases requested")
     opened = {c: await registry.fetchval("SELECT id FROM adjudication_cases WHERE uscc = $1 AND status = 'open'", c)
               for c in (matched, closed)}
+    assert {m.key: (m.envelope.data["case_id"], m.envelope.data["name"], m.envelope.data["reason"])
+            for m in requested} == {c: (case_id, "洛阳市老城区某某超市", "no_rule_matched")
+                                    for c, case_id in opened.items()}
 
     # A food shop now (the market regulator's), and the other deregistered.
     write_csv(path, [row(matched, approved_on="2020-01-01"),
                      row(closed, **consulting, approved_on="2020-01-01", status="注销", closed_on="2021-06-01")])
-    again = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
-    assert (again.updated, again.adjudication_cases, again.cases_withdrawn) == (2, 0, 2)
+    async with tail(bootstrap, ADJ) as t:
+        again = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
+        assert (again.updated, again.adjudication_cases, again.cases_withdrawn) == (2, 0, 2)
+        # ... and learns they were withdrawn, or it would list them as waiting for good.
+        withdrawn = await t.wait_for(kit.mine(lambda m: of_type("registry.adjudication.withdrawn.v1")(m)
+                                              and m.key in (matched, closed)), count=2, what="the cases withdrawn")
+    assert {m.key: (m.envelope.data["case_id"], m.envelope.data["reason"], m.envelope.data["withdrawn_by"])
+            for m in withdrawn} == {c: (case_id, "no longer needed after import", "import")
+                                    for c, case_id in opened.items()}
+    assert not [m for m in t.received if kit.mine(of_type("registry.adjudication.requested.v1"))(m)
+                and m.key in (matched, closed)]  # requested once
     office = kit.OFFICE
     entity = (await registry.call("GET", f"/entities/{matched}", office)).json()
     assert (entity["assignment_state"], entity["responsible_departments"]) == ("assigned", ["samr-410300"])

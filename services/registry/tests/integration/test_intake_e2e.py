@@ -162,6 +162,34 @@ async def test_unmatched_entity_waits_in_adjudication_until_the_office_assigns(r
     assert case["detail"].splitlines() == ["mofcom-410100: 不属于商务部门职责", "mofcom-410100: 平台经营由网信部门监管"]
 
 
+async def test_a_case_withdrawn_when_its_entity_closes_leaves_the_office_s_topic(registry, raw_producer,
+                                                                                   bootstrap, kit):
+    """The office and the ministries read only the adjudication topic: a case withdrawn when its entity was
+    deregistered said nothing there, so their systems listed it as open for good while a decision on it was
+    refused."""
+    code = kit.new_uscc("410102")
+    data = kit.entity_data(code, name="郑州元宇宙数字藏品运营有限公司", industry_code="7215",
+                           business_scope="数字藏品运营；企业管理咨询", division_code="410102")
+    async with tail(bootstrap, ADJ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", data), code)
+        [requested] = await t.wait_for(kit.mine(of_type("registry.adjudication.requested.v1", uscc=code)))
+    case_id = requested.envelope.data["case_id"]
+
+    async with tail(bootstrap, ADJ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.deregistered.v1", {
+            "uscc": code, "occurred_at": clock.now().isoformat(), "deregistered_on": clock.today().isoformat()}), code)
+        [withdrawn] = await t.wait_for(kit.mine(of_type("registry.adjudication.withdrawn.v1", case_id=case_id)),
+                                       what="the case's withdrawal")
+    assert withdrawn.key == code
+    assert {k: withdrawn.envelope.data[k] for k in ("uscc", "name", "reason", "withdrawn_by")} == {
+        "uscc": code, "name": data["name"], "reason": "no longer needed after deregistered", "withdrawn_by": "registry"}
+    assert [m.envelope.type for m in t.received if kit.mine(lambda m: m.key == code)(m)] == [
+        "registry.adjudication.withdrawn.v1"]  # once, and not requested again
+    refused = await registry.call("POST", f"/adjudication/{case_id}/decision", kit.OFFICE,
+                                  json={"departments": ["mofcom-410100"]})
+    assert refused.status_code == 409, refused.text
+
+
 async def test_bad_input_is_rejected_with_reasons_and_dead_lettered(registry, raw_producer, bootstrap, kit):
     good = kit.new_uscc()
     wrong_check = kit.new_uscc()

@@ -381,6 +381,20 @@ class AdjudicationDecided(EventData):
     decided_at: datetime
 
 
+@event("registry.adjudication.withdrawn.v1")
+class AdjudicationWithdrawn(EventData):
+    """An open case no longer waits for the office and leaves its queue: the entity closed (deregistered or
+    revoked), or the responsibility rules now assign it (a change of the entity, new rules, an import). A decision
+    on it is refused from now on."""
+
+    case_id: str
+    uscc: str
+    name: str | None = None
+    reason: str = Field(description="why, in words, e.g. 'no longer needed after deregistered'")
+    withdrawn_by: str
+    withdrawn_at: datetime
+
+
 @event("registry.assignment.disputed.v1")
 class AssignmentDisputed(EventData):
     """A department disputes that an entity is its responsibility; the entity goes back to the office."""

@@ -24,7 +24,7 @@ async def open_case(session: AsyncSession, *, case_id: str, uscc: str, reason: s
     """Open an adjudication case unless one is open for the entity; returns the open case's id."""
     stmt = pg_insert(adjudication_cases).values(
         id=case_id, uscc=uscc, reason=reason, status="open", candidate_departments=list(candidates),
-        detail=detail, opened_at=now, opened_by=opened_by,
+        detail=detail, opened_at=now, opened_by=opened_by, announced="open",  # the caller announces it at once
     ).on_conflict_do_nothing(index_elements=[adjudication_cases.c.uscc],
                              index_where=text("status = 'open'")).returning(adjudication_cases.c.id)
     got = (await session.execute(stmt)).scalar()
@@ -40,15 +40,45 @@ async def add_to_detail(session: AsyncSession, case_id: str, line: str) -> None:
         detail=func.concat_ws("\n", adjudication_cases.c.detail, line)))
 
 
+# What announcing a case needs: the case, and the name of its entity.
+_ANNOUNCED = (adjudication_cases.c.id, adjudication_cases.c.uscc, adjudication_cases.c.reason,
+              adjudication_cases.c.status, adjudication_cases.c.candidate_departments, adjudication_cases.c.detail,
+              adjudication_cases.c.opened_at, adjudication_cases.c.decided_at, adjudication_cases.c.decided_by,
+              adjudication_cases.c.note, adjudication_cases.c.announced)
+
+
 async def withdraw_open_cases(session: AsyncSession, usccs: Sequence[str], *, actor: str, note: str,
-                              now: datetime) -> list[tuple[str, str]]:
-    """Withdraw the open case of each of ``usccs`` (no longer needed): (USCC, case id) of those there were."""
-    return [tuple(r) for r in (await session.execute(
-        update(adjudication_cases).where(  # one array, however many (an import may withdraw tens of thousands)
-            adjudication_cases.c.uscc == any_(bindparam("usccs", list(usccs), type_=ARRAY(Text))),
-            adjudication_cases.c.status == "open")
-        .values(status="withdrawn", decided_at=now, decided_by=actor, note=note)
-        .returning(adjudication_cases.c.uscc, adjudication_cases.c.id))).all()]
+                              now: datetime, announced: bool) -> list:
+    """Withdraw the open case of each of ``usccs`` (no longer needed): the cases there were, as they were before
+    (``announced``: what had been published of each), with the withdrawal's ``decided_at``, ``decided_by`` and
+    ``note``. ``announced``: the caller publishes the withdrawals at once (else the replicate job does)."""
+    before = (select(adjudication_cases.c.id, adjudication_cases.c.announced).where(
+        # one array, however many (an import may withdraw tens of thousands)
+        adjudication_cases.c.uscc == any_(bindparam("usccs", list(usccs), type_=ARRAY(Text))),
+        adjudication_cases.c.status == "open").with_for_update().cte("before"))
+    values = dict(status="withdrawn", decided_at=now, decided_by=actor, note=note)
+    if announced:
+        values["announced"] = "withdrawn"
+    returned = [before.c.announced if c.name == "announced" else c for c in _ANNOUNCED]
+    return list((await session.execute(
+        update(adjudication_cases).where(adjudication_cases.c.id == before.c.id).values(**values)
+        .returning(*returned))).all())
+
+
+async def unannounced(session: AsyncSession, *, limit: int) -> list:
+    """Cases whose status is not published yet (the bulk import's), with their entity's ``name``, locked,
+    skipping locked ones."""
+    return list((await session.execute(
+        select(*_ANNOUNCED, entities.c.name).join(entities, entities.c.uscc == adjudication_cases.c.uscc,
+                                                  isouter=True)
+        .where(adjudication_cases.c.announced.is_distinct_from(adjudication_cases.c.status))
+        .order_by(adjudication_cases.c.id).limit(limit)
+        .with_for_update(of=adjudication_cases, skip_locked=True))).all())
+
+
+async def mark_announced(session: AsyncSession, case_ids: Sequence[str]) -> None:
+    await session.execute(update(adjudication_cases).where(adjudication_cases.c.id == any_(
+        bindparam("ids", list(case_ids), type_=ARRAY(Text)))).values(announced=adjudication_cases.c.status))
 
 
 async def waiting_no_longer(session: AsyncSession) -> list[str]:
@@ -71,7 +101,7 @@ async def case_for_decision(session: AsyncSession, case_id: str):
 async def decide_case(session: AsyncSession, case_id: str, *, departments: list[str], note: str | None, by: str,
                       now: datetime) -> None:
     await session.execute(update(adjudication_cases).where(adjudication_cases.c.id == case_id).values(
-        status="decided", decided_at=now, decided_by=by, departments=departments, note=note))
+        status="decided", decided_at=now, decided_by=by, departments=departments, note=note, announced="decided"))
 
 
 def _with_name():

@@ -113,8 +113,12 @@ adjudication_cases = Table(
     Column("decided_by", Text),
     Column("departments", TextArray),
     Column("note", Text),
+    # The status last published on registry.adjudication.v1 (NULL: not even its request yet). The bulk import
+    # opens and withdraws cases set-wise without their events: the replicate job publishes them afterwards.
+    Column("announced", Text),
     Index("adjudication_open_per_entity", "uscc", unique=True, postgresql_where=text("status = 'open'")),
     Index("adjudication_status", "status", "opened_at"),
+    Index("adjudication_unannounced", "id", postgresql_where=text("announced IS DISTINCT FROM status")),
 )
 
 # Every decision about who is responsible, with who and when (append-only).

@@ -17,6 +17,7 @@ from ..adapters import adjudication as cases
 from ..adapters import entities as records
 from ..deps import Deps
 from ..domain.directory import Responsibility
+from .announcements import announce
 from .directory import entity_for
 from .responsibility import entity_changed, settle
 
@@ -86,6 +87,7 @@ async def decide(deps: Deps, tx: Tx, case_id: str, depts: list[str], note: str |
     after = replace(before, departments=chosen, domains=domains_now, assignment_state="assigned",
                     assignment_source="office", matched_rules=(), version=before.version + 1)
     added = [d for d in chosen if d not in before.departments or found.reason == "no_rule_matched"]
+    await announce(tx, found, name=before.name)  # its request first, were it not published yet (an import's case)
     await cases.decide_case(session, case_id, departments=list(chosen), note=note, by=principal.subject, now=now)
     await cases.add_decision(session, uscc=found.uscc, action="adjudication_decided", actor=principal.subject,
                              now=now, details={"case_id": case_id, "departments": list(chosen), "note": note,

@@ -19,7 +19,9 @@ into ``entities`` (``adapters.bulk``).
   matches wait in the office's adjudication queue; the open case of an entity the load assigns by rules or closes
   is withdrawn, as the intake withdraws it (``usecases.responsibility.withdraw_cases``). Their
   ``registry.entity.changed.v1`` events are published afterwards by the service's replicate job (records with
-  ``published_version < version``).
+  ``published_version < version``), and so are the ``registry.adjudication.requested.v1`` of the cases it opens
+  and the ``registry.adjudication.withdrawn.v1`` of those it withdraws (cases whose ``announced`` is behind their
+  status, ``usecases.announcements``): in batches, not one event per row in the load's transaction.
 """
 
 from __future__ import annotations
@@ -245,7 +247,7 @@ async def _withdraw_cases(settings: Settings, actor: str) -> int:
         async with db.transaction() as session:
             w = Writes()
             withdrawn = await withdraw_cases(session, w, await cases.waiting_no_longer(session), actor=actor,
-                                             cause="import", now=clock.now())
+                                             cause="import", now=clock.now(), announce_in=None)
             await w.flush(session)
     finally:
         await db.dispose()

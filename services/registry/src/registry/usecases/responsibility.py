@@ -20,6 +20,7 @@ from ..deps import Deps
 from ..domain import directory
 from ..domain.acknowledgement import acknowledge_by
 from ..domain.directory import Record, Responsibility
+from .announcements import announce
 
 SYSTEM = "registry"
 
@@ -78,7 +79,8 @@ async def settle_into(deps: Deps, tx: Tx, w: Writes, before: Record | None, resp
     await issue_notifications(deps, tx, w, record, directory.ended(before, record),
                               kind=NotificationKind.RESPONSIBILITY_ENDED, cause=cause, now=now)
     if resp.close_adjudication:
-        await withdraw_cases(session, w, [record.uscc], actor=SYSTEM, cause=cause, now=now)
+        await withdraw_cases(session, w, [record.uscc], actor=SYSTEM, cause=cause, now=now, announce_in=tx,
+                             name=record.name)
     if resp.open_adjudication:
         case = await cases.open_case(session, case_id=tx.new_id("adjudication-case", record.uscc), uscc=record.uscc, reason="no_rule_matched",
                                      candidates=[], detail=f"no responsibility rule matches (after {cause})",
@@ -92,14 +94,19 @@ async def settle_into(deps: Deps, tx: Tx, w: Writes, before: Record | None, resp
 
 
 async def withdraw_cases(session: AsyncSession, w: Writes, usccs: Sequence[str], *, actor: str, cause: str,
-                         now: datetime) -> int:
+                         now: datetime, announce_in: Tx | None, name: str | None = None) -> int:
     """The open adjudication cases of ``usccs`` withdrawn, no longer needed after ``cause``: each a decision (into
-    ``w``). How many there were."""
+    ``w``), and ``registry.adjudication.withdrawn.v1`` issued in ``announce_in`` (with its request first if that was
+    not published yet; ``name`` the entity's); without it (the bulk import: tens of thousands at a time) the
+    replicate job publishes them (``usecases.announcements``). How many there were."""
     withdrawn = await cases.withdraw_open_cases(session, usccs, actor=actor, now=now,
-                                                note=f"no longer needed after {cause}") if usccs else []
-    for uscc, case in withdrawn:
-        w.add_decision(uscc=uscc, action="adjudication_withdrawn", actor=actor, now=now,
-                       details={"case_id": case, "cause": cause})
+                                                note=f"no longer needed after {cause}",
+                                                announced=announce_in is not None) if usccs else []
+    for case in withdrawn:
+        w.add_decision(uscc=case.uscc, action="adjudication_withdrawn", actor=actor, now=now,
+                       details={"case_id": case.id, "cause": cause})
+        if announce_in is not None:
+            await announce(announce_in, case, name=name)
     return len(withdrawn)
 
 
