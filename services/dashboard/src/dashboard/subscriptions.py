@@ -60,6 +60,7 @@ def read_model_handlers():
     return {
         "registry.adjudication.requested.v1": on(ingest.adjudication_requested),
         "registry.adjudication.decided.v1": on(ingest.adjudication_decided),
+        "registry.adjudication.withdrawn.v1": on(ingest.adjudication_withdrawn),
         "registry.assignment.disputed.v1": on(ingest.assignment_disputed),
         "registry.notification.reminded.v1": on(ingest.notification_reminded),
         "registry.notification.acknowledged.v1": on(ingest.notification_acknowledged),

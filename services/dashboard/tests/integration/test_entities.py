@@ -12,7 +12,7 @@ from sqlalchemy import text
 from jsp_common import clock, topics
 from jsp_common.db import Database
 from jsp_common.envelope import new_envelope
-from jsp_common.events.registry import AdjudicationRequested, EntityChanged
+from jsp_common.events.registry import AdjudicationRequested, AdjudicationWithdrawn, EntityChanged
 from jsp_common.events.risk import CreditClassChanged
 from jsp_common.migrations import upgrade
 from jsp_testkit.samples import new_uscc
@@ -163,10 +163,12 @@ async def test_writers_of_the_same_entity_figures_do_not_wait_on_each_other_and_
 
 
 async def test_a_case_the_registry_withdrew_leaves_the_office_s_queue(dashboard, dashboard_settings, raw_producer):
-    """The registry withdraws a case without an event: when the entity waiting in it is closed (it stayed in the
-    queue for good), and when a later case of the entity follows one withdrawn (the first came back beside it)."""
+    """A case the registry withdrew (registry.adjudication.withdrawn.v1) leaves the queue and its figure, whatever
+    the directory says: here the entity's record has not arrived (the import's cases, the directory's records
+    replicated later), and the other entity's record still shows it waiting. A later case of an entity follows one
+    withdrawn."""
     db = Database(dashboard_settings.database_url)
-    closed, moved = new_uscc(), new_uscc()
+    closed, moved, waiting = new_uscc(), new_uscc(), new_uscc()
     now = clock.now()
 
     def case(uscc: str, hours_ago: int) -> tuple[str, bytes, str]:
@@ -175,25 +177,31 @@ async def test_a_case_the_registry_withdrew_leaves_the_office_s_queue(dashboard,
         env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
         return env.id, env.to_bytes(), data.case_id
 
-    def entity(uscc: str, version: int, hours_ago: int, state: str, status: str = "active") -> tuple[str, bytes]:
+    def withdrawn(uscc: str, case_id: str, hours_ago: int) -> tuple[str, bytes]:
+        data = AdjudicationWithdrawn(case_id=case_id, uscc=uscc, name="某某数字藏品公司",
+                                     reason="no longer needed after deregistered", withdrawn_by="registry",
+                                     withdrawn_at=now - timedelta(hours=hours_ago))
+        env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
+        return env.id, env.to_bytes()
+
+    def entity(uscc: str, version: int, hours_ago: int) -> tuple[str, bytes]:
         data = EntityChanged(
             uscc=uscc, name="某某数字藏品公司", entity_type="有限责任公司", address="河南省郑州市金水区农业路18号",
-            division_code="410105", industry_code="7215", status=status, established_on="2020-05-01",
-            responsible_departments=["mofcom-410100"] if state == "assigned" else [], assignment_state=state,
-            assignment_source="rules", record_version=version, last_changed_at=now - timedelta(hours=hours_ago),
+            division_code="410105", industry_code="7215", status="active", established_on="2020-05-01",
+            responsible_departments=[], assignment_state="adjudication", assignment_source="rules",
+            record_version=version, last_changed_at=now - timedelta(hours=hours_ago),
             updated_at=now - timedelta(hours=hours_ago))
         env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
         return env.id, env.to_bytes()
 
-    first, second = case(moved, 5), case(moved, 1)
-    assert first[2] != second[2]
-    sent = [(topics.REGISTRY_ADJUDICATION, *case(closed, 5)[:2], closed),
-            (topics.REGISTRY_ENTITIES, *entity(closed, 1, 5, "adjudication"), closed),
-            (topics.REGISTRY_ENTITIES, *entity(closed, 2, 3, "adjudication", status="deregistered"), closed),
+    gone, first, second, stays = case(closed, 5), case(moved, 5), case(moved, 1), case(waiting, 4)
+    sent = [(topics.REGISTRY_ADJUDICATION, *gone[:2], closed),
+            (topics.REGISTRY_ADJUDICATION, *withdrawn(closed, gone[2], 3), closed),
             (topics.REGISTRY_ADJUDICATION, *first[:2], moved),
-            (topics.REGISTRY_ENTITIES, *entity(moved, 1, 4, "assigned"), moved),          # the first withdrawn
+            (topics.REGISTRY_ADJUDICATION, *withdrawn(moved, first[2], 2), moved),
+            (topics.REGISTRY_ENTITIES, *entity(moved, 1, 5), moved),          # still waiting, as it was
             (topics.REGISTRY_ADJUDICATION, *second[:2], moved),
-            (topics.REGISTRY_ENTITIES, *entity(moved, 2, 1, "adjudication"), moved)]      # disputed, say
+            (topics.REGISTRY_ADJUDICATION, *stays[:2], waiting)]
     for topic, _, value, key in sent:
         await raw_producer.send(topic, value, key=key.encode())
     await raw_producer.flush()
@@ -201,5 +209,9 @@ async def test_a_case_the_registry_withdrew_leaves_the_office_s_queue(dashboard,
         await taken_in(db, dashboard_settings.read_model_group, [i for _, i, _, _ in sent], what="the cases")
         page = (await dashboard.get("/ui/adjudication", headers=OFFICE)).text
         assert f"/ui/entities/{closed}" not in page and page.count(f"/ui/entities/{moved}") == 1   # the later case
+        assert f"/ui/entities/{waiting}" in page
+        async with db.transaction() as s:
+            assert (await s.execute(text("SELECT count(*) FROM adjudication_cases WHERE case_id = ANY(:ids) AND "
+                                         "withdrawn_at IS NOT NULL"), {"ids": [gone[2], first[2]]})).scalar_one() == 2
     finally:
         await db.dispose()

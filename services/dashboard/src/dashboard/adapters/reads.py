@@ -59,12 +59,10 @@ _LATER_CASE = adjudication_cases.alias("later_case")
 
 
 def open_case():
-    """Waiting for the office: not decided, and not withdrawn. The registry withdraws a case without an
-    adjudication event when a later change lets the rules assign the entity, or closes it (deregistered,
-    revoked): the directory says so; and a case the entity has a later one of was closed (one is open at a time)."""
-    withdrawn = and_(e.updated_at >= a.requested_at, or_(e.assignment_state == "assigned", e.status != "active"))
+    """Waiting for the office: neither decided nor withdrawn (registry.adjudication.withdrawn.v1), and no later
+    case of the entity arrived (one is open at a time)."""
     later = exists().where(_LATER_CASE.c.uscc == a.uscc, _LATER_CASE.c.requested_at > a.requested_at)
-    return and_(a.decided_at.is_(None), or_(e.uscc.is_(None), ~withdrawn), ~later)
+    return and_(a.decided_at.is_(None), a.withdrawn_at.is_(None), ~later)
 
 
 def open_clue():

@@ -97,7 +97,8 @@ adjudication_cases = Table(
     Column("decided_at", TZ),
     Column("decided_by", Text),
     Column("departments", ARRAY(Text), nullable=False, server_default="{}"),
-    Index("adjudication_open", "requested_at", postgresql_where=text("decided_at IS NULL")),
+    Column("withdrawn_at", TZ),    # no longer needed (the entity closed, or the rules now assign it)
+    Index("adjudication_open", "requested_at", postgresql_where=text("decided_at IS NULL AND withdrawn_at IS NULL")),
 )
 
 # clues.lifecycle.v1: every clue's current state, and every transition (the timeline).

@@ -8,9 +8,9 @@ from jsp_common.envelope import Envelope
 from jsp_common.events.clues import ClueChased, ClueDeadlineChanged, ClueEscalated, ClueTransitioned
 from jsp_common.events.inspection import (DrawAbandoned, InspectionResultPublished, PublicationDueChanged,
                                           ResultRecorded, TaskAssigned)
-from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequested, AssignmentDisputed, EntityChanged,
-                                        NotificationAcknowledged, NotificationDueChanged, NotificationIssued,
-                                        NotificationReminded)
+from jsp_common.events.registry import (AdjudicationDecided, AdjudicationRequested, AdjudicationWithdrawn,
+                                        AssignmentDisputed, EntityChanged, NotificationAcknowledged,
+                                        NotificationDueChanged, NotificationIssued, NotificationReminded)
 from jsp_common.events.risk import (CreditClassChanged, RiskAlertAcknowledged, RiskAlertClosed,
                                     RiskAlertDepartmentsAdded, RiskAlertEscalated, RiskAlertRaised,
                                     RiskAlertRespondByChanged, RiskAlertResponded)
@@ -42,6 +42,12 @@ async def adjudication_requested(session: AsyncSession, d: AdjudicationRequested
 async def adjudication_decided(session: AsyncSession, d: AdjudicationDecided, env: Envelope) -> None:
     await writes.upsert_case(session, {"case_id": d.case_id, "uscc": d.uscc, "decided_at": d.decided_at,
                                        "decided_by": d.decided_by, "departments": list(d.departments)})
+    await writes.announce(session, "adjudication")
+
+
+async def adjudication_withdrawn(session: AsyncSession, d: AdjudicationWithdrawn, env: Envelope) -> None:
+    named = {"name": d.name} if d.name else {}
+    await writes.upsert_case(session, {"case_id": d.case_id, "uscc": d.uscc, **named, "withdrawn_at": d.withdrawn_at})
     await writes.announce(session, "adjudication")
 
 
