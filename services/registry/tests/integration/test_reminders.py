@@ -22,6 +22,15 @@ def issued_to(topic: str, uscc: str, kind: str):
                       and m.envelope.data["entity"]["uscc"] == uscc)
 
 
+async def registered(raw_producer, bootstrap, kit):
+    """A food business registered in Zhengzhou: its USCC and the market regulator's new-responsibility notice."""
+    code = kit.new_uscc("410105")
+    async with tail(bootstrap, SAMR_ZZ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(code)), code)
+        [new] = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code, "new_responsibility")))
+    return code, new
+
+
 async def acknowledged_in_time(registry, bootstrap, kit, who: dict, nid: str) -> None:
     """The department acknowledges the notice: published as acknowledged, not overdue."""
     async with tail(bootstrap, SAMR_ZZ) as t:
@@ -67,10 +76,7 @@ async def test_a_deadline_counted_again_to_a_later_time_is_no_longer_overdue_nor
     """An acknowledge-by time counted provisionally (the year's holidays not published) passed and the regulator was
     reminded; the schedule published moved the time days ahead. The notice stayed overdue, was reminded every
     working day until then, and acknowledged in time it counted as late."""
-    code = kit.new_uscc("410105")
-    async with tail(bootstrap, SAMR_ZZ) as t:
-        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(code)), code)
-        [new] = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code, "new_responsibility")))
+    code, new = await registered(raw_producer, bootstrap, kit)
     nid, deps = new.envelope.data["notification_id"], registry.runtime.deps
     issued = datetime.fromisoformat(new.envelope.data["issued_at"])
     counted = issued + timedelta(hours=1)  # as counted provisionally, then reached and passed
@@ -144,10 +150,7 @@ async def test_a_deadline_counted_before_the_packaged_calendar_knew_its_year_is_
     Monday to Friday), then a release of the package that knows it deployed, and no schedule published for the
     year: at start the service counts it again with the package's holidays. It stayed provisional for ever, and
     was never counted with the year's holidays."""
-    code = kit.new_uscc("410105")
-    async with tail(bootstrap, SAMR_ZZ) as t:
-        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", kit.entity_data(code)), code)
-        [new] = await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code, "new_responsibility")))
+    _, new = await registered(raw_producer, bootstrap, kit)
     nid, deps = new.envelope.data["notification_id"], registry.runtime.deps
     issued = datetime.fromisoformat(new.envelope.data["issued_at"])
     assert deps.calendar.schedule_of(issued.year) is None and WorkCalendar.has_official_data(issued.year)
