@@ -10,9 +10,9 @@ import hashlib
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from . import clock, tracing
 
@@ -33,13 +33,14 @@ class EnvelopeError(ValueError):
 class Envelope(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    specversion: str = Field("1.0", pattern=r"^1\.0$")
+    # As the contract (docs/asyncapi.yaml) has them: what it forbids is refused on arrival with its reason.
+    specversion: Literal["1.0"]
     id: str = Field(min_length=1, max_length=200)
     source: str = Field(min_length=1, max_length=500)
     type: str = Field(min_length=1, max_length=200)
-    time: datetime
+    time: AwareDatetime  # RFC 3339 with its offset: a local time without one is not a moment
     subject: str | None = Field(None, max_length=500)
-    datacontenttype: str = "application/json"
+    datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str | None = None
     traceparent: str | None = None
     tracestate: str | None = None

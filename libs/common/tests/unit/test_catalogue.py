@@ -97,7 +97,7 @@ def test_the_asyncapi_document_has_no_yaml_aliases_for_a_java_reader():
 
 def test_the_document_refuses_what_the_consumers_refuse():
     """A non-Python sender checking its messages against the document alone: an envelope id longer than the
-    consumers take, a USCC with a letter in its division code, or an industry class with another section's letter,
+    consumers take, one without its specversion or of another content type, a USCC with a letter in its division code, or an industry class with another section's letter,
     is refused there too, not only on arrival; a class with its own section's letter is taken by both."""
     import jsonschema
     from jsp_common.envelope import Envelope, EnvelopeError
@@ -109,10 +109,15 @@ def test_the_document_refuses_what_the_consumers_refuse():
     good = {"specversion": "1.0", "id": "e1", "source": "/bureau", "type": "market.entity.registered.v1",
             "time": "2026-03-02T09:00:00+08:00", "data": {}}
     assert envelope.is_valid(good) and Envelope.model_validate(good)
-    for bad in ({**good, "id": "i" * 201}, {**good, "source": ""}, {**good, "subject": "s" * 501}):
+    for bad in ({**good, "id": "i" * 201}, {**good, "source": ""}, {**good, "subject": "s" * 501},
+                {k: v for k, v in good.items() if k != "specversion"}, {**good, "datacontenttype": "text/plain"}):
         assert not envelope.is_valid(bad)
         with pytest.raises(EnvelopeError):
             Envelope.from_bytes(json.dumps(bad).encode())
+    # the document's time is RFC 3339, with its offset (a format a generic validator may not check): a local time
+    # without one is refused on arrival too, where it was taken as a naive time no one can place
+    with pytest.raises(EnvelopeError, match="time"):
+        Envelope.from_bytes(json.dumps({**good, "time": "2026-03-02T09:00:00"}).encode())
     uscc = jsonschema.Draft202012Validator(
         events.CATALOGUE["market.entity.registered.v1"].model_json_schema()["properties"]["uscc"])
     code = new_uscc()
