@@ -45,7 +45,7 @@ async def open_for_plan(session: AsyncSession, department: str, f: dict[str, Any
     covers, locked until the caller's transaction ends (another draw skips them). The yearly cap on inspections
     per entity does not apply: it limits the random draws, and a risk alert's request for a visit is answered
     even for an entity they visited enough this year (the visit counts towards the cap)."""
-    q = (select(requests.c.request_id, requests.c.uscc)
+    q = (select(requests.c.request_id, requests.c.uscc, requests.c.requested_at)
          .join(entities, entities.c.uscc == requests.c.uscc)
          .where(requests.c.covered_at.is_(None), requests.c.task_id.is_(None),
                 requests.c.departments.any(department), _filter(f))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -152,20 +152,19 @@ async def results_of(session: AsyncSession, task_id: str, uscc: str) -> list[dic
     return dicts(await session.execute(q))
 
 
-async def recognised(session: AsyncSession, matter_code: str, items: list[str], start: date, end: date
-                     ) -> dict[str, list[str]]:
-    """The matter's items with an accepted result in [start, end], per entity (mutual recognition): an item is
-    its matter's (another matter may use the same code for another item)."""
+async def inspected(session: AsyncSession, matter_code: str, items: list[str], start: date, end: date,
+                    outcomes: Iterable[str]) -> list[tuple[str, str, date]]:
+    """(USCC, item, the latest day inspected in [start, end]) of the matter's items with a recorded result whose
+    outcome is one of ``outcomes``: an item is its matter's (another matter may use the same code for another
+    item)."""
     if not items:
-        return {}
-    q = (select(results.c.uscc, results.c.item_code).distinct()
+        return []
+    q = (select(results.c.uscc, results.c.item_code, func.max(results.c.inspected_on))
          .join(tasks, tasks.c.id == results.c.task_id)
          .where(tasks.c.matter_code == matter_code, results.c.item_code.in_(items),
-                results.c.inspected_on.between(start, end)))
-    out: dict[str, list[str]] = {}
-    for uscc, item in (await session.execute(q)).all():
-        out.setdefault(uscc, []).append(item)
-    return out
+                results.c.inspected_on.between(start, end), results.c.outcome.in_(sorted(str(o) for o in outcomes)))
+         .group_by(results.c.uscc, results.c.item_code).order_by(results.c.uscc, results.c.item_code))
+    return [(u, i, d) for u, i, d in (await session.execute(q)).all()]
 
 
 # ------------------------------------------------------------------ publication

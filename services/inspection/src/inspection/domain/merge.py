@@ -2,8 +2,8 @@
 duplicates by USCC, so each entity gets one visit by one joint team covering every department's items
 ("one visit, many checks", 进一次门、查多项事).
 
-Mutual recognition (结果互认): items an accepted result already covers for an entity in the period are
-not inspected again; an entity left with no item is not visited.
+Mutual recognition (结果互认): items already inspected at an entity in the period (``recognition.py`` says
+which results count) are not inspected again; an entity left with no item is not visited.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from ..adapters import directory, ranking
 from ..adapters import requests as requests_repo
 from ..adapters import tasks as repo
 from ..deps import Deps
-from ..domain import access, draw, joint
+from ..domain import access, draw, joint, recognition
 from ..domain.assignment import DrawRefused, Rules, eligible
 from . import requests
 from .plans import still_open, visible_task
@@ -87,15 +87,17 @@ async def draw_input(deps: Deps, tx: Transaction, task: dict, seed: str, draw_id
         strata[p["id"]] = joint.strata_from_ranked(ratios, snaps, lowest)
         populations[p["id"]] = number
     items = sorted({i for p in plans for i in p["items"]})
-    recognised = await repo.recognised(session, task["matter_code"], items, task["period_start"],
-                                       task["period_end"])
     pools = {d: eligible(pool, task["period_end"]) for d, pool in (await directory.pools(session, task["departments"])).items()}
     load = await directory.loads(session, [i.id for pool in pools.values() for i in pool], task["period_start"],
                                  task["period_end"])
-    requested, request_ids = await requests.for_task(tx, task, plans)
-    await requests_repo.take_in(session, request_ids, task["id"])
+    asked = await requests.for_task(tx, task, plans)
+    await requests_repo.take_in(session, asked.request_ids, task["id"])
+    inspected = await repo.inspected(session, task["matter_code"], items, task["period_start"], task["period_end"],
+                                     recognition.INSPECTED)
+    recognised = recognition.recognised(inspected, {i: p["department"] for p in plans for i in p["items"]},
+                                        asked.requested_on)
     inp = joint.DrawInput(seed=seed, lead=task["lead_department"], plans=inputs, pools=pools, rules=rules_of(deps),
-                          recognised=recognised, prior_load=load, requested=requested)
+                          recognised=recognised, prior_load=load, requested=asked.requested)
     return inp, strata, ranks, populations
 
 

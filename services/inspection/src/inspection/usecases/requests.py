@@ -5,8 +5,12 @@ still replays); a published result for the entity covers the request."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common import clock
 from jsp_common.consumer import HandlerContext
 from jsp_common.outbox import Transaction
 from jsp_common.principal import Principal
@@ -26,16 +30,28 @@ async def apply_requests(ctxs: list[HandlerContext]) -> None:
         } for d in (c.data for c in ctxs)])  # type: ignore[attr-defined]
 
 
-async def for_task(tx: Transaction, task: dict, plans: list[dict]) -> tuple[dict[str, list[str]], list[str]]:
-    """The requested entities the task's draw takes in: USCC -> the departments asked (among the task's
-    plans whose filter covers it), and the requests' ids."""
+@dataclass
+class TakenIn:
+    """The requests a task's draw takes in."""
+
+    requested: dict[str, list[str]]           # USCC -> the departments asked (among the task's plans covering it)
+    request_ids: list[str]
+    requested_on: dict[str, dict[str, date]]  # USCC -> department asked -> the day of its latest request
+
+
+async def for_task(tx: Transaction, task: dict, plans: list[dict]) -> TakenIn:
+    """The requested entities the task's draw takes in: those an open request asks a department of the task
+    about whose plan's filter covers them."""
     wanted: dict[str, set[str]] = {}
     ids: list[str] = []
+    days: dict[str, dict[str, date]] = {}
     for p in plans:
         for r in await repo.open_for_plan(tx.session, p["department"], p["filter"]):
             wanted.setdefault(r["uscc"], set()).add(p["department"])
             ids.append(r["request_id"])
-    return {u: sorted(d) for u, d in sorted(wanted.items())}, sorted(set(ids))
+            day, on = clock.as_local(r["requested_at"]).date(), days.setdefault(r["uscc"], {})
+            on[p["department"]] = max(day, on.get(p["department"], day))
+    return TakenIn({u: sorted(d) for u, d in sorted(wanted.items())}, sorted(set(ids)), days)
 
 
 async def listing(session: AsyncSession, actor: Principal, *, state: str | None, limit: int, offset: int) -> list[dict]:

@@ -1,0 +1,69 @@
+"""Mutual recognition in a later draw of the same matter: only an item that was inspected is not inspected
+again. A visit where the entity refused the team or could not be found covers nothing, and a targeted
+inspection a risk alert asked for is not answered by a result from before the request."""
+
+from __future__ import annotations
+
+from jsp_common import clock, topics
+from jsp_common.events.risk import InspectionRequested, WarningLevel
+from jsp_testkit.samples import new_uscc
+from jsp_testkit.testing import OFFICE, dept, unique, wait_until
+
+from inspection.domain import joint
+
+from .conftest import new_industry
+
+SAMR = "samr-410100"
+
+
+async def _draw(service, matter: dict, industry: str) -> tuple[dict, dict]:
+    """samr's plan drawing every entity of the industry, drawn: the task and the draw's public record."""
+    plan = await service.plan(SAMR, matter["code"], industry, {"D": 1.0})
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [plan["id"]]})).json()
+    announced = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
+    r = await service.post(f"/draws/{announced['draw_id']}/perform", dept(SAMR))
+    assert r.status_code == 200, r.text
+    return task, (await service.get(f"/public/draws/{announced['draw_id']}")).json()["record"]
+
+
+async def test_a_visit_where_nothing_was_inspected_or_a_result_before_a_request_leaves_the_entity_drawn(service):
+    industry = new_industry()
+    usccs = [new_uscc("410102") for _ in range(4)]
+    refused, not_found, inspected, ordered = await service.entities(4, industry, classes=dict.fromkeys(usccs, "D"),
+                                                                    usccs=usccs)
+    await service.inspectors(SAMR, 3)
+    matter = await service.matter()
+    item = f"{matter['code']}-S1"
+    task, rec = await _draw(service, matter, industry)
+    assert sorted(t["uscc"] for t in rec["targets"]) == sorted([refused, not_found, inspected, ordered])
+    for uscc, outcome in ((refused, "not_cooperating"), (not_found, "not_found_at_address"),
+                          (inspected, "no_problem"), (ordered, "correction_ordered")):
+        r = await service.post(f"/tasks/{task['id']}/targets/{uscc}/results", dept(SAMR), {
+            "inspected_on": clock.today().isoformat(), "items": [{"item_code": item, "outcome": outcome}]})
+        assert r.status_code == 201, r.text
+
+    # Later that day a risk alert asks samr to inspect the entity that refused the team, and the one inspected.
+    ids = []
+    for uscc in (refused, inspected):
+        request_id = f"alert:{unique('AL')}"
+        ids.append(request_id)
+        await service.send(topics.INSPECTION_REQUESTS, InspectionRequested(
+            request_id=request_id, alert_id=request_id[6:], uscc=uscc, entity_name="郑州食品有限公司",
+            level=WarningLevel.RED, score=90, departments=[SAMR], reason="风险预警（red级）风险分值90",
+            respond_by=None, requested_at=clock.now()), uscc)
+    await service.producer.flush()
+
+    async def listed():
+        open_ = {r["request_id"] for r in (await service.get("/requests", dept(SAMR), params={"state": "open"})).json()}
+        return set(ids) <= open_
+    await wait_until(listed, timeout=60, what="the requests on samr's must-inspect list")
+
+    # The next draw of the matter: only the item inspected without a request after it counts as done (recorded,
+    # not yet published); the others are visited, the requests taken in by it.
+    later, rec = await _draw(service, matter, industry)
+    assert rec["recognised"] == {ordered: [item]}
+    assert rec["requested"] == {refused: [SAMR], inspected: [SAMR]}
+    assert sorted(t["uscc"] for t in rec["targets"]) == sorted([refused, not_found, inspected])
+    assert joint.verify(rec) == []
+    planned = (await service.get("/requests", OFFICE, params={"state": "planned"})).json()
+    assert {r["request_id"]: r["task_id"] for r in planned if r["request_id"] in ids} == dict.fromkeys(ids, later["id"])
