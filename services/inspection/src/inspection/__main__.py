@@ -20,8 +20,13 @@ def verify(settings, args) -> int:
     from .domain import joint
 
     raw = sys.stdin.read() if str(args.record) == "-" else args.record.read_text(encoding="utf-8")
-    rec = json.loads(raw)
-    rec = rec.get("record", rec)
+    answer = json.loads(raw)
+    rec = answer.get("record", answer)
+    status = answer.get("status", "performed")  # a record alone: the draw's status is not in it
+    if "record" not in answer and "draw_id" in answer:
+        print(f"draw {answer['draw_id']} is {status}" + (f" ({answer['reason']})" if answer.get("reason") else "")
+              + ": no record to replay (only a performed draw, kept or abandoned, has one)")
+        return 2
     try:
         problems = joint.verify(rec)
     except (KeyError, TypeError, ValueError) as exc:
@@ -32,7 +37,9 @@ def verify(settings, args) -> int:
         return 1
     print(f"verified: draw of task {rec['task_id']}, seed hash {rec['seed_hash']}, "
           f"{sum(s['size'] for p in rec['plans'] for s in p['strata'])} candidates in "
-          f"{sum(len(p['strata']) for p in rec['plans'])} strata, {len(rec['targets'])} targets: identical result")
+          f"{sum(len(p['strata']) for p in rec['plans'])} strata, {len(rec['targets'])} targets: identical result"
+          + (f" (the draw was {status}: {answer.get('reason')}; its targets were discarded)"
+             if status == "abandoned" else ""))
     return 0
 
 

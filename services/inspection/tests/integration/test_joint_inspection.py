@@ -4,6 +4,8 @@ each department gets its part on its own topic; another department sees none of 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 from jsp_common import topics
@@ -200,3 +202,44 @@ async def test_a_performed_draw_abandoned_is_told_to_every_department_on_its_own
     assert sorted(m.topic for m in told) == sorted([topics.INSPECTION_DRAWS, *own.values()])
     assert all(m.envelope.data["status"] == "abandoned" and m.key == task["id"] for m in told)
     assert all(m.offset > p.offset for m in told for p in parts if p.topic == m.topic)   # after the part
+
+
+async def test_an_abandoned_draw_replays_from_its_public_record(service, tmp_path):
+    """Every draw, kept or not, is on the record: an abandoned draw's public answer says so and holds the record
+    with the discarded targets, which the verify command replays; a draw abandoned before it was performed has
+    none (only its seed and reason)."""
+    industry = new_industry()
+    classes = {new_uscc("410102"): "D" for _ in range(3)}
+    await service.entities(3, industry, usccs=list(classes), classes=classes)
+    await service.inspectors(SAMR, 2)
+    matter = await service.matter()
+    plan = await service.plan(SAMR, matter["code"], industry, {"D": 1.0})
+    task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [plan["id"]]})).json()
+    d = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
+    assert (await service.post(f"/draws/{d['draw_id']}/perform", dept(SAMR))).status_code == 200
+    drawn = (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"]
+    r = await service.post(f"/draws/{d['draw_id']}/abandon", dept(SAMR), {"reason": "抽取范围有误"})
+    assert r.status_code == 200, r.text
+    assert (await service.get(f"/tasks/{task['id']}", OFFICE)).json()["targets"] == []
+
+    answer = (await service.get(f"/public/draws/{d['draw_id']}")).json()
+    assert (answer["status"], answer["reason"]) == ("abandoned", "抽取范围有误")
+    rec = answer["record"]
+    assert [t["uscc"] for t in rec["targets"]] == [x["uscc"] for x in drawn]
+    assert sorted(x["uscc"] for x in drawn) == sorted(classes)
+    assert {s["credit_class"]: sorted(s["members"]) for s in rec["plans"][0]["strata"]}["D"] == sorted(classes)
+    assert joint.verify(rec) == []
+    path = tmp_path / "abandoned.json"
+    path.write_text(json.dumps(answer))
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        assert cli(["verify", str(path)]) == 0
+    assert "verified" in said.getvalue() and "abandoned" in said.getvalue()
+
+    # The next draw, abandoned before it is performed: its seed and reason, nothing to replay.
+    again = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
+    r = await service.post(f"/draws/{again['draw_id']}/abandon", dept(SAMR), {"reason": "重新抽取"})
+    assert r.status_code == 200, r.text
+    answer = (await service.get(f"/public/draws/{again['draw_id']}")).json()
+    assert answer["status"] == "abandoned" and "record" not in answer and answer["seed"]
+    path.write_text(json.dumps(answer))
+    assert cli(["verify", str(path)]) == 2

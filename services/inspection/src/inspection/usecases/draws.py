@@ -200,12 +200,13 @@ async def _visible_draw(session: AsyncSession, actor: Principal, draw_id: str, *
 
 def public_view(row: dict) -> dict:
     """What anyone may see of a draw: before it is performed only the seed's hash; after, the seed, the
-    reason of a refusal or abandonment, and (performed) the full record to replay."""
+    reason of a refusal or abandonment, and the full record to replay of every draw that was performed, kept
+    (``performed``) or not (``abandoned``: its targets were discarded, and the record shows which)."""
     out = {"draw_id": row["id"], "task_id": row["task_id"], "status": row["status"], "seed_hash": row["seed_hash"],
            "announced_at": row["announced_at"], "closed_at": row.get("closed_at"), "reason": row.get("reason")}
     if row["status"] != "announced":
         out["seed"] = row["seed"]
-    if row.get("record") is not None and row["status"] == "performed":
+    if row.get("record") is not None:
         out["record"] = row["record"]
     return out
 
@@ -214,6 +215,6 @@ async def public_draw(session: AsyncSession, draw_id: str) -> dict:
     row = await repo.draw(session, draw_id)
     if row is None:
         raise Problem(404, f"no draw {draw_id}")
-    if row["status"] == "performed" and row.get("record") is not None:
+    if row.get("record") is not None:
         row = {**row, "record": joint.with_members(row["record"], await ranking.members(session, draw_id))}
     return public_view(row)
