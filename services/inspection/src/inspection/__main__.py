@@ -25,7 +25,7 @@ def verify(settings, args) -> int:
     status = answer.get("status", "performed")  # a record alone: the draw's status is not in it
     if "record" not in answer and "draw_id" in answer:
         print(f"draw {answer['draw_id']} is {status}" + (f" ({answer['reason']})" if answer.get("reason") else "")
-              + ": no record to replay (only a performed draw, kept or abandoned, has one)")
+              + ": no record to replay (a draw abandoned before it was performed has none)")
         return 2
     try:
         problems = joint.verify(rec)
@@ -35,6 +35,10 @@ def verify(settings, args) -> int:
     if problems:
         print("NOT VERIFIED:\n  " + "\n  ".join(problems))
         return 1
+    if "refused" in rec:
+        print(f"verified: draw of task {rec['task_id']}, seed hash {rec['seed_hash']}: refused alike on replay "
+              f"({rec['refused']})")
+        return 0
     print(f"verified: draw of task {rec['task_id']}, seed hash {rec['seed_hash']}, "
           f"{sum(s['size'] for p in rec['plans'] for s in p['strata'])} candidates in "
           f"{sum(len(p['strata']) for p in rec['plans'])} strata, {len(rec['targets'])} targets: identical result"

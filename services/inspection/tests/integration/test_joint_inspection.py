@@ -173,6 +173,11 @@ async def test_a_roster_loaded_again_keeps_the_conflicts_and_deactivations_it_do
     d = (await service.post(f"/tasks/{task['id']}/draws", dept(pingdingshan))).json()
     r = await service.post(f"/draws/{d['draw_id']}/perform", dept(pingdingshan))
     assert r.status_code == 409 and r.json()["refusal"]["conflicted"] == 1, r.text
+    # The refusal is on the public record with the draw's inputs, which replay to the same refusal.
+    answer = (await service.get(f"/public/draws/{d['draw_id']}")).json()
+    assert answer["status"] == "refused" and answer["record"]["refused"] == answer["reason"]
+    assert answer["record"]["targets"] == [] and answer["record"]["plans"][0]["strata"][-1]["members"] == [uscc]
+    assert joint.verify(answer["record"]) == []
 
     # Conflicts given (here: none) are what the inspector has from then on.
     r = await service.post("/inspectors", dept(pingdingshan), [{**roster[0], "conflicts": []}])

@@ -8,8 +8,10 @@ import random
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from inspection.domain import draw, joint
-from inspection.domain.assignment import Inspector, Rules
+from inspection.domain.assignment import DrawRefused, Inspector, Rules
 from inspection.domain.sampling import Candidate
 
 
@@ -97,3 +99,21 @@ def test_the_documented_targeted_inspection_vector():
             "targets are `…0003A`, `…0005A`, `…0007A` (by USCC), each with the part `samr-410100: S1`; teams in rank "
             "order `…0005A` → `I-2, I-1`, `…0003A` → `I-3, I-2`, `…0007A` (rank `531fe482…`) → `I-1, I-3`.") in spec
     assert draw.rank(seed, "91410100MA0000007A").hex().startswith("531fe482")
+
+
+def test_a_refused_draw_s_record_replays_to_the_same_refusal():
+    """A pool that cannot satisfy the rules refuses the draw; its record (inputs, strata, no target) replays to
+    the same refusal, and one that would not be refused (an inspector more) does not verify."""
+    inp = _input(draw.new_seed())
+    inp.rules = Rules(cap_per_inspector=2)
+    strata, ranks = joint.sample(inp)
+    with pytest.raises(DrawRefused) as refusal:
+        joint.conclude(inp, strata, ranks)
+    rec = json.loads(json.dumps(joint.record("T1", inp, joint.refused(inp, strata, refusal.value.reason))))
+    assert rec["refused"] == refusal.value.reason and rec["targets"] == []
+    assert any(i["conflicts"] for pool in rec["inspector_pools"] for i in pool["inspectors"])
+    assert joint.verify(rec) == []
+    relaxed = copy.deepcopy(rec)
+    relaxed["rules"]["cap_per_inspector"] = 1000
+    assert joint.verify(relaxed) == ["targets: the replay differs from the record",
+                                     f"the replay is not refused, the record refused ({rec['refused']})"]

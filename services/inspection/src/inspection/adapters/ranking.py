@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Sequence
 
-from sqlalchemy import Numeric, Text, case, column, delete, func, literal, select, union_all, values
+from sqlalchemy import Numeric, Text, case, column, func, literal, select, union_all, values
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,9 +112,3 @@ async def members(session: AsyncSession, draw_id: str) -> dict[tuple[int, str], 
     q = select(draw_populations.c.population, draw_populations.c.credit_class, draw_populations.c.members) \
         .where(draw_populations.c.draw_id == draw_id)
     return {(p, c): m.split("\n") for p, c, m in (await session.execute(q)).all()}
-
-
-async def forget_populations(session: AsyncSession, draw_id: str) -> None:
-    """A refused draw keeps no population (it has no record to replay)."""
-    await session.execute(delete(draw_populations).where(draw_populations.c.draw_id == draw_id))
-

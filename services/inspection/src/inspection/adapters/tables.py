@@ -182,8 +182,8 @@ results = Table(
     Index("results_entity_item", "uscc", "item_code", "inspected_on"),
 )
 
-# The population snapshot of a performed draw: each stratum's members, sorted in byte order and joined by a
-# newline, the text whose SHA-256 is the stratum's digest (written by the database while it ranks them: a
+# The population snapshot of a performed (or refused) draw: each stratum's members, sorted in byte order and
+# joined by a newline, the text whose SHA-256 is the stratum's digest (written by the database while it ranks them: a
 # million members never pass through the service). The draw's record names the population (``population``
 # of a stratum); the public record lists the members from here.
 draw_populations = Table(

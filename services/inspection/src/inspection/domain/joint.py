@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, Iterator, Mapping, Sequence
 
 from . import draw
-from .assignment import Inspector, Rules, assign
+from .assignment import DrawRefused, Inspector, Rules, assign
 from .merge import DepartmentSample, JointTarget, merge
 from .sampling import Candidate, Stratum, fill_samples, stratify
 
@@ -51,10 +51,17 @@ class DrawOutcome:
     strata: dict[str, list[Stratum]]               # plan id -> strata
     targets: list[JointTarget]
     inspectors: dict[str, list[str]]               # uscc -> inspector ids
+    refused: str | None = None                     # a refused draw: why (no target)
+    merged: frozenset[str] = frozenset()           # a refused draw: the entities it would have visited
 
 
 def perform(inp: DrawInput) -> DrawOutcome:
-    """Draw every plan, merge, draw the inspectors. Raises ``DrawRefused`` when the pool cannot do it.
+    """Draw every plan, merge, draw the inspectors. Raises ``DrawRefused`` when the pool cannot do it."""
+    return conclude(inp, *sample(inp))
+
+
+def sample(inp: DrawInput) -> tuple[dict[str, list[Stratum]], dict[str, bytes]]:
+    """Every plan's strata with their samples, and the ranks of the population's members.
 
     Work is shared where the result allows: one seed ranks each entity once for every plan, and plans over
     the same population (the same filter) are split by class once and filled in one walk of the ranking."""
@@ -74,7 +81,7 @@ def perform(inp: DrawInput) -> DrawOutcome:
             per_plan[p.plan_id].sort(key=lambda s: s.credit_class)
         fill_samples(list(per_plan.values()), order)
         strata.update(per_plan)
-    return conclude(inp, strata, ranks)
+    return strata, ranks
 
 
 def strata_from_ranked(ratios: Mapping[str, Decimal], snapshots: Mapping[str, draw.Snapshot],
@@ -110,6 +117,15 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _conclude(inp: DrawInput, strata: Mapping[str, list[Stratum]], ranks: Mapping[str, bytes]) -> DrawOutcome:
+    targets, ranks = _merged(inp, strata, ranks)
+    inspectors = assign(inp.seed, targets, inp.pools, lead=inp.lead, rules=inp.rules, prior_load=inp.prior_load,
+                        ranks=ranks)
+    return DrawOutcome(dict(strata), targets, inspectors)
+
+
+def _merged(inp: DrawInput, strata: Mapping[str, list[Stratum]], ranks: Mapping[str, bytes]
+            ) -> tuple[list[JointTarget], Mapping[str, bytes]]:
+    """The joint targets (the samples and the requested entities merged), and ranks with the requested ones'."""
     samples = [DepartmentSample(p.department, p.plan_id, tuple(p.items),
                                 tuple(u for s in strata[p.plan_id] for u in s.sample)) for p in inp.plans]
     if inp.requested:  # each asked department's plan inspects the requested entity too
@@ -118,18 +134,22 @@ def _conclude(inp: DrawInput, strata: Mapping[str, list[Stratum]], ranks: Mappin
                     for p in inp.plans]
         missing = [u for u in inp.requested if u not in ranks]
         ranks = {**ranks, **draw.ranks(inp.seed, missing)} if missing else ranks
-    targets = merge(samples, inp.recognised)
-    inspectors = assign(inp.seed, targets, inp.pools, lead=inp.lead, rules=inp.rules, prior_load=inp.prior_load,
-                        ranks=ranks)
-    return DrawOutcome(dict(strata), targets, inspectors)
+    return merge(samples, inp.recognised), ranks
+
+
+def refused(inp: DrawInput, strata: Mapping[str, list[Stratum]], reason: str) -> DrawOutcome:
+    """The outcome of a refused draw, for its record: the strata and no target (``reason`` goes on the record);
+    the merged targets only name the conflicts its pools list."""
+    targets, _ = _merged(inp, strata, {u: b"" for st in strata.values() for s in st for u in s.sample})
+    return DrawOutcome(dict(strata), [], {}, refused=reason, merged=frozenset(t.uscc for t in targets))
 
 
 def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = True,
            populations: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """The published record of a performed draw (JSON-ready). ``members=False`` leaves the population
+    """The published record of a performed or refused draw (JSON-ready). ``members=False`` leaves the population
     lists out (the snapshot still identifies them), for an event. ``populations`` (plan id -> number of the
     population kept beside the record) names where each plan's members are kept instead."""
-    targets_set = {t.uscc for t in out.targets}
+    targets_set = {t.uscc for t in out.targets} | out.merged
     kept = populations or {}
     return {
         "algorithm": ALGORITHM,
@@ -156,6 +176,7 @@ def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = Tr
         } for d, pool in sorted(inp.pools.items())],
         "targets": [{"uscc": t.uscc, "parts": [{"department": d, "items": list(items)} for d, items in t.parts],
                      "recognised": list(t.recognised), "inspectors": out.inspectors[t.uscc]} for t in out.targets],
+        **({"refused": out.refused} if out.refused is not None else {}),
     }
 
 
@@ -204,9 +225,14 @@ def input_from_record(rec: Mapping[str, Any]) -> DrawInput:
 
 
 def replay(rec: Mapping[str, Any]) -> dict[str, Any]:
-    """The record the algorithm gives for the inputs ``rec`` states."""
+    """The record the algorithm gives for the inputs ``rec`` states (a refused draw's, when it refuses)."""
     inp = input_from_record(rec)
-    return record(rec["task_id"], inp, perform(inp))
+    strata, ranks = sample(inp)
+    try:
+        out = conclude(inp, strata, ranks)
+    except DrawRefused as exc:
+        out = refused(inp, strata, exc.reason)
+    return record(rec["task_id"], inp, out)
 
 
 def verify(rec: Mapping[str, Any]) -> list[str]:
@@ -226,4 +252,10 @@ def verify(rec: Mapping[str, Any]) -> list[str]:
     for key in ("plans", "targets", "inspector_pools"):
         if again[key] != rec[key]:
             problems.append(f"{key}: the replay differs from the record")
+    if again.get("refused") != rec.get("refused"):
+        problems.append(f"the replay is {_refusal(again)}, the record {_refusal(rec)}")
     return problems
+
+
+def _refusal(rec: Mapping[str, Any]) -> str:
+    return f"refused ({rec['refused']})" if "refused" in rec else "not refused"

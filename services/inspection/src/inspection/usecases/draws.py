@@ -115,9 +115,11 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
     try:
         out = joint.conclude(inp, strata, ranks)
     except DrawRefused as exc:
-        await ranking.forget_populations(tx.session, draw_id)
+        # On the record like any draw: its inputs (the populations kept) replay to the same refusal.
+        rec = joint.record(task["id"], inp, joint.refused(inp, strata, exc.reason), members=False,
+                           populations=populations)
         await requests_repo.release(tx.session, task["id"])
-        await repo.close_draw(tx.session, draw_id, status="refused", at=at, reason=exc.reason)
+        await repo.close_draw(tx.session, draw_id, status="refused", at=at, reason=exc.reason, record=rec)
         await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
                       seed=row["seed"], status="refused", reason=exc.reason, at=at), key=task["id"])
         return Refused(draw_id, exc.reason, exc.facts)
@@ -201,7 +203,8 @@ async def _visible_draw(session: AsyncSession, actor: Principal, draw_id: str, *
 def public_view(row: dict) -> dict:
     """What anyone may see of a draw: before it is performed only the seed's hash; after, the seed, the
     reason of a refusal or abandonment, and the full record to replay of every draw that was performed, kept
-    (``performed``) or not (``abandoned``: its targets were discarded, and the record shows which)."""
+    (``performed``) or not (``abandoned``: its targets were discarded, and the record shows which), or
+    ``refused`` (its inputs, which replay to the same refusal)."""
     out = {"draw_id": row["id"], "task_id": row["task_id"], "status": row["status"], "seed_hash": row["seed_hash"],
            "announced_at": row["announced_at"], "closed_at": row.get("closed_at"), "reason": row.get("reason")}
     if row["status"] != "announced":
