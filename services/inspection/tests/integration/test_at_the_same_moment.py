@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import AsyncIterator
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from jsp_common import clock
 from jsp_common.outbox import SessionTx
@@ -23,7 +23,8 @@ from jsp_common.principal import Principal, Role
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, unique, until_waiting_or_done
 
-from inspection.adapters.tables import inspection_requests, targets
+from inspection.adapters import requests as requests_repo
+from inspection.adapters.tables import inspection_request_departments, targets
 from inspection.api.schemas import InspectorIn
 from inspection.usecases import directory as directory_uc
 from inspection.usecases import draws as draw_uc
@@ -138,17 +139,18 @@ async def test_a_publication_that_waited_is_not_passed_over_by_a_reader_of_the_p
         r = await service.post(f"/tasks/{task_id}/targets/{uscc}/results", dept(SAMR),
                                {"inspected_on": str(clock.today()), "items": items})
         assert r.status_code == 201, r.text
+    request_id = unique("RQ")
     async with service.deps.db.transaction() as s:  # a risk alert asked for a targeted inspection of the entity
-        await s.execute(insert(inspection_requests).values(
-            request_id=unique("RQ"), alert_id=unique("AL"), uscc=waiting[2], level="red", score=80.0,
-            departments=[SAMR], reason="燃气报警", requested_at=clock.now()))
+        await requests_repo.add(s, [dict(
+            request_id=request_id, alert_id=unique("AL"), uscc=waiting[2], entity_name=None, level="red", score=80.0,
+            departments=[SAMR], reason="燃气报警", respond_by=None, requested_at=clock.now())])
 
     async def feed_after(since: str) -> list[dict]:
         return (await service.get("/public/results", params={"since": since, "limit": 1000})).json()
 
     async with service.deps.db.transaction() as a_draw:  # a draw taking the request in holds it until it ends
-        await a_draw.execute(select(inspection_requests).where(inspection_requests.c.uscc == waiting[2])
-                             .with_for_update())
+        await a_draw.execute(select(inspection_request_departments)
+                             .where(inspection_request_departments.c.request_id == request_id).with_for_update())
         first = await meanwhile(service, service.post(f"/tasks/{waiting[1]}/targets/{waiting[2]}/publication",
                                                       dept(SAMR)))
         r = await service.post(f"/tasks/{other[1]}/targets/{other[2]}/publication", dept(SAMR))

@@ -1,7 +1,8 @@
 """Targeted inspections a risk alert asks for (risk.inspection-requests.v1): on the must-inspect list of the
-departments asked (another department does not see them), taken into the next joint draw of an asked
-department whose plan covers the entity, beside the random sample and on the draw's record (which still
-replays), and covered once a result for the entity is published."""
+departments asked (another department does not see them); each department's part taken into the next joint
+draw in which that department has a plan covering the entity, beside the random sample and on the draw's
+record (which still replays), and covered once a result of a visit where that department inspected is
+published. One department's visit does not answer the request for another."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ async def test_a_requested_inspection_joins_the_next_draw_and_is_covered_by_the_
         return [r for r in (await service.get("/requests", dept(SAMR), params={"state": "open"})).json()
                 if r["request_id"] == request_id]
     got = await wait_until(listed, timeout=60, what="the request on samr's must-inspect list")
+
+    async def listed_by(department: str, state: str) -> list[dict]:
+        return [r for r in (await service.get("/requests", dept(department), params={"state": state})).json()
+                if r["request_id"] == request_id]
     assert got[0]["uscc"] == requested and got[0]["departments"] == [NHC, SAMR]
     assert request_id in {r["request_id"] for r in (await service.get("/requests", OFFICE)).json()}
     assert request_id not in {r["request_id"] for r in (await service.get("/requests", dept(MEM))).json()}
@@ -53,15 +58,46 @@ async def test_a_requested_inspection_joins_the_next_draw_and_is_covered_by_the_
     assert targets == set(sample) | {requested}
     planned = (await service.get("/requests", dept(SAMR), params={"state": "planned"})).json()
     assert [r["task_id"] for r in planned if r["request_id"] == request_id] == [task["id"]]
+    # nhc's part is still open: samr's draw took in only samr's (nhc takes no part in its task)
+    assert [r["task_id"] for r in await listed_by(NHC, "open")] == [None]
 
-    # the team's result, published: the request is covered
+    # a joint task in which nhc takes part: its draw takes nhc's part in, though samr's task has the entity already
+    nhc_plan = await service.plan(NHC, matter["code"], industry, {"B": 0.1})
+    samr_again = await service.plan(SAMR, matter["code"], industry, {"B": 0.1})
+    nhc_task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [nhc_plan["id"], samr_again["id"]]})).json()
+    announced = (await service.post(f"/tasks/{nhc_task['id']}/draws", dept(SAMR))).json()
+    r = await service.post(f"/draws/{announced['draw_id']}/perform", dept(SAMR))
+    assert r.status_code == 200, r.text
+    rec = (await service.get(f"/public/draws/{announced['draw_id']}")).json()["record"]
+    assert rec["requested"] == {requested: [NHC]} and joint.verify(rec) == []
+    assert requested in {t["uscc"] for t in rec["targets"]}
+    assert [r["task_id"] for r in await listed_by(NHC, "planned")] == [nhc_task["id"]]
+
+    # samr's team's result, published: samr's part is covered, nhc's still planned (it has not been)
     item = plan["items"][0]
     r = await service.post(f"/tasks/{task['id']}/targets/{requested}/results", dept(SAMR), {
         "inspected_on": clock.today().isoformat(), "items": [{"item_code": item, "outcome": "no_problem"}]})
     assert r.status_code == 201, r.text
     r = await service.post(f"/tasks/{task['id']}/targets/{requested}/publication", dept(SAMR))
     assert r.status_code == 200, r.text
-    covered = (await service.get("/requests", dept(SAMR), params={"state": "covered"})).json()
+    assert [bool(r["covered_at"]) for r in await listed_by(SAMR, "covered")] == [True]
+    assert [r["task_id"] for r in await listed_by(NHC, "planned")] == [nhc_task["id"]]
+    office = [r for r in (await service.get("/requests", OFFICE, params={"state": "planned"})).json()
+              if r["request_id"] == request_id]
+    assert [(p["department"], p["task_id"], bool(p["covered_at"])) for p in office[0]["parts"]] == \
+        [(NHC, nhc_task["id"], False), (SAMR, task["id"], True)]
+
+    # the joint visit there, published: the request is covered for both, and for the office
+    visit = (await service.get(f"/tasks/{nhc_task['id']}/targets/{requested}", OFFICE)).json()
+    for part in visit["parts"]:
+        r = await service.post(f"/tasks/{nhc_task['id']}/targets/{requested}/results", dept(part["department"]), {
+            "inspected_on": clock.today().isoformat(),
+            "items": [{"item_code": i, "outcome": "no_problem"} for i in part["items"]]})
+        assert r.status_code == 201, r.text
+    r = await service.post(f"/tasks/{nhc_task['id']}/targets/{requested}/publication", dept(SAMR))
+    assert r.status_code == 200, r.text
+    assert [bool(r["covered_at"]) for r in await listed_by(NHC, "covered")] == [True]
+    covered = (await service.get("/requests", OFFICE, params={"state": "covered"})).json()
     assert any(r["request_id"] == request_id and r["covered_at"] for r in covered)
 
     # A later alert asks again: the result it may have reacted to does not answer it (a result counts against a

@@ -7,7 +7,7 @@ from __future__ import annotations
 from jsp_common import clock, topics
 from jsp_common.events.risk import InspectionRequested, WarningLevel
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, unique, wait_until
+from jsp_testkit.testing import dept, unique, wait_until
 
 from inspection.domain import joint
 
@@ -65,5 +65,5 @@ async def test_a_visit_where_nothing_was_inspected_or_a_result_before_a_request_
     assert rec["requested"] == {refused: [SAMR], inspected: [SAMR]}
     assert sorted(t["uscc"] for t in rec["targets"]) == sorted([refused, not_found, inspected])
     assert joint.verify(rec) == []
-    planned = (await service.get("/requests", OFFICE, params={"state": "planned"})).json()
+    planned = (await service.get("/requests", dept(SAMR), params={"state": "planned"})).json()
     assert {r["request_id"]: r["task_id"] for r in planned if r["request_id"] in ids} == dict.fromkeys(ids, later["id"])

@@ -6,7 +6,7 @@ from datetime import date
 
 from jsp_common.events.inspection import ItemOutcome
 
-from inspection.domain.recognition import INSPECTED, recognised
+from inspection.domain.recognition import INSPECTED, inspecting, recognised
 
 SAMR, NHC = "samr-410100", "nhc-410100"
 OWNER = {"S1": SAMR, "H1": NHC}
@@ -25,3 +25,9 @@ def test_a_requested_department_s_items_are_recognised_only_by_a_result_after_th
     # nhc was not asked, its item stays recognised. U2: inspected after the request. U3: no request.
     assert recognised(results, OWNER, asked) == {"U1": ["H1"], "U2": ["S1"], "U3": ["S1"]}
     assert recognised(results, OWNER) == {"U1": ["H1", "S1"], "U2": ["S1"], "U3": ["S1"]}
+
+
+def test_the_departments_that_inspected_at_a_visit_are_those_with_an_inspection_outcome():
+    results = [{"department": SAMR, "outcome": "not_cooperating"}, {"department": NHC, "outcome": "no_problem"},
+               {"department": "mem-410100", "outcome": "referred_for_case"}]
+    assert inspecting(results) == ["mem-410100", NHC]

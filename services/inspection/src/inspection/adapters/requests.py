@@ -1,80 +1,131 @@
-"""The must-inspect list: targeted inspections risk alerts asked for (SQLAlchemy Core, in the caller's
-transaction)."""
+"""The must-inspect list: targeted inspections risk alerts asked for, each department asked answering for its
+part (SQLAlchemy Core, in the caller's transaction)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.db import dicts
 
 from .directory import _filter
-from .tables import entities, inspection_requests as requests
+from .tables import entities, inspection_request_departments as parts, inspection_requests as requests
 
 FIELDS = [c.name for c in requests.c]
 
 
 async def add(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Record requests; one already recorded (a redelivered event) is left as it is."""
+    """Record requests, a part for each department asked; one already recorded (a redelivered event) is left
+    as it is."""
     if rows:
         await session.execute(pg_insert(requests).values(rows).on_conflict_do_nothing(index_elements=["request_id"]))
+        await session.execute(pg_insert(parts).values([{"request_id": r["request_id"], "department": d}
+                                                       for r in rows for d in sorted(set(r["departments"]))])
+                              .on_conflict_do_nothing(index_elements=["request_id", "department"]))
+
+
+def _in_state(rows, state: str):
+    """``rows`` (parts) in ``state``: open (no task took it in), planned (a task's draw did), covered."""
+    if state == "open":
+        return and_(rows.c.covered_at.is_(None), rows.c.task_id.is_(None))
+    if state == "planned":
+        return and_(rows.c.covered_at.is_(None), rows.c.task_id.is_not(None))
+    return rows.c.covered_at.is_not(None)
+
+
+def _any_part(state: str):
+    p = parts.alias("p")
+    return exists().where(p.c.request_id == requests.c.request_id, _in_state(p, state))
 
 
 async def listing(session: AsyncSession, *, department: str | None, state: str | None, limit: int,
                   offset: int) -> list[dict]:
-    q = select(requests)
+    """A department's requests with its part's state (``task_id``, ``covered_at``); for the office (no
+    ``department``) every request, in the state of its least advanced part (open, then planned, then covered),
+    covered when every part is. Each with its ``parts``."""
     if department:
-        q = q.where(requests.c.departments.any(department))
-    if state == "open":
-        q = q.where(requests.c.covered_at.is_(None), requests.c.task_id.is_(None))
-    elif state == "planned":
-        q = q.where(requests.c.covered_at.is_(None), requests.c.task_id.is_not(None))
-    elif state == "covered":
-        q = q.where(requests.c.covered_at.is_not(None))
-    rows = await session.execute(q.order_by(requests.c.requested_at.desc(), requests.c.request_id)
-                                 .limit(limit).offset(offset))
-    return dicts(rows)
+        q = select(requests, parts.c.task_id, parts.c.covered_at).join(
+            parts, and_(parts.c.request_id == requests.c.request_id, parts.c.department == department))
+        if state:
+            q = q.where(_in_state(parts, state))
+    else:
+        q = select(requests)
+        if state == "open":
+            q = q.where(_any_part("open"))
+        elif state == "planned":
+            q = q.where(~_any_part("open"), _any_part("planned"))
+        elif state == "covered":
+            q = q.where(~_any_part("open"), ~_any_part("planned"))
+    rows = dicts(await session.execute(q.order_by(requests.c.requested_at.desc(), requests.c.request_id)
+                                       .limit(limit).offset(offset)))
+    of: dict[str, list[dict]] = {}
+    if rows:
+        got = await session.execute(select(parts).where(parts.c.request_id.in_([r["request_id"] for r in rows]))
+                                    .order_by(parts.c.request_id, parts.c.department))
+        for p in dicts(got):
+            of.setdefault(p.pop("request_id"), []).append(p)
+    for r in rows:
+        r["parts"] = of.get(r["request_id"], [])
+        if not department:
+            covered = [p["covered_at"] for p in r["parts"]]
+            r["task_id"] = None
+            r["covered_at"] = max(covered) if covered and None not in covered else None
+    return rows
 
 
 async def open_for_plan(session: AsyncSession, department: str, f: dict[str, Any]) -> list[dict]:
-    """Open requests (not taken in by a task yet) asking ``department`` about an entity its plan's filter
-    covers, locked until the caller's transaction ends (another draw skips them). The yearly cap on inspections
-    per entity does not apply: it limits the random draws, and a risk alert's request for a visit is answered
-    even for an entity they visited enough this year (the visit counts towards the cap)."""
+    """Open parts (not taken in by a task yet) of requests asking ``department`` about an entity its plan's
+    filter covers, locked until the caller's transaction ends (another draw skips them). The yearly cap on
+    inspections per entity does not apply: it limits the random draws, and a risk alert's request for a visit is
+    answered even for an entity they visited enough this year (the visit counts towards the cap)."""
     q = (select(requests.c.request_id, requests.c.uscc, requests.c.requested_at)
+         .join(parts, parts.c.request_id == requests.c.request_id)
          .join(entities, entities.c.uscc == requests.c.uscc)
-         .where(requests.c.covered_at.is_(None), requests.c.task_id.is_(None),
-                requests.c.departments.any(department), _filter(f))
-         .order_by(requests.c.request_id).with_for_update(of=requests, skip_locked=True))
+         .where(parts.c.department == department, _in_state(parts, "open"), _filter(f))
+         .order_by(requests.c.request_id).with_for_update(of=parts, skip_locked=True))
     return dicts(await session.execute(q))
 
 
-async def take_in(session: AsyncSession, request_ids: list[str], task_id: str) -> None:
-    if request_ids:
-        await session.execute(update(requests).where(requests.c.request_id.in_(request_ids)).values(task_id=task_id))
+async def take_in(session: AsyncSession, taken: Iterable[tuple[str, str]], task_id: str) -> None:
+    """The (request, department) parts ``taken`` are planned in the task."""
+    keys = sorted(set(taken))
+    if keys:
+        await session.execute(update(parts).where(tuple_(parts.c.request_id, parts.c.department).in_(keys))
+                              .values(task_id=task_id))
 
 
-async def release(session: AsyncSession, task_id: str, *, targets: Sequence[str] = ()) -> None:
-    """The task's requests, but those about one of its ``targets``, are open again, for a later draw: all of them
-    when its draw was refused or abandoned, those it left out when it was performed (the entity's items already
-    have a result this period, say)."""
-    q = update(requests).where(requests.c.task_id == task_id, requests.c.covered_at.is_(None))
-    if targets:
-        q = q.where(requests.c.uscc.not_in(list(targets)))
-    await session.execute(q.values(task_id=None))
+async def release(session: AsyncSession, task_id: str, *, visits: Iterable[tuple[str, str]] = ()) -> None:
+    """The task's parts, but those whose entity the task visits with the department's items (``visits``:
+    (USCC, department)), are open again, for a later draw: all of them when its draw was refused or abandoned,
+    those it left out when it was performed (the department's items were inspected there since the request,
+    say)."""
+    kept = set(visits)
+    q = (select(parts.c.request_id, parts.c.department, requests.c.uscc)
+         .join(requests, requests.c.request_id == parts.c.request_id)
+         .where(parts.c.task_id == task_id, parts.c.covered_at.is_(None)))
+    out = sorted((r, d) for r, d, u in (await session.execute(q)).all() if (u, d) not in kept)
+    if out:
+        await session.execute(update(parts).where(tuple_(parts.c.request_id, parts.c.department).in_(out))
+                              .values(task_id=None))
 
 
-async def cover(session: AsyncSession, uscc: str, at: datetime) -> int:
-    """A result was published for the entity: every request about it made before is covered."""
-    res = await session.execute(update(requests).where(requests.c.uscc == uscc, requests.c.covered_at.is_(None),
-                                                       requests.c.requested_at <= at).values(covered_at=at))
+async def cover(session: AsyncSession, uscc: str, departments: Iterable[str], at: datetime) -> int:
+    """A result was published for the entity, where ``departments`` inspected: their parts of every request
+    about it made before are covered (another department asked still answers for its own)."""
+    asked = sorted(set(departments))
+    if not asked:
+        return 0
+    of_entity = select(requests.c.request_id).where(requests.c.uscc == uscc, requests.c.requested_at <= at)
+    res = await session.execute(update(parts).where(parts.c.request_id.in_(of_entity), parts.c.department.in_(asked),
+                                                    parts.c.covered_at.is_(None)).values(covered_at=at))
     return res.rowcount or 0
 
 
 async def count_open(session: AsyncSession) -> int:
-    q = select(func.count()).select_from(requests).where(requests.c.covered_at.is_(None))
+    """Requests a department asked has not answered yet."""
+    q = select(func.count(func.distinct(parts.c.request_id))).where(parts.c.covered_at.is_(None))
     return int((await session.execute(q)).scalar_one())

@@ -197,8 +197,7 @@ draw_populations = Table(
 )
 
 # Targeted inspections a risk alert's response plan asked for (risk.inspection-requests.v1, 定向检查): the
-# must-inspect list. The next joint draw of one of the departments asked whose plan covers the entity adds
-# it as a target (outside the random sample, on the draw's record); a published result covers it.
+# must-inspect list. Each department asked answers for its part (inspection_request_departments).
 inspection_requests = Table(
     "inspection_requests", metadata,
     Column("request_id", Text, primary_key=True),
@@ -211,10 +210,23 @@ inspection_requests = Table(
     Column("reason", Text, nullable=False),
     Column("respond_by", DateTime(timezone=True)),
     Column("requested_at", DateTime(timezone=True), nullable=False),
-    Column("task_id", Text),                             # the joint task that took it in (its draw)
-    Column("covered_at", DateTime(timezone=True)),       # a result was published for the entity since
-    Index("inspection_requests_open", "uscc", postgresql_where=text("covered_at IS NULL")),
+    Index("inspection_requests_uscc", "uscc"),
     Index("inspection_requests_departments", "departments", postgresql_using="gin"),
+)
+
+# A request's part for one department asked: the next joint draw in which that department has a plan
+# covering the entity takes it in (the entity a target with the department's items, outside the random
+# sample, on the draw's record); a published result of a visit where that department inspected covers it.
+inspection_request_departments = Table(
+    "inspection_request_departments", metadata,
+    Column("request_id", Text, ForeignKey("inspection_requests.request_id"), nullable=False),
+    Column("department", Text, nullable=False),
+    Column("task_id", Text),                             # the joint task whose draw took this part in
+    Column("covered_at", DateTime(timezone=True)),       # a result of the department's was published since
+    PrimaryKeyConstraint("request_id", "department"),
+    Index("inspection_request_departments_open", "department",
+          postgresql_where=text("covered_at IS NULL AND task_id IS NULL")),
+    Index("inspection_request_departments_task", "task_id", postgresql_where=text("covered_at IS NULL")),
 )
 
 # The holiday schedules the deadlines were last counted with (jsp_common.schedule_feed).

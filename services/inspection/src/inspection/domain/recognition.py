@@ -36,3 +36,9 @@ def recognised(results: Iterable[tuple[str, str, date]], owner: Mapping[str, str
         if request_day is None or day > request_day:
             out.setdefault(uscc, []).append(item)
     return {u: sorted(items) for u, items in sorted(out.items())}
+
+
+def inspecting(results: Iterable[Mapping[str, str]]) -> list[str]:
+    """The departments that inspected at a visit: those with a result (``department``, ``outcome``) of an
+    :data:`INSPECTED` outcome (a department the entity refused, or that could not find it, did not)."""
+    return sorted({r["department"] for r in results if r["outcome"] in INSPECTED})

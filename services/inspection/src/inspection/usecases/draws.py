@@ -91,7 +91,7 @@ async def draw_input(deps: Deps, tx: Transaction, task: dict, seed: str, draw_id
     load = await directory.loads(session, [i.id for pool in pools.values() for i in pool], task["period_start"],
                                  task["period_end"])
     asked = await requests.for_task(tx, task, plans)
-    await requests_repo.take_in(session, asked.request_ids, task["id"])
+    await requests_repo.take_in(session, asked.parts, task["id"])
     inspected = await repo.inspected(session, task["matter_code"], items, task["period_start"], task["period_end"],
                                      recognition.INSPECTED)
     recognised = recognition.recognised(inspected, {i: p["department"] for p in plans for i in p["items"]},
@@ -125,7 +125,8 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
         return Refused(draw_id, exc.reason, exc.facts)
     rec = joint.record(task["id"], inp, out, members=False, populations=populations)
     await repo.close_draw(tx.session, draw_id, status="performed", at=at, record=rec)
-    await requests_repo.release(tx.session, task["id"], targets=[t.uscc for t in out.targets])
+    await requests_repo.release(tx.session, task["id"],
+                                visits=[(t.uscc, d) for t in out.targets for d in t.departments])
     names = await directory.entity_names(tx.session, [t.uscc for t in out.targets])
     await repo.add_targets(tx.session, [{
         "task_id": task["id"], "uscc": t.uscc, "draw_id": draw_id, "entity_name": names[t.uscc]["name"],

@@ -1,7 +1,8 @@
 """Targeted inspections asked for by risk alerts (定向检查, ``risk.inspection.requested.v1``): the must-inspect
-list of the departments asked. The next joint draw of a task in which an asked department takes part, whose
-plan covers the entity, adds it as a target beside the random sample (on the draw's record, so the draw
-still replays); a published result for the entity covers the request."""
+list of the departments asked, each answering for its part. The next joint draw of a task in which an asked
+department takes part, whose plan covers the entity, adds it as a target with that department's items beside
+the random sample (on the draw's record, so the draw still replays); a published result of a visit where the
+department inspected covers its part. Another department asked still answers for its own."""
 
 from __future__ import annotations
 
@@ -35,23 +36,23 @@ class TakenIn:
     """The requests a task's draw takes in."""
 
     requested: dict[str, list[str]]           # USCC -> the departments asked (among the task's plans covering it)
-    request_ids: list[str]
+    parts: list[tuple[str, str]]              # (request id, department asked)
     requested_on: dict[str, dict[str, date]]  # USCC -> department asked -> the day of its latest request
 
 
 async def for_task(tx: Transaction, task: dict, plans: list[dict]) -> TakenIn:
     """The requested entities the task's draw takes in: those an open request asks a department of the task
-    about whose plan's filter covers them."""
+    about whose plan's filter covers them (that department's part of the request)."""
     wanted: dict[str, set[str]] = {}
-    ids: list[str] = []
+    taken: list[tuple[str, str]] = []
     days: dict[str, dict[str, date]] = {}
     for p in plans:
         for r in await repo.open_for_plan(tx.session, p["department"], p["filter"]):
             wanted.setdefault(r["uscc"], set()).add(p["department"])
-            ids.append(r["request_id"])
+            taken.append((r["request_id"], p["department"]))
             day, on = clock.as_local(r["requested_at"]).date(), days.setdefault(r["uscc"], {})
             on[p["department"]] = max(day, on.get(p["department"], day))
-    return TakenIn({u: sorted(d) for u, d in sorted(wanted.items())}, sorted(set(ids)), days)
+    return TakenIn({u: sorted(d) for u, d in sorted(wanted.items())}, sorted(set(taken)), days)
 
 
 async def listing(session: AsyncSession, actor: Principal, *, state: str | None, limit: int, offset: int) -> list[dict]:

@@ -18,7 +18,7 @@ from jsp_common.problems import Problem
 from ..adapters import requests as requests_repo
 from ..adapters import tasks as repo
 from ..deps import Deps
-from ..domain import access, publication
+from ..domain import access, publication, recognition
 from .plans import tx_matter, visible_task
 
 
@@ -138,8 +138,9 @@ async def publish(tx: Transaction, actor: Principal, task_id: str, uscc: str) ->
         raise Problem(409, f"the results of {uscc} in {task_id} are already published")
     if not current["complete"]:
         raise Problem(409, "some items have no result yet; publish when every item is recorded")
-    # targeted inspections asked for: done (first: a draw taking them in holds them until it ends)
-    await requests_repo.cover(tx.session, uscc, clock.now())
+    # targeted inspections asked of the departments that inspected here: done (first: a draw taking them in
+    # holds them until it ends)
+    await requests_repo.cover(tx.session, uscc, recognition.inspecting(current["results"]), clock.now())
     at = await repo.feed_moment(tx.session, clock.now())
     await repo.set_target(tx.session, task_id, uscc, published_at=at)
     await tx.emit(topics.INSPECTION_RESULTS, published_event(task, current, at), key=uscc)
