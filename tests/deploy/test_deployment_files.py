@@ -44,6 +44,19 @@ def test_compose_runs_every_service_after_its_migration_and_the_topic_step():
     assert published == ["gateway"], "only the gateway is reachable from outside"
 
 
+def test_compose_s_pages_sign_in_over_its_plain_http_port_and_services_wait_for_postgres_on_tcp():
+    """Compose runs in production mode, whose session cookie is Secure, and publishes the gateway over plain HTTP
+    (no TLS in front): a browser drops the cookie and signing in led back to the sign-in page. And PostgreSQL is
+    healthy only once it takes TCP connections: on a first start its init scripts run on a server listening on
+    its socket alone, and a migration that started then failed to connect."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    gateway = compose["gateway"]
+    assert gateway["ports"] == ["8000:8000"] and not any("443" in p for p in gateway["ports"])
+    assert gateway["environment"]["JSP_GATEWAY_SESSION_COOKIE_SECURE"] == "false"
+    check = " ".join(compose["postgres"]["healthcheck"]["test"])
+    assert "pg_isready" in check and re.search(r"-h\s+(127\.0\.0\.1|localhost)\b", check), check
+
+
 def test_the_servers_keep_their_data_on_their_volumes():
     """Recreating a container (an image bump, down and up) keeps the topics and offsets as the databases keep
     theirs: Kafka writes where its volume is mounted."""
