@@ -118,8 +118,8 @@ class WorkCalendar:
 
     def known_until(self, today: date) -> date:
         """The last day of the last year, counting on from ``today``'s, whose holiday schedule is known
-        (published or in ``chinese_calendar``; overrides do not count); working days after it are counted as Monday–Friday. The day before
-        this year starts when even this year is unknown."""
+        (published or in ``chinese_calendar``; overrides do not count); working days after it are counted as
+        Monday–Friday. The day before this year starts when even this year is unknown."""
         year = today.year
         while self.is_known(year):
             year += 1

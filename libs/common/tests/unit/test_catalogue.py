@@ -97,8 +97,9 @@ def test_the_asyncapi_document_has_no_yaml_aliases_for_a_java_reader():
 
 def test_the_document_refuses_what_the_consumers_refuse():
     """A non-Python sender checking its messages against the document alone: an envelope id longer than the
-    consumers take, one without its specversion or of another content type, a USCC with a letter in its division code, or an industry class with another section's letter,
-    is refused there too, not only on arrival; a class with its own section's letter is taken by both."""
+    consumers take, one without its specversion or of another content type, a USCC with a letter in its division
+    code, or an industry class with another section's letter, is refused there too, not only on arrival; a class
+    with its own section's letter is taken by both."""
     import jsonschema
     from jsp_common.envelope import Envelope, EnvelopeError
     from jsp_common.industries import UnknownIndustry, validate_class
