@@ -12,8 +12,9 @@ revision 0): deadlines counted while an older package did not know a year are co
 newer one is deployed (the package is refreshed each year once the next year's schedule is out).
 
 A hook counts its open deadlines again with :func:`recount_deadlines` (page by page, each page in a transaction of
-its own): the provisional ones, and those counted through a moved day (a correction, or a schedule that differs
-from what the calendar knew of its year). It gives :func:`describe` as the reason it records and announces. The
+its own, one :class:`Recount` after the other for a service that keeps several kinds): the provisional ones, and
+those counted through a moved day (a correction, or a schedule that differs from what the calendar knew of its
+year). It gives :func:`describe` as the reason it records and announces. The
 service's database keeps the schedules its deadlines were last counted with (:func:`counted_schedules_table`):
 measured against those, a schedule read again at every start moves nothing, and one published while the service
 was away moves the days it changed since, whatever the topic still holds.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Awaitable, Callable, Sequence
 
@@ -127,41 +129,54 @@ def counted_through(start: Any, end: Any, moved: Moved) -> ColumnElement[bool]:
                           for first, last in moved))
 
 
-async def recount_deadlines(db: Database, source: str, schedules: Sequence[YearSchedule], moved: Moved, *,
-                            what: str, fetch: Callable[..., Awaitable[list[dict[str, Any]]]],
-                            recount: Callable[..., Awaitable[int]],
-                            after_of: Callable[[dict[str, Any]], tuple], batch: int,
-                            calendar: WorkCalendar, now: datetime | None = None) -> int:
-    """Every open deadline that is provisional or counted through a span of ``moved`` (see
-    :func:`counted_through`) counted again after ``schedules`` were published, ``batch`` rows a transaction:
-    ``fetch(session, after=..., limit=..., moved=...)`` gives the next rows (locked) in key order after
-    ``after``, ``recount(tx, row, reason=..., now=...)`` writes and announces a change through the transaction
-    (``reason``: :func:`describe` of the schedules, recorded and announced) and returns 1 (0 when nothing
-    changes), ``after_of(row)`` is a row's key. A row's events take ids derived from its key and the revisions of
-    the schedules the ``calendar`` counts with (``SessionTx.caused_by``): counted again with them on a restored
-    database, the change is announced under the ids it first had; a later revision's change gets new ones.
-    Logs how many ``what`` changed and returns that number. ``moved`` is narrowed to what changed since the
-    service's deadlines were last counted, and the schedules are recorded as counted with once all are."""
+@dataclass(frozen=True)
+class Recount:
+    """One kind of a service's deadlines, counted again by :func:`recount_deadlines`: ``fetch(session, after=...,
+    limit=..., moved=...)`` gives the next rows (locked) in key order after ``after``, those provisional or counted
+    through a span of ``moved`` (see :func:`counted_through`); ``recount(tx, row, reason=..., now=...)`` writes and
+    announces a change through the transaction (``reason``: :func:`describe` of the schedules, recorded and
+    announced) and returns how many of the row's deadlines changed (0 when none); ``after_of(row)`` is a row's key,
+    unique among every kind's; ``what`` names them in the log."""
+
+    what: str
+    fetch: Callable[..., Awaitable[list[dict[str, Any]]]]
+    recount: Callable[..., Awaitable[int]]
+    after_of: Callable[[dict[str, Any]], tuple]
+
+
+async def recount_deadlines(db: Database, source: str, schedules: Sequence[YearSchedule], moved: Moved,
+                            kinds: Sequence[Recount], *, batch: int, calendar: WorkCalendar,
+                            now: datetime | None = None) -> int:
+    """Every open deadline of each of ``kinds`` that is provisional or counted through a span of ``moved`` counted
+    again after ``schedules`` were published, ``batch`` rows a transaction, one kind after the other. A row's
+    events take ids derived from its key and the revisions of the schedules the ``calendar`` counts with
+    (``SessionTx.caused_by``): counted again with them on a restored database, the change is announced under the
+    ids it first had; a later revision's change gets new ones. Logs how many of each kind changed and returns
+    their sum. ``moved`` is narrowed to what changed since the service's deadlines were last counted, and the
+    schedules are recorded as counted with once every kind is."""
     now, reason = now or clock.now(), describe(schedules)
     moved = await _moved_since_counted(db, schedules, moved)
     # the packaged data's years by their content: a later release that changes a year announces under new ids
     revisions = calendar.revisions() + tuple(f"{s.year}.packaged.{_digest(s)}" for s in schedules if s.revision == 0)
-    changed, after = 0, None
-    while True:
-        async with db.transaction() as session:
-            tx = SessionTx(session, source)
-            rows = await fetch(session, after=after, limit=batch, moved=moved)
-            for row in rows:
-                changed += await recount(tx.caused_by("provisional-deadline", *after_of(row), *revisions), row,
-                                         reason=reason, now=now)
-        if len(rows) < batch:
-            break
-        after = after_of(rows[-1])
+    total = 0
+    for kind in kinds:
+        changed, after = 0, None
+        while True:
+            async with db.transaction() as session:
+                tx = SessionTx(session, source)
+                rows = await kind.fetch(session, after=after, limit=batch, moved=moved)
+                for row in rows:
+                    changed += await kind.recount(tx.caused_by("provisional-deadline", *kind.after_of(row),
+                                                               *revisions), row, reason=reason, now=now)
+            if len(rows) < batch:
+                break
+            after = kind.after_of(rows[-1])
+        if changed:
+            log.info(f"{kind.what} recomputed", count=changed, years=[s.year for s in schedules])
+        total += changed
     if schedules:
         await _record_counted(db, schedules, now)
-    if changed:
-        log.info(f"{what} recomputed", count=changed, years=[s.year for s in schedules])
-    return changed
+    return total
 
 
 def decode(raw: bytes | None) -> YearSchedule | None:

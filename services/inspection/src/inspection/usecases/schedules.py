@@ -14,7 +14,7 @@ from jsp_common import clock, topics
 from jsp_common.events.inspection import PublicationDueChanged
 from jsp_common.holidays import YearSchedule
 from jsp_common.outbox import SessionTx
-from jsp_common.schedule_feed import Moved, recount_deadlines
+from jsp_common.schedule_feed import Moved, Recount, recount_deadlines
 
 from ..adapters import tasks as repo
 from ..deps import Deps
@@ -27,9 +27,10 @@ async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], mov
                               now: datetime | None = None) -> int:
     """Returns how many publication deadlines moved or became final."""
     return await recount_deadlines(
-        deps.db, deps.source, schedules, moved, what="publication deadlines", calendar=deps.calendar,
-        fetch=repo.dues_to_recount, batch=BATCH, recount=partial(_recount, deps),
-        after_of=lambda t: (t["inspected_on"], t["task_id"], t["uscc"]), now=now)
+        deps.db, deps.source, schedules, moved, [Recount(
+            what="publication deadlines", fetch=repo.dues_to_recount, recount=partial(_recount, deps),
+            after_of=lambda t: (t["inspected_on"], t["task_id"], t["uscc"]))],
+        batch=BATCH, calendar=deps.calendar, now=now)
 
 
 async def _recount(deps: Deps, tx: SessionTx, t: dict, *, reason: str, now: datetime) -> int:

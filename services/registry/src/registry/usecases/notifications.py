@@ -18,7 +18,7 @@ from jsp_common.outbox import SessionTx
 from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
-from jsp_common.schedule_feed import Moved, recount_deadlines
+from jsp_common.schedule_feed import Moved, Recount, recount_deadlines
 
 from ..adapters import adjudication as cases
 from ..adapters import notifications as notes
@@ -94,9 +94,10 @@ async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], mov
     entity's history and tell the department (``registry.notification.due-changed.v1``, both times given).
     Returns how many moved or became final."""
     return await recount_deadlines(
-        deps.db, deps.source, schedules, moved, what="acknowledge-by times", calendar=deps.calendar,
-        fetch=notes.to_recount, batch=deps.settings.overdue_scan_batch, recount=partial(_recount, deps),
-        after_of=lambda row: (row["issued_at"], row["id"]), now=now)
+        deps.db, deps.source, schedules, moved, [Recount(
+            what="acknowledge-by times", fetch=notes.to_recount, recount=partial(_recount, deps),
+            after_of=lambda row: (row["issued_at"], row["id"]))],
+        batch=deps.settings.overdue_scan_batch, calendar=deps.calendar, now=now)
 
 
 async def _recount(deps: Deps, tx: Tx, row: dict[str, Any], *, reason: str, now: datetime) -> int:

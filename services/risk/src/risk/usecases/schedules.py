@@ -16,7 +16,7 @@ from functools import partial
 from jsp_common.events.risk import RiskAlertRespondByChanged
 from jsp_common.holidays import YearSchedule
 from jsp_common.outbox import SessionTx
-from jsp_common.schedule_feed import Moved, recount_deadlines
+from jsp_common.schedule_feed import Moved, Recount, recount_deadlines
 
 from ..adapters import alert_rows
 from ..deps import Deps
@@ -31,9 +31,10 @@ async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], mov
                               now: datetime | None = None) -> int:
     """Returns how many response deadlines moved or became final."""
     return await recount_deadlines(
-        deps.db, deps.source, schedules, moved, what="response deadlines", calendar=deps.calendar,
-        fetch=alert_rows.alerts_to_recount, batch=BATCH, recount=partial(_recount, deps),
-        after_of=lambda alert: (alert["raised_at"], alert["id"]), now=now)
+        deps.db, deps.source, schedules, moved, [Recount(
+            what="response deadlines", fetch=alert_rows.alerts_to_recount, recount=partial(_recount, deps),
+            after_of=lambda alert: (alert["raised_at"], alert["id"]))],
+        batch=BATCH, calendar=deps.calendar, now=now)
 
 
 async def _recount(deps: Deps, tx: SessionTx, alert: dict, *, reason: str, now: datetime) -> int:
