@@ -70,8 +70,10 @@ def stack(settings, kafka_topics):
     s = run.Stack(list(SERVICES), ports=PORTS, log_dir=ROOT / ".local" / "e2e-logs",
                   env={"JSP_LOG_JSON": "true", "JSP_OUTBOX_POLL_INTERVAL_S": "0.1", "JSP_CONNECTION_REPORT_S": "10"},
                   per_service={n: {f"JSP_{n.upper()}_DATABASE_URL": f"{base}/{n}_e2e"} for n in SERVICES})
-    # Notifications are due past the next holiday-to-be, so the working-day schedule test can move them.
+    # Notifications are due past the next holiday-to-be, and so are clues' return windows, so the working-day
+    # schedule test can move them.
     s.services["registry"].env.update(JSP_REGISTRY_ACK_WORKDAYS=str(SCHEDULE_GAP.workdays))
+    s.services["clues"].env.update(JSP_CLUES_RETURN_WITHIN_WORKDAYS=str(SCHEDULE_GAP.workdays))
     # rate limits are tested on their own (services/gateway/tests); here they would only slow the fuzzing
     s.services["gateway"].env.update(JSP_GATEWAY_RATE_LIMIT_PER_MINUTE="1000000", JSP_GATEWAY_RATE_LIMIT_BURST="100000")
     # The session's tokens (the office's, the systems') are made once; on a loaded machine the suite runs past

@@ -1,7 +1,8 @@
 """Next year's holiday schedule, end to end: work received now whose deadline counts into a year whose schedule
 is not published is provisional; the office uploads the schedule through the gateway and the running registry
-and clues services (no restart) recompute it, mark it final and tell the department on its own topics. A later
-correction of a day moves the final deadlines counted through it the same way."""
+and clues services (no restart) recompute it, mark it final and tell the department on its own topics: a
+notification's acknowledge-by time, a clue's handling deadline and, while the department has not taken the clue, its
+return window. A later correction of a day moves the final deadlines counted through it the same way."""
 
 from __future__ import annotations
 
@@ -65,9 +66,11 @@ async def test_an_uploaded_schedule_and_its_correction_move_deadlines_and_depart
                                             timeout=60)
             clue_id = dispatched.envelope.data["clue_id"]
             assert dispatched.envelope.data["deadline_provisional"] is True
+            assert dispatched.envelope.data["role"] == "lead"  # the one that may return it
             before = (await front.get(f"/clues/clues/{clue_id}", headers=dept["headers"])).json()
-            assert before["deadline_provisional"] is True
+            assert before["deadline_provisional"] is True and before["return_deadline_provisional"] is True
             assert at(before["deadline"]) == at(dispatched.envelope.data["deadline"])
+            assert at(before["return_deadline"]) == at(dispatched.envelope.data["return_deadline"])
 
             async def notification():
                 page = await front.get("/registry/notifications", params={"uscc": business["uscc"]},
@@ -81,14 +84,22 @@ async def test_an_uploaded_schedule_and_its_correction_move_deadlines_and_depart
             assert upload.status_code in (200, 201), upload.text
 
             [changed] = await t.wait_for(of_type("clues.clue.deadline-changed.v1", clue_id=clue_id), timeout=60)
+            [window] = await t.wait_for(of_type("clues.clue.return-deadline-changed.v1", clue_id=clue_id),
+                                        timeout=60)
             [due] = await t.wait_for(of_type("registry.notification.due-changed.v1", notification_id=note["id"]),
                                      timeout=60)
+        returnable = window.envelope.data
+        assert at(returnable["previous_return_deadline"]) == at(before["return_deadline"])
+        assert at(returnable["return_deadline"]) == moved_by_one(before["return_deadline"], gap.holiday)
+        assert returnable["return_deadline_provisional"] is False and returnable["previous_passed"] is False
         data = changed.envelope.data
         assert at(data["previous_deadline"]) == at(before["deadline"]) and data["previous_passed"] is False
         assert at(data["deadline"]) == moved_by_one(before["deadline"], gap.holiday)
         assert data["deadline_provisional"] is False and str(gap.year) in data["reason"]
         after = (await front.get(f"/clues/clues/{clue_id}", headers=dept["headers"])).json()
         assert at(after["deadline"]) == at(data["deadline"]) and after["deadline_provisional"] is False
+        assert at(after["return_deadline"]) == at(returnable["return_deadline"])
+        assert after["return_deadline_provisional"] is False
         [recorded] = [h for h in after["history"] if h["action"] == "recompute_deadline"]
         assert at(recorded["details"]["previous_deadline"]) == at(before["deadline"])
 
@@ -110,8 +121,11 @@ async def test_an_uploaded_schedule_and_its_correction_move_deadlines_and_depart
                                   json={"is_workday": False})
             assert fix.status_code == 200 and fix.json()["revision"] == upload.json()["revision"] + 1, fix.text
             [changed] = await t.wait_for(of_type("clues.clue.deadline-changed.v1", clue_id=clue_id), timeout=60)
+            [window] = await t.wait_for(of_type("clues.clue.return-deadline-changed.v1", clue_id=clue_id),
+                                        timeout=60)
             [due] = await t.wait_for(of_type("registry.notification.due-changed.v1", notification_id=note["id"]),
                                      timeout=60)
+        assert at(window.envelope.data["return_deadline"]) == moved_by_one(after["return_deadline"], day_off)
         data = changed.envelope.data
         assert at(data["previous_deadline"]) == at(after["deadline"]) and data["deadline_provisional"] is False
         assert at(data["deadline"]) == moved_by_one(after["deadline"], day_off)

@@ -5,6 +5,7 @@ here); down to base removes it all; and up again works."""
 from __future__ import annotations
 
 import importlib
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from jsp_common.clock import TZ
 from jsp_common.db import Database
 from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.migrations import downgrade, upgrade
@@ -68,5 +70,48 @@ async def test_starter_rules_added_later_reach_databases_seeded_before(settings)
             pg = (await conn.get_raw_connection()).driver_connection
             got = {tuple(r) for r in await pg.fetch(keywords, ["后厨", "腹泻", "卫生条件"])}
         assert got == {("卫生条件", "samr", True), ("后厨", "samr", True), ("腹泻", "nhc", False)}
+    finally:
+        await database.dispose()
+
+
+async def test_open_transfer_timers_become_working_days_and_return_windows_are_kept_as_counted(settings):
+    """Revision 0009 on a clues database in use: a dispatched clue's return window is kept with its start and working
+    days; a transfer's running approval or police-decision timer, counted in calendar days until then, is counted in
+    working days (asked on Wed 30 Sep 2026 at 16:00: to the end of Sat 10 Oct, not Sat 3 Oct at 16:00, in the
+    National Day holiday); one already announced as run out stays as it was announced."""
+    url = unique_database_url(settings, "chain_clues_timers")
+    database = Database(url)
+    asked, handed = datetime(2026, 9, 30, 16, tzinfo=TZ), datetime(2026, 11, 2, 9, tzinfo=TZ)
+    try:
+        await upgrade(SERVICES / "clues", url, "0008")
+        async with database.engine.begin() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            await pg.execute("INSERT INTO clues (id, channel, channel_ref, content, received_at, urgency, state, "
+                             "lead_department, dispatched_at, return_deadline) VALUES ('CL-1', 'hotline', 'WO-1', "
+                             "'食品过期', $1, 'normal', 'dispatched', 'samr-410100', $1, $2)",
+                             asked, datetime(2026, 10, 9, 23, 59, 59, tzinfo=TZ))
+            for tid, status, overdue, handed_over_at in (("TR-asked", "pending_approval", [], None),
+                                                         ("TR-late", "pending_approval", ["approval"], None),
+                                                         ("TR-handed", "handed_over", [], handed)):
+                await pg.execute(
+                    "INSERT INTO case_transfers (id, clue_id, direction, status, department, police_department, "
+                    "requested_by, requested_at, approval_deadline, handed_over_at, decision_deadline, overdue) "
+                    "VALUES ($1, 'CL-1', 'to_police', $2, 'samr-410100', 'mps-410100', 'team', $3, $4, $5, $6, $7)",
+                    tid, status, asked, asked + timedelta(days=3), handed_over_at,
+                    handed_over_at and handed_over_at + timedelta(days=3), overdue)
+        await upgrade(SERVICES / "clues", url)
+        async with database.engine.connect() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            clue = await pg.fetchrow("SELECT return_deadline_from, return_deadline_workdays, "
+                                     "return_deadline_provisional FROM clues")
+            got = {r["id"]: r for r in await pg.fetch("SELECT * FROM case_transfers")}
+        assert tuple(clue) == (asked, 2, False)
+        assert (got["TR-asked"]["approval_deadline"], got["TR-asked"]["approval_deadline_from"],
+                got["TR-asked"]["approval_deadline_workdays"], got["TR-asked"]["approval_deadline_provisional"]) == (
+            datetime(2026, 10, 10, 23, 59, 59, tzinfo=TZ), asked, 3, False)
+        assert (got["TR-late"]["approval_deadline"], got["TR-late"]["approval_deadline_from"]) == (
+            asked + timedelta(days=3), None)
+        assert (got["TR-handed"]["decision_deadline"], got["TR-handed"]["decision_deadline_workdays"]) == (
+            datetime(2026, 11, 5, 23, 59, 59, tzinfo=TZ), 3)
     finally:
         await database.dispose()

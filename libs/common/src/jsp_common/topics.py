@@ -263,20 +263,23 @@ CATALOGUE: tuple[Topic, ...] = (
         event_types=("clues.case.transfer-changed.v1",),
         producers=("clues",),
         consumers=("public security line system", "procuratorate line system"),
-        description="Transfers of cases to criminal justice (行刑衔接) and their statutory timers.",
+        description="Transfers of cases to criminal justice (行刑衔接) and their statutory timers (the approval and "
+                    "the police decision in working days, moved when a holiday schedule is published).",
         retention_ms=3 * 365 * DAY_MS,
     ),
     Topic(
         name=DEPARTMENT_CLUES,
         key="clue_id",
         event_types=("clues.clue.dispatched.v1", "clues.clue.chased.v1", "clues.clue.escalated.v1",
-                     "clues.clue.deadline-changed.v1", "clues.clue.extension-decided.v1"),
+                     "clues.clue.deadline-changed.v1", "clues.clue.extension-decided.v1",
+                     "clues.clue.return-deadline-changed.v1"),
         producers=("clues",),
         consumers=("the department's line system", "dashboard (read model, every department's topic)"),
         department_readers=("dashboard.read-model",),
         description="Clues dispatched to this department (lead or co-handler), chasers (催办), escalations (督办), "
-                    "deadlines moved (an extension approved, a year's holiday schedule published) and the office's "
-                    "decision on each extension the department asked for.",
+                    "deadlines moved (an extension approved, a year's holiday schedule published), the office's "
+                    "decision on each extension the department asked for, and the return window (退回) of a clue it "
+                    "leads moved by a holiday schedule.",
         partitions=1,
         retention_ms=365 * DAY_MS,
         per_department=True,

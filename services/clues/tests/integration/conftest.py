@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -84,3 +86,14 @@ async def topics_keyed(service: Service, key: str) -> set[str]:
     async with service.deps.db.transaction() as s:
         return set(await s.scalars(text("SELECT DISTINCT topic FROM outbox_batches, unnest(topics, keys) "
                                         "AS e(topic, key) WHERE key = :k"), {"k": key}))
+
+
+@contextmanager
+def clock_at(monkeypatch, moment: datetime) -> Iterator[None]:
+    """The service's clock (``jsp_common.clock.now``, where every part of it reads the time) at ``moment`` and
+    running on from there, inside the block: requests, dispatches and transfers made on a day of the test's
+    choosing."""
+    real, start = clock.now, clock.now()
+    with monkeypatch.context() as m:
+        m.setattr(clock, "now", lambda: moment + (real() - start))
+        yield

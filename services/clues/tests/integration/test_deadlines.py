@@ -15,7 +15,7 @@ from jsp_testkit.testing import OFFICE, dept, of_type, publish_schedule, tail, u
 from clues.adapters.tables import clues as clues_table
 from clues.usecases.deadlines import scan_deadlines
 
-from .conftest import HOTLINE_P, HOTLINE_REPLIES
+from .conftest import HOTLINE_P, HOTLINE_REPLIES, clock_at
 
 KAIFENG_SAMR, KAIFENG_OFFICE = "dept.samr-410200.clues.v1", "dept.office-410200.clues.v1"
 KAIFENG_MOHURD = "dept.mohurd-410200.clues.v1"
@@ -215,6 +215,56 @@ async def test_a_clue_dispatched_again_is_chased_and_escalated_for_its_new_lead(
     assert chaser.topic == KAIFENG_MOHURD and chaser.envelope.data["workdays_left"] == -6
     assert {m.topic for m in again} == {KAIFENG_MOHURD, KAIFENG_OFFICE}
     assert next(m for m in again if m.topic == KAIFENG_OFFICE).envelope.id != first.envelope.id
+
+
+async def test_a_return_window_counted_into_an_unpublished_year_moves_when_its_schedule_arrives(
+        service, bootstrap, raw_producer, monkeypatch):
+    """Dispatched on Thu 31 Dec while the next year's schedule is not out, a clue may be returned until the end of
+    Mon 4 Jan (1 Jan counted as a working day), provisionally. The schedule makes 1-3 Jan days off: the window
+    now ends with Tue 5 Jan, the lead department is told, and its return on 5 Jan is taken (it was refused: the
+    window stayed on 4 Jan). A clue the department accepted meanwhile has no window left to move."""
+    year = 2082  # this test's own years: 31 Dec 2082 is a Thursday, as 31 Dec 2026
+    await publish_schedule(raw_producer, year, [date(year, 10, 1)], calendar=service.deps.calendar)
+    samr = dept("samr-410200")
+    nos = [unique("WO"), unique("WO")]
+    async with tail(bootstrap, KAIFENG_SAMR) as t:
+        with clock_at(monkeypatch, datetime(year, 12, 31, 10, tzinfo=TZ)):
+            for no in nos:
+                await service.work_order(no, "开封市龙亭区某超市销售过期食品。", address="河南省开封市龙亭区",
+                                         uscc=new_uscc("410202"))
+            dispatched = [(await t.wait_for(of_type("clues.clue.dispatched.v1", channel_ref=no)))[0].envelope.data
+                          for no in nos]
+            assert (await service.post(f"/clues/{dispatched[1]['clue_id']}/accept", samr)).status_code == 200
+    returned_id, accepted_id = (d["clue_id"] for d in dispatched)
+    assert {datetime.fromisoformat(d["return_deadline"]) for d in dispatched} == {
+        datetime(year + 1, 1, 4, 23, 59, 59, tzinfo=TZ)}
+    clue = (await service.client.get(f"/clues/{returned_id}", headers=OFFICE)).json()
+    assert (clue["return_deadline_workdays"], clue["return_deadline_provisional"]) == (2, True)
+
+    async with tail(bootstrap, KAIFENG_SAMR) as t:
+        await publish_schedule(raw_producer, year + 1, [date(year + 1, 1, d) for d in (1, 2, 3)],
+                               calendar=service.deps.calendar)
+        [told] = await t.wait_for(of_type("clues.clue.return-deadline-changed.v1", clue_id=returned_id))
+        await t.wait_for(of_type("clues.clue.deadline-changed.v1", clue_id=accepted_id))  # its handling deadline
+    data = told.envelope.data
+    assert (datetime.fromisoformat(data["previous_return_deadline"]), datetime.fromisoformat(data["return_deadline"]),
+            data["return_deadline_provisional"], data["previous_passed"], data["role"]) == (
+        datetime(year + 1, 1, 4, 23, 59, 59, tzinfo=TZ), datetime(year + 1, 1, 5, 23, 59, 59, tzinfo=TZ), False,
+        False, "lead")
+    assert f"{year + 1} (revision" in data["reason"]
+    assert not [m for m in t.received if of_type("clues.clue.return-deadline-changed.v1", clue_id=accepted_id)(m)]
+    accepted = (await service.client.get(f"/clues/{accepted_id}", headers=OFFICE)).json()
+    assert datetime.fromisoformat(accepted["return_deadline"]) == datetime(year + 1, 1, 4, 23, 59, 59, tzinfo=TZ)
+    assert accepted["return_deadline_provisional"] is False  # accepted: the window no longer runs
+
+    with clock_at(monkeypatch, datetime(year + 1, 1, 5, 10, tzinfo=TZ)):
+        r = await service.post(f"/clues/{returned_id}/return", samr, {"reason": "属住建部门职责"})
+    assert r.status_code == 200, r.text
+    history = (await service.client.get(f"/clues/{returned_id}", headers=OFFICE)).json()["history"]
+    [recorded] = [h["details"] for h in history if h["action"] == "recompute_return_deadline"]
+    assert (datetime.fromisoformat(recorded["previous_return_deadline"]),
+            datetime.fromisoformat(recorded["return_deadline"])) == (datetime(year + 1, 1, 4, 23, 59, 59, tzinfo=TZ),
+                                                                     datetime(year + 1, 1, 5, 23, 59, 59, tzinfo=TZ))
 
 
 async def scans(service, clue_id: str, *moments: datetime) -> list[str]:

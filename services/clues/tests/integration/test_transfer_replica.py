@@ -9,22 +9,25 @@ import random
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
 from jsp_common import clock
+from jsp_common.clock import TZ
 from jsp_common.events.registry import EntityChanged
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Principal, Role
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import (OFFICE, dept, of_type, principal, tail, unique, until_waiting_or_done,
-                                 wait_until)
+from jsp_testkit.testing import (OFFICE, dept, of_type, principal, publish_schedule, tail, unique,
+                                 until_waiting_or_done, wait_until)
 
 from clues.adapters import transfers as transfer_rows
 from clues.api.schemas import IncomingCaseBody
 from clues.usecases import transfers
 from clues.usecases.transfers import scan_transfer_timers
+
+from .conftest import clock_at
 
 POLICE_REPLIES = "clues.replies.public-security.v1"
 TRANSFERS = "clues.case-transfers.v1"
@@ -63,11 +66,14 @@ async def test_transfer_to_public_security_with_timers(service, bootstrap):
         requested = (await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"])))[0].envelope
         assert requested.data["status"] == "pending_approval" and requested.data["police_department"] == "mps-410100"
         assert requested.data["procuratorate_department"] == "procuratorate-410100"
-        asked = datetime.fromisoformat(requested.data["approval_deadline"]) - datetime.fromisoformat(requested.data["at"])
-        assert timedelta(days=3) - timedelta(seconds=5) < asked <= timedelta(days=3)
+        # the end of the third working day after the request (the request's day not counted)
+        approval_by = datetime.fromisoformat(requested.data["approval_deadline"])
+        assert approval_by == service.deps.calendar.add_workdays(datetime.fromisoformat(tr["requested_at"]), 3)
+        assert tr["approval_deadline_workdays"] == 3 and tr["approval_deadline_provisional"] is False
 
-        # Nobody approved within 3 days: the approval timer is announced as overdue, once.
-        late = clock.now() + timedelta(days=3, hours=1)
+        # Nobody approved within 3 working days: the approval timer is announced as overdue, once.
+        await scan_transfer_timers(service.deps, now=approval_by)  # its last second still counts
+        late = approval_by + timedelta(hours=1)
         await scan_transfer_timers(service.deps, now=late)
         await scan_transfer_timers(service.deps, now=late)
         await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"], change="timer_overdue",
@@ -83,7 +89,8 @@ async def test_transfer_to_public_security_with_timers(service, bootstrap):
         # documents given at handover are added to the file: the letter and the report the law requires stay on it
         assert r.json()["documents"] == ["transfer_letter", "investigation_report", "seized_items_list",
                                          "test_reports", "photos"]
-        assert timedelta(days=2, hours=23) < datetime.fromisoformat(r.json()["decision_deadline"]) - clock.now()
+        assert datetime.fromisoformat(r.json()["decision_deadline"]) == service.deps.calendar.add_workdays(
+            datetime.fromisoformat(r.json()["handed_over_at"]), 3)
         assert (await service.client.get(f"/case-transfers/{tr['id']}", headers=dept("samr-410300"))).status_code == 404
         assert (await service.post(f"/case-transfers/{tr['id']}/police-decision", samr,
                                    {"open_case": True})).status_code == 403
@@ -107,25 +114,103 @@ async def test_timers_are_announced_however_many_transfers_wait_for_the_police(s
     scan's page (five hundred; two here) at every scan, and newer transfers' timers were never announced."""
     samr = dept("samr-410100")
 
-    async def handed_over() -> str:
+    async def handed_over() -> dict:
         clue_id = await _accepted_clue(service, bootstrap, "郑州市惠济区某药店销售假药，涉案金额巨大。",
                                        "河南省郑州市惠济区天河路3号", "samr-410100")
         tr = (await service.post(f"/clues/{clue_id}/case-transfers", samr, {
             "documents": ["transfer_letter", "investigation_report"], "team": ["王执法", "李执法"]})).json()
         for path, body in (("approval", {"approved": True}), ("handover", {})):
-            assert (await service.post(f"/case-transfers/{tr['id']}/{path}", samr, body)).status_code == 200
-        return tr["id"]
+            r = await service.post(f"/case-transfers/{tr['id']}/{path}", samr, body)
+            assert r.status_code == 200
+        return r.json()
 
     async def overdue(transfer_id: str) -> list[str]:
         return (await service.client.get(f"/case-transfers/{transfer_id}", headers=OFFICE)).json()["overdue"]
 
     waiting = [await handed_over() for _ in range(2)]
-    after_decision_days = clock.now() + timedelta(days=4)
+    after_decision_days = max(datetime.fromisoformat(t["decision_deadline"]) for t in waiting) + timedelta(seconds=1)
     await scan_transfer_timers(service.deps, now=after_decision_days, page=2)
-    assert [await overdue(t) for t in waiting] == [["police_decision"]] * 2
-    newer = await handed_over()
+    assert [await overdue(t["id"]) for t in waiting] == [["police_decision"]] * 2
+    newer = (await handed_over())["id"]
     await scan_transfer_timers(service.deps, now=after_decision_days + timedelta(hours=1), page=2)
     assert await overdue(newer) == ["police_decision"]
+
+
+async def _requested_at(service, bootstrap, monkeypatch, moment: datetime) -> dict:
+    """A case Zhengzhou's market regulator accepted, its transfer requested by the case team at ``moment``."""
+    clue_id = await _accepted_clue(service, bootstrap, "郑州市惠济区某药店销售假药，涉案金额巨大。",
+                                   "河南省郑州市惠济区天河路3号", "samr-410100")
+    with clock_at(monkeypatch, moment):
+        r = await service.post(f"/clues/{clue_id}/case-transfers", dept("samr-410100"), {
+            "documents": ["transfer_letter", "investigation_report"], "team": ["王执法", "李执法"]})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_transfer_timers_count_working_days_across_the_national_day(service, bootstrap, monkeypatch):
+    """Asked on Wed 30 Sep 2026 at 16:00, the head's three days ran out on Sat 3 Oct at 16:00, in the middle of the
+    National Day holiday (1-7 Oct): three working days end with the make-up Saturday 10 Oct. Handed over on Mon 12
+    Oct at 9:00, the police have until the end of Thursday, not Thursday 9:00."""
+    samr = dept("samr-410100")
+    tr = await _requested_at(service, bootstrap, monkeypatch, datetime(2026, 9, 30, 16, tzinfo=TZ))
+    assert datetime.fromisoformat(tr["approval_deadline"]) == datetime(2026, 10, 10, 23, 59, 59, tzinfo=TZ)
+
+    async def overdue() -> list[str]:
+        return (await service.client.get(f"/case-transfers/{tr['id']}", headers=OFFICE)).json()["overdue"]
+    await scan_transfer_timers(service.deps, now=datetime(2026, 10, 3, 16, 1, tzinfo=TZ))
+    await scan_transfer_timers(service.deps, now=datetime(2026, 10, 10, 23, 59, 59, tzinfo=TZ))
+    assert await overdue() == []
+    await scan_transfer_timers(service.deps, now=datetime(2026, 10, 11, 0, 0, 1, tzinfo=TZ))
+    assert await overdue() == ["approval"]
+
+    with clock_at(monkeypatch, datetime(2026, 10, 12, 9, tzinfo=TZ)):
+        for path, body in (("approval", {"approved": True}), ("handover", {})):
+            r = await service.post(f"/case-transfers/{tr['id']}/{path}", samr, body)
+            assert r.status_code == 200, r.text
+    handover_by = datetime.fromisoformat(r.json()["handover_deadline"]) - datetime(2026, 10, 13, 9, tzinfo=TZ)
+    assert timedelta(0) <= handover_by < timedelta(minutes=1)  # 24 hours, counted as hours
+    decide_by = datetime.fromisoformat(r.json()["decision_deadline"])
+    assert decide_by == datetime(2026, 10, 15, 23, 59, 59, tzinfo=TZ)
+    await scan_transfer_timers(service.deps, now=datetime(2026, 10, 15, 9, 1, tzinfo=TZ))
+    assert await overdue() == ["approval"]
+    await scan_transfer_timers(service.deps, now=decide_by + timedelta(seconds=1))
+    assert await overdue() == ["approval", "police_decision"]
+
+
+async def test_a_provisional_transfer_timer_is_counted_again_when_its_year_s_schedule_arrives(
+        service, bootstrap, raw_producer, monkeypatch):
+    """Asked on Wed 30 Dec of a year whose next year's schedule is not out: three working days counted Monday to
+    Friday end on Mon 4 Jan, provisionally, and the timer is announced as run out once that passed. The schedule
+    then makes 1 Jan a holiday: the deadline is the end of Tue 5 Jan, final, announced to the line systems, and the
+    timer is announced again (under a new id) only once that day has passed too."""
+    year = 2076  # this test's own years: 30 Dec 2076 is a Wednesday, as 30 Dec 2026
+    await publish_schedule(raw_producer, year, [date(year, 10, 1)], calendar=service.deps.calendar)
+    transfer_id = (await _requested_at(service, bootstrap, monkeypatch, datetime(year, 12, 30, 16, tzinfo=TZ)))["id"]
+
+    async def transfer() -> dict:
+        return (await service.client.get(f"/case-transfers/{transfer_id}", headers=OFFICE)).json()
+    asked = await transfer()
+    assert datetime.fromisoformat(asked["approval_deadline"]) == datetime(year + 1, 1, 4, 23, 59, 59, tzinfo=TZ)
+    assert asked["approval_deadline_provisional"] is True
+    timer_overdue = of_type("clues.case.transfer-changed.v1", transfer_id=transfer_id, change="timer_overdue")
+    async with tail(bootstrap, TRANSFERS) as t:
+        await scan_transfer_timers(service.deps, now=datetime(year + 1, 1, 5, 0, 0, 1, tzinfo=TZ))
+        [first] = await t.wait_for(timer_overdue)
+        await publish_schedule(raw_producer, year + 1, [date(year + 1, 1, 1)], calendar=service.deps.calendar)
+        [recounted] = await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=transfer_id,
+                                               change="deadline_recounted"))
+        assert recounted.envelope.data["overdue"] == []  # announced for a day that was a holiday
+        assert datetime.fromisoformat(recounted.envelope.data["approval_deadline"]) == datetime(
+            year + 1, 1, 5, 23, 59, 59, tzinfo=TZ)
+        assert f"{year + 1} (revision" in recounted.envelope.data["reason"]
+        assert f"{year + 1}-01-04T23:59:59+08:00" in recounted.envelope.data["reason"]  # the one it replaced
+        now = await transfer()
+        assert now["approval_deadline_provisional"] is False and now["overdue"] == []
+        await scan_transfer_timers(service.deps, now=datetime(year + 1, 1, 5, 12, tzinfo=TZ))
+        assert (await transfer())["overdue"] == []
+        await scan_transfer_timers(service.deps, now=datetime(year + 1, 1, 6, 0, 0, 1, tzinfo=TZ))
+        [_, again] = await t.wait_for(timer_overdue, count=2)
+    assert again.envelope.id != first.envelope.id and again.envelope.data["overdue"] == ["approval"]
 
 
 async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootstrap):

@@ -285,3 +285,43 @@ def test_a_deadline_counted_through_an_unpublished_year_is_provisional_until_its
     assert again is not None and not again.provisional
     assert again.at == datetime(far, 1, 5, 23, 59, 59, tzinfo=TZ)  # one working day later: 3 Jan is a holiday
     assert dl.extended(cal, again, 2).at == datetime(far, 1, 7, 23, 59, 59, tzinfo=TZ)
+
+
+def test_transfer_timers_count_working_days_and_run_out_after_their_last_day():
+    """Asked Wed 30 Sep 2026 at 16:00: three days were over on Sat 3 Oct at 16:00, in the middle of the National
+    Day holiday (1-7 Oct). Three working days end with Sat 10 Oct (Thu 8, Fri 9 and the make-up Saturday)."""
+    cal = WorkCalendar()
+    asked = datetime(2026, 9, 30, 16, tzinfo=TZ)
+    approval = deadlines.counted(cal, asked, 3)
+    assert (approval.at, approval.provisional) == (datetime(2026, 10, 10, 23, 59, 59, tzinfo=TZ), False)
+    columns = approval.columns("approval_deadline")
+    assert columns == {"approval_deadline": approval.at, "approval_deadline_from": asked,
+                       "approval_deadline_workdays": 3, "approval_deadline_provisional": False}
+    assert deadlines.kept(columns, "approval_deadline") == approval
+    assert deadlines.kept(deadlines.unset("decision_deadline"), "decision_deadline") is None
+
+    def overdue(now: datetime) -> list[str]:
+        return transfers.overdue_timers("pending_approval", now, approval_deadline=approval.at,
+                                        handover_deadline=None, decision_deadline=None)
+    assert overdue(datetime(2026, 10, 3, 16, 1, tzinfo=TZ)) == []
+    assert overdue(datetime(2026, 10, 10, 23, 59, 59, tzinfo=TZ)) == []  # the whole last day
+    assert overdue(datetime(2026, 10, 11, 0, 0, tzinfo=TZ)) == ["approval"]
+    # An ordinary week: handed over on Monday at 9:00, the police decide by the end of Thursday, not Thursday 9:00.
+    handed_over = datetime(2026, 11, 2, 9, tzinfo=TZ)
+    assert deadlines.counted(cal, handed_over, 3).at == datetime(2026, 11, 5, 23, 59, 59, tzinfo=TZ)
+    assert set(transfers.WORKDAY_DEADLINES.values()) == {"approval_deadline", "decision_deadline"}
+
+
+def test_a_return_window_counted_into_an_unpublished_year_is_counted_again_when_it_arrives():
+    """Dispatched on the last Thursday of a year whose next year's schedule is not out: two working days counted
+    Monday to Friday end on Monday 4 January. The schedule then makes 1 January a holiday: Tuesday 5 January."""
+    from jsp_common import holidays
+    year = 2082  # 31 Dec 2082 is a Thursday, as 31 Dec 2026; a year chinese_calendar does not know
+    cal = WorkCalendar()
+    cal.apply(holidays.schedule(year, [date(year, 10, 1)], []))
+    dispatched = datetime(year, 12, 31, 10, tzinfo=TZ)
+    window = deadlines.counted(cal, dispatched, 2)
+    assert (window.at, window.provisional) == (datetime(year + 1, 1, 4, 23, 59, 59, tzinfo=TZ), True)
+    cal.apply(holidays.schedule(year + 1, [date(year + 1, 1, 1), date(year + 1, 1, 2), date(year + 1, 1, 3)], []))
+    again = deadlines.recount(cal, deadlines.kept(window.columns("return_deadline"), "return_deadline"))
+    assert again == deadlines.Deadline(datetime(year + 1, 1, 5, 23, 59, 59, tzinfo=TZ), dispatched, 2, False)

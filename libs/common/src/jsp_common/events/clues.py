@@ -272,7 +272,11 @@ class ClueDispatched(_DepartmentClue):
     urgency: Urgency
     lead_department: str
     co_departments: list[str] = []
-    return_deadline: datetime | None = None
+    return_deadline: datetime | None = Field(None, description=(
+        "Until when the lead department may return (退回) the clue to the office: the end (23:59:59 Asia/Shanghai) "
+        "of the n-th working day after the dispatch. Counted through a year whose holiday schedule is not "
+        "published yet (Monday to Friday there) it may move once it is: while the clue is still dispatched, "
+        "clues.clue.return-deadline-changed.v1 then tells the lead department"))
     caller_name: str | None = Field(None, description="masked")
     caller_phone: str | None = Field(None, description="masked, e.g. 138****5678")
     arbitrated: bool = False
@@ -309,6 +313,23 @@ class ClueDeadlineChanged(_DepartmentClue):
     reason: str = Field(max_length=500)
 
 
+@event("clues.clue.return-deadline-changed.v1")
+class ClueReturnDeadlineChanged(_DepartmentClue):
+    """The return window (退回) of a clue this department leads and has not accepted yet moved: recomputed after a
+    year's holiday schedule was published (or corrected; ``reason`` says which). Both ends are given;
+    ``previous_passed`` says the earlier one had already passed. ``deadline`` is the handling deadline, as on the
+    department's other events."""
+
+    return_deadline: datetime = Field(description="the new end of the return window (23:59:59 Asia/Shanghai of "
+                                                  "its last working day)")
+    return_deadline_provisional: bool = Field(description="true when still counted through a year whose holiday "
+                                                          "schedule is not published yet")
+    previous_return_deadline: datetime
+    previous_passed: bool = Field(description="the previous end had already passed when it was recomputed")
+    state: str
+    reason: str = Field(max_length=500)
+
+
 @event("clues.clue.extension-decided.v1")
 class ClueExtensionDecided(_DepartmentClue):
     """The office's decision on the extension (延期) this department asked for: approved (``deadline`` is the new
@@ -324,7 +345,10 @@ class ClueExtensionDecided(_DepartmentClue):
 
 @event("clues.case.transfer-changed.v1")
 class CaseTransferChanged(EventData):
-    """A case transfer to or from criminal justice (行刑衔接) changed, or one of its statutory timers ran out."""
+    """A case transfer to or from criminal justice (行刑衔接) changed (``change``: requested, approved, refused,
+    handed_over, case_opened, declined, received, accepted), one of its statutory timers ran out (timer_overdue),
+    or a year's holiday schedule moved the working-day deadline now running (deadline_recounted, ``reason`` names
+    the schedule and the deadline it replaced)."""
 
     transfer_id: str
     clue_id: str
@@ -336,9 +360,14 @@ class CaseTransferChanged(EventData):
     procuratorate_department: str | None = None
     documents: list[str] = []
     team: list[str] = []
-    approval_deadline: datetime | None = None
-    handover_deadline: datetime | None = None
-    decision_deadline: datetime | None = None
+    approval_deadline: datetime | None = Field(None, description=(
+        "The agency head approves or refuses by then: the end (23:59:59 Asia/Shanghai) of the n-th working day "
+        "after the request (3 by default)"))
+    handover_deadline: datetime | None = Field(None, description="The approved case is handed over by then: "
+                                                                 "hours after the approval (24 by default)")
+    decision_deadline: datetime | None = Field(None, description=(
+        "The police decide whether to open a case by then: the end (23:59:59 Asia/Shanghai) of the n-th working "
+        "day after the handover (3 by default)"))
     decision: str | None = None
     reason: str | None = None
     case_ref: str | None = None

@@ -202,12 +202,16 @@ async def timed_clues(session: AsyncSession, *, now: datetime, chase_before: dat
 
 
 async def clues_to_recount(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int, moved: Moved,
-                           states: frozenset[str]) -> list[dict]:
-    """Clues with a provisional handling deadline, or in ``states`` with one counted through a ``moved`` span, in
+                           states: frozenset[str], returnable: str) -> list[dict]:
+    """Clues with a provisional handling deadline or return window, or in ``states`` with a handling deadline
+    counted through a ``moved`` span, or ``returnable`` with a return window counted through one, in
     (received_at, id) order after ``after``, locked (one another transaction holds is waited for: skipped, a final
     deadline would never be counted again)."""
-    q = select(clues).where(or_(clues.c.deadline_provisional, and_(
-        clues.c.state.in_(states), counted_through(clues.c.deadline_from, clues.c.deadline, moved))))
+    c = clues.c
+    q = select(clues).where(or_(
+        c.deadline_provisional, c.return_deadline_provisional,
+        and_(c.state.in_(states), counted_through(c.deadline_from, c.deadline, moved)),
+        and_(c.state == returnable, counted_through(c.return_deadline_from, c.return_deadline, moved))))
     if after is not None:
         q = q.where(tuple_(clues.c.received_at, clues.c.id) > tuple_(*after))
     q = q.order_by(clues.c.received_at, clues.c.id).limit(limit).with_for_update()

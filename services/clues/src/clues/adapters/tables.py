@@ -38,7 +38,12 @@ clues = Table(
     Column("round", Integer, nullable=False, server_default=text("0")),
     Column("arbitrated", Boolean, nullable=False, server_default=text("false")),
     Column("dispatched_at", DateTime(timezone=True)),
+    # The return window (退回): ``return_deadline_workdays`` working days after ``return_deadline_from`` (the
+    # dispatch); provisional as the handling deadline is, and recomputed with it while the clue is dispatched.
     Column("return_deadline", DateTime(timezone=True)),
+    Column("return_deadline_from", DateTime(timezone=True)),
+    Column("return_deadline_workdays", Integer),
+    Column("return_deadline_provisional", Boolean, nullable=False, server_default=text("false")),
     Column("deadline", DateTime(timezone=True)),
     # The handling deadline is ``deadline_workdays`` working days after ``deadline_from``; provisional when it
     # was counted through a year whose holiday schedule is not published yet (recomputed once it is).
@@ -65,6 +70,7 @@ clues = Table(
         "state IN ('dispatched','accepted','verifying','handled') AND escalated_at IS NULL")),
     Index("clues_dup_uscc", "uscc", "received_at"),
     Index("clues_provisional", "received_at", "id", postgresql_where=text("deadline_provisional")),
+    Index("clues_return_provisional", "received_at", "id", postgresql_where=text("return_deadline_provisional")),
     Index("clues_dup_division", "division_code", "received_at"),
     Index("clues_duplicate_of", "duplicate_of"),
 )
@@ -138,13 +144,22 @@ case_transfers = Table(
     Column("case_ref", Text),
     Column("requested_by", Text, nullable=False),
     Column("requested_at", DateTime(timezone=True), nullable=False),
+    # The approval's and the police decision's deadlines are counted in working days, each kept as counted
+    # (``domain.deadlines.Deadline.columns``: from, working days, provisional) and recomputed while it runs; the
+    # handover's is in hours.
     Column("approval_deadline", DateTime(timezone=True)),
+    Column("approval_deadline_from", DateTime(timezone=True)),
+    Column("approval_deadline_workdays", Integer),
+    Column("approval_deadline_provisional", Boolean, nullable=False, server_default=text("false")),
     Column("approved_by", Text),
     Column("approved_at", DateTime(timezone=True)),
     Column("refusal_reason", Text),
     Column("handover_deadline", DateTime(timezone=True)),
     Column("handed_over_at", DateTime(timezone=True)),
     Column("decision_deadline", DateTime(timezone=True)),
+    Column("decision_deadline_from", DateTime(timezone=True)),
+    Column("decision_deadline_workdays", Integer),
+    Column("decision_deadline_provisional", Boolean, nullable=False, server_default=text("false")),
     Column("decision", Text),
     Column("decision_reason", Text),
     Column("decided_at", DateTime(timezone=True)),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, not_, or_, select, update
+from sqlalchemy import and_, insert, not_, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.db import all_rows, first_row
+from jsp_common.schedule_feed import Moved, counted_through
 
 from ..domain import transfers as transfer_rules
 from .tables import case_transfers
@@ -45,3 +46,19 @@ async def transfers_overdue(session: AsyncSession, now: datetime, *, limit: int)
             for status, (timer, column) in transfer_rules.RUNNING.items()]
     return await all_rows(session, select(case_transfers).where(or_(*late)).order_by(t.requested_at, t.id)
                           .limit(limit).with_for_update(skip_locked=True))
+
+
+async def transfers_to_recount(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int,
+                               moved: Moved) -> list[dict]:
+    """Transfers with a provisional working-day deadline, or whose running one (by status,
+    ``WORKDAY_DEADLINES``) was counted through a ``moved`` span, in (requested_at, id) order after ``after``,
+    locked (one another transaction holds is waited for, as the clues' are)."""
+    t = case_transfers.c
+    names = transfer_rules.WORKDAY_DEADLINES
+    q = select(case_transfers).where(or_(
+        *(t[f"{name}_provisional"] for name in names.values()),
+        *(and_(t.status == status, counted_through(t[f"{name}_from"], t[name], moved))
+          for status, name in names.items())))
+    if after is not None:
+        q = q.where(tuple_(t.requested_at, t.id) > tuple_(*after))
+    return await all_rows(session, q.order_by(t.requested_at, t.id).limit(limit).with_for_update())

@@ -23,17 +23,32 @@ def handling_deadline(calendar: WorkCalendar, received_at: datetime, workdays: i
 
 @dataclass(frozen=True)
 class Deadline:
-    """A handling deadline: ``workdays`` working days after ``start``; provisional when counted through a year
-    whose holiday schedule is not published yet (Monday to Friday there)."""
+    """A deadline in working days (the handling deadline, the return window, a case transfer's approval and police
+    decision): ``workdays`` working days after ``start``; provisional when counted through a year whose holiday
+    schedule is not published yet (Monday to Friday there)."""
 
     at: datetime
     start: datetime
     workdays: int
     provisional: bool
 
-    def columns(self) -> dict:
-        return {"deadline": self.at, "deadline_from": self.start, "deadline_workdays": self.workdays,
-                "deadline_provisional": self.provisional}
+    def columns(self, name: str = "deadline") -> dict:
+        """Its row's columns: ``name`` (the moment), ``<name>_from``, ``<name>_workdays``, ``<name>_provisional``."""
+        return {name: self.at, f"{name}_from": self.start, f"{name}_workdays": self.workdays,
+                f"{name}_provisional": self.provisional}
+
+
+def unset(name: str = "deadline") -> dict:
+    """The columns of a deadline ``name`` not started (:meth:`Deadline.columns`)."""
+    return {name: None, f"{name}_from": None, f"{name}_workdays": None, f"{name}_provisional": False}
+
+
+def kept(row: dict, name: str = "deadline") -> Deadline | None:
+    """The deadline ``name`` of a row as counted (:meth:`Deadline.columns`); None when its count was not kept (a
+    row from before it was, or one whose deadline never started)."""
+    if row[f"{name}_from"] is None or row[name] is None:
+        return None
+    return Deadline(row[name], row[f"{name}_from"], row[f"{name}_workdays"], row[f"{name}_provisional"])
 
 
 def counted(calendar: WorkCalendar, start: datetime, workdays: int) -> Deadline:

@@ -4,7 +4,10 @@ To the police: the case team (at least two officials) lists the documents and as
 the agency head approves (or refuses with reasons) within 3 days → the approved case is handed over
 within 24 hours, with a copy to the procuratorate → the police decide within 3 days whether to open a
 case. From the police: a case sent back for administrative handling becomes a clue and is accepted.
-Each limit is configurable.
+Each limit is configurable. The approval's and the police decision's days are working days (工作日), as the
+Administrative Penalty Law (art. 85) counts its limits of days and as every other day limit here is counted:
+they end at the end of the n-th working day after the request or the handover, that day not counted
+(``jsp_common.workdays``); the handover's 24 hours are hours.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ def check_request(documents: list[str], team: list[str]) -> list[dict[str, str]]
 # The statutory timer running in each status of a transfer to the police, and the deadline it runs to.
 RUNNING = {PENDING_APPROVAL: ("approval", "approval_deadline"), APPROVED: ("handover", "handover_deadline"),
            HANDED_OVER: ("police_decision", "decision_deadline")}
+# The deadlines counted in working days (each kept with its start, its working days and whether it is provisional,
+# as ``domain.deadlines.Deadline.columns`` names them), by the status their timer runs in: counted again when a
+# holiday schedule is published while it runs.
+WORKDAY_DEADLINES = {PENDING_APPROVAL: "approval_deadline", HANDED_OVER: "decision_deadline"}
 
 
 def overdue_timers(status: str, now: datetime, *, approval_deadline: datetime | None,

@@ -45,7 +45,7 @@ def dispatch_values(deps: Deps, config: Configuration, clue: dict, *, lead: str,
     co = [d for d in dict.fromkeys(co) if d != lead]
     values = dict(lead_department=lead, co_departments=co, domain=domain_value, round=clue["round"] + 1,
                   arbitrated=arbitrated, dispatched_at=now, **deadline,
-                  return_deadline=deps.calendar.add_workdays(now, s.return_within_workdays),
+                  **deadlines.counted(deps.calendar, now, s.return_within_workdays).columns("return_deadline"),
                   routing_note=note)
     # The chaser and the escalation re-armed (as for an extension): they are owed to the department that has the
     # clue now, however many the one before it had.

@@ -18,10 +18,8 @@ from . import access, journal
 
 def deadline_of(clue: dict) -> deadlines.Deadline:
     """The clue's handling deadline as counted (a clue from before the count was kept counts on from it)."""
-    if clue["deadline_from"] is None:
-        return deadlines.Deadline(clue["deadline"], clue["deadline"], 0, clue["deadline_provisional"])
-    return deadlines.Deadline(clue["deadline"], clue["deadline_from"], clue["deadline_workdays"],
-                              clue["deadline_provisional"])
+    return deadlines.kept(clue) or deadlines.Deadline(clue["deadline"], clue["deadline"], 0,
+                                                      clue["deadline_provisional"])
 
 
 async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, workdays: int, reason: str) -> dict:

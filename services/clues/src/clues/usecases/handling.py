@@ -36,9 +36,9 @@ async def return_clue(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, rea
             raise Problem(409, "the office arbitrated this clue to your department; it cannot be returned",
                           state=clue["state"])
         if clue["return_deadline"] and clock.now() > clue["return_deadline"]:
+            workdays = clue["return_deadline_workdays"] or deps.settings.return_within_workdays
             raise Problem(409, f"the return window closed at {clue['return_deadline'].isoformat()} "
-                               f"({deps.settings.return_within_workdays} working days after dispatch)",
-                          state=clue["state"])
+                               f"({workdays} working days after dispatch)", state=clue["state"])
     await journal.move(tx, clue, "return", actor, details={"reason": reason, "department": actor.department})
     return clue
 

@@ -219,7 +219,7 @@ def _new_clue(deps: Deps, s: Submission, place: str | None,
         "caller_name_masked": mask_name(s.caller_name),
         "caller_phone_masked": mask_phone(s.caller_phone) if s.caller_phone else None,
         "state": State.RECEIVED.value, "co_departments": [], "round": 0, "arbitrated": False,
-        "deadline_provisional": False,
+        "deadline_provisional": False, "return_deadline_provisional": False,
     })
     return clue, ent, method, confidence
 

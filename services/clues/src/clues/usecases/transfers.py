@@ -1,6 +1,8 @@
 """Case transfer to public security (行刑衔接, State Council Decree 310): the request with its documents and
 team, the agency head's approval, the handover (a copy to the procuratorate), the police decision, a case the
-police send back as a clue, and the statutory timers announced when they run out."""
+police send back as a clue, and the statutory timers announced when they run out. The approval's and the police
+decision's limits are working days (``domain/transfers.py``), recounted when a holiday schedule is published
+(``usecases/schedules.py``); the handover's are hours."""
 
 from __future__ import annotations
 
@@ -20,12 +22,14 @@ from jsp_common.problems import Problem
 from ..adapters import repository as repo
 from ..adapters import transfers as transfer_rows
 from ..deps import Deps
+from ..domain import deadlines
 from ..domain import transfers as rules
 from . import access, journal
 from .intake import intake
 
 
-async def _publish(tx: Tx, t: dict, change: str, actor: Principal, reason: str | None = None) -> None:
+async def publish(tx: Tx, t: dict, change: str, actor: Principal, reason: str | None = None) -> None:
+    """The transfer as it is now on ``clues.case-transfers.v1`` (``change`` says what happened)."""
     await tx.emit(topics.CASE_TRANSFERS, CaseTransferChanged(
         transfer_id=t["id"], clue_id=t["clue_id"], direction=t["direction"], status=t["status"], change=change,
         department=t["department"], police_department=t["police_department"],
@@ -45,7 +49,7 @@ async def step(tx: Tx, t: dict, action: str, actor: Principal, *, change: str, r
     values = {k: v for k, v in values.items() if v is not None}
     await transfer_rows.update_transfer(tx.session, t["id"], status=status, **values)
     t.update(status=status, **values)
-    await _publish(tx, t, change, actor, reason)
+    await publish(tx, t, change, actor, reason)
     return t
 
 
@@ -60,8 +64,8 @@ def _division_of(clue: dict, fallback_department: str | None) -> str:
 def _new_transfer(**values: Any) -> dict:
     """A transfer row by name: every column not given starts empty."""
     return {"id": f"TR-{uuid.uuid4().hex[:12]}", "procuratorate_department": None, "case_ref": None,
-            "approval_deadline": None, "handover_deadline": None, "decision_deadline": None, "decision": None,
-            "overdue": [], "requested_at": clock.now(), **values}
+            **deadlines.unset("approval_deadline"), "handover_deadline": None, **deadlines.unset("decision_deadline"),
+            "decision": None, "overdue": [], "requested_at": clock.now(), **values}
 
 
 async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *, documents: list[str],
@@ -91,9 +95,10 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *
                       department=clue["lead_department"], police_department=police,
                       procuratorate_department=departments.department_for("procuratorate", division).code,
                       documents=documents, team=team, requested_by=actor.subject, requested_at=now,
-                      approval_deadline=now + timedelta(days=deps.settings.transfer_approval_days))
+                      **deadlines.counted(deps.calendar, now, deps.settings.transfer_approval_days
+                                          ).columns("approval_deadline"))
     await transfer_rows.add_transfer(tx.session, **t)
-    await _publish(tx, t, "requested", actor)
+    await publish(tx, t, "requested", actor)
     await journal.record(tx, clue, "transfer_case", clue["state"], actor, {"transfer_id": t["id"], "police": police})
     return t
 
@@ -139,7 +144,8 @@ async def hand_over(deps: Deps, tx: Tx, transfer_id: str, actor: Principal, *, d
     return await step(tx, t, "hand_over", actor, change="handed_over",
                       reason=f"copy to {t['procuratorate_department']}", handed_over_at=now,
                       documents=[*t["documents"], *added] if added else None,
-                      decision_deadline=now + timedelta(days=deps.settings.transfer_police_decision_days))
+                      **deadlines.counted(deps.calendar, now, deps.settings.transfer_police_decision_days
+                                          ).columns("decision_deadline"))
 
 
 async def police_decision(deps: Deps, tx: Tx, transfer_id: str, actor: Principal, *, open_case: bool,
@@ -180,7 +186,7 @@ async def receive_from_police(deps: Deps, tx: Tx, actor: Principal, *, case_ref:
                       departments.department_for("mps", division).code,
                       documents=documents, team=[], case_ref=case_ref, requested_by=actor.subject)
     await transfer_rows.add_transfer(tx.session, **t)
-    await _publish(tx, t, "received", actor)
+    await publish(tx, t, "received", actor)
     return clue, t
 
 
@@ -193,9 +199,11 @@ def _same_sender(transfer: dict, actor: Principal, case_ref: str) -> None:
 
 
 async def announce_overdue_timers(scan: SessionTx, now: datetime, *, page: int = 500) -> int:
-    """Announce each statutory timer that ran out (once per timer); returns how many transfers had one. The
-    announcement's id derives from the transfer and its timers run out (``SessionTx.caused_by``). The transfers
-    are read ``page`` at a time until none is left to announce (an announced one no longer qualifies)."""
+    """Announce each statutory timer that ran out (once per timer and deadline); returns how many transfers had
+    one. The announcement's id derives from the transfer, its timer run out and that timer's deadline
+    (``SessionTx.caused_by``): a deadline a holiday schedule moved later is announced anew when it runs out. The
+    transfers are read ``page`` at a time until none is left to announce (an announced one no longer
+    qualifies)."""
     n = 0
     while True:
         due = await transfer_rows.transfers_overdue(scan.session, now, limit=page)
@@ -208,8 +216,9 @@ async def announce_overdue_timers(scan: SessionTx, now: datetime, *, page: int =
             if late:
                 t["overdue"] = list(t["overdue"]) + late
                 await transfer_rows.update_transfer(scan.session, t["id"], overdue=t["overdue"])
-                await _publish(scan.caused_by("clues.transfer-timer", t["id"], *late), t, "timer_overdue",
-                               access.SCANNER, reason=", ".join(late) + " overdue")
+                deadline = t[rules.RUNNING[t["status"]][1]]
+                await publish(scan.caused_by("clues.transfer-timer", t["id"], *late, deadline.isoformat()), t,
+                              "timer_overdue", access.SCANNER, reason=", ".join(late) + " overdue")
                 announced += 1
         n += announced
         if len(due) < page or not announced:

@@ -22,6 +22,7 @@ ACTION_LABELS = {
     "return": "退回", "verify": "核查", "handle": "办结", "reply": "答复", "answer": "随首件答复",
     "close": "关闭", "revisit": "回访", "reopen": "重新办理", "request_extension": "申请延期",
     "decide_extension": "延期审批", "transfer_case": "移送司法", "recompute_deadline": "按节假日安排重算期限",
+    "recompute_return_deadline": "按节假日安排重算退回期限",
     "follow_first_clue": "随首件改派", "approve_extension": "延期获批", "refuse_extension": "延期未获批",
     "chase": "催办", "escalate": "超期督办", "redispatch": "再分派", "arbitrate": "仲裁分派",
 }
