@@ -140,10 +140,10 @@ async def test_a_publication_that_waited_is_not_passed_over_by_a_reader_of_the_p
                                {"inspected_on": str(clock.today()), "items": items})
         assert r.status_code == 201, r.text
     request_id = unique("RQ")
-    async with service.deps.db.transaction() as s:  # a risk alert asked for a targeted inspection of the entity
+    async with service.deps.db.transaction() as s:  # a risk alert asked yesterday for a targeted inspection of it
         await requests_repo.add(s, [dict(
             request_id=request_id, alert_id=unique("AL"), uscc=waiting[2], entity_name=None, level="red", score=80.0,
-            departments=[SAMR], reason="燃气报警", respond_by=None, requested_at=clock.now())])
+            departments=[SAMR], reason="燃气报警", respond_by=None, requested_at=clock.now() - timedelta(days=1))])
 
     async def feed_after(since: str) -> list[dict]:
         return (await service.get("/public/results", params={"since": since, "limit": 1000})).json()

@@ -6,6 +6,8 @@ published. One department's visit does not answer the request for another."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from jsp_common import clock, topics
 from jsp_common.events.risk import InspectionRequested, WarningLevel
 from jsp_testkit.testing import unique, wait_until
@@ -22,10 +24,10 @@ async def test_a_requested_inspection_joins_the_next_draw_and_is_covered_by_the_
     usccs = await service.entities(30, industry)
     requested = usccs[7]
     request_id = f"alert:{unique('AL')}"
-    await service.send(topics.INSPECTION_REQUESTS, InspectionRequested(
+    await service.send(topics.INSPECTION_REQUESTS, InspectionRequested(  # asked yesterday: today's visits answer it
         request_id=request_id, alert_id=request_id[6:], uscc=requested, entity_name="郑州食品有限公司",
         level=WarningLevel.ORANGE, score=60, departments=[NHC, SAMR], reason="风险预警（orange级）风险分值60",
-        respond_by=None, requested_at=clock.now()), requested)
+        respond_by=None, requested_at=clock.now() - timedelta(days=1)), requested)
     await service.producer.flush()
 
     async def listed():

@@ -67,3 +67,16 @@ async def test_a_visit_where_nothing_was_inspected_or_a_result_before_a_request_
     assert joint.verify(rec) == []
     planned = (await service.get("/requests", dept(SAMR), params={"state": "planned"})).json()
     assert {r["request_id"]: r["task_id"] for r in planned if r["request_id"] in ids} == dict.fromkeys(ids, later["id"])
+
+    # The visits of the later task: the entity refuses the team again; the other is inspected, the day of the
+    # request. Published, neither answers its request (nothing inspected; a result of the request's own day):
+    # both are open again for the next draw. They stayed planned in the ended task, on no one's list to visit.
+    for uscc, outcome in ((refused, "not_cooperating"), (inspected, "no_problem")):
+        r = await service.post(f"/tasks/{later['id']}/targets/{uscc}/results", dept(SAMR), {
+            "inspected_on": clock.today().isoformat(), "items": [{"item_code": item, "outcome": outcome}]})
+        assert r.status_code == 201, r.text
+        r = await service.post(f"/tasks/{later['id']}/targets/{uscc}/publication", dept(SAMR))
+        assert r.status_code == 200, r.text
+    open_ = {r["request_id"]: r["task_id"] for r in (await service.get("/requests", dept(SAMR),
+                                                                        params={"state": "open"})).json()}
+    assert {i: open_.get(i, "not open") for i in ids} == dict.fromkeys(ids)

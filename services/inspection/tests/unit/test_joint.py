@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import random
 from datetime import date
@@ -104,7 +105,9 @@ def test_the_documented_targeted_inspection_vector():
 def test_a_refused_draw_s_record_replays_to_the_same_refusal():
     """A pool that cannot satisfy the rules refuses the draw; its record (inputs, strata, no target) replays to
     the same refusal, and one that would not be refused (an inspector more) does not verify."""
-    inp = _input(draw.new_seed())
+    # a fixed seed: a random one drew, one time in a dozen, no target of a conflicted inspector (the pools list
+    # conflicts only with the draw's targets), and the record's conflicts are part of what it replays
+    inp = _input(hashlib.sha256(b"refusal-0").hexdigest())
     inp.rules = Rules(cap_per_inspector=2)
     strata, ranks = joint.sample(inp)
     with pytest.raises(DrawRefused) as refusal:

@@ -28,6 +28,8 @@ def test_a_requested_department_s_items_are_recognised_only_by_a_result_after_th
 
 
 def test_the_departments_that_inspected_at_a_visit_are_those_with_an_inspection_outcome():
-    results = [{"department": SAMR, "outcome": "not_cooperating"}, {"department": NHC, "outcome": "no_problem"},
-               {"department": "mem-410100", "outcome": "referred_for_case"}]
-    assert inspecting(results) == ["mem-410100", NHC]
+    results = [{"department": SAMR, "outcome": "not_cooperating", "inspected_on": date(2026, 3, 3)},
+               {"department": NHC, "outcome": "no_problem", "inspected_on": date(2026, 3, 2)},
+               {"department": NHC, "outcome": "no_problem", "inspected_on": date(2026, 3, 3)},
+               {"department": "mem-410100", "outcome": "referred_for_case", "inspected_on": date(2026, 3, 2)}]
+    assert inspecting(results) == {"mem-410100": date(2026, 3, 2), NHC: date(2026, 3, 3)}

@@ -3,13 +3,14 @@ part (SQLAlchemy Core, in the caller's transaction)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Iterable
+from datetime import date, datetime, time
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import and_, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.clock import TZ
 from jsp_common.db import dicts
 
 from .directory import _filter
@@ -113,16 +114,24 @@ async def release(session: AsyncSession, task_id: str, *, visits: Iterable[tuple
                               .values(task_id=None))
 
 
-async def cover(session: AsyncSession, uscc: str, departments: Iterable[str], at: datetime) -> int:
-    """A result was published for the entity, where ``departments`` inspected: their parts of every request
-    about it made before are covered (another department asked still answers for its own)."""
-    asked = sorted(set(departments))
-    if not asked:
-        return 0
-    of_entity = select(requests.c.request_id).where(requests.c.uscc == uscc, requests.c.requested_at <= at)
-    res = await session.execute(update(parts).where(parts.c.request_id.in_(of_entity), parts.c.department.in_(asked),
-                                                    parts.c.covered_at.is_(None)).values(covered_at=at))
-    return res.rowcount or 0
+async def cover(session: AsyncSession, task_id: str, uscc: str, inspected: Mapping[str, date], at: datetime) -> int:
+    """A result was published for the entity, where each of ``inspected``'s departments inspected (on the day
+    given, its last): their parts of every request about it made on an earlier day are covered (as recognition
+    counts a result against a request; another department asked still answers for its own). The task's other
+    parts at the entity (a department the entity refused, a request of the visit's day or later) are open again,
+    for a later draw: they stayed planned in a task that had ended."""
+    covered = 0
+    for department, day in sorted(inspected.items()):
+        before = select(requests.c.request_id).where(
+            requests.c.uscc == uscc, requests.c.requested_at < datetime.combine(day, time(0), TZ))
+        res = await session.execute(update(parts).where(
+            parts.c.request_id.in_(before), parts.c.department == department, parts.c.covered_at.is_(None))
+            .values(covered_at=at))
+        covered += res.rowcount or 0
+    of_entity = select(requests.c.request_id).where(requests.c.uscc == uscc)
+    await session.execute(update(parts).where(parts.c.task_id == task_id, parts.c.request_id.in_(of_entity),
+                                              parts.c.covered_at.is_(None)).values(task_id=None))
+    return covered
 
 
 async def count_open(session: AsyncSession) -> int:

@@ -38,7 +38,12 @@ def recognised(results: Iterable[tuple[str, str, date]], owner: Mapping[str, str
     return {u: sorted(items) for u, items in sorted(out.items())}
 
 
-def inspecting(results: Iterable[Mapping[str, str]]) -> list[str]:
-    """The departments that inspected at a visit: those with a result (``department``, ``outcome``) of an
-    :data:`INSPECTED` outcome (a department the entity refused, or that could not find it, did not)."""
-    return sorted({r["department"] for r in results if r["outcome"] in INSPECTED})
+def inspecting(results: Iterable[Mapping]) -> dict[str, date]:
+    """The departments that inspected at a visit, each with the last day it did: those with a result
+    (``department``, ``outcome``, ``inspected_on``) of an :data:`INSPECTED` outcome (a department the entity
+    refused, or that could not find it, did not)."""
+    out: dict[str, date] = {}
+    for r in results:
+        if r["outcome"] in INSPECTED:
+            out[r["department"]] = max(out.get(r["department"], r["inspected_on"]), r["inspected_on"])
+    return dict(sorted(out.items()))
