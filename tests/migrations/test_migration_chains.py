@@ -5,7 +5,7 @@ here); down to base removes it all; and up again works."""
 from __future__ import annotations
 
 import importlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from jsp_common.clock import TZ
 from jsp_common.db import Database
 from jsp_common.messaging_tables import metadata as messaging_metadata
 from jsp_common.migrations import downgrade, upgrade
+from jsp_common.schedule_feed import packaged_schedule
 from jsp_testkit.testing import unique_database_url
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
@@ -76,9 +77,12 @@ async def test_starter_rules_added_later_reach_databases_seeded_before(settings)
 
 async def test_open_transfer_timers_become_working_days_and_return_windows_are_kept_as_counted(settings):
     """Revision 0009 on a clues database in use: a dispatched clue's return window is kept with its start and working
-    days; a transfer's running approval or police-decision timer, counted in calendar days until then, is counted in
-    working days (asked on Wed 30 Sep 2026 at 16:00: to the end of Sat 10 Oct, not Sat 3 Oct at 16:00, in the
-    National Day holiday); one already announced as run out stays as it was announced."""
+    days, counted with the holiday schedules its deadlines were counted with (a correction made Fri 9 Oct a day
+    off: the window to Sat 10 Oct is 2 working days, not the packaged calendar's 3); a transfer's running approval
+    or police-decision timer, counted in calendar days until then, takes as many working days and is marked to be
+    counted again, its deadline as announced (the first start counts it, to the end of Sat 10 Oct for one asked on
+    Wed 30 Sep 2026 at 16:00, and tells the police: moved without a word, their systems kept 3 Oct); one already
+    announced as run out stays as it was announced."""
     url = unique_database_url(settings, "chain_clues_timers")
     database = Database(url)
     asked, handed = datetime(2026, 9, 30, 16, tzinfo=TZ), datetime(2026, 11, 2, 9, tzinfo=TZ)
@@ -86,10 +90,14 @@ async def test_open_transfer_timers_become_working_days_and_return_windows_are_k
         await upgrade(SERVICES / "clues", url, "0008")
         async with database.engine.begin() as conn:
             pg = (await conn.get_raw_connection()).driver_connection
+            corrected = packaged_schedule(2026)
+            await pg.execute("INSERT INTO counted_schedules (year, revision, holidays, makeup_workdays, counted_at) "
+                             "VALUES (2026, 2, $1, $2, now())", sorted(corrected.holidays | {date(2026, 10, 9)}),
+                             sorted(corrected.makeup_workdays))
             await pg.execute("INSERT INTO clues (id, channel, channel_ref, content, received_at, urgency, state, "
                              "lead_department, dispatched_at, return_deadline) VALUES ('CL-1', 'hotline', 'WO-1', "
                              "'食品过期', $1, 'normal', 'dispatched', 'samr-410100', $1, $2)",
-                             asked, datetime(2026, 10, 9, 23, 59, 59, tzinfo=TZ))
+                             asked, datetime(2026, 10, 10, 23, 59, 59, tzinfo=TZ))
             for tid, status, overdue, handed_over_at in (("TR-asked", "pending_approval", [], None),
                                                          ("TR-late", "pending_approval", ["approval"], None),
                                                          ("TR-handed", "handed_over", [], handed)):
@@ -108,10 +116,10 @@ async def test_open_transfer_timers_become_working_days_and_return_windows_are_k
         assert tuple(clue) == (asked, 2, False)
         assert (got["TR-asked"]["approval_deadline"], got["TR-asked"]["approval_deadline_from"],
                 got["TR-asked"]["approval_deadline_workdays"], got["TR-asked"]["approval_deadline_provisional"]) == (
-            datetime(2026, 10, 10, 23, 59, 59, tzinfo=TZ), asked, 3, False)
+            asked + timedelta(days=3), asked, 3, True)
         assert (got["TR-late"]["approval_deadline"], got["TR-late"]["approval_deadline_from"]) == (
             asked + timedelta(days=3), None)
-        assert (got["TR-handed"]["decision_deadline"], got["TR-handed"]["decision_deadline_workdays"]) == (
-            datetime(2026, 11, 5, 23, 59, 59, tzinfo=TZ), 3)
+        assert (got["TR-handed"]["decision_deadline"], got["TR-handed"]["decision_deadline_workdays"],
+                got["TR-handed"]["decision_deadline_provisional"]) == (handed + timedelta(days=3), 3, True)
     finally:
         await database.dispose()

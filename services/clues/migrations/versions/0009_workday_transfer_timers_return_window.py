@@ -3,9 +3,12 @@
 on (they were calendar days from the moment of the request or the handover).
 
 Each gets its start, its working days and whether it is provisional (counted through a year whose holiday schedule
-is not known). Dispatched clues keep their return window, counted from their dispatch. A transfer's running
-approval or police-decision timer not yet announced as run out is counted again in working days, as many as it
-had calendar days (its deadline can only move later); one already announced stays as it was announced.
+is not known). Dispatched clues keep their return window, counted from their dispatch, its working days counted
+with the holiday schedules the service's deadlines were counted with (``counted_schedules``) over the packaged
+calendar. A transfer's running approval or police-decision timer not yet announced as run out takes as many
+working days as it had calendar days, and is marked provisional with its deadline as announced: the service's
+first start counts it again and announces the new one to the police and the procuratorate (``deadline_recounted``;
+it can only move later). One already announced as run out stays as it was announced.
 
 Revision ID: 0009
 Revises: 0008
@@ -15,6 +18,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from alembic import op
 
+from jsp_common.holidays import YearSchedule
 from jsp_common.workdays import WorkCalendar
 
 revision, down_revision, branch_labels, depends_on = "0009", "0008", None, None
@@ -42,6 +46,9 @@ def upgrade() -> None:
                     postgresql_where=sa.text("return_deadline_provisional"))
     calendar = WorkCalendar()
     conn = op.get_bind()
+    for year, revision, holidays, makeup in conn.execute(sa.text(
+            "SELECT year, revision, holidays, makeup_workdays FROM counted_schedules")).all():
+        calendar.apply(YearSchedule(year, frozenset(holidays), frozenset(makeup), revision=revision))
     rows = conn.execute(sa.text("SELECT id, dispatched_at, return_deadline FROM clues WHERE state = 'dispatched' "
                                 "AND dispatched_at IS NOT NULL AND return_deadline IS NOT NULL")).all()
     for clue_id, start, deadline in rows:
@@ -55,11 +62,9 @@ def upgrade() -> None:
                                     "AND NOT (:timer = ANY(overdue))"), {"status": status, "timer": timer}).all()
         for transfer_id, start, deadline in rows:
             n = round((deadline - start) / timedelta(days=1))
-            at = calendar.add_workdays(start, n)
-            conn.execute(sa.text(f"UPDATE case_transfers SET {name} = :at, {name}_from = :start, "
-                                 f"{name}_workdays = :n, {name}_provisional = :provisional WHERE id = :id"),
-                         {"id": transfer_id, "at": at, "start": start, "n": n,
-                          "provisional": calendar.is_provisional(start, at)})
+            conn.execute(sa.text(f"UPDATE case_transfers SET {name}_from = :start, {name}_workdays = :n, "
+                                 f"{name}_provisional = true WHERE id = :id"),
+                         {"id": transfer_id, "start": start, "n": n})
 
 
 def downgrade() -> None:
