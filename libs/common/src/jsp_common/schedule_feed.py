@@ -214,7 +214,8 @@ class ScheduleFeed:
                 log.warning("working-day schedules not read to the end in time; continuing in the background")
                 break
             await self._apply(await self._consumer.getmany(timeout_ms=500))
-        await self._count_with_packaged_years()
+        else:  # every published schedule read: a year none covers is the packaged data's (not one still unread)
+            await self._count_with_packaged_years()
         self._task = asyncio.create_task(self._follow(), name="workday-schedule-feed")
 
     async def _count_with_packaged_years(self) -> None:

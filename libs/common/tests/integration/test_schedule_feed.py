@@ -8,7 +8,8 @@ import time
 from datetime import date, datetime
 
 from jsp_common import clock
-from jsp_common.schedule_feed import ScheduleFeed, read_once
+from jsp_common.holidays import YearSchedule
+from jsp_common.schedule_feed import ScheduleFeed, packaged_schedule, read_once
 from jsp_common.topics import WORKDAY_SCHEDULES
 from jsp_common.workdays import WorkCalendar
 from jsp_testkit.testing import publish_schedule, wait_until
@@ -63,3 +64,30 @@ async def test_a_one_off_command_reads_the_published_schedules_once(kafka_topics
     await read_once(calendar, bootstrap_servers=bootstrap)
     assert calendar.schedule_of(year).revision == BASE + 1
     assert not calendar.is_workday(date(year, 1, 1)) and calendar.is_workday(date(year, 1, 3))
+
+
+async def test_the_packaged_calendar_s_years_are_counted_with_once_every_published_schedule_is_read(
+        kafka_topics, raw_producer, bootstrap):
+    """At start the recount hook gets the years the packaged calendar knows and no published schedule covers, but
+    only once the topic was read to the end: a start that ran out of time took the years it had not read yet for
+    the package's, counted deadlines with them, and never moved them back."""
+    await publish_schedule(raw_producer, YEAR + 2, [date(YEAR + 2, 1, 1)], revision=BASE + 1)  # something to read
+    seen: list[YearSchedule] = []
+
+    async def on_change(schedules, moved):
+        seen.extend(schedules)
+
+    hurried = ScheduleFeed(WorkCalendar(), on_change=on_change, bootstrap_servers=bootstrap)
+    await hurried.start(timeout_s=-1)  # no time to read the topic before going on
+    await hurried.stop()
+    assert [s for s in seen if s.revision == 0] == []
+
+    calendar = WorkCalendar()
+    feed = ScheduleFeed(calendar, on_change=on_change, bootstrap_servers=bootstrap)
+    await feed.start()
+    await feed.stop()
+    this_year = clock.now().astimezone(clock.TZ).year
+    packaged = [y for y in range(this_year - 1, this_year + 3)
+                if calendar.schedule_of(y) is None and WorkCalendar.has_official_data(y)]
+    assert sorted(s.year for s in seen if s.revision == 0) == packaged
+    assert all(s == packaged_schedule(s.year) for s in seen if s.revision == 0)
