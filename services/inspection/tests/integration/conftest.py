@@ -16,7 +16,7 @@ import pytest_asyncio
 from jsp_common import clock, industries, replica, topics
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
-from jsp_common.events.risk import CreditClassChanged
+from jsp_common.events.risk import CreditClassChanged, InspectionRequested, WarningLevel
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, running_service, unique, wait_until
 
@@ -53,6 +53,17 @@ class Service:
     async def send(self, topic: str, data: Any, key: str) -> None:
         env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
         await self.producer.send(topic, env.to_bytes(), key=key.encode())
+
+    async def request(self, uscc: str, departments: list[str], *, level: str = "orange", score: float = 60,
+                      requested_at=None) -> str:
+        """A risk alert's request for a targeted inspection of ``uscc`` by ``departments``, sent: its id."""
+        request_id = f"alert:{unique('AL')}"
+        await self.send(topics.INSPECTION_REQUESTS, InspectionRequested(
+            request_id=request_id, alert_id=request_id[6:], uscc=uscc, entity_name="郑州食品有限公司",
+            level=WarningLevel(level), score=score, departments=departments,
+            reason=f"风险预警（{level}级）风险分值{score:g}", respond_by=None, requested_at=requested_at or clock.now()),
+            uscc)
+        return request_id
 
     async def entities(self, n: int, industry: str, *, classes: dict[str, str] | None = None,
                        division: str = "410102", usccs: list[str] | None = None,

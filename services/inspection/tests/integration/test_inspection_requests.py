@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from jsp_common import clock, topics
-from jsp_common.events.risk import InspectionRequested, WarningLevel
-from jsp_testkit.testing import unique, wait_until
+from jsp_common import clock
+from jsp_testkit.testing import wait_until
 
 from inspection.domain import joint
 
@@ -23,11 +22,8 @@ async def test_a_requested_inspection_joins_the_next_draw_and_is_covered_by_the_
     industry = new_industry()
     usccs = await service.entities(30, industry)
     requested = usccs[7]
-    request_id = f"alert:{unique('AL')}"
-    await service.send(topics.INSPECTION_REQUESTS, InspectionRequested(  # asked yesterday: today's visits answer it
-        request_id=request_id, alert_id=request_id[6:], uscc=requested, entity_name="郑州食品有限公司",
-        level=WarningLevel.ORANGE, score=60, departments=[NHC, SAMR], reason="风险预警（orange级）风险分值60",
-        respond_by=None, requested_at=clock.now() - timedelta(days=1)), requested)
+    # asked yesterday: today's visits answer it
+    request_id = await service.request(requested, [NHC, SAMR], requested_at=clock.now() - timedelta(days=1))
     await service.producer.flush()
 
     async def listed():
@@ -104,11 +100,7 @@ async def test_a_requested_inspection_joins_the_next_draw_and_is_covered_by_the_
 
     # A later alert asks again: the result it may have reacted to does not answer it (a result counts against a
     # request only when inspected on a later day), so the next draw of the period visits the entity again.
-    again = f"alert:{unique('AL')}"
-    await service.send(topics.INSPECTION_REQUESTS, InspectionRequested(
-        request_id=again, alert_id=again[6:], uscc=requested, entity_name="郑州食品有限公司",
-        level=WarningLevel.ORANGE, score=62, departments=[SAMR], reason="风险预警（orange级）风险分值62",
-        respond_by=None, requested_at=clock.now()), requested)
+    again = await service.request(requested, [SAMR], score=62)
     await service.producer.flush()
 
     async def listed_again():

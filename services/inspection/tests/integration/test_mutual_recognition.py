@@ -4,10 +4,9 @@ inspection a risk alert asked for is not answered by a result from before the re
 
 from __future__ import annotations
 
-from jsp_common import clock, topics
-from jsp_common.events.risk import InspectionRequested, WarningLevel
+from jsp_common import clock
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import dept, unique, wait_until
+from jsp_testkit.testing import dept, wait_until
 
 from inspection.domain import joint
 
@@ -43,14 +42,7 @@ async def test_a_visit_where_nothing_was_inspected_or_a_result_before_a_request_
         assert r.status_code == 201, r.text
 
     # Later that day a risk alert asks samr to inspect the entity that refused the team, and the one inspected.
-    ids = []
-    for uscc in (refused, inspected):
-        request_id = f"alert:{unique('AL')}"
-        ids.append(request_id)
-        await service.send(topics.INSPECTION_REQUESTS, InspectionRequested(
-            request_id=request_id, alert_id=request_id[6:], uscc=uscc, entity_name="郑州食品有限公司",
-            level=WarningLevel.RED, score=90, departments=[SAMR], reason="风险预警（red级）风险分值90",
-            respond_by=None, requested_at=clock.now()), uscc)
+    ids = [await service.request(uscc, [SAMR], level="red", score=90) for uscc in (refused, inspected)]
     await service.producer.flush()
 
     async def listed():

@@ -40,6 +40,17 @@ async def notified(raw_producer, bootstrap, kit, code: str) -> str:
     return issued.envelope.data["notification_id"]
 
 
+async def waiting_for_the_office(raw_producer, bootstrap, kit, name: str) -> tuple[str, dict, str]:
+    """A digital-collectibles business no rule assigns, registered: its USCC, its data and its adjudication case."""
+    code = kit.new_uscc("410102")
+    data = kit.entity_data(code, name=name, industry_code="7215", business_scope="数字藏品运营；企业管理咨询",
+                           division_code="410102")
+    async with tail(bootstrap, ADJ) as t:
+        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", data), code)
+        [requested] = await t.wait_for(kit.mine(of_type("registry.adjudication.requested.v1", uscc=code)))
+    return code, data, requested.envelope.data["case_id"]
+
+
 async def remind_all(deps, now: datetime) -> None:
     """The periodic reminder job as of ``now``: every overdue notification in the test database, in batches."""
     while await notifications.remind_overdue(deps, now=now):
@@ -167,13 +178,7 @@ async def test_a_case_withdrawn_when_its_entity_closes_leaves_the_office_s_topic
     """The office and the ministries read only the adjudication topic: a case withdrawn when its entity was
     deregistered said nothing there, so their systems listed it as open for good while a decision on it was
     refused."""
-    code = kit.new_uscc("410102")
-    data = kit.entity_data(code, name="郑州元宇宙数字藏品运营有限公司", industry_code="7215",
-                           business_scope="数字藏品运营；企业管理咨询", division_code="410102")
-    async with tail(bootstrap, ADJ) as t:
-        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", data), code)
-        [requested] = await t.wait_for(kit.mine(of_type("registry.adjudication.requested.v1", uscc=code)))
-    case_id = requested.envelope.data["case_id"]
+    code, data, case_id = await waiting_for_the_office(raw_producer, bootstrap, kit, "郑州元宇宙数字藏品运营有限公司")
 
     async with tail(bootstrap, ADJ) as t:
         await kit.send(raw_producer, kit.envelope_bytes("market.entity.deregistered.v1", {
@@ -371,13 +376,7 @@ async def test_the_office_s_decision_and_a_change_of_the_entity_at_the_same_mome
         registry, raw_producer, bootstrap, kit):
     """The intake of a market event locks the entity, then its adjudication case (withdrawn when a rule now
     matches); the office's decision on the case must take them in the same order, or each waits for the other."""
-    code = kit.new_uscc("410102")
-    data = kit.entity_data(code, name="郑州星链数字藏品有限公司", industry_code="7215",
-                           business_scope="数字藏品运营；企业管理咨询", division_code="410102")
-    async with tail(bootstrap, ADJ) as t:
-        await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", data), code)
-        [requested] = await t.wait_for(kit.mine(of_type("registry.adjudication.requested.v1", uscc=code)))
-    case_id = requested.envelope.data["case_id"]
+    code, _, case_id = await waiting_for_the_office(raw_producer, bootstrap, kit, "郑州星链数字藏品有限公司")
 
     async with registry.runtime.db.transaction() as s:
         await records.load_record(s, code, lock=True)   # a change of the entity under way, as the intake makes one
