@@ -55,13 +55,15 @@ OnChange = Callable[[list[YearSchedule], Moved], Awaitable[None]]
 
 def describe(schedules: Sequence[YearSchedule]) -> str:
     """Why deadlines moved, as recorded on an item's history and announced with the change."""
-    published = [s for s in schedules if s.revision]
+    published = [f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})"
+                 for s in schedules if s.revision]
     packaged = [str(s.year) for s in schedules if not s.revision]
-    return "; ".join(
-        ([("holiday schedule published: " + ", ".join(
-            f"{s.year} (revision {s.revision}{', ' + s.notice if s.notice else ''})" for s in published))]
-         if published else []) + ([f"holiday schedule of {', '.join(packaged)} in the packaged calendar data"]
-                                  if packaged else []))
+    parts = []
+    if published:
+        parts.append("holiday schedule published: " + ", ".join(published))
+    if packaged:
+        parts.append(f"holiday schedule of {', '.join(packaged)} in the packaged calendar data")
+    return "; ".join(parts)
 
 
 def packaged_schedule(year: int) -> YearSchedule:

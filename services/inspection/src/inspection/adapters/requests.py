@@ -99,27 +99,28 @@ async def take_in(session: AsyncSession, taken: Iterable[tuple[str, str]], task_
                               .values(task_id=task_id))
 
 
-async def release(session: AsyncSession, task_id: str, *, visits: Iterable[tuple[str, str]] = ()) -> None:
-    """The task's parts, but those whose entity the task visits with the department's items (``visits``:
-    (USCC, department)), are open again, for a later draw: all of them when its draw was refused or abandoned,
-    those it left out when it was performed (the department's items were inspected there since the request,
-    say)."""
+async def release(session: AsyncSession, task_id: str, *, visits: Iterable[tuple[str, str]] = (),
+                  uscc: str | None = None) -> None:
+    """The task's parts not covered (at ``uscc`` only, if given), but those whose entity the task visits with the
+    department's items (``visits``: (USCC, department)), are open again, for a later draw: all of them when its
+    draw was refused or abandoned, those it left out when it was performed (the department's items were inspected
+    there since the request, say), those a published visit did not answer."""
     kept = set(visits)
     q = (select(parts.c.request_id, parts.c.department, requests.c.uscc)
          .join(requests, requests.c.request_id == parts.c.request_id)
          .where(parts.c.task_id == task_id, parts.c.covered_at.is_(None)))
+    if uscc is not None:
+        q = q.where(requests.c.uscc == uscc)
     out = sorted((r, d) for r, d, u in (await session.execute(q)).all() if (u, d) not in kept)
     if out:
         await session.execute(update(parts).where(tuple_(parts.c.request_id, parts.c.department).in_(out))
                               .values(task_id=None))
 
 
-async def cover(session: AsyncSession, task_id: str, uscc: str, inspected: Mapping[str, date], at: datetime) -> int:
+async def cover(session: AsyncSession, uscc: str, inspected: Mapping[str, date], at: datetime) -> int:
     """A result was published for the entity, where each of ``inspected``'s departments inspected (on the day
     given, its last): their parts of every request about it made on an earlier day are covered (as recognition
-    counts a result against a request; another department asked still answers for its own). The task's other
-    parts at the entity (a department the entity refused, a request of the visit's day or later) are open again,
-    for a later draw: they stayed planned in a task that had ended."""
+    counts a result against a request; another department asked still answers for its own)."""
     covered = 0
     for department, day in sorted(inspected.items()):
         before = select(requests.c.request_id).where(
@@ -128,9 +129,6 @@ async def cover(session: AsyncSession, task_id: str, uscc: str, inspected: Mappi
             parts.c.request_id.in_(before), parts.c.department == department, parts.c.covered_at.is_(None))
             .values(covered_at=at))
         covered += res.rowcount or 0
-    of_entity = select(requests.c.request_id).where(requests.c.uscc == uscc)
-    await session.execute(update(parts).where(parts.c.task_id == task_id, parts.c.request_id.in_(of_entity),
-                                              parts.c.covered_at.is_(None)).values(task_id=None))
     return covered
 
 

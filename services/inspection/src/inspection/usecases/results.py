@@ -140,7 +140,9 @@ async def publish(tx: Transaction, actor: Principal, task_id: str, uscc: str) ->
         raise Problem(409, "some items have no result yet; publish when every item is recorded")
     # targeted inspections asked of the departments that inspected here: done (first: a draw taking them in
     # holds them until it ends)
-    await requests_repo.cover(tx.session, task_id, uscc, recognition.inspecting(current["results"]), clock.now())
+    await requests_repo.cover(tx.session, uscc, recognition.inspecting(current["results"]), clock.now())
+    # the task's other parts at the entity (a department refused, a request of the visit's day or later): open again
+    await requests_repo.release(tx.session, task_id, uscc=uscc)
     at = await repo.feed_moment(tx.session, clock.now())
     await repo.set_target(tx.session, task_id, uscc, published_at=at)
     await tx.emit(topics.INSPECTION_RESULTS, published_event(task, current, at), key=uscc)
