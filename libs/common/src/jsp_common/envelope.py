@@ -44,7 +44,7 @@ class Envelope(BaseModel):
     dataschema: str | None = None
     traceparent: str | None = None
     tracestate: str | None = None
-    data: dict[str, Any] | None = None
+    data: dict[str, Any]  # required by the contract: an event without its data is refused on arrival
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()

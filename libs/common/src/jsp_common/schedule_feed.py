@@ -187,7 +187,7 @@ def decode(raw: bytes | None) -> YearSchedule | None:
         env = Envelope.from_bytes(raw)
         if env.type != WorkdaySchedulePublished.event_type:
             raise EnvelopeError(f"unexpected event type {env.type!r}")
-        return WorkdaySchedulePublished.model_validate(env.data or {}).schedule()
+        return WorkdaySchedulePublished.model_validate(env.data).schedule()
     except (EnvelopeError, ValidationError) as exc:
         log.error("ignored a record on the working-day schedule topic", error=str(exc))
         return None

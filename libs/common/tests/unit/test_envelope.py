@@ -35,6 +35,10 @@ def test_new_envelope_continues_the_current_trace():
     (b'{"specversion": "0.3", "id": "1", "source": "/s", "type": "t", "time": "2025-01-01T00:00:00Z"}',
      "specversion"),
     (b'{"specversion": "1.0", "source": "/s", "type": "t", "time": "2025-01-01T00:00:00Z"}', "id: Field required"),
+    (b'{"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "time": "2025-01-01T00:00:00Z"}',
+     "data: Field required"),
+    (b'{"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "time": "2025-01-01T00:00:00Z", "data": null}',
+     "data: Input should be an object"),
 ])
 def test_bad_bytes_are_refused_with_the_reason(raw, reason):
     with pytest.raises(EnvelopeError) as exc:

@@ -211,7 +211,7 @@ def of_type(type_: str, **data_match: Any) -> Callable[[Received], bool]:
         if not m.is_envelope():
             return False
         env = m.envelope
-        return env.type == type_ and all((env.data or {}).get(k) == v for k, v in data_match.items())
+        return env.type == type_ and all(env.data.get(k) == v for k, v in data_match.items())
     return pred
 
 

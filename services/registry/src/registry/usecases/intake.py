@@ -63,7 +63,7 @@ async def apply_market_events(deps: Deps, ctxs: list[HandlerContext]) -> None:
             await reject(ctx, registration_rejected, str(exc), [{"field": field, "reason": str(exc)}])
             continue
         w.add_history(uscc=data.uscc, event_id=env.id, event_type=env.type, sender=env.source,
-                      occurred_at=data.occurred_at, outcome=applied.outcome, data=env.data or {}, now=now)
+                      occurred_at=data.occurred_at, outcome=applied.outcome, data=env.data, now=now)
         if applied.outcome == "superseded":
             assert current is not None
             await ctx.emit(topics.REGISTRATION_RECEIPTS, _accepted(ctx, "superseded", current, now), key=data.uscc)
