@@ -178,3 +178,36 @@ async def test_the_public_s_live_pages_are_capped_per_address_and_a_closed_one_g
             over.set()
             await running.http.aclose()
             await ctx.__aexit__(None, None, None)
+
+
+async def test_a_page_path_climbing_out_of_ui_is_not_forwarded(settings, gateway_db):
+    """``/ui/static/../../metrics`` passed as a public page (it starts with ``static/``) and the forwarding URL
+    resolved the dots: anyone read the dashboard's /metrics (and any other of its routes) without signing in. A
+    route's parameter of dots (``/inspection/public/draws/..``) would reach another route of the service alike."""
+    dashboard, asked = FastAPI(), []
+
+    @dashboard.get("/{path:path}")
+    async def anything(path: str) -> Response:
+        asked.append(path)
+        return Response("jsp_events_in_total 1", media_type="text/plain")
+
+    async with serving(dashboard) as dashboard_url:
+        both = dict(dashboard_url=dashboard_url, inspection_url=dashboard_url)  # the one app plays both services
+        running, ctx = await start(gateway_settings(settings, **both))
+        try:
+            async with serving(running.app) as url:
+                host, port = url.removeprefix("http://").split(":")
+                for target in ("/ui/static/../../metrics", "/ui/public/%2e%2e/%2E%2E/openapi.json", "/ui/./x",
+                               "/inspection/public/draws/..", "/inspection/public/matters/%2e%2e/manual"):
+                    reader, writer = await asyncio.open_connection(host, int(port))  # sent as written, not resolved
+                    writer.write(f"GET {target} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n".encode())
+                    answer = await reader.read()
+                    writer.close()
+                    assert answer.startswith(b"HTTP/1.1 404") and b"application/problem+json" in answer, answer[:300]
+                assert asked == []
+                async with httpx.AsyncClient(base_url=url) as client:  # a page of the dashboard's still passes
+                    page = await client.get("/ui/static/app.css")
+                    assert page.status_code == 200 and asked == ["ui/static/app.css"]
+        finally:
+            await running.http.aclose()
+            await ctx.__aexit__(None, None, None)

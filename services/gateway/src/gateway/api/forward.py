@@ -51,6 +51,8 @@ def proxy_endpoint(rule: Rule):
         if not department_query_allowed(
                 rule, principal.roles, principal.department, request.query_params.get(rule.department_param)):
             raise Problem(404, "a department sees only what is assigned to its own department")
+        if any(v in (".", "..") for v in request.path_params.values()):  # the upstream URL would resolve them
+            raise Problem(404, "no such " + rule.path.rsplit("{", 1)[-1].rstrip("}/"))  # to another route
         path = rule.path.format(**{k: quote(str(v), safe="") for k, v in request.path_params.items()})
         body = await request.body() if rule.method not in ("GET", "HEAD") else None
         try:

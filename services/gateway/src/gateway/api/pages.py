@@ -166,6 +166,8 @@ async def page(request: Request, path: str) -> Response:
 async def _forward_page(request: Request, path: str) -> tuple[Response, TokenClaims | None]:
     """The page, and what the token of the person it was shown to says (None: a public page, or sent to sign
     in)."""
+    if any(segment in (".", "..") for segment in path.split("/")):  # the forwarding URL resolves them: a way out of
+        raise Problem(404, "no such page")  # /ui/ (/ui/static/../../metrics) past the sign-in check
     public = path in ("login", "public") or path.startswith(PUBLIC_PREFIXES)  # "public": the dashboard adds "/"
     headers: dict[str, str]
     principal: Principal | None = None
