@@ -39,6 +39,15 @@ def test_negated_scope_clauses_do_not_count():
     assert RULES.evaluate(Facts("410105", "7299", "融资担保；企业管理咨询")).departments == ("finance-410100",)
 
 
+def test_a_trailing_exclusion_negates_only_the_item_it_names():
+    scope = "预包装食品销售、第二类医疗器械销售、危险化学品除外"
+    got = RULES.evaluate(Facts("410105", "5299", scope))
+    assert got.departments == ("samr-410100",) and got.domains == ("food", "medical_devices")
+    assert "危险化学品" not in affirmative_scope(scope)
+    # in parentheses the exclusion covers the whole list it closes
+    assert RULES.evaluate(Facts("410105", "5299", "化工产品销售（危险化学品、易制毒化学品除外）")).empty
+
+
 def test_rule_limited_to_a_city_covers_its_counties_only():
     rules = CompiledRules.from_json(2, [{"id": "zz-live-streaming", "domain": "other", "agencies": ["mofcom"],
                                          "divisions": ["410100"], "match": {"scope_keywords": ["直播带货"]}}])

@@ -8,7 +8,8 @@ city's code covers its counties). The department is the agency at the entity's c
 province level gives the province's), or at the province when the rule says ``level: province``.
 
 Keywords in a negated clause of the business scope do not count: "化工产品销售（不含危险化学品）",
-"（危险化学品除外）", "未经批准，不得从事融资担保" name what the entity may *not* do.
+"（危险化学品除外）", "未经批准，不得从事融资担保" name what the entity may *not* do. A "…除外" outside
+parentheses negates only the item it names: in "预包装食品销售、危险化学品除外" the food sale counts.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ Term = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]
 MAX_TERMS = 200  # per list of a rule's match
 from jsp_common.domains import Domain
 
-# A negated clause runs from its marker to the next clause boundary.
+# A negated clause runs from its marker to the next clause boundary. "…除外" negates what it names: the whole
+# list in parentheses ("（危险化学品、易制毒化学品除外）"), else the one item before it, back to the last 、 or
+# other separator ("预包装食品销售、危险化学品除外": the food sale still counts).
 _NEGATED = re.compile(r"(?:不含|不得|不涉及|不包括|禁止|严禁|未经[^，,；;。）)\n]*批准)[^，,；;。）)\n]*"
-                      r"|[^，,；;。（(\n]*除外")
+                      r"|[（(][^（()）\n]*除外"
+                      r"|[^，,；;。、（(\n]*除外")
 
 
 class RuleMatch(BaseModel):
