@@ -20,6 +20,7 @@ INTAKE = "market.registrations.v1"
 SAMR_ZZ = department_topic(NOTIFICATIONS, "samr-410100")
 MEM_ZZ = department_topic(NOTIFICATIONS, "mem-410100")
 MOFCOM_ZZ = department_topic(NOTIFICATIONS, "mofcom-410100")
+SAMR_LY = department_topic(NOTIFICATIONS, "samr-410300")
 ADJ = "registry.adjudication.v1"
 ENTITIES = "registry.entities.v1"
 REMINDED = "registry.notification.reminded.v1"
@@ -316,6 +317,50 @@ async def test_a_department_whose_responsibility_ends_is_told_on_its_own_topic(r
     ack = await registry.call("POST", f"/notifications/{ended.envelope.data['notification_id']}/acknowledgement",
                               samr)
     assert ack.status_code == 200, ack.text
+
+
+async def test_an_office_decision_stands_only_in_the_city_where_it_was_made(registry, raw_producer, bootstrap, kit):
+    """An entity the office assigned kept its Zhengzhou department when it moved to Luoyang: no Luoyang department
+    was told of it (双告知), and Zhengzhou's went on supervising a business outside its city."""
+    # A restaurant in Zhengzhou, disputed by its market regulator; the office decides it stays with that department.
+    code = kit.new_uscc("410105")
+    await notified(raw_producer, bootstrap, kit, code)
+    samr_zz = kit.department("samr-410100")
+    disputed = await registry.call("POST", f"/entities/{code}/disputes", samr_zz, json={"reason": "请研判"})
+    assert disputed.status_code == 201, disputed.text
+    decided = await registry.call("POST", f"/adjudication/{disputed.json()['case_id']}/decision", kit.OFFICE,
+                                  json={"departments": ["samr-410100"]})
+    assert decided.status_code == 200, decided.text
+    # Another business no rule matches, which the office gave to Zhengzhou's commerce department.
+    other, other_data, case_id = await waiting_for_the_office(raw_producer, bootstrap, kit, "郑州星河数字藏品有限公司")
+    decided = await registry.call("POST", f"/adjudication/{case_id}/decision", kit.OFFICE,
+                                  json={"departments": ["mofcom-410100"], "domains": ["other"]})
+    assert decided.status_code == 200, decided.text
+
+    # Both move to Luoyang (老城区).
+    luoyang = {"division_code": "410303", "address": "河南省洛阳市老城区中州东路1号",
+               "occurred_at": clock.now().isoformat(), "changed_items": ["住所"]}
+    moves = {code: kit.entity_data(code, **luoyang), other: {**other_data, **luoyang}}
+    moved = kit.mine(lambda m: of_type("registry.registration.accepted.v1")(m) and m.envelope.data["uscc"] in moves
+                     and m.envelope.data["original_type"] == "market.entity.changed.v1")
+    async with tail(bootstrap, RECEIPTS, SAMR_LY, SAMR_ZZ, MOFCOM_ZZ, ADJ) as t:
+        for c, data in moves.items():
+            await kit.send(raw_producer, kit.envelope_bytes("market.entity.changed.v1", data), c)
+        receipts = {m.envelope.data["uscc"]: m.envelope.data for m in await t.wait_for(moved, count=2)}
+        # The restaurant goes to Luoyang's market regulator as a new registration there would; Zhengzhou's is told
+        # its responsibility ended.
+        assert (receipts[code]["responsible_departments"], receipts[code]["in_adjudication"]) == (["samr-410300"],
+                                                                                                  False)
+        await t.wait_for(kit.mine(issued_to(SAMR_LY, code, kind="new_responsibility", cause="changed")))
+        await t.wait_for(kit.mine(issued_to(SAMR_ZZ, code, kind="responsibility_ended")))
+        # No rule matches the other there either: a new case goes to the office.
+        assert (receipts[other]["responsible_departments"], receipts[other]["in_adjudication"]) == ([], True)
+        [requested] = await t.wait_for(kit.mine(of_type("registry.adjudication.requested.v1", uscc=other)))
+        assert requested.envelope.data["case_id"] != case_id
+        await t.wait_for(kit.mine(issued_to(MOFCOM_ZZ, other, kind="responsibility_ended")))
+    entity = (await registry.call("GET", f"/entities/{code}", kit.department("samr-410300"))).json()
+    assert (entity["responsible_departments"], entity["assignment_source"]) == (["samr-410300"], "rules")
+    assert (await registry.call("GET", f"/entities/{code}", samr_zz)).status_code == 404
 
 
 async def test_reminders_count_with_a_schedule_published_while_running(registry, raw_producer, bootstrap, kit):

@@ -209,6 +209,32 @@ def test_departments_dropped_by_a_change_are_the_ones_whose_responsibility_ends(
     assert directory.ended(None, both) == []
 
 
+def test_an_office_decision_stands_only_in_the_city_where_it_was_made():
+    """An entity the office assigned in Zhengzhou kept that department when it moved to Luoyang: no Luoyang
+    department was told of it (双告知), and Zhengzhou's went on supervising a business outside its city."""
+    created = directory.apply_event(None, _registered(T0)).record
+    named = replace(directory.assign(None, created, RULES.evaluate(created.facts()), 1).record,
+                    departments=("mofcom-410100",), matched_rules=(), assignment_source="office")
+
+    def moved_to(division: str, **over) -> directory.Responsibility:
+        event = MarketEntityChanged(**{**_registered(T0).model_dump(), "division_code": division,
+                                       "occurred_at": T0 + timedelta(days=1), **over})
+        after = directory.apply_event(named, event).record
+        return directory.assign(named, after, RULES.evaluate(after.facts()), 1)
+
+    within = moved_to("410102")  # another district of Zhengzhou: the office's decision stands
+    assert (within.record.departments, within.record.assignment_source) == (("mofcom-410100",), "office")
+    assert within.notify_new == [] and not within.open_adjudication
+
+    luoyang = moved_to("410303")  # as a new registration there: Luoyang's department told, Zhengzhou's told it ended
+    assert (luoyang.record.departments, luoyang.record.assignment_source) == (("samr-410300",), "rules")
+    assert luoyang.notify_new == ["samr-410300"] and directory.ended(named, luoyang.record) == ["mofcom-410100"]
+
+    unmatched = moved_to("410303", industry_code="7299", business_scope="咨询")  # no rule: the office is asked again
+    assert unmatched.open_adjudication and unmatched.record.assignment_state == "adjudication"
+    assert directory.ended(named, unmatched.record) == ["mofcom-410100"]
+
+
 def test_the_entities_rules_may_match_are_asked_for_with_three_parameters_however_many_terms():
     """A statement takes at most 32,767 parameters: a rule set of 40,000 terms (within a rule's limits) made the
     dry run and the re-assessment fail as if the database were away (503), for good."""

@@ -170,13 +170,23 @@ def ended(before: Record | None, after: Record) -> list[str]:
     return sorted(set(before.departments) - set(after.departments))
 
 
+def office_decision_stands(before: Record | None, after: Record) -> bool:
+    """Whether the office's assignment of ``after`` still holds. An office decision stands only where it was made:
+    the departments it named are those of the entity's city, so once the entity moves to another city the rules
+    decide again, as for a new registration (and, if none matches, the office is asked again)."""
+    return after.assignment_source == "office" and before is not None and before.city_code == after.city_code
+
+
 def assign(before: Record | None, after: Record, assignment: Assignment | None, rule_version: int | None) -> Responsibility:
     """Decide responsibility for ``after``. ``assignment`` is the rules' answer (None: keep as is).
 
     Closed entities keep their departments, which are told of the closure. Assignments made by the
-    office stand until the office changes them. Otherwise the rules decide: departments newly
-    responsible are notified; no department at all sends the entity to adjudication.
+    office stand until the office changes them or the entity moves to another city
+    (``office_decision_stands``). Otherwise the rules decide: departments newly responsible are
+    notified (those no longer responsible are told it ended, ``ended``); no department at all sends
+    the entity to adjudication.
     """
+    stands = office_decision_stands(before, after)
     back = before is not None and before.closed and not after.closed
     if back:
         before = None  # registered again: assessed as a new entity (its departments were told it closed)
@@ -186,7 +196,7 @@ def assign(before: Record | None, after: Record, assignment: Assignment | None, 
         told = list(prior) if (before is None or not before.closed) else []
         rec = replace(after, assignment_state="assigned") if waiting else after  # its case withdrawn: none waits
         return Responsibility(rec, notify_closed=told, close_adjudication=waiting)
-    if after.assignment_source == "office" or assignment is None:
+    if stands or assignment is None:
         # The office's departments stand; registered again, they are told it is back as they were told it closed.
         return Responsibility(after, notify_new=list(after.departments) if back else [])
     if waiting and prior:

@@ -71,7 +71,7 @@ async def apply_market_events(deps: Deps, ctxs: list[HandlerContext]) -> None:
         record = applied.record
         assert record is not None
         assignment, version = None, None
-        if not record.closed and record.assignment_source != "office":
+        if not record.closed and not directory.office_decision_stands(current, record):
             if rules is None:
                 rules = await deps.rules.get(session)
             assignment, version = rules.evaluate(record.facts()), rules.version
