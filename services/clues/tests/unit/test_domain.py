@@ -59,9 +59,34 @@ def test_routing_by_keywords_place_and_business():
     assert isinstance(u, Unroutable) and "未匹配任何分派规则" in u.reason
     u = route(RoutingInput("食品过期"), RULES)
     assert isinstance(u, Unroutable) and "无法确定事发地" in u.reason
-    # A domain hint alone goes to the first agency covering the domain at the place.
-    assert route(RoutingInput("见附件", division_code="410105", domain_hint=Domain.ILLEGAL_FINANCE), RULES).lead \
-        == "finance-410100"
+
+
+def test_a_domain_hint_alone_goes_to_the_lead_the_domains_rules_name_or_to_the_office():
+    rules = [*RULES, Rule("气瓶", Domain.GAS, "samr", ("mohurd",), priority=4),
+             Rule("煤气", Domain.GAS, "mohurd", ("samr", "mem"), priority=4),
+             Rule("危化品", Domain.HAZARDOUS_CHEMICALS, "mem", ("mee",), priority=4),
+             Rule("化工厂", Domain.HAZARDOUS_CHEMICALS, "mem", ("mee",), priority=3),
+             Rule("药店", Domain.DRUGS, "samr", ("nmpa",), priority=2),
+             Rule("药品批发", Domain.DRUGS, "nmpa", ("samr",), priority=3)]
+
+    def hinted(domain: Domain, division: str = "410102"):
+        return route(RoutingInput("某单位问题反映", division_code=division, domain_hint=domain), rules)
+    # Hazardous chemicals: emergency management leads, as the rules say (not the first agency listing the domain).
+    r = hinted(Domain.HAZARDOUS_CHEMICALS)
+    assert isinstance(r, Route) and (r.domain, r.lead) == (Domain.HAZARDOUS_CHEMICALS, "mem-410100")
+    assert r.reason == "按来件所报领域（危险化学品）分派"
+    # Gas: housing and construction, named by most of the highest-priority gas rules; at a county, its city's.
+    assert hinted(Domain.GAS, "410302").lead == "mohurd-410300"
+    # Drugs: the lead of the highest-priority rule (the province's drug administration: it has no city offices).
+    assert hinted(Domain.DRUGS).lead == "nmpa-410000"
+    # A domain without rules, and "other", say nothing of who leads: the office dispatches them by hand.
+    for domain in (Domain.ILLEGAL_FINANCE, Domain.OTHER):
+        u = hinted(domain)
+        assert isinstance(u, Unroutable) and u.domain == domain and "专班办公室人工分派" in u.reason
+    # A business's own departments still take a hinted clue, whatever the rules say.
+    r = route(RoutingInput("某单位问题反映", division_code="410102", domain_hint=Domain.GAS,
+                           entity_departments=("samr-410100",)), rules)
+    assert r.lead == "samr-410100"
 
 
 def test_deadline_counts_working_days_across_national_day():

@@ -1,8 +1,9 @@
 """Routing (分办): which domain a clue belongs to, and which departments lead (主办) and co-handle (协办).
 
-Inputs: keyword rules over the Chinese content (data the office edits), the sender's domain hint, the
-business's responsible departments from the registry replica, and the place (a county's clue goes to
-its city's department). No usable answer → the office's manual dispatch queue.
+Inputs: keyword rules over the Chinese content (data the office edits), the sender's domain hint (alone, it
+goes to the lead that domain's rules name), the business's responsible departments from the registry replica,
+and the place (a county's clue goes to its city's department). No usable answer → the office's manual dispatch
+queue.
 """
 
 from __future__ import annotations
@@ -67,6 +68,20 @@ def _at_place(agency: str, division: str) -> str | None:
         return None
 
 
+def domain_lead(domain: Domain, rules: list[Rule]) -> str | None:
+    """The lead agency a domain's own rules name, for a clue that says only its domain: the lead of its
+    highest-priority rules (among several, the one named by most of the domain's rules, then the one listed
+    first). None for a domain without rules and for "other", which says nothing about who leads."""
+    if domain is Domain.OTHER:
+        return None
+    best: dict[str, tuple[int, int, int]] = {}  # agency -> (its highest priority, its rules, -first position)
+    for i, r in enumerate(rules):
+        if r.domain == domain:
+            top, n, first = best.get(r.lead_agency, (r.priority, 0, -i))
+            best[r.lead_agency] = (max(top, r.priority), n + 1, first)
+    return max(best, key=best.__getitem__) if best else None
+
+
 def route(inp: RoutingInput, rules: list[Rule]) -> Route | Unroutable:
     text = inp.content
     for name in inp.names:  # "某某燃气有限公司无证销售处方药" is about drugs, whatever the company is called
@@ -104,10 +119,11 @@ def route(inp: RoutingInput, rules: list[Rule]) -> Route | Unroutable:
     if lead_agency is None and entity_depts:
         lead = entity_depts[0]
     elif lead_agency is None:
-        # A domain hint alone: the first agency that covers the domain.
-        lead_agency = next((a.code for a in departments.agencies() if domain in a.domains), None)
+        # A domain hint alone: the lead the domain's own rules name; none (or "other") → the office decides.
+        lead_agency = domain_lead(domain, rules)
         if lead_agency is None:
-            return Unroutable(f"没有部门负责{domain.zh}领域", domain, keywords)
+            return Unroutable(f"来件所报领域（{domain.zh}）没有可据以确定主办部门的分派规则，由专班办公室人工分派",
+                              domain, keywords)
     if lead is None:
         # The business's own department of the lead agency wins over the place's.
         lead = next((d for d in entity_depts if _agency_of(d) == lead_agency), None)
