@@ -35,7 +35,7 @@ class Settings(ServiceSettings):
     # reprimand 5 days later).
     chase_after_overdue_workdays: int = Field(1, ge=0)
     escalate_after_chase_workdays: int = Field(5, ge=0)
-    max_extension_workdays: int = 10         # one extension may add at most this many working days
+    max_extension_workdays: int = Field(10, ge=0)  # a clue's extensions add at most this many working days in all
     deadline_fallback_workdays: int = 5      # when no deadline policy row fits
 
     # Duplicates: an open clue about the same business and matter within the window is linked.

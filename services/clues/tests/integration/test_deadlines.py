@@ -91,6 +91,36 @@ async def test_deadline_crosses_national_day_then_chaser_escalation_extension(se
         datetime(2025, 10, 14, 23, 59, 59, tzinfo=TZ), True)
 
 
+async def test_a_clues_extensions_add_at_most_ten_working_days_in_all(service, bootstrap):
+    """Each request was checked against the limit alone: 5 working days and then 10 + 10 more made 25."""
+    no, samr = unique("WO"), dept("samr-410100")
+    async with tail(bootstrap, HOTLINE_REPLIES) as t:
+        await service.work_order(no, "郑州市管城区某饭店后厨食品发霉变质。", uscc=new_uscc("410104"))
+        [accepted] = await t.wait_for(of_type("clues.submission.accepted.v1", channel_ref=no))
+    clue_id = accepted.envelope.data["clue_id"]
+    assert (await service.post(f"/clues/{clue_id}/accept", samr)).status_code == 200
+
+    async def extend(workdays: int) -> dict:
+        r = await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": workdays, "reason": "检验排期"})
+        assert r.status_code == 200, r.text
+        r = await service.post(f"/clues/{clue_id}/extensions/{r.json()['id']}/decision", OFFICE, {"approved": True})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    first = await extend(6)
+    too_many = await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 10, "reason": "再次延期"})
+    assert too_many.status_code == 422, too_many.text
+    assert too_many.headers["content-type"].startswith("application/problem+json")
+    problem = too_many.json()
+    assert problem["workdays_left"] == 4 and "4 working days remain" in problem["detail"], problem
+    assert problem["errors"][0]["field"] == "workdays"
+    assert datetime.fromisoformat((await extend(4))["new_deadline"]) > datetime.fromisoformat(first["new_deadline"])
+    one_more = await service.post(f"/clues/{clue_id}/extensions", samr, {"workdays": 1, "reason": "再次延期"})
+    assert one_more.status_code == 422 and one_more.json()["workdays_left"] == 0, one_more.text
+    clue = (await service.client.get(f"/clues/{clue_id}", headers=OFFICE)).json()
+    assert [(e["workdays"], e["status"]) for e in clue["extensions"]] == [(6, "approved"), (4, "approved")]
+
+
 async def test_an_extension_the_office_has_not_decided_is_withdrawn_when_the_clue_is_handled(service, bootstrap):
     """The lead asks for more days, then records its finding before the office decides: the request is withdrawn
     (it stayed pending for good, the office's decision refused, and it blocked the lead's next request after the

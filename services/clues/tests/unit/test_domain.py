@@ -100,6 +100,21 @@ def test_deadline_counts_working_days_across_national_day():
     assert deadlines.handling_deadline(cal, received, 1) == datetime(2025, 10, 9, 23, 59, 59, tzinfo=TZ)
 
 
+def test_a_clues_extensions_are_limited_in_all_not_each():
+    start = datetime(2025, 10, 13, 9, tzinfo=TZ)
+
+    def ext(status: str, workdays: int, days_after: int = 1) -> dict:
+        return {"status": status, "workdays": workdays, "requested_at": start + timedelta(days=days_after)}
+    assert deadlines.extension_workdays_left([], start, 10) == 10
+    # 4 granted, 3 waiting, 5 refused, 2 withdrawn: 3 of the 10 remain (5 + 10 + 10 was possible before)
+    asked = [ext("approved", 4), ext("pending", 3), ext("refused", 5), ext("withdrawn", 2)]
+    assert deadlines.extension_workdays_left(asked, start, 10) == 3
+    assert deadlines.extension_workdays_left([ext("approved", 10), ext("approved", 10)], start, 10) == 0
+    # A reopened clue's deadline counts from the reopening: extensions of the deadline before do not count.
+    assert deadlines.extension_workdays_left([ext("approved", 10, days_after=-2)], start, 10) == 10
+    assert deadlines.extension_workdays_left([ext("approved", 10, days_after=-2)], None, 10) == 0
+
+
 def test_a_chaser_the_working_day_after_the_deadline_and_an_escalation_five_working_days_after_the_chaser():
     # Due at the end of Tue 30 Sep 2025; 1-8 Oct are holidays, Sat 11 Oct a make-up working day.
     cal, deadline = WorkCalendar(), datetime(2025, 9, 30, 23, 59, 59, tzinfo=TZ)

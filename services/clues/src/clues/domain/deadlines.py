@@ -61,6 +61,20 @@ def extended(calendar: WorkCalendar, current: Deadline, workdays: int) -> Deadli
     return counted(calendar, current.start, current.workdays + workdays)
 
 
+# The extensions a clue's limit counts: those granted and the one waiting for the office's decision.
+COUNTED_EXTENSIONS = frozenset({"approved", "pending"})
+
+
+def extension_workdays_left(extensions: list[dict], since: datetime | None, limit: int) -> int:
+    """The working days a clue's handling deadline may still be extended by: ``limit`` is the total of its
+    extensions, not of each one, less the working days of those approved or pending (``status``, ``workdays``)
+    that were asked (``requested_at``) since ``since``, the start its deadline is counted from now (a reopened
+    clue's new deadline may be extended afresh; every extension counts when the start was not kept)."""
+    used = sum(e["workdays"] for e in extensions
+               if e["status"] in COUNTED_EXTENSIONS and (since is None or e["requested_at"] >= since))
+    return max(limit - used, 0)
+
+
 def recount(calendar: WorkCalendar, current: Deadline) -> Deadline | None:
     """``current`` counted again with the calendar as it is now; None when neither the date nor its being
     provisional changes."""

@@ -26,13 +26,20 @@ async def request_extension(deps: Deps, tx: Tx, clue_id: str, actor: Principal, 
     clue = await access.load(tx.session, clue_id, actor)
     access.require_lead(clue, actor, what="request an extension")
     journal.allowed(clue, "request_extension")
-    if not 1 <= workdays <= deps.settings.max_extension_workdays:
-        raise Problem(422, f"an extension is 1 to {deps.settings.max_extension_workdays} working days",
+    limit = deps.settings.max_extension_workdays
+    if workdays < 1:
+        raise Problem(422, "an extension is at least 1 working day",
                       errors=[{"field": "workdays", "reason": "out of range"}])
-    for pending in await repo.list_extensions(tx.session, clue_id):
+    earlier = await repo.list_extensions(tx.session, clue_id)
+    for pending in earlier:
         if pending["status"] == "pending":
             raise Problem(409, f"extension {pending['id']} is waiting for the office's decision; one at a time",
                           extension_id=pending["id"])
+    left = deadlines.extension_workdays_left(earlier, clue["deadline_from"], limit)
+    if workdays > left:
+        raise Problem(422, f"a clue's extensions add at most {limit} working days in all; {left} working days "
+                      f"remain, {workdays} were asked", workdays_left=left,
+                      errors=[{"field": "workdays", "reason": f"at most {left} working days remain"}])
     ext_id = await repo.add_extension(tx.session, clue_id=clue_id, department=actor.department,
                                       requested_by=actor.subject, requested_at=clock.now(), workdays=workdays,
                                       reason=reason, status="pending")
