@@ -52,8 +52,10 @@ class Settings(ServiceSettings):
     match_common_share: float = 0.01
     match_statistics_cache_s: float = 10.0
 
-    # Case transfer to public security (行刑衔接, State Council Decree 310): statutory timers. The days are working
-    # days, as above (the Administrative Penalty Law, art. 85, counts its limits of days so); the hours are hours.
+    # Case transfer to public security (行刑衔接, State Council Decree 310): the case team and the statutory timers.
+    # The days are working days, as above (the Administrative Penalty Law, art. 85, counts its limits of days so);
+    # the hours are hours.
+    transfer_min_team: int = Field(2, ge=1)  # at least two officials form the case team
     transfer_approval_days: int = 3          # the agency head approves or refuses within 3 working days
     transfer_handover_hours: int = 24        # an approved case goes to the police within 24 hours
     transfer_police_decision_days: int = 3   # the police decide whether to open a case within 3 working days

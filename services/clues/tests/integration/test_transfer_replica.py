@@ -109,6 +109,21 @@ async def test_transfer_to_public_security_with_timers(service, bootstrap):
     assert "transfer_case" in actions
 
 
+async def test_the_case_team_s_size_is_the_setting_s(service, bootstrap, monkeypatch):
+    """Where the place requires three officials on a case team, a team of two is refused, saying so."""
+    clue_id = await _accepted_clue(service, bootstrap, "郑州市金水区某诊所销售假药，患者服用后不适。",
+                                   "河南省郑州市金水区花园路5号", "samr-410100")
+    monkeypatch.setattr(service.deps.settings, "transfer_min_team", 3)
+    file = ["transfer_letter", "investigation_report"]
+    r = await service.post(f"/clues/{clue_id}/case-transfers", dept("samr-410100"),
+                           {"documents": file, "team": ["王执法", "李执法"]})
+    assert r.status_code == 422 and r.json()["errors"] == [
+        {"field": "team", "reason": "at least 3 officials form the case team"}], r.text
+    r = await service.post(f"/clues/{clue_id}/case-transfers", dept("samr-410100"),
+                           {"documents": file, "team": ["王执法", "李执法", "赵执法"]})
+    assert r.status_code == 200 and r.json()["status"] == "pending_approval", r.text
+
+
 async def test_timers_are_announced_however_many_transfers_wait_for_the_police(service, bootstrap):
     """Transfers handed over whose police decision never comes stay open, their timer announced: they filled the
     scan's page (five hundred; two here) at every scan, and newer transfers' timers were never announced."""

@@ -186,8 +186,13 @@ def test_business_names_match_without_place_and_legal_form():
 
 
 def test_transfer_rules():
-    assert transfers.check_request(["transfer_letter", "investigation_report"], ["甲", "乙"]) == []
-    assert {e["field"] for e in transfers.check_request(["transfer_letter"], ["甲", "甲"])} == {"team", "documents"}
+    both = ["transfer_letter", "investigation_report"]
+    assert transfers.check_request(both, ["甲", "乙"], min_team=2) == []
+    assert {e["field"] for e in transfers.check_request(["transfer_letter"], ["甲", "甲"], min_team=2)} == {
+        "team", "documents"}
+    # The team's size is the place's setting: where three officials are required, two are refused.
+    assert transfers.check_request(both, ["甲", "乙"], min_team=3) == [
+        {"field": "team", "reason": "at least 3 officials form the case team"}]
     with pytest.raises(transfers.TransferNotAllowed, match="cannot hand over a transfer that is pending_approval"):
         transfers.next_status("pending_approval", "hand_over")
     t0 = datetime(2026, 1, 5, 9, tzinfo=TZ)

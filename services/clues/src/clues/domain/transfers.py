@@ -1,6 +1,6 @@
 """Case transfer to criminal justice (行刑衔接, State Council Decree 310), as pure rules.
 
-To the police: the case team (at least two officials) lists the documents and asks for approval →
+To the police: the case team (at least two officials, a setting) lists the documents and asks for approval →
 the agency head approves (or refuses with reasons) within 3 days → the approved case is handed over
 within 24 hours, with a copy to the procuratorate → the police decide within 3 days whether to open a
 case. From the police: a case sent back for administrative handling becomes a clue and is accepted.
@@ -36,7 +36,6 @@ ACTIONS = {
     "decline": ({HANDED_OVER}, DECLINED),
     "accept_returned": ({RECEIVED}, ACCEPTED),
 }
-MIN_TEAM = 2
 REQUIRED_DOCUMENTS = ("transfer_letter", "investigation_report")  # 移送书, 调查报告
 
 
@@ -52,11 +51,12 @@ def next_status(current: str, action: str) -> str:
     return target
 
 
-def check_request(documents: list[str], team: list[str]) -> list[dict[str, str]]:
-    """Field errors of a transfer request (empty when fine)."""
+def check_request(documents: list[str], team: list[str], *, min_team: int) -> list[dict[str, str]]:
+    """Field errors of a transfer request (empty when fine): the case team has at least ``min_team`` different
+    officials, and the file lists the documents the law requires."""
     errors = []
-    if len({t.strip() for t in team if t.strip()}) < MIN_TEAM:
-        errors.append({"field": "team", "reason": f"at least {MIN_TEAM} officials form the case team"})
+    if len({t.strip() for t in team if t.strip()}) < min_team:
+        errors.append({"field": "team", "reason": f"at least {min_team} officials form the case team"})
     missing = [d for d in REQUIRED_DOCUMENTS if d not in documents]
     if missing:
         errors.append({"field": "documents", "reason": "the file must list " + ", ".join(missing)})

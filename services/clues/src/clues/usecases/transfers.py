@@ -74,7 +74,7 @@ async def request_transfer(deps: Deps, tx: Tx, clue_id: str, actor: Principal, *
     clue = await access.load(tx.session, clue_id, actor)
     access.require_lead(clue, actor, what="transfer this case")
     journal.allowed(clue, "transfer_case")
-    errors = rules.check_request(documents, team)
+    errors = rules.check_request(documents, team, min_team=deps.settings.transfer_min_team)
     if errors:
         raise Problem(422, "the transfer request is incomplete: " + "; ".join(e["reason"] for e in errors),
                       errors=errors)
