@@ -75,6 +75,32 @@ async def test_starter_rules_added_later_reach_databases_seeded_before(settings)
         await database.dispose()
 
 
+async def test_deadline_policies_kept_before_categories_are_the_general_ones(settings):
+    """Revision 0010 on a clues database in use: its policies, the starter ones and the office's own, become the
+    general ones (category *), so no clue's limit changes; a category's own policy can then be set beside them."""
+    url = unique_database_url(settings, "chain_clues_policies")
+    database = Database(url)
+    try:
+        await upgrade(SERVICES / "clues", url, "0009")
+        async with database.engine.begin() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            await pg.execute("UPDATE deadline_policies SET workdays = 4, updated_by = 'office-1' "
+                             "WHERE channel = 'media' AND urgency = 'normal'")
+            before = {(r["channel"], r["urgency"]): (r["workdays"], r["updated_by"])
+                      for r in await pg.fetch("SELECT * FROM deadline_policies")}
+        await upgrade(SERVICES / "clues", url)
+        async with database.engine.begin() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            after = {(r["channel"], r["urgency"], r["category"]): (r["workdays"], r["updated_by"])
+                     for r in await pg.fetch("SELECT * FROM deadline_policies")}
+            await pg.execute("INSERT INTO deadline_policies (channel, urgency, category, workdays) "
+                             "VALUES ('*', 'normal', '投诉', 13)")
+        assert after == {(channel, urgency, "*"): kept for (channel, urgency), kept in before.items()}
+        assert after[("media", "normal", "*")] == (4, "office-1") and after[("*", "normal", "*")] == (5, "seed")
+    finally:
+        await database.dispose()
+
+
 async def test_open_transfer_timers_become_working_days_and_return_windows_are_kept_as_counted(settings):
     """Revision 0009 on a clues database in use: a dispatched clue's return window is kept with its start and working
     days, counted with the holiday schedules its deadlines were counted with (a correction made Fri 9 Oct a day

@@ -1,6 +1,6 @@
 """The clues service's settings (environment variables ``JSP_CLUES_*``).
 
-Handling deadlines per urgency and channel and the routing keyword rules are data in the database
+Handling deadlines per urgency, channel and category and the routing keyword rules are data in the database
 (editable by the office through the API); the numbers here are the remaining time limits and thresholds.
 """
 

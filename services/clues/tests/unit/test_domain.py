@@ -92,10 +92,10 @@ def test_a_domain_hint_alone_goes_to_the_lead_the_domains_rules_name_or_to_the_o
 def test_deadline_counts_working_days_across_national_day():
     cal = WorkCalendar()
     received = datetime(2025, 9, 30, 10, tzinfo=TZ)
-    policies = {("*", "normal"): 5, ("*", "urgent"): 1, ("media", "normal"): 3}
-    assert deadlines.handling_workdays(policies, "hotline", "normal", 9) == 5
-    assert deadlines.handling_workdays(policies, "media", "normal", 9) == 3
-    assert deadlines.handling_workdays(policies, "hotline", "complex", 9) == 9
+    policies = {("*", "normal", "*"): 5, ("*", "urgent", "*"): 1, ("media", "normal", "*"): 3}
+    assert deadlines.handling_workdays(policies, "hotline", "normal", None, 9) == 5
+    assert deadlines.handling_workdays(policies, "media", "normal", "投诉", 9) == 3
+    assert deadlines.handling_workdays(policies, "hotline", "complex", None, 9) == 9
     assert deadlines.handling_deadline(cal, received, 5) == datetime(2025, 10, 14, 23, 59, 59, tzinfo=TZ)
     assert deadlines.handling_deadline(cal, received, 1) == datetime(2025, 10, 9, 23, 59, 59, tzinfo=TZ)
 
@@ -113,6 +113,21 @@ def test_a_clues_extensions_are_limited_in_all_not_each():
     # A reopened clue's deadline counts from the reopening: extensions of the deadline before do not count.
     assert deadlines.extension_workdays_left([ext("approved", 10, days_after=-2)], start, 10) == 10
     assert deadlines.extension_workdays_left([ext("approved", 10, days_after=-2)], None, 10) == 0
+
+
+def test_a_work_orders_category_has_its_own_handling_limit_where_a_policy_names_it():
+    # Inquiries 3 and complaints 13 working days in one bureau; the media's general limit 3, everything else 5.
+    policies = {("*", "normal", "*"): 5, ("media", "normal", "*"): 3, ("*", "normal", "咨询"): 3,
+                ("*", "normal", "投诉"): 13, ("media", "normal", "投诉"): 10}
+
+    def limit(channel: str, category: str | None, urgency: str = "normal") -> int:
+        return deadlines.handling_workdays(policies, channel, urgency, category, 9)
+    assert (limit("hotline", "咨询"), limit("hotline", "投诉"), limit("hotline", "建议"), limit("hotline", None)) == (
+        3, 13, 5, 5)
+    # the category's own policy wins over the channel's general one; a channel's own for the category over both
+    assert (limit("website", "投诉"), limit("media", "咨询"), limit("media", "投诉"), limit("media", None)) == (
+        13, 3, 10, 3)
+    assert limit("hotline", "投诉", urgency="urgent") == 9  # none for its urgency: the fallback
 
 
 def test_a_chaser_the_working_day_after_the_deadline_and_an_escalation_five_working_days_after_the_chaser():

@@ -266,18 +266,20 @@ async def update_rule(session: AsyncSession, rule_id: int, **values: Any) -> dic
                         .values(**values, updated_at=func.now()).returning(routing_rules))
 
 
-async def load_policies(session: AsyncSession) -> dict[tuple[str, str], int]:
+async def load_policies(session: AsyncSession) -> dict[tuple[str, str, str], int]:
     rows = (await session.execute(select(deadline_policies))).mappings().all()
-    return {(r["channel"], r["urgency"]): r["workdays"] for r in rows}
+    return {(r["channel"], r["urgency"], r["category"]): r["workdays"] for r in rows}
 
 
 async def list_policies(session: AsyncSession) -> list[dict]:
-    return await all_rows(session, select(deadline_policies).order_by(deadline_policies.c.channel,
-                                                                  deadline_policies.c.urgency))
+    c = deadline_policies.c
+    return await all_rows(session, select(deadline_policies).order_by(c.channel, c.urgency, c.category))
 
 
-async def put_policy(session: AsyncSession, channel: str, urgency: str, workdays: int, by: str) -> None:
-    stmt = pg_insert(deadline_policies).values(channel=channel, urgency=urgency, workdays=workdays, updated_by=by)
+async def put_policy(session: AsyncSession, channel: str, urgency: str, category: str, workdays: int,
+                     by: str) -> None:
+    stmt = pg_insert(deadline_policies).values(channel=channel, urgency=urgency, category=category,
+                                               workdays=workdays, updated_by=by)
     await session.execute(stmt.on_conflict_do_update(
-        index_elements=["channel", "urgency"],
+        index_elements=["channel", "urgency", "category"],
         set_={"workdays": workdays, "updated_by": by, "updated_at": func.now()}))

@@ -124,10 +124,11 @@ deadline_policies = Table(
     "deadline_policies", metadata,
     Column("channel", Text, nullable=False),   # a channel or "*"
     Column("urgency", Text, nullable=False),
+    Column("category", Text, nullable=False, server_default=text("'*'")),  # a clue's category (order type) or "*"
     Column("workdays", Integer, nullable=False),
     Column("updated_by", Text, nullable=False, server_default=text("'seed'")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("channel", "urgency"),
+    PrimaryKeyConstraint("channel", "urgency", "category"),
 )
 
 case_transfers = Table(

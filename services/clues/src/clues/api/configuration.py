@@ -43,11 +43,11 @@ async def list_policies(request: Request, principal: Principal = Depends(princip
         return await configuration.list_policies(session)
 
 
-@router.put("/deadline-policies", summary="Set the limit for a channel and urgency")
+@router.put("/deadline-policies", summary="Set the limit for a channel, urgency and category")
 async def put_policy(body: schemas.PolicyBody, request: Request,
                      principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
         await configuration.put_policy(tx, principal, channel=body.channel, urgency=body.urgency.value,
-                                       workdays=body.workdays)
+                                       category=body.category, workdays=body.workdays)
     deps_of(request).config.invalidate()
     return body.model_dump(mode="json")

@@ -74,6 +74,9 @@ class RulePatch(RequestBody):
 class PolicyBody(RequestBody):
     channel: ChannelOrAll = Field(description="a channel, or * for every channel")
     urgency: Urgency
+    category: Required = Field("*", max_length=MAX_SHORT_CHARS, description=(
+        "the work order's category (order type, e.g. 咨询 or 投诉) as its sender names it, or * for every category; "
+        "a category's own policy wins over the general one"))
     workdays: Integer = Field(ge=1, le=60)
 
 

@@ -1,4 +1,4 @@
-"""Deadlines in working days (工作日): handling limits per urgency and channel, chasers and escalations."""
+"""Deadlines in working days (工作日): handling limits per urgency, channel and category, chasers and escalations."""
 
 from __future__ import annotations
 
@@ -9,11 +9,18 @@ from jsp_common.clock import TZ, as_local
 from jsp_common.workdays import WorkCalendar
 
 ANY_CHANNEL = "*"
+ANY_CATEGORY = "*"   # a general policy, for every category
 
 
-def handling_workdays(policies: dict[tuple[str, str], int], channel: str, urgency: str, fallback: int) -> int:
-    """The policy for (channel, urgency); a channel's own row wins over the ``*`` row."""
-    return policies.get((channel, urgency), policies.get((ANY_CHANNEL, urgency), fallback))
+def handling_workdays(policies: dict[tuple[str, str, str], int], channel: str, urgency: str, category: str | None,
+                      fallback: int) -> int:
+    """The handling limit of a clue from ``policies`` ((channel, urgency, category) -> working days): the most
+    specific policy for its urgency wins. One naming its category (the order type as its sender names it, e.g.
+    an inquiry 咨询 or a complaint 投诉) wins over the general ones (category ``*``); among either, a channel's own
+    row wins over the ``*`` row; ``fallback`` when none fits."""
+    keys = [(channel, urgency, category), (ANY_CHANNEL, urgency, category)] if category else []
+    keys += [(channel, urgency, ANY_CATEGORY), (ANY_CHANNEL, urgency, ANY_CATEGORY)]
+    return next((policies[k] for k in keys if k in policies), fallback)
 
 
 def handling_deadline(calendar: WorkCalendar, received_at: datetime, workdays: int) -> datetime:

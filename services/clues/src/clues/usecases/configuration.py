@@ -1,4 +1,4 @@
-"""The office's configuration: keyword routing rules and handling limits per channel and urgency (data in
+"""The office's configuration: keyword routing rules and handling limits per channel, urgency and category (data in
 the database, editable through the API), and the cache the use cases read them through (the caller
 invalidates it once a change is committed)."""
 
@@ -24,7 +24,7 @@ class Configuration:
     """The routing rules and deadline policies in force (read through ``Deps.config``, a cache)."""
 
     rules: list[Rule]
-    policies: dict[tuple[str, str], int]  # (channel or "*", urgency) -> working days
+    policies: dict[tuple[str, str, str], int]  # (channel or "*", urgency, category or "*") -> working days
 
 
 async def load_configuration(session: AsyncSession) -> Configuration:
@@ -61,8 +61,10 @@ async def list_policies(session: AsyncSession) -> list[dict]:
     return await repo.list_policies(session)
 
 
-async def put_policy(tx: Tx, actor: Principal, *, channel: str, urgency: str, workdays: int) -> None:
-    """The handling limit for a channel (or ``*``, every channel) and urgency."""
+async def put_policy(tx: Tx, actor: Principal, *, channel: str, urgency: str, workdays: int,
+                     category: str = "*") -> None:
+    """The handling limit for a channel (or ``*``, every channel), urgency and category (the order type as the
+    clues' senders name it, or ``*``, every category: the general policy)."""
     if channel != "*" and channel not in {c.value for c in Channel}:
         raise Problem(422, f"unknown channel {channel!r}", errors=[{"field": "channel", "reason": "unknown"}])
-    await repo.put_policy(tx.session, channel, urgency, workdays, actor.subject)
+    await repo.put_policy(tx.session, channel, urgency, category.strip() or "*", workdays, actor.subject)

@@ -39,7 +39,7 @@ def dispatch_values(deps: Deps, config: Configuration, clue: dict, *, lead: str,
     deadline: dict = {}
     if clue["deadline"] is None or reopen:
         start = now if reopen else clue["received_at"]
-        n = deadlines.handling_workdays(config.policies, clue["channel"], clue["urgency"],
+        n = deadlines.handling_workdays(config.policies, clue["channel"], clue["urgency"], clue["category"],
                                         s.deadline_fallback_workdays)
         deadline = deadlines.counted(deps.calendar, start, n).columns()
     co = [d for d in dict.fromkeys(co) if d != lead]
