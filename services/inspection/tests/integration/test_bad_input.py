@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -76,6 +77,41 @@ async def test_an_inspector_file_without_the_needed_columns_is_refused(service):
         assert r.status_code == 422 and _fields(r) == {"body"}, r.text
         assert "certificate_valid_until" in r.json()["detail"]
     assert await _count(service, inspectors) == before
+
+async def test_a_file_in_the_charset_its_content_type_names_is_read_and_one_not_utf8_without_it_refused(service):
+    """Excel's CSV on a Chinese Windows is GBK: it was stored as U+FFFD ("����"), inspectors' names and a published
+    batch's matter names, with 201 (a version is never rewritten). The charset named is honoured; bytes that are not
+    UTF-8 with none named are refused (422), a charset not known too (415), nothing written."""
+    cert = unique("GBK").replace(".", "-")
+    roster = f"name,certificate_no,certificate_valid_until\n张三丰,{cert},2030-12-31\n".encode("gbk")
+    before = await _count(service, inspectors)
+    for content_type, status in (("text/csv", 422), ("text/csv; charset=x-klingon", 415)):
+        r = await service.post("/inspectors", dept(SAMR), content=roster, headers={"content-type": content_type})
+        assert r.status_code == status and _fields(r) == ({"body"} if status == 422 else {"content-type"}), r.text
+    assert "UTF-8" in r.json()["detail"] or "charset" in r.json()["detail"]
+    assert await _count(service, inspectors) == before
+    r = await service.post("/inspectors", dept(SAMR), content=roster, headers={"content-type": "text/csv; charset=GBK"})
+    assert r.status_code == 201 and r.json()[0]["name"] == "张三丰", r.text
+
+    code = unique("GBKM").replace(".", "-")
+    batch = ("code,name,domain,division_code,kind,lead_department,cooperating_departments,legal_basis,items,"
+             f"effective_from\n{code},特种设备安全检查,special_equipment,410100,key,samr-410100,,《特种设备安全法》,"
+             "E1:samr-410100:电梯,2026-01-01\n").encode("gb18030")
+    query = {"division_code": "410100", "title": "第六批"}
+    before = await _count(service, matters)
+    r = await service.post("/batches/file", OFFICE, content=batch, headers={"content-type": "text/csv"}, params=query)
+    assert r.status_code == 422 and "save it as UTF-8, or name its charset" in r.json()["detail"], r.text
+    assert await _count(service, matters) == before
+    r = await service.post("/batches/file", OFFICE, content=batch, params=query,
+                           headers={"content-type": 'text/csv; charset="gb18030"'})
+    assert r.status_code == 201, r.text
+    assert (await service.get(f"/matters/{code}", OFFICE)).json()[0]["name"] == "特种设备安全检查"
+    # UTF-8 with a BOM, as JSON too
+    r = await service.post("/inspectors", dept(SAMR), headers={"content-type": "application/json"},
+                           content=b"\xef\xbb\xbf" + json.dumps([{"name": "李四", "certificate_no": cert + "-2",
+                                                                 "certificate_valid_until": "2030-12-31"}]).encode())
+    assert r.status_code == 201 and r.json()[0]["name"] == "李四", r.text
+
 
 async def test_a_whole_roster_loads_in_one_request_and_a_file_nested_too_deep_is_refused(service):
     """Thousands of inspectors in one load (from 3,277 on, the load passed a statement's 32,767 parameters and

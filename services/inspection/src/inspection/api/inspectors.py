@@ -14,6 +14,7 @@ from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
 from ..usecases import directory as uc
+from . import uploads
 from .context import ID, Paging, paging
 from .schemas import InspectorChange, InspectorIn
 
@@ -25,7 +26,8 @@ LOAD_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "array", "items": InspectorIn.model_json_schema(
         ref_template="#/components/schemas/{model}")}},
     "text/csv": {"schema": {"type": "string", "format": "inspectors-csv", "description": (
-        "A CSV file (UTF-8, a BOM allowed) whose header names the columns " + ", ".join(CSV_COLUMNS) + " (" +
+        "A CSV file (UTF-8, a BOM allowed, or in the charset the Content-Type names, e.g. text/csv; charset=gbk) "
+        "whose header names the columns " + ", ".join(CSV_COLUMNS) + " (" +
         ", ".join(CSV_REQUIRED) + " needed, 422 without); one inspector per line, its fields as in InspectorIn: "
         "fields and conflicts separated by ';', active true or false; an empty cell (or a column left out) keeps "
         "the stored value, a new inspector takes the defaults (active true, no conflicts)")}}}}}
@@ -41,11 +43,10 @@ async def list_inspectors(request: Request, department: str | None = None, pagin
 
 @router.post("", status_code=201, openapi_extra=LOAD_BODY, summary="Add or update inspectors by certificate number (JSON list, or CSV body)")
 async def load(request: Request, actor: Principal = Depends(STAFF)):
-    kind = request.headers.get("content-type", "").split(";")[0].strip()
-    raw = (await request.body()).decode("utf-8", errors="replace")
-    if kind in ("text/csv", "application/csv"):
+    raw = await uploads.text_of(request)
+    if uploads.media_type(request) in ("text/csv", "application/csv"):
         try:
-            reader = csv.DictReader(io.StringIO(raw.lstrip("\ufeff")))
+            reader = csv.DictReader(io.StringIO(raw))
             missing = [c for c in CSV_REQUIRED if c not in (reader.fieldnames or [])]
             docs = [{k: v for k, v in r.items() if k is not None and v not in (None, "")} for r in reader]
         except csv.Error as exc:

@@ -16,6 +16,7 @@ from jsp_common.problems import Problem
 from ..adapters import matters as repo
 from ..domain import batch_files
 from ..usecases import matters as uc
+from . import uploads
 from .context import Paging, paging
 from .schemas import BatchIn, CODE, ListDivision, ManualIn, MatterIn, PromotionIn, WorkPlanIn
 
@@ -96,15 +97,12 @@ async def publish_batch(body: BatchIn, request: Request, actor: Principal = Depe
 async def publish_batch_file(request: Request, division_code: ListDivision,
                              title: RequiredText = Query(min_length=1, max_length=300), dry_run: bool = False,
                              actor: Principal = Depends(require(Role.OFFICE))):
-    kind = request.headers.get("content-type", "").split(";")[0].strip()
-    text = (await request.body()).decode("utf-8", errors="replace")
+    kind = uploads.media_type(request)
+    if kind not in ("text/csv", "application/csv", "application/json"):
+        raise Problem(415, "send the file as text/csv or application/json")
+    text = await uploads.text_of(request)
     try:
-        if kind in ("text/csv", "application/csv"):
-            rows = batch_files.read_csv(text)
-        elif kind == "application/json":
-            rows = batch_files.read_json(text)
-        else:
-            raise Problem(415, "send the file as text/csv or application/json")
+        rows = batch_files.read_json(text) if kind == "application/json" else batch_files.read_csv(text)
     except batch_files.UnreadableFile as exc:
         raise Problem(422, str(exc), errors=[{"field": "file", "reason": str(exc)}]) from None
     async with transaction(request) as tx:

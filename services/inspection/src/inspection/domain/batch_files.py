@@ -16,7 +16,8 @@ CSV_COLUMNS = ("code", "name", "domain", "division_code", "kind", "lead_departme
                "legal_basis", "items", "effective_from")
 
 
-CSV_DESCRIPTION = ("A CSV file (UTF-8, a BOM allowed) whose header names the columns " + ", ".join(CSV_COLUMNS)
+CSV_DESCRIPTION = ("A CSV file (UTF-8, a BOM allowed, or in the charset the Content-Type names, e.g. "
+                   "text/csv; charset=gbk) whose header names the columns " + ", ".join(CSV_COLUMNS)
                    + "; one matter per line, its fields as in MatterIn: cooperating_departments separated by ';', "
                    "items as code:department:title separated by ';'. Every matter is on the batch's list.")
 
