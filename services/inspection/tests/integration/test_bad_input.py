@@ -70,6 +70,32 @@ async def test_a_batch_with_an_unknown_department_is_refused_whole(service):
 
 
 
+async def test_a_batch_file_of_more_matters_than_a_batch_holds_is_refused_before_anything_is_locked(service):
+    """The file route had no row limit (the JSON route's is 2000) and locked every row's code before checking any:
+    an 80,000-line CSV overflowed PostgreSQL's lock table, answered 503, so a retry never succeeded. More than
+    2000 matters is a 422 naming the limit, as CSV and as JSON; 2000 are checked as before."""
+    prefix = unique("MANY").replace(".", "-")[:30]
+    header = ("code,name,domain,division_code,kind,lead_department,cooperating_departments,legal_basis,items,"
+              "effective_from\n")
+    lines = [f"{prefix}-{n},特种设备,special_equipment,410100,key,{SAMR},,,E1:{SAMR}:电梯,2026-01-01\n"
+             for n in range(2001)]
+    query = {"division_code": "410100", "title": "第七批"}
+    before = (await _count(service, matter_batches), await _count(service, matters))
+    r = await service.post("/batches/file", OFFICE, content=(header + "".join(lines)).encode(), params=query,
+                           headers={"content-type": "text/csv"})
+    assert r.status_code == 422 and _fields(r) == {"file"}, r.text[:500]
+    assert "more than 2000 matters" in r.json()["detail"]
+    one = {"code": prefix, "name": "特种设备", "domain": "special_equipment", "division_code": "410100",
+           "kind": "key", "lead_department": SAMR, "items": [{"code": "E1", "department": SAMR}],
+           "effective_from": "2026-01-01"}
+    r = await service.post("/batches/file", OFFICE, json={"matters": [one] * 2001}, params=query)
+    assert r.status_code == 422 and "more than 2000 matters" in r.json()["detail"], r.text[:500]
+    assert (await _count(service, matter_batches), await _count(service, matters)) == before
+    r = await service.post("/batches/file", OFFICE, content=(header + "".join(lines[:2000])).encode(),
+                           params={**query, "dry_run": "true"}, headers={"content-type": "text/csv"})
+    assert r.status_code == 201 and len(r.json()["accepted"]) == 2000, r.text[:500]
+
+
 async def test_an_inspector_file_without_the_needed_columns_is_refused(service):
     before = await _count(service, inspectors)
     for body in ("{}", "name,certificate_no\n张三,C-1\n"):

@@ -14,7 +14,7 @@ from jsp_common.principal import Principal, Role, require
 from jsp_common.problems import Problem
 
 from ..adapters import matters as repo
-from ..domain import batch_files
+from ..domain import batch_files, matters
 from ..usecases import matters as uc
 from . import uploads
 from .context import Paging, paging
@@ -22,7 +22,7 @@ from .schemas import BatchIn, CODE, ListDivision, ManualIn, MatterIn, PromotionI
 
 FILE_BODY = {"requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string", "format": "matters-csv", "description": batch_files.CSV_DESCRIPTION}},
-    "application/json": {"schema": {"type": "array", "minItems": 1, "maxItems": 2000, "items": {
+    "application/json": {"schema": {"type": "array", "minItems": 1, "maxItems": matters.MAX_BATCH_ROWS, "items": {
         "$ref": "#/components/schemas/MatterIn"}}}}}}
 UNSUPPORTED = {415: {"description": "The body is neither text/csv nor application/json (problem+json)"}}
 VERSIONS = {409: {"description": "A matter's new version would not take effect after its current one (every row is good otherwise): nothing was published; the answer names the rows"}}

@@ -14,6 +14,7 @@ from jsp_common.domains import Domain
 from jsp_common.events.clues import MAX_CONTENT_CHARS
 from jsp_common.events.inspection import ItemOutcome
 
+from ..domain.matters import MAX_BATCH_ROWS
 from ..domain.sampling import bands
 
 CODE = r"^[A-Za-z0-9_\-.]{1,64}$"
@@ -65,7 +66,7 @@ class BatchIn(RequestBody):
     division_code: ListDivision
     title: RequiredText = Field(min_length=1, max_length=300)
     dry_run: StrictBool = False
-    matters: list[MatterIn] = Field(min_length=1, max_length=2000)
+    matters: list[MatterIn] = Field(min_length=1, max_length=MAX_BATCH_ROWS)
 
 
 class PromotionIn(RequestBody):

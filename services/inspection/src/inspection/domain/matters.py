@@ -18,6 +18,9 @@ from jsp_common.domains import Domain
 
 PROVINCE = divisions.PROVINCE_CODE
 KINDS = ("key", "general")   # key matters: no cap on the ratio; general ones: capped (setting)
+# The most matters one batch publishes, as JSON or as a file: a load locks each of its matter codes until it
+# commits, and PostgreSQL's lock table is shared by every session (80,000 rows overflowed it).
+MAX_BATCH_ROWS = 2000
 
 
 @dataclass(frozen=True)

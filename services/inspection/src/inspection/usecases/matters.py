@@ -46,6 +46,9 @@ async def publish_batch(tx: Transaction, actor: Principal, *, division_code: str
                         dry_run: bool = False) -> BatchReport:
     """Check every row (particulars, departments, versions in order); publish them as the list's next
     numbered batch when all are good. Rows are dicts of the matter's fields plus ``row`` (the line number)."""
+    if len(rows) > matters.MAX_BATCH_ROWS:  # each row's code is locked: PostgreSQL's lock table is finite
+        raise Problem(422, f"a batch holds at most {matters.MAX_BATCH_ROWS} matters; nothing was published",
+                      errors=[{"field": "rows", "reason": f"{len(rows)} rows"}])
     s = tx.session
     await repo.lock(s, [f"batch:{division_code}", *(f"matter:{r.get('code')}" for r in rows)])
     latest = await repo.latest(s, [r["code"] for r in rows if isinstance(r.get("code"), str)])
