@@ -8,7 +8,7 @@ import contextlib
 import io
 import json
 
-from jsp_common import topics
+from jsp_common import clock, topics
 from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, tail
 
@@ -103,6 +103,17 @@ async def test_overlapping_plans_make_one_joint_visit_per_entity_replayable_from
     assert (await service.get(f"/tasks/{task['id']}/targets/{samr_only}", dept(NHC))).status_code == 404
     assert (await service.get(f"/tasks/{task['id']}/targets/{samr_only}", dept(SAMR))).status_code == 200
     assert (await service.get(f"/tasks/{task['id']}/targets/{shared[0]['uscc']}", dept(NHC))).status_code == 200
+    # Nor learns which entities were drawn for the others by recording results: such an entity is answered as one
+    # not drawn (it was a 403, a not-drawn one a 404: the difference told which USCCs samr inspects).
+    not_drawn = next(u for u in usccs if u not in {x["uscc"] for x in targets})
+    result = {"inspected_on": clock.today().isoformat(),
+              "items": [{"item_code": p2["items"][0], "outcome": "no_problem"}]}
+    for uscc in (samr_only, not_drawn):
+        r = await service.post(f"/tasks/{task['id']}/targets/{uscc}/results", dept(NHC), result)
+        assert r.status_code == 404, r.text
+        assert (r.json()["detail"], r.json()["errors"]) == (
+            f"entity {uscc} was not drawn in joint task {task['id']}: no result can be recorded for it",
+            [{"field": "uscc", "reason": "not a target of this task"}]), r.text
 
 
 async def test_the_lead_lists_every_entity_of_its_task_those_it_does_not_inspect_too(service):

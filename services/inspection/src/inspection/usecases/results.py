@@ -32,10 +32,10 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
     is outside the task's period, or an item already has a result."""
     task = await visible_task(tx.session, actor, task_id)
     target = await repo.target(tx.session, task_id, uscc, for_update=True)
-    if target is None:
+    if target is None or not access.sees_target(actor, task, target):  # another's entity: as if not drawn
         raise Problem(404, f"entity {uscc} was not drawn in joint task {task_id}: no result can be recorded for it",
                       errors=[{"field": "uscc", "reason": "not a target of this task"}])
-    if not (actor.is_office or actor.department in target["departments"]):
+    if not (actor.is_office or actor.department in target["departments"]):  # the lead, which does not inspect it
         raise Problem(403, "the departments inspecting this entity record its results")
     owner = _owner_of(target)
     if not actor.is_office:
