@@ -97,6 +97,16 @@ async def test_overlapping_plans_make_one_joint_visit_per_entity_replayable_from
     assert (await service.get(f"/inspectors/{conflicted_everywhere[1]['id']}", dept(NHC))).status_code == 404
     assert (await service.post(f"/draws/{announced['draw_id']}/abandon", other, {"reason": "x"})).status_code == 404
     assert task["id"] not in {x["id"] for x in (await service.get("/tasks", other)).json()}
+    # Nor learns that another department's plan exists by naming it for a task: answered as a plan that does not
+    # exist (it was a 409: "already in a joint task", or "the lead department's own plan is part of ...").
+    free = await service.plan(NHC, matter["code"], industry, {"B": 0.15})
+    for who, plan_id in ((other, p2["id"]), (dept(SAMR), free["id"]), (dept(NHC), p1["id"]),
+                         (dept(SAMR), "PL-000000000000")):
+        r = await service.post("/tasks", who, {"plan_ids": [plan_id]})
+        assert r.status_code == 404 and r.json()["detail"] == f"no plan {plan_id}", r.text
+    # With a plan of its own, a department not of the lead agency is told so before anything about the others.
+    r = await service.post("/tasks", dept(NHC), {"plan_ids": [free["id"], p1["id"]]})
+    assert r.status_code == 403 and "merges the plans" in r.json()["detail"], r.text
     assert task["id"] in {x["id"] for x in (await service.get("/tasks", dept(NHC))).json()}
     # Nor does a department of the task see an entity it does not inspect.
     samr_only = next(x["uscc"] for x in targets if x["departments"] == [SAMR])

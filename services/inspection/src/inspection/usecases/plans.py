@@ -100,14 +100,22 @@ async def visible_plan(session: AsyncSession, actor: Principal, plan_id: str) ->
 
 async def create_task(tx: Transaction, actor: Principal, plan_ids: list[str]) -> dict:
     """A joint task over plans of one matter version and one period, one per department and agency; the lead is
-    the department of the matter's lead agency, and only it (or the office) creates the task."""
+    the department of the matter's lead agency, and only it (or the office) creates the task. Who asks is
+    checked first: another department's plans are not a caller's business, and a caller naming none of its own is
+    answered as if none of them existed (404), before anything is said about them (taken, of another matter)."""
     plan_ids = sorted(set(plan_ids))
     # Locked (in id order) until the task is written: a request for a task over one of these plans at the same
     # moment waits, then finds the plan taken.
     found = await repo.plans_by_id(tx.session, plan_ids, for_update=True)
+    own = [p for p in found if access.owns(actor, p["department"])]
     missing = sorted(set(plan_ids) - {p["id"] for p in found})
-    if missing:
-        raise Problem(404, f"no plan {', '.join(missing)}")
+    if missing or not own:
+        raise Problem(404, f"no plan {', '.join(missing if own else plan_ids)}")
+    if not actor.is_office:  # decided by the caller's own plan: the department of its matter's lead agency
+        m = await tx_matter(tx, own[0]["matter_code"], own[0]["matter_version"])
+        if _agency(actor.department) != _agency(m.lead_department):
+            raise Problem(403, f"the department of the lead agency ({m.lead_department}) or the office merges the "
+                               "plans into a joint task")
     errors = []
     if len({(p["matter_code"], p["matter_version"]) for p in found}) > 1:
         errors.append({"field": "plan_ids", "reason": "the plans are of different matters or matter versions"})
@@ -132,11 +140,7 @@ async def create_task(tx: Transaction, actor: Principal, plan_ids: list[str]) ->
     if not leads:
         raise Problem(409, f"the lead department's ({m.lead_department}) own plan is part of a joint task",
                       errors=[{"field": "plan_ids", "reason": "no plan of the lead department"}])
-    lead = leads[0]
-    if not (actor.is_office or actor.department == lead):
-        # Another department's plans are not its business: as if they did not exist.
-        raise Problem(404 if not any(access.owns(actor, p["department"]) for p in found) else 403,
-                      f"the lead department {lead} (or the office) merges the plans into a joint task")
+    lead = leads[0]   # the caller's own plan when a department asks: one plan per agency
     still_open(first["period_end"], "no joint task for it")
     return await repo.add_task(tx.session, {
         "id": f"JT-{uuid.uuid4().hex[:12]}", "matter_code": m.code, "matter_version": m.version, "lead_department": lead,
