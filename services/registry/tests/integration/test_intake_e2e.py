@@ -173,6 +173,21 @@ async def test_unmatched_entity_waits_in_adjudication_until_the_office_assigns(r
     case = (await registry.call("GET", f"/adjudication/{r.json()['case_id']}", kit.OFFICE)).json()
     assert case["detail"].splitlines() == ["mofcom-410100: 不属于商务部门职责", "mofcom-410100: 平台经营由网信部门监管"]
 
+    # The same dispute sent again (its answer lost on the way, no Idempotency-Key): the case as it stands, nothing
+    # recorded or published again (no second line, decision, entity version or event).
+    emitted = "SELECT count(*) FROM outbox_batches, unnest(topics, keys) AS e(topic, key) WHERE key = $1"
+    events, version = await registry.fetchval(emitted, code), await registry.fetchval(
+        "SELECT version FROM entities WHERE uscc = $1", code)
+    resent = await registry.call("POST", f"/entities/{code}/disputes", mofcom, json={"reason": "平台经营由网信部门监管"})
+    assert resent.status_code == 200, resent.text
+    assert resent.json() == {"case_id": r.json()["case_id"], "uscc": code, "status": "open"}
+    case = (await registry.call("GET", f"/adjudication/{r.json()['case_id']}", kit.OFFICE)).json()
+    assert case["detail"].splitlines() == ["mofcom-410100: 不属于商务部门职责", "mofcom-410100: 平台经营由网信部门监管"]
+    history = (await registry.call("GET", f"/entities/{code}/history", kit.OFFICE)).json()
+    assert [d["action"] for d in history["decisions"]].count("assignment_disputed") == 2
+    assert await registry.fetchval("SELECT version FROM entities WHERE uscc = $1", code) == version
+    assert await registry.fetchval(emitted, code) == events
+
 
 async def test_a_case_withdrawn_when_its_entity_closes_leaves_the_office_s_topic(registry, raw_producer,
                                                                                    bootstrap, kit):

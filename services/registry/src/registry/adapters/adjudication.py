@@ -34,6 +34,19 @@ async def open_case(session: AsyncSession, *, case_id: str, uscc: str, reason: s
         adjudication_cases.c.uscc == uscc, adjudication_cases.c.status == "open"))).scalar_one()
 
 
+async def open_case_of(session: AsyncSession, uscc: str) -> str | None:
+    """The id of the entity's open case, if it has one."""
+    return (await session.execute(select(adjudication_cases.c.id).where(
+        adjudication_cases.c.uscc == uscc, adjudication_cases.c.status == "open"))).scalar()
+
+
+async def disputed_in(session: AsyncSession, case_id: str, *, uscc: str, department: str, reason: str) -> bool:
+    """Whether ``department`` disputed the entity with ``reason`` in case ``case_id`` already."""
+    return (await session.execute(select(exists().where(
+        decisions.c.uscc == uscc, decisions.c.action == "assignment_disputed",
+        decisions.c.details.contains({"case_id": case_id, "department": department, "reason": reason}))))).scalar()
+
+
 async def add_to_detail(session: AsyncSession, case_id: str, line: str) -> None:
     """Another line of what the office decides from (a second department's dispute of an open case)."""
     await session.execute(update(adjudication_cases).where(adjudication_cases.c.id == case_id).values(

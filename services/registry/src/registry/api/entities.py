@@ -6,7 +6,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, Mapping, get_type_hints
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, create_model
 
 from jsp_common.access import enforced
@@ -91,8 +91,13 @@ async def history(uscc: str, request: Request, principal: Principal = Depends(pr
         return await directory.history(session, principal, uscc)
 
 
-@router.post("/{uscc}/disputes", status_code=201, summary="A department disputes that it is responsible")
-async def dispute(uscc: str, body: DisputeIn, request: Request,
+@router.post("/{uscc}/disputes", status_code=201, summary="A department disputes that it is responsible",
+             responses={200: {"description": "the department's same dispute of the open case, sent again: the case "
+                                             "as it stands, nothing recorded again"}})
+async def dispute(uscc: str, body: DisputeIn, request: Request, response: Response,
                   principal: Principal = Depends(principal_from_request)) -> dict:
     async with transaction(request) as tx:
-        return await adjudication.dispute(deps_of(request), tx, uscc, principal, body.reason)
+        answer, new = await adjudication.dispute(deps_of(request), tx, uscc, principal, body.reason)
+    if not new:
+        response.status_code = 200
+    return answer

@@ -33,8 +33,10 @@ async def case(session: AsyncSession, case_id: str) -> dict[str, Any]:
     return got
 
 
-async def dispute(deps: Deps, tx: Tx, uscc: str, principal: Principal, reason: str) -> dict:
-    """A department disputes its assignment: the entity goes back to the office's queue."""
+async def dispute(deps: Deps, tx: Tx, uscc: str, principal: Principal, reason: str) -> tuple[dict, bool]:
+    """A department disputes its assignment: the entity goes back to the office's queue. Returns the case and
+    whether the dispute is new: the same department's same dispute of the case still open (a retry after a lost
+    answer) answers the case as it stands, nothing written or published again."""
     session = tx.session
     if not principal.department:
         raise Problem(403, "only a department disputes its own assignment")
@@ -42,6 +44,11 @@ async def dispute(deps: Deps, tx: Tx, uscc: str, principal: Principal, reason: s
     if record.closed:  # as a case waiting when its entity closes is withdrawn
         raise Problem(409, f"{uscc} is {record.status}: a closed entity's assignment is not disputed (registered "
                            "again, it is assessed anew)")
+    answer = {"uscc": uscc, "status": "open"}
+    open_id = await cases.open_case_of(session, uscc)
+    if open_id is not None and await cases.disputed_in(session, open_id, uscc=uscc, department=principal.department,
+                                                       reason=reason):
+        return {"case_id": open_id, **answer}, False
     now, detail = clock.now(), f"{principal.department}: {reason}"
     new_id = tx.new_id("adjudication-case", uscc)
     case_id = await cases.open_case(session, case_id=new_id, uscc=uscc, reason="disputed",
@@ -58,7 +65,7 @@ async def dispute(deps: Deps, tx: Tx, uscc: str, principal: Principal, reason: s
     after = await records.load_record(session, uscc)
     assert after is not None
     await tx.emit(topics.REGISTRY_ENTITIES, entity_changed(after, now), key=uscc)
-    return {"case_id": case_id, "uscc": uscc, "status": "open"}
+    return {"case_id": case_id, **answer}, True
 
 
 async def decide(deps: Deps, tx: Tx, case_id: str, depts: list[str], note: str | None,
