@@ -119,6 +119,36 @@ async def test_credit_class_explained_and_corrected_by_the_office(service, boots
     assert len((await service.client.get(f"/entities/{uscc}/credit-class", headers=OFFICE)).json()["history"]) == 2
 
 
+async def test_a_correction_sent_again_publishes_nothing(service):
+    """The office's correction resent (its answer lost on the way, no Idempotency-Key): the class as it stands, no
+    second history row, no new class version, no event with the class it had already."""
+    uscc = new_uscc()
+    await service.entity(uscc, [SAMR])
+    body = {"credit_class": "D", "reason": "经实地核查，企业已停止经营"}
+
+    async def emitted() -> int:
+        async with service.deps.db.transaction() as s:
+            return (await s.execute(text("SELECT count(*) FROM outbox_batches, unnest(topics, keys) AS e(topic, key) "
+                                         "WHERE topic = :t AND key = :k"), {"t": CLASSES, "k": uscc})).scalar_one()
+
+    async def known():
+        r = await service.client.get(f"/entities/{uscc}/credit-class", headers=OFFICE)
+        return r.status_code == 200
+    await wait_until(known, what="the entity in the risk service's directory")
+    first = await service.post(f"/entities/{uscc}/credit-class/correction", OFFICE, body)
+    assert first.status_code == 200 and first.json()["class_version"] == 1, first.text
+    assert await emitted() == 1
+    again = await service.post(f"/entities/{uscc}/credit-class/correction", OFFICE, body)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert [h["credit_class"] for h in again.json()["history"]] == ["D"]
+    assert await emitted() == 1
+    # another reason for the same class is a new correction, on the record and published
+    other = await service.post(f"/entities/{uscc}/credit-class/correction", OFFICE,
+                               {"credit_class": "D", "reason": "企业负责人失联"})
+    assert other.status_code == 200 and other.json()["class_version"] == 2
+    assert other.json()["correction"]["reason"] == "企业负责人失联" and await emitted() == 2
+
+
 async def test_the_observations_table_is_analysed_as_events_fill_it(service):
     """A first day's observations: reading a poll's entities' observations is planned for the table's size, without
     waiting for autovacuum (turned off for the table here: only the service's own analyses count)."""

@@ -84,12 +84,17 @@ async def follow_many(session: AsyncSession, entities: list[tuple[Tx, dict, Asse
 
 async def correct(tx: Tx, uscc: str, actor: Principal, *, credit_class: CreditClass | None, reason: str) -> dict:
     """The office sets an entity's class by hand (``None``: back to the computed class), with a reason. A USCC
-    neither in the directory nor with a standing is 404, nothing written (as :func:`explain` answers for it)."""
+    neither in the directory nor with a standing is 404, nothing written (as :func:`explain` answers for it). The
+    same correction in force already (its class and reason: a retry after a lost answer) answers the class as it
+    stands, nothing written or published again."""
     standing = await repo.standing(tx.session, uscc, for_update=True)
     if standing is None:
         if await repo.entity(tx.session, uscc) is None:
             raise Problem(404, f"nothing is known about {uscc}: the directory does not hold it")
         standing = await repo.ensure_standing(tx.session, uscc)
+    if credit_class is not None and (standing["corrected_class"], standing["correction_reason"],
+                                     standing["credit_class"]) == (credit_class.value, reason, credit_class.value):
+        return await explain(tx.session, uscc)
     now = clock.now()
     inputs = {"score": standing["score"], "counts": standing["counts"], "rules": standing["class_reasons"],
               "model_version": standing["model_version"], "computed_class": standing["computed_class"]}
