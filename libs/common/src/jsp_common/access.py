@@ -63,7 +63,7 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/rules", (OFFICE,)),
         ("GET", "/rules/versions", (OFFICE,)),
         ("GET", "/rules/{version}", (OFFICE,)),
-        ("PUT", "/rules", (OFFICE,)),
+        ("PUT", "/rules", (OFFICE,), None, True),  # assesses the whole directory, as the dry-run
         ("POST", "/rules/dry-run", (OFFICE,), None, True),  # evaluates up to the whole directory
         ("GET", "/adjudication", (OFFICE,)),
         ("GET", "/adjudication/{case_id}", (OFFICE,)),

@@ -10,7 +10,7 @@ from typing import AsyncIterator
 
 import httpx
 import uvicorn
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 
 from jsp_common.principal import Role
 from jsp_testkit.testing import wait_until
@@ -18,16 +18,18 @@ from jsp_testkit.testing import wait_until
 from .conftest import gateway_settings, is_problem, serving, start
 
 
-async def test_the_rule_dry_run_may_take_longer_than_other_calls_to_a_service(settings, gateway_db, kafka_topics):
-    """The dry-run evaluates up to the whole directory: the gateway waits upstream_long_timeout_s for it, while
-    other calls give up after upstream_timeout_s with a 504 problem."""
+async def test_the_rule_dry_run_and_publication_may_take_longer_than_other_calls_to_a_service(
+        settings, gateway_db, kafka_topics):
+    """The dry-run and the publication of a rule set each evaluate up to the whole directory: the gateway waits
+    upstream_long_timeout_s for them, while other calls give up after upstream_timeout_s with a 504 problem (a
+    publication given up on went on in the registry, and the office, told 504, published again)."""
     slow = FastAPI()
-    arrived = {"rules/dry-run": asyncio.Event()}
+    arrived = {"POST rules/dry-run": asyncio.Event(), "PUT rules": asyncio.Event()}
     release = asyncio.Event()
 
-    @slow.api_route("/{path:path}", methods=["GET", "POST"])
-    async def answer_when_released(path: str) -> dict:
-        arrived.setdefault(path, asyncio.Event()).set()
+    @slow.api_route("/{path:path}", methods=["GET", "POST", "PUT"])
+    async def answer_when_released(path: str, request: Request) -> dict:
+        arrived.setdefault(f"{request.method} {path}", asyncio.Event()).set()
         await release.wait()  # a registry busy until the test lets it answer
         return {"path": path}
 
@@ -43,15 +45,20 @@ async def test_the_rule_dry_run_may_take_longer_than_other_calls_to_a_service(se
         office = await running.client_for(Role.OFFICE, person=True)
         dry_run = asyncio.create_task(
             running.http.post("/registry/rules/dry-run", headers=office["headers"], json={"rules": []}))
-        await asyncio.wait_for(arrived["rules/dry-run"].wait(), 10)
+        publish = asyncio.create_task(
+            running.http.put("/registry/rules", headers=office["headers"], json={"rules": []}))
+        await asyncio.wait_for(arrived["POST rules/dry-run"].wait(), 10)
+        await asyncio.wait_for(arrived["PUT rules"].wait(), 10)
         # While the registry is still busy, another call gives up after upstream_timeout_s ...
         rules = await running.http.get("/registry/rules", headers=office["headers"])
         assert rules.status_code == 504 and is_problem(rules)
-        # ... and the dry-run, sent before it, is still waiting for its answer.
-        assert not dry_run.done()
+        # ... and the dry-run and the publication, sent before it, are still waiting for their answers.
+        assert not dry_run.done() and not publish.done()
         release.set()
         dry = await asyncio.wait_for(dry_run, 10)
         assert dry.status_code == 200 and dry.json() == {"path": "rules/dry-run"}
+        published = await asyncio.wait_for(publish, 10)
+        assert published.status_code == 200 and published.json() == {"path": "rules"}
     finally:
         release.set()
         await running.http.aclose()
