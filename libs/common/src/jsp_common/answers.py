@@ -6,7 +6,9 @@ caller gets the answer it missed, status and body, with ``Idempotent-Replayed: t
 that created a plan learns its id. The answer is kept once the response is complete (:class:`RememberAnswers`),
 in a transaction of its own; a resend that comes before that, or after the answer was purged with the outbox's
 sent events, is answered 409 as before. The same key with another query or body is refused (409): a key names
-one request. Only an identified caller's requests are kept (``http.request_cause``)."""
+one request. Only an identified caller's requests are kept (``http.request_cause``). An answer that shows
+something once (a new credential's secret) is kept without it (:func:`keep_instead`): a kept answer stays
+about a day in the service's database and is served to the resend."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from .problems import Problem
 log = get_logger(__name__)
 REPLAYED = "Idempotent-Replayed"
 _PENDING = "jsp_answer_to"
+_KEPT = "jsp_answer_kept"
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -74,6 +77,12 @@ def remember(request: Request, request_id: str, digest: str | None) -> None:
     setattr(request.state, _PENDING, _Pending(request_id, digest))
 
 
+def keep_instead(request: Request, body: bytes) -> None:
+    """What to keep of this request's answer for a resend, instead of the answer sent: an answer showing a secret
+    once keeps ``body``, the same answer without the secret and saying why (it is never stored)."""
+    setattr(request.state, _KEPT, body)
+
+
 class RememberAnswers:
     """Plain ASGI: keeps the answer of a write with an Idempotency-Key whose route marked it (:func:`remember`).
     Only such requests' responses are held in memory, as they go out."""
@@ -96,9 +105,11 @@ class RememberAnswers:
             await send(message)
 
         await self.app(scope, receive, keep)
-        pending: _Pending | None = scope.get("state", {}).get(_PENDING)
+        state = scope.get("state", {})
+        pending: _Pending | None = state.get(_PENDING)
         if pending is not None and start and start["status"] < 500:
-            await _keep(scope["app"].state.runtime.db, pending, start, b"".join(body))
+            kept: bytes | None = state.get(_KEPT)
+            await _keep(scope["app"].state.runtime.db, pending, start, b"".join(body) if kept is None else kept)
 
 
 async def _keep(db, pending: _Pending, start: dict, body: bytes) -> None:

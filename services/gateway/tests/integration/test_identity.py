@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
+from sqlalchemy import text
 
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Role
@@ -293,6 +294,41 @@ async def test_api_keys_work_directly_and_for_a_token_until_revoked(gw, actors):
     assert (await gw.http.get("/auth/me", headers=key_token)).status_code == 401
     # the client secret and its token are untouched
     assert (await gw.http.get("/auth/me", headers=system["headers"])).status_code == 200
+
+
+async def test_a_credential_resent_with_its_idempotency_key_is_issued_once_and_its_secret_never_kept(gw, actors):
+    """Secrets are shown once, never stored: a request resent with its Idempotency-Key gets its first answer again,
+    which was kept (about a day, in the gateway's database) with the plaintext secret, API key or password and
+    served again to the resend. Now the answer is kept without it, saying it was shown once."""
+    admin = actors["admin"]["headers"]
+    system = await gw.client_for(Role.HOTLINE)
+    username = unique("person")
+    requests = [(f"/admin/clients/{system['client_id']}/credentials", {"kind": "api_key"}),
+                ("/admin/clients", {"name": "郑州市市场监管局值班员", "kind": "person", "roles": ["office"],
+                                    "username": username})]
+    shown = []
+    for path, body in requests:
+        key = {**admin, "Idempotency-Key": unique("issue")}
+        first = await gw.http.post(path, headers=key, json=body)
+        assert first.status_code == 201, first.text
+        issued = first.json().get("credential", first.json())
+        assert issued["secret"]
+        shown.append(issued["secret"])
+        again = await gw.http.post(path, headers=key, json=body)
+        assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true", again.text
+        resent = again.json().get("credential", again.json())
+        assert resent["credential_id"] == issued["credential_id"] and resent["secret"] is None
+        assert "shown once" in resent["secret_not_kept"] and issued["secret"] not in again.text
+        async with gw.runtime.db.transaction() as session:
+            kept = list(await session.scalars(text("SELECT body FROM http_answers WHERE position(:id IN body) > 0"),
+                                              {"id": issued["credential_id"].encode()}))
+        assert len(kept) == 1 and issued["secret"].encode() not in kept[0]
+    # each credential issued once, and working
+    listed = {c["client_id"]: c for c in (await gw.http.get("/admin/clients", headers=admin)).json()}
+    assert [c["kind"] for c in listed[system["client_id"]]["credentials"]].count("api_key") == 1
+    assert [c["username"] for c in listed.values()].count(username) == 1
+    assert (await gw.http.get("/auth/me", headers={"X-API-Key": shown[0]})).status_code == 200
+    assert (await gw.http.post("/auth/login", json={"username": username, "password": shown[1]})).status_code == 200
 
 
 async def test_rotation_keeps_the_old_secret_for_the_grace_period_only(gw, actors):

@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from jsp_common import answers
 from jsp_common.api_types import DepartmentCode, integer
 from jsp_common.http import deps_of, reading, transaction
 
@@ -66,10 +68,17 @@ class ClientOut(BaseModel):
     credentials: list[CredentialOut] = []
 
 
+NOT_KEPT = ("the secret was shown once, in the first answer to this request, and is not kept: if it was lost, "
+            "issue a new credential (POST /admin/clients/{client_id}/credentials) and revoke this one")
+
+
 class IssuedOut(BaseModel):
     credential_id: str
     kind: CredentialKind
-    secret: str = Field(description="shown once: store it now, it cannot be read again")
+    secret: str | None = Field(description="shown once: store it now, it cannot be read again (null in the answer "
+                                           "to a request resent with its Idempotency-Key: see `secret_not_kept`)")
+    secret_not_kept: str | None = Field(None, description="in the answer to a resent request only: why the secret "
+                                                          "is not shown, and what to do if it was lost")
 
 
 class ClientCreated(BaseModel):
@@ -93,6 +102,16 @@ def _issued(c: clients.IssuedCredential) -> IssuedOut:
     return IssuedOut(credential_id=c.credential_id, kind=c.kind, secret=c.secret)
 
 
+def _shown_once(request: Request, answer: ClientCreated | IssuedOut) -> ClientCreated | IssuedOut:
+    """``answer``, kept for a resend of the request (``Idempotency-Key``) without its secret: what is kept stays
+    in the database about a day and is served to whoever resends."""
+    issued = answer.credential if isinstance(answer, ClientCreated) else answer
+    without = issued.model_copy(update={"secret": None, "secret_not_kept": NOT_KEPT})
+    kept = answer.model_copy(update={"credential": without}) if isinstance(answer, ClientCreated) else without
+    answers.keep_instead(request, JSONResponse(kept.model_dump(mode="json")).body)
+    return answer
+
+
 @router.post("/clients", status_code=201, response_model=ClientCreated, summary="Create a system or a person",
              responses={409: {"description": "The user name is taken"}})
 async def create_client(request: Request, body: ClientCreate, who: Principal = Depends(admin)) -> ClientCreated:
@@ -101,7 +120,7 @@ async def create_client(request: Request, body: ClientCreate, who: Principal = D
     async with transaction(request) as tx:
         client, cred = await clients.create_client(deps_of(request), tx, spec, by=who.subject, password=body.password)
     request.state.audit_object = client["client_id"]
-    return ClientCreated(client=ClientOut(**client), credential=_issued(cred))
+    return _shown_once(request, ClientCreated(client=ClientOut(**client), credential=_issued(cred)))
 
 
 @router.get("/clients", response_model=list[ClientOut], summary="Every client with its credentials (no secrets)")
@@ -118,7 +137,7 @@ async def rotate(request: Request, client_id: str, body: RotateRequest, who: Pri
     async with transaction(request) as tx:
         issued = await clients.issue_credential(deps_of(request), tx, client_id, body.kind, by=who.subject,
                                                 retire_previous_after_s=body.retire_previous_after_s)
-    return _issued(issued)
+    return _shown_once(request, _issued(issued))
 
 
 @router.post("/clients/{client_id}/credentials/{credential_id}/revoke", response_model=CredentialOut,
