@@ -12,7 +12,7 @@ from . import subscriptions
 from .adapters import repository as repo
 from .deps import Deps
 from .settings import Settings
-from .usecases import alerts, cooldown, monitoring
+from .usecases import ageing, alerts, cooldown, monitoring
 from .usecases import schedules as schedules_uc
 
 
@@ -49,9 +49,13 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         async def held_back() -> None:
             await cooldown.raise_held_back(deps)
 
+        async def rescore() -> None:
+            await ageing.rescore_when_due(deps)
+
         runtime.add_periodic("risk-window-scan", scan, settings.window_scan_interval_s)
         runtime.add_periodic("risk-escalation", escalate, settings.escalation_scan_interval_s)
         runtime.add_periodic("risk-cooldown", held_back, settings.escalation_scan_interval_s)
+        runtime.add_periodic(ageing.JOB, rescore, settings.rescore_check_interval_s)
         runtime.watch_calendar(deps.calendar)
     # Published holiday schedules reach the calendar without a restart; provisional response deadlines are
     # recomputed.

@@ -6,6 +6,8 @@ in the database, edited by the office through the API; these are the service's o
 
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic_settings import SettingsConfigDict
 
 from jsp_common.settings import ServiceSettings, service_default
@@ -35,3 +37,7 @@ class Settings(ServiceSettings):
     # periodic jobs: escalate unanswered alerts past their deadline; raise alerts held back once their cool-down ended
     escalation_scan_interval_s: float = 60.0
     rescore_page: int = 5000             # entities per transaction in a full re-scoring
+    # periodic job: every entity with a standing re-scored once a day at this local time (Asia/Shanghai), as its
+    # observations leave their windows; checked every rescore_check_interval_s (a missed day made up then)
+    rescore_at: time = time(2, 0)
+    rescore_check_interval_s: float = 300.0

@@ -19,7 +19,7 @@ from jsp_common.unnest import unnest_insert
 
 from ..domain.model import RiskModel
 from ..domain.scoring import Observation
-from .tables import class_history, entities, model_versions, observations, standings
+from .tables import class_history, entities, job_runs, model_versions, observations, standings
 
 # ------------------------------------------------------------------ models
 
@@ -251,10 +251,15 @@ _PAGE = ("SELECT uscc, bool_or(standing) FROM ("
          ") AS p GROUP BY uscc ORDER BY uscc LIMIT $2")
 
 
-async def standings_page(session: AsyncSession, after: str, limit: int) -> list[tuple[str, bool]]:
-    """The next ``limit`` entities after USCC ``after``, those with a standing and the directory's active ones,
-    as (uscc, has a standing)."""
-    return [tuple(r) for r in await (await driver_connection(session)).fetch(_PAGE, after, limit)]
+_STANDINGS_PAGE = "SELECT uscc, true FROM standings WHERE uscc > $1 ORDER BY uscc LIMIT $2"
+
+
+async def standings_page(session: AsyncSession, after: str, limit: int, *, directory: bool = True
+                         ) -> list[tuple[str, bool]]:
+    """The next ``limit`` entities after USCC ``after``, those with a standing and (``directory``) the directory's
+    active ones, as (uscc, has a standing)."""
+    page = _PAGE if directory else _STANDINGS_PAGE
+    return [tuple(r) for r in await (await driver_connection(session)).fetch(page, after, limit)]
 
 
 async def unscored_entities(session: AsyncSession) -> int:
@@ -263,6 +268,17 @@ async def unscored_entities(session: AsyncSession) -> int:
          .where(entities.c.status == _ACTIVE, ~select(standings.c.uscc).where(standings.c.uscc == entities.c.uscc)
                 .exists()))
     return (await session.execute(q)).scalar_one()
+
+
+async def job_ran_for(session: AsyncSession, job: str) -> datetime | None:
+    """The daily moment the periodic ``job`` last completed a run for (None: never)."""
+    return (await session.execute(select(job_runs.c.ran_for).where(job_runs.c.job == job))).scalar_one_or_none()
+
+
+async def record_job_run(session: AsyncSession, job: str, ran_for: datetime, at: datetime) -> None:
+    stmt = pg_insert(job_runs).values(job=job, ran_for=ran_for, ran_at=at)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[job_runs.c.job],
+                                                     set_={"ran_for": ran_for, "ran_at": at}))
 
 
 async def add_class_histories(session: AsyncSession, rows: list[dict]) -> None:

@@ -166,5 +166,13 @@ stream_offsets = Table(
     PrimaryKeyConstraint("consumer_group", "topic", "partition"),
 )
 
+# The daily moment each periodic daily job last ran for (usecases/ageing.py): run once a day across replicas.
+job_runs = Table(
+    "job_runs", metadata,
+    Column("job", Text, primary_key=True),
+    Column("ran_for", DateTime(timezone=True), nullable=False),
+    Column("ran_at", DateTime(timezone=True), nullable=False),
+)
+
 # The holiday schedules the deadlines were last counted with (jsp_common.schedule_feed).
 counted_schedules = counted_schedules_table(metadata)

@@ -74,10 +74,10 @@ async def level_counts(session: AsyncSession, model: RiskModel, unscored: int) -
     return counts
 
 
-async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
+async def rescore_all(deps: Deps, *, now: datetime | None = None, directory: bool = True) -> dict:
     """Re-score every entity under the model in force, page by page (one transaction each): those with a
-    standing and the directory's active entities (one nothing was observed about gets its standing row, as an
-    event's entity does: never inspected counts from the start); scores, levels and classes from their
+    standing and (``directory``) the directory's active entities (one nothing was observed about gets its standing
+    row, as an event's entity does: never inspected counts from the start); scores, levels and classes from their
     observations; alerts follow where the level changed. Returns counts."""
     now = now or clock.now()
     after, pages, total, moved = "", 0, 0, 0
@@ -98,7 +98,7 @@ async def rescore_all(deps: Deps, *, now: datetime | None = None) -> dict:
 
     while True:
         async with deps.db.transaction() as session:
-            page = await repo.standings_page(session, after, deps.settings.rescore_page)
+            page = await repo.standings_page(session, after, deps.settings.rescore_page, directory=directory)
             if page and not all(has for _, has in page):
                 # the directory's entities nothing was observed about: their standing row, as an event's entity
                 # gets, written first (a row inserted here and held while the page is locked in key order could
