@@ -232,8 +232,8 @@ async def test_an_alert_whose_plan_notifies_no_department_is_not_given_the_respo
         for uscc, actions in ((quiet, []), (notified, ["notify_departments"])):
             await alert_rows.insert_alert(s, {
                 "id": unique("alert"), "uscc": uscc, "level": "blue", "previous_level": None, "state": "open",
-                "score": 30, "model_version": 1, "departments": [], "contributions": [], "actions": actions,
-                "escalate": False, "respond_by": None, "raised_at": now})
+                "score": 30, "raised_score": 30, "model_version": 1, "departments": [], "contributions": [],
+                "actions": actions, "escalate": False, "respond_by": None, "raised_at": now})
         changed = await alert_rows.follow_responsibility(s, [quiet, notified], now)
     assert [(a["uscc"], a["added"]) for a in changed] == [(notified, [SAMR])]
 

@@ -4,14 +4,22 @@ alert escalates to the office after its deadline, once, and raises a clue when r
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
+
+import asyncpg
 
 from jsp_common import clock
+from jsp_common.db import asyncpg_dsn
+from jsp_common.migrations import upgrade
+from jsp_common.outbox import SessionTx
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique
+from jsp_testkit.testing import OFFICE, dept, of_type, tail, unique, unique_database_url
 
+from risk.usecases import scoring
 from risk.usecases.alerts import escalate_due
 from risk.usecases.models import rescore_all
 
+SERVICE_DIR = Path(__file__).resolve().parents[2]
 ALERTS = "risk.alerts.v1"
 MEM = "mem-410300"
 MEM_ALERTS = f"dept.{MEM}.alerts.v1"
@@ -93,6 +101,77 @@ async def test_an_alert_held_back_by_the_cool_down_is_raised_when_it_ends(servic
     for u, count in ((uscc, 2), (moved, 2)):
         listed = (await service.client.get("/alerts", headers=OFFICE, params={"uscc": u})).json()
         assert len(listed) == count and (await service.standing(u))["alert_held_until"] is None
+
+
+async def _observed(service, uscc: str, rows: list[tuple[str, str, datetime]], now: datetime) -> None:
+    """Observations (indicator, ref, at) of ``uscc`` recorded at ``now`` (as the indicator events' handler does)."""
+    async with service.deps.db.transaction() as session:
+        await scoring.observe(service.deps, SessionTx(session, "/test"), [
+            {"uscc": uscc, "indicator": i, "ref": f"{uscc}:{ref}", "at": at} for i, ref, at in rows],
+            departments={uscc: [MEM]}, now=now)
+
+
+async def _rescored(service, uscc: str, now: datetime) -> float:
+    async with service.deps.db.transaction() as session:
+        return (await scoring.rescore(service.deps, SessionTx(session, "/test"), [uscc], now=now))[uscc].score
+
+
+async def test_the_cool_down_compares_with_the_score_an_alert_was_raised_at(service, bootstrap):
+    """An open alert's score follows re-scorings at its level; the cool-down compares a returning score with the
+    score the alert was raised at. Orange raised at 75, re-scored to 65, closed at 55, back at 70 within the
+    cool-down: held back (70 is not above 75). Orange raised at 60, re-scored to 75, closed at 55, back at 65:
+    raised (65 is above 60)."""
+    t0 = clock.now()
+    hour = timedelta(hours=1)
+    ages = t0 - timedelta(days=30)  # a device window observed then leaves its 30-day window an hour later
+    held, raised = new_uscc("410302"), new_uscc("410302")
+    async with tail(bootstrap, ALERTS) as t:
+        # 40 + 15 for a year, 10 until t0 + 1 h, 10 until t0 + 3 h: 75
+        await _observed(service, held, [("inspection_items_failed", "i1", t0), ("inspection_items_failed", "i2", t0),
+                                        ("clues_substantiated", "c1", t0), ("lift_faults", "l1", ages + hour),
+                                        ("cold_chain_excursion", "k1", ages + 3 * hour)], t0)
+        # 40 for a year, 20 until t0 + 3 h: 60
+        await _observed(service, raised, [("inspection_items_failed", "i1", t0), ("inspection_items_failed", "i2", t0),
+                                          ("cold_chain_excursion", "k1", ages + 3 * hour),
+                                          ("cold_chain_excursion", "k2", ages + 3 * hour)], t0)
+        first = {m.envelope.data["uscc"]: m.envelope.data for m in await t.wait_for(
+            lambda m: m.is_envelope() and m.envelope.type == "risk.alert.raised.v1"
+            and m.envelope.data["uscc"] in (held, raised), count=2)}
+        assert (first[held]["level"], first[held]["score"]) == ("orange", 75)
+        assert (first[raised]["level"], first[raised]["score"]) == ("orange", 60)
+        assert await _rescored(service, held, t0 + 2 * hour) == 65  # orange still: the open alert's score is 65
+        await _observed(service, raised, [("clues_substantiated", "c1", t0 + 2 * hour)], t0 + 2 * hour)  # 75
+        for uscc in (held, raised):
+            assert await _rescored(service, uscc, t0 + 4 * hour) == 55
+        await t.wait_for(lambda m: m.is_envelope() and m.envelope.type == "risk.alert.closed.v1"
+                         and m.envelope.data["uscc"] in (held, raised), count=2)
+        await _observed(service, held, [("clues_substantiated", "c2", t0 + 5 * hour)], t0 + 5 * hour)  # 70
+        await _observed(service, raised, [("cold_chain_excursion", "k3", t0 + 5 * hour)], t0 + 5 * hour)  # 65
+        again = (await t.wait_for(of_type("risk.alert.raised.v1", uscc=raised), count=2))[-1]
+        assert again.envelope.data["score"] == 65 and again.envelope.data["alert_id"] != first[raised]["alert_id"]
+    standing = await service.standing(held)
+    assert (standing["score"], standing["level"], standing["alert_held_level"]) == (70, "orange", "orange")
+    assert [e.data["score"] for e in t.events("risk.alert.raised.v1", topic=ALERTS) if e.data["uscc"] == held] == [75]
+
+
+async def test_alerts_raised_before_keep_the_score_they_were_raised_at(settings):
+    """A database of alerts raised before the score at raising was kept: each takes the score its raising recorded
+    in its history (an alert re-scored since has another), else its current one."""
+    url = unique_database_url(settings, "risk_raised_score")
+    await upgrade(SERVICE_DIR, url, "0006")
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for alert_id, score in (("RA-rescored", 62.0), ("RA-no-history", 45.0)):
+            await conn.execute("INSERT INTO alerts (id, uscc, level, state, score, model_version, raised_at) "
+                               "VALUES ($1, $2, 'orange', 'closed', $3, 1, now())", alert_id, new_uscc(), score)
+        await conn.execute("INSERT INTO alert_history (alert_id, at, action, actor, details) VALUES "
+                           "('RA-rescored', now(), 'raise', 'risk', '{\"score\": 75, \"previous_level\": null}'), "
+                           "('RA-rescored', now(), 'close', 'risk', '{\"score\": 58, \"reason\": \"score_fell\"}')")
+        await upgrade(SERVICE_DIR, url)
+        rows = dict(await conn.fetch("SELECT id, raised_score FROM alerts ORDER BY id"))
+    finally:
+        await conn.close()
+    assert rows == {"RA-no-history": 45.0, "RA-rescored": 75.0}
 
 
 async def test_unanswered_red_alert_escalates_once_and_raises_a_clue(service, bootstrap):

@@ -84,7 +84,8 @@ alerts = Table(
     Column("level", Text, nullable=False),
     Column("previous_level", Text),
     Column("state", Text, nullable=False),      # open | acknowledged | responded | closed
-    Column("score", Float, nullable=False),
+    Column("score", Float, nullable=False),      # the latest, as the entity is re-scored at the same level
+    Column("raised_score", Float, nullable=False),  # when raised: what the cool-down compares a new score with
     Column("model_version", Integer, nullable=False),
     Column("departments", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("contributions", JSONB, nullable=False, server_default=text("'[]'::jsonb")),

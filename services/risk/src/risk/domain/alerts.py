@@ -5,7 +5,8 @@
 * A falling score closes the alert: below the alert's level, it ends (``score_fell``). No new alert is raised
   for a lower level on the way down: the departments already act on the higher one.
 * Cool-down: the same entity and level do not alert again within ``cooldown_hours`` of the last alert at
-  that level, unless the score is higher than it was then. The alert held back is raised when the cool-down
+  that level, unless the score is higher than the score that alert was raised at (not its latest: re-scored at
+  its level, an open alert's score moves). The alert held back is raised when the cool-down
   ends (``Suppressed.until``) if the level still holds then.
 * Escalation: an alert whose level's plan escalates, with no response recorded by its deadline, goes to the
   office once.
@@ -31,11 +32,11 @@ class OpenAlert:
 
 @dataclass(frozen=True)
 class LastAlert:
-    """The latest alert of an entity at one level (open or closed)."""
+    """The latest alert of an entity at one level (open or closed), with the score it was raised at."""
 
     level: WarningLevel
     raised_at: datetime
-    score: float
+    raised_score: float
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,9 @@ def decide(*, level: WarningLevel | None, score: float, open_alert: OpenAlert | 
         return Keep()
     if last_at_level is not None and last_at_level.level == level:
         until = last_at_level.raised_at + timedelta(hours=cooldown_hours)
-        if now < until and score <= last_at_level.score:
+        if now < until and score <= last_at_level.raised_score:
             return Suppressed(level, f"a {level} alert was raised at {last_at_level.raised_at.isoformat()} with "
-                                     f"score {last_at_level.score:g}; cool-down {cooldown_hours:g} h", until)
+                                     f"score {last_at_level.raised_score:g}; cool-down {cooldown_hours:g} h", until)
     return Raise(level, supersedes=open_alert)
 
 

@@ -76,7 +76,7 @@ async def _decide(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: Risk
                   prev: dict | None, *, now: datetime) -> None:
     uscc = standing["uscc"]
     open_alert = rules.OpenAlert(row["id"], WarningLevel(row["level"]), row["score"]) if row else None
-    last = rules.LastAlert(WarningLevel(prev["level"]), prev["raised_at"], prev["score"]) if prev else None
+    last = rules.LastAlert(WarningLevel(prev["level"]), prev["raised_at"], prev["raised_score"]) if prev else None
     decision = rules.decide(level=a.level, score=a.score, open_alert=open_alert, last_at_level=last, now=now,
                             cooldown_hours=model.cooldown_hours)
     if standing.get("alert_held_until") is not None and not isinstance(decision, rules.Suppressed):
@@ -135,6 +135,7 @@ async def raise_alert(deps: Deps, tx: Tx, standing: dict, a: Assessment, model: 
     due = rules.response_deadline(plan, now, deps.calendar)
     alert = {"id": new_alert_id(tx, now, standing["uscc"]), "uscc": standing["uscc"], "level": a.level.value,
              "previous_level": previous.value if previous else None, "state": "open", "score": a.score,
+             "raised_score": a.score,
              "model_version": a.model_version, "departments": departments, "contributions": a.contributions,
              "actions": plan.actions, "escalate": plan.escalate_when_unanswered,
              **due.columns(), "raised_at": now}
