@@ -4,9 +4,12 @@ inspection a level's response plan asks for, on its own topic (real Kafka and Po
 from __future__ import annotations
 
 from jsp_common import clock
-from jsp_testkit.testing import of_type, tail, unique
+from jsp_common.outbox import SessionTx
+from jsp_testkit.testing import OFFICE, of_type, tail, unique
 
 from jsp_testkit.samples import new_uscc
+
+from risk.usecases import scoring
 
 ALERTS = "risk.alerts.v1"
 LISTINGS = "market.abnormal-operations.v1"
@@ -23,6 +26,38 @@ async def list_abnormal(service, uscc: str) -> str:
     return listing
 
 
+async def remove_abnormal(service, uscc: str, listing: str) -> None:
+    await service.send(LISTINGS, "market.abnormal-operation.removed.v1", {
+        "listing_id": listing, "uscc": uscc, "removed_on": clock.today().isoformat(), "reason": "已补报年报",
+        "occurred_at": clock.now().isoformat()}, uscc)
+
+
+async def save_model(service, model: dict, note: str) -> None:
+    r = await service.post("/models", OFFICE, {"model": model, "note": note})
+    assert r.status_code == 201, r.text
+
+
+async def test_a_removal_counts_while_the_model_in_force_lacks_the_listing_indicator(service, bootstrap):
+    """Listed, then a model version without the abnormal-operation indicator, the removal meanwhile, and a version
+    bringing the indicator back: the removed listing counts no more."""
+    uscc = new_uscc()
+    await service.entity(uscc, [SAMR])
+    model = (await service.client.get("/models/current", headers=OFFICE)).json()["model"]
+    async with tail(bootstrap, ALERTS) as t:
+        listing = await list_abnormal(service, uscc)
+        await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"))
+        await save_model(service, {**model, "indicators": [
+            i for i in model["indicators"] if i["source"] != "abnormal_operation_listed"]}, "no listings")
+        try:
+            await remove_abnormal(service, uscc, listing)
+            await t.wait_for(of_type("risk.alert.closed.v1", uscc=uscc, reason="score_fell"))
+        finally:
+            await save_model(service, model, "listings back")
+    async with service.deps.db.transaction() as session:
+        again = (await scoring.rescore(service.deps, SessionTx(session, "/test"), [uscc], now=clock.now()))[uscc]
+    assert again.score == 0 and "abnormal_operation" not in again.counts
+
+
 async def test_a_listing_in_the_abnormal_operation_directory_counts_until_its_removal(service, bootstrap):
     uscc = new_uscc()
     await service.entity(uscc, [SAMR])
@@ -34,9 +69,7 @@ async def test_a_listing_in_the_abnormal_operation_directory_counts_until_its_re
         # never inspected: the time since the last inspection counts (weight 0 in the starter model: no points)
         assert standing["counts"] == {"abnormal_operation": 1.0, "not_inspected_year": 1.0}
 
-        await service.send(LISTINGS, "market.abnormal-operation.removed.v1", {
-            "listing_id": listing, "uscc": uscc, "removed_on": clock.today().isoformat(), "reason": "已补报年报",
-            "occurred_at": clock.now().isoformat()}, uscc)
+        await remove_abnormal(service, uscc, listing)
         closed = await t.wait_for(of_type("risk.alert.closed.v1", uscc=uscc, reason="score_fell"))
         assert closed[0].envelope.data["alert_id"] == raised["alert_id"]
     standing = await service.standing(uscc)

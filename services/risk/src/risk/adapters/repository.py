@@ -84,13 +84,13 @@ async def keep_observations_analysed(session: AsyncSession, growth: statistics.G
     await statistics.keep_analysed(session, observations.name, growth, written)
 
 
-async def remove_observations(session: AsyncSession, indicators: list[str], refs: list[str]) -> list[str]:
-    """Take away the observations of these indicators and source facts (a listing ended). Returns the USCCs
-    that lost one."""
-    if not indicators or not refs:
+async def remove_observations(session: AsyncSession, refs: list[str]) -> list[str]:
+    """Take away the observations of these source facts (a listing ended: its reference names it alone), under
+    whichever indicators counted them, in the model in force or not. Returns the USCCs that lost one."""
+    if not refs:
         return []
-    res = await session.execute(delete(observations).where(observations.c.indicator.in_(indicators),
-                                                           observations.c.ref.in_(refs)).returning(observations.c.uscc))
+    res = await session.execute(delete(observations).where(observations.c.ref.in_(refs))
+                                .returning(observations.c.uscc))
     return sorted(set(res.scalars()))
 
 

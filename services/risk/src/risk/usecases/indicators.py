@@ -106,8 +106,9 @@ async def apply(deps: Deps, contexts: list[HandlerContext]) -> None:
                 departments.setdefault(found[0]["uscc"], []).extend(named)
         losing: list[str] = []
         if removed:  # the removed listings' entities and the observed ones locked at once, in USCC order
-            codes = [i.code for i in model.indicators_of(Source.ABNORMAL_OPERATION_LISTED)]
-            losing = await repo.remove_observations(session, codes, removed)
+            # by the listing's reference, whatever the model in force counts now: a version without the indicator
+            # must not keep the listing for a later one that brings it back
+            losing = await repo.remove_observations(session, removed)
             await repo.ensure_standings(session, {u: departments.get(u, []) for u in {*departments, *losing}})
         await scoring.observe(deps, contexts_[0], rows, departments=departments, now=now, issued_by=issued_by)
         if losing:
