@@ -117,3 +117,40 @@ def test_a_reading_at_no_time_a_device_clock_shows_is_refused_by_the_contract(at
     with pytest.raises(ValidationError, match="measured_at is outside the years 1970-2999"):
         DeviceReadingRecorded.model_validate({**reading, "measured_at": at})
     assert DeviceReadingRecorded.model_validate({**reading, "measured_at": "1970-01-01T00:00:05Z"})  # a reset clock
+
+
+def test_windows_are_aligned_to_local_midnight_in_the_province(starter):
+    """A daily window runs from midnight to midnight Beijing time, not 08:00 to 08:00 (UTC midnight); 3-hour windows
+    start at 00:00, 03:00, ... local time."""
+    from jsp_common import clock
+
+    gas = starter.metric("gas_lel")
+    local = lambda *a: datetime(*a, tzinfo=clock.TZ)  # noqa: E731
+    daily, hours3 = gas.model_copy(update={"window_s": 86400}), gas.model_copy(update={"window_s": 3 * 3600})
+    assert new_window("gd-1", local(2026, 3, 2, 7, 0), daily).start == local(2026, 3, 2, 0, 0)
+    assert new_window("gd-1", local(2026, 3, 2, 23, 59), daily).start == local(2026, 3, 2, 0, 0)
+    assert new_window("gd-1", local(2026, 3, 2, 4, 30), hours3).start == local(2026, 3, 2, 3, 0)
+    assert new_window("gd-1", local(2026, 3, 2, 8, 0), hours3).start == local(2026, 3, 2, 6, 0)
+    # readings of one local day are one window: the first of the next day closes it
+    w, closed = feed(daily, [(30, local(2026, 3, 2, 7, 0)), (30, local(2026, 3, 2, 9, 0))])
+    assert closed == [] and w.readings == 2 and w.breaches == 2
+    w, closed = feed(daily, [(0, local(2026, 3, 3, 0, 30))], w)
+    assert len(closed) == 1 and closed[0].breaches == 2 and closed[0].end == local(2026, 3, 3, 0, 0)
+    assert w.start == local(2026, 3, 3, 0, 0)
+
+
+def test_a_window_opened_aligned_to_utc_takes_the_readings_of_its_span(starter):
+    """Open when windows came to be aligned to local midnight: its readings are not late, the first reading of the
+    next local day closes it, and its devices' windows are aligned from then on."""
+    from jsp_common import clock
+
+    gas = starter.metric("gas_lel")
+    daily = gas.model_copy(update={"window_s": 86400})
+    local = lambda *a: datetime(*a, tzinfo=clock.TZ)  # noqa: E731
+    w = Window("gd-1", start=local(2026, 3, 2, 8, 0))  # 2026-03-02T00:00Z
+    w, closed = feed(daily, [(30, local(2026, 3, 2, 9, 0)), (30, local(2026, 3, 2, 23, 0))], w)
+    assert closed == [] and w.late == 0 and w.breaches == 2
+    w, closed = feed(daily, [(0, local(2026, 3, 3, 1, 0))], w)
+    assert len(closed) == 1 and w.start == local(2026, 3, 3, 0, 0)
+    quiet, _ = flush(Window("gd-2", start=local(2026, 3, 2, 8, 0), readings=1), daily)
+    assert quiet.start == local(2026, 3, 3, 0, 0)

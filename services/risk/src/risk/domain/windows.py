@@ -1,6 +1,8 @@
 """Device readings evaluated in tumbling windows, per device (pure).
 
-Each device has one open window (``window_s`` of its metric, aligned to the epoch). A reading of the open
+Each device has one open window (``window_s`` of its metric, aligned to local midnight in the province's time
+zone, ``jsp_common.clock.TZ``: a daily window runs from midnight to midnight, 3-hour windows start at 00:00, 03:00,
+... local time). A reading of the open
 window updates its counters; a reading of a later window closes the open one first; a reading older than
 the open window is late and only counted as such. A closed window with at least ``min_breaches`` readings
 beyond the limit is out of range: one observation for the entity, and a clue when its worst value reaches
@@ -11,14 +13,17 @@ only the counters below.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from jsp_common import clock
 from jsp_common.events.clues import MAX_REF_CHARS
 
 from .model import MetricProfile
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# Windows are counted from a local midnight (China keeps one offset all year round since 1991).
+LOCAL_EPOCH = datetime(1970, 1, 1, tzinfo=clock.TZ).astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,9 @@ class Closed:
 
 
 def window_start(at: datetime, window_s: int) -> datetime:
-    seconds = int((at - EPOCH).total_seconds())
-    return datetime.fromtimestamp(seconds - seconds % window_s, tz=timezone.utc)
+    """The start of the window holding ``at``: windows of ``window_s`` seconds counted from a local midnight."""
+    seconds = math.floor((at - LOCAL_EPOCH).total_seconds())
+    return LOCAL_EPOCH + timedelta(seconds=seconds - seconds % window_s)
 
 
 def new_window(device_id: str, at: datetime, profile: MetricProfile) -> Window:
@@ -82,12 +88,14 @@ def apply(w: Window, profile: MetricProfile, *, value: float, at: datetime, hear
     window ends and its windows follow its clock again (else every reading from then on was late, and the
     device was never evaluated again)."""
     start = window_start(at, profile.window_s)
-    set_right = start < w.start and at <= now < w.start
-    if start < w.start and not set_right:
+    # Before the open window: late. A window opened before windows were aligned to local midnight (a UTC-aligned one
+    # open when the service was upgraded) takes the readings of its span, and the first of a later window closes it.
+    set_right = at < w.start and at <= now < w.start
+    if at < w.start and not set_right:
         seen = at if w.last_seen is None or at > w.last_seen else w.last_seen
         return replace(w, late=w.late + 1, last_seen=seen, silent_since=None), None
     closed = None
-    if start != w.start:
+    if start > w.start or set_right:
         closed = close(w, profile)
         last_clue, last_seen = closed.end if closed is not None and closed.raise_clue else w.last_clue_at, w.last_seen
         if set_right:  # times ahead of the wall clock would hold the clues' cool-down and the silence check off
@@ -110,7 +118,7 @@ def flush(w: Window, profile: MetricProfile) -> tuple[Window, Closed | None]:
     """Close a due window without a newer reading (the device went quiet)."""
     closed = close(w, profile)
     last_clue = closed.end if closed is not None and closed.raise_clue else w.last_clue_at
-    start = datetime.fromtimestamp(w.start.timestamp() + profile.window_s, tz=timezone.utc)
+    start = window_start(w.start + timedelta(seconds=profile.window_s), profile.window_s)
     return Window(device_id=w.device_id, start=start, last_seen=w.last_seen, last_clue_at=last_clue,
                   silent_since=w.silent_since), closed
 
