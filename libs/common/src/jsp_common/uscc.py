@@ -64,6 +64,12 @@ def head_pattern() -> str:
     return "(?:" + "|".join(f"{a.code}[{''.join(a.entity_types)}]" for a in authorities().values()) + ")"
 
 
+def schema_pattern() -> str:
+    """What a contract's JSON Schema says of a code (the check character aside): positions 1–2 an authority and one
+    of its entity types, 3–8 the division code's digits, then ten characters of the alphabet."""
+    return f"^{head_pattern()}[0-9]{{6}}[{ALPHABET}]{{10}}$"
+
+
 def _check_head(value: str) -> None:
     table = authorities()
     authority = table.get(value[0])

@@ -156,3 +156,35 @@ def test_the_document_refuses_a_required_text_of_spaces_as_the_consumers_do(even
     assert not schema.is_valid(blank)
     with pytest.raises(ValueError):
         events.parse_data(event_type, blank)
+
+
+def _uscc_patterns(node):
+    """Every pattern the published schema gives a Unified Social Credit Code (``format: uscc``)."""
+    if isinstance(node, dict):
+        if node.get("format") == "uscc":
+            yield node["pattern"]
+        for child in node.values():
+            yield from _uscc_patterns(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from _uscc_patterns(child)
+
+
+def test_every_published_uscc_pattern_refuses_the_codes_arrival_refuses():
+    """A work order naming a business by a code no authority issues passed the published schema and was refused on
+    arrival as a whole (the clues' pattern said only "18 characters of the alphabet")."""
+    import re
+
+    from jsp_common import uscc
+
+    refused = [first17 + uscc.calc_check_char(first17)  # a correct check character: only the head or division wrong
+               for first17 in ("01410100MA0000000", "Q1410100MA0000000", "99410100MA0000000", "B1410100MA0000000",
+                               "9141A100MA0000000")]
+    accepted = uscc.with_check_char("91410100MA0000000")
+    checked = 0
+    for event_type in contracts_export.published_types():
+        for pattern in _uscc_patterns(events.CATALOGUE[event_type].model_json_schema()):
+            checked += 1
+            assert re.fullmatch(pattern, accepted), event_type
+            assert not any(re.fullmatch(pattern, code) for code in refused), (event_type, pattern)
+    assert checked > 10

@@ -47,7 +47,7 @@ def _division_or_blank(schema: dict) -> None:
 
 
 def _uscc_or_blank(schema: dict) -> None:
-    schema["anyOf"] = [{"type": "string", "pattern": f"^[{uscc.ALPHABET}]{{18}}$", "format": "uscc"},
+    schema["anyOf"] = [{"type": "string", "pattern": uscc.schema_pattern(), "format": "uscc"},
                        {"type": "string", "pattern": r"^\s*$"}, {"type": "null"}]
 EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=clock.TZ)
 CLOCK_SKEW = timedelta(hours=1)  # the sender's clock may run ahead of ours by this much

@@ -81,8 +81,7 @@ def _check_past_moment(value: datetime) -> datetime:
 
 
 def _uscc_schema(schema: dict) -> None:
-    a = uscc_mod.ALPHABET  # positions 1-2 an authority and its entity type; 3-8 the division code: digits
-    schema.update(pattern=f"^{uscc_mod.head_pattern()}[0-9]{{6}}[{a}]{{10}}$", format="uscc")
+    schema.update(pattern=uscc_mod.schema_pattern(), format="uscc")
 
 
 def _division_schema(schema: dict) -> None:
