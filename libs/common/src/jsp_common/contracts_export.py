@@ -81,7 +81,9 @@ ENVELOPE_SCHEMA = {
         "time": {"type": "string", "format": "date-time", "description": "RFC 3339, with its offset."},
         "subject": {"type": "string", **_limits("subject")},
         "datacontenttype": {"type": "string", "const": "application/json"},
+        "dataschema": {"type": "string", "format": "uri", "description": "Optional: where the data's schema is."},
         "traceparent": {"type": "string", "description": "W3C trace context."},
+        "tracestate": {"type": "string", "description": "W3C trace context (vendor state), optional."},
         "data": {"type": "object"},
     },
 }

@@ -97,7 +97,8 @@ def test_the_asyncapi_document_has_no_yaml_aliases_for_a_java_reader():
 
 def test_the_document_refuses_what_the_consumers_refuse():
     """A non-Python sender checking its messages against the document alone: an envelope id longer than the
-    consumers take, one without its specversion or of another content type, a USCC with a letter in its division
+    consumers take, one without its specversion or data or of another content type, a dataschema or tracestate that
+    is not text, a USCC with a letter in its division
     code, or an industry class with another section's letter, is refused there too, not only on arrival; a class
     with its own section's letter is taken by both."""
     import jsonschema
@@ -111,7 +112,9 @@ def test_the_document_refuses_what_the_consumers_refuse():
             "time": "2026-03-02T09:00:00+08:00", "data": {}}
     assert envelope.is_valid(good) and Envelope.model_validate(good)
     for bad in ({**good, "id": "i" * 201}, {**good, "source": ""}, {**good, "subject": "s" * 501},
-                {k: v for k, v in good.items() if k != "specversion"}, {**good, "datacontenttype": "text/plain"}):
+                {k: v for k, v in good.items() if k != "specversion"}, {**good, "datacontenttype": "text/plain"},
+                {**good, "dataschema": {"href": "https://example.org/s.json"}}, {**good, "tracestate": 5},
+                {k: v for k, v in good.items() if k != "data"}, {**good, "data": None}):
         assert not envelope.is_valid(bad)
         with pytest.raises(EnvelopeError):
             Envelope.from_bytes(json.dumps(bad).encode())
