@@ -191,3 +191,16 @@ def test_every_published_uscc_pattern_refuses_the_codes_arrival_refuses():
             assert re.fullmatch(pattern, accepted), event_type
             assert not any(re.fullmatch(pattern, code) for code in refused), (event_type, pattern)
     assert checked > 10
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "NaN", "Infinity"])
+def test_a_reading_that_is_no_finite_number_is_refused_with_its_field(value):
+    """1e400 is valid JSON and was read as infinity: a breach of every threshold, an urgent clue saying "最高inf%LEL"
+    (and NaN, not JSON at all, was taken too)."""
+    from pydantic import ValidationError
+    from jsp_testkit import samples
+
+    raw = json.dumps({**_READING, "uscc": samples.new_uscc(), "value": 0}).replace('"value": 0', f'"value": {value}')
+    with pytest.raises(ValidationError) as refused:
+        events.model_for("monitoring.device.reading-recorded.v1").model_validate_json(raw)
+    assert [e["loc"] for e in refused.value.errors()] == [("value",)]

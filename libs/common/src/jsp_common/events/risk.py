@@ -82,7 +82,9 @@ class DeviceReadingRecorded(EventData):
     device_id: DeviceId
     uscc: USCC = Field(description="the entity the device is installed at")
     metric: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$", description="e.g. gas_lel, cold_chain_temp")
-    value: float = Field(description="the measured value, in ``unit``; 0 for a heartbeat")
+    value: float = Field(allow_inf_nan=False, description="the measured value, in ``unit``, a finite number (not "
+                                                           "NaN, not one beyond the 64-bit float range such as 1e400); "
+                                                           "0 for a heartbeat")
     unit: str = Field(min_length=1, max_length=16)
     kind: Literal["reading", "heartbeat"] = "reading"
     measured_at: datetime = Field(description="the device's time of the reading, with its offset; from 1970 to 2999 "
