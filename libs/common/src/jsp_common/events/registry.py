@@ -135,7 +135,8 @@ class Licence(BaseModel):
     type: ShortText = Field(description="licence type as named on the licence, e.g. 食品经营许可证")
     number: str | None = Field(None, max_length=100, pattern=NO_NUL)
     issued_on: PastDate | None = None
-    valid_until: date | None = None
+    valid_until: date | None = Field(None, description="on or after issued_on (a licence ending before it was issued "
+                                                        "is refused)")
 
     @field_validator("valid_until")
     @classmethod
@@ -160,7 +161,8 @@ class EntityRecordFields(BaseModel):
     business_scope: str = Field("", max_length=10000, pattern=NO_NUL, description="经营范围")
     licences: list[Licence] = Field(default_factory=list, max_length=100)
     established_on: PastDate = Field(description="成立日期")
-    approved_on: PastDate | None = Field(None, description="核准日期 (of the latest change)")
+    approved_on: PastDate | None = Field(None, description="核准日期 (of the latest change); on or after established_on "
+                                                         "(an earlier one is refused)")
     registration_authority: str | None = Field(None, max_length=200, pattern=NO_NUL, description="登记机关")
 
     @field_validator("approved_on")
