@@ -70,7 +70,7 @@ async def send_dead_letters(producer: EventProducer, letters: Sequence[Refusal],
     too large), one at a time, each waited for (one already through may be sent again)."""
     dlqs = [dead_letter_topic(letter.delivery.topic, group, env_prefix) for letter in letters]
     acks, _ = await producer.send_all([
-        (dlq, letter.delivery.key_str, letter.delivery.value or b"",
+        (dlq, letter.delivery.key, letter.delivery.value or b"",  # the key's bytes as they came
          dead_letter_headers(letter.delivery, group, letter.reason, letter.details))
         for letter, dlq in zip(letters, dlqs)])
     through = next((i for i, ack in enumerate(acks) if ack is None), len(acks))
@@ -114,7 +114,7 @@ async def _send_one(producer: EventProducer, letter: Refusal, dlq: str, *, group
     delay = backoff_initial_s
     while True:
         try:
-            await producer.send(dlq, value, key=d.key_str, headers=headers)
+            await producer.send(dlq, value, key=d.key, headers=headers)
             break
         except MessageSizeTooLargeError:
             value = b""

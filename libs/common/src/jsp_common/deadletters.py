@@ -41,9 +41,13 @@ REDRIVE_HEADERS = ("redrive.from", "redrive.by", "redrive.at", "redrive.note")
 class DeadLetter:
     topic: str
     offset: int
-    key: str | None
+    key: bytes | None  # as the original message had it (a Java LongSerializer's eight bytes are no text)
     value: bytes
     headers: tuple[tuple[str, bytes], ...]
+
+    @property
+    def key_text(self) -> str | None:
+        return self.key.decode(errors="replace") if self.key is not None else None
 
     def header(self, name: str) -> str | None:
         found = [v for k, v in self.headers if k == name]
@@ -100,7 +104,7 @@ class DeadLetter:
         topic, partition, offset = self.original
         return {"dead_letter": self.address, "failed_at": self.failed_at.isoformat() if self.failed_at else None,
                 "group": self.group, "reason": self.reason, "original": f"{topic}/{partition}@{offset}",
-                "event_type": self.event_type, "event_id": self.event_id, "key": self.key,
+                "event_type": self.event_type, "event_id": self.event_id, "key": self.key_text,
                 "redriven_before": self.header("redrive.from")}
 
 
@@ -177,7 +181,7 @@ async def read(names: Iterable[str], *, only: Filter = Filter(), at: dict[str, i
                 for r in (await c.getmany(tp, timeout_ms=1000)).get(tp, []):
                     if r.offset >= end:
                         break
-                    dl = DeadLetter(tp.topic, r.offset, r.key.decode(errors="replace") if r.key else None,
+                    dl = DeadLetter(tp.topic, r.offset, r.key,
                                     r.value or b"", tuple((k, v) for k, v in (r.headers or ())))
                     if only.matches(dl):
                         out.append(dl)

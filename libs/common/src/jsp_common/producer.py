@@ -23,8 +23,12 @@ log = get_logger(__name__)
 _FATAL = (OutOfOrderSequenceNumber, UnknownProducerId, ProducerFenced)
 
 Headers = list[tuple[str, bytes]]
-# One message for enqueue_all: topic, key, value, headers.
-Message = tuple[str, "str | None", bytes, Headers]
+# One message for enqueue_all: topic, key (text, or bytes as another system sent it), value, headers.
+Message = tuple[str, "str | bytes | None", bytes, Headers]
+
+
+def _key_bytes(key: str | bytes | None) -> bytes | None:
+    return key.encode() if isinstance(key, str) else key
 
 
 _CONTENT_TYPE = CONTENT_TYPE.encode()
@@ -98,14 +102,14 @@ class EventProducer:
         with contextlib.suppress(Exception):  # no flush: what it holds is sent again through the new producer
             await asyncio.wait_for(_close_unflushed(failed), 10)
 
-    async def enqueue(self, topic: str, value: bytes, *, key: str | None = None,
+    async def enqueue(self, topic: str, value: bytes, *, key: str | bytes | None = None,
                       headers: Iterable[tuple[str, bytes]] = (), partition: int | None = None) -> Pending:
         """Hand one message to the producer's buffer; pass what it returns to :meth:`delivered` for the broker's
         ack. ``partition``: a given one instead of the key's (a re-drive to where it was)."""
         if self._started and self._sender_stopped():
             await self.renew(self._producer, "its sender stopped")
         producer = self._producer
-        future = await producer.send(topic, value=value, key=key.encode() if key is not None else None,
+        future = await producer.send(topic, value=value, key=_key_bytes(key),
                                      headers=list(headers), partition=partition)
         return Pending(producer, future)
 
@@ -126,7 +130,7 @@ class EventProducer:
             if key is None:  # no key: the client's choice among the available partitions
                 key_bytes, partition = None, producer._partition(topic, None, None, None, None, value)
             else:
-                key_bytes = key.encode()
+                key_bytes = _key_bytes(key)
                 partition = self._partitioner.partition(key_bytes, partitions[topic])
             builders = batches.get((topic, partition))
             if builders is None:
@@ -175,7 +179,7 @@ class EventProducer:
         acks = [p.future.result() if p.acknowledged else None for p in pending]
         return acks + [None] * (len(messages) - len(acks)), failure
 
-    async def send(self, topic: str, value: bytes, *, key: str | None = None,
+    async def send(self, topic: str, value: bytes, *, key: str | bytes | None = None,
                    headers: Iterable[tuple[str, bytes]] = (), partition: int | None = None) -> RecordMetadata:
         """Send one message and wait for the broker's ack (acks=all)."""
         [meta] = await self.delivered([await self.enqueue(topic, value, key=key, headers=headers, partition=partition)])

@@ -96,7 +96,7 @@ async def test_dead_letters_are_listed_redriven_after_a_fix_recorded_and_applied
     by_id = {dl.event_id: dl for dl in letters}
     rule = by_id[sent["wait-rule"].id]
     assert rule.reason == "waiting for the rule set" and rule.details == {"counter": counters["wait-rule"]}
-    assert rule.group == GROUP and rule.event_type == Counted.event_type and rule.key == counters["wait-rule"]
+    assert rule.group == GROUP and rule.event_type == Counted.event_type and rule.key_text == counters["wait-rule"]
     original_topic, partition, offset = rule.original
     assert original_topic == topic and offset >= 0
     [junk] = [dl for dl in letters if dl.event_id is None]
@@ -155,7 +155,7 @@ def test_a_filter_selects_by_reason_type_id_and_time():
 
     from jsp_common import clock
     at = clock.now()
-    dl = deadletters.DeadLetter("t.dlq.g", 3, "k", new_envelope(type=Counted.event_type, source="/t", subject="s",
+    dl = deadletters.DeadLetter("t.dlq.g", 3, b"k", new_envelope(type=Counted.event_type, source="/t", subject="s",
                                                                  data={"counter": "c"}).to_bytes(),
                                 (("dlq.reason", b"schema-invalid: uscc"), ("dlq.failed_at", at.isoformat().encode())))
     F = deadletters.Filter
@@ -194,7 +194,7 @@ async def test_an_entitys_dead_letters_redriven_together_go_back_in_their_order_
 
 
 async def _dead_of(bootstrap: str, dlq: str, key: str, n: int):
-    found = [dl for dl in await deadletters.read([dlq], bootstrap_servers=bootstrap) if dl.key == key]
+    found = [dl for dl in await deadletters.read([dlq], bootstrap_servers=bootstrap) if dl.key_text == key]
     return found if len(found) >= n else None
 
 
@@ -223,3 +223,18 @@ async def test_a_redrive_that_cannot_be_recorded_sends_nothing_and_unreadable_le
                            and m.envelope.data["event_id"] == "i" * 200, what="its record")
     assert [(c.value, c.partition, c.headers["redrive.by"]) for c in copies] == \
         [(b"{not json", letter.original[1], b"ops-sun")]      # the refused re-drives sent nothing
+
+
+async def test_a_dead_letter_keeps_its_messages_key_byte_for_byte(setup, bootstrap):
+    """A Java system's LongSerializer key (eight bytes, no text): the dead letter carried it decoded and encoded
+    again (00 ... C8 became 00 ... EF BF BD), so the original key was lost and a re-drive sent another one."""
+    topic, dlq, _, producer = setup
+    key = b"\x00\x00\x00\x00\x00\x00\x00\xc8"
+    marker = unique("not-json").encode()
+    await producer.send(topic, marker, key=key)
+    [letter] = await wait_until(lambda: _letters_of(bootstrap, dlq, marker), what="the message dead-lettered")
+    assert letter.key == key and letter.reason.startswith("not JSON")
+
+
+async def _letters_of(bootstrap: str, dlq: str, value: bytes):
+    return [dl for dl in await deadletters.read([dlq], bootstrap_servers=bootstrap) if dl.value == value] or None
