@@ -166,6 +166,28 @@ async def test_unknown_device_and_wrong_unit_go_to_the_dead_letter_topic(service
     assert await service.standing(uscc) is None
 
 
+async def test_a_reading_not_keyed_by_its_device_goes_to_the_dead_letter_topic(service, bootstrap):
+    """A gas reading sent without a key (kcat without -K) or under another key lands on any partition, where it
+    would be applied out of order with the device's other readings: an 80 %LEL leak applied after a later 3 %LEL
+    reading was counted as late and lost unseen. It is refused with the reason, and changes nothing."""
+    from risk.adapters import monitoring as mon
+
+    uscc, device = new_uscc(), unique("gd")
+    await service.client.put(f"/devices/{device}", headers=OFFICE, json={"uscc": uscc, "metric": "gas_lel"})
+    now = clock.now()
+    async with tail(bootstrap, DLQ) as t:
+        await service.send(READINGS, "monitoring.device.reading-recorded.v1", reading(device, uscc, 80, now), None)
+        await service.send(READINGS, "monitoring.device.reading-recorded.v1", reading(device, uscc, 80, now), uscc)
+        dead = await t.wait_for(lambda m: device in m.headers["dlq.reason"].decode(), count=2)
+    reasons = {m.key: m.headers["dlq.reason"].decode() for m in dead}  # each with its key as it arrived
+    assert set(reasons) == {None, uscc}
+    assert reasons[None].startswith(f"reading of device {device} sent with no key: the key must be the device_id")
+    assert reasons[uscc].startswith(f"reading of device {device} sent with key '{uscc}': the key must be the device_id")
+    async with service.deps.db.transaction() as s:
+        assert (await mon.devices_with_windows(s, [device]))[device][1] is None
+    assert await service.standing(uscc) is None
+
+
 async def test_overlapping_thresholds_are_refused_and_change_nothing(service):
     before = (await service.client.get("/models/current", headers=OFFICE)).json()
     doc = before["model"]

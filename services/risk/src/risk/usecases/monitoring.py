@@ -39,8 +39,15 @@ def _due(w: win.Window, p: MetricProfile, partition: int | None = None
     return w, due, silent, partition
 
 
-def problem_with(r: DeviceReadingRecorded, reg: dict | None, model: RiskModel) -> str | None:
-    """Why a reading cannot be evaluated (dead-lettered with this reason), or None."""
+def problem_with(r: DeviceReadingRecorded, key: str | None, reg: dict | None, model: RiskModel) -> str | None:
+    """Why a reading cannot be evaluated (dead-lettered with this reason), or None. ``key``: the message's Kafka key,
+    which must be the device id (the topic's key): a device's readings on other partitions would be applied out of
+    order, and a reading older than its device's open window counts for nothing (a leak applied after a later
+    reading would be lost unseen)."""
+    if key != r.device_id:
+        sent = "no key" if key is None else f"key {key!r}"
+        return (f"reading of device {r.device_id} sent with {sent}: the key must be the device_id "
+                f"({r.device_id!r}), so that a device's readings stay on one partition, in order (kcat: -K)")
     if reg is None:
         return f"unknown device {r.device_id}: register it to its entity first (PUT /risk/devices/{r.device_id})"
     if reg["uscc"] != r.uscc:
@@ -71,7 +78,7 @@ async def readings(deps: Deps, contexts: list[HandlerContext]) -> None:
         r: DeviceReadingRecorded = c.data  # type: ignore[assignment]
         d = c.delivery
         reg, stored = known.get(r.device_id, (None, None))
-        reason = problem_with(r, reg, model)
+        reason = problem_with(r, d.key_str, reg, model)
         if reason is not None:
             c.dead_letter(reason)  # dead-lettered again if redelivered: the reason does not depend on state
             continue
