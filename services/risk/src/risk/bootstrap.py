@@ -36,7 +36,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
         runtime.add_consumer(group=settings.indicators_group, topics=subscriptions.INDICATOR_TOPICS, handlers={},
                              batch_handlers=subscriptions.indicator_handlers(deps),
                              wanted=subscriptions.INDICATOR_WANTED)
-        # No inbox row per reading: the windows' partition offsets de-duplicate (usecases/monitoring.py).
+        # No inbox row per reading: the windows' partition offsets de-duplicate redeliveries, and each open window the
+        # event ids of the readings it counted (usecases/monitoring.py).
         runtime.add_consumer(group=settings.monitoring_group, topics=subscriptions.MONITORING_TOPICS, handlers={},
                              batch_handlers=subscriptions.monitoring_handlers(deps), inbox=False)
     if periodic:

@@ -145,6 +145,40 @@ async def test_registering_a_device_again_unchanged_keeps_its_open_window(servic
     assert await window() is None
 
 
+async def test_a_reading_sent_again_under_its_id_counts_once(service):
+    """A platform resends a cold-chain reading of -10 °C after a timeout, twice: the same event, under its id, at
+    later offsets. It is one reading beyond -18 °C, not the three in one window that make an excursion: the window
+    closes in range and nothing is observed (sent three times, it raised an out-of-range observation)."""
+    from jsp_common.envelope import new_envelope
+    from risk.adapters import monitoring as mon
+    from jsp_testkit.testing import wait_until
+
+    uscc, device = new_uscc(), unique("cc")
+    assert (await service.client.put(f"/devices/{device}", headers=OFFICE,
+                                     json={"uscc": uscc, "metric": "cold_chain_temp"})).status_code == 200
+    now = clock.now()
+    start = datetime.fromtimestamp((now.timestamp() - 3600) // 1800 * 1800, tz=now.tzinfo)  # a window an hour ago
+
+    def cold(value: float, seconds: int) -> dict:
+        return reading(device, uscc, value, start + timedelta(seconds=seconds), unit="degC", metric="cold_chain_temp")
+
+    async def window(seen_at: datetime):
+        async with service.deps.db.transaction() as s:
+            w = (await mon.devices_with_windows(s, [device]))[device][1]
+        return w if w is not None and w.last_seen == seen_at else None
+
+    resent = new_envelope(type="monitoring.device.reading-recorded.v1", source="/test", data=cold(-10, 60))
+    for _ in range(3):
+        await service.producer.send_and_wait(READINGS, resent.to_bytes(), key=device.encode())
+    await send_reading(service, cold(-25, 120))  # a reading of its own after the copies
+    w = await wait_until(lambda: window(start + timedelta(seconds=120)), what="the readings applied")
+    assert (w.readings, w.breaches) == (2, 1)
+
+    await send_reading(service, cold(-25, 1810))  # the next window's first reading closes this one, in range
+    await wait_until(lambda: window(start + timedelta(seconds=1810)), what="the window closed")
+    assert await service.standing(uscc) is None  # nothing observed about the entity
+
+
 async def test_unknown_device_and_wrong_unit_go_to_the_dead_letter_topic(service, bootstrap):
     uscc, device = new_uscc(), unique("gd")
     await service.client.put(f"/devices/{device}", headers=OFFICE, json={"uscc": uscc, "metric": "gas_lel"})

@@ -8,7 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from jsp_common.events.clues import ClueSubmitted
 from jsp_common.events.risk import DeviceReadingRecorded
-from risk.domain.windows import Window, apply, clue_ref, due, flush, new_window, silent
+from risk.domain.windows import Window, apply, clue_ref, due, flush, new_window, reading_ref, silent
 
 T0 = datetime(2026, 3, 2, 2, 0, 0, tzinfo=timezone.utc)
 
@@ -36,6 +36,27 @@ def test_readings_in_range_close_nothing_and_late_readings_are_counted_only(star
     gas = starter.metric("gas_lel")
     w, closed = feed(gas, [(5, T0), (10, T0 + timedelta(seconds=70)), (80, T0 + timedelta(seconds=10))])
     assert closed == [] and w.late == 1 and w.breaches == 0
+
+
+def test_a_reading_sent_again_under_its_id_counts_once(starter):
+    """A cold-chain reading of -10 °C resent twice under its event id is one reading beyond the limit, not the
+    three in one window that make an excursion; another reading at the same time counts, and the next window
+    starts with nothing seen."""
+    cold = starter.metric("cold_chain_temp")  # -18 °C, three readings beyond it in 30 minutes
+    now = T0 + timedelta(days=1)
+    w = new_window("cc-1", T0, cold)
+    for _ in range(3):
+        w, done = apply(w, cold, value=-10, at=T0, heartbeat=False, now=now, ref=reading_ref("ev-1"))
+        assert done is None
+    assert (w.readings, w.breaches, w.seen) == (1, 1, (reading_ref("ev-1"),))
+    w, _ = apply(w, cold, value=-11, at=T0, heartbeat=False, now=now, ref=reading_ref("ev-2"))
+    assert (w.readings, w.breaches) == (2, 2)
+    w, done = apply(w, cold, value=-25, at=T0 + timedelta(seconds=1800), heartbeat=False, now=now,
+                    ref=reading_ref("ev-3"))
+    assert done is None and w.seen == (reading_ref("ev-3"),) and w.readings == 1
+    w, _ = apply(w, cold, value=-10, at=T0, heartbeat=False, now=now, ref=reading_ref("ev-1"))  # the old window's
+    assert (w.readings, w.late) == (1, 1)
+    assert reading_ref("ev-1") != reading_ref("ev-2") and -2**63 <= reading_ref("x" * 200) < 2**63
 
 
 def test_a_device_clock_set_right_after_running_ahead_is_evaluated_again(starter):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, tuple_
@@ -18,7 +18,8 @@ WINDOW_COLUMNS = tuple(f.name for f in fields(Window))
 
 
 def _window(row) -> Window:
-    return Window(**{c: row[c] for c in WINDOW_COLUMNS})
+    w = Window(**{c: row[c] for c in WINDOW_COLUMNS})
+    return replace(w, seen=tuple(w.seen))  # an array comes as a list
 
 
 def _columns(w: Window) -> dict:

@@ -148,6 +148,8 @@ device_windows = Table(
     Column("last_clue_at", DateTime(timezone=True)),
     Column("silent_since", DateTime(timezone=True)),
     Column("late", Integer, nullable=False, server_default=text("0")),
+    # the readings the window counted, by a digest of their event ids: a copy of one (a resend) counts once
+    Column("seen", ARRAY(BIGINT), nullable=False, server_default=text("'{}'")),
     Column("due_at", DateTime(timezone=True)),     # when the window ends (null while it has no reading)
     Column("silent_at", DateTime(timezone=True)),  # when the device counts as silent without a message
     Column("partition", Integer),                  # the readings partition its messages come on

@@ -6,8 +6,9 @@ zone, ``jsp_common.clock.TZ``: a daily window runs from midnight to midnight, 3-
 window updates its counters; a reading of a later window closes the open one first; a reading older than
 the open window is late and only counted as such. A closed window with at least ``min_breaches`` readings
 beyond the limit is out of range: one observation for the entity, and a clue when its worst value reaches
-``clue_at`` (at most once per ``clue_cooldown_s`` per device). No per-reading state survives the window:
-only the counters below.
+``clue_at`` (at most once per ``clue_cooldown_s`` per device). A copy of a reading the open window counted (the
+same event id, resent by a platform after a timeout) is skipped; a copy of an older window's reading is late. No
+per-reading state survives the window: only the counters below and the digests of the readings it counted.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Window:
     last_clue_at: datetime | None = None
     silent_since: datetime | None = None  # set once a missed heartbeat was observed, until the next message
     late: int = 0
+    seen: tuple[int, ...] = ()       # the readings counted in this window, by ``reading_ref`` of their event id
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ class Closed:
     breaches: int
     worst: float
     raise_clue: bool
+
+
+def reading_ref(event_id: str) -> int:
+    """What a window keeps of a reading it counted: a 64-bit digest of its event id (eight bytes a reading, however
+    long the id; two of one device's readings in one window sharing one is beyond any real chance)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def window_start(at: datetime, window_s: int) -> datetime:
@@ -80,13 +88,16 @@ def close(w: Window, profile: MetricProfile) -> Closed | None:
     return Closed(w.device_id, w.start, end, w.readings, w.breaches, w.worst, clue)
 
 
-def apply(w: Window, profile: MetricProfile, *, value: float, at: datetime, heartbeat: bool, now: datetime
-          ) -> tuple[Window, Closed | None]:
+def apply(w: Window, profile: MetricProfile, *, value: float, at: datetime, heartbeat: bool, now: datetime,
+          ref: int | None = None) -> tuple[Window, Closed | None]:
     """Add one reading (or heartbeat) of the device, arriving at ``now``; returns its window now and a window it
-    closed, if any. A reading older than the open window is late, unless the open window is ahead of ``now`` and
-    the reading is not: the device's clock ran ahead (once, or for a while) and was set right, so the open
-    window ends and its windows follow its clock again (else every reading from then on was late, and the
-    device was never evaluated again)."""
+    closed, if any. ``ref``: the reading's ``reading_ref``; a reading the open window counted already (the same
+    event sent again) changes nothing. A reading older than the open window is late, unless the open window is
+    ahead of ``now`` and the reading is not: the device's clock ran ahead (once, or for a while) and was set right,
+    so the open window ends and its windows follow its clock again (else every reading from then on was late, and
+    the device was never evaluated again)."""
+    if ref is not None and ref in w.seen:
+        return w, None
     start = window_start(at, profile.window_s)
     # Before the open window: late. A window opened before windows were aligned to local midnight (a UTC-aligned one
     # open when the service was upgraded) takes the readings of its span, and the first of a later window closes it.
@@ -106,7 +117,8 @@ def apply(w: Window, profile: MetricProfile, *, value: float, at: datetime, hear
         return replace(w, last_seen=seen, silent_since=None), closed
     breach = profile.breaches(value, profile.limit)
     return replace(w, last_seen=seen, silent_since=None, readings=w.readings + 1, breaches=w.breaches + breach,
-                   worst=_worse(profile, w.worst, value) if breach else w.worst), closed
+                   worst=_worse(profile, w.worst, value) if breach else w.worst,
+                   seen=w.seen if ref is None else (*w.seen, ref)), closed
 
 
 def due(w: Window, profile: MetricProfile, now: datetime, grace_s: float) -> bool:

@@ -7,7 +7,9 @@ transaction, issued through the context of the reading that closed the window (o
 scan closes, under ids derived from the device and the window's start), so their ids do not depend on how the
 readings were cut into polls. A reading at or below the stored offset was applied before a crash and is
 skipped, so a kill -9 at any point neither loses nor repeats an alert; no inbox row or database write per
-reading.
+reading. A copy of a reading sent again under its event id (a platform's resend after a timeout, at a later
+offset) is skipped too: each open window keeps a digest of the ids of the readings it counted
+(``windows.reading_ref``), and a copy of an older window's reading is late.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ async def readings(deps: Deps, contexts: list[HandlerContext]) -> None:
         w = open_windows[r.device_id][0] if r.device_id in open_windows else \
             stored or win.new_window(r.device_id, r.measured_at, profile)
         w, done = win.apply(w, profile, value=r.value, at=r.measured_at, heartbeat=r.kind == "heartbeat",
-                            now=now)
+                            now=now, ref=win.reading_ref(c.envelope.id))
         open_windows[r.device_id] = (w, profile, d.partition)
         if done is not None:
             closed.append((c, reg, profile, done))
