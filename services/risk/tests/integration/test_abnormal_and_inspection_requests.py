@@ -13,12 +13,13 @@ from risk.usecases import scoring
 
 ALERTS = "risk.alerts.v1"
 LISTINGS = "market.abnormal-operations.v1"
+LISTINGS_DLQ = "market.abnormal-operations.v1.dlq.risk.indicators"
 REQUESTS = "risk.inspection-requests.v1"
 SAMR, NHC = "samr-410100", "nhc-410100"
 
 
-async def list_abnormal(service, uscc: str) -> str:
-    listing = unique("AB")
+async def list_abnormal(service, uscc: str, listing: str | None = None) -> str:
+    listing = listing or unique("AB")
     await service.send(LISTINGS, "market.abnormal-operation.listed.v1", {
         "listing_id": listing, "uscc": uscc, "cause": "not_at_registered_address",
         "listed_on": clock.today().isoformat(), "authority": "郑州市金水区市场监督管理局",
@@ -74,6 +75,55 @@ async def test_a_listing_in_the_abnormal_operation_directory_counts_until_its_re
         assert closed[0].envelope.data["alert_id"] == raised["alert_id"]
     standing = await service.standing(uscc)
     assert standing["score"] == 0 and standing["counts"] == {"not_inspected_year": 1.0}
+
+
+async def observed_refs(service, uscc: str) -> set[str]:
+    from sqlalchemy import select
+    from risk.adapters.tables import observations
+    async with service.deps.db.transaction() as s:
+        return set((await s.execute(select(observations.c.ref).where(observations.c.uscc == uscc))).scalars())
+
+
+async def test_a_removal_that_comes_before_its_listing_is_kept(service):
+    """The bureau's removal is applied before its listing (sent unkeyed, a replay): the listing, when it comes, does
+    not count (it counted for the indicator's 3650 days, the removal lost). A listing after it counts."""
+    from jsp_testkit.testing import wait_until
+
+    uscc, early, later = new_uscc(), unique("AB"), unique("AB")
+    await service.entity(uscc, [SAMR])
+    await remove_abnormal(service, uscc, early)
+    await list_abnormal(service, uscc, early)
+    await list_abnormal(service, uscc, later)  # the same partition, after them
+
+    async def later_counted() -> bool:
+        return f"abnormal:{later}" in await observed_refs(service, uscc)
+    await wait_until(later_counted, what="the later listing counted")
+    assert f"abnormal:{early}" not in await observed_refs(service, uscc)
+    assert (await service.standing(uscc))["counts"]["abnormal_operation"] == 1.0
+
+
+async def test_a_listing_or_removal_naming_another_entity_goes_to_the_dead_letter_topic(service, bootstrap):
+    """B's removal under A's listing id removed A's listing; B's listing under it was dropped unseen. Both are
+    refused with the reason, and A's listing still counts."""
+    a, b = new_uscc(), new_uscc()
+    await service.entity(a, [SAMR])
+    async with tail(bootstrap, ALERTS, LISTINGS_DLQ) as t:
+        listing = await list_abnormal(service, a)
+        await t.wait_for(of_type("risk.alert.raised.v1", uscc=a, level="blue"))
+        await remove_abnormal(service, b, listing)
+        await list_abnormal(service, b, listing)
+        dead = await t.wait_for(lambda m: m.topic == LISTINGS_DLQ and m.key == b, count=2)
+    reasons = {m.envelope.type: m.headers["dlq.reason"].decode() for m in dead}
+    assert reasons["market.abnormal-operation.removed.v1"] == (
+        f"listing {listing} belongs to entity {a}, not {b}: a removal names the listing_id and the uscc of the "
+        "listing it ends")
+    assert reasons["market.abnormal-operation.listed.v1"].startswith(
+        f"listing_id {listing} is held by a listing of entity {a}, not {b}: a listing_id names one listing of one "
+        "entity")
+    assert (await service.standing(a))["counts"]["abnormal_operation"] == 1.0
+    assert await service.standing(b) is None
+    assert [m for m in t.received if m.topic == ALERTS and m.envelope.data.get("uscc") == a
+            and m.envelope.type != "risk.alert.raised.v1"] == []  # A's alert stands
 
 
 async def test_an_orange_alert_asks_the_responsible_departments_for_a_targeted_inspection(service, bootstrap):

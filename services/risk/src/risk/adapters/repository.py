@@ -4,10 +4,11 @@ caller's transaction; alerts: ``alert_rows``). Rows are plain dicts by column na
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (DateTime, Float, Integer, Text, bindparam, case, delete, func, insert, literal, literal_column, select, text, update)
+from sqlalchemy import (DateTime, Float, Integer, Text, bindparam, case, delete, func, insert, literal, literal_column,
+                        select, text, tuple_, update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,7 @@ from jsp_common.unnest import unnest_insert
 
 from ..domain.model import RiskModel
 from ..domain.scoring import Observation
-from .tables import class_history, entities, job_runs, model_versions, observations, standings
+from .tables import abnormal_listings, class_history, entities, job_runs, model_versions, observations, standings
 
 # ------------------------------------------------------------------ models
 
@@ -84,14 +85,33 @@ async def keep_observations_analysed(session: AsyncSession, growth: statistics.G
     await statistics.keep_analysed(session, observations.name, growth, written)
 
 
-async def remove_observations(session: AsyncSession, refs: list[str]) -> list[str]:
-    """Take away the observations of these source facts (a listing ended: its reference names it alone), under
-    whichever indicators counted them, in the model in force or not. Returns the USCCs that lost one."""
-    if not refs:
+async def remove_observations(session: AsyncSession, facts: list[tuple[str, str]]) -> list[str]:
+    """Take away the observations of these source facts, (USCC, reference) (a listing ended: its reference names it
+    alone), under whichever indicators counted them, in the model in force or not. Returns the USCCs that lost one."""
+    if not facts:
         return []
-    res = await session.execute(delete(observations).where(observations.c.ref.in_(refs))
+    res = await session.execute(delete(observations).where(tuple_(observations.c.uscc, observations.c.ref).in_(facts))
                                 .returning(observations.c.uscc))
     return sorted(set(res.scalars()))
+
+
+async def abnormal_listing(session: AsyncSession, listing_id: str, uscc: str) -> dict:
+    """The abnormal-operation listing ``listing_id``, locked: the entity it belongs to, when it was listed and
+    removed; recorded as ``uscc``'s (neither listed nor removed yet) when not known."""
+    await session.execute(pg_insert(abnormal_listings).values(listing_id=listing_id, uscc=uscc)
+                          .on_conflict_do_nothing())
+    q = select(abnormal_listings).where(abnormal_listings.c.listing_id == listing_id)
+    row = await first_row(session, q, for_update=True)
+    assert row is not None
+    return row
+
+
+async def mark_abnormal_listing(session: AsyncSession, listing_id: str, *, listed_on: date | None = None,
+                                removed_on: date | None = None) -> None:
+    """Record that a listing was made or removed (the first date of each is kept: a copy changes nothing)."""
+    t = abnormal_listings
+    await session.execute(update(t).where(t.c.listing_id == listing_id).values(
+        listed_on=func.coalesce(t.c.listed_on, listed_on), removed_on=func.coalesce(t.c.removed_on, removed_on)))
 
 
 async def observations_of(session: AsyncSession, uscc: str, since: datetime) -> list[Observation]:

@@ -1,7 +1,7 @@
 """The risk service's own tables (its database only)."""
 
-from sqlalchemy import (Boolean, Column, DateTime, Float, Index, Integer, MetaData, PrimaryKeyConstraint, Table,
-                        Text, UniqueConstraint, func, text)
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, PrimaryKeyConstraint,
+                        Table, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT, JSONB
 
 from jsp_common import replica
@@ -33,6 +33,17 @@ observations = Table(
     Column("amount", Float, nullable=False, server_default=text("1")),
     UniqueConstraint("indicator", "ref", name="observations_ref"),
     Index("observations_entity", "uscc", "at"),
+)
+
+# Listings in the abnormal-operation directory (经营异常名录) and their removals, by the bureau's listing id: the entity
+# each belongs to (a listing or removal naming another entity is refused), when listed (null: its removal came first)
+# and when removed (a listing removed before it arrived is not counted).
+abnormal_listings = Table(
+    "abnormal_listings", metadata,
+    Column("listing_id", Text, primary_key=True),
+    Column("uscc", Text, nullable=False),
+    Column("listed_on", Date),
+    Column("removed_on", Date),
 )
 
 # Each entity's current standing: score, level, what it is made of, credit class and its inputs.

@@ -2,7 +2,11 @@
 inspection results (inspection.results.v1: failed items, not found at the address, and the inspection itself
 for the time since the last one), listings in the abnormal-operation directory (market.abnormal-operations.v1;
 a removal takes the listing's observation away). A poll's events are recorded and their entities re-scored
-together (one statement per step)."""
+together (one statement per step).
+
+Listings and removals are matched by listing id and entity (``abnormal_listings``): a removal of another entity's
+listing, and a listing under an id another entity's listing holds, are dead-lettered with the reason; a removal
+that comes before its listing (sent unkeyed, a replay) is kept, and the listing, when it comes, is not counted."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from jsp_common import clock
 from jsp_common.consumer import HandlerContext, in_rounds
 from jsp_common.events.clues import Channel, ClueTransitioned, Finding
 from jsp_common.events.inspection import InspectionResultPublished, ItemOutcome
-from jsp_common.events.registry import AbnormalOperationListed
+from jsp_common.events.registry import AbnormalOperationListed, AbnormalOperationRemoved
 
 from ..adapters import repository as repo
 from ..deps import Deps
@@ -78,9 +82,39 @@ def listing_ref(listing_id: str) -> str:
     return f"abnormal:{listing_id}"
 
 
+def listing_refusal(e: AbnormalOperationListed | AbnormalOperationRemoved, holder: str) -> str | None:
+    """Why a listing or removal is refused (dead-lettered with this reason), given the entity its listing id
+    belongs to; None: it belongs to the event's entity."""
+    if holder == e.uscc:
+        return None
+    if isinstance(e, AbnormalOperationRemoved):
+        return (f"listing {e.listing_id} belongs to entity {holder}, not {e.uscc}: a removal names the listing_id and "
+                f"the uscc of the listing it ends")
+    return (f"listing_id {e.listing_id} is held by a listing of entity {holder}, not {e.uscc}: a listing_id names one "
+            f"listing of one entity; send {e.uscc}'s listing under a listing_id of its own")
+
+
+async def listing_counts(c: HandlerContext) -> bool:
+    """Record a listing or removal against its listing (``abnormal_listings``); whether it takes effect: a listing
+    counts unless its removal came first; a removal takes the listing's observation away, if it has one. A listing
+    id of another entity is refused (dead-lettered) and changes nothing."""
+    e: AbnormalOperationListed | AbnormalOperationRemoved = c.data  # type: ignore[assignment]
+    held = await repo.abnormal_listing(c.session, e.listing_id, e.uscc)
+    reason = listing_refusal(e, held["uscc"])
+    if reason is not None:
+        c.dead_letter(reason)
+        return False
+    if isinstance(e, AbnormalOperationRemoved):
+        await repo.mark_abnormal_listing(c.session, e.listing_id, removed_on=e.removed_on)
+        return True
+    await repo.mark_abnormal_listing(c.session, e.listing_id, listed_on=e.listed_on)
+    return held["removed_on"] is None
+
+
 READERS = {"clues.clue.transitioned.v1": clue_transitioned, "inspection.result.published.v1": inspection_result,
            "market.abnormal-operation.listed.v1": abnormal_listed}
 REMOVALS = {"market.abnormal-operation.removed.v1"}
+LISTINGS = {"market.abnormal-operation.listed.v1", *REMOVALS}
 WANTED = {"clues.clue.transitioned.v1": observes}
 
 
@@ -94,11 +128,13 @@ async def apply(deps: Deps, contexts: list[HandlerContext]) -> None:
     for contexts_ in in_rounds(contexts, key=lambda c: c.data.uscc):  # type: ignore[attr-defined]
         rows: list[dict] = []
         departments: dict[str, list[str]] = {}
-        removed: list[str] = []
+        removed: list[tuple[str, str]] = []
         issued_by = {c.data.uscc: c for c in contexts_}  # type: ignore[attr-defined]
         for c in contexts_:
+            if c.envelope.type in LISTINGS and not await listing_counts(c):
+                continue
             if c.envelope.type in REMOVALS:
-                removed.append(listing_ref(c.data.listing_id))  # type: ignore[attr-defined]
+                removed.append((c.data.uscc, listing_ref(c.data.listing_id)))  # type: ignore[attr-defined]
                 continue
             found, named = READERS[c.envelope.type](model, c.data)  # type: ignore[arg-type]
             rows += found
