@@ -307,8 +307,31 @@ CROSS_FIELD = {("POST", "/inspection/batches"): _batch, ("POST", "/inspection/ma
                ("POST", "/risk/models"): _risk_model, ("POST", "/risk/models/dry-run"): _risk_model}
 
 
+def _with_valid_usccs(node: Any) -> Any:
+    """``node`` with every text at a ``uscc`` key (or in a list of them) that is no valid code made one, keeping what
+    it can: the coverage phase builds its values from the pattern alone (``format: uscc`` aside), and the smallest
+    match of the head pattern ('11', then zeros) has no valid check character."""
+    if isinstance(node, dict):
+        return {k: _valid_uscc(v) if k in ("uscc", "conflicts") else _with_valid_usccs(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_valid_usccs(v) for v in node]
+    return node
+
+
+def _valid_uscc(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_valid_uscc(v) for v in value]
+    if not isinstance(value, str) or len(value) != 18 or uscc.is_valid(value):
+        return value
+    body = "".join(c if c in uscc.ALPHABET else "0" for c in value[8:17])
+    return uscc.with_check_char("91410100" + body)
+
+
 @schemathesis.hook
 def map_case(ctx, case):
+    if _positive(case):  # a positive case's USCCs valid, each case its own copy (see below)
+        case.body, case.query, case.path_parameters = map(_with_valid_usccs, (case.body, case.query,
+                                                                               case.path_parameters))
     repair = CROSS_FIELD.get((case.operation.method.upper(), case.operation.path))
     if repair is not None and _positive(case):
         # The coverage phase makes its cases around one body, query and path it shares between them, and sends
