@@ -44,8 +44,12 @@ def test_a_trailing_exclusion_negates_only_the_item_it_names():
     got = RULES.evaluate(Facts("410105", "5299", scope))
     assert got.departments == ("samr-410100",) and got.domains == ("food", "medical_devices")
     assert "危险化学品" not in affirmative_scope(scope)
-    # in parentheses the exclusion covers the whole list it closes
+    # in parentheses the exclusion covers the whole list of the clause it closes, not the clauses before it
     assert RULES.evaluate(Facts("410105", "5299", "化工产品销售（危险化学品、易制毒化学品除外）")).empty
+    for scope, domain in (("日用百货销售（含预包装食品；危险化学品除外）", "food"),
+                          ("五金产品、日用品销售（含第二类医疗器械销售，危险化学品除外）", "medical_devices")):
+        got = RULES.evaluate(Facts("410105", "5299", scope))
+        assert got.departments == ("samr-410100",) and got.domains == (domain,), scope
 
 
 def test_rule_limited_to_a_city_covers_its_counties_only():

@@ -30,11 +30,12 @@ Term = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]
 MAX_TERMS = 200  # per list of a rule's match
 from jsp_common.domains import Domain
 
-# A negated clause runs from its marker to the next clause boundary. "…除外" negates what it names: the whole
-# list in parentheses ("（危险化学品、易制毒化学品除外）"), else the one item before it, back to the last 、 or
-# other separator ("预包装食品销售、危险化学品除外": the food sale still counts).
+# A negated clause runs from its marker to the next clause boundary. "…除外" negates what it names: at the end of
+# a parenthesis, the list of its last clause ("（危险化学品、易制毒化学品除外）", "（含预包装食品；危险化学品除外）": the
+# food still counts), else the one item before it, back to the last 、 or other separator
+# ("预包装食品销售、危险化学品除外": the food sale still counts).
 _NEGATED = re.compile(r"(?:不含|不得|不涉及|不包括|禁止|严禁|未经[^，,；;。）)\n]*批准)[^，,；;。）)\n]*"
-                      r"|[（(][^（()）\n]*除外"
+                      r"|(?<=[（(，,；;。])[^，,；;。（()）\n]*除外(?=[）)])"
                       r"|[^，,；;。、（(\n]*除外")
 
 
