@@ -15,7 +15,7 @@ from jsp_common.problems import Problem
 
 from ..usecases import auth
 from .fields import Text
-from .security import current_principal, public_caller, sign_in_attempt
+from .security import current_principal, public_caller
 
 router = APIRouter(tags=["authentication"])
 
@@ -66,7 +66,6 @@ async def token(request: Request,
         request.state.audit_object = username  # the account tried, on the audit log (the call has no principal)
         if not username or not password:
             raise Problem(400, "grant_type=password needs username and password")
-        await sign_in_attempt(request, username)
         async with transaction(request) as tx:
             return _answer(*await auth.token_for_password(deps, tx, username, password))
     basic_id, basic_secret = _basic(request)
@@ -75,7 +74,6 @@ async def token(request: Request,
     if not client_id or not client_secret:
         raise Problem(400, "grant_type=client_credentials needs client_id and client_secret "
                            "(form fields or HTTP Basic)")
-    await sign_in_attempt(request, client_id)
     async with transaction(request) as tx:
         return _answer(*await auth.token_for_client_secret(deps, tx, client_id, client_secret))
 
@@ -90,7 +88,6 @@ async def login(request: Request, body: LoginRequest) -> TokenResponse:
 async def signed_in(request: Request, body: LoginRequest, *, pages: bool = False) -> TokenResponse:
     """A person's token for their password; ``pages``: the token begins a session the pages keep going."""
     request.state.audit_object = body.username  # the account tried, on the audit log (the call has no principal)
-    await sign_in_attempt(request, body.username)
     async with transaction(request) as tx:
         return _answer(*await auth.token_for_password(deps_of(request), tx, body.username, body.password,
                                                       session=pages))

@@ -58,9 +58,3 @@ def require(*roles: Role):
 async def public_caller(request: Request) -> None:
     """Public routes: no token, rate-limited per address."""
     await _limit(request, "ip:" + (request.client.host if request.client else "unknown"))
-
-
-async def sign_in_attempt(request: Request, account: str) -> None:
-    """A sign-in to ``account`` (a client id or a user name) against the account's own rate limit, wherever the
-    attempts come from: guessing one account's secret from many addresses is held back as from one."""
-    await _limit(request, "sign-in:" + account)
