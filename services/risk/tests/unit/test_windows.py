@@ -8,7 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from jsp_common.events.clues import ClueSubmitted
 from jsp_common.events.risk import DeviceReadingRecorded
-from risk.domain.windows import Window, apply, clue_ref, due, flush, new_window, reading_ref, silent
+from risk.domain.windows import SEEN_KEPT, Window, apply, clue_ref, due, flush, new_window, reading_ref, silent
 
 T0 = datetime(2026, 3, 2, 2, 0, 0, tzinfo=timezone.utc)
 
@@ -57,6 +57,20 @@ def test_a_reading_sent_again_under_its_id_counts_once(starter):
     w, _ = apply(w, cold, value=-10, at=T0, heartbeat=False, now=now, ref=reading_ref("ev-1"))  # the old window's
     assert (w.readings, w.late) == (1, 1)
     assert reading_ref("ev-1") != reading_ref("ev-2") and -2**63 <= reading_ref("x" * 200) < 2**63
+
+
+def test_a_long_window_remembers_its_latest_readings_only(starter):
+    """A day-long window of a reading every two seconds kept every id: 43,200 of them, searched and copied at each
+    reading and written back every poll. It keeps the latest SEEN_KEPT, and a resend of one of them still counts
+    once."""
+    gas = starter.metric("gas_lel")
+    w = new_window("gas-9", T0, gas)
+    for i in range(3 * SEEN_KEPT):
+        w, _ = apply(w, gas, value=1, at=T0 + timedelta(seconds=i % 50), heartbeat=False, now=T0,
+                     ref=reading_ref(f"ev-{i}"))
+    assert len(w.seen) == SEEN_KEPT and w.seen[-1] == reading_ref(f"ev-{3 * SEEN_KEPT - 1}")
+    again, _ = apply(w, gas, value=1, at=T0, heartbeat=False, now=T0, ref=reading_ref(f"ev-{3 * SEEN_KEPT - 5}"))
+    assert again.readings == w.readings == 3 * SEEN_KEPT
 
 
 def test_a_device_clock_set_right_after_running_ahead_is_evaluated_again(starter):

@@ -6,8 +6,8 @@ zone, ``jsp_common.clock.TZ``: a daily window runs from midnight to midnight, 3-
 window updates its counters; a reading of a later window closes the open one first; a reading older than
 the open window is late and only counted as such. A closed window with at least ``min_breaches`` readings
 beyond the limit is out of range: one observation for the entity, and a clue when its worst value reaches
-``clue_at`` (at most once per ``clue_cooldown_s`` per device). A copy of a reading the open window counted (the
-same event id, resent by a platform after a timeout) is skipped; a copy of an older window's reading is late. No
+``clue_at`` (at most once per ``clue_cooldown_s`` per device). A copy of a reading the open window counted among
+its latest ``SEEN_KEPT`` (the same event id, resent by a platform after a timeout) is skipped; a copy of an older window's reading is late. No
 per-reading state survives the window: only the counters below and the digests of the readings it counted.
 """
 
@@ -54,6 +54,11 @@ class Closed:
     breaches: int
     worst: float
     raise_clue: bool
+
+
+# The latest readings an open window remembers by their ids: a resend arrives within seconds of its original, and a
+# day-long window of a reading every two seconds would otherwise keep (and store, every poll) 43,200 of them.
+SEEN_KEPT = 256
 
 
 def reading_ref(event_id: str) -> int:
@@ -118,7 +123,7 @@ def apply(w: Window, profile: MetricProfile, *, value: float, at: datetime, hear
     breach = profile.breaches(value, profile.limit)
     return replace(w, last_seen=seen, silent_since=None, readings=w.readings + 1, breaches=w.breaches + breach,
                    worst=_worse(profile, w.worst, value) if breach else w.worst,
-                   seen=w.seen if ref is None else (*w.seen, ref)), closed
+                   seen=w.seen if ref is None else (*w.seen[1 - SEEN_KEPT:], ref)), closed
 
 
 def due(w: Window, profile: MetricProfile, now: datetime, grace_s: float) -> bool:
