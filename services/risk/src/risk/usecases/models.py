@@ -38,8 +38,9 @@ async def get(session: AsyncSession, version: int) -> dict:
 
 
 async def save(deps: Deps, tx: Tx, model: RiskModel, *, note: str, actor: Principal) -> dict:
-    """A new version in force from now; entities are re-scored as events arrive, or all at once by
-    ``python -m risk rescore``."""
+    """A new version in force from now; entities are re-scored under it as events arrive, every entity with a
+    standing at the next daily re-scoring (``usecases/ageing``), or the whole directory at once by ``python -m risk
+    rescore``."""
     version = await repo.add_model(tx.session, model, note=note, created_by=actor.subject)
     # Forgotten once the version is committed, not before: a poll reading the model meanwhile kept the old one for
     # the cache's seconds (a device of the new version's metric refused, events scored under the old version).
