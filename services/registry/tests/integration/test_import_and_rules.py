@@ -140,6 +140,33 @@ async def test_an_import_that_assigns_or_closes_a_waiting_entity_withdraws_its_c
     assert (entity["assignment_source"], entity["responsible_departments"]) == ("rules", ["samr-410300"])
 
 
+async def test_an_import_keeps_an_office_decision_in_its_city_and_moved_elsewhere_lets_the_rules_decide(
+        registry, registry_settings, kit, tmp_path):
+    """The import kept every office decision whatever its row said: an entity the office gave to Luoyang's commerce
+    bureau that the register showed moved to Zhengzhou stayed with Luoyang's, and every later change there kept it
+    (the decision stood since the city no longer changed)."""
+    stays, moves = kit.new_uscc("410302"), kit.new_uscc("410302")
+    consulting = dict(industry_code="7215", business_scope="企业管理咨询", licences="")
+    path, rejects = tmp_path / "directory.csv", tmp_path / "rejects.csv"
+    write_csv(path, [row(stays, **consulting), row(moves, **consulting)])
+    await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
+    for code in (stays, moves):
+        case_id = await registry.fetchval("SELECT id FROM adjudication_cases WHERE uscc = $1 AND status = 'open'", code)
+        decided = await registry.call("POST", f"/adjudication/{case_id}/decision", kit.OFFICE,
+                                      json={"departments": ["mofcom-410300"]})
+        assert decided.status_code == 200, decided.text
+
+    # A food shop now, one in another district of Luoyang, the other in Zhengzhou.
+    write_csv(path, [row(stays, division_code="410303", address="河南省洛阳市西工区中州中路1号", approved_on="2020-01-01"),
+                     row(moves, division_code="410102", address="河南省郑州市中原区建设路1号", approved_on="2020-01-01")])
+    again = await run_import(registry_settings, path, fmt="csv", rejects_path=rejects, progress=False, workers=1)
+    assert again.updated == 2
+    got = {code: (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json() for code in (stays, moves)}
+    assert (got[stays]["assignment_source"], got[stays]["responsible_departments"]) == ("office", ["mofcom-410300"])
+    assert (got[moves]["assignment_source"], got[moves]["assignment_state"], got[moves]["responsible_departments"]) \
+        == ("rules", "assigned", ["samr-410100"])
+
+
 async def test_an_import_keeps_a_disputed_entity_waiting_for_the_office_until_the_business_closes(
         registry, registry_settings, kit, tmp_path):
     """A department disputed the entity the rules gave it: an import's newer row of the business made it assigned

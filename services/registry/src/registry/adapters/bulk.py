@@ -22,12 +22,15 @@ _NEW = {"uscc": "uscc", **{c: c for c in RECORD}, **{c: c for c in ASSIGNMENT_FI
         "created_at": "now()", "updated_at": "now()"}
 _INSERT_NEW = f"INSERT INTO entities {{alias}}({', '.join(_NEW)}) SELECT {', '.join(_NEW.values())} FROM {{source}}"
 _CHANGED = " OR ".join(f"e.{c} IS DISTINCT FROM {{x}}.{c}" for c in RECORD)
-# What the office decided stays (an import does not overrule it), and so does an entity a department disputed (it
-# waits for the office with its departments, as in the intake). A closed business waits for no one: its
-# departments stay and its case is withdrawn after the merge (``usecases.bulk_import``), as in the intake.
+# What the office decided stays where it was decided (an import does not overrule it in the entity's city; moved to
+# another city, the row's rules decide, as the intake's ``directory.office_decision_stands``), and so does an entity
+# a department disputed (it waits for the office with its departments, as in the intake). A closed business waits
+# for no one: its departments stay and its case is withdrawn after the merge (``usecases.bulk_import``), as in the
+# intake.
+_OFFICE_STANDS = "(e.assignment_source = 'office' AND e.city_code IS NOT DISTINCT FROM {x}.city_code)"
 _DISPUTED = "(e.assignment_state = 'adjudication' AND cardinality(e.departments) > 0)"
-_KEPT = {c: f"CASE WHEN e.assignment_source = 'office' OR {_DISPUTED} THEN e.{c} ELSE {{x}}.{c} END"
-         for c in ASSIGNMENT_FIELDS}
+_KEPT = {c: f"CASE WHEN {_OFFICE_STANDS} OR {_DISPUTED} THEN e.{c} ELSE {{x}}.{c} END" for c in ASSIGNMENT_FIELDS}
+_KEPT["assignment_source"] = f"CASE WHEN {_OFFICE_STANDS} OR {_DISPUTED} THEN e.assignment_source ELSE 'rules' END"
 _KEPT["assignment_state"] = (f"CASE WHEN {{x}}.status <> 'active' AND {_DISPUTED} THEN 'assigned' "
                              f"ELSE {_KEPT['assignment_state']} END")
 _SET = ", ".join([*(f"{c} = {{x}}.{c}" for c in RECORD), *(f"{c} = {v}" for c, v in _KEPT.items()),
