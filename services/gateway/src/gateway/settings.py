@@ -76,6 +76,12 @@ class Settings(ServiceSettings):
     # database.
     rate_limit_lease_most: int = Field(50, ge=1)
     rate_limit_lease_s: float = Field(1.0, gt=0)
+    # Failed sign-ins per account tried (client id or user name), wherever they come from: a bucket of its own per
+    # account, shared by the replicas, that only a failure spends (usecases/limits.py). 10 at once, then one every
+    # 20 minutes: fewer than the 100 failures NIST SP 800-63B §5.2.2 allows on an account in any day (82), while
+    # whoever mistyped ten times waits 20 minutes at most once they have it right (the gateway's README).
+    sign_in_failures_per_minute: float = Field(0.05, gt=0)
+    sign_in_failures_burst: int = Field(10, ge=1)
     max_body_bytes: int = 1_000_000
     idempotency_keep_hours: float = 72.0
 

@@ -73,12 +73,17 @@ class Running:
                 "headers": {"Authorization": f"Bearer {token}"}}
 
 
-async def start(settings: Settings):
+async def start(settings: Settings, *, address: str = "127.0.0.1"):
+    """The gateway app started, and a client calling it from ``address``."""
     app = create_app(settings)
     ctx = app.router.lifespan_context(app)
     await ctx.__aenter__()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
-    return Running(app, client), ctx
+    return Running(app, calling(app, address)), ctx
+
+
+def calling(app, address: str) -> httpx.AsyncClient:
+    """A client calling ``app`` from ``address`` (each address has a rate limit of its own)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 4000)), base_url="http://gateway")
 
 
 @contextlib.asynccontextmanager

@@ -19,7 +19,7 @@ from gateway.domain.ratelimit import Leases, RateLimiter
 from gateway.usecases import limits
 from gateway.usecases.renewals import Renewals
 
-from .conftest import gateway_settings, is_problem, start
+from .conftest import calling, gateway_settings, is_problem, start
 
 
 async def test_each_client_has_its_own_rate_limit(settings, gateway_db, kafka_topics):
@@ -118,6 +118,67 @@ async def test_sign_in_attempts_from_the_page_are_paced_like_the_api_s(settings,
         answers = [(await running.http.post("/ui/login", data={"username": "office", "password": "guess"}))
                    .headers["location"] for _ in range(5)]
         assert "error=1" in answers[0] and "error=busy" in answers[-1], answers
+    finally:
+        await running.http.aclose()
+        await ctx.__aexit__(None, None, None)
+
+
+def _failures_allowed(settings, burst: int):
+    """The gateway with an allowance of ``burst`` failed sign-ins per account that does not refill within a test."""
+    return gateway_settings(settings, sign_in_failures_per_minute=0.001, sign_in_failures_burst=burst)
+
+
+async def test_guesses_at_one_account_from_many_addresses_are_refused_once_its_failures_are_spent(
+        settings, gateway_db, kafka_topics):
+    """Failed sign-ins count against the account tried, wherever they come from (each address far below its own
+    limit): guesses sent at once get no further than its allowance of 3, and then its right password is refused too
+    (429, not checked: guessing would go on), on every sign-in route; another account signs in meanwhile. (Not from
+    127.0.0.1: the other tests of this file spend that address's bucket.)"""
+    running, ctx = await start(_failures_allowed(settings, 3), address="198.51.100.10")
+    addresses = [calling(running.app, f"198.51.100.{k}") for k in range(1, 7)]
+    try:
+        victim = await running.client_for(Role.OFFICE, person=True)
+        other = await running.client_for(Role.OFFICE, person=True)
+        system = await running.client_for(Role.HOTLINE)
+        guesses = await asyncio.gather(*(http.post("/auth/token", data={
+            "grant_type": "password", "username": victim["username"], "password": f"guess-{k}"})
+            for k, http in enumerate(addresses[:5])))
+        assert sorted(r.status_code for r in guesses) == [401, 401, 401, 429, 429], [r.text for r in guesses]
+        right = {"username": victim["username"], "password": victim["secret"]}
+        refused = await addresses[5].post("/auth/login", json=right)
+        assert refused.status_code == 429 and is_problem(refused) and int(refused.headers["Retry-After"]) >= 1
+        page = await addresses[5].post("/ui/login", data=right)
+        assert "error=busy" in page.headers["location"]
+        assert (await addresses[0].post("/auth/token", data={"grant_type": "password", **right})).status_code == 429
+        welcome = await addresses[1].post("/auth/login", json={"username": other["username"],
+                                                                "password": other["secret"]})
+        assert welcome.status_code == 200  # its own allowance, not the victim's
+        secrets = [f"guess-{k}" for k in range(3)] + [system["secret"]]  # a system's secret likewise
+        answers = [(await http.post("/auth/token", data={"grant_type": "client_credentials",
+                                                         "client_id": system["client_id"], "client_secret": s}))
+                   .status_code for http, s in zip(addresses, secrets)]
+        assert answers == [401, 401, 401, 429], answers
+    finally:
+        for http in (running.http, *addresses):
+            await http.aclose()
+        await ctx.__aexit__(None, None, None)
+
+
+async def test_successful_sign_ins_do_not_spend_the_accounts_allowance_of_failures(settings, gateway_db,
+                                                                                   kafka_topics):
+    """Only failures spend an account's allowance: after two of its three, ten sign-ins with the right password in
+    a row all pass, and the account still has the one failure left before its right password is refused."""
+    running, ctx = await start(_failures_allowed(settings, 3), address="198.51.100.20")
+    try:
+        person = await running.client_for(Role.OFFICE, person=True)
+
+        async def sign_in(password: str) -> int:
+            return (await running.http.post("/auth/login", json={"username": person["username"],
+                                                                 "password": password})).status_code
+        assert [await sign_in("guess") for _ in range(2)] == [401, 401]
+        assert [await sign_in(person["secret"]) for _ in range(10)] == [200] * 10
+        assert await sign_in("guess") == 401
+        assert await sign_in(person["secret"]) == 429
     finally:
         await running.http.aclose()
         await ctx.__aexit__(None, None, None)

@@ -224,6 +224,13 @@ async def take_rate_tokens(session: AsyncSession, caller: str, *, per_second: fl
     return float(row.tokens), bool(row.allowed)
 
 
+async def give_back_rate_token(session: AsyncSession, caller: str, *, burst: float) -> None:
+    """One token back into ``caller``'s bucket (never above ``burst``): one taken for an attempt that turned out
+    not to count."""
+    await session.execute(update(rate_buckets).where(rate_buckets.c.caller == caller)
+                          .values(tokens=func.least(burst, rate_buckets.c.tokens + 1.0)))
+
+
 async def purge_rate_buckets(session: AsyncSession, older_than: datetime) -> int:
     res = await session.execute(delete(rate_buckets).where(rate_buckets.c.at < older_than))
     return res.rowcount or 0

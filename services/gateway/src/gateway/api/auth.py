@@ -15,7 +15,7 @@ from jsp_common.problems import Problem
 
 from ..usecases import auth
 from .fields import Text
-from .security import current_principal, public_caller
+from .security import current_principal, public_caller, sign_in_attempt
 
 router = APIRouter(tags=["authentication"])
 
@@ -53,7 +53,9 @@ def _basic(request: Request) -> tuple[str | None, str | None]:
 
 @router.post("/auth/token", response_model=TokenResponse, dependencies=[Depends(public_caller)],
              summary="OAuth2 token endpoint (client_credentials for systems, password for people)",
-             responses={400: {"description": "unsupported grant"}, 401: {"description": "bad credentials"}})
+             responses={400: {"description": "unsupported grant"}, 401: {"description": "bad credentials"},
+                        429: {"description": "too many requests from this address, or failed sign-ins to this "
+                                             "account"}})
 async def token(request: Request,
                 grant_type: Literal["client_credentials", "password"] = Form(),
                 client_id: Text | None = Form(None, max_length=200),
@@ -66,7 +68,7 @@ async def token(request: Request,
         request.state.audit_object = username  # the account tried, on the audit log (the call has no principal)
         if not username or not password:
             raise Problem(400, "grant_type=password needs username and password")
-        async with transaction(request) as tx:
+        async with sign_in_attempt(request, "user:" + username), transaction(request) as tx:
             return _answer(*await auth.token_for_password(deps, tx, username, password))
     basic_id, basic_secret = _basic(request)
     client_id, client_secret = client_id or basic_id, client_secret or basic_secret
@@ -74,13 +76,15 @@ async def token(request: Request,
     if not client_id or not client_secret:
         raise Problem(400, "grant_type=client_credentials needs client_id and client_secret "
                            "(form fields or HTTP Basic)")
-    async with transaction(request) as tx:
+    async with sign_in_attempt(request, "client:" + client_id), transaction(request) as tx:
         return _answer(*await auth.token_for_client_secret(deps, tx, client_id, client_secret))
 
 
 @router.post("/auth/login", response_model=TokenResponse, dependencies=[Depends(public_caller)],
              summary="A person logs in with user name and password",
-             responses={401: {"description": "bad credentials"}})
+             responses={401: {"description": "bad credentials"},
+                        429: {"description": "too many requests from this address, or failed sign-ins to this "
+                                             "account"}})
 async def login(request: Request, body: LoginRequest) -> TokenResponse:
     return await signed_in(request, body)
 
@@ -88,7 +92,7 @@ async def login(request: Request, body: LoginRequest) -> TokenResponse:
 async def signed_in(request: Request, body: LoginRequest, *, pages: bool = False) -> TokenResponse:
     """A person's token for their password; ``pages``: the token begins a session the pages keep going."""
     request.state.audit_object = body.username  # the account tried, on the audit log (the call has no principal)
-    async with transaction(request) as tx:
+    async with sign_in_attempt(request, "user:" + body.username), transaction(request) as tx:
         return _answer(*await auth.token_for_password(deps_of(request), tx, body.username, body.password,
                                                       session=pages))
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -58,3 +61,25 @@ def require(*roles: Role):
 async def public_caller(request: Request) -> None:
     """Public routes: no token, rate-limited per address."""
     await _limit(request, "ip:" + (request.client.host if request.client else "unknown"))
+
+
+@asynccontextmanager
+async def sign_in_attempt(request: Request, account: str) -> AsyncIterator[None]:
+    """A sign-in to ``account`` (``client:<id>`` or ``user:<name>``) against the account's allowance of failed
+    sign-ins, wherever they come from: while it is spent, 429 without checking the credential (guessing would go on
+    otherwise); a failure (401) spends one, anything else nothing. Guesses at one account from many addresses are
+    held back as from one, and a correct credential is refused only while failures have spent it."""
+    deps, db = deps_of(request), get_runtime(request).db
+    wait = await limits.hold_sign_in(deps, db, account)
+    if wait:
+        raise Problem(429, "too many failed sign-ins to this account; try again later",
+                      headers={"Retry-After": str(max(1, round(wait)))})
+    failed = False
+    try:
+        yield
+    except Problem as exc:
+        failed = exc.status == 401
+        raise
+    finally:
+        if not failed:
+            await limits.release_sign_in(deps, db, account)

@@ -7,7 +7,11 @@ a caller spread over n replicas then gets up to n times its rate until the datab
 Requests of one caller arriving while the replica renews its lease wait for that renewal and take from the
 lease it brings (``usecases.renewals``), or from the replica's own bucket when it found the database away. Each
 renewing at once would take a lease of its own from the shared bucket and keep only the last, throwing the other
-tokens away: a line system sending twenty calls at a time was refused long before its burst was spent."""
+tokens away: a line system sending twenty calls at a time was refused long before its burst was spent.
+
+Failed sign-ins are limited per account tried as well, wherever they come from (``hold_sign_in``): a bucket of
+the same kind (its own limits, no leases: every attempt counts where the replicas share it) that a sign-in takes
+from before its credential is checked and gets back unless it failed."""
 
 from __future__ import annotations
 
@@ -61,3 +65,34 @@ async def _renew(deps: Deps, db: Database, caller: str, bucket: str, rate: float
     deps.leases.taken(bucket, count if allowed else 0, tokens, now)
     done.set_result(True)
     return 0.0 if allowed else wait_after(tokens, rate)
+
+
+def _sign_in_bucket(deps: Deps, account: str) -> str:
+    return f"sign-in {deps.settings.sign_in_failures_per_minute:g}/{deps.settings.sign_in_failures_burst}:{account}"
+
+
+async def hold_sign_in(deps: Deps, db: Database, account: str) -> float:
+    """Before a sign-in to ``account`` checks its credential: one of the account's failed sign-ins held, from its
+    bucket shared by every replica (0.0), or the seconds until it holds one again (its allowance is spent: the
+    credential must not be checked). Taken in one statement, so sign-ins at once never get past more than the bucket
+    holds. The sign-in gives it back unless it failed (``release_sign_in``). While the database cannot be reached
+    this raises, as the credential's lookup would: there is no sign-in to pace (503)."""
+    rate = deps.settings.sign_in_failures_per_minute / 60.0
+    async with db.transaction() as session:
+        tokens, allowed = await repo.take_rate_tokens(session, _sign_in_bucket(deps, account), per_second=rate,
+                                                      burst=float(deps.settings.sign_in_failures_burst))
+    return 0.0 if allowed else wait_after(tokens, rate)
+
+
+async def release_sign_in(deps: Deps, db: Database, account: str) -> None:
+    """A sign-in to ``account`` that did not fail (it succeeded, or could not be answered): what it held goes back.
+    The database gone meanwhile, it stays taken and refills with time."""
+    try:
+        async with db.transaction() as session:
+            await repo.give_back_rate_token(session, _sign_in_bucket(deps, account),
+                                            burst=float(deps.settings.sign_in_failures_burst))
+    except (OSError, SQLAlchemyError) as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("a sign-in's hold on its account's allowance of failures is not given back", account=account,
+                    error=type(exc).__name__)
