@@ -153,11 +153,12 @@ async def test_guesses_at_one_account_from_many_addresses_are_refused_once_its_f
         welcome = await addresses[1].post("/auth/login", json={"username": other["username"],
                                                                 "password": other["secret"]})
         assert welcome.status_code == 200  # its own allowance, not the victim's
-        secrets = [f"guess-{k}" for k in range(3)] + [system["secret"]]  # a system's secret likewise
+        # A system's secret is generated, not guessed: failures on its client id never keep its data out.
+        secrets = [f"guess-{k}" for k in range(4)] + [system["secret"]]
         answers = [(await http.post("/auth/token", data={"grant_type": "client_credentials",
                                                          "client_id": system["client_id"], "client_secret": s}))
                    .status_code for http, s in zip(addresses, secrets)]
-        assert answers == [401, 401, 401, 429], answers
+        assert answers == [401, 401, 401, 401, 200], answers
     finally:
         for http in (running.http, *addresses):
             await http.aclose()

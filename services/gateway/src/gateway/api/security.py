@@ -65,7 +65,7 @@ async def public_caller(request: Request) -> None:
 
 @asynccontextmanager
 async def sign_in_attempt(request: Request, account: str) -> AsyncIterator[None]:
-    """A sign-in to ``account`` (``client:<id>`` or ``user:<name>``) against the account's allowance of failed
+    """A person's sign-in to ``account`` (``user:<name>``) against the account's allowance of failed
     sign-ins, wherever they come from: while it is spent, 429 without checking the credential (guessing would go on
     otherwise); a failure (401) spends one, anything else nothing. Guesses at one account from many addresses are
     held back as from one, and a correct credential is refused only while failures have spent it."""
