@@ -223,3 +223,32 @@ async def test_a_date_time_at_the_ends_of_the_calendar_is_refused_with_its_field
     resp = await gw.http.get("/audit", params={"since": "0001-01-01T00:00:00+01:00"}, headers=actors["office"]["headers"])
     assert resp.status_code == 422 and is_problem(resp), resp.text
     assert [e["field"] for e in resp.json()["errors"]] == ["query.since"]
+
+
+async def test_buckets_full_again_are_purged_by_the_hourly_job(settings, gateway_db):
+    """Every caller, address and user name tried left its bucket's row for good (one more per name a guesser tried):
+    the hourly job removes the rows untouched for longer than any bucket takes to fill up again."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from jsp_common import clock
+    from gateway.adapters.tables import rate_buckets
+    from gateway.usecases import housekeeping
+
+    limited = gateway_settings(settings)
+    db = Database(limited.database_url)
+    try:
+        idle, recent = unique("ip:203.0.113.1-"), unique("sign-in user:")
+        async with db.transaction() as s:
+            for caller in (idle, recent):
+                await repo.take_rate_tokens(s, caller, per_second=10.0, burst=100.0)
+            long_ago = clock.now() - housekeeping.refilled_within(limited) - timedelta(minutes=1)
+            await s.execute(update(rate_buckets).where(rate_buckets.c.caller == idle).values(at=long_ago))
+        async with db.transaction() as s:
+            await housekeeping.purge_idempotency_keys(SimpleNamespace(settings=limited), SimpleNamespace(session=s))
+        async with db.transaction() as s:
+            left = set(await s.scalars(select(rate_buckets.c.caller).where(rate_buckets.c.caller.in_([idle, recent]))))
+        assert left == {recent}
+    finally:
+        await db.dispose()
