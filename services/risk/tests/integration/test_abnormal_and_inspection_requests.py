@@ -85,7 +85,7 @@ async def observed_refs(service, uscc: str) -> set[str]:
 
 
 async def test_a_removal_that_comes_before_its_listing_is_kept(service):
-    """The bureau's removal is applied before its listing (sent unkeyed, a replay): the listing, when it comes, does
+    """The bureau's removal is applied before its listing (a replay): the listing, when it comes, does
     not count (it counted for the indicator's 3650 days, the removal lost). A listing after it counts."""
     from jsp_testkit.testing import wait_until
 
@@ -124,6 +124,37 @@ async def test_a_listing_or_removal_naming_another_entity_goes_to_the_dead_lette
     assert await service.standing(b) is None
     assert [m for m in t.received if m.topic == ALERTS and m.envelope.data.get("uscc") == a
             and m.envelope.type != "risk.alert.raised.v1"] == []  # A's alert stands
+
+
+async def test_a_listing_or_removal_not_keyed_by_its_uscc_goes_to_the_dead_letter_topic(service, bootstrap):
+    """A listing sent without a key (kcat without -K) and a removal under another key land on any partition, where
+    they would be applied out of order with the entity's other listings and removals. Both are refused with the
+    reason and change nothing: the listing, sent again under its USCC, counts."""
+    uscc, listing = new_uscc(), unique("AB")
+    await service.entity(uscc, [SAMR])
+    listed = {"listing_id": listing, "uscc": uscc, "cause": "not_at_registered_address",
+              "listed_on": clock.today().isoformat(), "authority": "郑州市金水区市场监督管理局",
+              "occurred_at": clock.now().isoformat()}
+    removed = {"listing_id": listing, "uscc": uscc, "removed_on": clock.today().isoformat(), "reason": "已补报年报",
+               "occurred_at": clock.now().isoformat()}
+    async with tail(bootstrap, ALERTS, LISTINGS_DLQ) as t:
+        await service.send(LISTINGS, "market.abnormal-operation.listed.v1", listed, None)
+        await service.send(LISTINGS, "market.abnormal-operation.removed.v1", removed, listing)
+        dead = await t.wait_for(
+            lambda m: m.topic == LISTINGS_DLQ and listing in m.headers["dlq.reason"].decode(), count=2)
+        reasons = {m.key: m.headers["dlq.reason"].decode() for m in dead}  # each with its key as it arrived
+        assert set(reasons) == {None, listing}
+        assert reasons[None] == (
+            f"listing {listing} of entity {uscc} sent with no key: the key must be the uscc ('{uscc}'), so that an "
+            "entity's listings and removals stay on one partition, in order (kcat: -K)")
+        assert reasons[listing].startswith(
+            f"removal {listing} of entity {uscc} sent with key '{listing}': the key must be the uscc ('{uscc}')")
+        assert await service.standing(uscc) is None
+        # nothing recorded against the listing id: the listing, keyed right, counts (the removal came to nothing)
+        await list_abnormal(service, uscc, listing)
+        await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc, level="blue"))
+    assert (await service.standing(uscc))["counts"]["abnormal_operation"] == 1.0
+    assert await observed_refs(service, uscc) >= {f"abnormal:{listing}"}
 
 
 async def test_an_orange_alert_asks_the_responsible_departments_for_a_targeted_inspection(service, bootstrap):

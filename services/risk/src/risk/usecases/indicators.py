@@ -4,9 +4,11 @@ for the time since the last one), listings in the abnormal-operation directory (
 a removal takes the listing's observation away). A poll's events are recorded and their entities re-scored
 together (one statement per step).
 
-Listings and removals are matched by listing id and entity (``abnormal_listings``): a removal of another entity's
-listing, and a listing under an id another entity's listing holds, are dead-lettered with the reason; a removal
-that comes before its listing (sent unkeyed, a replay) is kept, and the listing, when it comes, is not counted."""
+Listings and removals are taken only under their entity's USCC as the Kafka key (the topic's key: an entity's
+listings and removals on one partition, in order); sent with no key or another, they are dead-lettered with the
+reason. They are matched by listing id and entity (``abnormal_listings``): a removal of another entity's listing,
+and a listing under an id another entity's listing holds, are dead-lettered with the reason; a removal that comes
+before its listing (a replay) is kept, and the listing, when it comes, is not counted."""
 
 from __future__ import annotations
 
@@ -82,6 +84,19 @@ def listing_ref(listing_id: str) -> str:
     return f"abnormal:{listing_id}"
 
 
+def key_refusal(e: AbnormalOperationListed | AbnormalOperationRemoved, key: str | None) -> str | None:
+    """Why a listing or removal is refused (dead-lettered with this reason) for its Kafka key ``key``, which must be
+    the entity's USCC (the topic's key): sent with no key or another, a listing and its removal land on any
+    partitions and are applied out of order or far apart (a listing counting, and alerting, long after its removal
+    was sent). None: keyed right."""
+    if key == e.uscc:
+        return None
+    what = "removal" if isinstance(e, AbnormalOperationRemoved) else "listing"
+    sent = "no key" if key is None else f"key {key!r}"
+    return (f"{what} {e.listing_id} of entity {e.uscc} sent with {sent}: the key must be the uscc ({e.uscc!r}), so "
+            f"that an entity's listings and removals stay on one partition, in order (kcat: -K)")
+
+
 def listing_refusal(e: AbnormalOperationListed | AbnormalOperationRemoved, holder: str) -> str | None:
     """Why a listing or removal is refused (dead-lettered with this reason), given the entity its listing id
     belongs to; None: it belongs to the event's entity."""
@@ -97,8 +112,13 @@ def listing_refusal(e: AbnormalOperationListed | AbnormalOperationRemoved, holde
 async def listing_counts(c: HandlerContext) -> bool:
     """Record a listing or removal against its listing (``abnormal_listings``); whether it takes effect: a listing
     counts unless its removal came first; a removal takes the listing's observation away, if it has one. A listing
-    id of another entity is refused (dead-lettered) and changes nothing."""
+    id of another entity, or a Kafka key other than the entity's USCC, is refused (dead-lettered) and changes
+    nothing."""
     e: AbnormalOperationListed | AbnormalOperationRemoved = c.data  # type: ignore[assignment]
+    reason = key_refusal(e, c.delivery.key_str)
+    if reason is not None:
+        c.dead_letter(reason)  # before the listing is recorded: sent again under the right key, it applies
+        return False
     held = await repo.abnormal_listing(c.session, e.listing_id, e.uscc)
     reason = listing_refusal(e, held["uscc"])
     if reason is not None:
