@@ -133,6 +133,17 @@ class PoisonContext(outbox.SessionTx):
     details: Any
 
 
+def wrong_key(key: str | None, *, expected: str, field: str, what: str, kept_together: str) -> str | None:
+    """Why a message is refused (its dead letter's reason) when its topic is keyed by its data's ``field`` and its
+    Kafka key is not ``expected`` (None: keyed right). Sent with no key or another, ``kept_together`` (one device's
+    readings, one entity's listings) land on any partitions and are applied out of order."""
+    if key == expected:
+        return None
+    sent = "no key" if key is None else f"key {key!r}"
+    return (f"{what} sent with {sent}: the key must be the {field} ({expected!r}), so that {kept_together} stay on "
+            "one partition, in order (kcat: -K)")
+
+
 def input_cause(group: str, event_id: str) -> str:
     """What the ids of a consumer group's effects of one input event derive from."""
     return f"{group}\n{event_id}"

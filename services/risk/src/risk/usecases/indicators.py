@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from jsp_common import clock
-from jsp_common.consumer import HandlerContext, in_rounds
+from jsp_common.consumer import HandlerContext, in_rounds, wrong_key
 from jsp_common.events.clues import Channel, ClueTransitioned, Finding
 from jsp_common.events.inspection import InspectionResultPublished, ItemOutcome
 from jsp_common.events.registry import AbnormalOperationListed, AbnormalOperationRemoved
@@ -89,12 +89,9 @@ def key_refusal(e: AbnormalOperationListed | AbnormalOperationRemoved, key: str 
     the entity's USCC (the topic's key): sent with no key or another, a listing and its removal land on any
     partitions and are applied out of order or far apart (a listing counting, and alerting, long after its removal
     was sent). None: keyed right."""
-    if key == e.uscc:
-        return None
     what = "removal" if isinstance(e, AbnormalOperationRemoved) else "listing"
-    sent = "no key" if key is None else f"key {key!r}"
-    return (f"{what} {e.listing_id} of entity {e.uscc} sent with {sent}: the key must be the uscc ({e.uscc!r}), so "
-            f"that an entity's listings and removals stay on one partition, in order (kcat: -K)")
+    return wrong_key(key, expected=e.uscc, field="uscc", what=f"{what} {e.listing_id} of entity {e.uscc}",
+                     kept_together="an entity's listings and removals")
 
 
 def listing_refusal(e: AbnormalOperationListed | AbnormalOperationRemoved, holder: str) -> str | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from jsp_common import clock, topics
-from jsp_common.consumer import HandlerContext, in_rounds
+from jsp_common.consumer import HandlerContext, in_rounds, wrong_key
 from jsp_common.events.clues import MAX_ADDRESS_CHARS, MAX_SHORT_CHARS, ClueSubmitted, Urgency, clue_text
 from jsp_common.events.risk import DeviceReadingRecorded
 from jsp_common.outbox import SessionTx
@@ -46,10 +46,9 @@ def problem_with(r: DeviceReadingRecorded, key: str | None, reg: dict | None, mo
     which must be the device id (the topic's key): a device's readings on other partitions would be applied out of
     order, and a reading older than its device's open window counts for nothing (a leak applied after a later
     reading would be lost unseen)."""
-    if key != r.device_id:
-        sent = "no key" if key is None else f"key {key!r}"
-        return (f"reading of device {r.device_id} sent with {sent}: the key must be the device_id "
-                f"({r.device_id!r}), so that a device's readings stay on one partition, in order (kcat: -K)")
+    if refused := wrong_key(key, expected=r.device_id, field="device_id", what=f"reading of device {r.device_id}",
+                            kept_together="a device's readings"):
+        return refused
     if reg is None:
         return f"unknown device {r.device_id}: register it to its entity first (PUT /risk/devices/{r.device_id})"
     if reg["uscc"] != r.uscc:
