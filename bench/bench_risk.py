@@ -170,7 +170,7 @@ async def indicators_figure(env: BenchEnv, build, settings, run: str):
 
 
 async def rescoring_figure(env: BenchEnv, build, settings) -> list[Figure]:
-    from risk.adapters.repository import latest_model
+    from risk.adapters.model_rows import latest_model
     from risk.domain.scoring import assess
 
     n = env.n(1_000_000, minimum=1000)

@@ -9,7 +9,7 @@ from jsp_common.runtime import ServiceRuntime
 from jsp_common.workdays import calendar_with_overrides
 
 from . import subscriptions
-from .adapters import repository as repo
+from .adapters import model_rows
 from .deps import Deps
 from .settings import Settings
 from .usecases import ageing, alerts, cooldown, monitoring
@@ -17,7 +17,7 @@ from .usecases import schedules as schedules_uc
 
 
 async def _model(session):
-    found = await repo.latest_model(session)
+    found = await model_rows.latest_model(session)
     if found is None:
         raise RuntimeError("the risk database has no model: run `python -m risk migrate` first")
     return found

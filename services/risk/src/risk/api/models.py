@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from jsp_common.http import deps_of, reading, transaction
 from jsp_common.principal import Principal, Role, require
 
-from ..adapters import repository as repo
+from ..adapters import model_rows
 from ..domain.model import RiskModel
 from ..usecases import models
 from . import schemas
@@ -20,7 +20,7 @@ OFFICE = Depends(require(Role.OFFICE))
 @router.get("/models", summary="Office: every version of the risk model")
 async def list_models(request: Request, principal: Principal = OFFICE) -> list[dict]:
     async with reading(request) as session:
-        return await repo.list_models(session)
+        return await model_rows.list_models(session)
 
 
 @router.get("/models/current", summary="Office: the version in force")

@@ -14,6 +14,7 @@ from jsp_common.outbox import Transaction as Tx
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
 
+from ..adapters import model_rows
 from ..adapters import repository as repo
 from ..deps import Deps
 from ..domain import scoring as rules
@@ -22,7 +23,7 @@ from . import alerts, credit
 
 
 async def current(session: AsyncSession) -> dict:
-    found = await repo.latest_model(session)
+    found = await model_rows.latest_model(session)
     if found is None:
         raise Problem(404, "no risk model yet (run `python -m risk migrate`)")
     version, model = found
@@ -30,7 +31,7 @@ async def current(session: AsyncSession) -> dict:
 
 
 async def get(session: AsyncSession, version: int) -> dict:
-    row = await repo.model_version(session, version)
+    row = await model_rows.model_version(session, version)
     if row is None:
         raise Problem(404, f"no model version {version}")
     return {"version": row["version"], "note": row["note"], "created_by": row["created_by"],
@@ -41,7 +42,7 @@ async def save(deps: Deps, tx: Tx, model: RiskModel, *, note: str, actor: Princi
     """A new version in force from now; entities are re-scored under it as events arrive, every entity with a
     standing at the next daily re-scoring (``usecases/ageing``), or the whole directory at once by ``python -m risk
     rescore``."""
-    version = await repo.add_model(tx.session, model, note=note, created_by=actor.subject)
+    version = await model_rows.add_model(tx.session, model, note=note, created_by=actor.subject)
     # Forgotten once the version is committed, not before: a poll reading the model meanwhile kept the old one for
     # the cache's seconds (a device of the new version's metric refused, events scored under the old version).
     after_commit(tx.session, deps.model.invalidate)
@@ -55,7 +56,7 @@ async def dry_run(tx: Tx, model: RiskModel) -> dict:
     re-scoring reached them)."""
     unscored = await repo.unscored_entities(tx.session)
     proposed = await level_counts(tx.session, model, unscored)
-    found = await repo.latest_model(tx.session)
+    found = await model_rows.latest_model(tx.session)
     now = await level_counts(tx.session, found[1], unscored) if found else {}
     levels = [None, *LEVELS]
     return {"levels": [{"level": lv.value if lv else "none",
@@ -67,7 +68,7 @@ async def dry_run(tx: Tx, model: RiskModel) -> dict:
 async def level_counts(session: AsyncSession, model: RiskModel, unscored: int) -> dict[str | None, int]:
     """How many entities each level would hold under ``model``: those with a standing from their counts, and
     ``unscored`` more (the directory's entities without one) at the level of an entity nothing was observed about."""
-    counts = await repo.level_counts(session, model)
+    counts = await model_rows.level_counts(session, model)
     if unscored:
         level = rules.assess(model, 0, {}).level
         key = level.value if level else None
