@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from jsp_common import clock
+from jsp_common.api_types import USCC_PATTERN as USCC
 from jsp_common.http import deps_of, reading
 from jsp_common.principal import Principal
 from jsp_common.problems import Problem
@@ -18,7 +19,6 @@ from .render import pages_count, render, scope_of, viewer
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 ID = r"^[0-9A-Za-z_\-.:]{1,80}$"
-USCC = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 
 
 async def signed_in(request: Request) -> Principal:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
+from jsp_common.api_types import USCC_PATTERN
 from jsp_common.events.risk import UNRATED_CLASS
 from jsp_common.http import deps_of
 from jsp_common.principal import Principal, Role
@@ -17,7 +18,6 @@ from .forward import upstream_headers
 from .security import require
 
 router = APIRouter(tags=["composition"])
-USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 
 # The parts besides the registry record. The credit class of an entity the risk service knows nothing of yet
 # is the class every service gives it then.
