@@ -3,7 +3,12 @@ plans (per credit class, one seed, merged by USCC, two inspectors per entity fro
 reading that population (USCC and credit class) from PostgreSQL in the same run. Target: the draw costs
 less than the read. The draw is the service's own path (``usecases/draws.draw_input`` then
 ``domain/joint.conclude``): PostgreSQL snapshots the population, keeps its members for the record and ranks it
-in one statement, returning only the samples; the service merges them and draws the teams."""
+in one statement, returning only the samples; the service merges them and draws the teams.
+
+Printed beside it, against the same read: each of the two parts, and the published algorithm's floor in the
+database: every member's rank (one SHA-256 each) computed over the population and nothing else (no sort, nothing
+kept or returned). Where the floor and the service's part together exceed the read, no statement can meet the
+target on this machine while the teams are drawn by the service."""
 
 from __future__ import annotations
 
@@ -67,9 +72,13 @@ async def run(env: BenchEnv) -> list[Figure]:
         started = time.perf_counter()
         rows = await conn.fetch(READ)
         read_s = time.perf_counter() - started
+        del rows
+        seed = draw.new_seed()
+        started = time.perf_counter()
+        await conn.fetchval(_floor(seed, settings.max_inspections_per_entity_per_year))
+        floor_s = time.perf_counter() - started
     finally:
         await conn.close()
-    del rows
 
     # Five departments' plans over the same population, merged in one joint task; 3,000 inspectors each.
     db = Database(settings.database_url)
@@ -86,15 +95,15 @@ async def run(env: BenchEnv) -> list[Figure]:
                 "id": "BENCH-T", "matter_code": "BENCH", "matter_version": 1, "lead_department": DEPARTMENTS[0],
                 "departments": sorted(DEPARTMENTS), "plan_ids": plan_ids, "period_start": date(2026, 1, 1),
                 "period_end": date(2026, 12, 31), "created_by": "bench", "created_at": clock.now()})
-            seed = draw.new_seed()
             await repo.add_draw(s, {"id": "BENCH-D", "task_id": task["id"], "seed": seed, "seed_hash": draw.seed_hash(seed),
                                     "status": "announced", "announced_at": clock.now(), "actor": "bench"})
         deps = Deps(settings, db, None, "bench")  # type: ignore[arg-type] - the draw needs no calendar
         async with db.transaction() as s:
             started = time.perf_counter()
             inp, strata, ranks, _ = await draws.draw_input(deps, _Tx(s), task, seed, "BENCH-D")
+            concluding = time.perf_counter()
             out = joint.conclude(inp, strata, ranks)
-            draw_s = time.perf_counter() - started
+            draw_s, service_s = time.perf_counter() - started, time.perf_counter() - concluding
             await s.rollback()
     finally:
         await db.dispose()
@@ -103,7 +112,26 @@ async def run(env: BenchEnv) -> list[Figure]:
                    note=f"{n:,} entities, {sampled:,} sampled by 5 departments, {len(out.targets):,} joint visits "
                         f"with their teams (PostgreSQL snapshots, keeps and ranks the population in one statement, "
                         f"the service merges and "
-                        f"draws the teams); baseline: reading the population (USCC, credit class) from PostgreSQL")]
+                        f"draws the teams); baseline: reading the population (USCC, credit class) from PostgreSQL"),
+            Figure("of which the database's part: snapshot, keep, rank (and the plans, pools, loads read)",
+                   draw_s - service_s, read_s, "s", higher_is_better=False),
+            Figure("of which the service's part: merge the samples, draw the teams", service_s, read_s, "s",
+                   higher_is_better=False),
+            Figure("floor: every member's rank alone in PostgreSQL (SHA-256 each; no sort, nothing kept or returned)",
+                   floor_s, read_s, "s", higher_is_better=False,
+                   note="with the service's part, what any statement ranking every member adds up to at least")]
+
+
+def _floor(seed: str, yearly_cap: int) -> str:
+    """Every member of the bench's population ranked as the draw ranks it (``adapters/ranking.py``), counted."""
+    from sqlalchemy import func, select
+    from sqlalchemy.dialects import postgresql
+
+    from inspection.adapters import ranking
+
+    pop = ranking._population({"industry_code": "62"}, year=2026, yearly_cap=yearly_cap).subquery()
+    q = select(func.count(ranking._rank(seed, pop.c.uscc)))
+    return str(q.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
 
 class _Tx:
