@@ -26,6 +26,7 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
     runtime: ServiceRuntime[Deps] = ServiceRuntime(settings)
 
     gateway = httpx.AsyncClient(base_url=settings.gateway_url, timeout=settings.upstream_timeout_s)
+    matters = Refreshing(partial(public.matters_in_effect, gateway), settings.matter_names_cache_s)
     runtime.deps = Deps(settings=settings, db=runtime.db, gateway=gateway,
                         changes=ChangeFeed(settings.database_url),
                         snapshots=FigureSnapshots(partial(overview.kept, runtime.db, settings),
@@ -33,7 +34,8 @@ def build(settings: Settings | None = None, *, consume: bool = True, periodic: b
                                                   debounce_s=settings.live_min_interval_s,
                                                   refresh_share=settings.live_refresh_share,
                                                   watch_s=settings.live_watch_s),
-                        matter_names=Refreshing(partial(public.matter_names, gateway), settings.matter_names_cache_s))
+                        matters=matters,
+                        matter_names=Refreshing(partial(public.matter_names, matters), settings.matter_names_cache_s))
     deps = runtime.deps
 
     def start_live() -> None:  # the change feed, and the command page's figures kept from it

@@ -42,8 +42,9 @@ class Settings(ServiceSettings):
     # own scoping applies) and the inspection service's public routes (key matters, service manuals).
     gateway_url: str = "http://127.0.0.1:8000"
     upstream_timeout_s: float = 5.0
-    # The key matters' names beside the codes of inspection results, fetched again at most this often (while the
-    # inspection service cannot be reached the results show their codes alone, for this long at most).
+    # The key matters in effect (the public matters page, and their names beside the codes of inspection results),
+    # fetched again at most this often (while the inspection service cannot be reached the results show their
+    # codes alone, for this long at most, and the matters page says so until it can be reached again).
     matter_names_cache_s: float = Field(60.0, ge=0)
 
     # Figures: a clue is "due soon" when its deadline is within this many hours; trends cover these weeks.

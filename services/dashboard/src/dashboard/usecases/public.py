@@ -7,6 +7,7 @@ import httpx
 from sqlalchemy import and_, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jsp_common.cached import Refreshing
 from jsp_common.topics import (CATALOGUE, DEPARTMENT_ALERTS, DEPARTMENT_CLUES, DEPARTMENT_INSPECTIONS,
                                NOTIFICATIONS, department_topic)
 
@@ -47,25 +48,37 @@ def departments(page_size: int, f: Filters) -> tuple[int, list[dict]]:
     return len(rows), rows[start:start + page_size]
 
 
-async def _matters_in_effect(gateway: httpx.AsyncClient) -> list[dict] | None:
-    """The key matters in effect, from the inspection service's public list; None while it cannot be reached."""
+class MattersUnavailable(Exception):
+    """The inspection service's list of matters cannot be had now (nothing is kept: the next view asks again)."""
+
+
+async def matters_in_effect(gateway: httpx.AsyncClient) -> list[dict]:
+    """The key matters in effect, from the inspection service's public list (kept by ``Deps.matters``: every
+    view of the public pages asking the gateway would spend the dashboard's own per-address allowance there,
+    shared by all its visitors)."""
     try:
         resp = await gateway.get(MATTERS_PATH)
-    except httpx.HTTPError:
-        return None
-    return resp.json() if resp.status_code == 200 else None
+    except httpx.HTTPError as exc:
+        raise MattersUnavailable(str(exc)) from exc
+    if resp.status_code != 200:
+        raise MattersUnavailable(f"{MATTERS_PATH} answered {resp.status_code}")
+    return resp.json()
 
 
 async def matters(deps: Deps, page_size: int, f: Filters) -> tuple[int, list[dict]] | None:
     """The key matters in effect, a page of them; None while the inspection service cannot be reached."""
-    found = await _matters_in_effect(deps.gateway)
-    if found is None:
+    try:
+        found = await deps.matters.get()
+    except MattersUnavailable:
         return None
     rows = [m for m in found if not f.q or f.q in (m.get("name") or "") or f.q == m.get("code")]
     start = (f.page - 1) * page_size
     return len(rows), rows[start:start + page_size]
 
 
-async def matter_names(gateway: httpx.AsyncClient) -> MatterNames:
+async def matter_names(found: Refreshing[list[dict]]) -> MatterNames:
     """The names of the matters in effect (none while the inspection service cannot be reached: codes alone)."""
-    return names_of(await _matters_in_effect(gateway) or [])
+    try:
+        return names_of(await found.get())
+    except MattersUnavailable:
+        return names_of([])
