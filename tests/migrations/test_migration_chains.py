@@ -149,3 +149,26 @@ async def test_open_transfer_timers_become_working_days_and_return_windows_are_k
                 got["TR-handed"]["decision_deadline_provisional"]) == (handed + timedelta(days=3), 3, True)
     finally:
         await database.dispose()
+
+
+async def test_notifications_keep_the_working_days_in_force_when_the_registry_upgrades(settings, monkeypatch):
+    """Revision 0011 on a registry database in use: each notification keeps the working days its acknowledge-by
+    time is counted again with, the ``ack_workdays`` setting in force when the revision runs (4 here)."""
+    url = unique_database_url(settings, "chain_registry_workdays")
+    database = Database(url)
+    issued = datetime(2026, 12, 30, 10, tzinfo=TZ)
+    try:
+        await upgrade(SERVICES / "registry", url, "0010")
+        async with database.engine.begin() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            await pg.execute("INSERT INTO notifications (id, uscc, department, kind, cause, issued_at, acknowledge_by, "
+                             "acknowledge_by_provisional) VALUES ('N-1', '91410100MA00000000', 'samr-410100', "
+                             "'new_responsibility', 'registered', $1, $2, true)",
+                             issued, datetime(2027, 1, 5, 23, 59, 59, tzinfo=TZ))
+        monkeypatch.setenv("JSP_REGISTRY_ACK_WORKDAYS", "4")
+        await upgrade(SERVICES / "registry", url)
+        async with database.engine.connect() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            assert await pg.fetchval("SELECT acknowledge_within_workdays FROM notifications WHERE id = 'N-1'") == 4
+    finally:
+        await database.dispose()

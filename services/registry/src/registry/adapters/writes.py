@@ -57,10 +57,12 @@ class Writes:
 
     def add_notification(self, *, id: str, uscc: str, department: str, kind: str, cause: str,
                          matched_rules: Sequence[str], domains: Sequence[str], issued_at: datetime,
-                         acknowledge_by: datetime, acknowledge_by_provisional: bool) -> None:
+                         acknowledge_by: datetime, acknowledge_within_workdays: int,
+                         acknowledge_by_provisional: bool) -> None:
         self.notifications.append(dict(id=id, uscc=uscc, department=department, kind=kind, cause=cause,
                                        matched_rules=matched_rules, domains=domains, issued_at=issued_at,
                                        acknowledge_by=acknowledge_by, next_reminder_at=acknowledge_by,
+                                       acknowledge_within_workdays=acknowledge_within_workdays,
                                        acknowledge_by_provisional=acknowledge_by_provisional))
 
     async def flush(self, session: AsyncSession) -> None:

@@ -101,7 +101,7 @@ async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], mov
 
 
 async def _recount(deps: Deps, tx: Tx, row: dict[str, Any], *, reason: str, now: datetime) -> int:
-    due = acknowledge_by(deps.calendar, row["issued_at"], deps.settings.ack_workdays)
+    due = acknowledge_by(deps.calendar, row["issued_at"], row["acknowledge_within_workdays"])
     if due == Due(row["acknowledge_by"], row["acknowledge_by_provisional"]):
         return 0
     await _announce_due(tx, row, due, reason=reason, now=now)

@@ -45,14 +45,15 @@ async def issue_notifications(deps: Deps, tx: Tx, w: Writes, record: Record, dep
     (the rows go to ``w``)."""
     if not depts:
         return
-    due = acknowledge_by(deps.calendar, now, deps.settings.ack_workdays)
+    workdays = deps.settings.ack_workdays
+    due = acknowledge_by(deps.calendar, now, workdays)
     entity = notified_entity(record)
     matched, doms = list(record.matched_rules), list(record.domains)
     for dept in depts:
         nid = tx.new_id("notification", dept, kind.value)
         w.add_notification(id=nid, uscc=record.uscc, department=dept, kind=kind.value, cause=cause,
                            matched_rules=matched, domains=doms, issued_at=now, acknowledge_by=due.at,
-                           acknowledge_by_provisional=due.provisional)
+                           acknowledge_within_workdays=workdays, acknowledge_by_provisional=due.provisional)
         await tx.emit(topics.department_topic(topics.NOTIFICATIONS, dept), NotificationIssued(
             notification_id=nid, department=dept, kind=kind, cause=cause, entity=entity, matched_rules=matched,
             domains=doms, issued_at=now, acknowledge_by=due.at, acknowledge_by_provisional=due.provisional),
