@@ -6,11 +6,12 @@ day it is counted through moves it again."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time as clock_time, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from jsp_common import clock, holidays
 from jsp_common.workdays import WorkCalendar
@@ -27,6 +28,9 @@ GAP_YEAR = WorkCalendar().known_until(TODAY).year + 1  # the first year the plat
 HOLIDAY = next(d for d in (date(GAP_YEAR, 1, 1) + timedelta(days=n) for n in range(7)) if d.weekday() < 5)
 # Enough working days that an alert raised now is due a week into that year.
 WORKDAYS = WorkCalendar().workdays_between(TODAY, HOLIDAY) + 5
+# Two working days before the holiday (in 2026, Wednesday 2026-12-30): three working days from it end,
+# provisionally, the working day after the holiday, and a working day later once the year is published.
+RAISED = datetime.combine(WorkCalendar().add_workdays(HOLIDAY, -2), clock_time(10), clock.TZ)
 
 
 def at(value: str) -> datetime:
@@ -109,3 +113,49 @@ async def test_a_published_schedule_moves_a_provisional_response_deadline_and_de
     finally:
         r = await service.post("/models", OFFICE, {"model": current, "note": "back to the model before this test"})
         assert r.status_code == 201, r.text
+
+
+async def test_an_alert_answered_while_its_deadline_was_provisional_takes_the_final_one_quietly(service, bootstrap):
+    """An alert answered while its response deadline was provisional: once the year's schedule was published it stayed
+    provisional for ever (暂定 on the API and the dashboard). Now it takes its final deadline, recorded on its
+    history; the departments, done with it, are not told of a new deadline (as for a finished clue), while an
+    alert still to answer is."""
+    ids = {}
+    for role in ("answered", "unanswered"):
+        uscc = new_uscc()
+        await service.entity(uscc, [SAMR])
+        async with tail(bootstrap, ALERTS) as t:
+            for _ in range(2):  # two substantiated clues: an alert
+                await service.clue_handled(uscc, unique("CL"), SAMR)
+            [raised] = await t.wait_for(of_type("risk.alert.raised.v1", uscc=uscc), timeout=60)
+        ids[role] = raised.envelope.data["alert_id"]
+    # As raised then (the clock moved back to that day), three working days to answer: due provisionally.
+    provisional = WorkCalendar().add_workdays(RAISED, 3)
+    async with service.deps.db.transaction() as s:
+        await s.execute(update(alerts).where(alerts.c.id.in_(list(ids.values()))).values(
+            raised_at=RAISED, respond_within_workdays=3, respond_by=provisional, respond_by_provisional=True))
+    r = await service.post(f"/alerts/{ids['answered']}/response", dept(SAMR), {"measures": "已责令停业整改"})
+    assert r.status_code == 200, r.text
+
+    schedule = holidays.schedule(GAP_YEAR, [HOLIDAY], [], notice="国务院办公厅通知（测试）", revision=int(time.time()))
+    calendar = WorkCalendar()
+    calendar.apply(schedule)  # as the service's schedule feed does when the year is published
+    async with tail(bootstrap, ALERTS) as t:
+        assert await recompute_deadlines(dataclasses.replace(service.deps, calendar=calendar), [schedule]) >= 1
+        await t.wait_for(of_type("risk.alert.respond-by-changed.v1", alert_id=ids["unanswered"]), timeout=60)
+
+    final = calendar.add_workdays(RAISED, 3)
+    assert final == calendar.add_workdays(provisional, 1)
+    answered = (await service.client.get(f"/alerts/{ids['answered']}", headers=dept(SAMR))).json()
+    assert answered["state"] == "responded"
+    assert at(answered["respond_by"]) == final and answered["respond_by_provisional"] is False
+    [recorded] = [h for h in answered["history"] if h["action"] == "recompute_respond_by"]
+    assert at(recorded["details"]["respond_by"]) == final and recorded["details"]["announced"] is False
+
+    async def announced(alert_id: str) -> int:
+        async with service.deps.db.transaction() as s:
+            return (await s.execute(text(
+                "SELECT count(*) FROM outbox_batches, unnest(event_types, payloads) AS e(type, payload) "
+                "WHERE type = 'risk.alert.respond-by-changed.v1' "
+                "AND position(:id in convert_from(payload, 'UTF8')) > 0"), {"id": alert_id})).scalar_one()
+    assert await announced(ids["unanswered"]) >= 1 and await announced(ids["answered"]) == 0

@@ -109,17 +109,26 @@ async def remind_due(session: AsyncSession, *, now: datetime, next_at: datetime,
 
 async def to_recount(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int, moved: Moved
                      ) -> list[dict[str, Any]]:
-    """Unacknowledged notifications whose acknowledge-by time is provisional or counted through a ``moved`` span,
-    in (issued_at, id) order after ``after``, locked (one another transaction holds is waited for: skipped, a
-    final time would never be counted again)."""
-    q = select(notifications).where(notifications.c.acknowledged_at.is_(None), or_(
+    """The notifications to count again (with ``superseded``), in (issued_at, id) order after ``after``, locked (one
+    another transaction holds is waited for: skipped, a final time would never be counted again): every one whose
+    acknowledge-by time is provisional, and the live unacknowledged ones whose time was counted through a ``moved``
+    span (an acknowledged or superseded notice's final time no longer matters to anyone)."""
+    q = _with_superseded(select(notifications)).where(or_(
         notifications.c.acknowledge_by_provisional,
-        counted_through(notifications.c.issued_at, notifications.c.acknowledge_by, moved)))
+        and_(notifications.c.acknowledged_at.is_(None), not_(superseded()),
+             counted_through(notifications.c.issued_at, notifications.c.acknowledge_by, moved))))
     if after is not None:
         q = q.where(tuple_(notifications.c.issued_at, notifications.c.id) > tuple_(*after))
     q = (q.order_by(notifications.c.issued_at, notifications.c.id).limit(limit)
-         .with_for_update())
+         .with_for_update(of=notifications))
     return [dict(r._mapping) for r in (await session.execute(q)).all()]
+
+
+async def set_acknowledge_by(session: AsyncSession, notification_id: str, *, acknowledge_by: datetime,
+                             provisional: bool) -> None:
+    """The acknowledge-by time alone (of a notification no reminder runs against)."""
+    await session.execute(update(notifications).where(notifications.c.id == notification_id).values(
+        acknowledge_by=acknowledge_by, acknowledge_by_provisional=provisional))
 
 
 async def set_due(session: AsyncSession, notification_id: str, *, acknowledge_by: datetime, provisional: bool,

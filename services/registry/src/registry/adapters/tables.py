@@ -96,8 +96,7 @@ notifications = Table(
     Index("notifications_department", "department", "issued_at"),
     Index("notifications_uscc", "uscc"),
     Index("notifications_reminder_due", "next_reminder_at", postgresql_where=text("acknowledged_at IS NULL")),
-    Index("notifications_provisional", "issued_at",
-          postgresql_where=text("acknowledge_by_provisional AND acknowledged_at IS NULL")),
+    Index("notifications_provisional", "issued_at", postgresql_where=text("acknowledge_by_provisional")),
 )
 
 # The office's adjudication queue (研判定性).

@@ -50,3 +50,10 @@ def is_overdue(*, acknowledged_at: datetime | None, overdue_since: datetime | No
     notice (the department must supervise the entity, and no longer does: moot).
     (``adapters.notifications.overdue_condition`` is the same rule in SQL.)"""
     return acknowledged_at is None and not superseded and (overdue_since is not None or now > acknowledge_by)
+
+
+def acknowledged_late(*, acknowledged_at: datetime, acknowledge_by: datetime, superseded: bool = False) -> bool:
+    """Whether a notification acknowledged at ``acknowledged_at`` was late against ``acknowledge_by``: the overdue
+    judgement of its acknowledgement made again once a provisional time is counted as final (reminders sent against
+    the provisional time do not count: that time never was). Never a superseded notice (moot)."""
+    return not superseded and acknowledged_at > acknowledge_by

@@ -24,7 +24,7 @@ from ..adapters import adjudication as cases
 from ..adapters import notifications as notes
 from ..deps import Deps
 from ..domain.access import can_see_entity
-from ..domain.acknowledgement import Due, acknowledge_by, is_overdue, recounted
+from ..domain.acknowledgement import Due, acknowledge_by, acknowledged_late, is_overdue, recounted
 from .responsibility import SYSTEM
 
 log = get_logger(__name__)
@@ -91,8 +91,9 @@ async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], mov
                               now: datetime | None = None) -> int:
     """A year's holiday schedule was published or corrected: recompute every unacknowledged notification whose
     acknowledge-by time was provisional or counted through a day the schedule moved, record the change on the
-    entity's history and tell the department (``registry.notification.due-changed.v1``, both times given).
-    Returns how many moved or became final."""
+    entity's history and tell the department (``registry.notification.due-changed.v1``, both times given); an
+    acknowledged or superseded notification whose time was provisional takes its final time, recorded on the history
+    only (the department is done with it, as with a finished clue). Returns how many moved or became final."""
     return await recount_deadlines(
         deps.db, deps.source, schedules, moved, [Recount(
             what="acknowledge-by times", fetch=notes.to_recount, recount=partial(_recount, deps),
@@ -104,8 +105,35 @@ async def _recount(deps: Deps, tx: Tx, row: dict[str, Any], *, reason: str, now:
     due = acknowledge_by(deps.calendar, row["issued_at"], row["acknowledge_within_workdays"])
     if due == Due(row["acknowledge_by"], row["acknowledge_by_provisional"]):
         return 0
-    await _announce_due(tx, row, due, reason=reason, now=now)
+    if row["acknowledged_at"] is not None or row["superseded"]:
+        await _settle_finished(tx, row, due, reason=reason, now=now)
+    else:
+        await _announce_due(tx, row, due, reason=reason, now=now)
     return 1
+
+
+async def _settle_finished(tx: Tx, row: dict[str, Any], due: Due, *, reason: str, now: datetime) -> None:
+    """An acknowledged or superseded notification's provisional time counted again: no longer provisional (once the
+    years it runs through are known), nothing announced and its reminders as they were. A time that moved is
+    recorded on the entity's history, with the acknowledgement judged again against it (``was_overdue``: the one
+    recorded and published when it was acknowledged was judged against the provisional time, and stands as
+    published)."""
+    session = tx.session
+    await notes.set_acknowledge_by(session, row["id"], acknowledge_by=due.at, provisional=due.provisional)
+    if due.at == row["acknowledge_by"]:
+        return
+    details: dict[str, Any] = {"notification_id": row["id"], "department": row["department"],
+                               "previous_acknowledge_by": row["acknowledge_by"].isoformat(),
+                               "acknowledge_by": due.at.isoformat(), "provisional": due.provisional,
+                               "reason": reason, "announced": False}
+    acknowledged_at = row["acknowledged_at"]
+    if acknowledged_at is not None:
+        # moot when acknowledged: superseded by a notice issued before (or, no notice superseding it, by the record)
+        moot = row["superseded"] and (row["superseded_at"] is None or row["superseded_at"] <= acknowledged_at)
+        details["was_overdue"] = acknowledged_late(acknowledged_at=acknowledged_at, acknowledge_by=due.at,
+                                                   superseded=moot)
+    await cases.add_decision(session, uscc=row["uscc"], action="notification_due_changed", actor=SYSTEM, now=now,
+                             details=details)
 
 
 async def _announce_due(tx: Tx, row: dict[str, Any], due: Due, *, reason: str, now: datetime) -> None:

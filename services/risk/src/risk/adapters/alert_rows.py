@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common.db import all_rows, first_row
 from jsp_common.schedule_feed import Moved, counted_through
 
+from ..domain.alerts import UNANSWERED
 from .tables import alert_history, alerts, entities
 
 
@@ -78,13 +79,14 @@ async def due_alerts(session: AsyncSession, now: datetime, limit: int = 500) -> 
 
 async def alerts_to_recount(session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int,
                             moved: Moved) -> list[dict]:
-    """Unanswered alerts whose response deadline is provisional or counted through a ``moved`` span, in
-    (raised_at, id) order after ``after``, locked (one another transaction holds is waited for: skipped, a final
-    deadline would never be counted again)."""
+    """The alerts to count again, in (raised_at, id) order after ``after``, locked (one another transaction holds is
+    waited for: skipped, a final deadline would never be counted again): every one whose response deadline is
+    provisional, and the unanswered ones whose deadline in working days was counted through a ``moved`` span (an
+    answered or closed alert's final deadline no longer matters to anyone)."""
     key = (alerts.c.raised_at, alerts.c.id)
-    q = select(alerts).where(alerts.c.state.in_(("open", "acknowledged")), or_(
+    q = select(alerts).where(or_(
         alerts.c.respond_by_provisional,
-        and_(alerts.c.respond_within_workdays.is_not(None),
+        and_(alerts.c.state.in_(sorted(UNANSWERED)), alerts.c.respond_within_workdays.is_not(None),
              counted_through(alerts.c.raised_at, alerts.c.respond_by, moved))))
     if after is not None:
         q = q.where(tuple_(*key) > tuple_(*after))

@@ -119,8 +119,7 @@ alerts = Table(
     Index("alerts_departments", "departments", postgresql_using="gin"),
     Index("alerts_due", "respond_by", postgresql_where=text(
         "escalate AND escalated_at IS NULL AND state IN ('open', 'acknowledged')")),
-    Index("alerts_respond_by_provisional", "raised_at", "id", postgresql_where=text(
-        "respond_by_provisional AND state IN ('open', 'acknowledged')")),
+    Index("alerts_respond_by_provisional", "raised_at", "id", postgresql_where=text("respond_by_provisional")),
 )
 
 # Who did what to an alert (acknowledged, responded, escalated, closed). Only ever inserted.

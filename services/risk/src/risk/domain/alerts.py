@@ -84,6 +84,9 @@ def decide(*, level: WarningLevel | None, score: float, open_alert: OpenAlert | 
     return Raise(level, supersedes=open_alert)
 
 
+UNANSWERED = frozenset({"open", "acknowledged"})  # the states an alert's response deadline runs in
+
+
 @dataclass(frozen=True)
 class RespondBy:
     """An alert's response deadline: ``at`` (None: the plan sets none); ``workdays`` when counted in working
