@@ -107,3 +107,29 @@ def test_an_industry_is_named_by_its_class_or_else_by_its_division():
     assert places.industry_name("F5212") == "5212 超级市场零售"      # a section-prefixed code, as the bureau may send
     assert places.industry_name("5132") == "5132（批发业）"          # a class the data does not list yet
     assert places.industry_name("ABCD") == "ABCD" and places.industry_name(None) == "—"
+
+
+def _ascii_words(text: str) -> bool:
+    return any("a" <= ch.lower() <= "z" for ch in text)
+
+
+def test_the_platform_s_own_steps_read_in_chinese_keys_and_values_alike():
+    """The details the clues service writes on its own steps: the escalation's office, a return window recounted,
+    a duplicate following its first clue, and a recount's reason as jsp_common.schedule_feed.describe words it."""
+    escalated = clue_steps.detail_lines({"overdue_workdays": 3, "office": "office-410100"})
+    recounted = clue_steps.detail_lines({
+        "previous_return_deadline": "2026-12-31T09:30:00+00:00", "return_deadline": "2027-01-04T09:30:00+00:00",
+        "provisional": False, "previous_passed": False,
+        "reason": "holiday schedule published: 2027 (revision 2, 国办发明电〔2026〕7号), 2028 (revision 1); "
+                  "holiday schedule of 2029 in the packaged calendar data"})
+    followed = clue_steps.detail_lines({"duplicate_of": "CL-1", "lead": "samr-410100", "co": [], "domain": "food"})
+    assert escalated == [("超期工作日", "3"), ("督办部门", "郑州市综合监管工作专班办公室")]
+    assert recounted == [("原退回期限", "2026年12月31日 17:30"), ("退回期限", "2027年1月4日 17:30"), ("暂定", "否"),
+                         ("原期限已过", "否"),
+                         ("原因", "节假日安排公布：2027年（第2版，国办发明电〔2026〕7号）、2028年（第1版）；"
+                                  "日历数据所载2029年节假日安排")]
+    assert followed == [("重复于", "CL-1"), ("主办", "郑州市市场监督管理局"), ("领域", "食品")]
+    for label, value in escalated + recounted + followed[1:]:
+        assert not _ascii_words(label) and not _ascii_words(value), (label, value)
+    # a reason in words of its own (a department's return) stays as written
+    assert clue_steps.detail_lines({"reason": "不属于本部门职责"}) == [("原因", "不属于本部门职责")]

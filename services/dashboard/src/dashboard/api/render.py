@@ -11,7 +11,6 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from jsp_common import clock
-from jsp_common.domains import Domain
 from jsp_common.principal import Principal, Role, verified_principal
 from jsp_common.problems import Problem
 
@@ -20,21 +19,13 @@ from ..domain import clue_steps
 from ..domain import clues as clue_rules
 from ..domain import figures
 from ..domain.formats import moment, number
-from ..domain.places import city_name, department_name, industry_name
+from ..domain.places import city_name, department_name, domain_name, industry_name
 from ..usecases.public import MATTERS_PATH
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # Why a department was notified (registry.notification.issued.v1 ``cause``), as the pages say it.
 NOTIFICATION_CAUSES = {"registered": "新设立登记", "changed": "登记事项变更", "adjudicated": "专班研判认定",
                        "rules": "监管规则调整", "deregistered": "注销", "revoked": "吊销营业执照"}
-
-
-def domain_name(code: str | None) -> str:
-    """A key domain in Chinese (its code when it is none of them)."""
-    try:
-        return Domain(code).zh
-    except ValueError:
-        return code or ""
 STATIC_DIR = PACKAGE / "static"
 templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
 

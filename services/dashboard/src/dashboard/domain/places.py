@@ -1,10 +1,11 @@
-"""Where things are, and what they are: cities of Henan, departments and industries by name."""
+"""Where things are, and what they are: cities of Henan, departments, industries and key domains by name."""
 
 from __future__ import annotations
 
 from functools import cache
 
 from jsp_common import departments, divisions, industries
+from jsp_common.domains import Domain
 
 PROVINCE = "410000"
 
@@ -64,3 +65,11 @@ def industry_name(code: str | None) -> str:
         return f"{found.code}（{industries.get(found.code[:2]).name}）"
     except industries.UnknownIndustry:
         return code
+
+
+def domain_name(code: str | None) -> str:
+    """A key domain in Chinese (its code when it is none of them)."""
+    try:
+        return Domain(code).zh
+    except ValueError:
+        return code or ""
