@@ -335,6 +335,24 @@ async def running_service(settings: ServiceSettings, *, service_dir: Path,
 
 
 @contextlib.asynccontextmanager
+async def serving(app) -> AsyncIterator[str]:
+    """``app`` on a port of its own (its lifespan left to the caller), for what needs a real connection: a
+    stream read as it comes (an ``httpx.ASGITransport`` answers once the app has finished). Yields its address."""
+    import uvicorn  # every service runs on it; the testkit does not depend on it for the rest
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
 async def database_with_tables(url: str, *metadatas: MetaData) -> AsyncIterator[Database]:
     """A database on the test server (created when missing) with the messaging tables and ``metadatas``'
     tables created, for tests of the common library that have no migrations of their own."""

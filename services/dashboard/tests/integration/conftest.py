@@ -28,15 +28,21 @@ async def dashboard_settings(settings) -> Settings:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dashboard(dashboard_settings, settings, kafka_topics):
+async def dashboard_service(dashboard_settings, settings, kafka_topics):
+    """The dashboard running (its read model's group, its change feed) and a client of its app."""
     s = dashboard_settings
     # Its dead-letter topic for every department's clues topic (the catalogue has the real group's).
     await create_topics(settings.kafka_bootstrap_servers, [
         Topic(dead_letter_topic(topics.department_topic(topics.DEPARTMENT_CLUES, SAMR), TEST_GROUP), "clue_id",
               (), (), (), "test", partitions=1)])
     async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app,
-                               start_from_end=kafka_groups(s.read_model_group).items()) as (_, client):
-        yield client
+                               start_from_end=kafka_groups(s.read_model_group).items()) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def dashboard(dashboard_service):
+    return dashboard_service[1]
 
 
 async def send(producer, topic: str, data, key: str) -> None:

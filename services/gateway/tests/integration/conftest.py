@@ -3,15 +3,10 @@ here (their addresses point at a closed port), which is exactly the degraded cas
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest_asyncio
-import uvicorn
 
 from jsp_common.migrations import upgrade
 from jsp_common.outbox import SessionTx
@@ -84,22 +79,6 @@ async def start(settings: Settings, *, address: str = "127.0.0.1"):
 def calling(app, address: str) -> httpx.AsyncClient:
     """A client calling ``app`` from ``address`` (each address has a rate limit of its own)."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 4000)), base_url="http://gateway")
-
-
-@contextlib.asynccontextmanager
-async def serving(app) -> AsyncIterator[str]:
-    """``app`` on a port of its own (its lifespan left to the caller), for what needs a real connection: a
-    stream read as it comes. Yields its address."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

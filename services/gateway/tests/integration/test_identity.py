@@ -17,12 +17,12 @@ from sqlalchemy import text
 
 from jsp_common.outbox import SessionTx
 from jsp_common.principal import Role
-from jsp_testkit.testing import unique, until_waiting_or_done, wait_until
+from jsp_testkit.testing import serving, unique, until_waiting_or_done, wait_until
 
 from gateway.domain.identity import CredentialKind
 from gateway.usecases import clients
 
-from .conftest import DEPARTMENT, gateway_settings, is_problem, serving, start
+from .conftest import DEPARTMENT, gateway_settings, is_problem, start
 
 SESSION_COOKIE = "jsp_session"
 

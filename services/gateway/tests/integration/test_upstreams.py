@@ -13,9 +13,9 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 
 from jsp_common.principal import Role
-from jsp_testkit.testing import wait_until
+from jsp_testkit.testing import serving, wait_until
 
-from .conftest import gateway_settings, is_problem, serving, start
+from .conftest import gateway_settings, is_problem, start
 
 
 async def test_the_rule_dry_run_and_publication_may_take_longer_than_other_calls_to_a_service(

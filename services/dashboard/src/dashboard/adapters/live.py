@@ -15,15 +15,17 @@ from jsp_common.tasks import cancel_until_done
 from .writes import CHANNEL
 
 log = get_logger(__name__)
+RECONNECTED = "reconnected"  # told after the feed's connection came back, as an area changed
 
 
 class ChangeFeed:
-    """One LISTEN connection per process; each subscriber gets the areas changed (``clues``, ...)."""
+    """One LISTEN connection per process; each subscriber gets the areas changed (``clues``, ...), or those of them
+    it asked for."""
 
     def __init__(self, database_url: str, reconnect_s: float = 2.0):
         self._dsn = asyncpg_dsn(database_url)
         self._reconnect_s = reconnect_s
-        self._subscribers: set[asyncio.Queue[str]] = set()
+        self._subscribers: dict[asyncio.Queue[str], frozenset[str] | None] = {}
         self._hooks: list = []
         self._task: asyncio.Task | None = None
 
@@ -31,20 +33,25 @@ class ChangeFeed:
         """Call ``hook(area)`` as soon as a change is heard (before any subscriber's queue is read)."""
         self._hooks.append(hook)
 
-    def subscribe(self) -> asyncio.Queue[str]:
+    def subscribe(self, areas: frozenset[str] | None = None) -> asyncio.Queue[str]:
+        """A queue of the areas changed, only those in ``areas`` (None: every one)."""
         q: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
-        self._subscribers.add(q)
+        self._subscribers[q] = areas
         return q
 
     def unsubscribe(self, q: asyncio.Queue[str]) -> None:
-        self._subscribers.discard(q)
+        self._subscribers.pop(q, None)
+
+    def _tell(self, area: str) -> None:
+        for q, areas in list(self._subscribers.items()):
+            if areas is None or area in areas:
+                with contextlib.suppress(asyncio.QueueFull):  # a slow page refreshes on a later change anyway
+                    q.put_nowait(area)
 
     def _heard(self, connection, pid, channel, payload: str) -> None:
         for hook in self._hooks:
             hook(payload)
-        for q in list(self._subscribers):
-            with contextlib.suppress(asyncio.QueueFull):  # a slow page refreshes on a later change anyway
-                q.put_nowait(payload)
+        self._tell(payload)
 
     async def _listen(self) -> None:
         while True:
@@ -62,10 +69,8 @@ class ChangeFeed:
             except Exception as exc:  # noqa: BLE001 - the database comes back; pages keep their last figures
                 log.warning("change feed lost its connection", error=type(exc).__name__)
             for hook in self._hooks:
-                hook("reconnected")
-            for q in list(self._subscribers):  # changes may have been missed: let the pages refresh
-                with contextlib.suppress(asyncio.QueueFull):
-                    q.put_nowait("reconnected")
+                hook(RECONNECTED)
+            self._tell(RECONNECTED)  # changes may have been missed: let the pages refresh
             await asyncio.sleep(self._reconnect_s)
 
     def start(self) -> None:

@@ -21,7 +21,9 @@ from .tables import (READ_MODEL, abandoned_draws, adjudication_cases, clue_alert
                      credit_classes, entities, inspection_results, inspection_targets)
 
 CHANNEL = "dashboard_changes"  # PostgreSQL NOTIFY channel: delivered when the writing transaction commits
-AREAS = ("entities", "notifications", "adjudication", "clues", "inspections", "alerts")
+# The areas a change is announced for: "inspections" the published results (the public pages show them), "targets"
+# the joint inspections' planned visits (internal work until their results are published).
+AREAS = ("entities", "notifications", "adjudication", "clues", "inspections", "targets", "alerts")
 QUIET = "dashboard_quiet"  # in a session's info: its changes are not announced (a rebuild's, to tables not shown)
 
 

@@ -214,7 +214,7 @@ async def task_assigned(session: AsyncSession, d: TaskAssigned, env: Envelope) -
         "city_code": cities.get(t.uscc), "matter_code": d.matter_code, "lead_department": d.lead_department,
         "departments": sorted(t.joint_departments), "period_start": d.period_start, "period_end": d.period_end,
         "assigned_at": d.assigned_at} for t in d.targets])
-    await writes.announce(session, "inspections")
+    await writes.announce(session, "targets")
 
 
 async def result_recorded(session: AsyncSession, d: ResultRecorded, env: Envelope) -> None:
@@ -222,15 +222,15 @@ async def result_recorded(session: AsyncSession, d: ResultRecorded, env: Envelop
     the visit; each copy writes the same)."""
     await writes.update_target(session, d.task_id, d.uscc, inspected_on=d.inspected_on, publish_by=d.due_on,
                                publish_by_provisional=d.due_provisional, recorded_at=d.recorded_at)
-    await writes.announce(session, "inspections")
+    await writes.announce(session, "targets")
 
 
 async def publication_due_changed(session: AsyncSession, d: PublicationDueChanged, env: Envelope) -> None:
     await writes.update_target(session, d.task_id, d.uscc, publish_by=d.due_on,
                                publish_by_provisional=d.due_provisional)
-    await writes.announce(session, "inspections")
+    await writes.announce(session, "targets")
 
 
 async def draw_abandoned(session: AsyncSession, d: DrawAbandoned, env: Envelope) -> None:
     await writes.remove_draw_targets(session, d.draw_id, d.at)
-    await writes.announce(session, "inspections")
+    await writes.announce(session, "targets")
