@@ -172,3 +172,32 @@ async def test_notifications_keep_the_working_days_in_force_when_the_registry_up
             assert await pg.fetchval("SELECT acknowledge_within_workdays FROM notifications WHERE id = 'N-1'") == 4
     finally:
         await database.dispose()
+
+
+async def test_the_entities_in_operation_are_counted_from_the_entities_recorded_before(settings):
+    """Revision 0017 on a dashboard database in use: the entities in operation per city and department are counted
+    from the entities there (a deregistered one left out), and the triggers keep them from then on."""
+    url = unique_database_url(settings, "chain_dashboard_active")
+    database = Database(url)
+    active = ("SELECT city_code, department, sum(n)::int FROM active_entity_tally GROUP BY 1, 2 HAVING sum(n) <> 0 "
+              "ORDER BY 1, 2")
+    try:
+        await upgrade(SERVICES / "dashboard", url, "0016")
+        async with database.engine.begin() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            await pg.execute(
+                "INSERT INTO entities (uscc, name, division_code, city_code, status, departments, assignment_state, "
+                "record_version, first_seen_at, last_changed_at, updated_at) SELECT u, '某某餐馆', '410105', c, s, "
+                "d::text[], "
+                "'assigned', 1, now(), now(), now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+                "AS r(u, c, s, d)", ["E-1", "E-2", "E-3"], ["410100", "410100", "410300"],
+                ["active", "deregistered", "active"], ["{samr-410100}", "{samr-410100}", "{nhc-410300}"])
+        await upgrade(SERVICES / "dashboard", url)
+        async with database.engine.begin() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            assert [tuple(r) for r in await pg.fetch(active)] == [
+                ("410100", "", 1), ("410100", "samr-410100", 1), ("410300", "", 1), ("410300", "nhc-410300", 1)]
+            await pg.execute("UPDATE entities SET status = 'revoked' WHERE uscc = 'E-1'")
+            assert [tuple(r) for r in await pg.fetch(active)] == [("410300", "", 1), ("410300", "nhc-410300", 1)]
+    finally:
+        await database.dispose()

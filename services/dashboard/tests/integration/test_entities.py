@@ -19,16 +19,16 @@ from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, unique, unique_database_url, wait_until
 
 from dashboard.adapters import tallies
-from dashboard.adapters.tables import entity_tally
+from dashboard.adapters.tables import active_entity_tally, entity_tally
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
-def record(uscc: str, version: int, name: str, changed_days_ago: int) -> tuple[str, bytes]:
+def record(uscc: str, version: int, name: str, changed_days_ago: int, status: str = "active") -> tuple[str, bytes]:
     now = clock.now()
     data = EntityChanged(
         uscc=uscc, name=name, entity_type="有限责任公司", address="河南省郑州市金水区农业路18号",
-        division_code="410105", industry_code="6210", status="active", established_on="2020-05-01",
+        division_code="410105", industry_code="6210", status=status, established_on="2020-05-01",
         responsible_departments=["samr-410100"], domains=["food"], assignment_state="assigned",
         assignment_source="rules", record_version=version, last_changed_at=now - timedelta(days=changed_days_ago),
         updated_at=now)
@@ -116,6 +116,48 @@ async def test_the_office_lists_entities_by_credit_class_the_unrated_as_b(dashbo
                                 headers=dept("samr-410100"))).status_code == 404
 
 
+
+async def test_a_closed_business_leaves_the_figures_of_the_entities_supervised_and_stays_in_its_list(
+        dashboard, dashboard_settings, raw_producer):
+    """监管对象 and the C and D figures count the businesses still in operation (存续): a class D business
+    deregistered is no longer supervised, and neither figure keeps it; the list of closed ones still holds it."""
+    uscc = new_uscc()
+    db = Database(dashboard_settings.database_url)
+
+    async def totals() -> dict:
+        return (await dashboard.get("/ui/figures.json", headers=OFFICE)).json()["totals"]
+
+    async def listed(**params) -> bool:
+        page = await dashboard.get("/ui/entities", params={"q": uscc, **params}, headers=OFFICE)
+        assert page.status_code == 200, page.text
+        return f'data-entity="{uscc}"' in page.text
+
+    try:
+        before = await totals()
+        sent = [record(uscc, 1, "注销测试餐饮", 30), credit_class(uscc, 1, "D")]
+        await raw_producer.send(topics.REGISTRY_ENTITIES, sent[0][1], key=uscc.encode())
+        await raw_producer.send(topics.CREDIT_CLASSES, sent[1][1], key=uscc.encode())
+        await raw_producer.flush()
+        await taken_in(db, dashboard_settings.read_model_group, [i for i, _ in sent], what="the business and its class")
+        active = await totals()
+        assert (active["entities"], active["entities_class_d"]) == (before["entities"] + 1,
+                                                                    before["entities_class_d"] + 1)
+        assert await listed() and await listed(state="D")
+
+        closed = record(uscc, 2, "注销测试餐饮", 1, status="deregistered")
+        await raw_producer.send(topics.REGISTRY_ENTITIES, closed[1], key=uscc.encode())
+        await raw_producer.flush()
+        await taken_in(db, dashboard_settings.read_model_group, [closed[0]], what="the deregistration")
+        after = await totals()
+        assert (after["entities"], after["entities_class_d"]) == (before["entities"], before["entities_class_d"])
+        assert not await listed() and not await listed(state="D")   # the lists behind the figures agree
+        assert await listed(status="closed") and await listed(status="closed", state="D") and await listed(status="all")
+        assert not await listed(status="active")
+        refused = await dashboard.get("/ui/entities", params={"status": "gone"}, headers=OFFICE)
+        assert refused.status_code == 400
+    finally:
+        await db.dispose()
+
 # The entities per city, department ('' every one) and week first seen, counted from the entities themselves.
 COUNTED = text("""
 SELECT coalesce(city_code, '') AS city, d AS department,
@@ -123,6 +165,12 @@ SELECT coalesce(city_code, '') AS city, d AS department,
 FROM entities, unnest(array_append(departments, '')) AS d GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""")
 TALLIED = text("SELECT city_code, department, week, sum(n) FROM entity_tally GROUP BY 1, 2, 3 HAVING sum(n) <> 0 "
                "ORDER BY 1, 2, 3")
+# The entities in operation per city and department, likewise.
+ACTIVE_COUNTED = text("""
+SELECT coalesce(city_code, '') AS city, d AS department, count(*) AS n
+FROM entities, unnest(array_append(departments, '')) AS d WHERE status = 'active' GROUP BY 1, 2 ORDER BY 1, 2""")
+ACTIVE_TALLIED = text("SELECT city_code, department, sum(n) FROM active_entity_tally GROUP BY 1, 2 "
+                      "HAVING sum(n) <> 0 ORDER BY 1, 2")
 
 
 async def test_writers_of_the_same_entity_figures_do_not_wait_on_each_other_and_a_fold_keeps_them(settings):
@@ -151,13 +199,18 @@ async def test_writers_of_the_same_entity_figures_do_not_wait_on_each_other_and_
                 await tallies.fold(second, entity_tally)    # a fold under way does not hold writers either
         async with db.transaction() as session:
             await session.execute(text("UPDATE entities SET departments = '{mem-410100}' WHERE uscc = 'E-1'"))
+            await session.execute(text("UPDATE entities SET status = 'deregistered' WHERE uscc = 'E-2'"))
             await session.execute(text("DELETE FROM entities WHERE uscc = 'E-3'"))
         async with db.transaction() as session:
             assert (await session.execute(TALLIED)).all() == (await session.execute(COUNTED)).all()
+            assert (await session.execute(ACTIVE_TALLIED)).all() == (await session.execute(ACTIVE_COUNTED)).all()
             await tallies.fold(session, entity_tally)
+            await tallies.fold(session, active_entity_tally)
         async with db.transaction() as session:
             assert (await session.execute(TALLIED)).all() == (await session.execute(COUNTED)).all()
-            assert (await session.execute(text("SELECT count(*) FROM entity_tally WHERE delta"))).scalar_one() == 0
+            assert (await session.execute(ACTIVE_TALLIED)).all() == (await session.execute(ACTIVE_COUNTED)).all()
+            for tally in ("entity_tally", "active_entity_tally"):
+                assert (await session.execute(text(f"SELECT count(*) FROM {tally} WHERE delta"))).scalar_one() == 0
     finally:
         await db.dispose()
 

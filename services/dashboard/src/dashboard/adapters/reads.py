@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common.events.risk import UNRATED_CLASS
 
 from ..domain.clues import OPEN_STATES, TIMED_STATES
-from .tables import (adjudication_cases, clue_alerts, clue_transitions, clues, credit_classes, entities, entity_tally,
-                     inspection_results, notifications)
+from .tables import (active_entity_tally, adjudication_cases, clue_alerts, clue_transitions, clues, credit_classes,
+                     entities, entity_tally, inspection_results, notifications)
 
 n, c, a, e, ir, ca, et, cc = (notifications.c, clues.c, adjudication_cases.c, entities.c, inspection_results.c,
                               clue_alerts.c, entity_tally.c, credit_classes.c)
+at = active_entity_tally.c
 
 
 # ---------------------------------------------------------------------------- scopes
@@ -35,6 +36,10 @@ def inspection_scope(department: str | None):
 
 def entity_scope(department: str | None):
     return true() if department is None else e.departments.any(department)
+
+
+# An entity in operation (存续): supervised, counted in the figures. A deregistered or revoked one is closed.
+ENTITY_STATUS = {"active": lambda: e.status == "active", "closed": lambda: e.status != "active", "all": true}
 
 
 def pending():
@@ -124,24 +129,26 @@ async def inspection_figures_by_city(session: AsyncSession, department: str | No
 
 
 async def entity_figures(session: AsyncSession, department: str | None) -> dict:
-    """Entities per city, from the tally the triggers keep (a few thousand rows, not a million)."""
-    rows = (await session.execute(select(et.city_code, func.sum(et.n)).where(et.department == (department or ""))
-                                  .group_by(et.city_code))).all()
+    """Entities in operation per city, from the tally the triggers keep (a few thousand rows, not a million)."""
+    rows = (await session.execute(select(at.city_code, func.sum(at.n)).where(at.department == (department or ""))
+                                  .group_by(at.city_code))).all()
     return {city or None: {"entities": int(count)} for city, count in rows if count}
 
 
 async def credit_figures(session: AsyncSession, department: str | None) -> dict:
-    """Entities of the higher-risk credit classes (C, D) per city."""
+    """Entities in operation of the higher-risk credit classes (C, D) per city."""
     cols = {"entities_class_c": func.count().filter(cc.credit_class == "C"),
             "entities_class_d": func.count().filter(cc.credit_class == "D")}
     rows = (await session.execute(select(e.city_code, *[v.label(k) for k, v in cols.items()])
                                   .select_from(credit_classes.join(entities, e.uscc == cc.uscc))
-                                  .where(entity_scope(department), cc.credit_class.in_(("C", "D")))
+                                  .where(entity_scope(department), ENTITY_STATUS["active"](),
+                                         cc.credit_class.in_(("C", "D")))
                                   .group_by(e.city_code))).mappings().all()
     return {r["city_code"]: {k: int(r[k]) for k in cols} for r in rows}
 
 
 async def entity_weeks(session: AsyncSession, department: str | None, since) -> dict:
+    """Entities per week first seen (those closed since too: the weeks' registrations)."""
     rows = (await session.execute(select(et.week, func.sum(et.n)).where(
         and_(et.department == (department or ""), et.week >= since)).group_by(et.week))).all()
     return {week: int(count) for week, count in rows}

@@ -38,9 +38,9 @@ entities = Table(
 )
 
 # Entities per city, department and week first seen, kept by triggers on ``entities`` (created in the
-# migrations, revisions 0001 and 0007), so the figures over a million entities are sums over a few thousand rows.
-# ``department`` '' is every entity (the office's figures); ``city_code`` '' is an entity with no city. Delta rows
-# as ``clue_tally``'s (``tallies.py``).
+# migrations, revisions 0001, 0007 and 0017), so the figures over a million entities are sums over a few thousand
+# rows. ``department`` '' is every entity (the office's figures); ``city_code`` '' is an entity with no city. Delta
+# rows as ``clue_tally``'s (``tallies.py``). Every entity, closed or not: the weeks' registrations (the trend).
 entity_tally = Table(
     "entity_tally", metadata,
     Column("city_code", Text, nullable=False),
@@ -50,6 +50,18 @@ entity_tally = Table(
     Column("delta", Boolean, nullable=False),
     Index("entity_tally_key", "department", "city_code", "week"),
     Index("entity_tally_deltas", "department", postgresql_where=text("delta")),
+)
+
+# The entities in operation (存续, status active) per city and department, kept by the same triggers (revision
+# 0017): the entities supervised (监管对象). A deregistered or revoked business leaves it.
+active_entity_tally = Table(
+    "active_entity_tally", metadata,
+    Column("city_code", Text, nullable=False),
+    Column("department", Text, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Column("delta", Boolean, nullable=False),
+    Index("active_entity_tally_key", "department", "city_code"),
+    Index("active_entity_tally_deltas", "department", postgresql_where=text("delta")),
 )
 
 # dept.*.notifications.v1: dual notifications (双告知) and their acknowledgement (签收).
@@ -276,5 +288,6 @@ abandoned_draws = Table(
     Column("at", TZ, nullable=False),
 )
 
-READ_MODEL = (entities, entity_tally, notifications, adjudication_cases, clues, clue_tally, clue_transitions,
-              clue_alerts, inspection_results, risk_alerts, inspection_targets, abandoned_draws, credit_classes)
+READ_MODEL = (entities, entity_tally, active_entity_tally, notifications, adjudication_cases, clues, clue_tally,
+              clue_transitions, clue_alerts, inspection_results, risk_alerts, inspection_targets, abandoned_draws,
+              credit_classes)

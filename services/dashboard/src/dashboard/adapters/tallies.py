@@ -1,7 +1,7 @@
-"""The tallies the figures are sums over (``tables.entity_tally``, ``tables.clue_tally``): triggers on the read
-model's tables add each statement's changes as delta rows (inserted, never updated: concurrent writers wait on
-no tally row, and cannot deadlock on them); the command page's refresh folds them into one row per key. A key's
-figures are the sums of its rows, folded or not."""
+"""The tallies the figures are sums over (``tables.entity_tally``, ``tables.active_entity_tally``,
+``tables.clue_tally``): triggers on the read model's tables add each statement's changes as delta rows (inserted,
+never updated: concurrent writers wait on no tally row, and cannot deadlock on them); the command page's refresh
+folds them into one row per key. A key's figures are the sums of its rows, folded or not."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ NOTIFICATION_STATUS = ("pending", "overdue", "acknowledged", "all")
 ALERT_STATUS = tuple(panels.ALERT_STATUS)
 TARGET_STATUS = tuple(panels.TARGET_STATUS)
 CREDIT_CLASSES = tuple(c.value for c in CreditClass)
+ENTITY_STATUS = tuple(reads.ENTITY_STATUS)
 CLUE_FLAGS = ("open", "overdue", "due_soon", "chased", "escalated", "returned", "redispatched", "all")
 
 
@@ -137,9 +138,13 @@ async def targets(session: AsyncSession, settings: Settings, viewer: str | None,
 
 
 async def entities(session: AsyncSession, settings: Settings, viewer: str | None, f: Filters):
-    """The directory: a department (those it supervises), a city, a search, a credit class (``state``: A-D; B
-    includes the unrated)."""
-    cond = true()
+    """The directory: those in operation (``status`` active, the default: the figures count them), closed
+    (deregistered or revoked) or all; a department (those it supervises), a city, a search, a credit class
+    (``state``: A-D; B includes the unrated)."""
+    status = f.status or "active"
+    if status not in reads.ENTITY_STATUS:
+        raise Problem(400, f"unknown status {status!r}; one of {', '.join(ENTITY_STATUS)}")
+    cond = reads.ENTITY_STATUS[status]()
     if (d := own_only(viewer, f.department)) is not None:
         cond = and_(cond, reads.entity_scope(d))
     if f.city:

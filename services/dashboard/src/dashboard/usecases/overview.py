@@ -11,7 +11,7 @@ from jsp_common import clock
 from jsp_common.db import Database
 
 from ..adapters import clue_figures, reads, tallies
-from ..adapters.tables import clue_tally, entity_tally
+from ..adapters.tables import active_entity_tally, clue_tally, entity_tally
 from ..adapters import reads_panels as panels
 from ..adapters.reads import ir, n
 from ..domain import charts, figures
@@ -26,7 +26,7 @@ async def kept(db: Database, settings: Settings, department: str | None) -> dict
     the tables a statement read are not held to the refresh's end (a rebuild putting its copy in place waits
     for them)."""
     async with db.transaction() as session:
-        for tally in (clue_tally, entity_tally):
+        for tally in (clue_tally, entity_tally, active_entity_tally):
             await tallies.fold(session, tally)
     async with db.reading() as session:
         return await overview(session, settings, department, clock.now())
