@@ -204,7 +204,7 @@ async def test_the_entities_in_operation_are_counted_from_the_entities_recorded_
 
 
 async def test_the_entities_recorded_before_say_when_they_entered_the_directory_and_are_published_again(settings):
-    """Revision 0011 on a registry database in use: an entity registered through the intake and changed since
+    """Revision 0013 on a registry database in use: an entity registered through the intake and changed since
     entered the directory with its registration (its first event applied, not its last change), an imported one with
     its line's time; every record waits to be published again with it."""
     url = unique_database_url(settings, "chain_registry_registered")
@@ -212,7 +212,7 @@ async def test_the_entities_recorded_before_say_when_they_entered_the_directory_
     registered, changed, line = (datetime(2026, 3, 2, 9, 0, tzinfo=TZ), datetime(2026, 9, 1, 10, 0, tzinfo=TZ),
                                  datetime(2019, 5, 6, tzinfo=TZ))
     try:
-        await upgrade(SERVICES / "registry", url, "0010")
+        await upgrade(SERVICES / "registry", url, "0012")
         async with database.engine.begin() as conn:
             pg = (await conn.get_raw_connection()).driver_connection
             await pg.execute(

@@ -8,13 +8,13 @@ record), their last change and their row's creation (an imported entity has no e
 its first line's time is gone, and the import's day bounds it). Every record is then published again with it, its
 version unchanged (the replicate job, as after an import), so the topic's latest record of every entity says it.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision, down_revision, branch_labels, depends_on = "0011", "0010", None, None
+revision, down_revision, branch_labels, depends_on = "0013", "0012", None, None
 
 
 def upgrade() -> None:
