@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import answers, tracing
+from . import answers, api_docs, tracing
 from .caller import Verifier
 from .consumer import claim
 from .logs import log_fields
@@ -131,7 +131,9 @@ def create_service_app(*, title: str, settings: ServiceSettings, runtime_factory
                 metrics.shutdown()
                 metrics.server_close()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, docs_url=None,
+                  redoc_url=None)
+    api_docs.install(app)  # /docs with Swagger UI's files served here, not from a CDN; no /redoc
     app.state.callers = Verifier.from_settings(settings)
     install_problem_handlers(app)
     app.add_exception_handler(answers.Replayed, answers.replayed)

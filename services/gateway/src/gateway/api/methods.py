@@ -8,7 +8,7 @@ document says, rather than a call of the template's route."""
 from __future__ import annotations
 
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jsp_common.problems import problem_response
@@ -35,7 +35,9 @@ class AllowMiddleware:
 
     def _literal_paths(self) -> set[str]:
         if self._literal is None:
-            self._literal = {r.path for r in self.routes() if "{" not in getattr(r, "path", "{")}
+            # a mount's path is the folder its files are under, which it does not take itself
+            self._literal = {r.path for r in self.routes()
+                             if "{" not in getattr(r, "path", "{") and not isinstance(r, Mount)}
         return self._literal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -53,9 +55,11 @@ class AllowMiddleware:
                 return await problem_response(405, f"{scope['path']} takes {', '.join(methods)}", instance=scope["path"],
                                               headers={"Allow": ", ".join(methods)})(scope, receive, send)
 
+        asked = dict(scope)  # as it came: routing into a mount moves its root_path
+
         async def with_allow(message):
             if message["type"] == "http.response.start" and message["status"] == 405:
-                allow = ", ".join(allowed_methods(self.routes(), scope)).encode()
+                allow = ", ".join(allowed_methods(self.routes(), asked)).encode()
                 message["headers"] = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"] + [
                     (b"allow", allow)]
             await send(message)

@@ -7,12 +7,13 @@ from typing import Callable
 
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from jsp_common import clock, tracing
+from jsp_common import api_docs, clock, tracing
 from jsp_common.principal import Principal
 from jsp_common.problems import problem_response
 
-UNAUDITED = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect",
-                       "/redoc", "/favicon.ico"})
+UNAUDITED = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", api_docs.DOCS, api_docs.OAUTH2_REDIRECT,
+                       "/favicon.ico"})
+UNAUDITED_UNDER = api_docs.ASSETS + "/"  # the docs page's script, style sheet and icon
 
 
 def outcome_of(status: int) -> str:
@@ -75,7 +76,7 @@ class AuditMiddleware:
         self.app, self.record = app, record
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] in UNAUDITED:
+        if scope["type"] != "http" or scope["path"] in UNAUDITED or scope["path"].startswith(UNAUDITED_UNDER):
             return await self.app(scope, receive, send)
         started, at = time.monotonic(), clock.now()
         seen: dict = {"status": 500, "headers": {}}
