@@ -41,6 +41,13 @@ async def current(session: AsyncSession, code: str, on: date | None = None) -> M
     return to_version(row) if row else None
 
 
+async def first(session: AsyncSession, code: str) -> MatterVersion | None:
+    """The first version of ``code`` (the day the matter takes effect), or None: no such matter."""
+    row = (await session.execute(_with_batch().where(matters.c.code == code).order_by(matters.c.version).limit(1))
+           ).mappings().first()
+    return to_version(row) if row else None
+
+
 async def latest(session: AsyncSession, codes: list[str]) -> dict[str, MatterVersion]:
     """The latest version of each of ``codes`` that has one (one statement, one parameter, for a whole batch)."""
     wanted = bindparam("codes", value=sorted(set(codes)), type_=ARRAY(Text))

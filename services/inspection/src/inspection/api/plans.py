@@ -16,7 +16,8 @@ from .schemas import PlanIn, TaskIn
 
 router = APIRouter(tags=["plans and joint tasks"])
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
-PLAN_REFUSED = {409: {"description": "The department takes no part in the matter in force or has no item of it, the "
+PLAN_REFUSED = {409: {"description": "The matter is not in effect on the period's first day, the department takes no "
+                                     "part in the version in effect then or has no item of it, the "
                                      "ratios are above a general matter's cap, the filter matches no active entity, "
                                      "or the period has ended (problem+json)"}}
 TASK_REFUSED = {409: {"description": "The plans are not of one matter version and period, one per department, "

@@ -161,8 +161,9 @@ class Ratios(RequestBody):
 
 class PlanIn(RequestBody):
     """A sampling plan: ``period_end`` is on or after ``period_start``, at most 366 days later (422 otherwise).
-    A plan is refused with 409 when its matter has no item of the department, or its filter matches no active
-    entity of the directory."""
+    A plan is made under the version of its matter in effect on ``period_start``; it is refused with 409 when no
+    version is in effect that day, when that version has no item of the department, or when its filter matches no
+    active entity of the directory."""
 
     department: DepartmentCode | None = Field(None, description="the office names it (422 without); a department "
                                                                 "plans for itself (403 for another)")

@@ -108,6 +108,21 @@ async def in_effect(session: AsyncSession, code: str, on: date | None = None) ->
     return m
 
 
+async def for_period(session: AsyncSession, code: str, period_start: date) -> MatterVersion:
+    """The version a plan is made under: the one in effect on the first day of its period (planned ahead, the
+    version that will govern the period; every plan of one period, made on any day, the same one). A matter
+    that takes effect after that day has none for the period (409, the field named); no matter is a 404."""
+    m = await repo.current(session, code, period_start)
+    if m is not None:
+        return m
+    first = await repo.first(session, code)
+    if first is None:
+        raise Problem(404, f"no matter {code}")
+    raise Problem(409, f"matter {code} is not in effect on {period_start.isoformat()}, the first day of the period",
+                  errors=[{"field": "period_start", "reason": f"matter {code} takes effect on "
+                           f"{first.effective_from.isoformat()}: a plan's period begins on that day or later"}])
+
+
 async def file_document(tx: Transaction, actor: Principal, code: str, kind: str, body: dict[str, Any]) -> dict:
     """File the work plan (with the office) or the public service manual of a matter: the office or the
     matter's lead department."""

@@ -65,7 +65,7 @@ async def create_plan(deps: Deps, tx: Transaction, actor: Principal, body: dict[
         raise Problem(403, f"a department plans for itself ({department})")
     still_open(body["period_end"], "no plan for it")
     # What the matters list holds decides the rest: a refusal is a conflict with it (409), not a fault of the body.
-    m = await matters_uc.in_effect(tx.session, body["matter_code"])
+    m = await matters_uc.for_period(tx.session, body["matter_code"], body["period_start"])
     if not _takes_part(m, department):
         raise Problem(409, f"{department} takes no part in matter {m.code}",
                       errors=[{"field": "matter_code", "reason": f"its departments: {', '.join(m.departments)}"}])
