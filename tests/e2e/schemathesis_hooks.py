@@ -137,12 +137,30 @@ def _unique(values: list[str], limit: int) -> list[str]:
     return out
 
 
-def _consistent_departments(doc: dict) -> None:
-    """A matter's lead is not also cooperating; each item is the lead's or a cooperating department's; item
-    codes are distinct."""
+def _of_list(code: Any, division: str) -> Any:
+    """A department of ``code``'s agency on the list of ``division`` (a matter's departments are its list's), samr's
+    when the agency has none at that level; ``code`` as it was when it is no department."""
+    if not isinstance(code, str):
+        return code
+    try:
+        agency = departments.department(code).agency
+    except (departments.UnknownDepartment, ValueError):
+        return code
+    level = "province" if division == divisions.PROVINCE_CODE else "city"
+    return departments.department_code(agency.code if agency.exists_at(level) else "samr", division)
+
+
+def _consistent_departments(doc: dict, division: str = divisions.PROVINCE_CODE) -> None:
+    """A matter's departments are of its list (``division``: a promotion's is the province's); its lead is not
+    also cooperating; each item is the lead's or a cooperating department's; item codes are distinct."""
+    division = doc.get("division_code") if isinstance(doc.get("division_code"), str) else division
     lead = doc.get("lead_department")
     if not isinstance(lead, str):
         return
+    if division in _LISTS:
+        lead = doc["lead_department"] = _of_list(lead, division)
+        if isinstance(doc.get("cooperating_departments"), list):
+            doc["cooperating_departments"] = [_of_list(d, division) for d in doc["cooperating_departments"]]
     co = [d for d in dict.fromkeys(doc.get("cooperating_departments") or []) if d != lead]
     if "cooperating_departments" in doc:
         doc["cooperating_departments"] = co
@@ -365,7 +383,7 @@ def _matters_csv(draw) -> str:
     writer.writerow(CSV_COLUMNS)
     codes = _unique(draw(st.lists(st.from_regex(r"[A-Za-z0-9_.-]{1,20}", fullmatch=True), min_size=1, max_size=3)), 64)
     for code in codes:
-        matter = {"lead_department": draw(st.sampled_from(_DEPARTMENTS)),
+        matter = {"division_code": division, "lead_department": draw(st.sampled_from(_DEPARTMENTS)),
                   "cooperating_departments": draw(st.lists(st.sampled_from(_DEPARTMENTS), max_size=2)),
                   "items": [{"code": c} for c in draw(st.lists(st.from_regex(r"[A-Za-z0-9]{1,8}", fullmatch=True),
                                                                min_size=1, max_size=3))]}

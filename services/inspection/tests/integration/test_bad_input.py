@@ -96,6 +96,38 @@ async def test_a_batch_file_of_more_matters_than_a_batch_holds_is_refused_before
     assert r.status_code == 201 and len(r.json()["accepted"]) == 2000, r.text[:500]
 
 
+async def test_a_city_matter_led_by_another_city_s_department_is_refused_with_the_department_named(service):
+    """A Zhengzhou matter led by Luoyang's bureau was published: Zhengzhou's own departments were refused when they
+    planned, and the public manual named the wrong bureau. Refused now, as a file's row and as JSON, the department
+    named; the same row led by Zhengzhou's bureau is published."""
+    code = unique("CITY").replace(".", "-")[:30]
+    header = ("code,name,domain,division_code,kind,lead_department,cooperating_departments,legal_basis,items,"
+              "effective_from\n")
+    row = "{code},特种设备,special_equipment,410100,key,{lead},,,E1:{lead}:电梯,2026-01-01\n"
+    query = {"division_code": "410100", "title": "第八批"}
+    before = (await _count(service, matter_batches), await _count(service, matters))
+    luoyang = header + row.format(code=code, lead="samr-410300")
+    r = await service.post("/batches/file", OFFICE, content=luoyang.encode(), params=query,
+                           headers={"content-type": "text/csv"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM), r.text
+    [rejected] = r.json()["rejected"]
+    assert rejected["row"] == 2 and rejected["code"] == code
+    assert [e["field"] for e in rejected["errors"]] == ["lead_department"]
+    assert "samr-410300" in rejected["errors"][0]["reason"] and "410100" in rejected["errors"][0]["reason"]
+    assert (await _count(service, matter_batches), await _count(service, matters)) == before
+    matter = {"code": code, "name": "特种设备", "domain": "special_equipment", "division_code": "410100", "kind": "key",
+              "lead_department": "samr-410000", "items": [{"code": "E1", "department": "samr-410000"}],
+              "effective_from": "2026-01-01"}
+    r = await service.post("/batches", OFFICE, {**query, "matters": [matter]})
+    assert r.status_code == 422 and _fields(r) == {"rows[1].lead_department"}, r.text
+    assert "samr-410000" in r.json()["errors"][0]["reason"]
+    assert (await _count(service, matter_batches), await _count(service, matters)) == before
+
+    ok = await service.post("/batches/file", OFFICE, content=(header + row.format(code=code, lead=SAMR)).encode(),
+                            params=query, headers={"content-type": "text/csv"})
+    assert ok.status_code == 201 and ok.json()["accepted"] == [{"row": 2, "code": code, "version": 1}], ok.text
+
+
 async def test_an_inspector_file_without_the_needed_columns_is_refused(service):
     before = await _count(service, inspectors)
     for body in ("{}", "name,certificate_no\n张三,C-1\n"):

@@ -59,3 +59,25 @@ def test_a_city_department_carries_out_its_agencys_items_of_a_province_matter():
     m = matters.MatterVersion("M1", 1, "n", "food", "410000", "key", "samr-410000", ("nhc-410000",), "", items, 1,
                               date(2026, 1, 1))
     assert m.items_of("samr-410100") == ("S1",)
+
+
+def test_a_city_matter_names_that_city_s_departments_and_a_province_matter_the_province_s():
+    """A Zhengzhou matter led by Luoyang's bureau or the province's was accepted: Zhengzhou's own departments were
+    then refused when they planned, and the manual named the wrong bureau."""
+    assert matters.check(MATTER) == []
+    for lead in ("samr-410300", "samr-410000"):
+        items = [{"code": "S1", "department": lead}, {"code": "H1", "department": "nhc-410100"}]
+        errors = matters.check({**MATTER, "lead_department": lead, "items": items})
+        assert [e["field"] for e in errors] == ["lead_department"]
+        assert lead in errors[0]["reason"] and "410100" in errors[0]["reason"]
+    # a province-only agency's department is no city's: a matter that needs it belongs on the province list
+    errors = matters.check({**MATTER, "cooperating_departments": ["nhc-410100", "nmpa-410000"]})
+    assert [e["field"] for e in errors] == ["cooperating_departments[1]"] and "nmpa-410000" in errors[0]["reason"]
+
+    province = {**MATTER, "division_code": "410000", "lead_department": "samr-410000",
+                "cooperating_departments": ["nmpa-410000"],
+                "items": [{"code": "S1", "department": "samr-410000"}, {"code": "D1", "department": "nmpa-410000"}]}
+    assert matters.check(province) == []
+    errors = matters.check({**province, "cooperating_departments": ["nhc-410100"],
+                            "items": [{"code": "S1", "department": "samr-410000"}]})
+    assert [e["field"] for e in errors] == ["cooperating_departments[0]"] and "nhc-410100" in errors[0]["reason"]

@@ -39,8 +39,10 @@ class ItemIn(RequestBody):
     title: Text = Field("", max_length=500)
 
 
-DEPARTMENTS_RULE = ("The lead department is not also a cooperating one, each item belongs to one of them, and no "
-                    "item code appears twice (422 otherwise).")
+DEPARTMENTS_RULE = ("The lead department is not also a cooperating one, each item belongs to one of them, no item "
+                    "code appears twice, and every department is of the matter's list: a city's list names that "
+                    "city's departments, the province list the provincial ones (422 otherwise, the department "
+                    "named).")
 
 
 class MatterIn(RequestBody):

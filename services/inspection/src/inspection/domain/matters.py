@@ -4,7 +4,8 @@ numbered batches ("mature one batch, publish one batch", 成熟一批、发布�
 A matter (code) has versions with effective dates: a change is a new version from a date on, never a
 rewrite, and a plan keeps the version it was made under. A city's matter can be promoted to the province
 list (a province version that names the city matter it came from). Each matter has a lead department,
-cooperating departments and inspection items, each item owned by one of those departments.
+cooperating departments and inspection items, each item owned by one of those departments, all of them of the
+matter's list: a city's departments on that city's list, the provincial departments on the province's.
 """
 
 from __future__ import annotations
@@ -67,9 +68,14 @@ def check(fields: Mapping[str, Any]) -> list[dict[str, str]]:
 
     def known(field: str, code: str) -> None:
         try:
-            departments.department(code)
+            dept = departments.department(code)
         except (departments.UnknownDepartment, ValueError):
             err(field, f"unknown department {code!r} (the list: GET /public/departments)")
+            return
+        if level is not None:
+            reason = not_of_list(dept, divisions.get(division))
+            if reason:
+                err(field, reason)
 
     try:
         Domain(fields.get("domain"))
@@ -82,6 +88,7 @@ def check(fields: Mapping[str, Any]) -> list[dict[str, str]]:
         level = None
     if level not in ("province", "city"):
         err("division_code", f"{division!r} is neither the province (410000) nor a Henan city")
+        level = None
     if fields.get("kind") not in KINDS:
         err("kind", "key or general")
     lead = fields.get("lead_department") or ""
@@ -104,6 +111,27 @@ def check(fields: Mapping[str, Any]) -> list[dict[str, str]]:
             err(f"items[{n}].code", f"item {item.get('code')!r} appears twice")
         seen.add(item.get("code"))
     return errors
+
+
+def not_of_list(dept: departments.Department, division: divisions.Division) -> str | None:
+    """Why ``dept`` cannot take part in a matter of ``division``'s list, or None. A city's list is the matters the
+    city carries out itself (本地自行实施): its lead, cooperating departments and item owners are that city's
+    departments; a provincial department guides and coordinates, and a matter that needs it (a province-only
+    agency's, say) is the province's, where a city's department carries out its agency's items. The province's
+    list names the provincial departments (省级行业主管部门)."""
+    if dept.division_code == division.code:
+        return None
+    if division.level == "province":
+        return (f"{dept.code} ({dept.name}) is a city's department: a matter on the province list names the "
+                f"province's departments ({departments.department_code(dept.agency_code, division.code)}); a "
+                "city's department carries out its agency's items of it")
+    where = f"{division.name} ({division.code})"
+    if dept.agency.exists_at("city"):
+        own = f" ({dept.agency_code}'s here: {departments.department_code(dept.agency_code, division.code)})"
+    else:
+        own = f"; agency {dept.agency_code} has no city department: a matter that needs it is on the province list"
+    return (f"{dept.code} ({dept.name}) is not a department of {where}: a matter on a city's list is carried out by "
+            f"that city's own departments{own}")
 
 
 def next_version(current: MatterVersion | None, effective_from: date, *, today: date) -> tuple[int, list[dict]]:
