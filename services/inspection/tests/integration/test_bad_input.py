@@ -202,7 +202,27 @@ async def test_a_plan_whose_filter_matches_no_entity_is_refused(service):
     assert "matches no entity" in r.json()["detail"]
     r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], **THIS_YEAR,
                                                    "ratios": {"A": 0.06, "D": 0.3}})
-    assert r.status_code == 422 and _fields(r) == {"body.ratios.A", "body.ratios.D"}  # outside the published bands
+    assert r.status_code == 409 and _fields(r) == {"ratios.A", "ratios.D"}  # outside the bands (the service's data)
+    assert await _count(service, plans) == before
+
+
+async def test_a_general_matter_s_ratios_are_set_up_to_its_cap_and_one_above_it_is_refused_with_the_reason(service):
+    """A general matter's classes C and D are capped below their bands (0.2 < 0.21): the published bounds (the
+    bands) refused C = 0.2 (422, "at least 0.21") and the service C = 0.21 (409), so no ratio could be named."""
+    industry = new_industry()
+    await service.entities(2, industry)
+    matter = await service.matter(kind="general", co=())
+    plan = await service.plan(SAMR, matter["code"], industry, {"B": 0.05, "C": 0.2, "D": 0.2})
+    assert plan["ratios"] == {"A": "0", "B": "0.05", "C": "0.2", "D": "0.2"}
+    before = await _count(service, plans)
+    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], **THIS_YEAR,
+                                                   "filter": {"industry_code": industry}, "ratios": {"C": 0.21}})
+    assert r.status_code == 409 and _fields(r) == {"ratios.C"}, r.text
+    assert r.json()["errors"][0]["reason"] == ("0.21: class C's ratio on a general matter is 0.2 (its band "
+                                               "0.21–0.60 capped at 0.2: a general matter's cap wins over the band)")
+    r = await service.post("/plans", dept(SAMR), {"matter_code": matter["code"], **THIS_YEAR,
+                                                   "filter": {"industry_code": industry}, "ratios": {"C": 1.2}})
+    assert r.status_code == 422 and _fields(r) == {"body.ratios.C"}, r.text    # no ratio is above 1
     assert await _count(service, plans) == before
 
 

@@ -64,5 +64,6 @@ async def test_class_a_is_sampled_when_the_platform_says_so(service, monkeypatch
     monkeypatch.setattr(service.deps.settings, "proactive_class_a", True)
     r = await service.post("/plans", dept(SAMR), body)
     assert r.status_code == 201 and r.json()["ratios"]["A"] == "0.03", r.text
-    assert (await service.post("/plans", dept(SAMR), {**body, "ratios": {"A": 0.06}})).status_code == 422
+    above = await service.post("/plans", dept(SAMR), {**body, "ratios": {"A": 0.06}})   # the service's bands
+    assert above.status_code == 409 and "outside class A's band 0.00–0.05" in above.text, above.text
 

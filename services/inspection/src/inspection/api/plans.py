@@ -17,8 +17,9 @@ from .schemas import PlanIn, TaskIn
 router = APIRouter(tags=["plans and joint tasks"])
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 PLAN_REFUSED = {409: {"description": "The matter is not in effect on the period's first day, the department takes no "
-                                     "part in the version in effect then or has no item of it, the "
-                                     "ratios are above a general matter's cap, the filter matches no active entity, "
+                                     "part in the version in effect then or has no item of it, a ratio is outside "
+                                     "its class's band or above a general matter's cap, the filter matches no "
+                                     "active entity, "
                                      "or the period has ended (problem+json)"}}
 TASK_REFUSED = {409: {"description": "The plans are not of one matter version and period, one per department, "
                                      "the lead department's among them, none in a joint task yet, or their period has "

@@ -139,18 +139,23 @@ class FilterIn(RequestBody):
 
 
 def _ratio(credit_class: str) -> Any:
-    # A class not proactively checked (A) has its band's ratios only where the proactive_class_a setting says so:
-    # a setting the document cannot know, so its bound is the band's and the plan answers 409 without the setting.
+    # The bounds are a ratio's (0..1): which ratios a plan may take depends on its matter (a general matter's cap
+    # wins over a band's minimum) and on the proactive_class_a setting, neither of which the document knows; the
+    # service refuses a ratio outside them with 409, the reason given.
     b = bands()[credit_class]
-    return Annotated[number(ge=float(b.min_ratio if b.proactive else 0), le=float(b.max_ratio)) | None,
-                     Field(description=f"class {credit_class}'s band" + ("" if b.proactive else
-                           ": not proactively checked, 0, unless the platform's proactive_class_a setting is on "
-                           "(409 otherwise)"))]
+    band = f"class {credit_class}'s band {b.min_ratio}–{b.max_ratio}, default {b.default_ratio}"
+    return Annotated[number(ge=0, le=1) | None,
+                     Field(description=band + ("" if b.proactive else
+                           "; not proactively checked: 0, unless the platform's proactive_class_a setting is on")
+                           + "; on a general matter at most the cap (409 otherwise)")]
 
 
 class Ratios(RequestBody):
-    """Per credit class, within its band (data/credit_bands.csv); a class left out takes its band's default. A
-    general matter's ratios are capped (a setting): a ratio above the cap is refused with 409."""
+    """Per credit class, a ratio from 0 to 1, within its class's band (data/credit_bands.csv), and on a general
+    matter at most the general matters' cap (a setting, 0.2 by default), which wins over a band's minimum: a
+    class whose band starts above the cap takes the cap. A ratio outside these is refused with 409 (a conflict
+    with the matter), the field and the allowed ratios named; a class left out takes its band's default (on a
+    general matter, capped)."""
 
     A: _ratio("A") = None  # type: ignore[valid-type]
     B: _ratio("B") = None  # type: ignore[valid-type]

@@ -67,13 +67,20 @@ def resolve_ratios(asked: Mapping[str, float | Decimal] | None, *, key_matter: b
                                "(only on a complaint, a data signal or a referral); its ratio must be 0"})
             r = Decimal(0)
         elif not (floor <= r <= cap):
-            where = "" if key_matter else f" (a general matter: at most {general_cap})"
-            errors.append({"field": f"ratios.{cls}", "reason": f"{r} is outside class {cls}'s band "
-                           f"{floor}–{cap}{where}"})
+            errors.append({"field": f"ratios.{cls}", "reason": _outside(cls, r, band, floor, cap, general_cap)})
         out[cls] = r
     if errors:
         raise InvalidRatios(errors)
     return out
+
+
+def _outside(cls: str, r: Decimal, band: Band, floor: Decimal, cap: Decimal, general_cap: Decimal) -> str:
+    """Why ratio ``r`` of class ``cls`` is refused: the ratios allowed, and (a general matter's) why so."""
+    if (floor, cap) == (band.min_ratio, band.max_ratio):
+        return f"{r} is outside class {cls}'s band {floor}–{cap}"
+    allowed = f"is {cap}" if floor == cap else f"is {floor}–{cap}"
+    return (f"{r}: class {cls}'s ratio on a general matter {allowed} (its band {band.min_ratio}–{band.max_ratio} "
+            f"capped at {general_cap}: a general matter's cap wins over the band)")
 
 
 @dataclass(frozen=True)
