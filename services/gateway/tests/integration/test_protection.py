@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from types import SimpleNamespace
 
@@ -202,6 +203,25 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(gw, actors):
     streamed = await gw.http.post("/ingest/work-orders", content=chunks(),
                                   headers={**actors["hotline"]["headers"], "content-type": "application/json"})
     assert streamed.status_code == 413 and is_problem(streamed)
+
+
+async def test_a_batch_over_the_body_limit_is_refused_with_the_limit_and_how_to_send_it(gw, actors):
+    """The inspection service takes 2000 matters in a batch, but 2000 modest ones make a JSON file of some 1.3 MB:
+    the gateway's 413 said only that the body was too large. It names the limit and says to split the load."""
+    matters = [{"code": f"HN-SP-{n:04d}", "name": "餐饮服务食品安全联合抽查", "domain": "food",
+                "division_code": "410100", "kind": "key", "lead_department": "samr-410100",
+                "cooperating_departments": ["nhc-410100"], "legal_basis": "《中华人民共和国食品安全法》第八十七条",
+                "items": [{"code": f"HN-SP-{n:04d}-S1", "department": "samr-410100", "title": "经营许可与进货查验"},
+                          {"code": f"HN-SP-{n:04d}-H1", "department": "nhc-410100", "title": "从业人员健康管理"}],
+                "effective_from": "2027-01-01"} for n in range(2000)]
+    file = json.dumps(matters, indent=1).encode()   # as json.dump writes it: 1.4 MB
+    headers = {**actors["office"]["headers"], "content-type": "application/json"}
+    resp = await gw.http.post("/inspection/batches/file", content=file, headers=headers,
+                              params={"division_code": "410100", "title": "第一批"})
+    assert resp.status_code == 413 and is_problem(resp), resp.text
+    detail = resp.json()["detail"]
+    assert "1,000,000 bytes" in detail and "split" in detail, detail
+    assert resp.json()["max_body_bytes"] == 1_000_000
 
 
 @pytest.mark.parametrize("method, path, body, expected", [

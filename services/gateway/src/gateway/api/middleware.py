@@ -43,8 +43,9 @@ class BodyLimitMiddleware:
         self.app, self.max_bytes = RequestBodyLimitMiddleware(app, max_bytes), max_bytes
 
     def _too_large(self, scope):
-        return problem_response(413, f"the request body is larger than {self.max_bytes} bytes",
-                                instance=scope["path"])
+        return problem_response(413, f"the request body is larger than {self.max_bytes:,} bytes, the most one request "
+                                "carries: split a large load (a batch of matters, a roster of inspectors) into several "
+                                "requests", instance=scope["path"], max_body_bytes=self.max_bytes)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

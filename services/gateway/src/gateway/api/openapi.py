@@ -28,7 +28,9 @@ PROBLEM_SCHEMA = {
 }
 COMMON_ERRORS = {
     "400": "The request is malformed", "401": "No valid token or API key", "403": "Your roles do not allow this",
-    "404": "Not found, or not visible to you", "405": "Method not allowed", "413": "The request body is too large",
+    "404": "Not found, or not visible to you", "405": "Method not allowed",
+    "413": "The request body is larger than one request carries (the answer's max_body_bytes, 1,000,000 by default): "
+           "split a large load into several requests",
     "422": "The request is not valid", "429": "Too many requests (see Retry-After)",
     "502": "The service behind failed", "503": "The service behind is unavailable",
     "504": "The service behind did not answer in time",

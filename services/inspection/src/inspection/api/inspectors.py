@@ -24,13 +24,13 @@ CSV_COLUMNS = ("department", "name", "certificate_no", "certificate_valid_until"
 CSV_REQUIRED = ("name", "certificate_no", "certificate_valid_until")
 LOAD_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "array", "items": InspectorIn.model_json_schema(
-        ref_template="#/components/schemas/{model}")}},
+        ref_template="#/components/schemas/{model}"), "description": uploads.BODY_LIMIT}},
     "text/csv": {"schema": {"type": "string", "format": "inspectors-csv", "description": (
         "A CSV file (UTF-8, a BOM allowed, or in the charset the Content-Type names, e.g. text/csv; charset=gbk) "
         "whose header names the columns " + ", ".join(CSV_COLUMNS) + " (" +
         ", ".join(CSV_REQUIRED) + " needed, 422 without); one inspector per line, its fields as in InspectorIn: "
         "fields and conflicts separated by ';', active true or false; an empty cell (or a column left out) keeps "
-        "the stored value, a new inspector takes the defaults (active true, no conflicts)")}}}}}
+        "the stored value, a new inspector takes the defaults (active true, no conflicts). " + uploads.BODY_LIMIT)}}}}}
 STAFF = require(Role.OFFICE, Role.DEPARTMENT)
 
 

@@ -21,9 +21,11 @@ from .context import Paging, paging
 from .schemas import BatchIn, CODE, ListDivision, ManualIn, MatterIn, PromotionIn, WorkPlanIn
 
 FILE_BODY = {"requestBody": {"required": True, "content": {
-    "text/csv": {"schema": {"type": "string", "format": "matters-csv", "description": batch_files.CSV_DESCRIPTION}},
+    "text/csv": {"schema": {"type": "string", "format": "matters-csv",
+                            "description": batch_files.CSV_DESCRIPTION + " " + uploads.BODY_LIMIT}},
     "application/json": {"schema": {"type": "array", "minItems": 1, "maxItems": matters.MAX_BATCH_ROWS, "items": {
-        "$ref": "#/components/schemas/MatterIn"}}}}}}
+        "$ref": "#/components/schemas/MatterIn"}, "description": f"At most {matters.MAX_BATCH_ROWS} matters (422 "
+        "for more, nothing published). " + uploads.BODY_LIMIT}}}}}
 UNSUPPORTED = {415: {"description": "The body is neither text/csv nor application/json (problem+json)"}}
 VERSIONS = {409: {"description": "A matter's new version would not take effect after its current one (every row is good otherwise): nothing was published; the answer names the rows"}}
 

@@ -15,6 +15,7 @@ from jsp_common.events.clues import MAX_CONTENT_CHARS
 from jsp_common.events.inspection import ItemOutcome
 
 from ..domain.matters import MAX_BATCH_ROWS
+from .uploads import BODY_LIMIT
 from ..domain.sampling import bands
 
 CODE = r"^[A-Za-z0-9_\-.]{1,64}$"
@@ -62,8 +63,8 @@ class MatterIn(RequestBody):
 
 
 class BatchIn(RequestBody):
-    """A numbered batch of one list: every matter is on the batch's list (``division_code``) and appears once
-    (422 otherwise)."""
+    __doc__ = (f"A numbered batch of one list: every matter is on the batch's list (``division_code``) and appears "
+               f"once (422 otherwise); at most {MAX_BATCH_ROWS} matters. " + BODY_LIMIT)
 
     division_code: ListDivision
     title: RequiredText = Field(min_length=1, max_length=300)

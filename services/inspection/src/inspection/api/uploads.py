@@ -13,6 +13,12 @@ from fastapi import Request
 
 from jsp_common.problems import Problem
 
+# Beside every load's row limit: the gateway's limit on a request body (its max_body_bytes setting), which a
+# batch of fewer rows than the limit can pass.
+BODY_LIMIT = ("Through the gateway a request body is at most 1,000,000 bytes (its max_body_bytes setting; 413 "
+              "beyond it, before anything is read): 2000 matters of modest size make some 1.3 MB as JSON (about "
+              "half as CSV), so split a large load into requests under the byte limit as well as the row limit.")
+
 # Python's codecs that are no charset a file is written in.
 _NOT_CHARSETS = {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined"}
 
