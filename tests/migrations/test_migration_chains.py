@@ -235,3 +235,33 @@ async def test_the_entities_recorded_before_say_when_they_entered_the_directory_
         assert got == {"INTAKE": (registered, True), "IMPORTED": (line, True)}
     finally:
         await database.dispose()
+
+
+async def test_publication_deadlines_fixed_before_are_kept_with_the_working_days_of_the_setting(settings, monkeypatch):
+    """Revision 0010 on an inspection database in use: a target whose deadline was fixed is kept with the working days
+    of ``publish_within_workdays`` as set for the service migrated (what a recount would have used), so that a
+    setting changed later does not move it; a target without results has none."""
+    url = unique_database_url(settings, "chain_inspection_workdays")
+    database = Database(url)
+    monkeypatch.setenv("JSP_INSPECTION_PUBLISH_WITHIN_WORKDAYS", "15")
+    try:
+        await upgrade(SERVICES / "inspection", url, "0009")
+        async with database.engine.begin() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            await pg.execute("INSERT INTO tasks (id, matter_code, matter_version, lead_department, departments, "
+                             "plan_ids, period_start, period_end, created_by, created_at) VALUES ('JT-1', 'M', 1, "
+                             "'samr-410100', '{samr-410100}', '{PL-1}', '2026-01-01', '2026-12-31', 'office', now())")
+            await pg.execute("INSERT INTO draws (id, task_id, seed, seed_hash, status, announced_at, actor) "
+                             "VALUES ('DR-1', 'JT-1', 's', 'h', 'performed', now(), 'office')")
+            for uscc, inspected_on, due_on in (("U1", date(2026, 12, 21), date(2027, 1, 18)), ("U2", None, None)):
+                await pg.execute("INSERT INTO targets (task_id, uscc, draw_id, entity_name, parts, departments, "
+                                 "inspectors, year, period_start, period_end, inspected_on, due_on) VALUES ('JT-1', "
+                                 "$1, 'DR-1', 'x', '[]', '{samr-410100}', '{}', 2026, '2026-01-01', '2026-12-31', $2, "
+                                 "$3)", uscc, inspected_on, due_on)
+        await upgrade(SERVICES / "inspection", url)
+        async with database.engine.connect() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            got = {r["uscc"]: r["due_workdays"] for r in await pg.fetch("SELECT uscc, due_workdays FROM targets")}
+        assert got == {"U1": 15, "U2": None}
+    finally:
+        await database.dispose()

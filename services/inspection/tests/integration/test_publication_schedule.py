@@ -5,6 +5,7 @@ visit is told on its own topic with both dates. A correction of a day it is coun
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import date, timedelta
 
 import pytest_asyncio
@@ -41,8 +42,9 @@ def next_weekday(day: date) -> date:
     return day
 
 
-async def test_a_published_schedule_moves_a_provisional_publication_deadline_and_departments_are_told(
-        service, bootstrap):
+async def _joint_result_recorded_today(service) -> tuple[dict, dict, str, date]:
+    """A joint visit of samr and nhc whose results the office recorded today: the task, the target, its path and
+    the publication deadline (provisional: counted into GAP_YEAR)."""
     industry = new_industry()
     classes = {new_uscc("410102"): "D" for _ in range(4)}  # class D is drawn at 100%
     await service.entities(4, industry, classes=classes, usccs=list(classes))
@@ -65,6 +67,37 @@ async def test_a_published_schedule_moves_a_provisional_publication_deadline_and
     assert before["due_provisional"] is True
     previous = date.fromisoformat(before["due_on"])
     assert previous > HOLIDAY
+    return task, joint, base, previous
+
+
+async def test_a_deadline_is_counted_again_with_the_working_days_it_was_counted_with(
+        settings, kafka_topics, raw_producer, bootstrap):
+    """A result's deadline was counted again with the setting of the day the schedule arrived: inspected on 21
+    December with 20 working days, provisionally due 18 January; the setting lowered to 15, then the year
+    published with 1 January off, it was moved to 12 January (announced as the schedule's doing) instead of 19
+    January. Its own service (run first: the module's calendar does not know GAP_YEAR yet)."""
+    async with started(settings, raw_producer, publish_within_workdays=WORKDAYS) as first:
+        task, joint, base, previous = await _joint_result_recorded_today(first)
+        assert previous == WorkCalendar().add_workdays(TODAY, WORKDAYS)
+        # The platform's setting lowered (the service started again with it), then the year's schedule published.
+        lowered = dataclasses.replace(first.deps, settings=first.deps.settings.model_copy(
+            update={"publish_within_workdays": WORKDAYS - 3}))
+        schedule = holidays.schedule(GAP_YEAR, [HOLIDAY], [], notice="国务院办公厅通知（测试）")
+        lowered.calendar.apply(schedule)
+        async with tail(bootstrap, *(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, d)
+                                     for d in (SAMR, NHC))) as t:
+            assert await recompute_deadlines(lowered, [schedule]) >= 1
+            told = await t.wait_for(of_type("inspection.publication.due-changed.v1", task_id=task["id"],
+                                            uscc=joint["uscc"]), count=2, timeout=60)
+        counted = (await first.get(base, dept(SAMR))).json()
+    assert date.fromisoformat(counted["due_on"]) == next_weekday(previous)   # the holiday pushed it a day
+    assert counted["due_provisional"] is False
+    assert {date.fromisoformat(m.envelope.data["due_on"]) for m in told} == {next_weekday(previous)}
+
+
+async def test_a_published_schedule_moves_a_provisional_publication_deadline_and_departments_are_told(
+        service, bootstrap):
+    task, joint, base, previous = await _joint_result_recorded_today(service)
 
     schedule = holidays.schedule(GAP_YEAR, [HOLIDAY], [], notice="国务院办公厅通知（测试）")
     service.deps.calendar.apply(schedule)  # as the service's schedule feed does when the year is published

@@ -155,6 +155,7 @@ targets = Table(
     Column("period_end", Date, nullable=False),
     Column("inspected_on", Date),
     Column("due_on", Date),                              # publication deadline (working days)
+    Column("due_workdays", Integer),                     # ... counted with this many (counted again with them)
     # Counted through a year whose holiday schedule is not published yet: recomputed once it is.
     Column("due_provisional", Boolean, nullable=False, server_default=text("false")),
     Column("recorded_at", DateTime(timezone=True)),

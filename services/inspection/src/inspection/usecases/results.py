@@ -73,11 +73,12 @@ async def record(deps: Deps, tx: Transaction, actor: Principal, task_id: str, us
                       errors=[{"field": "raise_clue", "reason": "no item has a problem found"}])
     await repo.add_results(tx.session, rows)
     if target["inspected_on"] is None:  # the first results there fix the publication deadline
-        due = publication.due_on(deps.calendar, inspected_on, deps.settings.publish_within_workdays)
-        target = {**target, "inspected_on": inspected_on, "due_on": due,
+        workdays = deps.settings.publish_within_workdays   # kept: a recount counts with them, whatever the setting
+        due = publication.due_on(deps.calendar, inspected_on, workdays)
+        target = {**target, "inspected_on": inspected_on, "due_on": due, "due_workdays": workdays,
                   "due_provisional": publication.is_provisional(deps.calendar, inspected_on, due)}
         await repo.set_target(tx.session, task_id, uscc, inspected_on=inspected_on, due_on=due, recorded_at=clock.now(),
-                              due_provisional=target["due_provisional"])
+                              due_workdays=workdays, due_provisional=target["due_provisional"])
     await _tell_recorded(tx, task, target, rows, complete=set(owner) <= done | {r["item_code"] for r in rows})
     if body.get("raise_clue"):
         m = await tx_matter(tx, task["matter_code"], task["matter_version"])

@@ -34,11 +34,15 @@ async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], mov
 
 
 async def _recount(deps: Deps, tx: SessionTx, t: dict, *, reason: str, now: datetime) -> int:
-    due: date = publication.due_on(deps.calendar, t["inspected_on"], deps.settings.publish_within_workdays)
+    # With the working days it was counted with: the schedule moves a deadline, a setting changed since does not.
+    # (None: fixed by a replica still running the code before they were kept, during an upgrade.)
+    workdays = t["due_workdays"] if t["due_workdays"] is not None else deps.settings.publish_within_workdays
+    due: date = publication.due_on(deps.calendar, t["inspected_on"], workdays)
     provisional = publication.is_provisional(deps.calendar, t["inspected_on"], due)
     if (due, provisional) == (t["due_on"], t["due_provisional"]):
         return 0
-    await repo.set_target(tx.session, t["task_id"], t["uscc"], due_on=due, due_provisional=provisional)
+    await repo.set_target(tx.session, t["task_id"], t["uscc"], due_on=due, due_workdays=workdays,
+                          due_provisional=provisional)
     passed = publication.overdue(t["due_on"], clock.as_local(now).date(), published=False)
     for department in access.told_of_results(t["departments"], t["lead_department"]):
         await tx.emit(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, department), PublicationDueChanged(
