@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable
@@ -102,12 +103,42 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=session_info)
         self.read_sessions = async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
                                                 expire_on_commit=False, info=session_info)
+        self._open: dict[int, asyncio.Task | None] = {}  # the transactions under way, by ticket: who opened each
+        self._tickets = itertools.count()
+        self._ended: list[asyncio.Future] = []  # woken when a transaction ends
+        self.waiting_for_earlier = 0  # callers of earlier_transactions_ended() waiting now
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits on success, rolls back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        ticket = next(self._tickets)
+        self._open[ticket] = asyncio.current_task()
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            del self._open[ticket]
+            if self._ended:
+                ended, self._ended = self._ended, []
+                for waiter in ended:
+                    if not waiter.done():
+                        waiter.set_result(None)
+
+    async def earlier_transactions_ended(self) -> None:
+        """Returns once every transaction of this process's ``Database`` that was under way at the call (but the
+        caller's own task's) has ended: what they wrote is committed, or never will be. For a change of what
+        transactions decide with (a working-day schedule applied) followed by a pass over what they wrote: one
+        that decided with the old and committed after the pass would be missed."""
+        me = asyncio.current_task()
+        earlier = {ticket for ticket, task in self._open.items() if task is not me}
+        self.waiting_for_earlier += 1
+        try:
+            while earlier & self._open.keys():
+                waiter = asyncio.get_running_loop().create_future()
+                self._ended.append(waiter)
+                await waiter
+        finally:
+            self.waiting_for_earlier -= 1
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

@@ -17,7 +17,10 @@ those counted through a moved day (a correction, or a schedule that differs from
 year). It gives :func:`describe` as the reason it records and announces. The
 service's database keeps the schedules its deadlines were last counted with (:func:`counted_schedules_table`):
 measured against those, a schedule read again at every start moves nothing, and one published while the service
-was away moves the days it changed since, whatever the topic still holds.
+was away moves the days it changed since, whatever the topic still holds. A schedule the running feed applies
+(after its start) moves the days it moved in this process's calendar whatever the record says (:class:`MovedHere`):
+another replica, its feed a moment ahead, may have counted with it and recorded it while this one still counted
+with the revision before; and the recount waits for this process's transactions under way when it was applied.
 """
 
 from __future__ import annotations
@@ -50,6 +53,14 @@ from .workdays import WorkCalendar
 log = get_logger(__name__)
 
 Moved = tuple[tuple[date, date], ...]  # per year, the first and the last day a schedule moved
+
+
+class MovedHere(tuple):
+    """:data:`Moved` as the running feed gives it for a schedule it applied after its start: the days this
+    process's own calendar moved, through which it may have counted deadlines with the schedule it replaced, even
+    after another replica recorded the new one as counted with (its feed a moment ahead)."""
+
+
 OnChange = Callable[[list[YearSchedule], Moved], Awaitable[None]]
 
 
@@ -97,7 +108,8 @@ _COUNTED = counted_schedules_table(MetaData())
 
 async def _moved_since_counted(db: Database, schedules: Sequence[YearSchedule], moved: Moved) -> Moved:
     """The spans to count again: per year, the days each schedule moved against the one the service's deadlines
-    were last counted with (none for the same revision); ``moved``'s span of a year never counted."""
+    were last counted with (none for the same revision); ``moved``'s span of a year never counted, and of every
+    year when this process's calendar moved it (:class:`MovedHere`)."""
     async with db.transaction() as session:
         rows = (await session.execute(select(_COUNTED).where(
             _COUNTED.c.year.in_([s.year for s in schedules])))).mappings().all()
@@ -105,11 +117,11 @@ async def _moved_since_counted(db: Database, schedules: Sequence[YearSchedule], 
                                        revision=r["revision"]) for r in rows}
     spans = []
     for s in schedules:
-        if s.year not in counted:
+        if s.year not in counted or isinstance(moved, MovedHere):
             spans += [span for span in moved if span[0].year == s.year]
-        elif days := s.days_differing(counted[s.year]):  # a revision, or the packaged data of a newer release
+        if s.year in counted and (days := s.days_differing(counted[s.year])):  # a revision, or newer packaged data
             spans.append((days[0], days[-1]))
-    return tuple(spans)
+    return tuple(dict.fromkeys(spans))
 
 
 async def _record_counted(db: Database, schedules: Sequence[YearSchedule], now: datetime) -> None:
@@ -154,9 +166,13 @@ async def recount_deadlines(db: Database, source: str, schedules: Sequence[YearS
     events take ids derived from its key and the revisions of the schedules the ``calendar`` counts with
     (``SessionTx.caused_by``): counted again with them on a restored database, the change is announced under the
     ids it first had; a later revision's change gets new ones. Logs how many of each kind changed and returns
-    their sum. ``moved`` is narrowed to what changed since the service's deadlines were last counted, and the
-    schedules are recorded as counted with once every kind is."""
+    their sum. ``moved`` is narrowed to what changed since the service's deadlines were last counted (but not when
+    the running feed moved it: :class:`MovedHere`, whose recount first waits for the transactions under way,
+    which may have counted with the schedule it replaced), and the schedules are recorded as counted with once
+    every kind is."""
     now, reason = now or clock.now(), describe(schedules)
+    if isinstance(moved, MovedHere):
+        await db.earlier_transactions_ended()
     moved = await _moved_since_counted(db, schedules, moved)
     # the packaged data's years by their content: a later release that changes a year announces under new ids
     revisions = calendar.revisions() + tuple(f"{s.year}.packaged.{_digest(s)}" for s in schedules if s.revision == 0)
@@ -215,7 +231,7 @@ class ScheduleFeed:
             if loop.time() > deadline:
                 log.warning("working-day schedules not read to the end in time; continuing in the background")
                 break
-            await self._apply(await self._consumer.getmany(timeout_ms=500))
+            await self._apply(await self._consumer.getmany(timeout_ms=500), started=False)
         else:  # every published schedule read: a year none covers is the packaged data's (not one still unread)
             await self._count_with_packaged_years()
         self._task = asyncio.create_task(self._follow(), name="workday-schedule-feed")
@@ -242,14 +258,16 @@ class ScheduleFeed:
         assert self._consumer is not None
         while True:
             try:
-                await self._apply(await self._consumer.getmany(timeout_ms=1000))
+                await self._apply(await self._consumer.getmany(timeout_ms=1000), started=True)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the broker may be away; the consumer reconnects
                 log.exception("reading the working-day schedules failed; retrying")
                 await asyncio.sleep(self.retry_s)
 
-    async def _apply(self, batches: dict) -> None:
+    async def _apply(self, batches: dict, *, started: bool) -> None:
+        """The schedules of ``batches`` applied and given to the hook; ``started``: the service may have counted
+        deadlines with the calendar before (the days moved are :class:`MovedHere`)."""
         changed: dict[int, YearSchedule] = {}
         moved: dict[int, list[date]] = {}
         for records in batches.values():
@@ -264,8 +282,8 @@ class ScheduleFeed:
                     log.info("working-day schedule applied", year=schedule.year, revision=schedule.revision,
                              days_moved=len(days))
         if changed and self.on_change is not None:
-            await self._changed(sorted(changed.values(), key=lambda s: s.year),
-                                tuple((min(days), max(days)) for _, days in sorted(moved.items()) if days))
+            spans = tuple((min(days), max(days)) for _, days in sorted(moved.items()) if days)
+            await self._changed(sorted(changed.values(), key=lambda s: s.year), MovedHere(spans) if started else spans)
 
     async def _changed(self, schedules: list[YearSchedule], spans: Moved) -> None:
         """The hook, tried until it succeeds."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert
 
 from jsp_common.clock import TZ
 from jsp_common.workdays import deadline_end_of
@@ -13,6 +14,7 @@ from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import OFFICE, dept, of_type, publish_schedule, tail, unique, wait_until
 
 from clues.adapters.tables import clues as clues_table
+from clues.adapters.tables import counted_schedules
 from clues.usecases.deadlines import scan_deadlines
 
 from .conftest import HOTLINE_P, HOTLINE_REPLIES, clock_at
@@ -295,6 +297,57 @@ async def test_a_return_window_counted_into_an_unpublished_year_moves_when_its_s
     assert (datetime.fromisoformat(recorded["previous_return_deadline"]),
             datetime.fromisoformat(recorded["return_deadline"])) == (datetime(year + 1, 1, 4, 23, 59, 59, tzinfo=TZ),
                                                                      datetime(year + 1, 1, 5, 23, 59, 59, tzinfo=TZ))
+
+
+async def test_a_deadline_counted_with_the_revision_another_replica_recounted_away_is_counted_again(
+        service, bootstrap, raw_producer):
+    """Two replicas: one applies a year's corrected schedule (revision 2, Tuesday now a holiday), counts the
+    deadlines again and records them as counted with it, while the other, whose feed is a moment behind, dispatches
+    a clue due that Tuesday (counted with revision 1, final) and commits after the first's recount passed it. When
+    the second applies revision 2 in turn, the clue is counted again: due on Wednesday (it kept Tuesday for good:
+    the revision recorded was 2 already, so no day had moved since)."""
+    year = 2085  # this test's own year: no other test publishes it
+    tuesday = date(year, 3, 6)
+    revision = await publish_schedule(raw_producer, year, [date(year, 1, 1)], calendar=service.deps.calendar)
+    clue_id = await clue_due_on(service, bootstrap, tuesday)  # counted with revision 1 here
+    corrected = [date(year, 1, 1), tuesday]
+    recorded = {"revision": revision + 1, "holidays": corrected, "makeup_workdays": [], "counted_at": datetime.now(TZ)}
+    async with service.deps.db.transaction() as s:  # the other replica's record of its recount
+        await s.execute(insert(counted_schedules).values(year=year, **recorded).on_conflict_do_update(
+            index_elements=[counted_schedules.c.year], set_=recorded))
+    async with tail(bootstrap, KAIFENG_SAMR) as t:
+        await publish_schedule(raw_producer, year, corrected, calendar=service.deps.calendar, revision=revision + 1)
+        [changed] = await t.wait_for(of_type("clues.clue.deadline-changed.v1", clue_id=clue_id))
+    assert (datetime.fromisoformat(changed.envelope.data["previous_deadline"]),
+            datetime.fromisoformat(changed.envelope.data["deadline"])) == (
+        deadline_end_of(tuesday), deadline_end_of(tuesday + timedelta(days=1)))
+
+
+async def test_a_deadline_counted_while_the_schedule_is_applied_is_counted_again(service, bootstrap, raw_producer):
+    """A clue dispatched again (its deadline counted with revision 1, due Tuesday) in a transaction still open
+    while the service applies revision 2, which makes that Tuesday a holiday: the recount waits for it, and the
+    clue is due on Wednesday (the recount ran past the row before it was committed, and it kept Tuesday for good)."""
+    year = 2086  # this test's own year: no other test publishes it
+    tuesday = date(year, 3, 5)
+    revision = await publish_schedule(raw_producer, year, [date(year, 1, 1)], calendar=service.deps.calendar)
+    clue_id = await clue_due_on(service, bootstrap, date(year, 6, 5))  # nowhere near the day that moves
+    db = service.deps.db
+
+    async def recount_done_or_waiting() -> bool:
+        async with db.transaction() as s:
+            counted = await s.scalar(select(counted_schedules.c.revision).where(counted_schedules.c.year == year))
+        return counted == revision + 1 or db.waiting_for_earlier > 0
+
+    async with tail(bootstrap, KAIFENG_SAMR) as t:
+        async with db.transaction() as in_flight:
+            await in_flight.execute(update(clues_table).where(clues_table.c.id == clue_id).values(
+                deadline=deadline_end_of(tuesday), deadline_from=datetime.combine(tuesday, time(9), TZ)
+                - timedelta(days=1)))
+            await publish_schedule(raw_producer, year, [date(year, 1, 1), tuesday], calendar=service.deps.calendar,
+                                   revision=revision + 1)
+            await wait_until(recount_done_or_waiting, what="the recount done, or waiting for the open transaction")
+        [changed] = await t.wait_for(of_type("clues.clue.deadline-changed.v1", clue_id=clue_id))
+    assert datetime.fromisoformat(changed.envelope.data["deadline"]) == deadline_end_of(tuesday + timedelta(days=1))
 
 
 async def scans(service, clue_id: str, *moments: datetime) -> list[str]:
