@@ -11,7 +11,9 @@ from html.parser import HTMLParser
 
 from playwright.async_api import async_playwright
 
-from .conftest import is_problem, serving
+from jsp_testkit.testing import serving
+
+from .conftest import is_problem
 
 EXPECTED_TYPE = {"script": ("text/javascript", "application/javascript"), "stylesheet": ("text/css",),
                  "icon": ("image/",)}
