@@ -165,7 +165,7 @@ targets = Table(
     Index("targets_inspectors", "inspectors", postgresql_using="gin"),
     Index("targets_unpublished", "due_on", postgresql_where=text("published_at IS NULL AND due_on IS NOT NULL")),
     Index("targets_published", "published_at"),
-    Index("targets_due_provisional", "inspected_on", postgresql_where=text("due_provisional AND published_at IS NULL")),
+    Index("targets_due_provisional", "inspected_on", postgresql_where=text("due_provisional")),
 )
 
 # Results per entity and item; an accepted result counts for the other departments on the same items.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.db import dicts
@@ -196,13 +196,13 @@ async def overdue(session: AsyncSession, today: date, *, limit: int, offset: int
 
 
 async def dues_to_recount(session: AsyncSession, *, after: tuple | None, limit: int, moved: Moved) -> list[dict]:
-    """Unpublished targets whose publication deadline is provisional or counted through a ``moved`` span, in
-    (inspected_on, task_id, uscc) order after ``after``, locked (one another transaction holds is waited for:
-    skipped, a final deadline would never be counted again)."""
+    """Targets whose publication deadline is provisional (published or not), and unpublished ones whose deadline
+    is counted through a ``moved`` span, in (inspected_on, task_id, uscc) order after ``after``, locked (one another
+    transaction holds is waited for: skipped, a final deadline would never be counted again)."""
     key = (targets.c.inspected_on, targets.c.task_id, targets.c.uscc)
     q = (select(targets, tasks.c.lead_department).join(tasks, tasks.c.id == targets.c.task_id)
-         .where(targets.c.published_at.is_(None), targets.c.due_on.is_not(None), or_(
-             targets.c.due_provisional, counted_through(targets.c.inspected_on, targets.c.due_on, moved))))
+         .where(targets.c.due_on.is_not(None), or_(targets.c.due_provisional, and_(
+             targets.c.published_at.is_(None), counted_through(targets.c.inspected_on, targets.c.due_on, moved)))))
     if after is not None:
         q = q.where(tuple_(*key) > tuple_(*after))
     q = q.order_by(*key).limit(limit).with_for_update(of=targets)

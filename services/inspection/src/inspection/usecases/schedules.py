@@ -2,7 +2,8 @@
 was provisional (counted through a year whose schedule was not known), or counted through a day the schedule
 moved, is counted again; each department of
 the joint visit is told on its own topic (``inspection.publication.due-changed.v1``, both dates given), and
-the office's list of overdue publications uses the new date."""
+the office's list of overdue publications uses the new date. A result published while its deadline was
+provisional takes its final deadline too, quietly (the mark is not shown for ever; no department is told)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ async def _recount(deps: Deps, tx: SessionTx, t: dict, *, reason: str, now: date
         return 0
     await repo.set_target(tx.session, t["task_id"], t["uscc"], due_on=due, due_workdays=workdays,
                           due_provisional=provisional)
+    if t["published_at"] is not None:  # published (within the deadline or not): final now, nobody to tell
+        return 1
     passed = publication.overdue(t["due_on"], clock.as_local(now).date(), published=False)
     for department in access.told_of_results(t["departments"], t["lead_department"]):
         await tx.emit(topics.department_topic(topics.DEPARTMENT_INSPECTIONS, department), PublicationDueChanged(
