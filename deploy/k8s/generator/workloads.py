@@ -77,8 +77,8 @@ def deployment(s: Service) -> dict:
         "ports": [{"containerPort": s["port"], "name": "http"}] + (
             [{"containerPort": s["metrics_port"], "name": "metrics"}] if s["metrics_port"] else []),
         "env": _env(s), "envFrom": [{"configMapRef": {"name": "jsp-common"}}], "volumeMounts": mounts,
-        # Ready only with database and Kafka reachable and the schema at this release's head (the migration
-        # Job may still be running; until then the pod neither serves nor consumes).
+        # Ready with the database reachable and the schema at this release's head (the migration Job may still be
+        # running; until then the pod neither serves nor consumes). Not Kafka: a broker restart keeps pods serving.
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5},
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},
         "resources": {"requests": dict(d["requests"]), "limits": dict(d["limits"])},

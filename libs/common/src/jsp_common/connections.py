@@ -1,7 +1,9 @@
 """Whether Kafka and the database are reachable, logged as state changes (:class:`Outage`, which the outbox
 relay's failures use too): one line when a connection is lost, one every ``report_s`` while it stays lost (with
-for how long), one when it is back (after how long). The libraries' own complaints meanwhile are collapsed by
-``jsp_common.logs``."""
+for how long), one when it is back (after how long); and kept as the gauge ``jsp_connection_up``. The libraries'
+own complaints meanwhile are collapsed by ``jsp_common.logs``. Readiness reports Kafka's state from here
+(:meth:`ConnectionWatch.state`): a probe of a broker that is away takes seconds, longer than the kubelet waits
+for a readiness answer."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from .logs import get_logger
+from .metrics import CONNECTION_UP
 from .tasks import cancel_until_done
 
 log = get_logger(__name__)
@@ -46,14 +49,17 @@ class Outage:
 
 @dataclass
 class _State:
+    name: str
     probe: Callable[[], Awaitable[None]]
     outage: Outage
+    error: str | None = None   # what the last check failed with (None: it answered)
+    checked: bool = False
 
 
 class ConnectionWatch:
     def __init__(self, probes: dict[str, Callable[[], Awaitable[None]]], *, check_s: float = 2.0,
                  report_s: float = 30.0):
-        self._states = [_State(probe, Outage(lost="connection lost", still="connection still lost",
+        self._states = [_State(name, probe, Outage(lost="connection lost", still="connection still lost",
                                              back="connection restored", report_s=report_s, connection=name))
                         for name, probe in probes.items()]
         self.check_s = check_s
@@ -65,9 +71,21 @@ class ConnectionWatch:
             try:
                 await asyncio.wait_for(s.probe(), max(self.check_s, 3.0))
             except Exception as exc:  # noqa: BLE001 - any failure is "unreachable"
-                s.outage.failed(f"{type(exc).__name__}: {exc}"[:300])
+                s.error = f"{type(exc).__name__}: {exc}"[:300]
+                s.outage.failed(s.error)
             else:
+                s.error = None
                 s.outage.succeeded()
+            s.checked = True
+            CONNECTION_UP.labels(s.name).set(0 if s.error else 1)
+
+    def state(self, name: str) -> str:
+        """``"ok"``, ``"unreachable: <error>"`` (since when: the logs), or ``"not checked yet"``, as of the last
+        check of ``name`` (every ``check_s`` seconds)."""
+        s = next(s for s in self._states if s.name == name)
+        if not s.checked:
+            return "not checked yet"
+        return f"unreachable: {s.error}" if s.error else "ok"
 
     async def run(self) -> None:
         while True:
