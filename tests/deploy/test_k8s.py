@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import copy
 import importlib
+import re
 import sys
 from functools import cache
 from pathlib import Path
 
 import pytest
+import yaml
 
 from jsp_common import topics
 
@@ -283,3 +285,49 @@ def test_a_restore_is_a_new_cluster_recovered_to_a_point_in_time_that_validates(
     assert cluster["spec"]["externalClusters"][0]["barmanObjectStore"]["serverName"] == "registry-db"
     env = {e["name"]: e for e in workloads.deployment(s)["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["JSP_REGISTRY_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "registry-db-r1-app"
+
+
+# ------------------------------------------------------------------ values the operator sets before applying
+
+PLACEHOLDER = re.compile(r"[\w.-]*example\.gov\.cn")  # a host of the data centre, still the example's
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, (*path, str(k)))
+    elif isinstance(node, list):
+        for v in node:
+            yield from _leaves(v, path)
+    elif isinstance(node, str):
+        yield ".".join(path), node
+
+
+def _before_you_apply() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Before you apply", 1)[1]
+    return section.split("\n#", 1)[0]
+
+
+def test_every_example_host_the_manifests_carry_is_set_in_platform_yaml_and_named_in_the_readme_checklist():
+    """The manifests carry hosts of the data centre (the image registry, the public host, the object store) as
+    examples: each comes from platform.yaml, never from the generator's code, and README's "Before you apply"
+    names the key to set. Before, the public host was a constant in the generator and the checklist did not exist:
+    WAL archived to the example's object store until walStorage filled, images pulled from Docker Hub."""
+    from generator import HERE
+    from generator.layout import files
+
+    in_code = [p.name for p in HERE.glob("*.py") if PLACEHOLDER.search(p.read_text())]
+    assert in_code == [], "an example host written into the generator, not platform.yaml"
+    keys = {key: value for key, value in _leaves(platform()) if PLACEHOLDER.search(value)}
+    hosts = {h for value in keys.values() for h in PLACEHOLDER.findall(value)}
+    rendered_hosts = set()
+    for rel, content in files().items():
+        for doc in yaml.safe_load_all(content) if rel.endswith(".yaml") else ():
+            rendered_hosts |= {h for _, value in _leaves(doc) for h in PLACEHOLDER.findall(value)}
+    assert rendered_hosts and rendered_hosts <= hosts, rendered_hosts - hosts
+    image = next(v for k, v in keys.items() if k == "image")  # images from a registry of the data centre's
+    checklist = _before_you_apply()
+    assert [k for k in keys if f"`{k}`" not in checklist] == [], "a key the checklist does not name"
+    built = f"-t {image.format(service='registry')}:{platform()['release']}"
+    assert built in (ROOT / "README.md").read_text(), "README builds an image under a name the manifests do not run"

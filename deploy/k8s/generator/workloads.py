@@ -161,18 +161,17 @@ def network_policy(s: Service) -> dict:
                      "ingress": ingress, "egress": egress}}
 
 
-HOST, TLS_SECRET = "jsp.example.gov.cn", "jsp-gateway-tls"  # the certificate: secrets.example.yaml
-
-
 def public_entry(s: Service) -> list[dict]:
-    """The public service's Ingress and its autoscaler on CPU (it runs no consumer group to scale on)."""
+    """The public service's Ingress (host and certificate: ``ingress`` in platform.yaml) and its autoscaler on CPU
+    (it runs no consumer group to scale on)."""
+    host, tls_secret = platform()["ingress"]["host"], platform()["ingress"]["tls_secret"]
     return [
         {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
          "metadata": {"name": s.name, "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "2m",
                                                       "nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}},
          # HTTPS only: passwords and tokens never travel in clear, and the pages' Secure session cookie is kept.
-         "spec": {"ingressClassName": "nginx", "tls": [{"hosts": [HOST], "secretName": TLS_SECRET}],
-                  "rules": [{"host": HOST, "http": {"paths": [
+         "spec": {"ingressClassName": "nginx", "tls": [{"hosts": [host], "secretName": tls_secret}],
+                  "rules": [{"host": host, "http": {"paths": [
              {"path": "/", "pathType": "Prefix",
               "backend": {"service": {"name": s.name, "port": {"name": "http"}}}}]}}]}},
         {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": s.name},
