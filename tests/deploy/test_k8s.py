@@ -165,7 +165,9 @@ def test_every_consumer_group_has_a_scaled_object_reading_catalogue_topics_withi
     for g in consumer_groups():
         assert sorted(t for _, t in triggers[g.name]) == sorted(g.topics), g.name
         for so, _ in triggers[g.name]:
-            assert so["spec"]["maxReplicaCount"] <= g.partitions, (g.name, g.partitions)
+            # within the partitions of the service's largest group (a smaller group leaves some replicas idle)
+            largest = max(x.partitions for x in consumer_groups() if x.service == g.service)
+            assert so["spec"]["maxReplicaCount"] <= largest, (g.name, largest)
             assert so["spec"]["minReplicaCount"] >= 2  # every service serves HTTP and runs periodic jobs
 
 
@@ -258,6 +260,25 @@ def test_no_topic_has_fewer_partitions_than_the_capacity_model_needs():
     short = [(t.topic.name, t.topic.partitions, t.partitions_needed) for t in loads
              if t.topic.partitions < t.partitions_needed]
     assert short == []
+
+
+def test_each_service_may_scale_to_the_replicas_its_busiest_topic_needs():
+    """docs/capacity.md gives each topic the partitions its load needs at one replica's measured rate per partition;
+    the service reading it must be allowed as many replicas, or the partitions stand unread. Before, every service
+    was capped at six: the risk service's device readings need twelve (1,223 readings/s per replica)."""
+    from generator.layout import files
+    from generator.scaling import scaled_objects
+
+    needed = {t.topic.name: t.partitions_needed for t in capacity.topic_loads(replicas=3)}
+    scaled = {so["metadata"]["name"]: so["spec"]["maxReplicaCount"] for so in scaled_objects()}
+    assert scaled == {d["metadata"]["name"]: d["spec"]["maxReplicaCount"]
+                      for d in yaml.safe_load_all(files()["autoscaling/scaledobjects.yaml"]) if d}
+    for s in services():
+        if not s.groups:
+            continue
+        busiest = max((needed[t], t) for g in s.groups for t in g.topics)
+        assert scaled[s.name] >= busiest[0], (s.name, scaled[s.name], busiest)
+        assert scaled[s.name] <= max(g.partitions for g in s.groups), s.name  # beyond every group's: all idle
 
 
 def test_the_capacity_model_grows_partitions_with_the_load(monkeypatch):

@@ -70,9 +70,15 @@ class Service:
 
     @property
     def max_replicas(self) -> int:
-        """At most as many replicas as the smallest of its groups has partitions (more would stand idle)."""
-        caps = [g.partitions for g in self.groups]
-        return min([self["max_replicas"], *caps])
+        """``max_replicas`` of platform.yaml, or more: as many as the busiest topic it reads needs at the capacity
+        model's load (docs/capacity.md: its partitions needed, one replica reading each); never more than its
+        largest group has partitions (beyond that every replica would stand idle in every group)."""
+        groups = self.groups
+        if not groups:
+            return self["max_replicas"]
+        from .capacity import partitions_needed  # the model reads the groups of this module
+        needed = max(partitions_needed(t) for g in groups for t in g.topics)
+        return min(max(self["max_replicas"], needed), max(g.partitions for g in groups))
 
 
 def services() -> list[Service]:

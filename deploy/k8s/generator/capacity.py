@@ -61,6 +61,11 @@ def topic_loads(replicas: int, growth: float | None = None) -> list[TopicLoad]:
     return out
 
 
+def partitions_needed(topic: str) -> int:
+    """The partitions ``topic`` needs at the model's load: as many replicas of its slowest reading group."""
+    return next(t.partitions_needed for t in topic_loads(replicas=1) if t.topic.name == topic)
+
+
 def broker_disk_gib(replicas: int, brokers: int, headroom: float = 2.0, growth: float | None = None) -> int:
     """Disk per broker: every topic's retained bytes with its replicas, spread over the brokers, doubled."""
     total = sum(t.disk_bytes for t in topic_loads(replicas, growth))
