@@ -352,3 +352,20 @@ def test_every_example_host_the_manifests_carry_is_set_in_platform_yaml_and_name
     assert [k for k in keys if f"`{k}`" not in checklist] == [], "a key the checklist does not name"
     built = f"-t {image.format(service='registry')}:{platform()['release']}"
     assert built in (ROOT / "README.md").read_text(), "README builds an image under a name the manifests do not run"
+
+
+def test_a_restore_renames_the_migration_job_whose_pod_template_it_changes():
+    """A Job's pod template is immutable: the restore's `database` override changes the migration Job's database
+    Secret, and an apply of the same Job name failed while the old Job was kept (ttlSecondsAfterFinished, 7 days).
+    A Job whose template differs has another name; one whose template is the same keeps its name (re-applying
+    the same release creates nothing new)."""
+    from generator import Service, workloads
+
+    spec = platform()["services"]["registry"]
+    before = workloads.migration_job(Service("registry", spec))
+    again = workloads.migration_job(Service("registry", dict(spec)))
+    after = workloads.migration_job(Service("registry", {**spec, "database": "registry-db-r1"}))
+    assert before["spec"]["template"] != after["spec"]["template"]
+    assert before["metadata"]["name"] != after["metadata"]["name"]
+    assert again["metadata"]["name"] == before["metadata"]["name"]
+    assert len(after["metadata"]["name"]) <= 63  # a label value: the Job's pods carry its name

@@ -5,6 +5,9 @@ Secrets they read are the operators' (Strimzi: <user> and <cluster>-cluster-ca-c
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from . import Service, bootstrap_servers, label_selector, platform, services
 
 CA_DIR = "/etc/kafka-ca"
@@ -98,19 +101,22 @@ def deployment(s: Service) -> dict:
 
 
 def migration_job(s: Service) -> dict:
-    """One Job per release: `python -m <service> migrate` (under an advisory lock, so a retry or a second
-    run at the same time waits and then finds the chain at head)."""
+    """One Job per release and pod template: `python -m <service> migrate` (under an advisory lock, so a retry or
+    a second run at the same time waits and then finds the chain at head). A Job's template is immutable: its name
+    ends in a hash of the template, so a change of it (the database a restore repoints the service to) is a new
+    Job, where an apply of the old name would fail while that Job is kept (ttlSecondsAfterFinished)."""
     labels = {**label_selector(s.name, "migration"), "app.kubernetes.io/part-of": "jsp"}
+    template = {"metadata": {"labels": labels}, "spec": {
+        "restartPolicy": "Never",
+        "containers": [{"name": "migrate", "image": _image(s), "command": ["python", "-m", s.name, "migrate"],
+                        "env": [_database_env(s)], "envFrom": [{"configMapRef": {"name": "jsp-common"}}],
+                        "securityContext": _container_security()}]}}
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:8]
     return {"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": f"{s.name}-migrate-{platform()['release'].replace('.', '-')}", "labels": labels},
+            "metadata": {"name": f"{s.name}-migrate-{platform()['release'].replace('.', '-')}-{digest}",
+                         "labels": labels},
             "spec": {"backoffLimit": 6, "activeDeadlineSeconds": 3600, "ttlSecondsAfterFinished": 7 * 86400,
-                     "template": {"metadata": {"labels": labels}, "spec": {
-                         "restartPolicy": "Never",
-                         "containers": [{"name": "migrate", "image": _image(s),
-                                         "command": ["python", "-m", s.name, "migrate"],
-                                         "env": [_database_env(s)],
-                                         "envFrom": [{"configMapRef": {"name": "jsp-common"}}],
-                                         "securityContext": _container_security()}]}}}}
+                     "template": template}}
 
 
 def service(s: Service) -> dict:
