@@ -223,6 +223,16 @@ def test_readiness_waits_for_the_schema_and_database_urls_come_from_cloudnative_
         assert ref == {"name": f"{name}-db-app", "key": "uri"} and f"{name}-db" in clusters
 
 
+def test_open_responses_are_ended_well_before_the_pods_grace_period_ends():
+    """SIGTERM: open responses (live pages' streams) get JSP_HTTP_GRACEFUL_SHUTDOWN_S, then the runtime's shutdown
+    runs (its final outbox publish may wait up to 10 s); all of it before the kubelet's SIGKILL."""
+    from jsp_common.settings import ServiceSettings
+
+    graceful = ServiceSettings.model_fields["http_graceful_shutdown_s"].default
+    for name, d in of("cluster", "Deployment").items():
+        assert d["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] - graceful >= 20, name
+
+
 def test_settings_accept_the_uri_cloudnative_pg_writes(monkeypatch):
     monkeypatch.setenv("JSP_REGISTRY_DATABASE_URL", "postgresql://registry:pw@registry-db-rw.jsp:5432/registry")
     settings = importlib.import_module("registry.settings").Settings()

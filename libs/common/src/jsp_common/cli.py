@@ -26,7 +26,8 @@ LOOP, HTTP = "uvloop", "httptools"
 def http_server_options(s: ServiceSettings) -> dict[str, Any]:
     """How ``serve`` runs a service's HTTP API (uvicorn's options, from the settings)."""
     return dict(host=s.http_host, port=s.http_port, timeout_keep_alive=s.http_keep_alive_s, loop=LOOP, http=HTTP,
-                log_config=None, access_log=False, proxy_headers=True, forwarded_allow_ips=s.http_forwarded_allow_ips)
+                log_config=None, access_log=False, proxy_headers=True, forwarded_allow_ips=s.http_forwarded_allow_ips,
+                timeout_graceful_shutdown=s.http_graceful_shutdown_s)
 
 
 def run_loop(main: Coroutine) -> Any:

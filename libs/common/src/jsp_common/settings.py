@@ -126,6 +126,11 @@ class ServiceSettings(BaseSettings):
     # (JSP_GATEWAY_UPSTREAM_KEEP_ALIVE_S, checked) and, in front of the gateway, the ingress (ingress-nginx keeps
     # upstream connections 60 s: upstream-keepalive-timeout). uvicorn's own default is 5 s.
     http_keep_alive_s: float = Field(75.0, gt=0, validation_alias=AliasChoices("JSP_HTTP_KEEP_ALIVE_S"))
+    # On SIGTERM, responses still open after this many seconds are ended (a live page's event stream never ends by
+    # itself), then the runtime shuts down: leaves its consumer groups, publishes the outbox's last rows. Well
+    # within the pods' terminationGracePeriodSeconds (30): without it a rollout waited for the SIGKILL.
+    http_graceful_shutdown_s: float = Field(10.0, gt=0,
+                                            validation_alias=AliasChoices("JSP_HTTP_GRACEFUL_SHUTDOWN_S"))
     # The peers whose X-Forwarded-For names the caller (comma-separated addresses or networks; * any): the proxy in
     # front (on the cluster the ingress controller; the gateway's NetworkPolicy lets in only it and the dashboard).
     # Without it the caller is the proxy: every anonymous caller shared one rate-limit bucket and audited address.
