@@ -4,6 +4,8 @@ autoscaling) and two overlays, `cluster` (three brokers, three PostgreSQL instan
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from jsp_common import topics
@@ -35,6 +37,9 @@ def _overlay(name: str, nodes: int, instances: int, replication: str, growth: fl
     # this, every apply would reset them.
     patches = [{"target": {"kind": "Deployment", "name": n}, "patch": '[{"op": "remove", "path": "/spec/replicas"}]'}
                for n in scaled]
+    # What the services and `python -m jsp_common.topics create` run in a pod ask of these brokers.
+    patches.append({"target": {"kind": "ConfigMap", "name": "jsp-common"}, "patch": json.dumps(
+        [{"op": "replace", "path": "/data/JSP_KAFKA_REPLICATION", "value": replication}])})
     return {
         f"{name}/kustomization.yaml": kustomization(
             ["../base", "../kafka-users", "../autoscaling", "kafka.yaml", "topics.yaml", "postgres.yaml"],

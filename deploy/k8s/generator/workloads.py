@@ -21,6 +21,7 @@ def common_config() -> list[dict]:
          "data": {"JSP_ENVIRONMENT": "production", "JSP_LOG_LEVEL": "INFO",
                   "JSP_KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers(),
                   "JSP_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "JSP_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                  # the replication each overlay's brokers hold replaces this (layout.py)
                   "JSP_KAFKA_SSL_CAFILE": f"{CA_DIR}/ca.crt", "JSP_KAFKA_REPLICATION": "cluster"}},
         # Holiday schedules the working-day calendar does not know yet (rows date,is_workday), mounted into
         # the services that count working days; they warn daily when the known schedule ends within 45 days.
