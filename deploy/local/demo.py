@@ -162,6 +162,7 @@ async def gas_leak(http: httpx.AsyncClient, office: dict, producer: EventProduce
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--count", type=int, default=20)
-    p.add_argument("--gateway", default=os.environ.get("JSP_GATEWAY_PUBLIC_URL", "http://127.0.0.1:8000"))
+    p.add_argument("--gateway", default=f"http://127.0.0.1:{os.environ.get('JSP_GATEWAY_HTTP_PORT') or 8000}",
+                   help="the gateway make run started (its port: JSP_GATEWAY_HTTP_PORT, else 8000)")
     a = p.parse_args()
     sys.exit(asyncio.run(main(a.count, a.gateway)))

@@ -90,7 +90,6 @@ class Stack:
             gw = self.services[FRONT]
             for b in backends:
                 gw.env.setdefault(f"JSP_GATEWAY_{b.upper()}_URL", self.services[b].url)
-            gw.env.setdefault("JSP_GATEWAY_PUBLIC_URL", gw.url)
             if "dashboard" in self.services:  # it asks the gateway for entity 360 views under the person's token
                 self.services["dashboard"].env.setdefault("JSP_DASHBOARD_GATEWAY_URL", gw.url)
 

@@ -3,7 +3,7 @@
 The gateway authenticates the person or system at the front door and forwards, on every call to a service,
 ``X-JSP-Assertion``: a compact JWS (EdDSA, Ed25519) of the principal, valid for one service (``aud``) for a
 short time (``exp``, 60 s by default), naming the key that signed it (``kid``). A service checks the signature
-against the public keys it is given (``JSP_CALLER_KEYS``, a JWK set), the audience (its own name), the issuer,
+against the public keys it is given (``JSP_CALLER_KEYS``, a JWK set or one JWK), the audience (its own name), the issuer,
 the expiry and the issued-at time (not in the future); anything else is refused with 401 and recorded
 (:func:`refused`): a structured ``caller refused`` warning and ``jsp_http_callers_refused_total{reason}``.
 
@@ -66,14 +66,30 @@ def _jwk(data: dict[str, Any], *, private: bool) -> jwt.PyJWK:
     return jwt.PyJWK(data, algorithm=ALGORITHM)
 
 
+KEYS_SHAPE = ('JSP_CALLER_KEYS is a JWK set ({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": ..., "x": ...}]}), '
+              'a list of such JWKs, or one (the public key `python -m jsp_common.caller new-key` prints)')
+
+
 def public_keys(jwks: str) -> dict[str, jwt.PyJWK]:
-    """The keys a service accepts, by kid, from a JWK set (``{"keys": [...]}``) or a list of JWKs."""
-    data = json.loads(jwks)
-    keys = data["keys"] if isinstance(data, dict) else data
+    """The keys a service accepts, by kid, from a JWK set (``{"keys": [...]}``), a list of JWKs or one JWK (as
+    ``new-key`` prints it); anything else is refused, naming the shape expected (the service does not start)."""
+    try:
+        data = json.loads(jwks)
+    except ValueError:
+        raise ValueError(f"JSP_CALLER_KEYS is not JSON; {KEYS_SHAPE}") from None
+    if isinstance(data, dict) and "keys" not in data and "kty" in data:
+        data = [data]  # one key: a set of one
+    keys = data.get("keys") if isinstance(data, dict) else data
+    if not isinstance(keys, list) or not all(isinstance(item, dict) for item in keys):
+        raise ValueError(KEYS_SHAPE)
     out = {}
     for item in keys:
         public = {k: v for k, v in item.items() if k != "d"}  # a service never needs the private part
-        out[item["kid"]] = _jwk(public, private=False)
+        try:
+            out[item["kid"]] = _jwk(public, private=False)
+        except (KeyError, ValueError, jwt.InvalidKeyError, jwt.PyJWKError) as exc:
+            raise ValueError(f"a key of JSP_CALLER_KEYS is not usable ({exc or type(exc).__name__}); "
+                             f"{KEYS_SHAPE}") from None
     if not out:
         raise ValueError("JSP_CALLER_KEYS names no key: every call would be refused")
     return out
@@ -202,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     private, public = new_key(args.kid)
     print(f"JSP_GATEWAY_CALLER_SIGNING_KEY (secret, the gateway only):\n{private}\n"
-          f"public key (add to the JSP_CALLER_KEYS set of every service):\n{public}")
+          f"public key (JSP_CALLER_KEYS of every service: as it is, or added to their set during a "
+          f"rotation):\n{public}")
     return 0
 
 

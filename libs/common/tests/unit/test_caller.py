@@ -131,3 +131,19 @@ def test_production_refuses_the_development_keys():
     real = ServiceSettings(service_name="registry", environment="production",
                            caller_keys=json.dumps({"keys": [json.loads(public)]}))
     assert Verifier.from_settings(real).audience == "registry"
+
+
+def test_the_public_key_the_key_command_prints_is_accepted_alone_as_the_services_keys():
+    """`new-key` prints one public JWK; pasted into JSP_CALLER_KEYS as it is, every service failed to start with
+    KeyError: 'keys'. A single JWK is a set of one; a set and a list of JWKs still work."""
+    private, public = new_key("2027-01")
+    token = Signer.from_jwk(private).sign(DEPT, "registry")
+    for keys in (public, json.dumps({"keys": [json.loads(public)]}), json.dumps([json.loads(public)])):
+        assert Verifier(keys=public_keys(keys), audience="registry").verify(token) == DEPT
+
+
+@pytest.mark.parametrize("keys", ['{"kid": "2027-01"}', '{"jwks": []}', '"2027-01"', '[{"kty": "OKP"}]', "{"])
+def test_caller_keys_of_another_shape_are_refused_at_start_saying_the_shape_expected(keys):
+    with pytest.raises(ValueError) as err:
+        public_keys(keys)
+    assert "JSP_CALLER_KEYS" in str(err.value), err.value

@@ -16,8 +16,6 @@ class Settings(ServiceSettings):
 
     service_name: str = "gateway"
     http_port: int = 8000
-    # Address the gateway is reached at (printed by `make run`, used in the OpenAPI document).
-    public_url: str = "http://127.0.0.1:8000"
 
     # Services behind the gateway (never reachable from outside).
     registry_url: str = "http://127.0.0.1:8101"
