@@ -91,4 +91,5 @@ async def test_a_service_whose_broker_is_away_stays_ready_and_says_so(settings):
     assert body["status"] == "ready"
     assert (body["checks"]["database"], body["checks"]["schema"]) == ("ok", "ok")
     assert body["checks"]["kafka"].startswith("unreachable"), body
+    assert body["checks"]["events"].startswith("waiting for Kafka"), body
     assert 'jsp_connection_up{connection="kafka"} 0.0' in metrics

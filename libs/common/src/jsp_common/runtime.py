@@ -280,7 +280,9 @@ class ServiceRuntime(Generic[DepsT]):
         if checks.get("schema") == "ok":  # the servers it needs are there: is what serves requests started?
             stopped = self.stopped_consumers()
             checks["work"] = "stopped: " + ", ".join(stopped) if stopped else self._serving(checks["kafka"])
-            checks["events"] = "ok" if self._started else "waiting for Kafka: the outbox keeps what is written"
+            checks["events"] = ("waiting for Kafka to start: the outbox keeps what is written" if not self._started
+                                else "paused until Kafka is back: the outbox keeps what is written"
+                                if checks["kafka"].startswith("unreachable") else "ok")
         return checks
 
     def _serving(self, kafka: str) -> str:
