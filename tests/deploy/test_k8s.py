@@ -123,7 +123,8 @@ def test_the_one_node_overlay_keeps_one_copy_and_the_cluster_refuses_fewer_than_
 def test_the_services_replication_setting_is_one_the_overlay_s_brokers_can_satisfy(overlay):
     """JSP_KAFKA_REPLICATION (what `python -m jsp_common.topics create` run in a pod asks for): the one-node overlay
     was given `cluster`, three copies of each topic from its single broker."""
-    brokers = sum(p["spec"]["replicas"] for p in of(overlay, "KafkaNodePool").values() if "broker" in p["spec"]["roles"])
+    brokers = sum(p["spec"]["replicas"] for p in of(overlay, "KafkaNodePool").values()
+                  if "broker" in p["spec"]["roles"])
     replication = topics.REPLICATION[of(overlay, "ConfigMap")["jsp-common"]["data"]["JSP_KAFKA_REPLICATION"]]
     assert replication.replicas <= brokers
     assert {t["spec"]["replicas"] for t in of(overlay, "KafkaTopic").values()} == {replication.replicas}

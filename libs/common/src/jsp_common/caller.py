@@ -3,8 +3,8 @@
 The gateway authenticates the person or system at the front door and forwards, on every call to a service,
 ``X-JSP-Assertion``: a compact JWS (EdDSA, Ed25519) of the principal, valid for one service (``aud``) for a
 short time (``exp``, 60 s by default), naming the key that signed it (``kid``). A service checks the signature
-against the public keys it is given (``JSP_CALLER_KEYS``, a JWK set or one JWK), the audience (its own name), the issuer,
-the expiry and the issued-at time (not in the future); anything else is refused with 401 and recorded
+against the public keys it is given (``JSP_CALLER_KEYS``, a JWK set or one JWK), the audience (its own name),
+the issuer, the expiry and the issued-at time (not in the future); anything else is refused with 401 and recorded
 (:func:`refused`): a structured ``caller refused`` warning and ``jsp_http_callers_refused_total{reason}``.
 
 Only the gateway holds the private key (``JSP_GATEWAY_CALLER_SIGNING_KEY``): a service can verify but not
