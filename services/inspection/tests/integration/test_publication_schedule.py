@@ -95,6 +95,30 @@ async def test_a_deadline_is_counted_again_with_the_working_days_it_was_counted_
     assert {date.fromisoformat(m.envelope.data["due_on"]) for m in told} == {next_weekday(previous)}
 
 
+async def test_a_result_published_while_its_deadline_was_provisional_takes_the_final_one_quietly(
+        settings, kafka_topics, raw_producer):
+    """Published before the year's schedule was: the target kept its provisional deadline, marked 暂定, for ever
+    (only unpublished targets were counted again). Now it takes the final one, and no department is told (their
+    results are public already). Its own service, before the module's starts (one group): its calendar does not
+    know GAP_YEAR yet."""
+    async with started(settings, raw_producer, publish_within_workdays=WORKDAYS) as own:
+        task, joint, base, previous = await _joint_result_recorded_today(own)
+        published = await own.post(f"{base}/publication", dept(SAMR))
+        assert published.status_code == 200, published.text
+        schedule = holidays.schedule(GAP_YEAR, [HOLIDAY], [], notice="国务院办公厅通知（测试）")
+        own.deps.calendar.apply(schedule)
+        assert await recompute_deadlines(own.deps, [schedule]) >= 1
+        after = (await own.get(base, dept(SAMR))).json()
+        async with own.deps.db.transaction() as session:
+            told = (await session.execute(text(
+                "SELECT count(*) FROM outbox_batches, unnest(event_types, payloads) AS e(type, payload) "
+                "WHERE type = 'inspection.publication.due-changed.v1' "
+                "AND position(:uscc in convert_from(payload, 'UTF8')) > 0"), {"uscc": joint["uscc"]})).scalar()
+    assert after["published_at"] is not None
+    assert date.fromisoformat(after["due_on"]) == next_weekday(previous) and after["due_provisional"] is False
+    assert told == 0
+
+
 async def test_a_published_schedule_moves_a_provisional_publication_deadline_and_departments_are_told(
         service, bootstrap):
     task, joint, base, previous = await _joint_result_recorded_today(service)
@@ -145,25 +169,3 @@ async def test_a_published_schedule_moves_a_provisional_publication_deadline_and
         assert again.done(), "the recount waited for a deadline already counted with the schedule"
     assert await again == 0
 
-
-async def test_a_result_published_while_its_deadline_was_provisional_takes_the_final_one_quietly(
-        settings, kafka_topics, raw_producer):
-    """Published before the year's schedule was: the target kept its provisional deadline, marked 暂定, for ever
-    (only unpublished targets were counted again). Now it takes the final one, and no department is told (their
-    results are public already). Its own service: its calendar does not know GAP_YEAR yet."""
-    async with started(settings, raw_producer, publish_within_workdays=WORKDAYS) as own:
-        task, joint, base, previous = await _joint_result_recorded_today(own)
-        published = await own.post(f"{base}/publication", dept(SAMR))
-        assert published.status_code == 200, published.text
-        schedule = holidays.schedule(GAP_YEAR, [HOLIDAY], [], notice="国务院办公厅通知（测试）")
-        own.deps.calendar.apply(schedule)
-        assert await recompute_deadlines(own.deps, [schedule]) >= 1
-        after = (await own.get(base, dept(SAMR))).json()
-        async with own.deps.db.transaction() as session:
-            told = (await session.execute(text(
-                "SELECT count(*) FROM outbox_batches, unnest(event_types, payloads) AS e(type, payload) "
-                "WHERE type = 'inspection.publication.due-changed.v1' "
-                "AND position(:uscc in convert_from(payload, 'UTF8')) > 0"), {"uscc": joint["uscc"]})).scalar()
-    assert after["published_at"] is not None
-    assert date.fromisoformat(after["due_on"]) == next_weekday(previous) and after["due_provisional"] is False
-    assert told == 0
