@@ -92,8 +92,13 @@ async def joint_inspection(http: httpx.AsyncClient, office: dict, bureau: dict, 
     announced = _ok(await http.post(f"/inspection/tasks/{task['id']}/draws", headers=samr), 201)
     print(f"\njoint inspection (汇总取重) {task['id']}: seed hash published first {announced['seed_hash'][:16]}…")
     _ok(await http.post(f"/inspection/draws/{announced['draw_id']}/perform", headers=samr), 200)
-    record = _ok(await http.get(f"/inspection/public/draws/{announced['draw_id']}"), 200)["record"]
-    print(f"  replayed from the public record: {'identical' if joint.verify(record) == [] else 'DIFFERENT'}; "
+    public = f"/inspection/public/draws/{announced['draw_id']}"
+    record = _ok(await http.get(public), 200)["record"]
+    kept = {}
+    for pop in record["populations"]:  # each population's members, served apart (the bytes its digest hashes)
+        r = (await http.get(f"{public}/populations/{pop['population']}/{pop['credit_class']}")).raise_for_status()
+        kept[(pop["population"], pop["credit_class"])] = r.content
+    print(f"  replayed from the public record: {'identical' if joint.verify(record, kept) == [] else 'DIFFERENT'}; "
           f"{sum(s['size'] for s in record['plans'][0]['strata'])} candidates, {len(record['targets'])} visits")
     for t in record["targets"][:8]:
         print(f"  {t['uscc']}  {' + '.join(p['department'] for p in t['parts']):<24} team {', '.join(t['inspectors'])}")

@@ -21,7 +21,7 @@ from .problems import Problem
 OFFICE, DEPARTMENT, HOTLINE = Role.OFFICE, Role.DEPARTMENT, Role.HOTLINE
 PUBLIC: tuple[Role, ...] = ()  # no token: published for anyone (rate-limited per address)
 # Path parameters that are integers in every route that has them.
-INTEGER_PARAMETERS = frozenset({"version", "ext_id", "rule_id"})
+INTEGER_PARAMETERS = frozenset({"version", "ext_id", "rule_id", "population"})
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,7 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/public/matters/{code}/manual.html", PUBLIC),
         ("GET", "/public/results", PUBLIC),
         ("GET", "/public/draws/{draw_id}", PUBLIC),
+        ("GET", "/public/draws/{draw_id}/populations/{population}/{credit_class}", PUBLIC),
     ),
     *_routes(
         "risk",

@@ -42,6 +42,8 @@ class Settings(ServiceSettings):
     # Publication (一公开): within this many working days of the inspection.
     publish_within_workdays: int = 20
     public_feed_limit: int = 200
+    # A draw's kept population is served in slices of this many bytes (the service holds one at a time).
+    kept_population_slice_bytes: int = 1_048_576
 
     def check(self) -> "Settings":
         return self

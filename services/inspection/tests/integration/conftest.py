@@ -3,8 +3,10 @@ registry's directory and the credit classes arrive on their topics as the regist
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
+import socket
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest_asyncio
+import uvicorn
 
 from jsp_common import clock, industries, replica, topics
 from jsp_common.envelope import new_envelope
@@ -24,6 +27,7 @@ from inspection.adapters import directory
 from inspection.app import create_app
 from inspection.bootstrap import build
 from inspection.deps import Deps
+from inspection.domain import joint
 from inspection.settings import Settings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -49,6 +53,39 @@ class Service:
     deps: Deps
     client: httpx.AsyncClient
     producer: Any
+    runtime: Any
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        """The service's HTTP API on a real socket too, for a client of its own (the verify command): its address."""
+        app = create_app(self.deps.settings)
+        app.state.runtime = self.runtime
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            await serving
+            sock.close()
+
+    async def record(self, draw_id: str) -> tuple[dict, dict[tuple[int, str], bytes]]:
+        """A draw's public record, and the members of each population it lists, as their public route serves them."""
+        rec = (await self.get(f"/public/draws/{draw_id}")).json()["record"]
+        kept = {}
+        for p in rec.get("populations", ()):
+            r = await self.get(f"/public/draws/{draw_id}/populations/{p['population']}/{p['credit_class']}")
+            assert r.status_code == 200, r.text
+            kept[(p["population"], p["credit_class"])] = r.content
+        return rec, kept
+
+    async def full_record(self, draw_id: str) -> dict:
+        """A draw's public record with every stratum's members listed (fetched from the populations' route)."""
+        rec, kept = await self.record(draw_id)
+        return joint.with_members(rec, {k: joint.members_of(v) for k, v in kept.items()})
 
     async def send(self, topic: str, data: Any, key: str) -> None:
         env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
@@ -141,11 +178,11 @@ async def started(settings, raw_producer, **overrides) -> AsyncIterator[Service]
     """The service on its test database and the real broker (``overrides``: settings of a test module's own)."""
     s = Settings(**{"database_url": f"{settings.postgres_url.rstrip('/')}/inspection_test",
                     "max_targets_per_inspector": 1000, "max_targets_per_assignment": 5, "max_targets_in_event": 100,
-                    **overrides})
+                    "kept_population_slice_bytes": 64, **overrides})  # a population of a few members: in slices
     async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app, start_from_end=(
             (s.replica_group, replica.TOPICS), (s.credit_group, [topics.CREDIT_CLASSES]),
             (s.requests_group, [topics.INSPECTION_REQUESTS]))) as (runtime, client):
-        yield Service(runtime.deps, client, raw_producer)
+        yield Service(runtime.deps, client, raw_producer, runtime)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -34,7 +34,7 @@ async def test_class_d_is_drawn_at_its_ratio_and_unrated_entities_count_as_b(ser
         event = (await t.wait_for(of_type("inspection.draw.performed.v1", task_id=task["id"])))[0].envelope.data
     # Over max_targets_in_event (100 here): the event keeps the snapshots, the lists are in the record only.
     assert not event["listed_in_full"] and event["targets"] == [] and all(s["sample"] == [] for s in event["strata"])
-    rec = (await service.get(f"/public/draws/{d['draw_id']}")).json()["record"]
+    rec = await service.full_record(d["draw_id"])
     strata = {s["credit_class"]: s for s in rec["plans"][0]["strata"]}
     n_d = sum(1 for c in classes.values() if c == "D")
     assert strata["D"]["size"] == n_d and strata["B"]["size"] == 600 and strata["A"]["sample"] == []

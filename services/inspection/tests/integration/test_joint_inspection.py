@@ -74,11 +74,13 @@ async def test_overlapping_plans_make_one_joint_visit_per_entity_replayable_from
     drawn = {i for x in targets for i in x["inspectors"]}
     assert conflicted_everywhere[0]["id"] not in drawn
 
-    # Anyone can replay the draw from what was published, here and with the command.
-    rec = (await service.get(f"/public/draws/{announced['draw_id']}")).json()["record"]
-    assert joint.verify(rec) == []
+    # Anyone can replay the draw from what was published (the record, its populations' members), here and with the
+    # command (a record kept with its members in it, offline).
+    rec, kept = await service.record(announced["draw_id"])
+    assert joint.verify(rec, kept) == []
     assert [t_["uscc"] for t_ in rec["targets"]] == [x["uscc"] for x in targets]
     assert {s["digest"] for s in performed.envelope.data["strata"]} == {s["digest"] for p in rec["plans"] for s in p["strata"]}
+    rec = await service.full_record(announced["draw_id"])
     path = tmp_path / "record.json"
     path.write_text(json.dumps(rec))
     assert cli(["verify", str(path)]) == 0
@@ -197,8 +199,10 @@ async def test_a_roster_loaded_again_keeps_the_conflicts_and_deactivations_it_do
     # The refusal is on the public record with the draw's inputs, which replay to the same refusal.
     answer = (await service.get(f"/public/draws/{d['draw_id']}")).json()
     assert answer["status"] == "refused" and answer["record"]["refused"] == answer["reason"]
-    assert answer["record"]["targets"] == [] and answer["record"]["plans"][0]["strata"][-1]["members"] == [uscc]
-    assert joint.verify(answer["record"]) == []
+    rec, kept = await service.record(d["draw_id"])
+    assert rec["targets"] == [] and rec["populations"] == [
+        {"population": 0, "credit_class": "D", "size": 1, "digest": draw.snapshot([uscc]).digest}]
+    assert kept == {(0, "D"): uscc.encode()} and joint.verify(rec, kept) == []
 
     # Conflicts given (here: none) are what the inspector has from then on.
     r = await service.post("/inspectors", dept(pingdingshan), [{**roster[0], "conflicts": []}])
@@ -250,13 +254,13 @@ async def test_an_abandoned_draw_replays_from_its_public_record(service, tmp_pat
 
     answer = (await service.get(f"/public/draws/{d['draw_id']}")).json()
     assert (answer["status"], answer["reason"]) == ("abandoned", "抽取范围有误")
-    rec = answer["record"]
+    rec = await service.full_record(d["draw_id"])
     assert [t["uscc"] for t in rec["targets"]] == [x["uscc"] for x in drawn]
     assert sorted(x["uscc"] for x in drawn) == sorted(classes)
     assert {s["credit_class"]: sorted(s["members"]) for s in rec["plans"][0]["strata"]}["D"] == sorted(classes)
     assert joint.verify(rec) == []
     path = tmp_path / "abandoned.json"
-    path.write_text(json.dumps(answer))
+    path.write_text(json.dumps({**answer, "record": rec}))
     with contextlib.redirect_stdout(io.StringIO()) as said:
         assert cli(["verify", str(path)]) == 0
     assert "verified" in said.getvalue() and "abandoned" in said.getvalue()

@@ -16,13 +16,14 @@ SAMR = "samr-410100"
 
 
 async def _draw(service, matter: dict, industry: str) -> tuple[dict, dict]:
-    """samr's plan drawing every entity of the industry, drawn: the task and the draw's public record."""
+    """samr's plan drawing every entity of the industry, drawn: the task and the draw's public record, its
+    members listed (from the populations' route)."""
     plan = await service.plan(SAMR, matter["code"], industry, {"D": 1.0})
     task = (await service.post("/tasks", dept(SAMR), {"plan_ids": [plan["id"]]})).json()
     announced = (await service.post(f"/tasks/{task['id']}/draws", dept(SAMR))).json()
     r = await service.post(f"/draws/{announced['draw_id']}/perform", dept(SAMR))
     assert r.status_code == 200, r.text
-    return task, (await service.get(f"/public/draws/{announced['draw_id']}")).json()["record"]
+    return task, await service.full_record(announced["draw_id"])
 
 
 async def test_a_visit_where_nothing_was_inspected_or_a_result_before_a_request_leaves_the_entity_drawn(service):

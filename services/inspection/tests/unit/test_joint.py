@@ -75,7 +75,38 @@ def test_strata_ranked_elsewhere_give_the_same_draw_and_record_as_ranking_here()
     rec = joint.record("T1", inp, out, members=False, populations=populations)
     assert all(s["members"] is None and "population" in s for p in rec["plans"] for s in p["strata"])
     assert rec["targets"] == full["targets"]
-    assert joint.with_members(rec, kept) == full
+    served = joint.published(rec)
+    assert [p["population"] for p in served["plans"]] == [0, 1]
+    assert joint.with_members(served, kept) == full
+
+
+def test_the_served_record_lists_each_population_once_and_replays_with_its_members_bytes():
+    """Plans over one population name it; the record lists it once per class, without its members, which the
+    verifier gives as served (the bytes whose SHA-256 is the digest); a population not given cannot be replayed."""
+    inp = _input(draw.new_seed())
+    inp.plans[1].population = inp.plans[0].population          # the same filter: one population
+    strata, ranks = joint.sample(inp)
+    out = joint.conclude(inp, strata, ranks)
+    full = joint.record("T1", inp, out)
+    served = joint.published(joint.record("T1", inp, out, members=False, populations={"P1": 0, "P2": 0}))
+    by_class: dict[str, list[str]] = {}
+    for c in inp.plans[0].population:
+        by_class.setdefault(c.credit_class, []).append(c.uscc)
+    kept = {(0, c): "\n".join(sorted(m)).encode() for c, m in by_class.items()}
+    assert served["populations"] == [{"population": 0, "credit_class": c, "size": len(m),
+                                      "digest": hashlib.sha256(kept[(0, c)]).hexdigest()}
+                                     for c, m in sorted(by_class.items())]
+    assert [p["population"] for p in served["plans"]] == [0, 0]
+    assert not any("members" in s for p in served["plans"] for s in p["strata"])
+    assert len(json.dumps(served)) < len(json.dumps(full)) - 2 * sum(len(v) for v in kept.values())
+    assert joint.verify(served, kept) == []
+    assert joint.with_members(served, {k: joint.members_of(v) for k, v in kept.items()}) == full
+    with pytest.raises(ValueError, match="population 0 class B"):
+        joint.verify(served, {k: v for k, v in kept.items() if k != (0, "B")})
+    other = dict(kept)
+    other[(0, "D")] = b"\n".join(sorted([*kept[(0, "D")].split(b"\n")[1:], b"U9999"]))
+    assert joint.verify(served, other) == ["population 0 class D: the members given do not match its snapshot"]
+    assert joint.published(full) == full          # a record with its members in it is served as it is
 
 
 def test_the_documented_targeted_inspection_vector():

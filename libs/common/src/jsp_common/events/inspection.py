@@ -97,8 +97,9 @@ class DrawAnnounced(EventData):
 @event("inspection.draw.performed.v1")
 class DrawPerformed(EventData):
     """The draw was made: the seed, every population's snapshot and the result. Replay it with
-    ``python -m inspection verify`` on the full record, served to anyone without a login at
-    ``GET /inspection/public/draws/{draw_id}`` (the answer's ``record``; the command takes the whole answer)."""
+    ``python -m inspection verify`` on the record, served to anyone without a login at
+    ``GET /inspection/public/draws/{draw_id}`` (the answer's ``record``, each population listed once, its members
+    served apart; the command takes that address and fetches them)."""
 
     draw_id: str
     task_id: str
@@ -108,7 +109,7 @@ class DrawPerformed(EventData):
     strata: list[StratumRecord]
     targets: list[DrawnTarget]
     listed_in_full: bool = Field(True, description="false when the draw is too large for one message: the samples "
-                                 "and targets lists are then empty; the snapshots are here and the full record "
+                                 "and targets lists are then empty; the snapshots are here and the record "
                                  "is served at GET /inspection/public/draws/{draw_id}")
     performed_at: datetime
 

@@ -48,8 +48,8 @@ async def draw_population(session: AsyncSession, draw_id: str, population: int, 
                           ) -> tuple[dict[str, Snapshot], dict[str, list[str]], dict[str, bytes]]:
     """Snapshot, keep and rank a plan's population in one statement (one pass over the directory):
 
-    * each credit class's members, sorted in byte order and joined by a newline (the very text the digest
-      is the SHA-256 of), kept for the draw's record, and the class's snapshot (size, digest);
+    * each credit class's members, sorted in byte order and joined by a newline, in UTF-8 (the very bytes the
+      digest is the SHA-256 of), kept for the draw's record, and the class's snapshot (size, digest);
     * each class's lowest-ranked members, lowest first, as many as the largest sample of ``ratios`` (every
       (class, ratio) of the plans over this population) takes, ``round(ratio × size)``; and their ranks.
 
@@ -68,9 +68,9 @@ async def draw_population(session: AsyncSession, draw_id: str, population: int, 
     counted = select(*(func.count().filter(cls == c).label(f"size_{c}") for c in CLASSES),
                      *(m.label(f"members_{c}") for c, m in joined.items())).cte("counted")
     strata = union_all(*(select(literal(draw_id), literal(population), literal(c), counted.c[f"size_{c}"],
-                                counted.c[f"members_{c}"]).where(counted.c[f"size_{c}"] > 0) for c in CLASSES))
-    members = draw_populations.c.members
-    digest = func.encode(func.sha256(func.convert_to(members, literal("UTF8"))), literal("hex"))
+                                func.convert_to(counted.c[f"members_{c}"], literal("UTF8")))
+                         .where(counted.c[f"size_{c}"] > 0) for c in CLASSES))
+    digest = func.encode(func.sha256(draw_populations.c.members), literal("hex"))
     kept = (draw_populations.insert()
             .from_select(["draw_id", "population", "credit_class", "size", "members"], strata)
             .returning(draw_populations.c.credit_class, draw_populations.c.size, digest.label("digest"))
@@ -107,8 +107,21 @@ async def draw_population(session: AsyncSession, draw_id: str, population: int, 
     return snapshots, lowest, ranks
 
 
-async def members(session: AsyncSession, draw_id: str) -> dict[tuple[int, str], list[str]]:
-    """The draw's kept populations: (population, credit class) -> members."""
-    q = select(draw_populations.c.population, draw_populations.c.credit_class, draw_populations.c.members) \
-        .where(draw_populations.c.draw_id == draw_id)
-    return {(p, c): m.split("\n") for p, c, m in (await session.execute(q)).all()}
+async def kept_size(session: AsyncSession, draw_id: str, population: int, credit_class: str) -> int | None:
+    """How many bytes a kept population's members are (None: the draw kept no such population)."""
+    q = select(func.octet_length(draw_populations.c.members)).where(*_kept(draw_id, population, credit_class))
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def kept_slice(session: AsyncSession, draw_id: str, population: int, credit_class: str, start: int,
+                     length: int) -> bytes:
+    """``length`` bytes of a kept population's members from ``start`` (0-based; fewer at the end). Stored out of
+    line uncompressed, the database reads that slice only."""
+    q = select(func.substring(draw_populations.c.members, start + 1, length)).where(
+        *_kept(draw_id, population, credit_class))
+    return (await session.execute(q)).scalar_one_or_none() or b""
+
+
+def _kept(draw_id: str, population: int, credit_class: str):
+    return (draw_populations.c.draw_id == draw_id, draw_populations.c.population == population,
+            draw_populations.c.credit_class == credit_class)

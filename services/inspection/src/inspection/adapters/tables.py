@@ -1,7 +1,7 @@
 """The inspection service's own tables (its database only)."""
 
-from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
-                        Table, Text, UniqueConstraint, func, text)
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData,
+                        PrimaryKeyConstraint, Table, Text, UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from jsp_common import replica
@@ -184,16 +184,16 @@ results = Table(
 )
 
 # The population snapshot of a performed (or refused) draw: each stratum's members, sorted in byte order and
-# joined by a newline, the text whose SHA-256 is the stratum's digest (written by the database while it ranks them: a
-# million members never pass through the service). The draw's record names the population (``population``
-# of a stratum); the public record lists the members from here.
+# joined by a newline, in UTF-8: the bytes whose SHA-256 is the stratum's digest (written by the database while it
+# ranks them: a million members never pass through the service). The draw's record names the population
+# (``population`` of a stratum); the public route of that population serves these bytes, read in slices.
 draw_populations = Table(
     "draw_populations", metadata,
     Column("draw_id", Text, ForeignKey("draws.id"), nullable=False),
     Column("population", Integer, nullable=False),       # 0, 1, ...: the task's distinct plan filters
     Column("credit_class", Text, nullable=False),
     Column("size", Integer, nullable=False),
-    Column("members", Text, nullable=False),
+    Column("members", LargeBinary, nullable=False),    # stored out of line uncompressed: read in slices
     PrimaryKeyConstraint("draw_id", "population", "credit_class"),
 )
 

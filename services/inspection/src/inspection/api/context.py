@@ -8,7 +8,10 @@ from fastapi import Path, Query
 
 from jsp_common import api_types
 
+from ..domain.sampling import CLASSES
+
 ID = r"^[A-Za-z0-9_\-.:]{1,64}$"
+CREDIT_CLASS = f"^[{''.join(CLASSES)}]$"
 USCC = Path(pattern=api_types.USCC_PATTERN, description="统一社会信用代码 (GB 32100-2015)")
 
 

@@ -1,12 +1,13 @@
 """Public routes, no login (the gateway publishes them without a token): the matters in effect, each
-matter's service manual (JSON and a readable page), the published results feed and the draws' records."""
+matter's service manual (JSON and a readable page), the published results feed, the draws' records and the
+populations they kept."""
 
 from __future__ import annotations
 
 from html import escape
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from jsp_common import clock, departments
 from jsp_common.api_types import Date, DivisionCode, Timestamp
@@ -16,7 +17,7 @@ from jsp_common.problems import Problem
 from ..adapters import matters as repo
 from ..usecases import draws, results
 from ..usecases import matters as uc
-from .context import ID
+from .context import CREDIT_CLASS, ID
 from .schemas import CODE
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -86,7 +87,20 @@ async def feed(request: Request, since: Timestamp | None = None, limit: int | No
         return await results.feed(session, since=clock.as_local(since) if since else None, limit=min(limit or cap, cap))
 
 
-@router.get("/draws/{draw_id}", summary="A draw as published: the seed's hash before, the seed and full record after")
+@router.get("/draws/{draw_id}", summary="A draw as published: the seed's hash before, the seed and record after")
 async def public_draw(request: Request, draw_id: str = Path(pattern=ID)):
     async with reading(request) as session:
         return await draws.public_draw(session, draw_id)
+
+
+@router.get("/draws/{draw_id}/populations/{population:int}/{credit_class}", response_class=StreamingResponse,
+            summary="The members of a population a draw kept: the bytes whose SHA-256 is its digest",
+            responses={200: {"description": "The members sorted by their UTF-8 bytes, joined by a newline (no trailing "
+                                            "newline): the population of the record's populations",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}}})
+async def kept_population(request: Request, draw_id: str = Path(pattern=ID), population: int = Path(ge=0),
+                          credit_class: str = Path(pattern=CREDIT_CLASS)):
+    deps = deps_of(request)
+    size, slices = await draws.kept_population(deps.db, draw_id, population, credit_class,
+                                               slice_bytes=deps.settings.kept_population_slice_bytes)
+    return StreamingResponse(slices, media_type="text/plain; charset=utf-8", headers={"Content-Length": str(size)})

@@ -4,13 +4,15 @@ Every department's plan is drawn with the task's one seed (so an entity ranks th
 its rank is computed once), per credit class; the samples are merged by USCC (汇总取重); then the
 inspectors are drawn. The record (:func:`record`) holds everything needed to replay it: the seed, each
 stratum's members, snapshot, ratio and sample, the items mutual recognition took out, each inspector
-pool with the conflicts and prior loads that matter, and the result. :func:`replay` recomputes the result
-from a record alone; :func:`verify` lists every difference (none: the record is what the algorithm gives).
+pool with the conflicts and prior loads that matter, and the result. As served (:func:`published`) it lists each
+population once, by reference, its members served apart. :func:`replay` recomputes the result from a record
+with its members; :func:`verify` lists every difference (none: the record is what the algorithm gives).
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -180,19 +182,53 @@ def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = Tr
     }
 
 
-def with_members(rec: Mapping[str, Any], kept: Mapping[tuple[int, str], Sequence[str]]) -> dict[str, Any]:
-    """The record with every stratum's members listed: those of a stratum that names its kept population
-    (``population``) come from ``kept`` ((population, credit class) -> members; a class with none: empty)."""
+def published(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as served: each population the draw kept listed once, in ``populations`` (number, credit class,
+    size, digest; its members are served apart, the bytes whose SHA-256 is the digest), each plan naming its
+    ``population``, its strata without members. Its size follows the samples and targets, not the populations.
+    A record with the members in it (of a draw performed before they were kept apart) is served as it is."""
+    if not any("population" in s for p in rec["plans"] for s in p["strata"]):
+        return dict(rec)
+    populations: dict[tuple[int, str], dict[str, Any]] = {}
     plans = []
     for p in rec["plans"]:
-        strata = []
+        numbers = {s["population"] for s in p["strata"]}
         for s in p["strata"]:
-            s = dict(s)
-            if "population" in s:
-                s["members"] = list(kept.get((s.pop("population"), s["credit_class"]), ()))
-            strata.append(s)
-        plans.append({**p, "strata": strata})
-    return {**rec, "plans": plans}
+            if s["size"]:
+                populations[(s["population"], s["credit_class"])] = {
+                    "population": s["population"], "credit_class": s["credit_class"], "size": s["size"],
+                    "digest": s["digest"]}
+        plans.append({**{k: v for k, v in p.items() if k != "strata"},
+                      **({"population": min(numbers)} if numbers else {}),
+                      "strata": [{k: v for k, v in s.items() if k not in ("members", "population")}
+                                 for s in p["strata"]]})
+    out: dict[str, Any] = {}
+    for k, v in rec.items():
+        if k == "plans":
+            out["populations"] = [populations[key] for key in sorted(populations)]
+            v = plans
+        out[k] = v
+    return out
+
+
+def members_of(kept: bytes) -> list[str]:
+    """A kept population's members from its bytes as served (newline-joined UTF-8; none: empty)."""
+    return kept.decode("utf-8").split("\n") if kept else []
+
+
+def with_members(rec: Mapping[str, Any], kept: Mapping[tuple[int, str], Sequence[str]]) -> dict[str, Any]:
+    """The served record (:func:`published`) with every stratum's members listed, as the replay states them: those
+    of a plan's ``population`` come from ``kept`` ((population, credit class) -> members; a class with none:
+    empty). A record that lists its members already is returned as it is."""
+    if "populations" not in rec:
+        return dict(rec)
+    plans = []
+    for p in rec["plans"]:
+        number = p.get("population")
+        plans.append({**{k: v for k, v in p.items() if k != "population"},
+                      "strata": [{**s, "members": list(kept.get((number, s["credit_class"]), ()))}
+                                 for s in p["strata"]]})
+    return {**{k: v for k, v in rec.items() if k != "populations"}, "plans": plans}
 
 
 def _pool_snapshot(pool: Sequence[Inspector]) -> dict[str, Any]:
@@ -209,8 +245,8 @@ def input_from_record(rec: Mapping[str, Any]) -> DrawInput:
         population, ratios = [], {}
         for s in p["strata"]:
             if s.get("members") is None:
-                raise ValueError(f"plan {p['plan_id']} class {s['credit_class']}: the record has no members "
-                                 "(fetch the full record of the draw)")
+                raise ValueError(f"plan {p['plan_id']} class {s['credit_class']}: the record lists no members "
+                                 "(each population's are served apart: give them)")
             ratios[s["credit_class"]] = Decimal(s["ratio"])
             population.extend(Candidate(u, s["credit_class"]) for u in s["members"])
         plans.append(PlanInput(p["plan_id"], p["department"], tuple(p["items"]), ratios, population))
@@ -235,11 +271,25 @@ def replay(rec: Mapping[str, Any]) -> dict[str, Any]:
     return record(rec["task_id"], inp, out)
 
 
-def verify(rec: Mapping[str, Any]) -> list[str]:
-    """Every way ``rec`` differs from its replay (an empty list: verified)."""
+def verify(rec: Mapping[str, Any], kept: Mapping[tuple[int, str], bytes] | None = None) -> list[str]:
+    """Every way ``rec`` differs from its replay (an empty list: verified). A record that lists its populations
+    (``populations``) needs their members, as served: ``kept``, (population, credit class) -> the bytes
+    (ValueError when one is missing)."""
     problems = []
     if draw.seed_hash(rec["seed"]) != rec["seed_hash"]:
         problems.append("the seed does not hash to the seed hash published before the draw")
+    if "populations" in rec:
+        members = {}
+        for pop in rec["populations"]:
+            key = (pop["population"], pop["credit_class"])
+            if key not in (kept or {}):
+                raise ValueError(f"population {key[0]} class {key[1]}: its members are served apart; give them")
+            members[key] = members_of(kept[key])
+            if (len(members[key]), hashlib.sha256(kept[key]).hexdigest()) != (pop["size"], pop["digest"]):
+                problems.append(f"population {key[0]} class {key[1]}: the members given do not match its snapshot")
+        if problems:
+            return problems
+        rec = with_members(rec, members)
     for p in rec["plans"]:
         for s in p["strata"]:
             snap = draw.snapshot(s["members"] or [])

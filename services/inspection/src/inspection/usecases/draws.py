@@ -8,11 +8,12 @@ import json
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common import clock, topics
+from jsp_common.db import Database
 from jsp_common.events.inspection import (AssignedTarget, DrawAbandoned, DrawAnnounced, DrawnTarget, DrawPerformed,
                                           StratumRecord, TaskAssigned)
 from jsp_common.outbox import Transaction
@@ -203,9 +204,10 @@ async def _visible_draw(session: AsyncSession, actor: Principal, draw_id: str, *
 
 def public_view(row: dict) -> dict:
     """What anyone may see of a draw: before it is performed only the seed's hash; after, the seed, the
-    reason of a refusal or abandonment, and the full record to replay of every draw that was performed, kept
+    reason of a refusal or abandonment, and the record to replay of every draw that was performed, kept
     (``performed``) or not (``abandoned``: its targets were discarded, and the record shows which), or
-    ``refused`` (its inputs, which replay to the same refusal)."""
+    ``refused`` (its inputs, which replay to the same refusal); the record lists the populations, whose members
+    are served apart (:func:`kept_population`)."""
     out = {"draw_id": row["id"], "task_id": row["task_id"], "status": row["status"], "seed_hash": row["seed_hash"],
            "announced_at": row["announced_at"], "closed_at": row.get("closed_at"), "reason": row.get("reason")}
     if row["status"] != "announced":
@@ -220,5 +222,25 @@ async def public_draw(session: AsyncSession, draw_id: str) -> dict:
     if row is None:
         raise Problem(404, f"no draw {draw_id}")
     if row.get("record") is not None:
-        row = {**row, "record": joint.with_members(row["record"], await ranking.members(session, draw_id))}
+        row = {**row, "record": joint.published(row["record"])}
     return public_view(row)
+
+
+async def kept_population(db: Database, draw_id: str, population: int, credit_class: str, *, slice_bytes: int
+                          ) -> tuple[int, AsyncIterator[bytes]]:
+    """One population a draw kept (its record lists it under ``populations``): how many bytes its members are, and
+    those bytes (newline-joined UTF-8, whose SHA-256 is the population's digest) in slices of ``slice_bytes``, each
+    read on its own (a kept population never changes), so that serving it holds one slice, and a connection
+    only while a slice is read."""
+    async with db.reading() as session:
+        size = await ranking.kept_size(session, draw_id, population, credit_class)
+    if size is None:
+        raise Problem(404, f"no population {population} of class {credit_class} kept by draw {draw_id} (a performed "
+                           "draw's record lists those it kept under populations)")
+
+    async def slices() -> AsyncIterator[bytes]:
+        for start in range(0, size, slice_bytes):
+            async with db.reading() as session:
+                yield await ranking.kept_slice(session, draw_id, population, credit_class, start, slice_bytes)
+
+    return size, slices()
