@@ -199,6 +199,7 @@ async def test_a_roster_loaded_again_keeps_the_conflicts_and_deactivations_it_do
     # The refusal is on the public record with the draw's inputs, which replay to the same refusal.
     answer = (await service.get(f"/public/draws/{d['draw_id']}")).json()
     assert answer["status"] == "refused" and answer["record"]["refused"] == answer["reason"]
+    assert answer["record"]["refusal"] == {"uscc": uscc, "department": pingdingshan, "needed": 2, "available": 1}
     rec, kept = await service.record(d["draw_id"])
     assert rec["targets"] == [] and rec["populations"] == [
         {"population": 0, "credit_class": "D", "size": 1, "digest": draw.snapshot([uscc]).digest}]

@@ -93,7 +93,7 @@ def test_the_documented_inspector_vector():
     assert assign(seed, [t3, t5], {"d": ids(frozenset({t3.uscc}))}, lead="d", rules=Rules())[t3.uscc] == ["I-2", "I-1"]
     with pytest.raises(DrawRefused) as exc:
         assign(seed, [t3, t5], {"d": ids()}, lead="d", rules=Rules(cap_per_inspector=1))
-    assert exc.value.facts["uscc"] == t3.uscc and exc.value.facts["available"] == 1
+    assert exc.value.refusal == {"uscc": t3.uscc, "department": "d", "needed": 2, "available": 1}
 
 
 def test_taking_inspectors_in_turn_gives_what_the_walk_gives():

@@ -143,11 +143,45 @@ def test_a_refused_draw_s_record_replays_to_the_same_refusal():
     strata, ranks = joint.sample(inp)
     with pytest.raises(DrawRefused) as refusal:
         joint.conclude(inp, strata, ranks)
-    rec = json.loads(json.dumps(joint.record("T1", inp, joint.refused(inp, strata, refusal.value.reason))))
+    rec = json.loads(json.dumps(joint.record("T1", inp, joint.refused(inp, strata, refusal.value))))
     assert rec["refused"] == refusal.value.reason and rec["targets"] == []
     assert any(i["conflicts"] for pool in rec["inspector_pools"] for i in pool["inspectors"])
     assert joint.verify(rec) == []
     relaxed = copy.deepcopy(rec)
     relaxed["rules"]["cap_per_inspector"] = 1000
-    assert joint.verify(relaxed) == ["targets: the replay differs from the record",
-                                     f"the replay is not refused, the record refused ({rec['refused']})"]
+    f = rec["refusal"]
+    assert joint.verify(relaxed) == [
+        "targets: the replay differs from the record",
+        f"the replay is not refused, the record refused at entity {f['uscc']}: {f['needed']} inspector(s) of "
+        f"{f['department']} needed, {f['available']} available"]
+
+
+def test_a_refused_record_verifies_by_the_refusal_s_fields_not_its_wording():
+    """What a replay must reproduce of a refusal is specified (docs/inspection-draw.md): the entity, the department,
+    how many inspectors it needed and how many could go (``refusal``). The text (``refused``) is for people, worded
+    by each implementation: a record whose text differs but whose fields agree verifies, one naming another entity
+    does not. (The text was compared: a replay in another language, wording or counting otherwise, never verified.)"""
+    inp = _input(hashlib.sha256(b"refusal-0").hexdigest())
+    drawn = json.loads(json.dumps(joint.record("T1", inp, joint.perform(inp))))
+    drawn["rules"]["cap_per_inspector"] = 2
+    rec = json.loads(json.dumps(joint.replay(drawn)))            # the same inputs, refused
+    assert rec["targets"] == [] and set(rec["refusal"]) == {"uscc", "department", "needed", "available"}
+    assert rec["refusal"]["uscc"] in rec["refused"] and rec["refusal"]["department"] in rec["refused"]
+    assert joint.verify(rec) == []
+    reworded = copy.deepcopy(rec)
+    reworded["refused"] = f"{rec['refusal']['uscc']}：{rec['refusal']['department']} 可派检查人员不足"
+    assert joint.verify(reworded) == []
+    other = copy.deepcopy(rec)
+    other["refusal"]["uscc"] = next(t for t in drawn["targets"] if t["uscc"] != rec["refusal"]["uscc"])["uscc"]
+    problems = joint.verify(other)
+    assert len(problems) == 1 and problems[0].startswith(f"the replay is refused at entity {rec['refusal']['uscc']}:")
+    assert f"the record refused at entity {other['refusal']['uscc']}:" in problems[0]
+    fewer = copy.deepcopy(rec)
+    fewer["refusal"]["available"] += 1
+    assert joint.verify(fewer) != []
+    # A record made before the fields were published has only the text: the text is compared, as it was.
+    earlier = copy.deepcopy(rec)
+    del earlier["refusal"]
+    assert joint.verify(earlier) == []
+    del reworded["refusal"]
+    assert joint.verify(reworded) != []

@@ -45,12 +45,24 @@ class Rules:
     cap_per_inspector: int = 20
 
 
+# What a refusal states that any implementation of the published algorithm reproduces (docs/inspection-draw.md):
+# the first target (in rank order) and department (in code order) whose queue, walked once, held too few inspectors
+# who could go, how many it needed and how many it found. The reason's wording and its other counts are for people.
+REFUSAL_FIELDS = ("uscc", "department", "needed", "available")
+
+
 class DrawRefused(Exception):
-    """The pool cannot satisfy the rules; ``reason`` says for which entity and department and why."""
+    """The pool cannot satisfy the rules; ``reason`` says for which entity and department and why, ``facts`` the
+    same as values (:data:`REFUSAL_FIELDS` and the pool's counts)."""
 
     def __init__(self, reason: str, **facts):
         super().__init__(reason)
         self.reason, self.facts = reason, facts
+
+    @property
+    def refusal(self) -> dict[str, str | int]:
+        """What a replay of the draw must reproduce of this refusal."""
+        return {k: self.facts[k] for k in REFUSAL_FIELDS}
 
 
 def eligible(inspectors: Sequence[Inspector], period_end: date) -> list[Inspector]:

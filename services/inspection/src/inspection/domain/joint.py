@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Iterator, Mapping, Sequence
 
 from . import draw
-from .assignment import DrawRefused, Inspector, Rules, assign
+from .assignment import REFUSAL_FIELDS, DrawRefused, Inspector, Rules, assign
 from .merge import DepartmentSample, JointTarget, merge
 from .sampling import Candidate, Stratum, fill_samples, stratify
 
@@ -53,7 +53,8 @@ class DrawOutcome:
     strata: dict[str, list[Stratum]]               # plan id -> strata
     targets: list[JointTarget]
     inspectors: dict[str, list[str]]               # uscc -> inspector ids
-    refused: str | None = None                     # a refused draw: why (no target)
+    refused: str | None = None                     # a refused draw: why (no target), for people
+    refusal: Mapping[str, str | int] | None = None  # a refused draw: where and by how much (REFUSAL_FIELDS)
     merged: frozenset[str] = frozenset()           # a refused draw: the entities it would have visited
 
 
@@ -139,11 +140,12 @@ def _merged(inp: DrawInput, strata: Mapping[str, list[Stratum]], ranks: Mapping[
     return merge(samples, inp.recognised), ranks
 
 
-def refused(inp: DrawInput, strata: Mapping[str, list[Stratum]], reason: str) -> DrawOutcome:
-    """The outcome of a refused draw, for its record: the strata and no target (``reason`` goes on the record);
-    the merged targets only name the conflicts its pools list."""
+def refused(inp: DrawInput, strata: Mapping[str, list[Stratum]], refusal: DrawRefused) -> DrawOutcome:
+    """The outcome of a refused draw, for its record: the strata and no target (the refusal's reason and fields go
+    on the record); the merged targets only name the conflicts its pools list."""
     targets, _ = _merged(inp, strata, {u: b"" for st in strata.values() for s in st for u in s.sample})
-    return DrawOutcome(dict(strata), [], {}, refused=reason, merged=frozenset(t.uscc for t in targets))
+    return DrawOutcome(dict(strata), [], {}, refused=refusal.reason, refusal=refusal.refusal,
+                       merged=frozenset(t.uscc for t in targets))
 
 
 def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = True,
@@ -178,7 +180,7 @@ def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = Tr
         } for d, pool in sorted(inp.pools.items())],
         "targets": [{"uscc": t.uscc, "parts": [{"department": d, "items": list(items)} for d, items in t.parts],
                      "recognised": list(t.recognised), "inspectors": out.inspectors[t.uscc]} for t in out.targets],
-        **({"refused": out.refused} if out.refused is not None else {}),
+        **({"refused": out.refused, "refusal": dict(out.refusal or {})} if out.refused is not None else {}),
     }
 
 
@@ -267,7 +269,7 @@ def replay(rec: Mapping[str, Any]) -> dict[str, Any]:
     try:
         out = conclude(inp, strata, ranks)
     except DrawRefused as exc:
-        out = refused(inp, strata, exc.reason)
+        out = refused(inp, strata, exc)
     return record(rec["task_id"], inp, out)
 
 
@@ -302,10 +304,19 @@ def verify(rec: Mapping[str, Any], kept: Mapping[tuple[int, str], bytes] | None 
     for key in ("plans", "targets", "inspector_pools"):
         if again[key] != rec[key]:
             problems.append(f"{key}: the replay differs from the record")
-    if again.get("refused") != rec.get("refused"):
-        problems.append(f"the replay is {_refusal(again)}, the record {_refusal(rec)}")
+    by_fields = "refusal" in rec  # a record made before the refusal's fields were published states its text only
+    if _refusal(again, by_fields) != _refusal(rec, by_fields):
+        problems.append(f"the replay is {_refusal(again, by_fields)}, the record {_refusal(rec, by_fields)}")
     return problems
 
 
-def _refusal(rec: Mapping[str, Any]) -> str:
-    return f"refused ({rec['refused']})" if "refused" in rec else "not refused"
+def _refusal(rec: Mapping[str, Any], by_fields: bool) -> str:
+    """What a replay must reproduce of a refusal: its fields (``REFUSAL_FIELDS``; the text is for people), or, of a
+    record made before they were published, its text."""
+    if "refused" not in rec:
+        return "not refused"
+    if not by_fields:
+        return f"refused ({rec['refused']})"
+    f = {k: rec["refusal"][k] for k in REFUSAL_FIELDS}
+    return (f"refused at entity {f['uscc']}: {f['needed']} inspector(s) of {f['department']} needed, "
+            f"{f['available']} available")

@@ -117,8 +117,7 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
         out = joint.conclude(inp, strata, ranks)
     except DrawRefused as exc:
         # On the record like any draw: its inputs (the populations kept) replay to the same refusal.
-        rec = joint.record(task["id"], inp, joint.refused(inp, strata, exc.reason), members=False,
-                           populations=populations)
+        rec = joint.record(task["id"], inp, joint.refused(inp, strata, exc), members=False, populations=populations)
         await requests_repo.release(tx.session, task["id"])
         await repo.close_draw(tx.session, draw_id, status="refused", at=at, reason=exc.reason, record=rec)
         await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
