@@ -44,6 +44,8 @@ class Settings(ServiceSettings):
     public_feed_limit: int = 200
     # A draw's kept population is served in slices of this many bytes (the service holds one at a time).
     kept_population_slice_bytes: int = 1_048_576
+    # A draw's public record, kept rendered, is served in slices of this many bytes (the service holds one at a time).
+    draw_record_slice_bytes: int = 1_048_576
 
     def check(self) -> "Settings":
         return self

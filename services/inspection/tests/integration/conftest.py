@@ -178,7 +178,8 @@ async def started(settings, raw_producer, **overrides) -> AsyncIterator[Service]
     """The service on its test database and the real broker (``overrides``: settings of a test module's own)."""
     s = Settings(**{"database_url": f"{settings.postgres_url.rstrip('/')}/inspection_test",
                     "max_targets_per_inspector": 1000, "max_targets_per_assignment": 5, "max_targets_in_event": 100,
-                    "kept_population_slice_bytes": 64, **overrides})  # a population of a few members: in slices
+                    # a population of a few members, a record of a few plans: in slices
+                    "kept_population_slice_bytes": 64, "draw_record_slice_bytes": 256, **overrides})
     async with running_service(s, service_dir=SERVICE_DIR, build=build, create_app=create_app, start_from_end=(
             (s.replica_group, replica.TOPICS), (s.credit_group, [topics.CREDIT_CLASSES]),
             (s.requests_group, [topics.INSPECTION_REQUESTS]))) as (runtime, client):

@@ -197,6 +197,14 @@ draw_populations = Table(
     PrimaryKeyConstraint("draw_id", "population", "credit_class"),
 )
 
+# A closed draw's public record rendered once, as the JSON bytes served (its ``record``): stored out of line
+# uncompressed, streamed in slices. Draws closed before it was kept have none (theirs is rendered when asked).
+draw_records = Table(
+    "draw_records", metadata,
+    Column("draw_id", Text, ForeignKey("draws.id"), primary_key=True),
+    Column("rendered", LargeBinary, nullable=False),
+)
+
 # Targeted inspections a risk alert's response plan asked for (risk.inspection-requests.v1, 定向检查): the
 # must-inspect list. Each department asked answers for its part (inspection_request_departments).
 inspection_requests = Table(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jsp_common.db import dicts
 from jsp_common.schedule_feed import Moved, counted_through
 
-from .tables import draws, plans, results, targets, tasks
+from .tables import draw_records, draws, plans, results, targets, tasks
 
 # The key of the lock draws are performed under, one at a time (an advisory lock of this service's database).
 _DRAWS_IN_TURN = 0x4A5350_4452415753  # "JSP" "DRAWS"
@@ -99,10 +99,31 @@ async def draws_of(session: AsyncSession, task_id: str) -> list[dict]:
     return dicts(await session.execute(q))
 
 
-async def close_draw(session: AsyncSession, draw_id: str, *, status: str, at: datetime,
-                     reason: str | None = None, record: dict | None = None) -> None:
-    await session.execute(update(draws).where(draws.c.id == draw_id)
-                          .values(status=status, closed_at=at, reason=reason, record=record))
+async def close_draw(session: AsyncSession, draw_id: str, *, status: str, at: datetime, reason: str | None = None,
+                     record: dict | None = None, rendered: bytes | None = None) -> None:
+    """Closed with its ``record`` and the public record ``rendered`` (the JSON bytes served), or, without them,
+    keeping those it has (a performed draw abandoned)."""
+    await session.execute(update(draws).where(draws.c.id == draw_id).values(
+        status=status, closed_at=at, reason=reason, **({"record": record} if record is not None else {})))
+    if rendered is not None:
+        await session.execute(insert(draw_records).values(draw_id=draw_id, rendered=rendered))
+
+
+async def public_head(session: AsyncSession, draw_id: str) -> dict | None:
+    """A draw without its record: whether it has one (``has_record``), and how many bytes its rendered record is
+    (``rendered_size``; None: not kept rendered, a draw closed before they were)."""
+    q = (select(*(c for c in draws.c if c.name != "record"), draws.c.record.is_not(None).label("has_record"),
+                func.octet_length(draw_records.c.rendered).label("rendered_size"))
+         .select_from(draws.outerjoin(draw_records, draw_records.c.draw_id == draws.c.id))
+         .where(draws.c.id == draw_id))
+    return _one((await session.execute(q)).mappings().first())
+
+
+async def rendered_slice(session: AsyncSession, draw_id: str, start: int, length: int) -> bytes:
+    """``length`` bytes of a draw's rendered record from ``start`` (0-based; fewer at the end). Stored out of line
+    uncompressed, the database reads that slice only."""
+    q = select(func.substring(draw_records.c.rendered, start + 1, length)).where(draw_records.c.draw_id == draw_id)
+    return (await session.execute(q)).scalar_one_or_none() or b""
 
 
 # ------------------------------------------------------------------ targets

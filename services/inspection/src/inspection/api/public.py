@@ -5,9 +5,11 @@ populations they kept."""
 from __future__ import annotations
 
 from html import escape
+from typing import AsyncIterator
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from jsp_common import clock, departments
 from jsp_common.api_types import Date, DivisionCode, Timestamp
@@ -89,8 +91,21 @@ async def feed(request: Request, since: Timestamp | None = None, limit: int | No
 
 @router.get("/draws/{draw_id}", summary="A draw as published: the seed's hash before, the seed and record after")
 async def public_draw(request: Request, draw_id: str = Path(pattern=ID)):
-    async with reading(request) as session:
-        return await draws.public_draw(session, draw_id)
+    deps = deps_of(request)
+    answer = await draws.public_draw(deps.db, draw_id, slice_bytes=deps.settings.draw_record_slice_bytes)
+    if not isinstance(answer, draws.Rendered):
+        return answer
+    # The answer as any is rendered, its record last: the rest rendered now, the record's bytes streamed as kept.
+    head = JSONResponse(jsonable_encoder(answer.view)).body[:-1] + b',"record":'
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head
+        async for chunk in answer.record:
+            yield chunk
+        yield b"}"
+
+    return StreamingResponse(body(), media_type="application/json",
+                             headers={"Content-Length": str(len(head) + answer.size + 1)})
 
 
 @router.get("/draws/{draw_id}/populations/{population:int}/{credit_class}", response_class=StreamingResponse,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -211,6 +212,12 @@ def published(rec: Mapping[str, Any]) -> dict[str, Any]:
             v = plans
         out[k] = v
     return out
+
+
+def rendered(rec: Mapping[str, Any]) -> bytes:
+    """The record as served (:func:`published`), rendered once as the JSON bytes of the answer's ``record`` (UTF-8,
+    compact, as every answer is rendered), kept to be streamed as they are."""
+    return json.dumps(published(rec), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def members_of(kept: bytes) -> list[str]:

@@ -119,12 +119,13 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
         # On the record like any draw: its inputs (the populations kept) replay to the same refusal.
         rec = joint.record(task["id"], inp, joint.refused(inp, strata, exc), members=False, populations=populations)
         await requests_repo.release(tx.session, task["id"])
-        await repo.close_draw(tx.session, draw_id, status="refused", at=at, reason=exc.reason, record=rec)
+        await repo.close_draw(tx.session, draw_id, status="refused", at=at, reason=exc.reason, record=rec,
+                              rendered=joint.rendered(rec))
         await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
                       seed=row["seed"], status="refused", reason=exc.reason, at=at), key=task["id"])
         return Refused(draw_id, exc.reason, exc.facts)
     rec = joint.record(task["id"], inp, out, members=False, populations=populations)
-    await repo.close_draw(tx.session, draw_id, status="performed", at=at, record=rec)
+    await repo.close_draw(tx.session, draw_id, status="performed", at=at, record=rec, rendered=joint.rendered(rec))
     await requests_repo.release(tx.session, task["id"],
                                 visits=[(t.uscc, d) for t in out.targets for d in t.departments])
     names = await directory.entity_names(tx.session, [t.uscc for t in out.targets])
@@ -180,7 +181,7 @@ async def abandon(tx: Transaction, actor: Principal, draw_id: str, reason: str) 
     at = clock.now()
     await repo.remove_targets(tx.session, task["id"])
     await requests_repo.release(tx.session, task["id"])
-    await repo.close_draw(tx.session, draw_id, status="abandoned", at=at, reason=reason, record=row["record"])
+    await repo.close_draw(tx.session, draw_id, status="abandoned", at=at, reason=reason)  # its record kept
     abandoned = DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"], seed=row["seed"],
                               status="abandoned", reason=reason, at=at)
     await tx.emit(topics.INSPECTION_DRAWS, abandoned, key=task["id"])
@@ -216,13 +217,36 @@ def public_view(row: dict) -> dict:
     return out
 
 
-async def public_draw(session: AsyncSession, draw_id: str) -> dict:
-    row = await repo.draw(session, draw_id)
-    if row is None:
-        raise Problem(404, f"no draw {draw_id}")
-    if row.get("record") is not None:
-        row = {**row, "record": joint.published(row["record"])}
-    return public_view(row)
+@dataclass
+class Rendered:
+    """A draw as published (:func:`public_view`) whose record is kept rendered: the answer but the record
+    (``view``), how many bytes the record is, and those bytes in slices."""
+    view: dict
+    size: int
+    record: AsyncIterator[bytes]
+
+
+async def public_draw(db: Database, draw_id: str, *, slice_bytes: int) -> dict | Rendered:
+    """A draw as published. Its record as kept rendered when it is (every draw closed since it is), in slices of
+    ``slice_bytes``, each read on its own (a closed draw's record never changes), so that serving it holds one
+    slice, and a connection only while a slice is read; a draw closed before, its record rendered now."""
+    async with db.reading() as session:
+        row = await repo.public_head(session, draw_id)
+        if row is None:
+            raise Problem(404, f"no draw {draw_id}")
+        if row["has_record"] and row["rendered_size"] is None:
+            row = await repo.draw(session, draw_id)
+            return public_view({**row, "record": joint.published(row["record"])})
+    if not row["has_record"]:
+        return public_view(row)
+    size = row["rendered_size"]
+
+    async def slices() -> AsyncIterator[bytes]:
+        for start in range(0, size, slice_bytes):
+            async with db.reading() as session:
+                yield await repo.rendered_slice(session, draw_id, start, slice_bytes)
+
+    return Rendered(public_view(row), size, slices())
 
 
 async def kept_population(db: Database, draw_id: str, population: int, credit_class: str, *, slice_bytes: int
