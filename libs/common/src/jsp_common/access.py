@@ -32,6 +32,7 @@ class Route:
     roles: tuple[Role, ...]
     department_param: str | None = None   # query parameter naming a department, checked for departments
     long_running: bool = False      # may take longer than the gateway's usual upstream timeout
+    streamed: bool = False          # a large answer: the gateway relays it as it comes, never holding it whole
 
     @property
     def gateway_path(self) -> str:
@@ -130,8 +131,9 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/public/matters/{code}/manual", PUBLIC),
         ("GET", "/public/matters/{code}/manual.html", PUBLIC),
         ("GET", "/public/results", PUBLIC),
-        ("GET", "/public/draws/{draw_id}", PUBLIC),
-        ("GET", "/public/draws/{draw_id}/populations/{population}/{credit_class}", PUBLIC),
+        # A draw's record (a hundred megabytes for a million entities) and a population's members: relayed streamed
+        ("GET", "/public/draws/{draw_id}", PUBLIC, None, False, True),
+        ("GET", "/public/draws/{draw_id}/populations/{population}/{credit_class}", PUBLIC, None, False, True),
     ),
     *_routes(
         "risk",

@@ -218,3 +218,60 @@ async def test_a_page_path_climbing_out_of_ui_is_not_forwarded(settings, gateway
         finally:
             await running.http.aclose()
             await ctx.__aexit__(None, None, None)
+
+
+async def test_a_draw_s_public_record_is_relayed_as_it_comes_and_whole(settings, gateway_db):
+    """A draw's public record (a hundred megabytes for a joint draw over a million entities, the service sending it
+    in slices) was read whole into the gateway's memory before its first byte was passed on, for anyone asking
+    without a login. It is relayed as it comes now, every slice of it; a service's problem document and its
+    failure are answered as on any route."""
+    from fastapi.responses import StreamingResponse
+
+    inspection, go_on = FastAPI(), asyncio.Event()
+    slices = [f'{{"draw_id":"{k}","x":"'.encode() + bytes([65 + k]) * 65_536 + b'"}' for k in range(8)]
+    whole = b"[" + b",".join(slices) + b"]"
+
+    @inspection.get("/public/draws/{draw_id}")
+    async def record(draw_id: str) -> Response:
+        if draw_id == "DR-000000000000":
+            return Response(status_code=404, media_type="application/problem+json",
+                            content=b'{"status":404,"title":"Not Found","detail":"no draw DR-000000000000",'
+                                    b'"instance":"/public/draws/DR-000000000000"}')
+        if draw_id == "DR-failing":
+            return Response(status_code=500)
+
+        async def chunks():
+            yield whole[:len(slices[0]) + 1]
+            await go_on.wait()   # the rest once the caller has had the first slice
+            for k in range(len(slices[0]) + 1, len(whole), 65_536):
+                yield whole[k:k + 65_536]
+        return StreamingResponse(chunks(), media_type="application/json", headers={"Content-Length": str(len(whole))})
+
+    async with serving(inspection) as inspection_url:
+        running, ctx = await start(gateway_settings(settings, inspection_url=inspection_url, upstream_retries=0))
+        try:
+            async with serving(running.app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+                async def first_slice(reader: AsyncIterator[bytes]) -> bytearray:
+                    got = bytearray()
+                    while len(got) < len(slices[0]) + 1:
+                        got += await anext(reader)
+                    return got
+
+                async with client.stream("GET", "/inspection/public/draws/DR-0123456789ab") as answer:
+                    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+                    assert int(answer.headers["content-length"]) == len(whole)
+                    reader = answer.aiter_raw()
+                    got = await asyncio.wait_for(first_slice(reader), 10)   # before the service has sent the rest
+                    go_on.set()
+                    async for chunk in reader:
+                        got += chunk
+                assert bytes(got) == whole
+                missing = await client.get("/inspection/public/draws/DR-000000000000")
+                assert missing.status_code == 404 and is_problem(missing)
+                assert missing.json()["instance"] == "/inspection/public/draws/DR-000000000000"
+                failed = await client.get("/inspection/public/draws/DR-failing")
+                assert failed.status_code == 502 and is_problem(failed)
+        finally:
+            go_on.set()
+            await running.http.aclose()
+            await ctx.__aexit__(None, None, None)

@@ -50,6 +50,15 @@ class Reply:
         return json.loads(self.content)
 
 
+@dataclass(frozen=True)
+class Streamed:
+    """A service's successful answer whose body is relayed as it comes: ``chunks`` (read once, to its end or
+    not; the connection is given back either way)."""
+    status_code: int
+    headers: CIMultiDictProxy[str]
+    chunks: AsyncIterator[bytes]
+
+
 @dataclass
 class Upstream:
     name: str
@@ -129,6 +138,36 @@ class Upstream:
             await asyncio.sleep(self.backoff_s * (2 ** attempt))
         raise AssertionError("unreachable")
 
+    async def relay(self, path: str, *, principal: Principal | None = None, params=None, headers=None
+                    ) -> Reply | Streamed:
+        """A GET whose answer may be large (a draw's public record): a successful answer's body relayed as the service
+        sends it (``Streamed``), on a connection of the streams' pool held while the caller reads it; any other
+        answer whole (``Reply``), retried as ``request`` does. The client's read timeout is between two reads of
+        the body, not for the whole of it."""
+        if principal is not None:
+            headers = {**(headers or {}), **self.assertion(principal)}
+        attempts, timeout = 1 + self.retries, self._timeout(None)
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                resp = await self.stream_client.get(path, params=params, headers=headers, timeout=timeout,
+                                                    allow_redirects=False)
+                if 200 <= resp.status < 300:
+                    return Streamed(resp.status, resp.headers, _body(resp))
+                async with resp:
+                    reply = Reply(resp.status, resp.headers, await resp.read())
+            except asyncio.TimeoutError:
+                if last:
+                    raise UpstreamError(self.name, 504, "did not answer in time") from None
+            except aiohttp.ClientError as exc:
+                if last:
+                    raise UpstreamError(self.name, 503, f"is unavailable ({type(exc).__name__})") from None
+            else:
+                if reply.status_code not in RETRY_STATUSES or last:
+                    return reply
+            await asyncio.sleep(self.backoff_s * (2 ** attempt))
+        raise AssertionError("unreachable")
+
     async def stream(self, path: str, *, headers: dict[str, str], idle_timeout_s: float,
                      keep_open: Callable[[], bool] = lambda: True, recheck_s: float | None = None
                      ) -> tuple[Reply | None, AsyncIterator[bytes] | None]:
@@ -187,3 +226,12 @@ class Upstream:
             return self._openapi  # the last good one, if any
         return self._openapi
 
+
+async def _body(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """A relayed answer's body as it comes. Broken off (the service gone, or silent past the read timeout), it
+    ends with an error: the caller's connection is closed short of the length announced, never taken for whole."""
+    try:
+        async for chunk in resp.content.iter_any():
+            yield chunk
+    finally:
+        resp.release()

@@ -6,6 +6,7 @@ import json
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
+from fastapi.responses import StreamingResponse
 
 from jsp_common import tracing
 from jsp_common.http import deps_of
@@ -14,7 +15,7 @@ from jsp_common.principal import Principal
 from jsp_common.problems import PROBLEM_JSON, Problem
 from structlog.contextvars import get_contextvars
 
-from ..adapters.upstream import UpstreamError
+from ..adapters.upstream import Streamed, UpstreamError
 from ..domain.policy import Rule, department_query_allowed
 from .security import public_caller, require
 
@@ -57,10 +58,14 @@ def proxy_endpoint(rule: Rule):
         body = await request.body() if rule.method not in ("GET", "HEAD") else None
         try:
             deps = deps_of(request)
-            resp = await deps.upstreams[rule.service].request(
-                rule.method, path, principal=principal, params=list(request.query_params.multi_items()),
-                headers=upstream_headers(request), content=body,
-                timeout_s=deps.settings.upstream_long_timeout_s if rule.long_running else None)
+            params = list(request.query_params.multi_items())
+            if rule.streamed:
+                resp = await deps.upstreams[rule.service].relay(path, principal=principal, params=params,
+                                                                headers=upstream_headers(request))
+            else:
+                resp = await deps.upstreams[rule.service].request(
+                    rule.method, path, principal=principal, params=params, headers=upstream_headers(request),
+                    content=body, timeout_s=deps.settings.upstream_long_timeout_s if rule.long_running else None)
         except UpstreamError as exc:
             raise Problem(exc.status, str(exc) + "; try again later", service=exc.service) from None
         if resp.status_code == 503:  # the service is there but cannot serve now (its database away): say when
@@ -71,6 +76,10 @@ def proxy_endpoint(rule: Rule):
             raise Problem(502, f"the {rule.service} service failed to answer this request "
                                f"(status {resp.status_code})", service=rule.service)
         headers = {k: v for k in PASS_RESPONSE if (v := resp.headers.get(k))}
+        if isinstance(resp, Streamed):  # a success, relayed as it comes (its length told when the service tells it)
+            if length := resp.headers.get("content-length"):
+                headers["content-length"] = length
+            return StreamingResponse(resp.chunks, status_code=resp.status_code, headers=headers)
         content = resp.content
         if headers.get("content-type", "").startswith(PROBLEM_JSON):
             content = public_problem(content, request.url.path)
