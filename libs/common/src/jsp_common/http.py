@@ -141,11 +141,12 @@ def create_service_app(*, title: str, settings: ServiceSettings, runtime_factory
     app.add_middleware(answers.RememberAnswers)
     app.add_middleware(RequestContext)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness: 503 once a consumer loop has ended (restart me)")
+    @app.get("/healthz", tags=["operations"],
+             summary="Liveness: 503 once a consumer loop has ended or work has stalled (restart me)")
     async def healthz(request: Request):
-        stopped = get_runtime(request).stopped_consumers()
-        if stopped:
-            return problem_response(503, "consumers stopped: " + ", ".join(stopped), consumers=stopped)
+        stalled = get_runtime(request).stalled()
+        if stalled:
+            return problem_response(503, "stalled: " + ", ".join(stalled), stalled=stalled)
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"],

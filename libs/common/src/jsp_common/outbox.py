@@ -221,6 +221,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._last_housekeeping = 0.0
+        self._unsent_since: float | None = None  # since when this relay has held unsent rows it has not published
         event.listen(Session, "after_commit", self._after_commit)
 
     def _after_commit(self, session: Session) -> None:
@@ -237,10 +238,14 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             pg = await driver_connection(session)  # this loop runs for every event, so no ORM rows here
             if not await pg.fetchval(_TAKE_RELAY_LOCK, RELAY_LOCK):
-                return 0  # another replica's relay is publishing
+                self._unsent_since = None  # another replica's relay is publishing: its progress is its own
+                return 0
             rows = await pg.fetch(_SELECT_UNSENT, self.batch_size, self.batch_bytes)
             if not rows:
+                self._unsent_since = None
                 return 0
+            if self._unsent_since is None:
+                self._unsent_since = time.monotonic()
             sent = Counter()
             messages = []
             for r in rows:
@@ -251,9 +256,15 @@ class OutboxRelay:
                 sent.update(r["topics"])
             await self.producer.delivered(await self.producer.enqueue_all(messages))
             await pg.execute(_MARK_SENT, [r["id"] for r in rows])
+        self._unsent_since = None
         for topic, n in sent.items():
             EVENTS_OUT.labels(topic).inc(n)
         return len(rows)
+
+    def stalled_s(self) -> float:
+        """How long this relay has held unsent events without publishing any (0 while it keeps up, or while another
+        replica's relay publishes): a round that fails or never ends (the broker away, a client stuck) counts."""
+        return 0.0 if self._unsent_since is None else time.monotonic() - self._unsent_since
 
     async def housekeeping(self) -> None:
         async with self.db.transaction() as session:

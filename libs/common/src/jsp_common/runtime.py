@@ -262,6 +262,16 @@ class ServiceRuntime(Generic[DepsT]):
         """The consumer groups whose loop ended while it was meant to run, with what ended it."""
         return [f"{c.group} ({type(c.stopped_by).__name__})" for c in self.consumers if c.stopped_by]
 
+    def stalled(self) -> list[str]:
+        """What keeps this replica from working that a restart may cure (liveness, ``/healthz``): consumer loops
+        that ended, and an outbox relay that has held unsent events without publishing any for
+        ``liveness_stall_s``."""
+        stalled = self.stopped_consumers()
+        relay_stalled_s = self.relay.stalled_s() if self._working else 0.0
+        if relay_stalled_s > self.settings.liveness_stall_s:
+            stalled.append(f"outbox relay (no event published for {relay_stalled_s:.0f} s)")
+        return stalled
+
     async def readiness(self) -> dict[str, str]:
         """What ``/readyz`` answers: each check's state. Ready (:func:`is_ready`) takes the database, the schema at
         head and the service's own start-up done; Kafka is reported, not required (:data:`REPORTED_ONLY`)."""

@@ -414,6 +414,71 @@ async def test_broker_restart_loses_no_committed_message(bootstrap, topic, db, p
         assert await counter(db, n) == 1
 
 
+def _infra(command: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "deploy/local/infra.py"), command], check=True, env={**os.environ})
+
+
+async def _relay_lock_free(db: Database) -> bool:
+    """Another replica's relay could take the relay's lock now (taken and given back at once)."""
+    from jsp_common.outbox import RELAY_LOCK
+    async with db.transaction() as s:
+        return bool(await s.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": RELAY_LOCK}))
+
+
+@pytest.mark.broker_restart
+async def test_the_relay_publishes_what_it_kept_after_an_outage_longer_than_its_delivery_timeout(db, bootstrap, topic):
+    """A relay round whose events the broker did not acknowledge in time (the broker away) gave its producer up for
+    a new one that could not start while the broker was away: every later round waited for ever for that producer
+    inside its transaction, holding the relay's lock, so no replica published anything even once the broker was
+    back. Now the producer is replaced only by one that started, a round ends within its bound while the broker is
+    away (the lock free for another replica), the relay reports it is stalled, and once the broker is back the
+    events it kept go out."""
+    from jsp_common.outbox import OutboxRelay
+
+    async with db.transaction() as s:
+        await s.execute(update(outbox_table).where(outbox_table.c.sent_at.is_(None)).values(sent_at=func.now()))
+    p = EventProducer(client_id="relay-outage", bootstrap_servers=bootstrap, delivery_timeout_s=3)
+    await p.start()
+    relay = OutboxRelay(db, p, service="test", poll_interval_s=0.05)
+    failures: list[BaseException] = []
+    publish_batch = relay.publish_batch
+
+    async def watched() -> int:  # the relay's rounds, as they fail
+        try:
+            return await publish_batch()
+        except Exception as exc:
+            failures.append(exc)
+            raise
+    relay.publish_batch = watched  # type: ignore[method-assign]
+    try:
+        async with tail(bootstrap, topic) as out:
+            first = envelope_for(unique("k"))
+            async with db.transaction() as s:
+                await outbox.add(s, topic, first, key=first.subject)
+            assert await publish_batch() == 1  # the producer knows the topic's partitions
+            _infra("kafka-stop")
+            try:
+                envs = [envelope_for(unique("k"), by=i) for i in range(5)]
+                for env in envs:
+                    async with db.transaction() as s:
+                        await outbox.add(s, topic, env, key=env.subject)
+                relay.start()
+                await wait_until(lambda: len(failures) >= 2, timeout=120, what="two relay rounds to fail")
+                await wait_until(lambda: _relay_lock_free(db), timeout=60,
+                                 what="the relay's lock free while the broker is away")
+                assert relay.stalled_s() > 0, "a relay with unsent rows and no progress reports it"
+            finally:
+                _infra("kafka-start")
+            got = await out.wait_for(lambda m: m.envelope.id != first.id, count=len(envs), timeout=120,
+                                     what="the events kept through the outage")
+            assert {m.envelope.id for m in got} >= {e.id for e in envs}
+            await wait_until(lambda: relay.stalled_s() == 0, timeout=30, what="the relay to report progress")
+            await asyncio.wait_for(p.ping(), 10)
+    finally:
+        await relay.stop()
+        await p.stop()
+
+
 async def test_a_batch_handler_gets_a_poll_at_once_and_a_rejected_event_alone_by_halving(db, producer, bootstrap, topic):
     name = unique("b")
     batches: list[int] = []
