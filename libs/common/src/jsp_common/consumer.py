@@ -26,14 +26,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy import Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import outbox, tracing
+from . import outbox, tracing, undecodable
 from .db import Database, is_unavailable
 from .dead_lettering import Refusal, send_dead_letters
 from .envelope import Envelope, EnvelopeError, describe, field_errors
@@ -210,6 +210,8 @@ class ConsumerLoop:
         self.max_records, self.chunk_records = max_records, chunk_records
         self._consumer = AIOKafkaConsumer(*self.topics, group_id=self.group_id, enable_auto_commit=False,
                                           auto_offset_reset="earliest", client_id=self.group_id, **client_options)
+        self._fetch_bytes = client_options.get("max_partition_fetch_bytes", 1024 * 1024)
+        self._failing_since: float | None = None  # since when every read from the broker has failed
         self._task: asyncio.Task | None = None
         self._stopping = False
         self._declared: dict[str, tuple[str, ...] | None] = {}  # topic -> the event types it may carry
@@ -255,19 +257,34 @@ class ConsumerLoop:
             return None
         return self._task.exception()
 
+    def failing_s(self) -> float:
+        """How long every read from the broker has failed (0 while reads succeed): liveness fails past a limit."""
+        return 0.0 if self._failing_since is None else time.monotonic() - self._failing_since
+
     async def run(self) -> None:
         delay = self.backoff_initial_s
         while not self._stopping:
             try:
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
             except KafkaError as exc:
-                # Nothing was read (the group's rights to a topic withdrawn for a while, a corrupt fetch): the
+                stuck = undecodable.stuck_partitions(self._consumer)
+                try:
+                    if stuck:  # records the client cannot decode: read them raw, dead-letter what cannot be read
+                        await self._read_past(stuck, exc)
+                        self._failing_since = None
+                        continue
+                except KafkaError as again:  # the raw read failed too: the poll tries again
+                    exc = again
+                # Nothing was read (the group's rights to a topic withdrawn for a while, the broker away): the
                 # loop must not end, or the service stops consuming while it looks alive.
                 log.error("reading from the broker failed; retrying", group=self.group, error=str(exc))
+                if self._failing_since is None:
+                    self._failing_since = time.monotonic()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max_s)
                 continue
             delay = self.backoff_initial_s
+            self._failing_since = None
             if not batches:
                 continue
             await self.apply(batches.values())
@@ -276,6 +293,44 @@ class ConsumerLoop:
             except (CommitFailedError, IllegalStateError, KafkaError) as exc:
                 # Partitions moved to another member: it re-reads from the last commit; the inbox dedups.
                 log.warning("offset commit failed", error=str(exc))
+
+    async def _read_past(self, stuck: dict[TopicPartition, int], error: Exception) -> None:
+        """A poll failed decoding the records of ``stuck`` partitions (each with the offset where it stopped),
+        and lost what it had decoded of every partition: each is read again from its committed offset; a stuck
+        one is read raw (:mod:`.undecodable`) through the batch the client could not decode, its records applied
+        in order and each part that cannot be read dead-lettered with its coordinates and the reason, and the
+        partition goes on after that batch."""
+        consumer = self._consumer
+        assigned = consumer.assignment()
+        committed = await consumer._coordinator.fetch_committed_offsets(list(assigned))  # aiokafka: one request
+        starts = {tp: committed[tp].offset if tp in committed and committed[tp].offset >= 0 else None
+                  for tp in assigned}
+        unknown = [tp for tp, offset in starts.items() if offset is None]
+        if unknown:  # nothing committed yet: from the beginning, as the group starts (auto_offset_reset)
+            starts.update(await consumer.beginning_offsets(unknown))
+        for tp, offset in starts.items():
+            consumer.seek(tp, offset)
+        for tp, failed_at in stuck.items():
+            if tp not in starts:
+                continue  # no longer this consumer's
+            raw = await undecodable.fetch_raw(consumer, tp, starts[tp], self._fetch_bytes)
+            records, after = undecodable.read_records(raw, starts[tp], failed_at)
+            if after <= starts[tp]:  # nothing read (the broker answered without the records): the poll tries again
+                raise KafkaError(f"{tp.topic}[{tp.partition}] could not be read at {starts[tp]} without its decoder")
+            log.warning("records the client could not decode read raw", group=self.group, topic=tp.topic,
+                        partition=tp.partition, offset=failed_at, error=repr(error)[:300],
+                        unreadable=sum(r.problem is not None for r in records))
+            items = []
+            for r in records:
+                d = Delivery(tp.topic, tp.partition, r.offset, r.key, r.value, r.headers)
+                items.append(self._prepare(d) if r.problem is None else _Item(d, poison=(r.problem, r.details)))
+            if items:
+                await self._apply_batch(items)
+            try:
+                await consumer.commit({tp: after})
+            except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+                log.warning("offset commit failed", error=str(exc))
+            consumer.seek(tp, after)
 
     async def apply(self, polled: Iterable[list[ConsumerRecord]]) -> None:
         """Apply a poll's messages (each partition's in order): how the loop applies what it reads, and how a

@@ -264,11 +264,14 @@ class ServiceRuntime(Generic[DepsT]):
 
     def stalled(self) -> list[str]:
         """What keeps this replica from working that a restart may cure (liveness, ``/healthz``): consumer loops
-        that ended, and an outbox relay that has held unsent events without publishing any for
-        ``liveness_stall_s``."""
+        that ended, or whose every read from the broker has failed for ``liveness_stall_s``, and an outbox relay
+        that has held unsent events without publishing any for that long."""
+        limit = self.settings.liveness_stall_s
         stalled = self.stopped_consumers()
+        stalled += [f"{c.group} (every read failing for {c.failing_s():.0f} s)" for c in self.consumers
+                    if c.failing_s() > limit]
         relay_stalled_s = self.relay.stalled_s() if self._working else 0.0
-        if relay_stalled_s > self.settings.liveness_stall_s:
+        if relay_stalled_s > limit:
             stalled.append(f"outbox relay (no event published for {relay_stalled_s:.0f} s)")
         return stalled
 

@@ -106,9 +106,9 @@ class ServiceSettings(BaseSettings):
     outbox_batch_bytes: int = Field(16 * 1024 * 1024, validation_alias=AliasChoices("JSP_OUTBOX_BATCH_BYTES"))
     outbox_poll_interval_s: float = Field(0.5, validation_alias=AliasChoices("JSP_OUTBOX_POLL_INTERVAL_S"))
     outbox_keep_sent_hours: float = Field(24.0, validation_alias=AliasChoices("JSP_OUTBOX_KEEP_SENT_HOURS"))
-    # Liveness (/healthz) fails when a replica's outbox relay has held unsent events without publishing any for
-    # this long: a restart may cure what keeps it (a Kafka client that can no longer reach the broker), and it
-    # never waits for ever. Ten minutes: a broker restart, a
+    # Liveness (/healthz) fails when a replica's outbox relay has held unsent events without publishing any, or a
+    # consumer loop has failed every read from the broker, for this long: a restart may cure what keeps it (a Kafka
+    # client that can no longer reach the broker), and it never waits for ever. Ten minutes: a broker restart, a
     # cluster's rolling upgrade or a leader election are over well before (no pod restarted for them); during a
     # longer outage each replica restarts every ten minutes or so, which costs a start and loses nothing (the
     # events stay in the outbox, the offsets uncommitted), and back-off of the kubelet's restarts stays short.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -24,7 +25,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events import EventData, event
 from jsp_common.messaging_tables import outbox_batches as outbox_table
 from jsp_common.producer import EventProducer
-from jsp_testkit.testing import database_with_tables, tail, unique, unique_database_url, wait_until
+from jsp_testkit.testing import database_with_tables, java_produce, tail, unique, unique_database_url, wait_until
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -412,6 +413,51 @@ async def test_broker_restart_loses_no_committed_message(bootstrap, topic, db, p
     assert await wait_until(lambda: _eq(counter(db, after), 3), timeout=60, what="processing after restart") == 3
     for n in names:
         assert await counter(db, n) == 1
+
+
+@pytest.mark.parametrize("compression", ["lz4", "snappy", "zstd", "gzip"])
+async def test_events_a_java_line_system_sends_compressed_are_applied(compression, loop, producer, topic, db, bootstrap):
+    """A Java producer with compression.type set (lz4 is common) once made every read of the partition fail: the
+    client had no codec for it, and the group stalled there for good. Every codec Kafka clients write is read."""
+    name = unique("c")
+    await java_produce(bootstrap, topic, [(name, envelope_for(name, by=2).to_bytes()),
+                                          (name, envelope_for(name, by=3).to_bytes())], compression=compression)
+    await producer.publish(topic, envelope_for(name, by=5), key=name)  # and one not compressed after them
+    assert await wait_until(lambda: _eq(counter(db, name), 10), what=f"the {compression} events applied") == 10
+
+
+async def test_a_batch_the_client_cannot_decompress_is_dead_lettered_and_the_partition_goes_on(
+        monkeypatch, loop, producer, topic, db, bootstrap):
+    """A record batch the client cannot decompress (here: as a client without the lz4 codec, as the services were
+    installed before) made every read fail, retried for ever, nothing dead-lettered. It is one dead letter with
+    its coordinates (its first and last offset) and the reason, and the events after it are applied; so are those
+    read in the same poll as the failure, before it."""
+    import aiokafka.codec
+
+    name = unique("c")
+    await producer.publish(topic, envelope_for(name, by=1), key=name)
+    assert await wait_until(lambda: _eq(counter(db, name), 1), what="the first event applied") == 1
+    monkeypatch.setattr(aiokafka.codec, "cramjam", None)  # the lz4, snappy and zstd codecs gone
+    async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+        await loop.stop()
+        await producer.publish(topic, envelope_for(name, by=2), key=name)  # read in the same poll, before it
+        await java_produce(bootstrap, topic, [(name, envelope_for(name, by=100).to_bytes()),
+                                              (name, envelope_for(name, by=200).to_bytes())], compression="lz4")
+        await producer.publish(topic, envelope_for(name, by=4), key=name)
+        again = ConsumerLoop(group="test.loop", topics=[topic], handlers={CounterIncremented.event_type: increment},
+                             db=db, producer=producer, source="/test", bootstrap_servers=bootstrap)
+        await again.start()
+        try:
+            [letter] = await dead.wait_for(lambda m: True, what="the batch's dead letter")
+            assert await wait_until(lambda: _eq(counter(db, name), 7), what="the events around it applied") == 7
+            assert again.stopped_by is None
+        finally:
+            await again.stop()
+    reason = letter.headers["dlq.reason"].decode()
+    assert reason.startswith("a record batch compressed with lz4 that cannot be decompressed"), reason
+    first = int(letter.headers["dlq.original.offset"])
+    assert json.loads(letter.headers["dlq.details"]) == {"last_offset": first + 1, "compression": "lz4"}
+    assert letter.key is None and letter.value == b""
 
 
 def _infra(command: str) -> None:

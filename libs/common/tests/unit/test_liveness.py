@@ -30,3 +30,18 @@ async def test_a_relay_holding_unsent_events_without_progress_past_the_limit_fai
         assert answer.json()["stalled"][0].startswith("outbox relay (no event published for 9")
     finally:
         await runtime.db.dispose()
+
+
+async def test_a_consumer_loop_whose_every_read_has_failed_past_the_limit_fails_liveness():
+    runtime = ServiceRuntime(ServiceSettings(service_name="liveness", liveness_stall_s=60))
+    loop = runtime.add_consumer(group="liveness.reader", topics=["liveness.topic"], handlers={})
+    try:
+        loop._failing_since = time.monotonic() - 30  # reads failing for a while (the broker away): no restart
+        assert (await _healthz(runtime)).status_code == 200
+        loop._failing_since = time.monotonic() - 90
+        answer = await _healthz(runtime)
+        assert answer.status_code == 503
+        assert answer.json()["stalled"] == ["liveness.reader (every read failing for 90 s)"]
+    finally:
+        await loop.stop()
+        await runtime.db.dispose()

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import functools
 import importlib.util
+import os
 import socket
 import sys
 import time
@@ -274,6 +275,22 @@ async def publish_schedule(producer: AIOKafkaProducer, year: int, holidays: list
             return current is not None and current.revision >= revision
         await wait_until(applied, timeout=60, what=f"the {year} schedule to reach the running service")
     return revision
+
+
+async def java_produce(bootstrap: str, topic: str, records: Sequence[tuple[str, bytes]], *,
+                       compression: str = "none") -> None:
+    """Send ``records`` (key, one-line value) as a Java line system does: Kafka's own console producer (from the
+    jars ``make kafka-jars`` fetched, as the local broker runs), e.g. with ``compression`` lz4, snappy, zstd or
+    gzip. Sent together, they share a record batch."""
+    libs = Path(os.environ.get("JSP_LOCAL_DIR", Path(__file__).resolve().parents[4] / ".local")) / "kafka" / "libs"
+    lines = b"".join(key.encode() + b"|" + value + b"\n" for key, value in records)
+    proc = await asyncio.create_subprocess_exec(
+        "java", "-cp", str(libs / "*"), "org.apache.kafka.tools.ConsoleProducer", "--bootstrap-server", bootstrap,
+        "--topic", topic, "--compression-codec", compression, "--property", "parse.key=true",
+        "--property", "key.separator=|", "--producer-property", "linger.ms=100",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(lines), 120)
+    assert proc.returncode == 0, f"the console producer failed: {out.decode(errors='replace')[-2000:]}"
 
 
 def unique(prefix: str = "t") -> str:
