@@ -18,7 +18,7 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events import CATALOGUE
 from jsp_testkit import samples
 from jsp_testkit.faults.ledger import group_lags, read_topics
-from jsp_testkit.testing import of_type, tail, unique, wait_until
+from jsp_testkit.testing import RawName, of_type, raw_names_producer, tail, unique, wait_until
 
 INBOUND = {topics.MARKET_REGISTRATIONS: "registry", topics.HOTLINE_WORK_ORDERS: "clues",
            **{t: "clues" for t in topics.CHANNEL_SUBMISSIONS.values()}, topics.DEVICE_READINGS: "risk"}
@@ -100,6 +100,18 @@ async def test_hostile_messages_on_every_inbound_topic_are_applied_or_dead_lette
             key = f"{run}-{len(sent)}"
             await raw_producer.send_and_wait(topic, value, key=key.encode())
             sent.append((topic, key, value))
+    # A header name that is not UTF-8 (GBK, as a librdkafka or Go client passes its bytes through): the Kafka
+    # client cannot decode the record at all; once it ended the consumer loop, and the service restarted into it.
+    gbk: list[tuple[str, str]] = []
+    async with raw_names_producer(settings.kafka_bootstrap_servers) as p:
+        for topic in INBOUND:
+            key = f"{run}-{len(sent)}"
+            event_type = topics.by_name(topic).event_types[0]  # a valid event: the name alone is the fault
+            value = new_envelope(type=event_type, source="/hostile",
+                                 data=valid_data(event_type, random.Random(key), topic)).to_bytes()
+            await p.send_and_wait(topic, value, key=key.encode(), headers=[(RawName("来源".encode("gbk")), b"12345")])
+            sent.append((topic, key, value))
+            gbk.append((topic, key))
     client_options = settings.kafka_client_options()
 
     async def drained():
@@ -132,6 +144,10 @@ async def test_hostile_messages_on_every_inbound_topic_are_applied_or_dead_lette
             if not applied:
                 unsettled.append(f"{topic} {key} ({group}): {value[:200]!r}")
     assert not unsettled, f"{len(unsettled)} of {len(sent)} neither applied nor dead-lettered:\n" + "\n".join(unsettled[:10])
+    for topic, key in gbk:
+        for group in topics.by_name(topic).service_groups:
+            reason = dead[(topics.dead_letter_topic(topic, group), key)].headers["dlq.reason"].decode()
+            assert reason.startswith("a header name that is not UTF-8"), f"{topic} ({group}): {reason}"
 
     # and the intake still works
     data = samples.registration()

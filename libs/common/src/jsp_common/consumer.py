@@ -266,7 +266,7 @@ class ConsumerLoop:
         while not self._stopping:
             try:
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
-            except KafkaError as exc:
+            except Exception as exc:  # noqa: BLE001 - a record the client cannot decode raises anything
                 stuck = undecodable.stuck_partitions(self._consumer)
                 try:
                     if stuck:  # records the client cannot decode: read them raw, dead-letter what cannot be read
@@ -275,6 +275,8 @@ class ConsumerLoop:
                         continue
                 except KafkaError as again:  # the raw read failed too: the poll tries again
                     exc = again
+                if not isinstance(exc, KafkaError):
+                    raise  # a defect of the loop: it ends, and says so
                 # Nothing was read (the group's rights to a topic withdrawn for a while, the broker away): the
                 # loop must not end, or the service stops consuming while it looks alive.
                 log.error("reading from the broker failed; retrying", group=self.group, error=str(exc))
@@ -295,11 +297,11 @@ class ConsumerLoop:
                 log.warning("offset commit failed", error=str(exc))
 
     async def _read_past(self, stuck: dict[TopicPartition, int], error: Exception) -> None:
-        """A poll failed decoding the records of ``stuck`` partitions (each with the offset where it stopped),
-        and lost what it had decoded of every partition: each is read again from its committed offset; a stuck
-        one is read raw (:mod:`.undecodable`) through the batch the client could not decode, its records applied
-        in order and each part that cannot be read dead-lettered with its coordinates and the reason, and the
-        partition goes on after that batch."""
+        """A poll failed decoding the records of ``stuck`` partitions (each with the offset where it stopped: a
+        batch it cannot decompress, a header name that is not UTF-8), and lost what it had decoded of every
+        partition: each is read again from its committed offset; a stuck one is read raw (:mod:`.undecodable`)
+        through the batch the client could not decode, its records applied in order and each part that cannot be
+        read dead-lettered with its coordinates and the reason, and the partition goes on after that batch."""
         consumer = self._consumer
         assigned = consumer.assignment()
         committed = await consumer._coordinator.fetch_committed_offsets(list(assigned))  # aiokafka: one request

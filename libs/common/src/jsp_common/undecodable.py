@@ -1,8 +1,9 @@
 """Records the Kafka client cannot decode, read past instead of retried for ever.
 
 aiokafka decodes a partition's records lazily, as a poll hands them out; a record batch it cannot decompress (a
-codec it lacks, compressed bytes it cannot read) makes the whole poll fail, every time, at the same place: the
-consumer group would stall on that partition for good. After such a failure the consumer loop asks
+codec it lacks, compressed bytes it cannot read) or a record whose header name is not UTF-8 (a GBK name, written
+by a librdkafka or Go client that passes bytes through) makes the whole poll fail, every time, at the same place:
+the consumer group would stall on that partition for good, or its loop end and the service restart on it. After such a failure the consumer loop asks
 :func:`stuck_partitions` where decoding stopped, reads those bytes itself (:func:`fetch_raw`, the record batch
 format v2 read here without the client's decoder: :func:`read_records`) and applies what it can read, each part
 it cannot read becoming a dead letter with its coordinates and the reason.
@@ -160,10 +161,18 @@ def _record(buf: bytes, pos: int, base: int) -> tuple[RawRecord, int]:
     value, pos = _bytes(buf, pos)
     n, pos = decode_varint(buf, pos)
     headers: list[tuple[str, bytes | None]] = []
+    problem, details = None, {}
     for _ in range(n):
         name, pos = _bytes(buf, pos)
         header_value, pos = _bytes(buf, pos)
-        headers.append(((name or b"").decode(errors="backslashreplace"), header_value))
+        try:
+            text = (name or b"").decode()
+        except UnicodeDecodeError:  # kept, escaped: every byte past ASCII as \xNN (b"\xc0\xb4" as "\\xc0\\xb4")
+            text = (name or b"").decode("ascii", errors="backslashreplace")
+            problem = problem or (f"a header name that is not UTF-8 ({text}): Kafka header names are UTF-8 text "
+                                  "(the dead letter keeps it escaped)")
+            details.setdefault("header_names_not_utf8", []).append(text)
+        headers.append((text, header_value))
     if pos != end:
         raise ValueError(f"a record of {length} bytes read as {length + pos - end}")
-    return RawRecord(base + delta, key, value, tuple(headers)), end
+    return RawRecord(base + delta, key, value, tuple(headers), problem, details), end

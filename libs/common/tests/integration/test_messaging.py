@@ -25,7 +25,8 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events import EventData, event
 from jsp_common.messaging_tables import outbox_batches as outbox_table
 from jsp_common.producer import EventProducer
-from jsp_testkit.testing import database_with_tables, java_produce, tail, unique, unique_database_url, wait_until
+from jsp_testkit.testing import (RawName, database_with_tables, java_produce, raw_names_producer, tail, unique,
+                                 unique_database_url, wait_until)
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -458,6 +459,29 @@ async def test_a_batch_the_client_cannot_decompress_is_dead_lettered_and_the_par
     first = int(letter.headers["dlq.original.offset"])
     assert json.loads(letter.headers["dlq.details"]) == {"last_offset": first + 1, "compression": "lz4"}
     assert letter.key is None and letter.value == b""
+
+
+async def test_a_header_name_that_is_not_utf8_is_dead_lettered_and_the_records_around_it_applied(
+        loop, topic, db, bootstrap):
+    """The client decodes header names as UTF-8: one in GBK made every poll raise UnicodeDecodeError, which ended
+    the consumer loop (liveness failed, the pod restarted and died again on the same record). The record is dead-
+    lettered with the reason, its key, value and headers (the name escaped), and the records sent in the same
+    batch before and after it are applied."""
+    name = unique("c")
+    bad = envelope_for(name, by=100).to_bytes()
+    async with tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+        async with raw_names_producer(bootstrap, linger_ms=100) as gbk:  # sent together: one record batch
+            sent = [await gbk.send(topic, envelope_for(name, by=1).to_bytes(), key=name.encode()),
+                    await gbk.send(topic, bad, key=name.encode(), headers=[(RawName("来源".encode("gbk")), b"v")]),
+                    await gbk.send(topic, envelope_for(name, by=2).to_bytes(), key=name.encode())]
+            offsets = [(await s).offset for s in sent]
+        assert offsets == list(range(offsets[0], offsets[0] + 3))
+        [letter] = await dead.wait_for(lambda m: m.key == name, what="the record's dead letter")
+        assert await wait_until(lambda: _eq(counter(db, name), 3), what="the records around it applied") == 3
+    assert loop.stopped_by is None
+    assert letter.headers["dlq.reason"].decode().startswith("a header name that is not UTF-8"), letter.headers
+    assert letter.headers["dlq.original.offset"] == str(offsets[1]).encode() and letter.value == bad
+    assert letter.headers["\\xc0\\xb4\\xd4\\xb4"] == b"v", "the header kept, its name escaped"
 
 
 def _infra(command: str) -> None:

@@ -45,3 +45,18 @@ def test_a_batch_cut_off_at_the_end_of_the_fetch_is_left_for_the_next_read():
     whole, cut = batch(0, [(b"a", b"one", [])]), batch(1, [(b"a", b"two", [])])
     records, after = read_records(bytes(whole + cut[:-5]), start=0, through=5)
     assert [r.offset for r in records] == [0] and after == 1
+
+
+def test_a_header_name_that_is_not_utf8_makes_its_record_unreadable_and_is_kept_escaped():
+    """A GBK header name (a librdkafka or Go client passes the bytes through): the client cannot decode the
+    record; read here, it is refused with the reason, its key, value and other headers kept."""
+    raw = bytearray(batch(7, [(b"a", b"one", []), (b"a", b"two", [("ce_id", b"2"), ("src", b"v")]),
+                              (b"a", b"three", [])]))
+    at = raw.index(b"src")
+    raw[at:at + 3] = "来".encode("gbk") + b"x"  # the same length: the record's framing holds
+    records, after = read_records(bytes(raw), start=7, through=8)
+    assert [(r.offset, r.value, r.problem is None) for r in records] == [(7, b"one", True), (8, b"two", False),
+                                                                          (9, b"three", True)]
+    assert records[1].problem.startswith("a header name that is not UTF-8 (\\xc0\\xb4x)")
+    assert records[1].headers == (("ce_id", b"2"), ("\\xc0\\xb4x", b"v"))
+    assert after == 10

@@ -293,6 +293,42 @@ async def java_produce(bootstrap: str, topic: str, records: Sequence[tuple[str, 
     assert proc.returncode == 0, f"the console producer failed: {out.decode(errors='replace')[-2000:]}"
 
 
+class RawName(str):
+    """A header name sent as the bytes it is given, not as UTF-8: what a system writing GBK sends through
+    librdkafka or a Go client (``RawName("来源".encode("gbk"))``)."""
+
+    raw: bytes
+
+    def __new__(cls, raw: bytes) -> "RawName":
+        name = super().__new__(cls, raw.decode("latin-1"))
+        name.raw = raw
+        return name
+
+    def encode(self, *args, **kwargs) -> bytes:
+        return self.raw
+
+
+@contextlib.asynccontextmanager
+async def raw_names_producer(bootstrap: str, **options) -> AsyncIterator[AIOKafkaProducer]:
+    """A producer that writes header names (``RawName``) as their bytes. aiokafka's compiled record builder takes
+    only text; its pure-Python one, used while this is open, encodes what it is given."""
+    import aiokafka.producer.message_accumulator as accumulator
+    import aiokafka.producer.producer as producer_module
+    from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
+
+    builders = [(m, m.DefaultRecordBatchBuilder) for m in (accumulator, producer_module)]
+    for module, _ in builders:
+        module.DefaultRecordBatchBuilder = _DefaultRecordBatchBuilderPy
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, **options)
+    try:
+        await p.start()
+        yield p
+    finally:
+        await p.stop()
+        for module, builder in builders:
+            module.DefaultRecordBatchBuilder = builder
+
+
 def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
