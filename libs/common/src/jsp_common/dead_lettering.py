@@ -3,7 +3,8 @@ was refused and where it came from (``dlq.*`` headers, read back by :mod:`jsp_co
 
 The consumer loop commits a partition's offset only after its dead letters are on the broker, so a dead letter is
 never skipped: a broker that is away is waited for, and a message too large for the dead-letter topic with its
-headers goes there without its value (the original stays readable at its coordinates on its own topic). A poll's
+headers goes there without its value, and if still too large with its key and original headers clipped (the
+original stays readable at its coordinates on its own topic). A poll's
 dead letters are handed to the producer together and acknowledged together (:func:`send_dead_letters`): a line
 system sending messages that are not events costs the group one round trip per poll, not one per message, and a
 few log lines (:func:`summaries`).
@@ -106,20 +107,66 @@ def _sent(dlq: str, letter: Refusal) -> None:
     log.warning("dead-lettered", **summaries([letter])[0])
 
 
+MAX_CLIPPED_KEY_BYTES = 1024  # a dead letter's key, when the key made it too large: enough to recognise it
+MAX_CLIPPED_HEADERS_BYTES = 16 * 1024  # the original headers kept then, each value clipped to MAX_CLIPPED_KEY_BYTES
+
+
+def clipped(d: Delivery, headers: Headers) -> tuple[bytes | None, Headers]:
+    """The dead letter's key and headers when it is too large even without its value (a key or headers of about a
+    megabyte): the key's first ``MAX_CLIPPED_KEY_BYTES``; the original headers in order while they fit
+    ``MAX_CLIPPED_HEADERS_BYTES``, each value clipped, the rest left out; the dead letter's own headers (reason,
+    coordinates) whole; ``dlq.clipped`` says what was clipped (the original is readable at its coordinates)."""
+    said = []
+    key = d.key
+    if key is not None and len(key) > MAX_CLIPPED_KEY_BYTES:
+        said.append(f"key: {len(key)} bytes, its first {MAX_CLIPPED_KEY_BYTES} kept")
+        key = key[:MAX_CLIPPED_KEY_BYTES]
+    original = len(d.headers)
+    kept: Headers = []
+    size, values_clipped = 0, 0
+    for name, value in headers[:original]:
+        long = value is not None and len(value) > MAX_CLIPPED_KEY_BYTES
+        value = value[:MAX_CLIPPED_KEY_BYTES] if long else value
+        size += len(name.encode()) + len(value or b"")
+        if size > MAX_CLIPPED_HEADERS_BYTES:
+            break
+        kept.append((name, value))
+        values_clipped += long
+    if values_clipped:
+        said.append(f"{values_clipped} original header values clipped to {MAX_CLIPPED_KEY_BYTES} bytes")
+    if len(kept) < original:
+        said.append(f"{original - len(kept)} of the {original} original headers left out")
+    own = headers[original:]
+    return key, kept + own + [("dlq.clipped", clip("; ".join(said) or "nothing (the dead letter's own headers "
+                                                                       "make it too large)"))]
+
+
 async def _send_one(producer: EventProducer, letter: Refusal, dlq: str, *, group: str, backoff_initial_s: float,
                     backoff_max_s: float) -> None:
-    """Send one dead letter and return once the broker has it (waiting, with backoff, while it is away)."""
+    """Send one dead letter and return once the broker has it (waiting, with backoff, while it is away). Too large
+    for the dead-letter topic: without its value; still too large: its key and original headers clipped too
+    (:func:`clipped`); still too large then, it is given up, logged with its coordinates (the original stays
+    readable there). Every attempt awaits (a size refused before anything is sent must not hold the loop)."""
     d = letter.delivery
-    headers, value = dead_letter_headers(d, group, letter.reason, letter.details), d.value or b""
-    delay = backoff_initial_s
+    headers, key, value = dead_letter_headers(d, group, letter.reason, letter.details), d.key, d.value or b""
+    delay, too_large = backoff_initial_s, 0
     while True:
         try:
-            await producer.send(dlq, value, key=d.key, headers=headers)
+            await producer.send(dlq, value, key=key, headers=headers)
             break
-        except MessageSizeTooLargeError:
-            value = b""
-            headers.append(("dlq.value_omitted", f"{len(d.value or b'')} bytes, too large for the "
-                                                 "dead-letter topic: read it at dlq.original.*".encode()))
+        except MessageSizeTooLargeError as exc:
+            too_large += 1
+            if too_large == 1:
+                value = b""
+                headers.append(("dlq.value_omitted", f"{len(d.value or b'')} bytes, too large for the "
+                                                     "dead-letter topic: read it at dlq.original.*".encode()))
+            elif too_large == 2:
+                key, headers = clipped(d, headers)
+            else:
+                log.error("dead letter too large even clipped; given up (the message stays at its coordinates)",
+                          dlq=dlq, error=repr(exc), **summaries([letter])[0])
+                return
+            await asyncio.sleep(0)  # the refusal came before anything was sent: let the loop run others
         except Exception as exc:  # noqa: BLE001 - broker away: wait for it
             log.warning("dead-letter publish failed; retrying", error=repr(exc))
             await asyncio.sleep(delay)

@@ -25,8 +25,8 @@ from jsp_common.envelope import new_envelope
 from jsp_common.events import EventData, event
 from jsp_common.messaging_tables import outbox_batches as outbox_table
 from jsp_common.producer import EventProducer
-from jsp_testkit.testing import (RawName, database_with_tables, java_produce, raw_names_producer, tail, unique,
-                                 unique_database_url, wait_until)
+from jsp_testkit.testing import (RawName, database_with_tables, java_produce, loop_not_blocked, raw_names_producer,
+                                 tail, unique, unique_database_url, wait_until)
 from jsp_common.topics import Topic, create_topics, dead_letter_topic
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -482,6 +482,27 @@ async def test_a_header_name_that_is_not_utf8_is_dead_lettered_and_the_records_a
     assert letter.headers["dlq.reason"].decode().startswith("a header name that is not UTF-8"), letter.headers
     assert letter.headers["dlq.original.offset"] == str(offsets[1]).encode() and letter.value == bad
     assert letter.headers["\\xc0\\xb4\\xd4\\xb4"] == b"v", "the header kept, its name escaped"
+
+
+async def test_a_dead_letter_too_large_even_without_its_value_goes_out_clipped_and_the_loop_carries_on(
+        loop, raw_producer, topic, db, bootstrap):
+    """A message of about 1 MB whose bulk is its key: the broker takes it, but its dead letter (the dead-letter
+    headers added) was larger than the client sends even without its value, and sending it again without the value
+    spun for ever without awaiting: the event loop froze (HTTP, probes, every other consumer). The dead letter goes
+    out with its key clipped, saying so, its coordinates and reason kept, and the partition goes on."""
+    name = unique("c")
+    async with loop_not_blocked(20), tail(bootstrap, dead_letter_topic(topic, "test.loop")) as dead:
+        big = await raw_producer.send_and_wait(topic, b"not an envelope", key=name.encode() + b"K" * 1_048_300)
+        await raw_producer.send_and_wait(topic, envelope_for(name, by=3).to_bytes(), key=name.encode(),
+                                         partition=big.partition)  # after it, on its partition
+        [letter] = await dead.wait_for(lambda m: m.headers.get("dlq.original.offset") == str(big.offset).encode(),
+                                       what="the dead letter")
+        assert await wait_until(lambda: _eq(counter(db, name), 3), what="the next message applied") == 3
+    assert loop.stopped_by is None
+    assert letter.headers["dlq.reason"].startswith(b"not JSON")
+    assert letter.headers["dlq.original.partition"] == str(big.partition).encode()
+    assert letter.key.startswith(name) and len(letter.key) == 1024
+    assert letter.headers["dlq.clipped"].decode().startswith(f"key: {len(name) + 1_048_300} bytes, its first 1024 kept")
 
 
 def _infra(command: str) -> None:

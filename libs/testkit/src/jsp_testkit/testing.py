@@ -293,6 +293,56 @@ async def java_produce(bootstrap: str, topic: str, records: Sequence[tuple[str, 
     assert proc.returncode == 0, f"the console producer failed: {out.decode(errors='replace')[-2000:]}"
 
 
+class EventLoopBlocked(BaseException):
+    """Raised into the code that held the event loop past :func:`loop_not_blocked`'s limit (a BaseException: a
+    loop catching every Exception and trying again does not swallow it)."""
+
+
+@contextlib.asynccontextmanager
+async def loop_not_blocked(limit_s: float = 20.0) -> AsyncIterator[None]:
+    """Fail the test when the event loop runs nothing for ``limit_s`` seconds: code that never awaits freezes every
+    other task (HTTP, probes, other consumers), and a test waiting on the same loop would wait for ever. A thread
+    watches the loop's heartbeat; past the limit it interrupts whatever holds the loop (``EventLoopBlocked``), and
+    the block's failure says so."""
+    import signal
+    import threading
+
+    loop = asyncio.get_running_loop()
+    beat, done, fired = [time.monotonic()], threading.Event(), threading.Event()
+
+    def tick() -> None:
+        beat[0] = time.monotonic()
+        if not done.is_set():
+            loop.call_later(0.1, tick)
+
+    def watch() -> None:
+        while not done.wait(0.5):
+            if time.monotonic() - beat[0] > limit_s:
+                fired.set()
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+                return
+
+    def interrupt(signum, frame) -> None:
+        raise EventLoopBlocked(f"the event loop ran nothing for {limit_s:g} s")
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    loop.call_soon(tick)
+    watcher = threading.Thread(target=watch, name="event-loop-watchdog", daemon=True)
+    watcher.start()
+    try:
+        yield
+    except BaseException as exc:
+        if fired.is_set():
+            raise AssertionError(f"the event loop ran nothing for {limit_s:g} s: something never awaited") from exc
+        raise
+    finally:
+        done.set()
+        watcher.join()
+        signal.signal(signal.SIGUSR1, previous)
+    if fired.is_set():
+        raise AssertionError(f"the event loop ran nothing for {limit_s:g} s: something never awaited")
+
+
 class RawName(str):
     """A header name sent as the bytes it is given, not as UTF-8: what a system writing GBK sends through
     librdkafka or a Go client (``RawName("来源".encode("gbk"))``)."""
