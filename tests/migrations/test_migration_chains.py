@@ -203,40 +203,6 @@ async def test_the_entities_in_operation_are_counted_from_the_entities_recorded_
         await database.dispose()
 
 
-async def test_the_entities_recorded_before_say_when_they_entered_the_directory_and_are_published_again(settings):
-    """Revision 0013 on a registry database in use: an entity registered through the intake and changed since
-    entered the directory with its registration (its first event applied, not its last change), an imported one with
-    its line's time; every record waits to be published again with it."""
-    url = unique_database_url(settings, "chain_registry_registered")
-    database = Database(url)
-    registered, changed, line = (datetime(2026, 3, 2, 9, 0, tzinfo=TZ), datetime(2026, 9, 1, 10, 0, tzinfo=TZ),
-                                 datetime(2019, 5, 6, tzinfo=TZ))
-    try:
-        await upgrade(SERVICES / "registry", url, "0012")
-        async with database.engine.begin() as conn:
-            pg = (await conn.get_raw_connection()).driver_connection
-            await pg.execute(
-                "INSERT INTO entities (uscc, name, entity_type, address, division_code, industry_code, status, "
-                "established_on, assignment_state, assignment_source, version, published_version, last_changed_at) "
-                "SELECT u, '某某餐馆', '个体工商户', '郑州', '410105', '6210', 'active', '2019-05-06', 'assigned', "
-                "'rules', v, v, t FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS r(u, v, t)",
-                ["INTAKE", "IMPORTED"], [2, 1], [changed, line])
-            await pg.execute(
-                "INSERT INTO entity_history (uscc, event_id, event_type, occurred_at, outcome, data) "
-                "SELECT 'INTAKE', e, t, o, r, '{}' FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) "
-                "AS h(e, t, o, r)", ["E1", "E2", "E3"],
-                ["market.entity.registered.v1", "market.entity.changed.v1", "market.entity.changed.v1"],
-                [registered, registered - timedelta(days=1), changed], ["applied", "superseded", "applied"])
-        await upgrade(SERVICES / "registry", url)
-        async with database.engine.connect() as conn:
-            pg = (await conn.get_raw_connection()).driver_connection
-            got = {r["uscc"]: (r["registered_at"], r["published_version"] < r["version"]) for r in await pg.fetch(
-                "SELECT uscc, registered_at, published_version, version FROM entities")}
-        assert got == {"INTAKE": (registered, True), "IMPORTED": (line, True)}
-    finally:
-        await database.dispose()
-
-
 async def test_publication_deadlines_fixed_before_are_kept_with_the_working_days_of_the_setting(settings, monkeypatch):
     """Revision 0010 on an inspection database in use: a target whose deadline was fixed is kept with the working days
     of ``publish_within_workdays`` as set for the service migrated (what a recount would have used), so that a

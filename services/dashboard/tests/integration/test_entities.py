@@ -4,7 +4,7 @@ tally of entities per city, department and week is kept without writers waiting 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -24,15 +24,14 @@ from dashboard.adapters.tables import active_entity_tally, entity_tally
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
-def record(uscc: str, version: int, name: str, changed_days_ago: int, status: str = "active",
-           registered_at: datetime | None = None) -> tuple[str, bytes]:
+def record(uscc: str, version: int, name: str, changed_days_ago: int, status: str = "active") -> tuple[str, bytes]:
     now = clock.now()
     data = EntityChanged(
         uscc=uscc, name=name, entity_type="有限责任公司", address="河南省郑州市金水区农业路18号",
         division_code="410105", industry_code="6210", status=status, established_on="2020-05-01",
         responsible_departments=["samr-410100"], domains=["food"], assignment_state="assigned",
         assignment_source="rules", record_version=version, last_changed_at=now - timedelta(days=changed_days_ago),
-        registered_at=registered_at, updated_at=now)
+        updated_at=now)
     env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))
     return env.id, env.to_bytes()
 
@@ -71,33 +70,6 @@ async def test_the_latest_version_wins_and_the_first_record_seen_dates_the_entit
     finally:
         await db.dispose()
 
-
-
-async def test_a_record_that_says_when_the_entity_was_registered_dates_it_whatever_record_came_first(
-        dashboard, dashboard_settings, raw_producer):
-    """A dashboard that first saw an entity's later record (deployed onto a running platform, or rebuilt, from
-    records published before the registry said when the entity was registered) dated it by that record; the same
-    version published again with the time dates it right, and a later record keeps it."""
-    uscc = new_uscc()
-    registered = clock.now() - timedelta(days=40)
-    db = Database(dashboard_settings.database_url)
-
-    async def applied(*sent: tuple[str, bytes]) -> dict:
-        for _, value in sent:
-            await raw_producer.send(topics.REGISTRY_ENTITIES, value, key=uscc.encode())
-        await raw_producer.flush()
-        await taken_in(db, dashboard_settings.read_model_group, [i for i, _ in sent], what="the records")
-        async with db.transaction() as s:
-            return dict((await s.execute(text("SELECT record_version, first_seen_at, last_changed_at FROM entities "
-                                              "WHERE uscc = :u"), {"u": uscc})).mappings().one())
-    try:
-        seen = await applied(record(uscc, 3, "某某餐饮", 10))
-        assert seen["first_seen_at"] == seen["last_changed_at"]                # all it knew
-        assert (await applied(record(uscc, 3, "某某餐饮", 10, registered_at=registered)))["first_seen_at"] == registered
-        later = await applied(record(uscc, 4, "某某餐饮", 1, registered_at=registered), record(uscc, 5, "某某餐饮", 0))
-        assert (later["record_version"], later["first_seen_at"]) == (5, registered)
-    finally:
-        await db.dispose()
 
 def credit_class(uscc: str, version: int, cls: str) -> tuple[str, bytes]:
     data = CreditClassChanged(uscc=uscc, credit_class=cls, score=30.0, model_version=1, record_version=version,

@@ -17,9 +17,8 @@ from jsp_common.db import Database
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
 from jsp_testkit.samples import new_uscc
-from jsp_testkit.testing import OFFICE, unique, wait_until
+from jsp_testkit.testing import OFFICE, wait_until
 
-from dashboard.domain.formats import moment
 from dashboard.usecases.rebuild import RebuildRefused, rebuild
 
 SHAPE = """
@@ -194,39 +193,3 @@ async def test_a_reader_holding_a_table_neither_deadlocks_with_the_exchange_nor_
         await reader.close()
         await db.dispose()
 
-
-
-async def test_an_entity_whose_first_records_were_compacted_away_keeps_its_registration_time_through_a_rebuild(
-        dashboard, dashboard_settings, raw_producer):
-    """registry.entities.v1 keeps only an entity's latest record: an entity registered 60 days ago and changed
-    yesterday has only its second record there. A rebuild (or a dashboard deployed onto a running platform) dated it
-    yesterday, the time of the first record it saw: on top of the latest registrations and counted in this week's
-    new entities. The record carries when the entity entered the directory; the rebuilt read model dates it so."""
-    now = clock.now()
-    uscc, department = new_uscc(), unique("dept")   # a department of its own: its tally rows are the entity's
-    registered = now - timedelta(days=60)
-    record = EntityChanged(
-        uscc=uscc, name=f"郑州{uscc[-6:]}餐饮有限公司", entity_type="有限责任公司", address="河南省郑州市金水区农业路18号",
-        division_code="410105", industry_code="6210", status="active", established_on="2020-05-01",
-        responsible_departments=[department], domains=["food"], assignment_state="assigned", assignment_source="rules",
-        record_version=2, last_changed_at=now - timedelta(days=1), registered_at=registered, updated_at=now)
-    env = new_envelope(type=record.event_type, source="/test", data=record.model_dump(mode="json"))
-    await raw_producer.send_and_wait(topics.REGISTRY_ENTITIES, env.to_bytes(), key=uscc.encode())
-    db = Database(dashboard_settings.database_url)
-    first_seen = "SELECT first_seen_at FROM entities WHERE uscc = :u"
-    weeks = "SELECT week, sum(n)::int FROM entity_tally WHERE department = :d GROUP BY week HAVING sum(n) <> 0"
-    week = (registered.astimezone(clock.TZ).date() - timedelta(days=registered.astimezone(clock.TZ).weekday()))
-    try:
-        await wait_until(lambda: _present(db, uscc), timeout=60, what="the running group applied the record")
-        await rebuild(dashboard_settings)
-        assert await scalar(db, first_seen, u=uscc) == registered
-        async with db.transaction() as s:
-            assert (await s.execute(text(weeks), {"d": department})).all() == [(week, 1)]
-        page = await dashboard.get("/ui/entities", params={"q": uscc}, headers=OFFICE)
-        assert moment(registered) in page.text   # 登记时间 on the list
-    finally:
-        await db.dispose()
-
-
-async def _present(db: Database, uscc: str) -> bool:
-    return await scalar(db, "SELECT count(*) FROM entities WHERE uscc = :u", u=uscc) == 1

@@ -70,11 +70,6 @@ async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(reg
     assert bad == {("8", "uscc"), ("9", "division_code"), ("10", "established_on"), ("11", "industry_code"),
                    ("14", "licences.0.valid_until"), ("15", "name")}
 
-    # An imported entity entered the directory with the record its line gave (the later line of one of them).
-    assert await registry.fetchval("SELECT bool_and(registered_at = last_changed_at) FROM entities "
-                                   "WHERE uscc = ANY($1::text[])", good + [unmatched, closed_unmatched])
-    registered = await registry.fetchval("SELECT registered_at FROM entities WHERE uscc = $1", good[1])
-
     office = kit.OFFICE
     first = (await registry.call("GET", f"/entities/{good[0]}", office)).json()
     assert first["name"] == "洛阳市老城区某某超市（更名）"
@@ -92,16 +87,6 @@ async def test_bulk_import_loads_good_rows_rejects_bad_ones_and_can_be_rerun(reg
     await wait_until(lambda: registry.fetchval(
         "SELECT count(*) = 0 FROM entities WHERE published_version < version AND uscc = ANY($1::text[])",
         good + [unmatched]), what="imported records published")
-
-    # A later import changing an entity moves its last change, not when it entered the directory.
-    changed = tmp_path / "changed.csv"
-    with changed.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, HEADER)
-        w.writeheader()
-        w.writerow(row(good[1], address="河南省洛阳市老城区中州东路2号", approved_on="2022-03-01"))
-    assert (await run_import(registry_settings, changed, fmt="csv", rejects_path=rejects, progress=False)).updated == 1
-    assert await registry.fetchval("SELECT last_changed_at > registered_at FROM entities WHERE uscc = $1", good[1])
-    assert await registry.fetchval("SELECT registered_at FROM entities WHERE uscc = $1", good[1]) == registered
 
 
 async def test_an_import_that_assigns_or_closes_a_waiting_entity_withdraws_its_case(registry, registry_settings,

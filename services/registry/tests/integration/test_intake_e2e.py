@@ -280,23 +280,14 @@ async def test_changes_apply_in_bureau_order_and_duplicates_are_ignored(registry
         "uscc": code, "occurred_at": (t0 + timedelta(days=1, hours=12)).isoformat(),
         "deregistered_on": clock.today().isoformat()})
     accepted = kit.mine(of_type("registry.registration.accepted.v1", uscc=code))
-
-    def recorded(m, status: str | None = None) -> bool:
-        return m.topic == ENTITIES and m.envelope.data["uscc"] == code and status in (None, m.envelope.data["status"])
-
-    async with tail(bootstrap, RECEIPTS, ENTITIES) as t:
+    async with tail(bootstrap, RECEIPTS) as t:
         # the duplicate of the first event is followed by a last event on the same partition, so once that
         # last receipt is in, the duplicate has been consumed too
         for value in (first, kit.envelope_bytes("market.entity.changed.v1", newer),
                       kit.envelope_bytes("market.entity.changed.v1", older), first, closed):
             await kit.send(raw_producer, value, code)
         await t.wait_for(lambda m: accepted(m) and m.envelope.data["original_type"].endswith("deregistered.v1"))
-        await t.wait_for(lambda m: recorded(m, "deregistered"))
     outcomes = [m.envelope.data["outcome"] for m in t.received if accepted(m)]
-    # Every record of the entity says when it entered the directory: when its registration took effect.
-    records = [m.envelope.data for m in t.received if recorded(m)]
-    assert [r["record_version"] for r in records] == [1, 2, 3]
-    assert {datetime.fromisoformat(r["registered_at"]) for r in records} == {t0}
     assert outcomes == ["applied", "applied", "superseded", "applied"]  # no second receipt for the duplicate
     entity = (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()
     assert entity["name"] == "新名称有限公司" and entity["status"] == "deregistered"
@@ -312,12 +303,10 @@ async def test_changes_apply_in_bureau_order_and_duplicates_are_ignored(registry
 
     # Registered again after the closure, before the newer change (the record read back from the database).
     again = kit.entity_data(code, name="再登记有限公司", occurred_at=(t0 + timedelta(days=1, hours=18)).isoformat())
-    async with tail(bootstrap, RECEIPTS, ENTITIES) as t:
+    async with tail(bootstrap, RECEIPTS) as t:
         await kit.send(raw_producer, kit.envelope_bytes("market.entity.registered.v1", again), code)
         [receipt] = await t.wait_for(accepted)
-        [reopened] = await t.wait_for(lambda m: recorded(m, "active"))
     assert receipt.envelope.data["outcome"] == "applied"
-    assert datetime.fromisoformat(reopened.envelope.data["registered_at"]) == t0  # entered the directory then
     entity = (await registry.call("GET", f"/entities/{code}", kit.OFFICE)).json()
     assert entity["name"] == "新名称有限公司" and entity["status"] == "active"
 

@@ -340,9 +340,6 @@ class EntityRecord(NotifiedEntity):
     assignment_source: str = Field(description="rules, office or import")
     record_version: int = Field(description="increases with every change of the record")
     last_changed_at: datetime = Field(description="occurred_at of the change the record reflects")
-    registered_at: datetime | None = Field(None, description=(
-        "when the entity entered the directory: last_changed_at of its first record; the same on every record of "
-        "the entity (absent from records published before the registry carried it)"))
     updated_at: datetime
 
 

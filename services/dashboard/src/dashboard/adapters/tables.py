@@ -16,9 +16,9 @@ TIMED_CLUE = "state IN (" + ", ".join(f"'{s}'" for s in TIMED_STATES) + ")"
 TZ = DateTime(timezone=True)
 
 # registry.entities.v1: the current record of every supervised object (only what the pages show). Not a
-# jsp_common.replica table: a read-model row keeps when the entity entered the directory (first_seen_at, only ever
-# moved earlier), the assignment state and the registry's write time, and the tally triggers below run on every
-# UPDATE, so a redelivered version must change nothing (strict version guard) where a replica rewrites it.
+# jsp_common.replica table: a read-model row keeps the first record's time (first_seen_at, never overwritten),
+# the assignment state and the registry's write time, and the tally triggers below run on every UPDATE, so a
+# redelivered version must change nothing (strict version guard) where a replica rewrites it.
 entities = Table(
     "entities", metadata,
     Column("uscc", Text, primary_key=True),
@@ -29,7 +29,7 @@ entities = Table(
     Column("departments", ARRAY(Text), nullable=False, server_default="{}"),
     Column("assignment_state", Text, nullable=False),
     Column("record_version", BigInteger, nullable=False),
-    Column("first_seen_at", TZ, nullable=False),   # the records' registered_at, else the earliest last_changed_at
+    Column("first_seen_at", TZ, nullable=False),   # last_changed_at of the first record received
     Column("last_changed_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),      # when the registry wrote the record
     Index("entities_city", "city_code"),

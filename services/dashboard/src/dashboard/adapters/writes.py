@@ -39,18 +39,13 @@ async def announce(session: AsyncSession, area: str) -> None:
 
 
 # Entity records: a poll's in one statement of fixed text. The latest record wins (by record_version, strictly: a
-# redelivered version changes nothing, so the tally triggers see no change); an entity is dated by the earliest
-# first_seen_at its records give (when it entered the directory, which every record the registry publishes now
-# says; else the record's own last change), also from a version already held (the registry publishes a record
-# again to say it).
+# redelivered version changes nothing, so the tally triggers see no change); the first one seen of an entity keeps
+# its first_seen_at.
 _ENTITY_COLUMNS = tuple(c.name for c in entities.c)
-_NEWER = "entities.record_version < excluded.record_version"
 _UPSERT_ENTITIES = unnest_insert(entities, _ENTITY_COLUMNS, suffix=(
     "ON CONFLICT (uscc) DO UPDATE SET "
-    + ", ".join(f"{c} = CASE WHEN {_NEWER} THEN excluded.{c} ELSE entities.{c} END"
-                for c in _ENTITY_COLUMNS if c not in ("uscc", "first_seen_at"))
-    + ", first_seen_at = least(entities.first_seen_at, excluded.first_seen_at)"
-    + f" WHERE {_NEWER} OR excluded.first_seen_at < entities.first_seen_at"))
+    + ", ".join(f"{c} = excluded.{c}" for c in _ENTITY_COLUMNS if c not in ("uscc", "first_seen_at"))
+    + " WHERE entities.record_version < excluded.record_version"))
 
 
 async def upsert_entities(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -60,9 +55,8 @@ async def upsert_entities(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         held = latest.get(row["uscc"])
         if held is None:
             latest[row["uscc"]] = row
-        else:
-            newer = row if held["record_version"] < row["record_version"] else held
-            latest[row["uscc"]] = {**newer, "first_seen_at": min(held["first_seen_at"], row["first_seen_at"])}
+        elif held["record_version"] < row["record_version"]:
+            latest[row["uscc"]] = {**row, "first_seen_at": held["first_seen_at"]}
     await _UPSERT_ENTITIES.run(session, list(latest.values()))
     await session.execute(_TARGET_CITIES, {"usccs": list(latest)})
 

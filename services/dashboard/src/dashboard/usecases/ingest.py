@@ -22,16 +22,13 @@ from ..domain.places import city_of
 
 
 async def entities_changed(session: AsyncSession, events: list[tuple[EntityChanged, Envelope]]) -> None:
-    """A poll's consecutive entity records at once (a rebuild replays every entity of the directory). An entity is
-    dated by when it entered the directory (``registered_at``: on the compacted topic an entity's first records
-    are gone, its latest one says it), or, from a record published before the registry said it, by the record's
-    last change."""
+    """A poll's consecutive entity records at once (a rebuild replays every entity of the directory)."""
     await writes.upsert_entities(session, [{
         "uscc": d.uscc, "name": d.name, "division_code": d.division_code,
         "city_code": d.city_code or city_of(d.division_code), "status": d.status.value,
         "departments": list(d.responsible_departments), "assignment_state": d.assignment_state.value,
-        "record_version": d.record_version, "first_seen_at": d.registered_at or d.last_changed_at,
-        "last_changed_at": d.last_changed_at, "updated_at": d.updated_at} for d, _ in events])
+        "record_version": d.record_version, "first_seen_at": d.last_changed_at, "last_changed_at": d.last_changed_at,
+        "updated_at": d.updated_at} for d, _ in events])
     await writes.announce(session, "entities")
 
 

@@ -15,12 +15,11 @@ from ..domain.import_rows import DECIDED, ENTITY_COLUMNS
 STAGING = "import_staging"
 STAGING_COLUMNS = (*ENTITY_COLUMNS, "line")  # ... and, in the staging table, its line number
 # The columns the file decides (the merge replaces them when the row is newer).
-RECORD = tuple(c for c in ENTITY_COLUMNS
-               if c not in ("uscc", *DECIDED, "last_changed_at", "registered_at", "assignment_source"))
-# A new entity's columns, as SQL over a checked row (``x``); it enters the directory with the line's time.
+RECORD = tuple(c for c in ENTITY_COLUMNS if c not in ("uscc", *DECIDED, "last_changed_at", "assignment_source"))
+# A new entity's columns, as SQL over a checked row (``x``).
 _NEW = {"uscc": "uscc", **{c: c for c in RECORD}, **{c: c for c in ASSIGNMENT_FIELDS}, "assignment_source": "'rules'",
         "rule_version": "rule_version", "version": "1", "published_version": "0", "last_changed_at": "last_changed_at",
-        "registered_at": "registered_at", "created_at": "now()", "updated_at": "now()"}
+        "created_at": "now()", "updated_at": "now()"}
 _INSERT_NEW = f"INSERT INTO entities {{alias}}({', '.join(_NEW)}) SELECT {', '.join(_NEW.values())} FROM {{source}}"
 _CHANGED = " OR ".join(f"e.{c} IS DISTINCT FROM {{x}}.{c}" for c in RECORD)
 # What the office decided stays where it was decided (an import does not overrule it in the entity's city; moved to

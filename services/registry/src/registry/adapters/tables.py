@@ -37,9 +37,6 @@ entities = Table(
     Column("version", Integer, nullable=False, server_default="1"),
     Column("published_version", Integer, nullable=False, server_default="0"),
     Column("last_changed_at", DateTime(timezone=True), nullable=False),
-    # When the entity entered the directory: the last_changed_at of its first record (a registration's occurred_at,
-    # an import line's time), never changed; every record published says it (registry.entity.changed.v1).
-    Column("registered_at", DateTime(timezone=True), nullable=False),
     # The bureau events the particulars and the status come from (NULL: last_changed_at, until the entity's next
     # event writes both out; see domain.directory).
     Column("stated_at", DateTime(timezone=True)),

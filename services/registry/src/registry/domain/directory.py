@@ -60,7 +60,6 @@ class Record:
     last_changed_at: datetime | None = None    # the latest of the two below
     stated_at: datetime | None = None          # the event its particulars come from (None: last_changed_at)
     status_changed_at: datetime | None = None  # the event its status comes from (None: last_changed_at)
-    registered_at: datetime | None = None      # when it entered the directory: its first record's last_changed_at
 
     @property
     def city_code(self) -> str | None:
@@ -116,8 +115,7 @@ def apply_event(current: Record | None, data) -> Applied:
         if not states:
             raise UnknownEntity(f"entity {data.uscc} is not in the directory")
         return Applied("applied", Record(**_stated(data), status=EntityStatus.ACTIVE.value, closed_on=None, version=1,
-                                         last_changed_at=at, stated_at=at, status_changed_at=at, registered_at=at),
-                       cause)
+                                         last_changed_at=at, stated_at=at, status_changed_at=at), cause)
     stated_at = current.stated_at or current.last_changed_at
     status_changed_at = current.status_changed_at or current.last_changed_at
     restate = states and _not_before(at, stated_at)

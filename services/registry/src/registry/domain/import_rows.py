@@ -25,7 +25,7 @@ STATUS = {"active": "active", "存续": "active", "在业": "active", "开业": 
           "deregistered": "deregistered", "注销": "deregistered", "revoked": "revoked", "吊销": "revoked"}
 # What a checked row gives: columns of ``entities`` (the others take their defaults), by name.
 DECIDED = (*ASSIGNMENT_FIELDS, "rule_version")
-ENTITY_COLUMNS = (*REGISTRATION_FIELDS, "city_code", *DECIDED, "last_changed_at", "registered_at", "assignment_source")
+ENTITY_COLUMNS = (*REGISTRATION_FIELDS, "city_code", *DECIDED, "last_changed_at", "assignment_source")
 
 
 def _most(field: str) -> int:
@@ -239,7 +239,6 @@ class RowChecker:
             approved_on=approved.isoformat() if approved else "\\N",
             closed_on=closed.isoformat() if closed else "\\N", registration_authority=authority,
             **self._assignment(division, industry, text[4], licences, closed=status != "active"),
-            last_changed_at=(changed := self._changed_at(approved or established)), registered_at=changed,
-            assignment_source="rules")
+            last_changed_at=self._changed_at(approved or established), assignment_source="rules")
         return "\t".join([columns[c] for c in ENTITY_COLUMNS])
 

@@ -36,8 +36,7 @@ def entity_changed(record: Record, now: datetime) -> EntityChanged:
         registration_authority=record.registration_authority,
         responsible_departments=list(record.departments), domains=list(record.domains),
         assignment_state=record.assignment_state, assignment_source=record.assignment_source,
-        record_version=record.version, last_changed_at=record.last_changed_at, registered_at=record.registered_at,
-        updated_at=now)
+        record_version=record.version, last_changed_at=record.last_changed_at, updated_at=now)
 
 
 async def issue_notifications(deps: Deps, tx: Tx, w: Writes, record: Record, depts: list[str], *,
