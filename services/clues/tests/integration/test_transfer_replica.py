@@ -228,31 +228,6 @@ async def test_a_provisional_transfer_timer_is_counted_again_when_its_year_s_sch
     assert again.envelope.id != first.envelope.id and again.envelope.data["overdue"] == ["approval"]
 
 
-async def test_the_line_systems_read_that_a_transfer_deadline_is_provisional(
-        service, bootstrap, raw_producer, monkeypatch):
-    """Asked on Tue 29 Dec of a year whose next year's schedule is not out, approved and handed over the same day:
-    the police and procuratorate read that the head's deadline (the end of Fri 1 Jan, counted as a working day)
-    and the police's are provisional, as the transfer's own record says (they read a bare 1 Jan, New Year's Day)."""
-    year = 2043  # this test's own years: 29 Dec 2043 is a Tuesday, as 29 Dec 2026
-    await publish_schedule(raw_producer, year, [date(year, 10, 1)], calendar=service.deps.calendar)
-    samr = dept("samr-410100")
-    async with tail(bootstrap, TRANSFERS) as t:
-        tr = await _requested_at(service, bootstrap, monkeypatch, datetime(year, 12, 29, 10, tzinfo=TZ))
-        with clock_at(monkeypatch, datetime(year, 12, 29, 15, tzinfo=TZ)):
-            for path, body in (("approval", {"approved": True}), ("handover", {})):
-                r = await service.post(f"/case-transfers/{tr['id']}/{path}", samr, body)
-                assert r.status_code == 200, r.text
-        changes = await t.wait_for(of_type("clues.case.transfer-changed.v1", transfer_id=tr["id"]), count=3)
-    new_year_s_day = datetime(year + 1, 1, 1, 23, 59, 59, tzinfo=TZ)
-    requested, _, handed_over = (m.envelope.data for m in changes)
-    assert (requested["change"], datetime.fromisoformat(requested["approval_deadline"]),
-            requested["approval_deadline_provisional"]) == ("requested", new_year_s_day, True)
-    assert tr["approval_deadline_provisional"] is True  # as the REST answer says
-    assert (handed_over["change"], datetime.fromisoformat(handed_over["decision_deadline"]),
-            handed_over["decision_deadline_provisional"]) == ("handed_over", new_year_s_day, True)
-    assert r.json()["decision_deadline_provisional"] is True
-
-
 async def test_case_sent_back_by_police_becomes_an_accepted_clue(service, bootstrap):
     ref = unique("PS")
     mps = dept("mps-410700")

@@ -277,9 +277,6 @@ class ClueDispatched(_DepartmentClue):
         "of the n-th working day after the dispatch. Counted through a year whose holiday schedule is not "
         "published yet (Monday to Friday there) it may move once it is: while the clue is still dispatched, "
         "clues.clue.return-deadline-changed.v1 then tells the lead department"))
-    return_deadline_provisional: bool = Field(False, description="true when the return window was counted through a "
-                                                                 "year whose holiday schedule is not published yet "
-                                                                 "(Monday to Friday there)")
     caller_name: str | None = Field(None, description="masked")
     caller_phone: str | None = Field(None, description="masked, e.g. 138****5678")
     arbitrated: bool = False
@@ -366,17 +363,11 @@ class CaseTransferChanged(EventData):
     approval_deadline: datetime | None = Field(None, description=(
         "The agency head approves or refuses by then: the end (23:59:59 Asia/Shanghai) of the n-th working day "
         "after the request (3 by default)"))
-    approval_deadline_provisional: bool = Field(False, description=(
-        "true when the approval deadline was counted through a year whose holiday schedule is not published yet "
-        "(Monday to Friday there); a deadline_recounted change follows once it is, while the approval is awaited"))
     handover_deadline: datetime | None = Field(None, description="The approved case is handed over by then: "
                                                                  "hours after the approval (24 by default)")
     decision_deadline: datetime | None = Field(None, description=(
         "The police decide whether to open a case by then: the end (23:59:59 Asia/Shanghai) of the n-th working "
         "day after the handover (3 by default)"))
-    decision_deadline_provisional: bool = Field(False, description=(
-        "true when the decision deadline was counted through a year whose holiday schedule is not published yet "
-        "(Monday to Friday there); a deadline_recounted change follows once it is, while the decision is awaited"))
     decision: str | None = None
     reason: str | None = None
     case_ref: str | None = None

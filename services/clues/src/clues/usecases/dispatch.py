@@ -66,8 +66,7 @@ def dispatched_events(clue: dict) -> list[tuple[str, ClueDispatched]]:
         received_at=clue["received_at"], address=clue["address"], division_code=clue["division_code"],
         business_name=clue["business_name"], uscc=clue["uscc"], match_confidence=clue["match_confidence"],
         domain=clue["domain"], urgency=clue["urgency"], lead_department=lead, co_departments=co,
-        return_deadline=clue["return_deadline"], return_deadline_provisional=clue["return_deadline_provisional"],
-        caller_name=clue["caller_name_masked"],
+        return_deadline=clue["return_deadline"], caller_name=clue["caller_name_masked"],
         caller_phone=clue["caller_phone_masked"], arbitrated=clue["arbitrated"]))
         for dept, role in [(lead, "lead"), *[(d, "co") for d in co]]]
 

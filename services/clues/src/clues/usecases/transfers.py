@@ -34,10 +34,8 @@ async def publish(tx: Tx, t: dict, change: str, actor: Principal, reason: str | 
         transfer_id=t["id"], clue_id=t["clue_id"], direction=t["direction"], status=t["status"], change=change,
         department=t["department"], police_department=t["police_department"],
         procuratorate_department=t["procuratorate_department"], documents=list(t["documents"]),
-        team=list(t["team"]), approval_deadline=t["approval_deadline"],
-        approval_deadline_provisional=t["approval_deadline_provisional"], handover_deadline=t["handover_deadline"],
-        decision_deadline=t["decision_deadline"], decision_deadline_provisional=t["decision_deadline_provisional"],
-        decision=t["decision"], reason=reason, case_ref=t["case_ref"],
+        team=list(t["team"]), approval_deadline=t["approval_deadline"], handover_deadline=t["handover_deadline"],
+        decision_deadline=t["decision_deadline"], decision=t["decision"], reason=reason, case_ref=t["case_ref"],
         overdue=list(t["overdue"]), actor=actor.subject, at=clock.now()), key=t["id"])
 
 
