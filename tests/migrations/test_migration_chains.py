@@ -151,25 +151,27 @@ async def test_open_transfer_timers_become_working_days_and_return_windows_are_k
         await database.dispose()
 
 
-async def test_notifications_keep_the_working_days_in_force_when_the_registry_upgrades(settings, monkeypatch):
-    """Revision 0011 on a registry database in use: each notification keeps the working days its acknowledge-by
-    time is counted again with, the ``ack_workdays`` setting in force when the revision runs (4 here)."""
+async def test_notifications_before_and_from_the_release_before_take_the_setting_when_the_registry_upgrades(settings):
+    """Revision 0011 on a registry database in use: a notification issued before it keeps no working days (NULL: the
+    registry's own setting counts it again, as before; the migration runs without the service's settings), and the
+    release before, still running while the new one rolls out, inserts notifications as it did (no column to fill)."""
     url = unique_database_url(settings, "chain_registry_workdays")
     database = Database(url)
+    insert = ("INSERT INTO notifications (id, uscc, department, kind, cause, issued_at, acknowledge_by, "
+              "acknowledge_by_provisional) VALUES ($1, '91410100MA00000000', 'samr-410100', 'new_responsibility', "
+              "'registered', $2, $3, true)")
     issued = datetime(2026, 12, 30, 10, tzinfo=TZ)
     try:
         await upgrade(SERVICES / "registry", url, "0010")
         async with database.engine.begin() as conn:
             pg = (await conn.get_raw_connection()).driver_connection
-            await pg.execute("INSERT INTO notifications (id, uscc, department, kind, cause, issued_at, acknowledge_by, "
-                             "acknowledge_by_provisional) VALUES ('N-1', '91410100MA00000000', 'samr-410100', "
-                             "'new_responsibility', 'registered', $1, $2, true)",
-                             issued, datetime(2027, 1, 5, 23, 59, 59, tzinfo=TZ))
-        monkeypatch.setenv("JSP_REGISTRY_ACK_WORKDAYS", "4")
+            await pg.execute(insert, "N-1", issued, datetime(2027, 1, 5, 23, 59, 59, tzinfo=TZ))
         await upgrade(SERVICES / "registry", url)
-        async with database.engine.connect() as conn:
+        async with database.engine.begin() as conn:
             pg = (await conn.get_raw_connection()).driver_connection
-            assert await pg.fetchval("SELECT acknowledge_within_workdays FROM notifications WHERE id = 'N-1'") == 4
+            await pg.execute(insert, "N-2", issued, datetime(2027, 1, 5, 23, 59, 59, tzinfo=TZ))  # the release before
+            kept = await pg.fetch("SELECT id, acknowledge_within_workdays FROM notifications ORDER BY id")
+            assert [tuple(r) for r in kept] == [("N-1", None), ("N-2", None)]
     finally:
         await database.dispose()
 
@@ -199,35 +201,5 @@ async def test_the_entities_in_operation_are_counted_from_the_entities_recorded_
                 ("410100", "", 1), ("410100", "samr-410100", 1), ("410300", "", 1), ("410300", "nhc-410300", 1)]
             await pg.execute("UPDATE entities SET status = 'revoked' WHERE uscc = 'E-1'")
             assert [tuple(r) for r in await pg.fetch(active)] == [("410300", "", 1), ("410300", "nhc-410300", 1)]
-    finally:
-        await database.dispose()
-
-
-async def test_publication_deadlines_fixed_before_are_kept_with_the_working_days_of_the_setting(settings, monkeypatch):
-    """Revision 0010 on an inspection database in use: a target whose deadline was fixed is kept with the working days
-    of ``publish_within_workdays`` as set for the service migrated (what a recount would have used), so that a
-    setting changed later does not move it; a target without results has none."""
-    url = unique_database_url(settings, "chain_inspection_workdays")
-    database = Database(url)
-    monkeypatch.setenv("JSP_INSPECTION_PUBLISH_WITHIN_WORKDAYS", "15")
-    try:
-        await upgrade(SERVICES / "inspection", url, "0009")
-        async with database.engine.begin() as conn:
-            pg = (await conn.get_raw_connection()).driver_connection
-            await pg.execute("INSERT INTO tasks (id, matter_code, matter_version, lead_department, departments, "
-                             "plan_ids, period_start, period_end, created_by, created_at) VALUES ('JT-1', 'M', 1, "
-                             "'samr-410100', '{samr-410100}', '{PL-1}', '2026-01-01', '2026-12-31', 'office', now())")
-            await pg.execute("INSERT INTO draws (id, task_id, seed, seed_hash, status, announced_at, actor) "
-                             "VALUES ('DR-1', 'JT-1', 's', 'h', 'performed', now(), 'office')")
-            for uscc, inspected_on, due_on in (("U1", date(2026, 12, 21), date(2027, 1, 18)), ("U2", None, None)):
-                await pg.execute("INSERT INTO targets (task_id, uscc, draw_id, entity_name, parts, departments, "
-                                 "inspectors, year, period_start, period_end, inspected_on, due_on) VALUES ('JT-1', "
-                                 "$1, 'DR-1', 'x', '[]', '{samr-410100}', '{}', 2026, '2026-01-01', '2026-12-31', $2, "
-                                 "$3)", uscc, inspected_on, due_on)
-        await upgrade(SERVICES / "inspection", url)
-        async with database.engine.connect() as conn:
-            pg = (await conn.get_raw_connection()).driver_connection
-            got = {r["uscc"]: r["due_workdays"] for r in await pg.fetch("SELECT uscc, due_workdays FROM targets")}
-        assert got == {"U1": 15, "U2": None}
     finally:
         await database.dispose()

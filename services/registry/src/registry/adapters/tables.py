@@ -82,7 +82,7 @@ notifications = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("acknowledge_by", DateTime(timezone=True), nullable=False),
     # The working days it was counted with (the ack_workdays setting when issued), to count it again with them.
-    Column("acknowledge_within_workdays", Integer, nullable=False),
+    Column("acknowledge_within_workdays", Integer),  # None: issued before they were kept (the setting counts)
     # Counted through a year whose holiday schedule is not published yet: recomputed once it is.
     Column("acknowledge_by_provisional", Boolean, nullable=False, server_default=false()),
     Column("acknowledged_at", DateTime(timezone=True)),

@@ -102,7 +102,12 @@ async def recompute_deadlines(deps: Deps, schedules: Sequence[YearSchedule], mov
 
 
 async def _recount(deps: Deps, tx: Tx, row: dict[str, Any], *, reason: str, now: datetime) -> int:
-    due = acknowledge_by(deps.calendar, row["issued_at"], row["acknowledge_within_workdays"])
+    # With the working days it was issued with: the schedule moves a deadline, a setting changed since does not.
+    # (None: issued before they were kept, or by a replica of the release before during an upgrade.)
+    workdays = row["acknowledge_within_workdays"]
+    if workdays is None:
+        workdays = deps.settings.ack_workdays
+    due = acknowledge_by(deps.calendar, row["issued_at"], workdays)
     if due == Due(row["acknowledge_by"], row["acknowledge_by_provisional"]):
         return 0
     if row["acknowledged_at"] is not None or row["superseded"]:
