@@ -222,6 +222,7 @@ class OutboxRelay:
         self._task: asyncio.Task | None = None
         self._last_housekeeping = 0.0
         self._unsent_since: float | None = None  # since when this relay has held unsent rows it has not published
+        self._failed = False  # its last round of its own ended without publishing (raised): it has not recovered
         event.listen(Session, "after_commit", self._after_commit)
 
     def _after_commit(self, session: Session) -> None:
@@ -237,15 +238,21 @@ class OutboxRelay:
         another relay of the service is publishing."""
         async with self.db.transaction() as session:
             pg = await driver_connection(session)  # this loop runs for every event, so no ORM rows here
+            # Another replica's relay publishing, or nothing to publish, says nothing of this one's client: after
+            # a round of its own that failed, it counts as stalled until one of its own publishes (a replica whose
+            # client is stuck would otherwise never be restarted while another one takes over its rows).
             if not await pg.fetchval(_TAKE_RELAY_LOCK, RELAY_LOCK):
-                self._unsent_since = None  # another replica's relay is publishing: its progress is its own
+                if not self._failed:
+                    self._unsent_since = None
                 return 0
             rows = await pg.fetch(_SELECT_UNSENT, self.batch_size, self.batch_bytes)
             if not rows:
-                self._unsent_since = None
+                if not self._failed:
+                    self._unsent_since = None
                 return 0
             if self._unsent_since is None:
                 self._unsent_since = time.monotonic()
+            self._failed = True  # until this round has published
             sent = Counter()
             messages = []
             for r in rows:
@@ -256,14 +263,15 @@ class OutboxRelay:
                 sent.update(r["topics"])
             await self.producer.delivered(await self.producer.enqueue_all(messages))
             await pg.execute(_MARK_SENT, [r["id"] for r in rows])
-        self._unsent_since = None
+        self._unsent_since, self._failed = None, False
         for topic, n in sent.items():
             EVENTS_OUT.labels(topic).inc(n)
         return len(rows)
 
     def stalled_s(self) -> float:
         """How long this relay has held unsent events without publishing any (0 while it keeps up, or while another
-        replica's relay publishes): a round that fails or never ends (the broker away, a client stuck) counts."""
+        replica's relay publishes and its own last round did not fail): a round that fails or never ends (the broker
+        away, a client stuck) counts, until a round of its own publishes."""
         return 0.0 if self._unsent_since is None else time.monotonic() - self._unsent_since
 
     async def housekeeping(self) -> None:

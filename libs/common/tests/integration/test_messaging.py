@@ -285,6 +285,47 @@ async def test_one_relay_publishes_at_a_time(db, bootstrap, topic):
         await p.stop()
 
 
+async def test_a_relay_whose_round_failed_stays_stalled_while_another_replica_publishes_for_it(db, bootstrap, topic):
+    """A replica whose Kafka client is stuck fails its rounds, and another replica's relay publishes the rows: the
+    stuck one still counts as stalled (liveness restarts it) when it then finds the lock taken or nothing left,
+    until a round of its own publishes; a relay that never failed counts nothing."""
+    from jsp_common.outbox import RELAY_LOCK, OutboxRelay
+
+    class _Stuck:  # a client that no longer gets anything out
+        async def enqueue_all(self, messages):
+            raise KafkaError("the client is stuck")
+
+        async def delivered(self, futures):
+            raise AssertionError("nothing was enqueued")
+
+    async with db.transaction() as s:
+        await s.execute(update(outbox_table).where(outbox_table.c.sent_at.is_(None)).values(sent_at=func.now()))
+    for key in ("k-stuck", "k-after"):
+        env = envelope_for(key)
+        async with db.transaction() as s:
+            await outbox.add(s, topic, env, key=key)
+    p = EventProducer(client_id="relay-healthy", bootstrap_servers=bootstrap)
+    await p.start()
+    try:
+        stuck, healthy = OutboxRelay(db, _Stuck(), service="test"), OutboxRelay(db, p, service="test")
+        with pytest.raises(KafkaError):
+            await stuck.publish_batch()
+        assert await healthy.publish_batch() == 2  # the other replica takes the rows over
+        async with db.transaction() as other:  # and is in a round: the lock is taken
+            await other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": RELAY_LOCK})
+            assert await stuck.publish_batch() == 0
+        assert await stuck.publish_batch() == 0  # nothing left to publish
+        assert stuck.stalled_s() > 0 and healthy.stalled_s() == 0
+        stuck.producer = p  # its client works again: its next round of its own publishes
+        env = envelope_for("k-recovered")
+        async with db.transaction() as s:
+            await outbox.add(s, topic, env, key="k-recovered")
+        assert await stuck.publish_batch() == 1
+        assert stuck.stalled_s() == 0
+    finally:
+        await p.stop()
+
+
 async def test_relay_gets_through_when_the_broker_rejects_its_producer(db, bootstrap, topic):
     """After a broker restart the broker may no longer accept the idempotent producer's sequence numbers
     (OutOfOrderSequenceNumber, UnknownProducerId): every later message of that producer fails, or waits for ever
