@@ -1,14 +1,14 @@
 """Answers to requests sent with an Idempotency-Key, answered again to the same request resent.
 
-A request with the header takes effect once (``http.transaction`` claims it in the inbox, in its own
-transaction). Resent (its answer lost on the way: a timeout, a dropped connection) it changes nothing, and the
-caller gets the answer it missed, status and body, with ``Idempotent-Replayed: true``: a department's system
-that created a plan learns its id. The answer is kept once the response is complete (:class:`RememberAnswers`),
-in a transaction of its own; a resend that comes before that, or after the answer was purged with the outbox's
-sent events, is answered 409 as before. The same key with another query or body is refused (409): a key names
-one request. Only an identified caller's requests are kept (``http.request_cause``). An answer that shows
-something once (a new credential's secret) is kept without it (:func:`keep_instead`): a kept answer stays
-about a day in the service's database and is served to the resend."""
+A request with the header takes effect once (``http.transaction`` claims it in the inbox, in its own transaction).
+Resent (its answer lost on the way: a timeout, a dropped connection) it changes nothing, and the caller gets the
+answer it missed, status and body, with ``Idempotent-Replayed: true``: a department's system that created a plan
+learns its id. The answer is kept before it goes out (:class:`RememberAnswers`), in a transaction of its own; a
+resend that comes while the first is still being answered, or after the answer was purged with the outbox's sent
+events, is answered 409 as before. The same key with another query or body is refused (409): a key names one
+request. Only an identified caller's requests are kept (``http.request_cause``). An answer that shows something once
+(a new credential's secret) is kept without it (:func:`keep_instead`): a kept answer stays about a day in the
+service's database and is served to the resend."""
 
 from __future__ import annotations
 
@@ -84,8 +84,10 @@ def keep_instead(request: Request, body: bytes) -> None:
 
 
 class RememberAnswers:
-    """Plain ASGI: keeps the answer of a write with an Idempotency-Key whose route marked it (:func:`remember`).
-    Only such requests' responses are held in memory, as they go out."""
+    """Plain ASGI: keeps the answer of a write with an Idempotency-Key whose route marked it (:func:`remember`),
+    before the answer goes out: a caller that has the answer and sends the request again (a retry that crossed
+    it, a system that resends every request it is unsure of) gets it replayed, never the 409 of a request that
+    took effect. The responses of writes with the header are held in memory until then."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -100,16 +102,22 @@ class RememberAnswers:
         async def keep(message: Message) -> None:
             if message["type"] == "http.response.start":
                 start.update(message)
-            elif message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
-            await send(message)
+                return
+            if message["type"] != "http.response.body":
+                return await send(message)
+            body.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            whole = b"".join(body)
+            state = scope.get("state", {})
+            pending: _Pending | None = state.get(_PENDING)
+            if pending is not None and start["status"] < 500:
+                kept: bytes | None = state.get(_KEPT)
+                await _keep(scope["app"].state.runtime.db, pending, start, whole if kept is None else kept)
+            await send(start)
+            await send({"type": "http.response.body", "body": whole, "more_body": False})
 
         await self.app(scope, receive, keep)
-        state = scope.get("state", {})
-        pending: _Pending | None = state.get(_PENDING)
-        if pending is not None and start and start["status"] < 500:
-            kept: bytes | None = state.get(_KEPT)
-            await _keep(scope["app"].state.runtime.db, pending, start, b"".join(body) if kept is None else kept)
 
 
 async def _keep(db, pending: _Pending, start: dict, body: bytes) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import func, select, update
 
 from inspection.adapters.tables import draws, inspectors, matter_batches, matters, plans, results, targets, tasks
 
 from jsp_common import clock
+from jsp_common.messaging_tables import http_answers
 from jsp_testkit.testing import OFFICE, dept, unique
 
 from .conftest import new_industry
@@ -390,3 +392,28 @@ async def test_a_new_version_of_a_matter_takes_effect_no_earlier_than_the_day_it
     r = await service.post("/batches", OFFICE, {"division_code": "410100", "title": "修订",
                                                 "matters": [{**v2, "effective_from": today.isoformat()}]})
     assert r.status_code == 201 and r.json()["accepted"][0]["version"] == 2, r.text
+
+
+async def test_the_answer_to_a_request_with_a_key_is_kept_before_it_goes_out(service):
+    """A system that has the answer may send the request again at once (a retry that crossed the answer, a gateway
+    resending): it must get the answer replayed. The answer was kept after it had gone out, so a resend at that
+    moment was a second request, refused 409 (seen by an end-to-end flow on a busy machine)."""
+    industry = new_industry()
+    await service.entities(2, industry)
+    matter = await service.matter()
+    body = {"matter_code": matter["code"], "period_start": f"{clock.today().year}-01-01",
+            "period_end": f"{clock.today().year}-12-31", "filter": {"industry_code": industry}, "ratios": {"B": 0.2}}
+    app, kept_as_it_went_out = service.client._transport.app, []
+
+    async def watching(scope, receive, send):  # what the caller sees, the moment it sees it
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                kept_as_it_went_out.append(await _count(service, http_answers))
+            await send(message)
+        await app(scope, receive, watch)
+
+    before = await _count(service, http_answers)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=watching), base_url="http://test") as client:
+        first = await client.post("/plans", json=body, headers={**dept(SAMR), "Idempotency-Key": unique("plan")})
+    assert first.status_code == 201, first.text
+    assert kept_as_it_went_out == [before + 1]
