@@ -70,6 +70,8 @@ async def test_the_record_lists_each_population_once_and_serves_its_members_apar
         r = await service.get(f"/public/draws/{path}")
         assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert (await service.get(f"/public/draws/{draw_id}/populations/0/E")).status_code == 422
+    # a number beyond the published bound: 422 naming it (it reached the database, which refused it: 400)
+    assert (await service.get(f"/public/draws/{draw_id}/populations/{2**31}/B")).status_code == 422
 
     # What a verifier does: the record with those members replays to the identical result.
     kept = {(0, c): "\n".join(m).encode() for c, m in by_class.items()}

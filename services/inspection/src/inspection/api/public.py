@@ -113,8 +113,8 @@ async def public_draw(request: Request, draw_id: str = Path(pattern=ID)):
             responses={200: {"description": "The members sorted by their UTF-8 bytes, joined by a newline (no trailing "
                                             "newline): the population of the record's populations",
                              "content": {"text/plain": {"schema": {"type": "string"}}}}})
-async def kept_population(request: Request, draw_id: str = Path(pattern=ID), population: int = Path(ge=0),
-                          credit_class: str = Path(pattern=CREDIT_CLASS)):
+async def kept_population(request: Request, draw_id: str = Path(pattern=ID),
+                          population: int = Path(ge=0, le=2**31 - 1), credit_class: str = Path(pattern=CREDIT_CLASS)):
     deps = deps_of(request)
     size, slices = await draws.kept_population(deps.db, draw_id, population, credit_class,
                                                slice_bytes=deps.settings.kept_population_slice_bytes)
