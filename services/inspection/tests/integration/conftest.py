@@ -3,10 +3,8 @@ registry's directory and the credit classes arrive on their topics as the regist
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import random
-import socket
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,13 +12,13 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest_asyncio
-import uvicorn
 
 from jsp_common import clock, industries, replica, topics
 from jsp_common.envelope import new_envelope
 from jsp_common.events.registry import EntityChanged
 from jsp_common.events.risk import CreditClassChanged, InspectionRequested, WarningLevel
 from jsp_testkit.samples import new_uscc
+from jsp_testkit import testing
 from jsp_testkit.testing import OFFICE, dept, running_service, unique, wait_until
 
 from inspection.adapters import directory
@@ -60,17 +58,8 @@ class Service:
         """The service's HTTP API on a real socket too, for a client of its own (the verify command): its address."""
         app = create_app(self.deps.settings)
         app.state.runtime = self.runtime
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            await serving
-            sock.close()
+        async with testing.serving(app) as address:
+            yield address
 
     async def record(self, draw_id: str) -> tuple[dict, dict[tuple[int, str], bytes]]:
         """A draw's public record, and the members of each population it lists, as their public route serves them."""
