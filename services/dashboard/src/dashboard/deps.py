@@ -22,5 +22,5 @@ class Deps:
     gateway: httpx.AsyncClient   # the entity 360 view and the inspection service's public routes
     changes: ChangeFeed          # read-model changes, for the live pages
     snapshots: FigureSnapshots   # the command page's figures per scope, kept until the read model changes
-    matters: Refreshing[list[dict]]        # the key matters in effect (the inspection service's public list)
+    matters: Refreshing[list[dict] | None]  # the key matters in effect (the inspection service's public list)
     matter_names: Refreshing[MatterNames]  # their names

@@ -48,37 +48,28 @@ def departments(page_size: int, f: Filters) -> tuple[int, list[dict]]:
     return len(rows), rows[start:start + page_size]
 
 
-class MattersUnavailable(Exception):
-    """The inspection service's list of matters cannot be had now (nothing is kept: the next view asks again)."""
-
-
-async def matters_in_effect(gateway: httpx.AsyncClient) -> list[dict]:
-    """The key matters in effect, from the inspection service's public list (kept by ``Deps.matters``: every
-    view of the public pages asking the gateway would spend the dashboard's own per-address allowance there,
-    shared by all its visitors)."""
+async def matters_in_effect(gateway: httpx.AsyncClient) -> list[dict] | None:
+    """The key matters in effect, from the inspection service's public list; None while it cannot be had. Kept by
+    ``Deps.matters``, the answer that it cannot be had as well: every view of the public pages asking the gateway
+    would spend the dashboard's own per-address allowance there, shared by all its visitors, and once spent every
+    view asking again would keep it spent."""
     try:
         resp = await gateway.get(MATTERS_PATH)
-    except httpx.HTTPError as exc:
-        raise MattersUnavailable(str(exc)) from exc
-    if resp.status_code != 200:
-        raise MattersUnavailable(f"{MATTERS_PATH} answered {resp.status_code}")
-    return resp.json()
+    except httpx.HTTPError:
+        return None
+    return resp.json() if resp.status_code == 200 else None
 
 
 async def matters(deps: Deps, page_size: int, f: Filters) -> tuple[int, list[dict]] | None:
     """The key matters in effect, a page of them; None while the inspection service cannot be reached."""
-    try:
-        found = await deps.matters.get()
-    except MattersUnavailable:
+    found = await deps.matters.get()
+    if found is None:
         return None
     rows = [m for m in found if not f.q or f.q in (m.get("name") or "") or f.q == m.get("code")]
     start = (f.page - 1) * page_size
     return len(rows), rows[start:start + page_size]
 
 
-async def matter_names(found: Refreshing[list[dict]]) -> MatterNames:
+async def matter_names(found: Refreshing[list[dict] | None]) -> MatterNames:
     """The names of the matters in effect (none while the inspection service cannot be reached: codes alone)."""
-    try:
-        return names_of(await found.get())
-    except MattersUnavailable:
-        return names_of([])
+    return names_of(await found.get() or [])
