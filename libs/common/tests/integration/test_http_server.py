@@ -65,10 +65,9 @@ router = APIRouter()
 
 @router.get("/stream")
 async def stream():
-    async def events():
-        while True:
-            yield ": keep-alive\\n\\n"
-            await asyncio.sleep(0.5)
+    async def events():  # one comment line, then open until the server ends it (as a live page's stream)
+        yield ": keep-alive\\n\\n"
+        await asyncio.Event().wait()
     return StreamingResponse(events(), media_type="text/event-stream")
 
 def runtime():  # built in the server's loop, as a service's bootstrap is
