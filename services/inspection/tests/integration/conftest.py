@@ -25,7 +25,7 @@ from inspection.adapters import directory
 from inspection.app import create_app
 from inspection.bootstrap import build
 from inspection.deps import Deps
-from inspection.domain import joint
+from inspection.domain import served_record
 from inspection.settings import Settings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ class Service:
     async def full_record(self, draw_id: str) -> dict:
         """A draw's public record with every stratum's members listed (fetched from the populations' route)."""
         rec, kept = await self.record(draw_id)
-        return joint.with_members(rec, {k: joint.members_of(v) for k, v in kept.items()})
+        return served_record.with_members(rec, {k: served_record.members_of(v) for k, v in kept.items()})
 
     async def send(self, topic: str, data: Any, key: str) -> None:
         env = new_envelope(type=data.event_type, source="/test", data=data.model_dump(mode="json"))

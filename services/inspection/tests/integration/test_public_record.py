@@ -18,7 +18,7 @@ from jsp_testkit.samples import new_uscc
 from jsp_testkit.testing import dept
 
 from inspection.__main__ import main as cli
-from inspection.domain import draw, joint
+from inspection.domain import draw, joint, served_record
 
 from .conftest import new_industry
 
@@ -119,7 +119,7 @@ async def test_a_closed_draw_keeps_its_record_rendered_and_serves_those_bytes(se
             "SELECT d.record, r.rendered FROM draws d LEFT JOIN draw_records r ON r.draw_id = d.id WHERE d.id = :id"),
             {"id": draw_id})).one()
     assert row.rendered is not None, "a draw performed keeps its record rendered"
-    expected = joint.published(row.record)
+    expected = served_record.published(row.record)
     assert json.loads(row.rendered) == expected
     answer = await service.get(f"/public/draws/{draw_id}")
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json", answer.text
@@ -142,4 +142,4 @@ async def test_a_closed_draw_keeps_its_record_rendered_and_serves_those_bytes(se
     assert (got["status"], got["reason"]) == ("abandoned", "重新抽取") and got["record"]["targets"]
     async with service.deps.db.reading() as session:
         rec = (await session.execute(text("SELECT record FROM draws WHERE id = :id"), {"id": draw_id})).scalar_one()
-    assert got["record"] == joint.published(rec)
+    assert got["record"] == served_record.published(rec)

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from inspection.domain import draw, joint
+from inspection.domain import draw, joint, served_record
 from inspection.domain.assignment import DrawRefused, Inspector, Rules
 from inspection.domain.sampling import Candidate
 
@@ -75,9 +75,9 @@ def test_strata_ranked_elsewhere_give_the_same_draw_and_record_as_ranking_here()
     rec = joint.record("T1", inp, out, members=False, populations=populations)
     assert all(s["members"] is None and "population" in s for p in rec["plans"] for s in p["strata"])
     assert rec["targets"] == full["targets"]
-    served = joint.published(rec)
+    served = served_record.published(rec)
     assert [p["population"] for p in served["plans"]] == [0, 1]
-    assert joint.with_members(served, kept) == full
+    assert served_record.with_members(served, kept) == full
 
 
 def test_the_served_record_lists_each_population_once_and_replays_with_its_members_bytes():
@@ -88,7 +88,7 @@ def test_the_served_record_lists_each_population_once_and_replays_with_its_membe
     strata, ranks = joint.sample(inp)
     out = joint.conclude(inp, strata, ranks)
     full = joint.record("T1", inp, out)
-    served = joint.published(joint.record("T1", inp, out, members=False, populations={"P1": 0, "P2": 0}))
+    served = served_record.published(joint.record("T1", inp, out, members=False, populations={"P1": 0, "P2": 0}))
     by_class: dict[str, list[str]] = {}
     for c in inp.plans[0].population:
         by_class.setdefault(c.credit_class, []).append(c.uscc)
@@ -100,13 +100,13 @@ def test_the_served_record_lists_each_population_once_and_replays_with_its_membe
     assert not any("members" in s for p in served["plans"] for s in p["strata"])
     assert len(json.dumps(served)) < len(json.dumps(full)) - 2 * sum(len(v) for v in kept.values())
     assert joint.verify(served, kept) == []
-    assert joint.with_members(served, {k: joint.members_of(v) for k, v in kept.items()}) == full
+    assert served_record.with_members(served, {k: served_record.members_of(v) for k, v in kept.items()}) == full
     with pytest.raises(ValueError, match="population 0 class B"):
         joint.verify(served, {k: v for k, v in kept.items() if k != (0, "B")})
     other = dict(kept)
     other[(0, "D")] = b"\n".join(sorted([*kept[(0, "D")].split(b"\n")[1:], b"U9999"]))
     assert joint.verify(served, other) == ["population 0 class D: the members given do not match its snapshot"]
-    assert joint.published(full) == full          # a record with its members in it is served as it is
+    assert served_record.published(full) == full          # a record with its members in it is served as it is
 
 
 def test_the_documented_targeted_inspection_vector():

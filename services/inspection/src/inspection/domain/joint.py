@@ -4,8 +4,8 @@ Every department's plan is drawn with the task's one seed (so an entity ranks th
 its rank is computed once), per credit class; the samples are merged by USCC (汇总取重); then the
 inspectors are drawn. The record (:func:`record`) holds everything needed to replay it: the seed, each
 stratum's members, snapshot, ratio and sample, the items mutual recognition took out, each inspector
-pool with the conflicts and prior loads that matter, and the result. As served (:func:`published`) it lists each
-population once, by reference, its members served apart. :func:`replay` recomputes the result from a record
+pool with the conflicts and prior loads that matter, and the result. As served (``served_record.published``) it
+lists each population once, by reference, its members served apart. :func:`replay` recomputes the result from a record
 with its members; :func:`verify` lists every difference (none: the record is what the algorithm gives).
 """
 
@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterator, Mapping, Sequence
 
-from . import draw
+from . import draw, served_record
 from .assignment import REFUSAL_FIELDS, DrawRefused, Inspector, Rules, assign
 from .merge import DepartmentSample, JointTarget, merge
 from .sampling import Candidate, Stratum, fill_samples, stratify
@@ -185,61 +184,6 @@ def record(task_id: str, inp: DrawInput, out: DrawOutcome, *, members: bool = Tr
     }
 
 
-def published(rec: Mapping[str, Any]) -> dict[str, Any]:
-    """The record as served: each population the draw kept listed once, in ``populations`` (number, credit class,
-    size, digest; its members are served apart, the bytes whose SHA-256 is the digest), each plan naming its
-    ``population``, its strata without members. Its size follows the samples and targets, not the populations.
-    A record with the members in it (of a draw performed before they were kept apart) is served as it is."""
-    if not any("population" in s for p in rec["plans"] for s in p["strata"]):
-        return dict(rec)
-    populations: dict[tuple[int, str], dict[str, Any]] = {}
-    plans = []
-    for p in rec["plans"]:
-        numbers = {s["population"] for s in p["strata"]}
-        for s in p["strata"]:
-            if s["size"]:
-                populations[(s["population"], s["credit_class"])] = {
-                    "population": s["population"], "credit_class": s["credit_class"], "size": s["size"],
-                    "digest": s["digest"]}
-        plans.append({**{k: v for k, v in p.items() if k != "strata"},
-                      **({"population": min(numbers)} if numbers else {}),
-                      "strata": [{k: v for k, v in s.items() if k not in ("members", "population")}
-                                 for s in p["strata"]]})
-    out: dict[str, Any] = {}
-    for k, v in rec.items():
-        if k == "plans":
-            out["populations"] = [populations[key] for key in sorted(populations)]
-            v = plans
-        out[k] = v
-    return out
-
-
-def rendered(rec: Mapping[str, Any]) -> bytes:
-    """The record as served (:func:`published`), rendered once as the JSON bytes of the answer's ``record`` (UTF-8,
-    compact, as every answer is rendered), kept to be streamed as they are."""
-    return json.dumps(published(rec), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-
-
-def members_of(kept: bytes) -> list[str]:
-    """A kept population's members from its bytes as served (newline-joined UTF-8; none: empty)."""
-    return kept.decode("utf-8").split("\n") if kept else []
-
-
-def with_members(rec: Mapping[str, Any], kept: Mapping[tuple[int, str], Sequence[str]]) -> dict[str, Any]:
-    """The served record (:func:`published`) with every stratum's members listed, as the replay states them: those
-    of a plan's ``population`` come from ``kept`` ((population, credit class) -> members; a class with none:
-    empty). A record that lists its members already is returned as it is."""
-    if "populations" not in rec:
-        return dict(rec)
-    plans = []
-    for p in rec["plans"]:
-        number = p.get("population")
-        plans.append({**{k: v for k, v in p.items() if k != "population"},
-                      "strata": [{**s, "members": list(kept.get((number, s["credit_class"]), ()))}
-                                 for s in p["strata"]]})
-    return {**{k: v for k, v in rec.items() if k != "populations"}, "plans": plans}
-
-
 def _pool_snapshot(pool: Sequence[Inspector]) -> dict[str, Any]:
     s = draw.snapshot(i.id for i in pool)
     return {"size": s.size, "digest": s.digest}
@@ -293,12 +237,12 @@ def verify(rec: Mapping[str, Any], kept: Mapping[tuple[int, str], bytes] | None 
             key = (pop["population"], pop["credit_class"])
             if key not in (kept or {}):
                 raise ValueError(f"population {key[0]} class {key[1]}: its members are served apart; give them")
-            members[key] = members_of(kept[key])
+            members[key] = served_record.members_of(kept[key])
             if (len(members[key]), hashlib.sha256(kept[key]).hexdigest()) != (pop["size"], pop["digest"]):
                 problems.append(f"population {key[0]} class {key[1]}: the members given do not match its snapshot")
         if problems:
             return problems
-        rec = with_members(rec, members)
+        rec = served_record.with_members(rec, members)
     for p in rec["plans"]:
         for s in p["strata"]:
             snap = draw.snapshot(s["members"] or [])

@@ -24,7 +24,7 @@ from ..adapters import directory, ranking
 from ..adapters import requests as requests_repo
 from ..adapters import tasks as repo
 from ..deps import Deps
-from ..domain import access, draw, joint, recognition
+from ..domain import access, draw, joint, recognition, served_record
 from ..domain.assignment import DrawRefused, Rules, eligible
 from . import requests
 from .plans import still_open, visible_task
@@ -120,12 +120,12 @@ async def perform(deps: Deps, tx: Transaction, actor: Principal, draw_id: str) -
         rec = joint.record(task["id"], inp, joint.refused(inp, strata, exc), members=False, populations=populations)
         await requests_repo.release(tx.session, task["id"])
         await repo.close_draw(tx.session, draw_id, status="refused", at=at, reason=exc.reason, record=rec,
-                              rendered=joint.rendered(rec))
+                              rendered=served_record.rendered(rec))
         await tx.emit(topics.INSPECTION_DRAWS, DrawAbandoned(draw_id=draw_id, task_id=task["id"], seed_hash=row["seed_hash"],
                       seed=row["seed"], status="refused", reason=exc.reason, at=at), key=task["id"])
         return Refused(draw_id, exc.reason, exc.facts)
     rec = joint.record(task["id"], inp, out, members=False, populations=populations)
-    await repo.close_draw(tx.session, draw_id, status="performed", at=at, record=rec, rendered=joint.rendered(rec))
+    await repo.close_draw(tx.session, draw_id, status="performed", at=at, record=rec, rendered=served_record.rendered(rec))
     await requests_repo.release(tx.session, task["id"],
                                 visits=[(t.uscc, d) for t in out.targets for d in t.departments])
     names = await directory.entity_names(tx.session, [t.uscc for t in out.targets])
@@ -236,7 +236,7 @@ async def public_draw(db: Database, draw_id: str, *, slice_bytes: int) -> dict |
             raise Problem(404, f"no draw {draw_id}")
         if row["has_record"] and row["rendered_size"] is None:
             row = await repo.draw(session, draw_id)
-            return public_view({**row, "record": joint.published(row["record"])})
+            return public_view({**row, "record": served_record.published(row["record"])})
     if not row["has_record"]:
         return public_view(row)
     size = row["rendered_size"]
