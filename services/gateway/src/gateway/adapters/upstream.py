@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable
 
 import aiohttp
 from multidict import CIMultiDictProxy
@@ -118,25 +118,13 @@ class Upstream:
         instead of the client's (a long-running route)."""
         if principal is not None:
             headers = {**(headers or {}), **self.assertion(principal)}
-        attempts = 1 + (self.retries if method.upper() in SAFE_METHODS else 0)
         timeout = self._timeout(timeout_s)
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
-            try:
-                async with self.client.request(method, path, params=params, headers=headers, data=content,
-                                               timeout=timeout, allow_redirects=False) as resp:
-                    reply = Reply(resp.status, resp.headers, await resp.read())
-            except asyncio.TimeoutError:  # aiohttp's own timeouts are this too
-                if last:
-                    raise UpstreamError(self.name, 504, "did not answer in time") from None
-            except aiohttp.ClientError as exc:
-                if last:
-                    raise UpstreamError(self.name, 503, f"is unavailable ({type(exc).__name__})") from None
-            else:
-                if reply.status_code not in RETRY_STATUSES or last or method.upper() not in SAFE_METHODS:
-                    return reply
-            await asyncio.sleep(self.backoff_s * (2 ** attempt))
-        raise AssertionError("unreachable")
+
+        async def once() -> Reply:
+            async with self.client.request(method, path, params=params, headers=headers, data=content,
+                                           timeout=timeout, allow_redirects=False) as resp:
+                return Reply(resp.status, resp.headers, await resp.read())
+        return await self._with_retries(method, once)
 
     async def relay(self, path: str, *, principal: Principal | None = None, params=None, headers=None
                     ) -> Reply | Streamed:
@@ -146,25 +134,36 @@ class Upstream:
         the body, not for the whole of it."""
         if principal is not None:
             headers = {**(headers or {}), **self.assertion(principal)}
-        attempts, timeout = 1 + self.retries, self._timeout(None)
+        timeout = self._timeout(None)
+
+        async def once() -> Reply | Streamed:
+            resp = await self.stream_client.get(path, params=params, headers=headers, timeout=timeout,
+                                                allow_redirects=False)
+            if 200 <= resp.status < 300:
+                return Streamed(resp.status, resp.headers, _body(resp))
+            async with resp:
+                return Reply(resp.status, resp.headers, await resp.read())
+        return await self._with_retries("GET", once)
+
+    async def _with_retries(self, method: str, once: Callable[[], Awaitable[Reply | Streamed]]) -> Any:
+        """``once()`` tried again after a backoff when it times out, cannot connect or is answered a status worth
+        retrying, as often as ``retries`` allows for a safe method (a write is sent once); the last failure as an
+        :class:`UpstreamError` (504: no answer in time, 503: unreachable)."""
+        safe = method.upper() in SAFE_METHODS
+        attempts = 1 + (self.retries if safe else 0)
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                resp = await self.stream_client.get(path, params=params, headers=headers, timeout=timeout,
-                                                    allow_redirects=False)
-                if 200 <= resp.status < 300:
-                    return Streamed(resp.status, resp.headers, _body(resp))
-                async with resp:
-                    reply = Reply(resp.status, resp.headers, await resp.read())
-            except asyncio.TimeoutError:
+                answer = await once()
+            except asyncio.TimeoutError:  # aiohttp's own timeouts are this too
                 if last:
                     raise UpstreamError(self.name, 504, "did not answer in time") from None
             except aiohttp.ClientError as exc:
                 if last:
                     raise UpstreamError(self.name, 503, f"is unavailable ({type(exc).__name__})") from None
             else:
-                if reply.status_code not in RETRY_STATUSES or last:
-                    return reply
+                if answer.status_code not in RETRY_STATUSES or last or not safe:
+                    return answer
             await asyncio.sleep(self.backoff_s * (2 ** attempt))
         raise AssertionError("unreachable")
 
