@@ -101,6 +101,11 @@ async def run(env: BenchEnv) -> list[Figure]:
     # the bare loop producing the same four.
     async with core_alone(env, HOTLINE, "clues_bench_core") as proc:
         core = await _measure(env, run_id + "c", correlate_by_key, n, proc.pid, intake_events)
+    # The intake's reads, rows and events without its decisions, through its own statements, on its schema.
+    floor_url = f"{env.postgres_url.rstrip('/')}/clues_bench_floor"
+    await upgrade(SERVICE_DIR, floor_url)
+    async with core_alone(env, HOTLINE, "clues_bench_floor", script="bench/intake_floor.py") as proc:
+        rows = await _measure(env, run_id + "i", correlate_by_key, n, proc.pid, intake_events)
     async with service_process("bench/bare_loop.py", HOTLINE) as proc:
         bare4 = await _measure(env, run_id + "f", correlate_by_key, n, proc.pid, intake_events)
     async with service_process("bench/bare_loop_rdkafka.py", HOTLINE) as proc:  # the same on a C client
@@ -108,6 +113,9 @@ async def run(env: BenchEnv) -> list[Figure]:
     await _skip_backlog(env, settings.intake_group)  # the other pipelines' messages are not the intake's
     floor = ("the messaging core alone (consumer loop, inbox, outbox, relay) issuing the intake's four events per "
              "work order: no clue logic, no clue rows")
+    io_floor = ("the messaging core issuing the same four events, with the intake's statements for a poll's work "
+                "orders (the clues known by their numbers, their businesses in the replica, the duplicate "
+                "candidates, the clue rows and two transitions each) and none of its decisions (bench/intake_floor.py)")
     return pipeline_figures("work orders routed", "hotline topic → department topic", ours, base, unit="clues/s",
                             note=f"{n} work orders, 6 domains and cities", paced="100 work orders/s",
                             cpu_per="work order", target_us=250) + [
@@ -117,6 +125,13 @@ async def run(env: BenchEnv) -> list[Figure]:
         Figure("CPU per work order, the messaging core alone, four events", core.cpu_us, bare4.cpu_us, "µs",
                higher_is_better=False, note=f"{floor}; baseline: the bare loop producing the same four messages; "
                                             "the floor under the intake's CPU per work order"),
+        Figure("work orders/s, the intake's reads, rows and events alone", rows.throughput, base.throughput,
+               "clues/s", note=f"{io_floor}; baseline: the bare loop above (one message each); the ceiling of the "
+                               "intake's ratio with its statements on this stack"),
+        Figure("CPU per work order, the intake's reads, rows and events alone", rows.cpu_us, core.cpu_us, "µs",
+               higher_is_better=False, note=f"{io_floor}; baseline: the messaging core alone issuing the four "
+                                            "events; the floor under the intake's CPU per work order with its "
+                                            "statements"),
         Figure("CPU per work order, a bare librdkafka loop, four messages", rdkafka4.cpu_us, bare4.cpu_us, "µs",
                higher_is_better=False, note="the bare loop's work on confluent-kafka (librdkafka: a C client) "
                                             "instead of aiokafka; baseline: the aiokafka bare loop above"),

@@ -17,7 +17,7 @@ import sys
 
 from harness import ready_until_terminated  # also registers the benches' own contract
 from jsp_common.cli import run_loop
-from jsp_common.consumer import ConsumerLoop, HandlerContext
+from jsp_common.consumer import BatchHandler, ConsumerLoop, HandlerContext
 from jsp_common.db import Database, ensure_database
 from jsp_common.events import CATALOGUE
 from jsp_common.messaging_tables import metadata as messaging_metadata
@@ -36,7 +36,9 @@ async def forward(contexts: list[HandlerContext]) -> None:
             await ctx.emit(topic, ctx.data, key=ctx.delivery.key_str, subject=ctx.envelope.id)
 
 
-async def main(in_topic: str, database_url: str, group: str) -> None:
+async def main(in_topic: str, database_url: str, group: str, handle: BatchHandler = forward) -> None:
+    """Run the core on ``in_topic`` with ``handle`` as the batch handler of every event type (``forward``: the core
+    alone) until the harness terminates it."""
     bootstrap = os.environ.get("JSP_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     await ensure_database(database_url)
     db = Database(database_url)
@@ -46,7 +48,7 @@ async def main(in_topic: str, database_url: str, group: str) -> None:
     await producer.start()
     relay = OutboxRelay(db, producer, service=group, poll_interval_s=0.05)
     loop = ConsumerLoop(group=group, topics=[in_topic], handlers={}, db=db, producer=producer, source="/bench/core",
-                        batch_handlers=dict.fromkeys(CATALOGUE, forward), bootstrap_servers=bootstrap)
+                        batch_handlers=dict.fromkeys(CATALOGUE, handle), bootstrap_servers=bootstrap)
     await loop.start()
     relay.start()
     try:

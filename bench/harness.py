@@ -273,12 +273,13 @@ class PingSent(EventData):
 
 
 @contextlib.asynccontextmanager
-async def core_alone(env: BenchEnv, in_topic: str, database: str):
+async def core_alone(env: BenchEnv, in_topic: str, database: str, script: str = "bench/core_loop.py"):
     """The messaging core alone (``bench/core_loop.py``: consumer loop, inbox, outbox and relay, each input
     re-issued to the topics its ``bench-route`` header names, nothing else) reading ``in_topic`` from its end, in
-    its own process with its own database: the floor under a service's pipeline of that shape."""
+    its own process with its own database: the floor under a service's pipeline of that shape. ``script``: the
+    core with a handler of its own (``bench/intake_floor.py``), run the same way."""
     await move_group_to_end(CORE_GROUP, [in_topic], bootstrap_servers=env.bootstrap)
-    async with service_process("bench/core_loop.py", in_topic, f"{env.postgres_url.rstrip('/')}/{database}",
+    async with service_process(script, in_topic, f"{env.postgres_url.rstrip('/')}/{database}",
                                CORE_GROUP) as proc:
         yield proc
 
