@@ -59,6 +59,9 @@ def load_overrides(path: str | os.PathLike[str]) -> dict[date, bool]:
     return overrides
 
 
+_KEPT_STEPS = 100_000  # counts kept before they are forgotten (a few per day of receipt in practice)
+
+
 class WorkCalendar:
     """Working days: overrides, then the published year schedules, then ``chinese_calendar``, then
     Monday–Friday for unknown years."""
@@ -68,6 +71,7 @@ class WorkCalendar:
         self._years: dict[int, YearSchedule] = {}
         self.generation = 0  # rises with every schedule applied: a key for caching what was counted with it
         self._days: dict[date, bool] = {}  # each day's answer, until the next schedule is applied
+        self._steps: dict[tuple[date, int], date] = {}  # each count's answer (a deadline per clue), likewise
 
     def apply(self, schedule: YearSchedule) -> bool:
         """Use ``schedule`` for its year from now on. False (and nothing changes) when the calendar already
@@ -77,6 +81,7 @@ class WorkCalendar:
             return False
         self._years[schedule.year] = schedule
         self._days.clear()
+        self._steps.clear()
         self.generation += 1
         return True
 
@@ -145,7 +150,17 @@ class WorkCalendar:
             return day.weekday() < 5
 
     def _step(self, day: date, n: int) -> date:
-        """The |n|-th working day after (n > 0) or before (n < 0) ``day``; ``day`` itself for 0."""
+        """The |n|-th working day after (n > 0) or before (n < 0) ``day``; ``day`` itself for 0. Kept: the clues of
+        a day are counted from the same few days with the same few numbers of working days."""
+        key = (day, n)
+        found = self._steps.get(key)
+        if found is None:
+            if len(self._steps) >= _KEPT_STEPS:
+                self._steps.clear()
+            found = self._steps[key] = self._walk(day, n)
+        return found
+
+    def _walk(self, day: date, n: int) -> date:
         step = timedelta(days=1 if n > 0 else -1)
         remaining = abs(n)
         while remaining:
