@@ -59,7 +59,7 @@ def load_overrides(path: str | os.PathLike[str]) -> dict[date, bool]:
     return overrides
 
 
-_KEPT_STEPS = 100_000  # counts kept before they are forgotten (a few per day of receipt in practice)
+_KEPT_STEPS = 10_000  # counts kept before they are all forgotten (a few per day of receipt in practice; about 2 MB)
 
 
 class WorkCalendar:
