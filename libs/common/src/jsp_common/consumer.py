@@ -290,11 +290,14 @@ class ConsumerLoop:
             if not batches:
                 continue
             await self.apply(batches.values())
-            try:
-                await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
-            except (CommitFailedError, IllegalStateError, KafkaError) as exc:
-                # Partitions moved to another member: it re-reads from the last commit; the inbox dedups.
-                log.warning("offset commit failed", error=str(exc))
+            await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            # Partitions moved to another member: it re-reads from the last commit; the inbox dedups.
+            log.warning("offset commit failed", error=str(exc))
 
     async def _read_past(self, stuck: dict[TopicPartition, int], error: Exception) -> None:
         """A poll failed decoding the records of ``stuck`` partitions (each with the offset where it stopped: a
@@ -328,10 +331,7 @@ class ConsumerLoop:
                 items.append(self._prepare(d) if r.problem is None else _Item(d, poison=(r.problem, r.details)))
             if items:
                 await self._apply_batch(items)
-            try:
-                await consumer.commit({tp: after})
-            except (CommitFailedError, IllegalStateError, KafkaError) as exc:
-                log.warning("offset commit failed", error=str(exc))
+            await self._commit({tp: after})
             consumer.seek(tp, after)
 
     async def apply(self, polled: Iterable[list[ConsumerRecord]]) -> None:

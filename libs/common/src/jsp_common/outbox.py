@@ -222,7 +222,6 @@ class OutboxRelay:
         self._task: asyncio.Task | None = None
         self._last_housekeeping = 0.0
         self._unsent_since: float | None = None  # since when this relay has held unsent rows it has not published
-        self._failed = False  # its last round of its own ended without publishing (raised): it has not recovered
         event.listen(Session, "after_commit", self._after_commit)
 
     def _after_commit(self, session: Session) -> None:
@@ -242,17 +241,12 @@ class OutboxRelay:
             # a round of its own that failed, it counts as stalled until one of its own publishes (a replica whose
             # client is stuck would otherwise never be restarted while another one takes over its rows).
             if not await pg.fetchval(_TAKE_RELAY_LOCK, RELAY_LOCK):
-                if not self._failed:
-                    self._unsent_since = None
                 return 0
             rows = await pg.fetch(_SELECT_UNSENT, self.batch_size, self.batch_bytes)
             if not rows:
-                if not self._failed:
-                    self._unsent_since = None
                 return 0
-            if self._unsent_since is None:
+            if self._unsent_since is None:  # until this round has published
                 self._unsent_since = time.monotonic()
-            self._failed = True  # until this round has published
             sent = Counter()
             messages = []
             for r in rows:
@@ -263,7 +257,7 @@ class OutboxRelay:
                 sent.update(r["topics"])
             await self.producer.delivered(await self.producer.enqueue_all(messages))
             await pg.execute(_MARK_SENT, [r["id"] for r in rows])
-        self._unsent_since, self._failed = None, False
+        self._unsent_since = None
         for topic, n in sent.items():
             EVENTS_OUT.labels(topic).inc(n)
         return len(rows)

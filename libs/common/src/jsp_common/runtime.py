@@ -268,8 +268,8 @@ class ServiceRuntime(Generic[DepsT]):
         that has held unsent events without publishing any for that long."""
         limit = self.settings.liveness_stall_s
         stalled = self.stopped_consumers()
-        stalled += [f"{c.group} (every read failing for {c.failing_s():.0f} s)" for c in self.consumers
-                    if c.failing_s() > limit]
+        stalled += [f"{c.group} (every read failing for {failing:.0f} s)" for c in self.consumers
+                    if (failing := c.failing_s()) > limit]
         relay_stalled_s = self.relay.stalled_s() if self._working else 0.0
         if relay_stalled_s > limit:
             stalled.append(f"outbox relay (no event published for {relay_stalled_s:.0f} s)")
@@ -292,13 +292,14 @@ class ServiceRuntime(Generic[DepsT]):
                 checks["schema"] = f"unavailable: {type(exc).__name__}"
         if checks.get("schema") == "ok":  # the servers it needs are there: is what serves requests started?
             stopped = self.stopped_consumers()
-            checks["work"] = "stopped: " + ", ".join(stopped) if stopped else self._serving(checks["kafka"])
+            kafka_away = checks["kafka"].startswith("unreachable")
+            checks["work"] = "stopped: " + ", ".join(stopped) if stopped else self._serving(kafka_away)
             checks["events"] = ("waiting for Kafka to start: the outbox keeps what is written" if not self._started
                                 else "paused until Kafka is back: the outbox keeps what is written"
-                                if checks["kafka"].startswith("unreachable") else "ok")
+                                if kafka_away else "ok")
         return checks
 
-    def _serving(self, kafka: str) -> str:
+    def _serving(self, kafka_away: bool) -> str:
         """Whether requests can be answered: the service's own start-up steps done and, for one that counts working
         days, the published holiday schedules read once (from Kafka, at start only); with the broker there, the
         relay and consumers started too (a moment after the schema reached head)."""
@@ -306,7 +307,7 @@ class ServiceRuntime(Generic[DepsT]):
             return "starting"
         if self.schedule_feed is not None and not self._schedules_read:
             return "starting: the working-day schedules are not read yet (Kafka)"
-        if not self._started and not kafka.startswith("unreachable"):
+        if not self._started and not kafka_away:
             return "starting"
         return "ok"
 
