@@ -467,6 +467,9 @@ def declared_types(name: str) -> tuple[str, ...] | None:
     template = _template_of(name)
     return template.event_types if template is not None else None
 
+# Every topic a department has of its own (templates: ``department_topic`` fills in the department).
+DEPARTMENT_TEMPLATES: tuple[str, ...] = tuple(t.name for t in CATALOGUE if t.per_department)
+
 
 def by_name(name: str) -> Topic:
     for t in CATALOGUE:

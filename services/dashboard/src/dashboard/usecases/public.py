@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jsp_common.cached import Refreshing
-from jsp_common.topics import (CATALOGUE, DEPARTMENT_ALERTS, DEPARTMENT_CLUES, DEPARTMENT_INSPECTIONS,
+from jsp_common.topics import (DEPARTMENT_ALERTS, DEPARTMENT_CLUES, DEPARTMENT_INSPECTIONS, DEPARTMENT_TEMPLATES,
                                NOTIFICATIONS, department_topic)
 
 from ..adapters import reads
@@ -34,7 +34,7 @@ async def results(session: AsyncSession, page_size: int, f: Filters):
 # without a name here is listed under its own).
 TOPIC_LABELS = {NOTIFICATIONS: "双告知（新增监管对象、逾期提醒、签收）", DEPARTMENT_CLUES: "问题线索（分派、催办、督办）",
                 DEPARTMENT_INSPECTIONS: "联合抽查（检查任务、结果、公示期限）", DEPARTMENT_ALERTS: "风险预警（预警、督办、关闭）"}
-DEPARTMENT_TOPICS = tuple((TOPIC_LABELS.get(t.name, t.name), t.name) for t in CATALOGUE if t.per_department)
+DEPARTMENT_TOPICS = tuple((TOPIC_LABELS.get(t, t), t) for t in DEPARTMENT_TEMPLATES)
 
 
 def departments(page_size: int, f: Filters) -> tuple[int, list[dict]]:

@@ -7,14 +7,12 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from jsp_common import departments
-from jsp_common.topics import (CATALOGUE, DEPARTMENT_ALERTS, DEPARTMENT_CLUES, DEPARTMENT_INSPECTIONS, NOTIFICATIONS,
-                               department_topic)
+from jsp_common.topics import (DEPARTMENT_ALERTS, DEPARTMENT_CLUES, DEPARTMENT_INSPECTIONS, DEPARTMENT_TEMPLATES,
+                               NOTIFICATIONS, department_topic)
 
 from .security import public_caller
 
 router = APIRouter(prefix="/public", tags=["public"], dependencies=[Depends(public_caller)])
-
-DEPARTMENT_TEMPLATES = tuple(t.name for t in CATALOGUE if t.per_department)  # every topic a department has
 
 
 class DepartmentOut(BaseModel):
