@@ -72,7 +72,7 @@ async def list_alerts(session: AsyncSession, *, department: str | None, level: s
 async def due_alerts(session: AsyncSession, now: datetime, limit: int = 500) -> list[dict]:
     """Alerts whose plan escalates, unanswered past their deadline, not yet escalated; locked for this scan."""
     q = (select(alerts).where(alerts.c.escalate, alerts.c.escalated_at.is_(None),
-                              alerts.c.state.in_(("open", "acknowledged")), alerts.c.respond_by < now)
+                              alerts.c.state.in_(sorted(UNANSWERED)), alerts.c.respond_by < now)
          .order_by(alerts.c.respond_by).limit(limit).with_for_update(skip_locked=True))
     return await all_rows(session, q)
 

@@ -132,7 +132,7 @@ def recount(calendar: WorkCalendar, raised_at: datetime, current: RespondBy) -> 
 def overdue(*, state: str, escalate: bool, respond_by_at: datetime | None, escalated_at: datetime | None,
             now: datetime) -> bool:
     """Whether an alert escalates now: its plan escalates, no response yet, deadline passed, not escalated."""
-    return (escalate and respond_by_at is not None and escalated_at is None and state in ("open", "acknowledged")
+    return (escalate and respond_by_at is not None and escalated_at is None and state in UNANSWERED
             and now > respond_by_at)
 
 
