@@ -52,8 +52,11 @@ def is_overdue(*, acknowledged_at: datetime | None, overdue_since: datetime | No
     return acknowledged_at is None and not superseded and (overdue_since is not None or now > acknowledge_by)
 
 
-def acknowledged_late(*, acknowledged_at: datetime, acknowledge_by: datetime, superseded: bool = False) -> bool:
+def acknowledged_late(*, acknowledged_at: datetime, acknowledge_by: datetime, superseded: bool = False,
+                      superseded_at: datetime | None = None) -> bool:
     """Whether a notification acknowledged at ``acknowledged_at`` was late against ``acknowledge_by``: the overdue
     judgement of its acknowledgement made again once a provisional time is counted as final (reminders sent against
-    the provisional time do not count: that time never was). Never a superseded notice (moot)."""
-    return not superseded and acknowledged_at > acknowledge_by
+    the provisional time do not count: that time never was). Never a notice moot when acknowledged: superseded by a
+    notice issued before (``superseded_at``) or, no notice superseding it (None), by the record."""
+    moot = superseded and (superseded_at is None or superseded_at <= acknowledged_at)
+    return not moot and acknowledged_at > acknowledge_by

@@ -133,10 +133,8 @@ async def _settle_finished(tx: Tx, row: dict[str, Any], due: Due, *, reason: str
                                "reason": reason, "announced": False}
     acknowledged_at = row["acknowledged_at"]
     if acknowledged_at is not None:
-        # moot when acknowledged: superseded by a notice issued before (or, no notice superseding it, by the record)
-        moot = row["superseded"] and (row["superseded_at"] is None or row["superseded_at"] <= acknowledged_at)
         details["was_overdue"] = acknowledged_late(acknowledged_at=acknowledged_at, acknowledge_by=due.at,
-                                                   superseded=moot)
+                                                   superseded=row["superseded"], superseded_at=row["superseded_at"])
     await cases.add_decision(session, uscc=row["uscc"], action="notification_due_changed", actor=SYSTEM, now=now,
                              details=details)
 
