@@ -8,7 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -240,13 +240,8 @@ async def public_draw(db: Database, draw_id: str, *, slice_bytes: int) -> dict |
     if not row["has_record"]:
         return public_view(row)
     size = row["rendered_size"]
-
-    async def slices() -> AsyncIterator[bytes]:
-        for start in range(0, size, slice_bytes):
-            async with db.reading() as session:
-                yield await repo.rendered_slice(session, draw_id, start, slice_bytes)
-
-    return Rendered(public_view(row), size, slices())
+    return Rendered(public_view(row), size, _in_slices(
+        db, size, slice_bytes, lambda session, start: repo.rendered_slice(session, draw_id, start, slice_bytes)))
 
 
 async def kept_population(db: Database, draw_id: str, population: int, credit_class: str, *, slice_bytes: int
@@ -260,10 +255,14 @@ async def kept_population(db: Database, draw_id: str, population: int, credit_cl
     if size is None:
         raise Problem(404, f"no population {population} of class {credit_class} kept by draw {draw_id} (a performed "
                            "draw's record lists those it kept under populations)")
+    return size, _in_slices(db, size, slice_bytes, lambda session, start: ranking.kept_slice(
+        session, draw_id, population, credit_class, start, slice_bytes))
 
-    async def slices() -> AsyncIterator[bytes]:
-        for start in range(0, size, slice_bytes):
-            async with db.reading() as session:
-                yield await ranking.kept_slice(session, draw_id, population, credit_class, start, slice_bytes)
 
-    return size, slices()
+async def _in_slices(db: Database, size: int, slice_bytes: int,
+                     read: Callable[[AsyncSession, int], Awaitable[bytes]]) -> AsyncIterator[bytes]:
+    """``size`` bytes that never change, read ``slice_bytes`` at a time from ``start`` (``read``), each slice in a
+    reading session of its own: the caller holds one slice, and a connection only while a slice is read."""
+    for start in range(0, size, slice_bytes):
+        async with db.reading() as session:
+            yield await read(session, start)
