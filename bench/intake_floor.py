@@ -23,9 +23,10 @@ from jsp_common.consumer import HandlerContext
 
 from clues.adapters import directory
 from clues.adapters import repository as repo
+from clues.settings import Settings
+from clues.usecases.intake import _CANDIDATES as CANDIDATES
 
-DUPLICATE_WINDOW = timedelta(days=30)
-CANDIDATES = 50
+DUPLICATE_WINDOW = timedelta(days=Settings.model_fields["duplicate_window_days"].default)  # the service's default
 
 
 def _clue(ctx: HandlerContext) -> dict:
